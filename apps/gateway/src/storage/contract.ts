@@ -1,0 +1,64 @@
+import type {
+  Attributes,
+  CreateMode,
+  Credential,
+  DirPage,
+  FsStats,
+  InodeRef,
+  QuotaUsage,
+  ReadResult,
+  SetAttributes,
+  Stability,
+} from './types.ts';
+
+/**
+ * The only door protocols use to touch data. Every call carries the caller's credential;
+ * permission (POSIX mode bits) and ledger accounting happen here, once, for all protocols.
+ * Mutations resolve only once durable (group commit), except writes with 'unstable' stability.
+ * Failures reject with FsError (errors.ts).
+ */
+export interface NamespaceApi {
+  readonly rootIno: bigint;
+
+  /** Resolve a handle's (ino, generation); ESTALE when the inode is gone or reused. */
+  getattr(ref: InodeRef | bigint): Promise<Attributes>;
+  lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes>;
+  /** Walk an absolute namespace path ("/export/a/b") from the root, following no symlinks. */
+  resolvePath(cred: Credential, path: string): Promise<Attributes>;
+  /** Bitmask of R_OK(4)/W_OK(2)/X_OK(1) the credential has on the inode. */
+  access(cred: Credential, ino: bigint, wanted: number): Promise<number>;
+  setattr(cred: Credential, ino: bigint, attrs: SetAttributes): Promise<Attributes>;
+
+  create(
+    cred: Credential,
+    dir: bigint,
+    name: string,
+    mode: number,
+    how?: CreateMode,
+    attrs?: SetAttributes,
+  ): Promise<Attributes>;
+  mkdir(cred: Credential, dir: bigint, name: string, mode: number): Promise<Attributes>;
+  symlink(cred: Credential, dir: bigint, name: string, target: string): Promise<Attributes>;
+  mknod(cred: Credential, dir: bigint, name: string, type: 'fifo' | 'socket', mode: number): Promise<Attributes>;
+  readlink(cred: Credential, ino: bigint): Promise<string>;
+  link(cred: Credential, ino: bigint, dir: bigint, name: string): Promise<Attributes>;
+  remove(cred: Credential, dir: bigint, name: string): Promise<void>;
+  rmdir(cred: Credential, dir: bigint, name: string): Promise<void>;
+  /** Atomic; replaces a compatible target (file over file, empty dir over dir). */
+  rename(cred: Credential, fromDir: bigint, fromName: string, toDir: bigint, toName: string): Promise<void>;
+  /** Entries after `cookie` (0n = from the start), at most `limit`. No "." or "..". */
+  readdir(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPage>;
+
+  read(cred: Credential, ino: bigint, offset: bigint, length: number): Promise<ReadResult>;
+  write(cred: Credential, ino: bigint, offset: bigint, data: Buffer, stability?: Stability): Promise<Attributes>;
+  /** Make every earlier write to the inode durable (NFS COMMIT, SMB FLUSH). */
+  commit(ino: bigint): Promise<void>;
+  statfs(): Promise<FsStats>;
+
+  getXattr(ino: bigint, name: string): Promise<Buffer | undefined>;
+  listXattrs(ino: bigint): Promise<Map<string, Buffer>>;
+  /** Set (or, with value undefined, delete) extended attributes in one durable transaction. */
+  setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>): Promise<void>;
+
+  quotaUsage(kind: 'uid' | 'gid', id: number): Promise<QuotaUsage>;
+}

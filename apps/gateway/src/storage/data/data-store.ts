@@ -1,0 +1,22 @@
+/**
+ * Where file bytes live. A blob is named by a 64-bit id (the inode number that created it;
+ * inode numbers are never reused) and is addressed by byte offsets. Backends: a local
+ * directory (local-blobs.ts) now, an S3-compatible object store when scaled out.
+ */
+export interface DataStore {
+  readonly kind: 'file' | 's3';
+  /** Up to `length` bytes at `offset`; shorter (or empty) where the blob ends or does not exist. */
+  read(blob: bigint, offset: number, length: number): Promise<Buffer>;
+  write(blob: bigint, offset: number, data: Buffer): Promise<void>;
+  /** Makes the blob's data, and its existence, durable. */
+  sync(blob: bigint): Promise<void>;
+  truncate(blob: bigint, size: number): Promise<void>;
+  /** Bytes physically held for the blob, undefined when it does not exist. */
+  physicalSize(blob: bigint): Promise<number | undefined>;
+  remove(blobs: readonly bigint[]): Promise<void>;
+  /** A real round trip through the store (write, read back, delete) for health checks. */
+  probe(): Promise<void>;
+  listBlobs(): AsyncIterable<bigint>;
+  capacity(): Promise<{ totalBytes: bigint; freeBytes: bigint; availBytes: bigint }>;
+  close(): Promise<void>;
+}

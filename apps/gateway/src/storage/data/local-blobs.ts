@@ -1,0 +1,245 @@
+import { constants, promises as fsp } from 'node:fs';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { GroupCommit } from '../group-commit.ts';
+import type { DataStore } from './data-store.ts';
+
+const pread = promisify(fs.read);
+const pwrite = promisify(fs.write);
+const fdatasync = promisify(fs.fdatasync);
+const ftruncate = promisify(fs.ftruncate);
+const fstat = promisify(fs.fstat);
+const close = promisify(fs.close);
+const open = promisify(fs.open);
+const fsync = promisify(fs.fsync);
+
+const SHARDS = 256;
+const MAX_OPEN = 512;
+
+interface OpenBlob {
+  fd: number;
+  refs: number;
+  /** Physical size as far as this process knows it (fstat at open, then tracked). */
+  size: number;
+  /** Created by this process and its directory entry not yet fsynced. */
+  newEntry: boolean;
+}
+
+/**
+ * Blobs as sparse files under `<root>/<shard>/<id>`; 256 shard folders keep directories small.
+ * Descriptors are cached (bounded) because small-file workloads would otherwise pay an
+ * open/close per request. New directory entries are made durable by a per-shard group commit.
+ */
+export class LocalBlobStore implements DataStore {
+  readonly kind = 'file' as const;
+  private readonly open = new Map<bigint, OpenBlob>();
+  private readonly opening = new Map<bigint, Promise<OpenBlob | undefined>>();
+  private readonly shardSync: GroupCommit[] = [];
+
+  private constructor(readonly root: string) {
+    for (let i = 0; i < SHARDS; i++) {
+      const dir = join(root, shardName(i));
+      this.shardSync.push(new GroupCommit(() => syncDir(dir)));
+    }
+  }
+
+  static async open(root: string): Promise<LocalBlobStore> {
+    await fsp.mkdir(root, { recursive: true });
+    const missing: string[] = [];
+    for (let i = 0; i < SHARDS; i++) {
+      const dir = join(root, shardName(i));
+      try {
+        await fsp.mkdir(dir);
+        missing.push(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
+    if (missing.length > 0) await syncDir(root);
+    return new LocalBlobStore(root);
+  }
+
+  pathOf(blob: bigint): string {
+    return join(this.root, shardName(Number(blob & 0xffn)), blob.toString(16).padStart(12, '0'));
+  }
+
+  private async acquire(blob: bigint, create: boolean): Promise<OpenBlob | undefined> {
+    const cached = this.open.get(blob);
+    if (cached) {
+      cached.refs++;
+      // Re-insert to keep the map in least-recently-used order.
+      this.open.delete(blob);
+      this.open.set(blob, cached);
+      return cached;
+    }
+    let pending = this.opening.get(blob);
+    if (!pending) {
+      pending = this.openFd(blob, create);
+      this.opening.set(blob, pending);
+      pending.finally(() => this.opening.delete(blob)).catch(() => {});
+    }
+    const entry = await pending;
+    if (!entry && create) return this.acquire(blob, true);
+    if (entry) {
+      entry.refs++;
+      if (!this.open.has(blob)) this.open.set(blob, entry);
+    }
+    this.evict();
+    return entry;
+  }
+
+  private async openFd(blob: bigint, create: boolean): Promise<OpenBlob | undefined> {
+    const path = this.pathOf(blob);
+    try {
+      const fd = await open(path, constants.O_RDWR);
+      const st = await fstat(fd);
+      return { fd, refs: 0, size: st.size, newEntry: false };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw e;
+      }
+    }
+    const fd = await open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    const st = await fstat(fd);
+    return { fd, refs: 0, size: st.size, newEntry: true };
+  }
+
+  private release(entry: OpenBlob): void {
+    entry.refs--;
+  }
+
+  private evict(): void {
+    if (this.open.size <= MAX_OPEN) return;
+    for (const [blob, e] of this.open) {
+      if (this.open.size <= MAX_OPEN) break;
+      if (e.refs > 0 || e.newEntry) continue;
+      this.open.delete(blob);
+      fs.close(e.fd, () => {});
+    }
+  }
+
+  async read(blob: bigint, offset: number, length: number): Promise<Buffer> {
+    const e = await this.acquire(blob, false);
+    if (!e) return Buffer.alloc(0);
+    try {
+      const avail = Math.max(0, Math.min(length, e.size - offset));
+      if (avail === 0) return Buffer.alloc(0);
+      const buf = Buffer.allocUnsafe(avail);
+      let got = 0;
+      while (got < avail) {
+        const { bytesRead } = await pread(e.fd, buf, got, avail - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return got === avail ? buf : buf.subarray(0, got);
+    } finally {
+      this.release(e);
+    }
+  }
+
+  async write(blob: bigint, offset: number, data: Buffer): Promise<void> {
+    const e = (await this.acquire(blob, true))!;
+    try {
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await pwrite(e.fd, data, done, data.length - done, offset + done);
+        done += bytesWritten;
+      }
+      e.size = Math.max(e.size, offset + data.length);
+    } finally {
+      this.release(e);
+    }
+  }
+
+  async sync(blob: bigint): Promise<void> {
+    const e = await this.acquire(blob, false);
+    if (!e) return;
+    try {
+      await fdatasync(e.fd);
+      if (e.newEntry) {
+        await this.shardSync[Number(blob & 0xffn)]!.sync();
+        e.newEntry = false;
+      }
+    } finally {
+      this.release(e);
+    }
+  }
+
+  async truncate(blob: bigint, size: number): Promise<void> {
+    const e = await this.acquire(blob, false);
+    if (!e) return;
+    try {
+      await ftruncate(e.fd, size);
+      e.size = size;
+    } finally {
+      this.release(e);
+    }
+  }
+
+  async physicalSize(blob: bigint): Promise<number | undefined> {
+    const e = await this.acquire(blob, false);
+    if (!e) return undefined;
+    this.release(e);
+    return e.size;
+  }
+
+  async remove(blobs: readonly bigint[]): Promise<void> {
+    for (const blob of blobs) {
+      const e = this.open.get(blob);
+      if (e) {
+        this.open.delete(blob);
+        await close(e.fd).catch(() => {});
+      }
+      await fsp.unlink(this.pathOf(blob)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
+  }
+
+  async probe(): Promise<void> {
+    const path = join(this.root, `.probe-${process.pid}`);
+    const payload = Buffer.from(`probe ${Date.now()}`);
+    await fsp.writeFile(path, payload);
+    const back = await fsp.readFile(path);
+    await fsp.unlink(path);
+    if (!back.equals(payload)) throw new Error('data directory returned different bytes than written');
+  }
+
+  async *listBlobs(): AsyncIterable<bigint> {
+    for (let i = 0; i < SHARDS; i++) {
+      let names: string[];
+      try {
+        names = await fsp.readdir(join(this.root, shardName(i)));
+      } catch {
+        continue;
+      }
+      for (const n of names) if (/^[0-9a-f]+$/.test(n)) yield BigInt(`0x${n}`);
+    }
+  }
+
+  async capacity(): Promise<{ totalBytes: bigint; freeBytes: bigint; availBytes: bigint }> {
+    const s = await fsp.statfs(this.root, { bigint: true });
+    return { totalBytes: s.blocks * s.bsize, freeBytes: s.bfree * s.bsize, availBytes: s.bavail * s.bsize };
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map((e) => close(e.fd).catch(() => {})));
+  }
+}
+
+function shardName(i: number): string {
+  return i.toString(16).padStart(2, '0');
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fd = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fsync(fd);
+  } finally {
+    await close(fd);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Group commit: many callers wait on one flush. A caller's change is covered only by a flush
+ * that *starts* after the change was made, so callers arriving while a flush runs wait for
+ * the next one, which then covers all of them at once.
+ */
+export class GroupCommit {
+  private flushing = false;
+  private waiting: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  flushes = 0;
+
+  constructor(private readonly flush: () => Promise<void>) {}
+
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      if (!this.flushing) this.run();
+    });
+  }
+
+  private run(): void {
+    const batch = this.waiting;
+    this.waiting = [];
+    this.flushing = true;
+    this.flushes++;
+    this.flush().then(
+      () => this.settle(batch, undefined),
+      (e: Error) => this.settle(batch, e),
+    );
+  }
+
+  private settle(batch: typeof this.waiting, error: Error | undefined): void {
+    this.flushing = false;
+    for (const w of batch) {
+      if (error) w.reject(error);
+      else w.resolve();
+    }
+    if (this.waiting.length > 0) this.run();
+  }
+}

@@ -1,0 +1,22 @@
+import type { QuotaUsage } from './types.ts';
+
+/** What a change is about to add to the ledger, for the quota gate to accept or refuse. */
+export interface LedgerCharge {
+  readonly uid: number;
+  readonly gid: number;
+  readonly addBytes: bigint;
+  readonly addInodes: bigint;
+  /** Current usage, read inside the same transaction as the change. */
+  usage(kind: 'uid' | 'gid', id: number): QuotaUsage;
+}
+
+/**
+ * Called inside the metadata transaction before usage grows, so enforcement is exact: a
+ * gate that throws (EDQUOT) aborts the change and nothing is written. The ops plane's quota
+ * enforcement implements it; the foundation accepts everything.
+ */
+export interface LedgerGate {
+  check(charge: LedgerCharge): void;
+}
+
+export const OPEN_GATE: LedgerGate = { check() {} };

@@ -1,0 +1,403 @@
+import type { NamespaceApi } from './contract.ts';
+import type { DataStore } from './data/data-store.ts';
+import type { WalBarrier } from './durability.ts';
+import { fsError } from './errors.ts';
+import { checkLookupName, splitPath } from './names.ts';
+import { effectiveAccess, R_OK, requireAccess, X_OK } from './permissions.ts';
+import { type Effects, MAX_FILE_SIZE, type NodeSpec, ROOT_INO, type SqliteMetadataStore } from './sqlite/store.ts';
+import { TtlCache } from './ttl-cache.ts';
+import {
+  type Attributes,
+  type CreateMode,
+  type Credential,
+  type DirPage,
+  type FsStats,
+  type InodeRef,
+  type QuotaUsage,
+  ROOT,
+  type ReadResult,
+  type SetAttributes,
+  type Stability,
+} from './types.ts';
+
+export interface NamespaceOptions {
+  cacheTtlMs: number;
+  cacheMaxEntries: number;
+}
+
+interface CachedNode {
+  attrs: Attributes;
+  /** 0: bytes in the inode's own blob at the same offsets; 1: an extent list (store.ts). */
+  layout: number;
+}
+
+/** Largest single read or write the namespace serves in one call (protocols chunk above it). */
+export const MAX_IO_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The namespace: metadata store + data store + caches, behind the one API every protocol
+ * uses. Mutations resolve after their transaction is durable (WAL barrier) and after the
+ * data they depend on is synced; reads are served from the attribute and entry caches.
+ */
+export class Namespace implements NamespaceApi {
+  readonly rootIno = ROOT_INO;
+  readonly nodes: TtlCache<bigint, CachedNode>;
+  readonly entries: TtlCache<string, bigint>;
+  /** Inodes whose blob tail was checked in this process (see writeData). */
+  private readonly tailChecked = new Map<bigint, Promise<void>>();
+  private readonly inflightWrites = new Map<bigint, number>();
+  private readonly gcRuns = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    readonly meta: SqliteMetadataStore,
+    readonly data: DataStore,
+    private readonly barrier: WalBarrier,
+    options: NamespaceOptions,
+  ) {
+    this.nodes = new TtlCache('attributes', options.cacheTtlMs, options.cacheMaxEntries);
+    this.entries = new TtlCache('entries', options.cacheTtlMs, options.cacheMaxEntries);
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  private node(ino: bigint): CachedNode {
+    const hit = this.nodes.get(ino);
+    if (hit) return hit;
+    const row = this.meta.row(ino);
+    if (!row) throw fsError('ESTALE', 'no such inode', String(ino));
+    const attrs = this.meta.getattr(ino)!;
+    const n = { attrs, layout: Number(row.layout) };
+    this.nodes.set(ino, n);
+    return n;
+  }
+
+  async getattr(ref: InodeRef | bigint): Promise<Attributes> {
+    if (typeof ref === 'bigint') return this.node(ref).attrs;
+    const a = this.node(ref.ino).attrs;
+    if (a.generation !== ref.generation) throw fsError('ESTALE', 'stale handle (generation)', String(ref.ino));
+    return a;
+  }
+
+  private lookupSync(cred: Credential, dir: bigint, name: string): Attributes {
+    const d = this.node(dir).attrs;
+    if (d.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(dir));
+    checkLookupName(name);
+    requireAccess(cred, d, X_OK, name);
+    const key = `${dir}/${name}`;
+    let ino = this.entries.get(key);
+    if (ino === undefined) {
+      ino = this.meta.lookupIno(d, name);
+      if (ino === undefined) throw fsError('ENOENT', 'no such file or directory', name);
+      this.entries.set(key, ino);
+    }
+    return this.node(ino).attrs;
+  }
+
+  async lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes> {
+    return this.lookupSync(cred, dir, name);
+  }
+
+  async resolvePath(cred: Credential, path: string): Promise<Attributes> {
+    let at = this.node(ROOT_INO).attrs;
+    for (const part of splitPath(path)) at = this.lookupSync(cred, at.ino, part);
+    return at;
+  }
+
+  async access(cred: Credential, ino: bigint, wanted: number): Promise<number> {
+    return effectiveAccess(cred, this.node(ino).attrs) & wanted;
+  }
+
+  async readdir(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPage> {
+    const d = this.node(dir).attrs;
+    if (d.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(dir));
+    requireAccess(cred, d, R_OK, String(dir));
+    if (limit <= 0) throw fsError('EINVAL', 'readdir limit must be positive');
+    return this.meta.readdir(dir, cookie, limit);
+  }
+
+  async readlink(cred: Credential, ino: bigint): Promise<string> {
+    const a = this.node(ino).attrs;
+    if (a.type !== 'symlink') throw fsError('EINVAL', 'not a symbolic link', String(ino));
+    void cred;
+    return this.meta.readlink(ino) ?? '';
+  }
+
+  async read(cred: Credential, ino: bigint, offset: bigint, length: number): Promise<ReadResult> {
+    const { attrs, layout } = this.node(ino);
+    if (attrs.type === 'dir') throw fsError('EISDIR', 'is a directory', String(ino));
+    if (attrs.type !== 'file') throw fsError('EINVAL', 'not a regular file', String(ino));
+    if (offset < 0n || length < 0 || length > MAX_IO_BYTES) throw fsError('EINVAL', 'bad offset or length');
+    requireAccess(cred, attrs, R_OK, String(ino));
+    if (offset >= attrs.size || length === 0) return { data: Buffer.alloc(0), eof: offset >= attrs.size };
+    const n = Number(attrs.size - offset < BigInt(length) ? attrs.size - offset : BigInt(length));
+    const data = layout === 0 ? await this.readOwn(ino, offset, n) : await this.readExtents(ino, offset, n);
+    return { data, eof: offset + BigInt(n) >= attrs.size };
+  }
+
+  private async readOwn(ino: bigint, offset: bigint, n: number): Promise<Buffer> {
+    const got = await this.data.read(ino, Number(offset), n);
+    if (got.length === n) return got;
+    // Past the blob's end the file is a hole (truncate-extended or sparse): zeros.
+    const out = Buffer.alloc(n);
+    got.copy(out);
+    return out;
+  }
+
+  private async readExtents(ino: bigint, offset: bigint, n: number): Promise<Buffer> {
+    const end = offset + BigInt(n);
+    const out = Buffer.alloc(n);
+    const pieces = this.meta.extents(ino, offset, end).map(async (e) => {
+      const from = e.off > offset ? e.off : offset;
+      const to = e.off + e.len < end ? e.off + e.len : end;
+      const bytes = await this.data.read(e.blob, Number(e.blobOff + (from - e.off)), Number(to - from));
+      bytes.copy(out, Number(from - offset));
+    });
+    await Promise.all(pieces);
+    return out;
+  }
+
+  async statfs(): Promise<FsStats> {
+    const c = await this.data.capacity();
+    const files = this.meta.inodeCount();
+    const totalFiles = 1n << 32n;
+    return { ...c, totalFiles, freeFiles: totalFiles - files };
+  }
+
+  async getXattr(ino: bigint, name: string): Promise<Buffer | undefined> {
+    this.node(ino);
+    return this.meta.getXattr(ino, name);
+  }
+
+  async listXattrs(ino: bigint): Promise<Map<string, Buffer>> {
+    this.node(ino);
+    return this.meta.listXattrs(ino);
+  }
+
+  async quotaUsage(kind: 'uid' | 'gid', id: number): Promise<QuotaUsage> {
+    return this.meta.usage(kind, id);
+  }
+
+  // ---- mutations ---------------------------------------------------------------------------
+
+  /** Drops what a transaction changed from the caches, then waits for durability. */
+  private async finish(fx: Effects, durable = true): Promise<void> {
+    for (const ino of fx.touched) this.nodes.delete(ino);
+    for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
+    if (fx.freedBlobs.length > 0) {
+      for (const b of fx.freedBlobs) this.tailChecked.delete(b);
+      // Deleting data after the commit is durable; start-up retries whatever a crash left queued.
+      const blobs = fx.freedBlobs;
+      const run = this.barrier
+        .sync()
+        .then(() => this.data.remove(blobs))
+        .then(() => this.meta.dequeueGc(blobs))
+        .catch(() => {})
+        .finally(() => this.gcRuns.delete(run));
+      this.gcRuns.add(run);
+    }
+    if (durable) await this.barrier.sync();
+  }
+
+  private async createNode(cred: Credential, dir: bigint, name: string, spec: NodeSpec): Promise<Attributes> {
+    const { attrs, fx } = this.meta.createNode(cred, dir, name, spec);
+    await this.finish(fx);
+    return attrs;
+  }
+
+  create(cred: Credential, dir: bigint, name: string, mode: number, how?: CreateMode, attrs?: SetAttributes) {
+    return this.createNode(cred, dir, name, { type: 'file', mode, how: how ?? { kind: 'guarded' }, initial: attrs });
+  }
+
+  mkdir(cred: Credential, dir: bigint, name: string, mode: number) {
+    return this.createNode(cred, dir, name, { type: 'dir', mode });
+  }
+
+  symlink(cred: Credential, dir: bigint, name: string, target: string) {
+    if (target.length === 0 || target.includes('\0') || Buffer.byteLength(target) > 4096) {
+      return Promise.reject(fsError('EINVAL', 'bad symlink target', name));
+    }
+    return this.createNode(cred, dir, name, { type: 'symlink', mode: 0o777, target });
+  }
+
+  mknod(cred: Credential, dir: bigint, name: string, type: 'fifo' | 'socket', mode: number) {
+    return this.createNode(cred, dir, name, { type, mode });
+  }
+
+  async link(cred: Credential, ino: bigint, dir: bigint, name: string): Promise<Attributes> {
+    const { attrs, fx } = this.meta.link(cred, ino, dir, name);
+    await this.finish(fx);
+    return attrs;
+  }
+
+  async remove(cred: Credential, dir: bigint, name: string): Promise<void> {
+    await this.finish(this.meta.remove(cred, dir, name));
+  }
+
+  async rmdir(cred: Credential, dir: bigint, name: string): Promise<void> {
+    await this.finish(this.meta.rmdir(cred, dir, name));
+  }
+
+  async rename(cred: Credential, fromDir: bigint, fromName: string, toDir: bigint, toName: string): Promise<void> {
+    await this.finish(this.meta.rename(cred, fromDir, fromName, toDir, toName));
+  }
+
+  async setattr(cred: Credential, ino: bigint, attrs: SetAttributes): Promise<Attributes> {
+    const { layout } = this.node(ino);
+    const r = this.meta.setattr(cred, ino, attrs);
+    // Shrinking: the committed size already hides the tail; cut the blob so a later
+    // extension reads zeros there, not old bytes.
+    if (r.truncatedTo !== undefined && layout === 0) await this.data.truncate(ino, Number(r.truncatedTo));
+    await this.finish(r.fx);
+    return r.attrs;
+  }
+
+  async write(
+    cred: Credential,
+    ino: bigint,
+    offset: bigint,
+    data: Buffer,
+    stability: Stability = 'file',
+  ): Promise<Attributes> {
+    if (offset < 0n) throw fsError('EINVAL', 'negative offset', String(ino));
+    if (data.length > MAX_IO_BYTES) throw fsError('EINVAL', 'write larger than the maximum I/O size', String(ino));
+    const end = offset + BigInt(data.length);
+    if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
+    const row = this.meta.precheckWrite(cred, ino, end);
+    if (data.length === 0) return this.node(ino).attrs;
+    await this.checkTail(ino, row.layout === 0n ? row.size : undefined);
+    this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
+    try {
+      await this.data.write(ino, Number(offset), data);
+      if (stability !== 'unstable') await this.data.sync(ino);
+      let recorded: { attrs: Attributes; fx: Effects };
+      try {
+        recorded = this.meta.recordWrite(ino, offset, end);
+      } catch (e) {
+        await this.undoTail(ino);
+        throw e;
+      }
+      await this.finish(recorded.fx, stability !== 'unstable');
+      return recorded.attrs;
+    } finally {
+      const left = (this.inflightWrites.get(ino) ?? 1) - 1;
+      if (left === 0) this.inflightWrites.delete(ino);
+      else this.inflightWrites.set(ino, left);
+    }
+  }
+
+  /**
+   * A crash between a data write past EOF and its metadata commit leaves bytes beyond the
+   * committed size in the blob. They are invisible, but a later extension would expose them;
+   * so the first write to a blob in each process life trims the blob to the committed size
+   * before anything else writes to it.
+   */
+  private checkTail(ino: bigint, committedSize: bigint | undefined): Promise<void> {
+    let p = this.tailChecked.get(ino);
+    if (!p) {
+      p =
+        committedSize === undefined
+          ? Promise.resolve()
+          : this.data.physicalSize(ino).then(async (physical) => {
+              if (physical !== undefined && BigInt(physical) > committedSize) {
+                await this.data.truncate(ino, Number(committedSize));
+              }
+            });
+      this.tailChecked.set(ino, p);
+    }
+    return p;
+  }
+
+  /** A write whose accounting was refused leaves no bytes past EOF (when no other write runs). */
+  private async undoTail(ino: bigint): Promise<void> {
+    if ((this.inflightWrites.get(ino) ?? 0) > 1) return;
+    const row = this.meta.row(ino);
+    if (row && row.layout === 0n) await this.data.truncate(ino, Number(row.size));
+  }
+
+  async commit(ino: bigint): Promise<void> {
+    this.node(ino);
+    await this.data.sync(ino);
+    await this.barrier.sync();
+  }
+
+  async setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>): Promise<void> {
+    await this.finish(this.meta.setXattrs(cred, ino, values));
+  }
+
+  // ---- write aside, link into place --------------------------------------------------------
+
+  /** A new file in no directory (an upload in progress); removed at start-up if never linked. */
+  async createDetached(cred: Credential, mode: number, purpose: string, owner: string | null = null): Promise<Attributes> {
+    const attrs = this.meta.createDetached(cred, mode, purpose, owner);
+    await this.barrier.sync();
+    return attrs;
+  }
+
+  async linkDetached(cred: Credential, ino: bigint, dir: bigint, name: string, replace: boolean): Promise<Attributes> {
+    const { attrs, fx } = this.meta.linkDetached(cred, ino, dir, name, replace);
+    await this.finish(fx);
+    return attrs;
+  }
+
+  async removeDetached(ino: bigint): Promise<void> {
+    await this.finish(this.meta.removeDetached(ino));
+  }
+
+  /** Concatenates detached files by reference into a new detached file (no data copied). */
+  async compose(cred: Credential, parts: bigint[], purpose: string, owner: string | null = null): Promise<Attributes> {
+    const { attrs, fx } = this.meta.compose(cred, parts, purpose, owner);
+    await this.finish(fx);
+    return attrs;
+  }
+
+  // ---- administration ----------------------------------------------------------------------
+
+  /** Creates a namespace path's missing directories (exports, shares, the S3 root) as root. */
+  async ensureDirectory(path: string, mode: number, uid = 0, gid = 0): Promise<Attributes> {
+    let at = this.node(ROOT_INO).attrs;
+    const parts = splitPath(path);
+    for (const [i, part] of parts.entries()) {
+      const last = i === parts.length - 1;
+      try {
+        at = this.lookupSync(ROOT, at.ino, part);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        at = await this.mkdir(ROOT, at.ino, part, last ? mode : 0o755);
+        if (last && (uid !== 0 || gid !== 0 || (at.mode & 0o7777) !== mode)) {
+          at = await this.setattr(ROOT, at.ino, { uid, gid, mode });
+        }
+      }
+      if (at.type !== 'dir') throw fsError('ENOTDIR', `${part} is not a directory`, path);
+    }
+    return at;
+  }
+
+  /** Deletes data of blobs a crash left queued and uploads a previous run never linked. */
+  async recover(): Promise<{ blobs: number; detached: number }> {
+    const blobs = this.meta.pendingGc();
+    await this.data.remove(blobs);
+    this.meta.dequeueGc(blobs);
+    let detached = 0;
+    for (const d of this.meta.detached()) {
+      if (d.purpose !== 'upload') continue;
+      await this.removeDetached(d.ino);
+      detached++;
+    }
+    return { blobs: blobs.length, detached };
+  }
+
+  get barrierFlushes(): number {
+    return this.barrier.flushes;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.gcRuns);
+    await this.barrier.sync();
+    await this.data.close();
+    this.barrier.close();
+    this.meta.close();
+  }
+}

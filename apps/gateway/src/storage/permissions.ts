@@ -1,0 +1,52 @@
+import { fsError } from './errors.ts';
+import type { Attributes, Credential } from './types.ts';
+
+export const R_OK = 4;
+export const W_OK = 2;
+export const X_OK = 1;
+
+export const S_ISUID = 0o4000;
+export const S_ISGID = 0o2000;
+export const S_ISVTX = 0o1000;
+
+export function inGroup(cred: Credential, gid: number): boolean {
+  return cred.gid === gid || cred.gids.includes(gid);
+}
+
+type Owned = Pick<Attributes, 'uid' | 'gid' | 'mode' | 'type'>;
+
+/**
+ * The rwx bits the credential holds on an inode (POSIX: the first matching class wins —
+ * owner, then group, then other; root reads and writes anything and executes when any x bit
+ * is set or the inode is a directory).
+ */
+export function effectiveAccess(cred: Credential, node: Owned): number {
+  if (cred.uid === 0) {
+    const anyX = (node.mode & 0o111) !== 0 || node.type === 'dir';
+    return R_OK | W_OK | (anyX ? X_OK : 0);
+  }
+  if (cred.uid === node.uid) return (node.mode >> 6) & 7;
+  if (inGroup(cred, node.gid)) return (node.mode >> 3) & 7;
+  return node.mode & 7;
+}
+
+export function requireAccess(cred: Credential, node: Owned, wanted: number, subject?: string): void {
+  if ((effectiveAccess(cred, node) & wanted) !== wanted) {
+    throw fsError('EACCES', `permission denied (need ${describe(wanted)})`, subject);
+  }
+}
+
+/** Removing or renaming an entry of a sticky directory needs ownership of entry or directory. */
+export function requireStickyRight(cred: Credential, dir: Owned, entry: Owned, subject?: string): void {
+  if ((dir.mode & S_ISVTX) === 0 || cred.uid === 0) return;
+  if (cred.uid === entry.uid || cred.uid === dir.uid) return;
+  throw fsError('EACCES', 'sticky directory: only the owner may remove or rename', subject);
+}
+
+export function isOwnerOrRoot(cred: Credential, node: Owned): boolean {
+  return cred.uid === 0 || cred.uid === node.uid;
+}
+
+function describe(bits: number): string {
+  return `${bits & R_OK ? 'r' : '-'}${bits & W_OK ? 'w' : '-'}${bits & X_OK ? 'x' : '-'}`;
+}

@@ -1,0 +1,58 @@
+import type { Attributes, FileType } from '../types.ts';
+import { TYPE_CODES } from './schema.ts';
+
+/** An inode row as better-sqlite3 returns it with safeIntegers(true). */
+export interface InodeRow {
+  ino: bigint;
+  gen: bigint;
+  type: bigint;
+  mode: bigint;
+  nlink: bigint;
+  uid: bigint;
+  gid: bigint;
+  size: bigint;
+  rdev: bigint;
+  atime: bigint;
+  mtime: bigint;
+  ctime: bigint;
+  btime: bigint;
+  change: bigint;
+  parent: bigint;
+  layout: bigint;
+  target: string | null;
+  verifier: Buffer | null;
+}
+
+const TYPE_BY_CODE: FileType[] = [];
+for (const [name, code] of Object.entries(TYPE_CODES)) TYPE_BY_CODE[code] = name as FileType;
+
+export function typeOfCode(code: bigint | number): FileType {
+  const t = TYPE_BY_CODE[Number(code)];
+  if (!t) throw new Error(`corrupt metadata: unknown inode type ${code}`);
+  return t;
+}
+
+const BLOCK = 4096n;
+
+export function toAttributes(r: InodeRow): Attributes {
+  const type = typeOfCode(r.type);
+  const size = type === 'dir' ? BLOCK : r.size;
+  return {
+    ino: r.ino,
+    generation: Number(r.gen),
+    type,
+    mode: Number(r.mode),
+    nlink: Number(r.nlink),
+    uid: Number(r.uid),
+    gid: Number(r.gid),
+    size,
+    used: ((size + BLOCK - 1n) / BLOCK) * BLOCK,
+    rdev: Number(r.rdev),
+    atimeNs: r.atime,
+    mtimeNs: r.mtime,
+    ctimeNs: r.ctime,
+    btimeNs: r.btime,
+    changeId: r.change,
+    parent: r.parent,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Metadata schema of the embedded namespace (SQLite). Inode numbers come from AUTOINCREMENT
+ * and are never reused, so (ino, gen) in a file handle can only ever name one file; the
+ * random generation also keeps handles from a re-created state folder from matching.
+ *
+ * File data layout: a file whose `layout` is 0 keeps its bytes in its own blob, at the same
+ * offsets (sparse; holes read as zeros). A file whose layout is 1 is an ordered list of
+ * extents over any blobs — how an S3 multipart upload completes without copying data, and
+ * how the same layout maps onto an object store when scaled out.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS inodes (
+  ino INTEGER PRIMARY KEY AUTOINCREMENT,
+  gen INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  mode INTEGER NOT NULL,
+  nlink INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  gid INTEGER NOT NULL,
+  size INTEGER NOT NULL DEFAULT 0,
+  rdev INTEGER NOT NULL DEFAULT 0,
+  atime INTEGER NOT NULL,
+  mtime INTEGER NOT NULL,
+  ctime INTEGER NOT NULL,
+  btime INTEGER NOT NULL,
+  change INTEGER NOT NULL DEFAULT 1,
+  parent INTEGER NOT NULL DEFAULT 0,
+  layout INTEGER NOT NULL DEFAULT 0,
+  target TEXT,
+  verifier BLOB
+);
+
+CREATE TABLE IF NOT EXISTS dirents (
+  cookie INTEGER PRIMARY KEY AUTOINCREMENT,
+  parent INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  ino INTEGER NOT NULL,
+  type INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS dirents_by_name ON dirents (parent, name);
+CREATE INDEX IF NOT EXISTS dirents_by_cookie ON dirents (parent, cookie);
+
+CREATE TABLE IF NOT EXISTS extents (
+  ino INTEGER NOT NULL,
+  off INTEGER NOT NULL,
+  len INTEGER NOT NULL,
+  blob INTEGER NOT NULL,
+  blob_off INTEGER NOT NULL,
+  PRIMARY KEY (ino, off)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS xattrs (
+  ino INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (ino, name)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS usage (
+  kind INTEGER NOT NULL,
+  id INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  inodes INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+
+-- Blobs whose last reference is gone; unlinked after commit, retried at start-up.
+CREATE TABLE IF NOT EXISTS blob_gc (
+  blob INTEGER PRIMARY KEY
+);
+
+-- Inodes in no directory yet (uploads written aside before an atomic link into place).
+CREATE TABLE IF NOT EXISTS detached (
+  ino INTEGER PRIMARY KEY,
+  created INTEGER NOT NULL,
+  purpose TEXT NOT NULL,
+  owner TEXT
+);
+`;
+
+export const TYPE_CODES = {
+  file: 1,
+  dir: 2,
+  symlink: 3,
+  fifo: 4,
+  socket: 5,
+  chardev: 6,
+  blockdev: 7,
+} as const;
+
+export const USAGE_UID = 0;
+export const USAGE_GID = 1;

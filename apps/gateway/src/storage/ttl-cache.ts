@@ -1,0 +1,73 @@
+/**
+ * A bounded cache with a time-to-live, counting hits and misses. Eviction is oldest-inserted
+ * first (a Map keeps insertion order), which costs nothing on the hit path — the hot path of
+ * GETATTR — unlike a true LRU's reordering.
+ */
+export class TtlCache<K, V> {
+  private readonly map = new Map<K, { value: V; expires: number }>();
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    readonly name: string,
+    private ttlMs: number,
+    private maxEntries: number,
+  ) {}
+
+  configure(ttlMs: number, maxEntries: number): void {
+    this.ttlMs = ttlMs;
+    this.maxEntries = maxEntries;
+    this.trim();
+  }
+
+  get(key: K, now = performance.now()): V | undefined {
+    const e = this.map.get(key);
+    if (e !== undefined && e.expires > now) {
+      this.hits++;
+      return e.value;
+    }
+    if (e !== undefined) this.map.delete(key);
+    this.misses++;
+    return undefined;
+  }
+
+  set(key: K, value: V, now = performance.now()): void {
+    if (this.ttlMs <= 0 || this.maxEntries <= 0) return;
+    this.map.delete(key);
+    this.map.set(key, { value, expires: now + this.ttlMs });
+    this.trim();
+  }
+
+  delete(key: K): boolean {
+    return this.map.delete(key);
+  }
+
+  /** Drops entries matching the predicate (or all); returns how many were dropped. */
+  invalidate(match?: (key: K, value: V) => boolean): number {
+    if (!match) {
+      const n = this.map.size;
+      this.map.clear();
+      return n;
+    }
+    let n = 0;
+    for (const [k, e] of this.map) {
+      if (match(k, e.value)) {
+        this.map.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  private trim(): void {
+    while (this.map.size > this.maxEntries) {
+      const oldest = this.map.keys().next();
+      if (oldest.done) break;
+      this.map.delete(oldest.value);
+    }
+  }
+}

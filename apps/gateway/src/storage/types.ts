@@ -1,0 +1,98 @@
+/** The caller's identity, as every protocol hands it to the namespace (AUTH_SYS-like). */
+export interface Credential {
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary groups (the primary gid need not be repeated). */
+  readonly gids: readonly number[];
+}
+
+export const ROOT: Credential = Object.freeze({ uid: 0, gid: 0, gids: [] });
+
+export type FileType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'chardev' | 'blockdev';
+
+/** Times are integer nanoseconds since the Unix epoch (bigint keeps NFS/SMB precision). */
+export interface Attributes {
+  readonly ino: bigint;
+  readonly generation: number;
+  readonly type: FileType;
+  /** Permission bits and setuid/setgid/sticky (07777); the type is in `type`. */
+  readonly mode: number;
+  readonly nlink: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: bigint;
+  /** Bytes allocated on the data store (sparse files use less than size). */
+  readonly used: bigint;
+  readonly rdev: number;
+  readonly atimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  /** Creation (birth) time: SMB needs it. */
+  readonly btimeNs: bigint;
+  /** Bumped on every change of data or metadata; NFS change attribute / S3 ETag cache key. */
+  readonly changeId: bigint;
+  /** Parent directory's inode for directories (for `..`), 0n for others. */
+  readonly parent: bigint;
+}
+
+export interface SetAttributes {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: bigint;
+  /** A number of ns, or 'now' for the server's clock. */
+  atimeNs?: bigint | 'now';
+  mtimeNs?: bigint | 'now';
+  btimeNs?: bigint;
+  /** Guard (NFSv3 SETATTR sattrguard3): fail with EAGAIN-free ENOTSYNC-like EINVAL if ctime differs. */
+  guardCtimeNs?: bigint;
+}
+
+export type CreateMode =
+  | { kind: 'unchecked' }
+  | { kind: 'guarded' }
+  /** Exclusive create with an 8-byte verifier: a retransmission with the same verifier succeeds. */
+  | { kind: 'exclusive'; verifier: Buffer };
+
+export interface DirEntry {
+  readonly name: string;
+  readonly ino: bigint;
+  readonly type: FileType;
+  /** Stable cookie: pass it back to continue after this entry. */
+  readonly cookie: bigint;
+}
+
+export interface DirPage {
+  readonly entries: DirEntry[];
+  /** True when no entries follow the last one returned. */
+  readonly eof: boolean;
+}
+
+export interface FsStats {
+  readonly totalBytes: bigint;
+  readonly freeBytes: bigint;
+  readonly availBytes: bigint;
+  readonly totalFiles: bigint;
+  readonly freeFiles: bigint;
+}
+
+export interface ReadResult {
+  readonly data: Buffer;
+  readonly eof: boolean;
+}
+
+/** 'unstable' may be lost by a crash until commit(); 'data' and 'file' are durable on return. */
+export type Stability = 'unstable' | 'data' | 'file';
+
+/** Stable handle material: what a protocol encodes (and MACs) into its file handle. */
+export interface InodeRef {
+  readonly ino: bigint;
+  readonly generation: number;
+}
+
+export interface QuotaUsage {
+  readonly kind: 'uid' | 'gid';
+  readonly id: number;
+  readonly bytes: bigint;
+  readonly inodes: bigint;
+}
