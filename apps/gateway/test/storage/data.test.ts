@@ -1,0 +1,180 @@
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fsError } from '../../src/storage/errors.ts';
+import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
+import { ROOT } from '../../src/storage/types.ts';
+import { ALICE, type Fixture, openFixture, rejectsWith } from './fixture.ts';
+
+function blobCount(dir: string): number {
+  let n = 0;
+  for (const shard of readdirSync(join(dir, 'data'))) n += readdirSync(join(dir, 'data', shard)).length;
+  return n;
+}
+
+describe('file data', () => {
+  let fx: Fixture;
+  let exp: bigint;
+  let limitBytes = 1n << 62n;
+  const gate: LedgerGate = {
+    check(c) {
+      const u = c.usage('uid', c.uid);
+      if (u.bytes + c.addBytes > limitBytes) throw fsError('EDQUOT', 'hard quota exceeded');
+    },
+  };
+  before(async () => {
+    fx = await openFixture({ gate });
+    exp = (await fx.ns.ensureDirectory('/export', 0o1777)).ino;
+  });
+  after(() => fx.ns.close());
+
+  test('1 writes at any offset; holes read as zeros; eof is reported', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'sparse', 0o644);
+    await fx.ns.write(ALICE, f.ino, 1_000_000n, Buffer.from('tail'));
+    const a = await fx.ns.getattr(f.ino);
+    equal(a.size, 1_000_004n);
+    const head = await fx.ns.read(ALICE, f.ino, 0n, 16);
+    deepEqual(head.data, Buffer.alloc(16));
+    equal(head.eof, false);
+    const tail = await fx.ns.read(ALICE, f.ino, 999_998n, 100);
+    deepEqual(tail.data, Buffer.concat([Buffer.alloc(2), Buffer.from('tail')]));
+    equal(tail.eof, true);
+    const past = await fx.ns.read(ALICE, f.ino, 5_000_000n, 10);
+    equal(past.data.length, 0);
+    equal(past.eof, true);
+  });
+
+  test('2 truncate shrinks, then extending reads zeros where the old bytes were', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'trunc', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('abcdefghij'));
+    await fx.ns.setattr(ALICE, f.ino, { size: 3n });
+    await fx.ns.setattr(ALICE, f.ino, { size: 8n });
+    deepEqual((await fx.ns.read(ALICE, f.ino, 0n, 100)).data, Buffer.from('abc\0\0\0\0\0'));
+    await fx.ns.write(ALICE, f.ino, 10n, Buffer.from('Z'));
+    deepEqual((await fx.ns.read(ALICE, f.ino, 0n, 100)).data, Buffer.from('abc\0\0\0\0\0\0\0Z'));
+  });
+
+  const badIo: Array<[number, string, () => Promise<unknown>, string]> = [
+    [1, 'negative write offset', () => fx.ns.write(ALICE, ino, -1n, Buffer.from('x')), 'EINVAL'],
+    [2, 'negative read offset', () => fx.ns.read(ALICE, ino, -5n, 1), 'EINVAL'],
+    [3, 'write past the maximum file size', () => fx.ns.write(ALICE, ino, (1n << 44n) - 1n, Buffer.from('xy')), 'EFBIG'],
+    [4, 'truncate past the maximum file size', () => fx.ns.setattr(ALICE, ino, { size: 1n << 50n }), 'EFBIG'],
+    [5, 'negative size', () => fx.ns.setattr(ALICE, ino, { size: -1n }), 'EINVAL'],
+    [6, 'read of a directory', () => fx.ns.read(ALICE, exp, 0n, 1), 'EISDIR'],
+    [7, 'write to a directory', () => fx.ns.write(ALICE, exp, 0n, Buffer.from('x')), 'EISDIR'],
+    [8, 'huge read length', () => fx.ns.read(ALICE, ino, 0n, 2 ** 31), 'EINVAL'],
+  ];
+  let ino = 0n;
+  for (const [row, what, call, code] of badIo) {
+    test(`3.${row} ${what} is ${code} and changes nothing`, async () => {
+      if (ino === 0n) {
+        ino = (await fx.ns.create(ALICE, exp, 'victim', 0o644)).ino;
+        await fx.ns.write(ALICE, ino, 0n, Buffer.from('intact'));
+      }
+      await rejectsWith(call(), code);
+      const a = await fx.ns.getattr(ino);
+      equal(a.size, 6n);
+      equal((await fx.ns.read(ALICE, ino, 0n, 100)).data.toString(), 'intact');
+    });
+  }
+
+  test('4 the ledger follows writes, truncates, chown and removal per uid and gid', async () => {
+    const before = await fx.ns.quotaUsage('uid', 4000);
+    equal(before.bytes, 0n);
+    const f = await fx.ns.create({ uid: 4000, gid: 4001, gids: [] }, exp, 'ledger', 0o644);
+    await fx.ns.write(ROOT, f.ino, 0n, Buffer.alloc(1000));
+    await fx.ns.write(ROOT, f.ino, 500n, Buffer.alloc(100));
+    deepEqual(await fx.ns.quotaUsage('uid', 4000), { kind: 'uid', id: 4000, bytes: 1000n, inodes: 1n });
+    deepEqual(await fx.ns.quotaUsage('gid', 4001), { kind: 'gid', id: 4001, bytes: 1000n, inodes: 1n });
+    await fx.ns.setattr(ROOT, f.ino, { size: 400n });
+    equal((await fx.ns.quotaUsage('uid', 4000)).bytes, 400n);
+    await fx.ns.setattr(ROOT, f.ino, { uid: 4002 });
+    deepEqual(await fx.ns.quotaUsage('uid', 4000), { kind: 'uid', id: 4000, bytes: 0n, inodes: 0n });
+    equal((await fx.ns.quotaUsage('uid', 4002)).bytes, 400n);
+    await fx.ns.remove(ROOT, exp, 'ledger');
+    deepEqual(await fx.ns.quotaUsage('uid', 4002), { kind: 'uid', id: 4002, bytes: 0n, inodes: 0n });
+    equal((await fx.ns.quotaUsage('gid', 4001)).inodes, 0n);
+  });
+
+  test('5 a refused charge (EDQUOT) writes nothing: size, bytes and ledger unchanged', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'quota', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('0123456789'));
+    const used = (await fx.ns.quotaUsage('uid', 1000)).bytes;
+    limitBytes = used + 5n;
+    try {
+      await rejectsWith(fx.ns.write(ALICE, f.ino, 10n, Buffer.alloc(100, 1)), 'EDQUOT');
+      await rejectsWith(fx.ns.setattr(ALICE, f.ino, { size: 1000n }), 'EDQUOT');
+      equal((await fx.ns.getattr(f.ino)).size, 10n);
+      equal((await fx.ns.quotaUsage('uid', 1000)).bytes, used);
+      // Overwriting inside the file needs no new bytes, so it is allowed.
+      await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('ABC'));
+      // Extending afterwards must not reveal anything of the refused write.
+      limitBytes = 1n << 62n;
+      await fx.ns.setattr(ALICE, f.ino, { size: 20n });
+      deepEqual((await fx.ns.read(ALICE, f.ino, 0n, 100)).data, Buffer.concat([Buffer.from('ABC3456789'), Buffer.alloc(10)]));
+    } finally {
+      limitBytes = 1n << 62n;
+    }
+  });
+
+  test('6 removing the last link deletes the blob file', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'blobbed', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('data'));
+    const path = (fx.ns.data as { pathOf(b: bigint): string }).pathOf(f.ino);
+    ok(existsSync(path));
+    await fx.ns.remove(ALICE, exp, 'blobbed');
+    await fx.ns.close();
+    ok(!existsSync(path));
+    await fx.reopen();
+  });
+
+  test('7 detached upload + compose: the new file is the parts in order, no bytes copied, linked atomically over the old', async () => {
+    const ns = fx.ns;
+    const blobsBefore = blobCount(fx.dir);
+    const parts: bigint[] = [];
+    const chunks = ['first-', 'second-', 'third'];
+    for (const c of chunks) {
+      const p = await ns.createDetached(ALICE, 0o644, 'multipart');
+      await ns.write(ALICE, p.ino, 0n, Buffer.from(c));
+      parts.push(p.ino);
+    }
+    equal(blobCount(fx.dir), blobsBefore + 3);
+    const old = await ns.create(ALICE, exp, 'object', 0o644);
+    await ns.write(ALICE, old.ino, 0n, Buffer.from('previous'));
+    const composed = await ns.compose(ALICE, parts, 'upload');
+    equal(composed.size, BigInt(chunks.join('').length));
+    const linked = await ns.linkDetached(ALICE, composed.ino, exp, 'object', true);
+    equal((await ns.lookup(ALICE, exp, 'object')).ino, linked.ino);
+    equal((await ns.read(ALICE, linked.ino, 0n, 100)).data.toString(), 'first-second-third');
+    equal((await ns.read(ALICE, linked.ino, 4n, 6)).data.toString(), 't-seco');
+    // The three part blobs are the object's data now; the old object's blob is gone.
+    await ns.close();
+    equal(blobCount(fx.dir), blobsBefore + 3);
+    const again = await fx.reopen();
+    // Overwriting the middle of a composed file and truncating it keep the layout coherent.
+    await again.write(ALICE, linked.ino, 3n, Buffer.from('ST'));
+    equal((await again.read(ALICE, linked.ino, 0n, 100)).data.toString(), 'firST-second-third');
+    await again.setattr(ALICE, linked.ino, { size: 8n });
+    await again.setattr(ALICE, linked.ino, { size: 10n });
+    deepEqual((await again.read(ALICE, linked.ino, 0n, 100)).data, Buffer.from('firST-se\0\0'));
+    equal((await again.quotaUsage('uid', 1000)).inodes > 0n, true);
+  });
+
+  test('8 an upload never linked is gone after a restart', async () => {
+    const p = await fx.ns.createDetached(ALICE, 0o644, 'upload');
+    await fx.ns.write(ALICE, p.ino, 0n, Buffer.from('half an upload'));
+    const ns = await fx.reopen();
+    await rejectsWith(ns.getattr(p.ino), 'ESTALE');
+  });
+
+  test('9 unstable writes become durable on commit; statfs reports the data disk', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'unstable', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('u'), 'unstable');
+    await fx.ns.commit(f.ino);
+    equal((await fx.ns.read(ALICE, f.ino, 0n, 1)).data.toString(), 'u');
+    const s = await fx.ns.statfs();
+    ok(s.totalBytes > 0n && s.availBytes <= s.totalBytes);
+    ok(s.freeFiles > 0n);
+  });
+});
