@@ -1,0 +1,105 @@
+import type { GatewayConfig, Protocol } from '../config/types.ts';
+import { type ControlPlane, openControlPlane } from '../control/index.ts';
+import { HealthMonitor, processCheck } from '../ops/health.ts';
+import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
+import { ROOT_INO } from '../storage/sqlite/store.ts';
+import { type OpenedNamespace, openNamespace } from '../storage/open.ts';
+import type { Logger } from './logger.ts';
+import { claimPidFile } from './pid-file.ts';
+import { type Listener, PROTOCOL_SERVERS, type ProtocolServer } from './protocol-server.ts';
+
+export class StartError extends Error {}
+
+/**
+ * One gateway process: stores, the ops listener and the protocol servers, started in that
+ * order and stopped in reverse so nothing serves a request after its store closed.
+ */
+export class Gateway {
+  ns!: OpenedNamespace;
+  control!: ControlPlane;
+  readonly health: HealthMonitor;
+  readonly ops = new OpsHttpServer();
+  readonly servers: ProtocolServer[] = [];
+  readonly listeners: Listener[] = [];
+  private releasePid: (() => void) | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    public config: GatewayConfig,
+    readonly protocols: Protocol[],
+    readonly log: Logger,
+  ) {
+    this.health = new HealthMonitor(config.health.probeIntervalMs);
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this;
+    if (config.metadata.kind !== 'sqlite' || config.transport.kind !== 'file') {
+      throw new StartError(
+        'this build serves the embedded backends only (metadata sqlite://, transport file://); PostgreSQL and S3 backends arrive with scale-out',
+      );
+    }
+    this.releasePid = claimPidFile(config.stateDir);
+    this.control = await openControlPlane({ stateDir: config.stateDir });
+    if (this.control.migrations.applied.length > 0) {
+      log.info({ applied: this.control.migrations.applied }, 'control plane migrated');
+    }
+    this.ns = await openNamespace({
+      metadataUrl: config.metadata.url,
+      transportUrl: config.transport.url,
+      cacheTtlMs: config.cache.ttlMs,
+      cacheMaxEntries: config.cache.maxEntries,
+    });
+    await this.createServedDirectories();
+
+    this.health.add({ name: 'metadata', slowMs: 250, run: async () => void this.ns.meta.getattr(ROOT_INO) });
+    this.health.add({ name: 'transport', slowMs: 500, run: async () => void (await this.ns.data.probe()) });
+    this.health.add(processCheck(() => undefined));
+
+    for (const protocol of this.protocols) {
+      const factory = PROTOCOL_SERVERS[protocol];
+      if (!factory) {
+        log.warn({ protocol }, `${protocol} is enabled but this build has no ${protocol} server yet; not serving it`);
+        continue;
+      }
+      const server = factory({ config, ns: this.ns, control: this.control, log: log.child({ protocol }) });
+      this.servers.push(server);
+      this.health.add(server.healthCheck());
+    }
+
+    this.ops.route('GET', '/health', (_req, res) => {
+      const report = this.health.report();
+      sendJson(res, report.overall === 'unhealthy' ? 503 : 200, report);
+    });
+    await this.health.start();
+    await this.ops.listen(config.health.bind);
+    this.listeners.push({ name: 'health', address: this.ops.address() });
+    for (const server of this.servers) this.listeners.push(...(await server.start()));
+    for (const l of this.listeners) log.info({ listener: l.name, address: l.address }, `${l.name} listening on ${l.address}`);
+  }
+
+  private async createServedDirectories(): Promise<void> {
+    const { config } = this;
+    const dirs = [
+      ...(config.nfs.enabled ? config.nfs.exports : []),
+      ...(config.smb.enabled ? config.smb.shares : []),
+      ...(config.s3.enabled ? [config.s3.root] : []),
+    ];
+    for (const d of dirs) await this.ns.ensureDirectory(d.path, d.mode, d.ownerUid, d.ownerGid);
+  }
+
+  /** Clean stop: listeners closed, requests in flight finished, stores closed. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.health.stop();
+      for (const server of [...this.servers].reverse()) {
+        await server.stop().catch((e) => this.log.error({ err: e, protocol: server.protocol }, 'stopping failed'));
+      }
+      await this.ops.close();
+      await this.ns?.close();
+      await this.control?.close();
+      this.releasePid?.();
+    })();
+    return this.stopping;
+  }
+}

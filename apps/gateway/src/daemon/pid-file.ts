@@ -1,0 +1,36 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function pidFilePath(stateDir: string): string {
+  return join(stateDir, 'gateway.pid');
+}
+
+/** The PID of a live gateway holding the state folder, or undefined. */
+export function runningGatewayPid(stateDir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFilePath(stateDir), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
+/** Claims the state folder for this process; refuses when another live gateway holds it. */
+export function claimPidFile(stateDir: string): () => void {
+  const other = runningGatewayPid(stateDir);
+  if (other !== undefined && other !== process.pid) {
+    throw new Error(`another gateway (PID ${other}) is running on state folder ${stateDir}`);
+  }
+  const path = pidFilePath(stateDir);
+  writeFileSync(path, `${process.pid}\n`);
+  return () => {
+    if (runningGatewayPid(stateDir) === process.pid) rmSync(path, { force: true });
+  };
+}

@@ -1,0 +1,36 @@
+import type { GatewayConfig, Protocol } from '../config/types.ts';
+import type { ControlPlane } from '../control/index.ts';
+import type { HealthCheck } from '../ops/health.ts';
+import type { Namespace } from '../storage/namespace.ts';
+import type { Logger } from './logger.ts';
+
+export interface Listener {
+  /** What the operator reads: "NFS", "MOUNT", "S3 (https)", "SMB". */
+  name: string;
+  /** Where it listens, e.g. "0.0.0.0:2049". */
+  address: string;
+}
+
+/** What every protocol server gives the daemon: a lifecycle and a health probe. */
+export interface ProtocolServer {
+  readonly protocol: Protocol;
+  start(): Promise<Listener[]>;
+  /** Stops accepting, finishes requests in flight, closes connections. */
+  stop(): Promise<void>;
+  healthCheck(): HealthCheck;
+}
+
+export interface ProtocolContext {
+  config: GatewayConfig;
+  ns: Namespace;
+  control: ControlPlane;
+  log: Logger;
+}
+
+export type ProtocolFactory = (ctx: ProtocolContext) => ProtocolServer;
+
+/**
+ * The protocol servers this build has. A protocol missing here is not served: `gateway start`
+ * says so instead of pretending, and naming it explicitly is an error.
+ */
+export const PROTOCOL_SERVERS: Partial<Record<Protocol, ProtocolFactory>> = {};

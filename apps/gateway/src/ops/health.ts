@@ -1,0 +1,124 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+/** One entry of `/health`'s "checks", in the runbook's exact shape. */
+export interface CheckResult {
+  name: string;
+  status: HealthStatus;
+  message: string;
+  duration_ms: number;
+}
+
+export interface HealthReport {
+  overall: HealthStatus;
+  checks: CheckResult[];
+  timestamp: number;
+}
+
+/** A probe: resolves (optionally with a degraded verdict and a message) or throws when unhealthy. */
+export interface HealthCheck {
+  name: string;
+  timeoutMs?: number;
+  /** A probe slower than this is reported degraded even when it succeeds. */
+  slowMs?: number;
+  run(): Promise<{ status?: HealthStatus; message?: string } | undefined>;
+}
+
+const RANK: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
+
+export function worst(statuses: HealthStatus[]): HealthStatus {
+  return statuses.reduce<HealthStatus>((a, b) => (RANK[b] > RANK[a] ? b : a), 'healthy');
+}
+
+/**
+ * Runs every probe in the background on an interval and serves the latest results, so
+ * `/health` answers at once and an outage shows with no client traffic.
+ */
+export class HealthMonitor {
+  private readonly checks: HealthCheck[] = [];
+  private results = new Map<string, CheckResult>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly intervalMs: number) {}
+
+  add(check: HealthCheck): void {
+    this.checks.push(check);
+  }
+
+  start(): Promise<void> {
+    this.timer = setInterval(() => void this.probeAll(), this.intervalMs);
+    this.timer.unref();
+    return this.probeAll();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Runs all probes now (concurrently); overlapping calls share one run. */
+  probeAll(): Promise<void> {
+    this.running ??= Promise.all(this.checks.map((c) => this.probe(c))).then((all) => {
+      this.results = new Map(all.map((r) => [r.name, r]));
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async probe(check: HealthCheck): Promise<CheckResult> {
+    const started = performance.now();
+    const timeoutMs = check.timeoutMs ?? 2000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const outcome = await Promise.race([
+        check.run(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`probe timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      const duration = performance.now() - started;
+      let status = outcome?.status ?? 'healthy';
+      let message = outcome?.message ?? '';
+      if (status === 'healthy' && check.slowMs !== undefined && duration > check.slowMs) {
+        status = 'degraded';
+        message = `slow probe: ${Math.round(duration)} ms (threshold ${check.slowMs} ms)`;
+      }
+      return { name: check.name, status, message, duration_ms: Math.round(duration) };
+    } catch (e) {
+      return {
+        name: check.name,
+        status: 'unhealthy',
+        message: e instanceof Error ? e.message : String(e),
+        duration_ms: Math.round(performance.now() - started),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  report(): HealthReport {
+    const checks = this.checks.map(
+      (c) => this.results.get(c.name) ?? { name: c.name, status: 'unhealthy' as const, message: 'not probed yet', duration_ms: 0 },
+    );
+    return { overall: worst(checks.map((c) => c.status)), checks, timestamp: Math.floor(Date.now() / 1000) };
+  }
+}
+
+/** The gateway process itself: event-loop lag and memory, plus whatever state it reports. */
+export function processCheck(state: () => { status?: HealthStatus; message?: string } | undefined): HealthCheck {
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  return {
+    name: 'gateway',
+    async run() {
+      const s = state();
+      if (s?.status === 'unhealthy') return s;
+      const p99 = lag.percentile(99) / 1e6;
+      lag.reset();
+      const rssMb = process.memoryUsage.rss() / 2 ** 20;
+      if (p99 > 500) return { status: 'degraded', message: `event-loop lag p99 ${p99.toFixed(0)} ms` };
+      return s ?? { message: '', status: rssMb > 0 ? 'healthy' : 'unhealthy' };
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { equal, ok } from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { openNamespace } from '../../src/storage/open.ts';
+import { ROOT } from '../../src/storage/types.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+
+const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
+const ROUNDS = Number(process.env.CFS_CRASH_ROUNDS ?? 8);
+const WORKERS = 4;
+
+type Outcome = Record<string, string | null>;
+
+/** Runs the writer until a random moment, SIGKILLs it, returns its BEGIN/ACK lines. */
+async function runAndKill(dir: string, seed: number): Promise<Array<{ t: string; id?: string; after?: Outcome }>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(WORKERS), String(seed)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffer = '';
+  const lines: Array<{ t: string; id?: string; after?: Outcome }> = [];
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let nl = buffer.indexOf('\n');
+    while (nl >= 0) {
+      lines.push(JSON.parse(buffer.slice(0, nl)));
+      buffer = buffer.slice(nl + 1);
+      nl = buffer.indexOf('\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('writer never became ready')), 30_000);
+    const poll = setInterval(() => {
+      if (lines.some((l) => l.t === 'READY')) {
+        clearInterval(poll);
+        clearTimeout(t);
+        resolve();
+      }
+    }, 10);
+  });
+  await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 600)));
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+  return lines;
+}
+
+test(`acknowledged operations survive SIGKILL (${ROUNDS} rounds) and nothing half-done is visible`, async () => {
+  const dir = makeTempDir('crash');
+  /** Per name: the acknowledged content hash (null = absent). */
+  const acked = new Map<string, string | null>();
+  let totalAcked = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const lines = await runAndKill(dir, round + 1);
+    const begun = new Map<string, Outcome>();
+    const pending = new Map<string, Outcome>();
+    for (const l of lines) {
+      if (l.t === 'BEGIN') {
+        begun.set(l.id!, l.after!);
+        pending.set(l.id!, l.after!);
+      } else if (l.t === 'ACK') {
+        for (const [name, h] of Object.entries(begun.get(l.id!)!)) acked.set(name, h);
+        pending.delete(l.id!);
+        totalAcked++;
+      }
+    }
+    // Each worker has at most one operation in flight; its names may show either outcome.
+    const alternatives = new Map<string, Set<string | null>>();
+    for (const after of pending.values()) {
+      for (const [name, h] of Object.entries(after)) {
+        if (!alternatives.has(name)) alternatives.set(name, new Set());
+        alternatives.get(name)!.add(h);
+      }
+    }
+    const ns = await openNamespace({ metadataUrl: `sqlite://${dir}/meta.db`, transportUrl: `file://${dir}/data` });
+    try {
+      const crash = await ns.resolvePath(ROOT, '/crash');
+      const names = new Set([...acked.keys(), ...alternatives.keys()]);
+      for (const name of names) {
+        let actual: string | null = null;
+        try {
+          const a = await ns.lookup(ROOT, crash.ino, name);
+          const data = (await ns.read(ROOT, a.ino, 0n, Number(a.size))).data;
+          equal(BigInt(data.length), a.size);
+          actual = createHash('sha256').update(data).digest('hex');
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        }
+        const allowed = new Set([acked.get(name) ?? null, ...(alternatives.get(name) ?? [])]);
+        ok(allowed.has(actual), `round ${round}: ${name} is ${actual}, expected one of ${[...allowed].join(', ')}`);
+        // What is on disk now is the truth the next round builds on.
+        acked.set(name, actual);
+      }
+    } finally {
+      await ns.close();
+    }
+  }
+  ok(totalAcked > ROUNDS * 10, `writers acknowledged only ${totalAcked} operations`);
+});

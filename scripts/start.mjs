@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// `npm start`: the gateway on its embedded default — state in ./state of this checkout
+// (SQLite metadata, a data folder, the control plane), every protocol server this build has.
+// Writes state/gateway.yaml on first run; edit it to change ports or exports.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const stateDir = process.env.CFS_STATE_DIR ?? join(root, 'state');
+const configFile = join(stateDir, 'gateway.yaml');
+const isRoot = process.getuid?.() === 0;
+const smbPort = isRoot ? 445 : 4445;
+
+if (!existsSync(configFile)) {
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(
+    configFile,
+    `# Written by \`npm start\` on first run: the embedded default (runbook ports).
+node: { name: ${JSON.stringify(process.env.HOSTNAME ?? 'gw-1')}, state_dir: . }
+log_level: info
+nfs:
+  enabled: true
+  bind: 0.0.0.0:2049
+  mount_bind: 0.0.0.0:20048
+  exports:
+    - { path: /export, clients: ["0.0.0.0/0"], access: rw, squash: root, anon_uid: 65534, anon_gid: 65534 }
+s3:
+  enabled: true
+  bind: 0.0.0.0:9000
+  region: us-east-1
+  root: /export
+smb:
+  enabled: true
+  bind: 0.0.0.0:${smbPort}${isRoot ? '' : '   # 445 needs root; this non-root setup uses 4445'}
+  domain: CLAUDEFS
+  workgroup: CLAUDEFS
+  shares:
+    - { name: export, path: /export, valid_groups: [], read_only: false }
+health: { bind: 0.0.0.0:8080 }
+`,
+  );
+  console.log(`wrote ${configFile} (embedded default; state in ${stateDir})`);
+  if (!isRoot) console.log('SMB listens on port 4445: port 445 needs root.');
+}
+
+const child = spawn(join(root, 'cfs'), ['gateway', 'start', '--config', configFile, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
