@@ -5,6 +5,7 @@ import { fsError } from './errors.ts';
 import { checkLookupName, splitPath } from './names.ts';
 import { effectiveAccess, R_OK, requireAccess, X_OK } from './permissions.ts';
 import { type Effects, MAX_FILE_SIZE, type NodeSpec, ROOT_INO, type SqliteMetadataStore } from './sqlite/store.ts';
+import { toAttributes } from './sqlite/rows.ts';
 import { TtlCache } from './ttl-cache.ts';
 import {
   type Attributes,
@@ -66,8 +67,7 @@ export class Namespace implements NamespaceApi {
     if (hit) return hit;
     const row = this.meta.row(ino);
     if (!row) throw fsError('ESTALE', 'no such inode', String(ino));
-    const attrs = this.meta.getattr(ino)!;
-    const n = { attrs, layout: Number(row.layout) };
+    const n = { attrs: toAttributes(row), layout: Number(row.layout) };
     this.nodes.set(ino, n);
     return n;
   }

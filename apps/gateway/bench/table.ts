@@ -1,0 +1,29 @@
+/** One benchmark row: what was measured, against what, and whether the target is met. */
+export interface BenchRow {
+  workload: string;
+  gateway: number;
+  unit: string;
+  peer?: number;
+  peerName?: string;
+  /** Target as text ("≥ 1,000,000/s", "≥ 0.8× dd") and the predicate deciding met/missed. */
+  target: string;
+  met: boolean;
+}
+
+const fmt = (n: number) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+
+export function printTable(title: string, rows: BenchRow[]): void {
+  const cells = rows.map((r) => [
+    r.workload,
+    `${fmt(r.gateway)} ${r.unit}`,
+    r.peer === undefined ? '' : `${fmt(r.peer)} ${r.unit} (${r.peerName})`,
+    r.peer === undefined ? '' : `${(r.gateway / r.peer).toFixed(2)}×`,
+    r.target,
+    r.met ? 'met' : 'MISSED',
+  ]);
+  const head = ['workload', 'gateway', 'peer', 'ratio', 'target', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join('  ');
+  console.log(`\n${title}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  for (const c of cells) console.log(line(c));
+}
