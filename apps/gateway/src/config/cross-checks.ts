@@ -1,0 +1,163 @@
+import { resolve } from 'node:path';
+import { parseListenAddress } from './address.ts';
+import { DEFAULTS, type Protocol } from './defaults.ts';
+import { clashMessage, findPortClashes, type Listener } from './listeners.ts';
+import { parseNamespacePath } from './namespace-path.ts';
+import type { Finding } from './problems.ts';
+import { checkTlsPair } from './tls-check.ts';
+
+/**
+ * Checks that span keys. They read the raw document, not the schema's output, so they still
+ * run when some other key is wrong: every problem in the file is listed in one pass. A value
+ * that does not parse is skipped here; the schema reports it.
+ */
+
+type Raw = Record<string, unknown>;
+
+function mapAt(raw: unknown, key: string): Raw {
+  const v = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Raw)[key] : undefined;
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Raw) : {};
+}
+
+function listAt(section: Raw, key: string): unknown[] | undefined {
+  const v = section[key];
+  return Array.isArray(v) ? v : undefined;
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function enabled(raw: unknown, protocol: Protocol): boolean {
+  return mapAt(raw, protocol).enabled !== false;
+}
+
+function parsedOrUndefined<T>(parse: (t: string) => T, value: unknown): T | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  try {
+    return parse(String(value));
+  } catch {
+    return undefined;
+  }
+}
+
+function rawListeners(raw: unknown): Listener[] {
+  const keys: [section: string, key: string, fallback: string, on: boolean][] = [
+    ['nfs', 'bind', DEFAULTS.nfsBind, enabled(raw, 'nfs')],
+    ['nfs', 'mount_bind', DEFAULTS.mountBind, enabled(raw, 'nfs')],
+    ['s3', 'bind', DEFAULTS.s3Bind, enabled(raw, 's3')],
+    ['smb', 'bind', DEFAULTS.smbBind, enabled(raw, 'smb')],
+    ['health', 'bind', DEFAULTS.healthBind, true],
+  ];
+  const listeners: Listener[] = [];
+  for (const [section, key, fallback, on] of keys) {
+    if (!on) continue;
+    const address = parsedOrUndefined(parseListenAddress, mapAt(raw, section)[key] ?? fallback);
+    if (address) listeners.push({ key: `${section}.${key}`, address });
+  }
+  return listeners;
+}
+
+function portClashes(raw: unknown): Finding[] {
+  return findPortClashes(rawListeners(raw)).map((clash) => ({
+    path: clash.listener.key.split('.'),
+    message: clashMessage(clash),
+    severity: 'error',
+    at: 'value',
+  }));
+}
+
+/** Later entries repeating an earlier entry's `field`, compared after `normalise`. */
+function duplicateEntries(
+  items: readonly unknown[],
+  listPath: string[],
+  field: string,
+  normalise: (v: unknown) => string | undefined,
+  message: (first: number, duplicate: number) => string,
+): Finding[] {
+  const firstSeen = new Map<string, number>();
+  const findings: Finding[] = [];
+  items.forEach((item, i) => {
+    const value = normalise(mapAtItem(item)[field]);
+    if (value === undefined) return;
+    const first = firstSeen.get(value);
+    if (first === undefined) firstSeen.set(value, i);
+    else
+      findings.push({
+        path: [...listPath, i, field],
+        message: message(first, i),
+        severity: 'error',
+        at: 'value',
+      });
+  });
+  return findings;
+}
+
+function mapAtItem(item: unknown): Raw {
+  return typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as Raw) : {};
+}
+
+const namespacePath = (v: unknown) => parsedOrUndefined(parseNamespacePath, v);
+
+function exportChecks(raw: unknown): Finding[] {
+  const nfs = mapAt(raw, 'nfs');
+  const exports = listAt(nfs, 'exports');
+  if (exports === undefined) return [];
+  if (exports.length === 0 && enabled(raw, 'nfs')) {
+    const message = 'nfs is enabled but exports nothing: add an export or set nfs.enabled: false';
+    return [{ path: ['nfs', 'exports'], message, severity: 'error', at: 'value' }];
+  }
+  return duplicateEntries(exports, ['nfs', 'exports'], 'path', namespacePath, (first) => {
+    return `${text(mapAtItem(exports[first]).path)} is already exported by nfs.exports.${first}`;
+  });
+}
+
+function shareChecks(raw: unknown): Finding[] {
+  const smb = mapAt(raw, 'smb');
+  const shares = listAt(smb, 'shares');
+  if (shares === undefined) return [];
+  if (shares.length === 0 && enabled(raw, 'smb')) {
+    const message = 'smb is enabled but shares nothing: add a share or set smb.enabled: false';
+    return [{ path: ['smb', 'shares'], message, severity: 'error', at: 'value' }];
+  }
+  const nameOf = (i: number) => text(mapAtItem(shares[i]).name);
+  return [
+    ...duplicateEntries(
+      shares,
+      ['smb', 'shares'],
+      'name',
+      (v) => text(v)?.toLowerCase(),
+      (first, i) =>
+        `share name '${nameOf(i)}' is already used by smb.shares.${first} ('${nameOf(first)}'; share names ignore case)`,
+    ),
+    ...duplicateEntries(
+      shares,
+      ['smb', 'shares'],
+      'path',
+      namespacePath,
+      (first) =>
+        `${text(mapAtItem(shares[first]).path)} is already shared as '${nameOf(first)}' (smb.shares.${first})`,
+    ),
+  ];
+}
+
+function tlsChecks(raw: unknown, configDir: string): Finding[] {
+  const s3 = mapAt(raw, 's3');
+  const tls = mapAt(s3, 'tls');
+  const cert = text(tls.cert);
+  const key = text(tls.key);
+  if (!enabled(raw, 's3') || cert === undefined || key === undefined || cert === '' || key === '') return [];
+  const domain = text(s3.domain);
+  const findings = checkTlsPair(resolve(configDir, cert), resolve(configDir, key), domain ? { domain } : {});
+  return findings.map((f) => ({
+    path: ['s3', 'tls', f.file],
+    message: f.message,
+    severity: f.severity,
+    at: 'value',
+  }));
+}
+
+/** `configDir` anchors relative TLS paths, as it anchors a relative state_dir. */
+export function crossCheck(raw: unknown, configDir: string): Finding[] {
+  return [...portClashes(raw), ...exportChecks(raw), ...shareChecks(raw), ...tlsChecks(raw, configDir)];
+}

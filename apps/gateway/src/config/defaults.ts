@@ -1,0 +1,46 @@
+/**
+ * Values used when the file leaves a key out. Ports are the runbook's; the export, share and
+ * S3 root are one path, so a fresh gateway serves the same directory over all three protocols.
+ */
+export const DEFAULTS = {
+  configFile: '/etc/claudefs/gateway.yaml',
+  stateDir: '/var/lib/claudefs',
+  logLevel: 'info',
+  nfsBind: '0.0.0.0:2049',
+  mountBind: '0.0.0.0:20048',
+  s3Bind: '0.0.0.0:9000',
+  smbBind: '0.0.0.0:445',
+  healthBind: '0.0.0.0:8080',
+  exportPath: '/export',
+  exportClients: ['0.0.0.0/0'],
+  anonId: 65534,
+  /** World-writable with the sticky bit, like /tmp: every user may create, only owners delete. */
+  directoryMode: '1777',
+  ownerId: 0,
+  region: 'us-east-1',
+  netbiosName: 'CLAUDEFS',
+  shareName: 'export',
+  maxConnections: 1024,
+  failureThreshold: 5,
+  resetTimeout: '10s',
+  cacheTtl: '1s',
+  cacheMaxEntries: 100_000,
+  gracePeriod: '7d',
+  probeInterval: '2s',
+  groupCommitMaxDelay: '0ms',
+} as const;
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const PROTOCOLS = ['nfs', 's3', 'smb'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** Files under state_dir, and the backends derived from it when the file names none. */
+export function metadataUrlFor(stateDir: string): string {
+  return `sqlite://${stateDir}/meta.db`;
+}
+
+export function transportUrlFor(stateDir: string): string {
+  return `file://${stateDir}/data`;
+}

@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type Document, isPair, isScalar, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
+import { crossCheck } from './cross-checks.ts';
+import { configuredListeners } from './listeners.ts';
+import { findBusyPorts } from './port-check.ts';
+import { KeyPathLocator } from './positions.ts';
+import { ConfigError, type Finding, hasErrors, keyPathText, type Problem, sortProblems } from './problems.ts';
+import { resolveConfig } from './resolve.ts';
+import { configFileSchema } from './schema.ts';
+import { findingsFromIssues } from './schema-issues.ts';
+import type { GatewayConfig } from './types.ts';
+
+export interface LoadOptions {
+  /** Probe each configured port on this host and warn when it is taken (default false). */
+  checkPorts?: boolean;
+}
+
+export interface LoadResult {
+  /** Present only when no problem is an error. */
+  config?: GatewayConfig;
+  problems: Problem[];
+}
+
+const MODE_KEYS = new Set(['mode', 'root_mode']);
+
+/**
+ * `mode: 1777` is written the way chmod reads it, but YAML 1.2 reads a plain 1777 as decimal.
+ * Handing the digits over as text lets parseMode read them as octal; `0o1777` stays a number.
+ */
+function keepModeDigits(doc: Document): void {
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isPair(pair) || !isScalar(pair.key) || !MODE_KEYS.has(String(pair.key.value))) return;
+      const value = pair.value;
+      if (isScalar(value) && typeof value.value === 'number' && /^\d+$/.test(value.source ?? '')) {
+        value.value = value.source;
+      }
+    },
+  });
+}
+
+/** yaml's messages end with "at line L, column C"; the position is printed in front instead. */
+function yamlMessage(e: YAMLError): string {
+  return e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+}
+
+async function readConfigText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError(`configuration file ${file} does not exist`);
+    if (code === 'EACCES') {
+      throw new ConfigError(`configuration file ${file} is not readable (permission denied)`);
+    }
+    if (code === 'EISDIR') throw new ConfigError(`configuration file ${file} is a directory`);
+    throw new ConfigError(`configuration file ${file} cannot be read: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Reads, validates and resolves one configuration file. Every problem found is returned, each
+ * with its line, column and key path; the config comes back only when none is an error.
+ * Throws ConfigError when the file itself cannot be read.
+ */
+export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
+  const configFile = resolve(file);
+  const source = await readConfigText(configFile);
+  const lines = new LineCounter();
+  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false });
+  const problemAt = (pos: number, message: string, severity: Problem['severity']): Problem => {
+    const { line, col } = lines.linePos(pos);
+    return { file: configFile, line, col, path: '', message, severity };
+  };
+  const syntax = [
+    ...doc.errors.map((e) => problemAt(e.pos[0], yamlMessage(e), 'error')),
+    ...doc.warnings.map((e) => problemAt(e.pos[0], yamlMessage(e), 'warning')),
+  ];
+  if (hasErrors(syntax)) return { problems: sortProblems(syntax) };
+
+  keepModeDigits(doc);
+  const raw: unknown = doc.toJS() ?? {};
+  const locator = new KeyPathLocator(doc, lines);
+  const toProblem = (f: Finding): Problem => {
+    const { line, col } = locator.locate(f.path, f.at);
+    return {
+      file: configFile,
+      line,
+      col,
+      path: keyPathText(f.path),
+      message: f.message,
+      severity: f.severity,
+    };
+  };
+
+  const parsed = configFileSchema.safeParse(raw, { reportInput: true });
+  const findings = [
+    ...(parsed.success ? [] : findingsFromIssues(configFileSchema, parsed.error.issues)),
+    ...crossCheck(raw, dirname(configFile)),
+  ];
+  const problems = [...syntax, ...findings.map(toProblem)];
+  if (!parsed.success || hasErrors(problems)) return { problems: sortProblems(problems) };
+
+  const config = resolveConfig(parsed.data, configFile);
+  if (opts.checkPorts) {
+    for (const { listener, message } of await findBusyPorts(configuredListeners(config))) {
+      problems.push(toProblem({ path: listener.key.split('.'), message, severity: 'warning', at: 'value' }));
+    }
+  }
+  return { config, problems: sortProblems(problems) };
+}

@@ -1,0 +1,97 @@
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { metadataUrlFor, transportUrlFor } from './defaults.ts';
+import type { ConfigFile } from './schema.ts';
+import type { GatewayConfig, NfsExport, SmbShare } from './types.ts';
+
+type FileExport = ConfigFile['nfs']['exports'][number];
+type FileShare = ConfigFile['smb']['shares'][number];
+
+function nfsExport(e: FileExport): NfsExport {
+  return {
+    path: e.path,
+    clients: e.clients,
+    access: e.access,
+    squash: e.squash,
+    anonUid: e.anon_uid,
+    anonGid: e.anon_gid,
+    mode: e.mode,
+    ownerUid: e.owner_uid,
+    ownerGid: e.owner_gid,
+  };
+}
+
+function smbShare(s: FileShare): SmbShare {
+  return {
+    name: s.name,
+    path: s.path,
+    validGroups: s.valid_groups,
+    readOnly: s.read_only,
+    mode: s.mode,
+    ownerUid: s.owner_uid,
+    ownerGid: s.owner_gid,
+  };
+}
+
+/**
+ * Fills what depends on where the file is: a relative state_dir or TLS path is relative to
+ * the file's directory (so a config and its state can move together), and the default
+ * backends live under state_dir.
+ */
+export function resolveConfig(file: ConfigFile, configFile: string): GatewayConfig {
+  const configDir = dirname(configFile);
+  const stateDir = resolve(configDir, file.node.state_dir);
+  const { s3 } = file;
+  return {
+    configFile,
+    stateDir,
+    node: { name: file.node.name ?? hostname() },
+    logLevel: file.log_level,
+    metadata: file.metadata.url ?? {
+      kind: 'sqlite',
+      url: metadataUrlFor(stateDir),
+      path: join(stateDir, 'meta.db'),
+    },
+    transport: file.transport.url ?? {
+      kind: 'file',
+      url: transportUrlFor(stateDir),
+      path: join(stateDir, 'data'),
+    },
+    nfs: {
+      enabled: file.nfs.enabled,
+      bind: file.nfs.bind,
+      mountBind: file.nfs.mount_bind,
+      exports: file.nfs.exports.map(nfsExport),
+    },
+    s3: {
+      enabled: s3.enabled,
+      bind: s3.bind,
+      region: s3.region,
+      root: { path: s3.root, mode: s3.root_mode, ownerUid: s3.root_owner_uid, ownerGid: s3.root_owner_gid },
+      ...(s3.domain === undefined ? {} : { domain: s3.domain }),
+      ...(s3.tls === undefined
+        ? {}
+        : { tls: { cert: resolve(configDir, s3.tls.cert), key: resolve(configDir, s3.tls.key) } }),
+      publicReadBuckets: s3.public_read_buckets,
+    },
+    smb: {
+      enabled: file.smb.enabled,
+      bind: file.smb.bind,
+      domain: file.smb.domain,
+      workgroup: file.smb.workgroup,
+      shares: file.smb.shares.map(smbShare),
+      requireSigning: file.smb.require_signing,
+    },
+    health: { bind: file.health.bind, probeIntervalMs: file.health.probe_interval },
+    admin: { trustLoopback: file.admin.trust_loopback },
+    limits: { maxConnections: file.limits.max_connections },
+    circuitBreaker: {
+      failureThreshold: file.circuit_breaker.failure_threshold,
+      resetTimeoutMs: file.circuit_breaker.reset_timeout,
+    },
+    cache: { ttlMs: file.cache.ttl, maxEntries: file.cache.max_entries },
+    quota: { gracePeriodMs: file.quota.grace_period },
+    identity: { groupsFromHost: file.identity.groups_from_host },
+    durability: { groupCommitMaxDelayMs: file.durability.group_commit_max_delay },
+  };
+}

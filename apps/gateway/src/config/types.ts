@@ -1,0 +1,84 @@
+import type { ClientMatch, ListenAddress } from './address.ts';
+import type { MetadataBackend, TransportBackend } from './backend-url.ts';
+import type { LogLevel } from './defaults.ts';
+
+export type { ClientMatch, ListenAddress } from './address.ts';
+export type { MetadataBackend, TransportBackend } from './backend-url.ts';
+export type { LogLevel, Protocol } from './defaults.ts';
+
+/**
+ * A namespace directory the gateway creates at first start if missing, with this owner and
+ * mode. Existing directories are left as they are.
+ */
+export interface ServedDirectory {
+  path: string;
+  mode: number;
+  ownerUid: number;
+  ownerGid: number;
+}
+
+export interface NfsExport extends ServedDirectory {
+  clients: ClientMatch[];
+  access: 'rw' | 'ro';
+  /** root: uid 0 becomes anon; all: everyone becomes anon; none: ids are trusted as sent. */
+  squash: 'root' | 'all' | 'none';
+  anonUid: number;
+  anonGid: number;
+}
+
+export interface SmbShare extends ServedDirectory {
+  name: string;
+  /** Empty means every authenticated user. */
+  validGroups: string[];
+  readOnly: boolean;
+}
+
+/**
+ * The configuration after validation and defaults. Durations are milliseconds, modes are
+ * numbers, paths on the host are absolute. Key paths in problems use the file's snake_case
+ * names (`nfs.mount_bind`), this type the camelCase ones (`nfs.mountBind`).
+ */
+export interface GatewayConfig {
+  /** Absolute path of the file this came from. */
+  configFile: string;
+  /** Absolute; holds control.db, meta.db and data/ unless metadata/transport say otherwise. */
+  stateDir: string;
+  node: { name: string };
+  logLevel: LogLevel;
+  metadata: MetadataBackend;
+  transport: TransportBackend;
+  nfs: {
+    enabled: boolean;
+    bind: ListenAddress;
+    mountBind: ListenAddress;
+    exports: NfsExport[];
+  };
+  s3: {
+    enabled: boolean;
+    bind: ListenAddress;
+    region: string;
+    /** Each bucket is a top-level directory of this namespace path. */
+    root: ServedDirectory;
+    /** Enables virtual-hosted-style requests (`bucket.domain`); path-style always works. */
+    domain?: string;
+    /** Absolute paths of PEM files; absent means plain HTTP. */
+    tls?: { cert: string; key: string };
+    publicReadBuckets: string[];
+  };
+  smb: {
+    enabled: boolean;
+    bind: ListenAddress;
+    domain: string;
+    workgroup: string;
+    shares: SmbShare[];
+    requireSigning: boolean;
+  };
+  health: { bind: ListenAddress; probeIntervalMs: number };
+  admin: { trustLoopback: boolean };
+  limits: { maxConnections: number };
+  circuitBreaker: { failureThreshold: number; resetTimeoutMs: number };
+  cache: { ttlMs: number; maxEntries: number };
+  quota: { gracePeriodMs: number };
+  identity: { groupsFromHost: boolean };
+  durability: { groupCommitMaxDelayMs: number };
+}

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.ts';
+import { printed, writeConfig } from './fixtures/config-file.ts';
+
+const rows: [row: number, what: string, lines: string[], expected: string[]][] = [
+  [
+    1,
+    'two listeners on one wildcard port',
+    ['nfs:', '  bind: 0.0.0.0:9000', 's3:', '  bind: 0.0.0.0:9000'],
+    ['FILE:4:9 s3.bind: port 9000 is also used by nfs.bind (0.0.0.0:9000)'],
+  ],
+  [
+    2,
+    'a wildcard takes the port from a specific address',
+    ['health: { bind: 127.0.0.1:445 }'],
+    ['FILE:1:17 health.bind: port 445 is also used by smb.bind (0.0.0.0:445)'],
+  ],
+  [
+    3,
+    'the IPv6 wildcard counts as a wildcard',
+    ['nfs:', '  mount_bind: "[::]:2049"'],
+    ['FILE:2:15 nfs.mount_bind: port 2049 is also used by nfs.bind (0.0.0.0:2049)'],
+  ],
+  [
+    4,
+    'the same port on two different addresses is fine',
+    ['s3: { bind: 127.0.0.1:9000 }', 'health: { bind: 127.0.0.2:9000 }'],
+    [],
+  ],
+  [5, 'a disabled protocol holds no port', ['smb: { enabled: false, bind: 0.0.0.0:8080 }'], []],
+  [
+    6,
+    'a clash with a default port is reported at the key that was written',
+    ['smb:', '  bind: 0.0.0.0:2049'],
+    ['FILE:2:9 smb.bind: port 2049 is also used by nfs.bind (0.0.0.0:2049)'],
+  ],
+  [
+    7,
+    'two exports of one path',
+    ['nfs:', '  exports:', '    - path: /export', '    - path: /data', '    - path: /export'],
+    ['FILE:5:13 nfs.exports.2.path: /export is already exported by nfs.exports.0'],
+  ],
+  [
+    8,
+    'two shares whose names differ only in case',
+    [
+      'smb:',
+      '  shares:',
+      '    - { name: Projects, path: /projects }',
+      '    - { name: PROJECTS, path: /projects-old }',
+    ],
+    [
+      "FILE:4:15 smb.shares.1.name: share name 'PROJECTS' is already used by smb.shares.0 ('Projects'; share names ignore case)",
+    ],
+  ],
+  [
+    9,
+    'two shares of one path',
+    ['smb:', '  shares:', '    - { name: export, path: /export }', '    - { name: export2, path: /export }'],
+    ["FILE:4:30 smb.shares.1.path: /export is already shared as 'export' (smb.shares.0)"],
+  ],
+  [
+    10,
+    'SMB enabled with nothing shared',
+    ['smb:', '  shares: []'],
+    ['FILE:2:11 smb.shares: smb is enabled but shares nothing: add a share or set smb.enabled: false'],
+  ],
+  [11, 'a disabled protocol may have nothing to serve', ['nfs: { enabled: false, exports: [] }'], []],
+  [
+    12,
+    'cross-field checks still run when another key is wrong, so one pass lists everything',
+    ['log_level: loud', 'nfs:', '  bind: 0.0.0.0:9000', 's3:', '  bind: 0.0.0.0:9000'],
+    [
+      "FILE:1:12 log_level: must be one of debug, info, warn, error; got 'loud'",
+      'FILE:5:9 s3.bind: port 9000 is also used by nfs.bind (0.0.0.0:9000)',
+    ],
+  ],
+];
+
+describe('checks across keys', () => {
+  for (const [row, what, lines, expected] of rows) {
+    test(`row ${row}: ${what}`, async () => {
+      const file = writeConfig(lines);
+      const { config, problems } = await loadConfig(file);
+      assert.deepEqual(printed(problems, file), expected);
+      assert.equal(config === undefined, expected.length > 0);
+    });
+  }
+});
