@@ -2,7 +2,6 @@ import type { GatewayConfig, Protocol } from '../config/types.ts';
 import { type ControlPlane, openControlPlane } from '../control/index.ts';
 import { HealthMonitor, processCheck } from '../ops/health.ts';
 import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
-import { ROOT_INO } from '../storage/sqlite/store.ts';
 import { type OpenedNamespace, openNamespace } from '../storage/open.ts';
 import type { Logger } from './logger.ts';
 import { claimPidFile } from './pid-file.ts';
@@ -49,11 +48,19 @@ export class Gateway {
       transportUrl: config.transport.url,
       cacheTtlMs: config.cache.ttlMs,
       cacheMaxEntries: config.cache.maxEntries,
+      breaker: config.circuitBreaker,
+      onBreakerTransition: (b, from, reason) => {
+        const line = `circuit ${b.backend}: ${from} -> ${b.state} (${reason})`;
+        if (b.state === 'open') log.error({ backend: b.backend, from, to: b.state }, line);
+        else log.warn({ backend: b.backend, from, to: b.state }, line);
+      },
     });
     await this.createServedDirectories();
 
-    this.health.add({ name: 'metadata', slowMs: 250, run: async () => void this.ns.meta.getattr(ROOT_INO) });
-    this.health.add({ name: 'transport', slowMs: 500, run: async () => void (await this.ns.data.probe()) });
+    // Probes go through the breakers, so an outage opens them and recovery closes them with
+    // no client traffic.
+    this.health.add({ name: 'metadata', slowMs: 250, run: () => this.backendProbe('metadata') });
+    this.health.add({ name: 'transport', slowMs: 500, run: () => this.backendProbe('transport') });
     this.health.add(processCheck(() => undefined));
 
     for (const protocol of this.protocols) {
@@ -76,6 +83,12 @@ export class Gateway {
     this.listeners.push({ name: 'health', address: this.ops.address() });
     for (const server of this.servers) this.listeners.push(...(await server.start()));
     for (const l of this.listeners) log.info({ listener: l.name, address: l.address }, `${l.name} listening on ${l.address}`);
+  }
+
+  private async backendProbe(backend: 'metadata' | 'transport') {
+    await (backend === 'metadata' ? this.ns.probeMetadata() : this.ns.probeTransport());
+    const state = this.ns.breakers[backend].state;
+    return state === 'half-open' ? { status: 'degraded' as const, message: 'circuit half-open' } : undefined;
   }
 
   private async createServedDirectories(): Promise<void> {

@@ -1,8 +1,10 @@
 import type { NamespaceApi } from './contract.ts';
+import { type Backend, type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
 import type { DataStore } from './data/data-store.ts';
 import type { WalBarrier } from './durability.ts';
 import { fsError } from './errors.ts';
 import { checkLookupName, splitPath } from './names.ts';
+import { guardAsync, guardSync } from './guarded.ts';
 import { effectiveAccess, R_OK, requireAccess, X_OK } from './permissions.ts';
 import { type Effects, MAX_FILE_SIZE, type NodeSpec, ROOT_INO, type SqliteMetadataStore } from './sqlite/store.ts';
 import { toAttributes } from './sqlite/rows.ts';
@@ -24,6 +26,8 @@ import {
 export interface NamespaceOptions {
   cacheTtlMs: number;
   cacheMaxEntries: number;
+  breaker?: BreakerOptions;
+  onBreakerTransition?: (b: CircuitBreaker, from: BreakerState, reason: string) => void;
 }
 
 interface CachedNode {
@@ -50,6 +54,11 @@ export class Namespace implements NamespaceApi {
   private readonly gcRuns = new Set<Promise<void>>();
   private closed = false;
 
+  readonly breakers: Record<Backend, CircuitBreaker>;
+  /** The stores as the namespace uses them: every call through its backend's breaker. */
+  private readonly m: SqliteMetadataStore;
+  private readonly d: DataStore;
+
   constructor(
     readonly meta: SqliteMetadataStore,
     readonly data: DataStore,
@@ -58,6 +67,29 @@ export class Namespace implements NamespaceApi {
   ) {
     this.nodes = new TtlCache('attributes', options.cacheTtlMs, options.cacheMaxEntries);
     this.entries = new TtlCache('entries', options.cacheTtlMs, options.cacheMaxEntries);
+    const breaker = options.breaker ?? { failureThreshold: 5, resetTimeoutMs: 10_000 };
+    const onTransition = options.onBreakerTransition;
+    this.breakers = {
+      metadata: new CircuitBreaker('metadata', breaker, onTransition),
+      transport: new CircuitBreaker('transport', breaker, onTransition),
+    };
+    this.m = guardSync(meta, this.breakers.metadata);
+    this.d = guardAsync(data, this.breakers.transport);
+  }
+
+  /** Resolves once every metadata change made so far is on disk (a metadata backend call). */
+  private syncMeta(): Promise<void> {
+    return this.breakers.metadata.run(() => this.barrier.sync());
+  }
+
+  /** Health probes: real round trips through the breakers, so they open and close them. */
+  async probeMetadata(): Promise<void> {
+    this.m.getattr(ROOT_INO);
+    await this.syncMeta();
+  }
+
+  async probeTransport(): Promise<void> {
+    await this.d.probe();
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -65,7 +97,7 @@ export class Namespace implements NamespaceApi {
   private node(ino: bigint): CachedNode {
     const hit = this.nodes.get(ino);
     if (hit) return hit;
-    const row = this.meta.row(ino);
+    const row = this.m.row(ino);
     if (!row) throw fsError('ESTALE', 'no such inode', String(ino));
     const n = { attrs: toAttributes(row), layout: Number(row.layout) };
     this.nodes.set(ino, n);
@@ -87,7 +119,7 @@ export class Namespace implements NamespaceApi {
     const key = `${dir}/${name}`;
     let ino = this.entries.get(key);
     if (ino === undefined) {
-      ino = this.meta.lookupIno(d, name);
+      ino = this.m.lookupIno(d, name);
       if (ino === undefined) throw fsError('ENOENT', 'no such file or directory', name);
       this.entries.set(key, ino);
     }
@@ -113,14 +145,14 @@ export class Namespace implements NamespaceApi {
     if (d.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(dir));
     requireAccess(cred, d, R_OK, String(dir));
     if (limit <= 0) throw fsError('EINVAL', 'readdir limit must be positive');
-    return this.meta.readdir(dir, cookie, limit);
+    return this.m.readdir(dir, cookie, limit);
   }
 
   async readlink(cred: Credential, ino: bigint): Promise<string> {
     const a = this.node(ino).attrs;
     if (a.type !== 'symlink') throw fsError('EINVAL', 'not a symbolic link', String(ino));
     void cred;
-    return this.meta.readlink(ino) ?? '';
+    return this.m.readlink(ino) ?? '';
   }
 
   async read(cred: Credential, ino: bigint, offset: bigint, length: number): Promise<ReadResult> {
@@ -136,7 +168,7 @@ export class Namespace implements NamespaceApi {
   }
 
   private async readOwn(ino: bigint, offset: bigint, n: number): Promise<Buffer> {
-    const got = await this.data.read(ino, Number(offset), n);
+    const got = await this.d.read(ino, Number(offset), n);
     if (got.length === n) return got;
     // Past the blob's end the file is a hole (truncate-extended or sparse): zeros.
     const out = Buffer.alloc(n);
@@ -147,10 +179,10 @@ export class Namespace implements NamespaceApi {
   private async readExtents(ino: bigint, offset: bigint, n: number): Promise<Buffer> {
     const end = offset + BigInt(n);
     const out = Buffer.alloc(n);
-    const pieces = this.meta.extents(ino, offset, end).map(async (e) => {
+    const pieces = this.m.extents(ino, offset, end).map(async (e) => {
       const from = e.off > offset ? e.off : offset;
       const to = e.off + e.len < end ? e.off + e.len : end;
-      const bytes = await this.data.read(e.blob, Number(e.blobOff + (from - e.off)), Number(to - from));
+      const bytes = await this.d.read(e.blob, Number(e.blobOff + (from - e.off)), Number(to - from));
       bytes.copy(out, Number(from - offset));
     });
     await Promise.all(pieces);
@@ -158,24 +190,24 @@ export class Namespace implements NamespaceApi {
   }
 
   async statfs(): Promise<FsStats> {
-    const c = await this.data.capacity();
-    const files = this.meta.inodeCount();
+    const c = await this.d.capacity();
+    const files = this.m.inodeCount();
     const totalFiles = 1n << 32n;
     return { ...c, totalFiles, freeFiles: totalFiles - files };
   }
 
   async getXattr(ino: bigint, name: string): Promise<Buffer | undefined> {
     this.node(ino);
-    return this.meta.getXattr(ino, name);
+    return this.m.getXattr(ino, name);
   }
 
   async listXattrs(ino: bigint): Promise<Map<string, Buffer>> {
     this.node(ino);
-    return this.meta.listXattrs(ino);
+    return this.m.listXattrs(ino);
   }
 
   async quotaUsage(kind: 'uid' | 'gid', id: number): Promise<QuotaUsage> {
-    return this.meta.usage(kind, id);
+    return this.m.usage(kind, id);
   }
 
   // ---- mutations ---------------------------------------------------------------------------
@@ -188,19 +220,18 @@ export class Namespace implements NamespaceApi {
       for (const b of fx.freedBlobs) this.tailChecked.delete(b);
       // Deleting data after the commit is durable; start-up retries whatever a crash left queued.
       const blobs = fx.freedBlobs;
-      const run = this.barrier
-        .sync()
-        .then(() => this.data.remove(blobs))
-        .then(() => this.meta.dequeueGc(blobs))
+      const run = this.syncMeta()
+        .then(() => this.d.remove(blobs))
+        .then(() => this.m.dequeueGc(blobs))
         .catch(() => {})
         .finally(() => this.gcRuns.delete(run));
       this.gcRuns.add(run);
     }
-    if (durable) await this.barrier.sync();
+    if (durable) await this.syncMeta();
   }
 
   private async createNode(cred: Credential, dir: bigint, name: string, spec: NodeSpec): Promise<Attributes> {
-    const { attrs, fx } = this.meta.createNode(cred, dir, name, spec);
+    const { attrs, fx } = this.m.createNode(cred, dir, name, spec);
     await this.finish(fx);
     return attrs;
   }
@@ -225,29 +256,29 @@ export class Namespace implements NamespaceApi {
   }
 
   async link(cred: Credential, ino: bigint, dir: bigint, name: string): Promise<Attributes> {
-    const { attrs, fx } = this.meta.link(cred, ino, dir, name);
+    const { attrs, fx } = this.m.link(cred, ino, dir, name);
     await this.finish(fx);
     return attrs;
   }
 
   async remove(cred: Credential, dir: bigint, name: string): Promise<void> {
-    await this.finish(this.meta.remove(cred, dir, name));
+    await this.finish(this.m.remove(cred, dir, name));
   }
 
   async rmdir(cred: Credential, dir: bigint, name: string): Promise<void> {
-    await this.finish(this.meta.rmdir(cred, dir, name));
+    await this.finish(this.m.rmdir(cred, dir, name));
   }
 
   async rename(cred: Credential, fromDir: bigint, fromName: string, toDir: bigint, toName: string): Promise<void> {
-    await this.finish(this.meta.rename(cred, fromDir, fromName, toDir, toName));
+    await this.finish(this.m.rename(cred, fromDir, fromName, toDir, toName));
   }
 
   async setattr(cred: Credential, ino: bigint, attrs: SetAttributes): Promise<Attributes> {
     const { layout } = this.node(ino);
-    const r = this.meta.setattr(cred, ino, attrs);
+    const r = this.m.setattr(cred, ino, attrs);
     // Shrinking: the committed size already hides the tail; cut the blob so a later
     // extension reads zeros there, not old bytes.
-    if (r.truncatedTo !== undefined && layout === 0) await this.data.truncate(ino, Number(r.truncatedTo));
+    if (r.truncatedTo !== undefined && layout === 0) await this.d.truncate(ino, Number(r.truncatedTo));
     await this.finish(r.fx);
     return r.attrs;
   }
@@ -263,16 +294,16 @@ export class Namespace implements NamespaceApi {
     if (data.length > MAX_IO_BYTES) throw fsError('EINVAL', 'write larger than the maximum I/O size', String(ino));
     const end = offset + BigInt(data.length);
     if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
-    const row = this.meta.precheckWrite(cred, ino, end);
+    const row = this.m.precheckWrite(cred, ino, end);
     if (data.length === 0) return this.node(ino).attrs;
     await this.checkTail(ino, row.layout === 0n ? row.size : undefined);
     this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
     try {
-      await this.data.write(ino, Number(offset), data);
-      if (stability !== 'unstable') await this.data.sync(ino);
+      await this.d.write(ino, Number(offset), data);
+      if (stability !== 'unstable') await this.d.sync(ino);
       let recorded: { attrs: Attributes; fx: Effects };
       try {
-        recorded = this.meta.recordWrite(ino, offset, end);
+        recorded = this.m.recordWrite(ino, offset, end);
       } catch (e) {
         await this.undoTail(ino);
         throw e;
@@ -298,9 +329,9 @@ export class Namespace implements NamespaceApi {
       p =
         committedSize === undefined
           ? Promise.resolve()
-          : this.data.physicalSize(ino).then(async (physical) => {
+          : this.d.physicalSize(ino).then(async (physical) => {
               if (physical !== undefined && BigInt(physical) > committedSize) {
-                await this.data.truncate(ino, Number(committedSize));
+                await this.d.truncate(ino, Number(committedSize));
               }
             });
       this.tailChecked.set(ino, p);
@@ -311,42 +342,42 @@ export class Namespace implements NamespaceApi {
   /** A write whose accounting was refused leaves no bytes past EOF (when no other write runs). */
   private async undoTail(ino: bigint): Promise<void> {
     if ((this.inflightWrites.get(ino) ?? 0) > 1) return;
-    const row = this.meta.row(ino);
-    if (row && row.layout === 0n) await this.data.truncate(ino, Number(row.size));
+    const row = this.m.row(ino);
+    if (row && row.layout === 0n) await this.d.truncate(ino, Number(row.size));
   }
 
   async commit(ino: bigint): Promise<void> {
     this.node(ino);
-    await this.data.sync(ino);
-    await this.barrier.sync();
+    await this.d.sync(ino);
+    await this.syncMeta();
   }
 
   async setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>): Promise<void> {
-    await this.finish(this.meta.setXattrs(cred, ino, values));
+    await this.finish(this.m.setXattrs(cred, ino, values));
   }
 
   // ---- write aside, link into place --------------------------------------------------------
 
   /** A new file in no directory (an upload in progress); removed at start-up if never linked. */
   async createDetached(cred: Credential, mode: number, purpose: string, owner: string | null = null): Promise<Attributes> {
-    const attrs = this.meta.createDetached(cred, mode, purpose, owner);
-    await this.barrier.sync();
+    const attrs = this.m.createDetached(cred, mode, purpose, owner);
+    await this.syncMeta();
     return attrs;
   }
 
   async linkDetached(cred: Credential, ino: bigint, dir: bigint, name: string, replace: boolean): Promise<Attributes> {
-    const { attrs, fx } = this.meta.linkDetached(cred, ino, dir, name, replace);
+    const { attrs, fx } = this.m.linkDetached(cred, ino, dir, name, replace);
     await this.finish(fx);
     return attrs;
   }
 
   async removeDetached(ino: bigint): Promise<void> {
-    await this.finish(this.meta.removeDetached(ino));
+    await this.finish(this.m.removeDetached(ino));
   }
 
   /** Concatenates detached files by reference into a new detached file (no data copied). */
   async compose(cred: Credential, parts: bigint[], purpose: string, owner: string | null = null): Promise<Attributes> {
-    const { attrs, fx } = this.meta.compose(cred, parts, purpose, owner);
+    const { attrs, fx } = this.m.compose(cred, parts, purpose, owner);
     await this.finish(fx);
     return attrs;
   }
@@ -375,11 +406,11 @@ export class Namespace implements NamespaceApi {
 
   /** Deletes data of blobs a crash left queued and uploads a previous run never linked. */
   async recover(): Promise<{ blobs: number; detached: number }> {
-    const blobs = this.meta.pendingGc();
-    await this.data.remove(blobs);
-    this.meta.dequeueGc(blobs);
+    const blobs = this.m.pendingGc();
+    await this.d.remove(blobs);
+    this.m.dequeueGc(blobs);
     let detached = 0;
-    for (const d of this.meta.detached()) {
+    for (const d of this.m.detached()) {
       if (d.purpose !== 'upload') continue;
       await this.removeDetached(d.ino);
       detached++;

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { LocalBlobStore } from './data/local-blobs.ts';
 import { WalBarrier } from './durability.ts';
 import { type LedgerGate, OPEN_GATE } from './ledger-gate.ts';
-import { Namespace } from './namespace.ts';
+import type { BreakerOptions } from './circuit-breaker.ts';
+import { Namespace, type NamespaceOptions } from './namespace.ts';
 import { Checkpointer } from './sqlite/checkpointer.ts';
 import { SqliteMetadataStore } from './sqlite/store.ts';
 
@@ -16,6 +17,8 @@ export interface OpenNamespaceOptions {
   cacheTtlMs?: number;
   cacheMaxEntries?: number;
   gate?: LedgerGate;
+  breaker?: BreakerOptions;
+  onBreakerTransition?: NamespaceOptions['onBreakerTransition'];
   /** Recover queued deletions and abandoned uploads (the gateway does; read-only tools don't). */
   recover?: boolean;
 }
@@ -52,6 +55,8 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
   const ns = new OpenedNamespace(meta, data, barrier, {
     cacheTtlMs: o.cacheTtlMs ?? 1000,
     cacheMaxEntries: o.cacheMaxEntries ?? 100_000,
+    breaker: o.breaker,
+    onBreakerTransition: o.onBreakerTransition,
   });
   ns.checkpointer = new Checkpointer(dbFile);
   await barrier.sync();

@@ -1,0 +1,159 @@
+import { FsError, type FsErrorCode, fsError } from './errors.ts';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+export type Backend = 'metadata' | 'transport';
+
+export interface BreakerOptions {
+  failureThreshold: number;
+  resetTimeoutMs: number;
+}
+
+export interface BreakerSnapshot {
+  backend: Backend;
+  state: BreakerState;
+  consecutiveFailures: number;
+  totalFailures: number;
+  lastError?: { message: string; at: number };
+  openedAt?: number;
+  /** When an open circuit lets the next trial call (or background probe) through. */
+  nextProbeAt?: number;
+}
+
+/** sqlite and errno codes that mean the backend failed, with the namespace code they become. */
+const SQLITE_CODES: Array<[string, FsErrorCode]> = [
+  ['SQLITE_FULL', 'ENOSPC'],
+  ['SQLITE_READONLY', 'EROFS'],
+  ['SQLITE_IOERR', 'EIO'],
+  ['SQLITE_CANTOPEN', 'EIO'],
+  ['SQLITE_CORRUPT', 'EIO'],
+  ['SQLITE_NOTADB', 'EIO'],
+  ['SQLITE_BUSY', 'EAGAIN'],
+  ['SQLITE_LOCKED', 'EAGAIN'],
+  ['SQLITE_PERM', 'EIO'],
+  ['SQLITE_AUTH', 'EIO'],
+];
+const ERRNO_CODES: Record<string, FsErrorCode> = { ENOSPC: 'ENOSPC', EDQUOT: 'ENOSPC', EROFS: 'EROFS' };
+
+/** The namespace error a backend failure becomes, or undefined when `e` is not one. */
+export function backendFailure(e: unknown, backend: Backend): FsError | undefined {
+  if (e instanceof FsError) return undefined;
+  const code = (e as { code?: unknown }).code;
+  const message = e instanceof Error ? e.message : String(e);
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+    const hit = SQLITE_CODES.find(([prefix]) => code.startsWith(prefix));
+    return fsError(hit?.[1] ?? 'EIO', `${backend} backend: ${message}`);
+  }
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    return fsError(ERRNO_CODES[code] ?? 'EIO', `${backend} backend: ${message}`);
+  }
+  return fsError('EIO', `${backend} backend: ${message}`);
+}
+
+/**
+ * A circuit breaker per backend: `failureThreshold` consecutive backend failures open it;
+ * while open every call is refused at once with EAGAIN; after `resetTimeoutMs` the next call —
+ * a client's or the health monitor's background probe — is the half-open trial: success
+ * closes it, failure opens it again. Written here rather than taken from cockatiel because
+ * the metadata path is synchronous (better-sqlite3) and cockatiel only wraps async calls.
+ */
+export class CircuitBreaker {
+  state: BreakerState = 'closed';
+  private consecutive = 0;
+  private total = 0;
+  private lastError: { message: string; at: number } | undefined;
+  private openedAt: number | undefined;
+
+  constructor(
+    readonly backend: Backend,
+    private options: BreakerOptions,
+    private readonly onTransition: (b: CircuitBreaker, from: BreakerState, reason: string) => void = () => {},
+  ) {}
+
+  configure(options: BreakerOptions): void {
+    this.options = options;
+  }
+
+  /** Throws EAGAIN while open; moves to half-open once the reset timeout has passed. */
+  guard(): void {
+    if (this.state !== 'open') return;
+    if (Date.now() - (this.openedAt ?? 0) >= this.options.resetTimeoutMs) {
+      this.transition('half-open', 'reset timeout elapsed; trying the backend');
+      return;
+    }
+    throw fsError('EAGAIN', `${this.backend} backend unavailable (circuit open: ${this.lastError?.message ?? 'failures'})`);
+  }
+
+  succeeded(): void {
+    this.consecutive = 0;
+    if (this.state !== 'closed') this.transition('closed', 'backend answered');
+  }
+
+  failed(error: FsError): void {
+    this.consecutive++;
+    this.total++;
+    this.lastError = { message: error.message, at: Date.now() };
+    if (this.state === 'half-open' || (this.state === 'closed' && this.consecutive >= this.options.failureThreshold)) {
+      this.openedAt = Date.now();
+      this.transition('open', error.message);
+    } else if (this.state === 'open') {
+      this.openedAt = Date.now();
+    }
+  }
+
+  runSync<T>(fn: () => T): T {
+    this.guard();
+    try {
+      const r = fn();
+      this.succeeded();
+      return r;
+    } catch (e) {
+      throw this.classify(e);
+    }
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    this.guard();
+    try {
+      const r = await fn();
+      this.succeeded();
+      return r;
+    } catch (e) {
+      throw this.classify(e);
+    }
+  }
+
+  private classify(e: unknown): unknown {
+    const failure = backendFailure(e, this.backend);
+    if (!failure) {
+      // A namespace error (ENOENT, EACCES, …) is the backend working as it should.
+      this.succeeded();
+      return e;
+    }
+    this.failed(failure);
+    return failure;
+  }
+
+  /** Operator reset (admin API): closed, counters cleared. */
+  reset(): void {
+    this.consecutive = 0;
+    if (this.state !== 'closed') this.transition('closed', 'reset by operator');
+  }
+
+  snapshot(): BreakerSnapshot {
+    return {
+      backend: this.backend,
+      state: this.state,
+      consecutiveFailures: this.consecutive,
+      totalFailures: this.total,
+      lastError: this.lastError,
+      openedAt: this.openedAt,
+      nextProbeAt: this.state === 'open' ? (this.openedAt ?? 0) + this.options.resetTimeoutMs : undefined,
+    };
+  }
+
+  private transition(to: BreakerState, reason: string): void {
+    const from = this.state;
+    this.state = to;
+    this.onTransition(this, from, reason);
+  }
+}

@@ -1,0 +1,32 @@
+import type { CircuitBreaker } from './circuit-breaker.ts';
+
+/** Members that must work even with the circuit open (shutdown, naming). */
+const UNGUARDED = new Set<PropertyKey>(['close', 'pathOf', 'constructor']);
+
+/**
+ * The same object with every method call going through the breaker: refused at once while
+ * open, backend errors counted and turned into namespace errors (EIO, ENOSPC, EROFS).
+ */
+export function guardSync<T extends object>(target: T, breaker: CircuitBreaker): T {
+  return wrap(target, (fn) => breaker.runSync(fn));
+}
+
+export function guardAsync<T extends object>(target: T, breaker: CircuitBreaker): T {
+  return wrap(target, (fn) => breaker.run(fn as () => Promise<unknown>));
+}
+
+function wrap<T extends object>(target: T, run: (fn: () => unknown) => unknown): T {
+  const cache = new Map<PropertyKey, unknown>();
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const value = Reflect.get(t, prop, receiver);
+      if (typeof value !== 'function' || UNGUARDED.has(prop)) return value;
+      let wrapped = cache.get(prop);
+      if (!wrapped) {
+        wrapped = (...args: unknown[]) => run(() => (value as (...a: unknown[]) => unknown).apply(t, args));
+        cache.set(prop, wrapped);
+      }
+      return wrapped;
+    },
+  });
+}

@@ -1,0 +1,116 @@
+import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { openNamespace } from '../../src/storage/open.ts';
+import { ROOT } from '../../src/storage/types.ts';
+import { getJson } from '../support/http.ts';
+import { freePorts } from '../support/ports.ts';
+import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+
+const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
+
+async function writeConfig(dir: string, logLevel = 'info'): Promise<{ file: string; health: number }> {
+  const [nfs, mount, s3, smb, health] = await freePorts(5);
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    `node: { name: gw-test, state_dir: ${dir}/state }
+log_level: ${logLevel}
+nfs: { bind: 127.0.0.1:${nfs}, mount_bind: 127.0.0.1:${mount}, exports: [{ path: /export }] }
+s3: { bind: 127.0.0.1:${s3}, root: /export }
+smb: { bind: 127.0.0.1:${smb}, shares: [{ name: export, path: /export }] }
+health: { bind: 127.0.0.1:${health}, probe_interval: 200ms }
+`,
+  );
+  return { file, health: health! };
+}
+
+describe('./cfs gateway start', () => {
+  let dir: string;
+  let cfg: { file: string; health: number };
+  let gw: ProcessHandle;
+  before(async () => {
+    dir = makeTempDir('daemon');
+    cfg = await writeConfig(dir);
+    gw = spawnProcess(CFS, ['gateway', 'start', '--config', cfg.file], { name: 'gateway' });
+    await gw.waitForLine(/gateway started/, 60_000);
+  });
+  after(() => gw.stop());
+
+  test('1 prints where each listener is and serves /health in the runbook format', async () => {
+    match(gw.stdout(), new RegExp(`health listening on 127\\.0\\.0\\.1:${cfg.health}`));
+    const h = await getJson<{ overall: string; checks: Array<Record<string, unknown>>; timestamp: number }>(
+      `http://127.0.0.1:${cfg.health}/health`,
+    );
+    equal(h.overall, 'healthy');
+    deepEqual(
+      h.checks.map((c) => c.name),
+      ['metadata', 'transport', 'gateway'],
+    );
+    for (const c of h.checks) {
+      deepEqual(Object.keys(c), ['name', 'status', 'message', 'duration_ms']);
+      equal(c.status, 'healthy');
+      equal(typeof c.duration_ms, 'number');
+    }
+    ok(Math.abs(h.timestamp - Date.now() / 1000) < 60);
+  });
+
+  test('2 the PID is the one ./cfs started (exec), written to the state folder, titled claudefs-gateway', () => {
+    equal(readFileSync(join(dir, 'state', 'gateway.pid'), 'utf8').trim(), String(gw.pid));
+    const args = execFileSync('ps', ['-o', 'args=', '-p', String(gw.pid)]).toString();
+    match(args, /claudefs-gateway/);
+  });
+
+  test('3 a second gateway on the same state folder refuses to start', async () => {
+    const second = await runCommand(CFS, ['gateway', 'start', '--config', cfg.file], { timeoutMs: 60_000 });
+    equal(second.code, 1);
+    match(second.output, new RegExp(`another gateway \\(PID ${gw.pid}\\)`));
+  });
+
+  test('4 SIGHUP reloads the log level from the file', async () => {
+    writeFileSync(cfg.file, readFileSync(cfg.file, 'utf8').replace('log_level: info', 'log_level: debug'));
+    process.kill(gw.pid, 'SIGHUP');
+    await gw.waitForLine(/"level":"debug".*configuration reloaded|configuration reloaded.*"level":"debug"/, 10_000);
+  });
+
+  test('5 SIGTERM stops it cleanly: exit 0, PID file gone, /export created with mode 1777', async () => {
+    const status = await gw.stop();
+    equal(status.code, 0);
+    match(gw.stdout(), /gateway stopped/);
+    ok(!existsSync(join(dir, 'state', 'gateway.pid')));
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${dir}/state/meta.db`,
+      transportUrl: `file://${dir}/state/data`,
+    });
+    try {
+      const exp = await ns.resolvePath(ROOT, '/export');
+      equal(exp.mode, 0o1777);
+      equal(exp.uid, 0);
+    } finally {
+      await ns.close();
+    }
+  });
+});
+
+describe('./cfs gateway start refuses bad input and starts nothing', () => {
+  const cases: Array<[number, string, (dir: string, file: string) => string[], RegExp]> = [
+    [1, 'an invalid config', (_d, f) => ['gateway', 'start', '--config', f], /gateway\.yaml:2:\d+ log_level/],
+    [2, 'an unknown protocol', (_d, f) => ['gateway', 'start', 'ftp', '--config', f], /unknown protocol ftp/],
+    [3, 'a missing config file', (d) => ['gateway', 'start', '--config', join(d, 'nope.yaml')], /nope\.yaml/],
+  ];
+  for (const [row, what, args, message] of cases) {
+    test(`${row} ${what}: exit 2, a message, no state folder`, async () => {
+      const dir = makeTempDir('bad-start');
+      const { file } = await writeConfig(dir, 'loud');
+      const r = await runCommand(CFS, args(dir, file), { timeoutMs: 60_000 });
+      equal(r.code, 2, r.output);
+      match(r.stderr, message);
+      ok(!existsSync(join(dir, 'state', 'gateway.pid')));
+      ok(!existsSync(join(dir, 'state', 'meta.db')));
+    });
+  }
+});

@@ -1,0 +1,91 @@
+import { equal, ok } from 'node:assert/strict';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { CircuitBreaker } from '../../src/storage/circuit-breaker.ts';
+import { fsError } from '../../src/storage/errors.ts';
+import { openNamespace } from '../../src/storage/open.ts';
+import { ROOT } from '../../src/storage/types.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { rejectsWith } from './fixture.ts';
+
+describe('circuit breaker', () => {
+  test('1 opens after the threshold, refuses at once, half-opens after the timeout, closes on success', async () => {
+    const transitions: string[] = [];
+    const b = new CircuitBreaker('metadata', { failureThreshold: 3, resetTimeoutMs: 100 }, (br, from) =>
+      transitions.push(`${from}->${br.state}`),
+    );
+    const boom = () => {
+      throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+    };
+    for (let i = 0; i < 3; i++) {
+      try {
+        b.runSync(boom);
+      } catch (e) {
+        equal((e as { code: string }).code, 'EIO');
+      }
+    }
+    equal(b.state, 'open');
+    let called = false;
+    try {
+      b.runSync(() => {
+        called = true;
+      });
+    } catch (e) {
+      equal((e as { code: string }).code, 'EAGAIN');
+    }
+    equal(called, false);
+    await new Promise((r) => setTimeout(r, 120));
+    equal(
+      b.runSync(() => 42),
+      42,
+    );
+    equal(b.state, 'closed');
+    equal(transitions.join(' '), 'closed->open open->half-open half-open->closed');
+  });
+
+  test('2 namespace errors are the backend working: they never open the circuit', () => {
+    const b = new CircuitBreaker('metadata', { failureThreshold: 1, resetTimeoutMs: 1000 });
+    for (let i = 0; i < 5; i++) {
+      try {
+        b.runSync(() => {
+          throw fsError('ENOENT', 'no such file');
+        });
+      } catch {}
+    }
+    equal(b.state, 'closed');
+  });
+
+  test('3 a data folder that vanishes opens the transport circuit; it closes by itself after it returns', async () => {
+    const dir = makeTempDir('breaker');
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${dir}/meta.db`,
+      transportUrl: `file://${dir}/data`,
+      breaker: { failureThreshold: 2, resetTimeoutMs: 200 },
+    });
+    try {
+      const exp = await ns.ensureDirectory('/export', 0o777);
+      const keep = await ns.create(ROOT, exp.ino, 'keep', 0o644);
+      await ns.write(ROOT, keep.ino, 0n, Buffer.from('kept'));
+      renameSync(join(dir, 'data'), join(dir, 'data.away'));
+      const f = await ns.create(ROOT, exp.ino, 'new', 0o644);
+      await rejectsWith(ns.write(ROOT, f.ino, 0n, Buffer.from('x')), 'EIO');
+      await rejectsWith(ns.probeTransport(), 'EIO');
+      equal(ns.breakers.transport.state, 'open');
+      const t = performance.now();
+      await rejectsWith(ns.write(ROOT, f.ino, 0n, Buffer.from('x')), 'EAGAIN');
+      ok(performance.now() - t < 1000, 'an open circuit answers without touching the backend');
+      // The metadata backend is unaffected.
+      equal((await ns.lookup(ROOT, exp.ino, 'keep')).ino, keep.ino);
+      renameSync(join(dir, 'data.away'), join(dir, 'data'));
+      await new Promise((r) => setTimeout(r, 250));
+      await ns.probeTransport();
+      equal(ns.breakers.transport.state, 'closed');
+      equal((await ns.read(ROOT, keep.ino, 0n, 10)).data.toString(), 'kept');
+      await ns.write(ROOT, f.ino, 0n, Buffer.from('after'));
+      equal((await ns.read(ROOT, f.ino, 0n, 10)).data.toString(), 'after');
+    } finally {
+      await ns.close();
+    }
+  });
+});
