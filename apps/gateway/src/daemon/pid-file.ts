@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function pidFilePath(stateDir: string): string {
@@ -28,6 +28,7 @@ export function claimPidFile(stateDir: string): () => void {
   if (other !== undefined && other !== process.pid) {
     throw new Error(`another gateway (PID ${other}) is running on state folder ${stateDir}`);
   }
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = pidFilePath(stateDir);
   writeFileSync(path, `${process.pid}\n`);
   return () => {
