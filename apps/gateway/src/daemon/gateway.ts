@@ -3,6 +3,9 @@ import { type ControlPlane, openControlPlane } from '../control/index.ts';
 import { HealthMonitor, processCheck } from '../ops/health.ts';
 import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
 import { type OpenedNamespace, openNamespace } from '../storage/open.ts';
+import { ConnectionRegistry } from '../ops/connections.ts';
+import type { Feature } from './feature.ts';
+import { FEATURES } from './features.ts';
 import type { Logger } from './logger.ts';
 import { claimPidFile } from './pid-file.ts';
 import { type Listener, PROTOCOL_SERVERS, type ProtocolServer } from './protocol-server.ts';
@@ -20,6 +23,8 @@ export class Gateway {
   readonly ops = new OpsHttpServer();
   readonly servers: ProtocolServer[] = [];
   readonly listeners: Listener[] = [];
+  readonly connections: ConnectionRegistry;
+  private readonly started: Feature[] = [];
   private releasePid: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -29,6 +34,7 @@ export class Gateway {
     readonly log: Logger,
   ) {
     this.health = new HealthMonitor(config.health.probeIntervalMs);
+    this.connections = new ConnectionRegistry(config.limits.maxConnections);
   }
 
   async start(): Promise<void> {
@@ -63,13 +69,24 @@ export class Gateway {
     this.health.add({ name: 'transport', slowMs: 500, run: () => this.backendProbe('transport') });
     this.health.add(processCheck(() => undefined));
 
+    for (const feature of FEATURES) {
+      await feature.start(this);
+      this.started.push(feature);
+    }
+
     for (const protocol of this.protocols) {
       const factory = PROTOCOL_SERVERS[protocol];
       if (!factory) {
         log.warn({ protocol }, `${protocol} is enabled but this build has no ${protocol} server yet; not serving it`);
         continue;
       }
-      const server = factory({ config, ns: this.ns, control: this.control, log: log.child({ protocol }) });
+      const server = factory({
+        config,
+        ns: this.ns,
+        control: this.control,
+        connections: this.connections,
+        log: log.child({ protocol }),
+      });
       this.servers.push(server);
       this.health.add(server.healthCheck());
     }
@@ -101,12 +118,26 @@ export class Gateway {
     for (const d of dirs) await this.ns.ensureDirectory(d.path, d.mode, d.ownerUid, d.ownerGid);
   }
 
+  /** SIGHUP: what can change live (log level, quotas, certificates, cache and limits). */
+  async reload(config: GatewayConfig): Promise<void> {
+    this.config = config;
+    this.log.level = config.logLevel;
+    this.connections.maxConnections = config.limits.maxConnections;
+    this.ns.nodes.configure(config.cache.ttlMs, config.cache.maxEntries);
+    this.ns.entries.configure(config.cache.ttlMs, config.cache.maxEntries);
+    for (const b of Object.values(this.ns.breakers)) b.configure(config.circuitBreaker);
+    for (const feature of this.started) await feature.reload?.(this);
+  }
+
   /** Clean stop: listeners closed, requests in flight finished, stores closed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.health.stop();
       for (const server of [...this.servers].reverse()) {
         await server.stop().catch((e) => this.log.error({ err: e, protocol: server.protocol }, 'stopping failed'));
+      }
+      for (const feature of this.started.reverse()) {
+        await Promise.resolve(feature.stop?.(this)).catch((e) => this.log.error({ err: e, feature: feature.name }, 'stopping failed'));
       }
       await this.ops.close();
       await this.ns?.close();

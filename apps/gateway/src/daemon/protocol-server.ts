@@ -1,5 +1,6 @@
 import type { GatewayConfig, Protocol } from '../config/types.ts';
 import type { ControlPlane } from '../control/index.ts';
+import type { ConnectionRegistry } from '../ops/connections.ts';
 import type { HealthCheck } from '../ops/health.ts';
 import type { Namespace } from '../storage/namespace.ts';
 import type { Logger } from './logger.ts';
@@ -17,6 +18,8 @@ export interface ProtocolServer {
   start(): Promise<Listener[]>;
   /** Stops accepting, finishes requests in flight, closes connections. */
   stop(): Promise<void>;
+  /** Drain: stop (false) or resume (true) accepting new connections; open ones keep working. */
+  setAccepting(accepting: boolean): void;
   healthCheck(): HealthCheck;
 }
 
@@ -24,6 +27,7 @@ export interface ProtocolContext {
   config: GatewayConfig;
   ns: Namespace;
   control: ControlPlane;
+  connections: ConnectionRegistry;
   log: Logger;
 }
 

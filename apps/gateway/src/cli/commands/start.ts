@@ -80,15 +80,16 @@ async function startGateway(names: string[], opts: StartOptions): Promise<number
   return undefined;
 }
 
-/** SIGHUP: re-read the file and apply what can change live (log level now; more as it lands). */
+/**
+ * SIGHUP: re-read the file and apply what can change live. The file's log_level wins over a
+ * --log-level given at start: the runbook turns on debug by editing the file.
+ */
 async function reload(gw: Gateway, opts: StartOptions, named: Protocol[]): Promise<void> {
   const loaded = await loadCliConfig(opts.config);
   const { config, problems } = applyOverrides(loaded, { ...opts, logLevel: undefined }, named);
   if (!config) throw new Error(problems.map(formatProblem).join('; '));
-  const level = opts.logLevel ?? config.logLevel;
-  gw.log.level = level;
-  gw.config = { ...gw.config, logLevel: config.logLevel };
-  gw.log.info({ level }, 'configuration reloaded');
+  await gw.reload(config);
+  gw.log.info({ level: config.logLevel }, 'configuration reloaded');
 }
 
 function availableList(): string {

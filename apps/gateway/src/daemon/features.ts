@@ -1,0 +1,9 @@
+import { adminFeature } from '../ops/admin/feature.ts';
+import { certsFeature } from '../ops/certs/feature.ts';
+import { drainFeature } from '../ops/drain/feature.ts';
+import { metricsFeature } from '../ops/metrics/feature.ts';
+import { quotaFeature } from '../ops/quota/feature.ts';
+import type { Feature } from './feature.ts';
+
+/** Started in this order, stopped in reverse. Metrics first: the others report through it. */
+export const FEATURES: Feature[] = [metricsFeature, quotaFeature, certsFeature, drainFeature, adminFeature];

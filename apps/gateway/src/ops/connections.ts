@@ -1,0 +1,138 @@
+import type { Protocol } from '../config/types.ts';
+
+/** What the registry knows of one client connection (admin API, console, `cfs smb status`). */
+export interface ConnectionInfo {
+  id: number;
+  protocol: Protocol;
+  remoteAddress: string;
+  remotePort: number;
+  localPort: number;
+  /** Authenticated identity, as far as the protocol has established it. */
+  user?: string;
+  uid?: number;
+  gid?: number;
+  keyId?: string;
+  startedAt: number;
+  requests: number;
+  bytesIn: number;
+  bytesOut: number;
+  inFlight: number;
+  currentOp?: string;
+  /** Protocol details (SMB dialect, signing, encryption; NFS AUTH flavour …). */
+  details: Record<string, string | number | boolean>;
+}
+
+/** Receives every finished request (the metrics feature implements it). */
+export interface RequestObserver {
+  request(protocol: Protocol, op: string, seconds: number, errorCode: string | undefined): void;
+}
+
+export class Connection {
+  constructor(
+    readonly info: ConnectionInfo,
+    private readonly registry: ConnectionRegistry,
+  ) {}
+
+  /** Marks a request in flight; the returned function ends it (with the protocol's error code, if any). */
+  begin(op: string): (errorCode?: string) => void {
+    const started = performance.now();
+    this.info.inFlight++;
+    this.info.requests++;
+    this.info.currentOp = op;
+    this.registry.inFlightDelta(this.info.protocol, 1);
+    let ended = false;
+    return (errorCode?: string) => {
+      if (ended) return;
+      ended = true;
+      this.info.inFlight--;
+      if (this.info.inFlight === 0) this.info.currentOp = undefined;
+      this.registry.inFlightDelta(this.info.protocol, -1);
+      this.registry.observe(this.info.protocol, op, (performance.now() - started) / 1000, errorCode);
+    };
+  }
+
+  bytes(inBytes: number, outBytes: number): void {
+    this.info.bytesIn += inBytes;
+    this.info.bytesOut += outBytes;
+  }
+
+  identify(who: { user?: string; uid?: number; gid?: number; keyId?: string }): void {
+    Object.assign(this.info, who);
+  }
+
+  close(): void {
+    this.registry.release(this);
+  }
+}
+
+/**
+ * Every protocol connection, across protocols, with one limit (`limits.max_connections`).
+ * Stateless protocols (S3 over HTTP keep-alive) register their TCP connections too.
+ */
+export class ConnectionRegistry {
+  private readonly open = new Map<number, Connection>();
+  private nextId = 1;
+  private readonly inFlightBy = new Map<Protocol, number>();
+  readonly refusedBy = new Map<Protocol, number>();
+  readonly observers: RequestObserver[] = [];
+  /** Called when the last request in flight ends (drain waits on it). */
+  idleListeners = new Set<() => void>();
+
+  constructor(public maxConnections: number) {}
+
+  /** A new connection, or undefined when the limit is reached (the caller refuses it cleanly). */
+  accept(protocol: Protocol, remoteAddress: string, remotePort: number, localPort: number): Connection | undefined {
+    if (this.open.size >= this.maxConnections) {
+      this.refusedBy.set(protocol, (this.refusedBy.get(protocol) ?? 0) + 1);
+      return undefined;
+    }
+    const info: ConnectionInfo = {
+      id: this.nextId++,
+      protocol,
+      remoteAddress,
+      remotePort,
+      localPort,
+      startedAt: Date.now(),
+      requests: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      inFlight: 0,
+      details: {},
+    };
+    const c = new Connection(info, this);
+    this.open.set(info.id, c);
+    return c;
+  }
+
+  release(c: Connection): void {
+    if (!this.open.delete(c.info.id)) return;
+    if (c.info.inFlight > 0) this.inFlightDelta(c.info.protocol, -c.info.inFlight);
+  }
+
+  inFlightDelta(protocol: Protocol, delta: number): void {
+    this.inFlightBy.set(protocol, (this.inFlightBy.get(protocol) ?? 0) + delta);
+    if (delta < 0 && this.inFlight() === 0) for (const l of this.idleListeners) l();
+  }
+
+  observe(protocol: Protocol, op: string, seconds: number, errorCode: string | undefined): void {
+    for (const o of this.observers) o.request(protocol, op, seconds, errorCode);
+  }
+
+  list(): ConnectionInfo[] {
+    return [...this.open.values()].map((c) => ({ ...c.info, details: { ...c.info.details } }));
+  }
+
+  count(protocol?: Protocol): number {
+    if (!protocol) return this.open.size;
+    let n = 0;
+    for (const c of this.open.values()) if (c.info.protocol === protocol) n++;
+    return n;
+  }
+
+  inFlight(protocol?: Protocol): number {
+    if (protocol) return this.inFlightBy.get(protocol) ?? 0;
+    let n = 0;
+    for (const v of this.inFlightBy.values()) n += v;
+    return n;
+  }
+}
