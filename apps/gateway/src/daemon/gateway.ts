@@ -3,6 +3,7 @@ import { type ControlPlane, openControlPlane } from '../control/index.ts';
 import { HealthMonitor, processCheck } from '../ops/health.ts';
 import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
 import { type OpenedNamespace, openNamespace } from '../storage/open.ts';
+import { AdminRoutes } from '../ops/admin/routes.ts';
 import { ConnectionRegistry } from '../ops/connections.ts';
 import type { Feature } from './feature.ts';
 import { FEATURES } from './features.ts';
@@ -21,6 +22,7 @@ export class Gateway {
   control!: ControlPlane;
   readonly health: HealthMonitor;
   readonly ops = new OpsHttpServer();
+  readonly admin = new AdminRoutes(this.ops);
   readonly servers: ProtocolServer[] = [];
   readonly listeners: Listener[] = [];
   readonly connections: ConnectionRegistry;

@@ -66,8 +66,8 @@ export function linkCounts(ctx: CheckContext): Finding[] {
 }
 
 /**
- * Inodes both detached and named by an entry: start-up recovery removes detached uploads,
- * so the record must go before the gateway next starts.
+ * Inodes both detached and named by an entry: linking a detached inode drops its record in
+ * the same transaction, so the record is stale, and start-up recovery would act on it.
  */
 export function detachedButLinked(ctx: CheckContext): Finding[] {
   const rows = ctx.db

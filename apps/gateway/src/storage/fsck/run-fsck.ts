@@ -118,7 +118,12 @@ function counts(ctx: CheckContext, blobs: number): FsckReport['checked'] {
     const n = (sql: string) => Number(ctx.db.prepare(sql).pluck().get() as bigint);
     return { inodes: n('SELECT COUNT(*) FROM inodes'), entries: n('SELECT COUNT(*) FROM dirents'), blobs };
   }
-  const inodes = Number(ctx.db.prepare('SELECT COUNT(*) FROM temp.fsck_scope').pluck().get() as bigint);
+  const inodes = Number(
+    ctx.db
+      .prepare('SELECT COUNT(*) FROM temp.fsck_scope s JOIN inodes i ON i.ino = s.ino')
+      .pluck()
+      .get() as bigint,
+  );
   const entries = Number(
     ctx.db
       .prepare(

@@ -1,0 +1,124 @@
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import { invalid } from './errors.ts';
+
+export type AuditOutcome = 'ok' | 'denied' | 'error';
+
+export interface AuditEntry {
+  id: number;
+  at: Date;
+  /** User or admin-token name, or `loopback`. */
+  actor: string;
+  action: string;
+  target: string;
+  outcome: AuditOutcome;
+  /** Parsed JSON detail, or null. */
+  detail: unknown;
+  remoteAddr: string | null;
+}
+
+export interface AuditInput {
+  actor: string;
+  action: string;
+  target: string;
+  outcome: AuditOutcome;
+  /** Serialised as JSON; values under secret-looking keys (password, secret, token…) are replaced by "[redacted]". */
+  detail?: unknown;
+  remoteAddr?: string | null;
+  at?: Date;
+}
+
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  target?: string;
+  outcome?: AuditOutcome;
+  since?: Date;
+  until?: Date;
+  /** Only entries with id < beforeId: the cursor for the next, older page. */
+  beforeId?: number;
+  /** Default 100, at most 1000. */
+  limit?: number;
+}
+
+export interface Audit {
+  record(entry: AuditInput): Promise<AuditEntry>;
+  /** Newest first. */
+  list(filter?: AuditFilter): Promise<AuditEntry[]>;
+  /** Deletes entries older than `before`; returns how many. */
+  prune(before: Date): Promise<number>;
+}
+
+const SECRET_KEY = /password|passwd|secret|token$|hash$|^key$/i;
+
+function redact(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1)]),
+  );
+}
+
+const OUTCOMES: readonly string[] = ['ok', 'denied', 'error'];
+
+function plain(e: {
+  id: number;
+  at: Date;
+  actor: string;
+  action: string;
+  target: string;
+  outcome: string;
+  detail: string | null;
+  remoteAddr: string | null;
+}): AuditEntry {
+  let detail: unknown = null;
+  if (e.detail !== null) {
+    try {
+      detail = JSON.parse(e.detail);
+    } catch {
+      detail = e.detail;
+    }
+  }
+  return { ...e, outcome: e.outcome as AuditOutcome, detail };
+}
+
+export function createAudit(prisma: PrismaClient): Audit {
+  return {
+    async record(entry) {
+      if (!OUTCOMES.includes(entry.outcome))
+        throw invalid(`audit outcome must be one of ${OUTCOMES.join(', ')}`);
+      const e = await prisma.auditLog.create({
+        data: {
+          at: entry.at ?? new Date(),
+          actor: entry.actor,
+          action: entry.action,
+          target: entry.target,
+          outcome: entry.outcome,
+          detail:
+            entry.detail === undefined
+              ? null
+              : JSON.stringify(redact(entry.detail), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+          remoteAddr: entry.remoteAddr ?? null,
+        },
+      });
+      return plain(e);
+    },
+    async list(f = {}) {
+      const rows = await prisma.auditLog.findMany({
+        where: {
+          actor: f.actor,
+          action: f.action,
+          target: f.target,
+          outcome: f.outcome,
+          at: f.since || f.until ? { gte: f.since, lte: f.until } : undefined,
+          id: f.beforeId === undefined ? undefined : { lt: f.beforeId },
+        },
+        orderBy: { id: 'desc' },
+        take: Math.min(Math.max(1, f.limit ?? 100), 1000),
+      });
+      return rows.map(plain);
+    },
+    async prune(before) {
+      return (await prisma.auditLog.deleteMany({ where: { at: { lt: before } } })).count;
+    },
+  };
+}

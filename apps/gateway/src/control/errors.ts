@@ -1,0 +1,25 @@
+export type ControlErrorCode = 'NOT_FOUND' | 'EXISTS' | 'INVALID' | 'MIGRATION';
+
+/** The one error type repositories throw for conditions an operator can fix; `code` is stable for the CLI. */
+export class ControlError extends Error {
+  override readonly name = 'ControlError';
+  constructor(
+    readonly code: ControlErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Prisma's unique-constraint violation (P2002), from any driver adapter. */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
+}
+
+export function notFound(what: string): ControlError {
+  return new ControlError('NOT_FOUND', `${what} not found`);
+}
+
+export function invalid(message: string): ControlError {
+  return new ControlError('INVALID', message);
+}

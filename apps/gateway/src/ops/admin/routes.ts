@@ -1,0 +1,121 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Role } from '../../control/index.ts';
+import { type OpsHttpServer, sendJson } from '../http-server.ts';
+
+/** Who is calling, as established once by the authenticator. */
+export interface Caller {
+  /** Token name, console user, or "loopback". */
+  actor: string;
+  role: Role;
+  remoteAddress: string;
+}
+
+export interface AdminRequest {
+  caller: Caller;
+  url: URL;
+  /** Parsed JSON body (undefined when empty). */
+  body: unknown;
+  params: Record<string, string>;
+}
+
+export interface AdminResult {
+  status?: number;
+  body: unknown;
+}
+
+export type AdminHandler = (req: AdminRequest) => Promise<AdminResult> | AdminResult;
+
+/** Decides who the caller is: a Caller, or an HTTP refusal (401/403) — the only auth check. */
+export type Authenticator = (req: IncomingMessage, minRole: Role) => Promise<Caller | { status: 401 | 403; error: string }>;
+
+/** Records an admin action with who, what, when and the outcome. */
+export type Auditor = (entry: {
+  caller: Caller | undefined;
+  remoteAddress: string;
+  action: string;
+  target: string;
+  outcome: 'ok' | 'denied' | 'error';
+  detail?: unknown;
+}) => Promise<void> | void;
+
+export const MAX_ADMIN_BODY = 64 * 1024;
+const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+export function roleAllows(have: Role, need: Role): boolean {
+  return ROLE_RANK[have] >= ROLE_RANK[need];
+}
+
+/**
+ * The admin API's routes: each declares the least role it needs and the action name it is
+ * audited under; authentication, body parsing and auditing happen here once for all of them.
+ */
+export class AdminRoutes {
+  authenticate: Authenticator = async () => ({ status: 401, error: 'admin API authentication is not configured' });
+  audit: Auditor = () => {};
+
+  constructor(private readonly server: OpsHttpServer) {}
+
+  /** `path` may end in segments like `{backend}`, matched as parameters. */
+  add(method: string, path: string, minRole: Role, action: string, handler: AdminHandler): void {
+    const pattern = new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
+    const prefix = path.split('{')[0]!;
+    const route = (req: IncomingMessage, res: ServerResponse, url: URL) =>
+      this.handle(req, res, url, pattern, minRole, action, handler);
+    if (path.includes('{')) this.server.routePrefix(method, prefix, route);
+    else this.server.route(method, path, route);
+  }
+
+  private async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    pattern: RegExp,
+    minRole: Role,
+    action: string,
+    handler: AdminHandler,
+  ): Promise<void> {
+    const match = pattern.exec(url.pathname);
+    if (!match) return sendJson(res, 404, { error: 'not found', path: url.pathname });
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    const target = url.pathname;
+    const who = await this.authenticate(req, minRole);
+    if ('status' in who) {
+      await this.audit({ caller: undefined, remoteAddress, action, target, outcome: 'denied', detail: who.error });
+      return sendJson(res, who.status, { error: who.error });
+    }
+    let body: unknown;
+    try {
+      body = await readJsonBody(req);
+    } catch (e) {
+      await this.audit({ caller: who, remoteAddress, action, target, outcome: 'error', detail: (e as Error).message });
+      return sendJson(res, (e as { status?: number }).status ?? 400, { error: (e as Error).message });
+    }
+    try {
+      const result = await handler({ caller: who, url, body, params: { ...match.groups } });
+      const status = result.status ?? 200;
+      await this.audit({ caller: who, remoteAddress, action, target, outcome: status < 400 ? 'ok' : 'error', detail: body });
+      sendJson(res, status, result.body);
+    } catch (e) {
+      await this.audit({ caller: who, remoteAddress, action, target, outcome: 'error', detail: (e as Error).message });
+      sendJson(res, 500, { error: (e as Error).message });
+    }
+  }
+}
+
+/** The request's JSON body; 413 past MAX_ADMIN_BODY, 400 with the parser's message when malformed. */
+export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_ADMIN_BODY) throw Object.assign(new Error(`body larger than ${MAX_ADMIN_BODY} bytes`), { status: 413 });
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw Object.assign(new Error(`malformed JSON: ${(e as Error).message}`), { status: 400 });
+  }
+}
