@@ -1,9 +1,10 @@
 import { adminFeature } from '../ops/admin/feature.ts';
 import { certsFeature } from '../ops/certs/feature.ts';
 import { drainFeature } from '../ops/drain/feature.ts';
+import { identityFeature } from '../ops/identity/feature.ts';
 import { metricsFeature } from '../ops/metrics/feature.ts';
 import { quotaFeature } from '../ops/quota/feature.ts';
 import type { Feature } from './feature.ts';
 
 /** Started in this order, stopped in reverse. Metrics first: the others report through it. */
-export const FEATURES: Feature[] = [metricsFeature, quotaFeature, certsFeature, drainFeature, adminFeature];
+export const FEATURES: Feature[] = [metricsFeature, identityFeature, quotaFeature, certsFeature, drainFeature, adminFeature];
