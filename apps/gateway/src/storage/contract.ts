@@ -58,7 +58,8 @@ export interface NamespaceApi {
   getXattr(ino: bigint, name: string): Promise<Buffer | undefined>;
   listXattrs(ino: bigint): Promise<Map<string, Buffer>>;
   /** Set (or, with value undefined, delete) extended attributes in one durable transaction. */
-  setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>): Promise<void>;
+  /** `quiet`: annotations about the content (cached checksums) that change neither ctime nor changeId. */
+  setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>, opts?: { quiet?: boolean }): Promise<void>;
 
   quotaUsage(kind: 'uid' | 'gid', id: number): Promise<QuotaUsage>;
 }

@@ -352,8 +352,13 @@ export class Namespace implements NamespaceApi {
     await this.syncMeta();
   }
 
-  async setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>): Promise<void> {
-    await this.finish(this.m.setXattrs(cred, ino, values));
+  async setXattrs(
+    cred: Credential,
+    ino: bigint,
+    values: Record<string, Buffer | undefined>,
+    opts: { quiet?: boolean } = {},
+  ): Promise<void> {
+    await this.finish(this.m.setXattrs(cred, ino, values, opts.quiet ?? false));
   }
 
   // ---- write aside, link into place --------------------------------------------------------

@@ -178,3 +178,40 @@ describe('file data', () => {
     ok(s.freeFiles > 0n);
   });
 });
+
+describe('blob lifetime', () => {
+  test('1 an extent file written, truncated below its writes, then removed leaves no blob behind', async () => {
+    const fx = await openFixture();
+    try {
+      const exp = (await fx.ns.ensureDirectory('/export', 0o777)).ino;
+      const part = await fx.ns.createDetached(ALICE, 0o644, 'multipart');
+      await fx.ns.write(ALICE, part.ino, 0n, Buffer.from('part-data'));
+      const c = await fx.ns.compose(ALICE, [part.ino], 'upload');
+      await fx.ns.linkDetached(ALICE, c.ino, exp, 'composed', false);
+      await fx.ns.write(ALICE, c.ino, 20n, Buffer.from('own blob bytes'));
+      await fx.ns.setattr(ALICE, c.ino, { size: 4n });
+      await fx.ns.remove(ALICE, exp, 'composed');
+      await fx.ns.close();
+      equal(blobCount(fx.dir), 0);
+      await fx.reopen();
+    } finally {
+      await fx.ns.close();
+    }
+  });
+
+  test('2 quiet xattrs change neither ctime nor the change id', async () => {
+    const fx = await openFixture();
+    try {
+      const exp = (await fx.ns.ensureDirectory('/export', 0o777)).ino;
+      const f = await fx.ns.create(ALICE, exp, 'etag', 0o644);
+      await fx.ns.setXattrs(ALICE, f.ino, { 's3.etag-md5': Buffer.from('abc') }, { quiet: true });
+      const after = await fx.ns.getattr(f.ino);
+      equal(after.changeId, f.changeId);
+      equal(after.ctimeNs, f.ctimeNs);
+      await fx.ns.setXattrs(ALICE, f.ino, { 'user.x': Buffer.from('1') });
+      ok((await fx.ns.getattr(f.ino)).changeId > f.changeId);
+    } finally {
+      await fx.ns.close();
+    }
+  });
+});

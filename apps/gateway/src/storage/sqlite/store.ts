@@ -256,8 +256,9 @@ export class SqliteMetadataStore {
     this.addUsage(Number(r.uid), Number(r.gid), -size, -1n);
     const blobs = new Set<bigint>();
     if (type === 'file') {
-      if (r.layout === 0n) blobs.add(r.ino);
-      else for (const b of this.st.blobsOf.all(r.ino) as Array<{ blob: bigint }>) blobs.add(b.blob);
+      // An extent file may still own a blob its extents no longer mention (written, then truncated).
+      blobs.add(r.ino);
+      if (r.layout === 1n) for (const b of this.st.blobsOf.all(r.ino) as Array<{ blob: bigint }>) blobs.add(b.blob);
     }
     this.st.deleteExtentsOf.run(r.ino);
     this.st.deleteXattrsOf.run(r.ino);
@@ -614,7 +615,11 @@ export class SqliteMetadataStore {
     }
   }
 
-  setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>): Effects {
+  /**
+   * `quiet` records annotations that describe the content rather than change it (an S3 ETag
+   * cached for the current change id): ctime and the change id stay as they are.
+   */
+  setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>, quiet = false): Effects {
     return this.db.transaction(() => {
       const fx = this.effects();
       const a = toAttributes(this.mustRow(ino));
@@ -626,7 +631,7 @@ export class SqliteMetadataStore {
         if (value === undefined) this.st.deleteXattr.run(ino, name);
         else this.st.setXattr.run(ino, name, value);
       }
-      this.st.touchCtime.run(this.now(), ino);
+      if (!quiet) this.st.touchCtime.run(this.now(), ino);
       fx.touched.push(ino);
       return fx;
     })();
