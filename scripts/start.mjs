@@ -45,8 +45,12 @@ health: { bind: 0.0.0.0:8080 }
   if (!isRoot) console.log('SMB listens on port 4445: port 445 needs root.');
 }
 
-const child = spawn(join(root, 'cfs'), ['gateway', 'start', '--config', configFile, ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
+const child = spawn(
+  join(root, 'cfs'),
+  ['gateway', 'start', '--config', configFile, ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+  },
+);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,7 +1,7 @@
-import type { GatewayConfig } from '../config/types.ts';
 import { loadConfig } from '../config/load.ts';
 import { locateConfig } from '../config/locate.ts';
 import { formatProblem } from '../config/problems.ts';
+import type { GatewayConfig } from '../config/types.ts';
 import { type OpenedNamespace, openNamespace } from '../storage/open.ts';
 
 /** Raised by CLI helpers for a failure already explained to the operator; main exits with `exitCode`. */

@@ -7,4 +7,11 @@ import { quotaFeature } from '../ops/quota/feature.ts';
 import type { Feature } from './feature.ts';
 
 /** Started in this order, stopped in reverse. Metrics first: the others report through it. */
-export const FEATURES: Feature[] = [metricsFeature, identityFeature, quotaFeature, certsFeature, drainFeature, adminFeature];
+export const FEATURES: Feature[] = [
+  metricsFeature,
+  identityFeature,
+  quotaFeature,
+  certsFeature,
+  drainFeature,
+  adminFeature,
+];

@@ -1,10 +1,10 @@
 import type { GatewayConfig, Protocol } from '../config/types.ts';
 import { type ControlPlane, openControlPlane } from '../control/index.ts';
+import { AdminRoutes } from '../ops/admin/routes.ts';
+import { ConnectionRegistry } from '../ops/connections.ts';
 import { HealthMonitor, processCheck } from '../ops/health.ts';
 import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
 import { type OpenedNamespace, openNamespace } from '../storage/open.ts';
-import { AdminRoutes } from '../ops/admin/routes.ts';
-import { ConnectionRegistry } from '../ops/connections.ts';
 import type { Feature } from './feature.ts';
 import { FEATURES } from './features.ts';
 import type { Logger } from './logger.ts';
@@ -26,6 +26,8 @@ export class Gateway {
   readonly servers: ProtocolServer[] = [];
   readonly listeners: Listener[] = [];
   readonly connections: ConnectionRegistry;
+  /** Listeners refuse new connections for maintenance (set by the drain feature; metrics read it). */
+  draining = false;
   private readonly started: Feature[] = [];
   private releasePid: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
@@ -79,7 +81,10 @@ export class Gateway {
     for (const protocol of this.protocols) {
       const factory = PROTOCOL_SERVERS[protocol];
       if (!factory) {
-        log.warn({ protocol }, `${protocol} is enabled but this build has no ${protocol} server yet; not serving it`);
+        log.warn(
+          { protocol },
+          `${protocol} is enabled but this build has no ${protocol} server yet; not serving it`,
+        );
         continue;
       }
       const server = factory({
@@ -101,7 +106,8 @@ export class Gateway {
     await this.ops.listen(config.health.bind);
     this.listeners.push({ name: 'health', address: this.ops.address() });
     for (const server of this.servers) this.listeners.push(...(await server.start()));
-    for (const l of this.listeners) log.info({ listener: l.name, address: l.address }, `${l.name} listening on ${l.address}`);
+    for (const l of this.listeners)
+      log.info({ listener: l.name, address: l.address }, `${l.name} listening on ${l.address}`);
   }
 
   private async backendProbe(backend: 'metadata' | 'transport') {
@@ -136,10 +142,14 @@ export class Gateway {
     this.stopping ??= (async () => {
       this.health.stop();
       for (const server of [...this.servers].reverse()) {
-        await server.stop().catch((e) => this.log.error({ err: e, protocol: server.protocol }, 'stopping failed'));
+        await server
+          .stop()
+          .catch((e) => this.log.error({ err: e, protocol: server.protocol }, 'stopping failed'));
       }
       for (const feature of this.started.reverse()) {
-        await Promise.resolve(feature.stop?.(this)).catch((e) => this.log.error({ err: e, feature: feature.name }, 'stopping failed'));
+        await Promise.resolve(feature.stop?.(this)).catch((e) =>
+          this.log.error({ err: e, feature: feature.name }, 'stopping failed'),
+        );
       }
       await this.ops.close();
       await this.ns?.close();

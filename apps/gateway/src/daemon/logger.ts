@@ -15,7 +15,16 @@ export function createLogger(level: string, opts: { pretty?: boolean; name?: str
     base: { node: opts.name },
     // Anything that could carry a secret is cut out before it reaches a line.
     redact: {
-      paths: ['password', 'secret', 'token', '*.password', '*.secret', '*.token', 'authorization', '*.authorization'],
+      paths: [
+        'password',
+        'secret',
+        'token',
+        '*.password',
+        '*.secret',
+        '*.token',
+        'authorization',
+        '*.authorization',
+      ],
       censor: '[redacted]',
     },
   };

@@ -81,7 +81,12 @@ export class ConnectionRegistry {
   constructor(public maxConnections: number) {}
 
   /** A new connection, or undefined when the limit is reached (the caller refuses it cleanly). */
-  accept(protocol: Protocol, remoteAddress: string, remotePort: number, localPort: number): Connection | undefined {
+  accept(
+    protocol: Protocol,
+    remoteAddress: string,
+    remotePort: number,
+    localPort: number,
+  ): Connection | undefined {
     if (this.open.size >= this.maxConnections) {
       this.refusedBy.set(protocol, (this.refusedBy.get(protocol) ?? 0) + 1);
       return undefined;

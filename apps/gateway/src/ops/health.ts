@@ -38,6 +38,9 @@ export function worst(statuses: HealthStatus[]): HealthStatus {
 export class HealthMonitor {
   private readonly checks: HealthCheck[] = [];
   private results = new Map<string, CheckResult>();
+  private readonly overrides: Array<
+    (checkName: string) => Pick<CheckResult, 'status' | 'message'> | undefined
+  > = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -97,16 +100,37 @@ export class HealthMonitor {
     }
   }
 
+  /**
+   * A verdict laid over the probes: every check it names is reported with that status and
+   * message instead of its last probe's, from the next report on and for as long as it keeps
+   * naming it (drain: the gateway and protocol checks read "draining"). Probes keep running.
+   */
+  addOverride(verdict: (checkName: string) => Pick<CheckResult, 'status' | 'message'> | undefined): void {
+    this.overrides.push(verdict);
+  }
+
   report(): HealthReport {
-    const checks = this.checks.map(
-      (c) => this.results.get(c.name) ?? { name: c.name, status: 'unhealthy' as const, message: 'not probed yet', duration_ms: 0 },
-    );
+    const checks = this.checks.map((c): CheckResult => {
+      const result = this.results.get(c.name) ?? {
+        name: c.name,
+        status: 'unhealthy',
+        message: 'not probed yet',
+        duration_ms: 0,
+      };
+      for (const verdict of this.overrides) {
+        const v = verdict(c.name);
+        if (v) return { ...result, status: v.status, message: v.message };
+      }
+      return result;
+    });
     return { overall: worst(checks.map((c) => c.status)), checks, timestamp: Math.floor(Date.now() / 1000) };
   }
 }
 
 /** The gateway process itself: event-loop lag and memory, plus whatever state it reports. */
-export function processCheck(state: () => { status?: HealthStatus; message?: string } | undefined): HealthCheck {
+export function processCheck(
+  state: () => { status?: HealthStatus; message?: string } | undefined,
+): HealthCheck {
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();
   return {

@@ -36,7 +36,10 @@ export class OpsHttpServer {
     try {
       if (!handler) {
         const known = [...this.routes.keys()].some((k) => k.endsWith(` ${url.pathname}`));
-        sendJson(res, known ? 405 : 404, { error: known ? 'method not allowed' : 'not found', path: url.pathname });
+        sendJson(res, known ? 405 : 404, {
+          error: known ? 'method not allowed' : 'not found',
+          path: url.pathname,
+        });
         return;
       }
       await handler(req, res, url);

@@ -80,7 +80,10 @@ export class CircuitBreaker {
       this.transition('half-open', 'reset timeout elapsed; trying the backend');
       return;
     }
-    throw fsError('EAGAIN', `${this.backend} backend unavailable (circuit open: ${this.lastError?.message ?? 'failures'})`);
+    throw fsError(
+      'EAGAIN',
+      `${this.backend} backend unavailable (circuit open: ${this.lastError?.message ?? 'failures'})`,
+    );
   }
 
   succeeded(): void {
@@ -92,7 +95,10 @@ export class CircuitBreaker {
     this.consecutive++;
     this.total++;
     this.lastError = { message: error.message, at: Date.now() };
-    if (this.state === 'half-open' || (this.state === 'closed' && this.consecutive >= this.options.failureThreshold)) {
+    if (
+      this.state === 'half-open' ||
+      (this.state === 'closed' && this.consecutive >= this.options.failureThreshold)
+    ) {
       this.openedAt = Date.now();
       this.transition('open', error.message);
     } else if (this.state === 'open') {

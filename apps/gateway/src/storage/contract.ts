@@ -39,7 +39,13 @@ export interface NamespaceApi {
   ): Promise<Attributes>;
   mkdir(cred: Credential, dir: bigint, name: string, mode: number): Promise<Attributes>;
   symlink(cred: Credential, dir: bigint, name: string, target: string): Promise<Attributes>;
-  mknod(cred: Credential, dir: bigint, name: string, type: 'fifo' | 'socket', mode: number): Promise<Attributes>;
+  mknod(
+    cred: Credential,
+    dir: bigint,
+    name: string,
+    type: 'fifo' | 'socket',
+    mode: number,
+  ): Promise<Attributes>;
   readlink(cred: Credential, ino: bigint): Promise<string>;
   link(cred: Credential, ino: bigint, dir: bigint, name: string): Promise<Attributes>;
   remove(cred: Credential, dir: bigint, name: string): Promise<void>;
@@ -50,7 +56,13 @@ export interface NamespaceApi {
   readdir(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPage>;
 
   read(cred: Credential, ino: bigint, offset: bigint, length: number): Promise<ReadResult>;
-  write(cred: Credential, ino: bigint, offset: bigint, data: Buffer, stability?: Stability): Promise<Attributes>;
+  write(
+    cred: Credential,
+    ino: bigint,
+    offset: bigint,
+    data: Buffer,
+    stability?: Stability,
+  ): Promise<Attributes>;
   /** Make every earlier write to the inode durable (NFS COMMIT, SMB FLUSH). */
   commit(ino: bigint): Promise<void>;
   statfs(): Promise<FsStats>;
@@ -59,7 +71,12 @@ export interface NamespaceApi {
   listXattrs(ino: bigint): Promise<Map<string, Buffer>>;
   /** Set (or, with value undefined, delete) extended attributes in one durable transaction. */
   /** `quiet`: annotations about the content (cached checksums) that change neither ctime nor changeId. */
-  setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>, opts?: { quiet?: boolean }): Promise<void>;
+  setXattrs(
+    cred: Credential,
+    ino: bigint,
+    values: Record<string, Buffer | undefined>,
+    opts?: { quiet?: boolean },
+  ): Promise<void>;
 
   quotaUsage(kind: 'uid' | 'gid', id: number): Promise<QuotaUsage>;
 }

@@ -1,13 +1,19 @@
-import type { NamespaceApi } from './contract.ts';
 import { type Backend, type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
+import type { NamespaceApi } from './contract.ts';
 import type { DataStore } from './data/data-store.ts';
 import type { WalBarrier } from './durability.ts';
 import { fsError } from './errors.ts';
-import { checkLookupName, splitPath } from './names.ts';
 import { guardAsync, guardSync } from './guarded.ts';
+import { checkLookupName, splitPath } from './names.ts';
 import { effectiveAccess, R_OK, requireAccess, X_OK } from './permissions.ts';
-import { type Effects, MAX_FILE_SIZE, type NodeSpec, ROOT_INO, type SqliteMetadataStore } from './sqlite/store.ts';
 import { toAttributes } from './sqlite/rows.ts';
+import {
+  type Effects,
+  MAX_FILE_SIZE,
+  type NodeSpec,
+  ROOT_INO,
+  type SqliteMetadataStore,
+} from './sqlite/store.ts';
 import { TtlCache } from './ttl-cache.ts';
 import {
   type Attributes,
@@ -17,8 +23,8 @@ import {
   type FsStats,
   type InodeRef,
   type QuotaUsage,
-  ROOT,
   type ReadResult,
+  ROOT,
   type SetAttributes,
   type Stability,
 } from './types.ts';
@@ -107,7 +113,8 @@ export class Namespace implements NamespaceApi {
   async getattr(ref: InodeRef | bigint): Promise<Attributes> {
     if (typeof ref === 'bigint') return this.node(ref).attrs;
     const a = this.node(ref.ino).attrs;
-    if (a.generation !== ref.generation) throw fsError('ESTALE', 'stale handle (generation)', String(ref.ino));
+    if (a.generation !== ref.generation)
+      throw fsError('ESTALE', 'stale handle (generation)', String(ref.ino));
     return a;
   }
 
@@ -237,7 +244,12 @@ export class Namespace implements NamespaceApi {
   }
 
   create(cred: Credential, dir: bigint, name: string, mode: number, how?: CreateMode, attrs?: SetAttributes) {
-    return this.createNode(cred, dir, name, { type: 'file', mode, how: how ?? { kind: 'guarded' }, initial: attrs });
+    return this.createNode(cred, dir, name, {
+      type: 'file',
+      mode,
+      how: how ?? { kind: 'guarded' },
+      initial: attrs,
+    });
   }
 
   mkdir(cred: Credential, dir: bigint, name: string, mode: number) {
@@ -269,7 +281,13 @@ export class Namespace implements NamespaceApi {
     await this.finish(this.m.rmdir(cred, dir, name));
   }
 
-  async rename(cred: Credential, fromDir: bigint, fromName: string, toDir: bigint, toName: string): Promise<void> {
+  async rename(
+    cred: Credential,
+    fromDir: bigint,
+    fromName: string,
+    toDir: bigint,
+    toName: string,
+  ): Promise<void> {
     await this.finish(this.m.rename(cred, fromDir, fromName, toDir, toName));
   }
 
@@ -291,7 +309,8 @@ export class Namespace implements NamespaceApi {
     stability: Stability = 'file',
   ): Promise<Attributes> {
     if (offset < 0n) throw fsError('EINVAL', 'negative offset', String(ino));
-    if (data.length > MAX_IO_BYTES) throw fsError('EINVAL', 'write larger than the maximum I/O size', String(ino));
+    if (data.length > MAX_IO_BYTES)
+      throw fsError('EINVAL', 'write larger than the maximum I/O size', String(ino));
     const end = offset + BigInt(data.length);
     if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
     const row = this.m.precheckWrite(cred, ino, end);
@@ -364,13 +383,24 @@ export class Namespace implements NamespaceApi {
   // ---- write aside, link into place --------------------------------------------------------
 
   /** A new file in no directory (an upload in progress); removed at start-up if never linked. */
-  async createDetached(cred: Credential, mode: number, purpose: string, owner: string | null = null): Promise<Attributes> {
+  async createDetached(
+    cred: Credential,
+    mode: number,
+    purpose: string,
+    owner: string | null = null,
+  ): Promise<Attributes> {
     const attrs = this.m.createDetached(cred, mode, purpose, owner);
     await this.syncMeta();
     return attrs;
   }
 
-  async linkDetached(cred: Credential, ino: bigint, dir: bigint, name: string, replace: boolean): Promise<Attributes> {
+  async linkDetached(
+    cred: Credential,
+    ino: bigint,
+    dir: bigint,
+    name: string,
+    replace: boolean,
+  ): Promise<Attributes> {
     const { attrs, fx } = this.m.linkDetached(cred, ino, dir, name, replace);
     await this.finish(fx);
     return attrs;
@@ -381,7 +411,12 @@ export class Namespace implements NamespaceApi {
   }
 
   /** Concatenates detached files by reference into a new detached file (no data copied). */
-  async compose(cred: Credential, parts: bigint[], purpose: string, owner: string | null = null): Promise<Attributes> {
+  async compose(
+    cred: Credential,
+    parts: bigint[],
+    purpose: string,
+    owner: string | null = null,
+  ): Promise<Attributes> {
     const { attrs, fx } = this.m.compose(cred, parts, purpose, owner);
     await this.finish(fx);
     return attrs;

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BreakerOptions } from './circuit-breaker.ts';
 import { LocalBlobStore } from './data/local-blobs.ts';
 import { WalBarrier } from './durability.ts';
 import { type LedgerGate, OPEN_GATE } from './ledger-gate.ts';
-import type { BreakerOptions } from './circuit-breaker.ts';
 import { Namespace, type NamespaceOptions } from './namespace.ts';
 import { Checkpointer } from './sqlite/checkpointer.ts';
 import { SqliteMetadataStore } from './sqlite/store.ts';

@@ -2,8 +2,8 @@ import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { openNamespace } from '../../src/storage/open.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { getJson } from '../support/http.ts';
@@ -74,7 +74,10 @@ describe('./cfs gateway start', () => {
   test('4 SIGHUP reloads the log level from the file', async () => {
     writeFileSync(cfg.file, readFileSync(cfg.file, 'utf8').replace('log_level: info', 'log_level: debug'));
     process.kill(gw.pid, 'SIGHUP');
-    await gw.waitForLine(/"level":"debug".*configuration reloaded|configuration reloaded.*"level":"debug"/, 10_000);
+    await gw.waitForLine(
+      /"level":"debug".*configuration reloaded|configuration reloaded.*"level":"debug"/,
+      10_000,
+    );
   });
 
   test('5 SIGTERM stops it cleanly: exit 0, PID file gone, /export created with mode 1777', async () => {

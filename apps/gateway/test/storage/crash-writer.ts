@@ -16,7 +16,10 @@ const rand = (n: number) => {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const emit = (line: object) => writeSync(1, `${JSON.stringify(line)}\n`);
 
-const ns = await openNamespace({ metadataUrl: `sqlite://${dir}/meta.db`, transportUrl: `file://${dir}/data` });
+const ns = await openNamespace({
+  metadataUrl: `sqlite://${dir}/meta.db`,
+  transportUrl: `file://${dir}/data`,
+});
 const exp = await ns.ensureDirectory('/crash', 0o777);
 
 async function worker(w: number): Promise<void> {
@@ -32,7 +35,8 @@ async function worker(w: number): Promise<void> {
   for (let op = 0; ; op++) {
     const name = `w${w}-${rand(6)}`;
     const cur = state.get(name);
-    const kind = cur === undefined ? 'put' : (['put', 'append', 'truncate', 'rename', 'remove'] as const)[rand(5)]!;
+    const kind =
+      cur === undefined ? 'put' : (['put', 'append', 'truncate', 'rename', 'remove'] as const)[rand(5)]!;
     const id = `${w}.${op}`;
     if (kind === 'put') {
       const data = randomBytes(rand(4) === 0 ? 200_000 : rand(5000));

@@ -1,8 +1,8 @@
 import { equal, ok } from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { openNamespace } from '../../src/storage/open.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -14,7 +14,10 @@ const WORKERS = 4;
 type Outcome = Record<string, string | null>;
 
 /** Runs the writer until a random moment, SIGKILLs it, returns its BEGIN/ACK lines. */
-async function runAndKill(dir: string, seed: number): Promise<Array<{ t: string; id?: string; after?: Outcome }>> {
+async function runAndKill(
+  dir: string,
+  seed: number,
+): Promise<Array<{ t: string; id?: string; after?: Outcome }>> {
   const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(WORKERS), String(seed)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -73,7 +76,10 @@ test(`acknowledged operations survive SIGKILL (${ROUNDS} rounds) and nothing hal
         alternatives.get(name)!.add(h);
       }
     }
-    const ns = await openNamespace({ metadataUrl: `sqlite://${dir}/meta.db`, transportUrl: `file://${dir}/data` });
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${dir}/meta.db`,
+      transportUrl: `file://${dir}/data`,
+    });
     try {
       const crash = await ns.resolvePath(ROOT, '/crash');
       const names = new Set([...acked.keys(), ...alternatives.keys()]);
@@ -88,7 +94,10 @@ test(`acknowledged operations survive SIGKILL (${ROUNDS} rounds) and nothing hal
           if ((e as { code?: string }).code !== 'ENOENT') throw e;
         }
         const allowed = new Set([acked.get(name) ?? null, ...(alternatives.get(name) ?? [])]);
-        ok(allowed.has(actual), `round ${round}: ${name} is ${actual}, expected one of ${[...allowed].join(', ')}`);
+        ok(
+          allowed.has(actual),
+          `round ${round}: ${name} is ${actual}, expected one of ${[...allowed].join(', ')}`,
+        );
         // What is on disk now is the truth the next round builds on.
         acked.set(name, actual);
       }

@@ -58,7 +58,12 @@ describe('file data', () => {
   const badIo: Array<[number, string, () => Promise<unknown>, string]> = [
     [1, 'negative write offset', () => fx.ns.write(ALICE, ino, -1n, Buffer.from('x')), 'EINVAL'],
     [2, 'negative read offset', () => fx.ns.read(ALICE, ino, -5n, 1), 'EINVAL'],
-    [3, 'write past the maximum file size', () => fx.ns.write(ALICE, ino, (1n << 44n) - 1n, Buffer.from('xy')), 'EFBIG'],
+    [
+      3,
+      'write past the maximum file size',
+      () => fx.ns.write(ALICE, ino, (1n << 44n) - 1n, Buffer.from('xy')),
+      'EFBIG',
+    ],
     [4, 'truncate past the maximum file size', () => fx.ns.setattr(ALICE, ino, { size: 1n << 50n }), 'EFBIG'],
     [5, 'negative size', () => fx.ns.setattr(ALICE, ino, { size: -1n }), 'EINVAL'],
     [6, 'read of a directory', () => fx.ns.read(ALICE, exp, 0n, 1), 'EISDIR'],
@@ -112,7 +117,10 @@ describe('file data', () => {
       // Extending afterwards must not reveal anything of the refused write.
       limitBytes = 1n << 62n;
       await fx.ns.setattr(ALICE, f.ino, { size: 20n });
-      deepEqual((await fx.ns.read(ALICE, f.ino, 0n, 100)).data, Buffer.concat([Buffer.from('ABC3456789'), Buffer.alloc(10)]));
+      deepEqual(
+        (await fx.ns.read(ALICE, f.ino, 0n, 100)).data,
+        Buffer.concat([Buffer.from('ABC3456789'), Buffer.alloc(10)]),
+      );
     } finally {
       limitBytes = 1n << 62n;
     }

@@ -63,7 +63,10 @@ describe('namespace entries', () => {
     const e1 = await fx.ns.create(ALICE, exp, 'x', 0o644, { kind: 'exclusive', verifier: v });
     const e2 = await fx.ns.create(ALICE, exp, 'x', 0o644, { kind: 'exclusive', verifier: v });
     equal(e2.ino, e1.ino);
-    await rejectsWith(fx.ns.create(ALICE, exp, 'x', 0o644, { kind: 'exclusive', verifier: Buffer.from('87654321') }), 'EEXIST');
+    await rejectsWith(
+      fx.ns.create(ALICE, exp, 'x', 0o644, { kind: 'exclusive', verifier: Buffer.from('87654321') }),
+      'EEXIST',
+    );
   });
 
   test('6 mkdir counts links; rmdir of a non-empty directory is ENOTEMPTY and changes nothing', async () => {
@@ -162,7 +165,10 @@ describe('namespace entries', () => {
 
   test('13 xattrs are set, listed and deleted', async () => {
     const f = await fx.ns.create(ALICE, exp, 'x1', 0o644);
-    await fx.ns.setXattrs(ALICE, f.ino, { 'user.a': Buffer.from('1'), 's3.content-type': Buffer.from('text/plain') });
+    await fx.ns.setXattrs(ALICE, f.ino, {
+      'user.a': Buffer.from('1'),
+      's3.content-type': Buffer.from('text/plain'),
+    });
     deepEqual([...(await fx.ns.listXattrs(f.ino)).keys()], ['s3.content-type', 'user.a']);
     await fx.ns.setXattrs(ALICE, f.ino, { 'user.a': undefined });
     equal(await fx.ns.getXattr(f.ino, 'user.a'), undefined);

@@ -1,6 +1,6 @@
 import { rejects } from 'node:assert/strict';
-import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
+import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
 import type { Credential } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 

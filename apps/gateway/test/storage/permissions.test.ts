@@ -37,7 +37,7 @@ describe('POSIX permissions', () => {
     equal((await fx.ns.read(ROOT, f.ino, 0n, 1)).data.toString(), 'r');
   });
 
-  test('4 sticky directory: Bob cannot remove or rename Alice\'s file, Alice can', async () => {
+  test("4 sticky directory: Bob cannot remove or rename Alice's file, Alice can", async () => {
     await fx.ns.create(ALICE, exp, 'sticky-a', 0o666);
     await rejectsWith(fx.ns.remove(BOB, exp, 'sticky-a'), 'EACCES');
     await rejectsWith(fx.ns.rename(BOB, exp, 'sticky-a', exp, 'stolen'), 'EACCES');

@@ -30,12 +30,19 @@ export function registerStart(gateway: Command): void {
 
 async function startGateway(names: string[], opts: StartOptions): Promise<number | undefined> {
   const unknown = names.filter((n) => !(PROTOCOLS as readonly string[]).includes(n));
-  if (unknown.length > 0) throw new CliExit(`unknown protocol ${unknown.join(', ')}: choose from ${PROTOCOLS.join(', ')}`, 2);
+  if (unknown.length > 0)
+    throw new CliExit(`unknown protocol ${unknown.join(', ')}: choose from ${PROTOCOLS.join(', ')}`, 2);
   const named = [...new Set(names)] as Protocol[];
   const loaded = await loadCliConfig(opts.config);
   const { config, problems } = applyOverrides(loaded, opts, named);
   if (!config) {
-    throw new CliExit(problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n'), 2);
+    throw new CliExit(
+      problems
+        .filter((p) => p.severity === 'error')
+        .map(formatProblem)
+        .join('\n'),
+      2,
+    );
   }
   const missing = named.filter((p) => !PROTOCOL_SERVERS[p]);
   if (missing.length > 0) {
@@ -65,7 +72,9 @@ async function startGateway(names: string[], opts: StartOptions): Promise<number
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => {
-    void reload(gw, opts, named).catch((e) => log.error({ err: e }, 'reload failed; keeping the running configuration'));
+    void reload(gw, opts, named).catch((e) =>
+      log.error({ err: e }, 'reload failed; keeping the running configuration'),
+    );
   });
 
   try {

@@ -26,7 +26,10 @@ export interface AdminResult {
 export type AdminHandler = (req: AdminRequest) => Promise<AdminResult> | AdminResult;
 
 /** Decides who the caller is: a Caller, or an HTTP refusal (401/403) — the only auth check. */
-export type Authenticator = (req: IncomingMessage, minRole: Role) => Promise<Caller | { status: 401 | 403; error: string }>;
+export type Authenticator = (
+  req: IncomingMessage,
+  minRole: Role,
+) => Promise<Caller | { status: 401 | 403; error: string }>;
 
 /** Records an admin action with who, what, when and the outcome. */
 export type Auditor = (entry: {
@@ -50,7 +53,10 @@ export function roleAllows(have: Role, need: Role): boolean {
  * audited under; authentication, body parsing and auditing happen here once for all of them.
  */
 export class AdminRoutes {
-  authenticate: Authenticator = async () => ({ status: 401, error: 'admin API authentication is not configured' });
+  authenticate: Authenticator = async () => ({
+    status: 401,
+    error: 'admin API authentication is not configured',
+  });
   audit: Auditor = () => {};
 
   constructor(private readonly server: OpsHttpServer) {}
@@ -80,23 +86,51 @@ export class AdminRoutes {
     const target = url.pathname;
     const who = await this.authenticate(req, minRole);
     if ('status' in who) {
-      await this.audit({ caller: undefined, remoteAddress, action, target, outcome: 'denied', detail: who.error });
+      await this.audit({
+        caller: undefined,
+        remoteAddress,
+        action,
+        target,
+        outcome: 'denied',
+        detail: who.error,
+      });
       return sendJson(res, who.status, { error: who.error });
     }
     let body: unknown;
     try {
       body = await readJsonBody(req);
     } catch (e) {
-      await this.audit({ caller: who, remoteAddress, action, target, outcome: 'error', detail: (e as Error).message });
+      await this.audit({
+        caller: who,
+        remoteAddress,
+        action,
+        target,
+        outcome: 'error',
+        detail: (e as Error).message,
+      });
       return sendJson(res, (e as { status?: number }).status ?? 400, { error: (e as Error).message });
     }
     try {
       const result = await handler({ caller: who, url, body, params: { ...match.groups } });
       const status = result.status ?? 200;
-      await this.audit({ caller: who, remoteAddress, action, target, outcome: status < 400 ? 'ok' : 'error', detail: body });
+      await this.audit({
+        caller: who,
+        remoteAddress,
+        action,
+        target,
+        outcome: status < 400 ? 'ok' : 'error',
+        detail: body,
+      });
       sendJson(res, status, result.body);
     } catch (e) {
-      await this.audit({ caller: who, remoteAddress, action, target, outcome: 'error', detail: (e as Error).message });
+      await this.audit({
+        caller: who,
+        remoteAddress,
+        action,
+        target,
+        outcome: 'error',
+        detail: (e as Error).message,
+      });
       sendJson(res, 500, { error: (e as Error).message });
     }
   }
@@ -108,7 +142,8 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_ADMIN_BODY) throw Object.assign(new Error(`body larger than ${MAX_ADMIN_BODY} bytes`), { status: 413 });
+    if (size > MAX_ADMIN_BODY)
+      throw Object.assign(new Error(`body larger than ${MAX_ADMIN_BODY} bytes`), { status: 413 });
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();

@@ -1,5 +1,5 @@
-import { constants, promises as fsp } from 'node:fs';
 import * as fs from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GroupCommit } from '../group-commit.ts';

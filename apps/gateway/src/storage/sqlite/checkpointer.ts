@@ -7,7 +7,9 @@ export class Checkpointer {
   checkpoints = 0;
 
   constructor(file: string, intervalMs = 1000) {
-    this.worker = new Worker(new URL('./checkpointer.mjs', import.meta.url), { workerData: { file, intervalMs } });
+    this.worker = new Worker(new URL('./checkpointer.mjs', import.meta.url), {
+      workerData: { file, intervalMs },
+    });
     this.worker.unref();
     this.worker.on('message', (m: { type: string; message?: string }) => {
       if (m.type === 'checkpoint') this.checkpoints++;

@@ -13,8 +13,12 @@ export function prepareStatements(db: Database.Database) {
     insertDirent: p('INSERT INTO dirents (parent, name, ino, type) VALUES (?, ?, ?, ?)'),
     deleteDirent: p('DELETE FROM dirents WHERE parent = ? AND name = ?'),
     hasChildren: p('SELECT 1 FROM dirents WHERE parent = ? LIMIT 1'),
-    readdir: p('SELECT cookie, name, ino, type FROM dirents WHERE parent = ? AND cookie > ? ORDER BY cookie LIMIT ?'),
-    touchDir: p('UPDATE inodes SET mtime = ?, ctime = ?, change = change + 1, nlink = nlink + ? WHERE ino = ?'),
+    readdir: p(
+      'SELECT cookie, name, ino, type FROM dirents WHERE parent = ? AND cookie > ? ORDER BY cookie LIMIT ?',
+    ),
+    touchDir: p(
+      'UPDATE inodes SET mtime = ?, ctime = ?, change = change + 1, nlink = nlink + ? WHERE ino = ?',
+    ),
     addNlink: p('UPDATE inodes SET nlink = nlink + ?, ctime = ?, change = change + 1 WHERE ino = ?'),
     setParent: p('UPDATE inodes SET parent = ?, ctime = ?, change = change + 1 WHERE ino = ?'),
     deleteInode: p('DELETE FROM inodes WHERE ino = ?'),

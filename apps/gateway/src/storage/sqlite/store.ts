@@ -14,7 +14,15 @@ import {
   W_OK,
   X_OK,
 } from '../permissions.ts';
-import type { Attributes, CreateMode, Credential, DirEntry, FileType, QuotaUsage, SetAttributes } from '../types.ts';
+import type {
+  Attributes,
+  CreateMode,
+  Credential,
+  DirEntry,
+  FileType,
+  QuotaUsage,
+  SetAttributes,
+} from '../types.ts';
 import { type InodeRow, toAttributes, typeOfCode } from './rows.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION, TYPE_CODES, USAGE_GID, USAGE_UID } from './schema.ts';
 import { prepareStatements, type Statements } from './statements.ts';
@@ -92,7 +100,9 @@ export class SqliteMetadataStore {
     this.db.transaction(() => {
       const version = this.st.getMeta.get('schema_version') as { value: string } | undefined;
       if (version && Number(version.value) > SCHEMA_VERSION) {
-        throw new Error(`metadata schema ${version.value} is newer than this gateway understands (${SCHEMA_VERSION})`);
+        throw new Error(
+          `metadata schema ${version.value} is newer than this gateway understands (${SCHEMA_VERSION})`,
+        );
       }
       if (!this.st.getInode.get(ROOT_INO)) {
         const now = this.now();
@@ -148,7 +158,9 @@ export class SqliteMetadataStore {
       type: bigint;
     }>;
     const eof = rows.length <= limit;
-    const entries = rows.slice(0, limit).map((r) => ({ name: r.name, ino: r.ino, type: typeOfCode(r.type), cookie: r.cookie }));
+    const entries = rows
+      .slice(0, limit)
+      .map((r) => ({ name: r.name, ino: r.ino, type: typeOfCode(r.type), cookie: r.cookie }));
     return { entries, eof };
   }
 
@@ -157,12 +169,24 @@ export class SqliteMetadataStore {
   }
 
   extents(ino: bigint, from: bigint, to: bigint): Extent[] {
-    const rows = this.st.extentsIn.all({ ino, from, to }) as Array<{ off: bigint; len: bigint; blob: bigint; blob_off: bigint }>;
-    return rows.filter((r) => r.off + r.len > from).map((r) => ({ off: r.off, len: r.len, blob: r.blob, blobOff: r.blob_off }));
+    const rows = this.st.extentsIn.all({ ino, from, to }) as Array<{
+      off: bigint;
+      len: bigint;
+      blob: bigint;
+      blob_off: bigint;
+    }>;
+    return rows
+      .filter((r) => r.off + r.len > from)
+      .map((r) => ({ off: r.off, len: r.len, blob: r.blob, blobOff: r.blob_off }));
   }
 
   allExtents(ino: bigint): Extent[] {
-    const rows = this.st.allExtents.all(ino) as Array<{ off: bigint; len: bigint; blob: bigint; blob_off: bigint }>;
+    const rows = this.st.allExtents.all(ino) as Array<{
+      off: bigint;
+      len: bigint;
+      blob: bigint;
+      blob_off: bigint;
+    }>;
     return rows.map((r) => ({ off: r.off, len: r.len, blob: r.blob, blobOff: r.blob_off }));
   }
 
@@ -175,7 +199,12 @@ export class SqliteMetadataStore {
 
   allUsage(): QuotaUsage[] {
     const rows = this.st.allUsage.all() as Array<{ kind: bigint; id: bigint; bytes: bigint; inodes: bigint }>;
-    return rows.map((r) => ({ kind: r.kind === 0n ? 'uid' : 'gid', id: Number(r.id), bytes: r.bytes, inodes: r.inodes }));
+    return rows.map((r) => ({
+      kind: r.kind === 0n ? 'uid' : 'gid',
+      id: Number(r.id),
+      bytes: r.bytes,
+      inodes: r.inodes,
+    }));
   }
 
   getXattr(ino: bigint, name: string): Buffer | undefined {
@@ -199,7 +228,12 @@ export class SqliteMetadataStore {
   }
 
   detached(): Array<{ ino: bigint; created: bigint; purpose: string; owner: string | null }> {
-    return this.st.listDetached.all() as Array<{ ino: bigint; created: bigint; purpose: string; owner: string | null }>;
+    return this.st.listDetached.all() as Array<{
+      ino: bigint;
+      created: bigint;
+      purpose: string;
+      owner: string | null;
+    }>;
   }
 
   inodeCount(): bigint {
@@ -258,7 +292,8 @@ export class SqliteMetadataStore {
     if (type === 'file') {
       // An extent file may still own a blob its extents no longer mention (written, then truncated).
       blobs.add(r.ino);
-      if (r.layout === 1n) for (const b of this.st.blobsOf.all(r.ino) as Array<{ blob: bigint }>) blobs.add(b.blob);
+      if (r.layout === 1n)
+        for (const b of this.st.blobsOf.all(r.ino) as Array<{ blob: bigint }>) blobs.add(b.blob);
     }
     this.st.deleteExtentsOf.run(r.ino);
     this.st.deleteXattrsOf.run(r.ino);
@@ -274,7 +309,12 @@ export class SqliteMetadataStore {
 
   // ---- mutations ---------------------------------------------------------------------------
 
-  createNode(cred: Credential, dirIno: bigint, name: string, spec: NodeSpec): { attrs: Attributes; fx: Effects; existed: boolean } {
+  createNode(
+    cred: Credential,
+    dirIno: bigint,
+    name: string,
+    spec: NodeSpec,
+  ): { attrs: Attributes; fx: Effects; existed: boolean } {
     return this.db.transaction(() => {
       const fx = this.effects();
       const dir = this.mustDir(dirIno);
@@ -296,16 +336,17 @@ export class SqliteMetadataStore {
         if (
           spec.type === 'file' &&
           how.kind === 'exclusive' &&
-          existing.verifier !== null &&
-          existing.verifier.equals(how.verifier)
+          existing.verifier?.equals(how.verifier)
         ) {
           return { attrs: ex, fx, existed: true };
         }
         throw fsError('EEXIST', 'already exists', name);
       }
       requireAccess(cred, dir, W_OK | X_OK, name);
-      if (spec.type === 'symlink' && spec.target === undefined) throw fsError('EINVAL', 'symlink needs a target');
-      if (dir.nlink >= MAX_LINKS && spec.type === 'dir') throw fsError('EMLINK', 'too many subdirectories', name);
+      if (spec.type === 'symlink' && spec.target === undefined)
+        throw fsError('EINVAL', 'symlink needs a target');
+      if (dir.nlink >= MAX_LINKS && spec.type === 'dir')
+        throw fsError('EMLINK', 'too many subdirectories', name);
       const gidFromDir = (dir.mode & S_ISGID) !== 0;
       let uid = cred.uid;
       let gid = gidFromDir ? dir.gid : cred.gid;
@@ -341,7 +382,12 @@ export class SqliteMetadataStore {
       delete rest.uid;
       delete rest.gid;
       delete rest.mode;
-      if (rest.size !== undefined || rest.atimeNs !== undefined || rest.mtimeNs !== undefined || rest.btimeNs !== undefined) {
+      if (
+        rest.size !== undefined ||
+        rest.atimeNs !== undefined ||
+        rest.mtimeNs !== undefined ||
+        rest.btimeNs !== undefined
+      ) {
         return { attrs: this.setattrTx({ uid: 0, gid: 0, gids: [] }, ino, rest, fx), fx, existed: false };
       }
       return { attrs: toAttributes(this.mustRow(ino)), fx, existed: false };
@@ -426,7 +472,8 @@ export class SqliteMetadataStore {
       const fx = this.effects();
       const fromDir = this.mustDir(fromDirIno);
       const toDir = this.mustDir(toDirIno);
-      if (fromName === '.' || fromName === '..') throw fsError('EINVAL', `cannot rename "${fromName}"`, fromName);
+      if (fromName === '.' || fromName === '..')
+        throw fsError('EINVAL', `cannot rename "${fromName}"`, fromName);
       checkLookupName(fromName);
       checkNewName(toName);
       requireAccess(cred, fromDir, X_OK, fromName);
@@ -457,8 +504,10 @@ export class SqliteMetadataStore {
         const dst = toAttributes(dstRow);
         requireStickyRight(cred, toDir, dst, toName);
         if (src.type === 'dir') {
-          if (dst.type !== 'dir') throw fsError('ENOTDIR', 'cannot replace a non-directory with a directory', toName);
-          if (this.st.hasChildren.get(dstIno)) throw fsError('ENOTEMPTY', 'target directory not empty', toName);
+          if (dst.type !== 'dir')
+            throw fsError('ENOTDIR', 'cannot replace a non-directory with a directory', toName);
+          if (this.st.hasChildren.get(dstIno))
+            throw fsError('ENOTEMPTY', 'target directory not empty', toName);
         } else if (dst.type === 'dir') {
           throw fsError('EISDIR', 'cannot replace a directory with a non-directory', toName);
         }
@@ -478,7 +527,11 @@ export class SqliteMetadataStore {
     })();
   }
 
-  setattr(cred: Credential, ino: bigint, attrs: SetAttributes): { attrs: Attributes; fx: Effects; truncatedTo?: bigint } {
+  setattr(
+    cred: Credential,
+    ino: bigint,
+    attrs: SetAttributes,
+  ): { attrs: Attributes; fx: Effects; truncatedTo?: bigint } {
     return this.db.transaction(() => {
       const fx = this.effects();
       const before = this.mustRow(ino);
@@ -509,7 +562,11 @@ export class SqliteMetadataStore {
     }
     if (s.gid !== undefined && s.gid !== cur.gid) {
       if (!(cred.uid === 0 || (cred.uid === cur.uid && inGroup(cred, s.gid)))) {
-        throw fsError('EPERM', 'only root, or the owner to one of its groups, may change the group', String(ino));
+        throw fsError(
+          'EPERM',
+          'only root, or the owner to one of its groups, may change the group',
+          String(ino),
+        );
       }
       gid = s.gid;
     }
@@ -519,7 +576,8 @@ export class SqliteMetadataStore {
       if (cur.type !== 'file') throw fsError('EINVAL', 'only regular files have a size', String(ino));
       if (s.size < 0n) throw fsError('EINVAL', 'negative size', String(ino));
       if (s.size > MAX_FILE_SIZE) throw fsError('EFBIG', 'size beyond the maximum file size', String(ino));
-      if ((effectiveAccess(cred, cur) & W_OK) === 0) throw fsError('EACCES', 'no write permission', String(ino));
+      if ((effectiveAccess(cred, cur) & W_OK) === 0)
+        throw fsError('EACCES', 'no write permission', String(ino));
       size = s.size;
     }
     const now = this.now();
@@ -529,7 +587,8 @@ export class SqliteMetadataStore {
     ] as const) {
       if (value === undefined) continue;
       if (value === 'now') {
-        if (!owner && (effectiveAccess(cred, cur) & W_OK) === 0) throw fsError('EACCES', 'no write permission', String(ino));
+        if (!owner && (effectiveAccess(cred, cur) & W_OK) === 0)
+          throw fsError('EACCES', 'no write permission', String(ino));
       } else if (!owner) {
         throw fsError('EPERM', 'only the owner may set explicit times', String(ino));
       }
@@ -553,7 +612,17 @@ export class SqliteMetadataStore {
       this.addUsage(uid, gid, sizeDelta, 0n);
     }
     if (size < row.size && row.layout === 1n) this.trimExtents(ino, size, fx);
-    this.st.updateAttrs.run({ ino, mode, uid, gid, size, atime: atimeNs, mtime: mtimeNs, ctime: now, btime: btimeNs });
+    this.st.updateAttrs.run({
+      ino,
+      mode,
+      uid,
+      gid,
+      size,
+      atime: atimeNs,
+      mtime: mtimeNs,
+      ctime: now,
+      btime: btimeNs,
+    });
     fx.touched.push(ino);
     return toAttributes(this.mustRow(ino));
   }
@@ -619,7 +688,12 @@ export class SqliteMetadataStore {
    * `quiet` records annotations that describe the content rather than change it (an S3 ETag
    * cached for the current change id): ctime and the change id stay as they are.
    */
-  setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>, quiet = false): Effects {
+  setXattrs(
+    cred: Credential,
+    ino: bigint,
+    values: Record<string, Buffer | undefined>,
+    quiet = false,
+  ): Effects {
     return this.db.transaction(() => {
       const fx = this.effects();
       const a = toAttributes(this.mustRow(ino));
@@ -667,7 +741,13 @@ export class SqliteMetadataStore {
    * Links a detached file into a directory in one transaction, replacing an existing
    * non-directory entry when `replace` is set: readers see the old file or the new, never a mix.
    */
-  linkDetached(cred: Credential, ino: bigint, dirIno: bigint, name: string, replace: boolean): { attrs: Attributes; fx: Effects } {
+  linkDetached(
+    cred: Credential,
+    ino: bigint,
+    dirIno: bigint,
+    name: string,
+    replace: boolean,
+  ): { attrs: Attributes; fx: Effects } {
     return this.db.transaction(() => {
       const fx = this.effects();
       if (!this.st.getDetached.get(ino)) throw fsError('EINVAL', 'inode is not detached', String(ino));
@@ -709,7 +789,12 @@ export class SqliteMetadataStore {
    * by reference: their data stays where it is (S3 CompleteMultipartUpload needs no copy).
    * The parts are consumed.
    */
-  compose(cred: Credential, parts: bigint[], purpose: string, owner: string | null): { attrs: Attributes; fx: Effects } {
+  compose(
+    cred: Credential,
+    parts: bigint[],
+    purpose: string,
+    owner: string | null,
+  ): { attrs: Attributes; fx: Effects } {
     return this.db.transaction(() => {
       const fx = this.effects();
       const target = this.createDetached(cred, 0o644, purpose, owner);
