@@ -9,7 +9,8 @@ import type { Feature } from './feature.ts';
 import { FEATURES } from './features.ts';
 import type { Logger } from './logger.ts';
 import { claimPidFile } from './pid-file.ts';
-import { type Listener, PROTOCOL_SERVERS, type ProtocolServer } from './protocol-server.ts';
+import type { Listener, ProtocolServer } from './protocol-server.ts';
+import { PROTOCOL_SERVERS } from './protocols.ts';
 
 export class StartError extends Error {}
 

@@ -32,9 +32,3 @@ export interface ProtocolContext {
 }
 
 export type ProtocolFactory = (ctx: ProtocolContext) => ProtocolServer;
-
-/**
- * The protocol servers this build has. A protocol missing here is not served: `gateway start`
- * says so instead of pretending, and naming it explicitly is an error.
- */
-export const PROTOCOL_SERVERS: Partial<Record<Protocol, ProtocolFactory>> = {};

@@ -4,7 +4,7 @@ import { applyOverrides, type OverrideFlags } from '../../config/overrides.ts';
 import { formatProblem } from '../../config/problems.ts';
 import { Gateway } from '../../daemon/gateway.ts';
 import { createLogger } from '../../daemon/logger.ts';
-import { PROTOCOL_SERVERS } from '../../daemon/protocol-server.ts';
+import { PROTOCOL_SERVERS } from '../../daemon/protocols.ts';
 import { CliExit, loadCliConfig, runCli } from '../context.ts';
 
 interface StartOptions extends OverrideFlags {

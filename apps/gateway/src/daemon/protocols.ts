@@ -1,0 +1,8 @@
+import type { Protocol } from '../config/types.ts';
+import type { ProtocolFactory } from './protocol-server.ts';
+
+/**
+ * The protocol servers this build has. A protocol missing here is not served: `gateway start`
+ * says so instead of pretending, and naming it explicitly is an error.
+ */
+export const PROTOCOL_SERVERS: Partial<Record<Protocol, ProtocolFactory>> = {};
