@@ -1,8 +1,17 @@
 import { Command } from 'commander';
+import { registerAdmin } from './commands/admin.ts';
+import { registerCert } from './commands/cert.ts';
+import { registerDrain } from './commands/drain.ts';
 import { registerFsck } from './commands/fsck.ts';
+import { registerGroup } from './commands/group.ts';
+import { registerLogLevel } from './commands/log-level.ts';
 import { registerLs } from './commands/ls.ts';
+import { registerPreflight } from './commands/preflight.ts';
+import { registerQuota } from './commands/quota.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStat } from './commands/stat.ts';
+import { registerUndrain } from './commands/undrain.ts';
+import { registerUser } from './commands/user.ts';
 import { registerValidateConfig } from './commands/validate-config.ts';
 
 const program = new Command('cfs')
@@ -13,9 +22,18 @@ const program = new Command('cfs')
 const gateway = program.command('gateway').description('run and check the gateway daemon');
 registerStart(gateway);
 registerValidateConfig(gateway);
+registerDrain(gateway);
+registerUndrain(gateway);
+registerPreflight(gateway);
+registerLogLevel(gateway);
 
 registerFsck(program);
 registerLs(program);
 registerStat(program);
+registerQuota(program);
+registerUser(program);
+registerGroup(program);
+registerAdmin(program);
+registerCert(program);
 
 await program.parseAsync(process.argv);

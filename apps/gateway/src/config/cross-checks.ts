@@ -157,7 +157,14 @@ function tlsChecks(raw: unknown, configDir: string): Finding[] {
   }));
 }
 
-/** `configDir` anchors relative TLS paths, as it anchors a relative state_dir. */
-export function crossCheck(raw: unknown, configDir: string): Finding[] {
-  return [...portClashes(raw), ...exportChecks(raw), ...shareChecks(raw), ...tlsChecks(raw, configDir)];
+/**
+ * `configDir` anchors relative TLS paths, as it anchors a relative state_dir. With `tlsAsWarnings`
+ * certificate problems are reported but do not make the file invalid: the tools an operator
+ * needs most when a certificate is bad (`cert status`, `preflight`, `drain`) still get a config.
+ */
+export function crossCheck(raw: unknown, configDir: string, tlsAsWarnings = false): Finding[] {
+  const tls = tlsChecks(raw, configDir).map((f) =>
+    tlsAsWarnings ? { ...f, severity: 'warning' as const } : f,
+  );
+  return [...portClashes(raw), ...exportChecks(raw), ...shareChecks(raw), ...tls];
 }

@@ -14,6 +14,8 @@ import type { GatewayConfig } from './types.ts';
 export interface LoadOptions {
   /** Probe each configured port on this host and warn when it is taken (default false). */
   checkPorts?: boolean;
+  /** 'warning': certificate problems are reported without invalidating the file (default 'error'). */
+  tls?: 'error' | 'warning';
 }
 
 export interface LoadResult {
@@ -97,7 +99,7 @@ export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<
   const parsed = configFileSchema.safeParse(raw, { reportInput: true });
   const findings = [
     ...(parsed.success ? [] : findingsFromIssues(configFileSchema, parsed.error.issues)),
-    ...crossCheck(raw, dirname(configFile)),
+    ...crossCheck(raw, dirname(configFile), opts.tls === 'warning'),
   ];
   const problems = [...syntax, ...findings.map(toProblem)];
   if (!parsed.success || hasErrors(problems)) return { problems: sortProblems(problems) };

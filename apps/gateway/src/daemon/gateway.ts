@@ -1,6 +1,7 @@
 import type { GatewayConfig, Protocol } from '../config/types.ts';
 import { type ControlPlane, openControlPlane } from '../control/index.ts';
 import { AdminRoutes } from '../ops/admin/routes.ts';
+import { currentTls, onTlsChange } from '../ops/certs/feature.ts';
 import { ConnectionRegistry } from '../ops/connections.ts';
 import { HealthMonitor, processCheck } from '../ops/health.ts';
 import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
@@ -94,6 +95,7 @@ export class Gateway {
         control: this.control,
         connections: this.connections,
         log: log.child({ protocol }),
+        tls: { current: () => currentTls(this), onChange: (l) => onTlsChange(this, () => l()) },
       });
       this.servers.push(server);
       this.health.add(server.healthCheck());

@@ -29,6 +29,11 @@ export interface ProtocolContext {
   control: ControlPlane;
   connections: ConnectionRegistry;
   log: Logger;
+  /** The served certificate and key (hot-reloaded on SIGHUP and by the admin API). */
+  tls: {
+    current(): { cert: Buffer; key: Buffer } | undefined;
+    onChange(listener: () => void): () => void;
+  };
 }
 
 export type ProtocolFactory = (ctx: ProtocolContext) => ProtocolServer;

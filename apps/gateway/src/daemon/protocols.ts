@@ -1,4 +1,5 @@
 import type { Protocol } from '../config/types.ts';
+import { createS3Server } from '../protocols/s3/server.ts';
 import type { ProtocolFactory } from './protocol-server.ts';
 
 /**
@@ -6,3 +7,4 @@ import type { ProtocolFactory } from './protocol-server.ts';
  * says so instead of pretending, and naming it explicitly is an error.
  */
 export const PROTOCOL_SERVERS: Partial<Record<Protocol, ProtocolFactory>> = {};
+PROTOCOL_SERVERS.s3 = createS3Server;

@@ -2,6 +2,7 @@ import { deepEqual, equal, ok } from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
 import { ROOT } from '../../src/storage/types.ts';
@@ -129,7 +130,7 @@ describe('file data', () => {
   test('6 removing the last link deletes the blob file', async () => {
     const f = await fx.ns.create(ALICE, exp, 'blobbed', 0o644);
     await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('data'));
-    const path = (fx.ns.data as { pathOf(b: bigint): string }).pathOf(f.ino);
+    const path = (fx.ns.data as LocalBlobStore).pathOf(f.ino);
     ok(existsSync(path));
     await fx.ns.remove(ALICE, exp, 'blobbed');
     await fx.ns.close();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { PROTOCOLS, type Protocol } from '../../config/defaults.ts';
+import { loadConfig } from '../../config/load.ts';
 import { applyOverrides, type OverrideFlags } from '../../config/overrides.ts';
 import { formatProblem } from '../../config/problems.ts';
 import { Gateway } from '../../daemon/gateway.ts';
@@ -94,8 +95,17 @@ async function startGateway(names: string[], opts: StartOptions): Promise<number
  * --log-level given at start: the runbook turns on debug by editing the file.
  */
 async function reload(gw: Gateway, opts: StartOptions, named: Protocol[]): Promise<void> {
-  const loaded = await loadCliConfig(opts.config);
-  const { config, problems } = applyOverrides(loaded, { ...opts, logLevel: undefined }, named);
+  // Certificate problems must not block the rest of a reload: the certificate feature keeps
+  // serving the old pair when the new one is bad, and says so.
+  const loaded = await loadConfig(gw.config.configFile, { tls: 'warning' });
+  if (!loaded.config)
+    throw new Error(
+      loaded.problems
+        .filter((p) => p.severity === 'error')
+        .map(formatProblem)
+        .join('; '),
+    );
+  const { config, problems } = applyOverrides(loaded.config, { ...opts, logLevel: undefined }, named);
   if (!config) throw new Error(problems.map(formatProblem).join('; '));
   await gw.reload(config);
   gw.log.info({ level: config.logLevel }, 'configuration reloaded');

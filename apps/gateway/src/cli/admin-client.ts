@@ -1,0 +1,146 @@
+import { request } from 'node:http';
+import { isIPv6 } from 'node:net';
+import { isWildcardHost, type ListenAddress } from '../config/address.ts';
+import { locateConfig } from '../config/locate.ts';
+import { formatProblem } from '../config/problems.ts';
+import type { GatewayConfig } from '../config/types.ts';
+import { loadConfigDespiteTls, type TlsLenientResult } from '../ops/certs/lenient-config.ts';
+import { CliExit } from './context.ts';
+
+/** An admin API call that the gateway answered with an error status. */
+export class AdminApiError extends CliExit {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(message, 1);
+  }
+}
+
+/** Where the CLI reaches a gateway listening on `bind`: a wildcard bind is reached on loopback. */
+export function adminBaseUrl(bind: ListenAddress): string {
+  const host = isWildcardHost(bind.host) ? '127.0.0.1' : bind.host;
+  return `http://${isIPv6(host) ? `[${host}]` : host}:${bind.port}`;
+}
+
+export interface AdminClientOptions {
+  /** Sent as `Authorization: Bearer …`; default $CFS_ADMIN_TOKEN. Unset: loopback trust. */
+  token?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * The running gateway's admin API on `health.bind`, for `./cfs` commands. Failures become
+ * CliExit with the operator's next step in the message; one connection per call, so a command
+ * exits as soon as it is done.
+ */
+export class AdminClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(bind: ListenAddress, opts: AdminClientOptions = {}) {
+    this.baseUrl = adminBaseUrl(bind);
+    const token = opts.token ?? process.env.CFS_ADMIN_TOKEN;
+    this.token = token === '' ? undefined : token;
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  static forConfig(config: GatewayConfig, opts: AdminClientOptions = {}): AdminClient {
+    return new AdminClient(config.health.bind, opts);
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  post<T>(path: string, body?: unknown): Promise<T> {
+    return this.call<T>('POST', path, body);
+  }
+
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = new URL(path, this.baseUrl);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string | number> = { accept: 'application/json', connection: 'close' };
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = payload.length;
+    }
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    return new Promise<T>((resolve, reject) => {
+      const req = request(url, { method, headers, agent: false, timeout: this.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => reject(this.unreachable(e)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = text.trim() === '' ? undefined : JSON.parse(text);
+          } catch {
+            parsed = text;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve(parsed as T);
+          else reject(this.refused(method, url, status, parsed));
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on('error', (e) => reject(this.unreachable(e)));
+      req.end(payload);
+    });
+  }
+
+  private unreachable(e: NodeJS.ErrnoException): CliExit {
+    if (e.code === 'ECONNREFUSED') {
+      return new CliExit(`no gateway is running: nothing answers on ${this.baseUrl} (health.bind)`, 1);
+    }
+    return new CliExit(`cannot reach the gateway at ${this.baseUrl} (health.bind): ${e.message}`, 1);
+  }
+
+  private refused(method: string, url: URL, status: number, body: unknown): AdminApiError {
+    const error =
+      typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
+        ? (body as { error: string }).error
+        : typeof body === 'string' && body !== ''
+          ? body.trim()
+          : `HTTP ${status}`;
+    let hint = '';
+    if (status === 401) {
+      hint = this.token
+        ? ' (is $CFS_ADMIN_TOKEN a valid, unrevoked token?)'
+        : ' (set $CFS_ADMIN_TOKEN to an admin token, or run this on the gateway host with admin.trust_loopback: true)';
+    } else if (status === 403) {
+      hint = " (the token's role is too low for this action)";
+    }
+    return new AdminApiError(`${method} ${url.pathname}: ${error}${hint}`, status, body);
+  }
+}
+
+/**
+ * The configuration for commands that check or call a gateway (`drain`, `cert status`,
+ * `preflight`, …). Unlike loadCliConfig it loads when only the certificate files are bad:
+ * those commands are how an operator finds and fixes that.
+ */
+export async function loadOperatorConfig(
+  explicit: string | undefined,
+): Promise<TlsLenientResult & { config: GatewayConfig }> {
+  let file: string;
+  try {
+    file = locateConfig(explicit);
+  } catch (e) {
+    throw new CliExit((e as Error).message, 2);
+  }
+  let loaded: TlsLenientResult;
+  try {
+    loaded = await loadConfigDespiteTls(file);
+  } catch (e) {
+    throw new CliExit((e as Error).message, 2);
+  }
+  if (!loaded.config) {
+    const lines = loaded.problems.filter((p) => p.severity === 'error').map(formatProblem);
+    throw new CliExit(`configuration invalid:\n${lines.join('\n')}`, 2);
+  }
+  return { ...loaded, config: loaded.config };
+}

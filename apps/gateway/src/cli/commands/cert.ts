@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import type { GatewayConfig } from '../../config/types.ts';
+import { type CertificateStatus, certificatesStatus, type StatusOptions } from '../../ops/certs/status.ts';
+import { loadOperatorConfig } from '../admin-client.ts';
+import { runCli } from '../context.ts';
+import type { CommandOutput } from '../format/output.ts';
+
+function keyLine(s: CertificateStatus): string {
+  if (s.keyMatches === null) return `${s.keyFile} (not checked: a file cannot be read)`;
+  return `${s.keyFile} (${s.keyMatches ? 'matches the certificate' : 'DOES NOT MATCH the certificate'})`;
+}
+
+function validityLine(s: CertificateStatus): string {
+  const days = s.daysLeft ?? 0;
+  const left =
+    days < 0
+      ? `expired ${-days} day${days === -1 ? '' : 's'} ago`
+      : `${days} day${days === 1 ? '' : 's'} left`;
+  return `${s.notBefore} to ${s.notAfter} (${left})`;
+}
+
+/** One block per certificate, in the order `openssl x509 -text` would make an operator look. */
+export function humanCertStatus(statuses: readonly CertificateStatus[]): string {
+  if (statuses.length === 0) return 'no certificates configured (s3.tls is not set, or S3 is disabled)\n';
+  const blocks = statuses.map((s) => {
+    const rows: [string, string][] = [['certificate', s.certFile]];
+    rows.push(['key', keyLine(s)]);
+    if (s.subject !== null) {
+      rows.push(['subject', s.subject]);
+      rows.push(['SANs', s.subjectAltNames.length > 0 ? s.subjectAltNames.join(', ') : '(none)']);
+      rows.push(['issuer', `${s.issuer}${s.selfSigned ? ' (self-signed)' : ''}`]);
+      rows.push(['serial', s.serial ?? '']);
+      rows.push(['valid', validityLine(s)]);
+      rows.push(['chain', s.chain.message]);
+    }
+    const lines = [
+      `${s.name}: ${s.verdict.toUpperCase()}`,
+      ...rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`),
+    ];
+    for (const f of s.findings)
+      lines.push(`  ${f.severity === 'error' ? 'ERROR  ' : 'WARNING'} ${f.message}`);
+    return lines.join('\n');
+  });
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/** Exit status 0 when every certificate is usable (warnings allowed), 1 when one is not. */
+export async function certStatusCommand(
+  config: GatewayConfig,
+  o: { json?: boolean } & StatusOptions = {},
+): Promise<CommandOutput> {
+  const { json, ...opts } = o;
+  const certificates = await certificatesStatus(config, opts);
+  const stdout = json ? `${JSON.stringify({ certificates }, null, 2)}\n` : humanCertStatus(certificates);
+  return { stdout, stderr: '', exitCode: certificates.some((c) => c.verdict === 'error') ? 1 : 0 };
+}
+
+export function registerCert(program: Command): void {
+  const cert = program.command('cert').description('TLS certificates the gateway serves');
+  cert
+    .command('status')
+    .description(
+      'subject, SANs, validity, key match and trust of each configured certificate (reads the files)',
+    )
+    .option('--json', 'print { certificates: [...] } as JSON')
+    .option('--config <file>', 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)')
+    .action((opts: { json?: boolean; config?: string }) =>
+      runCli(async () => {
+        const { config } = await loadOperatorConfig(opts.config);
+        const out = await certStatusCommand(config, { json: opts.json === true });
+        process.stdout.write(out.stdout);
+        process.stderr.write(out.stderr);
+        return out.exitCode;
+      }),
+    );
+}

@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import type { DrainStatus } from '../../ops/drain/controller.ts';
+import { parseDuration, UnitError } from '../../util/units.ts';
+import { AdminClient, loadOperatorConfig } from '../admin-client.ts';
+import { CliExit, runCli } from '../context.ts';
+
+export interface DrainCommandOptions {
+  timeoutMs: number;
+  /** How often the gateway is asked (default 250 ms). */
+  pollMs?: number;
+  /** A progress line is printed when the numbers change, and at least this often (default 5 s). */
+  repeatMs?: number;
+  out?: (line: string) => void;
+}
+
+/** `nfs: 2 connections, 1 in flight; s3: 0 connections, 0 in flight`. */
+export function describeLoad(s: DrainStatus, only: 'all' | 'busy' = 'all'): string {
+  const parts = Object.entries(s.protocols)
+    .filter(([, l]) => only === 'all' || l.inFlight > 0)
+    .map(
+      ([p, l]) =>
+        `${p}: ${l.connections} connection${l.connections === 1 ? '' : 's'}, ${l.inFlight} in flight`,
+    );
+  return parts.length > 0 ? parts.join('; ') : 'no protocol listeners';
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Asks the gateway to drain and waits until it is: exit 0 once no request has been in flight
+ * for the gateway's quiet period, 2 when `timeoutMs` passes first (the gateway stays draining:
+ * stop it anyway or `./cfs gateway undrain`).
+ */
+export async function drainCommand(client: AdminClient, o: DrainCommandOptions): Promise<number> {
+  const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const started = Date.now();
+  let s = await client.post<DrainStatus>('/admin/drain');
+  out(
+    `draining: listeners refuse new connections; waiting up to ${formatSeconds(o.timeoutMs)} for requests in flight`,
+  );
+  let lastLine = '';
+  let lastAt = 0;
+  for (;;) {
+    if (s.drained) {
+      out(
+        `drained: no request in flight for ${formatSeconds(s.quietMs)} (${describeLoad(s)}); safe to stop the gateway`,
+      );
+      return 0;
+    }
+    if (!s.draining)
+      throw new CliExit('the drain was cancelled: the gateway is serving again (undrained)', 1);
+    const line = describeLoad(s);
+    if (line !== lastLine || Date.now() - lastAt >= (o.repeatMs ?? 5000)) {
+      out(`  ${line}`);
+      lastLine = line;
+      lastAt = Date.now();
+    }
+    if (Date.now() - started >= o.timeoutMs) {
+      const busy =
+        s.inFlight > 0 ? `still in flight: ${describeLoad(s, 'busy')}` : 'requests ended too recently';
+      throw new CliExit(
+        `drain timed out after ${formatSeconds(o.timeoutMs)}: ${busy}\nthe gateway keeps draining: stop it anyway, or resume with ./cfs gateway undrain`,
+        2,
+      );
+    }
+    await sleep(Math.min(o.pollMs ?? 250, Math.max(1, o.timeoutMs - (Date.now() - started))));
+    s = await client.get<DrainStatus>('/admin/drain');
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function registerDrain(gateway: Command): void {
+  gateway
+    .command('drain')
+    .description('stop accepting new connections and wait until no request is in flight')
+    .option('--timeout <duration>', 'give up waiting after this long (exit 2)', '30s')
+    .option('--config <file>', 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)')
+    .action((opts: { timeout: string; config?: string }) =>
+      runCli(async () => {
+        let timeoutMs: number;
+        try {
+          timeoutMs = parseDuration(opts.timeout);
+        } catch (e) {
+          if (e instanceof UnitError) throw new CliExit(`--timeout: ${e.message}`, 2);
+          throw e;
+        }
+        const { config } = await loadOperatorConfig(opts.config);
+        return drainCommand(AdminClient.forConfig(config), { timeoutMs });
+      }),
+    );
+}

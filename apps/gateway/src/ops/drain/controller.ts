@@ -1,0 +1,168 @@
+import type { Protocol } from '../../config/types.ts';
+import type { ConnectionRegistry } from '../connections.ts';
+
+/** The runbook's "wait for active requests to complete": this long with nothing in flight. */
+export const DEFAULT_QUIET_MS = 1000;
+
+export type DrainState = 'serving' | 'draining' | 'drained';
+
+export interface ProtocolLoad {
+  connections: number;
+  inFlight: number;
+}
+
+/** `GET /admin/drain`, and what `./cfs gateway drain` prints while it waits. */
+export interface DrainStatus {
+  state: DrainState;
+  draining: boolean;
+  /** Draining, and no request has been in flight for `quietMs`. Idle connections may remain open. */
+  drained: boolean;
+  /** When the drain began (ISO 8601); null while serving. */
+  since: string | null;
+  /** How long nothing has been in flight, counted from the drain's start at the earliest. */
+  quietForMs: number;
+  quietMs: number;
+  connections: number;
+  inFlight: number;
+  protocols: Partial<Record<Protocol, ProtocolLoad>>;
+}
+
+/** The part of a ProtocolServer that drain drives. */
+export interface Drainable {
+  readonly protocol: Protocol;
+  setAccepting(accepting: boolean): void;
+}
+
+export interface DrainControllerOptions {
+  connections: ConnectionRegistry;
+  /** The listeners to stop and resume, read at each drain (servers start after features). */
+  servers: () => readonly Drainable[];
+  /** Protocols the status always lists, with or without connections. */
+  protocols: () => readonly Protocol[];
+  quietMs?: number;
+  now?: () => number;
+  /** Drain began (true) or ended (false). */
+  onChange?: (draining: boolean) => void;
+  /** The drain reached "drained"; called again if work shows up and then stops again. */
+  onDrained?: (status: DrainStatus) => void;
+}
+
+/**
+ * Maintenance drain: every protocol listener stops accepting, connections already open keep
+ * being served, and the gateway counts as drained once no request has been in flight for
+ * `quietMs`. NFS and SMB clients keep idle connections open for hours, so drained means no
+ * work, not no connection; stopping the process then loses nothing.
+ */
+export class DrainController {
+  private since: number | undefined;
+  /** When the count of requests in flight last fell to zero (construction counts as one). */
+  private idleSince: number;
+  private announced = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly quietMs: number;
+  private readonly now: () => number;
+  private readonly onIdle = () => {
+    this.idleSince = this.now();
+    this.announced = false;
+    this.schedule();
+  };
+
+  constructor(private readonly o: DrainControllerOptions) {
+    this.quietMs = o.quietMs ?? DEFAULT_QUIET_MS;
+    this.now = o.now ?? Date.now;
+    this.idleSince = this.now();
+    o.connections.idleListeners.add(this.onIdle);
+  }
+
+  get draining(): boolean {
+    return this.since !== undefined;
+  }
+
+  /**
+   * Stops every listener accepting. Idempotent: a second drain keeps the first one's start
+   * and tells the listeners again, so retrying after a listener failed is the fix.
+   */
+  drain(): DrainStatus {
+    if (this.since === undefined) {
+      this.since = this.now();
+      this.announced = false;
+      this.o.onChange?.(true);
+    }
+    this.setAccepting(false);
+    this.schedule();
+    return this.status();
+  }
+
+  /** Every listener accepts again. Idempotent, like drain. */
+  undrain(): DrainStatus {
+    if (this.since !== undefined) {
+      this.since = undefined;
+      clearTimeout(this.timer);
+      this.o.onChange?.(false);
+    }
+    this.setAccepting(true);
+    return this.status();
+  }
+
+  status(): DrainStatus {
+    const { connections } = this.o;
+    const inFlight = connections.inFlight();
+    const quietForMs =
+      this.since === undefined || inFlight > 0 ? 0 : this.now() - Math.max(this.idleSince, this.since);
+    const drained = this.since !== undefined && inFlight === 0 && quietForMs >= this.quietMs;
+    const protocols: Partial<Record<Protocol, ProtocolLoad>> = {};
+    const listed = new Set(this.o.protocols());
+    for (const c of connections.list()) listed.add(c.protocol);
+    for (const p of listed)
+      protocols[p] = { connections: connections.count(p), inFlight: connections.inFlight(p) };
+    return {
+      state: this.since === undefined ? 'serving' : drained ? 'drained' : 'draining',
+      draining: this.since !== undefined,
+      drained,
+      since: this.since === undefined ? null : new Date(this.since).toISOString(),
+      quietForMs,
+      quietMs: this.quietMs,
+      connections: connections.count(),
+      inFlight,
+      protocols,
+    };
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.o.connections.idleListeners.delete(this.onIdle);
+  }
+
+  /**
+   * Every listener is told, even when one throws: a listener left accepting during a drain is
+   * worse than an error reply.
+   */
+  private setAccepting(accepting: boolean): void {
+    const failures: string[] = [];
+    for (const server of this.o.servers()) {
+      try {
+        server.setAccepting(accepting);
+      } catch (e) {
+        failures.push(`${server.protocol}: ${(e as Error).message}`);
+      }
+    }
+    if (failures.length > 0) {
+      throw new Error(`${accepting ? 'resuming' : 'stopping'} listeners failed: ${failures.join('; ')}`);
+    }
+  }
+
+  /** Announces "drained" once the quiet period has passed, without anyone polling. */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    if (this.since === undefined || this.announced) return;
+    const s = this.status();
+    if (s.drained) {
+      this.announced = true;
+      this.o.onDrained?.(s);
+      return;
+    }
+    if (s.inFlight > 0) return;
+    this.timer = setTimeout(() => this.schedule(), this.quietMs - s.quietForMs + 1);
+    this.timer.unref();
+  }
+}
