@@ -71,8 +71,8 @@ export class Gateway {
 
     // Probes go through the breakers, so an outage opens them and recovery closes them with
     // no client traffic.
-    this.health.add({ name: 'metadata', slowMs: 250, run: () => this.backendProbe('metadata') });
-    this.health.add({ name: 'transport', slowMs: 500, run: () => this.backendProbe('transport') });
+    this.health.add({ name: 'metadata', slowMs: 1000, run: () => this.backendProbe('metadata') });
+    this.health.add({ name: 'transport', slowMs: 1000, run: () => this.backendProbe('transport') });
     this.health.add(processCheck(() => undefined));
 
     for (const feature of FEATURES) {
