@@ -1,0 +1,269 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { PROTOCOLS } from '../../config/defaults.ts';
+import type { Gateway } from '../../daemon/gateway.ts';
+import type { Backend, BreakerState } from '../../storage/circuit-breaker.ts';
+import type { QuotaReader } from './quota-reader.ts';
+import { LATENCY_BUCKETS, type RequestStats } from './request-stats.ts';
+
+type Labels = Record<string, string>;
+type Sample = [Labels, number];
+
+export const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, open: 1, 'half-open': 2 };
+export const BACKENDS: readonly Backend[] = ['metadata', 'transport'];
+
+/** Whether the drain controller (another feature) says the gateway is draining. */
+export function isDraining(gw: Gateway): boolean {
+  return (gw as unknown as { draining?: unknown }).draining === true;
+}
+
+function counter(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => Sample[],
+): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.inc(labels, value);
+    },
+  });
+}
+
+function gauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => Sample[] | Promise<Sample[]>,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      const samples = await read();
+      this.reset();
+      for (const [labels, value] of samples) this.set(labels, value);
+    },
+  });
+}
+
+type HistogramData = Awaited<ReturnType<Histogram['get']>>;
+const LATENCY_NAME = 'gateway_latency_seconds';
+const LATENCY_HELP = 'Request latency from request start to reply, by protocol and operation';
+
+/**
+ * `gateway_latency_seconds`, exported from RequestStats' own bucket counters (kept there so the
+ * request path stays allocation-free) in prom-client's histogram shape.
+ */
+class LatencyHistogram extends Histogram<'protocol' | 'op'> {
+  constructor(
+    registry: Registry,
+    private readonly stats: RequestStats,
+  ) {
+    super({
+      name: LATENCY_NAME,
+      help: LATENCY_HELP,
+      labelNames: ['protocol', 'op'],
+      buckets: [...LATENCY_BUCKETS],
+      registers: [registry],
+    });
+  }
+
+  override async get(): Promise<HistogramData> {
+    const values: HistogramData['values'] = [];
+    for (const p of this.stats.protocols.values()) {
+      for (const s of p.ops.values()) {
+        const labels = { protocol: s.protocol, op: s.op };
+        let cumulative = 0;
+        for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+          cumulative += s.buckets[i]!;
+          const le = { ...labels, le: LATENCY_BUCKETS[i]! } as HistogramData['values'][number]['labels'];
+          values.push({ metricName: `${LATENCY_NAME}_bucket`, labels: le, value: cumulative });
+        }
+        const inf = { ...labels, le: '+Inf' } as HistogramData['values'][number]['labels'];
+        values.push({ metricName: `${LATENCY_NAME}_bucket`, labels: inf, value: s.requests });
+        values.push({ metricName: `${LATENCY_NAME}_sum`, labels, value: s.sumSeconds });
+        values.push({ metricName: `${LATENCY_NAME}_count`, labels, value: s.requests });
+      }
+    }
+    // prom-client's typings declare `type` as a numeric enum; at run time it is the string.
+    const type = 'histogram' as unknown as HistogramData['type'];
+    return { name: LATENCY_NAME, help: LATENCY_HELP, type, values, aggregator: 'sum', collect: () => {} };
+  }
+
+  /** What the registry formats for the text exposition. */
+  getForPromString(): Promise<HistogramData> {
+    return this.get();
+  }
+}
+
+/** Default process metrics promtool objects to: gauges named like counters. */
+function dropNonCounterTotals(registry: Registry, prefix: string): void {
+  for (const m of registry.getMetricsAsArray()) {
+    if (m.name.startsWith(prefix) && String(m.type) !== 'counter' && m.name.endsWith('_total')) {
+      registry.removeSingleMetric(m.name);
+    }
+  }
+}
+
+/**
+ * The gateway's own registry (never prom-client's global one) with the series the runbook and
+ * the ops-plane issue name. Everything but the request counters is read from its source at
+ * scrape time.
+ */
+export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaReader): Registry {
+  const registry = new Registry();
+  const opSeries = () => [...stats.protocols.values()].flatMap((p) => [...p.ops.values()]);
+
+  counter(
+    registry,
+    'gateway_requests_total',
+    'Requests finished, by protocol and operation',
+    ['protocol', 'op'],
+    () => opSeries().map((s) => [{ protocol: s.protocol, op: s.op }, s.requests]),
+  );
+  // The same label sets as gateway_requests_total (zeros included) so the runbook's error-rate
+  // division matches series one to one.
+  counter(
+    registry,
+    'gateway_errors_total',
+    'Requests answered with a protocol error, by protocol and operation',
+    ['protocol', 'op'],
+    () => opSeries().map((s) => [{ protocol: s.protocol, op: s.op }, s.errors]),
+  );
+  counter(
+    registry,
+    'gateway_error_codes_total',
+    "Requests answered with a protocol error, by the protocol's error code",
+    ['protocol', 'code'],
+    () =>
+      [...stats.protocols.values()].flatMap((p) =>
+        [...p.codes.values()].map((c): Sample => [{ protocol: c.protocol, code: c.code }, c.count]),
+      ),
+  );
+  new LatencyHistogram(registry, stats);
+  gauge(
+    registry,
+    'gateway_latency_p99_us',
+    'p99 request latency over the last minute, in microseconds (NaN when no request finished)',
+    ['protocol'],
+    () => PROTOCOLS.map((p) => [{ protocol: p }, stats.protocol(p).latency.quantileUs(0.99) ?? Number.NaN]),
+  );
+
+  gauge(registry, 'gateway_active_connections', 'Open client connections', ['protocol'], () =>
+    PROTOCOLS.map((p) => [{ protocol: p }, gw.connections.count(p)]),
+  );
+  // limits.max_connections is one limit shared by all protocols; repeating it per protocol keeps
+  // the labels identical to gateway_active_connections so the runbook's division works as written.
+  gauge(
+    registry,
+    'gateway_max_connections',
+    'Connection limit (limits.max_connections, shared by all protocols)',
+    ['protocol'],
+    () => PROTOCOLS.map((p) => [{ protocol: p }, gw.connections.maxConnections]),
+  );
+  counter(
+    registry,
+    'gateway_connections_refused_total',
+    'Connections refused because the limit was reached',
+    ['protocol'],
+    () => PROTOCOLS.map((p) => [{ protocol: p }, gw.connections.refusedBy.get(p) ?? 0]),
+  );
+
+  counter(
+    registry,
+    'gateway_backend_errors_total',
+    'Backend calls that failed (each counts toward opening the circuit)',
+    ['backend'],
+    () => BACKENDS.map((b) => [{ backend: b }, gw.ns.breakers[b].snapshot().totalFailures]),
+  );
+  gauge(
+    registry,
+    'gateway_circuit_breaker_state',
+    'Circuit breaker state: 0 closed, 1 open, 2 half-open',
+    ['backend'],
+    () => BACKENDS.map((b) => [{ backend: b }, BREAKER_STATE_VALUE[gw.ns.breakers[b].state]]),
+  );
+
+  const caches = () => [gw.ns.nodes, gw.ns.entries];
+  counter(registry, 'gateway_cache_hits_total', 'Cache lookups answered from the cache', ['cache'], () =>
+    caches().map((c) => [{ cache: c.name }, c.hits]),
+  );
+  counter(
+    registry,
+    'gateway_cache_misses_total',
+    'Cache lookups that went to the metadata backend',
+    ['cache'],
+    () => caches().map((c) => [{ cache: c.name }, c.misses]),
+  );
+
+  gauge(
+    registry,
+    'gateway_quota_usage_bytes',
+    'Bytes charged to a uid or gid that has a quota',
+    ['kind', 'id'],
+    async () =>
+      (await quotas.read()).flatMap((q) =>
+        q.usage ? [[{ kind: q.kind, id: String(q.id) }, Number(q.usage.bytes)]] : [],
+      ),
+  );
+  gauge(
+    registry,
+    'gateway_quota_limit_bytes',
+    'Quota byte limits (soft and hard) per uid or gid',
+    ['kind', 'id', 'limit'],
+    async () => limits(await quotas.read(), 'softBytes', 'hardBytes'),
+  );
+  gauge(
+    registry,
+    'gateway_quota_usage_inodes',
+    'Inodes charged to a uid or gid that has a quota',
+    ['kind', 'id'],
+    async () =>
+      (await quotas.read()).flatMap((q) =>
+        q.usage ? [[{ kind: q.kind, id: String(q.id) }, Number(q.usage.inodes)]] : [],
+      ),
+  );
+  gauge(
+    registry,
+    'gateway_quota_limit_inodes',
+    'Quota inode limits (soft and hard) per uid or gid',
+    ['kind', 'id', 'limit'],
+    async () => limits(await quotas.read(), 'softInodes', 'hardInodes'),
+  );
+
+  gauge(registry, 'gateway_draining', '1 while the gateway drains (refuses new work), else 0', [], () => [
+    [{}, isDraining(gw) ? 1 : 0],
+  ]);
+
+  const prefix = 'gateway_process_';
+  collectDefaultMetrics({ register: registry, prefix });
+  dropNonCounterTotals(registry, prefix);
+  return registry;
+}
+
+type LimitField = 'softBytes' | 'hardBytes' | 'softInodes' | 'hardInodes';
+
+function limits(
+  rows: Awaited<ReturnType<QuotaReader['read']>>,
+  soft: LimitField & `soft${string}`,
+  hard: LimitField & `hard${string}`,
+): Sample[] {
+  const out: Sample[] = [];
+  for (const q of rows) {
+    const id = String(q.id);
+    const s = q.limits[soft];
+    const h = q.limits[hard];
+    if (s !== null) out.push([{ kind: q.kind, id, limit: 'soft' }, Number(s)]);
+    if (h !== null) out.push([{ kind: q.kind, id, limit: 'hard' }, Number(h)]);
+  }
+  return out;
+}

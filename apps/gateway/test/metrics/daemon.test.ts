@@ -1,0 +1,48 @@
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type ProcessHandle, spawnProcess } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools } from '../support/tools.ts';
+import { CFS, P99_LINT, promtoolCheck, sampleValue, scrape, select, writeConfig } from './fixture.ts';
+
+describe('./cfs gateway start serves /metrics', () => {
+  let gw: ProcessHandle;
+  let opsUrl: string;
+  before(async () => {
+    const dir = makeTempDir('metrics-daemon');
+    const cfg = await writeConfig(dir, { probeInterval: '200ms', extra: 'limits: { max_connections: 64 }' });
+    opsUrl = `http://127.0.0.1:${cfg.opsPort}`;
+    gw = spawnProcess(CFS, ['gateway', 'start', '--config', cfg.file], { name: 'gateway' });
+    await gw.waitForLine(/gateway started/, 60_000);
+  });
+  after(() => gw.stop());
+
+  test('1 every gauge the runbook names, with the configured limit and closed circuits', async () => {
+    const { samples, contentType } = await scrape(opsUrl);
+    equal(contentType, 'text/plain; version=0.0.4; charset=utf-8');
+    for (const p of ['nfs', 's3', 'smb']) {
+      // Protocol servers' own health probes may be connected and making requests.
+      const active = sampleValue(samples, 'gateway_active_connections', { protocol: p })!;
+      ok(active >= 0 && active <= 64, `${p} active ${active}`);
+      equal(sampleValue(samples, 'gateway_max_connections', { protocol: p }), 64);
+      const p99 = sampleValue(samples, 'gateway_latency_p99_us', { protocol: p });
+      if (select(samples, 'gateway_requests_total', { protocol: p }).length === 0) {
+        ok(Number.isNaN(p99), `${p}: no request, no p99 (${p99})`);
+      } else {
+        ok(p99 !== undefined && p99 > 0 && p99 < 60e6, `${p} p99 ${p99}`);
+      }
+    }
+    for (const b of ['metadata', 'transport']) {
+      equal(sampleValue(samples, 'gateway_circuit_breaker_state', { backend: b }), 0);
+      equal(sampleValue(samples, 'gateway_backend_errors_total', { backend: b }), 0);
+    }
+    equal(sampleValue(samples, 'gateway_draining'), 0);
+    const rss = sampleValue(samples, 'gateway_process_process_resident_memory_bytes')!;
+    ok(rss > 10e6, `rss ${rss}`);
+  });
+
+  test('2 promtool check metrics: only the runbook’s p99_us name', requireTools('promtool'), async () => {
+    const r = await promtoolCheck((await scrape(opsUrl)).text);
+    deepEqual(r.findings, [P99_LINT]);
+  });
+});
