@@ -8,7 +8,6 @@ import {
   parseId,
   printJson,
   readNewPassword,
-  readStdinLine,
   withControlPlane,
 } from '../format/identity-context.ts';
 import { groupRecordLine, keyJson, keysTable, userJson, usersTable } from '../format/identity-text.ts';
@@ -60,11 +59,8 @@ async function addUser(name: string, o: AddOptions): Promise<number> {
   if (o.gid !== undefined) input.gid = parseId('--gid', o.gid, 'gid');
   if (o.groups !== undefined) input.groups = parseGroups(o.groups);
   if (o.role !== undefined) input.role = o.role as Role;
-  if (o.passwordStdin) {
-    if (process.stdin.isTTY)
-      throw new CliExit('--password-stdin: pipe the password in, e.g. printf %s "$PW" | ./cfs user add …', 2);
-    input.password = await readStdinLine();
-  }
+  // Piped in, or typed twice when stdin is a terminal.
+  if (o.passwordStdin) input.password = await readNewPassword();
   return withControlPlane(o.config, async (cp) => {
     const missing = await missingGroups(cp, input);
     const add = async () => {

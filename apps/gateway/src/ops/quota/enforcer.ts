@@ -1,0 +1,198 @@
+import type { QuotaKind, QuotaRecord, Quotas } from '../../control/index.ts';
+import { fsError } from '../../storage/errors.ts';
+import type { LedgerCharge, LedgerGate } from '../../storage/ledger-gate.ts';
+import type { QuotaUsage } from '../../storage/types.ts';
+import {
+  type Dimension,
+  hardExceededLine,
+  overSoft,
+  refusalFor,
+  softExceededLine,
+  subjectLabel,
+  type UsageAmounts,
+  usageText,
+} from './limits.ts';
+
+export interface QuotaLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface QuotaEnforcerOptions {
+  quotas: Pick<Quotas, 'list' | 'setSoftExceededAt'>;
+  /** Committed usage, read outside any transaction (the poll's view). */
+  usage(kind: QuotaKind, id: number): Promise<QuotaUsage>;
+  log: QuotaLog;
+  /** `quota.grace_period`, read on every use so a reload applies at once. */
+  defaultGraceMs(): number;
+  /** Per subject, at most one soft and one hard log line per this interval. Default 10 s. */
+  logIntervalMs?: number;
+  now?(): number;
+}
+
+/** The grace clock as this process last set it, until a poll has read it back from the database. */
+interface ClockWrite {
+  at: Date | null;
+  /** The poll tick current when the write reached the database; unset while in flight. */
+  settledTick?: number;
+}
+
+const keyOf = (kind: QuotaKind, id: number) => `${kind}:${id}`;
+
+/**
+ * Quota enforcement on the namespace ledger. `check` runs inside the metadata transaction
+ * (synchronous SQLite), so it reads only the in-memory quota table that `refresh` fills from
+ * the control plane; a refusal throws EDQUOT and the change writes nothing.
+ */
+export class QuotaEnforcer implements LedgerGate {
+  private table = new Map<string, QuotaRecord>();
+  private readonly clockWrites = new Map<string, ClockWrite>();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly lastLogged = new Map<string, number>();
+  private tick = 0;
+  private refreshing: Promise<void> | undefined;
+  private readonly now: () => number;
+  private readonly logIntervalMs: number;
+
+  constructor(private readonly o: QuotaEnforcerOptions) {
+    this.now = o.now ?? Date.now;
+    this.logIntervalMs = o.logIntervalMs ?? 10_000;
+  }
+
+  /** The quota in force for a subject (a snapshot, for tests and diagnostics). */
+  quota(kind: QuotaKind, id: number): QuotaRecord | undefined {
+    const q = this.table.get(keyOf(kind, id));
+    return q && { ...q };
+  }
+
+  check(charge: LedgerCharge): void {
+    const now = this.now();
+    const graceDefault = this.o.defaultGraceMs();
+    const subjects: Array<[QuotaKind, number]> = [
+      ['uid', charge.uid],
+      ['gid', charge.gid],
+    ];
+    // Every subject is checked before anything is logged or recorded, so a change refused
+    // for its group does not also start the user's grace clock.
+    const crossings: Array<{ q: QuotaRecord; after: UsageAmounts; dimension: Dimension }> = [];
+    for (const [kind, id] of subjects) {
+      const q = this.table.get(keyOf(kind, id));
+      if (!q) continue;
+      const usage = charge.usage(kind, id);
+      const refusal = refusalFor(q, usage, charge.addBytes, charge.addInodes, now, graceDefault);
+      if (refusal) {
+        // The line shows current usage against the limit (the runbook's `usage=12GB/12GB`),
+        // not the usage the refused change would have reached: that never exists.
+        const used = refusal.dimension === 'bytes' ? usage.bytes : usage.inodes;
+        const line = hardExceededLine(
+          kind,
+          id,
+          usageText(refusal.dimension, used, refusal.limit, refusal.unit),
+        );
+        if (this.shouldLog(`hard:${kind}:${id}`, now)) {
+          this.o.log.error(
+            {
+              quota: { kind, id, dimension: refusal.dimension, limit: refusal.limitKind },
+              ...(refusal.limitKind === 'soft' ? { reason: 'grace period expired' } : {}),
+            },
+            line,
+          );
+        }
+        throw fsError('EDQUOT', 'disk quota exceeded', subjectLabel(kind, id));
+      }
+      const after = { bytes: usage.bytes + charge.addBytes, inodes: usage.inodes + charge.addInodes };
+      const dimension = overSoft(q, after);
+      if (dimension && q.softExceededAt === null) crossings.push({ q, after, dimension });
+    }
+    for (const c of crossings) this.startGraceClock(c.q, c.after, c.dimension, now);
+  }
+
+  /**
+   * Reloads the quota table, then reconciles grace clocks with committed usage: a clock
+   * starts for a subject found over soft (its limit was lowered, or another process wrote)
+   * and stops for one back under. Concurrent calls share one run.
+   */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.reload().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /** Resolves when the running refresh and every grace-clock write started so far are done. */
+  async settled(): Promise<void> {
+    await this.refreshing?.catch(() => {});
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  private async reload(): Promise<void> {
+    const tick = ++this.tick;
+    const rows = await this.o.quotas.list();
+    const next = new Map<string, QuotaRecord>();
+    for (const row of rows) {
+      const key = keyOf(row.kind, row.subjectId);
+      const own = this.clockWrites.get(key);
+      if (own) {
+        // A read that began after our write landed is authoritative; an older one may predate it.
+        if (own.settledTick !== undefined && own.settledTick < tick) this.clockWrites.delete(key);
+        else row.softExceededAt = own.at;
+      }
+      next.set(key, row);
+    }
+    for (const [key, own] of this.clockWrites) {
+      if (!next.has(key) && own.settledTick !== undefined) this.clockWrites.delete(key);
+    }
+    this.table = next;
+    const now = this.now();
+    for (const q of next.values()) {
+      const u = await this.o.usage(q.kind, q.subjectId);
+      if (this.table.get(keyOf(q.kind, q.subjectId)) !== q) continue;
+      const dimension = overSoft(q, u);
+      if (dimension && q.softExceededAt === null) this.startGraceClock(q, u, dimension, now);
+      else if (!dimension && q.softExceededAt !== null) this.writeClock(q, null);
+    }
+  }
+
+  private startGraceClock(q: QuotaRecord, usage: UsageAmounts, dimension: Dimension, now: number): void {
+    this.writeClock(q, new Date(now));
+    if (!this.shouldLog(`soft:${q.kind}:${q.subjectId}`, now)) return;
+    const text =
+      dimension === 'bytes'
+        ? usageText('bytes', usage.bytes, q.softBytes ?? 0n, q.softUnit)
+        : usageText('inodes', usage.inodes, q.softInodes ?? 0n, null);
+    this.o.log.warn(
+      { quota: { kind: q.kind, id: q.subjectId, dimension, limit: 'soft' } },
+      softExceededLine(q.kind, q.subjectId, text),
+    );
+  }
+
+  /** Sets the clock in memory at once (the gate reads it synchronously) and in the database behind. */
+  private writeClock(q: QuotaRecord, at: Date | null): void {
+    q.softExceededAt = at;
+    const key = keyOf(q.kind, q.subjectId);
+    const entry: ClockWrite = { at };
+    this.clockWrites.set(key, entry);
+    const write = this.o.quotas
+      .setSoftExceededAt(q.kind, q.subjectId, at)
+      .catch((err: unknown) => {
+        this.o.log.warn(
+          { err, quota: { kind: q.kind, id: q.subjectId } },
+          `could not record the grace clock for ${subjectLabel(q.kind, q.subjectId)}; retrying at the next poll`,
+        );
+        // Forget the local value so the next poll re-derives the clock from the database.
+        if (this.clockWrites.get(key) === entry) this.clockWrites.delete(key);
+      })
+      .then(() => {
+        entry.settledTick = this.tick;
+      })
+      .finally(() => this.inflight.delete(write));
+    this.inflight.add(write);
+  }
+
+  private shouldLog(key: string, now: number): boolean {
+    const last = this.lastLogged.get(key);
+    if (last !== undefined && now - last < this.logIntervalMs) return false;
+    this.lastLogged.set(key, now);
+    return true;
+  }
+}

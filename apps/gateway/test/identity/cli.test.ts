@@ -1,0 +1,267 @@
+import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type ControlPlane, openControlPlane } from '../../src/control/index.ts';
+import { CFS, writeGatewayConfig } from '../quota/fixture.ts';
+import { type RunResult, runCommand } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+
+const actor = `cli:${process.env.USER || process.env.LOGNAME || userInfo().username}`;
+
+/** ./cfs user|group|admin with no gateway running. */
+describe('./cfs user, group and admin', () => {
+  let dir: string;
+  let configFile: string;
+  let cp: ControlPlane;
+  /** Every secret created here, and every output that must not show it. */
+  const secrets: string[] = [];
+  const outputs: Array<{ what: string; text: string }> = [];
+
+  const cfs = async (args: string[], input?: string): Promise<RunResult> => {
+    const r = await runCommand(CFS, [...args, '--config', configFile], {
+      timeoutMs: 60_000,
+      ...(input === undefined ? {} : { input }),
+    });
+    outputs.push({ what: `stderr of ${args.join(' ')}`, text: r.stderr });
+    return r;
+  };
+
+  before(async () => {
+    dir = makeTempDir('identity-cli');
+    configFile = await writeGatewayConfig(dir);
+    cp = await openControlPlane({ stateDir: join(dir, 'state') });
+  });
+  after(() => cp.close());
+
+  test('1 user add with --groups creates the missing groups and says so', async () => {
+    const g = await cfs(['group', 'add', 'claudefs-users', '--gid', '1500']);
+    equal(g.code, 0, g.output);
+    equal(g.stdout, 'added group claudefs-users (gid 1500)\n');
+
+    secrets.push('alice-Secret-pw-1');
+    const a = await cfs(
+      ['user', 'add', 'alice', '--groups', 'claudefs-users', '--password-stdin'],
+      'alice-Secret-pw-1\n',
+    );
+    equal(a.code, 0, a.output);
+    equal(
+      a.stdout,
+      'created group alice (gid 1000)\nuser alice added: uid 1000, gid 1000, groups claudefs-users(1500), password set\n',
+    );
+    ok(await cp.users.verifyPassword('alice', 'alice-Secret-pw-1'), 'the password without its line break');
+    outputs.push({ what: 'stdout of user add alice', text: a.stdout });
+
+    const b = await cfs(['user', 'add', 'bob', '--groups', 'claudefs-users,devs', '--role', 'operator']);
+    equal(b.code, 0, b.output);
+    match(b.stdout, /^created group bob \(gid 1001\)\ncreated group devs \(gid \d+\)\n/);
+    const devs = await cp.groups.get('devs');
+    ok(devs && devs.gid >= 1000 && devs.gid !== 1500, 'next free gid');
+    match(
+      b.stdout,
+      new RegExp(
+        `user bob added: uid 1001, gid 1001, groups claudefs-users\\(1500\\),devs\\(${devs.gid}\\), role operator\\n$`,
+      ),
+    );
+
+    const c = await cfs(['user', 'add', 'carol', '--uid', '2000', '--gid', '1500']);
+    equal(c.code, 0, c.output);
+    equal(c.stdout, 'user carol added: uid 2000, gid 1500\n', 'no group created for an explicit --gid');
+  });
+
+  const bad: Array<[number, string[], number, RegExp]> = [
+    [1, ['user', 'add', 'alice'], 1, /user alice already exists/],
+    [2, ['user', 'add', 'Dave'], 2, /user name "Dave" must match/],
+    [3, ['user', 'add', 'dave', '--role', 'boss'], 2, /role must be one of viewer, operator, admin/],
+    [4, ['user', 'add', 'dave', '--uid', 'x1'], 2, /--uid: 'x1' is not a uid/],
+    [5, ['user', 'add', 'dave', '--groups', 'ok,Not-Ok'], 2, /--groups: group name "Not-Ok"/],
+    [6, ['user', 'add', 'dave', '--uid', '1000'], 1, /uid 1000 is already taken/],
+    [7, ['group', 'add', 'other', '--gid', '1500'], 1, /gid 1500 is already taken/],
+    [8, ['group', 'show', 'nosuch'], 1, /group nosuch not found/],
+    [9, ['user', 'key', 'create', 'nosuch'], 1, /user nosuch not found/],
+    [10, ['admin', 'token', 'create', 'x'], 2, /--role is required/],
+    [11, ['user', 'remove', 'nosuch'], 1, /user nosuch not found/],
+  ];
+  for (const [row, args, code, message] of bad) {
+    test(`refused ${row}: ${args.join(' ')}`, async () => {
+      const r = await cfs(args);
+      equal(r.code, code, r.output);
+      match(r.stderr, message);
+    });
+  }
+
+  test('2 no group or user is left behind by a refused add', async () => {
+    equal(await cp.users.get('dave'), null);
+    equal(await cp.groups.get('dave'), null);
+    equal(await cp.groups.get('ok'), null);
+  });
+
+  test('3 group show: getent’s line, then a readable form; --json; group list', async () => {
+    const r = await cfs(['group', 'show', 'claudefs-users']);
+    equal(r.code, 0, r.output);
+    const lines = r.stdout.split('\n');
+    equal(lines[0], 'claudefs-users:x:1500:alice,bob');
+    match(r.stdout, /group: +claudefs-users\n/);
+    match(r.stdout, /gid: +1500\n/);
+    match(r.stdout, /members: +carol \(primary group\), alice, bob\n/);
+
+    const j = JSON.parse((await cfs(['group', 'show', 'claudefs-users', '--json'])).stdout);
+    equal(j.getent, 'claudefs-users:x:1500:alice,bob');
+    deepEqual(
+      j.members.map((m: { name: string; primary: boolean }) => [m.name, m.primary]),
+      [
+        ['carol', true],
+        ['alice', false],
+        ['bob', false],
+      ],
+    );
+    const list = await cfs(['group', 'list']);
+    match(list.stdout, /^NAME +GID +MEMBERS\n/);
+    match(list.stdout, /\nclaudefs-users +1500 +carol,alice,bob\n/);
+    const listJson = JSON.parse((await cfs(['group', 'list', '--json'])).stdout) as Array<{ name: string }>;
+    deepEqual(listJson.map((g) => g.name).sort(), ['alice', 'bob', 'claudefs-users', 'devs']);
+  });
+
+  test('3b with identity.groups_from_host, group show reads the host’s group database too', async () => {
+    const hostConfig = join(dir, 'host-groups.yaml');
+    writeFileSync(hostConfig, `${readFileSync(configFile, 'utf8')}\nidentity: { groups_from_host: true }\n`);
+    const host = await runCommand(CFS, ['group', 'show', 'root', '--config', hostConfig], {
+      timeoutMs: 60_000,
+    });
+    equal(host.code, 0, host.output);
+    match(host.stdout, /^root:x:0:/);
+    const without = await cfs(['group', 'show', 'root']);
+    equal(without.code, 1, 'not a control-plane group');
+  });
+
+  test('4 key create --json has exactly AccessKeyId and SecretAccessKey; only the key list shows ids', async () => {
+    const r = await cfs(['user', 'key', 'create', 'alice', '--json']);
+    equal(r.code, 0, r.output);
+    const key = JSON.parse(r.stdout) as Record<string, string>;
+    deepEqual(Object.keys(key), ['AccessKeyId', 'SecretAccessKey']);
+    match(key.AccessKeyId!, /^CFS[A-Z2-7]{17}$/);
+    secrets.push(key.SecretAccessKey!);
+    const stored = await cp.s3Keys.lookup(key.AccessKeyId!);
+    equal(stored?.secret, key.SecretAccessKey);
+    equal(stored?.uid, 1000);
+
+    const text = await cfs(['user', 'key', 'create', 'alice']);
+    const m = /^AccessKeyId: +(\S+)\nSecretAccessKey: +(\S+)\n$/.exec(text.stdout);
+    ok(m, text.stdout);
+    secrets.push(m[2]!);
+    match(text.stderr, /shown only now/);
+
+    const list = await cfs(['user', 'key', 'list', 'alice']);
+    equal(list.code, 0, list.output);
+    match(list.stdout, new RegExp(`${key.AccessKeyId} +alice +active`));
+    outputs.push({ what: 'stdout of key list', text: list.stdout });
+    const listJson = JSON.parse((await cfs(['user', 'key', 'list', 'alice', '--json'])).stdout);
+    equal(listJson.length, 2);
+    outputs.push({ what: 'stdout of key list --json', text: JSON.stringify(listJson) });
+
+    const revoke = await cfs(['user', 'key', 'revoke', key.AccessKeyId!]);
+    equal(revoke.code, 0, revoke.output);
+    equal(await cp.s3Keys.lookup(key.AccessKeyId!), null);
+    match(
+      (await cfs(['user', 'key', 'list', 'alice'])).stdout,
+      new RegExp(`${key.AccessKeyId} +alice +inactive`),
+    );
+  });
+
+  test('5 passwd reads the new password from stdin', async () => {
+    secrets.push('alice-New-pw-2');
+    const r = await cfs(['user', 'passwd', 'alice'], 'alice-New-pw-2\n');
+    equal(r.code, 0, r.output);
+    ok(await cp.users.verifyPassword('alice', 'alice-New-pw-2'));
+    ok(!(await cp.users.verifyPassword('alice', 'alice-Secret-pw-1')));
+    ok(await cp.users.getNtHash('alice'), 'SMB hash set too');
+    const empty = await cfs(['user', 'passwd', 'alice'], '');
+    equal(empty.code, 2);
+    match(empty.stderr, /password must be 1 to 256 characters/);
+  });
+
+  test('6 admin token create prints the token once, alone on stdout; only its sha256 is stored', async () => {
+    const r = await cfs(['admin', 'token', 'create', 'ci', '--role', 'operator']);
+    equal(r.code, 0, r.output);
+    const token = r.stdout.trimEnd();
+    match(token, /^cfs_[A-Za-z0-9_-]{43}$/);
+    equal(r.stdout, `${token}\n`);
+    match(r.stderr, /admin token ci created \(role operator, no expiry\); it is shown only now/);
+    secrets.push(token);
+    deepEqual(await cp.adminTokens.verify(token), { name: 'ci', role: 'operator' });
+
+    const state = join(dir, 'state');
+    const db = readdirSync(state)
+      .filter((f) => f.startsWith('control.db'))
+      .map((f) => readFileSync(join(state, f)).toString('latin1'))
+      .join('');
+    ok(!db.includes(token), 'the token itself is nowhere in the database files');
+    ok(db.includes(createHash('sha256').update(token).digest('hex')), 'its hash is');
+
+    const list = await cfs(['admin', 'token', 'list']);
+    match(list.stdout, /^NAME +ROLE +CREATED +LAST USED +EXPIRES +STATUS\nci +operator .* active\n$/);
+    outputs.push({ what: 'stdout of token list', text: list.stdout });
+    const revoke = await cfs(['admin', 'token', 'revoke', 'ci']);
+    equal(revoke.code, 0, revoke.output);
+    equal(await cp.adminTokens.verify(token), null);
+    const json = JSON.parse((await cfs(['admin', 'token', 'list', '--json'])).stdout);
+    equal(json[0].status, 'revoked');
+    outputs.push({ what: 'stdout of token list --json', text: JSON.stringify(json) });
+  });
+
+  test('7 user list and remove', async () => {
+    const list = await cfs(['user', 'list']);
+    match(list.stdout, /^NAME +UID +GID +GROUPS +ROLE +PASSWORD +S3 KEYS +STATUS\n/);
+    match(list.stdout, /\nalice +1000 +1000 +claudefs-users +- +set +1 +enabled\n/);
+    match(list.stdout, /\nbob +1001 +1001 +claudefs-users,devs +operator +none +0 +enabled\n/);
+    outputs.push({ what: 'stdout of user list', text: list.stdout });
+    const json = JSON.parse((await cfs(['user', 'list', '--json'])).stdout);
+    deepEqual(
+      json.map((u: { name: string; uid: number; gids: number[] }) => [u.name, u.uid]),
+      [
+        ['alice', 1000],
+        ['bob', 1001],
+        ['carol', 2000],
+      ],
+    );
+    outputs.push({ what: 'stdout of user list --json', text: JSON.stringify(json) });
+    const r = await cfs(['user', 'remove', 'bob']);
+    equal(r.code, 0, r.output);
+    equal(await cp.users.get('bob'), null);
+    equal(await cp.groups.get('bob'), null, 'the private group goes with the user');
+  });
+
+  test('8 every change is audited as cli:<user>, outcomes included, with no secret in any detail', async () => {
+    const entries = await cp.audit.list({ limit: 1000 });
+    const seen = entries.map((e) => `${e.action} ${e.target} ${e.outcome}`);
+    for (const want of [
+      'group.add group:claudefs-users ok',
+      'user.add user:alice ok',
+      'user.add user:bob ok',
+      'user.add user:alice error',
+      'user.key.create user:alice ok',
+      'user.key.revoke s3key:',
+      'user.passwd user:alice ok',
+      'user.passwd user:alice error',
+      'admin.token.create token:ci ok',
+      'admin.token.revoke token:ci ok',
+      'user.remove user:bob ok',
+    ]) {
+      ok(
+        seen.some((s) => s.startsWith(want)),
+        `audit has "${want}":\n${seen.join('\n')}`,
+      );
+    }
+    for (const e of entries) equal(e.actor, actor);
+    outputs.push({ what: 'audit log', text: JSON.stringify(entries) });
+  });
+
+  test('9 no password, secret key or token appears in any output other than the one that hands it out', () => {
+    equal(secrets.length, 5);
+    for (const s of secrets) {
+      for (const o of outputs) ok(!o.text.includes(s), `${o.what} shows a secret`);
+    }
+  });
+});
