@@ -1,6 +1,36 @@
 import type { Feature } from '../../daemon/feature.ts';
+import { createAuthenticator } from './auth.ts';
+import { circuits, connections, invalidateCaches, resetCircuit } from './endpoints.ts';
 
+/**
+ * The admin API: the one authenticator and the audit trail for every admin route (including
+ * those other features register), and the cache, circuit and connection endpoints.
+ */
 export const adminFeature: Feature = {
   name: 'admin',
-  start() {},
+  start(gw) {
+    gw.admin.authenticate = createAuthenticator(gw.control, () => gw.config.admin.trustLoopback);
+    gw.admin.audit = async (e) => {
+      try {
+        await gw.control.audit.record({
+          actor: e.caller?.actor ?? 'anonymous',
+          action: e.action,
+          target: e.target,
+          outcome: e.outcome,
+          detail: e.detail,
+          remoteAddr: e.remoteAddress,
+        });
+      } catch (err) {
+        gw.log.error({ err, action: e.action }, 'audit record failed');
+      }
+    };
+    gw.admin.add('POST', '/admin/cache/invalidate', 'operator', 'cache.invalidate', (r) =>
+      invalidateCaches(gw, r.body),
+    );
+    gw.admin.add('GET', '/admin/circuits', 'viewer', 'circuits.list', () => circuits(gw));
+    gw.admin.add('POST', '/admin/circuits/{backend}/reset', 'operator', 'circuits.reset', (r) =>
+      resetCircuit(gw, r.params.backend),
+    );
+    gw.admin.add('GET', '/admin/connections', 'viewer', 'connections.list', () => connections(gw));
+  },
 };

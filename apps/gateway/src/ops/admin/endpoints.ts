@@ -1,0 +1,99 @@
+import type { Gateway } from '../../daemon/gateway.ts';
+import { isFsError } from '../../storage/errors.ts';
+import { ROOT } from '../../storage/types.ts';
+import type { AdminResult } from './routes.ts';
+
+interface InvalidateBody {
+  path?: unknown;
+  uid?: unknown;
+}
+
+function hitRatio(gw: Gateway): number | null {
+  const hits = gw.ns.nodes.hits + gw.ns.entries.hits;
+  const total = hits + gw.ns.nodes.misses + gw.ns.entries.misses;
+  return total === 0 ? null : hits / total;
+}
+
+/** `POST /admin/cache/invalidate` with no body (everything), `{path}` or `{uid}`. */
+export async function invalidateCaches(gw: Gateway, body: unknown): Promise<AdminResult> {
+  const b = (body ?? {}) as InvalidateBody;
+  if (typeof body !== 'undefined' && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+    return {
+      status: 400,
+      body: { error: 'body must be a JSON object: {} | {"path": "/export/…"} | {"uid": 1000}' },
+    };
+  }
+  const before = hitRatio(gw);
+  const { nodes, entries } = gw.ns;
+  let scope: string;
+  let attributes: number;
+  let names: number;
+  if (b.path !== undefined) {
+    if (typeof b.path !== 'string' || !b.path.startsWith('/')) {
+      return { status: 400, body: { error: '"path" must be an absolute namespace path' } };
+    }
+    // Resolve uncached so a stale entry cannot hide the inode being invalidated.
+    entries.invalidate();
+    let ino: bigint;
+    try {
+      ino = (await gw.ns.resolvePath(ROOT, b.path)).ino;
+    } catch (e) {
+      if (isFsError(e, 'ENOENT')) return { status: 404, body: { error: `no such path: ${b.path}` } };
+      throw e;
+    }
+    attributes = nodes.invalidate((k) => k === ino);
+    names = entries.invalidate((k, v) => v === ino || k.startsWith(`${ino}/`));
+    scope = `path ${b.path}`;
+  } else if (b.uid !== undefined) {
+    if (typeof b.uid !== 'number' || !Number.isInteger(b.uid) || b.uid < 0) {
+      return { status: 400, body: { error: '"uid" must be a non-negative integer' } };
+    }
+    const uid = b.uid;
+    const owned = new Set<bigint>();
+    attributes = nodes.invalidate((k, v) => {
+      if (v.attrs.uid !== uid) return false;
+      owned.add(k);
+      return true;
+    });
+    names = entries.invalidate((_k, v) => owned.has(v));
+    scope = `uid ${uid}`;
+  } else {
+    attributes = nodes.invalidate();
+    names = entries.invalidate();
+    scope = 'all';
+  }
+  gw.log.info({ scope, attributes, entries: names }, `cache invalidated (${scope})`);
+  return {
+    body: {
+      scope,
+      dropped: { attributes, entries: names, total: attributes + names },
+      hitRatioBefore: before,
+      hitRatioAfter: hitRatio(gw),
+    },
+  };
+}
+
+export function circuits(gw: Gateway): AdminResult {
+  return { body: { circuits: Object.values(gw.ns.breakers).map((b) => b.snapshot()) } };
+}
+
+export function resetCircuit(gw: Gateway, backend: string | undefined): AdminResult {
+  if (backend !== 'metadata' && backend !== 'transport') {
+    return { status: 404, body: { error: `no circuit '${backend}': use metadata or transport` } };
+  }
+  gw.ns.breakers[backend].reset();
+  return { body: gw.ns.breakers[backend].snapshot() };
+}
+
+export function connections(gw: Gateway): AdminResult {
+  const list = gw.connections.list();
+  return {
+    body: {
+      total: list.length,
+      max: gw.connections.maxConnections,
+      inFlight: gw.connections.inFlight(),
+      refused: Object.fromEntries(gw.connections.refusedBy),
+      connections: list,
+    },
+  };
+}

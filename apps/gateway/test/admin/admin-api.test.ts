@@ -1,0 +1,153 @@
+import { equal, match, ok } from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openControlPlane } from '../../src/control/index.ts';
+import { fetchText } from '../support/http.ts';
+import { freePorts } from '../support/ports.ts';
+import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools } from '../support/tools.ts';
+
+const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
+
+function nonLoopbackAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+describe('admin API', () => {
+  let dir: string;
+  let port: number;
+  let gw: ProcessHandle;
+  let viewerToken: string;
+  let operatorToken: string;
+  const base = () => `http://127.0.0.1:${port}`;
+
+  before(async () => {
+    dir = makeTempDir('admin');
+    const ports = await freePorts(5);
+    port = ports[4]!;
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(
+      file,
+      `node: { state_dir: ${dir}/state }
+nfs: { enabled: false }
+smb: { enabled: false }
+s3: { enabled: false }
+health: { bind: 0.0.0.0:${port} }
+`,
+    );
+    const cp = await openControlPlane({ stateDir: join(dir, 'state') });
+    viewerToken = (await cp.adminTokens.create('dash', 'viewer')).token;
+    operatorToken = (await cp.adminTokens.create('ops', 'operator')).token;
+    await cp.close();
+    gw = spawnProcess(CFS, ['gateway', 'start', '--config', file], {
+      name: 'gateway',
+      env: { CFS_ADMIN_PASSWORD: 'x-Admin-pw-1' },
+    });
+    await gw.waitForLine(/gateway started/, 60_000);
+  });
+  after(() => gw.stop());
+
+  test(
+    "1 the runbook's plain curl invalidates the cache from the gateway host",
+    requireTools('curl'),
+    async () => {
+      const r = await runCommand('curl', [
+        '-s',
+        '-X',
+        'POST',
+        `http://localhost:${port}/admin/cache/invalidate`,
+      ]);
+      equal(r.code, 0);
+      const body = JSON.parse(r.stdout);
+      equal(body.scope, 'all');
+      equal(typeof body.dropped.total, 'number');
+    },
+  );
+
+  test('2 a browser request from localhost is not trusted (CSRF): 401', async () => {
+    const r = await fetchText(`${base()}/admin/drain`, {
+      method: 'POST',
+      headers: { origin: 'http://evil.example' },
+    });
+    equal(r.status, 401);
+    match(r.body, /browser request/);
+    const c = await fetchText(`${base()}/admin/cache/invalidate`, {
+      method: 'POST',
+      headers: { cookie: 'a=b' },
+    });
+    equal(c.status, 401);
+  });
+
+  test('3 tokens: a viewer reads but cannot drain (403); an operator resets a circuit; a bad token is 401', async () => {
+    const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+    equal((await fetchText(`${base()}/admin/connections`, { headers: auth(viewerToken) })).status, 200);
+    const denied = await fetchText(`${base()}/admin/drain`, { method: 'POST', headers: auth(viewerToken) });
+    equal(denied.status, 403);
+    match(denied.body, /needs operator/);
+    const reset = await fetchText(`${base()}/admin/circuits/metadata/reset`, {
+      method: 'POST',
+      headers: auth(operatorToken),
+    });
+    equal(reset.status, 200);
+    equal(JSON.parse(reset.body).state, 'closed');
+    equal(
+      (
+        await fetchText(`${base()}/admin/circuits/disk/reset`, {
+          method: 'POST',
+          headers: auth(operatorToken),
+        })
+      ).status,
+      404,
+    );
+    equal((await fetchText(`${base()}/admin/connections`, { headers: auth('nope') })).status, 401);
+  });
+
+  test('4 malformed JSON is 400 with a message; an oversized body 413; a bad field 400', async () => {
+    const bad = await fetchText(`${base()}/admin/cache/invalidate`, { method: 'POST', body: '{"path":' });
+    equal(bad.status, 400);
+    match(bad.body, /malformed JSON/);
+    const big = await fetchText(`${base()}/admin/cache/invalidate`, {
+      method: 'POST',
+      body: 'x'.repeat(100_000),
+    });
+    equal(big.status, 413);
+    const field = await fetchText(`${base()}/admin/cache/invalidate`, { method: 'POST', body: '{"uid":-1}' });
+    equal(field.status, 400);
+    const path = await fetchText(`${base()}/admin/cache/invalidate`, {
+      method: 'POST',
+      body: '{"path":"/"}',
+    });
+    equal(path.status, 200);
+    equal(JSON.parse(path.body).scope, 'path /');
+  });
+
+  test('5 from a non-loopback address a request without a token is 401', async (t) => {
+    const addr = nonLoopbackAddress();
+    if (!addr) return t.skip('this host has no non-loopback IPv4 address');
+    const r = await fetchText(`http://${addr}:${port}/admin/cache/invalidate`, { method: 'POST' });
+    equal(r.status, 401);
+    match(r.body, /admin token required/);
+  });
+
+  test('6 every admin action is in the audit log with who and the outcome; no token appears in the logs', async () => {
+    const cp = await openControlPlane({ stateDir: join(dir, 'state') });
+    try {
+      const entries = await cp.audit.list({ limit: 100 });
+      const seen = entries.map((e) => `${e.action}:${e.actor}:${e.outcome}`);
+      ok(seen.includes('cache.invalidate:loopback:ok'), seen.join(' '));
+      ok(seen.includes('gateway.drain:anonymous:denied'), seen.join(' '));
+      ok(seen.includes('circuits.reset:token:ops:ok'), seen.join(' '));
+    } finally {
+      await cp.close();
+    }
+    for (const secret of [viewerToken, operatorToken, 'x-Admin-pw-1'])
+      ok(!gw.output().includes(secret), 'a secret reached the log');
+  });
+});
