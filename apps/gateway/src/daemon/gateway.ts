@@ -105,10 +105,12 @@ export class Gateway {
       const report = this.health.report();
       sendJson(res, report.overall === 'unhealthy' ? 503 : 200, report);
     });
+    // Listeners first, then the first probe round, then /health: its first answer already
+    // reflects servers that are up.
+    for (const server of this.servers) this.listeners.push(...(await server.start()));
     await this.health.start();
     await this.ops.listen(config.health.bind);
-    this.listeners.push({ name: 'health', address: this.ops.address() });
-    for (const server of this.servers) this.listeners.push(...(await server.start()));
+    this.listeners.unshift({ name: 'health', address: this.ops.address() });
     for (const l of this.listeners)
       log.info({ listener: l.name, address: l.address }, `${l.name} listening on ${l.address}`);
   }
