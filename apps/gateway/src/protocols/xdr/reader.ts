@@ -1,0 +1,125 @@
+import { XdrError } from './errors.ts';
+
+/**
+ * Bounds-checked XDR decoding (RFC 4506) over one buffer: every read names its field, and
+ * short buffers, non-zero padding, lengths past the end or over a limit, and (with `end()`)
+ * trailing bytes are errors — never a partial value.
+ */
+export class XdrReader {
+  private pos: number;
+
+  constructor(
+    private readonly buf: Buffer,
+    offset = 0,
+    private readonly limit = buf.length,
+  ) {
+    this.pos = offset;
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  get remaining(): number {
+    return this.limit - this.pos;
+  }
+
+  private need(n: number, field: string): void {
+    if (n > this.limit - this.pos)
+      throw new XdrError(field, `needs ${n} bytes, ${this.limit - this.pos} left`);
+  }
+
+  uint32(field: string): number {
+    this.need(4, field);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  int32(field: string): number {
+    this.need(4, field);
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  uint64(field: string): bigint {
+    this.need(8, field);
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  int64(field: string): bigint {
+    this.need(8, field);
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  bool(field: string): boolean {
+    const v = this.uint32(field);
+    if (v > 1) throw new XdrError(field, `boolean must be 0 or 1, got ${v}`);
+    return v === 1;
+  }
+
+  /** An enum whose value must be one of `allowed`. */
+  enumOf<T extends number>(field: string, allowed: ReadonlySet<number>): T {
+    const v = this.int32(field);
+    if (!allowed.has(v)) throw new XdrError(field, `unknown value ${v}`);
+    return v as T;
+  }
+
+  /** Fixed-length opaque: `n` bytes plus padding (a view, not a copy). */
+  fixedOpaque(n: number, field: string): Buffer {
+    this.need(n, field);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    this.padding(n, field);
+    return out;
+  }
+
+  /** Variable-length opaque of at most `max` bytes (a view, not a copy). */
+  opaque(max: number, field: string): Buffer {
+    const n = this.uint32(`${field}.length`);
+    if (n > max) throw new XdrError(field, `length ${n} exceeds the limit ${max}`);
+    return this.fixedOpaque(n, field);
+  }
+
+  /** A string of at most `max` bytes; must be valid UTF-8 without NUL. */
+  string(max: number, field: string): string {
+    const bytes = this.opaque(max, field);
+    const text = bytes.toString('utf8');
+    if (!Buffer.from(text, 'utf8').equals(bytes)) throw new XdrError(field, 'not valid UTF-8');
+    return text;
+  }
+
+  /** `optional` (XDR `*T`): a boolean, then the value when true. */
+  optional<T>(field: string, read: () => T): T | undefined {
+    return this.bool(`${field}.present`) ? read() : undefined;
+  }
+
+  /** A counted array of at most `max` items. */
+  array<T>(max: number, field: string, read: (i: number) => T): T[] {
+    const n = this.uint32(`${field}.count`);
+    if (n > max) throw new XdrError(field, `count ${n} exceeds the limit ${max}`);
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) out.push(read(i));
+    return out;
+  }
+
+  private padding(n: number, field: string): void {
+    const pad = (4 - (n % 4)) % 4;
+    if (pad === 0) return;
+    this.need(pad, `${field}.padding`);
+    for (let i = 0; i < pad; i++) {
+      if (this.buf[this.pos + i] !== 0) throw new XdrError(field, 'non-zero padding');
+    }
+    this.pos += pad;
+  }
+
+  /** Asserts everything was consumed: trailing bytes are garbage. */
+  end(what: string): void {
+    if (this.pos !== this.limit) throw new XdrError(what, `${this.limit - this.pos} trailing bytes`);
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * XDR encoding (RFC 4506) into a growing buffer. Large payloads (READ data) can be appended
+ * as separate chunks with `raw()` so they are written to the socket without being copied.
+ */
+export class XdrWriter {
+  private chunks: Buffer[] = [];
+  private buf: Buffer;
+  private pos = 0;
+  private flushed = 0;
+
+  constructor(initial = 512) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  uint32(v: number): this {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.pos += 4;
+    return this;
+  }
+
+  int32(v: number): this {
+    this.ensure(4);
+    this.buf.writeInt32BE(v, this.pos);
+    this.pos += 4;
+    return this;
+  }
+
+  uint64(v: bigint): this {
+    this.ensure(8);
+    this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.pos);
+    this.pos += 8;
+    return this;
+  }
+
+  int64(v: bigint): this {
+    this.ensure(8);
+    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.pos);
+    this.pos += 8;
+    return this;
+  }
+
+  bool(v: boolean): this {
+    return this.uint32(v ? 1 : 0);
+  }
+
+  fixedOpaque(data: Buffer): this {
+    const pad = (4 - (data.length % 4)) % 4;
+    this.ensure(data.length + pad);
+    data.copy(this.buf, this.pos);
+    this.pos += data.length;
+    this.buf.fill(0, this.pos, this.pos + pad);
+    this.pos += pad;
+    return this;
+  }
+
+  opaque(data: Buffer): this {
+    return this.uint32(data.length).fixedOpaque(data);
+  }
+
+  string(s: string): this {
+    return this.opaque(Buffer.from(s, 'utf8'));
+  }
+
+  /** Variable-length opaque whose bytes are appended by reference (no copy); padded. */
+  opaqueByRef(data: Buffer): this {
+    this.uint32(data.length);
+    this.cut();
+    this.chunks.push(data);
+    const pad = (4 - (data.length % 4)) % 4;
+    if (pad > 0) {
+      this.ensure(pad);
+      this.buf.fill(0, this.pos, this.pos + pad);
+      this.pos += pad;
+    }
+    return this;
+  }
+
+  private cut(): void {
+    if (this.pos > this.flushed) this.chunks.push(this.buf.subarray(this.flushed, this.pos));
+    // Later writes go to a fresh buffer so the pushed view is never overwritten.
+    this.buf = Buffer.allocUnsafe(Math.max(256, this.buf.length - this.pos));
+    this.pos = 0;
+    this.flushed = 0;
+  }
+
+  get length(): number {
+    let n = this.pos - this.flushed;
+    for (const c of this.chunks) n += c.length;
+    return n;
+  }
+
+  /** The encoded bytes as chunks in order (views; the writer must not be used afterwards). */
+  toChunks(): Buffer[] {
+    if (this.pos > this.flushed) this.chunks.push(this.buf.subarray(this.flushed, this.pos));
+    this.flushed = this.pos;
+    return this.chunks;
+  }
+
+  toBuffer(): Buffer {
+    const chunks = this.toChunks();
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+}
