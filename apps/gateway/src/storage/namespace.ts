@@ -4,6 +4,7 @@ import type { DataStore } from './data/data-store.ts';
 import type { WalBarrier } from './durability.ts';
 import { fsError } from './errors.ts';
 import { guardAsync, guardSync } from './guarded.ts';
+import { LockTable } from './locks.ts';
 import { checkLookupName, splitPath } from './names.ts';
 import { effectiveAccess, R_OK, requireAccess, X_OK } from './permissions.ts';
 import { toAttributes } from './sqlite/rows.ts';
@@ -54,6 +55,8 @@ export class Namespace implements NamespaceApi {
   readonly rootIno = ROOT_INO;
   readonly nodes: TtlCache<bigint, CachedNode>;
   readonly entries: TtlCache<string, bigint>;
+  /** Byte-range locks shared by NLM and SMB. */
+  readonly locks = new LockTable();
   /** Inodes whose blob tail was checked in this process (see writeData). */
   private readonly tailChecked = new Map<bigint, Promise<void>>();
   private readonly inflightWrites = new Map<bigint, number>();

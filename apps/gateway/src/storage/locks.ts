@@ -1,0 +1,110 @@
+/**
+ * The one byte-range lock table of the gateway: NLM (NFSv3) and SMB2 LOCK both take their
+ * locks here, so a lock taken over NFS blocks a conflicting SMB lock and the other way round.
+ * Locks are advisory for NFS and mandatory for SMB I/O; each protocol decides what a
+ * conflict means for its reads and writes by calling `conflict()`.
+ */
+export interface LockOwner {
+  /** "nfs" | "smb": who to tell in logs and status tools. */
+  protocol: string;
+  /** Stable identity of the holder within its protocol (NLM caller+svid+oh; SMB session+open). */
+  key: string;
+  /** The client machine or session, for `./cfs smb status` and release on reboot/logoff. */
+  client: string;
+}
+
+export interface ByteRangeLock {
+  ino: bigint;
+  offset: bigint;
+  /** 0n means "to the end of the file" (NLM and SMB both allow it). */
+  length: bigint;
+  exclusive: boolean;
+  owner: LockOwner;
+  since: number;
+}
+
+function end(l: { offset: bigint; length: bigint }): bigint {
+  return l.length === 0n ? -1n : l.offset + l.length;
+}
+
+function overlaps(a: { offset: bigint; length: bigint }, b: { offset: bigint; length: bigint }): boolean {
+  const ae = end(a);
+  const be = end(b);
+  return (ae === -1n || b.offset < ae) && (be === -1n || a.offset < be);
+}
+
+export class LockTable {
+  private readonly byIno = new Map<bigint, ByteRangeLock[]>();
+  private readonly waiters = new Map<bigint, Set<() => void>>();
+
+  /** The first lock held by someone else that conflicts with the request, if any. */
+  conflict(
+    ino: bigint,
+    offset: bigint,
+    length: bigint,
+    exclusive: boolean,
+    ownerKey: string,
+  ): ByteRangeLock | undefined {
+    for (const l of this.byIno.get(ino) ?? []) {
+      if (l.owner.key === ownerKey) continue;
+      if (!exclusive && !l.exclusive) continue;
+      if (overlaps(l, { offset, length })) return l;
+    }
+    return undefined;
+  }
+
+  /** Takes the lock, or returns the conflicting lock and takes nothing. */
+  lock(req: Omit<ByteRangeLock, 'since'>): { granted: true } | { granted: false; holder: ByteRangeLock } {
+    const holder = this.conflict(req.ino, req.offset, req.length, req.exclusive, req.owner.key);
+    if (holder) return { granted: false, holder };
+    const list = this.byIno.get(req.ino) ?? [];
+    list.push({ ...req, since: Date.now() });
+    this.byIno.set(req.ino, list);
+    return { granted: true };
+  }
+
+  /** Releases the owner's lock on exactly this range; true when one was held. */
+  unlock(ino: bigint, offset: bigint, length: bigint, ownerKey: string): boolean {
+    const list = this.byIno.get(ino);
+    if (!list) return false;
+    const i = list.findIndex((l) => l.owner.key === ownerKey && l.offset === offset && l.length === length);
+    if (i < 0) return false;
+    list.splice(i, 1);
+    if (list.length === 0) this.byIno.delete(ino);
+    this.wake(ino);
+    return true;
+  }
+
+  /** Releases everything a client holds (NSM reboot notice, SMB logoff or disconnect). */
+  releaseClient(protocol: string, client: string): number {
+    let n = 0;
+    for (const [ino, list] of this.byIno) {
+      const keep = list.filter((l) => !(l.owner.protocol === protocol && l.owner.client === client));
+      n += list.length - keep.length;
+      if (keep.length === list.length) continue;
+      if (keep.length === 0) this.byIno.delete(ino);
+      else this.byIno.set(ino, keep);
+      this.wake(ino);
+    }
+    return n;
+  }
+
+  /** Calls `listener` once, the next time a lock on `ino` is released (blocking NLM/SMB locks). */
+  onRelease(ino: bigint, listener: () => void): () => void {
+    const set = this.waiters.get(ino) ?? new Set();
+    set.add(listener);
+    this.waiters.set(ino, set);
+    return () => set.delete(listener);
+  }
+
+  private wake(ino: bigint): void {
+    const set = this.waiters.get(ino);
+    if (!set) return;
+    this.waiters.delete(ino);
+    for (const l of set) l();
+  }
+
+  list(): ByteRangeLock[] {
+    return [...this.byIno.values()].flat();
+  }
+}
