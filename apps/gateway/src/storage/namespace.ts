@@ -127,13 +127,15 @@ export class Namespace implements NamespaceApi {
     checkLookupName(name);
     requireAccess(cred, d, X_OK, name);
     const key = `${dir}/${name}`;
-    let ino = this.entries.get(key);
-    if (ino === undefined) {
-      ino = this.m.lookupIno(d, name);
-      if (ino === undefined) throw fsError('ENOENT', 'no such file or directory', name);
-      this.entries.set(key, ino);
-    }
-    return this.node(ino).attrs;
+    const ino = this.entries.get(key);
+    if (ino !== undefined) return this.node(ino).attrs;
+    if (name === '.' || name === '..') return this.node(name === '.' ? d.ino : d.parent).attrs;
+    const row = this.m.lookupRow(dir, name);
+    if (!row) throw fsError('ENOENT', 'no such file or directory', name);
+    const n = { attrs: toAttributes(row), layout: Number(row.layout) };
+    this.entries.set(key, row.ino);
+    this.nodes.set(row.ino, n);
+    return n.attrs;
   }
 
   async lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes> {

@@ -6,6 +6,9 @@ export function prepareStatements(db: Database.Database) {
   return {
     getInode: p('SELECT * FROM inodes WHERE ino = ?'),
     lookup: p('SELECT ino, type FROM dirents WHERE parent = ? AND name = ?'),
+    lookupRow: p(
+      'SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?',
+    ),
     insertInode: p(
       `INSERT INTO inodes (gen, type, mode, nlink, uid, gid, size, rdev, atime, mtime, ctime, btime, parent, target, verifier)
        VALUES (@gen, @type, @mode, @nlink, @uid, @gid, 0, @rdev, @now, @now, @now, @now, @parent, @target, @verifier)`,

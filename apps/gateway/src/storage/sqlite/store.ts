@@ -150,6 +150,11 @@ export class SqliteMetadataStore {
     return r?.ino;
   }
 
+  /** The inode an entry names, in one query (the uncached LOOKUP path). */
+  lookupRow(dir: bigint, name: string): InodeRow | undefined {
+    return this.st.lookupRow.get(dir, name) as InodeRow | undefined;
+  }
+
   readdir(dir: bigint, cookie: bigint, limit: number): { entries: DirEntry[]; eof: boolean } {
     const rows = this.st.readdir.all(dir, cookie, limit + 1) as Array<{
       cookie: bigint;
@@ -333,11 +338,7 @@ export class SqliteMetadataStore {
           }
           return { attrs: ex, fx, existed: true };
         }
-        if (
-          spec.type === 'file' &&
-          how.kind === 'exclusive' &&
-          existing.verifier?.equals(how.verifier)
-        ) {
+        if (spec.type === 'file' && how.kind === 'exclusive' && existing.verifier?.equals(how.verifier)) {
           return { attrs: ex, fx, existed: true };
         }
         throw fsError('EEXIST', 'already exists', name);
