@@ -1,0 +1,53 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { GatewayConfig } from '../../config/types.ts';
+import type { Logger } from '../../daemon/logger.ts';
+import type { Namespace } from '../../storage/namespace.ts';
+import type { Credential } from '../../storage/types.ts';
+import type { BodyVerifier, Principal } from './deps.ts';
+import type { DirectoryListings } from './listing.ts';
+import type { UploadStore } from './multipart/store.ts';
+
+/** What every handler of one S3 server shares. */
+export interface S3Env {
+  readonly ns: Namespace;
+  readonly config: GatewayConfig['s3'];
+  readonly log: Logger;
+  /** The inode of `s3.root`: buckets are its subdirectories. */
+  readonly rootIno: bigint;
+  readonly uploads: UploadStore;
+  readonly listings: DirectoryListings;
+}
+
+/** One S3 request as a handler sees it: parsed, authenticated, its body a verified stream. */
+export interface S3Call {
+  readonly env: S3Env;
+  readonly method: string;
+  /** Validated bucket name (for rows with needsBucket). */
+  readonly bucket: string;
+  /** Decoded key, not yet validated (handlers map it with keyPath()). */
+  readonly key: string;
+  readonly query: ReadonlyMap<string, string>;
+  readonly headers: IncomingHttpHeaders;
+  /** The namespace credential: the key's user, or nobody for anonymous reads. */
+  readonly cred: Credential;
+  readonly principal: Principal | undefined;
+  readonly requestId: string;
+  /** The decoded, verified request body. Errors (S3Error) before ending when it is not valid. */
+  body(): BodyVerifier;
+}
+
+/** What a handler answers; the server renders it (status 200 by default). */
+export interface S3Reply {
+  status?: number;
+  headers?: OutgoingHttpHeaders;
+  body?: string | Buffer | Readable;
+}
+
+/** The namespace identity of an anonymous reader of a public-read bucket. */
+export const NOBODY: Credential = Object.freeze({ uid: 65534, gid: 65534, gids: [] });
+
+export function header(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}

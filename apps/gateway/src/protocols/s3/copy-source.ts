@@ -1,0 +1,65 @@
+import type { Attributes } from '../../storage/types.ts';
+import { checkCopySourceConditions } from './conditions.ts';
+import type { S3Call } from './context.ts';
+import { S3Error } from './deps.ts';
+import { objectEtag } from './etag.ts';
+import { checkBucketName, keyPath } from './keys.ts';
+import { bucketDir, findObject } from './objects.ts';
+
+export interface CopySource {
+  bucket: string;
+  key: string;
+  attrs: Attributes;
+  xattrs: Map<string, Buffer>;
+  etag: string;
+  /** 0 for a directory marker. */
+  size: bigint;
+}
+
+/** `x-amz-copy-source: [/]bucket/key[?versionId=…]`, URL-encoded. */
+export function parseCopySource(raw: string): { bucket: string; key: string } {
+  let s = raw;
+  const q = s.indexOf('?');
+  if (q >= 0) {
+    const params = new URLSearchParams(s.slice(q + 1));
+    const v = params.get('versionId');
+    if (v !== null && v !== 'null')
+      throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
+    s = s.slice(0, q);
+  }
+  try {
+    s = decodeURIComponent(s);
+  } catch {
+    throw invalidSource();
+  }
+  if (s.startsWith('/')) s = s.slice(1);
+  const slash = s.indexOf('/');
+  if (slash <= 0 || slash === s.length - 1) throw invalidSource();
+  const bucket = s.slice(0, slash);
+  checkBucketName(bucket);
+  return { bucket, key: s.slice(slash + 1) };
+}
+
+function invalidSource(): S3Error {
+  return new S3Error(
+    'InvalidArgument',
+    'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+    { ArgumentName: 'x-amz-copy-source' },
+  );
+}
+
+/** The copy source, readable by the caller, its x-amz-copy-source-if-* conditions met. */
+export async function openCopySource(call: S3Call): Promise<CopySource> {
+  const raw = call.headers['x-amz-copy-source'];
+  if (typeof raw !== 'string') throw invalidSource();
+  const { bucket, key } = parseCopySource(raw);
+  const { ns } = call.env;
+  const dir = await bucketDir(call.env, call.cred, bucket);
+  const { attrs } = await findObject(call.env, call.cred, dir.ino, key, keyPath(key));
+  if (attrs.type === 'file' && (await ns.access(call.cred, attrs.ino, 4)) === 0)
+    throw new S3Error('AccessDenied', 'Access Denied');
+  const xattrs = await ns.listXattrs(attrs.ino);
+  const etag = await objectEtag(ns, attrs, xattrs);
+  checkCopySourceConditions(call.headers, { etag, mtimeNs: attrs.mtimeNs });
+  return { bucket, key, attrs, xattrs, etag, size: attrs.type === 'dir' ? 0n : attrs.size };
+}

@@ -1,0 +1,390 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { S3Call, S3Reply } from './context.ts';
+import { S3Error } from './deps.ts';
+import { abortMultipartUpload } from './handlers/abort-multipart-upload.ts';
+import { completeMultipartUpload } from './handlers/complete-multipart-upload.ts';
+import { copyObject } from './handlers/copy-object.ts';
+import { createBucket } from './handlers/create-bucket.ts';
+import { createMultipartUpload } from './handlers/create-multipart-upload.ts';
+import { deleteBucket } from './handlers/delete-bucket.ts';
+import { deleteObject } from './handlers/delete-object.ts';
+import { deleteObjects } from './handlers/delete-objects.ts';
+import { getBucketLocation } from './handlers/get-bucket-location.ts';
+import { getObject } from './handlers/get-object.ts';
+import { headBucket } from './handlers/head-bucket.ts';
+import { headObject } from './handlers/head-object.ts';
+import { listBuckets } from './handlers/list-buckets.ts';
+import { listMultipartUploads } from './handlers/list-multipart-uploads.ts';
+import { listObjects } from './handlers/list-objects.ts';
+import { listObjectsV2 } from './handlers/list-objects-v2.ts';
+import { listParts } from './handlers/list-parts.ts';
+import { putObject } from './handlers/put-object.ts';
+import { uploadPart } from './handlers/upload-part.ts';
+import { uploadPartCopy } from './handlers/upload-part-copy.ts';
+
+export type Target = 'service' | 'bucket' | 'object';
+
+/** One S3 operation: how a request is recognised and what the server checks before the handler. */
+export interface OpRow {
+  /** The S3 operation name: metrics label, logs. */
+  op: string;
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+  target: Target;
+  /** Decides among rows of one method and target, from the subresources present (and headers). */
+  match: (sub: ReadonlySet<string>, headers: IncomingHttpHeaders) => boolean;
+  /** Query parameters the operation takes besides its subresources. */
+  params: readonly string[];
+  handler: (call: S3Call) => Promise<S3Reply>;
+  mutates: boolean;
+  needsBucket: boolean;
+  /** Anonymous callers may run it on a public-read bucket. */
+  publicRead: boolean;
+}
+
+/**
+ * Query names S3 treats as subresources (they select an operation). Those without a row here
+ * are answered NotImplemented, never ignored.
+ */
+export const SUBRESOURCES: ReadonlySet<string> = new Set([
+  'accelerate',
+  'acl',
+  'analytics',
+  'attributes',
+  'cors',
+  'delete',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'legal-hold',
+  'lifecycle',
+  'location',
+  'logging',
+  'metadataConfiguration',
+  'metadataTable',
+  'metrics',
+  'notification',
+  'object-lock',
+  'ownershipControls',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'renameObject',
+  'replication',
+  'requestPayment',
+  'restore',
+  'retention',
+  'select',
+  'session',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versioning',
+  'versions',
+  'website',
+]);
+
+/** Parameters any request may carry: SDK routing hints and presigned-URL authentication. */
+const COMMON_PARAMS = ['x-id'];
+const isCommonParam = (name: string) => COMMON_PARAMS.includes(name) || /^x-amz-/i.test(name);
+
+const none = (s: ReadonlySet<string>) => s.size === 0;
+const only = (name: string) => (s: ReadonlySet<string>) => s.size === 1 && s.has(name);
+const LIST = ['prefix', 'delimiter', 'max-keys', 'encoding-type'];
+const RESPONSE = [
+  'response-content-type',
+  'response-content-language',
+  'response-expires',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+];
+const copying = (h: IncomingHttpHeaders) => h['x-amz-copy-source'] !== undefined;
+
+export const OPERATIONS: readonly OpRow[] = [
+  {
+    op: 'ListBuckets',
+    method: 'GET',
+    target: 'service',
+    match: none,
+    params: [],
+    handler: listBuckets,
+    mutates: false,
+    needsBucket: false,
+    publicRead: false,
+  },
+  {
+    op: 'GetBucketLocation',
+    method: 'GET',
+    target: 'bucket',
+    match: only('location'),
+    params: [],
+    handler: getBucketLocation,
+    mutates: false,
+    needsBucket: true,
+    publicRead: true,
+  },
+  {
+    op: 'ListMultipartUploads',
+    method: 'GET',
+    target: 'bucket',
+    match: only('uploads'),
+    params: [...LIST, 'key-marker', 'upload-id-marker', 'max-uploads'],
+    handler: listMultipartUploads,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'ListObjectsV2',
+    method: 'GET',
+    target: 'bucket',
+    match: (s, _h) => none(s),
+    params: [...LIST, 'list-type', 'continuation-token', 'start-after', 'fetch-owner'],
+    handler: listObjectsV2,
+    mutates: false,
+    needsBucket: true,
+    publicRead: true,
+  },
+  {
+    op: 'ListObjects',
+    method: 'GET',
+    target: 'bucket',
+    match: none,
+    params: [...LIST, 'marker'],
+    handler: listObjects,
+    mutates: false,
+    needsBucket: true,
+    publicRead: true,
+  },
+  {
+    op: 'HeadBucket',
+    method: 'HEAD',
+    target: 'bucket',
+    match: none,
+    params: [],
+    handler: headBucket,
+    mutates: false,
+    needsBucket: true,
+    publicRead: true,
+  },
+  {
+    op: 'CreateBucket',
+    method: 'PUT',
+    target: 'bucket',
+    match: none,
+    params: [],
+    handler: createBucket,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'DeleteBucket',
+    method: 'DELETE',
+    target: 'bucket',
+    match: none,
+    params: [],
+    handler: deleteBucket,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'DeleteObjects',
+    method: 'POST',
+    target: 'bucket',
+    match: only('delete'),
+    params: [],
+    handler: deleteObjects,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'ListParts',
+    method: 'GET',
+    target: 'object',
+    match: only('uploadId'),
+    params: ['max-parts', 'part-number-marker', 'encoding-type'],
+    handler: listParts,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'GetObject',
+    method: 'GET',
+    target: 'object',
+    match: none,
+    params: [...RESPONSE, 'versionId', 'partNumber'],
+    handler: getObject,
+    mutates: false,
+    needsBucket: true,
+    publicRead: true,
+  },
+  {
+    op: 'HeadObject',
+    method: 'HEAD',
+    target: 'object',
+    match: none,
+    params: [...RESPONSE, 'versionId', 'partNumber'],
+    handler: headObject,
+    mutates: false,
+    needsBucket: true,
+    publicRead: true,
+  },
+  {
+    op: 'UploadPartCopy',
+    method: 'PUT',
+    target: 'object',
+    match: (s, h) => only('uploadId')(s) && copying(h),
+    params: ['partNumber'],
+    handler: uploadPartCopy,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'UploadPart',
+    method: 'PUT',
+    target: 'object',
+    match: only('uploadId'),
+    params: ['partNumber'],
+    handler: uploadPart,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'CopyObject',
+    method: 'PUT',
+    target: 'object',
+    match: (s, h) => none(s) && copying(h),
+    params: [],
+    handler: copyObject,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutObject',
+    method: 'PUT',
+    target: 'object',
+    match: none,
+    params: [],
+    handler: putObject,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'AbortMultipartUpload',
+    method: 'DELETE',
+    target: 'object',
+    match: only('uploadId'),
+    params: [],
+    handler: abortMultipartUpload,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'DeleteObject',
+    method: 'DELETE',
+    target: 'object',
+    match: none,
+    params: ['versionId'],
+    handler: deleteObject,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'CreateMultipartUpload',
+    method: 'POST',
+    target: 'object',
+    match: only('uploads'),
+    params: [],
+    handler: createMultipartUpload,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'CompleteMultipartUpload',
+    method: 'POST',
+    target: 'object',
+    match: only('uploadId'),
+    params: [],
+    handler: completeMultipartUpload,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+];
+
+/** ListObjectsV2 and ListObjects differ by `list-type=2`, not by a subresource. */
+function pick(rows: OpRow[], query: ReadonlyMap<string, string>): OpRow | undefined {
+  if (rows.length === 2 && rows[0]!.op === 'ListObjectsV2') {
+    const lt = query.get('list-type');
+    if (lt === undefined) return rows[1];
+    if (lt !== '2')
+      throw new S3Error('InvalidArgument', 'Invalid list type specified', {
+        ArgumentName: 'list-type',
+        ArgumentValue: lt.slice(0, 16),
+      });
+    return rows[0];
+  }
+  return rows[0];
+}
+
+const ROWS_BY: Map<string, OpRow[]> = new Map();
+for (const row of OPERATIONS) {
+  const k = `${row.method} ${row.target}`;
+  ROWS_BY.set(k, [...(ROWS_BY.get(k) ?? []), row]);
+}
+
+/**
+ * The operation a request asks for. A known S3 subresource or parameter without a row is
+ * NotImplemented (501); an unknown parameter is InvalidArgument; an unknown method
+ * MethodNotAllowed. Pure: the fuzz test drives it directly.
+ */
+export function route(
+  method: string,
+  target: Target,
+  query: ReadonlyMap<string, string>,
+  headers: IncomingHttpHeaders,
+): OpRow {
+  const sub = new Set<string>();
+  for (const k of query.keys()) if (SUBRESOURCES.has(k)) sub.add(k);
+  const candidates = ROWS_BY.get(`${method} ${target}`);
+  if (!candidates) {
+    if (!['GET', 'HEAD', 'PUT', 'POST', 'DELETE'].includes(method)) {
+      throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.', {
+        Method: method.slice(0, 16),
+        ResourceType: target.toUpperCase(),
+      });
+    }
+    throw new S3Error('NotImplemented', `${method} on a ${target} with these parameters is not implemented.`);
+  }
+  const matching = candidates.filter((r) => r.match(sub, headers));
+  const row = matching.length === 0 ? undefined : pick(matching, query);
+  if (!row) {
+    const named = [...sub].join(', ') || 'none';
+    throw new S3Error(
+      'NotImplemented',
+      `A request with subresources (${named}) is not implemented for ${method} on a ${target}.`,
+    );
+  }
+  for (const name of query.keys()) {
+    if (sub.has(name) || row.params.includes(name) || isCommonParam(name)) continue;
+    if (name === 'partNumber' || name === 'versionId') {
+      throw new S3Error('NotImplemented', `The parameter ${name} is not implemented for ${row.op}.`);
+    }
+    throw new S3Error('InvalidArgument', `Unknown query parameter for ${row.op}.`, {
+      ArgumentName: name.slice(0, 64),
+    });
+  }
+  return row;
+}

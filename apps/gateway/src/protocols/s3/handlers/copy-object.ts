@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { S3Call, S3Reply } from '../context.ts';
+import { openCopySource } from '../copy-source.ts';
+import { S3Error } from '../deps.ts';
+import { etagXattrs, quoted } from '../etag.ts';
+import { keyPath } from '../keys.ts';
+import {
+  metadataFromHeaders,
+  pickMetadata,
+  refuseUnsupportedWriteHeaders,
+  replaceMetadata,
+} from '../metadata.ts';
+import { bucketDir } from '../objects.ts';
+import { hashing, linkObject, storeMarker } from '../store-object.ts';
+import { fileChunks, MAX_PUT_BYTES, writeAside } from '../upload.ts';
+import { doc, el, isoDate } from '../xml.ts';
+
+/**
+ * PUT /bucket/key with x-amz-copy-source — metadata COPY (default) or REPLACE; copying an
+ * object onto itself is allowed only to replace its metadata, done in place.
+ */
+export async function copyObject(call: S3Call): Promise<S3Reply> {
+  const kp = keyPath(call.key);
+  refuseUnsupportedWriteHeaders(call.headers);
+  const directive = call.headers['x-amz-metadata-directive'] ?? 'COPY';
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 'Unknown metadata directive.', {
+      ArgumentName: 'x-amz-metadata-directive',
+    });
+  }
+  const src = await openCopySource(call);
+  const { ns } = call.env;
+  const bucket = await bucketDir(call.env, call.cred, call.bucket);
+  const metadata = directive === 'REPLACE' ? metadataFromHeaders(call.headers) : pickMetadata(src.xattrs);
+
+  if (src.bucket === call.bucket && src.key === call.key) {
+    if (directive !== 'REPLACE') {
+      throw new S3Error(
+        'InvalidRequest',
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+    await ns.setXattrs(call.cred, src.attrs.ino, replaceMetadata(src.xattrs, metadata));
+    const now = await ns.getattr(src.attrs.ino);
+    if (now.type === 'file') {
+      const etag = src.etag.includes('-') ? { multipart: src.etag } : { md5Hex: src.etag };
+      await ns.setXattrs(call.cred, now.ino, etagXattrs(etag, now.changeId), { quiet: true });
+    }
+    return result(src.etag, now.mtimeNs);
+  }
+  if (src.size > MAX_PUT_BYTES) {
+    throw new S3Error(
+      'InvalidRequest',
+      `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_BYTES}`,
+    );
+  }
+  if (kp.marker) {
+    if (src.size !== 0n)
+      throw new S3Error(
+        'InvalidArgument',
+        'A key ending in "/" is a directory marker here and cannot hold data.',
+        { ArgumentName: 'key' },
+      );
+    const dir = await storeMarker(call.env, call.cred, bucket.ino, call.key, kp, metadata);
+    return result(src.etag, dir.mtimeNs);
+  }
+  const hash = createHash('md5');
+  const chunks =
+    src.size === 0n ? emptySource() : fileChunks(ns, call.cred, src.attrs.ino, 0n, src.size - 1n);
+  const written = await writeAside(ns, call.cred, hashing(chunks, hash), 'upload', null, src.size);
+  const md5Hex = hash.digest('hex');
+  const linked = await linkObject(
+    call.env,
+    call.cred,
+    bucket.ino,
+    call.key,
+    kp,
+    written.attrs.ino,
+    metadata,
+    { md5Hex },
+  );
+  return result(md5Hex, linked.mtimeNs);
+}
+
+async function* emptySource(): AsyncGenerator<Buffer> {}
+
+function result(etag: string, mtimeNs: bigint): S3Reply {
+  return {
+    body: doc('CopyObjectResult', `${el('LastModified', isoDate(mtimeNs))}${el('ETag', quoted(etag))}`),
+  };
+}

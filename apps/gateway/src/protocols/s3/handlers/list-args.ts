@@ -1,0 +1,68 @@
+import type { Attributes } from '../../../storage/types.ts';
+import type { S3Call } from '../context.ts';
+import { S3Error } from '../deps.ts';
+import { objectEtag, quoted } from '../etag.ts';
+import type { ListedObject } from '../listing.ts';
+import { el, isoDate, urlEncodeKey } from '../xml.ts';
+
+/** Arguments common to ListObjects v1 and v2, checked. */
+export interface ListArgs {
+  prefix: string;
+  delimiter: string;
+  maxKeys: number;
+  /** Encodes keys and prefixes for the response (identity unless encoding-type=url). */
+  encode: (s: string) => string;
+  url: boolean;
+}
+
+export function parseListArgs(q: ReadonlyMap<string, string>): ListArgs {
+  const et = q.get('encoding-type');
+  if (et !== undefined && et !== 'url') {
+    throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', {
+      ArgumentName: 'encoding-type',
+      ArgumentValue: et,
+    });
+  }
+  return {
+    prefix: q.get('prefix') ?? '',
+    delimiter: q.get('delimiter') ?? '',
+    maxKeys: parseMaxKeys(q.get('max-keys'), 'max-keys'),
+    encode: et === 'url' ? urlEncodeKey : (s) => s,
+    url: et === 'url',
+  };
+}
+
+export function parseMaxKeys(v: string | undefined, name: string, cap = 1000): number {
+  if (v === undefined) return cap;
+  if (!/^\d{1,10}$/.test(v)) {
+    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, {
+      ArgumentName: name,
+      ArgumentValue: v.slice(0, 64),
+    });
+  }
+  return Math.min(Number(v), cap);
+}
+
+/** One `<Contents>` element. */
+export async function contentsXml(
+  call: S3Call,
+  o: ListedObject,
+  a: ListArgs,
+  owner: boolean,
+): Promise<string> {
+  const { ns } = call.env;
+  const attrs: Attributes = o.attrs;
+  const xattrs = await ns.listXattrs(attrs.ino).catch(() => new Map<string, Buffer>());
+  const etag = await objectEtag(ns, attrs, xattrs);
+  const size = attrs.type === 'dir' ? '0' : String(attrs.size);
+  const ownerXml = owner
+    ? `<Owner>${el('ID', String(attrs.uid))}${el('DisplayName', String(attrs.uid))}</Owner>`
+    : '';
+  return `<Contents>${el('Key', a.encode(o.key))}${el('LastModified', isoDate(attrs.mtimeNs))}${el('ETag', quoted(etag))}<Size>${size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
+}
+
+export function prefixesXml(prefixes: string[], a: ListArgs): string {
+  let s = '';
+  for (const p of prefixes) s += `<CommonPrefixes>${el('Prefix', a.encode(p))}</CommonPrefixes>`;
+  return s;
+}

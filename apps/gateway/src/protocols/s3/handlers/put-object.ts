@@ -1,0 +1,37 @@
+import type { S3Call, S3Reply } from '../context.ts';
+import { checksumHeaderName } from '../deps.ts';
+import { EMPTY_MD5, quoted } from '../etag.ts';
+import { keyPath } from '../keys.ts';
+import { metadataFromHeaders, refuseUnsupportedWriteHeaders } from '../metadata.ts';
+import { bucketDir } from '../objects.ts';
+import { linkObject, requireEmptyBody, storeMarker } from '../store-object.ts';
+import { declaredLength, writeAside } from '../upload.ts';
+
+/**
+ * PUT /bucket/key — the body is written aside into a detached file as it arrives (the body
+ * verifier decodes aws-chunked and checks Content-MD5 / checksums / signatures before the
+ * stream ends), made durable, then linked atomically over the key. 200 only after that.
+ */
+export async function putObject(call: S3Call): Promise<S3Reply> {
+  const kp = keyPath(call.key);
+  refuseUnsupportedWriteHeaders(call.headers);
+  const metadata = metadataFromHeaders(call.headers);
+  const expected = declaredLength(call.headers);
+  const bucket = await bucketDir(call.env, call.cred, call.bucket);
+  if (kp.marker) {
+    await requireEmptyBody(call, 'A key ending in "/" is a directory marker here and cannot hold data.');
+    await storeMarker(call.env, call.cred, bucket.ino, call.key, kp, metadata);
+    return { headers: { etag: quoted(EMPTY_MD5) } };
+  }
+  const body = call.body();
+  const written = await writeAside(call.env.ns, call.cred, body, 'upload', null, expected);
+  await linkObject(call.env, call.cred, bucket.ino, call.key, kp, written.attrs.ino, metadata, {
+    md5Hex: body.md5Hex,
+  });
+  const headers: Record<string, string> = { etag: quoted(body.md5Hex) };
+  for (const [algorithm, value] of Object.entries(body.checksums)) {
+    if (value !== undefined)
+      headers[checksumHeaderName(algorithm as Parameters<typeof checksumHeaderName>[0])] = value;
+  }
+  return { headers };
+}

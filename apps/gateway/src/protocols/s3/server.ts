@@ -1,0 +1,532 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import net, { type Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Protocol } from '../../config/types.ts';
+import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
+import type { Connection } from '../../ops/connections.ts';
+import type { HealthCheck } from '../../ops/health.ts';
+import type { Credential } from '../../storage/types.ts';
+import { NOBODY, type S3Call, type S3Env, type S3Reply } from './context.ts';
+import {
+  type AuthResult,
+  asS3Error,
+  authenticate,
+  type BodyVerifier,
+  bodyVerifier,
+  errorXml,
+  type KeyLookup,
+  S3Error,
+} from './deps.ts';
+import { type OpRow, route, type Target } from './dispatch.ts';
+import { checkBucketName } from './keys.ts';
+import { DirectoryListings } from './listing.ts';
+import { UploadStore } from './multipart/store.ts';
+import { parseTarget } from './request.ts';
+
+/** How long a looked-up access key is trusted before asking the control plane again. */
+const KEY_CACHE_MS = 1000;
+/** How long stop() waits for requests in flight before closing their connections. */
+const STOP_GRACE_MS = 30_000;
+/** Node's limit on the request head (431 beyond). */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+interface SocketState {
+  /** Undefined: refused at the connection limit (the first request gets 503 SlowDown). */
+  conn: Connection | undefined;
+  raw: Socket;
+  inFlight: number;
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+/**
+ * The S3 listener: node:http(s) with connections accepted by our own net.Server (so a drain
+ * stops accepting without closing open keep-alive connections), registered in the
+ * connection registry, one request id per request, errors rendered as S3 XML.
+ *
+ * Failure handling: a request whose framing cannot be parsed (bad HTTP, oversized head,
+ * truncated body) closes the connection — node's parser reports it and we answer what we can
+ * (431/400 as S3 XML) before closing; a status error (any S3Error, namespace error) becomes an
+ * XML reply on a connection that stays usable, unless the request body was not read, then the
+ * connection is closed after the reply.
+ */
+export class S3Server implements ProtocolServer {
+  readonly protocol: Protocol = 's3';
+  private env!: S3Env;
+  private http!: http.Server | https.Server;
+  private readonly acceptor: net.Server;
+  private readonly sockets = new Map<Socket, SocketState>();
+  private readonly pendingTls = new Map<string, SocketState>();
+  private readonly tlsStates = new WeakMap<Socket, SocketState>();
+  private readonly keyCache = new Map<string, { at: number; value: Awaited<ReturnType<KeyLookup>> }>();
+  private accepting = true;
+  private listening = false;
+  private stopping = false;
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+  private readonly idPrefix = randomBytes(4).toString('hex').toUpperCase();
+  private idCounter = 0;
+  private readonly tls: boolean;
+  private unsubscribeTls: (() => void) | undefined;
+
+  constructor(private readonly ctx: ProtocolContext) {
+    this.tls = ctx.config.s3.tls !== undefined;
+    this.acceptor = net.createServer({ noDelay: true }, (s) => this.onSocket(s));
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  async start(): Promise<Listener[]> {
+    const { ns, config, log } = this.ctx;
+    const root = config.s3.root;
+    const rootAttrs = await ns.ensureDirectory(root.path, root.mode, root.ownerUid, root.ownerGid);
+    const uploads = await UploadStore.open(ns, () => ns.meta.detached());
+    this.env = {
+      ns,
+      config: config.s3,
+      log,
+      rootIno: rootAttrs.ino,
+      uploads,
+      listings: new DirectoryListings(ns),
+    };
+
+    const options = {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      keepAliveTimeout: 5000,
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+    };
+    if (config.s3.tls) {
+      // The pair the certs feature serves (hot-reloaded on SIGHUP and by the admin API); the
+      // configured files when it has none yet. New handshakes get a new pair at once.
+      const pair = this.ctx.tls.current() ?? {
+        cert: readFileSync(config.s3.tls.cert),
+        key: readFileSync(config.s3.tls.key),
+      };
+      const server = https.createServer({ ...options, cert: pair.cert, key: pair.key });
+      this.http = server;
+      this.unsubscribeTls = this.ctx.tls.onChange(() => {
+        const next = this.ctx.tls.current();
+        if (next) server.setSecureContext({ cert: next.cert, key: next.key });
+      });
+      this.http.on('secureConnection', (s: TLSSocket) => this.onSecure(s));
+      this.http.on('tlsClientError', (_e, s) => s.destroy());
+    } else {
+      this.http = http.createServer(options);
+    }
+    this.http.on('request', (req, res) => void this.handle(req, res, false));
+    this.http.on('checkContinue', (req, res) => void this.handle(req, res, true));
+    this.http.on('clientError', (err, socket) =>
+      this.onClientError(err as NodeJS.ErrnoException, socket as Socket),
+    );
+    // Our acceptor hands sockets over; 'listening' sets up node's timeout and idle tracking.
+    this.http.emit('listening');
+    await this.listen();
+    const { host, port } = config.s3.bind;
+    return [{ name: `S3 (${this.tls ? 'https' : 'http'})`, address: `${host}:${port}` }];
+  }
+
+  private listen(): Promise<void> {
+    const { host, port } = this.ctx.config.s3.bind;
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.acceptor.once('error', onError);
+      this.acceptor.listen({ host, port, backlog: 1024 }, () => {
+        this.acceptor.off('error', onError);
+        this.listening = true;
+        resolve();
+      });
+    });
+  }
+
+  setAccepting(accepting: boolean): void {
+    if (accepting === this.accepting || this.stopping) return;
+    this.accepting = accepting;
+    if (!accepting) {
+      this.listening = false;
+      this.acceptor.close();
+    } else {
+      this.listen().catch((e: unknown) =>
+        this.ctx.log.error({ err: e }, 'S3 listener could not resume accepting'),
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.unsubscribeTls?.();
+    if (this.listening) await new Promise<void>((r) => this.acceptor.close(() => r()));
+    this.listening = false;
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, STOP_GRACE_MS);
+        this.idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const s of this.sockets.keys()) s.destroy();
+    this.http?.close();
+  }
+
+  healthCheck(): HealthCheck {
+    return {
+      name: 's3',
+      timeoutMs: 2000,
+      run: async () => {
+        if (!this.listening) {
+          return {
+            status: 'degraded' as const,
+            message: this.stopping
+              ? 'stopped'
+              : this.accepting
+                ? 'not listening yet'
+                : 'not accepting connections (drain)',
+          };
+        }
+        const status = await this.probe();
+        return status === undefined ? undefined : { status: 'unhealthy' as const, message: status };
+      },
+    };
+  }
+
+  /** A real anonymous request to our own listener: any S3 XML answer with a request id is healthy. */
+  private probe(): Promise<string | undefined> {
+    const { host, port } = this.ctx.config.s3.bind;
+    const target = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const lib = this.tls ? https : http;
+    return new Promise((resolve) => {
+      const req = lib.request(
+        {
+          host: target,
+          port,
+          path: '/',
+          method: 'GET',
+          agent: false,
+          rejectUnauthorized: false,
+          timeout: 1500,
+          headers: { connection: 'close' },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            if (body.length < 4096) body += c;
+          });
+          res.on('end', () => {
+            const ok =
+              res.headers['x-amz-request-id'] !== undefined &&
+              /<(Error|ListAllMyBucketsResult)[\s>]/.test(body);
+            resolve(ok ? undefined : `unexpected answer from the S3 listener: HTTP ${res.statusCode}`);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (e) => resolve(`S3 listener did not answer: ${e.message}`));
+      req.end();
+    });
+  }
+
+  // ---- connections -------------------------------------------------------------------------
+
+  private onSocket(raw: Socket): void {
+    const conn = this.ctx.connections.accept(
+      's3',
+      raw.remoteAddress ?? '',
+      raw.remotePort ?? 0,
+      raw.localPort ?? 0,
+    );
+    const state: SocketState = { conn, raw, inFlight: 0, bytesRead: 0, bytesWritten: 0 };
+    this.sockets.set(raw, state);
+    const tlsKey = `${raw.remoteAddress}:${raw.remotePort}`;
+    if (this.tls) this.pendingTls.set(tlsKey, state);
+    raw.on('close', () => {
+      this.sockets.delete(raw);
+      this.pendingTls.delete(tlsKey);
+      conn?.close();
+    });
+    raw.on('error', () => {});
+    if (this.stopping) {
+      raw.destroy();
+      return;
+    }
+    this.http.emit('connection', raw);
+  }
+
+  private onSecure(s: TLSSocket): void {
+    const key = `${s.remoteAddress}:${s.remotePort}`;
+    const state = this.pendingTls.get(key);
+    if (state) {
+      this.pendingTls.delete(key);
+      this.tlsStates.set(s, state);
+      if (state.conn) state.conn.info.details.tls = s.getProtocol() ?? 'tls';
+    }
+  }
+
+  private stateOf(socket: Socket): SocketState | undefined {
+    return this.sockets.get(socket) ?? this.tlsStates.get(socket);
+  }
+
+  /** Framing errors (node's parser): answer in S3 XML if the socket still takes it, then close. */
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === undefined) {
+      socket.destroy();
+      return;
+    }
+    const requestId = this.nextRequestId();
+    const s3err =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new S3Error(
+            'RequestHeaderSectionTooLarge',
+            `Your request header section exceeds the maximum allowed size (${MAX_HEADER_BYTES} bytes).`,
+          )
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new S3Error(
+              'InvalidRequest',
+              'Your socket connection to the server was not read from or written to within the timeout period.',
+            )
+          : new S3Error('InvalidRequest', 'The request could not be parsed as HTTP/1.1.');
+    const status = s3err.code === 'RequestHeaderSectionTooLarge' ? 431 : 400;
+    const body = errorXml(s3err, '/', requestId);
+    socket.end(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-amz-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private nextRequestId(): string {
+    this.idCounter = (this.idCounter + 1) >>> 0;
+    return this.idPrefix + this.idCounter.toString(16).toUpperCase().padStart(8, '0');
+  }
+
+  private readonly lookupKey: KeyLookup = async (akid) => {
+    const now = Date.now();
+    const hit = this.keyCache.get(akid);
+    if (hit && now - hit.at < KEY_CACHE_MS) return hit.value;
+    const value = await this.ctx.control.s3Keys.lookup(akid);
+    // Misses are not kept: a key created a moment ago works at once.
+    if (value) {
+      if (this.keyCache.size > 10_000) this.keyCache.clear();
+      this.keyCache.set(akid, { at: now, value });
+    } else {
+      this.keyCache.delete(akid);
+    }
+    return value;
+  };
+
+  // ---- one request -------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
+    const requestId = this.nextRequestId();
+    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('server', 'ClaudeFS');
+    const state = this.stateOf(req.socket);
+    const url = req.url ?? '/';
+    let resource = url.split('?', 1)[0]!;
+    if (!state?.conn) {
+      this.replyError(
+        req,
+        res,
+        new S3Error('SlowDown', 'Please reduce your request rate: the gateway is at its connection limit.'),
+        resource,
+        requestId,
+        true,
+      );
+      return;
+    }
+    const conn = state.conn;
+    state.inFlight++;
+    this.inFlight++;
+    if (this.stopping) res.shouldKeepAlive = false;
+    let end: ((code?: string) => void) | undefined;
+    let row: OpRow | undefined;
+    res.once('close', () => {
+      this.account(state);
+      state.inFlight--;
+      this.inFlight--;
+      if (this.inFlight === 0) this.idle?.();
+    });
+    try {
+      const method = req.method ?? 'GET';
+      const t = parseTarget(url, req.headers.host, this.env.config.domain);
+      resource =
+        t.bucket === undefined ? '/' : t.key === undefined ? `/${t.bucket}` : `/${t.bucket}/${t.key}`;
+      const target: Target = t.bucket === undefined ? 'service' : t.key === undefined ? 'bucket' : 'object';
+      try {
+        row = route(method, target, t.query, req.headers);
+      } finally {
+        end = conn.begin(row?.op ?? 'Unknown');
+      }
+      if (row.needsBucket) checkBucketName(t.bucket!);
+      const auth = await authenticate(
+        { method, rawPath: t.rawPath, rawQuery: t.rawQuery, headers: req.headers },
+        this.lookupKey,
+        { region: this.env.config.region },
+      );
+      let cred: Credential;
+      if (auth.kind === 'anonymous') {
+        if (
+          !row.publicRead ||
+          t.bucket === undefined ||
+          !this.env.config.publicReadBuckets.includes(t.bucket)
+        ) {
+          throw new S3Error('AccessDenied', 'Access Denied');
+        }
+        cred = NOBODY;
+      } else {
+        const p = auth.principal;
+        cred = { uid: p.uid, gid: p.gid, gids: p.gids };
+        conn.identify({ user: p.userName, uid: p.uid, gid: p.gid, keyId: p.accessKeyId });
+      }
+      if (expectContinue) res.writeContinue();
+      const call = this.makeCall(req, row, t.bucket ?? '', t.key ?? '', t.query, cred, auth, requestId);
+      const reply = await row.handler(call);
+      this.send(req, res, reply);
+      end(undefined);
+    } catch (e) {
+      const err = asS3Error(e);
+      if (err.status === 500 || err.status === 507) {
+        this.ctx.log.error({ err: e, op: row?.op, requestId, resource }, `S3 ${row?.op ?? 'request'} failed`);
+      } else if (err.status === 503) {
+        this.ctx.log.warn(
+          { code: err.code, op: row?.op, requestId, resource },
+          `S3 ${row?.op ?? 'request'} refused: ${err.message}`,
+        );
+      }
+      end ??= conn.begin(row?.op ?? 'Unknown');
+      end(err.code);
+      this.replyError(req, res, err, resource, requestId, false);
+    }
+  }
+
+  private makeCall(
+    req: IncomingMessage,
+    row: OpRow,
+    bucket: string,
+    key: string,
+    query: Map<string, string>,
+    cred: Credential,
+    auth: AuthResult,
+    requestId: string,
+  ): S3Call {
+    let verifier: BodyVerifier | undefined;
+    return {
+      env: this.env,
+      method: row.method,
+      bucket,
+      key,
+      query,
+      headers: req.headers,
+      cred,
+      principal: auth.kind === 'sigv4' ? auth.principal : undefined,
+      requestId,
+      body: () => {
+        if (verifier) return verifier;
+        const v = bodyVerifier(auth, req.headers);
+        verifier = v;
+        // The handler may not be reading yet when the verifier fails; it sees the error when it does.
+        v.on('error', () => {});
+        const abort = () => {
+          if (!req.complete)
+            v.destroy(
+              new S3Error('IncompleteBody', 'The request body ended before the Content-Length given.'),
+            );
+        };
+        req.once('error', abort);
+        req.once('close', abort);
+        req.pipe(v);
+        return v;
+      },
+    };
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, reply: S3Reply): void {
+    res.statusCode = reply.status ?? 200;
+    if (reply.headers)
+      for (const [k, v] of Object.entries(reply.headers)) if (v !== undefined) res.setHeader(k, v);
+    const body = reply.body;
+    const noBody = req.method === 'HEAD' || res.statusCode === 304 || res.statusCode === 204;
+    if (body === undefined || noBody) {
+      if (body !== undefined && typeof body === 'object' && 'destroy' in body)
+        (body as { destroy(): void }).destroy();
+      if (!noBody && !res.hasHeader('content-length')) res.setHeader('content-length', '0');
+      this.finishBody(req, res);
+      res.end();
+      return;
+    }
+    if (typeof body === 'string' || Buffer.isBuffer(body)) {
+      if (typeof body === 'string') res.setHeader('content-type', 'application/xml');
+      res.setHeader('content-length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+      this.finishBody(req, res);
+      res.end(body);
+      return;
+    }
+    this.finishBody(req, res);
+    pipeline(body, res, (err) => {
+      if (err) res.destroy();
+    });
+  }
+
+  private replyError(
+    req: IncomingMessage,
+    res: ServerResponse,
+    err: S3Error,
+    resource: string,
+    requestId: string,
+    close: boolean,
+  ): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const name of res.getHeaderNames())
+      if (name !== 'x-amz-request-id' && name !== 'server') res.removeHeader(name);
+    res.statusCode = err.status;
+    if (close) res.shouldKeepAlive = false;
+    this.finishBody(req, res);
+    if (req.method === 'HEAD' || err.status === 304) {
+      res.end();
+      return;
+    }
+    const body = errorXml(err, resource, requestId);
+    res.setHeader('content-type', 'application/xml');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(body);
+  }
+
+  /**
+   * A reply sent before the request body was read: the rest of the body is discarded and the
+   * connection closed after the reply, so it cannot be taken for the next request.
+   */
+  private finishBody(req: IncomingMessage, res: ServerResponse): void {
+    if (req.complete) return;
+    const declared = req.headers['content-length'];
+    if (declared === '0' || (declared === undefined && req.headers['transfer-encoding'] === undefined))
+      return;
+    res.shouldKeepAlive = false;
+    res.once('finish', () => {
+      req.unpipe();
+      req.resume();
+      setTimeout(() => req.socket.destroy(), 2000).unref();
+    });
+  }
+
+  private account(state: SocketState): void {
+    const s = state.raw;
+    const r = s.bytesRead;
+    const w = s.bytesWritten;
+    state.conn?.bytes(r - state.bytesRead, w - state.bytesWritten);
+    state.bytesRead = r;
+    state.bytesWritten = w;
+  }
+}
+
+export function createS3Server(ctx: ProtocolContext): ProtocolServer {
+  return new S3Server(ctx);
+}

@@ -1,0 +1,123 @@
+import { createHash, type Hash } from 'node:crypto';
+import { isFsError } from '../../storage/errors.ts';
+import type { Attributes, Credential } from '../../storage/types.ts';
+import type { S3Call, S3Env } from './context.ts';
+import { asS3Error, S3Error } from './deps.ts';
+import { etagXattrs } from './etag.ts';
+import type { KeyPath } from './keys.ts';
+import { DIR_MARKER_XATTR, type ObjectMetadata } from './metadata.ts';
+import { DIR_MODE, ensureParents, pathConflict } from './objects.ts';
+import { MAX_XML_BYTES } from './xml.ts';
+
+/**
+ * Puts a written-aside (detached, durable) file in place as the object `key`: the key's
+ * directories are created, metadata and ETag recorded on the still invisible file, then one
+ * atomic link replaces whatever object had the key. Readers see the old object or the new
+ * one, never a mix. On any failure the detached file is removed.
+ */
+export async function linkObject(
+  env: S3Env,
+  cred: Credential,
+  bucketIno: bigint,
+  key: string,
+  kp: KeyPath,
+  ino: bigint,
+  metadata: ObjectMetadata,
+  etag: { md5Hex: string } | { multipart: string },
+): Promise<Attributes> {
+  const { ns } = env;
+  try {
+    const parent = await ensureParents(env, cred, bucketIno, kp, key);
+    await refuseDirectoryAt(env, cred, parent.ino, kp.name, key);
+    const before = await ns.getattr(ino);
+    // Linking bumps the change id by one: the ETag is recorded for the id the object will have.
+    const predicted = before.changeId + 1n;
+    await ns.setXattrs(cred, ino, { ...metadata, ...etagXattrs(etag, predicted) }, { quiet: true });
+    let linked: Attributes;
+    try {
+      linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, true);
+    } catch (e) {
+      if (isFsError(e, 'EISDIR')) throw pathConflict(key, 'a prefix of that name holds other objects');
+      throw e;
+    }
+    if (linked.changeId !== predicted) {
+      await ns.setXattrs(cred, ino, etagXattrs(etag, linked.changeId), { quiet: true }).catch(() => {});
+    }
+    return linked;
+  } catch (e) {
+    await ns.removeDetached(ino).catch(() => {});
+    throw asS3Error(e);
+  }
+}
+
+async function refuseDirectoryAt(
+  env: S3Env,
+  cred: Credential,
+  dir: bigint,
+  name: string,
+  key: string,
+): Promise<void> {
+  try {
+    const existing = await env.ns.lookup(cred, dir, name);
+    if (existing.type === 'dir') throw pathConflict(key, `"${key}/" is a prefix holding other objects`);
+  } catch (e) {
+    if (!isFsError(e, 'ENOENT')) throw e;
+  }
+}
+
+/** A key ending in `/`: the directory, created if missing, marked as an object. */
+export async function storeMarker(
+  env: S3Env,
+  cred: Credential,
+  bucketIno: bigint,
+  key: string,
+  kp: KeyPath,
+  metadata: ObjectMetadata,
+): Promise<Attributes> {
+  const { ns } = env;
+  try {
+    const parent = await ensureParents(env, cred, bucketIno, kp, key);
+    let dir: Attributes;
+    try {
+      dir = await ns.mkdir(cred, parent.ino, kp.name, DIR_MODE);
+    } catch (e) {
+      if (!isFsError(e, 'EEXIST')) throw e;
+      dir = await ns.lookup(cred, parent.ino, kp.name);
+      if (dir.type !== 'dir') throw pathConflict(key, `"${key.slice(0, -1)}" is an object`);
+    }
+    await ns.setXattrs(cred, dir.ino, { ...metadata, [DIR_MARKER_XATTR]: Buffer.from('1') });
+    return await ns.getattr(dir.ino);
+  } catch (e) {
+    throw asS3Error(e);
+  }
+}
+
+/** Passes chunks through while hashing them (copies compute the new object's MD5). */
+export async function* hashing(
+  source: AsyncIterable<Buffer>,
+  hash: Hash = createHash('md5'),
+): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+/** A small request body (an XML document) as text; larger than `limit` is refused. */
+export async function readSmallBody(call: S3Call, limit = MAX_XML_BYTES): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of call.body()) {
+    n += (chunk as Buffer).length;
+    if (n > limit) throw new S3Error('MaxMessageLengthExceeded', 'Your request was too big.');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Drains a body that must be empty (a directory marker's). */
+export async function requireEmptyBody(call: S3Call, why: string): Promise<void> {
+  for await (const chunk of call.body()) {
+    if ((chunk as Buffer).length > 0) throw new S3Error('InvalidArgument', why, { ArgumentName: 'key' });
+  }
+}

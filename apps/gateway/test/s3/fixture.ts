@@ -1,0 +1,127 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { loadConfig } from '../../src/config/load.ts';
+import { Gateway } from '../../src/daemon/gateway.ts';
+import { createLogger } from '../../src/daemon/logger.ts';
+import { freePorts } from '../support/ports.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+
+export const REGION = 'us-east-1';
+
+export interface S3Gateway {
+  gw: Gateway;
+  dir: string;
+  port: number;
+  opsPort: number;
+  /** http(s)://127.0.0.1:PORT */
+  endpoint: string;
+  certFile?: string;
+  /** A new user with one S3 key. */
+  user(
+    name: string,
+    opts?: { uid?: number },
+  ): Promise<{ accessKeyId: string; secret: string; uid: number; gid: number }>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  tls?: boolean;
+  publicRead?: string[];
+  domain?: string;
+  extraYaml?: string;
+  maxConnections?: number;
+}
+
+/** A self-signed certificate for 127.0.0.1 / localhost (openssl). */
+export function selfSignedCert(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
+}
+
+/** A gateway serving S3 only, started in this process on free 127.0.0.1 ports. */
+export async function startS3Gateway(o: StartOptions = {}): Promise<S3Gateway> {
+  const dir = makeTempDir('s3');
+  const [nfs, mount, s3, smb, ops] = (await freePorts(5)) as [number, number, number, number, number];
+  const tls = o.tls ? selfSignedCert(dir) : undefined;
+  const s3yaml = [
+    `bind: 127.0.0.1:${s3}`,
+    'root: /export',
+    `region: ${REGION}`,
+    o.publicRead ? `public_read_buckets: [${o.publicRead.join(', ')}]` : '',
+    o.domain ? `domain: ${o.domain}` : '',
+    tls ? `tls: { cert: ${tls.cert}, key: ${tls.key} }` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    `node: { name: gw-s3, state_dir: ${dir}/state }
+log_level: error
+nfs: { enabled: false, bind: 127.0.0.1:${nfs}, mount_bind: 127.0.0.1:${mount} }
+s3: { ${s3yaml} }
+smb: { enabled: false, bind: 127.0.0.1:${smb} }
+health: { bind: 127.0.0.1:${ops}, probe_interval: 1h }
+${o.maxConnections ? `limits: { max_connections: ${o.maxConnections} }\n` : ''}${o.extraYaml ?? ''}
+`,
+  );
+  const { config, problems } = await loadConfig(file, { tls: 'warning' });
+  if (!config) throw new Error(`bad test config: ${JSON.stringify(problems)}`);
+  const gw = new Gateway(config, ['s3'], createLogger('error', { pretty: false }));
+  await gw.start();
+  let nextUid = 2000;
+  return {
+    gw,
+    dir,
+    port: s3,
+    opsPort: ops,
+    endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${s3}`,
+    certFile: tls?.cert,
+    async user(name, opts = {}) {
+      const uid = opts.uid ?? nextUid++;
+      const u = await gw.control.users.add({ name, uid });
+      const k = await gw.control.s3Keys.create(name);
+      return { accessKeyId: k.accessKeyId, secret: k.secret, uid: u.uid, gid: u.gid };
+    },
+    stop: () => gw.stop(),
+  };
+}
+
+export function sdkClient(
+  g: S3Gateway,
+  key: { accessKeyId: string; secret: string },
+  extra: Record<string, unknown> = {},
+): S3Client {
+  return new S3Client({
+    endpoint: g.endpoint,
+    region: REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
+    maxAttempts: 1,
+    ...extra,
+  });
+}

@@ -1,0 +1,183 @@
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
+import { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR } from '../../src/storage/fsck/index.ts';
+import { ROOT } from '../../src/storage/types.ts';
+import { type S3Gateway, sdkClient, startS3Gateway } from './fixture.ts';
+
+const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
+
+async function s3Error(p: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof S3ServiceException) return { name: e.name, status: e.$metadata.httpStatusCode };
+    throw e;
+  }
+  throw new Error('expected an S3 error');
+}
+
+describe('S3 identity, permissions, quotas and other protocols’ files', () => {
+  let g: S3Gateway;
+  let alice: S3Client;
+  let bob: S3Client;
+  let aliceIds: { uid: number; gid: number };
+  before(async () => {
+    g = await startS3Gateway({ publicRead: ['pub'] });
+    const a = await g.user('alice');
+    aliceIds = a;
+    alice = sdkClient(g, a);
+    bob = sdkClient(g, await g.user('bob'));
+    await alice.send(new CreateBucketCommand({ Bucket: 'alices' }));
+    await alice.send(new CreateBucketCommand({ Bucket: 'pub' }));
+  });
+  after(() => g.stop());
+
+  test('1 the key’s user owns what it creates; mode bits decide who reads and writes', async () => {
+    await alice.send(new PutObjectCommand({ Bucket: 'alices', Key: 'notes/n.txt', Body: 'mine' }));
+    const f = await g.gw.ns.resolvePath(ROOT, '/export/alices/notes/n.txt');
+    deepEqual([f.uid, f.gid, f.mode & 0o777], [aliceIds.uid, aliceIds.gid, 0o644]);
+    const bucket = await g.gw.ns.resolvePath(ROOT, '/export/alices');
+    equal(bucket.uid, aliceIds.uid);
+    // 0644: bob may read, not write.
+    equal(
+      await (
+        await bob.send(new GetObjectCommand({ Bucket: 'alices', Key: 'notes/n.txt' }))
+      ).Body!.transformToString(),
+      'mine',
+    );
+    deepEqual(
+      await s3Error(bob.send(new PutObjectCommand({ Bucket: 'alices', Key: 'notes/bob.txt', Body: 'x' }))),
+      { name: 'AccessDenied', status: 403 },
+    );
+    deepEqual(await s3Error(bob.send(new CreateMultipartUploadCommand({ Bucket: 'alices', Key: 'm' }))), {
+      name: 'AccessDenied',
+      status: 403,
+    });
+    // The owner closes it (as over NFS): bob can no longer read it.
+    await g.gw.ns.setattr(ROOT, f.ino, { mode: 0o600 });
+    deepEqual(await s3Error(bob.send(new GetObjectCommand({ Bucket: 'alices', Key: 'notes/n.txt' }))), {
+      name: 'AccessDenied',
+      status: 403,
+    });
+    equal(g.gw.ns.meta.detached().length, 0);
+  });
+
+  test('2 a hard quota stops a PUT and a part with QuotaExceeded, leaving nothing partial', async () => {
+    await g.gw.control.quotas.set({ kind: 'uid', subjectId: aliceIds.uid, hardBytes: 2_000_000n });
+    await quotaEnforcer(g.gw)!.refresh();
+    try {
+      const e = await s3Error(
+        alice.send(
+          new PutObjectCommand({ Bucket: 'alices', Key: 'huge.bin', Body: Buffer.alloc(3_000_000, 1) }),
+        ),
+      );
+      deepEqual(e, { name: 'QuotaExceeded', status: 403 });
+      equal(
+        (await s3Error(alice.send(new HeadObjectCommand({ Bucket: 'alices', Key: 'huge.bin' })))).status,
+        404,
+      );
+      const { UploadId } = await alice.send(
+        new CreateMultipartUploadCommand({ Bucket: 'alices', Key: 'huge2.bin' }),
+      );
+      equal(
+        (
+          await s3Error(
+            alice.send(
+              new UploadPartCommand({
+                Bucket: 'alices',
+                Key: 'huge2.bin',
+                UploadId,
+                PartNumber: 1,
+                Body: Buffer.alloc(3_000_000, 1),
+              }),
+            ),
+          )
+        ).name,
+        'QuotaExceeded',
+      );
+      deepEqual(g.gw.ns.meta.detached(), []);
+      const usage = await g.gw.ns.quotaUsage('uid', aliceIds.uid);
+      ok(usage.bytes < 2_000_000n, `usage ${usage.bytes}`);
+    } finally {
+      await g.gw.control.quotas.set({ kind: 'uid', subjectId: aliceIds.uid, hardBytes: null });
+      await quotaEnforcer(g.gw)!.refresh();
+    }
+  });
+
+  test('3 files written by other protocols list and GET as objects; the ETag is computed once and cached quietly', async () => {
+    const ns = g.gw.ns;
+    const cred = { uid: aliceIds.uid, gid: aliceIds.gid, gids: [] };
+    const dir = await ns.resolvePath(ROOT, '/export/alices');
+    const sub = await ns.mkdir(cred, dir.ino, 'from-nfs', 0o755);
+    const file = await ns.create(cred, sub.ino, 'report.csv', 0o644);
+    await ns.write(cred, file.ino, 0n, Buffer.from('a,b\n1,2\n'));
+    const listed = await alice.send(new ListObjectsV2Command({ Bucket: 'alices', Prefix: 'from-nfs/' }));
+    deepEqual(
+      listed.Contents?.map((o) => [o.Key, o.Size, o.ETag]),
+      [['from-nfs/report.csv', 8, `"${md5('a,b\n1,2\n')}"`]],
+    );
+    const before = await ns.getattr(file.ino);
+    equal((await ns.getXattr(file.ino, ETAG_MD5_XATTR))?.toString(), md5('a,b\n1,2\n'));
+    equal((await ns.getXattr(file.ino, ETAG_CHANGE_XATTR))?.toString(), String(before.changeId));
+    const got = await alice.send(new GetObjectCommand({ Bucket: 'alices', Key: 'from-nfs/report.csv' }));
+    equal(got.ContentType, 'text/csv');
+    equal(await got.Body!.transformToString(), 'a,b\n1,2\n');
+    equal(
+      (await ns.getattr(file.ino)).changeId,
+      before.changeId,
+      'caching the ETag did not bump the change id',
+    );
+    // Changed over "NFS": the cached ETag is void, the new one is served.
+    await ns.write(cred, file.ino, 8n, Buffer.from('3,4\n'));
+    equal(
+      (await alice.send(new HeadObjectCommand({ Bucket: 'alices', Key: 'from-nfs/report.csv' }))).ETag,
+      `"${md5('a,b\n1,2\n3,4\n')}"`,
+    );
+  });
+
+  test('4 anonymous: reads of public_read_buckets only; everything else AccessDenied', async () => {
+    await alice.send(
+      new PutObjectCommand({
+        Bucket: 'pub',
+        Key: 'index.html',
+        Body: '<h1>hi</h1>',
+        ContentType: 'text/html',
+      }),
+    );
+    await alice.send(new PutObjectCommand({ Bucket: 'alices', Key: 'private.txt', Body: 'no' }));
+    const r = await fetch(`${g.endpoint}/pub/index.html`);
+    equal(r.status, 200);
+    equal(await r.text(), '<h1>hi</h1>');
+    equal(r.headers.get('content-type'), 'text/html');
+    equal((await fetch(`${g.endpoint}/pub?list-type=2`)).status, 200);
+    equal((await fetch(`${g.endpoint}/pub/index.html`, { method: 'PUT', body: 'x' })).status, 403);
+    equal((await fetch(`${g.endpoint}/pub/index.html`, { method: 'DELETE' })).status, 403);
+    equal((await fetch(`${g.endpoint}/alices/private.txt`)).status, 403);
+    equal((await fetch(`${g.endpoint}/pub/index.html?response-content-type=x/y`)).status, 400);
+  });
+
+  test('5 a new key works at once; a revoked key stops working within a second', async () => {
+    const k = await g.user('carol');
+    const carol = sdkClient(g, k);
+    await carol.send(new CreateBucketCommand({ Bucket: 'carols' }));
+    await g.gw.control.s3Keys.revoke(k.accessKeyId);
+    await new Promise((r) => setTimeout(r, 1100));
+    equal(
+      (await s3Error(carol.send(new ListObjectsV2Command({ Bucket: 'carols' })))).name,
+      'InvalidAccessKeyId',
+    );
+  });
+});
