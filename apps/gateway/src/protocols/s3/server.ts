@@ -69,6 +69,7 @@ export class S3Server implements ProtocolServer {
   private inFlight = 0;
   private idle: (() => void) | undefined;
   private readonly idPrefix = randomBytes(4).toString('hex').toUpperCase();
+  private readonly probeToken = randomBytes(16).toString('hex');
   private idCounter = 0;
   private readonly tls: boolean;
   private unsubscribeTls: (() => void) | undefined;
@@ -196,6 +197,15 @@ export class S3Server implements ProtocolServer {
     };
   }
 
+  /**
+   * Request accounting (metrics, connection registry), except for this server's own health
+   * probe, recognised by a per-process random token: an idle gateway must not show S3 errors.
+   */
+  private begin(req: IncomingMessage, conn: Connection, op: string | undefined): (code?: string) => void {
+    if (req.headers['x-cfs-probe'] === this.probeToken) return () => {};
+    return conn.begin(op ?? 'Unknown');
+  }
+
   /** A real anonymous request to our own listener: any S3 XML answer with a request id is healthy. */
   private probe(): Promise<string | undefined> {
     const { host, port } = this.ctx.config.s3.bind;
@@ -211,7 +221,7 @@ export class S3Server implements ProtocolServer {
           agent: false,
           rejectUnauthorized: false,
           timeout: 1500,
-          headers: { connection: 'close' },
+          headers: { connection: 'close', 'x-cfs-probe': this.probeToken },
         },
         (res) => {
           let body = '';
@@ -361,7 +371,7 @@ export class S3Server implements ProtocolServer {
       try {
         row = route(method, target, t.query, req.headers);
       } finally {
-        end = conn.begin(row?.op ?? 'Unknown');
+        end = this.begin(req, conn, row?.op);
       }
       if (row.needsBucket) checkBucketName(t.bucket!);
       const auth = await authenticate(
@@ -399,7 +409,7 @@ export class S3Server implements ProtocolServer {
           `S3 ${row?.op ?? 'request'} refused: ${err.message}`,
         );
       }
-      end ??= conn.begin(row?.op ?? 'Unknown');
+      end ??= this.begin(req, conn, row?.op);
       end(err.code);
       this.replyError(req, res, err, resource, requestId, false);
     }
