@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runFsck } from '../../src/storage/fsck/index.ts';
 import { openNamespace } from '../../src/storage/open.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -104,6 +105,8 @@ test(`acknowledged operations survive SIGKILL (${ROUNDS} rounds) and nothing hal
     } finally {
       await ns.close();
     }
+    const report = await runFsck({ dbFile: `${dir}/meta.db`, dataDir: `${dir}/data` });
+    ok(report.clean, `round ${round}: fsck found ${JSON.stringify(report.problems)}`);
   }
   ok(totalAcked > ROUNDS * 10, `writers acknowledged only ${totalAcked} operations`);
 });
