@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -117,4 +117,14 @@ describe('./cfs gateway start refuses bad input and starts nothing', () => {
       ok(!existsSync(join(dir, 'state', 'meta.db')));
     });
   }
+});
+
+test('./cfs works through a symlink from another folder (ln -s "$PWD/cfs" /usr/local/bin/cfs)', async () => {
+  const dir = makeTempDir('cfs-link');
+  const link = join(dir, 'cfs');
+  symlinkSync(CFS, link);
+  const example = fileURLToPath(new URL('../../../../config/gateway.example.yaml', import.meta.url));
+  const r = await runCommand(link, ['gateway', 'validate-config', '--no-port-check', '--config', example], { cwd: dir });
+  equal(r.code, 0, r.output);
+  match(r.stdout, /configuration valid/);
 });
