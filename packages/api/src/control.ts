@@ -1,37 +1,115 @@
-/** Overall and per-check state, worst first: unhealthy > degraded > healthy. */
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+import type { AuditPage, AuditQuery, AuditRecord } from './types/audit.ts';
+import type { IssuedSession, Role, Session } from './types/auth.ts';
+import type { CertificatesReport, CertificateUpload, CertificateUploadResult } from './types/certs.ts';
+import type { HealthReport } from './types/health.ts';
+import type { CreatedS3Key, GroupView, NewGroup, NewUser, S3KeyView, UserView } from './types/identity.ts';
+import type { BackendName, MetricsHistory, MetricsSnapshot } from './types/metrics.ts';
+import type {
+  CacheInvalidation,
+  CacheScope,
+  CircuitsReport,
+  CircuitView,
+  ConnectionsReport,
+  DrainStatus,
+} from './types/ops.ts';
+import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView } from './types/quotas.ts';
 
-export interface HealthCheck {
-  name: string;
-  status: HealthStatus;
-  message: string;
-  duration_ms: number;
-}
-
-export interface HealthReport {
-  overall: HealthStatus;
-  checks: HealthCheck[];
-  /** Milliseconds since the Unix epoch when the report was produced. */
-  timestamp: number;
-}
+export type { Role, Session } from './types/auth.ts';
+export type { HealthCheck, HealthReport, HealthStatus } from './types/health.ts';
 
 /**
- * What the router needs from a running gateway. apps/gateway implements it; the console
- * only ever sees it through tRPC. Methods reject with a TRPCError or a plain Error.
+ * What the router needs from a running gateway: one method per capability, each returning a
+ * plain JSON-safe type from `./types`. apps/gateway implements it over its own services; the
+ * console only ever sees it through tRPC. Methods reject with a TRPCError (NOT_FOUND,
+ * CONFLICT, BAD_REQUEST…) or a plain Error (INTERNAL_SERVER_ERROR). Roles, CSRF and auditing
+ * are the router's, so an implementation does none of them.
  */
 export interface GatewayControl {
   health(): Promise<HealthReport>;
+
+  /** The history ring's samples of the last `windowSeconds`, oldest first. */
+  metricsHistory(windowSeconds: number): Promise<MetricsHistory>;
+  metricsSnapshot(): Promise<MetricsSnapshot>;
+
+  connections(): Promise<ConnectionsReport>;
+  circuits(): Promise<CircuitsReport>;
+  /** Closes the circuit and clears its failure count. */
+  resetCircuit(backend: BackendName): Promise<CircuitView>;
+  invalidateCache(scope: CacheScope): Promise<CacheInvalidation>;
+
+  drainStatus(): Promise<DrainStatus>;
+  /** Every listener stops accepting; open connections keep being served. Idempotent. */
+  drain(): Promise<DrainStatus>;
+  undrain(): Promise<DrainStatus>;
+
+  listQuotas(): Promise<QuotaView[]>;
+  /** Null when no quota is set for the subject. */
+  getQuota(kind: QuotaKind, id: number): Promise<QuotaView | null>;
+  /** Creates or updates; enforced from the next write on. */
+  setQuota(request: QuotaSetRequest): Promise<QuotaView>;
+  removeQuota(kind: QuotaKind, id: number): Promise<void>;
+  /** The quotas a write by `uid` (and its primary gid, or `gid`) is charged to, with the arithmetic. */
+  explainQuota(subject: { uid?: number; gid?: number }): Promise<QuotaExplanation>;
+
+  listUsers(): Promise<UserView[]>;
+  addUser(user: NewUser): Promise<UserView>;
+  /** Also removes the user's S3 keys and console sessions. */
+  removeUser(name: string): Promise<void>;
+  setUserPassword(name: string, password: string): Promise<void>;
+  /** null takes console access away. */
+  setUserRole(name: string, role: Role | null): Promise<UserView>;
+  listGroups(): Promise<GroupView[]>;
+  addGroup(group: NewGroup): Promise<GroupView>;
+  removeGroup(name: string): Promise<void>;
+  /** Every key, or one user's. Never the secrets. */
+  listKeys(user?: string): Promise<S3KeyView[]>;
+  /** The secret is in this result and nowhere else, ever. */
+  createKey(user: string): Promise<CreatedS3Key>;
+  /** The key stops working within the credential cache's TTL (1 s). */
+  revokeKey(accessKeyId: string): Promise<S3KeyView>;
+
+  certificates(): Promise<CertificatesReport>;
+  /** Validated as `gateway start` would; written and hot-reloaded only when no check fails. */
+  uploadCertificate(pair: CertificateUpload): Promise<CertificateUploadResult>;
+
+  auditLog(query: AuditQuery): Promise<AuditPage>;
+  /** Stores one audit entry; never rejects (a failure to audit is the gateway's to log). */
+  recordAudit(entry: AuditRecord): Promise<void>;
+
+  /**
+   * A console session for a user with a role and this password; null for anything else
+   * (unknown user, wrong password, disabled, no role) — the caller must not learn which.
+   */
+  signIn(user: string, password: string): Promise<IssuedSession | null>;
+  /** Ends the session this credential names (no-op when it names none). */
+  signOut(credential: string): Promise<void>;
 }
 
-export type Role = 'viewer' | 'operator' | 'admin';
-
-export interface Session {
-  user: string;
-  role: Role;
+/**
+ * What the HTTP mount knows about a request. Absent for in-process callers (createCaller),
+ * which are trusted code, not browsers.
+ */
+export interface Transport {
+  remoteAddress: string;
+  /**
+   * The request carried `x-cfs-csrf: 1`. A cross-site form, link or image cannot send a custom
+   * header, and a cross-site fetch that sets one needs a CORS preflight the gateway never
+   * grants, so a mutation carrying it was sent by script on the console's own origin.
+   */
+  csrfHeader: boolean;
+  /** The console session credential (the `cfs_session` cookie) the request came with. */
+  sessionCredential: string | null;
+  /** Why the credentials the request carried were refused (bad token, expired session). */
+  authProblem?: string;
+  /** Hands the client a new session credential (an httpOnly cookie) valid until `expiresAt`. */
+  issueSession(credential: string, expiresAt: string): void;
+  /** Tells the client to forget its session credential. */
+  endSession(): void;
 }
 
 /** Per-request context; `session` is null for an unauthenticated caller. */
 export interface Context {
   control: GatewayControl;
   session: Session | null;
+  transport?: Transport;
 }

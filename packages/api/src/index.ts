@@ -1,11 +1,15 @@
-export type {
-  Context,
-  GatewayControl,
-  HealthCheck,
-  HealthReport,
-  HealthStatus,
-  Role,
-  Session,
-} from './control.ts';
+export type { Context, GatewayControl, Transport } from './control.ts';
 export { type AppRouter, appRouter, createAppRouter, createCaller } from './router.ts';
-export { roleAtLeast } from './trpc.ts';
+export { SIGN_IN_REFUSED } from './routers/auth.ts';
+export { sizeBytes } from './schemas.ts';
+export { actorOf, type ProcedureMeta, roleAtLeast } from './trpc.ts';
+export type * from './types/audit.ts';
+export type * from './types/auth.ts';
+export { ROLES } from './types/auth.ts';
+export type * from './types/certs.ts';
+export type * from './types/health.ts';
+export type * from './types/identity.ts';
+export type * from './types/metrics.ts';
+export { METRICS_WINDOWS } from './types/metrics.ts';
+export type * from './types/ops.ts';
+export type * from './types/quotas.ts';

@@ -1,9 +1,33 @@
+import { auditRouter } from './routers/audit.ts';
+import { authRouter } from './routers/auth.ts';
+import { cacheRouter } from './routers/cache.ts';
+import { certsRouter } from './routers/certs.ts';
+import { circuitsRouter } from './routers/circuits.ts';
+import { connectionsRouter } from './routers/connections.ts';
+import { drainRouter } from './routers/drain.ts';
+import { groupsRouter } from './routers/groups.ts';
 import { health } from './routers/health.ts';
+import { keysRouter } from './routers/keys.ts';
+import { metricsRouter } from './routers/metrics.ts';
+import { quotasRouter } from './routers/quotas.ts';
+import { usersRouter } from './routers/users.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
 /** The router is stateless: everything per-gateway or per-request comes in through Context. */
 export const appRouter = router({
   health,
+  auth: authRouter,
+  metrics: metricsRouter,
+  connections: connectionsRouter,
+  circuits: circuitsRouter,
+  cache: cacheRouter,
+  drain: drainRouter,
+  quotas: quotasRouter,
+  users: usersRouter,
+  groups: groupsRouter,
+  keys: keysRouter,
+  certs: certsRouter,
+  audit: auditRouter,
 });
 
 export type AppRouter = typeof appRouter;

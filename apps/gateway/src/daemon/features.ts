@@ -4,6 +4,7 @@ import { drainFeature } from '../ops/drain/feature.ts';
 import { identityFeature } from '../ops/identity/feature.ts';
 import { metricsFeature } from '../ops/metrics/feature.ts';
 import { quotaFeature } from '../ops/quota/feature.ts';
+import { trpcFeature } from '../ops/trpc/feature.ts';
 import type { Feature } from './feature.ts';
 
 /** Started in this order, stopped in reverse. Metrics first: the others report through it. */
@@ -14,4 +15,5 @@ export const FEATURES: Feature[] = [
   certsFeature,
   drainFeature,
   adminFeature,
+  trpcFeature,
 ];

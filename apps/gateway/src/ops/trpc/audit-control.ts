@@ -1,0 +1,38 @@
+import type { GatewayControl } from '@claudefs/api';
+import type { Gateway } from '../../daemon/gateway.ts';
+import { auditView } from './views.ts';
+
+/** Reading the audit log, and storing what the router audits (secret-looking keys redacted there). */
+export function auditControl(gw: Gateway): Pick<GatewayControl, 'auditLog' | 'recordAudit'> {
+  return {
+    async auditLog(q) {
+      const limit = q.limit ?? 50;
+      // One more than asked tells whether an older page exists.
+      const rows = await gw.control.audit.list({
+        ...(q.actor === undefined ? {} : { actor: q.actor }),
+        ...(q.action === undefined ? {} : { action: q.action }),
+        ...(q.outcome === undefined ? {} : { outcome: q.outcome }),
+        ...(q.since === undefined ? {} : { since: new Date(q.since) }),
+        ...(q.until === undefined ? {} : { until: new Date(q.until) }),
+        ...(q.beforeId === undefined ? {} : { beforeId: q.beforeId }),
+        limit: limit + 1,
+      });
+      const entries = rows.slice(0, limit).map(auditView);
+      return { entries, nextBeforeId: rows.length > limit ? (entries.at(-1)?.id ?? null) : null };
+    },
+    async recordAudit(e) {
+      try {
+        await gw.control.audit.record({
+          actor: e.actor,
+          action: e.action,
+          target: e.target,
+          outcome: e.outcome,
+          detail: e.detail,
+          remoteAddr: e.remoteAddress ?? null,
+        });
+      } catch (err) {
+        gw.log.error({ err, action: e.action }, 'audit record failed');
+      }
+    },
+  };
+}

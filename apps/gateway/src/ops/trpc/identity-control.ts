@@ -1,0 +1,78 @@
+import type { GatewayControl } from '@claudefs/api';
+import type { Gateway } from '../../daemon/gateway.ts';
+import { invalidateCredentials } from '../identity/credentials.ts';
+import { groupView, keyView, userView } from './views.ts';
+
+type IdentityControl = Pick<
+  GatewayControl,
+  | 'listUsers'
+  | 'addUser'
+  | 'removeUser'
+  | 'setUserPassword'
+  | 'setUserRole'
+  | 'listGroups'
+  | 'addGroup'
+  | 'removeGroup'
+  | 'listKeys'
+  | 'createKey'
+  | 'revokeKey'
+>;
+
+/**
+ * Users, groups and S3 keys through the control plane, as `./cfs user|group` edit them. Every
+ * change drops the protocols' cached credentials it affects, so it applies at once rather
+ * than after the credential cache's TTL.
+ */
+export function identityControl(gw: Gateway): IdentityControl {
+  const { users, groups, s3Keys } = gw.control;
+  const mustGetUser = async (name: string) => {
+    const u = await users.get(name);
+    if (!u) throw new Error(`user ${name} vanished while being changed`);
+    return userView(u);
+  };
+  return {
+    listUsers: async () => (await users.list()).map(userView),
+    async addUser(input) {
+      const created = await users.add(input);
+      invalidateCredentials(gw, created.name);
+      return userView(created);
+    },
+    async removeUser(name) {
+      await users.remove(name);
+      // Its S3 keys went with it, and they are cached by access key id.
+      invalidateCredentials(gw);
+    },
+    async setUserPassword(name, password) {
+      await users.setPassword(name, password);
+      invalidateCredentials(gw, name);
+    },
+    async setUserRole(name, role) {
+      await users.setRole(name, role);
+      return mustGetUser(name);
+    },
+    async listGroups() {
+      const all = await groups.list();
+      return Promise.all(all.map(async (g) => groupView(g, await groups.members(g.name))));
+    },
+    async addGroup(input) {
+      const g = await groups.add(input);
+      return groupView(g, await groups.members(g.name));
+    },
+    async removeGroup(name) {
+      await groups.remove(name);
+      invalidateCredentials(gw);
+    },
+    listKeys: async (user) => (await s3Keys.list(user)).map(keyView),
+    async createKey(user) {
+      const { secret, ...record } = await s3Keys.create(user);
+      return { ...keyView(record), secret };
+    },
+    async revokeKey(accessKeyId) {
+      await s3Keys.revoke(accessKeyId);
+      invalidateCredentials(gw, accessKeyId);
+      const revoked = (await s3Keys.list()).find((k) => k.accessKeyId === accessKeyId);
+      if (!revoked) throw new Error(`access key ${accessKeyId} vanished while being revoked`);
+      return keyView(revoked);
+    },
+  };
+}

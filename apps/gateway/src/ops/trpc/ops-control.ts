@@ -1,0 +1,56 @@
+import type {
+  CacheInvalidation,
+  CircuitsReport,
+  CircuitView,
+  ConnectionsReport,
+  DrainStatus,
+  GatewayControl,
+} from '@claudefs/api';
+import { TRPCError } from '@trpc/server';
+import type { Gateway } from '../../daemon/gateway.ts';
+import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/endpoints.ts';
+import { drainControllerOf } from '../drain/feature.ts';
+import { getMetrics } from '../metrics/index.ts';
+import { unwrap } from './errors.ts';
+
+type OpsControl = Pick<
+  GatewayControl,
+  | 'health'
+  | 'metricsHistory'
+  | 'metricsSnapshot'
+  | 'connections'
+  | 'circuits'
+  | 'resetCircuit'
+  | 'invalidateCache'
+  | 'drainStatus'
+  | 'drain'
+  | 'undrain'
+>;
+
+function drainController(gw: Gateway) {
+  const c = drainControllerOf(gw);
+  if (!c) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'the drain feature is not running' });
+  return c;
+}
+
+/** Health, metrics, connections, circuits, caches and drain: the admin API's own functions. */
+export function opsControl(gw: Gateway): OpsControl {
+  return {
+    health: async () => gw.health.report(),
+    metricsHistory: async (windowSeconds) => getMetrics(gw).history(windowSeconds),
+    metricsSnapshot: async () => getMetrics(gw).snapshot(),
+    connections: async () => unwrap<ConnectionsReport>(connections(gw)),
+    circuits: async () => unwrap<CircuitsReport>(circuits(gw)),
+    resetCircuit: async (backend) => unwrap<CircuitView>(resetCircuit(gw, backend)),
+    invalidateCache: async (scope) =>
+      unwrap<CacheInvalidation>(
+        await invalidateCaches(
+          gw,
+          scope.scope === 'path' ? { path: scope.path } : scope.scope === 'uid' ? { uid: scope.uid } : {},
+        ),
+      ),
+    drainStatus: async (): Promise<DrainStatus> => drainController(gw).status(),
+    drain: async () => drainController(gw).drain(),
+    undrain: async () => drainController(gw).undrain(),
+  };
+}

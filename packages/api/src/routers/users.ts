@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { accountName, id, password, role } from '../schemas.ts';
+import { adminProcedure, field, router, viewerProcedure } from '../trpc.ts';
+import type { NewUser, UserView } from '../types/identity.ts';
+
+export const addUserInput = z.object({
+  name: accountName('user'),
+  uid: id('uid').optional(),
+  gid: id('gid').optional(),
+  group: accountName('group').optional(),
+  groups: z.array(accountName('group')).max(64).optional(),
+  role: role.nullable().optional(),
+  password: password.optional(),
+});
+
+export const nameInput = z.object({ name: accountName('user') });
+export const setPasswordInput = z.object({ name: accountName('user'), password });
+export const setRoleInput = z.object({ name: accountName('user'), role: role.nullable() });
+
+const userTarget = (i: Readonly<Record<string, unknown>>) => `user:${field(i, 'name')}`;
+
+/** Accounts: one identity for NFS uid/gid, S3 keys, SMB's NT hash and the console role. */
+export const usersRouter = router({
+  list: viewerProcedure.query(({ ctx }): Promise<UserView[]> => ctx.control.listUsers()),
+  add: adminProcedure
+    .meta({
+      audit: {
+        action: 'user.add',
+        target: userTarget,
+        detail: ({ password: given, ...rest }) => ({
+          ...rest,
+          password: given === undefined ? 'none' : 'set',
+        }),
+      },
+    })
+    .input(addUserInput)
+    .mutation(({ ctx, input }): Promise<UserView> => ctx.control.addUser(input as NewUser)),
+  remove: adminProcedure
+    .meta({ audit: { action: 'user.remove', target: userTarget } })
+    .input(nameInput)
+    .mutation(async ({ ctx, input }): Promise<{ removed: string }> => {
+      await ctx.control.removeUser(input.name);
+      return { removed: input.name };
+    }),
+  /** Sets both the console password and SMB's NT hash. */
+  setPassword: adminProcedure
+    .meta({ audit: { action: 'user.passwd', target: userTarget, detail: () => undefined } })
+    .input(setPasswordInput)
+    .mutation(async ({ ctx, input }): Promise<{ changed: string }> => {
+      await ctx.control.setUserPassword(input.name, input.password);
+      return { changed: input.name };
+    }),
+  setRole: adminProcedure
+    .meta({ audit: { action: 'user.role', target: userTarget } })
+    .input(setRoleInput)
+    .mutation(({ ctx, input }): Promise<UserView> => ctx.control.setUserRole(input.name, input.role)),
+});

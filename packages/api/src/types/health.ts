@@ -1,0 +1,17 @@
+/** Overall and per-check state, worst first: unhealthy > degraded > healthy. */
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface HealthCheck {
+  name: string;
+  status: HealthStatus;
+  message: string;
+  duration_ms: number;
+}
+
+/** `/health`, in the runbook's shape. */
+export interface HealthReport {
+  overall: HealthStatus;
+  checks: HealthCheck[];
+  /** Milliseconds since the Unix epoch when the report was produced. */
+  timestamp: number;
+}

@@ -1,0 +1,77 @@
+import type { BackendName, BreakerState, ProtocolName } from './metrics.ts';
+
+/** One client connection, across protocols. */
+export interface ConnectionView {
+  id: number;
+  protocol: ProtocolName;
+  remoteAddress: string;
+  remotePort: number;
+  localPort: number;
+  /** Authenticated identity, as far as the protocol has established it. */
+  user?: string;
+  uid?: number;
+  gid?: number;
+  keyId?: string;
+  /** ms since the epoch. */
+  startedAt: number;
+  requests: number;
+  bytesIn: number;
+  bytesOut: number;
+  inFlight: number;
+  currentOp?: string;
+  /** Protocol details (SMB dialect, signing, NFS auth flavour…). */
+  details: Record<string, string | number | boolean>;
+}
+
+export interface ConnectionsReport {
+  total: number;
+  /** limits.max_connections, shared by every protocol. */
+  max: number;
+  inFlight: number;
+  /** Connections refused at the limit since start, by protocol. */
+  refused: Record<string, number>;
+  connections: ConnectionView[];
+}
+
+export interface CircuitView {
+  backend: BackendName;
+  state: BreakerState;
+  consecutiveFailures: number;
+  totalFailures: number;
+  lastError?: { message: string; at: number };
+  openedAt?: number;
+  /** When an open circuit lets the next trial call through (ms since the epoch). */
+  nextProbeAt?: number;
+}
+
+export interface CircuitsReport {
+  circuits: CircuitView[];
+}
+
+/** What to drop from the attribute and name caches: everything, one path's inode, or one owner's. */
+export type CacheScope = { scope: 'all' } | { scope: 'path'; path: string } | { scope: 'uid'; uid: number };
+
+export interface CacheInvalidation {
+  /** `all`, `path /export/x`, `uid 1000`. */
+  scope: string;
+  dropped: { attributes: number; entries: number; total: number };
+  /** Both caches together, since start; null before any lookup. */
+  hitRatioBefore: number | null;
+  hitRatioAfter: number | null;
+}
+
+export type DrainState = 'serving' | 'draining' | 'drained';
+
+export interface DrainStatus {
+  state: DrainState;
+  draining: boolean;
+  /** Draining, and no request in flight for `quietMs`; idle connections may remain. */
+  drained: boolean;
+  /** When the drain began (ISO 8601); null while serving. */
+  since: string | null;
+  quietForMs: number;
+  quietMs: number;
+  connections: number;
+  inFlight: number;
+  protocols: Partial<Record<ProtocolName, { connections: number; inFlight: number }>>;
+}
