@@ -1,0 +1,145 @@
+import {
+  type CipherCCM,
+  type CipherGCM,
+  createCipheriv,
+  createDecipheriv,
+  type DecipherCCM,
+  type DecipherGCM,
+  randomBytes,
+} from 'node:crypto';
+import type { Smb2Cipher } from './types.ts';
+
+/**
+ * SMB 3.x encryption (MS-SMB2 3.1.4.3, 3.3.4.1.4, 3.3.5.2.1.1): the SMB2 TRANSFORM_HEADER
+ * (2.2.41) and AEAD over the messages it carries.
+ *
+ *   0  ProtocolId 0xFD 'S' 'M' 'B'      4  Signature (the AEAD tag, 16)
+ *   20 Nonce (16: CCM uses 11, GCM 12)  36 OriginalMessageSize (4)
+ *   40 Reserved (2)                     42 Flags / EncryptionAlgorithm (2) = 0x0001
+ *   44 SessionId (8)                    52 the encrypted message(s)
+ *
+ * The additional authenticated data is the header from Nonce to its end (bytes 20..52).
+ */
+export const TRANSFORM_HEADER_SIZE = 52;
+export const TRANSFORM_PROTOCOL_ID = Buffer.from([0xfd, 0x53, 0x4d, 0x42]);
+/** Flags = Encrypted (3.1.1) / EncryptionAlgorithm = SMB2_ENCRYPTION_AES128_CCM (3.0.x): both 0x0001. */
+const FLAGS_ENCRYPTED = 0x0001;
+const TAG_SIZE = 16;
+const NONCE_OFFSET = 20;
+const NONCE_FIELD_SIZE = 16;
+
+export function nonceLength(cipher: Smb2Cipher): 11 | 12 {
+  return cipher === 'AES-128-CCM' ? 11 : 12;
+}
+
+type AeadCipher = CipherCCM | CipherGCM;
+type AeadDecipher = DecipherCCM | DecipherGCM;
+
+function aeadCipher(cipher: Smb2Cipher, key: Buffer, nonce: Buffer): AeadCipher {
+  if (cipher === 'AES-128-CCM') return createCipheriv('aes-128-ccm', key, nonce, { authTagLength: TAG_SIZE });
+  if (cipher === 'AES-128-GCM') return createCipheriv('aes-128-gcm', key, nonce, { authTagLength: TAG_SIZE });
+  throw new RangeError(`unknown SMB2 cipher ${String(cipher)}`);
+}
+
+function aeadDecipher(cipher: Smb2Cipher, key: Buffer, nonce: Buffer): AeadDecipher {
+  if (cipher === 'AES-128-CCM')
+    return createDecipheriv('aes-128-ccm', key, nonce, { authTagLength: TAG_SIZE });
+  if (cipher === 'AES-128-GCM')
+    return createDecipheriv('aes-128-gcm', key, nonce, { authTagLength: TAG_SIZE });
+  throw new RangeError(`unknown SMB2 cipher ${String(cipher)}`);
+}
+
+// A nonce must never repeat under one key. Keys live as long as their session, inside this
+// process, so a process-wide counter under a random prefix (drawn once) is unique for every key
+// without per-key state; the prefix keeps two processes that share nothing from colliding.
+const NONCE_PREFIX = randomBytes(4);
+let nonceCounter = 0n;
+
+function nextNonce(cipher: Smb2Cipher): Buffer {
+  const n = Buffer.alloc(NONCE_FIELD_SIZE);
+  const len = nonceLength(cipher);
+  NONCE_PREFIX.copy(n, 0, 0, len - 8);
+  nonceCounter = (nonceCounter + 1n) & 0xffffffffffffffffn;
+  n.writeBigUInt64LE(nonceCounter, len - 8);
+  return n;
+}
+
+export interface EncryptOptions {
+  /**
+   * The Nonce field to use: the cipher's nonce (11 or 12 bytes) or the whole 16-byte field.
+   * Only for reproducing published vectors: a nonce must never be reused under one key.
+   */
+  nonce?: Buffer;
+}
+
+/** TRANSFORM_HEADER + ciphertext of one or more SMB2 messages for sessionId. */
+export function encrypt(
+  cipher: Smb2Cipher,
+  key: Buffer,
+  sessionId: bigint,
+  plaintext: Buffer,
+  options: EncryptOptions = {},
+): Buffer {
+  const len = nonceLength(cipher);
+  if (key.length !== 16) throw new RangeError(`encrypt: a ${cipher} key is 16 bytes, not ${key.length}`);
+  if (plaintext.length === 0 || plaintext.length > 0xffffffff)
+    throw new RangeError(`encrypt: cannot carry ${plaintext.length} bytes in one transform`);
+  const frame = Buffer.alloc(TRANSFORM_HEADER_SIZE + plaintext.length);
+  TRANSFORM_PROTOCOL_ID.copy(frame, 0);
+  const nonce = options.nonce ?? nextNonce(cipher);
+  if (nonce.length !== len && nonce.length !== NONCE_FIELD_SIZE)
+    throw new RangeError(
+      `encrypt: a ${cipher} nonce is ${len} bytes (or the ${NONCE_FIELD_SIZE}-byte field)`,
+    );
+  nonce.copy(frame, NONCE_OFFSET);
+  frame.writeUInt32LE(plaintext.length, 36);
+  frame.writeUInt16LE(FLAGS_ENCRYPTED, 42);
+  frame.writeBigUInt64LE(BigInt.asUintN(64, sessionId), 44);
+  const aad = frame.subarray(NONCE_OFFSET, TRANSFORM_HEADER_SIZE);
+
+  const c = aeadCipher(cipher, key, frame.subarray(NONCE_OFFSET, NONCE_OFFSET + len));
+  c.setAAD(aad, { plaintextLength: plaintext.length });
+  const body = c.update(plaintext);
+  c.final();
+  body.copy(frame, TRANSFORM_HEADER_SIZE);
+  c.getAuthTag().copy(frame, 4);
+  return frame;
+}
+
+export type DecryptResult =
+  | { sessionId: bigint; plaintext: Buffer }
+  | { error: 'STATUS_ACCESS_DENIED' | 'STATUS_INVALID_PARAMETER' };
+
+/**
+ * Opens one transform frame (MS-SMB2 3.3.5.2.1.1). A malformed header (short, wrong
+ * ProtocolId, Flags not 0x0001, OriginalMessageSize not the rest of the frame) is
+ * STATUS_INVALID_PARAMETER; a session without a key, or a frame that does not authenticate
+ * (any changed byte of header or ciphertext), is STATUS_ACCESS_DENIED.
+ */
+export function decrypt(
+  cipher: Smb2Cipher,
+  keyFor: (sessionId: bigint) => Buffer | undefined,
+  frame: Buffer,
+): DecryptResult {
+  if (frame.length <= TRANSFORM_HEADER_SIZE) return { error: 'STATUS_INVALID_PARAMETER' };
+  if (!frame.subarray(0, 4).equals(TRANSFORM_PROTOCOL_ID)) return { error: 'STATUS_INVALID_PARAMETER' };
+  if (frame.readUInt16LE(42) !== FLAGS_ENCRYPTED) return { error: 'STATUS_INVALID_PARAMETER' };
+  const size = frame.readUInt32LE(36);
+  if (size !== frame.length - TRANSFORM_HEADER_SIZE) return { error: 'STATUS_INVALID_PARAMETER' };
+  const sessionId = frame.readBigUInt64LE(44);
+  const key = keyFor(sessionId);
+  if (key === undefined) return { error: 'STATUS_ACCESS_DENIED' };
+  if (key.length !== 16) throw new RangeError(`decrypt: a ${cipher} key is 16 bytes, not ${key.length}`);
+
+  const len = nonceLength(cipher);
+  const d = aeadDecipher(cipher, key, frame.subarray(NONCE_OFFSET, NONCE_OFFSET + len));
+  d.setAuthTag(frame.subarray(4, 4 + TAG_SIZE));
+  d.setAAD(frame.subarray(NONCE_OFFSET, TRANSFORM_HEADER_SIZE), { plaintextLength: size });
+  const plaintext = d.update(frame.subarray(TRANSFORM_HEADER_SIZE));
+  try {
+    d.final();
+  } catch {
+    return { error: 'STATUS_ACCESS_DENIED' };
+  }
+  return { sessionId, plaintext };
+}
