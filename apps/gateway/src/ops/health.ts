@@ -1,20 +1,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy';
+import type { HealthCheck as CheckResult, HealthReport, HealthStatus } from '@claudefs/api';
 
-/** One entry of `/health`'s "checks", in the runbook's exact shape. */
-export interface CheckResult {
-  name: string;
-  status: HealthStatus;
-  message: string;
-  duration_ms: number;
-}
-
-export interface HealthReport {
-  overall: HealthStatus;
-  checks: CheckResult[];
-  timestamp: number;
-}
+export type { CheckResult, HealthReport, HealthStatus };
 
 /** A probe: resolves (optionally with a degraded verdict and a message) or throws when unhealthy. */
 export interface HealthCheck {

@@ -12,6 +12,6 @@ export interface HealthCheck {
 export interface HealthReport {
   overall: HealthStatus;
   checks: HealthCheck[];
-  /** Milliseconds since the Unix epoch when the report was produced. */
+  /** Seconds since the Unix epoch when the report was produced (the runbook's `1706745600`). */
   timestamp: number;
 }
