@@ -1,10 +1,13 @@
 export type StatusVariant = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
 
 const VARIANT_CLASSES: Record<StatusVariant, string> = {
-  healthy: 'bg-emerald-100 text-emerald-800 ring-emerald-600/20',
-  degraded: 'bg-amber-100 text-amber-800 ring-amber-600/20',
-  unhealthy: 'bg-red-100 text-red-800 ring-red-600/20',
-  unknown: 'bg-slate-100 text-slate-700 ring-slate-500/20',
+  healthy:
+    'bg-emerald-100 text-emerald-800 ring-emerald-600/20 dark:bg-emerald-950 dark:text-emerald-300 dark:ring-emerald-400/30',
+  degraded:
+    'bg-amber-100 text-amber-800 ring-amber-600/20 dark:bg-amber-950 dark:text-amber-300 dark:ring-amber-400/30',
+  unhealthy: 'bg-red-100 text-red-800 ring-red-600/20 dark:bg-red-950 dark:text-red-300 dark:ring-red-400/30',
+  unknown:
+    'bg-slate-100 text-slate-700 ring-slate-500/20 dark:bg-slate-800 dark:text-slate-300 dark:ring-slate-400/30',
 };
 
 const DOT_CLASSES: Record<StatusVariant, string> = {
@@ -21,11 +24,13 @@ export function statusVariant(status: string): StatusVariant {
     case 'ok':
     case 'up':
     case 'closed':
+    case 'serving':
       return 'healthy';
     case 'degraded':
     case 'warning':
     case 'half-open':
     case 'draining':
+    case 'drained':
       return 'degraded';
     case 'unhealthy':
     case 'down':
@@ -39,12 +44,14 @@ export function statusVariant(status: string): StatusVariant {
 
 export interface StatusBadgeProps {
   status: string;
+  /** Overrides the colour the word would get by itself (`over hard` → unhealthy). */
+  variant?: StatusVariant;
   className?: string;
 }
 
 /** The status word in a pill coloured by its meaning. */
-export function StatusBadge({ status, className }: StatusBadgeProps) {
-  const variant = statusVariant(status);
+export function StatusBadge({ status, variant: given, className }: StatusBadgeProps) {
+  const variant = given ?? statusVariant(status);
   return (
     <span
       data-status={variant}

@@ -1,0 +1,141 @@
+'use client';
+import type { AuditOutcome, AuditQuery } from '@claudefs/api';
+import { Button, Card, Field, fieldAria, Input, Select, StatusBadge, Table, Td, Th } from '@claudefs/ui';
+import { useQuery } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { PageHeader } from '../../components/page-header.tsx';
+import { QueryPanel } from '../../components/query-panel.tsx';
+import { dateTime } from '../../lib/format.ts';
+import { useTRPC } from '../../lib/trpc.ts';
+
+const OUTCOME = { ok: 'healthy', denied: 'degraded', error: 'unhealthy' } as const;
+
+function detailText(d: unknown): string {
+  if (d === undefined || d === null) return '';
+  const s = typeof d === 'string' ? d : JSON.stringify(d);
+  return s.length > 160 ? `${s.slice(0, 157)}…` : s;
+}
+
+export function Audit() {
+  const trpc = useTRPC();
+  const [actor, setActor] = useState('');
+  const [action, setAction] = useState('');
+  const [outcome, setOutcome] = useState<AuditOutcome | ''>('');
+  const [query, setQuery] = useState<AuditQuery>({ limit: 50 });
+  const [pages, setPages] = useState<number[]>([]);
+  const beforeId = pages.at(-1);
+  const log = useQuery({
+    ...trpc.audit.list.queryOptions({ ...query, limit: 50, ...(beforeId ? { beforeId } : {}) }),
+    refetchInterval: beforeId ? false : 10_000,
+    placeholderData: (p) => p,
+  });
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    setPages([]);
+    setQuery({
+      limit: 50,
+      ...(actor.trim() ? { actor: actor.trim() } : {}),
+      ...(action.trim() ? { action: action.trim() } : {}),
+      ...(outcome ? { outcome } : {}),
+    });
+  };
+  return (
+    <>
+      <PageHeader
+        title="Audit log"
+        description="Every change, refused or done: who, what, when, from where. Newest first."
+      />
+      <Card>
+        <form
+          onSubmit={apply}
+          aria-label="Filter the audit log"
+          className="mb-4 grid grid-cols-[1fr_1fr_9rem_auto] items-end gap-3"
+        >
+          <Field id="audit-actor" label="Actor">
+            <Input
+              {...fieldAria('audit-actor')}
+              placeholder="console:alice"
+              value={actor}
+              onChange={(e) => setActor(e.target.value)}
+            />
+          </Field>
+          <Field id="audit-action" label="Action">
+            <Input
+              {...fieldAria('audit-action')}
+              placeholder="gateway.drain"
+              value={action}
+              onChange={(e) => setAction(e.target.value)}
+            />
+          </Field>
+          <Field id="audit-outcome" label="Outcome">
+            <Select
+              {...fieldAria('audit-outcome')}
+              value={outcome}
+              onChange={(e) => setOutcome(e.target.value as AuditOutcome | '')}
+            >
+              <option value="">any</option>
+              <option value="ok">ok</option>
+              <option value="denied">denied</option>
+              <option value="error">error</option>
+            </Select>
+          </Field>
+          <Button type="submit" variant="primary">
+            Filter
+          </Button>
+        </form>
+        <QueryPanel query={log} isEmpty={(p) => p.entries.length === 0} empty="No audit entry matches.">
+          {(page) => (
+            <>
+              <Table caption="Audit entries">
+                <thead>
+                  <tr>
+                    <Th>When</Th>
+                    <Th>Actor</Th>
+                    <Th>Action</Th>
+                    <Th>Target</Th>
+                    <Th>Outcome</Th>
+                    <Th>Detail</Th>
+                    <Th>From</Th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.entries.map((e) => (
+                    <tr key={e.id} data-audit-action={e.action}>
+                      <Td className="text-xs whitespace-nowrap">{dateTime(e.at)}</Td>
+                      <Td className="text-xs">{e.actor}</Td>
+                      <Td className="font-mono text-xs">{e.action}</Td>
+                      <Td className="text-xs">{e.target}</Td>
+                      <Td>
+                        <StatusBadge status={e.outcome} variant={OUTCOME[e.outcome]} />
+                      </Td>
+                      <Td className="max-w-72 font-mono text-[0.7rem] break-all">{detailText(e.detail)}</Td>
+                      <Td className="text-xs">{e.remoteAddr ?? '—'}</Td>
+                    </tr>
+                  ))}
+                </tbody>
+              </Table>
+              <div className="mt-3 flex gap-2">
+                <Button
+                  size="sm"
+                  disabled={pages.length === 0}
+                  onClick={() => setPages((p) => p.slice(0, -1))}
+                >
+                  Newer
+                </Button>
+                <Button
+                  size="sm"
+                  disabled={page.nextBeforeId === null}
+                  onClick={() =>
+                    page.nextBeforeId !== null && setPages((p) => [...p, page.nextBeforeId as number])
+                  }
+                >
+                  Older
+                </Button>
+              </div>
+            </>
+          )}
+        </QueryPanel>
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,238 @@
+'use client';
+import type { HealthReport, MetricsSnapshot, ProtocolName } from '@claudefs/api';
+import { Banner, Card, cx, PanelState, Stat, StatusBadge, statusVariant } from '@claudefs/ui';
+import { useQuery } from '@tanstack/react-query';
+import { PageHeader } from '../components/page-header.tsx';
+import { QueryPanel } from '../components/query-panel.tsx';
+import { alertsFor, THRESHOLDS } from '../lib/alerts.ts';
+import { messageOf } from '../lib/errors.ts';
+import { ms, pct, rate } from '../lib/format.ts';
+import { useTRPC } from '../lib/trpc.ts';
+
+const PROTOCOLS: ProtocolName[] = ['nfs', 's3', 'smb'];
+
+const BANNER: Record<string, string> = {
+  healthy: 'border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950',
+  degraded: 'border-amber-300 bg-amber-50 dark:border-amber-700 dark:bg-amber-950',
+  unhealthy: 'border-red-300 bg-red-50 dark:border-red-800 dark:bg-red-950',
+  unknown: 'border-slate-300 bg-white dark:border-slate-700 dark:bg-slate-900',
+};
+
+function HealthBanner({ report, stale }: { report: HealthReport; stale: boolean }) {
+  if (stale) {
+    return (
+      <section
+        aria-label="Overall health"
+        data-testid="health-banner"
+        className={cx('rounded-lg border p-4', BANNER.unhealthy)}
+      >
+        <p className="text-sm text-slate-600 dark:text-slate-300">Gateway health</p>
+        <p className="text-3xl font-semibold tracking-tight" data-testid="health-word">
+          unreachable
+        </p>
+        <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">
+          Last answer: {report.overall}. Retrying every 5 s.
+        </p>
+      </section>
+    );
+  }
+  const bad = report.checks.filter((c) => c.status !== 'healthy');
+  return (
+    <section
+      aria-label="Overall health"
+      data-testid="health-banner"
+      className={cx('rounded-lg border p-4', BANNER[statusVariant(report.overall)])}
+    >
+      <p className="text-sm text-slate-600 dark:text-slate-300">Gateway health</p>
+      <p className="text-3xl font-semibold tracking-tight" data-testid="health-word">
+        {report.overall}
+      </p>
+      <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">
+        {bad.length === 0
+          ? `All ${report.checks.length} checks pass.`
+          : `${bad.map((c) => `${c.name} is ${c.status}`).join('; ')}.`}{' '}
+        Checked{' '}
+        {new Date(report.timestamp < 1e12 ? report.timestamp * 1000 : report.timestamp).toLocaleTimeString()}.
+      </p>
+    </section>
+  );
+}
+
+function Headline({ snapshot }: { snapshot: MetricsSnapshot }) {
+  const { active, max } = snapshot.connections;
+  const ratio = max > 0 ? active / max : 0;
+  return (
+    <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
+      <Card title="Requests by protocol" className="lg:col-span-2">
+        <table className="w-full text-sm">
+          <thead>
+            <tr className="text-left text-xs text-slate-500 dark:text-slate-400">
+              <th className="py-1 font-medium">Protocol</th>
+              <th className="py-1 text-right font-medium">req/s</th>
+              <th className="py-1 text-right font-medium">errors</th>
+              <th className="py-1 text-right font-medium">p99</th>
+              <th className="py-1 text-right font-medium">connections</th>
+            </tr>
+          </thead>
+          <tbody className="tabular-nums">
+            {PROTOCOLS.map((p) => {
+              const s = snapshot.protocols[p];
+              const errBad = s.errorRatio !== null && s.errorRatio > THRESHOLDS.errorRatio;
+              const p99Bad = p === 'nfs' && s.p99Ms !== null && s.p99Ms > THRESHOLDS.nfsP99Ms;
+              return (
+                <tr key={p} className="border-t border-slate-100 dark:border-slate-800">
+                  <th scope="row" className="py-1.5 text-left font-medium uppercase">
+                    {p}
+                  </th>
+                  <td className="py-1.5 text-right">{rate(s.requestsPerSec)}</td>
+                  <td
+                    className={cx(
+                      'py-1.5 text-right',
+                      errBad && 'font-semibold text-red-700 dark:text-red-400',
+                    )}
+                  >
+                    {pct(s.errorRatio, 2)}
+                  </td>
+                  <td
+                    className={cx(
+                      'py-1.5 text-right',
+                      p99Bad && 'font-semibold text-amber-700 dark:text-amber-400',
+                    )}
+                  >
+                    {ms(s.p99Ms)}
+                  </td>
+                  <td className="py-1.5 text-right">{s.activeConnections}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </Card>
+      <Card title="Capacity">
+        <dl className="grid grid-cols-2 gap-4">
+          <Stat
+            label="Connections"
+            value={`${active} / ${max}`}
+            sub={`${pct(ratio, 0)} of max`}
+            tone={ratio > THRESHOLDS.connectionsRatio ? 'warning' : 'neutral'}
+          />
+          <Stat label="Refused" value={snapshot.connections.refusedTotal} sub="since start" />
+          <Stat
+            label="Attribute cache hits"
+            value={pct(snapshot.caches.attributes.hitRatio)}
+            sub={`${snapshot.caches.attributes.entries} entries`}
+          />
+          <Stat
+            label="Name cache hits"
+            value={pct(snapshot.caches.entries.hitRatio)}
+            sub={`${snapshot.caches.entries.entries} entries`}
+          />
+        </dl>
+      </Card>
+    </div>
+  );
+}
+
+function Listeners({
+  report,
+  snapshot,
+}: {
+  report: HealthReport | undefined;
+  snapshot: MetricsSnapshot | undefined;
+}) {
+  return (
+    <Card title="Listeners">
+      <ul className="flex flex-col gap-2 text-sm">
+        {PROTOCOLS.map((p) => {
+          const check = report?.checks.find((c) => c.name === p);
+          const conns = snapshot?.protocols[p].activeConnections;
+          return (
+            <li key={p} className="flex items-center justify-between gap-2">
+              <span className="font-medium uppercase">{p}</span>
+              <span className="flex items-center gap-2 text-xs text-slate-500 dark:text-slate-400">
+                {check ? `${conns ?? 0} connected` : null}
+                <StatusBadge
+                  status={snapshot?.draining && check ? 'draining' : check ? check.status : 'disabled'}
+                />
+              </span>
+            </li>
+          );
+        })}
+      </ul>
+    </Card>
+  );
+}
+
+export function Overview() {
+  const trpc = useTRPC();
+  const health = useQuery({ ...trpc.health.queryOptions(), refetchInterval: 5_000 });
+  const snapshot = useQuery({ ...trpc.metrics.snapshot.queryOptions(), refetchInterval: 5_000 });
+  const history = useQuery({
+    ...trpc.metrics.history.queryOptions({ window: '15m' }),
+    refetchInterval: 15_000,
+  });
+  const alerts = snapshot.data ? alertsFor(snapshot.data, history.data?.points ?? []) : [];
+
+  return (
+    <>
+      <PageHeader title="Overview" description="Health, headline numbers and alerts, refreshed every 5 s." />
+      <div className="flex flex-col gap-4">
+        <QueryPanel query={health}>
+          {(report) => <HealthBanner report={report} stale={health.isError} />}
+        </QueryPanel>
+
+        <section aria-label="Alerts" className="flex flex-col gap-2">
+          {snapshot.isPending ? null : snapshot.isError && !snapshot.data ? (
+            <PanelState state="error">Alerts unavailable: {messageOf(snapshot.error)}</PanelState>
+          ) : alerts.length === 0 ? (
+            <Banner tone="success" role="status">
+              No alerts: every runbook threshold is within limits.
+            </Banner>
+          ) : (
+            alerts.map((a) => (
+              <Banner key={a.id} tone={a.severity} title={a.title} role="alert">
+                {a.detail}
+              </Banner>
+            ))
+          )}
+        </section>
+
+        <QueryPanel query={snapshot}>{(s) => <Headline snapshot={s} />}</QueryPanel>
+
+        <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
+          <Card title="Checks" className="lg:col-span-2">
+            <QueryPanel
+              query={health}
+              isEmpty={(r) => r.checks.length === 0}
+              empty="The gateway reports no checks."
+            >
+              {(r) => (
+                <ul className="grid grid-cols-2 gap-3">
+                  {r.checks.map((c) => (
+                    <li
+                      key={c.name}
+                      data-check={c.name}
+                      className="rounded-md border border-slate-200 p-3 dark:border-slate-700"
+                    >
+                      <div className="flex items-center justify-between gap-2">
+                        <span className="text-sm font-medium">{c.name}</span>
+                        <StatusBadge status={c.status} />
+                      </div>
+                      <p className="mt-1 min-h-5 text-xs text-slate-600 dark:text-slate-300">
+                        {c.message || 'OK'}
+                      </p>
+                      <p className="text-xs text-slate-500 tabular-nums dark:text-slate-400">
+                        {c.duration_ms} ms
+                      </p>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </QueryPanel>
+          </Card>
+          <Listeners report={health.data} snapshot={snapshot.data} />
+        </div>
+      </div>
+    </>
+  );
+}

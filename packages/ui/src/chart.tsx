@@ -1,0 +1,132 @@
+'use client';
+import {
+  Area,
+  AreaChart,
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
+
+/** Series colours come from the theme, never from a page. */
+export type ChartTone = 'sky' | 'violet' | 'emerald' | 'amber' | 'red' | 'slate';
+
+const TONE: Record<ChartTone, string> = {
+  sky: 'var(--color-sky-500)',
+  violet: 'var(--color-violet-500)',
+  emerald: 'var(--color-emerald-500)',
+  amber: 'var(--color-amber-500)',
+  red: 'var(--color-red-500)',
+  slate: 'var(--color-slate-400)',
+};
+
+export interface ChartSeries {
+  key: string;
+  label: string;
+  tone: ChartTone;
+  /** Drawn dashed (a limit, a target). */
+  dashed?: boolean;
+}
+
+export interface TimeSeriesChartProps {
+  /** Rows with `t` (ms since the epoch) and one number (or null for a gap) per series key. */
+  data: ReadonlyArray<Record<string, number | null>>;
+  series: ChartSeries[];
+  /** Accessible name: what the chart shows. */
+  label: string;
+  kind?: 'line' | 'area';
+  height?: number;
+  formatValue?: (v: number) => string;
+  yDomain?: [number | 'auto', number | 'auto'];
+}
+
+const time = (t: number) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+/** The one chart wrapper: time on x, series mapped to theme colours, tooltips in the value's unit. */
+export function TimeSeriesChart({
+  data,
+  series,
+  label,
+  kind = 'line',
+  height = 180,
+  formatValue = (v) => String(Math.round(v * 100) / 100),
+  yDomain = [0, 'auto'],
+}: TimeSeriesChartProps) {
+  const Chart = kind === 'area' ? AreaChart : LineChart;
+  return (
+    <div role="img" aria-label={label} style={{ height }} className="w-full text-xs">
+      <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 600, height }}>
+        <Chart
+          data={data as Array<Record<string, number | null>>}
+          margin={{ top: 4, right: 8, bottom: 0, left: 0 }}
+        >
+          <CartesianGrid stroke="var(--color-slate-400)" strokeOpacity={0.25} vertical={false} />
+          <XAxis
+            dataKey="t"
+            type="number"
+            domain={['dataMin', 'dataMax']}
+            scale="time"
+            tickFormatter={time}
+            stroke="var(--color-slate-400)"
+            tick={{ fill: 'var(--color-slate-500)' }}
+            minTickGap={40}
+          />
+          <YAxis
+            width={52}
+            domain={yDomain}
+            tickFormatter={formatValue}
+            stroke="var(--color-slate-400)"
+            tick={{ fill: 'var(--color-slate-500)' }}
+            allowDecimals
+          />
+          <Tooltip
+            labelFormatter={(t) => time(Number(t))}
+            formatter={(v) => (typeof v === 'number' ? formatValue(v) : String(v))}
+            contentStyle={{
+              background: 'var(--color-slate-800)',
+              border: 'none',
+              borderRadius: 6,
+              color: 'var(--color-slate-100)',
+            }}
+            isAnimationActive={false}
+          />
+          <Legend iconType="plainline" />
+          {series.map((s) =>
+            kind === 'area' ? (
+              <Area
+                key={s.key}
+                dataKey={s.key}
+                name={s.label}
+                type="linear"
+                stroke={TONE[s.tone]}
+                fill={TONE[s.tone]}
+                fillOpacity={0.15}
+                strokeDasharray={s.dashed ? '4 3' : undefined}
+                isAnimationActive={false}
+                connectNulls={false}
+                dot={false}
+              />
+            ) : (
+              <Line
+                key={s.key}
+                dataKey={s.key}
+                name={s.label}
+                type="linear"
+                stroke={TONE[s.tone]}
+                strokeWidth={2}
+                strokeDasharray={s.dashed ? '4 3' : undefined}
+                isAnimationActive={false}
+                connectNulls={false}
+                dot={false}
+              />
+            ),
+          )}
+        </Chart>
+      </ResponsiveContainer>
+    </div>
+  );
+}
