@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, whose innerText() is the rendered text the user reads
 import { equal, match, ok } from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -260,9 +261,11 @@ health: { bind: 127.0.0.1:${ops}, probe_interval: 1s }
         refused = e as typeof refused;
       }
     }
-    ok(refused, 'the PUT over the hard limit was refused');
-    equal(refused.name, 'QuotaExceeded');
-    equal(refused.$metadata?.httpStatusCode, 403);
+    // TypeScript cannot see the assignment in the catch above; the cast restores the type.
+    const err = refused as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
+    ok(err, 'the PUT over the hard limit was refused');
+    equal(err.name, 'QuotaExceeded');
+    equal(err.$metadata?.httpStatusCode, 403);
     s3.destroy();
   });
 
