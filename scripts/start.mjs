@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: the gateway on its embedded default — state in ./state of this checkout
-// (SQLite metadata, a data folder, the control plane), every protocol server this build has.
+// (SQLite metadata, a data folder, the control plane), every protocol server this build has,
+// and the console on :3000 (CFS_NO_CONSOLE=1 for the gateway alone).
 // Writes state/gateway.yaml on first run; edit it to change ports or exports.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -45,12 +46,59 @@ health: { bind: 0.0.0.0:8080 }
   if (!isRoot) console.log('SMB listens on port 4445: port 445 needs root.');
 }
 
-const child = spawn(
+const children = [];
+const stopAll = (sig) => {
+  for (const c of children) if (c.exitCode === null) c.kill(sig);
+};
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => stopAll(sig));
+process.on('SIGHUP', () => gateway.kill('SIGHUP'));
+
+const gateway = spawn(
   join(root, 'cfs'),
   ['gateway', 'start', '--config', configFile, ...process.argv.slice(2)],
   {
     stdio: 'inherit',
   },
 );
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+children.push(gateway);
+gateway.on('exit', (code, signal) => {
+  stopAll('SIGTERM');
+  process.exit(code ?? (signal ? 1 : 0));
+});
+
+// The console beside it: built on first start (a minute or two), then `next start` on :3000.
+const web = join(root, 'apps/web');
+const consolePort = process.env.PORT ?? '3000';
+const built = () => existsSync(join(web, '.next', 'BUILD_ID'));
+const env = {
+  ...process.env,
+  NEXT_TELEMETRY_DISABLED: '1',
+  PORT: consolePort,
+  CFS_GATEWAY_URL: process.env.CFS_GATEWAY_URL ?? 'http://127.0.0.1:8080',
+};
+const startConsole = () => {
+  const next = spawn(join(root, 'node_modules/.bin/next'), ['start', '-p', consolePort], {
+    cwd: web,
+    env,
+    stdio: 'inherit',
+  });
+  children.push(next);
+  console.log(`console listening on http://0.0.0.0:${consolePort} (gateway ${env.CFS_GATEWAY_URL})`);
+};
+if (process.env.CFS_NO_CONSOLE) {
+  console.log('console not started (CFS_NO_CONSOLE)');
+} else if (built()) {
+  startConsole();
+} else {
+  console.log('building the console (first start only)…');
+  const build = spawn('npm', ['run', 'build', '-w', '@claudefs/web'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(build);
+  build.on('exit', (code) => {
+    if (code === 0 && built()) startConsole();
+    else console.log('the console did not build; the gateway keeps running (see the errors above)');
+  });
+}
