@@ -1,0 +1,289 @@
+// NFSv3 server against nfs-ganesha 4.3 (VFS backend), both on 127.0.0.1, one after the other,
+// driven by the same clients: libnfs-utils (nfs-cp, nfs-cat) and the libnfs C client of the
+// interop tests (test/nfs-v3/libnfs-harness.c: `files` and `getattr`). The gateway runs as its
+// own process (`./cfs gateway start nfs`). ganesha needs rpcbind: one is started when none
+// answers on port 111 (and stopped after). Without ganesha the gateway's figures are printed
+// alone. Sizes: CFS_BENCH_NFS_BYTES (1 GiB), CFS_BENCH_NFS_FILES (2000),
+// CFS_BENCH_GETATTR_SECONDS (10).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BenchRow, printTable } from './table.ts';
+
+const CFS = fileURLToPath(new URL('../../../cfs', import.meta.url));
+const HARNESS_SOURCE = fileURLToPath(new URL('../test/nfs-v3/libnfs-harness.c', import.meta.url));
+const MiB = 1024 * 1024;
+const BYTES = Number(process.env.CFS_BENCH_NFS_BYTES ?? 1024 * MiB);
+const FILES = Number(process.env.CFS_BENCH_NFS_FILES ?? 2000);
+const GETATTR_SECONDS = Number(process.env.CFS_BENCH_GETATTR_SECONDS ?? 10);
+const SESSIONS = 16;
+const base = mkdtempSync(join(process.env.CFS_BENCH_DIR ?? tmpdir(), 'cfs-nfs-bench-'));
+chmodSync(base, 0o755);
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function which(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool} || test -x /usr/sbin/${tool}`]).status === 0;
+}
+
+function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * MiB });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+function timed(cmd: string, args: string[]): number {
+  const t = performance.now();
+  run(cmd, args);
+  return (performance.now() - t) / 1000;
+}
+
+/** `rpcinfo -n PORT -t 127.0.0.1 100003 3` until the NFS program answers a NULL call. */
+async function waitForNfs(port: number, what: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    if (spawnSync('rpcinfo', ['-n', String(port), '-t', '127.0.0.1', '100003', '3']).status === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} never answered NFS NULL on ${port}`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+interface Figures {
+  writeMiBs: number;
+  readMiBs: number;
+  filesPerSec: number;
+  getattrRate: number;
+  getattrP99Ms: number;
+}
+
+function keyed(out: string): Record<string, string> {
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]),
+  );
+}
+
+/**
+ * The same workloads against one server: `url(path)` names a path under its export. Dirty
+ * pages are flushed (`sync`) before each timed transfer, so one server's writeback does not
+ * throttle the next one's writes.
+ */
+function measure(harness: string, local: string, url: (path: string) => string): Figures {
+  run('sync', []);
+  const writeSeconds = timed('nfs-cp', [local, url('/export/big.bin')]);
+  run('sync', []);
+  const readSeconds = timed('sh', ['-c', `nfs-cat '${url('/export/big.bin')}' > /dev/null`]);
+  const files = keyed(run(harness, [url('/export'), 'files', '/files', String(FILES)]));
+  const g = keyed(
+    run(harness, [url('/export'), 'getattr', '/big.bin', String(SESSIONS), String(GETATTR_SECONDS)]),
+  );
+  return {
+    writeMiBs: BYTES / MiB / writeSeconds,
+    readMiBs: BYTES / MiB / readSeconds,
+    filesPerSec: Number(files.files_per_sec),
+    getattrRate: Number(g.rate),
+    getattrP99Ms: Number(g.p99_us) / 1000,
+  };
+}
+
+async function benchGateway(harness: string, local: string): Promise<Figures> {
+  const [nfsPort, mountPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+  const state = join(base, 'gateway-state');
+  const config = join(base, 'gateway.yaml');
+  writeFileSync(
+    config,
+    `node: { name: nfs-bench, state_dir: ${state} }
+log_level: warn
+nfs: { bind: 127.0.0.1:${nfsPort}, mount_bind: 127.0.0.1:${mountPort}, exports: [{ path: /export, squash: none }] }
+health: { bind: 127.0.0.1:${healthPort}, probe_interval: 1h }
+limits: { max_connections: 1000 }
+`,
+  );
+  const gw = spawn(CFS, ['gateway', 'start', 'nfs', '--config', config], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(gw);
+  try {
+    await waitForNfs(nfsPort, 'the gateway', gw);
+    return measure(
+      harness,
+      local,
+      (path) => `nfs://127.0.0.1${path}?nfsport=${nfsPort}&mountport=${mountPort}&version=3`,
+    );
+  } finally {
+    await stop(gw);
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+async function benchGanesha(harness: string, local: string): Promise<Figures> {
+  const [nfsPort, mountPort, nlmPort] = [await freePort(), await freePort(), await freePort()];
+  const dir = join(base, 'ganesha');
+  const exportDir = join(dir, 'export');
+  mkdirSync(exportDir, { recursive: true });
+  chmodSync(exportDir, 0o777);
+  const conf = join(dir, 'ganesha.conf');
+  writeFileSync(
+    conf,
+    `NFS_CORE_PARAM { Protocols = 3; Bind_addr = 127.0.0.1; NFS_Port = ${nfsPort}; MNT_Port = ${mountPort};
+  NLM_Port = ${nlmPort}; Enable_NLM = true; Enable_RQUOTA = false; Enable_UDP = false;
+  mount_path_pseudo = false; Plugins_Dir = /usr/lib/x86_64-linux-gnu/ganesha; }
+NFS_KRB5 { Active_krb5 = false; }
+NFSV4 { Graceless = true; }
+LOG { Default_Log_Level = EVENT; }
+EXPORT { Export_Id = 1; Path = ${exportDir}; Pseudo = /export; Protocols = 3;
+  Transports = TCP; Access_Type = RW; Squash = No_Root_Squash; SecType = sys; FSAL { Name = VFS; } }
+`,
+  );
+  const log = join(dir, 'ganesha.log');
+  const ganesha = spawn('ganesha.nfsd', ['-F', '-f', conf, '-L', log, '-p', join(dir, 'ganesha.pid')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(ganesha);
+  try {
+    await waitForNfs(nfsPort, 'ganesha.nfsd', ganesha).catch((e: Error) => {
+      const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-20).join('\n') : '';
+      throw new Error(`${e.message}\n${tail}`);
+    });
+    // The export path is the real directory; libnfs mounts it by that path (mount_path_pseudo = false).
+    return measure(
+      harness,
+      local,
+      (path) =>
+        `nfs://127.0.0.1${path.replace(/^\/export/, exportDir)}?nfsport=${nfsPort}&mountport=${mountPort}&version=3`,
+    );
+  } finally {
+    await stop(ganesha);
+    rmSync(exportDir, { recursive: true, force: true });
+  }
+}
+
+try {
+  for (const tool of ['nfs-cp', 'nfs-cat', 'rpcinfo', 'gcc']) {
+    if (!which(tool)) throw new Error(`${tool} is missing (see /work/shared/PEERS.md for the packages)`);
+  }
+  const harness = join(base, 'harness');
+  run('gcc', ['-O2', '-o', harness, HARNESS_SOURCE, '-lnfs', '-lpthread']);
+  const local = join(base, 'big.bin');
+  run('dd', [
+    'if=/dev/urandom',
+    `of=${local}`,
+    `bs=${MiB}`,
+    `count=${Math.ceil(BYTES / MiB)}`,
+    'status=none',
+  ]);
+
+  let peer: Figures | undefined;
+  let peerProblem = '';
+  if (!which('ganesha.nfsd')) {
+    peerProblem = 'ganesha.nfsd is not installed';
+  } else {
+    if (!(await listening(111))) {
+      if (!which('rpcbind')) throw new Error('rpcbind is missing (ganesha needs it)');
+      const rpcbind = spawn('rpcbind', ['-f', '-w'], { stdio: 'ignore' });
+      children.push(rpcbind);
+      for (let i = 0; i < 50 && !(await listening(111)); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    try {
+      peer = await benchGanesha(harness, local);
+    } catch (e) {
+      peerProblem = (e as Error).message;
+    }
+  }
+  const gw = await benchGateway(harness, local);
+
+  const size = BYTES >= 1024 * MiB ? `${BYTES / (1024 * MiB)} GiB` : `${BYTES / MiB} MiB`;
+  const ratio = (ours: number, theirs: number | undefined) => theirs === undefined || ours >= theirs;
+  const rows: BenchRow[] = [
+    {
+      workload: `write ${size} (nfs-cp)`,
+      gateway: gw.writeMiBs,
+      unit: 'MiB/s',
+      peer: peer?.writeMiBs,
+      peerName: 'ganesha',
+      target: '≥ 1.0× ganesha',
+      met: ratio(gw.writeMiBs, peer?.writeMiBs),
+    },
+    {
+      workload: `read ${size} (nfs-cat)`,
+      gateway: gw.readMiBs,
+      unit: 'MiB/s',
+      peer: peer?.readMiBs,
+      peerName: 'ganesha',
+      target: '≥ 1.0× ganesha',
+      met: ratio(gw.readMiBs, peer?.readMiBs),
+    },
+    {
+      workload: 'create+write 4 KiB+close, 1 session',
+      gateway: gw.filesPerSec,
+      unit: 'files/s',
+      peer: peer?.filesPerSec,
+      peerName: 'ganesha',
+      target: '≥ 1.0× ganesha',
+      met: ratio(gw.filesPerSec, peer?.filesPerSec),
+    },
+    {
+      workload: `GETATTR, ${SESSIONS} sessions`,
+      gateway: gw.getattrRate,
+      unit: 'calls/s',
+      peer: peer?.getattrRate,
+      peerName: 'ganesha',
+      target: '≥ 1.0× ganesha',
+      met: ratio(gw.getattrRate, peer?.getattrRate),
+    },
+    {
+      workload: `GETATTR p99, ${SESSIONS} sessions`,
+      gateway: gw.getattrP99Ms,
+      unit: 'ms',
+      peer: peer?.getattrP99Ms,
+      peerName: 'ganesha',
+      target: '≤ 1 ms',
+      met: gw.getattrP99Ms <= 1,
+    },
+  ];
+  printTable('NFSv3 server (gateway process vs nfs-ganesha 4.3 VFS; libnfs clients on 127.0.0.1)', rows);
+  if (!peer) console.log(`\nno ganesha figures: ${peerProblem}`);
+  const outDir = new URL('../../../bench-output/', import.meta.url).pathname;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'nfs.json'), `${JSON.stringify(rows, null, 2)}\n`);
+} finally {
+  for (const ch of children.reverse()) await stop(ch);
+  rmSync(base, { recursive: true, force: true });
+}

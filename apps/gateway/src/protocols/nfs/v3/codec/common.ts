@@ -1,0 +1,57 @@
+import type { XdrReader } from '../../../xdr/reader.ts';
+import type { XdrWriter } from '../../../xdr/writer.ts';
+import { NFS3_FHSIZE } from '../constants.ts';
+import type { DirOpArgs, NfsTime } from '../types.ts';
+
+/** Longest filename3 / nfspath3 decoded; the namespace answers NAMETOOLONG past its own limits. */
+export const MAX_NAME_BYTES = 4096;
+
+/** nfs_fh3: opaque<NFS3_FHSIZE>. Its contents are checked later (BADHANDLE / STALE are statuses). */
+export function decodeFh(r: XdrReader, field: string): Buffer {
+  return r.opaque(NFS3_FHSIZE, field);
+}
+
+/**
+ * filename3 / nfspath3. Names are bytes on the wire; the namespace holds UTF-8. Bytes that are
+ * not UTF-8 decode to a string with a NUL, a name the namespace refuses with EINVAL — so the
+ * client gets NFS3ERR_INVAL (a status with its wcc data), not GARBAGE_ARGS.
+ */
+export function decodeName(r: XdrReader, field: string): string {
+  const bytes = r.opaque(MAX_NAME_BYTES, field);
+  const text = bytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(bytes) ? text : `\0${text}`;
+}
+
+export function decodeDirOpArgs(r: XdrReader, field: string): DirOpArgs {
+  return { dir: decodeFh(r, `${field}.dir`), name: decodeName(r, `${field}.name`) };
+}
+
+export function decodeNfsTime(r: XdrReader, field: string): NfsTime {
+  return { seconds: r.uint32(`${field}.seconds`), nseconds: r.uint32(`${field}.nseconds`) };
+}
+
+const NS = 1_000_000_000n;
+const MAX_SECONDS = 0xffff_ffffn;
+
+/** nfstime3 from integer nanoseconds (clamped to what 32-bit seconds can say). */
+export function encodeNfsTime(w: XdrWriter, ns: bigint): void {
+  if (ns < 0n) {
+    w.uint32(0).uint32(0);
+    return;
+  }
+  const seconds = ns / NS;
+  if (seconds > MAX_SECONDS) {
+    w.uint32(0xffff_ffff).uint32(999_999_999);
+    return;
+  }
+  w.uint32(Number(seconds)).uint32(Number(ns - seconds * NS));
+}
+
+export function nfsTimeToNs(t: NfsTime): bigint {
+  return BigInt(t.seconds) * NS + BigInt(t.nseconds);
+}
+
+/** Fixed-size opaque verifiers (cookieverf3, createverf3, writeverf3): 8 bytes. */
+export function decodeVerifier(r: XdrReader, field: string): Buffer {
+  return r.fixedOpaque(8, field);
+}

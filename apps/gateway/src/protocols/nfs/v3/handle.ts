@@ -1,0 +1,143 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { NfsExport } from '../../../config/types.ts';
+import type { NamespaceApi } from '../../../storage/contract.ts';
+import { isFsError } from '../../../storage/errors.ts';
+import { type Attributes, type InodeRef, ROOT } from '../../../storage/types.ts';
+import { Nfsstat3 } from './constants.ts';
+import { nfsError } from './errors.ts';
+
+/**
+ * File handle layout (40 bytes, within NFS3_FHSIZE = 64):
+ *
+ *   0   version (1)        1..3  zero
+ *   4   export id (8)      — the first 8 bytes of SHA-256 of the export path, so reordering
+ *                            exports in the configuration does not re-point old handles
+ *   12  inode number (8)   20  generation (4)
+ *   24  MAC (16)           — HMAC-SHA256(control.secrets.nfsHandleKey, bytes 0..23), truncated
+ *
+ * Handles are opaque to clients (RFC 1813 §2.4) and survive restarts: inode numbers and
+ * generations are stable and the key is stored in the control plane. The MAC binds the export
+ * to the inode, so a client cannot forge a handle into another export or another inode.
+ */
+export const HANDLE_BYTES = 40;
+const HANDLE_VERSION = 1;
+const MAC_OFFSET = 24;
+const MAC_BYTES = 16;
+const MAC_CONTEXT = Buffer.from('claudefs nfs3 file handle v1\0');
+const VERIFIED_MAX = 65_536;
+
+export interface HandleRef extends InodeRef {
+  readonly exportIndex: number;
+}
+
+/** The 8-byte id of an export path carried in its handles (and reported as its fsid). */
+export function exportIdOf(path: string): bigint {
+  return createHash('sha256').update(`claudefs nfs export\0${path}`).digest().readBigUInt64BE(0);
+}
+
+/**
+ * Mints and checks the file handles of the configured exports, and finds each export's root
+ * inode. MOUNT answers MNT with `encodeRootHandle`; every NFS procedure decodes through
+ * `decodeHandle`.
+ */
+export class NfsHandles {
+  private readonly ids: bigint[];
+  private readonly byId = new Map<bigint, number>();
+  private readonly roots: Array<InodeRef | undefined>;
+  /** Handles that verified, by their bytes: the MAC is computed once per handle, not per call. */
+  private readonly verified = new Map<string, HandleRef>();
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly ns: NamespaceApi,
+    readonly exports: readonly NfsExport[],
+  ) {
+    if (key.length < 16) throw new Error('the NFS handle key must be at least 16 bytes');
+    this.ids = exports.map((e) => exportIdOf(e.path));
+    for (const [i, id] of this.ids.entries()) {
+      const other = this.byId.get(id);
+      if (other !== undefined) {
+        throw new Error(`NFS exports ${exports[other]!.path} and ${exports[i]!.path} have the same id`);
+      }
+      this.byId.set(id, i);
+    }
+    this.roots = exports.map(() => undefined);
+  }
+
+  /** The fsid reported in fattr3 for every object of the export. */
+  fsid(exportIndex: number): bigint {
+    const id = this.ids[exportIndex];
+    if (id === undefined) throw new RangeError(`no NFS export #${exportIndex}`);
+    return id;
+  }
+
+  encodeHandle(exportIndex: number, ref: InodeRef): Buffer {
+    const fh = Buffer.alloc(HANDLE_BYTES);
+    fh.writeUInt8(HANDLE_VERSION, 0);
+    fh.writeBigUInt64BE(this.fsid(exportIndex), 4);
+    fh.writeBigUInt64BE(ref.ino, 12);
+    fh.writeUInt32BE(ref.generation >>> 0, 20);
+    this.mac(fh).copy(fh, MAC_OFFSET, 0, MAC_BYTES);
+    return fh;
+  }
+
+  /**
+   * The export and inode a handle names. A handle of the wrong size or layout is
+   * NFS3ERR_BADHANDLE; one whose MAC does not verify, or whose export is no longer configured,
+   * is NFS3ERR_STALE (RFC 1813 §2.6). Whether the inode still exists is the namespace's answer.
+   */
+  decodeHandle(fh: Buffer): HandleRef {
+    if (fh.length !== HANDLE_BYTES) throw nfsError(Nfsstat3.BADHANDLE, `handle of ${fh.length} bytes`);
+    const key = fh.toString('latin1');
+    const known = this.verified.get(key);
+    if (known) return known;
+    const ref = this.verify(fh);
+    if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+    this.verified.set(key, ref);
+    return ref;
+  }
+
+  private verify(fh: Buffer): HandleRef {
+    if (fh[0] !== HANDLE_VERSION || fh[1] !== 0 || fh[2] !== 0 || fh[3] !== 0) {
+      throw nfsError(Nfsstat3.BADHANDLE, 'unknown handle version');
+    }
+    const expected = this.mac(fh);
+    if (!timingSafeEqual(expected.subarray(0, MAC_BYTES), fh.subarray(MAC_OFFSET))) {
+      throw nfsError(Nfsstat3.STALE, 'handle does not verify');
+    }
+    const exportIndex = this.byId.get(fh.readBigUInt64BE(4));
+    if (exportIndex === undefined) throw nfsError(Nfsstat3.STALE, 'handle of an export no longer served');
+    return Object.freeze({ exportIndex, ino: fh.readBigUInt64BE(12), generation: fh.readUInt32BE(20) });
+  }
+
+  private mac(fh: Buffer): Buffer {
+    return createHmac('sha256', this.key).update(MAC_CONTEXT).update(fh.subarray(0, MAC_OFFSET)).digest();
+  }
+
+  /**
+   * The export's root directory, found by path and remembered while its inode lives (an export
+   * directory removed and created again through another protocol is found anew).
+   */
+  async exportRoot(exportIndex: number): Promise<Attributes> {
+    const exp = this.exports[exportIndex];
+    if (!exp) throw nfsError(Nfsstat3.STALE, `no NFS export #${exportIndex}`);
+    const known = this.roots[exportIndex];
+    if (known) {
+      try {
+        return await this.ns.getattr(known);
+      } catch (e) {
+        if (!isFsError(e, 'ESTALE')) throw e;
+        this.roots[exportIndex] = undefined;
+      }
+    }
+    const root = await this.ns.resolvePath(ROOT, exp.path);
+    if (root.type !== 'dir') throw nfsError(Nfsstat3.NOTDIR, `export ${exp.path} is not a directory`);
+    this.roots[exportIndex] = { ino: root.ino, generation: root.generation };
+    return root;
+  }
+
+  /** The handle MOUNT's MNT answers with: the export's root directory. */
+  async encodeRootHandle(exportIndex: number): Promise<Buffer> {
+    return this.encodeHandle(exportIndex, await this.exportRoot(exportIndex));
+  }
+}

@@ -1,0 +1,116 @@
+import { randomInt } from 'node:crypto';
+import net from 'node:net';
+import { type CallSpec, decodeReply, encodeCall, type RpcReply } from './message.ts';
+import { frameRecord, RecordDecoder } from './record.ts';
+
+/** Largest reply the client accepts (portmapper dumps, NLM results, health probes are small). */
+const MAX_REPLY_BYTES = 16 * 1024 * 1024;
+
+export interface RpcClientOptions {
+  /** Connect timeout and default per-call timeout. */
+  timeoutMs?: number;
+}
+
+/**
+ * A small ONC RPC client over TCP: many calls may be outstanding, replies are matched by xid.
+ * The gateway uses it to talk to rpcbind, to probe its own listeners and to call NLM clients
+ * back; tests use it as a hand-made client.
+ */
+export class RpcClient {
+  private nextXid = randomInt(1, 0x7fff_ffff);
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: RpcReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
+  private readonly decoder = new RecordDecoder(MAX_REPLY_BYTES);
+  private closedWith: Error | undefined;
+
+  private constructor(
+    readonly socket: net.Socket,
+    private readonly timeoutMs: number,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      this.decoder.push(chunk);
+      try {
+        for (let rec = this.decoder.next(); rec; rec = this.decoder.next()) this.onReply(rec);
+      } catch (e) {
+        this.fail(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.fail(new Error('connection closed')));
+  }
+
+  static connect(host: string, port: number, options: RpcClientOptions = {}): Promise<RpcClient> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new RpcClient(socket, timeoutMs));
+      });
+    });
+  }
+
+  /** One call; rejects on timeout or when the connection closes first. */
+  call(spec: Omit<CallSpec, 'xid'>, timeoutMs = this.timeoutMs): Promise<RpcReply> {
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    const xid = this.nextXid;
+    this.nextXid = (this.nextXid + 1) >>> 0;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(xid);
+        reject(new Error(`RPC call ${spec.prog}/${spec.vers}/${spec.proc} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(xid, { resolve, reject, timer });
+      this.socket.write(frameRecord(encodeCall({ ...spec, xid })));
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onReply(record: Buffer): void {
+    const reply = decodeReply(record);
+    const p = this.pending.get(reply.xid);
+    if (!p) return;
+    this.pending.delete(reply.xid);
+    clearTimeout(p.timer);
+    p.resolve(reply);
+  }
+
+  private fail(e: Error): void {
+    this.closedWith ??= e;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(e);
+    }
+    this.pending.clear();
+    this.socket.destroy();
+  }
+}
+
+/** Connects, makes one call, closes. */
+export async function rpcCallOnce(
+  host: string,
+  port: number,
+  spec: Omit<CallSpec, 'xid'>,
+  timeoutMs = 5000,
+): Promise<RpcReply> {
+  const client = await RpcClient.connect(host, port, { timeoutMs });
+  try {
+    return await client.call(spec, timeoutMs);
+  } finally {
+    client.close();
+  }
+}

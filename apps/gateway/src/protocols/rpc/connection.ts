@@ -1,0 +1,204 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '../../daemon/logger.ts';
+import type { Connection } from '../../ops/connections.ts';
+import type { RpcDispatcher } from './dispatch.ts';
+import { decodeCallHeader, RpcFramingError } from './message.ts';
+import { MAX_RECORD_BYTES, RecordDecoder, RecordTooLargeError, recordMark } from './record.ts';
+
+export interface ConnectionLimits {
+  /** Largest call record (fragments added up); more closes the connection. */
+  maxRecordBytes: number;
+  /** Calls dispatched and not yet answered; at the limit the socket is paused. */
+  maxInFlight: number;
+  /** Bytes of call records dispatched and not yet answered; at the limit the socket is paused. */
+  maxInFlightBytes: number;
+  /** Replies queued to a client that does not read them; past this the socket is paused. */
+  maxWriteBufferBytes: number;
+}
+
+export const CONNECTION_DEFAULTS: ConnectionLimits = {
+  maxRecordBytes: MAX_RECORD_BYTES,
+  maxInFlight: 128,
+  maxInFlightBytes: 16 * 1024 * 1024,
+  maxWriteBufferBytes: 16 * 1024 * 1024,
+};
+
+/** How long a connection closed for a framing error may linger before it is destroyed. */
+const CLOSE_LINGER_MS = 2000;
+
+/**
+ * One client TCP connection: records in, calls dispatched concurrently (replies go out as
+ * they finish, in any order — the client matches them by xid), replies out with one writev
+ * each. Memory is bounded by the limits: the socket is paused while they are reached.
+ */
+export class RpcConnection {
+  private readonly decoder: RecordDecoder;
+  private inFlight = 0;
+  private inFlightBytes = 0;
+  private readEnded = false;
+  /** A framing error ended the conversation: nothing more is read or answered. */
+  private broken = false;
+  private closed = false;
+  private paused = false;
+  private readonly idleWaiters = new Set<() => void>();
+
+  constructor(
+    readonly socket: Socket,
+    readonly conn: Connection,
+    private readonly dispatcher: RpcDispatcher,
+    private readonly limits: ConnectionLimits,
+    private readonly log: Logger,
+  ) {
+    this.decoder = new RecordDecoder(limits.maxRecordBytes);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.broken) return;
+      conn.bytes(chunk.length, 0);
+      this.decoder.push(chunk);
+      this.pump();
+    });
+    socket.on('end', () => {
+      this.readEnded = true;
+      this.finishIfIdle();
+    });
+    socket.on('drain', () => this.pump());
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.closed = true;
+      // The registry entry goes when the last call has ended (each end() accounts in it).
+      if (this.inFlight === 0) conn.close();
+      this.notifyIdle();
+    });
+    // Clients keep NFS connections open for days: find the ones whose host went away.
+    socket.setKeepAlive(true, 60_000);
+  }
+
+  get calls(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves when no call of this connection is in flight. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.add(resolve));
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /**
+   * The connection loop. Status errors (bad credentials, unknown program or procedure,
+   * garbage arguments, a procedure's own error status) become replies and the connection
+   * stays usable; framing errors — a record over the size limit, a message that is not a
+   * CALL, a header that cannot be parsed — close the connection, since nothing after them
+   * can be trusted to start at a record boundary.
+   */
+  private pump(): void {
+    while (!this.broken && !this.closed) {
+      if (this.saturated()) {
+        this.pause();
+        return;
+      }
+      let record: Buffer | undefined;
+      try {
+        record = this.decoder.next();
+        if (!record) break;
+        this.start(record, decodeCallHeader(record));
+      } catch (e) {
+        if (!(e instanceof RecordTooLargeError || e instanceof RpcFramingError)) {
+          this.log.error({ err: e }, 'RPC connection loop failed; closing the connection');
+        }
+        this.fail((e as Error).message);
+        return;
+      }
+    }
+    if (this.broken || this.closed) return;
+    this.resume();
+    this.finishIfIdle();
+  }
+
+  private saturated(): boolean {
+    return (
+      this.inFlight >= this.limits.maxInFlight ||
+      this.inFlightBytes >= this.limits.maxInFlightBytes ||
+      this.socket.writableLength > this.limits.maxWriteBufferBytes
+    );
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  private start(record: Buffer, header: ReturnType<typeof decodeCallHeader>): void {
+    this.inFlight++;
+    this.inFlightBytes += record.length;
+    const origin = {
+      remoteAddress: this.conn.info.remoteAddress,
+      remotePort: this.conn.info.remotePort,
+      conn: this.conn,
+      connection: this,
+    };
+    this.dispatcher
+      .dispatch(header, record, origin)
+      .then(
+        (reply) => {
+          if (reply) this.send(reply);
+        },
+        (e: unknown) => {
+          this.log.error({ err: e }, 'RPC dispatch failed; closing the connection');
+          this.fail('dispatch failed');
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.inFlightBytes -= record.length;
+        if (this.inFlight === 0) {
+          if (this.closed) this.conn.close();
+          this.notifyIdle();
+        }
+        this.pump();
+      });
+  }
+
+  /** One reply: record mark and the writer's chunks in one writev (READ data is not copied). */
+  private send(chunks: Buffer[]): void {
+    if (this.broken || this.closed || !this.socket.writable) return;
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    this.socket.cork();
+    this.socket.write(recordMark(length));
+    for (const c of chunks) this.socket.write(c);
+    this.socket.uncork();
+    this.conn.bytes(0, length + 4);
+  }
+
+  private fail(reason: string): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.log.debug(
+      { remote: `${this.conn.info.remoteAddress}:${this.conn.info.remotePort}`, reason },
+      'closing RPC connection: framing error',
+    );
+    this.socket.pause();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
+  }
+
+  /** The client finished sending: close our side once every call it made is answered. */
+  private finishIfIdle(): void {
+    if (this.readEnded && this.inFlight === 0 && !this.closed && !this.broken) this.socket.end();
+  }
+
+  private notifyIdle(): void {
+    for (const w of this.idleWaiters) w();
+    this.idleWaiters.clear();
+  }
+}

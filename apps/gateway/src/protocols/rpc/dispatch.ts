@@ -1,0 +1,190 @@
+import type { Logger } from '../../daemon/logger.ts';
+import type { Connection } from '../../ops/connections.ts';
+import { XdrError } from '../xdr/errors.ts';
+import { XdrReader } from '../xdr/reader.ts';
+import { checkCredential } from './auth.ts';
+import { AcceptStat, type AcceptStatName, AuthStat, type AuthStatName } from './constants.ts';
+import { DuplicateRequestCache } from './drc.ts';
+import {
+  ACCEPTED_HEADER_BYTES,
+  acceptedErrorReply,
+  acceptedReplyWriter,
+  authErrorReply,
+  type CallHeader,
+  progMismatchReply,
+  rpcMismatchReply,
+} from './message.ts';
+import type { RpcCall, RpcProgram } from './program.ts';
+
+/** A program as a listener serves it. */
+export interface ServedProgram {
+  program: RpcProgram;
+  /**
+   * Names a failed result for metrics and the connection registry (`NFS3ERR_NOENT`,
+   * `MNT3ERR_ACCES`, `NLM4_DENIED`), reading the result body the procedure wrote;
+   * undefined for a successful one. Absent: every accepted reply counts as a success.
+   */
+  resultStatus?(vers: number, proc: number, result: XdrReader): string | undefined;
+}
+
+/** Where a call came from. */
+export interface CallOrigin {
+  remoteAddress: string;
+  remotePort: number;
+  conn: Connection;
+  /** Identity of the TCP connection (tells retransmissions on the same connection apart). */
+  connection: object;
+}
+
+/** Metrics label for calls rejected before a procedure was found (fixed: label cardinality). */
+const UNROUTED_OP = 'RPC';
+
+const AUTH_NAMES = Object.fromEntries(Object.entries(AuthStat).map(([k, v]) => [v, k])) as Record<
+  number,
+  AuthStatName
+>;
+
+/**
+ * Routes one call to its procedure and produces the reply message (without record marking):
+ * the whole RPC accept/reject logic of RFC 5531 §9 in one place, driven by the program tables.
+ * Status errors all become replies here; only framing errors (handled by the caller) close.
+ */
+export class RpcDispatcher {
+  private readonly programs = new Map<number, ServedProgram>();
+
+  constructor(
+    programs: ServedProgram[],
+    private readonly log: Logger,
+    private readonly drc: DuplicateRequestCache | undefined,
+  ) {
+    for (const p of programs) this.programs.set(p.program.prog, p);
+  }
+
+  /** The reply's chunks, or undefined when nothing is to be sent (a dropped duplicate). */
+  async dispatch(header: CallHeader, record: Buffer, origin: CallOrigin): Promise<Buffer[] | undefined> {
+    const { conn } = origin;
+    if (header.kind === 'rpc-mismatch') {
+      conn.begin(UNROUTED_OP)('RPC_MISMATCH');
+      return [rpcMismatchReply(header.xid)];
+    }
+    const { xid, prog, vers, proc } = header;
+    const reject = (op: string, name: AcceptStatName | AuthStatName, reply: Buffer): Buffer[] => {
+      conn.begin(op)(name);
+      return [reply];
+    };
+
+    const auth = checkCredential(header.cred, header.verf);
+    if (!auth.ok && !('unsupported' in auth)) {
+      return reject(UNROUTED_OP, AUTH_NAMES[auth.authStat]!, authErrorReply(xid, auth.authStat));
+    }
+    const served = this.programs.get(prog);
+    if (!served) return reject(UNROUTED_OP, 'PROG_UNAVAIL', acceptedErrorReply(xid, AcceptStat.PROG_UNAVAIL));
+    const { program } = served;
+    const table = program.procedures(vers);
+    if (!table) {
+      return reject(UNROUTED_OP, 'PROG_MISMATCH', progMismatchReply(xid, program.low, program.high));
+    }
+    const procedure = table.get(proc);
+    if (!procedure)
+      return reject(UNROUTED_OP, 'PROC_UNAVAIL', acceptedErrorReply(xid, AcceptStat.PROC_UNAVAIL));
+    if (!auth.ok || !program.acceptsFlavor(auth.cred.flavor, proc)) {
+      return reject(procedure.name, 'AUTH_TOOWEAK', authErrorReply(xid, AuthStat.AUTH_TOOWEAK));
+    }
+    const cred = auth.cred;
+    if (cred.flavor === 'sys' && (conn.info.uid !== cred.uid || conn.info.gid !== cred.gid)) {
+      conn.identify({ uid: cred.uid, gid: cred.gid });
+    }
+    conn.info.details.auth = cred.flavor;
+
+    let drcKey: string | undefined;
+    if (this.drc && !procedure.idempotent) {
+      const args = record.subarray(header.argsOffset);
+      drcKey = DuplicateRequestCache.key(
+        origin.remoteAddress,
+        origin.remotePort,
+        xid,
+        prog,
+        vers,
+        proc,
+        args,
+      );
+      const seen = this.drc.lookup(drcKey, origin.connection);
+      if (seen.state === 'replay') {
+        conn.begin(procedure.name)();
+        return [seen.reply];
+      }
+      if (seen.state === 'drop') return undefined;
+      if (seen.state === 'wait') {
+        const reply = await seen.reply;
+        return reply ? [reply] : undefined;
+      }
+    }
+
+    const end = conn.begin(procedure.name);
+    const call: RpcCall = {
+      xid,
+      prog,
+      vers,
+      proc,
+      cred,
+      args: new XdrReader(record, header.argsOffset),
+      remoteAddress: origin.remoteAddress,
+      remotePort: origin.remotePort,
+      conn,
+    };
+    let chunks: Buffer[];
+    let status: string | undefined;
+    try {
+      const reply = acceptedReplyWriter(xid, AcceptStat.SUCCESS);
+      await procedure.handle(call, reply);
+      if (call.args.remaining !== 0) {
+        // The procedure's decoder must call args.end(); a table whose decoder forgets is a bug.
+        throw new XdrError(
+          `${program.name} ${procedure.name} arguments`,
+          `${call.args.remaining} trailing bytes`,
+        );
+      }
+      chunks = reply.toChunks();
+      status = this.resultStatus(served, vers, proc, chunks);
+    } catch (e) {
+      if (e instanceof XdrError) {
+        this.log.debug(
+          { xid, prog, vers, proc, field: e.field, err: e.message },
+          'RPC call with garbage arguments',
+        );
+        chunks = [acceptedErrorReply(xid, AcceptStat.GARBAGE_ARGS)];
+        status = 'GARBAGE_ARGS';
+      } else {
+        this.log.error(
+          { err: e, xid, program: program.name, procedure: procedure.name },
+          `${program.name} ${procedure.name} failed`,
+        );
+        chunks = [acceptedErrorReply(xid, AcceptStat.SYSTEM_ERR)];
+        status = 'SYSTEM_ERR';
+      }
+    }
+    end(status);
+    if (drcKey !== undefined) {
+      const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      this.drc!.finish(drcKey, whole, status !== 'SYSTEM_ERR');
+      return [whole];
+    }
+    return chunks;
+  }
+
+  private resultStatus(
+    served: ServedProgram,
+    vers: number,
+    proc: number,
+    chunks: Buffer[],
+  ): string | undefined {
+    if (!served.resultStatus) return undefined;
+    const first = chunks[0];
+    if (!first || first.length <= ACCEPTED_HEADER_BYTES) return undefined;
+    try {
+      return served.resultStatus(vers, proc, new XdrReader(first, ACCEPTED_HEADER_BYTES));
+    } catch {
+      return undefined;
+    }
+  }
+}

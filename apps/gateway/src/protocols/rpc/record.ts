@@ -1,0 +1,114 @@
+/**
+ * TCP record marking (RFC 5531 §11): each record is one or more fragments, each preceded by
+ * a 4-byte header — the top bit marks the last fragment, the low 31 bits give its length.
+ */
+
+const LAST_FRAGMENT = 0x8000_0000;
+const LENGTH_MASK = 0x7fff_ffff;
+
+/**
+ * Largest call record accepted: a 4 MiB WRITE (FSINFO wtmax may be up to 4 MiB) plus room for
+ * the RPC header, credential and WRITE3args. Anything announcing more closes the connection.
+ */
+export const MAX_RECORD_BYTES = 4 * 1024 * 1024 + 64 * 1024;
+
+/** The announced fragments add up to more than the limit: a framing error (close the connection). */
+export class RecordTooLargeError extends Error {
+  override readonly name = 'RecordTooLargeError';
+}
+
+/** The header of a single-fragment record of `length` bytes. */
+export function recordMark(length: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
+  return b;
+}
+
+/** Frames a complete message as one record (small messages; replies use the writev path). */
+export function frameRecord(message: Buffer): Buffer {
+  return Buffer.concat([recordMark(message.length), message]);
+}
+
+/**
+ * Reassembles records from a byte stream. Memory held is bounded by the limit: a fragment
+ * header is checked before its body is awaited, so a peer announcing 1 GiB costs 4 bytes.
+ */
+export class RecordDecoder {
+  private readonly input: Buffer[] = [];
+  private inputBytes = 0;
+  /** Fragments of the record being assembled. */
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  /** The current fragment's header once read. */
+  private fragment: { length: number; last: boolean } | undefined;
+
+  constructor(private readonly maxRecordBytes = MAX_RECORD_BYTES) {}
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.input.push(chunk);
+    this.inputBytes += chunk.length;
+  }
+
+  /** Bytes received and not yet returned in a record. */
+  get buffered(): number {
+    return this.inputBytes + this.partBytes;
+  }
+
+  /** True when a partial record (or unread bytes) is pending. */
+  get midRecord(): boolean {
+    return this.buffered > 0 || this.fragment !== undefined;
+  }
+
+  /** The next complete record, or undefined until more bytes arrive. Throws RecordTooLargeError. */
+  next(): Buffer | undefined {
+    for (;;) {
+      if (!this.fragment) {
+        if (this.inputBytes < 4) return undefined;
+        const header = this.take(4).readUInt32BE(0);
+        const length = header & LENGTH_MASK;
+        if (this.partBytes + length > this.maxRecordBytes) {
+          throw new RecordTooLargeError(
+            `record of more than ${this.partBytes + length} bytes exceeds the limit of ${this.maxRecordBytes}`,
+          );
+        }
+        this.fragment = { length, last: (header & LAST_FRAGMENT) !== 0 };
+      }
+      const { length, last } = this.fragment;
+      if (this.inputBytes < length) return undefined;
+      if (length > 0) {
+        this.parts.push(this.take(length));
+        this.partBytes += length;
+      }
+      this.fragment = undefined;
+      if (last) {
+        const record = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
+        this.parts = [];
+        this.partBytes = 0;
+        return record;
+      }
+    }
+  }
+
+  /** `n` bytes from the input: a view when they lie in one chunk, else one copy. */
+  private take(n: number): Buffer {
+    const first = this.input[0]!;
+    this.inputBytes -= n;
+    if (first.length >= n) {
+      if (first.length === n) this.input.shift();
+      else this.input[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.input[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (k === c.length) this.input.shift();
+      else this.input[0] = c.subarray(k);
+    }
+    return out;
+  }
+}
