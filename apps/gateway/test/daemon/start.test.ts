@@ -54,7 +54,10 @@ describe('./cfs gateway start', () => {
     for (const n of names.slice(3)) ok(['nfs', 's3', 'smb'].includes(String(n)), String(n));
     for (const c of h.checks) {
       deepEqual(Object.keys(c), ['name', 'status', 'message', 'duration_ms']);
-      ok(c.status === 'healthy' || (c.status === 'degraded' && String(c.message).startsWith('slow probe')), JSON.stringify(c));
+      ok(
+        c.status === 'healthy' || (c.status === 'degraded' && String(c.message).startsWith('slow probe')),
+        JSON.stringify(c),
+      );
       equal(typeof c.duration_ms, 'number');
     }
     ok(Math.abs(h.timestamp - Date.now() / 1000) < 60);
@@ -124,7 +127,9 @@ test('./cfs works through a symlink from another folder (ln -s "$PWD/cfs" /usr/l
   const link = join(dir, 'cfs');
   symlinkSync(CFS, link);
   const example = fileURLToPath(new URL('../../../../config/gateway.example.yaml', import.meta.url));
-  const r = await runCommand(link, ['gateway', 'validate-config', '--no-port-check', '--config', example], { cwd: dir });
+  const r = await runCommand(link, ['gateway', 'validate-config', '--no-port-check', '--config', example], {
+    cwd: dir,
+  });
   equal(r.code, 0, r.output);
   match(r.stdout, /configuration valid/);
 });

@@ -72,7 +72,10 @@ const bad: Array<[number, string, Buffer, (r: XdrReader) => unknown, RegExp]> = 
     8,
     'trailing bytes',
     Buffer.from([0, 0, 0, 1, 0, 0, 0, 0]),
-    (r) => (r.uint32('x'), r.end('args')),
+    (r) => {
+      r.uint32('x');
+      r.end('args');
+    },
     /args: 4 trailing/,
   ],
 ];
