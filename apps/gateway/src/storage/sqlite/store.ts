@@ -295,8 +295,10 @@ export class SqliteMetadataStore {
     this.addUsage(Number(r.uid), Number(r.gid), -size, -1n);
     const blobs = new Set<bigint>();
     if (type === 'file') {
-      // An extent file may still own a blob its extents no longer mention (written, then truncated).
-      blobs.add(r.ino);
+      // The own blob exists once anything was written (every write bumps the change id); an
+      // extent file may own one its extents no longer mention; a detached file may have a
+      // blob from a write a crash never accounted. A file created and removed untouched has none.
+      if (r.layout === 1n || r.size > 0n || r.change > 1n || r.nlink === 0n) blobs.add(r.ino);
       if (r.layout === 1n)
         for (const b of this.st.blobsOf.all(r.ino) as Array<{ blob: bigint }>) blobs.add(b.blob);
     }
