@@ -1,6 +1,15 @@
 import type { AuditPage, AuditQuery, AuditRecord } from './types/audit.ts';
 import type { IssuedSession, Role, Session } from './types/auth.ts';
 import type { CertificatesReport, CertificateUpload, CertificateUploadResult } from './types/certs.ts';
+import type {
+  BundleRequest,
+  DiagnosticRequest,
+  DiagnosticRun,
+  DiagnosticTreeDef,
+  RemediationRequest,
+  RemediationResult,
+  SupportBundle,
+} from './types/diagnostics.ts';
 import type { HealthReport } from './types/health.ts';
 import type { CreatedS3Key, GroupView, NewGroup, NewUser, S3KeyView, UserView } from './types/identity.ts';
 import type { BackendName, MetricsHistory, MetricsSnapshot } from './types/metrics.ts';
@@ -71,6 +80,19 @@ export interface GatewayControl {
   certificates(): Promise<CertificatesReport>;
   /** Validated as `gateway start` would; written and hot-reloaded only when no check fails. */
   uploadCertificate(pair: CertificateUpload): Promise<CertificateUploadResult>;
+
+  /** The runbook's troubleshooting trees as data: steps, branches, runbook citations. */
+  diagnosticTrees(): Promise<DiagnosticTreeDef[]>;
+  /**
+   * Walks one tree against the live gateway, reading only: every step's measurements and the
+   * branch they chose. `ranBy` names the caller in the transcript. BAD_REQUEST for an input
+   * the tree cannot use (access without a path, quota without a uid or gid).
+   */
+  runDiagnostic(request: DiagnosticRequest, ranBy: string | null): Promise<DiagnosticRun>;
+  /** Health, metrics, redacted config, recent log lines and one recent run (NOT_FOUND once gone) or all. */
+  diagnosticBundle(request: BundleRequest): Promise<SupportBundle>;
+  /** Runs a remediation a wizard offered (the router has checked REMEDIATION_ROLES). */
+  remediate(request: RemediationRequest): Promise<RemediationResult>;
 
   auditLog(query: AuditQuery): Promise<AuditPage>;
   /** Stores one audit entry; never rejects (a failure to audit is the gateway's to log). */

@@ -7,6 +7,8 @@ export type * from './types/audit.ts';
 export type * from './types/auth.ts';
 export { ROLES } from './types/auth.ts';
 export type * from './types/certs.ts';
+export type * from './types/diagnostics.ts';
+export { DIAGNOSTIC_TREE_IDS, REMEDIATION_ACTIONS, REMEDIATION_ROLES } from './types/diagnostics.ts';
 export type * from './types/health.ts';
 export type * from './types/identity.ts';
 export type * from './types/metrics.ts';

@@ -4,6 +4,7 @@ import { cacheRouter } from './routers/cache.ts';
 import { certsRouter } from './routers/certs.ts';
 import { circuitsRouter } from './routers/circuits.ts';
 import { connectionsRouter } from './routers/connections.ts';
+import { diagnosticsRouter } from './routers/diagnostics.ts';
 import { drainRouter } from './routers/drain.ts';
 import { groupsRouter } from './routers/groups.ts';
 import { health } from './routers/health.ts';
@@ -28,6 +29,7 @@ export const appRouter = router({
   keys: keysRouter,
   certs: certsRouter,
   audit: auditRouter,
+  diagnostics: diagnosticsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -2,12 +2,15 @@ import type {
   AuditRecord,
   CircuitView,
   Context,
+  DiagnosticRun,
   DrainStatus,
   GatewayControl,
   HealthReport,
   MetricsPoint,
   QuotaView,
+  RemediationResult,
   Session,
+  SupportBundle,
   Transport,
   UserView,
 } from '../src/index.ts';
@@ -169,6 +172,12 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     revokeKey: async (id) => ({ ...key, accessKeyId: id, status: 'inactive' }),
     certificates: async () => ({ certificates: [] }),
     uploadCertificate: async () => ({ certificates: [], reloaded: true, warnings: [] }),
+    // Diagnostics have their own router test (diagnostics.test.ts); here only the call is recorded.
+    diagnosticTrees: async () => [],
+    runDiagnostic: async (request) => ({ id: 'run-1', tree: request.tree }) as DiagnosticRun,
+    diagnosticBundle: async () => ({ format: 'claudefs-support-bundle/1' }) as SupportBundle,
+    remediate: async (request) =>
+      ({ action: request.action, summary: 'done', result: null }) as RemediationResult,
     auditLog: async () => ({ entries: [], nextBeforeId: null }),
     recordAudit: async () => {},
     signIn: async (name, pw) =>

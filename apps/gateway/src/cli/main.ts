@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerAdmin } from './commands/admin.ts';
 import { registerCert } from './commands/cert.ts';
+import { registerDiagnose } from './commands/diagnose.ts';
 import { registerDrain } from './commands/drain.ts';
 import { registerFsck } from './commands/fsck.ts';
 import { registerGroup } from './commands/group.ts';
@@ -8,6 +9,7 @@ import { registerLogLevel } from './commands/log-level.ts';
 import { registerLs } from './commands/ls.ts';
 import { registerPreflight } from './commands/preflight.ts';
 import { registerQuota } from './commands/quota.ts';
+import { registerSmb } from './commands/smb.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStat } from './commands/stat.ts';
 import { registerUndrain } from './commands/undrain.ts';
@@ -30,10 +32,12 @@ registerLogLevel(gateway);
 registerFsck(program);
 registerLs(program);
 registerStat(program);
+registerSmb(program);
 registerQuota(program);
 registerUser(program);
 registerGroup(program);
 registerAdmin(program);
 registerCert(program);
+registerDiagnose(program);
 
 await program.parseAsync(process.argv);

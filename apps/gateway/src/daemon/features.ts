@@ -1,5 +1,6 @@
 import { adminFeature } from '../ops/admin/feature.ts';
 import { certsFeature } from '../ops/certs/feature.ts';
+import { diagnosticsFeature } from '../ops/diagnostics/feature.ts';
 import { drainFeature } from '../ops/drain/feature.ts';
 import { identityFeature } from '../ops/identity/feature.ts';
 import { metricsFeature } from '../ops/metrics/feature.ts';
@@ -10,6 +11,7 @@ import type { Feature } from './feature.ts';
 /** Started in this order, stopped in reverse. Metrics first: the others report through it. */
 export const FEATURES: Feature[] = [
   metricsFeature,
+  diagnosticsFeature,
   identityFeature,
   quotaFeature,
   certsFeature,

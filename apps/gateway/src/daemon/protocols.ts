@@ -1,6 +1,7 @@
 import type { Protocol } from '../config/types.ts';
 import { createNfsServer } from '../protocols/nfs/server.ts';
 import { createS3Server } from '../protocols/s3/server.ts';
+import { createSmbServer } from '../protocols/smb/server.ts';
 import type { ProtocolFactory } from './protocol-server.ts';
 
 /**
@@ -10,3 +11,4 @@ import type { ProtocolFactory } from './protocol-server.ts';
 export const PROTOCOL_SERVERS: Partial<Record<Protocol, ProtocolFactory>> = {};
 PROTOCOL_SERVERS.s3 = createS3Server;
 PROTOCOL_SERVERS.nfs = createNfsServer;
+PROTOCOL_SERVERS.smb = createSmbServer;

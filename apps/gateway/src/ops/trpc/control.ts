@@ -1,5 +1,6 @@
 import type { GatewayControl } from '@claudefs/api';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { diagnosticsControl } from '../diagnostics/control.ts';
 import { auditControl } from './audit-control.ts';
 import { certControl } from './cert-control.ts';
 import { translatingErrors } from './errors.ts';
@@ -20,5 +21,6 @@ export function createGatewayControl(gw: Gateway): GatewayControl {
     ...certControl(gw),
     ...auditControl(gw),
     ...sessionControl(gw),
+    ...diagnosticsControl(gw),
   });
 }

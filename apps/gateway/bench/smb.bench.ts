@@ -1,0 +1,238 @@
+// SMB server against Samba's smbd 4.17 (started here, standalone, on another port), with the
+// same client on both sides: smbclient put/get of one large file, plain and SMB3-encrypted, and
+// smbtorture's smb2.bench.echo request rate. The gateway runs as its own process
+// (`./cfs gateway start smb`). CFS_BENCH_SMB_BYTES sets the file size (default 1 GiB).
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { openControlPlane } from '../src/control/index.ts';
+import { type BenchRow, printTable } from './table.ts';
+
+const exec = promisify(execFile);
+const CFS = fileURLToPath(new URL('../../../cfs', import.meta.url));
+const BYTES = Number(process.env.CFS_BENCH_SMB_BYTES ?? 1024 * 1024 * 1024);
+const ECHO_SECONDS = Number(process.env.CFS_BENCH_ECHO_SECONDS ?? 10);
+const base = mkdtempSync(join(process.env.CFS_BENCH_DIR ?? tmpdir(), 'cfs-smb-bench-'));
+chmodSync(base, 0o755);
+const rows: BenchRow[] = [];
+const children: Array<{ kill(sig?: NodeJS.Signals): boolean }> = [];
+const PASSWORD = 'Bench-smb-1';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Wall-clock seconds of one smbclient command line (the file is on local disk on both ends). */
+async function smbclient(
+  port: number,
+  share: string,
+  auth: string,
+  command: string,
+  extra: string[] = [],
+): Promise<number> {
+  const t = performance.now();
+  const { stdout, stderr } = await exec(
+    'smbclient',
+    ['-p', String(port), `//127.0.0.1/${share}`, '-U', auth, ...extra, '-c', command],
+    { cwd: base, maxBuffer: 1 << 20, timeout: 600_000 },
+  );
+  if (/NT_STATUS_/.test(stdout + stderr)) throw new Error(`smbclient ${command}: ${stdout}${stderr}`);
+  return (performance.now() - t) / 1000;
+}
+
+async function echoRate(port: number, share: string, auth: string): Promise<number> {
+  const { stdout, stderr } = await exec(
+    'smbtorture',
+    [
+      `//127.0.0.1/${share}`,
+      '-p',
+      String(port),
+      '-U',
+      auth,
+      'smb2.bench.echo',
+      `--option=torture:timelimit=${ECHO_SECONDS}`,
+    ],
+    { cwd: base, maxBuffer: 1 << 22, timeout: 120_000 },
+  );
+  const rates = [...`${stdout}${stderr}`.matchAll(/num\/s=(\d+)/g)].map((m) => Number(m[1]));
+  // The first second warms up; the rate is the mean of the rest.
+  const steady = rates.slice(1);
+  if (steady.length === 0) throw new Error(`smb2.bench.echo printed no rate:\n${stdout.slice(-2000)}`);
+  return steady.reduce((a, b) => a + b, 0) / steady.length;
+}
+
+const MB = 1e6;
+
+try {
+  // ---- one large file of random bytes ----
+  const file = join(base, 'big.bin');
+  const fd = openSync(file, 'w');
+  const chunk = randomBytes(8 * 1024 * 1024);
+  for (let left = BYTES; left > 0; left -= chunk.length)
+    writeSync(fd, chunk, 0, Math.min(left, chunk.length));
+  closeSync(fd);
+
+  // ---- the gateway, serving SMB only ----
+  const [smbPort, healthPort, sambaPort] = [await freePort(), await freePort(), await freePort()];
+  const state = join(base, 'state');
+  const config = join(base, 'gateway.yaml');
+  writeFileSync(
+    config,
+    `node: { name: bench, state_dir: ${state} }
+log_level: warn
+smb: { bind: 127.0.0.1:${smbPort}, shares: [{ name: bench, path: /bench }] }
+health: { bind: 127.0.0.1:${healthPort} }
+`,
+  );
+  const control = await openControlPlane({ stateDir: state });
+  await control.users.add({ name: 'bench', uid: 3000, password: PASSWORD });
+  await control.close();
+  const gw = spawn(
+    CFS,
+    ['gateway', 'start', 'smb', '--config', config, '--domain', 'CLAUDEFS', '--workgroup', 'CLAUDEFS'],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  children.push(gw);
+  await waitForPort(smbPort);
+
+  // ---- Samba smbd 4.17, standalone, same machine, its own port ----
+  const sdir = join(base, 'samba');
+  const share = join(sdir, 'share');
+  for (const d of ['private', 'lock', 'state', 'cache', 'pid', 'ncalrpc', 'log'])
+    mkdirSync(join(sdir, d), { recursive: true });
+  mkdirSync(share, { recursive: true });
+  chmodSync(share, 0o777);
+  const smbConf = join(sdir, 'smb.conf');
+  writeFileSync(
+    smbConf,
+    `[global]
+  smb ports = ${sambaPort}
+  interfaces = lo
+  bind interfaces only = yes
+  disable netbios = yes
+  server role = standalone server
+  workgroup = CLAUDEFS
+  private dir = ${join(sdir, 'private')}
+  lock directory = ${join(sdir, 'lock')}
+  state directory = ${join(sdir, 'state')}
+  cache directory = ${join(sdir, 'cache')}
+  pid directory = ${join(sdir, 'pid')}
+  ncalrpc dir = ${join(sdir, 'ncalrpc')}
+  log file = ${join(sdir, 'log', 'log.%m')}
+  passdb backend = tdbsam
+  server min protocol = SMB2_02
+[bench]
+  path = ${share}
+  read only = no
+`,
+  );
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn('smbpasswd', ['-c', smbConf, '-a', '-s', 'root'], {
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+    p.stdin.end(`${PASSWORD}\n${PASSWORD}\n`);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`smbpasswd exited ${code}`))));
+  });
+  // Its own process group (detached): smbd signals its group on the way out, which must not be ours.
+  const smbd = spawn('smbd', ['--foreground', '--no-process-group', '--debug-stdout', '-s', smbConf], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: true,
+  });
+  children.push({ kill: (sig) => (smbd.pid ? process.kill(-smbd.pid, sig) : false) });
+  await waitForPort(sambaPort);
+
+  const sides = [
+    { name: 'gateway', port: smbPort, auth: `bench%${PASSWORD}` },
+    { name: 'smbd 4.17', port: sambaPort, auth: `root%${PASSWORD}` },
+  ] as const;
+  const measure = async (protection: string[]) => {
+    const out: Record<string, { put: number; get: number }> = {};
+    for (const s of sides) {
+      const put = await smbclient(s.port, 'bench', s.auth, 'put big.bin big.bin', protection);
+      const get = await smbclient(s.port, 'bench', s.auth, 'get big.bin back.bin', protection);
+      rmSync(join(base, 'back.bin'), { force: true });
+      await smbclient(s.port, 'bench', s.auth, 'del big.bin', protection);
+      out[s.name] = { put: BYTES / put / MB, get: BYTES / get / MB };
+    }
+    return out;
+  };
+  const size = BYTES >= 1 << 30 ? `${BYTES / (1 << 30)} GiB` : `${Math.round(BYTES / (1 << 20))} MiB`;
+  console.error('servers up; measuring');
+  const plain = await measure([]);
+  const enc = await measure(['--client-protection=encrypt']);
+  for (const [label, r] of [
+    ['', plain],
+    [' encrypted (SMB 3.1.1, AES-128-GCM)', enc],
+  ] as const) {
+    for (const op of ['put', 'get'] as const) {
+      const gwv = r.gateway![op];
+      const peer = r['smbd 4.17']![op];
+      rows.push({
+        workload: `smbclient ${op} ${size}${label}`,
+        gateway: gwv,
+        unit: 'MB/s',
+        peer,
+        peerName: 'smbd 4.17',
+        target: '≥ 0.5× smbd',
+        met: gwv >= 0.5 * peer,
+      });
+    }
+  }
+  const echoGw = await echoRate(smbPort, 'bench', `bench%${PASSWORD}`);
+  const echoSmbd = await echoRate(sambaPort, 'bench', `root%${PASSWORD}`);
+  rows.push({
+    workload: 'smbtorture smb2.bench.echo (4 connections)',
+    gateway: echoGw,
+    unit: 'echo/s',
+    peer: echoSmbd,
+    peerName: 'smbd 4.17',
+    target: '≥ 0.5× smbd',
+    met: echoGw >= 0.5 * echoSmbd,
+  });
+
+  printTable('SMB server (gateway process vs Samba smbd 4.17 on 127.0.0.1; smbclient, smbtorture)', rows);
+  const outDir = new URL('../../../bench-output/', import.meta.url).pathname;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'smb.json'), `${JSON.stringify(rows, null, 2)}\n`);
+} finally {
+  for (const ch of children) ch.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  rmSync(base, { recursive: true, force: true });
+}

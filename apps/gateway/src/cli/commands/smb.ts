@@ -1,0 +1,155 @@
+import type { Command } from 'commander';
+import type { GatewayConfig } from '../../config/types.ts';
+import { SMB_STATUS_PATH } from '../../protocols/smb/admin-route.ts';
+import type { SmbStatus } from '../../protocols/smb/status-report.ts';
+import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
+import { CliExit, runCli } from '../context.ts';
+import { alignColumns } from '../format/columns.ts';
+
+const CONFIG_HELP = 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)';
+
+/** `./cfs smb status`: the runbook's `smbstatus -L` — sessions, tree connects, open files, locks. */
+export function formatSmbStatus(s: SmbStatus): string {
+  const out: string[] = [];
+  const section = (title: string, head: string[], rows: string[][]) => {
+    out.push(title, '');
+    if (rows.length === 0) out.push('  (none)');
+    else for (const line of alignColumns([head, ...rows], [])) out.push(`  ${line}`);
+    out.push('');
+  };
+  section(
+    'Sessions',
+    ['Session', 'Username', 'UID', 'GID', 'Machine', 'Protocol', 'Signing', 'Encryption', 'Since'],
+    s.sessions.map((x) => [
+      x.session,
+      x.user,
+      String(x.uid),
+      String(x.gid),
+      x.remote,
+      x.dialect,
+      x.signing ? 'required' : 'if asked',
+      x.encryption,
+      x.since,
+    ]),
+  );
+  section(
+    'Tree connects',
+    ['Session', 'Service', 'TreeId', 'Connected at'],
+    s.trees.map((t) => [t.session, t.share, String(t.treeId), t.since]),
+  );
+  section(
+    'Open files',
+    ['Session', 'FileId', 'Kind', 'Access', 'Share', 'Name', 'Since'],
+    s.openFiles.map((o) => [o.session, o.fileId, o.kind, o.access, o.share, o.path, o.since]),
+  );
+  section(
+    'Byte-range locks',
+    ['Protocol', 'Holder', 'Mode', 'Start', 'Length', 'Name', 'Since'],
+    s.locks.map((l) => [
+      l.protocol,
+      l.client,
+      l.exclusive ? 'WRITE' : 'READ',
+      l.offset,
+      l.length,
+      l.path ?? `inode ${l.ino}`,
+      l.since,
+    ]),
+  );
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+export interface ShareSettings {
+  global: Record<string, string | number | boolean>;
+  shares: Array<Record<string, string | number | boolean | string[]>>;
+}
+
+/** The effective share settings of a configuration (the runbook's `testparm -s`). */
+export function smbShareSettings(config: GatewayConfig): ShareSettings {
+  const smb = config.smb;
+  return {
+    global: {
+      enabled: smb.enabled,
+      bind: smb.bind.text,
+      domain: smb.domain,
+      workgroup: smb.workgroup,
+      'server signing': smb.requireSigning ? 'mandatory' : 'default (signed when the client asks)',
+      'server smb encrypt': 'if the client asks (SMB 3.x: AES-128-GCM, AES-128-CCM)',
+      'server min protocol': 'SMB2_02',
+      'server max protocol': 'SMB3_11',
+      'ntlm auth': 'ntlmv2-only',
+      'map to guest': 'never',
+    },
+    shares: [
+      ...smb.shares.map((s) => ({
+        name: s.name,
+        path: s.path,
+        'read only': s.readOnly,
+        'valid groups': s.validGroups.length > 0 ? s.validGroups : 'any authenticated user',
+        'root mode': s.mode.toString(8).padStart(4, '0'),
+        'root owner': `${s.ownerUid}:${s.ownerGid}`,
+      })),
+      { name: 'IPC$', path: '(pipes: srvsvc)', 'read only': true, 'valid groups': 'any authenticated user' },
+    ],
+  };
+}
+
+export function formatShareSettings(s: ShareSettings, file: string): string {
+  const lines = [`# Effective SMB settings from ${file}`, '', '[global]'];
+  for (const [k, v] of Object.entries(s.global)) lines.push(`\t${k} = ${String(v)}`);
+  for (const share of s.shares) {
+    lines.push('', `[${share.name}]`);
+    for (const [k, v] of Object.entries(share)) {
+      if (k === 'name') continue;
+      lines.push(
+        `\t${k} = ${Array.isArray(v) ? v.map((g) => `@${g}`).join(' ') : typeof v === 'boolean' ? (v ? 'Yes' : 'No') : v}`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerSmb(program: Command): void {
+  const smb = program.command('smb').description('SMB sessions, open files and share settings');
+  smb
+    .command('status')
+    .description(
+      'sessions, tree connects, open files and byte-range locks of the running gateway (smbstatus -L)',
+    )
+    .option('--json', 'print the status as JSON')
+    .option('--config <file>', CONFIG_HELP)
+    .action((opts: { json?: boolean; config?: string }) =>
+      runCli(async () => {
+        const { config } = await loadOperatorConfig(opts.config);
+        let status: SmbStatus;
+        try {
+          status = await AdminClient.forConfig(config).get<SmbStatus>(SMB_STATUS_PATH);
+        } catch (e) {
+          if (e instanceof AdminApiError && e.status === 404)
+            throw new CliExit(
+              'the running gateway serves no SMB (start it with `./cfs gateway start smb`)',
+              1,
+            );
+          throw e;
+        }
+        process.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatSmbStatus(status));
+        return 0;
+      }),
+    );
+  smb
+    .command('shares')
+    .description('effective share settings from the configuration (testparm -s)')
+    .option('--json', 'print the settings as JSON')
+    .option('--config <file>', CONFIG_HELP)
+    .action((opts: { json?: boolean; config?: string }) =>
+      runCli(async () => {
+        const { config } = await loadOperatorConfig(opts.config);
+        const settings = smbShareSettings(config);
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(settings, null, 2)}\n`
+            : formatShareSettings(settings, config.configFile),
+        );
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,371 @@
+import { isFsError } from '../../../storage/errors.ts';
+import type { Attributes } from '../../../storage/types.ts';
+import { invalidAccessMask, mapGeneric, maximalAccess, shareLimit } from '../access.ts';
+import { postChange } from '../changes.ts';
+import {
+  ACCESS,
+  ATTR,
+  CREATE_ACTION,
+  DISPOSITION,
+  OPLOCK_LEVEL_NONE,
+  OPTION,
+  SETTABLE_ATTRS,
+  VALID_REQUEST_ATTRS,
+} from '../constants.ts';
+import type { RequestContext } from '../context.ts';
+import {
+  aaplReply,
+  type CreateContext,
+  CTX,
+  decodeCreateContexts,
+  encodeCreateContexts,
+} from '../create-contexts.ts';
+import { openPipe } from '../dcerpc/pipe.ts';
+import { NT_STATUS } from '../deps.ts';
+import { SmbError } from '../errors.ts';
+import { fileTimes, smbMeta, writeAllocation, writeDosAttributes, writeEas } from '../file-meta.ts';
+import { HEADER_SIZE } from '../header.ts';
+import { decodeEaList } from '../info/ea.ts';
+import { NOTIFY_ACTION, NOTIFY_FILTER } from '../notify.ts';
+import { Open } from '../open-files.ts';
+import { parseSmbName, resolvePath } from '../paths.ts';
+import { type Reader, utf16 } from '../wire/reader.ts';
+import { Writer } from '../wire/writer.ts';
+
+/** Modes of what SMB creates (Samba's `create mask`/`directory mask` defaults, less group write). */
+export const NEW_FILE_MODE = 0o644;
+export const NEW_DIR_MODE = 0o755;
+
+export interface CreateRequest {
+  oplockLevel: number;
+  impersonationLevel: number;
+  desiredAccess: number;
+  fileAttributes: number;
+  shareAccess: number;
+  disposition: number;
+  options: number;
+  name: string;
+  contexts: CreateContext[];
+}
+
+export interface CreateResponse {
+  oplockLevel: number;
+  action: number;
+  creationTime: bigint;
+  lastAccessTime: bigint;
+  lastWriteTime: bigint;
+  changeTime: bigint;
+  allocationSize: bigint;
+  endOfFile: bigint;
+  fileAttributes: number;
+  persistentId: bigint;
+  volatileId: bigint;
+  contexts: CreateContext[];
+}
+
+/** MS-SMB2 §2.2.13. */
+export function decodeCreate(r: Reader): CreateRequest {
+  r.structureSize(57);
+  r.skip(1, 'SecurityFlags');
+  const oplockLevel = r.u8('RequestedOplockLevel');
+  const impersonationLevel = r.u32('ImpersonationLevel');
+  r.skip(8, 'SmbCreateFlags');
+  r.skip(8, 'Reserved');
+  const desiredAccess = r.u32('DesiredAccess');
+  const fileAttributes = r.u32('FileAttributes');
+  const shareAccess = r.u32('ShareAccess');
+  const disposition = r.u32('CreateDisposition');
+  const options = r.u32('CreateOptions');
+  const nameOffset = r.u16('NameOffset');
+  const nameLength = r.u16('NameLength');
+  const ctxOffset = r.u32('CreateContextsOffset');
+  const ctxLength = r.u32('CreateContextsLength');
+  const name = utf16(r.region(nameOffset, nameLength, 'Name', HEADER_SIZE + 56), 'Name');
+  const contexts = decodeCreateContexts(r.region(ctxOffset, ctxLength, 'CreateContexts', HEADER_SIZE + 56));
+  return {
+    oplockLevel,
+    impersonationLevel,
+    desiredAccess,
+    fileAttributes,
+    shareAccess,
+    disposition,
+    options,
+    name,
+    contexts,
+  };
+}
+
+const bad = (why: string) => new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, why);
+/** CreateOptions bits no request may set (MS-SMB2 §2.2.13: the top byte is reserved). */
+const RESERVED_OPTIONS = 0xff00_0000;
+/** FILE_CREATE_TREE_CONNECTION, FILE_OPEN_BY_FILE_ID, FILE_RESERVE_OPFILTER: STATUS_NOT_SUPPORTED. */
+const UNSUPPORTED_OPTIONS = 0x0000_0080 | OPTION.OPEN_BY_FILE_ID | OPTION.RESERVE_OPFILTER;
+
+/** MS-SMB2 §3.3.5.9 with MS-FSA §2.1.5.1 for dispositions, options and access. */
+export async function handleCreate(ctx: RequestContext, req: CreateRequest): Promise<CreateResponse> {
+  if (req.impersonationLevel > 3)
+    throw new SmbError(NT_STATUS.STATUS_BAD_IMPERSONATION_LEVEL, 'impersonation level');
+  if (req.disposition > DISPOSITION.OVERWRITE_IF) throw bad('CreateDisposition');
+  if (req.options & OPTION.DIRECTORY_FILE && req.options & OPTION.NON_DIRECTORY_FILE)
+    throw bad('both DIRECTORY and NON_DIRECTORY');
+  // No access at all, reserved bits, or SYNCHRONIZE alone: refused as Windows and Samba refuse them.
+  if (
+    req.desiredAccess === 0 ||
+    req.desiredAccess === ACCESS.SYNCHRONIZE ||
+    invalidAccessMask(req.desiredAccess)
+  )
+    throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'invalid access mask');
+  if (req.options & RESERVED_OPTIONS) throw bad('reserved CreateOptions');
+  if (req.fileAttributes & ~VALID_REQUEST_ATTRS) throw bad('FileAttributes');
+  if (req.shareAccess & ~0x7) throw bad('ShareAccess');
+  if (req.options & UNSUPPORTED_OPTIONS)
+    throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'open by file id, tree connection or opfilter');
+  const access = mapGeneric(req.desiredAccess);
+  if (req.options & OPTION.DELETE_ON_CLOSE && !(access & (ACCESS.DELETE | ACCESS.MAXIMUM_ALLOWED)))
+    throw bad('DELETE_ON_CLOSE without DELETE access');
+  if (
+    req.options & OPTION.DIRECTORY_FILE &&
+    ![DISPOSITION.OPEN, DISPOSITION.CREATE, DISPOSITION.OPEN_IF].includes(req.disposition as 1)
+  )
+    throw bad('directory with an overwriting disposition');
+  const tree = ctx.tree!;
+  if (tree.share.ipc) return createPipe(ctx, req, access);
+
+  for (const c of req.contexts) {
+    if (c.name === CTX.DURABLE_RECONNECT || c.name === CTX.DURABLE_RECONNECT_V2 || c.name === CTX.TIMEWARP)
+      throw new SmbError(
+        NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND,
+        `${c.name}: no durable handles or snapshots here`,
+      );
+  }
+
+  const { ns } = ctx.env;
+  const cred = ctx.cred();
+  const eaContext = req.contexts.find((c) => c.name === CTX.EA_BUFFER);
+  const eas = eaContext ? decodeEaList(eaContext.data) : [];
+  const name = parseSmbName(req.name);
+  if (name.stream !== undefined)
+    throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, 'named streams are not supported');
+  const at = await resolvePath(ns, cred, tree.rootIno, tree.share.path, name.components);
+  const readOnly = tree.share.readOnly;
+  const limit = shareLimit(readOnly);
+  let attrs = at.attrs;
+  let action: number = CREATE_ACTION.OPENED;
+  let granted: number;
+
+  if (attrs) {
+    if (ctx.env.inodes.deletePending(attrs.ino))
+      throw new SmbError(NT_STATUS.STATUS_DELETE_PENDING, 'delete pending');
+    if (req.disposition === DISPOSITION.CREATE)
+      throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_COLLISION, 'exists');
+    const isDir = attrs.type === 'dir';
+    if (isDir && req.options & OPTION.NON_DIRECTORY_FILE)
+      throw new SmbError(NT_STATUS.STATUS_FILE_IS_A_DIRECTORY, 'is a directory');
+    if (!isDir && req.options & OPTION.DIRECTORY_FILE)
+      throw new SmbError(NT_STATUS.STATUS_NOT_A_DIRECTORY, 'not a directory');
+    const overwrite = [DISPOSITION.OVERWRITE, DISPOSITION.OVERWRITE_IF, DISPOSITION.SUPERSEDE].includes(
+      req.disposition as 0,
+    );
+    if (isDir && overwrite) throw bad('overwriting a directory');
+    const max = maximalAccess(cred, attrs, at.parent) & limit;
+    const dos = (await smbMeta(ns, attrs)).attributes;
+    let wanted = access & ~ACCESS.MAXIMUM_ALLOWED;
+    if (overwrite) wanted |= ACCESS.FILE_WRITE_DATA;
+    granted = access & ACCESS.MAXIMUM_ALLOWED ? max : wanted;
+    if ((wanted & ~max & ~ACCESS.SYNCHRONIZE) !== 0) {
+      throw new SmbError(
+        NT_STATUS.STATUS_ACCESS_DENIED,
+        `access 0x${wanted.toString(16)} exceeds 0x${max.toString(16)}`,
+      );
+    }
+    if (dos & ATTR.READONLY) {
+      if (req.options & OPTION.DELETE_ON_CLOSE)
+        throw new SmbError(NT_STATUS.STATUS_CANNOT_DELETE, 'read-only file');
+      if (granted & (ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA)) {
+        if (access & ACCESS.MAXIMUM_ALLOWED) granted &= ~(ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA);
+        else throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only file');
+      }
+    }
+    if (ctx.env.inodes.conflicts(attrs.ino, granted, req.shareAccess)) {
+      throw new SmbError(NT_STATUS.STATUS_SHARING_VIOLATION, 'sharing violation');
+    }
+    if (isDir && req.options & OPTION.DELETE_ON_CLOSE) await requireEmpty(ctx, attrs.ino);
+    // MS-FSA §2.1.5.1.2: overwriting a hidden or system file must name those attributes again.
+    if (overwrite && (dos & ~req.fileAttributes & (ATTR.HIDDEN | ATTR.SYSTEM)) !== 0)
+      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'overwrite drops HIDDEN or SYSTEM');
+    if (overwrite) {
+      attrs = await ns.setattr(cred, attrs.ino, { size: 0n });
+      await writeDosAttributes(ns, cred, attrs, req.fileAttributes | ATTR.ARCHIVE);
+      await writeEas(ns, cred, attrs.ino, eas);
+      action =
+        req.disposition === DISPOSITION.SUPERSEDE ? CREATE_ACTION.SUPERSEDED : CREATE_ACTION.OVERWRITTEN;
+      postChange(
+        ctx.env,
+        ctx.tree!,
+        at.parent?.ino,
+        at.path,
+        NOTIFY_ACTION.MODIFIED,
+        NOTIFY_FILTER.SIZE | NOTIFY_FILTER.LAST_WRITE,
+      );
+    }
+  } else {
+    if (req.disposition === DISPOSITION.OPEN || req.disposition === DISPOSITION.OVERWRITE) {
+      throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, `not found: ${req.name}`);
+    }
+    if (!at.parent) throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_INVALID, 'empty name');
+    if (readOnly) throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
+    if (req.options & OPTION.DELETE_ON_CLOSE && req.fileAttributes & ATTR.READONLY)
+      throw new SmbError(NT_STATUS.STATUS_CANNOT_DELETE, 'a read-only file to be deleted on close');
+    const dir = req.options & OPTION.DIRECTORY_FILE;
+    try {
+      attrs = dir
+        ? await ns.mkdir(cred, at.parent.ino, at.name, NEW_DIR_MODE)
+        : await ns.create(cred, at.parent.ino, at.name, NEW_FILE_MODE, { kind: 'guarded' });
+    } catch (e) {
+      if (isFsError(e, 'EEXIST'))
+        throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_COLLISION, 'created meanwhile');
+      throw e;
+    }
+    const keep = req.fileAttributes & SETTABLE_ATTRS;
+    if (keep & ~ATTR.ARCHIVE) await writeDosAttributes(ns, cred, attrs, keep | (dir ? 0 : ATTR.ARCHIVE));
+    await writeEas(ns, cred, attrs.ino, eas);
+    action = CREATE_ACTION.CREATED;
+    granted = access & ACCESS.MAXIMUM_ALLOWED ? limit : access & limit;
+    if ((access & ~ACCESS.MAXIMUM_ALLOWED & ~limit) !== 0)
+      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
+    postChange(
+      ctx.env,
+      ctx.tree!,
+      at.parent.ino,
+      at.path,
+      NOTIFY_ACTION.ADDED,
+      dir ? NOTIFY_FILTER.DIR_NAME : NOTIFY_FILTER.FILE_NAME,
+    );
+  }
+
+  const fid = ctx.env.nextFileId();
+  const conn = ctx.conn;
+  const open = new Open(
+    { persistent: fid, volatile: fid },
+    ctx.session!,
+    tree,
+    attrs.type === 'dir' ? 'dir' : 'file',
+    attrs.ino,
+    at.parent?.ino ?? 0n,
+    at.name,
+    at.path,
+    granted >>> 0,
+    req.shareAccess,
+    (req.options & OPTION.DELETE_ON_CLOSE) !== 0,
+    (req.options & OPTION.WRITE_THROUGH) !== 0,
+    `smb:${conn.id}:${fid}`,
+  );
+  ctx.env.inodes.add(open);
+  ctx.session!.opens.set(fid, open);
+  ctx.setCompoundOpen(open);
+  const final = action === CREATE_ACTION.OPENED ? attrs : await ns.getattr(attrs.ino);
+  const meta = await smbMeta(ns, final);
+  // An allocation size asked for at creation is reported (nothing is reserved: the store is sparse).
+  const alloc = req.contexts.find((c) => c.name === CTX.ALLOCATION_SIZE && c.data.length >= 8);
+  const asked =
+    alloc && action !== CREATE_ACTION.OPENED && final.type !== 'dir' ? alloc.data.readBigUInt64LE(0) : 0n;
+  if (asked > meta.allocation) {
+    await writeAllocation(ns, cred, final.ino, asked);
+    meta.allocation = ((asked + 4095n) / 4096n) * 4096n;
+  }
+  return {
+    oplockLevel: OPLOCK_LEVEL_NONE,
+    action,
+    ...fileTimes(final, meta),
+    allocationSize: meta.allocation,
+    endOfFile: final.type === 'dir' ? 0n : final.size,
+    fileAttributes: meta.attributes,
+    persistentId: fid,
+    volatileId: fid,
+    contexts: replyContexts(ctx, req, attrs, at.parent),
+  };
+}
+
+async function requireEmpty(ctx: RequestContext, ino: bigint): Promise<void> {
+  const page = await ctx.env.ns.readdir(ctx.cred(), ino, 0n, 1);
+  if (page.entries.length > 0)
+    throw new SmbError(NT_STATUS.STATUS_DIRECTORY_NOT_EMPTY, 'directory not empty');
+}
+
+function replyContexts(
+  ctx: RequestContext,
+  req: CreateRequest,
+  a: Attributes,
+  parent: Attributes | undefined,
+): CreateContext[] {
+  const out: CreateContext[] = [];
+  for (const c of req.contexts) {
+    if (c.name === CTX.MAXIMAL_ACCESS) {
+      const data = Buffer.alloc(8);
+      data.writeUInt32LE(NT_STATUS.STATUS_SUCCESS, 0);
+      data.writeUInt32LE(maximalAccess(ctx.cred(), a, parent) & shareLimit(ctx.tree!.share.readOnly), 4);
+      out.push({ name: c.name, data });
+    } else if (c.name === CTX.QUERY_ON_DISK_ID) {
+      const data = Buffer.alloc(32);
+      data.writeBigUInt64LE(a.ino, 0);
+      data.writeBigUInt64LE(ctx.tree!.rootIno, 8);
+      out.push({ name: c.name, data });
+    } else if (c.name === CTX.AAPL) {
+      const data = aaplReply(c.data);
+      if (data) out.push({ name: c.name, data });
+    }
+  }
+  return out;
+}
+
+async function createPipe(ctx: RequestContext, req: CreateRequest, access: number): Promise<CreateResponse> {
+  const pipe = openPipe(req.name.replace(/^\\+/, ''), ctx);
+  if (!pipe) throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, `no pipe ${req.name}`);
+  const fid = ctx.env.nextFileId();
+  const open = new Open(
+    { persistent: fid, volatile: fid },
+    ctx.session!,
+    ctx.tree!,
+    'pipe',
+    0n,
+    0n,
+    pipe.name,
+    pipe.name,
+    (access & ACCESS.MAXIMUM_ALLOWED ? 0x0012019f : access) >>> 0,
+    req.shareAccess,
+    false,
+    false,
+    `smb:${ctx.conn.id}:${fid}`,
+    pipe,
+  );
+  ctx.session!.opens.set(fid, open);
+  ctx.setCompoundOpen(open);
+  return {
+    oplockLevel: OPLOCK_LEVEL_NONE,
+    action: CREATE_ACTION.OPENED,
+    creationTime: 0n,
+    lastAccessTime: 0n,
+    lastWriteTime: 0n,
+    changeTime: 0n,
+    allocationSize: 4096n,
+    endOfFile: 0n,
+    fileAttributes: ATTR.NORMAL,
+    persistentId: fid,
+    volatileId: fid,
+    contexts: [],
+  };
+}
+
+/** MS-SMB2 §2.2.14. */
+export function encodeCreate(res: CreateResponse): Buffer {
+  const ctxs = encodeCreateContexts(res.contexts);
+  const w = new Writer(96 + ctxs.length);
+  w.u16(89).u8(res.oplockLevel).u8(0).u32(res.action);
+  w.u64(res.creationTime).u64(res.lastAccessTime).u64(res.lastWriteTime).u64(res.changeTime);
+  w.u64(res.allocationSize).u64(res.endOfFile).u32(res.fileAttributes).u32(0);
+  w.u64(res.persistentId).u64(res.volatileId);
+  w.u32(ctxs.length ? HEADER_SIZE + 88 : 0).u32(ctxs.length);
+  if (ctxs.length) w.bytes(ctxs);
+  else w.u8(0);
+  return w.finish();
+}

@@ -1,0 +1,129 @@
+import { isSmb3, SESSION_FLAG, SIGNING_REQUIRED } from '../constants.ts';
+import type { RequestContext } from '../context.ts';
+import { cipherName, deriveKeys, NT_STATUS, NtlmAcceptor, smb2Dialect, statusCode } from '../deps.ts';
+import { SmbError } from '../errors.ts';
+import { HEADER_SIZE } from '../header.ts';
+import { lookupSmbUser } from '../identity.ts';
+import { Session } from '../session.ts';
+import type { Reader } from '../wire/reader.ts';
+import { Writer } from '../wire/writer.ts';
+
+const BINDING = 0x01;
+/** A logon takes two round trips with NTLMSSP; more means a confused or hostile client. */
+const MAX_ROUNDS = 4;
+
+export interface SessionSetupRequest {
+  flags: number;
+  securityMode: number;
+  capabilities: number;
+  previousSessionId: bigint;
+  token: Buffer;
+}
+
+export interface SessionSetupResponse {
+  sessionFlags: number;
+  token: Buffer;
+}
+
+/** MS-SMB2 §2.2.5. */
+export function decodeSessionSetup(r: Reader): SessionSetupRequest {
+  r.structureSize(25);
+  const flags = r.u8('Flags');
+  const securityMode = r.u8('SecurityMode');
+  const capabilities = r.u32('Capabilities');
+  r.skip(4, 'Channel');
+  const offset = r.u16('SecurityBufferOffset');
+  const length = r.u16('SecurityBufferLength');
+  const previousSessionId = r.u64('PreviousSessionId');
+  const token = Buffer.from(r.region(offset, length, 'SecurityBuffer', HEADER_SIZE + 24));
+  return { flags, securityMode, capabilities, previousSessionId, token };
+}
+
+/** MS-SMB2 §3.3.5.5: NTLMSSP in SPNEGO through the acceptor; keys per §3.3.5.5.3. */
+export async function handleSessionSetup(
+  ctx: RequestContext,
+  req: SessionSetupRequest,
+): Promise<SessionSetupResponse> {
+  const { conn, env } = ctx;
+  if (req.flags & BINDING)
+    throw new SmbError(NT_STATUS.STATUS_REQUEST_NOT_ACCEPTED, 'multichannel binding is not offered');
+  let session: Session;
+  if (ctx.hdr.sessionId === 0n) {
+    const id = env.nextSessionId();
+    session = new Session(id, `smb:${conn.id}:${id.toString(16)}`);
+    session.preauth = conn.preauth?.clone();
+    conn.sessions.set(id, session);
+    ctx.replySessionId(id);
+  } else {
+    const found = conn.sessions.get(ctx.hdr.sessionId);
+    if (!found) throw new SmbError(NT_STATUS.STATUS_USER_SESSION_DELETED, 'no such session');
+    session = found;
+    // Re-authentication of a valid session starts a new exchange (§3.3.5.5.2).
+    if (session.state === 'valid' && !session.acceptor) session.preauth = conn.preauth?.clone();
+  }
+  ctx.hashRequest(session);
+  const fail = (status: number, reason: string): never => {
+    if (session.state === 'in-progress') conn.sessions.delete(session.id);
+    session.acceptor = undefined;
+    throw new SmbError(status, reason);
+  };
+  if (++session.rounds > MAX_ROUNDS) {
+    fail(NT_STATUS.STATUS_LOGON_FAILURE, 'too many SESSION_SETUP round trips');
+  }
+  session.acceptor ??= new NtlmAcceptor({
+    netbiosDomain: env.config.smb.domain,
+    workgroup: env.config.smb.workgroup,
+    serverName: env.serverName,
+    lookup: (user) => lookupSmbUser(env, user),
+    allowGuest: false,
+  });
+  const step = await session.acceptor.step(req.token);
+  if (step.state === 'failed') {
+    env.log.info({ reason: step.reason, remote: conn.remoteAddress }, `SMB logon failed: ${step.reason}`);
+    return fail(statusCode(step.status), step.reason);
+  }
+  if (step.state === 'continue') {
+    ctx.replyStatus(NT_STATUS.STATUS_MORE_PROCESSING_REQUIRED);
+    return { sessionFlags: 0, token: step.token };
+  }
+  if (step.guest) return fail(NT_STATUS.STATUS_LOGON_FAILURE, 'guest logons are not allowed');
+  if (session.state === 'valid' && session.user && session.user.name !== step.user.name) {
+    return fail(NT_STATUS.STATUS_ACCESS_DENIED, 're-authentication as another user');
+  }
+  session.acceptor = undefined;
+  session.rounds = 0;
+  const keys = deriveKeys(
+    smb2Dialect(conn.dialect),
+    step.sessionKey,
+    session.preauth?.value(),
+    conn.cipher ? cipherName(conn.cipher) : undefined,
+  );
+  session.signingKey = keys.signingKey;
+  session.encryptionKey = keys.encryptionKey;
+  session.decryptionKey = keys.decryptionKey;
+  session.applicationKey = keys.applicationKey;
+  session.user = step.user;
+  session.cred = { uid: step.user.uid, gid: step.user.gid, gids: step.user.gids };
+  session.signingRequired =
+    env.config.smb.requireSigning ||
+    (req.securityMode & SIGNING_REQUIRED) !== 0 ||
+    (conn.clientSecurityMode & SIGNING_REQUIRED) !== 0;
+  session.state = 'valid';
+  conn.describeSession(session);
+  return {
+    sessionFlags: session.encryptData && isSmb3(conn.dialect) ? SESSION_FLAG.ENCRYPT_DATA : 0,
+    token: step.token,
+  };
+}
+
+/** MS-SMB2 §2.2.6. */
+export function encodeSessionSetup(res: SessionSetupResponse): Buffer {
+  const w = new Writer(16 + res.token.length);
+  w.u16(9)
+    .u16(res.sessionFlags)
+    .u16(res.token.length ? HEADER_SIZE + 8 : 0)
+    .u16(res.token.length);
+  if (res.token.length) w.bytes(res.token);
+  else w.u8(0);
+  return w.finish();
+}

@@ -1,0 +1,317 @@
+import { isFsError } from '../../../storage/errors.ts';
+import type { SetAttributes } from '../../../storage/types.ts';
+import { postChange } from '../changes.ts';
+import { ACCESS, ATTR, SHARE } from '../constants.ts';
+import type { RequestContext } from '../context.ts';
+import { NT_STATUS } from '../deps.ts';
+import { SmbError } from '../errors.ts';
+import { smbMeta, writeAllocation, writeChangeTime, writeDosAttributes, writeEas } from '../file-meta.ts';
+import { filetimeToNs } from '../filetime.ts';
+import { HEADER_SIZE } from '../header.ts';
+import { decodeEaList } from '../info/ea.ts';
+import { FILE_CLASS } from '../info/file-info.ts';
+import { SECINFO } from '../info/security.ts';
+import { NOTIFY_ACTION, NOTIFY_FILTER } from '../notify.ts';
+import type { FileId, Open } from '../open-files.ts';
+import { lookupName, parseSmbName, resolvePath } from '../paths.ts';
+import { posixIdOf, readSid } from '../sids.ts';
+import { Reader, utf16 } from '../wire/reader.ts';
+import { readFileId } from './file-id.ts';
+import { INFO_TYPE } from './query-info.ts';
+
+export interface SetInfoRequest {
+  infoType: number;
+  infoClass: number;
+  buffer: Buffer;
+  additionalInformation: number;
+  fileId: FileId;
+}
+
+/** MS-SMB2 §2.2.39. */
+export function decodeSetInfo(r: Reader): SetInfoRequest {
+  r.structureSize(33);
+  const infoType = r.u8('InfoType');
+  const infoClass = r.u8('FileInfoClass');
+  const length = r.u32('BufferLength');
+  const offset = r.u16('BufferOffset');
+  r.skip(2, 'Reserved');
+  const additionalInformation = r.u32('AdditionalInformation');
+  const fileId = readFileId(r);
+  const buffer = r.region(offset, length, 'Buffer', HEADER_SIZE + 32);
+  return { infoType, infoClass, buffer, additionalInformation, fileId };
+}
+
+const tooShort = () => new SmbError(NT_STATUS.STATUS_INFO_LENGTH_MISMATCH, 'buffer too short for the class');
+const need = (open: Open, bits: number, what: string) => {
+  if (!open.has(bits)) throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, `needs ${what}`);
+};
+
+/** MS-SMB2 §3.3.5.21 with the MS-FSA §2.1.5.14 rules for each class. */
+export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): Promise<void> {
+  const open = ctx.open(req.fileId);
+  if (open.kind === 'pipe') throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'set info on a pipe');
+  if (req.infoType === INFO_TYPE.SECURITY) return setSecurity(ctx, open, req);
+  if (req.infoType !== INFO_TYPE.FILE)
+    throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, `InfoType ${req.infoType}`);
+  const r = new Reader(req.buffer);
+  const b = req.buffer;
+  switch (req.infoClass) {
+    case FILE_CLASS.BASIC:
+      if (b.length < 36) throw tooShort();
+      return setBasic(ctx, open, r);
+    case FILE_CLASS.RENAME:
+    case FILE_CLASS.LINK:
+      if (b.length < 20) throw tooShort();
+      return renameOrLink(ctx, open, r, req.infoClass === FILE_CLASS.LINK);
+    case FILE_CLASS.DISPOSITION:
+      if (b.length < 1) throw tooShort();
+      return setDeletePending(ctx, open, b[0] !== 0);
+    case FILE_CLASS.DISPOSITION_EX:
+      if (b.length < 4) throw tooShort();
+      return setDeletePending(ctx, open, (b.readUInt32LE(0) & 0x1) !== 0);
+    case FILE_CLASS.POSITION:
+      if (b.length < 8) throw tooShort();
+      open.position = b.readBigUInt64LE(0);
+      return;
+    case FILE_CLASS.MODE: {
+      if (b.length < 4) throw tooShort();
+      // WRITE_THROUGH, SEQUENTIAL_ONLY, NO_INTERMEDIATE_BUFFERING, SYNCHRONOUS_IO_(NON)ALERT.
+      const mode = b.readUInt32LE(0);
+      if (mode & ~0x3e) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, `mode 0x${mode.toString(16)}`);
+      open.mode = mode;
+      return;
+    }
+    case FILE_CLASS.ALLOCATION: {
+      if (b.length < 8) throw tooShort();
+      need(open, ACCESS.FILE_WRITE_DATA, 'FILE_WRITE_DATA');
+      const want = b.readBigInt64LE(0);
+      if (want < 0n) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'negative allocation');
+      const a = await ctx.env.ns.getattr(open.ino);
+      if (a.type === 'dir')
+        throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'allocation of a directory');
+      if (want < a.size) await resize(ctx, open, want);
+      await writeAllocation(ctx.env.ns, ctx.cred(), open.ino, want);
+      return;
+    }
+    case FILE_CLASS.END_OF_FILE: {
+      if (b.length < 8) throw tooShort();
+      need(open, ACCESS.FILE_WRITE_DATA, 'FILE_WRITE_DATA');
+      const size = b.readBigInt64LE(0);
+      if (size < 0n) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'negative end of file');
+      if (open.kind === 'dir')
+        throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'end of file of a directory');
+      return resize(ctx, open, size);
+    }
+    case FILE_CLASS.FULL_EA:
+      need(open, ACCESS.FILE_WRITE_EA, 'FILE_WRITE_EA');
+      await writeEas(ctx.env.ns, ctx.cred(), open.ino, decodeEaList(b));
+      return;
+    default:
+      throw new SmbError(NT_STATUS.STATUS_INVALID_INFO_CLASS, `file information class ${req.infoClass}`);
+  }
+}
+
+async function resize(ctx: RequestContext, open: Open, size: bigint): Promise<void> {
+  if (ctx.env.ns.locks.conflict(open.ino, size, 0n, true, open.lockKey))
+    throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'range locked by another open');
+  await ctx.env.ns.setattr(ctx.cred(), open.ino, { size });
+  await keepChangeTime(ctx, open);
+  postChange(ctx.env, ctx.tree!, open.parentIno, open.path, NOTIFY_ACTION.MODIFIED, NOTIFY_FILTER.SIZE);
+}
+
+/** Re-records the ChangeTime this open set after a change made through it. */
+export async function keepChangeTime(ctx: RequestContext, open: Open): Promise<void> {
+  if (open.stickyChangeTime !== undefined)
+    await writeChangeTime(ctx.env.ns, ctx.cred(), open.ino, open.stickyChangeTime);
+}
+
+/** A FILETIME field of FILE_BASIC_INFORMATION: 0 and -1 leave it, -2 too (auto-update is always on). */
+function timeField(v: bigint): bigint | undefined {
+  if (v === 0n || v === -1n || v === -2n) return undefined;
+  if (v < 0n) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'negative time');
+  return filetimeToNs(v);
+}
+
+async function setBasic(ctx: RequestContext, open: Open, r: Reader): Promise<void> {
+  need(open, ACCESS.FILE_WRITE_ATTRIBUTES, 'FILE_WRITE_ATTRIBUTES');
+  const creation = timeField(r.i64('CreationTime'));
+  const access = timeField(r.i64('LastAccessTime'));
+  const write = timeField(r.i64('LastWriteTime'));
+  const rawChange = r.i64('ChangeTime');
+  const change = timeField(rawChange);
+  const attributes = r.u32('FileAttributes');
+  const { ns } = ctx.env;
+  let a = await ns.getattr(open.ino);
+  if (attributes !== 0) {
+    if (attributes & ATTR.DIRECTORY && a.type !== 'dir')
+      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'DIRECTORY on a file');
+    if (attributes & ~0x7fff) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'FileAttributes');
+  }
+  const set: SetAttributes = {};
+  if (creation !== undefined) set.btimeNs = creation;
+  if (access !== undefined) set.atimeNs = access;
+  if (write !== undefined) set.mtimeNs = write;
+  if (Object.keys(set).length > 0) a = await ns.setattr(ctx.cred(), open.ino, set);
+  if (attributes !== 0) await writeDosAttributes(ns, ctx.cred(), a, attributes);
+  if (change !== undefined) open.stickyChangeTime = BigInt.asUintN(64, rawChange);
+  await keepChangeTime(ctx, open);
+  postChange(
+    ctx.env,
+    ctx.tree!,
+    open.parentIno,
+    open.path,
+    NOTIFY_ACTION.MODIFIED,
+    NOTIFY_FILTER.ATTRIBUTES | NOTIFY_FILTER.LAST_WRITE,
+  );
+}
+
+async function setDeletePending(ctx: RequestContext, open: Open, pending: boolean): Promise<void> {
+  need(open, ACCESS.DELETE, 'DELETE');
+  if (pending) {
+    if (open.parentIno === 0n)
+      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the share root cannot be deleted');
+    const a = await ctx.env.ns.getattr(open.ino);
+    if ((await smbMeta(ctx.env.ns, a)).attributes & ATTR.READONLY)
+      throw new SmbError(NT_STATUS.STATUS_CANNOT_DELETE, 'read-only');
+    if (a.type === 'dir') {
+      const page = await ctx.env.ns.readdir(ctx.cred(), open.ino, 0n, 1);
+      if (page.entries.length > 0)
+        throw new SmbError(NT_STATUS.STATUS_DIRECTORY_NOT_EMPTY, 'directory not empty');
+    }
+  }
+  ctx.env.inodes.setDeletePending(open.ino, pending);
+}
+
+/** FILE_RENAME_INFORMATION / FILE_LINK_INFORMATION, SMB2 form (MS-FSCC §2.4.37, §2.4.21.2). */
+async function renameOrLink(ctx: RequestContext, open: Open, r: Reader, link: boolean): Promise<void> {
+  const replace = r.u8('ReplaceIfExists') !== 0;
+  r.skip(7, 'Reserved');
+  const root = r.u64('RootDirectory');
+  const length = r.u32('FileNameLength');
+  const name = utf16(r.bytes(length, 'FileName'), 'FileName');
+  if (root !== 0n) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'RootDirectory must be 0');
+  if (!link) need(open, ACCESS.DELETE, 'DELETE');
+  if (open.parentIno === 0n)
+    throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the share root cannot be renamed');
+  const target = parseSmbName(name, { leadingSlash: 'strip' });
+  if (target.stream !== undefined) throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'stream renames');
+  if (target.components.length === 0)
+    throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_INVALID, 'empty target');
+  const { ns } = ctx.env;
+  const cred = ctx.cred();
+  const tree = ctx.tree!;
+  const dirParts = target.components.slice(0, -1);
+  const dir = await resolvePath(ns, cred, tree.rootIno, tree.share.path, dirParts);
+  if (dir.attrs?.type !== 'dir')
+    throw new SmbError(NT_STATUS.STATUS_OBJECT_PATH_NOT_FOUND, 'target directory');
+  let toName = target.components[target.components.length - 1]!;
+  const existing = await lookupName(ns, cred, dir.attrs.ino, toName);
+  if (existing && existing.attrs.ino !== open.ino) {
+    if (!replace) throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_COLLISION, 'target exists');
+    if (existing.attrs.type === 'dir')
+      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'target is a directory');
+    if (ctx.env.inodes.opensOf(existing.attrs.ino).length > 0)
+      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'target is open');
+    toName = existing.name;
+  }
+  const oldPath = open.path;
+  const newPath = [...(dir.path ? [dir.path] : []), toName].join('\\');
+  const isDir = open.kind === 'dir';
+  if (!link) checkRenameSharing(ctx, open);
+  if (link) {
+    if (isDir) throw new SmbError(NT_STATUS.STATUS_FILE_IS_A_DIRECTORY, 'hard links to directories');
+    if (existing && existing.attrs.ino !== open.ino) await ns.remove(cred, dir.attrs.ino, toName);
+    try {
+      await ns.link(cred, open.ino, dir.attrs.ino, toName);
+    } catch (e) {
+      if (isFsError(e, 'EEXIST')) throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_COLLISION, 'target exists');
+      throw e;
+    }
+    postChange(ctx.env, ctx.tree!, dir.attrs.ino, newPath, NOTIFY_ACTION.ADDED, NOTIFY_FILTER.FILE_NAME);
+    return;
+  }
+  const fromDir = open.parentIno;
+  await ns.rename(cred, fromDir, open.name, dir.attrs.ino, toName);
+  const filter = isDir ? NOTIFY_FILTER.DIR_NAME : NOTIFY_FILTER.FILE_NAME;
+  if (fromDir === dir.attrs.ino) {
+    postChange(ctx.env, ctx.tree!, fromDir, oldPath, NOTIFY_ACTION.RENAMED_OLD_NAME, filter);
+    postChange(ctx.env, ctx.tree!, fromDir, newPath, NOTIFY_ACTION.RENAMED_NEW_NAME, filter);
+  } else {
+    postChange(ctx.env, ctx.tree!, fromDir, oldPath, NOTIFY_ACTION.REMOVED, filter);
+    postChange(ctx.env, ctx.tree!, dir.attrs.ino, newPath, NOTIFY_ACTION.ADDED, filter);
+  }
+  // Every open of the file now lives at the new place; opens below a renamed directory too.
+  for (const o of ctx.env.inodes.opensOf(open.ino)) {
+    o.parentIno = dir.attrs.ino;
+    o.name = toName;
+    o.path = newPath;
+  }
+  if (isDir) {
+    for (const o of ctx.session!.opens.values()) {
+      if (o.tree === tree && o.path.startsWith(`${oldPath}\\`))
+        o.path = newPath + o.path.slice(oldPath.length);
+    }
+  }
+}
+
+/**
+ * Windows' rename rules on open handles: the source's directory may not be open by anyone
+ * with DELETE access or without FILE_SHARE_DELETE (STATUS_SHARING_VIOLATION), and a directory
+ * with open files below it cannot move (STATUS_ACCESS_DENIED).
+ */
+function checkRenameSharing(ctx: RequestContext, open: Open): void {
+  const data =
+    ACCESS.FILE_READ_DATA |
+    ACCESS.FILE_WRITE_DATA |
+    ACCESS.FILE_APPEND_DATA |
+    ACCESS.FILE_EXECUTE |
+    ACCESS.DELETE;
+  for (const o of ctx.env.inodes.opensOf(open.parentIno)) {
+    if ((o.access & data) === 0) continue;
+    if (o.access & ACCESS.DELETE || !(o.shareAccess & SHARE.DELETE)) {
+      throw new SmbError(NT_STATUS.STATUS_SHARING_VIOLATION, 'the directory is open without delete sharing');
+    }
+  }
+  if (open.kind !== 'dir') return;
+  const prefix = `${open.path}\\`;
+  const share = open.tree.share.path;
+  for (const o of ctx.env.inodes.all()) {
+    if (o.tree.share.path === share && o.path.startsWith(prefix)) {
+      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'files below the directory are open');
+    }
+  }
+}
+
+/** Owner and group of a security descriptor, when they are S-1-22 SIDs; the DACL is not kept. */
+async function setSecurity(ctx: RequestContext, open: Open, req: SetInfoRequest): Promise<void> {
+  const b = req.buffer;
+  if (b.length < 20) throw tooShort();
+  const set: SetAttributes = {};
+  if (req.additionalInformation & SECINFO.OWNER) {
+    need(open, ACCESS.WRITE_OWNER, 'WRITE_OWNER');
+    const sid = readSid(b, b.readUInt32LE(4));
+    const id = sid && posixIdOf(sid);
+    if (id?.kind !== 'uid')
+      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'owner SID is not S-1-22-1-uid');
+    set.uid = id.id;
+  }
+  if (req.additionalInformation & SECINFO.GROUP) {
+    need(open, ACCESS.WRITE_OWNER, 'WRITE_OWNER');
+    const sid = readSid(b, b.readUInt32LE(8));
+    const id = sid && posixIdOf(sid);
+    if (id?.kind !== 'gid')
+      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'group SID is not S-1-22-2-gid');
+    set.gid = id.id;
+  }
+  if (req.additionalInformation & SECINFO.DACL) need(open, ACCESS.WRITE_DAC, 'WRITE_DAC');
+  if (req.additionalInformation & SECINFO.SACL)
+    throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no SACLs');
+  const a = await ctx.env.ns.getattr(open.ino);
+  if (set.uid === a.uid) delete set.uid;
+  if (set.gid === a.gid) delete set.gid;
+  if (Object.keys(set).length > 0) await ctx.env.ns.setattr(ctx.cred(), open.ino, set);
+}
+
+export function encodeSetInfo(): Buffer {
+  return Buffer.from([2, 0]);
+}

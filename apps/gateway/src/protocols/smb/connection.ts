@@ -1,0 +1,694 @@
+import type { Socket } from 'node:net';
+import type { Connection } from '../../ops/connections.ts';
+import type { Credential } from '../../storage/types.ts';
+import { postChange } from './changes.ts';
+import { encodeNegotiate, smb1NegotiateAnswer } from './commands/negotiate.ts';
+import {
+  ANY_SESSION,
+  type Cipher,
+  CMD,
+  CREDIT_UNIT,
+  DIALECT,
+  dialectName,
+  FLAGS,
+  isSmb3,
+  MAX_IO_LARGE,
+  RELATED_FILE_ID,
+} from './constants.ts';
+import type { ConnectionState, RequestContext, ServerEnv } from './context.ts';
+import { CreditWindow } from './credits.ts';
+import {
+  cipherName,
+  decrypt,
+  encrypt,
+  NT_STATUS,
+  ntStatusName,
+  PreauthHash,
+  sign,
+  smb2Dialect,
+  verifySignature,
+} from './deps.ts';
+import { COMMANDS } from './dispatch.ts';
+import { Disconnect, SmbError } from './errors.ts';
+import { FrameReader, frameHeader } from './framing.ts';
+import {
+  decodeHeader,
+  encodeHeader,
+  HEADER_SIZE,
+  SMB1_MAGIC,
+  SMB2_MAGIC,
+  type Smb2Header,
+  splitChain,
+  TRANSFORM_MAGIC,
+} from './header.ts';
+import { NOTIFY_ACTION, NOTIFY_FILTER } from './notify.ts';
+import type { FileId, Open } from './open-files.ts';
+import type { Session } from './session.ts';
+import { smb1NegotiateDialect } from './smb1-negotiate.ts';
+import { isErrorStatus, statusOf } from './status-map.ts';
+import type { TreeConnect } from './tree.ts';
+import { Reader, WireError } from './wire/reader.ts';
+
+/** Largest frame accepted: one maximal READ/WRITE with its header, and room for a compound. */
+export const MAX_FRAME = MAX_IO_LARGE + 256 * 1024;
+/** Reading pauses while this many request bytes are being processed (bounded memory per client). */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+/** …or while this much reply data waits for the client to read it. */
+const MAX_UNSENT_BYTES = 32 * 1024 * 1024;
+
+/** A reply before signing and framing: a header and body pieces (payloads are not copied). */
+interface OutMessage {
+  header: Buffer;
+  body: Buffer[];
+  signWith?: Buffer;
+}
+
+interface Encryption {
+  encrypted: boolean;
+  /** The transform header's session: replies are encrypted with its key. */
+  sessionId: bigint;
+}
+
+interface ChainState {
+  sessionId: bigint;
+  treeId: number;
+  open: Open | undefined;
+  /** Status of a failed CREATE earlier in the chain: related requests on its FileId fail the same way. */
+  createFailed: number | undefined;
+  /**
+   * Whether the session the chain carries was found valid: a related request inherits the
+   * previous request's session and tree, and fails with STATUS_INVALID_PARAMETER when there is
+   * none to inherit (a chain that starts related, or follows a request with an unknown session).
+   */
+  sessionValid: boolean;
+  first: boolean;
+}
+
+interface InFlight {
+  abort: AbortController;
+  sessionId: bigint;
+}
+
+/** The 9-byte error body (MS-SMB2 §2.2.2), with ErrorData when a status carries some. */
+function errorBody(data?: Buffer): Buffer[] {
+  const head = Buffer.alloc(8);
+  head.writeUInt16LE(9, 0);
+  head.writeUInt32LE(data?.length ?? 0, 4);
+  return [head, data && data.length > 0 ? data : Buffer.alloc(1)];
+}
+
+const zeroPad = (n: number) => Buffer.alloc(n);
+const allOnes = (f: FileId) => f.persistent === RELATED_FILE_ID && f.volatile === RELATED_FILE_ID;
+
+/**
+ * One SMB2/3 client connection: transport framing, decryption, compound chains, credits,
+ * session and signature checks, the dispatch table, replies (signed, encrypted, async).
+ *
+ * Status errors become replies; framing errors close: a frame that is not SMB2 (or an SMB1
+ * negotiate first), a malformed header or chain, a message id outside the credit window, a
+ * failed decryption — anything that leaves the byte stream or the sequence window in doubt —
+ * closes the connection. Everything a handler or decoder throws inside a well-framed message
+ * is an NTSTATUS in a full reply (with the error body), and the connection stays usable.
+ */
+export class SmbConnection implements ConnectionState {
+  dialect = 0;
+  clientGuid = Buffer.alloc(16);
+  clientCapabilities = 0;
+  clientSecurityMode = 0;
+  clientDialects: number[] = [];
+  serverCapabilities = 0;
+  serverSecurityMode = 0;
+  cipher: Cipher | 0 = 0;
+  preauth: PreauthHash | undefined;
+  maxTransactSize = 65536;
+  maxReadSize = 65536;
+  maxWriteSize = 65536;
+  readonly sessions = new Map<bigint, Session>();
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly localPort: number;
+
+  private readonly frames = new FrameReader(MAX_FRAME);
+  private readonly credits = new CreditWindow();
+  private readonly inFlight = new Map<bigint, InFlight>();
+  private readonly asyncOps = new Map<bigint, InFlight>();
+  private nextAsyncId = 1n;
+  private pendingBytes = 0;
+  private paused = false;
+  private closed = false;
+  private sawFrame = false;
+  private readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(
+    readonly env: ServerEnv,
+    private readonly socket: Socket,
+    readonly registry: Connection,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.localAddress = socket.localAddress ?? '';
+    this.localPort = socket.localPort ?? 0;
+    this.done = new Promise((r) => {
+      this.resolveDone = r;
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('close', () => void this.close('socket closed'));
+    socket.on('error', () => {});
+  }
+
+  get id(): number {
+    return this.registry.info.id;
+  }
+
+  /** Requests being processed now (drain and stop wait for them). */
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  get finished(): Promise<void> {
+    return this.done;
+  }
+
+  // ---- transport ---------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.registry.bytes(chunk.length, 0);
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(chunk);
+    } catch (e) {
+      this.protocolError(e);
+      return;
+    }
+    for (const f of frames) {
+      this.pendingBytes += f.length;
+      this.processFrame(f)
+        .catch((e) => this.protocolError(e))
+        .finally(() => {
+          this.pendingBytes -= f.length;
+          this.maybeResume();
+        });
+    }
+    if (this.pendingBytes > MAX_PENDING_BYTES && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private maybeResume(): void {
+    if (!this.paused || this.closed) return;
+    if (this.pendingBytes <= MAX_PENDING_BYTES / 2 && this.socket.writableLength <= MAX_UNSENT_BYTES) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private protocolError(e: unknown): void {
+    const reason = e instanceof Error ? e.message : String(e);
+    if (!(e instanceof Disconnect) && !(e instanceof WireError)) {
+      this.env.log.error({ err: e, remote: this.remoteAddress }, 'SMB connection failed');
+    } else {
+      this.env.log.debug({ remote: this.remoteAddress, reason }, 'SMB connection closed by the server');
+    }
+    void this.close(reason);
+  }
+
+  private write(parts: Buffer[]): void {
+    if (this.closed || this.socket.destroyed) return;
+    let n = 0;
+    for (const p of parts) n += p.length;
+    this.socket.cork();
+    this.socket.write(frameHeader(n));
+    for (const p of parts) this.socket.write(p);
+    this.socket.uncork();
+    this.registry.bytes(0, n + 4);
+    if (this.socket.writableLength > MAX_UNSENT_BYTES && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** Closes the transport and everything the connection held (opens, locks, sessions). */
+  async close(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    for (const f of this.inFlight.values()) f.abort.abort(new Error(reason));
+    for (const f of this.asyncOps.values()) f.abort.abort(new Error(reason));
+    await Promise.all(
+      [...this.sessions.values()].map((s) =>
+        this.logoff(s).catch((e) => this.env.log.error({ err: e }, 'SMB session cleanup failed')),
+      ),
+    );
+    this.registry.close();
+    this.resolveDone();
+  }
+
+  // ---- frames and chains -------------------------------------------------------------------
+
+  private async processFrame(frame: Buffer): Promise<void> {
+    if (frame.length < 4) throw new WireError('frame', 'shorter than a protocol id');
+    const first = !this.sawFrame;
+    this.sawFrame = true;
+    const magic = frame.readUInt32LE(0);
+    if (magic === SMB1_MAGIC) {
+      if (!first || this.dialect !== 0) throw new Disconnect('SMB1 after the first message');
+      return this.smb1Negotiate(frame);
+    }
+    let plain = frame;
+    const enc: Encryption = { encrypted: false, sessionId: 0n };
+    if (magic === TRANSFORM_MAGIC) {
+      if (!this.cipher || !isSmb3(this.dialect))
+        throw new Disconnect('encrypted message without a negotiated cipher');
+      const out = decrypt(cipherName(this.cipher), (id) => this.sessions.get(id)?.decryptionKey, frame);
+      if ('error' in out) throw new Disconnect(`decryption: ${out.error}`);
+      plain = out.plaintext;
+      enc.encrypted = true;
+      enc.sessionId = out.sessionId;
+      if (plain.length < 4 || plain.readUInt32LE(0) !== SMB2_MAGIC)
+        throw new Disconnect('decrypted message is not SMB2');
+    } else if (magic !== SMB2_MAGIC) {
+      throw new Disconnect(`protocol id 0x${magic.toString(16)}`);
+    }
+    const messages = splitChain(plain);
+    const headers = messages.map(decodeHeader);
+    for (const h of headers) {
+      if (h.flags & FLAGS.SERVER_TO_REDIR) throw new Disconnect('a response sent to the server');
+      if (h.command === CMD.CANCEL) continue;
+      const charge = this.dialect >= DIALECT.SMB21 && this.dialect !== DIALECT.WILDCARD ? h.creditCharge : 1;
+      if (!this.credits.consume(h.messageId, charge)) {
+        throw new Disconnect(`message id ${h.messageId} (charge ${charge}) outside the granted credits`);
+      }
+    }
+    await this.runChain(messages, headers, enc);
+  }
+
+  private smb1Negotiate(frame: Buffer): void {
+    const dialect = smb1NegotiateDialect(frame);
+    if (dialect === undefined) throw new Disconnect('SMB1 negotiate without SMB2 dialects');
+    this.credits.consume(0n, 1);
+    const res = smb1NegotiateAnswer({ env: this.env, conn: this }, dialect);
+    const header = encodeHeader({
+      creditCharge: 0,
+      status: NT_STATUS.STATUS_SUCCESS,
+      command: CMD.NEGOTIATE,
+      credits: this.credits.grant(1),
+      flags: 0,
+      messageId: 0n,
+      processId: 0,
+      treeId: 0,
+      sessionId: 0n,
+    });
+    this.write([header, encodeNegotiate(res)]);
+  }
+
+  private async runChain(messages: Buffer[], headers: Smb2Header[], enc: Encryption): Promise<void> {
+    const out: OutMessage[] = [];
+    let sentEarly = false;
+    const chain: ChainState = {
+      sessionId: 0n,
+      treeId: 0,
+      open: undefined,
+      createFailed: undefined,
+      sessionValid: false,
+      first: true,
+    };
+    for (let i = 0; i < messages.length; i++) {
+      const isLast = i === messages.length - 1;
+      const reply = await this.runMessage(messages[i]!, headers[i]!, chain, enc, {
+        canGoAsync: isLast,
+        onInterim: (interim) => {
+          this.send([...out, interim], enc);
+          sentEarly = true;
+        },
+      });
+      chain.first = false;
+      if (this.closed) return;
+      if (!reply) continue;
+      if (sentEarly) this.send([reply], enc);
+      else out.push(reply);
+    }
+    if (!sentEarly && out.length > 0) this.send(out, enc);
+  }
+
+  /** Pads and links compounded replies, signs each, encrypts the whole when the request was. */
+  private send(list: OutMessage[], enc: Encryption): void {
+    const parts: Buffer[] = [];
+    list.forEach((m, i) => {
+      let len = HEADER_SIZE;
+      for (const b of m.body) len += b.length;
+      const body = [...m.body];
+      if (i < list.length - 1) {
+        const pad = (8 - (len % 8)) % 8;
+        if (pad) body.push(zeroPad(pad));
+        m.header.writeUInt32LE(len + pad, 20);
+      }
+      if (m.signWith && !enc.encrypted) {
+        m.header.writeUInt32LE(m.header.readUInt32LE(16) | FLAGS.SIGNED, 16);
+        const whole = Buffer.concat([m.header, ...body]);
+        sign(smb2Dialect(this.dialect), m.signWith, whole).copy(whole, 48);
+        parts.push(whole);
+      } else {
+        parts.push(m.header, ...body);
+      }
+    });
+    if (enc.encrypted) {
+      const key = this.sessions.get(enc.sessionId)?.encryptionKey ?? this.loggedOffKeys.get(enc.sessionId);
+      if (!key || !this.cipher) return;
+      this.write([encrypt(cipherName(this.cipher), key, enc.sessionId, Buffer.concat(parts))]);
+      return;
+    }
+    this.write(parts);
+  }
+
+  /** Keys of sessions logged off by the request being answered (its reply is still protected). */
+  private readonly loggedOffKeys = new Map<bigint, Buffer>();
+
+  // ---- one request -------------------------------------------------------------------------
+
+  private async runMessage(
+    msg: Buffer,
+    h: Smb2Header,
+    chain: ChainState,
+    enc: Encryption,
+    opts: { canGoAsync: boolean; onInterim(m: OutMessage): void },
+  ): Promise<OutMessage | undefined> {
+    const row = COMMANDS.get(h.command);
+    const related = (h.flags & FLAGS.RELATED_OPERATIONS) !== 0;
+    const sessionId = related && !chain.first ? chain.sessionId : h.sessionId;
+    const treeId = related && !chain.first ? chain.treeId : h.treeId;
+    const end = this.registry.begin(row?.name ?? `0x${h.command.toString(16)}`);
+    const abort = new AbortController();
+    const tracked = h.command !== CMD.CANCEL;
+    if (tracked) this.inFlight.set(h.messageId, { abort, sessionId });
+
+    let session: Session | undefined;
+    let tree: TreeConnect | undefined;
+    let replyStatus: number | undefined;
+    let replySessionId: bigint | undefined;
+    let replyTreeId: number | undefined;
+    let asyncId: bigint | undefined;
+    let creditsGranted = false;
+    let signSession: Session | undefined;
+
+    const grant = () => {
+      if (creditsGranted) return 0;
+      creditsGranted = true;
+      return this.credits.grant(h.credits);
+    };
+    const headerFor = (status: number) =>
+      encodeHeader({
+        creditCharge: h.creditCharge,
+        status,
+        command: h.command,
+        credits: grant(),
+        flags: related ? FLAGS.RELATED_OPERATIONS : 0,
+        messageId: h.messageId,
+        processId: h.processId,
+        treeId: replyTreeId ?? treeId,
+        asyncId,
+        sessionId: replySessionId ?? sessionId,
+      });
+    const signingKeyFor = (status: number): Buffer | undefined => {
+      const s = signSession ?? session;
+      if (!s?.signingKey || s.guest || enc.encrypted) return undefined;
+      if (h.command === CMD.SESSION_SETUP) {
+        if (status !== NT_STATUS.STATUS_SUCCESS || s.state !== 'valid') return undefined;
+        return this.dialect === DIALECT.SMB311 || s.signingRequired || h.flags & FLAGS.SIGNED
+          ? s.signingKey
+          : undefined;
+      }
+      if (s.state !== 'valid' && h.command !== CMD.LOGOFF) return undefined;
+      return h.flags & FLAGS.SIGNED || s.signingRequired ? s.signingKey : undefined;
+    };
+
+    const ctx: RequestContext = {
+      env: this.env,
+      conn: this,
+      hdr: h,
+      get session() {
+        return session;
+      },
+      get tree() {
+        return tree;
+      },
+      encrypted: enc.encrypted,
+      signal: abort.signal,
+      open: (fid) => {
+        if (allOnes(fid)) {
+          if (related && chain.open && !chain.open.closed) return chain.open;
+          if (related && chain.createFailed !== undefined)
+            throw new SmbError(chain.createFailed, 'the related CREATE failed');
+          throw new SmbError(NT_STATUS.STATUS_FILE_CLOSED, 'no related open');
+        }
+        const o = session?.opens.get(fid.volatile);
+        if (!o || o.closed || o.fileId.persistent !== fid.persistent || o.tree !== tree) {
+          throw new SmbError(NT_STATUS.STATUS_FILE_CLOSED, 'unknown FileId');
+        }
+        chain.open = o;
+        return o;
+      },
+      setCompoundOpen: (o) => {
+        chain.open = o;
+      },
+      cred: (): Credential => {
+        if (!session?.cred) throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no credential');
+        return session.cred;
+      },
+      replyStatus: (s) => {
+        replyStatus = s;
+      },
+      replySessionId: (id) => {
+        replySessionId = id;
+      },
+      replyTreeId: (id) => {
+        replyTreeId = id;
+      },
+      hashRequest: (s) => {
+        if (this.dialect === DIALECT.SMB311) s.preauth?.update(msg);
+      },
+      cancelTarget: () => {
+        const target =
+          h.flags & FLAGS.ASYNC_COMMAND ? this.asyncOps.get(h.asyncId) : this.inFlight.get(h.messageId);
+        target?.abort.abort(new SmbError(NT_STATUS.STATUS_CANCELLED, 'cancelled'));
+      },
+      goAsync: () => {
+        if (asyncId !== undefined || this.closed) return false;
+        // Only the last request of a compound may go async; one in the middle fails (as Windows
+        // and Samba answer it), so the chain's other replies are not held back.
+        if (!opts.canGoAsync)
+          throw new SmbError(NT_STATUS.STATUS_INTERNAL_ERROR, 'async request inside a compound');
+        asyncId = this.nextAsyncId++;
+        this.asyncOps.set(asyncId, { abort, sessionId });
+        const interim: OutMessage = {
+          header: headerFor(NT_STATUS.STATUS_PENDING),
+          body: errorBody(),
+          signWith: signingKeyFor(NT_STATUS.STATUS_PENDING),
+        };
+        opts.onInterim(interim);
+        return true;
+      },
+    };
+
+    let status: number = NT_STATUS.STATUS_SUCCESS;
+    let body: Buffer[] | null;
+    try {
+      if (!row)
+        throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, `unknown command 0x${h.command.toString(16)}`);
+      if (this.dialect === 0 && h.command !== CMD.NEGOTIATE)
+        throw new Disconnect(`${row.name} before NEGOTIATE`);
+      if (related && (chain.first || !chain.sessionValid))
+        throw new SmbError(
+          NT_STATUS.STATUS_INVALID_PARAMETER,
+          'a related request with no valid request before it',
+        );
+      if (!related) {
+        chain.sessionId = sessionId;
+        chain.treeId = treeId;
+        chain.sessionValid = false;
+      }
+      if (h.command === CMD.SESSION_SETUP && sessionId !== 0n && sessionId !== ANY_SESSION) {
+        session = this.sessions.get(sessionId);
+        if (!session) throw new SmbError(NT_STATUS.STATUS_USER_SESSION_DELETED, 'no such session');
+      } else if (
+        row.needsSession ||
+        (sessionId !== 0n && h.command !== CMD.NEGOTIATE && h.command !== CMD.SESSION_SETUP)
+      ) {
+        session = this.sessions.get(sessionId);
+        if (row.needsSession && session?.state !== 'valid')
+          throw new SmbError(NT_STATUS.STATUS_USER_SESSION_DELETED, 'no such session');
+      }
+      if (session?.state === 'valid' && !enc.encrypted) {
+        if (h.flags & FLAGS.SIGNED) {
+          if (session.signingKey && !verifySignature(smb2Dialect(this.dialect), session.signingKey, msg))
+            throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'bad signature');
+        } else if (session.signingRequired && h.command !== CMD.SESSION_SETUP && row.needsSession) {
+          throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the session requires signing');
+        }
+        if (session.encryptData && row.needsSession)
+          throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the session requires encryption');
+      }
+      if (enc.encrypted && session?.state === 'valid') this.registry.info.details.encryption = 'in use';
+      if (enc.encrypted && session && session.id !== enc.sessionId)
+        throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'session differs from the transform');
+      if (row.needsTree) {
+        tree = session!.trees.get(treeId);
+        if (!tree) throw new SmbError(NT_STATUS.STATUS_NETWORK_NAME_DELETED, 'no such tree');
+        if (row.mutates && tree.share.readOnly && !tree.share.ipc)
+          throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
+      }
+      chain.sessionValid = session?.state === 'valid' || !row.needsSession;
+      const req = row.decode(new Reader(msg, HEADER_SIZE));
+      if (row.payload && this.dialect >= DIALECT.SMB21) {
+        const needed = Math.max(1, Math.ceil(row.payload(req) / CREDIT_UNIT));
+        if (Math.max(1, h.creditCharge) < needed)
+          throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'CreditCharge too small for the payload');
+      }
+      if (h.command === CMD.LOGOFF && session?.encryptionKey)
+        this.loggedOffKeys.set(session.id, session.encryptionKey);
+      signSession = session;
+      const result = await row.handle(ctx, req);
+      if (h.command === CMD.SESSION_SETUP) signSession = this.sessions.get(replySessionId ?? sessionId);
+      const encoded = row.encode(result);
+      body = encoded === null ? null : Array.isArray(encoded) ? encoded : [encoded];
+      status = replyStatus ?? NT_STATUS.STATUS_SUCCESS;
+    } catch (e) {
+      if (e instanceof Disconnect) {
+        end(e.message);
+        this.untrack(h, tracked, asyncId);
+        throw e;
+      }
+      const m = statusOf(e);
+      if (m.unexpected)
+        this.env.log.error({ err: e, command: row?.name }, `SMB ${row?.name ?? 'request'} failed`);
+      else if (this.env.log.isLevelEnabled('debug')) {
+        this.env.log.debug(
+          { command: row?.name, status: ntStatusName(m.status), reason: (e as Error).message },
+          'SMB request failed',
+        );
+      }
+      status = m.status;
+      body = errorBody(m.errorData);
+      if (h.command === CMD.CREATE) chain.createFailed = status;
+    }
+    this.untrack(h, tracked, asyncId);
+    end(isErrorStatus(status) ? ntStatusName(status) : undefined);
+    if (this.env.log.isLevelEnabled('debug')) {
+      this.env.log.debug(
+        {
+          command: row?.name,
+          mid: String(h.messageId),
+          status: ntStatusName(status),
+          async: asyncId !== undefined,
+        },
+        'SMB reply',
+      );
+    }
+    if (body === null) return undefined;
+    const reply: OutMessage = { header: headerFor(status), body, signWith: signingKeyFor(status) };
+    this.hashPreauth(h, status, msg, reply, replySessionId ?? sessionId);
+    if (h.command === CMD.LOGOFF) setImmediate(() => this.loggedOffKeys.delete(sessionId));
+    return reply;
+  }
+
+  private untrack(h: Smb2Header, tracked: boolean, asyncId: bigint | undefined): void {
+    if (tracked) this.inFlight.delete(h.messageId);
+    if (asyncId !== undefined) this.asyncOps.delete(asyncId);
+  }
+
+  /** 3.1.1 pre-authentication integrity (§3.3.5.4, §3.3.5.5): NEGOTIATE and SESSION_SETUP bytes. */
+  private hashPreauth(
+    h: Smb2Header,
+    status: number,
+    msg: Buffer,
+    reply: OutMessage,
+    sessionId: bigint,
+  ): void {
+    if (this.dialect !== DIALECT.SMB311) return;
+    if (h.command === CMD.NEGOTIATE && status === NT_STATUS.STATUS_SUCCESS) {
+      this.preauth = new PreauthHash();
+      this.preauth.update(msg);
+      this.preauth.update(Buffer.concat([reply.header, ...reply.body]));
+    } else if (h.command === CMD.SESSION_SETUP && status === NT_STATUS.STATUS_MORE_PROCESSING_REQUIRED) {
+      this.sessions.get(sessionId)?.preauth?.update(Buffer.concat([reply.header, ...reply.body]));
+    }
+  }
+
+  // ---- state the handlers change -----------------------------------------------------------
+
+  describeSession(session: Session): void {
+    const d = this.registry.info.details;
+    d.dialect = dialectName(this.dialect);
+    d.signing = session.signingRequired;
+    d.encryption = this.cipher !== 0 && isSmb3(this.dialect) ? 'available' : 'none';
+    d.sessions = [...this.sessions.values()].filter((s) => s.state === 'valid').length;
+    if (session.user) {
+      this.registry.identify({ user: session.user.name, uid: session.user.uid, gid: session.user.gid });
+    }
+  }
+
+  /**
+   * Closes an open. Everything other requests can observe (the handle, its locks, its share
+   * mode and delete-pending state) goes at once, before anything is awaited, so a client that
+   * reconnects sees the old connection's handles gone; then unstable writes are committed, or
+   * the file is deleted when this was its last open and a delete is pending.
+   */
+  closeOpen(open: Open): Promise<void> {
+    if (open.closed) return Promise.resolve();
+    open.closed = true;
+    open.session.opens.delete(open.fileId.volatile);
+    if (open.kind === 'pipe') return Promise.resolve();
+    const { ns } = this.env;
+    for (const l of open.locks) {
+      if (l.length === 0n) continue;
+      ns.locks.unlock(open.ino, l.offset, l.offset + l.length === 1n << 64n ? 0n : l.length, open.lockKey);
+    }
+    open.locks.length = 0;
+    for (const l of open.closeListeners) l();
+    open.closeListeners.clear();
+    if (open.notify) {
+      this.env.notify.remove(open.notify);
+      const wake = open.notify.waiter;
+      open.notify.waiter = undefined;
+      wake?.();
+    }
+    const { last, deletePending } = this.env.inodes.remove(open);
+    const remove = last && deletePending && open.parentIno !== 0n && open.session.cred !== undefined;
+    return remove ? this.deleteOnClose(open) : open.dirty ? this.commitOnClose(open) : Promise.resolve();
+  }
+
+  private async commitOnClose(open: Open): Promise<void> {
+    open.dirty = false;
+    await this.env.ns.commit(open.ino);
+  }
+
+  private async deleteOnClose(open: Open): Promise<void> {
+    const { ns, log } = this.env;
+    const cred = open.session.cred!;
+    try {
+      const now = await ns.lookup(cred, open.parentIno, open.name);
+      if (now.ino !== open.ino) return;
+      if (open.kind === 'dir') await ns.rmdir(cred, open.parentIno, open.name);
+      else await ns.remove(cred, open.parentIno, open.name);
+      const filter = open.kind === 'dir' ? NOTIFY_FILTER.DIR_NAME : NOTIFY_FILTER.FILE_NAME;
+      postChange(this.env, open.tree, open.parentIno, open.path, NOTIFY_ACTION.REMOVED, filter);
+    } catch (e) {
+      log.warn({ err: e, path: open.path }, `SMB delete on close of ${open.path} failed`);
+    }
+  }
+
+  async logoff(session: Session): Promise<void> {
+    const closing = [...session.opens.values()].map((open) =>
+      this.closeOpen(open).catch((e) => this.env.log.error({ err: e }, 'SMB close at logoff failed')),
+    );
+    session.trees.clear();
+    this.env.ns.locks.releaseClient('smb', session.lockClient);
+    this.sessions.delete(session.id);
+    this.registry.info.details.sessions = [...this.sessions.values()].filter(
+      (s) => s.state === 'valid',
+    ).length;
+    await Promise.all(closing);
+  }
+}

@@ -1,0 +1,98 @@
+import { NT_STATUS } from './deps.ts';
+import { SmbError } from './errors.ts';
+import { Writer } from './wire/writer.ts';
+
+/** Create context tags this server acts on (MS-SMB2 §2.2.13.2); all others are ignored. */
+export const CTX = {
+  MAXIMAL_ACCESS: 'MxAc',
+  QUERY_ON_DISK_ID: 'QFid',
+  EA_BUFFER: 'ExtA',
+  DURABLE_RECONNECT: 'DHnC',
+  DURABLE_RECONNECT_V2: 'DH2C',
+  TIMEWARP: 'TWrp',
+  AAPL: 'AAPL',
+  ALLOCATION_SIZE: 'AlSi',
+} as const;
+
+export interface CreateContext {
+  /** The 4-character tag; other names (GUIDs) as hex. */
+  name: string;
+  data: Buffer;
+}
+
+/**
+ * The chain of SMB2_CREATE_CONTEXT structures: each Next 8-aligned and inside the buffer,
+ * name and data inside their context. A malformed chain is STATUS_INVALID_PARAMETER.
+ */
+export function decodeCreateContexts(buf: Buffer): CreateContext[] {
+  const out: CreateContext[] = [];
+  const bad = (why: string) => new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, `create context: ${why}`);
+  let off = 0;
+  while (buf.length > 0) {
+    if (out.length >= 64) throw bad('more than 64 contexts');
+    if (buf.length - off < 16) throw bad('shorter than its header');
+    const next = buf.readUInt32LE(off);
+    const nameOffset = buf.readUInt16LE(off + 4);
+    const nameLength = buf.readUInt16LE(off + 6);
+    const dataOffset = buf.readUInt16LE(off + 10);
+    const dataLength = buf.readUInt32LE(off + 12);
+    const end = next === 0 ? buf.length : off + next;
+    if (next !== 0 && (next % 8 !== 0 || end > buf.length || next < 16)) throw bad('bad Next');
+    // Tags are at least 4 bytes (MS-SMB2 §2.2.13.2); shorter ones are malformed.
+    if (nameLength < 4 || nameOffset < 16 || off + nameOffset + nameLength > end) throw bad('bad name');
+    if (dataLength > 0 && (dataOffset < 16 || off + dataOffset + dataLength > end)) throw bad('bad data');
+    const raw = buf.subarray(off + nameOffset, off + nameOffset + nameLength);
+    const name = nameLength === 4 ? raw.toString('latin1') : raw.toString('hex');
+    out.push({
+      name,
+      data: dataLength > 0 ? buf.subarray(off + dataOffset, off + dataOffset + dataLength) : Buffer.alloc(0),
+    });
+    if (next === 0) break;
+    off = end;
+  }
+  return out;
+}
+
+/** The response's create contexts, chained and 8-aligned. */
+export function encodeCreateContexts(list: readonly CreateContext[]): Buffer {
+  const w = new Writer(128);
+  let prevNextAt = -1;
+  for (const c of list) {
+    w.align(8);
+    const start = w.length;
+    if (prevNextAt >= 0) w.at(prevNextAt).u32(start - prevNextAt);
+    prevNextAt = start;
+    const name = Buffer.from(c.name, 'latin1');
+    w.u32(0)
+      .u16(16)
+      .u16(name.length)
+      .u16(0)
+      .u16(c.data.length ? 24 : 0)
+      .u32(c.data.length);
+    w.bytes(name);
+    w.align(8);
+    w.bytes(c.data);
+  }
+  return w.finish();
+}
+
+const AAPL_SERVER_QUERY = 1;
+const AAPL_SERVER_CAPS = 0x1;
+const AAPL_VOLUME_CAPS = 0x2;
+const AAPL_MODEL_INFO = 0x4;
+const AAPL_UNIX_BASED = 0x4;
+
+/** Apple's AAPL server query answered minimally: a UNIX-based server, no volume extras, a model name. */
+export function aaplReply(data: Buffer): Buffer | undefined {
+  if (data.length < 24 || data.readUInt32LE(0) !== AAPL_SERVER_QUERY) return undefined;
+  const asked = data.readBigUInt64LE(8) & BigInt(AAPL_SERVER_CAPS | AAPL_VOLUME_CAPS | AAPL_MODEL_INFO);
+  const w = new Writer(64);
+  w.u32(AAPL_SERVER_QUERY).u32(0).u64(asked);
+  if (asked & BigInt(AAPL_SERVER_CAPS)) w.u64(BigInt(AAPL_UNIX_BASED));
+  if (asked & BigInt(AAPL_VOLUME_CAPS)) w.u64(0n);
+  if (asked & BigInt(AAPL_MODEL_INFO)) {
+    const model = Buffer.from('ClaudeFS', 'utf16le');
+    w.u32(0).u32(model.length).bytes(model);
+  }
+  return w.finish();
+}

@@ -1,0 +1,91 @@
+import { WireError } from './wire/reader.ts';
+
+/** RFC 1002 §4.3.1 session message; the only type direct TCP (port 445) carries, bar keep-alives. */
+const SESSION_MESSAGE = 0x00;
+const SESSION_KEEP_ALIVE = 0x85;
+
+/**
+ * Direct-TCP transport framing (MS-SMB2 §2.1): a 4-byte header (zero, then a 24-bit big-endian
+ * length) before each SMB message. Frames over `maxFrame` are refused before their bytes
+ * arrive, so a client cannot make the server buffer more than one maximal message.
+ */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxFrame: number) {}
+
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  /** Adds bytes; returns the complete frames now available. Throws WireError: close the connection. */
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Buffer[] = [];
+    for (;;) {
+      if (this.buffered < 4) break;
+      const head = this.peek(4);
+      const type = head[0]!;
+      const length = (head[1]! << 16) | (head[2]! << 8) | head[3]!;
+      if (type === SESSION_KEEP_ALIVE) {
+        if (length !== 0) throw new WireError('NetBIOS keep-alive', `length ${length}`);
+        this.take(4);
+        continue;
+      }
+      if (type !== SESSION_MESSAGE)
+        throw new WireError('NetBIOS header', `message type 0x${type.toString(16)}`);
+      if (length > this.maxFrame)
+        throw new WireError('NetBIOS length', `${length} bytes exceeds ${this.maxFrame}`);
+      if (this.buffered < 4 + length) break;
+      this.take(4);
+      frames.push(this.take(length));
+    }
+    return frames;
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    return Buffer.concat(this.chunks, Math.min(this.buffered, Math.max(n, 0))).subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.chunks[0]!;
+    if (first.length === n) {
+      this.chunks.shift();
+      this.buffered -= n;
+      return first;
+    }
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const part = Math.min(c.length, n - filled);
+      c.copy(out, filled, 0, part);
+      filled += part;
+      if (part === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(part);
+    }
+    this.buffered -= n;
+    return out;
+  }
+}
+
+/** The 4-byte transport header for a message of `length` bytes. */
+export function frameHeader(length: number): Buffer {
+  if (length > 0xffffff) throw new RangeError(`SMB message of ${length} bytes does not fit a frame`);
+  const h = Buffer.allocUnsafe(4);
+  h[0] = SESSION_MESSAGE;
+  h[1] = (length >>> 16) & 0xff;
+  h[2] = (length >>> 8) & 0xff;
+  h[3] = length & 0xff;
+  return h;
+}

@@ -1,0 +1,160 @@
+import { ACCESS, SHARE } from './constants.ts';
+import type { PipeEndpoint } from './dcerpc/pipe.ts';
+import type { NotifyWatch } from './notify.ts';
+import type { Session } from './session.ts';
+import type { TreeConnect } from './tree.ts';
+
+export interface FileId {
+  persistent: bigint;
+  volatile: bigint;
+}
+
+/** A byte-range lock as the client asked for it (SMB lengths: 0 is an empty range). */
+export interface HeldLock {
+  offset: bigint;
+  length: bigint;
+  exclusive: boolean;
+}
+
+/** Where a QUERY_DIRECTORY enumeration is (MS-SMB2 §3.3.1.10 Open.EnumerationLocation). */
+export interface DirEnumeration {
+  pattern: string;
+  /** "." and ".." are listed first: how many were handed out. */
+  dots: number;
+  cookie: bigint;
+  eof: boolean;
+  /** Entries read from the namespace that did not fit the last reply. */
+  pending: Array<{ name: string; ino: bigint }>;
+}
+
+/** MS-SMB2 §3.3.1.10: an open handle. */
+export class Open {
+  position = 0n;
+  /** Unstable writes not yet committed: FLUSH and CLOSE commit them. */
+  dirty = false;
+  closed = false;
+  enumeration: DirEnumeration | undefined;
+  /**
+   * A ChangeTime the client set through this open (MS-FSA Open.UserSetChangeTime): changes made
+   * through the open keep it rather than moving it to now.
+   */
+  stickyChangeTime: bigint | undefined;
+  /** FileModeInformation set on the open (MS-FSCC §2.4.26), reported back. */
+  mode = 0;
+  notify: NotifyWatch | undefined;
+  readonly locks: HeldLock[] = [];
+  /** Called once when the open closes (pending blocking locks end then). */
+  readonly closeListeners = new Set<() => void>();
+  readonly openedAt = Date.now();
+
+  constructor(
+    readonly fileId: FileId,
+    readonly session: Session,
+    readonly tree: TreeConnect,
+    readonly kind: 'file' | 'dir' | 'pipe',
+    readonly ino: bigint,
+    /** Where the file is linked: updated by rename. */
+    public parentIno: bigint,
+    public name: string,
+    /** Share-relative path as the client named it (for status and notify). */
+    public path: string,
+    readonly access: number,
+    readonly shareAccess: number,
+    public deleteOnClose: boolean,
+    readonly writeThrough: boolean,
+    readonly lockKey: string,
+    readonly pipe?: PipeEndpoint,
+  ) {}
+
+  has(bits: number): boolean {
+    return (this.access & bits) === bits;
+  }
+
+  hasAny(bits: number): boolean {
+    return (this.access & bits) !== 0;
+  }
+}
+
+const DATA_ACCESS =
+  ACCESS.FILE_READ_DATA |
+  ACCESS.FILE_EXECUTE |
+  ACCESS.FILE_WRITE_DATA |
+  ACCESS.FILE_APPEND_DATA |
+  ACCESS.DELETE;
+
+interface InodeState {
+  opens: Set<Open>;
+  deletePending: boolean;
+}
+
+/**
+ * Every open of every connection by inode: share modes (MS-FSA §2.1.5.1.2.1) and delete-pending
+ * state are per file, not per handle, so they live here, across connections.
+ */
+export class InodeOpens {
+  private readonly byIno = new Map<bigint, InodeState>();
+
+  /** True when an open with this access and share mode would violate another open's sharing. */
+  conflicts(ino: bigint, access: number, shareAccess: number): boolean {
+    const s = this.byIno.get(ino);
+    if (!s || (access & DATA_ACCESS) === 0) return false;
+    for (const o of s.opens) {
+      if ((o.access & DATA_ACCESS) === 0) continue;
+      if (access & (ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE) && !(o.shareAccess & SHARE.READ))
+        return true;
+      if (access & (ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA) && !(o.shareAccess & SHARE.WRITE))
+        return true;
+      if (access & ACCESS.DELETE && !(o.shareAccess & SHARE.DELETE)) return true;
+      if (o.access & (ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE) && !(shareAccess & SHARE.READ))
+        return true;
+      if (o.access & (ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA) && !(shareAccess & SHARE.WRITE))
+        return true;
+      if (o.access & ACCESS.DELETE && !(shareAccess & SHARE.DELETE)) return true;
+    }
+    return false;
+  }
+
+  deletePending(ino: bigint): boolean {
+    return this.byIno.get(ino)?.deletePending ?? false;
+  }
+
+  setDeletePending(ino: bigint, pending: boolean): void {
+    const s = this.byIno.get(ino);
+    if (s) s.deletePending = pending;
+  }
+
+  opensOf(ino: bigint): readonly Open[] {
+    return [...(this.byIno.get(ino)?.opens ?? [])];
+  }
+
+  add(open: Open): void {
+    let s = this.byIno.get(open.ino);
+    if (!s) {
+      s = { opens: new Set(), deletePending: false };
+      this.byIno.set(open.ino, s);
+    }
+    s.opens.add(open);
+  }
+
+  /** Removes the open; says whether it was the last one and the file is to be deleted. */
+  remove(open: Open): { last: boolean; deletePending: boolean } {
+    const s = this.byIno.get(open.ino);
+    if (!s) return { last: true, deletePending: open.deleteOnClose };
+    s.opens.delete(open);
+    if (open.deleteOnClose) s.deletePending = true;
+    const last = s.opens.size === 0;
+    if (last) this.byIno.delete(open.ino);
+    return { last, deletePending: s.deletePending };
+  }
+
+  /** Every open, of every connection. */
+  *all(): Iterable<Open> {
+    for (const s of this.byIno.values()) yield* s.opens;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const s of this.byIno.values()) n += s.opens.size;
+    return n;
+  }
+}

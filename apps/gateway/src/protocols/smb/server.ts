@@ -1,0 +1,159 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import net, { type Socket } from 'node:net';
+import { isWildcardHost } from '../../config/address.ts';
+import type { Protocol } from '../../config/types.ts';
+import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
+import type { HealthCheck } from '../../ops/health.ts';
+import { SmbConnection } from './connection.ts';
+import type { ServerEnv } from './context.ts';
+import { nowFiletime } from './filetime.ts';
+import { NotifyHub } from './notify.ts';
+import { InodeOpens } from './open-files.ts';
+import { probeNegotiate } from './probe.ts';
+import { type SmbStatus, smbStatusOf } from './status-report.ts';
+import { sharesFrom } from './tree.ts';
+
+/** How long stop() lets requests in flight finish before closing their connections. */
+const STOP_GRACE_MS = 10_000;
+
+/** A NetBIOS name (15 characters, upper case) for NTLM and srvsvc, from the node name. */
+export function netbiosName(node: string): string {
+  const n = node
+    .toUpperCase()
+    .replace(/[^A-Z0-9-]/g, '-')
+    .slice(0, 15);
+  return n === '' ? 'CLAUDEFS' : n;
+}
+
+/**
+ * The SMB2/3 listener: one SmbConnection per TCP connection, registered in the connection
+ * registry (refused at the limit), draining by closing the listener only, and a health probe
+ * that negotiates with its own listener.
+ */
+export class SmbServer implements ProtocolServer {
+  readonly protocol: Protocol = 'smb';
+  readonly env: ServerEnv;
+  private readonly listener: net.Server;
+  private readonly connections = new Set<SmbConnection>();
+  private accepting = true;
+  private listening = false;
+  private stopping = false;
+
+  constructor(private readonly ctx: ProtocolContext) {
+    let fileIds = 0n;
+    let sessionIds = BigInt(randomInt(1, 0x7fff_ffff)) << 32n;
+    this.env = {
+      ns: ctx.ns,
+      config: ctx.config,
+      control: ctx.control,
+      log: ctx.log,
+      serverGuid: randomBytes(16),
+      startTime: nowFiletime(),
+      serverName: netbiosName(ctx.config.node.name),
+      shares: () => sharesFrom(this.ctx.config.smb.shares),
+      notify: new NotifyHub(),
+      inodes: new InodeOpens(),
+      nextFileId: () => ++fileIds,
+      nextSessionId: () => ++sessionIds,
+    };
+    this.listener = net.createServer({ noDelay: true }, (s) => this.onSocket(s));
+  }
+
+  async start(): Promise<Listener[]> {
+    await this.listen();
+    const { host, port } = this.ctx.config.smb.bind;
+    return [{ name: 'SMB', address: `${host}:${port}` }];
+  }
+
+  private listen(): Promise<void> {
+    const { host, port } = this.ctx.config.smb.bind;
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.listener.once('error', onError);
+      this.listener.listen({ host, port, backlog: 511 }, () => {
+        this.listener.off('error', onError);
+        this.listening = true;
+        resolve();
+      });
+    });
+  }
+
+  setAccepting(accepting: boolean): void {
+    if (accepting === this.accepting || this.stopping) return;
+    this.accepting = accepting;
+    if (!accepting) {
+      this.listening = false;
+      this.listener.close();
+    } else {
+      this.listen().catch((e: unknown) =>
+        this.ctx.log.error({ err: e }, 'SMB listener could not resume accepting'),
+      );
+    }
+  }
+
+  /** Stops listening, lets requests in flight finish (bounded), then closes every connection; idle ones do not delay it. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    // net.Server.close() calls back only once every accepted socket is gone: close now, await later.
+    const closed = this.listening
+      ? new Promise<void>((r) => this.listener.close(() => r()))
+      : Promise.resolve();
+    this.listening = false;
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while ([...this.connections].some((c) => c.busy > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all([...this.connections].map((c) => c.close('server stopping')));
+    await closed;
+  }
+
+  healthCheck(): HealthCheck {
+    return {
+      name: 'smb',
+      timeoutMs: 2000,
+      run: async () => {
+        if (!this.listening) {
+          const message = this.stopping
+            ? 'stopped'
+            : this.accepting
+              ? 'not listening yet'
+              : 'not accepting connections (drain)';
+          return { status: 'degraded' as const, message };
+        }
+        const { host, port } = this.ctx.config.smb.bind;
+        const problem = await probeNegotiate(isWildcardHost(host) ? '127.0.0.1' : host, port, 1500);
+        return problem === undefined ? undefined : { status: 'unhealthy' as const, message: problem };
+      },
+    };
+  }
+
+  /** Sessions, tree connects, open files and byte-range locks (`./cfs smb status`). */
+  status(): SmbStatus {
+    return smbStatusOf([...this.connections], this.env);
+  }
+
+  private onSocket(socket: Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const conn = this.ctx.connections.accept(
+      'smb',
+      socket.remoteAddress ?? '',
+      socket.remotePort ?? 0,
+      socket.localPort ?? 0,
+    );
+    if (!conn) {
+      socket.destroy();
+      return;
+    }
+    const c = new SmbConnection(this.env, socket, conn);
+    this.connections.add(c);
+    void c.finished.then(() => this.connections.delete(c));
+  }
+}
+
+export function createSmbServer(ctx: ProtocolContext): ProtocolServer {
+  return new SmbServer(ctx);
+}

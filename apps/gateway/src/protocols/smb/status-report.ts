@@ -1,0 +1,93 @@
+import type { SmbConnection } from './connection.ts';
+import { dialectName } from './constants.ts';
+import type { ServerEnv } from './context.ts';
+
+/** What `./cfs smb status` shows (Samba's `smbstatus -L` stands in for it in the runbook). */
+export interface SmbStatus {
+  sessions: Array<{
+    connection: number;
+    session: string;
+    user: string;
+    uid: number;
+    gid: number;
+    remote: string;
+    dialect: string;
+    signing: boolean;
+    encryption: string;
+    since: string;
+  }>;
+  trees: Array<{ session: string; share: string; treeId: number; since: string }>;
+  openFiles: Array<{
+    session: string;
+    share: string;
+    path: string;
+    kind: string;
+    access: string;
+    fileId: string;
+    since: string;
+  }>;
+  locks: Array<{
+    protocol: string;
+    client: string;
+    path: string | null;
+    ino: string;
+    offset: string;
+    length: string;
+    exclusive: boolean;
+    since: string;
+  }>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEnv): SmbStatus {
+  const out: SmbStatus = { sessions: [], trees: [], openFiles: [], locks: [] };
+  const paths = new Map<bigint, string>();
+  for (const c of connections) {
+    for (const s of c.sessions.values()) {
+      if (s.state !== 'valid' || !s.user) continue;
+      const sid = `0x${s.id.toString(16)}`;
+      out.sessions.push({
+        connection: c.id,
+        session: sid,
+        user: s.user.name,
+        uid: s.user.uid,
+        gid: s.user.gid,
+        remote: `${c.remoteAddress}:${c.registry.info.remotePort}`,
+        dialect: dialectName(c.dialect),
+        signing: s.signingRequired,
+        encryption: String(c.registry.info.details.encryption ?? 'none'),
+        since: iso(s.createdAt),
+      });
+      for (const t of s.trees.values())
+        out.trees.push({ session: sid, share: t.share.name, treeId: t.id, since: iso(t.createdAt) });
+      for (const o of s.opens.values()) {
+        const path = o.kind === 'pipe' ? `\\PIPE\\${o.name}` : `${o.tree.share.name}\\${o.path}`;
+        if (o.kind !== 'pipe') paths.set(o.ino, path);
+        out.openFiles.push({
+          session: sid,
+          share: o.tree.share.name,
+          path,
+          kind: o.kind,
+          access: `0x${o.access.toString(16).padStart(8, '0')}`,
+          fileId: `0x${o.fileId.volatile.toString(16)}`,
+          since: iso(o.openedAt),
+        });
+      }
+    }
+  }
+  // Every lock of the gateway's one table: SMB's and NLM's, so a conflict is visible from here.
+  for (const l of env.ns.locks.list()) {
+    out.locks.push({
+      protocol: l.owner.protocol,
+      client: l.owner.client,
+      path: paths.get(l.ino) ?? null,
+      ino: l.ino.toString(),
+      offset: l.offset.toString(),
+      length: l.length === 0n ? 'to end' : l.length.toString(),
+      exclusive: l.exclusive,
+      since: iso(l.since),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,24 @@
+/**
+ * Whether a name matches a QUERY_DIRECTORY pattern (MS-FSA §2.1.4.4), case-insensitively:
+ * `*` and `?`, and the DOS forms `<` (DOS_STAR: up to the final dot), `>` (DOS_QM: one
+ * character, or none before a dot or the end) and `"` (DOS_DOT: a dot, or the end). "*" and
+ * "*.*" match everything, as Windows clients mean them.
+ */
+export function compilePattern(pattern: string): (name: string) => boolean {
+  if (pattern === '*' || pattern === '*.*' || pattern === '') return () => true;
+  if (!/[*?<>"]/.test(pattern)) {
+    const upper = pattern.toUpperCase();
+    return (name) => name.toUpperCase() === upper;
+  }
+  let re = '';
+  for (const ch of pattern) {
+    if (ch === '*') re += '[\\s\\S]*';
+    else if (ch === '?') re += '[\\s\\S]';
+    else if (ch === '<') re += '(?:(?!\\.[^.]*$)[\\s\\S])*';
+    else if (ch === '>') re += '(?:[^.]|(?=\\.|$))';
+    else if (ch === '"') re += '(?:\\.|$)';
+    else re += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  const compiled = new RegExp(`^${re}$`, 'iu');
+  return (name) => compiled.test(name);
+}

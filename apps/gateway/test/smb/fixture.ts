@@ -1,0 +1,104 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.ts';
+import type { Protocol } from '../../src/config/types.ts';
+import { Gateway } from '../../src/daemon/gateway.ts';
+import { createLogger } from '../../src/daemon/logger.ts';
+import { addSmbStatusRoute } from '../../src/protocols/smb/admin-route.ts';
+import { freePorts } from '../support/ports.ts';
+import { type RunResult, runCommand } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { toolPath } from '../support/tools.ts';
+
+export interface SmbGateway {
+  gw: Gateway;
+  dir: string;
+  port: number;
+  opsPort: number;
+  s3Port: number;
+  nfsPort: number;
+  mountPort: number;
+  configFile: string;
+  /** A user with a password (and so an NT hash). */
+  user(
+    name: string,
+    password: string,
+    opts?: { uid?: number; groups?: string[] },
+  ): Promise<{ uid: number; gid: number }>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Extra share entries (YAML flow mappings), after the default `export` share on /export. */
+  shares?: string[];
+  requireSigning?: boolean;
+  protocols?: Protocol[];
+  extraYaml?: string;
+  logLevel?: string;
+}
+
+/** A gateway serving SMB (and optionally S3/NFS), started in this process on free 127.0.0.1 ports. */
+export async function startSmbGateway(o: StartOptions = {}): Promise<SmbGateway> {
+  const dir = makeTempDir('smb');
+  const [nfs, mount, s3, smb, ops] = (await freePorts(5)) as [number, number, number, number, number];
+  const protocols = o.protocols ?? ['smb'];
+  const shares = ['{ name: export, path: /export }', ...(o.shares ?? [])].join(', ');
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    `node: { name: gw-smb, state_dir: ${dir}/state }
+log_level: ${o.logLevel ?? 'error'}
+nfs: { enabled: ${protocols.includes('nfs')}, bind: 127.0.0.1:${nfs}, mount_bind: 127.0.0.1:${mount}, exports: [{ path: /export }] }
+s3: { enabled: ${protocols.includes('s3')}, bind: 127.0.0.1:${s3}, root: /export }
+smb: { bind: 127.0.0.1:${smb}, domain: CLAUDEFS, workgroup: CLAUDEFS, require_signing: ${o.requireSigning ?? false}, shares: [${shares}] }
+health: { bind: 127.0.0.1:${ops}, probe_interval: 1h }
+${o.extraYaml ?? ''}
+`,
+  );
+  const { config, problems } = await loadConfig(file, { tls: 'warning' });
+  if (!config) throw new Error(`bad test config: ${JSON.stringify(problems)}`);
+  const gw = new Gateway(
+    config,
+    protocols,
+    createLogger((o.logLevel ?? 'error') as 'error', { pretty: false }),
+  );
+  addSmbStatusRoute(gw.admin, () => gw.servers);
+  await gw.start();
+  let nextUid = 3000;
+  return {
+    gw,
+    dir,
+    port: smb,
+    opsPort: ops,
+    s3Port: s3,
+    nfsPort: nfs,
+    mountPort: mount,
+    configFile: file,
+    async user(name, password, opts = {}) {
+      const u = await gw.control.users.add({
+        name,
+        password,
+        uid: opts.uid ?? nextUid++,
+        groups: opts.groups,
+      });
+      return { uid: u.uid, gid: u.gid };
+    },
+    stop: () => gw.stop(),
+  };
+}
+
+/** smbclient against the gateway: `-c` commands, extra options, the exit status and output. */
+export async function smbclient(
+  g: SmbGateway,
+  auth: string,
+  args: { share?: string; commands?: string; options?: string[]; cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  const bin = toolPath('smbclient') ?? 'smbclient';
+  const target = args.share === undefined ? ['-L', '//127.0.0.1'] : [`//127.0.0.1/${args.share}`];
+  const cmd = args.commands === undefined ? [] : ['-c', args.commands];
+  return runCommand(bin, ['-p', String(g.port), ...target, '-U', auth, ...(args.options ?? []), ...cmd], {
+    cwd: args.cwd,
+    timeoutMs: args.timeoutMs ?? 60_000,
+    env: { HOME: args.cwd ?? g.dir },
+  });
+}

@@ -1,0 +1,306 @@
+import { equal, match, ok } from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
+import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
+import { ROOT } from '../../src/storage/types.ts';
+import { runCommand } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools, toolPath } from '../support/tools.ts';
+import { type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
+
+const MiB = 1024 * 1024;
+
+async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('smbclient (Samba 4.17) against the SMB server', () => {
+  let g: SmbGateway;
+  let work: string;
+  let s3: S3Client;
+  const alice = 'alice%Wonder-land1';
+  before(async () => {
+    g = await startSmbGateway({
+      protocols: ['smb', 's3'],
+      shares: [
+        '{ name: staff, path: /staff, valid_groups: [staff] }',
+        '{ name: ro, path: /ro, read_only: true }',
+      ],
+    });
+    await g.user('alice', 'Wonder-land1', { groups: ['staff'] });
+    await g.user('bob', 'Builder-2');
+    const key = await g.gw.control.s3Keys.create('alice');
+    s3 = new S3Client({
+      endpoint: `http://127.0.0.1:${g.s3Port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
+      maxAttempts: 1,
+    });
+    work = makeTempDir('smbclient');
+  });
+  after(() => g?.stop());
+
+  const run = (auth: string, share: string | undefined, commands?: string, options: string[] = []) =>
+    smbclient(g, auth, { share, commands, options, cwd: work });
+
+  test(
+    '1 smbclient -L lists the configured shares and IPC$ (srvsvc NetShareEnumAll over DCE/RPC)',
+    requireTools('smbclient'),
+    async () => {
+      const r = await run(alice, undefined);
+      equal(r.code, 0, r.output);
+      for (const share of ['export', 'staff', 'ro']) match(r.stdout, new RegExp(`\\n\\s+${share}\\s+Disk`));
+      match(r.stdout, /IPC\$\s+IPC\s+IPC Service \(ClaudeFS Gateway\)/);
+    },
+  );
+
+  test(
+    '2 put, ls, get, allinfo, mkdir, rename, del, rmdir: bytes identical through the namespace',
+    requireTools('smbclient'),
+    async () => {
+      const data = randomBytes(3 * MiB + 123);
+      writeFileSync(join(work, 'up.bin'), data);
+      const r = await run(
+        alice,
+        'export',
+        'put up.bin data.bin; ls data.bin; allinfo data.bin; mkdir sub; rename data.bin sub\\moved.bin; get sub\\moved.bin back.bin',
+      );
+      equal(r.code, 0, r.output);
+      match(r.stdout, /data\.bin\s+A\s+3145851/);
+      match(r.stdout, /attributes: A \(20\)/);
+      match(r.stdout, /stream: \[::\$DATA\], 3145851 bytes/);
+      ok(readFileSync(join(work, 'back.bin')).equals(data), 'get returns what put sent');
+      const moved = await g.gw.ns.resolvePath(ROOT, '/export/sub/moved.bin');
+      equal(moved.size, BigInt(data.length));
+      ok(
+        (await g.gw.ns.read(ROOT, moved.ino, 0n, data.length)).data.equals(data),
+        'the namespace holds the same bytes',
+      );
+      const u = await g.gw.control.users.get('alice');
+      equal(moved.uid, u!.uid, 'owned by the session user');
+      const r2 = await run(alice, 'export', 'del sub\\moved.bin; rmdir sub; ls');
+      equal(r2.code, 0, r2.output);
+      ok(!/sub/.test(r2.stdout), r2.stdout);
+    },
+  );
+
+  for (const dialect of ['SMB2_02', 'SMB2_10', 'SMB3_00', 'SMB3_02', 'SMB3_11']) {
+    for (const protection of ['sign', 'encrypt'] as const) {
+      const smb3 = dialect.startsWith('SMB3');
+      test(
+        `3 ${dialect} with --client-protection=${protection}: ${protection === 'encrypt' && !smb3 ? 'refused by the client (no SMB3)' : 'put and get round-trip'}`,
+        requireTools('smbclient'),
+        async () => {
+          const data = randomBytes(700_000);
+          const name = `${dialect}-${protection}.bin`;
+          writeFileSync(join(work, name), data);
+          const r = await run(alice, 'export', `put ${name}; get ${name} ${name}.back; del ${name}`, [
+            `--client-protection=${protection}`,
+            '-m',
+            dialect,
+            `--option=client min protocol=${dialect}`,
+          ]);
+          if (protection === 'encrypt' && !smb3) {
+            ok(r.code !== 0, r.output);
+            match(r.output, /Encryption required/);
+            return;
+          }
+          equal(r.code, 0, r.output);
+          ok(readFileSync(join(work, `${name}.back`)).equals(data));
+        },
+      );
+    }
+  }
+
+  test(
+    '4 a wrong password, an unknown user and an anonymous logon get NT_STATUS_LOGON_FAILURE',
+    requireTools('smbclient'),
+    async () => {
+      for (const auth of ['alice%wrong', 'mallory%whatever']) {
+        const r = await run(auth, 'export', 'ls');
+        ok(r.code !== 0);
+        match(r.output, /NT_STATUS_LOGON_FAILURE/);
+      }
+      const anon = await smbclient(g, '', { share: 'export', commands: 'ls', options: ['-N'], cwd: work });
+      ok(anon.code !== 0);
+      match(anon.output, /NT_STATUS_LOGON_FAILURE|NT_STATUS_ACCESS_DENIED/);
+    },
+  );
+
+  test(
+    '5 valid_groups: bob (not in staff) gets NT_STATUS_ACCESS_DENIED on TREE_CONNECT, alice gets in',
+    requireTools('smbclient'),
+    async () => {
+      const bob = await run('bob%Builder-2', 'staff', 'ls');
+      ok(bob.code !== 0);
+      match(bob.output, /tree connect failed: NT_STATUS_ACCESS_DENIED/);
+      const a = await run(alice, 'staff', 'ls');
+      equal(a.code, 0, a.output);
+    },
+  );
+
+  test(
+    '6 a read-only share refuses put with NT_STATUS_ACCESS_DENIED; an unknown share is NT_STATUS_BAD_NETWORK_NAME',
+    requireTools('smbclient'),
+    async () => {
+      writeFileSync(join(work, 'ro.txt'), 'x');
+      const r = await run(alice, 'ro', 'put ro.txt');
+      match(r.output, /NT_STATUS_ACCESS_DENIED opening remote file/);
+      const missing = await run(alice, 'nosuch', 'ls');
+      match(missing.output, /NT_STATUS_BAD_NETWORK_NAME/);
+    },
+  );
+
+  test(
+    '7 mode bits decide: a 0600 file of bob cannot be read by alice (NT_STATUS_ACCESS_DENIED)',
+    requireTools('smbclient'),
+    async () => {
+      const b = await g.gw.control.users.get('bob');
+      const cred = { uid: b!.uid, gid: b!.gid, gids: [] };
+      const exp = await g.gw.ns.resolvePath(ROOT, '/export');
+      const f = await g.gw.ns.create(cred, exp.ino, 'bobs-secret.txt', 0o600);
+      await g.gw.ns.write(cred, f.ino, 0n, Buffer.from('for bob only'));
+      const r = await run(alice, 'export', 'get bobs-secret.txt nope.txt');
+      match(r.output, /NT_STATUS_ACCESS_DENIED/);
+      const rb = await run('bob%Builder-2', 'export', 'get bobs-secret.txt mine.txt');
+      equal(rb.code, 0, rb.output);
+      equal(readFileSync(join(work, 'mine.txt'), 'utf8'), 'for bob only');
+    },
+  );
+
+  test(
+    '8 across protocols: SMB put is the S3 object, S3 put is an SMB file, renames and deletes show at once',
+    requireTools('smbclient'),
+    async () => {
+      const data = randomBytes(1 * MiB + 7);
+      writeFileSync(join(work, 'cross.bin'), data);
+      const exp = await g.gw.ns.resolvePath(ROOT, '/export');
+      const u = await g.gw.control.users.get('alice');
+      try {
+        await g.gw.ns.mkdir({ uid: u!.uid, gid: u!.gid, gids: [] }, exp.ino, 'bucket', 0o755);
+      } catch {}
+      equal((await run(alice, 'export', 'put cross.bin bucket\\cross.bin')).code, 0);
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'cross.bin' }));
+      ok(
+        Buffer.from(await got.Body!.transformToByteArray()).equals(data),
+        'S3 GET returns the SMB-written bytes',
+      );
+
+      await s3.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'from-s3.txt', Body: 'hello from S3' }));
+      const r = await run(
+        alice,
+        'export',
+        'get bucket\\from-s3.txt s3.txt; rename bucket\\cross.bin bucket\\renamed.bin',
+      );
+      equal(r.code, 0, r.output);
+      equal(readFileSync(join(work, 's3.txt'), 'utf8'), 'hello from S3');
+      const renamed = await s3.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'renamed.bin' }));
+      ok(
+        Buffer.from(await renamed.Body!.transformToByteArray()).equals(data),
+        'the SMB rename is the S3 key at once',
+      );
+
+      await s3.send(new DeleteObjectCommand({ Bucket: 'bucket', Key: 'from-s3.txt' }));
+      const ls = await run(alice, 'export', 'ls bucket\\*');
+      ok(!/from-s3\.txt/.test(ls.stdout) && /renamed\.bin/.test(ls.stdout), ls.stdout);
+    },
+  );
+
+  test(
+    '9 a hard quota over SMB: the put fails with NT_STATUS_DISK_FULL and nothing past the limit is kept',
+    requireTools('smbclient'),
+    async () => {
+      const u = await g.gw.control.users.add({ name: 'carol', password: 'Quota-limit3', uid: 3900 });
+      await g.gw.control.quotas.set({ kind: 'uid', subjectId: u.uid, hardBytes: 1_000_000n, hardUnit: 'MB' });
+      await waitFor(() => quotaEnforcer(g.gw)?.quota('uid', u.uid)?.hardBytes === 1_000_000n, 'quota loaded');
+      writeFileSync(join(work, 'big.bin'), randomBytes(3 * MiB));
+      const r = await run('carol%Quota-limit3', 'export', 'put big.bin carol.bin');
+      match(r.output, /NT_STATUS_DISK_FULL/);
+      ok((await g.gw.ns.quotaUsage('uid', u.uid)).bytes <= 1_000_000n);
+    },
+  );
+});
+
+describe('smbclient with smb.require_signing', () => {
+  let g: SmbGateway;
+  let work: string;
+  before(async () => {
+    g = await startSmbGateway({ requireSigning: true });
+    await g.user('alice', 'Wonder-land1');
+    work = makeTempDir('smbclient-signing');
+  });
+  after(() => g?.stop());
+
+  test(
+    '1 a client that does not ask for signing still signs (the server requires it) and works',
+    requireTools('smbclient'),
+    async () => {
+      writeFileSync(join(work, 'a.txt'), 'signed');
+      const r = await smbclient(g, 'alice%Wonder-land1', {
+        share: 'export',
+        commands: 'put a.txt; get a.txt b.txt',
+        options: ['--client-protection=off'],
+        cwd: work,
+      });
+      equal(r.code, 0, r.output);
+      equal(readFileSync(join(work, 'b.txt'), 'utf8'), 'signed');
+    },
+  );
+});
+
+describe('smbclient and libnfs on one namespace', {
+  skip: PROTOCOL_SERVERS.nfs ? undefined : 'this build has no NFS server',
+}, () => {
+  let g: SmbGateway;
+  let work: string;
+  before(async () => {
+    g = await startSmbGateway({ protocols: ['smb', 'nfs'] });
+    await g.user('alice', 'Wonder-land1');
+    work = makeTempDir('smb-nfs');
+  });
+  after(() => g?.stop());
+
+  const url = (path: string) =>
+    `nfs://127.0.0.1/export/${path}?nfsport=${g.nfsPort}&mountport=${g.mountPort}&version=3&uid=0&gid=0`;
+
+  test(
+    '1 an SMB put is byte-identical over NFS; an SMB rename and delete are seen by NFS at once',
+    requireTools('smbclient', 'nfs-cat', 'nfs-ls'),
+    async () => {
+      const data = randomBytes(2 * MiB + 11);
+      writeFileSync(join(work, 'x.bin'), data);
+      const put = await smbclient(g, 'alice%Wonder-land1', {
+        share: 'export',
+        commands: 'put x.bin via-smb.bin',
+        cwd: work,
+      });
+      equal(put.code, 0, put.output);
+      const out = join(work, 'nfs.bin');
+      const cp = await runCommand('sh', ['-c', `${toolPath('nfs-cat')} '${url('via-smb.bin')}' > '${out}'`], {
+        timeoutMs: 60_000,
+      });
+      equal(cp.code, 0, cp.output);
+      ok(readFileSync(out).equals(data), 'NFS READ returns the SMB-written bytes');
+      const mv = await smbclient(g, 'alice%Wonder-land1', {
+        share: 'export',
+        commands: 'rename via-smb.bin renamed.bin',
+        cwd: work,
+      });
+      equal(mv.code, 0, mv.output);
+      const ls = await runCommand(toolPath('nfs-ls')!, [url('')], { timeoutMs: 60_000 });
+      ok(/renamed\.bin/.test(ls.stdout) && !/via-smb\.bin/.test(ls.stdout), ls.output);
+      await smbclient(g, 'alice%Wonder-land1', { share: 'export', commands: 'del renamed.bin', cwd: work });
+      const ls2 = await runCommand(toolPath('nfs-ls')!, [url('')], { timeoutMs: 60_000 });
+      ok(!/renamed\.bin/.test(ls2.stdout), ls2.output);
+    },
+  );
+});
