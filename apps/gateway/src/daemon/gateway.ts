@@ -5,6 +5,7 @@ import { currentTls, onTlsChange } from '../ops/certs/feature.ts';
 import { ConnectionRegistry } from '../ops/connections.ts';
 import { HealthMonitor, processCheck } from '../ops/health.ts';
 import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
+import { addSmbStatusRoute } from '../protocols/smb/admin-route.ts';
 import { type OpenedNamespace, openNamespace } from '../storage/open.ts';
 import type { Feature } from './feature.ts';
 import { FEATURES } from './features.ts';
@@ -79,6 +80,9 @@ export class Gateway {
       await feature.start(this);
       this.started.push(feature);
     }
+
+    // `./cfs smb status` (the runbook's smbstatus -L) reads the running SMB server.
+    addSmbStatusRoute(this.admin, () => this.servers);
 
     for (const protocol of this.protocols) {
       const factory = PROTOCOL_SERVERS[protocol];
