@@ -19,7 +19,8 @@ import { type SmbGateway, startSmbGateway } from './fixture.ts';
 /** How many mutated frames (CI runs the full count; SMB_FUZZ_FRAMES overrides). */
 const FRAMES = Number(process.env.SMB_FUZZ_FRAMES ?? 20_000);
 /** A frame that has not finished after this long counts as a hang. */
-const FRAME_DEADLINE_MS = 2000;
+// A hang detector, not a timing assertion: generous, since CI shares two cores with everything else.
+const FRAME_DEADLINE_MS = 15_000;
 
 /** Captured from smbclient (test/smb/golden) and built by the test client: every command. */
 function goldenFrames(): Buffer[] {
