@@ -185,6 +185,9 @@ health: { bind: 127.0.0.1:${healthPort} }
   const measure = async (protection: string[]) => {
     const out: Record<string, { put: number; get: number }> = {};
     for (const s of sides) {
+      // Each put starts with the page cache's dirty pages written back, so one side's writes do
+      // not throttle the other's (the kernel slows writers down to disk speed past dirty_ratio).
+      await exec('sync');
       const put = await smbclient(s.port, 'bench', s.auth, 'put big.bin big.bin', protection);
       const get = await smbclient(s.port, 'bench', s.auth, 'get big.bin back.bin', protection);
       rmSync(join(base, 'back.bin'), { force: true });
@@ -194,7 +197,6 @@ health: { bind: 127.0.0.1:${healthPort} }
     return out;
   };
   const size = BYTES >= 1 << 30 ? `${BYTES / (1 << 30)} GiB` : `${Math.round(BYTES / (1 << 20))} MiB`;
-  console.error('servers up; measuring');
   const plain = await measure([]);
   const enc = await measure(['--client-protection=encrypt']);
   for (const [label, r] of [

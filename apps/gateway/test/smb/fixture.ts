@@ -4,7 +4,6 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { Protocol } from '../../src/config/types.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
 import { createLogger } from '../../src/daemon/logger.ts';
-import { addSmbStatusRoute } from '../../src/protocols/smb/admin-route.ts';
 import { freePorts } from '../support/ports.ts';
 import { type RunResult, runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -62,7 +61,6 @@ ${o.extraYaml ?? ''}
     protocols,
     createLogger((o.logLevel ?? 'error') as 'error', { pretty: false }),
   );
-  addSmbStatusRoute(gw.admin, () => gw.servers);
   await gw.start();
   let nextUid = 3000;
   return {

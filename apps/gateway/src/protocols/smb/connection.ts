@@ -30,7 +30,7 @@ import {
 } from './deps.ts';
 import { COMMANDS } from './dispatch.ts';
 import { Disconnect, SmbError } from './errors.ts';
-import { FrameReader, frameHeader } from './framing.ts';
+import { FramePool, FrameReader, frameHeader } from './framing.ts';
 import {
   decodeHeader,
   encodeHeader,
@@ -51,6 +51,8 @@ import { Reader, WireError } from './wire/reader.ts';
 
 /** Largest frame accepted: one maximal READ/WRITE with its header, and room for a compound. */
 export const MAX_FRAME = MAX_IO_LARGE + 256 * 1024;
+/** Large-frame buffers, shared by every connection of the process. */
+const framePool = new FramePool(MAX_FRAME);
 /** Reading pauses while this many request bytes are being processed (bounded memory per client). */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 /** …or while this much reply data waits for the client to read it. */
@@ -128,7 +130,7 @@ export class SmbConnection implements ConnectionState {
   readonly localAddress: string;
   readonly localPort: number;
 
-  private readonly frames = new FrameReader(MAX_FRAME);
+  private readonly frames: FrameReader;
   private readonly credits = new CreditWindow();
   private readonly inFlight = new Map<bigint, InFlight>();
   private readonly asyncOps = new Map<bigint, InFlight>();
@@ -145,6 +147,7 @@ export class SmbConnection implements ConnectionState {
     private readonly socket: Socket,
     readonly registry: Connection,
   ) {
+    this.frames = new FrameReader(MAX_FRAME, framePool);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.localAddress = socket.localAddress ?? '';
     this.localPort = socket.localPort ?? 0;
@@ -188,6 +191,7 @@ export class SmbConnection implements ConnectionState {
         .catch((e) => this.protocolError(e))
         .finally(() => {
           this.pendingBytes -= f.length;
+          framePool.release(f);
           this.maybeResume();
         });
     }

@@ -9,11 +9,44 @@ const SESSION_KEEP_ALIVE = 0x85;
  * length) before each SMB message. Frames over `maxFrame` are refused before their bytes
  * arrive, so a client cannot make the server buffer more than one maximal message.
  */
+/**
+ * Reusable buffers for large frames (big WRITEs): a new 8 MiB buffer per request costs more in
+ * garbage collection than the copy itself. A frame from the pool is returned with `release`
+ * once its request is done with it (nothing keeps a frame's bytes past its reply).
+ */
+export class FramePool {
+  private readonly free: Buffer[] = [];
+  private readonly leased = new WeakMap<Buffer, Buffer>();
+
+  constructor(
+    readonly slabSize: number,
+    private readonly keep = 8,
+    readonly threshold = 1024 * 1024,
+  ) {}
+
+  get(n: number): Buffer {
+    const slab = this.free.pop() ?? Buffer.allocUnsafe(this.slabSize);
+    const frame = slab.subarray(0, n);
+    this.leased.set(frame, slab);
+    return frame;
+  }
+
+  release(frame: Buffer): void {
+    const slab = this.leased.get(frame);
+    if (!slab) return;
+    this.leased.delete(frame);
+    if (this.free.length < this.keep) this.free.push(slab);
+  }
+}
+
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxFrame: number) {}
+  constructor(
+    private readonly maxFrame: number,
+    private readonly pool?: FramePool,
+  ) {}
 
   get pendingBytes(): number {
     return this.buffered;
@@ -64,7 +97,10 @@ export class FrameReader {
       this.buffered -= n;
       return first.subarray(0, n);
     }
-    const out = Buffer.allocUnsafe(n);
+    const out =
+      this.pool && n >= this.pool.threshold && n <= this.pool.slabSize
+        ? this.pool.get(n)
+        : Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0]!;

@@ -1,6 +1,7 @@
 import { isFsError } from '../../storage/errors.ts';
 import type { Namespace } from '../../storage/namespace.ts';
 import type { Attributes, Credential } from '../../storage/types.ts';
+import { caseIndexFor, INDEX_MIN_ENTRIES } from './case-index.ts';
 import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
 
@@ -94,8 +95,21 @@ export async function lookupName(
     if (!isFsError(e, 'ENOENT')) throw e;
   }
   const upper = name.toUpperCase();
+  const index = caseIndexFor(ns);
+  const dirAttrs = await ns.getattr(dir);
+  const known = index.lookup(dir, dirAttrs.changeId, upper);
+  if (known.known) {
+    if (known.name === undefined) return undefined;
+    try {
+      return { attrs: await ns.lookup(cred, dir, known.name), name: known.name };
+    } catch (e) {
+      if (!isFsError(e, 'ENOENT')) throw e;
+      index.forget(dir);
+    }
+  }
+  const names: string[] = [];
+  let found: string | undefined;
   let cookie = 0n;
-  let scanned = 0;
   for (;;) {
     let page: Awaited<ReturnType<Namespace['readdir']>>;
     try {
@@ -105,14 +119,16 @@ export async function lookupName(
       throw e;
     }
     for (const e of page.entries) {
-      if (e.name.length === name.length && e.name.toUpperCase() === upper) {
-        return { attrs: await ns.lookup(cred, dir, e.name), name: e.name };
-      }
+      names.push(e.name);
+      if (found === undefined && e.name.length === name.length && e.name.toUpperCase() === upper)
+        found = e.name;
       cookie = e.cookie;
     }
-    scanned += page.entries.length;
-    if (page.eof || page.entries.length === 0 || scanned >= MAX_SCAN_ENTRIES) return undefined;
+    if (page.eof || page.entries.length === 0 || names.length >= MAX_SCAN_ENTRIES) break;
   }
+  if (names.length >= INDEX_MIN_ENTRIES && names.length < MAX_SCAN_ENTRIES)
+    index.build(dir, dirAttrs.changeId, names);
+  return found === undefined ? undefined : { attrs: await ns.lookup(cred, dir, found), name: found };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes } from '../../../storage/types.ts';
 import { invalidAccessMask, mapGeneric, maximalAccess, shareLimit } from '../access.ts';
+import { caseIndexFor } from '../case-index.ts';
 import { postChange } from '../changes.ts';
 import {
   ACCESS,
@@ -229,6 +230,9 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     const keep = req.fileAttributes & SETTABLE_ATTRS;
     if (keep & ~ATTR.ARCHIVE) await writeDosAttributes(ns, cred, attrs, keep | (dir ? 0 : ATTR.ARCHIVE));
     await writeEas(ns, cred, attrs.ino, eas);
+    // The case index of the directory follows this create (no rescan for the next one).
+    const dirAfter = await ns.getattr(at.parent.ino);
+    caseIndexFor(ns).added(at.parent.ino, at.parent.changeId, dirAfter.changeId, at.name);
     action = CREATE_ACTION.CREATED;
     granted = access & ACCESS.MAXIMUM_ALLOWED ? limit : access & limit;
     if ((access & ~ACCESS.MAXIMUM_ALLOWED & ~limit) !== 0)

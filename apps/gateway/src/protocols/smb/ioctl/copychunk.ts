@@ -73,12 +73,14 @@ export async function copyChunks(
   if (total > MAX_TOTAL_BYTES) return over();
   if (target.kind !== 'file')
     throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'copy target is not a file');
-  // Read access is FILE_READ_DATA or FILE_EXECUTE (as for READ); COPYCHUNK also reads the target.
-  const readable = (o: Open) => o.hasAny(ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE);
-  if (!target.has(ACCESS.FILE_WRITE_DATA) || (!writeOnly && !readable(target)))
+  // The source must be readable (FILE_READ_DATA or FILE_EXECUTE); the target writable, and for
+  // COPYCHUNK (not COPYCHUNK_WRITE) FILE_READ_DATA too (Windows' and Samba's rules).
+  const targetReadable = target.has(ACCESS.FILE_READ_DATA);
+  if (!target.has(ACCESS.FILE_WRITE_DATA) || (!writeOnly && !targetReadable))
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'target lacks access for a server-side copy');
   const source = sourceOf(ctx, key);
-  if (!readable(source)) throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'source lacks read access');
+  if (!source.hasAny(ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE))
+    throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'source lacks read access');
   const { ns } = ctx.env;
   const cred = ctx.cred();
   let done = 0;

@@ -1,0 +1,56 @@
+import { equal, ok } from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { runCommand } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools, toolPath } from '../support/tools.ts';
+import { type SmbGateway, startSmbGateway } from './fixture.ts';
+
+/**
+ * smbtorture (samba-testsuite 4.17) suites this server passes in full; each must report no
+ * failure or error. (smb2.maxfid passes too but takes minutes; it is left to manual runs.)
+ * Suites it does not pass whole, and why, are listed in the SMB server's notes.
+ */
+const SUITES = [
+  'smb2.connect',
+  'smb2.read',
+  'smb2.dir',
+  'smb2.compound_find',
+  'smb2.compound_async',
+  'smb2.rename',
+  'smb2.tcon',
+  'smb2.mkdir',
+  'smb2.credits',
+  'smb2.secleak',
+  'smb2.deny',
+  'smb2.winattr',
+  'smb2.openattr',
+];
+
+describe('smbtorture (Samba 4.17) against the SMB server', () => {
+  let g: SmbGateway;
+  let scratch: string;
+  before(async () => {
+    g = await startSmbGateway();
+    await g.user('alice', 'Torture-pw1');
+    scratch = makeTempDir('smbtorture');
+  });
+  after(() => g?.stop());
+
+  for (const [i, suite] of SUITES.entries()) {
+    test(
+      `${i + 1} ${suite}: every subtest succeeds (or is skipped by smbtorture)`,
+      requireTools('smbtorture'),
+      async () => {
+        const r = await runCommand(
+          toolPath('smbtorture') ?? 'smbtorture',
+          ['//127.0.0.1/export', '-p', String(g.port), '-U', 'alice%Torture-pw1', suite],
+          { cwd: scratch, timeoutMs: 240_000 },
+        );
+        const failures = r.stdout.split('\n').filter((l) => /^(failure|error):/.test(l));
+        equal(failures.length, 0, `${suite}:\n${failures.join('\n')}\n${r.stdout.slice(-3000)}`);
+        ok(/^success:/m.test(r.stdout), r.output.slice(-2000));
+        equal(r.code, 0, r.output.slice(-2000));
+      },
+    );
+  }
+});
