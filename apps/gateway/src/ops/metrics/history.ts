@@ -1,41 +1,7 @@
-import type { Protocol } from '../../config/types.ts';
-import type { Backend, BreakerState } from '../../storage/circuit-breaker.ts';
+// The console's chart types are the API's: one definition, which the gateway fills.
+import type { CacheName, MetricsHistory, MetricsPoint, ProtocolPoint } from '@claudefs/api';
 
-export type CacheName = 'attributes' | 'entries';
-
-/** One protocol over one sampling interval. */
-export interface ProtocolPoint {
-  requestsPerSec: number;
-  errorsPerSec: number;
-  /** errors / requests over the interval; null when it had no request. */
-  errorRatio: number | null;
-  /** p99 of the requests finished in the interval, in milliseconds; null when there were none. */
-  p99Ms: number | null;
-  activeConnections: number;
-}
-
-/** What the console charts, for one sampling interval ending at `t`. */
-export interface MetricsPoint {
-  /** End of the interval, ms since the epoch. */
-  t: number;
-  /** Length of the interval in seconds (rates are per second over it). */
-  seconds: number;
-  protocols: Record<Protocol, ProtocolPoint>;
-  /** All protocols together; `max` is limits.max_connections, shared by all protocols. */
-  connections: { active: number; max: number };
-  /** hits / (hits + misses) over the interval; null when the cache was not consulted. */
-  cacheHitRatio: Record<CacheName, number | null>;
-  /** Backend failures during the interval. */
-  backendErrors: Record<Backend, number>;
-  circuits: Record<Backend, BreakerState>;
-  draining: boolean;
-}
-
-export interface MetricsHistory {
-  intervalSeconds: number;
-  /** Oldest first. */
-  points: MetricsPoint[];
-}
+export type { CacheName, MetricsHistory, MetricsPoint, ProtocolPoint };
 
 /** Fixed-capacity ring of samples, oldest overwritten first. */
 export class HistoryRing {
