@@ -20,6 +20,7 @@ import type {
   CircuitView,
   ConnectionsReport,
   DrainStatus,
+  ListenerView,
 } from './types/ops.ts';
 import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView } from './types/quotas.ts';
 
@@ -40,6 +41,8 @@ export interface GatewayControl {
   metricsHistory(windowSeconds: number): Promise<MetricsHistory>;
   metricsSnapshot(): Promise<MetricsSnapshot>;
 
+  /** Every socket the running gateway listens on, in the order they were opened. */
+  listeners(): Promise<ListenerView[]>;
   connections(): Promise<ConnectionsReport>;
   circuits(): Promise<CircuitsReport>;
   /** Closes the circuit and clears its failure count. */

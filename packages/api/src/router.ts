@@ -9,6 +9,7 @@ import { drainRouter } from './routers/drain.ts';
 import { groupsRouter } from './routers/groups.ts';
 import { health } from './routers/health.ts';
 import { keysRouter } from './routers/keys.ts';
+import { listenersRouter } from './routers/listeners.ts';
 import { metricsRouter } from './routers/metrics.ts';
 import { quotasRouter } from './routers/quotas.ts';
 import { usersRouter } from './routers/users.ts';
@@ -19,6 +20,7 @@ export const appRouter = router({
   health,
   auth: authRouter,
   metrics: metricsRouter,
+  listeners: listenersRouter,
   connections: connectionsRouter,
   circuits: circuitsRouter,
   cache: cacheRouter,

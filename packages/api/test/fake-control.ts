@@ -135,6 +135,10 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
       },
       draining: false,
     }),
+    listeners: async () => [
+      { name: 'health', protocol: 'ops', address: '127.0.0.1:8080', state: 'accepting' },
+      { name: 'S3 (http)', protocol: 's3', address: '0.0.0.0:9000', state: 'accepting' },
+    ],
     connections: async () => ({ total: 0, max: 1000, inFlight: 0, refused: {}, connections: [] }),
     circuits: async () => ({ circuits: [circuit] }),
     resetCircuit: async (backend) => ({ ...circuit, backend }),

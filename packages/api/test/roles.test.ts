@@ -21,6 +21,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['diagnostics.bundle', undefined, 'viewer'],
   ['diagnostics.remediate', { action: 'cache.invalidate', scope: 'all' }, 'operator'],
   ['metrics.snapshot', undefined, 'viewer'],
+  ['listeners.list', undefined, 'viewer'],
   ['connections.list', undefined, 'viewer'],
   ['circuits.list', undefined, 'viewer'],
   ['circuits.reset', { backend: 'metadata' }, 'operator'],

@@ -33,6 +33,18 @@ export interface ConnectionsReport {
   connections: ConnectionView[];
 }
 
+/** One socket the gateway listens on. */
+export interface ListenerView {
+  /** As the gateway names it when it starts: `NFS`, `MOUNT`, `S3 (https)`, `SMB`, `health`. */
+  name: string;
+  /** The protocol it serves; `ops` is the HTTP listener for health, metrics, admin and tRPC. */
+  protocol: ProtocolName | 'ops';
+  /** The host:port it is bound to, e.g. `0.0.0.0:9000`. */
+  address: string;
+  /** `draining`: refusing new connections while the gateway drains (the ops listener never does). */
+  state: 'accepting' | 'draining';
+}
+
 export interface CircuitView {
   backend: BackendName;
   state: BreakerState;

@@ -5,6 +5,7 @@ import { auditControl } from './audit-control.ts';
 import { certControl } from './cert-control.ts';
 import { translatingErrors } from './errors.ts';
 import { identityControl } from './identity-control.ts';
+import { listenerControl } from './listener-control.ts';
 import { opsControl } from './ops-control.ts';
 import { quotaControl } from './quota-control.ts';
 import { sessionControl } from './session.ts';
@@ -16,6 +17,7 @@ import { sessionControl } from './session.ts';
 export function createGatewayControl(gw: Gateway): GatewayControl {
   return translatingErrors({
     ...opsControl(gw),
+    ...listenerControl(gw),
     ...quotaControl(gw),
     ...identityControl(gw),
     ...certControl(gw),
