@@ -6,6 +6,7 @@ import type {
   FsStats,
   InodeRef,
   QuotaUsage,
+  ReadOptions,
   ReadResult,
   SetAttributes,
   Stability,
@@ -55,7 +56,13 @@ export interface NamespaceApi {
   /** Entries after `cookie` (0n = from the start), at most `limit`. No "." or "..". */
   readdir(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPage>;
 
-  read(cred: Credential, ino: bigint, offset: bigint, length: number): Promise<ReadResult>;
+  read(
+    cred: Credential,
+    ino: bigint,
+    offset: bigint,
+    length: number,
+    options?: ReadOptions,
+  ): Promise<ReadResult>;
   write(
     cred: Credential,
     ino: bigint,

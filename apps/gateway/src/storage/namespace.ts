@@ -1,3 +1,4 @@
+import { BufferPool, POOLED_MIN_BYTES } from './buffer-pool.ts';
 import { type Backend, type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
 import type { NamespaceApi } from './contract.ts';
 import type { DataStore } from './data/data-store.ts';
@@ -24,6 +25,7 @@ import {
   type FsStats,
   type InodeRef,
   type QuotaUsage,
+  type ReadOptions,
   type ReadResult,
   ROOT,
   type SetAttributes,
@@ -57,6 +59,8 @@ export class Namespace implements NamespaceApi {
   readonly entries: TtlCache<string, bigint>;
   /** Byte-range locks shared by NLM and SMB. */
   readonly locks = new LockTable();
+  /** Reusable buffers for large pooled reads (see buffer-pool.ts). */
+  readonly buffers = new BufferPool();
   /** Inodes whose blob tail was checked in this process (see writeData). */
   private readonly tailChecked = new Map<bigint, Promise<void>>();
   private readonly inflightWrites = new Map<bigint, number>();
@@ -167,7 +171,13 @@ export class Namespace implements NamespaceApi {
     return this.m.readlink(ino) ?? '';
   }
 
-  async read(cred: Credential, ino: bigint, offset: bigint, length: number): Promise<ReadResult> {
+  async read(
+    cred: Credential,
+    ino: bigint,
+    offset: bigint,
+    length: number,
+    options: ReadOptions = {},
+  ): Promise<ReadResult> {
     const { attrs, layout } = this.node(ino);
     if (attrs.type === 'dir') throw fsError('EISDIR', 'is a directory', String(ino));
     if (attrs.type !== 'file') throw fsError('EINVAL', 'not a regular file', String(ino));
@@ -175,30 +185,52 @@ export class Namespace implements NamespaceApi {
     requireAccess(cred, attrs, R_OK, String(ino));
     if (offset >= attrs.size || length === 0) return { data: Buffer.alloc(0), eof: offset >= attrs.size };
     const n = Number(attrs.size - offset < BigInt(length) ? attrs.size - offset : BigInt(length));
-    const data = layout === 0 ? await this.readOwn(ino, offset, n) : await this.readExtents(ino, offset, n);
-    return { data, eof: offset + BigInt(n) >= attrs.size };
+    const eof = offset + BigInt(n) >= attrs.size;
+    if (!options.pooled || n < POOLED_MIN_BYTES) {
+      const data = Buffer.allocUnsafe(n);
+      await this.readInto(ino, layout, offset, data);
+      return { data, eof };
+    }
+    const buf = this.buffers.take(n);
+    try {
+      await this.readInto(ino, layout, offset, buf.subarray(0, n));
+    } catch (e) {
+      this.buffers.give(buf);
+      throw e;
+    }
+    let given = false;
+    const release = () => {
+      if (given) return;
+      given = true;
+      this.buffers.give(buf);
+    };
+    return { data: buf.subarray(0, n), eof, release };
   }
 
-  private async readOwn(ino: bigint, offset: bigint, n: number): Promise<Buffer> {
-    const got = await this.d.read(ino, Number(offset), n);
-    if (got.length === n) return got;
-    // Past the blob's end the file is a hole (truncate-extended or sparse): zeros.
-    const out = Buffer.alloc(n);
-    got.copy(out);
-    return out;
-  }
-
-  private async readExtents(ino: bigint, offset: bigint, n: number): Promise<Buffer> {
-    const end = offset + BigInt(n);
-    const out = Buffer.alloc(n);
-    const pieces = this.m.extents(ino, offset, end).map(async (e) => {
+  /** Fills `out` with the file's bytes at `offset`; holes and bytes past the blob read as zeros. */
+  private async readInto(ino: bigint, layout: number, offset: bigint, out: Buffer): Promise<void> {
+    if (layout === 0) {
+      const got = await this.d.readInto(ino, Number(offset), out);
+      if (got < out.length) out.fill(0, got);
+      return;
+    }
+    const end = offset + BigInt(out.length);
+    let covered = 0n;
+    const pieces: Promise<void>[] = [];
+    for (const e of this.m.extents(ino, offset, end)) {
       const from = e.off > offset ? e.off : offset;
       const to = e.off + e.len < end ? e.off + e.len : end;
-      const bytes = await this.d.read(e.blob, Number(e.blobOff + (from - e.off)), Number(to - from));
-      bytes.copy(out, Number(from - offset));
-    });
+      if (from > offset + covered) out.fill(0, Number(offset + covered - offset), Number(from - offset));
+      covered = to - offset;
+      const target = out.subarray(Number(from - offset), Number(to - offset));
+      pieces.push(
+        this.d.readInto(e.blob, Number(e.blobOff + (from - e.off)), target).then((got) => {
+          if (got < target.length) target.fill(0, got);
+        }),
+      );
+    }
+    if (covered < BigInt(out.length)) out.fill(0, Number(covered));
     await Promise.all(pieces);
-    return out;
   }
 
   async statfs(): Promise<FsStats> {
@@ -350,14 +382,14 @@ export class Namespace implements NamespaceApi {
   private checkTail(ino: bigint, committedSize: bigint | undefined): Promise<void> {
     let p = this.tailChecked.get(ino);
     if (!p) {
-      p =
-        committedSize === undefined
-          ? Promise.resolve()
-          : this.d.physicalSize(ino).then(async (physical) => {
-              if (physical !== undefined && BigInt(physical) > committedSize) {
-                await this.d.truncate(ino, Number(committedSize));
-              }
-            });
+      if (committedSize === undefined) p = Promise.resolve();
+      else {
+        // A failed check (open circuit, I/O error) is retried by the next write, not remembered.
+        p = this.d.prepareWrite(ino, Number(committedSize)).catch((e: unknown) => {
+          this.tailChecked.delete(ino);
+          throw e;
+        });
+      }
       this.tailChecked.set(ino, p);
     }
     return p;
@@ -372,8 +404,8 @@ export class Namespace implements NamespaceApi {
 
   async commit(ino: bigint): Promise<void> {
     this.node(ino);
-    await this.d.sync(ino);
-    await this.syncMeta();
+    // Data and metadata flush independently; uncommitted (unstable) bytes carry no promise.
+    await Promise.all([this.d.sync(ino), this.syncMeta()]);
   }
 
   async setXattrs(

@@ -79,6 +79,16 @@ export interface FsStats {
 export interface ReadResult {
   readonly data: Buffer;
   readonly eof: boolean;
+  /**
+   * Present on a pooled read: hands `data`'s buffer back for reuse. Call it once nothing holds
+   * `data` any more (for a reply, when the socket has taken the bytes), or never.
+   */
+  readonly release?: () => void;
+}
+
+export interface ReadOptions {
+  /** Read into a reusable buffer from the namespace's pool (large reads; see buffer-pool.ts). */
+  pooled?: boolean;
 }
 
 /** 'unstable' may be lost by a crash until commit(); 'data' and 'file' are durable on return. */

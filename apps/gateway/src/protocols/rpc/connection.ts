@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../../daemon/logger.ts';
 import type { Connection } from '../../ops/connections.ts';
-import type { RpcDispatcher } from './dispatch.ts';
+import type { RpcDispatcher, RpcReply } from './dispatch.ts';
 import { decodeCallHeader, RpcFramingError } from './message.ts';
 import { MAX_RECORD_BYTES, RecordDecoder, RecordTooLargeError, recordMark } from './record.ts';
 
@@ -168,14 +168,21 @@ export class RpcConnection {
       });
   }
 
-  /** One reply: record mark and the writer's chunks in one writev (READ data is not copied). */
-  private send(chunks: Buffer[]): void {
-    if (this.broken || this.closed || !this.socket.writable) return;
+  /**
+   * One reply: record mark and the writer's chunks in one writev (READ data is not copied);
+   * its `sent` runs when the socket has taken the bytes (or at once when it cannot).
+   */
+  private send({ chunks, sent }: RpcReply): void {
+    if (this.broken || this.closed || !this.socket.writable) {
+      sent?.();
+      return;
+    }
     let length = 0;
     for (const c of chunks) length += c.length;
     this.socket.cork();
     this.socket.write(recordMark(length));
-    for (const c of chunks) this.socket.write(c);
+    const last = chunks.length - 1;
+    for (let i = 0; i <= last; i++) this.socket.write(chunks[i]!, i === last ? sent : undefined);
     this.socket.uncork();
     this.conn.bytes(0, length + 4);
   }

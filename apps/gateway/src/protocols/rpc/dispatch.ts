@@ -27,6 +27,13 @@ export interface ServedProgram {
   resultStatus?(vers: number, proc: number, result: XdrReader): string | undefined;
 }
 
+/** A reply message (without record marking) and what to run once the socket has taken it. */
+export interface RpcReply {
+  chunks: Buffer[];
+  /** Releases by-reference chunks (pooled READ buffers); run after the write, or on drop. */
+  sent?: () => void;
+}
+
 /** Where a call came from. */
 export interface CallOrigin {
   remoteAddress: string;
@@ -60,17 +67,17 @@ export class RpcDispatcher {
     for (const p of programs) this.programs.set(p.program.prog, p);
   }
 
-  /** The reply's chunks, or undefined when nothing is to be sent (a dropped duplicate). */
-  async dispatch(header: CallHeader, record: Buffer, origin: CallOrigin): Promise<Buffer[] | undefined> {
+  /** The reply, or undefined when nothing is to be sent (a dropped duplicate). */
+  async dispatch(header: CallHeader, record: Buffer, origin: CallOrigin): Promise<RpcReply | undefined> {
     const { conn } = origin;
     if (header.kind === 'rpc-mismatch') {
       conn.begin(UNROUTED_OP)('RPC_MISMATCH');
-      return [rpcMismatchReply(header.xid)];
+      return { chunks: [rpcMismatchReply(header.xid)] };
     }
     const { xid, prog, vers, proc } = header;
-    const reject = (op: string, name: AcceptStatName | AuthStatName, reply: Buffer): Buffer[] => {
+    const reject = (op: string, name: AcceptStatName | AuthStatName, reply: Buffer): RpcReply => {
       conn.begin(op)(name);
-      return [reply];
+      return { chunks: [reply] };
     };
 
     const auth = checkCredential(header.cred, header.verf);
@@ -111,12 +118,12 @@ export class RpcDispatcher {
       const seen = this.drc.lookup(drcKey, origin.connection);
       if (seen.state === 'replay') {
         conn.begin(procedure.name)();
-        return [seen.reply];
+        return { chunks: [seen.reply] };
       }
       if (seen.state === 'drop') return undefined;
       if (seen.state === 'wait') {
         const reply = await seen.reply;
-        return reply ? [reply] : undefined;
+        return reply ? { chunks: [reply] } : undefined;
       }
     }
 
@@ -133,9 +140,10 @@ export class RpcDispatcher {
       conn,
     };
     let chunks: Buffer[];
+    let sent: (() => void) | undefined;
     let status: string | undefined;
+    const reply = acceptedReplyWriter(xid, AcceptStat.SUCCESS);
     try {
-      const reply = acceptedReplyWriter(xid, AcceptStat.SUCCESS);
       await procedure.handle(call, reply);
       if (call.args.remaining !== 0) {
         // The procedure's decoder must call args.end(); a table whose decoder forgets is a bug.
@@ -145,8 +153,10 @@ export class RpcDispatcher {
         );
       }
       chunks = reply.toChunks();
+      sent = reply.afterSend();
       status = this.resultStatus(served, vers, proc, chunks);
     } catch (e) {
+      reply.afterSend()?.();
       if (e instanceof XdrError) {
         this.log.debug(
           { xid, prog, vers, proc, field: e.field, err: e.message },
@@ -166,10 +176,11 @@ export class RpcDispatcher {
     end(status);
     if (drcKey !== undefined) {
       const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      sent?.();
       this.drc!.finish(drcKey, whole, status !== 'SYSTEM_ERR');
-      return [whole];
+      return { chunks: [whole] };
     }
-    return chunks;
+    return { chunks, sent };
   }
 
   private resultStatus(

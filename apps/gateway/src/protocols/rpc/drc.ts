@@ -37,10 +37,13 @@ export type DrcLookup =
   /** The original is running on another connection (the client reconnected): wait for its reply. */
   | { state: 'wait'; reply: Promise<Buffer | undefined> };
 
+/** Bytes of the arguments that go into a call's checksum (Linux nfsd: RC_CSUMLEN). */
+const CHECKSUM_BYTES = 256;
+
 /**
  * The duplicate request cache for non-idempotent procedures (CREATE, REMOVE, RENAME, LOCK …):
  * a retransmitted call — same client address and port, xid, program, version, procedure and
- * argument checksum — is answered with the first reply's bytes instead of running twice.
+ * checksum of the arguments' head — is answered with the first reply's bytes instead of running twice.
  *
  * A retransmission that arrives while the original still runs: dropped when it came on the same
  * connection (one reply answers both); when it came on a new connection it waits for the
@@ -64,7 +67,10 @@ export class DuplicateRequestCache {
     proc: number,
     args: Buffer,
   ): string {
-    return `${address}|${port}|${xid}|${prog}|${vers}|${proc}|${args.length}|${crc32c(args)}`;
+    // Like Linux nfsd, only the arguments' head is checksummed: with the xid, address, port and
+    // length it tells calls apart, and a 4 MiB WRITE is not hashed whole on the event loop.
+    const head = args.length > CHECKSUM_BYTES ? args.subarray(0, CHECKSUM_BYTES) : args;
+    return `${address}|${port}|${xid}|${prog}|${vers}|${proc}|${args.length}|${crc32c(head)}`;
   }
 
   get size(): number {

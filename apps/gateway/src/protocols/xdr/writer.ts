@@ -4,6 +4,7 @@
  */
 export class XdrWriter {
   private chunks: Buffer[] = [];
+  private releases: Array<() => void> = [];
   private buf: Buffer;
   private pos = 0;
   private flushed = 0;
@@ -69,11 +70,15 @@ export class XdrWriter {
     return this.opaque(Buffer.from(s, 'utf8'));
   }
 
-  /** Variable-length opaque whose bytes are appended by reference (no copy); padded. */
-  opaqueByRef(data: Buffer): this {
+  /**
+   * Variable-length opaque whose bytes are appended by reference (no copy); padded. `release`
+   * runs once the message has been sent (see `afterSend`), e.g. to reuse a pooled buffer.
+   */
+  opaqueByRef(data: Buffer, release?: () => void): this {
     this.uint32(data.length);
     this.cut();
     this.chunks.push(data);
+    if (release) this.releases.push(release);
     const pad = (4 - (data.length % 4)) % 4;
     if (pad > 0) {
       this.ensure(pad);
@@ -104,8 +109,22 @@ export class XdrWriter {
     return this.chunks;
   }
 
+  /** Runs the releases of by-reference chunks: call once the chunks are no longer used. */
+  afterSend(): (() => void) | undefined {
+    const releases = this.releases;
+    if (releases.length === 0) return undefined;
+    this.releases = [];
+    return () => {
+      for (const r of releases) r();
+    };
+  }
+
+  /** One buffer (copied when there are several chunks; by-reference chunks are released). */
   toBuffer(): Buffer {
     const chunks = this.toChunks();
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    if (chunks.length === 1) return chunks[0]!;
+    const whole = Buffer.concat(chunks);
+    this.afterSend()?.();
+    return whole;
   }
 }

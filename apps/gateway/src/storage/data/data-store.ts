@@ -7,10 +7,17 @@ export interface DataStore {
   readonly kind: 'file' | 's3';
   /** Up to `length` bytes at `offset`; shorter (or empty) where the blob ends or does not exist. */
   read(blob: bigint, offset: number, length: number): Promise<Buffer>;
+  /** Like read, into `target` (up to its length); resolves to the number of bytes read. */
+  readInto(blob: bigint, offset: number, target: Buffer): Promise<number>;
   write(blob: bigint, offset: number, data: Buffer): Promise<void>;
   /** Makes the blob's data, and its existence, durable. */
   sync(blob: bigint): Promise<void>;
   truncate(blob: bigint, size: number): Promise<void>;
+  /**
+   * Readies the blob for writes (creating it when missing) and cuts any bytes past
+   * `committedSize` that a crash between a data write and its metadata commit left behind.
+   */
+  prepareWrite(blob: bigint, committedSize: number): Promise<void>;
   /** Bytes physically held for the blob, undefined when it does not exist. */
   physicalSize(blob: bigint): Promise<number | undefined>;
   remove(blobs: readonly bigint[]): Promise<void>;

@@ -64,7 +64,11 @@ export class LocalBlobStore implements DataStore {
     return join(this.root, shardName(Number(blob & 0xffn)), blob.toString(16).padStart(12, '0'));
   }
 
-  private async acquire(blob: bigint, create: boolean): Promise<OpenBlob | undefined> {
+  /**
+   * The blob's cached descriptor, opened on a miss. `create` makes a missing blob; `likelyNew`
+   * (a file with no committed bytes) tries the exclusive create first, saving a failed open.
+   */
+  private async acquire(blob: bigint, create: boolean, likelyNew = false): Promise<OpenBlob | undefined> {
     const cached = this.open.get(blob);
     if (cached) {
       cached.refs++;
@@ -75,7 +79,7 @@ export class LocalBlobStore implements DataStore {
     }
     let pending = this.opening.get(blob);
     if (!pending) {
-      pending = this.openFd(blob, create);
+      pending = this.openFd(blob, create, likelyNew);
       this.opening.set(blob, pending);
       pending.finally(() => this.opening.delete(blob)).catch(() => {});
     }
@@ -89,8 +93,16 @@ export class LocalBlobStore implements DataStore {
     return entry;
   }
 
-  private async openFd(blob: bigint, create: boolean): Promise<OpenBlob | undefined> {
+  private async openFd(blob: bigint, create: boolean, likelyNew: boolean): Promise<OpenBlob | undefined> {
     const path = this.pathOf(blob);
+    if (create && likelyNew) {
+      try {
+        const fd = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+        return { fd, refs: 0, size: 0, newEntry: true };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
     try {
       const fd = await open(path, constants.O_RDWR);
       const st = await fstat(fd);
@@ -127,13 +139,19 @@ export class LocalBlobStore implements DataStore {
       const avail = Math.max(0, Math.min(length, e.size - offset));
       if (avail === 0) return Buffer.alloc(0);
       const buf = Buffer.allocUnsafe(avail);
-      let got = 0;
-      while (got < avail) {
-        const { bytesRead } = await pread(e.fd, buf, got, avail - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
+      const got = await preadFully(e.fd, buf, offset);
       return got === avail ? buf : buf.subarray(0, got);
+    } finally {
+      this.release(e);
+    }
+  }
+
+  async readInto(blob: bigint, offset: number, target: Buffer): Promise<number> {
+    const e = await this.acquire(blob, false);
+    if (!e) return 0;
+    try {
+      const avail = Math.max(0, Math.min(target.length, e.size - offset));
+      return avail === 0 ? 0 : await preadFully(e.fd, target.subarray(0, avail), offset);
     } finally {
       this.release(e);
     }
@@ -157,10 +175,12 @@ export class LocalBlobStore implements DataStore {
     const e = await this.acquire(blob, false);
     if (!e) return;
     try {
-      await fdatasync(e.fd);
+      // The bytes and the directory entry naming them are independent flushes: run both at once.
       if (e.newEntry) {
-        await this.shardSync[Number(blob & 0xffn)]!.sync();
+        await Promise.all([fdatasync(e.fd), this.shardSync[Number(blob & 0xffn)]!.sync()]);
         e.newEntry = false;
+      } else {
+        await fdatasync(e.fd);
       }
     } finally {
       this.release(e);
@@ -173,6 +193,18 @@ export class LocalBlobStore implements DataStore {
     try {
       await ftruncate(e.fd, size);
       e.size = size;
+    } finally {
+      this.release(e);
+    }
+  }
+
+  async prepareWrite(blob: bigint, committedSize: number): Promise<void> {
+    const e = (await this.acquire(blob, true, committedSize === 0))!;
+    try {
+      if (e.size > committedSize) {
+        await ftruncate(e.fd, committedSize);
+        e.size = committedSize;
+      }
     } finally {
       this.release(e);
     }
@@ -229,6 +261,17 @@ export class LocalBlobStore implements DataStore {
     this.open.clear();
     await Promise.all(all.map((e) => close(e.fd).catch(() => {})));
   }
+}
+
+/** Fills `buf` from `offset` unless the file ends first; the number of bytes read. */
+async function preadFully(fd: number, buf: Buffer, offset: number): Promise<number> {
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await pread(fd, buf, got, buf.length - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
 }
 
 function shardName(i: number): string {

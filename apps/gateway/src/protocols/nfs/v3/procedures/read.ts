@@ -13,12 +13,13 @@ export interface ReadArgs {
   count: number;
 }
 
-export type ReadRes = Result<{ attrs: Fattr3; eof: boolean; data: Buffer }, PostOpFail>;
+export type ReadRes = Result<{ attrs: Fattr3; eof: boolean; data: Buffer; release?: () => void }, PostOpFail>;
 
 /**
  * READ (RFC 1813 §3.3.6): at most rtmax bytes; `eof` when the reply reaches the end of the
- * file. The data goes into the reply by reference (no copy); a front-to-back reader is served
- * from read-ahead (read-ahead.ts).
+ * file. Large reads land in a pooled buffer that goes into the reply by reference (no copy)
+ * and back to the pool once the socket has taken it; a front-to-back reader is served from
+ * read-ahead (read-ahead.ts).
  */
 export const read: Procedure<ReadArgs, ReadRes> = {
   decode: (r) => ({ file: decodeFh(r, 'file'), offset: r.uint64('offset'), count: r.uint32('count') }),
@@ -28,7 +29,7 @@ export const read: Procedure<ReadArgs, ReadRes> = {
     const count = Math.min(a.count, Limits.rtmax);
     const cred = ctx.ioCred(file, 'read');
     const who = ReadAhead.who(cred);
-    const fromDisk = (offset: bigint) => ctx.ns.read(cred, file.ino, offset, count);
+    const fromDisk = (offset: bigint) => ctx.ns.read(cred, file.ino, offset, count, { pooled: true });
     const ahead = ctx.env.readAhead.take(file.ino, who, a.offset, count, file.changeId);
     let got: ReadResult;
     try {
@@ -41,7 +42,7 @@ export const read: Procedure<ReadArgs, ReadRes> = {
       const end = a.offset + BigInt(count);
       ctx.env.readAhead.served(file.ino, who, a.offset, end, count, file.changeId, fromDisk);
     }
-    return { ok: true, attrs: ctx.post(file), eof: got.eof, data: got.data };
+    return { ok: true, attrs: ctx.post(file), eof: got.eof, data: got.data, release: got.release };
   },
 
   fail: async (ctx, a, status) => ({ ok: false, status, attrs: await ctx.postOf(a.file) }),
@@ -51,7 +52,7 @@ export const read: Procedure<ReadArgs, ReadRes> = {
     encodePostOpAttr(w, res.attrs);
     if (res.ok) {
       w.uint32(res.data.length).bool(res.eof);
-      w.opaqueByRef(res.data);
+      w.opaqueByRef(res.data, res.release);
     }
   },
 };

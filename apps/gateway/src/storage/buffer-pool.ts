@@ -1,0 +1,59 @@
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Reads smaller than this are allocated as usual (Node's slab serves the small ones well). */
+export const POOLED_MIN_BYTES = 64 * KiB;
+const LARGEST_CLASS = 64 * MiB;
+
+/**
+ * Reusable I/O buffers for large reads, by power-of-two size class. A fresh multi-megabyte
+ * allocation is page-faulted and zeroed by the kernel on first touch, and it lives until the
+ * garbage collector finds it; a served READ hands its buffer back once the socket has taken the
+ * bytes, so a sequential reader keeps reusing the same few warm buffers. At most
+ * `maxKeptBytes` are held idle; a buffer never given back is simply collected.
+ */
+export class BufferPool {
+  private readonly idle = new Map<number, Buffer[]>();
+  private keptBytes = 0;
+  /** Buffers served from the idle lists (for tests and metrics). */
+  reused = 0;
+
+  constructor(private readonly maxKeptBytes = 64 * MiB) {}
+
+  /** A buffer of at least `size` bytes (its size class); give it back with `give` when done. */
+  take(size: number): Buffer {
+    const cls = sizeClass(size);
+    const list = this.idle.get(cls);
+    const buf = list?.pop();
+    if (buf) {
+      this.keptBytes -= cls;
+      this.reused++;
+      return buf;
+    }
+    return Buffer.allocUnsafeSlow(cls);
+  }
+
+  /** Returns a buffer from `take`; nothing may use it (or a view of it) afterwards. */
+  give(buf: Buffer): void {
+    const cls = buf.length;
+    if (cls !== sizeClass(cls) || buf.byteOffset !== 0 || buf.buffer.byteLength !== cls) return;
+    if (this.keptBytes + cls > this.maxKeptBytes) return;
+    let list = this.idle.get(cls);
+    if (!list) {
+      list = [];
+      this.idle.set(cls, list);
+    }
+    list.push(buf);
+    this.keptBytes += cls;
+  }
+
+  get idleBytes(): number {
+    return this.keptBytes;
+  }
+}
+
+function sizeClass(size: number): number {
+  if (size <= POOLED_MIN_BYTES) return POOLED_MIN_BYTES;
+  if (size > LARGEST_CLASS) return size;
+  return 2 ** Math.ceil(Math.log2(size));
+}
