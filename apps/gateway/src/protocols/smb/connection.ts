@@ -20,7 +20,7 @@ import { CreditWindow } from './credits.ts';
 import {
   cipherName,
   decrypt,
-  encrypt,
+  encryptParts,
   NT_STATUS,
   ntStatusName,
   PreauthHash,
@@ -63,6 +63,8 @@ interface OutMessage {
   header: Buffer;
   body: Buffer[];
   signWith?: Buffer;
+  /** Runs once the body's by-reference payload is no longer needed (written, copied or dropped). */
+  release?: () => void;
 }
 
 interface Encryption {
@@ -219,13 +221,19 @@ export class SmbConnection implements ConnectionState {
     void this.close(reason);
   }
 
-  private write(parts: Buffer[]): void {
-    if (this.closed || this.socket.destroyed) return;
+  /** One frame; `written` runs when the socket has taken every part (or at once when closed). */
+  private write(parts: Buffer[], written?: () => void): void {
+    if (this.closed || this.socket.destroyed) {
+      written?.();
+      return;
+    }
     let n = 0;
     for (const p of parts) n += p.length;
     this.socket.cork();
-    this.socket.write(frameHeader(n));
-    for (const p of parts) this.socket.write(p);
+    this.socket.write(frameHeader(n), parts.length === 0 ? written : undefined);
+    for (let i = 0; i < parts.length; i++) {
+      this.socket.write(parts[i]!, i === parts.length - 1 ? written : undefined);
+    }
     this.socket.uncork();
     this.registry.bytes(0, n + 4);
     if (this.socket.writableLength > MAX_UNSENT_BYTES && !this.paused) {
@@ -340,6 +348,8 @@ export class SmbConnection implements ConnectionState {
   /** Pads and links compounded replies, signs each, encrypts the whole when the request was. */
   private send(list: OutMessage[], enc: Encryption): void {
     const parts: Buffer[] = [];
+    // Payloads copied here (signing, encryption) are released at once; the rest after the write.
+    const afterWrite: Array<() => void> = [];
     list.forEach((m, i) => {
       let len = HEADER_SIZE;
       for (const b of m.body) len += b.length;
@@ -352,19 +362,26 @@ export class SmbConnection implements ConnectionState {
       if (m.signWith && !enc.encrypted) {
         m.header.writeUInt32LE(m.header.readUInt32LE(16) | FLAGS.SIGNED, 16);
         const whole = Buffer.concat([m.header, ...body]);
+        m.release?.();
         sign(smb2Dialect(this.dialect), m.signWith, whole).copy(whole, 48);
         parts.push(whole);
       } else {
         parts.push(m.header, ...body);
+        if (m.release) afterWrite.push(m.release);
       }
     });
+    const done = () => {
+      for (const r of afterWrite) r();
+    };
     if (enc.encrypted) {
       const key = this.sessions.get(enc.sessionId)?.encryptionKey ?? this.loggedOffKeys.get(enc.sessionId);
-      if (!key || !this.cipher) return;
-      this.write([encrypt(cipherName(this.cipher), key, enc.sessionId, Buffer.concat(parts))]);
+      const frame =
+        key && this.cipher ? encryptParts(cipherName(this.cipher), key, enc.sessionId, parts) : [];
+      done();
+      if (frame.length > 0) this.write(frame);
       return;
     }
-    this.write(parts);
+    this.write(parts, afterWrite.length > 0 ? done : undefined);
   }
 
   /** Keys of sessions logged off by the request being answered (its reply is still protected). */
@@ -498,6 +515,7 @@ export class SmbConnection implements ConnectionState {
 
     let status: number = NT_STATUS.STATUS_SUCCESS;
     let body: Buffer[] | null;
+    let release: (() => void) | undefined;
     try {
       if (!row)
         throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, `unknown command 0x${h.command.toString(16)}`);
@@ -556,6 +574,7 @@ export class SmbConnection implements ConnectionState {
       const result = await row.handle(ctx, req);
       if (h.command === CMD.SESSION_SETUP) signSession = this.sessions.get(replySessionId ?? sessionId);
       const encoded = row.encode(result);
+      if (row.release) release = () => row.release!(result);
       body = encoded === null ? null : Array.isArray(encoded) ? encoded : [encoded];
       status = replyStatus ?? NT_STATUS.STATUS_SUCCESS;
     } catch (e) {
@@ -592,6 +611,7 @@ export class SmbConnection implements ConnectionState {
     }
     if (body === null) return undefined;
     const reply: OutMessage = { header: headerFor(status), body, signWith: signingKeyFor(status) };
+    if (release) reply.release = release;
     this.hashPreauth(h, status, msg, reply, replySessionId ?? sessionId);
     if (h.command === CMD.LOGOFF) setImmediate(() => this.loggedOffKeys.delete(sessionId));
     return reply;

@@ -12,6 +12,7 @@ export {
   decrypt,
   deriveKeys,
   encrypt,
+  encryptParts,
   PreauthHash,
   type Smb2SessionKeys,
   sign,

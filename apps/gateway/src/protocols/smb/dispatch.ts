@@ -26,7 +26,7 @@ import {
   handleQueryInfo,
   queryInfoPayload,
 } from './commands/query-info.ts';
-import { decodeRead, encodeRead, handleRead, readPayload } from './commands/read.ts';
+import { decodeRead, encodeRead, handleRead, readPayload, releaseRead } from './commands/read.ts';
 import { decodeSessionSetup, encodeSessionSetup, handleSessionSetup } from './commands/session-setup.ts';
 import { decodeSetInfo, encodeSetInfo, handleSetInfo } from './commands/set-info.ts';
 import { decodeTreeConnect, encodeTreeConnect, handleTreeConnect } from './commands/tree-connect.ts';
@@ -52,6 +52,8 @@ export interface CommandRow<Req = unknown, Res = unknown> {
   handle(ctx: RequestContext, req: Req): Promise<Res>;
   /** The body; several buffers are written in order (payloads are never copied); null: no reply. */
   encode(res: Res): Buffer | Buffer[] | null;
+  /** Frees what the encoded body holds by reference (a pooled read buffer) once it is sent. */
+  release?(res: Res): void;
   /** A valid session is required (§3.3.5.2.9). */
   needsSession: boolean;
   /** A tree connect is required (§3.3.5.2.11). */
@@ -155,6 +157,7 @@ export const COMMANDS: ReadonlyMap<number, CommandRow> = new Map(
       decode: decodeRead,
       handle: handleRead,
       encode: encodeRead,
+      release: releaseRead,
       needsSession: true,
       needsTree: true,
       mutates: false,

@@ -19,6 +19,8 @@ export interface ReadRequest {
 
 export interface ReadResponse {
   data: Buffer;
+  /** Gives a pooled read buffer back once the reply is written (see releaseRead). */
+  release?: () => void;
 }
 
 /** MS-SMB2 §2.2.19. */
@@ -63,13 +65,16 @@ export async function handleRead(ctx: RequestContext, req: ReadRequest): Promise
   ) {
     throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'range locked by another open');
   }
-  const got = await ctx.env.ns.read(ctx.cred(), open.ino, req.offset, req.length);
+  const got = await ctx.env.ns.read(ctx.cred(), open.ino, req.offset, req.length, { pooled: true });
   if ((got.data.length === 0 && req.length > 0) || got.data.length < req.minimumCount) {
+    got.release?.();
     throw new SmbError(NT_STATUS.STATUS_END_OF_FILE, 'at or past the end of the file');
   }
   open.position = req.offset + BigInt(got.data.length);
-  return { data: got.data };
+  return { data: got.data, release: got.release };
 }
+
+export const releaseRead = (res: ReadResponse): void => res.release?.();
 
 /** MS-SMB2 §2.2.20: the data follows the 16-byte body; returned apart so it is never copied. */
 export function encodeRead(res: ReadResponse): Buffer[] {

@@ -15,6 +15,7 @@ export {
   decrypt,
   type EncryptOptions,
   encrypt,
+  encryptParts,
   nonceLength,
   TRANSFORM_HEADER_SIZE,
   TRANSFORM_PROTOCOL_ID,

@@ -72,7 +72,7 @@ export interface EncryptOptions {
   nonce?: Buffer;
 }
 
-/** TRANSFORM_HEADER + ciphertext of one or more SMB2 messages for sessionId. */
+/** TRANSFORM_HEADER + ciphertext of one or more SMB2 messages for sessionId, as one buffer. */
 export function encrypt(
   cipher: Smb2Cipher,
   key: Buffer,
@@ -80,30 +80,48 @@ export function encrypt(
   plaintext: Buffer,
   options: EncryptOptions = {},
 ): Buffer {
+  return Buffer.concat(encryptParts(cipher, key, sessionId, [plaintext], options));
+}
+
+/**
+ * The same frame as pieces to write in order: the header, then the ciphertext. GCM encrypts
+ * the plaintext pieces one by one, so a large READ payload is read once and never gathered
+ * first; CCM takes its input in one call (Node's CCM has a single update), so it is joined.
+ */
+export function encryptParts(
+  cipher: Smb2Cipher,
+  key: Buffer,
+  sessionId: bigint,
+  plaintext: Buffer[],
+  options: EncryptOptions = {},
+): Buffer[] {
   const len = nonceLength(cipher);
+  let size = 0;
+  for (const p of plaintext) size += p.length;
   if (key.length !== 16) throw new RangeError(`encrypt: a ${cipher} key is 16 bytes, not ${key.length}`);
-  if (plaintext.length === 0 || plaintext.length > 0xffffffff)
-    throw new RangeError(`encrypt: cannot carry ${plaintext.length} bytes in one transform`);
-  const frame = Buffer.alloc(TRANSFORM_HEADER_SIZE + plaintext.length);
-  TRANSFORM_PROTOCOL_ID.copy(frame, 0);
+  if (size === 0 || size > 0xffffffff)
+    throw new RangeError(`encrypt: cannot carry ${size} bytes in one transform`);
+  const header = Buffer.alloc(TRANSFORM_HEADER_SIZE);
+  TRANSFORM_PROTOCOL_ID.copy(header, 0);
   const nonce = options.nonce ?? nextNonce(cipher);
   if (nonce.length !== len && nonce.length !== NONCE_FIELD_SIZE)
     throw new RangeError(
       `encrypt: a ${cipher} nonce is ${len} bytes (or the ${NONCE_FIELD_SIZE}-byte field)`,
     );
-  nonce.copy(frame, NONCE_OFFSET);
-  frame.writeUInt32LE(plaintext.length, 36);
-  frame.writeUInt16LE(FLAGS_ENCRYPTED, 42);
-  frame.writeBigUInt64LE(BigInt.asUintN(64, sessionId), 44);
-  const aad = frame.subarray(NONCE_OFFSET, TRANSFORM_HEADER_SIZE);
+  nonce.copy(header, NONCE_OFFSET);
+  header.writeUInt32LE(size, 36);
+  header.writeUInt16LE(FLAGS_ENCRYPTED, 42);
+  header.writeBigUInt64LE(BigInt.asUintN(64, sessionId), 44);
 
-  const c = aeadCipher(cipher, key, frame.subarray(NONCE_OFFSET, NONCE_OFFSET + len));
-  c.setAAD(aad, { plaintextLength: plaintext.length });
-  const body = c.update(plaintext);
+  const c = aeadCipher(cipher, key, header.subarray(NONCE_OFFSET, NONCE_OFFSET + len));
+  c.setAAD(header.subarray(NONCE_OFFSET, TRANSFORM_HEADER_SIZE), { plaintextLength: size });
+  const inputs =
+    cipher === 'AES-128-CCM' && plaintext.length > 1 ? [Buffer.concat(plaintext, size)] : plaintext;
+  const out = [header];
+  for (const p of inputs) if (p.length > 0) out.push(c.update(p));
   c.final();
-  body.copy(frame, TRANSFORM_HEADER_SIZE);
-  c.getAuthTag().copy(frame, 4);
-  return frame;
+  c.getAuthTag().copy(header, 4);
+  return out;
 }
 
 export type DecryptResult =
