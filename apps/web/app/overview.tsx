@@ -1,10 +1,12 @@
 'use client';
-import type { HealthReport, MetricsSnapshot, ProtocolName } from '@claudefs/api';
+import type { HealthReport, ListenerView, MetricsSnapshot, ProtocolName } from '@claudefs/api';
 import { Banner, Card, cx, PanelState, Stat, StatusBadge, statusVariant } from '@claudefs/ui';
 import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
 import { PageHeader } from '../components/page-header.tsx';
 import { QueryPanel } from '../components/query-panel.tsx';
 import { alertsFor, THRESHOLDS } from '../lib/alerts.ts';
+import { diagnoseHref } from '../lib/diagnostics.ts';
 import { messageOf } from '../lib/errors.ts';
 import { ms, pct, rate } from '../lib/format.ts';
 import { useTRPC } from '../lib/trpc.ts';
@@ -133,6 +135,20 @@ function Headline({ snapshot }: { snapshot: MetricsSnapshot }) {
   );
 }
 
+/** What an operator calls each listener. */
+function listenerLabel(l: ListenerView): string {
+  if (l.protocol === 'ops') return 'Health, admin, tRPC';
+  if (l.name === 'MOUNT') return 'MOUNT (NFS)';
+  return l.name;
+}
+
+/** accepting or draining, unless its protocol's health check says worse. */
+function listenerState(l: ListenerView, report: HealthReport | undefined): string {
+  if (l.state === 'draining') return 'draining';
+  const check = l.protocol === 'ops' ? undefined : report?.checks.find((c) => c.name === l.protocol);
+  return check && check.status !== 'healthy' ? check.status : 'accepting';
+}
+
 function Listeners({
   report,
   snapshot,
@@ -140,25 +156,47 @@ function Listeners({
   report: HealthReport | undefined;
   snapshot: MetricsSnapshot | undefined;
 }) {
+  const trpc = useTRPC();
+  const listeners = useQuery({ ...trpc.listeners.list.queryOptions(), refetchInterval: 5_000 });
   return (
     <Card title="Listeners">
-      <ul className="flex flex-col gap-2 text-sm">
-        {PROTOCOLS.map((p) => {
-          const check = report?.checks.find((c) => c.name === p);
-          const conns = snapshot?.protocols[p].activeConnections;
+      <QueryPanel query={listeners} isEmpty={(l) => l.length === 0} empty="The gateway reports no listener.">
+        {(list) => {
+          const off = PROTOCOLS.filter((p) => !list.some((l) => l.protocol === p));
           return (
-            <li key={p} className="flex items-center justify-between gap-2">
-              <span className="font-medium uppercase">{p}</span>
-              <span className="flex items-center gap-2 text-xs text-slate-500 dark:text-slate-400">
-                {check ? `${conns ?? 0} connected` : null}
-                <StatusBadge
-                  status={snapshot?.draining && check ? 'draining' : check ? check.status : 'disabled'}
-                />
-              </span>
-            </li>
+            <ul className="flex flex-col gap-2 text-sm">
+              {list.map((l) => (
+                <li key={l.name} data-listener={l.name} className="flex items-start justify-between gap-2">
+                  <span className="min-w-0">
+                    <span className="font-medium">{listenerLabel(l)}</span>
+                    <span
+                      className="block font-mono text-xs text-slate-600 dark:text-slate-300"
+                      data-testid="listener-address"
+                    >
+                      {l.address}
+                    </span>
+                    {l.protocol !== 'ops' && l.name !== 'MOUNT' ? (
+                      <span className="block text-xs text-slate-500 dark:text-slate-400">
+                        {snapshot?.protocols[l.protocol].activeConnections ?? 0} connected
+                      </span>
+                    ) : null}
+                  </span>
+                  <StatusBadge status={listenerState(l, report)} />
+                </li>
+              ))}
+              {off.map((p) => (
+                <li
+                  key={p}
+                  className="flex items-center justify-between gap-2 text-slate-500 dark:text-slate-400"
+                >
+                  <span className="font-medium uppercase">{p}</span>
+                  <StatusBadge status="not enabled" />
+                </li>
+              ))}
+            </ul>
           );
-        })}
-      </ul>
+        }}
+      </QueryPanel>
     </Card>
   );
 }
@@ -190,7 +228,22 @@ export function Overview() {
             </Banner>
           ) : (
             alerts.map((a) => (
-              <Banner key={a.id} tone={a.severity} title={a.title} role="alert">
+              <Banner
+                key={a.id}
+                tone={a.severity}
+                title={a.title}
+                role="alert"
+                action={
+                  <Link
+                    href={diagnoseHref(a.tree, {}, { run: true })}
+                    aria-label={`Diagnose: ${a.title}`}
+                    data-alert={a.id}
+                    className="shrink-0 rounded-md bg-white/70 px-2.5 py-1 text-xs font-medium text-slate-900 ring-1 ring-slate-300 ring-inset hover:bg-white focus-visible:outline-2 focus-visible:outline-sky-600 dark:bg-slate-900/60 dark:text-slate-100 dark:ring-slate-600 dark:hover:bg-slate-900"
+                  >
+                    Diagnose
+                  </Link>
+                }
+              >
                 {a.detail}
               </Banner>
             ))

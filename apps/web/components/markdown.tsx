@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { slug } from '../lib/slug.ts';
 
 /**
  * A small Markdown renderer for the runbook (headings, paragraphs, lists with task boxes, fenced
@@ -35,13 +36,6 @@ function inline(text: string, key: string): ReactNode[] {
   return out;
 }
 
-export function slug(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '');
-}
-
 const HEADING = ['', 'text-2xl', 'text-xl', 'text-lg', 'text-base', 'text-sm', 'text-sm'];
 
 export function CodeBlock({ code }: { code: string }) {
@@ -52,7 +46,16 @@ export function CodeBlock({ code }: { code: string }) {
   );
 }
 
-export function Markdown({ text, headingOffset = 0 }: { text: string; headingOffset?: number }) {
+export function Markdown({
+  text,
+  headingOffset = 0,
+  afterHeading,
+}: {
+  text: string;
+  headingOffset?: number;
+  /** Drawn beside a heading (the wizard that walks a troubleshooting section). */
+  afterHeading?: (title: string) => ReactNode;
+}) {
   const lines = text.split('\n');
   const blocks: ReactNode[] = [];
   let i = 0;
@@ -73,13 +76,15 @@ export function Markdown({ text, headingOffset = 0 }: { text: string; headingOff
       const level = Math.min(6, (h[1]?.length ?? 1) + headingOffset);
       const Tag = `h${level}` as 'h1';
       const title = h[2] ?? '';
+      const extra = afterHeading?.(title);
       blocks.push(
         <Tag
           key={key}
           id={slug(title)}
-          className={`${HEADING[level]} mt-6 mb-2 font-semibold tracking-tight first:mt-0`}
+          className={`${HEADING[level]} mt-6 mb-2 flex flex-wrap items-baseline gap-x-3 font-semibold tracking-tight first:mt-0`}
         >
           {inline(title, key)}
+          {extra}
         </Tag>,
       );
       i++;

@@ -19,6 +19,7 @@ const NAV: Array<{ href: string; label: string }> = [
   { href: '/connections', label: 'Connections' },
   { href: '/circuits', label: 'Circuit breakers' },
   { href: '/certificates', label: 'Certificates' },
+  { href: '/diagnostics', label: 'Diagnostics' },
   { href: '/users', label: 'Users and keys' },
   { href: '/audit', label: 'Audit log' },
   { href: '/runbook', label: 'Runbook' },

@@ -1,4 +1,10 @@
-import type { BackendName, MetricsPoint, MetricsSnapshot, ProtocolName } from '@claudefs/api';
+import type {
+  BackendName,
+  DiagnosticTreeId,
+  MetricsPoint,
+  MetricsSnapshot,
+  ProtocolName,
+} from '@claudefs/api';
 
 /** The runbook's alert thresholds ("Monitoring via Prometheus Metrics → Key Metrics"). */
 export const THRESHOLDS = {
@@ -13,6 +19,13 @@ export interface Alert {
   severity: 'warning' | 'critical';
   title: string;
   detail: string;
+  /**
+   * The wizard that walks the runbook section the alert belongs to: errors and latency to High
+   * Latency; connections near the maximum too (its Common Causes: "Connection pool exhausted:
+   * check active connections" — Connection Failures is about TLS and firewalls); an open
+   * circuit or backend errors to Backend (A2/A4) Failures.
+   */
+  tree: DiagnosticTreeId;
 }
 
 const PROTOCOLS: ProtocolName[] = ['nfs', 's3', 'smb'];
@@ -43,6 +56,7 @@ export function alertsFor(snapshot: MetricsSnapshot, points: MetricsPoint[], now
       alerts.push({
         id: `errors-${protocol}`,
         severity: 'critical',
+        tree: 'latency',
         title: `${protocol.toUpperCase()} errors above 1% of requests`,
         detail: `${((errors / requests) * 100).toFixed(1)}% of ${protocol.toUpperCase()} requests failed over the last 5 minutes.`,
       });
@@ -54,6 +68,7 @@ export function alertsFor(snapshot: MetricsSnapshot, points: MetricsPoint[], now
     alerts.push({
       id: 'nfs-p99',
       severity: 'warning',
+      tree: 'latency',
       title: 'NFS p99 latency above 10 ms',
       detail: `NFS p99 is ${nfsP99.toFixed(1)} ms. See the runbook's "High Latency" diagnosis flow.`,
     });
@@ -64,6 +79,7 @@ export function alertsFor(snapshot: MetricsSnapshot, points: MetricsPoint[], now
     alerts.push({
       id: 'connections',
       severity: 'warning',
+      tree: 'latency',
       title: 'Connections above 90% of the maximum',
       detail: `${active} of ${max} connections in use; new clients will soon be refused.`,
     });
@@ -74,6 +90,7 @@ export function alertsFor(snapshot: MetricsSnapshot, points: MetricsPoint[], now
       alerts.push({
         id: `circuit-${backend}`,
         severity: 'critical',
+        tree: 'backend',
         title: `Circuit to ${backend} is open`,
         detail: `Requests needing ${backend} are refused until a probe succeeds or an operator resets it.`,
       });
@@ -86,6 +103,7 @@ export function alertsFor(snapshot: MetricsSnapshot, points: MetricsPoint[], now
       alerts.push({
         id: `backend-${backend}`,
         severity: 'critical',
+        tree: 'backend',
         title: `${backend} backend errors for 5 minutes`,
         detail: `Every minute of the last five saw ${backend} failures (${snapshot.backends[backend].errorsTotal} since start).`,
       });

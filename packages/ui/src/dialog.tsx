@@ -9,6 +9,8 @@ export interface ConfirmDialogProps {
   confirmLabel: string;
   tone?: 'primary' | 'danger';
   busy?: boolean;
+  /** The confirm button stays disabled (an editable field in the dialog is invalid). */
+  confirmDisabled?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
 }
@@ -21,6 +23,7 @@ export function ConfirmDialog({
   confirmLabel,
   tone = 'primary',
   busy = false,
+  confirmDisabled = false,
   onConfirm,
   onCancel,
 }: ConfirmDialogProps) {
@@ -48,7 +51,7 @@ export function ConfirmDialog({
       {children ? <div className="mt-2 text-sm text-slate-600 dark:text-slate-300">{children}</div> : null}
       <div className="mt-5 flex justify-end gap-2">
         <Button onClick={onCancel}>Cancel</Button>
-        <Button variant={tone} onClick={onConfirm} disabled={busy} autoFocus>
+        <Button variant={tone} onClick={onConfirm} disabled={busy || confirmDisabled} autoFocus>
           {busy ? 'Working…' : confirmLabel}
         </Button>
       </div>

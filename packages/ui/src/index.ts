@@ -1,6 +1,7 @@
 export { Banner, type BannerProps, type BannerTone } from './banner.tsx';
 export { Button, type ButtonProps, type ButtonVariant } from './button.tsx';
 export { Card, type CardProps } from './card.tsx';
+export { CommandLine, type CommandLineProps, CopyButton, type CopyButtonProps } from './copy-button.tsx';
 export { cx } from './cx.ts';
 export { ConfirmDialog, type ConfirmDialogProps } from './dialog.tsx';
 export { Field, type FieldProps, fieldAria, Input, Select, Textarea } from './field.tsx';

@@ -17,7 +17,10 @@ const DOT_CLASSES: Record<StatusVariant, string> = {
   unknown: 'bg-slate-400',
 };
 
-/** Health words map to their colour; circuit states too (closed ok, half-open degraded, open bad). */
+/**
+ * Health words map to their colour; circuit states too (closed ok, half-open degraded, open bad),
+ * and a diagnostic step's verdict (pass, warn, fail).
+ */
 export function statusVariant(status: string): StatusVariant {
   switch (status.toLowerCase()) {
     case 'healthy':
@@ -25,17 +28,21 @@ export function statusVariant(status: string): StatusVariant {
     case 'up':
     case 'closed':
     case 'serving':
+    case 'pass':
+    case 'accepting':
       return 'healthy';
     case 'degraded':
     case 'warning':
     case 'half-open':
     case 'draining':
     case 'drained':
+    case 'warn':
       return 'degraded';
     case 'unhealthy':
     case 'down':
     case 'error':
     case 'open':
+    case 'fail':
       return 'unhealthy';
     default:
       return 'unknown';

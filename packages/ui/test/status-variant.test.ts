@@ -8,5 +8,10 @@ test('status words map to their colour variant', () => {
   assert.equal(statusVariant('unhealthy'), 'unhealthy');
   assert.equal(statusVariant('half-open'), 'degraded');
   assert.equal(statusVariant('open'), 'unhealthy');
+  assert.equal(statusVariant('pass'), 'healthy');
+  assert.equal(statusVariant('warn'), 'degraded');
+  assert.equal(statusVariant('fail'), 'unhealthy');
+  assert.equal(statusVariant('accepting'), 'healthy');
+  assert.equal(statusVariant('info'), 'unknown');
   assert.equal(statusVariant('something else'), 'unknown');
 });

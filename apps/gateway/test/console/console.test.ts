@@ -1,28 +1,21 @@
 /// <reference lib="dom" />
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, whose innerText() is the rendered text the user reads
 import { equal, match, ok } from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { freePorts } from '../support/ports.ts';
-import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
-import { makeTempDir } from '../support/tmpdir.ts';
-import { requireTools, toolPath } from '../support/tools.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { requireTools } from '../support/tools.ts';
+import { diagnosticsTests } from './diagnostics.ts';
+import { ALICE_PW, type ConsoleFixture, SHOTS, startConsole, stopConsole, VAL_PW } from './fixture.ts';
+import { recoveryTests } from './recovery.ts';
 
 /**
  * The web console against a real gateway, in headless Chromium: one gateway, one `next start`,
- * one browser for the file. The console is built only when its build is missing or older than
- * its sources.
+ * one browser for the file (fixture.ts). The gateway-down test comes last: it stops the gateway.
  */
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const CFS = join(ROOT, 'cfs');
-const WEB = join(ROOT, 'apps', 'web');
-const SHOTS = join(ROOT, 'test-output', 'console');
-const NEXT = join(ROOT, 'node_modules', '.bin', 'next');
 const PAGES = [
   ['overview', '/'],
   ['maintenance', '/maintenance'],
@@ -31,160 +24,35 @@ const PAGES = [
   ['connections', '/connections'],
   ['circuits', '/circuits'],
   ['certificates', '/certificates'],
+  ['diagnostics', '/diagnostics'],
   ['users', '/users'],
   ['audit', '/audit'],
   ['runbook', '/runbook'],
 ] as const;
 /** The issue's budget for first-load JavaScript per route, gzip. */
 const JS_BUDGET = 250 * 1024;
-const ALICE_PW = 'alice-Console-pw-1';
-const VAL_PW = 'val-Console-pw-1';
-
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const s = statSync(path);
-  if (!s.isDirectory()) return s.mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(path)) {
-    if (entry === 'node_modules' || entry === '.next' || entry.startsWith('.')) continue;
-    newest = Math.max(newest, newestMtime(join(path, entry)));
-  }
-  return newest;
-}
-
-async function ensureBuilt(): Promise<void> {
-  const buildId = join(WEB, '.next', 'BUILD_ID');
-  const sources = Math.max(
-    ...['app', 'components', 'lib', 'env.ts', 'next.config.ts', 'package.json', 'scripts'].map((p) =>
-      newestMtime(join(WEB, p)),
-    ),
-    newestMtime(join(ROOT, 'packages', 'ui', 'src')),
-    newestMtime(join(ROOT, 'packages', 'api', 'src')),
-    newestMtime(join(ROOT, 'docs', 'RUNBOOK.md')),
-  );
-  if (existsSync(buildId) && statSync(buildId).mtimeMs > sources) return;
-  const r = await runCommand('npm', ['run', 'build'], {
-    cwd: WEB,
-    env: { NEXT_TELEMETRY_DISABLED: '1' },
-    timeoutMs: 240_000,
-  });
-  if (r.code !== 0) throw new Error(`next build failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
-}
 
 describe('web console in Chromium', requireTools('chromium'), () => {
-  let dir: string;
-  let config: string;
-  let gw: ProcessHandle;
-  let web: ProcessHandle;
+  const fx = {} as ConsoleFixture;
   let browser: Browser;
   let ctx: BrowserContext;
   let page: Page;
   let base: string;
   let s3Endpoint: string;
   let aliceUid: number;
-  let aliceKey: { AccessKeyId: string; SecretAccessKey: string };
-  const consoleErrors: string[] = [];
-  /** Every tRPC call the page makes, by procedure path. */
-  const trpcCalls: string[] = [];
-
-  const watch = (p: Page) => {
-    p.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(`${p.url()}: ${m.text()}`);
-    });
-    p.on('pageerror', (e) => consoleErrors.push(`${p.url()}: ${e.message}`));
-    p.on('request', (r) => {
-      const u = new URL(r.url());
-      if (u.pathname.startsWith('/api/trpc/')) trpcCalls.push(`${r.method()} ${u.pathname.slice(10)}`);
-    });
-  };
-
-  const signIn = async (p: Page, user: string, password: string) => {
-    await p.goto(`${base}/`);
-    await p.locator('input[name="username"]').fill(user);
-    await p.locator('input[type="password"]').fill(password);
-    await p.locator('input[type="password"]').press('Enter');
-    await p.locator('nav[aria-label="Console"]').waitFor({ timeout: 15_000 });
-  };
+  let aliceKey: ConsoleFixture['aliceKey'];
+  let consoleErrors: string[];
+  let trpcCalls: string[];
+  let watch: ConsoleFixture['watch'];
+  let signIn: ConsoleFixture['signIn'];
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const building = ensureBuilt();
-    dir = makeTempDir('console');
-    const [ops, s3, webPort] = (await freePorts(3)) as [number, number, number];
-    s3Endpoint = `http://127.0.0.1:${s3}`;
-    config = join(dir, 'gateway.yaml');
-    writeFileSync(
-      config,
-      `node: { state_dir: ${dir}/state }
-nfs: { enabled: false }
-smb: { enabled: false }
-s3: { bind: 127.0.0.1:${s3}, root: /export, region: us-east-1 }
-health: { bind: 127.0.0.1:${ops}, probe_interval: 1s }
-`,
-    );
-    gw = spawnProcess(CFS, ['gateway', 'start', '--config', config], {
-      name: 'gateway',
-      env: { CFS_ADMIN_PASSWORD: 'admin-Console-pw-1' },
-    });
-    await gw.waitForLine(/gateway started/, 60_000);
-    const added = await runCommand(
-      CFS,
-      ['user', 'add', 'alice', '--role', 'admin', '--password-stdin', '--config', config],
-      {
-        input: `${ALICE_PW}\n`,
-      },
-    );
-    equal(added.code, 0, added.stderr);
-    aliceUid = Number(/uid (\d+)/.exec(added.stdout)?.[1]);
-    const viewer = await runCommand(
-      CFS,
-      ['user', 'add', 'val', '--role', 'viewer', '--password-stdin', '--config', config],
-      {
-        input: `${VAL_PW}\n`,
-      },
-    );
-    equal(viewer.code, 0, viewer.stderr);
-    const key = await runCommand(CFS, ['user', 'key', 'create', 'alice', '--json', '--config', config]);
-    equal(key.code, 0, key.stderr);
-    aliceKey = JSON.parse(key.stdout);
-
-    await building;
-    base = `http://127.0.0.1:${webPort}`;
-    web = spawnProcess(NEXT, ['start', '-p', String(webPort), '-H', '127.0.0.1'], {
-      name: 'next start',
-      cwd: WEB,
-      env: {
-        CFS_GATEWAY_URL: `http://127.0.0.1:${ops}`,
-        NEXT_TELEMETRY_DISABLED: '1',
-        PORT: String(webPort),
-      },
-    });
-    await web.waitForLine(/Ready in/, 30_000);
-
-    browser = await chromium.launch({
-      executablePath: toolPath('chromium'),
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      // launch() gives every browser a fresh temporary --user-data-dir of its own.
-    });
-    ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await ctx.newPage();
-    watch(page);
+    Object.assign(fx, await startConsole());
+    ({ browser, ctx, page, base, s3Endpoint, aliceUid, aliceKey, consoleErrors, trpcCalls, watch, signIn } =
+      fx);
   });
 
-  after(async () => {
-    await browser?.close().catch(() => {});
-    await web?.stop();
-    await gw?.stop();
-  });
+  after(() => stopConsole(fx));
 
   test('1 an unauthenticated visit shows the sign-in form; Enter signs in and the overview shows health', async () => {
     await page.goto(`${base}/`);
@@ -374,4 +242,8 @@ health: { bind: 127.0.0.1:${ops}, probe_interval: 1s }
     }
     equal(consoleErrors.join('\n'), '', 'no console errors on any page');
   });
+
+  diagnosticsTests(fx);
+  // Last: it stops the gateway and starts it again.
+  recoveryTests(fx);
 });

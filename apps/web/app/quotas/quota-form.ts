@@ -24,6 +24,19 @@ export const EMPTY_DRAFT: QuotaDraft = {
   grace: '',
 };
 
+/** `/quotas?kind=uid&id=1000&soft=20KB&hard=20MB` (a wizard's "edit quota"), as a partial draft. */
+export function draftFromParams(params: URLSearchParams): Partial<QuotaDraft> | null {
+  const kind = params.get('kind');
+  const id = params.get('id');
+  if ((kind !== 'uid' && kind !== 'gid') || !id) return null;
+  const draft: Partial<QuotaDraft> = { kind, id };
+  for (const k of ['soft', 'hard', 'softInodes', 'hardInodes', 'grace'] as const) {
+    const v = params.get(k);
+    if (v) draft[k] = v;
+  }
+  return draft;
+}
+
 export function draftOf(q: QuotaView): QuotaDraft {
   return {
     kind: q.kind,

@@ -8,6 +8,7 @@ import {
   Field,
   fieldAria,
   Input,
+  PanelState,
   Select,
   StatusBadge,
   type StatusVariant,
@@ -17,7 +18,8 @@ import {
   UsageBar,
 } from '@claudefs/ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { type FormEvent, useState } from 'react';
+import { useSearchParams } from 'next/navigation';
+import { type FormEvent, Suspense, useEffect, useRef, useState } from 'react';
 import { PageHeader } from '../../components/page-header.tsx';
 import { QueryPanel } from '../../components/query-panel.tsx';
 import { messageOf } from '../../lib/errors.ts';
@@ -25,7 +27,14 @@ import { bytes, duration } from '../../lib/format.ts';
 import { useRoleProblem } from '../../lib/session.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 import { useToast } from '../providers.tsx';
-import { draftOf, EMPTY_DRAFT, type QuotaDraft, quotaProblems, quotaRequest } from './quota-form.ts';
+import {
+  draftFromParams,
+  draftOf,
+  EMPTY_DRAFT,
+  type QuotaDraft,
+  quotaProblems,
+  quotaRequest,
+} from './quota-form.ts';
 
 const STATE_VARIANT: Record<QuotaView['state'], StatusVariant> = {
   ok: 'healthy',
@@ -43,11 +52,23 @@ function QuotaState({ state }: { state: QuotaView['state'] }) {
   );
 }
 
-function QuotaForm({ editing, onDone }: { editing: QuotaView | null; onDone: () => void }) {
+function QuotaForm({
+  editing,
+  prefill,
+  onDone,
+}: {
+  editing: QuotaView | null;
+  /** Values proposed from elsewhere (a diagnostic wizard), over the quota's own. */
+  prefill: Partial<QuotaDraft> | null;
+  onDone: () => void;
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
-  const [draft, setDraft] = useState<QuotaDraft>(editing ? draftOf(editing) : EMPTY_DRAFT);
+  const [draft, setDraft] = useState<QuotaDraft>({
+    ...(editing ? draftOf(editing) : EMPTY_DRAFT),
+    ...prefill,
+  });
   const [touched, setTouched] = useState(false);
   const [serverProblem, setServerProblem] = useState<string | null>(null);
   const problems = quotaProblems(draft, editing !== null);
@@ -332,11 +353,42 @@ function WhyBlocked() {
   );
 }
 
+/**
+ * Reads a prefill from the address (`?kind=uid&id=1000&soft=20KB`, a wizard's "edit quota")
+ * once; alone inside its Suspense boundary so the rest of the page is still prerendered.
+ */
+function PrefillFromAddress({ onPrefill }: { onPrefill: (draft: Partial<QuotaDraft>) => void }) {
+  const params = useSearchParams();
+  const read = useRef(false);
+  useEffect(() => {
+    if (read.current) return;
+    read.current = true;
+    const draft = draftFromParams(params);
+    if (draft) onPrefill(draft);
+  }, [params, onPrefill]);
+  return null;
+}
+
 export function Quotas() {
   const trpc = useTRPC();
   const denied = useRoleProblem('admin');
   const list = useQuery({ ...trpc.quotas.list.queryOptions(), refetchInterval: 10_000 });
   const [editing, setEditing] = useState<QuotaView | null>(null);
+  const [prefill, setPrefill] = useState<Partial<QuotaDraft> | null>(null);
+  const [prefillTarget, setPrefillTarget] = useState<'pending' | 'ready'>('ready');
+  // A prefilled subject that already has a quota opens it for editing, with the proposed values.
+  useEffect(() => {
+    if (prefillTarget === 'ready' || (!list.data && !list.isError)) return;
+    const q = list.data?.find((x) => x.kind === prefill?.kind && String(x.id) === prefill?.id);
+    if (q) setEditing(q);
+    setPrefillTarget('ready');
+  }, [list.data, list.isError, prefill, prefillTarget]);
+  const applies =
+    prefill !== null && (!editing || (editing.kind === prefill.kind && String(editing.id) === prefill.id));
+  const done = () => {
+    setEditing(null);
+    setPrefill(null);
+  };
   return (
     <>
       <PageHeader
@@ -355,13 +407,24 @@ export function Quotas() {
         </Card>
         <div className="grid grid-cols-1 items-start gap-4 lg:grid-cols-2">
           <Card title={editing ? `Edit ${editing.kind} ${editing.id}` : 'New quota'}>
+            <Suspense fallback={null}>
+              <PrefillFromAddress
+                onPrefill={(p) => {
+                  setPrefill(p);
+                  setPrefillTarget('pending');
+                }}
+              />
+            </Suspense>
             {denied ? (
               <p className="text-sm text-slate-500 dark:text-slate-400">Changing quotas {denied}.</p>
+            ) : prefillTarget === 'pending' ? (
+              <PanelState state="loading" />
             ) : (
               <QuotaForm
-                key={editing ? `${editing.kind}${editing.id}` : 'new'}
+                key={`${editing ? `${editing.kind}${editing.id}` : 'new'}${applies ? '-prefilled' : ''}`}
                 editing={editing}
-                onDone={() => setEditing(null)}
+                prefill={applies ? prefill : null}
+                onDone={done}
               />
             )}
           </Card>

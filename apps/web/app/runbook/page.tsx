@@ -1,6 +1,24 @@
 import { Card } from '@claudefs/ui';
-import { Markdown, slug } from '../../components/markdown.tsx';
+import Link from 'next/link';
+import { Markdown } from '../../components/markdown.tsx';
+import { diagnoseHref, WIZARD_FOR_HEADING } from '../../lib/diagnostics.ts';
 import { runbookText } from '../../lib/runbook.ts';
+import { slug } from '../../lib/slug.ts';
+
+/** A troubleshooting section's link into the wizard that runs its checks. */
+function wizardLink(title: string) {
+  const tree = WIZARD_FOR_HEADING[title];
+  if (!tree) return null;
+  return (
+    <Link
+      href={diagnoseHref(tree)}
+      data-wizard={tree}
+      className="text-xs font-medium text-sky-700 hover:underline dark:text-sky-400"
+    >
+      Run the wizard: ./cfs diagnose {tree} →
+    </Link>
+  );
+}
 
 export default function RunbookPage() {
   const text = runbookText();
@@ -9,7 +27,7 @@ export default function RunbookPage() {
     <div className="grid grid-cols-[1fr_14rem] gap-6">
       <Card>
         <article>
-          <Markdown text={text} />
+          <Markdown text={text} afterHeading={wizardLink} />
         </article>
       </Card>
       <nav aria-label="Runbook sections" className="sticky top-6 self-start text-sm">

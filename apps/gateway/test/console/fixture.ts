@@ -1,0 +1,205 @@
+/// <reference lib="dom" />
+import { equal } from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { freePorts } from '../support/ports.ts';
+import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { toolPath } from '../support/tools.ts';
+
+/**
+ * One gateway, one `next start` and one headless Chromium for the console tests. The console
+ * is built only when its build is missing or older than its sources.
+ */
+export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const CFS = join(ROOT, 'cfs');
+export const WEB = join(ROOT, 'apps', 'web');
+export const SHOTS = join(ROOT, 'test-output', 'console');
+const NEXT = join(ROOT, 'node_modules', '.bin', 'next');
+
+export const ALICE_PW = 'alice-Console-pw-1';
+export const VAL_PW = 'val-Console-pw-1';
+const ADMIN_PW = 'admin-Console-pw-1';
+
+export interface ConsoleFixture {
+  dir: string;
+  /** The gateway's config file: `./cfs … --config` reaches this gateway. */
+  config: string;
+  /** Replaced when a test restarts the gateway. */
+  gw: ProcessHandle;
+  web: ProcessHandle;
+  browser: Browser;
+  /** Signed in as alice (admin). */
+  ctx: BrowserContext;
+  page: Page;
+  /** The console's origin. */
+  base: string;
+  s3Endpoint: string;
+  aliceUid: number;
+  aliceKey: { AccessKeyId: string; SecretAccessKey: string };
+  /** Console errors and page errors of every watched page. */
+  consoleErrors: string[];
+  /** Every tRPC call a watched page makes, `GET quotas.list`. */
+  trpcCalls: string[];
+  watch(p: Page): void;
+  signIn(p: Page, user: string, password: string): Promise<void>;
+  /** `./cfs … --config <this gateway's file>`; fails the test on a non-zero exit. */
+  cfs(...args: string[]): Promise<string>;
+  /** Starts the gateway on the same file and ports (after a stop). */
+  startGateway(): Promise<ProcessHandle>;
+  newContext(options?: { width?: number; dark?: boolean }): Promise<BrowserContext>;
+}
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path)) {
+    if (entry === 'node_modules' || entry === '.next' || entry.startsWith('.')) continue;
+    newest = Math.max(newest, newestMtime(join(path, entry)));
+  }
+  return newest;
+}
+
+async function ensureBuilt(): Promise<void> {
+  const buildId = join(WEB, '.next', 'BUILD_ID');
+  const sources = Math.max(
+    ...['app', 'components', 'lib', 'env.ts', 'next.config.ts', 'package.json', 'scripts'].map((p) =>
+      newestMtime(join(WEB, p)),
+    ),
+    newestMtime(join(ROOT, 'packages', 'ui', 'src')),
+    newestMtime(join(ROOT, 'packages', 'api', 'src')),
+    newestMtime(join(ROOT, 'docs', 'RUNBOOK.md')),
+  );
+  if (existsSync(buildId) && statSync(buildId).mtimeMs > sources) return;
+  const r = await runCommand('npm', ['run', 'build'], {
+    cwd: WEB,
+    env: { NEXT_TELEMETRY_DISABLED: '1' },
+    timeoutMs: 240_000,
+  });
+  if (r.code !== 0) throw new Error(`next build failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+}
+
+export async function startConsole(): Promise<ConsoleFixture> {
+  mkdirSync(SHOTS, { recursive: true });
+  const building = ensureBuilt();
+  const dir = makeTempDir('console');
+  const [ops, s3, webPort] = (await freePorts(3)) as [number, number, number];
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(
+    config,
+    `node: { state_dir: ${dir}/state }
+nfs: { enabled: false }
+smb: { enabled: false }
+s3: { bind: 127.0.0.1:${s3}, root: /export, region: us-east-1 }
+health: { bind: 127.0.0.1:${ops}, probe_interval: 1s }
+`,
+  );
+  const startGateway = async () => {
+    const gw = spawnProcess(CFS, ['gateway', 'start', '--config', config], {
+      name: 'gateway',
+      env: { CFS_ADMIN_PASSWORD: ADMIN_PW },
+    });
+    await gw.waitForLine(/gateway started/, 60_000);
+    return gw;
+  };
+  const cfs = async (...args: string[]) => {
+    const r = await runCommand(CFS, [...args, '--config', config], { timeoutMs: 60_000 });
+    equal(r.code, 0, `./cfs ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const gw = await startGateway();
+  const addUser = async (name: string, role: string, password: string) => {
+    const r = await runCommand(
+      CFS,
+      ['user', 'add', name, '--role', role, '--password-stdin', '--config', config],
+      { input: `${password}\n` },
+    );
+    equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const aliceUid = Number(/uid (\d+)/.exec(await addUser('alice', 'admin', ALICE_PW))?.[1]);
+  await addUser('val', 'viewer', VAL_PW);
+  const aliceKey = JSON.parse(await cfs('user', 'key', 'create', 'alice', '--json'));
+
+  await building;
+  const base = `http://127.0.0.1:${webPort}`;
+  const web = spawnProcess(NEXT, ['start', '-p', String(webPort), '-H', '127.0.0.1'], {
+    name: 'next start',
+    cwd: WEB,
+    env: {
+      CFS_GATEWAY_URL: `http://127.0.0.1:${ops}`,
+      NEXT_TELEMETRY_DISABLED: '1',
+      PORT: String(webPort),
+    },
+  });
+  await web.waitForLine(/Ready in/, 30_000);
+
+  const browser = await chromium.launch({
+    executablePath: toolPath('chromium'),
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    // launch() gives every browser a fresh temporary --user-data-dir of its own.
+  });
+  const consoleErrors: string[] = [];
+  const trpcCalls: string[] = [];
+  const watch = (p: Page) => {
+    p.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`${p.url()}: ${m.text()}`);
+    });
+    p.on('pageerror', (e) => consoleErrors.push(`${p.url()}: ${e.message}`));
+    p.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.startsWith('/api/trpc/')) trpcCalls.push(`${r.method()} ${u.pathname.slice(10)}`);
+    });
+  };
+  const signIn = async (p: Page, user: string, password: string) => {
+    await p.goto(`${base}/`);
+    await p.locator('input[name="username"]').fill(user);
+    await p.locator('input[type="password"]').fill(password);
+    await p.locator('input[type="password"]').press('Enter');
+    await p.locator('nav[aria-label="Console"]').waitFor({ timeout: 15_000 });
+  };
+  const newContext = ({ width = 1280, dark = false }: { width?: number; dark?: boolean } = {}) =>
+    browser.newContext({ viewport: { width, height: 900 }, colorScheme: dark ? 'dark' : 'light' });
+  const ctx = await newContext();
+  const page = await ctx.newPage();
+  watch(page);
+  return {
+    dir,
+    config,
+    gw,
+    web,
+    browser,
+    ctx,
+    page,
+    base,
+    s3Endpoint: `http://127.0.0.1:${s3}`,
+    aliceUid,
+    aliceKey,
+    consoleErrors,
+    trpcCalls,
+    watch,
+    signIn,
+    cfs,
+    startGateway,
+    newContext,
+  };
+}
+
+export async function stopConsole(fx: Partial<ConsoleFixture>): Promise<void> {
+  await fx.browser?.close().catch(() => {});
+  await fx.web?.stop();
+  await fx.gw?.stop();
+}

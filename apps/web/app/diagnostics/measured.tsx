@@ -1,0 +1,103 @@
+import type { Measured } from '@claudefs/api';
+import { cx } from '@claudefs/ui';
+import type { ReactNode } from 'react';
+
+type Scalar = string | number | boolean | null;
+type Row = Record<string, Measured>;
+
+const isScalar = (v: Measured): v is Scalar => v === null || typeof v !== 'object';
+const isRow = (v: Measured): v is Row => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isFlatRow = (v: Measured): v is Row => isRow(v) && Object.values(v).every(isScalar);
+
+function scalar(v: Scalar): string {
+  if (v === null) return '—';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000);
+  return v === '' ? '""' : v;
+}
+
+/** Prose (a rule, an error) wraps in a wide column; numbers, names and modes stay on one line. */
+const isLong = (v: Measured | undefined): boolean => typeof v === 'string' && v.length > 40;
+
+/** A list of flat records (probes, endpoints, circuits) as one table: a column per key. */
+function RowTable({ rows }: { rows: Row[] }) {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  return (
+    <div className="overflow-x-auto">
+      <table className="text-xs tabular-nums">
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th
+                key={c}
+                scope="col"
+                className="border-b border-slate-200 px-2 py-1 text-left font-medium text-slate-500 dark:border-slate-700 dark:text-slate-400"
+              >
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: rows in the order measured, never reordered
+            <tr key={i} className="border-b border-slate-100 last:border-0 dark:border-slate-800">
+              {columns.map((c) => (
+                <td
+                  key={c}
+                  className={cx('px-2 py-1 align-top', isLong(r[c]) ? 'min-w-64' : 'whitespace-nowrap')}
+                >
+                  {c in r ? <Value value={r[c] ?? null} depth={2} /> : ''}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Value({ value, depth }: { value: Measured; depth: number }): ReactNode {
+  if (isScalar(value)) return <span className="break-words">{scalar(value)}</span>;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return <span className="text-slate-500 dark:text-slate-400">none</span>;
+    if (value.every(isScalar)) return <span className="break-words">{value.map(scalar).join(', ')}</span>;
+    if (value.every(isFlatRow) && depth < 3) return <RowTable rows={value} />;
+  } else if (depth < 3) {
+    return <Fields value={value} depth={depth + 1} />;
+  }
+  return <code className="font-mono break-all">{JSON.stringify(value)}</code>;
+}
+
+/** A list of records is drawn as a table under its key, across the whole width. */
+const isTable = (v: Measured, depth: number): boolean =>
+  Array.isArray(v) && v.length > 0 && depth < 3 && v.every(isFlatRow);
+
+function Fields({ value, depth }: { value: Row; depth: number }) {
+  return (
+    <dl className="grid grid-cols-[minmax(6rem,max-content)_minmax(0,1fr)] gap-x-3 gap-y-0.5">
+      {Object.entries(value).map(([k, v]) => {
+        const wide = isTable(v, depth);
+        return (
+          <div key={k} className="contents">
+            <dt className={cx('text-slate-500 dark:text-slate-400', wide && 'col-span-2 mt-1')}>{k}</dt>
+            <dd className={cx('min-w-0 tabular-nums', wide && 'col-span-2 mb-1')}>
+              <Value value={v} depth={depth} />
+            </dd>
+          </div>
+        );
+      })}
+    </dl>
+  );
+}
+
+/** What a step measured, as the gateway sent it: numbers, timings and probe results, every key shown. */
+export function MeasuredView({ measured }: { measured: Record<string, Measured> }) {
+  if (Object.keys(measured).length === 0) return null;
+  return (
+    <div className="text-xs" data-testid="measured">
+      <Fields value={measured} depth={1} />
+    </div>
+  );
+}
