@@ -124,6 +124,15 @@ export function diagnosticsTests(fx: ConsoleFixture): void {
   test('9 a deep link runs its wizard; a remediation is confirmed, toasts, takes effect and is audited', async () => {
     const { page, base, aliceUid } = fx;
     match(await runByLink(page, base, `tree=quota&uid=${aliceUid}`), /over its soft limit/);
+    // The quota form, prefilled with the wizard's proposal.
+    await page.getByRole('link', { name: 'Open in the quota form' }).click();
+    const form = page.locator('form[aria-label="Edit quota"]');
+    await form.waitFor();
+    equal(await form.locator('input[name="id"]').inputValue(), String(aliceUid));
+    equal(await form.locator('input[name="soft"]').inputValue(), '20KB');
+    equal(await form.locator('input[name="hard"]').inputValue(), '20MB');
+    await page.goBack();
+    await conclusion(page).waitFor({ timeout: WIZARD_DEADLINE });
     const edit = page.getByRole('button', { name: `Edit the quota of uid=${aliceUid}` });
     await edit.click();
     const dialog = page.getByRole('dialog', { name: `Edit the quota of uid=${aliceUid}` });
@@ -132,12 +141,9 @@ export function diagnosticsTests(fx: ConsoleFixture): void {
     equal(await dialog.getByLabel('Hard limit').inputValue(), '20MB');
     await dialog.getByLabel('Soft limit').fill('30MB');
     match(await dialog.locator('#remedy-soft-error').innerText(), /soft limit 30MB is above hard limit 20MB/);
-    ok(
-      await dialog.getByRole('button', { name: 'Run', exact: true }).isDisabled(),
-      'an invalid edit cannot be sent',
-    );
+    ok(await dialog.getByRole('button', { name: 'Apply' }).isDisabled(), 'an invalid edit cannot be sent');
     await dialog.getByLabel('Soft limit').fill('100KB');
-    await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+    await dialog.getByRole('button', { name: 'Apply' }).click();
     match(await page.locator('[data-toast="success"]').last().innerText(), /quota/i);
     match(await fx.cfs('quota', 'get', '--uid', String(aliceUid)), /soft 100KB, hard 20MB/);
     await page.getByRole('button', { name: 'Run again' }).click();
@@ -157,10 +163,7 @@ export function diagnosticsTests(fx: ConsoleFixture): void {
       ['Switch back to info', 'info'],
     ] as const) {
       await page.getByRole('button', { name: label }).click();
-      await page
-        .getByRole('dialog', { name: label })
-        .getByRole('button', { name: 'Run', exact: true })
-        .click();
+      await page.getByRole('dialog', { name: label }).getByRole('button', { name: 'Apply' }).click();
       await page.locator('[data-toast="success"]', { hasText: `-> ${level}` }).waitFor();
     }
     const rows = await auditRows(page, base, 'diagnostics.remediate');

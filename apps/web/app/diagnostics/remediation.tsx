@@ -126,7 +126,7 @@ export function Remediation({
       <ConfirmDialog
         open={open}
         title={action.label}
-        confirmLabel="Run"
+        confirmLabel="Apply"
         busy={remediate.isPending}
         confirmDisabled={invalid}
         onCancel={() => setOpen(false)}

@@ -13,7 +13,7 @@ function wizardLink(title: string) {
     <Link
       href={diagnoseHref(tree)}
       data-wizard={tree}
-      className="text-xs font-medium text-sky-700 hover:underline dark:text-sky-400"
+      className="text-xs font-medium tracking-normal text-sky-700 hover:underline dark:text-sky-400"
     >
       Run the wizard: ./cfs diagnose {tree} →
     </Link>
