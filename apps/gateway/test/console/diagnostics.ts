@@ -256,6 +256,11 @@ export function diagnosticsTests(fx: ConsoleFixture): void {
       await runByLink(p, fx.base, `tree=access&${inputs.access}`),
       /uid 4242 gid 4242 may read but not write/,
     );
+    // A failing path: the SMB wizard for a user the gateway does not know stops at its first step.
+    match(await runByLink(p, fx.base, 'tree=smb-access&user=mallory'), /there is no user 'mallory'/);
+    equal(await conclusion(p).getAttribute('data-verdict'), 'fail');
+    deepEqual(await stepsTaken(p), [{ id: 'user', outcome: 'missing' }]);
+    await p.screenshot({ path: join(SHOTS, 'diagnostics-smb-access-unknown-user.png'), fullPage: true });
     await c.close();
   });
 
