@@ -75,7 +75,8 @@ export interface NamespaceApi {
   statfs(): Promise<FsStats>;
 
   getXattr(ino: bigint, name: string): Promise<Buffer | undefined>;
-  listXattrs(ino: bigint): Promise<Map<string, Buffer>>;
+  /** The inode's extended attributes (cached with its attributes: do not modify). */
+  listXattrs(ino: bigint): Promise<ReadonlyMap<string, Buffer>>;
   /** Set (or, with value undefined, delete) extended attributes in one durable transaction. */
   /** `quiet`: annotations about the content (cached checksums) that change neither ctime nor changeId. */
   setXattrs(

@@ -43,6 +43,8 @@ interface CachedNode {
   attrs: Attributes;
   /** 0: bytes in the inode's own blob at the same offsets; 1: an extent list (store.ts). */
   layout: number;
+  /** Extended attributes, loaded on first use; dropped with the node when a change touches it. */
+  xattrs?: ReadonlyMap<string, Buffer>;
 }
 
 /** Largest single read or write the namespace serves in one call (protocols chunk above it). */
@@ -241,13 +243,14 @@ export class Namespace implements NamespaceApi {
   }
 
   async getXattr(ino: bigint, name: string): Promise<Buffer | undefined> {
-    this.node(ino);
-    return this.m.getXattr(ino, name);
+    const n = this.node(ino);
+    return n.xattrs ? n.xattrs.get(name) : this.m.getXattr(ino, name);
   }
 
-  async listXattrs(ino: bigint): Promise<Map<string, Buffer>> {
-    this.node(ino);
-    return this.m.listXattrs(ino);
+  async listXattrs(ino: bigint): Promise<ReadonlyMap<string, Buffer>> {
+    const n = this.node(ino);
+    n.xattrs ??= this.m.listXattrs(ino);
+    return n.xattrs;
   }
 
   async quotaUsage(kind: 'uid' | 'gid', id: number): Promise<QuotaUsage> {

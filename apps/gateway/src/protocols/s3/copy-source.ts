@@ -10,7 +10,7 @@ export interface CopySource {
   bucket: string;
   key: string;
   attrs: Attributes;
-  xattrs: Map<string, Buffer>;
+  xattrs: ReadonlyMap<string, Buffer>;
   etag: string;
   /** 0 for a directory marker. */
   size: bigint;

@@ -59,7 +59,8 @@ export async function writeAside(
   const ino = attrs.ino;
   try {
     let pos = 0n;
-    let buf = Buffer.allocUnsafe(WRITE_BUFFER);
+    // One buffer for the whole upload: each flush has finished with it when it resolves.
+    const buf = Buffer.allocUnsafe(WRITE_BUFFER);
     let fill = 0;
     const flush = async () => {
       if (fill === 0) return;
@@ -82,10 +83,7 @@ export async function writeAside(
         chunk.copy(buf, fill, at, at + n);
         fill += n;
         at += n;
-        if (fill === buf.length) {
-          await flush();
-          buf = Buffer.allocUnsafe(WRITE_BUFFER);
-        }
+        if (fill === buf.length) await flush();
       }
     }
     await flush();

@@ -11,6 +11,7 @@
  */
 import { createHash, type Hash, timingSafeEqual } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { type HashSession, hashPool, type OffloadedHash } from '../checksums/hash-pool.ts';
 import {
   CHECKSUM_DIGEST_BYTES,
   type Checksum,
@@ -81,6 +82,9 @@ function announcedTrailers(headers: Headers): ChecksumAlgorithm[] {
   return out;
 }
 
+/** Bodies from this size on are hashed on the pool's threads (below, messaging costs more). */
+const OFFLOAD_MIN_BYTES = 256 * 1024;
+
 function digestsEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
@@ -100,6 +104,8 @@ export class S3BodyVerifier extends Transform {
 
   private readonly md5: Hash = createHash('md5');
   private readonly sha256: Hash | undefined;
+  /** A large body's MD5 (and SHA-256) are computed on the hash pool's threads instead. */
+  private readonly offload: HashSession | undefined;
   private readonly hashers = new Map<ChecksumAlgorithm, Checksum>();
   private readonly headerDigests: Map<ChecksumAlgorithm, Buffer>;
   private readonly trailerAlgorithms: ChecksumAlgorithm[];
@@ -132,6 +138,13 @@ export class S3BodyVerifier extends Transform {
       if (!this.hashers.has(algorithm)) this.hashers.set(algorithm, createChecksum(algorithm));
     }
     if (mode.kind === 'sha256') this.sha256 = createHash('sha256');
+    const declared =
+      mode.kind === 'streaming-signed' || mode.kind === 'streaming-unsigned-trailer'
+        ? mode.decodedLength
+        : contentLength(headers);
+    if (declared !== undefined && declared >= OFFLOAD_MIN_BYTES) {
+      this.offload = hashPool.session(mode.kind === 'sha256' ? ['md5', 'sha256'] : ['md5']);
+    }
     if (mode.kind === 'streaming-signed') {
       if (!chain)
         throw new S3Error(
@@ -149,8 +162,11 @@ export class S3BodyVerifier extends Transform {
 
   private consume(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    this.md5.update(bytes);
-    this.sha256?.update(bytes);
+    if (this.offload) this.offload.update(bytes);
+    else {
+      this.md5.update(bytes);
+      this.sha256?.update(bytes);
+    }
     for (const h of this.hashers.values()) h.update(bytes);
     this.bytes += bytes.length;
     this.push(bytes);
@@ -216,23 +232,33 @@ export class S3BodyVerifier extends Transform {
       this.rawBytes += chunk.length;
       if (this.decoder) this.decoder.write(chunk);
       else this.consume(chunk);
-      callback();
     } catch (e) {
       callback(e as Error);
+      return;
     }
+    // Reading waits while the hash workers are behind (bounded memory, like the socket's own).
+    const behind = this.offload?.drained();
+    if (behind) behind.then(() => callback());
+    else callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      this.finish();
-      callback();
-    } catch (e) {
-      callback(e as Error);
-    }
+    const offloaded = this.offload ? this.offload.digest() : Promise.resolve(undefined);
+    offloaded
+      .then((digests) => {
+        this.finish(digests);
+        callback();
+      })
+      .catch((e: unknown) => callback(e as Error));
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.offload?.cancel();
+    callback(error);
   }
 
   /** Every end-of-body check, in the order their failures are reported. */
-  private finish(): void {
+  private finish(offloaded?: Map<OffloadedHash, Buffer>): void {
     const mode = this.mode;
     if (this.decoder) {
       this.decoder.finish();
@@ -266,7 +292,7 @@ export class S3BodyVerifier extends Transform {
       }
     }
     if (this.sha256 && mode.kind === 'sha256') {
-      const computed = this.sha256.digest('hex');
+      const computed = (offloaded?.get('sha256') ?? this.sha256.digest()).toString('hex');
       if (!digestsEqual(Buffer.from(computed, 'hex'), Buffer.from(mode.expectedHex, 'hex'))) {
         throw new S3Error('XAmzContentSHA256Mismatch', undefined, {
           ClientComputedContentSHA256: mode.expectedHex,
@@ -274,7 +300,7 @@ export class S3BodyVerifier extends Transform {
         });
       }
     }
-    const md5 = this.md5.digest();
+    const md5 = offloaded?.get('md5') ?? this.md5.digest();
     if (this.contentMd5 && !digestsEqual(md5, this.contentMd5)) {
       throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
         ExpectedDigest: this.contentMd5.toString('base64'),
