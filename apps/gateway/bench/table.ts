@@ -19,7 +19,7 @@ export function printTable(title: string, rows: BenchRow[]): void {
     r.peer === undefined ? '' : `${fmt(r.peer)} ${r.unit} (${r.peerName})`,
     r.peer === undefined ? '' : `${(r.gateway / r.peer).toFixed(2)}×`,
     r.target,
-    r.met ? 'met' : 'MISSED',
+    r.target === '(info)' ? '' : r.met ? 'met' : 'MISSED',
   ]);
   const head = ['workload', 'gateway', 'peer', 'ratio', 'target', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
