@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { ReadAhead } from '../../src/protocols/nfs/v3/read-ahead.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { ALICE, BOB, Harness } from './harness.ts';
 import { A, R } from './wire.ts';
@@ -64,5 +65,51 @@ describe('READ served from read-ahead', () => {
     equal((await h.call(6, A.read(fh, 0n, MiB), R.read, { cred: ALICE })).status, 0);
     const bob = await h.call(6, A.read(fh, BigInt(MiB), MiB), R.read, { cred: BOB });
     equal(bob.status, 13);
+  });
+});
+
+describe('read-ahead bookkeeping', () => {
+  /** Records each range read ahead and whether its buffer went back. */
+  function reader() {
+    const started: bigint[] = [];
+    const released: bigint[] = [];
+    const read = (offset: bigint) => {
+      started.push(offset);
+      return Promise.resolve({ data: Buffer.alloc(4), eof: false, release: () => released.push(offset) });
+    };
+    return { started, released, read };
+  }
+
+  test('1 a sequential reader has the next two ranges on their way; a jump drops them and gives their buffers back', async () => {
+    const ra = new ReadAhead();
+    const r = reader();
+    ra.served(1n, 'u', 0n, 4n, 4, 1n, r.read);
+    deepEqual(r.started, [4n, 8n]);
+    ok(ra.take(1n, 'u', 4n, 4, 1n), 'the next READ is served from read-ahead');
+    ra.served(1n, 'u', 4n, 8n, 4, 1n, r.read);
+    deepEqual(r.started, [4n, 8n, 12n], 'only the range not yet on its way is started');
+    equal(ra.take(1n, 'u', 100n, 4, 1n), undefined, 'a random READ takes nothing');
+    await new Promise((resolve) => setImmediate(resolve));
+    deepEqual(
+      r.released.sort((a, b) => Number(a - b)),
+      [8n, 12n],
+    );
+  });
+
+  test('2 another caller or a changed file gets nothing read ahead for someone else', () => {
+    const ra = new ReadAhead();
+    const r = reader();
+    ra.served(2n, 'u', 0n, 4n, 4, 1n, r.read);
+    equal(ra.take(2n, 'v', 4n, 4, 1n), undefined);
+    ra.served(2n, 'u', 0n, 4n, 4, 1n, r.read);
+    equal(ra.take(2n, 'u', 4n, 4, 2n), undefined);
+  });
+
+  test('3 bytes held ahead are bounded across files', () => {
+    const ra = new ReadAhead(1000);
+    const r = reader();
+    const big = 8 * MiB;
+    for (let ino = 1n; ino <= 10n; ino++) ra.served(ino, 'u', 0n, BigInt(big), big, 1n, r.read);
+    ok(r.started.length * big <= 64 * MiB, `${r.started.length} ranges of 8 MiB started`);
   });
 });
