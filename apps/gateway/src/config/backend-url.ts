@@ -24,9 +24,18 @@ function parseUrl(text: string, example: string): URL {
   }
 }
 
+/** The URL's path with %-escapes decoded; a stray `%` is a mistake in the value, not a crash. */
+function decodedPath(url: URL, text: string): string {
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    throw new InvalidValue(`'${redactUrl(text)}' has a malformed %-escape in its path`);
+  }
+}
+
 /** `sqlite:///abs/meta.db`: the host part must be empty so the path cannot be mistaken for one. */
 function localPath(url: URL, text: string, example: string): string {
-  const path = decodeURIComponent(url.pathname);
+  const path = decodedPath(url, text);
   if (url.host !== '' || !isAbsolute(path) || path === '/') {
     throw new InvalidValue(`'${text}' needs an absolute path after ${url.protocol}//, e.g. ${example}`);
   }
@@ -61,7 +70,7 @@ export function parseTransportUrl(text: string): TransportBackend {
         kind: 's3',
         url: text,
         bucket: url.hostname,
-        prefix: decodeURIComponent(url.pathname).replace(/^\//, ''),
+        prefix: decodedPath(url, text).replace(/^\//, ''),
       };
     default:
       throw new InvalidValue(

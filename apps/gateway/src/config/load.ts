@@ -1,6 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type Document, isPair, isScalar, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isPair,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  visit,
+  type YAMLError,
+} from 'yaml';
 import { crossCheck } from './cross-checks.ts';
 import { configuredListeners } from './listeners.ts';
 import { findBusyPorts } from './port-check.ts';
@@ -47,6 +56,29 @@ function yamlMessage(e: YAMLError): string {
   return e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
 }
 
+/**
+ * The document as plain data. yaml reports an alias to an anchor that does not exist, or one
+ * that expands past its alias limit, only by throwing from toJS: that becomes a problem at the
+ * first alias that cannot be resolved (or the first alias, for the limit).
+ */
+function toPlain(doc: Document): { raw: unknown } | { error: string; pos: number } {
+  try {
+    return { raw: doc.toJS() ?? {} };
+  } catch (e) {
+    let first: number | undefined;
+    let unresolved: number | undefined;
+    visit(doc, {
+      Alias(_, node) {
+        if (!isAlias(node)) return;
+        const at = node.range?.[0] ?? 0;
+        first ??= at;
+        if (unresolved === undefined && node.resolve(doc) === undefined) unresolved = at;
+      },
+    });
+    return { error: (e as Error).message, pos: unresolved ?? first ?? 0 };
+  }
+}
+
 async function readConfigText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
@@ -82,7 +114,9 @@ export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<
   if (hasErrors(syntax)) return { problems: sortProblems(syntax) };
 
   keepModeDigits(doc);
-  const raw: unknown = doc.toJS() ?? {};
+  const plain = toPlain(doc);
+  if ('error' in plain) return { problems: [problemAt(plain.pos, plain.error, 'error')] };
+  const raw = plain.raw;
   const locator = new KeyPathLocator(doc, lines);
   const toProblem = (f: Finding): Problem => {
     const { line, col } = locator.locate(f.path, f.at);
