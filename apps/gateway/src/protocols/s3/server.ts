@@ -34,6 +34,18 @@ const STOP_GRACE_MS = 30_000;
 /** Node's limit on the request head (431 beyond). */
 const MAX_HEADER_BYTES = 16 * 1024;
 
+/**
+ * Refusals besides every 403 that an operator must see at the default log level: a body that
+ * is not the one signed, and a key the tree refuses ("." or ".." segments: path traversal).
+ */
+const LOGGED_REFUSALS: ReadonlySet<string> = new Set(['XAmzContentSHA256Mismatch', 'InvalidArgument']);
+
+/** The access key id a request claims (header or presigned query), for logs: never the signature. */
+function claimedAccessKeyId(req: IncomingMessage): string | undefined {
+  const from = `${req.headers.authorization ?? ''} ${req.url ?? ''}`;
+  return /Credential=([A-Za-z0-9]{1,128})(?:\/|%2F)/.exec(from)?.[1];
+}
+
 interface SocketState {
   /** Undefined: refused at the connection limit (the first request gets 503 SlowDown). */
   conn: Connection | undefined;
@@ -407,6 +419,19 @@ export class S3Server implements ProtocolServer {
         this.ctx.log.warn(
           { code: err.code, op: row?.op, requestId, resource },
           `S3 ${row?.op ?? 'request'} refused: ${err.message}`,
+        );
+      } else if (err.status === 403 || LOGGED_REFUSALS.has(err.code)) {
+        this.ctx.log.warn(
+          {
+            code: err.code,
+            reason: err.message,
+            op: row?.op,
+            requestId,
+            resource,
+            accessKeyId: claimedAccessKeyId(req),
+            remote: req.socket.remoteAddress,
+          },
+          `S3 request refused: ${err.code}`,
         );
       }
       end ??= this.begin(req, conn, row?.op);

@@ -58,6 +58,16 @@ const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 /** …or while this much reply data waits for the client to read it. */
 const MAX_UNSENT_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Statuses the SMB layer itself refuses with (signing or encryption a session requires, a
+ * share's access rules, a path climbing above the share root): logged as warnings, so an
+ * operator sees them at the default level. A namespace EACCES stays at debug.
+ */
+const LOGGED_REFUSALS: ReadonlySet<number> = new Set([
+  NT_STATUS.STATUS_ACCESS_DENIED,
+  NT_STATUS.STATUS_OBJECT_PATH_SYNTAX_BAD,
+]);
+
 /** A reply before signing and framing: a header and body pieces (payloads are not copied). */
 interface OutMessage {
   header: Buffer;
@@ -586,7 +596,18 @@ export class SmbConnection implements ConnectionState {
       const m = statusOf(e);
       if (m.unexpected)
         this.env.log.error({ err: e, command: row?.name }, `SMB ${row?.name ?? 'request'} failed`);
-      else if (this.env.log.isLevelEnabled('debug')) {
+      else if (e instanceof SmbError && LOGGED_REFUSALS.has(m.status)) {
+        this.env.log.warn(
+          {
+            command: row?.name,
+            status: ntStatusName(m.status),
+            reason: e.message,
+            remote: this.remoteAddress,
+            user: session?.user?.name,
+          },
+          `SMB ${row?.name ?? 'request'} refused: ${ntStatusName(m.status)} (${e.message})`,
+        );
+      } else if (this.env.log.isLevelEnabled('debug')) {
         this.env.log.debug(
           { command: row?.name, status: ntStatusName(m.status), reason: (e as Error).message },
           'SMB request failed',

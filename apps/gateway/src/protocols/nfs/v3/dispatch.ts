@@ -1,8 +1,9 @@
 import type { RpcCall } from '../../rpc/program.ts';
 import type { XdrReader } from '../../xdr/reader.ts';
 import type { XdrWriter } from '../../xdr/writer.ts';
-import { type NfsErrorStatus, Proc, type ProcName, statusName } from './constants.ts';
+import { type NfsErrorStatus, Nfsstat3, Proc, type ProcName, statusName } from './constants.ts';
 import { NfsCall, type NfsEnv } from './context.ts';
+import { NfsStatusError } from './errors.ts';
 import type { Procedure } from './procedure.ts';
 import { access } from './procedures/access.ts';
 import { commit } from './procedures/commit.ts';
@@ -73,7 +74,8 @@ export const NFS3_TABLE: readonly NfsRow[] = [
 /**
  * Runs one call through its row: decode (an XdrError propagates: GARBAGE_ARGS), refuse
  * trailing bytes, handle, and on any failure build the procedure's full failure reply from
- * the one status table. Only a defect in the server itself is logged above debug; metrics
+ * the one status table. A defect in the server is logged as an error, a security refusal
+ * (isSecurityRefusal) as a warning, anything else at debug; metrics
  * read the nfsstat3 at the head of the result (protocols/nfs/server.ts resultStatus).
  */
 export async function runRow(
@@ -90,7 +92,18 @@ export async function runRow(
   } catch (e) {
     const failure: NfsErrorStatus = nfsStatusOf(e);
     if (isUnexpected(e)) env.log?.error({ err: e, proc: row.name }, `NFSv3 ${row.name} failed unexpectedly`);
-    else
+    else if (isSecurityRefusal(e, failure)) {
+      env.log?.warn(
+        {
+          proc: row.name,
+          status: statusName(failure),
+          reason: (e as Error).message,
+          remote: call.remoteAddress,
+          uid: call.cred.flavor === 'sys' ? call.cred.uid : undefined,
+        },
+        `NFSv3 ${row.name} refused: ${statusName(failure)}`,
+      );
+    } else
       env.log?.debug(
         { proc: row.name, status: statusName(failure), reason: (e as Error).message },
         'NFSv3 refusal',
@@ -98,6 +111,16 @@ export async function runRow(
     res = await row.fail(ctx, args, failure);
   }
   row.encode(reply, res);
+}
+
+/**
+ * Refusals an operator must be able to see at the default log level: permission (ACCES, PERM,
+ * root squash included) and handles that do not verify or name an export the caller cannot
+ * reach. A STALE from the namespace (a file deleted meanwhile) is routine and stays at debug.
+ */
+function isSecurityRefusal(e: unknown, status: NfsErrorStatus): boolean {
+  if (status === Nfsstat3.ACCES || status === Nfsstat3.PERM || status === Nfsstat3.BADHANDLE) return true;
+  return status === Nfsstat3.STALE && e instanceof NfsStatusError;
 }
 
 export function decodeArgs(row: NfsRow, r: XdrReader): unknown {
