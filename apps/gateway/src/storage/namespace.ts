@@ -422,16 +422,19 @@ export class Namespace implements NamespaceApi {
 
   // ---- write aside, link into place --------------------------------------------------------
 
-  /** A new file in no directory (an upload in progress); removed at start-up if never linked. */
+  /**
+   * A new file in no directory (an upload in progress); removed at start-up if never linked.
+   * Not flushed on its own: lost in a crash it is harmless (nothing names it, and its inode
+   * number's blob is trimmed on first write), and any later durable change — the link, a
+   * multipart record — flushes it too, the WAL being replayed in order.
+   */
   async createDetached(
     cred: Credential,
     mode: number,
     purpose: string,
     owner: string | null = null,
   ): Promise<Attributes> {
-    const attrs = this.m.createDetached(cred, mode, purpose, owner);
-    await this.syncMeta();
-    return attrs;
+    return this.m.createDetached(cred, mode, purpose, owner);
   }
 
   async linkDetached(
@@ -486,6 +489,9 @@ export class Namespace implements NamespaceApi {
 
   /** Deletes data of blobs a crash left queued and uploads a previous run never linked. */
   async recover(): Promise<{ blobs: number; detached: number }> {
+    // More than the uploads one run can have in flight (see createDetached).
+    this.m.skipInodeNumbers(1_000_000n);
+    await this.syncMeta();
     const blobs = this.m.pendingGc();
     await this.d.remove(blobs);
     this.m.dequeueGc(blobs);

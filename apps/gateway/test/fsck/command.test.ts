@@ -50,7 +50,7 @@ describe('fsck command', () => {
     const lines = out.stdout.trimEnd().split('\n');
     equal(
       lines[0],
-      "dangling-entry ino 9999 /export/ghost: entry 'ghost' in directory 2 names inode 9999, which does not exist; --repair would remove the entry",
+      `dangling-entry ino 9999 /export/ghost: entry 'ghost' in directory ${tree.ino['/export']} names inode 9999, which does not exist; --repair would remove the entry`,
     );
     equal(lines[1], '1 problem found; --repair would fix 1; checked 10 inodes, 11 entries, 4 blobs');
     equal(lines[2], 'fine: 1 sparse file without data (read as zeros)');

@@ -221,6 +221,15 @@ export class SqliteMetadataStore {
     return new Map(rows.map((r) => [r.name, r.value]));
   }
 
+  /**
+   * Moves the inode counter past every number a crashed run may have handed out without its
+   * transaction reaching the disk (files created aside are not flushed on their own), so a
+   * blob left under such a number is never mistaken for a new file's. Called at start-up.
+   */
+  skipInodeNumbers(gap: bigint): void {
+    this.db.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'inodes'").run(gap);
+  }
+
   pendingGc(): bigint[] {
     return (this.st.listGc.all() as Array<{ blob: bigint }>).map((r) => r.blob);
   }
