@@ -17,7 +17,9 @@ import { fuzzCases, fuzzSeed, mutateBytes, Rng, runFuzz } from '../support/fuzz.
 type Caller = ReturnType<typeof createCaller>;
 type Proc = (input: unknown) => Promise<unknown>;
 
-const procedures = Object.entries(appRouter._def.procedures as Record<string, { _def: { type: string } }>)
+const procedures = Object.entries(
+  appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>,
+)
   .map(([path, p]) => ({ path, type: p._def.type }))
   .filter((p) => p.type === 'query' || p.type === 'mutation');
 
@@ -188,7 +190,7 @@ test(`3 ${HTTP_CASES} mangled HTTP calls to /trpc: a JSON error reply, never a 5
       const res = await fetch(url, {
         method: query ? 'GET' : 'POST',
         headers: { 'content-type': r.chance(8) ? 'text/plain' : 'application/json', 'x-cfs-csrf': '1' },
-        ...(query ? {} : { body }),
+        ...(query ? {} : { body: new Uint8Array(body) }),
         signal: AbortSignal.timeout(60_000),
       });
       const text = await res.text();
