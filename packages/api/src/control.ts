@@ -13,6 +13,7 @@ import type {
 import type { HealthReport } from './types/health.ts';
 import type { CreatedS3Key, GroupView, NewGroup, NewUser, S3KeyView, UserView } from './types/identity.ts';
 import type { BackendName, MetricsHistory, MetricsSnapshot } from './types/metrics.ts';
+import type { NodeView } from './types/nodes.ts';
 import type {
   CacheInvalidation,
   CacheScope,
@@ -43,6 +44,8 @@ export interface GatewayControl {
 
   /** Every socket the running gateway listens on, in the order they were opened. */
   listeners(): Promise<ListenerView[]>;
+  /** Every node registered with this gateway's control plane, sorted by name. */
+  nodes(): Promise<NodeView[]>;
   connections(): Promise<ConnectionsReport>;
   circuits(): Promise<CircuitsReport>;
   /** Closes the circuit and clears its failure count. */

@@ -13,5 +13,6 @@ export type * from './types/health.ts';
 export type * from './types/identity.ts';
 export type * from './types/metrics.ts';
 export { METRICS_WINDOWS } from './types/metrics.ts';
+export type * from './types/nodes.ts';
 export type * from './types/ops.ts';
 export type * from './types/quotas.ts';

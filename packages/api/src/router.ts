@@ -11,6 +11,7 @@ import { health } from './routers/health.ts';
 import { keysRouter } from './routers/keys.ts';
 import { listenersRouter } from './routers/listeners.ts';
 import { metricsRouter } from './routers/metrics.ts';
+import { nodesRouter } from './routers/nodes.ts';
 import { quotasRouter } from './routers/quotas.ts';
 import { usersRouter } from './routers/users.ts';
 import { createCallerFactory, router } from './trpc.ts';
@@ -21,6 +22,7 @@ export const appRouter = router({
   auth: authRouter,
   metrics: metricsRouter,
   listeners: listenersRouter,
+  nodes: nodesRouter,
   connections: connectionsRouter,
   circuits: circuitsRouter,
   cache: cacheRouter,

@@ -22,6 +22,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['diagnostics.remediate', { action: 'cache.invalidate', scope: 'all' }, 'operator'],
   ['metrics.snapshot', undefined, 'viewer'],
   ['listeners.list', undefined, 'viewer'],
+  ['nodes.list', undefined, 'viewer'],
   ['connections.list', undefined, 'viewer'],
   ['circuits.list', undefined, 'viewer'],
   ['circuits.reset', { backend: 'metadata' }, 'operator'],

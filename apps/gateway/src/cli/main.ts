@@ -7,6 +7,7 @@ import { registerFsck } from './commands/fsck.ts';
 import { registerGroup } from './commands/group.ts';
 import { registerLogLevel } from './commands/log-level.ts';
 import { registerLs } from './commands/ls.ts';
+import { registerNodes } from './commands/nodes.ts';
 import { registerPreflight } from './commands/preflight.ts';
 import { registerQuota } from './commands/quota.ts';
 import { registerSmb } from './commands/smb.ts';
@@ -28,6 +29,7 @@ registerDrain(gateway);
 registerUndrain(gateway);
 registerPreflight(gateway);
 registerLogLevel(gateway);
+registerNodes(gateway);
 
 registerFsck(program);
 registerLs(program);

@@ -28,6 +28,8 @@ export const DEFAULTS = {
   gracePeriod: '7d',
   probeInterval: '2s',
   groupCommitMaxDelay: '0ms',
+  /** A node silent for MISSED_HEARTBEATS_DOWN (3) of its intervals is shown as down. */
+  heartbeatInterval: '5s',
 } as const;
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import type { MetadataBackend } from './backend-url.ts';
+import { type ControlBackend, controlUrlFor, parseControlUrl } from './control-url.ts';
 import { metadataUrlFor, transportUrlFor } from './defaults.ts';
 import type { ConfigFile } from './schema.ts';
 import type { GatewayConfig, NfsExport, SmbShare } from './types.ts';
@@ -34,6 +36,20 @@ function smbShare(s: FileShare): SmbShare {
 }
 
 /**
+ * The control plane goes where the cluster's shared state is: a PostgreSQL metadata store
+ * hosts it too (in its own schema: the metadata URL's `schema` parameter is not the control
+ * plane's), so nodes that share a namespace share users, keys and the node registry.
+ */
+function defaultControl(metadata: MetadataBackend, stateDir: string): ControlBackend {
+  if (metadata.kind === 'postgres') {
+    const url = new URL(metadata.url);
+    url.searchParams.delete('schema');
+    return parseControlUrl(url.toString());
+  }
+  return { kind: 'sqlite', url: controlUrlFor(stateDir), path: join(stateDir, 'control.db') };
+}
+
+/**
  * Fills what depends on where the file is: a relative state_dir or TLS path is relative to
  * the file's directory (so a config and its state can move together), and the default
  * backends live under state_dir.
@@ -42,21 +58,23 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
   const configDir = dirname(configFile);
   const stateDir = resolve(configDir, file.node.state_dir);
   const { s3 } = file;
+  const metadata: MetadataBackend = file.metadata.url ?? {
+    kind: 'sqlite',
+    url: metadataUrlFor(stateDir),
+    path: join(stateDir, 'meta.db'),
+  };
   return {
     configFile,
     stateDir,
-    node: { name: file.node.name ?? hostname() },
+    node: { name: file.node.name ?? hostname(), heartbeatIntervalMs: file.node.heartbeat_interval },
     logLevel: file.log_level,
-    metadata: file.metadata.url ?? {
-      kind: 'sqlite',
-      url: metadataUrlFor(stateDir),
-      path: join(stateDir, 'meta.db'),
-    },
+    metadata,
     transport: file.transport.url ?? {
       kind: 'file',
       url: transportUrlFor(stateDir),
       path: join(stateDir, 'data'),
     },
+    control: file.control.url ?? defaultControl(metadata, stateDir),
     nfs: {
       enabled: file.nfs.enabled,
       bind: file.nfs.bind,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration, UnitError } from '../util/units.ts';
 import { parseClientMatch, parseListenAddress } from './address.ts';
 import { parseMetadataUrl, parseTransportUrl } from './backend-url.ts';
+import { parseControlUrl } from './control-url.ts';
 import { DEFAULTS, LOG_LEVELS } from './defaults.ts';
 import { InvalidValue } from './invalid-value.ts';
 import { parseMode } from './mode.ts';
@@ -108,10 +109,12 @@ export const configFileSchema = z.strictObject({
   node: section({
     name: parsedText('a node name', parseNodeName).optional(),
     state_dir: z.string().min(1).default(DEFAULTS.stateDir),
+    heartbeat_interval: interval(DEFAULTS.heartbeatInterval),
   }),
   log_level: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
   metadata: section({ url: parsedText('a database URL', parseMetadataUrl).optional() }),
   transport: section({ url: parsedText('a data store URL', parseTransportUrl).optional() }),
+  control: section({ url: parsedText('a database URL', parseControlUrl).optional() }),
   nfs: section({
     enabled: z.boolean().default(true),
     bind: address(DEFAULTS.nfsBind),

@@ -1,9 +1,11 @@
 import type { ClientMatch, ListenAddress } from './address.ts';
 import type { MetadataBackend, TransportBackend } from './backend-url.ts';
+import type { ControlBackend } from './control-url.ts';
 import type { LogLevel } from './defaults.ts';
 
 export type { ClientMatch, ListenAddress } from './address.ts';
 export type { MetadataBackend, TransportBackend } from './backend-url.ts';
+export type { ControlBackend } from './control-url.ts';
 export type { LogLevel, Protocol } from './defaults.ts';
 
 /**
@@ -43,10 +45,16 @@ export interface GatewayConfig {
   configFile: string;
   /** Absolute; holds control.db, meta.db and data/ unless metadata/transport say otherwise. */
   stateDir: string;
-  node: { name: string };
+  /** `heartbeatIntervalMs`: how often this node tells the control plane it is alive (node registry). */
+  node: { name: string; heartbeatIntervalMs: number };
   logLevel: LogLevel;
   metadata: MetadataBackend;
   transport: TransportBackend;
+  /**
+   * The control plane's database: `control.url`; else the metadata PostgreSQL when there is one
+   * (schema `cfs_control`), so every node of a cluster shares it; else `<stateDir>/control.db`.
+   */
+  control: ControlBackend;
   nfs: {
     enabled: boolean;
     bind: ListenAddress;

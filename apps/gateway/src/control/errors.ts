@@ -1,4 +1,5 @@
-export type ControlErrorCode = 'NOT_FOUND' | 'EXISTS' | 'INVALID' | 'MIGRATION';
+/** UNAVAILABLE: the control plane's database cannot be reached (PostgreSQL down or unreachable). */
+export type ControlErrorCode = 'NOT_FOUND' | 'EXISTS' | 'INVALID' | 'MIGRATION' | 'UNAVAILABLE';
 
 /** The one error type repositories throw for conditions an operator can fix; `code` is stable for the CLI. */
 export class ControlError extends Error {

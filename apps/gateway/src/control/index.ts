@@ -1,17 +1,21 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import Database from 'better-sqlite3';
-import { PrismaClient } from '../generated/prisma/client.ts';
+import { type ControlBackend, parseControlUrl } from '../config/control-url.ts';
+import { InvalidValue } from '../config/invalid-value.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
 import { type AdminTokens, createAdminTokens } from './admin-tokens.ts';
 import { type Audit, createAudit } from './audit.ts';
+import type { ControlDatabase } from './database.ts';
+import { ControlError } from './errors.ts';
 import { createGroups, type Groups } from './groups.ts';
-import { applyMigrations, defaultMigrationsDir, type MigrationResult, readMigrations } from './migrate.ts';
+import { defaultMigrationsDir, type MigrationResult } from './migrate.ts';
 import { createNodes, type Nodes } from './nodes.ts';
+import { openPostgresControlDatabase } from './postgres-database.ts';
 import { createQuotas, type Quotas } from './quotas.ts';
 import { createS3Keys, type S3Keys } from './s3-keys.ts';
 import { createSessions, type Sessions } from './sessions.ts';
 import { createSettings, SECRET_KEYS, type Settings } from './settings.ts';
+import { openSqliteControlDatabase } from './sqlite-database.ts';
 import { createUsers, type Users } from './users.ts';
 
 export type { AdminTokenRecord, AdminTokens } from './admin-tokens.ts';
@@ -19,7 +23,17 @@ export type { Audit, AuditEntry, AuditFilter, AuditInput, AuditOutcome } from '.
 export { ControlError, type ControlErrorCode } from './errors.ts';
 export type { GroupMember, GroupRecord, Groups } from './groups.ts';
 export type { MigrationResult } from './migrate.ts';
-export type { GatewayNodeRecord, Nodes } from './nodes.ts';
+export { NodeHeartbeat, type NodeIdentity } from './node-heartbeat.ts';
+export {
+  type GatewayNodeRecord,
+  type GatewayNodeView,
+  MISSED_HEARTBEATS_DOWN,
+  type NodeHealth,
+  type NodeStatus,
+  type Nodes,
+  nodeJson,
+  viewNode,
+} from './nodes.ts';
 export { ntHash } from './passwords.ts';
 export type { QuotaInput, QuotaKind, QuotaRecord, Quotas } from './quotas.ts';
 export type { S3Credential, S3KeyRecord, S3KeyStatus, S3Keys } from './s3-keys.ts';
@@ -29,21 +43,30 @@ export type { AddUserInput, UserRecord, Users } from './users.ts';
 export { ROLES, type Role } from './validate.ts';
 
 export interface OpenControlPlaneOptions {
-  /** The gateway's state folder; created if missing. The database is `<stateDir>/control.db`. */
+  /** The gateway's state folder; created if missing. Holds `control.db` unless `url` says otherwise. */
   stateDir: string;
-  /** Default: `prisma/migrations` found by walking up from this module. */
+  /**
+   * `sqlite:///abs/control.db` or `postgres://user@host/db?schema=cfs_control` (the resolved
+   * config's `control.url`). Default: `<stateDir>/control.db`.
+   */
+  url?: string;
+  /** Default: the provider's migrations folder (`prisma/migrations`, `prisma/postgresql/migrations`). */
   migrationsDir?: string;
-  /** How long a write waits for another process's lock. Default 10 s. */
+  /** SQLite: how long a write waits for another process's lock. Default 10 s. */
   busyTimeoutMs?: number;
+  /** PostgreSQL: errors of idle pooled connections (server restarted or gone); they never end the process. */
+  onConnectionError?: (err: Error) => void;
 }
 
 export interface ControlPlane {
-  readonly dbPath: string;
+  readonly backend: 'sqlite' | 'postgres';
+  /** The database file, or the PostgreSQL URL (password hidden) and schema. */
+  readonly location: string;
   /** What opening did to the schema (`applied` is empty when it was already current). */
   readonly migrations: MigrationResult;
   readonly prisma: PrismaClient;
   readonly settings: Settings;
-  /** Cluster-wide 32-byte keys, created on first open and identical for every process on this state. */
+  /** Cluster-wide 32-byte keys, created on first open and identical for every process on this database. */
   readonly secrets: { readonly nfsHandleKey: Buffer; readonly s3SecretKey: Buffer };
   readonly users: Users;
   readonly groups: Groups;
@@ -56,39 +79,43 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-/** Opens the SQLite database and brings its schema up to date; owns nothing after returning. */
-function prepareDatabase(dbPath: string, migrationsDir: string, busyTimeoutMs: number): MigrationResult {
-  const migrations = readMigrations(migrationsDir);
-  // Created owner-only before SQLite touches it; SQLite gives -wal/-shm the same mode.
-  closeSync(openSync(dbPath, 'a', 0o600));
-  const db = new Database(dbPath, { timeout: busyTimeoutMs });
+function backendOf(opts: OpenControlPlaneOptions, stateDir: string): ControlBackend {
+  if (opts.url === undefined) return { kind: 'sqlite', url: '', path: join(stateDir, 'control.db') };
   try {
-    // Switching to WAL needs the database to itself; when another process holds it the pragma
-    // returns the old mode instead of waiting, so try again once migrations are through.
-    const wal = () => db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
-    const walFirst = wal();
-    const result = applyMigrations(db, migrations);
-    if (!walFirst) wal();
-    return result;
-  } finally {
-    db.close();
+    return parseControlUrl(opts.url);
+  } catch (e) {
+    if (e instanceof InvalidValue) throw new ControlError('INVALID', e.message);
+    throw e;
   }
 }
 
+async function openDatabase(opts: OpenControlPlaneOptions, stateDir: string): Promise<ControlDatabase> {
+  const backend = backendOf(opts, stateDir);
+  if (backend.kind === 'postgres') {
+    return openPostgresControlDatabase({
+      url: backend.url,
+      schema: backend.schema,
+      migrationsDir: opts.migrationsDir ?? defaultMigrationsDir('postgresql'),
+      onConnectionError: opts.onConnectionError,
+    });
+  }
+  return openSqliteControlDatabase({
+    path: backend.path,
+    migrationsDir: opts.migrationsDir ?? defaultMigrationsDir('sqlite'),
+    busyTimeoutMs: opts.busyTimeoutMs ?? 10_000,
+  });
+}
+
 /**
- * Opens (creating and migrating on first use) the control plane in `stateDir`. Safe to call from
- * several processes at once — a gateway and `./cfs` commands — on the same folder.
+ * Opens (creating and migrating on first use) the control plane: `control.db` in `stateDir`, or
+ * the PostgreSQL database `url` names. Safe to call from several processes at once — gateways
+ * and `./cfs` commands — on the same database.
  */
 export async function openControlPlane(opts: OpenControlPlaneOptions): Promise<ControlPlane> {
   const stateDir = resolve(opts.stateDir);
-  const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const dbPath = join(stateDir, 'control.db');
-  const migrations = prepareDatabase(dbPath, opts.migrationsDir ?? defaultMigrationsDir(), busyTimeoutMs);
-
-  const prisma = new PrismaClient({
-    adapter: new PrismaBetterSqlite3({ url: `file:${dbPath}`, timeout: busyTimeoutMs }),
-  });
+  const db = await openDatabase(opts, stateDir);
+  const { prisma } = db;
   try {
     const settings = createSettings(prisma);
     const secrets = {
@@ -97,8 +124,9 @@ export async function openControlPlane(opts: OpenControlPlaneOptions): Promise<C
     };
     const groups = createGroups(prisma);
     return {
-      dbPath,
-      migrations,
+      backend: db.backend,
+      location: db.location,
+      migrations: db.migrations,
       prisma,
       settings,
       secrets,
@@ -110,10 +138,10 @@ export async function openControlPlane(opts: OpenControlPlaneOptions): Promise<C
       audit: createAudit(prisma),
       nodes: createNodes(prisma),
       sessions: createSessions(prisma),
-      close: () => prisma.$disconnect(),
+      close: () => db.close(),
     };
   } catch (err) {
-    await prisma.$disconnect();
+    await db.close();
     throw err;
   }
 }

@@ -35,35 +35,50 @@ const MIGRATIONS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
 )`;
 
-interface MigrationRow {
+/** A `_prisma_migrations` row as far as planning needs it (timestamps as the driver returns them). */
+export interface MigrationRow {
   migration_name: string;
   checksum: string;
-  finished_at: string | null;
-  rolled_back_at: string | null;
+  finished_at: string | Date | null;
+  rolled_back_at: string | Date | null;
 }
 
-/** Finds `prisma/migrations` by walking up from this file, so it works from src/ and from a build output. */
-export function defaultMigrationsDir(): string {
+export type MigrationProvider = 'sqlite' | 'postgresql';
+
+/** Each provider's migrations folder in the repository (scripts/prisma-schemas.mjs writes both). */
+const MIGRATIONS_FOLDER: Record<MigrationProvider, string[]> = {
+  sqlite: ['prisma', 'migrations'],
+  postgresql: ['prisma', 'postgresql', 'migrations'],
+};
+
+/** Finds the provider's migrations folder by walking up from this file, so it works from src/ and from a build output. */
+export function defaultMigrationsDir(provider: MigrationProvider = 'sqlite'): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = join(dir, 'prisma', 'migrations');
+    const candidate = join(dir, ...MIGRATIONS_FOLDER[provider]);
     if (existsSync(join(candidate, 'migration_lock.toml'))) return candidate;
     const parent = dirname(dir);
     if (parent === dir) {
       throw new ControlError(
         'MIGRATION',
-        `prisma/migrations not found above ${fileURLToPath(import.meta.url)}`,
+        `${MIGRATIONS_FOLDER[provider].join('/')} not found above ${fileURLToPath(import.meta.url)}`,
       );
     }
     dir = parent;
   }
 }
 
-export function readMigrations(migrationsDir: string): LocalMigration[] {
+export function readMigrations(
+  migrationsDir: string,
+  provider: MigrationProvider = 'sqlite',
+): LocalMigration[] {
   const dir = resolve(migrationsDir);
   const lock = readFileSync(join(dir, 'migration_lock.toml'), 'utf8');
-  if (!/^\s*provider\s*=\s*"sqlite"\s*$/m.test(lock)) {
-    throw new ControlError('MIGRATION', `${join(dir, 'migration_lock.toml')} is not for provider "sqlite"`);
+  if (!new RegExp(`^\\s*provider\\s*=\\s*"${provider}"\\s*$`, 'm').test(lock)) {
+    throw new ControlError(
+      'MIGRATION',
+      `${join(dir, 'migration_lock.toml')} is not for provider "${provider}"`,
+    );
   }
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'migration.sql')))
@@ -100,7 +115,8 @@ function readRows(db: Database.Database): MigrationRow[] {
     .all() as MigrationRow[];
 }
 
-function plan(local: LocalMigration[], rows: MigrationRow[]) {
+/** What applying `local` over the recorded history would do; the same for every provider. */
+export function plan(local: LocalMigration[], rows: MigrationRow[]) {
   const live = rows.filter((r) => r.rolled_back_at === null);
   const failed = live.filter((r) => r.finished_at === null).map((r) => r.migration_name);
   const done = new Map(live.filter((r) => r.finished_at !== null).map((r) => [r.migration_name, r.checksum]));
@@ -111,6 +127,14 @@ function plan(local: LocalMigration[], rows: MigrationRow[]) {
     edited: local.filter((m) => done.has(m.name) && done.get(m.name) !== m.checksum).map((m) => m.name),
     unknown: [...done.keys()].filter((n) => !names.has(n)),
   };
+}
+
+export function failedMigrations(names: string[]): ControlError {
+  return new ControlError(
+    'MIGRATION',
+    `migration ${names.join(', ')} is recorded as failed in _prisma_migrations; resolve it ` +
+      '(`prisma migrate resolve`) before starting',
+  );
 }
 
 /**
@@ -135,13 +159,7 @@ export function applyMigrations(db: Database.Database, migrations: LocalMigratio
   try {
     db.exec(MIGRATIONS_TABLE_DDL);
     const p = plan(migrations, readRows(db));
-    if (p.failed.length > 0) {
-      throw new ControlError(
-        'MIGRATION',
-        `migration ${p.failed.join(', ')} is recorded as failed in _prisma_migrations; resolve it ` +
-          '(`prisma migrate resolve`) before starting',
-      );
-    }
+    if (p.failed.length > 0) throw failedMigrations(p.failed);
     const insert = db.prepare(
       'INSERT INTO "_prisma_migrations" (id, checksum, started_at, migration_name) VALUES (?, ?, ?, ?)',
     );

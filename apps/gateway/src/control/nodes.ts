@@ -1,14 +1,34 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import { notFound } from './errors.ts';
+import { invalid, notFound } from './errors.ts';
+
+/** What a node reports about itself: its health (drain aside), or that it stopped cleanly. */
+export type NodeStatus = 'starting' | 'healthy' | 'degraded' | 'unhealthy' | 'stopped';
+const STATUSES: readonly string[] = ['starting', 'healthy', 'degraded', 'unhealthy', 'stopped'];
+
+/** A node silent for this many of its own heartbeat intervals is shown as down. */
+export const MISSED_HEARTBEATS_DOWN = 3;
 
 export interface GatewayNodeRecord {
   name: string;
+  /** host:port of its health/admin/tRPC listener. */
   address: string;
   version: string;
   startedAt: Date;
   lastHeartbeatAt: Date;
+  heartbeatIntervalMs: number;
   draining: boolean;
-  status: string;
+  status: NodeStatus;
+}
+
+/** How a node looks from anywhere in the cluster: its report, unless its silence says otherwise. */
+export type NodeHealth = NodeStatus | 'down';
+
+export interface GatewayNodeView extends GatewayNodeRecord {
+  health: NodeHealth;
+  /** Registered, not stopped and heard from within MISSED_HEARTBEATS_DOWN intervals. */
+  up: boolean;
+  /** Milliseconds since its last heartbeat, by the reader's clock (clocks are assumed NTP-synced). */
+  silentMs: number;
 }
 
 export interface Nodes {
@@ -17,30 +37,84 @@ export interface Nodes {
     name: string;
     address: string;
     version: string;
-    status?: string;
+    heartbeatIntervalMs: number;
+    status?: NodeStatus;
   }): Promise<GatewayNodeRecord>;
-  /** Updates lastHeartbeatAt (and status/draining when given). */
-  heartbeat(name: string, patch?: { status?: string; draining?: boolean }): Promise<void>;
-  /** Sorted by name. A node is live when `now - lastHeartbeatAt` is within the caller's timeout. */
+  /** Updates lastHeartbeatAt (and status/draining when given); NOT_FOUND when not registered. */
+  heartbeat(name: string, patch?: { status?: NodeStatus; draining?: boolean }): Promise<void>;
+  /** Sorted by name. */
   list(): Promise<GatewayNodeRecord[]>;
+  /** Sorted by name, each with its health judged at `now`. */
+  view(now?: Date): Promise<GatewayNodeView[]>;
+  /** Forgets a node (one decommissioned for good); it registers again if it starts. */
   remove(name: string): Promise<void>;
 }
 
-const plain = (n: GatewayNodeRecord & { id: number }): GatewayNodeRecord => ({
+function checkStatus(status: string): NodeStatus {
+  if (!STATUSES.includes(status)) throw invalid(`node status must be one of ${STATUSES.join(', ')}`);
+  return status as NodeStatus;
+}
+
+const plain = (n: Omit<GatewayNodeRecord, 'status'> & { status: string }): GatewayNodeRecord => ({
   name: n.name,
   address: n.address,
   version: n.version,
   startedAt: n.startedAt,
   lastHeartbeatAt: n.lastHeartbeatAt,
+  heartbeatIntervalMs: n.heartbeatIntervalMs,
   draining: n.draining,
-  status: n.status,
+  status: n.status as NodeStatus,
 });
 
-export function createNodes(prisma: PrismaClient): Nodes {
+/** The node as the cluster sees it at `now`. */
+export function viewNode(n: GatewayNodeRecord, now: Date): GatewayNodeView {
+  const silentMs = Math.max(0, now.getTime() - n.lastHeartbeatAt.getTime());
+  const health: NodeHealth =
+    n.status === 'stopped'
+      ? 'stopped'
+      : silentMs > MISSED_HEARTBEATS_DOWN * n.heartbeatIntervalMs
+        ? 'down'
+        : n.status;
+  return { ...n, health, up: health !== 'stopped' && health !== 'down', silentMs };
+}
+
+/** The view as JSON-safe values (ISO times), as `./cfs gateway nodes --json` and tRPC return it. */
+export function nodeJson(v: GatewayNodeView) {
   return {
-    async register({ name, address, version, status = 'up' }) {
+    name: v.name,
+    address: v.address,
+    version: v.version,
+    startedAt: v.startedAt.toISOString(),
+    lastHeartbeatAt: v.lastHeartbeatAt.toISOString(),
+    heartbeatIntervalMs: v.heartbeatIntervalMs,
+    silentMs: v.silentMs,
+    health: v.health,
+    up: v.up,
+    draining: v.draining,
+  };
+}
+
+export function createNodes(prisma: PrismaClient): Nodes {
+  const list = async () => (await prisma.gatewayNode.findMany({ orderBy: { name: 'asc' } })).map(plain);
+  return {
+    async register({ name, address, version, heartbeatIntervalMs, status = 'starting' }) {
+      if (
+        !Number.isSafeInteger(heartbeatIntervalMs) ||
+        heartbeatIntervalMs <= 0 ||
+        heartbeatIntervalMs > 2 ** 31 - 1
+      ) {
+        throw invalid('heartbeat interval must be a whole number of milliseconds from 1 to 2^31-1');
+      }
       const now = new Date();
-      const fields = { address, version, status, startedAt: now, lastHeartbeatAt: now, draining: false };
+      const fields = {
+        address,
+        version,
+        heartbeatIntervalMs,
+        status: checkStatus(status),
+        startedAt: now,
+        lastHeartbeatAt: now,
+        draining: false,
+      };
       const n = await prisma.gatewayNode.upsert({
         where: { name },
         create: { name, ...fields },
@@ -49,14 +123,16 @@ export function createNodes(prisma: PrismaClient): Nodes {
       return plain(n);
     },
     async heartbeat(name, patch = {}) {
+      const status = patch.status === undefined ? undefined : checkStatus(patch.status);
       const { count } = await prisma.gatewayNode.updateMany({
         where: { name },
-        data: { lastHeartbeatAt: new Date(), status: patch.status, draining: patch.draining },
+        data: { lastHeartbeatAt: new Date(), status, draining: patch.draining },
       });
       if (count === 0) throw notFound(`gateway node ${name}`);
     },
-    async list() {
-      return (await prisma.gatewayNode.findMany({ orderBy: { name: 'asc' } })).map(plain);
+    list,
+    async view(now = new Date()) {
+      return (await list()).map((n) => viewNode(n, now));
     },
     async remove(name) {
       const { count } = await prisma.gatewayNode.deleteMany({ where: { name } });

@@ -4,6 +4,7 @@ import { diagnosticsFeature } from '../ops/diagnostics/feature.ts';
 import { drainFeature } from '../ops/drain/feature.ts';
 import { identityFeature } from '../ops/identity/feature.ts';
 import { metricsFeature } from '../ops/metrics/feature.ts';
+import { nodesFeature } from '../ops/nodes/feature.ts';
 import { quotaFeature } from '../ops/quota/feature.ts';
 import { trpcFeature } from '../ops/trpc/feature.ts';
 import type { Feature } from './feature.ts';
@@ -18,4 +19,6 @@ export const FEATURES: Feature[] = [
   drainFeature,
   adminFeature,
   trpcFeature,
+  // Last: registered once everything before it started; says `stopped` first when stopping.
+  nodesFeature,
 ];

@@ -52,7 +52,12 @@ export class Gateway {
       );
     }
     this.releasePid = claimPidFile(config.stateDir);
-    this.control = await openControlPlane({ stateDir: config.stateDir });
+    this.control = await openControlPlane({
+      stateDir: config.stateDir,
+      url: config.control.url,
+      onConnectionError: (err) =>
+        log.warn({ err: err.message }, `control plane database connection lost: ${err.message}`),
+    });
     if (this.control.migrations.applied.length > 0) {
       log.info({ applied: this.control.migrations.applied }, 'control plane migrated');
     }

@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { openControlPlane } from '../../src/control/index.ts';
 import { applyMigrations, readMigrations } from '../../src/control/migrate.ts';
-import { repoRoot, runNode, tempDir } from './helpers.ts';
+import { sharedPostgres } from '../support/postgres.ts';
+import {
+  CONTROL_STORES,
+  type ControlStore,
+  repoRoot,
+  runNode,
+  shippedMigrations,
+  tempDir,
+} from './helpers.ts';
 
 const migrationsDir = join(repoRoot, 'prisma/migrations');
 const TABLES = [
@@ -24,106 +32,149 @@ const TABLES = [
   '_prisma_migrations',
 ];
 
-function tables(dbPath: string): string[] {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    const rows = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-      .all();
-    return (rows as { name: string }[]).map((r) => r.name).sort();
-  } finally {
-    db.close();
-  }
-}
-
-function migrationRows(dbPath: string) {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return db.prepare('SELECT * FROM "_prisma_migrations" ORDER BY started_at').all() as {
-      id: string;
-      migration_name: string;
-      checksum: string;
-      finished_at: string | null;
-      rolled_back_at: string | null;
-      applied_steps_count: number;
-    }[];
-  } finally {
-    db.close();
-  }
-}
-
-describe('migrations', () => {
-  test('the migrations folder has Prisma Migrate layout: a sqlite lock file and <timestamp>_init first', () => {
-    assert.match(readFileSync(join(migrationsDir, 'migration_lock.toml'), 'utf8'), /^provider = "sqlite"$/m);
-    const names = readMigrations(migrationsDir).map((m) => m.name);
-    assert.match(names[0] ?? '', /^\d{14}_init$/);
-  });
-
-  test('a fresh state folder gets every table and one _prisma_migrations row per migration', async () => {
-    using tmp = tempDir();
-    const stateDir = join(tmp.dir, 'new', 'state');
-    const cp = await openControlPlane({ stateDir });
-    await cp.close();
-    const dbPath = join(stateDir, 'control.db');
-    assert.deepEqual(tables(dbPath), TABLES);
-    const local = readMigrations(migrationsDir);
-    const rows = migrationRows(dbPath);
-    assert.deepEqual(
-      rows.map((r) => r.migration_name),
-      local.map((m) => m.name),
-    );
-    const init = rows[0]!;
-    const sql = readFileSync(join(migrationsDir, init.migration_name, 'migration.sql'));
-    assert.equal(init.checksum, createHash('sha256').update(sql).digest('hex'));
-    assert.match(init.id, /^[0-9a-f-]{36}$/);
-    assert.match(init.finished_at ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
-    assert.equal(init.rolled_back_at, null);
-    assert.equal(init.applied_steps_count, 1);
-    assert.equal(statSync(dbPath).mode & 0o777, 0o600, 'control.db is readable by its owner only');
-  });
-
-  test('reopening an existing state folder applies nothing and keeps data and secrets', async () => {
-    using tmp = tempDir();
-    const first = await openControlPlane({ stateDir: tmp.dir });
-    await first.users.add({ name: 'alice' });
-    const key = first.secrets.nfsHandleKey.toString('hex');
-    await first.close();
-    const before = migrationRows(join(tmp.dir, 'control.db'));
-
-    const again = await openControlPlane({ stateDir: tmp.dir });
-    try {
-      assert.deepEqual(again.migrations.applied, []);
-      assert.equal((await again.users.get('alice'))?.uid, 1000);
-      assert.equal(again.secrets.nfsHandleKey.toString('hex'), key);
-    } finally {
-      await again.close();
+describe('migration folders', () => {
+  test('each provider has Prisma Migrate layout: a lock file for it and <timestamp>_init first', () => {
+    for (const store of CONTROL_STORES) {
+      const names = shippedMigrations(store).map((m) => m.name);
+      assert.match(names[0] ?? '', /^\d{14}_init$/, store.name);
     }
-    assert.deepEqual(migrationRows(join(tmp.dir, 'control.db')), before);
-  });
-
-  test('two processes opening the same fresh state folder at once both succeed', async () => {
-    using tmp = tempDir();
-    const stateDir = join(tmp.dir, 'state');
-    const child = join(repoRoot, 'apps/gateway/test/control/fixtures/open-child.ts');
-    const startAt = String(Date.now() + 1500);
-    const runs = await Promise.all([0, 1].map(() => runNode(['--import', 'tsx', child, stateDir, startAt])));
-    for (const r of runs) assert.equal(r.code, 0, r.stderr);
-    const seen = runs.map((r) => JSON.parse(r.stdout.trim()) as Record<string, unknown>);
-    const [a, b] = seen as [Record<string, unknown>, Record<string, unknown>];
-    assert.deepEqual(
-      [...(a.applied as string[]), ...(b.applied as string[])],
-      readMigrations(migrationsDir).map((m) => m.name),
-      'each migration applied exactly once',
+    assert.throws(
+      () => readMigrations(migrationsDir, 'postgresql'),
+      /migration_lock.toml is not for provider "postgresql"/,
     );
-    assert.equal(a.nfsKey, b.nfsKey, 'both processes use the same NFS handle key');
-    assert.equal(a.s3Key, b.s3Key, 'both processes use the same S3 encryption key');
-    assert.equal(a.sharedGid, b.sharedGid, 'ensure-by-name created one group');
-    assert.equal(migrationRows(join(stateDir, 'control.db')).length, readMigrations(migrationsDir).length);
-    const db = new Database(join(stateDir, 'control.db'), { readonly: true });
-    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    db.close();
   });
 
+  test('both providers ship the same migrations, by name, in the same order', () => {
+    const [sqlite, postgres] = CONTROL_STORES.map((s) => shippedMigrations(s).map((m) => m.name));
+    assert.deepEqual(postgres, sqlite);
+  });
+
+  test('prisma/postgresql/schema.prisma is derived from prisma/schema.prisma and is current', async () => {
+    const { currentPostgresSchema } = (await import(join(repoRoot, 'scripts/prisma-schemas.mjs'))) as {
+      currentPostgresSchema(): string;
+    };
+    const derived = currentPostgresSchema();
+    assert.equal(
+      readFileSync(join(repoRoot, 'prisma/postgresql/schema.prisma'), 'utf8'),
+      derived,
+      'run `node scripts/prisma-generate.mjs` and commit prisma/postgresql/schema.prisma',
+    );
+    assert.match(derived, /provider = "postgresql"/);
+    const models = (text: string) => text.slice(text.indexOf('\nmodel '));
+    assert.equal(
+      models(derived),
+      models(readFileSync(join(repoRoot, 'prisma/schema.prisma'), 'utf8')),
+      'same models',
+    );
+  });
+});
+
+for (const store of CONTROL_STORES) {
+  describe(`migrations on ${store.name}`, store.options, () => {
+    test('a fresh database gets every table and one _prisma_migrations row per migration', async () => {
+      const db = await store.fresh();
+      const cp = await openControlPlane(db.open);
+      await cp.close();
+      assert.deepEqual(await db.tables(), TABLES);
+      const local = shippedMigrations(store);
+      const rows = await db.history();
+      assert.deepEqual(
+        rows.map((r) => r.migration_name),
+        local.map((m) => m.name),
+      );
+      const init = rows[0]!;
+      const sql = readFileSync(join(db.migrationsDir, init.migration_name, 'migration.sql'));
+      assert.equal(init.checksum, createHash('sha256').update(sql).digest('hex'));
+      assert.match(init.id, /^[0-9a-f-]{36}$/);
+      assert.ok(!Number.isNaN(Date.parse(init.finished_at ?? '')), 'finished');
+      assert.equal(init.rolled_back_at, null);
+      assert.equal(init.applied_steps_count, 1);
+      if (store.name === 'sqlite') {
+        // Prisma Migrate's own text format for SQLite.
+        assert.match(init.finished_at ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
+        const dbPath = join(db.stateDir, 'control.db');
+        assert.equal(statSync(dbPath).mode & 0o777, 0o600, 'control.db is readable by its owner only');
+      }
+      await db.dispose();
+    });
+
+    test('reopening an existing database applies nothing and keeps data and secrets', async () => {
+      const db = await store.fresh();
+      const first = await openControlPlane(db.open);
+      await first.users.add({ name: 'alice' });
+      const key = first.secrets.nfsHandleKey.toString('hex');
+      await first.close();
+      const before = await db.history();
+
+      const again = await openControlPlane(db.open);
+      try {
+        assert.deepEqual(again.migrations.applied, []);
+        assert.equal((await again.users.get('alice'))?.uid, 1000);
+        assert.equal(again.secrets.nfsHandleKey.toString('hex'), key);
+      } finally {
+        await again.close();
+      }
+      assert.deepEqual(await db.history(), before);
+      await db.dispose();
+    });
+
+    test('two processes opening the same fresh database at once both succeed', async () => {
+      const db = await store.fresh();
+      const child = join(repoRoot, 'apps/gateway/test/control/fixtures/open-child.ts');
+      const startAt = String(Date.now() + 1500);
+      const args = ['--import', 'tsx', child, db.stateDir, startAt, ...(db.url ? [db.url] : [])];
+      const runs = await Promise.all([0, 1].map(() => runNode(args)));
+      for (const r of runs) assert.equal(r.code, 0, r.stderr);
+      const seen = runs.map((r) => JSON.parse(r.stdout.trim()) as Record<string, unknown>);
+      const [a, b] = seen as [Record<string, unknown>, Record<string, unknown>];
+      assert.deepEqual(
+        [...(a.applied as string[]), ...(b.applied as string[])],
+        shippedMigrations(store).map((m) => m.name),
+        'each migration applied exactly once',
+      );
+      assert.equal(a.nfsKey, b.nfsKey, 'both processes use the same NFS handle key');
+      assert.equal(a.s3Key, b.s3Key, 'both processes use the same S3 encryption key');
+      assert.equal(a.sharedGid, b.sharedGid, 'ensure-by-name created one group');
+      assert.equal((await db.history()).length, shippedMigrations(store).length);
+      if (store.name === 'sqlite') {
+        const sqlite = new Database(join(db.stateDir, 'control.db'), { readonly: true });
+        assert.equal(sqlite.pragma('journal_mode', { simple: true }), 'wal');
+        sqlite.close();
+      }
+      await db.dispose();
+    });
+
+    test('a failing migration leaves neither schema changes nor a history row behind', async () => {
+      const db = await store.fresh();
+      const broken = {
+        name: '99990101000000_broken',
+        sql: 'CREATE TABLE "Half" (x INTEGER);\nNOT SQL;\n',
+        checksum: 'x',
+      };
+      await assert.rejects(
+        db.applyMigrations([...shippedMigrations(store), broken]),
+        /99990101000000_broken failed/,
+      );
+      assert.deepEqual(await db.tables(), [], 'not even the shipped migrations stayed');
+      await db.dispose();
+    });
+
+    test('a migration Prisma recorded as failed blocks start-up with a clear error', async () => {
+      const db = await store.fresh();
+      await db.applyMigrations(shippedMigrations(store));
+      await db.exec('UPDATE "_prisma_migrations" SET finished_at = NULL');
+      const withNext = [
+        ...shippedMigrations(store),
+        { name: '99990101000000_next', sql: 'SELECT 1;', checksum: 'x' },
+      ];
+      await assert.rejects(db.applyMigrations(withNext), /recorded as failed/);
+      await assert.rejects(openControlPlane(db.open), /recorded as failed/);
+      await db.dispose();
+    });
+  });
+}
+
+describe('migrations on sqlite only', () => {
   test("a table-redefinition migration (Prisma's SQLite ALTER) keeps rows that cascade from the table", async () => {
     using tmp = tempDir();
     const dir = join(tmp.dir, 'migrations');
@@ -176,40 +227,6 @@ PRAGMA defer_foreign_keys=OFF;
       db.close();
     }
   });
-
-  test('a failing migration leaves neither schema changes nor a history row behind', () => {
-    using tmp = tempDir();
-    const dir = join(tmp.dir, 'migrations');
-    cpSync(migrationsDir, dir, { recursive: true });
-    mkdirSync(join(dir, '99990101000000_broken'));
-    writeFileSync(
-      join(dir, '99990101000000_broken', 'migration.sql'),
-      'CREATE TABLE "Half" (x);\nNOT SQL;\n',
-    );
-    const db = new Database(join(tmp.dir, 'control.db'));
-    try {
-      assert.throws(() => applyMigrations(db, readMigrations(dir)), /99990101000000_broken failed/);
-      assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all(), []);
-    } finally {
-      db.close();
-    }
-  });
-
-  test('a migration Prisma recorded as failed blocks start-up with a clear error', () => {
-    using tmp = tempDir();
-    const db = new Database(join(tmp.dir, 'control.db'));
-    try {
-      applyMigrations(db, readMigrations(migrationsDir));
-      db.prepare('UPDATE "_prisma_migrations" SET finished_at = NULL').run();
-      const withNext = [
-        ...readMigrations(migrationsDir),
-        { name: '99990101000000_next', sql: 'SELECT 1;', checksum: 'x' },
-      ];
-      assert.throws(() => applyMigrations(db, withNext), /recorded as failed/);
-    } finally {
-      db.close();
-    }
-  });
 });
 
 const hasWasmEngine = (() => {
@@ -220,31 +237,42 @@ const hasWasmEngine = (() => {
     return false;
   }
 })();
-const wasmSkip = hasWasmEngine ? false : '@prisma/schema-engine-wasm is not installed';
 const tool = join(repoRoot, 'scripts/prisma-migration-new.mjs');
 
-describe('agreement with Prisma Migrate (wasm schema engine)', () => {
-  test('prisma/migrations produce exactly prisma/schema.prisma (no drift)', { skip: wasmSkip }, async () => {
-    const r = await runNode([tool, '--check']);
-    assert.equal(r.code, 0, `schema and migrations differ; missing SQL:\n${r.stdout}${r.stderr}`);
-    assert.match(r.stdout, /agree/);
-  });
+/** The tool's options for a store: PostgreSQL diffs need a server to create shadow databases on. */
+async function toolOptions(store: ControlStore): Promise<string[]> {
+  const options = ['--provider', store.provider];
+  if (store.name === 'postgres') options.push('--pg-url', (await sharedPostgres()).url());
+  return options;
+}
 
-  test("Prisma's migration-history check accepts what the gateway's migrator recorded", {
-    skip: wasmSkip,
-  }, async () => {
-    using tmp = tempDir();
-    const cp = await openControlPlane({ stateDir: tmp.dir });
-    await cp.close();
-    assert.equal(existsSync(join(tmp.dir, 'control.db-wal')), false, 'WAL checkpointed on close');
-    const r = await runNode([tool, '--status', join(tmp.dir, 'control.db')]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), {
-      editedMigrationNames: [],
-      failedMigrationNames: [],
-      hasMigrationsTable: true,
-      history: null,
+for (const store of CONTROL_STORES) {
+  const skip =
+    store.options.skip ?? (hasWasmEngine ? undefined : '@prisma/schema-engine-wasm is not installed');
+  describe(`agreement with Prisma Migrate on ${store.name} (wasm schema engine)`, { skip }, () => {
+    test('the migrations produce exactly the schema (no drift)', async () => {
+      const r = await runNode([tool, '--check', ...(await toolOptions(store))]);
+      assert.equal(r.code, 0, `schema and migrations differ; missing SQL:\n${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /agree/);
     });
-    assert.ok(readdirSync(tmp.dir).includes('control.db'));
+
+    test("Prisma's migration-history check accepts what the gateway's migrator recorded", async () => {
+      const db = await store.fresh();
+      const cp = await openControlPlane(db.open);
+      await cp.close();
+      const dbPath = join(db.stateDir, 'control.db');
+      if (store.name === 'sqlite') {
+        assert.equal(existsSync(`${dbPath}-wal`), false, 'WAL checkpointed on close');
+      }
+      const r = await runNode([tool, '--status', db.url ?? dbPath]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), {
+        editedMigrationNames: [],
+        failedMigrationNames: [],
+        hasMigrationsTable: true,
+        history: null,
+      });
+      await db.dispose();
+    });
   });
-});
+}

@@ -33,9 +33,10 @@ export async function withControlPlane<T>(
   const config = await loadCliConfig(configFile);
   let cp: ControlPlane;
   try {
-    cp = await openControlPlane({ stateDir: config.stateDir });
+    cp = await openControlPlane({ stateDir: config.stateDir, url: config.control.url });
   } catch (e) {
-    throw new CliExit(`cannot open the control plane in ${config.stateDir}: ${(e as Error).message}`, 2);
+    const where = config.control.kind === 'sqlite' ? `in ${config.stateDir}` : 'on PostgreSQL';
+    throw new CliExit(`cannot open the control plane ${where}: ${(e as Error).message}`, 2);
   }
   try {
     return await body(cp, config);

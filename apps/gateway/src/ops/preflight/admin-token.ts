@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { GatewayConfig } from '../../config/types.ts';
 import { type ControlPlane, openControlPlane } from '../../control/index.ts';
 import { fail, type PreflightResult, pass, warn } from './result.ts';
@@ -21,7 +20,7 @@ export async function checkAdminToken(
           'CFS_ADMIN_TOKEN is not set and admin.trust_loopback is false: ./cfs gateway drain and log-level will be refused',
         );
   }
-  if (!existsSync(join(config.stateDir, 'control.db'))) {
+  if (config.control.kind === 'sqlite' && !existsSync(config.control.path)) {
     return fail(
       item,
       `CFS_ADMIN_TOKEN is set, but ${config.stateDir} has no control plane yet, so no token can be valid`,
@@ -29,7 +28,7 @@ export async function checkAdminToken(
   }
   let control: ControlPlane;
   try {
-    control = await openControlPlane({ stateDir: config.stateDir });
+    control = await openControlPlane({ stateDir: config.stateDir, url: config.control.url });
   } catch (e) {
     return fail(item, `cannot open the control plane to check CFS_ADMIN_TOKEN: ${(e as Error).message}`);
   }

@@ -6,6 +6,7 @@ import { certControl } from './cert-control.ts';
 import { translatingErrors } from './errors.ts';
 import { identityControl } from './identity-control.ts';
 import { listenerControl } from './listener-control.ts';
+import { nodesControl } from './nodes-control.ts';
 import { opsControl } from './ops-control.ts';
 import { quotaControl } from './quota-control.ts';
 import { sessionControl } from './session.ts';
@@ -18,6 +19,7 @@ export function createGatewayControl(gw: Gateway): GatewayControl {
   return translatingErrors({
     ...opsControl(gw),
     ...listenerControl(gw),
+    ...nodesControl(gw),
     ...quotaControl(gw),
     ...identityControl(gw),
     ...certControl(gw),

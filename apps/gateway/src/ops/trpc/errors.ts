@@ -30,6 +30,7 @@ const CONTROL_CODES: Record<ControlError['code'], TRPCError['code']> = {
   EXISTS: 'CONFLICT',
   INVALID: 'BAD_REQUEST',
   MIGRATION: 'INTERNAL_SERVER_ERROR',
+  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 };
 
 /**

@@ -1,0 +1,46 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import Database from 'better-sqlite3';
+import { PrismaClient } from '../generated/prisma/client.ts';
+import type { ControlDatabase } from './database.ts';
+import { applyMigrations, type MigrationResult, readMigrations } from './migrate.ts';
+
+/** Opens the SQLite database and brings its schema up to date; owns nothing after returning. */
+function prepareDatabase(dbPath: string, migrationsDir: string, busyTimeoutMs: number): MigrationResult {
+  const migrations = readMigrations(migrationsDir, 'sqlite');
+  // Created owner-only before SQLite touches it; SQLite gives -wal/-shm the same mode.
+  closeSync(openSync(dbPath, 'a', 0o600));
+  const db = new Database(dbPath, { timeout: busyTimeoutMs });
+  try {
+    // Switching to WAL needs the database to itself; when another process holds it the pragma
+    // returns the old mode instead of waiting, so try again once migrations are through.
+    const wal = () => db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+    const walFirst = wal();
+    const result = applyMigrations(db, migrations);
+    if (!walFirst) wal();
+    return result;
+  } finally {
+    db.close();
+  }
+}
+
+/** The control plane in one SQLite file (`<state_dir>/control.db` by default). */
+export function openSqliteControlDatabase(o: {
+  path: string;
+  migrationsDir: string;
+  busyTimeoutMs: number;
+}): ControlDatabase {
+  mkdirSync(dirname(o.path), { recursive: true, mode: 0o700 });
+  const migrations = prepareDatabase(o.path, o.migrationsDir, o.busyTimeoutMs);
+  const prisma = new PrismaClient({
+    adapter: new PrismaBetterSqlite3({ url: `file:${o.path}`, timeout: o.busyTimeoutMs }),
+  });
+  return {
+    backend: 'sqlite',
+    location: o.path,
+    migrations,
+    prisma,
+    close: () => prisma.$disconnect(),
+  };
+}

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "GatewayNode" ADD COLUMN     "heartbeatIntervalMs" INTEGER NOT NULL DEFAULT 5000;
