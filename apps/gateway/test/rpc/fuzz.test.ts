@@ -11,36 +11,22 @@ import { RecordDecoder, recordMark } from '../../src/protocols/rpc/record.ts';
 import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { startNfsGateway } from '../nfs-mount/fixture.ts';
+import { fuzzCases, fuzzSeed, fuzzTimeoutMs, Rng, runFuzz } from '../support/fuzz.ts';
 import { runCommand } from '../support/proc.ts';
 import { toolPath } from '../support/tools.ts';
 import { recordingProxy } from './capture.ts';
 import { SYS_CRED } from './helpers.ts';
 
-/** Frames sent in all (FUZZ_FRAMES overrides; CI runs the default). */
-const FRAMES = Number(process.env.FUZZ_FRAMES ?? 20_000);
+/** Frames sent in all: 20,000 in CI, times FUZZ_CASES_SCALE. */
+const FRAMES = fuzzCases(20_000);
 const PER_CONNECTION = 100;
 const PARALLEL = 4;
-const TIME_LIMIT_MS = 240_000;
-
-/** xorshift32: the same mutations on every run for a given seed. */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
-  return { next, below: (n: number) => next() % n, pick: <T>(a: readonly T[]) => a[next() % a.length]! };
-}
+/** A hang detector for the whole run, not a speed target: generous on two shared cores. */
+const TIME_LIMIT_MS = fuzzTimeoutMs(240_000);
 
 const INTERESTING = [
   0, 1, 2, 3, 4, 16, 17, 255, 256, 400, 401, 1024, 1025, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff,
 ];
-
-type Rng = ReturnType<typeof rng>;
 
 /** One mutated call body (xid set to `xid` when the mutation left room for one). */
 function mutate(r: Rng, golden: readonly Buffer[], xid: number): Buffer {
@@ -237,7 +223,7 @@ test(`1 fuzz: ${FRAMES} mutated golden frames; no crash, no hang, every reply we
       t.diagnostic(`captured ${pn.records.length} NFS and ${pm.records.length} MOUNT frames from libnfs`);
     }
 
-    const r = rng(0xc1a0_de5);
+    const r = new Rng(fuzzSeed('rpc frames'));
     let sent = 0;
     let xid = 1;
     let broken = 0;
@@ -279,8 +265,10 @@ test(`1 fuzz: ${FRAMES} mutated golden frames; no crash, no hang, every reply we
         }
       }
     };
-    await Promise.all(Array.from({ length: PARALLEL }, batch));
-    equal(problems.length, 0, problems.slice(0, 20).join('\n'));
+    await runFuzz('ONC RPC frames (NFS, MOUNT, NLM, NSM)', FRAMES, async () => {
+      await Promise.all(Array.from({ length: PARALLEL }, batch));
+      equal(problems.length, 0, problems.slice(0, 20).join('\n'));
+    });
     t.diagnostic(
       `${sent} frames (${broken} breaking the framing, each on its own connection), ${Date.now() - started} ms`,
     );

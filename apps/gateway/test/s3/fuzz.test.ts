@@ -6,6 +6,7 @@ import { S3Error } from '../../src/protocols/s3/errors.ts';
 import { checkBucketName, keyPath, MAX_KEY_BYTES } from '../../src/protocols/s3/keys.ts';
 import { parseTarget } from '../../src/protocols/s3/request.ts';
 import { parseCompleteRequest, parseDeleteRequest } from '../../src/protocols/s3/xml.ts';
+import { fuzzCases, fuzzSeed, runFuzz } from '../support/fuzz.ts';
 
 /** Each property either returns or throws an S3Error — never anything else, never a hang. */
 function onlyS3Errors(run: () => void): boolean {
@@ -92,77 +93,94 @@ const xmlPiece = fc.constantFrom(
 );
 const xmlDoc = fc.array(xmlPiece, { maxLength: 30 }).map((p) => p.join(''));
 
-const RUNS = 5_000;
+/** Cases per property: 20,000 in CI, times FUZZ_CASES_SCALE. */
+const RUNS = fuzzCases(20_000);
+const HALF = fuzzCases(10_000);
 
-test('1 request target parsing, key mapping and bucket checks: only S3 errors (5,000 cases)', () => {
-  fc.assert(
-    fc.property(
-      urlPath,
-      query,
-      fc.option(fc.constantFrom('bkt.s3.local', 's3.local', 'x', 'a.b.s3.local:9000')),
-      (path, q, host) =>
+/** fast-check's settings for one property: its case count and a seed FUZZ_SEED can replay. */
+const runs = (name: string, numRuns: number) => ({ numRuns, seed: fuzzSeed(name) });
+
+test(`1 request target parsing, key mapping and bucket checks: only S3 errors (${RUNS} cases)`, async () => {
+  await runFuzz('S3 request targets and keys', RUNS, () =>
+    fc.assert(
+      fc.property(
+        urlPath,
+        query,
+        fc.option(fc.constantFrom('bkt.s3.local', 's3.local', 'x', 'a.b.s3.local:9000')),
+        (path, q, host) =>
+          onlyS3Errors(() => {
+            const t = parseTarget(q ? `${path}?${q}` : path, host ?? undefined, 's3.local');
+            if (t.bucket !== undefined) onlyS3Errors(() => checkBucketName(t.bucket!));
+            if (t.key !== undefined) {
+              const kp = keyPath(t.key);
+              ok(Buffer.byteLength(t.key) <= MAX_KEY_BYTES);
+              for (const seg of [...kp.dirs, kp.name])
+                ok(seg !== '' && seg !== '.' && seg !== '..' && !seg.includes('/') && !seg.includes('\0'));
+            }
+          }),
+      ),
+      runs('s3 targets', RUNS),
+    ),
+  );
+});
+
+test(`2 routing: every request gets one operation or an S3 error (${RUNS} cases)`, async () => {
+  await runFuzz('S3 routing', RUNS, () =>
+    fc.assert(
+      fc.property(
+        methods,
+        fc.constantFrom<Target>('service', 'bucket', 'object'),
+        query,
+        fc.boolean(),
+        (m, target, q, copy) =>
+          onlyS3Errors(() => {
+            const row = route(
+              m,
+              target,
+              parseTarget(`/b?${q}`, undefined, undefined).query,
+              copy ? { 'x-amz-copy-source': '/a/b' } : {},
+            );
+            ok(row.method === m && row.target === target);
+          }),
+      ),
+      runs('s3 routing', RUNS),
+    ),
+  );
+});
+
+test(`3 DeleteObjects bodies: parsed or MalformedXML (${RUNS} cases)`, async () => {
+  await runFuzz('S3 XML bodies', RUNS, () =>
+    fc.assert(
+      fc.property(xmlDoc, (x) => onlyS3Errors(() => parseDeleteRequest(x))),
+      runs('s3 DeleteObjects', RUNS),
+    ),
+  );
+});
+
+test(`4 CompleteMultipartUpload bodies: parsed or MalformedXML (${RUNS} cases)`, async () => {
+  await runFuzz('S3 XML bodies', RUNS, () =>
+    fc.assert(
+      fc.property(xmlDoc, (x) =>
         onlyS3Errors(() => {
-          const t = parseTarget(q ? `${path}?${q}` : path, host ?? undefined, 's3.local');
-          if (t.bucket !== undefined) onlyS3Errors(() => checkBucketName(t.bucket!));
-          if (t.key !== undefined) {
-            const kp = keyPath(t.key);
-            ok(Buffer.byteLength(t.key) <= MAX_KEY_BYTES);
-            for (const seg of [...kp.dirs, kp.name])
-              ok(seg !== '' && seg !== '.' && seg !== '..' && !seg.includes('/') && !seg.includes('\0'));
-          }
+          for (const p of parseCompleteRequest(x)) ok(Number.isInteger(p.partNumber));
         }),
+      ),
+      runs('s3 CompleteMultipartUpload', RUNS),
     ),
-    { numRuns: RUNS },
   );
 });
 
-test('2 routing: every request gets one operation or an S3 error (5,000 cases)', () => {
-  fc.assert(
-    fc.property(
-      methods,
-      fc.constantFrom<Target>('service', 'bucket', 'object'),
-      query,
-      fc.boolean(),
-      (m, target, q, copy) =>
-        onlyS3Errors(() => {
-          const row = route(
-            m,
-            target,
-            parseTarget(`/b?${q}`, undefined, undefined).query,
-            copy ? { 'x-amz-copy-source': '/a/b' } : {},
-          );
-          ok(row.method === m && row.target === target);
-        }),
+test(`5 arbitrary strings as keys and XML: only S3 errors (2 × ${HALF} cases)`, async () => {
+  await runFuzz('S3 request targets and keys', HALF, () =>
+    fc.assert(
+      fc.property(fc.string({ maxLength: 1100, unit: 'binary' }), (s) => onlyS3Errors(() => keyPath(s))),
+      runs('s3 key strings', HALF),
     ),
-    { numRuns: RUNS },
   );
-});
-
-test('3 DeleteObjects bodies: parsed or MalformedXML (5,000 cases)', () => {
-  fc.assert(
-    fc.property(xmlDoc, (x) => onlyS3Errors(() => parseDeleteRequest(x))),
-    { numRuns: RUNS },
-  );
-});
-
-test('4 CompleteMultipartUpload bodies: parsed or MalformedXML (5,000 cases)', () => {
-  fc.assert(
-    fc.property(xmlDoc, (x) =>
-      onlyS3Errors(() => {
-        for (const p of parseCompleteRequest(x)) ok(Number.isInteger(p.partNumber));
-      }),
+  await runFuzz('S3 XML bodies', HALF, () =>
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => onlyS3Errors(() => parseDeleteRequest(s))),
+      runs('s3 XML strings', HALF),
     ),
-    { numRuns: RUNS },
-  );
-});
-
-test('5 arbitrary strings as keys and XML: only S3 errors (2 × 2,500 cases)', () => {
-  fc.assert(
-    fc.property(fc.string({ maxLength: 1100, unit: 'binary' }), (s) => onlyS3Errors(() => keyPath(s))),
-    { numRuns: 2500 },
-  );
-  fc.assert(
-    fc.property(fc.string({ maxLength: 300 }), (s) => onlyS3Errors(() => parseDeleteRequest(s))),
-    { numRuns: 2500 },
   );
 });

@@ -1,5 +1,4 @@
 import { equal, ok } from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { appendFileSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -13,11 +12,12 @@ import { SmbServer } from '../../src/protocols/smb/server.ts';
 import { Session } from '../../src/protocols/smb/session.ts';
 import { findShare, TreeConnect } from '../../src/protocols/smb/tree.ts';
 import { ROOT } from '../../src/storage/types.ts';
+import { fuzzCases, fuzzSeed, fuzzTimeoutMs, Rng, runFuzz } from '../support/fuzz.ts';
 import { createBody, TestClient } from './client.ts';
 import { type SmbGateway, startSmbGateway } from './fixture.ts';
 
-/** How many mutated frames (CI runs the full count; SMB_FUZZ_FRAMES overrides). */
-const FRAMES = Number(process.env.SMB_FUZZ_FRAMES ?? 20_000);
+/** How many mutated frames: 20,000 in CI, times FUZZ_CASES_SCALE. */
+const FRAMES = fuzzCases(20_000);
 /** A frame that has not finished after this long counts as a hang. */
 // A hang detector, not a timing assertion: generous, since CI shares two cores with everything else.
 const FRAME_DEADLINE_MS = 15_000;
@@ -65,41 +65,40 @@ const FILE_ID_AT: Record<number, number> = {
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0xffffffff, 64, 65, 4096];
 
 /** One random mutation: bit flips, byte and integer overwrites, truncation, extension, splices. */
-function mutate(frame: Buffer, all: Buffer[]): Buffer {
+function mutate(r: Rng, frame: Buffer, all: Buffer[]): Buffer {
   let b = Buffer.from(frame);
-  const n = randomInt(1, 4);
+  const n = 1 + r.below(3);
   for (let i = 0; i < n; i++) {
-    const kind = randomInt(0, 7);
-    const at = b.length > 0 ? randomInt(0, b.length) : 0;
+    const kind = r.below(7);
+    const at = r.below(b.length);
     switch (kind) {
       case 0:
-        if (b.length) b[at] = b[at]! ^ (1 << randomInt(0, 8));
+        if (b.length) b[at] = b[at]! ^ (1 << r.below(8));
         break;
       case 1:
-        if (b.length) b[at] = randomInt(0, 256);
+        if (b.length) b[at] = r.below(256);
         break;
       case 2: {
-        const v = INTERESTING[randomInt(0, INTERESTING.length)]!;
+        const v = r.pick(INTERESTING);
         if (at + 4 <= b.length) b.writeUInt32LE(v >>> 0, at);
         else if (at + 2 <= b.length) b.writeUInt16LE(v & 0xffff, at);
         break;
       }
       case 3:
-        b = b.subarray(0, randomInt(0, b.length + 1));
+        b = b.subarray(0, r.below(b.length + 1));
         break;
       case 4:
-        b = Buffer.concat([b, Buffer.alloc(randomInt(1, 64), randomInt(0, 256))]);
+        b = Buffer.concat([b, Buffer.alloc(1 + r.below(63), r.below(256))]);
         break;
       case 5: {
         // A header field the server reads first: command, credits, flags, NextCommand, ids.
-        const field = [12, 14, 16, 20, 24, 32, 36, 40][randomInt(0, 8)]!;
-        if (field + 4 <= b.length)
-          b.writeUInt32LE(INTERESTING[randomInt(0, INTERESTING.length)]! >>> 0, field);
+        const field = r.pick([12, 14, 16, 20, 24, 32, 36, 40]);
+        if (field + 4 <= b.length) b.writeUInt32LE(r.pick(INTERESTING) >>> 0, field);
         break;
       }
       default: {
-        const other = all[randomInt(0, all.length)]!;
-        b = Buffer.concat([b.subarray(0, at), other.subarray(randomInt(0, Math.max(1, other.length)))]);
+        const other = r.pick(all);
+        b = Buffer.concat([b.subarray(0, at), other.subarray(r.below(other.length))]);
       }
     }
   }
@@ -196,8 +195,9 @@ describe('SMB fuzz: mutated golden frames', () => {
   }
 
   test(`1 ${FRAMES} mutated frames: no crash, no hang, no unexpected error, bounded memory; the server still answers`, {
-    timeout: 600_000,
+    timeout: fuzzTimeoutMs(600_000),
   }, async () => {
+    const r = new Rng(fuzzSeed('smb frames'));
     const golden = goldenFrames();
     const negotiate = new TestClient(0).build({
       command: CMD.NEGOTIATE,
@@ -219,42 +219,44 @@ describe('SMB fuzz: mutated golden frames', () => {
     );
     let closes = 0;
     let answered = 0;
-    for (let i = 0; i < FRAMES; i++) {
-      if (t.socket.destroyed) {
-        closes++;
-        t = await target(negotiate);
-      }
-      const session = t.conn.sessions.get(1n);
-      if (session && !session.trees.has(1))
-        session.trees.set(1, Object.assign(Object.create(TreeConnect.prototype), tree, { session }));
-      const base = golden[randomInt(0, golden.length)]!;
-      const m = Buffer.from(base);
-      // Most frames speak for the injected session and tree, with a fresh message id and no signature.
-      if (m.length >= 64 && m.readUInt32LE(0) === 0x424d53fe && randomInt(0, 10) > 0) {
-        m.writeUInt32LE(m.readUInt32LE(16) & ~0x8, 16);
-        m.writeBigUInt64LE(t.mid++, 24);
-        m.writeUInt16LE(8, 14);
-        m.writeUInt32LE(1, 36);
-        m.writeBigUInt64LE(1n, 40);
-        m.writeUInt16LE(1, 6);
-        // Half the time, aim at a handle that is really open (CREATEs among the frames make some).
-        const at = FILE_ID_AT[m.readUInt16LE(12)];
-        const opens = [...(t.conn.sessions.get(1n)?.opens.values() ?? [])];
-        if (at !== undefined && opens.length > 0 && randomInt(0, 2) === 0 && m.length >= 64 + at + 16) {
-          const o = opens[randomInt(0, opens.length)]!;
-          m.writeBigUInt64LE(o.fileId.persistent, 64 + at);
-          m.writeBigUInt64LE(o.fileId.volatile, 64 + at + 8);
+    await runFuzz('SMB2 frames', FRAMES, async () => {
+      for (let i = 0; i < FRAMES; i++) {
+        if (t.socket.destroyed) {
+          closes++;
+          t = await target(negotiate);
         }
+        const session = t.conn.sessions.get(1n);
+        if (session && !session.trees.has(1))
+          session.trees.set(1, Object.assign(Object.create(TreeConnect.prototype), tree, { session }));
+        const base = r.pick(golden);
+        const m = Buffer.from(base);
+        // Most frames speak for the injected session and tree, with a fresh message id and no signature.
+        if (m.length >= 64 && m.readUInt32LE(0) === 0x424d53fe && r.below(10) > 0) {
+          m.writeUInt32LE(m.readUInt32LE(16) & ~0x8, 16);
+          m.writeBigUInt64LE(t.mid++, 24);
+          m.writeUInt16LE(8, 14);
+          m.writeUInt32LE(1, 36);
+          m.writeBigUInt64LE(1n, 40);
+          m.writeUInt16LE(1, 6);
+          // Half the time, aim at a handle that is really open (CREATEs among the frames make some).
+          const at = FILE_ID_AT[m.readUInt16LE(12)];
+          const opens = [...(t.conn.sessions.get(1n)?.opens.values() ?? [])];
+          if (at !== undefined && opens.length > 0 && r.chance(2) && m.length >= 64 + at + 16) {
+            const o = r.pick(opens);
+            m.writeBigUInt64LE(o.fileId.persistent, 64 + at);
+            m.writeBigUInt64LE(o.fileId.volatile, 64 + at + 8);
+          }
+        }
+        const frame = mutate(r, m, golden);
+        const wire = frame.length > 0xffffff ? frame.subarray(0, 0xffffff) : frame;
+        const before = t.socket.written;
+        t.socket.emit('data', Buffer.concat([frameHeader(wire.length), wire]));
+        await settle(t.conn, t.socket);
+        if (t.socket.written > before) answered++;
       }
-      const frame = mutate(m, golden);
-      const wire = frame.length > 0xffffff ? frame.subarray(0, 0xffffff) : frame;
-      const before = t.socket.written;
-      t.socket.emit('data', Buffer.concat([frameHeader(wire.length), wire]));
-      await settle(t.conn, t.socket);
-      if (t.socket.written > before) answered++;
-    }
-    await t.conn.close('fuzz done');
-    equal(unexpected.length, 0, `unexpected failures:\n${unexpected.slice(0, 5).join('\n')}`);
+      await t.conn.close('fuzz done');
+      equal(unexpected.length, 0, `unexpected failures:\n${unexpected.slice(0, 5).join('\n')}`);
+    });
     const growth = process.memoryUsage().heapUsed - heapBefore;
     ok(growth < 256 * 1024 * 1024, `heap grew by ${Math.round(growth / 1e6)} MB`);
     ok(closes > 0, 'some mutations were framing errors that closed the connection');

@@ -9,10 +9,23 @@
  */
 import { appendFileSync } from 'node:fs';
 
+/** FUZZ_CASES_SCALE: 1 when unset or not a positive number. */
+export function fuzzScale(): number {
+  const scale = Number(process.env.FUZZ_CASES_SCALE ?? 1);
+  return Number.isFinite(scale) && scale > 0 ? scale : 1;
+}
+
 /** The CI count a fuzzer names, times FUZZ_CASES_SCALE. */
 export function fuzzCases(ciCases: number): number {
-  const scale = Number(process.env.FUZZ_CASES_SCALE ?? 1);
-  return Math.max(1, Math.round(ciCases * (Number.isFinite(scale) && scale > 0 ? scale : 1)));
+  return Math.max(1, Math.round(ciCases * fuzzScale()));
+}
+
+/**
+ * A hang limit (node:test `timeout`, a deadline) sized for the CI count, grown with
+ * FUZZ_CASES_SCALE so a bench run of fifty times the cases is not cut short; never shrunk.
+ */
+export function fuzzTimeoutMs(ciMs: number): number {
+  return Math.ceil(ciMs * Math.max(1, fuzzScale()));
 }
 
 /** FUZZ_SEED when set, otherwise a fresh one; printed so a failure can be replayed. */
