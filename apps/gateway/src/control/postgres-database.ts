@@ -34,9 +34,12 @@ const POOL = {
 
 /** A PostgreSQL failure as the operator should read it: which database, and what went wrong. */
 export function unavailable(location: string, err: unknown): ControlError {
+  const cause = (err as { meta?: { driverAdapterError?: { cause?: { message?: unknown } } } } | null)?.meta
+    ?.driverAdapterError?.cause?.message;
   const text =
     err instanceof Error ? err.message || (err as { code?: string }).code || err.name : String(err);
-  const reason = text.trim().split('\n').at(-1)?.trim() ?? text;
+  // The server's own words when the adapter kept them; else the last line of Prisma's message.
+  const reason = typeof cause === 'string' ? cause : (text.trim().split('\n').at(-1)?.trim() ?? text);
   return new ControlError('UNAVAILABLE', `control plane database ${location} is unavailable: ${reason}`);
 }
 
@@ -47,9 +50,18 @@ export function unavailable(location: string, err: unknown): ControlError {
  */
 const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2037']);
 
+/**
+ * PostgreSQL's SQLSTATEs for the same, passed through by the adapter: class 08 (connection
+ * exception), 57P01-57P03 (shut down by an administrator, crash, not yet accepting) and 53300
+ * (too many connections).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+
 function isUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && UNAVAILABLE_CODES.has(code);
+  const e = err as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
+  if (typeof e?.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  const sqlState = e?.meta?.driverAdapterError?.cause?.originalCode;
+  return typeof sqlState === 'string' && UNAVAILABLE_SQLSTATE.test(sqlState);
 }
 
 /**

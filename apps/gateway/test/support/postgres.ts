@@ -29,9 +29,10 @@ export function requirePostgres(): { skip?: string } {
 export interface PostgresOptions {
   /**
    * Extra `-c name=value` server settings, over the defaults. The defaults trade durability
-   * across an OS crash for speed (`fsync=off`, `synchronous_commit=off`, `full_page_writes=off`):
-   * a killed server still keeps every committed transaction, which is all a test can observe.
-   * Pass `{ fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' }` to measure.
+   * across an OS crash for speed (`fsync=off`, `full_page_writes=off`): a commit still writes
+   * its WAL to the kernel before it returns (synchronous_commit stays on), so a killed server
+   * keeps every committed transaction, which is all a test on one machine can observe.
+   * Pass `{ fsync: 'on', full_page_writes: 'on' }` to measure what a real server would do.
    */
   settings?: Record<string, string>;
   /** How long start-up may take before it counts as failed (default 60 s: a loaded 2-core box). */
@@ -71,7 +72,6 @@ export interface PostgresServer {
 
 const DEFAULT_SETTINGS: Readonly<Record<string, string>> = {
   fsync: 'off',
-  synchronous_commit: 'off',
   full_page_writes: 'off',
   max_connections: '100',
   shared_buffers: '32MB',
