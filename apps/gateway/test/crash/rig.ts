@@ -1,0 +1,207 @@
+/**
+ * The crash rounds shared by the CI test and the bench: one gateway process (`./cfs gateway
+ * start`) on a temp state folder, one user over S3, NFS and SMB; each round runs the mixed
+ * workload, SIGKILLs the gateway at a seeded random moment, starts it again, reads everything
+ * back, judges it against the ledger and runs `./cfs fsck`.
+ */
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { loadConfig } from '../../src/config/load.ts';
+import { openControlPlane } from '../../src/control/index.ts';
+import { CFS, writeGatewayConfig } from '../quota/fixture.ts';
+import { type ProcessHandle, spawnProcess } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { type GatewayAccess, NfsClient, s3Client } from './clients.ts';
+import { AckLedger, type InFlightOutcomes, type Protocol } from './ledger.ts';
+import { fsck, observe } from './verify.ts';
+import { BUCKET, DIRECTORIES, MixedWorkload, Rng, type WorkloadOptions } from './workload.ts';
+
+const ADMIN_PASSWORD = 'crash-admin-password-1';
+
+export interface RoundReport {
+  round: number;
+  seed: number;
+  /** How long the writers ran before the SIGKILL. */
+  killAfterMs: number;
+  /** Acknowledgements received in the round, by protocol. */
+  acked: Record<Protocol, number>;
+  /** Names with an operation begun and not acknowledged when the gateway died, and what became of it. */
+  inFlight: number;
+  outcomes: InFlightOutcomes;
+  /** Names read back, and how many of them exist. */
+  names: number;
+  present: number;
+  fsckClean: boolean;
+  /**
+   * Every invariant this round broke; empty when it passed. An fsck finding counts in the
+   * round that first shows it (a leaked blob stays leaked, and would fail every later round).
+   */
+  problems: string[];
+  /** Of those, the ones about content: an acknowledged write lost, something half-visible. */
+  contentProblems: number;
+  ms: number;
+}
+
+export interface RigOptions {
+  writersPerProtocol?: number;
+  namesPerWriter?: number;
+  sharedNames?: number;
+  /** The SIGKILL comes this many ms after the writers start, uniformly in [min, max]. */
+  killWindowMs?: [number, number];
+}
+
+export class CrashRig {
+  readonly ledger = new AckLedger();
+  private gateway: ProcessHandle | undefined;
+  /** fsck findings already reported by an earlier round. */
+  private readonly fsckFindings = new Set<string>();
+
+  private constructor(
+    readonly dir: string,
+    readonly configFile: string,
+    readonly access: GatewayAccess,
+    private readonly o: Required<RigOptions>,
+  ) {}
+
+  static async create(o: RigOptions = {}): Promise<CrashRig> {
+    const dir = makeTempDir('crash-mixed');
+    const configFile = await writeGatewayConfig(dir);
+    const { config, problems } = await loadConfig(configFile, { checkPorts: false });
+    if (!config) throw new Error(`bad test config: ${JSON.stringify(problems)}`);
+    const password = 'Crash-test-pw-1';
+    const cp = await openControlPlane({ stateDir: config.stateDir });
+    let access: GatewayAccess;
+    try {
+      const u = await cp.users.add({ name: 'crash', password });
+      const k = await cp.s3Keys.create('crash');
+      access = {
+        nfsPort: config.nfs.bind.port,
+        mountPort: config.nfs.mountBind.port,
+        s3Port: config.s3.bind.port,
+        smbPort: config.smb.bind.port,
+        user: 'crash',
+        password,
+        uid: u.uid,
+        gid: u.gid,
+        accessKeyId: k.accessKeyId,
+        secret: k.secret,
+      };
+    } finally {
+      await cp.close();
+    }
+    const rig = new CrashRig(dir, configFile, access, {
+      writersPerProtocol: o.writersPerProtocol ?? 2,
+      namesPerWriter: o.namesPerWriter ?? 4,
+      sharedNames: o.sharedNames ?? 6,
+      killWindowMs: o.killWindowMs ?? [300, 2500],
+    });
+    await rig.start();
+    const s3 = s3Client(access);
+    const nfs = await NfsClient.mount(access, '/export');
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+      const bucket = await nfs.mustLookup(nfs.root, BUCKET);
+      for (const d of DIRECTORIES) await nfs.ensureDir(bucket, d);
+    } finally {
+      s3.destroy();
+      nfs.close();
+    }
+    return rig;
+  }
+
+  /** Starts the gateway process and waits until it serves. */
+  async start(): Promise<void> {
+    const gw = spawnProcess(CFS, ['gateway', 'start', '--config', this.configFile], {
+      name: 'gateway',
+      env: { CFS_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    });
+    this.gateway = gw;
+    await gw.waitForLine(/gateway started/, 60_000);
+  }
+
+  /** SIGKILL by PID; resolves once the process is gone (reaped), so its PID file is stale. */
+  async kill(): Promise<void> {
+    const gw = this.gateway!;
+    process.kill(gw.pid, 'SIGKILL');
+    const status = await gw.exited;
+    if (status.signal !== 'SIGKILL')
+      throw new Error(`gateway ended with ${JSON.stringify(status)} before the SIGKILL`);
+  }
+
+  /** One round: workload, SIGKILL at a random moment, restart, read back, judge, fsck. */
+  async round(round: number, seed: number): Promise<RoundReport> {
+    const t0 = performance.now();
+    const rng = new Rng(seed);
+    const killAfterMs = rng.between(...this.o.killWindowMs);
+    const opts: WorkloadOptions = {
+      writersPerProtocol: this.o.writersPerProtocol,
+      namesPerWriter: this.o.namesPerWriter,
+      sharedNames: this.o.sharedNames,
+      round,
+      seed,
+    };
+    const workload = await MixedWorkload.connect(this.access, this.ledger, opts);
+    const problems: string[] = [];
+    try {
+      const running = workload.run();
+      await Promise.race([running, new Promise((r) => setTimeout(r, killAfterMs))]);
+      workload.killed = true;
+      await this.kill();
+      // Requests cut off by the crash fail as soon as their sockets are gone.
+      workload.close();
+      await running;
+    } finally {
+      workload.close();
+    }
+    problems.push(...workload.failures.map((f) => `before the SIGKILL: ${f}`));
+    const acked = { ...this.ledger.acks };
+    const inFlight = this.ledger.inFlight();
+
+    await this.start();
+    const seen = await observe(this.access, this.ledger);
+    const content = [...seen.problems, ...this.ledger.judgeAll(seen.observed)];
+    problems.push(...content);
+    const outcomes = this.ledger.inFlightOutcomes(seen.observed);
+    const checked = await fsck(this.configFile);
+    for (const finding of checked.problems) {
+      if (this.fsckFindings.has(finding)) continue;
+      this.fsckFindings.add(finding);
+      problems.push(`./cfs fsck: ${finding}`);
+    }
+    this.ledger.settle(seen.observed);
+    return {
+      round,
+      seed,
+      killAfterMs,
+      acked,
+      inFlight,
+      outcomes,
+      names: seen.observed.size,
+      present: [...seen.observed.values()].filter((v) => v !== null).length,
+      fsckClean: checked.clean,
+      problems,
+      contentProblems: content.length,
+      ms: Math.round(performance.now() - t0),
+    };
+  }
+
+  /** Stops the gateway (SIGTERM, then SIGKILL after a grace) and waits for it. */
+  async close(): Promise<void> {
+    await this.gateway?.stop();
+  }
+
+  /** The tail of the running gateway's output, for a failure message. */
+  gatewayOutput(): string {
+    return this.gateway?.output().slice(-4000) ?? '';
+  }
+}
+
+/** One line per round, as the test and the bench print it. */
+export function formatRound(r: RoundReport): string {
+  const verdict = r.problems.length === 0 ? 'ok' : `FAILED (${r.problems.length} problems)`;
+  return (
+    `round ${r.round} seed ${r.seed}: SIGKILL after ${r.killAfterMs} ms; acknowledged s3 ${r.acked.s3}, ` +
+    `nfs ${r.acked.nfs}, smb ${r.acked.smb}; in flight ${r.inFlight} (applied ${r.outcomes.applied}, ` +
+    `not ${r.outcomes.none}, partly ${r.outcomes.partial}); ${r.present}/${r.names} names present; ` +
+    `fsck ${r.fsckClean ? 'clean' : 'NOT clean'}; ${r.ms} ms: ${verdict}`
+  );
+}
