@@ -50,11 +50,12 @@ export class NodeHeartbeat {
     const state = this.o.state();
     try {
       if (!this.registered) {
+        await this.warnIfNameTaken();
         await nodes.register({ ...identity, status: state.status });
         this.registered = true;
         if (state.draining) await nodes.heartbeat(identity.name, state);
       } else {
-        await nodes.heartbeat(identity.name, state);
+        await nodes.heartbeat(identity.name, { ...state, heartbeatIntervalMs: identity.heartbeatIntervalMs });
       }
       if (this.failing) {
         this.failing = false;
@@ -74,6 +75,32 @@ export class NodeHeartbeat {
         );
       }
     }
+  }
+
+  /**
+   * Two live nodes with one name (node.name defaults to the host name: cloned VMs, containers)
+   * would overwrite each other's row and look like one flapping node. Said once, at registration.
+   */
+  private async warnIfNameTaken(): Promise<void> {
+    const { nodes, identity, log } = this.o;
+    const other = (await nodes.view()).find((n) => n.name === identity.name);
+    if (other?.up && other.address !== identity.address) {
+      log.warn(
+        `node registry: node name ${identity.name} is in use by a live node at ${other.address} (last heartbeat ${other.silentMs} ms ago); give each node its own node.name`,
+      );
+    }
+  }
+
+  /** SIGHUP: a new heartbeat interval, recorded with the next beat. */
+  reconfigure(heartbeatIntervalMs: number): void {
+    if (heartbeatIntervalMs === this.o.identity.heartbeatIntervalMs) return;
+    this.o.identity.heartbeatIntervalMs = heartbeatIntervalMs;
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = setInterval(() => void this.beatOnce(), heartbeatIntervalMs);
+      this.timer.unref();
+    }
+    void this.beatOnce();
   }
 
   /** Stops beating and records `stopped` (best effort: the control plane may be the thing that is down). */

@@ -40,8 +40,11 @@ export interface Nodes {
     heartbeatIntervalMs: number;
     status?: NodeStatus;
   }): Promise<GatewayNodeRecord>;
-  /** Updates lastHeartbeatAt (and status/draining when given); NOT_FOUND when not registered. */
-  heartbeat(name: string, patch?: { status?: NodeStatus; draining?: boolean }): Promise<void>;
+  /** Updates lastHeartbeatAt (and what the patch gives); NOT_FOUND when not registered. */
+  heartbeat(
+    name: string,
+    patch?: { status?: NodeStatus; draining?: boolean; heartbeatIntervalMs?: number },
+  ): Promise<void>;
   /** Sorted by name. */
   list(): Promise<GatewayNodeRecord[]>;
   /** Sorted by name, each with its health judged at `now`. */
@@ -53,6 +56,13 @@ export interface Nodes {
 function checkStatus(status: string): NodeStatus {
   if (!STATUSES.includes(status)) throw invalid(`node status must be one of ${STATUSES.join(', ')}`);
   return status as NodeStatus;
+}
+
+function checkInterval(ms: number): number {
+  if (!Number.isSafeInteger(ms) || ms <= 0 || ms > 2 ** 31 - 1) {
+    throw invalid('heartbeat interval must be a whole number of milliseconds from 1 to 2^31-1');
+  }
+  return ms;
 }
 
 const plain = (n: Omit<GatewayNodeRecord, 'status'> & { status: string }): GatewayNodeRecord => ({
@@ -98,18 +108,11 @@ export function createNodes(prisma: PrismaClient): Nodes {
   const list = async () => (await prisma.gatewayNode.findMany({ orderBy: { name: 'asc' } })).map(plain);
   return {
     async register({ name, address, version, heartbeatIntervalMs, status = 'starting' }) {
-      if (
-        !Number.isSafeInteger(heartbeatIntervalMs) ||
-        heartbeatIntervalMs <= 0 ||
-        heartbeatIntervalMs > 2 ** 31 - 1
-      ) {
-        throw invalid('heartbeat interval must be a whole number of milliseconds from 1 to 2^31-1');
-      }
       const now = new Date();
       const fields = {
         address,
         version,
-        heartbeatIntervalMs,
+        heartbeatIntervalMs: checkInterval(heartbeatIntervalMs),
         status: checkStatus(status),
         startedAt: now,
         lastHeartbeatAt: now,
@@ -124,9 +127,16 @@ export function createNodes(prisma: PrismaClient): Nodes {
     },
     async heartbeat(name, patch = {}) {
       const status = patch.status === undefined ? undefined : checkStatus(patch.status);
+      const interval =
+        patch.heartbeatIntervalMs === undefined ? undefined : checkInterval(patch.heartbeatIntervalMs);
       const { count } = await prisma.gatewayNode.updateMany({
         where: { name },
-        data: { lastHeartbeatAt: new Date(), status, draining: patch.draining },
+        data: {
+          lastHeartbeatAt: new Date(),
+          status,
+          draining: patch.draining,
+          heartbeatIntervalMs: interval,
+        },
       });
       if (count === 0) throw notFound(`gateway node ${name}`);
     },

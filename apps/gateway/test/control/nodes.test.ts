@@ -126,6 +126,27 @@ for (const store of CONTROL_STORES) {
       assert.deepEqual(lines, []);
       await cp.nodes.remove('gw-hb');
     });
+
+    test('a second live node with the same name is warned about; a new interval is recorded on reload', async () => {
+      await cp.nodes.register({
+        name: 'gw-twin',
+        address: '10.0.0.9:8080',
+        version: '1.0.0',
+        heartbeatIntervalMs: 60_000,
+      });
+      const { heartbeat, lines } = heartbeatFor(cp.nodes, 'gw-twin');
+      await heartbeat.start();
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(
+        lines[0] ?? '',
+        /^warn node registry: node name gw-twin is in use by a live node at 10\.0\.0\.9:8080 .*give each node its own node\.name$/,
+      );
+      heartbeat.reconfigure(1500);
+      await heartbeat.beatOnce();
+      assert.equal((await cp.nodes.list()).find((n) => n.name === 'gw-twin')?.heartbeatIntervalMs, 1500);
+      await heartbeat.stop();
+      await cp.nodes.remove('gw-twin');
+    });
   });
 }
 

@@ -45,6 +45,9 @@ export const nodesFeature: Feature = {
     heartbeats.set(gw, heartbeat);
     await heartbeat.start();
   },
+  reload(gw) {
+    heartbeats.get(gw)?.reconfigure(gw.config.node.heartbeatIntervalMs);
+  },
   async stop(gw) {
     await heartbeats.get(gw)?.stop();
     heartbeats.delete(gw);
