@@ -157,4 +157,24 @@ describe('S3 bad input: the right S3 error, the server stays up, nothing partial
     ok(r.status === 403 || r.status === 400);
     await stillServing();
   });
+
+  test('10 a client that pipelines requests and goes away without reading leaves nothing in flight', async () => {
+    const server = g.gw.servers.find((x) => x.protocol === 's3') as unknown as { requestsInFlight: number };
+    await sdkClient(g, key).send(
+      new PutObjectCommand({ Bucket: 'inbox', Key: 'big.bin', Body: Buffer.alloc(16 * 1024 * 1024, 7) }),
+    );
+    const big = await signHead('GET', '/inbox/big.bin', {});
+    const list = await signHead('GET', '/inbox?list-type=2', {});
+    const socket = net.connect(g.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.pause();
+    // The first reply is larger than the socket buffers take; the second waits queued behind it.
+    socket.write(big + list);
+    for (let i = 0; i < 250 && server.requestsInFlight < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    equal(server.requestsInFlight, 2, 'both requests were received');
+    socket.destroy();
+    for (let i = 0; i < 500 && server.requestsInFlight > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    equal(server.requestsInFlight, 0, 'a stop would otherwise wait its whole grace period');
+    await stillServing();
+  });
 });

@@ -51,6 +51,12 @@ interface SocketState {
   conn: Connection | undefined;
   raw: Socket;
   inFlight: number;
+  /**
+   * How each request in flight on this socket ends its accounting. Usually its response's
+   * 'close' does; a pipelined request whose response was still queued when the socket died
+   * gets no 'close' from node, so the socket's own close ends those.
+   */
+  ending: Set<() => void>;
   bytesRead: number;
   bytesWritten: number;
 }
@@ -169,6 +175,11 @@ export class S3Server implements ProtocolServer {
     }
   }
 
+  /** Requests received and not yet ended (stop waits for them, up to its grace period). */
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -264,7 +275,14 @@ export class S3Server implements ProtocolServer {
       raw.remotePort ?? 0,
       raw.localPort ?? 0,
     );
-    const state: SocketState = { conn, raw, inFlight: 0, bytesRead: 0, bytesWritten: 0 };
+    const state: SocketState = {
+      conn,
+      raw,
+      inFlight: 0,
+      ending: new Set(),
+      bytesRead: 0,
+      bytesWritten: 0,
+    };
     this.sockets.set(raw, state);
     const tlsKey = `${raw.remoteAddress}:${raw.remotePort}`;
     if (this.tls) this.pendingTls.set(tlsKey, state);
@@ -272,6 +290,10 @@ export class S3Server implements ProtocolServer {
       this.sockets.delete(raw);
       this.pendingTls.delete(tlsKey);
       conn?.close();
+      // After the responses' own 'close' events, which node emits on this same turn.
+      setImmediate(() => {
+        for (const end of [...state.ending]) end();
+      });
     });
     raw.on('error', () => {});
     if (this.stopping) {
@@ -368,12 +390,15 @@ export class S3Server implements ProtocolServer {
     if (this.stopping) res.shouldKeepAlive = false;
     let end: ((code?: string) => void) | undefined;
     let row: OpRow | undefined;
-    res.once('close', () => {
+    const ended = () => {
+      if (!state.ending.delete(ended)) return;
       this.account(state);
       state.inFlight--;
       this.inFlight--;
       if (this.inFlight === 0) this.idle?.();
-    });
+    };
+    state.ending.add(ended);
+    res.once('close', ended);
     try {
       const method = req.method ?? 'GET';
       const t = parseTarget(url, req.headers.host, this.env.config.domain);
