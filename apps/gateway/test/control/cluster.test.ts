@@ -161,7 +161,32 @@ describe('node registry: two gateways sharing one PostgreSQL control plane', req
     assert.match(table, /^gw-a .* no$/m);
   });
 
-  test('4 a node stopped cleanly shows stopped; one that dies shows down once its heartbeats stop', async () => {
+  test('4 PostgreSQL stopped under running gateways: they keep serving, and heartbeats resume by themselves', async () => {
+    await pg.stop();
+    for (const node of [a, b]) {
+      await node.proc?.waitForLine(
+        /node registry: heartbeat failed: control plane database .* is unavailable/,
+        DEADLINE_MS,
+      );
+      const health = await fetch(`${node.base}/health`, { signal: AbortSignal.timeout(10_000) });
+      assert.ok([200, 503].includes(health.status), `${node.name} /health answers`);
+      assert.equal(node.proc?.child.exitCode, null, `${node.name} is still running`);
+    }
+    const down = await trpc(a.base, 'query', 'nodes.list', undefined, { cookie: session });
+    assert.equal(down.status, 503, 'the console is told the control plane is unavailable');
+    assert.match(down.error?.message ?? '', /^control plane database .* is unavailable: /);
+    await pg.start();
+    for (const node of [a, b]) {
+      await node.proc?.waitForLine(/node registry: heartbeats reach the control plane again/, DEADLINE_MS);
+    }
+    const back = await listAt(a);
+    assert.ok(
+      back.every((n) => n.up),
+      JSON.stringify(back),
+    );
+  });
+
+  test('5 a node stopped cleanly shows stopped; one that dies shows down once its heartbeats stop', async () => {
     const stopped = await b.proc?.stop();
     assert.equal(stopped?.code, 0, b.proc?.output());
     const afterStop = byName(await cfsNodesJson(a));

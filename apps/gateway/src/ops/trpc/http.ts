@@ -5,6 +5,7 @@ import type { Gateway } from '../../daemon/gateway.ts';
 import { createAuthenticator } from '../admin/auth.ts';
 import { type Authenticator, MAX_ADMIN_BODY } from '../admin/routes.ts';
 import { sendJson } from '../http-server.ts';
+import { asTrpcError } from './errors.ts';
 import {
   clearedSessionCookie,
   resumeSession,
@@ -91,7 +92,11 @@ export function mountTrpc(gw: Gateway, control: GatewayControl): void {
       res,
       path: url.pathname.slice(TRPC_PREFIX.length + 1),
       maxBodySize: MAX_ADMIN_BODY,
-      createContext: ({ req: r, res: s }) => requestContext(gw, control, bearer, r, s),
+      // Resolving the caller reads the control plane: its outage is a 503 the console can say, not a 500.
+      createContext: ({ req: r, res: s }) =>
+        requestContext(gw, control, bearer, r, s).catch((e: unknown) => {
+          throw asTrpcError(e);
+        }),
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           log.error(
