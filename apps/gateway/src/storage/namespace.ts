@@ -90,6 +90,18 @@ export class Namespace implements NamespaceApi {
     };
     this.m = guardSync(meta, this.breakers.metadata);
     this.d = guardAsync(data, this.breakers.transport);
+    // A file this run wrote to owns a blob even when a failed write left it looking unwritten.
+    meta.mayHaveBlob = (ino) => this.tailChecked.has(ino);
+  }
+
+  /**
+   * Before bytes of a file change: a current content annotation (an S3 ETag's MD5) is voided
+   * and that made durable first, so no crash can leave it describing bytes it does not.
+   */
+  private async voidAnnotation(ino: bigint): Promise<void> {
+    if (!this.m.voidContentAnnotation(ino)) return;
+    this.nodes.delete(ino);
+    await this.syncMeta();
   }
 
   /** Resolves once every metadata change made so far is on disk (a metadata backend call). */
@@ -333,6 +345,7 @@ export class Namespace implements NamespaceApi {
 
   async setattr(cred: Credential, ino: bigint, attrs: SetAttributes): Promise<Attributes> {
     const { layout } = this.node(ino);
+    if (attrs.size !== undefined) await this.voidAnnotation(ino);
     const r = this.m.setattr(cred, ino, attrs);
     // Shrinking: the committed size already hides the tail; cut the blob so a later
     // extension reads zeros there, not old bytes.
@@ -355,6 +368,7 @@ export class Namespace implements NamespaceApi {
     if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
     const row = this.m.precheckWrite(cred, ino, end);
     if (data.length === 0) return this.node(ino).attrs;
+    await this.voidAnnotation(ino);
     await this.checkTail(ino, row.layout === 0n ? row.size : undefined);
     this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
     try {

@@ -1,3 +1,4 @@
+import { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR } from '../annotations.ts';
 import { BlobReader } from './blob-files.ts';
 import { contentMd5 } from './content-md5.ts';
 import type { CheckContext } from './context.ts';
@@ -6,10 +7,7 @@ import { withPath } from './entry-checks.ts';
 import type { Finding } from './finding.ts';
 import { FILE } from './inode-type.ts';
 
-/** Hex MD5 of the content, recorded by the S3 server for single-part uploads. */
-export const ETAG_MD5_XATTR = 's3.etag-md5';
-/** The inode's `change` value (decimal) when the MD5 was recorded; any later change voids it. */
-export const ETAG_CHANGE_XATTR = 's3.etag-change';
+export { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR };
 
 /**
  * Files with a stored MD5 that is still current (recorded at the inode's present change

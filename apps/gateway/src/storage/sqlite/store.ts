@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { ETAG_CHANGE_XATTR } from '../annotations.ts';
 import { fsError } from '../errors.ts';
 import type { LedgerGate } from '../ledger-gate.ts';
 import { checkLookupName, checkNewName } from '../names.ts';
@@ -228,7 +229,18 @@ export class SqliteMetadataStore {
    */
   skipInodeNumbers(gap: bigint): void {
     this.db.prepare("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'inodes'").run(gap);
+    const seq = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'inodes'").pluck().get();
+    this.firstRunIno = BigInt((seq as number | bigint | undefined) ?? 0) + 1n;
   }
+
+  /**
+   * Inodes below this number were made by an earlier run, which may have crashed after a
+   * first write's bytes reached the blob and before its commit: such a file looks unwritten
+   * (size 0, change 1) yet may own a blob. 0 until start-up recovery sets it.
+   */
+  private firstRunIno = 0n;
+  /** Set by the namespace: whether this run has touched the inode's blob (see destroyInode). */
+  mayHaveBlob: (ino: bigint) => boolean = () => false;
 
   pendingGc(): bigint[] {
     return (this.st.listGc.all() as Array<{ blob: bigint }>).map((r) => r.blob);
@@ -307,7 +319,15 @@ export class SqliteMetadataStore {
       // The own blob exists once anything was written (every write bumps the change id); an
       // extent file may own one its extents no longer mention; a detached file may have a
       // blob from a write a crash never accounted. A file created and removed untouched has none.
-      if (r.layout === 1n || r.size > 0n || r.change > 1n || r.nlink === 0n) blobs.add(r.ino);
+      if (
+        r.layout === 1n ||
+        r.size > 0n ||
+        r.change > 1n ||
+        r.nlink === 0n ||
+        r.ino < this.firstRunIno ||
+        this.mayHaveBlob(r.ino)
+      )
+        blobs.add(r.ino);
       if (r.layout === 1n)
         for (const b of this.st.blobsOf.all(r.ino) as Array<{ blob: bigint }>) blobs.add(b.blob);
     }
@@ -667,6 +687,19 @@ export class SqliteMetadataStore {
     requireAccess(cred, a, W_OK, String(ino));
     if (end > row.size) this.charge(a.uid, a.gid, end - row.size, 0n);
     return row;
+  }
+
+  /**
+   * Voids a content annotation that is current (recorded for the inode's change id), quietly;
+   * true when there was one. Bytes about to change must not be covered by it: a crash between
+   * the data write and its commit would leave the annotation current over the new bytes.
+   */
+  voidContentAnnotation(ino: bigint): boolean {
+    const at = this.st.getXattr.get(ino, ETAG_CHANGE_XATTR) as { value: Buffer } | undefined;
+    const row = this.row(ino);
+    if (!at || !row || at.value.toString() !== String(row.change)) return false;
+    this.st.deleteXattr.run(ino, ETAG_CHANGE_XATTR);
+    return true;
   }
 
   /** Replaces whatever extents cover [offset, end) with the file's own blob at the same offsets. */
