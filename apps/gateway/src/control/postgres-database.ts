@@ -57,9 +57,27 @@ const UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['P1001', 'P1002', 'P1017
  */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
 
+/**
+ * node-postgres's own errors for a connection that died under a query or never came: plain
+ * Errors with no code (pg/lib/client.js, pg-pool), which Prisma passes on as they are. Their
+ * exact texts are the only thing that tells them apart.
+ */
+const PG_CONNECTION_LOST: ReadonlySet<string> = new Set([
+  'Connection terminated unexpectedly',
+  'Connection terminated',
+  'Connection terminated due to connection timeout',
+  'timeout exceeded when trying to connect',
+  'Query read timeout',
+]);
+
 function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } };
+  const e = err as {
+    code?: unknown;
+    message?: unknown;
+    meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  } | null;
   if (typeof e?.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (typeof e?.message === 'string' && PG_CONNECTION_LOST.has(e.message)) return true;
   const sqlState = e?.meta?.driverAdapterError?.cause?.originalCode;
   return typeof sqlState === 'string' && UNAVAILABLE_SQLSTATE.test(sqlState);
 }

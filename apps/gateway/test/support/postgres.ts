@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,7 +60,7 @@ export interface PostgresServer {
   ): Promise<R[]>;
   /** Fast shutdown (SIGINT to the postmaster: clients are disconnected), then waits for the exit. */
   stop(): Promise<void>;
-  /** SIGKILL to the postmaster's process group: a crash. start() recovers from the WAL. */
+  /** SIGKILL to the postmaster and its children: a crash. start() recovers from the WAL. */
   kill(): Promise<void>;
   /** Starts the same cluster on the same port again after stop() or kill(). */
   start(): Promise<void>;
@@ -102,6 +102,23 @@ function serverEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** PIDs whose parent is `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so read after the last `)`.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) found.push(Number(entry));
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return found;
+}
+
 function tail(text: string, chars = 4000): string {
   return text.length > chars ? `…${text.slice(-chars)}` : text;
 }
@@ -118,13 +135,19 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   let logText = '';
   let removed = false;
 
-  const killGroup = () => {
+  /**
+   * SIGKILL to the postmaster and, first, to its children (backends, checkpointer…), so a start
+   * right after never meets a shared-memory segment an orphaned backend still holds.
+   */
+  const killServer = () => {
     const pid = child?.pid;
     if (pid === undefined || child?.exitCode !== null || child?.signalCode !== null) return;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // Already gone.
+    for (const p of [...childrenOf(pid), pid]) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
   };
   const removeFolder = () => {
@@ -134,7 +157,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     else rmSync(root, { recursive: true, force: true, maxRetries: 3 });
   };
   const unregister = onExit(() => {
-    killGroup();
+    killServer();
     removeFolder();
   });
 
@@ -175,8 +198,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
     const proc = spawn(postgres, args, {
       env: serverEnv(),
+      // Not detached: in the test process's group, so a watchdog killing the group kills it too.
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
       ...(identity ?? {}),
     });
     child = proc;
@@ -239,7 +262,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   async function waitExit(graceMs: number): Promise<void> {
     child?.ref();
     for (const stream of [child?.stdout, child?.stderr]) (stream as { ref?: () => void } | null)?.ref?.();
-    const timer = setTimeout(killGroup, graceMs);
+    const timer = setTimeout(killServer, graceMs);
     try {
       await exited;
     } finally {
@@ -272,7 +295,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     },
     async kill() {
       if (server.pid === undefined) return;
-      killGroup();
+      killServer();
       await waitExit(0);
     },
     start,
