@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openControlPlane } from '../../src/control/index.ts';
+import { ensureAdminAccount } from '../../src/ops/identity/bootstrap.ts';
 import { invalidateCredentials, resolveUserCredential } from '../../src/ops/identity/credentials.ts';
 import { CFS, type InProcessGateway, startGateway, waitUntil, writeGatewayConfig } from '../quota/fixture.ts';
 import { spawnProcess } from '../support/proc.ts';
@@ -89,6 +90,20 @@ describe('console admin bootstrap on a fresh state', () => {
       await again.close();
     }
   });
+});
+
+test('4 two nodes bootstrapping one control plane at the same moment: one creates the admin, the other finds it', async () => {
+  const cp = await openControlPlane({ stateDir: join(makeTempDir('bootstrap-race'), 'state') });
+  try {
+    const printed: string[] = [];
+    const o = { print: (l: string) => printed.push(l), log: { info() {}, warn() {} } };
+    const results = await Promise.all([ensureAdminAccount(cp, o), ensureAdminAccount(cp, o)]);
+    deepEqual([...results].sort(), ['created', 'exists']);
+    equal(printed.length, 1, 'the password is printed once, by the node that created it');
+    equal((await cp.users.get('admin'))?.role, 'admin');
+  } finally {
+    await cp.close();
+  }
 });
 
 describe('credentials in a running gateway', () => {

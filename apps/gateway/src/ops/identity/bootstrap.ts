@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ControlError } from '../../control/errors.ts';
 import type { ControlPlane } from '../../control/index.ts';
 
 export const BOOTSTRAP_ADMIN = 'admin';
@@ -41,12 +42,18 @@ export async function ensureAdminAccount(
   const generated = o.password === undefined;
   const password = o.password ?? randomBytes(18).toString('base64url');
   const uidFree = !users.some((u) => u.uid === BOOTSTRAP_ADMIN_UID);
-  await control.users.add({
-    name: BOOTSTRAP_ADMIN,
-    ...(uidFree ? { uid: BOOTSTRAP_ADMIN_UID } : {}),
-    role: 'admin',
-    password,
-  });
+  try {
+    await control.users.add({
+      name: BOOTSTRAP_ADMIN,
+      ...(uidFree ? { uid: BOOTSTRAP_ADMIN_UID } : {}),
+      role: 'admin',
+      password,
+    });
+  } catch (e) {
+    // Another node sharing this control plane created it at the same moment: it printed it.
+    if (e instanceof ControlError && e.code === 'EXISTS') return 'exists';
+    throw e;
+  }
   await control.audit.record({
     actor: 'gateway',
     action: 'user.add',
