@@ -6,7 +6,7 @@ import { ConnectionRegistry } from '../ops/connections.ts';
 import { HealthMonitor, processCheck } from '../ops/health.ts';
 import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
 import { addSmbStatusRoute } from '../protocols/smb/admin-route.ts';
-import { type OpenedNamespace, openNamespace } from '../storage/open.ts';
+import { type OpenedNamespace, type OpenNamespaceOptions, openNamespace } from '../storage/open.ts';
 import type { Feature } from './feature.ts';
 import { FEATURES } from './features.ts';
 import type { Logger } from './logger.ts';
@@ -31,6 +31,8 @@ export class Gateway {
   readonly connections: ConnectionRegistry;
   /** Listeners refuse new connections for maintenance (set by the drain feature; metrics read it). */
   draining = false;
+  /** Tests only: wraps the stores before the namespace guards them (OpenNamespaceOptions). */
+  wrapStores: OpenNamespaceOptions['wrapStores'];
   private readonly started: Feature[] = [];
   private releasePid: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
@@ -67,6 +69,7 @@ export class Gateway {
       cacheTtlMs: config.cache.ttlMs,
       cacheMaxEntries: config.cache.maxEntries,
       breaker: config.circuitBreaker,
+      wrapStores: this.wrapStores,
       onBreakerTransition: (b, from, reason) => {
         const line = `circuit ${b.backend}: ${from} -> ${b.state} (${reason})`;
         if (b.state === 'open') log.error({ backend: b.backend, from, to: b.state }, line);

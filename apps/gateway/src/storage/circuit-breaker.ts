@@ -59,6 +59,8 @@ export function backendFailure(e: unknown, backend: Backend): FsError | undefine
 export class CircuitBreaker {
   state: BreakerState = 'closed';
   private consecutive = 0;
+  /** Background probes failed in a row; only a probe that succeeds resets it (see probed()). */
+  private probeFailures = 0;
   private total = 0;
   private lastError: { message: string; at: number } | undefined;
   private openedAt: number | undefined;
@@ -139,6 +141,26 @@ export class CircuitBreaker {
     return failure;
   }
 
+  /**
+   * A background probe's outcome (after its calls went through run/runSync). Probe failures
+   * are also counted on their own: `failureThreshold` failed probes in a row open the circuit
+   * even while client calls that still work (reads, when a full disk or a lock held by another
+   * process refuses every write) keep resetting the count of consecutive call failures.
+   */
+  probed(error?: unknown): void {
+    if (error === undefined) {
+      this.probeFailures = 0;
+      return;
+    }
+    this.probeFailures++;
+    if (this.state === 'closed' && this.probeFailures >= this.options.failureThreshold) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.lastError = { message, at: Date.now() };
+      this.openedAt = Date.now();
+      this.transition('open', `${this.probeFailures} background probes failed in a row: ${message}`);
+    }
+  }
+
   /** Operator reset (admin API): closed, counters cleared. */
   reset(): void {
     this.consecutive = 0;
@@ -160,6 +182,7 @@ export class CircuitBreaker {
   private transition(to: BreakerState, reason: string): void {
     const from = this.state;
     this.state = to;
+    if (to === 'closed') this.probeFailures = 0;
     this.onTransition(this, from, reason);
   }
 }

@@ -109,14 +109,30 @@ export class Namespace implements NamespaceApi {
     return this.breakers.metadata.run(() => this.barrier.sync());
   }
 
-  /** Health probes: real round trips through the breakers, so they open and close them. */
+  /**
+   * Health probes: real round trips through the breakers, so they open and close them. The
+   * metadata probe commits a write: a store that still reads but cannot commit (its file
+   * system full, its database locked by another process) is down for every mutation.
+   */
   async probeMetadata(): Promise<void> {
-    this.m.getattr(ROOT_INO);
-    await this.syncMeta();
+    await this.probe(this.breakers.metadata, async () => {
+      this.m.probeWrite();
+      await this.syncMeta();
+    });
   }
 
   async probeTransport(): Promise<void> {
-    await this.d.probe();
+    await this.probe(this.breakers.transport, () => this.d.probe());
+  }
+
+  private async probe(breaker: CircuitBreaker, roundTrip: () => Promise<void>): Promise<void> {
+    try {
+      await roundTrip();
+    } catch (e) {
+      breaker.probed(e);
+      throw e;
+    }
+    breaker.probed();
   }
 
   // ---- reads -------------------------------------------------------------------------------

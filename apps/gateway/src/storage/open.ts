@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BreakerOptions } from './circuit-breaker.ts';
+import type { DataStore } from './data/data-store.ts';
 import { LocalBlobStore } from './data/local-blobs.ts';
 import { WalBarrier } from './durability.ts';
 import { type LedgerGate, OPEN_GATE } from './ledger-gate.ts';
@@ -21,6 +22,18 @@ export interface OpenNamespaceOptions {
   onBreakerTransition?: NamespaceOptions['onBreakerTransition'];
   /** Recover queued deletions and abandoned uploads (the gateway does; read-only tools don't). */
   recover?: boolean;
+  /**
+   * Tests only (fault injection, test/support/faults.ts): replaces the stores before the
+   * namespace puts them behind their circuit breakers. No configuration key reaches it.
+   */
+  wrapStores?: (stores: NamespaceStores) => NamespaceStores;
+}
+
+/** The backends a namespace is built on. */
+export interface NamespaceStores {
+  meta: SqliteMetadataStore;
+  data: DataStore;
+  barrier: WalBarrier;
 }
 
 export function sqlitePath(url: string): string {
@@ -52,7 +65,8 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
   // A write makes sure the WAL file exists before the barrier opens it.
   meta.setMeta('opened', String(Date.now()));
   const barrier = new WalBarrier(`${dbFile}-wal`);
-  const ns = new OpenedNamespace(meta, data, barrier, {
+  const stores = o.wrapStores?.({ meta, data, barrier }) ?? { meta, data, barrier };
+  const ns = new OpenedNamespace(stores.meta, stores.data, stores.barrier, {
     cacheTtlMs: o.cacheTtlMs ?? 1000,
     cacheMaxEntries: o.cacheMaxEntries ?? 100_000,
     breaker: o.breaker,

@@ -100,7 +100,8 @@ function installHint(tools: string[]): string {
   return `apt-get install -y ${[...packages].join(' ')}`;
 }
 
-function ciMode(): boolean {
+/** True under CI (env CI set and not 0/false): tests that need a tool or root run and fail instead of skipping. */
+export function ciMode(): boolean {
   const ci = process.env.CI;
   return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
 }

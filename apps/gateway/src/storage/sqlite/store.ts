@@ -274,6 +274,18 @@ export class SqliteMetadataStore {
     this.st.setMeta.run(key, value);
   }
 
+  /**
+   * The health probe's write: one small commit. It reads before it writes, inside one
+   * transaction, so a database another process holds locked answers SQLITE_BUSY at once: a
+   * reader is never made to wait for the write lock (busy_timeout would stall the event loop).
+   */
+  probeWrite(): void {
+    this.db.transaction(() => {
+      this.st.getMeta.get('probed');
+      this.st.setMeta.run('probed', String(Date.now()));
+    })();
+  }
+
   // ---- helpers used inside transactions ----------------------------------------------------
 
   private mustRow(ino: bigint): InodeRow {

@@ -1,0 +1,111 @@
+/**
+ * The metadata store ("A2") made to fail under a gateway serving NFS, S3 and SMB: for real
+ * where this machine allows it (its file system full, its database locked by another
+ * process) and through the test-only fault wrapper otherwise (a database whose every read
+ * fails, one whose writes fail). For each, scenario.ts runs the round: fast protocol errors,
+ * the circuit opened by the probes alone, /health naming the backend and the cause, recovery
+ * by itself, nothing acknowledged lost.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { type ProcessHandle, spawnProcess } from '../support/proc.ts';
+import {
+  describeRound,
+  faultGateway,
+  faultRound,
+  fillFileSystem,
+  ON_EIO,
+  ON_ENOSPC,
+  OPEN_CIRCUIT,
+} from './scenario.ts';
+
+const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
+
+describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
+  const g = faultGateway('metadata', '8m');
+
+  test('1 the metadata file system fills up (a real 8 MiB tmpfs), then space is freed', async (t) => {
+    if (!g.mounted) return t.skip('needs root to mount a tmpfs');
+    let filler = '';
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'metadata',
+      label: 'metadata: file system full',
+      apply: () => {
+        // Both steps are synchronous, so no commit of the gateway (running in this process)
+        // comes between them: the WAL is emptied, then the disk filled. Every commit must now
+        // grow the WAL and cannot. (Filled without emptying it first, SQLite reuses the WAL's
+        // room after each checkpoint and small commits, like the probe's, would still succeed.)
+        const db = new Database(join(g.home, 'meta.db'));
+        try {
+          for (let i = 0; ; i++) {
+            const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+            if (r?.busy === 0) break;
+            if (i === 1000) throw new Error('the WAL could not be checkpointed (busy)');
+          }
+        } finally {
+          db.close();
+        }
+        filler = fillFileSystem(g.home);
+      },
+      remove: () => rmSync(filler, { force: true }),
+      direct: ON_ENOSPC,
+      cause: /ENOSPC: metadata backend: database or disk is full/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+
+  test('2 another process holds the database write lock (BEGIN EXCLUSIVE), then is killed', async (t) => {
+    let holder: ProcessHandle | undefined;
+    const db = join(g.home, 'meta.db');
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'metadata',
+      label: 'metadata: database locked by another process',
+      apply: async () => {
+        holder = spawnProcess(
+          process.execPath,
+          [
+            '-e',
+            `const db = new (require('better-sqlite3'))(${JSON.stringify(db)}); db.exec('BEGIN EXCLUSIVE'); console.log('locked'); setInterval(() => {}, 1000);`,
+          ],
+          { cwd: REPO, name: 'lock holder' },
+        );
+        await holder.waitForLine(/^locked$/, 30_000);
+      },
+      remove: async () => {
+        process.kill(holder!.pid, 'SIGKILL');
+        await holder!.exited;
+      },
+      // SQLITE_BUSY is EAGAIN: the same answer as an open circuit.
+      direct: OPEN_CIRCUIT,
+      cause: /database is locked/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+
+  test('3 the database becomes unreadable: every call fails SQLITE_IOERR_READ (injected), then it clears', async (t) => {
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'metadata',
+      label: 'metadata: unreadable, every call fails (injected)',
+      apply: () => g.faults.arm('metadata', { errno: 'SQLITE_IOERR_READ', calls: 'all' }),
+      remove: () => g.faults.clear('metadata'),
+      direct: ON_EIO,
+      cause: /disk I\/O error/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+
+  test('4 reads work but every write fails SQLITE_IOERR_WRITE (injected), then it clears', async (t) => {
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'metadata',
+      label: 'metadata: writes fail, reads work (injected)',
+      apply: () => g.faults.arm('metadata', { errno: 'SQLITE_IOERR_WRITE', calls: 'writes' }),
+      remove: () => g.faults.clear('metadata'),
+      direct: ON_EIO,
+      cause: /disk I\/O error/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+});

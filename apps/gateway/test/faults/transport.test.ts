@@ -1,0 +1,124 @@
+/**
+ * The data store ("A4 transport") made to fail under a gateway serving NFS, S3 and SMB: for
+ * real where this machine allows it (the data folder removed, mounted read-only, its file
+ * system full) and through the test-only fault wrapper otherwise (EIO, slow I/O). For each,
+ * scenario.ts runs the round: fast protocol errors, the circuit opened by the probes alone,
+ * /health naming the backend and the cause, recovery by itself, nothing acknowledged lost.
+ */
+import { equal, notEqual, ok } from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { until } from '../diagnostics/fixture.ts';
+import {
+  type Answer,
+  describeRound,
+  faultGateway,
+  faultRound,
+  fillFileSystem,
+  ON_EIO,
+  ON_ENOSPC,
+  ON_EROFS,
+  WAIT_MS,
+} from './scenario.ts';
+
+const ROOT_ONLY = 'needs root to mount a tmpfs and a read-only bind mount';
+
+describe('transport faults, as NFS, S3 and SMB clients see them', () => {
+  const g = faultGateway('transport', '24m');
+  const data = () => join(g.home, 'data');
+
+  test('1 the data folder disappears (renamed away), then comes back', async (t) => {
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'transport',
+      label: 'transport: data folder removed',
+      apply: () => renameSync(data(), `${data()}.away`),
+      remove: () => renameSync(`${data()}.away`, data()),
+      direct: ON_EIO,
+      cause: /ENOENT: no such file or directory/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+
+  test('2 the data folder is mounted read-only (a read-only bind mount over it), then writable again', async (t) => {
+    if (!g.mounted) return t.skip(ROOT_ONLY);
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'transport',
+      label: 'transport: data folder read-only',
+      apply: () => {
+        execFileSync('mount', ['--bind', data(), data()]);
+        execFileSync('mount', ['-o', 'remount,bind,ro', data()]);
+      },
+      remove: () => {
+        execFileSync('umount', [data()]);
+      },
+      direct: ON_EROFS,
+      cause: /EROFS: read-only file system/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+
+  test('3 the data file system fills up (a real 24 MiB tmpfs), then space is freed', async (t) => {
+    if (!g.mounted) return t.skip(ROOT_ONLY);
+    let filler = '';
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'transport',
+      label: 'transport: data file system full',
+      apply: () => {
+        filler = fillFileSystem(g.home);
+      },
+      remove: () => rmSync(filler, { force: true }),
+      direct: ON_ENOSPC,
+      cause: /ENOSPC: no space left on device/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+
+  test('4 every data-store call fails with EIO (injected), then the fault clears', async (t) => {
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'transport',
+      label: 'transport: EIO on every call (injected)',
+      apply: () => g.faults.arm('transport', { errno: 'EIO' }),
+      remove: () => g.faults.clear('transport'),
+      direct: ON_EIO,
+      cause: /EIO: injected fault/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+
+  test('5 slow I/O (injected, 1.2 s a call): /health says the transport probe is slow; nothing is lost', async (t) => {
+    const { rig, clients } = g;
+    const acked = await clients.writeAcked('before-slow');
+    g.faults.arm('transport', { delayMs: 1200 });
+    let answers: Answer[];
+    try {
+      answers = await clients.attempt('transport');
+      for (const a of answers) ok(['NFS3_OK', '200 OK', 'STATUS_SUCCESS'].includes(a.answer), a.answer);
+      await until(
+        '/health to report the slow transport',
+        async () => {
+          const c = await rig.check('transport');
+          return c.status !== 'healthy' && /slow probe|timed out/.test(c.message);
+        },
+        WAIT_MS,
+      );
+      notEqual((await rig.check('metadata')).status, 'unhealthy');
+    } finally {
+      g.faults.clear('transport');
+    }
+    await until(
+      '/health to stop reporting the transport slow',
+      async () => !/slow probe|timed out/.test((await rig.check('transport')).message),
+      WAIT_MS,
+    );
+    equal(rig.gw.ns.breakers.transport.state, 'closed');
+    await clients.verify(acked);
+    await clients.verify(await clients.writeAcked('after-slow'));
+    t.diagnostic(
+      `transport: slow I/O (1.2 s a call, injected) | no error, no open circuit: ${answers
+        .map((a) => `${a.protocol} ${a.op} ${a.answer} ${a.ms.toFixed(0)} ms`)
+        .join('; ')}`,
+    );
+  });
+});
