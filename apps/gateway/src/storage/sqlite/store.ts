@@ -90,11 +90,17 @@ export class SqliteMetadataStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('wal_autocheckpoint = 0');
+    // This connection is the database's only writer (one gateway per state folder; the
+    // checkpointer's PASSIVE checkpoints never take the write lock), so waiting for a lock only
+    // happens when something outside holds it — and the wait would stall the event loop, every
+    // protocol with it. Fail fast instead: the error counts toward the circuit breaker.
+    // (Opening may wait: a tool reading the database at that moment is not a fault.)
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -65536');
     this.db.exec(SCHEMA_SQL);
     this.st = prepareStatements(this.db);
     this.initialise();
+    this.db.pragma('busy_timeout = 20');
   }
 
   private initialise(): void {
