@@ -70,7 +70,7 @@ export const ON_ENOSPC: Expected = {
 };
 export const ON_EROFS: Expected = {
   NFS: 'NFS3ERR_ROFS',
-  S3: '403 AccessDenied',
+  S3: '503 ServiceUnavailable',
   SMB: 'STATUS_MEDIA_WRITE_PROTECTED',
 };
 

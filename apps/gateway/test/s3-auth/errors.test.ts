@@ -18,7 +18,7 @@ describe('fromFsError: namespace code → S3 code and status', () => {
     ['ESTALE', 'NoSuchKey', 404],
     ['EACCES', 'AccessDenied', 403],
     ['EPERM', 'AccessDenied', 403],
-    ['EROFS', 'AccessDenied', 403],
+    ['EROFS', 'ServiceUnavailable', 503],
     ['EDQUOT', 'QuotaExceeded', 403],
     ['ENOSPC', 'InsufficientStorage', 507],
     ['EAGAIN', 'ServiceUnavailable', 503],

@@ -223,8 +223,11 @@ export const FS_TO_S3: Readonly<Record<string, S3ErrorCode>> = {
   ESTALE: 'NoSuchKey',
   EACCES: 'AccessDenied',
   EPERM: 'AccessDenied',
-  /** A read-only export refuses writes as a permission matter, as S3 does for a read-only policy. */
-  EROFS: 'AccessDenied',
+  /**
+   * Only a backend raises it for S3 (its data folder or database became read-only): not the
+   * caller's permission, and it passes when the backend recovers, so the client retries.
+   */
+  EROFS: 'ServiceUnavailable',
   EDQUOT: 'QuotaExceeded',
   ENOSPC: 'InsufficientStorage',
   /** An open circuit breaker refuses at once; it closes by itself, so the client should retry. */
