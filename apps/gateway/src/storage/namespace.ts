@@ -11,6 +11,7 @@ import { effectiveAccess, R_OK, requireAccess, X_OK } from './permissions.ts';
 import { toAttributes } from './sqlite/rows.ts';
 import {
   type Effects,
+  type EntryChange,
   MAX_FILE_SIZE,
   type NodeSpec,
   ROOT_INO,
@@ -22,6 +23,7 @@ import {
   type CreateMode,
   type Credential,
   type DirPage,
+  type FileType,
   type FsStats,
   type InodeRef,
   type QuotaUsage,
@@ -50,6 +52,69 @@ interface CachedNode {
 /** Largest single read or write the namespace serves in one call (protocols chunk above it). */
 export const MAX_IO_BYTES = 64 * 1024 * 1024;
 
+export type { EntryChange };
+
+/** What a change made through an inode touched. */
+export type ChangedField = 'data' | 'size' | 'atime' | 'mtime' | 'btime' | 'mode' | 'owner' | 'xattrs';
+
+/**
+ * A change made through an inode (write, setattr, setXattrs): it names no entry, since the
+ * caller addressed the inode (a handle), which may have several names or none. A listener that
+ * needs a name resolves it.
+ */
+export interface InodeChange {
+  kind: 'inode';
+  action: 'modified';
+  ino: bigint;
+  type: FileType;
+  changed: readonly ChangedField[];
+  /** Names of the xattrs set or removed (`changed` has 'xattrs'). */
+  xattrs?: readonly string[];
+}
+
+export type NamespaceChange = EntryChange | InodeChange;
+export type ChangeListener = (batch: readonly NamespaceChange[]) => void;
+
+/**
+ * The namespace's change feed: each mutation's changes, as one batch, in commit order, once
+ * the mutation is durable (an unstable write: once committed). Listeners run synchronously and
+ * must not throw; with none, emitting costs one check.
+ */
+export class ChangeFeed {
+  private readonly listeners = new Set<ChangeListener>();
+
+  get active(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  /** Subscribes; returns the unsubscribe function. */
+  listen(fn: ChangeListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit(batch: readonly NamespaceChange[]): void {
+    if (batch.length === 0) return;
+    for (const fn of this.listeners) {
+      try {
+        fn(batch);
+      } catch {
+        // A listener's failure is its own: the mutation it was told of has happened.
+      }
+    }
+  }
+}
+
+const SETATTR_FIELDS: ReadonlyArray<[keyof SetAttributes, ChangedField]> = [
+  ['size', 'size'],
+  ['atimeNs', 'atime'],
+  ['mtimeNs', 'mtime'],
+  ['btimeNs', 'btime'],
+  ['mode', 'mode'],
+  ['uid', 'owner'],
+  ['gid', 'owner'],
+];
+
 /**
  * The namespace: metadata store + data store + caches, behind the one API every protocol
  * uses. Mutations resolve after their transaction is durable (WAL barrier) and after the
@@ -61,6 +126,8 @@ export class Namespace implements NamespaceApi {
   readonly entries: TtlCache<string, bigint>;
   /** Byte-range locks shared by NLM and SMB. */
   readonly locks = new LockTable();
+  /** What every mutation changed, told once durable (SMB CHANGE_NOTIFY listens). */
+  readonly changes = new ChangeFeed();
   /** Reusable buffers for large pooled reads (see buffer-pool.ts). */
   readonly buffers = new BufferPool();
   /** Inodes whose blob tail was checked in this process (see writeData). */
@@ -287,8 +354,21 @@ export class Namespace implements NamespaceApi {
 
   // ---- mutations ---------------------------------------------------------------------------
 
-  /** Drops what a transaction changed from the caches, then waits for durability. */
-  private async finish(fx: Effects, durable = true): Promise<void> {
+  /** An inode change for the feed, built only when someone listens. */
+  private inodeChange(
+    attrs: Attributes,
+    changed: readonly ChangedField[],
+    xattrs?: readonly string[],
+  ): InodeChange | undefined {
+    if (!this.changes.active || changed.length === 0) return undefined;
+    return { kind: 'inode', action: 'modified', ino: attrs.ino, type: attrs.type, changed, xattrs };
+  }
+
+  /**
+   * Drops what a transaction changed from the caches, waits for durability, then tells the
+   * change feed what the mutation changed.
+   */
+  private async finish(fx: Effects, durable = true, inode?: InodeChange): Promise<void> {
     for (const ino of fx.touched) this.nodes.delete(ino);
     for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
     if (fx.freedBlobs.length > 0) {
@@ -303,6 +383,7 @@ export class Namespace implements NamespaceApi {
       this.gcRuns.add(run);
     }
     if (durable) await this.syncMeta();
+    if (this.changes.active) this.changes.emit(inode ? [...fx.entries, inode] : fx.entries);
   }
 
   private async createNode(cred: Credential, dir: bigint, name: string, spec: NodeSpec): Promise<Attributes> {
@@ -366,7 +447,10 @@ export class Namespace implements NamespaceApi {
     // Shrinking: the committed size already hides the tail; cut the blob so a later
     // extension reads zeros there, not old bytes.
     if (r.truncatedTo !== undefined && layout === 0) await this.d.truncate(ino, Number(r.truncatedTo));
-    await this.finish(r.fx);
+    const changed = this.changes.active
+      ? [...new Set(SETATTR_FIELDS.filter(([k]) => attrs[k] !== undefined).map(([, f]) => f))]
+      : [];
+    await this.finish(r.fx, true, this.inodeChange(r.attrs, changed));
     return r.attrs;
   }
 
@@ -397,7 +481,7 @@ export class Namespace implements NamespaceApi {
         await this.undoTail(ino);
         throw e;
       }
-      await this.finish(recorded.fx, stability !== 'unstable');
+      await this.finish(recorded.fx, stability !== 'unstable', this.inodeChange(recorded.attrs, ['data']));
       return recorded.attrs;
     } finally {
       const left = (this.inflightWrites.get(ino) ?? 1) - 1;
@@ -447,7 +531,13 @@ export class Namespace implements NamespaceApi {
     values: Record<string, Buffer | undefined>,
     opts: { quiet?: boolean } = {},
   ): Promise<void> {
-    await this.finish(this.m.setXattrs(cred, ino, values, opts.quiet ?? false));
+    const quiet = opts.quiet ?? false;
+    const fx = this.m.setXattrs(cred, ino, values, quiet);
+    const change =
+      quiet || !this.changes.active
+        ? undefined
+        : this.inodeChange(this.node(ino).attrs, ['xattrs'], Object.keys(values));
+    await this.finish(fx, true, change);
   }
 
   // ---- write aside, link into place --------------------------------------------------------

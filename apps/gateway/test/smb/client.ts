@@ -324,6 +324,35 @@ export function createBody(
   return body;
 }
 
+export type CreateOptions = Parameters<typeof createBody>[1];
+
+/** A client connected, logged on as `user` and connected to `share`; any failed step throws. */
+export async function connectedClient(
+  port: number,
+  user: string,
+  password: string,
+  o: { share?: string; dialects?: number[] } = {},
+): Promise<TestClient> {
+  const c = new TestClient(port);
+  await c.connect();
+  for (const [step, r] of [
+    ['NEGOTIATE', () => c.negotiate(o.dialects)],
+    ['SESSION_SETUP', () => c.logon(user, password)],
+    ['TREE_CONNECT', () => c.treeConnect(o.share ?? 'export')],
+  ] as const) {
+    const status = (await r()).status;
+    if (status !== 0) throw new Error(`${step}: 0x${status.toString(16)}`);
+  }
+  return c;
+}
+
+/** A CREATE that must succeed: its FileId. */
+export async function openOk(c: TestClient, name: string, o: CreateOptions = {}): Promise<Buffer> {
+  const r = await c.request({ command: CMD.CREATE, body: createBody(name, o) });
+  if (r.status !== 0) throw new Error(`CREATE ${name}: 0x${r.status.toString(16)}`);
+  return fileIdOf(r);
+}
+
 export function fileIdOf(createReply: Reply): Buffer {
   return Buffer.from(createReply.body.subarray(64, 80));
 }

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Protocol } from '../../src/config/types.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
@@ -83,6 +84,18 @@ ${o.extraYaml ?? ''}
     },
     stop: () => gw.stop(),
   };
+}
+
+/** An AWS SDK S3 client of the gateway, with a new key of `user` (path-style, no retries). */
+export async function s3ClientOf(g: SmbGateway, user: string): Promise<S3Client> {
+  const key = await g.gw.control.s3Keys.create(user);
+  return new S3Client({
+    endpoint: `http://127.0.0.1:${g.s3Port}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
+    maxAttempts: 1,
+  });
 }
 
 /** smbclient against the gateway: `-c` commands, extra options, the exit status and output. */

@@ -6,11 +6,12 @@ import { ROOT } from '../../src/storage/types.ts';
 import {
   ALL_ONES_FILE_ID,
   closeBody,
+  connectedClient,
   createBody,
   echoBody,
-  fileIdOf,
   lockBody,
   notifyBody,
+  openOk,
   queryDirectoryBody,
   queryInfoBody,
   readBody,
@@ -38,24 +39,11 @@ describe('SMB2 protocol behaviour (raw client)', () => {
   });
 
   async function session(dialects?: number[]): Promise<TestClient> {
-    const c = new TestClient(g.port);
+    const c = await connectedClient(g.port, 'alice', 'Wonder-land1', { dialects });
     clients.push(c);
-    await c.connect();
-    equal((await c.negotiate(dialects)).status, 0);
-    equal((await c.logon('alice', 'Wonder-land1')).status, 0);
-    equal((await c.treeConnect('export')).status, 0);
     return c;
   }
-
-  async function open(
-    c: TestClient,
-    name: string,
-    o: Parameters<typeof createBody>[1] = {},
-  ): Promise<Buffer> {
-    const r = await c.request({ command: CMD.CREATE, body: createBody(name, o) });
-    equal(r.status, 0, `CREATE ${name}: 0x${r.status.toString(16)}`);
-    return fileIdOf(r);
-  }
+  const open = openOk;
 
   test('1 NEGOTIATE picks the highest common dialect; no common dialect is STATUS_NOT_SUPPORTED', async () => {
     const c = new TestClient(g.port);

@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
 import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools, toolPath } from '../support/tools.ts';
-import { type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
+import { type SmbGateway, s3ClientOf, smbclient, startSmbGateway } from './fixture.ts';
 
 const MiB = 1024 * 1024;
 
@@ -37,14 +37,7 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
     });
     await g.user('alice', 'Wonder-land1', { groups: ['staff'] });
     await g.user('bob', 'Builder-2');
-    const key = await g.gw.control.s3Keys.create('alice');
-    s3 = new S3Client({
-      endpoint: `http://127.0.0.1:${g.s3Port}`,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
-      maxAttempts: 1,
-    });
+    s3 = await s3ClientOf(g, 'alice');
     work = makeTempDir('smbclient');
   });
   after(() => g?.stop());

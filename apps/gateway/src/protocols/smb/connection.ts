@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Connection } from '../../ops/connections.ts';
 import type { Credential } from '../../storage/types.ts';
-import { postChange } from './changes.ts';
 import { encodeNegotiate, smb1NegotiateAnswer } from './commands/negotiate.ts';
 import {
   ANY_SESSION,
@@ -41,7 +40,6 @@ import {
   splitChain,
   TRANSFORM_MAGIC,
 } from './header.ts';
-import { NOTIFY_ACTION, NOTIFY_FILTER } from './notify.ts';
 import type { FileId, Open } from './open-files.ts';
 import type { Session } from './session.ts';
 import { smb1NegotiateDialect } from './smb1-negotiate.ts';
@@ -133,6 +131,7 @@ export class SmbConnection implements ConnectionState {
   serverCapabilities = 0;
   serverSecurityMode = 0;
   cipher: Cipher | 0 = 0;
+  signingGmac = false;
   preauth: PreauthHash | undefined;
   maxTransactSize = 65536;
   maxReadSize = 65536;
@@ -373,7 +372,7 @@ export class SmbConnection implements ConnectionState {
         m.header.writeUInt32LE(m.header.readUInt32LE(16) | FLAGS.SIGNED, 16);
         const whole = Buffer.concat([m.header, ...body]);
         m.release?.();
-        sign(smb2Dialect(this.dialect), m.signWith, whole).copy(whole, 48);
+        sign(smb2Dialect(this.dialect), m.signWith, whole, this.signingGmac).copy(whole, 48);
         parts.push(whole);
       } else {
         parts.push(m.header, ...body);
@@ -554,7 +553,10 @@ export class SmbConnection implements ConnectionState {
       }
       if (session?.state === 'valid' && !enc.encrypted) {
         if (h.flags & FLAGS.SIGNED) {
-          if (session.signingKey && !verifySignature(smb2Dialect(this.dialect), session.signingKey, msg))
+          if (
+            session.signingKey &&
+            !verifySignature(smb2Dialect(this.dialect), session.signingKey, msg, this.signingGmac)
+          )
             throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'bad signature');
         } else if (session.signingRequired && h.command !== CMD.SESSION_SETUP && row.needsSession) {
           throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the session requires signing');
@@ -700,6 +702,10 @@ export class SmbConnection implements ConnectionState {
       wake?.();
     }
     const { last, deletePending } = this.env.inodes.remove(open);
+    // A directory whose delete is pending ends the change notifications of its other opens.
+    if (!last && deletePending && open.kind === 'dir') {
+      for (const o of this.env.inodes.opensOf(open.ino)) o.notify?.end(NT_STATUS.STATUS_DELETE_PENDING);
+    }
     const remove = last && deletePending && open.parentIno !== 0n && open.session.cred !== undefined;
     return remove ? this.deleteOnClose(open) : open.dirty ? this.commitOnClose(open) : Promise.resolve();
   }
@@ -717,20 +723,19 @@ export class SmbConnection implements ConnectionState {
       if (now.ino !== open.ino) return;
       if (open.kind === 'dir') await ns.rmdir(cred, open.parentIno, open.name);
       else await ns.remove(cred, open.parentIno, open.name);
-      const filter = open.kind === 'dir' ? NOTIFY_FILTER.DIR_NAME : NOTIFY_FILTER.FILE_NAME;
-      postChange(this.env, open.tree, open.parentIno, open.path, NOTIFY_ACTION.REMOVED, filter);
     } catch (e) {
       log.warn({ err: e, path: open.path }, `SMB delete on close of ${open.path} failed`);
     }
   }
 
-  async logoff(session: Session): Promise<void> {
+  async logoff(session: Session, _opts: { keepDurable?: boolean } = {}): Promise<void> {
     const closing = [...session.opens.values()].map((open) =>
       this.closeOpen(open).catch((e) => this.env.log.error({ err: e }, 'SMB close at logoff failed')),
     );
     session.trees.clear();
     this.env.ns.locks.releaseClient('smb', session.lockClient);
     this.sessions.delete(session.id);
+    if (this.env.sessions.get(session.id)?.session === session) this.env.sessions.delete(session.id);
     this.registry.info.details.sessions = [...this.sessions.values()].filter(
       (s) => s.state === 'valid',
     ).length;

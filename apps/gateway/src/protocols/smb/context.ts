@@ -25,6 +25,8 @@ export interface ServerEnv {
   shares: () => readonly Share[];
   notify: NotifyHub;
   inodes: InodeOpens;
+  /** Every session of the server by SessionId, with its connection (MS-SMB2 GlobalSessionTable). */
+  sessions: Map<bigint, { session: Session; conn: ConnectionState }>;
   nextFileId(): bigint;
   nextSessionId(): bigint;
 }
@@ -43,6 +45,8 @@ export interface ConnectionState {
   serverCapabilities: number;
   serverSecurityMode: number;
   cipher: Cipher | 0;
+  /** 3.1.1: messages are signed with AES-GMAC (negotiated), not AES-CMAC. */
+  signingGmac: boolean;
   preauth: PreauthHash | undefined;
   maxTransactSize: number;
   maxReadSize: number;
@@ -52,8 +56,11 @@ export interface ConnectionState {
   describeSession(session: Session): void;
   /** Closes an open (and runs delete-on-close) as CLOSE, LOGOFF and disconnect do. */
   closeOpen(open: Open): Promise<void>;
-  /** Tears a session down: opens closed, locks released, trees gone. */
-  logoff(session: Session): Promise<void>;
+  /**
+   * Tears a session down: opens closed (durable ones kept for a reconnect with `keepDurable`),
+   * locks released, trees gone.
+   */
+  logoff(session: Session, opts?: { keepDurable?: boolean }): Promise<void>;
 }
 
 /**

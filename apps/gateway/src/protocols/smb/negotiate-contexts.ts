@@ -73,9 +73,9 @@ export function chooseContexts(contexts: readonly NegotiateContext[]): ContextCh
   let signing: number | undefined;
   const sig = contexts.find((c) => c.type === NEG_CTX.SIGNING);
   if (sig) {
-    u16s(sig.data, 0, 2, 'SIGNING_CAPABILITIES');
-    // AES-CMAC, the 3.x default, is the one algorithm this server signs with (GMAC is optional).
-    signing = SIGNING_ALG.AES_CMAC;
+    const offered = u16s(sig.data, 0, 2, 'SIGNING_CAPABILITIES');
+    // AES-GMAC when offered (as Windows and Samba choose it), else AES-CMAC, the 3.x default.
+    signing = offered.includes(SIGNING_ALG.AES_GMAC) ? SIGNING_ALG.AES_GMAC : SIGNING_ALG.AES_CMAC;
   }
   return { salt: randomBytes(32), cipher, signing };
 }

@@ -214,10 +214,3 @@ async function walk(
   if (!top) return { parent: undefined, name: '', attrs: root, path: '' };
   return { parent: here(), name: top.name, attrs: top.attrs, path: [...names(), top.name].join('\\') };
 }
-
-/** Namespace path of a share-relative SMB path. */
-export function namespacePath(sharePath: string, smbPath: string): string {
-  const rel = smbPath.replaceAll('\\', '/');
-  if (rel === '') return sharePath;
-  return sharePath === '/' ? `/${rel}` : `${sharePath}/${rel}`;
-}

@@ -38,10 +38,14 @@ export class SmbServer implements ProtocolServer {
   private accepting = true;
   private listening = false;
   private stopping = false;
+  /** Ends the subscription to the namespace's change feed (CHANGE_NOTIFY). */
+  private readonly unlisten: () => void;
 
   constructor(private readonly ctx: ProtocolContext) {
     let fileIds = 0n;
     let sessionIds = BigInt(randomInt(1, 0x7fff_ffff)) << 32n;
+    const inodes = new InodeOpens();
+    const notify = new NotifyHub(ctx.ns, inodes, ctx.log);
     this.env = {
       ns: ctx.ns,
       config: ctx.config,
@@ -51,12 +55,14 @@ export class SmbServer implements ProtocolServer {
       startTime: nowFiletime(),
       serverName: netbiosName(ctx.config.node.name),
       shares: () => sharesFrom(this.ctx.config.smb.shares),
-      notify: new NotifyHub(),
-      inodes: new InodeOpens(),
+      notify,
+      inodes,
+      sessions: new Map(),
       nextFileId: () => ++fileIds,
       nextSessionId: () => ++sessionIds,
     };
     this.listener = net.createServer({ noDelay: true }, (s) => this.onSocket(s));
+    this.unlisten = ctx.ns.changes.listen(notify.onChanges);
   }
 
   async start(): Promise<Listener[]> {
@@ -105,6 +111,7 @@ export class SmbServer implements ProtocolServer {
       await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.all([...this.connections].map((c) => c.close('server stopping')));
+    this.unlisten();
     await closed;
   }
 

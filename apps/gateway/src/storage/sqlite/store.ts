@@ -50,6 +50,29 @@ export interface Extent {
   blobOff: bigint;
 }
 
+/**
+ * A directory entry a mutation changed: added, removed, renamed (the old and the new entry),
+ * or `modified` when the entry now names a replaced or reset file (an upload linked over it, a
+ * re-create that truncated it). The namespace's change feed is made of these.
+ */
+export interface EntryChange {
+  kind: 'entry';
+  action: 'added' | 'removed' | 'modified' | 'renamed-from' | 'renamed-to';
+  dir: bigint;
+  name: string;
+  /** The inode the entry names (for `removed` and `renamed-from`: named). */
+  ino: bigint;
+  type: FileType;
+}
+
+const entry = (
+  action: EntryChange['action'],
+  dir: bigint,
+  name: string,
+  ino: bigint,
+  type: FileType,
+): EntryChange => ({ kind: 'entry', action, dir, name, ino, type });
+
 /** What a mutation did that the caller must finish outside the transaction. */
 export interface Effects {
   /** Blobs with no reference left: delete their data, then dequeue them. */
@@ -58,6 +81,8 @@ export interface Effects {
   touched: bigint[];
   /** Directory entries (parent, name) whose cached lookup is stale now. */
   names: Array<[bigint, string]>;
+  /** Entries added, removed, renamed or replaced, in the order the transaction made them. */
+  entries: EntryChange[];
 }
 
 /** Nanosecond wall clock that never goes backwards within a process. */
@@ -324,7 +349,7 @@ export class SqliteMetadataStore {
   }
 
   private effects(): Effects {
-    return { freedBlobs: [], touched: [], names: [] };
+    return { freedBlobs: [], touched: [], names: [], entries: [] };
   }
 
   /** Drops an inode whose last link is gone; its blobs are queued for deletion. */
@@ -383,6 +408,7 @@ export class SqliteMetadataStore {
         if (spec.type === 'file' && how.kind === 'unchecked' && ex.type === 'file') {
           if (spec.initial && Object.keys(spec.initial).length > 0) {
             const r = this.setattrTx(cred, existingIno, spec.initial, fx);
+            fx.entries.push(entry('modified', dir.ino, name, r.ino, r.type));
             return { attrs: r, fx, existed: true };
           }
           return { attrs: ex, fx, existed: true };
@@ -428,6 +454,7 @@ export class SqliteMetadataStore {
       this.addUsage(uid, gid, 0n, 1n);
       fx.touched.push(dir.ino, ino);
       fx.names.push([dir.ino, name]);
+      fx.entries.push(entry('added', dir.ino, name, ino, spec.type));
       const rest: SetAttributes = { ...(spec.initial ?? {}) };
       delete rest.uid;
       delete rest.gid;
@@ -460,6 +487,7 @@ export class SqliteMetadataStore {
       this.st.touchDir.run(now, now, 0, dir.ino);
       fx.touched.push(dir.ino, node.ino);
       fx.names.push([dir.ino, name]);
+      fx.entries.push(entry('added', dir.ino, name, node.ino, node.type));
       return { attrs: toAttributes(this.mustRow(node.ino)), fx };
     })();
   }
@@ -513,6 +541,7 @@ export class SqliteMetadataStore {
     this.st.touchDir.run(now, now, isDir ? -1 : 0, dir.ino);
     fx.touched.push(dir.ino, node.ino);
     fx.names.push([dir.ino, name]);
+    fx.entries.push(entry('removed', dir.ino, name, node.ino, typeOfCode(node.type)));
     if (isDir || node.nlink <= 1n) this.destroyInode(node, fx);
     else this.st.addNlink.run(-1, now, node.ino);
   }
@@ -573,6 +602,10 @@ export class SqliteMetadataStore {
       else this.st.touchCtime.run(now, src.ino);
       fx.touched.push(fromDir.ino, toDir.ino, src.ino);
       fx.names.push([fromDir.ino, fromName], [toDir.ino, toName]);
+      fx.entries.push(
+        entry('renamed-from', fromDir.ino, fromName, src.ino, src.type),
+        entry('renamed-to', toDir.ino, toName, src.ino, src.type),
+      );
       return fx;
     })();
   }
@@ -833,6 +866,8 @@ export class SqliteMetadataStore {
       this.st.touchDir.run(now, now, 0, dir.ino);
       fx.touched.push(dir.ino, ino);
       fx.names.push([dir.ino, name]);
+      // Replacing a file is one change of its entry, not a removal and an addition.
+      fx.entries = [entry(existing === undefined ? 'added' : 'modified', dir.ino, name, ino, 'file')];
       return { attrs: toAttributes(this.mustRow(ino)), fx };
     })();
   }

@@ -5,7 +5,6 @@ import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { type NotifyChange, NotifyWatch } from '../notify.ts';
 import type { FileId } from '../open-files.ts';
-import { namespacePath } from '../paths.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { readFileId } from './file-id.ts';
@@ -40,6 +39,8 @@ export const changeNotifyPayload = (req: ChangeNotifyRequest): number => req.out
  * MS-SMB2 §3.3.5.19: answers at once with changes queued since the last request, else goes
  * async until a change, CANCEL (STATUS_CANCELLED) or the handle's close (STATUS_NOTIFY_CLEANUP).
  * More changes than the buffer holds: STATUS_NOTIFY_ENUM_DIR, the client re-reads the directory.
+ * The handle's first request sets what is watched (MS-FSA §2.1.5.11): later requests' filter
+ * (0 included), WATCH_TREE and buffer size do not change it.
  */
 export async function handleChangeNotify(
   ctx: RequestContext,
@@ -51,16 +52,18 @@ export async function handleChangeNotify(
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no list access');
   if (req.outputBufferLength > ctx.conn.maxTransactSize)
     throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'OutputBufferLength');
-  if (req.completionFilter === 0)
-    throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'CompletionFilter is 0');
   let watch = open.notify;
   if (!watch) {
-    watch = new NotifyWatch(open.ino, namespacePath(ctx.tree!.share.path, open.path), false, 0);
+    if (req.completionFilter === 0)
+      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'CompletionFilter is 0');
+    const recursive = (req.flags & WATCH_TREE) !== 0;
+    watch = new NotifyWatch(open.ino, recursive, req.completionFilter, req.outputBufferLength);
     open.notify = watch;
     ctx.env.notify.add(watch);
   }
-  watch.recursive = (req.flags & WATCH_TREE) !== 0;
-  watch.filter = req.completionFilter;
+  if (ctx.env.notify.delivering) await ctx.env.notify.settled();
+  // Closed while the changes before this request were delivered: the close answers it.
+  if (open.closed) throw new SmbError(NT_STATUS.STATUS_NOTIFY_CLEANUP, 'handle closed');
   if (!watch.ready) {
     if (watch.waiter)
       throw new SmbError(
@@ -82,6 +85,7 @@ export async function handleChangeNotify(
     });
   }
   if (open.closed) throw new SmbError(NT_STATUS.STATUS_NOTIFY_CLEANUP, 'handle closed');
+  if (watch.ended !== undefined) throw new SmbError(watch.ended, 'the directory is being deleted');
   const { changes, overflow } = watch.take();
   const size = encodeChanges(changes).length;
   if (overflow || size > req.outputBufferLength) {

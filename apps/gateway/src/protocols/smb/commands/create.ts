@@ -2,7 +2,6 @@ import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes } from '../../../storage/types.ts';
 import { invalidAccessMask, mapGeneric, maximalAccess, shareLimit } from '../access.ts';
 import { caseIndexFor } from '../case-index.ts';
-import { postChange } from '../changes.ts';
 import {
   ACCESS,
   ATTR,
@@ -27,7 +26,6 @@ import { SmbError } from '../errors.ts';
 import { fileTimes, smbMeta, writeAllocation, writeDosAttributes, writeEas } from '../file-meta.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { decodeEaList } from '../info/ea.ts';
-import { NOTIFY_ACTION, NOTIFY_FILTER } from '../notify.ts';
 import { Open } from '../open-files.ts';
 import { parseSmbName, resolvePath } from '../paths.ts';
 import { type Reader, utf16 } from '../wire/reader.ts';
@@ -195,19 +193,14 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     if (overwrite && (dos & ~req.fileAttributes & (ATTR.HIDDEN | ATTR.SYSTEM)) !== 0)
       throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'overwrite drops HIDDEN or SYSTEM');
     if (overwrite) {
-      attrs = await ns.setattr(cred, attrs.ino, { size: 0n });
-      await writeDosAttributes(ns, cred, attrs, req.fileAttributes | ATTR.ARCHIVE);
-      await writeEas(ns, cred, attrs.ino, eas);
+      const file = await ns.setattr(cred, attrs.ino, { size: 0n });
+      attrs = file;
+      await ctx.env.notify.quietly(file.ino, async () => {
+        await writeDosAttributes(ns, cred, file, req.fileAttributes | ATTR.ARCHIVE);
+        await writeEas(ns, cred, file.ino, eas);
+      });
       action =
         req.disposition === DISPOSITION.SUPERSEDE ? CREATE_ACTION.SUPERSEDED : CREATE_ACTION.OVERWRITTEN;
-      postChange(
-        ctx.env,
-        ctx.tree!,
-        at.parent?.ino,
-        at.path,
-        NOTIFY_ACTION.MODIFIED,
-        NOTIFY_FILTER.SIZE | NOTIFY_FILTER.LAST_WRITE,
-      );
     }
   } else {
     if (req.disposition === DISPOSITION.OPEN || req.disposition === DISPOSITION.OVERWRITE) {
@@ -228,8 +221,11 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
       throw e;
     }
     const keep = req.fileAttributes & SETTABLE_ATTRS;
-    if (keep & ~ATTR.ARCHIVE) await writeDosAttributes(ns, cred, attrs, keep | (dir ? 0 : ATTR.ARCHIVE));
-    await writeEas(ns, cred, attrs.ino, eas);
+    const made = attrs;
+    await ctx.env.notify.quietly(made.ino, async () => {
+      if (keep & ~ATTR.ARCHIVE) await writeDosAttributes(ns, cred, made, keep | (dir ? 0 : ATTR.ARCHIVE));
+      await writeEas(ns, cred, made.ino, eas);
+    });
     // The case index of the directory follows this create (no rescan for the next one).
     const dirAfter = await ns.getattr(at.parent.ino);
     caseIndexFor(ns).added(at.parent.ino, at.parent.changeId, dirAfter.changeId, at.name);
@@ -237,14 +233,6 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     granted = access & ACCESS.MAXIMUM_ALLOWED ? limit : access & limit;
     if ((access & ~ACCESS.MAXIMUM_ALLOWED & ~limit) !== 0)
       throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
-    postChange(
-      ctx.env,
-      ctx.tree!,
-      at.parent.ino,
-      at.path,
-      NOTIFY_ACTION.ADDED,
-      dir ? NOTIFY_FILTER.DIR_NAME : NOTIFY_FILTER.FILE_NAME,
-    );
   }
 
   const fid = ctx.env.nextFileId();

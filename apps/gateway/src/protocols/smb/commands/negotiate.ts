@@ -4,6 +4,7 @@ import {
   DIALECT,
   MAX_IO_LARGE,
   MAX_IO_SMALL,
+  SIGNING_ALG,
   SIGNING_ENABLED,
   SIGNING_REQUIRED,
   SUPPORTED_DIALECTS,
@@ -128,6 +129,7 @@ export async function handleNegotiate(
     c.cipher = CIPHER.AES128_CCM;
   }
   if (dialect === DIALECT.SMB311 && contexts?.cipher) c.cipher = contexts.cipher;
+  c.signingGmac = contexts?.signing === SIGNING_ALG.AES_GMAC;
   c.serverCapabilities = caps;
   setDialect(c, dialect);
   const res = response(ctx, dialect);

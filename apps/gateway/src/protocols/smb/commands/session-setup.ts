@@ -53,6 +53,7 @@ export async function handleSessionSetup(
     session = new Session(id, `smb:${conn.id}:${id.toString(16)}`);
     session.preauth = conn.preauth?.clone();
     conn.sessions.set(id, session);
+    env.sessions.set(id, { session, conn });
     ctx.replySessionId(id);
   } else {
     const found = conn.sessions.get(ctx.hdr.sessionId);
@@ -62,13 +63,20 @@ export async function handleSessionSetup(
     if (session.state === 'valid' && !session.acceptor) session.preauth = conn.preauth?.clone();
   }
   ctx.hashRequest(session);
-  const fail = (status: number, reason: string): never => {
-    if (session.state === 'in-progress') conn.sessions.delete(session.id);
+  // A failed logon drops the session; a failed re-authentication ends a valid one (its opens
+  // close), as Samba does.
+  const fail = async (status: number, reason: string): Promise<never> => {
     session.acceptor = undefined;
+    if (session.state === 'in-progress') {
+      conn.sessions.delete(session.id);
+      env.sessions.delete(session.id);
+    } else {
+      await conn.logoff(session);
+    }
     throw new SmbError(status, reason);
   };
   if (++session.rounds > MAX_ROUNDS) {
-    fail(NT_STATUS.STATUS_LOGON_FAILURE, 'too many SESSION_SETUP round trips');
+    await fail(NT_STATUS.STATUS_LOGON_FAILURE, 'too many SESSION_SETUP round trips');
   }
   session.acceptor ??= new NtlmAcceptor({
     netbiosDomain: env.config.smb.domain,
@@ -80,15 +88,15 @@ export async function handleSessionSetup(
   const step = await session.acceptor.step(req.token);
   if (step.state === 'failed') {
     env.log.info({ reason: step.reason, remote: conn.remoteAddress }, `SMB logon failed: ${step.reason}`);
-    return fail(statusCode(step.status), step.reason);
+    return await fail(statusCode(step.status), step.reason);
   }
   if (step.state === 'continue') {
     ctx.replyStatus(NT_STATUS.STATUS_MORE_PROCESSING_REQUIRED);
     return { sessionFlags: 0, token: step.token };
   }
-  if (step.guest) return fail(NT_STATUS.STATUS_LOGON_FAILURE, 'guest logons are not allowed');
+  if (step.guest) return await fail(NT_STATUS.STATUS_LOGON_FAILURE, 'guest logons are not allowed');
   if (session.state === 'valid' && session.user && session.user.name !== step.user.name) {
-    return fail(NT_STATUS.STATUS_ACCESS_DENIED, 're-authentication as another user');
+    return await fail(NT_STATUS.STATUS_ACCESS_DENIED, 're-authentication as another user');
   }
   session.acceptor = undefined;
   session.rounds = 0;
@@ -110,10 +118,23 @@ export async function handleSessionSetup(
     (conn.clientSecurityMode & SIGNING_REQUIRED) !== 0;
   session.state = 'valid';
   conn.describeSession(session);
+  await endPreviousSession(ctx, session, req.previousSessionId);
   return {
     sessionFlags: session.encryptData && isSmb3(conn.dialect) ? SESSION_FLAG.ENCRYPT_DATA : 0,
     token: step.token,
   };
+}
+
+/**
+ * MS-SMB2 §3.3.5.5.3: a client reconnecting names the session it had (PreviousSessionId); the
+ * server ends that session if it belongs to the same user, as a LOGOFF would (durable opens
+ * are kept for a reconnect).
+ */
+async function endPreviousSession(ctx: RequestContext, session: Session, previous: bigint): Promise<void> {
+  if (previous === 0n || previous === session.id) return;
+  const prev = ctx.env.sessions.get(previous);
+  if (prev?.session.state !== 'valid' || prev.session.user?.name !== session.user?.name) return;
+  await prev.conn.logoff(prev.session, { keepDurable: true });
 }
 
 /** MS-SMB2 §2.2.6. */

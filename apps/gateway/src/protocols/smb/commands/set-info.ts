@@ -1,6 +1,5 @@
 import { isFsError } from '../../../storage/errors.ts';
 import type { SetAttributes } from '../../../storage/types.ts';
-import { postChange } from '../changes.ts';
 import { ACCESS, ATTR, SHARE } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
@@ -11,7 +10,6 @@ import { HEADER_SIZE } from '../header.ts';
 import { decodeEaList } from '../info/ea.ts';
 import { FILE_CLASS } from '../info/file-info.ts';
 import { SECINFO } from '../info/security.ts';
-import { NOTIFY_ACTION, NOTIFY_FILTER } from '../notify.ts';
 import type { FileId, Open } from '../open-files.ts';
 import { lookupName, parseSmbName, resolvePath } from '../paths.ts';
 import { posixIdOf, readSid } from '../sids.ts';
@@ -116,7 +114,6 @@ async function resize(ctx: RequestContext, open: Open, size: bigint): Promise<vo
     throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'range locked by another open');
   await ctx.env.ns.setattr(ctx.cred(), open.ino, { size });
   await keepChangeTime(ctx, open);
-  postChange(ctx.env, ctx.tree!, open.parentIno, open.path, NOTIFY_ACTION.MODIFIED, NOTIFY_FILTER.SIZE);
 }
 
 /** Re-records the ChangeTime this open set after a change made through it. */
@@ -155,14 +152,6 @@ async function setBasic(ctx: RequestContext, open: Open, r: Reader): Promise<voi
   if (attributes !== 0) await writeDosAttributes(ns, ctx.cred(), a, attributes);
   if (change !== undefined) open.stickyChangeTime = BigInt.asUintN(64, rawChange);
   await keepChangeTime(ctx, open);
-  postChange(
-    ctx.env,
-    ctx.tree!,
-    open.parentIno,
-    open.path,
-    NOTIFY_ACTION.MODIFIED,
-    NOTIFY_FILTER.ATTRIBUTES | NOTIFY_FILTER.LAST_WRITE,
-  );
 }
 
 async function setDeletePending(ctx: RequestContext, open: Open, pending: boolean): Promise<void> {
@@ -227,19 +216,9 @@ async function renameOrLink(ctx: RequestContext, open: Open, r: Reader, link: bo
       if (isFsError(e, 'EEXIST')) throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_COLLISION, 'target exists');
       throw e;
     }
-    postChange(ctx.env, ctx.tree!, dir.attrs.ino, newPath, NOTIFY_ACTION.ADDED, NOTIFY_FILTER.FILE_NAME);
     return;
   }
-  const fromDir = open.parentIno;
-  await ns.rename(cred, fromDir, open.name, dir.attrs.ino, toName);
-  const filter = isDir ? NOTIFY_FILTER.DIR_NAME : NOTIFY_FILTER.FILE_NAME;
-  if (fromDir === dir.attrs.ino) {
-    postChange(ctx.env, ctx.tree!, fromDir, oldPath, NOTIFY_ACTION.RENAMED_OLD_NAME, filter);
-    postChange(ctx.env, ctx.tree!, fromDir, newPath, NOTIFY_ACTION.RENAMED_NEW_NAME, filter);
-  } else {
-    postChange(ctx.env, ctx.tree!, fromDir, oldPath, NOTIFY_ACTION.REMOVED, filter);
-    postChange(ctx.env, ctx.tree!, dir.attrs.ino, newPath, NOTIFY_ACTION.ADDED, filter);
-  }
+  await ns.rename(cred, open.parentIno, open.name, dir.attrs.ino, toName);
   // Every open of the file now lives at the new place; opens below a renamed directory too.
   for (const o of ctx.env.inodes.opensOf(open.ino)) {
     o.parentIno = dir.attrs.ino;
@@ -255,9 +234,10 @@ async function renameOrLink(ctx: RequestContext, open: Open, r: Reader, link: bo
 }
 
 /**
- * Windows' rename rules on open handles: the source's directory may not be open by anyone
- * with DELETE access or without FILE_SHARE_DELETE (STATUS_SHARING_VIOLATION), and a directory
- * with open files below it cannot move (STATUS_ACCESS_DENIED).
+ * Windows' rename rules on open handles: the source's directory may not be open on this
+ * connection with DELETE access or without FILE_SHARE_DELETE (STATUS_SHARING_VIOLATION; opens
+ * of other clients do not count, as Samba and smbtorture's smb2.notify expect), and a
+ * directory with open files below it cannot move (STATUS_ACCESS_DENIED).
  */
 function checkRenameSharing(ctx: RequestContext, open: Open): void {
   const data =
@@ -267,7 +247,7 @@ function checkRenameSharing(ctx: RequestContext, open: Open): void {
     ACCESS.FILE_EXECUTE |
     ACCESS.DELETE;
   for (const o of ctx.env.inodes.opensOf(open.parentIno)) {
-    if ((o.access & data) === 0) continue;
+    if ((o.access & data) === 0 || ctx.conn.sessions.get(o.session.id) !== o.session) continue;
     if (o.access & ACCESS.DELETE || !(o.shareAccess & SHARE.DELETE)) {
       throw new SmbError(NT_STATUS.STATUS_SHARING_VIOLATION, 'the directory is open without delete sharing');
     }

@@ -1,10 +1,8 @@
-import { postChange } from '../changes.ts';
 import { ACCESS } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
-import { NOTIFY_ACTION, NOTIFY_FILTER } from '../notify.ts';
 import type { FileId } from '../open-files.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
@@ -85,14 +83,6 @@ export async function handleWrite(ctx: RequestContext, req: WriteRequest): Promi
   if (!stable && req.data.length > 0) open.dirty = true;
   await keepChangeTime(ctx, open);
   open.position = offset + BigInt(req.data.length);
-  postChange(
-    ctx.env,
-    ctx.tree!,
-    open.parentIno,
-    open.path,
-    NOTIFY_ACTION.MODIFIED,
-    NOTIFY_FILTER.SIZE | NOTIFY_FILTER.LAST_WRITE,
-  );
   return { count: req.data.length };
 }
 
