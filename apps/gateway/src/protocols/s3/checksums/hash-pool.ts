@@ -6,12 +6,34 @@ export type OffloadedHash = 'md5' | 'sha256';
 
 /** Bytes a session may have sent and not yet seen hashed; past it the producer waits. */
 const MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** Bytes gathered before one message to the worker; the worker hands the buffer back. */
+const STAGE_BYTES = 1024 * 1024;
+/** Staging buffers kept for reuse across sessions. */
+const MAX_IDLE_STAGES = 32;
 
 interface WorkerReply {
   id: number;
   hashed?: number;
+  /** The update's buffer, handed back for reuse. */
+  buffer?: ArrayBuffer;
   digests?: Record<string, Uint8Array>;
   error?: string;
+}
+
+/**
+ * Staging buffers that travel to a worker and back (transferred both ways, never copied
+ * again and never left for the garbage collector of either thread).
+ */
+class StagePool {
+  private readonly idle: ArrayBuffer[] = [];
+
+  take(): ArrayBuffer {
+    return this.idle.pop() ?? new ArrayBuffer(STAGE_BYTES);
+  }
+
+  give(b: ArrayBuffer): void {
+    if (b.byteLength === STAGE_BYTES && this.idle.length < MAX_IDLE_STAGES) this.idle.push(b);
+  }
 }
 
 interface PoolWorker {
@@ -25,21 +47,23 @@ const WORKER_URL = new URL('./hash-worker.mjs', import.meta.url);
  * Incremental MD5/SHA-256 on worker threads, so a stream of large uploads does not spend the
  * event loop on hashing (the S3 issue: "hashing off the event loop where it costs"). Each
  * session lives on one worker, which applies its updates in order; sessions go to the least
- * busy worker. Bytes are copied once into a transferred buffer (the caller may reuse its own)
- * and a session's unhashed backlog is bounded, so memory does not grow with a body the
- * workers cannot keep up with. A worker holds the process open only while it has sessions.
+ * busy worker. Bytes are copied once, into 1 MiB staging buffers that go to the worker and
+ * come back (the caller may reuse its own at once); a session's unhashed backlog is bounded, so
+ * memory does not grow with a body the workers cannot keep up with. A worker holds the process
+ * open only while it has sessions.
  */
 export class HashPool {
   private readonly workers: PoolWorker[] = [];
+  private readonly stages = new StagePool();
   private nextId = 1;
 
   constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
 
   session(algorithms: readonly OffloadedHash[]): HashSession {
     const w = this.pick();
-    const s = new HashSession(w.worker, this.nextId++, () => {
+    const s = new HashSession(w.worker, this.nextId++, this.stages, () => {
       w.sessions.delete(s.id);
-      if (w.sessions.size === 0) w.worker.unref();
+      if (w.sessions.size === 0 && this.workers.includes(w)) w.worker.unref();
     });
     if (w.sessions.size === 0) w.worker.ref();
     w.sessions.set(s.id, s);
@@ -54,7 +78,8 @@ export class HashPool {
     const w: PoolWorker = { worker, sessions: new Map() };
     worker.on('message', (m: WorkerReply) => w.sessions.get(m.id)?.reply(m));
     const fail = (e: Error) => {
-      this.workers.splice(this.workers.indexOf(w), 1);
+      const at = this.workers.indexOf(w);
+      if (at >= 0) this.workers.splice(at, 1);
       for (const s of [...w.sessions.values()]) s.fail(e);
     };
     worker.on('error', fail);
@@ -73,6 +98,8 @@ export class HashPool {
 export class HashSession {
   private state: 'open' | 'digesting' | 'ended' = 'open';
   private backlog = 0;
+  private stage: Buffer | undefined;
+  private staged = 0;
   private drainWaiters: Array<() => void> = [];
   private result: { resolve(d: Map<OffloadedHash, Buffer>): void; reject(e: Error): void } | undefined;
   private failure: Error | undefined;
@@ -80,14 +107,28 @@ export class HashSession {
   constructor(
     private readonly worker: Worker,
     readonly id: number,
+    private readonly stages: StagePool,
     private readonly ended: () => void,
   ) {}
 
   update(bytes: Buffer): void {
-    if (this.state !== 'open' || bytes.length === 0) return;
-    const copy = new Uint8Array(bytes);
-    this.backlog += copy.length;
-    this.worker.postMessage({ op: 'update', id: this.id, bytes: copy }, [copy.buffer]);
+    if (this.state !== 'open') return;
+    for (let at = 0; at < bytes.length; ) {
+      this.stage ??= Buffer.from(this.stages.take());
+      const n = bytes.copy(this.stage, this.staged, at);
+      this.staged += n;
+      at += n;
+      if (this.staged === this.stage.length) this.send();
+    }
+  }
+
+  private send(): void {
+    if (!this.stage || this.staged === 0) return;
+    const buffer = this.stage.buffer as ArrayBuffer;
+    this.backlog += this.staged;
+    this.worker.postMessage({ op: 'update', id: this.id, buffer, length: this.staged }, [buffer]);
+    this.stage = undefined;
+    this.staged = 0;
   }
 
   /** Resolves once the unhashed backlog is under the bound; undefined when it already is. */
@@ -100,6 +141,7 @@ export class HashSession {
   digest(): Promise<Map<OffloadedHash, Buffer>> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.state !== 'open') return Promise.reject(new Error('hash session already ended'));
+    this.send();
     this.state = 'digesting';
     return new Promise((resolve, reject) => {
       this.result = { resolve, reject };
@@ -116,33 +158,39 @@ export class HashSession {
   /** A message from the worker for this session. */
   reply(m: WorkerReply): void {
     if (m.hashed !== undefined) {
+      if (m.buffer) this.stages.give(m.buffer);
       this.backlog -= m.hashed;
       if (this.backlog <= MAX_BACKLOG_BYTES) this.wake();
       return;
     }
     const result = this.result;
-    this.end();
-    if (!result) return;
-    if (m.error !== undefined || !m.digests) result.reject(new Error(m.error ?? 'no digests'));
-    else {
-      const out = new Map<OffloadedHash, Buffer>();
-      for (const [a, d] of Object.entries(m.digests)) out.set(a as OffloadedHash, Buffer.from(d));
-      result.resolve(out);
+    this.result = undefined;
+    if (result) {
+      if (m.error !== undefined || !m.digests) result.reject(new Error(m.error ?? 'no digests'));
+      else {
+        const out = new Map<OffloadedHash, Buffer>();
+        for (const [a, d] of Object.entries(m.digests)) out.set(a as OffloadedHash, Buffer.from(d));
+        result.resolve(out);
+      }
     }
+    this.end();
   }
 
   /** The worker died: a pending digest fails, a waiting producer is released. */
   fail(e: Error): void {
     this.failure = e;
     const result = this.result;
-    this.end();
+    this.result = undefined;
     result?.reject(e);
+    this.end();
   }
 
   private end(): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.result = undefined;
+    if (this.stage) this.stages.give(this.stage.buffer as ArrayBuffer);
+    this.stage = undefined;
     this.wake();
     this.ended();
   }

@@ -1,9 +1,10 @@
 // Incremental hashing off the event loop (hash-pool.ts): plain JavaScript, because worker
 // threads do not inherit the tsx loader on Node 20. Messages, in order per session id:
-//   { op: 'open', id, algorithms }   { op: 'update', id, bytes }   { op: 'digest', id }
+//   { op: 'open', id, algorithms }   { op: 'update', id, buffer, length }   { op: 'digest', id }
 //   { op: 'cancel', id }
-// Each update is acknowledged with { id, hashed: bytes } (the sender bounds its backlog); a
-// digest answers { id, digests: { algorithm: Uint8Array } } or { id, error }.
+// An update's buffer (transferred) is hashed up to `length` and handed back, transferred, with
+// { id, hashed: length, buffer } so the pool reuses it; a digest answers
+// { id, digests: { algorithm: Uint8Array } } or { id, error }.
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 
@@ -17,8 +18,9 @@ parentPort.on('message', (m) => {
         m.algorithms.map((a) => [a, createHash(a)]),
       );
     } else if (m.op === 'update') {
-      for (const [, h] of sessions.get(m.id) ?? []) h.update(m.bytes);
-      parentPort.postMessage({ id: m.id, hashed: m.bytes.length });
+      const bytes = new Uint8Array(m.buffer, 0, m.length);
+      for (const [, h] of sessions.get(m.id) ?? []) h.update(bytes);
+      parentPort.postMessage({ id: m.id, hashed: m.length, buffer: m.buffer }, [m.buffer]);
     } else if (m.op === 'digest') {
       const hashes = sessions.get(m.id);
       sessions.delete(m.id);
