@@ -27,6 +27,8 @@ export const DEFAULTS = {
   cacheMaxEntries: 100_000,
   gracePeriod: '7d',
   probeInterval: '2s',
+  /** How long an SMB durable handle outlives its dropped connection (MS-SMB2 Open.DurableOpenTimeout). */
+  durableHandleTimeout: '60s',
   groupCommitMaxDelay: '0ms',
   /** A node silent for MISSED_HEARTBEATS_DOWN (3) of its intervals is shown as down. */
   heartbeatInterval: '5s',

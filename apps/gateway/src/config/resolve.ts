@@ -99,6 +99,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
       workgroup: file.smb.workgroup,
       shares: file.smb.shares.map(smbShare),
       requireSigning: file.smb.require_signing,
+      durableHandleTimeoutMs: file.smb.durable_handle_timeout,
     },
     health: { bind: file.health.bind, probeIntervalMs: file.health.probe_interval },
     admin: { trustLoopback: file.admin.trust_loopback },

@@ -140,6 +140,7 @@ export const configFileSchema = z.strictObject({
     workgroup: parsedText('a NetBIOS name', parseNetbiosName).prefault(DEFAULTS.netbiosName),
     shares: z.array(smbShare).prefault([{ name: DEFAULTS.shareName, path: DEFAULTS.exportPath }]),
     require_signing: z.boolean().default(false),
+    durable_handle_timeout: interval(DEFAULTS.durableHandleTimeout),
   }),
   health: section({ bind: address(DEFAULTS.healthBind), probe_interval: interval(DEFAULTS.probeInterval) }),
   admin: section({ trust_loopback: z.boolean().default(true) }),

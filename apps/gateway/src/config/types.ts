@@ -80,6 +80,8 @@ export interface GatewayConfig {
     workgroup: string;
     shares: SmbShare[];
     requireSigning: boolean;
+    /** How long a durable handle is kept after its connection drops, waiting for a reconnect. */
+    durableHandleTimeoutMs: number;
   };
   health: { bind: ListenAddress; probeIntervalMs: number };
   admin: { trustLoopback: boolean };

@@ -97,8 +97,8 @@ describe('defaults for absent keys', () => {
     assert.equal(config.s3.tls, undefined);
     assert.equal(config.s3.region, 'us-east-1');
     assert.deepEqual(
-      [config.smb.domain, config.smb.workgroup, config.smb.requireSigning],
-      ['CLAUDEFS', 'CLAUDEFS', false],
+      [config.smb.domain, config.smb.workgroup, config.smb.requireSigning, config.smb.durableHandleTimeoutMs],
+      ['CLAUDEFS', 'CLAUDEFS', false, 60_000],
     );
     assert.deepEqual(config.health, { bind: config.health.bind, probeIntervalMs: 2_000 });
     assert.deepEqual(config.circuitBreaker, { failureThreshold: 5, resetTimeoutMs: 10_000 });

@@ -300,11 +300,14 @@ export function createBody(
     share?: number;
     attributes?: number;
     contexts?: Buffer;
+    /** RequestedOplockLevel (0 none, 9 batch, 0xff lease). */
+    oplock?: number;
   } = {},
 ): Buffer {
   const n = Buffer.from(name, 'utf16le');
   const b = Buffer.alloc(56);
   b.writeUInt16LE(57, 0);
+  b[3] = o.oplock ?? 0;
   b.writeUInt32LE(2, 4); // impersonation
   b.writeUInt32LE(o.access ?? 0x0012019f, 24);
   b.writeUInt32LE(o.attributes ?? 0x80, 28);
@@ -325,6 +328,42 @@ export function createBody(
 }
 
 export type CreateOptions = Parameters<typeof createBody>[1];
+
+/** A chain of SMB2_CREATE_CONTEXT structures (§2.2.13.2): 4-byte tag names, 8-aligned. */
+export function createContexts(list: Array<{ name: string; data: Buffer }>): Buffer {
+  const parts = list.map((c, i) => {
+    const data = c.data;
+    const size = 24 + data.length;
+    const padded = i < list.length - 1 ? (size + 7) & ~7 : size;
+    const b = Buffer.alloc(padded);
+    if (i < list.length - 1) b.writeUInt32LE(padded, 0);
+    b.writeUInt16LE(16, 4);
+    b.writeUInt16LE(4, 6);
+    b.writeUInt16LE(data.length ? 24 : 0, 10);
+    b.writeUInt32LE(data.length, 12);
+    b.write(c.name, 16, 'latin1');
+    data.copy(b, 24);
+    return b;
+  });
+  return Buffer.concat(parts);
+}
+
+/** The create contexts of a CREATE response, by tag. */
+export function responseContexts(createReply: Reply): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const offset = createReply.body.readUInt32LE(80);
+  const length = createReply.body.readUInt32LE(84);
+  if (length === 0) return out;
+  const chain = createReply.raw.subarray(offset, offset + length);
+  for (let at = 0; ; ) {
+    const next = chain.readUInt32LE(at);
+    const name = chain.subarray(at + chain.readUInt16LE(at + 4), at + chain.readUInt16LE(at + 4) + 4);
+    const dataAt = at + chain.readUInt16LE(at + 10);
+    out.set(name.toString('latin1'), chain.subarray(dataAt, dataAt + chain.readUInt32LE(at + 12)));
+    if (next === 0) return out;
+    at += next;
+  }
+}
 
 /** A client connected, logged on as `user` and connected to `share`; any failed step throws. */
 export async function connectedClient(
@@ -410,6 +449,18 @@ export function notifyBody(fileId: Buffer, filter = 0x3, recursive = false): Buf
   fileId.copy(b, 8);
   b.writeUInt32LE(filter, 24);
   return b;
+}
+
+/** SET_INFO request body (MS-SMB2 §2.2.39): one information buffer for the FileId. */
+export function setInfoBody(fileId: Buffer, infoClass: number, buffer: Buffer, infoType = 1): Buffer {
+  const b = Buffer.alloc(32);
+  b.writeUInt16LE(33, 0);
+  b[2] = infoType;
+  b[3] = infoClass;
+  b.writeUInt32LE(buffer.length, 4);
+  b.writeUInt16LE(96, 8);
+  fileId.copy(b, 16);
+  return Buffer.concat([b, buffer]);
 }
 
 export function queryInfoBody(

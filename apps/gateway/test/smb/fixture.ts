@@ -32,6 +32,8 @@ export interface StartOptions {
   /** Extra share entries (YAML flow mappings), after the default `export` share on /export. */
   shares?: string[];
   requireSigning?: boolean;
+  /** More keys of the smb section, as YAML flow-mapping entries ("durable_handle_timeout: 2s"). */
+  smbExtra?: string;
   protocols?: Protocol[];
   extraYaml?: string;
   logLevel?: string;
@@ -50,7 +52,7 @@ export async function startSmbGateway(o: StartOptions = {}): Promise<SmbGateway>
 log_level: ${o.logLevel ?? 'error'}
 nfs: { enabled: ${protocols.includes('nfs')}, bind: 127.0.0.1:${nfs}, mount_bind: 127.0.0.1:${mount}, exports: [{ path: /export }] }
 s3: { enabled: ${protocols.includes('s3')}, bind: 127.0.0.1:${s3}, root: /export }
-smb: { bind: 127.0.0.1:${smb}, domain: CLAUDEFS, workgroup: CLAUDEFS, require_signing: ${o.requireSigning ?? false}, shares: [${shares}] }
+smb: { bind: 127.0.0.1:${smb}, domain: CLAUDEFS, workgroup: CLAUDEFS, require_signing: ${o.requireSigning ?? false}, shares: [${shares}]${o.smbExtra ? `, ${o.smbExtra}` : ''} }
 health: { bind: 127.0.0.1:${ops}, probe_interval: 1h }
 ${o.extraYaml ?? ''}
 `,

@@ -17,6 +17,7 @@ import {
   notifyBody,
   openOk,
   type Reply,
+  setInfoBody,
   type TestClient,
   writeBody,
 } from './client.ts';
@@ -188,14 +189,8 @@ describe('CHANGE_NOTIFY reports changes made over S3 and NFS, and SMB changes on
     const to = Buffer.from('smbdir\\g.txt', 'utf16le');
     const info = Buffer.alloc(20);
     info.writeUInt32LE(to.length, 16);
-    const setInfo = Buffer.alloc(32);
-    setInfo.writeUInt16LE(33, 0);
-    setInfo[2] = 1;
-    setInfo[3] = RENAME_CLASS;
-    setInfo.writeUInt32LE(20 + to.length, 4);
-    setInfo.writeUInt16LE(96, 8);
-    f.copy(setInfo, 16);
-    equal((await c.request({ command: CMD.SET_INFO, body: Buffer.concat([setInfo, info, to]) })).status, 0);
+    const rename = setInfoBody(f, RENAME_CLASS, Buffer.concat([info, to]));
+    equal((await c.request({ command: CMD.SET_INFO, body: rename })).status, 0);
     equal((await c.request({ command: CMD.CLOSE, body: closeBody(f) })).status, 0);
     const d = await open(c, 'smbdir\\g.txt', { disposition: 1, access: 0x10080, options: 0x1000 });
     equal((await c.request({ command: CMD.CLOSE, body: closeBody(d) })).status, 0);

@@ -49,6 +49,31 @@ const SUITES = [
     'rmdir4',
     'handle-permissions',
   ].map((t) => `smb2.notify.${t}`),
+  // Durable handles with batch oplocks. Left out: the lease variants (no leases here; most skip
+  // themselves), open-oplock and persistent-open-oplock (they want level II and exclusive
+  // oplocks granted), delete_on_close1 (a batch oplock without a durable handle), stat-open and
+  // durable_v2_reconnect_delay_msec (durability through a lease), app-instance (no
+  // SMB2_CREATE_APP_INSTANCE_ID).
+  'smb2.durable-open-disconnect',
+  ...[
+    'alloc-size',
+    'delete_on_close2',
+    'file-position',
+    'lock-oplock',
+    'open2-oplock',
+    'oplock',
+    'read-only',
+    'reopen1',
+    'reopen1a',
+    'reopen2',
+    'reopen2a',
+    'reopen3',
+    'reopen4',
+  ].map((t) => `smb2.durable-open.${t}`),
+  ...['create-blob', 'reopen1', 'reopen1a', 'reopen2', 'reopen2b', 'reopen2c'].map(
+    (t) => `smb2.durable-v2-open.${t}`,
+  ),
+  'smb2.durable-v2-delay.durable_v2_reconnect_delay',
 ];
 
 describe('smbtorture (Samba 4.17) against the SMB server', () => {

@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Connection } from '../../ops/connections.ts';
 import type { Credential } from '../../storage/types.ts';
+import { closeOpen } from './close-open.ts';
 import { encodeNegotiate, smb1NegotiateAnswer } from './commands/negotiate.ts';
+import { encodeOplockBreak } from './commands/oplock-break.ts';
 import {
   ANY_SESSION,
   type Cipher,
@@ -28,6 +30,7 @@ import {
   verifySignature,
 } from './deps.ts';
 import { COMMANDS } from './dispatch.ts';
+import { disconnectDurable, keptOnDisconnect } from './durable.ts';
 import { Disconnect, SmbError } from './errors.ts';
 import { FramePool, FrameReader, frameHeader } from './framing.ts';
 import {
@@ -251,7 +254,10 @@ export class SmbConnection implements ConnectionState {
     }
   }
 
-  /** Closes the transport and everything the connection held (opens, locks, sessions). */
+  /**
+   * Closes the transport and everything the connection held (opens, locks, sessions); durable
+   * opens are kept for a reconnect until their timeout.
+   */
   async close(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -260,7 +266,9 @@ export class SmbConnection implements ConnectionState {
     for (const f of this.asyncOps.values()) f.abort.abort(new Error(reason));
     await Promise.all(
       [...this.sessions.values()].map((s) =>
-        this.logoff(s).catch((e) => this.env.log.error({ err: e }, 'SMB session cleanup failed')),
+        this.logoff(s, { keepDurable: true }).catch((e) =>
+          this.env.log.error({ err: e }, 'SMB session cleanup failed'),
+        ),
       ),
     );
     this.registry.close();
@@ -677,63 +685,48 @@ export class SmbConnection implements ConnectionState {
   }
 
   /**
-   * Closes an open. Everything other requests can observe (the handle, its locks, its share
-   * mode and delete-pending state) goes at once, before anything is awaited, so a client that
-   * reconnects sees the old connection's handles gone; then unstable writes are committed, or
-   * the file is deleted when this was its last open and a delete is pending.
+   * An OPLOCK_BREAK notification (§2.2.23.1, §3.3.4.6): unsolicited, MessageId all ones,
+   * SessionId 0, not signed; encrypted when the open's session encrypts.
    */
+  sendOplockBreak(open: Open, level: number): void {
+    const header = encodeHeader({
+      creditCharge: 0,
+      status: NT_STATUS.STATUS_SUCCESS,
+      command: CMD.OPLOCK_BREAK,
+      credits: 0,
+      flags: 0,
+      messageId: 0xffff_ffff_ffff_ffffn,
+      processId: 0,
+      treeId: 0,
+      sessionId: 0n,
+    });
+    const body = encodeOplockBreak({ level, fileId: open.fileId });
+    const session = open.session;
+    const encrypted = session.encryptData && session.encryptionKey !== undefined && this.cipher !== 0;
+    this.send([{ header, body: [body] }], { encrypted, sessionId: session.id });
+  }
+
+  /** Closes an open (close-open.ts): the handle, its locks and share mode go at once. */
   closeOpen(open: Open): Promise<void> {
-    if (open.closed) return Promise.resolve();
-    open.closed = true;
-    open.session.opens.delete(open.fileId.volatile);
-    if (open.kind === 'pipe') return Promise.resolve();
-    const { ns } = this.env;
-    for (const l of open.locks) {
-      if (l.length === 0n) continue;
-      ns.locks.unlock(open.ino, l.offset, l.offset + l.length === 1n << 64n ? 0n : l.length, open.lockKey);
-    }
-    open.locks.length = 0;
-    for (const l of open.closeListeners) l();
-    open.closeListeners.clear();
-    if (open.notify) {
-      this.env.notify.remove(open.notify);
-      const wake = open.notify.waiter;
-      open.notify.waiter = undefined;
-      wake?.();
-    }
-    const { last, deletePending } = this.env.inodes.remove(open);
-    // A directory whose delete is pending ends the change notifications of its other opens.
-    if (!last && deletePending && open.kind === 'dir') {
-      for (const o of this.env.inodes.opensOf(open.ino)) o.notify?.end(NT_STATUS.STATUS_DELETE_PENDING);
-    }
-    const remove = last && deletePending && open.parentIno !== 0n && open.session.cred !== undefined;
-    return remove ? this.deleteOnClose(open) : open.dirty ? this.commitOnClose(open) : Promise.resolve();
+    return closeOpen(this.env, open);
   }
 
-  private async commitOnClose(open: Open): Promise<void> {
-    open.dirty = false;
-    await this.env.ns.commit(open.ino);
-  }
-
-  private async deleteOnClose(open: Open): Promise<void> {
-    const { ns, log } = this.env;
-    const cred = open.session.cred!;
-    try {
-      const now = await ns.lookup(cred, open.parentIno, open.name);
-      if (now.ino !== open.ino) return;
-      if (open.kind === 'dir') await ns.rmdir(cred, open.parentIno, open.name);
-      else await ns.remove(cred, open.parentIno, open.name);
-    } catch (e) {
-      log.warn({ err: e, path: open.path }, `SMB delete on close of ${open.path} failed`);
+  async logoff(session: Session, opts: { keepDurable?: boolean } = {}): Promise<void> {
+    const closing: Promise<void>[] = [];
+    let kept = 0;
+    for (const open of [...session.opens.values()]) {
+      if (opts.keepDurable && keptOnDisconnect(open)) {
+        disconnectDurable(this.env, open);
+        kept++;
+        continue;
+      }
+      closing.push(
+        this.closeOpen(open).catch((e) => this.env.log.error({ err: e }, 'SMB close at logoff failed')),
+      );
     }
-  }
-
-  async logoff(session: Session, _opts: { keepDurable?: boolean } = {}): Promise<void> {
-    const closing = [...session.opens.values()].map((open) =>
-      this.closeOpen(open).catch((e) => this.env.log.error({ err: e }, 'SMB close at logoff failed')),
-    );
     session.trees.clear();
-    this.env.ns.locks.releaseClient('smb', session.lockClient);
+    // Each close released its own locks; this catches any left, unless durable opens keep theirs.
+    if (kept === 0) this.env.ns.locks.releaseClient('smb', session.lockClient);
     this.sessions.delete(session.id);
     if (this.env.sessions.get(session.id)?.session === session) this.env.sessions.delete(session.id);
     this.registry.info.details.sessions = [...this.sessions.values()].filter(

@@ -226,8 +226,12 @@ export const SETTABLE_ATTRS =
 /** FileAttributes bits a request may carry (MS-FSCC §2.6); DEVICE, VOLUME and undefined bits are invalid. */
 export const VALID_REQUEST_ATTRS = 0x0000_7fb7;
 
-/** Oplock levels: this server grants none (§2.2.14 OplockLevel). */
+/** Oplock levels (§2.2.14 OplockLevel): this server grants BATCH to durable opens only. */
 export const OPLOCK_LEVEL_NONE = 0x00;
+export const OPLOCK_LEVEL_II = 0x01;
+export const OPLOCK_LEVEL_EXCLUSIVE = 0x08;
+export const OPLOCK_LEVEL_BATCH = 0x09;
+export const OPLOCK_LEVEL_LEASE = 0xff;
 
 /** Share types (TREE_CONNECT response). */
 export const SHARE_TYPE = { DISK: 0x01, PIPE: 0x02, PRINT: 0x03 } as const;

@@ -5,6 +5,7 @@ import type { Namespace } from '../../storage/namespace.ts';
 import type { Credential } from '../../storage/types.ts';
 import type { Cipher } from './constants.ts';
 import type { PreauthHash } from './deps.ts';
+import type { DurableOpens } from './durable.ts';
 import type { Smb2Header } from './header.ts';
 import type { NotifyHub } from './notify.ts';
 import type { FileId, InodeOpens, Open } from './open-files.ts';
@@ -25,6 +26,8 @@ export interface ServerEnv {
   shares: () => readonly Share[];
   notify: NotifyHub;
   inodes: InodeOpens;
+  /** Durable opens by FileId.Persistent, connected or waiting for a reconnect. */
+  durable: DurableOpens;
   /** Every session of the server by SessionId, with its connection (MS-SMB2 GlobalSessionTable). */
   sessions: Map<bigint, { session: Session; conn: ConnectionState }>;
   nextFileId(): bigint;
@@ -56,6 +59,8 @@ export interface ConnectionState {
   describeSession(session: Session): void;
   /** Closes an open (and runs delete-on-close) as CLOSE, LOGOFF and disconnect do. */
   closeOpen(open: Open): Promise<void>;
+  /** Tells the open's client its oplock is broken to `level` (an OPLOCK_BREAK notification). */
+  sendOplockBreak(open: Open, level: number): void;
   /**
    * Tears a session down: opens closed (durable ones kept for a reconnect with `keepDurable`),
    * locks released, trees gone.

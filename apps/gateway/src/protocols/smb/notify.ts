@@ -135,7 +135,9 @@ export function inodeFilter(c: InodeChange): number {
  * CHANGE_NOTIFY over the namespace's change feed: every change, made over SMB, NFS or S3,
  * reaches the watches it concerns, once. Batches are delivered in feed order by one loop
  * (`settled()` waits for it), since naming a change made through a handle may read a
- * directory (dir-names.ts). With no watch, a batch costs one check.
+ * directory (dir-names.ts). The hub listens to the feed only while a watch exists, so with no
+ * SMB client watching, the namespace's mutations (NFS and S3 writes) tell nobody and pay
+ * nothing for it.
  */
 export class NotifyHub {
   private readonly watches = new Set<NotifyWatch>();
@@ -144,6 +146,8 @@ export class NotifyHub {
   private backlog: Array<{ seq: number; batch: readonly NamespaceChange[] }> = [];
   private draining: Promise<void> | undefined;
   private seq = 0;
+
+  private unlisten: (() => void) | undefined;
 
   constructor(
     private readonly ns: Namespace,
@@ -167,11 +171,19 @@ export class NotifyHub {
   add(w: NotifyWatch): void {
     w.since = this.seq;
     this.watches.add(w);
+    this.unlisten ??= this.ns.changes.listen(this.onChanges);
   }
 
   remove(w: NotifyWatch): void {
     this.watches.delete(w);
-    if (this.watches.size === 0) this.names.clear();
+    if (this.watches.size === 0) this.close();
+  }
+
+  /** Stops listening to the feed (the last watch went, or the server stops). */
+  close(): void {
+    this.unlisten?.();
+    this.unlisten = undefined;
+    this.names.clear();
   }
 
   /** Whether changes told are still on their way to the watches. */

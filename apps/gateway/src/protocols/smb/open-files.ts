@@ -27,6 +27,27 @@ export interface DirEnumeration {
   pending: Array<{ name: string; ino: bigint }>;
 }
 
+/** What makes an open durable (MS-SMB2 §3.3.1.10 Open.IsDurable and the fields beside it). */
+export interface Durability {
+  version: 1 | 2;
+  /** v2: the client's CreateGuid, checked again at reconnect. */
+  createGuid: Buffer | undefined;
+  /** How long the open outlives its connection (Open.DurableOpenTimeout). */
+  timeoutMs: number;
+  /** Who may reconnect it (Open.DurableOwner): the user that opened it. */
+  owner: string;
+  clientGuid: Buffer;
+  /** Set while the open has no connection: fires the close at the timeout. */
+  expiry: NodeJS.Timeout | undefined;
+}
+
+/** An oplock break sent and not yet acknowledged (Open.OplockState Breaking). */
+export interface OplockBreak {
+  /** Resolves once acknowledged, the handle closed, or the break timed out. */
+  done: Promise<void>;
+  settle(): void;
+}
+
 /** MS-SMB2 §3.3.1.10: an open handle. */
 export class Open {
   position = 0n;
@@ -42,15 +63,21 @@ export class Open {
   /** FileModeInformation set on the open (MS-FSCC §2.4.26), reported back. */
   mode = 0;
   notify: NotifyWatch | undefined;
+  /** The oplock granted (NONE, or BATCH for a durable open). */
+  oplock = 0;
+  oplockBreak: OplockBreak | undefined;
+  durable: Durability | undefined;
   readonly locks: HeldLock[] = [];
   /** Called once when the open closes (pending blocking locks end then). */
   readonly closeListeners = new Set<() => void>();
   readonly openedAt = Date.now();
 
   constructor(
-    readonly fileId: FileId,
-    readonly session: Session,
-    readonly tree: TreeConnect,
+    /** The volatile part changes when a durable open is reconnected; the persistent one stays. */
+    public fileId: FileId,
+    /** The session and tree the open lives on (new ones after a durable reconnect). */
+    public session: Session,
+    public tree: TreeConnect,
     readonly kind: 'file' | 'dir' | 'pipe',
     readonly ino: bigint,
     /** Where the file is linked: updated by rename. */
@@ -66,6 +93,11 @@ export class Open {
     readonly pipe?: PipeEndpoint,
   ) {}
 
+  /** A durable open whose connection is gone, kept until a reconnect or its timeout. */
+  get disconnected(): boolean {
+    return this.durable?.expiry !== undefined;
+  }
+
   has(bits: number): boolean {
     return (this.access & bits) === bits;
   }
@@ -75,7 +107,7 @@ export class Open {
   }
 }
 
-const DATA_ACCESS =
+export const DATA_ACCESS =
   ACCESS.FILE_READ_DATA |
   ACCESS.FILE_EXECUTE |
   ACCESS.FILE_WRITE_DATA |

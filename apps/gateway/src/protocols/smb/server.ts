@@ -4,8 +4,10 @@ import { isWildcardHost } from '../../config/address.ts';
 import type { Protocol } from '../../config/types.ts';
 import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { HealthCheck } from '../../ops/health.ts';
+import { closeOpen } from './close-open.ts';
 import { SmbConnection } from './connection.ts';
 import type { ServerEnv } from './context.ts';
+import { DurableOpens } from './durable.ts';
 import { nowFiletime } from './filetime.ts';
 import { NotifyHub } from './notify.ts';
 import { InodeOpens } from './open-files.ts';
@@ -38,8 +40,6 @@ export class SmbServer implements ProtocolServer {
   private accepting = true;
   private listening = false;
   private stopping = false;
-  /** Ends the subscription to the namespace's change feed (CHANGE_NOTIFY). */
-  private readonly unlisten: () => void;
 
   constructor(private readonly ctx: ProtocolContext) {
     let fileIds = 0n;
@@ -58,11 +58,11 @@ export class SmbServer implements ProtocolServer {
       notify,
       inodes,
       sessions: new Map(),
+      durable: new DurableOpens(),
       nextFileId: () => ++fileIds,
       nextSessionId: () => ++sessionIds,
     };
     this.listener = net.createServer({ noDelay: true }, (s) => this.onSocket(s));
-    this.unlisten = ctx.ns.changes.listen(notify.onChanges);
   }
 
   async start(): Promise<Listener[]> {
@@ -111,7 +111,9 @@ export class SmbServer implements ProtocolServer {
       await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.all([...this.connections].map((c) => c.close('server stopping')));
-    this.unlisten();
+    // Nobody can reconnect to a stopped server: its durable opens close now (commits, deletes).
+    await Promise.all(this.env.durable.disconnected().map((o) => closeOpen(this.env, o)));
+    this.env.notify.close();
     await closed;
   }
 

@@ -1,6 +1,7 @@
 import type { SmbConnection } from './connection.ts';
 import { dialectName } from './constants.ts';
 import type { ServerEnv } from './context.ts';
+import type { Open } from './open-files.ts';
 
 /** What `./cfs smb status` shows (Samba's `smbstatus -L` stands in for it in the runbook). */
 export interface SmbStatus {
@@ -40,6 +41,18 @@ export interface SmbStatus {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+function openFileRow(session: string, o: Open, fileId: bigint): SmbStatus['openFiles'][number] {
+  return {
+    session,
+    share: o.tree.share.name,
+    path: o.kind === 'pipe' ? `\\PIPE\\${o.name}` : `${o.tree.share.name}\\${o.path}`,
+    kind: o.kind,
+    access: `0x${o.access.toString(16).padStart(8, '0')}`,
+    fileId: `0x${fileId.toString(16)}`,
+    since: iso(o.openedAt),
+  };
+}
+
 export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEnv): SmbStatus {
   const out: SmbStatus = { sessions: [], trees: [], openFiles: [], locks: [] };
   const paths = new Map<bigint, string>();
@@ -62,19 +75,15 @@ export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEn
       for (const t of s.trees.values())
         out.trees.push({ session: sid, share: t.share.name, treeId: t.id, since: iso(t.createdAt) });
       for (const o of s.opens.values()) {
-        const path = o.kind === 'pipe' ? `\\PIPE\\${o.name}` : `${o.tree.share.name}\\${o.path}`;
-        if (o.kind !== 'pipe') paths.set(o.ino, path);
-        out.openFiles.push({
-          session: sid,
-          share: o.tree.share.name,
-          path,
-          kind: o.kind,
-          access: `0x${o.access.toString(16).padStart(8, '0')}`,
-          fileId: `0x${o.fileId.volatile.toString(16)}`,
-          since: iso(o.openedAt),
-        });
+        out.openFiles.push(openFileRow(sid, o, o.fileId.volatile));
+        if (o.kind !== 'pipe') paths.set(o.ino, out.openFiles.at(-1)!.path);
       }
     }
+  }
+  // Durable opens whose connection dropped, kept for a reconnect: they belong to no session now.
+  for (const o of env.durable.disconnected()) {
+    out.openFiles.push(openFileRow('disconnected (durable)', o, o.fileId.persistent));
+    paths.set(o.ino, out.openFiles.at(-1)!.path);
   }
   // Every lock of the gateway's one table: SMB's and NLM's, so a conflict is visible from here.
   for (const l of env.ns.locks.list()) {

@@ -22,11 +22,19 @@ import {
 } from '../create-contexts.ts';
 import { openPipe } from '../dcerpc/pipe.ts';
 import { NT_STATUS } from '../deps.ts';
+import {
+  checkCreateGuid,
+  type DurableReconnect,
+  durableContexts,
+  grantDurable,
+  reconnectDurable,
+} from '../durable.ts';
 import { SmbError } from '../errors.ts';
 import { fileTimes, smbMeta, writeAllocation, writeDosAttributes, writeEas } from '../file-meta.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { decodeEaList } from '../info/ea.ts';
 import { Open } from '../open-files.ts';
+import { breakOplocks, oplockFor } from '../oplocks.ts';
 import { parseSmbName, resolvePath } from '../paths.ts';
 import { type Reader, utf16 } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
@@ -102,6 +110,10 @@ const UNSUPPORTED_OPTIONS = 0x0000_0080 | OPTION.OPEN_BY_FILE_ID | OPTION.RESERV
 
 /** MS-SMB2 §3.3.5.9 with MS-FSA §2.1.5.1 for dispositions, options and access. */
 export async function handleCreate(ctx: RequestContext, req: CreateRequest): Promise<CreateResponse> {
+  // A reconnect skips path validation and open execution (§3.3.5.9.7, .12): its other fields
+  // may be zero. Its contexts are checked first.
+  const durable = ctx.tree!.share.ipc ? {} : durableContexts(req.contexts, ctx.conn.dialect);
+  if (durable.reconnect) return reconnected(ctx, req, durable.reconnect);
   if (req.impersonationLevel > 3)
     throw new SmbError(NT_STATUS.STATUS_BAD_IMPERSONATION_LEVEL, 'impersonation level');
   if (req.disposition > DISPOSITION.OVERWRITE_IF) throw bad('CreateDisposition');
@@ -130,13 +142,9 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   const tree = ctx.tree!;
   if (tree.share.ipc) return createPipe(ctx, req, access);
 
-  for (const c of req.contexts) {
-    if (c.name === CTX.DURABLE_RECONNECT || c.name === CTX.DURABLE_RECONNECT_V2 || c.name === CTX.TIMEWARP)
-      throw new SmbError(
-        NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND,
-        `${c.name}: no durable handles or snapshots here`,
-      );
-  }
+  if (req.contexts.some((c) => c.name === CTX.TIMEWARP))
+    throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, 'TWrp: no snapshots here');
+  checkCreateGuid(ctx, durable.request);
 
   const { ns } = ctx.env;
   const cred = ctx.cred();
@@ -145,7 +153,12 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   const name = parseSmbName(req.name);
   if (name.stream !== undefined)
     throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, 'named streams are not supported');
-  const at = await resolvePath(ns, cred, tree.rootIno, tree.share.path, name.components);
+  const lookup = () => resolvePath(ns, cred, tree.rootIno, tree.share.path, name.components);
+  let at = await lookup();
+  // A batch oplock held on the file is broken first; a holder that went away is closed, and its
+  // delete-on-close may have removed the file: the name is looked up again then.
+  const touches = access | (req.disposition === DISPOSITION.OPEN ? 0 : ACCESS.FILE_WRITE_DATA);
+  if (at.attrs && (await breakOplocks(ctx, at.attrs.ino, touches))) at = await lookup();
   const readOnly = tree.share.readOnly;
   const limit = shareLimit(readOnly);
   let attrs = at.attrs;
@@ -255,6 +268,8 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   ctx.env.inodes.add(open);
   ctx.session!.opens.set(fid, open);
   ctx.setCompoundOpen(open);
+  open.oplock = oplockFor(ctx.env, open, req.oplockLevel, durable.request !== undefined);
+  const durableReply = grantDurable(ctx, open, durable.request);
   const final = action === CREATE_ACTION.OPENED ? attrs : await ns.getattr(attrs.ino);
   const meta = await smbMeta(ns, final);
   // An allocation size asked for at creation is reported (nothing is reserved: the store is sparse).
@@ -265,8 +280,10 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     await writeAllocation(ns, cred, final.ino, asked);
     meta.allocation = ((asked + 4095n) / 4096n) * 4096n;
   }
+  const contexts = replyContexts(ctx, req, attrs, at.parent);
+  if (durableReply) contexts.push(durableReply);
   return {
-    oplockLevel: OPLOCK_LEVEL_NONE,
+    oplockLevel: open.oplock,
     action,
     ...fileTimes(final, meta),
     allocationSize: meta.allocation,
@@ -274,7 +291,32 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     fileAttributes: meta.attributes,
     persistentId: fid,
     volatileId: fid,
-    contexts: replyContexts(ctx, req, attrs, at.parent),
+    contexts,
+  };
+}
+
+/** A durable open handed back (durable.ts): the file as it is now, the open's own oplock and ids. */
+async function reconnected(
+  ctx: RequestContext,
+  req: CreateRequest,
+  r: DurableReconnect,
+): Promise<CreateResponse> {
+  const askedLease = req.contexts.some((c) => c.name === CTX.REQUEST_LEASE);
+  const open = reconnectDurable(ctx, r, askedLease);
+  const { ns } = ctx.env;
+  const attrs = await ns.getattr(open.ino);
+  const parent = open.parentIno === 0n ? undefined : await ns.getattr(open.parentIno);
+  const meta = await smbMeta(ns, attrs);
+  return {
+    oplockLevel: open.oplock,
+    action: CREATE_ACTION.OPENED,
+    ...fileTimes(attrs, meta),
+    allocationSize: meta.allocation,
+    endOfFile: attrs.size,
+    fileAttributes: meta.attributes,
+    persistentId: open.fileId.persistent,
+    volatileId: open.fileId.volatile,
+    contexts: replyContexts(ctx, req, attrs, parent),
   };
 }
 

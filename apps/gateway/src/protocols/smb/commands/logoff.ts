@@ -7,9 +7,12 @@ export function decodeLogoff(r: Reader): Record<string, never> {
   return {};
 }
 
-/** MS-SMB2 §3.3.5.6: every open, tree and lock of the session goes; the reply is still signed with its key. */
+/**
+ * MS-SMB2 §3.3.5.6: every open, tree and lock of the session goes (durable opens wait for a
+ * reconnect, as Windows and Samba keep them); the reply is still signed with its key.
+ */
 export async function handleLogoff(ctx: RequestContext, _req: Record<string, never>): Promise<void> {
-  await ctx.conn.logoff(ctx.session!);
+  await ctx.conn.logoff(ctx.session!, { keepDurable: true });
 }
 
 export function encodeLogoff(): Buffer {

@@ -1,0 +1,59 @@
+import type { ServerEnv } from './context.ts';
+import { NT_STATUS } from './deps.ts';
+import type { Open } from './open-files.ts';
+
+/**
+ * Closes an open: CLOSE, TREE_DISCONNECT, LOGOFF, a dropped connection, and a durable open's
+ * timeout all end here. Everything other requests can observe (the handle, its locks, its
+ * oplock, share mode and delete-pending state) goes at once, before anything is awaited, so a
+ * client that reconnects sees the old connection's handles gone; then unstable writes are
+ * committed, or the file is deleted when this was its last open and a delete is pending.
+ */
+export function closeOpen(env: ServerEnv, open: Open): Promise<void> {
+  if (open.closed) return Promise.resolve();
+  open.closed = true;
+  open.session.opens.delete(open.fileId.volatile);
+  if (open.durable) {
+    clearTimeout(open.durable.expiry);
+    env.durable.remove(open);
+  }
+  if (open.kind === 'pipe') return Promise.resolve();
+  const { ns } = env;
+  for (const l of open.locks) {
+    if (l.length === 0n) continue;
+    ns.locks.unlock(open.ino, l.offset, l.offset + l.length === 1n << 64n ? 0n : l.length, open.lockKey);
+  }
+  open.locks.length = 0;
+  for (const l of open.closeListeners) l();
+  open.closeListeners.clear();
+  open.oplockBreak?.settle();
+  if (open.notify) {
+    env.notify.remove(open.notify);
+    open.notify.wake();
+  }
+  const { last, deletePending } = env.inodes.remove(open);
+  // A directory whose delete is pending ends the change notifications of its other opens.
+  if (!last && deletePending && open.kind === 'dir') {
+    for (const o of env.inodes.opensOf(open.ino)) o.notify?.end(NT_STATUS.STATUS_DELETE_PENDING);
+  }
+  const remove = last && deletePending && open.parentIno !== 0n && open.session.cred !== undefined;
+  return remove ? deleteOnClose(env, open) : open.dirty ? commitOnClose(env, open) : Promise.resolve();
+}
+
+async function commitOnClose(env: ServerEnv, open: Open): Promise<void> {
+  open.dirty = false;
+  await env.ns.commit(open.ino);
+}
+
+async function deleteOnClose(env: ServerEnv, open: Open): Promise<void> {
+  const { ns, log } = env;
+  const cred = open.session.cred!;
+  try {
+    const now = await ns.lookup(cred, open.parentIno, open.name);
+    if (now.ino !== open.ino) return;
+    if (open.kind === 'dir') await ns.rmdir(cred, open.parentIno, open.name);
+    else await ns.remove(cred, open.parentIno, open.name);
+  } catch (e) {
+    log.warn({ err: e, path: open.path }, `SMB delete on close of ${open.path} failed`);
+  }
+}
