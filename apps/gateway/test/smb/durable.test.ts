@@ -326,6 +326,36 @@ describe('durable handles (MS-SMB2 3.3.5.9.6/7/10/12)', () => {
   });
 });
 
+describe('oplock breaks inside a compound', () => {
+  let g: SmbGateway;
+  const clients: TestClient[] = [];
+  before(async () => {
+    g = await startSmbGateway();
+    await g.user('alice', 'Wonder-land1');
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await g?.stop();
+  });
+
+  test('1 a compound CREATE+CLOSE meeting a batch oplock waits for the break to be acknowledged, then completes', async () => {
+    const c1 = await connectedClient(g.port, 'alice', 'Wonder-land1', { dialects: SMB3 });
+    const c2 = await connectedClient(g.port, 'alice', 'Wonder-land1', { dialects: SMB3 });
+    clients.push(c1, c2);
+    const { fid } = await durableOpen(c1, 'compound.txt', randomBytes(16));
+    const replies = c2.compound([
+      { command: CMD.CREATE, body: createBody('compound.txt', { access: RW, disposition: 1 }) },
+      { command: CMD.CLOSE, body: closeBody(Buffer.alloc(16, 0xff)), related: true },
+    ]);
+    const brk = await c1.wait(BREAK_MID, false, 30_000);
+    deepEqual(brk.body.subarray(8, 24), fid);
+    equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: oplockAck(fid, 0) })).status, 0);
+    const [opened, closed] = await replies;
+    equal(opened?.status, 0);
+    equal(closed?.status, 0);
+  });
+});
+
 describe('durable handles past their timeout', () => {
   let g: SmbGateway;
   const clients: TestClient[] = [];

@@ -39,7 +39,11 @@ export async function breakOplocks(ctx: RequestContext, ino: bigint, access: num
     const pending = holder.oplockBreak ?? startBreak(ctx.env, holder);
     if (!waiting) {
       waiting = true;
-      ctx.goAsync();
+      try {
+        ctx.goAsync();
+      } catch {
+        // Not the last request of a compound: it cannot go async, so it waits with no interim reply.
+      }
     }
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => reject(new SmbError(NT_STATUS.STATUS_CANCELLED, 'cancelled'));
