@@ -8,13 +8,13 @@
 // of its solo rate (with no errors) is the target.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { openControlPlane } from '../src/control/index.ts';
+import { freePorts } from '../test/support/ports.ts';
 import { type BenchRow, printTable } from './table.ts';
 
 const exec = promisify(execFile);
@@ -24,16 +24,6 @@ const SECONDS = Number(process.env.CFS_BENCH_MIXED_SECONDS ?? 10);
 const PASSWORD = 'Mixed-bench-1';
 const base = mkdtempSync(join(process.env.CFS_BENCH_DIR ?? tmpdir(), 'cfs-mixed-bench-'));
 chmodSync(base, 0o755);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function until(what: string, ok: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -48,9 +38,13 @@ interface Rate {
   errors: number;
 }
 
-const [s3Port, nfsPort, mountPort, smbPort, healthPort] = await Promise.all(
-  Array.from({ length: 5 }, freePort),
-);
+const [s3Port, nfsPort, mountPort, smbPort, healthPort] = (await freePorts(5)) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 const state = join(base, 'state');
 const config = join(base, 'gateway.yaml');
 writeFileSync(

@@ -7,10 +7,11 @@
 // CFS_BENCH_GETATTR_SECONDS (10).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../test/support/ports.ts';
 import { type BenchRow, printTable } from './table.ts';
 
 const CFS = fileURLToPath(new URL('../../../cfs', import.meta.url));
@@ -23,16 +24,6 @@ const SESSIONS = 16;
 const base = mkdtempSync(join(process.env.CFS_BENCH_DIR ?? tmpdir(), 'cfs-nfs-bench-'));
 chmodSync(base, 0o755);
 const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -124,7 +115,7 @@ function measure(harness: string, local: string, url: (path: string) => string):
 }
 
 async function benchGateway(harness: string, local: string): Promise<Figures> {
-  const [nfsPort, mountPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+  const [nfsPort, mountPort, healthPort] = (await freePorts(3)) as [number, number, number];
   const state = join(base, 'gateway-state');
   const config = join(base, 'gateway.yaml');
   writeFileSync(
@@ -154,7 +145,7 @@ limits: { max_connections: 1000 }
 }
 
 async function benchGanesha(harness: string, local: string): Promise<Figures> {
-  const [nfsPort, mountPort, nlmPort] = [await freePort(), await freePort(), await freePort()];
+  const [nfsPort, mountPort, nlmPort] = (await freePorts(3)) as [number, number, number];
   const dir = join(base, 'ganesha');
   const exportDir = join(dir, 'export');
   mkdirSync(exportDir, { recursive: true });

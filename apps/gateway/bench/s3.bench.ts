@@ -3,12 +3,12 @@
 // SDK clients in this process; nginx serves the same bytes with sendfile.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { openControlPlane } from '../src/control/index.ts';
+import { freePorts } from '../test/support/ports.ts';
 import { type BenchRow, printTable } from './table.ts';
 
 const CFS = fileURLToPath(new URL('../../../cfs', import.meta.url));
@@ -19,16 +19,6 @@ const base = mkdtempSync(join(process.env.CFS_BENCH_DIR ?? tmpdir(), 'cfs-s3-ben
 chmodSync(base, 0o755);
 const rows: BenchRow[] = [];
 const children: Array<{ kill(sig?: NodeJS.Signals): boolean }> = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -64,7 +54,7 @@ function wrk(url: string): WrkResult {
 
 try {
   // ---- the gateway, with a user, a key and a public-read bucket ----
-  const [s3Port, healthPort, nginxPort] = [await freePort(), await freePort(), await freePort()];
+  const [s3Port, healthPort, nginxPort] = (await freePorts(3)) as [number, number, number];
   const state = join(base, 'state');
   const config = join(base, 'gateway.yaml');
   writeFileSync(

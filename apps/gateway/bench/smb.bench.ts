@@ -14,12 +14,13 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openControlPlane } from '../src/control/index.ts';
+import { freePorts } from '../test/support/ports.ts';
 import { type BenchRow, printTable } from './table.ts';
 
 const exec = promisify(execFile);
@@ -31,16 +32,6 @@ chmodSync(base, 0o755);
 const rows: BenchRow[] = [];
 const children: Array<{ kill(sig?: NodeJS.Signals): boolean }> = [];
 const PASSWORD = 'Bench-smb-1';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -118,7 +109,7 @@ try {
   closeSync(fd);
 
   // ---- the gateway, serving SMB only ----
-  const [smbPort, healthPort, sambaPort] = [await freePort(), await freePort(), await freePort()];
+  const [smbPort, healthPort, sambaPort] = (await freePorts(3)) as [number, number, number];
   const state = join(base, 'state');
   const config = join(base, 'gateway.yaml');
   writeFileSync(
