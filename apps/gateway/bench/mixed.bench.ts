@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { openControlPlane } from '../src/control/index.ts';
 import { freePorts } from '../test/support/ports.ts';
+import { tortureRate } from './smbtorture.ts';
 import { type BenchRow, printTable } from './table.ts';
 
 const exec = promisify(execFile);
@@ -107,22 +108,15 @@ async function nfsLoad(harness: string, seconds: number): Promise<Rate> {
 
 async function smbLoad(seconds: number): Promise<Rate> {
   try {
-    const { stdout, stderr } = await exec(
-      'smbtorture',
-      [
-        `//127.0.0.1/export`,
-        '-p',
-        String(smbPort),
-        '-U',
-        `mixed%${PASSWORD}`,
-        'smb2.bench.path-contention-shared',
-        `--option=torture:timelimit=${seconds}`,
-      ],
-      { maxBuffer: 1 << 22, timeout: (seconds + 60) * 1000 },
-    );
-    const rates = [...`${stdout}${stderr}`.matchAll(/open\[num\/s=(\d+)/g)].map((m) => Number(m[1]));
-    const steady = rates.slice(1);
-    return { rate: steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length), errors: 0 };
+    const rate = await tortureRate({
+      port: smbPort,
+      share: 'export',
+      auth: `mixed%${PASSWORD}`,
+      test: 'smb2.bench.path-contention-shared',
+      what: 'open',
+      seconds,
+    });
+    return { rate, errors: 0 };
   } catch {
     return { rate: 0, errors: 1 };
   }

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openControlPlane } from '../src/control/index.ts';
 import { freePorts } from '../test/support/ports.ts';
+import { tortureRate } from './smbtorture.ts';
 import { type BenchRow, printTable } from './table.ts';
 
 const exec = promisify(execFile);
@@ -64,37 +65,6 @@ async function smbclient(
   );
   if (/NT_STATUS_/.test(stdout + stderr)) throw new Error(`smbclient ${command}: ${stdout}${stderr}`);
   return (performance.now() - t) / 1000;
-}
-
-/**
- * The steady rate an smbtorture smb2.bench test prints each second (`what[num/s=N`): the mean
- * after the first second, which warms up.
- */
-async function tortureRate(
-  port: number,
-  share: string,
-  auth: string,
-  test: string,
-  what: string,
-): Promise<number> {
-  const { stdout, stderr } = await exec(
-    'smbtorture',
-    [
-      `//127.0.0.1/${share}`,
-      '-p',
-      String(port),
-      '-U',
-      auth,
-      test,
-      `--option=torture:timelimit=${ECHO_SECONDS}`,
-    ],
-    { cwd: base, maxBuffer: 1 << 22, timeout: 120_000 },
-  );
-  const pattern = new RegExp(`${what}\\[num/s=(\\d+)`, 'g');
-  const rates = [...`${stdout}${stderr}`.matchAll(pattern)].map((m) => Number(m[1]));
-  const steady = rates.slice(1);
-  if (steady.length === 0) throw new Error(`${test} printed no ${what} rate:\n${stdout.slice(-2000)}`);
-  return steady.reduce((a, b) => a + b, 0) / steady.length;
 }
 
 const MB = 1e6;
@@ -228,8 +198,9 @@ health: { bind: 127.0.0.1:${healthPort} }
       'smbtorture smb2.bench.path-contention-shared opens (4 connections)',
     ],
   ] as const) {
-    const gw = await tortureRate(smbPort, 'bench', `bench%${PASSWORD}`, test, what);
-    const smbd = await tortureRate(sambaPort, 'bench', `root%${PASSWORD}`, test, what);
+    const run = { share: 'bench', test, what, seconds: ECHO_SECONDS };
+    const gw = await tortureRate({ ...run, port: smbPort, auth: `bench%${PASSWORD}` });
+    const smbd = await tortureRate({ ...run, port: sambaPort, auth: `root%${PASSWORD}` });
     rows.push({
       workload: label,
       gateway: gw,
