@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openNamespace } from '../src/storage/open.ts';
+import type { SqliteMetadataStore } from '../src/storage/sqlite/store.ts';
 import { ROOT } from '../src/storage/types.ts';
 import { type BenchRow, printTable } from './table.ts';
 
@@ -102,7 +103,7 @@ try {
 
   // readdir 100,000 entries in pages of 1,000
   const big = await ns2.mkdir(ROOT, exp.ino, 'big', 0o755);
-  const meta = ns2.meta.db;
+  const meta = (ns2.meta as SqliteMetadataStore).db;
   // Filling 100,000 entries through the API would take a minute of durable creates; the
   // listing is what is measured, so the rows are inserted in one transaction.
   meta.transaction(() => {

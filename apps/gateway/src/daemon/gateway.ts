@@ -48,10 +48,8 @@ export class Gateway {
 
   async start(): Promise<void> {
     const { config, log } = this;
-    if (config.metadata.kind !== 'sqlite' || config.transport.kind !== 'file') {
-      throw new StartError(
-        'this build serves the embedded backends only (metadata sqlite://, transport file://); PostgreSQL and S3 backends arrive with scale-out',
-      );
+    if (config.transport.kind !== 'file') {
+      throw new StartError('this build keeps file data in a local directory only (transport file://)');
     }
     this.releasePid = claimPidFile(config.stateDir);
     this.control = await openControlPlane({
@@ -70,6 +68,8 @@ export class Gateway {
       cacheMaxEntries: config.cache.maxEntries,
       breaker: config.circuitBreaker,
       wrapStores: this.wrapStores,
+      onConnectionError: (err) =>
+        log.warn({ err: err.message }, `metadata database connection lost: ${err.message}`),
       onBreakerTransition: (b, from, reason) => {
         const line = `circuit ${b.backend}: ${from} -> ${b.state} (${reason})`;
         if (b.state === 'open') log.error({ backend: b.backend, from, to: b.state }, line);

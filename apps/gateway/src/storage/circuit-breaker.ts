@@ -108,15 +108,28 @@ export class CircuitBreaker {
     }
   }
 
-  runSync<T>(fn: () => T): T {
+  /** Like run, for a call that answers synchronously or with a promise. */
+  runEither<T>(fn: () => T | Promise<T>): T | Promise<T> {
     this.guard();
+    let r: T | Promise<T>;
     try {
-      const r = fn();
-      this.succeeded();
-      return r;
+      r = fn();
     } catch (e) {
       throw this.classify(e);
     }
+    if (!(r instanceof Promise)) {
+      this.succeeded();
+      return r;
+    }
+    return r.then(
+      (v) => {
+        this.succeeded();
+        return v;
+      },
+      (e: unknown) => {
+        throw this.classify(e);
+      },
+    );
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {

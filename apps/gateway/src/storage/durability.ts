@@ -1,6 +1,21 @@
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import { GroupCommit } from './group-commit.ts';
 
+/** What makes committed metadata durable: resolves once every earlier commit is. */
+export interface DurabilityBarrier {
+  sync(): Promise<void>;
+  /** Flushes made so far (a group-commit figure for the metrics). */
+  readonly flushes: number;
+  close(): void;
+}
+
+/** For a store whose commit returns only once durable (PostgreSQL with synchronous_commit). */
+export const DURABLE_ON_COMMIT: DurabilityBarrier = {
+  sync: () => Promise.resolve(),
+  flushes: 0,
+  close() {},
+};
+
 /**
  * Makes committed metadata durable without blocking the event loop: SQLite runs with
  * synchronous=NORMAL (a commit is atomic and survives a process crash, but is not yet on
@@ -8,7 +23,7 @@ import { GroupCommit } from './group-commit.ts';
  * a file flushes that file's dirty pages, and recovery replays every checksummed frame that
  * reached the disk, so a commit followed by a completed barrier survives power loss.
  */
-export class WalBarrier {
+export class WalBarrier implements DurabilityBarrier {
   private readonly fd: number;
   private readonly group: GroupCommit;
 

@@ -6,9 +6,10 @@ const UNGUARDED = new Set<PropertyKey>(['close', 'pathOf', 'constructor']);
 /**
  * The same object with every method call going through the breaker: refused at once while
  * open, backend errors counted and turned into namespace errors (EIO, ENOSPC, EROFS).
+ * For the metadata store, whose calls answer synchronously (SQLite) or with a promise (PostgreSQL).
  */
-export function guardSync<T extends object>(target: T, breaker: CircuitBreaker): T {
-  return wrap(target, (fn) => breaker.runSync(fn));
+export function guardMeta<T extends object>(target: T, breaker: CircuitBreaker): T {
+  return wrap(target, (fn) => breaker.runEither(fn));
 }
 
 export function guardAsync<T extends object>(target: T, breaker: CircuitBreaker): T {

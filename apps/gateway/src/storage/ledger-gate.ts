@@ -6,7 +6,7 @@ export interface LedgerCharge {
   readonly gid: number;
   readonly addBytes: bigint;
   readonly addInodes: bigint;
-  /** Current usage, read inside the same transaction as the change. */
+  /** Current usage, read inside the same transaction as the change (zero if not watched). */
   usage(kind: 'uid' | 'gid', id: number): QuotaUsage;
 }
 
@@ -17,6 +17,11 @@ export interface LedgerCharge {
  */
 export interface LedgerGate {
   check(charge: LedgerCharge): void;
+  /**
+   * Whether the gate has a limit for the subject: usage is read (and, on PostgreSQL, the
+   * subject's ledger locked) only for subjects it watches. Absent: every subject.
+   */
+  watches?(kind: 'uid' | 'gid', id: number): boolean;
 }
 
-export const OPEN_GATE: LedgerGate = { check() {} };
+export const OPEN_GATE: LedgerGate = { check() {}, watches: () => false };

@@ -2,21 +2,15 @@ import { BufferPool, POOLED_MIN_BYTES } from './buffer-pool.ts';
 import { type Backend, type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
 import type { NamespaceApi } from './contract.ts';
 import type { DataStore } from './data/data-store.ts';
-import type { WalBarrier } from './durability.ts';
+import type { DurabilityBarrier } from './durability.ts';
 import { fsError } from './errors.ts';
-import { guardAsync, guardSync } from './guarded.ts';
+import { guardAsync, guardMeta } from './guarded.ts';
 import { LockTable } from './locks.ts';
+import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO } from './meta/model.ts';
+import { type InodeRow, toAttributes } from './meta/rows.ts';
+import type { MetadataStore } from './meta/store.ts';
 import { checkLookupName, splitPath } from './names.ts';
 import { effectiveAccess, R_OK, requireAccess, X_OK } from './permissions.ts';
-import { toAttributes } from './sqlite/rows.ts';
-import {
-  type Effects,
-  type EntryChange,
-  MAX_FILE_SIZE,
-  type NodeSpec,
-  ROOT_INO,
-  type SqliteMetadataStore,
-} from './sqlite/store.ts';
 import { TtlCache } from './ttl-cache.ts';
 import {
   type Attributes,
@@ -48,6 +42,9 @@ interface CachedNode {
   /** Extended attributes, loaded on first use; dropped with the node when a change touches it. */
   xattrs?: ReadonlyMap<string, Buffer>;
 }
+
+/** How old an unlinked upload must be before another node may take it for a crash leftover. */
+const CLUSTER_ORPHAN_AGE_NS = 3600n * 1_000_000_000n;
 
 /** Largest single read or write the namespace serves in one call (protocols chunk above it). */
 export const MAX_IO_BYTES = 64 * 1024 * 1024;
@@ -138,13 +135,17 @@ export class Namespace implements NamespaceApi {
 
   readonly breakers: Record<Backend, CircuitBreaker>;
   /** The stores as the namespace uses them: every call through its backend's breaker. */
-  private readonly m: SqliteMetadataStore;
+  private readonly m: MetadataStore;
   private readonly d: DataStore;
+  /** Told of every committed mutation's effects, before it is durable (cluster notifications). */
+  onCommitted?: (fx: Effects) => void;
+  /** Bumped by every cache invalidation: a lookup that raced one does not cache what it read. */
+  private invalidations = 0;
 
   constructor(
-    readonly meta: SqliteMetadataStore,
+    readonly meta: MetadataStore,
     readonly data: DataStore,
-    private readonly barrier: WalBarrier,
+    private readonly barrier: DurabilityBarrier,
     options: NamespaceOptions,
   ) {
     this.nodes = new TtlCache('attributes', options.cacheTtlMs, options.cacheMaxEntries);
@@ -155,7 +156,7 @@ export class Namespace implements NamespaceApi {
       metadata: new CircuitBreaker('metadata', breaker, onTransition),
       transport: new CircuitBreaker('transport', breaker, onTransition),
     };
-    this.m = guardSync(meta, this.breakers.metadata);
+    this.m = guardMeta(meta, this.breakers.metadata);
     this.d = guardAsync(data, this.breakers.transport);
     // A file this run wrote to owns a blob even when a failed write left it looking unwritten.
     meta.mayHaveBlob = (ino) => this.tailChecked.has(ino);
@@ -166,8 +167,8 @@ export class Namespace implements NamespaceApi {
    * and that made durable first, so no crash can leave it describing bytes it does not.
    */
   private async voidAnnotation(ino: bigint): Promise<void> {
-    if (!this.m.voidContentAnnotation(ino)) return;
-    this.nodes.delete(ino);
+    if (!(await this.m.voidContentAnnotation(ino))) return;
+    this.dropNode(ino);
     await this.syncMeta();
   }
 
@@ -183,7 +184,7 @@ export class Namespace implements NamespaceApi {
    */
   async probeMetadata(): Promise<void> {
     await this.probe(this.breakers.metadata, async () => {
-      this.m.probeWrite();
+      await this.m.probeWrite();
       await this.syncMeta();
     });
   }
@@ -204,57 +205,87 @@ export class Namespace implements NamespaceApi {
 
   // ---- reads -------------------------------------------------------------------------------
 
-  private node(ino: bigint): CachedNode {
+  /** The inode's cached attributes; a miss reads the store (synchronously on SQLite). */
+  private node(ino: bigint): CachedNode | Promise<CachedNode> {
     const hit = this.nodes.get(ino);
     if (hit) return hit;
+    const seen = this.invalidations;
     const row = this.m.row(ino);
+    return row instanceof Promise
+      ? row.then((r) => this.cacheRow(ino, r, seen))
+      : this.cacheRow(ino, row, seen);
+  }
+
+  private cacheRow(ino: bigint, row: InodeRow | undefined, seen: number): CachedNode {
     if (!row) throw fsError('ESTALE', 'no such inode', String(ino));
     const n = { attrs: toAttributes(row), layout: Number(row.layout) };
-    this.nodes.set(ino, n);
+    if (seen === this.invalidations) this.nodes.set(ino, n);
     return n;
   }
 
+  private dropNode(ino: bigint): void {
+    this.invalidations++;
+    this.nodes.delete(ino);
+  }
+
+  /**
+   * Forgets cached attributes and entries another gateway node changed (PostgreSQL
+   * notifications), or everything when `inodes` is undefined.
+   */
+  invalidate(inodes?: readonly bigint[], names?: ReadonlyArray<readonly [bigint, string]>): void {
+    this.invalidations++;
+    if (!inodes) {
+      this.nodes.invalidate();
+      this.entries.invalidate();
+      return;
+    }
+    for (const ino of inodes) {
+      this.nodes.delete(ino);
+      this.d.invalidate?.(ino);
+    }
+    for (const [dir, name] of names ?? []) this.entries.delete(`${dir}/${name}`);
+  }
+
   async getattr(ref: InodeRef | bigint): Promise<Attributes> {
-    if (typeof ref === 'bigint') return this.node(ref).attrs;
-    const a = this.node(ref.ino).attrs;
+    if (typeof ref === 'bigint') return (await this.node(ref)).attrs;
+    const a = (await this.node(ref.ino)).attrs;
     if (a.generation !== ref.generation)
       throw fsError('ESTALE', 'stale handle (generation)', String(ref.ino));
     return a;
   }
 
-  private lookupSync(cred: Credential, dir: bigint, name: string): Attributes {
-    const d = this.node(dir).attrs;
+  async lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes> {
+    const d = (await this.node(dir)).attrs;
     if (d.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(dir));
     checkLookupName(name);
     requireAccess(cred, d, X_OK, name);
     const key = `${dir}/${name}`;
     const ino = this.entries.get(key);
-    if (ino !== undefined) return this.node(ino).attrs;
-    if (name === '.' || name === '..') return this.node(name === '.' ? d.ino : d.parent).attrs;
-    const row = this.m.lookupRow(dir, name);
+    if (ino !== undefined) return (await this.node(ino)).attrs;
+    if (name === '.' || name === '..') return (await this.node(name === '.' ? d.ino : d.parent)).attrs;
+    const seen = this.invalidations;
+    const row = await this.m.lookupRow(dir, name);
     if (!row) throw fsError('ENOENT', 'no such file or directory', name);
     const n = { attrs: toAttributes(row), layout: Number(row.layout) };
-    this.entries.set(key, row.ino);
-    this.nodes.set(row.ino, n);
+    if (seen === this.invalidations) {
+      this.entries.set(key, row.ino);
+      this.nodes.set(row.ino, n);
+    }
     return n.attrs;
   }
 
-  async lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes> {
-    return this.lookupSync(cred, dir, name);
-  }
-
   async resolvePath(cred: Credential, path: string): Promise<Attributes> {
-    let at = this.node(ROOT_INO).attrs;
-    for (const part of splitPath(path)) at = this.lookupSync(cred, at.ino, part);
+    let at = (await this.node(ROOT_INO)).attrs;
+    for (const part of splitPath(path)) at = await this.lookup(cred, at.ino, part);
     return at;
   }
 
   async access(cred: Credential, ino: bigint, wanted: number): Promise<number> {
-    return effectiveAccess(cred, this.node(ino).attrs) & wanted;
+    return effectiveAccess(cred, (await this.node(ino)).attrs) & wanted;
   }
 
   async readdir(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPage> {
-    const d = this.node(dir).attrs;
+    const d = (await this.node(dir)).attrs;
     if (d.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(dir));
     requireAccess(cred, d, R_OK, String(dir));
     if (limit <= 0) throw fsError('EINVAL', 'readdir limit must be positive');
@@ -262,10 +293,10 @@ export class Namespace implements NamespaceApi {
   }
 
   async readlink(cred: Credential, ino: bigint): Promise<string> {
-    const a = this.node(ino).attrs;
+    const a = (await this.node(ino)).attrs;
     if (a.type !== 'symlink') throw fsError('EINVAL', 'not a symbolic link', String(ino));
     void cred;
-    return this.m.readlink(ino) ?? '';
+    return (await this.m.readlink(ino)) ?? '';
   }
 
   async read(
@@ -275,7 +306,7 @@ export class Namespace implements NamespaceApi {
     length: number,
     options: ReadOptions = {},
   ): Promise<ReadResult> {
-    const { attrs, layout } = this.node(ino);
+    const { attrs, layout } = await this.node(ino);
     if (attrs.type === 'dir') throw fsError('EISDIR', 'is a directory', String(ino));
     if (attrs.type !== 'file') throw fsError('EINVAL', 'not a regular file', String(ino));
     if (offset < 0n || length < 0 || length > MAX_IO_BYTES) throw fsError('EINVAL', 'bad offset or length');
@@ -314,7 +345,7 @@ export class Namespace implements NamespaceApi {
     const end = offset + BigInt(out.length);
     let covered = 0n;
     const pieces: Promise<void>[] = [];
-    for (const e of this.m.extents(ino, offset, end)) {
+    for (const e of await this.m.extents(ino, offset, end)) {
       const from = e.off > offset ? e.off : offset;
       const to = e.off + e.len < end ? e.off + e.len : end;
       if (from > offset + covered) out.fill(0, Number(offset + covered - offset), Number(from - offset));
@@ -332,19 +363,19 @@ export class Namespace implements NamespaceApi {
 
   async statfs(): Promise<FsStats> {
     const c = await this.d.capacity();
-    const files = this.m.inodeCount();
+    const files = await this.m.inodeCount();
     const totalFiles = 1n << 32n;
     return { ...c, totalFiles, freeFiles: totalFiles - files };
   }
 
   async getXattr(ino: bigint, name: string): Promise<Buffer | undefined> {
-    const n = this.node(ino);
+    const n = await this.node(ino);
     return n.xattrs ? n.xattrs.get(name) : this.m.getXattr(ino, name);
   }
 
   async listXattrs(ino: bigint): Promise<ReadonlyMap<string, Buffer>> {
-    const n = this.node(ino);
-    n.xattrs ??= this.m.listXattrs(ino);
+    const n = await this.node(ino);
+    n.xattrs ??= await this.m.listXattrs(ino);
     return n.xattrs;
   }
 
@@ -369,8 +400,10 @@ export class Namespace implements NamespaceApi {
    * change feed what the mutation changed.
    */
   private async finish(fx: Effects, durable = true, inode?: InodeChange): Promise<void> {
+    this.invalidations++;
     for (const ino of fx.touched) this.nodes.delete(ino);
     for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
+    this.onCommitted?.(fx);
     if (fx.freedBlobs.length > 0) {
       for (const b of fx.freedBlobs) this.tailChecked.delete(b);
       // Deleting data after the commit is durable; start-up retries whatever a crash left queued.
@@ -387,7 +420,7 @@ export class Namespace implements NamespaceApi {
   }
 
   private async createNode(cred: Credential, dir: bigint, name: string, spec: NodeSpec): Promise<Attributes> {
-    const { attrs, fx } = this.m.createNode(cred, dir, name, spec);
+    const { attrs, fx } = await this.m.createNode(cred, dir, name, spec);
     await this.finish(fx);
     return attrs;
   }
@@ -417,17 +450,17 @@ export class Namespace implements NamespaceApi {
   }
 
   async link(cred: Credential, ino: bigint, dir: bigint, name: string): Promise<Attributes> {
-    const { attrs, fx } = this.m.link(cred, ino, dir, name);
+    const { attrs, fx } = await this.m.link(cred, ino, dir, name);
     await this.finish(fx);
     return attrs;
   }
 
   async remove(cred: Credential, dir: bigint, name: string): Promise<void> {
-    await this.finish(this.m.remove(cred, dir, name));
+    await this.finish(await this.m.remove(cred, dir, name));
   }
 
   async rmdir(cred: Credential, dir: bigint, name: string): Promise<void> {
-    await this.finish(this.m.rmdir(cred, dir, name));
+    await this.finish(await this.m.rmdir(cred, dir, name));
   }
 
   async rename(
@@ -437,13 +470,13 @@ export class Namespace implements NamespaceApi {
     toDir: bigint,
     toName: string,
   ): Promise<void> {
-    await this.finish(this.m.rename(cred, fromDir, fromName, toDir, toName));
+    await this.finish(await this.m.rename(cred, fromDir, fromName, toDir, toName));
   }
 
   async setattr(cred: Credential, ino: bigint, attrs: SetAttributes): Promise<Attributes> {
-    const { layout } = this.node(ino);
+    const { layout } = await this.node(ino);
     if (attrs.size !== undefined) await this.voidAnnotation(ino);
-    const r = this.m.setattr(cred, ino, attrs);
+    const r = await this.m.setattr(cred, ino, attrs);
     // Shrinking: the committed size already hides the tail; cut the blob so a later
     // extension reads zeros there, not old bytes.
     if (r.truncatedTo !== undefined && layout === 0) await this.d.truncate(ino, Number(r.truncatedTo));
@@ -466,8 +499,8 @@ export class Namespace implements NamespaceApi {
       throw fsError('EINVAL', 'write larger than the maximum I/O size', String(ino));
     const end = offset + BigInt(data.length);
     if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
-    const row = this.m.precheckWrite(cred, ino, end);
-    if (data.length === 0) return this.node(ino).attrs;
+    const row = await this.m.precheckWrite(cred, ino, end);
+    if (data.length === 0) return (await this.node(ino)).attrs;
     await this.voidAnnotation(ino);
     await this.checkTail(ino, row.layout === 0n ? row.size : undefined);
     this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
@@ -476,7 +509,7 @@ export class Namespace implements NamespaceApi {
       if (stability !== 'unstable') await this.d.sync(ino);
       let recorded: { attrs: Attributes; fx: Effects };
       try {
-        recorded = this.m.recordWrite(ino, offset, end);
+        recorded = await this.m.recordWrite(ino, offset, end);
       } catch (e) {
         await this.undoTail(ino);
         throw e;
@@ -515,12 +548,12 @@ export class Namespace implements NamespaceApi {
   /** A write whose accounting was refused leaves no bytes past EOF (when no other write runs). */
   private async undoTail(ino: bigint): Promise<void> {
     if ((this.inflightWrites.get(ino) ?? 0) > 1) return;
-    const row = this.m.row(ino);
+    const row = await this.m.row(ino);
     if (row && row.layout === 0n) await this.d.truncate(ino, Number(row.size));
   }
 
   async commit(ino: bigint): Promise<void> {
-    this.node(ino);
+    await this.node(ino);
     // Data and metadata flush independently; uncommitted (unstable) bytes carry no promise.
     await Promise.all([this.d.sync(ino), this.syncMeta()]);
   }
@@ -532,11 +565,11 @@ export class Namespace implements NamespaceApi {
     opts: { quiet?: boolean } = {},
   ): Promise<void> {
     const quiet = opts.quiet ?? false;
-    const fx = this.m.setXattrs(cred, ino, values, quiet);
+    const fx = await this.m.setXattrs(cred, ino, values, quiet);
     const change =
       quiet || !this.changes.active
         ? undefined
-        : this.inodeChange(this.node(ino).attrs, ['xattrs'], Object.keys(values));
+        : this.inodeChange((await this.node(ino)).attrs, ['xattrs'], Object.keys(values));
     await this.finish(fx, true, change);
   }
 
@@ -564,13 +597,13 @@ export class Namespace implements NamespaceApi {
     name: string,
     replace: boolean,
   ): Promise<Attributes> {
-    const { attrs, fx } = this.m.linkDetached(cred, ino, dir, name, replace);
+    const { attrs, fx } = await this.m.linkDetached(cred, ino, dir, name, replace);
     await this.finish(fx);
     return attrs;
   }
 
   async removeDetached(ino: bigint): Promise<void> {
-    await this.finish(this.m.removeDetached(ino));
+    await this.finish(await this.m.removeDetached(ino));
   }
 
   /** Concatenates detached files by reference into a new detached file (no data copied). */
@@ -580,7 +613,7 @@ export class Namespace implements NamespaceApi {
     purpose: string,
     owner: string | null = null,
   ): Promise<Attributes> {
-    const { attrs, fx } = this.m.compose(cred, parts, purpose, owner);
+    const { attrs, fx } = await this.m.compose(cred, parts, purpose, owner);
     await this.finish(fx);
     return attrs;
   }
@@ -589,12 +622,12 @@ export class Namespace implements NamespaceApi {
 
   /** Creates a namespace path's missing directories (exports, shares, the S3 root) as root. */
   async ensureDirectory(path: string, mode: number, uid = 0, gid = 0): Promise<Attributes> {
-    let at = this.node(ROOT_INO).attrs;
+    let at = (await this.node(ROOT_INO)).attrs;
     const parts = splitPath(path);
     for (const [i, part] of parts.entries()) {
       const last = i === parts.length - 1;
       try {
-        at = this.lookupSync(ROOT, at.ino, part);
+        at = await this.lookup(ROOT, at.ino, part);
       } catch (e) {
         if ((e as { code?: string }).code !== 'ENOENT') throw e;
         at = await this.mkdir(ROOT, at.ino, part, last ? mode : 0o755);
@@ -607,17 +640,28 @@ export class Namespace implements NamespaceApi {
     return at;
   }
 
+  /**
+   * Detached files created before this instant (ns) are leftovers when no one links them. On
+   * one node, everything before start-up is; on a shared PostgreSQL store another node may be
+   * writing an upload right now, so only those an hour old are.
+   */
+  staleDetachedBefore(): bigint {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    return this.meta.kind === 'postgres' ? now - CLUSTER_ORPHAN_AGE_NS : now + 1n;
+  }
+
   /** Deletes data of blobs a crash left queued and uploads a previous run never linked. */
   async recover(): Promise<{ blobs: number; detached: number }> {
     // More than the uploads one run can have in flight (see createDetached).
-    this.m.skipInodeNumbers(1_000_000n);
+    await this.m.skipInodeNumbers(1_000_000n);
     await this.syncMeta();
-    const blobs = this.m.pendingGc();
+    const blobs = await this.m.pendingGc();
     await this.d.remove(blobs);
-    this.m.dequeueGc(blobs);
+    await this.m.dequeueGc(blobs);
     let detached = 0;
-    for (const d of this.m.detached()) {
-      if (d.purpose !== 'upload') continue;
+    const staleBefore = this.staleDetachedBefore();
+    for (const d of await this.m.detached()) {
+      if (d.purpose !== 'upload' || d.created >= staleBefore) continue;
       await this.removeDetached(d.ino);
       detached++;
     }
@@ -635,6 +679,6 @@ export class Namespace implements NamespaceApi {
     await this.barrier.sync();
     await this.data.close();
     this.barrier.close();
-    this.meta.close();
+    await this.meta.close();
   }
 }

@@ -4,15 +4,20 @@ import { fileURLToPath } from 'node:url';
 import type { BreakerOptions } from './circuit-breaker.ts';
 import type { DataStore } from './data/data-store.ts';
 import { LocalBlobStore } from './data/local-blobs.ts';
-import { WalBarrier } from './durability.ts';
+import { DURABLE_ON_COMMIT, type DurabilityBarrier, WalBarrier } from './durability.ts';
 import { type LedgerGate, OPEN_GATE } from './ledger-gate.ts';
+import type { MetadataStore } from './meta/store.ts';
 import { Namespace, type NamespaceOptions } from './namespace.ts';
+import { ClusterInvalidation } from './postgres/invalidation.ts';
+import { PgMetadataStore } from './postgres/store.ts';
 import { Checkpointer } from './sqlite/checkpointer.ts';
 import { SqliteMetadataStore } from './sqlite/store.ts';
 
 export interface OpenNamespaceOptions {
-  /** `sqlite:///abs/path/meta.db` (PostgreSQL arrives with the scale-out work). */
+  /** `sqlite:///abs/path/meta.db` or `postgres://user@host/db[?schema=name]`. */
   metadataUrl: string;
+  /** Errors of idle PostgreSQL connections (logged by the gateway; the pool replaces them). */
+  onConnectionError?: (err: Error) => void;
   /** `file:///abs/path/data`. */
   transportUrl: string;
   cacheTtlMs?: number;
@@ -31,9 +36,9 @@ export interface OpenNamespaceOptions {
 
 /** The backends a namespace is built on. */
 export interface NamespaceStores {
-  meta: SqliteMetadataStore;
+  meta: MetadataStore;
   data: DataStore;
-  barrier: WalBarrier;
+  barrier: DurabilityBarrier;
 }
 
 export function sqlitePath(url: string): string {
@@ -49,22 +54,37 @@ export function filePath(url: string): string {
 }
 
 export class OpenedNamespace extends Namespace {
-  checkpointer!: Checkpointer;
+  /** SQLite's WAL checkpoint thread (PostgreSQL checkpoints by itself). */
+  checkpointer: Checkpointer | undefined;
+  /** PostgreSQL: cache invalidations to and from the other gateway nodes. */
+  cluster: ClusterInvalidation | undefined;
 
   override async close(): Promise<void> {
-    await this.checkpointer.stop();
+    await this.checkpointer?.stop();
+    await this.cluster?.close();
     await super.close();
   }
 }
 
-export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedNamespace> {
+async function openMeta(
+  o: OpenNamespaceOptions,
+): Promise<{ meta: MetadataStore; barrier: DurabilityBarrier; dbFile?: string }> {
+  const gate = o.gate ?? OPEN_GATE;
+  if (/^postgres(ql)?:/.test(o.metadataUrl)) {
+    const meta = await PgMetadataStore.open({ url: o.metadataUrl, onConnectionError: o.onConnectionError }, gate);
+    return { meta, barrier: DURABLE_ON_COMMIT };
+  }
   const dbFile = sqlitePath(o.metadataUrl);
   mkdirSync(dirname(dbFile), { recursive: true });
-  const data = await LocalBlobStore.open(filePath(o.transportUrl));
-  const meta = new SqliteMetadataStore(dbFile, o.gate ?? OPEN_GATE);
+  const meta = new SqliteMetadataStore(dbFile, gate);
   // A write makes sure the WAL file exists before the barrier opens it.
   meta.setMeta('opened', String(Date.now()));
-  const barrier = new WalBarrier(`${dbFile}-wal`);
+  return { meta, barrier: new WalBarrier(`${dbFile}-wal`), dbFile };
+}
+
+export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedNamespace> {
+  const data = await LocalBlobStore.open(filePath(o.transportUrl));
+  const { meta, barrier, dbFile } = await openMeta(o);
   const stores = o.wrapStores?.({ meta, data, barrier }) ?? { meta, data, barrier };
   const ns = new OpenedNamespace(stores.meta, stores.data, stores.barrier, {
     cacheTtlMs: o.cacheTtlMs ?? 1000,
@@ -72,7 +92,19 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
     breaker: o.breaker,
     onBreakerTransition: o.onBreakerTransition,
   });
-  ns.checkpointer = new Checkpointer(dbFile);
+  if (dbFile) ns.checkpointer = new Checkpointer(dbFile);
+  if (meta instanceof PgMetadataStore) {
+    const cluster = new ClusterInvalidation(
+      o.metadataUrl,
+      meta.schema,
+      meta.pool,
+      (inodes, names) => ns.invalidate(inodes, names),
+      o.onConnectionError,
+    );
+    ns.onCommitted = (fx) => cluster.publish(fx);
+    ns.cluster = cluster;
+    await cluster.start();
+  }
   await barrier.sync();
   if (o.recover !== false) await ns.recover();
   return ns;

@@ -65,7 +65,7 @@ for (const tls of [false, true]) {
         const back = join(work, 'back.bin');
         await aws('s3', 'cp', '--only-show-errors', 's3://cli-bucket/dir/big.bin', back);
         ok(readFileSync(back).equals(data));
-        equal(g.gw.ns.meta.detached().length, 0);
+        equal((await g.gw.ns.meta.detached()).length, 0);
       },
     );
 

@@ -22,7 +22,7 @@ describe('S3 bad input: the right S3 error, the server stays up, nothing partial
     const r = await signed(g, key, { method: 'GET', path: '/inbox', query: { 'list-type': '2' } });
     equal(r.status, 200);
   };
-  const noUploadsLeft = () => equal(g.gw.ns.meta.detached().length, 0);
+  const noUploadsLeft = async () => equal((await g.gw.ns.meta.detached()).length, 0);
 
   test('1 malformed XML bodies: MalformedXML', async () => {
     for (const body of [
@@ -43,7 +43,7 @@ describe('S3 bad input: the right S3 error, the server stays up, nothing partial
     await rawExchange(g.port, `${head}${'x'.repeat(5000)}`, { endAfterWrite: true, timeoutMs: 1500 });
     await new Promise((r) => setTimeout(r, 200));
     equal((await signed(g, key, { method: 'HEAD', path: '/inbox/short' })).status, 404);
-    noUploadsLeft();
+    await noUploadsLeft();
     await stillServing();
   });
 
@@ -62,7 +62,7 @@ describe('S3 bad input: the right S3 error, the server stays up, nothing partial
     );
     ok(reply === '' || /^HTTP\/1\.1 400/.test(reply), reply.slice(0, 100));
     equal((await signed(g, key, { method: 'HEAD', path: '/inbox/chunked' })).status, 404);
-    noUploadsLeft();
+    await noUploadsLeft();
   });
 
   test('4 oversized request head: 431 as S3 XML, connection closed', async () => {

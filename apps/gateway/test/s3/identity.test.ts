@@ -72,7 +72,7 @@ describe('S3 identity, permissions, quotas and other protocols’ files', () => 
       name: 'AccessDenied',
       status: 403,
     });
-    equal(g.gw.ns.meta.detached().length, 0);
+    equal((await g.gw.ns.meta.detached()).length, 0);
   });
 
   test('2 a hard quota stops a PUT and a part with QuotaExceeded, leaving nothing partial', async () => {
@@ -108,7 +108,7 @@ describe('S3 identity, permissions, quotas and other protocols’ files', () => 
         ).name,
         'QuotaExceeded',
       );
-      deepEqual(g.gw.ns.meta.detached(), []);
+      deepEqual(await g.gw.ns.meta.detached(), []);
       const usage = await g.gw.ns.quotaUsage('uid', aliceIds.uid);
       ok(usage.bytes < 2_000_000n, `usage ${usage.bytes}`);
     } finally {

@@ -70,7 +70,7 @@ describe('S3 multipart uploads with the AWS SDK', () => {
     equal(got.ETag, expected);
     equal(got.ContentType, 'video/x-test');
     ok(Buffer.from(await got.Body!.transformToByteArray()).equals(data));
-    equal(detached(g).length, 0);
+    equal((await detached(g)).length, 0);
     // A composite file: fsck's content-MD5 attribute is not set for multipart objects.
     const a = await g.gw.ns.resolvePath(ROOT, '/export/big/v/movie.bin');
     equal(await g.gw.ns.getXattr(a.ino, ETAG_MD5_XATTR), undefined);
@@ -114,7 +114,7 @@ describe('S3 multipart uploads with the AWS SDK', () => {
         [2, 100],
       ],
     );
-    equal(detached(g).length, 2);
+    equal((await detached(g)).length, 2);
     const ups = await c.send(new ListMultipartUploadsCommand({ Bucket: 'big' }));
     deepEqual(
       ups.Uploads?.map((u) => [u.Key, u.UploadId]),
@@ -125,7 +125,7 @@ describe('S3 multipart uploads with the AWS SDK', () => {
         .httpStatusCode,
       204,
     );
-    equal(detached(g).length, 0);
+    equal((await detached(g)).length, 0);
     equal(
       await s3Error(c.send(new ListPartsCommand({ Bucket: 'big', Key: 'pending/a', UploadId }))),
       'NoSuchUpload',
@@ -173,7 +173,7 @@ describe('S3 multipart uploads with the AWS SDK', () => {
     const done = await complete([{ PartNumber: 1, ETag: p1.ETag }]);
     ok(done.ETag?.endsWith('-1"'));
     equal((await c.send(new HeadObjectCommand({ Bucket: 'big', Key }))).ContentLength, 1000);
-    equal(detached(g).length, 0);
+    equal((await detached(g)).length, 0);
   });
 
   test('4 UploadPartCopy with ranges builds an object from another', async () => {
@@ -287,8 +287,8 @@ describe('S3 multipart state survives a gateway restart', () => {
     const gw2 = new Gateway(config, ['s3'], createLogger('error', { pretty: false }));
     await gw2.start();
     try {
-      ok(!gw2.ns.meta.detached().some((d) => d.ino === orphan.ino), 'orphan swept');
-      equal(gw2.ns.meta.detached().length, 2);
+      ok(!(await gw2.ns.meta.detached()).some((d) => d.ino === orphan.ino), 'orphan swept');
+      equal((await gw2.ns.meta.detached()).length, 2);
       c = sdkClient({ ...g, gw: gw2 }, key);
       const parts = await c.send(new ListPartsCommand({ Bucket: 'rrr', Key: 'k', UploadId }));
       equal(parts.Parts?.length, 2);
@@ -306,7 +306,7 @@ describe('S3 multipart state survives a gateway restart', () => {
         }),
       );
       equal((await c.send(new HeadObjectCommand({ Bucket: 'rrr', Key: 'k' }))).ContentLength, 5 * MiB + 4);
-      equal(gw2.ns.meta.detached().length, 0);
+      equal((await gw2.ns.meta.detached()).length, 0);
     } finally {
       await gw2.stop();
     }

@@ -20,7 +20,7 @@ describe('circuit breaker', () => {
     };
     for (let i = 0; i < 3; i++) {
       try {
-        b.runSync(boom);
+        b.runEither(boom);
       } catch (e) {
         equal((e as { code: string }).code, 'EIO');
       }
@@ -28,7 +28,7 @@ describe('circuit breaker', () => {
     equal(b.state, 'open');
     let called = false;
     try {
-      b.runSync(() => {
+      b.runEither(() => {
         called = true;
       });
     } catch (e) {
@@ -37,7 +37,7 @@ describe('circuit breaker', () => {
     equal(called, false);
     await new Promise((r) => setTimeout(r, 120));
     equal(
-      b.runSync(() => 42),
+      b.runEither(() => 42),
       42,
     );
     equal(b.state, 'closed');
@@ -48,7 +48,7 @@ describe('circuit breaker', () => {
     const b = new CircuitBreaker('metadata', { failureThreshold: 1, resetTimeoutMs: 1000 });
     for (let i = 0; i < 5; i++) {
       try {
-        b.runSync(() => {
+        b.runEither(() => {
           throw fsError('ENOENT', 'no such file');
         });
       } catch {}

@@ -2,6 +2,7 @@ import { rejects } from 'node:assert/strict';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
 import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
 import type { Credential } from '../../src/storage/types.ts';
+import { sharedPostgres } from '../support/postgres.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 
 export const ALICE: Credential = { uid: 1000, gid: 1000, gids: [] };
@@ -14,11 +15,21 @@ export interface Fixture {
   reopen(): Promise<OpenedNamespace>;
 }
 
+/**
+ * The metadata store the fixtures open: SQLite, or — with CFS_TEST_METADATA=postgres (the
+ * test/metadata-pg suite sets it) — a fresh database on the test process's PostgreSQL.
+ */
+async function metadataUrl(dir: string): Promise<string> {
+  if (process.env.CFS_TEST_METADATA !== 'postgres') return `sqlite://${dir}/meta.db`;
+  return (await sharedPostgres()).createDatabase();
+}
+
 export async function openFixture(opts: { gate?: LedgerGate; cache?: boolean } = {}): Promise<Fixture> {
   const dir = makeTempDir('ns');
+  const url = await metadataUrl(dir);
   const open = () =>
     openNamespace({
-      metadataUrl: `sqlite://${dir}/meta.db`,
+      metadataUrl: url,
       transportUrl: `file://${dir}/data`,
       gate: opts.gate,
       cacheTtlMs: opts.cache === false ? 0 : 1000,

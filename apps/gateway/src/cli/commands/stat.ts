@@ -22,12 +22,12 @@ const blobName = (b: bigint): string => b.toString(16).padStart(12, '0');
 
 async function dataLayout(ns: Namespace, a: Attributes): Promise<DataLayout> {
   if (a.type !== 'file') return { kind: 'none' };
-  const row = ns.meta.row(a.ino);
+  const row = await ns.meta.row(a.ino);
   if (!row || row.layout === 0n) {
     const stored = await ns.data.physicalSize(a.ino);
     return { kind: 'own-blob', blob: blobName(a.ino), storedBytes: stored ?? null };
   }
-  const extents = ns.meta.allExtents(a.ino);
+  const extents = await ns.meta.allExtents(a.ino);
   return {
     kind: 'extents',
     blobs: new Set(extents.map((e) => e.blob)).size,

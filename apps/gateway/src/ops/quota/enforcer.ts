@@ -41,7 +41,7 @@ const keyOf = (kind: QuotaKind, id: number) => `${kind}:${id}`;
 
 /**
  * Quota enforcement on the namespace ledger. `check` runs inside the metadata transaction
- * (synchronous SQLite), so it reads only the in-memory quota table that `refresh` fills from
+ * (run again from the start when PostgreSQL retries it), so it reads only the in-memory quota table that `refresh` fills from
  * the control plane; a refusal throws EDQUOT and the change writes nothing.
  */
 export class QuotaEnforcer implements LedgerGate {
@@ -63,6 +63,10 @@ export class QuotaEnforcer implements LedgerGate {
   quota(kind: QuotaKind, id: number): QuotaRecord | undefined {
     const q = this.table.get(keyOf(kind, id));
     return q && { ...q };
+  }
+
+  watches(kind: QuotaKind, id: number): boolean {
+    return this.table.has(keyOf(kind, id));
   }
 
   check(charge: LedgerCharge): void {

@@ -103,7 +103,7 @@ export class S3Server implements ProtocolServer {
     const { ns, config, log } = this.ctx;
     const root = config.s3.root;
     const rootAttrs = await ns.ensureDirectory(root.path, root.mode, root.ownerUid, root.ownerGid);
-    const uploads = await UploadStore.open(ns, () => ns.meta.detached());
+    const uploads = await UploadStore.open(ns, async () => ns.meta.detached());
     this.env = {
       ns,
       config: config.s3,

@@ -1,7 +1,7 @@
 /**
  * Where file bytes live. A blob is named by a 64-bit id (the inode number that created it;
  * inode numbers are never reused) and is addressed by byte offsets. Backends: a local
- * directory (local-blobs.ts) now, an S3-compatible object store when scaled out.
+ * directory (local-blobs.ts), an S3-compatible object store when scaled out (s3-blobs.ts).
  */
 export interface DataStore {
   readonly kind: 'file' | 's3';
@@ -26,4 +26,6 @@ export interface DataStore {
   listBlobs(): AsyncIterable<bigint>;
   capacity(): Promise<{ totalBytes: bigint; freeBytes: bigint; availBytes: bigint }>;
   close(): Promise<void>;
+  /** Drops what the store caches of a blob (another gateway node changed it). */
+  invalidate?(blob: bigint): void;
 }

@@ -85,15 +85,4 @@ CREATE TABLE IF NOT EXISTS detached (
 );
 `;
 
-export const TYPE_CODES = {
-  file: 1,
-  dir: 2,
-  symlink: 3,
-  fifo: 4,
-  socket: 5,
-  chardev: 6,
-  blockdev: 7,
-} as const;
-
-export const USAGE_UID = 0;
-export const USAGE_GID = 1;
+export { TYPE_CODES, USAGE_GID, USAGE_UID } from '../meta/model.ts';

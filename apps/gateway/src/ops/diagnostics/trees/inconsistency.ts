@@ -1,7 +1,7 @@
 import type { Gateway } from '../../../daemon/gateway.ts';
 import { type FsckReport, runFsck } from '../../../storage/fsck/index.ts';
+import { toAttributes } from '../../../storage/meta/rows.ts';
 import { splitPath } from '../../../storage/names.ts';
-import { toAttributes } from '../../../storage/sqlite/rows.ts';
 import type { Attributes } from '../../../storage/types.ts';
 import { offer } from '../actions.ts';
 import type { Measured } from '../api.ts';
@@ -44,7 +44,7 @@ interface Staleness {
  * target's attributes; without one, every cached inode. The raw store is read past the breaker
  * and past the caches, so what it says is what is on disk.
  */
-function compare(gw: Gateway, path: string | undefined): Staleness {
+async function compare(gw: Gateway, path: string | undefined): Promise<Staleness> {
   const meta = gw.ns.meta;
   const out: Staleness = { checked: 0, stale: [], staleNames: [] };
   if (path !== undefined) {
@@ -54,7 +54,7 @@ function compare(gw: Gateway, path: string | undefined): Staleness {
     for (const name of splitPath(path)) {
       here = `${here}/${name}`;
       const cachedIno = gw.ns.entries.get(`${dir}/${name}`);
-      const row = meta.lookupRow(dir, name);
+      const row = await meta.lookupRow(dir, name);
       out.checked++;
       if (cachedIno !== undefined && cachedIno !== row?.ino) {
         out.staleNames.push({ path: here, cached: String(cachedIno), stored: row ? String(row.ino) : null });
@@ -68,7 +68,7 @@ function compare(gw: Gateway, path: string | undefined): Staleness {
     }
     if (target !== undefined) {
       const cached = gw.ns.nodes.get(target)?.attrs;
-      const row = meta.row(target);
+      const row = await meta.row(target);
       out.checked++;
       if (cached && row) {
         const d = differences(cached, toAttributes(row));
@@ -78,14 +78,17 @@ function compare(gw: Gateway, path: string | undefined): Staleness {
     return out;
   }
   // TtlCache has no peek: a predicate that drops nothing visits every entry without counting hits.
+  const cached: Array<[bigint, Attributes]> = [];
   gw.ns.nodes.invalidate((ino, node) => {
-    if (out.checked >= SCAN_LIMIT) return false;
-    out.checked++;
-    const row = meta.row(ino);
-    const d = row ? differences(node.attrs, toAttributes(row)) : ['inode no longer stored'];
-    if (d.length > 0) out.stale.push({ ino: String(ino), path: null, differences: d });
+    if (cached.length < SCAN_LIMIT) cached.push([ino, node.attrs]);
     return false;
   });
+  for (const [ino, attrs] of cached) {
+    out.checked++;
+    const row = await meta.row(ino);
+    const d = row ? differences(attrs, toAttributes(row)) : ['inode no longer stored'];
+    if (d.length > 0) out.stale.push({ ino: String(ino), path: null, differences: d });
+  }
   return out;
 }
 
@@ -129,8 +132,8 @@ export const inconsistencyTree: DiagnosticTree = {
       description:
         'Each cached name and attribute for the path (or every cached inode) compared with the store: a difference is what a client sees until the cache entry expires.',
       branches: { consistent: 'invalidate', stale: 'invalidate' },
-      run(ctx) {
-        const s = compare(ctx.gw, ctx.request.path);
+      async run(ctx) {
+        const s = await compare(ctx.gw, ctx.request.path);
         const measured: Record<string, Measured> = {
           scope: ctx.request.path ?? 'all cached inodes',
           checked: s.checked,

@@ -57,17 +57,18 @@ export class UploadStore {
   /** Opens (creating) the uploads directory and removes part files no manifest names. */
   static async open(
     ns: Namespace,
-    detached?: () => Array<{ ino: bigint; purpose: string }>,
+    detached?: () => Promise<Array<{ ino: bigint; purpose: string; created: bigint }>>,
   ): Promise<UploadStore> {
     const dir = await ns.ensureDirectory(UPLOADS_DIR, 0o700);
     const store = new UploadStore(ns, dir.ino);
-    if (detached) await store.sweep(detached());
+    if (detached) await store.sweep(await detached());
     return store;
   }
 
   /** Part files of uploads that were aborted or completed mid-way by a crash. */
-  private async sweep(detached: Array<{ ino: bigint; purpose: string }>): Promise<number> {
-    const orphans = detached.filter((d) => d.purpose === PART_PURPOSE);
+  private async sweep(detached: Array<{ ino: bigint; purpose: string; created: bigint }>): Promise<number> {
+    const staleBefore = this.ns.staleDetachedBefore();
+    const orphans = detached.filter((d) => d.purpose === PART_PURPOSE && d.created < staleBefore);
     if (orphans.length === 0) return 0;
     const referenced = new Set<string>();
     for (const u of await this.list()) for (const p of await this.parts(u)) referenced.add(p.ino);

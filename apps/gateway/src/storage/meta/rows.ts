@@ -1,7 +1,7 @@
 import type { Attributes, FileType } from '../types.ts';
-import { TYPE_CODES } from './schema.ts';
+import { TYPE_CODES } from './model.ts';
 
-/** An inode row as better-sqlite3 returns it with safeIntegers(true). */
+/** An inode row as both drivers return it: every integer a bigint. */
 export interface InodeRow {
   ino: bigint;
   gen: bigint;

@@ -1,0 +1,195 @@
+import { ETAG_CHANGE_XATTR } from '../annotations.ts';
+import { fsError } from '../errors.ts';
+import {
+  effectiveAccess,
+  inGroup,
+  isOwnerOrRoot,
+  requireAccess,
+  S_ISGID,
+  S_ISUID,
+  W_OK,
+} from '../permissions.ts';
+import type { Attributes, Credential, SetAttributes } from '../types.ts';
+import { attrsOf, cutExtents, mustRow } from './inodes.ts';
+import { addUsage, charge } from './ledger.ts';
+import { type Effects, MAX_FILE_SIZE, noEffects, type TxContext } from './model.ts';
+import { get, type Program, run } from './program.ts';
+import { type InodeRow, toAttributes } from './rows.ts';
+
+export function* setattr(
+  ctx: TxContext,
+  cred: Credential,
+  ino: bigint,
+  attrs: SetAttributes,
+): Program<{ attrs: Attributes; fx: Effects; truncatedTo?: bigint }> {
+  const fx = noEffects();
+  const before = yield* mustRow(ino);
+  const result = yield* setattrTx(ctx, cred, ino, attrs, fx);
+  const shrunk = attrs.size !== undefined && attrs.size < before.size;
+  return shrunk ? { attrs: result, fx, truncatedTo: attrs.size } : { attrs: result, fx };
+}
+
+export function* setattrTx(
+  ctx: TxContext,
+  cred: Credential,
+  ino: bigint,
+  s: SetAttributes,
+  fx: Effects,
+): Program<Attributes> {
+  const row = yield* mustRow(ino);
+  const cur = toAttributes(row);
+  if (s.guardCtimeNs !== undefined && s.guardCtimeNs !== cur.ctimeNs) {
+    throw fsError('ENOTSYNC', 'ctime guard does not match', String(ino));
+  }
+  let { mode, uid, gid } = cur;
+  let size = row.size;
+  let { atimeNs, mtimeNs, btimeNs } = cur;
+  const owner = isOwnerOrRoot(cred, cur);
+  if (s.mode !== undefined && (s.mode & 0o7777) !== cur.mode) {
+    if (!owner) throw fsError('EPERM', 'only the owner may change the mode', String(ino));
+    mode = s.mode & 0o7777;
+    if (cred.uid !== 0 && !inGroup(cred, cur.gid)) mode &= ~S_ISGID;
+  }
+  if (s.uid !== undefined && s.uid !== cur.uid) {
+    if (cred.uid !== 0) throw fsError('EPERM', 'only root may change the owner', String(ino));
+    uid = s.uid;
+  }
+  if (s.gid !== undefined && s.gid !== cur.gid) {
+    if (!(cred.uid === 0 || (cred.uid === cur.uid && inGroup(cred, s.gid)))) {
+      throw fsError(
+        'EPERM',
+        'only root, or the owner to one of its groups, may change the group',
+        String(ino),
+      );
+    }
+    gid = s.gid;
+  }
+  if ((uid !== cur.uid || gid !== cur.gid) && cur.type !== 'dir') mode &= ~(S_ISUID | S_ISGID);
+  if (s.size !== undefined && s.size !== row.size) {
+    if (cur.type === 'dir') throw fsError('EISDIR', 'cannot set the size of a directory', String(ino));
+    if (cur.type !== 'file') throw fsError('EINVAL', 'only regular files have a size', String(ino));
+    if (s.size < 0n) throw fsError('EINVAL', 'negative size', String(ino));
+    if (s.size > MAX_FILE_SIZE) throw fsError('EFBIG', 'size beyond the maximum file size', String(ino));
+    if ((effectiveAccess(cred, cur) & W_OK) === 0)
+      throw fsError('EACCES', 'no write permission', String(ino));
+    size = s.size;
+  }
+  const now = ctx.now();
+  for (const [key, value] of [
+    ['atime', s.atimeNs],
+    ['mtime', s.mtimeNs],
+  ] as const) {
+    if (value === undefined) continue;
+    if (value === 'now') {
+      if (!owner && (effectiveAccess(cred, cur) & W_OK) === 0)
+        throw fsError('EACCES', 'no write permission', String(ino));
+    } else if (!owner) {
+      throw fsError('EPERM', 'only the owner may set explicit times', String(ino));
+    }
+    const t = value === 'now' ? now : value;
+    if (key === 'atime') atimeNs = t;
+    else mtimeNs = t;
+  }
+  if (s.btimeNs !== undefined) {
+    if (!owner) throw fsError('EPERM', 'only the owner may set the creation time', String(ino));
+    btimeNs = s.btimeNs;
+  }
+  if (size !== row.size && s.mtimeNs === undefined) mtimeNs = now;
+  const sizeDelta = cur.type === 'file' ? size - row.size : 0n;
+  if (uid !== cur.uid || gid !== cur.gid) {
+    const bytes = cur.type === 'file' ? size : 0n;
+    yield* charge(ctx, uid, gid, bytes, 1n);
+    yield* addUsage(cur.uid, cur.gid, -row.size * (cur.type === 'file' ? 1n : 0n), -1n);
+    yield* addUsage(uid, gid, bytes, 1n);
+  } else if (sizeDelta !== 0n) {
+    yield* charge(ctx, uid, gid, sizeDelta, 0n);
+    yield* addUsage(uid, gid, sizeDelta, 0n);
+  }
+  if (size < row.size && row.layout === 1n) yield* cutExtents(ino, size, MAX_FILE_SIZE + 1n, fx);
+  yield* run('updateAttrs', mode, uid, gid, size, atimeNs, mtimeNs, now, btimeNs, ino);
+  fx.touched.push(ino);
+  return yield* attrsOf(ino);
+}
+
+/** Accounts a write of [offset, end) already on the data store: size, times, ledger. */
+export function* recordWrite(
+  ctx: TxContext,
+  ino: bigint,
+  offset: bigint,
+  end: bigint,
+): Program<{ attrs: Attributes; fx: Effects }> {
+  const fx = noEffects();
+  const row = yield* mustRow(ino);
+  const grow = end > row.size ? end - row.size : 0n;
+  if (grow > 0n) {
+    yield* charge(ctx, Number(row.uid), Number(row.gid), grow, 0n);
+    yield* addUsage(Number(row.uid), Number(row.gid), grow, 0n);
+  }
+  if (row.layout === 1n) {
+    // The file's own blob, at the same offsets, now holds [offset, end).
+    yield* cutExtents(ino, offset, end, fx);
+    yield* run('insertExtent', ino, offset, end - offset, ino, offset);
+  }
+  const t = ctx.now();
+  yield* run('recordWrite', end, t, t, ino);
+  fx.touched.push(ino);
+  return { attrs: yield* attrsOf(ino), fx };
+}
+
+/** Checks a write before its data goes to the data store, so a refused write writes nothing. */
+export function* precheckWrite(
+  ctx: TxContext,
+  cred: Credential,
+  ino: bigint,
+  end: bigint,
+): Program<InodeRow> {
+  const row = yield* get<InodeRow>('getInode', ino);
+  if (!row) throw fsError('ESTALE', 'no such inode', String(ino));
+  const a = toAttributes(row);
+  if (a.type === 'dir') throw fsError('EISDIR', 'is a directory', String(ino));
+  if (a.type !== 'file') throw fsError('EINVAL', 'not a regular file', String(ino));
+  if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
+  requireAccess(cred, a, W_OK, String(ino));
+  if (end > row.size) yield* charge(ctx, a.uid, a.gid, end - row.size, 0n);
+  return row;
+}
+
+/**
+ * Voids a content annotation that is current (recorded for the inode's change id), quietly;
+ * true when there was one. Bytes about to change must not be covered by it: a crash between
+ * the data write and its commit would leave the annotation current over the new bytes.
+ */
+export function* voidContentAnnotation(ino: bigint): Program<boolean> {
+  const at = yield* get<{ value: Buffer }>('getXattr', ino, ETAG_CHANGE_XATTR);
+  if (!at) return false;
+  const row = yield* get<InodeRow>('getInode', ino);
+  if (!row || at.value.toString() !== String(row.change)) return false;
+  yield* run('deleteXattr', ino, ETAG_CHANGE_XATTR);
+  return true;
+}
+
+/**
+ * `quiet` records annotations that describe the content rather than change it (an S3 ETag
+ * cached for the current change id): ctime and the change id stay as they are.
+ */
+export function* setXattrs(
+  ctx: TxContext,
+  cred: Credential,
+  ino: bigint,
+  values: Record<string, Buffer | undefined>,
+  quiet: boolean,
+): Program<Effects> {
+  const fx = noEffects();
+  const a = toAttributes(yield* mustRow(ino));
+  if (!isOwnerOrRoot(cred, a) && (effectiveAccess(cred, a) & W_OK) === 0) {
+    throw fsError('EACCES', 'no permission to change attributes', String(ino));
+  }
+  for (const [name, value] of Object.entries(values)) {
+    if (name.length === 0 || name.length > 255) throw fsError('EINVAL', 'bad attribute name', name);
+    if (value === undefined) yield* run('deleteXattr', ino, name);
+    else yield* run('setXattr', ino, name, value);
+  }
+  if (!quiet) yield* run('touchCtime', ctx.now(), ino);
+  fx.touched.push(ino);
+  return fx;
+}

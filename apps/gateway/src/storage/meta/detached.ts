@@ -1,0 +1,117 @@
+import { fsError } from '../errors.ts';
+import { checkNewName } from '../names.ts';
+import { requireAccess, requireStickyRight, W_OK, X_OK } from '../permissions.ts';
+import type { Attributes, Credential } from '../types.ts';
+import { insertInode, unlinkEntry } from './entries.ts';
+import { allExtents, attrsOf, destroyInode, lookupIno, mustDir, mustRow } from './inodes.ts';
+import { addUsage, charge } from './ledger.ts';
+import { type Effects, entry, MAX_FILE_SIZE, noEffects, type TxContext, TYPE_CODES } from './model.ts';
+import { get, type Program, run } from './program.ts';
+import { type InodeRow, toAttributes } from './rows.ts';
+
+export function* createDetached(
+  ctx: TxContext,
+  cred: Credential,
+  mode: number,
+  purpose: string,
+  owner: string | null,
+): Program<Attributes> {
+  yield* charge(ctx, cred.uid, cred.gid, 0n, 1n);
+  const ino = yield* insertInode(ctx, {
+    type: 'file',
+    mode: mode & 0o7777,
+    nlink: 0,
+    uid: cred.uid,
+    gid: cred.gid,
+    parent: 0n,
+  });
+  yield* run('insertDetached', ino, ctx.now(), purpose, owner);
+  yield* addUsage(cred.uid, cred.gid, 0n, 1n);
+  return yield* attrsOf(ino);
+}
+
+/**
+ * Links a detached file into a directory in one transaction, replacing an existing
+ * non-directory entry when `replace` is set: readers see the old file or the new, never a mix.
+ */
+export function* linkDetached(
+  ctx: TxContext,
+  cred: Credential,
+  ino: bigint,
+  dirIno: bigint,
+  name: string,
+  replace: boolean,
+): Program<{ attrs: Attributes; fx: Effects }> {
+  const fx = noEffects();
+  const dir = yield* mustDir(dirIno);
+  if (!(yield* get('getDetached', ino))) throw fsError('EINVAL', 'inode is not detached', String(ino));
+  checkNewName(name);
+  requireAccess(cred, dir, W_OK | X_OK, name);
+  const existing = yield* lookupIno(dir, name);
+  if (existing !== undefined) {
+    const row = yield* mustRow(existing);
+    const a = toAttributes(row);
+    if (a.type === 'dir') throw fsError('EISDIR', 'a directory has that name', name);
+    if (!replace) throw fsError('EEXIST', 'already exists', name);
+    requireStickyRight(cred, dir, a, name);
+    yield* unlinkEntry(ctx, dir, name, row, fx);
+  }
+  const now = ctx.now();
+  yield* run('deleteDetached', ino);
+  yield* run('insertDirent', dir.ino, name, ino, TYPE_CODES.file);
+  yield* run('addNlink', 1, now, ino);
+  yield* run('touchDir', now, now, 0, dir.ino);
+  fx.touched.push(dir.ino, ino);
+  fx.names.push([dir.ino, name]);
+  // Replacing a file is one change of its entry, not a removal and an addition.
+  fx.entries = [entry(existing === undefined ? 'added' : 'modified', dir.ino, name, ino, 'file')];
+  return { attrs: yield* attrsOf(ino), fx };
+}
+
+export function* removeDetached(ctx: TxContext, ino: bigint): Program<Effects> {
+  const fx = noEffects();
+  const row = yield* get<InodeRow>('lockInode', ino);
+  if (row && row.nlink === 0n) yield* destroyInode(ctx, row, fx);
+  else yield* run('deleteDetached', ino);
+  return fx;
+}
+
+/**
+ * Builds a new detached file whose content is the given detached files one after another,
+ * by reference: their data stays where it is (S3 CompleteMultipartUpload needs no copy).
+ * The parts are consumed.
+ */
+export function* compose(
+  ctx: TxContext,
+  cred: Credential,
+  parts: bigint[],
+  purpose: string,
+  owner: string | null,
+): Program<{ attrs: Attributes; fx: Effects }> {
+  const fx = noEffects();
+  const target = yield* createDetached(ctx, cred, 0o644, purpose, owner);
+  yield* run('setLayout', 1, target.ino);
+  let at = 0n;
+  for (const p of parts) {
+    if (!(yield* get('getDetached', p))) throw fsError('EINVAL', 'part is not a detached file', String(p));
+    const row = yield* mustRow(p);
+    if (row.layout === 0n) {
+      if (row.size > 0n) yield* run('insertExtent', target.ino, at, row.size, p, 0n);
+    } else {
+      for (const e of yield* allExtents(p)) {
+        if (e.off >= row.size) continue;
+        const len = e.off + e.len > row.size ? row.size - e.off : e.len;
+        yield* run('insertExtent', target.ino, at + e.off, len, e.blob, e.blobOff);
+      }
+    }
+    at += row.size;
+  }
+  if (at > MAX_FILE_SIZE) throw fsError('EFBIG', 'composed file too large');
+  // Usage moves from the parts to the new file; its charge is already in the parts.
+  const t = ctx.now();
+  yield* run('recordWrite', at, t, t, target.ino);
+  yield* addUsage(target.uid, target.gid, at, 0n);
+  for (const p of parts) yield* destroyInode(ctx, yield* mustRow(p), fx);
+  fx.touched.push(target.ino);
+  return { attrs: yield* attrsOf(target.ino), fx };
+}

@@ -1,0 +1,119 @@
+import type { LedgerGate } from '../ledger-gate.ts';
+import type { CreateMode, FileType, SetAttributes } from '../types.ts';
+
+export const TYPE_CODES = {
+  file: 1,
+  dir: 2,
+  symlink: 3,
+  fifo: 4,
+  socket: 5,
+  chardev: 6,
+  blockdev: 7,
+} as const;
+
+export const USAGE_UID = 0;
+export const USAGE_GID = 1;
+
+export const ROOT_INO = 1n;
+/** Largest file size the namespace accepts (EFBIG past it): 16 TiB. */
+export const MAX_FILE_SIZE = 1n << 44n;
+export const MAX_LINKS = 65000;
+
+export interface NodeSpec {
+  type: Exclude<FileType, 'dir'> | 'dir';
+  mode: number;
+  target?: string;
+  rdev?: number;
+  how?: CreateMode;
+  /** Attributes applied at creation (NFS sattr3, SMB create); uid/gid only for root. */
+  initial?: SetAttributes;
+}
+
+export interface Extent {
+  off: bigint;
+  len: bigint;
+  blob: bigint;
+  blobOff: bigint;
+}
+
+export interface ExtentRow {
+  off: bigint;
+  len: bigint;
+  blob: bigint;
+  blob_off: bigint;
+}
+
+export const toExtent = (r: ExtentRow): Extent => ({
+  off: r.off,
+  len: r.len,
+  blob: r.blob,
+  blobOff: r.blob_off,
+});
+
+export interface DetachedRow {
+  ino: bigint;
+  created: bigint;
+  purpose: string;
+  owner: string | null;
+}
+
+/**
+ * A directory entry a mutation changed: added, removed, renamed (the old and the new entry),
+ * or `modified` when the entry now names a replaced or reset file (an upload linked over it, a
+ * re-create that truncated it). The namespace's change feed is made of these.
+ */
+export interface EntryChange {
+  kind: 'entry';
+  action: 'added' | 'removed' | 'modified' | 'renamed-from' | 'renamed-to';
+  dir: bigint;
+  name: string;
+  /** The inode the entry names (for `removed` and `renamed-from`: named). */
+  ino: bigint;
+  type: FileType;
+}
+
+export const entry = (
+  action: EntryChange['action'],
+  dir: bigint,
+  name: string,
+  ino: bigint,
+  type: FileType,
+): EntryChange => ({ kind: 'entry', action, dir, name, ino, type });
+
+/** What a mutation did that the caller must finish outside the transaction. */
+export interface Effects {
+  /** Blobs with no reference left: delete their data, then dequeue them. */
+  freedBlobs: bigint[];
+  /** Inodes whose cached attributes are stale now. */
+  touched: bigint[];
+  /** Directory entries (parent, name) whose cached lookup is stale now. */
+  names: Array<[bigint, string]>;
+  /** Entries added, removed, renamed or replaced, in the order the transaction made them. */
+  entries: EntryChange[];
+}
+
+export const noEffects = (): Effects => ({ freedBlobs: [], touched: [], names: [], entries: [] });
+
+/** What the programs need besides the database: a clock, the quota gate, blob hints. */
+export interface TxContext {
+  now(): bigint;
+  readonly gate: LedgerGate;
+  /**
+   * Inodes below this number were made by an earlier run, which may have crashed after a
+   * first write's bytes reached the blob and before its commit: such a file looks unwritten
+   * (size 0, change 1) yet may own a blob. 0 until start-up recovery sets it.
+   */
+  readonly firstRunIno: bigint;
+  /** Whether this process has touched the inode's blob (set by the namespace). */
+  mayHaveBlob(ino: bigint): boolean;
+}
+
+/** Nanosecond wall clock that never goes backwards within a process. */
+export function makeClock(): () => bigint {
+  let last = 0n;
+  return () => {
+    const now = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+    last = now > last ? now : last + 1n;
+    return last;
+  };
+}

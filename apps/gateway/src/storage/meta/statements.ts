@@ -1,0 +1,96 @@
+/**
+ * Every statement the metadata programs run, by name, with `?` placeholders. The text is
+ * shared by both dialects where SQL allows; PG_OVERRIDES holds PostgreSQL's own wording and
+ * the statements that mean more there than on a single-writer SQLite (row locks, advisory
+ * locks, a ledger spread over slots so concurrent writers do not queue on one row).
+ */
+export const STATEMENTS = {
+  getInode: 'SELECT * FROM inodes WHERE ino = ?',
+  /** An inode a mutation is about to change: locked until the transaction ends (PostgreSQL). */
+  lockInode: 'SELECT * FROM inodes WHERE ino = ?',
+  lookup: 'SELECT ino, type FROM dirents WHERE parent = ? AND name = ?',
+  lookupRow: 'SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?',
+  insertInode: `INSERT INTO inodes (gen, type, mode, nlink, uid, gid, size, rdev, atime, mtime, ctime, btime, parent, target, verifier)
+     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino`,
+  insertDirent: 'INSERT INTO dirents (parent, name, ino, type) VALUES (?, ?, ?, ?)',
+  deleteDirent: 'DELETE FROM dirents WHERE parent = ? AND name = ?',
+  hasChildren: 'SELECT 1 AS one FROM dirents WHERE parent = ? LIMIT 1',
+  readdir:
+    'SELECT cookie, name, ino, type FROM dirents WHERE parent = ? AND cookie > ? ORDER BY cookie LIMIT ?',
+  touchDir: 'UPDATE inodes SET mtime = ?, ctime = ?, change = change + 1, nlink = nlink + ? WHERE ino = ?',
+  addNlink: 'UPDATE inodes SET nlink = nlink + ?, ctime = ?, change = change + 1 WHERE ino = ?',
+  setParent: 'UPDATE inodes SET parent = ?, ctime = ?, change = change + 1 WHERE ino = ?',
+  deleteInode: 'DELETE FROM inodes WHERE ino = ?',
+  deleteXattrsOf: 'DELETE FROM xattrs WHERE ino = ?',
+  deleteExtentsOf: 'DELETE FROM extents WHERE ino = ?',
+  updateAttrs: `UPDATE inodes SET mode = ?, uid = ?, gid = ?, size = ?, atime = ?, mtime = ?,
+     ctime = ?, btime = ?, change = change + 1 WHERE ino = ?`,
+  recordWrite:
+    'UPDATE inodes SET size = MAX(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ?',
+  setLayout: 'UPDATE inodes SET layout = ? WHERE ino = ?',
+  addUsage: `INSERT INTO usage (kind, id, bytes, inodes) VALUES (?, ?, ?, ?)
+     ON CONFLICT (kind, id) DO UPDATE SET bytes = usage.bytes + excluded.bytes, inodes = usage.inodes + excluded.inodes`,
+  getUsage:
+    'SELECT COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(inodes), 0) AS inodes FROM usage WHERE kind = ? AND id = ?',
+  allUsage:
+    'SELECT kind, id, SUM(bytes) AS bytes, SUM(inodes) AS inodes FROM usage GROUP BY kind, id ORDER BY kind, id',
+  /** Serializes charges against one quota subject across writers (PostgreSQL). */
+  lockUsage: 'SELECT ? AS subject',
+  /** Serializes directory moves (the subtree check walks ancestors), as a VFS rename lock does. */
+  lockRename: 'SELECT 1 AS one',
+  getXattr: 'SELECT value FROM xattrs WHERE ino = ? AND name = ?',
+  listXattrs: 'SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name',
+  setXattr: 'INSERT OR REPLACE INTO xattrs (ino, name, value) VALUES (?, ?, ?)',
+  deleteXattr: 'DELETE FROM xattrs WHERE ino = ? AND name = ?',
+  touchCtime: 'UPDATE inodes SET ctime = ?, change = change + 1 WHERE ino = ?',
+  extentsIn: `SELECT off, len, blob, blob_off FROM extents WHERE ino = ?
+     AND off >= COALESCE((SELECT MAX(off) FROM extents WHERE ino = ? AND off <= ?), 0)
+     AND off < ? ORDER BY off`,
+  allExtents: 'SELECT off, len, blob, blob_off FROM extents WHERE ino = ? ORDER BY off',
+  insertExtent: 'INSERT INTO extents (ino, off, len, blob, blob_off) VALUES (?, ?, ?, ?, ?)',
+  deleteExtent: 'DELETE FROM extents WHERE ino = ? AND off = ?',
+  blobsOf: 'SELECT DISTINCT blob FROM extents WHERE ino = ?',
+  blobStillUsed: 'SELECT 1 AS one FROM extents WHERE blob = ? AND ino != ? LIMIT 1',
+  queueGc: 'INSERT OR IGNORE INTO blob_gc (blob) VALUES (?)',
+  dequeueGc: 'DELETE FROM blob_gc WHERE blob = ?',
+  listGc: 'SELECT blob FROM blob_gc',
+  insertDetached: 'INSERT INTO detached (ino, created, purpose, owner) VALUES (?, ?, ?, ?)',
+  deleteDetached: 'DELETE FROM detached WHERE ino = ?',
+  getDetached: 'SELECT ino, created, purpose, owner FROM detached WHERE ino = ?',
+  listDetached: 'SELECT ino, created, purpose, owner FROM detached ORDER BY ino',
+  getMeta: 'SELECT value FROM meta WHERE key = ?',
+  setMeta: 'INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)',
+  countInodes: 'SELECT COUNT(*) AS n FROM inodes',
+  /** Moves the inode counter forward by `?`; answers the next number it will hand out. */
+  skipInodeNumbers: `UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'inodes' RETURNING seq + 1 AS next`,
+} as const;
+
+export type StatementName = keyof typeof STATEMENTS;
+
+export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
+  lockInode: 'SELECT * FROM inodes WHERE ino = ? FOR UPDATE',
+  recordWrite:
+    'UPDATE inodes SET size = GREATEST(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ?',
+  // One row per (subject, connection slot): concurrent transactions add to different rows.
+  addUsage: `INSERT INTO usage (kind, id, slot, bytes, inodes) VALUES (?, ?, pg_backend_pid() % 16, ?, ?)
+     ON CONFLICT (kind, id, slot) DO UPDATE SET bytes = usage.bytes + excluded.bytes, inodes = usage.inodes + excluded.inodes`,
+  getUsage:
+    'SELECT COALESCE(SUM(bytes), 0)::bigint AS bytes, COALESCE(SUM(inodes), 0)::bigint AS inodes FROM usage WHERE kind = ? AND id = ?',
+  allUsage:
+    'SELECT kind, id, SUM(bytes)::bigint AS bytes, SUM(inodes)::bigint AS inodes FROM usage GROUP BY kind, id ORDER BY kind, id',
+  lockUsage: 'SELECT pg_advisory_xact_lock(?::bigint) IS NULL AS subject',
+  lockRename: 'SELECT pg_advisory_xact_lock(0) IS NULL AS one',
+  setXattr:
+    'INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value',
+  queueGc: 'INSERT INTO blob_gc (blob) VALUES (?) ON CONFLICT DO NOTHING',
+  setMeta:
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  skipInodeNumbers: `SELECT setval(pg_get_serial_sequence('inodes', 'ino'),
+     (SELECT last_value FROM inodes_ino_seq) + ?::bigint) + 1 AS next`,
+};
+
+/** A statement's text for PostgreSQL: its override or the shared text, `?` numbered `$1…`. */
+export function pgText(name: StatementName): string {
+  let n = 0;
+  return (PG_OVERRIDES[name] ?? STATEMENTS[name]).replace(/\?/g, () => `$${++n}`);
+}

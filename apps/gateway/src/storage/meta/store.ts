@@ -1,0 +1,242 @@
+import type { LedgerGate } from '../ledger-gate.ts';
+import type { Attributes, CreateMode, Credential, DirEntry, QuotaUsage, SetAttributes } from '../types.ts';
+import * as attributes from './attributes.ts';
+import * as detachedOps from './detached.ts';
+import * as entries from './entries.ts';
+import { allExtents, extentsIn } from './inodes.ts';
+import { usageOf } from './ledger.ts';
+import {
+  type DetachedRow,
+  type Effects,
+  type Extent,
+  makeClock,
+  type NodeSpec,
+  type TxContext,
+  USAGE_UID,
+} from './model.ts';
+import { all, get, type Program, run } from './program.ts';
+import { type InodeRow, typeOfCode } from './rows.ts';
+
+export type Awaitable<T> = T | Promise<T>;
+
+export type { CreateMode };
+
+/**
+ * The metadata store the namespace runs on: every mutation is one transaction that reads,
+ * checks (names, POSIX permissions, quota gate) and writes, so a refused change writes
+ * nothing. The logic is the programs in this folder; a subclass supplies the database —
+ * SQLite (answers synchronously; commits made durable by the WAL barrier) or PostgreSQL
+ * (answers with promises; a commit is durable when it returns).
+ */
+export abstract class MetadataStore implements TxContext {
+  abstract readonly kind: 'sqlite' | 'postgres';
+  readonly now = makeClock();
+  gate: LedgerGate;
+  firstRunIno = 0n;
+  /** Set by the namespace: whether this process has touched the inode's blob. */
+  mayHaveBlob: (ino: bigint) => boolean = () => false;
+
+  constructor(gate: LedgerGate) {
+    this.gate = gate;
+  }
+
+  /** Runs a program in one transaction (again from the start if the database asks to retry). */
+  protected abstract tx<T>(program: () => Program<T>): Awaitable<T>;
+  /** Runs a read-only program without a transaction of its own. */
+  protected abstract read<T>(program: () => Program<T>): Awaitable<T>;
+  abstract close(): Awaitable<void>;
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  row(ino: bigint): Awaitable<InodeRow | undefined> {
+    return this.read(() => get<InodeRow>('getInode', ino));
+  }
+
+  /** The inode an entry names, in one query (the uncached LOOKUP path). */
+  lookupRow(dir: bigint, name: string): Awaitable<InodeRow | undefined> {
+    return this.read(() => get<InodeRow>('lookupRow', dir, name));
+  }
+
+  readlink(ino: bigint): Awaitable<string | undefined> {
+    return this.read(function* () {
+      return (yield* get<InodeRow>('getInode', ino))?.target ?? undefined;
+    });
+  }
+
+  readdir(dir: bigint, cookie: bigint, limit: number): Awaitable<{ entries: DirEntry[]; eof: boolean }> {
+    return this.read(function* () {
+      const rows = yield* all<{ cookie: bigint; name: string; ino: bigint; type: bigint }>(
+        'readdir',
+        dir,
+        cookie,
+        limit + 1,
+      );
+      const eof = rows.length <= limit;
+      const entries = rows
+        .slice(0, limit)
+        .map((r) => ({ name: r.name, ino: r.ino, type: typeOfCode(r.type), cookie: r.cookie }));
+      return { entries, eof };
+    });
+  }
+
+  extents(ino: bigint, from: bigint, to: bigint): Awaitable<Extent[]> {
+    return this.read(() => extentsIn(ino, from, to));
+  }
+
+  allExtents(ino: bigint): Awaitable<Extent[]> {
+    return this.read(() => allExtents(ino));
+  }
+
+  usage(kind: 'uid' | 'gid', id: number): Awaitable<QuotaUsage> {
+    return this.read(() => usageOf(kind, id));
+  }
+
+  allUsage(): Awaitable<QuotaUsage[]> {
+    return this.read(function* () {
+      const rows = yield* all<{ kind: bigint; id: bigint; bytes: bigint; inodes: bigint }>('allUsage');
+      return rows.map(
+        (r): QuotaUsage => ({
+          kind: Number(r.kind) === USAGE_UID ? 'uid' : 'gid',
+          id: Number(r.id),
+          bytes: BigInt(r.bytes),
+          inodes: BigInt(r.inodes),
+        }),
+      );
+    });
+  }
+
+  getXattr(ino: bigint, name: string): Awaitable<Buffer | undefined> {
+    return this.read(function* () {
+      return (yield* get<{ value: Buffer }>('getXattr', ino, name))?.value;
+    });
+  }
+
+  listXattrs(ino: bigint): Awaitable<Map<string, Buffer>> {
+    return this.read(function* () {
+      const rows = yield* all<{ name: string; value: Buffer }>('listXattrs', ino);
+      return new Map(rows.map((r) => [r.name, r.value]));
+    });
+  }
+
+  pendingGc(): Awaitable<bigint[]> {
+    return this.read(function* () {
+      return (yield* all<{ blob: bigint }>('listGc')).map((r) => r.blob);
+    });
+  }
+
+  detached(): Awaitable<DetachedRow[]> {
+    return this.read(() => all<DetachedRow>('listDetached'));
+  }
+
+  inodeCount(): Awaitable<bigint> {
+    return this.read(function* () {
+      return BigInt((yield* get<{ n: bigint }>('countInodes'))?.n ?? 0n);
+    });
+  }
+
+  getMeta(key: string): Awaitable<string | undefined> {
+    return this.read(function* () {
+      return (yield* get<{ value: string }>('getMeta', key))?.value;
+    });
+  }
+
+  // ---- bookkeeping -------------------------------------------------------------------------
+
+  setMeta(key: string, value: string): Awaitable<void> {
+    return this.tx(() => run('setMeta', key, value));
+  }
+
+  /**
+   * The health probe's write: one small commit. It reads before it writes, inside one
+   * transaction, so a database another process holds locked answers at once (SQLite:
+   * SQLITE_BUSY) rather than making the caller wait for the write lock.
+   */
+  probeWrite(): Awaitable<void> {
+    return this.tx(function* () {
+      yield* get('getMeta', 'probed');
+      yield* run('setMeta', 'probed', String(Date.now()));
+    });
+  }
+
+  dequeueGc(blobs: bigint[]): Awaitable<void> {
+    if (blobs.length === 0) return undefined;
+    return this.tx(function* () {
+      for (const b of blobs) yield* run('dequeueGc', b);
+    });
+  }
+
+  /**
+   * Moves the inode counter past every number a crashed run may have handed out without its
+   * transaction reaching the disk (files created aside are not flushed on their own), so a
+   * blob left under such a number is never mistaken for a new file's. Called at start-up.
+   */
+  skipInodeNumbers(gap: bigint): Awaitable<void> {
+    const set = (next: bigint) => {
+      this.firstRunIno = next;
+    };
+    const r = this.tx(() => get<{ next: bigint }>('skipInodeNumbers', gap));
+    if (r instanceof Promise) return r.then((v) => set(BigInt(v?.next ?? 0n)));
+    set(BigInt(r?.next ?? 0n));
+    return undefined;
+  }
+
+  // ---- mutations ---------------------------------------------------------------------------
+
+  createNode(cred: Credential, dir: bigint, name: string, spec: NodeSpec) {
+    return this.tx(() => entries.createNode(this, cred, dir, name, spec));
+  }
+
+  link(cred: Credential, ino: bigint, dir: bigint, name: string) {
+    return this.tx(() => entries.link(this, cred, ino, dir, name));
+  }
+
+  remove(cred: Credential, dir: bigint, name: string) {
+    return this.tx(() => entries.remove(this, cred, dir, name));
+  }
+
+  rmdir(cred: Credential, dir: bigint, name: string) {
+    return this.tx(() => entries.rmdir(this, cred, dir, name));
+  }
+
+  rename(cred: Credential, fromDir: bigint, fromName: string, toDir: bigint, toName: string) {
+    return this.tx(() => entries.rename(this, cred, fromDir, fromName, toDir, toName));
+  }
+
+  setattr(cred: Credential, ino: bigint, attrs: SetAttributes) {
+    return this.tx(() => attributes.setattr(this, cred, ino, attrs));
+  }
+
+  recordWrite(ino: bigint, offset: bigint, end: bigint) {
+    return this.tx(() => attributes.recordWrite(this, ino, offset, end));
+  }
+
+  precheckWrite(cred: Credential, ino: bigint, end: bigint) {
+    return this.tx(() => attributes.precheckWrite(this, cred, ino, end));
+  }
+
+  voidContentAnnotation(ino: bigint) {
+    return this.tx(() => attributes.voidContentAnnotation(ino));
+  }
+
+  setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>, quiet = false) {
+    return this.tx(() => attributes.setXattrs(this, cred, ino, values, quiet));
+  }
+
+  createDetached(cred: Credential, mode: number, purpose: string, owner: string | null) {
+    return this.tx(() => detachedOps.createDetached(this, cred, mode, purpose, owner));
+  }
+
+  linkDetached(cred: Credential, ino: bigint, dir: bigint, name: string, replace: boolean) {
+    return this.tx(() => detachedOps.linkDetached(this, cred, ino, dir, name, replace));
+  }
+
+  removeDetached(ino: bigint): Awaitable<Effects> {
+    return this.tx(() => detachedOps.removeDetached(this, ino));
+  }
+
+  compose(cred: Credential, parts: bigint[], purpose: string, owner: string | null) {
+    return this.tx(() => detachedOps.compose(this, cred, parts, purpose, owner));
+  }
+}
+
+export type { Attributes, Effects };

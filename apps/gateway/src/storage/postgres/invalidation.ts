@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { pgConnectionString } from '../../config/control-url.ts';
+import type { Effects } from '../meta/model.ts';
+
+/** What the namespace drops when told: the inodes and entries, or everything (undefined). */
+export type Invalidate = (inodes?: readonly bigint[], names?: ReadonlyArray<readonly [bigint, string]>) => void;
+
+/** pg_notify's payload limit is 8000 bytes; a batch that would not fit says "everything". */
+const MAX_PAYLOAD = 7900;
+
+interface Message {
+  /** The sending node (its own messages are ignored). */
+  n: string;
+  /** Inode numbers, as decimal strings. */
+  i?: string[];
+  /** Entries: [directory inode, name]. */
+  e?: Array<[string, string]>;
+  /** Drop everything (a batch too large for one notification). */
+  all?: true;
+}
+
+/**
+ * Cache coherence between gateway nodes on one PostgreSQL metadata store: after each commit a
+ * node publishes what the mutation touched (batched per event-loop turn, one pg_notify), and
+ * every other node LISTENs and drops those inodes, entries and cached data from its caches.
+ * A notification arrives within milliseconds; one lost while the listening connection was
+ * down is covered by dropping every cache on reconnect, and in any case by the attribute
+ * cache's TTL (`cache.ttl`), which bounds how stale another node's view can be.
+ */
+export class ClusterInvalidation {
+  readonly nodeId = randomUUID().slice(0, 8);
+  readonly channel: string;
+  private listener: pg.Client | undefined;
+  private pendingInodes = new Set<bigint>();
+  private pendingNames = new Map<string, [bigint, string]>();
+  private scheduled = false;
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  /** Notifications received from other nodes, and published by this one. */
+  received = 0;
+  published = 0;
+
+  constructor(
+    private readonly url: string,
+    schema: string,
+    private readonly pool: pg.Pool,
+    private readonly invalidate: Invalidate,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {
+    this.channel = `cfs_meta_${schema}`;
+  }
+
+  async start(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: pgConnectionString(this.url),
+      keepAlive: true,
+      application_name: 'claudefs-invalidation',
+    });
+    client.on('notification', (m) => {
+      if (m.channel === this.channel && m.payload) this.receive(m.payload);
+    });
+    client.on('error', (err) => {
+      this.onError(err);
+      this.reconnect(client);
+    });
+    client.on('end', () => this.reconnect(client));
+    await client.connect();
+    await client.query(`LISTEN ${this.channel}`);
+    this.listener = client;
+  }
+
+  /** Called with each committed mutation's effects. */
+  publish(fx: Effects): void {
+    if (this.closed || (fx.touched.length === 0 && fx.names.length === 0)) return;
+    for (const ino of fx.touched) this.pendingInodes.add(ino);
+    for (const [dir, name] of fx.names) this.pendingNames.set(`${dir}/${name}`, [dir, name]);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const msg: Message = {
+      n: this.nodeId,
+      i: [...this.pendingInodes].map(String),
+      e: [...this.pendingNames.values()].map(([d, n]) => [String(d), n]),
+    };
+    this.pendingInodes.clear();
+    this.pendingNames.clear();
+    let payload = JSON.stringify(msg);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ n: this.nodeId, all: true });
+    this.published++;
+    // Lost when the database is down: the receivers' TTL (and their reconnect flush) covers it.
+    this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch((e: Error) => this.onError(e));
+  }
+
+  private receive(payload: string): void {
+    let m: Message;
+    try {
+      m = JSON.parse(payload) as Message;
+    } catch {
+      return;
+    }
+    if (m.n === this.nodeId) return;
+    this.received++;
+    if (m.all) {
+      this.invalidate();
+      return;
+    }
+    this.invalidate(
+      (m.i ?? []).map((s) => BigInt(s)),
+      (m.e ?? []).map(([d, n]) => [BigInt(d), n] as const),
+    );
+  }
+
+  private reconnect(client: pg.Client): void {
+    if (this.closed || this.listener !== client) return;
+    this.listener = undefined;
+    client.end().catch(() => {});
+    const attempt = () => {
+      this.reconnectTimer = undefined;
+      if (this.closed) return;
+      this.start().then(
+        // What was said while nobody listened is unknown: drop everything.
+        () => this.invalidate(),
+        (err: Error) => {
+          this.onError(err);
+          this.reconnectTimer = setTimeout(attempt, 1000);
+          this.reconnectTimer.unref();
+        },
+      );
+    };
+    this.reconnectTimer = setTimeout(attempt, 200);
+    this.reconnectTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.end().catch(() => {});
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Metadata schema on PostgreSQL: the tables of the SQLite schema (../sqlite/schema.ts), every
+ * integer a BIGINT (the drivers hand both back as bigint), plus `slot` in the usage ledger so
+ * concurrent transactions on many gateway nodes add to different rows of one subject.
+ * Inode numbers and directory cookies come from sequences: never reused, never rolled back.
+ */
+export const PG_SCHEMA_VERSION = 1;
+
+export const PG_SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS inodes (
+  ino BIGSERIAL PRIMARY KEY,
+  gen BIGINT NOT NULL,
+  type BIGINT NOT NULL,
+  mode BIGINT NOT NULL,
+  nlink BIGINT NOT NULL,
+  uid BIGINT NOT NULL,
+  gid BIGINT NOT NULL,
+  size BIGINT NOT NULL DEFAULT 0,
+  rdev BIGINT NOT NULL DEFAULT 0,
+  atime BIGINT NOT NULL,
+  mtime BIGINT NOT NULL,
+  ctime BIGINT NOT NULL,
+  btime BIGINT NOT NULL,
+  change BIGINT NOT NULL DEFAULT 1,
+  parent BIGINT NOT NULL DEFAULT 0,
+  layout BIGINT NOT NULL DEFAULT 0,
+  target TEXT,
+  verifier BYTEA
+);
+
+CREATE TABLE IF NOT EXISTS dirents (
+  cookie BIGSERIAL PRIMARY KEY,
+  parent BIGINT NOT NULL,
+  name TEXT NOT NULL,
+  ino BIGINT NOT NULL,
+  type BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS dirents_by_name ON dirents (parent, name);
+CREATE INDEX IF NOT EXISTS dirents_by_cookie ON dirents (parent, cookie);
+
+CREATE TABLE IF NOT EXISTS extents (
+  ino BIGINT NOT NULL,
+  off BIGINT NOT NULL,
+  len BIGINT NOT NULL,
+  blob BIGINT NOT NULL,
+  blob_off BIGINT NOT NULL,
+  PRIMARY KEY (ino, off)
+);
+CREATE INDEX IF NOT EXISTS extents_by_blob ON extents (blob);
+
+CREATE TABLE IF NOT EXISTS xattrs (
+  ino BIGINT NOT NULL,
+  name TEXT NOT NULL,
+  value BYTEA NOT NULL,
+  PRIMARY KEY (ino, name)
+);
+
+CREATE TABLE IF NOT EXISTS usage (
+  kind BIGINT NOT NULL,
+  id BIGINT NOT NULL,
+  slot BIGINT NOT NULL,
+  bytes BIGINT NOT NULL,
+  inodes BIGINT NOT NULL,
+  PRIMARY KEY (kind, id, slot)
+);
+
+CREATE TABLE IF NOT EXISTS blob_gc (
+  blob BIGINT PRIMARY KEY
+);
+
+CREATE TABLE IF NOT EXISTS detached (
+  ino BIGINT PRIMARY KEY,
+  created BIGINT NOT NULL,
+  purpose TEXT NOT NULL,
+  owner TEXT
+);
+`;
