@@ -4,7 +4,7 @@ import type { MetadataBackend } from './backend-url.ts';
 import { type ControlBackend, controlUrlFor, parseControlUrl } from './control-url.ts';
 import { metadataUrlFor, transportUrlFor } from './defaults.ts';
 import type { ConfigFile } from './schema.ts';
-import type { GatewayConfig, NfsExport, SmbShare } from './types.ts';
+import type { GatewayConfig, NfsExport, ObjectStoreSettings, SmbShare } from './types.ts';
 
 type FileExport = ConfigFile['nfs']['exports'][number];
 type FileShare = ConfigFile['smb']['shares'][number];
@@ -32,6 +32,23 @@ function smbShare(s: FileShare): SmbShare {
     mode: s.mode,
     ownerUid: s.owner_uid,
     ownerGid: s.owner_gid,
+  };
+}
+
+function objectStore(t: ConfigFile['transport'], configDir: string): ObjectStoreSettings {
+  return {
+    ...(t.endpoint === undefined ? {} : { endpoint: t.endpoint }),
+    region: t.region,
+    ...(t.access_key_id === undefined ? {} : { accessKeyId: t.access_key_id }),
+    ...(t.secret_access_key_file === undefined
+      ? {}
+      : { secretAccessKeyFile: resolve(configDir, t.secret_access_key_file) }),
+    // A named endpoint is usually a self-hosted store, which rarely has wildcard DNS for buckets.
+    forcePathStyle: t.force_path_style ?? t.endpoint !== undefined,
+    chunkSize: t.chunk_size,
+    cacheSize: t.cache_size,
+    writeBufferSize: t.write_buffer_size,
+    requestTimeoutMs: t.request_timeout,
   };
 }
 
@@ -74,6 +91,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
       url: transportUrlFor(stateDir),
       path: join(stateDir, 'data'),
     },
+    objectStore: objectStore(file.transport, configDir),
     control: file.control.url ?? defaultControl(metadata, stateDir),
     nfs: {
       enabled: file.nfs.enabled,

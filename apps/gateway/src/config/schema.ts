@@ -16,6 +16,13 @@ import {
   parseShareName,
 } from './names.ts';
 import { parseNamespacePath } from './namespace-path.ts';
+import {
+  OBJECT_STORE_DEFAULTS,
+  parseAccessKeyId,
+  parseByteCount,
+  parseChunkSize,
+  parseStoreEndpoint,
+} from './object-store.ts';
 
 /**
  * The file as written: snake_case keys, strict maps (an unknown key is an error, never
@@ -69,6 +76,7 @@ const address = (fallback: string) => parsedText('host:port', parseListenAddress
 const duration = (fallback: string) => parsedText('a duration like 10s', parseDuration).prefault(fallback);
 const interval = (fallback: string) =>
   duration(fallback).refine((ms) => ms > 0, { message: 'must be longer than 0ms' });
+const size = (fallback: string) => parsedText('a size like 256MiB', parseByteCount).prefault(fallback);
 const namespacePath = parsedText('an absolute path like /export', parseNamespacePath);
 const mode = parsedScalar('octal mode bits like 1777', parseMode).prefault(DEFAULTS.directoryMode);
 const id = z.number().int().min(0).max(0xffff_ffff);
@@ -113,7 +121,19 @@ export const configFileSchema = z.strictObject({
   }),
   log_level: z.enum(LOG_LEVELS).default(DEFAULTS.logLevel),
   metadata: section({ url: parsedText('a database URL', parseMetadataUrl).optional() }),
-  transport: section({ url: parsedText('a data store URL', parseTransportUrl).optional() }),
+  transport: section({
+    url: parsedText('a data store URL', parseTransportUrl).optional(),
+    // The keys below are for an s3:// url (see object-store.ts).
+    endpoint: parsedText('an http(s) URL', parseStoreEndpoint).optional(),
+    region: parsedText('a region name', parseRegion).prefault(OBJECT_STORE_DEFAULTS.region),
+    access_key_id: parsedText('an access key id', parseAccessKeyId).optional(),
+    secret_access_key_file: z.string().min(1).optional(),
+    force_path_style: z.boolean().optional(),
+    chunk_size: parsedText('a size like 8MiB', parseChunkSize).prefault(OBJECT_STORE_DEFAULTS.chunkSize),
+    cache_size: size(OBJECT_STORE_DEFAULTS.cacheSize),
+    write_buffer_size: size(OBJECT_STORE_DEFAULTS.writeBufferSize),
+    request_timeout: interval(OBJECT_STORE_DEFAULTS.requestTimeout),
+  }),
   control: section({ url: parsedText('a database URL', parseControlUrl).optional() }),
   nfs: section({
     enabled: z.boolean().default(true),

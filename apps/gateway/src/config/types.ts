@@ -28,6 +28,29 @@ export interface NfsExport extends ServedDirectory {
   anonGid: number;
 }
 
+/**
+ * How to reach an S3-compatible data store: the `transport` section's keys besides `url`
+ * (which names the bucket and prefix). Unused when the transport is a local directory.
+ */
+export interface ObjectStoreSettings {
+  /** `http(s)://host[:port]`; absent means AWS itself. */
+  endpoint?: string;
+  region: string;
+  /** Absent: AWS_ACCESS_KEY_ID from the environment. */
+  accessKeyId?: string;
+  /** Absolute path of a file holding the secret key; absent: AWS_SECRET_ACCESS_KEY. */
+  secretAccessKeyFile?: string;
+  /** `http://host/bucket/key` rather than `http://bucket.host/key`; default: when an endpoint is set. */
+  forcePathStyle: boolean;
+  /** Bytes per chunk object. */
+  chunkSize: number;
+  /** Bytes of the in-memory read cache. */
+  cacheSize: number;
+  /** Bytes of unsynced writes held before the oldest are uploaded early. */
+  writeBufferSize: number;
+  requestTimeoutMs: number;
+}
+
 export interface SmbShare extends ServedDirectory {
   name: string;
   /** Empty means every authenticated user. */
@@ -50,6 +73,8 @@ export interface GatewayConfig {
   logLevel: LogLevel;
   metadata: MetadataBackend;
   transport: TransportBackend;
+  /** The `transport` section's object-store keys (see ObjectStoreSettings). */
+  objectStore: ObjectStoreSettings;
   /**
    * The control plane's database: `control.url`; else the metadata PostgreSQL when there is one
    * (schema `cfs_control`), so every node of a cluster shares it; else `<stateDir>/control.db`.
