@@ -13,7 +13,7 @@ import type {
 import type { HealthReport } from './types/health.ts';
 import type { CreatedS3Key, GroupView, NewGroup, NewUser, S3KeyView, UserView } from './types/identity.ts';
 import type { BackendName, MetricsHistory, MetricsSnapshot } from './types/metrics.ts';
-import type { NodeView } from './types/nodes.ts';
+import type { NodeView, RollingRestartStatus, RollingRestartView } from './types/nodes.ts';
 import type {
   CacheInvalidation,
   CacheScope,
@@ -46,6 +46,21 @@ export interface GatewayControl {
   listeners(): Promise<ListenerView[]>;
   /** Every node registered with this gateway's control plane, sorted by name. */
   nodes(): Promise<NodeView[]>;
+  /**
+   * Asks a node (this one or another) to drain or undrain: the request waits in the control
+   * plane until that node's next heartbeat, when it drains itself as `./cfs gateway drain`
+   * does. NOT_FOUND for an unknown node; BAD_REQUEST for one stopped or down.
+   */
+  requestNodeDrain(name: string, action: 'drain' | 'undrain', requestedBy: string): Promise<NodeView>;
+  /**
+   * The running rolling-restart walk (moved on as far as the registry allows: reading it drives
+   * it) or the last one, and why a new one would be refused now.
+   */
+  rollingRestartStatus(): Promise<RollingRestartStatus>;
+  /** PRECONDITION_FAILED naming the nodes that are not serving; CONFLICT when one runs. */
+  startRollingRestart(startedBy: string): Promise<RollingRestartView>;
+  /** Ends the running walk and undrains the node it was working on; NOT_FOUND when none runs. */
+  cancelRollingRestart(cancelledBy: string): Promise<RollingRestartView>;
   connections(): Promise<ConnectionsReport>;
   circuits(): Promise<CircuitsReport>;
   /** Closes the circuit and clears its failure count. */

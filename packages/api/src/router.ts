@@ -13,6 +13,7 @@ import { listenersRouter } from './routers/listeners.ts';
 import { metricsRouter } from './routers/metrics.ts';
 import { nodesRouter } from './routers/nodes.ts';
 import { quotasRouter } from './routers/quotas.ts';
+import { rollingRestartRouter } from './routers/rolling-restart.ts';
 import { usersRouter } from './routers/users.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
@@ -23,6 +24,7 @@ export const appRouter = router({
   metrics: metricsRouter,
   listeners: listenersRouter,
   nodes: nodesRouter,
+  rollingRestart: rollingRestartRouter,
   connections: connectionsRouter,
   circuits: circuitsRouter,
   cache: cacheRouter,

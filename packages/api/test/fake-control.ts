@@ -7,8 +7,10 @@ import type {
   GatewayControl,
   HealthReport,
   MetricsPoint,
+  NodeView,
   QuotaView,
   RemediationResult,
+  RollingRestartView,
   Session,
   SupportBundle,
   Transport,
@@ -35,6 +37,37 @@ export const REPORT: HealthReport = {
   ],
   timestamp: 1_700_000_000_000,
 };
+
+export const NODE: NodeView = {
+  name: 'gw-1',
+  address: 'gw-1:8080',
+  version: '0.0.0',
+  startedAt: '2026-11-28T08:00:00.000Z',
+  lastHeartbeatAt: '2026-11-28T08:10:00.000Z',
+  heartbeatIntervalMs: 5000,
+  silentMs: 1200,
+  health: 'healthy',
+  up: true,
+  draining: false,
+  drainingSince: null,
+  activeConnections: 3,
+  requestsInFlight: 0,
+  drainRequest: null,
+  self: true,
+};
+
+const walk = (outcome: RollingRestartView['outcome'], by: string): RollingRestartView => ({
+  id: 1,
+  outcome,
+  startedBy: by,
+  startedAt: '2026-11-28T08:11:00.000Z',
+  endedBy: outcome === 'running' ? null : by,
+  endedAt: outcome === 'running' ? null : '2026-11-28T08:12:00.000Z',
+  waitLimitMs: 30_000,
+  current: 0,
+  holding: null,
+  nodes: [],
+});
 
 const protocolPoint = { requestsPerSec: 1, errorsPerSec: 0, errorRatio: 0, p99Ms: 2, activeConnections: 1 };
 const point: MetricsPoint = {
@@ -139,21 +172,15 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
       { name: 'health', protocol: 'ops', address: '127.0.0.1:8080', state: 'accepting' },
       { name: 'S3 (http)', protocol: 's3', address: '0.0.0.0:9000', state: 'accepting' },
     ],
-    nodes: async () => [
-      {
-        name: 'gw-1',
-        address: 'gw-1:8080',
-        version: '0.0.0',
-        startedAt: '2026-11-28T08:00:00.000Z',
-        lastHeartbeatAt: '2026-11-28T08:10:00.000Z',
-        heartbeatIntervalMs: 5000,
-        silentMs: 1200,
-        health: 'healthy',
-        up: true,
-        draining: false,
-        self: true,
-      },
-    ],
+    nodes: async () => [NODE],
+    requestNodeDrain: async (name, action, by) => ({
+      ...NODE,
+      name,
+      drainRequest: { action, requestedAt: '2026-11-28T08:10:01.000Z', requestedBy: by },
+    }),
+    rollingRestartStatus: async () => ({ walk: null, blockers: [] }),
+    startRollingRestart: async (by) => walk('running', by),
+    cancelRollingRestart: async (by) => walk('cancelled', by),
     connections: async () => ({ total: 0, max: 1000, inFlight: 0, refused: {}, connections: [] }),
     circuits: async () => ({ circuits: [circuit] }),
     resetCircuit: async (backend) => ({ ...circuit, backend }),

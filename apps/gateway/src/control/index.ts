@@ -12,6 +12,7 @@ import { defaultMigrationsDir, type MigrationResult } from './migrate.ts';
 import { createNodes, type Nodes } from './nodes.ts';
 import { openPostgresControlDatabase } from './postgres-database.ts';
 import { createQuotas, type Quotas } from './quotas.ts';
+import { createRollingRestarts, type RollingRestarts } from './rolling-restarts.ts';
 import { createS3Keys, type S3Keys } from './s3-keys.ts';
 import { createSessions, type Sessions } from './sessions.ts';
 import { createSettings, SECRET_KEYS, type Settings } from './settings.ts';
@@ -25,6 +26,8 @@ export type { GroupMember, GroupRecord, Groups } from './groups.ts';
 export type { MigrationResult } from './migrate.ts';
 export { NodeHeartbeat, type NodeIdentity } from './node-heartbeat.ts';
 export {
+  type DrainRequest,
+  drainRequestProblem,
   type GatewayNodeRecord,
   type GatewayNodeView,
   MISSED_HEARTBEATS_DOWN,
@@ -36,6 +39,7 @@ export {
 } from './nodes.ts';
 export { ntHash } from './passwords.ts';
 export type { QuotaInput, QuotaKind, QuotaRecord, Quotas } from './quotas.ts';
+export type { RollingRestartOutcome, RollingRestartRecord, RollingRestarts } from './rolling-restarts.ts';
 export type { S3Credential, S3KeyRecord, S3KeyStatus, S3Keys } from './s3-keys.ts';
 export type { Sessions, SessionUser } from './sessions.ts';
 export type { Settings } from './settings.ts';
@@ -75,6 +79,7 @@ export interface ControlPlane {
   readonly adminTokens: AdminTokens;
   readonly audit: Audit;
   readonly nodes: Nodes;
+  readonly rollingRestarts: RollingRestarts;
   readonly sessions: Sessions;
   close(): Promise<void>;
 }
@@ -137,6 +142,7 @@ export async function openControlPlane(opts: OpenControlPlaneOptions): Promise<C
       adminTokens: createAdminTokens(prisma),
       audit: createAudit(prisma),
       nodes: createNodes(prisma),
+      rollingRestarts: createRollingRestarts(prisma),
       sessions: createSessions(prisma),
       close: () => db.close(),
     };

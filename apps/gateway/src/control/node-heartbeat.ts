@@ -1,5 +1,17 @@
 import { ControlError } from './errors.ts';
-import { MISSED_HEARTBEATS_DOWN, type NodeStatus, type Nodes } from './nodes.ts';
+import {
+  type DrainRequest,
+  type HeartbeatPatch,
+  MISSED_HEARTBEATS_DOWN,
+  type NodeStatus,
+  type Nodes,
+} from './nodes.ts';
+
+/**
+ * How often a draining node beats when its interval is longer: the console shows its open
+ * connections falling while an operator waits to restart it.
+ */
+export const DRAINING_HEARTBEAT_MS = 1000;
 
 export interface NodeIdentity {
   name: string;
@@ -12,29 +24,60 @@ export interface NodeHeartbeatOptions {
   nodes: Nodes;
   identity: NodeIdentity;
   /** This node's state, read at every beat. */
-  state(): { status: Exclude<NodeStatus, 'stopped'>; draining: boolean };
+  state(): NodeBeatState;
+  /**
+   * Carries out a drain request another node wrote for this one (the console's `nodes.drain`):
+   * drains or undrains this node. Called at most once per request; a throw is logged, and the
+   * request counts as carried out (the caller asks again).
+   */
+  carryOut?(request: DrainRequest): void;
   log: { info(message: string): void; warn(message: string): void };
 }
 
+export type NodeBeatState = Omit<HeartbeatPatch, 'status' | 'heartbeatIntervalMs'> & {
+  status: Exclude<NodeStatus, 'stopped'>;
+  draining: boolean;
+};
+
 /**
  * Keeps this node's row in the node registry current: registers at start, heartbeats every
- * interval with its health and drain state, and says `stopped` on a clean stop. A control
- * plane outage never stops the gateway: beats fail with one warning per outage, and the row is
- * registered again if someone removed it meanwhile. Beats never overlap.
+ * interval (DRAINING_HEARTBEAT_MS at most while draining) with its health, drain state and load,
+ * and says `stopped` on a clean stop. A drain request waiting in the row is carried out at the
+ * beat that finds it, so a request takes effect within one interval. A control plane outage
+ * never stops the gateway: beats fail with one warning per outage, and the row is registered
+ * again if someone removed it meanwhile. Beats never overlap.
  */
 export class NodeHeartbeat {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private registered = false;
   private failing = false;
+  private running = false;
 
   constructor(private readonly o: NodeHeartbeatOptions) {}
 
-  /** Registers (or tries to, then keeps trying) and starts the interval. */
+  /** Registers (or tries to, then keeps trying) and starts beating. */
   async start(): Promise<void> {
     await this.beatOnce();
-    this.timer = setInterval(() => void this.beatOnce(), this.o.identity.heartbeatIntervalMs);
+    this.running = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    if (!this.running) return;
+    const interval = this.o.identity.heartbeatIntervalMs;
+    const delay = this.o.state().draining ? Math.min(interval, DRAINING_HEARTBEAT_MS) : interval;
+    this.timer = setTimeout(() => {
+      void this.beatOnce().finally(() => this.schedule());
+    }, delay);
     this.timer.unref();
+  }
+
+  /** A beat that starts after the one under way, if any: it sees everything written before this call. */
+  async beatAfterCurrent(): Promise<void> {
+    await this.inFlight;
+    await this.beatOnce();
   }
 
   /** One beat now, unless one is already under way (then that one). */
@@ -49,14 +92,19 @@ export class NodeHeartbeat {
     const { nodes, identity, log } = this.o;
     const state = this.o.state();
     try {
+      let request: DrainRequest | null = null;
       if (!this.registered) {
         await this.warnIfNameTaken();
         await nodes.register({ ...identity, status: state.status });
         this.registered = true;
-        if (state.draining) await nodes.heartbeat(identity.name, state);
+        await nodes.heartbeat(identity.name, state);
       } else {
-        await nodes.heartbeat(identity.name, { ...state, heartbeatIntervalMs: identity.heartbeatIntervalMs });
+        request = await nodes.heartbeat(identity.name, {
+          ...state,
+          heartbeatIntervalMs: identity.heartbeatIntervalMs,
+        });
       }
+      if (request) await this.carryOut(request);
       if (this.failing) {
         this.failing = false;
         log.info(`node registry: heartbeats reach the control plane again (node ${identity.name})`);
@@ -77,6 +125,19 @@ export class NodeHeartbeat {
     }
   }
 
+  private async carryOut(request: DrainRequest): Promise<void> {
+    const { nodes, identity, log } = this.o;
+    try {
+      if (!this.o.carryOut) throw new Error('this node cannot carry out drain requests');
+      this.o.carryOut(request);
+    } catch (e) {
+      log.warn(
+        `node registry: could not ${request.action} as ${request.requestedBy} asked: ${(e as Error).message}`,
+      );
+    }
+    await nodes.settleDrainRequest(identity.name, request.requestedAt, this.o.state());
+  }
+
   /**
    * Two live nodes with one name (node.name defaults to the host name: cloned VMs, containers)
    * would overwrite each other's row and look like one flapping node. Said once, at registration.
@@ -95,25 +156,19 @@ export class NodeHeartbeat {
   reconfigure(heartbeatIntervalMs: number): void {
     if (heartbeatIntervalMs === this.o.identity.heartbeatIntervalMs) return;
     this.o.identity.heartbeatIntervalMs = heartbeatIntervalMs;
-    if (this.timer) {
-      clearInterval(this.timer);
-      this.timer = setInterval(() => void this.beatOnce(), heartbeatIntervalMs);
-      this.timer.unref();
-    }
     void this.beatOnce();
+    this.schedule();
   }
 
   /** Stops beating and records `stopped` (best effort: the control plane may be the thing that is down). */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    clearTimeout(this.timer);
     this.timer = undefined;
     await this.inFlight;
     if (!this.registered) return;
     try {
-      await this.o.nodes.heartbeat(this.o.identity.name, {
-        status: 'stopped',
-        draining: this.o.state().draining,
-      });
+      await this.o.nodes.heartbeat(this.o.identity.name, { ...this.o.state(), status: 'stopped' });
     } catch (e) {
       this.o.log.warn(`node registry: could not record the stop: ${(e as Error).message}`);
     }

@@ -8,6 +8,16 @@ const STATUSES: readonly string[] = ['starting', 'healthy', 'degraded', 'unhealt
 /** A node silent for this many of its own heartbeat intervals is shown as down. */
 export const MISSED_HEARTBEATS_DOWN = 3;
 
+/** A drain or undrain asked of a node through the control plane, waiting for the node to act. */
+export interface DrainRequest {
+  action: 'drain' | 'undrain';
+  requestedAt: Date;
+  /** `console:alice`, `cli:root`. */
+  requestedBy: string;
+}
+
+const DRAIN_ACTIONS: readonly string[] = ['drain', 'undrain'];
+
 export interface GatewayNodeRecord {
   name: string;
   /** host:port of its health/admin/tRPC listener. */
@@ -18,6 +28,23 @@ export interface GatewayNodeRecord {
   heartbeatIntervalMs: number;
   draining: boolean;
   status: NodeStatus;
+  /** When its drain began (its clock); null while serving or not reported. */
+  drainingSince?: Date | null;
+  /** Open protocol connections and requests in flight at its last heartbeat; null when not reported. */
+  activeConnections?: number | null;
+  requestsInFlight?: number | null;
+  /** A request it has not carried out yet. */
+  drainRequest?: DrainRequest | null;
+}
+
+/** What a node reports with each heartbeat, besides being alive. */
+export interface HeartbeatPatch {
+  status?: NodeStatus;
+  draining?: boolean;
+  drainingSince?: Date | null;
+  activeConnections?: number | null;
+  requestsInFlight?: number | null;
+  heartbeatIntervalMs?: number;
 }
 
 /** How a node looks from anywhere in the cluster: its report, unless its silence says otherwise. */
@@ -40,17 +67,33 @@ export interface Nodes {
     heartbeatIntervalMs: number;
     status?: NodeStatus;
   }): Promise<GatewayNodeRecord>;
-  /** Updates lastHeartbeatAt (and what the patch gives); NOT_FOUND when not registered. */
-  heartbeat(
-    name: string,
-    patch?: { status?: NodeStatus; draining?: boolean; heartbeatIntervalMs?: number },
-  ): Promise<void>;
+  /**
+   * Updates lastHeartbeatAt (and what the patch gives); NOT_FOUND when not registered. Returns
+   * the drain request waiting for this node, if any: the node carries it out and settles it.
+   */
+  heartbeat(name: string, patch?: HeartbeatPatch): Promise<DrainRequest | null>;
+  /**
+   * Asks a node to drain or undrain at its next heartbeat (a node can only drain itself). A
+   * newer request replaces one not yet carried out. NOT_FOUND for an unknown node; INVALID for
+   * one that is stopped or down (it could not act, and its restart serves again anyway).
+   */
+  requestDrain(name: string, action: DrainRequest['action'], requestedBy: string): Promise<GatewayNodeView>;
+  /**
+   * The node carried out the request made at `requestedAt`: clears it (unless a newer one
+   * replaced it meanwhile) and records the state it left the node in, as a heartbeat.
+   */
+  settleDrainRequest(name: string, requestedAt: Date, patch: HeartbeatPatch): Promise<void>;
   /** Sorted by name. */
   list(): Promise<GatewayNodeRecord[]>;
   /** Sorted by name, each with its health judged at `now`. */
   view(now?: Date): Promise<GatewayNodeView[]>;
   /** Forgets a node (one decommissioned for good); it registers again if it starts. */
   remove(name: string): Promise<void>;
+}
+
+/** Prisma's "record to update not found" (P2025), from any driver adapter. */
+function isRecordMissing(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2025';
 }
 
 function checkStatus(status: string): NodeStatus {
@@ -65,7 +108,33 @@ function checkInterval(ms: number): number {
   return ms;
 }
 
-const plain = (n: Omit<GatewayNodeRecord, 'status'> & { status: string }): GatewayNodeRecord => ({
+function checkCount(what: string, n: number | null | undefined): number | null | undefined {
+  if (n === null || n === undefined) return n;
+  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31 - 1) {
+    throw invalid(`${what} must be a whole number from 0 to 2^31-1`);
+  }
+  return n;
+}
+
+type NodeRow = Omit<GatewayNodeRecord, 'status' | 'drainRequest'> & {
+  status: string;
+  drainRequest: string | null;
+  drainRequestedAt: Date | null;
+  drainRequestedBy: string | null;
+};
+
+function requestOf(n: NodeRow): DrainRequest | null {
+  if (n.drainRequest === null || n.drainRequestedAt === null || !DRAIN_ACTIONS.includes(n.drainRequest)) {
+    return null;
+  }
+  return {
+    action: n.drainRequest as DrainRequest['action'],
+    requestedAt: n.drainRequestedAt,
+    requestedBy: n.drainRequestedBy ?? '',
+  };
+}
+
+const plain = (n: NodeRow): GatewayNodeRecord => ({
   name: n.name,
   address: n.address,
   version: n.version,
@@ -74,7 +143,34 @@ const plain = (n: Omit<GatewayNodeRecord, 'status'> & { status: string }): Gatew
   heartbeatIntervalMs: n.heartbeatIntervalMs,
   draining: n.draining,
   status: n.status as NodeStatus,
+  drainingSince: n.drainingSince ?? null,
+  activeConnections: n.activeConnections ?? null,
+  requestsInFlight: n.requestsInFlight ?? null,
+  drainRequest: requestOf(n),
 });
+
+/** The columns a heartbeat patch writes (undefined leaves a column as it is). */
+function patchData(patch: HeartbeatPatch) {
+  return {
+    status: patch.status === undefined ? undefined : checkStatus(patch.status),
+    draining: patch.draining,
+    drainingSince: patch.drainingSince,
+    activeConnections: checkCount('active connections', patch.activeConnections),
+    requestsInFlight: checkCount('requests in flight', patch.requestsInFlight),
+    heartbeatIntervalMs:
+      patch.heartbeatIntervalMs === undefined ? undefined : checkInterval(patch.heartbeatIntervalMs),
+  };
+}
+
+/** Why a node cannot take a drain request now, or null when it can. */
+export function drainRequestProblem(n: GatewayNodeView): string | null {
+  if (n.health === 'stopped')
+    return `node ${n.name} is stopped: it cannot drain, and it serves again only when restarted`;
+  if (n.health === 'down') {
+    return `node ${n.name} is down (no heartbeat for ${Math.round(n.silentMs / 1000)} s): it cannot act on a drain request; a restarted node serves, undrained`;
+  }
+  return null;
+}
 
 /** The node as the cluster sees it at `now`. */
 export function viewNode(n: GatewayNodeRecord, now: Date): GatewayNodeView {
@@ -101,6 +197,16 @@ export function nodeJson(v: GatewayNodeView) {
     health: v.health,
     up: v.up,
     draining: v.draining,
+    drainingSince: v.drainingSince?.toISOString() ?? null,
+    activeConnections: v.activeConnections ?? null,
+    requestsInFlight: v.requestsInFlight ?? null,
+    drainRequest: v.drainRequest
+      ? {
+          action: v.drainRequest.action,
+          requestedAt: v.drainRequest.requestedAt.toISOString(),
+          requestedBy: v.drainRequest.requestedBy,
+        }
+      : null,
   };
 }
 
@@ -117,6 +223,13 @@ export function createNodes(prisma: PrismaClient): Nodes {
         startedAt: now,
         lastHeartbeatAt: now,
         draining: false,
+        drainingSince: null,
+        activeConnections: null,
+        requestsInFlight: null,
+        // A request made while it was away is void: a restarted node serves, undrained.
+        drainRequest: null,
+        drainRequestedAt: null,
+        drainRequestedBy: null,
       };
       const n = await prisma.gatewayNode.upsert({
         where: { name },
@@ -126,19 +239,36 @@ export function createNodes(prisma: PrismaClient): Nodes {
       return plain(n);
     },
     async heartbeat(name, patch = {}) {
-      const status = patch.status === undefined ? undefined : checkStatus(patch.status);
-      const interval =
-        patch.heartbeatIntervalMs === undefined ? undefined : checkInterval(patch.heartbeatIntervalMs);
-      const { count } = await prisma.gatewayNode.updateMany({
+      const data = { lastHeartbeatAt: new Date(), ...patchData(patch) };
+      try {
+        const n = await prisma.gatewayNode.update({ where: { name }, data });
+        return requestOf(n);
+      } catch (e) {
+        if (isRecordMissing(e)) throw notFound(`gateway node ${name}`);
+        throw e;
+      }
+    },
+    async requestDrain(name, action, requestedBy) {
+      if (!DRAIN_ACTIONS.includes(action))
+        throw invalid(`a drain request is one of ${DRAIN_ACTIONS.join(', ')}`);
+      const row = await prisma.gatewayNode.findUnique({ where: { name } });
+      if (!row) throw notFound(`gateway node ${name}`);
+      const problem = drainRequestProblem(viewNode(plain(row), new Date()));
+      if (problem) throw invalid(problem);
+      const n = await prisma.gatewayNode.update({
         where: { name },
-        data: {
-          lastHeartbeatAt: new Date(),
-          status,
-          draining: patch.draining,
-          heartbeatIntervalMs: interval,
-        },
+        data: { drainRequest: action, drainRequestedAt: new Date(), drainRequestedBy: requestedBy },
       });
-      if (count === 0) throw notFound(`gateway node ${name}`);
+      return viewNode(plain(n), new Date());
+    },
+    async settleDrainRequest(name, requestedAt, patch) {
+      const data = { lastHeartbeatAt: new Date(), ...patchData(patch) };
+      const { count } = await prisma.gatewayNode.updateMany({
+        where: { name, drainRequestedAt: requestedAt },
+        data: { ...data, drainRequest: null, drainRequestedAt: null, drainRequestedBy: null },
+      });
+      // A newer request replaced it: record the state, and leave that one for the next beat.
+      if (count === 0) await prisma.gatewayNode.updateMany({ where: { name }, data });
     },
     list,
     async view(now = new Date()) {

@@ -25,6 +25,7 @@ const TABLES = [
   'GatewayNode',
   'Group',
   'Quota',
+  'RollingRestart',
   'S3Key',
   'Setting',
   'User',

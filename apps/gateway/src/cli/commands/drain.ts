@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import type { ControlPlane, GatewayNodeView } from '../../control/index.ts';
 import type { DrainStatus } from '../../ops/drain/controller.ts';
 import { parseDuration, UnitError } from '../../util/units.ts';
 import { AdminClient, loadOperatorConfig } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
+import { audited, cliActor, withControlPlane } from '../format/identity-context.ts';
 
 export interface DrainCommandOptions {
   timeoutMs: number;
@@ -68,6 +70,60 @@ export async function drainCommand(client: AdminClient, o: DrainCommandOptions):
   }
 }
 
+/**
+ * `--node NAME`: any node sharing the control plane. A node can only drain itself, so this
+ * leaves a request in the control plane that the node carries out at its next heartbeat, then
+ * follows what the node reports: exit 0 once it drains with no request in flight at its last
+ * heartbeat, 2 when `timeoutMs` passes first, 1 when it stops answering.
+ */
+export async function drainNodeCommand(
+  cp: ControlPlane,
+  name: string,
+  o: DrainCommandOptions,
+): Promise<number> {
+  const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const started = Date.now();
+  const asked = await audited(cp, 'nodes.drain', `node:${name}`, () =>
+    cp.nodes.requestDrain(name, 'drain', cliActor()),
+  );
+  out(
+    `asked ${name} to drain through the control plane: it acts at its next heartbeat (every ${formatSeconds(asked.heartbeatIntervalMs)}); waiting up to ${formatSeconds(o.timeoutMs)}`,
+  );
+  let seenDraining = false;
+  let lastLine = '';
+  for (;;) {
+    const n: GatewayNodeView | undefined = (await cp.nodes.view()).find((v) => v.name === name);
+    if (!n?.up)
+      throw new CliExit(`${name} is ${n ? n.health : 'no longer registered'}: it cannot finish draining`, 1);
+    if (n.draining && !n.drainRequest) {
+      if (!seenDraining) {
+        seenDraining = true;
+        out(
+          `${name} is draining (${Date.now() - started} ms after the request): its listeners refuse new connections`,
+        );
+      }
+      const line = `  ${n.activeConnections ?? '?'} connection${n.activeConnections === 1 ? '' : 's'}, ${n.requestsInFlight ?? '?'} in flight`;
+      if (n.requestsInFlight === 0) {
+        out(
+          `drained: no request in flight at ${name}'s last heartbeat${line.replace(/^ +/, ' (')}); safe to stop it`,
+        );
+        return 0;
+      }
+      if (line !== lastLine) out(line);
+      lastLine = line;
+    } else if (!n.drainRequest && seenDraining) {
+      throw new CliExit(`the drain was cancelled: ${name} is serving again (undrained)`, 1);
+    }
+    if (Date.now() - started >= o.timeoutMs) {
+      throw new CliExit(
+        `drain timed out after ${formatSeconds(o.timeoutMs)}: ${seenDraining ? `${name} still has requests in flight` : `${name} has not acted on the request`}\n${name} keeps draining: stop it anyway, or resume with ./cfs gateway undrain --node ${name}`,
+        2,
+      );
+    }
+    await sleep(o.pollMs ?? 250);
+  }
+}
+
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }
@@ -77,8 +133,12 @@ export function registerDrain(gateway: Command): void {
     .command('drain')
     .description('stop accepting new connections and wait until no request is in flight')
     .option('--timeout <duration>', 'give up waiting after this long (exit 2)', '30s')
+    .option(
+      '--node <name>',
+      'drain another node sharing the control plane (it acts at its next heartbeat); see ./cfs gateway nodes',
+    )
     .option('--config <file>', 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)')
-    .action((opts: { timeout: string; config?: string }) =>
+    .action((opts: { timeout: string; node?: string; config?: string }) =>
       runCli(async () => {
         let timeoutMs: number;
         try {
@@ -86,6 +146,10 @@ export function registerDrain(gateway: Command): void {
         } catch (e) {
           if (e instanceof UnitError) throw new CliExit(`--timeout: ${e.message}`, 2);
           throw e;
+        }
+        const node = opts.node;
+        if (node !== undefined) {
+          return withControlPlane(opts.config, (cp) => drainNodeCommand(cp, node, { timeoutMs }));
         }
         const { config } = await loadOperatorConfig(opts.config);
         return drainCommand(AdminClient.forConfig(config), { timeoutMs });

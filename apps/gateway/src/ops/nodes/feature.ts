@@ -1,12 +1,19 @@
 import { hostname } from 'node:os';
 import type { ListenAddress } from '../../config/types.ts';
-import { NodeHeartbeat } from '../../control/node-heartbeat.ts';
+import { type NodeBeatState, NodeHeartbeat } from '../../control/node-heartbeat.ts';
+import type { DrainRequest } from '../../control/nodes.ts';
 import type { Feature } from '../../daemon/feature.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { drainControllerOf } from '../drain/feature.ts';
 import { worst } from '../health.ts';
 import { gatewayVersion } from './version.ts';
 
 const heartbeats = new WeakMap<Gateway, NodeHeartbeat>();
+
+/** This gateway's heartbeat, once the nodes feature has started. */
+export function nodeHeartbeatOf(gw: Gateway): NodeHeartbeat | undefined {
+  return heartbeats.get(gw);
+}
 
 /** host:port others can reach: a wildcard bind is advertised under this host's name. */
 export function advertisedAddress(bind: ListenAddress): string {
@@ -19,14 +26,61 @@ export function advertisedAddress(bind: ListenAddress): string {
  * (drain/feature.ts reports the gateway and protocol checks as `draining`), because the
  * registry shows drain on its own; `starting` until the daemon has opened its listeners.
  */
-function nodeState(gw: Gateway) {
-  if (!gw.listeners.some((l) => l.name === 'health'))
-    return { status: 'starting' as const, draining: gw.draining };
+function nodeState(gw: Gateway): NodeBeatState {
+  const since = drainControllerOf(gw)?.status().since ?? null;
+  const load = {
+    draining: gw.draining,
+    drainingSince: gw.draining && since ? new Date(since) : null,
+    activeConnections: gw.connections.count(),
+    requestsInFlight: gw.connections.inFlight(),
+  };
+  if (!gw.listeners.some((l) => l.name === 'health')) return { status: 'starting', ...load };
   const checks = gw.health.report().checks.filter((c) => c.message !== 'draining');
-  return { status: worst(checks.map((c) => c.status)), draining: gw.draining };
+  return { status: worst(checks.map((c) => c.status)), ...load };
 }
 
-/** The node registry: register at start, heartbeat every node.heartbeat_interval, `stopped` at stop. */
+/**
+ * A drain request from the control plane, carried out exactly as `./cfs gateway drain` (POST
+ * /admin/drain) would: the same controller, the same log lines, plus one naming who asked, and
+ * an audit entry for what this node did.
+ */
+function carryOutDrainRequest(gw: Gateway, request: DrainRequest): void {
+  const log = gw.log.child({ feature: 'nodes' });
+  const afterMs = Date.now() - request.requestedAt.getTime();
+  const audit = (outcome: 'ok' | 'error', extra: Record<string, unknown>) =>
+    void gw.control.audit
+      .record({
+        actor: request.requestedBy,
+        action: request.action === 'drain' ? 'gateway.drain' : 'gateway.undrain',
+        target: `node:${gw.config.node.name}`,
+        outcome,
+        detail: {
+          via: 'control plane request',
+          requestedAt: request.requestedAt.toISOString(),
+          afterMs,
+          ...extra,
+        },
+      })
+      .catch((err: unknown) => log.warn({ err }, 'could not audit a drain request carried out'));
+  try {
+    const controller = drainControllerOf(gw);
+    if (!controller) throw new Error('the drain feature is not running');
+    const s = request.action === 'drain' ? controller.drain() : controller.undrain();
+    log.info(
+      { requestedBy: request.requestedBy, afterMs, connections: s.connections },
+      `node registry: ${request.action === 'drain' ? 'draining' : 'undrained'} as ${request.requestedBy} asked through the control plane ${afterMs} ms ago`,
+    );
+    audit('ok', { connections: s.connections, inFlight: s.inFlight });
+  } catch (e) {
+    audit('error', { error: (e as Error).message });
+    throw e;
+  }
+}
+
+/**
+ * The node registry: register at start, heartbeat every node.heartbeat_interval (carrying out
+ * drain requests found there), `stopped` at stop.
+ */
 export const nodesFeature: Feature = {
   name: 'nodes',
   async start(gw) {
@@ -40,6 +94,7 @@ export const nodesFeature: Feature = {
         heartbeatIntervalMs: gw.config.node.heartbeatIntervalMs,
       },
       state: () => nodeState(gw),
+      carryOut: (request) => carryOutDrainRequest(gw, request),
       log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
     });
     heartbeats.set(gw, heartbeat);

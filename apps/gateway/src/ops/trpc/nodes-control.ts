@@ -1,13 +1,20 @@
-import type { GatewayControl, NodeView } from '@claudefs/api';
-import { nodeJson } from '../../control/index.ts';
+import type { GatewayControl } from '@claudefs/api';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { Cluster } from '../nodes/cluster.ts';
 
-/** The node registry as this gateway's control plane holds it; `self` marks this node. */
-export function nodesControl(gw: Gateway): Pick<GatewayControl, 'nodes'> {
+type NodesControl = Pick<
+  GatewayControl,
+  'nodes' | 'requestNodeDrain' | 'rollingRestartStatus' | 'startRollingRestart' | 'cancelRollingRestart'
+>;
+
+/** The node registry, drain requests to any node and the rolling-restart walk (ops/nodes/cluster.ts). */
+export function nodesControl(gw: Gateway): NodesControl {
+  const cluster = new Cluster(gw);
   return {
-    nodes: async () =>
-      (await gw.control.nodes.view()).map(
-        (n): NodeView => ({ ...nodeJson(n), self: n.name === gw.config.node.name }),
-      ),
+    nodes: () => cluster.nodes(),
+    requestNodeDrain: (name, action, requestedBy) => cluster.requestDrain(name, action, requestedBy),
+    rollingRestartStatus: () => cluster.rollingRestartStatus(),
+    startRollingRestart: (startedBy) => cluster.startRollingRestart(startedBy),
+    cancelRollingRestart: (cancelledBy) => cluster.cancelRollingRestart(cancelledBy),
   };
 }
