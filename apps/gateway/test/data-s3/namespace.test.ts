@@ -1,0 +1,107 @@
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
+import type { Credential } from '../../src/storage/types.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { BUCKET, type StoreServer, startStoreServer } from './store-server.ts';
+
+const ALICE: Credential = { uid: 1000, gid: 1000, gids: [] };
+const CS = 64 * 1024;
+
+/** The namespace with its file data in the object store (metadata stays in SQLite). */
+describe('the namespace over S3DataStore', () => {
+  let server: StoreServer;
+  let ns: OpenedNamespace;
+  let exp: bigint;
+  const dir = makeTempDir('ns-s3');
+  const reopen = async () => {
+    await ns?.close();
+    const data = await server.open('ns', { chunkSize: CS });
+    ns = await openNamespace({
+      metadataUrl: `sqlite://${dir}/meta.db`,
+      transportUrl: `file://${dir}/unused`,
+      wrapStores: (stores) => ({ ...stores, data }),
+    });
+    return ns;
+  };
+  const stored = async (blob: bigint) => {
+    const c = server.client();
+    const r = await c.send(
+      new ListObjectsV2Command({
+        Bucket: BUCKET,
+        Prefix: `ns/blobs/${blob.toString(16).padStart(16, '0')}/`,
+      }),
+    );
+    c.destroy();
+    return (r.Contents ?? []).length;
+  };
+
+  before(async () => {
+    server = await startStoreServer();
+    await reopen();
+    exp = (await ns.ensureDirectory('/export', 0o1777)).ino;
+  });
+  after(async () => {
+    await ns.close();
+    await server.stop();
+  });
+
+  test('1 a sparse file: holes read as zeros, eof is reported, bytes past the end are none', async () => {
+    const f = await ns.create(ALICE, exp, 'sparse', 0o644);
+    await ns.write(ALICE, f.ino, 1_000_000n, Buffer.from('tail'));
+    equal((await ns.getattr(f.ino)).size, 1_000_004n);
+    const head = await ns.read(ALICE, f.ino, 0n, 16);
+    deepEqual(head.data, Buffer.alloc(16));
+    equal(head.eof, false);
+    const tail = await ns.read(ALICE, f.ino, 999_998n, 100);
+    deepEqual(tail.data, Buffer.from('\0\0tail'));
+    equal(tail.eof, true);
+    equal((await ns.read(ALICE, f.ino, 5_000_000n, 10)).data.length, 0);
+  });
+
+  test('2 truncate shrinks; extending reads zeros where the old bytes were, also after a restart', async () => {
+    const f = await ns.create(ALICE, exp, 'trunc', 0o644);
+    await ns.write(ALICE, f.ino, BigInt(CS - 5), Buffer.from('abcdefghij'));
+    await ns.setattr(ALICE, f.ino, { size: BigInt(CS - 2) });
+    await ns.setattr(ALICE, f.ino, { size: BigInt(CS + 3) });
+    deepEqual((await ns.read(ALICE, f.ino, BigInt(CS - 5), 100)).data, Buffer.from('abc\0\0\0\0\0'));
+    await reopen();
+    deepEqual((await ns.read(ALICE, f.ino, BigInt(CS - 5), 100)).data, Buffer.from('abc\0\0\0\0\0'));
+  });
+
+  test('3 unstable writes: committed ones and, after an orderly stop, uncommitted ones survive a restart', async () => {
+    const f = await ns.create(ALICE, exp, 'unstable', 0o644);
+    await ns.write(ALICE, f.ino, 0n, Buffer.from('committed '), 'unstable');
+    await ns.commit(f.ino);
+    equal(await stored(f.ino), 1);
+    await ns.write(ALICE, f.ino, 10n, Buffer.from('and kept at close'), 'unstable');
+    await reopen();
+    equal((await ns.read(ALICE, f.ino, 0n, 100)).data.toString(), 'committed and kept at close');
+  });
+
+  test('4 an S3-style upload: parts composed into one file read through the extents into their blobs', async () => {
+    const parts: bigint[] = [];
+    for (const piece of ['first-', 'second-', 'third']) {
+      const p = await ns.createDetached(ALICE, 0o644, 'multipart');
+      await ns.write(ALICE, p.ino, 0n, Buffer.from(piece));
+      parts.push(p.ino);
+    }
+    const composed = await ns.compose(ALICE, parts, 'upload');
+    const linked = await ns.linkDetached(ALICE, composed.ino, exp, 'object', true);
+    equal((await ns.read(ALICE, linked.ino, 0n, 100)).data.toString(), 'first-second-third');
+    equal((await ns.read(ALICE, linked.ino, 4n, 6)).data.toString(), 't-seco');
+  });
+
+  test('5 removing the last link deletes the chunk objects; statfs shows the documented capacity', async () => {
+    const f = await ns.create(ALICE, exp, 'doomed', 0o644);
+    await ns.write(ALICE, f.ino, 0n, Buffer.alloc(3 * CS, 7));
+    equal(await stored(f.ino), 3);
+    await ns.remove(ALICE, exp, 'doomed');
+    await reopen();
+    equal(await stored(f.ino), 0);
+    const s = await ns.statfs();
+    equal(s.totalBytes, 1n << 60n);
+    ok(s.freeFiles > 0n);
+  });
+});
