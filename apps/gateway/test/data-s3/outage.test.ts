@@ -25,8 +25,8 @@ async function failsWithin(p: Promise<unknown>, withinMs: number, code: RegExp):
 describe('S3DataStore when its object store stops answering or dies', () => {
   let server: StoreServer;
   const open: S3DataStore[] = [];
-  const store = async () => {
-    const s = await server.open('outage', { chunkSize: CS, requestTimeoutMs: TIMEOUT_MS });
+  const store = async (chunkSize = CS) => {
+    const s = await server.open('outage', { chunkSize, requestTimeoutMs: TIMEOUT_MS });
     open.push(s);
     return s;
   };
@@ -47,16 +47,19 @@ describe('S3DataStore when its object store stops answering or dies', () => {
 
   test('1 a hung store (SIGSTOP): reads, syncs and probes fail after the request timeout; the breaker opens; all works again on SIGCONT', async () => {
     const reader = await store();
-    const writer = await store();
+    const writer = await store(4 * CS);
     await writer.prepareWrite(2n, 0);
-    await writer.write(2n, CS - 2, Buffer.from('buffered'));
+    await writer.write(2n, 10, Buffer.from('buffered'));
     server.pause();
     try {
       await failsWithin(reader.read(1n, 0, CS), TIMEOUT_MS + 1000, /^ETIMEDOUT$/);
-      await failsWithin(writer.sync(2n), TIMEOUT_MS + 1000, /^ETIMEDOUT$/);
+      const failing = writer.sync(2n);
+      // Written while the upload of the same chunk hangs: laid over it when it fails.
+      await writer.write(2n, 2 * CS, Buffer.alloc(40 * 1024, 0x71));
+      await failsWithin(failing, TIMEOUT_MS + 1000, /^ETIMEDOUT$/);
       await failsWithin(writer.probe(), TIMEOUT_MS + 1000, /^ETIMEDOUT$/);
       // The failed sync kept the bytes: this node still reads them, and a later sync retries.
-      equal((await writer.read(2n, CS - 2, 100)).toString(), 'buffered');
+      equal((await writer.read(2n, 10, 8)).toString(), 'buffered');
 
       const breaker = new CircuitBreaker('transport', { failureThreshold: 2, resetTimeoutMs: 60_000 });
       const guarded = guardAsync(reader, breaker);
@@ -71,9 +74,11 @@ describe('S3DataStore when its object store stops answering or dies', () => {
     }
     deepEqual(await reader.read(1n, 0, 2 * CS), data);
     await writer.sync(2n);
+    equal(writer.bufferedBytes, 0);
     await writer.probe();
-    const fresh = await store();
-    equal((await fresh.read(2n, CS - 2, 100)).toString(), 'buffered');
+    const fresh = await store(4 * CS);
+    equal((await fresh.read(2n, 10, 8)).toString(), 'buffered');
+    deepEqual(await fresh.read(2n, 2 * CS, 40 * 1024), Buffer.alloc(40 * 1024, 0x71));
   });
 
   test('2 a killed store: calls fail fast, not after a hang; restarted on the same port, the same store instance works again', async () => {

@@ -325,8 +325,10 @@ export class S3DataStore implements DataStore {
       this.dirty.take(blob, index) ?? (cutTo === undefined ? undefined : new DirtyChunk(blob, index));
     if (!record) return;
     const up: Upload = { record, done: this.store(blob, index, record, cutTo) };
+    // Counted as taken: a failed upload's record grows when newer writes are laid over it.
+    const held = record.bytes;
     this.uploads.set(key, up);
-    this.uploadingBytes += record.bytes;
+    this.uploadingBytes += held;
     try {
       await up.done;
     } catch (e) {
@@ -334,7 +336,7 @@ export class S3DataStore implements DataStore {
       throw e;
     } finally {
       this.uploads.delete(key);
-      this.uploadingBytes -= record.bytes;
+      this.uploadingBytes -= held;
     }
   }
 
