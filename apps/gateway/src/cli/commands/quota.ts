@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import type { GatewayConfig } from '../../config/types.ts';
 import type { ControlPlane, QuotaInput, QuotaKind, QuotaRecord } from '../../control/index.ts';
 import { subjectLabel, type UsageAmounts } from '../../ops/quota/limits.ts';
-import { sqlitePath } from '../../storage/open.ts';
 import { formatSize, parseDuration, parseSize, UnitError } from '../../util/units.ts';
 import { CliExit, openCliNamespace, runCli } from '../context.ts';
 import {
@@ -111,7 +110,8 @@ function checkOrder(suffix: string, soft: Limit, hard: Limit): void {
 
 /** Usage from the namespace ledger; zero when the namespace was never created. */
 async function ledgerUsage(config: GatewayConfig, quotas: readonly QuotaRecord[]): Promise<UsageAmounts[]> {
-  if (quotas.length === 0 || !existsSync(sqlitePath(config.metadata.url))) {
+  const neverCreated = config.metadata.kind === 'sqlite' && !existsSync(config.metadata.path);
+  if (quotas.length === 0 || neverCreated) {
     return quotas.map(() => ({ bytes: 0n, inodes: 0n }));
   }
   let ns: Awaited<ReturnType<typeof openCliNamespace>>;

@@ -353,7 +353,22 @@ export class S3Server implements ProtocolServer {
     const now = Date.now();
     const hit = this.keyCache.get(akid);
     if (hit && now - hit.at < KEY_CACHE_MS) return hit.value;
-    const value = await this.ctx.control.s3Keys.lookup(akid);
+    let value: Awaited<ReturnType<KeyLookup>>;
+    try {
+      value = await this.ctx.control.s3Keys.lookup(akid);
+    } catch (e) {
+      // The control plane is unreachable: a key known a moment ago keeps working (its removal
+      // cannot be learnt meanwhile); an unknown one is refused as a retryable outage.
+      if (hit) return hit.value;
+      throw new S3Error(
+        'ServiceUnavailable',
+        'The access key cannot be checked: the control plane is unavailable.',
+        undefined,
+        {
+          cause: e,
+        },
+      );
+    }
     // Misses are not kept: a key created a moment ago works at once.
     if (value) {
       if (this.keyCache.size > 10_000) this.keyCache.clear();

@@ -17,7 +17,7 @@ export function* createDetached(
   owner: string | null,
 ): Program<Attributes> {
   yield* charge(ctx, cred.uid, cred.gid, 0n, 1n);
-  const ino = yield* insertInode(ctx, {
+  const row = yield* insertInode(ctx, {
     type: 'file',
     mode: mode & 0o7777,
     nlink: 0,
@@ -25,9 +25,9 @@ export function* createDetached(
     gid: cred.gid,
     parent: 0n,
   });
-  yield* run('insertDetached', ino, ctx.now(), purpose, owner);
+  yield* run('insertDetached', row.ino, ctx.now(), purpose, owner);
   yield* addUsage(cred.uid, cred.gid, 0n, 1n);
-  return yield* attrsOf(ino);
+  return toAttributes(row);
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 import { get, type Program, run } from './program.ts';
 import { type InodeRow, toAttributes, typeOfCode } from './rows.ts';
 
-/** A new inode row; answers its number. */
+/** A new inode row, as stored. */
 export function* insertInode(
   ctx: TxContext,
   r: {
@@ -33,9 +33,9 @@ export function* insertInode(
     target?: string;
     verifier?: Buffer;
   },
-): Program<bigint> {
+): Program<InodeRow> {
   const now = ctx.now();
-  const row = yield* get<{ ino: bigint }>(
+  const row = yield* get<InodeRow>(
     'insertInode',
     randomInt(1, 2 ** 31),
     TYPE_CODES[r.type],
@@ -52,8 +52,8 @@ export function* insertInode(
     r.target ?? null,
     r.verifier ?? null,
   );
-  if (!row) throw new Error('inode insert returned no number');
-  return BigInt(row.ino);
+  if (!row) throw new Error('inode insert returned no row');
+  return row;
 }
 
 export function* createNode(
@@ -100,7 +100,7 @@ export function* createNode(
   if (spec.type === 'dir' && gidFromDir) mode |= S_ISGID;
   if (spec.type === 'symlink') mode = 0o777;
   yield* charge(ctx, uid, gid, 0n, 1n);
-  const ino = yield* insertInode(ctx, {
+  const created = yield* insertInode(ctx, {
     type: spec.type,
     mode,
     nlink: spec.type === 'dir' ? 2 : 1,
@@ -111,6 +111,7 @@ export function* createNode(
     target: spec.target,
     verifier: how.kind === 'exclusive' ? how.verifier : undefined,
   });
+  const ino = created.ino;
   const now = ctx.now();
   yield* run('insertDirent', dir.ino, name, ino, TYPE_CODES[spec.type]);
   yield* run('touchDir', now, now, spec.type === 'dir' ? 1 : 0, dir.ino);
@@ -130,7 +131,7 @@ export function* createNode(
   ) {
     return { attrs: yield* setattrTx(ctx, { uid: 0, gid: 0, gids: [] }, ino, rest, fx), fx, existed: false };
   }
-  return { attrs: yield* attrsOf(ino), fx, existed: false };
+  return { attrs: toAttributes(created), fx, existed: false };
 }
 
 export function* link(

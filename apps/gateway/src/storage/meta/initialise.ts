@@ -12,7 +12,7 @@ export function* initialise(ctx: TxContext, schemaVersion: number): Program<void
     );
   }
   if (yield* get('getInode', ROOT_INO)) return;
-  const ino = yield* insertInode(ctx, {
+  const { ino } = yield* insertInode(ctx, {
     type: 'dir',
     mode: 0o755,
     nlink: 2,

@@ -11,8 +11,7 @@ export function* usageOf(kind: 'uid' | 'gid', id: number): Program<QuotaUsage> {
 
 export function* addUsage(uid: number, gid: number, bytes: bigint, inodes: bigint): Program<void> {
   if (bytes === 0n && inodes === 0n) return;
-  yield* run('addUsage', USAGE_UID, uid, bytes, inodes);
-  yield* run('addUsage', USAGE_GID, gid, bytes, inodes);
+  yield* run('addUsage', uid, bytes, inodes, gid, bytes, inodes);
 }
 
 /**

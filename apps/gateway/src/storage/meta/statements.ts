@@ -11,7 +11,7 @@ export const STATEMENTS = {
   lookup: 'SELECT ino, type FROM dirents WHERE parent = ? AND name = ?',
   lookupRow: 'SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?',
   insertInode: `INSERT INTO inodes (gen, type, mode, nlink, uid, gid, size, rdev, atime, mtime, ctime, btime, parent, target, verifier)
-     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ino`,
+     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   insertDirent: 'INSERT INTO dirents (parent, name, ino, type) VALUES (?, ?, ?, ?)',
   deleteDirent: 'DELETE FROM dirents WHERE parent = ? AND name = ?',
   hasChildren: 'SELECT 1 AS one FROM dirents WHERE parent = ? LIMIT 1',
@@ -28,7 +28,8 @@ export const STATEMENTS = {
   recordWrite:
     'UPDATE inodes SET size = MAX(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ?',
   setLayout: 'UPDATE inodes SET layout = ? WHERE ino = ?',
-  addUsage: `INSERT INTO usage (kind, id, bytes, inodes) VALUES (?, ?, ?, ?)
+  /** The same change to a uid's and a gid's usage, in one statement. */
+  addUsage: `INSERT INTO usage (kind, id, bytes, inodes) VALUES (0, ?, ?, ?), (1, ?, ?, ?)
      ON CONFLICT (kind, id) DO UPDATE SET bytes = usage.bytes + excluded.bytes, inodes = usage.inodes + excluded.inodes`,
   getUsage:
     'SELECT COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(inodes), 0) AS inodes FROM usage WHERE kind = ? AND id = ?',
@@ -72,7 +73,8 @@ export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   recordWrite:
     'UPDATE inodes SET size = GREATEST(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ?',
   // One row per (subject, connection slot): concurrent transactions add to different rows.
-  addUsage: `INSERT INTO usage (kind, id, slot, bytes, inodes) VALUES (?, ?, pg_backend_pid() % 16, ?, ?)
+  addUsage: `INSERT INTO usage (kind, id, slot, bytes, inodes)
+     VALUES (0, ?, pg_backend_pid() % 16, ?, ?), (1, ?, pg_backend_pid() % 16, ?, ?)
      ON CONFLICT (kind, id, slot) DO UPDATE SET bytes = usage.bytes + excluded.bytes, inodes = usage.inodes + excluded.inodes`,
   getUsage:
     'SELECT COALESCE(SUM(bytes), 0)::bigint AS bytes, COALESCE(SUM(inodes), 0)::bigint AS inodes FROM usage WHERE kind = ? AND id = ?',

@@ -91,6 +91,8 @@ export class PgMetadataStore extends MetadataStore {
   /** Creates the schema and the root directory in an empty database (one node at a time). */
   private async create(): Promise<void> {
     const client = await this.pool.connect();
+    const onError = () => {};
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('claudefs-metadata:' || $1::text))`, [this.schema]);
@@ -102,6 +104,7 @@ export class PgMetadataStore extends MetadataStore {
       await client.query('ROLLBACK').catch(() => {});
       throw e;
     } finally {
+      client.off('error', onError);
       client.release();
     }
   }
@@ -117,6 +120,12 @@ export class PgMetadataStore extends MetadataStore {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken: Error | undefined;
+      // The connection may die between two statements (the server stopped): the next query
+      // fails, and the error event must not reach Node's unhandled-error path meanwhile.
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await driveAsync(program(), this.execOn(client));
@@ -131,6 +140,7 @@ export class PgMetadataStore extends MetadataStore {
         const code = (e as { code?: string }).code;
         if (code === undefined || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw e;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
       await sleep(Math.random() * 2 ** attempt);
