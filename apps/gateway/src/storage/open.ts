@@ -71,7 +71,10 @@ async function openMeta(
 ): Promise<{ meta: MetadataStore; barrier: DurabilityBarrier; dbFile?: string }> {
   const gate = o.gate ?? OPEN_GATE;
   if (/^postgres(ql)?:/.test(o.metadataUrl)) {
-    const meta = await PgMetadataStore.open({ url: o.metadataUrl, onConnectionError: o.onConnectionError }, gate);
+    const meta = await PgMetadataStore.open(
+      { url: o.metadataUrl, onConnectionError: o.onConnectionError },
+      gate,
+    );
     return { meta, barrier: DURABLE_ON_COMMIT };
   }
   const dbFile = sqlitePath(o.metadataUrl);

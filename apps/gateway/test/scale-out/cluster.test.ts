@@ -238,7 +238,9 @@ describe('a three-node cluster on PostgreSQL', {
               (await c.circuitState(n, 'metadata')) === 1
             );
           }).catch((e: Error) => {
-            throw new Error(`${e.message}; last metadata check: ${seen.get(n.name)}; log: ${n.process?.output().slice(-3000)}`);
+            throw new Error(
+              `${e.message}; last metadata check: ${seen.get(n.name)}; log: ${n.process?.output().slice(-3000)}`,
+            );
           }),
         ),
       );

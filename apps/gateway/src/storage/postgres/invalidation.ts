@@ -4,7 +4,10 @@ import { pgConnectionString } from '../../config/control-url.ts';
 import type { Effects } from '../meta/model.ts';
 
 /** What the namespace drops when told: the inodes and entries, or everything (undefined). */
-export type Invalidate = (inodes?: readonly bigint[], names?: ReadonlyArray<readonly [bigint, string]>) => void;
+export type Invalidate = (
+  inodes?: readonly bigint[],
+  names?: ReadonlyArray<readonly [bigint, string]>,
+) => void;
 
 /** pg_notify's payload limit is 8000 bytes; a batch that would not fit says "everything". */
 const MAX_PAYLOAD = 7900;

@@ -21,10 +21,9 @@ export interface PgStoreOptions {
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 8;
 
-const TEXTS = Object.fromEntries(Object.keys(STATEMENTS).map((n) => [n, pgText(n as StatementName)])) as Record<
-  StatementName,
-  string
->;
+const TEXTS = Object.fromEntries(
+  Object.keys(STATEMENTS).map((n) => [n, pgText(n as StatementName)]),
+) as Record<StatementName, string>;
 
 /** BIGINT columns come back as bigint, as better-sqlite3 gives them with safeIntegers. */
 const TYPES = {
@@ -36,7 +35,8 @@ const TYPES = {
 
 function schemaOf(url: string): string {
   const schema = new URL(url).searchParams.get('schema') ?? 'claudefs';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`metadata schema name '${schema}' is not a plain identifier`);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new Error(`metadata schema name '${schema}' is not a plain identifier`);
   return schema;
 }
 
@@ -95,7 +95,9 @@ export class PgMetadataStore extends MetadataStore {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('claudefs-metadata:' || $1::text))`, [this.schema]);
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('claudefs-metadata:' || $1::text))`, [
+        this.schema,
+      ]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await client.query(PG_SCHEMA_SQL);
       await driveAsync(initialise(this, PG_SCHEMA_VERSION), this.execOn(client));
