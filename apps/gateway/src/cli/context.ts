@@ -34,6 +34,7 @@ export async function openCliNamespace(config: GatewayConfig): Promise<OpenedNam
   return openNamespace({
     metadataUrl: config.metadata.url,
     transportUrl: config.transport.url,
+    objectStore: config.objectStore,
     cacheTtlMs: 0,
     cacheMaxEntries: 0,
     recover: false,

@@ -48,9 +48,6 @@ export class Gateway {
 
   async start(): Promise<void> {
     const { config, log } = this;
-    if (config.transport.kind !== 'file') {
-      throw new StartError('this build keeps file data in a local directory only (transport file://)');
-    }
     this.releasePid = claimPidFile(config.stateDir);
     this.control = await openControlPlane({
       stateDir: config.stateDir,
@@ -64,6 +61,7 @@ export class Gateway {
     this.ns = await openNamespace({
       metadataUrl: config.metadata.url,
       transportUrl: config.transport.url,
+      objectStore: config.objectStore,
       cacheTtlMs: config.cache.ttlMs,
       cacheMaxEntries: config.cache.maxEntries,
       breaker: config.circuitBreaker,

@@ -1,7 +1,7 @@
 import type { CircuitBreaker } from './circuit-breaker.ts';
 
-/** Members that must work even with the circuit open (shutdown, naming). */
-const UNGUARDED = new Set<PropertyKey>(['close', 'pathOf', 'constructor']);
+/** Members that must work even with the circuit open (shutdown, naming, cache invalidation). */
+const UNGUARDED = new Set<PropertyKey>(['close', 'pathOf', 'constructor', 'invalidate']);
 
 /**
  * The same object with every method call going through the breaker: refused at once while

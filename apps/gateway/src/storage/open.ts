@@ -1,9 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseTransportUrl } from '../config/backend-url.ts';
+import type { ObjectStoreSettings } from '../config/types.ts';
 import type { BreakerOptions } from './circuit-breaker.ts';
 import type { DataStore } from './data/data-store.ts';
 import { LocalBlobStore } from './data/local-blobs.ts';
+import { openS3DataStore } from './data/s3-blobs.ts';
 import { DURABLE_ON_COMMIT, type DurabilityBarrier, WalBarrier } from './durability.ts';
 import { type LedgerGate, OPEN_GATE } from './ledger-gate.ts';
 import type { MetadataStore } from './meta/store.ts';
@@ -18,8 +21,10 @@ export interface OpenNamespaceOptions {
   metadataUrl: string;
   /** Errors of idle PostgreSQL connections (logged by the gateway; the pool replaces them). */
   onConnectionError?: (err: Error) => void;
-  /** `file:///abs/path/data`. */
+  /** `file:///abs/path/data` or `s3://bucket/prefix` (with `objectStore`). */
   transportUrl: string;
+  /** How to reach the object store of an `s3://` transport (the config's transport keys). */
+  objectStore?: ObjectStoreSettings;
   cacheTtlMs?: number;
   cacheMaxEntries?: number;
   gate?: LedgerGate;
@@ -85,8 +90,16 @@ async function openMeta(
   return { meta, barrier: new WalBarrier(`${dbFile}-wal`), dbFile };
 }
 
+async function openData(o: OpenNamespaceOptions): Promise<DataStore> {
+  if (!o.transportUrl.startsWith('s3:')) return LocalBlobStore.open(filePath(o.transportUrl));
+  const backend = parseTransportUrl(o.transportUrl);
+  if (backend.kind !== 's3' || !o.objectStore)
+    throw new Error('an s3:// transport needs its object-store settings');
+  return openS3DataStore(backend, o.objectStore);
+}
+
 export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedNamespace> {
-  const data = await LocalBlobStore.open(filePath(o.transportUrl));
+  const data = await openData(o);
   const { meta, barrier, dbFile } = await openMeta(o);
   const stores = o.wrapStores?.({ meta, data, barrier }) ?? { meta, data, barrier };
   const ns = new OpenedNamespace(stores.meta, stores.data, stores.barrier, {

@@ -1,6 +1,6 @@
 /**
- * Scale-out: three gateway nodes on one PostgreSQL (metadata + control plane) and one shared
- * data store serve one namespace over S3, NFS and SMB. Real clients (the AWS SDK, libnfs's
+ * Scale-out: three gateway nodes on one PostgreSQL (metadata + control plane) and one
+ * S3-compatible object store (file data) serve one namespace over S3, NFS and SMB. Real clients (the AWS SDK, libnfs's
  * nfs-cat, smbclient) on different nodes see each other's writes; caches stay coherent;
  * handles, multipart uploads and quotas work across nodes; a PostgreSQL outage opens the
  * metadata circuit on every node and heals by itself with nothing acknowledged lost.
@@ -21,6 +21,7 @@ import {
 import { StableHow } from '../crash/clients.ts';
 import { type PostgresServer, requirePostgres, startPostgres } from '../support/postgres.ts';
 import { requireTools } from '../support/tools.ts';
+import { type StoreServer, startStoreServer } from '../data-s3/store-server.ts';
 import { Cluster, type ClusterNode } from './cluster.ts';
 
 const MiB = 1024 * 1024;
@@ -57,11 +58,12 @@ async function until(what: string, limitMs: number, check: () => Promise<boolean
   }
 }
 
-describe('a three-node cluster on PostgreSQL', {
+describe('a three-node cluster on PostgreSQL and an object store', {
   ...requirePostgres(),
   ...requireTools('nfs-cat', 'smbclient'),
 }, () => {
   let pg: PostgresServer;
+  let store: StoreServer;
   let c: Cluster;
   let a: ClusterNode;
   let b: ClusterNode;
@@ -71,7 +73,8 @@ describe('a three-node cluster on PostgreSQL', {
 
   before(async () => {
     pg = await startPostgres();
-    c = await Cluster.start(pg, 3);
+    store = await startStoreServer();
+    c = await Cluster.start(pg, 3, store);
     [a, b, gc] = c.nodes as [ClusterNode, ClusterNode, ClusterNode];
     const s3 = c.s3(a);
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -79,6 +82,7 @@ describe('a three-node cluster on PostgreSQL', {
   });
   after(async () => {
     await c?.stop();
+    await store?.stop();
     await pg?.destroy();
   });
 

@@ -1,12 +1,14 @@
 /**
  * A gateway cluster for tests: N gateway processes (`./cfs gateway start`) sharing one
  * namespace — metadata (and the control plane) on a real PostgreSQL started for the test, file
- * data in one shared store — each node with its own state folder, name and loopback ports.
+ * data in one shared object store (another gateway serving S3, as test/data-s3 starts it) or a
+ * shared folder — each node with its own state folder, name and loopback ports.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import { openControlPlane } from '../../src/control/index.ts';
+import { BUCKET, type StoreServer } from '../data-s3/store-server.ts';
 import { type GatewayAccess, NfsClient, s3Client } from '../crash/clients.ts';
 import { CFS } from '../quota/fixture.ts';
 import { fetchText } from '../support/http.ts';
@@ -43,10 +45,17 @@ export class Cluster {
    * Writes each node's configuration (extra YAML appended: e.g. the transport), creates the
    * test user and its S3 key in the shared control plane, and starts every node.
    */
-  static async start(pg: PostgresServer, count: number, extraYaml = ''): Promise<Cluster> {
+  static async start(pg: PostgresServer, count: number, store?: StoreServer): Promise<Cluster> {
     const dir = makeTempDir('cluster');
     const metadataUrl = await pg.createDatabase();
-    const dataDir = join(dir, 'shared-data');
+    const transport = store
+      ? `transport:
+  url: "s3://${BUCKET}/cluster"
+  endpoint: "${store.endpoint}"
+  access_key_id: "${store.settings().accessKeyId}"
+  secret_access_key_file: "${store.settings().secretAccessKeyFile}"
+  chunk_size: 1MiB`
+      : `transport: { url: "file://${join(dir, 'shared-data')}" }`;
     const nodes: ClusterNode[] = [];
     for (let i = 0; i < count; i++) {
       const name = `gw-${String.fromCharCode(97 + i)}`;
@@ -57,13 +66,12 @@ export class Cluster {
         `node: { name: ${name}, state_dir: ${dir}/${name} }
 log_level: info
 metadata: { url: "${metadataUrl}" }
-transport: { url: "file://${dataDir}" }
+${transport}
 nfs: { bind: 127.0.0.1:${nfs}, mount_bind: 127.0.0.1:${mount}, exports: [{ path: /export, squash: none }] }
 s3: { bind: 127.0.0.1:${s3}, root: /export }
 smb: { bind: 127.0.0.1:${smb}, shares: [{ name: export, path: /export, mode: 1777 }] }
 health: { bind: 127.0.0.1:${ops}, probe_interval: 250ms }
 circuit_breaker: { failure_threshold: 3, reset_timeout: 2s }
-${extraYaml}
 `,
       );
       nodes.push({
