@@ -237,6 +237,7 @@ export class Namespace implements NamespaceApi {
     if (!inodes) {
       this.nodes.invalidate();
       this.entries.invalidate();
+      this.d.invalidate?.();
       return;
     }
     for (const ino of inodes) {

@@ -77,6 +77,11 @@ export class ChunkCache {
     for (const index of [...set]) if (index >= fromIndex) this.lru?.delete(chunkKey(blob, index));
   }
 
+  /** Blobs with chunks in the cache. */
+  blobs(): bigint[] {
+    return [...this.byBlob.keys()];
+  }
+
   get bytes(): number {
     return this.lru?.calculatedSize ?? 0;
   }

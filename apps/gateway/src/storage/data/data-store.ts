@@ -26,6 +26,6 @@ export interface DataStore {
   listBlobs(): AsyncIterable<bigint>;
   capacity(): Promise<{ totalBytes: bigint; freeBytes: bigint; availBytes: bigint }>;
   close(): Promise<void>;
-  /** Drops what the store caches of a blob (another gateway node changed it). */
-  invalidate?(blob: bigint): void;
+  /** Drops what the store caches of a blob (another gateway node changed it); of all, without one. */
+  invalidate?(blob?: bigint): void;
 }

@@ -514,8 +514,15 @@ export class S3DataStore implements DataStore {
     }
   }
 
-  /** Another node changed the blob: its cached chunks and bound are no longer to be trusted. */
-  invalidate(blob: bigint): void {
+  /**
+   * Another node changed the blob: its cached chunks and bound are no longer to be trusted.
+   * Without a blob: every blob (what other nodes said while nobody listened is unknown).
+   */
+  invalidate(blob?: bigint): void {
+    if (blob === undefined) {
+      for (const b of new Set([...this.bounds.keys(), ...this.cache.blobs()])) this.invalidate(b);
+      return;
+    }
     this.markMutated(blob);
     this.cache.dropBlob(blob);
     this.bounds.delete(blob);
