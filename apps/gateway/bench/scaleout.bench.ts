@@ -1,0 +1,169 @@
+// Scale-out: metadata operations on PostgreSQL (loopback, fsync on) through the namespace, and
+// CPU time per S3 request on one gateway node and on each of two nodes sharing PostgreSQL and
+// an object store. Nothing serializes across nodes when the CPU per request stays the same.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { openNamespace } from '../src/storage/open.ts';
+import { ROOT } from '../src/storage/types.ts';
+import { type StoreServer, startStoreServer } from '../test/data-s3/store-server.ts';
+import { Cluster, type ClusterNode } from '../test/scale-out/cluster.ts';
+import { startPostgres } from '../test/support/postgres.ts';
+import { makeTempDir } from '../test/support/tmpdir.ts';
+import { type BenchRow, printTable } from './table.ts';
+
+const rows: BenchRow[] = [];
+
+/** Runs `op` from `workers` loops for `ms`; operations per second. */
+async function rate(
+  workers: number,
+  ms: number,
+  op: (w: number, i: number) => Promise<unknown>,
+): Promise<number> {
+  let n = 0;
+  const t0 = performance.now();
+  const end = t0 + ms;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        await op(w, i);
+        n++;
+      }
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+const pg = await startPostgres({ settings: { fsync: 'on', full_page_writes: 'on' } });
+let store: StoreServer | undefined;
+let cluster: Cluster | undefined;
+try {
+  // ---- namespace metadata on PostgreSQL ----------------------------------------------------
+  const ns = await openNamespace({
+    metadataUrl: await pg.createDatabase(),
+    transportUrl: `file://${makeTempDir('scaleout-data')}`,
+    cacheTtlMs: 0,
+  });
+  const dirs: bigint[] = [];
+  for (let i = 0; i < 16; i++) dirs.push((await ns.mkdir(ROOT, ns.rootIno, `d${i}`, 0o755)).ino);
+  const spread = await rate(32, 5000, (w, i) => ns.create(ROOT, dirs[w % 16]!, `f-${w}-${i}`, 0o644));
+  rows.push({
+    workload: 'PostgreSQL: create, 32 clients over 16 dirs',
+    gateway: spread,
+    unit: '/s',
+    target: '≥ 2,000/s',
+    met: spread >= 2000,
+  });
+  const oneDir = await rate(32, 3000, (w, i) => ns.create(ROOT, dirs[0]!, `g-${w}-${i}`, 0o644));
+  rows.push({
+    workload: 'PostgreSQL: create, 32 clients in 1 dir',
+    gateway: oneDir,
+    unit: '/s',
+    target: '(info)',
+    met: true,
+  });
+  const inos: bigint[] = [];
+  for (let i = 0; i < 256; i++) inos.push((await ns.create(ROOT, dirs[1]!, `h${i}`, 0o644)).ino);
+  const getattr = await rate(64, 5000, (w, i) => ns.getattr(inos[(w * 7 + i) % 256]!));
+  rows.push({
+    workload: 'PostgreSQL: getattr (uncached), 64 clients',
+    gateway: getattr,
+    unit: '/s',
+    target: '≥ 10,000/s',
+    met: getattr >= 10_000,
+  });
+  await ns.close();
+
+  // ---- CPU per request: one node, then two -------------------------------------------------
+  store = await startStoreServer();
+  cluster = await Cluster.start(pg, 2, store);
+  const [a, b] = cluster.nodes as [ClusterNode, ClusterNode];
+  const body = Buffer.alloc(4096, 7);
+  const clients = new Map<ClusterNode, S3Client>([
+    [a, cluster.s3(a)],
+    [b, cluster.s3(b)],
+  ]);
+  await clients
+    .get(a)!
+    .send(new (await import('@aws-sdk/client-s3')).CreateBucketCommand({ Bucket: 'bench' }));
+  for (let i = 0; i < 64; i++)
+    await clients.get(a)!.send(new PutObjectCommand({ Bucket: 'bench', Key: `r${i}`, Body: body }));
+  const mixed = (n: ClusterNode) => (w: number, i: number) =>
+    i % 4 === 0
+      ? clients
+          .get(n)!
+          .send(new PutObjectCommand({ Bucket: 'bench', Key: `w-${n.name}-${w}-${i}`, Body: body }))
+      : clients
+          .get(n)!
+          .send(new GetObjectCommand({ Bucket: 'bench', Key: `r${(w + i) % 64}` }))
+          .then((r) => (r.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+  const measure = async (nodes: ClusterNode[]) => {
+    const before = nodes.map((n) => cpuSeconds(n.process!.pid));
+    const t0 = performance.now();
+    const counts = nodes.map(() => 0);
+    await Promise.all(
+      nodes.map((n, k) =>
+        rate(16 / nodes.length, 6000, async (w, i) => {
+          await mixed(n)(w, i);
+          counts[k]!++;
+        }),
+      ),
+    );
+    const secs = (performance.now() - t0) / 1000;
+    const cpuPerReq = nodes.map((n, k) => ((cpuSeconds(n.process!.pid) - before[k]!) / counts[k]!) * 1e6);
+    return { total: counts.reduce((x, y) => x + y, 0) / secs, cpuPerReq };
+  };
+  const one = await measure([a]);
+  const two = await measure([a, b]);
+  const cpuTwo = (two.cpuPerReq[0]! + two.cpuPerReq[1]!) / 2;
+  rows.push({
+    workload: 'S3 4 KiB (3 GET : 1 PUT), 16 clients, 1 node: CPU/request',
+    gateway: one.cpuPerReq[0]!,
+    unit: 'µs',
+    target: '(info)',
+    met: true,
+  });
+  rows.push({
+    workload: '  same on 2 nodes (8 clients each): CPU/request per node',
+    gateway: cpuTwo,
+    unit: 'µs',
+    peer: one.cpuPerReq[0]!,
+    peerName: '1 node',
+    target: '≤ 1.25× one node',
+    met: cpuTwo <= one.cpuPerReq[0]! * 1.25,
+  });
+  rows.push({
+    workload: '  throughput, 1 node',
+    gateway: one.total,
+    unit: 'req/s',
+    target: '(info)',
+    met: true,
+  });
+  rows.push({
+    workload: '  throughput, 2 nodes (same 2 cores)',
+    gateway: two.total,
+    unit: 'req/s',
+    peer: one.total,
+    peerName: '1 node',
+    target: '(info)',
+    met: true,
+  });
+  for (const c of clients.values()) c.destroy();
+
+  printTable('Scale-out (PostgreSQL metadata, object-store data)', rows);
+  const outDir = new URL('../../../bench-output/', import.meta.url).pathname;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'scaleout.json'), `${JSON.stringify(rows, null, 2)}\n`);
+} finally {
+  await cluster?.stop();
+  await store?.stop();
+  await pg.destroy();
+}
+process.exit(0);
