@@ -19,9 +19,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { StableHow } from '../crash/clients.ts';
+import { type StoreServer, startStoreServer } from '../data-s3/store-server.ts';
 import { type PostgresServer, requirePostgres, startPostgres } from '../support/postgres.ts';
 import { requireTools } from '../support/tools.ts';
-import { type StoreServer, startStoreServer } from '../data-s3/store-server.ts';
 import { Cluster, type ClusterNode } from './cluster.ts';
 
 const MiB = 1024 * 1024;
