@@ -13,6 +13,7 @@ import { SignIn } from './sign-in.tsx';
 
 const NAV: Array<{ href: string; label: string }> = [
   { href: '/', label: 'Overview' },
+  { href: '/cluster', label: 'Cluster' },
   { href: '/maintenance', label: 'Maintenance' },
   { href: '/quotas', label: 'Quotas' },
   { href: '/metrics', label: 'Metrics' },

@@ -5,6 +5,7 @@ export { CommandLine, type CommandLineProps, CopyButton, type CopyButtonProps } 
 export { cx } from './cx.ts';
 export { ConfirmDialog, type ConfirmDialogProps } from './dialog.tsx';
 export { Field, type FieldProps, fieldAria, Input, Select, Textarea } from './field.tsx';
+export { type Measured, MeasuredDetails, MeasuredView } from './measured.tsx';
 export { PanelState, type PanelStateProps } from './panel-state.tsx';
 export { Stat, type StatProps, type StatTone } from './stat.tsx';
 export { StateBand, type StateBandProps } from './state-band.tsx';
@@ -12,3 +13,4 @@ export { StatusBadge, type StatusBadgeProps, type StatusVariant, statusVariant }
 export { type SortDirection, Table, Td, Th, type ThProps } from './table.tsx';
 export { type ToastItem, ToastStack, type ToastStackProps } from './toast.tsx';
 export { UsageBar, type UsageBarProps } from './usage-bar.tsx';
+export { type StepVerdict, WizardStep, type WizardStepProps } from './wizard-step.tsx';

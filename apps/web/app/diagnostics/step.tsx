@@ -1,27 +1,17 @@
 'use client';
 import type { DiagnosticStepResult, DiagnosticTreeId, ManualCommands, StepKind } from '@claudefs/api';
-import { CommandLine, cx, StatusBadge } from '@claudefs/ui';
+import { CommandLine, MeasuredDetails, StatusBadge, WizardStep } from '@claudefs/ui';
 import Link from 'next/link';
 import { runbookHeading } from '../../lib/diagnostics.ts';
 import { ms } from '../../lib/format.ts';
 import { slug } from '../../lib/slug.ts';
 import { useToast } from '../providers.tsx';
-import { MeasuredView } from './measured.tsx';
 import { Remediation } from './remediation.tsx';
 
 const KIND_LABEL: Record<StepKind, string> = {
   check: 'automatic check',
   manual: 'manual step',
   action: 'remediation',
-};
-
-/** The verdict as the card's left rail (the dark variant too, or the card's dark border wins). */
-const RAIL: Record<DiagnosticStepResult['verdict'], string> = {
-  pass: 'border-l-emerald-500 dark:border-l-emerald-500',
-  warn: 'border-l-amber-500 dark:border-l-amber-500',
-  fail: 'border-l-red-500 dark:border-l-red-500',
-  info: 'border-l-sky-500 dark:border-l-sky-500',
-  skipped: 'border-l-slate-300 dark:border-l-slate-600',
 };
 
 function Commands({ commands }: { commands: ManualCommands }) {
@@ -65,28 +55,23 @@ export function StepCard({
 }) {
   const heading = runbookHeading(step.runbook.section);
   return (
-    <li
-      data-step={step.id}
-      data-outcome={step.outcome}
-      data-verdict={step.verdict}
-      className={cx(
-        'rounded-lg border border-l-4 border-slate-200 bg-white p-4 shadow-sm dark:border-slate-700 dark:bg-slate-900',
-        RAIL[step.verdict],
-      )}
+    <WizardStep
+      index={index}
+      title={step.title}
+      meta={`${KIND_LABEL[step.kind]} · ${ms(step.durationMs)}`}
+      verdict={step.verdict}
+      badge={<StatusBadge status={step.verdict} />}
+      data={{ step: step.id, outcome: step.outcome, verdict: step.verdict }}
+      footer={
+        <>
+          Runbook:{' '}
+          <Link href={`/runbook#${slug(heading)}`} className="text-sky-700 hover:underline dark:text-sky-400">
+            {step.runbook.section}
+          </Link>
+          {step.runbook.quote ? <q className="ml-1 italic">{step.runbook.quote}</q> : null}
+        </>
+      }
     >
-      <header className="flex flex-wrap items-start justify-between gap-2">
-        <div className="min-w-0">
-          <h3 className="text-sm font-semibold">
-            <span className="mr-1.5 text-slate-400 tabular-nums">{index + 1}.</span>
-            {step.title}
-          </h3>
-          <p className="text-xs text-slate-500 dark:text-slate-400">
-            {KIND_LABEL[step.kind]} · {ms(step.durationMs)}
-          </p>
-        </div>
-        <StatusBadge status={step.verdict} />
-      </header>
-
       <p className="mt-2 text-sm" data-testid="step-summary">
         {step.summary}
       </p>
@@ -95,16 +80,7 @@ export function StepCard({
         {step.next === null ? 'The walk ends here.' : `Next: ${nextTitle ?? step.next}`}
       </p>
 
-      {Object.keys(step.measured).length > 0 ? (
-        <details open className="mt-3 rounded-md bg-slate-50 p-2 dark:bg-slate-800/60">
-          <summary className="cursor-pointer text-xs font-medium text-slate-600 dark:text-slate-300">
-            Measured
-          </summary>
-          <div className="mt-2">
-            <MeasuredView measured={step.measured} />
-          </div>
-        </details>
-      ) : null}
+      <MeasuredDetails measured={step.measured} />
 
       {step.evidence.length > 0 ? (
         <div className="mt-3">
@@ -128,14 +104,6 @@ export function StepCard({
           ))}
         </div>
       ) : null}
-
-      <footer className="mt-3 border-t border-slate-100 pt-2 text-xs text-slate-500 dark:border-slate-800 dark:text-slate-400">
-        Runbook:{' '}
-        <Link href={`/runbook#${slug(heading)}`} className="text-sky-700 hover:underline dark:text-sky-400">
-          {step.runbook.section}
-        </Link>
-        {step.runbook.quote ? <q className="ml-1 italic">{step.runbook.quote}</q> : null}
-      </footer>
-    </li>
+    </WizardStep>
   );
 }

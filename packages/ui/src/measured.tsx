@@ -1,6 +1,8 @@
-import type { Measured } from '@claudefs/api';
-import { cx } from '@claudefs/ui';
 import type { ReactNode } from 'react';
+import { cx } from './cx.ts';
+
+/** A measurement as JSON carries it: numbers, words, lists and records of them. */
+export type Measured = string | number | boolean | null | Measured[] | { [key: string]: Measured };
 
 type Scalar = string | number | boolean | null;
 type Row = Record<string, Measured>;
@@ -99,5 +101,20 @@ export function MeasuredView({ measured }: { measured: Record<string, Measured> 
     <div className="text-xs" data-testid="measured">
       <Fields value={measured} depth={1} />
     </div>
+  );
+}
+
+/** A wizard step's measurements, open under a "Measured" summary; nothing when there are none. */
+export function MeasuredDetails({ measured }: { measured: Record<string, Measured> }) {
+  if (Object.keys(measured).length === 0) return null;
+  return (
+    <details open className="mt-3 rounded-md bg-slate-50 p-2 dark:bg-slate-800/60">
+      <summary className="cursor-pointer text-xs font-medium text-slate-600 dark:text-slate-300">
+        Measured
+      </summary>
+      <div className="mt-2">
+        <MeasuredView measured={measured} />
+      </div>
+    </details>
   );
 }
