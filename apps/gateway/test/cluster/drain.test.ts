@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AuditEntryView, AuditPage, NodeView } from '@claudefs/api';
+import type { NodeView } from '@claudefs/api';
 import { requirePostgres } from '../support/postgres.ts';
-import { trpc } from '../trpc/fixture.ts';
 import {
   byName,
   type ClusterNode,
@@ -51,18 +50,6 @@ describe('drain any node through the control plane', requirePostgres(), () => {
   });
   after(() => c?.stop());
 
-  const audit = async (action: string): Promise<AuditEntryView[]> => {
-    const r = await trpc<AuditPage>(
-      a.base,
-      'query',
-      'audit.list',
-      { action, limit: 20 },
-      { cookie: c.cookies.admin },
-    );
-    assert.equal(r.status, 200, r.error?.message);
-    return r.data.entries;
-  };
-
   test('1 each node reports its load and drain state in its heartbeat', async () => {
     const nodes = await c.list();
     assert.deepEqual(
@@ -86,13 +73,7 @@ describe('drain any node through the control plane', requirePostgres(), () => {
     const held = await tcpConnect(b.s3Port);
     assert.equal(held.state, 'open');
     const asked = Date.now();
-    const r = await trpc<NodeView>(
-      a.base,
-      'mutation',
-      'nodes.drain',
-      { name: 'gw-b' },
-      { cookie: c.cookies.operator },
-    );
+    const r = await c.mutate<NodeView>(a, 'nodes.drain', { name: 'gw-b' }, 'operator');
     assert.equal(r.status, 200, r.error?.message);
     assert.deepEqual(
       [r.data.name, r.data.drainRequest?.action, r.data.drainRequest?.requestedBy],
@@ -144,12 +125,12 @@ describe('drain any node through the control plane', requirePostgres(), () => {
   });
 
   test('3 the request and what the node did are both in the audit log, naming the node', async () => {
-    const [asked] = await audit('nodes.drain');
+    const [asked] = await c.audit('nodes.drain');
     assert.deepEqual(
       [asked?.actor, asked?.target, asked?.outcome],
       [`console:${OPERATOR.user}`, 'node:gw-b', 'ok'],
     );
-    const [done] = await audit('gateway.drain');
+    const [done] = await c.audit('gateway.drain');
     assert.deepEqual(
       [done?.actor, done?.target, done?.outcome],
       [`console:${OPERATOR.user}`, 'node:gw-b', 'ok'],
@@ -158,10 +139,10 @@ describe('drain any node through the control plane', requirePostgres(), () => {
   });
 
   test('4 a viewer is refused (403, audited as denied) and nothing is asked of the node', async () => {
-    const r = await trpc(a.base, 'mutation', 'nodes.undrain', { name: 'gw-b' }, { cookie: c.cookies.viewer });
+    const r = await c.mutate(a, 'nodes.undrain', { name: 'gw-b' }, 'viewer');
     assert.equal(r.status, 403);
     assert.match(r.error?.message ?? '', /needs the operator role \(you have viewer\)/);
-    const [denied] = await audit('nodes.undrain');
+    const [denied] = await c.audit('nodes.undrain');
     assert.deepEqual(
       [denied?.actor, denied?.target, denied?.outcome],
       ['console:val', 'node:gw-b', 'denied'],
@@ -171,13 +152,7 @@ describe('drain any node through the control plane', requirePostgres(), () => {
   });
 
   test('5 undrain: gw-b accepts connections again at its next heartbeat', async () => {
-    const r = await trpc(
-      a.base,
-      'mutation',
-      'nodes.undrain',
-      { name: 'gw-b' },
-      { cookie: c.cookies.operator },
-    );
+    const r = await c.mutate(a, 'nodes.undrain', { name: 'gw-b' }, 'operator');
     assert.equal(r.status, 200, r.error?.message);
     await eventually(
       () => health(b),
@@ -192,44 +167,20 @@ describe('drain any node through the control plane', requirePostgres(), () => {
 
   test('6 a node draining itself: the request is carried out at once, not at the next beat', async () => {
     const asked = Date.now();
-    const r = await trpc<NodeView>(
-      a.base,
-      'mutation',
-      'nodes.drain',
-      { name: 'gw-a' },
-      { cookie: c.cookies.operator },
-    );
+    const r = await c.mutate<NodeView>(a, 'nodes.drain', { name: 'gw-a' }, 'operator');
     assert.equal(r.status, 200, r.error?.message);
     assert.deepEqual([r.data.draining, r.data.drainRequest], [true, null]);
     assert.ok(Date.now() - asked < HEARTBEAT_MS, 'answered before a heartbeat would have come');
     assert.equal((await health(a)).draining, true);
-    const back = await trpc(
-      a.base,
-      'mutation',
-      'nodes.undrain',
-      { name: 'gw-a' },
-      { cookie: c.cookies.operator },
-    );
+    const back = await c.mutate(a, 'nodes.undrain', { name: 'gw-a' }, 'operator');
     assert.equal(back.status, 200, back.error?.message);
     assert.equal((await health(a)).draining, false);
   });
 
   test('7 an unknown node is NOT_FOUND; a node that is down cannot be asked', async () => {
-    const missing = await trpc(
-      a.base,
-      'mutation',
-      'nodes.drain',
-      { name: 'gw-z' },
-      { cookie: c.cookies.operator },
-    );
+    const missing = await c.mutate(a, 'nodes.drain', { name: 'gw-z' }, 'operator');
     assert.deepEqual([missing.status, missing.error?.message], [404, 'gateway node gw-z not found']);
-    const bad = await trpc(
-      a.base,
-      'mutation',
-      'nodes.drain',
-      { name: 'gw b' },
-      { cookie: c.cookies.operator },
-    );
+    const bad = await c.mutate(a, 'nodes.drain', { name: 'gw b' }, 'operator');
     assert.equal(bad.status, 400);
     await cc.kill();
     await eventually(
@@ -238,13 +189,7 @@ describe('drain any node through the control plane', requirePostgres(), () => {
       'gw-c down',
       DEADLINE_MS,
     );
-    const down = await trpc(
-      a.base,
-      'mutation',
-      'nodes.drain',
-      { name: 'gw-c' },
-      { cookie: c.cookies.operator },
-    );
+    const down = await c.mutate(a, 'nodes.drain', { name: 'gw-c' }, 'operator');
     assert.equal(down.status, 400);
     assert.match(
       down.error?.message ?? '',
@@ -274,7 +219,7 @@ describe('drain any node through the control plane', requirePostgres(), () => {
       /^drained: no request in flight at gw-c's last heartbeat \(\d+ connections?, 0 in flight\); safe to stop it$/,
     );
     assert.equal((await health(cc)).draining, true);
-    const [entry] = await audit('nodes.drain');
+    const [entry] = await c.audit('nodes.drain');
     assert.deepEqual([entry?.actor.startsWith('cli:'), entry?.target], [true, 'node:gw-c']);
 
     const undrain = await c.cfs(a, 'gateway', 'undrain', '--node', 'gw-c');

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { NodeView } from '@claudefs/api';
+import type { AuditEntryView, AuditPage, NodeView } from '@claudefs/api';
 import { freePorts } from '../support/ports.ts';
 import { type PostgresServer, sharedPostgres } from '../support/postgres.ts';
 import {
@@ -15,7 +15,7 @@ import {
   spawnProcess,
 } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
-import { signIn, trpc } from '../trpc/fixture.ts';
+import { signIn, type TrpcReply, trpc } from '../trpc/fixture.ts';
 
 /**
  * Several real gateway processes (`./cfs gateway start`) sharing one control plane on a real
@@ -58,6 +58,15 @@ export interface TestCluster {
   cfs(node: ClusterNode, ...args: string[]): Promise<RunResult>;
   /** nodes.list as the admin sees it through `at` (default the first node). */
   list(at?: ClusterNode): Promise<NodeView[]>;
+  /** A tRPC mutation through `at`, signed in as `who`. */
+  mutate<T = unknown>(
+    at: ClusterNode,
+    path: string,
+    input: unknown,
+    who: keyof TestCluster['cookies'],
+  ): Promise<TrpcReply<T>>;
+  /** The newest audit entries of one action, as the admin reads them. */
+  audit(action: string): Promise<AuditEntryView[]>;
   stop(): Promise<void>;
 }
 
@@ -183,6 +192,19 @@ export async function startCluster(names: string[], o: { heartbeat?: string } = 
       const r = await trpc<NodeView[]>(at.base, 'query', 'nodes.list', undefined, { cookie: cookies.admin });
       assert.equal(r.status, 200, r.error?.message);
       return r.data;
+    },
+    mutate: (at, path, input, who) => trpc(at.base, 'mutation', path, input, { cookie: cookies[who] }),
+    async audit(action) {
+      const up = nodes.find((n) => n.proc) ?? first;
+      const r = await trpc<AuditPage>(
+        up.base,
+        'query',
+        'audit.list',
+        { action, limit: 20 },
+        { cookie: cookies.admin },
+      );
+      assert.equal(r.status, 200, r.error?.message);
+      return r.data.entries;
     },
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));

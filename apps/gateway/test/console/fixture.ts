@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 import { equal } from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { freePorts } from '../support/ports.ts';
@@ -64,7 +65,45 @@ function newestMtime(path: string): number {
   return newest;
 }
 
-async function ensureBuilt(): Promise<void> {
+/** Held (a folder naming its holder's PID) while one test process checks and builds the console. */
+const BUILD_LOCK = join(WEB, '.next.build-lock');
+
+/** The lock's holder is gone (killed mid-build): nobody will release it. */
+function lockAbandoned(): boolean {
+  try {
+    process.kill(Number(readFileSync(join(BUILD_LOCK, 'pid'), 'utf8')), 0);
+    return false;
+  } catch (e) {
+    // No pid file yet (the holder is between mkdir and write) counts as held.
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Builds the console unless its build is newer than every source it comes from. Test files run
+ * in parallel processes: the lock makes the second one wait for the first one's build (then find
+ * it current) instead of running `next build` over the same .next folder at the same time.
+ */
+export async function ensureBuilt(): Promise<void> {
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      writeFileSync(join(BUILD_LOCK, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (lockAbandoned()) rmSync(BUILD_LOCK, { recursive: true, force: true });
+      else await sleep(500);
+    }
+  }
+  try {
+    await buildIfStale();
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
+}
+
+async function buildIfStale(): Promise<void> {
   const buildId = join(WEB, '.next', 'BUILD_ID');
   const sources = Math.max(
     ...['app', 'components', 'lib', 'env.ts', 'next.config.ts', 'package.json', 'scripts'].map((p) =>
@@ -81,6 +120,35 @@ async function ensureBuilt(): Promise<void> {
     timeoutMs: 240_000,
   });
   if (r.code !== 0) throw new Error(`next build failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+}
+
+/** `next start` of the built console on 127.0.0.1:`port`, proxying to the gateway at `gatewayUrl`. */
+export async function startNext(gatewayUrl: string, port: number): Promise<ProcessHandle> {
+  const web = spawnProcess(NEXT, ['start', '-p', String(port), '-H', '127.0.0.1'], {
+    name: 'next start',
+    cwd: WEB,
+    env: { CFS_GATEWAY_URL: gatewayUrl, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port) },
+  });
+  await web.waitForLine(/Ready in/, 30_000);
+  return web;
+}
+
+/** Headless Chromium (Debian's), as every console test drives it. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: toolPath('chromium'),
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    // launch() gives every browser a fresh temporary --user-data-dir of its own.
+  });
 }
 
 export async function startConsole(): Promise<ConsoleFixture> {
@@ -127,31 +195,9 @@ health: { bind: 127.0.0.1:${ops}, probe_interval: 1s }
 
   await building;
   const base = `http://127.0.0.1:${webPort}`;
-  const web = spawnProcess(NEXT, ['start', '-p', String(webPort), '-H', '127.0.0.1'], {
-    name: 'next start',
-    cwd: WEB,
-    env: {
-      CFS_GATEWAY_URL: `http://127.0.0.1:${ops}`,
-      NEXT_TELEMETRY_DISABLED: '1',
-      PORT: String(webPort),
-    },
-  });
-  await web.waitForLine(/Ready in/, 30_000);
+  const web = await startNext(`http://127.0.0.1:${ops}`, webPort);
 
-  const browser = await chromium.launch({
-    executablePath: toolPath('chromium'),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    // launch() gives every browser a fresh temporary --user-data-dir of its own.
-  });
+  const browser = await launchChromium();
   const consoleErrors: string[] = [];
   const trpcCalls: string[] = [];
   const watch = (p: Page) => {
