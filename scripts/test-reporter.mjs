@@ -9,6 +9,9 @@
 // Hang watchdog: a test file whose process sends nothing for TEST_IDLE_TIMEOUT_MS (60 s) while
 // none of its tests runs (a leaked handle after its tests, or a stuck top-level await), or for
 // the per-test timeout + 60 s while one runs, is stopped by PID (SIGTERM, then SIGKILL) and counted as failed.
+// Node's runner holds back the events of a file running beside an earlier one until that one
+// ends, so a file that has reported none of its tests yet gets the longer limit: it may be busy
+// behind a long file, not idle.
 //
 // With CFS_TEST_SUMMARY_FILE set, counts and the failed/skipped lists are kept there as JSON
 // and the ending is left to the caller: scripts/test.mjs prints it (renderEnding) after the
@@ -140,14 +143,14 @@ function startWatchdog() {
   const testTimeoutMs = Number(process.env.CFS_TEST_TIMEOUT_MS ?? 300_000);
   const idleMs = Number(process.env.TEST_IDLE_TIMEOUT_MS ?? 60_000);
   const busyMs = (Number.isFinite(testTimeoutMs) ? testTimeoutMs : 300_000) + 60_000;
-  /** file → { last, running, finished } */
+  /** file → { last, running, finished, reported } */
   const live = new Map();
   const killed = new Map();
   const timer = setInterval(() => {
     const now = Date.now();
     for (const [file, state] of live) {
       if (state.finished || killed.has(file)) continue;
-      const limit = state.running > 0 ? busyMs : idleMs;
+      const limit = state.running > 0 || !state.reported ? busyMs : idleMs;
       const silentMs = now - state.last;
       if (silentMs < limit) continue;
       const pid = findFileProcess(file);
@@ -180,10 +183,11 @@ function startWatchdog() {
       let state = live.get(data.file);
       if (!state) {
         if (!(event.type === 'test:dequeue' && isFileLevel)) return;
-        state = { last: Date.now(), running: 0, finished: false };
+        state = { last: Date.now(), running: 0, finished: false, reported: false };
         live.set(data.file, state);
       }
       state.last = Date.now();
+      if (!isFileLevel) state.reported = true;
       if (isFileLevel) {
         if (event.type === 'test:complete') state.finished = true;
       } else if (event.type === 'test:dequeue') {
