@@ -62,6 +62,7 @@ export class Gateway {
       metadataUrl: config.metadata.url,
       transportUrl: config.transport.url,
       objectStore: config.objectStore,
+      nodeName: config.node.name,
       cacheTtlMs: config.cache.ttlMs,
       cacheMaxEntries: config.cache.maxEntries,
       breaker: config.circuitBreaker,

@@ -33,11 +33,30 @@ function overlaps(a: { offset: bigint; length: bigint }, b: { offset: bigint; le
   return (ae === -1n || b.offset < ae) && (be === -1n || a.offset < be);
 }
 
+/**
+ * Byte-range locks across gateway nodes (postgres/cluster-locks.ts): decisions on an inode's
+ * locks are made one node at a time, each seeing the others' locks of that inode.
+ */
+export interface LockCluster {
+  /**
+   * Runs `decide` (which takes or releases locks in this table) holding the cluster-wide lock of
+   * the inode, with the other nodes' locks of it freshly loaded; stores this node's locks of it
+   * before letting the next node decide.
+   */
+  arbitrate<T>(ino: bigint, decide: () => T): Promise<T>;
+  /** Stores this node's locks of the inode after a release (in the background). */
+  released(ino: bigint): void;
+}
+
 export class LockTable {
   private readonly byIno = new Map<bigint, ByteRangeLock[]>();
+  /** Other gateway nodes' locks, by inode (cluster mode only). */
+  private readonly remote = new Map<bigint, ByteRangeLock[]>();
   private readonly waiters = new Map<bigint, Set<() => void>>();
+  /** Set when the namespace is shared with other gateway nodes. */
+  cluster: LockCluster | undefined;
 
-  /** The first lock held by someone else that conflicts with the request, if any. */
+  /** The first lock held by someone else — here or on another node — that conflicts, if any. */
   conflict(
     ino: bigint,
     offset: bigint,
@@ -45,12 +64,45 @@ export class LockTable {
     exclusive: boolean,
     ownerKey: string,
   ): ByteRangeLock | undefined {
-    for (const l of this.byIno.get(ino) ?? []) {
-      if (l.owner.key === ownerKey) continue;
-      if (!exclusive && !l.exclusive) continue;
-      if (overlaps(l, { offset, length })) return l;
+    for (const list of [this.byIno.get(ino), this.remote.get(ino)]) {
+      for (const l of list ?? []) {
+        if (l.owner.key === ownerKey) continue;
+        if (!exclusive && !l.exclusive) continue;
+        if (overlaps(l, { offset, length })) return l;
+      }
     }
     return undefined;
+  }
+
+  /**
+   * Runs a decision about the inode's locks (lock, unlock, a POSIX split) so that no other node
+   * decides about the same inode meanwhile. On one node it runs at once.
+   */
+  arbitrate<T>(ino: bigint, decide: () => T): T | Promise<T> {
+    return this.cluster ? this.cluster.arbitrate(ino, decide) : decide();
+  }
+
+  /** This node's locks of an inode (what the cluster stores for it). */
+  localLocks(ino: bigint): readonly ByteRangeLock[] {
+    return this.byIno.get(ino) ?? [];
+  }
+
+  /** Inodes this node holds locks on. */
+  lockedInodes(): bigint[] {
+    return [...this.byIno.keys()];
+  }
+
+  /** Inodes other nodes are known to hold locks on. */
+  remoteInodes(): bigint[] {
+    return [...this.remote.keys()];
+  }
+
+  /** Replaces what is known of other nodes' locks of an inode; a release wakes waiters. */
+  setRemote(ino: bigint, locks: ByteRangeLock[]): void {
+    const before = this.remote.get(ino)?.length ?? 0;
+    if (locks.length === 0) this.remote.delete(ino);
+    else this.remote.set(ino, locks);
+    if (locks.length < before) this.wake(ino);
   }
 
   /** Takes the lock, or returns the conflicting lock and takes nothing. */
@@ -71,6 +123,7 @@ export class LockTable {
     if (i < 0) return false;
     list.splice(i, 1);
     if (list.length === 0) this.byIno.delete(ino);
+    this.cluster?.released(ino);
     this.wake(ino);
     return true;
   }
@@ -84,6 +137,7 @@ export class LockTable {
       if (keep.length === list.length) continue;
       if (keep.length === 0) this.byIno.delete(ino);
       else this.byIno.set(ino, keep);
+      this.cluster?.released(ino);
       this.wake(ino);
     }
     return n;
@@ -104,6 +158,7 @@ export class LockTable {
     for (const l of set) l();
   }
 
+  /** This node's locks. */
   list(): ByteRangeLock[] {
     return [...this.byIno.values()].flat();
   }

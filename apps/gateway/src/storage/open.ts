@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTransportUrl } from '../config/backend-url.ts';
@@ -11,6 +12,7 @@ import { DURABLE_ON_COMMIT, type DurabilityBarrier, WalBarrier } from './durabil
 import { type LedgerGate, OPEN_GATE } from './ledger-gate.ts';
 import type { MetadataStore } from './meta/store.ts';
 import { Namespace, type NamespaceOptions } from './namespace.ts';
+import { ClusterLocks } from './postgres/cluster-locks.ts';
 import { ClusterInvalidation } from './postgres/invalidation.ts';
 import { PgMetadataStore } from './postgres/store.ts';
 import { Checkpointer } from './sqlite/checkpointer.ts';
@@ -19,6 +21,8 @@ import { SqliteMetadataStore } from './sqlite/store.ts';
 export interface OpenNamespaceOptions {
   /** `sqlite:///abs/path/meta.db` or `postgres://user@host/db[?schema=name]`. */
   metadataUrl: string;
+  /** This gateway node's name (`node.name`), shown with its byte-range locks to the others. */
+  nodeName?: string;
   /** Errors of idle PostgreSQL connections (logged by the gateway; the pool replaces them). */
   onConnectionError?: (err: Error) => void;
   /** `file:///abs/path/data` or `s3://bucket/prefix` (with `objectStore`). */
@@ -119,7 +123,24 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
     );
     ns.onCommitted = (fx) => cluster.publish(fx);
     ns.cluster = cluster;
+    const onError = (e: Error) => o.onConnectionError?.(e);
+    const locks = new ClusterLocks(
+      meta.pool,
+      o.nodeName ?? hostname(),
+      ns.locks,
+      (ino) => cluster.publishLocks(ino),
+      onError,
+    );
+    cluster.locks = {
+      alive: locks.aliveSql(),
+      changed: (inodes) => {
+        for (const ino of inodes) locks.refresh(ino).catch(onError);
+      },
+      reconnected: () => void locks.resync().catch(onError),
+    };
+    ns.locks.cluster = locks;
     await cluster.start();
+    await locks.resync();
   }
   await barrier.sync();
   if (o.recover !== false) await ns.recover();

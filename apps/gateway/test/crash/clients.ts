@@ -19,6 +19,7 @@ import {
   closeBody,
   createBody,
   fileIdOf,
+  lockBody,
   type Reply,
   readBody,
   TestClient,
@@ -244,6 +245,19 @@ export class SmbSession {
 
   async close(fileId: Buffer): Promise<void> {
     status(await this.request(CMD.CLOSE, closeBody(fileId)), 'CLOSE');
+  }
+
+  /**
+   * LOCK of one range, failing at once on a conflict (flags: SMB2_LOCKFLAG_SHARED_LOCK 0x1 or
+   * EXCLUSIVE_LOCK 0x2, with FAIL_IMMEDIATELY 0x10; UN_LOCK 0x4): the NT status.
+   */
+  async lockStatus(fileId: Buffer, offset: bigint, length: bigint, flags: number): Promise<number> {
+    return (await this.request(CMD.LOCK, lockBody(fileId, [{ offset, length, flags }]))).status;
+  }
+
+  /** WRITE's NT status (a byte-range lock of another holder refuses it). */
+  async writeStatus(fileId: Buffer, offset: number, data: Buffer): Promise<number> {
+    return (await this.request(CMD.WRITE, writeBody(fileId, BigInt(offset), data))).status;
   }
 
   /** The whole file at `path`, or null when there is no such file. */

@@ -18,7 +18,19 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { StableHow } from '../crash/clients.ts';
+import {
+  decodeRes,
+  encodeLockArgs,
+  encodeUnlockArgs,
+  Nlm4Stat,
+  NlmProc,
+} from '../../src/protocols/nlm/codec.ts';
+import { RpcClient } from '../../src/protocols/rpc/client.ts';
+import { AcceptStat } from '../../src/protocols/rpc/constants.ts';
+import type { RpcCred } from '../../src/protocols/rpc/program.ts';
+import { ACCESS, DISPOSITION } from '../../src/protocols/smb/constants.ts';
+import { NT_STATUS } from '../../src/protocols/smb/deps.ts';
+import { SmbSession, StableHow } from '../crash/clients.ts';
 import { type StoreServer, startStoreServer } from '../data-s3/store-server.ts';
 import { type PostgresServer, requirePostgres, startPostgres } from '../support/postgres.ts';
 import { requireTools } from '../support/tools.ts';
@@ -228,7 +240,90 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     equal(unset.code, 0, unset.output);
   });
 
-  test('7 PostgreSQL stopped: every node opens its metadata circuit by itself, answers fast, and heals when it returns', async () => {
+  test('7 byte-range locks are one table across nodes: an NLM lock on node a refuses SMB locks and writes on node b until released', async () => {
+    const nfsA = await c.nfs(a);
+    const nlm = await RpcClient.connect('127.0.0.1', a.access.nfsPort, { timeoutMs: 60_000 });
+    const smbB = await SmbSession.open(b.access, 'export');
+    try {
+      const bucket = await nfsA.mustLookup(nfsA.root, BUCKET);
+      const fh = await nfsA.create(bucket, 'locked.bin');
+      await nfsA.write(fh, 0, Buffer.alloc(100, 1), StableHow.FILE_SYNC);
+      acknowledged.set('locked.bin', Buffer.alloc(100, 1));
+      const cred: RpcCred = {
+        flavor: 'sys',
+        stamp: 0,
+        machine: 'nlm-client',
+        uid: a.access.uid,
+        gid: a.access.gid,
+        gids: [],
+      };
+      const lock = {
+        callerName: 'nlm-client',
+        fh,
+        oh: Buffer.from('owner-1'),
+        svid: 7,
+        offset: 0n,
+        length: 50n,
+      };
+      const nlmCall = async (proc: number, args: Buffer) => {
+        const r = await nlm.call({ prog: 100021, vers: 4, proc, cred, args });
+        if (r.status !== 'accepted' || r.stat !== AcceptStat.SUCCESS) throw new Error(JSON.stringify(r));
+        return decodeRes(r.results).stat;
+      };
+      const lockArgs = encodeLockArgs({
+        cookie: Buffer.from('c'),
+        block: false,
+        exclusive: true,
+        lock,
+        reclaim: false,
+        state: 1,
+      });
+      equal(await nlmCall(NlmProc.LOCK, lockArgs), Nlm4Stat.GRANTED, 'NLM lock on node a');
+      const fid = await smbB.create(`${BUCKET}\\locked.bin`, {
+        access: ACCESS.FILE_READ_DATA | ACCESS.FILE_WRITE_DATA | ACCESS.FILE_READ_ATTRIBUTES,
+        disposition: DISPOSITION.OPEN,
+      });
+      ok(fid);
+      const conflicted = NT_STATUS.STATUS_LOCK_NOT_GRANTED;
+      await until(
+        'node b sees the lock of node a',
+        5_000,
+        async () => (await smbB.lockStatus(fid, 10n, 5n, 0x2 | 0x10)) === conflicted,
+      );
+      equal(
+        await smbB.writeStatus(fid, 20, Buffer.from('x')),
+        NT_STATUS.STATUS_FILE_LOCK_CONFLICT,
+        'a write into the NLM-locked range',
+      );
+      equal(await smbB.lockStatus(fid, 60n, 5n, 0x2 | 0x10), 0, 'outside the range: granted');
+      // The SMB lock on node b now refuses an NLM lock of its range on node a.
+      const other = encodeLockArgs({
+        cookie: Buffer.from('d'),
+        block: false,
+        exclusive: true,
+        lock: { ...lock, oh: Buffer.from('owner-2'), svid: 8, offset: 60n, length: 1n },
+        reclaim: false,
+        state: 1,
+      });
+      equal(await nlmCall(NlmProc.LOCK, other), Nlm4Stat.DENIED, 'node a sees the SMB lock of node b');
+      equal(
+        await nlmCall(NlmProc.UNLOCK, encodeUnlockArgs({ cookie: Buffer.from('u'), lock })),
+        Nlm4Stat.GRANTED,
+      );
+      await until(
+        'the release reaches node b',
+        5_000,
+        async () => (await smbB.lockStatus(fid, 10n, 5n, 0x2 | 0x10)) === 0,
+      );
+      await smbB.close(fid);
+    } finally {
+      nlm.close();
+      nfsA.close();
+      smbB.end();
+    }
+  });
+
+  test('8 PostgreSQL stopped: every node opens its metadata circuit by itself, answers fast, and heals when it returns', async () => {
     await pg.stop();
     const seen = new Map<string, string>();
     try {

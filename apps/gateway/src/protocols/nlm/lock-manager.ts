@@ -71,15 +71,17 @@ export class NlmLockManager {
     return this.table.conflict(req.ino, range.offset, range.length, req.exclusive, owner.key);
   }
 
-  lock(
+  async lock(
     req: NlmRequest,
     block: boolean,
     origin: { address: string; cookie: Buffer },
-  ): 'granted' | 'denied' | 'blocked' {
+  ): Promise<'granted' | 'denied' | 'blocked'> {
     const owner = ownerOf(req.lock);
     const range = this.rangeOf(req.lock);
     const key = this.blockKey(req, owner, range);
-    const holder = lockRange(this.table, { ino: req.ino, ...range, exclusive: req.exclusive, owner });
+    const holder = await this.table.arbitrate(req.ino, () =>
+      lockRange(this.table, { ino: req.ino, ...range, exclusive: req.exclusive, owner }),
+    );
     if (!holder) {
       this.stopBlocking(key);
       return 'granted';
@@ -114,14 +116,14 @@ export class NlmLockManager {
   }
 
   /** UNLOCK: release the owner's locks in the range and any request of its still blocked there. */
-  unlock(req: Omit<NlmRequest, 'exclusive'>): void {
+  async unlock(req: Omit<NlmRequest, 'exclusive'>): Promise<void> {
     const owner = ownerOf(req.lock);
     const range = this.rangeOf(req.lock);
     for (const [key, b] of this.blocked) {
       if (b.owner.key === owner.key && b.req.ino === req.ino && overlaps(b.range, range))
         this.stopBlocking(key);
     }
-    unlockRange(this.table, req.ino, owner, range);
+    await this.table.arbitrate(req.ino, () => unlockRange(this.table, req.ino, owner, range));
   }
 
   /** FREE_ALL and SM_NOTIFY: the client rebooted; everything it held or waited for goes. */
@@ -148,17 +150,26 @@ export class NlmLockManager {
 
   private wait(key: string, b: Blocked): void {
     // The table calls listeners while it releases: retry after it has finished.
-    b.stopWaiting = this.table.onRelease(b.req.ino, () => setImmediate(() => this.retry(key, b)));
+    b.stopWaiting = this.table.onRelease(b.req.ino, () => setImmediate(() => void this.retry(key, b)));
   }
 
-  private retry(key: string, b: Blocked): void {
+  private async retry(key: string, b: Blocked): Promise<void> {
     if (this.blocked.get(key) !== b) return;
-    const holder = lockRange(this.table, {
-      ino: b.req.ino,
-      ...b.range,
-      exclusive: b.req.exclusive,
-      owner: b.owner,
-    });
+    let holder: ReturnType<typeof lockRange>;
+    try {
+      holder = await this.table.arbitrate(b.req.ino, () =>
+        this.blocked.get(key) === b
+          ? lockRange(this.table, { ino: b.req.ino, ...b.range, exclusive: b.req.exclusive, owner: b.owner })
+          : undefined,
+      );
+    } catch (e) {
+      // The cluster could not decide (metadata down): keep waiting for the next release.
+      this.log.warn({ err: e }, 'NLM blocked lock retry failed');
+      holder = undefined;
+      if (this.blocked.get(key) === b) this.wait(key, b);
+      return;
+    }
+    if (this.blocked.get(key) !== b) return;
     if (holder) {
       this.wait(key, b);
       return;
@@ -184,7 +195,7 @@ export class NlmLockManager {
         { client: b.owner.client, address: b.address },
         `NLM client ${b.owner.client} did not take its granted lock; released`,
       );
-      unlockRange(this.table, b.req.ino, b.owner, b.range);
+      await this.table.arbitrate(b.req.ino, () => unlockRange(this.table, b.req.ino, b.owner, b.range));
     }
   }
 

@@ -17,11 +17,19 @@ export function lockProcedure(env: NlmEnv, name: 'NLM_LOCK' | 'NLM_NM_LOCK'): Rp
       const args = decodeLockArgs(call.args);
       const file = await resolveFile(env, args.lock.fh, call.remoteAddress);
       if ('stat' in file) return encodeRes(reply, args.cookie, file.stat);
-      const outcome = env.manager.lock(
-        { ino: file.ino, lock: args.lock, exclusive: args.exclusive },
-        args.block && name === 'NLM_LOCK',
-        { address: call.remoteAddress, cookie: args.cookie },
-      );
+      let outcome: keyof typeof OUTCOME;
+      try {
+        outcome = await env.manager.lock(
+          { ino: file.ino, lock: args.lock, exclusive: args.exclusive },
+          args.block && name === 'NLM_LOCK',
+          { address: call.remoteAddress, cookie: args.cookie },
+        );
+      } catch (e) {
+        // The other gateway nodes' locks could not be consulted (metadata database down): the
+        // client retries later.
+        env.log.warn({ err: (e as Error).message }, 'NLM lock not decided: cluster lock state unavailable');
+        return encodeRes(reply, args.cookie, Nlm4Stat.DENIED_NOLOCKS);
+      }
       encodeRes(reply, args.cookie, OUTCOME[outcome]);
     },
   };

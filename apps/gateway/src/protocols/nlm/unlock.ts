@@ -11,7 +11,7 @@ export function unlockProcedure(env: NlmEnv): RpcProcedure {
       const args = decodeUnlockArgs(call.args);
       const file = await resolveFile(env, args.lock.fh, call.remoteAddress);
       if ('stat' in file) return encodeRes(reply, args.cookie, file.stat);
-      env.manager.unlock({ ino: file.ino, lock: args.lock });
+      await env.manager.unlock({ ino: file.ino, lock: args.lock });
       encodeRes(reply, args.cookie, Nlm4Stat.GRANTED);
     },
   };

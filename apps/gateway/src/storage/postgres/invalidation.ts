@@ -21,6 +21,18 @@ interface Message {
   e?: Array<[string, string]>;
   /** Drop everything (a batch too large for one notification). */
   all?: true;
+  /** Inodes whose byte-range locks on the sender changed. */
+  l?: string[];
+}
+
+/** What the byte-range lock coherence (cluster-locks.ts) plugs into the listener. */
+export interface LockHooks {
+  /** Run on the listening session at each (re)connect: the process's liveness lock. */
+  alive: { text: string; values: unknown[] };
+  /** Another node's locks of these inodes changed. */
+  changed(inodes: bigint[]): void;
+  /** The listener reconnected: notifications were missed, liveness was lost and is back. */
+  reconnected(): void;
 }
 
 /**
@@ -37,6 +49,8 @@ export class ClusterInvalidation {
   private listener: pg.Client | undefined;
   private pendingInodes = new Set<bigint>();
   private pendingNames = new Map<string, [bigint, string]>();
+  private pendingLocks = new Set<bigint>();
+  locks: LockHooks | undefined;
   private scheduled = false;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -70,6 +84,7 @@ export class ClusterInvalidation {
     client.on('end', () => this.reconnect(client));
     await client.connect();
     await client.query(`LISTEN ${this.channel}`);
+    if (this.locks) await client.query(this.locks.alive.text, this.locks.alive.values);
     this.listener = client;
   }
 
@@ -78,6 +93,17 @@ export class ClusterInvalidation {
     if (this.closed || (fx.touched.length === 0 && fx.names.length === 0)) return;
     for (const ino of fx.touched) this.pendingInodes.add(ino);
     for (const [dir, name] of fx.names) this.pendingNames.set(`${dir}/${name}`, [dir, name]);
+    this.schedule();
+  }
+
+  /** Called when this node's byte-range locks of an inode changed. */
+  publishLocks(ino: bigint): void {
+    if (this.closed) return;
+    this.pendingLocks.add(ino);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
@@ -89,11 +115,23 @@ export class ClusterInvalidation {
       n: this.nodeId,
       i: [...this.pendingInodes].map(String),
       e: [...this.pendingNames.values()].map(([d, n]) => [String(d), n]),
+      l: [...this.pendingLocks].map(String),
     };
     this.pendingInodes.clear();
     this.pendingNames.clear();
+    this.pendingLocks.clear();
     let payload = JSON.stringify(msg);
-    if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ n: this.nodeId, all: true });
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD) {
+      // Too much for one notification: the caches drop everything; lock changes go in batches.
+      payload = JSON.stringify({ n: this.nodeId, all: true });
+      for (let k = 0; k < (msg.l ?? []).length; k += 400) {
+        this.notify(JSON.stringify({ n: this.nodeId, l: msg.l?.slice(k, k + 400) }));
+      }
+    }
+    this.notify(payload);
+  }
+
+  private notify(payload: string): void {
     this.published++;
     // Lost when the database is down: the receivers' TTL (and their reconnect flush) covers it.
     this.pool.query('SELECT pg_notify($1, $2)', [this.channel, payload]).catch((e: Error) => this.onError(e));
@@ -108,10 +146,12 @@ export class ClusterInvalidation {
     }
     if (m.n === this.nodeId) return;
     this.received++;
+    if (m.l && m.l.length > 0) this.locks?.changed(m.l.map((s) => BigInt(s)));
     if (m.all) {
       this.invalidate();
       return;
     }
+    if ((m.i ?? []).length === 0 && (m.e ?? []).length === 0) return;
     this.invalidate(
       (m.i ?? []).map((s) => BigInt(s)),
       (m.e ?? []).map(([d, n]) => [BigInt(d), n] as const),
@@ -127,7 +167,10 @@ export class ClusterInvalidation {
       if (this.closed) return;
       this.start().then(
         // What was said while nobody listened is unknown: drop everything.
-        () => this.invalidate(),
+        () => {
+          this.invalidate();
+          this.locks?.reconnected();
+        },
         (err: Error) => {
           this.onError(err);
           this.reconnectTimer = setTimeout(attempt, 1000);

@@ -73,6 +73,23 @@ CREATE TABLE IF NOT EXISTS blob_gc (
   blob BIGINT PRIMARY KEY
 );
 
+-- Byte-range locks (NLM and SMB) each gateway process holds, for the other nodes to see. A row
+-- counts while its process holds the session advisory lock (7411, alive): a crashed node's rows
+-- stop counting when its connection drops, and are removed by the next decision on the inode.
+CREATE TABLE IF NOT EXISTS byte_locks (
+  alive BIGINT NOT NULL,
+  node TEXT NOT NULL,
+  ino BIGINT NOT NULL,
+  off BIGINT NOT NULL,
+  len BIGINT NOT NULL,
+  exclusive BOOLEAN NOT NULL,
+  protocol TEXT NOT NULL,
+  owner_key TEXT NOT NULL,
+  client TEXT NOT NULL,
+  since BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS byte_locks_by_ino ON byte_locks (ino);
+
 CREATE TABLE IF NOT EXISTS detached (
   ino BIGINT PRIMARY KEY,
   created BIGINT NOT NULL,

@@ -17,6 +17,28 @@ export interface PgStoreOptions {
   onConnectionError?: (err: Error) => void;
 }
 
+/** Statements that neither write nor lock (see tx: they need no transaction of their own). */
+const READ_ONLY: ReadonlySet<StatementName> = new Set<StatementName>([
+  'getInode',
+  'lookup',
+  'lookupRow',
+  'hasChildren',
+  'readdir',
+  'getUsage',
+  'allUsage',
+  'getXattr',
+  'listXattrs',
+  'extentsIn',
+  'allExtents',
+  'blobsOf',
+  'blobStillUsed',
+  'listGc',
+  'getDetached',
+  'listDetached',
+  'getMeta',
+  'countInodes',
+]);
+
 /** Serialization failure and deadlock: the transaction is run again from the start. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 8;
@@ -128,14 +150,25 @@ export class PgMetadataStore extends MetadataStore {
         broken = err;
       };
       client.on('error', onError);
+      // BEGIN goes out just before the first statement that writes or locks: under READ
+      // COMMITTED a read sees the same committed state in or out of the transaction, and a
+      // program that only reads (a write's precheck, most annotation checks) needs neither
+      // BEGIN nor COMMIT — two round trips fewer.
+      let begun = false;
+      const exec = this.execOn(client);
       try {
-        await client.query('BEGIN');
-        const result = await driveAsync(program(), this.execOn(client));
-        await client.query('COMMIT');
+        const result = await driveAsync(program(), async (op) => {
+          if (!begun && !READ_ONLY.has(op.stmt)) {
+            await client.query('BEGIN');
+            begun = true;
+          }
+          return exec(op);
+        });
+        if (begun) await client.query('COMMIT');
         return result;
       } catch (e) {
         try {
-          await client.query('ROLLBACK');
+          if (begun) await client.query('ROLLBACK');
         } catch (rollbackError) {
           broken = rollbackError as Error;
         }

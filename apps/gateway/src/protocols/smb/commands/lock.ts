@@ -124,13 +124,15 @@ async function take(ctx: RequestContext, open: Open, l: HeldLock, wait: boolean)
         open.locks.push(l);
         return;
       }
-      const got = locks.lock({
-        ino: open.ino,
-        offset: l.offset,
-        length: tableLength(l),
-        exclusive: l.exclusive,
-        owner: { protocol: 'smb', key: open.lockKey, client: open.session.lockClient },
-      });
+      const got = await locks.arbitrate(open.ino, () =>
+        locks.lock({
+          ino: open.ino,
+          offset: l.offset,
+          length: tableLength(l),
+          exclusive: l.exclusive,
+          owner: { protocol: 'smb', key: open.lockKey, client: open.session.lockClient },
+        }),
+      );
       if (got.granted) {
         open.locks.push(l);
         return;

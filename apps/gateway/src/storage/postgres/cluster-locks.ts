@@ -1,0 +1,180 @@
+import { randomInt } from 'node:crypto';
+import type pg from 'pg';
+import { fsError, isFsError } from '../errors.ts';
+import type { ByteRangeLock, LockCluster, LockTable } from '../locks.ts';
+
+/** Advisory lock classes (two-key form, a space apart from the one-key locks of the store). */
+const ALIVE_CLASS = 7411;
+const INODE_CLASS = 7412;
+
+/** Rows of processes still holding their liveness lock. */
+const LIVE = `EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ${ALIVE_CLASS}
+  AND l.objid::bigint = b.alive AND l.objsubid = 2 AND l.granted)`;
+
+const SELECT_OTHERS = `SELECT node, off, len, exclusive, protocol, owner_key, client, since FROM byte_locks b
+  WHERE ino = $1 AND alive <> $2 AND ${LIVE}`;
+
+interface LockRow {
+  node: string;
+  off: bigint;
+  len: bigint;
+  exclusive: boolean;
+  protocol: string;
+  owner_key: string;
+  client: string;
+  since: bigint;
+}
+
+/**
+ * Byte-range locks coherent across gateway nodes on one PostgreSQL. Every decision about an
+ * inode's locks (NLM LOCK/UNLOCK, SMB LOCK) runs under a transaction-scoped advisory lock of
+ * the inode, sees the other nodes' live locks of it, and stores this node's before the next
+ * node decides; a change is announced over NOTIFY so the others refresh their view, which
+ * SMB's mandatory read/write checks consult. Releases are stored in the background: until then
+ * another node sees the lock still held (it waits or is refused — never a conflict granted).
+ * A process's rows count while it holds its liveness lock (a session advisory lock on its
+ * listening connection), so a crashed node's locks go with its connection.
+ */
+export class ClusterLocks implements LockCluster {
+  /** This process's liveness key (held as advisory lock (7411, key) by the listener). */
+  readonly aliveKey = randomInt(1, 2 ** 31 - 1);
+  private readonly queued = new Map<bigint, Promise<unknown>>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly node: string,
+    private readonly table: LockTable,
+    /** Announces that this node's locks of the inode changed (batched NOTIFY). */
+    private readonly announce: (ino: bigint) => void,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {}
+
+  /** The liveness lock, taken on the listener's session (ClusterInvalidation). */
+  aliveSql(): { text: string; values: unknown[] } {
+    return { text: `SELECT pg_advisory_lock(${ALIVE_CLASS}, $1)`, values: [this.aliveKey] };
+  }
+
+  arbitrate<T>(ino: bigint, decide: () => T): Promise<T> {
+    // One decision per inode at a time from this process too, so its own calls do not queue
+    // on the database lock holding pool connections.
+    const prev = this.queued.get(ino) ?? Promise.resolve();
+    const run = prev.then(
+      () => this.decide(ino, decide),
+      () => this.decide(ino, decide),
+    );
+    const tail = run.catch(() => {});
+    this.queued.set(ino, tail);
+    void tail.then(() => {
+      if (this.queued.get(ino) === tail) this.queued.delete(ino);
+    });
+    return run;
+  }
+
+  released(ino: bigint): void {
+    this.arbitrate(ino, () => undefined).catch((e: Error) => this.onError(e));
+  }
+
+  private async decide<T>(ino: bigint, decide: () => T): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(${INODE_CLASS}, ($1::bigint % 2147483647)::int)`, [
+        ino,
+      ]);
+      const others = await client.query<LockRow>(SELECT_OTHERS, [ino, this.aliveKey]);
+      await client.query(`DELETE FROM byte_locks b WHERE ino = $1 AND alive <> $2 AND NOT ${LIVE}`, [
+        ino,
+        this.aliveKey,
+      ]);
+      this.table.setRemote(
+        ino,
+        others.rows.map((r) => toLock(ino, r)),
+      );
+      const result = decide();
+      await client.query('DELETE FROM byte_locks WHERE ino = $1 AND alive = $2', [ino, this.aliveKey]);
+      for (const l of this.table.localLocks(ino)) {
+        await client.query(
+          `INSERT INTO byte_locks (alive, node, ino, off, len, exclusive, protocol, owner_key, client, since)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [
+            this.aliveKey,
+            this.node,
+            ino,
+            l.offset,
+            l.length,
+            l.exclusive,
+            l.owner.protocol,
+            l.owner.key,
+            l.owner.client,
+            l.since,
+          ],
+        );
+      }
+      await client.query('COMMIT');
+      this.announce(ino);
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch((r: Error) => {
+        broken = r;
+      });
+      if (isFsError(e)) throw e;
+      // The protocols answer their "try again" status (SMB: as for an open circuit).
+      throw fsError('EAGAIN', `cluster lock state unavailable: ${(e as Error).message}`, String(ino));
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  /** Another node announced a change: reload its view of the inode. */
+  async refresh(ino: bigint): Promise<void> {
+    const r = await this.pool.query<LockRow>(SELECT_OTHERS, [ino, this.aliveKey]);
+    this.table.setRemote(
+      ino,
+      r.rows.map((row) => toLock(ino, row)),
+    );
+  }
+
+  /**
+   * At start and after the listener reconnected (notifications may have been missed, and a
+   * database restart dropped every liveness lock): this node's locks stored again, and the
+   * other nodes' live locks loaded.
+   */
+  async resync(): Promise<void> {
+    for (const ino of this.table.lockedInodes()) this.released(ino);
+    const r = await this.pool.query<LockRow & { ino: bigint }>(
+      `SELECT ino, node, off, len, exclusive, protocol, owner_key, client, since FROM byte_locks b
+       WHERE alive <> $1 AND ${LIVE}`,
+      [this.aliveKey],
+    );
+    const byIno = new Map<bigint, ByteRangeLock[]>();
+    for (const row of r.rows) {
+      const list = byIno.get(row.ino) ?? [];
+      list.push(toLock(row.ino, row));
+      byIno.set(row.ino, list);
+    }
+    for (const ino of this.table.remoteInodes()) if (!byIno.has(ino)) this.table.setRemote(ino, []);
+    for (const [ino, list] of byIno) this.table.setRemote(ino, list);
+  }
+}
+
+function toLock(ino: bigint, r: LockRow): ByteRangeLock {
+  return {
+    ino,
+    offset: BigInt(r.off),
+    length: BigInt(r.len),
+    exclusive: r.exclusive,
+    // NLM owners name the client process, the same on every node; SMB opens exist on one node.
+    owner: {
+      protocol: r.protocol,
+      key: r.protocol === 'smb' ? `${r.node}/${r.owner_key}` : r.owner_key,
+      client: `${r.client}@${r.node}`,
+    },
+    since: Number(r.since),
+  };
+}
