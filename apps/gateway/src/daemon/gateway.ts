@@ -5,6 +5,7 @@ import { currentTls, onTlsChange } from '../ops/certs/feature.ts';
 import { ConnectionRegistry } from '../ops/connections.ts';
 import { HealthMonitor, processCheck } from '../ops/health.ts';
 import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
+import { nodeHeartbeatOf } from '../ops/nodes/feature.ts';
 import { addSmbStatusRoute } from '../protocols/smb/admin-route.ts';
 import { type OpenedNamespace, type OpenNamespaceOptions, openNamespace } from '../storage/open.ts';
 import type { Feature } from './feature.ts';
@@ -122,6 +123,9 @@ export class Gateway {
     await this.health.start();
     await this.ops.listen(config.health.bind);
     this.listeners.unshift({ name: 'health', address: this.ops.address() });
+    // Serving now: tell the cluster at once rather than at the next heartbeat (a rolling
+    // restart waits for this node to read healthy again).
+    void nodeHeartbeatOf(this)?.beatOnce();
     for (const l of this.listeners)
       log.info({ listener: l.name, address: l.address }, `${l.name} listening on ${l.address}`);
   }

@@ -588,17 +588,23 @@ export class Namespace implements NamespaceApi {
     purpose: string,
     owner: string | null = null,
   ): Promise<Attributes> {
-    return this.m.createDetached(cred, mode, purpose, owner);
+    const attrs = await this.m.createDetached(cred, mode, purpose, owner);
+    // Nothing can have written to a file no one else knows of: its blob needs no tail check
+    // (on an object store that check is a listing per upload).
+    this.tailChecked.set(attrs.ino, Promise.resolve());
+    return attrs;
   }
 
+  /** `xattrs`: annotations of the content (S3 metadata, ETag) set in the same transaction. */
   async linkDetached(
     cred: Credential,
     ino: bigint,
     dir: bigint,
     name: string,
     replace: boolean,
+    xattrs?: Record<string, Buffer | undefined>,
   ): Promise<Attributes> {
-    const { attrs, fx } = await this.m.linkDetached(cred, ino, dir, name, replace);
+    const { attrs, fx } = await this.m.linkDetached(cred, ino, dir, name, replace, xattrs);
     await this.finish(fx);
     return attrs;
   }

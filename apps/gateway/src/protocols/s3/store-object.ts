@@ -30,12 +30,15 @@ export async function linkObject(
     const parent = await ensureParents(env, cred, bucketIno, kp, key);
     await refuseDirectoryAt(env, cred, parent.ino, kp.name, key);
     const before = await ns.getattr(ino);
-    // Linking bumps the change id by one: the ETag is recorded for the id the object will have.
+    // Linking bumps the change id by one: the ETag is recorded for the id the object will have,
+    // with the metadata, in the transaction that links it (one commit per PUT).
     const predicted = before.changeId + 1n;
-    await ns.setXattrs(cred, ino, { ...metadata, ...etagXattrs(etag, predicted) }, { quiet: true });
     let linked: Attributes;
     try {
-      linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, true);
+      linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, true, {
+        ...metadata,
+        ...etagXattrs(etag, predicted),
+      });
     } catch (e) {
       if (isFsError(e, 'EISDIR')) throw pathConflict(key, 'a prefix of that name holds other objects');
       throw e;

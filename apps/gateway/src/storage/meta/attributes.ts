@@ -168,6 +168,15 @@ export function* voidContentAnnotation(ino: bigint): Program<boolean> {
   return true;
 }
 
+/** Sets (or, with undefined, deletes) extended attributes; names of 1–255 characters. */
+export function* writeXattrs(ino: bigint, values: Record<string, Buffer | undefined>): Program<void> {
+  for (const [name, value] of Object.entries(values)) {
+    if (name.length === 0 || name.length > 255) throw fsError('EINVAL', 'bad attribute name', name);
+    if (value === undefined) yield* run('deleteXattr', ino, name);
+    else yield* run('setXattr', ino, name, value);
+  }
+}
+
 /**
  * `quiet` records annotations that describe the content rather than change it (an S3 ETag
  * cached for the current change id): ctime and the change id stay as they are.
@@ -184,11 +193,7 @@ export function* setXattrs(
   if (!isOwnerOrRoot(cred, a) && (effectiveAccess(cred, a) & W_OK) === 0) {
     throw fsError('EACCES', 'no permission to change attributes', String(ino));
   }
-  for (const [name, value] of Object.entries(values)) {
-    if (name.length === 0 || name.length > 255) throw fsError('EINVAL', 'bad attribute name', name);
-    if (value === undefined) yield* run('deleteXattr', ino, name);
-    else yield* run('setXattr', ino, name, value);
-  }
+  yield* writeXattrs(ino, values);
   if (!quiet) yield* run('touchCtime', ctx.now(), ino);
   fx.touched.push(ino);
   return fx;

@@ -2,6 +2,7 @@ import { fsError } from '../errors.ts';
 import { checkNewName } from '../names.ts';
 import { requireAccess, requireStickyRight, W_OK, X_OK } from '../permissions.ts';
 import type { Attributes, Credential } from '../types.ts';
+import { writeXattrs } from './attributes.ts';
 import { insertInode, unlinkEntry } from './entries.ts';
 import { allExtents, attrsOf, destroyInode, lookupIno, mustDir, mustRow } from './inodes.ts';
 import { addUsage, charge } from './ledger.ts';
@@ -33,6 +34,7 @@ export function* createDetached(
 /**
  * Links a detached file into a directory in one transaction, replacing an existing
  * non-directory entry when `replace` is set: readers see the old file or the new, never a mix.
+ * `xattrs` are set (quietly: they describe the content) in the same transaction.
  */
 export function* linkDetached(
   ctx: TxContext,
@@ -41,10 +43,12 @@ export function* linkDetached(
   dirIno: bigint,
   name: string,
   replace: boolean,
+  xattrs: Record<string, Buffer | undefined> = {},
 ): Program<{ attrs: Attributes; fx: Effects }> {
   const fx = noEffects();
   const dir = yield* mustDir(dirIno);
   if (!(yield* get('getDetached', ino))) throw fsError('EINVAL', 'inode is not detached', String(ino));
+  yield* writeXattrs(ino, xattrs);
   checkNewName(name);
   requireAccess(cred, dir, W_OK | X_OK, name);
   const existing = yield* lookupIno(dir, name);

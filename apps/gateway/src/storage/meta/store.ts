@@ -226,8 +226,15 @@ export abstract class MetadataStore implements TxContext {
     return this.tx(() => detachedOps.createDetached(this, cred, mode, purpose, owner));
   }
 
-  linkDetached(cred: Credential, ino: bigint, dir: bigint, name: string, replace: boolean) {
-    return this.tx(() => detachedOps.linkDetached(this, cred, ino, dir, name, replace));
+  linkDetached(
+    cred: Credential,
+    ino: bigint,
+    dir: bigint,
+    name: string,
+    replace: boolean,
+    xattrs?: Record<string, Buffer | undefined>,
+  ) {
+    return this.tx(() => detachedOps.linkDetached(this, cred, ino, dir, name, replace, xattrs));
   }
 
   removeDetached(ino: bigint): Awaitable<Effects> {
