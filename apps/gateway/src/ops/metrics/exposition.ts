@@ -204,6 +204,23 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     ['cache'],
     () => caches().map((c) => [{ cache: c.name }, c.misses]),
   );
+  counter(
+    registry,
+    'gateway_metadata_statements_total',
+    'Statements run on the metadata database (one round trip each on PostgreSQL)',
+    ['backend'],
+    () => [[{ backend: gw.ns.meta.kind }, gw.ns.meta.statements]],
+  );
+  counter(
+    registry,
+    'gateway_cluster_invalidations_total',
+    'Cache invalidation batches exchanged with other gateway nodes (PostgreSQL LISTEN/NOTIFY)',
+    ['direction'],
+    () => [
+      [{ direction: 'received' }, gw.ns.cluster?.received ?? 0],
+      [{ direction: 'published' }, gw.ns.cluster?.published ?? 0],
+    ],
+  );
 
   gauge(
     registry,

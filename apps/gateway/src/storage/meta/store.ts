@@ -33,6 +33,8 @@ export abstract class MetadataStore implements TxContext {
   readonly now = makeClock();
   gate: LedgerGate;
   firstRunIno = 0n;
+  /** Statements run so far (a metric: round trips on PostgreSQL). */
+  statements = 0;
   /** Set by the namespace: whether this process has touched the inode's blob. */
   mayHaveBlob: (ino: bigint) => boolean = () => false;
 

@@ -135,6 +135,7 @@ export class PgMetadataStore extends MetadataStore {
 
   private execOn(client: pg.ClientBase | pg.Pool): (op: Op) => Promise<unknown> {
     return async (op) => {
+      this.statements++;
       const r = await client.query({ name: op.stmt, text: TEXTS[op.stmt], values: op.args as unknown[] });
       return op.mode === 'all' ? r.rows : op.mode === 'get' ? r.rows[0] : undefined;
     };

@@ -17,7 +17,7 @@ export { MAX_FILE_SIZE, makeClock, ROOT_INO } from '../meta/model.ts';
 export class SqliteMetadataStore extends MetadataStore {
   readonly kind = 'sqlite';
   readonly db: Database.Database;
-  private readonly statements = new Map<StatementName, Database.Statement>();
+  private readonly prepared = new Map<StatementName, Database.Statement>();
 
   constructor(file: string, gate: LedgerGate) {
     super(gate);
@@ -37,14 +37,15 @@ export class SqliteMetadataStore extends MetadataStore {
     this.db.pragma('cache_size = -65536');
     this.db.exec(SCHEMA_SQL);
     for (const [name, sql] of Object.entries(STATEMENTS)) {
-      this.statements.set(name as StatementName, this.db.prepare(sql).safeIntegers(true));
+      this.prepared.set(name as StatementName, this.db.prepare(sql).safeIntegers(true));
     }
     this.tx(() => initialise(this, SCHEMA_VERSION));
     this.db.pragma('busy_timeout = 20');
   }
 
   private readonly exec = (op: Op): unknown => {
-    const s = this.statements.get(op.stmt) as Database.Statement;
+    this.statements++;
+    const s = this.prepared.get(op.stmt) as Database.Statement;
     if (op.mode === 'all') return s.all(...op.args);
     if (op.mode === 'get' || s.reader) return s.get(...op.args);
     s.run(...op.args);
