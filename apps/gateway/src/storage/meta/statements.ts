@@ -87,8 +87,10 @@ export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   queueGc: 'INSERT INTO blob_gc (blob) VALUES (?) ON CONFLICT DO NOTHING',
   setMeta:
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-  skipInodeNumbers: `SELECT setval(pg_get_serial_sequence('inodes', 'ino'),
-     (SELECT last_value FROM inodes_ino_seq) + ?::bigint) + 1 AS next`,
+  // A sequence never hands a number out twice, crash or not, and is shared by every node:
+  // taking the next number marks this start (setval with a gap could move it backwards
+  // when two nodes start at once). The gap argument is not needed here.
+  skipInodeNumbers: `SELECT nextval(pg_get_serial_sequence('inodes', 'ino')) + 0 * ?::bigint AS next`,
 };
 
 /** A statement's text for PostgreSQL: its override or the shared text, `?` numbered `$1…`. */
