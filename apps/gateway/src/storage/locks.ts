@@ -87,6 +87,13 @@ export class LockTable {
     return this.byIno.get(ino) ?? [];
   }
 
+  /** Puts this node's locks of an inode back as they were (a decision the cluster did not store). */
+  restoreLocal(ino: bigint, locks: readonly ByteRangeLock[]): void {
+    if (locks.length === 0) this.byIno.delete(ino);
+    else this.byIno.set(ino, [...locks]);
+    this.wake(ino);
+  }
+
   /** Inodes this node holds locks on. */
   lockedInodes(): bigint[] {
     return [...this.byIno.keys()];

@@ -11,7 +11,14 @@ export function unlockProcedure(env: NlmEnv): RpcProcedure {
       const args = decodeUnlockArgs(call.args);
       const file = await resolveFile(env, args.lock.fh, call.remoteAddress);
       if ('stat' in file) return encodeRes(reply, args.cookie, file.stat);
-      await env.manager.unlock({ ino: file.ino, lock: args.lock });
+      try {
+        await env.manager.unlock({ ino: file.ino, lock: args.lock });
+      } catch (e) {
+        // Other gateway nodes could not be told (metadata database down): the lock stays, the
+        // client retries.
+        env.log.warn({ err: (e as Error).message }, 'NLM unlock not decided: cluster lock state unavailable');
+        return encodeRes(reply, args.cookie, Nlm4Stat.DENIED_NOLOCKS);
+      }
       encodeRes(reply, args.cookie, Nlm4Stat.GRANTED);
     },
   };

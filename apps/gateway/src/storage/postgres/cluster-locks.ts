@@ -81,6 +81,7 @@ export class ClusterLocks implements LockCluster {
       broken = err;
     };
     client.on('error', onError);
+    let before: ByteRangeLock[] | undefined;
     try {
       await client.query('BEGIN');
       await client.query(`SELECT pg_advisory_xact_lock(${INODE_CLASS}, ($1::bigint % 2147483647)::int)`, [
@@ -95,6 +96,7 @@ export class ClusterLocks implements LockCluster {
         ino,
         others.rows.map((r) => toLock(ino, r)),
       );
+      before = [...this.table.localLocks(ino)];
       const result = decide();
       await client.query('DELETE FROM byte_locks WHERE ino = $1 AND alive = $2', [ino, this.aliveKey]);
       for (const l of this.table.localLocks(ino)) {
@@ -122,6 +124,8 @@ export class ClusterLocks implements LockCluster {
       await client.query('ROLLBACK').catch((r: Error) => {
         broken = r;
       });
+      // Not stored, not decided: the caller hears "try again", so nothing may stay granted here.
+      if (before) this.table.restoreLocal(ino, before);
       if (isFsError(e)) throw e;
       // The protocols answer their "try again" status (SMB: as for an open circuit).
       throw fsError('EAGAIN', `cluster lock state unavailable: ${(e as Error).message}`, String(ino));
