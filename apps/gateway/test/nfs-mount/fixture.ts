@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
 import { createLogger, type Logger } from '../../src/daemon/logger.ts';
-import type { ProtocolFactory } from '../../src/daemon/protocol-server.ts';
-import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
-import { NfsServer, type NfsServerOptions } from '../../src/protocols/nfs/server.ts';
+import type { NfsServer, NfsServerOptions } from '../../src/protocols/nfs/server.ts';
 import { NfsHandles } from '../../src/protocols/nfs/v3/handle.ts';
+import { startUnregistered } from '../support/gateway.ts';
 import { freePorts } from '../support/ports.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 
@@ -57,19 +56,8 @@ ${o.extraYaml ?? ''}
   );
   const { config, problems } = await loadConfig(file, { tls: 'warning' });
   if (!config) throw new Error(`bad test config: ${JSON.stringify(problems)}`);
-  let server: NfsServer | undefined;
-  const original = PROTOCOL_SERVERS.nfs;
-  const factory: ProtocolFactory = (ctx) => {
-    server = new NfsServer(ctx, { portmapper: false, ...o.server });
-    return server;
-  };
-  PROTOCOL_SERVERS.nfs = factory;
   const gw = new Gateway(config, ['nfs'], o.logger ?? createLogger(o.logLevel ?? 'error', { pretty: false }));
-  try {
-    await gw.start();
-  } finally {
-    PROTOCOL_SERVERS.nfs = original;
-  }
+  const server = await startUnregistered(gw, o.server);
   if (!server) throw new Error('the gateway did not create its NFS server');
   const handles = new NfsHandles(gw.control.secrets.nfsHandleKey, gw.ns, config.nfs.exports);
   return {

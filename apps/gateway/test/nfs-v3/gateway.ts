@@ -4,9 +4,8 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { Protocol } from '../../src/config/types.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
 import { createLogger } from '../../src/daemon/logger.ts';
-import type { ProtocolFactory } from '../../src/daemon/protocol-server.ts';
 import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
-import { NfsServer } from '../../src/protocols/nfs/server.ts';
+import { startUnregistered } from '../support/gateway.ts';
 import { freePorts } from '../support/ports.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -45,16 +44,9 @@ health: { bind: 127.0.0.1:${ops}, probe_interval: 1h }
   );
   const { config, problems } = await loadConfig(file, { tls: 'warning' });
   if (!config) throw new Error(`bad test config: ${JSON.stringify(problems)}`);
-  const original = PROTOCOL_SERVERS.nfs;
-  const factory: ProtocolFactory = (ctx) => new NfsServer(ctx, { portmapper: false });
-  PROTOCOL_SERVERS.nfs = factory;
   const protocols: Protocol[] = withS3 ? ['nfs', 's3'] : ['nfs'];
   const gw = new Gateway(config, protocols, createLogger('error', { pretty: false }));
-  try {
-    await gw.start();
-  } finally {
-    PROTOCOL_SERVERS.nfs = original;
-  }
+  await startUnregistered(gw);
   return {
     gw,
     dir,

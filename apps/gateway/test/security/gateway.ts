@@ -14,10 +14,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Protocol } from '../../src/config/types.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
-import type { ProtocolFactory } from '../../src/daemon/protocol-server.ts';
-import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
 import { MOUNT_PROG, MountProc, Mountstat3 } from '../../src/protocols/mount/codec.ts';
-import { NfsServer } from '../../src/protocols/nfs/server.ts';
 import { AcceptStat } from '../../src/protocols/rpc/constants.ts';
 import { decodeReply, encodeCall, type RpcReply } from '../../src/protocols/rpc/message.ts';
 import type { AuthSysCred } from '../../src/protocols/rpc/program.ts';
@@ -26,6 +23,7 @@ import type { XdrReader } from '../../src/protocols/xdr/reader.ts';
 import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import { type Args, encode } from '../nfs-v3/wire.ts';
 import { REGION } from '../s3/fixture.ts';
+import { startUnregistered } from '../support/gateway.ts';
 import { freePorts } from '../support/ports.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { signIn, trpc } from '../trpc/fixture.ts';
@@ -86,15 +84,7 @@ health: { bind: 0.0.0.0:${ops}, probe_interval: 1h }
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const protocols: Protocol[] = ['nfs', 's3', 'smb'];
     const gw = new Gateway(config, protocols, log);
-    // Not registered with rpcbind: test files run side by side.
-    const original = PROTOCOL_SERVERS.nfs;
-    const factory: ProtocolFactory = (ctx) => new NfsServer(ctx, { portmapper: false });
-    PROTOCOL_SERVERS.nfs = factory;
-    try {
-      await gw.start();
-    } finally {
-      PROTOCOL_SERVERS.nfs = original;
-    }
+    await startUnregistered(gw);
     try {
       const alice = await addAccount(gw, 'alice', 'Alice-password-1');
       return new SecurityGateway(gw, dir, { nfs, mount, s3, smb, ops }, lines, alice);

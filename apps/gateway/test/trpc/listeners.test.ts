@@ -7,8 +7,7 @@ import type { ListenerView } from '@claudefs/api';
 import { loadConfig } from '../../src/config/load.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
 import { createLogger } from '../../src/daemon/logger.ts';
-import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
-import { createNfsServer } from '../../src/protocols/nfs/server.ts';
+import { startUnregistered } from '../support/gateway.ts';
 import { freePorts } from '../support/ports.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { signIn, trpc } from './fixture.ts';
@@ -60,15 +59,8 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 1s }
     const { config, problems } = await loadConfig(file, { checkPorts: false });
     if (!config) throw new Error(`bad test config: ${JSON.stringify(problems)}`);
     process.env.CFS_ADMIN_PASSWORD ??= 'bootstrap-Admin-pw-41';
-    // No rpcbind registration: a test must not replace the programs another gateway registered.
-    const original = PROTOCOL_SERVERS.nfs;
-    PROTOCOL_SERVERS.nfs = (ctx) => createNfsServer(ctx, { portmapper: false });
     gw = new Gateway(config, ['nfs', 's3', 'smb'], createLogger('error', { pretty: false }));
-    try {
-      await gw.start();
-    } finally {
-      PROTOCOL_SERVERS.nfs = original;
-    }
+    await startUnregistered(gw);
     base = `http://127.0.0.1:${ports.health}`;
     await gw.control.users.add({ name: 'vic', role: 'viewer', password: 'vic-Viewer-pw-8' });
     await gw.control.users.add({ name: 'otto', role: 'operator', password: 'otto-Operator-pw-8' });
