@@ -104,7 +104,14 @@ async function openData(o: OpenNamespaceOptions): Promise<DataStore> {
 
 export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedNamespace> {
   const data = await openData(o);
-  const { meta, barrier, dbFile } = await openMeta(o);
+  let opened: Awaited<ReturnType<typeof openMeta>>;
+  try {
+    opened = await openMeta(o);
+  } catch (e) {
+    await data.close().catch(() => {});
+    throw e;
+  }
+  const { meta, barrier, dbFile } = opened;
   const stores = o.wrapStores?.({ meta, data, barrier }) ?? { meta, data, barrier };
   const ns = new OpenedNamespace(stores.meta, stores.data, stores.barrier, {
     cacheTtlMs: o.cacheTtlMs ?? 1000,

@@ -72,6 +72,8 @@ s3: { bind: 127.0.0.1:${s3}, root: /export }
 smb: { bind: 127.0.0.1:${smb}, shares: [{ name: export, path: /export, mode: 1777 }] }
 health: { bind: 127.0.0.1:${ops}, probe_interval: 250ms }
 circuit_breaker: { failure_threshold: 3, reset_timeout: 2s }
+# Long enough that a node sees another's change only because it was told (LISTEN/NOTIFY).
+cache: { ttl: 10m }
 `,
       );
       nodes.push({
