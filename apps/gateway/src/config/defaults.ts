@@ -23,6 +23,8 @@ export const DEFAULTS = {
   maxConnections: 1024,
   failureThreshold: 5,
   resetTimeout: '10s',
+  /** A backend call slower than this counts as a failure (circuit_breaker.slow_call). */
+  slowCall: '5s',
   cacheTtl: '1s',
   cacheMaxEntries: 100_000,
   gracePeriod: '7d',

@@ -125,6 +125,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
     circuitBreaker: {
       failureThreshold: file.circuit_breaker.failure_threshold,
       resetTimeoutMs: file.circuit_breaker.reset_timeout,
+      slowCallMs: file.circuit_breaker.slow_call,
     },
     cache: { ttlMs: file.cache.ttl, maxEntries: file.cache.max_entries },
     quota: { gracePeriodMs: file.quota.grace_period },

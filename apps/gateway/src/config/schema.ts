@@ -168,6 +168,7 @@ export const configFileSchema = z.strictObject({
   circuit_breaker: section({
     failure_threshold: count.default(DEFAULTS.failureThreshold),
     reset_timeout: interval(DEFAULTS.resetTimeout),
+    slow_call: interval(DEFAULTS.slowCall),
   }),
   cache: section({ ttl: duration(DEFAULTS.cacheTtl), max_entries: count.default(DEFAULTS.cacheMaxEntries) }),
   quota: section({ grace_period: duration(DEFAULTS.gracePeriod) }),

@@ -111,7 +111,7 @@ export interface GatewayConfig {
   health: { bind: ListenAddress; probeIntervalMs: number };
   admin: { trustLoopback: boolean };
   limits: { maxConnections: number };
-  circuitBreaker: { failureThreshold: number; resetTimeoutMs: number };
+  circuitBreaker: { failureThreshold: number; resetTimeoutMs: number; slowCallMs: number };
   cache: { ttlMs: number; maxEntries: number };
   quota: { gracePeriodMs: number };
   identity: { groupsFromHost: boolean };

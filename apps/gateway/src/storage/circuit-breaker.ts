@@ -6,6 +6,12 @@ export type Backend = 'metadata' | 'transport';
 export interface BreakerOptions {
   failureThreshold: number;
   resetTimeoutMs: number;
+  /**
+   * A call that takes longer than this counts as a failure even when it succeeds (its caller
+   * still gets its result): a backend that answers only after seconds is down for every client
+   * waiting on it. Undefined: never.
+   */
+  slowCallMs?: number;
 }
 
 export interface BreakerSnapshot {
@@ -53,7 +59,10 @@ export function backendFailure(e: unknown, backend: Backend): FsError | undefine
  * A circuit breaker per backend: `failureThreshold` consecutive backend failures open it;
  * while open every call is refused at once with EAGAIN; after `resetTimeoutMs` the next call —
  * a client's or the health monitor's background probe — is the half-open trial: success
- * closes it, failure opens it again. Written here rather than taken from cockatiel because
+ * closes it, failure opens it again. A call slower than `slowCallMs` is a failure too (it is
+ * answered, never abandoned: nothing it wrote can land after a newer write), so a backend
+ * that has slowed to a crawl gets cut off and clients are told at once to come back later.
+ * Written here rather than taken from cockatiel because
  * the metadata path is synchronous (better-sqlite3) and cockatiel only wraps async calls.
  */
 export class CircuitBreaker {
@@ -111,43 +120,63 @@ export class CircuitBreaker {
   /** Like run, for a call that answers synchronously or with a promise. */
   runEither<T>(fn: () => T | Promise<T>): T | Promise<T> {
     this.guard();
+    const started = performance.now();
     let r: T | Promise<T>;
     try {
       r = fn();
     } catch (e) {
-      throw this.classify(e);
+      throw this.classify(e, started);
     }
     if (!(r instanceof Promise)) {
-      this.succeeded();
+      this.answered(started);
       return r;
     }
     return r.then(
       (v) => {
-        this.succeeded();
+        this.answered(started);
         return v;
       },
       (e: unknown) => {
-        throw this.classify(e);
+        throw this.classify(e, started);
       },
     );
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     this.guard();
+    const started = performance.now();
     try {
       const r = await fn();
-      this.succeeded();
+      this.answered(started);
       return r;
     } catch (e) {
-      throw this.classify(e);
+      throw this.classify(e, started);
     }
   }
 
-  private classify(e: unknown): unknown {
+  /**
+   * The failure a call or probe that began at `started` (performance.now()) and answered
+   * just now stands for when it was slower than `slowCallMs`; undefined when it was not.
+   */
+  slowness(started: number): FsError | undefined {
+    const limit = this.options.slowCallMs;
+    const ms = performance.now() - started;
+    if (limit === undefined || ms <= limit) return undefined;
+    return fsError('EIO', `${this.backend} backend: slow call: ${Math.round(ms)} ms (slow_call ${limit} ms)`);
+  }
+
+  /** A call that answered (a result, or a namespace error): a success unless it was slow. */
+  private answered(started: number): void {
+    const slow = this.slowness(started);
+    if (slow) this.failed(slow);
+    else this.succeeded();
+  }
+
+  private classify(e: unknown, started: number): unknown {
     const failure = backendFailure(e, this.backend);
     if (!failure) {
       // A namespace error (ENOENT, EACCES, …) is the backend working as it should.
-      this.succeeded();
+      this.answered(started);
       return e;
     }
     this.failed(failure);

@@ -194,13 +194,15 @@ export class Namespace implements NamespaceApi {
   }
 
   private async probe(breaker: CircuitBreaker, roundTrip: () => Promise<void>): Promise<void> {
+    const started = performance.now();
     try {
       await roundTrip();
     } catch (e) {
       breaker.probed(e);
       throw e;
     }
-    breaker.probed();
+    // A probe answered after slow_call failed, as a client waiting that long would say.
+    breaker.probed(breaker.slowness(started));
   }
 
   // ---- reads -------------------------------------------------------------------------------

@@ -101,7 +101,11 @@ describe('defaults for absent keys', () => {
       ['CLAUDEFS', 'CLAUDEFS', false, 60_000],
     );
     assert.deepEqual(config.health, { bind: config.health.bind, probeIntervalMs: 2_000 });
-    assert.deepEqual(config.circuitBreaker, { failureThreshold: 5, resetTimeoutMs: 10_000 });
+    assert.deepEqual(config.circuitBreaker, {
+      failureThreshold: 5,
+      resetTimeoutMs: 10_000,
+      slowCallMs: 5_000,
+    });
     assert.deepEqual(config.cache, { ttlMs: 1_000, maxEntries: 100_000 });
     assert.deepEqual(config.quota, { gracePeriodMs: 7 * 86_400_000 });
     assert.deepEqual(config.limits, { maxConnections: 1024 });

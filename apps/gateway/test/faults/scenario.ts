@@ -58,6 +58,8 @@ export const OPEN_CIRCUIT: Expected = {
   S3: '503 ServiceUnavailable',
   SMB: 'STATUS_NETWORK_BUSY',
 };
+/** Slow I/O before the circuit opens: the request waits, and is done. */
+export const SLOW_BUT_DONE: Expected = { NFS: 'NFS3_OK', S3: '200 OK', SMB: 'STATUS_SUCCESS' };
 export const ON_EIO: Expected = {
   NFS: 'NFS3ERR_IO',
   S3: '500 InternalError',
@@ -435,7 +437,7 @@ export interface FaultGateway {
 
 /**
  * The suite's gateway (NFS, S3, SMB; probes every 100 ms; 3 failures open a circuit, which
- * stays open 2 s before a trial), with the fault wrapper in place and the `onTmpfs` backend's
+ * stays open 2 s before a trial; a call slower than 1 s is a failure), with the fault wrapper in place and the `onTmpfs` backend's
  * files on a small tmpfs of their own, so that it can be filled for real. Started before the
  * suite's tests, stopped after them.
  */
@@ -448,7 +450,7 @@ export function faultGateway(onTmpfs: Backend, size: string): FaultGateway {
     ctx.rig = await Rig.start({
       ...(onTmpfs === 'metadata' ? { metadataDir: ctx.home } : { dataDir: join(ctx.home, 'data') }),
       wrapStores: ctx.faults.wrap,
-      extraYaml: 'circuit_breaker: { failure_threshold: 3, reset_timeout: 2s }',
+      extraYaml: 'circuit_breaker: { failure_threshold: 3, reset_timeout: 2s, slow_call: 1s }',
     });
     ctx.clients = await Clients.open(ctx.rig);
   });

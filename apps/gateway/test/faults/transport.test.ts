@@ -5,14 +5,11 @@
  * scenario.ts runs the round: fast protocol errors, the circuit opened by the probes alone,
  * /health naming the backend and the cause, recovery by itself, nothing acknowledged lost.
  */
-import { equal, notEqual, ok } from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { until } from '../diagnostics/fixture.ts';
 import {
-  type Answer,
   describeRound,
   faultGateway,
   faultRound,
@@ -20,7 +17,7 @@ import {
   ON_EIO,
   ON_ENOSPC,
   ON_EROFS,
-  WAIT_MS,
+  SLOW_BUT_DONE,
 } from './scenario.ts';
 
 const ROOT_ONLY = 'needs root to mount a tmpfs and a read-only bind mount';
@@ -87,38 +84,15 @@ describe('transport faults, as NFS, S3 and SMB clients see them', () => {
     t.diagnostic(describeRound(figures));
   });
 
-  test('5 slow I/O (injected, 1.2 s a call): /health says the transport probe is slow; nothing is lost', async (t) => {
-    const { rig, clients } = g;
-    const acked = await clients.writeAcked('before-slow');
-    g.faults.arm('transport', { delayMs: 1200 });
-    let answers: Answer[];
-    try {
-      answers = await clients.attempt('transport');
-      for (const a of answers) ok(['NFS3_OK', '200 OK', 'STATUS_SUCCESS'].includes(a.answer), a.answer);
-      await until(
-        '/health to report the slow transport',
-        async () => {
-          const c = await rig.check('transport');
-          return c.status !== 'healthy' && /slow probe|timed out/.test(c.message);
-        },
-        WAIT_MS,
-      );
-      notEqual((await rig.check('metadata')).status, 'unhealthy');
-    } finally {
-      g.faults.clear('transport');
-    }
-    await until(
-      '/health to stop reporting the transport slow',
-      async () => !/slow probe|timed out/.test((await rig.check('transport')).message),
-      WAIT_MS,
-    );
-    equal(rig.gw.ns.breakers.transport.state, 'closed');
-    await clients.verify(acked);
-    await clients.verify(await clients.writeAcked('after-slow'));
-    t.diagnostic(
-      `transport: slow I/O (1.2 s a call, injected) | no error, no open circuit: ${answers
-        .map((a) => `${a.protocol} ${a.op} ${a.answer} ${a.ms.toFixed(0)} ms`)
-        .join('; ')}`,
-    );
+  test('5 slow I/O (injected, 2 s a call): slow calls open the circuit, then every protocol is refused at once', async (t) => {
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'transport',
+      label: 'transport: 2 s a call (injected), slow_call 1 s',
+      apply: () => g.faults.arm('transport', { delayMs: 2000 }),
+      remove: () => g.faults.clear('transport'),
+      direct: SLOW_BUT_DONE,
+      cause: /slow call: \d+ ms \(slow_call 1000 ms\)/,
+    });
+    t.diagnostic(describeRound(figures));
   });
 });

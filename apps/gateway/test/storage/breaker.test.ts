@@ -56,6 +56,29 @@ describe('circuit breaker', () => {
     equal(b.state, 'closed');
   });
 
+  test('2b a call slower than slowCallMs is answered, and counts as a failure; a fast one resets the count', async () => {
+    const b = new CircuitBreaker('transport', {
+      failureThreshold: 2,
+      resetTimeoutMs: 60_000,
+      slowCallMs: 20,
+    });
+    const slow = () => new Promise<string>((r) => setTimeout(() => r('done'), 40));
+    equal(await b.run(slow), 'done');
+    equal(b.snapshot().consecutiveFailures, 1);
+    equal(await b.run(async () => 'fast'), 'fast');
+    equal(b.snapshot().consecutiveFailures, 0);
+    equal(await b.run(slow), 'done');
+    equal(await b.run(slow), 'done', 'the slow call that opens the circuit still gets its answer');
+    equal(b.state, 'open');
+    ok(
+      /transport backend: slow call: \d+ ms \(slow_call 20 ms\)/.test(b.snapshot().lastError?.message ?? ''),
+    );
+    await rejectsWith(
+      b.run(async () => 'refused'),
+      'EAGAIN',
+    );
+  });
+
   test('3 a data folder that vanishes opens the transport circuit; it closes by itself after it returns', async () => {
     const dir = makeTempDir('breaker');
     const ns = await openNamespace({
