@@ -20,6 +20,7 @@ import {
   ON_EIO,
   ON_ENOSPC,
   OPEN_CIRCUIT,
+  SLOW_BUT_DONE,
 } from './scenario.ts';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -105,6 +106,18 @@ describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
       remove: () => g.faults.clear('metadata'),
       direct: ON_EIO,
       cause: /disk I\/O error/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+
+  test('5 the WAL flush slows to 2 s (injected): slow commits open the circuit, then clients are refused at once', async (t) => {
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'metadata',
+      label: 'metadata: WAL flush 2 s (injected), slow_call 1 s',
+      apply: () => g.faults.arm('metadata', { delayMs: 2000 }),
+      remove: () => g.faults.clear('metadata'),
+      direct: SLOW_BUT_DONE,
+      cause: /slow call: \d+ ms \(slow_call 1000 ms\)/,
     });
     t.diagnostic(describeRound(figures));
   });
