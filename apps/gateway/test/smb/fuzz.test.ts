@@ -184,12 +184,13 @@ describe('SMB fuzz: mutated golden frames', () => {
     return { conn, socket, mid: 1n };
   }
 
-  async function settle(conn: SmbConnection, socket: FakeSocket): Promise<void> {
+  async function settle(conn: SmbConnection, socket: FakeSocket, what = 'NEGOTIATE'): Promise<void> {
     const deadline = Date.now() + FRAME_DEADLINE_MS;
     await new Promise((r) => setImmediate(r));
     while (!socket.destroyed && conn.busy > 0) {
       // Requests that legitimately wait (CHANGE_NOTIFY, blocking LOCK) are async: they do not hold the frame.
-      if (Date.now() > deadline) throw new Error('a frame did not finish in time');
+      if (Date.now() > deadline)
+        throw new Error(`a frame did not finish in ${FRAME_DEADLINE_MS} ms: ${what}`);
       await new Promise((r) => setTimeout(r, 1));
     }
   }
@@ -197,7 +198,8 @@ describe('SMB fuzz: mutated golden frames', () => {
   test(`1 ${FRAMES} mutated frames: no crash, no hang, no unexpected error, bounded memory; the server still answers`, {
     timeout: fuzzTimeoutMs(600_000),
   }, async () => {
-    const r = new Rng(fuzzSeed('smb frames'));
+    const seed = fuzzSeed('smb frames');
+    const r = new Rng(seed);
     const golden = goldenFrames();
     const negotiate = new TestClient(0).build({
       command: CMD.NEGOTIATE,
@@ -251,7 +253,11 @@ describe('SMB fuzz: mutated golden frames', () => {
         const wire = frame.length > 0xffffff ? frame.subarray(0, 0xffffff) : frame;
         const before = t.socket.written;
         t.socket.emit('data', Buffer.concat([frameHeader(wire.length), wire]));
-        await settle(t.conn, t.socket);
+        await settle(
+          t.conn,
+          t.socket,
+          `frame ${i} (FUZZ_SEED=${seed}) ${wire.toString('hex').slice(0, 512)}`,
+        );
         if (t.socket.written > before) answered++;
       }
       await t.conn.close('fuzz done');

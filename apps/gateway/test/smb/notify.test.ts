@@ -7,6 +7,7 @@ import { AcceptStat } from '../../src/protocols/rpc/constants.ts';
 import type { RpcCred } from '../../src/protocols/rpc/program.ts';
 import { CMD } from '../../src/protocols/smb/constants.ts';
 import { NOTIFY_ACTION as ACT } from '../../src/protocols/smb/notify.ts';
+import { SmbServer } from '../../src/protocols/smb/server.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import type { XdrReader } from '../../src/protocols/xdr/reader.ts';
 import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
@@ -203,5 +204,15 @@ describe('CHANGE_NOTIFY reports changes made over S3 and NFS, and SMB changes on
       [ACT.RENAMED_NEW_NAME, 'g.txt'],
       [ACT.REMOVED, 'g.txt'],
     ]);
+  });
+
+  test('5 a pending CHANGE_NOTIFY is parked, not busy: stop and drain do not wait for it', async () => {
+    const smb = g.gw.servers.find((s) => s instanceof SmbServer);
+    if (!smb) throw new Error('no SMB server');
+    const w = await watch('bucket5', FILE_NAME);
+    const pending = await w.next();
+    equal(smb.busy, 0, 'a notify waiting for a change counts as work in progress');
+    await s3.send(new PutObjectCommand({ Bucket: 'bucket5', Key: 'wake.txt', Body: 'x' }));
+    deepEqual(changesOf(await pending.reply)[0], [ACT.ADDED, 'wake.txt']);
   });
 });

@@ -178,9 +178,13 @@ export class SmbConnection implements ConnectionState {
     return this.registry.info.id;
   }
 
-  /** Requests being processed now (drain and stop wait for them). */
+  /**
+   * Requests being processed now (drain and stop wait for them). One gone async (a pending
+   * CHANGE_NOTIFY, a blocking LOCK, an open waiting for an oplock break) is parked until an
+   * event, not working: it does not count, and closing the connection answers it.
+   */
   get busy(): number {
-    return this.inFlight.size;
+    return this.inFlight.size - this.asyncOps.size;
   }
 
   get finished(): Promise<void> {

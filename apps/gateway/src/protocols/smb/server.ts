@@ -97,6 +97,13 @@ export class SmbServer implements ProtocolServer {
     }
   }
 
+  /** Requests being worked on, over every connection (parked async ones excepted: see SmbConnection.busy). */
+  get busy(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.busy;
+    return n;
+  }
+
   /** Stops listening, lets requests in flight finish (bounded), then closes every connection; idle ones do not delay it. */
   async stop(): Promise<void> {
     if (this.stopping) return;
@@ -107,7 +114,7 @@ export class SmbServer implements ProtocolServer {
       : Promise.resolve();
     this.listening = false;
     const deadline = Date.now() + STOP_GRACE_MS;
-    while ([...this.connections].some((c) => c.busy > 0) && Date.now() < deadline) {
+    while (this.busy > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.all([...this.connections].map((c) => c.close('server stopping')));
