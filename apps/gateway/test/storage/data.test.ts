@@ -192,6 +192,21 @@ describe('file data', () => {
     ok(s.totalBytes > 0n && s.availBytes <= s.totalBytes);
     ok(s.freeFiles > 0n);
   });
+
+  test('10 write-behind: past 16 MiB written since the last flush, one starts in the background; commit waits for it and the rest', async () => {
+    const store = fx.ns.data as LocalBlobStore;
+    const f = await fx.ns.create(ALICE, exp, 'large', 0o644);
+    const chunk = Buffer.alloc(4 << 20, 0x6c);
+    const before = store.writeBehindFlushes;
+    for (let i = 0; i < 3; i++) await fx.ns.write(ALICE, f.ino, BigInt(i * chunk.length), chunk, 'unstable');
+    equal(store.writeBehindFlushes, before, '12 MiB written: nothing flushed yet');
+    for (let i = 3; i < 6; i++) await fx.ns.write(ALICE, f.ino, BigInt(i * chunk.length), chunk, 'unstable');
+    equal(store.writeBehindFlushes, before + 1, '24 MiB written: one background flush');
+    await fx.ns.commit(f.ino);
+    const back = await fx.ns.read(ALICE, f.ino, 20n << 20n, 16);
+    equal(back.data.toString(), 'l'.repeat(16));
+    equal((await fx.ns.getattr(f.ino)).size, 24n << 20n);
+  });
 });
 
 describe('blob lifetime', () => {

@@ -22,6 +22,13 @@ const MAX_OPEN = 512;
  * itself; nginx reads the same way. Larger reads go to the pool and never stall the loop long.
  */
 const SYNC_READ_MAX = 64 * 1024;
+/**
+ * Write-behind: once this many bytes were written to a blob since its last flush began, a
+ * flush (fdatasync) starts in the background. The disk then writes while the client is still
+ * sending, and the sync a client waits for (COMMIT, SMB CLOSE/FLUSH, an S3 upload's end) only
+ * has the tail left, instead of every byte of a large file at once.
+ */
+const WRITE_BEHIND_BYTES = 16 * 1024 * 1024;
 
 interface OpenBlob {
   fd: number;
@@ -30,6 +37,15 @@ interface OpenBlob {
   size: number;
   /** Created by this process and its directory entry not yet fsynced. */
   newEntry: boolean;
+  /** Bytes written since the last flush (background or not) began. */
+  unflushed: number;
+  /** The write-behind flush running now. */
+  flushing?: Promise<void>;
+  /**
+   * What a write-behind flush failed with: the kernel reports a writeback error to one
+   * fdatasync only, so the next sync() must say it instead of succeeding.
+   */
+  flushError?: unknown;
 }
 
 /**
@@ -42,6 +58,8 @@ export class LocalBlobStore implements DataStore {
   private readonly open = new Map<bigint, OpenBlob>();
   private readonly opening = new Map<bigint, Promise<OpenBlob | undefined>>();
   private readonly shardSync: GroupCommit[] = [];
+  /** Background flushes started by write-behind (WRITE_BEHIND_BYTES). */
+  writeBehindFlushes = 0;
 
   private constructor(readonly root: string) {
     for (let i = 0; i < SHARDS; i++) {
@@ -104,7 +122,7 @@ export class LocalBlobStore implements DataStore {
     if (create && likelyNew) {
       try {
         const fd = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-        return { fd, refs: 0, size: 0, newEntry: true };
+        return { fd, refs: 0, size: 0, newEntry: true, unflushed: 0 };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -112,7 +130,7 @@ export class LocalBlobStore implements DataStore {
     try {
       const fd = await open(path, constants.O_RDWR);
       const st = await fstat(fd);
-      return { fd, refs: 0, size: st.size, newEntry: false };
+      return { fd, refs: 0, size: st.size, newEntry: false, unflushed: 0 };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -121,7 +139,7 @@ export class LocalBlobStore implements DataStore {
     }
     const fd = await open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
     const st = await fstat(fd);
-    return { fd, refs: 0, size: st.size, newEntry: true };
+    return { fd, refs: 0, size: st.size, newEntry: true, unflushed: 0 };
   }
 
   private release(entry: OpenBlob): void {
@@ -172,15 +190,39 @@ export class LocalBlobStore implements DataStore {
         done += bytesWritten;
       }
       e.size = Math.max(e.size, offset + data.length);
+      e.unflushed += data.length;
+      if (e.unflushed >= WRITE_BEHIND_BYTES && !e.flushing) this.writeBehind(e);
     } finally {
       this.release(e);
     }
+  }
+
+  /** Starts a background flush of what `e` holds; it keeps the descriptor open until done. */
+  private writeBehind(e: OpenBlob): void {
+    e.unflushed = 0;
+    e.refs++;
+    this.writeBehindFlushes++;
+    e.flushing = fdatasync(e.fd)
+      .catch((err: unknown) => {
+        e.flushError ??= err;
+      })
+      .finally(() => {
+        e.flushing = undefined;
+        this.release(e);
+      });
   }
 
   async sync(blob: bigint): Promise<void> {
     const e = await this.acquire(blob, false);
     if (!e) return;
     try {
+      if (e.flushing) await e.flushing;
+      if (e.flushError !== undefined) {
+        const err = e.flushError;
+        e.flushError = undefined;
+        throw err;
+      }
+      e.unflushed = 0;
       // The bytes and the directory entry naming them are independent flushes: run both at once.
       if (e.newEntry) {
         await Promise.all([fdatasync(e.fd), this.shardSync[Number(blob & 0xffn)]!.sync()]);
