@@ -1,15 +1,24 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { redactUrl } from '../../config/backend-url.ts';
 import type { GatewayConfig } from '../../config/types.ts';
+import type { DataStore } from '../../storage/data/data-store.ts';
+import { openS3DataStore } from '../../storage/data/s3-blobs.ts';
 import { type FsckProgress, runFsck } from '../../storage/fsck/index.ts';
 import { CliExit, loadCliConfig, runCli } from '../context.ts';
 import { humanFsckReport } from '../format/fsck-report.ts';
 import type { CommandOutput } from '../format/output.ts';
 
-/** What fsck works on: the embedded metadata database, the blob folder and the state folder. */
+/**
+ * What fsck works on: the metadata (the embedded database file, or a PostgreSQL URL), the
+ * data (the blob folder, or an object store opened for the check) and the state folder.
+ */
 export interface FsckTarget {
-  dbFile: string;
-  dataDir: string;
+  dbFile?: string;
+  metadataUrl?: string;
+  dataDir?: string;
+  dataStore?: DataStore;
+  dataName?: string;
   /** Holds gateway.pid: --repair refuses while that gateway is alive. */
   stateDir?: string;
 }
@@ -23,18 +32,17 @@ export interface FsckCommandOptions {
   progressStream?: NodeJS.WritableStream;
 }
 
-/** fsck checks the embedded stores only: SQLite metadata and a local blob folder. */
-export function fsckTarget(config: GatewayConfig): FsckTarget {
-  if (config.metadata.kind !== 'sqlite') {
-    throw new CliExit(
-      'fsck: only the embedded SQLite metadata store can be checked (metadata.url is not sqlite://)',
-      2,
-    );
+/** The configured stores: embedded (SQLite, blob folder) or scaled out (PostgreSQL, object store). */
+export async function fsckTarget(config: GatewayConfig): Promise<FsckTarget> {
+  const { metadata, transport } = config;
+  const meta = metadata.kind === 'sqlite' ? { dbFile: metadata.path } : { metadataUrl: metadata.url };
+  if (transport.kind === 'file') return { ...meta, dataDir: transport.path, stateDir: config.stateDir };
+  try {
+    const dataStore = await openS3DataStore(transport, config.objectStore);
+    return { ...meta, dataStore, dataName: redactUrl(transport.url), stateDir: config.stateDir };
+  } catch (e) {
+    throw new CliExit(`fsck: cannot open the object store ${transport.url}: ${(e as Error).message}`, 2);
   }
-  if (config.transport.kind !== 'file') {
-    throw new CliExit('fsck: only a local data folder can be checked (transport.url is not file://)', 2);
-  }
-  return { dbFile: config.metadata.path, dataDir: config.transport.path, stateDir: config.stateDir };
 }
 
 /**
@@ -96,7 +104,7 @@ export function registerFsck(program: Command): void {
   program
     .command('fsck')
     .description(
-      'check the namespace metadata against itself and the data folder; --repair fixes what is safe',
+      'check the namespace metadata against itself and the file data (SQLite or PostgreSQL; data folder or object store); --repair fixes what is safe on the embedded stores',
     )
     .argument('[path]', 'limit entry, inode and data checks to this namespace path and its subtree')
     .option('--repair', 'fix what is safe to fix (refused while the gateway runs)')
@@ -111,12 +119,18 @@ export function registerFsck(program: Command): void {
           if (e instanceof CliExit) throw e;
           throw new CliExit((e as Error).message, 2);
         }
-        const out = await fsckCommand(fsckTarget(config), {
-          ...(path === undefined ? {} : { path }),
-          repair: opts.repair === true,
-          json: opts.json === true || !process.stdout.isTTY,
-          ...(process.stderr.isTTY ? { progressStream: process.stderr } : {}),
-        });
+        const target = await fsckTarget(config);
+        let out: CommandOutput;
+        try {
+          out = await fsckCommand(target, {
+            ...(path === undefined ? {} : { path }),
+            repair: opts.repair === true,
+            json: opts.json === true || !process.stdout.isTTY,
+            ...(process.stderr.isTTY ? { progressStream: process.stderr } : {}),
+          });
+        } finally {
+          await target.dataStore?.close();
+        }
         process.stdout.write(out.stdout);
         process.stderr.write(out.stderr);
         return out.exitCode;

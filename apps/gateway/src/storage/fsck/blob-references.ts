@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { blobPath } from './blob-files.ts';
 import type { CheckContext } from './context.ts';
 import { withPath } from './entry-checks.ts';
 import type { Finding } from './finding.ts';
@@ -37,12 +35,11 @@ export async function orphanBlobs(ctx: CheckContext, listed: readonly bigint[]):
       ctx.info.queuedBlobs++;
       continue;
     }
-    const path = blobPath(ctx.dataDir, blob);
-    if (!existsSync(path)) continue;
+    if ((await ctx.blobs.size(blob)) === undefined) continue;
     out.push({
       problem: {
         kind: 'orphan-blob',
-        detail: `blob file ${path} belongs to no file and is not queued for deletion`,
+        detail: `${ctx.blobs.describe(blob)} belongs to no file and is not queued for deletion`,
         repair: 'delete the blob file',
       },
       fix: { op: 'delete-blob', blob },

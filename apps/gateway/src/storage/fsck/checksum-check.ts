@@ -1,5 +1,4 @@
 import { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR } from '../annotations.ts';
-import { BlobReader } from './blob-files.ts';
 import { contentMd5 } from './content-md5.ts';
 import type { CheckContext } from './context.ts';
 import { inodeInScope } from './context.ts';
@@ -34,35 +33,30 @@ export async function storedChecksums(ctx: CheckContext): Promise<Finding[]> {
   }>;
   const current = rows.filter((r) => text(r.at_change) === String(r.change));
   const extentsOf = ctx.db.prepare('SELECT off, len, blob, blob_off FROM extents WHERE ino = ? ORDER BY off');
-  const reader = new BlobReader(ctx.dataDir);
   const out: Finding[] = [];
-  try {
-    for (const [i, r] of current.entries()) {
-      await ctx.progress('checksums', i, current.length);
-      const recorded = text(r.md5).replace(/^"|"$/g, '').toLowerCase();
-      const extents =
-        r.layout === 0n
-          ? []
-          : (extentsOf.all(r.ino) as Array<{ off: bigint; len: bigint; blob: bigint; blob_off: bigint }>);
-      const actual = await contentMd5(reader, { ino: r.ino, size: r.size, layout: r.layout, extents });
-      if (actual === recorded) {
-        ctx.info.checksumsVerified++;
-        continue;
-      }
-      out.push({
-        problem: {
-          kind: 'checksum-mismatch',
-          ino: Number(r.ino),
-          ...withPath(ctx.paths.of(r.ino)),
-          detail: `content MD5 is ${actual}, but ${ETAG_MD5_XATTR} recorded ${recorded}: the bytes changed on the data store`,
-          repair: 'none: restore the object from a copy or upload it again',
-        },
-      });
+  for (const [i, r] of current.entries()) {
+    await ctx.progress('checksums', i, current.length);
+    const recorded = text(r.md5).replace(/^"|"$/g, '').toLowerCase();
+    const extents =
+      r.layout === 0n
+        ? []
+        : (extentsOf.all(r.ino) as Array<{ off: bigint; len: bigint; blob: bigint; blob_off: bigint }>);
+    const actual = await contentMd5(ctx.blobs, { ino: r.ino, size: r.size, layout: r.layout, extents });
+    if (actual === recorded) {
+      ctx.info.checksumsVerified++;
+      continue;
     }
-    await ctx.progress('checksums', current.length, current.length);
-  } finally {
-    await reader.close();
+    out.push({
+      problem: {
+        kind: 'checksum-mismatch',
+        ino: Number(r.ino),
+        ...withPath(ctx.paths.of(r.ino)),
+        detail: `content MD5 is ${actual}, but ${ETAG_MD5_XATTR} recorded ${recorded}: the bytes changed on the data store`,
+        repair: 'none: restore the object from a copy or upload it again',
+      },
+    });
   }
+  await ctx.progress('checksums', current.length, current.length);
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BlobReader } from './blob-files.ts';
+import type { BlobSource } from './blob-source.ts';
 
 const CHUNK = 1 << 20;
 
@@ -16,7 +16,7 @@ export interface ContentLayout {
  * at the same offsets, a composite file reads its extents in order; holes, gaps and bytes past
  * a blob's end read as zeros.
  */
-export async function contentMd5(reader: BlobReader, file: ContentLayout): Promise<string> {
+export async function contentMd5(reader: Pick<BlobSource, 'readInto'>, file: ContentLayout): Promise<string> {
   const hash = createHash('md5');
   const pieces =
     file.layout === 0n ? [{ off: 0n, len: file.size, blob: file.ino, blob_off: 0n }] : [...file.extents];

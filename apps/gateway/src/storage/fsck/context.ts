@@ -1,12 +1,13 @@
 import type Database from 'better-sqlite3';
+import type { BlobSource } from './blob-source.ts';
 import type { InodePaths } from './paths.ts';
 import type { FsckInfo } from './report.ts';
 import type { Scope } from './scope.ts';
 
-/** What every check gets: the open database (inside one read snapshot), the data folder, the scope. */
+/** What every check gets: the open database (inside one read snapshot), the file data, the scope. */
 export interface CheckContext {
   readonly db: Database.Database;
-  readonly dataDir: string;
+  readonly blobs: BlobSource;
   /** Set when a PATH limits the check to one inode and its subtree (temp.fsck_scope). */
   readonly scope?: Scope;
   readonly paths: InodePaths;

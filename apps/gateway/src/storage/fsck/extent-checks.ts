@@ -1,4 +1,3 @@
-import { blobSize } from './blob-files.ts';
 import type { CheckContext } from './context.ts';
 import { inodeInScope } from './context.ts';
 import { withPath } from './entry-checks.ts';
@@ -19,7 +18,7 @@ interface ExtentRow {
 }
 
 /**
- * File data against the data folder. A composite file (layout 1) must find every extent's
+ * File data against the data store. A composite file (layout 1) must find every extent's
  * bytes in its blob, and its extents must not overlap. An own-blob file (layout 0) is fine
  * with a missing blob (holes read as zeros) and with a blob longer than the file (the tail
  * of a write a crash left unacknowledged, never read): both are only counted.
@@ -32,20 +31,22 @@ export async function fileData(ctx: CheckContext): Promise<{ findings: Finding[]
     .all() as FileRow[];
   const extentsOf = ctx.db.prepare('SELECT off, len, blob, blob_off FROM extents WHERE ino = ? ORDER BY off');
   const sizes = new Map<bigint, number | undefined>();
-  const sizeOf = (blob: bigint): number | undefined => {
-    if (!sizes.has(blob)) sizes.set(blob, blobSize(ctx.dataDir, blob));
+  const sizeOf = async (blob: bigint): Promise<number | undefined> => {
+    if (!sizes.has(blob)) sizes.set(blob, await ctx.blobs.size(blob));
     return sizes.get(blob);
   };
   const findings: Finding[] = [];
   for (const [i, f] of files.entries()) {
     if (i % 256 === 0) await ctx.progress('file data', i, files.length);
     if (f.layout === 0n) {
-      const physical = sizeOf(f.ino);
+      const physical = await sizeOf(f.ino);
       if (physical === undefined && f.size > 0n) ctx.info.sparseFiles++;
       if (physical !== undefined && BigInt(physical) > f.size) ctx.info.blobTails++;
       continue;
     }
-    findings.push(...compositeFile(ctx, f, extentsOf.all(f.ino) as ExtentRow[], sizeOf));
+    const extents = extentsOf.all(f.ino) as ExtentRow[];
+    for (const e of extents) await sizeOf(e.blob);
+    findings.push(...compositeFile(ctx, f, extents, (blob) => sizes.get(blob)));
   }
   await ctx.progress('file data', files.length, files.length);
   return { findings, blobs: sizes.size };

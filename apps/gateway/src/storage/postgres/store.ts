@@ -48,14 +48,14 @@ const TEXTS = Object.fromEntries(
 ) as Record<StatementName, string>;
 
 /** BIGINT columns come back as bigint, as better-sqlite3 gives them with safeIntegers. */
-const TYPES = {
+export const PG_TYPES = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === pg.types.builtins.INT8
       ? (v: string) => BigInt(v)
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-function schemaOf(url: string): string {
+export function schemaOf(url: string): string {
   const schema = new URL(url).searchParams.get('schema') ?? 'claudefs';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
     throw new Error(`metadata schema name '${schema}' is not a plain identifier`);
@@ -91,7 +91,7 @@ export class PgMetadataStore extends MetadataStore {
       connectionString: pgConnectionString(o.url),
       max: o.poolSize ?? 16,
       options: `-c search_path=${schema}`,
-      types: TYPES,
+      types: PG_TYPES,
       connectionTimeoutMillis: 5_000,
       // A server that stops answering fails the call (and counts toward the circuit).
       query_timeout: 10_000,

@@ -95,12 +95,12 @@ async function compare(gw: Gateway, path: string | undefined): Promise<Staleness
 const fsckOf = (ctx: DiagnosisContext) =>
   ctx.memo<FsckReport>('fsck', async () => {
     const { metadata, transport } = ctx.gw.config;
-    if (metadata.kind !== 'sqlite' || transport.kind !== 'file') {
-      throw new Error('fsck checks the embedded stores only (sqlite:// metadata, file:// transport)');
-    }
     return runFsck({
-      dbFile: metadata.path,
-      dataDir: transport.path,
+      ...(metadata.kind === 'sqlite' ? { dbFile: metadata.path } : { metadataUrl: metadata.url }),
+      // An object store is read through this gateway's own data store (its cache included).
+      ...(transport.kind === 'file'
+        ? { dataDir: transport.path }
+        : { dataStore: ctx.gw.ns.data, dataName: transport.url }),
       ...(ctx.request.path ? { path: ctx.request.path } : {}),
     });
   });
