@@ -321,8 +321,9 @@ describe('encryption (MS-SMB2 3.1.4.3; Microsoft encryption blogs)', () => {
     test(`row 4b (${cipher}): a message given in pieces encrypts to the same frame as joined`, () => {
       const key = hex('a2f5e80e5d59103034f32e52f698e5ec');
       const nonce = hex('C7D6822D269CAF48904C664C').subarray(0, cipher === 'AES-128-CCM' ? 11 : 12);
-      // A READ reply as the server sends it: header and body, then the payload by reference.
-      const pieces = [hex('FE534D4240000100'), Buffer.alloc(56, 3), Buffer.alloc(70_001, 0x5a), hex('01')];
+      // A READ reply as the server sends it: header and body, then the payload by reference
+      // (over 256 KiB, so GCM encrypts it in pieces).
+      const pieces = [hex('FE534D4240000100'), Buffer.alloc(56, 3), Buffer.alloc(600_001, 0x5a), hex('01')];
       const joined = encrypt(cipher, key, sessionId311, Buffer.concat(pieces), { nonce });
       const parts = encryptParts(cipher, key, sessionId311, pieces, { nonce });
       equal(parts[0]!.length, 52, 'the transform header comes first, on its own');

@@ -88,6 +88,9 @@ export function encrypt(
  * the plaintext pieces one by one, so a large READ payload is read once and never gathered
  * first; CCM takes its input in one call (Node's CCM has a single update), so it is joined.
  */
+/** Bytes encrypted per cipher.update for GCM (see encryptParts). */
+const GCM_PIECE = 256 * 1024;
+
 export function encryptParts(
   cipher: Smb2Cipher,
   key: Buffer,
@@ -118,7 +121,12 @@ export function encryptParts(
   const inputs =
     cipher === 'AES-128-CCM' && plaintext.length > 1 ? [Buffer.concat(plaintext, size)] : plaintext;
   const out = [header];
-  for (const p of inputs) if (p.length > 0) out.push(c.update(p));
+  // GCM streams: large messages go through in pieces, each ciphertext piece a small
+  // allocation the heap reuses, instead of one fresh multi-megabyte buffer the kernel must
+  // fault in page by page (twice the cost of the encryption itself here). CCM cannot stream.
+  const piece = cipher === 'AES-128-CCM' ? Number.POSITIVE_INFINITY : GCM_PIECE;
+  for (const p of inputs)
+    for (let at = 0; at < p.length; at += piece) out.push(c.update(p.subarray(at, at + piece)));
   c.final();
   c.getAuthTag().copy(header, 4);
   return out;
