@@ -332,6 +332,18 @@ describe('encryption (MS-SMB2 3.1.4.3; Microsoft encryption blogs)', () => {
         decrypt(cipher, () => key, joined),
         { sessionId: sessionId311, plaintext: Buffer.concat(pieces) },
       );
+      // In place (what the server does with a received frame): the same plaintext, as a view
+      // of the frame; a frame changed by one byte still fails to authenticate.
+      const frame = Buffer.from(joined);
+      const inPlace = decrypt(cipher, () => key, frame, { inPlace: true });
+      deepEqual(inPlace, { sessionId: sessionId311, plaintext: Buffer.concat(pieces) });
+      if (cipher === 'AES-128-GCM' && 'plaintext' in inPlace) equal(inPlace.plaintext.buffer, frame.buffer);
+      const tampered = Buffer.from(joined);
+      tampered[tampered.length - 1]! ^= 1;
+      deepEqual(
+        decrypt(cipher, () => key, tampered, { inPlace: true }),
+        { error: 'STATUS_ACCESS_DENIED' },
+      );
     });
   }
 

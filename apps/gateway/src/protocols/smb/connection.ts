@@ -295,7 +295,10 @@ export class SmbConnection implements ConnectionState {
     if (magic === TRANSFORM_MAGIC) {
       if (!this.cipher || !isSmb3(this.dialect))
         throw new Disconnect('encrypted message without a negotiated cipher');
-      const out = decrypt(cipherName(this.cipher), (id) => this.sessions.get(id)?.decryptionKey, frame);
+      // In place: the frame is this request's own (pooled) buffer until the request is done.
+      const out = decrypt(cipherName(this.cipher), (id) => this.sessions.get(id)?.decryptionKey, frame, {
+        inPlace: true,
+      });
       if ('error' in out) throw new Disconnect(`decryption: ${out.error}`);
       plain = out.plaintext;
       enc.encrypted = true;

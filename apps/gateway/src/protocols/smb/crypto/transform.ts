@@ -141,11 +141,16 @@ export type DecryptResult =
  * ProtocolId, Flags not 0x0001, OriginalMessageSize not the rest of the frame) is
  * STATUS_INVALID_PARAMETER; a session without a key, or a frame that does not authenticate
  * (any changed byte of header or ciphertext), is STATUS_ACCESS_DENIED.
+ *
+ * `inPlace` (GCM): the plaintext is written over the ciphertext, piece by piece, and returned
+ * as a view of `frame` — no fresh buffer of the message's size, which the kernel would fault in
+ * page by page. The frame's bytes are garbage afterwards, also when it does not authenticate.
  */
 export function decrypt(
   cipher: Smb2Cipher,
   keyFor: (sessionId: bigint) => Buffer | undefined,
   frame: Buffer,
+  options: { inPlace?: boolean } = {},
 ): DecryptResult {
   if (frame.length <= TRANSFORM_HEADER_SIZE) return { error: 'STATUS_INVALID_PARAMETER' };
   if (!frame.subarray(0, 4).equals(TRANSFORM_PROTOCOL_ID)) return { error: 'STATUS_INVALID_PARAMETER' };
@@ -161,7 +166,19 @@ export function decrypt(
   const d = aeadDecipher(cipher, key, frame.subarray(NONCE_OFFSET, NONCE_OFFSET + len));
   d.setAuthTag(frame.subarray(4, 4 + TAG_SIZE));
   d.setAAD(frame.subarray(NONCE_OFFSET, TRANSFORM_HEADER_SIZE), { plaintextLength: size });
-  const plaintext = d.update(frame.subarray(TRANSFORM_HEADER_SIZE));
+  const ciphertext = frame.subarray(TRANSFORM_HEADER_SIZE);
+  let plaintext: Buffer;
+  if (options.inPlace && cipher === 'AES-128-GCM') {
+    let written = 0;
+    for (let at = 0; at < ciphertext.length; at += GCM_PIECE) {
+      const piece = d.update(ciphertext.subarray(at, at + GCM_PIECE));
+      piece.copy(ciphertext, written);
+      written += piece.length;
+    }
+    plaintext = ciphertext.subarray(0, written);
+  } else {
+    plaintext = d.update(ciphertext);
+  }
   try {
     d.final();
   } catch {
