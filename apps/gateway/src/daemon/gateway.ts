@@ -120,6 +120,7 @@ export class Gateway {
     // Listeners first, then the first probe round, then /health: its first answer already
     // reflects servers that are up.
     for (const server of this.servers) this.listeners.push(...(await server.start()));
+    this.connections.share.start();
     await this.health.start();
     await this.ops.listen(config.health.bind);
     this.listeners.unshift({ name: 'health', address: this.ops.address() });
@@ -161,6 +162,7 @@ export class Gateway {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.health.stop();
+      this.connections.share.stop();
       for (const server of [...this.servers].reverse()) {
         await server
           .stop()

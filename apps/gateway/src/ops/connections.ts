@@ -1,4 +1,5 @@
 import type { Protocol } from '../config/types.ts';
+import { LoopShare } from './loop-share.ts';
 
 /** What the registry knows of one client connection (admin API, console, `cfs smb status`). */
 export interface ConnectionInfo {
@@ -73,6 +74,10 @@ export class ConnectionRegistry {
   private readonly open = new Map<number, Connection>();
   private nextId = 1;
   private readonly inFlightBy = new Map<Protocol, number>();
+  /** Requests started so far, per protocol. */
+  private readonly startedBy = new Map<Protocol, number>();
+  /** S3's share of the event loop when NFS and SMB need it too (started by the gateway). */
+  readonly share = new LoopShare(() => this.startedBy);
   readonly refusedBy = new Map<Protocol, number>();
   readonly observers: RequestObserver[] = [];
   /** Called when the last request in flight ends (drain waits on it). */
@@ -116,6 +121,7 @@ export class ConnectionRegistry {
 
   inFlightDelta(protocol: Protocol, delta: number): void {
     this.inFlightBy.set(protocol, (this.inFlightBy.get(protocol) ?? 0) + delta);
+    if (delta > 0) this.startedBy.set(protocol, (this.startedBy.get(protocol) ?? 0) + delta);
     if (delta < 0 && this.inFlight() === 0) for (const l of this.idleListeners) l();
   }
 

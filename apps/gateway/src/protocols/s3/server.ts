@@ -405,6 +405,7 @@ export class S3Server implements ProtocolServer {
     if (this.stopping) res.shouldKeepAlive = false;
     let end: ((code?: string) => void) | undefined;
     let row: OpRow | undefined;
+    let entered = false;
     const ended = () => {
       if (!state.ending.delete(ended)) return;
       this.account(state);
@@ -426,6 +427,10 @@ export class S3Server implements ProtocolServer {
         end = this.begin(req, conn, row?.op);
       }
       if (row.needsBucket) checkBucketName(t.bucket!);
+      // Its turn on the event loop, when NFS and SMB clients need the loop too (ops/loop-share.ts).
+      const turn = this.ctx.connections.share.enter();
+      entered = true;
+      if (turn) await turn;
       const auth = await authenticate(
         { method, rawPath: t.rawPath, rawQuery: t.rawQuery, headers: req.headers },
         this.lookupKey,
@@ -477,6 +482,8 @@ export class S3Server implements ProtocolServer {
       end ??= this.begin(req, conn, row?.op);
       end(err.code);
       this.replyError(req, res, err, resource, requestId, false);
+    } finally {
+      if (entered) this.ctx.connections.share.leave();
     }
   }
 
