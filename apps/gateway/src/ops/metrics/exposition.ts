@@ -222,6 +222,21 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     ],
   );
 
+  counter(
+    registry,
+    'gateway_s3_turns_waited_total',
+    'S3 requests that waited for a turn because NFS or SMB needed the saturated event loop',
+    [],
+    () => [[{}, gw.connections.share.queued]],
+  );
+  gauge(
+    registry,
+    'gateway_s3_giving_way',
+    '1 while S3 runs one request at a time to leave the saturated event loop to NFS and SMB',
+    [],
+    () => [[{}, gw.connections.share.contended ? 1 : 0]],
+  );
+
   gauge(
     registry,
     'gateway_quota_usage_bytes',
