@@ -150,7 +150,9 @@ export class LocalBlobStore implements DataStore {
     if (this.open.size <= MAX_OPEN) return;
     for (const [blob, e] of this.open) {
       if (this.open.size <= MAX_OPEN) break;
-      if (e.refs > 0 || e.newEntry) continue;
+      // Kept: a descriptor in use, a new entry not yet synced, a background flush's error that
+      // the next sync must still report (a reopened descriptor would not see it).
+      if (e.refs > 0 || e.newEntry || e.flushError !== undefined) continue;
       this.open.delete(blob);
       fs.close(e.fd, () => {});
     }

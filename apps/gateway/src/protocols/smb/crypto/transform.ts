@@ -83,14 +83,14 @@ export function encrypt(
   return Buffer.concat(encryptParts(cipher, key, sessionId, [plaintext], options));
 }
 
+/** Bytes encrypted (or decrypted in place) per cipher.update for GCM (see encryptParts). */
+const GCM_PIECE = 256 * 1024;
+
 /**
  * The same frame as pieces to write in order: the header, then the ciphertext. GCM encrypts
  * the plaintext pieces one by one, so a large READ payload is read once and never gathered
  * first; CCM takes its input in one call (Node's CCM has a single update), so it is joined.
  */
-/** Bytes encrypted per cipher.update for GCM (see encryptParts). */
-const GCM_PIECE = 256 * 1024;
-
 export function encryptParts(
   cipher: Smb2Cipher,
   key: Buffer,
