@@ -437,9 +437,9 @@ export interface FaultGateway {
 
 /**
  * The suite's gateway (NFS, S3, SMB; probes every 100 ms; 3 failures open a circuit, which
- * stays open 2 s before a trial; a call slower than 1 s is a failure), with the fault wrapper in place and the `onTmpfs` backend's
- * files on a small tmpfs of their own, so that it can be filled for real. Started before the
- * suite's tests, stopped after them.
+ * stays open 2 s before a trial; a call slower than 1 s is a failure), with the fault wrapper
+ * in place and the `onTmpfs` backend's files on a small tmpfs of their own, so that it can be
+ * filled for real. Started before the suite's tests, stopped after them.
  */
 export function faultGateway(onTmpfs: Backend, size: string): FaultGateway {
   const ctx = { faults: new BackendFaults() } as FaultGateway;
