@@ -37,6 +37,9 @@ describe('./cfs gateway start serves /metrics', () => {
       equal(sampleValue(samples, 'gateway_backend_errors_total', { backend: b }), 0);
     }
     equal(sampleValue(samples, 'gateway_draining'), 0);
+    // An idle daemon: S3 has no reason to give way to NFS and SMB (ops/loop-share.ts).
+    equal(sampleValue(samples, 'gateway_s3_giving_way'), 0);
+    equal(sampleValue(samples, 'gateway_s3_turns_waited_total'), 0);
     const rss = sampleValue(samples, 'gateway_process_process_resident_memory_bytes')!;
     ok(rss > 10e6, `rss ${rss}`);
   });
