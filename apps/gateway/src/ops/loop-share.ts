@@ -16,6 +16,13 @@ const SATURATED = 0.9;
 const CONTENDED_S3_IN_FLIGHT = 1;
 
 /**
+ * NFS and SMB requests in one window that show clients waiting on the loop. Fewer is a
+ * trickle — the gateway's own health probes (an RPC NULL, an SMB NEGOTIATE), a client now and
+ * then — which a saturated loop still serves in time.
+ */
+const MIN_OTHER_REQUESTS = 8;
+
+/**
  * The longest an S3 request waits for its turn: one that holds the turn while its client is
  * slow to send a body must not hold up the others for longer.
  */
@@ -26,7 +33,8 @@ export type StartCounts = ReadonlyMap<Protocol, number>;
 
 /**
  * Keeps S3 from starving NFS and SMB on the one event loop they share. Every WINDOW_MS the loop's
- * utilization is sampled; while it is saturated and NFS or SMB requests arrived in the window,
+ * utilization is sampled; while it is saturated and NFS or SMB requests arrived in the window
+ * (MIN_OTHER_REQUESTS at least),
  * S3 runs at most CONTENDED_S3_IN_FLIGHT requests at once and the others wait their turn (in
  * order, MAX_WAIT_MS at most; nothing is refused). Otherwise S3 is not limited. Inactive until
  * `start`.
@@ -68,9 +76,10 @@ export class LoopShare {
     const window = this.utilization(this.last);
     this.last = this.utilization();
     const now = this.starts();
-    const others = (['nfs', 'smb'] as const).some((p) => (now.get(p) ?? 0) > (this.lastStarts.get(p) ?? 0));
+    let others = 0;
+    for (const p of ['nfs', 'smb'] as const) others += (now.get(p) ?? 0) - (this.lastStarts.get(p) ?? 0);
     this.lastStarts = new Map(now);
-    this.contended = window.utilization >= SATURATED && others;
+    this.contended = window.utilization >= SATURATED && others >= MIN_OTHER_REQUESTS;
     this.admit();
   }
 

@@ -44,10 +44,12 @@ describe('LoopShare: S3 gives way on a saturated loop when NFS or SMB need it', 
     equal(share.contended, false);
   });
 
-  test('2 a saturated loop with S3 alone: nothing to share, S3 is not held back', () => {
+  test('2 a saturated loop with S3 alone, or with a trickle of NFS and SMB (health probes): S3 is not held back', () => {
     const { share, window } = rig();
     window({ utilization: 0.99, s3: 500 });
     equal(share.contended, false);
+    window({ utilization: 0.99, s3: 500, nfs: 2, smb: 1 });
+    equal(share.contended, false, 'an RPC NULL, a MOUNT NULL and an SMB NEGOTIATE are no contention');
     equal(enterMany(share, 8).now.length, 8);
   });
 
@@ -81,7 +83,7 @@ describe('LoopShare: S3 gives way on a saturated loop when NFS or SMB need it', 
 
   test('5 stop lets every waiter run', async () => {
     const { share, window } = rig();
-    window({ utilization: 1, nfs: 1 });
+    window({ utilization: 1, nfs: 20 });
     const { turns } = enterMany(share, 4);
     share.stop();
     await tick();
@@ -90,7 +92,7 @@ describe('LoopShare: S3 gives way on a saturated loop when NFS or SMB need it', 
 
   test('6 a turn held long (a client slow to send its body) holds the others up MAX_WAIT_MS at most', async () => {
     const { share, window } = rig();
-    window({ utilization: 1, nfs: 1 });
+    window({ utilization: 1, nfs: 20 });
     const { now, turns } = enterMany(share, 3);
     deepEqual(now, [0]);
     await new Promise((r) => setTimeout(r, MAX_WAIT_MS + 50));
