@@ -32,12 +32,11 @@ export const MAX_WAIT_MS = 100;
 export type StartCounts = ReadonlyMap<Protocol, number>;
 
 /**
- * Keeps S3 from starving NFS and SMB on the one event loop they share. Every WINDOW_MS the loop's
- * utilization is sampled; while it is saturated and NFS or SMB requests arrived in the window
- * (MIN_OTHER_REQUESTS at least),
- * S3 runs at most CONTENDED_S3_IN_FLIGHT requests at once and the others wait their turn (in
- * order, MAX_WAIT_MS at most; nothing is refused). Otherwise S3 is not limited. Inactive until
- * `start`.
+ * Keeps S3 from starving NFS and SMB on the one event loop they share. Every WINDOW_MS the
+ * loop's utilization is sampled; while it is saturated and NFS or SMB requests arrived in the
+ * window (MIN_OTHER_REQUESTS at least), S3 runs at most CONTENDED_S3_IN_FLIGHT requests at once
+ * and the others wait their turn (in order, MAX_WAIT_MS at most; nothing is refused).
+ * Otherwise S3 is not limited. Inactive until `start`.
  */
 export class LoopShare {
   private timer: NodeJS.Timeout | undefined;
