@@ -14,8 +14,18 @@ function prepareDatabase(dbPath: string, migrationsDir: string, busyTimeoutMs: n
   const db = new Database(dbPath, { timeout: busyTimeoutMs });
   try {
     // Switching to WAL needs the database to itself; when another process holds it the pragma
-    // returns the old mode instead of waiting, so try again once migrations are through.
-    const wal = () => db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+    // returns the old mode, or fails SQLITE_BUSY without waiting (the busy handler is skipped
+    // where waiting could deadlock), so try again once migrations are through. The process
+    // that switches last wins; a database left in rollback mode still works and switches at
+    // the next start.
+    const wal = () => {
+      try {
+        return db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+      } catch (e) {
+        if (String((e as { code?: unknown }).code).startsWith('SQLITE_BUSY')) return false;
+        throw e;
+      }
+    };
     const walFirst = wal();
     const result = applyMigrations(db, migrations);
     if (!walFirst) wal();

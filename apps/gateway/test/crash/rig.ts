@@ -13,7 +13,7 @@ import { makeTempDir } from '../support/tmpdir.ts';
 import { type GatewayAccess, NfsClient, s3Client } from './clients.ts';
 import { AckLedger, type InFlightOutcomes, type Protocol } from './ledger.ts';
 import { fsck, observe } from './verify.ts';
-import { BUCKET, DIRECTORIES, MixedWorkload, Rng, type WorkloadOptions } from './workload.ts';
+import { BUCKET, DIRECTORIES, KEEP_NAME, MixedWorkload, Rng, type WorkloadOptions } from './workload.ts';
 
 const ADMIN_PASSWORD = 'crash-admin-password-1';
 
@@ -113,7 +113,13 @@ export class CrashRig {
     try {
       await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
       const bucket = await nfs.mustLookup(nfs.root, BUCKET);
-      for (const d of DIRECTORIES) await nfs.ensureDir(bucket, d);
+      for (const d of DIRECTORIES) {
+        const dir = await nfs.ensureDir(bucket, d);
+        // An S3 DELETE of the last object in a directory removes the directory (S3 has no empty
+        // prefixes): NFS and SMB writers holding a handle or a path into it would then meet
+        // NFS3ERR_STALE or a missing path. A file no writer touches keeps each one.
+        if (!(await nfs.lookup(dir, KEEP_NAME))) await nfs.create(dir, KEEP_NAME);
+      }
     } finally {
       s3.destroy();
       nfs.close();

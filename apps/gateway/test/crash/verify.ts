@@ -11,7 +11,7 @@ import { CFS } from '../quota/fixture.ts';
 import { runCommand } from '../support/proc.ts';
 import { type GatewayAccess, NfsClient, SmbSession, s3Client } from './clients.ts';
 import { type AckLedger, describe, type Protocol } from './ledger.ts';
-import { BUCKET } from './workload.ts';
+import { BUCKET, KEEP_NAME } from './workload.ts';
 
 /** Which protocol reads back what each protocol wrote. */
 export const READ_BACK: Readonly<Record<Protocol, Protocol>> = { s3: 'smb', nfs: 's3', smb: 'nfs' };
@@ -54,7 +54,8 @@ export async function observe(access: GatewayAccess, ledger: AckLedger): Promise
     }
     const listed = new Set<string>();
     for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: BUCKET })) {
-      for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) listed.add(o.Key);
+      for (const o of page.Contents ?? [])
+        if (o.Key && !o.Key.endsWith('/') && !o.Key.endsWith(`/${KEEP_NAME}`)) listed.add(o.Key);
     }
     for (const key of listed) {
       if (!observed.has(key)) problems.push(`${key}: listed, but no writer ever used that name`);

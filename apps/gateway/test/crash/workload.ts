@@ -50,6 +50,8 @@ export interface WorkloadOptions {
 
 /** The directories the writers write in, below the bucket. */
 export const DIRECTORIES = ['s3', 'nfs', 'smb', 'mix'] as const;
+/** A file in each directory that no writer touches, so no S3 DELETE prunes the directory. */
+export const KEEP_NAME = '.keep';
 
 /** Who writes the shared name mix/n<i> in `round`: writer 0 of this protocol. */
 export function sharedOwner(i: number, round: number): Protocol {

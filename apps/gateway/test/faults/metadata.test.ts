@@ -110,11 +110,11 @@ describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
     t.diagnostic(describeRound(figures));
   });
 
-  test('5 the WAL flush slows to 2 s (injected): slow commits open the circuit, then clients are refused at once', async (t) => {
+  test('5 the WAL flush slows to 1.5 s (injected): slow commits open the circuit, then clients are refused at once', async (t) => {
     const figures = await faultRound(g.rig, g.clients, {
       backend: 'metadata',
-      label: 'metadata: WAL flush 2 s (injected), slow_call 1 s',
-      apply: () => g.faults.arm('metadata', { delayMs: 2000 }),
+      label: 'metadata: WAL flush 1.5 s (injected), slow_call 1 s',
+      apply: () => g.faults.arm('metadata', { delayMs: 1500 }),
       remove: () => g.faults.clear('metadata'),
       direct: SLOW_BUT_DONE,
       cause: /slow call: \d+ ms \(slow_call 1000 ms\)/,

@@ -352,9 +352,14 @@ export async function faultRound(rig: Rig, clients: Clients, spec: FaultSpec): P
       open = await clients.attempt(spec.backend);
       assertAnswers(open, [OPEN_CIRCUIT], `${spec.label}, circuit open`);
 
+      // Unhealthy, naming the backend and the cause: a probe that began before the circuit
+      // opened may still end as "probe timed out" first (slow I/O on a loaded machine).
       await until(
-        '/health to report the backend unhealthy',
-        async () => (await rig.check(spec.backend)).status === 'unhealthy',
+        '/health to report the backend unhealthy, with its cause',
+        async () => {
+          const c = await rig.check(spec.backend);
+          return c.status === 'unhealthy' && spec.cause.test(c.message);
+        },
         WAIT_MS,
       );
       const health = await rig.health();

@@ -84,11 +84,11 @@ describe('transport faults, as NFS, S3 and SMB clients see them', () => {
     t.diagnostic(describeRound(figures));
   });
 
-  test('5 slow I/O (injected, 2 s a call): slow calls open the circuit, then every protocol is refused at once', async (t) => {
+  test('5 slow I/O (injected, 1.5 s a call): slow calls open the circuit, then every protocol is refused at once', async (t) => {
     const figures = await faultRound(g.rig, g.clients, {
       backend: 'transport',
-      label: 'transport: 2 s a call (injected), slow_call 1 s',
-      apply: () => g.faults.arm('transport', { delayMs: 2000 }),
+      label: 'transport: 1.5 s a call (injected), slow_call 1 s',
+      apply: () => g.faults.arm('transport', { delayMs: 1500 }),
       remove: () => g.faults.clear('transport'),
       direct: SLOW_BUT_DONE,
       cause: /slow call: \d+ ms \(slow_call 1000 ms\)/,
