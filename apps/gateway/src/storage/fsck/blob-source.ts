@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { DataStore } from '../data/data-store.ts';
 import { BlobReader, blobPath, blobSize, listBlobFiles } from './blob-files.ts';
 
@@ -36,10 +35,6 @@ export class FolderBlobs implements BlobSource {
 
   async size(blob: bigint): Promise<number | undefined> {
     return blobSize(this.dir, blob);
-  }
-
-  exists(blob: bigint): boolean {
-    return existsSync(blobPath(this.dir, blob));
   }
 
   readInto(blob: bigint, offset: number, out: Buffer): Promise<void> {
