@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, whose innerText() is the rendered text the user reads
-import { equal, match, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -240,7 +240,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     for (const [name, v] of Object.entries(perf)) {
       ok(v.jsGzipBytes <= JS_BUDGET, `${name}: ${v.jsGzipBytes} bytes of JS (gzip) over the 250 kB budget`);
     }
-    equal(consoleErrors.join('\n'), '', 'no console errors on any page');
+    deepEqual(consoleErrors, [], `console errors on a page:\n${consoleErrors.join('\n')}`);
   });
 
   diagnosticsTests(fx);

@@ -288,6 +288,7 @@ export function diagnosticsTests(fx: ConsoleFixture): void {
     await page.locator('a[data-wizard="quota"]').click();
     await page.getByLabel('uid', { exact: true }).waitFor();
     equal(new URL(page.url()).search, '?tree=quota');
-    equal(fx.consoleErrors.slice(errorsBefore).join('\n'), '', 'no console errors on the diagnostics pages');
+    const errors = fx.consoleErrors.slice(errorsBefore);
+    deepEqual(errors, [], `console errors on the diagnostics pages:\n${errors.join('\n')}`);
   });
 }

@@ -202,7 +202,8 @@ health: { bind: 127.0.0.1:${ops}, probe_interval: 1s }
   const trpcCalls: string[] = [];
   const watch = (p: Page) => {
     p.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(`${p.url()}: ${m.text()}`);
+      // The message's own location names the request when Chromium logs a failed load.
+      if (m.type() === 'error') consoleErrors.push(`${p.url()}: ${m.text()} (at ${m.location().url || '?'})`);
     });
     p.on('pageerror', (e) => consoleErrors.push(`${p.url()}: ${e.message}`));
     p.on('request', (r) => {

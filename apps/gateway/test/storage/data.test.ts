@@ -207,6 +207,43 @@ describe('file data', () => {
     equal(back.data.toString(), 'l'.repeat(16));
     equal((await fx.ns.getattr(f.ino)).size, 24n << 20n);
   });
+
+  test('11 small files are served from memory once read, and every write, truncate or removal is seen at once', async () => {
+    const store = fx.ns.data as LocalBlobStore;
+    const read = async (ino: bigint) => (await fx.ns.read(ALICE, ino, 0n, 1 << 20)).data.toString();
+    const f = await fx.ns.create(ALICE, exp, 'small', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('hello'));
+    const held = store.contentBytes;
+    equal(await read(f.ino), 'hello');
+    equal(store.contentBytes, held + 5, 'the 5 bytes are held after the first read');
+    // What a caller does to the bytes it got (SMB encrypts replies in place) is not served back.
+    (await fx.ns.read(ALICE, f.ino, 0n, 5)).data.fill(0x78);
+    equal(await read(f.ino), 'hello');
+    await fx.ns.write(ALICE, f.ino, 1n, Buffer.from('E'));
+    equal(await read(f.ino), 'hEllo');
+    await fx.ns.setattr(ALICE, f.ino, { size: 2n });
+    equal(await read(f.ino), 'hE');
+    // A read while the store's write is under way (its pwrite on the thread pool) may see old
+    // or new bytes; one after it sees the write. A file written in place has its inode's blob.
+    await fx.ns.write(ALICE, f.ino, 2n, Buffer.from('llo!'));
+    const writing = store.write(f.ino, 5, Buffer.from('?'));
+    ok(['hEllo!', 'hEllo?'].includes((await store.read(f.ino, 0, 6)).toString()), 'old or new bytes');
+    await writing;
+    equal((await store.read(f.ino, 0, 6)).toString(), 'hEllo?');
+    await fx.ns.write(ALICE, f.ino, 5n, Buffer.from('!'));
+    equal(await read(f.ino), 'hEllo!');
+    equal(store.contentBytes, held + 6);
+    await fx.ns.remove(ALICE, exp, 'small');
+    // The blob goes once the removal is durable, a moment after the call returns.
+    for (const until = Date.now() + 10_000; store.contentBytes !== held && Date.now() < until; )
+      await new Promise((r) => setTimeout(r, 10));
+    equal(store.contentBytes, held, 'nothing held for a removed file');
+    // Larger files are read from the disk each time.
+    const big = await fx.ns.create(ALICE, exp, 'not-small', 0o644);
+    await fx.ns.write(ALICE, big.ino, 0n, Buffer.alloc(65 * 1024, 0x62));
+    equal((await read(big.ino)).length, 65 * 1024);
+    equal(store.contentBytes, held);
+  });
 });
 
 describe('blob lifetime', () => {

@@ -29,6 +29,15 @@ const SYNC_READ_MAX = 64 * 1024;
  * has the tail left, instead of every byte of a large file at once.
  */
 const WRITE_BEHIND_BYTES = 16 * 1024 * 1024;
+/**
+ * Small blobs are held in memory once read, whole: a GET of a 4 KiB object then costs no
+ * system call for its bytes (a pread from the page cache is ~6 µs here, a fifth of the
+ * request). Every change to a blob goes through this store, which drops the copy before and
+ * after it, so the copy is never stale. Bounded by CONTENT_CACHE_BYTES, and by the descriptor
+ * cache: a copy lives on its blob's open entry.
+ */
+const CONTENT_CACHE_MAX_BLOB = 64 * 1024;
+const CONTENT_CACHE_BYTES = 16 * 1024 * 1024;
 
 interface OpenBlob {
   fd: number;
@@ -46,6 +55,8 @@ interface OpenBlob {
    * fdatasync only, so the next sync() must say it instead of succeeding.
    */
   flushError?: unknown;
+  /** The blob's bytes, all `size` of them, when it is small (CONTENT_CACHE_MAX_BLOB). */
+  content?: Buffer;
 }
 
 /**
@@ -60,6 +71,8 @@ export class LocalBlobStore implements DataStore {
   private readonly shardSync: GroupCommit[] = [];
   /** Background flushes started by write-behind (WRITE_BEHIND_BYTES). */
   writeBehindFlushes = 0;
+  /** Bytes of small blobs held in memory (CONTENT_CACHE_BYTES at most). */
+  contentBytes = 0;
 
   private constructor(readonly root: string) {
     for (let i = 0; i < SHARDS; i++) {
@@ -154,8 +167,32 @@ export class LocalBlobStore implements DataStore {
       // the next sync must still report (a reopened descriptor would not see it).
       if (e.refs > 0 || e.newEntry || e.flushError !== undefined) continue;
       this.open.delete(blob);
+      this.dropContent(e);
       fs.close(e.fd, () => {});
     }
+  }
+
+  /** The blob's bytes from memory, read whole on the first call, when it is small enough. */
+  private content(e: OpenBlob): Buffer | undefined {
+    if (e.content) return e.content;
+    const size = e.size;
+    if (size > CONTENT_CACHE_MAX_BLOB || this.contentBytes + size > CONTENT_CACHE_BYTES) return undefined;
+    const buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const n = fs.readSync(e.fd, buf, got, size - got, got);
+      if (n === 0) return undefined;
+      got += n;
+    }
+    e.content = buf;
+    this.contentBytes += size;
+    return buf;
+  }
+
+  private dropContent(e: OpenBlob): void {
+    if (!e.content) return;
+    this.contentBytes -= e.content.length;
+    e.content = undefined;
   }
 
   async read(blob: bigint, offset: number, length: number): Promise<Buffer> {
@@ -165,6 +202,12 @@ export class LocalBlobStore implements DataStore {
       const avail = Math.max(0, Math.min(length, e.size - offset));
       if (avail === 0) return Buffer.alloc(0);
       const buf = Buffer.allocUnsafe(avail);
+      // A copy: callers may transform what they get in place (SMB encrypts its replies so).
+      const content = this.content(e);
+      if (content) {
+        content.copy(buf, 0, offset, offset + avail);
+        return buf;
+      }
       const got = await preadFully(e.fd, buf, offset);
       return got === avail ? buf : buf.subarray(0, got);
     } finally {
@@ -177,7 +220,11 @@ export class LocalBlobStore implements DataStore {
     if (!e) return 0;
     try {
       const avail = Math.max(0, Math.min(target.length, e.size - offset));
-      return avail === 0 ? 0 : await preadFully(e.fd, target.subarray(0, avail), offset);
+      if (avail === 0) return 0;
+      const content = this.content(e);
+      return content
+        ? content.copy(target, 0, offset, offset + avail)
+        : await preadFully(e.fd, target.subarray(0, avail), offset);
     } finally {
       this.release(e);
     }
@@ -186,12 +233,15 @@ export class LocalBlobStore implements DataStore {
   async write(blob: bigint, offset: number, data: Buffer): Promise<void> {
     const e = (await this.acquire(blob, true))!;
     try {
+      // Dropped before (a read meanwhile may cache part old, part new bytes) and after.
+      this.dropContent(e);
       let done = 0;
       while (done < data.length) {
         const { bytesWritten } = await pwrite(e.fd, data, done, data.length - done, offset + done);
         done += bytesWritten;
       }
       e.size = Math.max(e.size, offset + data.length);
+      this.dropContent(e);
       e.unflushed += data.length;
       if (e.unflushed >= WRITE_BEHIND_BYTES && !e.flushing) this.writeBehind(e);
     } finally {
@@ -241,8 +291,10 @@ export class LocalBlobStore implements DataStore {
     const e = await this.acquire(blob, false);
     if (!e) return;
     try {
+      this.dropContent(e);
       await ftruncate(e.fd, size);
       e.size = size;
+      this.dropContent(e);
     } finally {
       this.release(e);
     }
@@ -252,8 +304,10 @@ export class LocalBlobStore implements DataStore {
     const e = (await this.acquire(blob, true, committedSize === 0))!;
     try {
       if (e.size > committedSize) {
+        this.dropContent(e);
         await ftruncate(e.fd, committedSize);
         e.size = committedSize;
+        this.dropContent(e);
       }
     } finally {
       this.release(e);
@@ -272,6 +326,7 @@ export class LocalBlobStore implements DataStore {
       const e = this.open.get(blob);
       if (e) {
         this.open.delete(blob);
+        this.dropContent(e);
         await close(e.fd).catch(() => {});
       }
       await fsp.unlink(this.pathOf(blob)).catch((err: NodeJS.ErrnoException) => {
@@ -309,6 +364,7 @@ export class LocalBlobStore implements DataStore {
   async close(): Promise<void> {
     const all = [...this.open.values()];
     this.open.clear();
+    for (const e of all) this.dropContent(e);
     await Promise.all(all.map((e) => close(e.fd).catch(() => {})));
   }
 }

@@ -17,8 +17,70 @@ export interface ReadableObject {
   notModified: boolean;
 }
 
+/**
+ * What an object's response headers are made of, derived from one snapshot of it: its
+ * attributes and extended attributes as the namespace cache holds them. Any change to the
+ * object replaces both (the cache drops the inode), so a view kept per snapshot is never stale;
+ * a GET of an unchanged object then skips the ETag lookup, the date and the MIME type.
+ */
+interface ObjectView {
+  attrs: Attributes;
+  key: string;
+  etag: string;
+  /** ETag quoted, Last-Modified, the stored metadata headers and Content-Type. */
+  headers: OutgoingHttpHeaders;
+}
+
+const views = new WeakMap<ReadonlyMap<string, Buffer>, ObjectView>();
+
+async function objectView(call: S3Call, attrs: Attributes): Promise<ObjectView> {
+  const { ns } = call.env;
+  const xattrs = await ns.listXattrs(attrs.ino);
+  const known = views.get(xattrs);
+  if (known && known.attrs === attrs && known.key === call.key) return known;
+  const etag = await objectEtag(ns, attrs, xattrs);
+  const headers: OutgoingHttpHeaders = {
+    etag: quoted(etag),
+    'last-modified': new Date(Number(attrs.mtimeNs / 1_000_000n)).toUTCString(),
+  };
+  metadataHeaders(xattrs, call.key, headers);
+  const view = { attrs, key: call.key, etag, headers };
+  views.set(xattrs, view);
+  return view;
+}
+
 /** What GET and HEAD share: lookup, read permission, ETag, conditions, headers. */
 export async function openObject(call: S3Call): Promise<ReadableObject> {
+  const { query } = call;
+  if (query.size > 0) checkReadParameters(call);
+  const kp = keyPath(call.key);
+  const { ns } = call.env;
+  const bucket = await bucketDir(call.env, call.cred, call.bucket);
+  const { attrs } = await findObject(call.env, call.cred, bucket.ino, call.key, kp);
+  if (attrs.type === 'file' && (await ns.access(call.cred, attrs.ino, 4)) === 0) {
+    throw new S3Error('AccessDenied', 'Access Denied');
+  }
+  const view = await objectView(call, attrs);
+  const outcome = evaluate({ etag: view.etag, mtimeNs: attrs.mtimeNs }, requestConditions(call.headers));
+  if (outcome === 'failed')
+    throw preconditionFailed(call.headers['if-match'] !== undefined ? 'If-Match' : 'If-Unmodified-Since');
+  if (outcome === 'not-modified') {
+    const { etag, 'last-modified': lastModified } = view.headers;
+    return { attrs, size: 0n, headers: { etag, 'last-modified': lastModified }, notModified: true };
+  }
+  const headers: OutgoingHttpHeaders = { ...view.headers };
+  if (query.size > 0) {
+    for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
+      const v = query.get(param);
+      if (v !== undefined) headers[name] = v;
+    }
+  }
+  headers['accept-ranges'] = 'bytes';
+  return { attrs, size: attrs.type === 'dir' ? 0n : attrs.size, headers, notModified: false };
+}
+
+/** partNumber, versionId and response-* overrides: what a read may ask and this gateway does. */
+function checkReadParameters(call: S3Call): void {
   if (call.query.has('partNumber')) {
     throw new S3Error('NotImplemented', 'Reading one part of an object (partNumber) is not implemented.');
   }
@@ -36,26 +98,4 @@ export async function openObject(call: S3Call): Promise<ReadableObject> {
       'Request specific response headers cannot be used for anonymous GET requests.',
     );
   }
-  const kp = keyPath(call.key);
-  const { ns } = call.env;
-  const bucket = await bucketDir(call.env, call.cred, call.bucket);
-  const { attrs } = await findObject(call.env, call.cred, bucket.ino, call.key, kp);
-  if (attrs.type === 'file' && (await ns.access(call.cred, attrs.ino, 4)) === 0) {
-    throw new S3Error('AccessDenied', 'Access Denied');
-  }
-  const xattrs = await ns.listXattrs(attrs.ino);
-  const etag = await objectEtag(ns, attrs, xattrs);
-  const lastModified = new Date(Number(attrs.mtimeNs / 1_000_000n)).toUTCString();
-  const outcome = evaluate({ etag, mtimeNs: attrs.mtimeNs }, requestConditions(call.headers));
-  if (outcome === 'failed')
-    throw preconditionFailed(call.headers['if-match'] !== undefined ? 'If-Match' : 'If-Unmodified-Since');
-  const headers: OutgoingHttpHeaders = { etag: quoted(etag), 'last-modified': lastModified };
-  if (outcome === 'not-modified') return { attrs, size: 0n, headers, notModified: true };
-  metadataHeaders(xattrs, call.key, headers);
-  for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
-    const v = call.query.get(param);
-    if (v !== undefined) headers[name] = v;
-  }
-  headers['accept-ranges'] = 'bytes';
-  return { attrs, size: attrs.type === 'dir' ? 0n : attrs.size, headers, notModified: false };
 }
