@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { openControlPlane } from '../src/control/index.ts';
 import { freePorts } from '../test/support/ports.ts';
+import { warmWriteMemory } from './page-cache.ts';
 import { type BenchRow, printTable } from './table.ts';
 
 const CFS = fileURLToPath(new URL('../../../cfs', import.meta.url));
@@ -160,6 +161,7 @@ http {
 
   // ---- PUT 1 MiB from 16 concurrent SDK clients vs dd conv=fdatasync ----
   const clients = Array.from({ length: 16 }, client);
+  warmWriteMemory(base, 1024 * MiB);
   let puts = 0;
   const deadline = performance.now() + PUT_SECONDS * 1000;
   const started = performance.now();
@@ -172,6 +174,7 @@ http {
     }),
   );
   const putMiBs = puts / ((performance.now() - started) / 1000);
+  warmWriteMemory(base, 1024 * MiB);
   const dd = spawnSync(
     'dd',
     ['if=/dev/zero', `of=${join(base, 'dd.bin')}`, 'bs=1M', 'count=1024', 'conv=fdatasync'],

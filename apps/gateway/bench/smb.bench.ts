@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openControlPlane } from '../src/control/index.ts';
 import { freePorts } from '../test/support/ports.ts';
+import { warmWriteMemory } from './page-cache.ts';
 import { tortureRate } from './smbtorture.ts';
 import { type BenchRow, printTable } from './table.ts';
 
@@ -159,9 +160,9 @@ health: { bind: 127.0.0.1:${healthPort} }
   const measure = async (protection: string[]) => {
     const out: Record<string, { put: number; get: number }> = {};
     for (const s of sides) {
-      // Each put starts with the page cache's dirty pages written back, so one side's writes do
-      // not throttle the other's (the kernel slows writers down to disk speed past dirty_ratio).
-      await exec('sync');
+      // Each put starts with the page cache's memory ready and nothing dirty (page-cache.ts),
+      // so one side's writes neither throttle nor pay for the other's.
+      warmWriteMemory(base, BYTES);
       const put = await smbclient(s.port, 'bench', s.auth, 'put big.bin big.bin', protection);
       // Into /dev/null: the client's own disk (its dirty pages throttled by writeback) is not
       // what is measured; the server reads the file from its page cache on both sides.
