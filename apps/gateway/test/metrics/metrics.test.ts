@@ -118,6 +118,27 @@ describe('GET /metrics on an in-process gateway', () => {
     equal(sampleValue(samples, 'gateway_cache_misses_total', { cache: 'entries' }), g.gw.ns.entries.misses);
   });
 
+  test('4b small files held in memory: the bytes held and where each read came from', async () => {
+    const { ns } = g.gw;
+    const exp = await ns.resolvePath(ROOT, '/export');
+    const f = await ns.create(ROOT, exp.ino, 'small-for-metrics', 0o644);
+    await ns.write(ROOT, f.ino, 0n, Buffer.alloc(3000, 0x73));
+    const value = async (name: string, labels?: Record<string, string>) =>
+      sampleValue((await scrape(g.opsUrl)).samples, name, labels)!;
+    const bytes = await value('gateway_small_file_cache_bytes');
+    const fromDisk = await value('gateway_small_file_reads_total', { from: 'disk' });
+    const fromMemory = await value('gateway_small_file_reads_total', { from: 'memory' });
+    for (let i = 0; i < 3; i++) equal((await ns.read(ROOT, f.ino, 0n, 4096)).data.length, 3000);
+    equal(await value('gateway_small_file_cache_bytes'), bytes + 3000);
+    equal(await value('gateway_small_file_reads_total', { from: 'disk' }), fromDisk + 1);
+    equal(await value('gateway_small_file_reads_total', { from: 'memory' }), fromMemory + 2);
+    // A write drops the copy: the next read goes to the disk again.
+    await ns.write(ROOT, f.ino, 0n, Buffer.from('S'));
+    equal(await value('gateway_small_file_cache_bytes'), bytes);
+    equal((await ns.read(ROOT, f.ino, 0n, 1)).data.toString(), 'S');
+    equal(await value('gateway_small_file_reads_total', { from: 'disk' }), fromDisk + 2);
+  });
+
   test('5 quota usage and limits for each uid/gid with a quota', async () => {
     await g.gw.control.quotas.set({
       kind: 'uid',

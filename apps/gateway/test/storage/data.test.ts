@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
@@ -208,14 +208,18 @@ describe('file data', () => {
     equal((await fx.ns.getattr(f.ino)).size, 24n << 20n);
   });
 
-  test('11 small files are served from memory once read, and every write, truncate or removal is seen at once', async () => {
+  test('11 small files are served from memory once read; every write, truncate, removal and change by another node is seen', async () => {
     const store = fx.ns.data as LocalBlobStore;
     const read = async (ino: bigint) => (await fx.ns.read(ALICE, ino, 0n, 1 << 20)).data.toString();
     const f = await fx.ns.create(ALICE, exp, 'small', 0o644);
     await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('hello'));
-    const held = store.contentBytes;
+    const held = store.smallFiles.bytes;
+    const { hits, misses } = store.smallFiles;
     equal(await read(f.ino), 'hello');
-    equal(store.contentBytes, held + 5, 'the 5 bytes are held after the first read');
+    equal(store.smallFiles.bytes, held + 5, 'the 5 bytes are held after the first read');
+    equal(store.smallFiles.misses, misses + 1, 'the first read went to the disk');
+    equal(await read(f.ino), 'hello');
+    equal(store.smallFiles.hits, hits + 1, 'the second came from memory');
     // What a caller does to the bytes it got (SMB encrypts replies in place) is not served back.
     (await fx.ns.read(ALICE, f.ino, 0n, 5)).data.fill(0x78);
     equal(await read(f.ino), 'hello');
@@ -232,17 +236,27 @@ describe('file data', () => {
     equal((await store.read(f.ino, 0, 6)).toString(), 'hEllo?');
     await fx.ns.write(ALICE, f.ino, 5n, Buffer.from('!'));
     equal(await read(f.ino), 'hEllo!');
-    equal(store.contentBytes, held + 6);
+    equal(store.smallFiles.bytes, held + 6);
     await fx.ns.remove(ALICE, exp, 'small');
     // The blob goes once the removal is durable, a moment after the call returns.
-    for (const until = Date.now() + 10_000; store.contentBytes !== held && Date.now() < until; )
+    for (const until = Date.now() + 10_000; store.smallFiles.bytes !== held && Date.now() < until; )
       await new Promise((r) => setTimeout(r, 10));
-    equal(store.contentBytes, held, 'nothing held for a removed file');
+    equal(store.smallFiles.bytes, held, 'nothing held for a removed file');
+    // Another node sharing the data directory rewrote a blob: told so, the store forgets it.
+    const shared = await fx.ns.create(ALICE, exp, 'shared', 0o644);
+    await fx.ns.write(ALICE, shared.ino, 0n, Buffer.from('mine'));
+    equal((await store.read(shared.ino, 0, 100)).toString(), 'mine');
+    writeFileSync(store.pathOf(shared.ino), 'theirs, longer');
+    equal((await store.read(shared.ino, 0, 100)).toString(), 'mine', 'held until told');
+    store.invalidate(shared.ino);
+    equal((await store.read(shared.ino, 0, 100)).toString(), 'theirs, longer');
+    store.invalidate();
+    equal(store.smallFiles.bytes, 0, 'invalidating everything drops every copy');
     // Larger files are read from the disk each time.
     const big = await fx.ns.create(ALICE, exp, 'not-small', 0o644);
     await fx.ns.write(ALICE, big.ino, 0n, Buffer.alloc(65 * 1024, 0x62));
     equal((await read(big.ino)).length, 65 * 1024);
-    equal(store.contentBytes, held);
+    equal(store.smallFiles.bytes, 0);
   });
 });
 

@@ -204,6 +204,24 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     ['cache'],
     () => caches().map((c) => [{ cache: c.name }, c.misses]),
   );
+  // Present with the local data directory (storage/data/local-blobs.ts); 0 on an object store.
+  gauge(
+    registry,
+    'gateway_small_file_cache_bytes',
+    'Bytes of small files held in memory once read (each dropped before its file changes)',
+    [],
+    () => [[{}, gw.ns.data.smallFiles?.bytes ?? 0]],
+  );
+  counter(
+    registry,
+    'gateway_small_file_reads_total',
+    'Reads of small files, answered from their copy in memory or from the disk',
+    ['from'],
+    () => [
+      [{ from: 'memory' }, gw.ns.data.smallFiles?.hits ?? 0],
+      [{ from: 'disk' }, gw.ns.data.smallFiles?.misses ?? 0],
+    ],
+  );
   counter(
     registry,
     'gateway_metadata_statements_total',

@@ -28,4 +28,14 @@ export interface DataStore {
   close(): Promise<void>;
   /** Drops what the store caches of a blob (another gateway node changed it); of all, without one. */
   invalidate?(blob?: bigint): void;
+  /** Small files held in memory (the local store): bytes held, reads from memory and from disk. */
+  readonly smallFiles?: SmallFileCacheStats;
+}
+
+export interface SmallFileCacheStats {
+  bytes: number;
+  /** Reads of a small file answered from its copy in memory. */
+  hits: number;
+  /** Reads of a small file that read it from the disk (and kept it). */
+  misses: number;
 }

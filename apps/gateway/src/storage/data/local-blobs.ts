@@ -3,7 +3,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GroupCommit } from '../group-commit.ts';
-import type { DataStore } from './data-store.ts';
+import type { DataStore, SmallFileCacheStats } from './data-store.ts';
 
 const pread = promisify(fs.read);
 const pwrite = promisify(fs.write);
@@ -71,8 +71,8 @@ export class LocalBlobStore implements DataStore {
   private readonly shardSync: GroupCommit[] = [];
   /** Background flushes started by write-behind (WRITE_BEHIND_BYTES). */
   writeBehindFlushes = 0;
-  /** Bytes of small blobs held in memory (CONTENT_CACHE_BYTES at most). */
-  contentBytes = 0;
+  /** Small blobs held in memory (CONTENT_CACHE_BYTES at most) and how reads of them went. */
+  readonly smallFiles: SmallFileCacheStats = { bytes: 0, hits: 0, misses: 0 };
 
   private constructor(readonly root: string) {
     for (let i = 0; i < SHARDS; i++) {
@@ -174,9 +174,12 @@ export class LocalBlobStore implements DataStore {
 
   /** The blob's bytes from memory, read whole on the first call, when it is small enough. */
   private content(e: OpenBlob): Buffer | undefined {
-    if (e.content) return e.content;
+    if (e.content) {
+      this.smallFiles.hits++;
+      return e.content;
+    }
     const size = e.size;
-    if (size > CONTENT_CACHE_MAX_BLOB || this.contentBytes + size > CONTENT_CACHE_BYTES) return undefined;
+    if (size > CONTENT_CACHE_MAX_BLOB || this.smallFiles.bytes + size > CONTENT_CACHE_BYTES) return undefined;
     const buf = Buffer.allocUnsafe(size);
     let got = 0;
     while (got < size) {
@@ -185,14 +188,34 @@ export class LocalBlobStore implements DataStore {
       got += n;
     }
     e.content = buf;
-    this.contentBytes += size;
+    this.smallFiles.bytes += size;
+    this.smallFiles.misses++;
     return buf;
   }
 
   private dropContent(e: OpenBlob): void {
     if (!e.content) return;
-    this.contentBytes -= e.content.length;
+    this.smallFiles.bytes -= e.content.length;
     e.content = undefined;
+  }
+
+  /**
+   * Another gateway node changed the blob (a data directory shared between nodes, told through
+   * the metadata store's notifications): its copy in memory goes, and its idle descriptor too,
+   * so the next read learns the size afresh. Of every blob without one.
+   */
+  invalidate(blob?: bigint): void {
+    const forget = (b: bigint, e: OpenBlob) => {
+      this.dropContent(e);
+      if (e.refs > 0 || e.newEntry || e.flushError !== undefined) return;
+      this.open.delete(b);
+      fs.close(e.fd, () => {});
+    };
+    if (blob === undefined) for (const [b, e] of [...this.open]) forget(b, e);
+    else {
+      const e = this.open.get(blob);
+      if (e) forget(blob, e);
+    }
   }
 
   async read(blob: bigint, offset: number, length: number): Promise<Buffer> {
