@@ -31,10 +31,10 @@ const SYNC_READ_MAX = 64 * 1024;
 const WRITE_BEHIND_BYTES = 16 * 1024 * 1024;
 /**
  * Small blobs are held in memory once read, whole: a GET of a 4 KiB object then costs no
- * system call for its bytes (a pread from the page cache is ~6 µs here, a fifth of the
- * request). Every change to a blob goes through this store, which drops the copy before and
- * after it, so the copy is never stale. Bounded by CONTENT_CACHE_BYTES, and by the descriptor
- * cache: a copy lives on its blob's open entry.
+ * system call for its bytes (a pread from the page cache is ~6 µs here). Every change to a
+ * blob goes through this store, which drops the copy before and after it, so the copy is never
+ * stale; another node's change arrives through invalidate(). Bounded by CONTENT_CACHE_BYTES,
+ * and by the descriptor cache: a copy lives on its blob's open entry.
  */
 const CONTENT_CACHE_MAX_BLOB = 64 * 1024;
 const CONTENT_CACHE_BYTES = 16 * 1024 * 1024;
