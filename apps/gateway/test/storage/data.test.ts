@@ -220,7 +220,7 @@ describe('file data', () => {
     equal(store.smallFiles.misses, misses + 1, 'the first read went to the disk');
     equal(await read(f.ino), 'hello');
     equal(store.smallFiles.hits, hits + 1, 'the second came from memory');
-    // What a caller does to the bytes it got (SMB encrypts replies in place) is not served back.
+    // What a caller does to the bytes it got is not served back to the next reader.
     (await fx.ns.read(ALICE, f.ino, 0n, 5)).data.fill(0x78);
     equal(await read(f.ino), 'hello');
     await fx.ns.write(ALICE, f.ino, 1n, Buffer.from('E'));

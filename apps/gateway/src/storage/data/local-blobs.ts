@@ -225,7 +225,7 @@ export class LocalBlobStore implements DataStore {
       const avail = Math.max(0, Math.min(length, e.size - offset));
       if (avail === 0) return Buffer.alloc(0);
       const buf = Buffer.allocUnsafe(avail);
-      // A copy: callers may transform what they get in place (SMB encrypts its replies so).
+      // A copy: the caller owns the buffer it gets and may change it; the held bytes may not.
       const content = this.content(e);
       if (content) {
         content.copy(buf, 0, offset, offset + avail);
