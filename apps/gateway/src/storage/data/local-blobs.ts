@@ -163,13 +163,20 @@ export class LocalBlobStore implements DataStore {
     if (this.open.size <= MAX_OPEN) return;
     for (const [blob, e] of this.open) {
       if (this.open.size <= MAX_OPEN) break;
-      // Kept: a descriptor in use, a new entry not yet synced, a background flush's error that
-      // the next sync must still report (a reopened descriptor would not see it).
-      if (e.refs > 0 || e.newEntry || e.flushError !== undefined) continue;
-      this.open.delete(blob);
-      this.dropContent(e);
-      fs.close(e.fd, () => {});
+      this.closeIfIdle(blob, e);
     }
+  }
+
+  /**
+   * Closes and forgets the blob's descriptor (and its copy in memory) unless it must stay: in
+   * use, a new entry not yet synced, or a background flush's error that the next sync must
+   * still report (a reopened descriptor would not see it).
+   */
+  private closeIfIdle(blob: bigint, e: OpenBlob): void {
+    if (e.refs > 0 || e.newEntry || e.flushError !== undefined) return;
+    this.open.delete(blob);
+    this.dropContent(e);
+    fs.close(e.fd, () => {});
   }
 
   /** The blob's bytes from memory, read whole on the first call, when it is small enough. */
@@ -181,12 +188,7 @@ export class LocalBlobStore implements DataStore {
     const size = e.size;
     if (size > CONTENT_CACHE_MAX_BLOB || this.smallFiles.bytes + size > CONTENT_CACHE_BYTES) return undefined;
     const buf = Buffer.allocUnsafe(size);
-    let got = 0;
-    while (got < size) {
-      const n = fs.readSync(e.fd, buf, got, size - got, got);
-      if (n === 0) return undefined;
-      got += n;
-    }
+    if (readFullySync(e.fd, buf, 0) < size) return undefined;
     e.content = buf;
     this.smallFiles.bytes += size;
     this.smallFiles.misses++;
@@ -207,15 +209,27 @@ export class LocalBlobStore implements DataStore {
   invalidate(blob?: bigint): void {
     const forget = (b: bigint, e: OpenBlob) => {
       this.dropContent(e);
-      if (e.refs > 0 || e.newEntry || e.flushError !== undefined) return;
-      this.open.delete(b);
-      fs.close(e.fd, () => {});
+      this.closeIfIdle(b, e);
     };
     if (blob === undefined) for (const [b, e] of [...this.open]) forget(b, e);
     else {
       const e = this.open.get(blob);
       if (e) forget(blob, e);
     }
+  }
+
+  /**
+   * Up to `target.length` bytes at `offset` (never past the size this process knows), from the
+   * copy in memory or the file; the number of bytes read. The copy is copied out: the caller
+   * owns its buffer and may change it, the held bytes may not.
+   */
+  private readAt(e: OpenBlob, offset: number, target: Buffer): Promise<number> | number {
+    const avail = Math.max(0, Math.min(target.length, e.size - offset));
+    if (avail === 0) return 0;
+    const content = this.content(e);
+    return content
+      ? content.copy(target, 0, offset, offset + avail)
+      : preadFully(e.fd, target.subarray(0, avail), offset);
   }
 
   async read(blob: bigint, offset: number, length: number): Promise<Buffer> {
@@ -225,13 +239,7 @@ export class LocalBlobStore implements DataStore {
       const avail = Math.max(0, Math.min(length, e.size - offset));
       if (avail === 0) return Buffer.alloc(0);
       const buf = Buffer.allocUnsafe(avail);
-      // A copy: the caller owns the buffer it gets and may change it; the held bytes may not.
-      const content = this.content(e);
-      if (content) {
-        content.copy(buf, 0, offset, offset + avail);
-        return buf;
-      }
-      const got = await preadFully(e.fd, buf, offset);
+      const got = await this.readAt(e, offset, buf);
       return got === avail ? buf : buf.subarray(0, got);
     } finally {
       this.release(e);
@@ -242,12 +250,7 @@ export class LocalBlobStore implements DataStore {
     const e = await this.acquire(blob, false);
     if (!e) return 0;
     try {
-      const avail = Math.max(0, Math.min(target.length, e.size - offset));
-      if (avail === 0) return 0;
-      const content = this.content(e);
-      return content
-        ? content.copy(target, 0, offset, offset + avail)
-        : await preadFully(e.fd, target.subarray(0, avail), offset);
+      return await this.readAt(e, offset, target);
     } finally {
       this.release(e);
     }
@@ -394,19 +397,23 @@ export class LocalBlobStore implements DataStore {
 
 /** Fills `buf` from `offset` unless the file ends first; the number of bytes read. */
 async function preadFully(fd: number, buf: Buffer, offset: number): Promise<number> {
+  if (buf.length <= SYNC_READ_MAX) return readFullySync(fd, buf, offset);
   let got = 0;
-  if (buf.length <= SYNC_READ_MAX) {
-    while (got < buf.length) {
-      const n = fs.readSync(fd, buf, got, buf.length - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got;
-  }
   while (got < buf.length) {
     const { bytesRead } = await pread(fd, buf, got, buf.length - got, offset + got);
     if (bytesRead === 0) break;
     got += bytesRead;
+  }
+  return got;
+}
+
+/** preadFully on the event loop (small reads: see SYNC_READ_MAX). */
+function readFullySync(fd: number, buf: Buffer, offset: number): number {
+  let got = 0;
+  while (got < buf.length) {
+    const n = fs.readSync(fd, buf, got, buf.length - got, offset + got);
+    if (n === 0) break;
+    got += n;
   }
   return got;
 }
