@@ -280,6 +280,29 @@ describe('blob lifetime', () => {
     }
   });
 
+  test('1b files created and removed at once, written or not, leave no blob behind', async () => {
+    const fx = await openFixture();
+    try {
+      const exp = (await fx.ns.ensureDirectory('/export', 0o777)).ino;
+      const store = fx.ns.data as LocalBlobStore;
+      // The namespace makes a new file's blob as it creates the file (without waiting for it).
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const f = await fx.ns.create(ALICE, exp, `gone-${i}`, 0o644);
+          if (i % 2 === 0) await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('x'));
+          await fx.ns.remove(ALICE, exp, `gone-${i}`);
+        }),
+      );
+      const kept = await fx.ns.create(ALICE, exp, 'kept', 0o644);
+      await fx.ns.close();
+      equal(blobCount(fx.dir), 1, "only the kept file's (empty) blob remains");
+      ok(existsSync(store.pathOf(kept.ino)));
+      await fx.reopen();
+    } finally {
+      await fx.ns.close();
+    }
+  });
+
   test('2 quiet xattrs change neither ctime nor the change id', async () => {
     const fx = await openFixture();
     try {

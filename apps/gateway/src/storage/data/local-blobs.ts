@@ -69,6 +69,8 @@ export class LocalBlobStore implements DataStore {
   private readonly open = new Map<bigint, OpenBlob>();
   private readonly opening = new Map<bigint, Promise<OpenBlob | undefined>>();
   private readonly shardSync: GroupCommit[] = [];
+  /** Each shard folder's descriptor for those fsyncs, opened on first use and kept. */
+  private readonly shardFds: Array<Promise<number> | undefined> = [];
   /** Background flushes started by write-behind (WRITE_BEHIND_BYTES). */
   writeBehindFlushes = 0;
   /** Small blobs held in memory (CONTENT_CACHE_BYTES at most) and how reads of them went. */
@@ -76,9 +78,22 @@ export class LocalBlobStore implements DataStore {
 
   private constructor(readonly root: string) {
     for (let i = 0; i < SHARDS; i++) {
-      const dir = join(root, shardName(i));
-      this.shardSync.push(new GroupCommit(() => syncDir(dir)));
+      this.shardSync.push(new GroupCommit(() => this.syncShard(i)));
     }
+  }
+
+  /** fsyncs a shard folder (new directory entries in it become durable). */
+  private async syncShard(i: number): Promise<void> {
+    let fd = this.shardFds[i];
+    if (!fd) {
+      fd = open(join(this.root, shardName(i)), constants.O_RDONLY | constants.O_DIRECTORY);
+      this.shardFds[i] = fd;
+      // A failed open is retried by the next sync, not remembered.
+      fd.catch(() => {
+        if (this.shardFds[i] === fd) this.shardFds[i] = undefined;
+      });
+    }
+    await fsync(await fd);
   }
 
   static async open(root: string): Promise<LocalBlobStore> {
@@ -349,6 +364,9 @@ export class LocalBlobStore implements DataStore {
 
   async remove(blobs: readonly bigint[]): Promise<void> {
     for (const blob of blobs) {
+      // A blob being created (the namespace readies a new file's blob without waiting) is
+      // removed once it exists, or the creation would leave it behind.
+      await this.opening.get(blob)?.catch(() => {});
       const e = this.open.get(blob);
       if (e) {
         this.open.delete(blob);
@@ -391,7 +409,11 @@ export class LocalBlobStore implements DataStore {
     const all = [...this.open.values()];
     this.open.clear();
     for (const e of all) this.dropContent(e);
-    await Promise.all(all.map((e) => close(e.fd).catch(() => {})));
+    const shards = this.shardFds.splice(0);
+    await Promise.all([
+      ...all.map((e) => close(e.fd).catch(() => {})),
+      ...shards.map((fd) => fd?.then(close).catch(() => {})),
+    ]);
   }
 }
 
