@@ -6,7 +6,7 @@ import { CreditWindow } from '../../src/protocols/smb/credits.ts';
 import { NdrReader, NdrWriter } from '../../src/protocols/smb/dcerpc/ndr.ts';
 import { srvsvcCall } from '../../src/protocols/smb/dcerpc/srvsvc.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
-import { FrameReader, frameHeader } from '../../src/protocols/smb/framing.ts';
+import { FramePool, FrameReader, frameHeader } from '../../src/protocols/smb/framing.ts';
 import { decodeHeader, encodeHeader, splitChain } from '../../src/protocols/smb/header.ts';
 import { decodeEaList, encodeEaList } from '../../src/protocols/smb/info/ea.ts';
 import { chooseContexts } from '../../src/protocols/smb/negotiate-contexts.ts';
@@ -72,6 +72,38 @@ describe('SMB2 codec pieces', () => {
     ok(frames[0]!.equals(payload));
     throws(() => new FrameReader(100).push(frameHeader(101)), /exceeds/);
     throws(() => new FrameReader(100).push(Buffer.from([0x81, 0, 0, 4])), /message type/);
+  });
+
+  test('3b frames arrive through one reused read buffer: each frame and each kept byte is a copy, large ones fill as they come', () => {
+    const pool = new FramePool(4 << 20, 2, 1 << 20);
+    const r = new FrameReader(4 << 20, pool);
+    const small = [Buffer.alloc(30, 1), Buffer.alloc(70, 2), Buffer.alloc(5, 3)];
+    const large = Buffer.alloc(3 << 20);
+    for (let i = 0; i < large.length; i += 4) large.writeUInt32LE(i, i);
+    const wire = Buffer.concat([
+      ...small.flatMap((p) => [frameHeader(p.length), p]),
+      frameHeader(large.length),
+      large,
+      frameHeader(small[0]!.length),
+      small[0]!,
+    ]);
+    // One 256 KiB buffer, overwritten before every read as a socket reading into it would.
+    const lent = Buffer.alloc(256 * 1024);
+    const frames: Buffer[] = [];
+    for (let at = 0; at < wire.length; ) {
+      const n = Math.min(lent.length, wire.length - at, at === 0 ? 50 : lent.length);
+      wire.copy(lent, 0, at, at + n);
+      frames.push(...r.push(lent.subarray(0, n)));
+      lent.fill(0xee);
+      at += n;
+    }
+    equal(frames.length, 5);
+    for (const [i, want] of [...small, large, small[0]!].entries())
+      ok(frames[i]!.equals(want), `frame ${i} intact`);
+    equal(r.pendingBytes, 0);
+    // The large frame came from the pool, taken when its first 64 KiB had arrived.
+    pool.release(frames[3]!);
+    ok(pool.get(10).buffer === frames[3]!.buffer, 'the pooled frame is reused');
   });
 
   test('4 the credit window: ids in order or out of order once, none past the grant, never zero credits', () => {

@@ -266,6 +266,7 @@ export class SmbConnection implements ConnectionState {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
+    this.frames.close();
     for (const f of this.inFlight.values()) f.abort.abort(new Error(reason));
     for (const f of this.asyncOps.values()) f.abort.abort(new Error(reason));
     await Promise.all(

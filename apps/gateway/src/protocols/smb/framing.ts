@@ -39,9 +39,26 @@ export class FramePool {
   }
 }
 
+/**
+ * A frame at least this long is filled as its bytes arrive: its buffer is taken as soon as its
+ * header is read and each socket chunk is copied in and dropped at once. Kept until the frame
+ * was whole, the chunks (an 8 MiB WRITE is 128 of them) outlived young-generation collections,
+ * and their memory, freed only by full collections, set off one every 64 MiB received.
+ */
+const FILL_AS_ARRIVING = 64 * 1024;
+/**
+ * Bytes of frames taken before they arrived, over every connection. A client announcing a
+ * large frame and sending a little of it makes the server hold the whole frame; past this
+ * budget, frames wait for their bytes as small ones do.
+ */
+const RESERVE_BUDGET = 256 * 1024 * 1024;
+let reserved = 0;
+
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** The large frame being filled, and how much of it is. */
+  private filling: { frame: Buffer; filled: number } | undefined;
 
   constructor(
     private readonly maxFrame: number,
@@ -49,14 +66,32 @@ export class FrameReader {
   ) {}
 
   get pendingBytes(): number {
-    return this.buffered;
+    return this.buffered + (this.filling?.filled ?? 0);
   }
 
-  /** Adds bytes; returns the complete frames now available. Throws WireError: close the connection. */
+  /**
+   * Adds bytes; returns the complete frames now available. `chunk` may be reused by the caller
+   * once this returns (a socket reading into one buffer): every frame returned and every byte
+   * kept is a copy. Throws WireError: close the connection.
+   */
   push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
     const frames: Buffer[] = [];
+    let rest = chunk;
+    if (this.filling) {
+      const f = this.filling;
+      const part = Math.min(rest.length, f.frame.length - f.filled);
+      rest.copy(f.frame, f.filled, 0, part);
+      f.filled += part;
+      if (f.filled < f.frame.length) return frames;
+      this.stopFilling();
+      frames.push(f.frame);
+      rest = rest.subarray(part);
+    }
+    if (rest.length > 0) {
+      this.chunks.push(rest);
+      this.buffered += rest.length;
+    }
+    const lent = chunk.buffer;
     for (;;) {
       if (this.buffered < 4) break;
       const head = this.peek(4);
@@ -71,11 +106,63 @@ export class FrameReader {
         throw new WireError('NetBIOS header', `message type 0x${type.toString(16)}`);
       if (length > this.maxFrame)
         throw new WireError('NetBIOS length', `${length} bytes exceeds ${this.maxFrame}`);
-      if (this.buffered < 4 + length) break;
+      if (this.buffered < 4 + length) {
+        if (
+          length >= FILL_AS_ARRIVING &&
+          this.buffered >= FILL_AS_ARRIVING &&
+          reserved + length <= RESERVE_BUDGET
+        )
+          this.startFilling(length);
+        break;
+      }
       this.take(4);
-      frames.push(this.take(length));
+      const frame = this.take(length);
+      frames.push(frame.buffer === lent ? this.copy(frame) : frame);
     }
+    // What is left of the lent chunk (the last one held) is kept as a copy.
+    const last = this.chunks.length - 1;
+    if (last >= 0 && this.chunks[last]!.buffer === lent) this.chunks[last] = Buffer.from(this.chunks[last]!);
     return frames;
+  }
+
+  private copy(view: Buffer): Buffer {
+    const out = this.allocate(view.length);
+    view.copy(out);
+    return out;
+  }
+
+  /** Moves what has arrived of a large frame into its own buffer; the rest goes there directly. */
+  private startFilling(length: number): void {
+    this.take(4);
+    const frame = this.allocate(length);
+    let filled = 0;
+    for (const c of this.chunks) {
+      c.copy(frame, filled);
+      filled += c.length;
+    }
+    this.chunks = [];
+    this.buffered = 0;
+    this.filling = { frame, filled };
+    reserved += length;
+  }
+
+  private stopFilling(): void {
+    if (!this.filling) return;
+    reserved -= this.filling.frame.length;
+    this.filling = undefined;
+  }
+
+  /** The connection is gone: a frame half filled gives its reservation back. */
+  close(): void {
+    this.stopFilling();
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  private allocate(n: number): Buffer {
+    return this.pool && n >= this.pool.threshold && n <= this.pool.slabSize
+      ? this.pool.get(n)
+      : Buffer.allocUnsafe(n);
   }
 
   private peek(n: number): Buffer {
@@ -97,10 +184,7 @@ export class FrameReader {
       this.buffered -= n;
       return first.subarray(0, n);
     }
-    const out =
-      this.pool && n >= this.pool.threshold && n <= this.pool.slabSize
-        ? this.pool.get(n)
-        : Buffer.allocUnsafe(n);
+    const out = this.allocate(n);
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0]!;

@@ -1,9 +1,11 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import net, { type Socket } from 'node:net';
+import type net from 'node:net';
+import type { Socket } from 'node:net';
 import { isWildcardHost } from '../../config/address.ts';
 import type { Protocol } from '../../config/types.ts';
 import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { HealthCheck } from '../../ops/health.ts';
+import { createReadBufferServer } from '../../util/read-buffer-socket.ts';
 import { closeOpen } from './close-open.ts';
 import { SmbConnection } from './connection.ts';
 import type { ServerEnv } from './context.ts';
@@ -62,7 +64,8 @@ export class SmbServer implements ProtocolServer {
       nextFileId: () => ++fileIds,
       nextSessionId: () => ++sessionIds,
     };
-    this.listener = net.createServer({ noDelay: true }, (s) => this.onSocket(s));
+    // Each connection reads into its own buffer (big WRITEs otherwise cost full collections).
+    this.listener = createReadBufferServer({}, (s) => this.onSocket(s));
   }
 
   async start(): Promise<Listener[]> {
