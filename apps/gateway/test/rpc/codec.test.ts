@@ -1,4 +1,4 @@
-import { deepEqual, equal, throws } from 'node:assert/strict';
+import { deepEqual, equal, ok, throws } from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkCredential, decodeAuthSys } from '../../src/protocols/rpc/auth.ts';
 import { AuthStat } from '../../src/protocols/rpc/constants.ts';
@@ -92,6 +92,40 @@ test('4 record marking: fragments reassembled across chunks; the limit is checke
   const huge = new RecordDecoder(100);
   huge.push(u32(0x8000_0000 | (1 << 30)));
   throws(() => huge.next(), RecordTooLargeError);
+});
+
+test('4b records read through one reused buffer: every record and every byte kept is a copy, large fragments fill as they come', () => {
+  // Records of every size (one 300 KiB, past the fill-as-arriving size), some in fragments.
+  let seed = 7;
+  const byte = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed & 0xff;
+  };
+  const records = [40, 300 * 1024, 0, 5000, 70 * 1024, 12].map((n) =>
+    Buffer.from(Array.from({ length: n }, byte)),
+  );
+  const wire: Buffer[] = [];
+  for (const [i, r] of records.entries()) {
+    const cut = i % 2 === 0 ? Math.floor(r.length / 3) : 0;
+    if (cut > 0) wire.push(u32(cut), r.subarray(0, cut));
+    wire.push(u32(0x8000_0000 | (r.length - cut)), r.subarray(cut));
+  }
+  const stream = Buffer.concat(wire);
+  const d = new RecordDecoder(1 << 20);
+  const lent = Buffer.alloc(256 * 1024);
+  const got: Buffer[] = [];
+  for (let at = 0, step = 0; at < stream.length; step++) {
+    const n = Math.min(stream.length - at, [100, 256 * 1024, 7, 60_000][step % 4]!);
+    stream.copy(lent, 0, at, at + n);
+    d.push(lent.subarray(0, n));
+    for (let r = d.next(); r; r = d.next()) got.push(r);
+    d.settle();
+    lent.fill(0xee);
+    at += n;
+  }
+  equal(got.length, records.length);
+  for (const [i, r] of records.entries()) ok(got[i]!.equals(r), `record ${i} intact`);
+  equal(d.midRecord, false);
 });
 
 test('5 DRC: replay, same-connection drop, wait across connections, TTL and size bounds', async () => {

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../../daemon/logger.ts';
 import type { Connection } from '../../ops/connections.ts';
+import { BufferPool } from '../../storage/buffer-pool.ts';
 import type { RpcDispatcher, RpcReply } from './dispatch.ts';
 import { decodeCallHeader, RpcFramingError } from './message.ts';
 import { MAX_RECORD_BYTES, RecordDecoder, RecordTooLargeError, recordMark } from './record.ts';
@@ -22,6 +23,27 @@ export const CONNECTION_DEFAULTS: ConnectionLimits = {
   maxInFlightBytes: 16 * 1024 * 1024,
   maxWriteBufferBytes: 16 * 1024 * 1024,
 };
+
+/**
+ * Buffers of large call records (a 1 MiB WRITE), over every connection. A record whose
+ * procedure keeps nothing of it (RpcProcedure.keepsNoArguments) hands its buffer back once
+ * answered, so a sequential writer reuses a few warm buffers: a fresh one each call was
+ * page-faulted in and counted against the garbage collector's budget for outside memory,
+ * which then ran full collections back to back.
+ */
+const recordBuffers = new BufferPool(32 * 1024 * 1024);
+const pooled = new WeakSet<ArrayBufferLike>();
+
+function pooledRecord(n: number): Buffer {
+  const buf = recordBuffers.take(n);
+  pooled.add(buf.buffer);
+  return buf.subarray(0, n);
+}
+
+function releaseRecord(record: Buffer): void {
+  if (!pooled.delete(record.buffer)) return;
+  recordBuffers.give(Buffer.from(record.buffer));
+}
 
 /** How long a connection closed for a framing error may linger before it is destroyed. */
 const CLOSE_LINGER_MS = 2000;
@@ -49,12 +71,14 @@ export class RpcConnection {
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
   ) {
-    this.decoder = new RecordDecoder(limits.maxRecordBytes);
+    this.decoder = new RecordDecoder(limits.maxRecordBytes, pooledRecord);
     socket.on('data', (chunk: Buffer) => {
       if (this.broken) return;
       conn.bytes(chunk.length, 0);
       this.decoder.push(chunk);
       this.pump();
+      // The socket reads into one buffer, reused after this event (util/read-buffer-socket.ts).
+      this.decoder.settle();
     });
     socket.on('end', () => {
       this.readEnded = true;
@@ -64,6 +88,7 @@ export class RpcConnection {
     socket.on('error', () => {});
     socket.on('close', () => {
       this.closed = true;
+      this.decoder.close();
       // The registry entry goes when the last call has ended (each end() accounts in it).
       if (this.inFlight === 0) conn.close();
       this.notifyIdle();
@@ -160,6 +185,7 @@ export class RpcConnection {
       .finally(() => {
         this.inFlight--;
         this.inFlightBytes -= record.length;
+        if (this.dispatcher.keepsNoArguments(header)) releaseRecord(record);
         if (this.inFlight === 0) {
           if (this.closed) this.conn.close();
           this.notifyIdle();
@@ -194,7 +220,9 @@ export class RpcConnection {
       { remote: `${this.conn.info.remoteAddress}:${this.conn.info.remotePort}`, reason },
       'closing RPC connection: framing error',
     );
-    this.socket.pause();
+    // Reading goes on, into the socket's one buffer and discarded: the peer's FIN then ends the
+    // connection at once (a paused socket would sit out the linger instead).
+    this.resume();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
   }

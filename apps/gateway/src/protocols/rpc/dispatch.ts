@@ -67,6 +67,13 @@ export class RpcDispatcher {
     for (const p of programs) this.programs.set(p.program.prog, p);
   }
 
+  /** Whether the call's procedure keeps nothing of its record once answered (RpcProcedure). */
+  keepsNoArguments(header: CallHeader): boolean {
+    if (header.kind !== 'call') return false;
+    const table = this.programs.get(header.prog)?.program.procedures(header.vers);
+    return table?.get(header.proc)?.keepsNoArguments === true;
+  }
+
   /** The reply, or undefined when nothing is to be sent (a dropped duplicate). */
   async dispatch(header: CallHeader, record: Buffer, origin: CallOrigin): Promise<RpcReply | undefined> {
     const { conn } = origin;

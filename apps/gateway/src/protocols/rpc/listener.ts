@@ -1,7 +1,9 @@
-import net, { type Socket } from 'node:net';
+import type net from 'node:net';
+import type { Socket } from 'node:net';
 import type { Protocol } from '../../config/types.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import type { ConnectionRegistry } from '../../ops/connections.ts';
+import { createReadBufferServer } from '../../util/read-buffer-socket.ts';
 import { CONNECTION_DEFAULTS, type ConnectionLimits, RpcConnection } from './connection.ts';
 import { RpcDispatcher, type ServedProgram } from './dispatch.ts';
 import type { DuplicateRequestCache } from './drc.ts';
@@ -36,7 +38,8 @@ export class RpcListener {
   constructor(private readonly o: RpcListenerOptions) {
     this.limits = { ...CONNECTION_DEFAULTS, ...o.limits };
     this.dispatcher = new RpcDispatcher(o.programs, o.log, o.drc);
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => this.onSocket(s));
+    // Each connection reads into its own buffer (big WRITEs otherwise cost full collections).
+    this.server = createReadBufferServer({ allowHalfOpen: true }, (s) => this.onSocket(s));
     this.server.on('error', (e) => {
       if (this.listening) o.log.error({ err: e, listener: o.name }, `${o.name} listener error`);
     });

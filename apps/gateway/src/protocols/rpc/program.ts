@@ -38,6 +38,11 @@ export interface RpcProcedure {
   name: string;
   /** Non-idempotent calls (CREATE, REMOVE, RENAME…) are answered from the duplicate request cache on retransmission. */
   idempotent: boolean;
+  /**
+   * Nothing of the call's record (no view of its bytes) is kept once the call is answered: the
+   * record's buffer may then serve the next large call (NFS WRITE, whose data the stores copy).
+   */
+  keepsNoArguments?: boolean;
   handle(call: RpcCall, reply: XdrWriter): Promise<void>;
 }
 

@@ -1,3 +1,5 @@
+import { ArrivingMessage, FILL_AS_ARRIVING, owned } from '../../util/arriving.ts';
+
 /**
  * TCP record marking (RFC 5531 §11): each record is one or more fragments, each preceded by
  * a 4-byte header — the top bit marks the last fragment, the low 31 bits give its length.
@@ -32,27 +34,52 @@ export function frameRecord(message: Buffer): Buffer {
 /**
  * Reassembles records from a byte stream. Memory held is bounded by the limit: a fragment
  * header is checked before its body is awaited, so a peer announcing 1 GiB costs 4 bytes.
+ * The chunks pushed may be lent (a socket reading into one reused buffer): records returned
+ * are copies where they would be views of the last chunk, and `settle` copies what is still
+ * held of it before the buffer is reused. A large fragment is filled as its bytes arrive
+ * (arriving.ts).
  */
 export class RecordDecoder {
-  private readonly input: Buffer[] = [];
+  private input: Buffer[] = [];
   private inputBytes = 0;
   /** Fragments of the record being assembled. */
   private parts: Buffer[] = [];
   private partBytes = 0;
   /** The current fragment's header once read. */
   private fragment: { length: number; last: boolean } | undefined;
+  /** The current fragment when large, being filled as it arrives. */
+  private arriving: ArrivingMessage | undefined;
+  /** The memory of the last chunk pushed, until settled. */
+  private lent: ArrayBufferLike | undefined;
 
-  constructor(private readonly maxRecordBytes = MAX_RECORD_BYTES) {}
+  constructor(
+    private readonly maxRecordBytes = MAX_RECORD_BYTES,
+    /** Buffers for large fragments (filled as they arrive). */
+    private readonly allocate: (n: number) => Buffer = Buffer.allocUnsafe,
+  ) {}
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.input.push(chunk);
-    this.inputBytes += chunk.length;
+    this.lent = chunk.buffer;
+    let rest = chunk;
+    if (this.arriving) rest = rest.subarray(this.arriving.fill(rest));
+    if (rest.length === 0) return;
+    this.input.push(rest);
+    this.inputBytes += rest.length;
+  }
+
+  /** The last chunk pushed is about to be reused: whatever is still held of it is copied. */
+  settle(): void {
+    if (this.lent === undefined) return;
+    const lent = this.lent;
+    this.input = this.input.map((c) => owned(c, lent));
+    this.parts = this.parts.map((c) => owned(c, lent));
+    this.lent = undefined;
   }
 
   /** Bytes received and not yet returned in a record. */
   get buffered(): number {
-    return this.inputBytes + this.partBytes;
+    return this.inputBytes + this.partBytes + (this.arriving?.received ?? 0);
   }
 
   /** True when a partial record (or unread bytes) is pending. */
@@ -75,19 +102,42 @@ export class RecordDecoder {
         this.fragment = { length, last: (header & LAST_FRAGMENT) !== 0 };
       }
       const { length, last } = this.fragment;
-      if (this.inputBytes < length) return undefined;
-      if (length > 0) {
+      if (this.arriving) {
+        if (!this.arriving.complete) return undefined;
+        this.parts.push(this.arriving.take());
+        this.arriving = undefined;
+      } else if (this.inputBytes < length) {
+        if (
+          length >= FILL_AS_ARRIVING &&
+          this.inputBytes >= FILL_AS_ARRIVING &&
+          ArrivingMessage.affordable(length)
+        ) {
+          this.arriving = ArrivingMessage.start(length, this.input, this.allocate);
+          this.input = [];
+          this.inputBytes = 0;
+        }
+        return undefined;
+      } else if (length > 0) {
         this.parts.push(this.take(length));
-        this.partBytes += length;
       }
+      this.partBytes += length;
       this.fragment = undefined;
       if (last) {
-        const record = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partBytes);
+        const record =
+          this.parts.length === 1
+            ? owned(this.parts[0]!, this.lent)
+            : Buffer.concat(this.parts, this.partBytes);
         this.parts = [];
         this.partBytes = 0;
         return record;
       }
     }
+  }
+
+  /** The connection is gone: a fragment half filled gives its reservation back. */
+  close(): void {
+    this.arriving?.end();
+    this.arriving = undefined;
   }
 
   /** `n` bytes from the input: a view when they lie in one chunk, else one copy. */

@@ -1,3 +1,4 @@
+import { ArrivingMessage, FILL_AS_ARRIVING, owned } from '../../util/arriving.ts';
 import { WireError } from './wire/reader.ts';
 
 /** RFC 1002 §4.3.1 session message; the only type direct TCP (port 445) carries, bar keep-alives. */
@@ -39,26 +40,11 @@ export class FramePool {
   }
 }
 
-/**
- * A frame at least this long is filled as its bytes arrive: its buffer is taken as soon as its
- * header is read and each socket chunk is copied in and dropped at once. Kept until the frame
- * was whole, the chunks (an 8 MiB WRITE is 128 of them) outlived young-generation collections,
- * and their memory, freed only by full collections, set off one every 64 MiB received.
- */
-const FILL_AS_ARRIVING = 64 * 1024;
-/**
- * Bytes of frames taken before they arrived, over every connection. A client announcing a
- * large frame and sending a little of it makes the server hold the whole frame; past this
- * budget, frames wait for their bytes as small ones do.
- */
-const RESERVE_BUDGET = 256 * 1024 * 1024;
-let reserved = 0;
-
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
-  /** The large frame being filled, and how much of it is. */
-  private filling: { frame: Buffer; filled: number } | undefined;
+  /** The large frame being filled as its bytes arrive (arriving.ts). */
+  private arriving: ArrivingMessage | undefined;
 
   constructor(
     private readonly maxFrame: number,
@@ -66,7 +52,7 @@ export class FrameReader {
   ) {}
 
   get pendingBytes(): number {
-    return this.buffered + (this.filling?.filled ?? 0);
+    return this.buffered + (this.arriving?.received ?? 0);
   }
 
   /**
@@ -77,15 +63,11 @@ export class FrameReader {
   push(chunk: Buffer): Buffer[] {
     const frames: Buffer[] = [];
     let rest = chunk;
-    if (this.filling) {
-      const f = this.filling;
-      const part = Math.min(rest.length, f.frame.length - f.filled);
-      rest.copy(f.frame, f.filled, 0, part);
-      f.filled += part;
-      if (f.filled < f.frame.length) return frames;
-      this.stopFilling();
-      frames.push(f.frame);
-      rest = rest.subarray(part);
+    if (this.arriving) {
+      rest = rest.subarray(this.arriving.fill(rest));
+      if (!this.arriving.complete) return frames;
+      frames.push(this.arriving.take());
+      this.arriving = undefined;
     }
     if (rest.length > 0) {
       this.chunks.push(rest);
@@ -107,63 +89,39 @@ export class FrameReader {
       if (length > this.maxFrame)
         throw new WireError('NetBIOS length', `${length} bytes exceeds ${this.maxFrame}`);
       if (this.buffered < 4 + length) {
-        if (
-          length >= FILL_AS_ARRIVING &&
-          this.buffered >= FILL_AS_ARRIVING &&
-          reserved + length <= RESERVE_BUDGET
-        )
-          this.startFilling(length);
+        if (length >= FILL_AS_ARRIVING && this.buffered >= FILL_AS_ARRIVING) this.startArriving(length);
         break;
       }
       this.take(4);
-      const frame = this.take(length);
-      frames.push(frame.buffer === lent ? this.copy(frame) : frame);
+      frames.push(owned(this.take(length), lent, this.allocate));
     }
     // What is left of the lent chunk (the last one held) is kept as a copy.
     const last = this.chunks.length - 1;
-    if (last >= 0 && this.chunks[last]!.buffer === lent) this.chunks[last] = Buffer.from(this.chunks[last]!);
+    if (last >= 0) this.chunks[last] = owned(this.chunks[last]!, lent);
     return frames;
   }
 
-  private copy(view: Buffer): Buffer {
-    const out = this.allocate(view.length);
-    view.copy(out);
-    return out;
-  }
-
-  /** Moves what has arrived of a large frame into its own buffer; the rest goes there directly. */
-  private startFilling(length: number): void {
+  private startArriving(length: number): void {
+    // Over the budget, the frame waits for its bytes in the chunks they came in.
+    if (!ArrivingMessage.affordable(length)) return;
     this.take(4);
-    const frame = this.allocate(length);
-    let filled = 0;
-    for (const c of this.chunks) {
-      c.copy(frame, filled);
-      filled += c.length;
-    }
+    this.arriving = ArrivingMessage.start(length, this.chunks, this.allocate);
     this.chunks = [];
     this.buffered = 0;
-    this.filling = { frame, filled };
-    reserved += length;
-  }
-
-  private stopFilling(): void {
-    if (!this.filling) return;
-    reserved -= this.filling.frame.length;
-    this.filling = undefined;
   }
 
   /** The connection is gone: a frame half filled gives its reservation back. */
   close(): void {
-    this.stopFilling();
+    this.arriving?.end();
+    this.arriving = undefined;
     this.chunks = [];
     this.buffered = 0;
   }
 
-  private allocate(n: number): Buffer {
-    return this.pool && n >= this.pool.threshold && n <= this.pool.slabSize
+  private readonly allocate = (n: number): Buffer =>
+    this.pool && n >= this.pool.threshold && n <= this.pool.slabSize
       ? this.pool.get(n)
       : Buffer.allocUnsafe(n);
-  }
 
   private peek(n: number): Buffer {
     const first = this.chunks[0]!;

@@ -40,6 +40,8 @@ export interface NfsRow<A = unknown, R = unknown> extends Procedure<A, R> {
   name: ProcName;
   mutates: boolean;
   idempotent: boolean;
+  /** Its arguments are not kept past the reply (RpcProcedure.keepsNoArguments). */
+  keepsNoArguments?: boolean;
 }
 
 function row<A, R>(r: NfsRow<A, R>): NfsRow {
@@ -54,7 +56,14 @@ export const NFS3_TABLE: readonly NfsRow[] = [
   row({ proc: Proc.ACCESS, name: 'ACCESS', ...access, mutates: false, idempotent: true }),
   row({ proc: Proc.READLINK, name: 'READLINK', ...readlink, mutates: false, idempotent: true }),
   row({ proc: Proc.READ, name: 'READ', ...read, mutates: false, idempotent: true }),
-  row({ proc: Proc.WRITE, name: 'WRITE', ...write, mutates: true, idempotent: false }),
+  row({
+    proc: Proc.WRITE,
+    name: 'WRITE',
+    ...write,
+    mutates: true,
+    idempotent: false,
+    keepsNoArguments: true,
+  }),
   row({ proc: Proc.CREATE, name: 'CREATE', ...create, mutates: true, idempotent: false }),
   row({ proc: Proc.MKDIR, name: 'MKDIR', ...mkdir, mutates: true, idempotent: false }),
   row({ proc: Proc.SYMLINK, name: 'SYMLINK', ...symlink, mutates: true, idempotent: false }),

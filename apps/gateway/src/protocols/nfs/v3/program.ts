@@ -52,6 +52,7 @@ export function createNfsV3Program(deps: NfsV3Deps): NfsV3Program {
     procedures.set(row.proc, {
       name: row.name,
       idempotent: row.idempotent,
+      keepsNoArguments: row.keepsNoArguments,
       handle: (call: RpcCall, reply: XdrWriter) => runRow(row, env, call, reply),
     });
   }

@@ -1,0 +1,83 @@
+/**
+ * Messages read off a socket that reads into one reused buffer (read-buffer-socket.ts), shared
+ * by the SMB transport framing and ONC RPC record marking.
+ *
+ * A message at least FILL_AS_ARRIVING long gets its own buffer once that much of it is in,
+ * and each later chunk is copied straight in: the chunks are not held until the message is
+ * whole (an 8 MiB SMB WRITE is 32 reads), and nothing is copied twice.
+ */
+export const FILL_AS_ARRIVING = 64 * 1024;
+
+/**
+ * Bytes of messages taken before they arrived, over every connection of every protocol. A
+ * client announcing a large message and sending a little of it makes the server hold all of
+ * it; past this budget, messages wait for their bytes in the chunks they came in.
+ */
+const RESERVE_BUDGET = 256 * 1024 * 1024;
+let reserved = 0;
+
+/** A large message being filled as its bytes arrive. */
+export class ArrivingMessage {
+  private filled = 0;
+  private done = false;
+
+  private constructor(readonly buffer: Buffer) {
+    reserved += buffer.length;
+  }
+
+  /** Whether a message of `length` bytes may be taken before it arrived (the budget). */
+  static affordable(length: number): boolean {
+    return reserved + length <= RESERVE_BUDGET;
+  }
+
+  /**
+   * Starts filling a message of `length` bytes with what has arrived of it (`held`, in order,
+   * adding up to less than `length`).
+   */
+  static start(length: number, held: readonly Buffer[], allocate: (n: number) => Buffer): ArrivingMessage {
+    const m = new ArrivingMessage(allocate(length));
+    for (const c of held) m.fill(c);
+    return m;
+  }
+
+  /** Copies in the start of `chunk`; the number of its bytes that belonged to the message. */
+  fill(chunk: Buffer): number {
+    const n = Math.min(chunk.length, this.buffer.length - this.filled);
+    chunk.copy(this.buffer, this.filled, 0, n);
+    this.filled += n;
+    return n;
+  }
+
+  get received(): number {
+    return this.filled;
+  }
+
+  get complete(): boolean {
+    return this.filled === this.buffer.length;
+  }
+
+  /** The message, whole; its reservation ends. */
+  take(): Buffer {
+    this.end();
+    return this.buffer;
+  }
+
+  /** The connection is gone before the message was whole: the reservation ends. */
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    reserved -= this.buffer.length;
+  }
+}
+
+/** `view` itself, or a copy when it lies in `lent` (a read buffer about to be reused). */
+export function owned(
+  view: Buffer,
+  lent: ArrayBufferLike | undefined,
+  allocate: (n: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
+  if (lent === undefined || view.buffer !== lent) return view;
+  const out = allocate(view.length);
+  view.copy(out);
+  return out;
+}
