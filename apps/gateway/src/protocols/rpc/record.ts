@@ -71,9 +71,9 @@ export class RecordDecoder {
   /** The last chunk pushed is about to be reused: whatever is still held of it is copied. */
   settle(): void {
     if (this.lent === undefined) return;
-    const lent = this.lent;
-    this.input = this.input.map((c) => owned(c, lent));
-    this.parts = this.parts.map((c) => owned(c, lent));
+    for (const held of [this.input, this.parts]) {
+      for (let i = 0; i < held.length; i++) held[i] = owned(held[i]!, this.lent);
+    }
     this.lent = undefined;
   }
 
