@@ -18,7 +18,14 @@ export class BufferPool {
   /** Buffers served from the idle lists (for tests and metrics). */
   reused = 0;
 
-  constructor(private readonly maxKeptBytes = 64 * MiB) {}
+  /**
+   * `shared`: the buffers are SharedArrayBuffer memory, which a worker thread can read where it
+   * is (the SMB server encrypts large READs on one). Copy into them with copyInto.
+   */
+  constructor(
+    private readonly maxKeptBytes = 64 * MiB,
+    private readonly shared = false,
+  ) {}
 
   /** A buffer of at least `size` bytes (its size class); give it back with `give` when done. */
   take(size: number): Buffer {
@@ -30,7 +37,7 @@ export class BufferPool {
       this.reused++;
       return buf;
     }
-    return Buffer.allocUnsafeSlow(cls);
+    return this.shared ? Buffer.from(new SharedArrayBuffer(cls)) : Buffer.allocUnsafeSlow(cls);
   }
 
   /** Returns a buffer from `take`; nothing may use it (or a view of it) afterwards. */

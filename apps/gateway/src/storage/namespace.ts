@@ -125,8 +125,8 @@ export class Namespace implements NamespaceApi {
   readonly locks = new LockTable();
   /** What every mutation changed, told once durable (SMB CHANGE_NOTIFY listens). */
   readonly changes = new ChangeFeed();
-  /** Reusable buffers for large pooled reads (see buffer-pool.ts). */
-  readonly buffers = new BufferPool();
+  /** Reusable buffers for large pooled reads (see buffer-pool.ts), shared memory. */
+  readonly buffers = new BufferPool(64 * 1024 * 1024, true);
   /** Inodes whose blob tail was checked in this process (see writeData). */
   private readonly tailChecked = new Map<bigint, Promise<void>>();
   private readonly inflightWrites = new Map<bigint, number>();

@@ -1,3 +1,4 @@
+import { copyInto } from './copy-into.ts';
 /**
  * Messages read off a socket that reads into one reused buffer (read-buffer-socket.ts), shared
  * by the SMB transport framing and ONC RPC record marking.
@@ -43,7 +44,7 @@ export class ArrivingMessage {
   /** Copies in the start of `chunk`; the number of its bytes that belonged to the message. */
   fill(chunk: Buffer): number {
     const n = Math.min(chunk.length, this.buffer.length - this.filled);
-    chunk.copy(this.buffer, this.filled, 0, n);
+    copyInto(this.buffer, this.filled, chunk.subarray(0, n));
     this.filled += n;
     return n;
   }
@@ -78,6 +79,6 @@ export function owned(
 ): Buffer {
   if (lent === undefined || view.buffer !== lent) return view;
   const out = allocate(view.length);
-  view.copy(out);
+  copyInto(out, 0, view);
   return out;
 }

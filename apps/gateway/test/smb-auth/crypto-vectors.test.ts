@@ -21,8 +21,10 @@ import {
   aesCmac,
   cmacSubkeys,
   decrypt,
+  decryptInPlace,
   deriveKeys,
   encrypt,
+  encryptInto,
   encryptParts,
   PreauthHash,
   Rc4Stream,
@@ -343,6 +345,61 @@ describe('encryption (MS-SMB2 3.1.4.3; Microsoft encryption blogs)', () => {
       deepEqual(
         decrypt(cipher, () => key, tampered, { inPlace: true }),
         { error: 'STATUS_ACCESS_DENIED' },
+      );
+    });
+  }
+
+  /** `n` bytes of shared memory starting `skew` bytes into their SharedArrayBuffer. */
+  const sharedBytes = (n: number, skew: number) =>
+    Buffer.from(new SharedArrayBuffer(n + skew)).subarray(skew);
+
+  for (const cipher of ['AES-128-CCM', 'AES-128-GCM'] as const) {
+    test(`row 4c (${cipher}): on a worker, in shared memory — frames the event loop's code opens, and back`, async () => {
+      const key = hex('a2f5e80e5d59103034f32e52f698e5ec');
+      // A READ reply as the server sends a large one: header and body in ordinary memory, the
+      // payload in shared memory (a namespace read buffer) at an odd offset, read in place.
+      const payload = sharedBytes(700_001, 3);
+      for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + 1) & 0xff;
+      const pieces = [hex('FE534D4240000100'), Buffer.alloc(56, 3), payload];
+      const plaintext = Buffer.concat(pieces);
+      const out = sharedBytes(plaintext.length, 5);
+      const header = await encryptInto(cipher, key, sessionId311, pieces, out);
+      equal(header.length, 52);
+      const sealed = Buffer.concat([header, out]);
+      const opened = decrypt(cipher, () => key, sealed);
+      ok('plaintext' in opened && opened.plaintext.equals(plaintext) && opened.sessionId === sessionId311);
+
+      // A frame sealed on the event loop, received into shared memory at an odd offset,
+      // opens on a worker in place: the plaintext is a view of the frame.
+      const joined = encrypt(cipher, key, sessionId311, plaintext);
+      const frame = sharedBytes(joined.length, 1);
+      joined.copy(frame);
+      const inPlace = await decryptInPlace(cipher, () => key, frame);
+      ok('plaintext' in inPlace, 'error' in inPlace ? inPlace.error : '');
+      ok(inPlace.plaintext.equals(plaintext));
+      equal(inPlace.plaintext.buffer, frame.buffer);
+      equal(inPlace.sessionId, sessionId311);
+
+      // A changed byte of the tag, the AAD, the ciphertext's start or its end: not authentic.
+      for (const at of [4, 44, 52, joined.length - 1]) {
+        const t = sharedBytes(joined.length, 0);
+        joined.copy(t);
+        t[at]! ^= 1;
+        deepEqual(
+          await decryptInPlace(cipher, () => key, t),
+          { error: 'STATUS_ACCESS_DENIED' },
+          `byte ${at}`,
+        );
+      }
+      // The header checks answer at once, without a worker.
+      deepEqual(
+        decryptInPlace(cipher, () => undefined, frame),
+        { error: 'STATUS_ACCESS_DENIED' },
+      );
+      const short = sharedBytes(40, 0);
+      deepEqual(
+        decryptInPlace(cipher, () => key, short),
+        { error: 'STATUS_INVALID_PARAMETER' },
       );
     });
   }

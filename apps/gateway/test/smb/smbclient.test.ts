@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
 import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
+import { aeadPool } from '../../src/protocols/smb/crypto/aead-pool.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -112,6 +113,31 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
         },
       );
     }
+  }
+
+  for (const dialect of ['SMB3_00', 'SMB3_11'] as const) {
+    test(
+      `3b ${dialect} encrypted, 20 MiB: large WRITEs and READs are opened and sealed on worker threads, bytes identical`,
+      requireTools('smbclient'),
+      async () => {
+        // 8 MiB WRITEs and READs: frames from the shared frame pool, their AES (CCM on 3.0,
+        // GCM on 3.1.1) done by the AEAD workers instead of the event loop.
+        const data = randomBytes(20 * MiB + 12_345);
+        const name = `large-${dialect}.bin`;
+        writeFileSync(join(work, name), data);
+        const before = { ...aeadPool.bytesDone };
+        const r = await run(alice, 'export', `put ${name}; get ${name} ${name}.back; del ${name}`, [
+          '--client-protection=encrypt',
+          '-m',
+          dialect,
+          `--option=client min protocol=${dialect}`,
+        ]);
+        equal(r.code, 0, r.output);
+        ok(readFileSync(join(work, `${name}.back`)).equals(data));
+        ok(aeadPool.bytesDone.open - before.open >= 16 * MiB, 'WRITEs decrypted on a worker');
+        ok(aeadPool.bytesDone.seal - before.seal >= 16 * MiB, 'READ replies encrypted on a worker');
+      },
+    );
   }
 
   test(

@@ -20,11 +20,17 @@ import type { ConnectionState, RequestContext, ServerEnv } from './context.ts';
 import { CreditWindow } from './credits.ts';
 import {
   cipherName,
+  type DecryptResult,
   decrypt,
+  decryptInPlace,
+  encryptInto,
   encryptParts,
+  isShared,
   NT_STATUS,
   ntStatusName,
+  OFFLOAD_MIN_BYTES,
   PreauthHash,
+  sealable,
   sign,
   smb2Dialect,
   verifySignature,
@@ -282,14 +288,60 @@ export class SmbConnection implements ConnectionState {
 
   // ---- frames and chains -------------------------------------------------------------------
 
+  /** The preparation of the last frame whose decryption runs on a worker (see processFrame). */
+  private turn: Promise<void> | undefined;
+
+  /**
+   * Frames are prepared — decrypted, split, their credits charged — in arrival order. A large
+   * encrypted one decrypts on a worker (aead-pool.ts), starting at once; the frames behind it
+   * wait for its preparation, then run as usual.
+   */
   private async processFrame(frame: Buffer): Promise<void> {
+    const opening = this.openOnWorker(frame);
+    const before = this.turn;
+    if (!before && !opening) {
+      const p = this.prepare(frame);
+      if (p) await this.runChain(p.messages, p.headers, p.enc);
+      return;
+    }
+    const prepared = (async () => {
+      await before;
+      return this.prepare(frame, await opening);
+    })();
+    const turn = prepared.then(
+      () => {},
+      () => {},
+    );
+    this.turn = turn;
+    void turn.then(() => {
+      if (this.turn === turn) this.turn = undefined;
+    });
+    const p = await prepared;
+    if (p) await this.runChain(p.messages, p.headers, p.enc);
+  }
+
+  /** Decryption of a large transform frame in shared memory (a pooled one), started on a worker. */
+  private openOnWorker(frame: Buffer): DecryptResult | Promise<DecryptResult> | undefined {
+    if (frame.length < OFFLOAD_MIN_BYTES || !isShared(frame)) return undefined;
+    if (frame.readUInt32LE(0) !== TRANSFORM_MAGIC || !this.cipher || !isSmb3(this.dialect)) return undefined;
+    // In place: the frame is this request's own (pooled) buffer until the request is done.
+    return decryptInPlace(cipherName(this.cipher), (id) => this.sessions.get(id)?.decryptionKey, frame);
+  }
+
+  /** A frame's messages with their headers, credits charged; undefined when nothing runs. */
+  private prepare(
+    frame: Buffer,
+    opened?: DecryptResult,
+  ): { messages: Buffer[]; headers: Smb2Header[]; enc: Encryption } | undefined {
+    if (this.closed) return undefined;
     if (frame.length < 4) throw new WireError('frame', 'shorter than a protocol id');
     const first = !this.sawFrame;
     this.sawFrame = true;
     const magic = frame.readUInt32LE(0);
     if (magic === SMB1_MAGIC) {
       if (!first || this.dialect !== 0) throw new Disconnect('SMB1 after the first message');
-      return this.smb1Negotiate(frame);
+      this.smb1Negotiate(frame);
+      return undefined;
     }
     let plain = frame;
     const enc: Encryption = { encrypted: false, sessionId: 0n };
@@ -297,9 +349,11 @@ export class SmbConnection implements ConnectionState {
       if (!this.cipher || !isSmb3(this.dialect))
         throw new Disconnect('encrypted message without a negotiated cipher');
       // In place: the frame is this request's own (pooled) buffer until the request is done.
-      const out = decrypt(cipherName(this.cipher), (id) => this.sessions.get(id)?.decryptionKey, frame, {
-        inPlace: true,
-      });
+      const out =
+        opened ??
+        decrypt(cipherName(this.cipher), (id) => this.sessions.get(id)?.decryptionKey, frame, {
+          inPlace: true,
+        });
       if ('error' in out) throw new Disconnect(`decryption: ${out.error}`);
       plain = out.plaintext;
       enc.encrypted = true;
@@ -319,7 +373,7 @@ export class SmbConnection implements ConnectionState {
         throw new Disconnect(`message id ${h.messageId} (charge ${charge}) outside the granted credits`);
       }
     }
-    await this.runChain(messages, headers, enc);
+    return { messages, headers, enc };
   }
 
   private smb1Negotiate(frame: Buffer): void {
@@ -400,10 +454,31 @@ export class SmbConnection implements ConnectionState {
     };
     if (enc.encrypted) {
       const key = this.sessions.get(enc.sessionId)?.encryptionKey ?? this.loggedOffKeys.get(enc.sessionId);
-      const frame =
-        key && this.cipher ? encryptParts(cipherName(this.cipher), key, enc.sessionId, parts) : [];
-      done();
-      if (frame.length > 0) this.write(frame);
+      if (!key || !this.cipher) {
+        done();
+        return;
+      }
+      const cipher = cipherName(this.cipher);
+      const size = parts.reduce((n, p) => n + p.length, 0);
+      if (size < OFFLOAD_MIN_BYTES || size > framePool.slabSize || !parts.every(sealable)) {
+        const frame = encryptParts(cipher, key, enc.sessionId, parts);
+        done();
+        this.write(frame);
+        return;
+      }
+      // A large reply (a READ) is encrypted on a worker, into a frame buffer from the pool.
+      const out = framePool.get(size);
+      encryptInto(cipher, key, enc.sessionId, parts, out).then(
+        (header) => {
+          done();
+          this.write([header, out], () => framePool.release(out));
+        },
+        (e) => {
+          done();
+          framePool.release(out);
+          this.protocolError(e);
+        },
+      );
       return;
     }
     this.write(parts, afterWrite.length > 0 ? done : undefined);

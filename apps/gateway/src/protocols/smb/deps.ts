@@ -9,12 +9,18 @@ import { NT_STATUS } from './status/index.ts';
 
 export { type AcceptorStep, NtlmAcceptor, type NtlmUserRecord } from './auth/index.ts';
 export {
+  type DecryptResult,
   decrypt,
+  decryptInPlace,
   deriveKeys,
   encrypt,
+  encryptInto,
   encryptParts,
+  isShared,
+  OFFLOAD_MIN_BYTES,
   PreauthHash,
   type Smb2SessionKeys,
+  sealable,
   sign,
   verifySignature,
 } from './crypto/index.ts';

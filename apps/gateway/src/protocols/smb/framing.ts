@@ -1,4 +1,5 @@
 import { ArrivingMessage, FILL_AS_ARRIVING, owned } from '../../util/arriving.ts';
+import { copyInto } from '../../util/copy-into.ts';
 import { WireError } from './wire/reader.ts';
 
 /** RFC 1002 §4.3.1 session message; the only type direct TCP (port 445) carries, bar keep-alives. */
@@ -13,7 +14,9 @@ const SESSION_KEEP_ALIVE = 0x85;
 /**
  * Reusable buffers for large frames (big WRITEs): a new 8 MiB buffer per request costs more in
  * garbage collection than the copy itself. A frame from the pool is returned with `release`
- * once its request is done with it (nothing keeps a frame's bytes past its reply).
+ * once its request is done with it (nothing keeps a frame's bytes past its reply). The slabs
+ * are shared memory: a worker decrypts and encrypts frames where they are (crypto/aead-pool.ts);
+ * bytes are copied into them with copyInto (util/copy-into.ts), never Buffer#copy.
  */
 export class FramePool {
   private readonly free: Buffer[] = [];
@@ -26,7 +29,7 @@ export class FramePool {
   ) {}
 
   get(n: number): Buffer {
-    const slab = this.free.pop() ?? Buffer.allocUnsafe(this.slabSize);
+    const slab = this.free.pop() ?? Buffer.from(new SharedArrayBuffer(this.slabSize));
     const frame = slab.subarray(0, n);
     this.leased.set(frame, slab);
     return frame;
@@ -147,7 +150,7 @@ export class FrameReader {
     while (filled < n) {
       const c = this.chunks[0]!;
       const part = Math.min(c.length, n - filled);
-      c.copy(out, filled, 0, part);
+      copyInto(out, filled, c.subarray(0, part));
       filled += part;
       if (part === c.length) this.chunks.shift();
       else this.chunks[0] = c.subarray(part);

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { constants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { copyInto } from '../../util/copy-into.ts';
 import { GroupCommit } from '../group-commit.ts';
 import type { DataStore, SmallFileCacheStats } from './data-store.ts';
 
@@ -242,9 +243,10 @@ export class LocalBlobStore implements DataStore {
     const avail = Math.max(0, Math.min(target.length, e.size - offset));
     if (avail === 0) return 0;
     const content = this.content(e);
-    return content
-      ? content.copy(target, 0, offset, offset + avail)
-      : preadFully(e.fd, target.subarray(0, avail), offset);
+    if (!content) return preadFully(e.fd, target.subarray(0, avail), offset);
+    const held = content.subarray(offset, offset + avail);
+    copyInto(target, 0, held);
+    return held.length;
   }
 
   async read(blob: bigint, offset: number, length: number): Promise<Buffer> {

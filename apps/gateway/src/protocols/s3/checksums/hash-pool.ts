@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { idleWorker } from '../../../util/idle-worker.ts';
 
 /** Digests the pool computes: what a large upload would otherwise hash on the event loop. */
 export type OffloadedHash = 'md5' | 'sha256';
@@ -74,18 +75,19 @@ export class HashPool {
   private pick(): PoolWorker {
     if (this.workers.length >= this.size)
       return this.workers.reduce((a, b) => (b.sessions.size < a.sessions.size ? b : a));
-    const worker = new Worker(WORKER_URL);
-    const w: PoolWorker = { worker, sessions: new Map() };
-    worker.on('message', (m: WorkerReply) => w.sessions.get(m.id)?.reply(m));
-    const fail = (e: Error) => {
-      const at = this.workers.indexOf(w);
-      if (at >= 0) this.workers.splice(at, 1);
-      for (const s of [...w.sessions.values()]) s.fail(e);
+    const w: PoolWorker = {
+      worker: idleWorker(
+        WORKER_URL,
+        'hash worker',
+        (m: WorkerReply) => w.sessions.get(m.id)?.reply(m),
+        (e) => {
+          const at = this.workers.indexOf(w);
+          if (at >= 0) this.workers.splice(at, 1);
+          for (const s of [...w.sessions.values()]) s.fail(e);
+        },
+      ),
+      sessions: new Map(),
     };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`hash worker exited with code ${code}`)));
-    // After the listeners: adding a 'message' listener refs the worker again.
-    worker.unref();
     this.workers.push(w);
     return w;
   }

@@ -1,3 +1,4 @@
+export { isShared, OFFLOAD_MIN_BYTES, sealable } from './aead-pool.ts';
 export { aesCmac, cmacSubkeys } from './aes-cmac.ts';
 export { deriveKeys, SMB30_LABELS, SMB311_LABELS, type Smb2SessionKeys, smb3Kdf } from './kdf.ts';
 export { PreauthHash } from './preauth.ts';
@@ -13,8 +14,10 @@ export {
 export {
   type DecryptResult,
   decrypt,
+  decryptInPlace,
   type EncryptOptions,
   encrypt,
+  encryptInto,
   encryptParts,
   nonceLength,
   TRANSFORM_HEADER_SIZE,

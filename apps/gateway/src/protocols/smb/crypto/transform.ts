@@ -7,6 +7,7 @@ import {
   type DecipherGCM,
   randomBytes,
 } from 'node:crypto';
+import { aeadPool } from './aead-pool.ts';
 import type { Smb2Cipher } from './types.ts';
 
 /**
@@ -86,21 +87,21 @@ export function encrypt(
 /** Bytes encrypted (or decrypted in place) per cipher.update for GCM (see encryptParts). */
 const GCM_PIECE = 256 * 1024;
 
-/**
- * The same frame as pieces to write in order: the header, then the ciphertext. GCM encrypts
- * the plaintext pieces one by one, so a large READ payload is read once and never gathered
- * first; CCM takes its input in one call (Node's CCM has a single update), so it is joined.
- */
-export function encryptParts(
+/** A transform header to fill in: its bytes, and the nonce and AAD views the cipher takes. */
+interface SealingHeader {
+  header: Buffer;
+  nonce: Buffer;
+  aad: Buffer;
+}
+
+function sealingHeader(
   cipher: Smb2Cipher,
   key: Buffer,
   sessionId: bigint,
-  plaintext: Buffer[],
-  options: EncryptOptions = {},
-): Buffer[] {
+  size: number,
+  options: EncryptOptions,
+): SealingHeader {
   const len = nonceLength(cipher);
-  let size = 0;
-  for (const p of plaintext) size += p.length;
   if (key.length !== 16) throw new RangeError(`encrypt: a ${cipher} key is 16 bytes, not ${key.length}`);
   if (size === 0 || size > 0xffffffff)
     throw new RangeError(`encrypt: cannot carry ${size} bytes in one transform`);
@@ -115,9 +116,31 @@ export function encryptParts(
   header.writeUInt32LE(size, 36);
   header.writeUInt16LE(FLAGS_ENCRYPTED, 42);
   header.writeBigUInt64LE(BigInt.asUintN(64, sessionId), 44);
+  return {
+    header,
+    nonce: header.subarray(NONCE_OFFSET, NONCE_OFFSET + len),
+    aad: header.subarray(NONCE_OFFSET, TRANSFORM_HEADER_SIZE),
+  };
+}
 
-  const c = aeadCipher(cipher, key, header.subarray(NONCE_OFFSET, NONCE_OFFSET + len));
-  c.setAAD(header.subarray(NONCE_OFFSET, TRANSFORM_HEADER_SIZE), { plaintextLength: size });
+const totalSize = (parts: Buffer[]) => parts.reduce((n, p) => n + p.length, 0);
+
+/**
+ * The same frame as pieces to write in order: the header, then the ciphertext. GCM encrypts
+ * the plaintext pieces one by one, so a large READ payload is read once and never gathered
+ * first; CCM takes its input in one call (Node's CCM has a single update), so it is joined.
+ */
+export function encryptParts(
+  cipher: Smb2Cipher,
+  key: Buffer,
+  sessionId: bigint,
+  plaintext: Buffer[],
+  options: EncryptOptions = {},
+): Buffer[] {
+  const size = totalSize(plaintext);
+  const { header, nonce, aad } = sealingHeader(cipher, key, sessionId, size, options);
+  const c = aeadCipher(cipher, key, nonce);
+  c.setAAD(aad, { plaintextLength: size });
   const inputs =
     cipher === 'AES-128-CCM' && plaintext.length > 1 ? [Buffer.concat(plaintext, size)] : plaintext;
   const out = [header];
@@ -132,15 +155,73 @@ export function encryptParts(
   return out;
 }
 
+/**
+ * encryptParts on a worker thread (aead-pool.ts): the ciphertext is written into `out`, shared
+ * memory of exactly the plaintext's size; resolves to the header (the frame is the header and
+ * `out`). Every plaintext part must be `sealable`.
+ */
+export async function encryptInto(
+  cipher: Smb2Cipher,
+  key: Buffer,
+  sessionId: bigint,
+  plaintext: Buffer[],
+  out: Buffer,
+): Promise<Buffer> {
+  const size = totalSize(plaintext);
+  if (out.length !== size) throw new RangeError(`encryptInto: ${out.length} bytes for ${size}`);
+  const { header, nonce, aad } = sealingHeader(cipher, key, sessionId, size, {});
+  const tag = await aeadPool.seal(cipher, key, nonce, aad, plaintext, out);
+  tag.copy(header, 4);
+  return header;
+}
+
 export type DecryptResult =
   | { sessionId: bigint; plaintext: Buffer }
   | { error: 'STATUS_ACCESS_DENIED' | 'STATUS_INVALID_PARAMETER' };
 
+/** A transform frame whose header checked out, ready for its cipher. */
+interface SealedFrame {
+  sessionId: bigint;
+  key: Buffer;
+  nonce: Buffer;
+  aad: Buffer;
+  tag: Buffer;
+  ciphertext: Buffer;
+}
+
 /**
- * Opens one transform frame (MS-SMB2 3.3.5.2.1.1). A malformed header (short, wrong
- * ProtocolId, Flags not 0x0001, OriginalMessageSize not the rest of the frame) is
- * STATUS_INVALID_PARAMETER; a session without a key, or a frame that does not authenticate
- * (any changed byte of header or ciphertext), is STATUS_ACCESS_DENIED.
+ * The header checks of MS-SMB2 3.3.5.2.1.1: a malformed header (short, wrong ProtocolId, Flags
+ * not 0x0001, OriginalMessageSize not the rest of the frame) is STATUS_INVALID_PARAMETER; a
+ * session without a key is STATUS_ACCESS_DENIED.
+ */
+function readSealed(
+  cipher: Smb2Cipher,
+  keyFor: (sessionId: bigint) => Buffer | undefined,
+  frame: Buffer,
+): SealedFrame | Extract<DecryptResult, { error: string }> {
+  if (frame.length <= TRANSFORM_HEADER_SIZE) return { error: 'STATUS_INVALID_PARAMETER' };
+  if (!frame.subarray(0, 4).equals(TRANSFORM_PROTOCOL_ID)) return { error: 'STATUS_INVALID_PARAMETER' };
+  if (frame.readUInt16LE(42) !== FLAGS_ENCRYPTED) return { error: 'STATUS_INVALID_PARAMETER' };
+  const size = frame.readUInt32LE(36);
+  if (size !== frame.length - TRANSFORM_HEADER_SIZE) return { error: 'STATUS_INVALID_PARAMETER' };
+  const sessionId = frame.readBigUInt64LE(44);
+  const key = keyFor(sessionId);
+  if (key === undefined) return { error: 'STATUS_ACCESS_DENIED' };
+  if (key.length !== 16) throw new RangeError(`decrypt: a ${cipher} key is 16 bytes, not ${key.length}`);
+  return {
+    sessionId,
+    key,
+    nonce: frame.subarray(NONCE_OFFSET, NONCE_OFFSET + nonceLength(cipher)),
+    aad: frame.subarray(NONCE_OFFSET, TRANSFORM_HEADER_SIZE),
+    tag: frame.subarray(4, 4 + TAG_SIZE),
+    ciphertext: frame.subarray(TRANSFORM_HEADER_SIZE),
+  };
+}
+
+/**
+ * Opens one transform frame (MS-SMB2 3.3.5.2.1.1): the header checks of readSealed, then a
+ * frame that does not authenticate (any changed byte of header or ciphertext) is
+ * STATUS_ACCESS_DENIED.
  *
  * `inPlace` (GCM): the plaintext is written over the ciphertext, piece by piece, and returned
  * as a view of `frame` — no fresh buffer of the message's size, which the kernel would fault in
@@ -152,21 +233,12 @@ export function decrypt(
   frame: Buffer,
   options: { inPlace?: boolean } = {},
 ): DecryptResult {
-  if (frame.length <= TRANSFORM_HEADER_SIZE) return { error: 'STATUS_INVALID_PARAMETER' };
-  if (!frame.subarray(0, 4).equals(TRANSFORM_PROTOCOL_ID)) return { error: 'STATUS_INVALID_PARAMETER' };
-  if (frame.readUInt16LE(42) !== FLAGS_ENCRYPTED) return { error: 'STATUS_INVALID_PARAMETER' };
-  const size = frame.readUInt32LE(36);
-  if (size !== frame.length - TRANSFORM_HEADER_SIZE) return { error: 'STATUS_INVALID_PARAMETER' };
-  const sessionId = frame.readBigUInt64LE(44);
-  const key = keyFor(sessionId);
-  if (key === undefined) return { error: 'STATUS_ACCESS_DENIED' };
-  if (key.length !== 16) throw new RangeError(`decrypt: a ${cipher} key is 16 bytes, not ${key.length}`);
-
-  const len = nonceLength(cipher);
-  const d = aeadDecipher(cipher, key, frame.subarray(NONCE_OFFSET, NONCE_OFFSET + len));
-  d.setAuthTag(frame.subarray(4, 4 + TAG_SIZE));
-  d.setAAD(frame.subarray(NONCE_OFFSET, TRANSFORM_HEADER_SIZE), { plaintextLength: size });
-  const ciphertext = frame.subarray(TRANSFORM_HEADER_SIZE);
+  const f = readSealed(cipher, keyFor, frame);
+  if ('error' in f) return f;
+  const d = aeadDecipher(cipher, f.key, f.nonce);
+  d.setAuthTag(f.tag);
+  d.setAAD(f.aad, { plaintextLength: f.ciphertext.length });
+  const ciphertext = f.ciphertext;
   let plaintext: Buffer;
   if (options.inPlace && cipher === 'AES-128-GCM') {
     let written = 0;
@@ -184,5 +256,23 @@ export function decrypt(
   } catch {
     return { error: 'STATUS_ACCESS_DENIED' };
   }
-  return { sessionId, plaintext };
+  return { sessionId: f.sessionId, plaintext };
+}
+
+/**
+ * decrypt on a worker thread (aead-pool.ts), in place: `frame` must be shared memory. The same
+ * answers; the header checks are made before this returns a promise.
+ */
+export function decryptInPlace(
+  cipher: Smb2Cipher,
+  keyFor: (sessionId: bigint) => Buffer | undefined,
+  frame: Buffer,
+): DecryptResult | Promise<DecryptResult> {
+  const f = readSealed(cipher, keyFor, frame);
+  if ('error' in f) return f;
+  return aeadPool
+    .open(cipher, f.key, f.nonce, f.aad, f.tag, f.ciphertext)
+    .then((ok) =>
+      ok ? { sessionId: f.sessionId, plaintext: f.ciphertext } : { error: 'STATUS_ACCESS_DENIED' as const },
+    );
 }

@@ -1,0 +1,191 @@
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { idleWorker } from '../../../util/idle-worker.ts';
+import type { Smb2Cipher } from './types.ts';
+
+/**
+ * Messages at least this large are encrypted or decrypted on a worker thread; smaller ones on
+ * the event loop, where a round trip to a worker (tens of microseconds) would cost more.
+ */
+export const OFFLOAD_MIN_BYTES = 256 * 1024;
+
+/** Bytes in SharedArrayBuffer memory: what a worker reads where it is. */
+export function isShared(b: Uint8Array): boolean {
+  return b.buffer instanceof SharedArrayBuffer;
+}
+
+/** Parts a worker can take as they are: shared memory, or small enough to copy to it. */
+export function sealable(b: Uint8Array): boolean {
+  return isShared(b) || b.length <= 4096;
+}
+
+interface Span {
+  buffer: SharedArrayBuffer;
+  offset: number;
+  length: number;
+}
+
+const span = (b: Uint8Array): Span => ({
+  buffer: b.buffer as SharedArrayBuffer,
+  offset: b.byteOffset,
+  length: b.length,
+});
+
+interface Reply {
+  id: number;
+  ok?: boolean;
+  tag?: Uint8Array;
+  error?: string;
+}
+
+interface Job {
+  resolve(r: Reply): void;
+  reject(e: Error): void;
+  op: 'open' | 'seal';
+  bytes: number;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  jobs: Map<number, Job>;
+  bytes: number;
+}
+
+/**
+ * Copies of small byte strings with memory of their own: a message to a worker copies a view's
+ * whole ArrayBuffer (a key in Node's 8 KiB slab would copy the slab).
+ */
+function own<T extends Record<string, Uint8Array>>(fields: T): T {
+  const out: Record<string, Uint8Array> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = new Uint8Array(v);
+  return out as T;
+}
+
+const WORKER_URL = new URL('./aead-worker.mjs', import.meta.url);
+const ALGORITHM: Record<Smb2Cipher, string> = { 'AES-128-CCM': 'aes-128-ccm', 'AES-128-GCM': 'aes-128-gcm' };
+
+/**
+ * AES-GCM/CCM of large SMB3 messages on worker threads. Node's ciphers return every output
+ * piece in a fresh buffer; at a gigabyte a second those allocations made V8 run a full
+ * collection every 80 ms on the event loop (41 in one encrypted 1 GiB put). On a worker they
+ * die in a small heap, and the cipher runs beside the event loop instead of on it. The bytes
+ * stay where they are, in SharedArrayBuffer memory both threads see (the SMB frame pool, the
+ * namespace's read buffers): moving an ArrayBuffer to a worker and back counts as a new
+ * external allocation each way, which presses the collector just the same. Jobs go to an idle
+ * worker, else the one with the fewest bytes queued; a worker holds the process open only
+ * while it has jobs.
+ */
+export class AeadPool {
+  private readonly workers: PoolWorker[] = [];
+  private nextId = 1;
+  /** Bytes decrypted (open) and encrypted (seal) on the workers so far. */
+  readonly bytesDone = { open: 0, seal: 0 };
+
+  constructor(private readonly size = Math.max(1, Math.min(2, availableParallelism()))) {}
+
+  /**
+   * Decrypts `data` (shared memory) in place and checks the tag: true when the message is
+   * authentic. Its bytes are garbage afterwards when it is not.
+   */
+  async open(
+    cipher: Smb2Cipher,
+    key: Buffer,
+    nonce: Buffer,
+    aad: Buffer,
+    tag: Buffer,
+    data: Buffer,
+  ): Promise<boolean> {
+    if (!isShared(data)) throw new TypeError('AeadPool.open: data must be shared memory');
+    const r = await this.run(
+      { op: 'open', algorithm: ALGORITHM[cipher], ...own({ key, nonce, aad, tag }), data: span(data) },
+      data.length,
+    );
+    return r.ok === true;
+  }
+
+  /**
+   * Encrypts `parts` in order into `out` (shared memory, exactly their total size); resolves
+   * to the tag. Every part must be `sealable`.
+   */
+  async seal(
+    cipher: Smb2Cipher,
+    key: Buffer,
+    nonce: Buffer,
+    aad: Buffer,
+    parts: Buffer[],
+    out: Buffer,
+  ): Promise<Buffer> {
+    if (!isShared(out)) throw new TypeError('AeadPool.seal: out must be shared memory');
+    const r = await this.run(
+      {
+        op: 'seal',
+        algorithm: ALGORITHM[cipher],
+        ...own({ key, nonce, aad }),
+        parts: parts.map((p) => {
+          if (isShared(p)) return span(p);
+          if (p.length > 4096) throw new RangeError('AeadPool.seal: a large part must be shared memory');
+          return new Uint8Array(p);
+        }),
+        out: span(out),
+      },
+      out.length,
+    );
+    if (!r.tag) throw new Error('AEAD worker answered without a tag');
+    return Buffer.from(r.tag);
+  }
+
+  private run(message: { op: Job['op'] } & Record<string, unknown>, bytes: number): Promise<Reply> {
+    const w = this.pick();
+    const id = this.nextId++;
+    return new Promise<Reply>((resolve, reject) => {
+      if (w.jobs.size === 0) w.worker.ref();
+      w.jobs.set(id, { resolve, reject, op: message.op, bytes });
+      w.bytes += bytes;
+      w.worker.postMessage({ ...message, id });
+    });
+  }
+
+  private settle(w: PoolWorker, r: Reply): void {
+    const job = w.jobs.get(r.id);
+    if (!job) return;
+    w.jobs.delete(r.id);
+    w.bytes -= job.bytes;
+    if (w.jobs.size === 0) w.worker.unref();
+    if (r.error !== undefined) job.reject(new Error(`AEAD worker: ${r.error}`));
+    else {
+      this.bytesDone[job.op] += job.bytes;
+      job.resolve(r);
+    }
+  }
+
+  private pick(): PoolWorker {
+    const idle = this.workers.find((w) => w.jobs.size === 0);
+    if (idle) return idle;
+    if (this.workers.length >= this.size) return this.workers.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+    const w: PoolWorker = {
+      worker: idleWorker(
+        WORKER_URL,
+        'AEAD worker',
+        (r: Reply) => this.settle(w, r),
+        (e) => {
+          const at = this.workers.indexOf(w);
+          if (at >= 0) this.workers.splice(at, 1);
+          const jobs = [...w.jobs.values()];
+          w.jobs.clear();
+          for (const j of jobs) j.reject(e);
+        },
+      ),
+      jobs: new Map(),
+      bytes: 0,
+    };
+    this.workers.push(w);
+    return w;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map((w) => w.worker.terminate()));
+  }
+}
+
+/** The process's pool (every SMB connection shares it). */
+export const aeadPool = new AeadPool();
