@@ -17,10 +17,12 @@
 import { deepEqual, equal, ok, throws } from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { aeadPool } from '../../src/protocols/smb/crypto/aead-pool.ts';
 import {
   aesCmac,
   cmacSubkeys,
   decrypt,
+  decryptAsArriving,
   decryptInPlace,
   deriveKeys,
   encrypt,
@@ -403,6 +405,72 @@ describe('encryption (MS-SMB2 3.1.4.3; Microsoft encryption blogs)', () => {
       );
     });
   }
+
+  test('row 4d (AES-128-GCM): decrypted on a worker while the frame arrives — the same plaintext; tampered, CCM and dropped frames', async () => {
+    const key = hex('a2f5e80e5d59103034f32e52f698e5ec');
+    const plaintext = Buffer.alloc(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < plaintext.length; i++) plaintext[i] = (i * 13 + 5) & 0xff;
+    plaintext.writeUInt32LE(0x424d53fe, 0);
+    const joined = encrypt('AES-128-GCM', key, sessionId311, plaintext);
+    // The frame arrives into shared memory in uneven pieces; the worker is told as they come.
+    const arriveUnended = async (wire: Buffer) => {
+      const frame = sharedBytes(wire.length, 3);
+      let at = 70_000;
+      wire.copy(frame, 0, 0, at);
+      const d = decryptAsArriving('AES-128-GCM', () => key, frame);
+      ok(d, 'a GCM frame whose header checks out decrypts as it arrives');
+      d.more(at);
+      while (at < wire.length) {
+        const n = Math.min(wire.length - at, 100_003);
+        wire.copy(frame, at, at, at + n);
+        at += n;
+        if (at < wire.length) d.more(at);
+      }
+      return { frame, d };
+    };
+    const arrive = async (wire: Buffer) => {
+      const { frame, d } = await arriveUnended(wire);
+      return { frame, result: await d.end() };
+    };
+    // Before the last byte is in, the worker has decrypted what it was told of, in place.
+    const early = await arriveUnended(joined);
+    const firstMiB = plaintext.subarray(0, 1 << 20);
+    for (let i = 0; !early.frame.subarray(52, 52 + firstMiB.length).equals(firstMiB); i++) {
+      ok(i < 500, 'the first MiB is decrypted before the frame is whole');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    ok('plaintext' in (await early.d.end()));
+    const { frame, result } = await arrive(joined);
+    ok('plaintext' in result, 'error' in result ? result.error : '');
+    ok(result.plaintext.equals(plaintext));
+    equal(result.plaintext.buffer, frame.buffer, 'in place');
+    for (const at of [4, 60, joined.length - 1]) {
+      const t = Buffer.from(joined);
+      t[at]! ^= 1;
+      deepEqual((await arrive(t)).result, { error: 'STATUS_ACCESS_DENIED' }, `byte ${at}`);
+    }
+    // CCM cannot stream, and a header that does not check out is left to decrypt to refuse.
+    const ccm = sharedBytes(joined.length, 0);
+    joined.copy(ccm);
+    equal(
+      decryptAsArriving('AES-128-CCM', () => key, ccm),
+      undefined,
+    );
+    equal(
+      decryptAsArriving('AES-128-GCM', () => undefined, ccm),
+      undefined,
+    );
+    // A frame that never completes is dropped: nothing counted, and the workers go on.
+    const before = aeadPool.bytesDone.open;
+    const half = sharedBytes(joined.length, 0);
+    joined.copy(half, 0, 0, 200_000);
+    const dropped = decryptAsArriving('AES-128-GCM', () => key, half)!;
+    dropped.more(200_000);
+    dropped.drop();
+    const again = await arrive(joined);
+    ok('plaintext' in again.result && again.result.plaintext.equals(plaintext));
+    equal(aeadPool.bytesDone.open - before, joined.length - 52, 'only the whole frame counted');
+  });
 
   for (const cipher of ['AES-128-CCM', 'AES-128-GCM'] as const) {
     test(`row 5 (${cipher}): round trip; every tampered byte is STATUS_ACCESS_DENIED`, () => {

@@ -106,6 +106,54 @@ describe('SMB2 codec pieces', () => {
     ok(pool.get(10).buffer === frames[3]!.buffer, 'the pooled frame is reused');
   });
 
+  test('3c a large frame is shown to its watcher while it fills (the same buffer push then returns), and abandoned on close', () => {
+    const pool = new FramePool(4 << 20, 2, 1 << 20);
+    const seen: Array<{ frame: Buffer; received: number }> = [];
+    const abandoned: Buffer[] = [];
+    const watch = {
+      partial: (frame: Buffer, received: number) => {
+        // What the watcher is told is there, is there.
+        ok(
+          frame.subarray(0, received).equals(large.subarray(0, received)),
+          `first ${received} bytes in place`,
+        );
+        seen.push({ frame, received });
+      },
+      abandoned: (frame: Buffer) => abandoned.push(frame),
+    };
+    const large = Buffer.alloc(2 << 20);
+    for (let i = 0; i < large.length; i += 4) large.writeUInt32LE(i * 7, i);
+    const wire = Buffer.concat([frameHeader(large.length), large]);
+    const r = new FrameReader(4 << 20, pool, watch);
+    const frames: Buffer[] = [];
+    for (let at = 0; at < wire.length; at += 200_000) frames.push(...r.push(wire.subarray(at, at + 200_000)));
+    equal(frames.length, 1);
+    ok(frames[0]!.equals(large));
+    ok(seen.length >= 9, `told ${seen.length} times`);
+    ok(
+      seen.every((s) => s.frame === frames[0]),
+      'always the frame push returned',
+    );
+    ok(
+      seen.every((s, i) => i === 0 || s.received > seen[i - 1]!.received),
+      'each time more has arrived',
+    );
+    ok(seen.at(-1)!.received < large.length, 'not told once whole: push returns it');
+    // A connection closing halfway through a frame: the watcher hears of it.
+    const r2 = new FrameReader(4 << 20, pool, watch);
+    deepEqual(r2.push(wire.subarray(0, 300_000)), []);
+    r2.close();
+    equal(abandoned.length, 1);
+    equal(abandoned[0]!.length, large.length);
+    // Small frames are not shown.
+    const before = seen.length;
+    equal(
+      new FrameReader(4 << 20, pool, watch).push(Buffer.concat([frameHeader(10), Buffer.alloc(10)])).length,
+      1,
+    );
+    equal(seen.length, before);
+  });
+
   test('4 the credit window: ids in order or out of order once, none past the grant, never zero credits', () => {
     const w = new CreditWindow(16);
     ok(w.consume(0n, 1));

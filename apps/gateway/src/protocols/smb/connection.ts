@@ -19,9 +19,11 @@ import {
 import type { ConnectionState, RequestContext, ServerEnv } from './context.ts';
 import { CreditWindow } from './credits.ts';
 import {
+  type ArrivingDecryption,
   cipherName,
   type DecryptResult,
   decrypt,
+  decryptAsArriving,
   decryptInPlace,
   encryptInto,
   encryptParts,
@@ -33,6 +35,7 @@ import {
   sealable,
   sign,
   smb2Dialect,
+  TRANSFORM_HEADER_SIZE,
   verifySignature,
 } from './deps.ts';
 import { COMMANDS } from './dispatch.ts';
@@ -167,7 +170,10 @@ export class SmbConnection implements ConnectionState {
     private readonly socket: Socket,
     readonly registry: Connection,
   ) {
-    this.frames = new FrameReader(MAX_FRAME, framePool);
+    this.frames = new FrameReader(MAX_FRAME, framePool, {
+      partial: (frame, received) => this.arriving(frame, received),
+      abandoned: (frame) => this.decrypting.get(frame)?.drop(),
+    });
     this.remoteAddress = socket.remoteAddress ?? '';
     this.localAddress = socket.localAddress ?? '';
     this.localPort = socket.localPort ?? 0;
@@ -320,12 +326,47 @@ export class SmbConnection implements ConnectionState {
     if (p) await this.runChain(p.messages, p.headers, p.enc);
   }
 
-  /** Decryption of a large transform frame in shared memory (a pooled one), started on a worker. */
+  /** Large encrypted frames decrypting while they arrive; null: one that cannot. */
+  private readonly decrypting = new WeakMap<Buffer, ArrivingDecryption | null>();
+
+  /** Whether a frame is one a worker can decrypt: large, encrypted, in shared memory. */
+  private offloadable(frame: Buffer): boolean {
+    return (
+      frame.length >= OFFLOAD_MIN_BYTES &&
+      isShared(frame) &&
+      frame.readUInt32LE(0) === TRANSFORM_MAGIC &&
+      this.cipher !== 0 &&
+      isSmb3(this.dialect)
+    );
+  }
+
+  /**
+   * Part of a large frame is in: an encrypted one (GCM) starts decrypting on a worker now, so
+   * that once its last byte arrives only the last piece is left. smbclient keeps two 8 MiB
+   * WRITEs in flight, so each one's time here paces the upload: decrypting after arrival made
+   * it 11.5 ms (median), decrypting during it 9.2 ms.
+   */
+  private arriving(frame: Buffer, received: number): void {
+    let d = this.decrypting.get(frame);
+    if (d === undefined) {
+      d =
+        received >= TRANSFORM_HEADER_SIZE && this.offloadable(frame)
+          ? (decryptAsArriving(cipherName(this.cipher as Cipher), this.keyFor, frame) ?? null)
+          : null;
+      this.decrypting.set(frame, d);
+    }
+    d?.more(received);
+  }
+
+  private readonly keyFor = (id: bigint) => this.sessions.get(id)?.decryptionKey;
+
+  /** Decryption of a large transform frame on a worker: finished, or started now. */
   private openOnWorker(frame: Buffer): DecryptResult | Promise<DecryptResult> | undefined {
-    if (frame.length < OFFLOAD_MIN_BYTES || !isShared(frame)) return undefined;
-    if (frame.readUInt32LE(0) !== TRANSFORM_MAGIC || !this.cipher || !isSmb3(this.dialect)) return undefined;
+    const started = this.decrypting.get(frame);
+    if (started) return started.end();
+    if (!this.offloadable(frame)) return undefined;
     // In place: the frame is this request's own (pooled) buffer until the request is done.
-    return decryptInPlace(cipherName(this.cipher), (id) => this.sessions.get(id)?.decryptionKey, frame);
+    return decryptInPlace(cipherName(this.cipher as Cipher), this.keyFor, frame);
   }
 
   /** A frame's messages with their headers, credits charged; undefined when nothing runs. */

@@ -9,8 +9,10 @@ import { NT_STATUS } from './status/index.ts';
 
 export { type AcceptorStep, NtlmAcceptor, type NtlmUserRecord } from './auth/index.ts';
 export {
+  type ArrivingDecryption,
   type DecryptResult,
   decrypt,
+  decryptAsArriving,
   decryptInPlace,
   deriveKeys,
   encrypt,
@@ -22,6 +24,7 @@ export {
   type Smb2SessionKeys,
   sealable,
   sign,
+  TRANSFORM_HEADER_SIZE,
   verifySignature,
 } from './crypto/index.ts';
 export { NT_STATUS, ntStatusName } from './status/index.ts';

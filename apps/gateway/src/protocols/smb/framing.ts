@@ -43,6 +43,14 @@ export class FramePool {
   }
 }
 
+/** Told about a large frame while it fills (the connection starts decrypting it early). */
+export interface FrameWatch {
+  /** The first `received` bytes of `frame` (the frame push will return once whole) are in. */
+  partial(frame: Buffer, received: number): void;
+  /** The connection closed before `frame` was whole. */
+  abandoned(frame: Buffer): void;
+}
+
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -52,6 +60,7 @@ export class FrameReader {
   constructor(
     private readonly maxFrame: number,
     private readonly pool?: FramePool,
+    private readonly watch?: FrameWatch,
   ) {}
 
   get pendingBytes(): number {
@@ -68,7 +77,10 @@ export class FrameReader {
     let rest = chunk;
     if (this.arriving) {
       rest = rest.subarray(this.arriving.fill(rest));
-      if (!this.arriving.complete) return frames;
+      if (!this.arriving.complete) {
+        this.watch?.partial(this.arriving.buffer, this.arriving.received);
+        return frames;
+      }
       frames.push(this.arriving.take());
       this.arriving = undefined;
     }
@@ -111,10 +123,12 @@ export class FrameReader {
     this.arriving = ArrivingMessage.start(length, this.chunks, this.allocate);
     this.chunks = [];
     this.buffered = 0;
+    this.watch?.partial(this.arriving.buffer, this.arriving.received);
   }
 
   /** The connection is gone: a frame half filled gives its reservation back. */
   close(): void {
+    if (this.arriving) this.watch?.abandoned(this.arriving.buffer);
     this.arriving?.end();
     this.arriving = undefined;
     this.chunks = [];

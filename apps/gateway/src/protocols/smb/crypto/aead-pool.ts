@@ -134,15 +134,43 @@ export class AeadPool {
     return Buffer.from(r.tag);
   }
 
-  private run(message: { op: Job['op'] } & Record<string, unknown>, bytes: number): Promise<Reply> {
+  /**
+   * Decryption in place that starts while `data` still arrives (GCM only: it streams). Tell
+   * the stream how much has arrived with `more`, and `end` once all of it has; `drop` it when
+   * the frame never completes.
+   */
+  openAsArriving(key: Buffer, nonce: Buffer, aad: Buffer, tag: Buffer, data: Buffer): ArrivingOpen {
+    if (!isShared(data)) throw new TypeError('AeadPool.openAsArriving: data must be shared memory');
+    const { worker, id, reply } = this.start(
+      {
+        op: 'open',
+        algorithm: ALGORITHM['AES-128-GCM'],
+        ...own({ key, nonce, aad, tag }),
+        data: span(data),
+        arriving: true,
+      },
+      data.length,
+    );
+    return new ArrivingOpen(worker, id, data.length, reply);
+  }
+
+  private async run(message: { op: Job['op'] } & Record<string, unknown>, bytes: number): Promise<Reply> {
+    return this.start(message, bytes).reply;
+  }
+
+  private start(
+    message: { op: Job['op'] } & Record<string, unknown>,
+    bytes: number,
+  ): { worker: Worker; id: number; reply: Promise<Reply> } {
     const w = this.pick();
     const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
+    const reply = new Promise<Reply>((resolve, reject) => {
       if (w.jobs.size === 0) w.worker.ref();
       w.jobs.set(id, { resolve, reject, op: message.op, bytes });
       w.bytes += bytes;
       w.worker.postMessage({ ...message, id });
     });
+    return { worker: w.worker, id, reply };
   }
 
   private settle(w: PoolWorker, r: Reply): void {
@@ -153,7 +181,7 @@ export class AeadPool {
     if (w.jobs.size === 0) w.worker.unref();
     if (r.error !== undefined) job.reject(new Error(`AEAD worker: ${r.error}`));
     else {
-      this.bytesDone[job.op] += job.bytes;
+      if (r.ok === true || r.tag) this.bytesDone[job.op] += job.bytes;
       job.resolve(r);
     }
   }
@@ -189,3 +217,44 @@ export class AeadPool {
 
 /** The process's pool (every SMB connection shares it). */
 export const aeadPool = new AeadPool();
+
+/** Bytes that arrived since the last `more` before the worker is told again. */
+const MORE_EVERY = 128 * 1024;
+
+/** A decryption running while its frame arrives (AeadPool.openAsArriving). */
+export class ArrivingOpen {
+  private told = 0;
+  private ended = false;
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly id: number,
+    private readonly length: number,
+    private readonly reply: Promise<Reply>,
+  ) {
+    // A stream dropped or failed before anyone waits for it is not an unhandled rejection.
+    reply.catch(() => {});
+  }
+
+  /** `received` bytes of the data are in place. */
+  more(received: number): void {
+    if (this.ended || received - this.told < MORE_EVERY) return;
+    this.told = received;
+    this.worker.postMessage({ op: 'more', id: this.id, upTo: received });
+  }
+
+  /** All of the data is in place: true when the message is authentic. */
+  async end(): Promise<boolean> {
+    if (this.ended) throw new Error('ArrivingOpen.end: already ended');
+    this.ended = true;
+    this.worker.postMessage({ op: 'end', id: this.id, upTo: this.length });
+    return (await this.reply).ok === true;
+  }
+
+  /** The frame will never be whole: the worker forgets it. */
+  drop(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.worker.postMessage({ op: 'drop', id: this.id });
+  }
+}

@@ -5,6 +5,9 @@
 //     decrypts data in place; answers { id, ok } (ok false: it does not authenticate)
 //   { op: 'seal', id, algorithm, key, nonce, aad, parts: Array<Span | Uint8Array>, out: Span }
 //     encrypts the parts, in order, into out; answers { id, tag }
+//   { op: 'open', arriving: true, ... } then { op: 'more', id, upTo } as the data arrives and
+//     { op: 'end', id, upTo } once it is all there (GCM): decrypts each part as it comes,
+//     answers { id, ok } at the end; { op: 'drop', id } forgets it (answers { id })
 // A Span is { buffer: SharedArrayBuffer, offset, length }; a small part comes as a copy. Any
 // failure answers { id, error }.
 // Node's ciphers hand every output piece back in a fresh buffer; here those pieces die in this
@@ -83,12 +86,56 @@ function seal(m) {
   return c.getAuthTag();
 }
 
+// Decryptions whose frames are still arriving, by id: { decipher, data, done }.
+const arriving = new Map();
+
+function begin(m) {
+  const data = bytes(m.data);
+  const d = createDecipheriv(m.algorithm, m.key, m.nonce, { authTagLength: TAG_SIZE });
+  d.setAuthTag(m.tag);
+  d.setAAD(m.aad, { plaintextLength: data.length });
+  arriving.set(m.id, { d, data, done: 0 });
+}
+
+/** Decrypts what arrived up to `upTo`, in place. */
+function advance(a, upTo) {
+  while (a.done < upTo) {
+    const end = Math.min(upTo, a.done + PIECE);
+    const piece = a.d.update(a.data.subarray(a.done, end));
+    copyInto(a.data, a.done, piece);
+    a.done += piece.length;
+  }
+}
+
+function finish(a) {
+  advance(a, a.data.length);
+  try {
+    a.d.final();
+  } catch {
+    return false;
+  }
+  return true;
+}
+
 parentPort.on('message', (m) => {
   try {
-    if (m.op === 'open') parentPort.postMessage({ id: m.id, ok: open(m) });
+    if (m.op === 'open' && m.arriving) begin(m);
+    else if (m.op === 'open') parentPort.postMessage({ id: m.id, ok: open(m) });
     else if (m.op === 'seal') parentPort.postMessage({ id: m.id, tag: seal(m) });
-    else throw new Error(`unknown op ${m.op}`);
+    else if (m.op === 'more') {
+      const a = arriving.get(m.id);
+      if (a) advance(a, m.upTo);
+    } else if (m.op === 'end') {
+      const a = arriving.get(m.id);
+      arriving.delete(m.id);
+      if (!a) throw new Error(`no decryption ${m.id}`);
+      parentPort.postMessage({ id: m.id, ok: finish(a) });
+    } else if (m.op === 'drop') {
+      arriving.delete(m.id);
+      parentPort.postMessage({ id: m.id });
+    } else throw new Error(`unknown op ${m.op}`);
   } catch (e) {
+    arriving.delete(m.id);
     parentPort.postMessage({ id: m.id, error: e instanceof Error ? e.message : String(e) });
   }
 });

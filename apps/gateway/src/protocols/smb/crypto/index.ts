@@ -12,8 +12,10 @@ export {
   verifySignature,
 } from './signing.ts';
 export {
+  type ArrivingDecryption,
   type DecryptResult,
   decrypt,
+  decryptAsArriving,
   decryptInPlace,
   type EncryptOptions,
   encrypt,

@@ -276,3 +276,42 @@ export function decryptInPlace(
       ok ? { sessionId: f.sessionId, plaintext: f.ciphertext } : { error: 'STATUS_ACCESS_DENIED' as const },
     );
 }
+
+/** A transform frame decrypting on a worker while it arrives (decryptAsArriving). */
+export interface ArrivingDecryption {
+  /** The first `received` bytes of the frame are in place. */
+  more(received: number): void;
+  /** The frame is whole: decrypt's answer, the plaintext in place. */
+  end(): Promise<DecryptResult>;
+  /** The frame will never be whole. */
+  drop(): void;
+}
+
+/**
+ * decryptInPlace, started while the frame arrives (GCM only), so that little is left to
+ * decrypt when its last byte is in: `frame` is the whole frame's shared memory, of which the
+ * header is in. Undefined when the header checks fail (decrypt then answers why) or the
+ * cipher cannot stream (CCM).
+ */
+export function decryptAsArriving(
+  cipher: Smb2Cipher,
+  keyFor: (sessionId: bigint) => Buffer | undefined,
+  frame: Buffer,
+): ArrivingDecryption | undefined {
+  if (cipher !== 'AES-128-GCM') return undefined;
+  const f = readSealed(cipher, keyFor, frame);
+  if ('error' in f) return undefined;
+  const open = aeadPool.openAsArriving(f.key, f.nonce, f.aad, f.tag, f.ciphertext);
+  return {
+    more: (received) => open.more(received - TRANSFORM_HEADER_SIZE),
+    end: () =>
+      open
+        .end()
+        .then((ok) =>
+          ok
+            ? { sessionId: f.sessionId, plaintext: f.ciphertext }
+            : { error: 'STATUS_ACCESS_DENIED' as const },
+        ),
+    drop: () => open.drop(),
+  };
+}
