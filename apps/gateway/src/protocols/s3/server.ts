@@ -222,11 +222,17 @@ export class S3Server implements ProtocolServer {
 
   /**
    * Request accounting (metrics, connection registry), except for this server's own health
-   * probe, recognised by a per-process random token: an idle gateway must not show S3 errors.
+   * probe, recognised by a per-process random token: an idle gateway must not show S3 errors
+   * (nor log them).
    */
   private begin(req: IncomingMessage, conn: Connection, op: string | undefined): (code?: string) => void {
-    if (req.headers['x-cfs-probe'] === this.probeToken) return () => {};
+    if (this.isProbe(req)) return () => {};
     return conn.begin(op ?? 'Unknown');
+  }
+
+  /** This process's own health probe (anonymous, so refused: not worth a warning either). */
+  private isProbe(req: IncomingMessage): boolean {
+    return req.headers['x-cfs-probe'] === this.probeToken;
   }
 
   /** A real anonymous request to our own listener: any S3 XML answer with a request id is healthy. */
@@ -465,7 +471,7 @@ export class S3Server implements ProtocolServer {
           { code: err.code, op: row?.op, requestId, resource },
           `S3 ${row?.op ?? 'request'} refused: ${err.message}`,
         );
-      } else if (err.status === 403 || LOGGED_REFUSALS.has(err.code)) {
+      } else if ((err.status === 403 || LOGGED_REFUSALS.has(err.code)) && !this.isProbe(req)) {
         this.ctx.log.warn(
           {
             code: err.code,
