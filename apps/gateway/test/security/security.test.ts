@@ -6,7 +6,10 @@
  * back through the console's audit.list. docs/ARCHITECTURE.md "Security checks" lists them.
  */
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
@@ -25,6 +28,9 @@ import { A, R } from '../nfs-v3/wire.ts';
 import { type S3Gateway, sdkClient } from '../s3/fixture.ts';
 import { signed, xmlCode } from '../s3/raw.ts';
 import { createBody, TestClient } from '../smb/client.ts';
+import { runCommand } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools, toolPath } from '../support/tools.ts';
 import { signIn, trpc } from '../trpc/fixture.ts';
 import {
   authSys,
@@ -354,6 +360,78 @@ describe('SMB', () => {
     for (const p of ['/escape.txt', '/export/escape.txt', '/export/dir'])
       equal(await pathExists(p), false, p);
   });
+
+  test(
+    '9b an encrypted WRITE changed in flight (one bit, mid-frame) closes the connection; no byte of it reaches the file',
+    requireTools('smbclient'),
+    async () => {
+      const MiB = 1024 * 1024;
+      const work = makeTempDir('smb-tamper');
+      const data = randomBytes(24 * MiB);
+      writeFileSync(join(work, 'big.bin'), data);
+      // A man in the middle flipping one bit 12 MiB into what smbclient sends: inside the second
+      // 8 MiB WRITE, which the gateway decrypts in place while it arrives (SMB 3.1.1, AES-GCM).
+      const flipAt = 12 * MiB;
+      const proxy = net.createServer((client) => {
+        const upstream = net.connect(g.ports.smb, '127.0.0.1');
+        let seen = 0;
+        client.on('data', (chunk: Buffer) => {
+          let c = chunk;
+          if (seen <= flipAt && flipAt < seen + c.length) {
+            c = Buffer.from(c);
+            c[flipAt - seen]! ^= 0x10;
+          }
+          seen += c.length;
+          upstream.write(c);
+        });
+        upstream.on('data', (c: Buffer) => client.write(c));
+        for (const [a, b] of [
+          [client, upstream],
+          [upstream, client],
+        ] as const) {
+          a.on('error', () => b.destroy());
+          a.on('close', () => b.destroy());
+        }
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      const mark = g.logMark();
+      try {
+        const r = await runCommand(
+          toolPath('smbclient') ?? 'smbclient',
+          [
+            '-p',
+            String((proxy.address() as AddressInfo).port),
+            '//127.0.0.1/export',
+            '-U',
+            `alice%${g.alice.password}`,
+            '--client-protection=encrypt',
+            '-m',
+            'SMB3_11',
+            '-c',
+            'put big.bin tampered.bin',
+          ],
+          { cwd: work, timeoutMs: 60_000, env: { HOME: work } },
+        );
+        ok(r.code !== 0, `smbclient should fail: ${r.output}`);
+      } finally {
+        proxy.close();
+      }
+      const line = logged(
+        mark,
+        /^SMB message failed to decrypt \(STATUS_ACCESS_DENIED\): connection closed$/,
+      );
+      equal(line.remote, '127.0.0.1');
+      // What the file holds is what was sent, from its start: the WRITE before the changed one,
+      // never the changed one's bytes (decrypted in place, but not authentic), nor a later one.
+      const a = await g.gw.ns.resolvePath(ROOT, '/export/tampered.bin');
+      ok(a.size < BigInt(flipAt), `${a.size} bytes: the changed WRITE reached the file`);
+      for (let at = 0n; at < a.size; at += 8n * BigInt(MiB)) {
+        const n = Number(a.size - at < 8n * BigInt(MiB) ? a.size - at : 8n * BigInt(MiB));
+        const got = await g.gw.ns.read(ROOT, a.ino, at, n);
+        ok(got.data.equals(data.subarray(Number(at), Number(at) + n)), `bytes at ${at} are what was sent`);
+      }
+    },
+  );
 });
 
 // ---- NFSv3 (AUTH_SYS) ------------------------------------------------------------------------

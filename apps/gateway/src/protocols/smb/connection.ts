@@ -395,7 +395,15 @@ export class SmbConnection implements ConnectionState {
         decrypt(cipherName(this.cipher), (id) => this.sessions.get(id)?.decryptionKey, frame, {
           inPlace: true,
         });
-      if ('error' in out) throw new Disconnect(`decryption: ${out.error}`);
+      if ('error' in out) {
+        // A message that does not authenticate was changed in flight, or its sender has no key
+        // for it: the byte stream cannot be trusted past it, and nothing of it has been acted on.
+        this.env.log.warn(
+          { remote: this.remoteAddress, status: out.error },
+          `SMB message failed to decrypt (${out.error}): connection closed`,
+        );
+        throw new Disconnect(`decryption: ${out.error}`);
+      }
       plain = out.plaintext;
       enc.encrypted = true;
       enc.sessionId = out.sessionId;
