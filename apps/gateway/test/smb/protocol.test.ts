@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CMD } from '../../src/protocols/smb/constants.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
@@ -86,6 +86,20 @@ describe('SMB2 protocol behaviour (raw client)', () => {
     c.sendFrame(far.msg);
     await c.closedPromise;
     ok(c.closed);
+  });
+
+  test('3b a frame that closes the connection stops the frames behind it, even those sent in the same write', async () => {
+    const c = await session();
+    const far = c.build({ command: CMD.ECHO, body: echoBody(), messageId: c.nextMessageId + 100_000n });
+    const create = c.build({
+      command: CMD.CREATE,
+      body: createBody('after-the-bad-frame.txt', { disposition: 2 }),
+    });
+    const frame = (m: Buffer) =>
+      Buffer.concat([Buffer.from([0, m.length >> 16, (m.length >> 8) & 0xff, m.length & 0xff]), m]);
+    c.writeRaw(Buffer.concat([frame(far.msg), frame(create.msg)]));
+    await c.closedPromise;
+    await rejects(g.gw.ns.resolvePath(ROOT, '/export/after-the-bad-frame.txt'), /ENOENT/);
   });
 
   test('4 credits: what the client asks for is granted, and a large read must pay its credit charge', async () => {

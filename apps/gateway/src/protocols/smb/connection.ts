@@ -306,13 +306,13 @@ export class SmbConnection implements ConnectionState {
     const opening = this.openOnWorker(frame);
     const before = this.turn;
     if (!before && !opening) {
-      const p = this.prepare(frame);
+      const p = this.prepareInOrder(frame);
       if (p) await this.runChain(p.messages, p.headers, p.enc);
       return;
     }
     const prepared = (async () => {
       await before;
-      return this.prepare(frame, await opening);
+      return this.prepareInOrder(frame, await opening);
     })();
     const turn = prepared.then(
       () => {},
@@ -367,6 +367,26 @@ export class SmbConnection implements ConnectionState {
     if (!this.offloadable(frame)) return undefined;
     // In place: the frame is this request's own (pooled) buffer until the request is done.
     return decryptInPlace(cipherName(this.cipher as Cipher), this.keyFor, frame);
+  }
+
+  /** Set by a frame that closes the connection: the frames behind it are not run. */
+  private stopped = false;
+
+  /**
+   * prepare, and when the frame closes the connection, nothing behind it runs: the close comes
+   * a tick later, and frames that arrived in the same read would otherwise be run first.
+   */
+  private prepareInOrder(
+    frame: Buffer,
+    opened?: DecryptResult,
+  ): { messages: Buffer[]; headers: Smb2Header[]; enc: Encryption } | undefined {
+    if (this.stopped) return undefined;
+    try {
+      return this.prepare(frame, opened);
+    } catch (e) {
+      this.stopped = true;
+      throw e;
+    }
   }
 
   /** A frame's messages with their headers, credits charged; undefined when nothing runs. */
