@@ -529,29 +529,46 @@ export class SmbConnection implements ConnectionState {
       }
       const cipher = cipherName(this.cipher);
       const size = parts.reduce((n, p) => n + p.length, 0);
+      let sealed: Buffer[] | Promise<Buffer[]>;
+      let release: (() => void) | undefined;
       if (size < OFFLOAD_MIN_BYTES || size > framePool.slabSize || !parts.every(sealable)) {
-        const frame = encryptParts(cipher, key, enc.sessionId, parts);
+        sealed = encryptParts(cipher, key, enc.sessionId, parts);
         done();
-        this.write(frame);
+      } else {
+        // A large reply (a READ) is encrypted on a worker, into a frame buffer from the pool.
+        const out = framePool.get(size);
+        release = () => framePool.release(out);
+        sealed = encryptInto(cipher, key, enc.sessionId, parts, out)
+          .then((header) => [header, out])
+          .finally(done);
+        // Awaited in turn below; a failure before then is not an unhandled rejection.
+        sealed.catch(() => {});
+      }
+      const before = this.sealing;
+      if (!before && Array.isArray(sealed)) {
+        this.write(sealed);
         return;
       }
-      // A large reply (a READ) is encrypted on a worker, into a frame buffer from the pool.
-      const out = framePool.get(size);
-      encryptInto(cipher, key, enc.sessionId, parts, out).then(
-        (header) => {
-          done();
-          this.write([header, out], () => framePool.release(out));
-        },
-        (e) => {
-          done();
-          framePool.release(out);
-          this.protocolError(e);
-        },
-      );
+      // Encrypted replies leave in the order they were sent (an interim STATUS_PENDING before
+      // its final answer): one being sealed on a worker holds back those sent after it.
+      const tail = (async () => {
+        await before;
+        this.write(await sealed, release);
+      })().catch((e) => {
+        release?.();
+        this.protocolError(e);
+      });
+      this.sealing = tail;
+      void tail.then(() => {
+        if (this.sealing === tail) this.sealing = undefined;
+      });
       return;
     }
     this.write(parts, afterWrite.length > 0 ? done : undefined);
   }
+
+  /** The last encrypted reply still being sealed on a worker (see send). */
+  private sealing: Promise<void> | undefined;
 
   /** Keys of sessions logged off by the request being answered (its reply is still protected). */
   private readonly loggedOffKeys = new Map<bigint, Buffer>();
