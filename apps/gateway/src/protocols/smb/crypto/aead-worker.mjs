@@ -19,7 +19,9 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 
 const TAG_SIZE = 16;
-const PIECE = 256 * 1024;
+// Bytes per cipher update: through Node's AES-GCM on one core here, 64 KiB pieces ran at
+// 4.0 GB/s, 256 KiB at 3.5, 1 MiB at 2.7–3.3 (each piece's output a fresh buffer, copied back).
+const PIECE = 64 * 1024;
 
 const bytes = (s) =>
   s instanceof Uint8Array
