@@ -8,7 +8,6 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -29,6 +28,7 @@ import { type S3Gateway, sdkClient } from '../s3/fixture.ts';
 import { signed, xmlCode } from '../s3/raw.ts';
 import { createBody, TestClient } from '../smb/client.ts';
 import { runCommand } from '../support/proc.ts';
+import { relayProxy } from '../support/proxy.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools, toolPath } from '../support/tools.ts';
 import { signIn, trpc } from '../trpc/fixture.ts';
@@ -372,35 +372,19 @@ describe('SMB', () => {
       // A man in the middle flipping one bit 12 MiB into what smbclient sends: inside the second
       // 8 MiB WRITE, which the gateway decrypts in place while it arrives (SMB 3.1.1, AES-GCM).
       const flipAt = 12 * MiB;
-      const proxy = net.createServer((client) => {
-        const upstream = net.connect(g.ports.smb, '127.0.0.1');
-        let seen = 0;
-        client.on('data', (chunk: Buffer) => {
-          let c = chunk;
-          if (seen <= flipAt && flipAt < seen + c.length) {
-            c = Buffer.from(c);
-            c[flipAt - seen]! ^= 0x10;
-          }
-          seen += c.length;
-          upstream.write(c);
-        });
-        upstream.on('data', (c: Buffer) => client.write(c));
-        for (const [a, b] of [
-          [client, upstream],
-          [upstream, client],
-        ] as const) {
-          a.on('error', () => b.destroy());
-          a.on('close', () => b.destroy());
-        }
+      const proxy = await relayProxy(g.ports.smb, (chunk, before) => {
+        if (before > flipAt || flipAt >= before + chunk.length) return chunk;
+        const c = Buffer.from(chunk);
+        c[flipAt - before]! ^= 0x10;
+        return c;
       });
-      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
       const mark = g.logMark();
       try {
         const r = await runCommand(
           toolPath('smbclient') ?? 'smbclient',
           [
             '-p',
-            String((proxy.address() as AddressInfo).port),
+            String(proxy.port),
             '//127.0.0.1/export',
             '-U',
             `alice%${g.alice.password}`,

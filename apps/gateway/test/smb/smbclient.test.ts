@@ -9,6 +9,7 @@ import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
 import { aeadPool } from '../../src/protocols/smb/crypto/aead-pool.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { runCommand } from '../support/proc.ts';
+import { relayProxy } from '../support/proxy.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools, toolPath } from '../support/tools.ts';
 import { type SmbGateway, s3ClientOf, smbclient, startSmbGateway } from './fixture.ts';
@@ -139,6 +140,38 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
       },
     );
   }
+
+  test(
+    '3c an encrypted put cut off in the middle of a WRITE: the worker forgets the frame it was decrypting, and the next put works',
+    requireTools('smbclient'),
+    async () => {
+      const data = randomBytes(32 * MiB);
+      const name = 'cut.bin';
+      writeFileSync(join(work, name), data);
+      // The network drops 20 MiB into what smbclient sends: inside its third 8 MiB WRITE,
+      // whose decryption on a worker has begun.
+      const proxy = await relayProxy(g.port, (chunk, before) =>
+        before + chunk.length > 20 * MiB ? 'cut' : chunk,
+      );
+      try {
+        const r = await smbclient({ ...g, port: proxy.port }, alice, {
+          share: 'export',
+          commands: `put ${name}`,
+          options: ['--client-protection=encrypt', '-m', 'SMB3_11'],
+          cwd: work,
+        });
+        ok(r.code !== 0, r.output);
+      } finally {
+        proxy.close();
+      }
+      await waitFor(() => aeadPool.pendingJobs === 0, 'no decryption left pending on the workers');
+      const again = await run(alice, 'export', `put ${name}; get ${name} ${name}.back; del ${name}`, [
+        '--client-protection=encrypt',
+      ]);
+      equal(again.code, 0, again.output);
+      ok(readFileSync(join(work, `${name}.back`)).equals(data));
+    },
+  );
 
   test(
     '4 a wrong password, an unknown user and an anonymous logon get NT_STATUS_LOGON_FAILURE',

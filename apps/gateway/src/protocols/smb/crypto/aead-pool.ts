@@ -83,6 +83,11 @@ export class AeadPool {
 
   constructor(private readonly size = Math.max(1, Math.min(2, availableParallelism()))) {}
 
+  /** Jobs sent to the workers and not yet answered (decryptions of arriving frames included). */
+  get pendingJobs(): number {
+    return this.workers.reduce((n, w) => n + w.jobs.size, 0);
+  }
+
   /**
    * Decrypts `data` (shared memory) in place and checks the tag: true when the message is
    * authentic. Its bytes are garbage afterwards when it is not.
