@@ -54,6 +54,21 @@ export class BufferPool {
     this.keptBytes += cls;
   }
 
+  /** Views handed out by `lease`, by their memory. */
+  private readonly leased = new WeakSet<ArrayBufferLike>();
+
+  /** `n` bytes from the pool, as a view of exactly that length; give it back with `release`. */
+  lease(n: number): Buffer {
+    const buf = this.take(n);
+    this.leased.add(buf.buffer);
+    return buf.subarray(0, n);
+  }
+
+  /** Gives back the memory of a view from `lease`; anything else is left alone. */
+  release(view: Buffer): void {
+    if (this.leased.delete(view.buffer)) this.give(Buffer.from(view.buffer));
+  }
+
   get idleBytes(): number {
     return this.keptBytes;
   }

@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CMD } from '../../src/protocols/smb/constants.ts';
+import { frameHeader } from '../../src/protocols/smb/framing.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import {
@@ -95,9 +96,9 @@ describe('SMB2 protocol behaviour (raw client)', () => {
       command: CMD.CREATE,
       body: createBody('after-the-bad-frame.txt', { disposition: 2 }),
     });
-    const frame = (m: Buffer) =>
-      Buffer.concat([Buffer.from([0, m.length >> 16, (m.length >> 8) & 0xff, m.length & 0xff]), m]);
-    c.writeRaw(Buffer.concat([frame(far.msg), frame(create.msg)]));
+    c.writeRaw(
+      Buffer.concat([frameHeader(far.msg.length), far.msg, frameHeader(create.msg.length), create.msg]),
+    );
     await c.closedPromise;
     await rejects(g.gw.ns.resolvePath(ROOT, '/export/after-the-bad-frame.txt'), /ENOENT/);
   });

@@ -26,6 +26,20 @@ describe('buffer pool', () => {
     pool.give(pool.take(128 * KiB + 1)); // a fresh 256 KiB one: over the limit with `whole` kept
     equal(pool.idleBytes, 128 * KiB);
   });
+
+  test('3 a leased view is exactly the size asked for; released, its memory serves the next lease, once', () => {
+    const pool = new BufferPool(1024 * KiB, true);
+    const a = pool.lease(100 * KiB + 3);
+    equal(a.length, 100 * KiB + 3);
+    ok(a.buffer instanceof SharedArrayBuffer, 'shared memory when asked for');
+    pool.release(a);
+    pool.release(a);
+    equal(pool.idleBytes, 128 * KiB, 'released once, however often given back');
+    const b = pool.lease(90 * KiB);
+    equal(b.buffer, a.buffer);
+    pool.release(Buffer.alloc(128 * KiB));
+    equal(pool.idleBytes, 0, 'a buffer the pool never leased is not taken in');
+  });
 });
 
 describe('pooled reads', () => {

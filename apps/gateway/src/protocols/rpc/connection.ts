@@ -32,18 +32,6 @@ export const CONNECTION_DEFAULTS: ConnectionLimits = {
  * which then ran full collections back to back.
  */
 const recordBuffers = new BufferPool(32 * 1024 * 1024);
-const pooled = new WeakSet<ArrayBufferLike>();
-
-function pooledRecord(n: number): Buffer {
-  const buf = recordBuffers.take(n);
-  pooled.add(buf.buffer);
-  return buf.subarray(0, n);
-}
-
-function releaseRecord(record: Buffer): void {
-  if (!pooled.delete(record.buffer)) return;
-  recordBuffers.give(Buffer.from(record.buffer));
-}
 
 /** How long a connection closed for a framing error may linger before it is destroyed. */
 const CLOSE_LINGER_MS = 2000;
@@ -71,7 +59,7 @@ export class RpcConnection {
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
   ) {
-    this.decoder = new RecordDecoder(limits.maxRecordBytes, pooledRecord);
+    this.decoder = new RecordDecoder(limits.maxRecordBytes, (n) => recordBuffers.lease(n));
     socket.on('data', (chunk: Buffer) => {
       if (this.broken) return;
       conn.bytes(chunk.length, 0);
@@ -185,7 +173,7 @@ export class RpcConnection {
       .finally(() => {
         this.inFlight--;
         this.inFlightBytes -= record.length;
-        if (this.dispatcher.keepsNoArguments(header)) releaseRecord(record);
+        if (this.dispatcher.keepsNoArguments(header)) recordBuffers.release(record);
         if (this.inFlight === 0) {
           if (this.closed) this.conn.close();
           this.notifyIdle();

@@ -410,11 +410,7 @@ export class SmbConnection implements ConnectionState {
       if (!this.cipher || !isSmb3(this.dialect))
         throw new Disconnect('encrypted message without a negotiated cipher');
       // In place: the frame is this request's own (pooled) buffer until the request is done.
-      const out =
-        opened ??
-        decrypt(cipherName(this.cipher), (id) => this.sessions.get(id)?.decryptionKey, frame, {
-          inPlace: true,
-        });
+      const out = opened ?? decrypt(cipherName(this.cipher), this.keyFor, frame, { inPlace: true });
       if ('error' in out) {
         // A message that does not authenticate was changed in flight, or its sender has no key
         // for it: the byte stream cannot be trusted past it, and nothing of it has been acted on.

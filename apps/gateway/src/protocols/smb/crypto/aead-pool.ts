@@ -127,9 +127,8 @@ export class AeadPool {
         algorithm: ALGORITHM[cipher],
         ...own({ key, nonce, aad }),
         parts: parts.map((p) => {
-          if (isShared(p)) return span(p);
-          if (p.length > 4096) throw new RangeError('AeadPool.seal: a large part must be shared memory');
-          return new Uint8Array(p);
+          if (!sealable(p)) throw new RangeError('AeadPool.seal: a large part must be shared memory');
+          return isShared(p) ? span(p) : new Uint8Array(p);
         }),
         out: span(out),
       },
@@ -156,7 +155,7 @@ export class AeadPool {
       },
       data.length,
     );
-    return new ArrivingOpen(worker, id, data.length, reply);
+    return new ArrivingOpen(worker, id, reply);
   }
 
   private async run(message: { op: Job['op'] } & Record<string, unknown>, bytes: number): Promise<Reply> {
@@ -214,10 +213,6 @@ export class AeadPool {
     this.workers.push(w);
     return w;
   }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.splice(0).map((w) => w.worker.terminate()));
-  }
 }
 
 /** The process's pool (every SMB connection shares it). */
@@ -234,7 +229,6 @@ export class ArrivingOpen {
   constructor(
     private readonly worker: Worker,
     private readonly id: number,
-    private readonly length: number,
     private readonly reply: Promise<Reply>,
   ) {
     // A stream dropped or failed before anyone waits for it is not an unhandled rejection.
@@ -252,7 +246,7 @@ export class ArrivingOpen {
   async end(): Promise<boolean> {
     if (this.ended) throw new Error('ArrivingOpen.end: already ended');
     this.ended = true;
-    this.worker.postMessage({ op: 'end', id: this.id, upTo: this.length });
+    this.worker.postMessage({ op: 'end', id: this.id });
     return (await this.reply).ok === true;
   }
 

@@ -6,7 +6,7 @@
 //   { op: 'seal', id, algorithm, key, nonce, aad, parts: Array<Span | Uint8Array>, out: Span }
 //     encrypts the parts, in order, into out; answers { id, tag }
 //   { op: 'open', arriving: true, ... } then { op: 'more', id, upTo } as the data arrives and
-//     { op: 'end', id, upTo } once it is all there (GCM): decrypts each part as it comes,
+//     { op: 'end', id } once it is all there (GCM): decrypts each part as it comes,
 //     answers { id, ok } at the end; { op: 'drop', id } forgets it (answers { id })
 // A Span is { buffer: SharedArrayBuffer, offset, length }; a small part comes as a copy. Any
 // failure answers { id, error }.

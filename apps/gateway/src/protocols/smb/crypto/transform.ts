@@ -270,11 +270,12 @@ export function decryptInPlace(
 ): DecryptResult | Promise<DecryptResult> {
   const f = readSealed(cipher, keyFor, frame);
   if ('error' in f) return f;
-  return aeadPool
-    .open(cipher, f.key, f.nonce, f.aad, f.tag, f.ciphertext)
-    .then((ok) =>
-      ok ? { sessionId: f.sessionId, plaintext: f.ciphertext } : { error: 'STATUS_ACCESS_DENIED' as const },
-    );
+  return aeadPool.open(cipher, f.key, f.nonce, f.aad, f.tag, f.ciphertext).then((ok) => openedInPlace(f, ok));
+}
+
+/** What a decryption in place answers once the tag was checked. */
+function openedInPlace(f: SealedFrame, authentic: boolean): DecryptResult {
+  return authentic ? { sessionId: f.sessionId, plaintext: f.ciphertext } : { error: 'STATUS_ACCESS_DENIED' };
 }
 
 /** A transform frame decrypting on a worker while it arrives (decryptAsArriving). */
@@ -304,14 +305,7 @@ export function decryptAsArriving(
   const open = aeadPool.openAsArriving(f.key, f.nonce, f.aad, f.tag, f.ciphertext);
   return {
     more: (received) => open.more(received - TRANSFORM_HEADER_SIZE),
-    end: () =>
-      open
-        .end()
-        .then((ok) =>
-          ok
-            ? { sessionId: f.sessionId, plaintext: f.ciphertext }
-            : { error: 'STATUS_ACCESS_DENIED' as const },
-        ),
+    end: () => open.end().then((ok) => openedInPlace(f, ok)),
     drop: () => open.drop(),
   };
 }
