@@ -342,6 +342,7 @@ export async function faultRound(rig: Rig, clients: Clients, spec: FaultSpec): P
     } finally {
       reading = false;
       await reader;
+      await new Promise((r) => setTimeout(r, 2500));
     }
     // Held open while the test looks (as an operator's SIGHUP with a longer reset_timeout
     // would): on a loaded machine the half-open trial must not race the requests below.
@@ -349,6 +350,10 @@ export async function faultRound(rig: Rig, clients: Clients, spec: FaultSpec): P
     breaker.configure({ ...configured, resetTimeoutMs: 10 * 60_000 });
     let open: Answer[];
     try {
+      // While the reader above finished, the 2 s reset timeout may have passed: a half-open
+      // trial (or a read that worked, closing it) lets requests reach the disk. The probes
+      // open it again, now for the long timeout.
+      await until(`the ${spec.backend} circuit to be open again`, () => breaker.state === 'open', WAIT_MS);
       open = await clients.attempt(spec.backend);
       assertAnswers(open, [OPEN_CIRCUIT], `${spec.label}, circuit open`);
 
