@@ -7,7 +7,9 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client 
 import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
 import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
 import { aeadPool } from '../../src/protocols/smb/crypto/aead-pool.ts';
+import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
 import { ROOT } from '../../src/storage/types.ts';
+import { sampleValue, scrape } from '../metrics/fixture.ts';
 import { runCommand } from '../support/proc.ts';
 import { relayProxy } from '../support/proxy.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -115,6 +117,30 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
       );
     }
   }
+
+  test(
+    '3a a 20 MiB put: its 8 MiB WRITEs reach the disk past the page cache (gateway_direct_io_bytes_total), the get and the file hold the same bytes',
+    requireTools('smbclient'),
+    async () => {
+      const data = randomBytes(20 * MiB + 777);
+      writeFileSync(join(work, 'direct.bin'), data);
+      const direct = async (op: string) =>
+        sampleValue(
+          (await scrape(`http://127.0.0.1:${g.opsPort}`)).samples,
+          'gateway_direct_io_bytes_total',
+          { op },
+        );
+      const [w0, r0] = [await direct('write'), await direct('read')];
+      const r = await run(alice, 'export', 'put direct.bin direct.bin; get direct.bin direct.back');
+      equal(r.code, 0, r.output);
+      ok(readFileSync(join(work, 'direct.back')).equals(data), 'get returns what put sent');
+      // Two whole 8 MiB WRITEs at aligned offsets; the 4 MiB tail is not a multiple of 4 KiB.
+      equal((await direct('write'))! - w0!, 16 * MiB);
+      ok((await direct('read'))! - r0! >= 16 * MiB, 'large READs of what was written direct go direct');
+      const file = await g.gw.ns.resolvePath(ROOT, '/export/direct.bin');
+      ok(readFileSync((g.gw.ns.data as LocalBlobStore).pathOf(file.ino)).equals(data), 'the file on disk');
+    },
+  );
 
   for (const dialect of ['SMB3_00', 'SMB3_11'] as const) {
     test(

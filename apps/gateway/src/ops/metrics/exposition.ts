@@ -224,6 +224,16 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   );
   counter(
     registry,
+    'gateway_direct_io_bytes_total',
+    'Bytes written and read past the page cache (O_DIRECT: large aligned writes, and large reads of what was written so)',
+    ['op'],
+    () => [
+      [{ op: 'write' }, gw.ns.data.directIo?.written ?? 0],
+      [{ op: 'read' }, gw.ns.data.directIo?.read ?? 0],
+    ],
+  );
+  counter(
+    registry,
     'gateway_metadata_statements_total',
     'Statements run on the metadata database (one round trip each on PostgreSQL)',
     ['backend'],

@@ -30,6 +30,8 @@ export interface DataStore {
   invalidate?(blob?: bigint): void;
   /** Small files held in memory (the local store): bytes held, reads from memory and from disk. */
   readonly smallFiles?: SmallFileCacheStats;
+  /** Bytes written and read past the page cache (the local store, where O_DIRECT works). */
+  readonly directIo?: { written: number; read: number };
 }
 
 export interface SmallFileCacheStats {

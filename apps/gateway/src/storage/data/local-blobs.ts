@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { copyInto } from '../../util/copy-into.ts';
 import { GroupCommit } from '../group-commit.ts';
 import type { DataStore, SmallFileCacheStats } from './data-store.ts';
+import { DirectIo } from './direct-io.ts';
 
 const pread = promisify(fs.read);
 const pwrite = promisify(fs.write);
@@ -58,6 +59,13 @@ interface OpenBlob {
   flushError?: unknown;
   /** The blob's bytes, all `size` of them, when it is small (CONTENT_CACHE_MAX_BLOB). */
   content?: Buffer;
+  /** The blob's O_DIRECT descriptor (direct-io.ts), opened by its first direct write; -1: could not. */
+  directFd?: Promise<number>;
+  /**
+   * Written directly since this entry opened: its bytes are on disk but not in the page cache,
+   * so large reads go direct as well instead of through page-cache memory filled on the way.
+   */
+  direct: boolean;
 }
 
 /**
@@ -77,7 +85,11 @@ export class LocalBlobStore implements DataStore {
   /** Small blobs held in memory (CONTENT_CACHE_BYTES at most) and how reads of them went. */
   readonly smallFiles: SmallFileCacheStats = { bytes: 0, hits: 0, misses: 0 };
 
-  private constructor(readonly root: string) {
+  private constructor(
+    readonly root: string,
+    /** Large aligned writes past the page cache; undefined where the file system has no O_DIRECT. */
+    readonly direct: DirectIo | undefined,
+  ) {
     for (let i = 0; i < SHARDS; i++) {
       this.shardSync.push(new GroupCommit(() => this.syncShard(i)));
     }
@@ -110,7 +122,11 @@ export class LocalBlobStore implements DataStore {
       }
     }
     if (missing.length > 0) await syncDir(root);
-    return new LocalBlobStore(root);
+    return new LocalBlobStore(root, DirectIo.probe(root));
+  }
+
+  get directIo(): { written: number; read: number } | undefined {
+    return this.direct?.bytes;
   }
 
   pathOf(blob: bigint): string {
@@ -151,7 +167,7 @@ export class LocalBlobStore implements DataStore {
     if (create && likelyNew) {
       try {
         const fd = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-        return { fd, refs: 0, size: 0, newEntry: true, unflushed: 0 };
+        return { fd, refs: 0, size: 0, newEntry: true, unflushed: 0, direct: false };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -159,7 +175,7 @@ export class LocalBlobStore implements DataStore {
     try {
       const fd = await open(path, constants.O_RDWR);
       const st = await fstat(fd);
-      return { fd, refs: 0, size: st.size, newEntry: false, unflushed: 0 };
+      return { fd, refs: 0, size: st.size, newEntry: false, unflushed: 0, direct: false };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -168,7 +184,7 @@ export class LocalBlobStore implements DataStore {
     }
     const fd = await open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
     const st = await fstat(fd);
-    return { fd, refs: 0, size: st.size, newEntry: true, unflushed: 0 };
+    return { fd, refs: 0, size: st.size, newEntry: true, unflushed: 0, direct: false };
   }
 
   private release(entry: OpenBlob): void {
@@ -192,7 +208,7 @@ export class LocalBlobStore implements DataStore {
     if (e.refs > 0 || e.newEntry || e.flushError !== undefined) return;
     this.open.delete(blob);
     this.dropContent(e);
-    fs.close(e.fd, () => {});
+    closeEntry(e).catch(() => {});
   }
 
   /** The blob's bytes from memory, read whole on the first call, when it is small enough. */
@@ -242,11 +258,25 @@ export class LocalBlobStore implements DataStore {
   private readAt(e: OpenBlob, offset: number, target: Buffer): Promise<number> | number {
     const avail = Math.max(0, Math.min(target.length, e.size - offset));
     if (avail === 0) return 0;
+    if (e.direct && this.direct && e.directFd) return this.readDirect(e, e.directFd, offset, target, avail);
     const content = this.content(e);
     if (!content) return preadFully(e.fd, target.subarray(0, avail), offset);
     const held = content.subarray(offset, offset + avail);
     copyInto(target, 0, held);
     return held.length;
+  }
+
+  /** A large read of a blob written directly, direct too where it suits; buffered otherwise. */
+  private async readDirect(
+    e: OpenBlob,
+    directFd: Promise<number>,
+    offset: number,
+    target: Buffer,
+    avail: number,
+  ): Promise<number> {
+    const fd = await directFd;
+    const n = fd < 0 ? undefined : await this.direct!.read(fd, offset, target.subarray(0, avail), e.size);
+    return n ?? preadFully(e.fd, target.subarray(0, avail), offset);
   }
 
   async read(blob: bigint, offset: number, length: number): Promise<Buffer> {
@@ -278,6 +308,12 @@ export class LocalBlobStore implements DataStore {
     try {
       // Dropped before (a read meanwhile may cache part old, part new bytes) and after.
       this.dropContent(e);
+      if (await this.writeDirect(blob, e, offset, data)) {
+        // Nothing dirty in the page cache: sync() still flushes the disk's cache and the
+        // file's size and extents, which are all a write-behind would have left.
+        e.size = Math.max(e.size, offset + data.length);
+        return;
+      }
       let done = 0;
       while (done < data.length) {
         const { bytesWritten } = await pwrite(e.fd, data, done, data.length - done, offset + done);
@@ -290,6 +326,16 @@ export class LocalBlobStore implements DataStore {
     } finally {
       this.release(e);
     }
+  }
+
+  /** A large aligned write made past the page cache (direct-io.ts); false when it was not. */
+  private async writeDirect(blob: bigint, e: OpenBlob, offset: number, data: Buffer): Promise<boolean> {
+    if (!this.direct || !DirectIo.suits(offset, data.length)) return false;
+    e.directFd ??= DirectIo.open(this.pathOf(blob)).catch(() => -1);
+    const fd = await e.directFd;
+    if (fd < 0 || !(await this.direct.write(fd, offset, data))) return false;
+    e.direct = true;
+    return true;
   }
 
   /** Starts a background flush of what `e` holds; it keeps the descriptor open until done. */
@@ -373,7 +419,7 @@ export class LocalBlobStore implements DataStore {
       if (e) {
         this.open.delete(blob);
         this.dropContent(e);
-        await close(e.fd).catch(() => {});
+        await closeEntry(e).catch(() => {});
       }
       await fsp.unlink(this.pathOf(blob)).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
@@ -413,9 +459,19 @@ export class LocalBlobStore implements DataStore {
     for (const e of all) this.dropContent(e);
     const shards = this.shardFds.splice(0);
     await Promise.all([
-      ...all.map((e) => close(e.fd).catch(() => {})),
+      ...all.map((e) => closeEntry(e).catch(() => {})),
       ...shards.map((fd) => fd?.then(close).catch(() => {})),
     ]);
+  }
+}
+
+/** Closes a blob's descriptors. */
+async function closeEntry(e: OpenBlob): Promise<void> {
+  try {
+    await close(e.fd);
+  } finally {
+    const fd = e.directFd ? await e.directFd : -1;
+    if (fd >= 0) await close(fd);
   }
 }
 

@@ -1,0 +1,162 @@
+import * as fs from 'node:fs';
+import { constants } from 'node:fs';
+import { join } from 'node:path';
+import { copyInto } from '../../util/copy-into.ts';
+
+/**
+ * Direct I/O (O_DIRECT) for the local blob store's large writes: the bytes go from an aligned
+ * buffer of ours to the disk, past the page cache.
+ *
+ * Why: the gateway's writes are durable (COMMIT, SMB CLOSE/FLUSH and the end of an S3 upload
+ * wait for the disk), so a buffered write pays twice — once to copy into page-cache memory the
+ * kernel must find, once to write it back. On this machine's VM, page-cache memory idle for a
+ * few seconds goes back to the host and costs ~9 µs a page to get back: 1 GiB of buffered
+ * writes took 2.5 s, the same bytes written directly and made durable 0.35–0.45 s. MinIO writes
+ * large objects the same way.
+ *
+ * O_DIRECT wants the buffer's address, the file offset and the length aligned to the device's
+ * logical block. Node gives no aligned allocation and no buffer addresses, so the store copies
+ * each large write into one of a few bounce buffers carved from one SharedArrayBuffer at the
+ * offset a probe found aligned: a 4 KiB direct write from each candidate offset, the first that
+ * the kernel takes. File systems without O_DIRECT (tmpfs) answer the probe's open with EINVAL,
+ * and the store then writes everything through the page cache as before.
+ */
+
+/** Writes from this size up (and aligned) go direct; smaller ones are cheaper buffered. */
+export const DIRECT_MIN = 4 * 1024 * 1024;
+/** Reads from this size up (and aligned) of a blob written directly go direct too. */
+export const DIRECT_READ_MIN = 1024 * 1024;
+/** The largest direct write or read: the size of one bounce buffer (SMB's largest I/O). */
+export const DIRECT_MAX = 8 * 1024 * 1024;
+/** Offsets and lengths are multiples of this (a 4 KiB page: every disk's logical block divides it). */
+export const DIRECT_ALIGN = 4096;
+/** Bounce buffers: two large SMB writes in flight per client, for two clients at once. */
+const BOUNCES = 4;
+
+export class DirectIo {
+  private readonly free: Buffer[];
+  /** Bytes written and read past the page cache (gateway_direct_io_bytes_total). */
+  readonly bytes = { written: 0, read: 0 };
+
+  private constructor(memory: SharedArrayBuffer, start: number) {
+    this.free = [];
+    for (let i = 0; i < BOUNCES; i++) {
+      this.free.push(Buffer.from(memory, start + i * DIRECT_MAX, DIRECT_MAX));
+    }
+  }
+
+  /**
+   * Direct I/O for files under `dir`, or undefined when its file system has none (or the probe
+   * finds no aligned offset, which would be a new kind of allocator: then buffered, as before).
+   */
+  static probe(dir: string): DirectIo | undefined {
+    const memory = new SharedArrayBuffer(BOUNCES * DIRECT_MAX + DIRECT_ALIGN);
+    const path = join(dir, `.direct-probe-${process.pid}`);
+    let fd: number;
+    try {
+      fd = fs.openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o600);
+    } catch {
+      fs.rmSync(path, { force: true });
+      return undefined;
+    }
+    try {
+      // Allocations are at least 8-byte aligned; try each such offset within one page.
+      for (let start = 0; start < DIRECT_ALIGN; start += 8) {
+        try {
+          fs.writeSync(fd, Buffer.from(memory, start, DIRECT_ALIGN), 0, DIRECT_ALIGN, 0);
+          return new DirectIo(memory, start);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EINVAL') return undefined;
+        }
+      }
+      return undefined;
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(path, { force: true });
+    }
+  }
+
+  /** Whether a write of `length` bytes at `offset` can go direct. */
+  static suits(offset: number, length: number): boolean {
+    return (
+      length >= DIRECT_MIN &&
+      length <= DIRECT_MAX &&
+      offset % DIRECT_ALIGN === 0 &&
+      length % DIRECT_ALIGN === 0
+    );
+  }
+
+  /** Opens `path` for direct I/O (the blob's second descriptor, beside its buffered one). */
+  static open(path: string): Promise<number> {
+    return new Promise((resolve, reject) =>
+      fs.open(path, constants.O_RDWR | constants.O_DIRECT, (err, fd) => (err ? reject(err) : resolve(fd))),
+    );
+  }
+
+  /**
+   * Writes `data` at `offset` through `fd` (opened by open()) from a bounce buffer; false,
+   * having written nothing, when every bounce buffer is in use or the kernel refuses the
+   * alignment (the caller writes buffered).
+   */
+  async write(fd: number, offset: number, data: Buffer): Promise<boolean> {
+    const bounce = this.free.pop();
+    if (!bounce) return false;
+    try {
+      copyInto(bounce, 0, data);
+      let done = 0;
+      while (done < data.length) {
+        done += await pwrite(fd, bounce.subarray(done, data.length), offset + done);
+      }
+      this.bytes.written += data.length;
+      return true;
+    } catch (e) {
+      // Refused for its alignment (a file system stricter than the probe): nothing was
+      // written, and the page cache takes it. Any other error (ENOSPC, EIO) is the caller's.
+      if ((e as NodeJS.ErrnoException).code === 'EINVAL') return false;
+      throw e;
+    } finally {
+      this.free.push(bounce);
+    }
+  }
+
+  /**
+   * Reads up to `target.length` bytes at `offset` (aligned) through `fd` into `target`, stopping
+   * where the file ends (`size`); undefined, having read nothing, when every bounce buffer is
+   * in use or the read does not suit (the caller reads buffered).
+   */
+  async read(fd: number, offset: number, target: Buffer, size: number): Promise<number | undefined> {
+    const want = Math.min(target.length, size - offset);
+    if (want < DIRECT_READ_MIN || want > DIRECT_MAX || offset % DIRECT_ALIGN !== 0) return undefined;
+    const bounce = this.free.pop();
+    if (!bounce) return undefined;
+    try {
+      const span = Math.ceil(want / DIRECT_ALIGN) * DIRECT_ALIGN;
+      let got = 0;
+      while (got < want) {
+        const n = await pread(fd, bounce.subarray(got, span), offset + got);
+        if (n === 0) break;
+        // Short only where the file ends (sooner than `size` when another node cut it): the
+        // next read, at an unaligned offset past the end, answers 0.
+        got += n;
+      }
+      const n = Math.min(got, want);
+      copyInto(target, 0, bounce.subarray(0, n));
+      this.bytes.read += n;
+      return n;
+    } finally {
+      this.free.push(bounce);
+    }
+  }
+}
+
+function pwrite(fd: number, buf: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.write(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
+
+function pread(fd: number, buf: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * Large aligned writes past the page cache (storage/data/direct-io.ts), on this machine's disk
+ * (the temp folder) and on a tmpfs (/dev/shm, which has no O_DIRECT): the bytes read back are
+ * the bytes written, whichever way each write and read went, and nothing is left open.
+ */
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DIRECT_MAX, DIRECT_MIN, DirectIo } from '../../src/storage/data/direct-io.ts';
+import { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+
+const MiB = 1024 * 1024;
+
+/** Descriptors of this process open on `path` (removed or not). */
+function openOn(path: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(path);
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+async function readBack(
+  store: LocalBlobStore,
+  blob: bigint,
+  offset: number,
+  length: number,
+): Promise<Buffer> {
+  const target = Buffer.alloc(length);
+  const n = await store.readInto(blob, offset, target);
+  return target.subarray(0, n);
+}
+
+describe('direct I/O on a disk file system', () => {
+  let store: LocalBlobStore;
+  let blob = 100n;
+  const written = () => store.directIo!.written;
+  const read = () => store.directIo!.read;
+
+  before(async () => {
+    store = await LocalBlobStore.open(join(makeTempDir('direct-io'), 'data'));
+  });
+  after(() => store.close());
+
+  test('1 the store finds O_DIRECT and an aligned offset for its buffers; no probe file is left', () => {
+    ok(store.direct, 'direct I/O available on the temp folder (ext4 here)');
+    deepEqual(
+      readdirSync(store.root).filter((n) => n.startsWith('.direct-probe')),
+      [],
+    );
+  });
+
+  test('2 8 MiB writes at aligned offsets go direct and read back identical, direct and buffered', async () => {
+    const b = ++blob;
+    const data = randomBytes(16 * MiB);
+    const before = written();
+    await store.write(b, 0, data.subarray(0, 8 * MiB));
+    await store.write(b, 8 * MiB, data.subarray(8 * MiB));
+    equal(written() - before, 16 * MiB, 'both writes went past the page cache');
+    await store.sync(b);
+    deepEqual(readFileSync(store.pathOf(b)), data, 'the file holds the bytes');
+
+    const r0 = read();
+    deepEqual(await readBack(store, b, 4 * MiB, 8 * MiB), data.subarray(4 * MiB, 12 * MiB));
+    equal(read() - r0, 8 * MiB, 'a large aligned read of a directly written blob goes direct');
+    // Not aligned: through the page cache, same bytes.
+    deepEqual(await readBack(store, b, 4097, 2 * MiB), data.subarray(4097, 4097 + 2 * MiB));
+    equal(read() - r0, 8 * MiB);
+  });
+
+  test('3 what does not suit goes buffered: small, unaligned, or past the largest direct size', async () => {
+    const b = ++blob;
+    const before = written();
+    await store.write(b, 0, randomBytes(DIRECT_MIN - 4096));
+    await store.write(b, 4096 + 512, randomBytes(DIRECT_MIN));
+    await store.write(b, 0, randomBytes(DIRECT_MIN + 100));
+    await store.write(b, 0, randomBytes(DIRECT_MAX + 4096));
+    equal(written(), before);
+  });
+
+  test('4 a buffered tail after direct writes: a direct read stops at the end of the file, bytes exact', async () => {
+    const b = ++blob;
+    const head = randomBytes(8 * MiB);
+    const tail = randomBytes(5000);
+    await store.write(b, 0, head);
+    await store.write(b, 8 * MiB, tail);
+    const r0 = read();
+    const back = await readBack(store, b, 4 * MiB, 8 * MiB);
+    equal(read() - r0, 4 * MiB + 5000, 'read direct, up to the end');
+    deepEqual(back, Buffer.concat([head.subarray(4 * MiB), tail]));
+  });
+
+  test('4b a file cut shorter behind the store’s back: the direct read stops where it ends', async () => {
+    const b = ++blob;
+    const data = randomBytes(8 * MiB);
+    await store.write(b, 0, data);
+    // As another node sharing the data folder would (the store still believes 8 MiB).
+    truncateSync(store.pathOf(b), 4 * MiB + 100);
+    deepEqual(await readBack(store, b, 0, 8 * MiB), data.subarray(0, 4 * MiB + 100));
+  });
+
+  test('5 buffered and direct writes over the same bytes: the last one wins, whichever way it is read', async () => {
+    const b = ++blob;
+    const first = randomBytes(8 * MiB);
+    await store.write(b, 0, first);
+    // A small buffered write inside the directly written range: dirty in the page cache.
+    const patch = randomBytes(3000);
+    await store.write(b, 1 * MiB + 17, patch);
+    const expected = Buffer.from(first);
+    patch.copy(expected, 1 * MiB + 17);
+    deepEqual(await readBack(store, b, 0, 8 * MiB), expected, 'the direct read sees the dirty page');
+    deepEqual(await readBack(store, b, 1 * MiB, 4096), expected.subarray(1 * MiB, 1 * MiB + 4096));
+    // Then a direct write over it all.
+    const second = randomBytes(8 * MiB);
+    await store.write(b, 0, second);
+    deepEqual(await readBack(store, b, 1 * MiB + 17, 3000), second.subarray(1 * MiB + 17, 1 * MiB + 3017));
+    deepEqual(await readBack(store, b, 0, 8 * MiB), second);
+  });
+
+  test('6 more large writes at once than bounce buffers: the rest go buffered, every byte lands', async () => {
+    const b = ++blob;
+    const data = randomBytes(48 * MiB);
+    const before = written();
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        store.write(b, i * 8 * MiB, data.subarray(i * 8 * MiB, (i + 1) * 8 * MiB)),
+      ),
+    );
+    const direct = written() - before;
+    ok(direct > 0 && direct < 48 * MiB, `some direct, some buffered (${direct / MiB} MiB direct)`);
+    await store.sync(b);
+    deepEqual(readFileSync(store.pathOf(b)), data);
+  });
+
+  test('7 removing a blob closes both its descriptors and removes the file', async () => {
+    const b = ++blob;
+    await store.write(b, 0, randomBytes(8 * MiB));
+    const path = store.pathOf(b);
+    equal(openOn(path), 2, 'the buffered and the direct descriptor');
+    await store.remove([b]);
+    equal(openOn(path), 0);
+    ok(!existsSync(path));
+  });
+});
+
+describe('direct I/O elsewhere', () => {
+  test('1 no direct I/O where the probe cannot make its file: the store would write buffered', () => {
+    equal(DirectIo.probe(join(makeTempDir('direct-io-none'), 'missing')), undefined);
+  });
+
+  test('2 on a tmpfs (O_DIRECT there since Linux 6.6, a copy without a disk), bytes intact either way', async (t) => {
+    if (!existsSync('/dev/shm')) return t.skip('no /dev/shm here');
+    const dir = join('/dev/shm', `cfs-direct-io-${process.pid}`);
+    const store = await LocalBlobStore.open(dir);
+    try {
+      const data = randomBytes(16 * MiB);
+      await store.write(1n, 0, data.subarray(0, 8 * MiB));
+      await store.write(1n, 8 * MiB, data.subarray(8 * MiB));
+      await store.sync(1n);
+      deepEqual(await readBack(store, 1n, 0, 8 * MiB), data.subarray(0, 8 * MiB));
+      deepEqual(readFileSync(store.pathOf(1n)), data);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
