@@ -32,6 +32,7 @@ import {
 import { onExit } from '../support/cleanup.ts';
 import { BackendFaults } from '../support/faults.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
+import { mountTmpfs } from '../support/tmpfs.ts';
 import { ciMode } from '../support/tools.ts';
 import { type NfsSession, Rig } from './rig.ts';
 
@@ -406,22 +407,6 @@ export async function faultRound(rig: Rig, clients: Clients, spec: FaultSpec): P
       ).catch(() => {});
     }
   }
-}
-
-/**
- * A small tmpfs at `dir` (real ENOSPC on a full file system), unmounted when the test process
- * ends; undefined when this process may not mount (not root), which CI treats as a failure.
- */
-export function mountTmpfs(dir: string, size: string): string | undefined {
-  mkdirSync(dir, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    if (ciMode()) throw new Error('mounting a tmpfs failed (CI runs as root and must be able to)');
-    return undefined;
-  }
-  onExit(() => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }));
-  return dir;
 }
 
 /** Fills the file system holding `dir` with one file; returns its path (remove it to free the space). */

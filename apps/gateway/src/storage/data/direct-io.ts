@@ -35,6 +35,8 @@ const BOUNCES = 4;
 
 export class DirectIo {
   private readonly free: Buffer[];
+  /** Writers waiting for a bounce buffer, first come first served. */
+  private readonly waiting: Array<(bounce: Buffer) => void> = [];
   /** Bytes written and read past the page cache (gateway_direct_io_bytes_total). */
   readonly bytes = { written: 0, read: 0 };
 
@@ -94,29 +96,41 @@ export class DirectIo {
   }
 
   /**
-   * Writes `data` at `offset` through `fd` (opened by open()) from a bounce buffer; false,
-   * having written nothing, when every bounce buffer is in use or the kernel refuses the
-   * alignment (the caller writes buffered).
+   * Copies `data` into a bounce buffer, waiting for one to be free (in order of asking): from
+   * here the bytes are the gateway's own, and the caller may reuse `data`.
    */
-  async write(fd: number, offset: number, data: Buffer): Promise<boolean> {
-    const bounce = this.free.pop();
-    if (!bounce) return false;
+  async stage(data: Buffer): Promise<Buffer> {
+    const bounce = this.free.pop() ?? (await new Promise<Buffer>((resolve) => this.waiting.push(resolve)));
+    copyInto(bounce, 0, data);
+    return bounce.subarray(0, data.length);
+  }
+
+  /**
+   * Writes a staged buffer at `offset` through `fd` (opened by open()), then frees the buffer.
+   * Where the kernel refuses the alignment (a file system stricter than the probe) the bytes
+   * go through `bufferedFd` instead; any other error (ENOSPC, EIO) is the caller's.
+   */
+  async land(fd: number, bufferedFd: number, offset: number, staged: Buffer): Promise<void> {
     try {
-      copyInto(bounce, 0, data);
       let done = 0;
-      while (done < data.length) {
-        done += await pwrite(fd, bounce.subarray(done, data.length), offset + done);
+      while (done < staged.length) {
+        try {
+          done += await pwrite(fd, staged.subarray(done), offset + done);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+          done += await pwrite(bufferedFd, staged.subarray(done), offset + done);
+        }
       }
-      this.bytes.written += data.length;
-      return true;
-    } catch (e) {
-      // Refused for its alignment (a file system stricter than the probe): nothing was
-      // written, and the page cache takes it. Any other error (ENOSPC, EIO) is the caller's.
-      if ((e as NodeJS.ErrnoException).code === 'EINVAL') return false;
-      throw e;
+      this.bytes.written += staged.length;
     } finally {
-      this.free.push(bounce);
+      this.giveBack(Buffer.from(staged.buffer, staged.byteOffset, DIRECT_MAX));
     }
+  }
+
+  private giveBack(bounce: Buffer): void {
+    const next = this.waiting.shift();
+    if (next) next(bounce);
+    else this.free.push(bounce);
   }
 
   /**
@@ -144,7 +158,7 @@ export class DirectIo {
       this.bytes.read += n;
       return n;
     } finally {
-      this.free.push(bounce);
+      this.giveBack(bounce);
     }
   }
 }

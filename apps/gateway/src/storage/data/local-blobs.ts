@@ -66,6 +66,18 @@ interface OpenBlob {
    * so large reads go direct as well instead of through page-cache memory filled on the way.
    */
   direct: boolean;
+  /**
+   * Direct writes answered once their bytes were staged in the store's own buffers and still
+   * on their way to the disk. Reads and writes of the same bytes wait for them; sync,
+   * truncate and removal wait for all. What one fails with is kept in `flushError`.
+   */
+  landing: Landing[];
+}
+
+interface Landing {
+  start: number;
+  end: number;
+  done: Promise<void>;
 }
 
 /**
@@ -167,7 +179,7 @@ export class LocalBlobStore implements DataStore {
     if (create && likelyNew) {
       try {
         const fd = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-        return { fd, refs: 0, size: 0, newEntry: true, unflushed: 0, direct: false };
+        return { fd, refs: 0, size: 0, newEntry: true, unflushed: 0, direct: false, landing: [] };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -175,7 +187,7 @@ export class LocalBlobStore implements DataStore {
     try {
       const fd = await open(path, constants.O_RDWR);
       const st = await fstat(fd);
-      return { fd, refs: 0, size: st.size, newEntry: false, unflushed: 0, direct: false };
+      return { fd, refs: 0, size: st.size, newEntry: false, unflushed: 0, direct: false, landing: [] };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -184,7 +196,7 @@ export class LocalBlobStore implements DataStore {
     }
     const fd = await open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
     const st = await fstat(fd);
-    return { fd, refs: 0, size: st.size, newEntry: true, unflushed: 0, direct: false };
+    return { fd, refs: 0, size: st.size, newEntry: true, unflushed: 0, direct: false, landing: [] };
   }
 
   private release(entry: OpenBlob): void {
@@ -283,6 +295,7 @@ export class LocalBlobStore implements DataStore {
     const e = await this.acquire(blob, false);
     if (!e) return Buffer.alloc(0);
     try {
+      if (e.landing.length > 0) await landed(e, offset, offset + length);
       const avail = Math.max(0, Math.min(length, e.size - offset));
       if (avail === 0) return Buffer.alloc(0);
       const buf = Buffer.allocUnsafe(avail);
@@ -297,6 +310,7 @@ export class LocalBlobStore implements DataStore {
     const e = await this.acquire(blob, false);
     if (!e) return 0;
     try {
+      if (e.landing.length > 0) await landed(e, offset, offset + target.length);
       return await this.readAt(e, offset, target);
     } finally {
       this.release(e);
@@ -308,6 +322,8 @@ export class LocalBlobStore implements DataStore {
     try {
       // Dropped before (a read meanwhile may cache part old, part new bytes) and after.
       this.dropContent(e);
+      // Earlier answered writes of these bytes land first, or this one could be overwritten.
+      if (e.landing.length > 0) await landed(e, offset, offset + data.length);
       if (await this.writeDirect(blob, e, offset, data)) {
         // Nothing dirty in the page cache: sync() still flushes the disk's cache and the
         // file's size and extents, which are all a write-behind would have left.
@@ -328,13 +344,32 @@ export class LocalBlobStore implements DataStore {
     }
   }
 
-  /** A large aligned write made past the page cache (direct-io.ts); false when it was not. */
+  /**
+   * A large aligned write past the page cache (direct-io.ts), answered once its bytes are in
+   * one of the store's buffers, as a buffered write is once they are in the page cache: the
+   * disk write goes on behind it (`landing`), and sync() waits for it and reports its error.
+   * False when the write does not suit.
+   */
   private async writeDirect(blob: bigint, e: OpenBlob, offset: number, data: Buffer): Promise<boolean> {
-    if (!this.direct || !DirectIo.suits(offset, data.length)) return false;
+    const direct = this.direct;
+    if (!direct || !DirectIo.suits(offset, data.length)) return false;
     e.directFd ??= DirectIo.open(this.pathOf(blob)).catch(() => -1);
     const fd = await e.directFd;
-    if (fd < 0 || !(await this.direct.write(fd, offset, data))) return false;
+    if (fd < 0) return false;
+    const staged = await direct.stage(data);
     e.direct = true;
+    e.refs++;
+    const landing: Landing = { start: offset, end: offset + data.length, done: Promise.resolve() };
+    landing.done = direct
+      .land(fd, e.fd, offset, staged)
+      .catch((err: unknown) => {
+        e.flushError ??= err;
+      })
+      .finally(() => {
+        e.landing.splice(e.landing.indexOf(landing), 1);
+        this.release(e);
+      });
+    e.landing.push(landing);
     return true;
   }
 
@@ -357,6 +392,7 @@ export class LocalBlobStore implements DataStore {
     const e = await this.acquire(blob, false);
     if (!e) return;
     try {
+      await landed(e);
       if (e.flushing) await e.flushing;
       if (e.flushError !== undefined) {
         const err = e.flushError;
@@ -380,6 +416,7 @@ export class LocalBlobStore implements DataStore {
     const e = await this.acquire(blob, false);
     if (!e) return;
     try {
+      await landed(e);
       this.dropContent(e);
       await ftruncate(e.fd, size);
       e.size = size;
@@ -392,6 +429,7 @@ export class LocalBlobStore implements DataStore {
   async prepareWrite(blob: bigint, committedSize: number): Promise<void> {
     const e = (await this.acquire(blob, true, committedSize === 0))!;
     try {
+      await landed(e);
       if (e.size > committedSize) {
         this.dropContent(e);
         await ftruncate(e.fd, committedSize);
@@ -419,6 +457,8 @@ export class LocalBlobStore implements DataStore {
       if (e) {
         this.open.delete(blob);
         this.dropContent(e);
+        // Not onto closed descriptors (whose numbers the next open may take).
+        await landed(e);
         await closeEntry(e).catch(() => {});
       }
       await fsp.unlink(this.pathOf(blob)).catch((err: NodeJS.ErrnoException) => {
@@ -455,6 +495,7 @@ export class LocalBlobStore implements DataStore {
 
   async close(): Promise<void> {
     const all = [...this.open.values()];
+    await Promise.all(all.map((e) => landed(e)));
     this.open.clear();
     for (const e of all) this.dropContent(e);
     const shards = this.shardFds.splice(0);
@@ -462,6 +503,18 @@ export class LocalBlobStore implements DataStore {
       ...all.map((e) => closeEntry(e).catch(() => {})),
       ...shards.map((fd) => fd?.then(close).catch(() => {})),
     ]);
+  }
+}
+
+/**
+ * Resolves once the blob's answered direct writes that overlap [start, end) are on disk (or
+ * failed, kept in flushError); without a range, all of them, including ones started meanwhile.
+ */
+async function landed(e: OpenBlob, start = 0, end = Number.MAX_SAFE_INTEGER): Promise<void> {
+  for (;;) {
+    const overlapping = e.landing.filter((l) => l.start < end && start < l.end);
+    if (overlapping.length === 0) return;
+    await Promise.all(overlapping.map((l) => l.done));
   }
 }
 
