@@ -96,6 +96,23 @@ describe('direct I/O on a disk file system', () => {
     deepEqual(back, Buffer.concat([head.subarray(4 * MiB), tail]));
   });
 
+  test('4a once a reader has gone to the end, the next reads use the page cache (a file read again gets cached)', async () => {
+    const b = ++blob;
+    const data = randomBytes(16 * MiB);
+    await store.write(b, 0, data.subarray(0, 8 * MiB));
+    await store.write(b, 8 * MiB, data.subarray(8 * MiB));
+    const r0 = read();
+    deepEqual(await readBack(store, b, 0, 8 * MiB), data.subarray(0, 8 * MiB));
+    deepEqual(await readBack(store, b, 8 * MiB, 8 * MiB), data.subarray(8 * MiB));
+    equal(read() - r0, 16 * MiB, 'the first pass, direct');
+    deepEqual(await readBack(store, b, 0, 8 * MiB), data.subarray(0, 8 * MiB));
+    equal(read() - r0, 16 * MiB, 'the second, through the page cache');
+    // A new direct write makes the next pass direct again.
+    await store.write(b, 0, data.subarray(0, 8 * MiB));
+    deepEqual(await readBack(store, b, 0, 8 * MiB), data.subarray(0, 8 * MiB));
+    equal(read() - r0, 24 * MiB);
+  });
+
   test('4b a file cut shorter behind the store’s back: the direct read stops where it ends', async () => {
     const b = ++blob;
     const data = randomBytes(8 * MiB);
