@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { copyInto } from '../../util/copy-into.ts';
 
 /**
- * Direct I/O (O_DIRECT) for the local blob store's large writes: the bytes go from an aligned
- * buffer of ours to the disk, past the page cache.
+ * Direct I/O (O_DIRECT) for the local blob store's large writes (and large reads of what was
+ * written so): the bytes go between an aligned buffer of ours and the disk, past the page cache.
  *
  * Why: the gateway's writes are durable (COMMIT, SMB CLOSE/FLUSH and the end of an S3 upload
  * wait for the disk), so a buffered write pays twice — once to copy into page-cache memory the
@@ -18,8 +18,9 @@ import { copyInto } from '../../util/copy-into.ts';
  * logical block. Node gives no aligned allocation and no buffer addresses, so the store copies
  * each large write into one of a few bounce buffers carved from one SharedArrayBuffer at the
  * offset a probe found aligned: a 4 KiB direct write from each candidate offset, the first that
- * the kernel takes. File systems without O_DIRECT (tmpfs) answer the probe's open with EINVAL,
- * and the store then writes everything through the page cache as before.
+ * the kernel takes. File systems without O_DIRECT (tmpfs before Linux 6.6, some FUSE and
+ * network file systems) answer the probe's open with EINVAL, and the store then writes
+ * everything through the page cache as before.
  */
 
 /** Writes from this size up (and aligned) go direct; smaller ones are cheaper buffered. */

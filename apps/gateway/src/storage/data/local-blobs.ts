@@ -334,6 +334,8 @@ export class LocalBlobStore implements DataStore {
         // Nothing dirty in the page cache: sync() still flushes the disk's cache and the
         // file's size and extents, which are all a write-behind would have left.
         e.size = Math.max(e.size, offset + data.length);
+        // A read while this write was being staged may have kept the small file it was.
+        this.dropContent(e);
         return;
       }
       let done = 0;
