@@ -92,6 +92,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
       path: join(stateDir, 'data'),
     },
     objectStore: objectStore(file.transport, configDir),
+    directIo: file.transport.direct_io,
     control: file.control.url ?? defaultControl(metadata, stateDir),
     nfs: {
       enabled: file.nfs.enabled,

@@ -123,6 +123,8 @@ export const configFileSchema = z.strictObject({
   metadata: section({ url: parsedText('a database URL', parseMetadataUrl).optional() }),
   transport: section({
     url: parsedText('a data store URL', parseTransportUrl).optional(),
+    // A file:// (local) data directory: large aligned writes past the page cache.
+    direct_io: z.boolean().default(true),
     // The keys below are for an s3:// url (see object-store.ts).
     endpoint: parsedText('an http(s) URL', parseStoreEndpoint).optional(),
     region: parsedText('a region name', parseRegion).prefault(OBJECT_STORE_DEFAULTS.region),

@@ -73,6 +73,11 @@ export interface GatewayConfig {
   logLevel: LogLevel;
   metadata: MetadataBackend;
   transport: TransportBackend;
+  /**
+   * `transport.direct_io` (a local data directory): writes of 4–8 MiB at aligned offsets go to
+   * disk past the page cache (storage/data/direct-io.ts). Default true.
+   */
+  directIo: boolean;
   /** The `transport` section's object-store keys (see ObjectStoreSettings). */
   objectStore: ObjectStoreSettings;
   /**

@@ -63,6 +63,7 @@ export class Gateway {
       metadataUrl: config.metadata.url,
       transportUrl: config.transport.url,
       objectStore: config.objectStore,
+      directIo: config.directIo,
       nodeName: config.node.name,
       cacheTtlMs: config.cache.ttlMs,
       cacheMaxEntries: config.cache.maxEntries,

@@ -29,6 +29,8 @@ export interface OpenNamespaceOptions {
   transportUrl: string;
   /** How to reach the object store of an `s3://` transport (the config's transport keys). */
   objectStore?: ObjectStoreSettings;
+  /** A file:// transport: large aligned writes past the page cache (`transport.direct_io`; default true). */
+  directIo?: boolean;
   cacheTtlMs?: number;
   cacheMaxEntries?: number;
   gate?: LedgerGate;
@@ -95,7 +97,9 @@ async function openMeta(
 }
 
 async function openData(o: OpenNamespaceOptions): Promise<DataStore> {
-  if (!o.transportUrl.startsWith('s3:')) return LocalBlobStore.open(filePath(o.transportUrl));
+  if (!o.transportUrl.startsWith('s3:')) {
+    return LocalBlobStore.open(filePath(o.transportUrl), { directIo: o.directIo ?? true });
+  }
   const backend = parseTransportUrl(o.transportUrl);
   if (backend.kind !== 's3' || !o.objectStore)
     throw new Error('an s3:// transport needs its object-store settings');

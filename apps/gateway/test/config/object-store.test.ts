@@ -66,6 +66,11 @@ describe('transport keys for an S3 data store', () => {
     assert.equal(on.config.objectStore.cacheSize, 0);
   });
 
+  test('row 3b: direct I/O for a local data directory is on unless transport.direct_io is false', async () => {
+    assert.equal((await valid(['log_level: info'])).config.directIo, true);
+    assert.equal((await valid(['transport: { direct_io: false }'])).config.directIo, false);
+  });
+
   const refused: [row: number, what: string, lines: string[], expected: string[]][] = [
     [
       4,
@@ -131,6 +136,12 @@ describe('transport keys for an S3 data store', () => {
       [
         "FILE:1:24 transport.endpoint: endpoint 'http://store-1:7002/cfs-data' must be just scheme, host and port (the bucket is in transport.url)",
       ],
+    ],
+    [
+      13,
+      'direct I/O must be true or false',
+      ['transport: { direct_io: off }'],
+      ["FILE:1:25 transport.direct_io: expected true or false, got 'off'"],
     ],
   ];
   for (const [row, what, lines, expected] of refused) {

@@ -335,6 +335,36 @@ describe('smbclient with smb.require_signing', () => {
   );
 });
 
+describe('smbclient with transport.direct_io: false', () => {
+  let g: SmbGateway;
+  let work: string;
+  before(async () => {
+    g = await startSmbGateway({ extraYaml: 'transport: { direct_io: false }' });
+    await g.user('alice', 'Wonder-land1');
+    work = makeTempDir('smbclient-no-direct');
+  });
+  after(() => g?.stop());
+
+  test(
+    '1 a 20 MiB put goes through the page cache: no bytes counted direct, the same bytes back',
+    requireTools('smbclient'),
+    async () => {
+      const data = randomBytes(20 * MiB);
+      writeFileSync(join(work, 'a.bin'), data);
+      const r = await smbclient(g, 'alice%Wonder-land1', {
+        share: 'export',
+        commands: 'put a.bin; get a.bin b.bin',
+        cwd: work,
+      });
+      equal(r.code, 0, r.output);
+      ok(readFileSync(join(work, 'b.bin')).equals(data));
+      const { samples } = await scrape(`http://127.0.0.1:${g.opsPort}`);
+      equal(sampleValue(samples, 'gateway_direct_io_bytes_total', { op: 'write' }), 0);
+      equal(g.gw.ns.data.directIo, undefined);
+    },
+  );
+});
+
 describe('smbclient and libnfs on one namespace', {
   skip: PROTOCOL_SERVERS.nfs ? undefined : 'this build has no NFS server',
 }, () => {

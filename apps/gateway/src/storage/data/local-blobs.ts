@@ -122,7 +122,8 @@ export class LocalBlobStore implements DataStore {
     await fsync(await fd);
   }
 
-  static async open(root: string): Promise<LocalBlobStore> {
+  /** `directIo: false` keeps every write in the page cache (`transport.direct_io: false`). */
+  static async open(root: string, options: { directIo?: boolean } = {}): Promise<LocalBlobStore> {
     await fsp.mkdir(root, { recursive: true });
     const missing: string[] = [];
     for (let i = 0; i < SHARDS; i++) {
@@ -135,7 +136,7 @@ export class LocalBlobStore implements DataStore {
       }
     }
     if (missing.length > 0) await syncDir(root);
-    return new LocalBlobStore(root, DirectIo.probe(root));
+    return new LocalBlobStore(root, options.directIo === false ? undefined : DirectIo.probe(root));
   }
 
   get directIo(): { written: number; read: number } | undefined {
