@@ -1,7 +1,8 @@
 /**
  * Large aligned writes past the page cache (storage/data/direct-io.ts), on this machine's disk
- * (the temp folder) and on a tmpfs (/dev/shm, which has no O_DIRECT): the bytes read back are
- * the bytes written, whichever way each write and read went, and nothing is left open.
+ * (the temp folder), on a small full tmpfs and on /dev/shm: the bytes read back are the bytes
+ * written, whichever way each write and read went, failures reach the next sync, and nothing
+ * is left open.
  */
 import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
