@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DIRECT_MAX, DIRECT_MIN, DirectIo } from '../../src/storage/data/direct-io.ts';
 import { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
+import { openNamespace } from '../../src/storage/open.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { mountTmpfs } from '../support/tmpfs.ts';
+import { ALICE, rejectsWith } from './fixture.ts';
 
 const MiB = 1024 * 1024;
 
@@ -211,6 +213,27 @@ describe('direct I/O elsewhere', () => {
       await store.sync(1n);
     } finally {
       await store.close();
+    }
+  });
+
+  test('0b through the namespace: the WRITE is answered, the COMMIT (SMB FLUSH/CLOSE, NFS COMMIT) fails with ENOSPC', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root to mount a small tmpfs');
+    const dir = mountTmpfs(join(makeTempDir('direct-io-ns'), 'fs'), '12m');
+    if (!dir) return t.skip('mounting a tmpfs failed');
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${makeTempDir('direct-io-ns-meta')}/meta.db`,
+      transportUrl: `file://${dir}/data`,
+      cacheTtlMs: 0,
+    });
+    try {
+      if (!(ns.data as LocalBlobStore).direct) return t.skip('this kernel has no O_DIRECT on tmpfs');
+      const exp = (await ns.ensureDirectory('/export', 0o1777)).ino;
+      const f = await ns.create(ALICE, exp, 'big.bin', 0o644);
+      await ns.write(ALICE, f.ino, 0n, randomBytes(8 * MiB), 'unstable');
+      await ns.write(ALICE, f.ino, BigInt(8 * MiB), randomBytes(8 * MiB), 'unstable');
+      await rejectsWith(ns.commit(f.ino), 'ENOSPC');
+    } finally {
+      await ns.close();
     }
   });
 
