@@ -1,7 +1,12 @@
 import * as fs from 'node:fs';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { copyInto } from '../../util/copy-into.ts';
+
+const pread = promisify(fs.read);
+const pwrite = promisify(fs.write);
+const openFile = promisify(fs.open);
 
 /**
  * Direct I/O (O_DIRECT) for the local blob store's large writes (and large reads of what was
@@ -91,9 +96,7 @@ export class DirectIo {
 
   /** Opens `path` for direct I/O (the blob's second descriptor, beside its buffered one). */
   static open(path: string): Promise<number> {
-    return new Promise((resolve, reject) =>
-      fs.open(path, constants.O_RDWR | constants.O_DIRECT, (err, fd) => (err ? reject(err) : resolve(fd))),
-    );
+    return openFile(path, constants.O_RDWR | constants.O_DIRECT);
   }
 
   /**
@@ -116,10 +119,10 @@ export class DirectIo {
       let done = 0;
       while (done < staged.length) {
         try {
-          done += await pwrite(fd, staged.subarray(done), offset + done);
+          done += (await pwrite(fd, staged, done, staged.length - done, offset + done)).bytesWritten;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-          done += await pwrite(bufferedFd, staged.subarray(done), offset + done);
+          done += (await pwrite(bufferedFd, staged, done, staged.length - done, offset + done)).bytesWritten;
         }
       }
       this.bytes.written += staged.length;
@@ -148,7 +151,7 @@ export class DirectIo {
       const span = Math.ceil(want / DIRECT_ALIGN) * DIRECT_ALIGN;
       let got = 0;
       while (got < want) {
-        const n = await pread(fd, bounce.subarray(got, span), offset + got);
+        const { bytesRead: n } = await pread(fd, bounce, got, span - got, offset + got);
         if (n === 0) break;
         // Short only where the file ends (sooner than `size` when another node cut it): the
         // next read, at an unaligned offset past the end, answers 0.
@@ -162,16 +165,4 @@ export class DirectIo {
       this.giveBack(bounce);
     }
   }
-}
-
-function pwrite(fd: number, buf: Buffer, position: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fs.write(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))),
-  );
-}
-
-function pread(fd: number, buf: Buffer, position: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fs.read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))),
-  );
 }
