@@ -123,7 +123,8 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
     breaker: o.breaker,
     onBreakerTransition: o.onBreakerTransition,
   });
-  if (dbFile) ns.checkpointer = new Checkpointer(dbFile);
+  if (dbFile && meta instanceof SqliteMetadataStore)
+    ns.checkpointer = new Checkpointer(dbFile, () => meta.holdWrites());
   if (meta instanceof PgMetadataStore) {
     const cluster = new ClusterInvalidation(
       o.metadataUrl,

@@ -9,7 +9,6 @@
  */
 import { equal, match, notEqual, ok } from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -29,11 +28,9 @@ import {
   type TestClient,
   writeBody,
 } from '../smb/client.ts';
-import { onExit } from '../support/cleanup.ts';
 import { BackendFaults } from '../support/faults.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { mountTmpfs } from '../support/tmpfs.ts';
-import { ciMode } from '../support/tools.ts';
 import { type NfsSession, Rig } from './rig.ts';
 
 export const BUCKET = 'faults';

@@ -1,23 +1,51 @@
 import { Worker } from 'node:worker_threads';
 
+/** Holds new write transactions until the returned release is called (SqliteMetadataStore). */
+export type HoldWrites = () => () => void;
+
+/** Longest a checkpoint may hold writes: past it they go on, and the pass is just a pass. */
+const MAX_HOLD_MS = 250;
+
 /** The checkpoint thread's handle (checkpointer.mjs); stopped before the store closes. */
 export class Checkpointer {
   private readonly worker: Worker;
+  private release: (() => void) | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   lastError: string | undefined;
   checkpoints = 0;
+  /** Checkpoints that ended with new write transactions held, to catch up with the WAL. */
+  holds = 0;
 
-  constructor(file: string, intervalMs = 1000) {
+  constructor(file: string, holdWrites?: HoldWrites, intervalMs = 1000) {
     this.worker = new Worker(new URL('./checkpointer.mjs', import.meta.url), {
-      workerData: { file, intervalMs },
+      workerData: { file, intervalMs, canHold: holdWrites !== undefined },
     });
     this.worker.unref();
     this.worker.on('message', (m: { type: string; message?: string }) => {
       if (m.type === 'checkpoint') this.checkpoints++;
-      else this.lastError = m.message;
+      else if (m.type === 'hold' && holdWrites) {
+        this.holds++;
+        this.endHold();
+        this.release = holdWrites();
+        this.holdTimer = setTimeout(() => this.endHold(), MAX_HOLD_MS);
+        this.worker.postMessage('held');
+      } else if (m.type === 'release') {
+        this.endHold();
+      } else {
+        this.lastError = m.message;
+      }
     });
     this.worker.on('error', (e) => {
       this.lastError = String(e);
+      this.endHold();
     });
+    this.worker.on('exit', () => this.endHold());
+  }
+
+  private endHold(): void {
+    clearTimeout(this.holdTimer);
+    this.release?.();
+    this.release = undefined;
   }
 
   async stop(): Promise<void> {
@@ -25,5 +53,6 @@ export class Checkpointer {
     this.worker.postMessage('stop');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
     await this.worker.terminate();
+    this.endHold();
   }
 }

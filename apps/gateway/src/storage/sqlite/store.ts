@@ -18,6 +18,8 @@ export class SqliteMetadataStore extends MetadataStore {
   readonly kind = 'sqlite';
   readonly db: Database.Database;
   private readonly prepared = new Map<StatementName, Database.Statement>();
+  /** Set while new write transactions wait (a checkpoint catching up with the WAL). */
+  private held: Promise<void> | undefined;
 
   constructor(file: string, gate: LedgerGate) {
     super(gate);
@@ -52,8 +54,26 @@ export class SqliteMetadataStore extends MetadataStore {
     return undefined;
   };
 
-  protected tx<T>(program: () => Program<T>): T {
+  protected tx<T>(program: () => Program<T>): T | Promise<T> {
+    if (this.held) return this.held.then(() => this.tx(program));
     return this.db.transaction(() => driveSync(program(), this.exec))();
+  }
+
+  /**
+   * Makes new write transactions wait, in order, until the returned release is called; reads
+   * go on. The checkpointer asks for it for the last, short pass of a checkpoint, so that the
+   * WAL is wholly copied when the next write begins and SQLite starts the WAL over.
+   */
+  holdWrites(): () => void {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = () => {
+        if (this.held === held) this.held = undefined;
+        resolve();
+      };
+    });
+    this.held = held;
+    return release;
   }
 
   protected read<T>(program: () => Program<T>): T {
