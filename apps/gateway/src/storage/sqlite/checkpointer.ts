@@ -16,7 +16,7 @@ export class Checkpointer {
   /** Checkpoints that ended with new write transactions held, to catch up with the WAL. */
   holds = 0;
 
-  constructor(file: string, holdWrites?: HoldWrites, intervalMs = 1000) {
+  constructor(file: string, holdWrites?: HoldWrites, intervalMs = 250) {
     this.worker = new Worker(new URL('./checkpointer.mjs', import.meta.url), {
       workerData: { file, intervalMs, canHold: holdWrites !== undefined },
     });
