@@ -424,8 +424,10 @@ export class Namespace implements NamespaceApi {
 
   private async createNode(cred: Credential, dir: bigint, name: string, spec: NodeSpec): Promise<Attributes> {
     const { attrs, fx, existed } = await this.m.createNode(cred, dir, name, spec);
-    if (!existed && attrs.type === 'file' && attrs.size === 0n) this.readyBlob(attrs.ino);
+    const late = process.env.LATE_READY === '1';
+    if (!late && !existed && attrs.type === 'file' && attrs.size === 0n) this.readyBlob(attrs.ino);
     await this.finish(fx);
+    if (late && !existed && attrs.type === 'file' && attrs.size === 0n) this.readyBlob(attrs.ino);
     return attrs;
   }
 
@@ -519,9 +521,9 @@ export class Namespace implements NamespaceApi {
       throw fsError('EINVAL', 'write larger than the maximum I/O size', String(ino));
     const end = offset + BigInt(data.length);
     if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
-    const row = await this.m.precheckWrite(cred, ino, end);
+    const { row, annotated } = await this.m.precheckWrite(cred, ino, end);
     if (data.length === 0) return (await this.node(ino)).attrs;
-    await this.voidAnnotation(ino);
+    if (annotated) await this.voidAnnotation(ino);
     await this.checkTail(ino, row.layout === 0n ? row.size : undefined);
     this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
     try {

@@ -136,13 +136,17 @@ export function* recordWrite(
   return { attrs: yield* attrsOf(ino), fx };
 }
 
-/** Checks a write before its data goes to the data store, so a refused write writes nothing. */
+/**
+ * Checks a write before its data goes to the data store, so a refused write writes nothing:
+ * a read (the write's own transaction checks the quota again), which also tells whether the
+ * file carries a current content annotation that the write must void first.
+ */
 export function* precheckWrite(
   ctx: TxContext,
   cred: Credential,
   ino: bigint,
   end: bigint,
-): Program<InodeRow> {
+): Program<{ row: InodeRow; annotated: boolean }> {
   const row = yield* get<InodeRow>('getInode', ino);
   if (!row) throw fsError('ESTALE', 'no such inode', String(ino));
   const a = toAttributes(row);
@@ -151,7 +155,13 @@ export function* precheckWrite(
   if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
   requireAccess(cred, a, W_OK, String(ino));
   if (end > row.size) yield* charge(ctx, a.uid, a.gid, end - row.size, 0n);
-  return row;
+  return { row, annotated: yield* currentAnnotation(ino, row) };
+}
+
+/** Whether the inode's content annotation is recorded for its current change id. */
+function* currentAnnotation(ino: bigint, row: InodeRow): Program<boolean> {
+  const at = yield* get<{ value: Buffer }>('getXattr', ino, ETAG_CHANGE_XATTR);
+  return at !== undefined && at.value.toString() === String(row.change);
 }
 
 /**
@@ -160,10 +170,8 @@ export function* precheckWrite(
  * the data write and its commit would leave the annotation current over the new bytes.
  */
 export function* voidContentAnnotation(ino: bigint): Program<boolean> {
-  const at = yield* get<{ value: Buffer }>('getXattr', ino, ETAG_CHANGE_XATTR);
-  if (!at) return false;
   const row = yield* get<InodeRow>('getInode', ino);
-  if (!row || at.value.toString() !== String(row.change)) return false;
+  if (!row || !(yield* currentAnnotation(ino, row))) return false;
   yield* run('deleteXattr', ino, ETAG_CHANGE_XATTR);
   return true;
 }

@@ -213,7 +213,7 @@ export abstract class MetadataStore implements TxContext {
   }
 
   precheckWrite(cred: Credential, ino: bigint, end: bigint) {
-    return this.tx(() => attributes.precheckWrite(this, cred, ino, end));
+    return this.read(() => attributes.precheckWrite(this, cred, ino, end));
   }
 
   voidContentAnnotation(ino: bigint) {
