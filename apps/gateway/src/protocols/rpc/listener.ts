@@ -1,9 +1,9 @@
-import type net from 'node:net';
 import type { Socket } from 'node:net';
 import type { Protocol } from '../../config/types.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import type { ConnectionRegistry } from '../../ops/connections.ts';
 import { createReadBufferServer } from '../../util/read-buffer-socket.ts';
+import { Acceptor } from '../acceptor.ts';
 import { CONNECTION_DEFAULTS, type ConnectionLimits, RpcConnection } from './connection.ts';
 import { RpcDispatcher, type ServedProgram } from './dispatch.ts';
 import type { DuplicateRequestCache } from './drc.ts';
@@ -27,21 +27,20 @@ export interface RpcListenerOptions {
  * accepting (drain) while the open connections keep being served.
  */
 export class RpcListener {
-  private readonly server: net.Server;
+  private readonly acceptor: Acceptor;
   private readonly dispatcher: RpcDispatcher;
   private readonly limits: ConnectionLimits;
   readonly open = new Set<RpcConnection>();
-  private listening = false;
   private closing = false;
-  private boundPort = 0;
 
   constructor(private readonly o: RpcListenerOptions) {
     this.limits = { ...CONNECTION_DEFAULTS, ...o.limits };
     this.dispatcher = new RpcDispatcher(o.programs, o.log, o.drc);
     // Each connection reads into its own buffer (big WRITEs otherwise cost full collections).
-    this.server = createReadBufferServer({ allowHalfOpen: true }, (s) => this.onSocket(s));
-    this.server.on('error', (e) => {
-      if (this.listening) o.log.error({ err: e, listener: o.name }, `${o.name} listener error`);
+    const server = createReadBufferServer({ allowHalfOpen: true }, (s) => this.onSocket(s));
+    this.acceptor = new Acceptor(server, { host: o.host, port: o.port, backlog: 1024 });
+    server.on('error', (e) => {
+      if (this.acceptor.isListening) o.log.error({ err: e, listener: o.name }, `${o.name} listener error`);
     });
   }
 
@@ -50,12 +49,12 @@ export class RpcListener {
   }
 
   get isListening(): boolean {
-    return this.listening;
+    return this.acceptor.isListening;
   }
 
   /** The bound port (the configured one, or the kernel's pick for port 0). */
   get port(): number {
-    return this.boundPort || this.o.port;
+    return this.acceptor.port;
   }
 
   get address(): string {
@@ -71,28 +70,13 @@ export class RpcListener {
   }
 
   listen(): Promise<void> {
-    if (this.listening) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error) => reject(e);
-      this.server.once('error', onError);
-      this.server.listen({ host: this.o.host, port: this.boundPort || this.o.port, backlog: 1024 }, () => {
-        this.server.off('error', onError);
-        const a = this.server.address();
-        if (a && typeof a === 'object') this.boundPort = a.port;
-        this.listening = true;
-        resolve();
-      });
-    });
+    return this.acceptor.listen();
   }
 
   /** Stops (false) or resumes (true) accepting connections; open ones are not touched. */
-  async setAccepting(accepting: boolean): Promise<void> {
-    if (this.closing) return;
-    if (!accepting && this.listening) {
-      this.stopListening();
-    } else if (accepting && !this.listening) {
-      await this.listen();
-    }
+  setAccepting(accepting: boolean): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    return this.acceptor.setAccepting(accepting);
   }
 
   /**
@@ -101,7 +85,8 @@ export class RpcListener {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
-    this.stopListening();
+    // Not awaited: net.Server's close waits for every connection, which this ends below.
+    void this.acceptor.stop();
     const busy = [...this.open].filter((c) => c.calls > 0);
     if (busy.length > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -119,16 +104,6 @@ export class RpcListener {
       for (const c of this.open) c.destroy();
     }, 500);
     linger.unref();
-  }
-
-  /**
-   * Closes the listening socket now. (net.Server's close callback would wait for every open
-   * connection to end: a drain keeps them, and stop() ends them itself.)
-   */
-  private stopListening(): void {
-    if (!this.listening) return;
-    this.listening = false;
-    this.server.close();
   }
 
   private onSocket(socket: Socket): void {

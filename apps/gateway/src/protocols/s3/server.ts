@@ -10,6 +10,7 @@ import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/pro
 import type { Connection } from '../../ops/connections.ts';
 import type { HealthCheck } from '../../ops/health.ts';
 import type { Credential } from '../../storage/types.ts';
+import { Acceptor } from '../acceptor.ts';
 import { NOBODY, type S3Call, type S3Env, type S3Reply } from './context.ts';
 import {
   type AuthResult,
@@ -76,13 +77,11 @@ export class S3Server implements ProtocolServer {
   readonly protocol: Protocol = 's3';
   private env!: S3Env;
   private http!: http.Server | https.Server;
-  private readonly acceptor: net.Server;
+  private readonly acceptor: Acceptor;
   private readonly sockets = new Map<Socket, SocketState>();
   private readonly pendingTls = new Map<string, SocketState>();
   private readonly tlsStates = new WeakMap<Socket, SocketState>();
   private readonly keyCache = new Map<string, { at: number; value: Awaited<ReturnType<KeyLookup>> }>();
-  private accepting = true;
-  private listening = false;
   private stopping = false;
   private inFlight = 0;
   private idle: (() => void) | undefined;
@@ -94,7 +93,15 @@ export class S3Server implements ProtocolServer {
 
   constructor(private readonly ctx: ProtocolContext) {
     this.tls = ctx.config.s3.tls !== undefined;
-    this.acceptor = net.createServer({ noDelay: true }, (s) => this.onSocket(s));
+    const { host, port } = ctx.config.s3.bind;
+    this.acceptor = new Acceptor(
+      net.createServer({ noDelay: true }, (s) => this.onSocket(s)),
+      {
+        host,
+        port,
+        backlog: 1024,
+      },
+    );
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -144,35 +151,16 @@ export class S3Server implements ProtocolServer {
     );
     // Our acceptor hands sockets over; 'listening' sets up node's timeout and idle tracking.
     this.http.emit('listening');
-    await this.listen();
+    await this.acceptor.listen();
     const { host, port } = config.s3.bind;
     return [{ name: `S3 (${this.tls ? 'https' : 'http'})`, address: `${host}:${port}` }];
   }
 
-  private listen(): Promise<void> {
-    const { host, port } = this.ctx.config.s3.bind;
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error) => reject(e);
-      this.acceptor.once('error', onError);
-      this.acceptor.listen({ host, port, backlog: 1024 }, () => {
-        this.acceptor.off('error', onError);
-        this.listening = true;
-        resolve();
-      });
-    });
-  }
-
   setAccepting(accepting: boolean): void {
-    if (accepting === this.accepting || this.stopping) return;
-    this.accepting = accepting;
-    if (!accepting) {
-      this.listening = false;
-      this.acceptor.close();
-    } else {
-      this.listen().catch((e: unknown) =>
-        this.ctx.log.error({ err: e }, 'S3 listener could not resume accepting'),
-      );
-    }
+    if (this.stopping) return;
+    this.acceptor
+      .setAccepting(accepting)
+      .catch((e: unknown) => this.ctx.log.error({ err: e }, 'S3 listener could not resume accepting'));
   }
 
   /** Requests received and not yet ended (stop waits for them, up to its grace period). */
@@ -184,8 +172,7 @@ export class S3Server implements ProtocolServer {
     if (this.stopping) return;
     this.stopping = true;
     this.unsubscribeTls?.();
-    if (this.listening) await new Promise<void>((r) => this.acceptor.close(() => r()));
-    this.listening = false;
+    await this.acceptor.stop();
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, STOP_GRACE_MS);
@@ -204,16 +191,8 @@ export class S3Server implements ProtocolServer {
       name: 's3',
       timeoutMs: 2000,
       run: async () => {
-        if (!this.listening) {
-          return {
-            status: 'degraded' as const,
-            message: this.stopping
-              ? 'stopped'
-              : this.accepting
-                ? 'not listening yet'
-                : 'not accepting connections (drain)',
-          };
-        }
+        const notListening = this.acceptor.notListening;
+        if (notListening) return { status: 'degraded' as const, message: notListening };
         const status = await this.probe();
         return status === undefined ? undefined : { status: 'unhealthy' as const, message: status };
       },

@@ -1,11 +1,11 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import type net from 'node:net';
 import type { Socket } from 'node:net';
 import { isWildcardHost } from '../../config/address.ts';
 import type { Protocol } from '../../config/types.ts';
 import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { HealthCheck } from '../../ops/health.ts';
 import { createReadBufferServer } from '../../util/read-buffer-socket.ts';
+import { Acceptor } from '../acceptor.ts';
 import { closeOpen } from './close-open.ts';
 import { SmbConnection } from './connection.ts';
 import type { ServerEnv } from './context.ts';
@@ -37,10 +37,8 @@ export function netbiosName(node: string): string {
 export class SmbServer implements ProtocolServer {
   readonly protocol: Protocol = 'smb';
   readonly env: ServerEnv;
-  private readonly listener: net.Server;
+  private readonly acceptor: Acceptor;
   private readonly connections = new Set<SmbConnection>();
-  private accepting = true;
-  private listening = false;
   private stopping = false;
 
   constructor(private readonly ctx: ProtocolContext) {
@@ -65,39 +63,24 @@ export class SmbServer implements ProtocolServer {
       nextSessionId: () => ++sessionIds,
     };
     // Each connection reads into its own buffer (big WRITEs otherwise cost full collections).
-    this.listener = createReadBufferServer({}, (s) => this.onSocket(s));
+    const { host, port } = ctx.config.smb.bind;
+    this.acceptor = new Acceptor(
+      createReadBufferServer({}, (s) => this.onSocket(s)),
+      { host, port, backlog: 511 },
+    );
   }
 
   async start(): Promise<Listener[]> {
-    await this.listen();
+    await this.acceptor.listen();
     const { host, port } = this.ctx.config.smb.bind;
     return [{ name: 'SMB', address: `${host}:${port}` }];
   }
 
-  private listen(): Promise<void> {
-    const { host, port } = this.ctx.config.smb.bind;
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error) => reject(e);
-      this.listener.once('error', onError);
-      this.listener.listen({ host, port, backlog: 511 }, () => {
-        this.listener.off('error', onError);
-        this.listening = true;
-        resolve();
-      });
-    });
-  }
-
   setAccepting(accepting: boolean): void {
-    if (accepting === this.accepting || this.stopping) return;
-    this.accepting = accepting;
-    if (!accepting) {
-      this.listening = false;
-      this.listener.close();
-    } else {
-      this.listen().catch((e: unknown) =>
-        this.ctx.log.error({ err: e }, 'SMB listener could not resume accepting'),
-      );
-    }
+    if (this.stopping) return;
+    this.acceptor
+      .setAccepting(accepting)
+      .catch((e: unknown) => this.ctx.log.error({ err: e }, 'SMB listener could not resume accepting'));
   }
 
   /** Requests being worked on, over every connection (parked async ones excepted: see SmbConnection.busy). */
@@ -111,11 +94,8 @@ export class SmbServer implements ProtocolServer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    // net.Server.close() calls back only once every accepted socket is gone: close now, await later.
-    const closed = this.listening
-      ? new Promise<void>((r) => this.listener.close(() => r()))
-      : Promise.resolve();
-    this.listening = false;
+    // Resolves only once every accepted socket is gone: stop accepting now, await it last.
+    const closed = this.acceptor.stop();
     const deadline = Date.now() + STOP_GRACE_MS;
     while (this.busy > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
@@ -132,14 +112,8 @@ export class SmbServer implements ProtocolServer {
       name: 'smb',
       timeoutMs: 2000,
       run: async () => {
-        if (!this.listening) {
-          const message = this.stopping
-            ? 'stopped'
-            : this.accepting
-              ? 'not listening yet'
-              : 'not accepting connections (drain)';
-          return { status: 'degraded' as const, message };
-        }
+        const notListening = this.acceptor.notListening;
+        if (notListening) return { status: 'degraded' as const, message: notListening };
         const { host, port } = this.ctx.config.smb.bind;
         const problem = await probeNegotiate(isWildcardHost(host) ? '127.0.0.1' : host, port, 1500);
         return problem === undefined ? undefined : { status: 'unhealthy' as const, message: problem };
