@@ -1,3 +1,4 @@
+import { ByteCursor } from '../../util/byte-cursor.ts';
 import { XdrError } from './errors.ts';
 
 /**
@@ -5,28 +6,13 @@ import { XdrError } from './errors.ts';
  * short buffers, non-zero padding, lengths past the end or over a limit, and (with `end()`)
  * trailing bytes are errors — never a partial value.
  */
-export class XdrReader {
-  private pos: number;
-
-  constructor(
-    private readonly buf: Buffer,
-    offset = 0,
-    private readonly limit = buf.length,
-  ) {
-    this.pos = offset;
+export class XdrReader extends ByteCursor {
+  constructor(buf: Buffer, offset = 0, limit = buf.length) {
+    super(buf, offset, limit);
   }
 
-  get offset(): number {
-    return this.pos;
-  }
-
-  get remaining(): number {
-    return this.limit - this.pos;
-  }
-
-  private need(n: number, field: string): void {
-    if (n > this.limit - this.pos)
-      throw new XdrError(field, `needs ${n} bytes, ${this.limit - this.pos} left`);
+  protected error(field: string, message: string): Error {
+    return new XdrError(field, message);
   }
 
   uint32(field: string): number {
@@ -72,9 +58,7 @@ export class XdrReader {
 
   /** Fixed-length opaque: `n` bytes plus padding (a view, not a copy). */
   fixedOpaque(n: number, field: string): Buffer {
-    this.need(n, field);
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
+    const out = this.take(n, field);
     this.padding(n, field);
     return out;
   }

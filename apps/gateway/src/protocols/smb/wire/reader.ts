@@ -1,3 +1,5 @@
+import { ByteCursor } from '../../../util/byte-cursor.ts';
+
 /**
  * A decoding failure: the bytes do not form the structure MS-SMB2 requires. Handled as
  * STATUS_INVALID_PARAMETER for a message body, as a framing error (close) for headers and
@@ -18,33 +20,18 @@ export class WireError extends Error {
  * the start of the SMB2 header, so the reader covers the whole message and `region()` checks an
  * (offset, length) pair the message names against what it holds.
  */
-export class Reader {
-  private pos: number;
-
-  constructor(
-    readonly buf: Buffer,
-    offset = 0,
-    private readonly limit = buf.length,
-  ) {
-    this.pos = offset;
+export class Reader extends ByteCursor {
+  constructor(buf: Buffer, offset = 0, limit = buf.length) {
+    super(buf, offset, limit);
   }
 
-  get offset(): number {
-    return this.pos;
-  }
-
-  get remaining(): number {
-    return this.limit - this.pos;
+  protected error(field: string, message: string): Error {
+    return new WireError(field, message);
   }
 
   seek(offset: number, field: string): void {
     if (offset < 0 || offset > this.limit) throw new WireError(field, `offset ${offset} outside the message`);
     this.pos = offset;
-  }
-
-  private need(n: number, field: string): void {
-    if (n > this.limit - this.pos)
-      throw new WireError(field, `needs ${n} bytes, ${this.limit - this.pos} left`);
   }
 
   skip(n: number, field: string): void {
@@ -87,10 +74,7 @@ export class Reader {
 
   bytes(n: number, field: string): Buffer {
     if (n < 0) throw new WireError(field, `negative length ${n}`);
-    this.need(n, field);
-    const v = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return v;
+    return this.take(n, field);
   }
 
   /** StructureSize must be exactly what the command defines (MS-SMB2 §3.3.5.2.6). */
