@@ -424,10 +424,8 @@ export class Namespace implements NamespaceApi {
 
   private async createNode(cred: Credential, dir: bigint, name: string, spec: NodeSpec): Promise<Attributes> {
     const { attrs, fx, existed } = await this.m.createNode(cred, dir, name, spec);
-    const late = process.env.LATE_READY === '1';
-    if (!late && !existed && attrs.type === 'file' && attrs.size === 0n) this.readyBlob(attrs.ino);
+    if (!existed && attrs.type === 'file' && attrs.size === 0n) this.readyBlob(attrs.ino);
     await this.finish(fx);
-    if (late && !existed && attrs.type === 'file' && attrs.size === 0n) this.readyBlob(attrs.ino);
     return attrs;
   }
 
