@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Connection } from '../../src/ops/connections.ts';
@@ -137,6 +137,32 @@ describe('GET /metrics on an in-process gateway', () => {
     equal(await value('gateway_small_file_cache_bytes'), bytes);
     equal((await ns.read(ROOT, f.ino, 0n, 1)).data.toString(), 'S');
     equal(await value('gateway_small_file_reads_total', { from: 'disk' }), fromDisk + 2);
+  });
+
+  test('4c the metadata WAL: its size on disk, the checkpoints that keep it bounded, the flushes that make commits durable', async () => {
+    const { ns } = g.gw;
+    const value = async (name: string, labels?: Record<string, string>) =>
+      sampleValue((await scrape(g.opsUrl)).samples, name, labels);
+    const flushes = (await value('gateway_metadata_flushes_total'))!;
+    const exp = await ns.resolvePath(ROOT, '/export');
+    await ns.create(ROOT, exp.ino, 'durable-for-metrics', 0o644);
+    ok((await value('gateway_metadata_flushes_total'))! > flushes, 'the durable create flushed the WAL');
+    const wal = join(g.dir, 'state', 'meta.db-wal');
+    const before = statSync(wal).size;
+    const reported = (await value('gateway_metadata_wal_bytes'))!;
+    const after = statSync(wal).size;
+    ok(
+      reported >= before && reported <= after && reported > 0,
+      `${reported} against ${before}–${after} on disk`,
+    );
+    const passes = (await value('gateway_metadata_checkpoints_total', { kind: 'pass' }))!;
+    ok((await value('gateway_metadata_checkpoints_total', { kind: 'held' })) !== undefined);
+    await eventually(
+      async () =>
+        (await value('gateway_metadata_checkpoints_total', { kind: 'pass' }))! > passes ? true : undefined,
+      5000,
+      'a checkpoint pass',
+    );
   });
 
   test('5 quota usage and limits for each uid/gid with a quota', async () => {

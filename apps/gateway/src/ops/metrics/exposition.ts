@@ -239,6 +239,34 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     ['backend'],
     () => [[{ backend: gw.ns.meta.kind }, gw.ns.meta.statements]],
   );
+  // The embedded metadata store (SQLite): its WAL and the work that keeps it bounded.
+  gauge(
+    registry,
+    'gateway_metadata_wal_bytes',
+    'Size of the SQLite metadata WAL file (checkpoints start it over; steady growth means they cannot)',
+    [],
+    () => (gw.ns.checkpointer ? [[{}, gw.ns.checkpointer.walBytes()]] : []),
+  );
+  counter(
+    registry,
+    'gateway_metadata_checkpoints_total',
+    'SQLite WAL checkpoint passes, and those run with new writes held to let the WAL start over',
+    ['kind'],
+    () =>
+      gw.ns.checkpointer
+        ? [
+            [{ kind: 'pass' }, gw.ns.checkpointer.checkpoints],
+            [{ kind: 'held' }, gw.ns.checkpointer.holds],
+          ]
+        : [],
+  );
+  counter(
+    registry,
+    'gateway_metadata_flushes_total',
+    'Flushes that made metadata commits durable (one WAL fdatasync covers every commit made before it)',
+    [],
+    () => [[{}, gw.ns.barrierFlushes]],
+  );
   counter(
     registry,
     'gateway_cluster_invalidations_total',

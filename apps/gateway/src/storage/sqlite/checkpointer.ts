@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 /** Holds new write transactions until the returned release is called (SqliteMetadataStore). */
@@ -16,7 +17,11 @@ export class Checkpointer {
   /** Checkpoints that ended with new write transactions held, to catch up with the WAL. */
   holds = 0;
 
-  constructor(file: string, holdWrites?: HoldWrites, intervalMs = 250) {
+  constructor(
+    private readonly file: string,
+    holdWrites?: HoldWrites,
+    intervalMs = 250,
+  ) {
     this.worker = new Worker(new URL('./checkpointer.mjs', import.meta.url), {
       workerData: { file, intervalMs, canHold: holdWrites !== undefined },
     });
@@ -40,6 +45,15 @@ export class Checkpointer {
       this.endHold();
     });
     this.worker.on('exit', () => this.endHold());
+  }
+
+  /** The WAL file's size now (0 when there is none): what checkpoints keep from growing. */
+  walBytes(): number {
+    try {
+      return statSync(`${this.file}-wal`).size;
+    } catch {
+      return 0;
+    }
   }
 
   private endHold(): void {
