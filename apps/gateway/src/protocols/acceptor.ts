@@ -16,6 +16,8 @@ export class Acceptor {
   private accepting = true;
   private stopped = false;
   private boundPort = 0;
+  /** The bind in progress: a second listen() shares it instead of binding twice. */
+  private binding: Promise<void> | undefined;
 
   constructor(
     readonly server: net.Server,
@@ -41,7 +43,7 @@ export class Acceptor {
   /** Binds (again, after a drain, to the same port); resolves at once when already listening. */
   listen(): Promise<void> {
     if (this.listening) return Promise.resolve();
-    return new Promise((resolve, reject) => {
+    this.binding ??= new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(e);
       this.server.once('error', onError);
       this.server.listen({ host: this.where.host, port: this.port, backlog: this.where.backlog }, () => {
@@ -51,13 +53,21 @@ export class Acceptor {
         this.listening = true;
         resolve();
       });
+    }).finally(() => {
+      this.binding = undefined;
     });
+    return this.binding;
   }
 
-  /** Stops (false) or resumes (true) accepting; open connections are not touched. */
+  /**
+   * Stops (false) or resumes (true) accepting; open connections are not touched. Calls made
+   * while a bind is in progress wait for it, and the last call decides.
+   */
   async setAccepting(accepting: boolean): Promise<void> {
     if (this.stopped) return;
     this.accepting = accepting;
+    await this.binding?.catch(() => {});
+    if (this.stopped || this.accepting !== accepting) return;
     if (accepting) await this.listen();
     else this.unbind();
   }
@@ -66,11 +76,12 @@ export class Acceptor {
    * Stops accepting for good. The promise resolves once every connection the server accepted
    * itself has ended (net.Server's close): the caller ends them, so it awaits this last.
    */
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     this.stopped = true;
-    if (!this.listening) return Promise.resolve();
+    await this.binding?.catch(() => {});
+    if (!this.listening) return;
     this.listening = false;
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   /** Closes the listening socket now, without waiting for open connections (a drain keeps them). */
