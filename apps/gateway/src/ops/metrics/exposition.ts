@@ -262,6 +262,13 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   );
   counter(
     registry,
+    'gateway_metadata_checkpoint_hold_seconds_total',
+    'Time new metadata writes waited for the held checkpoint passes (a few milliseconds a second at most)',
+    [],
+    () => (gw.ns.checkpointer ? [[{}, gw.ns.checkpointer.heldMs / 1000]] : []),
+  );
+  counter(
+    registry,
     'gateway_metadata_flushes_total',
     'Flushes that made metadata commits durable (one WAL fdatasync covers every commit made before it)',
     [],

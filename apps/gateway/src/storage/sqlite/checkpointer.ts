@@ -5,17 +5,20 @@ import { Worker } from 'node:worker_threads';
 export type HoldWrites = () => () => void;
 
 /** Longest a checkpoint may hold writes: past it they go on, and the pass is just a pass. */
-const MAX_HOLD_MS = 250;
+const MAX_HOLD_MS = 100;
 
 /** The checkpoint thread's handle (checkpointer.mjs); stopped before the store closes. */
 export class Checkpointer {
   private readonly worker: Worker;
   private release: (() => void) | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
+  private holdStarted = 0;
   lastError: string | undefined;
   checkpoints = 0;
   /** Checkpoints that ended with new write transactions held, to catch up with the WAL. */
   holds = 0;
+  /** Milliseconds new write transactions spent held, over all those checkpoints. */
+  heldMs = 0;
 
   constructor(
     private readonly file: string,
@@ -32,6 +35,7 @@ export class Checkpointer {
         this.holds++;
         this.endHold();
         this.release = holdWrites();
+        this.holdStarted = performance.now();
         this.holdTimer = setTimeout(() => this.endHold(), MAX_HOLD_MS);
         this.worker.postMessage('held');
       } else if (m.type === 'release') {
@@ -58,7 +62,9 @@ export class Checkpointer {
 
   private endHold(): void {
     clearTimeout(this.holdTimer);
-    this.release?.();
+    if (!this.release) return;
+    this.heldMs += performance.now() - this.holdStarted;
+    this.release();
     this.release = undefined;
   }
 
