@@ -17,6 +17,12 @@ const suites = readdirSync(benchDir)
   .map((f) => f.replace(/\.bench\.ts$/, ''))
   .filter((s) => wanted.length === 0 || wanted.includes(s));
 
+// The suites start the gateway with `./cfs`: build it from the sources as they are now.
+if (
+  spawnSync(process.execPath, [join(root, 'scripts', 'build-gateway.mjs')], { stdio: 'inherit' }).status !== 0
+) {
+  process.exit(1);
+}
 let failed = 0;
 const started = Date.now();
 for (const suite of suites) {

@@ -18,7 +18,7 @@
 // Not --test-force-exit: on Node 20 it can cut a file's last (large) result short and leave
 // the runner spinning. Hung files are killed by the reporter's watchdog instead
 // (TEST_IDLE_TIMEOUT_MS, see test-reporter.mjs).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -161,9 +161,17 @@ function signalGroup(pid, signal) {
   }
 }
 
-const { filters, nodeOptions } = parseArgs(process.argv.slice(2));
-const files = select(discover(), filters);
 const empty = { passed: 0, failed: 0, skipped: 0, failures: [], skips: [] };
+const { filters, nodeOptions } = parseArgs(process.argv.slice(2));
+// Tests run `./cfs`, which runs apps/gateway/dist/cfs.mjs when it is up to date: build it
+// from the sources as they are now, so the tests exercise what an operator runs.
+if (
+  spawnSync(process.execPath, [join(root, 'scripts', 'build-gateway.mjs')], { stdio: 'inherit' }).status !== 0
+) {
+  finish({ ...empty, failed: 1 }, 1);
+  process.exit(1);
+}
+const files = select(discover(), filters);
 if (files.length === 0) {
   process.stdout.write(filters.length > 0 ? 'No test files matched.\n' : 'No test files found.\n');
   finish(empty, filters.length > 0 ? 1 : 0);

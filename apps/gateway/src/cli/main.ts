@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { gatewayVersion } from '../ops/nodes/version.ts';
 import { registerAdmin } from './commands/admin.ts';
 import { registerCert } from './commands/cert.ts';
 import { registerDiagnose } from './commands/diagnose.ts';
@@ -19,6 +20,7 @@ import { registerValidateConfig } from './commands/validate-config.ts';
 
 const program = new Command('cfs')
   .description('ClaudeFS Gateway: NFSv3, S3 and SMB over one namespace')
+  .version(gatewayVersion(), '-V, --version', 'print the gateway version (and the commit it was built from)')
   .showHelpAfterError()
   .configureHelp({ sortSubcommands: true });
 

@@ -1,0 +1,59 @@
+import { equal, match } from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir } from '../support/tmpdir.ts';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+function run(cfs: string, env: Record<string, string> = {}): string {
+  const r = spawnSync(cfs, ['--help'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+/**
+ * `./cfs` in a scratch tree shaped like the repository: a "built" CLI and a "source" one that
+ * say which they are, tsx from this checkout. The launcher must run the build only while it is
+ * newer than every source.
+ */
+test('1 ./cfs runs the build while it is newer than every source, the sources otherwise', () => {
+  const dir = makeTempDir('launcher');
+  const cfs = join(dir, 'cfs');
+  copyFileSync(join(ROOT, 'cfs'), cfs);
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules', 'tsx'), join(dir, 'node_modules', 'tsx'));
+  mkdirSync(join(dir, 'apps/gateway/src/cli'), { recursive: true });
+  mkdirSync(join(dir, 'apps/gateway/dist'), { recursive: true });
+  mkdirSync(join(dir, 'packages/api/src'), { recursive: true });
+  const main = join(dir, 'apps/gateway/src/cli/main.ts');
+  const api = join(dir, 'packages/api/src/index.ts');
+  const bundle = join(dir, 'apps/gateway/dist/cfs.mjs');
+  writeFileSync(main, "const from: string = 'source';\nconsole.log(from);\n");
+  writeFileSync(api, 'export {};\n');
+  writeFileSync(join(dir, 'apps/gateway/package.json'), '{}\n');
+  const past = new Date(Date.now() - 60_000);
+  for (const f of [main, api, join(dir, 'apps/gateway/package.json')]) utimesSync(f, past, past);
+
+  equal(run(cfs), 'source', 'no build yet: the sources');
+
+  writeFileSync(bundle, "console.log('build');\n");
+  equal(run(cfs), 'build', 'a build newer than the sources');
+  equal(run(cfs, { CFS_FROM_SOURCE: '1' }), 'source', 'CFS_FROM_SOURCE=1 asks for the sources');
+
+  const later = new Date(Date.now() + 5_000);
+  utimesSync(api, later, later);
+  equal(run(cfs), 'source', 'a workspace package edited after the build');
+  utimesSync(api, past, past);
+  equal(run(cfs), 'build');
+  utimesSync(main, later, later);
+  equal(run(cfs), 'source', 'a gateway source edited after the build');
+});
+
+test('2 the built CLI reports its version and the commit it was built from', () => {
+  const r = spawnSync(join(ROOT, 'cfs'), ['--version'], { encoding: 'utf8' });
+  equal(r.status, 0, r.stderr);
+  match(r.stdout.trim(), /^\d+\.\d+\.\d+(\+[0-9a-f]{7})?$/);
+});
