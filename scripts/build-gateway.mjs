@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the gateway and the `./cfs` CLI into one JavaScript file, apps/gateway/dist/cfs.mjs,
+// Builds the gateway and the `./cfs` CLI into apps/gateway/dist/cfs.mjs (and chunks beside it),
 // which `./cfs` runs when it is newer than every source file (otherwise it runs the sources
 // through tsx, as before). Runs from the root `postinstall` after the Prisma clients are
 // generated, so `npm ci` leaves a built CLI; `npm run build:gateway` after editing sources.
@@ -17,9 +17,11 @@
 import {
   copyFileSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -48,8 +50,13 @@ const started = Date.now();
 const written = [];
 try {
   const result = await build({
-    entryPoints: [entry],
-    outfile: join(dist, 'cfs.mjs'),
+    entryPoints: { cfs: entry },
+    outdir: dist,
+    // What only some setups need (the `pg` driver, the AWS SDK) is imported where it is used,
+    // so it goes into a chunk of its own, loaded then.
+    splitting: true,
+    chunkNames: '[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -79,6 +86,18 @@ try {
   // Stamped with the time the sources were read: a file saved during the build is newer.
   const stamp = new Date(started);
   utimesSync(join(dist, 'cfs.mjs'), stamp, stamp);
+  // Chunks of earlier builds: kept an hour, for a `./cfs` started from one of them that has yet
+  // to load a chunk.
+  const current = new Set(written.map(([, target]) => basename(target)));
+  for (const name of readdirSync(dist)) {
+    const file = join(dist, name);
+    if (
+      !current.has(name) &&
+      /-[A-Z0-9]{8}\.mjs(\.map)?$/.test(name) &&
+      statSync(file).mtimeMs < started - 3_600_000
+    )
+      rmSync(file, { force: true });
+  }
   const size = result.outputFiles.find((f) => f.path.endsWith('cfs.mjs'))?.contents.length ?? 0;
   console.log(
     `build-gateway: apps/gateway/dist/cfs.mjs (${(size / 1024).toFixed(0)} KiB) in ${Date.now() - started} ms`,

@@ -10,7 +10,6 @@ import { ControlError } from './errors.ts';
 import { createGroups, type Groups } from './groups.ts';
 import { defaultMigrationsDir, type MigrationResult } from './migrate.ts';
 import { createNodes, type Nodes } from './nodes.ts';
-import { openPostgresControlDatabase } from './postgres-database.ts';
 import { createQuotas, type Quotas } from './quotas.ts';
 import { createRollingRestarts, type RollingRestarts } from './rolling-restarts.ts';
 import { createS3Keys, type S3Keys } from './s3-keys.ts';
@@ -97,6 +96,8 @@ function backendOf(opts: OpenControlPlaneOptions, stateDir: string): ControlBack
 async function openDatabase(opts: OpenControlPlaneOptions, stateDir: string): Promise<ControlDatabase> {
   const backend = backendOf(opts, stateDir);
   if (backend.kind === 'postgres') {
+    // Loaded only here: the `pg` driver and the PostgreSQL Prisma client.
+    const { openPostgresControlDatabase } = await import('./postgres-database.ts');
     return openPostgresControlDatabase({
       url: backend.url,
       schema: backend.schema,

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTransportUrl } from '../config/backend-url.ts';
@@ -7,14 +6,12 @@ import type { ObjectStoreSettings } from '../config/types.ts';
 import type { BreakerOptions } from './circuit-breaker.ts';
 import type { DataStore } from './data/data-store.ts';
 import { LocalBlobStore } from './data/local-blobs.ts';
-import { openS3DataStore } from './data/s3-blobs.ts';
 import { DURABLE_ON_COMMIT, type DurabilityBarrier, WalBarrier } from './durability.ts';
 import { type LedgerGate, OPEN_GATE } from './ledger-gate.ts';
 import type { MetadataStore } from './meta/store.ts';
 import { Namespace, type NamespaceOptions } from './namespace.ts';
-import { ClusterLocks } from './postgres/cluster-locks.ts';
-import { ClusterInvalidation } from './postgres/invalidation.ts';
-import { PgMetadataStore } from './postgres/store.ts';
+import type { ClusterInvalidation } from './postgres/invalidation.ts';
+import type { PgMetadataStore } from './postgres/store.ts';
 import { Checkpointer } from './sqlite/checkpointer.ts';
 import { SqliteMetadataStore } from './sqlite/store.ts';
 
@@ -79,14 +76,16 @@ export class OpenedNamespace extends Namespace {
 
 async function openMeta(
   o: OpenNamespaceOptions,
-): Promise<{ meta: MetadataStore; barrier: DurabilityBarrier; dbFile?: string }> {
+): Promise<{ meta: MetadataStore; barrier: DurabilityBarrier; dbFile?: string; postgres?: PgMetadataStore }> {
   const gate = o.gate ?? OPEN_GATE;
   if (/^postgres(ql)?:/.test(o.metadataUrl)) {
+    // Loaded only here: the `pg` driver and its modules are not loaded on the embedded default.
+    const { PgMetadataStore } = await import('./postgres/store.ts');
     const meta = await PgMetadataStore.open(
       { url: o.metadataUrl, onConnectionError: o.onConnectionError },
       gate,
     );
-    return { meta, barrier: DURABLE_ON_COMMIT };
+    return { meta, barrier: DURABLE_ON_COMMIT, postgres: meta };
   }
   const dbFile = sqlitePath(o.metadataUrl);
   mkdirSync(dirname(dbFile), { recursive: true });
@@ -103,6 +102,8 @@ async function openData(o: OpenNamespaceOptions): Promise<DataStore> {
   const backend = parseTransportUrl(o.transportUrl);
   if (backend.kind !== 's3' || !o.objectStore)
     throw new Error('an s3:// transport needs its object-store settings');
+  // Loaded only here, like the AWS SDK it uses.
+  const { openS3DataStore } = await import('./data/s3-blobs.ts');
   return openS3DataStore(backend, o.objectStore);
 }
 
@@ -125,34 +126,9 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
   });
   if (dbFile && meta instanceof SqliteMetadataStore)
     ns.checkpointer = new Checkpointer(dbFile, () => meta.holdWrites());
-  if (meta instanceof PgMetadataStore) {
-    const cluster = new ClusterInvalidation(
-      o.metadataUrl,
-      meta.schema,
-      meta.pool,
-      (inodes, names) => ns.invalidate(inodes, names),
-      o.onConnectionError,
-    );
-    ns.onCommitted = (fx) => cluster.publish(fx);
-    ns.cluster = cluster;
-    const onError = (e: Error) => o.onConnectionError?.(e);
-    const locks = new ClusterLocks(
-      meta.pool,
-      o.nodeName ?? hostname(),
-      ns.locks,
-      (ino) => cluster.publishLocks(ino),
-      onError,
-    );
-    cluster.locks = {
-      alive: locks.aliveSql(),
-      changed: (inodes) => {
-        for (const ino of inodes) locks.refresh(ino).catch(onError);
-      },
-      reconnected: () => void locks.resync().catch(onError),
-    };
-    ns.locks.cluster = locks;
-    await cluster.start();
-    await locks.resync();
+  if (opened.postgres) {
+    const { joinCluster } = await import('./postgres/join-cluster.ts');
+    await joinCluster(ns, opened.postgres, o);
   }
   await barrier.sync();
   if (o.recover !== false) await ns.recover();

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { redactUrl } from '../../config/backend-url.ts';
 import type { GatewayConfig } from '../../config/types.ts';
 import type { DataStore } from '../../storage/data/data-store.ts';
-import { openS3DataStore } from '../../storage/data/s3-blobs.ts';
 import { type FsckProgress, runFsck } from '../../storage/fsck/index.ts';
 import { CliExit, loadCliConfig, runCli } from '../context.ts';
 import { humanFsckReport } from '../format/fsck-report.ts';
@@ -38,6 +37,7 @@ export async function fsckTarget(config: GatewayConfig): Promise<FsckTarget> {
   const meta = metadata.kind === 'sqlite' ? { dbFile: metadata.path } : { metadataUrl: metadata.url };
   if (transport.kind === 'file') return { ...meta, dataDir: transport.path, stateDir: config.stateDir };
   try {
+    const { openS3DataStore } = await import('../../storage/data/s3-blobs.ts');
     const dataStore = await openS3DataStore(transport, config.objectStore);
     return { ...meta, dataStore, dataName: redactUrl(transport.url), stateDir: config.stateDir };
   } catch (e) {

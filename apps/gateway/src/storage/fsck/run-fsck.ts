@@ -14,7 +14,6 @@ import type { Finding } from './finding.ts';
 import { badInodeTypes, detachedButLinked, linkCounts, orphanInodes, strayRows } from './inode-checks.ts';
 import { ledgerDrift } from './ledger-check.ts';
 import { InodePaths } from './paths.ts';
-import { snapshotPostgres } from './pg-snapshot.ts';
 import { applyRepairs } from './repair.ts';
 import { FsckError, type FsckInfo, type FsckProgress, type FsckReport } from './report.ts';
 import { resolveScope } from './scope.ts';
@@ -82,7 +81,7 @@ export async function runFsck(opts: FsckOptions): Promise<FsckReport> {
     db =
       opts.dbFile !== undefined
         ? openMetadata(opts.dbFile, opts.repair === true)
-        : await snapshotPostgres(opts.metadataUrl!);
+        : await (await import('./pg-snapshot.ts')).snapshotPostgres(opts.metadataUrl!);
     return await checkAll(db, blobs, listed, opts, progress);
   } catch (e) {
     if (e instanceof Database.SqliteError)
