@@ -10,7 +10,7 @@
 // the tests in it; any other word selects test files whose path contains it. Options that
 // start with `-` go to node (e.g. --test-name-pattern=health, --test-only).
 // Environment: TEST_TIMEOUT_MS (per-test default, 300000), TEST_RUN_TIMEOUT_MS (whole run,
-// 1200000: then the run is killed and counted as failed), TEST_CONCURRENCY (files at once,
+// 3600000: then the run is killed and counted as failed), TEST_CONCURRENCY (files at once,
 // 2), TEST_IDLE_TIMEOUT_MS (a file silent this long with no test running is killed, 60000),
 // TEST_VERBOSE=1 (stream test output live instead of only on failure),
 // KEEP_TEST_OUTPUT=1 (keep temp folders made by test/support/tmpdir.ts).
@@ -204,7 +204,7 @@ if (files.length === 0) {
     detached: true,
     env: { ...process.env, CFS_TEST_SUMMARY_FILE: summaryFile, CFS_TEST_TIMEOUT_MS: testTimeoutMs },
   });
-  const runTimeoutMs = Number(process.env.TEST_RUN_TIMEOUT_MS ?? 1_200_000);
+  const runTimeoutMs = Number(process.env.TEST_RUN_TIMEOUT_MS ?? 3_600_000);
   let timedOut = false;
   const watchdog = setTimeout(() => {
     timedOut = true;
