@@ -51,6 +51,12 @@ const AUTH_NAMES = Object.fromEntries(Object.entries(AuthStat).map(([k, v]) => [
   AuthStatName
 >;
 
+/** A call refused before its procedure runs: counted under `op` with the refusal's name. */
+function reject(conn: Connection, op: string, name: AcceptStatName | AuthStatName, reply: Buffer): RpcReply {
+  conn.begin(op)(name);
+  return { chunks: [reply] };
+}
+
 /**
  * Routes one call to its procedure and produces the reply message (without record marking):
  * the whole RPC accept/reject logic of RFC 5531 §9 in one place, driven by the program tables.
@@ -82,27 +88,24 @@ export class RpcDispatcher {
       return { chunks: [rpcMismatchReply(header.xid)] };
     }
     const { xid, prog, vers, proc } = header;
-    const reject = (op: string, name: AcceptStatName | AuthStatName, reply: Buffer): RpcReply => {
-      conn.begin(op)(name);
-      return { chunks: [reply] };
-    };
 
     const auth = checkCredential(header.cred, header.verf);
     if (!auth.ok && !('unsupported' in auth)) {
-      return reject(UNROUTED_OP, AUTH_NAMES[auth.authStat]!, authErrorReply(xid, auth.authStat));
+      return reject(conn, UNROUTED_OP, AUTH_NAMES[auth.authStat]!, authErrorReply(xid, auth.authStat));
     }
     const served = this.programs.get(prog);
-    if (!served) return reject(UNROUTED_OP, 'PROG_UNAVAIL', acceptedErrorReply(xid, AcceptStat.PROG_UNAVAIL));
+    if (!served)
+      return reject(conn, UNROUTED_OP, 'PROG_UNAVAIL', acceptedErrorReply(xid, AcceptStat.PROG_UNAVAIL));
     const { program } = served;
     const table = program.procedures(vers);
     if (!table) {
-      return reject(UNROUTED_OP, 'PROG_MISMATCH', progMismatchReply(xid, program.low, program.high));
+      return reject(conn, UNROUTED_OP, 'PROG_MISMATCH', progMismatchReply(xid, program.low, program.high));
     }
     const procedure = table.get(proc);
     if (!procedure)
-      return reject(UNROUTED_OP, 'PROC_UNAVAIL', acceptedErrorReply(xid, AcceptStat.PROC_UNAVAIL));
+      return reject(conn, UNROUTED_OP, 'PROC_UNAVAIL', acceptedErrorReply(xid, AcceptStat.PROC_UNAVAIL));
     if (!auth.ok || !program.acceptsFlavor(auth.cred.flavor, proc)) {
-      return reject(procedure.name, 'AUTH_TOOWEAK', authErrorReply(xid, AuthStat.AUTH_TOOWEAK));
+      return reject(conn, procedure.name, 'AUTH_TOOWEAK', authErrorReply(xid, AuthStat.AUTH_TOOWEAK));
     }
     const cred = auth.cred;
     if (cred.flavor === 'sys' && (conn.info.uid !== cred.uid || conn.info.gid !== cred.gid)) {
