@@ -2,7 +2,7 @@ import { loadConfig } from '../config/load.ts';
 import { locateConfig } from '../config/locate.ts';
 import { formatProblem } from '../config/problems.ts';
 import type { GatewayConfig } from '../config/types.ts';
-import { type OpenedNamespace, openNamespace } from '../storage/open.ts';
+import type { OpenedNamespace } from '../storage/open.ts';
 
 /** Raised by CLI helpers for a failure already explained to the operator; main exits with `exitCode`. */
 export class CliExit extends Error {
@@ -31,6 +31,8 @@ export async function loadCliConfig(explicit: string | undefined): Promise<Gatew
 }
 
 export async function openCliNamespace(config: GatewayConfig): Promise<OpenedNamespace> {
+  // Loaded by the commands that open the namespace, not by every command.
+  const { openNamespace } = await import('../storage/open.ts');
   return openNamespace({
     metadataUrl: config.metadata.url,
     transportUrl: config.transport.url,

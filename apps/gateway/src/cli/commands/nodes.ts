@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type GatewayNodeView, MISSED_HEARTBEATS_DOWN, nodeJson } from '../../control/index.ts';
+import { type GatewayNodeView, MISSED_HEARTBEATS_DOWN, nodeJson } from '../../control/nodes.ts';
 import { runCli } from '../context.ts';
 import { alignColumns } from '../format/columns.ts';
 import { CONFIG_OPTION, printJson, withControlPlane } from '../format/identity-context.ts';

@@ -1,14 +1,8 @@
 import type { Command } from 'commander';
-import { PROTOCOLS, type Protocol } from '../../config/defaults.ts';
-import { loadConfig } from '../../config/load.ts';
-import { applyOverrides, type OverrideFlags } from '../../config/overrides.ts';
-import { formatProblem } from '../../config/problems.ts';
-import { Gateway } from '../../daemon/gateway.ts';
-import { createLogger } from '../../daemon/logger.ts';
-import { PROTOCOL_SERVERS } from '../../daemon/protocols.ts';
-import { CliExit, loadCliConfig, runCli } from '../context.ts';
+import type { OverrideFlags } from '../../config/overrides.ts';
+import { runCli } from '../context.ts';
 
-interface StartOptions extends OverrideFlags {
+export interface StartOptions extends OverrideFlags {
   config?: string;
 }
 
@@ -26,92 +20,7 @@ export function registerStart(gateway: Command): void {
     .option('--tls-key <file>', 'S3 HTTPS private key (PEM)')
     .option('--domain <name>', 'SMB domain')
     .option('--workgroup <name>', 'SMB workgroup')
-    .action((names: string[], opts: StartOptions) => runCli(() => startGateway(names, opts)));
-}
-
-async function startGateway(names: string[], opts: StartOptions): Promise<number | undefined> {
-  const unknown = names.filter((n) => !(PROTOCOLS as readonly string[]).includes(n));
-  if (unknown.length > 0)
-    throw new CliExit(`unknown protocol ${unknown.join(', ')}: choose from ${PROTOCOLS.join(', ')}`, 2);
-  const named = [...new Set(names)] as Protocol[];
-  const loaded = await loadCliConfig(opts.config);
-  const { config, problems } = applyOverrides(loaded, opts, named);
-  if (!config) {
-    throw new CliExit(
-      problems
-        .filter((p) => p.severity === 'error')
-        .map(formatProblem)
-        .join('\n'),
-      2,
+    .action((names: string[], opts: StartOptions) =>
+      runCli(async () => (await import('./start-gateway.ts')).startGateway(names, opts)),
     );
-  }
-  const missing = named.filter((p) => !PROTOCOL_SERVERS[p]);
-  if (missing.length > 0) {
-    throw new CliExit(`this build has no ${missing.join(', ')} server yet; available: ${availableList()}`, 2);
-  }
-  const protocols = named.length > 0 ? named : PROTOCOLS.filter((p) => config[p].enabled);
-  process.title = 'claudefs-gateway';
-  const log = createLogger(config.logLevel, { name: config.node.name });
-  const gw = new Gateway(config, protocols, log);
-
-  let exiting = false;
-  const shutdown = (signal: string) => {
-    if (exiting) return;
-    exiting = true;
-    log.info({ signal }, 'stopping gateway');
-    gw.stop().then(
-      () => {
-        log.info('gateway stopped');
-        process.exit(0);
-      },
-      (e) => {
-        log.error({ err: e }, 'gateway did not stop cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => {
-    void reload(gw, opts, named).catch((e) =>
-      log.error({ err: e }, 'reload failed; keeping the running configuration'),
-    );
-  });
-
-  try {
-    await gw.start();
-  } catch (e) {
-    log.error({ err: e }, `gateway failed to start: ${(e as Error).message}`);
-    await gw.stop().catch(() => {});
-    return 1;
-  }
-  log.info({ pid: process.pid, config: config.configFile, state: config.stateDir }, 'gateway started');
-  await new Promise(() => {});
-  return undefined;
-}
-
-/**
- * SIGHUP: re-read the file and apply what can change live. The file's log_level wins over a
- * --log-level given at start: the runbook turns on debug by editing the file.
- */
-async function reload(gw: Gateway, opts: StartOptions, named: Protocol[]): Promise<void> {
-  // Certificate problems must not block the rest of a reload: the certificate feature keeps
-  // serving the old pair when the new one is bad, and says so.
-  const loaded = await loadConfig(gw.config.configFile, { tls: 'warning' });
-  if (!loaded.config)
-    throw new Error(
-      loaded.problems
-        .filter((p) => p.severity === 'error')
-        .map(formatProblem)
-        .join('; '),
-    );
-  const { config, problems } = applyOverrides(loaded.config, { ...opts, logLevel: undefined }, named);
-  if (!config) throw new Error(problems.map(formatProblem).join('; '));
-  await gw.reload(config);
-  gw.log.info({ level: config.logLevel }, 'configuration reloaded');
-}
-
-function availableList(): string {
-  const have = Object.keys(PROTOCOL_SERVERS);
-  return have.length > 0 ? have.join(', ') : 'none (health endpoint only)';
 }

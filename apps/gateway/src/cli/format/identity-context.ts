@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import type { GatewayConfig } from '../../config/types.ts';
-import { ControlError, type ControlPlane, openControlPlane } from '../../control/index.ts';
+import { ControlError } from '../../control/errors.ts';
+import type { ControlPlane } from '../../control/index.ts';
 import { CliExit, loadCliConfig } from '../context.ts';
 
 /**
@@ -33,6 +34,8 @@ export async function withControlPlane<T>(
   const config = await loadCliConfig(configFile);
   let cp: ControlPlane;
   try {
+    // Loaded here, by the commands that use the control plane (Prisma and its client).
+    const { openControlPlane } = await import('../../control/index.ts');
     cp = await openControlPlane({ stateDir: config.stateDir, url: config.control.url });
   } catch (e) {
     const where = config.control.kind === 'sqlite' ? `in ${config.stateDir}` : 'on PostgreSQL';
