@@ -57,7 +57,7 @@ interface SocketState {
    * 'close' does; a pipelined request whose response was still queued when the socket died
    * gets no 'close' from node, so the socket's own close ends those.
    */
-  ending: Set<() => void>;
+  ending: Set<object>;
   bytesRead: number;
   bytesWritten: number;
 }
@@ -277,7 +277,7 @@ export class S3Server implements ProtocolServer {
       conn?.close();
       // After the responses' own 'close' events, which node emits on this same turn.
       setImmediate(() => {
-        for (const end of [...state.ending]) end();
+        for (const token of [...state.ending]) this.ended(state, token);
       });
     });
     raw.on('error', () => {});
@@ -391,15 +391,9 @@ export class S3Server implements ProtocolServer {
     let end: ((code?: string) => void) | undefined;
     let row: OpRow | undefined;
     let entered = false;
-    const ended = () => {
-      if (!state.ending.delete(ended)) return;
-      this.account(state);
-      state.inFlight--;
-      this.inFlight--;
-      if (this.inFlight === 0) this.idle?.();
-    };
-    state.ending.add(ended);
-    res.once('close', ended);
+    const token = {};
+    state.ending.add(token);
+    res.once('close', () => this.ended(state, token));
     try {
       const method = req.method ?? 'GET';
       const t = parseTarget(url, req.headers.host, this.env.config.domain);
@@ -472,6 +466,15 @@ export class S3Server implements ProtocolServer {
     }
   }
 
+  /** A request's accounting ends once: at its response's 'close', or at its socket's. */
+  private ended(state: SocketState, token: object): void {
+    if (!state.ending.delete(token)) return;
+    this.account(state);
+    state.inFlight--;
+    this.inFlight--;
+    if (this.inFlight === 0) this.idle?.();
+  }
+
   private makeCall(
     req: IncomingMessage,
     row: OpRow,
@@ -493,7 +496,7 @@ export class S3Server implements ProtocolServer {
       cred,
       principal: auth.kind === 'sigv4' ? auth.principal : undefined,
       requestId,
-      body: () => {
+      body() {
         if (verifier) return verifier;
         const v = bodyVerifier(auth, req.headers);
         verifier = v;
