@@ -86,15 +86,15 @@ try {
   // Stamped with the time the sources were read: a file saved during the build is newer.
   const stamp = new Date(started);
   utimesSync(join(dist, 'cfs.mjs'), stamp, stamp);
-  // Chunks of earlier builds: kept an hour, for a `./cfs` started from one of them that has yet
-  // to load a chunk.
+  // Chunks of earlier builds: kept a day, for a `./cfs` started from one of them that has yet
+  // to load a chunk (the daemon loads its own at start; a command when it runs).
   const current = new Set(written.map(([, target]) => basename(target)));
   for (const name of readdirSync(dist)) {
     const file = join(dist, name);
     if (
       !current.has(name) &&
       /-[A-Z0-9]{8}\.mjs(\.map)?$/.test(name) &&
-      statSync(file).mtimeMs < started - 3_600_000
+      statSync(file).mtimeMs < started - 86_400_000
     )
       rmSync(file, { force: true });
   }

@@ -72,7 +72,11 @@ describe('hash pool (MD5/SHA-256 off the event loop)', () => {
     await s.digest();
     await rejects(s.digest(), /already ended/);
     const t = pool.session(['md5']);
-    t.update(Buffer.from('x'));
+    // 64 MiB ahead of the digest: the worker is still hashing them when it is stopped, so the
+    // digest cannot have been answered first (with one byte, a fast worker sometimes answered
+    // before the stop took effect, and the test failed on a slow machine).
+    const mib = Buffer.alloc(1 << 20, 7);
+    for (let i = 0; i < 64; i++) t.update(mib);
     const pending = t.digest();
     await pool.close();
     await rejects(pending, /exited/);
