@@ -78,12 +78,6 @@ export class NfsHandles {
     fh.writeBigUInt64BE(ref.ino, 12);
     fh.writeUInt32BE(ref.generation >>> 0, 20);
     this.mac(fh).copy(fh, MAC_OFFSET, 0, MAC_BYTES);
-    // A handle minted here verifies by construction: the client's next call with it (a WRITE
-    // after CREATE, a GETATTR after LOOKUP) skips the MAC.
-    this.remember(
-      fh.toString('latin1'),
-      Object.freeze({ exportIndex, ino: ref.ino, generation: ref.generation >>> 0 }),
-    );
     return fh;
   }
 
@@ -98,13 +92,9 @@ export class NfsHandles {
     const known = this.verified.get(key);
     if (known) return known;
     const ref = this.verify(fh);
-    this.remember(key, ref);
-    return ref;
-  }
-
-  private remember(key: string, ref: HandleRef): void {
     if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
     this.verified.set(key, ref);
+    return ref;
   }
 
   private verify(fh: Buffer): HandleRef {
