@@ -72,7 +72,11 @@ describe('console: cluster page and rolling restart', requireTools('chromium', '
       await p.goto(`${base}/cluster`);
       await p.locator(ready).first().waitFor({ timeout: 15_000 });
       await p.waitForTimeout(300);
-      await p.screenshot({ path: join(SHOTS, `${name}${dark ? '-dark' : ''}.png`), fullPage: true, timeout: 120_000 });
+      await p.screenshot({
+        path: join(SHOTS, `${name}${dark ? '-dark' : ''}.png`),
+        fullPage: true,
+        timeout: 120_000,
+      });
       await shotCtx.close();
     }
   };
