@@ -140,9 +140,9 @@ function findFileProcess(file) {
 
 /** Watches files in progress; kills the process of one that went silent. Returns the notes. */
 function startWatchdog() {
-  const testTimeoutMs = Number(process.env.CFS_TEST_TIMEOUT_MS ?? 300_000);
+  const testTimeoutMs = Number(process.env.CFS_TEST_TIMEOUT_MS ?? 900_000);
   const idleMs = Number(process.env.TEST_IDLE_TIMEOUT_MS ?? 60_000);
-  const busyMs = (Number.isFinite(testTimeoutMs) ? testTimeoutMs : 300_000) + 60_000;
+  const busyMs = (Number.isFinite(testTimeoutMs) ? testTimeoutMs : 900_000) + 60_000;
   /** file → { last, running, finished, reported } */
   const live = new Map();
   const killed = new Map();

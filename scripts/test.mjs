@@ -9,7 +9,8 @@
 // Arguments: a file or folder (relative to where npm was run, or to the repo root) selects
 // the tests in it; any other word selects test files whose path contains it. Options that
 // start with `-` go to node (e.g. --test-name-pattern=health, --test-only).
-// Environment: TEST_TIMEOUT_MS (per-test default, 300000), TEST_RUN_TIMEOUT_MS (whole run,
+// Environment: TEST_TIMEOUT_MS (per-test default, 900000 — node holds each whole file to it
+// as well), TEST_RUN_TIMEOUT_MS (whole run,
 // 3600000: then the run is killed and counted as failed), TEST_CONCURRENCY (files at once,
 // 2), TEST_IDLE_TIMEOUT_MS (a file silent this long with no test running is killed, 60000),
 // TEST_VERBOSE=1 (stream test output live instead of only on failure),
@@ -180,8 +181,11 @@ if (files.length === 0) {
   const defaults = ['--enable-source-maps'];
   if (!has('--test-concurrency')) defaults.push(`--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`);
   const timeoutOption = nodeOptions.find((o) => o.startsWith('--test-timeout='));
+  // node's runner applies this to each test file as a whole, not only to each test in it: the
+  // cluster console file (three gateways, a rolling restart, Chromium) took 300 s on a loaded
+  // slow VM and was cut off with every test in it passing or running.
   const testTimeoutMs =
-    timeoutOption?.slice('--test-timeout='.length) ?? process.env.TEST_TIMEOUT_MS ?? '300000';
+    timeoutOption?.slice('--test-timeout='.length) ?? process.env.TEST_TIMEOUT_MS ?? '900000';
   if (!timeoutOption) defaults.push(`--test-timeout=${testTimeoutMs}`);
 
   const summaryDir = mkdtempSync(join(tmpdir(), 'cfs-test-summary-'));
