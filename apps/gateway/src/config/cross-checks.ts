@@ -158,6 +158,35 @@ function tlsChecks(raw: unknown, configDir: string): Finding[] {
 }
 
 /**
+ * `durability.metadata: async` defers the embedded store's WAL flushes; PostgreSQL commits are
+ * its own to make durable (its `synchronous_commit`), so there the key would do nothing.
+ */
+function durabilityChecks(raw: unknown): Finding[] {
+  const durability = mapAt(raw, 'durability');
+  const url = text(mapAt(raw, 'metadata').url);
+  const findings: Finding[] = [];
+  if (durability.metadata === 'async' && url !== undefined && /^postgres(ql)?:/.test(url)) {
+    findings.push({
+      path: ['durability', 'metadata'],
+      message:
+        'async applies to the embedded SQLite metadata store; with PostgreSQL metadata set synchronous_commit on the PostgreSQL server instead',
+      severity: 'error',
+      at: 'value',
+    });
+  }
+  if (durability.flush_interval !== undefined && durability.metadata !== 'async') {
+    findings.push({
+      path: ['durability', 'flush_interval'],
+      message:
+        'has no effect unless durability.metadata is async (changes are flushed before they are answered)',
+      severity: 'warning',
+      at: 'key',
+    });
+  }
+  return findings;
+}
+
+/**
  * `configDir` anchors relative TLS paths, as it anchors a relative state_dir. With `tlsAsWarnings`
  * certificate problems are reported but do not make the file invalid: the tools an operator
  * needs most when a certificate is bad (`cert status`, `preflight`, `drain`) still get a config.
@@ -166,5 +195,5 @@ export function crossCheck(raw: unknown, configDir: string, tlsAsWarnings = fals
   const tls = tlsChecks(raw, configDir).map((f) =>
     tlsAsWarnings ? { ...f, severity: 'warning' as const } : f,
   );
-  return [...portClashes(raw), ...exportChecks(raw), ...shareChecks(raw), ...tls];
+  return [...portClashes(raw), ...exportChecks(raw), ...shareChecks(raw), ...durabilityChecks(raw), ...tls];
 }

@@ -31,10 +31,22 @@ export const DEFAULTS = {
   probeInterval: '2s',
   /** How long an SMB durable handle outlives its dropped connection (MS-SMB2 Open.DurableOpenTimeout). */
   durableHandleTimeout: '60s',
+  /** `durability.metadata`: every change on disk before it is answered, as RFC 1813 asks. */
+  metadataDurability: 'sync',
+  /** `durability.flush_interval`: with `metadata: async`, the longest a change waits for the disk. */
+  flushInterval: '1s',
   groupCommitMaxDelay: '0ms',
   /** A node silent for MISSED_HEARTBEATS_DOWN (3) of its intervals is shown as down. */
   heartbeatInterval: '5s',
 } as const;
+
+/**
+ * `durability.metadata`. sync: a change (create, rename, remove, setattr…) is answered once on
+ * disk. async: once committed — safe from a crash of the gateway, not yet from a power loss —
+ * and on disk within `flush_interval` or at the next COMMIT, FLUSH, CLOSE or S3 change.
+ */
+export const METADATA_DURABILITY = ['sync', 'async'] as const;
+export type MetadataDurability = (typeof METADATA_DURABILITY)[number];
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -131,6 +131,10 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
     cache: { ttlMs: file.cache.ttl, maxEntries: file.cache.max_entries },
     quota: { gracePeriodMs: file.quota.grace_period },
     identity: { groupsFromHost: file.identity.groups_from_host },
-    durability: { groupCommitMaxDelayMs: file.durability.group_commit_max_delay },
+    durability: {
+      metadata: file.durability.metadata,
+      flushIntervalMs: file.durability.flush_interval,
+      groupCommitMaxDelayMs: file.durability.group_commit_max_delay,
+    },
   };
 }

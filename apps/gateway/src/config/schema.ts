@@ -3,7 +3,7 @@ import { parseDuration, UnitError } from '../util/units.ts';
 import { parseClientMatch, parseListenAddress } from './address.ts';
 import { parseMetadataUrl, parseTransportUrl } from './backend-url.ts';
 import { parseControlUrl } from './control-url.ts';
-import { DEFAULTS, LOG_LEVELS } from './defaults.ts';
+import { DEFAULTS, LOG_LEVELS, METADATA_DURABILITY } from './defaults.ts';
 import { InvalidValue } from './invalid-value.ts';
 import { parseMode } from './mode.ts';
 import {
@@ -175,7 +175,11 @@ export const configFileSchema = z.strictObject({
   cache: section({ ttl: duration(DEFAULTS.cacheTtl), max_entries: count.default(DEFAULTS.cacheMaxEntries) }),
   quota: section({ grace_period: duration(DEFAULTS.gracePeriod) }),
   identity: section({ groups_from_host: z.boolean().default(false) }),
-  durability: section({ group_commit_max_delay: duration(DEFAULTS.groupCommitMaxDelay) }),
+  durability: section({
+    metadata: z.enum(METADATA_DURABILITY).default(DEFAULTS.metadataDurability),
+    flush_interval: interval(DEFAULTS.flushInterval),
+    group_commit_max_delay: duration(DEFAULTS.groupCommitMaxDelay),
+  }),
 });
 
 export type ConfigFile = z.output<typeof configFileSchema>;

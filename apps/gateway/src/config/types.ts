@@ -1,7 +1,7 @@
 import type { ClientMatch, ListenAddress } from './address.ts';
 import type { MetadataBackend, TransportBackend } from './backend-url.ts';
 import type { ControlBackend } from './control-url.ts';
-import type { LogLevel } from './defaults.ts';
+import type { LogLevel, MetadataDurability } from './defaults.ts';
 
 export type { ClientMatch, ListenAddress } from './address.ts';
 export type { MetadataBackend, TransportBackend } from './backend-url.ts';
@@ -120,5 +120,11 @@ export interface GatewayConfig {
   cache: { ttlMs: number; maxEntries: number };
   quota: { gracePeriodMs: number };
   identity: { groupsFromHost: boolean };
-  durability: { groupCommitMaxDelayMs: number };
+  durability: {
+    /** sync: changes answered once on disk; async: once committed, on disk within flushIntervalMs. */
+    metadata: MetadataDurability;
+    flushIntervalMs: number;
+    /** How long a flush waits for more commits to join it (0: it starts at once). */
+    groupCommitMaxDelayMs: number;
+  };
 }

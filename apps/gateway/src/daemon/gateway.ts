@@ -67,6 +67,7 @@ export class Gateway {
       nodeName: config.node.name,
       cacheTtlMs: config.cache.ttlMs,
       cacheMaxEntries: config.cache.maxEntries,
+      durability: config.durability,
       breaker: config.circuitBreaker,
       wrapStores: this.wrapStores,
       onConnectionError: (err) =>
@@ -78,6 +79,12 @@ export class Gateway {
       },
     });
     await this.createServedDirectories();
+    if (config.durability.metadata === 'async') {
+      log.warn(
+        { flushIntervalMs: config.durability.flushIntervalMs },
+        `metadata durability async: changes are answered before they are on disk and reach it within ${config.durability.flushIntervalMs} ms (or at a COMMIT, FLUSH, CLOSE or S3 change); a power loss can undo that much`,
+      );
+    }
 
     // Probes go through the breakers, so an outage opens them and recovery closes them with
     // no client traffic.

@@ -27,13 +27,15 @@ export class WalBarrier implements DurabilityBarrier {
   private readonly fd: number;
   private readonly group: GroupCommit;
 
-  constructor(walPath: string) {
+  /** `maxDelayMs`: how long a flush waits for more commits to join it (group_commit_max_delay). */
+  constructor(walPath: string, maxDelayMs = 0) {
     this.fd = openSync(walPath, 'r');
     this.group = new GroupCommit(
       () =>
         new Promise<void>((resolve, reject) => {
           fdatasync(this.fd, (err) => (err ? reject(err) : resolve()));
         }),
+      maxDelayMs,
     );
   }
 

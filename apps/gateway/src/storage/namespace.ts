@@ -33,6 +33,13 @@ export interface NamespaceOptions {
   cacheMaxEntries: number;
   breaker?: BreakerOptions;
   onBreakerTransition?: (b: CircuitBreaker, from: BreakerState, reason: string) => void;
+  /**
+   * `durability.metadata: async`: a change no client asked to make durable is answered once
+   * committed (it survives a crash of the gateway's process at once) and reaches the disk
+   * within this many milliseconds, or sooner at a COMMIT, FLUSH, CLOSE or S3 change. Unset:
+   * every change is on disk before it is answered.
+   */
+  deferMetadataFlushMs?: number;
 }
 
 interface CachedNode {
@@ -141,6 +148,11 @@ export class Namespace implements NamespaceApi {
   onCommitted?: (fx: Effects) => void;
   /** Bumped by every cache invalidation: a lookup that raced one does not cache what it read. */
   private invalidations = 0;
+  /** Async metadata durability (NamespaceOptions.deferMetadataFlushMs): changes not yet flushed. */
+  private readonly deferMs: number | undefined;
+  private deferred = false;
+  private deferTimer: NodeJS.Timeout | undefined;
+  private lastFlush: Promise<void> = Promise.resolve();
 
   constructor(
     readonly meta: MetadataStore,
@@ -148,6 +160,7 @@ export class Namespace implements NamespaceApi {
     private readonly barrier: DurabilityBarrier,
     options: NamespaceOptions,
   ) {
+    this.deferMs = options.deferMetadataFlushMs;
     this.nodes = new TtlCache('attributes', options.cacheTtlMs, options.cacheMaxEntries);
     this.entries = new TtlCache('entries', options.cacheTtlMs, options.cacheMaxEntries);
     const breaker = options.breaker ?? { failureThreshold: 5, resetTimeoutMs: 10_000 };
@@ -175,6 +188,49 @@ export class Namespace implements NamespaceApi {
   /** Resolves once every metadata change made so far is on disk (a metadata backend call). */
   private syncMeta(): Promise<void> {
     return this.breakers.metadata.run(() => this.barrier.sync());
+  }
+
+  /** Every change so far to disk, now; what a deferred flush and the calls below wait on. */
+  private flushMeta(): Promise<void> {
+    this.deferred = false;
+    const flush = this.syncMeta().catch((e: unknown) => {
+      // Not on disk: the next flush (timer, COMMIT, S3 change) tries again.
+      this.deferred = true;
+      this.armDeferTimer();
+      throw e;
+    });
+    this.lastFlush = flush;
+    return flush;
+  }
+
+  /**
+   * What a mutation's reply waits for. Sync (the default): its change on disk. Async: nothing
+   * more than its commit, which a crash of this process cannot undo; the disk gets it within
+   * `deferMs`, or at the next flush a client asks for.
+   */
+  private settleMeta(): Promise<void> {
+    if (this.deferMs === undefined) return this.syncMeta();
+    this.deferred = true;
+    this.armDeferTimer();
+    return Promise.resolve();
+  }
+
+  private armDeferTimer(): void {
+    if (this.deferTimer || this.closed || this.deferMs === undefined) return;
+    this.deferTimer = setTimeout(() => {
+      this.deferTimer = undefined;
+      if (this.deferred) this.flushMeta().catch(() => {});
+    }, this.deferMs);
+    this.deferTimer.unref();
+  }
+
+  /**
+   * Async metadata durability: puts every change answered so far on disk before the caller
+   * answers (an S3 change, which has no COMMIT of its own). Sync: they already are.
+   */
+  flushDeferred(): Promise<void> {
+    if (this.deferMs === undefined) return Promise.resolve();
+    return this.deferred ? this.flushMeta() : this.lastFlush;
   }
 
   /**
@@ -402,7 +458,11 @@ export class Namespace implements NamespaceApi {
    * Drops what a transaction changed from the caches, waits for durability, then tells the
    * change feed what the mutation changed.
    */
-  private async finish(fx: Effects, durable = true, inode?: InodeChange): Promise<void> {
+  private async finish(
+    fx: Effects,
+    wait: 'settled' | 'on disk' | 'none' = 'settled',
+    inode?: InodeChange,
+  ): Promise<void> {
     this.invalidations++;
     for (const ino of fx.touched) this.nodes.delete(ino);
     for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
@@ -418,7 +478,8 @@ export class Namespace implements NamespaceApi {
         .finally(() => this.gcRuns.delete(run));
       this.gcRuns.add(run);
     }
-    if (durable) await this.syncMeta();
+    if (wait === 'settled') await this.settleMeta();
+    else if (wait === 'on disk') await this.flushMeta();
     if (this.changes.active) this.changes.emit(inode ? [...fx.entries, inode] : fx.entries);
   }
 
@@ -503,7 +564,7 @@ export class Namespace implements NamespaceApi {
     const changed = this.changes.active
       ? [...new Set(SETATTR_FIELDS.filter(([k]) => attrs[k] !== undefined).map(([, f]) => f))]
       : [];
-    await this.finish(r.fx, true, this.inodeChange(r.attrs, changed));
+    await this.finish(r.fx, 'settled', this.inodeChange(r.attrs, changed));
     return r.attrs;
   }
 
@@ -534,7 +595,9 @@ export class Namespace implements NamespaceApi {
         await this.undoTail(ino);
         throw e;
       }
-      await this.finish(recorded.fx, stability !== 'unstable', this.inodeChange(recorded.attrs, ['data']));
+      // A stable write (NFS FILE_SYNC/DATA_SYNC, SMB write-through) is the client asking for the disk.
+      const wait = stability === 'unstable' ? 'none' : 'on disk';
+      await this.finish(recorded.fx, wait, this.inodeChange(recorded.attrs, ['data']));
       return recorded.attrs;
     } finally {
       const left = (this.inflightWrites.get(ino) ?? 1) - 1;
@@ -575,7 +638,7 @@ export class Namespace implements NamespaceApi {
   async commit(ino: bigint): Promise<void> {
     await this.node(ino);
     // Data and metadata flush independently; uncommitted (unstable) bytes carry no promise.
-    await Promise.all([this.d.sync(ino), this.syncMeta()]);
+    await Promise.all([this.d.sync(ino), this.flushMeta()]);
   }
 
   async setXattrs(
@@ -590,7 +653,7 @@ export class Namespace implements NamespaceApi {
       quiet || !this.changes.active
         ? undefined
         : this.inodeChange((await this.node(ino)).attrs, ['xattrs'], Object.keys(values));
-    await this.finish(fx, true, change);
+    await this.finish(fx, 'settled', change);
   }
 
   // ---- write aside, link into place --------------------------------------------------------
@@ -701,6 +764,7 @@ export class Namespace implements NamespaceApi {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.deferTimer);
     await Promise.all(this.gcRuns);
     await this.barrier.sync();
     await this.data.close();

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTransportUrl } from '../config/backend-url.ts';
-import type { ObjectStoreSettings } from '../config/types.ts';
+import type { GatewayConfig, ObjectStoreSettings } from '../config/types.ts';
 import type { BreakerOptions } from './circuit-breaker.ts';
 import type { DataStore } from './data/data-store.ts';
 import { LocalBlobStore } from './data/local-blobs.ts';
@@ -30,6 +30,8 @@ export interface OpenNamespaceOptions {
   directIo?: boolean;
   cacheTtlMs?: number;
   cacheMaxEntries?: number;
+  /** The config's `durability` keys (default: sync, no group-commit delay). */
+  durability?: GatewayConfig['durability'];
   gate?: LedgerGate;
   breaker?: BreakerOptions;
   onBreakerTransition?: NamespaceOptions['onBreakerTransition'];
@@ -92,7 +94,8 @@ async function openMeta(
   const meta = new SqliteMetadataStore(dbFile, gate);
   // A write makes sure the WAL file exists before the barrier opens it.
   meta.setMeta('opened', String(Date.now()));
-  return { meta, barrier: new WalBarrier(`${dbFile}-wal`), dbFile };
+  const barrier = new WalBarrier(`${dbFile}-wal`, o.durability?.groupCommitMaxDelayMs ?? 0);
+  return { meta, barrier, dbFile };
 }
 
 async function openData(o: OpenNamespaceOptions): Promise<DataStore> {
@@ -121,6 +124,7 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
   const ns = new OpenedNamespace(stores.meta, stores.data, stores.barrier, {
     cacheTtlMs: o.cacheTtlMs ?? 1000,
     cacheMaxEntries: o.cacheMaxEntries ?? 100_000,
+    ...(o.durability?.metadata === 'async' ? { deferMetadataFlushMs: o.durability.flushIntervalMs } : {}),
     breaker: o.breaker,
     onBreakerTransition: o.onBreakerTransition,
   });

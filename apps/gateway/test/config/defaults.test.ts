@@ -111,7 +111,11 @@ describe('defaults for absent keys', () => {
     assert.deepEqual(config.limits, { maxConnections: 1024 });
     assert.deepEqual(config.admin, { trustLoopback: true });
     assert.deepEqual(config.identity, { groupsFromHost: false });
-    assert.deepEqual(config.durability, { groupCommitMaxDelayMs: 0 });
+    assert.deepEqual(config.durability, {
+      metadata: 'sync',
+      flushIntervalMs: 1000,
+      groupCommitMaxDelayMs: 0,
+    });
   });
 
   test('row 4: the backends follow state_dir when the file names none', async () => {
@@ -184,13 +188,17 @@ describe('values are converted to what the code needs', () => {
       'cache: { ttl: 250ms }',
       'quota: { grace_period: 2w }',
       'health: { probe_interval: 1m }',
-      'durability: { group_commit_max_delay: 2ms }',
+      'durability: { metadata: async, flush_interval: 500ms, group_commit_max_delay: 2ms }',
     ]);
     assert.equal(config.circuitBreaker.resetTimeoutMs, 30_000);
     assert.equal(config.cache.ttlMs, 250);
     assert.equal(config.quota.gracePeriodMs, 14 * 86_400_000);
     assert.equal(config.health.probeIntervalMs, 60_000);
-    assert.equal(config.durability.groupCommitMaxDelayMs, 2);
+    assert.deepEqual(config.durability, {
+      metadata: 'async',
+      flushIntervalMs: 500,
+      groupCommitMaxDelayMs: 2,
+    });
   });
 
   test('row 14: addresses keep what was written beside host and port', async () => {

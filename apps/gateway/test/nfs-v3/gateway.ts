@@ -27,7 +27,9 @@ export interface ClientGateway {
  * A gateway serving NFS — and S3 over the same namespace when this build registers an S3
  * server — on free loopback ports, not registered with rpcbind (test files run side by side).
  */
-export async function startClientGateway(o: { exports?: string } = {}): Promise<ClientGateway> {
+export async function startClientGateway(
+  o: { exports?: string /** More YAML: other sections. */; extraYaml?: string } = {},
+): Promise<ClientGateway> {
   const dir = makeTempDir('nfs3-clients');
   const [nfs, mount, s3, smb, ops] = (await freePorts(5)) as [number, number, number, number, number];
   const withS3 = PROTOCOL_SERVERS.s3 !== undefined;
@@ -40,6 +42,7 @@ nfs: { bind: 127.0.0.1:${nfs}, mount_bind: 127.0.0.1:${mount}, exports: [${o.exp
 s3: { enabled: ${withS3}, bind: 127.0.0.1:${s3}, root: /export }
 smb: { enabled: false, bind: 127.0.0.1:${smb} }
 health: { bind: 127.0.0.1:${ops}, probe_interval: 1h }
+${o.extraYaml ?? ''}
 `,
   );
   const { config, problems } = await loadConfig(file, { tls: 'warning' });

@@ -433,6 +433,8 @@ export class S3Server implements ProtocolServer {
       if (expectContinue) res.writeContinue();
       const call = this.makeCall(req, row, t.bucket ?? '', t.key ?? '', t.query, cred, auth, requestId);
       const reply = await row.handler(call);
+      // S3 has no COMMIT: with async metadata durability a change is flushed before its answer.
+      if (row.mutates) await this.env.ns.flushDeferred();
       this.send(req, res, reply);
       end(undefined);
     } catch (e) {

@@ -37,7 +37,10 @@ export function closeOpen(env: ServerEnv, open: Open): Promise<void> {
     for (const o of env.inodes.opensOf(open.ino)) o.notify?.end(NT_STATUS.STATUS_DELETE_PENDING);
   }
   const remove = last && deletePending && open.parentIno !== 0n && open.session.cred !== undefined;
-  return remove ? deleteOnClose(env, open) : open.dirty ? commitOnClose(env, open) : Promise.resolve();
+  if (remove) return deleteOnClose(env, open).then(() => env.ns.flushDeferred());
+  // A dirty open's commit flushes its metadata too; with async metadata durability an
+  // acknowledged CLOSE has every change before it on disk either way.
+  return open.dirty ? commitOnClose(env, open) : env.ns.flushDeferred();
 }
 
 async function commitOnClose(env: ServerEnv, open: Open): Promise<void> {
