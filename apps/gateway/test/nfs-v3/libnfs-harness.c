@@ -8,6 +8,7 @@
  *   harness URL writers FILE K BYTES     K sessions write disjoint parts of one file at once
  *   harness URL unstable FILE BYTES      raw UNSTABLE WRITEs then COMMIT: prints the verifiers
  *   harness URL files DIR N              (bench) one session creates, writes 4 KiB to, closes N files
+ *   harness URL dirs DIR N               (bench) one session makes, renames and removes N directories
  *   harness URL getattr FILE K SECONDS   (bench) K sessions send GETATTRs back to back: rate, p50, p99
  *
  * URL names the export: nfs://127.0.0.1/export?nfsport=P&mountport=M&version=3
@@ -452,11 +453,31 @@ static int cmd_getattr(const char *file, int k, double seconds)
 	return 0;
 }
 
+/* Metadata alone, no data and no COMMIT: MKDIR, RENAME, RMDIR of N directories, one session. */
+static int cmd_dirs(const char *dir, long n)
+{
+	struct nfs_context *nfs = connect_export();
+	char path[512], moved[512];
+	CHECK("mkdir", nfs_mkdir(nfs, dir) == 0, "%s", nfs_get_error(nfs));
+	double start = now_seconds();
+	for (long i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/d%ld", dir, i);
+		snprintf(moved, sizeof moved, "%s/e%ld", dir, i);
+		CHECK("mkdir", nfs_mkdir(nfs, path) == 0, "%s", nfs_get_error(nfs));
+		CHECK("rename", nfs_rename(nfs, path, moved) == 0, "%s", nfs_get_error(nfs));
+		CHECK("rmdir", nfs_rmdir(nfs, moved) == 0, "%s", nfs_get_error(nfs));
+	}
+	double seconds = now_seconds() - start;
+	printf("dirs %ld\nseconds %.3f\nops_per_sec %.1f\n", n, seconds, (double)(3 * n) / seconds);
+	nfs_destroy_context(nfs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s URL ops|list|writers|unstable|files|getattr ARGS\n", argv[0]);
+		fprintf(stderr, "usage: %s URL ops|list|writers|unstable|files|dirs|getattr ARGS\n", argv[0]);
 		return 2;
 	}
 	url_text = argv[1];
@@ -467,6 +488,7 @@ int main(int argc, char **argv)
 		return cmd_writers(argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10));
 	if (strcmp(cmd, "unstable") == 0 && argc == 5) return cmd_unstable(argv[3], strtoull(argv[4], NULL, 10));
 	if (strcmp(cmd, "files") == 0 && argc == 5) return cmd_files(argv[3], atol(argv[4]));
+	if (strcmp(cmd, "dirs") == 0 && argc == 5) return cmd_dirs(argv[3], atol(argv[4]));
 	if (strcmp(cmd, "getattr") == 0 && argc == 6) return cmd_getattr(argv[3], atoi(argv[4]), atof(argv[5]));
 	fprintf(stderr, "unknown command %s\n", cmd);
 	return 2;
