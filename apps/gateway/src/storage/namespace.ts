@@ -224,6 +224,10 @@ export class Namespace implements NamespaceApi {
     this.deferTimer.unref();
   }
 
+  get metadataDurability(): 'sync' | 'async' {
+    return this.deferMs === undefined ? 'sync' : 'async';
+  }
+
   /**
    * Async metadata durability: puts every change answered so far on disk before the caller
    * answers (an S3 change, which has no COMMIT of its own). Sync: they already are.

@@ -28,6 +28,12 @@ describe('S3 with durability.metadata async', () => {
   });
   after(() => g?.stop());
 
+  test('0 the metrics say which mode is in force', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${g.opsPort}/metrics`)).text();
+    ok(text.includes('gateway_metadata_durability{mode="async"} 1'), text);
+    ok(text.includes('gateway_metadata_durability{mode="sync"} 0'), text);
+  });
+
   test('1 a bucket, a PUT and a DELETE are each on disk before they are answered', async () => {
     const s3 = sdkClient(g, await g.user('dora'));
     let before = await flushes();

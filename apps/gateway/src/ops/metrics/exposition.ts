@@ -274,6 +274,16 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     [],
     () => [[{}, gw.ns.barrierFlushes]],
   );
+  gauge(
+    registry,
+    'gateway_metadata_durability',
+    'durability.metadata: 1 on the mode in force (sync: changes on disk when answered; async: committed, flushed within flush_interval or when a client asks)',
+    ['mode'],
+    () => [
+      [{ mode: 'sync' }, gw.ns.metadataDurability === 'sync' ? 1 : 0],
+      [{ mode: 'async' }, gw.ns.metadataDurability === 'async' ? 1 : 0],
+    ],
+  );
   counter(
     registry,
     'gateway_cluster_invalidations_total',
