@@ -14,14 +14,20 @@ class RecordingSocket extends EventEmitter {
   remoteAddress = '127.0.0.1';
   localAddress = '127.0.0.1';
   localPort = 445;
-  cork(): void {}
+  private isCorked = false;
+  cork(): void {
+    this.isCorked = true;
+  }
   uncork(): void {
+    this.isCorked = false;
     const all = Buffer.concat(this.corked);
     this.corked = [];
     this.written.push(all.subarray(4));
   }
+  /** A frame is one write (small ones) or the writes between cork and uncork (large ones). */
   write(b: Buffer, cb?: () => void): boolean {
-    this.corked.push(Buffer.from(b));
+    if (this.isCorked) this.corked.push(Buffer.from(b));
+    else this.written.push(Buffer.from(b).subarray(4));
     cb?.();
     return true;
   }

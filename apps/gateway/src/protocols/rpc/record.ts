@@ -26,18 +26,9 @@ export function recordMark(length: number): Buffer {
   return b;
 }
 
-/** Frames a complete message as one record (small messages; large replies use the writev path). */
+/** Frames a complete message as one record (small messages; replies use util/framed-write.ts). */
 export function frameRecord(message: Buffer): Buffer {
-  return frameChunks([message], message.length);
-}
-
-/** One record in one new buffer: the mark, then `chunks` (`length` bytes in all) copied after it. */
-export function frameChunks(chunks: readonly Buffer[], length: number): Buffer {
-  const framed = Buffer.allocUnsafe(length + 4);
-  framed.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
-  let at = 4;
-  for (const c of chunks) at += c.copy(framed, at);
-  return framed;
+  return Buffer.concat([recordMark(message.length), message]);
 }
 
 /**

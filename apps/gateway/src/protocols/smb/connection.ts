@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Connection } from '../../ops/connections.ts';
 import type { Credential } from '../../storage/types.ts';
+import { writeFrame } from '../../util/framed-write.ts';
 import { closeOpen } from './close-open.ts';
 import { encodeNegotiate, smb1NegotiateAnswer } from './commands/negotiate.ts';
 import { encodeOplockBreak } from './commands/oplock-break.ts';
@@ -249,7 +250,7 @@ export class SmbConnection implements ConnectionState {
     void this.close(reason);
   }
 
-  /** One frame; `written` runs when the socket has taken every part (or at once when closed). */
+  /** One frame; `written` runs once its parts are no longer needed (util/framed-write.ts). */
   private write(parts: Buffer[], written?: () => void): void {
     if (this.closed || this.socket.destroyed) {
       written?.();
@@ -257,12 +258,7 @@ export class SmbConnection implements ConnectionState {
     }
     let n = 0;
     for (const p of parts) n += p.length;
-    this.socket.cork();
-    this.socket.write(frameHeader(n), parts.length === 0 ? written : undefined);
-    for (let i = 0; i < parts.length; i++) {
-      this.socket.write(parts[i]!, i === parts.length - 1 ? written : undefined);
-    }
-    this.socket.uncork();
+    writeFrame(this.socket, frameHeader(n), parts, written);
     this.registry.bytes(0, n + 4);
     if (this.socket.writableLength > MAX_UNSENT_BYTES && !this.paused) {
       this.paused = true;
