@@ -56,8 +56,9 @@ type Durability = 'sync' | 'async';
 test(`acknowledged operations survive SIGKILL (${ROUNDS} rounds) and nothing half-done is visible`, () =>
   crashRounds('sync', ROUNDS));
 
-// Async metadata durability answers a change once it is committed to the WAL in the page cache,
-// flushing it later (here: hourly, so never within the test): a killed process loses none.
+// Async metadata durability answers a change once it is committed to the WAL in the page cache;
+// here only the writer's commits and stable appends flush (the timer is an hour away), so its
+// renames, removals and truncations are answered unflushed: a killed process loses none.
 test(`with durability.metadata async (flushed hourly), acknowledged operations survive SIGKILL (${ASYNC_ROUNDS} rounds)`, () =>
   crashRounds('async', ASYNC_ROUNDS));
 
