@@ -8,7 +8,7 @@ import { QueryPanel } from '../components/query-panel.tsx';
 import { alertsFor, THRESHOLDS } from '../lib/alerts.ts';
 import { diagnoseHref } from '../lib/diagnostics.ts';
 import { messageOf } from '../lib/errors.ts';
-import { ms, pct, rate } from '../lib/format.ts';
+import { duration, ms, pct, rate } from '../lib/format.ts';
 import { useTRPC } from '../lib/trpc.ts';
 
 const PROTOCOLS: ProtocolName[] = ['nfs', 's3', 'smb'];
@@ -129,10 +129,25 @@ function Headline({ snapshot }: { snapshot: MetricsSnapshot }) {
             value={pct(snapshot.caches.entries.hitRatio)}
             sub={`${snapshot.caches.entries.entries} entries`}
           />
+          <Stat
+            label="Metadata durability"
+            value={<span data-testid="metadata-durability">{snapshot.durability.metadata}</span>}
+            sub={
+              snapshot.durability.flushIntervalMs === null
+                ? 'changes on disk when answered'
+                : `on disk within ${interval(snapshot.durability.flushIntervalMs)} or when a client asks; a power loss can undo that much`
+            }
+            tone={snapshot.durability.metadata === 'async' ? 'warning' : 'neutral'}
+          />
         </dl>
       </Card>
     </div>
   );
+}
+
+/** A flush interval as the config file writes it: 250 ms, 1s, 1m 30s. */
+function interval(v: number): string {
+  return v < 1000 ? ms(v) : duration(v);
 }
 
 /** What an operator calls each listener. */

@@ -167,6 +167,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
         transport: { state: 'closed', errorsTotal: 0 },
       },
       draining: false,
+      durability: { metadata: 'sync', flushIntervalMs: null },
     }),
     listeners: async () => [
       { name: 'health', protocol: 'ops', address: '127.0.0.1:8080', state: 'accepting' },

@@ -83,6 +83,10 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     await word.waitFor();
     match(await word.innerText(), /^(healthy|degraded)$/);
     equal(await page.getByTestId('whoami').innerText(), 'alice');
+    // The gateway's durability.metadata, where an operator who set async can see it in force.
+    const durability = page.getByTestId('metadata-durability');
+    await durability.waitFor();
+    equal(await durability.innerText(), 'sync');
     const cookies = await ctx.cookies();
     const session = cookies.find((c) => c.name === 'cfs_session');
     ok(session, 'the gateway set the session cookie through the proxy');

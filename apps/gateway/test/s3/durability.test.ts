@@ -1,4 +1,4 @@
-import { equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, ok } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
@@ -6,6 +6,7 @@ import {
   GetObjectCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
+import { getMetrics } from '../../src/ops/metrics/index.ts';
 import { type S3Gateway, sdkClient, startS3Gateway } from './fixture.ts';
 
 /**
@@ -28,10 +29,11 @@ describe('S3 with durability.metadata async', () => {
   });
   after(() => g?.stop());
 
-  test('0 the metrics say which mode is in force', async () => {
+  test('0 the metrics and the console’s snapshot say which mode is in force', async () => {
     const text = await (await fetch(`http://127.0.0.1:${g.opsPort}/metrics`)).text();
     ok(text.includes('gateway_metadata_durability{mode="async"} 1'), text);
     ok(text.includes('gateway_metadata_durability{mode="sync"} 0'), text);
+    deepEqual(getMetrics(g.gw).snapshot().durability, { metadata: 'async', flushIntervalMs: 3_600_000 });
   });
 
   test('1 a bucket, a PUT and a DELETE are each on disk before they are answered', async () => {

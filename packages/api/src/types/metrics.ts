@@ -63,4 +63,9 @@ export interface MetricsSnapshot {
   caches: Record<CacheName, { hits: number; misses: number; hitRatio: number | null; entries: number }>;
   backends: Record<BackendName, { state: BreakerState; errorsTotal: number }>;
   draining: boolean;
+  /**
+   * `durability.metadata`: sync answers a change once on disk; async once committed, flushed
+   * within `flushIntervalMs` (null under sync) or when a client asks.
+   */
+  durability: { metadata: 'sync' | 'async'; flushIntervalMs: number | null };
 }

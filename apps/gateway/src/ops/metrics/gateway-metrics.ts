@@ -48,6 +48,8 @@ export interface MetricsSnapshot {
   caches: Record<CacheName, { hits: number; misses: number; hitRatio: number | null; entries: number }>;
   backends: Record<Backend, { state: BreakerState; errorsTotal: number }>;
   draining: boolean;
+  /** `durability.metadata`, and its flush interval under async (null under sync). */
+  durability: { metadata: 'sync' | 'async'; flushIntervalMs: number | null };
 }
 
 /** Counter readings at the end of the previous interval. */
@@ -208,6 +210,10 @@ export class GatewayMetrics {
         return { state: s.state, errorsTotal: s.totalFailures };
       }),
       draining: isDraining(gw),
+      durability: {
+        metadata: gw.ns.metadataDurability,
+        flushIntervalMs: gw.ns.metadataDurability === 'async' ? gw.config.durability.flushIntervalMs : null,
+      },
     };
   }
 
