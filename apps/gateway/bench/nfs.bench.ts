@@ -129,8 +129,8 @@ function warmUp(s: Server, local: string): void {
 }
 
 function metadataFigures(s: Server, harness: string): Omit<Figures, 'writeMiBs' | 'readMiBs'> {
-  const filesPerSec = smallFiles(s, harness, '/files');
-  const dirOpsPerSec = dirOps(s, harness, '/dirs');
+  const filesPerSec = sessionRate(s, harness, 'files', '/files');
+  const dirOpsPerSec = sessionRate(s, harness, 'dirs', '/dirs');
   const g = keyed(
     run(harness, [s.url('/export'), 'getattr', '/big-0.bin', String(SESSIONS), String(GETATTR_SECONDS)]),
   );
@@ -142,12 +142,10 @@ function metadataFigures(s: Server, harness: string): Omit<Figures, 'writeMiBs' 
   };
 }
 
-function smallFiles(s: Server, harness: string, dir: string): number {
-  return Number(keyed(run(harness, [s.url('/export'), 'files', dir, String(FILES)])).files_per_sec);
-}
-
-function dirOps(s: Server, harness: string, dir: string): number {
-  return Number(keyed(run(harness, [s.url('/export'), 'dirs', dir, String(DIRS)])).ops_per_sec);
+/** One libnfs session's rate: `files` (create, write 4 KiB, close) or `dirs` (mkdir, rename, rmdir). */
+function sessionRate(s: Server, harness: string, workload: 'files' | 'dirs', dir: string): number {
+  const [count, figure] = workload === 'files' ? [FILES, 'files_per_sec'] : [DIRS, 'ops_per_sec'];
+  return Number(keyed(run(harness, [s.url('/export'), workload, dir, String(count)]))[figure]);
 }
 
 async function startGateway(extraYaml = ''): Promise<Server> {
@@ -276,9 +274,9 @@ try {
   await ganesha?.stop();
   // The same workload on a gateway answering metadata changes before they are on disk.
   const asyncGateway = await startGateway('durability: { metadata: async }');
-  smallFiles(asyncGateway, harness, '/warm-up');
-  const asyncFilesPerSec = smallFiles(asyncGateway, harness, '/files');
-  const asyncDirOpsPerSec = dirOps(asyncGateway, harness, '/dirs');
+  sessionRate(asyncGateway, harness, 'files', '/warm-up');
+  const asyncFilesPerSec = sessionRate(asyncGateway, harness, 'files', '/files');
+  const asyncDirOpsPerSec = sessionRate(asyncGateway, harness, 'dirs', '/dirs');
   await asyncGateway.stop();
 
   const size = BYTES >= 1024 * MiB ? `${BYTES / (1024 * MiB)} GiB` : `${BYTES / MiB} MiB`;

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseListenAddress } from './address.ts';
+import { parseMetadataUrl } from './backend-url.ts';
 import { DEFAULTS, type Protocol } from './defaults.ts';
 import { clashMessage, findPortClashes, type Listener } from './listeners.ts';
 import { parseNamespacePath } from './namespace-path.ts';
@@ -163,9 +164,9 @@ function tlsChecks(raw: unknown, configDir: string): Finding[] {
  */
 function durabilityChecks(raw: unknown): Finding[] {
   const durability = mapAt(raw, 'durability');
-  const url = text(mapAt(raw, 'metadata').url);
+  const backend = parsedOrUndefined(parseMetadataUrl, mapAt(raw, 'metadata').url);
   const findings: Finding[] = [];
-  if (durability.metadata === 'async' && url !== undefined && /^postgres(ql)?:/.test(url)) {
+  if (durability.metadata === 'async' && backend?.kind === 'postgres') {
     findings.push({
       path: ['durability', 'metadata'],
       message:

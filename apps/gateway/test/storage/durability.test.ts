@@ -2,7 +2,7 @@ import { deepEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
 import { GroupCommit } from '../../src/storage/group-commit.ts';
 import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
-import { ROOT } from '../../src/storage/types.ts';
+import { type Attributes, ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 
 /**
@@ -12,14 +12,26 @@ import { makeTempDir } from '../support/tmpdir.ts';
  * or when the flush interval ends. The storage crash test (crash.test.ts) shows that what async
  * answered survives a SIGKILL.
  */
-async function open(durability: 'sync' | 'async', flushIntervalMs = 3_600_000): Promise<OpenedNamespace> {
-  const dir = makeTempDir('durability');
-  return openNamespace({
-    metadataUrl: `sqlite://${dir}/meta.db`,
-    transportUrl: `file://${dir}/data`,
+/** Runs `body` on a fresh namespace with a directory /d, and closes it. */
+async function withNamespace(
+  durability: 'sync' | 'async',
+  flushIntervalMs: number,
+  body: (ns: OpenedNamespace, dir: Attributes) => Promise<void>,
+): Promise<void> {
+  const path = makeTempDir('durability');
+  const ns = await openNamespace({
+    metadataUrl: `sqlite://${path}/meta.db`,
+    transportUrl: `file://${path}/data`,
     durability: { metadata: durability, flushIntervalMs, groupCommitMaxDelayMs: 0 },
   });
+  try {
+    await body(ns, await ns.ensureDirectory('/d', 0o777));
+  } finally {
+    await ns.close();
+  }
 }
+
+const HOURLY = 3_600_000;
 
 /** What one NFS session does per small file, less the COMMIT: create, then an unstable write. */
 async function createFiles(ns: OpenedNamespace, dir: bigint, n: number): Promise<bigint[]> {
@@ -32,22 +44,15 @@ async function createFiles(ns: OpenedNamespace, dir: bigint, n: number): Promise
   return inos;
 }
 
-test('1 sync: every create is flushed before it is answered', async () => {
-  const ns = await open('sync');
-  try {
-    const dir = await ns.ensureDirectory('/d', 0o777);
+test('1 sync: every create is flushed before it is answered', () =>
+  withNamespace('sync', HOURLY, async (ns, dir) => {
     const before = ns.barrierFlushes;
     await createFiles(ns, dir.ino, 10);
     ok(ns.barrierFlushes - before >= 10, `${ns.barrierFlushes - before} flushes for 10 creates`);
-  } finally {
-    await ns.close();
-  }
-});
+  }));
 
-test('2 async: creates, renames, removals and setattrs are answered without a flush; COMMIT flushes them all at once', async () => {
-  const ns = await open('async');
-  try {
-    const dir = await ns.ensureDirectory('/d', 0o777);
+test('2 async: creates, renames, removals and setattrs are answered without a flush; COMMIT flushes them all at once', () =>
+  withNamespace('async', HOURLY, async (ns, dir) => {
     const before = ns.barrierFlushes;
     const [first] = await createFiles(ns, dir.ino, 10);
     await ns.rename(ROOT, dir.ino, 'f1', dir.ino, 'g1');
@@ -74,15 +79,10 @@ test('2 async: creates, renames, removals and setattrs are answered without a fl
     equal(ns.barrierFlushes - before, 1, 'one flush at COMMIT');
     await ns.flushDeferred();
     equal(ns.barrierFlushes - before, 1, 'nothing left to flush after it');
-  } finally {
-    await ns.close();
-  }
-});
+  }));
 
-test('3 async: a stable write and an S3-style change (flushDeferred) flush; an unstable write does not', async () => {
-  const ns = await open('async');
-  try {
-    const dir = await ns.ensureDirectory('/d', 0o777);
+test('3 async: a stable write and an S3-style change (flushDeferred) flush; an unstable write does not', () =>
+  withNamespace('async', HOURLY, async (ns, dir) => {
     const a = await ns.create(ROOT, dir.ino, 'f', 0o644);
     const before = ns.barrierFlushes;
     await ns.write(ROOT, a.ino, 0n, Buffer.from('unstable'), 'unstable');
@@ -93,24 +93,16 @@ test('3 async: a stable write and an S3-style change (flushDeferred) flush; an u
     equal(ns.barrierFlushes - before, 1);
     await ns.flushDeferred();
     equal(ns.barrierFlushes - before, 2, 'the change an S3 answer waits for is flushed');
-  } finally {
-    await ns.close();
-  }
-});
+  }));
 
-test('4 async: with no client asking, the flush interval puts the changes on disk', async () => {
-  const ns = await open('async', 50);
-  try {
-    const dir = await ns.ensureDirectory('/d', 0o777);
+test('4 async: with no client asking, the flush interval puts the changes on disk', () =>
+  withNamespace('async', 50, async (ns, dir) => {
     const before = ns.barrierFlushes;
     await ns.create(ROOT, dir.ino, 'f', 0o644);
     equal(ns.barrierFlushes - before, 0);
     for (let i = 0; i < 200 && ns.barrierFlushes === before; i++) await new Promise((r) => setTimeout(r, 50));
     equal(ns.barrierFlushes - before, 1, 'one flush after the interval');
-  } finally {
-    await ns.close();
-  }
-});
+  }));
 
 test('5 group_commit_max_delay: commits asked for within the delay share one flush', async () => {
   const count = async (maxDelayMs: number) => {
