@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fetchText, getJson, waitForHttp } from './http.ts';
@@ -36,6 +37,17 @@ test('freePorts hands out distinct ports, never the same one twice in a process'
   const all = [...batch, single];
   assert.equal(new Set(all).size, all.length);
   for (const port of all) assert.ok(port > 1024 && port < 65536);
+});
+
+test('freePorts reserves its ports for this process, outside the ephemeral range', async () => {
+  const [port] = (await freePorts(1)) as [number];
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  assert.ok(port < (low as number), `${port} is below the ephemeral range starting at ${low}`);
+  const file = join(tmpdir(), 'cfs-test-ports', String(port));
+  assert.equal(readFileSync(file, 'utf8'), String(process.pid));
 });
 
 test('makeTempDir makes a fresh folder each time', () => {
