@@ -37,6 +37,7 @@ export async function openCliNamespace(config: GatewayConfig): Promise<OpenedNam
     metadataUrl: config.metadata.url,
     transportUrl: config.transport.url,
     objectStore: config.objectStore,
+    inlineMaxBytes: config.inlineMaxBytes,
     cacheTtlMs: 0,
     cacheMaxEntries: 0,
     recover: false,

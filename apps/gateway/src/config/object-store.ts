@@ -10,6 +10,7 @@ export const OBJECT_STORE_DEFAULTS = {
   chunkSize: '8MiB',
   cacheSize: '256MiB',
   writeBufferSize: '256MiB',
+  inlineMax: '16KiB',
   requestTimeout: '10s',
 } as const;
 
@@ -56,6 +57,19 @@ export function parseByteCount(text: string): number {
   const bytes = parseSize(text).bytes;
   if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidValue(`size '${text}' is too large`);
   return Number(bytes);
+}
+
+/** The largest file kept inline in the metadata database (`transport.inline_max`). */
+export const INLINE_MAX_LIMIT = 256 * KiB;
+
+export function parseInlineMax(text: string): number {
+  const bytes = parseByteCount(text);
+  if (bytes > INLINE_MAX_LIMIT) {
+    throw new InvalidValue(
+      `inline size '${text}' must be at most 256KiB (0 keeps every file in its own blob)`,
+    );
+  }
+  return bytes;
 }
 
 export function parseChunkSize(text: string): number {

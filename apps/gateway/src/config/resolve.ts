@@ -93,6 +93,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
     },
     objectStore: objectStore(file.transport, configDir),
     directIo: file.transport.direct_io,
+    inlineMaxBytes: file.transport.inline_max,
     control: file.control.url ?? defaultControl(metadata, stateDir),
     nfs: {
       enabled: file.nfs.enabled,

@@ -21,6 +21,7 @@ import {
   parseAccessKeyId,
   parseByteCount,
   parseChunkSize,
+  parseInlineMax,
   parseStoreEndpoint,
 } from './object-store.ts';
 
@@ -125,6 +126,8 @@ export const configFileSchema = z.strictObject({
     url: parsedText('a data store URL', parseTransportUrl).optional(),
     // A file:// (local) data directory: large aligned writes past the page cache.
     direct_io: z.boolean().default(true),
+    // Files up to this size keep their bytes in the metadata database (0: none do).
+    inline_max: parsedText('a size like 16KiB', parseInlineMax).prefault(OBJECT_STORE_DEFAULTS.inlineMax),
     // The keys below are for an s3:// url (see object-store.ts).
     endpoint: parsedText('an http(s) URL', parseStoreEndpoint).optional(),
     region: parsedText('a region name', parseRegion).prefault(OBJECT_STORE_DEFAULTS.region),

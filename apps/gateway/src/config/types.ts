@@ -78,6 +78,12 @@ export interface GatewayConfig {
    * disk past the page cache (storage/data/direct-io.ts). Default true.
    */
   directIo: boolean;
+  /**
+   * `transport.inline_max`: a file created over NFS or SMB keeps its bytes in the metadata
+   * database while no larger than this (layout 2, storage/sqlite/schema.ts). Default 16 KiB;
+   * 0 gives every file its own blob.
+   */
+  inlineMaxBytes: number;
   /** The `transport` section's object-store keys (see ObjectStoreSettings). */
   objectStore: ObjectStoreSettings;
   /**

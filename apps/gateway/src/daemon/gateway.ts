@@ -64,6 +64,7 @@ export class Gateway {
       transportUrl: config.transport.url,
       objectStore: config.objectStore,
       directIo: config.directIo,
+      inlineMaxBytes: config.inlineMaxBytes,
       nodeName: config.node.name,
       cacheTtlMs: config.cache.ttlMs,
       cacheMaxEntries: config.cache.maxEntries,

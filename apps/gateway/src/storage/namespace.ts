@@ -7,7 +7,7 @@ import { fsError } from './errors.ts';
 import { guardAsync, guardMeta } from './guarded.ts';
 import { LockTable } from './locks.ts';
 import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO } from './meta/model.ts';
-import { type InodeRow, toAttributes } from './meta/rows.ts';
+import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
 import type { MetadataStore } from './meta/store.ts';
 import { checkLookupName, splitPath } from './names.ts';
 import { effectiveAccess, R_OK, requireAccess, X_OK } from './permissions.ts';
@@ -40,17 +40,25 @@ export interface NamespaceOptions {
    * every change is on disk before it is answered.
    */
   deferMetadataFlushMs?: number;
+  /**
+   * `transport.inline_max`: a new file keeps its bytes in the metadata database while it is no
+   * larger than this (a write, its data and its size, is then one transaction, and a COMMIT
+   * one flush of the database's log). 0 (the default here): every file has its own blob.
+   */
+  inlineMaxBytes?: number;
 }
 
 interface CachedNode {
   attrs: Attributes;
-  /** 0: bytes in the inode's own blob at the same offsets; 1: an extent list (store.ts). */
+  /** 0: bytes in the inode's own blob at the same offsets; 1: an extent list; 2: inline (schema.ts). */
   layout: number;
   /** Extended attributes, loaded on first use; dropped with the node when a change touches it. */
   xattrs?: ReadonlyMap<string, Buffer>;
 }
 
 /** How old an unlinked upload must be before another node may take it for a crash leftover. */
+const INLINE = Number(LAYOUT.inline);
+
 const CLUSTER_ORPHAN_AGE_NS = 3600n * 1_000_000_000n;
 
 /** Largest single read or write the namespace serves in one call (protocols chunk above it). */
@@ -137,6 +145,9 @@ export class Namespace implements NamespaceApi {
   /** Inodes whose blob tail was checked in this process (see writeData). */
   private readonly tailChecked = new Map<bigint, Promise<void>>();
   private readonly inflightWrites = new Map<bigint, number>();
+  /** Writes to each inline file, one at a time (a move to the blob must not miss one). */
+  private readonly inlineWrites = new Map<bigint, Promise<unknown>>();
+  private readonly inlineMax: bigint;
   private readonly gcRuns = new Set<Promise<void>>();
   private closed = false;
 
@@ -161,6 +172,7 @@ export class Namespace implements NamespaceApi {
     options: NamespaceOptions,
   ) {
     this.deferMs = options.deferMetadataFlushMs;
+    this.inlineMax = BigInt(options.inlineMaxBytes ?? 0);
     this.nodes = new TtlCache('attributes', options.cacheTtlMs, options.cacheMaxEntries);
     this.entries = new TtlCache('entries', options.cacheTtlMs, options.cacheMaxEntries);
     const breaker = options.breaker ?? { failureThreshold: 5, resetTimeoutMs: 10_000 };
@@ -400,6 +412,16 @@ export class Namespace implements NamespaceApi {
 
   /** Fills `out` with the file's bytes at `offset`; holes and bytes past the blob read as zeros. */
   private async readInto(ino: bigint, layout: number, offset: bigint, out: Buffer): Promise<void> {
+    if (layout === INLINE) {
+      const bytes = await this.m.inlineBytes(ino);
+      if (bytes !== undefined) {
+        const got = offset < bytes.length ? bytes.copy(out, 0, Number(offset)) : 0;
+        out.fill(0, got);
+        return;
+      }
+      // Moved to its own blob since the layout was cached (layouts 2 and 0 only).
+      layout = 0;
+    }
     if (layout === 0) {
       const got = await this.d.readInto(ino, Number(offset), out);
       if (got < out.length) out.fill(0, got);
@@ -489,7 +511,7 @@ export class Namespace implements NamespaceApi {
 
   private async createNode(cred: Credential, dir: bigint, name: string, spec: NodeSpec): Promise<Attributes> {
     const { attrs, fx, existed } = await this.m.createNode(cred, dir, name, spec);
-    if (!existed && attrs.type === 'file' && attrs.size === 0n) this.readyBlob(attrs.ino);
+    if (!existed && attrs.type === 'file' && attrs.size === 0n && !spec.inline) this.readyBlob(attrs.ino);
     await this.finish(fx);
     return attrs;
   }
@@ -516,6 +538,7 @@ export class Namespace implements NamespaceApi {
       mode,
       how: how ?? { kind: 'guarded' },
       initial: attrs,
+      inline: this.inlineMax > 0n,
     });
   }
 
@@ -584,8 +607,14 @@ export class Namespace implements NamespaceApi {
       throw fsError('EINVAL', 'write larger than the maximum I/O size', String(ino));
     const end = offset + BigInt(data.length);
     if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
-    const { row, annotated } = await this.m.precheckWrite(cred, ino, end);
+    let { row, annotated } = await this.m.precheckWrite(cred, ino, end);
     if (data.length === 0) return (await this.node(ino)).attrs;
+    if (row.layout === LAYOUT.inline) {
+      const attrs = await this.writeInlineFile(ino, offset, data, stability);
+      if (attrs) return attrs;
+      // Moved to its own blob by another node meanwhile: written there, as any such file.
+      ({ row, annotated } = await this.m.precheckWrite(cred, ino, end));
+    }
     if (annotated) await this.voidAnnotation(ino);
     await this.checkTail(ino, row.layout === 0n ? row.size : undefined);
     this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
@@ -639,8 +668,66 @@ export class Namespace implements NamespaceApi {
     if (row && row.layout === 0n) await this.d.truncate(ino, Number(row.size));
   }
 
+  /**
+   * A write to an inline file: into the metadata database while the file stays within
+   * `inlineMax` — data, size and change id in one transaction, so a content annotation needs
+   * no voiding first — else its bytes move to its own blob with the write; undefined when
+   * the file is no longer inline. Writes to one inline file run one at a time.
+   */
+  private writeInlineFile(
+    ino: bigint,
+    offset: bigint,
+    data: Buffer,
+    stability: Stability,
+  ): Promise<Attributes | undefined> {
+    const run = async (): Promise<Attributes | undefined> => {
+      const end = offset + BigInt(data.length);
+      const r =
+        end <= this.inlineMax
+          ? await this.m.writeInline(ino, offset, data)
+          : await this.moveInlineToBlob(ino, offset, data);
+      if (!r) return undefined;
+      const wait = stability === 'unstable' ? 'none' : 'on disk';
+      await this.finish(r.fx, wait, this.inodeChange(r.attrs, ['data']));
+      return r.attrs;
+    };
+    const queued = (this.inlineWrites.get(ino) ?? Promise.resolve()).then(run, run);
+    const settled = queued.catch(() => {});
+    this.inlineWrites.set(ino, settled);
+    void settled.then(() => {
+      if (this.inlineWrites.get(ino) === settled) this.inlineWrites.delete(ino);
+    });
+    return queued;
+  }
+
+  /**
+   * A write past `inlineMax` into an inline file: the blob gets the inline bytes and the write,
+   * is made durable (those bytes were answered for), and only then does the metadata let go
+   * of its copy, in the write's own transaction.
+   */
+  private async moveInlineToBlob(
+    ino: bigint,
+    offset: bigint,
+    data: Buffer,
+  ): Promise<{ attrs: Attributes; fx: Effects } | undefined> {
+    const bytes = await this.m.inlineBytes(ino);
+    if (bytes === undefined) return undefined;
+    await this.voidAnnotation(ino);
+    // Cuts whatever an earlier move cut short left in the blob.
+    const ready = this.d.prepareWrite(ino, 0);
+    this.tailChecked.set(ino, ready);
+    await ready;
+    if (bytes.length > 0) await this.d.write(ino, 0, bytes);
+    await this.d.write(ino, Number(offset), data);
+    await this.d.sync(ino);
+    return this.m.recordWrite(ino, offset, offset + BigInt(data.length));
+  }
+
   async commit(ino: bigint): Promise<void> {
-    await this.node(ino);
+    const row = await this.m.row(ino);
+    if (!row) throw fsError('ESTALE', 'no such inode', String(ino));
+    // An inline file's bytes are in the metadata: one flush of its log.
+    if (row.layout === LAYOUT.inline) return this.flushMeta();
     // Data and metadata flush independently; uncommitted (unstable) bytes carry no promise.
     await Promise.all([this.d.sync(ino), this.flushMeta()]);
   }

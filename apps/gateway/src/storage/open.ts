@@ -28,6 +28,8 @@ export interface OpenNamespaceOptions {
   objectStore?: ObjectStoreSettings;
   /** A file:// transport: large aligned writes past the page cache (`transport.direct_io`; default true). */
   directIo?: boolean;
+  /** `transport.inline_max`: files up to this size keep their bytes inline (default: none do). */
+  inlineMaxBytes?: number;
   cacheTtlMs?: number;
   cacheMaxEntries?: number;
   /** The config's `durability` keys (default: sync, no group-commit delay). */
@@ -125,6 +127,7 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
     cacheTtlMs: o.cacheTtlMs ?? 1000,
     cacheMaxEntries: o.cacheMaxEntries ?? 100_000,
     ...(o.durability?.metadata === 'async' ? { deferMetadataFlushMs: o.durability.flushIntervalMs } : {}),
+    inlineMaxBytes: o.inlineMaxBytes ?? 0,
     breaker: o.breaker,
     onBreakerTransition: o.onBreakerTransition,
   });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { LAYOUT } from '../../storage/meta/rows.ts';
 import type { Namespace } from '../../storage/namespace.ts';
 import { type Attributes, ROOT } from '../../storage/types.ts';
 import { CliExit, loadCliConfig, openCliNamespace, runCli } from '../context.ts';
@@ -8,10 +9,11 @@ import { deviceNumbers, modeString, octalMode, typeDescription } from '../format
 import type { CommandOutput } from '../format/output.ts';
 import { statTime } from '../format/time.ts';
 
-/** Where a file's bytes are: its own blob at the same offsets, or a list of extents. */
+/** Where a file's bytes are: its own blob at the same offsets, a list of extents, or inline. */
 export type DataLayout =
   | { kind: 'none' }
   | { kind: 'own-blob'; blob: string; storedBytes: number | null }
+  | { kind: 'inline'; storedBytes: number }
   | {
       kind: 'extents';
       blobs: number;
@@ -26,6 +28,11 @@ async function dataLayout(ns: Namespace, a: Attributes): Promise<DataLayout> {
   if (!row || row.layout === 0n) {
     const stored = await ns.data.physicalSize(a.ino);
     return { kind: 'own-blob', blob: blobName(a.ino), storedBytes: stored ?? null };
+  }
+  if (row.layout === LAYOUT.inline) {
+    const bytes = await ns.meta.inlineBytes(a.ino);
+    if (bytes !== undefined) return { kind: 'inline', storedBytes: bytes.length };
+    return dataLayout(ns, a); // moved to its own blob just now
   }
   const extents = await ns.meta.allExtents(a.ino);
   return {
@@ -46,6 +53,8 @@ function layoutText(l: DataLayout): string {
       return 'none';
     case 'own-blob':
       return `own blob ${l.blob} (${l.storedBytes === null ? 'nothing stored: reads as zeros' : `${l.storedBytes} bytes stored`})`;
+    case 'inline':
+      return `inline in the metadata database (${l.storedBytes} bytes stored)`;
     case 'extents':
       return `${l.extents.length} extent${l.extents.length === 1 ? '' : 's'} over ${l.blobs} blob${l.blobs === 1 ? '' : 's'}`;
   }

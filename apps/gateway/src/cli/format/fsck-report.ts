@@ -39,6 +39,9 @@ export function humanFsckReport(report: FsckReport, repairRequested: boolean): s
     report.info.blobTails > 0
       ? `${plural(report.info.blobTails, 'blob')} longer than its file (unacknowledged writes, never read)`
       : '',
+    report.info.inlineFiles > 0
+      ? `${plural(report.info.inlineFiles, 'small file')} kept in the metadata database`
+      : '',
     report.info.queuedBlobs > 0
       ? `${plural(report.info.queuedBlobs, 'blob')} queued for deletion at the next start`
       : '',

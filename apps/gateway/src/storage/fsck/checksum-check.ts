@@ -38,10 +38,17 @@ export async function storedChecksums(ctx: CheckContext): Promise<Finding[]> {
     await ctx.progress('checksums', i, current.length);
     const recorded = text(r.md5).replace(/^"|"$/g, '').toLowerCase();
     const extents =
-      r.layout === 0n
+      r.layout !== 1n
         ? []
         : (extentsOf.all(r.ino) as Array<{ off: bigint; len: bigint; blob: bigint; blob_off: bigint }>);
-    const actual = await contentMd5(ctx.blobs, { ino: r.ino, size: r.size, layout: r.layout, extents });
+    const inline = r.layout === 2n ? inlineBytes(ctx, r.ino) : undefined;
+    const actual = await contentMd5(ctx.blobs, {
+      ino: r.ino,
+      size: r.size,
+      layout: r.layout,
+      extents,
+      inline,
+    });
     if (actual === recorded) {
       ctx.info.checksumsVerified++;
       continue;
@@ -58,6 +65,14 @@ export async function storedChecksums(ctx: CheckContext): Promise<Finding[]> {
   }
   await ctx.progress('checksums', current.length, current.length);
   return out;
+}
+
+/** An inline file's bytes (its row exists only where the store has the table). */
+function inlineBytes(ctx: CheckContext, ino: bigint): Buffer | undefined {
+  const row = ctx.db.prepare('SELECT bytes FROM inline_data WHERE ino = ?').get(ino) as
+    | { bytes: Buffer }
+    | undefined;
+  return row?.bytes;
 }
 
 function text(value: Buffer | string): string {

@@ -5,10 +5,12 @@ const CHUNK = 1 << 20;
 
 export interface ContentLayout {
   size: bigint;
-  /** 0: own blob at the same offsets; 1: the extents below (store.ts). */
+  /** 0: own blob at the same offsets; 1: the extents below; 2: the inline bytes (schema.ts). */
   layout: bigint;
   ino: bigint;
   extents: ReadonlyArray<{ off: bigint; len: bigint; blob: bigint; blob_off: bigint }>;
+  /** Layout 2: the bytes kept in the metadata database (zeros follow up to the size). */
+  inline?: Buffer;
 }
 
 /**
@@ -18,6 +20,13 @@ export interface ContentLayout {
  */
 export async function contentMd5(reader: Pick<BlobSource, 'readInto'>, file: ContentLayout): Promise<string> {
   const hash = createHash('md5');
+  if (file.layout === 2n) {
+    const held = file.inline ?? Buffer.alloc(0);
+    const bytes = BigInt(held.length) > file.size ? held.subarray(0, Number(file.size)) : held;
+    hash.update(bytes);
+    if (BigInt(bytes.length) < file.size) hashZeros(hash, file.size - BigInt(bytes.length));
+    return hash.digest('hex');
+  }
   const pieces =
     file.layout === 0n ? [{ off: 0n, len: file.size, blob: file.ino, blob_off: 0n }] : [...file.extents];
   let at = 0n;

@@ -44,6 +44,10 @@ export async function fileData(ctx: CheckContext): Promise<{ findings: Finding[]
       if (physical !== undefined && BigInt(physical) > f.size) ctx.info.blobTails++;
       continue;
     }
+    if (f.layout === 2n) {
+      ctx.info.inlineFiles++;
+      continue;
+    }
     const extents = extentsOf.all(f.ino) as ExtentRow[];
     for (const e of extents) await sizeOf(e.blob);
     findings.push(...compositeFile(ctx, f, extents, (blob) => sizes.get(blob)));

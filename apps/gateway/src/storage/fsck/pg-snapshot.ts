@@ -24,7 +24,11 @@ const SOURCES: Record<string, string> = {
     'SELECT kind, id, SUM(bytes)::bigint AS bytes, SUM(inodes)::bigint AS inodes FROM usage GROUP BY kind, id',
   blob_gc: 'SELECT blob FROM blob_gc',
   detached: 'SELECT ino, created, purpose, owner FROM detached',
+  inline_data: 'SELECT ino, bytes FROM inline_data',
 };
+
+/** Tables a store made by an earlier version may lack (created by the gateway at start-up). */
+const OPTIONAL = new Set(['inline_data']);
 
 /**
  * One consistent snapshot of a PostgreSQL metadata store (a REPEATABLE READ, read-only
@@ -56,7 +60,7 @@ export async function snapshotPostgres(url: string): Promise<Database.Database> 
       [schema],
     );
     const tables = new Set(present.rows.map((r) => r.table_name));
-    const missing = Object.keys(SOURCES).filter((t) => !tables.has(t));
+    const missing = Object.keys(SOURCES).filter((t) => !tables.has(t) && !OPTIONAL.has(t));
     if (missing.length > 0)
       throw new FsckError(`schema ${schema} holds no ClaudeFS metadata (no ${missing.join(', ')} table)`);
     const version = await client.query<{ value: string }>(
@@ -66,7 +70,8 @@ export async function snapshotPostgres(url: string): Promise<Database.Database> 
     if (v !== undefined && Number(v) > PG_SCHEMA_VERSION)
       throw new FsckError(`metadata schema ${v} is newer than this fsck understands (${PG_SCHEMA_VERSION})`);
     db.exec(SCHEMA_SQL);
-    for (const [table, source] of Object.entries(SOURCES)) await copyTable(client, db, table, source);
+    for (const [table, source] of Object.entries(SOURCES))
+      if (tables.has(table)) await copyTable(client, db, table, source);
     await client.query('COMMIT');
     return db;
   } catch (e) {

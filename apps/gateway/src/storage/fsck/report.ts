@@ -33,6 +33,8 @@ export interface FsckInfo {
   sparseFiles: number;
   /** Own blobs longer than their file: an unacknowledged write's tail after a crash, never read. */
   blobTails: number;
+  /** Small files whose bytes are kept in the metadata database (`transport.inline_max`). */
+  inlineFiles: number;
   /** Blob files queued in blob_gc, deleted by the gateway at its next start. */
   queuedBlobs: number;
   /** Files whose stored S3 MD5 was recomputed and matched. */

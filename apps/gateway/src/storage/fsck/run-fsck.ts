@@ -100,7 +100,13 @@ async function checkAll(
   opts: FsckOptions,
   progress: (phase: string, done: number, total: number) => Promise<void>,
 ): Promise<FsckReport> {
-  const info: FsckInfo = { sparseFiles: 0, blobTails: 0, queuedBlobs: 0, checksumsVerified: 0 };
+  const info: FsckInfo = {
+    sparseFiles: 0,
+    blobTails: 0,
+    inlineFiles: 0,
+    queuedBlobs: 0,
+    checksumsVerified: 0,
+  };
   db.exec('BEGIN');
   let findings: Finding[];
   let checked: FsckReport['checked'];

@@ -14,7 +14,7 @@ import { attrsOf, cutExtents, mustRow } from './inodes.ts';
 import { addUsage, charge } from './ledger.ts';
 import { type Effects, MAX_FILE_SIZE, noEffects, type TxContext } from './model.ts';
 import { get, type Program, run } from './program.ts';
-import { type InodeRow, toAttributes } from './rows.ts';
+import { type InodeRow, LAYOUT, toAttributes } from './rows.ts';
 
 export function* setattr(
   ctx: TxContext,
@@ -105,27 +105,46 @@ export function* setattrTx(
     yield* charge(ctx, uid, gid, sizeDelta, 0n);
     yield* addUsage(uid, gid, sizeDelta, 0n);
   }
-  if (size < row.size && row.layout === 1n) yield* cutExtents(ino, size, MAX_FILE_SIZE + 1n, fx);
+  if (size < row.size && row.layout === LAYOUT.extents) yield* cutExtents(ino, size, MAX_FILE_SIZE + 1n, fx);
+  if (size < row.size && row.layout === LAYOUT.inline) yield* cutInline(ino, size);
   yield* run('updateAttrs', mode, uid, gid, size, atimeNs, mtimeNs, now, btimeNs, ino);
   fx.touched.push(ino);
   return yield* attrsOf(ino);
 }
 
-/** Accounts a write of [offset, end) already on the data store: size, times, ledger. */
+/**
+ * Accounts a write of [offset, end) already on the data store: size, times, ledger. An inline
+ * file written so has had its bytes moved to its own blob (namespace.ts): the metadata lets go
+ * of its copy in the same transaction.
+ */
 export function* recordWrite(
   ctx: TxContext,
   ino: bigint,
   offset: bigint,
   end: bigint,
 ): Program<{ attrs: Attributes; fx: Effects }> {
-  const fx = noEffects();
   const row = yield* mustRow(ino);
+  if (row.layout === LAYOUT.inline) {
+    yield* run('setLayout', LAYOUT.ownBlob, ino);
+    yield* run('deleteInline', ino);
+  }
+  return yield* accountWrite(ctx, row, offset, end);
+}
+
+function* accountWrite(
+  ctx: TxContext,
+  row: InodeRow,
+  offset: bigint,
+  end: bigint,
+): Program<{ attrs: Attributes; fx: Effects }> {
+  const fx = noEffects();
+  const ino = row.ino;
   const grow = end > row.size ? end - row.size : 0n;
   if (grow > 0n) {
     yield* charge(ctx, Number(row.uid), Number(row.gid), grow, 0n);
     yield* addUsage(Number(row.uid), Number(row.gid), grow, 0n);
   }
-  if (row.layout === 1n) {
+  if (row.layout === LAYOUT.extents) {
     // The file's own blob, at the same offsets, now holds [offset, end).
     yield* cutExtents(ino, offset, end, fx);
     yield* run('insertExtent', ino, offset, end - offset, ino, offset);
@@ -134,6 +153,40 @@ export function* recordWrite(
   yield* run('recordWrite', end, t, t, ino);
   fx.touched.push(ino);
   return { attrs: yield* attrsOf(ino), fx };
+}
+
+/** An inline file's bytes (layout 2); undefined when the file is not inline (any more). */
+export function* inlineBytes(ino: bigint): Program<Buffer | undefined> {
+  const row = yield* get<InodeRow>('getInode', ino);
+  if (!row || row.layout !== LAYOUT.inline) return undefined;
+  return (yield* get<{ bytes: Buffer }>('getInline', ino))?.bytes ?? Buffer.alloc(0);
+}
+
+/**
+ * A write into an inline file, data and accounting in one transaction; undefined, changing
+ * nothing, when the file is no longer inline (the caller then writes to its blob).
+ */
+export function* writeInline(
+  ctx: TxContext,
+  ino: bigint,
+  offset: bigint,
+  data: Buffer,
+): Program<{ attrs: Attributes; fx: Effects } | undefined> {
+  const row = yield* get<InodeRow>('lockInode', ino);
+  if (!row || row.layout !== LAYOUT.inline) return undefined;
+  const before = (yield* get<{ bytes: Buffer }>('getInline', ino))?.bytes ?? Buffer.alloc(0);
+  const end = Number(offset) + data.length;
+  const bytes = Buffer.alloc(Math.max(before.length, end));
+  before.copy(bytes);
+  data.copy(bytes, Number(offset));
+  yield* run('setInline', ino, bytes);
+  return yield* accountWrite(ctx, row, offset, BigInt(end));
+}
+
+/** Cuts an inline file's bytes to `size` (a shrinking SETATTR): a later extension reads zeros. */
+function* cutInline(ino: bigint, size: bigint): Program<void> {
+  const bytes = (yield* get<{ bytes: Buffer }>('getInline', ino))?.bytes;
+  if (bytes && bytes.length > size) yield* run('setInline', ino, bytes.subarray(0, Number(size)));
 }
 
 /**

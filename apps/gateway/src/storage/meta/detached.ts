@@ -8,7 +8,7 @@ import { allExtents, attrsOf, destroyInode, lookupIno, mustDir, mustRow } from '
 import { addUsage, charge } from './ledger.ts';
 import { type Effects, entry, MAX_FILE_SIZE, noEffects, type TxContext, TYPE_CODES } from './model.ts';
 import { get, type Program, run } from './program.ts';
-import { type InodeRow, toAttributes } from './rows.ts';
+import { type InodeRow, LAYOUT, toAttributes } from './rows.ts';
 
 export function* createDetached(
   ctx: TxContext,
@@ -99,7 +99,9 @@ export function* compose(
   for (const p of parts) {
     if (!(yield* get('getDetached', p))) throw fsError('EINVAL', 'part is not a detached file', String(p));
     const row = yield* mustRow(p);
-    if (row.layout === 0n) {
+    // Parts are written aside, never created inline: their bytes are in blobs to refer to.
+    if (row.layout === LAYOUT.inline) throw new Error(`part ${p} keeps its bytes inline`);
+    if (row.layout === LAYOUT.ownBlob) {
       if (row.size > 0n) yield* run('insertExtent', target.ino, at, row.size, p, 0n);
     } else {
       for (const e of yield* allExtents(p)) {

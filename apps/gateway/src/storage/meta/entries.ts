@@ -17,7 +17,7 @@ import {
   TYPE_CODES,
 } from './model.ts';
 import { get, type Program, run } from './program.ts';
-import { type InodeRow, toAttributes, typeOfCode } from './rows.ts';
+import { type InodeRow, LAYOUT, toAttributes, typeOfCode } from './rows.ts';
 
 /** A new inode row, as stored. */
 export function* insertInode(
@@ -112,6 +112,7 @@ export function* createNode(
     verifier: how.kind === 'exclusive' ? how.verifier : undefined,
   });
   const ino = created.ino;
+  if (spec.type === 'file' && spec.inline) yield* run('setLayout', LAYOUT.inline, ino);
   const now = ctx.now();
   yield* run('insertDirent', dir.ino, name, ino, TYPE_CODES[spec.type]);
   yield* run('touchDir', now, now, spec.type === 'dir' ? 1 : 0, dir.ino);

@@ -3,7 +3,7 @@ import type { Attributes } from '../types.ts';
 import { addUsage } from './ledger.ts';
 import { type Effects, type Extent, type ExtentRow, type TxContext, toExtent } from './model.ts';
 import { all, get, type Program, run } from './program.ts';
-import { type InodeRow, toAttributes, typeOfCode } from './rows.ts';
+import { type InodeRow, LAYOUT, toAttributes, typeOfCode } from './rows.ts';
 
 /** The inode's row, locked for the rest of the transaction (PostgreSQL); ESTALE if gone. */
 export function* mustRow(ino: bigint): Program<InodeRow> {
@@ -58,18 +58,21 @@ export function* destroyInode(ctx: TxContext, r: InodeRow, fx: Effects): Program
   if (type === 'file') {
     // The own blob exists once anything was written (every write bumps the change id); an
     // extent file may own one its extents no longer mention; a detached file may have a
-    // blob from a write a crash never accounted. A file created and removed untouched has none.
+    // blob from a write a crash never accounted. A file created and removed untouched has none;
+    // nor has an inline file, unless a move of its bytes to the blob was cut short.
+    const written = r.layout !== LAYOUT.inline && (r.size > 0n || r.change > 1n);
     if (
-      r.layout === 1n ||
-      r.size > 0n ||
-      r.change > 1n ||
+      r.layout === LAYOUT.extents ||
+      written ||
       r.nlink === 0n ||
       r.ino < ctx.firstRunIno ||
       ctx.mayHaveBlob(r.ino)
     )
       blobs.add(r.ino);
-    if (r.layout === 1n) for (const b of yield* all<{ blob: bigint }>('blobsOf', r.ino)) blobs.add(b.blob);
+    if (r.layout === LAYOUT.extents)
+      for (const b of yield* all<{ blob: bigint }>('blobsOf', r.ino)) blobs.add(b.blob);
   }
+  if (r.layout === LAYOUT.inline) yield* run('deleteInline', r.ino);
   yield* run('deleteExtentsOf', r.ino);
   yield* run('deleteXattrsOf', r.ino);
   yield* run('deleteDetached', r.ino);

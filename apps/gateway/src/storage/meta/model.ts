@@ -27,6 +27,8 @@ export interface NodeSpec {
   how?: CreateMode;
   /** Attributes applied at creation (NFS sattr3, SMB create); uid/gid only for root. */
   initial?: SetAttributes;
+  /** A file that starts with its bytes inline (layout 2: `transport.inline_max`). */
+  inline?: boolean;
 }
 
 export interface Extent {

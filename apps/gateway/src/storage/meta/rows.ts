@@ -23,6 +23,9 @@ export interface InodeRow {
   verifier: Buffer | null;
 }
 
+/** `inodes.layout` (sqlite/schema.ts): where a file's bytes are. */
+export const LAYOUT = { ownBlob: 0n, extents: 1n, inline: 2n } as const;
+
 const TYPE_BY_CODE: FileType[] = [];
 for (const [name, code] of Object.entries(TYPE_CODES)) TYPE_BY_CODE[code] = name as FileType;
 

@@ -50,6 +50,9 @@ export const STATEMENTS = {
   allExtents: 'SELECT off, len, blob, blob_off FROM extents WHERE ino = ? ORDER BY off',
   insertExtent: 'INSERT INTO extents (ino, off, len, blob, blob_off) VALUES (?, ?, ?, ?, ?)',
   deleteExtent: 'DELETE FROM extents WHERE ino = ? AND off = ?',
+  getInline: 'SELECT bytes FROM inline_data WHERE ino = ?',
+  setInline: 'INSERT OR REPLACE INTO inline_data (ino, bytes) VALUES (?, ?)',
+  deleteInline: 'DELETE FROM inline_data WHERE ino = ?',
   blobsOf: 'SELECT DISTINCT blob FROM extents WHERE ino = ?',
   blobStillUsed: 'SELECT 1 AS one FROM extents WHERE blob = ? AND ino != ? LIMIT 1',
   queueGc: 'INSERT OR IGNORE INTO blob_gc (blob) VALUES (?)',
@@ -84,6 +87,8 @@ export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   lockRename: 'SELECT pg_advisory_xact_lock(0) IS NULL AS one',
   setXattr:
     'INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value',
+  setInline:
+    'INSERT INTO inline_data (ino, bytes) VALUES (?, ?) ON CONFLICT (ino) DO UPDATE SET bytes = excluded.bytes',
   queueGc: 'INSERT INTO blob_gc (blob) VALUES (?) ON CONFLICT DO NOTHING',
   setMeta:
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',

@@ -208,6 +208,15 @@ export abstract class MetadataStore implements TxContext {
     return this.tx(() => attributes.setattr(this, cred, ino, attrs));
   }
 
+  /** An inline file's bytes; undefined when it is not inline (any more). */
+  inlineBytes(ino: bigint): Awaitable<Buffer | undefined> {
+    return this.read(() => attributes.inlineBytes(ino));
+  }
+
+  writeInline(ino: bigint, offset: bigint, data: Buffer) {
+    return this.tx(() => attributes.writeInline(this, ino, offset, data));
+  }
+
   recordWrite(ino: bigint, offset: bigint, end: bigint) {
     return this.tx(() => attributes.recordWrite(this, ino, offset, end));
   }

@@ -90,6 +90,12 @@ CREATE TABLE IF NOT EXISTS byte_locks (
 );
 CREATE INDEX IF NOT EXISTS byte_locks_by_ino ON byte_locks (ino);
 
+-- The bytes of files with layout 2 (small files kept in the metadata database).
+CREATE TABLE IF NOT EXISTS inline_data (
+  ino BIGINT PRIMARY KEY,
+  bytes BYTEA NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS detached (
   ino BIGINT PRIMARY KEY,
   created BIGINT NOT NULL,

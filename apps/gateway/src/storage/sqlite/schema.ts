@@ -6,7 +6,10 @@
  * File data layout: a file whose `layout` is 0 keeps its bytes in its own blob, at the same
  * offsets (sparse; holes read as zeros). A file whose layout is 1 is an ordered list of
  * extents over any blobs — how an S3 multipart upload completes without copying data, and
- * how the same layout maps onto an object store when scaled out.
+ * how the same layout maps onto an object store when scaled out. A file whose layout is 2
+ * keeps its bytes inline, in `inline_data` (a small file: `transport.inline_max`); bytes
+ * between the end of that row and the file's size read as zeros. Layout 2 only ever turns
+ * into 0 (a write past the limit moves the bytes to the blob), never back.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -77,6 +80,12 @@ CREATE TABLE IF NOT EXISTS blob_gc (
 );
 
 -- Inodes in no directory yet (uploads written aside before an atomic link into place).
+-- The bytes of files with layout 2 (small files kept in the metadata database).
+CREATE TABLE IF NOT EXISTS inline_data (
+  ino INTEGER PRIMARY KEY,
+  bytes BLOB NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS detached (
   ino INTEGER PRIMARY KEY,
   created INTEGER NOT NULL,

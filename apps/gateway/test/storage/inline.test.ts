@@ -1,0 +1,202 @@
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR } from '../../src/storage/annotations.ts';
+import { runFsck } from '../../src/storage/fsck/index.ts';
+import { LAYOUT } from '../../src/storage/meta/rows.ts';
+import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
+import { type Attributes, ROOT } from '../../src/storage/types.ts';
+import { requirePostgres, sharedPostgres } from '../support/postgres.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+
+/**
+ * Small files kept in the metadata database (`transport.inline_max`, layout 2): a write is
+ * one transaction, a COMMIT one flush of the database's log, and no blob file exists; a write
+ * past the limit moves the bytes to the file's own blob, losing none.
+ */
+const INLINE_MAX = 16 * 1024;
+
+interface Opened {
+  ns: OpenedNamespace;
+  dir: Attributes;
+  stateDir: string;
+}
+
+async function open(metadataUrl: string | undefined, inlineMaxBytes = INLINE_MAX): Promise<Opened> {
+  const stateDir = makeTempDir('inline');
+  const ns = await openNamespace({
+    metadataUrl: metadataUrl ?? `sqlite://${stateDir}/meta.db`,
+    transportUrl: `file://${stateDir}/data`,
+    inlineMaxBytes,
+  });
+  return { ns, dir: await ns.ensureDirectory('/d', 0o777), stateDir };
+}
+
+/** Runs `body` on a fresh namespace (metadata at `url()`, else SQLite), and closes it. */
+async function withOpened(
+  url: () => Promise<string | undefined>,
+  body: (o: Opened) => Promise<void>,
+): Promise<void> {
+  const o = await open(await url());
+  try {
+    await body(o);
+  } finally {
+    await o.ns.close();
+  }
+}
+
+async function readAll(ns: OpenedNamespace, ino: bigint): Promise<Buffer> {
+  const { size } = await ns.getattr(ino);
+  return (await ns.read(ROOT, ino, 0n, Number(size))).data;
+}
+
+async function layoutOf(ns: OpenedNamespace, ino: bigint): Promise<bigint | undefined> {
+  return (await ns.meta.row(ino))?.layout;
+}
+
+function pattern(length: number, seed: number): Buffer {
+  const b = Buffer.alloc(length);
+  for (let i = 0; i < length; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+function backends(): Array<[string, () => Promise<string | undefined>, { skip?: string }]> {
+  return [
+    ['SQLite', async () => undefined, {}],
+    ['PostgreSQL', async () => (await sharedPostgres()).createDatabase(), requirePostgres()],
+  ];
+}
+
+for (const [name, url, skip] of backends()) {
+  describe(`inline small files on ${name}`, skip, () => {
+    test('1 a small file keeps its bytes in the metadata: no blob file, the bytes read back, COMMIT is one log flush', () =>
+      withOpened(url, async ({ ns, dir }) => {
+        const a = await ns.create(ROOT, dir.ino, 'small', 0o644);
+        const body = pattern(4096, 1);
+        await ns.write(ROOT, a.ino, 0n, body, 'unstable');
+        equal(await layoutOf(ns, a.ino), LAYOUT.inline);
+        equal(await ns.data.physicalSize(a.ino), undefined, 'no blob file');
+        deepEqual(await readAll(ns, a.ino), body);
+        equal((await ns.getattr(a.ino)).size, 4096n);
+        if (name === 'SQLite') {
+          const before = ns.barrierFlushes;
+          await ns.commit(a.ino);
+          equal(ns.barrierFlushes - before, 1, 'one flush of the metadata log');
+        } else await ns.commit(a.ino);
+        // A write in the middle and one that extends, each a read-modify-write of the row.
+        await ns.write(ROOT, a.ino, 100n, Buffer.from('middle'), 'unstable');
+        await ns.write(ROOT, a.ino, 5000n, Buffer.from('tail'), 'file');
+        const expected = Buffer.alloc(5004);
+        body.copy(expected);
+        Buffer.from('middle').copy(expected, 100);
+        Buffer.from('tail').copy(expected, 5000);
+        deepEqual(await readAll(ns, a.ino), expected);
+        equal(await ns.data.physicalSize(a.ino), undefined);
+      }));
+
+    test('2 a write past inline_max moves the bytes to the own blob, losing none', () =>
+      withOpened(url, async ({ ns, dir }) => {
+        const a = await ns.create(ROOT, dir.ino, 'grows', 0o644);
+        const head = pattern(10_000, 2);
+        await ns.write(ROOT, a.ino, 0n, head, 'unstable');
+        const more = pattern(20_000, 3);
+        await ns.write(ROOT, a.ino, 10_000n, more, 'unstable');
+        equal(await layoutOf(ns, a.ino), LAYOUT.ownBlob);
+        equal(await ns.meta.inlineBytes(a.ino), undefined, 'the inline copy is gone');
+        equal(await ns.data.physicalSize(a.ino), 30_000);
+        deepEqual(await readAll(ns, a.ino), Buffer.concat([head, more]));
+        await ns.commit(a.ino);
+        // Later writes are ordinary blob writes.
+        await ns.write(ROOT, a.ino, 0n, Buffer.from('HEAD'), 'file');
+        deepEqual((await ns.read(ROOT, a.ino, 0n, 4)).data, Buffer.from('HEAD'));
+      }));
+
+    test('3 truncation cuts the inline bytes; an extension reads zeros, even past inline_max', () =>
+      withOpened(url, async ({ ns, dir }) => {
+        const a = await ns.create(ROOT, dir.ino, 'cut', 0o644);
+        await ns.write(ROOT, a.ino, 0n, pattern(8000, 4), 'file');
+        await ns.setattr(ROOT, a.ino, { size: 100n });
+        await ns.setattr(ROOT, a.ino, { size: 1_000_000n });
+        equal(await layoutOf(ns, a.ino), LAYOUT.inline, 'a sparse extension keeps the bytes inline');
+        const all = await readAll(ns, a.ino);
+        equal(all.length, 1_000_000);
+        deepEqual(all.subarray(0, 100), pattern(8000, 4).subarray(0, 100));
+        ok(
+          all.subarray(100).every((b) => b === 0),
+          'bytes past the cut read as zeros',
+        );
+        // A write far out moves it; the head and the hole survive the move.
+        await ns.write(ROOT, a.ino, 500_000n, Buffer.from('far'), 'file');
+        equal(await layoutOf(ns, a.ino), LAYOUT.ownBlob);
+        const moved = await readAll(ns, a.ino);
+        deepEqual(moved.subarray(0, 100), pattern(8000, 4).subarray(0, 100));
+        ok(moved.subarray(100, 500_000).every((b) => b === 0));
+        deepEqual(moved.subarray(500_000, 500_003), Buffer.from('far'));
+      }));
+
+    test('4 concurrent writes to one inline file, one of them past the limit, all land', () =>
+      withOpened(url, async ({ ns, dir }) => {
+        const a = await ns.create(ROOT, dir.ino, 'busy', 0o644);
+        const pieces = Array.from({ length: 12 }, (_, i) => pattern(2048, 10 + i));
+        await Promise.all(pieces.map((p, i) => ns.write(ROOT, a.ino, BigInt(i * 2048), p, 'unstable')));
+        equal(await layoutOf(ns, a.ino), LAYOUT.ownBlob, '24 KiB is past the limit');
+        deepEqual(await readAll(ns, a.ino), Buffer.concat(pieces));
+      }));
+
+    test('5 removing an inline file removes its bytes and gives back its space', () =>
+      withOpened(url, async ({ ns, dir }) => {
+        const usage = async () => (await ns.quotaUsage('uid', 0)).bytes;
+        const before = await usage();
+        const a = await ns.create(ROOT, dir.ino, 'gone', 0o644);
+        await ns.write(ROOT, a.ino, 0n, pattern(3000, 5), 'file');
+        equal((await usage()) - before, 3000n);
+        await ns.remove(ROOT, dir.ino, 'gone');
+        equal(await usage(), before);
+        equal(await ns.meta.inlineBytes(a.ino), undefined);
+      }));
+  });
+}
+
+test('6 inline_max 0: every file has its own blob, as before', async () => {
+  const { ns, dir } = await open(undefined, 0);
+  try {
+    const a = await ns.create(ROOT, dir.ino, 'blob', 0o644);
+    await ns.write(ROOT, a.ino, 0n, Buffer.from('bytes'), 'file');
+    equal(await layoutOf(ns, a.ino), LAYOUT.ownBlob);
+    equal(await ns.data.physicalSize(a.ino), 5);
+  } finally {
+    await ns.close();
+  }
+});
+
+test('7 the bytes survive a reopen; fsck counts inline files, verifies their checksums, finds them clean', async () => {
+  const { ns, dir, stateDir } = await open(undefined);
+  const body = pattern(5000, 6);
+  const a = await ns.create(ROOT, dir.ino, 'kept', 0o644);
+  await ns.write(ROOT, a.ino, 0n, body, 'unstable');
+  await ns.commit(a.ino);
+  // What an S3 GET caches: the content's MD5 at the file's current change id.
+  const md5 = createHash('md5').update(body).digest('hex');
+  const { changeId } = await ns.getattr(a.ino);
+  await ns.setXattrs(
+    ROOT,
+    a.ino,
+    { [ETAG_MD5_XATTR]: Buffer.from(md5), [ETAG_CHANGE_XATTR]: Buffer.from(String(changeId)) },
+    { quiet: true },
+  );
+  await ns.close();
+  const again = await openNamespace({
+    metadataUrl: `sqlite://${stateDir}/meta.db`,
+    transportUrl: `file://${stateDir}/data`,
+    inlineMaxBytes: INLINE_MAX,
+  });
+  try {
+    deepEqual(await readAll(again, a.ino), body);
+  } finally {
+    await again.close();
+  }
+  const report = await runFsck({ dbFile: `${stateDir}/meta.db`, dataDir: `${stateDir}/data` });
+  deepEqual(report.problems, []);
+  equal(report.info.inlineFiles, 1);
+  equal(report.info.checksumsVerified, 1);
+});
