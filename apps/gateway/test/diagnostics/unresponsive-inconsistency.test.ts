@@ -94,10 +94,12 @@ describe('inconsistency wizard: a cache gone stale behind the gateway, and a blo
     const { ns } = g.gw;
     const exp = await ns.ensureDirectory('/export', 0o1777);
     const f = await ns.create(ROOT, exp.ino, 'f', 0o644);
-    await ns.write(ROOT, f.ino, 0n, Buffer.from('hello world\n'));
+    // Past transport.inline_max, so the bytes are in a blob file to change behind its back.
+    const body = Buffer.from('hello world\n'.repeat(2000));
+    await ns.write(ROOT, f.ino, 0n, body);
     const a = await ns.getattr(f.ino);
     await ns.setXattrs(ROOT, f.ino, {
-      [ETAG_MD5_XATTR]: Buffer.from(createHash('md5').update('hello world\n').digest('hex')),
+      [ETAG_MD5_XATTR]: Buffer.from(createHash('md5').update(body).digest('hex')),
       [ETAG_CHANGE_XATTR]: Buffer.from(String(a.changeId + 1n)),
     });
     // Bytes changed on the data store behind the namespace: fsck's checksum finds it.

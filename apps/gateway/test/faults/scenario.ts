@@ -74,6 +74,9 @@ export const ON_EROFS: Expected = {
   SMB: 'STATUS_MEDIA_WRITE_PROTECTED',
 };
 
+/** A first write too large to stay in the metadata database (inline_max is 16 KiB by default). */
+const PAST_INLINE = Buffer.alloc(64 * 1024, 'lost');
+
 const smbName = (status: number) => (status === 0 ? 'STATUS_SUCCESS' : ntStatusName(status));
 
 /** A file written and acknowledged (NFS FILE_SYNC, S3 200, SMB FLUSH + CLOSE) over one protocol. */
@@ -230,7 +233,8 @@ export class Clients {
 
   /**
    * One request per protocol that needs `backend`, run together: for the data store a write
-   * of a new file's first bytes (NFS WRITE FILE_SYNC, S3 PUT, SMB WRITE), for the metadata
+   * of a new file's first bytes (NFS WRITE FILE_SYNC, S3 PUT, SMB WRITE; past
+   * `transport.inline_max`, which a smaller file's bytes would stay within), for the metadata
    * store the creation of a name (NFS CREATE, S3 PUT, SMB CREATE). Only the request that
    * meets the backend is timed.
    */
@@ -248,7 +252,7 @@ export class Clients {
       }
       const c = await this.nfsCreate(name);
       equal(statusName(c.status), 'NFS3_OK', 'NFS CREATE (metadata is healthy)');
-      const [status, ms] = await timed(() => this.nfsWrite(c.fh!, Buffer.from('lost')));
+      const [status, ms] = await timed(() => this.nfsWrite(c.fh!, PAST_INLINE));
       return { protocol: 'NFS', op: 'WRITE', answer: statusName(status), ms };
     };
     const s3 = async (): Promise<Answer> => {
@@ -265,7 +269,7 @@ export class Clients {
       const c = await this.smbCreate(name, DISPOSITION.CREATE);
       equal(smbName(c.status), 'STATUS_SUCCESS', 'SMB CREATE (metadata is healthy)');
       const fid = fileIdOf(c);
-      const [r, ms] = await timed(() => this.smbCall(CMD.WRITE, writeBody(fid, 0n, Buffer.from('lost'))));
+      const [r, ms] = await timed(() => this.smbCall(CMD.WRITE, writeBody(fid, 0n, PAST_INLINE)));
       await this.smbCall(CMD.CLOSE, closeBody(fid));
       return { protocol: 'SMB', op: 'WRITE', answer: smbName(r.status), ms };
     };
