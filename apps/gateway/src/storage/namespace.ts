@@ -607,10 +607,15 @@ export class Namespace implements NamespaceApi {
       throw fsError('EINVAL', 'write larger than the maximum I/O size', String(ino));
     const end = offset + BigInt(data.length);
     if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
+    if (data.length > 0 && end <= this.inlineMax && (await this.node(ino)).layout === INLINE) {
+      // Checked and written in one transaction: no separate pre-check.
+      const attrs = await this.writeInlineFile(cred, ino, offset, data, stability);
+      if (attrs) return attrs;
+    }
     let { row, annotated } = await this.m.precheckWrite(cred, ino, end);
     if (data.length === 0) return (await this.node(ino)).attrs;
     if (row.layout === LAYOUT.inline) {
-      const attrs = await this.writeInlineFile(ino, offset, data, stability);
+      const attrs = await this.writeInlineFile(cred, ino, offset, data, stability);
       if (attrs) return attrs;
       // Moved to its own blob by another node meanwhile: written there, as any such file.
       ({ row, annotated } = await this.m.precheckWrite(cred, ino, end));
@@ -675,6 +680,7 @@ export class Namespace implements NamespaceApi {
    * the file is no longer inline. Writes to one inline file run one at a time.
    */
   private writeInlineFile(
+    cred: Credential,
     ino: bigint,
     offset: bigint,
     data: Buffer,
@@ -684,7 +690,7 @@ export class Namespace implements NamespaceApi {
       const end = offset + BigInt(data.length);
       const r =
         end <= this.inlineMax
-          ? await this.m.writeInline(ino, offset, data)
+          ? await this.m.writeInline(cred, ino, offset, data)
           : await this.moveInlineToBlob(ino, offset, data);
       if (!r) return undefined;
       const wait = stability === 'unstable' ? 'none' : 'on disk';

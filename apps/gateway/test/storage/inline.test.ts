@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR } from '../../src/storage/annotations.ts';
@@ -156,6 +156,18 @@ for (const [name, url, skip] of backends()) {
       }));
   });
 }
+
+test('5b a write without write permission is refused and changes nothing', () =>
+  withOpened(
+    async () => undefined,
+    async ({ ns, dir }) => {
+      const a = await ns.create(ROOT, dir.ino, 'mine', 0o644);
+      await ns.write(ROOT, a.ino, 0n, Buffer.from('root wrote this'), 'file');
+      const other = { uid: 1000, gid: 1000, gids: [] };
+      await rejects(ns.write(other, a.ino, 0n, Buffer.from('intruder'), 'file'), { code: 'EACCES' });
+      deepEqual(await readAll(ns, a.ino), Buffer.from('root wrote this'));
+    },
+  ));
 
 test('6 inline_max 0: every file has its own blob, as before', async () => {
   const { ns, dir } = await open(undefined, 0);

@@ -168,12 +168,15 @@ export function* inlineBytes(ino: bigint): Program<Buffer | undefined> {
  */
 export function* writeInline(
   ctx: TxContext,
+  cred: Credential,
   ino: bigint,
   offset: bigint,
   data: Buffer,
 ): Program<{ attrs: Attributes; fx: Effects } | undefined> {
   const row = yield* get<InodeRow>('lockInode', ino);
   if (!row || row.layout !== LAYOUT.inline) return undefined;
+  // The checks precheckWrite makes for a blob write; the ledger's is in accountWrite.
+  requireAccess(cred, toAttributes(row), W_OK, String(ino));
   const before = (yield* get<{ bytes: Buffer }>('getInline', ino))?.bytes ?? Buffer.alloc(0);
   const end = Number(offset) + data.length;
   const bytes = Buffer.alloc(Math.max(before.length, end));

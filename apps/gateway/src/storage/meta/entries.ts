@@ -32,6 +32,8 @@ export function* insertInode(
     parent: bigint;
     target?: string;
     verifier?: Buffer;
+    /** Where the file's bytes will be (rows.ts LAYOUT); own blob unless said. */
+    layout?: bigint;
   },
 ): Program<InodeRow> {
   const now = ctx.now();
@@ -51,6 +53,7 @@ export function* insertInode(
     r.parent,
     r.target ?? null,
     r.verifier ?? null,
+    r.layout ?? LAYOUT.ownBlob,
   );
   if (!row) throw new Error('inode insert returned no row');
   return row;
@@ -110,9 +113,9 @@ export function* createNode(
     parent: spec.type === 'dir' ? dir.ino : 0n,
     target: spec.target,
     verifier: how.kind === 'exclusive' ? how.verifier : undefined,
+    layout: spec.type === 'file' && spec.inline ? LAYOUT.inline : LAYOUT.ownBlob,
   });
   const ino = created.ino;
-  if (spec.type === 'file' && spec.inline) yield* run('setLayout', LAYOUT.inline, ino);
   const now = ctx.now();
   yield* run('insertDirent', dir.ino, name, ino, TYPE_CODES[spec.type]);
   yield* run('touchDir', now, now, spec.type === 'dir' ? 1 : 0, dir.ino);

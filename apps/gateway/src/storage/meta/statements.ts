@@ -10,8 +10,8 @@ export const STATEMENTS = {
   lockInode: 'SELECT * FROM inodes WHERE ino = ?',
   lookup: 'SELECT ino, type FROM dirents WHERE parent = ? AND name = ?',
   lookupRow: 'SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?',
-  insertInode: `INSERT INTO inodes (gen, type, mode, nlink, uid, gid, size, rdev, atime, mtime, ctime, btime, parent, target, verifier)
-     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+  insertInode: `INSERT INTO inodes (gen, type, mode, nlink, uid, gid, size, rdev, atime, mtime, ctime, btime, parent, target, verifier, layout)
+     VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
   insertDirent: 'INSERT INTO dirents (parent, name, ino, type) VALUES (?, ?, ?, ?)',
   deleteDirent: 'DELETE FROM dirents WHERE parent = ? AND name = ?',
   hasChildren: 'SELECT 1 AS one FROM dirents WHERE parent = ? LIMIT 1',

@@ -213,8 +213,8 @@ export abstract class MetadataStore implements TxContext {
     return this.read(() => attributes.inlineBytes(ino));
   }
 
-  writeInline(ino: bigint, offset: bigint, data: Buffer) {
-    return this.tx(() => attributes.writeInline(this, ino, offset, data));
+  writeInline(cred: Credential, ino: bigint, offset: bigint, data: Buffer) {
+    return this.tx(() => attributes.writeInline(this, cred, ino, offset, data));
   }
 
   recordWrite(ino: bigint, offset: bigint, end: bigint) {
