@@ -146,8 +146,10 @@ export class Namespace implements NamespaceApi {
   private readonly tailChecked = new Map<bigint, Promise<void>>();
   private readonly inflightWrites = new Map<bigint, number>();
   /** Writes to each inline file, one at a time (a move to the blob must not miss one). */
-  private readonly inlineWrites = new Map<bigint, Promise<unknown>>();
+  private readonly inlineQueues = new Map<bigint, Promise<unknown>>();
   private readonly inlineMax: bigint;
+  /** Writes kept in the metadata database, and those that moved a file to its own blob (metrics). */
+  readonly inlineWrites = { inline: 0, moved: 0 };
   private readonly gcRuns = new Set<Promise<void>>();
   private closed = false;
 
@@ -687,21 +689,21 @@ export class Namespace implements NamespaceApi {
     stability: Stability,
   ): Promise<Attributes | undefined> {
     const run = async (): Promise<Attributes | undefined> => {
-      const end = offset + BigInt(data.length);
-      const r =
-        end <= this.inlineMax
-          ? await this.m.writeInline(cred, ino, offset, data)
-          : await this.moveInlineToBlob(ino, offset, data);
+      const within = offset + BigInt(data.length) <= this.inlineMax;
+      const r = within
+        ? await this.m.writeInline(cred, ino, offset, data)
+        : await this.moveInlineToBlob(ino, offset, data);
       if (!r) return undefined;
+      this.inlineWrites[within ? 'inline' : 'moved']++;
       const wait = stability === 'unstable' ? 'none' : 'on disk';
       await this.finish(r.fx, wait, this.inodeChange(r.attrs, ['data']));
       return r.attrs;
     };
-    const queued = (this.inlineWrites.get(ino) ?? Promise.resolve()).then(run, run);
+    const queued = (this.inlineQueues.get(ino) ?? Promise.resolve()).then(run, run);
     const settled = queued.catch(() => {});
-    this.inlineWrites.set(ino, settled);
+    this.inlineQueues.set(ino, settled);
     void settled.then(() => {
-      if (this.inlineWrites.get(ino) === settled) this.inlineWrites.delete(ino);
+      if (this.inlineQueues.get(ino) === settled) this.inlineQueues.delete(ino);
     });
     return queued;
   }

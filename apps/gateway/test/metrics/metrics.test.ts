@@ -141,6 +141,24 @@ describe('GET /metrics on an in-process gateway', () => {
     equal(await value('gateway_small_file_reads_total', { from: 'disk' }), fromDisk + 2);
   });
 
+  test('4b2 small files kept in the metadata database: writes answered there, and the move of one that outgrew it', async () => {
+    const { ns } = g.gw;
+    const exp = await ns.resolvePath(ROOT, '/export');
+    const value = async (outcome: string) =>
+      sampleValue((await scrape(g.opsUrl)).samples, 'gateway_inline_writes_total', { outcome })!;
+    const [inline, moved] = [await value('inline'), await value('moved')];
+    const f = await ns.create(ROOT, exp.ino, 'inline-for-metrics', 0o644);
+    await ns.write(ROOT, f.ino, 0n, Buffer.alloc(4096, 0x69));
+    await ns.write(ROOT, f.ino, 4096n, Buffer.alloc(4096, 0x6a));
+    equal(await value('inline'), inline + 2);
+    equal(await value('moved'), moved);
+    await ns.write(ROOT, f.ino, 8192n, Buffer.alloc(16_384, 0x6b));
+    equal(await value('moved'), moved + 1);
+    // Its writes now go to its blob: neither counter moves.
+    await ns.write(ROOT, f.ino, 0n, Buffer.from('x'));
+    deepEqual([await value('inline'), await value('moved')], [inline + 2, moved + 1]);
+  });
+
   test('4c the metadata WAL: its size on disk, the checkpoints that keep it bounded, the flushes that make commits durable', async () => {
     const { ns } = g.gw;
     const value = async (name: string, labels?: Record<string, string>) =>

@@ -224,6 +224,16 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   );
   counter(
     registry,
+    'gateway_inline_writes_total',
+    'Writes to small files kept in the metadata database (transport.inline_max): answered there, or moving the file to its own blob',
+    ['outcome'],
+    () => [
+      [{ outcome: 'inline' }, gw.ns.inlineWrites.inline],
+      [{ outcome: 'moved' }, gw.ns.inlineWrites.moved],
+    ],
+  );
+  counter(
+    registry,
     'gateway_direct_io_bytes_total',
     'Bytes written and read past the page cache (O_DIRECT: large aligned writes, and large reads of what was written so)',
     ['op'],
