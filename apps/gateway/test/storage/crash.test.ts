@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runFsck } from '../../src/storage/fsck/index.ts';
+import { LAYOUT } from '../../src/storage/meta/rows.ts';
 import { openNamespace } from '../../src/storage/open.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -20,9 +21,11 @@ async function runAndKill(
   dir: string,
   seed: number,
   durability: Durability,
+  layout: Layout,
 ): Promise<Array<{ t: string; id?: string; after?: Outcome }>> {
-  const args = ['--import', 'tsx', WRITER, dir, String(WORKERS), String(seed), durability];
+  const args = ['--import', 'tsx', WRITER, dir, String(WORKERS), String(seed), durability, layout];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let buffer = '';
   const lines: Array<{ t: string; id?: string; after?: Outcome }> = [];
   child.stdout.on('data', (chunk: Buffer) => {
@@ -45,13 +48,16 @@ async function runAndKill(
     }, 10);
   });
   await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 600)));
-  const exited = new Promise((r) => child.once('exit', r));
+  // A writer that failed on its own (rather than by the SIGKILL) is a failure of the test.
+  if (child.exitCode !== null) throw new Error(`the writer exited by itself, code ${child.exitCode}`);
   child.kill('SIGKILL');
   await exited;
   return lines;
 }
 
 type Durability = 'sync' | 'async';
+/** `inline`: files created by name keep small bytes in the metadata (crash-writer.ts). */
+type Layout = 'blobs' | 'inline';
 
 test(`acknowledged operations survive SIGKILL (${ROUNDS} rounds) and nothing half-done is visible`, () =>
   crashRounds('sync', ROUNDS));
@@ -62,13 +68,22 @@ test(`acknowledged operations survive SIGKILL (${ROUNDS} rounds) and nothing hal
 test(`with durability.metadata async (flushed hourly), acknowledged operations survive SIGKILL (${ASYNC_ROUNDS} rounds)`, () =>
   crashRounds('async', ASYNC_ROUNDS));
 
-async function crashRounds(durability: Durability, rounds: number): Promise<void> {
+// Small files inline: their bytes are committed with their metadata, and appends move them to
+// their own blobs (made durable before the metadata lets go of its copy) mid-round.
+test(`with small files inline (transport.inline_max 16 KiB), acknowledged operations survive SIGKILL (${ASYNC_ROUNDS} rounds each, sync and async)`, async () => {
+  await crashRounds('sync', ASYNC_ROUNDS, 'inline');
+  await crashRounds('async', ASYNC_ROUNDS, 'inline');
+});
+
+async function crashRounds(durability: Durability, rounds: number, layout: Layout = 'blobs'): Promise<void> {
   const dir = makeTempDir('crash');
   /** Per name: the acknowledged content hash (null = absent). */
   const acked = new Map<string, string | null>();
   let totalAcked = 0;
+  /** Layouts of the files read back in the last round (rows.ts LAYOUT). */
+  const layouts = new Map<string, bigint>();
   for (let round = 0; round < rounds; round++) {
-    const lines = await runAndKill(dir, round + 1, durability);
+    const lines = await runAndKill(dir, round + 1, durability, layout);
     const begun = new Map<string, Outcome>();
     const pending = new Map<string, Outcome>();
     for (const l of lines) {
@@ -101,6 +116,7 @@ async function crashRounds(durability: Durability, rounds: number): Promise<void
         try {
           const a = await ns.lookup(ROOT, crash.ino, name);
           const data = (await ns.read(ROOT, a.ino, 0n, Number(a.size))).data;
+          layouts.set(name, (await ns.meta.row(a.ino))!.layout);
           equal(BigInt(data.length), a.size);
           actual = createHash('sha256').update(data).digest('hex');
         } catch (e) {
@@ -121,4 +137,9 @@ async function crashRounds(durability: Durability, rounds: number): Promise<void
     ok(report.clean, `round ${round}: fsck found ${JSON.stringify(report.problems)}`);
   }
   ok(totalAcked > rounds * 10, `writers acknowledged only ${totalAcked} operations`);
+  if (layout === 'inline') {
+    const seen = [...layouts.values()];
+    ok(seen.includes(LAYOUT.inline), `some files are still inline: ${JSON.stringify([...layouts].map(([n, l]) => `${n}:${l}`))}`);
+    ok(seen.includes(LAYOUT.ownBlob), 'some files were moved to (or started in) their own blobs');
+  }
 }
