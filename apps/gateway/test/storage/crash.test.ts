@@ -139,7 +139,8 @@ async function crashRounds(durability: Durability, rounds: number, layout: Layou
   ok(totalAcked > rounds * 10, `writers acknowledged only ${totalAcked} operations`);
   if (layout === 'inline') {
     const seen = [...layouts.values()];
-    ok(seen.includes(LAYOUT.inline), `some files are still inline: ${JSON.stringify([...layouts].map(([n, l]) => `${n}:${l}`))}`);
+    const all = [...layouts].map(([n, l]) => `${n}:${l}`).join(' ');
+    ok(seen.includes(LAYOUT.inline), `some files are still inline: ${all}`);
     ok(seen.includes(LAYOUT.ownBlob), 'some files were moved to (or started in) their own blobs');
   }
 }
