@@ -1,6 +1,8 @@
 import { deepEqual, equal, match } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { statPath } from '../../src/cli/commands/stat.ts';
+import { openNamespace } from '../../src/storage/open.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
 import { ALICE } from './fixture.ts';
 import { buildListingTree, type ListingTree } from './listing-tree.ts';
 
@@ -61,6 +63,28 @@ describe('cfs stat', () => {
         { off: 3, len: 3, blob: p2.ino.toString(16).padStart(12, '0'), blobOff: 0 },
       ],
     });
+  });
+
+  test('3b a small file kept inline shows where its bytes are', async () => {
+    const dir = makeTempDir('stat-inline');
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${dir}/meta.db`,
+      transportUrl: `file://${dir}/data`,
+      inlineMaxBytes: 16 * 1024,
+    });
+    try {
+      const exp = await ns.ensureDirectory('/export', 0o1777);
+      const f = await ns.create(ALICE, exp.ino, 'note.txt', 0o644);
+      await ns.write(ALICE, f.ino, 0n, Buffer.from('kept with the metadata\n'));
+      const out = await statPath(ns, '/export/note.txt');
+      equal(out.stdout.split('\n')[8], 'Layout: inline in the metadata database (23 bytes stored)');
+      deepEqual(JSON.parse((await statPath(ns, '/export/note.txt', { json: true })).stdout).layout, {
+        kind: 'inline',
+        storedBytes: 23,
+      });
+    } finally {
+      await ns.close();
+    }
   });
 
   test('4 --json carries the same attributes', async () => {
