@@ -56,9 +56,9 @@ interface CachedNode {
   xattrs?: ReadonlyMap<string, Buffer>;
 }
 
-/** How old an unlinked upload must be before another node may take it for a crash leftover. */
 const INLINE = Number(LAYOUT.inline);
 
+/** How old an unlinked upload must be before another node may take it for a crash leftover. */
 const CLUSTER_ORPHAN_AGE_NS = 3600n * 1_000_000_000n;
 
 /** Largest single read or write the namespace serves in one call (protocols chunk above it). */
@@ -721,8 +721,12 @@ export class Namespace implements NamespaceApi {
     const bytes = await this.m.inlineBytes(ino);
     if (bytes === undefined) return undefined;
     await this.voidAnnotation(ino);
-    // Cuts whatever an earlier move cut short left in the blob.
-    const ready = this.d.prepareWrite(ino, 0);
+    // Cuts whatever an earlier move cut short left in the blob. A failure is not remembered:
+    // the next write tries again.
+    const ready = this.d.prepareWrite(ino, 0).catch((e: unknown) => {
+      this.tailChecked.delete(ino);
+      throw e;
+    });
     this.tailChecked.set(ino, ready);
     await ready;
     if (bytes.length > 0) await this.d.write(ino, 0, bytes);
@@ -732,10 +736,10 @@ export class Namespace implements NamespaceApi {
   }
 
   async commit(ino: bigint): Promise<void> {
-    const row = await this.m.row(ino);
-    if (!row) throw fsError('ESTALE', 'no such inode', String(ino));
-    // An inline file's bytes are in the metadata: one flush of its log.
-    if (row.layout === LAYOUT.inline) return this.flushMeta();
+    // An inline file's bytes are in the metadata: one flush of its log. (A cached layout 2 is
+    // read again: the file may have moved to its own blob since; layouts 0 and 1 stay.)
+    if ((await this.node(ino)).layout === INLINE && (await this.m.row(ino))?.layout === LAYOUT.inline)
+      return this.flushMeta();
     // Data and metadata flush independently; uncommitted (unstable) bytes carry no promise.
     await Promise.all([this.d.sync(ino), this.flushMeta()]);
   }

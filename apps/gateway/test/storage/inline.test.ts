@@ -6,6 +6,7 @@ import { runFsck } from '../../src/storage/fsck/index.ts';
 import { LAYOUT } from '../../src/storage/meta/rows.ts';
 import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
 import { type Attributes, ROOT } from '../../src/storage/types.ts';
+import { BackendFaults } from '../support/faults.ts';
 import { requirePostgres, sharedPostgres } from '../support/postgres.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 
@@ -211,4 +212,33 @@ test('7 the bytes survive a reopen; fsck counts inline files, verifies their che
   deepEqual(report.problems, []);
   equal(report.info.inlineFiles, 1);
   equal(report.info.checksumsVerified, 1);
+});
+
+test('8 with the data store failing, small files still take writes; a move fails cleanly, keeps the bytes, and succeeds once the store is back', async () => {
+  const faults = new BackendFaults();
+  const stateDir = makeTempDir('inline-faults');
+  const ns = await openNamespace({
+    metadataUrl: `sqlite://${stateDir}/meta.db`,
+    transportUrl: `file://${stateDir}/data`,
+    inlineMaxBytes: INLINE_MAX,
+    wrapStores: faults.wrap,
+  });
+  try {
+    const dir = await ns.ensureDirectory('/d', 0o777);
+    const a = await ns.create(ROOT, dir.ino, 'resilient', 0o644);
+    faults.arm('transport', { errno: 'EIO', calls: 'writes' });
+    const head = pattern(6000, 7);
+    await ns.write(ROOT, a.ino, 0n, head, 'file');
+    await rejects(ns.write(ROOT, a.ino, 6000n, pattern(20_000, 8), 'file'), { code: 'EIO' });
+    equal(await layoutOf(ns, a.ino), LAYOUT.inline, 'still inline');
+    deepEqual(await readAll(ns, a.ino), head, 'the acknowledged bytes are all there');
+    faults.clear();
+    ns.breakers.transport.reset();
+    const more = pattern(20_000, 9);
+    await ns.write(ROOT, a.ino, 6000n, more, 'file');
+    equal(await layoutOf(ns, a.ino), LAYOUT.ownBlob);
+    deepEqual(await readAll(ns, a.ino), Buffer.concat([head, more]));
+  } finally {
+    await ns.close();
+  }
 });

@@ -52,6 +52,7 @@ const METADATA_READS = new Set<PropertyKey>([
   'inodeCount',
   'getMeta',
   'precheckWrite',
+  'inlineBytes',
 ]);
 const DATA_READS = new Set<PropertyKey>(['read', 'readInto', 'physicalSize', 'capacity']);
 
