@@ -161,8 +161,7 @@ export class Gateway {
     this.config = config;
     this.log.level = config.logLevel;
     this.connections.maxConnections = config.limits.maxConnections;
-    this.ns.nodes.configure(config.cache.ttlMs, config.cache.maxEntries);
-    this.ns.entries.configure(config.cache.ttlMs, config.cache.maxEntries);
+    this.ns.configureCaches(config.cache.ttlMs, config.cache.maxEntries);
     for (const b of Object.values(this.ns.breakers)) b.configure(config.circuitBreaker);
     for (const feature of this.started) await feature.reload?.(this);
   }

@@ -57,6 +57,7 @@ interface CachedNode {
 }
 
 const INLINE = Number(LAYOUT.inline);
+const INLINE_CACHE_ENTRIES = 2048;
 
 /** How old an unlinked upload must be before another node may take it for a crash leftover. */
 const CLUSTER_ORPHAN_AGE_NS = 3600n * 1_000_000_000n;
@@ -150,6 +151,11 @@ export class Namespace implements NamespaceApi {
   private readonly inlineMax: bigint;
   /** Writes kept in the metadata database, and those that moved a file to its own blob (metrics). */
   readonly inlineWrites = { inline: 0, moved: 0 };
+  /**
+   * Inline files' bytes once read, dropped with their attributes whenever a change touches
+   * the inode; at most INLINE_CACHE_ENTRIES of them (16 KiB each at the default limit).
+   */
+  private readonly inlineBytes: TtlCache<bigint, Buffer>;
   private readonly gcRuns = new Set<Promise<void>>();
   private closed = false;
 
@@ -177,6 +183,11 @@ export class Namespace implements NamespaceApi {
     this.inlineMax = BigInt(options.inlineMaxBytes ?? 0);
     this.nodes = new TtlCache('attributes', options.cacheTtlMs, options.cacheMaxEntries);
     this.entries = new TtlCache('entries', options.cacheTtlMs, options.cacheMaxEntries);
+    this.inlineBytes = new TtlCache(
+      'inline',
+      options.cacheTtlMs,
+      Math.min(INLINE_CACHE_ENTRIES, options.cacheMaxEntries),
+    );
     const breaker = options.breaker ?? { failureThreshold: 5, resetTimeoutMs: 10_000 };
     const onTransition = options.onBreakerTransition;
     this.breakers = {
@@ -299,9 +310,17 @@ export class Namespace implements NamespaceApi {
     return n;
   }
 
+  /** `cache.ttl` and `cache.max_entries`, as reloaded (SIGHUP). */
+  configureCaches(ttlMs: number, maxEntries: number): void {
+    this.nodes.configure(ttlMs, maxEntries);
+    this.entries.configure(ttlMs, maxEntries);
+    this.inlineBytes.configure(ttlMs, Math.min(INLINE_CACHE_ENTRIES, maxEntries));
+  }
+
   private dropNode(ino: bigint): void {
     this.invalidations++;
     this.nodes.delete(ino);
+    this.inlineBytes.delete(ino);
   }
 
   /**
@@ -313,11 +332,13 @@ export class Namespace implements NamespaceApi {
     if (!inodes) {
       this.nodes.invalidate();
       this.entries.invalidate();
+      this.inlineBytes.invalidate();
       this.d.invalidate?.();
       return;
     }
     for (const ino of inodes) {
       this.nodes.delete(ino);
+      this.inlineBytes.delete(ino);
       this.d.invalidate?.(ino);
     }
     for (const [dir, name] of names ?? []) this.entries.delete(`${dir}/${name}`);
@@ -412,10 +433,21 @@ export class Namespace implements NamespaceApi {
     return { data: buf.subarray(0, n), eof, release };
   }
 
+  /** An inline file's bytes, from the cache or the metadata; undefined once it has moved. */
+  private async readInline(ino: bigint): Promise<Buffer | undefined> {
+    const cached = this.inlineBytes.get(ino);
+    if (cached) return cached;
+    const seen = this.invalidations;
+    const bytes = await this.m.inlineBytes(ino);
+    // A change that committed meanwhile may have dropped these bytes already: not kept then.
+    if (bytes && seen === this.invalidations) this.inlineBytes.set(ino, bytes);
+    return bytes;
+  }
+
   /** Fills `out` with the file's bytes at `offset`; holes and bytes past the blob read as zeros. */
   private async readInto(ino: bigint, layout: number, offset: bigint, out: Buffer): Promise<void> {
     if (layout === INLINE) {
-      const bytes = await this.m.inlineBytes(ino);
+      const bytes = await this.readInline(ino);
       if (bytes !== undefined) {
         const got = offset < bytes.length ? bytes.copy(out, 0, Number(offset)) : 0;
         out.fill(0, got);
@@ -492,7 +524,10 @@ export class Namespace implements NamespaceApi {
     inode?: InodeChange,
   ): Promise<void> {
     this.invalidations++;
-    for (const ino of fx.touched) this.nodes.delete(ino);
+    for (const ino of fx.touched) {
+      this.nodes.delete(ino);
+      this.inlineBytes.delete(ino);
+    }
     for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
     this.onCommitted?.(fx);
     if (fx.freedBlobs.length > 0) {
@@ -772,11 +807,18 @@ export class Namespace implements NamespaceApi {
     mode: number,
     purpose: string,
     owner: string | null = null,
+    /**
+     * The size the file will have, when known (an S3 PUT's Content-Length): within
+     * `inlineMax` the file starts inline. Not for files compose() will refer to (parts),
+     * which must have blobs.
+     */
+    sizeHint?: bigint,
   ): Promise<Attributes> {
-    const attrs = await this.m.createDetached(cred, mode, purpose, owner);
+    const inline = sizeHint !== undefined && this.inlineMax > 0n && sizeHint <= this.inlineMax;
+    const attrs = await this.m.createDetached(cred, mode, purpose, owner, inline);
     // Nothing can have written to a file no one else knows of: its blob needs no tail check
     // (on an object store that check is a listing per upload).
-    this.tailChecked.set(attrs.ino, Promise.resolve());
+    if (!inline) this.tailChecked.set(attrs.ino, Promise.resolve());
     return attrs;
   }
 

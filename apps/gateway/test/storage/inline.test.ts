@@ -242,3 +242,23 @@ test('8 with the data store failing, small files still take writes; a move fails
     await ns.close();
   }
 });
+
+test('9 an upload written aside starts inline when its declared size fits (S3 PUT); without one (a part) it has a blob', () =>
+  withOpened(
+    async () => undefined,
+    async ({ ns, dir }) => {
+      const body = pattern(3000, 10);
+      const small = await ns.createDetached(ROOT, 0o644, 'upload', null, 3000n);
+      await ns.write(ROOT, small.ino, 0n, body, 'unstable');
+      await ns.commit(small.ino);
+      await ns.linkDetached(ROOT, small.ino, dir.ino, 'object', false);
+      equal(await layoutOf(ns, small.ino), LAYOUT.inline);
+      equal(await ns.data.physicalSize(small.ino), undefined);
+      deepEqual((await ns.read(ROOT, small.ino, 0n, 3000)).data, body);
+      const large = await ns.createDetached(ROOT, 0o644, 'upload', null, 1_000_000n);
+      equal(await layoutOf(ns, large.ino), LAYOUT.ownBlob);
+      const part = await ns.createDetached(ROOT, 0o644, 'multipart', 'u1');
+      await ns.write(ROOT, part.ino, 0n, body, 'unstable');
+      equal(await layoutOf(ns, part.ino), LAYOUT.ownBlob, 'parts keep blobs for compose() to refer to');
+    },
+  ));

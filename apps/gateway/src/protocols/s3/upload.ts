@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { Namespace } from '../../storage/namespace.ts';
 import type { Attributes, Credential } from '../../storage/types.ts';
 import { fromFsError, S3Error } from './deps.ts';
+import { PART_PURPOSE } from './multipart/store.ts';
 import { FILE_MODE } from './objects.ts';
 
 /** Largest object a single PUT (or one part) may carry. */
@@ -52,7 +53,10 @@ export async function writeAside(
 ): Promise<WrittenAside> {
   let attrs: Attributes;
   try {
-    attrs = await ns.createDetached(cred, FILE_MODE, purpose, owner);
+    // A small object starts inline in the metadata database; a part never does (a completed
+    // upload refers to its parts' blobs).
+    const sizeHint = purpose === PART_PURPOSE ? undefined : expected;
+    attrs = await ns.createDetached(cred, FILE_MODE, purpose, owner, sizeHint);
   } catch (e) {
     throw fromFsError(e);
   }

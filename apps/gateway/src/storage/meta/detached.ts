@@ -16,6 +16,7 @@ export function* createDetached(
   mode: number,
   purpose: string,
   owner: string | null,
+  inline = false,
 ): Program<Attributes> {
   yield* charge(ctx, cred.uid, cred.gid, 0n, 1n);
   const row = yield* insertInode(ctx, {
@@ -25,6 +26,7 @@ export function* createDetached(
     uid: cred.uid,
     gid: cred.gid,
     parent: 0n,
+    layout: inline ? LAYOUT.inline : LAYOUT.ownBlob,
   });
   yield* run('insertDetached', row.ino, ctx.now(), purpose, owner);
   yield* addUsage(cred.uid, cred.gid, 0n, 1n);

@@ -233,8 +233,8 @@ export abstract class MetadataStore implements TxContext {
     return this.tx(() => attributes.setXattrs(this, cred, ino, values, quiet));
   }
 
-  createDetached(cred: Credential, mode: number, purpose: string, owner: string | null) {
-    return this.tx(() => detachedOps.createDetached(this, cred, mode, purpose, owner));
+  createDetached(cred: Credential, mode: number, purpose: string, owner: string | null, inline = false) {
+    return this.tx(() => detachedOps.createDetached(this, cred, mode, purpose, owner, inline));
   }
 
   linkDetached(
