@@ -21,7 +21,16 @@ function wrap<T extends object>(target: T, run: (fn: () => unknown) => unknown):
   return new Proxy(target, {
     get(t, prop, receiver) {
       const value = Reflect.get(t, prop, receiver);
-      if (typeof value !== 'function' || UNGUARDED.has(prop)) return value;
+      if (typeof value !== 'function') return value;
+      if (UNGUARDED.has(prop)) {
+        // Bound to the target: what it calls on `this` is not refused by an open circuit.
+        let bound = cache.get(prop);
+        if (!bound) {
+          bound = prop === 'constructor' ? value : value.bind(t);
+          cache.set(prop, bound);
+        }
+        return bound;
+      }
       let wrapped = cache.get(prop);
       if (!wrapped) {
         wrapped = (...args: unknown[]) => run(() => (value as (...a: unknown[]) => unknown).apply(t, args));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CircuitBreaker } from '../../src/storage/circuit-breaker.ts';
 import { fsError } from '../../src/storage/errors.ts';
+import { guardAsync } from '../../src/storage/guarded.ts';
 import { openNamespace } from '../../src/storage/open.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -42,6 +43,32 @@ describe('circuit breaker', () => {
     );
     equal(b.state, 'closed');
     equal(transitions.join(' '), 'closed->open open->half-open half-open->closed');
+  });
+
+  test('1b with the circuit open, cache invalidation still works, and what it calls on the store is not refused', async () => {
+    const b = new CircuitBreaker('transport', { failureThreshold: 1, resetTimeoutMs: 60_000 });
+    const store = {
+      dropped: [] as bigint[],
+      forget(blob: bigint) {
+        this.dropped.push(blob);
+      },
+      invalidate(blob: bigint) {
+        this.forget(blob);
+      },
+      async read() {
+        return 'bytes';
+      },
+    };
+    const guarded = guardAsync(store, b);
+    await rejectsWith(
+      b.run(() => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }))),
+      'EIO',
+    );
+    equal(b.state, 'open');
+    await rejectsWith(guarded.read(), 'EAGAIN');
+    // A PostgreSQL notification from another node arrives now: it must not throw.
+    guarded.invalidate(7n);
+    equal(store.dropped.join(), '7');
   });
 
   test('2 namespace errors are the backend working: they never open the circuit', () => {

@@ -9,6 +9,9 @@ import { DIR_MARKER_XATTR, type ObjectMetadata } from './metadata.ts';
 import { DIR_MODE, ensureParents, pathConflict } from './objects.ts';
 import { MAX_XML_BYTES } from './xml.ts';
 
+/** Tries at linking an object whose prefix directories a concurrent DELETE removed meanwhile. */
+const LINK_ATTEMPTS = 4;
+
 /**
  * Puts a written-aside (detached, durable) file in place as the object `key`: the key's
  * directories are created, metadata and ETag recorded on the still invisible file, then one
@@ -27,21 +30,26 @@ export async function linkObject(
 ): Promise<Attributes> {
   const { ns } = env;
   try {
-    const parent = await ensureParents(env, cred, bucketIno, kp, key);
-    await refuseDirectoryAt(env, cred, parent.ino, kp.name, key);
     const before = await ns.getattr(ino);
     // Linking bumps the change id by one: the ETag is recorded for the id the object will have,
     // with the metadata, in the transaction that links it (one commit per PUT).
     const predicted = before.changeId + 1n;
-    let linked: Attributes;
-    try {
-      linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, true, {
-        ...metadata,
-        ...etagXattrs(etag, predicted),
-      });
-    } catch (e) {
-      if (isFsError(e, 'EISDIR')) throw pathConflict(key, 'a prefix of that name holds other objects');
-      throw e;
+    let linked: Attributes | undefined;
+    for (let attempt = 1; linked === undefined; attempt++) {
+      const parent = await ensureParents(env, cred, bucketIno, kp, key);
+      await refuseDirectoryAt(env, cred, parent.ino, kp.name, key);
+      try {
+        linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, true, {
+          ...metadata,
+          ...etagXattrs(etag, predicted),
+        });
+      } catch (e) {
+        if (isFsError(e, 'EISDIR')) throw pathConflict(key, 'a prefix of that name holds other objects');
+        // A DELETE of the prefix's last object removed its directory (S3 has no empty prefixes)
+        // between finding it and linking into it: made again, the link goes there.
+        if (attempt < LINK_ATTEMPTS && (isFsError(e, 'ESTALE') || isFsError(e, 'ENOENT'))) continue;
+        throw e;
+      }
     }
     if (linked.changeId !== predicted) {
       await ns.setXattrs(cred, ino, etagXattrs(etag, linked.changeId), { quiet: true }).catch(() => {});
