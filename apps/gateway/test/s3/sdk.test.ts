@@ -344,6 +344,32 @@ describe('S3 with the AWS SDK: buckets and objects', () => {
     equal((await c.send(new ListObjectsV2Command({ Bucket: 'photos', Prefix: 'm/' }))).KeyCount, 0);
   });
 
+  test('10b a DELETE that prunes the prefix while a PUT under it is linking: the PUT makes it again and succeeds', async () => {
+    const { ns } = g.gw;
+    await c.send(new PutObjectCommand({ Bucket: 'photos', Key: 'race/p/old', Body: 'old' }));
+    // The interleaving made certain: as the PUT of race/p/new is about to link (its prefix
+    // directory found), the DELETE of the prefix's last object runs and removes race/p.
+    const link = ns.linkDetached.bind(ns);
+    let deleted = false;
+    ns.linkDetached = async (...args: Parameters<typeof link>) => {
+      if (args[3] === 'new' && !deleted) {
+        deleted = true;
+        await c.send(new DeleteObjectCommand({ Bucket: 'photos', Key: 'race/p/old' }));
+        await rejects(ns.resolvePath(ROOT, '/export/photos/race/p'), /ENOENT/);
+      }
+      return link(...args);
+    };
+    try {
+      await c.send(new PutObjectCommand({ Bucket: 'photos', Key: 'race/p/new', Body: 'new' }));
+    } finally {
+      ns.linkDetached = link;
+    }
+    ok(deleted);
+    const got = await c.send(new GetObjectCommand({ Bucket: 'photos', Key: 'race/p/new' }));
+    equal(await got.Body!.transformToString(), 'new');
+    await c.send(new DeleteObjectCommand({ Bucket: 'photos', Key: 'race/p/new' }));
+  });
+
   test('11 CopyObject: COPY and REPLACE metadata, copy-source conditions, self-copy rules', async () => {
     await c.send(
       new PutObjectCommand({
