@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR } from '../../src/storage/annotations.ts';
 import { runFsck } from '../../src/storage/fsck/index.ts';
 import { LAYOUT } from '../../src/storage/meta/rows.ts';
@@ -262,3 +263,31 @@ test('9 an upload written aside starts inline when its declared size fits (S3 PU
       equal(await layoutOf(ns, part.ino), LAYOUT.ownBlob, 'parts keep blobs for compose() to refer to');
     },
   ));
+
+test('10 a version-1 store gains the inline table and is marked version 2 (an older gateway then refuses it); a newer store is refused', async () => {
+  const { ns, stateDir } = await open(undefined);
+  await ns.close();
+  const file = `${stateDir}/meta.db`;
+  const db = new Database(file);
+  db.exec("DROP TABLE inline_data; UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+  db.close();
+  const again = await openNamespace({
+    metadataUrl: `sqlite://${file}`,
+    transportUrl: `file://${stateDir}/data`,
+  });
+  await again.close();
+  const check = new Database(file, { readonly: true });
+  try {
+    equal(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), '2');
+    ok(check.prepare("SELECT name FROM sqlite_master WHERE name = 'inline_data'").get());
+  } finally {
+    check.close();
+  }
+  const newer = new Database(file);
+  newer.exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+  newer.close();
+  await rejects(
+    openNamespace({ metadataUrl: `sqlite://${file}`, transportUrl: `file://${stateDir}/data` }),
+    /metadata schema 3 is newer than this gateway understands \(2\)/,
+  );
+});

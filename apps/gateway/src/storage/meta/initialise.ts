@@ -3,7 +3,11 @@ import { addUsage } from './ledger.ts';
 import { ROOT_INO, type TxContext } from './model.ts';
 import { get, type Program, run } from './program.ts';
 
-/** Creates the root directory in an empty store; refuses a schema newer than this code's. */
+/**
+ * Creates the root directory in an empty store; refuses a schema newer than this code's, and
+ * marks an older one (whose tables the schema SQL has just completed) as this version, so an
+ * older gateway no longer opens it.
+ */
 export function* initialise(ctx: TxContext, schemaVersion: number): Program<void> {
   const version = yield* get<{ value: string }>('getMeta', 'schema_version');
   if (version && Number(version.value) > schemaVersion) {
@@ -11,7 +15,11 @@ export function* initialise(ctx: TxContext, schemaVersion: number): Program<void
       `metadata schema ${version.value} is newer than this gateway understands (${schemaVersion})`,
     );
   }
-  if (yield* get('getInode', ROOT_INO)) return;
+  if (yield* get('getInode', ROOT_INO)) {
+    if (version && Number(version.value) < schemaVersion)
+      yield* run('setMeta', 'schema_version', String(schemaVersion));
+    return;
+  }
   const { ino } = yield* insertInode(ctx, {
     type: 'dir',
     mode: 0o755,

@@ -4,7 +4,8 @@
  * concurrent transactions on many gateway nodes add to different rows of one subject.
  * Inode numbers and directory cookies come from sequences: never reused, never rolled back.
  */
-export const PG_SCHEMA_VERSION = 1;
+/** 2: small files inline (layout 2, `inline_data`), which a version-1 gateway would misread. */
+export const PG_SCHEMA_VERSION = 2;
 
 export const PG_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (

@@ -11,7 +11,8 @@
  * between the end of that row and the file's size read as zeros. Layout 2 only ever turns
  * into 0 (a write past the limit moves the bytes to the blob), never back.
  */
-export const SCHEMA_VERSION = 1;
+/** 2: small files inline (layout 2, `inline_data`), which a version-1 gateway would misread. */
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
