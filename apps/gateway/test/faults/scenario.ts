@@ -164,7 +164,7 @@ export class Clients {
 
   // ---- S3 ----------------------------------------------------------------------------------
 
-  private async s3Put(key: string, body: string): Promise<string> {
+  private async s3Put(key: string, body: string | Buffer): Promise<string> {
     try {
       await this.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
       return '200 OK';
@@ -256,7 +256,7 @@ export class Clients {
       return { protocol: 'NFS', op: 'WRITE', answer: statusName(status), ms };
     };
     const s3 = async (): Promise<Answer> => {
-      const [answer, ms] = await timed(() => this.s3Put(this.unique('s3-try'), 'lost'));
+      const [answer, ms] = await timed(() => this.s3Put(this.unique('s3-try'), PAST_INLINE));
       return { protocol: 'S3', op: 'PUT', answer, ms };
     };
     const smb = async (): Promise<Answer> => {
