@@ -80,8 +80,8 @@ export interface GatewayConfig {
   directIo: boolean;
   /**
    * `transport.inline_max`: a file created over NFS or SMB (or an S3 object whose declared size
-   * fits) keeps its bytes in the metadata database while no larger than this (layout 2, storage/sqlite/schema.ts). Default 16 KiB;
-   * 0 gives every file its own blob.
+   * fits) keeps its bytes in the metadata database while no larger than this (layout 2,
+   * storage/sqlite/schema.ts). Default 16 KiB; 0 gives every file its own blob.
    */
   inlineMaxBytes: number;
   /** The `transport` section's object-store keys (see ObjectStoreSettings). */

@@ -71,7 +71,21 @@ describe('transport keys for an S3 data store', () => {
     assert.equal((await valid(['transport: { direct_io: false }'])).config.directIo, false);
   });
 
+  test('row 3c: small files inline up to transport.inline_max, 16KiB unless set; 0 turns it off', async () => {
+    assert.equal((await valid(['log_level: info'])).config.inlineMaxBytes, 16 * 1024);
+    assert.equal((await valid(['transport: { inline_max: 64KiB }'])).config.inlineMaxBytes, 64 * 1024);
+    assert.equal((await valid(['transport: { inline_max: 0 }'])).config.inlineMaxBytes, 0);
+  });
+
   const refused: [row: number, what: string, lines: string[], expected: string[]][] = [
+    [
+      14,
+      'an inline limit past 256KiB',
+      ['transport:', '  inline_max: 1MiB'],
+      [
+        "FILE:2:15 transport.inline_max: inline size '1MiB' must be at most 256KiB (0 keeps every file in its own blob)",
+      ],
+    ],
     [
       4,
       'a chunk larger than 64MiB',
