@@ -63,7 +63,11 @@ try {
     format: 'esm',
     target: `node${process.versions.node}`,
     external,
-    keepNames: true,
+    // No keepNames: it wraps every named function in a call that defines its `name`, and a
+    // closure made per request then pays that each time (11 % of the CPU of an SMB echo).
+    // Nothing reads function or class names; a name esbuild suffixes to avoid a clash shows
+    // as such only in a stack trace.
+    keepNames: false,
     sourcemap: 'linked',
     legalComments: 'none',
     logLevel: 'warning',
