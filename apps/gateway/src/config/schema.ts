@@ -125,7 +125,7 @@ export const configFileSchema = z.strictObject({
   transport: section({
     url: parsedText('a data store URL', parseTransportUrl).optional(),
     // A file:// (local) data directory: large aligned writes past the page cache.
-    direct_io: z.boolean().default(true),
+    direct_io: z.boolean().default(false),
     // Files up to this size keep their bytes in the metadata database (0: none do).
     inline_max: parsedText('a size like 16KiB', parseInlineMax).prefault(OBJECT_STORE_DEFAULTS.inlineMax),
     // The keys below are for an s3:// url (see object-store.ts).

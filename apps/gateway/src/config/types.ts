@@ -75,7 +75,7 @@ export interface GatewayConfig {
   transport: TransportBackend;
   /**
    * `transport.direct_io` (a local data directory): writes of 4–8 MiB at aligned offsets go to
-   * disk past the page cache (storage/data/direct-io.ts). Default true.
+   * disk past the page cache (storage/data/direct-io.ts). Default false: through the page cache.
    */
   directIo: boolean;
   /**

@@ -26,7 +26,7 @@ export interface OpenNamespaceOptions {
   transportUrl: string;
   /** How to reach the object store of an `s3://` transport (the config's transport keys). */
   objectStore?: ObjectStoreSettings;
-  /** A file:// transport: large aligned writes past the page cache (`transport.direct_io`; default true). */
+  /** A file:// transport: large aligned writes past the page cache (`transport.direct_io`; default false). */
   directIo?: boolean;
   /** `transport.inline_max`: files up to this size keep their bytes inline (default: none do). */
   inlineMaxBytes?: number;
@@ -102,7 +102,7 @@ async function openMeta(
 
 async function openData(o: OpenNamespaceOptions): Promise<DataStore> {
   if (!o.transportUrl.startsWith('s3:')) {
-    return LocalBlobStore.open(filePath(o.transportUrl), { directIo: o.directIo ?? true });
+    return LocalBlobStore.open(filePath(o.transportUrl), { directIo: o.directIo ?? false });
   }
   const backend = parseTransportUrl(o.transportUrl);
   if (backend.kind !== 's3' || !o.objectStore)

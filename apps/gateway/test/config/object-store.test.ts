@@ -66,9 +66,9 @@ describe('transport keys for an S3 data store', () => {
     assert.equal(on.config.objectStore.cacheSize, 0);
   });
 
-  test('row 3b: direct I/O for a local data directory is on unless transport.direct_io is false', async () => {
-    assert.equal((await valid(['log_level: info'])).config.directIo, true);
-    assert.equal((await valid(['transport: { direct_io: false }'])).config.directIo, false);
+  test('row 3b: direct I/O for a local data directory is off unless transport.direct_io is true', async () => {
+    assert.equal((await valid(['log_level: info'])).config.directIo, false);
+    assert.equal((await valid(['transport: { direct_io: true }'])).config.directIo, true);
   });
 
   test('row 3c: small files inline up to transport.inline_max, 16KiB unless set; 0 turns it off', async () => {

@@ -119,26 +119,17 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
   }
 
   test(
-    '3a a 20 MiB put: its 8 MiB WRITEs reach the disk past the page cache (gateway_direct_io_bytes_total), the get and the file hold the same bytes',
+    '3a a 20 MiB put goes through the page cache (transport.direct_io is off by default): no bytes counted direct, the same bytes back',
     requireTools('smbclient'),
     async () => {
-      const data = randomBytes(20 * MiB + 777);
-      writeFileSync(join(work, 'direct.bin'), data);
-      const direct = async (op: string) =>
-        sampleValue(
-          (await scrape(`http://127.0.0.1:${g.opsPort}`)).samples,
-          'gateway_direct_io_bytes_total',
-          { op },
-        );
-      const [w0, r0] = [await direct('write'), await direct('read')];
-      const r = await run(alice, 'export', 'put direct.bin direct.bin; get direct.bin direct.back');
+      const data = randomBytes(20 * MiB);
+      writeFileSync(join(work, 'buffered.bin'), data);
+      const r = await run(alice, 'export', 'put buffered.bin; get buffered.bin buffered.back');
       equal(r.code, 0, r.output);
-      ok(readFileSync(join(work, 'direct.back')).equals(data), 'get returns what put sent');
-      // Two whole 8 MiB WRITEs at aligned offsets; the 4 MiB tail is not a multiple of 4 KiB.
-      equal((await direct('write'))! - w0!, 16 * MiB);
-      ok((await direct('read'))! - r0! >= 16 * MiB, 'large READs of what was written direct go direct');
-      const file = await g.gw.ns.resolvePath(ROOT, '/export/direct.bin');
-      ok(readFileSync((g.gw.ns.data as LocalBlobStore).pathOf(file.ino)).equals(data), 'the file on disk');
+      ok(readFileSync(join(work, 'buffered.back')).equals(data));
+      const { samples } = await scrape(`http://127.0.0.1:${g.opsPort}`);
+      equal(sampleValue(samples, 'gateway_direct_io_bytes_total', { op: 'write' }), 0);
+      equal(g.gw.ns.data.directIo, undefined);
     },
   );
 
@@ -335,32 +326,41 @@ describe('smbclient with smb.require_signing', () => {
   );
 });
 
-describe('smbclient with transport.direct_io: false', () => {
+describe('smbclient with transport.direct_io: true', () => {
   let g: SmbGateway;
   let work: string;
   before(async () => {
-    g = await startSmbGateway({ extraYaml: 'transport: { direct_io: false }' });
+    g = await startSmbGateway({ extraYaml: 'transport: { direct_io: true }' });
     await g.user('alice', 'Wonder-land1');
-    work = makeTempDir('smbclient-no-direct');
+    work = makeTempDir('smbclient-direct');
   });
   after(() => g?.stop());
 
   test(
-    '1 a 20 MiB put goes through the page cache: no bytes counted direct, the same bytes back',
+    '1 a 20 MiB put: its 8 MiB WRITEs reach the disk past the page cache (gateway_direct_io_bytes_total), the get and the file hold the same bytes',
     requireTools('smbclient'),
     async () => {
-      const data = randomBytes(20 * MiB);
-      writeFileSync(join(work, 'a.bin'), data);
+      const data = randomBytes(20 * MiB + 777);
+      writeFileSync(join(work, 'direct.bin'), data);
+      const direct = async (op: string) =>
+        sampleValue(
+          (await scrape(`http://127.0.0.1:${g.opsPort}`)).samples,
+          'gateway_direct_io_bytes_total',
+          { op },
+        );
+      const [w0, r0] = [await direct('write'), await direct('read')];
       const r = await smbclient(g, 'alice%Wonder-land1', {
         share: 'export',
-        commands: 'put a.bin; get a.bin b.bin',
+        commands: 'put direct.bin direct.bin; get direct.bin direct.back',
         cwd: work,
       });
       equal(r.code, 0, r.output);
-      ok(readFileSync(join(work, 'b.bin')).equals(data));
-      const { samples } = await scrape(`http://127.0.0.1:${g.opsPort}`);
-      equal(sampleValue(samples, 'gateway_direct_io_bytes_total', { op: 'write' }), 0);
-      equal(g.gw.ns.data.directIo, undefined);
+      ok(readFileSync(join(work, 'direct.back')).equals(data), 'get returns what put sent');
+      // Two whole 8 MiB WRITEs at aligned offsets; the 4 MiB tail is not a multiple of 4 KiB.
+      equal((await direct('write'))! - w0!, 16 * MiB);
+      ok((await direct('read'))! - r0! >= 16 * MiB, 'large READs of what was written direct go direct');
+      const file = await g.gw.ns.resolvePath(ROOT, '/export/direct.bin');
+      ok(readFileSync((g.gw.ns.data as LocalBlobStore).pathOf(file.ino)).equals(data), 'the file on disk');
     },
   );
 });

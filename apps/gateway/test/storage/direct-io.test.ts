@@ -231,6 +231,7 @@ describe('direct I/O elsewhere', () => {
       metadataUrl: `sqlite://${makeTempDir('direct-io-ns-meta')}/meta.db`,
       transportUrl: `file://${dir}/data`,
       cacheTtlMs: 0,
+      directIo: true,
     });
     try {
       if (!(ns.data as LocalBlobStore).direct) return t.skip('this kernel has no O_DIRECT on tmpfs');
