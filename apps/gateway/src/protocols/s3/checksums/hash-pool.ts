@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import { copyInto } from '../../../util/copy-into.ts';
 import { idleWorker } from '../../../util/idle-worker.ts';
 
 /** Digests the pool computes: what a large upload would otherwise hash on the event loop. */
@@ -16,23 +17,25 @@ interface WorkerReply {
   id: number;
   hashed?: number;
   /** The update's buffer, handed back for reuse. */
-  buffer?: ArrayBuffer;
+  buffer?: SharedArrayBuffer;
   digests?: Record<string, Uint8Array>;
   error?: string;
 }
 
 /**
- * Staging buffers that travel to a worker and back (transferred both ways, never copied
- * again and never left for the garbage collector of either thread).
+ * Staging buffers of shared memory, which both threads see: a message names one, and the
+ * worker hands it back once hashed (until then only the worker reads it). Transferring
+ * ArrayBuffers instead made V8 count each arriving megabyte as a new external allocation, and
+ * a stream of uploads set off garbage collections for it (10 % of the event loop).
  */
 class StagePool {
-  private readonly idle: ArrayBuffer[] = [];
+  private readonly idle: SharedArrayBuffer[] = [];
 
-  take(): ArrayBuffer {
-    return this.idle.pop() ?? new ArrayBuffer(STAGE_BYTES);
+  take(): SharedArrayBuffer {
+    return this.idle.pop() ?? new SharedArrayBuffer(STAGE_BYTES);
   }
 
-  give(b: ArrayBuffer): void {
+  give(b: SharedArrayBuffer): void {
     if (b.byteLength === STAGE_BYTES && this.idle.length < MAX_IDLE_STAGES) this.idle.push(b);
   }
 }
@@ -48,8 +51,8 @@ const WORKER_URL = new URL('./hash-worker.mjs', import.meta.url);
  * Incremental MD5/SHA-256 on worker threads, so a stream of large uploads does not spend the
  * event loop on hashing (the S3 issue: "hashing off the event loop where it costs"). Each
  * session lives on one worker, which applies its updates in order; sessions go to the least
- * busy worker. Bytes are copied once, into 1 MiB staging buffers that go to the worker and
- * come back (the caller may reuse its own at once); a session's unhashed backlog is bounded, so
+ * busy worker. Bytes are copied once, into 1 MiB staging buffers of shared memory that the
+ * worker hands back once hashed (the caller may reuse its own at once); a session's unhashed backlog is bounded, so
  * memory does not grow with a body the workers cannot keep up with. A worker holds the process
  * open only while it has sessions.
  */
@@ -117,7 +120,8 @@ export class HashSession {
     if (this.state !== 'open') return;
     for (let at = 0; at < bytes.length; ) {
       this.stage ??= Buffer.from(this.stages.take());
-      const n = bytes.copy(this.stage, this.staged, at);
+      const n = Math.min(this.stage.length - this.staged, bytes.length - at);
+      copyInto(this.stage, this.staged, bytes.subarray(at, at + n));
       this.staged += n;
       at += n;
       if (this.staged === this.stage.length) this.send();
@@ -126,9 +130,9 @@ export class HashSession {
 
   private send(): void {
     if (!this.stage || this.staged === 0) return;
-    const buffer = this.stage.buffer as ArrayBuffer;
+    const buffer = this.stage.buffer as SharedArrayBuffer;
     this.backlog += this.staged;
-    this.worker.postMessage({ op: 'update', id: this.id, buffer, length: this.staged }, [buffer]);
+    this.worker.postMessage({ op: 'update', id: this.id, buffer, length: this.staged });
     this.stage = undefined;
     this.staged = 0;
   }
@@ -191,7 +195,7 @@ export class HashSession {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.result = undefined;
-    if (this.stage) this.stages.give(this.stage.buffer as ArrayBuffer);
+    if (this.stage) this.stages.give(this.stage.buffer as SharedArrayBuffer);
     this.stage = undefined;
     this.wake();
     this.ended();

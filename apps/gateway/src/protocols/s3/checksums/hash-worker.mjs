@@ -2,8 +2,8 @@
 // threads do not inherit the tsx loader on Node 20. Messages, in order per session id:
 //   { op: 'open', id, algorithms }   { op: 'update', id, buffer, length }   { op: 'digest', id }
 //   { op: 'cancel', id }
-// An update's buffer (transferred) is hashed up to `length` and handed back, transferred, with
-// { id, hashed: length, buffer } so the pool reuses it; a digest answers
+// An update's buffer (a SharedArrayBuffer: not copied, not transferred) is hashed up to `length`
+// and handed back with { id, hashed: length, buffer } so the pool reuses it; a digest answers
 // { id, digests: { algorithm: Uint8Array } } or { id, error }.
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
@@ -20,7 +20,7 @@ parentPort.on('message', (m) => {
     } else if (m.op === 'update') {
       const bytes = new Uint8Array(m.buffer, 0, m.length);
       for (const [, h] of sessions.get(m.id) ?? []) h.update(bytes);
-      parentPort.postMessage({ id: m.id, hashed: m.length, buffer: m.buffer }, [m.buffer]);
+      parentPort.postMessage({ id: m.id, hashed: m.length, buffer: m.buffer });
     } else if (m.op === 'digest') {
       const hashes = sessions.get(m.id);
       sessions.delete(m.id);
