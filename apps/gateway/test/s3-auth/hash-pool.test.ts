@@ -29,6 +29,29 @@ describe('hash pool (MD5/SHA-256 off the event loop)', () => {
     }
   });
 
+  test('1b empty, exactly one staging buffer, one byte past it, several: the same digests', async () => {
+    // A body of up to 1 MiB is one message (the algorithms ride on it, the digests on its
+    // reply); an empty one only asks for digests; a full buffer is sent before the digest.
+    const pool = new HashPool(1);
+    try {
+      for (const size of [0, 1, 1024 * 1024, 1024 * 1024 + 1, 2.5 * 1024 * 1024]) {
+        const body = randomBytes(size);
+        const s = pool.session(['md5', 'sha256']);
+        s.update(body);
+        const d = await s.digest();
+        deepEqual(d.get('md5'), createHash('md5').update(body).digest(), `md5 of ${size} bytes`);
+        deepEqual(d.get('sha256'), createHash('sha256').update(body).digest(), `sha256 of ${size} bytes`);
+      }
+      // A session cancelled before any message never reaches the worker; the next one works.
+      pool.session(['md5']).cancel();
+      const s = pool.session(['md5']);
+      s.update(Buffer.from('abc'));
+      deepEqual((await s.digest()).get('md5'), createHash('md5').update('abc').digest());
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('2 the caller may reuse its buffer at once: the bytes were copied when sent', async () => {
     const pool = new HashPool(1);
     try {

@@ -65,13 +65,12 @@ export class HashPool {
 
   session(algorithms: readonly OffloadedHash[]): HashSession {
     const w = this.pick();
-    const s = new HashSession(w.worker, this.nextId++, this.stages, () => {
+    const s = new HashSession(w.worker, this.nextId++, algorithms, this.stages, () => {
       w.sessions.delete(s.id);
       if (w.sessions.size === 0 && this.workers.includes(w)) w.worker.unref();
     });
     if (w.sessions.size === 0) w.worker.ref();
     w.sessions.set(s.id, s);
-    w.worker.postMessage({ op: 'open', id: s.id, algorithms });
     return s;
   }
 
@@ -100,8 +99,15 @@ export class HashPool {
   }
 }
 
+/**
+ * One upload's hashes on one worker. Messages are what cost here (each wakes the other
+ * thread), so the first update carries the algorithms and the last one asks for the digests:
+ * a body of up to 1 MiB is one message and one reply.
+ */
 export class HashSession {
   private state: 'open' | 'digesting' | 'ended' = 'open';
+  /** Whether the worker has the session (its first message carried the algorithms). */
+  private opened = false;
   private backlog = 0;
   private stage: Buffer | undefined;
   private staged = 0;
@@ -112,6 +118,7 @@ export class HashSession {
   constructor(
     private readonly worker: Worker,
     readonly id: number,
+    private readonly algorithms: readonly OffloadedHash[],
     private readonly stages: StagePool,
     private readonly ended: () => void,
   ) {}
@@ -128,13 +135,23 @@ export class HashSession {
     }
   }
 
-  private send(): void {
-    if (!this.stage || this.staged === 0) return;
+  /** Sends the staged bytes, asking for the digests after them when `last`; false: none staged. */
+  private send(last = false): boolean {
+    if (!this.stage || this.staged === 0) return false;
     const buffer = this.stage.buffer as SharedArrayBuffer;
     this.backlog += this.staged;
-    this.worker.postMessage({ op: 'update', id: this.id, buffer, length: this.staged });
+    this.worker.postMessage({
+      op: 'update',
+      id: this.id,
+      algorithms: this.opened ? undefined : this.algorithms,
+      buffer,
+      length: this.staged,
+      digest: last,
+    });
+    this.opened = true;
     this.stage = undefined;
     this.staged = 0;
+    return true;
   }
 
   /** Resolves once the unhashed backlog is under the bound; undefined when it already is. */
@@ -147,17 +164,23 @@ export class HashSession {
   digest(): Promise<Map<OffloadedHash, Buffer>> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.state !== 'open') return Promise.reject(new Error('hash session already ended'));
-    this.send();
     this.state = 'digesting';
     return new Promise((resolve, reject) => {
       this.result = { resolve, reject };
-      this.worker.postMessage({ op: 'digest', id: this.id });
+      if (!this.send(true)) {
+        this.worker.postMessage({
+          op: 'digest',
+          id: this.id,
+          algorithms: this.opened ? undefined : this.algorithms,
+        });
+        this.opened = true;
+      }
     });
   }
 
   cancel(): void {
     if (this.state === 'ended') return;
-    if (this.state === 'open') this.worker.postMessage({ op: 'cancel', id: this.id });
+    if (this.state === 'open' && this.opened) this.worker.postMessage({ op: 'cancel', id: this.id });
     this.end();
   }
 
@@ -167,7 +190,8 @@ export class HashSession {
       if (m.buffer) this.stages.give(m.buffer);
       this.backlog -= m.hashed;
       if (this.backlog <= MAX_BACKLOG_BYTES) this.wake();
-      return;
+      // The last update's reply also carries the digests (or the error).
+      if (m.digests === undefined && m.error === undefined) return;
     }
     const result = this.result;
     this.result = undefined;
