@@ -97,7 +97,8 @@ export async function writeAside(
         'You did not provide the number of bytes specified by the Content-Length HTTP header.',
       );
     }
-    await ns.commit(ino);
+    // The bytes on disk; their size reaches it with the link or part record that follows.
+    await ns.commitData(ino);
     return { attrs: await ns.getattr(ino), size: pos };
   } catch (e) {
     await ns.removeDetached(ino).catch(() => {});
