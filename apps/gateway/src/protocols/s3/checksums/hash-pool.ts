@@ -52,9 +52,9 @@ const WORKER_URL = new URL('./hash-worker.mjs', import.meta.url);
  * event loop on hashing (the S3 issue: "hashing off the event loop where it costs"). Each
  * session lives on one worker, which applies its updates in order; sessions go to the least
  * busy worker. Bytes are copied once, into 1 MiB staging buffers of shared memory that the
- * worker hands back once hashed (the caller may reuse its own at once); a session's unhashed backlog is bounded, so
- * memory does not grow with a body the workers cannot keep up with. A worker holds the process
- * open only while it has sessions.
+ * worker hands back once hashed (the caller may reuse its own at once); a session's unhashed
+ * backlog is bounded, so memory does not grow with a body the workers cannot keep up with. A
+ * worker holds the process open only while it has sessions.
  */
 export class HashPool {
   private readonly workers: PoolWorker[] = [];
