@@ -177,8 +177,13 @@ export function* writeInline(
   if (!row || row.layout !== LAYOUT.inline) return undefined;
   // The checks precheckWrite makes for a blob write; the ledger's is in accountWrite.
   requireAccess(cred, toAttributes(row), W_OK, String(ino));
-  const before = (yield* get<{ bytes: Buffer }>('getInline', ino))?.bytes ?? Buffer.alloc(0);
   const end = Number(offset) + data.length;
+  // Stored bytes never reach past the size: a write from 0 to the size or beyond replaces them
+  // all (a new file's first write), with no need to read them.
+  const whole = offset === 0n && BigInt(end) >= row.size;
+  const before = whole
+    ? Buffer.alloc(0)
+    : ((yield* get<{ bytes: Buffer }>('getInline', ino))?.bytes ?? Buffer.alloc(0));
   const bytes = Buffer.alloc(Math.max(before.length, end));
   before.copy(bytes);
   data.copy(bytes, Number(offset));
