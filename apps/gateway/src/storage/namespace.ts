@@ -771,10 +771,8 @@ export class Namespace implements NamespaceApi {
   }
 
   async commit(ino: bigint): Promise<void> {
-    // An inline file's bytes are in the metadata: one flush of its log. (A cached layout 2 is
-    // read again: the file may have moved to its own blob since; layouts 0 and 1 stay.)
-    if ((await this.node(ino)).layout === INLINE && (await this.m.row(ino))?.layout === LAYOUT.inline)
-      return this.flushMeta();
+    // An inline file's bytes are in the metadata: one flush of its log.
+    if (await this.isInline(ino)) return this.flushMeta();
     // Data and metadata flush independently; uncommitted (unstable) bytes carry no promise.
     await Promise.all([this.d.sync(ino), this.flushMeta()]);
   }
@@ -786,8 +784,16 @@ export class Namespace implements NamespaceApi {
    * is answered, and the log replays in order — one log flush per upload instead of two.
    */
   async commitData(ino: bigint): Promise<void> {
-    if ((await this.node(ino)).layout === INLINE && (await this.m.row(ino))?.layout === LAYOUT.inline) return;
+    if (await this.isInline(ino)) return;
     await this.d.sync(ino);
+  }
+
+  /**
+   * Whether the file's bytes are inline now. A cached layout 2 is read again (the file may have
+   * moved to its own blob since); layouts 0 and 1 stay.
+   */
+  private async isInline(ino: bigint): Promise<boolean> {
+    return (await this.node(ino)).layout === INLINE && (await this.m.row(ino))?.layout === LAYOUT.inline;
   }
 
   async setXattrs(

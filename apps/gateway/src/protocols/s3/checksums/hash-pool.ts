@@ -143,15 +143,21 @@ export class HashSession {
     this.worker.postMessage({
       op: 'update',
       id: this.id,
-      algorithms: this.opened ? undefined : this.algorithms,
+      algorithms: this.firstMessage(),
       buffer,
       length: this.staged,
       digest: last,
     });
-    this.opened = true;
     this.stage = undefined;
     this.staged = 0;
     return true;
+  }
+
+  /** The algorithms, for the session's first message to the worker; undefined after it. */
+  private firstMessage(): readonly OffloadedHash[] | undefined {
+    if (this.opened) return undefined;
+    this.opened = true;
+    return this.algorithms;
   }
 
   /** Resolves once the unhashed backlog is under the bound; undefined when it already is. */
@@ -168,12 +174,7 @@ export class HashSession {
     return new Promise((resolve, reject) => {
       this.result = { resolve, reject };
       if (!this.send(true)) {
-        this.worker.postMessage({
-          op: 'digest',
-          id: this.id,
-          algorithms: this.opened ? undefined : this.algorithms,
-        });
-        this.opened = true;
+        this.worker.postMessage({ op: 'digest', id: this.id, algorithms: this.firstMessage() });
       }
     });
   }
