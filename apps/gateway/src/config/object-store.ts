@@ -2,7 +2,8 @@ import { parseSize } from '../util/units.ts';
 import { InvalidValue } from './invalid-value.ts';
 
 /**
- * The `transport` keys for an `s3://bucket/prefix` data store (ignored for `file://`).
+ * The `transport` keys for an `s3://bucket/prefix` data store; `cache_size` and `inline_max`
+ * apply to a `file://` one too.
  * Sizes as operators write them elsewhere (`8MiB`), durations too (`10s`).
  */
 export const OBJECT_STORE_DEFAULTS = {

@@ -30,7 +30,7 @@ export interface NfsExport extends ServedDirectory {
 
 /**
  * How to reach an S3-compatible data store: the `transport` section's keys besides `url`
- * (which names the bucket and prefix). Unused when the transport is a local directory.
+ * (which names the bucket and prefix). A local directory uses `cacheSize` of them.
  */
 export interface ObjectStoreSettings {
   /** `http(s)://host[:port]`; absent means AWS itself. */
@@ -44,7 +44,10 @@ export interface ObjectStoreSettings {
   forcePathStyle: boolean;
   /** Bytes per chunk object. */
   chunkSize: number;
-  /** Bytes of the in-memory read cache. */
+  /**
+   * Bytes of the in-memory read cache: chunks of an object store; for a local directory,
+   * copies of files up to 1 MiB (whole), sent without copying.
+   */
   cacheSize: number;
   /** Bytes of unsynced writes held before the oldest are uploaded early. */
   writeBufferSize: number;

@@ -412,6 +412,10 @@ export class Namespace implements NamespaceApi {
     if (offset >= attrs.size || length === 0) return { data: Buffer.alloc(0), eof: offset >= attrs.size };
     const n = Number(attrs.size - offset < BigInt(length) ? attrs.size - offset : BigInt(length));
     const eof = offset + BigInt(n) >= attrs.size;
+    if (options.shared) {
+      const data = await this.readShared(ino, layout, offset, n);
+      if (data) return { data, eof };
+    }
     if (!options.pooled || n < POOLED_MIN_BYTES) {
       const data = Buffer.allocUnsafe(n);
       await this.readInto(ino, layout, offset, data);
@@ -431,6 +435,23 @@ export class Namespace implements NamespaceApi {
       this.buffers.give(buf);
     };
     return { data: buf.subarray(0, n), eof, release };
+  }
+
+  /**
+   * `n` bytes at `offset` without a copy where they are held whole in memory (an inline file's
+   * cached bytes, a small blob's copy in the data store); undefined where they are not.
+   */
+  private async readShared(
+    ino: bigint,
+    layout: number,
+    offset: bigint,
+    n: number,
+  ): Promise<Buffer | undefined> {
+    let data: Buffer | undefined;
+    if (layout === INLINE) data = (await this.readInline(ino))?.subarray(Number(offset), Number(offset) + n);
+    else if (layout === 0 && this.d.readShared) data = await this.d.readShared(ino, Number(offset), n);
+    // Short: a hole at the end (read as zeros by the copying path).
+    return data?.length === n ? data : undefined;
   }
 
   /** An inline file's bytes, from the cache or the metadata; undefined once it has moved. */

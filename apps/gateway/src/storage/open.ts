@@ -102,7 +102,10 @@ async function openMeta(
 
 async function openData(o: OpenNamespaceOptions): Promise<DataStore> {
   if (!o.transportUrl.startsWith('s3:')) {
-    return LocalBlobStore.open(filePath(o.transportUrl), { directIo: o.directIo ?? false });
+    return LocalBlobStore.open(filePath(o.transportUrl), {
+      directIo: o.directIo ?? false,
+      ...(o.objectStore ? { cacheBytes: o.objectStore.cacheSize } : {}),
+    });
   }
   const backend = parseTransportUrl(o.transportUrl);
   if (backend.kind !== 's3' || !o.objectStore)

@@ -89,6 +89,11 @@ export interface ReadResult {
 export interface ReadOptions {
   /** Read into a reusable buffer from the namespace's pool (large reads; see buffer-pool.ts). */
   pooled?: boolean;
+  /**
+   * The caller only reads the bytes (sends them) and never changes them: they may be a copy
+   * the namespace or its data store holds, handed out without copying (an S3 GET).
+   */
+  shared?: boolean;
 }
 
 /** 'unstable' may be lost by a crash until commit(); 'data' and 'file' are durable on return. */

@@ -6,6 +6,7 @@ import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
 import { ROOT } from '../../src/storage/types.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
 import { ALICE, type Fixture, openFixture, rejectsWith } from './fixture.ts';
 
 function blobCount(dir: string): number {
@@ -253,11 +254,86 @@ describe('file data', () => {
     equal((await store.read(shared.ino, 0, 100)).toString(), 'theirs, longer');
     store.invalidate();
     equal(store.smallFiles.bytes, 0, 'invalidating everything drops every copy');
-    // Larger files are read from the disk each time.
+    // Files over 1 MiB are read from the disk each time.
     const big = await fx.ns.create(ALICE, exp, 'not-small', 0o644);
-    await fx.ns.write(ALICE, big.ino, 0n, Buffer.alloc(65 * 1024, 0x62));
-    equal((await read(big.ino)).length, 65 * 1024);
+    await fx.ns.write(ALICE, big.ino, 0n, Buffer.alloc((1 << 20) + 1, 0x62));
+    equal((await read(big.ino)).length, 1 << 20);
     equal(store.smallFiles.bytes, 0);
+  });
+
+  test('12 files up to 1 MiB are held too: read once for concurrent readers, handed out uncopied to a shared read, a change during the read not kept', async () => {
+    const store = fx.ns.data as LocalBlobStore;
+    store.invalidate();
+    const f = await fx.ns.create(ALICE, exp, 'one-mib', 0o644);
+    const bytes = Buffer.alloc(1 << 20, 0x31);
+    await fx.ns.write(ALICE, f.ino, 0n, bytes);
+    const { misses, hits } = store.smallFiles;
+    // Two readers of the cold file: one read from the disk (on the thread pool) serves both.
+    const [a, b] = await Promise.all([
+      fx.ns.read(ALICE, f.ino, 0n, 1 << 20, { shared: true }),
+      fx.ns.read(ALICE, f.ino, 0n, 1 << 20, { shared: true }),
+    ]);
+    ok(a.data.equals(bytes) && b.data.equals(bytes));
+    equal(store.smallFiles.misses, misses + 1, 'one read from the disk');
+    equal(store.smallFiles.bytes, 1 << 20);
+    const c = await fx.ns.read(ALICE, f.ino, 10n, 100, { shared: true });
+    equal(store.smallFiles.hits, hits + 1);
+    equal(c.data.buffer, a.data.buffer, 'a shared read is a view of the held copy');
+    equal(c.data.byteOffset, a.data.byteOffset + 10);
+    // A read that copies gives the caller its own bytes.
+    const own = await fx.ns.read(ALICE, f.ino, 0n, 16);
+    own.data.fill(0x78);
+    equal((await fx.ns.read(ALICE, f.ino, 0n, 16, { shared: true })).data.toString(), '1'.repeat(16));
+    // A write drops the copy; the view a reader already holds keeps the bytes it was given.
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('22'));
+    equal(c.data.subarray(0, 2).toString(), '11');
+    equal((await fx.ns.read(ALICE, f.ino, 0n, 3, { shared: true })).data.toString(), '221');
+    // A write while the file is being read whole: the read's copy is not kept (it may be old).
+    store.invalidate();
+    const reading = store.readShared(f.ino, 0, 4);
+    const writing = store.write(f.ino, 0, Buffer.from('3333'));
+    ok(['2211', '3333'].includes((await reading).toString()), 'old or new bytes');
+    await writing;
+    equal((await store.readShared(f.ino, 0, 4)).toString(), '3333');
+    // Past the file's blob (a hole at its end) reads as zeros, shared or not.
+    await fx.ns.setattr(ALICE, f.ino, { size: (1n << 20n) + 8n });
+    const tail = await fx.ns.read(ALICE, f.ino, (1n << 20n) - 2n, 10, { shared: true });
+    deepEqual([...tail.data], [0x31, 0x31, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('file data held in memory, bounded', () => {
+  test('1 transport.cache_size bounds the copies held: the least recently read go first', async () => {
+    const { LocalBlobStore } = await import('../../src/storage/data/local-blobs.ts');
+    const dir = makeTempDir('blobs');
+    const store = await LocalBlobStore.open(dir, { cacheBytes: 3 << 20 });
+    try {
+      const mib = (i: number) => Buffer.alloc(1 << 20, 0x61 + i);
+      for (let i = 0; i < 4; i++) await store.write(BigInt(i + 1), 0, mib(i));
+      for (let i = 0; i < 3; i++) equal((await store.readShared(BigInt(i + 1), 0, 1)).toString(), 'abc'[i]);
+      equal(store.smallFiles.bytes, 3 << 20);
+      equal(
+        (await store.readShared(1n, 0, 1)).toString(),
+        'a',
+        'the first is read again: now the most recent',
+      );
+      equal((await store.readShared(4n, 0, 1)).toString(), 'd');
+      equal(store.smallFiles.bytes, 3 << 20, 'still 3 MiB: the second (least recently read) went');
+      const { misses } = store.smallFiles;
+      for (const i of [1n, 3n, 4n]) await store.readShared(i, 0, 1);
+      equal(store.smallFiles.misses, misses, '1, 3 and 4 held');
+      await store.readShared(2n, 0, 1);
+      equal(store.smallFiles.misses, misses + 1, '2 read from the disk again');
+    } finally {
+      await store.close();
+    }
+    const none = await LocalBlobStore.open(dir, { cacheBytes: 0 });
+    try {
+      equal((await none.readShared(1n, 0, 2)).toString(), 'aa');
+      equal(none.smallFiles.bytes, 0, 'cache_size 0: nothing held');
+    } finally {
+      await none.close();
+    }
   });
 });
 

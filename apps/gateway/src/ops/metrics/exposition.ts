@@ -208,14 +208,14 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   gauge(
     registry,
     'gateway_small_file_cache_bytes',
-    'Bytes of small files held in memory once read (each dropped before its file changes)',
+    'Bytes of files (up to 1 MiB each) held in memory once read, within transport.cache_size (each dropped before its file changes)',
     [],
     () => [[{}, gw.ns.data.smallFiles?.bytes ?? 0]],
   );
   counter(
     registry,
     'gateway_small_file_reads_total',
-    'Reads of small files, answered from their copy in memory or from the disk',
+    'Reads of files up to 1 MiB, answered from their copy in memory or from the disk',
     ['from'],
     () => [
       [{ from: 'memory' }, gw.ns.data.smallFiles?.hits ?? 0],

@@ -9,6 +9,11 @@ export interface DataStore {
   read(blob: bigint, offset: number, length: number): Promise<Buffer>;
   /** Like read, into `target` (up to its length); resolves to the number of bytes read. */
   readInto(blob: bigint, offset: number, target: Buffer): Promise<number>;
+  /**
+   * Like read, for a caller that never changes the bytes: they may be the store's own copy
+   * (one it never changes in place either), so no copy is made. Stores without one: read.
+   */
+  readShared?(blob: bigint, offset: number, length: number): Promise<Buffer>;
   write(blob: bigint, offset: number, data: Buffer): Promise<void>;
   /** Makes the blob's data, and its existence, durable. */
   sync(blob: bigint): Promise<void>;
@@ -28,7 +33,7 @@ export interface DataStore {
   close(): Promise<void>;
   /** Drops what the store caches of a blob (another gateway node changed it); of all, without one. */
   invalidate?(blob?: bigint): void;
-  /** Small files held in memory (the local store): bytes held, reads from memory and from disk. */
+  /** Files up to 1 MiB held in memory (the local store): bytes held, reads from memory and from disk. */
   readonly smallFiles?: SmallFileCacheStats;
   /** Bytes written and read past the page cache (the local store, where O_DIRECT works). */
   readonly directIo?: { written: number; read: number };

@@ -32,14 +32,18 @@ const SYNC_READ_MAX = 64 * 1024;
  */
 const WRITE_BEHIND_BYTES = 16 * 1024 * 1024;
 /**
- * Small blobs are held in memory once read, whole: a GET of a 4 KiB object then costs no
- * system call for its bytes (a pread from the page cache is ~6 µs here). Every change to a
- * blob goes through this store, which drops the copy before and after it, so the copy is never
- * stale; another node's change arrives through invalidate(). Bounded by CONTENT_CACHE_BYTES,
- * and by the descriptor cache: a copy lives on its blob's open entry.
+ * Files up to CONTENT_CACHE_MAX_BLOB are held in memory once read, whole: a GET of a 4 KiB
+ * object then costs no system call for its bytes (a pread from the page cache is ~6 µs here),
+ * and a GET of a 1 MiB one neither the thread pool's round trip nor a copy (readShared hands
+ * out the held bytes; a pread of 1 MiB from the page cache costs ~540 µs of memory copying on
+ * this VM). Every change to a blob goes through this store, which drops the copy before and
+ * after it, so the copy is never stale and never changed in place; another node's change
+ * arrives through invalidate(). Bounded by `cacheBytes` (`transport.cache_size`), least
+ * recently used first out, and by the descriptor cache: a copy lives on its blob's open entry.
  */
-const CONTENT_CACHE_MAX_BLOB = 64 * 1024;
-const CONTENT_CACHE_BYTES = 16 * 1024 * 1024;
+const CONTENT_CACHE_MAX_BLOB = 1024 * 1024;
+/** `transport.cache_size`'s default (config/object-store.ts) for stores opened without one. */
+const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
 interface OpenBlob {
   fd: number;
@@ -59,6 +63,10 @@ interface OpenBlob {
   flushError?: unknown;
   /** The blob's bytes, all `size` of them, when it is small (CONTENT_CACHE_MAX_BLOB). */
   content?: Buffer;
+  /** Counts the drops of `content`: a copy read while it changed is not kept. */
+  epoch: number;
+  /** The read that will fill `content` (a blob too large to read on the event loop). */
+  filling?: Promise<Buffer | undefined>;
   /** The blob's O_DIRECT descriptor (direct-io.ts), opened by its first direct write; -1: could not. */
   directFd?: Promise<number>;
   /**
@@ -95,13 +103,15 @@ export class LocalBlobStore implements DataStore {
   private readonly shardFds: Array<Promise<number> | undefined> = [];
   /** Background flushes started by write-behind (WRITE_BEHIND_BYTES). */
   writeBehindFlushes = 0;
-  /** Small blobs held in memory (CONTENT_CACHE_BYTES at most) and how reads of them went. */
+  /** Small blobs held in memory (`cacheBytes` at most) and how reads of them went. */
   readonly smallFiles: SmallFileCacheStats = { bytes: 0, hits: 0, misses: 0 };
 
   private constructor(
     readonly root: string,
     /** Large aligned writes past the page cache; undefined where the file system has no O_DIRECT. */
     readonly direct: DirectIo | undefined,
+    /** Memory for copies of small blobs (CONTENT_CACHE_MAX_BLOB); 0 holds none. */
+    private readonly cacheBytes: number,
   ) {
     for (let i = 0; i < SHARDS; i++) {
       this.shardSync.push(new GroupCommit(() => this.syncShard(i)));
@@ -122,8 +132,14 @@ export class LocalBlobStore implements DataStore {
     await fsync(await fd);
   }
 
-  /** `directIo: false` keeps every write in the page cache (`transport.direct_io: false`). */
-  static async open(root: string, options: { directIo?: boolean } = {}): Promise<LocalBlobStore> {
+  /**
+   * `directIo: false` keeps every write in the page cache (`transport.direct_io: false`);
+   * `cacheBytes` bounds the copies of small blobs held in memory (`transport.cache_size`).
+   */
+  static async open(
+    root: string,
+    options: { directIo?: boolean; cacheBytes?: number } = {},
+  ): Promise<LocalBlobStore> {
     await fsp.mkdir(root, { recursive: true });
     const missing: string[] = [];
     for (let i = 0; i < SHARDS; i++) {
@@ -136,7 +152,8 @@ export class LocalBlobStore implements DataStore {
       }
     }
     if (missing.length > 0) await syncDir(root);
-    return new LocalBlobStore(root, options.directIo === false ? undefined : DirectIo.probe(root));
+    const direct = options.directIo === false ? undefined : DirectIo.probe(root);
+    return new LocalBlobStore(root, direct, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
   }
 
   get directIo(): { written: number; read: number } | undefined {
@@ -181,7 +198,7 @@ export class LocalBlobStore implements DataStore {
     if (create && likelyNew) {
       try {
         const fd = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-        return { fd, refs: 0, size: 0, newEntry: true, unflushed: 0, direct: false, landing: [] };
+        return { fd, refs: 0, size: 0, newEntry: true, unflushed: 0, epoch: 0, direct: false, landing: [] };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -189,7 +206,16 @@ export class LocalBlobStore implements DataStore {
     try {
       const fd = await open(path, constants.O_RDWR);
       const st = await fstat(fd);
-      return { fd, refs: 0, size: st.size, newEntry: false, unflushed: 0, direct: false, landing: [] };
+      return {
+        fd,
+        refs: 0,
+        size: st.size,
+        newEntry: false,
+        unflushed: 0,
+        epoch: 0,
+        direct: false,
+        landing: [],
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -198,7 +224,7 @@ export class LocalBlobStore implements DataStore {
     }
     const fd = await open(path, constants.O_RDWR | constants.O_CREAT, 0o600);
     const st = await fstat(fd);
-    return { fd, refs: 0, size: st.size, newEntry: true, unflushed: 0, direct: false, landing: [] };
+    return { fd, refs: 0, size: st.size, newEntry: true, unflushed: 0, epoch: 0, direct: false, landing: [] };
   }
 
   private release(entry: OpenBlob): void {
@@ -225,23 +251,57 @@ export class LocalBlobStore implements DataStore {
     closeEntry(e).catch(() => {});
   }
 
-  /** The blob's bytes from memory, read whole on the first call, when it is small enough. */
-  private content(e: OpenBlob): Buffer | undefined {
+  /**
+   * The blob's bytes from memory, read whole on the first call, when it is small enough: on
+   * the event loop up to SYNC_READ_MAX, on the thread pool above (one read for all callers).
+   */
+  private content(e: OpenBlob): Buffer | Promise<Buffer | undefined> | undefined {
     if (e.content) {
       this.smallFiles.hits++;
       return e.content;
     }
     const size = e.size;
-    if (size > CONTENT_CACHE_MAX_BLOB || this.smallFiles.bytes + size > CONTENT_CACHE_BYTES) return undefined;
+    if (size > CONTENT_CACHE_MAX_BLOB || size > this.cacheBytes) return undefined;
+    if (size > SYNC_READ_MAX) {
+      e.filling ??= this.fill(e);
+      return e.filling;
+    }
     const buf = Buffer.allocUnsafe(size);
     if (readFullySync(e.fd, buf, 0) < size) return undefined;
-    e.content = buf;
-    this.smallFiles.bytes += size;
-    this.smallFiles.misses++;
+    this.keep(e, buf);
     return buf;
   }
 
+  /** Reads the blob whole on the thread pool; kept unless it changed meanwhile. */
+  private async fill(e: OpenBlob): Promise<Buffer | undefined> {
+    const epoch = e.epoch;
+    try {
+      const buf = Buffer.allocUnsafe(e.size);
+      if ((await preadFully(e.fd, buf, 0)) < buf.length || e.epoch !== epoch || e.size !== buf.length)
+        return undefined;
+      this.keep(e, buf);
+      return buf;
+    } finally {
+      e.filling = undefined;
+    }
+  }
+
+  /** Holds `buf` as the blob's copy, dropping the least recently used copies to make room. */
+  private keep(e: OpenBlob, buf: Buffer): void {
+    this.smallFiles.misses++;
+    if (this.smallFiles.bytes + buf.length > this.cacheBytes) {
+      for (const other of this.open.values()) {
+        if (other !== e) this.dropContent(other);
+        if (this.smallFiles.bytes + buf.length <= this.cacheBytes) break;
+      }
+    }
+    if (this.smallFiles.bytes + buf.length > this.cacheBytes) return;
+    e.content = buf;
+    this.smallFiles.bytes += buf.length;
+  }
+
   private dropContent(e: OpenBlob): void {
+    e.epoch++;
     if (!e.content) return;
     this.smallFiles.bytes -= e.content.length;
     e.content = undefined;
@@ -273,11 +333,14 @@ export class LocalBlobStore implements DataStore {
     const avail = Math.max(0, Math.min(target.length, e.size - offset));
     if (avail === 0) return 0;
     if (e.direct && this.direct && e.directFd) return this.readDirect(e, e.directFd, offset, target, avail);
+    const copyOut = (content: Buffer | undefined): Promise<number> | number => {
+      if (!content) return preadFully(e.fd, target.subarray(0, avail), offset);
+      const held = content.subarray(offset, offset + avail);
+      copyInto(target, 0, held);
+      return held.length;
+    };
     const content = this.content(e);
-    if (!content) return preadFully(e.fd, target.subarray(0, avail), offset);
-    const held = content.subarray(offset, offset + avail);
-    copyInto(target, 0, held);
-    return held.length;
+    return content instanceof Promise ? content.then(copyOut) : copyOut(content);
   }
 
   /** A large read of a blob written directly, direct too where it suits; buffered otherwise. */
@@ -298,13 +361,27 @@ export class LocalBlobStore implements DataStore {
     return n;
   }
 
-  async read(blob: bigint, offset: number, length: number): Promise<Buffer> {
+  read(blob: bigint, offset: number, length: number): Promise<Buffer> {
+    return this.readBytes(blob, offset, length, false);
+  }
+
+  /**
+   * Up to `length` bytes at `offset`, for a caller that never changes them: the held copy of
+   * a small blob itself (no copy made), a new buffer otherwise.
+   */
+  readShared(blob: bigint, offset: number, length: number): Promise<Buffer> {
+    return this.readBytes(blob, offset, length, true);
+  }
+
+  private async readBytes(blob: bigint, offset: number, length: number, shared: boolean): Promise<Buffer> {
     const e = await this.acquire(blob, false);
     if (!e) return Buffer.alloc(0);
     try {
       if (e.landing.length > 0) await landed(e, offset, offset + length);
       const avail = Math.max(0, Math.min(length, e.size - offset));
       if (avail === 0) return Buffer.alloc(0);
+      const content = shared && !(e.direct && this.direct && e.directFd) ? await this.content(e) : undefined;
+      if (content) return content.subarray(offset, offset + avail);
       const buf = Buffer.allocUnsafe(avail);
       const got = await this.readAt(e, offset, buf);
       return got === avail ? buf : buf.subarray(0, got);

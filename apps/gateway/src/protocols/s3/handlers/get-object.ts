@@ -4,7 +4,10 @@ import { parseRange } from '../range.ts';
 import { readStream } from '../upload.ts';
 import { openObject } from './object-read.ts';
 
-/** Objects up to this size are read in one namespace call and sent as one buffer. */
+/**
+ * Objects up to this size are read in one namespace call and sent as one buffer: the
+ * namespace's own copy where it holds one (`shared`), which the response never changes.
+ */
 const SMALL_OBJECT = 1024 * 1024;
 
 /** GET /bucket/key — conditions (304/412), one byte range (206/416), response-* overrides. */
@@ -27,7 +30,7 @@ export async function getObject(call: S3Call): Promise<S3Reply> {
   if (length <= 0n) return { status, headers: o.headers, body: '' };
   const { ns } = call.env;
   if (length <= BigInt(SMALL_OBJECT)) {
-    const { data } = await ns.read(call.cred, o.attrs.ino, start, Number(length));
+    const { data } = await ns.read(call.cred, o.attrs.ino, start, Number(length), { shared: true });
     if (BigInt(data.length) !== length)
       throw new S3Error('InternalError', 'The object changed while being read; try again.');
     return { status, headers: o.headers, body: data };
