@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import { pipeline } from 'node:stream';
@@ -30,6 +30,8 @@ import { parseTarget } from './request.ts';
 
 /** How long a looked-up access key is trusted before asking the control plane again. */
 const KEY_CACHE_MS = 1000;
+/** The `Server` header of every answer. */
+const SERVER = 'ClaudeFS';
 /** How long stop() waits for requests in flight before closing their connections. */
 const STOP_GRACE_MS = 30_000;
 /** Node's limit on the request head (431 beyond). */
@@ -368,8 +370,6 @@ export class S3Server implements ProtocolServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
     const requestId = this.nextRequestId();
-    res.setHeader('x-amz-request-id', requestId);
-    res.setHeader('server', 'ClaudeFS');
     const state = this.stateOf(req.socket);
     const url = req.url ?? '/';
     let resource = url.split('?', 1)[0]!;
@@ -435,7 +435,7 @@ export class S3Server implements ProtocolServer {
       const reply = await row.handler(call);
       // S3 has no COMMIT: with async metadata durability a change is flushed before its answer.
       if (row.mutates) await this.env.ns.flushDeferred();
-      this.send(req, res, reply);
+      this.send(req, res, reply, requestId);
       end(undefined);
     } catch (e) {
       const err = asS3Error(e);
@@ -518,28 +518,32 @@ export class S3Server implements ProtocolServer {
     };
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, reply: S3Reply): void {
-    res.statusCode = reply.status ?? 200;
-    if (reply.headers)
-      for (const [k, v] of Object.entries(reply.headers)) if (v !== undefined) res.setHeader(k, v);
+  /**
+   * Status and headers go out in one writeHead: no setHeader bookkeeping per header, which
+   * cost a GET of a small object more than its body did.
+   */
+  private send(req: IncomingMessage, res: ServerResponse, reply: S3Reply, requestId: string): void {
+    const status = reply.status ?? 200;
+    const headers: OutgoingHttpHeaders = { ...reply.headers, 'x-amz-request-id': requestId, server: SERVER };
     const body = reply.body;
-    const noBody = req.method === 'HEAD' || res.statusCode === 304 || res.statusCode === 204;
+    const noBody = req.method === 'HEAD' || status === 304 || status === 204;
     if (body === undefined || noBody) {
       if (body !== undefined && typeof body === 'object' && 'destroy' in body)
         (body as { destroy(): void }).destroy();
-      if (!noBody && !res.hasHeader('content-length')) res.setHeader('content-length', '0');
+      if (!noBody && headers['content-length'] === undefined) headers['content-length'] = '0';
       this.finishBody(req, res);
-      res.end();
+      res.writeHead(status, headers).end();
       return;
     }
     if (typeof body === 'string' || Buffer.isBuffer(body)) {
-      if (typeof body === 'string') res.setHeader('content-type', 'application/xml');
-      res.setHeader('content-length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+      if (typeof body === 'string') headers['content-type'] = 'application/xml';
+      headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
       this.finishBody(req, res);
-      res.end(body);
+      res.writeHead(status, headers).end(body);
       return;
     }
     this.finishBody(req, res);
+    res.writeHead(status, headers);
     pipeline(body, res, (err) => {
       if (err) res.destroy();
     });
@@ -557,19 +561,18 @@ export class S3Server implements ProtocolServer {
       res.destroy();
       return;
     }
-    for (const name of res.getHeaderNames())
-      if (name !== 'x-amz-request-id' && name !== 'server') res.removeHeader(name);
-    res.statusCode = err.status;
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
     if (close) res.shouldKeepAlive = false;
     this.finishBody(req, res);
+    const headers: OutgoingHttpHeaders = { 'x-amz-request-id': requestId, server: SERVER };
     if (req.method === 'HEAD' || err.status === 304) {
-      res.end();
+      res.writeHead(err.status, headers).end();
       return;
     }
     const body = errorXml(err, resource, requestId);
-    res.setHeader('content-type', 'application/xml');
-    res.setHeader('content-length', Buffer.byteLength(body));
-    res.end(body);
+    headers['content-type'] = 'application/xml';
+    headers['content-length'] = Buffer.byteLength(body);
+    res.writeHead(err.status, headers).end(body);
   }
 
   /**
