@@ -171,6 +171,26 @@ test('5b a write without write permission is refused and changes nothing', () =>
     },
   ));
 
+test('5c a shared read (an S3 GET) of an inline file is a view of its cached bytes; a write then reads anew, the view unchanged', () =>
+  withOpened(
+    async () => undefined,
+    async ({ ns, dir }) => {
+      const a = await ns.create(ROOT, dir.ino, 'shared', 0o644);
+      await ns.write(ROOT, a.ino, 0n, Buffer.from('inline bytes'), 'file');
+      const first = (await ns.read(ROOT, a.ino, 0n, 12, { shared: true })).data;
+      const again = (await ns.read(ROOT, a.ino, 7n, 5, { shared: true })).data;
+      equal(first.toString(), 'inline bytes');
+      equal(again.buffer, first.buffer, 'the same memory, not a copy');
+      equal(again.toString(), 'bytes');
+      await ns.write(ROOT, a.ino, 0n, Buffer.from('INLINE'), 'file');
+      equal((await ns.read(ROOT, a.ino, 0n, 12, { shared: true })).data.toString(), 'INLINE bytes');
+      equal(first.toString(), 'inline bytes', 'a view handed out is never written into');
+      // Past the stored bytes (a hole at the end after an extension) reads as zeros.
+      await ns.setattr(ROOT, a.ino, { size: 14n });
+      deepEqual([...(await ns.read(ROOT, a.ino, 10n, 4, { shared: true })).data], [0x65, 0x73, 0, 0]);
+    },
+  ));
+
 test('6 inline_max 0: every file has its own blob, as before', async () => {
   const { ns, dir } = await open(undefined, 0);
   try {
