@@ -289,6 +289,7 @@ export class LocalBlobStore implements DataStore {
   /** Holds `buf` as the blob's copy, dropping the least recently used copies to make room. */
   private keep(e: OpenBlob, buf: Buffer): void {
     this.smallFiles.misses++;
+    if (e.content) return;
     if (this.smallFiles.bytes + buf.length > this.cacheBytes) {
       for (const other of this.open.values()) {
         if (other !== e) this.dropContent(other);

@@ -44,8 +44,10 @@ export class NfsHandles {
   private readonly ids: bigint[];
   private readonly byId = new Map<bigint, number>();
   private readonly roots: Array<InodeRef | undefined>;
-  /** Handles that verified, by their bytes: the MAC is computed once per handle, not per call. */
+  /** Handles minted or verified, by their bytes: the MAC is computed once per handle, not per call. */
   private readonly verified = new Map<string, HandleRef>();
+  /** Handles minted, by export, inode and generation: a LOOKUP of a known name costs no MAC. */
+  private readonly minted = new Map<string, Buffer>();
 
   constructor(
     private readonly key: Buffer,
@@ -71,13 +73,23 @@ export class NfsHandles {
     return id;
   }
 
+  /** The object's handle; the same Buffer for the same object, which callers copy, never change. */
   encodeHandle(exportIndex: number, ref: InodeRef): Buffer {
+    const generation = ref.generation >>> 0;
+    const id = `${exportIndex}/${ref.ino}/${generation}`;
+    const known = this.minted.get(id);
+    if (known) return known;
     const fh = Buffer.alloc(HANDLE_BYTES);
     fh.writeUInt8(HANDLE_VERSION, 0);
     fh.writeBigUInt64BE(this.fsid(exportIndex), 4);
     fh.writeBigUInt64BE(ref.ino, 12);
-    fh.writeUInt32BE(ref.generation >>> 0, 20);
+    fh.writeUInt32BE(generation, 20);
     this.mac(fh).copy(fh, MAC_OFFSET, 0, MAC_BYTES);
+    if (this.minted.size >= VERIFIED_MAX) this.minted.clear();
+    this.minted.set(id, fh);
+    // The client's next call names the object by this handle (a CREATE's WRITE, a LOOKUP's
+    // GETATTR): known as minted, it is not verified with a second MAC.
+    this.remember(fh.toString('latin1'), Object.freeze({ exportIndex, ino: ref.ino, generation }));
     return fh;
   }
 
@@ -92,9 +104,13 @@ export class NfsHandles {
     const known = this.verified.get(key);
     if (known) return known;
     const ref = this.verify(fh);
+    this.remember(key, ref);
+    return ref;
+  }
+
+  private remember(key: string, ref: HandleRef): void {
     if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
     this.verified.set(key, ref);
-    return ref;
   }
 
   private verify(fh: Buffer): HandleRef {

@@ -184,9 +184,19 @@ export function stringToSign(amzDate: string, scope: string, canonicalRequestTex
 const hmac = (key: Uint8Array | string, data: string): Buffer =>
   createHmac('sha256', key).update(data).digest();
 
+/** Signing keys derived lately: a key signs every request of its day, so each is derived once. */
+const signingKeys = new Map<string, Buffer>();
+const SIGNING_KEYS_MAX = 1024;
+
 /** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"). */
 export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), SCOPE_TERMINATOR);
+  const id = `${date}\0${region}\0${service}\0${secret}`;
+  const known = signingKeys.get(id);
+  if (known) return known;
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), SCOPE_TERMINATOR);
+  if (signingKeys.size >= SIGNING_KEYS_MAX) signingKeys.clear();
+  signingKeys.set(id, key);
+  return key;
 }
 
 /** Lower-case hex HMAC-SHA256 of the string to sign. */
