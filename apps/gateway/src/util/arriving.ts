@@ -71,6 +71,8 @@ export class ArrivingMessage {
   }
 }
 
+const SMALL_COPY_BYTES = 4096;
+
 /** `view` itself, or a copy when it lies in `lent` (a read buffer about to be reused). */
 export function owned(
   view: Buffer,
@@ -79,6 +81,8 @@ export function owned(
 ): Buffer {
   if (lent === undefined || view.buffer !== lent) return view;
   const out = allocate(view.length);
-  copyInto(out, 0, view);
+  // Into shared memory (SMB's frame slabs) natively; small copies into the heap are cheaper by set.
+  if (view.length <= SMALL_COPY_BYTES && !(out.buffer instanceof SharedArrayBuffer)) out.set(view);
+  else copyInto(out, 0, view);
   return out;
 }

@@ -104,3 +104,20 @@ test('3 random bytes never throw anything but XdrError (20,000 cases)', () => {
     { numRuns: 20_000 },
   );
 });
+
+test('4 headroom: the encoding after room for a framing header, in one buffer while contiguous', () => {
+  // Grows past its first buffer (8 bytes): the headroom moves with it.
+  const w = new XdrWriter(8, 4);
+  w.uint32(1).uint64(2n).string('three');
+  const chunks = w.toChunks();
+  equal(chunks.length, 1);
+  const framed = w.framed();
+  equal(framed?.length, 4 + chunks[0]!.length);
+  deepEqual(framed?.subarray(4), chunks[0], 'the encoding follows the headroom');
+  equal(framed?.buffer, chunks[0]!.buffer, 'the same memory: no copy');
+  // Data appended by reference splits the encoding: no single buffer then.
+  const split = new XdrWriter(64, 4).uint32(1).opaqueByRef(Buffer.from('data'));
+  split.toChunks();
+  equal(split.framed(), undefined);
+  equal(new XdrWriter(64).uint32(1).framed(), undefined, 'no headroom asked for');
+});

@@ -97,7 +97,7 @@ export class ClientAccess {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async allowed(exp: NfsExport, address: string): Promise<boolean> {
+  allowed(exp: NfsExport, address: string): Promise<boolean> | boolean {
     let seen = this.decisions.get(exp);
     if (!seen) {
       seen = new Map();
@@ -105,10 +105,11 @@ export class ClientAccess {
     }
     const hit = seen.get(address);
     if (hit && this.now() - hit.at < DNS_TTL_MS) return hit.ok;
-    const ok = await this.decide(exp, address);
-    if (seen.size >= DNS_CACHE_MAX) seen.clear();
-    seen.set(address, { at: this.now(), ok });
-    return ok;
+    return this.decide(exp, address).then((ok) => {
+      if (seen.size >= DNS_CACHE_MAX) seen.clear();
+      seen.set(address, { at: this.now(), ok });
+      return ok;
+    });
   }
 
   private async decide(exp: NfsExport, address: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { BufferPool } from '../../storage/buffer-pool.ts';
 import { writeFrame } from '../../util/framed-write.ts';
 import type { RpcDispatcher, RpcReply } from './dispatch.ts';
 import { decodeCallHeader, RpcFramingError } from './message.ts';
-import { MAX_RECORD_BYTES, RecordDecoder, RecordTooLargeError, recordMark } from './record.ts';
+import { MAX_RECORD_BYTES, markRecord, RecordDecoder, RecordTooLargeError, recordMark } from './record.ts';
 
 export interface ConnectionLimits {
   /** Largest call record (fragments added up); more closes the connection. */
@@ -187,9 +187,16 @@ export class RpcConnection {
    * One reply: record mark and the writer's chunks, framed by util/framed-write.ts (a large READ's
    * data is not copied); `sent` runs once its chunks are no longer needed.
    */
-  private send({ chunks, sent }: RpcReply): void {
+  private send({ chunks, sent, framed }: RpcReply): void {
     if (this.broken || this.closed || !this.socket.writable) {
       sent?.();
+      return;
+    }
+    if (framed) {
+      // One contiguous reply with room for its mark: written as it is (GETATTR, LOOKUP, …).
+      sent?.();
+      this.socket.write(markRecord(framed));
+      this.conn.bytes(0, framed.length);
       return;
     }
     let length = 0;

@@ -15,6 +15,7 @@ import {
   rpcMismatchReply,
 } from './message.ts';
 import type { RpcCall, RpcProgram } from './program.ts';
+import { RECORD_MARK_BYTES } from './record.ts';
 
 /** A program as a listener serves it. */
 export interface ServedProgram {
@@ -32,6 +33,11 @@ export interface RpcReply {
   chunks: Buffer[];
   /** Releases by-reference chunks (pooled READ buffers); run after the write, or on drop. */
   sent?: () => void;
+  /**
+   * The reply in one buffer after RECORD_MARK_BYTES of headroom for its record mark, when the
+   * reply is one contiguous encoding: sent as it is, where `chunks` would be copied into one.
+   */
+  framed?: Buffer;
 }
 
 /** Where a call came from. */
@@ -151,8 +157,9 @@ export class RpcDispatcher {
     };
     let chunks: Buffer[];
     let sent: (() => void) | undefined;
+    let framed: Buffer | undefined;
     let status: string | undefined;
-    const reply = acceptedReplyWriter(xid, AcceptStat.SUCCESS);
+    const reply = acceptedReplyWriter(xid, AcceptStat.SUCCESS, 512, RECORD_MARK_BYTES);
     try {
       await procedure.handle(call, reply);
       if (call.args.remaining !== 0) {
@@ -165,6 +172,7 @@ export class RpcDispatcher {
       chunks = reply.toChunks();
       sent = reply.afterSend();
       status = this.resultStatus(served, vers, proc, chunks);
+      framed = reply.framed();
     } catch (e) {
       reply.afterSend()?.();
       if (e instanceof XdrError) {
@@ -190,7 +198,7 @@ export class RpcDispatcher {
       this.drc!.finish(drcKey, whole, status !== 'SYSTEM_ERR');
       return { chunks: [whole] };
     }
-    return { chunks, sent };
+    return framed ? { chunks, sent, framed } : { chunks, sent };
   }
 
   private resultStatus(

@@ -80,8 +80,8 @@ function replyStart(xid: number, replyStat: number): XdrWriter {
  * An accepted reply's header up to and including accept_stat, with an AUTH_NONE verifier;
  * a SUCCESS result body follows in the same writer.
  */
-export function acceptedReplyWriter(xid: number, stat: number, initial = 512): XdrWriter {
-  return new XdrWriter(initial)
+export function acceptedReplyWriter(xid: number, stat: number, initial = 512, headroom = 0): XdrWriter {
+  return new XdrWriter(initial, headroom)
     .uint32(xid)
     .uint32(MSG_REPLY)
     .uint32(REPLY_ACCEPTED)

@@ -19,11 +19,20 @@ export class RecordTooLargeError extends Error {
   override readonly name = 'RecordTooLargeError';
 }
 
+/** Bytes of a record mark (a fragment's header). */
+export const RECORD_MARK_BYTES = 4;
+
 /** The header of a single-fragment record of `length` bytes. */
 export function recordMark(length: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
+  const b = Buffer.allocUnsafe(RECORD_MARK_BYTES);
   b.writeUInt32BE((LAST_FRAGMENT | length) >>> 0, 0);
   return b;
+}
+
+/** Writes the record mark into a message's first RECORD_MARK_BYTES (left free for it): one record. */
+export function markRecord(framed: Buffer): Buffer {
+  framed.writeUInt32BE((LAST_FRAGMENT | (framed.length - RECORD_MARK_BYTES)) >>> 0, 0);
+  return framed;
 }
 
 /** Frames a complete message as one record (small messages; replies use util/framed-write.ts). */

@@ -10,9 +10,17 @@ export class XdrWriter {
   private view: DataView | undefined;
   private pos = 0;
   private flushed = 0;
+  /** The encoding still lies in `buf` alone, after `headroom` bytes left for a framing header. */
+  private contiguous = true;
 
-  constructor(initial = 512) {
-    this.buf = Buffer.allocUnsafe(initial);
+  /** `headroom` bytes are kept before the encoding, for the caller's framing (`framed`). */
+  constructor(
+    initial = 512,
+    private readonly headroom = 0,
+  ) {
+    this.buf = Buffer.allocUnsafe(initial + headroom);
+    this.pos = headroom;
+    this.flushed = headroom;
   }
 
   private ensure(n: number): void {
@@ -99,6 +107,7 @@ export class XdrWriter {
   }
 
   private cut(): void {
+    this.contiguous = false;
     if (this.pos > this.flushed) this.chunks.push(this.buf.subarray(this.flushed, this.pos));
     // Later writes go to a fresh buffer so the pushed view is never overwritten.
     this.buf = Buffer.allocUnsafe(Math.max(256, this.buf.length - this.pos));
@@ -118,6 +127,16 @@ export class XdrWriter {
     if (this.pos > this.flushed) this.chunks.push(this.buf.subarray(this.flushed, this.pos));
     this.flushed = this.pos;
     return this.chunks;
+  }
+
+  /**
+   * The headroom and the encoding as one buffer, for a caller to write its framing header into
+   * the headroom and send it without a copy; undefined when the encoding is in several chunks
+   * (by-reference data) or there is no headroom.
+   */
+  framed(): Buffer | undefined {
+    if (this.headroom === 0 || !this.contiguous) return undefined;
+    return this.buf.subarray(0, this.pos);
   }
 
   /** Runs the releases of by-reference chunks: call once the chunks are no longer used. */

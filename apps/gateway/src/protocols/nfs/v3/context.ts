@@ -36,7 +36,8 @@ export type Caller = Pick<RpcCall, 'cred' | 'remoteAddress'>;
 export class NfsCall {
   private exportIndex: number | undefined;
   private credential: Credential | undefined;
-  private readonly before = new Map<bigint, PreOpAttr>();
+  /** pre_op_attr of each inode the call resolved (made at the first: most calls resolve one). */
+  private before: Map<bigint, PreOpAttr> | undefined;
 
   constructor(
     readonly env: NfsEnv,
@@ -65,11 +66,14 @@ export class NfsCall {
       throw nfsError(Nfsstat3.XDEV, 'handles of two exports in one call');
     }
     const exp = this.env.handles.exports[ref.exportIndex]!;
-    if (!(await this.env.clients.allowed(exp, this.caller.remoteAddress))) {
+    // Decided without a wait once known (ClientAccess keeps its decisions).
+    const allowed = this.env.clients.allowed(exp, this.caller.remoteAddress);
+    if (!(allowed === true || (allowed !== false && (await allowed)))) {
       throw nfsError(Nfsstat3.ACCES, `${this.caller.remoteAddress} is not a client of ${exp.path}`);
     }
     this.exportIndex = ref.exportIndex;
     const attrs = await this.env.ns.getattr(ref);
+    this.before ??= new Map();
     if (!this.before.has(attrs.ino)) this.before.set(attrs.ino, preOpOf(attrs));
     if (this.mutates && exp.access === 'ro') throw nfsError(Nfsstat3.ROFS, `export ${exp.path} is read-only`);
     return attrs;
@@ -121,7 +125,7 @@ export class NfsCall {
 
   /** wcc_data of an inode resolved in this call: captured before, current after. */
   async wcc(ino: bigint, after?: Attributes): Promise<WccData> {
-    return { before: this.before.get(ino), after: after ? this.post(after) : await this.fresh(ino) };
+    return { before: this.before?.get(ino), after: after ? this.post(after) : await this.fresh(ino) };
   }
 
   /**
@@ -143,7 +147,7 @@ export class NfsCall {
   async wccOf(fh: Buffer): Promise<WccData> {
     const after = await this.postOf(fh);
     if (!after) return NO_WCC;
-    return { before: this.before.get(after.attrs.ino), after };
+    return { before: this.before?.get(after.attrs.ino), after };
   }
 
   /** The root directory of this call's export. */
