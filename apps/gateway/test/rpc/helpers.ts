@@ -14,12 +14,13 @@ export const silentLog: Logger = pino({ level: 'silent' });
 
 export const TEST_PROG = 0x2000_0101;
 
-export const TestProc = { NULL: 0, ECHO: 1, SLOW: 2, COUNT: 3, BOOM: 4 } as const;
+export const TestProc = { NULL: 0, ECHO: 1, SLOW: 2, COUNT: 3, BOOM: 4, WHOAMI: 5 } as const;
 
 /**
  * A program for testing the layer alone: NULL; ECHO (opaque in, same opaque out); SLOW
  * (uint32 ms, opaque: waits, then echoes); COUNT (non-idempotent: bumps a counter, returns
- * it); BOOM (throws a non-XDR error: SYSTEM_ERR).
+ * it); BOOM (throws a non-XDR error: SYSTEM_ERR); WHOAMI (the caller's AUTH_SYS uid, gid and
+ * gids, as the procedure saw them).
  */
 export function testProgram(): { program: RpcProgram; counter: () => number } {
   let count = 0;
@@ -63,6 +64,19 @@ export function testProgram(): { program: RpcProgram; counter: () => number } {
           const mine = count;
           await new Promise((r) => setTimeout(r, ms));
           w.uint32(mine);
+        },
+      },
+    ],
+    [
+      TestProc.WHOAMI,
+      {
+        name: 'T_WHOAMI',
+        idempotent: true,
+        handle: async (c, w) => {
+          c.args.end('void');
+          if (c.cred.flavor !== 'sys') throw new Error('WHOAMI needs AUTH_SYS');
+          w.uint32(c.cred.uid).uint32(c.cred.gid).uint32(c.cred.gids.length);
+          for (const g of c.cred.gids) w.uint32(g);
         },
       },
     ],

@@ -261,6 +261,33 @@ describe('ONC RPC layer: replies to hand-made frames', () => {
     ok(mine.bytesIn > 0 && mine.bytesOut > 0);
     c.close();
   });
+
+  test('15b one connection, credentials that change from call to call: each call is its own caller', async () => {
+    const c = await RawClient.connect(s.port);
+    const whoami = async (xid: number, cred: typeof SYS_CRED) => {
+      c.send(callRecord({ xid, prog: TEST_PROG, vers: 1, proc: TestProc.WHOAMI, cred }));
+      const r = decodeReply((await c.read(1))[0]!);
+      if (r.status !== 'accepted') return r;
+      const [uid, gid, n] = [r.results.uint32('uid'), r.results.uint32('gid'), r.results.uint32('n')];
+      return { uid, gid, gids: Array.from({ length: n }, () => r.results.uint32('g')) };
+    };
+    const alice = { ...SYS_CRED, uid: 1000, gid: 1000, gids: [1000, 27] };
+    deepEqual(await whoami(500, alice), { uid: 1000, gid: 1000, gids: [1000, 27] });
+    // Same length, one byte apart (the uid): not the last credential.
+    deepEqual(await whoami(501, { ...alice, uid: 0 }), { uid: 0, gid: 1000, gids: [1000, 27] });
+    deepEqual(await whoami(502, alice), { uid: 1000, gid: 1000, gids: [1000, 27] });
+    deepEqual(await whoami(503, { ...alice, gids: [1000, 28] }), { uid: 1000, gid: 1000, gids: [1000, 28] });
+    // A bad credential after a good one is refused, and the good one still works after it.
+    deepEqual(await whoami(504, { ...alice, gids: Array.from({ length: 17 }, (_, i) => i) }), {
+      xid: 504,
+      status: 'auth-error',
+      authStat: AuthStat.AUTH_BADCRED,
+    });
+    deepEqual(await whoami(505, alice), { uid: 1000, gid: 1000, gids: [1000, 27] });
+    const mine = s.registry.list().find((i) => i.remotePort === c.socket.localPort);
+    equal(mine?.uid, 1000, 'the registry shows the last caller');
+    c.close();
+  });
 });
 
 test('16 close(): stops accepting, lets calls in flight finish within the grace, then closes', async () => {

@@ -3,7 +3,8 @@ import type { Logger } from '../../daemon/logger.ts';
 import type { Connection } from '../../ops/connections.ts';
 import { BufferPool } from '../../storage/buffer-pool.ts';
 import { writeFrame } from '../../util/framed-write.ts';
-import type { RpcDispatcher, RpcReply } from './dispatch.ts';
+import { CredentialMemo } from './auth.ts';
+import type { CallOrigin, RpcDispatcher, RpcReply } from './dispatch.ts';
 import { decodeCallHeader, RpcFramingError } from './message.ts';
 import { MAX_RECORD_BYTES, markRecord, RecordDecoder, RecordTooLargeError, recordMark } from './record.ts';
 
@@ -52,6 +53,8 @@ export class RpcConnection {
   private closed = false;
   private paused = false;
   private readonly idleWaiters = new Set<() => void>();
+  /** Where every call of this connection comes from (one object: the same for each call). */
+  private readonly origin: CallOrigin;
 
   constructor(
     readonly socket: Socket,
@@ -61,6 +64,13 @@ export class RpcConnection {
     private readonly log: Logger,
   ) {
     this.decoder = new RecordDecoder(limits.maxRecordBytes, (n) => recordBuffers.lease(n));
+    this.origin = {
+      remoteAddress: conn.info.remoteAddress,
+      remotePort: conn.info.remotePort,
+      conn,
+      connection: this,
+      credentials: new CredentialMemo(),
+    };
     socket.on('data', (chunk: Buffer) => {
       if (this.broken) return;
       conn.bytes(chunk.length, 0);
@@ -154,14 +164,8 @@ export class RpcConnection {
   private start(record: Buffer, header: ReturnType<typeof decodeCallHeader>): void {
     this.inFlight++;
     this.inFlightBytes += record.length;
-    const origin = {
-      remoteAddress: this.conn.info.remoteAddress,
-      remotePort: this.conn.info.remotePort,
-      conn: this.conn,
-      connection: this,
-    };
     this.dispatcher
-      .dispatch(header, record, origin)
+      .dispatch(header, record, this.origin)
       .then(
         (reply) => {
           if (reply) this.send(reply);

@@ -2,7 +2,7 @@ import type { Logger } from '../../daemon/logger.ts';
 import type { Connection } from '../../ops/connections.ts';
 import { XdrError } from '../xdr/errors.ts';
 import { XdrReader } from '../xdr/reader.ts';
-import { checkCredential } from './auth.ts';
+import { type CredentialMemo, checkCredential } from './auth.ts';
 import { AcceptStat, type AcceptStatName, AuthStat, type AuthStatName } from './constants.ts';
 import { DuplicateRequestCache } from './drc.ts';
 import {
@@ -47,6 +47,8 @@ export interface CallOrigin {
   conn: Connection;
   /** Identity of the TCP connection (tells retransmissions on the same connection apart). */
   connection: object;
+  /** The connection's last credential, decoded (a fresh check for each call without one). */
+  credentials?: CredentialMemo;
 }
 
 /** Metrics label for calls rejected before a procedure was found (fixed: label cardinality). */
@@ -95,7 +97,8 @@ export class RpcDispatcher {
     }
     const { xid, prog, vers, proc } = header;
 
-    const auth = checkCredential(header.cred, header.verf);
+    const auth =
+      origin.credentials?.check(header.cred, header.verf) ?? checkCredential(header.cred, header.verf);
     if (!auth.ok && !('unsupported' in auth)) {
       return reject(conn, UNROUTED_OP, AUTH_NAMES[auth.authStat]!, authErrorReply(xid, auth.authStat));
     }

@@ -4,12 +4,12 @@ import type { XdrWriter } from '../xdr/writer.ts';
 
 /** AUTH_SYS credentials (RFC 5531 appendix A) as the caller sent them. */
 export interface AuthSysCred {
-  flavor: 'sys';
-  stamp: number;
-  machine: string;
-  uid: number;
-  gid: number;
-  gids: number[];
+  readonly flavor: 'sys';
+  readonly stamp: number;
+  readonly machine: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly gids: readonly number[];
 }
 
 export type RpcCred = AuthSysCred | { flavor: 'none' };
