@@ -84,6 +84,12 @@ export class XdrWriter {
     return this.uint32(data.length).fixedOpaque(data);
   }
 
+  /** A copy of the last `n` bytes written, or undefined when they are not all in one buffer. */
+  copyOfLast(n: number): Buffer | undefined {
+    if (this.pos - this.flushed < n) return undefined;
+    return Buffer.from(this.buf.subarray(this.pos - n, this.pos));
+  }
+
   string(s: string): this {
     return this.opaque(Buffer.from(s, 'utf8'));
   }

@@ -17,8 +17,29 @@ export const FTYPE3_OF: Readonly<Record<FileType, Ftype3>> = {
 /** Encoded size of a fattr3. */
 export const FATTR3_BYTES = 84;
 
+/**
+ * fattr3 encodings by attributes snapshot. The namespace makes a new Attributes object whenever
+ * an inode changes (its fields are read-only), so an encoding kept per object and fsid is never
+ * stale: a client polling an unchanged file (close-to-open checks, `ls -l` again and again) gets
+ * 84 bytes copied instead of four 64-bit fields and three times converted. An object is encoded
+ * anew the first time it is seen and kept from the second, so the fresh attributes every
+ * mutation replies with cost no copy; the entries go with their objects (a WeakMap).
+ */
+const encoded = new WeakMap<Attributes, { fsid: bigint; bytes: Buffer | undefined }>();
+
 /** fattr3 (RFC 1813 §2.5). rdev is split the way Linux splits a dev_t. */
 export function encodeFattr3(w: XdrWriter, f: Fattr3): void {
+  const known = encoded.get(f.attrs);
+  if (known?.bytes !== undefined && known.fsid === f.fsid) {
+    w.fixedOpaque(known.bytes);
+    return;
+  }
+  writeFattr3(w, f);
+  if (known === undefined || known.fsid !== f.fsid) encoded.set(f.attrs, { fsid: f.fsid, bytes: undefined });
+  else known.bytes = w.copyOfLast(FATTR3_BYTES);
+}
+
+function writeFattr3(w: XdrWriter, f: Fattr3): void {
   const a = f.attrs;
   const major = (a.rdev >>> 8) & 0xfff;
   const minor = (a.rdev & 0xff) | ((a.rdev >>> 12) & 0xfff00);
