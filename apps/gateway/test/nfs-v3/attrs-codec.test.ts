@@ -4,6 +4,7 @@ import { encodeFattr3, FATTR3_BYTES } from '../../src/protocols/nfs/v3/codec/att
 import { XdrReader } from '../../src/protocols/xdr/reader.ts';
 import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import type { Attributes } from '../../src/storage/types.ts';
+import { fattr } from './wire.ts';
 
 const base: Attributes = {
   ino: 4242n,
@@ -32,25 +33,11 @@ function encode(attrs: Attributes, fsid: bigint): Buffer {
   return Buffer.concat(w.toChunks());
 }
 
-/** The fields as a client decodes them (RFC 1813 §2.5). */
+/** The fields as a client decodes them (RFC 1813 §2.5), between the markers around them. */
 function decode(bytes: Buffer) {
   const r = new XdrReader(bytes);
   equal(r.uint32('lead'), 0xdeadbeef);
-  const f = {
-    type: r.uint32('type'),
-    mode: r.uint32('mode'),
-    nlink: r.uint32('nlink'),
-    uid: r.uint32('uid'),
-    gid: r.uint32('gid'),
-    size: r.uint64('size'),
-    used: r.uint64('used'),
-    rdev: [r.uint32('major'), r.uint32('minor')],
-    fsid: r.uint64('fsid'),
-    fileid: r.uint64('fileid'),
-    atime: [r.uint32('s'), r.uint32('ns')],
-    mtime: [r.uint32('s'), r.uint32('ns')],
-    ctime: [r.uint32('s'), r.uint32('ns')],
-  };
+  const f = fattr(r);
   equal(r.uint32('trail'), 0xfeedface);
   r.end('fattr3');
   return f;
