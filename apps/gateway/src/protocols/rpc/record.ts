@@ -98,6 +98,8 @@ export class RecordDecoder {
 
   /** The next complete record, or undefined until more bytes arrive. Throws RecordTooLargeError. */
   next(): Buffer | undefined {
+    const whole = this.wholeAtFront();
+    if (whole !== undefined) return whole;
     for (;;) {
       if (!this.fragment) {
         if (this.inputBytes < 4) return undefined;
@@ -141,6 +143,24 @@ export class RecordDecoder {
         return record;
       }
     }
+  }
+
+  /**
+   * The common case, taken without the general path's views: a record of one fragment lying
+   * whole at the front of the first chunk (a small call in one TCP read).
+   */
+  private wholeAtFront(): Buffer | undefined {
+    if (this.fragment !== undefined || this.arriving !== undefined || this.parts.length > 0) return undefined;
+    const first = this.input[0];
+    if (first === undefined || first.length < 4) return undefined;
+    const header = first.readUInt32BE(0);
+    const end = 4 + (header & LENGTH_MASK);
+    if ((header & LAST_FRAGMENT) === 0 || first.length < end || end - 4 > this.maxRecordBytes)
+      return undefined;
+    this.inputBytes -= end;
+    if (first.length === end) this.input.shift();
+    else this.input[0] = first.subarray(end);
+    return owned(first.subarray(4, end), this.lent);
   }
 
   /** The connection is gone: a fragment half filled gives its reservation back. */

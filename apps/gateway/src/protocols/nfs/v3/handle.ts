@@ -25,6 +25,8 @@ const MAC_OFFSET = 24;
 const MAC_BYTES = 16;
 const MAC_CONTEXT = Buffer.from('claudefs nfs3 file handle v1\0');
 const VERIFIED_MAX = 65_536;
+/** Slots of the recent-handle table (a power of two), chosen by the inode number's low bits. */
+const RECENT_SLOTS = 256;
 
 export interface HandleRef extends InodeRef {
   readonly exportIndex: number;
@@ -46,6 +48,12 @@ export class NfsHandles {
   private readonly roots: Array<InodeRef | undefined>;
   /** Handles minted or verified, by their bytes: the MAC is computed once per handle, not per call. */
   private readonly verified = new Map<string, HandleRef>();
+  /**
+   * The last handle verified in each slot, compared byte for byte: the calls of a stream (the
+   * READs and WRITEs of one file, a client polling its attributes) name one handle again and
+   * again, and a comparison costs less than the string key the map needs.
+   */
+  private readonly recent: Array<{ fh: Buffer; ref: HandleRef } | undefined> = new Array(RECENT_SLOTS);
   /** Handles minted, by export, inode and generation: a LOOKUP of a known name costs no MAC. */
   private readonly minted = new Map<string, Buffer>();
 
@@ -100,11 +108,16 @@ export class NfsHandles {
    */
   decodeHandle(fh: Buffer): HandleRef {
     if (fh.length !== HANDLE_BYTES) throw nfsError(Nfsstat3.BADHANDLE, `handle of ${fh.length} bytes`);
+    const slot = fh[19]! & (RECENT_SLOTS - 1);
+    const last = this.recent[slot];
+    if (last !== undefined && fh.equals(last.fh)) return last.ref;
     const key = fh.toString('latin1');
-    const known = this.verified.get(key);
-    if (known) return known;
-    const ref = this.verify(fh);
-    this.remember(key, ref);
+    let ref = this.verified.get(key);
+    if (!ref) {
+      ref = this.verify(fh);
+      this.remember(key, ref);
+    }
+    this.recent[slot] = { fh: Buffer.from(fh), ref };
     return ref;
   }
 
