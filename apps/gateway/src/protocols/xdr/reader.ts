@@ -1,6 +1,9 @@
 import { ByteCursor } from '../../util/byte-cursor.ts';
 import { XdrError } from './errors.ts';
 
+/** Every empty opaque read (an AUTH_NONE verifier on each call): nothing to view. */
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Bounds-checked XDR decoding (RFC 4506) over one buffer: every read names its field, and
  * short buffers, non-zero padding, lengths past the end or over a limit, and (with `end()`)
@@ -56,8 +59,9 @@ export class XdrReader extends ByteCursor {
     return v as T;
   }
 
-  /** Fixed-length opaque: `n` bytes plus padding (a view, not a copy). */
+  /** Fixed-length opaque: `n` bytes plus padding (a view, not a copy; one shared empty one). */
   fixedOpaque(n: number, field: string): Buffer {
+    if (n === 0) return EMPTY;
     const out = this.take(n, field);
     this.padding(n, field);
     return out;
