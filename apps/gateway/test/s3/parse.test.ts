@@ -24,6 +24,20 @@ describe('S3 keys and bucket names', () => {
     [10, `${'d/'.repeat(200)}${'é'.repeat(313)}`, 'KeyTooLongError'],
     [11, 'a//', 'InvalidArgument'],
     [12, '/', 'InvalidArgument'],
+    // Segments at and past 255 bytes of UTF-8 from fewer characters: 85 three-byte characters
+    // fit, 86 do not; 64 four-byte emoji (128 UTF-16 units) are 256 bytes.
+    [12.1, `d/${'€'.repeat(85)}`, { dirs: ['d'], name: '€'.repeat(85), marker: false }],
+    [12.2, `d/${'€'.repeat(86)}`, 'KeyTooLongError'],
+    [12.3, `${'😀'.repeat(64)}/x`, 'KeyTooLongError'],
+    [12.4, `${'😀'.repeat(63)}a/x`, { dirs: [`${'😀'.repeat(63)}a`], name: 'x', marker: false }],
+    // A whole key past 1,024 bytes in 342 three-byte characters (a fresh segment every 80).
+    [
+      12.5,
+      Array.from({ length: 5 }, () => '€'.repeat(80))
+        .join('/')
+        .slice(0, 342 + 4),
+      'KeyTooLongError',
+    ],
   ];
   for (const [row, key, want] of keys) {
     test(`${row} key ${JSON.stringify(key.slice(0, 20))}`, () => {
@@ -33,7 +47,10 @@ describe('S3 keys and bucket names', () => {
   }
 
   test('13 bucket naming rules', () => {
-    for (const good of ['abc', 'my-bucket.01', 'a'.repeat(63), '1bucket']) ok(isValidBucketName(good), good);
+    // Twice each: a name found valid is remembered, and an invalid one never is.
+    for (let round = 0; round < 2; round++)
+      for (const good of ['abc', 'my-bucket.01', 'a'.repeat(63), '1bucket'])
+        ok(isValidBucketName(good), good);
     for (const bad of [
       'ab',
       'a'.repeat(64),
@@ -47,8 +64,10 @@ describe('S3 keys and bucket names', () => {
       'b-s3alias',
       '.cfs-uploads',
       'a.-b',
-    ])
+    ]) {
       ok(!isValidBucketName(bad), bad);
+      ok(!isValidBucketName(bad), `${bad}, asked again`);
+    }
   });
 
   test('14 keys sort in UTF-8 byte order, directories as name/', () => {

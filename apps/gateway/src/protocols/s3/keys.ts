@@ -14,6 +14,18 @@ const IPV4_RE = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
  * not an IPv4 address; not the reserved prefixes/suffixes (xn--, sthree-, -s3alias, --ol-s3).
  */
 export function isValidBucketName(name: string): boolean {
+  if (validBuckets.has(name)) return true;
+  if (!followsBucketRules(name)) return false;
+  if (validBuckets.size >= VALID_BUCKETS_MAX) validBuckets.clear();
+  validBuckets.add(name);
+  return true;
+}
+
+/** Names found valid (a request names its bucket each time; the rules' regexes run once). */
+const validBuckets = new Set<string>();
+const VALID_BUCKETS_MAX = 1024;
+
+function followsBucketRules(name: string): boolean {
   if (!BUCKET_RE.test(name)) return false;
   if (name.includes('..') || name.includes('.-') || name.includes('-.')) return false;
   if (IPV4_RE.test(name)) return false;
@@ -53,7 +65,9 @@ export interface KeyPath {
  */
 export function keyPath(key: string): KeyPath {
   if (key.length === 0) throw new S3Error('InvalidArgument', 'The key must not be empty.');
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4): short
+  // keys and segments need no byte count.
+  if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
     throw new S3Error('KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: String(MAX_KEY_BYTES) });
   }
   if (key.includes('\0')) throw invalidKey('the key contains NUL');
@@ -62,7 +76,7 @@ export function keyPath(key: string): KeyPath {
   for (const p of parts) {
     if (p === '') throw invalidKey('the key has an empty path segment');
     if (p === '.' || p === '..') throw invalidKey('the key has a "." or ".." path segment');
-    if (Buffer.byteLength(p, 'utf8') > MAX_SEGMENT_BYTES) {
+    if (p.length * 3 > MAX_SEGMENT_BYTES && Buffer.byteLength(p, 'utf8') > MAX_SEGMENT_BYTES) {
       throw new S3Error(
         'KeyTooLongError',
         `A path segment of the key is longer than ${MAX_SEGMENT_BYTES} bytes`,
