@@ -11,11 +11,13 @@ import { CFS, writeGatewayConfig } from '../quota/fixture.ts';
 import { type ProcessHandle, spawnProcess } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { type GatewayAccess, NfsClient, s3Client } from './clients.ts';
-import { AckLedger, type InFlightOutcomes, type Protocol } from './ledger.ts';
+import { AckLedger, type InFlightOutcomes, PROTOCOLS, type Protocol } from './ledger.ts';
 import { fsck, observe } from './verify.ts';
 import { BUCKET, DIRECTORIES, KEEP_NAME, MixedWorkload, Rng, type WorkloadOptions } from './workload.ts';
 
 const ADMIN_PASSWORD = 'crash-admin-password-1';
+/** How long a round waits past its kill moment for a protocol's first acknowledged write. */
+const FIRST_ACK_WAIT_MS = 60_000;
 
 export interface RoundReport {
   round: number;
@@ -46,7 +48,11 @@ export interface RigOptions {
   writersPerProtocol?: number;
   namesPerWriter?: number;
   sharedNames?: number;
-  /** The SIGKILL comes this many ms after the writers start, uniformly in [min, max]. */
+  /**
+   * The SIGKILL comes this many ms after the writers start, uniformly in [min, max] — or, when
+   * a protocol has had no write acknowledged by then, a random 0–300 ms after its first one, so
+   * every round crashes all three protocols mid-stream whatever the machine's load.
+   */
   killWindowMs?: [number, number];
   /** Appended to the configuration: other backends (`metadata:`, `transport:` sections). */
   extraYaml?: string;
@@ -160,9 +166,24 @@ export class CrashRig {
     };
     const workload = await MixedWorkload.connect(this.access, this.ledger, opts);
     const problems: string[] = [];
+    let killedAfterMs = killAfterMs;
     try {
       const running = workload.run();
-      await Promise.race([running, new Promise((r) => setTimeout(r, killAfterMs))]);
+      const started = performance.now();
+      let done = false;
+      const finished = () => {
+        done = true;
+      };
+      running.then(finished, finished);
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      await Promise.race([running, sleep(killAfterMs)]);
+      const unacked = () => PROTOCOLS.some((p) => this.ledger.acks[p] === 0);
+      if (!done && unacked()) {
+        const giveUp = started + FIRST_ACK_WAIT_MS;
+        while (!done && unacked() && performance.now() < giveUp) await sleep(10);
+        await Promise.race([running, sleep(rng.between(0, 300))]);
+      }
+      killedAfterMs = Math.round(performance.now() - started);
       workload.killed = true;
       await this.kill();
       // Requests cut off by the crash fail as soon as their sockets are gone.
@@ -190,7 +211,7 @@ export class CrashRig {
     return {
       round,
       seed,
-      killAfterMs,
+      killAfterMs: killedAfterMs,
       acked,
       inFlight,
       outcomes,
