@@ -6,7 +6,14 @@ import type { DurabilityBarrier } from './durability.ts';
 import { fsError } from './errors.ts';
 import { guardAsync, guardMeta } from './guarded.ts';
 import { LockTable } from './locks.ts';
-import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO } from './meta/model.ts';
+import {
+  type AfterImage,
+  type Effects,
+  type EntryChange,
+  MAX_FILE_SIZE,
+  type NodeSpec,
+  ROOT_INO,
+} from './meta/model.ts';
 import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
 import type { MetadataStore } from './meta/store.ts';
 import { checkLookupName, splitPath } from './names.ts';
@@ -198,6 +205,7 @@ export class Namespace implements NamespaceApi {
     this.d = guardAsync(data, this.breakers.transport);
     // A file this run wrote to owns a blob even when a failed write left it looking unwritten.
     meta.mayHaveBlob = (ino) => this.tailChecked.has(ino);
+    meta.committed = (made) => this.cacheCommitted(made);
   }
 
   /**
@@ -308,6 +316,38 @@ export class Namespace implements NamespaceApi {
     const n = { attrs: toAttributes(row), layout: Number(row.layout) };
     if (seen === this.invalidations) this.nodes.set(ino, n);
     return n;
+  }
+
+  /**
+   * A synchronous store's commit (MetadataStore.committed), before anything else runs: each
+   * inode it touched is cached as the transaction left it where one Effects alone touched it
+   * and kept its after-image (rows.ts keepAfter), else forgotten. A new file's CREATE and
+   * WRITE so leave its attributes and its directory's cached, where each used to cost the next
+   * call a row read.
+   */
+  private cacheCommitted(made: readonly Effects[]): void {
+    this.invalidations++;
+    if (made.length === 1) {
+      const fx = made[0]!;
+      fx.cached = true;
+      for (const ino of fx.touched) this.cacheAfter(ino, fx.after?.get(ino));
+      return;
+    }
+    const by = new Map<bigint, Effects | null>();
+    for (const fx of made) {
+      fx.cached = true;
+      for (const ino of fx.touched) {
+        const seen = by.get(ino);
+        by.set(ino, seen === undefined || seen === fx ? fx : null);
+      }
+    }
+    for (const [ino, fx] of by) this.cacheAfter(ino, fx?.after?.get(ino));
+  }
+
+  private cacheAfter(ino: bigint, after: AfterImage | undefined): void {
+    this.inlineBytes.delete(ino);
+    if (after) this.nodes.set(ino, { attrs: after.attrs, layout: after.layout });
+    else this.nodes.delete(ino);
   }
 
   /** `cache.ttl` and `cache.max_entries`, as reloaded (SIGHUP). */
@@ -545,9 +585,11 @@ export class Namespace implements NamespaceApi {
     inode?: InodeChange,
   ): Promise<void> {
     this.invalidations++;
-    for (const ino of fx.touched) {
-      this.nodes.delete(ino);
-      this.inlineBytes.delete(ino);
+    if (!fx.cached) {
+      for (const ino of fx.touched) {
+        this.nodes.delete(ino);
+        this.inlineBytes.delete(ino);
+      }
     }
     for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
     this.onCommitted?.(fx);

@@ -14,7 +14,7 @@ import { attrsOf, cutExtents, mustRow } from './inodes.ts';
 import { addUsage, charge } from './ledger.ts';
 import { type Effects, MAX_FILE_SIZE, noEffects, type TxContext } from './model.ts';
 import { get, type Program, run } from './program.ts';
-import { type InodeRow, LAYOUT, toAttributes } from './rows.ts';
+import { type InodeRow, keepAfter, LAYOUT, toAttributes } from './rows.ts';
 
 export function* setattr(
   ctx: TxContext,
@@ -150,9 +150,10 @@ function* accountWrite(
     yield* run('insertExtent', ino, offset, end - offset, ino, offset);
   }
   const t = ctx.now();
-  yield* run('recordWrite', end, t, t, ino);
+  const after = yield* get<InodeRow>('recordWrite', end, t, t, ino);
+  if (!after) throw fsError('ESTALE', 'no such inode', String(ino));
   fx.touched.push(ino);
-  return { attrs: yield* attrsOf(ino), fx };
+  return { attrs: keepAfter(fx, after), fx };
 }
 
 /** An inline file's bytes (layout 2); undefined when the file is not inline (any more). */

@@ -17,7 +17,7 @@ import {
   TYPE_CODES,
 } from './model.ts';
 import { get, type Program, run } from './program.ts';
-import { type InodeRow, LAYOUT, toAttributes, typeOfCode } from './rows.ts';
+import { type InodeRow, keepAfter, LAYOUT, toAttributes, typeOfCode } from './rows.ts';
 
 /** A new inode row, as stored. */
 export function* insertInode(
@@ -118,9 +118,10 @@ export function* createNode(
   const ino = created.ino;
   const now = ctx.now();
   yield* run('insertDirent', dir.ino, name, ino, TYPE_CODES[spec.type]);
-  yield* run('touchDir', now, now, spec.type === 'dir' ? 1 : 0, dir.ino);
+  const dirAfter = yield* get<InodeRow>('touchDir', now, now, spec.type === 'dir' ? 1 : 0, dir.ino);
   yield* addUsage(uid, gid, 0n, 1n);
   fx.touched.push(dir.ino, ino);
+  keepAfter(fx, dirAfter!);
   fx.names.push([dir.ino, name]);
   fx.entries.push(entry('added', dir.ino, name, ino, spec.type));
   const rest: SetAttributes = { ...(spec.initial ?? {}) };
@@ -135,7 +136,7 @@ export function* createNode(
   ) {
     return { attrs: yield* setattrTx(ctx, { uid: 0, gid: 0, gids: [] }, ino, rest, fx), fx, existed: false };
   }
-  return { attrs: toAttributes(created), fx, existed: false };
+  return { attrs: keepAfter(fx, created), fx, existed: false };
 }
 
 export function* link(

@@ -1,5 +1,5 @@
 import type { LedgerGate } from '../ledger-gate.ts';
-import type { CreateMode, FileType, SetAttributes } from '../types.ts';
+import type { Attributes, CreateMode, FileType, SetAttributes } from '../types.ts';
 
 export const TYPE_CODES = {
   file: 1,
@@ -92,9 +92,45 @@ export interface Effects {
   names: Array<[bigint, string]>;
   /** Entries added, removed, renamed or replaced, in the order the transaction made them. */
   entries: EntryChange[];
+  /**
+   * Touched inodes as the transaction left them, where a statement returned the row anyway
+   * (rows.ts keepAfter): a synchronous store's commit hands them to the namespace's cache
+   * instead of its reading them again.
+   */
+  after?: Map<bigint, AfterImage>;
+  /** Set once the commit itself brought the caches up to date (MetadataStore.committed). */
+  cached?: boolean;
 }
 
-export const noEffects = (): Effects => ({ freedBlobs: [], touched: [], names: [], entries: [] });
+/** An inode's attributes and data layout as a transaction left them. */
+export interface AfterImage {
+  attrs: Attributes;
+  layout: number;
+}
+
+/** The Effects the transaction running now on a synchronous store has made (collectEffects). */
+let collecting: Effects[] | undefined;
+
+export const noEffects = (): Effects => {
+  const fx: Effects = { freedBlobs: [], touched: [], names: [], entries: [] };
+  collecting?.push(fx);
+  return fx;
+};
+
+/**
+ * Runs a whole synchronous transaction, putting every Effects its programs make into `into`:
+ * the store hands them over once the commit has happened (SQLite runs a transaction without
+ * yielding, so nothing else can make Effects meanwhile).
+ */
+export function collectEffects<T>(into: Effects[], body: () => T): T {
+  const outer = collecting;
+  collecting = into;
+  try {
+    return body();
+  } finally {
+    collecting = outer;
+  }
+}
 
 /** What the programs need besides the database: a clock, the quota gate, blob hints. */
 export interface TxContext {

@@ -1,5 +1,5 @@
 import type { Attributes, FileType } from '../types.ts';
-import { TYPE_CODES } from './model.ts';
+import { type Effects, TYPE_CODES } from './model.ts';
 
 /** An inode row as both drivers return it: every integer a bigint. */
 export interface InodeRow {
@@ -58,4 +58,16 @@ export function toAttributes(r: InodeRow): Attributes {
     changeId: r.change,
     parent: r.parent,
   };
+}
+
+/**
+ * The attributes of a row a statement returned as the transaction's last word on that inode,
+ * kept in `fx` for the namespace's cache. Only for a row nothing later in the transaction
+ * changes: the commit hands it over as the inode's current state.
+ */
+export function keepAfter(fx: Effects, row: InodeRow): Attributes {
+  const attrs = toAttributes(row);
+  fx.after ??= new Map();
+  fx.after.set(row.ino, { attrs, layout: Number(row.layout) });
+  return attrs;
 }

@@ -17,7 +17,8 @@ export const STATEMENTS = {
   hasChildren: 'SELECT 1 AS one FROM dirents WHERE parent = ? LIMIT 1',
   readdir:
     'SELECT cookie, name, ino, type FROM dirents WHERE parent = ? AND cookie > ? ORDER BY cookie LIMIT ?',
-  touchDir: 'UPDATE inodes SET mtime = ?, ctime = ?, change = change + 1, nlink = nlink + ? WHERE ino = ?',
+  touchDir:
+    'UPDATE inodes SET mtime = ?, ctime = ?, change = change + 1, nlink = nlink + ? WHERE ino = ? RETURNING *',
   addNlink: 'UPDATE inodes SET nlink = nlink + ?, ctime = ?, change = change + 1 WHERE ino = ?',
   setParent: 'UPDATE inodes SET parent = ?, ctime = ?, change = change + 1 WHERE ino = ?',
   deleteInode: 'DELETE FROM inodes WHERE ino = ?',
@@ -26,7 +27,7 @@ export const STATEMENTS = {
   updateAttrs: `UPDATE inodes SET mode = ?, uid = ?, gid = ?, size = ?, atime = ?, mtime = ?,
      ctime = ?, btime = ?, change = change + 1 WHERE ino = ?`,
   recordWrite:
-    'UPDATE inodes SET size = MAX(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ?',
+    'UPDATE inodes SET size = MAX(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ? RETURNING *',
   setLayout: 'UPDATE inodes SET layout = ? WHERE ino = ?',
   /** The same change to a uid's and a gid's usage, in one statement. */
   addUsage: `INSERT INTO usage (kind, id, bytes, inodes) VALUES (0, ?, ?, ?), (1, ?, ?, ?)
@@ -74,7 +75,7 @@ export type StatementName = keyof typeof STATEMENTS;
 export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   lockInode: 'SELECT * FROM inodes WHERE ino = ? FOR UPDATE',
   recordWrite:
-    'UPDATE inodes SET size = GREATEST(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ?',
+    'UPDATE inodes SET size = GREATEST(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ? RETURNING *',
   // One row per (subject, connection slot): concurrent transactions add to different rows.
   addUsage: `INSERT INTO usage (kind, id, slot, bytes, inodes)
      VALUES (0, ?, pg_backend_pid() % 16, ?, ?), (1, ?, pg_backend_pid() % 16, ?, ?)

@@ -37,6 +37,12 @@ export abstract class MetadataStore implements TxContext {
   statements = 0;
   /** Set by the namespace: whether this process has touched the inode's blob. */
   mayHaveBlob: (ino: bigint) => boolean = () => false;
+  /**
+   * Set by the namespace. A store whose transactions run without yielding (SQLite) calls it
+   * right after each commit, in commit order, with the Effects the transaction's programs made
+   * (model.ts collectEffects), so the caches are current before anything else runs.
+   */
+  committed?: (made: readonly Effects[]) => void;
 
   constructor(gate: LedgerGate) {
     this.gate = gate;

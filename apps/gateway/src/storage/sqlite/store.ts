@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { LedgerGate } from '../ledger-gate.ts';
 import { initialise } from '../meta/initialise.ts';
+import { collectEffects, type Effects } from '../meta/model.ts';
 import { driveSync, type Op, type Program } from '../meta/program.ts';
 import { STATEMENTS, type StatementName } from '../meta/statements.ts';
 import { MetadataStore } from '../meta/store.ts';
@@ -56,7 +57,10 @@ export class SqliteMetadataStore extends MetadataStore {
 
   protected tx<T>(program: () => Program<T>): T | Promise<T> {
     if (this.held) return this.held.then(() => this.tx(program));
-    return this.db.transaction(() => driveSync(program(), this.exec))();
+    const made: Effects[] = [];
+    const result = this.db.transaction(() => collectEffects(made, () => driveSync(program(), this.exec)))();
+    if (made.length > 0) this.committed?.(made);
+    return result;
   }
 
   /**
