@@ -6,14 +6,7 @@ import type { DurabilityBarrier } from './durability.ts';
 import { fsError } from './errors.ts';
 import { guardAsync, guardMeta } from './guarded.ts';
 import { LockTable } from './locks.ts';
-import {
-  type AfterImage,
-  type Effects,
-  type EntryChange,
-  MAX_FILE_SIZE,
-  type NodeSpec,
-  ROOT_INO,
-} from './meta/model.ts';
+import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO } from './meta/model.ts';
 import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
 import type { MetadataStore } from './meta/store.ts';
 import { checkLookupName, splitPath } from './names.ts';
@@ -327,12 +320,7 @@ export class Namespace implements NamespaceApi {
    */
   private cacheCommitted(made: readonly Effects[]): void {
     this.invalidations++;
-    if (made.length === 1) {
-      const fx = made[0]!;
-      fx.cached = true;
-      for (const ino of fx.touched) this.cacheAfter(ino, fx.after?.get(ino));
-      return;
-    }
+    // Which Effects touched each inode; null when more than one did.
     const by = new Map<bigint, Effects | null>();
     for (const fx of made) {
       fx.cached = true;
@@ -341,13 +329,12 @@ export class Namespace implements NamespaceApi {
         by.set(ino, seen === undefined || seen === fx ? fx : null);
       }
     }
-    for (const [ino, fx] of by) this.cacheAfter(ino, fx?.after?.get(ino));
-  }
-
-  private cacheAfter(ino: bigint, after: AfterImage | undefined): void {
-    this.inlineBytes.delete(ino);
-    if (after) this.nodes.set(ino, { attrs: after.attrs, layout: after.layout });
-    else this.nodes.delete(ino);
+    for (const [ino, fx] of by) {
+      this.inlineBytes.delete(ino);
+      const after = fx?.after?.get(ino);
+      if (after) this.nodes.set(ino, { attrs: after.attrs, layout: after.layout });
+      else this.nodes.delete(ino);
+    }
   }
 
   /** `cache.ttl` and `cache.max_entries`, as reloaded (SIGHUP). */
