@@ -260,13 +260,14 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   counter(
     registry,
     'gateway_metadata_checkpoints_total',
-    'SQLite WAL checkpoint passes, and those run with new writes held to let the WAL start over',
+    'SQLite WAL checkpoint passes, those run with new writes held to catch up, and the WAL restarts made on the checkpoint thread',
     ['kind'],
     () =>
       gw.ns.checkpointer
         ? [
             [{ kind: 'pass' }, gw.ns.checkpointer.checkpoints],
             [{ kind: 'held' }, gw.ns.checkpointer.holds],
+            [{ kind: 'restart' }, gw.ns.checkpointer.restarts],
           ]
         : [],
   );

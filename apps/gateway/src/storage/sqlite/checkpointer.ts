@@ -17,8 +17,10 @@ export class Checkpointer {
   checkpoints = 0;
   /** Checkpoints that ended with new write transactions held, to catch up with the WAL. */
   holds = 0;
-  /** Milliseconds new write transactions spent held, over all those checkpoints. */
+  /** Milliseconds new write transactions spent held, over all those checkpoints and restarts. */
   heldMs = 0;
+  /** Times the WAL was started over by this thread's own write (its header's fsync made there). */
+  restarts = 0;
 
   constructor(
     private readonly file: string,
@@ -31,13 +33,22 @@ export class Checkpointer {
     this.worker.unref();
     this.worker.on('message', (m: { type: string; message?: string }) => {
       if (m.type === 'checkpoint') this.checkpoints++;
-      else if (m.type === 'hold' && holdWrites) {
-        this.holds++;
-        this.endHold();
-        this.release = holdWrites();
-        this.holdStarted = performance.now();
-        this.holdTimer = setTimeout(() => this.endHold(), MAX_HOLD_MS);
+      else if ((m.type === 'hold' || m.type === 'restart') && holdWrites) {
+        // A held pass may be let go of after MAX_HOLD_MS; the thread's own write may not (a
+        // write of ours would wait on SQLite's lock, on the event loop): `restart` holds until
+        // released, and keeps a hold already granted for the pass it follows.
+        if (m.type === 'restart' && this.release) {
+          clearTimeout(this.holdTimer);
+        } else {
+          if (m.type === 'hold') this.holds++;
+          this.endHold();
+          this.release = holdWrites();
+          this.holdStarted = performance.now();
+          if (m.type === 'hold') this.holdTimer = setTimeout(() => this.endHold(), MAX_HOLD_MS);
+        }
         this.worker.postMessage('held');
+      } else if (m.type === 'restarted') {
+        this.restarts++;
       } else if (m.type === 'release') {
         this.endHold();
       } else {
