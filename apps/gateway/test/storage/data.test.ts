@@ -337,6 +337,63 @@ describe('file data held in memory, bounded', () => {
   });
 });
 
+describe('emptying a large file', () => {
+  test('1 a file of 64 MiB or more emptied (SMB overwrite, NFS O_TRUNC) gets a new, empty blob file under the same name; writes after it land there and survive a restart', async () => {
+    const { LocalBlobStore } = await import('../../src/storage/data/local-blobs.ts');
+    const { statSync } = await import('node:fs');
+    const dir = makeTempDir('blobs');
+    const store = await LocalBlobStore.open(dir);
+    const big = 7n;
+    const small = 8n;
+    try {
+      // 64 MiB and one byte, sparse; and a small file beside it, emptied by ftruncate as before.
+      await store.write(big, 64 << 20, Buffer.from('x'));
+      await store.write(small, 0, Buffer.from('small'));
+      await store.sync(big);
+      const before = statSync(store.pathOf(big)).ino;
+      const smallBefore = statSync(store.pathOf(small)).ino;
+      await store.truncate(big, 0);
+      await store.truncate(small, 0);
+      // The old file's blocks go with its descriptor, in the background, not in truncate().
+      ok(statSync(store.pathOf(big)).ino !== before, 'another file holds the name');
+      equal(statSync(store.pathOf(small)).ino, smallBefore, 'a small file is truncated in place');
+      equal(statSync(store.pathOf(big)).size, 0);
+      equal(await store.physicalSize(big), 0);
+      equal((await store.read(big, 0, 16)).length, 0, 'nothing of the old bytes is read');
+      await store.write(big, 0, Buffer.from('new bytes'));
+      await store.sync(big);
+      deepEqual(readdirSync(join(dir, '07')), ['000000000007'], 'no spare file left beside it');
+    } finally {
+      await store.close();
+    }
+    const reopened = await LocalBlobStore.open(dir);
+    try {
+      equal((await reopened.read(big, 0, 64)).toString(), 'new bytes');
+      equal(await reopened.physicalSize(big), 9);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('2 through the namespace: emptied, the file reads empty and takes new bytes', async () => {
+    const fx = await openFixture();
+    try {
+      const exp = (await fx.ns.ensureDirectory('/export', 0o777)).ino;
+      const f = await fx.ns.create(ALICE, exp, 'image.bin', 0o644);
+      await fx.ns.write(ALICE, f.ino, 64n << 20n, Buffer.from('tail'));
+      await fx.ns.commit(f.ino);
+      await fx.ns.setattr(ALICE, f.ino, { size: 0n });
+      equal((await fx.ns.getattr(f.ino)).size, 0n);
+      equal((await fx.ns.read(ALICE, f.ino, 0n, 100)).data.length, 0);
+      await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('again'));
+      await fx.ns.setattr(ALICE, f.ino, { size: 8n });
+      deepEqual((await fx.ns.read(ALICE, f.ino, 0n, 100)).data, Buffer.from('again\0\0\0'));
+    } finally {
+      await fx.ns.close();
+    }
+  });
+});
+
 describe('blob lifetime', () => {
   test('1 an extent file written, truncated below its writes, then removed leaves no blob behind', async () => {
     const fx = await openFixture();
