@@ -41,6 +41,7 @@ export async function openCliNamespace(config: GatewayConfig): Promise<OpenedNam
     cacheTtlMs: 0,
     cacheMaxEntries: 0,
     recover: false,
+    checkpoints: false,
   });
 }
 

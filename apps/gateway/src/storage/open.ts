@@ -40,6 +40,12 @@ export interface OpenNamespaceOptions {
   /** Recover queued deletions and abandoned uploads (the gateway does; read-only tools don't). */
   recover?: boolean;
   /**
+   * Run WAL checkpoints on a worker thread (SQLite; the gateway does). A short-lived tool does
+   * not: its checkpoint thread's own write, which starts the WAL over, would take SQLite's write
+   * lock from a running gateway's writes, and the last connection to close checkpoints anyway.
+   */
+  checkpoints?: boolean;
+  /**
    * Tests only (fault injection, test/support/faults.ts): replaces the stores before the
    * namespace puts them behind their circuit breakers. No configuration key reaches it.
    */
@@ -134,7 +140,7 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
     breaker: o.breaker,
     onBreakerTransition: o.onBreakerTransition,
   });
-  if (dbFile && meta instanceof SqliteMetadataStore)
+  if (dbFile && meta instanceof SqliteMetadataStore && o.checkpoints !== false)
     ns.checkpointer = new Checkpointer(dbFile, () => meta.holdWrites());
   if (opened.postgres) {
     const { joinCluster } = await import('./postgres/join-cluster.ts');
