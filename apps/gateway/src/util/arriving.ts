@@ -4,8 +4,8 @@ import { copyInto } from './copy-into.ts';
  * by the SMB transport framing and ONC RPC record marking.
  *
  * A message at least FILL_AS_ARRIVING long gets its own buffer once that much of it is in,
- * and each later chunk is copied straight in: the chunks are not held until the message is
- * whole (an 8 MiB SMB WRITE is 32 reads), and nothing is copied twice.
+ * and the socket then reads the rest straight into that buffer (`readTarget`): the chunks are
+ * not held until the message is whole, and its bytes are not copied out of a read buffer.
  */
 export const FILL_AS_ARRIVING = 64 * 1024;
 
@@ -16,6 +16,9 @@ export const FILL_AS_ARRIVING = 64 * 1024;
  */
 const RESERVE_BUDGET = 256 * 1024 * 1024;
 let reserved = 0;
+
+/** A message's unfilled rest smaller than this is read through the socket's own buffer. */
+const READ_TARGET_MIN = 16 * 1024;
 
 /** A large message being filled as its bytes arrive. */
 export class ArrivingMessage {
@@ -41,12 +44,30 @@ export class ArrivingMessage {
     return m;
   }
 
-  /** Copies in the start of `chunk`; the number of its bytes that belonged to the message. */
+  /**
+   * Copies in the start of `chunk`; the number of its bytes that belonged to the message. A
+   * chunk read straight into the message (`readTarget`) is counted, not copied.
+   */
   fill(chunk: Buffer): number {
     const n = Math.min(chunk.length, this.buffer.length - this.filled);
-    copyInto(this.buffer, this.filled, chunk.subarray(0, n));
+    if (!this.holds(chunk)) copyInto(this.buffer, this.filled, chunk.subarray(0, n));
     this.filled += n;
     return n;
+  }
+
+  /** Whether `chunk` was read into the message's own memory, where its next bytes go. */
+  holds(chunk: Buffer): boolean {
+    return chunk.buffer === this.buffer.buffer && chunk.byteOffset === this.buffer.byteOffset + this.filled;
+  }
+
+  /**
+   * Where a socket's next read may go (read-buffer-socket.ts): the unfilled rest of the
+   * message, so no more than its bytes, or undefined once little is left (the socket's own
+   * buffer then takes the tail and whatever follows in one read).
+   */
+  readTarget(): Buffer | undefined {
+    if (this.done || this.buffer.length - this.filled < READ_TARGET_MIN) return undefined;
+    return this.buffer.subarray(this.filled);
   }
 
   get received(): number {

@@ -29,6 +29,24 @@ export function createReadBufferServer(
   });
 }
 
+/**
+ * Where a socket's next read may go instead of its own buffer: the unfilled rest of a large
+ * message being received (arriving.ts), so its bytes land where they are kept without a copy.
+ * Asked after every read, for the next one; undefined: the socket's own buffer.
+ */
+export type ReadTarget = () => Buffer | undefined;
+
+const targets = new WeakMap<net.Socket, ReadTarget>();
+
+/**
+ * Lets `socket` (one this module made) read straight into what `target` returns. The memory
+ * handed out must stay untouched by anyone else until the next read arrives or the socket
+ * closes: a message's buffer given to reads is never pooled again before it is whole.
+ */
+export function setReadTarget(socket: net.Socket, target: ReadTarget): void {
+  targets.set(socket, target);
+}
+
 interface Internals {
   _handle: unknown;
   _server: net.Server | null;
@@ -42,19 +60,23 @@ function readIntoBuffer(accepted: net.Socket, allowHalfOpen: boolean): net.Socke
     return accepted;
   }
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  let made: net.Socket | undefined;
   const socket: net.Socket = new net.Socket({
     handle: inner._handle,
     allowHalfOpen,
     readable: true,
     writable: true,
     onread: {
-      buffer,
+      // Called for each read's buffer: a large message's own memory while one is arriving.
+      // (The first call may come while the socket is being made.)
+      buffer: () => (made && targets.get(made)?.()) || buffer,
       callback: (n: number, buf: Uint8Array) => {
         socket.emit('data', (buf as Buffer).subarray(0, n));
         return true;
       },
     },
   } as net.SocketConstructorOpts);
+  made = socket;
   (socket as unknown as Internals)._server = inner._server;
   inner._server = null;
   socket.setNoDelay(true);

@@ -3,6 +3,7 @@ import type { Logger } from '../../daemon/logger.ts';
 import type { Connection } from '../../ops/connections.ts';
 import { BufferPool } from '../../storage/buffer-pool.ts';
 import { writeFrame } from '../../util/framed-write.ts';
+import { setReadTarget } from '../../util/read-buffer-socket.ts';
 import { CredentialMemo } from './auth.ts';
 import type { CallOrigin, RpcDispatcher, RpcReply } from './dispatch.ts';
 import { decodeCallHeader, RpcFramingError } from './message.ts';
@@ -71,6 +72,7 @@ export class RpcConnection {
       connection: this,
       credentials: new CredentialMemo(),
     };
+    setReadTarget(socket, () => this.decoder.readTarget());
     socket.on('data', (chunk: Buffer) => {
       if (this.broken) return;
       conn.bytes(chunk.length, 0);

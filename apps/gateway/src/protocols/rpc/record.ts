@@ -69,12 +69,22 @@ export class RecordDecoder {
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
+    // Read straight into the fragment arriving (`readTarget`): its own memory, nothing lent.
+    if (this.arriving?.holds(chunk)) {
+      this.arriving.fill(chunk);
+      return;
+    }
     this.lent = chunk.buffer;
     let rest = chunk;
     if (this.arriving) rest = rest.subarray(this.arriving.fill(rest));
     if (rest.length === 0) return;
     this.input.push(rest);
     this.inputBytes += rest.length;
+  }
+
+  /** Where the socket's next read may go: the rest of the large fragment arriving (arriving.ts). */
+  readTarget(): Buffer | undefined {
+    return this.arriving?.readTarget();
   }
 
   /** The last chunk pushed is about to be reused: whatever is still held of it is copied. */

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Connection } from '../../ops/connections.ts';
 import type { Credential } from '../../storage/types.ts';
 import { writeFrame } from '../../util/framed-write.ts';
+import { setReadTarget } from '../../util/read-buffer-socket.ts';
 import { closeOpen } from './close-open.ts';
 import { encodeNegotiate, smb1NegotiateAnswer } from './commands/negotiate.ts';
 import { encodeOplockBreak } from './commands/oplock-break.ts';
@@ -207,6 +208,7 @@ export class SmbConnection implements ConnectionState {
     this.done = new Promise((r) => {
       this.resolveDone = r;
     });
+    setReadTarget(socket, () => this.frames.readTarget());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('close', () => void this.close('socket closed'));

@@ -63,6 +63,11 @@ export class FrameReader {
     private readonly watch?: FrameWatch,
   ) {}
 
+  /** Where the socket's next read may go: the rest of the large frame arriving (arriving.ts). */
+  readTarget(): Buffer | undefined {
+    return this.arriving?.readTarget();
+  }
+
   get pendingBytes(): number {
     return this.buffered + (this.arriving?.received ?? 0);
   }
