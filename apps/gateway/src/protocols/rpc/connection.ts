@@ -72,7 +72,8 @@ export class RpcConnection {
       connection: this,
       credentials: new CredentialMemo(),
     };
-    setReadTarget(socket, () => this.decoder.readTarget());
+    // A broken connection's reads are discarded: into the socket's own buffer, not a record's.
+    setReadTarget(socket, () => (this.broken ? undefined : this.decoder.readTarget()));
     socket.on('data', (chunk: Buffer) => {
       if (this.broken) return;
       conn.bytes(chunk.length, 0);

@@ -208,7 +208,7 @@ export class SmbConnection implements ConnectionState {
     this.done = new Promise((r) => {
       this.resolveDone = r;
     });
-    setReadTarget(socket, () => this.frames.readTarget());
+    setReadTarget(socket, () => (this.closed ? undefined : this.frames.readTarget()));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('close', () => void this.close('socket closed'));
