@@ -23,6 +23,11 @@ export interface NamespaceApi {
 
   /** Resolve a handle's (ino, generation); ESTALE when the inode is gone or reused. */
   getattr(ref: InodeRef | bigint): Promise<Attributes>;
+  /**
+   * The attributes when the attribute cache has them, without a wait; undefined otherwise
+   * (and for a stale handle): getattr() then answers, or says why not.
+   */
+  cachedAttrs(ref: InodeRef | bigint): Attributes | undefined;
   lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes>;
   /** Walk an absolute namespace path ("/export/a/b") from the root, following no symlinks. */
   resolvePath(cred: Credential, path: string): Promise<Attributes>;

@@ -379,6 +379,13 @@ export class Namespace implements NamespaceApi {
     return a;
   }
 
+  cachedAttrs(ref: InodeRef | bigint): Attributes | undefined {
+    // A miss is counted by the getattr() that follows it.
+    const attrs = this.nodes.get(typeof ref === 'bigint' ? ref : ref.ino, undefined, false)?.attrs;
+    if (attrs && typeof ref !== 'bigint' && attrs.generation !== ref.generation) return undefined;
+    return attrs;
+  }
+
   async lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes> {
     const d = (await this.node(dir)).attrs;
     if (d.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(dir));

@@ -20,14 +20,15 @@ export class TtlCache<K, V> {
     this.trim();
   }
 
-  get(key: K, now = performance.now()): V | undefined {
+  /** `countMiss: false` for a quick look whose caller looks again on a miss (counted once then). */
+  get(key: K, now = performance.now(), countMiss = true): V | undefined {
     const e = this.map.get(key);
     if (e !== undefined && e.expires > now) {
       this.hits++;
       return e.value;
     }
     if (e !== undefined) this.map.delete(key);
-    this.misses++;
+    if (countMiss) this.misses++;
     return undefined;
   }
 

@@ -1,11 +1,15 @@
 import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { Connection } from '../../src/ops/connections.ts';
 import { exportIdOf } from '../../src/protocols/nfs/v3/handle.ts';
+import type { RpcCall } from '../../src/protocols/rpc/program.ts';
 import { XdrError } from '../../src/protocols/xdr/errors.ts';
+import { XdrReader } from '../../src/protocols/xdr/reader.ts';
+import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { BOB, Harness, nfsExport } from './harness.ts';
-import { A, encode, R } from './wire.ts';
+import { A, decodeReply, encode, R } from './wire.ts';
 
 const OK = 0;
 const NOENT = 2;
@@ -418,6 +422,19 @@ describe('NFSv3 procedures through the RpcProgram', () => {
     equal(r.attrs!.uid, 4242);
     equal(r.attrs!.gid, 4343);
   });
+
+  test('23 GETATTR of a cached file answers without a wait, with what the last change left; a stale one still gets STALE', async () => {
+    const f = await mkfile();
+    deepEqual(await getattrWaits(f), { waited: false, status: OK, size: 0n });
+    equal((await h.call(P.WRITE, A.write(f, 0n, Buffer.from('12345'), 2), R.write)).status, OK);
+    deepEqual(await getattrWaits(f), { waited: false, status: OK, size: 5n });
+    // Out of the attribute cache (as after its TTL): the full path reads the row.
+    h.ns.nodes.invalidate();
+    deepEqual(await getattrWaits(f), { waited: true, status: OK, size: 5n });
+    deepEqual(await getattrWaits(f), { waited: false, status: OK, size: 5n });
+    equal((await h.call(P.REMOVE, A.remove(root, await nameOf(f)), R.wccOnly)).status, OK);
+    deepEqual(await getattrWaits(f), { waited: true, status: STALE, size: undefined });
+  });
 });
 
 describe('NFSv3 statuses from the namespace', () => {
@@ -457,6 +474,26 @@ describe('NFSv3 statuses from the namespace', () => {
     }
   });
 });
+
+/** GETATTR through the program as the RPC layer calls it: whether it answered without a wait. */
+async function getattrWaits(fh: Buffer): Promise<{ waited: boolean; status: number; size?: bigint }> {
+  const call = {
+    xid: 1,
+    prog: 100003,
+    vers: 3,
+    proc: P.GETATTR,
+    cred: { flavor: 'sys', stamp: 1, machine: 'client', uid: 1000, gid: 1000, gids: [] },
+    args: new XdrReader(encode(A.getattr(fh))),
+    remoteAddress: '127.0.0.1',
+    remotePort: 1023,
+    conn: {} as Connection,
+  } as RpcCall;
+  const reply = new XdrWriter();
+  const handled = h.program.procedures(3)!.get(P.GETATTR)!.handle(call, reply);
+  await handled;
+  const r = decodeReply(reply.toBuffer(), R.getattr);
+  return { waited: handled !== undefined, status: r.status, size: r.attrs?.size };
+}
 
 async function nameOf(fh: Buffer): Promise<string> {
   const a = (await h.call(P.GETATTR, A.getattr(fh), R.getattr)).attrs!;

@@ -167,8 +167,19 @@ export class RpcConnection {
   private start(record: Buffer, header: ReturnType<typeof decodeCallHeader>): void {
     this.inFlight++;
     this.inFlightBytes += record.length;
-    this.dispatcher
-      .dispatch(header, record, this.origin)
+    let answer: ReturnType<RpcDispatcher['dispatch']>;
+    try {
+      answer = this.dispatcher.dispatch(header, record, this.origin);
+    } catch (e) {
+      answer = Promise.reject(e);
+    }
+    if (!(answer instanceof Promise)) {
+      // Answered without a wait: sent now; the pump that called us goes on with the next call.
+      if (answer) this.send(answer);
+      this.ended(record, header);
+      return;
+    }
+    answer
       .then(
         (reply) => {
           if (reply) this.send(reply);
@@ -179,15 +190,20 @@ export class RpcConnection {
         },
       )
       .finally(() => {
-        this.inFlight--;
-        this.inFlightBytes -= record.length;
-        if (this.dispatcher.keepsNoArguments(header)) recordBuffers.release(record);
-        if (this.inFlight === 0) {
-          if (this.closed) this.conn.close();
-          this.notifyIdle();
-        }
+        this.ended(record, header);
         this.pump();
       });
+  }
+
+  /** A call is over: its accounting, its record's buffer, and whoever waits for idleness. */
+  private ended(record: Buffer, header: ReturnType<typeof decodeCallHeader>): void {
+    this.inFlight--;
+    this.inFlightBytes -= record.length;
+    if (this.dispatcher.keepsNoArguments(header)) recordBuffers.release(record);
+    if (this.inFlight === 0) {
+      if (this.closed) this.conn.close();
+      this.notifyIdle();
+    }
   }
 
   /**

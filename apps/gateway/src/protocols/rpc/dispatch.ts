@@ -14,7 +14,7 @@ import {
   progMismatchReply,
   rpcMismatchReply,
 } from './message.ts';
-import type { RpcCall, RpcProgram } from './program.ts';
+import type { RpcCall, RpcProcedure, RpcProgram } from './program.ts';
 import { RECORD_MARK_BYTES } from './record.ts';
 
 /** A program as a listener serves it. */
@@ -88,8 +88,16 @@ export class RpcDispatcher {
     return table?.get(header.proc)?.keepsNoArguments === true;
   }
 
-  /** The reply, or undefined when nothing is to be sent (a dropped duplicate). */
-  async dispatch(header: CallHeader, record: Buffer, origin: CallOrigin): Promise<RpcReply | undefined> {
+  /**
+   * The reply, or undefined when nothing is to be sent (a dropped duplicate). Given without a
+   * promise when the procedure answered without one (a GETATTR from the attribute cache): the
+   * caller sends it at once, and the call allocates no promise chain.
+   */
+  dispatch(
+    header: CallHeader,
+    record: Buffer,
+    origin: CallOrigin,
+  ): RpcReply | undefined | Promise<RpcReply | undefined> {
     const { conn } = origin;
     if (header.kind === 'rpc-mismatch') {
       conn.begin(UNROUTED_OP)('RPC_MISMATCH');
@@ -140,10 +148,7 @@ export class RpcDispatcher {
         return { chunks: [seen.reply] };
       }
       if (seen.state === 'drop') return undefined;
-      if (seen.state === 'wait') {
-        const reply = await seen.reply;
-        return reply ? { chunks: [reply] } : undefined;
-      }
+      if (seen.state === 'wait') return seen.reply.then((reply) => (reply ? { chunks: [reply] } : undefined));
     }
 
     const end = conn.begin(procedure.name);
@@ -158,13 +163,47 @@ export class RpcDispatcher {
       remotePort: origin.remotePort,
       conn,
     };
+    const reply = acceptedReplyWriter(xid, AcceptStat.SUCCESS, 512, RECORD_MARK_BYTES);
+    const answer = (failure?: { error: unknown }): RpcReply =>
+      this.answer({ served, procedure, call, reply, end, drcKey }, failure);
+    let handled: void | Promise<void>;
+    try {
+      handled = procedure.handle(call, reply);
+    } catch (e) {
+      return answer({ error: e });
+    }
+    if (handled === undefined) return answer();
+    return handled.then(
+      () => answer(),
+      (e: unknown) => answer({ error: e }),
+    );
+  }
+
+  /**
+   * The reply once the procedure is done (or failed: GARBAGE_ARGS for bad arguments,
+   * SYSTEM_ERR for anything else), counted, and kept by the duplicate request cache when the
+   * call is one it tracks.
+   */
+  private answer(
+    c: {
+      served: ServedProgram;
+      procedure: RpcProcedure;
+      call: RpcCall;
+      reply: ReturnType<typeof acceptedReplyWriter>;
+      end: (status?: string) => void;
+      drcKey: string | undefined;
+    },
+    failure?: { error: unknown },
+  ): RpcReply {
+    const { served, procedure, call, reply, end, drcKey } = c;
+    const { xid, prog, vers, proc } = call;
+    const { program } = served;
     let chunks: Buffer[];
     let sent: (() => void) | undefined;
     let framed: Buffer | undefined;
     let status: string | undefined;
-    const reply = acceptedReplyWriter(xid, AcceptStat.SUCCESS, 512, RECORD_MARK_BYTES);
     try {
-      await procedure.handle(call, reply);
+      if (failure) throw failure.error;
       if (call.args.remaining !== 0) {
         // The procedure's decoder must call args.end(); a table whose decoder forgets is a bug.
         throw new XdrError(

@@ -43,7 +43,8 @@ export interface RpcProcedure {
    * record's buffer may then serve the next large call (NFS WRITE, whose data the stores copy).
    */
   keepsNoArguments?: boolean;
-  handle(call: RpcCall, reply: XdrWriter): Promise<void>;
+  /** Done when it returns undefined (an answer made without waiting), else when it settles. */
+  handle(call: RpcCall, reply: XdrWriter): void | Promise<void>;
 }
 
 /** An ONC RPC program (NFS 100003, MOUNT 100005, NLM 100021, NSM 100024) served on a listener. */

@@ -38,6 +38,8 @@ export class NfsCall {
   private credential: Credential | undefined;
   /** pre_op_attr of each inode the call resolved (made at the first: most calls resolve one). */
   private before: Map<bigint, PreOpAttr> | undefined;
+  /** The client check's answer for an export this call resolved a handle of. */
+  private asked: { exp: NfsExport; answer: boolean | Promise<boolean> } | undefined;
 
   constructor(
     readonly env: NfsEnv,
@@ -67,7 +69,7 @@ export class NfsCall {
     }
     const exp = this.env.handles.exports[ref.exportIndex]!;
     // Decided without a wait once known (ClientAccess keeps its decisions).
-    const allowed = this.env.clients.allowed(exp, this.caller.remoteAddress);
+    const allowed = this.allowedOn(exp);
     if (!(allowed === true || (allowed !== false && (await allowed)))) {
       throw nfsError(Nfsstat3.ACCES, `${this.caller.remoteAddress} is not a client of ${exp.path}`);
     }
@@ -77,6 +79,37 @@ export class NfsCall {
     if (!this.before.has(attrs.ino)) this.before.set(attrs.ino, preOpOf(attrs));
     if (this.mutates && exp.access === 'ro') throw nfsError(Nfsstat3.ROFS, `export ${exp.path} is read-only`);
     return attrs;
+  }
+
+  /**
+   * `file()` when it needs no wait — the handle verified, the client's access decided and the
+   * attributes cached — with the same checks; undefined where `file()` would wait or refuse (it
+   * then answers, or says why). Keeps no pre-op attributes: for procedures without wcc_data.
+   */
+  fileNow(fh: Buffer): Attributes | undefined {
+    let ref: ReturnType<NfsHandles['decodeHandle']>;
+    try {
+      ref = this.env.handles.decodeHandle(fh);
+    } catch {
+      return undefined;
+    }
+    if (this.exportIndex !== undefined && this.exportIndex !== ref.exportIndex) return undefined;
+    const exp = this.env.handles.exports[ref.exportIndex]!;
+    if (this.allowedOn(exp) !== true) return undefined;
+    if (this.mutates && exp.access === 'ro') return undefined;
+    const attrs = this.env.ns.cachedAttrs(ref);
+    if (!attrs) return undefined;
+    this.exportIndex = ref.exportIndex;
+    return attrs;
+  }
+
+  /** Whether the caller is a client of `exp`, asked once per call (`fileNow`, then `file`). */
+  private allowedOn(exp: NfsExport): boolean | Promise<boolean> {
+    if (this.asked?.exp !== exp) {
+      const answer = this.env.clients.allowed(exp, this.caller.remoteAddress);
+      this.asked = { exp, answer };
+    }
+    return this.asked.answer;
   }
 
   /** Like `file()`, for a handle that must name a directory (NFS3ERR_NOTDIR otherwise). */

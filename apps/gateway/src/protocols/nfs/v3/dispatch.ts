@@ -87,14 +87,35 @@ export const NFS3_TABLE: readonly NfsRow[] = [
  * (isSecurityRefusal) as a warning, anything else at debug; metrics
  * read the nfsstat3 at the head of the result (protocols/nfs/server.ts resultStatus).
  */
-export async function runRow(
+export function runRow(
   row: NfsRow,
   env: NfsEnv,
   call: Pick<RpcCall, 'args' | 'cred' | 'remoteAddress'>,
   reply: XdrWriter,
-): Promise<void> {
+): void | Promise<void> {
   const args = decodeArgs(row, call.args);
   const ctx = new NfsCall(env, row.mutates, call);
+  if (row.now) {
+    // Answered from the attribute cache without a wait, or by the full path below with what
+    // the quick look learnt (the client check's answer); should the look have thrown, the full
+    // path starts afresh and says what went wrong.
+    let res: unknown;
+    try {
+      res = row.now(ctx, args);
+    } catch {
+      return settle(row, new NfsCall(env, row.mutates, call), args, reply);
+    }
+    if (res !== undefined) {
+      row.encode(reply, res);
+      return;
+    }
+  }
+  return settle(row, ctx, args, reply);
+}
+
+/** runRow's full path: the handler, and on any failure the procedure's failure result. */
+async function settle(row: NfsRow, ctx: NfsCall, args: unknown, reply: XdrWriter): Promise<void> {
+  const { env, caller: call } = ctx;
   let res: unknown;
   try {
     res = await row.handle(ctx, args);

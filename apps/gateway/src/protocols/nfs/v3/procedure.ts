@@ -12,6 +12,11 @@ import type { NfsCall } from './context.ts';
 export interface Procedure<Args, Res> {
   decode(r: XdrReader): Args;
   handle(ctx: NfsCall, args: Args): Promise<Res>;
+  /**
+   * The success result when it can be had without a wait (from the attribute cache), else
+   * undefined and `handle` runs. Never fails: whatever would fail is left to `handle`.
+   */
+  now?(ctx: NfsCall, args: Args): Res | undefined;
   fail(ctx: NfsCall, args: Args, status: NfsErrorStatus): Promise<Res>;
   encode(w: XdrWriter, res: Res): void;
 }

@@ -18,6 +18,11 @@ export const getattr: Procedure<GetattrArgs, GetattrRes> = {
     return { ok: true, attrs: ctx.post(await ctx.file(a.object)) };
   },
 
+  now(ctx, a) {
+    const attrs = ctx.fileNow(a.object);
+    return attrs && { ok: true, attrs: ctx.post(attrs) };
+  },
+
   fail: async (_ctx, _a, status) => ({ ok: false, status }),
 
   encode(w, res) {
