@@ -111,6 +111,20 @@ export class Harness {
 
   /** Runs a procedure on raw argument bytes; resolves with the reply body. */
   async raw(proc: number, args: Buffer, o: { cred?: RpcCred; address?: string } = {}): Promise<Buffer> {
+    const { handled, reply } = this.start(proc, args, o);
+    await handled;
+    return reply.toBuffer();
+  }
+
+  /**
+   * Starts a procedure as the RPC layer does: `handled` is what its handler returned (undefined
+   * when it answered without a wait); the reply body is in `reply` once that settles.
+   */
+  start(
+    proc: number,
+    args: Buffer,
+    o: { cred?: RpcCred; address?: string } = {},
+  ): { handled: void | Promise<void>; reply: XdrWriter } {
     const p = this.program.procedures(3)?.get(proc);
     if (!p) throw new Error(`no procedure ${proc}`);
     const call: RpcCall = {
@@ -125,8 +139,7 @@ export class Harness {
       conn: {} as Connection,
     };
     const reply = new XdrWriter();
-    await p.handle(call, reply);
-    return reply.toBuffer();
+    return { handled: p.handle(call, reply), reply };
   }
 
   async call<T>(

@@ -1,11 +1,7 @@
 import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Connection } from '../../src/ops/connections.ts';
 import { exportIdOf } from '../../src/protocols/nfs/v3/handle.ts';
-import type { RpcCall } from '../../src/protocols/rpc/program.ts';
 import { XdrError } from '../../src/protocols/xdr/errors.ts';
-import { XdrReader } from '../../src/protocols/xdr/reader.ts';
-import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { BOB, Harness, nfsExport } from './harness.ts';
@@ -477,19 +473,7 @@ describe('NFSv3 statuses from the namespace', () => {
 
 /** GETATTR through the program as the RPC layer calls it: whether it answered without a wait. */
 async function getattrWaits(fh: Buffer): Promise<{ waited: boolean; status: number; size?: bigint }> {
-  const call = {
-    xid: 1,
-    prog: 100003,
-    vers: 3,
-    proc: P.GETATTR,
-    cred: { flavor: 'sys', stamp: 1, machine: 'client', uid: 1000, gid: 1000, gids: [] },
-    args: new XdrReader(encode(A.getattr(fh))),
-    remoteAddress: '127.0.0.1',
-    remotePort: 1023,
-    conn: {} as Connection,
-  } as RpcCall;
-  const reply = new XdrWriter();
-  const handled = h.program.procedures(3)!.get(P.GETATTR)!.handle(call, reply);
+  const { handled, reply } = h.start(P.GETATTR, encode(A.getattr(fh)));
   await handled;
   const r = decodeReply(reply.toBuffer(), R.getattr);
   return { waited: handled !== undefined, status: r.status, size: r.attrs?.size };

@@ -63,13 +63,7 @@ export class NfsCall {
 
   /** The object a handle names, checked as described above. */
   async file(fh: Buffer): Promise<Attributes> {
-    const ref = this.env.handles.decodeHandle(fh);
-    if (this.exportIndex !== undefined && this.exportIndex !== ref.exportIndex) {
-      throw nfsError(Nfsstat3.XDEV, 'handles of two exports in one call');
-    }
-    const exp = this.env.handles.exports[ref.exportIndex]!;
-    // Decided without a wait once known (ClientAccess keeps its decisions).
-    const allowed = this.allowedOn(exp);
+    const { ref, exp, allowed } = this.reach(fh);
     if (!(allowed === true || (allowed !== false && (await allowed)))) {
       throw nfsError(Nfsstat3.ACCES, `${this.caller.remoteAddress} is not a client of ${exp.path}`);
     }
@@ -87,29 +81,37 @@ export class NfsCall {
    * then answers, or says why). Keeps no pre-op attributes: for procedures without wcc_data.
    */
   fileNow(fh: Buffer): Attributes | undefined {
-    let ref: ReturnType<NfsHandles['decodeHandle']>;
+    let reached: ReturnType<NfsCall['reach']>;
     try {
-      ref = this.env.handles.decodeHandle(fh);
+      reached = this.reach(fh);
     } catch {
       return undefined;
     }
-    if (this.exportIndex !== undefined && this.exportIndex !== ref.exportIndex) return undefined;
-    const exp = this.env.handles.exports[ref.exportIndex]!;
-    if (this.allowedOn(exp) !== true) return undefined;
-    if (this.mutates && exp.access === 'ro') return undefined;
+    const { ref, exp, allowed } = reached;
+    if (allowed !== true || (this.mutates && exp.access === 'ro')) return undefined;
     const attrs = this.env.ns.cachedAttrs(ref);
-    if (!attrs) return undefined;
-    this.exportIndex = ref.exportIndex;
+    if (attrs) this.exportIndex = ref.exportIndex;
     return attrs;
   }
 
-  /** Whether the caller is a client of `exp`, asked once per call (`fileNow`, then `file`). */
-  private allowedOn(exp: NfsExport): boolean | Promise<boolean> {
-    if (this.asked?.exp !== exp) {
-      const answer = this.env.clients.allowed(exp, this.caller.remoteAddress);
-      this.asked = { exp, answer };
+  /**
+   * The handle verified (BADHANDLE, STALE), of this call's export (XDEV), and whether the caller
+   * is a client of that export — decided without a wait once known (ClientAccess keeps its
+   * decisions), and asked once per call (`fileNow`, then `file`).
+   */
+  private reach(fh: Buffer): {
+    ref: ReturnType<NfsHandles['decodeHandle']>;
+    exp: NfsExport;
+    allowed: boolean | Promise<boolean>;
+  } {
+    const ref = this.env.handles.decodeHandle(fh);
+    if (this.exportIndex !== undefined && this.exportIndex !== ref.exportIndex) {
+      throw nfsError(Nfsstat3.XDEV, 'handles of two exports in one call');
     }
-    return this.asked.answer;
+    const exp = this.env.handles.exports[ref.exportIndex]!;
+    if (this.asked?.exp !== exp)
+      this.asked = { exp, answer: this.env.clients.allowed(exp, this.caller.remoteAddress) };
+    return { ref, exp, allowed: this.asked.answer };
   }
 
   /** Like `file()`, for a handle that must name a directory (NFS3ERR_NOTDIR otherwise). */
