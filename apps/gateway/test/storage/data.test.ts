@@ -3,6 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
+import { LoopWrites } from '../../src/storage/data/loop-writes.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
 import { ROOT } from '../../src/storage/types.ts';
@@ -208,6 +209,39 @@ describe('file data', () => {
     const back = await fx.ns.read(ALICE, f.ino, 20n << 20n, 16);
     equal(back.data.toString(), 'l'.repeat(16));
     equal((await fx.ns.getattr(f.ino)).size, 24n << 20n);
+  });
+
+  test('10b appends of up to 1 MiB are written from the event loop, other writes on the pool; every byte reads back', async () => {
+    const store = fx.ns.data as LocalBlobStore;
+    const kept = store.loopWrites;
+    // A clock that stands still: no write counts as slow, whatever this machine's load.
+    store.loopWrites = new LoopWrites(true, () => 0);
+    try {
+      // Above inline_max: the file has its own blob from the first write.
+      const f = await fx.ns.create(ALICE, exp, 'loop-writes', 0o644);
+      const before = { ...store.loopWrites.counts };
+      const pieces = [64 << 10, 1 << 20, 5000, 1 << 20].map((n, i) => Buffer.alloc(n, 0x61 + i));
+      let at = 0;
+      for (const p of pieces) {
+        await fx.ns.write(ALICE, f.ino, BigInt(at), p, 'unstable');
+        at += p.length;
+      }
+      equal(store.loopWrites.counts.loop - before.loop, 4, 'four appends from the loop');
+      // Part of a page in the middle of the file (its old bytes may have to be read): the pool.
+      await fx.ns.write(ALICE, f.ino, 100n, Buffer.from('middle'), 'unstable');
+      // More than 1 MiB: the pool.
+      const big = Buffer.alloc((1 << 20) + 4096, 0x7a);
+      await fx.ns.write(ALICE, f.ino, BigInt(at), big, 'unstable');
+      equal(store.loopWrites.counts.pool - before.pool, 2, 'two writes on the pool');
+      await fx.ns.commit(f.ino);
+      const expected = Buffer.concat([...pieces, big]);
+      expected.write('middle', 100);
+      const back = await fx.ns.read(ALICE, f.ino, 0n, expected.length + 10);
+      equal(back.data.length, expected.length);
+      equal(back.data.equals(expected), true, 'the file is every write in place');
+    } finally {
+      store.loopWrites = kept;
+    }
   });
 
   test('11 small files are served from memory once read; every write, truncate, removal and change by another node is seen', async () => {

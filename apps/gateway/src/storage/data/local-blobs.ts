@@ -6,6 +6,7 @@ import { copyInto } from '../../util/copy-into.ts';
 import { GroupCommit } from '../group-commit.ts';
 import type { DataStore, SmallFileCacheStats } from './data-store.ts';
 import { DirectIo } from './direct-io.ts';
+import { LoopWrites } from './loop-writes.ts';
 
 const pread = promisify(fs.read);
 const pwrite = promisify(fs.write);
@@ -114,6 +115,8 @@ export class LocalBlobStore implements DataStore {
   private readonly shardFds: Array<Promise<number> | undefined> = [];
   /** Background flushes started by write-behind (WRITE_BEHIND_BYTES). */
   writeBehindFlushes = 0;
+  /** Which buffered writes are made from the event loop (loop-writes.ts; a test may swap it). */
+  loopWrites: LoopWrites;
   /** Small blobs held in memory (`cacheBytes` at most) and how reads of them went. */
   readonly smallFiles: SmallFileCacheStats = { bytes: 0, hits: 0, misses: 0 };
 
@@ -123,7 +126,9 @@ export class LocalBlobStore implements DataStore {
     readonly direct: DirectIo | undefined,
     /** Memory for copies of small blobs (CONTENT_CACHE_MAX_BLOB); 0 holds none. */
     private readonly cacheBytes: number,
+    loopWrites: boolean,
   ) {
+    this.loopWrites = new LoopWrites(loopWrites);
     for (let i = 0; i < SHARDS; i++) {
       this.shardSync.push(new GroupCommit(() => this.syncShard(i)));
     }
@@ -145,11 +150,12 @@ export class LocalBlobStore implements DataStore {
 
   /**
    * `directIo: false` keeps every write in the page cache (`transport.direct_io: false`);
-   * `cacheBytes` bounds the copies of small blobs held in memory (`transport.cache_size`).
+   * `cacheBytes` bounds the copies of small blobs held in memory (`transport.cache_size`);
+   * `loopWrites: false` makes every buffered write on the thread pool (loop-writes.ts).
    */
   static async open(
     root: string,
-    options: { directIo?: boolean; cacheBytes?: number } = {},
+    options: { directIo?: boolean; cacheBytes?: number; loopWrites?: boolean } = {},
   ): Promise<LocalBlobStore> {
     await fsp.mkdir(root, { recursive: true });
     const missing: string[] = [];
@@ -164,7 +170,12 @@ export class LocalBlobStore implements DataStore {
     }
     if (missing.length > 0) await syncDir(root);
     const direct = options.directIo === false ? undefined : DirectIo.probe(root);
-    return new LocalBlobStore(root, direct, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    return new LocalBlobStore(
+      root,
+      direct,
+      options.cacheBytes ?? DEFAULT_CACHE_BYTES,
+      options.loopWrites ?? true,
+    );
   }
 
   get directIo(): { written: number; read: number } | undefined {
@@ -430,10 +441,14 @@ export class LocalBlobStore implements DataStore {
         this.dropContent(e);
         return;
       }
-      let done = 0;
-      while (done < data.length) {
-        const { bytesWritten } = await pwrite(e.fd, data, done, data.length - done, offset + done);
-        done += bytesWritten;
+      if (this.loopWrites.suits(offset, data.length, e.size))
+        this.loopWrites.run(() => writeFully(e.fd, data, offset));
+      else {
+        let done = 0;
+        while (done < data.length) {
+          const { bytesWritten } = await pwrite(e.fd, data, done, data.length - done, offset + done);
+          done += bytesWritten;
+        }
       }
       e.size = Math.max(e.size, offset + data.length);
       this.dropContent(e);
@@ -699,4 +714,10 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await close(fd);
   }
+}
+
+/** All of `data` at `offset`, on the event loop (loop-writes.ts says which writes). */
+function writeFully(fd: number, data: Buffer, offset: number): void {
+  let done = 0;
+  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, offset + done);
 }
