@@ -161,3 +161,30 @@ test('4 under steady writes the WAL is started over only by the checkpoint threa
     store.close();
   }
 });
+
+test('5 a few commits now and then (a large upload’s size updates) are appended to the WAL: no start-over, no write held', async () => {
+  const { file, store, barrier } = openStore();
+  await store.createNode(ROOT, ROOT_INO, 'first', FILE);
+  const before = walRestarts(file);
+  const checkpointer = new Checkpointer(file, () => store.holdWrites(), 10);
+  try {
+    // 40 durable commits, each after the checkpoint thread has had time to copy every frame:
+    // far fewer frames than a start-over is worth (RESTART_MIN_FRAMES, checkpointer.mjs).
+    for (let i = 0; i < 40; i++) {
+      await store.createNode(ROOT, ROOT_INO, `f${i}`, FILE);
+      await barrier.sync();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    ok(checkpointer.checkpoints > 10, `${checkpointer.checkpoints} checkpoint passes ran meanwhile`);
+    equal(walRestarts(file) - before, 0, 'the WAL was not started over');
+    equal(checkpointer.restarts, 0);
+    equal(checkpointer.heldMs, 0, 'no write waited for the checkpoint thread');
+    equal(checkpointer.lastError, undefined);
+    const listed = await store.readdir(ROOT_INO, 0n, 50);
+    equal(listed.entries.length, 41, 'every commit is there');
+  } finally {
+    await checkpointer.stop();
+    barrier.close();
+    store.close();
+  }
+});
