@@ -1,4 +1,4 @@
-import { equal, ok } from 'node:assert/strict';
+import { equal, ok, rejects } from 'node:assert/strict';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -7,6 +7,7 @@ import { fsError } from '../../src/storage/errors.ts';
 import { guardAsync } from '../../src/storage/guarded.ts';
 import { openNamespace } from '../../src/storage/open.ts';
 import { ROOT } from '../../src/storage/types.ts';
+import { BackendFaults } from '../support/faults.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { rejectsWith } from './fixture.ts';
 
@@ -134,6 +135,32 @@ describe('circuit breaker', () => {
       equal((await ns.read(ROOT, keep.ino, 0n, 10)).data.toString(), 'kept');
       await ns.write(ROOT, f.ino, 0n, Buffer.from('after'));
       equal((await ns.read(ROOT, f.ino, 0n, 10)).data.toString(), 'after');
+    } finally {
+      await ns.close();
+    }
+  });
+
+  test('4 with the metadata circuit open, a write to a file just written (its attributes cached) is refused before its bytes go out', async () => {
+    const dir = makeTempDir('breaker');
+    const faults = new BackendFaults();
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${dir}/meta.db`,
+      transportUrl: `file://${dir}/data`,
+      breaker: { failureThreshold: 1, resetTimeoutMs: 60_000 },
+      wrapStores: faults.wrap,
+    });
+    try {
+      const exp = await ns.ensureDirectory('/export', 0o777);
+      const f = await ns.create(ROOT, exp.ino, 'cached', 0o644);
+      await ns.write(ROOT, f.ino, 0n, Buffer.from('old bytes'));
+      const other = await ns.create(ROOT, exp.ino, 'other', 0o644);
+      faults.arm('metadata', { errno: 'SQLITE_IOERR_WRITE', calls: 'writes' });
+      // Its commit fails (EIO) and opens the circuit.
+      await rejects(ns.write(ROOT, other.ino, 0n, Buffer.from('x')));
+      faults.clear();
+      equal(ns.breakers.metadata.state, 'open');
+      await rejectsWith(ns.write(ROOT, f.ino, 0n, Buffer.from('new')), 'EAGAIN');
+      equal((await ns.data.read(f.ino, 0, 64)).toString(), 'old bytes', 'the file is as it was');
     } finally {
       await ns.close();
     }

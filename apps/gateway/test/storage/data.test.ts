@@ -8,7 +8,7 @@ import { fsError } from '../../src/storage/errors.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
-import { ALICE, type Fixture, openFixture, rejectsWith } from './fixture.ts';
+import { ALICE, BOB, type Fixture, openFixture, rejectsWith } from './fixture.ts';
 
 function blobCount(dir: string): number {
   let n = 0;
@@ -242,6 +242,28 @@ describe('file data', () => {
     } finally {
       store.loopWrites = kept;
     }
+  });
+
+  test('10c a write after a write to the same file asks the metadata store nothing first, and still refuses whom it must', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'rewritten', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.alloc(64 << 10, 0x31), 'unstable');
+    // SQLite: cached as that write's commit left it, so no content annotation can be current,
+    // and an overwrite grows nothing the quota gate would have to see. (PostgreSQL commits
+    // concurrently: the cache drops what a commit touched, and the store is asked.)
+    const cachedByCommit = fx.ns.meta.kind === 'sqlite';
+    let before = fx.ns.meta.statements;
+    await fx.ns.write(ALICE, f.ino, 4096n, Buffer.alloc(4096, 0x32), 'unstable');
+    if (cachedByCommit) {
+      equal(fx.ns.meta.statements - before, 2, 'only the accounting: its row, locked, and its update');
+    }
+    // Another user, without write permission, is refused from the same cached attributes.
+    before = fx.ns.meta.statements;
+    await rejectsWith(fx.ns.write(BOB, f.ino, 0n, Buffer.from('bob')), 'EACCES');
+    if (cachedByCommit) equal(fx.ns.meta.statements, before, 'refused before anything was asked or written');
+    const back = (await fx.ns.read(ALICE, f.ino, 0n, 64 << 10)).data;
+    equal(back.subarray(0, 4096).toString(), '1'.repeat(4096));
+    equal(back.subarray(4096, 8192).toString(), '2'.repeat(4096));
+    equal(back.length, 64 << 10);
   });
 
   test('11 small files are served from memory once read; every write, truncate, removal and change by another node is seen', async () => {

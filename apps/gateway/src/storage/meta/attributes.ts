@@ -153,7 +153,9 @@ function* accountWrite(
   const after = yield* get<InodeRow>('recordWrite', end, t, t, ino);
   if (!after) throw fsError('ESTALE', 'no such inode', String(ino));
   fx.touched.push(ino);
-  return { attrs: keepAfter(fx, after), fx };
+  const attrs = keepAfter(fx, after);
+  fx.after!.get(ino)!.unannotated = true;
+  return { attrs, fx };
 }
 
 /** An inline file's bytes (layout 2); undefined when the file is not inline (any more). */

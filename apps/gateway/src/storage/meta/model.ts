@@ -106,6 +106,12 @@ export interface Effects {
 export interface AfterImage {
   attrs: Attributes;
   layout: number;
+  /**
+   * The transaction moved the change id past every content annotation and wrote none (a data
+   * write): none is current. An annotation is set quietly, in a transaction that touches the
+   * inode, so an image cached with this flag is replaced before one can be.
+   */
+  unannotated?: true;
 }
 
 /** The Effects the transaction running now on a synchronous store has made (collectEffects). */
