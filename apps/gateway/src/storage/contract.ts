@@ -29,6 +29,12 @@ export interface NamespaceApi {
    */
   cachedAttrs(ref: InodeRef | bigint): Attributes | undefined;
   lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes>;
+  /**
+   * `lookup` of a name in `dir` (its attributes as the caller has them) when the entry and
+   * attribute caches have it and the caller may search `dir`, without a wait; undefined
+   * otherwise (`.`, `..`, a miss, a refusal): lookup() then answers, or says why not.
+   */
+  cachedLookup(cred: Credential, dir: Attributes, name: string): Attributes | undefined;
   /** Walk an absolute namespace path ("/export/a/b") from the root, following no symlinks. */
   resolvePath(cred: Credential, path: string): Promise<Attributes>;
   /** Bitmask of R_OK(4)/W_OK(2)/X_OK(1) the credential has on the inode. */

@@ -389,6 +389,14 @@ export class Namespace implements NamespaceApi {
     return attrs;
   }
 
+  cachedLookup(cred: Credential, dir: Attributes, name: string): Attributes | undefined {
+    if (dir.type !== 'dir' || name === '.' || name === '..') return undefined;
+    if ((effectiveAccess(cred, dir) & X_OK) === 0) return undefined;
+    // Misses are counted by the lookup() that follows.
+    const ino = this.entries.get(`${dir.ino}/${name}`, undefined, false);
+    return ino === undefined ? undefined : this.nodes.get(ino, undefined, false)?.attrs;
+  }
+
   async lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes> {
     const d = (await this.node(dir)).attrs;
     if (d.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(dir));

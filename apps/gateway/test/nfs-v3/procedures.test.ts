@@ -4,7 +4,7 @@ import { exportIdOf } from '../../src/protocols/nfs/v3/handle.ts';
 import { XdrError } from '../../src/protocols/xdr/errors.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import { ROOT } from '../../src/storage/types.ts';
-import { BOB, Harness, nfsExport } from './harness.ts';
+import { ALICE, BOB, Harness, nfsExport } from './harness.ts';
 import { A, decodeReply, encode, R } from './wire.ts';
 
 const OK = 0;
@@ -431,6 +431,24 @@ describe('NFSv3 procedures through the RpcProgram', () => {
     equal((await h.call(P.REMOVE, A.remove(root, await nameOf(f)), R.wccOnly)).status, OK);
     deepEqual(await getattrWaits(f), { waited: true, status: STALE, size: undefined });
   });
+
+  test('24 LOOKUP of a cached name answers without a wait; a miss, a removed name and a caller who may not search wait for the full path', async () => {
+    const dirName = fresh('d');
+    const d = (await h.call(P.MKDIR, A.mkdir(root, dirName, { mode: 0o700 }), R.newObject)).fh!;
+    const made = await h.call(P.CREATE, A.create(d, 'x', 'guarded', { mode: 0o644 }), R.newObject);
+    equal(made.status, OK);
+    // The first LOOKUP reads the entry (a CREATE drops the name's cached lookup) and caches it.
+    deepEqual(await lookupWaits(d, 'x'), { waited: true, status: OK, fileid: made.attrs!.fileid });
+    deepEqual(await lookupWaits(d, 'x'), { waited: false, status: OK, fileid: made.attrs!.fileid });
+    // Out of the entry cache (as after its TTL): the full path again.
+    h.ns.entries.invalidate();
+    deepEqual(await lookupWaits(d, 'x'), { waited: true, status: OK, fileid: made.attrs!.fileid });
+    deepEqual(await lookupWaits(d, 'x'), { waited: false, status: OK, fileid: made.attrs!.fileid });
+    // Bob may not search Alice's 0700 directory: refused, by the full path.
+    deepEqual(await lookupWaits(d, 'x', BOB), { waited: true, status: ACCES, fileid: undefined });
+    equal((await h.call(P.REMOVE, A.remove(d, 'x'), R.wccOnly)).status, OK);
+    deepEqual(await lookupWaits(d, 'x'), { waited: true, status: NOENT, fileid: undefined });
+  });
 });
 
 describe('NFSv3 statuses from the namespace', () => {
@@ -472,6 +490,17 @@ describe('NFSv3 statuses from the namespace', () => {
 });
 
 /** GETATTR through the program as the RPC layer calls it: whether it answered without a wait. */
+async function lookupWaits(
+  dir: Buffer,
+  name: string,
+  cred = ALICE,
+): Promise<{ waited: boolean; status: number; fileid?: bigint }> {
+  const { handled, reply } = h.start(P.LOOKUP, encode(A.lookup(dir, name)), { cred });
+  await handled;
+  const r = decodeReply(reply.toBuffer(), R.lookup);
+  return { waited: handled !== undefined, status: r.status, fileid: r.attrs?.fileid };
+}
+
 async function getattrWaits(fh: Buffer): Promise<{ waited: boolean; status: number; size?: bigint }> {
   const { handled, reply } = h.start(P.GETATTR, encode(A.getattr(fh)));
   await handled;

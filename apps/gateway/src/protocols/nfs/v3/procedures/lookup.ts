@@ -29,6 +29,12 @@ export const lookup: Procedure<LookupArgs, LookupRes> = {
     return { ok: true, fh: ctx.handleOf(obj), attrs: ctx.post(obj), dirAttrs: ctx.post(dir) };
   },
 
+  now(ctx, a) {
+    const dir = ctx.fileNow(a.what.dir);
+    const obj = dir && ctx.ns.cachedLookup(ctx.cred(), dir, a.what.name);
+    return obj && { ok: true, fh: ctx.handleOf(obj), attrs: ctx.post(obj), dirAttrs: ctx.post(dir) };
+  },
+
   fail: async (ctx, a, status) => ({ ok: false, status, dirAttrs: await ctx.postOf(a.what.dir) }),
 
   encode(w, res) {
