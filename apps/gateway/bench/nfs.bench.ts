@@ -271,7 +271,16 @@ try {
     // Each server goes first in every other round: on this VM the second transfer of a round
     // can run at twice the speed of the first (page-cache memory the first one got back).
     const order = round % 2 === 0 ? sides : [...sides].reverse();
-    for (const s of order) runs.get(s)!.push(transfer(s, local, `big-${round}.bin`));
+    const each: string[] = [];
+    for (const s of order) {
+      const r = transfer(s, local, `big-${round}.bin`);
+      runs.get(s)!.push(r);
+      each.push(
+        `${s === gateway ? 'gateway' : 'ganesha'} write ${r.writeMiBs.toFixed(0)} read ${r.readMiBs.toFixed(0)}`,
+      );
+    }
+    // The rounds behind the medians, on stderr (as the S3 and SMB suites print theirs).
+    process.stderr.write(`  round ${round + 1}, MiB/s: ${each.join(' | ')}\n`);
   }
   const figures = (s: Server): Figures => ({
     writeMiBs: median(runs.get(s)!.map((r) => r.writeMiBs)),
