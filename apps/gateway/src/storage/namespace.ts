@@ -754,9 +754,8 @@ export class Namespace implements NamespaceApi {
    * `precheckWrite` without the metadata store, where the caches decide it: the metadata
    * circuit closed, the file cached as the last write to its own blob left it (no content
    * annotation to void, its size known) and the quota gate watching neither its owner nor its
-   * group when the write grows it. Throws
-   * what that check would (EACCES); undefined where the store must be asked. The write's own
-   * transaction checks again, as it always does.
+   * group when the write grows it. Throws what that check would (EACCES); undefined where the
+   * store must be asked. The write's own transaction checks again, as it always does.
    */
   private precheckNow(
     cred: Credential,
