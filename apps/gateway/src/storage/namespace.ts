@@ -318,7 +318,9 @@ export class Namespace implements NamespaceApi {
    * inode it touched is cached as the transaction left it where one Effects alone touched it
    * and kept its after-image (rows.ts keepAfter), else forgotten. A new file's CREATE and
    * WRITE so leave its attributes and its directory's cached, where each used to cost the next
-   * call a row read.
+   * call a row read. Names the transaction left naming an inode (made, renamed to, linked) are
+   * cached too, and kept from finish()'s dropping of the names it touched: libnfs looks up each
+   * file it has just created.
    */
   private cacheCommitted(made: readonly Effects[]): void {
     this.invalidations++;
@@ -338,6 +340,20 @@ export class Namespace implements NamespaceApi {
         this.nodes.set(ino, { attrs: after.attrs, layout: after.layout, unannotated: after.unannotated });
       else this.nodes.delete(ino);
     }
+    // Each name as the transaction's entry changes, in their order, left it.
+    const named = new Map<string, bigint | undefined>();
+    for (const fx of made) {
+      for (const e of fx.entries) {
+        const gone = e.action === 'removed' || e.action === 'renamed-from';
+        if (gone || e.action === 'added' || e.action === 'renamed-to') {
+          named.set(`${e.dir}/${e.name}`, gone ? undefined : e.ino);
+        }
+      }
+    }
+    if (named.size === 0) return;
+    for (const [key, ino] of named) if (ino !== undefined) this.entries.set(key, ino);
+    for (const fx of made)
+      fx.names = fx.names.filter(([dir, name]) => named.get(`${dir}/${name}`) === undefined);
   }
 
   /** `cache.ttl` and `cache.max_entries`, as reloaded (SIGHUP). */

@@ -432,22 +432,27 @@ describe('NFSv3 procedures through the RpcProgram', () => {
     deepEqual(await getattrWaits(f), { waited: true, status: STALE, size: undefined });
   });
 
-  test('24 LOOKUP of a cached name answers without a wait; a miss, a removed name and a caller who may not search wait for the full path', async () => {
+  test('24 LOOKUP of a cached name (one just created, too) answers without a wait; a miss, a removed name and a caller who may not search wait for the full path', async () => {
     const dirName = fresh('d');
     const d = (await h.call(P.MKDIR, A.mkdir(root, dirName, { mode: 0o700 }), R.newObject)).fh!;
     const made = await h.call(P.CREATE, A.create(d, 'x', 'guarded', { mode: 0o644 }), R.newObject);
     equal(made.status, OK);
-    // The first LOOKUP reads the entry (a CREATE drops the name's cached lookup) and caches it.
-    deepEqual(await lookupWaits(d, 'x'), { waited: true, status: OK, fileid: made.attrs!.fileid });
+    // The CREATE left its new name cached (libnfs looks up each file it has just created).
     deepEqual(await lookupWaits(d, 'x'), { waited: false, status: OK, fileid: made.attrs!.fileid });
-    // Out of the entry cache (as after its TTL): the full path again.
+    // Out of the entry cache (as after its TTL): the full path reads the entry, and caches it.
     h.ns.entries.invalidate();
     deepEqual(await lookupWaits(d, 'x'), { waited: true, status: OK, fileid: made.attrs!.fileid });
     deepEqual(await lookupWaits(d, 'x'), { waited: false, status: OK, fileid: made.attrs!.fileid });
     // Bob may not search Alice's 0700 directory: refused, by the full path.
     deepEqual(await lookupWaits(d, 'x', BOB), { waited: true, status: ACCES, fileid: undefined });
-    equal((await h.call(P.REMOVE, A.remove(d, 'x'), R.wccOnly)).status, OK);
+    // Renamed, the new name is the file (its attributes read again: the rename changed its
+    // ctime) and the old one is gone.
+    equal((await h.call(P.RENAME, A.rename(d, 'x', d, 'y'), R.rename)).status, OK);
+    equal((await lookupWaits(d, 'y')).fileid, made.attrs!.fileid);
+    deepEqual(await lookupWaits(d, 'y'), { waited: false, status: OK, fileid: made.attrs!.fileid });
     deepEqual(await lookupWaits(d, 'x'), { waited: true, status: NOENT, fileid: undefined });
+    equal((await h.call(P.REMOVE, A.remove(d, 'y'), R.wccOnly)).status, OK);
+    deepEqual(await lookupWaits(d, 'y'), { waited: true, status: NOENT, fileid: undefined });
   });
 });
 
