@@ -68,7 +68,9 @@ export async function openObject(call: S3Call): Promise<ReadableObject> {
     const { etag, 'last-modified': lastModified } = view.headers;
     return { attrs, size: 0n, headers: { etag, 'last-modified': lastModified }, notModified: true };
   }
-  const headers: OutgoingHttpHeaders = { ...view.headers };
+  // Copied name by name: a spread's copy gets a shape V8 reads slowly all the way to the wire.
+  const headers: OutgoingHttpHeaders = {};
+  for (const name in view.headers) headers[name] = view.headers[name];
   if (query.size > 0) {
     for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
       const v = query.get(param);
