@@ -35,6 +35,10 @@ export interface NamespaceApi {
    * otherwise (`.`, `..`, a miss, a refusal): lookup() then answers, or says why not.
    */
   cachedLookup(cred: Credential, dir: Attributes, name: string): Attributes | undefined;
+  /**
+   * `access` when the attribute cache has the inode, without a wait; undefined otherwise.
+   */
+  cachedAccess(cred: Credential, ref: InodeRef | bigint, wanted: number): number | undefined;
   /** Walk an absolute namespace path ("/export/a/b") from the root, following no symlinks. */
   resolvePath(cred: Credential, path: string): Promise<Attributes>;
   /** Bitmask of R_OK(4)/W_OK(2)/X_OK(1) the credential has on the inode. */
@@ -74,6 +78,13 @@ export interface NamespaceApi {
     length: number,
     options?: ReadOptions,
   ): Promise<ReadResult>;
+  /**
+   * `read(…, { shared: true })`'s bytes when they are held whole in memory (a small file kept
+   * in the metadata, whose bytes and attributes are cached) and the caller may read them,
+   * without a wait; undefined otherwise (nothing to read, a miss, a refusal): read() then
+   * answers, or says why not. Never changed in place: do not modify.
+   */
+  cachedRead(cred: Credential, ino: bigint, offset: bigint, length: number): Buffer | undefined;
   write(
     cred: Credential,
     ino: bigint,
@@ -88,6 +99,8 @@ export interface NamespaceApi {
   getXattr(ino: bigint, name: string): Promise<Buffer | undefined>;
   /** The inode's extended attributes (cached with its attributes: do not modify). */
   listXattrs(ino: bigint): Promise<ReadonlyMap<string, Buffer>>;
+  /** listXattrs' map when it is cached with the inode's attributes, without a wait. */
+  cachedXattrs(ino: bigint): ReadonlyMap<string, Buffer> | undefined;
   /** Set (or, with value undefined, delete) extended attributes in one durable transaction. */
   /** `quiet`: annotations about the content (cached checksums) that change neither ctime nor changeId. */
   setXattrs(

@@ -413,6 +413,11 @@ export class Namespace implements NamespaceApi {
     return ino === undefined ? undefined : this.nodes.get(ino, undefined, false)?.attrs;
   }
 
+  cachedAccess(cred: Credential, ref: InodeRef | bigint, wanted: number): number | undefined {
+    const attrs = this.cachedAttrs(ref);
+    return attrs === undefined ? undefined : effectiveAccess(cred, attrs) & wanted;
+  }
+
   async lookup(cred: Credential, dir: bigint, name: string): Promise<Attributes> {
     const d = (await this.node(dir)).attrs;
     if (d.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(dir));
@@ -496,6 +501,23 @@ export class Namespace implements NamespaceApi {
       this.buffers.give(buf);
     };
     return { data: buf.subarray(0, n), eof, release };
+  }
+
+  cachedRead(cred: Credential, ino: bigint, offset: bigint, length: number): Buffer | undefined {
+    const n = this.nodes.get(ino, undefined, false);
+    if (n === undefined || n.layout !== INLINE || n.attrs.type !== 'file') return undefined;
+    const { attrs } = n;
+    if (offset < 0n || length <= 0 || offset >= attrs.size || (effectiveAccess(cred, attrs) & R_OK) === 0)
+      return undefined;
+    const bytes = this.inlineBytes.get(ino, undefined, false);
+    const end = attrs.size - offset < BigInt(length) ? attrs.size : offset + BigInt(length);
+    return bytes !== undefined && BigInt(bytes.length) >= end
+      ? bytes.subarray(Number(offset), Number(end))
+      : undefined;
+  }
+
+  cachedXattrs(ino: bigint): ReadonlyMap<string, Buffer> | undefined {
+    return this.nodes.get(ino, undefined, false)?.xattrs;
   }
 
   /**

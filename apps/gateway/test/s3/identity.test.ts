@@ -162,6 +162,19 @@ describe('S3 identity, permissions, quotas and other protocols’ files', () => 
     equal(r.status, 200);
     equal(await r.text(), '<h1>hi</h1>');
     equal(r.headers.get('content-type'), 'text/html');
+    // The next GET is answered from the caches; a change made in the namespace (as NFS and SMB
+    // make theirs) is seen by the one after it: new bytes, new ETag, then no longer readable.
+    const again = await fetch(`${g.endpoint}/pub/index.html`);
+    deepEqual([await again.text(), again.headers.get('etag')], ['<h1>hi</h1>', r.headers.get('etag')]);
+    const f = await g.gw.ns.resolvePath(ROOT, '/export/pub/index.html');
+    await g.gw.ns.write(ROOT, f.ino, 0n, Buffer.from('<h1>HI</h1>'), 'file');
+    const changed = await fetch(`${g.endpoint}/pub/index.html`);
+    deepEqual(
+      [await changed.text(), changed.headers.get('etag')],
+      ['<h1>HI</h1>', `"${md5('<h1>HI</h1>')}"`],
+    );
+    await g.gw.ns.setattr(ROOT, f.ino, { mode: 0o600 });
+    equal((await fetch(`${g.endpoint}/pub/index.html`)).status, 403);
     equal((await fetch(`${g.endpoint}/pub?list-type=2`)).status, 200);
     equal((await fetch(`${g.endpoint}/pub/index.html`, { method: 'PUT', body: 'x' })).status, 403);
     equal((await fetch(`${g.endpoint}/pub/index.html`, { method: 'DELETE' })).status, 403);

@@ -191,6 +191,47 @@ test('5c a shared read (an S3 GET) of an inline file is a view of its cached byt
     },
   ));
 
+test('5d cachedRead/cachedAccess/cachedXattrs answer from the caches only: the bytes a read left cached, never stale, never to a caller who may not read', () =>
+  withOpened(
+    async () => undefined,
+    async ({ ns, dir }) => {
+      const a = await ns.create(ROOT, dir.ino, 'cached', 0o640);
+      await ns.write(ROOT, a.ino, 0n, Buffer.from('inline bytes'), 'file');
+      equal(ns.cachedRead(ROOT, a.ino, 0n, 12), undefined, 'the bytes are not cached before a read');
+      const shared = (await ns.read(ROOT, a.ino, 0n, 12, { shared: true })).data;
+      const view = ns.cachedRead(ROOT, a.ino, 7n, 100);
+      equal(view?.toString(), 'bytes', 'clipped at the end of the file');
+      equal(view?.buffer, shared.buffer, 'a view of the cached bytes, not a copy');
+      equal(ns.cachedRead(ROOT, a.ino, 12n, 4), undefined, 'nothing past the end');
+      const other = { uid: 1000, gid: 1000, gids: [] };
+      equal(ns.cachedRead(other, a.ino, 0n, 12), undefined, 'mode 0640: others may not read');
+      equal(ns.cachedAccess(other, a.ino, 4), 0);
+      equal(ns.cachedAccess(ROOT, a.ino, 6), 6);
+      await ns.setXattrs(ROOT, a.ino, { 'user.k': Buffer.from('v') });
+      equal(
+        ns.cachedXattrs(a.ino),
+        undefined,
+        'a change drops the cached attributes and extended attributes',
+      );
+      const listed = await ns.listXattrs(a.ino);
+      equal(ns.cachedXattrs(a.ino), listed);
+      await ns.write(ROOT, a.ino, 0n, Buffer.from('INLINE'), 'file');
+      equal(ns.cachedRead(ROOT, a.ino, 0n, 12), undefined, 'a write drops the cached bytes');
+      await ns.read(ROOT, a.ino, 0n, 12, { shared: true });
+      equal(ns.cachedRead(ROOT, a.ino, 0n, 12)?.toString(), 'INLINE bytes');
+      await ns.setattr(ROOT, a.ino, { mode: 0o644 });
+      equal(
+        ns.cachedAccess(other, a.ino, 4) ?? (await ns.access(other, a.ino, 4)),
+        4,
+        'chmod is seen at once',
+      );
+      const big = await ns.create(ROOT, dir.ino, 'big', 0o644);
+      await ns.write(ROOT, big.ino, 0n, pattern(INLINE_MAX + 1, 3), 'file');
+      await ns.read(ROOT, big.ino, 0n, 100, { shared: true });
+      equal(ns.cachedRead(ROOT, big.ino, 0n, 100), undefined, 'a file with its own blob is read by read()');
+    },
+  ));
+
 test('6 inline_max 0: every file has its own blob, as before', async () => {
   const { ns, dir } = await open(undefined, 0);
   try {

@@ -94,6 +94,29 @@ export async function findObject(
 }
 
 /**
+ * The object a read names (a file, not a directory marker), found from the namespace's caches
+ * alone with the caller allowed to read it; undefined on any miss or refusal, findObject and
+ * access() then answer or say why not. A cached GET so waits for nothing.
+ */
+export function cachedReadable(
+  env: S3Env,
+  cred: Credential,
+  bucket: string,
+  kp: KeyPath,
+): Attributes | undefined {
+  const { ns } = env;
+  const root = ns.cachedAttrs(env.rootIno);
+  let at = root && ns.cachedLookup(cred, root, bucket);
+  for (const d of kp.dirs) {
+    if (at?.type !== 'dir') return undefined;
+    at = ns.cachedLookup(cred, at, d);
+  }
+  if (at?.type !== 'dir' || kp.marker) return undefined;
+  const attrs = ns.cachedLookup(cred, at, kp.name);
+  return attrs?.type === 'file' && ns.cachedAccess(cred, attrs, 4) === 4 ? attrs : undefined;
+}
+
+/**
  * Creates the key's missing directories as the caller and returns the innermost. A path
  * component that exists as a file is ObjectPathConflict: an object `a` and an object `a/b`
  * cannot both be stored.

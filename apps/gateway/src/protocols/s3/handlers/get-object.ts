@@ -30,7 +30,9 @@ export async function getObject(call: S3Call): Promise<S3Reply> {
   if (length <= 0n) return { status, headers: o.headers, body: '' };
   const { ns } = call.env;
   if (length <= BigInt(SMALL_OBJECT)) {
-    const { data } = await ns.read(call.cred, o.attrs.ino, start, Number(length), { shared: true });
+    const data =
+      ns.cachedRead(call.cred, o.attrs.ino, start, Number(length)) ??
+      (await ns.read(call.cred, o.attrs.ino, start, Number(length), { shared: true })).data;
     if (BigInt(data.length) !== length)
       throw new S3Error('InternalError', 'The object changed while being read; try again.');
     return { status, headers: o.headers, body: data };

@@ -6,7 +6,7 @@ import { S3Error } from '../deps.ts';
 import { objectEtag, quoted } from '../etag.ts';
 import { keyPath } from '../keys.ts';
 import { metadataHeaders, RESPONSE_OVERRIDES } from '../metadata.ts';
-import { bucketDir, findObject } from '../objects.ts';
+import { bucketDir, cachedReadable, findObject } from '../objects.ts';
 
 export interface ReadableObject {
   attrs: Attributes;
@@ -36,8 +36,8 @@ const views = new WeakMap<ReadonlyMap<string, Buffer>, ObjectView>();
 async function objectView(call: S3Call, attrs: Attributes): Promise<ObjectView> {
   const { ns } = call.env;
   const xattrs = await ns.listXattrs(attrs.ino);
-  const known = views.get(xattrs);
-  if (known && known.attrs === attrs && known.key === call.key) return known;
+  const known = knownView(call, attrs, xattrs);
+  if (known) return known;
   const etag = await objectEtag(ns, attrs, xattrs);
   const headers: OutgoingHttpHeaders = {
     etag: quoted(etag),
@@ -49,18 +49,36 @@ async function objectView(call: S3Call, attrs: Attributes): Promise<ObjectView> 
   return view;
 }
 
+function knownView(
+  call: S3Call,
+  attrs: Attributes,
+  xattrs: ReadonlyMap<string, Buffer> | undefined,
+): ObjectView | undefined {
+  const known = xattrs && views.get(xattrs);
+  return known && known.attrs === attrs && known.key === call.key ? known : undefined;
+}
+
 /** What GET and HEAD share: lookup, read permission, ETag, conditions, headers. */
 export async function openObject(call: S3Call): Promise<ReadableObject> {
   const { query } = call;
   if (query.size > 0) checkReadParameters(call);
   const kp = keyPath(call.key);
   const { ns } = call.env;
+  // An object read a moment ago: found, checked and described from the caches, no wait at all.
+  const cached = cachedReadable(call.env, call.cred, call.bucket, kp);
+  const view = cached && knownView(call, cached, ns.cachedXattrs(cached.ino));
+  if (view) return described(call, view);
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
   const { attrs } = await findObject(call.env, call.cred, bucket.ino, call.key, kp);
   if (attrs.type === 'file' && (await ns.access(call.cred, attrs.ino, 4)) === 0) {
     throw new S3Error('AccessDenied', 'Access Denied');
   }
-  const view = await objectView(call, attrs);
+  return described(call, await objectView(call, attrs));
+}
+
+/** The conditions evaluated against the object's view, and the headers of its answer. */
+function described(call: S3Call, view: ObjectView): ReadableObject {
+  const { attrs } = view;
   const outcome = evaluate({ etag: view.etag, mtimeNs: attrs.mtimeNs }, requestConditions(call.headers));
   if (outcome === 'failed')
     throw preconditionFailed(call.headers['if-match'] !== undefined ? 'If-Match' : 'If-Unmodified-Since');
@@ -71,9 +89,9 @@ export async function openObject(call: S3Call): Promise<ReadableObject> {
   // Copied name by name: a spread's copy gets a shape V8 reads slowly all the way to the wire.
   const headers: OutgoingHttpHeaders = {};
   for (const name in view.headers) headers[name] = view.headers[name];
-  if (query.size > 0) {
+  if (call.query.size > 0) {
     for (const [param, name] of Object.entries(RESPONSE_OVERRIDES)) {
-      const v = query.get(param);
+      const v = call.query.get(param);
       if (v !== undefined) headers[name] = v;
     }
   }
