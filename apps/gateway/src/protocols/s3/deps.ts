@@ -8,6 +8,7 @@ export {
   bodyVerifier,
   type KeyLookup,
   type Principal,
+  plainlyAnonymous,
 } from './auth/index.ts';
 export { checksumHeaderName } from './checksums/index.ts';
 export { errorXml, fromFsError, S3Error } from './errors.ts';

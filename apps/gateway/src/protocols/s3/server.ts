@@ -25,6 +25,7 @@ import {
   bodyVerifier,
   errorXml,
   type KeyLookup,
+  plainlyAnonymous,
   S3Error,
 } from './deps.ts';
 import { type OpRow, route, type Target } from './dispatch.ts';
@@ -415,11 +416,10 @@ export class S3Server implements ProtocolServer {
       const turn = this.ctx.connections.share.enter();
       entered = true;
       if (turn) await turn;
-      const auth = await authenticate(
-        { method, rawPath: t.rawPath, rawQuery: t.rawQuery, headers: req.headers },
-        this.lookupKey,
-        { region: this.env.config.region },
-      );
+      const head = { method, rawPath: t.rawPath, rawQuery: t.rawQuery, headers: req.headers };
+      const auth =
+        plainlyAnonymous(head) ??
+        (await authenticate(head, this.lookupKey, { region: this.env.config.region }));
       let cred: Credential;
       if (auth.kind === 'anonymous') {
         if (

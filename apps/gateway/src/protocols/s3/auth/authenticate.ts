@@ -208,6 +208,18 @@ async function verify(v: Verification, lookup: SecretLookup): Promise<AuthResult
   };
 }
 
+const ANONYMOUS: AuthResult = Object.freeze({ kind: 'anonymous' });
+
+/**
+ * authenticate()'s answer for a request that names no credentials at all (no Authorization
+ * header, no query string: anonymous), known without a wait; undefined for any other.
+ */
+export function plainlyAnonymous(head: Pick<S3RequestHead, 'headers' | 'rawQuery'>): AuthResult | undefined {
+  return head.rawQuery === '' && ownHeader(head.headers, 'authorization') === undefined
+    ? ANONYMOUS
+    : undefined;
+}
+
 /**
  * Authenticates a request's head; throws S3Error. No Authorization header and no X-Amz-*
  * signing parameters → anonymous (the caller decides what anonymous may do).
@@ -237,7 +249,7 @@ export async function authenticate(
         'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
       );
     }
-    return { kind: 'anonymous' };
+    return ANONYMOUS;
   }
 
   if (authorization !== undefined) {

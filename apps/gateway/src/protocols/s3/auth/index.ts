@@ -1,5 +1,10 @@
 /** S3 request authentication (SigV4 header and presigned URL) and streaming body verification. */
-export { type AuthenticateOptions, authenticate, DEFAULT_MAX_SKEW_MS } from './authenticate.ts';
+export {
+  type AuthenticateOptions,
+  authenticate,
+  DEFAULT_MAX_SKEW_MS,
+  plainlyAnonymous,
+} from './authenticate.ts';
 export { AwsChunkedDecoder, type AwsChunkSink } from './aws-chunked.ts';
 export { type BodyVerifier, bodyVerifier, S3BodyVerifier } from './body-verifier.ts';
 export {
