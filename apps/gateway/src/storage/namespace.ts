@@ -806,9 +806,9 @@ export class Namespace implements NamespaceApi {
     if (!n?.unannotated || n.layout !== 0 || n.attrs.type !== 'file') return undefined;
     const a = n.attrs;
     const gate = this.m.gate;
-    if (end > a.size && !(gate.watches && !gate.watches('uid', a.uid) && !gate.watches('gid', a.gid))) {
-      return undefined;
-    }
+    const unwatched =
+      gate.watches !== undefined && !gate.watches('uid', a.uid) && !gate.watches('gid', a.gid);
+    if (end > a.size && !unwatched) return undefined;
     requireAccess(cred, a, W_OK, String(ino));
     return { row: { layout: LAYOUT.ownBlob, size: a.size }, annotated: false };
   }

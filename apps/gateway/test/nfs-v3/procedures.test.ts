@@ -494,7 +494,7 @@ describe('NFSv3 statuses from the namespace', () => {
   });
 });
 
-/** GETATTR through the program as the RPC layer calls it: whether it answered without a wait. */
+/** LOOKUP through the program as the RPC layer calls it: whether it answered without a wait. */
 async function lookupWaits(
   dir: Buffer,
   name: string,
@@ -506,6 +506,7 @@ async function lookupWaits(
   return { waited: handled !== undefined, status: r.status, fileid: r.attrs?.fileid };
 }
 
+/** GETATTR through the program as the RPC layer calls it: whether it answered without a wait. */
 async function getattrWaits(fh: Buffer): Promise<{ waited: boolean; status: number; size?: bigint }> {
   const { handled, reply } = h.start(P.GETATTR, encode(A.getattr(fh)));
   await handled;

@@ -207,6 +207,8 @@ test('5d cachedRead/cachedAccess/cachedXattrs answer from the caches only: the b
       equal(ns.cachedRead(other, a.ino, 0n, 12), undefined, 'mode 0640: others may not read');
       equal(ns.cachedAccess(other, a.ino, 4), 0);
       equal(ns.cachedAccess(ROOT, a.ino, 6), 6);
+      const none = await ns.listXattrs(a.ino);
+      equal(ns.cachedXattrs(a.ino), none, 'cached with the attributes once listed');
       await ns.setXattrs(ROOT, a.ino, { 'user.k': Buffer.from('v') });
       equal(
         ns.cachedXattrs(a.ino),
@@ -215,6 +217,7 @@ test('5d cachedRead/cachedAccess/cachedXattrs answer from the caches only: the b
       );
       const listed = await ns.listXattrs(a.ino);
       equal(ns.cachedXattrs(a.ino), listed);
+      equal(listed.get('user.k')?.toString(), 'v');
       await ns.write(ROOT, a.ino, 0n, Buffer.from('INLINE'), 'file');
       equal(ns.cachedRead(ROOT, a.ino, 0n, 12), undefined, 'a write drops the cached bytes');
       await ns.read(ROOT, a.ino, 0n, 12, { shared: true });
