@@ -4,11 +4,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.ts';
 import { freePorts } from '../support/ports.ts';
 import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
-import { toolPath } from '../support/tools.ts';
 
 /**
  * One gateway, one `next start` and one headless Chromium for the console tests. The console
@@ -131,24 +131,6 @@ export async function startNext(gatewayUrl: string, port: number): Promise<Proce
   });
   await web.waitForLine(/Ready in/, 30_000);
   return web;
-}
-
-/** Headless Chromium (Debian's), as every console test drives it. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: toolPath('chromium'),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    // launch() gives every browser a fresh temporary --user-data-dir of its own.
-  });
 }
 
 export async function startConsole(): Promise<ConsoleFixture> {
