@@ -6,7 +6,7 @@
 // Green met, red missed, grey for rows measured for information only.
 import { launchChromium } from '../test/support/chromium.ts';
 import { toolPath } from '../test/support/tools.ts';
-import type { BenchRow } from './table.ts';
+import { type BenchRow, fmt } from './table.ts';
 
 export interface ChartRow extends BenchRow {
   suite: string;
@@ -24,7 +24,6 @@ const RED = '#dc2626';
 const GREY = '#9ca3af';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const num = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
 
 export const labelOf = (r: ChartRow) => `${r.suite}: ${r.workload}`;
 const isLatency = (r: ChartRow) => r.unit === 'ms';
@@ -78,7 +77,7 @@ export function chartSvg(rows: ChartRow[]): string {
       target: (r) => targetValue(r.target, 'ms'),
       peer: (r) => r.peer,
       text: (r) =>
-        `${num(r.gateway)} ms${r.peer === undefined ? '' : ` (${r.peerName ?? 'peer'} ${num(r.peer)})`}`,
+        `${fmt(r.gateway)} ms${r.peer === undefined ? '' : ` (${r.peerName ?? 'peer'} ${fmt(r.peer)})`}`,
       unit: ' ms',
     });
 

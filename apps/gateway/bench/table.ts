@@ -10,7 +10,7 @@ export interface BenchRow {
   met: boolean;
 }
 
-const fmt = (n: number) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+export const fmt = (n: number) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
 
 export function printTable(title: string, rows: BenchRow[]): void {
   const cells = rows.map((r) => [
