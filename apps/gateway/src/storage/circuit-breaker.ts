@@ -47,7 +47,8 @@ export function backendFailure(e: unknown, backend: Backend): FsError | undefine
   const message = e instanceof Error ? e.message : String(e);
   if (typeof code === 'string' && code.startsWith('SQLITE_')) {
     const hit = SQLITE_CODES.find(([prefix]) => code.startsWith(prefix));
-    return fsError(hit?.[1] ?? 'EIO', `${backend} backend: ${message}`);
+    // SQLite's message names only the primary code; the extended one says which lock or read.
+    return fsError(hit?.[1] ?? 'EIO', `${backend} backend: ${message} (${code})`);
   }
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
     return fsError(ERRNO_CODES[code] ?? 'EIO', `${backend} backend: ${message}`);

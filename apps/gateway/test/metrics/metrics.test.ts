@@ -178,6 +178,7 @@ describe('GET /metrics on an in-process gateway', () => {
     const passes = (await value('gateway_metadata_checkpoints_total', { kind: 'pass' }))!;
     ok((await value('gateway_metadata_checkpoints_total', { kind: 'held' })) !== undefined);
     ok((await value('gateway_metadata_checkpoint_hold_seconds_total'))! >= 0);
+    ok((await value('gateway_metadata_retries_total', { backend: 'sqlite' }))! >= 0);
     await eventually(
       async () =>
         (await value('gateway_metadata_checkpoints_total', { kind: 'pass' }))! > passes ? true : undefined,

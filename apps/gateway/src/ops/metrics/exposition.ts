@@ -249,6 +249,13 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     ['backend'],
     () => [[{ backend: gw.ns.meta.kind }, gw.ns.meta.statements]],
   );
+  counter(
+    registry,
+    'gateway_metadata_retries_total',
+    'Metadata write transactions run again: SQLite found the database locked (waited out off the event loop, up to 0.5 s), PostgreSQL answered a serialization failure or deadlock',
+    ['backend'],
+    () => [[{ backend: gw.ns.meta.kind }, gw.ns.meta.retries]],
+  );
   // The embedded metadata store (SQLite): its WAL and the work that keeps it bounded.
   gauge(
     registry,

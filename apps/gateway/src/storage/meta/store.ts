@@ -35,6 +35,11 @@ export abstract class MetadataStore implements TxContext {
   firstRunIno = 0n;
   /** Statements run so far (a metric: round trips on PostgreSQL). */
   statements = 0;
+  /**
+   * Write transactions run again (a metric): SQLite found the database locked, PostgreSQL
+   * answered a serialization failure or a deadlock.
+   */
+  retries = 0;
   /** Set by the namespace: whether this process has touched the inode's blob. */
   mayHaveBlob: (ino: bigint) => boolean = () => false;
   /**

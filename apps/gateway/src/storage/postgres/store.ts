@@ -175,6 +175,7 @@ export class PgMetadataStore extends MetadataStore {
         }
         const code = (e as { code?: string }).code;
         if (code === undefined || !RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) throw e;
+        this.retries++;
       } finally {
         client.off('error', onError);
         client.release(broken);

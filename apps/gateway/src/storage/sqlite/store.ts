@@ -15,6 +15,21 @@ export { MAX_FILE_SIZE, makeClock, ROOT_INO } from '../meta/model.ts';
  * each in one transaction. Commits are made durable by the caller through the group-commit
  * barrier (durability.ts).
  */
+/**
+ * How long a write transaction that finds the database locked is tried again, off the event
+ * loop, before it fails. A brief lock (another process reading the file with a tool, a slow
+ * moment of the checkpoint thread's on a loaded machine) is waited out; a held one is not.
+ */
+const LOCK_WAIT_MS = 500;
+/** The longest pause between two tries (they start 1 ms apart and space out). */
+const LOCK_RETRY_MAX_MS = 50;
+
+/** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY, BUSY_TIMEOUT). */
+function isLocked(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
 export class SqliteMetadataStore extends MetadataStore {
   readonly kind = 'sqlite';
   readonly db: Database.Database;
@@ -32,10 +47,12 @@ export class SqliteMetadataStore extends MetadataStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('wal_autocheckpoint = 0');
     // This connection is the database's only writer (one gateway per state folder; the
-    // checkpointer's PASSIVE checkpoints never take the write lock), so waiting for a lock only
-    // happens when something outside holds it — and the wait would stall the event loop, every
-    // protocol with it. Fail fast instead: the error counts toward the circuit breaker.
-    // (Opening may wait: a tool reading the database at that moment is not a fault.)
+    // checkpointer writes only with our writes held), so a lock is rarely in the way — but
+    // SQLite's own wait for one would stall the event loop, every protocol with it. So SQLite
+    // waits at most 20 ms, and a transaction that still finds the database locked is tried
+    // again off the loop (tx) until LOCK_WAIT_MS; past that it fails, and the error counts
+    // toward the circuit breaker. (Opening may wait: a tool reading the database at that
+    // moment is not a fault.)
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -65536');
     this.db.exec(SCHEMA_SQL);
@@ -55,10 +72,21 @@ export class SqliteMetadataStore extends MetadataStore {
     return undefined;
   };
 
-  protected tx<T>(program: () => Program<T>): T | Promise<T> {
-    if (this.held) return this.held.then(() => this.tx(program));
+  protected tx<T>(program: () => Program<T>, firstTry?: number): T | Promise<T> {
+    if (this.held) return this.held.then(() => this.tx(program, firstTry));
     const made: Effects[] = [];
-    const result = this.db.transaction(() => collectEffects(made, () => driveSync(program(), this.exec)))();
+    let result: T;
+    try {
+      result = this.db.transaction(() => collectEffects(made, () => driveSync(program(), this.exec)))();
+    } catch (e) {
+      // Rolled back: nothing of it was written, so it can run again as if for the first time.
+      const started = firstTry ?? performance.now();
+      const waited = performance.now() - started;
+      if (!isLocked(e) || waited >= LOCK_WAIT_MS) throw e;
+      this.retries++;
+      const delay = Math.min(LOCK_RETRY_MAX_MS, 1 + waited / 4);
+      return new Promise((resolve) => setTimeout(resolve, delay)).then(() => this.tx(program, started));
+    }
     if (made.length > 0) this.committed?.(made);
     return result;
   }
