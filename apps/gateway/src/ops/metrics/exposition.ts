@@ -252,7 +252,7 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   counter(
     registry,
     'gateway_metadata_retries_total',
-    'Metadata write transactions run again: SQLite found the database locked (waited out off the event loop, up to 0.5 s), PostgreSQL answered a serialization failure or deadlock',
+    'Metadata write transactions run again: SQLite found the database locked (waited out off the event loop, up to 30 ms), PostgreSQL answered a serialization failure or deadlock',
     ['backend'],
     () => [[{ backend: gw.ns.meta.kind }, gw.ns.meta.retries]],
   );

@@ -11,18 +11,13 @@ export type { Effects, EntryChange, NodeSpec } from '../meta/model.ts';
 export { MAX_FILE_SIZE, makeClock, ROOT_INO } from '../meta/model.ts';
 
 /**
- * The embedded metadata store (SQLite through better-sqlite3): the programs run synchronously,
- * each in one transaction. Commits are made durable by the caller through the group-commit
- * barrier (durability.ts).
- */
-/**
  * How long a write transaction that finds the database locked is tried again, off the event
- * loop, before it fails. A brief lock (another process reading the file with a tool, a slow
- * moment of the checkpoint thread's on a loaded machine) is waited out; a held one is not.
+ * loop, before it fails: long enough for the brief locks SQLite itself takes (a connection
+ * that reads the WAL index while our commit rewrites it takes the write lock to read it again,
+ * and on a loaded machine its thread can be preempted holding it), short enough that a lock
+ * held by another process still answers clients within 50 ms.
  */
-const LOCK_WAIT_MS = 500;
-/** The longest pause between two tries (they start 1 ms apart and space out). */
-const LOCK_RETRY_MAX_MS = 50;
+const LOCK_WAIT_MS = 30;
 
 /** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY, BUSY_TIMEOUT). */
 function isLocked(e: unknown): boolean {
@@ -30,12 +25,22 @@ function isLocked(e: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
+/**
+ * The embedded metadata store (SQLite through better-sqlite3): the programs run synchronously,
+ * each in one transaction. Commits are made durable by the caller through the group-commit
+ * barrier (durability.ts).
+ */
 export class SqliteMetadataStore extends MetadataStore {
   readonly kind = 'sqlite';
   readonly db: Database.Database;
   private readonly prepared = new Map<StatementName, Database.Statement>();
   /** Set while new write transactions wait (a checkpoint catching up with the WAL). */
   private held: Promise<void> | undefined;
+  /** Set while write transactions wait for the database's lock to be tried again (afterLock). */
+  private lockWait: Promise<void> | undefined;
+  /** The last wait's length in ms (0 once a write commits), and the error that caused it. */
+  private lockDelay = 0;
+  private lockError: unknown;
 
   constructor(file: string, gate: LedgerGate) {
     super(gate);
@@ -47,12 +52,12 @@ export class SqliteMetadataStore extends MetadataStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('wal_autocheckpoint = 0');
     // This connection is the database's only writer (one gateway per state folder; the
-    // checkpointer writes only with our writes held), so a lock is rarely in the way — but
+    // checkpointer writes only with our writes held), so a lock is rarely in the way, and
     // SQLite's own wait for one would stall the event loop, every protocol with it. So SQLite
-    // waits at most 20 ms, and a transaction that still finds the database locked is tried
-    // again off the loop (tx) until LOCK_WAIT_MS; past that it fails, and the error counts
-    // toward the circuit breaker. (Opening may wait: a tool reading the database at that
-    // moment is not a fault.)
+    // waits at most 2 ms; a write transaction that still finds the database locked is tried
+    // again from a timer (tx) for up to LOCK_WAIT_MS, and then fails: the error counts toward
+    // the circuit breaker. (Opening may wait: a tool reading the database at that moment is
+    // not a fault.)
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -65536');
     this.db.exec(SCHEMA_SQL);
@@ -60,7 +65,7 @@ export class SqliteMetadataStore extends MetadataStore {
       this.prepared.set(name as StatementName, this.db.prepare(sql).safeIntegers(true));
     }
     this.tx(() => initialise(this, SCHEMA_VERSION));
-    this.db.pragma('busy_timeout = 20');
+    this.db.pragma('busy_timeout = 2');
   }
 
   private readonly exec = (op: Op): unknown => {
@@ -74,21 +79,47 @@ export class SqliteMetadataStore extends MetadataStore {
 
   protected tx<T>(program: () => Program<T>, firstTry?: number): T | Promise<T> {
     if (this.held) return this.held.then(() => this.tx(program, firstTry));
+    if (this.lockWait) {
+      // Still locked when a write last tried: this one's wait starts now, and one that has
+      // waited its time fails without trying.
+      const since = firstTry ?? performance.now();
+      if (performance.now() - since >= LOCK_WAIT_MS) return Promise.reject(this.lockError);
+      return this.lockWait.then(() => this.tx(program, since));
+    }
     const made: Effects[] = [];
     let result: T;
     try {
       result = this.db.transaction(() => collectEffects(made, () => driveSync(program(), this.exec)))();
     } catch (e) {
+      if (!isLocked(e)) throw e;
       // Rolled back: nothing of it was written, so it can run again as if for the first time.
-      const started = firstTry ?? performance.now();
-      const waited = performance.now() - started;
-      if (!isLocked(e) || waited >= LOCK_WAIT_MS) throw e;
-      this.retries++;
-      const delay = Math.min(LOCK_RETRY_MAX_MS, 1 + waited / 4);
-      return new Promise((resolve) => setTimeout(resolve, delay)).then(() => this.tx(program, started));
+      return this.afterLock(e, program, firstTry ?? performance.now());
     }
+    this.lockDelay = 0;
     if (made.length > 0) this.committed?.(made);
     return result;
+  }
+
+  /**
+   * A write found the database locked: every write waits for one timer, whose first write then
+   * tries the lock for all of them (SQLite's short wait is not paid once per write); the timers
+   * space out (1, 3, 7, 15 ms…, none past the end of the wait that caused it). A write that has
+   * waited LOCK_WAIT_MS fails with the lock's error.
+   */
+  private afterLock<T>(e: unknown, program: () => Program<T>, started: number): Promise<T> {
+    this.lockError = e;
+    const left = LOCK_WAIT_MS - (performance.now() - started);
+    this.lockDelay = Math.max(1, Math.min(1 + 2 * this.lockDelay, left));
+    const wait = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        if (this.lockWait === wait) this.lockWait = undefined;
+        resolve();
+      }, this.lockDelay),
+    );
+    this.lockWait = wait;
+    if (left <= 0) return Promise.reject(e);
+    this.retries++;
+    return wait.then(() => this.tx(program, started));
   }
 
   /**
