@@ -9,7 +9,8 @@
  *   harness URL unstable FILE BYTES      raw UNSTABLE WRITEs then COMMIT: prints the verifiers
  *   harness URL files DIR N              (bench) one session creates, writes 4 KiB to, closes N files
  *   harness URL dirs DIR N               (bench) one session makes, renames and removes N directories
- *   harness URL getattr FILE K SECONDS   (bench) K sessions send GETATTRs back to back: rate, p50, p99
+ *   harness URL getattr FILE K SECONDS [T]  (bench) K sessions send GETATTRs back to back from T
+ *                                        threads (default K): rate, p50, p99
  *
  * URL names the export: nfs://127.0.0.1/export?nfsport=P&mountport=M&version=3
  */
@@ -371,11 +372,29 @@ static int cmd_files(const char *dir, long n)
 }
 
 struct getattr_run {
-	const char *file;
 	double until;
 	long count;
 	double *lat; /* microseconds */
 	long cap;
+};
+
+/* One session of a getattr loop: its connection and the call it has outstanding. */
+struct getattr_session {
+	struct nfs_context *nfs;
+	struct nfsfh *fh;
+	struct rpc_context *rpc;
+	GETATTR3args args;
+	struct pending p;
+	double t0;
+	int busy;
+	struct getattr_run *run;
+};
+
+/* The sessions one client thread drives (like wrk's connections per thread). */
+struct getattr_loop {
+	const char *file;
+	int n;
+	struct getattr_run *runs;
 };
 
 static void getattr_cb(struct rpc_context *rpc, int status, void *data, void *private_data)
@@ -387,28 +406,60 @@ static void getattr_cb(struct rpc_context *rpc, int status, void *data, void *pr
 	if (status == RPC_STATUS_SUCCESS) p->nfs_status = ((GETATTR3res *)data)->status;
 }
 
+static void getattr_send(struct getattr_session *s)
+{
+	memset(&s->p, 0, sizeof s->p);
+	s->t0 = now_seconds();
+	CHECK("getattr", rpc_nfs3_getattr_async(s->rpc, getattr_cb, &s->args, &s->p) == 0, "%s",
+	      rpc_get_error(s->rpc));
+	s->busy = 1;
+}
+
+/*
+ * Each session keeps one GETATTR outstanding, sending the next as its reply arrives; one
+ * thread serves all its sessions from one poll(), so a latency is the server's answer plus
+ * this loop's turn, not a client thread waiting for a core.
+ */
 static void *getattr_main(void *arg)
 {
-	struct getattr_run *g = arg;
-	struct nfs_context *nfs = connect_export();
-	struct nfsfh *fh;
-	CHECK("open", nfs_open(nfs, g->file, O_RDONLY, &fh) == 0, "%s", nfs_get_error(nfs));
-	struct rpc_context *rpc = nfs_get_rpc_context(nfs);
-	struct nfs_fh *raw = nfs_get_fh(fh);
-	GETATTR3args args;
-	memset(&args, 0, sizeof args);
-	args.object.data.data_len = (u_int)raw->len;
-	args.object.data.data_val = raw->val;
-	while (g->count < g->cap) {
-		double t0 = now_seconds();
-		if (t0 >= g->until) break;
-		struct pending p = {0};
-		CHECK("getattr", rpc_nfs3_getattr_async(rpc, getattr_cb, &args, &p) == 0, "%s", rpc_get_error(rpc));
-		wait_for(rpc, &p, "getattr");
-		g->lat[g->count++] = (now_seconds() - t0) * 1e6;
+	struct getattr_loop *L = arg;
+	struct getattr_session s[64];
+	struct pollfd pfd[64];
+	for (int i = 0; i < L->n; i++) {
+		s[i] = (struct getattr_session){.nfs = connect_export(), .run = &L->runs[i]};
+		CHECK("open", nfs_open(s[i].nfs, L->file, O_RDONLY, &s[i].fh) == 0, "%s", nfs_get_error(s[i].nfs));
+		s[i].rpc = nfs_get_rpc_context(s[i].nfs);
+		struct nfs_fh *raw = nfs_get_fh(s[i].fh);
+		s[i].args.object.data.data_len = (u_int)raw->len;
+		s[i].args.object.data.data_val = raw->val;
 	}
-	nfs_close(nfs, fh);
-	nfs_destroy_context(nfs);
+	double until = L->runs[0].until;
+	for (;;) {
+		int open = 0;
+		double now = now_seconds();
+		for (int i = 0; i < L->n; i++) {
+			struct getattr_session *x = &s[i];
+			if (!x->busy && now < until && x->run->count < x->run->cap) getattr_send(x);
+			open += x->busy;
+			pfd[i] = (struct pollfd){rpc_get_fd(x->rpc), (short)rpc_which_events(x->rpc), 0};
+		}
+		if (open == 0) break;
+		CHECK("getattr", poll(pfd, (nfds_t)L->n, 10000) > 0, "timed out");
+		for (int i = 0; i < L->n; i++) {
+			struct getattr_session *x = &s[i];
+			if (!pfd[i].revents) continue;
+			CHECK("getattr", rpc_service(x->rpc, pfd[i].revents) >= 0, "%s", rpc_get_error(x->rpc));
+			if (!x->busy || !x->p.done) continue;
+			x->busy = 0;
+			CHECK("getattr", x->p.status == RPC_STATUS_SUCCESS && x->p.nfs_status == NFS3_OK, "rpc %d nfs %d",
+			      x->p.status, (int)x->p.nfs_status);
+			if (x->t0 < until) x->run->lat[x->run->count++] = (now_seconds() - x->t0) * 1e6;
+		}
+	}
+	for (int i = 0; i < L->n; i++) {
+		nfs_close(s[i].nfs, s[i].fh);
+		nfs_destroy_context(s[i].nfs);
+	}
 	return NULL;
 }
 
@@ -418,22 +469,26 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmd_getattr(const char *file, int k, double seconds)
+static int cmd_getattr(const char *file, int k, double seconds, int nthreads)
 {
+	CHECK("getattr", k >= 1 && k <= 64 && nthreads >= 1 && nthreads <= k, "1 <= threads <= sessions <= 64");
 	pthread_t threads[64];
+	struct getattr_loop loops[64];
 	struct getattr_run runs[64];
 	const long cap = 2000000;
 	/* Sessions connect before the clock starts. */
 	double until = now_seconds() + 1.0 + seconds;
-	for (int i = 0; i < k; i++) {
-		runs[i] = (struct getattr_run){file, until, 0, malloc(sizeof(double) * (size_t)cap), cap};
-		pthread_create(&threads[i], NULL, getattr_main, &runs[i]);
+	for (int i = 0; i < k; i++) runs[i] = (struct getattr_run){until, 0, malloc(sizeof(double) * (size_t)cap), cap};
+	/* Sessions dealt to the threads as evenly as they go (16 on 2: 8 each). */
+	for (int t = 0, first = 0; t < nthreads; t++) {
+		int n = k / nthreads + (t < k % nthreads);
+		loops[t] = (struct getattr_loop){file, n, &runs[first]};
+		first += n;
+		pthread_create(&threads[t], NULL, getattr_main, &loops[t]);
 	}
 	long total = 0;
-	for (int i = 0; i < k; i++) {
-		pthread_join(threads[i], NULL);
-		total += runs[i].count;
-	}
+	for (int t = 0; t < nthreads; t++) pthread_join(threads[t], NULL);
+	for (int i = 0; i < k; i++) total += runs[i].count;
 	double *all = malloc(sizeof(double) * (size_t)(total > 0 ? total : 1));
 	long at = 0;
 	double busy = 0;
@@ -489,7 +544,8 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "unstable") == 0 && argc == 5) return cmd_unstable(argv[3], strtoull(argv[4], NULL, 10));
 	if (strcmp(cmd, "files") == 0 && argc == 5) return cmd_files(argv[3], atol(argv[4]));
 	if (strcmp(cmd, "dirs") == 0 && argc == 5) return cmd_dirs(argv[3], atol(argv[4]));
-	if (strcmp(cmd, "getattr") == 0 && argc == 6) return cmd_getattr(argv[3], atoi(argv[4]), atof(argv[5]));
+	if (strcmp(cmd, "getattr") == 0 && (argc == 6 || argc == 7))
+		return cmd_getattr(argv[3], atoi(argv[4]), atof(argv[5]), argc == 7 ? atoi(argv[6]) : atoi(argv[4]));
 	fprintf(stderr, "unknown command %s\n", cmd);
 	return 2;
 }
