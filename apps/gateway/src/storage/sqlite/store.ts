@@ -92,6 +92,8 @@ export class SqliteMetadataStore extends MetadataStore {
       result = this.db.transaction(() => collectEffects(made, () => driveSync(program(), this.exec)))();
     } catch (e) {
       if (!isLocked(e)) throw e;
+      // A write's first try that finds the lock starts the waits from the shortest again.
+      if (firstTry === undefined) this.lockDelay = 0;
       // Rolled back: nothing of it was written, so it can run again as if for the first time.
       return this.afterLock(e, program, firstTry ?? performance.now());
     }
