@@ -16,6 +16,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { harnessFields } from '../test/nfs-v3/harness-output.ts';
 import { freePorts } from '../test/support/ports.ts';
 import { warmWriteMemory } from './page-cache.ts';
 import { type BenchRow, printTable } from './table.ts';
@@ -91,15 +92,6 @@ interface Figures {
   getattrP99Ms: number;
 }
 
-function keyed(out: string): Record<string, string> {
-  return Object.fromEntries(
-    out
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' ') as [string, string]),
-  );
-}
-
 /** A server under test: `url(path)` names a path under its export. */
 interface Server {
   url: (path: string) => string;
@@ -154,7 +146,7 @@ function metadataFigures(s: Server, harness: string): Pick<Figures, 'filesPerSec
  * threads and 1.43–1.52 with two).
  */
 function getattrRun(s: Server, harness: string): { rate: number; p99Ms: number } {
-  const g = keyed(
+  const g = harnessFields(
     run(harness, [s.url('/export'), 'getattr', '/big-0.bin', String(SESSIONS), String(GETATTR_SECONDS), '1']),
   );
   return { rate: Number(g.rate), p99Ms: Number(g.p99_us) / 1000 };
@@ -163,7 +155,7 @@ function getattrRun(s: Server, harness: string): { rate: number; p99Ms: number }
 /** One libnfs session's rate: `files` (create, write 4 KiB, close) or `dirs` (mkdir, rename, rmdir). */
 function sessionRate(s: Server, harness: string, workload: 'files' | 'dirs', dir: string): number {
   const [count, figure] = workload === 'files' ? [FILES, 'files_per_sec'] : [DIRS, 'ops_per_sec'];
-  return Number(keyed(run(harness, [s.url('/export'), workload, dir, String(count)]))[figure]);
+  return Number(harnessFields(run(harness, [s.url('/export'), workload, dir, String(count)]))[figure]);
 }
 
 async function startGateway(extraYaml = ''): Promise<Server> {

@@ -18,6 +18,8 @@ export interface ClientGateway {
   mountPort: number;
   s3Port: number;
   s3: boolean;
+  /** The ops plane's base URL (`/metrics`, `/health`). */
+  opsUrl: string;
   /** `nfs://127.0.0.1<path>?nfsport=…&mountport=…&version=3[&extra]` for libnfs. */
   url(path: string, extra?: string): string;
   stop(): Promise<void>;
@@ -57,6 +59,7 @@ ${o.extraYaml ?? ''}
     mountPort: mount,
     s3Port: s3,
     s3: withS3,
+    opsUrl: `http://127.0.0.1:${ops}`,
     url: (path, extra = '') =>
       `nfs://127.0.0.1${path}?nfsport=${nfs}&mountport=${mount}&version=3${extra ? `&${extra}` : ''}`,
     stop: () => gw.stop(),
