@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Protocol } from '../config/types.ts';
 import { LoopShare } from './loop-share.ts';
 
@@ -28,14 +29,24 @@ export interface RequestObserver {
   request(protocol: Protocol, op: string, seconds: number, errorCode: string | undefined): void;
 }
 
+const NOT_COUNTED = (): void => {};
+
 export class Connection {
+  /** Whether this is the gateway's own health probe (decided at its first request). */
+  private probe: boolean | undefined;
+
   constructor(
     readonly info: ConnectionInfo,
     private readonly registry: ConnectionRegistry,
   ) {}
 
-  /** Marks a request in flight; the returned function ends it (with the protocol's error code, if any). */
+  /**
+   * Marks a request in flight; the returned function ends it (with the protocol's error code, if
+   * any). A request of the gateway's own health probe is not a client's: not counted.
+   */
   begin(op: string): (errorCode?: string) => void {
+    this.probe ??= this.registry.claimProbe(this);
+    if (this.probe) return NOT_COUNTED;
     const started = performance.now();
     this.info.inFlight++;
     this.info.requests++;
@@ -83,7 +94,33 @@ export class ConnectionRegistry {
   /** Called when the last request in flight ends (drain waits on it). */
   idleListeners = new Set<() => void>();
 
+  /** Local endpoints of this process's own health probes while they run (ownProbe). */
+  private readonly probes = new Set<string>();
+
   constructor(public maxConnections: number) {}
+
+  /**
+   * Marks a connected client socket of this process's own health probe (an NFS NULL call, an
+   * SMB NEGOTIATE), before it sends anything: the connection the listener accepted from it is
+   * then, at its first request, dropped from the registry, and its requests are neither counted
+   * nor observed — so an idle gateway shows no traffic (S3's probe is told by its token
+   * instead). Returns the unmarking, for when the probe is done.
+   */
+  ownProbe(socket: Socket): () => void {
+    const key = endpoint(socket.localAddress, socket.localPort);
+    if (key === undefined) return () => {};
+    this.probes.add(key);
+    return () => this.probes.delete(key);
+  }
+
+  /** Whether the connection comes from a probe's socket; if so it leaves the registry. */
+  claimProbe(c: Connection): boolean {
+    if (this.probes.size === 0) return false;
+    const key = endpoint(c.info.remoteAddress, c.info.remotePort);
+    if (key === undefined || !this.probes.has(key)) return false;
+    this.open.delete(c.info.id);
+    return true;
+  }
 
   /** A new connection, or undefined when the limit is reached (the caller refuses it cleanly). */
   accept(
@@ -146,4 +183,10 @@ export class ConnectionRegistry {
     for (const v of this.inFlightBy.values()) n += v;
     return n;
   }
+}
+
+/** `address:port` of a TCP endpoint, an IPv4-mapped IPv6 address written as IPv4. */
+function endpoint(address: string | undefined, port: number | undefined): string | undefined {
+  if (!address || !port) return undefined;
+  return `${address.startsWith('::ffff:') ? address.slice(7) : address}:${port}`;
 }

@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ProcessHandle, spawnProcess } from '../support/proc.ts';
+import { fetchText } from '../support/http.ts';
+import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
 import { CFS, P99_LINT, promtoolCheck, sampleValue, scrape, select, writeConfig } from './fixture.ts';
@@ -8,10 +9,12 @@ import { CFS, P99_LINT, promtoolCheck, sampleValue, scrape, select, writeConfig 
 describe('./cfs gateway start serves /metrics', () => {
   let gw: ProcessHandle;
   let opsUrl: string;
+  let ports: Awaited<ReturnType<typeof writeConfig>>['ports'];
   before(async () => {
     const dir = makeTempDir('metrics-daemon');
     const cfg = await writeConfig(dir, { probeInterval: '200ms', extra: 'limits: { max_connections: 64 }' });
     opsUrl = `http://127.0.0.1:${cfg.opsPort}`;
+    ports = cfg.ports;
     gw = spawnProcess(CFS, ['gateway', 'start', '--config', cfg.file], { name: 'gateway' });
     await gw.waitForLine(/gateway started/, 60_000);
   });
@@ -48,4 +51,42 @@ describe('./cfs gateway start serves /metrics', () => {
     const r = await promtoolCheck((await scrape(opsUrl)).text);
     deepEqual(r.findings, [P99_LINT]);
   });
+
+  test(
+    '3 the servers’ own health probes are not traffic; a client’s calls are',
+    requireTools('nfs-ls', 'smbclient'),
+    async () => {
+      // Every 200 ms the NFS check calls NULL on NFS and MOUNT and the SMB check negotiates: let
+      // rounds of them pass, and see them succeed (a check is healthy only once its call was answered).
+      await new Promise((r) => setTimeout(r, 1200));
+      const health = JSON.parse((await fetchText(`${opsUrl}/health`)).body) as {
+        checks: { name: string; status: string }[];
+      };
+      for (const name of ['nfs', 'smb']) {
+        equal(health.checks.find((c) => c.name === name)?.status, 'healthy', JSON.stringify(health.checks));
+      }
+      const idle = (await scrape(opsUrl)).samples;
+      for (const protocol of ['nfs', 's3', 'smb']) {
+        deepEqual(
+          select(idle, 'gateway_requests_total', { protocol }),
+          [],
+          `${protocol}: an idle gateway serves no request`,
+        );
+      }
+
+      // A client's calls are counted, exactly: libnfs opens with a NULL call on each program.
+      const ls = await runCommand('nfs-ls', [
+        `nfs://127.0.0.1/export?nfsport=${ports.nfs}&mountport=${ports.mount}&version=3`,
+      ]);
+      equal(ls.code, 0, ls.stderr);
+      const list = await runCommand('smbclient', ['-N', '-L', '//127.0.0.1', '-p', String(ports.smb)]);
+      ok(list.code !== 0, 'anonymous listing is refused by default');
+      const busy = (await scrape(opsUrl)).samples;
+      equal(sampleValue(busy, 'gateway_requests_total', { protocol: 'nfs', op: 'NULL' }), 1);
+      equal(sampleValue(busy, 'gateway_requests_total', { protocol: 'nfs', op: 'MOUNT_NULL' }), 1);
+      equal(sampleValue(busy, 'gateway_requests_total', { protocol: 'nfs', op: 'MNT' }), 1);
+      ok((sampleValue(busy, 'gateway_requests_total', { protocol: 'smb', op: 'NEGOTIATE' }) ?? 0) >= 1);
+      ok((sampleValue(busy, 'gateway_requests_total', { protocol: 'smb', op: 'SESSION_SETUP' }) ?? 0) >= 1);
+    },
+  );
 });

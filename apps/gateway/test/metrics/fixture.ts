@@ -15,7 +15,11 @@ export const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 export async function writeConfig(
   dir: string,
   { probeInterval = '1h', extra = '' }: { probeInterval?: string; extra?: string } = {},
-): Promise<{ file: string; opsPort: number }> {
+): Promise<{
+  file: string;
+  opsPort: number;
+  ports: { nfs: number; mount: number; s3: number; smb: number };
+}> {
   const [nfs, mount, s3, smb, ops] = await freePorts(5);
   const file = join(dir, 'gateway.yaml');
   writeFileSync(
@@ -29,7 +33,7 @@ health: { bind: 127.0.0.1:${ops}, probe_interval: ${probeInterval} }
 ${extra}
 `,
   );
-  return { file, opsPort: ops! };
+  return { file, opsPort: ops!, ports: { nfs: nfs!, mount: mount!, s3: s3!, smb: smb! } };
 }
 
 export interface InProcessGateway {

@@ -202,7 +202,10 @@ export class NfsServer implements ProtocolServer {
     const bind = l === this.nfs ? this.ctx.config.nfs.bind : this.ctx.config.nfs.mountBind;
     const host = bind.host === '0.0.0.0' ? '127.0.0.1' : bind.host === '::' ? '::1' : bind.host;
     try {
-      const reply = await rpcCallOnce(host, l.port, { prog, vers, proc: 0 }, PROBE_TIMEOUT_MS);
+      // Marked as the gateway's own: an idle gateway shows no NFS traffic.
+      const reply = await rpcCallOnce(host, l.port, { prog, vers, proc: 0 }, PROBE_TIMEOUT_MS, (socket) =>
+        this.ctx.connections.ownProbe(socket),
+      );
       if (reply.status === 'accepted' && reply.stat === AcceptStat.SUCCESS) return undefined;
       return `${l.name} NULL call was not accepted (${reply.status})`;
     } catch (e) {

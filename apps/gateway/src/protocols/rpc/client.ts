@@ -100,17 +100,23 @@ export class RpcClient {
   }
 }
 
-/** Connects, makes one call, closes. */
+/**
+ * Connects, makes one call, closes. `mark` sees the connected socket before the call is sent
+ * (a health probe marks itself: ConnectionRegistry.ownProbe) and returns what undoes it.
+ */
 export async function rpcCallOnce(
   host: string,
   port: number,
   spec: Omit<CallSpec, 'xid'>,
   timeoutMs = 5000,
+  mark?: (socket: net.Socket) => () => void,
 ): Promise<RpcReply> {
   const client = await RpcClient.connect(host, port, { timeoutMs });
+  const unmark = mark?.(client.socket);
   try {
     return await client.call(spec, timeoutMs);
   } finally {
     client.close();
+    unmark?.();
   }
 }

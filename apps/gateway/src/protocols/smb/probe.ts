@@ -24,20 +24,29 @@ export function negotiateRequest(): Buffer {
 
 /**
  * Health probe: a real NEGOTIATE against the listener. Undefined when a NEGOTIATE response
- * with STATUS_SUCCESS comes back in time; otherwise what went wrong.
+ * with STATUS_SUCCESS comes back in time; otherwise what went wrong. `mark` sees the connected
+ * socket before the request is sent (ConnectionRegistry.ownProbe) and returns what undoes it.
  */
-export function probeNegotiate(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+export function probeNegotiate(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  mark?: (socket: net.Socket) => () => void,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     let got = Buffer.alloc(0);
     let settled = false;
+    let unmark: (() => void) | undefined;
     const finish = (problem: string | undefined) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
+      unmark?.();
       resolve(problem);
     };
     const socket = net.connect({ host, port }, () => {
+      unmark = mark?.(socket);
       const req = negotiateRequest();
       socket.write(Buffer.concat([frameHeader(req.length), req]));
     });

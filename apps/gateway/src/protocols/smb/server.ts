@@ -115,7 +115,13 @@ export class SmbServer implements ProtocolServer {
         const notListening = this.acceptor.notListening;
         if (notListening) return { status: 'degraded' as const, message: notListening };
         const { host, port } = this.ctx.config.smb.bind;
-        const problem = await probeNegotiate(isWildcardHost(host) ? '127.0.0.1' : host, port, 1500);
+        // Marked as the gateway's own: an idle gateway shows no SMB traffic.
+        const problem = await probeNegotiate(
+          isWildcardHost(host) ? '127.0.0.1' : host,
+          port,
+          1500,
+          (socket) => this.ctx.connections.ownProbe(socket),
+        );
         return problem === undefined ? undefined : { status: 'unhealthy' as const, message: problem };
       },
     };
