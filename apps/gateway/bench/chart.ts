@@ -6,7 +6,7 @@
 // Green met, red missed, grey for rows measured for information only.
 import { launchChromium } from '../test/support/chromium.ts';
 import { toolPath } from '../test/support/tools.ts';
-import { type BenchRow, fmt } from './table.ts';
+import { type BenchRow, fmt, ratioText } from './table.ts';
 
 export interface ChartRow extends BenchRow {
   suite: string;
@@ -66,7 +66,7 @@ export function chartSvg(rows: ChartRow[]): string {
       rows: throughput,
       value: (r) => r.gateway / r.peer!,
       target: (r) => targetValue(r.target, '×'),
-      text: (r) => `${(r.gateway / r.peer!).toFixed(2)}×`,
+      text: ratioText,
       unit: '×',
     });
   if (latency.length > 0)

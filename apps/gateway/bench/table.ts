@@ -12,12 +12,21 @@ export interface BenchRow {
 
 export const fmt = (n: number) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
 
+/**
+ * gateway ÷ peer with two decimals, cut rather than rounded: 0.4951× reads 0.49×, never the
+ * 0.50× that would look like a "≥ 0.5×" target met beside the word MISSED.
+ */
+export function ratioText(r: Pick<BenchRow, 'gateway' | 'peer'>): string {
+  if (r.peer === undefined) return '';
+  return `${(Math.floor((r.gateway / r.peer) * 100 + 1e-9) / 100).toFixed(2)}×`;
+}
+
 export function printTable(title: string, rows: BenchRow[]): void {
   const cells = rows.map((r) => [
     r.workload,
     `${fmt(r.gateway)} ${r.unit}`,
     r.peer === undefined ? '' : `${fmt(r.peer)} ${r.unit} (${r.peerName})`,
-    r.peer === undefined ? '' : `${(r.gateway / r.peer).toFixed(2)}×`,
+    ratioText(r),
     r.target,
     r.target === '(info)' ? '' : r.met ? 'met' : 'MISSED',
   ]);
