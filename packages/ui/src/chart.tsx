@@ -11,6 +11,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
+import { clockTime, timeAxis } from './time-axis.ts';
 
 /** Series colours come from the theme, never from a page. */
 export type ChartTone = 'sky' | 'violet' | 'emerald' | 'amber' | 'red' | 'slate';
@@ -44,8 +45,6 @@ export interface TimeSeriesChartProps {
   yDomain?: [number | 'auto', number | 'auto'];
 }
 
-const time = (t: number) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-
 /** The one chart wrapper: time on x, series mapped to theme colours, tooltips in the value's unit. */
 export function TimeSeriesChart({
   data,
@@ -57,6 +56,8 @@ export function TimeSeriesChart({
   yDomain = [0, 'auto'],
 }: TimeSeriesChartProps) {
   const Chart = kind === 'area' ? AreaChart : LineChart;
+  const times = data.map((row) => row.t).filter((t): t is number => typeof t === 'number');
+  const axis = times.length > 0 ? timeAxis(Math.min(...times), Math.max(...times)) : undefined;
   return (
     <div role="img" aria-label={label} style={{ height }} className="w-full text-xs">
       <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 600, height }}>
@@ -70,10 +71,11 @@ export function TimeSeriesChart({
             type="number"
             domain={['dataMin', 'dataMax']}
             scale="time"
-            tickFormatter={time}
+            ticks={axis?.ticks}
+            interval={0}
+            tickFormatter={axis?.label}
             stroke="var(--color-slate-400)"
             tick={{ fill: 'var(--color-slate-500)' }}
-            minTickGap={40}
           />
           <YAxis
             width={52}
@@ -84,7 +86,7 @@ export function TimeSeriesChart({
             allowDecimals
           />
           <Tooltip
-            labelFormatter={(t) => time(Number(t))}
+            labelFormatter={(t) => clockTime(Number(t))}
             formatter={(v) => (typeof v === 'number' ? formatValue(v) : String(v))}
             contentStyle={{
               background: 'var(--color-slate-800)',
