@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildIdPath, consoleBuildStale } from './console-build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stateDir = process.env.CFS_STATE_DIR ?? join(root, 'state');
@@ -66,10 +67,11 @@ gateway.on('exit', (code, signal) => {
   process.exit(code ?? (signal ? 1 : 0));
 });
 
-// The console beside it: built on first start (a minute or two), then `next start` on :3000.
+// The console beside it: built on first start and whenever its sources are newer than the build
+// (after a `git pull`: a minute or two), then `next start` on :3000.
 const web = join(root, 'apps/web');
 const consolePort = process.env.PORT ?? '3000';
-const built = () => existsSync(join(web, '.next', 'BUILD_ID'));
+const stale = () => consoleBuildStale(root);
 const env = {
   ...process.env,
   NEXT_TELEMETRY_DISABLED: '1',
@@ -87,10 +89,15 @@ const startConsole = () => {
 };
 if (process.env.CFS_NO_CONSOLE) {
   console.log('console not started (CFS_NO_CONSOLE)');
-} else if (built()) {
+} else if (!stale()) {
   startConsole();
 } else {
-  console.log('building the console (first start only)…');
+  const why = stale();
+  console.log(
+    why === 'never built'
+      ? 'building the console (first start; a minute or two)…'
+      : `rebuilding the console (${why} changed since its last build; a minute or two)…`,
+  );
   const build = spawn('npm', ['run', 'build', '-w', '@claudefs/web'], {
     cwd: root,
     env,
@@ -98,7 +105,7 @@ if (process.env.CFS_NO_CONSOLE) {
   });
   children.push(build);
   build.on('exit', (code) => {
-    if (code === 0 && built()) startConsole();
+    if (code === 0 && existsSync(buildIdPath(root))) startConsole();
     else console.log('the console did not build; the gateway keeps running (see the errors above)');
   });
 }

@@ -1,10 +1,11 @@
 /// <reference lib="dom" />
 import { equal } from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { consoleBuildStale } from '../../../../scripts/console-build.mjs';
 import { launchChromium } from '../support/chromium.ts';
 import { freePorts } from '../support/ports.ts';
 import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
@@ -53,18 +54,6 @@ export interface ConsoleFixture {
   newContext(options?: { width?: number; dark?: boolean }): Promise<BrowserContext>;
 }
 
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const s = statSync(path);
-  if (!s.isDirectory()) return s.mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(path)) {
-    if (entry === 'node_modules' || entry === '.next' || entry.startsWith('.')) continue;
-    newest = Math.max(newest, newestMtime(join(path, entry)));
-  }
-  return newest;
-}
-
 /** Held (a folder naming its holder's PID) while one test process checks and builds the console. */
 const BUILD_LOCK = join(WEB, '.next.build-lock');
 
@@ -104,16 +93,7 @@ export async function ensureBuilt(): Promise<void> {
 }
 
 async function buildIfStale(): Promise<void> {
-  const buildId = join(WEB, '.next', 'BUILD_ID');
-  const sources = Math.max(
-    ...['app', 'components', 'lib', 'env.ts', 'next.config.ts', 'package.json', 'scripts'].map((p) =>
-      newestMtime(join(WEB, p)),
-    ),
-    newestMtime(join(ROOT, 'packages', 'ui', 'src')),
-    newestMtime(join(ROOT, 'packages', 'api', 'src')),
-    newestMtime(join(ROOT, 'docs', 'RUNBOOK.md')),
-  );
-  if (existsSync(buildId) && statSync(buildId).mtimeMs > sources) return;
+  if (consoleBuildStale(ROOT) === undefined) return;
   const r = await runCommand('npm', ['run', 'build'], {
     cwd: WEB,
     env: { NEXT_TELEMETRY_DISABLED: '1' },

@@ -1,9 +1,10 @@
 import { equal, match } from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { consoleBuildStale } from '../../../../scripts/console-build.mjs';
 import { makeTempDir } from '../support/tmpdir.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -56,4 +57,38 @@ test('2 the built CLI reports its version and the commit it was built from', () 
   const r = spawnSync(join(ROOT, 'cfs'), ['--version'], { encoding: 'utf8' });
   equal(r.status, 0, r.stderr);
   match(r.stdout.trim(), /^\d+\.\d+\.\d+(\+[0-9a-f]{7})?$/);
+});
+
+/**
+ * `npm start` serves the console's build only while it is current: after a `git pull` that
+ * changes a page, a shared component or the runbook it renders, it builds again first.
+ */
+test('3 the console counts as built only while its build is newer than every source', () => {
+  const dir = makeTempDir('console-build');
+  const page = join(dir, 'apps/web/app/page.tsx');
+  const chart = join(dir, 'packages/ui/src/chart.tsx');
+  const runbook = join(dir, 'docs/RUNBOOK.md');
+  const buildId = join(dir, 'apps/web/.next/BUILD_ID');
+  const cached = join(dir, 'apps/web/.next/cache/x.json');
+  for (const f of [page, chart, runbook, cached]) {
+    mkdirSync(dirname(f), { recursive: true });
+    writeFileSync(f, 'x\n');
+  }
+  const past = new Date(Date.now() - 60_000);
+  for (const f of [page, chart, runbook]) utimesSync(f, past, past);
+  equal(consoleBuildStale(dir), 'never built');
+
+  writeFileSync(buildId, 'abc\n');
+  equal(consoleBuildStale(dir), undefined, 'a build newer than every source');
+  const later = new Date(Date.now() + 5_000);
+  utimesSync(cached, later, later);
+  equal(consoleBuildStale(dir), undefined, 'what the build writes itself is not a source');
+  utimesSync(chart, later, later);
+  equal(consoleBuildStale(dir), 'packages/ui/src/chart.tsx', 'a shared component changed');
+  utimesSync(chart, past, past);
+  utimesSync(runbook, later, later);
+  equal(consoleBuildStale(dir), 'docs/RUNBOOK.md', 'the runbook the console renders changed');
+  utimesSync(runbook, past, past);
+  utimesSync(page, later, later);
+  equal(consoleBuildStale(dir), 'apps/web/app/page.tsx');
 });
