@@ -91,6 +91,10 @@ export interface GatewayControl {
   listGroups(): Promise<GroupView[]>;
   addGroup(group: NewGroup): Promise<GroupView>;
   removeGroup(name: string): Promise<void>;
+  /** A supplementary membership (SMB shares' valid_groups, NFS AUTH_SYS groups); adding one held is harmless. */
+  addGroupMember(group: string, user: string): Promise<GroupView>;
+  /** Refused when the user is not a supplementary member (its primary group included). */
+  removeGroupMember(group: string, user: string): Promise<GroupView>;
   /** Every key, or one user's. Never the secrets. */
   listKeys(user?: string): Promise<S3KeyView[]>;
   /** The secret is in this result and nowhere else, ever. */

@@ -214,6 +214,13 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     listGroups: async () => [{ name: 'staff', gid: 1500, createdAt: user.createdAt, members: [] }],
     addGroup: async (g) => ({ name: g.name, gid: g.gid ?? 1501, createdAt: user.createdAt, members: [] }),
     removeGroup: async () => {},
+    addGroupMember: async (group, u) => ({
+      name: group,
+      gid: 1500,
+      createdAt: user.createdAt,
+      members: [{ name: u, uid: user.uid, primary: false }],
+    }),
+    removeGroupMember: async (group) => ({ name: group, gid: 1500, createdAt: user.createdAt, members: [] }),
     listKeys: async () => [key],
     createKey: async (u) => ({ ...key, userName: u, secret: 'fake-secret-0123456789abcdef' }),
     revokeKey: async (id) => ({ ...key, accessKeyId: id, status: 'inactive' }),

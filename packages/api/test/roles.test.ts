@@ -48,6 +48,8 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['groups.list', undefined, 'viewer'],
   ['groups.add', { name: 'staff', gid: 1500 }, 'admin'],
   ['groups.remove', { name: 'staff' }, 'admin'],
+  ['groups.addMember', { name: 'staff', user: 'bob' }, 'admin'],
+  ['groups.removeMember', { name: 'staff', user: 'bob' }, 'admin'],
   ['keys.list', { user: 'alice' }, 'viewer'],
   ['keys.create', { user: 'alice' }, 'admin'],
   ['keys.revoke', { accessKeyId: 'CFSAAAAAAAAAAAAAAAAA' }, 'admin'],

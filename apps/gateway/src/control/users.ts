@@ -50,7 +50,9 @@ export interface Users {
   getNtHash(name: string): Promise<Buffer | null>;
   setRole(name: string, role: Role | null): Promise<void>;
   setDisabled(name: string, disabled: boolean): Promise<void>;
+  /** A supplementary membership; adding one the user has is harmless. */
   addToGroup(name: string, group: string): Promise<void>;
+  /** INVALID when the user is not a supplementary member (its primary group included). */
   removeFromGroup(name: string, group: string): Promise<void>;
 }
 
@@ -210,7 +212,17 @@ export function createUsers(prisma: PrismaClient, groups: Groups): Users {
       const userId = await must(name);
       const g = await groups.get(group);
       if (!g) throw notFound(`group ${group}`);
-      await prisma.userGroup.deleteMany({ where: { userId, groupId: g.id } });
+      const { count } = await prisma.userGroup.deleteMany({ where: { userId, groupId: g.id } });
+      if (count > 0) return;
+      const primary = await prisma.user.findFirst({
+        where: { id: userId, gid: g.gid },
+        select: { id: true },
+      });
+      throw invalid(
+        primary
+          ? `group ${group} is the primary group of user ${name}: give ${name} another primary group first`
+          : `user ${name} is not a member of group ${group}`,
+      );
     },
   };
 }

@@ -102,6 +102,16 @@ for (const store of CONTROL_STORES) {
         await cp.users.addToGroup('fay', 'dev');
         await cp.users.addToGroup('fay', 'dev');
         assert.equal((await cp.users.get('fay'))?.groups.length, 2, 'adding twice is harmless');
+        await assert.rejects(cp.users.removeFromGroup('fay', 'fay'), {
+          code: 'INVALID',
+          message: 'group fay is the primary group of user fay: give fay another primary group first',
+        });
+        await cp.groups.add({ name: 'ops' });
+        await assert.rejects(cp.users.removeFromGroup('fay', 'ops'), {
+          code: 'INVALID',
+          message: 'user fay is not a member of group ops',
+        });
+        await assert.rejects(cp.users.removeFromGroup('fay', 'nope'), code('NOT_FOUND'));
         assert.deepEqual(
           (await cp.groups.members('staff')).map((m) => m.name),
           ['fay'],

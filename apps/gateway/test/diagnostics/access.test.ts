@@ -117,6 +117,10 @@ describe('access and smb-access wizards', () => {
     const add = run.actions.find((a) => a.request.action === 'group.add-member');
     assert.deepEqual(add?.request, { action: 'group.add-member', user: 'bob', group: 'claudefs-users' });
     assert.equal(add?.minRole, 'admin');
+    assert.equal(add?.cli, './cfs group add-member claudefs-users bob', 'the same change from a shell');
+    assert.ok(
+      step(run, 'add-to-group').commands?.product.includes('./cfs group add-member claudefs-users bob'),
+    );
     assert.ok(
       step(run, 'add-to-group').commands?.product.includes('./cfs group show claudefs-users'),
       'the stand-in for getent',

@@ -1,4 +1,5 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -192,11 +193,14 @@ describe('./cfs user, group and admin', () => {
     secrets.push(token);
     deepEqual(await cp.adminTokens.verify(token), { name: 'ci', role: 'operator' });
 
+    // Read by another process: closing a descriptor this process opened on the database would
+    // drop the POSIX locks `cp`'s SQLite holds on it (fcntl locks are per process), and `cp`
+    // would go on reading an old snapshot.
     const state = join(dir, 'state');
-    const db = readdirSync(state)
+    const files = readdirSync(state)
       .filter((f) => f.startsWith('control.db'))
-      .map((f) => readFileSync(join(state, f)).toString('latin1'))
-      .join('');
+      .map((f) => join(state, f));
+    const db = execFileSync('cat', files).toString('latin1');
     ok(!db.includes(token), 'the token itself is nowhere in the database files');
     ok(db.includes(createHash('sha256').update(token).digest('hex')), 'its hash is');
 
@@ -233,6 +237,47 @@ describe('./cfs user, group and admin', () => {
     equal(await cp.groups.get('bob'), null, 'the private group goes with the user');
   });
 
+  test('7b group add-member / remove-member (gpasswd -a / -d) and group remove (groupdel)', async () => {
+    await cfs(['group', 'add', 'backup', '--gid', '1600']);
+    const a = await cfs(['group', 'add-member', 'backup', 'alice']);
+    equal(a.code, 0, a.output);
+    equal(a.stdout, 'added alice to group backup\nbackup:x:1600:alice\n');
+    deepEqual((await cp.users.get('alice'))?.groups, ['claudefs-users', 'backup']);
+    equal(
+      (await cfs(['group', 'add-member', 'backup', 'alice'])).code,
+      0,
+      'adding a member twice is harmless',
+    );
+
+    const d = await cfs(['group', 'remove-member', 'backup', 'alice']);
+    equal(d.code, 0, d.output);
+    equal(d.stdout, 'removed alice from group backup\nbackup:x:1600:\n');
+    deepEqual((await cp.users.get('alice'))?.groups, ['claudefs-users']);
+
+    for (const [args, code, message] of [
+      [['group', 'remove-member', 'backup', 'alice'], 2, /^user alice is not a member of group backup\n$/],
+      [
+        ['group', 'remove-member', 'alice', 'alice'],
+        2,
+        /^group alice is the primary group of user alice: give alice another primary group first\n$/,
+      ],
+      [['group', 'add-member', 'backup', 'nobody'], 1, /^user nobody not found\n$/],
+      [['group', 'add-member', 'nosuch', 'alice'], 1, /^group nosuch not found\n$/],
+      [['group', 'remove', 'alice'], 2, /^group alice is the primary group of user alice\n$/],
+    ] as const) {
+      const r = await cfs([...args]);
+      equal(r.code, code, `${args.join(' ')}: ${r.output}`);
+      equal(r.stdout, '', `${args.join(' ')} prints nothing on stdout`);
+      match(r.stderr, message);
+    }
+    equal((await cp.users.get('alice'))?.gid, 1000, 'nothing changed');
+
+    const rm = await cfs(['group', 'remove', 'backup']);
+    equal(rm.code, 0, rm.output);
+    equal(rm.stdout, 'removed group backup\n');
+    equal(await cp.groups.get('backup'), null);
+  });
+
   test('8 every change is audited as cli:<user>, outcomes included, with no secret in any detail', async () => {
     const entries = await cp.audit.list({ limit: 1000 });
     const seen = entries.map((e) => `${e.action} ${e.target} ${e.outcome}`);
@@ -248,6 +293,11 @@ describe('./cfs user, group and admin', () => {
       'admin.token.create token:ci ok',
       'admin.token.revoke token:ci ok',
       'user.remove user:bob ok',
+      'group.add-member group:backup ok',
+      'group.remove-member group:backup ok',
+      'group.remove-member group:backup error',
+      'group.remove group:alice error',
+      'group.remove group:backup ok',
     ]) {
       ok(
         seen.some((s) => s.startsWith(want)),

@@ -5,6 +5,7 @@ import type { GroupView } from '../types/identity.ts';
 
 export const addGroupInput = z.object({ name: accountName('group'), gid: id('gid').optional() });
 export const groupNameInput = z.object({ name: accountName('group') });
+export const memberInput = z.object({ name: accountName('group'), user: accountName('user') });
 
 const groupTarget = (i: Readonly<Record<string, unknown>>) => `group:${field(i, 'name')}`;
 
@@ -23,4 +24,21 @@ export const groupsRouter = router({
       await ctx.control.removeGroup(input.name);
       return { removed: input.name };
     }),
+  /** Takes effect at the user's next sign-in or credential lookup, within a second. */
+  addMember: adminProcedure
+    .meta({
+      audit: { action: 'group.add-member', target: groupTarget, detail: (i) => ({ user: field(i, 'user') }) },
+    })
+    .input(memberInput)
+    .mutation(({ ctx, input }): Promise<GroupView> => ctx.control.addGroupMember(input.name, input.user)),
+  removeMember: adminProcedure
+    .meta({
+      audit: {
+        action: 'group.remove-member',
+        target: groupTarget,
+        detail: (i) => ({ user: field(i, 'user') }),
+      },
+    })
+    .input(memberInput)
+    .mutation(({ ctx, input }): Promise<GroupView> => ctx.control.removeGroupMember(input.name, input.user)),
 });

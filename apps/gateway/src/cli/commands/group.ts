@@ -5,6 +5,7 @@ import { type HostGroup, readHostGroups } from '../../ops/identity/host-groups.t
 import { CliExit, runCli } from '../context.ts';
 import { audited, CONFIG_OPTION, parseId, printJson, withControlPlane } from '../format/identity-context.ts';
 import {
+  getentLine,
   groupJson,
   groupRecordLine,
   groupsTable,
@@ -58,6 +59,41 @@ async function addGroup(name: string, o: { gid?: string; config?: string }): Pro
   });
 }
 
+async function removeGroup(name: string, o: { config?: string }): Promise<number> {
+  return withControlPlane(o.config, async (cp) => {
+    await audited(cp, 'group.remove', `group:${name}`, () => cp.groups.remove(name));
+    process.stdout.write(`removed group ${name}\n`);
+    return 0;
+  });
+}
+
+/**
+ * gpasswd -a / -d: a supplementary membership. A running gateway sees it at the user's next
+ * sign-in or credential lookup (its credential cache holds one for a second).
+ */
+async function member(
+  how: 'add' | 'remove',
+  group: string,
+  user: string,
+  o: { config?: string },
+): Promise<number> {
+  return withControlPlane(o.config, async (cp) => {
+    await audited(
+      cp,
+      `group.${how}-member`,
+      `group:${group}`,
+      () => (how === 'add' ? cp.users.addToGroup(user, group) : cp.users.removeFromGroup(user, group)),
+      { user },
+    );
+    const g = await showGroup(cp, group, new Map());
+    process.stdout.write(
+      `${how === 'add' ? 'added' : 'removed'} ${user} ${how === 'add' ? 'to' : 'from'} group ${group}\n`,
+    );
+    if (g) process.stdout.write(`${getentLine(g)}\n`);
+    return 0;
+  });
+}
+
 async function show(name: string, o: { json?: boolean; config?: string }): Promise<number> {
   return withControlPlane(o.config, async (cp, config) => {
     const g = await showGroup(cp, name, await hostGroups(config));
@@ -93,6 +129,26 @@ export function registerGroup(program: Command): void {
     .option('--gid <gid>', 'gid (default: the next free one from 1000)')
     .option(...CONFIG_OPTION)
     .action((name: string, o: { gid?: string; config?: string }) => runCli(() => addGroup(name, o)));
+  group
+    .command('remove')
+    .description('remove a group (refused while it is some user’s primary group, as groupdel is)')
+    .argument('<name>', 'group name')
+    .option(...CONFIG_OPTION)
+    .action((name: string, o: { config?: string }) => runCli(() => removeGroup(name, o)));
+  group
+    .command('add-member')
+    .description('add a user to a group as a supplementary member (gpasswd -a)')
+    .argument('<group>', 'group name')
+    .argument('<user>', 'user name')
+    .option(...CONFIG_OPTION)
+    .action((g: string, u: string, o: { config?: string }) => runCli(() => member('add', g, u, o)));
+  group
+    .command('remove-member')
+    .description('take a user out of a supplementary group (gpasswd -d)')
+    .argument('<group>', 'group name')
+    .argument('<user>', 'user name')
+    .option(...CONFIG_OPTION)
+    .action((g: string, u: string, o: { config?: string }) => runCli(() => member('remove', g, u, o)));
   group
     .command('show')
     .description('a group’s gid and members: getent’s line (name:x:gid:members), then a readable form')

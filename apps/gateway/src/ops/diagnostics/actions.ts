@@ -164,7 +164,7 @@ function cliOf(gw: Gateway, r: RemediationRequest): string {
     case 'log-level.set':
       return `./cfs gateway log-level ${r.level}`;
     case 'group.add-member':
-      return post('/admin/diagnostics/remediate/group.add-member', { user: r.user, group: r.group });
+      return `./cfs group add-member ${r.group} ${r.user}`;
   }
 }
 

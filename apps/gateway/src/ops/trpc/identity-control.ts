@@ -13,6 +13,8 @@ type IdentityControl = Pick<
   | 'listGroups'
   | 'addGroup'
   | 'removeGroup'
+  | 'addGroupMember'
+  | 'removeGroupMember'
   | 'listKeys'
   | 'createKey'
   | 'revokeKey'
@@ -29,6 +31,11 @@ export function identityControl(gw: Gateway): IdentityControl {
     const u = await users.get(name);
     if (!u) throw new Error(`user ${name} vanished while being changed`);
     return userView(u);
+  };
+  const mustGetGroup = async (name: string) => {
+    const g = await groups.get(name);
+    if (!g) throw new Error(`group ${name} vanished while being changed`);
+    return g;
   };
   return {
     listUsers: async () => (await users.list()).map(userView),
@@ -61,6 +68,16 @@ export function identityControl(gw: Gateway): IdentityControl {
     async removeGroup(name) {
       await groups.remove(name);
       invalidateCredentials(gw);
+    },
+    async addGroupMember(group, user) {
+      await users.addToGroup(user, group);
+      invalidateCredentials(gw, user);
+      return groupView(await mustGetGroup(group), await groups.members(group));
+    },
+    async removeGroupMember(group, user) {
+      await users.removeFromGroup(user, group);
+      invalidateCredentials(gw, user);
+      return groupView(await mustGetGroup(group), await groups.members(group));
     },
     listKeys: async (user) => (await s3Keys.list(user)).map(keyView),
     async createKey(user) {
