@@ -21,7 +21,7 @@ const NAV: Array<{ href: string; label: string }> = [
   { href: '/circuits', label: 'Circuit breakers' },
   { href: '/certificates', label: 'Certificates' },
   { href: '/diagnostics', label: 'Diagnostics' },
-  { href: '/users', label: 'Users and keys' },
+  { href: '/users', label: 'Users and groups' },
   { href: '/audit', label: 'Audit log' },
   { href: '/runbook', label: 'Runbook' },
 ];

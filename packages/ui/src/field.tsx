@@ -70,3 +70,27 @@ export interface TextareaProps extends TextareaHTMLAttributes<HTMLTextAreaElemen
 export function Textarea({ invalid = false, className, ...rest }: TextareaProps) {
   return <textarea className={cx(CONTROL, controlRing(invalid), 'font-mono text-xs', className)} {...rest} />;
 }
+
+export interface TextFieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'value'> {
+  id: string;
+  label: ReactNode;
+  value: string;
+  onChange: (value: string) => void;
+  hint?: string;
+  error?: string | null;
+}
+
+/** A labelled text input with its hint or inline error: the common case of Field + Input. */
+export function TextField({ id, label, value, onChange, hint, error, ...rest }: TextFieldProps) {
+  return (
+    <Field id={id} label={label} error={error} hint={hint}>
+      <Input
+        {...fieldAria(id, error, !!hint)}
+        invalid={!!error}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        {...rest}
+      />
+    </Field>
+  );
+}

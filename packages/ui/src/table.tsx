@@ -65,3 +65,21 @@ export function Td({ children, className, ...rest }: ThHTMLAttributes<HTMLTableC
     </td>
   );
 }
+
+/** A table's header row: one plain column header each, and an unlabelled actions column when asked. */
+export function HeadRow({ columns, actions = false }: { columns: readonly string[]; actions?: boolean }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <Th key={c}>{c}</Th>
+        ))}
+        {actions ? (
+          <Th>
+            <span className="sr-only">Actions</span>
+          </Th>
+        ) : null}
+      </tr>
+    </thead>
+  );
+}

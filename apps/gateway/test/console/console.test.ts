@@ -11,6 +11,7 @@ import { requireTools } from '../support/tools.ts';
 import { diagnosticsTests } from './diagnostics.ts';
 import { ALICE_PW, type ConsoleFixture, SHOTS, startConsole, stopConsole, VAL_PW } from './fixture.ts';
 import { recoveryTests } from './recovery.ts';
+import { usersTests } from './users.ts';
 
 /**
  * The web console against a real gateway, in headless Chromium: one gateway, one `next start`,
@@ -266,6 +267,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
   });
 
   diagnosticsTests(fx);
+  usersTests(fx);
   // Last: it stops the gateway and starts it again.
   recoveryTests(fx);
 });

@@ -45,7 +45,8 @@ function rows(points: MetricsPoint[]) {
   }));
 }
 
-const percent = (v: number) => `${Number.isInteger(v) || v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2)}%`;
+const percent = (v: number) =>
+  `${Number.isInteger(v) || v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2)}%`;
 
 export function Metrics() {
   const trpc = useTRPC();

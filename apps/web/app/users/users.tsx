@@ -7,68 +7,108 @@ import {
   ConfirmDialog,
   Field,
   fieldAria,
-  Input,
+  HeadRow,
   Select,
   Table,
   Td,
-  Th,
+  TextField,
 } from '@claudefs/ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { PageHeader } from '../../components/page-header.tsx';
 import { QueryPanel } from '../../components/query-panel.tsx';
+import { nameProblem, parseGroups, parseId } from '../../lib/accounts.ts';
 import { messageOf } from '../../lib/errors.ts';
 import { dateTime } from '../../lib/format.ts';
 import { useRoleProblem } from '../../lib/session.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 import { useToast } from '../providers.tsx';
+import { Groups } from './groups.tsx';
 
-const NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
+type Problems = Partial<Record<'name' | 'uid' | 'group' | 'groups' | 'password', string>>;
 
+/**
+ * A new account: its name, and — to match the uids and gids NFS clients already use — its uid,
+ * primary group and supplementary groups (groups named that do not exist are created).
+ */
 function AddUser() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
   const [name, setName] = useState('');
+  const [uid, setUid] = useState('');
+  const [group, setGroup] = useState('');
+  const [groups, setGroups] = useState('');
   const [role, setRole] = useState<Role | ''>('');
   const [password, setPassword] = useState('');
-  const [problem, setProblem] = useState<{ name?: string; password?: string }>({});
+  const [problem, setProblem] = useState<Problems>({});
   const add = useMutation(
     trpc.users.add.mutationOptions({
       onSuccess: (u) => {
-        toast('success', `User ${u.name} added (uid ${u.uid}).`);
-        setName('');
-        setPassword('');
+        toast('success', `User ${u.name} added (uid ${u.uid}, gid ${u.gid}).`);
+        for (const clear of [setName, setUid, setGroup, setGroups, setPassword]) clear('');
         void queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
+        void queryClient.invalidateQueries({ queryKey: trpc.groups.list.queryKey() });
       },
       onError: (e) => toast('error', `User not added: ${messageOf(e)}`),
     }),
   );
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const p: typeof problem = {};
-    if (!NAME.test(name))
-      p.name = 'lowercase letters, digits, _ . - (at most 32), starting with a letter or _';
-    if (role && !password) p.password = 'a console user needs a password';
+    const id = parseId('uid', uid);
+    const supplementary = parseGroups(groups);
+    const p: Problems = {
+      name: nameProblem('user', name),
+      uid: id.problem,
+      group: group.trim() ? nameProblem('group', group.trim()) : undefined,
+      groups: supplementary.problem,
+      password: role && !password ? 'a console user needs a password' : undefined,
+    };
     setProblem(p);
-    if (p.name || p.password) return;
-    add.mutate({ name, role: role || null, ...(password ? { password } : {}) });
+    if (Object.values(p).some(Boolean)) return;
+    add.mutate({
+      name,
+      role: role || null,
+      ...(id.value !== undefined ? { uid: id.value } : {}),
+      ...(group.trim() ? { group: group.trim() } : {}),
+      ...(supplementary.groups.length > 0 ? { groups: supplementary.groups } : {}),
+      ...(password ? { password } : {}),
+    });
   };
+  const text = (
+    key: keyof Problems,
+    label: string,
+    value: string,
+    set: (v: string) => void,
+    extra: { hint?: string; placeholder?: string; type?: string; inputMode?: 'numeric' } = {},
+  ) => (
+    <TextField
+      id={`user-${key}`}
+      name={key}
+      label={label}
+      value={value}
+      onChange={set}
+      error={problem[key]}
+      autoComplete={extra.type === 'password' ? 'new-password' : 'off'}
+      {...extra}
+    />
+  );
   return (
-    <form
-      onSubmit={submit}
-      noValidate
-      aria-label="Add user"
-      className="grid grid-cols-[1fr_9rem_1fr_auto] items-start gap-3"
-    >
-      <Field id="user-name" label="User name" error={problem.name}>
-        <Input
-          {...fieldAria('user-name', problem.name)}
-          invalid={!!problem.name}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-        />
-      </Field>
+    <form onSubmit={submit} noValidate aria-label="Add user" className="grid grid-cols-3 items-start gap-3">
+      {text('name', 'User name', name, setName, { placeholder: 'alice' })}
+      {text('uid', 'uid', uid, setUid, {
+        inputMode: 'numeric',
+        placeholder: 'next free from 1000',
+        hint: 'the uid NFS clients use for this person',
+      })}
+      {text('group', 'Primary group', group, setGroup, {
+        placeholder: 'a group named like the user',
+        hint: 'created if it does not exist',
+      })}
+      {text('groups', 'Other groups', groups, setGroups, {
+        placeholder: 'eng, claudefs-users',
+        hint: 'SMB shares’ valid groups; created if absent',
+      })}
       <Field id="user-role" label="Console role">
         <Select
           {...fieldAria('user-role')}
@@ -81,20 +121,73 @@ function AddUser() {
           <option value="admin">admin</option>
         </Select>
       </Field>
-      <Field id="user-password" label="Password" error={problem.password}>
-        <Input
-          {...fieldAria('user-password', problem.password)}
-          invalid={!!problem.password}
+      {text('password', 'Password', password, setPassword, {
+        type: 'password',
+        hint: 'for the console and SMB; optional without a role',
+      })}
+      <div className="col-span-3">
+        <Button type="submit" variant="primary" disabled={add.isPending}>
+          Add user
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+/** Sets a user's password (the console's and SMB's NT hash): typed twice, never shown. */
+function PasswordDialog({ user, open, onClose }: { user: string; open: boolean; onClose: () => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [first, setFirst] = useState('');
+  const [second, setSecond] = useState('');
+  const close = () => {
+    setFirst('');
+    setSecond('');
+    onClose();
+  };
+  const set = useMutation(
+    trpc.users.setPassword.mutationOptions({
+      onSuccess: (r) => {
+        toast('success', `Password of ${r.changed} changed (console and SMB).`);
+        void queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
+        close();
+      },
+      onError: (e) => toast('error', `Password not changed: ${messageOf(e)}`),
+    }),
+  );
+  const mismatch = second !== '' && first !== second ? 'the two passwords differ' : null;
+  return (
+    <ConfirmDialog
+      open={open}
+      title={`Set the password of ${user}`}
+      confirmLabel="Set password"
+      busy={set.isPending}
+      confirmDisabled={first === '' || first !== second}
+      onCancel={close}
+      onConfirm={() => set.mutate({ name: user, password: first })}
+    >
+      <div className="flex flex-col gap-3">
+        <p>Used to sign in to the console and over SMB.</p>
+        <TextField
+          id={`pw1-${user}`}
+          label="New password"
           type="password"
           autoComplete="new-password"
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          value={first}
+          onChange={setFirst}
         />
-      </Field>
-      <Button type="submit" variant="primary" className="mt-5" disabled={add.isPending}>
-        Add user
-      </Button>
-    </form>
+        <TextField
+          id={`pw2-${user}`}
+          label="Again"
+          type="password"
+          autoComplete="new-password"
+          value={second}
+          onChange={setSecond}
+          error={mismatch}
+        />
+      </div>
+    </ConfirmDialog>
   );
 }
 
@@ -103,6 +196,7 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
   const queryClient = useQueryClient();
   const toast = useToast();
   const [confirm, setConfirm] = useState(false);
+  const [passwordOpen, setPasswordOpen] = useState(false);
   const refresh = () => {
     void queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
     void queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
@@ -139,7 +233,7 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
   const [secret, setSecret] = useState<CreatedS3Key | null>(null);
   return (
     <>
-      <tr>
+      <tr data-user={u.name}>
         <Td className="font-medium">{u.name}</Td>
         <Td className="tabular-nums">
           {u.uid}:{u.gid}
@@ -177,6 +271,9 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
         <Td className="whitespace-nowrap text-right">
           {admin ? (
             <>
+              <Button size="sm" variant="ghost" onClick={() => setPasswordOpen(true)}>
+                Set password
+              </Button>
               <Button size="sm" variant="ghost" onClick={() => createKey.mutate({ user: u.name })}>
                 New S3 key
               </Button>
@@ -205,6 +302,7 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
           </td>
         </tr>
       ) : null}
+      <PasswordDialog user={u.name} open={passwordOpen} onClose={() => setPasswordOpen(false)} />
       <ConfirmDialog
         open={confirm}
         title={`Remove user ${u.name}?`}
@@ -238,18 +336,7 @@ function Keys({ admin }: { admin: boolean }) {
     <QueryPanel query={keys} isEmpty={(k) => k.length === 0} empty="No S3 access key exists.">
       {(list) => (
         <Table caption="S3 access keys">
-          <thead>
-            <tr>
-              <Th>Access key id</Th>
-              <Th>User</Th>
-              <Th>Status</Th>
-              <Th>Created</Th>
-              <Th>Last used</Th>
-              <Th>
-                <span className="sr-only">Actions</span>
-              </Th>
-            </tr>
-          </thead>
+          <HeadRow columns={['Access key id', 'User', 'Status', 'Created', 'Last used']} actions />
           <tbody>
             {list.map((k) => (
               <tr key={k.accessKeyId}>
@@ -288,8 +375,8 @@ export function Users() {
   return (
     <>
       <PageHeader
-        title="Users and keys"
-        description="One identity per person: NFS uid/gid, S3 keys, SMB password and console role."
+        title="Users, groups and keys"
+        description="One identity per person: NFS uid/gid, groups, S3 keys, SMB password and console role."
       />
       <div className="flex flex-col gap-4">
         {admin ? null : (
@@ -306,18 +393,7 @@ export function Users() {
           <QueryPanel query={users} isEmpty={(u) => u.length === 0} empty="No user yet.">
             {(list) => (
               <Table caption="Users">
-                <thead>
-                  <tr>
-                    <Th>Name</Th>
-                    <Th>uid:gid</Th>
-                    <Th>Groups</Th>
-                    <Th>Role</Th>
-                    <Th>Credentials</Th>
-                    <Th>
-                      <span className="sr-only">Actions</span>
-                    </Th>
-                  </tr>
-                </thead>
+                <HeadRow columns={['Name', 'uid:gid', 'Groups', 'Role', 'Credentials']} actions />
                 <tbody>
                   {list.map((u) => (
                     <UserRow key={u.name} u={u} admin={admin} />
@@ -326,6 +402,9 @@ export function Users() {
               </Table>
             )}
           </QueryPanel>
+        </Card>
+        <Card title="Groups">
+          <Groups admin={admin} />
         </Card>
         <Card title="S3 access keys">
           <Keys admin={admin} />
