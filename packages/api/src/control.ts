@@ -85,7 +85,10 @@ export interface GatewayControl {
   addUser(user: NewUser): Promise<UserView>;
   /** Also removes the user's S3 keys and console sessions. */
   removeUser(name: string): Promise<void>;
-  setUserPassword(name: string, password: string): Promise<void>;
+  /** Ends the user's console sessions but `keepSession` (the changer's own, by its cookie value). */
+  setUserPassword(name: string, password: string, keepSession?: string | null): Promise<void>;
+  /** Disabled: console, SMB and S3 refuse the user and its console sessions end; files, groups and keys stay. */
+  setUserDisabled(name: string, disabled: boolean): Promise<UserView>;
   /** null takes console access away. */
   setUserRole(name: string, role: Role | null): Promise<UserView>;
   listGroups(): Promise<GroupView[]>;

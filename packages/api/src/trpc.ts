@@ -9,8 +9,11 @@ export type RawInput = Readonly<Record<string, unknown>>;
 
 /** How a mutation appears in the audit log. */
 export interface AuditMeta {
-  /** Stable action name, shared with the admin API and the CLI where they do the same thing. */
-  action: string;
+  /**
+   * Stable action name, shared with the admin API and the CLI where they do the same thing; a
+   * function when the input decides which (user.disable / user.enable).
+   */
+  action: string | ((input: RawInput) => string);
   /** What it acts on: `user:alice`, `uid=1000`, `circuit:metadata`. */
   target?: (input: RawInput) => string;
   /** What to record of the input; default the whole input. Must leave secrets out. */
@@ -93,7 +96,7 @@ function gate(access: Access) {
       try {
         await ctx.control.recordAudit({
           actor: ctx.session ? actorOf(ctx.session) : (m?.actor?.(input) ?? 'anonymous'),
-          action: m?.action ?? path,
+          action: typeof m?.action === 'function' ? m.action(input) : (m?.action ?? path),
           target: m?.target?.(input) ?? '',
           outcome,
           detail,

@@ -211,6 +211,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     removeUser: async () => {},
     setUserPassword: async () => {},
     setUserRole: async (name, role) => ({ ...user, name, role }),
+    setUserDisabled: async (name, disabled) => ({ ...user, name, disabled }),
     listGroups: async () => [{ name: 'staff', gid: 1500, createdAt: user.createdAt, members: [] }],
     addGroup: async (g) => ({ name: g.name, gid: g.gid ?? 1501, createdAt: user.createdAt, members: [] }),
     removeGroup: async () => {},

@@ -45,6 +45,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['users.remove', { name: 'bob' }, 'admin'],
   ['users.setPassword', { name: 'bob', password: 'new-bob-password' }, 'admin'],
   ['users.setRole', { name: 'bob', role: 'operator' }, 'admin'],
+  ['users.setDisabled', { name: 'bob', disabled: true }, 'admin'],
   ['groups.list', undefined, 'viewer'],
   ['groups.add', { name: 'staff', gid: 1500 }, 'admin'],
   ['groups.remove', { name: 'staff' }, 'admin'],

@@ -206,6 +206,38 @@ describe('what the router hands the gateway', () => {
     });
   });
 
+  test('7b a password change ends the user’s other sessions, keeping the changer’s own; an admin cannot disable themselves', async () => {
+    const control = fakeControl();
+    const admin = createCaller(context('admin', control, fakeTransport({ credential: 'ADA-COOKIE' })));
+    await admin.users.setPassword({ name: 'bob', password: 'bob-Secret-2' });
+    await admin.users.setPassword({ name: 'ada', password: 'ada-Secret-2' });
+    assert.deepEqual(
+      control.argsOf('setUserPassword').map(([name, , keep]) => [name, keep]),
+      [
+        ['bob', null],
+        ['ada', 'ADA-COOKIE'],
+      ],
+    );
+    await assert.rejects(
+      admin.users.setDisabled({ name: 'ada', disabled: true }),
+      rejectsWith('BAD_REQUEST', /cannot disable the account you are signed in with/),
+    );
+    assert.equal((await admin.users.setDisabled({ name: 'bob', disabled: true })).disabled, true);
+    await admin.users.setDisabled({ name: 'bob', disabled: false });
+    assert.deepEqual(control.argsOf('setUserDisabled'), [
+      ['bob', true],
+      ['bob', false],
+    ]);
+    assert.deepEqual(
+      control.audits.slice(2).map((a) => [a.action, a.target, a.outcome]),
+      [
+        ['user.disable', 'user:ada', 'error'],
+        ['user.disable', 'user:bob', 'ok'],
+        ['user.enable', 'user:bob', 'ok'],
+      ],
+    );
+  });
+
   test('8 an audit store that fails does not turn a done change into an error', async () => {
     const control = fakeControl({ recordAudit: () => Promise.reject(new Error('disk full')) });
     const status = await createCaller(context('operator', control)).drain.drain();

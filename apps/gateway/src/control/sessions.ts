@@ -15,6 +15,11 @@ export interface Sessions {
   /** The signed-in user, or null when the session is unknown or expired, or the user lost console access. */
   resolve(cookie: string): Promise<SessionUser | null>;
   revoke(cookie: string): Promise<void>;
+  /**
+   * Ends every console session of a user (its password changed, or it was disabled), but the one
+   * whose cookie is `keep` (the browser that made the change); returns how many ended.
+   */
+  revokeUser(userName: string, keep?: string | null): Promise<number>;
   /** Deletes expired sessions; returns how many. */
   purgeExpired(now?: Date): Promise<number>;
 }
@@ -43,6 +48,12 @@ export function createSessions(prisma: PrismaClient): Sessions {
     },
     async revoke(cookie) {
       await prisma.consoleSession.deleteMany({ where: { id: sessionId(cookie) } });
+    },
+    async revokeUser(userName, keep) {
+      const { count } = await prisma.consoleSession.deleteMany({
+        where: { user: { name: userName }, ...(keep ? { id: { not: sessionId(keep) } } : {}) },
+      });
+      return count;
     },
     async purgeExpired(now = new Date()) {
       return (await prisma.consoleSession.deleteMany({ where: { expiresAt: { lte: now } } })).count;

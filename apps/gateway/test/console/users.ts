@@ -94,6 +94,41 @@ export function usersTests(fx: ConsoleFixture): void {
     await again.close();
   });
 
+  test('users: a disabled account cannot sign in and its sessions end; enabled again it can', async () => {
+    const { page, base, browser, signIn } = fx;
+    const carolCtx = await browser.newContext({ viewport: { width: 1024, height: 800 } });
+    const carolPage = await carolCtx.newPage();
+    await signIn(carolPage, 'carol', CAROL_PW2);
+
+    await page.goto(`${base}/users`);
+    const row = page.locator('tr[data-user="carol"]');
+    await row.getByRole('button', { name: 'Disable' }).click();
+    const dialog = page.locator('dialog[open]');
+    match(await dialog.innerText(), /NFS \(AUTH_SYS\) carries uid 2101/);
+    await dialog.getByRole('button', { name: 'Disable user' }).click();
+    await page.locator('[data-toast="success"]', { hasText: 'User carol disabled.' }).waitFor();
+    await row.getByRole('button', { name: 'Enable' }).waitFor();
+    match(await row.innerText(), /disabled/);
+    ok(
+      await page.locator('tr[data-user="alice"]').getByRole('button', { name: 'Disable' }).isDisabled(),
+      'an admin cannot disable the account they are signed in with',
+    );
+
+    // carol's open session ended: her next page load is the sign-in form.
+    await carolPage.goto(`${base}/`);
+    await carolPage.locator('input[name="username"]').waitFor();
+    await carolPage.locator('input[name="username"]').fill('carol');
+    await carolPage.locator('input[type="password"]').fill(CAROL_PW2);
+    await carolPage.locator('input[type="password"]').press('Enter');
+    match(await carolPage.locator('form [role="alert"]').innerText(), /^Wrong user name or password/);
+
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await page.locator('[data-toast="success"]', { hasText: 'User carol enabled.' }).waitFor();
+    await signIn(carolPage, 'carol', CAROL_PW2);
+    equal(await carolPage.getByTestId('whoami').innerText(), 'carol');
+    await carolCtx.close();
+  });
+
   test('users: groups listed with gid and members; one added with its gid and removed; a primary group cannot be', async () => {
     const { page, base } = fx;
     await page.goto(`${base}/users`);

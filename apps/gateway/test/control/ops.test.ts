@@ -66,6 +66,22 @@ for (const store of CONTROL_STORES) {
       const short = await cp.sessions.create('ops', -1);
       assert.equal(await cp.sessions.resolve(short.cookie), null, 'expired');
       assert.equal(await cp.sessions.purgeExpired(), 1);
+
+      // A password change ends the user's other sessions; the changer's own can be kept.
+      const [a, b, c] = [
+        await cp.sessions.create('ops', 60_000),
+        await cp.sessions.create('ops', 60_000),
+        await cp.sessions.create('ops', 60_000),
+      ];
+      await cp.users.add({ name: 'other', role: 'viewer' });
+      const theirs = await cp.sessions.create('other', 60_000);
+      assert.equal(await cp.sessions.revokeUser('ops', b.cookie), 2);
+      assert.equal(await cp.sessions.resolve(a.cookie), null);
+      assert.equal((await cp.sessions.resolve(b.cookie))?.name, 'ops', 'the kept one');
+      assert.equal(await cp.sessions.resolve(c.cookie), null);
+      assert.equal((await cp.sessions.resolve(theirs.cookie))?.name, 'other', 'another user’s is untouched');
+      assert.equal(await cp.sessions.revokeUser('ops'), 1);
+      assert.equal(await cp.sessions.resolve(b.cookie), null);
     });
   });
 }

@@ -183,6 +183,37 @@ describe('./cfs user, group and admin', () => {
     match(empty.stderr, /password must be 1 to 256 characters/);
   });
 
+  test('5b passwd ends the user’s console sessions; disable refuses it everywhere it signs in, enable undoes it', async () => {
+    const session = await cp.sessions.create('alice', 60_000);
+    secrets.push('alice-New-pw-3');
+    const r = await cfs(['user', 'passwd', 'alice'], 'alice-New-pw-3\n');
+    equal(r.stdout, 'password changed for alice (console and SMB); 1 console session ended\n');
+    equal(await cp.sessions.resolve(session.cookie), null);
+
+    const again = await cp.sessions.create('alice', 60_000);
+    const { accessKeyId } = (await cp.s3Keys.list('alice')).find((k) => k.status === 'active') ?? {};
+    ok(accessKeyId, 'alice has an active key');
+    const d = await cfs(['user', 'disable', 'alice']);
+    equal(d.code, 0, d.output);
+    equal(
+      d.stdout,
+      'user alice disabled: the console, new SMB sessions and S3 refuse it; 1 console session ended (NFS AUTH_SYS is by uid: restrict it in the export)\n',
+    );
+    equal(await cp.sessions.resolve(again.cookie), null);
+    equal(await cp.users.verifyPassword('alice', 'alice-New-pw-3'), false, 'no console sign-in');
+    equal(await cp.users.getNtHash('alice'), null, 'no SMB session');
+    equal(await cp.s3Keys.lookup(accessKeyId), null, 'no S3 request');
+    match((await cfs(['user', 'list'])).stdout, /\nalice +1000 .* disabled\n/);
+
+    const e = await cfs(['user', 'enable', 'alice']);
+    equal(e.stdout, 'user alice enabled\n');
+    ok(await cp.users.verifyPassword('alice', 'alice-New-pw-3'));
+    ok(await cp.s3Keys.lookup(accessKeyId));
+    const none = await cfs(['user', 'disable', 'nobody']);
+    equal(none.code, 1);
+    match(none.stderr, /user nobody not found/);
+  });
+
   test('6 admin token create prints the token once, alone on stdout; only its sha256 is stored', async () => {
     const r = await cfs(['admin', 'token', 'create', 'ci', '--role', 'operator']);
     equal(r.code, 0, r.output);
@@ -293,6 +324,9 @@ describe('./cfs user, group and admin', () => {
       'admin.token.create token:ci ok',
       'admin.token.revoke token:ci ok',
       'user.remove user:bob ok',
+      'user.disable user:alice ok',
+      'user.enable user:alice ok',
+      'user.disable user:nobody error',
       'group.add-member group:backup ok',
       'group.remove-member group:backup ok',
       'group.remove-member group:backup error',
@@ -309,7 +343,7 @@ describe('./cfs user, group and admin', () => {
   });
 
   test('9 no password, secret key or token appears in any output other than the one that hands it out', () => {
-    equal(secrets.length, 5);
+    equal(secrets.length, 6);
     for (const s of secrets) {
       for (const o of outputs) ok(!o.text.includes(s), `${o.what} shows a secret`);
     }

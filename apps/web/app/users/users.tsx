@@ -20,7 +20,7 @@ import { QueryPanel } from '../../components/query-panel.tsx';
 import { nameProblem, parseGroups, parseId } from '../../lib/accounts.ts';
 import { messageOf } from '../../lib/errors.ts';
 import { dateTime } from '../../lib/format.ts';
-import { useRoleProblem } from '../../lib/session.ts';
+import { useRoleProblem, useSession } from '../../lib/session.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 import { useToast } from '../providers.tsx';
 import { Groups } from './groups.tsx';
@@ -168,7 +168,7 @@ function PasswordDialog({ user, open, onClose }: { user: string; open: boolean; 
       onConfirm={() => set.mutate({ name: user, password: first })}
     >
       <div className="flex flex-col gap-3">
-        <p>Used to sign in to the console and over SMB.</p>
+        <p>Used to sign in to the console and over SMB. {user}’s other console sessions end.</p>
         <TextField
           id={`pw1-${user}`}
           label="New password"
@@ -197,6 +197,18 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
   const toast = useToast();
   const [confirm, setConfirm] = useState(false);
   const [passwordOpen, setPasswordOpen] = useState(false);
+  const [disableOpen, setDisableOpen] = useState(false);
+  const me = useSession()?.user === u.name;
+  const setDisabled = useMutation(
+    trpc.users.setDisabled.mutationOptions({
+      onSuccess: (r) => {
+        toast('success', r.disabled ? `User ${r.name} disabled.` : `User ${r.name} enabled.`);
+        refresh();
+      },
+      onError: (e) => toast('error', `User not changed: ${messageOf(e)}`),
+      onSettled: () => setDisableOpen(false),
+    }),
+  );
   const refresh = () => {
     void queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
     void queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
@@ -274,6 +286,26 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
               <Button size="sm" variant="ghost" onClick={() => setPasswordOpen(true)}>
                 Set password
               </Button>
+              {u.disabled ? (
+                <Button
+                  size="sm"
+                  variant="ghost"
+                  disabled={setDisabled.isPending}
+                  onClick={() => setDisabled.mutate({ name: u.name, disabled: false })}
+                >
+                  Enable
+                </Button>
+              ) : (
+                <Button
+                  size="sm"
+                  variant="ghost"
+                  disabled={me}
+                  title={me ? 'the account you are signed in with' : undefined}
+                  onClick={() => setDisableOpen(true)}
+                >
+                  Disable
+                </Button>
+              )}
               <Button size="sm" variant="ghost" onClick={() => createKey.mutate({ user: u.name })}>
                 New S3 key
               </Button>
@@ -303,6 +335,19 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
         </tr>
       ) : null}
       <PasswordDialog user={u.name} open={passwordOpen} onClose={() => setPasswordOpen(false)} />
+      <ConfirmDialog
+        open={disableOpen}
+        title={`Disable user ${u.name}?`}
+        confirmLabel="Disable user"
+        tone="danger"
+        busy={setDisabled.isPending}
+        onCancel={() => setDisableOpen(false)}
+        onConfirm={() => setDisabled.mutate({ name: u.name, disabled: true })}
+      >
+        The console, new SMB sessions and S3 refuse {u.name} at once, and their console sessions end. Files,
+        groups and S3 keys stay; Enable undoes it. NFS (AUTH_SYS) carries uid {u.uid}, not an account:
+        restrict it in the export.
+      </ConfirmDialog>
       <ConfirmDialog
         open={confirm}
         title={`Remove user ${u.name}?`}

@@ -1,3 +1,4 @@
+import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { accountName, id, password, role } from '../schemas.ts';
 import { adminProcedure, field, router, viewerProcedure } from '../trpc.ts';
@@ -16,6 +17,7 @@ export const addUserInput = z.object({
 export const nameInput = z.object({ name: accountName('user') });
 export const setPasswordInput = z.object({ name: accountName('user'), password });
 export const setRoleInput = z.object({ name: accountName('user'), role: role.nullable() });
+export const setDisabledInput = z.object({ name: accountName('user'), disabled: z.boolean() });
 
 const userTarget = (i: Readonly<Record<string, unknown>>) => `user:${field(i, 'name')}`;
 
@@ -47,8 +49,29 @@ export const usersRouter = router({
     .meta({ audit: { action: 'user.passwd', target: userTarget, detail: () => undefined } })
     .input(setPasswordInput)
     .mutation(async ({ ctx, input }): Promise<{ changed: string }> => {
-      await ctx.control.setUserPassword(input.name, input.password);
+      // The user's other console sessions end; an admin changing their own keeps this one.
+      const own = ctx.session?.user === input.name ? (ctx.transport?.sessionCredential ?? null) : null;
+      await ctx.control.setUserPassword(input.name, input.password, own);
       return { changed: input.name };
+    }),
+  /** An admin cannot disable the account they are signed in with (nobody could undo it from here). */
+  setDisabled: adminProcedure
+    .meta({
+      audit: {
+        action: (i) => (i.disabled === true ? 'user.disable' : 'user.enable'),
+        target: userTarget,
+        detail: () => undefined,
+      },
+    })
+    .input(setDisabledInput)
+    .mutation(({ ctx, input }): Promise<UserView> => {
+      if (input.disabled && ctx.session?.user === input.name) {
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: 'you cannot disable the account you are signed in with',
+        });
+      }
+      return ctx.control.setUserDisabled(input.name, input.disabled);
     }),
   setRole: adminProcedure
     .meta({ audit: { action: 'user.role', target: userTarget } })

@@ -119,8 +119,33 @@ async function changePassword(name: string, o: { config?: string }): Promise<num
   return withControlPlane(o.config, async (cp) => {
     if (!(await cp.users.get(name))) throw new CliExit(`user ${name} not found`, 1);
     const password = await readNewPassword();
-    await audited(cp, 'user.passwd', `user:${name}`, () => cp.users.setPassword(name, password));
-    process.stdout.write(`password changed for ${name} (console and SMB)\n`);
+    const ended = await audited(cp, 'user.passwd', `user:${name}`, async () => {
+      await cp.users.setPassword(name, password);
+      return cp.sessions.revokeUser(name);
+    });
+    process.stdout.write(`password changed for ${name} (console and SMB)${sessionsEnded(ended)}\n`);
+    return 0;
+  });
+}
+
+const sessionsEnded = (n: number) => (n === 0 ? '' : `; ${n} console session${n === 1 ? '' : 's'} ended`);
+
+/**
+ * usermod -L / -U: a disabled account keeps its files, groups and keys but signs in nowhere —
+ * console, SMB and S3 refuse it at once (its console sessions end). NFS AUTH_SYS carries a uid,
+ * not an account, so NFS access is the export's to restrict.
+ */
+async function setDisabled(name: string, disabled: boolean, o: { config?: string }): Promise<number> {
+  return withControlPlane(o.config, async (cp) => {
+    const ended = await audited(cp, disabled ? 'user.disable' : 'user.enable', `user:${name}`, async () => {
+      await cp.users.setDisabled(name, disabled);
+      return disabled ? cp.sessions.revokeUser(name) : 0;
+    });
+    process.stdout.write(
+      disabled
+        ? `user ${name} disabled: the console, new SMB sessions and S3 refuse it${sessionsEnded(ended)} (NFS AUTH_SYS is by uid: restrict it in the export)\n`
+        : `user ${name} enabled\n`,
+    );
     return 0;
   });
 }
@@ -175,6 +200,18 @@ export function registerUser(program: Command): void {
     .option('--json', 'print as JSON')
     .option(...CONFIG_OPTION)
     .action((o: { json?: boolean; config?: string }) => runCli(() => listUsers(o)));
+  user
+    .command('disable')
+    .description('refuse the user at sign-in (console, new SMB sessions, S3); files, groups and keys stay')
+    .argument('<name>', 'user name')
+    .option(...CONFIG_OPTION)
+    .action((name: string, o: { config?: string }) => runCli(() => setDisabled(name, true, o)));
+  user
+    .command('enable')
+    .description('let a disabled user sign in again')
+    .argument('<name>', 'user name')
+    .option(...CONFIG_OPTION)
+    .action((name: string, o: { config?: string }) => runCli(() => setDisabled(name, false, o)));
   user
     .command('remove')
     .description('remove a user, its S3 keys and sessions')

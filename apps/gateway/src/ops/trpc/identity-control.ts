@@ -10,6 +10,7 @@ type IdentityControl = Pick<
   | 'removeUser'
   | 'setUserPassword'
   | 'setUserRole'
+  | 'setUserDisabled'
   | 'listGroups'
   | 'addGroup'
   | 'removeGroup'
@@ -49,9 +50,17 @@ export function identityControl(gw: Gateway): IdentityControl {
       // Its S3 keys went with it, and they are cached by access key id.
       invalidateCredentials(gw);
     },
-    async setUserPassword(name, password) {
+    async setUserPassword(name, password, keepSession) {
       await users.setPassword(name, password);
+      await gw.control.sessions.revokeUser(name, keepSession);
       invalidateCredentials(gw, name);
+    },
+    async setUserDisabled(name, disabled) {
+      await users.setDisabled(name, disabled);
+      if (disabled) await gw.control.sessions.revokeUser(name);
+      // Its S3 keys are cached by access key id: drop them all.
+      invalidateCredentials(gw);
+      return mustGetUser(name);
     },
     async setUserRole(name, role) {
       await users.setRole(name, role);
