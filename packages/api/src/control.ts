@@ -102,7 +102,7 @@ export interface GatewayControl {
   listKeys(user?: string): Promise<S3KeyView[]>;
   /** The secret is in this result and nowhere else, ever. */
   createKey(user: string): Promise<CreatedS3Key>;
-  /** The key stops working within the credential cache's TTL (1 s). */
+  /** Through the gateway the key stops working at once; from `./cfs`, within the credential caches' TTL (1 s). */
   revokeKey(accessKeyId: string): Promise<S3KeyView>;
 
   certificates(): Promise<CertificatesReport>;

@@ -245,6 +245,33 @@ describe('S3', () => {
     }
   });
 
+  test('4b the access key of a disabled user is refused at once, and works again once it is enabled', async () => {
+    const trudy = await g.account('trudy', 'Trudy-password-1');
+    const s3 = client(trudy);
+    try {
+      await s3.send(new ListBucketsCommand({}));
+      const admin = await signIn(g.opsUrl, 'admin', process.env.CFS_ADMIN_PASSWORD!);
+      const set = (disabled: boolean) =>
+        trpc(g.opsUrl, 'mutation', 'users.setDisabled', { name: 'trudy', disabled }, { cookie: admin });
+      equal((await set(true)).status, 200);
+      // The console's change drops the gateway's cached credentials: no second of grace.
+      const mark = g.logMark();
+      deepEqual(
+        await refusal(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'by-trudy', Body: 'x' }))),
+        {
+          status: 403,
+          code: 'InvalidAccessKeyId',
+        },
+      );
+      equal(await objectExists('by-trudy'), false);
+      equal(logged(mark, /^S3 request refused: InvalidAccessKeyId$/).accessKeyId, trudy.accessKeyId);
+      equal((await set(false)).status, 200);
+      await s3.send(new ListBucketsCommand({}));
+    } finally {
+      s3.destroy();
+    }
+  });
+
   test('5 path traversal in a key ("..", also percent-encoded) is 400 InvalidArgument and writes nothing', async () => {
     for (const path of [
       `/${BUCKET}/../../escape`,

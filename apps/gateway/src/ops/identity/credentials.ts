@@ -45,11 +45,30 @@ export function credentialCache(gw: IdentitySource): TtlCache<string, ResolvedUs
   return cacheFor(gw.control);
 }
 
-/** Drops cached credentials: one name or key, or all. */
+type Drop = (nameOrAccessKey?: string) => void;
+const dependents = new WeakMap<ControlPlane, Set<Drop>>();
+
+/**
+ * A protocol's own cache of what it looked up in the control plane (S3's access keys) is
+ * dropped with these credentials, so a change made through the gateway applies at once there
+ * too. Returns the function that stops it.
+ */
+export function onCredentialsInvalidated(control: ControlPlane, drop: Drop): () => void {
+  let set = dependents.get(control);
+  if (!set) {
+    set = new Set();
+    dependents.set(control, set);
+  }
+  set.add(drop);
+  return () => set.delete(drop);
+}
+
+/** Drops cached credentials: one name or key, or all (and the protocols' caches that follow them). */
 export function invalidateCredentials(gw: IdentitySource, nameOrAccessKey?: string): void {
   const c = cacheFor(gw.control);
   if (nameOrAccessKey === undefined) c.invalidate();
   else c.delete(nameOrAccessKey);
+  for (const drop of dependents.get(gw.control) ?? []) drop(nameOrAccessKey);
 }
 
 const USER_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;

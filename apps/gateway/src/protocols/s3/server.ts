@@ -14,6 +14,7 @@ import type { Protocol } from '../../config/types.ts';
 import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { Connection } from '../../ops/connections.ts';
 import type { HealthCheck } from '../../ops/health.ts';
+import { onCredentialsInvalidated } from '../../ops/identity/credentials.ts';
 import type { Credential } from '../../storage/types.ts';
 import { Acceptor } from '../acceptor.ts';
 import { NOBODY, type S3Call, type S3Env, type S3Reply } from './context.ts';
@@ -98,8 +99,13 @@ export class S3Server implements ProtocolServer {
   private idCounter = 0;
   private readonly tls: boolean;
   private unsubscribeTls: (() => void) | undefined;
+  private readonly unsubscribeKeys: () => void;
 
   constructor(private readonly ctx: ProtocolContext) {
+    // A key revoked, or its user disabled or removed, through this gateway is refused at once.
+    this.unsubscribeKeys = onCredentialsInvalidated(ctx.control, (key) =>
+      key === undefined ? this.keyCache.clear() : this.keyCache.delete(key),
+    );
     this.tls = ctx.config.s3.tls !== undefined;
     const { host, port } = ctx.config.s3.bind;
     this.acceptor = new Acceptor(
@@ -180,6 +186,7 @@ export class S3Server implements ProtocolServer {
     if (this.stopping) return;
     this.stopping = true;
     this.unsubscribeTls?.();
+    this.unsubscribeKeys();
     await this.acceptor.stop();
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
