@@ -206,7 +206,7 @@ describe('what the router hands the gateway', () => {
     });
   });
 
-  test('7b a password change ends the user’s other sessions, keeping the changer’s own; an admin cannot disable themselves', async () => {
+  test('7b a password change ends the user’s other sessions, keeping the changer’s own; an admin cannot disable, remove or demote themselves', async () => {
     const control = fakeControl();
     const admin = createCaller(context('admin', control, fakeTransport({ credential: 'ADA-COOKIE' })));
     await admin.users.setPassword({ name: 'bob', password: 'bob-Secret-2' });
@@ -222,6 +222,24 @@ describe('what the router hands the gateway', () => {
       admin.users.setDisabled({ name: 'ada', disabled: true }),
       rejectsWith('BAD_REQUEST', /cannot disable the account you are signed in with/),
     );
+    await assert.rejects(
+      admin.users.remove({ name: 'ada' }),
+      rejectsWith('BAD_REQUEST', /cannot remove the account you are signed in with/),
+    );
+    await assert.rejects(
+      admin.users.setRole({ name: 'ada', role: 'viewer' }),
+      rejectsWith('BAD_REQUEST', /cannot change the role of the account you are signed in with/),
+    );
+    assert.equal(
+      control.argsOf('removeUser').length + control.argsOf('setUserRole').length,
+      0,
+      'nothing asked',
+    );
+    const token = createCaller({
+      control: fakeControl(),
+      session: { user: 'ada', role: 'admin', via: 'token' },
+    });
+    await token.users.setRole({ name: 'ada', role: 'viewer' });
     assert.equal((await admin.users.setDisabled({ name: 'bob', disabled: true })).disabled, true);
     await admin.users.setDisabled({ name: 'bob', disabled: false });
     assert.deepEqual(control.argsOf('setUserDisabled'), [
@@ -232,6 +250,8 @@ describe('what the router hands the gateway', () => {
       control.audits.slice(2).map((a) => [a.action, a.target, a.outcome]),
       [
         ['user.disable', 'user:ada', 'error'],
+        ['user.remove', 'user:ada', 'error'],
+        ['user.role', 'user:ada', 'error'],
         ['user.disable', 'user:bob', 'ok'],
         ['user.enable', 'user:bob', 'ok'],
       ],

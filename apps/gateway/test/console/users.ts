@@ -109,10 +109,17 @@ export function usersTests(fx: ConsoleFixture): void {
     await page.locator('[data-toast="success"]', { hasText: 'User carol disabled.' }).waitFor();
     await row.getByRole('button', { name: 'Enable' }).waitFor();
     match(await row.innerText(), /disabled/);
-    ok(
-      await page.locator('tr[data-user="alice"]').getByRole('button', { name: 'Disable' }).isDisabled(),
-      'an admin cannot disable the account they are signed in with',
-    );
+    const own = page.locator('tr[data-user="alice"]');
+    for (const control of [
+      own.getByRole('button', { name: 'Disable' }),
+      own.getByRole('button', { name: 'Remove', exact: true }),
+      own.getByLabel('Console role of alice'),
+    ]) {
+      ok(
+        await control.isDisabled(),
+        'an admin cannot disable, remove or demote the account they are signed in with',
+      );
+    }
 
     // carol's open session ended: her next page load is the sign-in form.
     await carolPage.goto(`${base}/`);

@@ -259,6 +259,8 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
               </label>
               <Select
                 id={`role-${u.name}`}
+                disabled={me}
+                title={me ? 'the account you are signed in with' : undefined}
                 className="w-32"
                 value={u.role ?? ''}
                 onChange={(e) =>
@@ -309,7 +311,13 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
               <Button size="sm" variant="ghost" onClick={() => createKey.mutate({ user: u.name })}>
                 New S3 key
               </Button>
-              <Button size="sm" variant="ghost" onClick={() => setConfirm(true)}>
+              <Button
+                size="sm"
+                variant="ghost"
+                disabled={me}
+                title={me ? 'the account you are signed in with' : undefined}
+                onClick={() => setConfirm(true)}
+              >
                 Remove
               </Button>
             </>

@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { accountName, id, password, role } from '../schemas.ts';
 import { adminProcedure, field, router, viewerProcedure } from '../trpc.ts';
+import type { Session } from '../types/auth.ts';
 import type { NewUser, UserView } from '../types/identity.ts';
 
 export const addUserInput = z.object({
@@ -20,6 +21,20 @@ export const setRoleInput = z.object({ name: accountName('user'), role: role.nul
 export const setDisabledInput = z.object({ name: accountName('user'), disabled: z.boolean() });
 
 const userTarget = (i: Readonly<Record<string, unknown>>) => `user:${field(i, 'name')}`;
+
+/**
+ * An admin cannot remove, disable or change the role of the console account they are signed in
+ * with: the console could not undo it (`./cfs user …` on the gateway host can). Admin tokens
+ * name no account and are not held to it.
+ */
+function notSelf(session: Session | null, name: string, what: string): void {
+  if (session?.via !== 'token' && session?.user === name) {
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: `you cannot ${what} the account you are signed in with`,
+    });
+  }
+}
 
 /** Accounts: one identity for NFS uid/gid, S3 keys, SMB's NT hash and the console role. */
 export const usersRouter = router({
@@ -41,6 +56,7 @@ export const usersRouter = router({
     .meta({ audit: { action: 'user.remove', target: userTarget } })
     .input(nameInput)
     .mutation(async ({ ctx, input }): Promise<{ removed: string }> => {
+      notSelf(ctx.session, input.name, 'remove');
       await ctx.control.removeUser(input.name);
       return { removed: input.name };
     }),
@@ -54,7 +70,6 @@ export const usersRouter = router({
       await ctx.control.setUserPassword(input.name, input.password, own);
       return { changed: input.name };
     }),
-  /** An admin cannot disable the account they are signed in with (nobody could undo it from here). */
   setDisabled: adminProcedure
     .meta({
       audit: {
@@ -65,16 +80,14 @@ export const usersRouter = router({
     })
     .input(setDisabledInput)
     .mutation(({ ctx, input }): Promise<UserView> => {
-      if (input.disabled && ctx.session?.user === input.name) {
-        throw new TRPCError({
-          code: 'BAD_REQUEST',
-          message: 'you cannot disable the account you are signed in with',
-        });
-      }
+      if (input.disabled) notSelf(ctx.session, input.name, 'disable');
       return ctx.control.setUserDisabled(input.name, input.disabled);
     }),
   setRole: adminProcedure
     .meta({ audit: { action: 'user.role', target: userTarget } })
     .input(setRoleInput)
-    .mutation(({ ctx, input }): Promise<UserView> => ctx.control.setUserRole(input.name, input.role)),
+    .mutation(({ ctx, input }): Promise<UserView> => {
+      notSelf(ctx.session, input.name, 'change the role of');
+      return ctx.control.setUserRole(input.name, input.role);
+    }),
 });
