@@ -87,7 +87,7 @@ export interface GatewayControl {
   removeUser(name: string): Promise<void>;
   /** Ends the user's console sessions but `keepSession` (the changer's own, by its cookie value). */
   setUserPassword(name: string, password: string, keepSession?: string | null): Promise<void>;
-  /** Disabled: console, SMB and S3 refuse the user and its console sessions end; files, groups and keys stay. */
+  /** Disabled: the console, new SMB sessions and S3 refuse the user, its console sessions end; files, groups, keys stay. */
   setUserDisabled(name: string, disabled: boolean): Promise<UserView>;
   /** null takes console access away. */
   setUserRole(name: string, role: Role | null): Promise<UserView>;

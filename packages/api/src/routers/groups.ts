@@ -24,7 +24,7 @@ export const groupsRouter = router({
       await ctx.control.removeGroup(input.name);
       return { removed: input.name };
     }),
-  /** Takes effect at the user's next sign-in or credential lookup, within a second. */
+  /** Takes effect at the user's next sign-in or request (the gateway's cached credentials are dropped). */
   addMember: adminProcedure
     .meta({
       audit: { action: 'group.add-member', target: groupTarget, detail: (i) => ({ user: field(i, 'user') }) },

@@ -132,8 +132,9 @@ const sessionsEnded = (n: number) => (n === 0 ? '' : `; ${n} console session${n 
 
 /**
  * usermod -L / -U: a disabled account keeps its files, groups and keys but signs in nowhere —
- * console, SMB and S3 refuse it at once (its console sessions end). NFS AUTH_SYS carries a uid,
- * not an account, so NFS access is the export's to restrict.
+ * the console, new SMB sessions and S3 refuse it (a running gateway within its credential
+ * caches' second) and its console sessions end. NFS AUTH_SYS carries a uid, not an account, so
+ * NFS access is the export's to restrict.
  */
 async function setDisabled(name: string, disabled: boolean, o: { config?: string }): Promise<number> {
   return withControlPlane(o.config, async (cp) => {
