@@ -106,11 +106,12 @@ for (const store of CONTROL_STORES) {
           code: 'INVALID',
           message: 'group fay is the primary group of user fay: give fay another primary group first',
         });
-        await cp.groups.add({ name: 'ops' });
-        await assert.rejects(cp.users.removeFromGroup('fay', 'ops'), {
+        await cp.groups.add({ name: 'fay-elsewhere' });
+        await assert.rejects(cp.users.removeFromGroup('fay', 'fay-elsewhere'), {
           code: 'INVALID',
-          message: 'user fay is not a member of group ops',
+          message: 'user fay is not a member of group fay-elsewhere',
         });
+        await cp.groups.remove('fay-elsewhere');
         await assert.rejects(cp.users.removeFromGroup('fay', 'nope'), code('NOT_FOUND'));
         assert.deepEqual(
           (await cp.groups.members('staff')).map((m) => m.name),
