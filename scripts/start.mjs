@@ -71,7 +71,6 @@ gateway.on('exit', (code, signal) => {
 // (after a `git pull`: a minute or two), then `next start` on :3000.
 const web = join(root, 'apps/web');
 const consolePort = process.env.PORT ?? '3000';
-const stale = () => consoleBuildStale(root);
 const env = {
   ...process.env,
   NEXT_TELEMETRY_DISABLED: '1',
@@ -87,12 +86,12 @@ const startConsole = () => {
   children.push(next);
   console.log(`console listening on http://0.0.0.0:${consolePort} (gateway ${env.CFS_GATEWAY_URL})`);
 };
+const why = process.env.CFS_NO_CONSOLE ? undefined : consoleBuildStale(root);
 if (process.env.CFS_NO_CONSOLE) {
   console.log('console not started (CFS_NO_CONSOLE)');
-} else if (!stale()) {
+} else if (why === undefined) {
   startConsole();
 } else {
-  const why = stale();
   console.log(
     why === 'never built'
       ? 'building the console (first start; a minute or two)…'
