@@ -79,7 +79,7 @@ function Members({ g, admin, users }: { g: GroupView; admin: boolean; users: rea
   const queryClient = useQueryClient();
   const toast = useToast();
   const [pick, setPick] = useState('');
-  const done = (what: string) => (r: GroupView) => {
+  const done = (what: string, r: GroupView) => {
     toast('success', what);
     queryClient.setQueryData(trpc.groups.list.queryKey(), (old?: GroupView[]) =>
       old?.map((x) => (x.name === r.name ? r : x)),
@@ -89,7 +89,7 @@ function Members({ g, admin, users }: { g: GroupView; admin: boolean; users: rea
   const add = useMutation(
     trpc.groups.addMember.mutationOptions({
       onSuccess: (r, v) => {
-        done(`${v.user} added to group ${r.name}.`)(r);
+        done(`${v.user} added to group ${r.name}.`, r);
         setPick('');
       },
       onError: (e) => toast('error', `Member not added: ${messageOf(e)}`),
@@ -97,7 +97,7 @@ function Members({ g, admin, users }: { g: GroupView; admin: boolean; users: rea
   );
   const remove = useMutation(
     trpc.groups.removeMember.mutationOptions({
-      onSuccess: (r, v) => done(`${v.user} removed from group ${r.name}.`)(r),
+      onSuccess: (r, v) => done(`${v.user} removed from group ${r.name}.`, r),
       onError: (e) => toast('error', `Member not removed: ${messageOf(e)}`),
     }),
   );

@@ -25,6 +25,17 @@ import { useTRPC } from '../../lib/trpc.ts';
 import { useToast } from '../providers.tsx';
 import { Groups } from './groups.tsx';
 
+/**
+ * The console roles a user may have, "none" first (no console access). Spelled here: the
+ * console takes only types from @claudefs/api, so none of its server code reaches the browser.
+ */
+const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
+const ROLE_OPTIONS = ['', ...ROLES].map((r) => (
+  <option key={r} value={r}>
+    {r || 'none'}
+  </option>
+));
+
 type Problems = Partial<Record<'name' | 'uid' | 'group' | 'groups' | 'password', string>>;
 
 /**
@@ -115,10 +126,7 @@ function AddUser() {
           value={role}
           onChange={(e) => setRole(e.target.value as Role | '')}
         >
-          <option value="">none</option>
-          <option value="viewer">viewer</option>
-          <option value="operator">operator</option>
-          <option value="admin">admin</option>
+          {ROLE_OPTIONS}
         </Select>
       </Field>
       {text('password', 'Password', password, setPassword, {
@@ -198,7 +206,9 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
   const [confirm, setConfirm] = useState(false);
   const [passwordOpen, setPasswordOpen] = useState(false);
   const [disableOpen, setDisableOpen] = useState(false);
-  const me = useSession()?.user === u.name;
+  // What an admin may not do to the account they are signed in with (the router refuses it too).
+  const ownAccount =
+    useSession()?.user === u.name ? { disabled: true, title: 'the account you are signed in with' } : {};
   const setDisabled = useMutation(
     trpc.users.setDisabled.mutationOptions({
       onSuccess: (r) => {
@@ -259,18 +269,14 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
               </label>
               <Select
                 id={`role-${u.name}`}
-                disabled={me}
-                title={me ? 'the account you are signed in with' : undefined}
+                {...ownAccount}
                 className="w-32"
                 value={u.role ?? ''}
                 onChange={(e) =>
                   setRole.mutate({ name: u.name, role: (e.target.value || null) as Role | null })
                 }
               >
-                <option value="">none</option>
-                <option value="viewer">viewer</option>
-                <option value="operator">operator</option>
-                <option value="admin">admin</option>
+                {ROLE_OPTIONS}
               </Select>
             </>
           ) : (
@@ -298,26 +304,14 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
                   Enable
                 </Button>
               ) : (
-                <Button
-                  size="sm"
-                  variant="ghost"
-                  disabled={me}
-                  title={me ? 'the account you are signed in with' : undefined}
-                  onClick={() => setDisableOpen(true)}
-                >
+                <Button size="sm" variant="ghost" {...ownAccount} onClick={() => setDisableOpen(true)}>
                   Disable
                 </Button>
               )}
               <Button size="sm" variant="ghost" onClick={() => createKey.mutate({ user: u.name })}>
                 New S3 key
               </Button>
-              <Button
-                size="sm"
-                variant="ghost"
-                disabled={me}
-                title={me ? 'the account you are signed in with' : undefined}
-                onClick={() => setConfirm(true)}
-              >
+              <Button size="sm" variant="ghost" {...ownAccount} onClick={() => setConfirm(true)}>
                 Remove
               </Button>
             </>
