@@ -11,6 +11,7 @@ import { registerLs } from './commands/ls.ts';
 import { registerNodes } from './commands/nodes.ts';
 import { registerPreflight } from './commands/preflight.ts';
 import { registerQuota } from './commands/quota.ts';
+import { registerReload } from './commands/reload.ts';
 import { registerSmb } from './commands/smb.ts';
 import { registerStart } from './commands/start.ts';
 import { registerStat } from './commands/stat.ts';
@@ -31,6 +32,7 @@ registerDrain(gateway);
 registerUndrain(gateway);
 registerPreflight(gateway);
 registerLogLevel(gateway);
+registerReload(gateway);
 registerNodes(gateway);
 
 registerFsck(program);

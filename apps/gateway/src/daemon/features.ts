@@ -1,5 +1,6 @@
 import { adminFeature } from '../ops/admin/feature.ts';
 import { certsFeature } from '../ops/certs/feature.ts';
+import { configFeature } from '../ops/config/feature.ts';
 import { diagnosticsFeature } from '../ops/diagnostics/feature.ts';
 import { drainFeature } from '../ops/drain/feature.ts';
 import { identityFeature } from '../ops/identity/feature.ts';
@@ -17,6 +18,7 @@ export const FEATURES: Feature[] = [
   quotaFeature,
   certsFeature,
   drainFeature,
+  configFeature,
   adminFeature,
   trpcFeature,
   // Last: registered once everything before it started; says `stopped` first when stopping.

@@ -1,3 +1,4 @@
+import { planReload, type ReloadPlan, type SettingChange } from '../config/reload-plan.ts';
 import type { GatewayConfig, Protocol } from '../config/types.ts';
 import { type ControlPlane, openControlPlane } from '../control/index.ts';
 import { AdminRoutes } from '../ops/admin/routes.ts';
@@ -17,6 +18,15 @@ import { PROTOCOL_SERVERS } from './protocols.ts';
 
 export class StartError extends Error {}
 
+export interface ReloadOutcome {
+  at: string;
+  applied: SettingChange[];
+  /** Settings whose file value differs from the running one (as of this reload). */
+  pendingRestart: SettingChange[];
+  /** Why the file was refused (nothing changed). */
+  problems?: string[];
+}
+
 /**
  * One gateway process: stores, the ops listener and the protocol servers, started in that
  * order and stopped in reverse so nothing serves a request after its store closed.
@@ -32,6 +42,8 @@ export class Gateway {
   readonly connections: ConnectionRegistry;
   /** Listeners refuse new connections for maintenance (set by the drain feature; metrics read it). */
   draining = false;
+  /** The last reload's outcome (the console shows what waits for a restart). */
+  lastReload: ReloadOutcome | undefined;
   /** Tests only: wraps the stores before the namespace guards them (OpenNamespaceOptions). */
   wrapStores: OpenNamespaceOptions['wrapStores'];
   private readonly started: Feature[] = [];
@@ -110,8 +122,13 @@ export class Gateway {
         );
         continue;
       }
+      const gw = this;
       const server = factory({
-        config,
+        // Read through: a reload replaces the configuration (config/reload-plan.ts keeps what
+        // is bound at start at its running values).
+        get config() {
+          return gw.config;
+        },
         ns: this.ns,
         control: this.control,
         connections: this.connections,
@@ -146,8 +163,7 @@ export class Gateway {
     return state === 'half-open' ? { status: 'degraded' as const, message: 'circuit half-open' } : undefined;
   }
 
-  private async createServedDirectories(): Promise<void> {
-    const { config } = this;
+  private async createServedDirectories(config = this.config): Promise<void> {
     const dirs = [
       ...(config.nfs.enabled ? config.nfs.exports : []),
       ...(config.smb.enabled ? config.smb.shares : []),
@@ -156,14 +172,29 @@ export class Gateway {
     for (const d of dirs) await this.ns.ensureDirectory(d.path, d.mode, d.ownerUid, d.ownerGid);
   }
 
-  /** SIGHUP: what can change live (log level, quotas, certificates, cache and limits). */
-  async reload(config: GatewayConfig): Promise<void> {
+  /**
+   * SIGHUP and `./cfs gateway reload`: applies what can change live (config/reload-plan.ts:
+   * log level, limits, caches, breakers, quotas' grace, certificates, NFS exports, SMB shares)
+   * and keeps the rest at its running values until the next start, saying which.
+   */
+  async reload(loaded: GatewayConfig): Promise<ReloadPlan> {
+    const plan = planReload(this.config, loaded);
+    const { config } = plan;
+    // A new export's or share's directory first: if it cannot be made, nothing changes.
+    await this.createServedDirectories(config);
     this.config = config;
     this.log.level = config.logLevel;
     this.connections.maxConnections = config.limits.maxConnections;
     this.ns.configureCaches(config.cache.ttlMs, config.cache.maxEntries);
     for (const b of Object.values(this.ns.breakers)) b.configure(config.circuitBreaker);
+    for (const server of this.servers) await server.reload?.();
     for (const feature of this.started) await feature.reload?.(this);
+    this.lastReload = {
+      at: new Date().toISOString(),
+      applied: plan.applied,
+      pendingRestart: plan.pendingRestart,
+    };
+    return plan;
   }
 
   /** Clean stop: listeners closed, requests in flight finished, stores closed. Idempotent. */

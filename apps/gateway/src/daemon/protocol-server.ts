@@ -21,10 +21,13 @@ export interface ProtocolServer {
   /** Drain: stop (false) or resume (true) accepting new connections; open ones keep working. */
   setAccepting(accepting: boolean): void;
   healthCheck(): HealthCheck;
+  /** After a reload replaced ProtocolContext.config: apply the exports or shares it changed. */
+  reload?(): Promise<void> | void;
 }
 
 export interface ProtocolContext {
-  config: GatewayConfig;
+  /** The running configuration: replaced by a reload, so read it where it is used. */
+  readonly config: GatewayConfig;
   ns: Namespace;
   control: ControlPlane;
   connections: ConnectionRegistry;

@@ -85,6 +85,36 @@ describe('file handles', () => {
     equal(handles.decodeHandle(bRoot).exportIndex, 0, 'reordered exports keep their handles');
   });
 
+  test('5b a reload keeps each export path in its slot: removed is STALE at once, re-added valid again', async () => {
+    const handles = new NfsHandles(h.key, h.ns, [nfsExport({ path: '/a' }), nfsExport({ path: '/b' })]);
+    const aRoot = await handles.encodeRootHandle(0);
+    const bRoot = await handles.encodeRootHandle(1);
+    equal(handles.decodeHandle(aRoot).exportIndex, 0);
+    handles.reconfigure([nfsExport({ path: '/b', access: 'ro' }), nfsExport({ path: '/c' })]);
+    deepEqual(
+      handles.exports.map((e) => e && [e.path, e.access]),
+      [undefined, ['/b', 'ro'], ['/c', 'rw']],
+    );
+    // Verified a moment ago, and still refused: the caches start over.
+    throws(
+      () => handles.decodeHandle(aRoot),
+      (e: NfsStatusError) => e.status === STALE,
+    );
+    throws(
+      () => handles.exportAt(0),
+      (e: NfsStatusError) => e.status === STALE,
+    );
+    const b = handles.decodeHandle(bRoot);
+    equal(b.exportIndex, 1);
+    equal(handles.exportAt(b.exportIndex).access, 'ro', 'the new settings for the same handle');
+    handles.reconfigure([nfsExport({ path: '/a' })]);
+    equal(handles.decodeHandle(aRoot).exportIndex, 0, 'served again in its old slot');
+    throws(
+      () => handles.decodeHandle(bRoot),
+      (e: NfsStatusError) => e.status === STALE,
+    );
+  });
+
   test('6 LOOKUP .. at an export root stays at the root; a directory moved out of the export is cut off', async () => {
     const a = await h.root(0);
     const up = await h.call(3, A.lookup(a, '..'), R.lookup);

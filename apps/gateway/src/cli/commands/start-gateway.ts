@@ -1,7 +1,7 @@
 import { PROTOCOLS, type Protocol } from '../../config/defaults.ts';
-import { loadConfig } from '../../config/load.ts';
 import { applyOverrides } from '../../config/overrides.ts';
 import { formatProblem } from '../../config/problems.ts';
+import { reloadFromFile, rememberStartArguments } from '../../daemon/config-reload.ts';
 import { Gateway } from '../../daemon/gateway.ts';
 import { createLogger } from '../../daemon/logger.ts';
 import { PROTOCOL_SERVERS } from '../../daemon/protocols.ts';
@@ -55,11 +55,9 @@ export async function startGateway(names: string[], opts: StartOptions): Promise
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => {
-    void reload(gw, opts, named).catch((e) =>
-      log.error({ err: e }, 'reload failed; keeping the running configuration'),
-    );
-  });
+  rememberStartArguments(gw, { flags: opts, named });
+  // Problems are logged and reported by reloadFromFile; the running configuration stays.
+  process.on('SIGHUP', () => void reloadFromFile(gw, 'SIGHUP'));
 
   try {
     await gw.start();
@@ -71,27 +69,6 @@ export async function startGateway(names: string[], opts: StartOptions): Promise
   log.info({ pid: process.pid, config: config.configFile, state: config.stateDir }, 'gateway started');
   await new Promise(() => {});
   return undefined;
-}
-
-/**
- * SIGHUP: re-read the file and apply what can change live. The file's log_level wins over a
- * --log-level given at start: the runbook turns on debug by editing the file.
- */
-async function reload(gw: Gateway, opts: StartOptions, named: Protocol[]): Promise<void> {
-  // Certificate problems must not block the rest of a reload: the certificate feature keeps
-  // serving the old pair when the new one is bad, and says so.
-  const loaded = await loadConfig(gw.config.configFile, { tls: 'warning' });
-  if (!loaded.config)
-    throw new Error(
-      loaded.problems
-        .filter((p) => p.severity === 'error')
-        .map(formatProblem)
-        .join('; '),
-    );
-  const { config, problems } = applyOverrides(loaded.config, { ...opts, logLevel: undefined }, named);
-  if (!config) throw new Error(problems.map(formatProblem).join('; '));
-  await gw.reload(config);
-  gw.log.info({ level: config.logLevel }, 'configuration reloaded');
 }
 
 function availableList(): string {

@@ -21,6 +21,8 @@ export interface AdminRequest {
 export interface AdminResult {
   status?: number;
   body: unknown;
+  /** What the audit entry records instead of the request body (what the action changed). */
+  auditDetail?: unknown;
 }
 
 export type AdminHandler = (req: AdminRequest) => Promise<AdminResult> | AdminResult;
@@ -119,7 +121,7 @@ export class AdminRoutes {
         action,
         target,
         outcome: status < 400 ? 'ok' : 'error',
-        detail: body,
+        detail: result.auditDetail ?? body,
       });
       sendJson(res, status, result.body);
     } catch (e) {

@@ -7,8 +7,8 @@ import type { MountTable } from './mount-table.ts';
 /** What the MOUNT procedures share. */
 export interface MountEnv {
   ns: { resolvePath(cred: Credential, path: string): Promise<Attributes> };
-  /** `nfs.exports`, in configuration order (the index is the one NFS handles carry). */
-  exports: readonly NfsExport[];
+  /** The served exports by the slot NFS handles carry (NfsHandles.exports; empty: removed by a reload). */
+  exports: ReadonlyArray<NfsExport | undefined>;
   access: ClientAccess;
   /** The NFS file handle of a directory of export #`exportIndex` (nfs/v3/handle.ts). */
   handleOf(exportIndex: number, dir: Attributes): Buffer;

@@ -11,7 +11,7 @@ export function exportProcedure(env: MountEnv): RpcProcedure {
       decodeVoid(call.args);
       encodeExports(
         reply,
-        env.exports.map((e) => ({ dir: e.path, groups: e.clients.map((c) => c.text) })),
+        env.exports.flatMap((e) => (e ? [{ dir: e.path, groups: e.clients.map((c) => c.text) }] : [])),
       );
     },
   };

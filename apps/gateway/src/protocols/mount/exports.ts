@@ -22,17 +22,18 @@ export function normaliseMountPath(path: string): string | undefined {
 
 /**
  * The export a path is in: the export whose path is the longest whole-component prefix of it
- * (`/export/sub/dir` is in `/export`, `/exporter` is not), with its index in `nfs.exports` —
- * the index the NFS file handle carries.
+ * (`/export/sub/dir` is in `/export`, `/exporter` is not), with its slot — the index the NFS
+ * file handle carries.
  */
 export function exportContaining(
-  exports: readonly NfsExport[],
+  exports: ReadonlyArray<NfsExport | undefined>,
   path: string,
 ): { index: number; export: NfsExport } | undefined {
   const wanted = normaliseMountPath(path);
   if (wanted === undefined) return undefined;
   let best: { index: number; export: NfsExport } | undefined;
   for (const [index, exp] of exports.entries()) {
+    if (!exp) continue;
     const root = exp.path;
     const inside = root === '/' || wanted === root || wanted.startsWith(`${root}/`);
     if (inside && (!best || root.length > best.export.path.length)) best = { index, export: exp };

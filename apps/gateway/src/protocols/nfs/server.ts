@@ -47,6 +47,7 @@ export class NfsServer implements ProtocolServer {
   private locks: NlmLockManager | undefined;
   readonly mounts = new MountTable();
   private accepting = true;
+  private handles: NfsHandles | undefined;
   private stopping = false;
 
   constructor(
@@ -70,9 +71,10 @@ export class NfsServer implements ProtocolServer {
         return status === 0 ? undefined : statusName(status);
       },
     };
+    this.handles = handles;
     const mount = servedMountProgram({
       ns,
-      exports,
+      exports: handles.exports,
       access: clients,
       handleOf: (exportIndex, dir) => handles.encodeHandle(exportIndex, dir),
       mounts: this.mounts,
@@ -88,7 +90,8 @@ export class NfsServer implements ProtocolServer {
       manager: locks,
       inodeOf: async (fh, remoteAddress) => {
         const ref = handles.decodeHandle(fh);
-        const exp = exports[ref.exportIndex]!;
+        const exp = handles.exports[ref.exportIndex];
+        if (!exp) throw fsError('ESTALE', 'handle of an export no longer served');
         if (!(await clients.allowed(exp, remoteAddress))) {
           throw fsError('EACCES', `${remoteAddress} is not a client of ${exp.path}`);
         }
@@ -149,6 +152,14 @@ export class NfsServer implements ProtocolServer {
   /** The ports actually bound (the configured ones, or the kernel's picks for port 0). */
   get ports(): { nfs: number; mount: number } | undefined {
     return this.nfs && this.mount ? { nfs: this.nfs.port, mount: this.mount.port } : undefined;
+  }
+
+  /**
+   * A reload: exports take their new settings for every later call (access, clients, squash),
+   * new ones can be mounted, removed ones answer MNT3ERR_ACCES and their handles NFS3ERR_STALE.
+   */
+  reload(): void {
+    this.handles?.reconfigure(this.ctx.config.nfs.exports);
   }
 
   setAccepting(accepting: boolean): void {

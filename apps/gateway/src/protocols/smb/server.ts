@@ -15,7 +15,8 @@ import { NotifyHub } from './notify.ts';
 import { InodeOpens } from './open-files.ts';
 import { probeNegotiate } from './probe.ts';
 import { type SmbStatus, smbStatusOf } from './status-report.ts';
-import { sharesFrom } from './tree.ts';
+import { inValidGroups, sharesFrom, type TreeConnect } from './tree.ts';
+import { endTree } from './tree-end.ts';
 
 /** How long stop() lets requests in flight finish before closing their connections. */
 const STOP_GRACE_MS = 10_000;
@@ -48,7 +49,9 @@ export class SmbServer implements ProtocolServer {
     const notify = new NotifyHub(ctx.ns, inodes, ctx.log);
     this.env = {
       ns: ctx.ns,
-      config: ctx.config,
+      get config() {
+        return ctx.config;
+      },
       control: ctx.control,
       log: ctx.log,
       serverGuid: randomBytes(16),
@@ -74,6 +77,51 @@ export class SmbServer implements ProtocolServer {
     await this.acceptor.listen();
     const { host, port } = this.ctx.config.smb.bind;
     return [{ name: 'SMB', address: `${host}:${port}` }];
+  }
+
+  /**
+   * A reload: new shares are served and listed at once. A tree connect to a share the reload
+   * removed or moved to another path ends (its next request reads STATUS_NETWORK_NAME_DELETED and
+   * the client connects the tree again); one to a share whose read_only or valid_groups changed
+   * takes the new settings now, and ends if its user is no longer in valid_groups.
+   */
+  async reload(): Promise<void> {
+    const shares = new Map(sharesFrom(this.ctx.config.smb.shares).map((s) => [s.name.toUpperCase(), s]));
+    const groupsFromHost = this.ctx.config.identity.groupsFromHost;
+    const ending: Array<{ tree: TreeConnect; why: string }> = [];
+    for (const conn of this.connections) {
+      for (const session of conn.sessions.values()) {
+        for (const tree of session.trees.values()) {
+          if (tree.share.ipc) continue;
+          const next = shares.get(tree.share.name.toUpperCase());
+          if (!next) ending.push({ tree, why: 'the share is no longer configured' });
+          else if (next.path !== tree.share.path)
+            ending.push({ tree, why: `the share now serves ${next.path}` });
+          else tree.share = next;
+        }
+      }
+    }
+    for (const conn of this.connections) {
+      for (const session of conn.sessions.values()) {
+        for (const tree of session.trees.values()) {
+          if (tree.share.ipc || !session.user || ending.some((e) => e.tree === tree)) continue;
+          if (!(await inValidGroups(tree.share, session.user, this.ctx.control, groupsFromHost)))
+            ending.push({ tree, why: `${session.user.name} is in none of its valid_groups` });
+        }
+      }
+    }
+    for (const { tree, why } of ending) {
+      this.ctx.log.info(
+        { share: tree.share.name, user: tree.session.user?.name, treeId: tree.id },
+        `SMB tree connect to ${tree.share.name} ended by a reload: ${why}`,
+      );
+      await endTree(this.env, tree.session, tree).catch((e: unknown) =>
+        this.ctx.log.error(
+          { err: e, share: tree.share.name },
+          'closing the files of an ended tree connect failed',
+        ),
+      );
+    }
   }
 
   setAccepting(accepting: boolean): void {

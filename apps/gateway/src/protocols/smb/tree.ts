@@ -72,7 +72,8 @@ export class TreeConnect {
   constructor(
     readonly id: number,
     readonly session: Session,
-    readonly share: Share,
+    /** Replaced by a reload that changed the share's read_only or valid_groups (server.ts). */
+    public share: Share,
     readonly rootIno: bigint,
   ) {}
 

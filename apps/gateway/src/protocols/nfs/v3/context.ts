@@ -53,7 +53,7 @@ export class NfsCall {
 
   /** The export of the call's handles (set by the first `file()`). */
   get export(): NfsExport {
-    return this.env.handles.exports[this.exportIndexOrThrow()]!;
+    return this.env.handles.exportAt(this.exportIndexOrThrow());
   }
 
   private exportIndexOrThrow(): number {
@@ -108,7 +108,7 @@ export class NfsCall {
     if (this.exportIndex !== undefined && this.exportIndex !== ref.exportIndex) {
       throw nfsError(Nfsstat3.XDEV, 'handles of two exports in one call');
     }
-    const exp = this.env.handles.exports[ref.exportIndex]!;
+    const exp = this.env.handles.exportAt(ref.exportIndex);
     if (this.asked?.exp !== exp)
       this.asked = { exp, answer: this.env.clients.allowed(exp, this.caller.remoteAddress) };
     return { ref, exp, allowed: this.asked.answer };

@@ -43,9 +43,16 @@ export function exportIdOf(path: string): bigint {
  * `decodeHandle`.
  */
 export class NfsHandles {
-  private readonly ids: bigint[];
+  /**
+   * One slot per export path ever served, in configuration order then in the order reloads
+   * added them: a handle's export id finds its slot, and a slot keeps its index for good, so a
+   * call in flight across a reload never reads another export's settings. A removed export's
+   * slot is empty (its handles are stale) until a reload serves the path again.
+   */
+  private readonly slots: Array<NfsExport | undefined> = [];
+  private readonly ids: bigint[] = [];
   private readonly byId = new Map<bigint, number>();
-  private readonly roots: Array<InodeRef | undefined>;
+  private readonly roots: Array<InodeRef | undefined> = [];
   /** Handles minted or verified, by their bytes: the MAC is computed once per handle, not per call. */
   private readonly verified = new Map<string, HandleRef>();
   /**
@@ -60,18 +67,52 @@ export class NfsHandles {
   constructor(
     private readonly key: Buffer,
     private readonly ns: NamespaceApi,
-    readonly exports: readonly NfsExport[],
+    exports: readonly NfsExport[],
   ) {
     if (key.length < 16) throw new Error('the NFS handle key must be at least 16 bytes');
-    this.ids = exports.map((e) => exportIdOf(e.path));
-    for (const [i, id] of this.ids.entries()) {
-      const other = this.byId.get(id);
-      if (other !== undefined) {
-        throw new Error(`NFS exports ${exports[other]!.path} and ${exports[i]!.path} have the same id`);
+    this.reconfigure(exports);
+  }
+
+  /** The served exports by slot; an empty slot is an export a reload removed. */
+  get exports(): ReadonlyArray<NfsExport | undefined> {
+    return this.slots;
+  }
+
+  /** The export of a slot a handle named; NFS3ERR_STALE once a reload removed it. */
+  exportAt(exportIndex: number): NfsExport {
+    const exp = this.slots[exportIndex];
+    if (!exp) throw nfsError(Nfsstat3.STALE, 'handle of an export no longer served');
+    return exp;
+  }
+
+  /**
+   * Serves `exports` from now on (a reload): an export keeps its slot by path and takes its new
+   * settings (access, clients, squash) for every later call; a new path gets a slot; a path no
+   * longer listed leaves its slot empty. The handle caches start over.
+   */
+  reconfigure(exports: readonly NfsExport[]): void {
+    const listed = new Set<number>();
+    for (const exp of exports) {
+      const id = exportIdOf(exp.path);
+      let index = this.byId.get(id);
+      if (index === undefined) {
+        index = this.slots.length;
+        this.ids.push(id);
+        this.byId.set(id, index);
+        this.roots.push(undefined);
+        this.slots.push(exp);
+      } else if (listed.has(index)) {
+        throw new Error(`NFS exports ${this.slots[index]!.path} and ${exp.path} have the same id`);
+      } else {
+        if (this.slots[index] === undefined) this.roots[index] = undefined;
+        this.slots[index] = exp;
       }
-      this.byId.set(id, i);
+      listed.add(index);
     }
-    this.roots = exports.map(() => undefined);
+    for (let i = 0; i < this.slots.length; i++) if (!listed.has(i)) this.slots[i] = undefined;
+    this.verified.clear();
+    this.minted.clear();
+    this.recent.fill(undefined);
   }
 
   /** The fsid reported in fattr3 for every object of the export. */
@@ -135,7 +176,8 @@ export class NfsHandles {
       throw nfsError(Nfsstat3.STALE, 'handle does not verify');
     }
     const exportIndex = this.byId.get(fh.readBigUInt64BE(4));
-    if (exportIndex === undefined) throw nfsError(Nfsstat3.STALE, 'handle of an export no longer served');
+    if (exportIndex === undefined || this.slots[exportIndex] === undefined)
+      throw nfsError(Nfsstat3.STALE, 'handle of an export no longer served');
     return Object.freeze({ exportIndex, ino: fh.readBigUInt64BE(12), generation: fh.readUInt32BE(20) });
   }
 
@@ -148,8 +190,7 @@ export class NfsHandles {
    * directory removed and created again through another protocol is found anew).
    */
   async exportRoot(exportIndex: number): Promise<Attributes> {
-    const exp = this.exports[exportIndex];
-    if (!exp) throw nfsError(Nfsstat3.STALE, `no NFS export #${exportIndex}`);
+    const exp = this.exportAt(exportIndex);
     const known = this.roots[exportIndex];
     if (known) {
       try {

@@ -1,4 +1,5 @@
 import type { RequestContext } from '../context.ts';
+import { endTree } from '../tree-end.ts';
 import type { Reader } from '../wire/reader.ts';
 
 /** MS-SMB2 §2.2.11. */
@@ -9,10 +10,7 @@ export function decodeTreeDisconnect(r: Reader): Record<string, never> {
 
 /** MS-SMB2 §3.3.5.8: the tree's opens are closed with it. */
 export async function handleTreeDisconnect(ctx: RequestContext, _req: Record<string, never>): Promise<void> {
-  const tree = ctx.tree!;
-  const session = ctx.session!;
-  for (const open of [...session.opens.values()]) if (open.tree === tree) await ctx.conn.closeOpen(open);
-  session.trees.delete(tree.id);
+  await endTree(ctx.env, ctx.session!, ctx.tree!);
 }
 
 export function encodeTreeDisconnect(): Buffer {

@@ -1,0 +1,263 @@
+import { equal, match, ok } from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { freePorts } from '../support/ports.ts';
+import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { mustToolPath, requireTools } from '../support/tools.ts';
+
+/*
+ * A running gateway reads its file again (`./cfs gateway reload`, SIGHUP, POST
+ * /admin/config/reload): exports and shares change under connected clients, what is bound at
+ * start waits for a restart and says so, and a file with errors changes nothing. Real clients:
+ * libnfs's nfs-cp / nfs-cat / nfs-ls and smbclient.
+ */
+
+const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
+const TOOLS = requireTools('nfs-cp', 'nfs-cat', 'nfs-ls', 'smbclient', 'stdbuf');
+const PASSWORD = 'Reload-Passw0rd';
+
+describe('reloading the configuration of a running gateway', TOOLS, () => {
+  let dir: string;
+  let file: string;
+  let ports: { nfs: number; mount: number; smb: number; health: number; spare: number };
+  let gw: ProcessHandle;
+  let exports: string;
+  let shares: string;
+  const sample = () => join(dir, 'sample.txt');
+
+  const write = () =>
+    writeFileSync(
+      file,
+      `node: { name: gw-reload, state_dir: ${dir}/state }
+log_level: info
+nfs:
+  bind: 127.0.0.1:${ports.nfs}
+  mount_bind: 127.0.0.1:${ports.mount}
+  exports: ${exports}
+s3: { enabled: false }
+smb:
+  bind: 127.0.0.1:${ports.smb}
+  shares: ${shares}
+health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
+`,
+    );
+  const cfs = (...args: string[]) => runCommand(CFS, [...args, '--config', file], { timeoutMs: 60_000 });
+  const reload = async () => {
+    const r = await cfs('gateway', 'reload');
+    equal(r.code, 0, r.output);
+    return r.stdout;
+  };
+  const nfsUrl = (path: string, port = ports.nfs) =>
+    `nfs://127.0.0.1${path}?nfsport=${port}&mountport=${ports.mount}&version=3`;
+  const nfs = (tool: string, ...args: string[]) =>
+    runCommand(mustToolPath(tool), args, { timeoutMs: 30_000 });
+  const smb = (share: string, command: string) =>
+    runCommand(
+      mustToolPath('smbclient'),
+      ['-p', String(ports.smb), `//127.0.0.1/${share}`, '-U', `bob%${PASSWORD}`, '-c', command],
+      { timeoutMs: 30_000 },
+    );
+
+  before(async () => {
+    dir = makeTempDir('reload');
+    file = join(dir, 'gateway.yaml');
+    const [nfsPort, mount, smbPort, health, spare] = await freePorts(5);
+    ports = { nfs: nfsPort!, mount: mount!, smb: smbPort!, health: health!, spare: spare! };
+    exports = '[{ path: /export, clients: [127.0.0.1/32], squash: none }]';
+    shares = '[{ name: export, path: /export }]';
+    write();
+    writeFileSync(sample(), 'seven bytes\n');
+    gw = spawnProcess(CFS, ['gateway', 'start', 'nfs', 'smb', '--config', file], { name: 'gateway' });
+    await gw.waitForLine(/gateway started/, 60_000);
+    const added = await runCommand(
+      CFS,
+      ['user', 'add', 'bob', '--uid', '2301', '--password-stdin', '--config', file],
+      {
+        input: `${PASSWORD}\n`,
+        timeoutMs: 60_000,
+      },
+    );
+    equal(added.code, 0, added.output);
+  });
+  after(() => gw?.stop());
+
+  test('1 the file unchanged: nothing changed, exit 0', async () => {
+    const out = await reload();
+    match(out, new RegExp(`configuration reloaded from ${file}\nno setting changed`));
+  });
+
+  test('2 an export made read-only refuses writes at once and still serves reads; a bind change waits for a restart', async () => {
+    const before = await nfs('nfs-cp', sample(), nfsUrl('/export/a.txt'));
+    equal(before.code, 0, before.output);
+    exports = '[{ path: /export, clients: [127.0.0.1/32], squash: none, access: ro }]';
+    const nfsBind = `127.0.0.1:${ports.nfs}`;
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(`bind: ${nfsBind}`, `bind: 127.0.0.1:${ports.spare}`),
+    );
+    const text = readFileSync(file, 'utf8').replace(/exports: .*/, `exports: ${exports}`);
+    writeFileSync(file, text);
+    const out = await reload();
+    match(out, /applied now:\n {2}nfs\.exports\.0\.access: rw -> ro\n/);
+    match(
+      out,
+      new RegExp(
+        `waiting for a restart[^\n]*\n {2}nfs\\.bind: ${nfsBind} -> 127\\.0\\.0\\.1:${ports.spare}\n`,
+      ),
+    );
+    await gw.waitForLine(/nfs\.bind: .* takes effect at the next restart/, 10_000);
+
+    // The running listener is the old one; the new port is not served.
+    const refused = await nfs('nfs-cp', sample(), nfsUrl('/export/b.txt'));
+    ok(refused.code !== 0, refused.output);
+    match(refused.output, /NFS3ERR_ROFS/);
+    const read = await nfs('nfs-cat', nfsUrl('/export/a.txt'));
+    equal(read.code, 0, read.output);
+    equal(read.stdout, 'seven bytes\n');
+    const elsewhere = await nfs('nfs-ls', nfsUrl('/export', ports.spare));
+    ok(elsewhere.code !== 0, 'nothing listens on the new port before a restart');
+    // Back to the running port, so later reloads report no pending restart for it.
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(`bind: 127.0.0.1:${ports.spare}`, `bind: ${nfsBind}`),
+    );
+  });
+
+  test('3 a new export is mounted at once; a client taken off an export is refused MNT', async () => {
+    exports =
+      '[{ path: /export, clients: [10.9.0.0/16] }, { path: /projects, clients: [127.0.0.1/32], squash: none }]';
+    write();
+    const out = await reload();
+    match(out, /nfs\.exports\.0\.clients: 127\.0\.0\.1\/32 -> 10\.9\.0\.0\/16/);
+    match(out, /nfs\.exports\.1: \(none\) -> \/projects \(rw, clients 127\.0\.0\.1\/32, squash none\)/);
+    const copied = await nfs('nfs-cp', sample(), nfsUrl('/projects/p.txt'));
+    equal(copied.code, 0, copied.output);
+    const listed = await nfs('nfs-ls', nfsUrl('/projects'));
+    equal(listed.code, 0, listed.output);
+    match(listed.stdout, /p\.txt/);
+    const refused = await nfs('nfs-ls', nfsUrl('/export'));
+    ok(refused.code !== 0, refused.output);
+    match(refused.output, /MNT3ERR_ACCES|[Pp]ermission denied/);
+  });
+
+  test('4 shares: a new one is listed and served; read_only applies to an open session; valid_groups ends its tree', async () => {
+    shares = '[{ name: export, path: /export }, { name: team, path: /team }]';
+    write();
+    match(await reload(), /smb\.shares\.1: \(none\) -> team = \/team/);
+    const list = await runCommand(
+      mustToolPath('smbclient'),
+      ['-p', String(ports.smb), '-L', '//127.0.0.1', '-U', `bob%${PASSWORD}`],
+      { timeoutMs: 30_000 },
+    );
+    match(list.stdout, /^\s+team\s+Disk/m);
+    const put = await smb('team', `put ${sample()} t.txt`);
+    equal(put.code, 0, put.output);
+
+    // One smbclient session across two reloads: its commands go in only once the last answered.
+    // stdbuf: smbclient's answers on a pipe would otherwise wait in its stdout buffer.
+    const session = new Interactive(
+      spawn(mustToolPath('stdbuf'), [
+        '-oL',
+        mustToolPath('smbclient'),
+        '-p',
+        String(ports.smb),
+        '//127.0.0.1/team',
+        '-U',
+        `bob%${PASSWORD}`,
+      ]),
+    );
+    try {
+      await session.run(`put ${sample()} before.txt`, /putting file .* as \\before\.txt/);
+      shares = '[{ name: export, path: /export }, { name: team, path: /team, read_only: true }]';
+      write();
+      match(await reload(), /smb\.shares\.1\.read_only: false -> true/);
+      await session.run(
+        `put ${sample()} after.txt`,
+        /NT_STATUS_ACCESS_DENIED opening remote file \\after\.txt/,
+      );
+      await session.run('ls', /before\.txt/);
+
+      shares = '[{ name: export, path: /export }, { name: team, path: /team, valid_groups: [nobody-here] }]';
+      write();
+      match(await reload(), /smb\.shares\.1\.valid_groups: \(none\) -> nobody-here/);
+      await gw.waitForLine(
+        /SMB tree connect to team ended by a reload: bob is in none of its valid_groups/,
+        10_000,
+      );
+      await session.run('ls', /NT_STATUS_NETWORK_NAME_DELETED/);
+    } finally {
+      session.close();
+    }
+    const denied = await smb('team', 'ls');
+    ok(denied.code !== 0);
+    match(denied.output, /NT_STATUS_ACCESS_DENIED/);
+  });
+
+  test('5 a file with an error changes nothing: 422 with file, line and key; ./cfs exits 2', async () => {
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, good.replace('log_level: info', 'log_level: chatty'));
+    const res = await fetch(`http://127.0.0.1:${ports.health}/admin/config/reload`, { method: 'POST' });
+    equal(res.status, 422);
+    const body = (await res.json()) as { ok: boolean; problems: string[] };
+    equal(body.ok, false);
+    match(body.problems[0]!, new RegExp(`${file}:2:\\d+ log_level: `));
+    await gw.waitForLine(/reload refused; keeping the running configuration/, 10_000);
+    const cli = await cfs('gateway', 'reload');
+    equal(cli.code, 2, cli.output);
+    match(cli.stderr, /gateway\.yaml:2:\d+ log_level/);
+    // Still the running exports and shares.
+    const copied = await nfs('nfs-cp', sample(), nfsUrl('/projects/q.txt'));
+    equal(copied.code, 0, copied.output);
+    const status = (await (await fetch(`http://127.0.0.1:${ports.health}/admin/config`)).json()) as {
+      lastReload: { problems?: string[] };
+    };
+    match(status.lastReload.problems?.[0] ?? '', /log_level/);
+    writeFileSync(file, good);
+  });
+
+  test('6 SIGHUP does the same and logs each change', async () => {
+    exports = '[{ path: /projects, clients: [127.0.0.1/32], squash: none, access: ro }]';
+    write();
+    process.kill(gw.pid, 'SIGHUP');
+    await gw.waitForLine(/"trigger":"SIGHUP".*configuration reloaded: 2 changes applied, 0 waiting/, 10_000);
+    match(
+      gw.stdout(),
+      /applied nfs\.exports: \/export \(rw, clients 10\.9\.0\.0\/16, squash root\) -> \(removed\)/,
+    );
+    const refused = await nfs('nfs-cp', sample(), nfsUrl('/projects/r.txt'));
+    match(refused.output, /NFS3ERR_ROFS/);
+  });
+});
+
+/** An smbclient reading commands from a pipe: each command waits for its answer. */
+class Interactive {
+  private out = '';
+  constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.on('data', (d: Buffer) => {
+      this.out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      this.out += d.toString();
+    });
+  }
+
+  async run(command: string, expect: RegExp, timeoutMs = 20_000): Promise<void> {
+    const from = this.out.length;
+    this.child.stdin.write(`${command}\n`);
+    const deadline = Date.now() + timeoutMs;
+    while (!expect.test(this.out.slice(from))) {
+      if (Date.now() > deadline || this.child.exitCode !== null)
+        throw new Error(`smbclient: no ${expect} after '${command}':\n${this.out.slice(from)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    this.child.kill();
+  }
+}
