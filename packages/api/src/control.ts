@@ -19,6 +19,8 @@ import type {
   CacheScope,
   CircuitsReport,
   CircuitView,
+  ConfigReload,
+  ConfigStatus,
   ConnectionsReport,
   DrainStatus,
   ListenerView,
@@ -71,6 +73,9 @@ export interface GatewayControl {
   /** Every listener stops accepting; open connections keep being served. Idempotent. */
   drain(): Promise<DrainStatus>;
   undrain(): Promise<DrainStatus>;
+  configStatus(): Promise<ConfigStatus>;
+  /** Reads the file again as SIGHUP does; BAD_REQUEST naming the file's problems changes nothing. */
+  reloadConfig(): Promise<ConfigReload>;
 
   listQuotas(): Promise<QuotaView[]>;
   /** Null when no quota is set for the subject. */

@@ -3,6 +3,7 @@ import { authRouter } from './routers/auth.ts';
 import { cacheRouter } from './routers/cache.ts';
 import { certsRouter } from './routers/certs.ts';
 import { circuitsRouter } from './routers/circuits.ts';
+import { configRouter } from './routers/config.ts';
 import { connectionsRouter } from './routers/connections.ts';
 import { diagnosticsRouter } from './routers/diagnostics.ts';
 import { drainRouter } from './routers/drain.ts';
@@ -29,6 +30,7 @@ export const appRouter = router({
   circuits: circuitsRouter,
   cache: cacheRouter,
   drain: drainRouter,
+  config: configRouter,
   quotas: quotasRouter,
   users: usersRouter,
   groups: groupsRouter,

@@ -18,6 +18,8 @@ export interface AuditMeta {
   target?: (input: RawInput) => string;
   /** What to record of the input; default the whole input. Must leave secrets out. */
   detail?: (input: RawInput) => unknown;
+  /** What to record of a done mutation's result besides (what it changed); secrets left out. */
+  result?: (output: unknown) => unknown;
   /** Who is asking when there is no session yet (sign-in): default `anonymous`. */
   actor?: (input: RawInput) => string;
 }
@@ -131,7 +133,8 @@ function gate(access: Access) {
       await audit(outcomeOf(error), { error: error.message });
       throw error;
     }
-    await audit('ok');
+    const done = meta?.audit?.result?.(result.data);
+    await audit('ok', done === undefined ? undefined : { result: done });
     return result;
   });
 }

@@ -194,6 +194,12 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     drainStatus: async () => drainStatus(false),
     drain: async () => drainStatus(true),
     undrain: async () => drainStatus(false),
+    configStatus: async () => ({ file: '/etc/claudefs/gateway.yaml', logLevel: 'info', lastReload: null }),
+    reloadConfig: async () => ({
+      at: '2026-11-28T08:10:00.000Z',
+      applied: [{ key: 'nfs.exports.0.access', from: 'rw', to: 'ro' }],
+      pendingRestart: [{ key: 'nfs.bind', from: '0.0.0.0:2049', to: '0.0.0.0:3049' }],
+    }),
     listQuotas: async () => [QUOTA],
     getQuota: async () => QUOTA,
     setQuota: async () => QUOTA,

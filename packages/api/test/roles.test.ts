@@ -35,6 +35,8 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['drain.status', undefined, 'viewer'],
   ['drain.drain', undefined, 'operator'],
   ['drain.undrain', undefined, 'operator'],
+  ['config.status', undefined, 'viewer'],
+  ['config.reload', undefined, 'operator'],
   ['quotas.list', undefined, 'viewer'],
   ['quotas.get', { uid: 1000 }, 'viewer'],
   ['quotas.set', { uid: 1000, soft: '20GB', hard: '25GB' }, 'admin'],

@@ -258,6 +258,31 @@ describe('what the router hands the gateway', () => {
     );
   });
 
+  test("7c a reload is audited with what it changed; a refused one with the file's problems", async () => {
+    const control = fakeControl();
+    const r = await createCaller(context('operator', control)).config.reload();
+    assert.deepEqual(
+      r.applied.map((c) => c.key),
+      ['nfs.exports.0.access'],
+    );
+    const done = control.audits.at(-1)!;
+    assert.deepEqual([done.action, done.target, done.outcome], ['gateway.config.reload', 'gateway', 'ok']);
+    assert.deepEqual(done.detail, { result: { applied: r.applied, pendingRestart: r.pendingRestart } });
+
+    const problem = '/etc/claudefs/gateway.yaml:2:12 log_level: must be one of debug, info, warn, error';
+    const refusing = fakeControl({
+      reloadConfig: () =>
+        Promise.reject(new TRPCError({ code: 'BAD_REQUEST', message: `reload refused: ${problem}` })),
+    });
+    await assert.rejects(
+      createCaller(context('operator', refusing)).config.reload(),
+      rejectsWith('BAD_REQUEST', /gateway\.yaml:2:12 log_level/),
+    );
+    const refused = refusing.audits.at(-1)!;
+    assert.equal(refused.outcome, 'error');
+    assert.match(JSON.stringify(refused.detail), /log_level/);
+  });
+
   test('8 an audit store that fails does not turn a done change into an error', async () => {
     const control = fakeControl({ recordAudit: () => Promise.reject(new Error('disk full')) });
     const status = await createCaller(context('operator', control)).drain.drain();

@@ -1,3 +1,4 @@
+import { formatDuration } from '../util/units.ts';
 import { redactUrl } from './backend-url.ts';
 import { formatMode } from './mode.ts';
 import type { GatewayConfig, NfsExport, ServedDirectory, SmbShare } from './types.ts';
@@ -129,7 +130,7 @@ function write(config: object, path: Path, value: unknown): void {
 function text(value: unknown, unit?: Setting['unit']): string {
   if (value === undefined) return '(none)';
   if (unit === 'url') return redactUrl(String(value));
-  if (unit === 'ms') return `${value} ms`;
+  if (unit === 'ms' && typeof value === 'number') return formatDuration(value);
   if (Array.isArray(value)) return value.length === 0 ? '(none)' : value.map((v) => text(v)).join(', ');
   if (typeof value === 'object' && value !== null) {
     const o = value as Record<string, unknown>;

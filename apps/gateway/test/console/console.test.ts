@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, whose innerText() is the rendered text the user reads
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -204,6 +204,52 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     await page.waitForFunction(() =>
       document.querySelector('[data-testid="cache-result"]')?.textContent?.includes('path'),
     );
+  });
+
+  test('5b Reload configuration: live changes applied, a bind waits for a restart, a broken file is refused', async () => {
+    const original = readFileSync(fx.config, 'utf8');
+    const s3Bind = /bind: (127\.0\.0\.1:\d+)/.exec(original)![1]!;
+    const reloadFromPage = async () => {
+      await page.getByRole('button', { name: 'Reload configuration' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Reload the configuration file?' });
+      await dialog.getByRole('button', { name: 'Reload', exact: true }).click();
+      await dialog.waitFor({ state: 'hidden' });
+    };
+    try {
+      await page.goto(`${base}/maintenance`);
+      await page.getByTestId('config-panel').waitFor();
+      match(
+        await page.getByTestId('config-panel').innerText(),
+        new RegExp(`Running ${fx.config.replaceAll('/', '\\/')}`),
+      );
+      writeFileSync(fx.config, `${original.replace(s3Bind, '127.0.0.1:1')}cache: { ttl: 3s }\n`);
+      await reloadFromPage();
+      const applied = await page.getByTestId('config-applied').innerText();
+      match(applied, /cache\.ttl\s+1s\s+→\s+3s/);
+      const pending = await page.getByTestId('config-pending').innerText();
+      match(pending, new RegExp(`s3\\.bind\\s+${s3Bind.replaceAll('.', '\\.')}\\s+→\\s+127\\.0\\.0\\.1:1`));
+      await page.getByText('1 waiting for a restart', { exact: true }).waitFor();
+      // The running S3 listener is untouched.
+      match(await (await fetch(`${s3Endpoint}/`)).text(), /<Error>|<ListAllMyBucketsResult/);
+      await page.screenshot({ path: join(SHOTS, 'maintenance-reload.png'), fullPage: true });
+
+      writeFileSync(fx.config, `${original}log_level: chatty\n`);
+      const errorsBefore = consoleErrors.length;
+      await reloadFromPage();
+      const problems = page.getByTestId('config-problems');
+      await problems.waitFor();
+      match(await problems.innerText(), /gateway\.yaml:\d+:\d+ log_level: /);
+      // The refusal is the browser's one expected error here (a 400 from config.reload); test 7
+      // checks that no page logs any other.
+      const expected = consoleErrors.splice(errorsBefore);
+      equal(expected.length, 1, expected.join('\n'));
+      match(expected[0]!, /status of 400 .*config\.reload/);
+    } finally {
+      writeFileSync(fx.config, original);
+    }
+    await reloadFromPage();
+    await page.getByTestId('config-last-reload').waitFor();
+    match(await page.getByTestId('config-last-reload').innerText(), /0 waiting for a restart/);
   });
 
   test('6 a viewer sees the Drain button disabled, with the reason', async () => {

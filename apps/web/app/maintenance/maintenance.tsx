@@ -23,6 +23,7 @@ import { duration, pct } from '../../lib/format.ts';
 import { useRoleProblem } from '../../lib/session.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 import { useToast } from '../providers.tsx';
+import { ConfigPanel } from './config-panel.tsx';
 
 const PROTOCOLS: ProtocolName[] = ['nfs', 's3', 'smb'];
 
@@ -354,11 +355,14 @@ export function Maintenance(props: { rollingRestart: string; gracefulShutdown: s
     <>
       <PageHeader
         title="Maintenance"
-        description="Drain before a restart, invalidate caches, follow the runbook."
+        description="Drain before a restart, invalidate caches, reload the configuration, follow the runbook."
       />
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-2">
         <DrainPanel />
         <CachePanel />
+        <div className="xl:col-span-2">
+          <ConfigPanel />
+        </div>
         <div className="xl:col-span-2">
           <Checklist {...props} />
         </div>

@@ -87,3 +87,28 @@ export interface DrainStatus {
   inFlight: number;
   protocols: Partial<Record<ProtocolName, { connections: number; inFlight: number }>>;
 }
+
+/** One setting that differs between the running configuration and the file (a reload's report). */
+export interface SettingChange {
+  /** The file's key path: `cache.ttl`, `nfs.exports.1.access`, `smb.shares.0`. */
+  key: string;
+  from: string;
+  to: string;
+  /** Why the change does less than its value says. */
+  note?: string;
+}
+
+/** A reload the gateway carried out: what applies now, what waits for a restart. */
+export interface ConfigReload {
+  at: string;
+  applied: SettingChange[];
+  pendingRestart: SettingChange[];
+}
+
+/** The configuration a gateway runs, and its last reload (`GET /admin/config`). */
+export interface ConfigStatus {
+  file: string;
+  logLevel: string;
+  /** Null until the first reload since start; `problems` when the file was refused. */
+  lastReload: (ConfigReload & { problems?: string[] }) | null;
+}

@@ -9,6 +9,8 @@ import type {
 import { TRPCError } from '@trpc/server';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/endpoints.ts';
+import { reloadFromFile } from '../../daemon/config-reload.ts';
+import { configStatus } from '../config/feature.ts';
 import { drainControllerOf } from '../drain/feature.ts';
 import { getMetrics } from '../metrics/index.ts';
 import { unwrap } from './errors.ts';
@@ -25,6 +27,8 @@ type OpsControl = Pick<
   | 'drainStatus'
   | 'drain'
   | 'undrain'
+  | 'configStatus'
+  | 'reloadConfig'
 >;
 
 function drainController(gw: Gateway) {
@@ -33,7 +37,7 @@ function drainController(gw: Gateway) {
   return c;
 }
 
-/** Health, metrics, connections, circuits, caches and drain: the admin API's own functions. */
+/** Health, metrics, connections, circuits, caches, drain and reload: the admin API's own functions. */
 export function opsControl(gw: Gateway): OpsControl {
   return {
     health: async () => gw.health.report(),
@@ -52,5 +56,11 @@ export function opsControl(gw: Gateway): OpsControl {
     drainStatus: async (): Promise<DrainStatus> => drainController(gw).status(),
     drain: async () => drainController(gw).drain(),
     undrain: async () => drainController(gw).undrain(),
+    configStatus: async () => configStatus(gw),
+    reloadConfig: async () => {
+      const r = await reloadFromFile(gw, 'console');
+      if (!r.ok) throw new TRPCError({ code: 'BAD_REQUEST', message: `reload refused: ${r.problems.join('; ')}` });
+      return r;
+    },
   };
 }

@@ -1,0 +1,20 @@
+import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
+import type { ConfigReload, ConfigStatus } from '../types/ops.ts';
+
+/** The configuration file of the running gateway: its last reload, and reloading it. */
+export const configRouter = router({
+  status: viewerProcedure.query(({ ctx }): Promise<ConfigStatus> => ctx.control.configStatus()),
+  /** As SIGHUP; BAD_REQUEST with the file's problems (file:line:col key: message) changes nothing. */
+  reload: operatorProcedure
+    .meta({
+      audit: {
+        action: 'gateway.config.reload',
+        target: () => 'gateway',
+        result: (r) => {
+          const { applied, pendingRestart } = r as ConfigReload;
+          return { applied, pendingRestart };
+        },
+      },
+    })
+    .mutation(({ ctx }): Promise<ConfigReload> => ctx.control.reloadConfig()),
+});
