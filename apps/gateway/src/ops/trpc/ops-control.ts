@@ -7,9 +7,9 @@ import type {
   GatewayControl,
 } from '@claudefs/api';
 import { TRPCError } from '@trpc/server';
+import { reloadFromFile } from '../../daemon/config-reload.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/endpoints.ts';
-import { reloadFromFile } from '../../daemon/config-reload.ts';
 import { configStatus } from '../config/feature.ts';
 import { drainControllerOf } from '../drain/feature.ts';
 import { getMetrics } from '../metrics/index.ts';
@@ -59,7 +59,8 @@ export function opsControl(gw: Gateway): OpsControl {
     configStatus: async () => configStatus(gw),
     reloadConfig: async () => {
       const r = await reloadFromFile(gw, 'console');
-      if (!r.ok) throw new TRPCError({ code: 'BAD_REQUEST', message: `reload refused: ${r.problems.join('; ')}` });
+      if (!r.ok)
+        throw new TRPCError({ code: 'BAD_REQUEST', message: `reload refused: ${r.problems.join('; ')}` });
       return r;
     },
   };
