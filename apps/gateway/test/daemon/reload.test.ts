@@ -209,6 +209,7 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
     const cli = await cfs('gateway', 'reload');
     equal(cli.code, 2, cli.output);
     match(cli.stderr, /gateway\.yaml:2:\d+ log_level/);
+    match(cli.stderr, /nothing reloaded: the gateway keeps its running configuration/);
     // Still the running exports and shares.
     const copied = await nfs('nfs-cp', sample(), nfsUrl('/projects/q.txt'));
     equal(copied.code, 0, copied.output);

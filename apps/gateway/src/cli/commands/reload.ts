@@ -30,7 +30,14 @@ export function registerReload(gateway: Command): void {
     .option('--config <file>', 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)')
     .action((opts: { config?: string }) =>
       runCli(async () => {
-        const { config } = await loadOperatorConfig(opts.config);
+        // Checked here first, as validate-config does: a file with errors never reaches the gateway.
+        const { config } = await loadOperatorConfig(opts.config).catch((e: unknown) => {
+          if (!(e instanceof CliExit)) throw e;
+          throw new CliExit(
+            `${e.message}\nnothing reloaded: the gateway keeps its running configuration`,
+            e.exitCode,
+          );
+        });
         try {
           const r =
             await AdminClient.forConfig(config).post<Extract<ReloadReport, { ok: true }>>(
