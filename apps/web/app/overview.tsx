@@ -10,6 +10,7 @@ import { diagnoseHref } from '../lib/diagnostics.ts';
 import { messageOf } from '../lib/errors.ts';
 import { duration, ms, pct, rate } from '../lib/format.ts';
 import { useTRPC } from '../lib/trpc.ts';
+import { ConfigNotice } from './maintenance/config-panel.tsx';
 
 const PROTOCOLS: ProtocolName[] = ['nfs', 's3', 'smb'];
 
@@ -264,6 +265,8 @@ export function Overview() {
             ))
           )}
         </section>
+
+        <ConfigNotice />
 
         <QueryPanel query={snapshot}>{(s) => <Headline snapshot={s} />}</QueryPanel>
 

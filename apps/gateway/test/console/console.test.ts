@@ -232,6 +232,13 @@ describe('web console in Chromium', requireTools('chromium'), () => {
       // The running S3 listener is untouched.
       match(await (await fetch(`${s3Endpoint}/`)).text(), /<Error>|<ListAllMyBucketsResult/);
       await page.screenshot({ path: join(SHOTS, 'maintenance-reload.png'), fullPage: true });
+      // The Overview says so too, and leads to Maintenance.
+      await page.goto(`${base}/`);
+      const notice = page.getByRole('status').filter({ hasText: '1 setting waits for a restart' });
+      await notice.waitFor();
+      match(await notice.innerText(), /s3\.bind changed in the file/);
+      await notice.getByRole('link', { name: 'Maintenance' }).click();
+      await page.getByTestId('config-panel').waitFor();
 
       writeFileSync(fx.config, `${original}log_level: chatty\n`);
       const errorsBefore = consoleErrors.length;

@@ -183,6 +183,7 @@ describe('connection wizard: an HTTPS S3 listener whose certificate expires in 5
     assert.equal((b.config as { s3: { domain: string } }).s3.domain, 'gateway.claudefs.local');
     assert.ok(Array.isArray(b.logs));
     assert.match(b.logNote, /at log level error/);
+    assert.equal(b.lastReload, null, 'not reloaded since start');
     await assert.rejects(
       g.as('viewer').diagnostics.bundle({ runId: 'gone' }),
       (e: unknown) => e instanceof TRPCError && e.code === 'NOT_FOUND',

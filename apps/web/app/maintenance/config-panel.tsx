@@ -2,6 +2,7 @@
 import type { ConfigReload, SettingChange } from '@claudefs/api';
 import { Banner, Button, Card, ConfirmDialog, StatusBadge } from '@claudefs/ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useState } from 'react';
 import { QueryPanel } from '../../components/query-panel.tsx';
 import { messageOf } from '../../lib/errors.ts';
@@ -144,5 +145,44 @@ export function ConfigPanel() {
         read-only refuses writes. A file with errors changes nothing.
       </ConfirmDialog>
     </Card>
+  );
+}
+
+/**
+ * On the Overview: the file's last reload was refused, or settings in it wait for a restart.
+ * Nothing when the running configuration is the file's.
+ */
+export function ConfigNotice() {
+  const trpc = useTRPC();
+  const status = useQuery({ ...trpc.config.status.queryOptions(), refetchInterval: 30_000 });
+  const last = status.data?.lastReload;
+  if (!last || (!last.problems && last.pendingRestart.length === 0)) return null;
+  const link = (
+    <Link
+      href="/maintenance"
+      className="shrink-0 rounded-md bg-white/70 px-2.5 py-1 text-xs font-medium text-slate-900 ring-1 ring-slate-300 ring-inset hover:bg-white dark:bg-slate-900/60 dark:text-slate-100 dark:ring-slate-600"
+    >
+      Maintenance
+    </Link>
+  );
+  return last.problems ? (
+    <Banner tone="warning" role="status" title="The last configuration reload was refused" action={link}>
+      The gateway runs its previous configuration; {status.data?.file} has{' '}
+      {plural(last.problems.length, 'problem')}.
+    </Banner>
+  ) : (
+    <Banner
+      tone="info"
+      role="status"
+      title={
+        last.pendingRestart.length === 1
+          ? '1 setting waits for a restart'
+          : `${last.pendingRestart.length} settings wait for a restart`
+      }
+      action={link}
+    >
+      {last.pendingRestart.map((c) => c.key).join(', ')} changed in the file; the running values stay until
+      the gateway restarts.
+    </Banner>
   );
 }

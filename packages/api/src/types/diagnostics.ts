@@ -1,7 +1,7 @@
 import type { Role } from './auth.ts';
 import type { HealthReport } from './health.ts';
 import type { BackendName, MetricsSnapshot } from './metrics.ts';
-import type { CircuitView } from './ops.ts';
+import type { CircuitView, ConfigStatus } from './ops.ts';
 import type { QuotaKind } from './quotas.ts';
 
 /**
@@ -237,6 +237,8 @@ export interface SupportBundle {
   circuits: CircuitView[];
   /** The running configuration; passwords in URLs and secret-named fields replaced by `***`. */
   config: Measured;
+  /** The last reload since start: what it applied, what waits for a restart, or why it was refused. */
+  lastReload: ConfigStatus['lastReload'];
   /** The wizard transcripts: the one asked for, or every recent run. */
   runs: DiagnosticRun[];
   /** The gateway's most recent log lines, oldest first. */

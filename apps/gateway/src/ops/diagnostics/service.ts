@@ -176,6 +176,7 @@ export class DiagnosticsService {
         };
       }),
       config: redactedConfig(gw.config),
+      lastReload: gw.lastReload ?? null,
       runs,
       logs,
       logNote: this.logs.problem
