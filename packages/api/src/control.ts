@@ -19,6 +19,7 @@ import type {
   CacheScope,
   CircuitsReport,
   CircuitView,
+  ConfigPreview,
   ConfigReload,
   ConfigStatus,
   ConnectionsReport,
@@ -74,6 +75,7 @@ export interface GatewayControl {
   drain(): Promise<DrainStatus>;
   undrain(): Promise<DrainStatus>;
   configStatus(): Promise<ConfigStatus>;
+  previewConfig(): Promise<ConfigPreview>;
   /** Reads the file again as SIGHUP does; BAD_REQUEST naming the file's problems changes nothing. */
   reloadConfig(): Promise<ConfigReload>;
 

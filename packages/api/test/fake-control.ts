@@ -195,6 +195,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     drain: async () => drainStatus(true),
     undrain: async () => drainStatus(false),
     configStatus: async () => ({ file: '/etc/claudefs/gateway.yaml', logLevel: 'info', lastReload: null }),
+    previewConfig: async () => ({ ok: true, applied: [], pendingRestart: [] }),
     reloadConfig: async () => ({
       at: '2026-11-28T08:10:00.000Z',
       applied: [{ key: 'nfs.exports.0.access', from: 'rw', to: 'ro' }],

@@ -36,6 +36,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['drain.drain', undefined, 'operator'],
   ['drain.undrain', undefined, 'operator'],
   ['config.status', undefined, 'viewer'],
+  ['config.preview', undefined, 'viewer'],
   ['config.reload', undefined, 'operator'],
   ['quotas.list', undefined, 'viewer'],
   ['quotas.get', { uid: 1000 }, 'viewer'],

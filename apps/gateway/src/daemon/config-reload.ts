@@ -1,8 +1,8 @@
 import { loadConfig } from '../config/load.ts';
 import { applyOverrides, type OverrideFlags } from '../config/overrides.ts';
 import { formatProblem, type Problem } from '../config/problems.ts';
-import { changeText, type SettingChange } from '../config/reload-plan.ts';
-import type { Protocol } from '../config/types.ts';
+import { changeText, planReload, type SettingChange } from '../config/reload-plan.ts';
+import type { GatewayConfig, Protocol } from '../config/types.ts';
 import type { Gateway } from './gateway.ts';
 
 /** What `./cfs gateway reload`, the console and the log say about one reload. */
@@ -35,22 +35,15 @@ export function reloadFromFile(gw: Gateway, trigger: string): Promise<ReloadRepo
   return next;
 }
 
-async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
-  const at = new Date().toISOString();
-  const log = gw.log.child({ feature: 'config' });
-  const refuse = (problems: readonly Problem[] | string[]): ReloadReport => {
-    const lines = problems.map((p) => (typeof p === 'string' ? p : formatProblem(p)));
-    log.error(
-      { trigger, problems: lines },
-      `reload refused; keeping the running configuration: ${lines.join('; ')}`,
-    );
-    gw.lastReload = { at, applied: [], pendingRestart: gw.lastReload?.pendingRestart ?? [], problems: lines };
-    return { ok: false, at, problems: lines };
-  };
+/** The file as a reload would apply it (the start's flags laid over it), or its problems. */
+async function readFile(gw: Gateway): Promise<{ config: GatewayConfig } | { problems: string[] }> {
   // Certificate problems do not block the rest: the certificates feature keeps serving the old
   // pair when the new one is bad, and says so.
   const loaded = await loadConfig(gw.config.configFile, { tls: 'warning' });
-  if (!loaded.config) return refuse(loaded.problems.filter((p) => p.severity === 'error'));
+  const errors = (problems: readonly Problem[]) => ({
+    problems: problems.filter((p) => p.severity === 'error').map(formatProblem),
+  });
+  if (!loaded.config) return errors(loaded.problems);
   const args = startArguments.get(gw) ?? { flags: {}, named: [] };
   // The file's log_level wins over a --log-level given at start: the runbook turns on debug by
   // editing the file.
@@ -59,7 +52,35 @@ async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
     { ...args.flags, logLevel: undefined },
     args.named,
   );
-  if (!config) return refuse(problems.filter((p) => p.severity === 'error'));
+  return config ? { config } : errors(problems);
+}
+
+/**
+ * What a reload would do now, changing nothing (`GET /admin/config/preview`, `./cfs gateway
+ * reload --dry-run`, the console's confirmation).
+ */
+export async function previewReload(gw: Gateway): Promise<ReloadReport> {
+  const at = new Date().toISOString();
+  const read = await readFile(gw);
+  if ('problems' in read) return { ok: false, at, problems: read.problems };
+  const { applied, pendingRestart } = planReload(gw.config, read.config);
+  return { ok: true, at, applied, pendingRestart };
+}
+
+async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
+  const at = new Date().toISOString();
+  const log = gw.log.child({ feature: 'config' });
+  const refuse = (lines: string[]): ReloadReport => {
+    log.error(
+      { trigger, problems: lines },
+      `reload refused; keeping the running configuration: ${lines.join('; ')}`,
+    );
+    gw.lastReload = { at, applied: [], pendingRestart: gw.lastReload?.pendingRestart ?? [], problems: lines };
+    return { ok: false, at, problems: lines };
+  };
+  const read = await readFile(gw);
+  if ('problems' in read) return refuse(read.problems);
+  const { config } = read;
   let plan: Awaited<ReturnType<Gateway['reload']>>;
   try {
     plan = await gw.reload(config);

@@ -101,6 +101,16 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
     );
     const text = readFileSync(file, 'utf8').replace(/exports: .*/, `exports: ${exports}`);
     writeFileSync(file, text);
+    // A dry run says what would change and changes nothing: the export still takes writes.
+    const dry = await cfs('gateway', 'reload', '--dry-run');
+    equal(dry.code, 0, dry.output);
+    match(
+      dry.stdout,
+      /^dry run: nothing changed; a reload of .* now\nwould apply at once:\n {2}nfs\.exports\.0\.access: rw -> ro\n/,
+    );
+    match(dry.stdout, /would wait for a restart[^\n]*\n {2}nfs\.bind: /);
+    const still = await nfs('nfs-cp', sample(), nfsUrl('/export/dry.txt'));
+    equal(still.code, 0, still.output);
     const out = await reload();
     match(out, /applied now:\n {2}nfs\.exports\.0\.access: rw -> ro\n/);
     match(
@@ -206,6 +216,9 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
     equal(body.ok, false);
     match(body.problems[0]!, new RegExp(`${file}:2:\\d+ log_level: `));
     await gw.waitForLine(/reload refused; keeping the running configuration/, 10_000);
+    const preview = await fetch(`http://127.0.0.1:${ports.health}/admin/config/preview`);
+    equal(preview.status, 422);
+    match(((await preview.json()) as { problems: string[] }).problems[0]!, /log_level/);
     const cli = await cfs('gateway', 'reload');
     equal(cli.code, 2, cli.output);
     match(cli.stderr, /gateway\.yaml:2:\d+ log_level/);

@@ -47,6 +47,14 @@ export function ConfigPanel() {
   const [confirming, setConfirming] = useState(false);
   const [done, setDone] = useState<ConfigReload | null>(null);
   const status = useQuery({ ...trpc.config.status.queryOptions(), refetchInterval: 15_000 });
+  // Read afresh each time the dialog opens: the operator sees what this reload will do.
+  const preview = useQuery({
+    ...trpc.config.preview.queryOptions(),
+    enabled: confirming,
+    gcTime: 0,
+    staleTime: 0,
+  });
+  const plan = confirming ? preview.data : undefined;
   const reload = useMutation(
     trpc.config.reload.mutationOptions({
       onSuccess: (r) => {
@@ -137,12 +145,39 @@ export function ConfigPanel() {
         title="Reload the configuration file?"
         confirmLabel="Reload"
         busy={reload.isPending}
+        confirmDisabled={!plan?.ok}
         onCancel={() => setConfirming(false)}
         onConfirm={() => reload.mutate()}
       >
-        The gateway reads {status.data?.file ?? 'its file'} again. Export and share changes reach connected
-        clients at once: an SMB user taken out of a share's valid_groups loses that share, an export made
-        read-only refuses writes. A file with errors changes nothing.
+        <div className="flex flex-col gap-3" data-testid="config-preview">
+          <p>
+            The gateway reads {status.data?.file ?? 'its file'} again. Export and share changes reach
+            connected clients at once: an SMB user taken out of a share's valid_groups loses that share, an
+            export made read-only refuses writes.
+          </p>
+          {preview.isError ? (
+            <p className="text-red-700 dark:text-red-300">
+              The file could not be read: {messageOf(preview.error)}
+            </p>
+          ) : !plan ? (
+            <p className="text-slate-500 dark:text-slate-400">Reading the file…</p>
+          ) : !plan.ok ? (
+            <Banner tone="critical" title="The file has errors: a reload would change nothing">
+              <ul className="mt-1 flex flex-col gap-0.5 font-mono text-xs">
+                {plan.problems.map((p) => (
+                  <li key={p}>{p}</li>
+                ))}
+              </ul>
+            </Banner>
+          ) : plan.applied.length === 0 && plan.pendingRestart.length === 0 ? (
+            <p className="font-medium">The file is what the gateway runs: nothing would change.</p>
+          ) : (
+            <>
+              <Changes title="Applies at once" changes={plan.applied} testId="preview-applied" />
+              <Changes title="Waits for a restart" changes={plan.pendingRestart} testId="preview-pending" />
+            </>
+          )}
+        </div>
       </ConfirmDialog>
     </Card>
   );

@@ -1,9 +1,11 @@
 import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
-import type { ConfigReload, ConfigStatus } from '../types/ops.ts';
+import type { ConfigPreview, ConfigReload, ConfigStatus } from '../types/ops.ts';
 
 /** The configuration file of the running gateway: its last reload, and reloading it. */
 export const configRouter = router({
   status: viewerProcedure.query(({ ctx }): Promise<ConfigStatus> => ctx.control.configStatus()),
+  /** What a reload would do now; reads the file, changes nothing. */
+  preview: viewerProcedure.query(({ ctx }): Promise<ConfigPreview> => ctx.control.previewConfig()),
   /** As SIGHUP; BAD_REQUEST with the file's problems (file:line:col key: message) changes nothing. */
   reload: operatorProcedure
     .meta({

@@ -105,6 +105,11 @@ export interface ConfigReload {
   pendingRestart: SettingChange[];
 }
 
+/** What a reload would do now (`config.preview`): its changes, or the file's problems. */
+export type ConfigPreview =
+  | { ok: true; applied: SettingChange[]; pendingRestart: SettingChange[] }
+  | { ok: false; problems: string[] };
+
 /** The configuration a gateway runs, and its last reload (`GET /admin/config`). */
 export interface ConfigStatus {
   file: string;

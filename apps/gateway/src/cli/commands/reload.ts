@@ -12,12 +12,22 @@ function lines(title: string, changes: readonly SettingChange[]): string[] {
   ];
 }
 
-/** What the terminal shows for a reload the gateway carried out. */
-export function reloadText(file: string, r: Extract<ReloadReport, { ok: true }>): string {
-  const out = [`configuration reloaded from ${file}`];
-  if (r.applied.length === 0 && r.pendingRestart.length === 0) out.push('no setting changed');
-  out.push(...lines('applied now:', r.applied));
-  out.push(...lines('waiting for a restart (the running values stay until then):', r.pendingRestart));
+/** What the terminal shows for a reload the gateway carried out, or would (`--dry-run`). */
+export function reloadText(file: string, r: Extract<ReloadReport, { ok: true }>, dryRun = false): string {
+  const out = [
+    dryRun ? `dry run: nothing changed; a reload of ${file} now` : `configuration reloaded from ${file}`,
+  ];
+  if (r.applied.length === 0 && r.pendingRestart.length === 0)
+    out.push(dryRun ? 'would change no setting' : 'no setting changed');
+  out.push(...lines(dryRun ? 'would apply at once:' : 'applied now:', r.applied));
+  out.push(
+    ...lines(
+      dryRun
+        ? 'would wait for a restart (the running values stay until then):'
+        : 'waiting for a restart (the running values stay until then):',
+      r.pendingRestart,
+    ),
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -28,7 +38,8 @@ export function registerReload(gateway: Command): void {
       'read the configuration file again in the running gateway (as SIGHUP does) and say what changed: exports, shares, limits, caches and log level apply at once; listeners, stores and durability at the next restart',
     )
     .option('--config <file>', 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)')
-    .action((opts: { config?: string }) =>
+    .option('--dry-run', 'say what a reload would change, and change nothing')
+    .action((opts: { config?: string; dryRun?: boolean }) =>
       runCli(async () => {
         // Checked here first, as validate-config does: a file with errors never reaches the gateway.
         const { config } = await loadOperatorConfig(opts.config).catch((e: unknown) => {
@@ -39,17 +50,18 @@ export function registerReload(gateway: Command): void {
           );
         });
         try {
-          const r =
-            await AdminClient.forConfig(config).post<Extract<ReloadReport, { ok: true }>>(
-              '/admin/config/reload',
-            );
-          process.stdout.write(reloadText(config.configFile, r));
+          type Done = Extract<ReloadReport, { ok: true }>;
+          const client = AdminClient.forConfig(config);
+          const r = opts.dryRun
+            ? await client.get<Done>('/admin/config/preview')
+            : await client.post<Done>('/admin/config/reload');
+          process.stdout.write(reloadText(config.configFile, r, opts.dryRun));
           return 0;
         } catch (e) {
           const body = e instanceof AdminApiError ? (e.body as Partial<ReloadReport>) : undefined;
           if (e instanceof AdminApiError && e.status === 422 && body && 'problems' in body && body.problems) {
             throw new CliExit(
-              `reload refused; the gateway keeps its running configuration:\n${body.problems.map((p) => `  ${p}`).join('\n')}`,
+              `${opts.dryRun ? 'a reload would be refused' : 'reload refused'}; the gateway keeps its running configuration:\n${body.problems.map((p) => `  ${p}`).join('\n')}`,
               2,
             );
           }

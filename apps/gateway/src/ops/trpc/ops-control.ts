@@ -7,7 +7,7 @@ import type {
   GatewayControl,
 } from '@claudefs/api';
 import { TRPCError } from '@trpc/server';
-import { reloadFromFile } from '../../daemon/config-reload.ts';
+import { previewReload, reloadFromFile } from '../../daemon/config-reload.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/endpoints.ts';
 import { configStatus } from '../config/feature.ts';
@@ -28,6 +28,7 @@ type OpsControl = Pick<
   | 'drain'
   | 'undrain'
   | 'configStatus'
+  | 'previewConfig'
   | 'reloadConfig'
 >;
 
@@ -57,6 +58,12 @@ export function opsControl(gw: Gateway): OpsControl {
     drain: async () => drainController(gw).drain(),
     undrain: async () => drainController(gw).undrain(),
     configStatus: async () => configStatus(gw),
+    previewConfig: async () => {
+      const r = await previewReload(gw);
+      return r.ok
+        ? { ok: true, applied: r.applied, pendingRestart: r.pendingRestart }
+        : { ok: false, problems: r.problems };
+    },
     reloadConfig: async () => {
       const r = await reloadFromFile(gw, 'console');
       if (!r.ok)
