@@ -271,6 +271,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     const dialog = page.getByRole('dialog', { name: 'Reload the configuration file?' });
     await dialog.getByTestId('preview-applied').waitFor();
     match(await dialog.getByTestId('preview-applied').innerText(), /cache\.ttl\s+3s\s+→\s+1s/);
+    await page.screenshot({ path: join(SHOTS, 'maintenance-reload-dialog.png') });
     await dialog.getByRole('button', { name: 'Reload', exact: true }).click();
     await dialog.waitFor({ state: 'hidden' });
     await page.getByTestId('config-last-reload').waitFor();
