@@ -198,8 +198,8 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     previewConfig: async () => ({ ok: true, applied: [], pendingRestart: [] }),
     reloadConfig: async () => ({
       at: '2026-11-28T08:10:00.000Z',
-      applied: [{ key: 'nfs.exports.0.access', from: 'rw', to: 'ro' }],
-      pendingRestart: [{ key: 'nfs.bind', from: '0.0.0.0:2049', to: '0.0.0.0:3049' }],
+      applied: [{ setting: 'nfs.exports.0.access', from: 'rw', to: 'ro' }],
+      pendingRestart: [{ setting: 'nfs.bind', from: '0.0.0.0:2049', to: '0.0.0.0:3049' }],
     }),
     listQuotas: async () => [QUOTA],
     getQuota: async () => QUOTA,

@@ -262,7 +262,7 @@ describe('what the router hands the gateway', () => {
     const control = fakeControl();
     const r = await createCaller(context('operator', control)).config.reload();
     assert.deepEqual(
-      r.applied.map((c) => c.key),
+      r.applied.map((c) => c.setting),
       ['nfs.exports.0.access'],
     );
     const done = control.audits.at(-1)!;

@@ -5,8 +5,11 @@ import type { GatewayConfig, NfsExport, ServedDirectory, SmbShare } from './type
 
 /** One setting that differs between the running configuration and the file. */
 export interface SettingChange {
-  /** The file's key path: `cache.ttl`, `nfs.exports.1.access` (the file's new index), `smb.shares.0`. */
-  key: string;
+  /**
+   * The file's key path: `cache.ttl`, `nfs.exports.1.access` (the file's new index),
+   * `smb.shares.0`. Not named `key`: the audit log redacts fields named like secrets.
+   */
+  setting: string;
   /** As an operator reads it; database URLs without their password. "(none)" when absent. */
   from: string;
   to: string;
@@ -185,24 +188,24 @@ function diffList<T extends ServedDirectory>(
     const was = old.get(identity(item));
     old.delete(identity(item));
     if (!was) {
-      changes.push({ key: `${section}.${i}`, from: '(none)', to: summary(item) });
+      changes.push({ setting: `${section}.${i}`, from: '(none)', to: summary(item) });
       continue;
     }
     for (const [name, show] of fields) {
       if (show(was) !== show(item))
-        changes.push({ key: `${section}.${i}.${name}`, from: show(was), to: show(item) });
+        changes.push({ setting: `${section}.${i}.${name}`, from: show(was), to: show(item) });
     }
     for (const [name, show] of CREATION_FIELDS) {
       if (show(was) !== show(item))
         changes.push({
-          key: `${section}.${i}.${name}`,
+          setting: `${section}.${i}.${name}`,
           from: show(was),
           to: show(item),
           note: CREATION_NOTE,
         });
     }
   }
-  for (const item of old.values()) changes.push({ key: section, from: summary(item), to: '(removed)' });
+  for (const item of old.values()) changes.push({ setting: section, from: summary(item), to: '(removed)' });
   return changes;
 }
 
@@ -224,7 +227,7 @@ export function planReload(running: GatewayConfig, loaded: GatewayConfig): Reloa
     const from = read(running, s.path);
     const to = read(loaded, s.path);
     if (same(from, to)) continue;
-    const change = { key: s.key, from: text(from, s.unit), to: text(to, s.unit) };
+    const change = { setting: s.key, from: text(from, s.unit), to: text(to, s.unit) };
     const live = typeof s.live === 'function' ? s.live(from, to) : s.live;
     if (live) {
       write(config, s.path, structuredClone(to));
@@ -259,5 +262,5 @@ export function planReload(running: GatewayConfig, loaded: GatewayConfig): Reloa
 
 /** One line per change, for the log and the terminal. */
 export function changeText(c: SettingChange): string {
-  return `${c.key}: ${c.from} -> ${c.to}${c.note ? ` (${c.note})` : ''}`;
+  return `${c.setting}: ${c.from} -> ${c.to}${c.note ? ` (${c.note})` : ''}`;
 }

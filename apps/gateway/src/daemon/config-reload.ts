@@ -87,9 +87,13 @@ async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
   } catch (e) {
     return refuse([`the new configuration could not be applied: ${(e as Error).message}`]);
   }
-  for (const c of plan.applied) log.info({ key: c.key, from: c.from, to: c.to }, `applied ${changeText(c)}`);
+  for (const c of plan.applied)
+    log.info({ setting: c.setting, from: c.from, to: c.to }, `applied ${changeText(c)}`);
   for (const c of plan.pendingRestart) {
-    log.warn({ key: c.key, from: c.from, to: c.to }, `${changeText(c)} takes effect at the next restart`);
+    log.warn(
+      { setting: c.setting, from: c.from, to: c.to },
+      `${changeText(c)} takes effect at the next restart`,
+    );
   }
   log.info(
     {

@@ -12,7 +12,7 @@ async function config(lines: string[]): Promise<GatewayConfig> {
   return config;
 }
 
-const keys = (changes: Array<{ key: string }>) => changes.map((c) => c.key);
+const keys = (changes: Array<{ setting: string }>) => changes.map((c) => c.setting);
 
 describe('what a reload applies and what waits for a restart (config/reload-plan.ts)', () => {
   test('1 the same file: no change, the running configuration as it was', async () => {

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { openControlPlane } from '../../src/control/index.ts';
 import { freePorts } from '../support/ports.ts';
 import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -244,6 +245,25 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
     );
     const refused = await nfs('nfs-cp', sample(), nfsUrl('/projects/r.txt'));
     match(refused.output, /NFS3ERR_ROFS/);
+  });
+
+  test('7 every reload asked through the admin API is audited with what it changed, or why it was refused', async () => {
+    const cp = await openControlPlane({ stateDir: join(dir, 'state') });
+    try {
+      const entries = (await cp.audit.list({ limit: 100 })).filter(
+        (e) => e.action === 'gateway.config.reload',
+      );
+      const readOnly = /"setting":"nfs\.exports\.0\.access","from":"rw","to":"ro"/;
+      const done = entries.find((e) => e.outcome === 'ok' && readOnly.test(JSON.stringify(e.detail)));
+      ok(done, JSON.stringify(entries));
+      equal(done.actor, 'loopback');
+      match(JSON.stringify(done.detail), /"pendingRestart":\[\{"setting":"nfs\.bind"/);
+      const refused = entries.find((e) => e.outcome === 'error');
+      ok(refused, JSON.stringify(entries));
+      match(JSON.stringify(refused.detail), /log_level/);
+    } finally {
+      await cp.close();
+    }
   });
 });
 

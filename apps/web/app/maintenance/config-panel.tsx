@@ -17,8 +17,8 @@ function Changes({ title, changes, testId }: { title: string; changes: SettingCh
       <p className="mb-1 text-xs font-medium text-slate-500 dark:text-slate-400">{title}</p>
       <ul className="flex flex-col gap-1 text-sm">
         {changes.map((c) => (
-          <li key={`${c.key}:${c.from}:${c.to}`} className="break-words">
-            <code className="font-mono text-xs">{c.key}</code>{' '}
+          <li key={`${c.setting}:${c.from}:${c.to}`} className="break-words">
+            <code className="font-mono text-xs">{c.setting}</code>{' '}
             <span className="text-slate-500 dark:text-slate-400">{c.from}</span> →{' '}
             <span className="font-medium">{c.to}</span>
             {c.note ? (
@@ -216,8 +216,8 @@ export function ConfigNotice() {
       }
       action={link}
     >
-      {last.pendingRestart.map((c) => c.key).join(', ')} changed in the file; the running values stay until
-      the gateway restarts.
+      {last.pendingRestart.map((c) => c.setting).join(', ')} changed in the file; the running values stay
+      until the gateway restarts.
     </Banner>
   );
 }

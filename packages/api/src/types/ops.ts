@@ -91,7 +91,7 @@ export interface DrainStatus {
 /** One setting that differs between the running configuration and the file (a reload's report). */
 export interface SettingChange {
   /** The file's key path: `cache.ttl`, `nfs.exports.1.access`, `smb.shares.0`. */
-  key: string;
+  setting: string;
   from: string;
   to: string;
   /** Why the change does less than its value says. */

@@ -8,7 +8,7 @@ function lines(title: string, changes: readonly SettingChange[]): string[] {
   if (changes.length === 0) return [];
   return [
     title,
-    ...changes.map((c) => `  ${c.key}: ${c.from} -> ${c.to}${c.note ? `\n    (${c.note})` : ''}`),
+    ...changes.map((c) => `  ${c.setting}: ${c.from} -> ${c.to}${c.note ? `\n    (${c.note})` : ''}`),
   ];
 }
 

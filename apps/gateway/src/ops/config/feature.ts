@@ -37,7 +37,11 @@ export const configFeature: Feature = {
       const report = await reloadFromFile(gw, 'admin API');
       return report.ok
         ? { body: report, auditDetail: { applied: report.applied, pendingRestart: report.pendingRestart } }
-        : { status: 422, body: { error: `reload refused: ${report.problems.join('; ')}`, ...report } };
+        : {
+            status: 422,
+            body: { error: `reload refused: ${report.problems.join('; ')}`, ...report },
+            auditDetail: { problems: report.problems },
+          };
     });
   },
 };
