@@ -75,7 +75,8 @@ async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
       { trigger, problems: lines },
       `reload refused; keeping the running configuration: ${lines.join('; ')}`,
     );
-    gw.lastReload = { at, applied: [], pendingRestart: gw.lastReload?.pendingRestart ?? [], problems: lines };
+    // What waits for a restart cannot be told from a file that does not load: the refusal says why.
+    gw.lastReload = { at, applied: [], pendingRestart: [], problems: lines };
     return { ok: false, at, problems: lines };
   };
   const read = await readFile(gw);
