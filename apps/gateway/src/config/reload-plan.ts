@@ -31,8 +31,10 @@ type Path = readonly string[];
 /**
  * Every setting outside the export and share lists, with the file key it is written under and
  * whether a running gateway applies a new value (SIGHUP, `./cfs gateway reload`). Live settings
- * are read where they are used or re-applied by Gateway.reload; the others are bound at start
- * (listeners, stores, the node's identity, durability) and keep their running values.
+ * are read where they are used or re-applied by Gateway.reload (S3's region, domain and public
+ * buckets from the next request; SMB's domain, workgroup and signing from the next session);
+ * the others are bound at start (listeners, stores, the node's identity, durability) and keep
+ * their running values.
  */
 interface Setting {
   key: string;
@@ -65,21 +67,21 @@ const SETTINGS: readonly Setting[] = [
   { key: 'nfs.mount_bind', path: ['nfs', 'mountBind'], live: false },
   { key: 's3.enabled', path: ['s3', 'enabled'], live: false },
   { key: 's3.bind', path: ['s3', 'bind'], live: false },
-  { key: 's3.region', path: ['s3', 'region'], live: false },
+  { key: 's3.region', path: ['s3', 'region'], live: true },
   { key: 's3.root', path: ['s3', 'root', 'path'], live: false },
   { key: 's3.root_mode', path: ['s3', 'root', 'mode'], live: false },
   { key: 's3.root_owner_uid', path: ['s3', 'root', 'ownerUid'], live: false },
   { key: 's3.root_owner_gid', path: ['s3', 'root', 'ownerGid'], live: false },
-  { key: 's3.domain', path: ['s3', 'domain'], live: false },
+  { key: 's3.domain', path: ['s3', 'domain'], live: true },
   // A new pair is served at once (the certificates feature reloads it); HTTP <-> HTTPS is a new listener.
   { key: 's3.tls', path: ['s3', 'tls'], live: (from, to) => from !== undefined && to !== undefined },
-  { key: 's3.public_read_buckets', path: ['s3', 'publicReadBuckets'], live: false },
+  { key: 's3.public_read_buckets', path: ['s3', 'publicReadBuckets'], live: true },
   { key: 'smb.enabled', path: ['smb', 'enabled'], live: false },
   { key: 'smb.bind', path: ['smb', 'bind'], live: false },
-  { key: 'smb.domain', path: ['smb', 'domain'], live: false },
-  { key: 'smb.workgroup', path: ['smb', 'workgroup'], live: false },
-  { key: 'smb.require_signing', path: ['smb', 'requireSigning'], live: false },
-  { key: 'smb.durable_handle_timeout', path: ['smb', 'durableHandleTimeoutMs'], live: false, unit: 'ms' },
+  { key: 'smb.domain', path: ['smb', 'domain'], live: true },
+  { key: 'smb.workgroup', path: ['smb', 'workgroup'], live: true },
+  { key: 'smb.require_signing', path: ['smb', 'requireSigning'], live: true },
+  { key: 'smb.durable_handle_timeout', path: ['smb', 'durableHandleTimeoutMs'], live: true, unit: 'ms' },
   { key: 'health.bind', path: ['health', 'bind'], live: false },
   { key: 'health.probe_interval', path: ['health', 'probeIntervalMs'], live: false, unit: 'ms' },
   { key: 'admin.trust_loopback', path: ['admin', 'trustLoopback'], live: true },

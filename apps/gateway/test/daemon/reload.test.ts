@@ -18,13 +18,14 @@ import { mustToolPath, requireTools } from '../support/tools.ts';
  */
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
-const TOOLS = requireTools('nfs-cp', 'nfs-cat', 'nfs-ls', 'smbclient', 'stdbuf');
+const TOOLS = requireTools('nfs-cp', 'nfs-cat', 'nfs-ls', 'smbclient', 'stdbuf', 'curl');
 const PASSWORD = 'Reload-Passw0rd';
 
 describe('reloading the configuration of a running gateway', TOOLS, () => {
   let dir: string;
   let file: string;
-  let ports: { nfs: number; mount: number; smb: number; health: number; spare: number };
+  let ports: { nfs: number; mount: number; smb: number; health: number; spare: number; s3: number };
+  let publicBuckets = '';
   let gw: ProcessHandle;
   let exports: string;
   let shares: string;
@@ -39,7 +40,7 @@ nfs:
   bind: 127.0.0.1:${ports.nfs}
   mount_bind: 127.0.0.1:${ports.mount}
   exports: ${exports}
-s3: { enabled: false }
+s3: { bind: 127.0.0.1:${ports.s3}, root: /export, public_read_buckets: [${publicBuckets}] }
 smb:
   bind: 127.0.0.1:${ports.smb}
   shares: ${shares}
@@ -66,13 +67,13 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
   before(async () => {
     dir = makeTempDir('reload');
     file = join(dir, 'gateway.yaml');
-    const [nfsPort, mount, smbPort, health, spare] = await freePorts(5);
-    ports = { nfs: nfsPort!, mount: mount!, smb: smbPort!, health: health!, spare: spare! };
+    const [nfsPort, mount, smbPort, health, spare, s3] = await freePorts(6);
+    ports = { nfs: nfsPort!, mount: mount!, smb: smbPort!, health: health!, spare: spare!, s3: s3! };
     exports = '[{ path: /export, clients: [127.0.0.1/32], squash: none }]';
     shares = '[{ name: export, path: /export }]';
     write();
     writeFileSync(sample(), 'seven bytes\n');
-    gw = spawnProcess(CFS, ['gateway', 'start', 'nfs', 'smb', '--config', file], { name: 'gateway' });
+    gw = spawnProcess(CFS, ['gateway', 'start', '--config', file], { name: 'gateway' });
     await gw.waitForLine(/gateway started/, 60_000);
     const added = await runCommand(
       CFS,
@@ -245,6 +246,28 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
     );
     const refused = await nfs('nfs-cp', sample(), nfsUrl('/projects/r.txt'));
     match(refused.output, /NFS3ERR_ROFS/);
+  });
+
+  test('6b s3.public_read_buckets applies to the next anonymous GET (curl)', async () => {
+    const put = await smb('export', `mkdir pub; put ${sample()} pub/obj.txt`);
+    equal(put.code, 0, put.output);
+    const get = () =>
+      runCommand(
+        mustToolPath('curl'),
+        ['-s', '-w', '\n%{http_code}', `http://127.0.0.1:${ports.s3}/pub/obj.txt`],
+        {
+          timeoutMs: 30_000,
+        },
+      );
+    match((await get()).stdout, /AccessDenied[\s\S]*\n403$/);
+    publicBuckets = 'pub';
+    write();
+    match(await reload(), /s3\.public_read_buckets: \(none\) -> pub/);
+    equal((await get()).stdout, 'seven bytes\n\n200');
+    publicBuckets = '';
+    write();
+    match(await reload(), /s3\.public_read_buckets: pub -> \(none\)/);
+    match((await get()).stdout, /\n403$/);
   });
 
   test('7 every reload asked through the admin API is audited with what it changed, or why it was refused', async () => {

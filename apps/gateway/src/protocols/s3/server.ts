@@ -125,9 +125,13 @@ export class S3Server implements ProtocolServer {
     const root = config.s3.root;
     const rootAttrs = await ns.ensureDirectory(root.path, root.mode, root.ownerUid, root.ownerGid);
     const uploads = await UploadStore.open(ns, async () => ns.meta.detached());
+    const ctx = this.ctx;
     this.env = {
       ns,
-      config: config.s3,
+      // Read through: a reload may change the region, the domain and public_read_buckets.
+      get config() {
+        return ctx.config.s3;
+      },
       log,
       rootIno: rootAttrs.ino,
       uploads,
