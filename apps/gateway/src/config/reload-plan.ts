@@ -48,8 +48,8 @@ const SETTINGS: readonly Setting[] = [
   { key: 'node.name', path: ['node', 'name'], live: false },
   { key: 'node.state_dir', path: ['stateDir'], live: false },
   { key: 'node.heartbeat_interval', path: ['node', 'heartbeatIntervalMs'], live: true, unit: 'ms' },
-  { key: 'metadata.url', path: ['metadata', 'url'], live: false, unit: 'url' },
-  { key: 'transport.url', path: ['transport', 'url'], live: false, unit: 'url' },
+  { key: 'metadata.url', path: ['metadata'], live: false, unit: 'url' },
+  { key: 'transport.url', path: ['transport'], live: false, unit: 'url' },
   { key: 'transport.endpoint', path: ['objectStore', 'endpoint'], live: false },
   { key: 'transport.region', path: ['objectStore', 'region'], live: false },
   { key: 'transport.access_key_id', path: ['objectStore', 'accessKeyId'], live: false },
@@ -61,7 +61,7 @@ const SETTINGS: readonly Setting[] = [
   { key: 'transport.request_timeout', path: ['objectStore', 'requestTimeoutMs'], live: false, unit: 'ms' },
   { key: 'transport.direct_io', path: ['directIo'], live: false },
   { key: 'transport.inline_max', path: ['inlineMaxBytes'], live: false },
-  { key: 'control.url', path: ['control', 'url'], live: false, unit: 'url' },
+  { key: 'control.url', path: ['control'], live: false, unit: 'url' },
   { key: 'nfs.enabled', path: ['nfs', 'enabled'], live: false },
   { key: 'nfs.bind', path: ['nfs', 'bind'], live: false },
   { key: 'nfs.mount_bind', path: ['nfs', 'mountBind'], live: false },
@@ -108,11 +108,16 @@ const SETTINGS: readonly Setting[] = [
   },
 ];
 
-/** The keys a reload applies, for the documentation and `./cfs gateway reload --help`. */
-export const LIVE_KEYS: readonly string[] = [
-  ...SETTINGS.filter((s) => s.live !== false).map((s) => s.key),
-  'nfs.exports',
-  'smb.shares',
+/**
+ * Where in GatewayConfig a reload looks: the table's paths, the two lists, and the file's own
+ * path. A test walks a resolved configuration and finds each of its values under one of these,
+ * so a setting added later cannot be left out of reloads silently.
+ */
+export const RELOAD_COVERS: readonly Path[] = [
+  ...SETTINGS.map((s) => s.path),
+  ['nfs', 'exports'],
+  ['smb', 'shares'],
+  ['configFile'],
 ];
 
 function read(config: unknown, path: Path): unknown {
@@ -134,7 +139,8 @@ function write(config: object, path: Path, value: unknown): void {
 
 function text(value: unknown, unit?: Setting['unit']): string {
   if (value === undefined) return '(none)';
-  if (unit === 'url') return redactUrl(String(value));
+  // A store is its URL; kind, path and bucket are read from it.
+  if (unit === 'url') return redactUrl(String((value as { url?: unknown }).url ?? value));
   if (unit === 'ms' && typeof value === 'number') return formatDuration(value);
   if (Array.isArray(value)) return value.length === 0 ? '(none)' : value.map((v) => text(v)).join(', ');
   if (typeof value === 'object' && value !== null) {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
-import { changeText, planReload } from '../../src/config/reload-plan.ts';
+import { changeText, planReload, RELOAD_COVERS } from '../../src/config/reload-plan.ts';
 import type { GatewayConfig } from '../../src/config/types.ts';
+import { makeCertificates } from './fixtures/certificates.ts';
 import { writeConfig } from './fixtures/config-file.ts';
 
 async function config(lines: string[]): Promise<GatewayConfig> {
@@ -89,5 +90,28 @@ describe('what a reload applies and what waits for a restart (config/reload-plan
       removed.join('\n'),
     );
     assert.ok(removed.includes('smb.shares: more = /b, valid_groups staff -> (removed)'), removed.join('\n'));
+  });
+
+  test('5 every value of a resolved configuration is one the reload plan compares', async () => {
+    const certs = makeCertificates();
+    // Every optional value present, so the walk sees it.
+    const c = await config([
+      'metadata: { url: "postgres://cfs:pw@db:5432/cfs" }',
+      `transport: { url: "s3://bucket/prefix", endpoint: "http://store:9000", access_key_id: AK, secret_access_key_file: ${certs.good.key} }`,
+      `s3: { domain: gateway.claudefs.local, tls: { cert: ${certs.good.cert}, key: ${certs.good.key} } }`,
+    ]);
+    for (const present of [c.objectStore.endpoint, c.objectStore.accessKeyId, c.s3.domain, c.s3.tls])
+      assert.ok(present !== undefined);
+    const covered = (path: string[]) =>
+      RELOAD_COVERS.some((p) => p.length <= path.length && p.every((k, i) => path[i] === k));
+    const missing: string[] = [];
+    const walk = (v: unknown, path: string[]) => {
+      if (covered(path)) return;
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+      } else missing.push(path.join('.'));
+    };
+    walk(c, []);
+    assert.deepEqual(missing, []);
   });
 });
