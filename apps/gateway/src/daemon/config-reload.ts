@@ -63,7 +63,7 @@ export async function previewReload(gw: Gateway): Promise<ReloadReport> {
   const at = new Date().toISOString();
   const read = await readFile(gw);
   if ('problems' in read) return { ok: false, at, problems: read.problems };
-  const { applied, pendingRestart } = planReload(gw.config, read.config);
+  const { applied, pendingRestart } = planReload(gw.running(), read.config);
   return { ok: true, at, applied, pendingRestart };
 }
 

@@ -1,5 +1,5 @@
 import { planReload, type ReloadPlan, type SettingChange } from '../config/reload-plan.ts';
-import type { GatewayConfig, Protocol } from '../config/types.ts';
+import type { GatewayConfig, LogLevel, Protocol } from '../config/types.ts';
 import { type ControlPlane, openControlPlane } from '../control/index.ts';
 import { AdminRoutes } from '../ops/admin/routes.ts';
 import { currentTls, onTlsChange } from '../ops/certs/feature.ts';
@@ -163,6 +163,11 @@ export class Gateway {
     return state === 'half-open' ? { status: 'degraded' as const, message: 'circuit half-open' } : undefined;
   }
 
+  /** The configuration as it runs now: `./cfs gateway log-level` may have changed the level. */
+  running(): GatewayConfig {
+    return { ...this.config, logLevel: this.log.level as LogLevel };
+  }
+
   private async createServedDirectories(config = this.config): Promise<void> {
     const dirs = [
       ...(config.nfs.enabled ? config.nfs.exports : []),
@@ -178,7 +183,7 @@ export class Gateway {
    * and keeps the rest at its running values until the next start, saying which.
    */
   async reload(loaded: GatewayConfig): Promise<ReloadPlan> {
-    const plan = planReload(this.config, loaded);
+    const plan = planReload(this.running(), loaded);
     const { config } = plan;
     // A new export's or share's directory first: if it cannot be made, nothing changes.
     await this.createServedDirectories(config);

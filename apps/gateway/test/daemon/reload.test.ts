@@ -92,6 +92,12 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
     match(out, new RegExp(`configuration reloaded from ${file}\nno setting changed`));
   });
 
+  test("1b a level set with ./cfs gateway log-level goes back to the file's, and the reload says so", async () => {
+    const set = await cfs('gateway', 'log-level', 'debug');
+    equal(set.code, 0, set.output);
+    match(await reload(), /applied now:\n {2}log_level: debug -> info\n/);
+  });
+
   test('2 an export made read-only refuses writes at once and still serves reads; a bind change waits for a restart', async () => {
     const before = await nfs('nfs-cp', sample(), nfsUrl('/export/a.txt'));
     equal(before.code, 0, before.output);

@@ -6,7 +6,9 @@ import { CliExit, runCli } from '../context.ts';
 export function registerLogLevel(gateway: Command): void {
   gateway
     .command('log-level')
-    .description("change the running gateway's log level at once (until the next SIGHUP reads the file's)")
+    .description(
+      "change the running gateway's log level at once (until the next reload or SIGHUP sets the file's again)",
+    )
     .argument('<level>', LOG_LEVELS.join(' | '))
     .option('--config <file>', 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)')
     .action((level: string, opts: { config?: string }) =>

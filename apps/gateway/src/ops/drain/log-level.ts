@@ -3,7 +3,7 @@ import type { Gateway } from '../../daemon/gateway.ts';
 
 /**
  * `POST /admin/log-level {level}` (operator): the runbook's "add to config: log_level: debug"
- * without a reload. The next SIGHUP sets the file's level again. Lives with drain because both
+ * without a reload. The next reload (SIGHUP, `./cfs gateway reload`) sets the file's level again. Lives with drain because both
  * are the runbook's maintenance and emergency levers on a running gateway.
  */
 export function registerLogLevelRoute(gw: Gateway): void {
