@@ -99,7 +99,7 @@ async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
   log.info(
     {
       trigger,
-      level: plan.config.logLevel,
+      logLevel: plan.config.logLevel,
       applied: plan.applied.length,
       pendingRestart: plan.pendingRestart.length,
     },

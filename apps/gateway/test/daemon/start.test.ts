@@ -79,7 +79,7 @@ describe('./cfs gateway start', () => {
     writeFileSync(cfg.file, readFileSync(cfg.file, 'utf8').replace('log_level: info', 'log_level: debug'));
     process.kill(gw.pid, 'SIGHUP');
     await gw.waitForLine(
-      /"level":"debug".*configuration reloaded|configuration reloaded.*"level":"debug"/,
+      /"logLevel":"debug".*configuration reloaded|configuration reloaded.*"logLevel":"debug"/,
       10_000,
     );
   });
