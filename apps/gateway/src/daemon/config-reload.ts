@@ -39,7 +39,13 @@ export function reloadFromFile(gw: Gateway, trigger: string): Promise<ReloadRepo
 async function readFile(gw: Gateway): Promise<{ config: GatewayConfig } | { problems: string[] }> {
   // Certificate problems do not block the rest: the certificates feature keeps serving the old
   // pair when the new one is bad, and says so.
-  const loaded = await loadConfig(gw.config.configFile, { tls: 'warning' });
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig(gw.config.configFile, { tls: 'warning' });
+  } catch (e) {
+    // Gone, unreadable: ConfigError says which file and why.
+    return { problems: [(e as Error).message] };
+  }
   const errors = (problems: readonly Problem[]) => ({
     problems: problems.filter((p) => p.severity === 'error').map(formatProblem),
   });

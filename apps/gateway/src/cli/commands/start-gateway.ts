@@ -57,7 +57,11 @@ export async function startGateway(names: string[], opts: StartOptions): Promise
   process.on('SIGINT', () => shutdown('SIGINT'));
   rememberStartArguments(gw, { flags: opts, named });
   // Problems are logged and reported by reloadFromFile; the running configuration stays.
-  process.on('SIGHUP', () => void reloadFromFile(gw, 'SIGHUP'));
+  process.on('SIGHUP', () => {
+    reloadFromFile(gw, 'SIGHUP').catch((e: unknown) =>
+      log.error({ err: e }, 'reload failed; keeping the running configuration'),
+    );
+  });
 
   try {
     await gw.start();
