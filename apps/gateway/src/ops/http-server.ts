@@ -3,13 +3,18 @@ import type { ListenAddress } from '../config/types.ts';
 
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
+/** How long close() lets a response that has started (a stream) go on before cutting it. */
+export const CLOSE_GRACE_MS = 5000;
+
 /** The health/metrics/admin/tRPC listener: one table of `METHOD /path` → handler. */
 export class OpsHttpServer {
   readonly routes = new Map<string, Route>();
   private readonly prefixRoutes: Array<[string, string, Route]> = [];
+  private readonly active = new Set<ServerResponse>();
+  private closing = false;
   readonly server: Server;
 
-  constructor() {
+  constructor(private readonly closeGraceMs = CLOSE_GRACE_MS) {
     this.server = createServer((req, res) => void this.dispatch(req, res));
     this.server.keepAliveTimeout = 5000;
   }
@@ -24,6 +29,9 @@ export class OpsHttpServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.closing) res.setHeader('connection', 'close');
+    this.active.add(res);
+    res.once('close', () => this.active.delete(res));
     const url = new URL(req.url ?? '/', 'http://gateway');
     const method = req.method ?? 'GET';
     let handler = this.routes.get(`${method} ${url.pathname}`);
@@ -65,9 +73,21 @@ export class OpsHttpServer {
     return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   }
 
+  /**
+   * Stops listening and resolves once every connection has ended. Idle keep-alive connections
+   * end now; a request in flight gets its answer with `Connection: close`, so a client that
+   * polls on one connection (the console does, every second) cannot keep the listener alive
+   * past its last answer; a response still streaming after the grace (CLOSE_GRACE_MS) is cut.
+   */
   close(): Promise<void> {
+    this.closing = true;
+    for (const res of this.active) if (!res.headersSent) res.setHeader('connection', 'close');
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      const cut = setTimeout(() => this.server.closeAllConnections(), this.closeGraceMs).unref();
+      this.server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
       this.server.closeIdleConnections();
     });
   }

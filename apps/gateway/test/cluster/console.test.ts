@@ -111,8 +111,9 @@ describe('console: cluster page and rolling restart', requireTools('chromium', '
   };
   /** The operator's restart: the process stopped by PID, then started on the same configuration. */
   const restartNode = async (node: ClusterNode) => {
+    const proc = node.proc;
     const stopped = await node.stop();
-    assert.equal(stopped?.code, 0, `${node.name} stopped cleanly`);
+    assert.equal(stopped?.code, 0, `${node.name} stopped cleanly:\n${proc?.output().slice(-3000)}`);
     await node.start();
   };
   const everyNodeServing = () =>
