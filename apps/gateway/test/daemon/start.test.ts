@@ -1,6 +1,8 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +15,17 @@ import { makeTempDir } from '../support/tmpdir.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 
-async function writeConfig(dir: string, logLevel = 'info'): Promise<{ file: string; health: number }> {
-  const [nfs, mount, s3, smb, health] = await freePorts(5);
+interface Ports {
+  file: string;
+  nfs: number;
+  mount: number;
+  s3: number;
+  smb: number;
+  health: number;
+}
+
+async function writeConfig(dir: string, logLevel = 'info'): Promise<Ports> {
+  const [nfs, mount, s3, smb, health] = (await freePorts(5)) as [number, number, number, number, number];
   const file = join(dir, 'gateway.yaml');
   writeFileSync(
     file,
@@ -26,12 +37,35 @@ smb: { bind: 127.0.0.1:${smb}, shares: [{ name: export, path: /export }] }
 health: { bind: 127.0.0.1:${health}, probe_interval: 200ms }
 `,
   );
-  return { file, health: health! };
+  return { file, nfs, mount, s3, smb, health };
+}
+
+/** A connection to `port` that stays open, idle, until the server ends it. */
+function idleConnection(port: number): Promise<{ ended: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      socket.resume();
+      resolve({ ended: new Promise((r) => socket.once('close', () => r())) });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** An HTTP GET over a keep-alive agent: the connection stays open, idle, after the answer. */
+function keptAlive(url: string, agent: http.Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+      })
+      .once('error', reject);
+  });
 }
 
 describe('./cfs gateway start', () => {
   let dir: string;
-  let cfg: { file: string; health: number };
+  let cfg: Ports;
   let gw: ProcessHandle;
   before(async () => {
     dir = makeTempDir('daemon');
@@ -84,10 +118,21 @@ describe('./cfs gateway start', () => {
     );
   });
 
-  test('5 SIGTERM stops it cleanly: exit 0, PID file gone, /export created with mode 1777', async () => {
-    const status = await gw.stop();
-    equal(status.code, 0);
+  test('5 SIGTERM stops it cleanly with idle clients on every listener: exit 0, PID file gone, /export created with mode 1777', async () => {
+    // Idle clients must not hold the stop up: an S3 and a console-like keep-alive connection
+    // after one answer each, and TCP connections to NFS, MOUNT, SMB and S3 that never send.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    equal(await keptAlive(`http://127.0.0.1:${cfg.s3}/`, agent), 403, 'anonymous S3 ListBuckets is refused');
+    const healthAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    await keptAlive(`http://127.0.0.1:${cfg.health}/health`, healthAgent);
+    const idle = await Promise.all([cfg.nfs, cfg.mount, cfg.smb, cfg.s3].map(idleConnection));
+    // A generous grace before SIGKILL: this is about ending at all, not about speed.
+    const status = await gw.stop(30_000);
+    equal(status.code, 0, gw.output().slice(-2000));
     match(gw.stdout(), /gateway stopped/);
+    await Promise.all(idle.map((c) => c.ended));
+    agent.destroy();
+    healthAgent.destroy();
     ok(!existsSync(join(dir, 'state', 'gateway.pid')));
     const ns = await openNamespace({
       metadataUrl: `sqlite://${dir}/state/meta.db`,

@@ -186,12 +186,17 @@ export class S3Server implements ProtocolServer {
     return this.inFlight;
   }
 
+  /**
+   * Stops listening, lets requests in flight finish (up to STOP_GRACE_MS), then ends every
+   * connection: an idle keep-alive client does not delay it.
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.unsubscribeTls?.();
     this.unsubscribeKeys();
-    await this.acceptor.stop();
+    // Resolves only once every accepted socket is gone: stop accepting now, await it last.
+    const closed = this.acceptor.stop();
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, STOP_GRACE_MS);
@@ -203,6 +208,7 @@ export class S3Server implements ProtocolServer {
     }
     for (const s of this.sockets.keys()) s.destroy();
     this.http?.close();
+    await closed;
   }
 
   healthCheck(): HealthCheck {
