@@ -18,6 +18,9 @@ import { PROTOCOL_SERVERS } from './protocols.ts';
 
 export class StartError extends Error {}
 
+/** A stop step that takes longer than this is logged by name. */
+const STOP_SLOW_MS = 5000;
+
 export interface ReloadOutcome {
   at: string;
   applied: SettingChange[];
@@ -202,26 +205,46 @@ export class Gateway {
     return plan;
   }
 
-  /** Clean stop: listeners closed, requests in flight finished, stores closed. Idempotent. */
+  /**
+   * Clean stop: listeners closed, requests in flight finished, stores closed. Idempotent. A
+   * step that takes longer than STOP_SLOW_MS is logged by name, so an operator whose stop
+   * hangs sees what it waits on.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.health.stop();
       this.connections.share.stop();
       for (const server of [...this.servers].reverse()) {
-        await server
-          .stop()
-          .catch((e) => this.log.error({ err: e, protocol: server.protocol }, 'stopping failed'));
+        await this.stopStep(`the ${server.protocol} server`, () => server.stop()).catch((e) =>
+          this.log.error({ err: e, protocol: server.protocol }, 'stopping failed'),
+        );
       }
       for (const feature of this.started.reverse()) {
-        await Promise.resolve(feature.stop?.(this)).catch((e) =>
+        await this.stopStep(`the ${feature.name} feature`, () => feature.stop?.(this)).catch((e) =>
           this.log.error({ err: e, feature: feature.name }, 'stopping failed'),
         );
       }
-      await this.ops.close();
-      await this.ns?.close();
-      await this.control?.close();
+      await this.stopStep('the health/admin listener', () => this.ops.close());
+      await this.stopStep('the metadata and data stores', () => this.ns?.close());
+      await this.stopStep('the control plane', () => this.control?.close());
       this.releasePid?.();
     })();
     return this.stopping;
+  }
+
+  private async stopStep(what: string, run: () => unknown): Promise<void> {
+    const slow = setTimeout(
+      () =>
+        this.log.warn(
+          { waitingOn: what },
+          `still stopping after ${STOP_SLOW_MS / 1000} s: waiting on ${what}`,
+        ),
+      STOP_SLOW_MS,
+    );
+    try {
+      await run();
+    } finally {
+      clearTimeout(slow);
+    }
   }
 }
