@@ -74,8 +74,25 @@ export async function previewReload(gw: Gateway): Promise<ReloadReport> {
 }
 
 async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
-  const at = new Date().toISOString();
   const log = gw.log.child({ feature: 'config' });
+  if (gw.lifecycle === 'new' || gw.lifecycle === 'starting') {
+    // SIGHUP while the gateway opens its stores and listeners: reloading a half-started
+    // gateway would fail; the request is kept and carried out once it serves.
+    log.info(
+      { trigger },
+      'reload requested while the gateway is starting; it runs once the gateway has started',
+    );
+    try {
+      await gw.whenStarted();
+    } catch {
+      return { ok: false, at: new Date().toISOString(), problems: ['the gateway did not start'] };
+    }
+  }
+  const at = new Date().toISOString();
+  if (gw.lifecycle === 'stopping') {
+    log.info({ trigger }, 'reload not run: the gateway is stopping');
+    return { ok: false, at, problems: ['the gateway is stopping'] };
+  }
   const refuse = (lines: string[]): ReloadReport => {
     log.error(
       { trigger, problems: lines },

@@ -18,6 +18,19 @@ import { PROTOCOL_SERVERS } from './protocols.ts';
 
 export class StartError extends Error {}
 
+/** A promise and its two settlers (Node 20 has no Promise.withResolvers). */
+function settleLater(): { promise: Promise<void>; resolve(): void; reject(e: unknown): void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A failed start is reported by start() itself; nobody has to be waiting on this.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
 /** A stop step that takes longer than this is logged by name. */
 const STOP_SLOW_MS = 5000;
 
@@ -52,6 +65,8 @@ export class Gateway {
   private readonly started: Feature[] = [];
   private releasePid: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
+  private phase: 'new' | 'starting' | 'serving' | 'stopping' = 'new';
+  private readonly startedSignal = settleLater();
 
   constructor(
     public config: GatewayConfig,
@@ -62,7 +77,29 @@ export class Gateway {
     this.connections = new ConnectionRegistry(config.limits.maxConnections);
   }
 
+  /** Where the gateway is in its life: a reload waits for `serving` and is not run once `stopping`. */
+  get lifecycle(): 'new' | 'starting' | 'serving' | 'stopping' {
+    return this.phase;
+  }
+
+  /** Settles when start() has finished: resolved once serving, rejected if it failed. */
+  whenStarted(): Promise<void> {
+    return this.startedSignal.promise;
+  }
+
   async start(): Promise<void> {
+    this.phase = 'starting';
+    try {
+      await this.startServing();
+    } catch (e) {
+      this.startedSignal.reject(e);
+      throw e;
+    }
+    if (this.phase === 'starting') this.phase = 'serving';
+    this.startedSignal.resolve();
+  }
+
+  private async startServing(): Promise<void> {
     const { config, log } = this;
     this.releasePid = claimPidFile(config.stateDir);
     this.control = await openControlPlane({
@@ -211,6 +248,7 @@ export class Gateway {
    * hangs sees what it waits on.
    */
   stop(): Promise<void> {
+    this.phase = 'stopping';
     this.stopping ??= (async () => {
       this.health.stop();
       this.connections.share.stop();

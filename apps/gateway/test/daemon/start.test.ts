@@ -178,3 +178,46 @@ test('./cfs works through a symlink from another folder (ln -s "$PWD/cfs" /usr/l
   equal(r.code, 0, r.output);
   match(r.stdout, /configuration valid/);
 });
+
+/** Whether the process has a handler for SIGHUP (bit 0 of SigCgt in /proc/PID/status). */
+function catchesSighup(pid: number): boolean {
+  try {
+    const line = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return line ? (BigInt(`0x${line[1]}`) & 1n) === 1n : false;
+  } catch {
+    return false;
+  }
+}
+
+test('a SIGHUP while the gateway is still starting (systemctl reload right after start) is carried out once it serves, not fatal', async () => {
+  const dir = makeTempDir('hup-at-start');
+  const cfg = await writeConfig(dir);
+  const gw = spawnProcess(CFS, ['gateway', 'start', '--config', cfg.file], { name: 'gateway' });
+  try {
+    // ./cfs holds SIGHUP from its first moment; wait until the process catches it at all.
+    const deadline = Date.now() + 30_000;
+    while (!catchesSighup(gw.pid)) {
+      ok(Date.now() < deadline, 'the process never took SIGHUP over');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    writeFileSync(cfg.file, readFileSync(cfg.file, 'utf8').replace('log_level: info', 'log_level: debug'));
+    const early = !/gateway started/.test(gw.stdout());
+    process.kill(gw.pid, 'SIGHUP');
+    await gw.waitForLine(/gateway started/, 60_000);
+    await gw.waitForLine(
+      /"logLevel":"debug".*configuration reloaded|configuration reloaded.*"logLevel":"debug"/,
+      30_000,
+    );
+    if (early)
+      match(
+        gw.stdout(),
+        /reload requested while the gateway is starting; it runs once the gateway has started/,
+      );
+    ok(!/reload refused/.test(gw.stdout()), gw.stdout().slice(-2000));
+    const h = await getJson<{ overall: string }>(`http://127.0.0.1:${cfg.health}/health`);
+    ok(h.overall !== 'unhealthy', JSON.stringify(h));
+  } finally {
+    const status = await gw.stop(30_000);
+    equal(status.code, 0, gw.output().slice(-2000));
+  }
+});

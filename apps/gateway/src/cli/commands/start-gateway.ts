@@ -3,6 +3,7 @@ import { applyOverrides } from '../../config/overrides.ts';
 import { formatProblem } from '../../config/problems.ts';
 import { reloadFromFile, rememberStartArguments } from '../../daemon/config-reload.ts';
 import { Gateway } from '../../daemon/gateway.ts';
+import type { HeldSighup } from '../../daemon/held-sighup.ts';
 import { createLogger } from '../../daemon/logger.ts';
 import { PROTOCOL_SERVERS } from '../../daemon/protocols.ts';
 import { CliExit, loadCliConfig } from '../context.ts';
@@ -12,7 +13,11 @@ import type { StartOptions } from './start.ts';
  * `./cfs gateway start`: the daemon itself. Loaded only by that command (start.ts), so other
  * commands do not load the protocol servers and what they need.
  */
-export async function startGateway(names: string[], opts: StartOptions): Promise<number | undefined> {
+export async function startGateway(
+  names: string[],
+  opts: StartOptions,
+  sighup: HeldSighup,
+): Promise<number | undefined> {
   const unknown = names.filter((n) => !(PROTOCOLS as readonly string[]).includes(n));
   if (unknown.length > 0)
     throw new CliExit(`unknown protocol ${unknown.join(', ')}: choose from ${PROTOCOLS.join(', ')}`, 2);
@@ -35,14 +40,14 @@ export async function startGateway(names: string[], opts: StartOptions): Promise
   const protocols = named.length > 0 ? named : PROTOCOLS.filter((p) => config[p].enabled);
   process.title = 'claudefs-gateway';
   const log = createLogger(config.logLevel, { name: config.node.name });
-  const gw = new Gateway(config, protocols, log);
+  const gateway = new Gateway(config, protocols, log);
 
   let exiting = false;
   const shutdown = (signal: string) => {
     if (exiting) return;
     exiting = true;
     log.info({ signal }, 'stopping gateway');
-    gw.stop().then(
+    gateway.stop().then(
       () => {
         log.info('gateway stopped');
         process.exit(0);
@@ -55,19 +60,20 @@ export async function startGateway(names: string[], opts: StartOptions): Promise
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  rememberStartArguments(gw, { flags: opts, named });
-  // Problems are logged and reported by reloadFromFile; the running configuration stays.
-  process.on('SIGHUP', () => {
-    reloadFromFile(gw, 'SIGHUP').catch((e: unknown) =>
+  rememberStartArguments(gateway, { flags: opts, named });
+  // A reload waits for the start to finish; problems are logged and reported by
+  // reloadFromFile, and the running configuration stays.
+  sighup.deliverTo(() => {
+    reloadFromFile(gateway, 'SIGHUP').catch((e: unknown) =>
       log.error({ err: e }, 'reload failed; keeping the running configuration'),
     );
   });
 
   try {
-    await gw.start();
+    await gateway.start();
   } catch (e) {
     log.error({ err: e }, `gateway failed to start: ${(e as Error).message}`);
-    await gw.stop().catch(() => {});
+    await gateway.stop().catch(() => {});
     return 1;
   }
   log.info({ pid: process.pid, config: config.configFile, state: config.stateDir }, 'gateway started');

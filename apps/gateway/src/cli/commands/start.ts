@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { OverrideFlags } from '../../config/overrides.ts';
+import { HeldSighup } from '../../daemon/held-sighup.ts';
 import { runCli } from '../context.ts';
 
 export interface StartOptions extends OverrideFlags {
@@ -21,6 +22,9 @@ export function registerStart(gateway: Command): void {
     .option('--domain <name>', 'SMB domain')
     .option('--workgroup <name>', 'SMB workgroup')
     .action((names: string[], opts: StartOptions) =>
-      runCli(async () => (await import('./start-gateway.ts')).startGateway(names, opts)),
+      runCli(async () => {
+        const sighup = new HeldSighup(); // before the gateway's modules load
+        return (await import('./start-gateway.ts')).startGateway(names, opts, sighup);
+      }),
     );
 }
