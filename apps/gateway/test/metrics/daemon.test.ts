@@ -10,11 +10,13 @@ describe('./cfs gateway start serves /metrics', () => {
   let gw: ProcessHandle;
   let opsUrl: string;
   let ports: Awaited<ReturnType<typeof writeConfig>>['ports'];
+  let configFile: string;
   before(async () => {
     const dir = makeTempDir('metrics-daemon');
     const cfg = await writeConfig(dir, { probeInterval: '200ms', extra: 'limits: { max_connections: 64 }' });
     opsUrl = `http://127.0.0.1:${cfg.opsPort}`;
     ports = cfg.ports;
+    configFile = cfg.file;
     gw = spawnProcess(CFS, ['gateway', 'start', '--config', cfg.file], { name: 'gateway' });
     await gw.waitForLine(/gateway started/, 60_000);
   });
@@ -90,6 +92,63 @@ describe('./cfs gateway start serves /metrics', () => {
       equal(sampleValue(busy, 'gateway_requests_total', { protocol: 'nfs', op: 'MNT' }), 1);
       ok((sampleValue(busy, 'gateway_requests_total', { protocol: 'smb', op: 'NEGOTIATE' }) ?? 0) >= 1);
       ok((sampleValue(busy, 'gateway_requests_total', { protocol: 'smb', op: 'SESSION_SETUP' }) ?? 0) >= 1);
+    },
+  );
+
+  test(
+    '4 a successful SMB sign-in is no error (its first leg answers STATUS_MORE_PROCESSING_REQUIRED); a wrong password is',
+    requireTools('smbclient'),
+    async () => {
+      const add = await runCommand(
+        CFS,
+        ['user', 'add', 'metrics-alice', '--password-stdin', '--config', configFile],
+        { input: 'Alice-pass-123\n', timeoutMs: 60_000 },
+      );
+      equal(add.code, 0, add.output);
+      const smb = (password: string) =>
+        runCommand('smbclient', [
+          `//127.0.0.1/export`,
+          '-p',
+          String(ports.smb),
+          '-U',
+          `metrics-alice%${password}`,
+          '-m',
+          'SMB3',
+          '-c',
+          'ls',
+        ]);
+      const before = (await scrape(opsUrl)).samples;
+      const count = (samples: typeof before, name: string) =>
+        sampleValue(samples, name, { protocol: 'smb', op: 'SESSION_SETUP' }) ?? 0;
+      for (let i = 0; i < 3; i++) {
+        const r = await smb('Alice-pass-123');
+        equal(r.code, 0, r.output);
+      }
+      const signedIn = (await scrape(opsUrl)).samples;
+      ok(
+        count(signedIn, 'gateway_requests_total') - count(before, 'gateway_requests_total') >= 6,
+        'two legs each',
+      );
+      equal(
+        count(signedIn, 'gateway_errors_total'),
+        count(before, 'gateway_errors_total'),
+        'no error counted',
+      );
+      equal(
+        select(signedIn, 'gateway_error_codes_total', { code: 'STATUS_MORE_PROCESSING_REQUIRED' }).length,
+        0,
+      );
+
+      const wrong = await smb('not-her-password');
+      ok(wrong.code !== 0, wrong.output);
+      const refused = (await scrape(opsUrl)).samples;
+      equal(count(refused, 'gateway_errors_total') - count(signedIn, 'gateway_errors_total'), 1);
+      const logonFailures = (samples: typeof before) =>
+        sampleValue(samples, 'gateway_error_codes_total', {
+          protocol: 'smb',
+          code: 'STATUS_LOGON_FAILURE',
+        }) ?? 0;
+      equal(logonFailures(refused) - logonFailures(signedIn), 1);
     },
   );
 });

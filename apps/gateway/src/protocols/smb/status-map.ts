@@ -52,7 +52,12 @@ export function statusOf(e: unknown): MappedStatus {
   return { status: DEFAULT_STATUS, unexpected: true };
 }
 
-/** Errors (severity 3) count as failed requests; success, informational and warnings do not. */
+/**
+ * Errors (severity 3) count as failed requests; success, informational and warnings do not,
+ * nor STATUS_MORE_PROCESSING_REQUIRED: error severity by its number, but the normal first leg
+ * of every NTLM SESSION_SETUP (counted, each sign-in read as one failed request, and the
+ * runbook's error-rate alert fired on healthy traffic).
+ */
 export function isErrorStatus(status: number): boolean {
-  return status >>> 30 === 3;
+  return status >>> 30 === 3 && status !== NT_STATUS.STATUS_MORE_PROCESSING_REQUIRED;
 }
