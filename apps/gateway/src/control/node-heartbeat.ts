@@ -80,6 +80,15 @@ export class NodeHeartbeat {
     await this.beatOnce();
   }
 
+  /**
+   * This node's state changed (a drain or undrain): the registry hears of it now, and the next
+   * beat comes at the interval the new state calls for (DRAINING_HEARTBEAT_MS while draining).
+   */
+  async stateChanged(): Promise<void> {
+    await this.beatAfterCurrent();
+    this.schedule();
+  }
+
   /** One beat now, unless one is already under way (then that one). */
   beatOnce(): Promise<void> {
     this.inFlight ??= this.beat().finally(() => {

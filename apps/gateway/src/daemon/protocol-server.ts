@@ -18,8 +18,11 @@ export interface ProtocolServer {
   start(): Promise<Listener[]>;
   /** Stops accepting, finishes requests in flight, closes connections. */
   stop(): Promise<void>;
-  /** Drain: stop (false) or resume (true) accepting new connections; open ones keep working. */
-  setAccepting(accepting: boolean): void;
+  /**
+   * Drain: stop (false) or resume (true) accepting new connections; open ones keep working.
+   * Settles once the listeners have (a failure is logged, not thrown).
+   */
+  setAccepting(accepting: boolean): Promise<void> | void;
   healthCheck(): HealthCheck;
   /** After a reload replaced ProtocolContext.config: apply the exports or shares it changed. */
   reload?(): Promise<void> | void;

@@ -30,7 +30,8 @@ export interface DrainStatus {
 /** The part of a ProtocolServer that drain drives. */
 export interface Drainable {
   readonly protocol: Protocol;
-  setAccepting(accepting: boolean): void;
+  /** Settles once its listeners have stopped or resumed accepting. */
+  setAccepting(accepting: boolean): Promise<void> | void;
 }
 
 export interface DrainControllerOptions {
@@ -43,6 +44,8 @@ export interface DrainControllerOptions {
   now?: () => number;
   /** Drain began (true) or ended (false). */
   onChange?: (draining: boolean) => void;
+  /** Every listener has stopped (true) or resumed (false) accepting, after a drain or undrain. */
+  onListenersSettled?: (draining: boolean) => void;
   /** The drain reached "drained"; called again if work shows up and then stops again. */
   onDrained?: (status: DrainStatus) => void;
 }
@@ -139,13 +142,15 @@ export class DrainController {
    */
   private setAccepting(accepting: boolean): void {
     const failures: string[] = [];
+    const settling: Array<Promise<void> | void> = [];
     for (const server of this.o.servers()) {
       try {
-        server.setAccepting(accepting);
+        settling.push(server.setAccepting(accepting));
       } catch (e) {
         failures.push(`${server.protocol}: ${(e as Error).message}`);
       }
     }
+    void Promise.allSettled(settling).then(() => this.o.onListenersSettled?.(!accepting));
     if (failures.length > 0) {
       throw new Error(`${accepting ? 'resuming' : 'stopping'} listeners failed: ${failures.join('; ')}`);
     }

@@ -1,6 +1,7 @@
 import { PROTOCOLS } from '../../config/defaults.ts';
 import type { Feature } from '../../daemon/feature.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { nodeHeartbeatOf } from '../nodes/feature.ts';
 import { DrainController } from './controller.ts';
 import { registerLogLevelRoute } from './log-level.ts';
 
@@ -32,6 +33,13 @@ export const drainFeature: Feature = {
           log.warn('draining: listeners refuse new connections; open connections are still served');
         else log.info('drain ended: listeners accept new connections again');
       },
+      // The node registry (`./cfs gateway nodes`, the console's Cluster page) hears of it now,
+      // with fresh probes, instead of at the next heartbeat.
+      onListenersSettled: () =>
+        void gw.health
+          .probeAll()
+          .then(() => nodeHeartbeatOf(gw)?.stateChanged())
+          .catch((e: unknown) => log.warn({ err: e }, 'could not report the drain to the node registry')),
       onDrained: (s) =>
         log.info(
           { connections: s.connections },

@@ -162,14 +162,18 @@ export class NfsServer implements ProtocolServer {
     this.handles?.reconfigure(this.ctx.config.nfs.exports);
   }
 
-  setAccepting(accepting: boolean): void {
+  async setAccepting(accepting: boolean): Promise<void> {
     if (this.stopping || accepting === this.accepting) return;
     this.accepting = accepting;
-    for (const l of [this.nfs, this.mount]) {
-      l?.setAccepting(accepting).catch((e: unknown) =>
-        this.ctx.log.error({ err: e, listener: l.name }, `${l.name} listener could not resume accepting`),
-      );
-    }
+    await Promise.all(
+      [this.nfs, this.mount].map((l) =>
+        l
+          ?.setAccepting(accepting)
+          .catch((e: unknown) =>
+            this.ctx.log.error({ err: e, listener: l.name }, `${l.name} listener could not resume accepting`),
+          ),
+      ),
+    );
   }
 
   async stop(): Promise<void> {

@@ -174,9 +174,9 @@ export class S3Server implements ProtocolServer {
     return [{ name: `S3 (${this.tls ? 'https' : 'http'})`, address: `${host}:${port}` }];
   }
 
-  setAccepting(accepting: boolean): void {
+  async setAccepting(accepting: boolean): Promise<void> {
     if (this.stopping) return;
-    this.acceptor
+    await this.acceptor
       .setAccepting(accepting)
       .catch((e: unknown) => this.ctx.log.error({ err: e }, 'S3 listener could not resume accepting'));
   }

@@ -124,9 +124,9 @@ export class SmbServer implements ProtocolServer {
     }
   }
 
-  setAccepting(accepting: boolean): void {
+  async setAccepting(accepting: boolean): Promise<void> {
     if (this.stopping) return;
-    this.acceptor
+    await this.acceptor
       .setAccepting(accepting)
       .catch((e: unknown) => this.ctx.log.error({ err: e }, 'SMB listener could not resume accepting'));
   }
