@@ -23,6 +23,11 @@ import type { GatewayConfig } from './types.ts';
 export interface LoadOptions {
   /** Probe each configured port on this host and warn when it is taken (default false). */
   checkPorts?: boolean;
+  /**
+   * With checkPorts: whether a taken port is held by the gateway this very file configures
+   * (running on its state folder), which is no problem and not warned about.
+   */
+  heldByItsGateway?: (config: GatewayConfig, port: number) => boolean;
   /** 'warning': certificate problems are reported without invalidating the file (default 'error'). */
   tls?: 'error' | 'warning';
 }
@@ -141,6 +146,7 @@ export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<
   const config = resolveConfig(parsed.data, configFile);
   if (opts.checkPorts) {
     for (const { listener, message } of await findBusyPorts(configuredListeners(config))) {
+      if (opts.heldByItsGateway?.(config, listener.address.port)) continue;
       problems.push(toProblem({ path: listener.key.split('.'), message, severity: 'warning', at: 'value' }));
     }
   }

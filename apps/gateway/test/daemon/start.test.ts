@@ -118,6 +118,19 @@ describe('./cfs gateway start', () => {
     );
   });
 
+  test('4b validate-config beside it: the ports its own gateway holds are no warning; the same ports in another state folder are', async () => {
+    const own = await runCommand(CFS, ['gateway', 'validate-config', '--config', cfg.file], { timeoutMs: 60_000 });
+    equal(own.code, 0, own.output);
+    match(own.stdout, /configuration valid/);
+    ok(!/already in use/.test(own.output), own.output);
+
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, readFileSync(cfg.file, 'utf8').replace(`${dir}/state`, `${dir}/other-state`));
+    const r = await runCommand(CFS, ['gateway', 'validate-config', '--config', other], { timeoutMs: 60_000 });
+    equal(r.code, 0, r.output);
+    match(r.output, new RegExp(`health\\.bind: warning: port ${cfg.health} is already in use on this host`));
+  });
+
   test('5 SIGTERM stops it cleanly with idle clients on every listener: exit 0, PID file gone, /export created with mode 1777', async () => {
     // Idle clients must not hold the stop up: an S3 and a console-like keep-alive connection
     // after one answer each, and TCP connections to NFS, MOUNT, SMB and S3 that never send.

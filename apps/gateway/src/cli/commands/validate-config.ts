@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.ts';
 import { locateConfig } from '../../config/locate.ts';
 import { COMMAND_LINE, ConfigError, formatProblem, hasErrors, type Problem } from '../../config/problems.ts';
+import type { GatewayConfig } from '../../config/types.ts';
+import { runningGatewayPid } from '../../daemon/pid-file.ts';
+import { portOwners } from '../../ops/preflight/socket-owners.ts';
 
 /** Where the command writes; tests pass their own to read what an operator would see. */
 export interface ValidateConfigOutput {
@@ -38,11 +41,17 @@ export function registerValidateConfig(gateway: Command, output: ValidateConfigO
     });
 }
 
+/** The port is held by the gateway running on the file's state folder (as preflight tells). */
+function heldByItsGateway(config: GatewayConfig, port: number): boolean {
+  const pid = runningGatewayPid(config.stateDir);
+  return pid !== undefined && portOwners(port).owners.some((o) => o.pid === pid);
+}
+
 async function validateConfig(options: ValidateConfigOptions, output: ValidateConfigOutput): Promise<number> {
   let problems: Problem[];
   try {
     const file = locateConfig(options.config);
-    ({ problems } = await loadConfig(file, { checkPorts: options.portCheck }));
+    ({ problems } = await loadConfig(file, { checkPorts: options.portCheck, heldByItsGateway }));
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     if (options.json) {
