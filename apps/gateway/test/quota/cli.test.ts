@@ -167,6 +167,35 @@ describe('./cfs quota', () => {
 
     const hard = await cfs('quota', 'set-user', '--uid', '4242', '--hard', '11GB');
     match(hard.stdout, /state +over hard/);
+    match(hard.stdout, /over soft since/);
+
+    // Limits raised above the usage: ok, and the moment it went over soft is no longer shown.
+    const raised = await cfs('quota', 'set-user', '--uid', '4242', '--soft', '20GB', '--hard', '30GB');
+    equal(raised.code, 0, raised.output);
+    const ok = await cfs('quota', 'get', '--uid', '4242');
+    match(ok.stdout, /state +ok/);
+    equal(ok.stdout.includes('over soft since'), false, ok.stdout);
+  });
+
+  test("3b a usage far below the limits' unit reads in its own (10KB, not 0GB)", async () => {
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${dir}/state/meta.db`,
+      transportUrl: `file://${dir}/state/data`,
+    });
+    try {
+      const f = await ns.create(ROOT, ns.rootIno, 'small', 0o644, undefined, { uid: 4343, gid: 4343 });
+      await ns.setattr(ROOT, f.ino, { size: 10_000n });
+    } finally {
+      await ns.close();
+    }
+    equal((await cfs('quota', 'set-user', '--uid', '4343', '--soft', '10GB', '--hard', '12GB')).code, 0);
+    const get = await cfs('quota', 'get', '--uid', '4343');
+    match(get.stdout, /bytes +used 10KB, soft 10GB, hard 12GB/);
+    const list = await cfs('quota', 'list');
+    ok(
+      list.stdout.split('\n').some((l) => /^uid=4343 +- +10KB +10GB +12GB /.test(l)),
+      list.stdout,
+    );
   });
 
   test('4 remove; every change is in the audit log with the operator as actor', async () => {
@@ -181,6 +210,7 @@ describe('./cfs quota', () => {
     try {
       const entries = await cp.audit.list({ target: 'uid=4242' });
       deepEqual(entries.map((e) => [e.action, e.outcome]).reverse(), [
+        ['quota.set', 'ok'],
         ['quota.set', 'ok'],
         ['quota.set', 'ok'],
         ['quota.remove', 'ok'],

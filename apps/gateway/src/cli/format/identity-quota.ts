@@ -38,6 +38,12 @@ function usageUnit(q: QuotaRecord): string | undefined {
   return undefined;
 }
 
+/** Usage in the limits' unit (10GB of 12GB), unless that rounds a non-zero usage to 0 (10KB, not 0GB). */
+function usedText(bytes: bigint, q: QuotaRecord): string {
+  const text = formatSize(bytes, usageUnit(q));
+  return bytes > 0n && /^0[^.\d]/.test(text) ? formatSize(bytes) : text;
+}
+
 const size = (v: bigint | null, unit: string | null | undefined) =>
   v === null ? '-' : formatSize(v, unit ?? undefined);
 /** Grace periods read in days as they are set (`7d`, not formatDuration's `1w`). */
@@ -69,7 +75,7 @@ export function reportJson(r: QuotaReport) {
       hard: str(q.hardBytes),
       softUnit: q.softUnit,
       hardUnit: q.hardUnit,
-      usedText: formatSize(r.usage.bytes, usageUnit(q)),
+      usedText: usedText(r.usage.bytes, q),
       softText: q.softBytes === null ? null : size(q.softBytes, q.softUnit),
       hardText: q.hardBytes === null ? null : size(q.hardBytes, q.hardUnit),
     },
@@ -98,12 +104,15 @@ export function reportText(r: QuotaReport): string {
     ['  state', stateText(r)],
     [
       '  bytes',
-      `used ${formatSize(r.usage.bytes, usageUnit(q))}, soft ${size(q.softBytes, q.softUnit)}, hard ${size(q.hardBytes, q.hardUnit)}`,
+      `used ${usedText(r.usage.bytes, q)}, soft ${size(q.softBytes, q.softUnit)}, hard ${size(q.hardBytes, q.hardUnit)}`,
     ],
     ['  inodes', `used ${r.usage.inodes}, soft ${count(q.softInodes)}, hard ${count(q.hardInodes)}`],
     ['  grace', graceText(r)],
   ];
-  if (q.softExceededAt !== null) rows.push(['  over soft since', q.softExceededAt.toISOString()]);
+  // The record keeps the moment until a write sees the usage back under soft: once the usage
+  // (or a raised limit) says ok, it is history, not state.
+  if (q.softExceededAt !== null && r.state !== 'ok')
+    rows.push(['  over soft since', q.softExceededAt.toISOString()]);
   return `${[heading(q.kind, q.subjectId, r.name), ...alignColumns(rows, ['left', 'left'])].join('\n')}\n`;
 }
 
@@ -116,7 +125,7 @@ export function reportTable(reports: readonly QuotaReport[]): string {
     return [
       subjectLabel(q.kind, q.subjectId),
       r.name ?? '-',
-      formatSize(r.usage.bytes, usageUnit(q)),
+      usedText(r.usage.bytes, q),
       size(q.softBytes, q.softUnit),
       size(q.hardBytes, q.hardUnit),
       String(r.usage.inodes),
