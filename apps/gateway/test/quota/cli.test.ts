@@ -15,6 +15,19 @@ describe('./cfs quota', () => {
   const cfs = (...args: string[]) =>
     runCommand(CFS, [...args, '--config', configFile], { timeoutMs: 60_000 });
   const control = () => openControlPlane({ stateDir: join(dir, 'state') });
+  /** A file of `size` bytes owned by `uid`, written straight into the namespace (the ledger sees it). */
+  const ownedFile = async (name: string, uid: number, size: bigint) => {
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${dir}/state/meta.db`,
+      transportUrl: `file://${dir}/state/data`,
+    });
+    try {
+      const f = await ns.create(ROOT, ns.rootIno, name, 0o644, undefined, { uid, gid: uid });
+      await ns.setattr(ROOT, f.ino, { size });
+    } finally {
+      await ns.close();
+    }
+  };
 
   before(async () => {
     dir = makeTempDir('quota-cli');
@@ -123,16 +136,7 @@ describe('./cfs quota', () => {
   });
 
   test('3 get and list show the ledger’s usage and the state with grace remaining', async () => {
-    const ns = await openNamespace({
-      metadataUrl: `sqlite://${dir}/state/meta.db`,
-      transportUrl: `file://${dir}/state/data`,
-    });
-    try {
-      const f = await ns.create(ROOT, ns.rootIno, 'owned', 0o644, undefined, { uid: 4242, gid: 4242 });
-      await ns.setattr(ROOT, f.ino, { size: 11n * 10n ** 9n });
-    } finally {
-      await ns.close();
-    }
+    await ownedFile('owned', 4242, 11n * 10n ** 9n);
     const over = JSON.parse((await cfs('quota', 'get', '--uid', '4242', '--json')).stdout);
     equal(over.bytes.used, String(11n * 10n ** 9n));
     equal(over.bytes.usedText, '11GB');
@@ -178,16 +182,7 @@ describe('./cfs quota', () => {
   });
 
   test("3b a usage far below the limits' unit reads in its own (10KB, not 0GB)", async () => {
-    const ns = await openNamespace({
-      metadataUrl: `sqlite://${dir}/state/meta.db`,
-      transportUrl: `file://${dir}/state/data`,
-    });
-    try {
-      const f = await ns.create(ROOT, ns.rootIno, 'small', 0o644, undefined, { uid: 4343, gid: 4343 });
-      await ns.setattr(ROOT, f.ino, { size: 10_000n });
-    } finally {
-      await ns.close();
-    }
+    await ownedFile('small', 4343, 10_000n);
     equal((await cfs('quota', 'set-user', '--uid', '4343', '--soft', '10GB', '--hard', '12GB')).code, 0);
     const get = await cfs('quota', 'get', '--uid', '4343');
     match(get.stdout, /bytes +used 10KB, soft 10GB, hard 12GB/);
