@@ -16,8 +16,6 @@ import { claimPidFile } from './pid-file.ts';
 import type { Listener, ProtocolServer } from './protocol-server.ts';
 import { PROTOCOL_SERVERS } from './protocols.ts';
 
-export class StartError extends Error {}
-
 /** A promise and its two settlers (Node 20 has no Promise.withResolvers). */
 function settleLater(): { promise: Promise<void>; resolve(): void; reject(e: unknown): void } {
   let resolve!: () => void;

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { StartError } from './start-error.ts';
 
 export function pidFilePath(stateDir: string): string {
   return join(stateDir, 'gateway.pid');
@@ -26,7 +27,7 @@ export function runningGatewayPid(stateDir: string): number | undefined {
 export function claimPidFile(stateDir: string): () => void {
   const other = runningGatewayPid(stateDir);
   if (other !== undefined && other !== process.pid) {
-    throw new Error(`another gateway (PID ${other}) is running on state folder ${stateDir}`);
+    throw new StartError(`another gateway (PID ${other}) is running on state folder ${stateDir}`);
   }
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = pidFilePath(stateDir);

@@ -106,7 +106,9 @@ describe('./cfs gateway start', () => {
   test('3 a second gateway on the same state folder refuses to start', async () => {
     const second = await runCommand(CFS, ['gateway', 'start', '--config', cfg.file], { timeoutMs: 60_000 });
     equal(second.code, 1);
-    match(second.output, new RegExp(`another gateway \\(PID ${gw.pid}\\)`));
+    match(second.output, new RegExp(`gateway failed to start: another gateway \\(PID ${gw.pid}\\)`));
+    // The reason, not a stack trace that buries it.
+    ok(!/\n\s+at /.test(second.output) && !/"stack"/.test(second.output), second.output);
   });
 
   test('4 SIGHUP reloads the log level from the file', async () => {
@@ -119,7 +121,9 @@ describe('./cfs gateway start', () => {
   });
 
   test('4b validate-config beside it: the ports its own gateway holds are no warning; the same ports in another state folder are', async () => {
-    const own = await runCommand(CFS, ['gateway', 'validate-config', '--config', cfg.file], { timeoutMs: 60_000 });
+    const own = await runCommand(CFS, ['gateway', 'validate-config', '--config', cfg.file], {
+      timeoutMs: 60_000,
+    });
     equal(own.code, 0, own.output);
     match(own.stdout, /configuration valid/);
     ok(!/already in use/.test(own.output), own.output);

@@ -6,6 +6,7 @@ import { Gateway } from '../../daemon/gateway.ts';
 import type { HeldSighup } from '../../daemon/held-sighup.ts';
 import { createLogger } from '../../daemon/logger.ts';
 import { PROTOCOL_SERVERS } from '../../daemon/protocols.ts';
+import { isOperatorStartError } from '../../daemon/start-error.ts';
 import { CliExit, loadCliConfig } from '../context.ts';
 import type { StartOptions } from './start.ts';
 
@@ -72,7 +73,8 @@ export async function startGateway(
   try {
     await gateway.start();
   } catch (e) {
-    log.error({ err: e }, `gateway failed to start: ${(e as Error).message}`);
+    const cause = isOperatorStartError(e) ? { reason: (e as Error).message } : { err: e };
+    log.error(cause, `gateway failed to start: ${(e as Error).message}`);
     await gateway.stop().catch(() => {});
     return 1;
   }
