@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type CertificateStatus, certificateStatus } from '../../src/ops/certs/status.ts';
 import { CFS, writeGatewayConfig } from '../ops-drain/fixture.ts';
-import { runCommand } from '../support/proc.ts';
+import { runCommand, spawnProcess } from '../support/proc.ts';
 import { requireTools } from '../support/tools.ts';
 import { makeCertificateSet, serialOf } from './fixtures.ts';
 
@@ -148,5 +148,26 @@ describe('./cfs cert status', tools, () => {
     const r = await runCommand(CFS, ['cert', 'status', '--config', cfg.file], { timeoutMs: 60_000 });
     equal(r.code, 0, r.output);
     equal(r.stdout, 'no certificates configured (s3.tls is not set, or S3 is disabled)\n');
+  });
+
+  test('6 a gateway started with --tls-cert/--tls-key: status asks it, and shows the pair it serves', async () => {
+    const cfg = await writeGatewayConfig('cert-flags');
+    const gw = spawnProcess(
+      CFS,
+      ['gateway', 'start', 's3', '--config', cfg.file, '--tls-cert', c.good.cert, '--tls-key', c.good.key],
+      { name: 'gateway' },
+    );
+    try {
+      await gw.waitForLine(/gateway started/, 60_000);
+      const r = await runCommand(CFS, ['cert', 'status', '--config', cfg.file], { timeoutMs: 60_000 });
+      equal(r.code, 0, r.output);
+      match(r.stdout, /^s3\.tls: OK$/m);
+      match(r.stdout, new RegExp(`^ {2}served {7}serial ${serialOf(c.good.cert)}, loaded \\S+$`, 'm'));
+    } finally {
+      equal((await gw.stop(30_000)).code, 0, gw.output().slice(-2000));
+    }
+    // Stopped: the files the configuration names, which are none.
+    const after = await runCommand(CFS, ['cert', 'status', '--config', cfg.file], { timeoutMs: 60_000 });
+    equal(after.stdout, 'no certificates configured (s3.tls is not set, or S3 is disabled)\n');
   });
 });

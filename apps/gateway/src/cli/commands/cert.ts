@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import type { GatewayConfig } from '../../config/types.ts';
+import { runningGatewayPid } from '../../daemon/pid-file.ts';
+import type { CertificatesReport } from '../../ops/certs/feature.ts';
 import { type CertificateStatus, certificatesStatus, type StatusOptions } from '../../ops/certs/status.ts';
-import { loadOperatorConfig } from '../admin-client.ts';
+import { AdminClient, loadOperatorConfig } from '../admin-client.ts';
 import { runCli } from '../context.ts';
 import type { CommandOutput } from '../format/output.ts';
 
@@ -37,6 +39,8 @@ export function humanCertStatus(statuses: readonly CertificateStatus[]): string 
       `${s.name}: ${s.verdict.toUpperCase()}`,
       ...rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`),
     ];
+    const served = (s as Partial<CertificatesReport['certificates'][number]>).served;
+    if (served) lines.push(`  ${'served'.padEnd(12)} serial ${served.serial}, loaded ${served.loadedAt}`);
     for (const f of s.findings)
       lines.push(`  ${f.severity === 'error' ? 'ERROR  ' : 'WARNING'} ${f.message}`);
     return lines.join('\n');
@@ -44,13 +48,29 @@ export function humanCertStatus(statuses: readonly CertificateStatus[]): string 
   return `${blocks.join('\n\n')}\n`;
 }
 
+/**
+ * The certificates of the gateway running on the configuration's state folder, as it serves
+ * them (a pair given with --tls-cert/--tls-key at its start included); undefined when none runs
+ * or it does not answer, and the files are read instead.
+ */
+async function fromRunningGateway(config: GatewayConfig): Promise<CertificateStatus[] | undefined> {
+  if (runningGatewayPid(config.stateDir) === undefined) return undefined;
+  try {
+    return (await AdminClient.forConfig(config, { timeoutMs: 5000 }).get<CertificatesReport>('/admin/certs'))
+      .certificates;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Exit status 0 when every certificate is usable (warnings allowed), 1 when one is not. */
 export async function certStatusCommand(
   config: GatewayConfig,
-  o: { json?: boolean } & StatusOptions = {},
+  o: { json?: boolean; askGateway?: boolean } & StatusOptions = {},
 ): Promise<CommandOutput> {
-  const { json, ...opts } = o;
-  const certificates = await certificatesStatus(config, opts);
+  const { json, askGateway, ...opts } = o;
+  const certificates =
+    (askGateway ? await fromRunningGateway(config) : undefined) ?? (await certificatesStatus(config, opts));
   const stdout = json ? `${JSON.stringify({ certificates }, null, 2)}\n` : humanCertStatus(certificates);
   return { stdout, stderr: '', exitCode: certificates.some((c) => c.verdict === 'error') ? 1 : 0 };
 }
@@ -60,14 +80,14 @@ export function registerCert(program: Command): void {
   cert
     .command('status')
     .description(
-      'subject, SANs, validity, key match and trust of each configured certificate (reads the files)',
+      'subject, SANs, validity, key match and trust of each certificate: as the running gateway serves them, else as the configuration names them',
     )
     .option('--json', 'print { certificates: [...] } as JSON')
     .option('--config <file>', 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)')
     .action((opts: { json?: boolean; config?: string }) =>
       runCli(async () => {
         const { config } = await loadOperatorConfig(opts.config);
-        const out = await certStatusCommand(config, { json: opts.json === true });
+        const out = await certStatusCommand(config, { json: opts.json === true, askGateway: true });
         process.stdout.write(out.stdout);
         process.stderr.write(out.stderr);
         return out.exitCode;
