@@ -141,7 +141,12 @@ export class Gateway {
     // no client traffic.
     this.health.add({ name: 'metadata', slowMs: 1000, run: () => this.backendProbe('metadata') });
     this.health.add({ name: 'transport', slowMs: 1000, run: () => this.backendProbe('transport') });
-    this.health.add(processCheck(() => undefined));
+    this.health.add(
+      processCheck(() => {
+        const full = this.connections.limitReached;
+        return full === undefined ? undefined : { status: 'unhealthy', message: full };
+      }),
+    );
 
     for (const feature of FEATURES) {
       await feature.start(this);
@@ -174,7 +179,7 @@ export class Gateway {
         tls: { current: () => currentTls(this), onChange: (l) => onTlsChange(this, () => l()) },
       });
       this.servers.push(server);
-      this.health.add(server.healthCheck());
+      this.health.add(this.connections.probeWithRoom(server.healthCheck()));
     }
 
     this.ops.route('GET', '/health', (_req, res) => {

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Protocol } from '../config/types.ts';
+import type { HealthCheck } from './health.ts';
 import { LoopShare } from './loop-share.ts';
 
 /** What the registry knows of one client connection (admin API, console, `cfs smb status`). */
@@ -120,6 +121,33 @@ export class ConnectionRegistry {
     if (key === undefined || !this.probes.has(key)) return false;
     this.open.delete(c.info.id);
     return true;
+  }
+
+  /**
+   * At limits.max_connections: the reason new clients are refused, in /health's words;
+   * undefined while there is room.
+   */
+  get limitReached(): string | undefined {
+    if (this.open.size < this.maxConnections) return undefined;
+    return `connection limit reached: ${this.open.size} of ${this.maxConnections} (limits.max_connections); new clients are refused`;
+  }
+
+  /**
+   * A protocol's health probe that is not run while the connection limit is reached: its
+   * connection would be refused like a client's (counted as one, and read as a broken
+   * listener), where the gateway check already names the limit.
+   */
+  probeWithRoom(check: HealthCheck): HealthCheck {
+    return {
+      ...check,
+      run: () =>
+        this.limitReached === undefined
+          ? check.run()
+          : Promise.resolve({
+              status: 'degraded' as const,
+              message: 'not probed: the connection limit is reached',
+            }),
+    };
   }
 
   /** A new connection, or undefined when the limit is reached (the caller refuses it cleanly). */

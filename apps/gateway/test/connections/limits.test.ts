@@ -226,6 +226,29 @@ describe(`${TOTAL} concurrent connections across NFS, S3 and SMB at limits.max_c
     const after = await refused();
     for (const p of PROTOCOLS) equal(after[p] - before[p], EXTRA, `${p} refusals counted`);
     deepEqual(await active(), SHARE);
+
+    // /health at the limit: the gateway check names it (503 for a load balancer); the protocol
+    // probes are not run, so neither counted as refused clients nor read as broken listeners.
+    await rig.gw.health.probeAll();
+    const res = await fetch(`${rig.opsUrl}/health`);
+    equal(res.status, 503);
+    const checks = (
+      (await res.json()) as { checks: Array<{ name: string; status: string; message: string }> }
+    ).checks;
+    const check = (name: string) => checks.find((c) => c.name === name);
+    deepEqual(
+      [check('gateway')?.status, check('gateway')?.message],
+      [
+        'unhealthy',
+        `connection limit reached: ${TOTAL} of ${TOTAL} (limits.max_connections); new clients are refused`,
+      ],
+    );
+    for (const p of PROTOCOLS)
+      deepEqual(
+        [check(p)?.status, check(p)?.message],
+        ['degraded', 'not probed: the connection limit is reached'],
+      );
+    deepEqual(await refused(), after, 'the probes were not refused');
     // The connections held all along are still served.
     equal((await nullCall(nfs[0]!)).status, 'accepted');
     equal((await s3[0]!.get('/')).status, 403);
