@@ -193,4 +193,25 @@ describe('S3 identity, permissions, quotas and other protocols’ files', () => 
       'InvalidAccessKeyId',
     );
   });
+
+  test('6 a key in use shows when it was last used (the console and ./cfs user key list read it)', async () => {
+    const k = await g.user('dave');
+    const lastUsed = async () =>
+      (await g.gw.control.s3Keys.list('dave')).find((x) => x.accessKeyId === k.accessKeyId)?.lastUsedAt ??
+      null;
+    equal(await lastUsed(), null, 'never used yet');
+    const before = Date.now();
+    const dave = sdkClient(g, k);
+    await dave.send(new CreateBucketCommand({ Bucket: 'daves' }));
+    // Written off the request's path: it appears a moment after the answer.
+    const deadline = Date.now() + 30_000;
+    let at = await lastUsed();
+    while (at === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      at = await lastUsed();
+    }
+    ok(at, 'lastUsedAt recorded');
+    ok(at.getTime() >= before - 1000 && at.getTime() <= Date.now(), at.toISOString());
+    dave.destroy();
+  });
 });

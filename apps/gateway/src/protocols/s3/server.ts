@@ -37,6 +37,8 @@ import { parseTarget } from './request.ts';
 
 /** How long a looked-up access key is trusted before asking the control plane again. */
 const KEY_CACHE_MS = 1000;
+/** A key's last use is written to the control plane at most this often (the console's "Last used"). */
+const KEY_USE_RECORD_MS = 60_000;
 /** The `Server` header of every answer. */
 const SERVER = 'ClaudeFS';
 /** How long stop() waits for requests in flight before closing their connections. */
@@ -91,6 +93,8 @@ export class S3Server implements ProtocolServer {
   private readonly pendingTls = new Map<string, SocketState>();
   private readonly tlsStates = new WeakMap<Socket, SocketState>();
   private readonly keyCache = new Map<string, { at: number; value: Awaited<ReturnType<KeyLookup>> }>();
+  /** When each key's use was last written to the control plane. */
+  private readonly keyUseRecorded = new Map<string, number>();
   private stopping = false;
   private inFlight = 0;
   private idle: (() => void) | undefined;
@@ -389,6 +393,21 @@ export class S3Server implements ProtocolServer {
     return value;
   };
 
+  /**
+   * A signed request's key was used now: its `lastUsedAt` (`./cfs user key list`, the console's
+   * keys table) is written at most once per KEY_USE_RECORD_MS, off the request's path.
+   */
+  private recordKeyUse(accessKeyId: string): void {
+    const now = Date.now();
+    const last = this.keyUseRecorded.get(accessKeyId);
+    if (last !== undefined && now - last < KEY_USE_RECORD_MS) return;
+    if (this.keyUseRecorded.size > 10_000) this.keyUseRecorded.clear();
+    this.keyUseRecorded.set(accessKeyId, now);
+    this.ctx.control.s3Keys
+      .touch(accessKeyId, new Date(now))
+      .catch((e: unknown) => this.ctx.log.debug({ err: e }, "could not record an S3 key's last use"));
+  }
+
   // ---- one request -------------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
@@ -451,6 +470,7 @@ export class S3Server implements ProtocolServer {
         const p = auth.principal;
         cred = { uid: p.uid, gid: p.gid, gids: p.gids };
         conn.identify({ user: p.userName, uid: p.uid, gid: p.gid, keyId: p.accessKeyId });
+        this.recordKeyUse(p.accessKeyId);
       }
       if (expectContinue) res.writeContinue();
       const call = this.makeCall(req, row, t.bucket ?? '', t.key ?? '', t.query, cred, auth, requestId);
