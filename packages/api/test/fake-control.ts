@@ -142,6 +142,7 @@ const key = {
   userName: 'alice',
   uid: 1000,
   status: 'active' as const,
+  userDisabled: false,
   createdAt: '2024-01-01T00:00:00.000Z',
   lastUsedAt: null,
 };

@@ -10,6 +10,8 @@ export interface S3KeyRecord {
   userName: string;
   uid: number;
   status: S3KeyStatus;
+  /** Its user is disabled: S3 refuses the key whatever its status. */
+  userDisabled: boolean;
   createdAt: Date;
   lastUsedAt: Date | null;
 }
@@ -57,19 +59,20 @@ const plain = (k: {
   status: string;
   createdAt: Date;
   lastUsedAt: Date | null;
-  user: { name: string; uid: number };
+  user: { name: string; uid: number; disabled: boolean };
 }): S3KeyRecord => ({
   accessKeyId: k.accessKeyId,
   userName: k.user.name,
   uid: k.user.uid,
   status: k.status as S3KeyStatus,
+  userDisabled: k.user.disabled,
   createdAt: k.createdAt,
   lastUsedAt: k.lastUsedAt,
 });
 
 /** `key` is the cluster's S3 secret-encryption key (32 bytes, from Setting). */
 export function createS3Keys(prisma: PrismaClient, key: Buffer): S3Keys {
-  const userSel = { select: { name: true, uid: true } } as const;
+  const userSel = { select: { name: true, uid: true, disabled: true } } as const;
   return {
     async create(userName, opts = {}) {
       const user = await prisma.user.findUnique({ where: { name: userName }, select: { id: true } });

@@ -72,6 +72,15 @@ export function formatSize(bytes: bigint, unit?: string): string {
   return `${formatHundredths(bytes, SIZE_UNITS[canonical])}${canonical}`;
 }
 
+/**
+ * `bytes` in `unit` (10GB of a 12GB limit reads in GB), unless that would round a non-zero
+ * amount to 0 there: then in its own unit (10KB, not 0GB).
+ */
+export function formatSizeNear(bytes: bigint, unit?: string): string {
+  const text = formatSize(bytes, unit);
+  return bytes !== 0n && /^-?0[^.\d]/.test(text) ? formatSize(bytes) : text;
+}
+
 function humanSizeUnit(bytes: bigint): SizeUnit {
   const magnitude = bytes < 0n ? -bytes : bytes;
   const decimal: SizeUnit[] = ['PB', 'TB', 'GB', 'MB', 'KB'];

@@ -94,7 +94,7 @@ export function usersTests(fx: ConsoleFixture): void {
     await again.close();
   });
 
-  test('users: a disabled account cannot sign in and its sessions end; enabled again it can', async () => {
+  test('users: a disabled account cannot sign in and its sessions end, its key reads so; a revoke asks first; enabled again it can sign in', async () => {
     const { page, base, browser, signIn } = fx;
     const carolCtx = await browser.newContext({ viewport: { width: 1024, height: 800 } });
     const carolPage = await carolCtx.newPage();
@@ -128,6 +128,25 @@ export function usersTests(fx: ConsoleFixture): void {
     await carolPage.locator('input[type="password"]').fill(CAROL_PW2);
     await carolPage.locator('input[type="password"]').press('Enter');
     match(await carolPage.locator('form [role="alert"]').innerText(), /^Wrong user name or password/);
+
+    // carol's S3 key says why S3 refuses it, though it is still active.
+    const key = JSON.parse(await fx.cfs('user', 'key', 'create', 'carol', '--json')) as {
+      AccessKeyId: string;
+    };
+    await page.reload();
+    const keyRow = page.locator('tr', { hasText: key.AccessKeyId });
+    match(await keyRow.innerText(), /active \(user disabled\)/);
+
+    // Revoking a key asks first, saying what it cuts off; cancelled, nothing changes.
+    await keyRow.getByRole('button', { name: `Revoke ${key.AccessKeyId}` }).click();
+    const revoke = page.getByRole('dialog', { name: `Revoke key ${key.AccessKeyId}?` });
+    match(await revoke.innerText(), /Every S3 client signing with it is refused/);
+    await revoke.getByRole('button', { name: 'Cancel' }).click();
+    match(await fx.cfs('user', 'key', 'list', 'carol'), new RegExp(`${key.AccessKeyId} +carol +active`));
+    await keyRow.getByRole('button', { name: `Revoke ${key.AccessKeyId}` }).click();
+    await revoke.getByRole('button', { name: 'Revoke key' }).click();
+    await page.locator('[data-toast="success"]', { hasText: `Key ${key.AccessKeyId} revoked.` }).waitFor();
+    match(await fx.cfs('user', 'key', 'list', 'carol'), new RegExp(`${key.AccessKeyId} +carol +inactive`));
 
     await row.getByRole('button', { name: 'Enable' }).click();
     await page.locator('[data-toast="success"]', { hasText: 'User carol enabled.' }).waitFor();

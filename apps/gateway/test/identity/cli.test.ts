@@ -204,9 +204,23 @@ describe('./cfs user, group and admin', () => {
     equal(await cp.users.getNtHash('alice'), null, 'no SMB session');
     equal(await cp.s3Keys.lookup(accessKeyId), null, 'no S3 request');
     match((await cfs(['user', 'list'])).stdout, /\nalice +1000 .* disabled\n/);
+    // Its keys say why S3 refuses them, though each is still active.
+    match(
+      (await cfs(['user', 'key', 'list', 'alice'])).stdout,
+      new RegExp(`${accessKeyId} +alice +active \\(user disabled\\)`),
+    );
+    const disabledJson = JSON.parse((await cfs(['user', 'key', 'list', 'alice', '--json'])).stdout) as Array<{
+      accessKeyId: string;
+      userDisabled: boolean;
+    }>;
+    equal(disabledJson.find((k) => k.accessKeyId === accessKeyId)?.userDisabled, true);
 
     const e = await cfs(['user', 'enable', 'alice']);
     equal(e.stdout, 'user alice enabled\n');
+    match(
+      (await cfs(['user', 'key', 'list', 'alice'])).stdout,
+      new RegExp(`${accessKeyId} +alice +active +(?!\\()`),
+    );
     ok(await cp.users.verifyPassword('alice', 'alice-New-pw-3'));
     ok(await cp.s3Keys.lookup(accessKeyId));
     const none = await cfs(['user', 'disable', 'nobody']);

@@ -103,6 +103,16 @@ const ROWS: Array<
   ],
   [8, 'no byte limit at all', quota({ hardInodes: 10n }), 5n * GB, false, null, null, /^no byte limit$/],
   [
+    8.5,
+    'a usage far below the limits’ unit reads in its own, not as 0',
+    quota(limits),
+    3_000_006n,
+    false,
+    null,
+    String(12n * GB - 3_000_006n),
+    /^usage 3MB ≤ soft 10GB, hard 12GB: /,
+  ],
+  [
     9,
     'own grace period of 1 h, run out',
     quota({ ...limits, graceMs: 3_600_000, softExceededAt: new Date(NOW - 2 * 3_600_000) }),

@@ -370,6 +370,7 @@ function Keys({ admin }: { admin: boolean }) {
   const queryClient = useQueryClient();
   const toast = useToast();
   const keys = useQuery(trpc.keys.list.queryOptions());
+  const [revoking, setRevoking] = useState<{ accessKeyId: string; userName: string } | null>(null);
   const revoke = useMutation(
     trpc.keys.revoke.mutationOptions({
       onSuccess: (k) => {
@@ -377,40 +378,62 @@ function Keys({ admin }: { admin: boolean }) {
         void queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
       },
       onError: (e) => toast('error', `Key not revoked: ${messageOf(e)}`),
+      onSettled: () => setRevoking(null),
     }),
   );
   return (
-    <QueryPanel query={keys} isEmpty={(k) => k.length === 0} empty="No S3 access key exists.">
-      {(list) => (
-        <Table caption="S3 access keys">
-          <HeadRow columns={['Access key id', 'User', 'Status', 'Created', 'Last used']} actions />
-          <tbody>
-            {list.map((k) => (
-              <tr key={k.accessKeyId}>
-                <Td className="font-mono text-xs">{k.accessKeyId}</Td>
-                <Td>
-                  {k.userName} <span className="text-xs text-slate-500">(uid {k.uid})</span>
-                </Td>
-                <Td>{k.status}</Td>
-                <Td className="text-xs">{dateTime(k.createdAt)}</Td>
-                <Td className="text-xs">{dateTime(k.lastUsedAt)}</Td>
-                <Td className="text-right">
-                  {admin && k.status === 'active' ? (
-                    <Button
-                      size="sm"
-                      variant="ghost"
-                      onClick={() => revoke.mutate({ accessKeyId: k.accessKeyId })}
-                    >
-                      Revoke
-                    </Button>
-                  ) : null}
-                </Td>
-              </tr>
-            ))}
-          </tbody>
-        </Table>
-      )}
-    </QueryPanel>
+    <>
+      <QueryPanel query={keys} isEmpty={(k) => k.length === 0} empty="No S3 access key exists.">
+        {(list) => (
+          <Table caption="S3 access keys">
+            <HeadRow columns={['Access key id', 'User', 'Status', 'Created', 'Last used']} actions />
+            <tbody>
+              {list.map((k) => (
+                <tr key={k.accessKeyId}>
+                  <Td className="font-mono text-xs">{k.accessKeyId}</Td>
+                  <Td>
+                    {k.userName} <span className="text-xs text-slate-500">(uid {k.uid})</span>
+                  </Td>
+                  <Td>
+                    {k.userDisabled && k.status === 'active' ? (
+                      <span title="S3 refuses the keys of a disabled user">active (user disabled)</span>
+                    ) : (
+                      k.status
+                    )}
+                  </Td>
+                  <Td className="text-xs">{dateTime(k.createdAt)}</Td>
+                  <Td className="text-xs">{dateTime(k.lastUsedAt)}</Td>
+                  <Td className="text-right">
+                    {admin && k.status === 'active' ? (
+                      <Button
+                        size="sm"
+                        variant="ghost"
+                        aria-label={`Revoke ${k.accessKeyId}`}
+                        onClick={() => setRevoking({ accessKeyId: k.accessKeyId, userName: k.userName })}
+                      >
+                        Revoke
+                      </Button>
+                    ) : null}
+                  </Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+        )}
+      </QueryPanel>
+      <ConfirmDialog
+        open={revoking !== null}
+        title={`Revoke key ${revoking?.accessKeyId ?? ''}?`}
+        confirmLabel="Revoke key"
+        tone="danger"
+        busy={revoke.isPending}
+        onCancel={() => setRevoking(null)}
+        onConfirm={() => revoking && revoke.mutate({ accessKeyId: revoking.accessKeyId })}
+      >
+        Every S3 client signing with it is refused within a second (InvalidAccessKeyId). A revoked key cannot
+        be made active again: {revoking?.userName ?? 'its user'} needs a new one.
+      </ConfirmDialog>
+    </>
   );
 }
 

@@ -58,6 +58,8 @@ export interface S3KeyView {
   userName: string;
   uid: number;
   status: S3KeyStatus;
+  /** Its user is disabled: S3 refuses the key whatever its status. */
+  userDisabled: boolean;
   createdAt: string;
   lastUsedAt: string | null;
 }

@@ -6,7 +6,7 @@ import {
   subjectLabel,
   type UsageAmounts,
 } from '../../ops/quota/limits.ts';
-import { formatDuration, formatSize } from '../../util/units.ts';
+import { formatDuration, formatSize, formatSizeNear } from '../../util/units.ts';
 import { alignColumns } from './columns.ts';
 
 /** One quota with the ledger's usage and its state, as `./cfs quota get|list` show it. */
@@ -36,12 +36,6 @@ function usageUnit(q: QuotaRecord): string | undefined {
   if (q.softBytes !== null) return q.softUnit ?? undefined;
   if (q.hardBytes !== null) return q.hardUnit ?? undefined;
   return undefined;
-}
-
-/** Usage in the limits' unit (10GB of 12GB), unless that rounds a non-zero usage to 0 (10KB, not 0GB). */
-function usedText(bytes: bigint, q: QuotaRecord): string {
-  const text = formatSize(bytes, usageUnit(q));
-  return bytes > 0n && /^0[^.\d]/.test(text) ? formatSize(bytes) : text;
 }
 
 const size = (v: bigint | null, unit: string | null | undefined) =>
@@ -75,7 +69,7 @@ export function reportJson(r: QuotaReport) {
       hard: str(q.hardBytes),
       softUnit: q.softUnit,
       hardUnit: q.hardUnit,
-      usedText: usedText(r.usage.bytes, q),
+      usedText: formatSizeNear(r.usage.bytes, usageUnit(q)),
       softText: q.softBytes === null ? null : size(q.softBytes, q.softUnit),
       hardText: q.hardBytes === null ? null : size(q.hardBytes, q.hardUnit),
     },
@@ -104,7 +98,7 @@ export function reportText(r: QuotaReport): string {
     ['  state', stateText(r)],
     [
       '  bytes',
-      `used ${usedText(r.usage.bytes, q)}, soft ${size(q.softBytes, q.softUnit)}, hard ${size(q.hardBytes, q.hardUnit)}`,
+      `used ${formatSizeNear(r.usage.bytes, usageUnit(q))}, soft ${size(q.softBytes, q.softUnit)}, hard ${size(q.hardBytes, q.hardUnit)}`,
     ],
     ['  inodes', `used ${r.usage.inodes}, soft ${count(q.softInodes)}, hard ${count(q.hardInodes)}`],
     ['  grace', graceText(r)],
@@ -125,7 +119,7 @@ export function reportTable(reports: readonly QuotaReport[]): string {
     return [
       subjectLabel(q.kind, q.subjectId),
       r.name ?? '-',
-      usedText(r.usage.bytes, q),
+      formatSizeNear(r.usage.bytes, usageUnit(q)),
       size(q.softBytes, q.softUnit),
       size(q.hardBytes, q.hardUnit),
       String(r.usage.inodes),

@@ -44,10 +44,15 @@ export function userJson(u: UserRecord) {
   };
 }
 
+/** `active`, `inactive`, or `active (user disabled)`: S3 refuses a disabled user's keys. */
+export function keyStatus(k: Pick<S3KeyRecord, 'status' | 'userDisabled'>): string {
+  return k.userDisabled && k.status === 'active' ? 'active (user disabled)' : k.status;
+}
+
 export function keysTable(keys: readonly S3KeyRecord[]): string {
   return table(
     ['ACCESS KEY ID', 'USER', 'STATUS', 'CREATED', 'LAST USED'],
-    keys.map((k) => [k.accessKeyId, k.userName, k.status, when(k.createdAt), when(k.lastUsedAt)]),
+    keys.map((k) => [k.accessKeyId, k.userName, keyStatus(k), when(k.createdAt), when(k.lastUsedAt)]),
     'no access keys',
   );
 }
@@ -58,6 +63,7 @@ export function keyJson(k: S3KeyRecord) {
     userName: k.userName,
     uid: k.uid,
     status: k.status,
+    userDisabled: k.userDisabled,
     createdAt: k.createdAt.toISOString(),
     lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
   };

@@ -2,7 +2,7 @@ import type { QuotaDimensionExplanation, QuotaExplanation, QuotaSubjectExplanati
 import { graceDuration } from '../../cli/format/identity-quota.ts';
 import type { QuotaKind, QuotaRecord } from '../../control/index.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
-import { formatSize } from '../../util/units.ts';
+import { formatSizeNear } from '../../util/units.ts';
 import { quotaEnforcer } from '../quota/feature.ts';
 import {
   type Dimension,
@@ -33,7 +33,7 @@ export function explainDimension(
   const soft = bytes ? q.softBytes : q.softInodes;
   const hard = bytes ? q.hardBytes : q.hardInodes;
   const show = (v: bigint, unit: string | null) =>
-    bytes ? formatSize(v, unit ?? q.softUnit ?? q.hardUnit ?? undefined) : String(v);
+    bytes ? formatSizeNear(v, unit ?? q.softUnit ?? q.hardUnit ?? undefined) : String(v);
   // Usage is shown in the unit of the limit it is compared with.
   const uSoft = show(used, q.softUnit);
   const uHard = show(used, q.hardUnit);

@@ -31,6 +31,7 @@ export function keyView(k: S3KeyRecord): S3KeyView {
     userName: k.userName,
     uid: k.uid,
     status: k.status,
+    userDisabled: k.userDisabled,
     createdAt: iso(k.createdAt),
     lastUsedAt: k.lastUsedAt ? iso(k.lastUsedAt) : null,
   };
