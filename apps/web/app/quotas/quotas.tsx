@@ -71,6 +71,9 @@ function QuotaForm({
   });
   const [touched, setTouched] = useState(false);
   const [serverProblem, setServerProblem] = useState<string | null>(null);
+  // A new quota for a uid or gid that has one replaces it: asked first, showing the limits it ends.
+  const quotas = useQuery(trpc.quotas.list.queryOptions());
+  const [replacing, setReplacing] = useState<QuotaView | null>(null);
   const problems = quotaProblems(draft, editing !== null);
   const shown = touched ? problems : {};
   const set = useMutation(
@@ -78,8 +81,14 @@ function QuotaForm({
       onSuccess: (q) => {
         toast('success', `Quota for ${q.kind} ${q.id}${q.name ? ` (${q.name})` : ''} saved.`);
         void queryClient.invalidateQueries({ queryKey: trpc.quotas.list.queryKey() });
+        // A created quota leaves an empty form: the next one starts from nothing, not from these limits.
+        if (editing === null) {
+          setDraft(EMPTY_DRAFT);
+          setTouched(false);
+        }
         onDone();
       },
+      onSettled: () => setReplacing(null),
       onError: (e) => {
         setServerProblem(messageOf(e));
         toast('error', `Quota not saved: ${messageOf(e)}`);
@@ -91,6 +100,14 @@ function QuotaForm({
     setTouched(true);
     setServerProblem(null);
     if (Object.keys(problems).length > 0) return;
+    const existing =
+      editing === null
+        ? quotas.data?.find((q) => q.kind === draft.kind && String(q.id) === draft.id.trim())
+        : undefined;
+    if (existing) {
+      setReplacing(existing);
+      return;
+    }
     set.mutate(quotaRequest(draft, editing !== null));
   };
   const field = (name: keyof QuotaDraft) => ({
@@ -101,63 +118,99 @@ function QuotaForm({
     onChange: (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [name]: e.target.value })),
   });
   return (
-    <form
-      onSubmit={submit}
-      noValidate
-      aria-label={editing ? 'Edit quota' : 'New quota'}
-      className="flex flex-col gap-3"
-    >
-      <div className="grid grid-cols-[10rem_1fr] gap-3">
-        <Field id="quota-kind" label="For">
-          <Select
-            {...fieldAria('quota-kind')}
-            name="kind"
-            value={draft.kind}
-            disabled={editing !== null}
-            onChange={(e) => setDraft((d) => ({ ...d, kind: e.target.value as QuotaDraft['kind'] }))}
+    <>
+      <form
+        onSubmit={submit}
+        noValidate
+        aria-label={editing ? 'Edit quota' : 'New quota'}
+        className="flex flex-col gap-3"
+      >
+        <div className="grid grid-cols-[10rem_1fr] gap-3">
+          <Field id="quota-kind" label="For">
+            <Select
+              {...fieldAria('quota-kind')}
+              name="kind"
+              value={draft.kind}
+              disabled={editing !== null}
+              onChange={(e) => setDraft((d) => ({ ...d, kind: e.target.value as QuotaDraft['kind'] }))}
+            >
+              <option value="uid">User (uid)</option>
+              <option value="gid">Group (gid)</option>
+            </Select>
+          </Field>
+          <Field id="quota-id" label={draft.kind === 'uid' ? 'uid' : 'gid'} error={shown.id} hint="e.g. 1000">
+            <Input {...field('id')} inputMode="numeric" readOnly={editing !== null} />
+          </Field>
+        </div>
+        <div className="grid grid-cols-2 gap-3">
+          <Field
+            id="quota-soft"
+            label="Soft limit"
+            error={shown.soft}
+            hint="e.g. 20GB, 512MiB; empty for none"
           >
-            <option value="uid">User (uid)</option>
-            <option value="gid">Group (gid)</option>
-          </Select>
-        </Field>
-        <Field id="quota-id" label={draft.kind === 'uid' ? 'uid' : 'gid'} error={shown.id} hint="e.g. 1000">
-          <Input {...field('id')} inputMode="numeric" readOnly={editing !== null} />
-        </Field>
-      </div>
-      <div className="grid grid-cols-2 gap-3">
-        <Field id="quota-soft" label="Soft limit" error={shown.soft} hint="e.g. 20GB, 512MiB; empty for none">
-          <Input {...field('soft')} placeholder="20GB" />
-        </Field>
-        <Field id="quota-hard" label="Hard limit" error={shown.hard} hint="writes past it are refused">
-          <Input {...field('hard')} placeholder="25GB" />
-        </Field>
-        <Field id="quota-softInodes" label="Soft inode limit" error={shown.softInodes} hint="files; optional">
-          <Input {...field('softInodes')} inputMode="numeric" />
-        </Field>
-        <Field id="quota-hardInodes" label="Hard inode limit" error={shown.hardInodes} hint="files; optional">
-          <Input {...field('hardInodes')} inputMode="numeric" />
-        </Field>
-        <Field
-          id="quota-grace"
-          label="Grace period"
-          error={shown.grace}
-          hint="e.g. 7d; empty for the default"
-        >
-          <Input {...field('grace')} placeholder="7d" />
-        </Field>
-      </div>
-      {serverProblem ? (
-        <p role="alert" className="text-sm text-red-700 dark:text-red-400">
-          {serverProblem}
-        </p>
-      ) : null}
-      <div className="flex gap-2">
-        <Button type="submit" variant="primary" disabled={set.isPending}>
-          {set.isPending ? 'Saving…' : editing ? 'Save quota' : 'Create quota'}
-        </Button>
-        {editing ? <Button onClick={onDone}>Cancel</Button> : null}
-      </div>
-    </form>
+            <Input {...field('soft')} placeholder="20GB" />
+          </Field>
+          <Field id="quota-hard" label="Hard limit" error={shown.hard} hint="writes past it are refused">
+            <Input {...field('hard')} placeholder="25GB" />
+          </Field>
+          <Field
+            id="quota-softInodes"
+            label="Soft inode limit"
+            error={shown.softInodes}
+            hint="files; optional"
+          >
+            <Input {...field('softInodes')} inputMode="numeric" />
+          </Field>
+          <Field
+            id="quota-hardInodes"
+            label="Hard inode limit"
+            error={shown.hardInodes}
+            hint="files; optional"
+          >
+            <Input {...field('hardInodes')} inputMode="numeric" />
+          </Field>
+          <Field
+            id="quota-grace"
+            label="Grace period"
+            error={shown.grace}
+            hint="e.g. 7d; empty for the default"
+          >
+            <Input {...field('grace')} placeholder="7d" />
+          </Field>
+        </div>
+        {serverProblem ? (
+          <p role="alert" className="text-sm text-red-700 dark:text-red-400">
+            {serverProblem}
+          </p>
+        ) : null}
+        <div className="flex gap-2">
+          <Button type="submit" variant="primary" disabled={set.isPending}>
+            {set.isPending ? 'Saving…' : editing ? 'Save quota' : 'Create quota'}
+          </Button>
+          {editing ? <Button onClick={onDone}>Cancel</Button> : null}
+        </div>
+      </form>
+      <ConfirmDialog
+        open={replacing !== null}
+        title={`Replace the quota of ${replacing ? `${replacing.kind} ${replacing.id}` : ''}?`}
+        confirmLabel="Replace quota"
+        tone="danger"
+        busy={set.isPending}
+        onCancel={() => setReplacing(null)}
+        onConfirm={() => set.mutate(quotaRequest(draft, false))}
+      >
+        {replacing ? (
+          <>
+            {replacing.kind} {replacing.id}
+            {replacing.name ? ` (${replacing.name})` : ''} already has a quota: soft{' '}
+            {replacing.bytes.softText ?? 'none'}, hard {replacing.bytes.hardText ?? 'none'}, grace{' '}
+            {replacing.graceText}; {replacing.bytes.usedText} used. These limits replace it. To change one
+            limit, use Edit on its row.
+          </>
+        ) : null}
+      </ConfirmDialog>
+    </>
   );
 }
 
