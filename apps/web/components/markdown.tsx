@@ -170,6 +170,23 @@ export function Markdown({
       );
       continue;
     }
+    if (/^\s*>/.test(line)) {
+      // A quote (the runbook's "ClaudeFS Gateway:" notes): its own blocks, set apart.
+      const quoted: string[] = [];
+      while (i < lines.length && /^\s*>/.test(lines[i] ?? '')) {
+        quoted.push((lines[i] ?? '').replace(/^\s*> ?/, ''));
+        i++;
+      }
+      blocks.push(
+        <blockquote
+          key={key}
+          className="my-3 border-l-4 border-sky-300 bg-sky-50 px-3 py-1 dark:border-sky-700 dark:bg-sky-950/40"
+        >
+          <Markdown text={quoted.join('\n')} headingOffset={headingOffset} />
+        </blockquote>,
+      );
+      continue;
+    }
     if (line.trim() === '') {
       i++;
       continue;
@@ -178,7 +195,7 @@ export function Markdown({
     while (
       i < lines.length &&
       (lines[i] ?? '').trim() !== '' &&
-      !/^(#{1,6}\s|```|\s*\||\s*([-*]|\d+\.)\s+)/.test(lines[i] ?? '')
+      !/^(#{1,6}\s|```|\s*\||\s*>|\s*([-*]|\d+\.)\s+)/.test(lines[i] ?? '')
     ) {
       para.push((lines[i] ?? '').trim());
       i++;

@@ -140,6 +140,24 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     const row = page.locator(`[data-quota="uid=${aliceUid}"]`);
     await row.waitFor();
     match(await row.innerText(), /80KB \/ 100KB/);
+    // The form is empty again: the next quota does not start from these limits.
+    equal(await form.locator('input[name="id"]').inputValue(), '');
+    equal(await form.locator('input[name="hard"]').inputValue(), '');
+
+    // A second "Create quota" for the same uid asks before replacing, naming the limits it ends;
+    // cancelled, nothing changed.
+    const sets = () => trpcCalls.filter((c) => c.includes('quotas.set')).length;
+    const setsBefore = sets();
+    await form.locator('input[name="id"]').fill(String(aliceUid));
+    await form.locator('input[name="hard"]').fill('2GiB');
+    await form.getByRole('button', { name: 'Create quota' }).click();
+    const replace = page.getByRole('dialog', { name: `Replace the quota of uid ${aliceUid}?` });
+    await replace.waitFor();
+    match(await replace.innerText(), /already has a quota: soft 80KB, hard 100KB/);
+    await replace.getByRole('button', { name: 'Cancel' }).click();
+    await page.waitForTimeout(300);
+    match(await row.innerText(), /80KB \/ 100KB/);
+    equal(sets(), setsBefore, 'nothing sent');
 
     let refused: { name?: string; $metadata?: { httpStatusCode?: number } } | null = null;
     for (let i = 0; i < 20 && !refused; i++) {
@@ -165,6 +183,12 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     const panel = page.getByTestId('drain-panel');
     await panel.waitFor();
     equal(await panel.getAttribute('data-state'), 'serving');
+    // The checklist's health check is this gateway's own listener, not the runbook's default port.
+    const healthBind = /health: \{ bind: ([\d.]+:\d+)/.exec(readFileSync(fx.config, 'utf8'))?.[1];
+    ok(healthBind, 'the fixture names its health listener');
+    await page
+      .getByText(`curl http://${healthBind}/health shows "healthy"`, { exact: false })
+      .waitFor({ timeout: 10_000 });
     await page.getByRole('button', { name: 'Drain gateway' }).click();
     const dialog = page.getByRole('dialog', { name: 'Drain this gateway?' });
     await dialog.waitFor();

@@ -281,6 +281,12 @@ export function diagnosticsTests(fx: ConsoleFixture): void {
     await page.goto(`${base}/runbook`);
     const links = page.locator('a[data-wizard]');
     await links.first().waitFor();
+    // The runbook's notes are quotes set apart, not paragraphs that start with a literal ">".
+    ok((await page.locator('blockquote', { hasText: 'ClaudeFS Gateway:' }).count()) > 5, 'notes are quotes');
+    const literal = await page
+      .locator('p')
+      .evaluateAll((ps) => ps.map((p) => p.textContent ?? '').filter((t) => t.trimStart().startsWith('>')));
+    deepEqual(literal, [], 'no paragraph starts with ">"');
     deepEqual(
       (await links.evaluateAll((as) => as.map((a) => a.getAttribute('data-wizard')))).sort(),
       [...TREES].sort(),

@@ -291,6 +291,11 @@ function Checklist({
   rollingRestart: string;
   gracefulShutdown: string;
 }) {
+  // This gateway's own health listener, as it reports it (a wildcard bind is reached on localhost).
+  const trpc = useTRPC();
+  const listeners = useQuery(trpc.listeners.list.queryOptions());
+  const bound = listeners.data?.find((l) => l.protocol === 'ops')?.address ?? '0.0.0.0:8080';
+  const healthUrl = `http://${bound.replace(/^(0\.0\.0\.0|\[::\]):/, 'localhost:')}/health`;
   const steps = [
     'Check the Overview: the gateway is healthy and no alert is firing.',
     'Drain this gateway (above) and confirm.',
@@ -298,7 +303,7 @@ function Checklist({
     'Stop the service: systemctl stop claudefs-gateway',
     'Wait for the load balancer to remove the node from its pool.',
     'Update and start: systemctl start claudefs-gateway',
-    'Verify health before continuing (curl http://localhost:8080/health shows "healthy").',
+    `Verify health before continuing (curl ${healthUrl} shows "healthy").`,
     'Move on to the next gateway node.',
   ];
   const [done, setDone] = useState<boolean[]>(() => steps.map(() => false));
