@@ -35,8 +35,11 @@ test('1 ./cfs runs the build while it is newer than every source, the sources ot
   writeFileSync(main, "const from: string = 'source';\nconsole.log(from);\n");
   writeFileSync(api, 'export {};\n');
   writeFileSync(join(dir, 'apps/gateway/package.json'), '{}\n');
+  // The launcher preloads it for every command (it holds SIGHUP for `gateway start`).
+  const early = join(dir, 'apps/gateway/src/cli/hold-sighup.mjs');
+  copyFileSync(join(ROOT, 'apps/gateway/src/cli/hold-sighup.mjs'), early);
   const past = new Date(Date.now() - 60_000);
-  for (const f of [main, api, join(dir, 'apps/gateway/package.json')]) utimesSync(f, past, past);
+  for (const f of [main, api, early, join(dir, 'apps/gateway/package.json')]) utimesSync(f, past, past);
 
   equal(run(cfs), 'source', 'no build yet: the sources');
 
