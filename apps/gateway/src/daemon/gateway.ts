@@ -29,6 +29,9 @@ function settleLater(): { promise: Promise<void>; resolve(): void; reject(e: unk
   return { promise, resolve, reject };
 }
 
+/** Where a gateway is in its life: a reload waits for `serving` and is not run once `stopping`. */
+export type Lifecycle = 'new' | 'starting' | 'serving' | 'stopping';
+
 /** A stop step that takes longer than this is logged by name. */
 const STOP_SLOW_MS = 5000;
 
@@ -63,7 +66,7 @@ export class Gateway {
   private readonly started: Feature[] = [];
   private releasePid: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
-  private phase: 'new' | 'starting' | 'serving' | 'stopping' = 'new';
+  private phase: Lifecycle = 'new';
   private readonly startedSignal = settleLater();
 
   constructor(
@@ -75,8 +78,7 @@ export class Gateway {
     this.connections = new ConnectionRegistry(config.limits.maxConnections);
   }
 
-  /** Where the gateway is in its life: a reload waits for `serving` and is not run once `stopping`. */
-  get lifecycle(): 'new' | 'starting' | 'serving' | 'stopping' {
+  get lifecycle(): Lifecycle {
     return this.phase;
   }
 

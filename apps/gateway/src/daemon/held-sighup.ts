@@ -1,32 +1,25 @@
 /**
  * SIGHUP from the first moment of `./cfs gateway start`. Its default action ends the process,
  * and loading the gateway's modules takes about a second: a `systemctl reload` (or a config
- * tool's handler) sent right after the start would have killed it. `./cfs` preloads
- * cli/hold-sighup.mjs, which holds SIGHUP before anything else loads; without it (the gateway
- * started another way) this holds it from its own construction. A SIGHUP that arrives before
- * the gateway can reload is kept and delivered once it can.
+ * tool's handler) sent right after the start would have killed it. cli/hold-sighup.mjs holds it
+ * (`./cfs` preloads it before anything else loads; imported here for a gateway started another
+ * way); a SIGHUP that arrives before the gateway can reload is kept and delivered once it can.
  */
+import '../cli/hold-sighup.mjs';
+
 interface Held {
   target: (() => void) | undefined;
   missed: boolean;
 }
 
-const PRELOADED = Symbol.for('claudefs.heldSighup');
+const HELD = Symbol.for('claudefs.heldSighup');
 
 export class HeldSighup {
   private readonly held: Held;
 
   constructor() {
-    const preloaded = (globalThis as Record<symbol, Held | undefined>)[PRELOADED];
-    if (preloaded) {
-      this.held = preloaded;
-      return;
-    }
-    const held: Held = { target: undefined, missed: false };
-    process.on('SIGHUP', () => {
-      if (held.target) held.target();
-      else held.missed = true;
-    });
+    const held = (globalThis as Record<symbol, Held | undefined>)[HELD];
+    if (!held) throw new Error('SIGHUP is held only for `gateway start` (cli/hold-sighup.mjs)');
     this.held = held;
   }
 

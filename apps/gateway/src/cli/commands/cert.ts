@@ -22,7 +22,11 @@ function validityLine(s: CertificateStatus): string {
 }
 
 /** One block per certificate, in the order `openssl x509 -text` would make an operator look. */
-export function humanCertStatus(statuses: readonly CertificateStatus[]): string {
+export function humanCertStatus(
+  statuses: ReadonlyArray<
+    CertificateStatus & Partial<Pick<CertificatesReport['certificates'][number], 'served'>>
+  >,
+): string {
   if (statuses.length === 0) return 'no certificates configured (s3.tls is not set, or S3 is disabled)\n';
   const blocks = statuses.map((s) => {
     const rows: [string, string][] = [['certificate', s.certFile]];
@@ -39,8 +43,8 @@ export function humanCertStatus(statuses: readonly CertificateStatus[]): string 
       `${s.name}: ${s.verdict.toUpperCase()}`,
       ...rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`),
     ];
-    const served = (s as Partial<CertificatesReport['certificates'][number]>).served;
-    if (served) lines.push(`  ${'served'.padEnd(12)} serial ${served.serial}, loaded ${served.loadedAt}`);
+    if (s.served)
+      lines.push(`  ${'served'.padEnd(12)} serial ${s.served.serial}, loaded ${s.served.loadedAt}`);
     for (const f of s.findings)
       lines.push(`  ${f.severity === 'error' ? 'ERROR  ' : 'WARNING'} ${f.message}`);
     return lines.join('\n');
@@ -53,7 +57,9 @@ export function humanCertStatus(statuses: readonly CertificateStatus[]): string 
  * them (a pair given with --tls-cert/--tls-key at its start included); undefined when none runs
  * or it does not answer, and the files are read instead.
  */
-async function fromRunningGateway(config: GatewayConfig): Promise<CertificateStatus[] | undefined> {
+async function fromRunningGateway(
+  config: GatewayConfig,
+): Promise<CertificatesReport['certificates'] | undefined> {
   if (runningGatewayPid(config.stateDir) === undefined) return undefined;
   try {
     return (await AdminClient.forConfig(config, { timeoutMs: 5000 }).get<CertificatesReport>('/admin/certs'))
