@@ -9,6 +9,7 @@ import { alertsFor, THRESHOLDS } from '../lib/alerts.ts';
 import { diagnoseHref } from '../lib/diagnostics.ts';
 import { messageOf } from '../lib/errors.ts';
 import { duration, ms, pct, rate } from '../lib/format.ts';
+import { checkWord, DRAINED_CHECK_TEXT, healthWord, isDrainedCheck, problemChecks } from '../lib/health.ts';
 import { useTRPC } from '../lib/trpc.ts';
 import { ConfigNotice } from './maintenance/config-panel.tsx';
 
@@ -34,25 +35,39 @@ function HealthBanner({ report, stale }: { report: HealthReport; stale: boolean 
           unreachable
         </p>
         <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">
-          Last answer: {report.overall}. Retrying every 5 s.
+          Last answer: {healthWord(report)}. Retrying every 5 s.
         </p>
       </section>
     );
   }
-  const bad = report.checks.filter((c) => c.status !== 'healthy');
+  const bad = problemChecks(report);
+  const word = healthWord(report);
   return (
     <section
       aria-label="Overall health"
       data-testid="health-banner"
-      className={cx('rounded-lg border p-4', BANNER[statusVariant(report.overall)])}
+      data-draining={String(report.draining)}
+      className={cx('rounded-lg border p-4', BANNER[statusVariant(word)])}
     >
       <p className="text-sm text-slate-600 dark:text-slate-300">Gateway health</p>
       <p className="text-3xl font-semibold tracking-tight" data-testid="health-word">
-        {report.overall}
+        {word}
       </p>
+      {report.draining ? (
+        <p className="mt-1 text-sm text-slate-700 dark:text-slate-200" data-testid="drain-note">
+          Drained on purpose: listeners refuse new connections and /health answers 503, so load balancers send
+          no new clients; open connections are still served.{' '}
+          <Link href="/maintenance" className="font-medium underline underline-offset-2">
+            Undrain on Maintenance
+          </Link>{' '}
+          when the work is done.
+        </p>
+      ) : null}
       <p className="mt-1 text-sm text-slate-600 dark:text-slate-300">
         {bad.length === 0
-          ? `All ${report.checks.length} checks pass.`
+          ? report.draining
+            ? 'Every check the drain does not cover passes.'
+            : `All ${report.checks.length} checks pass.`
           : `${bad.map((c) => `${c.name} is ${c.status}`).join('; ')}.`}{' '}
         Checked{' '}
         {new Date(report.timestamp < 1e12 ? report.timestamp * 1000 : report.timestamp).toLocaleTimeString()}.
@@ -162,7 +177,7 @@ function listenerLabel(l: ListenerView): string {
 function listenerState(l: ListenerView, report: HealthReport | undefined): string {
   if (l.state === 'draining') return 'draining';
   const check = l.protocol === 'ops' ? undefined : report?.checks.find((c) => c.name === l.protocol);
-  return check && check.status !== 'healthy' ? check.status : 'accepting';
+  return check && report && check.status !== 'healthy' ? checkWord(report, check) : 'accepting';
 }
 
 function Listeners({
@@ -278,7 +293,7 @@ export function Overview() {
               empty="The gateway reports no checks."
             >
               {(r) => (
-                <ul className="grid grid-cols-2 gap-3">
+                <ul className="grid grid-cols-1 gap-3 sm:grid-cols-2">
                   {r.checks.map((c) => (
                     <li
                       key={c.name}
@@ -287,10 +302,10 @@ export function Overview() {
                     >
                       <div className="flex items-center justify-between gap-2">
                         <span className="text-sm font-medium">{c.name}</span>
-                        <StatusBadge status={c.status} />
+                        <StatusBadge status={checkWord(r, c)} />
                       </div>
                       <p className="mt-1 min-h-5 text-xs text-slate-600 dark:text-slate-300">
-                        {c.message || 'OK'}
+                        {isDrainedCheck(r, c) ? DRAINED_CHECK_TEXT : c.message || 'OK'}
                       </p>
                       <p className="text-xs text-slate-500 tabular-nums dark:text-slate-400">
                         {c.duration_ms} ms

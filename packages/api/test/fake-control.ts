@@ -36,6 +36,7 @@ export const REPORT: HealthReport = {
     { name: 'transport', status: 'degraded', message: 'circuit half-open', duration_ms: 12 },
   ],
   timestamp: 1_700_000_000_000,
+  draining: false,
 };
 
 export const NODE: NodeView = {

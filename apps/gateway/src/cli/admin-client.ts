@@ -4,8 +4,10 @@ import { isWildcardHost, type ListenAddress } from '../config/address.ts';
 import { locateConfig } from '../config/locate.ts';
 import { formatProblem } from '../config/problems.ts';
 import type { GatewayConfig } from '../config/types.ts';
+import { CLI_ACTOR_HEADER } from '../ops/admin/auth.ts';
 import { loadConfigDespiteTls, type TlsLenientResult } from '../ops/certs/lenient-config.ts';
 import { CliExit } from './context.ts';
+import { cliActor } from './format/identity-context.ts';
 
 /** An admin API call that the gateway answered with an error status. */
 export class AdminApiError extends CliExit {
@@ -62,7 +64,11 @@ export class AdminClient {
   call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = new URL(path, this.baseUrl);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string | number> = { accept: 'application/json', connection: 'close' };
+    const headers: Record<string, string | number> = {
+      accept: 'application/json',
+      connection: 'close',
+      [CLI_ACTOR_HEADER]: cliActor(),
+    };
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;

@@ -13,6 +13,9 @@ export interface HealthCheck {
   run(): Promise<{ status?: HealthStatus; message?: string } | undefined>;
 }
 
+/** The message of a check that reads unhealthy only because the gateway drains on purpose. */
+export const DRAINING = 'draining';
+
 const RANK: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 };
 
 export function worst(statuses: HealthStatus[]): HealthStatus {
@@ -26,9 +29,7 @@ export function worst(statuses: HealthStatus[]): HealthStatus {
 export class HealthMonitor {
   private readonly checks: HealthCheck[] = [];
   private results = new Map<string, CheckResult>();
-  private readonly overrides: Array<
-    (checkName: string) => Pick<CheckResult, 'status' | 'message'> | undefined
-  > = [];
+  private drained: ReadonlySet<string> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -89,12 +90,13 @@ export class HealthMonitor {
   }
 
   /**
-   * A verdict laid over the probes: every check it names is reported with that status and
-   * message instead of its last probe's, from the next report on and for as long as it keeps
-   * naming it (drain: the gateway and protocol checks read "draining"). Probes keep running.
+   * A planned drain laid over the probes: while set, the named checks read unhealthy with the
+   * message "draining" (so /health answers 503 and a load balancer takes the node out) and the
+   * report says `draining`, so the console and the CLI show a planned drain rather than an
+   * outage. Probes keep running; the other checks keep reporting the truth.
    */
-  addOverride(verdict: (checkName: string) => Pick<CheckResult, 'status' | 'message'> | undefined): void {
-    this.overrides.push(verdict);
+  setDrained(checks: ReadonlySet<string> | undefined): void {
+    this.drained = checks;
   }
 
   report(): HealthReport {
@@ -105,13 +107,14 @@ export class HealthMonitor {
         message: 'not probed yet',
         duration_ms: 0,
       };
-      for (const verdict of this.overrides) {
-        const v = verdict(c.name);
-        if (v) return { ...result, status: v.status, message: v.message };
-      }
-      return result;
+      return this.drained?.has(c.name) ? { ...result, status: 'unhealthy', message: DRAINING } : result;
     });
-    return { overall: worst(checks.map((c) => c.status)), checks, timestamp: Math.floor(Date.now() / 1000) };
+    return {
+      overall: worst(checks.map((c) => c.status)),
+      checks,
+      timestamp: Math.floor(Date.now() / 1000),
+      draining: this.drained !== undefined,
+    };
   }
 }
 

@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { cliActor } from '../../src/cli/format/identity-context.ts';
 import { openControlPlane } from '../../src/control/index.ts';
 import { fetchText } from '../support/http.ts';
 import { freePorts } from '../support/ports.ts';
@@ -136,14 +137,44 @@ health: { bind: 0.0.0.0:${port} }
     match(r.body, /admin token required/);
   });
 
-  test('6 every admin action is in the audit log with who and the outcome; no token appears in the logs', async () => {
+  test('5b ./cfs is audited as its user, as its control-plane commands are; the name grants nothing', async () => {
+    const file = join(dir, 'gateway.yaml');
+    for (const verb of ['drain', 'undrain']) {
+      const r = await runCommand(CFS, ['gateway', verb, '--config', file]);
+      equal(r.code, 0, r.stderr);
+    }
+    // A token caller keeps its token's name; a name that is not `cli:<user>` is not taken.
+    const withToken = await fetchText(`${base()}/admin/cache/invalidate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operatorToken}`, 'x-cfs-actor': 'cli:mallory' },
+      body: '{"uid":1000}',
+    });
+    equal(withToken.status, 200);
+    const odd = await fetchText(`${base()}/admin/cache/invalidate`, {
+      method: 'POST',
+      headers: { 'x-cfs-actor': 'cli:<script>' },
+      body: '{"path":"/"}',
+    });
+    equal(odd.status, 200);
+  });
+
+  test('6 every change is in the audit log with who, what it was done to and the outcome; reads are not; no token appears in the logs', async () => {
     const cp = await openControlPlane({ stateDir: join(dir, 'state') });
     try {
       const entries = await cp.audit.list({ limit: 100 });
-      const seen = entries.map((e) => `${e.action}:${e.actor}:${e.outcome}`);
-      ok(seen.includes('cache.invalidate:loopback:ok'), seen.join(' '));
-      ok(seen.includes('gateway.drain:anonymous:denied'), seen.join(' '));
-      ok(seen.includes('circuits.reset:token:ops:ok'), seen.join(' '));
+      const seen = entries.map((e) => `${e.action}:${e.actor}:${e.target}:${e.outcome}`);
+      const has = (entry: string) => ok(seen.includes(entry), `${entry} in ${seen.join(' ')}`);
+      has('cache.invalidate:loopback:all:ok');
+      has('cache.invalidate:loopback:path:/:ok');
+      has('cache.invalidate:token:ops:uid=1000:ok');
+      has('gateway.drain:anonymous:/admin/drain:denied');
+      has('circuits.reset:token:ops:circuit:metadata:ok');
+      has(`gateway.drain:${cliActor()}:gateway:ok`);
+      has(`gateway.undrain:${cliActor()}:gateway:ok`);
+      // Reads that succeeded changed nothing (the viewer's GET /admin/connections, ./cfs
+      // polling the drain); a refused read is still recorded.
+      ok(!seen.some((e) => /^(connections\.list|gateway\.drain\.status):.*:ok$/.test(e)), seen.join(' '));
+      has('connections.list:anonymous:/admin/connections:denied');
     } finally {
       await cp.close();
     }

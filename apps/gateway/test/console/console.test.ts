@@ -199,6 +199,24 @@ describe('web console in Chromium', requireTools('chromium'), () => {
       ),
     );
     await panel.getByText('Safe to stop', { exact: true }).waitFor({ timeout: 15_000 });
+    // A planned drain reads "draining" in amber everywhere, not as an outage: /health says 503
+    // for the load balancers, the console says why.
+    const pill = page.locator('nav[aria-label="Console"] [data-status]').first();
+    equal(await pill.innerText(), 'draining');
+    equal(await pill.getAttribute('data-status'), 'degraded');
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const banner = page.getByTestId('health-banner');
+    await page.getByTestId('drain-note').waitFor();
+    equal(await page.getByTestId('health-word').innerText(), 'draining');
+    equal(await banner.getAttribute('data-draining'), 'true');
+    const checkWords = await page
+      .locator('[data-check] [data-status]')
+      .evaluateAll((els) => els.map((e) => e.textContent));
+    ok(checkWords.includes('draining'), JSON.stringify(checkWords));
+    ok(!checkWords.includes('unhealthy'), `no check reads unhealthy: ${JSON.stringify(checkWords)}`);
+    await page.screenshot({ path: join(SHOTS, 'overview-draining.png') });
+    await page.getByRole('link', { name: 'Undrain on Maintenance' }).click();
+    await panel.waitFor();
     await page.getByRole('button', { name: 'Undrain' }).click();
     await page
       .getByRole('dialog', { name: 'Undrain this gateway?' })
@@ -206,6 +224,13 @@ describe('web console in Chromium', requireTools('chromium'), () => {
       .click();
     await page.waitForFunction(
       () => document.querySelector('[data-testid="drain-panel"]')?.getAttribute('data-state') === 'serving',
+    );
+    // The undrain's answer comes after fresh probes: the sidebar reads healthy with no
+    // "degraded" moment in between.
+    await page.waitForFunction(
+      () => document.querySelector('nav[aria-label="Console"] [data-status]')?.textContent === 'healthy',
+      undefined,
+      { timeout: 3_000 },
     );
   });
 

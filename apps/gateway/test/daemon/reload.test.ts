@@ -301,7 +301,8 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
       const readOnly = /"setting":"nfs\.exports\.0\.access","from":"rw","to":"ro"/;
       const done = entries.find((e) => e.outcome === 'ok' && readOnly.test(JSON.stringify(e.detail)));
       ok(done, JSON.stringify(entries));
-      equal(done.actor, 'loopback');
+      match(done.actor, /^cli:/, './cfs gateway reload is audited as its user');
+      equal(done.target, 'gateway');
       match(JSON.stringify(done.detail), /"pendingRestart":\[\{"setting":"nfs\.bind"/);
       const refusals = entries.filter((e) => e.outcome === 'error').map((e) => JSON.stringify(e.detail));
       ok(

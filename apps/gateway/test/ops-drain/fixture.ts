@@ -106,8 +106,13 @@ export class FakeServer implements ProtocolServer {
     return this.gw.connections.accept(this.protocol, '192.0.2.10', remotePort, 2049);
   }
 
+  /** As the real servers' checks: degraded while a drain keeps the listener closed. */
   healthCheck(): HealthCheck {
-    return { name: this.protocol, run: async () => undefined };
+    return {
+      name: this.protocol,
+      run: async () =>
+        this.accepting ? undefined : { status: 'degraded', message: 'not accepting connections (drain)' },
+    };
   }
 }
 

@@ -59,10 +59,10 @@ export function Audit() {
               onChange={(e) => setActor(e.target.value)}
             />
           </Field>
-          <Field id="audit-action" label="Action">
+          <Field id="audit-action" label="Action" hint="any part of the name: drain, quota, user.">
             <Input
               {...fieldAria('audit-action')}
-              placeholder="gateway.drain"
+              placeholder="drain"
               value={action}
               onChange={(e) => setAction(e.target.value)}
             />

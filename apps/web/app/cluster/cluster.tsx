@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import { QueryPanel } from '../../components/query-panel.tsx';
 import { silentNow, span } from '../../lib/cluster.ts';
 import { useTRPC } from '../../lib/trpc.ts';
-import { NodesTable } from './nodes-table.tsx';
+import { NodesTable, useNodeDrain } from './nodes-table.tsx';
 import { RollingRestart, type RunbookCommands } from './rolling-restart.tsx';
 
 /** A clock that ticks every second, so ages and waits count up between polls. */
@@ -50,6 +50,7 @@ function Summary({ nodes }: { nodes: NodeView[] }) {
 export function Cluster({ runbook }: { runbook: RunbookCommands }) {
   const trpc = useTRPC();
   const now = useNow();
+  const drain = useNodeDrain();
   const walk = useQuery({
     ...trpc.rollingRestart.status.queryOptions(),
     refetchInterval: (q) => (q.state.data?.walk?.outcome === 'running' ? 1_000 : 2_000),
@@ -106,19 +107,26 @@ export function Cluster({ runbook }: { runbook: RunbookCommands }) {
                   </span>
                 }
               >
-                <NodesTable nodes={list} answeredAt={nodes.dataUpdatedAt} now={now} />
+                <NodesTable nodes={list} answeredAt={nodes.dataUpdatedAt} now={now} onAsk={drain.ask} />
               </Card>
             </>
           );
         }}
       </QueryPanel>
       {walk.data ? (
-        <RollingRestart status={walk.data} nodes={nodes.data ?? []} now={now} runbook={runbook} />
+        <RollingRestart
+          status={walk.data}
+          nodes={nodes.data ?? []}
+          now={now}
+          runbook={runbook}
+          onUndrain={(n) => drain.ask(n, 'undrain')}
+        />
       ) : (
         <QueryPanel query={walk} wrap={(node) => <Card title="Rolling restart">{node}</Card>}>
           {() => <PanelState state="loading" />}
         </QueryPanel>
       )}
+      {drain.dialogs}
     </div>
   );
 }

@@ -2,7 +2,7 @@
 import type { NodeView } from '@claudefs/api';
 import { Button, ConfirmDialog, cx, StatusBadge, Table, Td, Th } from '@claudefs/ui';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { silentNow, sinceText, span } from '../../lib/cluster.ts';
 import { messageOf } from '../../lib/errors.ts';
 import { dateTime } from '../../lib/format.ts';
@@ -54,27 +54,22 @@ function DrainState({ node, now }: { node: NodeView; now: number }) {
   );
 }
 
+export type DrainAction = 'drain' | 'undrain';
+export type AskDrain = (node: NodeView, action: DrainAction) => void;
+
 /**
- * Every node sharing the control plane: identity, heartbeat age (counting up between polls),
- * health as word and colour, drain state, load, and Drain/Undrain for operators.
+ * Drain and undrain requests for any node, each confirmed first: `ask` opens the dialog,
+ * `dialogs` renders it (once per page). The nodes table and the rolling-restart blocker share it.
  */
-export function NodesTable({
-  nodes,
-  answeredAt,
-  now,
-}: {
-  nodes: NodeView[];
-  answeredAt: number;
-  now: number;
-}) {
+export function useNodeDrain(): { ask: AskDrain; dialogs: ReactNode } {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
-  const denied = useRoleProblem('operator');
-  const [asking, setAsking] = useState<{ node: NodeView; action: 'drain' | 'undrain' } | null>(null);
+  const [asking, setAsking] = useState<{ node: NodeView; action: DrainAction } | null>(null);
   const settle = {
     onSuccess: (n: NodeView) => {
       void queryClient.invalidateQueries({ queryKey: trpc.nodes.list.queryKey() });
+      void queryClient.invalidateQueries({ queryKey: trpc.rollingRestart.status.queryKey() });
       toast(
         'success',
         n.drainRequest
@@ -88,6 +83,53 @@ export function NodesTable({
   const drain = useMutation(trpc.nodes.drain.mutationOptions(settle));
   const undrain = useMutation(trpc.nodes.undrain.mutationOptions(settle));
   const busy = drain.isPending || undrain.isPending;
+  const dialogs = (
+    <>
+      <ConfirmDialog
+        open={asking?.action === 'drain'}
+        title={`Drain ${asking?.node.name ?? ''}?`}
+        confirmLabel="Drain"
+        tone="danger"
+        busy={busy}
+        onCancel={() => setAsking(null)}
+        onConfirm={() => asking && drain.mutate({ name: asking.node.name })}
+      >
+        Its NFS, S3 and SMB listeners stop accepting new connections at its next heartbeat (within{' '}
+        {span(asking?.node.heartbeatIntervalMs ?? null)}); clients already connected keep being served.
+        Undrain to serve again.
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={asking?.action === 'undrain'}
+        title={`Undrain ${asking?.node.name ?? ''}?`}
+        confirmLabel="Undrain"
+        busy={busy}
+        onCancel={() => setAsking(null)}
+        onConfirm={() => asking && undrain.mutate({ name: asking.node.name })}
+      >
+        Its listeners accept new connections again at its next heartbeat (within{' '}
+        {span(asking?.node.heartbeatIntervalMs ?? null)}).
+      </ConfirmDialog>
+    </>
+  );
+  return { ask: (node, action) => setAsking({ node, action }), dialogs };
+}
+
+/**
+ * Every node sharing the control plane: identity, heartbeat age (counting up between polls),
+ * health as word and colour, drain state, load, and Drain/Undrain for operators.
+ */
+export function NodesTable({
+  nodes,
+  answeredAt,
+  now,
+  onAsk,
+}: {
+  nodes: NodeView[];
+  answeredAt: number;
+  now: number;
+  onAsk: AskDrain;
+}) {
+  const denied = useRoleProblem('operator');
   return (
     <>
       <Table caption="Gateway nodes">
@@ -172,7 +214,7 @@ export function NodesTable({
                   <DrainCell
                     node={n}
                     denied={denied}
-                    onAsk={() => setAsking({ node: n, action: n.draining ? 'undrain' : 'drain' })}
+                    onAsk={() => onAsk(n, n.draining ? 'undrain' : 'drain')}
                   />
                 </Td>
               </tr>
@@ -185,30 +227,6 @@ export function NodesTable({
           Drain and undrain {denied}.
         </p>
       ) : null}
-      <ConfirmDialog
-        open={asking?.action === 'drain'}
-        title={`Drain ${asking?.node.name ?? ''}?`}
-        confirmLabel="Drain"
-        tone="danger"
-        busy={busy}
-        onCancel={() => setAsking(null)}
-        onConfirm={() => asking && drain.mutate({ name: asking.node.name })}
-      >
-        Its NFS, S3 and SMB listeners stop accepting new connections at its next heartbeat (within{' '}
-        {span(asking?.node.heartbeatIntervalMs ?? null)}); clients already connected keep being served.
-        Undrain to serve again.
-      </ConfirmDialog>
-      <ConfirmDialog
-        open={asking?.action === 'undrain'}
-        title={`Undrain ${asking?.node.name ?? ''}?`}
-        confirmLabel="Undrain"
-        busy={busy}
-        onCancel={() => setAsking(null)}
-        onConfirm={() => asking && undrain.mutate({ name: asking.node.name })}
-      >
-        Its listeners accept new connections again at its next heartbeat (within{' '}
-        {span(asking?.node.heartbeatIntervalMs ?? null)}).
-      </ConfirmDialog>
     </>
   );
 }

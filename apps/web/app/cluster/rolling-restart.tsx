@@ -233,11 +233,14 @@ export function RollingRestart({
   nodes,
   now,
   runbook,
+  onUndrain,
 }: {
   status: RollingRestartStatus;
   nodes: NodeView[];
   now: number;
   runbook: RunbookCommands;
+  /** Asks (with its confirmation) to undrain a node that blocks the walk by draining. */
+  onUndrain: (node: NodeView) => void;
 }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -275,6 +278,10 @@ export function RollingRestart({
   const running = walk?.outcome === 'running';
   const order = [...nodes.filter((n) => n.health !== 'stopped' && !n.self), ...nodes.filter((n) => n.self)];
   const current = running && walk.current !== null ? walk.nodes[walk.current] : undefined;
+  // Drained nodes block a walk; when the drain is all that does, it is the operator's own.
+  const drained = nodes.filter((n) => n.draining && n.health !== 'stopped');
+  const onlyDrained =
+    drained.length > 0 && nodes.every((n) => n.health === 'stopped' || n.health === 'healthy');
   const progress = walk ? walkProgress(walk) : null;
   return (
     <Card
@@ -339,7 +346,11 @@ export function RollingRestart({
         ) : (
           <>
             {status.blockers.length > 0 ? (
-              <Banner tone="critical" role="alert" title="A rolling restart cannot start now">
+              <Banner
+                tone={onlyDrained ? 'warning' : 'critical'}
+                role="alert"
+                title="A rolling restart cannot start now"
+              >
                 <div data-testid="walk-blockers">
                   <ul className="list-disc pl-5">
                     {status.blockers.map((b) => (
@@ -349,11 +360,33 @@ export function RollingRestart({
                   <p className="mt-1">
                     The walk takes one node out of service at a time, so every other node must carry its
                     clients: each running node has to read healthy and not draining before it starts.{' '}
-                    <Link href="/diagnostics" className="font-medium underline">
-                      Find out why with the diagnostics
-                    </Link>
-                    .
+                    {onlyDrained ? (
+                      'A node drained on purpose serves again once undrained.'
+                    ) : (
+                      <>
+                        <Link href="/diagnostics" className="font-medium underline">
+                          Find out why with the diagnostics
+                        </Link>
+                        .
+                      </>
+                    )}
                   </p>
+                  {drained.length > 0 ? (
+                    <div className="mt-2 flex flex-wrap gap-2">
+                      {drained.map((n) => (
+                        <Button
+                          key={n.name}
+                          size="sm"
+                          variant="secondary"
+                          disabled={denied !== null || !n.up}
+                          title={denied ?? (n.up ? undefined : `${n.name} is ${n.health}`)}
+                          onClick={() => onUndrain(n)}
+                        >
+                          Undrain {n.name}
+                        </Button>
+                      ))}
+                    </div>
+                  ) : null}
                 </div>
               </Banner>
             ) : (

@@ -43,7 +43,15 @@ function DrainPanel() {
   });
   const done = (s: DrainStatus) => {
     queryClient.setQueryData(trpc.drain.status.queryKey(), s);
-    void queryClient.invalidateQueries({ queryKey: trpc.metrics.snapshot.queryKey() });
+    // The answer comes once the listeners have settled and been probed: health (the sidebar's
+    // word), the listeners and the node registry are already current.
+    for (const key of [
+      trpc.metrics.snapshot.queryKey(),
+      trpc.health.queryKey(),
+      trpc.listeners.list.queryKey(),
+      trpc.nodes.list.queryKey(),
+    ])
+      void queryClient.invalidateQueries({ queryKey: key });
   };
   const drain = useMutation(
     trpc.drain.drain.mutationOptions({
@@ -76,7 +84,7 @@ function DrainPanel() {
           <div className="flex flex-col gap-4" data-testid="drain-panel" data-state={s.state}>
             <p className="text-sm text-slate-600 dark:text-slate-300">
               {s.draining
-                ? `Draining since ${s.since ? new Date(s.since).toLocaleTimeString() : '—'}: listeners refuse new connections; open ones finish their work.`
+                ? `${s.drained ? 'Drained: no work left. Drain began' : 'Draining since'} ${s.since ? new Date(s.since).toLocaleTimeString() : '—'}: listeners refuse new connections; open ones finish their work.`
                 : 'Serving. Drain stops every listener from accepting new connections while open ones finish.'}
             </p>
             {s.draining ? (
@@ -268,7 +276,7 @@ function CachePanel() {
       </form>
       {result ? (
         <dl
-          className="mt-4 grid grid-cols-4 gap-4 border-t border-slate-100 pt-3 dark:border-slate-800"
+          className="mt-4 grid grid-cols-2 gap-4 border-t border-slate-100 pt-3 sm:grid-cols-4 dark:border-slate-800"
           data-testid="cache-result"
         >
           <Stat label="Dropped" value={result.dropped.total} sub={`${result.scope}`} />
@@ -334,7 +342,7 @@ function Checklist({
         ))}
       </ol>
       {rollingRestart || gracefulShutdown ? (
-        <div className="mt-4 grid grid-cols-2 gap-3">
+        <div className="mt-4 grid grid-cols-1 gap-3 sm:grid-cols-2">
           {gracefulShutdown ? (
             <div>
               <p className="mb-1 text-xs font-medium text-slate-500">Runbook: graceful shutdown</p>

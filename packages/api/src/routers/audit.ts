@@ -5,6 +5,7 @@ import type { AuditPage } from '../types/audit.ts';
 export const auditQueryInput = z
   .object({
     actor: z.string().min(1).max(200).optional(),
+    /** Entries whose action contains this text, case aside. */
     action: z.string().min(1).max(200).optional(),
     outcome: z.enum(['ok', 'denied', 'error']).optional(),
     since: z.iso.datetime({ offset: true }).optional(),

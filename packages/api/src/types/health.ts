@@ -11,6 +11,12 @@ export interface HealthCheck {
 /** `/health`, in the runbook's shape. */
 export interface HealthReport {
   overall: HealthStatus;
+  /**
+   * The gateway drains on purpose (`./cfs gateway drain`, the console): its own and its protocol
+   * checks read unhealthy with the message "draining", so load balancers take it out, and the
+   * console shows "draining" instead of an outage.
+   */
+  draining: boolean;
   checks: HealthCheck[];
   /** Seconds since the Unix epoch when the report was produced (the runbook's `1706745600`). */
   timestamp: number;

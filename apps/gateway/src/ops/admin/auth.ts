@@ -8,6 +8,14 @@ import { type Authenticator, roleAllows } from './routes.ts';
  */
 const BROWSER_HEADERS = ['origin', 'cookie', 'referer', 'sec-fetch-site'];
 
+/**
+ * The header `./cfs` names its operating-system user in (`cli:root`), so a loopback call is
+ * audited under the same name as the CLI's control-plane actions. Only read for a caller
+ * already trusted for being local: it labels the entry, it grants nothing.
+ */
+export const CLI_ACTOR_HEADER = 'x-cfs-actor';
+const CLI_ACTOR = /^cli:[\w.@-]{1,64}$/;
+
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   const a = address.startsWith('::ffff:') ? address.slice(7) : address;
@@ -39,7 +47,11 @@ export function createAuthenticator(control: ControlPlane, trustLoopback: () => 
     }
     if (trustLoopback() && isLoopback(remoteAddress)) {
       const browser = BROWSER_HEADERS.find((h) => req.headers[h] !== undefined);
-      if (!browser) return { actor: 'loopback', role: 'admin', remoteAddress };
+      if (!browser) {
+        const named = req.headers[CLI_ACTOR_HEADER];
+        const actor = typeof named === 'string' && CLI_ACTOR.test(named) ? named : 'loopback';
+        return { actor, role: 'admin', remoteAddress };
+      }
       return {
         status: 401,
         error: `a browser request (${browser} header) needs a token even from localhost`,

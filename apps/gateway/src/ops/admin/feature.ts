@@ -24,12 +24,29 @@ export const adminFeature: Feature = {
         gw.log.error({ err, action: e.action }, 'audit record failed');
       }
     };
-    gw.admin.add('POST', '/admin/cache/invalidate', 'operator', 'cache.invalidate', (r) =>
-      invalidateCaches(gw, r.body),
+    gw.admin.add(
+      'POST',
+      '/admin/cache/invalidate',
+      'operator',
+      'cache.invalidate',
+      (r) => invalidateCaches(gw, r.body),
+      ({ body }) => {
+        const b = (body ?? {}) as { path?: unknown; uid?: unknown };
+        return b.path !== undefined
+          ? `path:${String(b.path)}`
+          : b.uid !== undefined
+            ? `uid=${String(b.uid)}`
+            : 'all';
+      },
     );
     gw.admin.add('GET', '/admin/circuits', 'viewer', 'circuits.list', () => circuits(gw));
-    gw.admin.add('POST', '/admin/circuits/{backend}/reset', 'operator', 'circuits.reset', (r) =>
-      resetCircuit(gw, r.params.backend),
+    gw.admin.add(
+      'POST',
+      '/admin/circuits/{backend}/reset',
+      'operator',
+      'circuits.reset',
+      (r) => resetCircuit(gw, r.params.backend),
+      (r) => `circuit:${r.params.backend}`,
     );
     gw.admin.add('GET', '/admin/connections', 'viewer', 'connections.list', () => connections(gw));
   },

@@ -25,6 +25,14 @@ export interface AdminResult {
   auditDetail?: unknown;
 }
 
+/** What an action was done to, named as the console's audit entries name it (`gateway`, `circuit:metadata`). */
+export type AuditTarget = (req: AdminRequest) => string;
+
+/** The running gateway itself (drain, reload, log level), as the console's entries say. */
+export const GATEWAY_TARGET: AuditTarget = () => 'gateway';
+/** The S3 listener's certificate pair, as the console's entries say. */
+export const TLS_TARGET: AuditTarget = () => 's3.tls';
+
 export type AdminHandler = (req: AdminRequest) => Promise<AdminResult> | AdminResult;
 
 /** Decides who the caller is: a Caller, or an HTTP refusal (401/403) — the only auth check. */
@@ -63,12 +71,22 @@ export class AdminRoutes {
 
   constructor(private readonly server: OpsHttpServer) {}
 
-  /** `path` may end in segments like `{backend}`, matched as parameters. */
-  add(method: string, path: string, minRole: Role, action: string, handler: AdminHandler): void {
+  /**
+   * `path` may end in segments like `{backend}`, matched as parameters; `target` names what the
+   * audit entry is about (the request's path when absent).
+   */
+  add(
+    method: string,
+    path: string,
+    minRole: Role,
+    action: string,
+    handler: AdminHandler,
+    target?: AuditTarget,
+  ): void {
     const pattern = new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
     const prefix = path.split('{')[0]!;
     const route = (req: IncomingMessage, res: ServerResponse, url: URL) =>
-      this.handle(req, res, url, pattern, minRole, action, handler);
+      this.handle(req, res, url, pattern, minRole, action, handler, target);
     if (path.includes('{')) this.server.routePrefix(method, prefix, route);
     else this.server.route(method, path, route);
   }
@@ -81,11 +99,12 @@ export class AdminRoutes {
     minRole: Role,
     action: string,
     handler: AdminHandler,
+    targetOf: AuditTarget | undefined,
   ): Promise<void> {
     const match = pattern.exec(url.pathname);
     if (!match) return sendJson(res, 404, { error: 'not found', path: url.pathname });
     const remoteAddress = req.socket.remoteAddress ?? '';
-    const target = url.pathname;
+    let target = url.pathname;
     const who = await this.authenticate(req, minRole);
     if ('status' in who) {
       await this.audit({
@@ -112,17 +131,27 @@ export class AdminRoutes {
       });
       return sendJson(res, (e as { status?: number }).status ?? 400, { error: (e as Error).message });
     }
+    const request: AdminRequest = { caller: who, url, body, params: { ...match.groups } };
     try {
-      const result = await handler({ caller: who, url, body, params: { ...match.groups } });
+      target = targetOf?.(request) ?? target;
+    } catch {
+      // A body too malformed to name a target is refused by the handler; the path names it.
+    }
+    try {
+      const result = await handler(request);
       const status = result.status ?? 200;
-      await this.audit({
-        caller: who,
-        remoteAddress,
-        action,
-        target,
-        outcome: status < 400 ? 'ok' : 'error',
-        detail: result.auditDetail ?? body,
-      });
+      // The audit log records changes: a read that succeeded changed nothing (refusals and
+      // failures of reads are still recorded, above and below).
+      if (req.method !== 'GET' || status >= 400) {
+        await this.audit({
+          caller: who,
+          remoteAddress,
+          action,
+          target,
+          outcome: status < 400 ? 'ok' : 'error',
+          detail: result.auditDetail ?? body,
+        });
+      }
       sendJson(res, status, result.body);
     } catch (e) {
       await this.audit({

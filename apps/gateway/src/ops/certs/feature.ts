@@ -1,6 +1,7 @@
 import type { Feature } from '../../daemon/feature.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import type { Logger } from '../../daemon/logger.ts';
+import { TLS_TARGET } from '../admin/routes.ts';
 import { installPair, parseUpload } from './install.ts';
 import { type CertificateStatus, certificatesStatus, configuredCertificates } from './status.ts';
 import {
@@ -97,42 +98,56 @@ export const certsFeature: Feature = {
 
     gw.admin.add('GET', '/admin/certs', 'viewer', 'certs.status', async () => ({ body: await report(gw) }));
 
-    gw.admin.add('POST', '/admin/certs/reload', 'admin', 'certs.reload', async () => {
-      const outcome = await store.load(configuredCertificates(gw.config)[0]);
-      logOutcome(log, outcome, 'admin API');
-      if (!outcome.ok)
-        return refused(outcome, 'the certificate files are not usable; still serving the previous pair');
-      return { body: { reloaded: outcome.changed, ...(await report(gw)) } };
-    });
+    gw.admin.add(
+      'POST',
+      '/admin/certs/reload',
+      'admin',
+      'certs.reload',
+      async () => {
+        const outcome = await store.load(configuredCertificates(gw.config)[0]);
+        logOutcome(log, outcome, 'admin API');
+        if (!outcome.ok)
+          return refused(outcome, 'the certificate files are not usable; still serving the previous pair');
+        return { body: { reloaded: outcome.changed, ...(await report(gw)) } };
+      },
+      TLS_TARGET,
+    );
 
-    gw.admin.add('POST', '/admin/certs', 'admin', 'certs.replace', async ({ body }) => {
-      const upload = parseUpload(body);
-      if (typeof upload === 'string') return { status: 400, body: { error: upload } };
-      const target = configuredCertificates(gw.config)[0];
-      if (!target) {
-        return {
-          status: 409,
-          body: {
-            error: 's3.tls is not configured (or S3 is disabled): set s3.tls.cert and s3.tls.key first',
-          },
-        };
-      }
-      const { installed, outcome } = await store.exclusive(() => {
-        const i = installPair(target, upload);
-        const o: LoadOutcome = i.installed ? store.loadNow(target) : { ok: false, findings: i.findings };
-        return { installed: i.installed, outcome: o };
-      });
-      if (!outcome.ok) {
-        if (!installed) return refused(outcome, 'certificate refused; nothing was written');
+    gw.admin.add(
+      'POST',
+      '/admin/certs',
+      'admin',
+      'certs.replace',
+      async ({ body }) => {
+        const upload = parseUpload(body);
+        if (typeof upload === 'string') return { status: 400, body: { error: upload } };
+        const target = configuredCertificates(gw.config)[0];
+        if (!target) {
+          return {
+            status: 409,
+            body: {
+              error: 's3.tls is not configured (or S3 is disabled): set s3.tls.cert and s3.tls.key first',
+            },
+          };
+        }
+        const { installed, outcome } = await store.exclusive(() => {
+          const i = installPair(target, upload);
+          const o: LoadOutcome = i.installed ? store.loadNow(target) : { ok: false, findings: i.findings };
+          return { installed: i.installed, outcome: o };
+        });
+        if (!outcome.ok) {
+          if (!installed) return refused(outcome, 'certificate refused; nothing was written');
+          logOutcome(log, outcome, 'uploaded');
+          return {
+            status: 500,
+            body: { error: 'the pair was written but could not be loaded', findings: outcome.findings },
+          };
+        }
         logOutcome(log, outcome, 'uploaded');
-        return {
-          status: 500,
-          body: { error: 'the pair was written but could not be loaded', findings: outcome.findings },
-        };
-      }
-      logOutcome(log, outcome, 'uploaded');
-      return { body: { reloaded: outcome.changed, warnings: outcome.findings, ...(await report(gw)) } };
-    });
+        return { body: { reloaded: outcome.changed, warnings: outcome.findings, ...(await report(gw)) } };
+      },
+      TLS_TARGET,
+    );
   },
   async reload(gw) {
     const outcome = await storeOf(gw).load(configuredCertificates(gw.config)[0]);

@@ -1,6 +1,7 @@
 import { previewReload, reloadFromFile } from '../../daemon/config-reload.ts';
 import type { Feature } from '../../daemon/feature.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { GATEWAY_TARGET } from '../admin/routes.ts';
 
 /** What `GET /admin/config` and the console's Maintenance page show about the configuration. */
 export function configStatus(gw: Gateway) {
@@ -33,15 +34,22 @@ export const configFeature: Feature = {
             body: { error: `the file would be refused: ${report.problems.join('; ')}`, ...report },
           };
     });
-    gw.admin.add('POST', '/admin/config/reload', 'operator', 'gateway.config.reload', async () => {
-      const report = await reloadFromFile(gw, 'admin API');
-      return report.ok
-        ? { body: report, auditDetail: { applied: report.applied, pendingRestart: report.pendingRestart } }
-        : {
-            status: 422,
-            body: { error: `reload refused: ${report.problems.join('; ')}`, ...report },
-            auditDetail: { problems: report.problems },
-          };
-    });
+    gw.admin.add(
+      'POST',
+      '/admin/config/reload',
+      'operator',
+      'gateway.config.reload',
+      async () => {
+        const report = await reloadFromFile(gw, 'admin API');
+        return report.ok
+          ? { body: report, auditDetail: { applied: report.applied, pendingRestart: report.pendingRestart } }
+          : {
+              status: 422,
+              body: { error: `reload refused: ${report.problems.join('; ')}`, ...report },
+              auditDetail: { problems: report.problems },
+            };
+      },
+      GATEWAY_TARGET,
+    );
   },
 };

@@ -70,7 +70,9 @@ export async function remediate(gw: Gateway, request: RemediationRequest): Promi
 async function run(gw: Gateway, r: RemediationRequest): Promise<RemediationResult> {
   switch (r.action) {
     case 'drain': {
-      const s = drainController(gw).drain();
+      const c = drainController(gw);
+      c.drain();
+      const s = await c.settled();
       return {
         action: r.action,
         summary: `draining: listeners refuse new connections (${s.connections} open)`,
@@ -78,7 +80,9 @@ async function run(gw: Gateway, r: RemediationRequest): Promise<RemediationResul
       };
     }
     case 'undrain': {
-      const s = drainController(gw).undrain();
+      const c = drainController(gw);
+      c.undrain();
+      const s = await c.settled();
       return {
         action: r.action,
         summary: 'serving: listeners accept new connections again',

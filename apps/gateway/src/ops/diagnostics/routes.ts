@@ -47,8 +47,13 @@ export function registerDiagnosticsRoutes(gw: Gateway, service: DiagnosticsServi
   gw.admin.add('GET', '/admin/diagnostics/trees', 'viewer', 'diagnostics.list', () =>
     answer(() => service.trees()),
   );
-  gw.admin.add('POST', '/admin/diagnostics/run', 'viewer', 'diagnostics.run', ({ body, caller }) =>
-    answer(() => service.run(parseRunRequest(body), caller.actor)),
+  gw.admin.add(
+    'POST',
+    '/admin/diagnostics/run',
+    'viewer',
+    'diagnostics.run',
+    ({ body, caller }) => answer(() => service.run(parseRunRequest(body), caller.actor)),
+    ({ body }) => `tree:${String((body as { tree?: unknown } | undefined)?.tree)}`,
   );
   // {runId} bundles a recent run; a run request runs the tree first and bundles that run.
   gw.admin.add('POST', '/admin/diagnostics/bundle', 'viewer', 'diagnostics.bundle', ({ body, caller }) =>

@@ -44,8 +44,11 @@ export interface DrainControllerOptions {
   now?: () => number;
   /** Drain began (true) or ended (false). */
   onChange?: (draining: boolean) => void;
-  /** Every listener has stopped (true) or resumed (false) accepting, after a drain or undrain. */
-  onListenersSettled?: (draining: boolean) => void;
+  /**
+   * Every listener has stopped (true) or resumed (false) accepting, after a drain or undrain;
+   * `settled` waits for what this returns too.
+   */
+  onListenersSettled?: (draining: boolean) => Promise<void> | void;
   /** The drain reached "drained"; called again if work shows up and then stops again. */
   onDrained?: (status: DrainStatus) => void;
 }
@@ -64,6 +67,7 @@ export class DrainController {
   private timer: NodeJS.Timeout | undefined;
   private readonly quietMs: number;
   private readonly now: () => number;
+  private settling: Promise<void> = Promise.resolve();
   private readonly onIdle = () => {
     this.idleSince = this.now();
     this.announced = false;
@@ -104,6 +108,16 @@ export class DrainController {
       this.o.onChange?.(false);
     }
     this.setAccepting(true);
+    return this.status();
+  }
+
+  /**
+   * Resolves once the last drain or undrain has reached every listener and `onListenersSettled`
+   * has run, with the status then: what an answer to the operator waits for, so it describes
+   * the gateway as it is.
+   */
+  async settled(): Promise<DrainStatus> {
+    await this.settling;
     return this.status();
   }
 
@@ -150,7 +164,7 @@ export class DrainController {
         failures.push(`${server.protocol}: ${(e as Error).message}`);
       }
     }
-    void Promise.allSettled(settling).then(() => this.o.onListenersSettled?.(!accepting));
+    this.settling = Promise.allSettled(settling).then(() => this.o.onListenersSettled?.(!accepting));
     if (failures.length > 0) {
       throw new Error(`${accepting ? 'resuming' : 'stopping'} listeners failed: ${failures.join('; ')}`);
     }

@@ -1,6 +1,7 @@
 import { PROTOCOLS } from '../../config/defaults.ts';
 import type { Feature } from '../../daemon/feature.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { GATEWAY_TARGET } from '../admin/routes.ts';
 import { nodeHeartbeatOf } from '../nodes/feature.ts';
 import { DrainController } from './controller.ts';
 import { registerLogLevelRoute } from './log-level.ts';
@@ -29,17 +30,23 @@ export const drainFeature: Feature = {
       protocols: () => gw.protocols,
       onChange: (draining) => {
         gw.draining = draining;
+        // An undrain lifts the verdict only once the listeners accept and have been probed
+        // again (below): until then the last probes are the drain's ("not accepting").
+        if (draining) gw.health.setDrained(DRAINED_CHECKS);
         if (draining)
           log.warn('draining: listeners refuse new connections; open connections are still served');
         else log.info('drain ended: listeners accept new connections again');
       },
-      // The node registry (`./cfs gateway nodes`, the console's Cluster page) hears of it now,
-      // with fresh probes, instead of at the next heartbeat.
-      onListenersSettled: () =>
-        void gw.health
-          .probeAll()
-          .then(() => nodeHeartbeatOf(gw)?.stateChanged())
-          .catch((e: unknown) => log.warn({ err: e }, 'could not report the drain to the node registry')),
+      // Fresh probes, then the node registry (`./cfs gateway nodes`, the console's Cluster
+      // page) hears of it now instead of at the next heartbeat.
+      // The answer does not wait for the registry: a drain works with the control plane down.
+      onListenersSettled: async () => {
+        await gw.health.probeAll();
+        if (!controller.draining) gw.health.setDrained(undefined);
+        nodeHeartbeatOf(gw)
+          ?.stateChanged()
+          .catch((e: unknown) => log.warn({ err: e }, 'could not report the drain to the node registry'));
+      },
       onDrained: (s) =>
         log.info(
           { connections: s.connections },
@@ -47,11 +54,6 @@ export const drainFeature: Feature = {
         ),
     });
     controllers.set(gw, controller);
-    gw.health.addOverride((name) =>
-      controller.draining && DRAINED_CHECKS.has(name)
-        ? { status: 'unhealthy', message: 'draining' }
-        : undefined,
-    );
 
     gw.admin.add('GET', '/admin/drain', 'viewer', 'gateway.drain.status', () => {
       const s = controller.status();
@@ -61,10 +63,30 @@ export const drainFeature: Feature = {
       );
       return { body: s };
     });
-    gw.admin.add('POST', '/admin/drain', 'operator', 'gateway.drain', () => ({ body: controller.drain() }));
-    gw.admin.add('POST', '/admin/undrain', 'operator', 'gateway.undrain', () => ({
-      body: controller.undrain(),
-    }));
+    // Answered once every listener has stopped (resumed) and been probed again, so /health,
+    // the registry and the answer agree from the moment the operator reads it.
+    gw.admin.add(
+      'POST',
+      '/admin/drain',
+      'operator',
+      'gateway.drain',
+      async () => {
+        controller.drain();
+        return { body: await controller.settled() };
+      },
+      GATEWAY_TARGET,
+    );
+    gw.admin.add(
+      'POST',
+      '/admin/undrain',
+      'operator',
+      'gateway.undrain',
+      async () => {
+        controller.undrain();
+        return { body: await controller.settled() };
+      },
+      GATEWAY_TARGET,
+    );
     registerLogLevelRoute(gw);
   },
   stop(gw) {

@@ -5,7 +5,7 @@ import type { DrainRequest } from '../../control/nodes.ts';
 import type { Feature } from '../../daemon/feature.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { drainControllerOf } from '../drain/feature.ts';
-import { worst } from '../health.ts';
+import { DRAINING, worst } from '../health.ts';
 import { gatewayVersion } from './version.ts';
 
 const heartbeats = new WeakMap<Gateway, NodeHeartbeat>();
@@ -35,7 +35,7 @@ function nodeState(gw: Gateway): NodeBeatState {
     requestsInFlight: gw.connections.inFlight(),
   };
   if (!gw.listeners.some((l) => l.name === 'health')) return { status: 'starting', ...load };
-  const checks = gw.health.report().checks.filter((c) => c.message !== 'draining');
+  const checks = gw.health.report().checks.filter((c) => c.message !== DRAINING);
   return { status: worst(checks.map((c) => c.status)), ...load };
 }
 

@@ -10,7 +10,8 @@ export function auditControl(gw: Gateway): Pick<GatewayControl, 'auditLog' | 're
       // One more than asked tells whether an older page exists.
       const rows = await gw.control.audit.list({
         ...(q.actor === undefined ? {} : { actor: q.actor }),
-        ...(q.action === undefined ? {} : { action: q.action }),
+        // Actions are lower-case dotted names: `Drain` finds gateway.drain and gateway.undrain.
+        ...(q.action === undefined ? {} : { actionContains: q.action.toLowerCase() }),
         ...(q.outcome === undefined ? {} : { outcome: q.outcome }),
         ...(q.since === undefined ? {} : { since: new Date(q.since) }),
         ...(q.until === undefined ? {} : { until: new Date(q.until) }),

@@ -55,8 +55,16 @@ export function opsControl(gw: Gateway): OpsControl {
         ),
       ),
     drainStatus: async (): Promise<DrainStatus> => drainController(gw).status(),
-    drain: async () => drainController(gw).drain(),
-    undrain: async () => drainController(gw).undrain(),
+    drain: async () => {
+      const c = drainController(gw);
+      c.drain();
+      return c.settled();
+    },
+    undrain: async () => {
+      const c = drainController(gw);
+      c.undrain();
+      return c.settled();
+    },
     configStatus: async () => configStatus(gw),
     previewConfig: async () => {
       const r = await previewReload(gw);
