@@ -7,6 +7,7 @@ import { usePathname } from 'next/navigation';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { UNAUTHORIZED_EVENT, useToast } from '../app/providers.tsx';
 import { isGatewayDown, messageOf } from '../lib/errors.ts';
+import { healthWord } from '../lib/health.ts';
 import { SessionContext } from '../lib/session.ts';
 import { useTRPC } from '../lib/trpc.ts';
 import { SignIn } from './sign-in.tsx';
@@ -37,6 +38,7 @@ export function Shell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
   const sessionKey = trpc.auth.session.queryKey();
   const [expired, setExpired] = useState(false);
+  const [menuOpen, setMenuOpen] = useState(false);
 
   const session = useQuery({
     ...trpc.auth.session.queryOptions(),
@@ -125,51 +127,77 @@ export function Shell({ children }: { children: ReactNode }) {
   const me = session.data;
   return (
     <SessionContext.Provider value={me}>
-      <div className="flex min-h-screen">
-        <aside className="w-52 shrink-0 border-r border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-          <nav aria-label="Console" className="sticky top-0 flex h-screen flex-col px-3 py-4">
-            <p className="px-2 text-sm font-semibold tracking-tight">ClaudeFS Gateway</p>
-            <div className="mt-1 px-2">
-              <StatusBadge status={gatewayDown ? 'unreachable' : (health.data?.overall ?? 'unknown')} />
-            </div>
-            <ul className="mt-4 flex flex-col gap-0.5">
-              {NAV.map((item) => {
-                const active = item.href === '/' ? pathname === '/' : pathname.startsWith(item.href);
-                return (
-                  <li key={item.href}>
-                    <Link
-                      href={item.href}
-                      aria-current={active ? 'page' : undefined}
-                      className={cx(
-                        'block rounded-md px-2 py-1.5 text-sm focus-visible:outline-2 focus-visible:outline-sky-600',
-                        active
-                          ? 'bg-sky-50 font-medium text-sky-800 dark:bg-sky-950 dark:text-sky-200'
-                          : 'text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800',
-                      )}
-                    >
-                      {item.label}
-                    </Link>
-                  </li>
-                );
-              })}
-            </ul>
-            <div className="mt-auto border-t border-slate-200 px-2 pt-3 text-xs dark:border-slate-800">
-              <p className="truncate font-medium" data-testid="whoami">
-                {me.user}
-              </p>
-              <p className="text-slate-500 dark:text-slate-400">{me.role}</p>
+      <div className="flex min-h-screen flex-col md:flex-row">
+        <aside className="shrink-0 border-b border-slate-200 bg-white md:w-52 md:border-r md:border-b-0 dark:border-slate-800 dark:bg-slate-900">
+          <nav
+            aria-label="Console"
+            className="flex flex-col px-3 py-3 md:sticky md:top-0 md:h-screen md:py-4"
+          >
+            <div className="flex items-center justify-between gap-2 md:block">
+              <div className="flex items-center gap-2 md:block">
+                <p className="px-2 text-sm font-semibold tracking-tight">ClaudeFS Gateway</p>
+                <div className="md:mt-1 md:px-2">
+                  <StatusBadge
+                    status={gatewayDown ? 'unreachable' : health.data ? healthWord(health.data) : 'unknown'}
+                  />
+                </div>
+              </div>
+              {/* Below md the pages get the whole width and the sections fold behind this button. */}
               <Button
                 size="sm"
-                className="mt-2 w-full"
-                onClick={() => signOut.mutate()}
-                disabled={signOut.isPending}
+                className="md:hidden"
+                aria-expanded={menuOpen}
+                aria-controls="console-sections"
+                onClick={() => setMenuOpen((open) => !open)}
               >
-                Sign out
+                {menuOpen ? 'Close' : 'Menu'}
               </Button>
+            </div>
+            <div
+              id="console-sections"
+              className={cx('min-h-0 flex-1 flex-col md:flex', menuOpen ? 'flex' : 'hidden')}
+            >
+              <ul className="mt-3 flex flex-col gap-0.5 md:mt-4">
+                {NAV.map((item) => {
+                  const active = item.href === '/' ? pathname === '/' : pathname.startsWith(item.href);
+                  return (
+                    <li key={item.href}>
+                      <Link
+                        href={item.href}
+                        aria-current={active ? 'page' : undefined}
+                        onClick={() => setMenuOpen(false)}
+                        className={cx(
+                          'block rounded-md px-2 py-1.5 text-sm focus-visible:outline-2 focus-visible:outline-sky-600',
+                          active
+                            ? 'bg-sky-50 font-medium text-sky-800 dark:bg-sky-950 dark:text-sky-200'
+                            : 'text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800',
+                        )}
+                      >
+                        {item.label}
+                      </Link>
+                    </li>
+                  );
+                })}
+              </ul>
+              <div className="mt-3 border-t border-slate-200 px-2 pt-3 text-xs md:mt-auto dark:border-slate-800">
+                <p className="text-slate-500 dark:text-slate-400">Signed in as</p>
+                <p className="truncate font-medium" data-testid="whoami">
+                  {me.user}
+                </p>
+                <p className="text-slate-500 dark:text-slate-400">role: {me.role}</p>
+                <Button
+                  size="sm"
+                  className="mt-2 w-full"
+                  onClick={() => signOut.mutate()}
+                  disabled={signOut.isPending}
+                >
+                  Sign out
+                </Button>
+              </div>
             </div>
           </nav>
         </aside>
-        <main className="min-w-0 flex-1 p-6">
+        <main className="min-w-0 flex-1 p-4 md:p-6">
           {downBanner}
           {children}
         </main>

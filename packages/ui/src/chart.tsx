@@ -12,6 +12,7 @@ import {
   YAxis,
 } from 'recharts';
 import { clockTime, timeAxis } from './time-axis.ts';
+import { isolatedRows, valueAxis } from './value-axis.ts';
 
 /** Series colours come from the theme, never from a page. */
 export type ChartTone = 'sky' | 'violet' | 'emerald' | 'amber' | 'red' | 'slate';
@@ -42,7 +43,17 @@ export interface TimeSeriesChartProps {
   kind?: 'line' | 'area';
   height?: number;
   formatValue?: (v: number) => string;
-  yDomain?: [number | 'auto', number | 'auto'];
+  /** The value axis: from 0, up to a round value above the largest point unless a top is given. */
+  yDomain?: [0, number | 'auto'];
+}
+
+/** A dot for a point with no drawn neighbour, nothing for the others (the line shows them). */
+function isolatedDot(isolated: Set<number>, colour: string) {
+  return (props: { index?: number; cx?: number; cy?: number }) => {
+    const { index = -1, cx, cy } = props;
+    if (!isolated.has(index) || cx === undefined || cy === undefined) return <g key={`no-dot-${index}`} />;
+    return <circle key={`dot-${index}`} cx={cx} cy={cy} r={3} fill={colour} stroke="none" />;
+  };
 }
 
 /** The one chart wrapper: time on x, series mapped to theme colours, tooltips in the value's unit. */
@@ -58,12 +69,18 @@ export function TimeSeriesChart({
   const Chart = kind === 'area' ? AreaChart : LineChart;
   const times = data.map((row) => row.t).filter((t): t is number => typeof t === 'number');
   const axis = times.length > 0 ? timeAxis(Math.min(...times), Math.max(...times)) : undefined;
+  const largest = data.reduce(
+    (m, row) => series.reduce((mm, s) => Math.max(mm, row[s.key] ?? Number.NEGATIVE_INFINITY), m),
+    Number.NEGATIVE_INFINITY,
+  );
+  const values = valueAxis(yDomain[1] === 'auto' ? largest : yDomain[1]);
   return (
     <div role="img" aria-label={label} style={{ height }} className="w-full text-xs">
       <ResponsiveContainer width="100%" height="100%" initialDimension={{ width: 600, height }}>
         <Chart
           data={data as Array<Record<string, number | null>>}
-          margin={{ top: 4, right: 8, bottom: 0, left: 0 }}
+          // Room on the right for half of the last time label, which is centred on its tick.
+          margin={{ top: 4, right: 32, bottom: 0, left: 0 }}
         >
           <CartesianGrid stroke="var(--color-slate-400)" strokeOpacity={0.25} vertical={false} />
           <XAxis
@@ -79,7 +96,9 @@ export function TimeSeriesChart({
           />
           <YAxis
             width={52}
-            domain={yDomain}
+            domain={[0, values.top]}
+            ticks={values.ticks}
+            interval={0}
             tickFormatter={formatValue}
             stroke="var(--color-slate-400)"
             tick={{ fill: 'var(--color-slate-500)' }}
@@ -97,8 +116,9 @@ export function TimeSeriesChart({
             isAnimationActive={false}
           />
           <Legend iconType="plainline" />
-          {series.map((s) =>
-            kind === 'area' ? (
+          {series.map((s) => {
+            const dot = isolatedDot(isolatedRows(data, s.key), TONE[s.tone]);
+            return kind === 'area' ? (
               <Area
                 key={s.key}
                 dataKey={s.key}
@@ -110,7 +130,7 @@ export function TimeSeriesChart({
                 strokeDasharray={s.dashed ? '4 3' : undefined}
                 isAnimationActive={false}
                 connectNulls={false}
-                dot={false}
+                dot={dot}
               />
             ) : (
               <Line
@@ -123,10 +143,10 @@ export function TimeSeriesChart({
                 strokeDasharray={s.dashed ? '4 3' : undefined}
                 isAnimationActive={false}
                 connectNulls={false}
-                dot={false}
+                dot={dot}
               />
-            ),
-          )}
+            );
+          })}
         </Chart>
       </ResponsiveContainer>
     </div>

@@ -9,12 +9,45 @@ type Row = Record<string, Measured>;
 
 const isScalar = (v: Measured): v is Scalar => v === null || typeof v !== 'object';
 const isRow = (v: Measured): v is Row => v !== null && typeof v === 'object' && !Array.isArray(v);
-const isFlatRow = (v: Measured): v is Row => isRow(v) && Object.values(v).every(isScalar);
+/** A record of scalars or lists of scalars: one table row. */
+const isFlatRow = (v: Measured): v is Row =>
+  isRow(v) && Object.values(v).every((x) => isScalar(x) || (Array.isArray(x) && x.every(isScalar)));
 
-function scalar(v: Scalar): string {
+const round = (n: number) => String(Math.round(n * 1000) / 1000);
+const DECIMAL = ['kB', 'MB', 'GB', 'TB', 'PB'];
+
+/** `3000006` under a `…Bytes` key: `3.0 MB (3000006 B)`, the exact count kept beside. */
+function bytes(n: number): string {
+  if (Math.abs(n) < 1000) return `${n} B`;
+  let v = n / 1000;
+  let i = 0;
+  while (Math.abs(v) >= 1000 && i < DECIMAL.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(1)} ${DECIMAL[i]} (${n} B)`;
+}
+
+/** `604800000` under a `…Ms` key: `7 d`; under a second it stays in ms. */
+function millis(n: number): string {
+  const a = Math.abs(n);
+  const sign = n < 0 ? '-' : '';
+  if (a < 1000) return `${round(n)} ms`;
+  if (a < 60_000) return `${sign}${round(a / 1000)} s`;
+  if (a < 3_600_000) return `${sign}${round(a / 60_000)} min`;
+  if (a < 86_400_000) return `${sign}${round(a / 3_600_000)} h`;
+  return `${sign}${round(a / 86_400_000)} d`;
+}
+
+/** A value in words; a number in the unit its key names (`usedBytes`, `graceMs`, `p99_ms`). */
+function scalar(v: Scalar, key = ''): string {
   if (v === null) return '—';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000);
+  if (typeof v === 'number') {
+    if (/bytes$/i.test(key)) return bytes(v);
+    if (/(Ms|_ms)$/.test(key)) return millis(v);
+    return Number.isInteger(v) ? String(v) : round(v);
+  }
   return v === '' ? '""' : v;
 }
 
@@ -49,7 +82,7 @@ function RowTable({ rows }: { rows: Row[] }) {
                   key={c}
                   className={cx('px-2 py-1 align-top', isLong(r[c]) ? 'min-w-64' : 'whitespace-nowrap')}
                 >
-                  {c in r ? <Value value={r[c] ?? null} depth={2} /> : ''}
+                  {c in r ? <Value value={r[c] ?? null} depth={2} name={c} /> : ''}
                 </td>
               ))}
             </tr>
@@ -60,12 +93,17 @@ function RowTable({ rows }: { rows: Row[] }) {
   );
 }
 
-function Value({ value, depth }: { value: Measured; depth: number }): ReactNode {
-  if (isScalar(value)) return <span className="break-words">{scalar(value)}</span>;
+const NONE = <span className="text-slate-500 dark:text-slate-400">none</span>;
+
+function Value({ value, depth, name = '' }: { value: Measured; depth: number; name?: string }): ReactNode {
+  if (isScalar(value)) return <span className="break-words">{scalar(value, name)}</span>;
   if (Array.isArray(value)) {
-    if (value.length === 0) return <span className="text-slate-500 dark:text-slate-400">none</span>;
-    if (value.every(isScalar)) return <span className="break-words">{value.map(scalar).join(', ')}</span>;
+    if (value.length === 0) return NONE;
+    if (value.every(isScalar))
+      return <span className="break-words">{value.map((v) => scalar(v, name)).join(', ')}</span>;
     if (value.every(isFlatRow) && depth < 3) return <RowTable rows={value} />;
+  } else if (Object.keys(value).length === 0) {
+    return NONE;
   } else if (depth < 3) {
     return <Fields value={value} depth={depth + 1} />;
   }
@@ -85,7 +123,7 @@ function Fields({ value, depth }: { value: Row; depth: number }) {
           <div key={k} className="contents">
             <dt className={cx('text-slate-500 dark:text-slate-400', wide && 'col-span-2 mt-1')}>{k}</dt>
             <dd className={cx('min-w-0 tabular-nums', wide && 'col-span-2 mb-1')}>
-              <Value value={v} depth={depth} />
+              <Value value={v} depth={depth} name={k} />
             </dd>
           </div>
         );

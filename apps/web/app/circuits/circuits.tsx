@@ -14,7 +14,7 @@ import { useToast } from '../providers.tsx';
 function CircuitCard({ c, onReset, denied }: { c: CircuitView; onReset: () => void; denied: string | null }) {
   return (
     <Card title={`Circuit to ${c.backend}`} action={<StatusBadge status={c.state} />}>
-      <dl className="grid grid-cols-3 gap-4">
+      <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
         <Stat
           label="Consecutive failures"
           value={c.consecutiveFailures}

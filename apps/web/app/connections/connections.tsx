@@ -81,7 +81,7 @@ export function Connections() {
       <div className="flex flex-col gap-4">
         {report.data ? (
           <Card>
-            <dl className="grid grid-cols-4 gap-4">
+            <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
               <Stat label="Connections" value={`${report.data.total} / ${report.data.max}`} />
               <Stat label="In flight" value={report.data.inFlight} />
               <Stat

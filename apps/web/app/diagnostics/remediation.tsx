@@ -134,7 +134,7 @@ export function Remediation({
       >
         <p>{action.confirm}</p>
         {quota ? (
-          <div className="mt-3 grid grid-cols-3 gap-2">
+          <div className="mt-3 grid grid-cols-1 gap-2 sm:grid-cols-3">
             {QUOTA_FIELDS.map((f) => (
               <Field
                 key={f.name}

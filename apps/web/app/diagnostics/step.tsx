@@ -76,7 +76,16 @@ export function StepCard({
         {step.summary}
       </p>
       <p className="mt-1 text-sm text-slate-600 dark:text-slate-300" data-testid="step-branch">
-        Took the branch <span className="font-medium">“{step.outcome}”</span> because {step.because}.{' '}
+        {/* A manual step's "done" means nothing was done: the step is the operator's. */}
+        {step.outcome !== 'done' ? (
+          <>
+            Took the branch <span className="font-medium">“{step.outcome}”</span> because {step.because}.{' '}
+          </>
+        ) : step.kind === 'action' ? (
+          'Nothing is changed until you choose below. '
+        ) : (
+          'Yours to do: the gateway cannot do it on its own. '
+        )}
         {step.next === null ? 'The walk ends here.' : `Next: ${nextTitle ?? step.next}`}
       </p>
 

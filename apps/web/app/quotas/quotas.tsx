@@ -142,7 +142,7 @@ function QuotaForm({
             <Input {...field('id')} inputMode="numeric" readOnly={editing !== null} />
           </Field>
         </div>
-        <div className="grid grid-cols-2 gap-3">
+        <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
           <Field
             id="quota-soft"
             label="Soft limit"

@@ -24,13 +24,13 @@ export default function RunbookPage() {
   const text = runbookText();
   const sections = [...text.matchAll(/^##\s+(.*)$/gm)].map((m) => m[1] ?? '');
   return (
-    <div className="grid grid-cols-[1fr_14rem] gap-6">
+    <div className="grid grid-cols-1 gap-6 lg:grid-cols-[1fr_14rem]">
       <Card>
         <article>
           <Markdown text={text} afterHeading={wizardLink} />
         </article>
       </Card>
-      <nav aria-label="Runbook sections" className="sticky top-6 self-start text-sm">
+      <nav aria-label="Runbook sections" className="self-start text-sm lg:sticky lg:top-6">
         <p className="mb-2 text-xs font-semibold text-slate-500 uppercase dark:text-slate-400">Sections</p>
         <ul className="flex flex-col gap-1">
           {sections.map((s) => (

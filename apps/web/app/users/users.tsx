@@ -105,7 +105,12 @@ function AddUser() {
     />
   );
   return (
-    <form onSubmit={submit} noValidate aria-label="Add user" className="grid grid-cols-3 items-start gap-3">
+    <form
+      onSubmit={submit}
+      noValidate
+      aria-label="Add user"
+      className="grid grid-cols-1 items-start gap-3 sm:grid-cols-3"
+    >
       {text('name', 'User name', name, setName, { placeholder: 'alice' })}
       {text('uid', 'uid', uid, setUid, {
         inputMode: 'numeric',
