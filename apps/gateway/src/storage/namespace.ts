@@ -444,6 +444,28 @@ export class Namespace implements NamespaceApi {
     return at;
   }
 
+  /**
+   * The operator's scoped cache invalidation (`POST /admin/cache/invalidate {path}`): the names
+   * along the path are read again from the database (a stale one could hide the inode meant),
+   * then the inode's attributes, the other names pointing at it and the names cached under it
+   * are dropped. The rest of the caches stay. Counts what was dropped; ENOENT as lookup throws it.
+   */
+  async invalidatePath(cred: Credential, path: string): Promise<{ attributes: number; names: number }> {
+    let at = (await this.node(ROOT_INO)).attrs;
+    let names = 0;
+    let fresh = '';
+    for (const part of splitPath(path)) {
+      fresh = `${at.ino}/${part}`;
+      const key = fresh;
+      names += this.entries.invalidate((k) => k === key);
+      at = await this.lookup(cred, at.ino, part);
+    }
+    const ino = at.ino;
+    // The path's own last name was just read from the database: it stays.
+    names += this.entries.invalidate((k, v) => (v === ino && k !== fresh) || k.startsWith(`${ino}/`));
+    return { attributes: this.nodes.invalidate((k) => k === ino), names };
+  }
+
   async access(cred: Credential, ino: bigint, wanted: number): Promise<number> {
     return effectiveAccess(cred, (await this.node(ino)).attrs) & wanted;
   }

@@ -32,17 +32,12 @@ export async function invalidateCaches(gw: Gateway, body: unknown): Promise<Admi
     if (typeof b.path !== 'string' || !b.path.startsWith('/')) {
       return { status: 400, body: { error: '"path" must be an absolute namespace path' } };
     }
-    // Resolve uncached so a stale entry cannot hide the inode being invalidated.
-    entries.invalidate();
-    let ino: bigint;
     try {
-      ino = (await gw.ns.resolvePath(ROOT, b.path)).ino;
+      ({ attributes, names } = await gw.ns.invalidatePath(ROOT, b.path));
     } catch (e) {
       if (isFsError(e, 'ENOENT')) return { status: 404, body: { error: `no such path: ${b.path}` } };
       throw e;
     }
-    attributes = nodes.invalidate((k) => k === ino);
-    names = entries.invalidate((k, v) => v === ino || k.startsWith(`${ino}/`));
     scope = `path ${b.path}`;
   } else if (b.uid !== undefined) {
     if (typeof b.uid !== 'number' || !Number.isInteger(b.uid) || b.uid < 0) {
