@@ -5,9 +5,16 @@
  */
 export const ACCOUNT_NAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 export const MAX_ID = 2 ** 31 - 2;
+/**
+ * The gateway's shortest password (apps/gateway/src/control/validate.ts; the router's
+ * newPassword too). Repeated, not imported: the console's client code takes only types from
+ * @claudefs/api, whose runtime is the tRPC server.
+ */
+export const MIN_PASSWORD_LENGTH = 8;
 
 /** A message when `text` is not a user or group name. */
 export function nameProblem(what: 'user' | 'group', text: string): string | undefined {
+  if (text === '') return `${what} name: required`;
   return ACCOUNT_NAME.test(text)
     ? undefined
     : `${what} name: lowercase letters, digits, _ . - (at most 32), starting with a letter or _`;
@@ -36,4 +43,11 @@ export function parseGroups(text: string): { groups: string[]; problem?: string 
   if (bad !== undefined) return { groups, problem: `'${bad}' is not a group name (lowercase, e.g. eng)` };
   if (groups.length > 64) return { groups, problem: 'at most 64 groups' };
   return { groups };
+}
+
+/** A password being set: long enough (the gateway's rule), or why not; empty is the caller's call. */
+export function passwordProblem(text: string): string | undefined {
+  return text !== '' && text.length < MIN_PASSWORD_LENGTH
+    ? `at least ${MIN_PASSWORD_LENGTH} characters (this one has ${text.length})`
+    : undefined;
 }

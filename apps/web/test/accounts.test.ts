@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_ID, nameProblem, parseGroups, parseId } from '../lib/accounts.ts';
+import { MAX_ID, nameProblem, parseGroups, parseId, passwordProblem } from '../lib/accounts.ts';
 
 test('user and group names follow useradd', () => {
   assert.equal(nameProblem('user', 'alice'), undefined);
@@ -26,4 +26,11 @@ test('supplementary groups: commas or spaces, duplicates dropped, each a name', 
   assert.deepEqual(parseGroups('eng, ops  eng,'), { groups: ['eng', 'ops'] });
   assert.match(parseGroups('eng, Ops').problem ?? '', /'Ops' is not a group name/);
   assert.match(parseGroups(Array.from({ length: 65 }, (_, i) => `g${i}`).join(',')).problem ?? '', /64/);
+});
+
+test('an empty name asks for one; a short password says how short', () => {
+  assert.equal(nameProblem('user', ''), 'user name: required');
+  assert.equal(passwordProblem(''), undefined, 'whether a password is needed is the form’s call');
+  assert.equal(passwordProblem('abc1234'), 'at least 8 characters (this one has 7)');
+  assert.equal(passwordProblem('abcd1234'), undefined);
 });

@@ -22,9 +22,22 @@ export const accountName = (what: 'user' | 'group') =>
 
 export const role = z.enum(ROLES);
 
+/** A password as typed at sign-in: whatever was set, even before a length rule existed. */
 export const password = z
   .string()
   .min(1, 'password must not be empty')
+  .max(256, 'password is at most 256 characters');
+
+/**
+ * The shortest password the gateway sets, console and SMB alike: the control plane's own rule
+ * (apps/gateway/src/control/validate.ts), checked here first to name it in the form.
+ */
+export const MIN_PASSWORD_LENGTH = 8;
+
+/** A password being set. */
+export const newPassword = z
+  .string()
+  .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(256, 'password is at most 256 characters');
 
 /** Decimal units are powers of 1000, `i` units powers of 1024; the spellings `./cfs quota` takes. */

@@ -91,7 +91,12 @@ describe('input validation: refused as BAD_REQUEST with zod’s message, before 
     [
       'users.setPassword an empty password',
       (c) => c.users.setPassword({ name: 'bob', password: '' }),
-      /empty/,
+      /at least 8 characters/,
+    ],
+    [
+      'users.add with a 7-character password',
+      (c) => c.users.add({ name: 'bob', role: 'viewer', password: 'abc1234' }),
+      /password must be at least 8 characters/,
     ],
     ['certs.upload text that is not PEM', (c) => c.certs.upload({ cert: 'hello', key: 'x' }), /PEM/],
     [

@@ -2,7 +2,15 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import { ControlError, invalid, isUniqueViolation, notFound } from './errors.ts';
 import type { GroupRecord, Groups } from './groups.ts';
 import { hashPassword, ntHash, verifyPassword } from './passwords.ts';
-import { checkId, checkName, checkRole, FIRST_AUTO_ID, type Role, withIdRetry } from './validate.ts';
+import {
+  checkId,
+  checkName,
+  checkRole,
+  FIRST_AUTO_ID,
+  MIN_PASSWORD_LENGTH,
+  type Role,
+  withIdRetry,
+} from './validate.ts';
 
 export interface UserRecord {
   id: number;
@@ -91,7 +99,8 @@ function plain(u: UserRow): UserRecord {
 }
 
 function checkPassword(password: string): void {
-  if (password.length === 0 || password.length > 256) throw invalid('password must be 1 to 256 characters');
+  if (password.length < MIN_PASSWORD_LENGTH || password.length > 256)
+    throw invalid(`password must be ${MIN_PASSWORD_LENGTH} to 256 characters`);
 }
 
 export function createUsers(prisma: PrismaClient, groups: Groups): Users {

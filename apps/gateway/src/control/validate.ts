@@ -44,3 +44,11 @@ export async function withIdRetry<T>(
     }
   }
 }
+
+/**
+ * The shortest password set for an account (console sign-in and SMB's NT hash alike; Samba's
+ * default minimum is 7). The console's router checks the same number first
+ * (packages/api/src/schemas.ts) to name it inline; this is the check that holds for `./cfs` too.
+ * Sign-in takes any length, so an older shorter password still works until changed.
+ */
+export const MIN_PASSWORD_LENGTH = 8;

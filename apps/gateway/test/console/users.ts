@@ -63,9 +63,37 @@ export function usersTests(fx: ConsoleFixture): void {
     deepEqual([...carol.groups].sort(), ['eng', 'qa']);
     equal(carol.role, 'viewer');
 
-    // A password typed differently twice cannot be sent.
+    // A role is granted only once confirmed, naming what it allows; cancelled, nothing changes.
+    const roleOf = async () =>
+      (JSON.parse(await fx.cfs('user', 'list', '--json')) as ListedUser[]).find((u) => u.name === 'carol')
+        ?.role;
+    await row.getByLabel('Console role of carol').selectOption('operator');
+    const ask = page.getByRole('dialog', { name: 'Give carol the operator role?' });
+    match(await ask.innerText(), /carol is viewer now\. An operator also drains/);
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    equal(await roleOf(), 'viewer');
+    equal(await row.getByLabel('Console role of carol').inputValue(), 'viewer');
+    await row.getByLabel('Console role of carol').selectOption('operator');
+    await ask.getByRole('button', { name: 'Make operator' }).click();
+    await page.locator('[data-toast="success"]', { hasText: 'carol is now operator' }).waitFor();
+    equal(await roleOf(), 'operator');
+    await row.getByLabel('Console role of carol').selectOption('viewer');
+    await page
+      .getByRole('dialog', { name: 'Give carol the viewer role?' })
+      .getByRole('button', { name: 'Make viewer' })
+      .click();
+    await page.locator('[data-toast="success"]', { hasText: 'carol is now viewer' }).waitFor();
+
+    // A password typed differently twice cannot be sent, nor one shorter than 8 characters.
     await row.getByRole('button', { name: 'Set password' }).click();
     const dialog = page.locator('dialog[open]');
+    await dialog.getByLabel('New password').fill('short1');
+    await dialog.getByLabel('Again').fill('short1');
+    match(
+      await dialog.locator('[role="alert"]').first().innerText(),
+      /at least 8 characters \(this one has 6\)/,
+    );
+    ok(await dialog.getByRole('button', { name: 'Set password' }).isDisabled());
     await dialog.getByLabel('New password').fill(CAROL_PW2);
     await dialog.getByLabel('Again').fill(`${CAROL_PW2}x`);
     match(await dialog.locator('[role="alert"]').innerText(), /the two passwords differ/);

@@ -180,7 +180,11 @@ describe('./cfs user, group and admin', () => {
     ok(await cp.users.getNtHash('alice'), 'SMB hash set too');
     const empty = await cfs(['user', 'passwd', 'alice'], '');
     equal(empty.code, 2);
-    match(empty.stderr, /password must be 1 to 256 characters/);
+    match(empty.stderr, /password must be 8 to 256 characters/);
+    const short = await cfs(['user', 'passwd', 'alice'], 'abc1234\n');
+    equal(short.code, 2);
+    match(short.stderr, /password must be 8 to 256 characters/);
+    ok(await cp.users.verifyPassword('alice', 'alice-New-pw-2'), 'the refused password changed nothing');
   });
 
   test('5b passwd ends the user’s console sessions; disable refuses it everywhere it signs in, enable undoes it', async () => {

@@ -41,7 +41,7 @@ function AddGroup() {
       onSubmit={submit}
       noValidate
       aria-label="Add group"
-      className="grid grid-cols-[1fr_1fr_auto] items-start gap-3"
+      className="grid grid-cols-1 items-start gap-3 sm:grid-cols-[1fr_1fr_auto]"
     >
       <TextField
         id="group-name"
@@ -134,7 +134,7 @@ function Members({ g, admin, users }: { g: GroupView; admin: boolean; users: rea
           </label>
           <Select
             id={`add-member-${g.name}`}
-            className="w-32 py-0.5 text-xs"
+            className="w-32 min-w-32 py-0.5 text-xs"
             value={pick}
             onChange={(e) => setPick(e.target.value)}
           >

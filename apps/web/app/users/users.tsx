@@ -17,7 +17,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { PageHeader } from '../../components/page-header.tsx';
 import { QueryPanel } from '../../components/query-panel.tsx';
-import { nameProblem, parseGroups, parseId } from '../../lib/accounts.ts';
+import { nameProblem, parseGroups, parseId, passwordProblem } from '../../lib/accounts.ts';
 import { messageOf } from '../../lib/errors.ts';
 import { dateTime } from '../../lib/format.ts';
 import { useRoleProblem, useSession } from '../../lib/session.ts';
@@ -35,6 +35,16 @@ const ROLE_OPTIONS = ['', ...ROLES].map((r) => (
     {r || 'none'}
   </option>
 ));
+
+/** What a role lets its holder do in the console, said before it is granted. */
+const ROLE_MEANS: Record<Role | 'none', string> = {
+  viewer: 'A viewer reads every page and runs diagnostics, and changes nothing.',
+  operator:
+    'An operator also drains and undrains nodes, runs rolling restarts, reloads the configuration, invalidates caches and resets circuits.',
+  admin:
+    'An admin also manages users, groups, S3 keys, quotas and certificates: everything, including other admins.',
+  none: 'Their console sessions end and they can no longer sign in to the console; SMB, S3 and NFS are unchanged.',
+};
 
 type Problems = Partial<Record<'name' | 'uid' | 'group' | 'groups' | 'password', string>>;
 
@@ -58,6 +68,7 @@ function AddUser() {
       onSuccess: (u) => {
         toast('success', `User ${u.name} added (uid ${u.uid}, gid ${u.gid}).`);
         for (const clear of [setName, setUid, setGroup, setGroups, setPassword]) clear('');
+        setRole('');
         void queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
         void queryClient.invalidateQueries({ queryKey: trpc.groups.list.queryKey() });
       },
@@ -73,7 +84,7 @@ function AddUser() {
       uid: id.problem,
       group: group.trim() ? nameProblem('group', group.trim()) : undefined,
       groups: supplementary.problem,
-      password: role && !password ? 'a console user needs a password' : undefined,
+      password: role && !password ? 'a console user needs a password' : passwordProblem(password),
     };
     setProblem(p);
     if (Object.values(p).some(Boolean)) return;
@@ -136,9 +147,9 @@ function AddUser() {
       </Field>
       {text('password', 'Password', password, setPassword, {
         type: 'password',
-        hint: 'for the console and SMB; optional without a role',
+        hint: 'at least 8 characters; for the console and SMB; optional without a role',
       })}
-      <div className="col-span-3">
+      <div className="sm:col-span-3">
         <Button type="submit" variant="primary" disabled={add.isPending}>
           Add user
         </Button>
@@ -169,6 +180,7 @@ function PasswordDialog({ user, open, onClose }: { user: string; open: boolean; 
       onError: (e) => toast('error', `Password not changed: ${messageOf(e)}`),
     }),
   );
+  const short = passwordProblem(first) ?? null;
   const mismatch = second !== '' && first !== second ? 'the two passwords differ' : null;
   return (
     <ConfirmDialog
@@ -176,7 +188,7 @@ function PasswordDialog({ user, open, onClose }: { user: string; open: boolean; 
       title={`Set the password of ${user}`}
       confirmLabel="Set password"
       busy={set.isPending}
-      confirmDisabled={first === '' || first !== second}
+      confirmDisabled={first === '' || short !== null || first !== second}
       onCancel={close}
       onConfirm={() => set.mutate({ name: user, password: first })}
     >
@@ -189,6 +201,8 @@ function PasswordDialog({ user, open, onClose }: { user: string; open: boolean; 
           autoComplete="new-password"
           value={first}
           onChange={setFirst}
+          error={short}
+          hint={short ? undefined : 'at least 8 characters'}
         />
         <TextField
           id={`pw2-${user}`}
@@ -211,6 +225,8 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
   const [confirm, setConfirm] = useState(false);
   const [passwordOpen, setPasswordOpen] = useState(false);
   const [disableOpen, setDisableOpen] = useState(false);
+  // A role asked for in the select, applied only once confirmed (undefined: nothing asked).
+  const [roleAsked, setRoleAsked] = useState<Role | null | undefined>(undefined);
   // What an admin may not do to the account they are signed in with (the router refuses it too).
   const ownAccount =
     useSession()?.user === u.name ? { disabled: true, title: 'the account you are signed in with' } : {};
@@ -227,6 +243,8 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
   const refresh = () => {
     void queryClient.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
     void queryClient.invalidateQueries({ queryKey: trpc.keys.list.queryKey() });
+    // Removing a user removes its own primary group too; memberships change with it.
+    void queryClient.invalidateQueries({ queryKey: trpc.groups.list.queryKey() });
   };
   const setRole = useMutation(
     trpc.users.setRole.mutationOptions({
@@ -235,6 +253,7 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
         refresh();
       },
       onError: (e) => toast('error', `Role not changed: ${messageOf(e)}`),
+      onSettled: () => setRoleAsked(undefined),
     }),
   );
   const remove = useMutation(
@@ -275,11 +294,9 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
               <Select
                 id={`role-${u.name}`}
                 {...ownAccount}
-                className="w-32"
+                className="w-32 min-w-32"
                 value={u.role ?? ''}
-                onChange={(e) =>
-                  setRole.mutate({ name: u.name, role: (e.target.value || null) as Role | null })
-                }
+                onChange={(e) => setRoleAsked((e.target.value || null) as Role | null)}
               >
                 {ROLE_OPTIONS}
               </Select>
@@ -342,6 +359,19 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
         </tr>
       ) : null}
       <PasswordDialog user={u.name} open={passwordOpen} onClose={() => setPasswordOpen(false)} />
+      <ConfirmDialog
+        open={roleAsked !== undefined}
+        title={
+          roleAsked ? `Give ${u.name} the ${roleAsked} role?` : `Take console access away from ${u.name}?`
+        }
+        confirmLabel={roleAsked ? `Make ${roleAsked}` : 'Remove access'}
+        tone={roleAsked === 'admin' || roleAsked === null ? 'danger' : undefined}
+        busy={setRole.isPending}
+        onCancel={() => setRoleAsked(undefined)}
+        onConfirm={() => roleAsked !== undefined && setRole.mutate({ name: u.name, role: roleAsked })}
+      >
+        {u.name} is {u.role ?? 'without console access'} now. {ROLE_MEANS[roleAsked ?? 'none']}
+      </ConfirmDialog>
       <ConfirmDialog
         open={disableOpen}
         title={`Disable user ${u.name}?`}

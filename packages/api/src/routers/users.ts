@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { accountName, id, password, role } from '../schemas.ts';
+import { accountName, id, newPassword, role } from '../schemas.ts';
 import { adminProcedure, field, router, viewerProcedure } from '../trpc.ts';
 import type { Session } from '../types/auth.ts';
 import type { NewUser, UserView } from '../types/identity.ts';
@@ -12,11 +12,11 @@ export const addUserInput = z.object({
   group: accountName('group').optional(),
   groups: z.array(accountName('group')).max(64).optional(),
   role: role.nullable().optional(),
-  password: password.optional(),
+  password: newPassword.optional(),
 });
 
 export const nameInput = z.object({ name: accountName('user') });
-export const setPasswordInput = z.object({ name: accountName('user'), password });
+export const setPasswordInput = z.object({ name: accountName('user'), password: newPassword });
 export const setRoleInput = z.object({ name: accountName('user'), role: role.nullable() });
 export const setDisabledInput = z.object({ name: accountName('user'), disabled: z.boolean() });
 
