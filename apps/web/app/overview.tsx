@@ -15,6 +15,8 @@ import { ConfigNotice } from './maintenance/config-panel.tsx';
 
 const PROTOCOLS: ProtocolName[] = ['nfs', 's3', 'smb'];
 
+const entries = (n: number) => `${n} ${n === 1 ? 'entry' : 'entries'} cached`;
+
 const BANNER: Record<string, string> = {
   healthy: 'border-emerald-300 bg-emerald-50 dark:border-emerald-800 dark:bg-emerald-950',
   degraded: 'border-amber-300 bg-amber-50 dark:border-amber-700 dark:bg-amber-950',
@@ -81,14 +83,20 @@ function Headline({ snapshot }: { snapshot: MetricsSnapshot }) {
   const ratio = max > 0 ? active / max : 0;
   return (
     <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
-      <Card title="Requests by protocol" className="lg:col-span-2">
+      <Card
+        title="Requests by protocol"
+        className="lg:col-span-2"
+        action={<span className="text-xs text-slate-500 dark:text-slate-400">rates over the last 5 s</span>}
+      >
         <table className="w-full text-sm">
           <thead>
             <tr className="text-left text-xs text-slate-500 dark:text-slate-400">
               <th className="py-1 font-medium">Protocol</th>
               <th className="py-1 text-right font-medium">req/s</th>
               <th className="py-1 text-right font-medium">errors</th>
-              <th className="py-1 text-right font-medium">p99</th>
+              <th className="py-1 text-right font-medium" title="over the last minute">
+                p99 (1 min)
+              </th>
               <th className="py-1 text-right font-medium">connections</th>
             </tr>
           </thead>
@@ -138,12 +146,12 @@ function Headline({ snapshot }: { snapshot: MetricsSnapshot }) {
           <Stat
             label="Attribute cache hits"
             value={pct(snapshot.caches.attributes.hitRatio)}
-            sub={`${snapshot.caches.attributes.entries} entries`}
+            sub={entries(snapshot.caches.attributes.entries)}
           />
           <Stat
             label="Name cache hits"
             value={pct(snapshot.caches.entries.hitRatio)}
-            sub={`${snapshot.caches.entries.entries} entries`}
+            sub={entries(snapshot.caches.entries.entries)}
           />
           <Stat
             label="Metadata durability"

@@ -103,7 +103,7 @@ export function Markdown({
       }
       const [head = [], ...body] = rows;
       blocks.push(
-        <div key={key} className="my-3 overflow-x-auto">
+        <div key={key} className="relative my-3 overflow-x-auto">
           <table className="text-sm">
             <thead>
               <tr>

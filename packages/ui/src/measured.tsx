@@ -58,7 +58,7 @@ const isLong = (v: Measured | undefined): boolean => typeof v === 'string' && v.
 function RowTable({ rows }: { rows: Row[] }) {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   return (
-    <div className="overflow-x-auto">
+    <div className="relative overflow-x-auto">
       <table className="text-xs tabular-nums">
         <thead>
           <tr>

@@ -11,7 +11,9 @@ export function Table({
   caption?: string;
 }) {
   return (
-    <div className="overflow-x-auto">
+    // relative: screen-reader-only labels (absolutely positioned) stay inside the scroller
+    // instead of widening the page on a narrow screen.
+    <div className="relative overflow-x-auto">
       <table className={cx('w-full text-left text-sm', className)}>
         {caption ? <caption className="sr-only">{caption}</caption> : null}
         {children}

@@ -202,7 +202,11 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     // A planned drain reads "draining" in amber everywhere, not as an outage: /health says 503
     // for the load balancers, the console says why.
     const pill = page.locator('nav[aria-label="Console"] [data-status]').first();
-    equal(await pill.innerText(), 'draining');
+    await page.waitForFunction(
+      () => document.querySelector('nav[aria-label="Console"] [data-status]')?.textContent === 'draining',
+      undefined,
+      { timeout: 5_000 },
+    );
     equal(await pill.getAttribute('data-status'), 'degraded');
     await page.getByRole('link', { name: 'Overview' }).click();
     const banner = page.getByTestId('health-banner');
@@ -253,6 +257,15 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     await page.waitForFunction(() =>
       document.querySelector('[data-testid="cache-result"]')?.textContent?.includes('path'),
     );
+    // A failure replaces the last success: nothing on the card says "Dropped" any more.
+    await page.locator('#cache-path').fill('/no/such/path');
+    await page.getByRole('button', { name: 'Invalidate' }).click();
+    await page.getByTestId('cache-error').filter({ hasText: 'no such path: /no/such/path' }).waitFor();
+    equal(await page.getByTestId('cache-result').count(), 0);
+    // Chromium logs every 4xx answer as a console error; this one is the refusal asked for.
+    const expected = consoleErrors.findIndex((e) => /404 .*cache\.invalidate/.test(e));
+    ok(expected >= 0, 'the refusal was a 404');
+    consoleErrors.splice(expected, 1);
   });
 
   test('5b Reload configuration: live changes applied, a bind waits for a restart, a broken file is refused', async () => {
@@ -385,6 +398,43 @@ describe('web console in Chromium', requireTools('chromium'), () => {
       ok(v.jsGzipBytes <= JS_BUDGET, `${name}: ${v.jsGzipBytes} bytes of JS (gzip) over the 250 kB budget`);
     }
     deepEqual(consoleErrors, [], `console errors on a page:\n${consoleErrors.join('\n')}`);
+  });
+
+  test('7b a phone (390 px): the sections fold behind Menu and no page is wider than the screen', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    await phone.addCookies(await ctx.cookies());
+    const p = await phone.newPage();
+    watch(p);
+    await p.goto(`${base}/`);
+    await p.locator('main h1').first().waitFor();
+    const menu = p.getByRole('button', { name: 'Menu' });
+    ok(await p.getByRole('link', { name: 'Quotas' }).isHidden(), 'the sections are folded');
+    await p.screenshot({ path: join(SHOTS, 'phone-overview.png') });
+    await menu.click();
+    await p.getByRole('link', { name: 'Quotas' }).click();
+    await p.waitForURL(`${base}/quotas`);
+    ok(await p.getByRole('link', { name: 'Users and groups' }).isHidden(), 'the menu closes on navigation');
+    for (const [name, path] of PAGES) {
+      await p.goto(`${base}${path}`, { waitUntil: 'networkidle' });
+      await p.locator('main h1').first().waitFor();
+      await p.waitForTimeout(300);
+      // Wide tables scroll inside their card; the page itself never scrolls sideways.
+      const { width, wide } = await p.evaluate(() => ({
+        width: document.documentElement.scrollWidth,
+        // The outermost elements reaching past the screen, to name in a failure.
+        wide: Array.from(document.querySelectorAll('main *'))
+          .filter(
+            (e) =>
+              e.getBoundingClientRect().right > 391 &&
+              (e.parentElement?.getBoundingClientRect().right ?? 0) <= 391,
+          )
+          .slice(0, 4)
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className} "${(e.textContent ?? '').slice(0, 30)}"`),
+      }));
+      ok(width <= 390, `${name} is ${width} px wide on a 390 px screen:\n${wide.join('\n')}`);
+      await p.screenshot({ path: join(SHOTS, `phone-${name}.png`), fullPage: true });
+    }
+    await phone.close();
   });
 
   diagnosticsTests(fx);

@@ -118,7 +118,7 @@ describe('./cfs diagnose against a running gateway process', () => {
           ['auto-close', 'stays open'],
         ],
       );
-      assert.match(run.ranBy, /^cli:/, './cfs diagnose runs as its user');
+      assert.match(run.ranBy ?? '', /^cli:/, './cfs diagnose runs as its user');
       const denied = await fetchText(`${base()}/admin/diagnostics/remediate/circuit.reset`, {
         method: 'POST',
         headers: { authorization: `Bearer ${viewerToken}`, 'content-type': 'application/json' },

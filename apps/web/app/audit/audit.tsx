@@ -49,7 +49,7 @@ export function Audit() {
         <form
           onSubmit={apply}
           aria-label="Filter the audit log"
-          className="mb-4 grid grid-cols-[1fr_1fr_9rem_auto] items-end gap-3"
+          className="mb-4 grid grid-cols-1 items-end gap-3 sm:grid-cols-[1fr_1fr_9rem_auto]"
         >
           <Field id="audit-actor" label="Actor">
             <Input

@@ -43,7 +43,7 @@ function CertificateCard({ c }: { c: CertificateView }) {
       <div className="mb-3">
         <DaysLeft days={c.daysLeft} />
       </div>
-      <dl className="grid grid-cols-[9rem_1fr] gap-x-3 gap-y-1 text-sm">
+      <dl className="grid grid-cols-[9rem_minmax(0,1fr)] gap-x-3 gap-y-1 text-sm">
         <dt className="text-slate-500">Subject</dt>
         <dd className="font-mono text-xs break-all">{c.subject ?? '—'}</dd>
         <dt className="text-slate-500">Names (SAN)</dt>

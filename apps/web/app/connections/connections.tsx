@@ -98,7 +98,7 @@ export function Connections() {
           </Card>
         ) : null}
         <Card>
-          <div className="mb-3 grid grid-cols-[1fr_10rem] gap-3">
+          <div className="mb-3 grid grid-cols-1 gap-3 sm:grid-cols-[1fr_10rem]">
             <Field id="conn-filter" label="Filter">
               <Input
                 {...fieldAria('conn-filter')}

@@ -183,6 +183,36 @@ function DrainPanel() {
 
 type Scope = 'all' | 'path' | 'uid';
 
+/**
+ * How the caches refill after an invalidation: the first 5-second metrics sample taken after it
+ * that saw lookups, attributes and names apart (the gateway's answer comes before any lookup).
+ */
+function HitRatioAfter({ since }: { since: number }) {
+  const trpc = useTRPC();
+  const history = useQuery({
+    ...trpc.metrics.history.queryOptions({ window: '15m' }),
+    refetchInterval: 5_000,
+  });
+  const sample = history.data?.points.find(
+    (p) =>
+      p.t - p.seconds * 1000 >= since &&
+      (p.cacheHitRatio.attributes !== null || p.cacheHitRatio.entries !== null),
+  );
+  return (
+    <Stat
+      label="Hit ratio after"
+      value={
+        sample ? `${pct(sample.cacheHitRatio.attributes, 0)} / ${pct(sample.cacheHitRatio.entries, 0)}` : '—'
+      }
+      sub={
+        sample
+          ? `attributes / names, 5 s to ${new Date(sample.t).toLocaleTimeString()}`
+          : 'waiting for the next lookups (5-s samples)'
+      }
+    />
+  );
+}
+
 function CachePanel() {
   const trpc = useTRPC();
   const toast = useToast();
@@ -191,14 +221,20 @@ function CachePanel() {
   const [path, setPath] = useState('');
   const [uid, setUid] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
-  const [result, setResult] = useState<CacheInvalidation | null>(null);
+  // The last answer only: a failure replaces a previous success instead of sitting beside it.
+  const [outcome, setOutcome] = useState<
+    { ok: true; result: CacheInvalidation; at: number } | { ok: false; error: string } | null
+  >(null);
   const invalidate = useMutation(
     trpc.cache.invalidate.mutationOptions({
       onSuccess: (r) => {
-        setResult(r);
+        setOutcome({ ok: true, result: r, at: Date.now() });
         toast('success', `Cache invalidated (${r.scope}): ${r.dropped.total} entries dropped.`);
       },
-      onError: (e) => toast('error', `Cache invalidation failed: ${messageOf(e)}`),
+      onError: (e) => {
+        setOutcome({ ok: false, error: messageOf(e) });
+        toast('error', `Cache invalidation failed: ${messageOf(e)}`);
+      },
     }),
   );
   const submit = (e: FormEvent) => {
@@ -221,7 +257,7 @@ function CachePanel() {
   return (
     <Card title="Cache invalidation">
       <form onSubmit={submit} className="flex flex-col gap-3" aria-label="Invalidate cache" noValidate>
-        <div className="grid grid-cols-[10rem_1fr] gap-3">
+        <div className="grid grid-cols-1 gap-3 sm:grid-cols-[10rem_1fr]">
           <Field id="cache-scope" label="Scope">
             <Select
               {...fieldAria('cache-scope')}
@@ -274,18 +310,26 @@ function CachePanel() {
           ) : null}
         </div>
       </form>
-      {result ? (
+      {outcome?.ok === false ? (
+        <Banner tone="critical" role="alert" title="Not invalidated" className="mt-4">
+          <span data-testid="cache-error">{outcome.error}</span>
+        </Banner>
+      ) : outcome?.ok ? (
         <dl
           className="mt-4 grid grid-cols-2 gap-4 border-t border-slate-100 pt-3 sm:grid-cols-4 dark:border-slate-800"
           data-testid="cache-result"
         >
-          <Stat label="Dropped" value={result.dropped.total} sub={`${result.scope}`} />
+          <Stat label="Dropped" value={outcome.result.dropped.total} sub={`${outcome.result.scope}`} />
           <Stat
             label="Attributes / names"
-            value={`${result.dropped.attributes} / ${result.dropped.entries}`}
+            value={`${outcome.result.dropped.attributes} / ${outcome.result.dropped.entries}`}
           />
-          <Stat label="Hit ratio before" value={pct(result.hitRatioBefore)} />
-          <Stat label="Hit ratio after" value={pct(result.hitRatioAfter)} />
+          <Stat
+            label="Hit ratio before"
+            value={pct(outcome.result.hitRatioBefore)}
+            sub="since the gateway started"
+          />
+          <HitRatioAfter since={outcome.at} />
         </dl>
       ) : null}
     </Card>

@@ -125,7 +125,7 @@ function QuotaForm({
         aria-label={editing ? 'Edit quota' : 'New quota'}
         className="flex flex-col gap-3"
       >
-        <div className="grid grid-cols-[10rem_1fr] gap-3">
+        <div className="grid grid-cols-1 gap-3 sm:grid-cols-[10rem_1fr]">
           <Field id="quota-kind" label="For">
             <Select
               {...fieldAria('quota-kind')}
@@ -236,7 +236,7 @@ function QuotaTable({ quotas, onEdit }: { quotas: QuotaView[]; onEdit: (q: Quota
         <thead>
           <tr>
             <Th>Subject</Th>
-            <Th className="w-64">Bytes used</Th>
+            <Th className="w-64 min-w-40">Bytes used</Th>
             <Th>Soft / hard</Th>
             <Th>Inodes</Th>
             <Th>State</Th>
@@ -344,7 +344,7 @@ function WhyBlocked() {
       <form
         onSubmit={submit}
         noValidate
-        className="flex items-end gap-3"
+        className="flex flex-wrap items-end gap-3"
         aria-label="Explain a quota refusal"
       >
         <Field id="why-kind" label="Who">
