@@ -56,6 +56,11 @@ export interface GatewayControl {
    */
   requestNodeDrain(name: string, action: 'drain' | 'undrain', requestedBy: string): Promise<NodeView>;
   /**
+   * Asks a node to read its configuration file again at its next heartbeat (`reload` on the
+   * Cluster page). NOT_FOUND for an unknown node; PRECONDITION_FAILED for one stopped or down.
+   */
+  requestNodeReload(name: string, requestedBy: string): Promise<NodeView>;
+  /**
    * The running rolling-restart walk (moved on as far as the registry allows: reading it drives
    * it) or the last one, and why a new one would be refused now.
    */

@@ -54,6 +54,8 @@ export const NODE: NodeView = {
   activeConnections: 3,
   requestsInFlight: 0,
   drainRequest: null,
+  reloadRequest: null,
+  lastReload: null,
   self: true,
 };
 
@@ -180,6 +182,11 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
       ...NODE,
       name,
       drainRequest: { action, requestedAt: '2026-11-28T08:10:01.000Z', requestedBy: by },
+    }),
+    requestNodeReload: async (name, by) => ({
+      ...NODE,
+      name,
+      reloadRequest: { requestedAt: '2026-11-28T08:10:01.000Z', requestedBy: by },
     }),
     rollingRestartStatus: async () => ({ walk: null, blockers: [] }),
     startRollingRestart: async (by) => walk('running', by),

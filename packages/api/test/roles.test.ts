@@ -25,6 +25,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['nodes.list', undefined, 'viewer'],
   ['nodes.drain', { name: 'gw-2' }, 'operator'],
   ['nodes.undrain', { name: 'gw-2' }, 'operator'],
+  ['nodes.reload', { name: 'gw-2' }, 'operator'],
   ['rollingRestart.status', undefined, 'viewer'],
   ['rollingRestart.start', undefined, 'operator'],
   ['rollingRestart.cancel', undefined, 'operator'],

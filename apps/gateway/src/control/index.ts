@@ -31,9 +31,12 @@ export {
   type GatewayNodeView,
   MISSED_HEARTBEATS_DOWN,
   type NodeHealth,
+  type NodeReload,
   type NodeStatus,
   type Nodes,
   nodeJson,
+  type ReloadRequest,
+  reloadRequestProblem,
   viewNode,
 } from './nodes.ts';
 export { ntHash } from './passwords.ts';

@@ -5,6 +5,7 @@ import {
   MISSED_HEARTBEATS_DOWN,
   type NodeStatus,
   type Nodes,
+  type ReloadRequest,
 } from './nodes.ts';
 
 /**
@@ -31,6 +32,12 @@ export interface NodeHeartbeatOptions {
    * request counts as carried out (the caller asks again).
    */
   carryOut?(request: DrainRequest): void;
+  /**
+   * Reads the configuration file again as another node asked (the console's `nodes.reload`);
+   * the state read after it carries the reload's report. A throw is logged; the request counts
+   * as carried out.
+   */
+  reload?(request: ReloadRequest): Promise<void>;
   log: { info(message: string): void; warn(message: string): void };
 }
 
@@ -101,19 +108,20 @@ export class NodeHeartbeat {
     const { nodes, identity, log } = this.o;
     const state = this.o.state();
     try {
-      let request: DrainRequest | null = null;
+      let requests: Awaited<ReturnType<Nodes['heartbeat']>> = { drain: null, reload: null };
       if (!this.registered) {
         await this.warnIfNameTaken();
         await nodes.register({ ...identity, status: state.status });
         this.registered = true;
         await nodes.heartbeat(identity.name, state);
       } else {
-        request = await nodes.heartbeat(identity.name, {
+        requests = await nodes.heartbeat(identity.name, {
           ...state,
           heartbeatIntervalMs: identity.heartbeatIntervalMs,
         });
       }
-      if (request) await this.carryOut(request);
+      if (requests.drain) await this.carryOut(requests.drain);
+      if (requests.reload) await this.reload(requests.reload);
       if (this.failing) {
         this.failing = false;
         log.info(`node registry: heartbeats reach the control plane again (node ${identity.name})`);
@@ -145,6 +153,17 @@ export class NodeHeartbeat {
       );
     }
     await nodes.settleDrainRequest(identity.name, request.requestedAt, this.o.state());
+  }
+
+  private async reload(request: ReloadRequest): Promise<void> {
+    const { nodes, identity, log } = this.o;
+    try {
+      if (!this.o.reload) throw new Error('this node cannot carry out reload requests');
+      await this.o.reload(request);
+    } catch (e) {
+      log.warn(`node registry: could not reload as ${request.requestedBy} asked: ${(e as Error).message}`);
+    }
+    await nodes.settleReloadRequest(identity.name, request.requestedAt, this.o.state());
   }
 
   /**

@@ -18,6 +18,37 @@ export interface DrainRequest {
 
 const DRAIN_ACTIONS: readonly string[] = ['drain', 'undrain'];
 
+/** A configuration reload asked of a node through the control plane, waiting for it to act. */
+export interface ReloadRequest {
+  requestedAt: Date;
+  requestedBy: string;
+}
+
+/** A setting a reload changed or left for a restart, as `./cfs gateway reload` prints it. */
+export interface ReloadedSetting {
+  setting: string;
+  from: string;
+  to: string;
+  note?: string;
+}
+
+/**
+ * A node's last configuration reload since it started, whoever asked: what it applied and what
+ * waits for a restart, or the problems it refused the file for (then `applied` is empty).
+ */
+export interface NodeReload {
+  at: string;
+  applied: ReloadedSetting[];
+  pendingRestart: ReloadedSetting[];
+  problems?: string[];
+}
+
+/** What waits in a node's row for it to carry out at its next heartbeat. */
+export interface NodeRequests {
+  drain: DrainRequest | null;
+  reload: ReloadRequest | null;
+}
+
 export interface GatewayNodeRecord {
   name: string;
   /** host:port of its health/admin/tRPC listener. */
@@ -35,6 +66,10 @@ export interface GatewayNodeRecord {
   requestsInFlight?: number | null;
   /** A request it has not carried out yet. */
   drainRequest?: DrainRequest | null;
+  /** A reload asked of it that it has not carried out yet. */
+  reloadRequest?: ReloadRequest | null;
+  /** Its last reload since it started; null when it runs the file as it started with it. */
+  lastReload?: NodeReload | null;
 }
 
 /** What a node reports with each heartbeat, besides being alive. */
@@ -45,6 +80,7 @@ export interface HeartbeatPatch {
   activeConnections?: number | null;
   requestsInFlight?: number | null;
   heartbeatIntervalMs?: number;
+  lastReload?: NodeReload | null;
 }
 
 /** How a node looks from anywhere in the cluster: its report, unless its silence says otherwise. */
@@ -69,9 +105,9 @@ export interface Nodes {
   }): Promise<GatewayNodeRecord>;
   /**
    * Updates lastHeartbeatAt (and what the patch gives); NOT_FOUND when not registered. Returns
-   * the drain request waiting for this node, if any: the node carries it out and settles it.
+   * the requests waiting for this node: it carries each out and settles it.
    */
-  heartbeat(name: string, patch?: HeartbeatPatch): Promise<DrainRequest | null>;
+  heartbeat(name: string, patch?: HeartbeatPatch): Promise<NodeRequests>;
   /**
    * Asks a node to drain or undrain at its next heartbeat (a node can only drain itself). A
    * newer request replaces one not yet carried out. NOT_FOUND for an unknown node; INVALID for
@@ -83,6 +119,13 @@ export interface Nodes {
    * replaced it meanwhile) and records the state it left the node in, as a heartbeat.
    */
   settleDrainRequest(name: string, requestedAt: Date, patch: HeartbeatPatch): Promise<void>;
+  /**
+   * Asks a node to read its configuration file again at its next heartbeat, as SIGHUP would. A
+   * newer request replaces one not carried out; NOT_FOUND and INVALID as for a drain request.
+   */
+  requestReload(name: string, requestedBy: string): Promise<GatewayNodeView>;
+  /** The node carried out the reload asked at `requestedAt` (clears it unless replaced), with its report. */
+  settleReloadRequest(name: string, requestedAt: Date, patch: HeartbeatPatch): Promise<void>;
   /** Sorted by name. */
   list(): Promise<GatewayNodeRecord[]>;
   /** Sorted by name, each with its health judged at `now`. */
@@ -116,12 +159,32 @@ function checkCount(what: string, n: number | null | undefined): number | null |
   return n;
 }
 
-type NodeRow = Omit<GatewayNodeRecord, 'status' | 'drainRequest'> & {
+type NodeRow = Omit<GatewayNodeRecord, 'status' | 'drainRequest' | 'reloadRequest' | 'lastReload'> & {
   status: string;
   drainRequest: string | null;
   drainRequestedAt: Date | null;
   drainRequestedBy: string | null;
+  reloadRequestedAt: Date | null;
+  reloadRequestedBy: string | null;
+  lastReload: string | null;
 };
+
+function reloadRequestOf(n: NodeRow): ReloadRequest | null {
+  return n.reloadRequestedAt === null
+    ? null
+    : { requestedAt: n.reloadRequestedAt, requestedBy: n.reloadRequestedBy ?? '' };
+}
+
+/** The stored report, or null when missing or unreadable (a row written by a newer version). */
+function lastReloadOf(n: NodeRow): NodeReload | null {
+  if (n.lastReload === null) return null;
+  try {
+    const r = JSON.parse(n.lastReload) as NodeReload;
+    return typeof r.at === 'string' && Array.isArray(r.applied) && Array.isArray(r.pendingRestart) ? r : null;
+  } catch {
+    return null;
+  }
+}
 
 function requestOf(n: NodeRow): DrainRequest | null {
   if (n.drainRequest === null || n.drainRequestedAt === null || !DRAIN_ACTIONS.includes(n.drainRequest)) {
@@ -147,6 +210,8 @@ const plain = (n: NodeRow): GatewayNodeRecord => ({
   activeConnections: n.activeConnections ?? null,
   requestsInFlight: n.requestsInFlight ?? null,
   drainRequest: requestOf(n),
+  reloadRequest: reloadRequestOf(n),
+  lastReload: lastReloadOf(n),
 });
 
 /** The columns a heartbeat patch writes (undefined leaves a column as it is). */
@@ -159,6 +224,12 @@ function patchData(patch: HeartbeatPatch) {
     requestsInFlight: checkCount('requests in flight', patch.requestsInFlight),
     heartbeatIntervalMs:
       patch.heartbeatIntervalMs === undefined ? undefined : checkInterval(patch.heartbeatIntervalMs),
+    lastReload:
+      patch.lastReload === undefined
+        ? undefined
+        : patch.lastReload === null
+          ? null
+          : JSON.stringify(patch.lastReload),
   };
 }
 
@@ -168,6 +239,16 @@ export function drainRequestProblem(n: GatewayNodeView): string | null {
     return `node ${n.name} is stopped: it cannot drain, and it serves again only when restarted`;
   if (n.health === 'down') {
     return `node ${n.name} is down (no heartbeat for ${Math.round(n.silentMs / 1000)} s): it cannot act on a drain request; a restarted node serves, undrained`;
+  }
+  return null;
+}
+
+/** Why a node cannot take a reload request now, or null when it can. */
+export function reloadRequestProblem(n: GatewayNodeView): string | null {
+  if (n.health === 'stopped')
+    return `node ${n.name} is stopped: it reads its configuration file when it starts`;
+  if (n.health === 'down') {
+    return `node ${n.name} is down (no heartbeat for ${Math.round(n.silentMs / 1000)} s): it cannot act on a reload request; a restarted node reads its file anyway`;
   }
   return null;
 }
@@ -207,6 +288,10 @@ export function nodeJson(v: GatewayNodeView) {
           requestedBy: v.drainRequest.requestedBy,
         }
       : null,
+    reloadRequest: v.reloadRequest
+      ? { requestedAt: v.reloadRequest.requestedAt.toISOString(), requestedBy: v.reloadRequest.requestedBy }
+      : null,
+    lastReload: v.lastReload ?? null,
   };
 }
 
@@ -230,6 +315,10 @@ export function createNodes(prisma: PrismaClient): Nodes {
         drainRequest: null,
         drainRequestedAt: null,
         drainRequestedBy: null,
+        // A start reads the file: a reload asked before it, and the last one's report, are over.
+        reloadRequestedAt: null,
+        reloadRequestedBy: null,
+        lastReload: null,
       };
       const n = await prisma.gatewayNode.upsert({
         where: { name },
@@ -242,7 +331,7 @@ export function createNodes(prisma: PrismaClient): Nodes {
       const data = { lastHeartbeatAt: new Date(), ...patchData(patch) };
       try {
         const n = await prisma.gatewayNode.update({ where: { name }, data });
-        return requestOf(n);
+        return { drain: requestOf(n), reload: reloadRequestOf(n) };
       } catch (e) {
         if (isRecordMissing(e)) throw notFound(`gateway node ${name}`);
         throw e;
@@ -268,6 +357,25 @@ export function createNodes(prisma: PrismaClient): Nodes {
         data: { ...data, drainRequest: null, drainRequestedAt: null, drainRequestedBy: null },
       });
       // A newer request replaced it: record the state, and leave that one for the next beat.
+      if (count === 0) await prisma.gatewayNode.updateMany({ where: { name }, data });
+    },
+    async requestReload(name, requestedBy) {
+      const row = await prisma.gatewayNode.findUnique({ where: { name } });
+      if (!row) throw notFound(`gateway node ${name}`);
+      const problem = reloadRequestProblem(viewNode(plain(row), new Date()));
+      if (problem) throw invalid(problem);
+      const n = await prisma.gatewayNode.update({
+        where: { name },
+        data: { reloadRequestedAt: new Date(), reloadRequestedBy: requestedBy },
+      });
+      return viewNode(plain(n), new Date());
+    },
+    async settleReloadRequest(name, requestedAt, patch) {
+      const data = { lastHeartbeatAt: new Date(), ...patchData(patch) };
+      const { count } = await prisma.gatewayNode.updateMany({
+        where: { name, reloadRequestedAt: requestedAt },
+        data: { ...data, reloadRequestedAt: null, reloadRequestedBy: null },
+      });
       if (count === 0) await prisma.gatewayNode.updateMany({ where: { name }, data });
     },
     list,

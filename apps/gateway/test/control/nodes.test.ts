@@ -6,6 +6,7 @@ import {
   type GatewayNodeRecord,
   type NodeHealth,
   NodeHeartbeat,
+  type NodeReload,
   type NodeStatus,
   openControlPlane,
   viewNode,
@@ -125,6 +126,71 @@ for (const store of CONTROL_STORES) {
       assert.deepEqual([stopped?.health, stopped?.up], ['stopped', false]);
       assert.deepEqual(lines, []);
       await cp.nodes.remove('gw-hb');
+    });
+
+    test('a reload asked through the registry is carried out at the next beat, its report kept until a restart', async () => {
+      const reloads: string[] = [];
+      const beat = {
+        status: 'healthy' as Exclude<NodeStatus, 'stopped'>,
+        draining: false,
+        lastReload: null as NodeReload | null,
+      };
+      const heartbeat = new NodeHeartbeat({
+        nodes: cp.nodes,
+        identity: {
+          name: 'gw-rl',
+          address: '127.0.0.1:8080',
+          version: '1.2.3',
+          heartbeatIntervalMs: 3_600_000,
+        },
+        state: () => beat,
+        reload: async (r) => {
+          reloads.push(r.requestedBy);
+          beat.lastReload = {
+            at: new Date().toISOString(),
+            applied: [{ setting: 'log_level', from: 'info', to: 'debug' }],
+            pendingRestart: [{ setting: 'nfs.bind', from: '0.0.0.0:2049', to: '0.0.0.0:2050' }],
+          };
+        },
+        log: { info: () => {}, warn: (m) => reloads.push(`warn ${m}`) },
+      });
+      await heartbeat.start();
+      const asked = await cp.nodes.requestReload('gw-rl', 'console:alice');
+      assert.equal(asked.reloadRequest?.requestedBy, 'console:alice');
+      await heartbeat.beatOnce();
+      assert.deepEqual(reloads, ['console:alice'], 'carried out once');
+      const [after] = await cp.nodes.view();
+      assert.equal(after?.reloadRequest, null, 'settled');
+      assert.deepEqual(
+        [
+          after?.lastReload?.applied.map((c) => c.setting),
+          after?.lastReload?.pendingRestart.map((c) => c.setting),
+        ],
+        [['log_level'], ['nfs.bind']],
+      );
+      await heartbeat.beatOnce();
+      assert.deepEqual(reloads, ['console:alice'], 'not again at the next beat');
+      // A stopped node cannot act on one; a restart reads the file, so the report is over.
+      await heartbeat.stop();
+      await assert.rejects(
+        cp.nodes.requestReload('gw-rl', 'console:alice'),
+        (e) =>
+          e instanceof ControlError &&
+          e.code === 'INVALID' &&
+          /reads its configuration file when it starts/.test(e.message),
+      );
+      await assert.rejects(
+        cp.nodes.requestReload('gw-nope', 'console:alice'),
+        (e) => e instanceof ControlError && e.code === 'NOT_FOUND',
+      );
+      await cp.nodes.register({
+        name: 'gw-rl',
+        address: '127.0.0.1:8080',
+        version: '1.2.3',
+        heartbeatIntervalMs: 1000,
+      });
+      assert.equal((await cp.nodes.view())[0]?.lastReload, null);
+      await cp.nodes.remove('gw-rl');
     });
 
     test('a second live node with the same name is warned about; a new interval is recorded on reload', async () => {

@@ -34,4 +34,12 @@ export const nodesRouter = router({
       ({ ctx, input }): Promise<NodeView> =>
         ctx.control.requestNodeDrain(input.name, 'undrain', ctx.session ? actorOf(ctx.session) : 'anonymous'),
     ),
+  /** The node reads its configuration file again at its next heartbeat, as SIGHUP would. */
+  reload: operatorProcedure
+    .meta({ audit: { action: 'nodes.reload', target: nodeTarget } })
+    .input(nodeInput)
+    .mutation(
+      ({ ctx, input }): Promise<NodeView> =>
+        ctx.control.requestNodeReload(input.name, ctx.session ? actorOf(ctx.session) : 'anonymous'),
+    ),
 });

@@ -1,3 +1,5 @@
+import type { ConfigReload } from './ops.ts';
+
 /**
  * A gateway node in the node registry, as every node and the console see it. A node
  * registers at start and heartbeats every `heartbeatIntervalMs`; silent for 3 of those it is
@@ -33,8 +35,23 @@ export interface NodeView {
   requestsInFlight: number | null;
   /** A drain or undrain asked of it that it has not carried out yet (it does at its next heartbeat). */
   drainRequest: NodeDrainRequest | null;
+  /** A configuration reload asked of it that it has not carried out yet (it does at its next heartbeat). */
+  reloadRequest: NodeReloadRequest | null;
+  /**
+   * Its last configuration reload since it started, whoever asked (SIGHUP, `./cfs gateway
+   * reload`, the console): what it applied and what waits for its restart, or why it refused
+   * the file. Null when it runs the file as it started with it.
+   */
+  lastReload: (ConfigReload & { problems?: string[] }) | null;
   /** The node that answered this request. */
   self: boolean;
+}
+
+export interface NodeReloadRequest {
+  /** ISO 8601. */
+  requestedAt: string;
+  /** `console:alice`. */
+  requestedBy: string;
 }
 
 export type NodeHealthWord = 'starting' | 'healthy' | 'degraded' | 'unhealthy' | 'stopped' | 'down';

@@ -59,6 +59,15 @@ export class Cluster {
     return this.json(after ?? view);
   }
 
+  /** As requestDrain: this node carries it out at once (a beat now), another at its next beat. */
+  async requestReload(name: string, requestedBy: string): Promise<NodeView> {
+    const view = await this.gw.control.nodes.requestReload(name, requestedBy);
+    if (name !== this.self) return this.json(view);
+    await nodeHeartbeatOf(this.gw)?.beatAfterCurrent();
+    const after = (await this.gw.control.nodes.view()).find((n) => n.name === name);
+    return this.json(after ?? view);
+  }
+
   async rollingRestartStatus(): Promise<RollingRestartStatus> {
     const walk = await this.advanceWalk();
     const blockers = walk?.outcome === 'running' ? [] : startBlockers(await this.gw.control.nodes.view());

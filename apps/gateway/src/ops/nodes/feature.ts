@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import type { ListenAddress } from '../../config/types.ts';
 import { type NodeBeatState, NodeHeartbeat } from '../../control/node-heartbeat.ts';
-import type { DrainRequest } from '../../control/nodes.ts';
+import type { DrainRequest, ReloadRequest } from '../../control/nodes.ts';
+import { reloadFromFile } from '../../daemon/config-reload.ts';
 import type { Feature } from '../../daemon/feature.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { drainControllerOf } from '../drain/feature.ts';
@@ -29,6 +30,8 @@ export function advertisedAddress(bind: ListenAddress): string {
 function nodeState(gw: Gateway): NodeBeatState {
   const since = drainControllerOf(gw)?.status().since ?? null;
   const load = {
+    // Every reload since start, whoever asked (SIGHUP, admin API, console, a registry request).
+    lastReload: gw.lastReload ?? null,
     draining: gw.draining,
     drainingSince: gw.draining && since ? new Date(since) : null,
     activeConnections: gw.connections.count(),
@@ -78,6 +81,32 @@ function carryOutDrainRequest(gw: Gateway, request: DrainRequest): void {
 }
 
 /**
+ * A reload request from the control plane, carried out as SIGHUP would (the report goes into the
+ * registry with the beat that settles it), with a log line and an audit entry naming who asked.
+ */
+async function carryOutReloadRequest(gw: Gateway, request: ReloadRequest): Promise<void> {
+  const afterMs = Date.now() - request.requestedAt.getTime();
+  gw.log
+    .child({ feature: 'nodes' })
+    .info(
+      { requestedBy: request.requestedBy, afterMs },
+      `node registry: reloading the configuration as ${request.requestedBy} asked through the control plane ${afterMs} ms ago`,
+    );
+  const report = await reloadFromFile(gw, `control plane request by ${request.requestedBy}`);
+  await gw.control.audit
+    .record({
+      actor: request.requestedBy,
+      action: 'gateway.config.reload',
+      target: `node:${gw.config.node.name}`,
+      outcome: report.ok ? 'ok' : 'error',
+      detail: report.ok
+        ? { via: 'control plane request', applied: report.applied, pendingRestart: report.pendingRestart }
+        : { via: 'control plane request', problems: report.problems },
+    })
+    .catch((err: unknown) => gw.log.warn({ err }, 'could not audit a reload request carried out'));
+}
+
+/**
  * The node registry: register at start, heartbeat every node.heartbeat_interval (carrying out
  * drain requests found there), `stopped` at stop.
  */
@@ -95,6 +124,7 @@ export const nodesFeature: Feature = {
       },
       state: () => nodeState(gw),
       carryOut: (request) => carryOutDrainRequest(gw, request),
+      reload: (request) => carryOutReloadRequest(gw, request),
       log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
     });
     heartbeats.set(gw, heartbeat);

@@ -4,7 +4,12 @@ import { Cluster } from '../nodes/cluster.ts';
 
 type NodesControl = Pick<
   GatewayControl,
-  'nodes' | 'requestNodeDrain' | 'rollingRestartStatus' | 'startRollingRestart' | 'cancelRollingRestart'
+  | 'nodes'
+  | 'requestNodeDrain'
+  | 'requestNodeReload'
+  | 'rollingRestartStatus'
+  | 'startRollingRestart'
+  | 'cancelRollingRestart'
 >;
 
 /** The node registry, drain requests to any node and the rolling-restart walk (ops/nodes/cluster.ts). */
@@ -13,6 +18,7 @@ export function nodesControl(gw: Gateway): NodesControl {
   return {
     nodes: () => cluster.nodes(),
     requestNodeDrain: (name, action, requestedBy) => cluster.requestDrain(name, action, requestedBy),
+    requestNodeReload: (name, requestedBy) => cluster.requestReload(name, requestedBy),
     rollingRestartStatus: () => cluster.rollingRestartStatus(),
     startRollingRestart: (startedBy) => cluster.startRollingRestart(startedBy),
     cancelRollingRestart: (cancelledBy) => cluster.cancelRollingRestart(cancelledBy),
