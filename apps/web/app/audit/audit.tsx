@@ -1,6 +1,19 @@
 'use client';
 import type { AuditOutcome, AuditQuery } from '@claudefs/api';
-import { Button, Card, Field, fieldAria, Input, Select, StatusBadge, Table, Td, Th } from '@claudefs/ui';
+import {
+  Button,
+  Card,
+  Field,
+  fieldAria,
+  Input,
+  type Measured,
+  MeasuredView,
+  Select,
+  StatusBadge,
+  Table,
+  Td,
+  Th,
+} from '@claudefs/ui';
 import { useQuery } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { PageHeader } from '../../components/page-header.tsx';
@@ -10,10 +23,32 @@ import { useTRPC } from '../../lib/trpc.ts';
 
 const OUTCOME = { ok: 'healthy', denied: 'degraded', error: 'unhealthy' } as const;
 
-function detailText(d: unknown): string {
-  if (d === undefined || d === null) return '';
-  const s = typeof d === 'string' ? d : JSON.stringify(d);
-  return s.length > 160 ? `${s.slice(0, 157)}…` : s;
+/** One line: `key value, key value`, cut at 80 characters; the whole detail opens below it. */
+function detailLine(d: Record<string, unknown>): string {
+  const s = Object.entries(d)
+    .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
+  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
+}
+
+/** What the entry recorded: a message as it is, a record as a line that opens to every field. */
+function Detail({ detail }: { detail: unknown }) {
+  if (detail === undefined || detail === null) return null;
+  if (typeof detail !== 'object' || Array.isArray(detail)) {
+    return (
+      <span className="break-words">{typeof detail === 'string' ? detail : JSON.stringify(detail)}</span>
+    );
+  }
+  const record = detail as Record<string, Measured>;
+  if (Object.keys(record).length === 0) return null;
+  return (
+    <details>
+      <summary className="cursor-pointer break-words">{detailLine(record)}</summary>
+      <div className="mt-1">
+        <MeasuredView measured={record} />
+      </div>
+    </details>
+  );
 }
 
 export function Audit() {
@@ -108,7 +143,9 @@ export function Audit() {
                       <Td>
                         <StatusBadge status={e.outcome} variant={OUTCOME[e.outcome]} />
                       </Td>
-                      <Td className="max-w-72 font-mono text-[0.7rem] break-all">{detailText(e.detail)}</Td>
+                      <Td className="max-w-80 min-w-48 text-xs">
+                        <Detail detail={e.detail} />
+                      </Td>
                       <Td className="text-xs">{e.remoteAddr ?? '—'}</Td>
                     </tr>
                   ))}

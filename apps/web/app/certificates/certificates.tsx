@@ -163,6 +163,7 @@ export function Certificates({ commands }: { commands: string[] }) {
   const trpc = useTRPC();
   const denied = useRoleProblem('admin');
   const status = useQuery({ ...trpc.certs.status.queryOptions(), refetchInterval: 60_000 });
+  const none = status.data?.certificates.length === 0;
   return (
     <>
       <PageHeader
@@ -186,7 +187,13 @@ export function Certificates({ commands }: { commands: string[] }) {
             )}
           </QueryPanel>
           <Card title="Replace the certificate">
-            {denied ? (
+            {none ? (
+              <p className="text-sm text-slate-600 dark:text-slate-300" data-testid="no-tls-note">
+                Nothing to replace: S3 serves plain HTTP. Set <code>s3.tls.cert</code> and{' '}
+                <code>s3.tls.key</code> in the configuration and restart (the listener's protocol changes only
+                at a restart); from then on a pair is replaced here without one.
+              </p>
+            ) : denied ? (
               <p className="text-sm text-slate-500 dark:text-slate-400">Uploading {denied}.</p>
             ) : (
               <Upload />

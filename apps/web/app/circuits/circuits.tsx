@@ -12,6 +12,9 @@ import { useTRPC } from '../../lib/trpc.ts';
 import { useToast } from '../providers.tsx';
 
 function CircuitCard({ c, onReset, denied }: { c: CircuitView; onReset: () => void; denied: string | null }) {
+  // A closed circuit with no failure counted has nothing to reset.
+  const idle =
+    c.state === 'closed' && c.consecutiveFailures === 0 ? 'closed, with no failure to forget' : null;
   return (
     <Card title={`Circuit to ${c.backend}`} action={<StatusBadge status={c.state} />}>
       <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3">
@@ -39,15 +42,19 @@ function CircuitCard({ c, onReset, denied }: { c: CircuitView; onReset: () => vo
       </div>
       <div className="mt-4 flex items-center gap-3">
         <Button
-          variant="danger"
+          variant={c.state === 'closed' ? 'secondary' : 'danger'}
           size="sm"
-          disabled={denied !== null}
-          title={denied ?? undefined}
+          disabled={denied !== null || idle !== null}
+          title={denied ?? idle ?? undefined}
           onClick={onReset}
         >
           Reset circuit
         </Button>
-        {denied ? <span className="text-xs text-slate-500">Reset {denied}.</span> : null}
+        {denied ? (
+          <span className="text-xs text-slate-500">Reset {denied}.</span>
+        ) : idle ? (
+          <span className="text-xs text-slate-500 dark:text-slate-400">Nothing to reset: {idle}.</span>
+        ) : null}
       </div>
     </Card>
   );

@@ -142,7 +142,7 @@ export function Connections() {
                           {c.label}
                         </Th>
                       ))}
-                      <Th>Now</Th>
+                      <Th title="the operation in flight on the connection; — when it is idle">Doing now</Th>
                     </tr>
                   </thead>
                   <tbody className="tabular-nums">
@@ -158,7 +158,12 @@ export function Connections() {
                         <Td>{bytes(c.bytesIn)}</Td>
                         <Td>{bytes(c.bytesOut)}</Td>
                         <Td>{c.inFlight}</Td>
-                        <Td className="text-xs">{c.currentOp ?? '—'}</Td>
+                        <Td
+                          className="text-xs"
+                          title={c.currentOp ? undefined : 'idle: no request in flight'}
+                        >
+                          {c.currentOp ?? 'idle'}
+                        </Td>
                       </tr>
                     ))}
                   </tbody>

@@ -351,7 +351,7 @@ function Checklist({
   const steps = [
     'Check the Overview: the gateway is healthy and no alert is firing.',
     'Drain this gateway (above) and confirm.',
-    'Wait for "Safe to stop": no request in flight.',
+    'Wait for "Safe to stop" in the Drain panel above (it appears once no request is in flight).',
     'Stop the service: systemctl stop claudefs-gateway',
     'Wait for the load balancer to remove the node from its pool.',
     'Update and start: systemctl start claudefs-gateway',

@@ -5,6 +5,7 @@ import {
   Button,
   Card,
   ConfirmDialog,
+  CopyButton,
   Field,
   fieldAria,
   HeadRow,
@@ -277,6 +278,14 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
     }),
   );
   const [secret, setSecret] = useState<CreatedS3Key | null>(null);
+  // The page's one key list (the keys table reads the same query).
+  const keys = useQuery(trpc.keys.list.queryOptions());
+  const activeKeys = keys.data?.filter((k) => k.userName === u.name && k.status === 'active').length ?? 0;
+  const copied = (ok: boolean) =>
+    toast(
+      ok ? 'info' : 'error',
+      ok ? 'Copied to the clipboard.' : 'Could not copy: select the text instead.',
+    );
   return (
     <>
       <tr data-user={u.name}>
@@ -306,7 +315,12 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
           )}
         </Td>
         <Td className="text-xs">
-          {[u.disabled ? 'disabled' : null, u.hasPassword ? 'password' : null, u.hasNtHash ? 'SMB' : null]
+          {[
+            u.disabled ? 'disabled' : null,
+            u.hasPassword ? 'password' : null,
+            u.hasNtHash ? 'SMB' : null,
+            activeKeys > 0 ? `${activeKeys} S3 key${activeKeys === 1 ? '' : 's'}` : null,
+          ]
             .filter(Boolean)
             .join(', ') || '—'}
         </Td>
@@ -352,8 +366,14 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
                 </Button>
               }
             >
-              <p className="font-mono text-xs">Access key id: {secret.accessKeyId}</p>
-              <p className="font-mono text-xs break-all">Secret: {secret.secret}</p>
+              <p className="flex items-center gap-2 font-mono text-xs">
+                Access key id: {secret.accessKeyId}
+                <CopyButton text={secret.accessKeyId} label="Copy the access key id" onCopied={copied} />
+              </p>
+              <p className="flex items-center gap-2 font-mono text-xs break-all">
+                Secret: {secret.secret}
+                <CopyButton text={secret.secret} label="Copy the secret" onCopied={copied} />
+              </p>
             </Banner>
           </td>
         </tr>
