@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createElement } from 'react';
+import * as React from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
-import { MeasuredView } from '../src/measured.tsx';
+
+// From the repository root (where `npm test` runs) tsx finds no tsconfig and compiles JSX the
+// classic way, to React.createElement: the component module needs React in scope.
+(globalThis as { React?: typeof React }).React = React;
+const { MeasuredView } = await import('../src/measured.tsx');
+const { createElement } = React;
 
 const text = (measured: Parameters<typeof MeasuredView>[0]['measured']) =>
   renderToStaticMarkup(createElement(MeasuredView, { measured }))

@@ -31,7 +31,7 @@ export interface NodeHeartbeatOptions {
    * drains or undrains this node. Called at most once per request; a throw is logged, and the
    * request counts as carried out (the caller asks again).
    */
-  carryOut?(request: DrainRequest): void;
+  carryOut?(request: DrainRequest): Promise<void> | void;
   /**
    * Reads the configuration file again as another node asked (the console's `nodes.reload`);
    * the state read after it carries the reload's report. A throw is logged; the request counts
@@ -146,7 +146,7 @@ export class NodeHeartbeat {
     const { nodes, identity, log } = this.o;
     try {
       if (!this.o.carryOut) throw new Error('this node cannot carry out drain requests');
-      this.o.carryOut(request);
+      await this.o.carryOut(request);
     } catch (e) {
       log.warn(
         `node registry: could not ${request.action} as ${request.requestedBy} asked: ${(e as Error).message}`,

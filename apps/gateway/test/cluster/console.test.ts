@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, whose innerText() is the rendered text the user reads
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { NodeView, RollingRestartView } from '@claudefs/api';
@@ -181,6 +181,41 @@ describe('console: cluster page and rolling restart', requireTools('chromium', '
     await waitRow('gw-c', 'draining', 'false', 10_000);
     await page.getByRole('button', { name: 'Start rolling restart' }).waitFor();
     await waitFor(() => !(document.querySelector('button[title="a node is not serving"]') ?? null));
+  });
+
+  test('2b reload gw-c from the table: the row says what applied and what waits for its restart, or why the file was refused', async () => {
+    const original = readFileSync(gwC.config, 'utf8');
+    const reloadFromTable = async () => {
+      await page.getByRole('button', { name: 'Reload the configuration of gw-c' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Reload the configuration of gw-c?' });
+      assert.match(await dialog.innerText(), /at its next heartbeat \(within 1\.0 s\), as SIGHUP would/);
+      await dialog.getByRole('button', { name: 'Reload', exact: true }).click();
+    };
+    const cell = row('gw-c').getByTestId('node-config');
+    try {
+      assert.equal(await cell.innerText(), 'as started');
+      writeFileSync(gwC.config, `${original}cache: { ttl: 3s }\ndurability: { metadata: async }\n`);
+      await reloadFromTable();
+      await cell.filter({ hasText: /reloaded .*: 1 applied/ }).waitFor({ timeout: 15_000 });
+      assert.match(await cell.innerText(), /1 waits for a restart: durability\.metadata/);
+      assert.match(
+        gwC.proc?.output() ?? '',
+        new RegExp(`reloading the configuration as console:${OPERATOR.user} asked through the control plane`),
+      );
+      // A file with errors changes nothing, and the row says why.
+      writeFileSync(gwC.config, `${original}cache: { ttl: banana }\n`);
+      await reloadFromTable();
+      await cell.filter({ hasText: /file refused/ }).waitFor({ timeout: 15_000 });
+      assert.match(await cell.innerText(), /cache\.ttl/);
+      const [refused] = await c.audit('gateway.config.reload');
+      assert.deepEqual(
+        [refused?.actor, refused?.target, refused?.outcome],
+        [`console:${OPERATOR.user}`, 'node:gw-c', 'error'],
+      );
+      await shoot('cluster-reload', 'tr[data-node="gw-c"] [data-testid="node-config"]');
+    } finally {
+      writeFileSync(gwC.config, original);
+    }
   });
 
   test('3 the whole rolling restart: each node drained, waited for, restarted by the operator and back healthy before the next', async (t) => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { NodeView } from '@claudefs/api';
 import { requirePostgres } from '../support/postgres.ts';
@@ -231,5 +232,48 @@ describe('drain any node through the control plane', requirePostgres(), () => {
       'gw-c serving',
       WINDOW_MS,
     );
+  });
+  test('9 ./cfs gateway reload --node gw-b: gw-b reads its own file at its next heartbeat; the command prints what it applied, or why it refused', async () => {
+    const original = readFileSync(b.config, 'utf8');
+    try {
+      writeFileSync(b.config, `${original}cache: { ttl: 3s }\ndurability: { metadata: async }\n`);
+      const r = await c.cfs(a, 'gateway', 'reload', '--node', 'gw-b');
+      assert.equal(r.code, 0, r.output);
+      assert.match(
+        r.stdout,
+        /^asked gw-b to reload its configuration through the control plane: it acts at its next heartbeat \(every 5s\)\nconfiguration reloaded from node gw-b's file\napplied now:\n {2}cache\.ttl: .* -> 3s\nwaiting for a restart \(the running values stay until then\):\n {2}durability\.metadata: sync -> async\n$/,
+      );
+      const [asked] = await c.audit('nodes.reload');
+      assert.deepEqual(
+        [asked?.actor.startsWith('cli:'), asked?.target, asked?.outcome],
+        [true, 'node:gw-b', 'ok'],
+      );
+      const [done] = await c.audit('gateway.config.reload');
+      assert.deepEqual([done?.actor, done?.target, done?.outcome], [asked?.actor, 'node:gw-b', 'ok']);
+      const listed = (await c.list()).find((n) => n.name === 'gw-b');
+      assert.deepEqual(
+        listed?.lastReload?.pendingRestart.map((p) => p.setting),
+        ['durability.metadata'],
+        "the registry shows what waits for gw-b's restart",
+      );
+      const table = await c.cfs(a, 'gateway', 'nodes');
+      assert.match(
+        table.stdout,
+        /^gw-b .* reloaded \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(1 waits for a restart\)$/m,
+      );
+
+      writeFileSync(b.config, `${original}cache: { ttl: banana }\n`);
+      const bad = await c.cfs(a, 'gateway', 'reload', '--node', 'gw-b');
+      assert.equal(bad.code, 2, bad.output);
+      assert.match(
+        bad.stderr,
+        /gw-b refused its configuration file and keeps its running configuration:\n {2}.*cache\.ttl/,
+      );
+      const unknown = await c.cfs(a, 'gateway', 'reload', '--node', 'gw-x');
+      assert.notEqual(unknown.code, 0);
+      assert.match(unknown.stderr, /gw-x/);
+    } finally {
+      writeFileSync(b.config, original);
+    }
   });
 });

@@ -134,9 +134,18 @@ describe('node registry: two gateways sharing one PostgreSQL control plane', req
 
   test('2 ./cfs gateway nodes lists both, as a table and as JSON', async () => {
     const table = (await cfsNodes(a, false)).trimEnd().split('\n');
-    assert.match(table[0] ?? '', /^NAME +ADDRESS +VERSION +STARTED +LAST HEARTBEAT +HEALTH +DRAINING$/);
-    assert.match(table[1] ?? '', new RegExp(`^gw-a +127\\.0\\.0\\.1:${a.health} .* (healthy|degraded) +no$`));
-    assert.match(table[2] ?? '', new RegExp(`^gw-b +127\\.0\\.0\\.1:${b.health} .* (healthy|degraded) +no$`));
+    assert.match(
+      table[0] ?? '',
+      /^NAME +ADDRESS +VERSION +STARTED +LAST HEARTBEAT +HEALTH +DRAINING +CONFIG$/,
+    );
+    assert.match(
+      table[1] ?? '',
+      new RegExp(`^gw-a +127\\.0\\.0\\.1:${a.health} .* (healthy|degraded) +no +as started$`),
+    );
+    assert.match(
+      table[2] ?? '',
+      new RegExp(`^gw-b +127\\.0\\.0\\.1:${b.health} .* (healthy|degraded) +no +as started$`),
+    );
     assert.equal(table.length, 3);
     const json = byName(await cfsNodesJson(b));
     assert.deepEqual(Object.keys(json), ['gw-a', 'gw-b']);
@@ -157,8 +166,8 @@ describe('node registry: two gateways sharing one PostgreSQL control plane', req
     assert.ok(serving(seen['gw-b']?.health), JSON.stringify(seen['gw-b']));
     assert.equal(seen['gw-a']?.draining, false);
     const table = await cfsNodes(a, false);
-    assert.match(table, /^gw-b .* yes$/m);
-    assert.match(table, /^gw-a .* no$/m);
+    assert.match(table, /^gw-b .* yes +as started$/m);
+    assert.match(table, /^gw-a .* no +as started$/m);
   });
 
   test('4 PostgreSQL stopped under running gateways: they keep serving, and heartbeats resume by themselves', async () => {

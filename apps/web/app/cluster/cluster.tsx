@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import { QueryPanel } from '../../components/query-panel.tsx';
 import { silentNow, span } from '../../lib/cluster.ts';
 import { useTRPC } from '../../lib/trpc.ts';
-import { NodesTable, useNodeDrain } from './nodes-table.tsx';
+import { NodesTable, useNodeRequests } from './nodes-table.tsx';
 import { RollingRestart, type RunbookCommands } from './rolling-restart.tsx';
 
 /** A clock that ticks every second, so ages and waits count up between polls. */
@@ -50,7 +50,7 @@ function Summary({ nodes }: { nodes: NodeView[] }) {
 export function Cluster({ runbook }: { runbook: RunbookCommands }) {
   const trpc = useTRPC();
   const now = useNow();
-  const drain = useNodeDrain();
+  const requests = useNodeRequests();
   const walk = useQuery({
     ...trpc.rollingRestart.status.queryOptions(),
     refetchInterval: (q) => (q.state.data?.walk?.outcome === 'running' ? 1_000 : 2_000),
@@ -59,7 +59,8 @@ export function Cluster({ runbook }: { runbook: RunbookCommands }) {
   const nodes = useQuery({
     ...trpc.nodes.list.queryOptions(),
     refetchInterval: (q) =>
-      busy || q.state.data?.some((n) => n.draining || n.drainRequest || n.health === 'starting')
+      busy ||
+      q.state.data?.some((n) => n.draining || n.drainRequest || n.reloadRequest || n.health === 'starting')
         ? 1_000
         : 3_000,
   });
@@ -107,7 +108,7 @@ export function Cluster({ runbook }: { runbook: RunbookCommands }) {
                   </span>
                 }
               >
-                <NodesTable nodes={list} answeredAt={nodes.dataUpdatedAt} now={now} onAsk={drain.ask} />
+                <NodesTable nodes={list} answeredAt={nodes.dataUpdatedAt} now={now} onAsk={requests.ask} />
               </Card>
             </>
           );
@@ -119,14 +120,14 @@ export function Cluster({ runbook }: { runbook: RunbookCommands }) {
           nodes={nodes.data ?? []}
           now={now}
           runbook={runbook}
-          onUndrain={(n) => drain.ask(n, 'undrain')}
+          onUndrain={(n) => requests.ask(n, 'undrain')}
         />
       ) : (
         <QueryPanel query={walk} wrap={(node) => <Card title="Rolling restart">{node}</Card>}>
           {() => <PanelState state="loading" />}
         </QueryPanel>
       )}
-      {drain.dialogs}
+      {requests.dialogs}
     </div>
   );
 }

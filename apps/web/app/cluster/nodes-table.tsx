@@ -23,6 +23,7 @@ function DrainCell({ node, onAsk, denied }: { node: NodeView; onAsk: () => void;
   return (
     <Button
       size="sm"
+      className="mt-1"
       variant={node.draining ? 'primary' : 'secondary'}
       disabled={why !== null}
       title={why ?? undefined}
@@ -31,6 +32,53 @@ function DrainCell({ node, onAsk, denied }: { node: NodeView; onAsk: () => void;
     >
       {node.draining ? 'Undrain' : 'Drain'}
     </Button>
+  );
+}
+
+/** `/etc/claudefs/gateway.yaml:7:3 cache.ttl: …` as `line 7: cache.ttl: …` (the title keeps the path). */
+const withoutPath = (problem: string) => problem.replace(/^\S+?:(\d+)(?::\d+)?:?\s+/, 'line $1: ');
+
+/** `2 applied, 1 waits for a restart`. */
+function reloadCounts(r: NodeView['lastReload']): string {
+  if (!r) return 'nothing changed';
+  const waits = r.pendingRestart.length;
+  return `${r.applied.length} applied${waits > 0 ? `, ${waits} ${waits === 1 ? 'waits' : 'wait'} for a restart` : ''}`;
+}
+
+/** What the configuration column says: its last reload since start, and a request on its way. */
+function ConfigState({ node, now }: { node: NodeView; now: number }) {
+  const r = node.lastReload;
+  const request = node.reloadRequest;
+  return (
+    <span className="flex flex-col gap-0.5 text-xs" data-testid="node-config">
+      {r === null ? (
+        <span className="text-slate-500 dark:text-slate-400">as started</span>
+      ) : r.problems ? (
+        <span className="text-red-700 dark:text-red-400" title={r.problems.join('\n')}>
+          <span className="font-medium">file refused {new Date(r.at).toLocaleTimeString()}</span>
+          <span className="line-clamp-3 break-words">{withoutPath(r.problems[0] ?? '')}</span>
+        </span>
+      ) : (
+        <span
+          title={[...r.applied, ...r.pendingRestart]
+            .map((c) => `${c.setting}: ${c.from} → ${c.to}`)
+            .join('\n')}
+        >
+          reloaded {new Date(r.at).toLocaleTimeString()}: {r.applied.length} applied
+          {r.pendingRestart.length > 0 ? (
+            <span className="block font-medium text-amber-700 dark:text-amber-400">
+              {r.pendingRestart.length} {r.pendingRestart.length === 1 ? 'waits' : 'wait'} for a restart:{' '}
+              {r.pendingRestart.map((c) => c.setting).join(', ')}
+            </span>
+          ) : null}
+        </span>
+      )}
+      {request ? (
+        <span className="text-sky-700 dark:text-sky-400" data-testid="reload-request">
+          reload requested {sinceText(now - Date.parse(request.requestedAt))} by {request.requestedBy}
+        </span>
+      ) : null}
+    </span>
   );
 }
 
@@ -54,18 +102,19 @@ function DrainState({ node, now }: { node: NodeView; now: number }) {
   );
 }
 
-export type DrainAction = 'drain' | 'undrain';
-export type AskDrain = (node: NodeView, action: DrainAction) => void;
+export type NodeAction = 'drain' | 'undrain' | 'reload';
+export type AskNode = (node: NodeView, action: NodeAction) => void;
 
 /**
- * Drain and undrain requests for any node, each confirmed first: `ask` opens the dialog,
- * `dialogs` renders it (once per page). The nodes table and the rolling-restart blocker share it.
+ * Drain, undrain and configuration reload requests for any node, each confirmed first: `ask`
+ * opens the dialog, `dialogs` renders it (once per page). The nodes table and the
+ * rolling-restart blocker share it.
  */
-export function useNodeDrain(): { ask: AskDrain; dialogs: ReactNode } {
+export function useNodeRequests(): { ask: AskNode; dialogs: ReactNode } {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
-  const [asking, setAsking] = useState<{ node: NodeView; action: DrainAction } | null>(null);
+  const [asking, setAsking] = useState<{ node: NodeView; action: NodeAction } | null>(null);
   const settle = {
     onSuccess: (n: NodeView) => {
       void queryClient.invalidateQueries({ queryKey: trpc.nodes.list.queryKey() });
@@ -82,7 +131,29 @@ export function useNodeDrain(): { ask: AskDrain; dialogs: ReactNode } {
   };
   const drain = useMutation(trpc.nodes.drain.mutationOptions(settle));
   const undrain = useMutation(trpc.nodes.undrain.mutationOptions(settle));
-  const busy = drain.isPending || undrain.isPending;
+  const reload = useMutation(
+    trpc.nodes.reload.mutationOptions({
+      ...settle,
+      onSuccess: (n: NodeView) => {
+        void queryClient.invalidateQueries({ queryKey: trpc.nodes.list.queryKey() });
+        if (n.reloadRequest) {
+          toast(
+            'success',
+            `Reload requested: ${n.name} reads its configuration file at its next heartbeat (within ${span(n.heartbeatIntervalMs)}).`,
+          );
+        } else {
+          const r = n.lastReload;
+          toast(
+            r?.problems ? 'error' : 'success',
+            r?.problems
+              ? `${n.name} refused its file: ${r.problems[0] ?? 'see its log'}`
+              : `${n.name} reloaded: ${reloadCounts(r)}.`,
+          );
+        }
+      },
+    }),
+  );
+  const busy = drain.isPending || undrain.isPending || reload.isPending;
   const dialogs = (
     <>
       <ConfirmDialog
@@ -109,6 +180,19 @@ export function useNodeDrain(): { ask: AskDrain; dialogs: ReactNode } {
         Its listeners accept new connections again at its next heartbeat (within{' '}
         {span(asking?.node.heartbeatIntervalMs ?? null)}).
       </ConfirmDialog>
+      <ConfirmDialog
+        open={asking?.action === 'reload'}
+        title={`Reload the configuration of ${asking?.node.name ?? ''}?`}
+        confirmLabel="Reload"
+        busy={busy}
+        onCancel={() => setAsking(null)}
+        onConfirm={() => asking && reload.mutate({ name: asking.node.name })}
+      >
+        It reads its own configuration file again at its next heartbeat (within{' '}
+        {span(asking?.node.heartbeatIntervalMs ?? null)}), as SIGHUP would: exports, shares, limits, caches,
+        circuit breakers and the log level apply at once; listeners, stores and durability wait for its
+        restart. A file with errors changes nothing and says why here.
+      </ConfirmDialog>
     </>
   );
   return { ask: (node, action) => setAsking({ node, action }), dialogs };
@@ -127,7 +211,7 @@ export function NodesTable({
   nodes: NodeView[];
   answeredAt: number;
   now: number;
-  onAsk: AskDrain;
+  onAsk: AskNode;
 }) {
   const denied = useRoleProblem('operator');
   return (
@@ -141,9 +225,7 @@ export function NodesTable({
             <Th>Health</Th>
             <Th>Draining</Th>
             <Th className="text-right">Connections</Th>
-            <Th>
-              <span className="sr-only">Actions</span>
-            </Th>
+            <Th>Configuration</Th>
           </tr>
         </thead>
         <tbody className="tabular-nums">
@@ -197,6 +279,11 @@ export function NodesTable({
                 </Td>
                 <Td className="text-sm">
                   <DrainState node={n} now={now} />
+                  <DrainCell
+                    node={n}
+                    denied={denied}
+                    onAsk={() => onAsk(n, n.draining ? 'undrain' : 'drain')}
+                  />
                 </Td>
                 <Td className="text-right" data-testid="node-connections">
                   {n.up && n.activeConnections !== null ? (
@@ -210,12 +297,21 @@ export function NodesTable({
                     '—'
                   )}
                 </Td>
-                <Td className="text-right">
-                  <DrainCell
-                    node={n}
-                    denied={denied}
-                    onAsk={() => onAsk(n, n.draining ? 'undrain' : 'drain')}
-                  />
+                <Td className="max-w-56">
+                  <ConfigState node={n} now={now} />
+                  <Button
+                    size="sm"
+                    variant="ghost"
+                    className="mt-1 -ml-2"
+                    disabled={denied !== null || !n.up}
+                    title={
+                      denied ?? (n.up ? undefined : `${n.name} is ${n.health}: it cannot act on a request`)
+                    }
+                    onClick={() => onAsk(n, 'reload')}
+                    aria-label={`Reload the configuration of ${n.name}`}
+                  >
+                    Reload
+                  </Button>
                 </Td>
               </tr>
             );
@@ -224,7 +320,7 @@ export function NodesTable({
       </Table>
       {denied ? (
         <p className="mt-2 text-xs text-slate-500 dark:text-slate-400" data-testid="nodes-denied">
-          Drain and undrain {denied}.
+          Drain, undrain and reload {denied}.
         </p>
       ) : null}
     </>

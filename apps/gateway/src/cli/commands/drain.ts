@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { ControlPlane, GatewayNodeView } from '../../control/index.ts';
 import type { DrainStatus } from '../../ops/drain/controller.ts';
-import { parseDuration, UnitError } from '../../util/units.ts';
 import { AdminClient, loadOperatorConfig } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import { audited, cliActor, withControlPlane } from '../format/identity-context.ts';
+import { timeoutOption } from '../format/timeout-option.ts';
 
 export interface DrainCommandOptions {
   timeoutMs: number;
@@ -140,13 +140,7 @@ export function registerDrain(gateway: Command): void {
     .option('--config <file>', 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)')
     .action((opts: { timeout: string; node?: string; config?: string }) =>
       runCli(async () => {
-        let timeoutMs: number;
-        try {
-          timeoutMs = parseDuration(opts.timeout);
-        } catch (e) {
-          if (e instanceof UnitError) throw new CliExit(`--timeout: ${e.message}`, 2);
-          throw e;
-        }
+        const timeoutMs = timeoutOption(opts.timeout);
         const node = opts.node;
         if (node !== undefined) {
           return withControlPlane(opts.config, (cp) => drainNodeCommand(cp, node, { timeoutMs }));

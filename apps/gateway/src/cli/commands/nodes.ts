@@ -13,6 +13,17 @@ export function ago(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m ago`;
 }
 
+/** The node's configuration as of its last reload: `as started`, `reloaded 2026-12-01 12:01:05Z (1 waits for a restart)`. */
+function configText(n: GatewayNodeView): string {
+  const r = n.lastReload;
+  const asked = n.reloadRequest ? ', reload requested' : '';
+  if (!r) return `as started${asked}`;
+  const at = when(new Date(r.at));
+  if (r.problems) return `file refused ${at}${asked}`;
+  const waits = r.pendingRestart.length;
+  return `reloaded ${at}${waits > 0 ? ` (${waits} ${waits === 1 ? 'waits' : 'wait'} for a restart)` : ''}${asked}`;
+}
+
 export function nodesTable(nodes: readonly GatewayNodeView[]): string {
   if (nodes.length === 0) return 'no gateway node has registered with this control plane\n';
   const rows = nodes.map((n) => [
@@ -23,8 +34,9 @@ export function nodesTable(nodes: readonly GatewayNodeView[]): string {
     ago(n.silentMs),
     n.health,
     n.draining ? 'yes' : 'no',
+    configText(n),
   ]);
-  const header = ['NAME', 'ADDRESS', 'VERSION', 'STARTED', 'LAST HEARTBEAT', 'HEALTH', 'DRAINING'];
+  const header = ['NAME', 'ADDRESS', 'VERSION', 'STARTED', 'LAST HEARTBEAT', 'HEALTH', 'DRAINING', 'CONFIG'];
   return `${alignColumns([header, ...rows], []).join('\n')}\n`;
 }
 

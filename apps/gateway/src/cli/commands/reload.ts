@@ -3,6 +3,9 @@ import type { SettingChange } from '../../config/reload-plan.ts';
 import type { ReloadReport } from '../../daemon/config-reload.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
+import { withControlPlane } from '../format/identity-context.ts';
+import { timeoutOption } from '../format/timeout-option.ts';
+import { reloadNodeCommand } from './reload-node.ts';
 
 function lines(title: string, changes: readonly SettingChange[]): string[] {
   if (changes.length === 0) return [];
@@ -39,8 +42,24 @@ export function registerReload(gateway: Command): void {
     )
     .option('--config <file>', 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)')
     .option('--dry-run', 'say what a reload would change, and change nothing')
-    .action((opts: { config?: string; dryRun?: boolean }) =>
+    .option(
+      '--node <name>',
+      'reload another node sharing the control plane (it reads its own file at its next heartbeat); see ./cfs gateway nodes',
+    )
+    .option(
+      '--timeout <duration>',
+      'with --node: give up waiting for its report after this long (exit 2)',
+      '30s',
+    )
+    .action((opts: { config?: string; dryRun?: boolean; node?: string; timeout: string }) =>
       runCli(async () => {
+        const node = opts.node;
+        if (node !== undefined) {
+          if (opts.dryRun)
+            throw new CliExit("--dry-run reads this host's file: it cannot preview another node's", 2);
+          const timeoutMs = timeoutOption(opts.timeout);
+          return withControlPlane(opts.config, (cp) => reloadNodeCommand(cp, node, { timeoutMs }));
+        }
         // Checked here first, as validate-config does: a file with errors never reaches the gateway.
         const { config } = await loadOperatorConfig(opts.config).catch((e: unknown) => {
           if (!(e instanceof CliExit)) throw e;

@@ -47,7 +47,7 @@ function nodeState(gw: Gateway): NodeBeatState {
  * /admin/drain) would: the same controller, the same log lines, plus one naming who asked, and
  * an audit entry for what this node did.
  */
-function carryOutDrainRequest(gw: Gateway, request: DrainRequest): void {
+async function carryOutDrainRequest(gw: Gateway, request: DrainRequest): Promise<void> {
   const log = gw.log.child({ feature: 'nodes' });
   const afterMs = Date.now() - request.requestedAt.getTime();
   const audit = (outcome: 'ok' | 'error', extra: Record<string, unknown>) =>
@@ -68,7 +68,11 @@ function carryOutDrainRequest(gw: Gateway, request: DrainRequest): void {
   try {
     const controller = drainControllerOf(gw);
     if (!controller) throw new Error('the drain feature is not running');
-    const s = request.action === 'drain' ? controller.drain() : controller.undrain();
+    if (request.action === 'drain') controller.drain();
+    else controller.undrain();
+    // The beat that settles the request reports the node as it then is: listeners stopped (or
+    // resumed) and probed again, as the answer to ./cfs gateway drain waits for.
+    const s = await controller.settled();
     log.info(
       { requestedBy: request.requestedBy, afterMs, connections: s.connections },
       `node registry: ${request.action === 'drain' ? 'draining' : 'undrained'} as ${request.requestedBy} asked through the control plane ${afterMs} ms ago`,
