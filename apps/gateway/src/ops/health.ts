@@ -92,8 +92,7 @@ export class HealthMonitor {
   /**
    * A planned drain laid over the probes: while set, the named checks read unhealthy with the
    * message "draining" (so /health answers 503 and a load balancer takes the node out) and the
-   * report says `draining`, so the console and the CLI show a planned drain rather than an
-   * outage. Probes keep running; the other checks keep reporting the truth.
+   * report says `draining`, so the console shows a planned drain rather than an outage. Probes keep running; the other checks keep reporting the truth.
    */
   setDrained(checks: ReadonlySet<string> | undefined): void {
     this.drained = checks;

@@ -30,16 +30,16 @@ export const drainFeature: Feature = {
       protocols: () => gw.protocols,
       onChange: (draining) => {
         gw.draining = draining;
-        // An undrain lifts the verdict only once the listeners accept and have been probed
-        // again (below): until then the last probes are the drain's ("not accepting").
-        if (draining) gw.health.setDrained(DRAINED_CHECKS);
-        if (draining)
+        if (draining) {
+          // An undrain lifts this only once the listeners accept and have been probed again
+          // (onListenersSettled): until then the last probes are the drain's ("not accepting").
+          gw.health.setDrained(DRAINED_CHECKS);
           log.warn('draining: listeners refuse new connections; open connections are still served');
-        else log.info('drain ended: listeners accept new connections again');
+        } else log.info('drain ended: listeners accept new connections again');
       },
       // Fresh probes, then the node registry (`./cfs gateway nodes`, the console's Cluster
-      // page) hears of it now instead of at the next heartbeat.
-      // The answer does not wait for the registry: a drain works with the control plane down.
+      // page) hears of it now instead of at the next heartbeat — without being waited for: a
+      // drain works with the control plane down.
       onListenersSettled: async () => {
         await gw.health.probeAll();
         if (!controller.draining) gw.health.setDrained(undefined);
