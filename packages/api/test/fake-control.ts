@@ -196,6 +196,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     resetCircuit: async (backend) => ({ ...circuit, backend }),
     invalidateCache: async () => ({
       scope: 'all',
+      at: 1_700_000_000_000,
       dropped: { attributes: 2, entries: 3, total: 5 },
       hitRatioBefore: 0.8,
       hitRatioAfter: 0.8,

@@ -184,8 +184,8 @@ function DrainPanel() {
 type Scope = 'all' | 'path' | 'uid';
 
 /**
- * How the caches refill after an invalidation: the first 5-second metrics sample taken after it
- * that saw lookups, attributes and names apart (the gateway's answer comes before any lookup).
+ * How the caches refill after an invalidation: the first 5-second metrics sample taken wholly
+ * after it (both times the gateway's clock) that saw lookups, attributes and names apart.
  */
 function HitRatioAfter({ since }: { since: number }) {
   const trpc = useTRPC();
@@ -223,12 +223,12 @@ function CachePanel() {
   const [problem, setProblem] = useState<string | null>(null);
   // The last answer only: a failure replaces a previous success instead of sitting beside it.
   const [outcome, setOutcome] = useState<
-    { ok: true; result: CacheInvalidation; at: number } | { ok: false; error: string } | null
+    { ok: true; result: CacheInvalidation } | { ok: false; error: string } | null
   >(null);
   const invalidate = useMutation(
     trpc.cache.invalidate.mutationOptions({
       onSuccess: (r) => {
-        setOutcome({ ok: true, result: r, at: Date.now() });
+        setOutcome({ ok: true, result: r });
         toast('success', `Cache invalidated (${r.scope}): ${r.dropped.total} entries dropped.`);
       },
       onError: (e) => {
@@ -329,7 +329,7 @@ function CachePanel() {
             value={pct(outcome.result.hitRatioBefore)}
             sub="since the gateway started"
           />
-          <HitRatioAfter since={outcome.at} />
+          <HitRatioAfter since={outcome.result.at} />
         </dl>
       ) : null}
     </Card>

@@ -67,6 +67,8 @@ export interface CacheInvalidation {
   /** `all`, `path /export/x`, `uid 1000`. */
   scope: string;
   dropped: { attributes: number; entries: number; total: number };
+  /** When the caches were dropped (ms since the epoch, the gateway's clock): later metrics samples show the refill. */
+  at: number;
   /** Both caches together, since start; null before any lookup. */
   hitRatioBefore: number | null;
   hitRatioAfter: number | null;

@@ -61,6 +61,7 @@ export async function invalidateCaches(gw: Gateway, body: unknown): Promise<Admi
   return {
     body: {
       scope,
+      at: Date.now(),
       dropped: { attributes, entries: names, total: attributes + names },
       hitRatioBefore: before,
       hitRatioAfter: hitRatio(gw),
