@@ -30,7 +30,7 @@ export interface AuditInput {
 export interface AuditFilter {
   actor?: string;
   action?: string;
-  /** Actions containing this text (the console's filter: `drain` finds drain and undrain). */
+  /** Actions containing this text, instead of `action` (the console's filter: `drain` finds drain and undrain). */
   actionContains?: string;
   target?: string;
   outcome?: AuditOutcome;
@@ -108,10 +108,7 @@ export function createAudit(prisma: PrismaClient): Audit {
       const rows = await prisma.auditLog.findMany({
         where: {
           actor: f.actor,
-          action:
-            f.actionContains === undefined
-              ? f.action
-              : { contains: f.actionContains, ...(f.action === undefined ? {} : { equals: f.action }) },
+          action: f.actionContains === undefined ? f.action : { contains: f.actionContains },
           target: f.target,
           outcome: f.outcome,
           at: f.since || f.until ? { gte: f.since, lte: f.until } : undefined,

@@ -120,8 +120,12 @@ export class NodeHeartbeat {
           heartbeatIntervalMs: identity.heartbeatIntervalMs,
         });
       }
-      if (requests.drain) await this.carryOut(requests.drain);
-      if (requests.reload) await this.reload(requests.reload);
+      const { drain, reload } = requests;
+      if (drain) {
+        await this.actOn(drain.action, drain, this.o.carryOut, (...a) => nodes.settleDrainRequest(...a));
+      }
+      if (reload)
+        await this.actOn('reload', reload, this.o.reload, (...a) => nodes.settleReloadRequest(...a));
       if (this.failing) {
         this.failing = false;
         log.info(`node registry: heartbeats reach the control plane again (node ${identity.name})`);
@@ -142,28 +146,24 @@ export class NodeHeartbeat {
     }
   }
 
-  private async carryOut(request: DrainRequest): Promise<void> {
-    const { nodes, identity, log } = this.o;
+  /**
+   * Does what a request found in the row asks (a throw is logged, and the request counts as
+   * carried out: the caller asks again), then settles it with the state it left this node in.
+   */
+  private async actOn<R extends ReloadRequest>(
+    what: string,
+    request: R,
+    act: ((request: R) => Promise<void> | void) | undefined,
+    settle: (name: string, requestedAt: Date, patch: HeartbeatPatch) => Promise<void>,
+  ): Promise<void> {
+    const { identity, log } = this.o;
     try {
-      if (!this.o.carryOut) throw new Error('this node cannot carry out drain requests');
-      await this.o.carryOut(request);
+      if (!act) throw new Error(`this node cannot carry out ${what} requests`);
+      await act(request);
     } catch (e) {
-      log.warn(
-        `node registry: could not ${request.action} as ${request.requestedBy} asked: ${(e as Error).message}`,
-      );
+      log.warn(`node registry: could not ${what} as ${request.requestedBy} asked: ${(e as Error).message}`);
     }
-    await nodes.settleDrainRequest(identity.name, request.requestedAt, this.o.state());
-  }
-
-  private async reload(request: ReloadRequest): Promise<void> {
-    const { nodes, identity, log } = this.o;
-    try {
-      if (!this.o.reload) throw new Error('this node cannot carry out reload requests');
-      await this.o.reload(request);
-    } catch (e) {
-      log.warn(`node registry: could not reload as ${request.requestedBy} asked: ${(e as Error).message}`);
-    }
-    await nodes.settleReloadRequest(identity.name, request.requestedAt, this.o.state());
+    await settle(identity.name, request.requestedAt, this.o.state());
   }
 
   /**

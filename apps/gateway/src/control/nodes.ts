@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { invalid, notFound } from './errors.ts';
 
 /** What a node reports about itself: its health (drain aside), or that it stopped cleanly. */
@@ -297,6 +297,37 @@ export function nodeJson(v: GatewayNodeView) {
 
 export function createNodes(prisma: PrismaClient): Nodes {
   const list = async () => (await prisma.gatewayNode.findMany({ orderBy: { name: 'asc' } })).map(plain);
+  /** Writes a request into a node's row, for a node that can act on it (`problemOf` says why not). */
+  const leaveRequest = async (
+    name: string,
+    problemOf: (n: GatewayNodeView) => string | null,
+    request: Prisma.GatewayNodeUpdateInput,
+  ): Promise<GatewayNodeView> => {
+    const row = await prisma.gatewayNode.findUnique({ where: { name } });
+    if (!row) throw notFound(`gateway node ${name}`);
+    const problem = problemOf(viewNode(plain(row), new Date()));
+    if (problem) throw invalid(problem);
+    const n = await prisma.gatewayNode.update({ where: { name }, data: request });
+    return viewNode(plain(n), new Date());
+  };
+  /**
+   * The node carried out the request `made` names: clears it (`cleared`) and records the state it
+   * left the node in, as a heartbeat. A newer request replaced it: only the state is recorded,
+   * and that one waits for the next beat.
+   */
+  const settle = async (
+    name: string,
+    made: Prisma.GatewayNodeWhereInput,
+    patch: HeartbeatPatch,
+    cleared: Prisma.GatewayNodeUpdateManyMutationInput,
+  ): Promise<void> => {
+    const data = { lastHeartbeatAt: new Date(), ...patchData(patch) };
+    const { count } = await prisma.gatewayNode.updateMany({
+      where: { name, ...made },
+      data: { ...data, ...cleared },
+    });
+    if (count === 0) await prisma.gatewayNode.updateMany({ where: { name }, data });
+  };
   return {
     async register({ name, address, version, heartbeatIntervalMs, status = 'starting' }) {
       const now = new Date();
@@ -340,44 +371,28 @@ export function createNodes(prisma: PrismaClient): Nodes {
     async requestDrain(name, action, requestedBy) {
       if (!DRAIN_ACTIONS.includes(action))
         throw invalid(`a drain request is one of ${DRAIN_ACTIONS.join(', ')}`);
-      const row = await prisma.gatewayNode.findUnique({ where: { name } });
-      if (!row) throw notFound(`gateway node ${name}`);
-      const problem = drainRequestProblem(viewNode(plain(row), new Date()));
-      if (problem) throw invalid(problem);
-      const n = await prisma.gatewayNode.update({
-        where: { name },
-        data: { drainRequest: action, drainRequestedAt: new Date(), drainRequestedBy: requestedBy },
+      return leaveRequest(name, drainRequestProblem, {
+        drainRequest: action,
+        drainRequestedAt: new Date(),
+        drainRequestedBy: requestedBy,
       });
-      return viewNode(plain(n), new Date());
     },
-    async settleDrainRequest(name, requestedAt, patch) {
-      const data = { lastHeartbeatAt: new Date(), ...patchData(patch) };
-      const { count } = await prisma.gatewayNode.updateMany({
-        where: { name, drainRequestedAt: requestedAt },
-        data: { ...data, drainRequest: null, drainRequestedAt: null, drainRequestedBy: null },
-      });
-      // A newer request replaced it: record the state, and leave that one for the next beat.
-      if (count === 0) await prisma.gatewayNode.updateMany({ where: { name }, data });
-    },
-    async requestReload(name, requestedBy) {
-      const row = await prisma.gatewayNode.findUnique({ where: { name } });
-      if (!row) throw notFound(`gateway node ${name}`);
-      const problem = reloadRequestProblem(viewNode(plain(row), new Date()));
-      if (problem) throw invalid(problem);
-      const n = await prisma.gatewayNode.update({
-        where: { name },
-        data: { reloadRequestedAt: new Date(), reloadRequestedBy: requestedBy },
-      });
-      return viewNode(plain(n), new Date());
-    },
-    async settleReloadRequest(name, requestedAt, patch) {
-      const data = { lastHeartbeatAt: new Date(), ...patchData(patch) };
-      const { count } = await prisma.gatewayNode.updateMany({
-        where: { name, reloadRequestedAt: requestedAt },
-        data: { ...data, reloadRequestedAt: null, reloadRequestedBy: null },
-      });
-      if (count === 0) await prisma.gatewayNode.updateMany({ where: { name }, data });
-    },
+    settleDrainRequest: (name, requestedAt, patch) =>
+      settle(name, { drainRequestedAt: requestedAt }, patch, {
+        drainRequest: null,
+        drainRequestedAt: null,
+        drainRequestedBy: null,
+      }),
+    requestReload: (name, requestedBy) =>
+      leaveRequest(name, reloadRequestProblem, {
+        reloadRequestedAt: new Date(),
+        reloadRequestedBy: requestedBy,
+      }),
+    settleReloadRequest: (name, requestedAt, patch) =>
+      settle(name, { reloadRequestedAt: requestedAt }, patch, {
+        reloadRequestedAt: null,
+        reloadRequestedBy: null,
+      }),
     list,
     async view(now = new Date()) {
       return (await list()).map((n) => viewNode(n, now));

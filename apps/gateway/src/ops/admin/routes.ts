@@ -104,7 +104,7 @@ export class AdminRoutes {
     const match = pattern.exec(url.pathname);
     if (!match) return sendJson(res, 404, { error: 'not found', path: url.pathname });
     const remoteAddress = req.socket.remoteAddress ?? '';
-    let target = url.pathname;
+    const target = url.pathname;
     const who = await this.authenticate(req, minRole);
     if ('status' in who) {
       await this.audit({
@@ -132,11 +132,7 @@ export class AdminRoutes {
       return sendJson(res, (e as { status?: number }).status ?? 400, { error: (e as Error).message });
     }
     const request: AdminRequest = { caller: who, url, body, params: { ...match.groups } };
-    try {
-      target = targetOf?.(request) ?? target;
-    } catch {
-      // A body too malformed to name a target is refused by the handler; the path names it.
-    }
+    const named = targetOf?.(request) ?? target;
     try {
       const result = await handler(request);
       const status = result.status ?? 200;
@@ -147,7 +143,7 @@ export class AdminRoutes {
           caller: who,
           remoteAddress,
           action,
-          target,
+          target: named,
           outcome: status < 400 ? 'ok' : 'error',
           detail: result.auditDetail ?? body,
         });
@@ -158,7 +154,7 @@ export class AdminRoutes {
         caller: who,
         remoteAddress,
         action,
-        target,
+        target: named,
         outcome: 'error',
         detail: (e as Error).message,
       });

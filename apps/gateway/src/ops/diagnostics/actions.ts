@@ -70,9 +70,7 @@ export async function remediate(gw: Gateway, request: RemediationRequest): Promi
 async function run(gw: Gateway, r: RemediationRequest): Promise<RemediationResult> {
   switch (r.action) {
     case 'drain': {
-      const c = drainController(gw);
-      c.drain();
-      const s = await c.settled();
+      const s = await drainController(gw).apply('drain');
       return {
         action: r.action,
         summary: `draining: listeners refuse new connections (${s.connections} open)`,
@@ -80,9 +78,7 @@ async function run(gw: Gateway, r: RemediationRequest): Promise<RemediationResul
       };
     }
     case 'undrain': {
-      const c = drainController(gw);
-      c.undrain();
-      const s = await c.settled();
+      const s = await drainController(gw).apply('undrain');
       return {
         action: r.action,
         summary: 'serving: listeners accept new connections again',

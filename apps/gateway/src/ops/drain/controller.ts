@@ -112,11 +112,13 @@ export class DrainController {
   }
 
   /**
-   * Resolves once the last drain or undrain has reached every listener and `onListenersSettled`
-   * has run, with the status then: what an answer to the operator waits for, so it describes
-   * the gateway as it is.
+   * Drains or undrains, and resolves once that has reached every listener and
+   * `onListenersSettled` has run, with the status then: what an answer to the operator (admin
+   * API, console, diagnostics, a registry request) waits for, so it describes the gateway as it is.
    */
-  async settled(): Promise<DrainStatus> {
+  async apply(action: 'drain' | 'undrain'): Promise<DrainStatus> {
+    if (action === 'drain') this.drain();
+    else this.undrain();
     await this.settling;
     return this.status();
   }

@@ -70,10 +70,7 @@ export const drainFeature: Feature = {
       '/admin/drain',
       'operator',
       'gateway.drain',
-      async () => {
-        controller.drain();
-        return { body: await controller.settled() };
-      },
+      async () => ({ body: await controller.apply('drain') }),
       GATEWAY_TARGET,
     );
     gw.admin.add(
@@ -81,10 +78,7 @@ export const drainFeature: Feature = {
       '/admin/undrain',
       'operator',
       'gateway.undrain',
-      async () => {
-        controller.undrain();
-        return { body: await controller.settled() };
-      },
+      async () => ({ body: await controller.apply('undrain') }),
       GATEWAY_TARGET,
     );
     registerLogLevelRoute(gw);

@@ -68,11 +68,9 @@ async function carryOutDrainRequest(gw: Gateway, request: DrainRequest): Promise
   try {
     const controller = drainControllerOf(gw);
     if (!controller) throw new Error('the drain feature is not running');
-    if (request.action === 'drain') controller.drain();
-    else controller.undrain();
     // The beat that settles the request reports the node as it then is: listeners stopped (or
     // resumed) and probed again, as the answer to ./cfs gateway drain waits for.
-    const s = await controller.settled();
+    const s = await controller.apply(request.action);
     log.info(
       { requestedBy: request.requestedBy, afterMs, connections: s.connections },
       `node registry: ${request.action === 'drain' ? 'draining' : 'undrained'} as ${request.requestedBy} asked through the control plane ${afterMs} ms ago`,

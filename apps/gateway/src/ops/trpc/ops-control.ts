@@ -55,16 +55,8 @@ export function opsControl(gw: Gateway): OpsControl {
         ),
       ),
     drainStatus: async (): Promise<DrainStatus> => drainController(gw).status(),
-    drain: async () => {
-      const c = drainController(gw);
-      c.drain();
-      return c.settled();
-    },
-    undrain: async () => {
-      const c = drainController(gw);
-      c.undrain();
-      return c.settled();
-    },
+    drain: async () => drainController(gw).apply('drain'),
+    undrain: async () => drainController(gw).apply('undrain'),
     configStatus: async () => configStatus(gw),
     previewConfig: async () => {
       const r = await previewReload(gw);
