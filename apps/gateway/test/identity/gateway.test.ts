@@ -72,6 +72,27 @@ describe('console admin bootstrap on a fresh state', () => {
     }
   });
 
+  test('2b a CFS_ADMIN_PASSWORD shorter than 8 characters refuses the start, saying why, creating nothing', async () => {
+    const dir = makeTempDir('bootstrap-short');
+    const configFile = await writeGatewayConfig(dir);
+    const short = 'Ab1-x';
+    const gw = spawnProcess(CFS, ['gateway', 'start', '--config', configFile], {
+      name: 'gateway',
+      env: { CFS_ADMIN_PASSWORD: short },
+    });
+    const status = await gw.exited;
+    const out = gw.output();
+    ok(status.code !== 0, out);
+    match(out, /CFS_ADMIN_PASSWORD: password must be 8 to 256 characters; no console admin was created/);
+    ok(!out.includes(short), 'the refused password is not echoed');
+    const cp = await openControlPlane({ stateDir: join(dir, 'state') });
+    try {
+      equal(await cp.users.get('admin'), null);
+    } finally {
+      await cp.close();
+    }
+  });
+
   test('3 no bootstrap when an admin already exists', async () => {
     const dir = makeTempDir('bootstrap-exists');
     const configFile = await writeGatewayConfig(dir);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ControlError } from '../../control/errors.ts';
 import type { ControlPlane } from '../../control/index.ts';
+import { StartError } from '../../daemon/start-error.ts';
 
 export const BOOTSTRAP_ADMIN = 'admin';
 
@@ -52,6 +53,10 @@ export async function ensureAdminAccount(
   } catch (e) {
     // Another node sharing this control plane created it at the same moment: it printed it.
     if (e instanceof ControlError && e.code === 'EXISTS') return 'exists';
+    // A CFS_ADMIN_PASSWORD the password rules refuse (too short): the operator's to fix.
+    if (e instanceof ControlError && e.code === 'INVALID' && !generated) {
+      throw new StartError(`CFS_ADMIN_PASSWORD: ${e.message}; no console admin was created`);
+    }
     throw e;
   }
   await control.audit.record({
