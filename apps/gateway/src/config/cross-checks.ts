@@ -123,6 +123,7 @@ function shareChecks(raw: unknown): Finding[] {
   }
   const nameOf = (i: number) => text(mapAtItem(shares[i]).name);
   return [
+    ...encryptionBeyondServer(smb, shares),
     ...duplicateEntries(
       shares,
       ['smb', 'shares'],
@@ -140,6 +141,23 @@ function shareChecks(raw: unknown): Finding[] {
         `${text(mapAtItem(shares[first]).path)} is already shared as '${nameOf(first)}' (smb.shares.${first})`,
     ),
   ];
+}
+
+/** A share cannot ask for encryption the server does not offer (`smb.encryption: off`). */
+function encryptionBeyondServer(smb: Raw, shares: readonly unknown[]): Finding[] {
+  if (smb.encryption !== 'off') return [];
+  const findings: Finding[] = [];
+  shares.forEach((share, i) => {
+    const wanted = mapAtItem(share).encryption;
+    if (wanted !== 'desired' && wanted !== 'required') return;
+    findings.push({
+      path: ['smb', 'shares', i, 'encryption'],
+      message: `'${wanted}' cannot be met: smb.encryption is off, so no client can encrypt; set smb.encryption to if_required (or remove this key)`,
+      severity: 'error',
+      at: 'value',
+    });
+  });
+  return findings;
 }
 
 function tlsChecks(raw: unknown, configDir: string): Finding[] {

@@ -31,6 +31,7 @@ export const DEFAULTS = {
   probeInterval: '2s',
   /** How long an SMB durable handle outlives its dropped connection (MS-SMB2 Open.DurableOpenTimeout). */
   durableHandleTimeout: '60s',
+  smbEncryption: 'if_required',
   /** `durability.metadata`: every change on disk before it is answered, as RFC 1813 asks. */
   metadataDurability: 'sync',
   /** `durability.flush_interval`: with `metadata: async`, the longest a change waits for the disk. */
@@ -47,6 +48,18 @@ export const DEFAULTS = {
  */
 export const METADATA_DURABILITY = ['sync', 'async'] as const;
 export type MetadataDurability = (typeof METADATA_DURABILITY)[number];
+
+/**
+ * `smb.encryption`, Samba's `server smb encrypt`. off: not offered (a client that requires it
+ * cannot connect). if_required: offered; the client decides. desired: every SMB 3.x session that
+ * can encrypt does; older clients connect unencrypted. required: as desired, and a client that
+ * cannot encrypt is refused (STATUS_ACCESS_DENIED). A share may ask for more than the server.
+ */
+export const SMB_ENCRYPTION = ['off', 'if_required', 'desired', 'required'] as const;
+export type SmbEncryption = (typeof SMB_ENCRYPTION)[number];
+/** What a share may ask for: never less than the server, so not `off`. */
+export const SMB_SHARE_ENCRYPTION = ['if_required', 'desired', 'required'] as const;
+export type SmbShareEncryption = (typeof SMB_SHARE_ENCRYPTION)[number];
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -3,7 +3,13 @@ import { parseDuration, UnitError } from '../util/units.ts';
 import { parseClientMatch, parseListenAddress } from './address.ts';
 import { parseMetadataUrl, parseTransportUrl } from './backend-url.ts';
 import { parseControlUrl } from './control-url.ts';
-import { DEFAULTS, LOG_LEVELS, METADATA_DURABILITY } from './defaults.ts';
+import {
+  DEFAULTS,
+  LOG_LEVELS,
+  METADATA_DURABILITY,
+  SMB_ENCRYPTION,
+  SMB_SHARE_ENCRYPTION,
+} from './defaults.ts';
 import { InvalidValue } from './invalid-value.ts';
 import { parseMode } from './mode.ts';
 import {
@@ -109,6 +115,8 @@ const smbShare = z.strictObject({
   path: namespacePath,
   valid_groups: z.array(parsedText('a group name', parseGroupName)).default([]),
   read_only: z.boolean().default(false),
+  // Absent: the server's smb.encryption.
+  encryption: z.enum(SMB_SHARE_ENCRYPTION).optional(),
   mode,
   owner_uid: id.default(DEFAULTS.ownerId),
   owner_gid: id.default(DEFAULTS.ownerId),
@@ -165,6 +173,7 @@ export const configFileSchema = z.strictObject({
     workgroup: parsedText('a NetBIOS name', parseNetbiosName).prefault(DEFAULTS.netbiosName),
     shares: z.array(smbShare).prefault([{ name: DEFAULTS.shareName, path: DEFAULTS.exportPath }]),
     require_signing: z.boolean().default(false),
+    encryption: z.enum(SMB_ENCRYPTION).default(DEFAULTS.smbEncryption),
     durable_handle_timeout: interval(DEFAULTS.durableHandleTimeout),
   }),
   health: section({ bind: address(DEFAULTS.healthBind), probe_interval: interval(DEFAULTS.probeInterval) }),

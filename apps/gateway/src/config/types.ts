@@ -1,12 +1,12 @@
 import type { ClientMatch, ListenAddress } from './address.ts';
 import type { MetadataBackend, TransportBackend } from './backend-url.ts';
 import type { ControlBackend } from './control-url.ts';
-import type { LogLevel, MetadataDurability } from './defaults.ts';
+import type { LogLevel, MetadataDurability, SmbEncryption, SmbShareEncryption } from './defaults.ts';
 
 export type { ClientMatch, ListenAddress } from './address.ts';
 export type { MetadataBackend, TransportBackend } from './backend-url.ts';
 export type { ControlBackend } from './control-url.ts';
-export type { LogLevel, Protocol } from './defaults.ts';
+export type { LogLevel, Protocol, SmbEncryption, SmbShareEncryption } from './defaults.ts';
 
 /**
  * A namespace directory the gateway creates at first start if missing, with this owner and
@@ -59,6 +59,8 @@ export interface SmbShare extends ServedDirectory {
   /** Empty means every authenticated user. */
   validGroups: string[];
   readOnly: boolean;
+  /** Absent: as the server's `smb.encryption`; else at least this much. */
+  encryption?: SmbShareEncryption;
 }
 
 /**
@@ -119,6 +121,7 @@ export interface GatewayConfig {
     workgroup: string;
     shares: SmbShare[];
     requireSigning: boolean;
+    encryption: SmbEncryption;
     /** How long a durable handle is kept after its connection drops, waiting for a reconnect. */
     durableHandleTimeoutMs: number;
   };

@@ -98,6 +98,27 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
       'FILE:2:3 durability.flush_interval: warning: has no effect unless durability.metadata is async (changes are flushed before they are answered)',
     ],
   ],
+  [
+    16,
+    'a share asking for encryption the server does not offer',
+    [
+      'smb:',
+      '  encryption: off',
+      '  shares:',
+      '    - { name: export, path: /export }',
+      '    - { name: finance, path: /finance, encryption: required }',
+      '    - { name: team, path: /team, encryption: if_required }',
+    ],
+    [
+      "FILE:5:52 smb.shares.1.encryption: 'required' cannot be met: smb.encryption is off, so no client can encrypt; set smb.encryption to if_required (or remove this key)",
+    ],
+  ],
+  [
+    17,
+    'an encryption level Samba does not have',
+    ['smb: { encryption: mandatory }'],
+    ["FILE:1:20 smb.encryption: must be one of off, if_required, desired, required; got 'mandatory'"],
+  ],
 ];
 
 describe('checks across keys', () => {

@@ -215,12 +215,13 @@ export class TestClient {
     return this.nextId;
   }
 
-  async negotiate(dialects = [0x0202, 0x0210, 0x0300]): Promise<Reply> {
+  /** NEGOTIATE; Capabilities LARGE_MTU | ENCRYPTION unless told otherwise. */
+  async negotiate(dialects = [0x0202, 0x0210, 0x0300], opts: { capabilities?: number } = {}): Promise<Reply> {
     const body = Buffer.alloc(36 + 2 * dialects.length);
     body.writeUInt16LE(36, 0);
     body.writeUInt16LE(dialects.length, 2);
     body.writeUInt16LE(1, 4);
-    body.writeUInt32LE(0x44, 8);
+    body.writeUInt32LE(opts.capabilities ?? 0x44, 8);
     randomBytes(16).copy(body, 12);
     dialects.forEach((d, i) => {
       body.writeUInt16LE(d, 36 + 2 * i);

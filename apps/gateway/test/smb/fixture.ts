@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Protocol } from '../../src/config/types.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
@@ -37,6 +38,8 @@ export interface StartOptions {
   protocols?: Protocol[];
   extraYaml?: string;
   logLevel?: string;
+  /** The gateway's logger (a test reading its lines); else one at logLevel on stdout. */
+  log?: Logger;
 }
 
 /** A gateway serving SMB (and optionally S3/NFS), started in this process on free 127.0.0.1 ports. */
@@ -62,7 +65,7 @@ ${o.extraYaml ?? ''}
   const gw = new Gateway(
     config,
     protocols,
-    createLogger((o.logLevel ?? 'error') as 'error', { pretty: false }),
+    o.log ?? createLogger((o.logLevel ?? 'error') as 'error', { pretty: false }),
   );
   await gw.start();
   let nextUid = 3000;

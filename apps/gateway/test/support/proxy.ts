@@ -4,11 +4,12 @@ import net, { type AddressInfo } from 'node:net';
  * A man in the middle on 127.0.0.1: each connection is relayed to `targetPort`, and every
  * chunk the client sends passes through `edit` first, with the number of bytes the client sent
  * before it. `edit` answers the bytes to pass on (changed or not), or 'cut' to close both sides
- * there, as a dropped network would.
+ * there, as a dropped network would. `fromServer` sees each chunk the server answers.
  */
 export async function relayProxy(
   targetPort: number,
   edit: (chunk: Buffer, sentBefore: number) => Buffer | 'cut',
+  fromServer?: (chunk: Buffer) => void,
 ): Promise<{ port: number; close(): void }> {
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
@@ -23,7 +24,10 @@ export async function relayProxy(
       }
       upstream.write(out);
     });
-    upstream.on('data', (c: Buffer) => client.write(c));
+    upstream.on('data', (c: Buffer) => {
+      fromServer?.(c);
+      client.write(c);
+    });
     for (const [a, b] of [
       [client, upstream],
       [upstream, client],

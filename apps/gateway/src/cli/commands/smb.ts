@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import type { GatewayConfig } from '../../config/types.ts';
+import type { GatewayConfig, SmbEncryption } from '../../config/types.ts';
 import { SMB_STATUS_PATH } from '../../protocols/smb/admin-route.ts';
+import { shareEncryption } from '../../protocols/smb/encryption.ts';
 import type { SmbStatus } from '../../protocols/smb/status-report.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
@@ -63,6 +64,13 @@ export interface ShareSettings {
   shares: Array<Record<string, string | number | boolean | string[]>>;
 }
 
+const ENCRYPTION_MEANS: Record<SmbEncryption, string> = {
+  off: 'not offered; a client that requires it cannot connect',
+  if_required: 'offered, the client decides; SMB 3.x: AES-128-GCM, AES-128-CCM',
+  desired: 'SMB 3.x sessions encrypt; a client that cannot still connects, unencrypted',
+  required: 'every session encrypts; a client that cannot is refused',
+};
+
 /** The effective share settings of a configuration (the runbook's `testparm -s`). */
 export function smbShareSettings(config: GatewayConfig): ShareSettings {
   const smb = config.smb;
@@ -73,7 +81,7 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
       domain: smb.domain,
       workgroup: smb.workgroup,
       'server signing': smb.requireSigning ? 'mandatory' : 'default (signed when the client asks)',
-      'server smb encrypt': 'if the client asks (SMB 3.x: AES-128-GCM, AES-128-CCM)',
+      'server smb encrypt': `${smb.encryption} (${ENCRYPTION_MEANS[smb.encryption]})`,
       'server min protocol': 'SMB2_02',
       'server max protocol': 'SMB3_11',
       'ntlm auth': 'ntlmv2-only',
@@ -85,6 +93,10 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
         path: s.path,
         'read only': s.readOnly,
         'valid groups': s.validGroups.length > 0 ? s.validGroups : 'any authenticated user',
+        'smb encrypt':
+          s.encryption !== undefined && shareEncryption(smb.encryption, s.encryption) !== smb.encryption
+            ? `${s.encryption} (this share's encryption)`
+            : `${smb.encryption} (as the server)`,
         'root mode': s.mode.toString(8).padStart(4, '0'),
         'root owner': `${s.ownerUid}:${s.ownerGid}`,
       })),

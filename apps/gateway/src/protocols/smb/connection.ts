@@ -769,6 +769,8 @@ export class SmbConnection implements ConnectionState {
       if (row.needsTree) {
         tree = session!.trees.get(treeId);
         if (!tree) throw new SmbError(NT_STATUS.STATUS_NETWORK_NAME_DELETED, 'no such tree');
+        if (tree.encryptData && !enc.encrypted)
+          throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the share requires encryption');
         if (row.mutates && tree.share.readOnly && !tree.share.ipc)
           throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
       }
@@ -877,7 +879,7 @@ export class SmbConnection implements ConnectionState {
 
   /**
    * An OPLOCK_BREAK notification (§2.2.23.1, §3.3.4.6): unsolicited, MessageId all ones,
-   * SessionId 0, not signed; encrypted when the open's session encrypts.
+   * SessionId 0, not signed; encrypted when the open's session or share encrypts.
    */
   sendOplockBreak(open: Open, level: number): void {
     const header = encodeHeader({
@@ -893,7 +895,10 @@ export class SmbConnection implements ConnectionState {
     });
     const body = encodeOplockBreak({ level, fileId: open.fileId });
     const session = open.session;
-    const encrypted = session.encryptData && session.encryptionKey !== undefined && this.cipher !== 0;
+    const encrypted =
+      (session.encryptData || open.tree.encryptData) &&
+      session.encryptionKey !== undefined &&
+      this.cipher !== 0;
     this.send([{ header, body: [body] }], { encrypted, sessionId: session.id });
   }
 

@@ -235,3 +235,5 @@ export const OPLOCK_LEVEL_LEASE = 0xff;
 
 /** Share types (TREE_CONNECT response). */
 export const SHARE_TYPE = { DISK: 0x01, PIPE: 0x02, PRINT: 0x03 } as const;
+/** TREE_CONNECT response ShareFlags (§2.2.10): the ones the gateway sets. */
+export const SHARE_FLAG = { ENCRYPT_DATA: 0x8000 } as const;

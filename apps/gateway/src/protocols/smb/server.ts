@@ -10,6 +10,7 @@ import { closeOpen } from './close-open.ts';
 import { SmbConnection } from './connection.ts';
 import type { ServerEnv } from './context.ts';
 import { DurableOpens } from './durable.ts';
+import { cannotEncrypt, encryptionVerdict, shareEncryption } from './encryption.ts';
 import { nowFiletime } from './filetime.ts';
 import { NotifyHub } from './notify.ts';
 import { InodeOpens } from './open-files.ts';
@@ -83,7 +84,9 @@ export class SmbServer implements ProtocolServer {
    * A reload: new shares are served and listed at once. A tree connect to a share the reload
    * removed or moved to another path ends (its next request reads STATUS_NETWORK_NAME_DELETED and
    * the client connects the tree again); one to a share whose read_only or valid_groups changed
-   * takes the new settings now, and ends if its user is no longer in valid_groups.
+   * takes the new settings now, and ends if its user is no longer in valid_groups. One that is
+   * not encrypted where the share now asks for encryption (`smb.encryption` or the share's) ends
+   * too: the client's next tree connect is told to encrypt, or refused if it cannot.
    */
   async reload(): Promise<void> {
     const shares = new Map(sharesFrom(this.ctx.config.smb.shares).map((s) => [s.name.toUpperCase(), s]));
@@ -97,7 +100,11 @@ export class SmbServer implements ProtocolServer {
           if (!next) ending.push({ tree, why: 'the share is no longer configured' });
           else if (next.path !== tree.share.path)
             ending.push({ tree, why: `the share now serves ${next.path}` });
-          else tree.share = next;
+          else {
+            tree.share = next;
+            const unencrypted = this.newlyEncrypted(conn, tree);
+            if (unencrypted) ending.push({ tree, why: unencrypted });
+          }
         }
       }
     }
@@ -122,6 +129,16 @@ export class SmbServer implements ProtocolServer {
         ),
       );
     }
+  }
+
+  /** Why a tree connect that does not encrypt must end now that its share asks for encryption. */
+  private newlyEncrypted(conn: SmbConnection, tree: TreeConnect): string | undefined {
+    if (tree.encryptData || tree.session.encryptData) return undefined;
+    const level = shareEncryption(this.ctx.config.smb.encryption, tree.share.encryption);
+    const verdict = encryptionVerdict(level, conn);
+    if (verdict === 'encrypt') return `the share now asks for encryption (${level}); it was not encrypted`;
+    if (verdict === 'refuse') return `the share now requires encryption and ${cannotEncrypt(conn)}`;
+    return undefined;
   }
 
   async setAccepting(accepting: boolean): Promise<void> {

@@ -1,4 +1,4 @@
-import type { SmbShare } from '../../config/types.ts';
+import type { SmbShare, SmbShareEncryption } from '../../config/types.ts';
 import type { ControlPlane } from '../../control/index.ts';
 import { readHostGroups } from '../../ops/identity/host-groups.ts';
 import { FILE_ALL_ACCESS, FILE_GENERIC_EXECUTE, FILE_GENERIC_READ } from './constants.ts';
@@ -11,6 +11,8 @@ export interface Share {
   path: string;
   readOnly: boolean;
   validGroups: readonly string[];
+  /** Absent: as the server's smb.encryption. */
+  encryption?: SmbShareEncryption;
   ipc: boolean;
   remark: string;
 }
@@ -30,6 +32,7 @@ export function sharesFrom(config: readonly SmbShare[]): Share[] {
     path: s.path,
     readOnly: s.readOnly,
     validGroups: s.validGroups,
+    ...(s.encryption === undefined ? {} : { encryption: s.encryption }),
     ipc: false,
     remark: '',
   }));
@@ -69,6 +72,8 @@ export async function inValidGroups(
 /** MS-SMB2 §3.3.1.9: a session's connection to a share. */
 export class TreeConnect {
   readonly createdAt = Date.now();
+  /** The share asked for encryption this session does not already give: requests must come encrypted. */
+  encryptData = false;
   constructor(
     readonly id: number,
     readonly session: Session,

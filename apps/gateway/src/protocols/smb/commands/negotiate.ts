@@ -124,10 +124,17 @@ export async function handleNegotiate(
   c.serverSecurityMode = SIGNING_ENABLED | (ctx.env.config.smb.requireSigning ? SIGNING_REQUIRED : 0);
   let caps = 0;
   if (dialect >= DIALECT.SMB21) caps |= CAP.LARGE_MTU;
-  if ((dialect === DIALECT.SMB30 || dialect === DIALECT.SMB302) && req.capabilities & CAP.ENCRYPTION) {
+  // smb.encryption: off offers no encryption: no capability (3.0, 3.0.2), no cipher context (3.1.1).
+  const offered = ctx.env.config.smb.encryption !== 'off';
+  if (
+    offered &&
+    (dialect === DIALECT.SMB30 || dialect === DIALECT.SMB302) &&
+    req.capabilities & CAP.ENCRYPTION
+  ) {
     caps |= CAP.ENCRYPTION;
     c.cipher = CIPHER.AES128_CCM;
   }
+  if (contexts && !offered) contexts.cipher = undefined;
   if (dialect === DIALECT.SMB311 && contexts?.cipher) c.cipher = contexts.cipher;
   c.signingGmac = contexts?.signing === SIGNING_ALG.AES_GMAC;
   c.serverCapabilities = caps;

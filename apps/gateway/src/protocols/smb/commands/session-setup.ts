@@ -1,6 +1,7 @@
-import { isSmb3, SESSION_FLAG, SIGNING_REQUIRED } from '../constants.ts';
+import { SESSION_FLAG, SIGNING_REQUIRED } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { cipherName, deriveKeys, NT_STATUS, NtlmAcceptor, smb2Dialect, statusCode } from '../deps.ts';
+import { cannotEncrypt, encryptionVerdict } from '../encryption.ts';
 import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { lookupSmbUser } from '../identity.ts';
@@ -45,6 +46,13 @@ export async function handleSessionSetup(
   req: SessionSetupRequest,
 ): Promise<SessionSetupResponse> {
   const { conn, env } = ctx;
+  // §3.3.5.5 steps 1-2: with encryption required, a client that cannot encrypt is refused first.
+  const encryption = encryptionVerdict(env.config.smb.encryption, conn);
+  if (encryption === 'refuse')
+    throw new SmbError(
+      NT_STATUS.STATUS_ACCESS_DENIED,
+      `smb.encryption is required and ${cannotEncrypt(conn)}`,
+    );
   if (req.flags & BINDING)
     throw new SmbError(NT_STATUS.STATUS_REQUEST_NOT_ACCEPTED, 'multichannel binding is not offered');
   let session: Session;
@@ -116,11 +124,12 @@ export async function handleSessionSetup(
     env.config.smb.requireSigning ||
     (req.securityMode & SIGNING_REQUIRED) !== 0 ||
     (conn.clientSecurityMode & SIGNING_REQUIRED) !== 0;
+  session.encryptData = encryption === 'encrypt';
   session.state = 'valid';
   conn.describeSession(session);
   await endPreviousSession(ctx, session, req.previousSessionId);
   return {
-    sessionFlags: session.encryptData && isSmb3(conn.dialect) ? SESSION_FLAG.ENCRYPT_DATA : 0,
+    sessionFlags: session.encryptData ? SESSION_FLAG.ENCRYPT_DATA : 0,
     token: step.token,
   };
 }

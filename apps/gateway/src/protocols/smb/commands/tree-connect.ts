@@ -1,6 +1,7 @@
-import { SHARE_TYPE } from '../constants.ts';
+import { SHARE_FLAG, SHARE_TYPE } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
+import { cannotEncrypt, encryptionVerdict, shareEncryption } from '../encryption.ts';
 import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { findShare, inValidGroups, TreeConnect } from '../tree.ts';
@@ -59,15 +60,26 @@ export async function handleTreeConnect(
     );
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, `${user.name} is not in the share's valid_groups`);
   }
+  // §3.3.5.7: a share asking for encryption (beyond its session's) sets SMB2_SHAREFLAG_ENCRYPT_DATA,
+  // or refuses a client that cannot encrypt when it is required. IPC$ follows the session.
+  const encryption = share.ipc
+    ? 'plain'
+    : encryptionVerdict(shareEncryption(ctx.env.config.smb.encryption, share.encryption), ctx.conn);
+  if (encryption === 'refuse')
+    throw new SmbError(
+      NT_STATUS.STATUS_ACCESS_DENIED,
+      `${share.name} requires encryption and ${cannotEncrypt(ctx.conn)}`,
+    );
   const rootIno = share.ipc
     ? 0n
     : (await ctx.env.ns.resolvePath({ uid: 0, gid: 0, gids: [] }, share.path)).ino;
   const tree = new TreeConnect(session.allocTreeId(), session, share, rootIno);
+  tree.encryptData = encryption === 'encrypt' && !session.encryptData;
   session.trees.set(tree.id, tree);
   ctx.replyTreeId(tree.id);
   return {
     shareType: share.ipc ? SHARE_TYPE.PIPE : SHARE_TYPE.DISK,
-    shareFlags: 0,
+    shareFlags: tree.encryptData ? SHARE_FLAG.ENCRYPT_DATA : 0,
     capabilities: 0,
     maximalAccess: tree.maximalAccess,
   };
