@@ -124,6 +124,7 @@ function shareChecks(raw: unknown): Finding[] {
   const nameOf = (i: number) => text(mapAtItem(shares[i]).name);
   return [
     ...encryptionBeyondServer(smb, shares),
+    ...guestShares(smb, shares),
     ...duplicateEntries(
       shares,
       ['smb', 'shares'],
@@ -156,6 +157,25 @@ function encryptionBeyondServer(smb: Raw, shares: readonly unknown[]): Finding[]
       severity: 'error',
       at: 'value',
     });
+  });
+  return findings;
+}
+
+/** A share taking guests: guests must be able to log on, and cannot encrypt. */
+function guestShares(smb: Raw, shares: readonly unknown[]): Finding[] {
+  const findings: Finding[] = [];
+  shares.forEach((share, i) => {
+    const s = mapAtItem(share);
+    if (s.guest_ok !== true) return;
+    const path = ['smb', 'shares', i, 'guest_ok'];
+    if (smb.encryption === 'required' || s.encryption === 'required') {
+      const where = s.encryption === 'required' ? 'its encryption' : 'smb.encryption';
+      const message = `a guest session cannot encrypt, and ${where} is required: no guest could connect`;
+      findings.push({ path, message, severity: 'error', at: 'value' });
+    } else if (smb.map_to_guest !== 'bad_user') {
+      const message = 'has no effect while smb.map_to_guest is never (no logon becomes a guest)';
+      findings.push({ path, message, severity: 'warning', at: 'value' });
+    }
   });
   return findings;
 }

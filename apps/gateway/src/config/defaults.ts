@@ -32,6 +32,7 @@ export const DEFAULTS = {
   /** How long an SMB durable handle outlives its dropped connection (MS-SMB2 Open.DurableOpenTimeout). */
   durableHandleTimeout: '60s',
   smbEncryption: 'if_required',
+  smbMapToGuest: 'never',
   /** `durability.metadata`: every change on disk before it is answered, as RFC 1813 asks. */
   metadataDurability: 'sync',
   /** `durability.flush_interval`: with `metadata: async`, the longest a change waits for the disk. */
@@ -60,6 +61,14 @@ export type SmbEncryption = (typeof SMB_ENCRYPTION)[number];
 /** What a share may ask for: never less than the server, so not `off`. */
 export const SMB_SHARE_ENCRYPTION = ['if_required', 'desired', 'required'] as const;
 export type SmbShareEncryption = (typeof SMB_SHARE_ENCRYPTION)[number];
+
+/**
+ * `smb.map_to_guest`, Samba's `map to guest`. never: every logon needs an account. bad_user:
+ * anonymous logons and user names with no account become guest sessions (nobody, 65534:65534),
+ * which may connect only to shares with `guest_ok`; a known user's wrong password still fails.
+ */
+export const SMB_MAP_TO_GUEST = ['never', 'bad_user'] as const;
+export type SmbMapToGuest = (typeof SMB_MAP_TO_GUEST)[number];
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

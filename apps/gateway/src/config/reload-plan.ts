@@ -32,7 +32,7 @@ type Path = readonly string[];
  * Every setting outside the export and share lists, with the file key it is written under and
  * whether a running gateway applies a new value (SIGHUP, `./cfs gateway reload`). Live settings
  * are read where they are used or re-applied by Gateway.reload (S3's region, domain and public
- * buckets from the next request; SMB's domain, workgroup, signing and encryption from the next session);
+ * buckets from the next request; SMB's domain, workgroup, signing, encryption and guest mapping from the next session);
  * the others are bound at start (listeners, stores, the node's identity, durability) and keep
  * their running values.
  */
@@ -82,6 +82,7 @@ const SETTINGS: readonly Setting[] = [
   { key: 'smb.workgroup', path: ['smb', 'workgroup'], live: true },
   { key: 'smb.require_signing', path: ['smb', 'requireSigning'], live: true },
   { key: 'smb.encryption', path: ['smb', 'encryption'], live: true },
+  { key: 'smb.map_to_guest', path: ['smb', 'mapToGuest'], live: true },
   { key: 'smb.durable_handle_timeout', path: ['smb', 'durableHandleTimeoutMs'], live: true, unit: 'ms' },
   { key: 'health.bind', path: ['health', 'bind'], live: false },
   { key: 'health.probe_interval', path: ['health', 'probeIntervalMs'], live: false, unit: 'ms' },

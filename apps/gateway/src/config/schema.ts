@@ -8,6 +8,7 @@ import {
   LOG_LEVELS,
   METADATA_DURABILITY,
   SMB_ENCRYPTION,
+  SMB_MAP_TO_GUEST,
   SMB_SHARE_ENCRYPTION,
 } from './defaults.ts';
 import { InvalidValue } from './invalid-value.ts';
@@ -117,6 +118,8 @@ const smbShare = z.strictObject({
   read_only: z.boolean().default(false),
   // Absent: the server's smb.encryption.
   encryption: z.enum(SMB_SHARE_ENCRYPTION).optional(),
+  // Guest sessions (smb.map_to_guest: bad_user) may connect.
+  guest_ok: z.boolean().default(false),
   mode,
   owner_uid: id.default(DEFAULTS.ownerId),
   owner_gid: id.default(DEFAULTS.ownerId),
@@ -174,6 +177,7 @@ export const configFileSchema = z.strictObject({
     shares: z.array(smbShare).prefault([{ name: DEFAULTS.shareName, path: DEFAULTS.exportPath }]),
     require_signing: z.boolean().default(false),
     encryption: z.enum(SMB_ENCRYPTION).default(DEFAULTS.smbEncryption),
+    map_to_guest: z.enum(SMB_MAP_TO_GUEST).default(DEFAULTS.smbMapToGuest),
     durable_handle_timeout: interval(DEFAULTS.durableHandleTimeout),
   }),
   health: section({ bind: address(DEFAULTS.healthBind), probe_interval: interval(DEFAULTS.probeInterval) }),

@@ -1,12 +1,18 @@
 import type { ClientMatch, ListenAddress } from './address.ts';
 import type { MetadataBackend, TransportBackend } from './backend-url.ts';
 import type { ControlBackend } from './control-url.ts';
-import type { LogLevel, MetadataDurability, SmbEncryption, SmbShareEncryption } from './defaults.ts';
+import type {
+  LogLevel,
+  MetadataDurability,
+  SmbEncryption,
+  SmbMapToGuest,
+  SmbShareEncryption,
+} from './defaults.ts';
 
 export type { ClientMatch, ListenAddress } from './address.ts';
 export type { MetadataBackend, TransportBackend } from './backend-url.ts';
 export type { ControlBackend } from './control-url.ts';
-export type { LogLevel, Protocol, SmbEncryption, SmbShareEncryption } from './defaults.ts';
+export type { LogLevel, Protocol, SmbEncryption, SmbMapToGuest, SmbShareEncryption } from './defaults.ts';
 
 /**
  * A namespace directory the gateway creates at first start if missing, with this owner and
@@ -61,6 +67,8 @@ export interface SmbShare extends ServedDirectory {
   readOnly: boolean;
   /** Absent: as the server's `smb.encryption`; else at least this much. */
   encryption?: SmbShareEncryption;
+  /** Guest sessions may connect (smb.map_to_guest: bad_user). */
+  guestOk: boolean;
 }
 
 /**
@@ -122,6 +130,7 @@ export interface GatewayConfig {
     shares: SmbShare[];
     requireSigning: boolean;
     encryption: SmbEncryption;
+    mapToGuest: SmbMapToGuest;
     /** How long a durable handle is kept after its connection drops, waiting for a reconnect. */
     durableHandleTimeoutMs: number;
   };

@@ -119,6 +119,20 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
     ['smb: { encryption: mandatory }'],
     ["FILE:1:20 smb.encryption: must be one of off, if_required, desired, required; got 'mandatory'"],
   ],
+  [
+    18,
+    'a share taking guests where encryption is required, and one while no logon becomes a guest',
+    [
+      'smb:',
+      '  shares:',
+      '    - { name: export, path: /export, guest_ok: true }',
+      '    - { name: vault, path: /vault, guest_ok: true, encryption: required }',
+    ],
+    [
+      'FILE:3:48 smb.shares.0.guest_ok: warning: has no effect while smb.map_to_guest is never (no logon becomes a guest)',
+      'FILE:4:46 smb.shares.1.guest_ok: a guest session cannot encrypt, and its encryption is required: no guest could connect',
+    ],
+  ],
 ];
 
 describe('checks across keys', () => {

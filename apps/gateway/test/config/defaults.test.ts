@@ -88,6 +88,7 @@ describe('defaults for absent keys', () => {
         path: '/export',
         validGroups: [],
         readOnly: false,
+        guestOk: false,
         mode: 0o1777,
         ownerUid: 0,
         ownerGid: 0,
@@ -97,8 +98,15 @@ describe('defaults for absent keys', () => {
     assert.equal(config.s3.tls, undefined);
     assert.equal(config.s3.region, 'us-east-1');
     assert.deepEqual(
-      [config.smb.domain, config.smb.workgroup, config.smb.requireSigning, config.smb.durableHandleTimeoutMs],
-      ['CLAUDEFS', 'CLAUDEFS', false, 60_000],
+      [
+        config.smb.domain,
+        config.smb.workgroup,
+        config.smb.requireSigning,
+        config.smb.encryption,
+        config.smb.mapToGuest,
+        config.smb.durableHandleTimeoutMs,
+      ],
+      ['CLAUDEFS', 'CLAUDEFS', false, 'if_required', 'never', 60_000],
     );
     assert.deepEqual(config.health, { bind: config.health.bind, probeIntervalMs: 2_000 });
     assert.deepEqual(config.circuitBreaker, {

@@ -260,11 +260,12 @@ describe('NtlmAcceptor: refusals', () => {
     );
     const done = expectDone(last(await logon(acceptor({ allowGuest: true }), client({ anonymous: true }))));
     equal(done.guest, true);
+    equal(done.anonymous, true);
     deepEqual(done.sessionKey, Buffer.alloc(16));
     deepEqual(done.user, { name: 'nobody', uid: 65534, gid: 65534, gids: [], domain: 'CLAUDEFS' });
   });
 
-  test('row 6: user "guest" without an account — a guest only when allowGuest', async () => {
+  test('row 6: a user name without an account ("guest" or another) — a guest only when allowGuest', async () => {
     expectFailed(
       last(await logon(acceptor(), client({ user: 'Guest', password: '' }))),
       'STATUS_LOGON_FAILURE',
@@ -278,7 +279,20 @@ describe('NtlmAcceptor: refusals', () => {
         ),
       ),
     );
-    deepEqual([done.guest, done.user.name, done.user.uid], [true, 'smbguest', 900]);
+    deepEqual(
+      [done.guest, done.anonymous, done.user.name, done.user.uid],
+      [true, undefined, 'smbguest', 900],
+    );
+    // Any name without an account (Samba's Bad User); a known user's wrong password still fails.
+    const other = expectDone(
+      last(await logon(acceptor({ allowGuest: true }), client({ user: 'nosuchuser', password: 'x' }))),
+    );
+    deepEqual([other.guest, other.user.name], [true, 'nobody']);
+    expectFailed(
+      last(await logon(acceptor({ allowGuest: true }), client({ password: 'not-the-password' }))),
+      'STATUS_LOGON_FAILURE',
+      /wrong password/,
+    );
   });
 
   test('row 7: a response timestamp outside MaxLifetime — STATUS_LOGON_FAILURE', async () => {

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { loadConfig } from '../../src/config/load.ts';
 import { CMD } from '../../src/protocols/smb/constants.ts';
 import type { RunResult } from '../support/proc.ts';
 import { runCommand } from '../support/proc.ts';
@@ -12,7 +11,7 @@ import { relayProxy } from '../support/proxy.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
 import { createBody, TestClient } from './client.ts';
-import { type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
+import { reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 const ACCESS_DENIED = 0xc0000022;
@@ -62,13 +61,10 @@ describe('SMB encryption the gateway asks for (smb.encryption, a share’s encry
   /** Rewrites the file with these settings and reloads it, as SIGHUP would. */
   async function reload(server: string, secretShare?: string): Promise<void> {
     const secret = secretShare ? `{ name: secret, path: /secret, encryption: ${secretShare} }` : SECRET;
-    writeFileSync(
-      g.configFile,
+    await reloadWith(
+      g,
       original.replace('encryption: required', `encryption: ${server}`).replace(SECRET, secret),
     );
-    const { config, problems } = await loadConfig(g.configFile, { tls: 'warning' });
-    if (!config) throw new Error(JSON.stringify(problems));
-    await g.gw.reload(config);
   }
 
   /** smbclient through a relay that keeps both directions' bytes. */

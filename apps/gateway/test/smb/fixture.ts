@@ -91,6 +91,14 @@ ${o.extraYaml ?? ''}
   };
 }
 
+/** Writes the gateway's file anew and reloads it, as SIGHUP would; a file with problems throws. */
+export async function reloadWith(g: SmbGateway, text: string): Promise<void> {
+  writeFileSync(g.configFile, text);
+  const { config, problems } = await loadConfig(g.configFile, { tls: 'warning' });
+  if (!config) throw new Error(`the reloaded file has problems: ${JSON.stringify(problems)}`);
+  await g.gw.reload(config);
+}
+
 /** An AWS SDK S3 client of the gateway, with a new key of `user` (path-style, no retries). */
 export async function s3ClientOf(g: SmbGateway, user: string): Promise<S3Client> {
   const key = await g.gw.control.s3Keys.create(user);

@@ -85,7 +85,7 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
       'server min protocol': 'SMB2_02',
       'server max protocol': 'SMB3_11',
       'ntlm auth': 'ntlmv2-only',
-      'map to guest': 'never',
+      'map to guest': smb.mapToGuest === 'bad_user' ? 'Bad User (guests run as 65534:65534)' : 'Never',
     },
     shares: [
       ...smb.shares.map((s) => ({
@@ -93,6 +93,7 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
         path: s.path,
         'read only': s.readOnly,
         'valid groups': s.validGroups.length > 0 ? s.validGroups : 'any authenticated user',
+        'guest ok': s.guestOk,
         'smb encrypt':
           s.encryption !== undefined && shareEncryption(smb.encryption, s.encryption) !== smb.encryption
             ? `${s.encryption} (this share's encryption)`
@@ -100,7 +101,13 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
         'root mode': s.mode.toString(8).padStart(4, '0'),
         'root owner': `${s.ownerUid}:${s.ownerGid}`,
       })),
-      { name: 'IPC$', path: '(pipes: srvsvc)', 'read only': true, 'valid groups': 'any authenticated user' },
+      {
+        name: 'IPC$',
+        path: '(pipes: srvsvc)',
+        'read only': true,
+        'valid groups': 'any authenticated user',
+        'guest ok': smb.mapToGuest === 'bad_user',
+      },
     ],
   };
 }

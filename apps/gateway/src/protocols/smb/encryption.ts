@@ -22,8 +22,9 @@ export interface CipherState {
   cipher: number;
 }
 
-/** Why a connection cannot encrypt, for the refusal's log line; undefined when it can. */
-export function cannotEncrypt(conn: CipherState): string | undefined {
+/** Why a connection (a guest session on it) cannot encrypt, for the refusal's log line; undefined when it can. */
+export function cannotEncrypt(conn: CipherState, session?: { guest: boolean }): string | undefined {
+  if (session?.guest) return 'a guest session cannot encrypt';
   if (!isSmb3(conn.dialect)) return `the client speaks ${dialectName(conn.dialect)}, which has no encryption`;
   if (conn.cipher !== 0) return undefined;
   return conn.dialect === DIALECT.SMB311
@@ -35,8 +36,12 @@ export function cannotEncrypt(conn: CipherState): string | undefined {
  * What a setting makes of a connection: encrypt (desired or required, and it can), refuse
  * (required, and it cannot), or plain (the client decides, as with if_required).
  */
-export function encryptionVerdict(level: SmbEncryption, conn: CipherState): 'encrypt' | 'refuse' | 'plain' {
+export function encryptionVerdict(
+  level: SmbEncryption,
+  conn: CipherState,
+  session?: { guest: boolean },
+): 'encrypt' | 'refuse' | 'plain' {
   if (level !== 'desired' && level !== 'required') return 'plain';
-  if (cannotEncrypt(conn) === undefined) return 'encrypt';
+  if (cannotEncrypt(conn, session) === undefined) return 'encrypt';
   return level === 'required' ? 'refuse' : 'plain';
 }

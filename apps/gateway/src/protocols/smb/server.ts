@@ -102,8 +102,8 @@ export class SmbServer implements ProtocolServer {
             ending.push({ tree, why: `the share now serves ${next.path}` });
           else {
             tree.share = next;
-            const unencrypted = this.newlyEncrypted(conn, tree);
-            if (unencrypted) ending.push({ tree, why: unencrypted });
+            const why = this.guestNoLonger(tree) ?? this.newlyEncrypted(conn, tree);
+            if (why) ending.push({ tree, why });
           }
         }
       }
@@ -131,13 +131,22 @@ export class SmbServer implements ProtocolServer {
     }
   }
 
+  /** Why a guest's tree connect must end: guests are no longer mapped, or the share takes none. */
+  private guestNoLonger(tree: TreeConnect): string | undefined {
+    if (!tree.session.guest) return undefined;
+    if (this.ctx.config.smb.mapToGuest !== 'bad_user')
+      return 'smb.map_to_guest is now never: guests are refused';
+    return tree.share.guestOk ? undefined : 'the share takes no guests now (guest_ok is false)';
+  }
+
   /** Why a tree connect that does not encrypt must end now that its share asks for encryption. */
   private newlyEncrypted(conn: SmbConnection, tree: TreeConnect): string | undefined {
     if (tree.encryptData || tree.session.encryptData) return undefined;
     const level = shareEncryption(this.ctx.config.smb.encryption, tree.share.encryption);
-    const verdict = encryptionVerdict(level, conn);
+    const verdict = encryptionVerdict(level, conn, tree.session);
     if (verdict === 'encrypt') return `the share now asks for encryption (${level}); it was not encrypted`;
-    if (verdict === 'refuse') return `the share now requires encryption and ${cannotEncrypt(conn)}`;
+    if (verdict === 'refuse')
+      return `the share now requires encryption and ${cannotEncrypt(conn, tree.session)}`;
     return undefined;
   }
 

@@ -13,6 +13,8 @@ export interface Share {
   validGroups: readonly string[];
   /** Absent: as the server's smb.encryption. */
   encryption?: SmbShareEncryption;
+  /** Guest sessions may connect (IPC$ takes them too: they list shares through it). */
+  guestOk: boolean;
   ipc: boolean;
   remark: string;
 }
@@ -22,6 +24,7 @@ export const IPC_SHARE: Share = {
   path: '',
   readOnly: true,
   validGroups: [],
+  guestOk: true,
   ipc: true,
   remark: 'IPC Service (ClaudeFS Gateway)',
 };
@@ -33,6 +36,7 @@ export function sharesFrom(config: readonly SmbShare[]): Share[] {
     readOnly: s.readOnly,
     validGroups: s.validGroups,
     ...(s.encryption === undefined ? {} : { encryption: s.encryption }),
+    guestOk: s.guestOk,
     ipc: false,
     remark: '',
   }));

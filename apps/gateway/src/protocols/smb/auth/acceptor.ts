@@ -68,6 +68,8 @@ export type AcceptorStep =
       sessionKey: Buffer;
       /** A guest or anonymous logon: SMB2_SESSION_FLAG_IS_GUEST / IS_NULL, never signed. */
       guest: boolean;
+      /** The guest logon was anonymous (no user name, no response): IS_NULL rather than IS_GUEST. */
+      anonymous?: true;
     }
   | { state: 'failed'; status: AcceptorFailureStatus; reason: string };
 
@@ -81,7 +83,10 @@ export interface NtlmAcceptorOptions {
   /** The workgroup (--workgroup): a domain name clients may log on with; the account is still local. */
   workgroup: string;
   lookup: NtlmUserLookup;
-  /** Anonymous logons, and user "guest" when no such account exists, become guest sessions. */
+  /**
+   * Samba's `map to guest = Bad User`: anonymous logons, and logons as a user name with no
+   * account ("guest" or any other), become guest sessions. A known user's wrong password fails.
+   */
   allowGuest?: boolean;
   /** Who a guest session runs as: nobody (65534) unless given. */
   guestIdentity?: { name: string; uid: number; gid: number; gids: number[] };
@@ -292,7 +297,7 @@ export class NtlmAcceptor {
 
     // MS-NLMP 3.2.5.1.2: no user, no NT response, an empty or one-zero-byte LM response.
     if (auth.user === '' && nt.length === 0 && (lm.length === 0 || (lm.length === 1 && lm[0] === 0)))
-      return this.guest('anonymous logon');
+      return this.guest('anonymous logon', true);
     if (nt.length === 0 || nt.length === 24)
       return fail('STATUS_LOGON_FAILURE', 'LM and NTLMv1 responses are refused: NTLMv2 only');
     if (auth.user === '') return fail('STATUS_LOGON_FAILURE', 'no user name');
@@ -306,7 +311,7 @@ export class NtlmAcceptor {
     const record = await this.opts.lookup(auth.user, auth.domain);
     if (record === null) {
       verifyNtlmv2(DUMMY_NT_HASH, auth.user, auth.domain, this.serverChallenge, response);
-      if (this.opts.allowGuest && auth.user.toLowerCase() === 'guest') return this.guest('guest logon');
+      if (this.opts.allowGuest) return this.guest('guest logon', false);
       return fail('STATUS_LOGON_FAILURE', `unknown user or wrong password for '${auth.user}'`);
     }
     if (record.ntHash.length !== 16) throw new TypeError(`the NT hash of '${record.name}' is not 16 bytes`);
@@ -389,7 +394,7 @@ export class NtlmAcceptor {
     };
   }
 
-  private guest(kind: string): AcceptorStep {
+  private guest(kind: string, anonymous: boolean): AcceptorStep {
     if (!this.opts.allowGuest) return fail('STATUS_LOGON_FAILURE', `${kind} is not allowed`);
     const g = this.opts.guestIdentity ?? NOBODY;
     return {
@@ -398,6 +403,7 @@ export class NtlmAcceptor {
       user: { name: g.name, uid: g.uid, gid: g.gid, gids: [...g.gids], domain: this.opts.netbiosDomain },
       sessionKey: Buffer.alloc(16),
       guest: true,
+      ...(anonymous ? { anonymous: true as const } : {}),
     };
   }
 }

@@ -91,7 +91,7 @@ export async function handleSessionSetup(
     workgroup: env.config.smb.workgroup,
     serverName: env.serverName,
     lookup: (user) => lookupSmbUser(env, user),
-    allowGuest: false,
+    allowGuest: env.config.smb.mapToGuest === 'bad_user',
   });
   const step = await session.acceptor.step(req.token);
   if (step.state === 'failed') {
@@ -102,36 +102,50 @@ export async function handleSessionSetup(
     ctx.replyStatus(NT_STATUS.STATUS_MORE_PROCESSING_REQUIRED);
     return { sessionFlags: 0, token: step.token };
   }
-  if (step.guest) return await fail(NT_STATUS.STATUS_LOGON_FAILURE, 'guest logons are not allowed');
-  if (session.state === 'valid' && session.user && session.user.name !== step.user.name) {
+  // smb.map_to_guest: bad_user. A guest has no session key: it neither signs nor encrypts (§3.3.5.5.3).
+  const guest = step.guest ? (step.anonymous ? 'anonymous' : 'guest') : undefined;
+  if (guest && env.config.smb.encryption === 'required')
+    return await fail(
+      NT_STATUS.STATUS_ACCESS_DENIED,
+      `smb.encryption is required and ${guest === 'guest' ? 'a guest' : 'an anonymous'} session cannot encrypt`,
+    );
+  const user = guest ? { ...step.user, name: guest } : step.user;
+  if (session.state === 'valid' && session.user && session.user.name !== user.name) {
     return await fail(NT_STATUS.STATUS_ACCESS_DENIED, 're-authentication as another user');
   }
   session.acceptor = undefined;
   session.rounds = 0;
-  const keys = deriveKeys(
-    smb2Dialect(conn.dialect),
-    step.sessionKey,
-    session.preauth?.value(),
-    conn.cipher ? cipherName(conn.cipher) : undefined,
-  );
-  session.signingKey = keys.signingKey;
-  session.encryptionKey = keys.encryptionKey;
-  session.decryptionKey = keys.decryptionKey;
-  session.applicationKey = keys.applicationKey;
-  session.user = step.user;
-  session.cred = { uid: step.user.uid, gid: step.user.gid, gids: step.user.gids };
+  const keys = guest
+    ? undefined
+    : deriveKeys(
+        smb2Dialect(conn.dialect),
+        step.sessionKey,
+        session.preauth?.value(),
+        conn.cipher ? cipherName(conn.cipher) : undefined,
+      );
+  session.signingKey = keys?.signingKey;
+  session.encryptionKey = keys?.encryptionKey;
+  session.decryptionKey = keys?.decryptionKey;
+  session.applicationKey = keys?.applicationKey;
+  session.guest = guest !== undefined;
+  session.user = user;
+  session.cred = { uid: user.uid, gid: user.gid, gids: user.gids };
   session.signingRequired =
-    env.config.smb.requireSigning ||
-    (req.securityMode & SIGNING_REQUIRED) !== 0 ||
-    (conn.clientSecurityMode & SIGNING_REQUIRED) !== 0;
-  session.encryptData = encryption === 'encrypt';
+    !guest &&
+    (env.config.smb.requireSigning ||
+      (req.securityMode & SIGNING_REQUIRED) !== 0 ||
+      (conn.clientSecurityMode & SIGNING_REQUIRED) !== 0);
+  session.encryptData = !guest && encryption === 'encrypt';
   session.state = 'valid';
   conn.describeSession(session);
   await endPreviousSession(ctx, session, req.previousSessionId);
-  return {
-    sessionFlags: session.encryptData ? SESSION_FLAG.ENCRYPT_DATA : 0,
-    token: step.token,
-  };
+  return { sessionFlags: sessionFlags(session, guest), token: step.token };
+}
+
+function sessionFlags(session: Session, guest: 'guest' | 'anonymous' | undefined): number {
+  if (guest === 'anonymous') return SESSION_FLAG.IS_NULL;
+  if (guest === 'guest') return SESSION_FLAG.IS_GUEST;
+  return session.encryptData ? SESSION_FLAG.ENCRYPT_DATA : 0;
 }
 
 /**
@@ -140,7 +154,8 @@ export async function handleSessionSetup(
  * are kept for a reconnect).
  */
 async function endPreviousSession(ctx: RequestContext, session: Session, previous: bigint): Promise<void> {
-  if (previous === 0n || previous === session.id) return;
+  // Guests share one name, not an identity: one cannot end another's session.
+  if (previous === 0n || previous === session.id || session.guest) return;
   const prev = ctx.env.sessions.get(previous);
   if (prev?.session.state !== 'valid' || prev.session.user?.name !== session.user?.name) return;
   await prev.conn.logoff(prev.session, { keepDurable: true });

@@ -52,6 +52,11 @@ export async function handleTreeConnect(
   const share = findShare(ctx.env.shares(), req.path);
   if (!share) throw new SmbError(NT_STATUS.STATUS_BAD_NETWORK_NAME, `no share ${req.path}`);
   const user = session.user!;
+  if (session.guest && !share.guestOk)
+    throw new SmbError(
+      NT_STATUS.STATUS_ACCESS_DENIED,
+      `${share.name} takes no guests (guest_ok is false): a ${user.name} session`,
+    );
   const allowed = await inValidGroups(share, user, ctx.env.control, ctx.env.config.identity.groupsFromHost);
   if (!allowed) {
     ctx.env.log.info(
@@ -64,11 +69,11 @@ export async function handleTreeConnect(
   // or refuses a client that cannot encrypt when it is required. IPC$ follows the session.
   const encryption = share.ipc
     ? 'plain'
-    : encryptionVerdict(shareEncryption(ctx.env.config.smb.encryption, share.encryption), ctx.conn);
+    : encryptionVerdict(shareEncryption(ctx.env.config.smb.encryption, share.encryption), ctx.conn, session);
   if (encryption === 'refuse')
     throw new SmbError(
       NT_STATUS.STATUS_ACCESS_DENIED,
-      `${share.name} requires encryption and ${cannotEncrypt(ctx.conn)}`,
+      `${share.name} requires encryption and ${cannotEncrypt(ctx.conn, session)}`,
     );
   const rootIno = share.ipc
     ? 0n
