@@ -4,37 +4,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
-import { requireTools, toolPath } from '../support/tools.ts';
-import { REGION, type S3Gateway, startS3Gateway } from './fixture.ts';
+import { requireTools } from '../support/tools.ts';
+import { awsCli, type S3Gateway, startS3Gateway } from './fixture.ts';
 
 const MiB = 1024 * 1024;
-
-/** Debian's aws CLI v2 with an empty HOME, the key in the environment, and our endpoint. */
-function awsCli(g: S3Gateway, key: { accessKeyId: string; secret: string }, home: string) {
-  const tls = g.certFile ? ['--ca-bundle', g.certFile] : [];
-  return async (...args: string[]) => {
-    const r = await runCommand(
-      toolPath('aws') ?? '/usr/bin/aws',
-      ['--endpoint-url', g.endpoint, ...tls, '--no-cli-pager', ...args],
-      {
-        env: {
-          HOME: home,
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_ACCESS_KEY_ID: key.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: key.secret,
-          AWS_DEFAULT_REGION: REGION,
-          AWS_CONFIG_FILE: join(home, 'none'),
-          AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
-        },
-        timeoutMs: 120_000,
-      },
-    );
-    if (r.code !== 0) throw new Error(`aws ${args.join(' ')} exited ${r.code}: ${r.output.slice(-2000)}`);
-    return r.stdout;
-  };
-}
 
 for (const tls of [false, true]) {
   describe(`aws CLI v2 over ${tls ? 'HTTPS (self-signed, --ca-bundle)' : 'HTTP'}`, () => {

@@ -6,7 +6,9 @@ import { loadConfig } from '../../src/config/load.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
 import { createLogger } from '../../src/daemon/logger.ts';
 import { freePorts } from '../support/ports.ts';
+import { type RunResult, runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
+import { toolPath } from '../support/tools.ts';
 
 export const REGION = 'us-east-1';
 
@@ -124,4 +126,39 @@ export function sdkClient(
     maxAttempts: 1,
     ...extra,
   });
+}
+
+/**
+ * Debian's aws CLI v2 with an empty HOME, the key in the environment, and our endpoint: each
+ * call answers what the command printed and its exit status (a failure is the test's to judge).
+ */
+export function awsCliRun(g: S3Gateway, key: { accessKeyId: string; secret: string }, home: string) {
+  const tls = g.certFile ? ['--ca-bundle', g.certFile] : [];
+  return (...args: string[]): Promise<RunResult> =>
+    runCommand(
+      toolPath('aws') ?? '/usr/bin/aws',
+      ['--endpoint-url', g.endpoint, ...tls, '--no-cli-pager', ...args],
+      {
+        env: {
+          HOME: home,
+          AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_ACCESS_KEY_ID: key.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: key.secret,
+          AWS_DEFAULT_REGION: REGION,
+          AWS_CONFIG_FILE: join(home, 'none'),
+          AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+        },
+        timeoutMs: 120_000,
+      },
+    );
+}
+
+/** The aws CLI as awsCliRun, throwing unless it exits 0; answers its standard output. */
+export function awsCli(g: S3Gateway, key: { accessKeyId: string; secret: string }, home: string) {
+  const run = awsCliRun(g, key, home);
+  return async (...args: string[]): Promise<string> => {
+    const r = await run(...args);
+    if (r.code !== 0) throw new Error(`aws ${args.join(' ')} exited ${r.code}: ${r.output.slice(-2000)}`);
+    return r.stdout;
+  };
 }

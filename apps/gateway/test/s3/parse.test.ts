@@ -117,6 +117,11 @@ describe('S3 request targets and routing', () => {
     [18, 'GET', 'bucket', 'list-type=3', {}, 'InvalidArgument'],
     [19, 'GET', 'object', 'partNumber=2', {}, 'GetObject'],
     [20, 'GET', 'object', 'X-Amz-Signature=abc&response-content-type=text/plain', {}, 'GetObject'],
+    [21, 'GET', 'bucket', 'versioning', {}, 'GetBucketVersioning'],
+    [22, 'GET', 'bucket', 'versions&key-marker=a&version-id-marker=null', {}, 'ListObjectVersions'],
+    [23, 'GET', 'object', 'tagging', {}, 'GetObjectTagging'],
+    [24, 'PUT', 'object', 'tagging', {}, 'NotImplemented'],
+    [25, 'GET', 'bucket', 'policy&versioning', {}, 'NotImplemented'],
   ];
   for (const [row, method, target, q, headers, want] of routes) {
     test(`${row} ${method} ${target}?${q} → ${want}`, () => {

@@ -11,7 +11,7 @@ export {
   plainlyAnonymous,
 } from './auth/index.ts';
 export { checksumHeaderName } from './checksums/index.ts';
-export { errorXml, fromFsError, S3Error } from './errors.ts';
+export { errorXml, fromFsError, S3Error, type S3ErrorCode } from './errors.ts';
 
 /** Any failure as an S3 error: S3 errors pass through, namespace errors go through the table. */
 export function asS3Error(e: unknown): S3Error {

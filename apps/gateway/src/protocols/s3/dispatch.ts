@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call, S3Reply } from './context.ts';
 import { S3Error } from './deps.ts';
 import { abortMultipartUpload } from './handlers/abort-multipart-upload.ts';
+import { getObjectTagging, readUnsetSetting, UNSET_BUCKET_SETTINGS } from './handlers/bucket-settings.ts';
 import { completeMultipartUpload } from './handlers/complete-multipart-upload.ts';
 import { copyObject } from './handlers/copy-object.ts';
 import { createBucket } from './handlers/create-bucket.ts';
@@ -15,6 +16,7 @@ import { headBucket } from './handlers/head-bucket.ts';
 import { headObject } from './handlers/head-object.ts';
 import { listBuckets } from './handlers/list-buckets.ts';
 import { listMultipartUploads } from './handlers/list-multipart-uploads.ts';
+import { listObjectVersions } from './handlers/list-object-versions.ts';
 import { listObjects } from './handlers/list-objects.ts';
 import { listObjectsV2 } from './handlers/list-objects-v2.ts';
 import { listParts } from './handlers/list-parts.ts';
@@ -101,7 +103,43 @@ const RESPONSE = [
 ];
 const copying = (h: IncomingHttpHeaders) => h['x-amz-copy-source'] !== undefined;
 
+/** GET ?versioning, ?policy, ?cors…: settings never set here, read as S3 reads them unset. */
+const UNSET_SETTING_ROWS: OpRow[] = UNSET_BUCKET_SETTINGS.map((setting) => ({
+  op: setting.op,
+  method: 'GET',
+  target: 'bucket',
+  match: only(setting.sub),
+  params: [],
+  handler: readUnsetSetting(setting),
+  mutates: false,
+  needsBucket: true,
+  publicRead: false,
+}));
+
 export const OPERATIONS: readonly OpRow[] = [
+  ...UNSET_SETTING_ROWS,
+  {
+    op: 'ListObjectVersions',
+    method: 'GET',
+    target: 'bucket',
+    match: only('versions'),
+    params: [...LIST, 'key-marker', 'version-id-marker'],
+    handler: listObjectVersions,
+    mutates: false,
+    needsBucket: true,
+    publicRead: true,
+  },
+  {
+    op: 'GetObjectTagging',
+    method: 'GET',
+    target: 'object',
+    match: only('tagging'),
+    params: [],
+    handler: getObjectTagging,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
   {
     op: 'ListBuckets',
     method: 'GET',

@@ -48,7 +48,18 @@ export type S3ErrorCode =
   | 'ObjectPathConflict'
   | 'RequestHeaderSectionTooLarge'
   | 'MaxMessageLengthExceeded'
-  | 'InvalidObjectName';
+  | 'InvalidObjectName'
+  // A bucket setting read where none was ever set (handlers/bucket-settings.ts).
+  | 'NoSuchTagSet'
+  | 'NoSuchBucketPolicy'
+  | 'NoSuchCORSConfiguration'
+  | 'ServerSideEncryptionConfigurationNotFoundError'
+  | 'NoSuchLifecycleConfiguration'
+  | 'NoSuchWebsiteConfiguration'
+  | 'ReplicationConfigurationNotFoundError'
+  | 'ObjectLockConfigurationNotFoundError'
+  | 'NoSuchPublicAccessBlockConfiguration'
+  | 'OwnershipControlsNotFoundError';
 
 export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }> = {
   AccessDenied: { status: 403, message: 'Access Denied' },
@@ -99,6 +110,31 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
     message: 'Your metadata headers exceed the maximum allowed metadata size.',
   },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
+  NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
+  NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
+  NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
+  ServerSideEncryptionConfigurationNotFoundError: {
+    status: 404,
+    message: 'The server side encryption configuration was not found',
+  },
+  NoSuchLifecycleConfiguration: { status: 404, message: 'The lifecycle configuration does not exist' },
+  NoSuchWebsiteConfiguration: {
+    status: 404,
+    message: 'The specified bucket does not have a website configuration',
+  },
+  ReplicationConfigurationNotFoundError: {
+    status: 404,
+    message: 'The replication configuration was not found',
+  },
+  ObjectLockConfigurationNotFoundError: {
+    status: 404,
+    message: 'Object Lock configuration does not exist for this bucket',
+  },
+  NoSuchPublicAccessBlockConfiguration: {
+    status: 404,
+    message: 'The public access block configuration was not found',
+  },
+  OwnershipControlsNotFoundError: { status: 404, message: 'The bucket ownership controls were not found' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
   NoSuchUpload: {
     status: 404,

@@ -44,21 +44,27 @@ export function parseMaxKeys(v: string | undefined, name: string, cap = 1000): n
 }
 
 /** One `<Contents>` element. */
-export async function contentsXml(
+export function contentsXml(call: S3Call, o: ListedObject, a: ListArgs, owner: boolean): Promise<string> {
+  return objectXml(call, o, a, { tag: 'Contents', owner });
+}
+
+/** One listed object: `<Contents>`, or `<Version>` with `afterKey` (its version id) after the key. */
+export async function objectXml(
   call: S3Call,
   o: ListedObject,
   a: ListArgs,
-  owner: boolean,
+  shape: { tag: string; owner: boolean; afterKey?: string },
 ): Promise<string> {
   const { ns } = call.env;
   const attrs: Attributes = o.attrs;
   const xattrs = await ns.listXattrs(attrs.ino).catch(() => new Map<string, Buffer>());
   const etag = await objectEtag(ns, attrs, xattrs);
   const size = attrs.type === 'dir' ? '0' : String(attrs.size);
-  const ownerXml = owner
+  const ownerXml = shape.owner
     ? `<Owner>${el('ID', String(attrs.uid))}${el('DisplayName', String(attrs.uid))}</Owner>`
     : '';
-  return `<Contents>${el('Key', a.encode(o.key))}${el('LastModified', isoDate(attrs.mtimeNs))}${el('ETag', quoted(etag))}<Size>${size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></Contents>`;
+  const { tag } = shape;
+  return `<${tag}>${el('Key', a.encode(o.key))}${shape.afterKey ?? ''}${el('LastModified', isoDate(attrs.mtimeNs))}${el('ETag', quoted(etag))}<Size>${size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></${tag}>`;
 }
 
 export function prefixesXml(prefixes: string[], a: ListArgs): string {

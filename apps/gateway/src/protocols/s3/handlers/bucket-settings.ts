@@ -1,0 +1,95 @@
+import type { S3Call, S3Reply } from '../context.ts';
+import { S3Error, type S3ErrorCode } from '../deps.ts';
+import { keyPath } from '../keys.ts';
+import { findObject } from '../objects.ts';
+import { doc } from '../xml.ts';
+import { openedBucket } from './head-bucket.ts';
+
+/**
+ * Bucket settings the gateway has no way to set (versioning, tags, policies, CORS, encryption,
+ * lifecycle…), read as S3 reads a bucket where none was ever set: an empty document, or the 404
+ * S3 answers for "none". Tools that read a bucket's whole state before acting (Terraform's
+ * refresh, `s3cmd info`, backup tools checking versioning) get true answers; setting any of
+ * them stays 501 NotImplemented (dispatch.ts).
+ */
+export interface UnsetSetting {
+  /** The subresource that asks for it (`?versioning`). */
+  sub: string;
+  op: string;
+  /** The answer: the document S3 gives for "never set", or the error it gives. */
+  answer: { root: string; inner: string } | { error: S3ErrorCode };
+}
+
+export const UNSET_BUCKET_SETTINGS: readonly UnsetSetting[] = [
+  // No Status element: versioning was never enabled (not "Suspended").
+  { sub: 'versioning', op: 'GetBucketVersioning', answer: { root: 'VersioningConfiguration', inner: '' } },
+  {
+    sub: 'accelerate',
+    op: 'GetBucketAccelerateConfiguration',
+    answer: { root: 'AccelerateConfiguration', inner: '' },
+  },
+  { sub: 'logging', op: 'GetBucketLogging', answer: { root: 'BucketLoggingStatus', inner: '' } },
+  {
+    sub: 'requestPayment',
+    op: 'GetBucketRequestPayment',
+    answer: { root: 'RequestPaymentConfiguration', inner: '<Payer>BucketOwner</Payer>' },
+  },
+  {
+    sub: 'notification',
+    op: 'GetBucketNotificationConfiguration',
+    answer: { root: 'NotificationConfiguration', inner: '' },
+  },
+  { sub: 'tagging', op: 'GetBucketTagging', answer: { error: 'NoSuchTagSet' } },
+  { sub: 'policy', op: 'GetBucketPolicy', answer: { error: 'NoSuchBucketPolicy' } },
+  { sub: 'cors', op: 'GetBucketCors', answer: { error: 'NoSuchCORSConfiguration' } },
+  {
+    sub: 'encryption',
+    op: 'GetBucketEncryption',
+    answer: { error: 'ServerSideEncryptionConfigurationNotFoundError' },
+  },
+  {
+    sub: 'lifecycle',
+    op: 'GetBucketLifecycleConfiguration',
+    answer: { error: 'NoSuchLifecycleConfiguration' },
+  },
+  { sub: 'website', op: 'GetBucketWebsite', answer: { error: 'NoSuchWebsiteConfiguration' } },
+  {
+    sub: 'replication',
+    op: 'GetBucketReplication',
+    answer: { error: 'ReplicationConfigurationNotFoundError' },
+  },
+  {
+    sub: 'object-lock',
+    op: 'GetObjectLockConfiguration',
+    answer: { error: 'ObjectLockConfigurationNotFoundError' },
+  },
+  {
+    sub: 'publicAccessBlock',
+    op: 'GetPublicAccessBlock',
+    answer: { error: 'NoSuchPublicAccessBlockConfiguration' },
+  },
+  {
+    sub: 'ownershipControls',
+    op: 'GetBucketOwnershipControls',
+    answer: { error: 'OwnershipControlsNotFoundError' },
+  },
+];
+
+/** The handler of one unset setting: the bucket must exist and be the caller's to open. */
+export function readUnsetSetting(setting: UnsetSetting): (call: S3Call) => Promise<S3Reply> {
+  return async (call) => {
+    await openedBucket(call);
+    const { answer } = setting;
+    if ('error' in answer) throw new S3Error(answer.error);
+    return { body: doc(answer.root, answer.inner) };
+  };
+}
+
+/** GET /bucket/key?tagging — an object without tags (none can be set): an empty TagSet. */
+export async function getObjectTagging(call: S3Call): Promise<S3Reply> {
+  const bucket = await openedBucket(call);
+  const { attrs } = await findObject(call.env, call.cred, bucket.ino, call.key, keyPath(call.key));
+  if ((await call.env.ns.access(call.cred, attrs.ino, 4)) === 0)
+    throw new S3Error('AccessDenied', 'Access Denied');
+  return { body: doc('Tagging', '<TagSet></TagSet>') };
+}
