@@ -63,3 +63,23 @@ export function parseNodeName(text: string): string {
   }
   return text;
 }
+
+/**
+ * A web origin browsers may call S3 from (s3.cors_origins): `scheme://host[:port]` as a browser
+ * sends it in `Origin`, lower case, no path; or `*` for any origin.
+ */
+export function parseCorsOrigin(text: string): string {
+  if (text === '*') return text;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidValue(`'${text}' is not an origin like https://app.example.com (or *)`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== text.toLowerCase()) {
+    throw new InvalidValue(
+      `'${text}' is not an origin like https://app.example.com: a scheme and a host (and a port), no path`,
+    );
+  }
+  return url.origin;
+}

@@ -76,6 +76,7 @@ const SETTINGS: readonly Setting[] = [
   // A new pair is served at once (the certificates feature reloads it); HTTP <-> HTTPS is a new listener.
   { key: 's3.tls', path: ['s3', 'tls'], live: (from, to) => from !== undefined && to !== undefined },
   { key: 's3.public_read_buckets', path: ['s3', 'publicReadBuckets'], live: true },
+  { key: 's3.cors_origins', path: ['s3', 'corsOrigins'], live: true },
   { key: 'smb.enabled', path: ['smb', 'enabled'], live: false },
   { key: 'smb.bind', path: ['smb', 'bind'], live: false },
   { key: 'smb.domain', path: ['smb', 'domain'], live: true },

@@ -15,6 +15,7 @@ import { InvalidValue } from './invalid-value.ts';
 import { parseMode } from './mode.ts';
 import {
   parseBucketName,
+  parseCorsOrigin,
   parseGroupName,
   parseHostName,
   parseNetbiosName,
@@ -168,6 +169,7 @@ export const configFileSchema = z.strictObject({
     domain: parsedText('a DNS name', parseHostName).optional(),
     tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     public_read_buckets: z.array(parsedText('a bucket name', parseBucketName)).default([]),
+    cors_origins: z.array(parsedText('an origin like https://app.example.com', parseCorsOrigin)).default([]),
   }),
   smb: section({
     enabled: z.boolean().default(true),

@@ -121,6 +121,8 @@ export interface GatewayConfig {
     /** Absolute paths of PEM files; absent means plain HTTP. */
     tls?: { cert: string; key: string };
     publicReadBuckets: string[];
+    /** Web origins browsers may call S3 from (CORS); `*` for any. Empty: no CORS answers. */
+    corsOrigins: string[];
   };
   smb: {
     enabled: boolean;

@@ -133,6 +133,18 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
       'FILE:4:46 smb.shares.1.guest_ok: a guest session cannot encrypt, and its encryption is required: no guest could connect',
     ],
   ],
+  [
+    19,
+    'CORS origins are origins as browsers send them: no path, http or https',
+    [
+      's3:',
+      '  cors_origins: ["https://app.example.com/upload", "*", "ftp://files.example.com", "http://127.0.0.1:8000"]',
+    ],
+    [
+      "FILE:2:18 s3.cors_origins.0: 'https://app.example.com/upload' is not an origin like https://app.example.com: a scheme and a host (and a port), no path",
+      "FILE:2:57 s3.cors_origins.2: 'ftp://files.example.com' is not an origin like https://app.example.com: a scheme and a host (and a port), no path",
+    ],
+  ],
 ];
 
 describe('checks across keys', () => {

@@ -32,6 +32,8 @@ export interface StartOptions {
   tls?: boolean;
   publicRead?: string[];
   domain?: string;
+  /** s3.cors_origins */
+  corsOrigins?: string[];
   extraYaml?: string;
   maxConnections?: number;
 }
@@ -75,6 +77,7 @@ export async function startS3Gateway(o: StartOptions = {}): Promise<S3Gateway> {
     `region: ${REGION}`,
     o.publicRead ? `public_read_buckets: [${o.publicRead.join(', ')}]` : '',
     o.domain ? `domain: ${o.domain}` : '',
+    o.corsOrigins ? `cors_origins: [${o.corsOrigins.map((c) => `"${c}"`).join(', ')}]` : '',
     tls ? `tls: { cert: ${tls.cert}, key: ${tls.key} }` : '',
   ]
     .filter(Boolean)

@@ -2,7 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call, S3Reply } from './context.ts';
 import { S3Error } from './deps.ts';
 import { abortMultipartUpload } from './handlers/abort-multipart-upload.ts';
-import { getObjectTagging, readUnsetSetting, UNSET_BUCKET_SETTINGS } from './handlers/bucket-settings.ts';
+import {
+  getBucketCors,
+  getObjectTagging,
+  readUnsetSetting,
+  UNSET_BUCKET_SETTINGS,
+} from './handlers/bucket-settings.ts';
 import { completeMultipartUpload } from './handlers/complete-multipart-upload.ts';
 import { copyObject } from './handlers/copy-object.ts';
 import { createBucket } from './handlers/create-bucket.ts';
@@ -128,6 +133,17 @@ export const OPERATIONS: readonly OpRow[] = [
     mutates: false,
     needsBucket: true,
     publicRead: true,
+  },
+  {
+    op: 'GetBucketCors',
+    method: 'GET',
+    target: 'bucket',
+    match: only('cors'),
+    params: [],
+    handler: getBucketCors,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
   },
   {
     op: 'GetObjectTagging',

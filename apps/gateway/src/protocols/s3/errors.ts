@@ -7,6 +7,7 @@
 
 export type S3ErrorCode =
   | 'AccessDenied'
+  | 'AccessForbidden'
   | 'SignatureDoesNotMatch'
   | 'InvalidAccessKeyId'
   | 'RequestTimeTooSkewed'
@@ -63,6 +64,8 @@ export type S3ErrorCode =
 
 export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }> = {
   AccessDenied: { status: 403, message: 'Access Denied' },
+  // A CORS preflight from an origin (or for a method) not allowed.
+  AccessForbidden: { status: 403, message: 'CORSResponse: This CORS request is not allowed.' },
   SignatureDoesNotMatch: {
     status: 403,
     message:

@@ -18,6 +18,7 @@ import { onCredentialsInvalidated } from '../../ops/identity/credentials.ts';
 import type { Credential } from '../../storage/types.ts';
 import { Acceptor } from '../acceptor.ts';
 import { NOBODY, type S3Call, type S3Env, type S3Reply } from './context.ts';
+import { addCorsHeaders, preflight } from './cors.ts';
 import {
   type AuthResult,
   asS3Error,
@@ -442,6 +443,12 @@ export class S3Server implements ProtocolServer {
       resource =
         t.bucket === undefined ? '/' : t.key === undefined ? `/${t.bucket}` : `/${t.bucket}/${t.key}`;
       const target: Target = t.bucket === undefined ? 'service' : t.key === undefined ? 'bucket' : 'object';
+      if (method === 'OPTIONS') {
+        end = this.begin(req, conn, 'CorsPreflight');
+        this.send(req, res, { headers: preflight(this.env.config.corsOrigins, req.headers) }, requestId);
+        end(undefined);
+        return;
+      }
       try {
         row = route(method, target, t.query, req.headers);
       } finally {
@@ -570,11 +577,13 @@ export class S3Server implements ProtocolServer {
     const body = reply.body;
     const replied = reply.headers ?? {};
     const noBody = req.method === 'HEAD' || status === 304 || status === 204;
+    const cors = this.env.config.corsOrigins;
     if (body === undefined || noBody) {
       if (body !== undefined && typeof body === 'object' && 'destroy' in body)
         (body as { destroy(): void }).destroy();
       const headers = headerList(replied, requestId, OWN_NONE);
       if (!noBody && replied['content-length'] === undefined) headers.push('content-length', '0');
+      if (req.headers.origin !== undefined) addCorsHeaders(cors, req.headers, headers);
       this.finishBody(req, res);
       res.writeHead(status, headers).end();
       return;
@@ -582,6 +591,7 @@ export class S3Server implements ProtocolServer {
     if (typeof body === 'string') {
       const headers = headerList(replied, requestId, OWN_XML);
       headers.push('content-type', 'application/xml', 'content-length', Buffer.byteLength(body));
+      if (req.headers.origin !== undefined) addCorsHeaders(cors, req.headers, headers);
       this.finishBody(req, res);
       res.writeHead(status, headers).end(body);
       return;
@@ -589,12 +599,15 @@ export class S3Server implements ProtocolServer {
     if (Buffer.isBuffer(body)) {
       const headers = headerList(replied, requestId, OWN_LENGTH);
       headers.push('content-length', body.length);
+      if (req.headers.origin !== undefined) addCorsHeaders(cors, req.headers, headers);
       this.finishBody(req, res);
       res.writeHead(status, headers).end(body);
       return;
     }
     this.finishBody(req, res);
-    res.writeHead(status, headerList(replied, requestId, OWN_NONE));
+    const headers = headerList(replied, requestId, OWN_NONE);
+    if (req.headers.origin !== undefined) addCorsHeaders(cors, req.headers, headers);
+    res.writeHead(status, headers);
     pipeline(body, res, (err) => {
       if (err) res.destroy();
     });
@@ -616,6 +629,8 @@ export class S3Server implements ProtocolServer {
     if (close) res.shouldKeepAlive = false;
     this.finishBody(req, res);
     const headers: OutgoingHttpHeaders = { 'x-amz-request-id': requestId, server: SERVER };
+    // A page reads why its request failed; a refused preflight gets no permission.
+    if (req.method !== 'OPTIONS') addCorsHeaders(this.env.config.corsOrigins, req.headers, headers);
     if (req.method === 'HEAD' || err.status === 304) {
       res.writeHead(err.status, headers).end();
       return;

@@ -1,4 +1,5 @@
 import type { S3Call, S3Reply } from '../context.ts';
+import { corsConfigurationXml } from '../cors.ts';
 import { S3Error, type S3ErrorCode } from '../deps.ts';
 import { keyPath } from '../keys.ts';
 import { findObject } from '../objects.ts';
@@ -7,7 +8,7 @@ import { openedBucket } from './head-bucket.ts';
 
 /**
  * Bucket settings the gateway has no way to set (versioning, tags, policies, CORS, encryption,
- * lifecycle…), read as S3 reads a bucket where none was ever set: an empty document, or the 404
+ * lifecycle…; CORS is `s3.cors_origins`, one rule for every bucket), read as S3 reads a bucket where none was ever set: an empty document, or the 404
  * S3 answers for "none". Tools that read a bucket's whole state before acting (Terraform's
  * refresh, `s3cmd info`, backup tools checking versioning) get true answers; setting any of
  * them stays 501 NotImplemented (dispatch.ts).
@@ -41,7 +42,6 @@ export const UNSET_BUCKET_SETTINGS: readonly UnsetSetting[] = [
   },
   { sub: 'tagging', op: 'GetBucketTagging', answer: { error: 'NoSuchTagSet' } },
   { sub: 'policy', op: 'GetBucketPolicy', answer: { error: 'NoSuchBucketPolicy' } },
-  { sub: 'cors', op: 'GetBucketCors', answer: { error: 'NoSuchCORSConfiguration' } },
   {
     sub: 'encryption',
     op: 'GetBucketEncryption',
@@ -92,4 +92,12 @@ export async function getObjectTagging(call: S3Call): Promise<S3Reply> {
   if ((await call.env.ns.access(call.cred, attrs.ino, 4)) === 0)
     throw new S3Error('AccessDenied', 'Access Denied');
   return { body: doc('Tagging', '<TagSet></TagSet>') };
+}
+
+/** GET /bucket?cors — the gateway's one rule (s3.cors_origins), or none. */
+export async function getBucketCors(call: S3Call): Promise<S3Reply> {
+  await openedBucket(call);
+  const rule = corsConfigurationXml(call.env.config.corsOrigins);
+  if (rule === undefined) throw new S3Error('NoSuchCORSConfiguration');
+  return { body: doc('CORSConfiguration', rule) };
 }
