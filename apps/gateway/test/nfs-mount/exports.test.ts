@@ -2,13 +2,8 @@ import { deepEqual, equal } from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseClientMatch } from '../../src/config/address.ts';
 import type { NfsExport } from '../../src/config/types.ts';
-import {
-  ClientAccess,
-  exportContaining,
-  type HostResolver,
-  hostPatternMatches,
-  normaliseMountPath,
-} from '../../src/protocols/mount/exports.ts';
+import { ClientAccess, type HostResolver, hostPatternMatches } from '../../src/protocols/client-access.ts';
+import { exportContaining, normaliseMountPath } from '../../src/protocols/mount/exports.ts';
 
 function exp(path: string, clients: string[] = ['0.0.0.0/0']): NfsExport {
   return {

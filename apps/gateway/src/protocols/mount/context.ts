@@ -1,7 +1,7 @@
 import type { NfsExport } from '../../config/types.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import type { Attributes, Credential } from '../../storage/types.ts';
-import type { ClientAccess } from './exports.ts';
+import type { ClientAccess } from '../client-access.ts';
 import type { MountTable } from './mount-table.ts';
 
 /** What the MOUNT procedures share. */

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { NfsExport } from '../../../config/types.ts';
 import type { Credential } from '../../../storage/types.ts';
-import { unmappedAddress } from '../../mount/exports.ts';
+import { unmappedAddress } from '../../client-access.ts';
 import type { RpcCred } from '../../rpc/program.ts';
 
 /*
