@@ -179,6 +179,9 @@ const SHARE_FIELDS: ReadonlyArray<Field<SmbShare>> = [
   ['path', (s) => s.path],
   ['read_only', (s) => String(s.readOnly)],
   ['valid_groups', (s) => text(s.validGroups)],
+  ['encryption', (s) => s.encryption ?? '(as smb.encryption)'],
+  ['guest_ok', (s) => String(s.guestOk)],
+  ['hosts_allow', (s) => text(s.hostsAllow)],
 ];
 
 /**

@@ -31,6 +31,7 @@ function smbShare(s: FileShare): SmbShare {
     readOnly: s.read_only,
     ...(s.encryption === undefined ? {} : { encryption: s.encryption }),
     guestOk: s.guest_ok,
+    hostsAllow: s.hosts_allow,
     mode: s.mode,
     ownerUid: s.owner_uid,
     ownerGid: s.owner_gid,

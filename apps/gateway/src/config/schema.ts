@@ -121,6 +121,8 @@ const smbShare = z.strictObject({
   encryption: z.enum(SMB_SHARE_ENCRYPTION).optional(),
   // Guest sessions (smb.map_to_guest: bad_user) may connect.
   guest_ok: z.boolean().default(false),
+  // Client addresses that may connect, as nfs.exports' clients (empty: any).
+  hosts_allow: z.array(parsedText('a network or host name', parseClientMatch)).default([]),
   mode,
   owner_uid: id.default(DEFAULTS.ownerId),
   owner_gid: id.default(DEFAULTS.ownerId),

@@ -69,6 +69,8 @@ export interface SmbShare extends ServedDirectory {
   encryption?: SmbShareEncryption;
   /** Guest sessions may connect (smb.map_to_guest: bad_user). */
   guestOk: boolean;
+  /** Client addresses that may connect (Samba's hosts allow); empty: any. */
+  hostsAllow: ClientMatch[];
 }
 
 /**

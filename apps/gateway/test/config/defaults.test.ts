@@ -89,6 +89,7 @@ describe('defaults for absent keys', () => {
         validGroups: [],
         readOnly: false,
         guestOk: false,
+        hostsAllow: [],
         mode: 0o1777,
         ownerUid: 0,
         ownerGid: 0,

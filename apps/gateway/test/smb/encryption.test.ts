@@ -3,7 +3,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { CMD } from '../../src/protocols/smb/constants.ts';
 import type { RunResult } from '../support/proc.ts';
 import { runCommand } from '../support/proc.ts';
@@ -11,7 +10,7 @@ import { relayProxy } from '../support/proxy.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
 import { createBody, TestClient } from './client.ts';
-import { reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
+import { capturedLog, reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 const ACCESS_DENIED = 0xc0000022;
@@ -40,16 +39,15 @@ describe('SMB encryption the gateway asks for (smb.encryption, a share’s encry
   let g: SmbGateway;
   let work: string;
   let original: string;
-  const lines: string[] = [];
+  const { log, lines } = capturedLog();
   const alice = 'alice%Wonder-land1';
 
   before(async () => {
     g = await startSmbGateway({
       shares: [SECRET],
       smbExtra: 'encryption: required',
-      // The file's level: each reload applies it again.
       logLevel: 'info',
-      log: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+      log,
     });
     await g.user('alice', 'Wonder-land1');
     original = readFileSync(g.configFile, 'utf8');

@@ -3,7 +3,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
 import { ROOT } from '../../src/storage/types.ts';
@@ -11,7 +10,7 @@ import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
 import { TestClient } from './client.ts';
-import { reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
+import { capturedLog, reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 const PUBLIC = '{ name: public, path: /public, guest_ok: true }';
@@ -27,14 +26,14 @@ describe('SMB guest access (smb.map_to_guest: bad_user, a share’s guest_ok)', 
   let g: SmbGateway;
   let work: string;
   let original: string;
-  const lines: string[] = [];
+  const { log, lines } = capturedLog();
 
   before(async () => {
     g = await startSmbGateway({
       shares: [PUBLIC],
       smbExtra: 'map_to_guest: bad_user',
       logLevel: 'info',
-      log: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+      log,
     });
     await g.user('alice', 'Wonder-land1');
     original = readFileSync(g.configFile, 'utf8');

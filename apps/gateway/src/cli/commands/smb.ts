@@ -94,6 +94,7 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
         'read only': s.readOnly,
         'valid groups': s.validGroups.length > 0 ? s.validGroups : 'any authenticated user',
         'guest ok': s.guestOk,
+        'hosts allow': s.hostsAllow.length > 0 ? s.hostsAllow.map((c) => c.text).join(' ') : 'any host',
         'smb encrypt':
           s.encryption !== undefined && shareEncryption(smb.encryption, s.encryption) !== smb.encryption
             ? `${s.encryption} (this share's encryption)`

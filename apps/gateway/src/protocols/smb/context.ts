@@ -3,6 +3,7 @@ import type { ControlPlane } from '../../control/index.ts';
 import type { Logger } from '../../daemon/logger.ts';
 import type { Namespace } from '../../storage/namespace.ts';
 import type { Credential } from '../../storage/types.ts';
+import type { ClientAccess } from '../client-access.ts';
 import type { Cipher } from './constants.ts';
 import type { PreauthHash } from './deps.ts';
 import type { DurableOpens } from './durable.ts';
@@ -24,6 +25,8 @@ export interface ServerEnv {
   /** NetBIOS name this server calls itself in NTLM and srvsvc. */
   serverName: string;
   shares: () => readonly Share[];
+  /** Decides shares' hosts_allow (networks, host names through DNS). */
+  clients: ClientAccess;
   notify: NotifyHub;
   inodes: InodeOpens;
   /** Durable opens by FileId.Persistent, connected or waiting for a reconnect. */

@@ -1,11 +1,12 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { isWildcardHost } from '../../config/address.ts';
-import type { Protocol } from '../../config/types.ts';
+import type { Protocol, SmbShare } from '../../config/types.ts';
 import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { HealthCheck } from '../../ops/health.ts';
 import { createReadBufferServer } from '../../util/read-buffer-socket.ts';
 import { Acceptor } from '../acceptor.ts';
+import { ClientAccess } from '../client-access.ts';
 import { closeOpen } from './close-open.ts';
 import { SmbConnection } from './connection.ts';
 import type { ServerEnv } from './context.ts';
@@ -16,7 +17,7 @@ import { NotifyHub } from './notify.ts';
 import { InodeOpens } from './open-files.ts';
 import { probeNegotiate } from './probe.ts';
 import { type SmbStatus, smbStatusOf } from './status-report.ts';
-import { inValidGroups, sharesFrom, type TreeConnect } from './tree.ts';
+import { hostAllowed, inValidGroups, type Share, sharesFrom, type TreeConnect } from './tree.ts';
 import { endTree } from './tree-end.ts';
 
 /** How long stop() lets requests in flight finish before closing their connections. */
@@ -42,6 +43,7 @@ export class SmbServer implements ProtocolServer {
   private readonly acceptor: Acceptor;
   private readonly connections = new Set<SmbConnection>();
   private stopping = false;
+  private sharesMade: { from: readonly SmbShare[]; shares: readonly Share[] } | undefined;
 
   constructor(private readonly ctx: ProtocolContext) {
     let fileIds = 0n;
@@ -58,7 +60,8 @@ export class SmbServer implements ProtocolServer {
       serverGuid: randomBytes(16),
       startTime: nowFiletime(),
       serverName: netbiosName(ctx.config.node.name),
-      shares: () => sharesFrom(this.ctx.config.smb.shares),
+      shares: () => this.shares(),
+      clients: new ClientAccess(),
       notify,
       inodes,
       sessions: new Map(),
@@ -84,12 +87,13 @@ export class SmbServer implements ProtocolServer {
    * A reload: new shares are served and listed at once. A tree connect to a share the reload
    * removed or moved to another path ends (its next request reads STATUS_NETWORK_NAME_DELETED and
    * the client connects the tree again); one to a share whose read_only or valid_groups changed
-   * takes the new settings now, and ends if its user is no longer in valid_groups. One that is
+   * takes the new settings now, and ends if its user is no longer in valid_groups or its address
+   * in hosts_allow. One that is
    * not encrypted where the share now asks for encryption (`smb.encryption` or the share's) ends
    * too: the client's next tree connect is told to encrypt, or refused if it cannot.
    */
   async reload(): Promise<void> {
-    const shares = new Map(sharesFrom(this.ctx.config.smb.shares).map((s) => [s.name.toUpperCase(), s]));
+    const shares = new Map(this.shares().map((s) => [s.name.toUpperCase(), s]));
     const groupsFromHost = this.ctx.config.identity.groupsFromHost;
     const ending: Array<{ tree: TreeConnect; why: string }> = [];
     for (const conn of this.connections) {
@@ -112,7 +116,9 @@ export class SmbServer implements ProtocolServer {
       for (const session of conn.sessions.values()) {
         for (const tree of session.trees.values()) {
           if (tree.share.ipc || !session.user || ending.some((e) => e.tree === tree)) continue;
-          if (!(await inValidGroups(tree.share, session.user, this.ctx.control, groupsFromHost)))
+          if (!(await hostAllowed(this.env, tree.share, conn.remoteAddress)))
+            ending.push({ tree, why: `${conn.remoteAddress} is not in its hosts_allow` });
+          else if (!(await inValidGroups(tree.share, session.user, this.ctx.control, groupsFromHost)))
             ending.push({ tree, why: `${session.user.name} is in none of its valid_groups` });
         }
       }
@@ -129,6 +135,16 @@ export class SmbServer implements ProtocolServer {
         ),
       );
     }
+  }
+
+  /**
+   * The served shares, made once per configuration: the same objects until a reload, so the
+   * decisions of `clients` (cached per share) are kept between tree connects.
+   */
+  private shares(): readonly Share[] {
+    const from = this.ctx.config.smb.shares;
+    if (this.sharesMade?.from !== from) this.sharesMade = { from, shares: sharesFrom(from) };
+    return this.sharesMade.shares;
   }
 
   /** Why a guest's tree connect must end: guests are no longer mapped, or the share takes none. */

@@ -1,6 +1,7 @@
-import type { SmbShare, SmbShareEncryption } from '../../config/types.ts';
+import type { ClientMatch, SmbShare, SmbShareEncryption } from '../../config/types.ts';
 import type { ControlPlane } from '../../control/index.ts';
 import { readHostGroups } from '../../ops/identity/host-groups.ts';
+import type { ClientAccess } from '../client-access.ts';
 import { FILE_ALL_ACCESS, FILE_GENERIC_EXECUTE, FILE_GENERIC_READ } from './constants.ts';
 import type { Session, SessionUser } from './session.ts';
 
@@ -15,6 +16,8 @@ export interface Share {
   encryption?: SmbShareEncryption;
   /** Guest sessions may connect (IPC$ takes them too: they list shares through it). */
   guestOk: boolean;
+  /** hosts_allow: the client addresses that may connect; empty: any. */
+  clients: readonly ClientMatch[];
   ipc: boolean;
   remark: string;
 }
@@ -25,6 +28,7 @@ export const IPC_SHARE: Share = {
   readOnly: true,
   validGroups: [],
   guestOk: true,
+  clients: [],
   ipc: true,
   remark: 'IPC Service (ClaudeFS Gateway)',
 };
@@ -37,6 +41,7 @@ export function sharesFrom(config: readonly SmbShare[]): Share[] {
     validGroups: s.validGroups,
     ...(s.encryption === undefined ? {} : { encryption: s.encryption }),
     guestOk: s.guestOk,
+    clients: s.hostsAllow,
     ipc: false,
     remark: '',
   }));
@@ -71,6 +76,15 @@ export async function inValidGroups(
     if (h && (mine.has(h.gid) || h.members.includes(user.name))) return true;
   }
   return false;
+}
+
+/** hosts_allow: whether a client address may connect to the share (any, when it lists none). */
+export function hostAllowed(
+  env: { clients: ClientAccess },
+  share: Share,
+  address: string,
+): Promise<boolean> | boolean {
+  return share.clients.length === 0 || env.clients.allowed(share, address);
 }
 
 /** MS-SMB2 §3.3.1.9: a session's connection to a share. */

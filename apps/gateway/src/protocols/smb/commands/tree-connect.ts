@@ -4,7 +4,7 @@ import { NT_STATUS } from '../deps.ts';
 import { cannotEncrypt, encryptionVerdict, shareEncryption } from '../encryption.ts';
 import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
-import { findShare, inValidGroups, TreeConnect } from '../tree.ts';
+import { findShare, hostAllowed, inValidGroups, TreeConnect } from '../tree.ts';
 import { type Reader, utf16 } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 
@@ -56,6 +56,11 @@ export async function handleTreeConnect(
     throw new SmbError(
       NT_STATUS.STATUS_ACCESS_DENIED,
       `${share.name} takes no guests (guest_ok is false): a ${user.name} session`,
+    );
+  if (!(await hostAllowed(ctx.env, share, ctx.conn.remoteAddress)))
+    throw new SmbError(
+      NT_STATUS.STATUS_ACCESS_DENIED,
+      `${ctx.conn.remoteAddress} is not in ${share.name}'s hosts_allow`,
     );
   const allowed = await inValidGroups(share, user, ctx.env.control, ctx.env.config.identity.groupsFromHost);
   if (!allowed) {
