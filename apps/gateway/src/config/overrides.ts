@@ -34,6 +34,7 @@ function defaultExport(path: string): NfsExport {
     clients: DEFAULTS.exportClients.map(parseClientMatch),
     access: 'rw',
     squash: 'root',
+    secure: false,
     anonUid: DEFAULTS.anonId,
     anonGid: DEFAULTS.anonId,
     mode: parseMode(DEFAULTS.directoryMode),

@@ -172,6 +172,7 @@ const EXPORT_FIELDS: ReadonlyArray<Field<NfsExport>> = [
   ['access', (e) => e.access],
   ['clients', (e) => text(e.clients)],
   ['squash', (e) => e.squash],
+  ['secure', (e) => String(e.secure)],
   ['anon_uid', (e) => String(e.anonUid)],
   ['anon_gid', (e) => String(e.anonGid)],
 ];

@@ -15,6 +15,7 @@ function nfsExport(e: FileExport): NfsExport {
     clients: e.clients,
     access: e.access,
     squash: e.squash,
+    secure: e.secure,
     anonUid: e.anon_uid,
     anonGid: e.anon_gid,
     mode: e.mode,

@@ -105,6 +105,8 @@ const nfsExport = z.strictObject({
     .prefault([...DEFAULTS.exportClients]),
   access: z.enum(['rw', 'ro']).default('rw'),
   squash: z.enum(['root', 'all', 'none']).default('root'),
+  // exports(5) `secure`: calls only from ports below 1024 (root on the client).
+  secure: z.boolean().default(false),
   anon_uid: id.default(DEFAULTS.anonId),
   anon_gid: id.default(DEFAULTS.anonId),
   mode,

@@ -30,6 +30,8 @@ export interface NfsExport extends ServedDirectory {
   access: 'rw' | 'ro';
   /** root: uid 0 becomes anon; all: everyone becomes anon; none: ids are trusted as sent. */
   squash: 'root' | 'all' | 'none';
+  /** exports(5) `secure`: NFS calls and mounts only from privileged ports (below 1024). */
+  secure: boolean;
   anonUid: number;
   anonGid: number;
 }

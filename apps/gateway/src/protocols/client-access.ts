@@ -8,6 +8,9 @@ import type { ClientMatch } from '../config/types.ts';
  * through DNS, confirmed forward.
  */
 
+/** exports(5) `secure`: ports a client's root alone can bind are below this. */
+export const PRIVILEGED_PORT_LIMIT = 1024;
+
 /** What lists its clients: an NFS export, an SMB share. Decisions are cached per list object. */
 export interface ClientList {
   readonly clients: readonly ClientMatch[];

@@ -75,6 +75,7 @@ describe('defaults for absent keys', () => {
         clients: [{ kind: 'cidr', text: '0.0.0.0/0', family: 4, address: '0.0.0.0', prefix: 0 }],
         access: 'rw',
         squash: 'root',
+        secure: false,
         anonUid: 65534,
         anonGid: 65534,
         mode: 0o1777,

@@ -11,6 +11,7 @@ function exp(path: string, clients: string[] = ['0.0.0.0/0']): NfsExport {
     clients: clients.map(parseClientMatch),
     access: 'rw',
     squash: 'root',
+    secure: false,
     anonUid: 65534,
     anonGid: 65534,
     mode: 0o1777,

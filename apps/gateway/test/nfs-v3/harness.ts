@@ -44,6 +44,7 @@ export function nfsExport(e: Partial<NfsExport> & { path: string }): NfsExport {
     clients: [],
     access: 'rw',
     squash: 'root',
+    secure: false,
     anonUid: 65534,
     anonGid: 65534,
     ...e,

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CMD } from '../../src/protocols/smb/constants.ts';
+import { capturedLog } from '../support/log.ts';
 import type { RunResult } from '../support/proc.ts';
 import { runCommand } from '../support/proc.ts';
 import { relayProxy } from '../support/proxy.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
 import { createBody, TestClient } from './client.ts';
-import { capturedLog, reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
+import { reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 const ACCESS_DENIED = 0xc0000022;

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Protocol } from '../../src/config/types.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
@@ -89,16 +89,6 @@ ${o.extraYaml ?? ''}
     },
     stop: () => gw.stop(),
   };
-}
-
-/**
- * A logger at info whose lines a test reads (`lines`), for startSmbGateway's `log` (with
- * `logLevel: 'info'`, so a reload of the file keeps the level).
- */
-export function capturedLog(): { log: Logger; lines: string[]; logged(text: string): boolean } {
-  const lines: string[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-  return { log, lines, logged: (text) => lines.some((l) => l.includes(text)) };
 }
 
 /** Writes the gateway's file anew and reloads it, as SIGHUP would; a file with problems throws. */

@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.ts';
 import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
 import { ROOT } from '../../src/storage/types.ts';
+import { capturedLog } from '../support/log.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
 import { TestClient } from './client.ts';
-import { capturedLog, reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
+import { reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 const PUBLIC = '{ name: public, path: /public, guest_ok: true }';

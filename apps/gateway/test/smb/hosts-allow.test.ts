@@ -2,11 +2,12 @@ import { equal, match, ok } from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { capturedLog } from '../support/log.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
 import { TestClient } from './client.ts';
-import { capturedLog, reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
+import { reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 const LAB = '{ name: lab, path: /lab, hosts_allow: [10.0.0.0/8] }';

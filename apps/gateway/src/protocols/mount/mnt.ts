@@ -1,4 +1,5 @@
 import { ROOT } from '../../storage/types.ts';
+import { PRIVILEGED_PORT_LIMIT } from '../client-access.ts';
 import type { RpcProcedure } from '../rpc/program.ts';
 import { decodeDirpath, encodeMountResult, MNT_AUTH_FLAVORS, type MountResult, Mountstat3 } from './codec.ts';
 import { clientName, type MountEnv } from './context.ts';
@@ -11,11 +12,24 @@ import { DEFAULT_MNT3_STATUS, mountStatusOf } from './status-map.ts';
  * or a client the export does not list, is MNT3ERR_ACCES (as Linux mountd answers); a missing
  * path MNT3ERR_NOENT; a path that is not a directory MNT3ERR_NOTDIR.
  */
-export async function mnt(env: MountEnv, path: string, remoteAddress: string): Promise<MountResult> {
+export async function mnt(
+  env: MountEnv,
+  path: string,
+  remoteAddress: string,
+  remotePort: number,
+): Promise<MountResult> {
   const normal = normaliseMountPath(path);
   if (normal === undefined) return { status: Mountstat3.INVAL };
   const found = exportContaining(env.exports, normal);
   if (!found) return { status: Mountstat3.ACCES };
+  if (found.export.secure && remotePort >= PRIVILEGED_PORT_LIMIT) {
+    // rpc.mountd's "illegal port" refusal: only a client's root can bind a port below 1024.
+    env.log.warn(
+      { client: remoteAddress, port: remotePort, path: normal },
+      `MOUNT of ${normal} refused to ${remoteAddress}:${remotePort}: unprivileged port (the export is secure)`,
+    );
+    return { status: Mountstat3.ACCES };
+  }
   if (!(await env.access.allowed(found.export, remoteAddress))) {
     env.log.info({ client: remoteAddress, path: normal }, `MOUNT of ${normal} refused to ${remoteAddress}`);
     return { status: Mountstat3.ACCES };
@@ -42,7 +56,7 @@ export function mntProcedure(env: MountEnv): RpcProcedure {
     idempotent: true,
     async handle(call, reply) {
       const path = decodeDirpath(call.args);
-      encodeMountResult(reply, await mnt(env, path, call.remoteAddress));
+      encodeMountResult(reply, await mnt(env, path, call.remoteAddress, call.remotePort));
     },
   };
 }

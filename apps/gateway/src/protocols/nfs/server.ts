@@ -2,7 +2,7 @@ import type { Protocol } from '../../config/types.ts';
 import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { HealthCheck } from '../../ops/health.ts';
 import { fsError } from '../../storage/errors.ts';
-import { ClientAccess } from '../client-access.ts';
+import { ClientAccess, PRIVILEGED_PORT_LIMIT } from '../client-access.ts';
 import { MOUNT_PROG } from '../mount/codec.ts';
 import { MountTable } from '../mount/mount-table.ts';
 import { servedMountProgram } from '../mount/program.ts';
@@ -88,10 +88,15 @@ export class NfsServer implements ProtocolServer {
     this.locks = locks;
     const nlm = createNlmProgram({
       manager: locks,
-      inodeOf: async (fh, remoteAddress) => {
+      inodeOf: async (fh, { remoteAddress, remotePort }) => {
         const ref = handles.decodeHandle(fh);
         const exp = handles.exports[ref.exportIndex];
         if (!exp) throw fsError('ESTALE', 'handle of an export no longer served');
+        if (exp.secure && remotePort >= PRIVILEGED_PORT_LIMIT)
+          throw fsError(
+            'EACCES',
+            `${exp.path} is secure and ${remoteAddress}:${remotePort} is not a privileged port`,
+          );
         if (!(await clients.allowed(exp, remoteAddress))) {
           throw fsError('EACCES', `${remoteAddress} is not a client of ${exp.path}`);
         }

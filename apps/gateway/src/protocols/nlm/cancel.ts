@@ -9,7 +9,7 @@ export function cancelProcedure(env: NlmEnv): RpcProcedure {
     idempotent: false,
     async handle(call, reply) {
       const args = decodeCancelArgs(call.args);
-      const file = await resolveFile(env, args.lock.fh, call.remoteAddress);
+      const file = await resolveFile(env, args.lock.fh, call);
       if ('stat' in file) return encodeRes(reply, args.cookie, file.stat);
       env.manager.cancel({ ino: file.ino, lock: args.lock, exclusive: args.exclusive });
       encodeRes(reply, args.cookie, Nlm4Stat.GRANTED);

@@ -1,7 +1,11 @@
 import type { Logger } from '../../daemon/logger.ts';
 import { FsError } from '../../storage/errors.ts';
+import type { RpcCall } from '../rpc/program.ts';
 import { Nlm4Stat } from './codec.ts';
 import type { NlmLockManager } from './lock-manager.ts';
+
+/** Where a call came from. */
+export type NlmCaller = Pick<RpcCall, 'remoteAddress' | 'remotePort'>;
 
 /** What the NLM procedures share. */
 export interface NlmEnv {
@@ -9,9 +13,10 @@ export interface NlmEnv {
   /**
    * The inode an NFS file handle names (nfs/v3/handle.ts), checked live; throws for a handle
    * that is malformed, forged, of an export no longer served, or of a removed file, and an
-   * FsError EACCES when the export does not list the client.
+   * FsError EACCES when the export does not list the client (or is `secure` and the call came
+   * from an unprivileged port).
    */
-  inodeOf(fh: Buffer, remoteAddress: string): Promise<bigint>;
+  inodeOf(fh: Buffer, caller: NlmCaller): Promise<bigint>;
   log: Logger;
 }
 
@@ -28,10 +33,10 @@ export function handleFailure(e: unknown): typeof Nlm4Stat.STALE_FH | typeof Nlm
 export async function resolveFile(
   env: NlmEnv,
   fh: Buffer,
-  remoteAddress: string,
+  caller: NlmCaller,
 ): Promise<{ ino: bigint } | { stat: Nlm4Stat }> {
   try {
-    return { ino: await env.inodeOf(fh, remoteAddress) };
+    return { ino: await env.inodeOf(fh, caller) };
   } catch (e) {
     return { stat: handleFailure(e) };
   }

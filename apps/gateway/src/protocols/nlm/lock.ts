@@ -15,7 +15,7 @@ export function lockProcedure(env: NlmEnv, name: 'NLM_LOCK' | 'NLM_NM_LOCK'): Rp
     idempotent: false,
     async handle(call, reply) {
       const args = decodeLockArgs(call.args);
-      const file = await resolveFile(env, args.lock.fh, call.remoteAddress);
+      const file = await resolveFile(env, args.lock.fh, call);
       if ('stat' in file) return encodeRes(reply, args.cookie, file.stat);
       let outcome: keyof typeof OUTCOME;
       try {

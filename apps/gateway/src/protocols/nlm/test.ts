@@ -10,7 +10,7 @@ export function testProcedure(env: NlmEnv): RpcProcedure {
     idempotent: true,
     async handle(call, reply) {
       const args = decodeTestArgs(call.args);
-      const file = await resolveFile(env, args.lock.fh, call.remoteAddress);
+      const file = await resolveFile(env, args.lock.fh, call);
       if ('stat' in file) return encodeTestRes(reply, args.cookie, file.stat);
       const holder = env.manager.test({ ino: file.ino, lock: args.lock, exclusive: args.exclusive });
       if (holder) encodeTestRes(reply, args.cookie, Nlm4Stat.DENIED, holderOf(holder));

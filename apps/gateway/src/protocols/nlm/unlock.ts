@@ -9,7 +9,7 @@ export function unlockProcedure(env: NlmEnv): RpcProcedure {
     idempotent: false,
     async handle(call, reply) {
       const args = decodeUnlockArgs(call.args);
-      const file = await resolveFile(env, args.lock.fh, call.remoteAddress);
+      const file = await resolveFile(env, args.lock.fh, call);
       if ('stat' in file) return encodeRes(reply, args.cookie, file.stat);
       try {
         await env.manager.unlock({ ino: file.ino, lock: args.lock });

@@ -9,6 +9,8 @@ const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 export interface RpcClientOptions {
   /** Connect timeout and default per-call timeout. */
   timeoutMs?: number;
+  /** The local port to call from (below 1024 for an export that is `secure`; root only). */
+  localPort?: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export class RpcClient {
   static connect(host: string, port: number, options: RpcClientOptions = {}): Promise<RpcClient> {
     const timeoutMs = options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port, noDelay: true });
+      const socket = net.connect({ host, port, noDelay: true, localPort: options.localPort });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));

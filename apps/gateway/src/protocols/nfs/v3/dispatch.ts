@@ -90,7 +90,7 @@ export const NFS3_TABLE: readonly NfsRow[] = [
 export function runRow(
   row: NfsRow,
   env: NfsEnv,
-  call: Pick<RpcCall, 'args' | 'cred' | 'remoteAddress'>,
+  call: Pick<RpcCall, 'args' | 'cred' | 'remoteAddress' | 'remotePort'>,
   reply: XdrWriter,
 ): void | Promise<void> {
   const args = decodeArgs(row, call.args);
