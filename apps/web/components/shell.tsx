@@ -19,6 +19,7 @@ const NAV: Array<{ href: string; label: string }> = [
   { href: '/quotas', label: 'Quotas' },
   { href: '/metrics', label: 'Metrics' },
   { href: '/connections', label: 'Connections' },
+  { href: '/access', label: 'Access' },
   { href: '/circuits', label: 'Circuit breakers' },
   { href: '/certificates', label: 'Certificates' },
   { href: '/diagnostics', label: 'Diagnostics' },

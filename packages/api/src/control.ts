@@ -1,3 +1,4 @@
+import type { AccessReport } from './types/access.ts';
 import type { AuditPage, AuditQuery, AuditRecord } from './types/audit.ts';
 import type { IssuedSession, Role, Session } from './types/auth.ts';
 import type { CertificatesReport, CertificateUpload, CertificateUploadResult } from './types/certs.ts';
@@ -83,6 +84,8 @@ export interface GatewayControl {
   previewConfig(): Promise<ConfigPreview>;
   /** Reads the file again as SIGHUP does; BAD_REQUEST naming the file's problems changes nothing. */
   reloadConfig(): Promise<ConfigReload>;
+  /** Who may reach what over each protocol, from the running configuration. */
+  accessReport(): Promise<AccessReport>;
 
   listQuotas(): Promise<QuotaView[]>;
   /** Null when no quota is set for the subject. */

@@ -3,6 +3,7 @@ export { type AppRouter, appRouter, createAppRouter, createCaller } from './rout
 export { SIGN_IN_REFUSED } from './routers/auth.ts';
 export { sizeBytes } from './schemas.ts';
 export { actorOf, type ProcedureMeta, roleAtLeast } from './trpc.ts';
+export type * from './types/access.ts';
 export type * from './types/audit.ts';
 export type * from './types/auth.ts';
 export { ROLES } from './types/auth.ts';

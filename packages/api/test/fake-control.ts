@@ -206,6 +206,18 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     undrain: async () => drainStatus(false),
     configStatus: async () => ({ file: '/etc/claudefs/gateway.yaml', logLevel: 'info', lastReload: null }),
     previewConfig: async () => ({ ok: true, applied: [], pendingRestart: [] }),
+    accessReport: async () => ({
+      nfs: { served: false, exports: [] },
+      smb: {
+        served: false,
+        signingRequired: false,
+        encryption: 'if_required',
+        mapToGuest: 'never',
+        shares: [],
+      },
+      s3: { served: true, https: false, publicReadBuckets: [], corsOrigins: [] },
+      notes: [],
+    }),
     reloadConfig: async () => ({
       at: '2026-11-28T08:10:00.000Z',
       applied: [{ setting: 'nfs.exports.0.access', from: 'rw', to: 'ro' }],

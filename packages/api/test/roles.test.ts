@@ -38,6 +38,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['drain.undrain', undefined, 'operator'],
   ['config.status', undefined, 'viewer'],
   ['config.preview', undefined, 'viewer'],
+  ['config.access', undefined, 'viewer'],
   ['config.reload', undefined, 'operator'],
   ['quotas.list', undefined, 'viewer'],
   ['quotas.get', { uid: 1000 }, 'viewer'],

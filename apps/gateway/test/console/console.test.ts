@@ -23,6 +23,7 @@ const PAGES = [
   ['quotas', '/quotas'],
   ['metrics', '/metrics'],
   ['connections', '/connections'],
+  ['access', '/access'],
   ['circuits', '/circuits'],
   ['certificates', '/certificates'],
   ['diagnostics', '/diagnostics'],
@@ -338,6 +339,44 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     await dialog.waitFor({ state: 'hidden' });
     await page.getByTestId('config-last-reload').waitFor();
     match(await page.getByTestId('config-last-reload').innerText(), /0 waiting for a restart/);
+  });
+
+  test('5c Access: what the configuration lets in, with the notes worth a look; a reload shows at once', async () => {
+    const original = readFileSync(fx.config, 'utf8');
+    try {
+      await page.goto(`${base}/access`);
+      await page.getByRole('heading', { name: 'Access', level: 1 }).waitFor();
+      const notes = page.getByRole('region', { name: 'Worth a look' });
+      await notes.getByText('S3 is served over plain HTTP').waitFor();
+      equal(await notes.getByText('Anyone may read').count(), 0);
+      for (const card of ['NFS exports', 'SMB shares'])
+        match(
+          await page
+            .locator('section', { has: page.getByRole('heading', { name: card, exact: true }) })
+            .innerText(),
+          /not served[\s\S]*Not served by this gateway/,
+        );
+      writeFileSync(
+        fx.config,
+        original.replace(
+          'region: us-east-1',
+          'region: us-east-1, public_read_buckets: [pictures], cors_origins: ["*"]',
+        ),
+      );
+      await fx.cfs('gateway', 'reload');
+      await page.reload();
+      await notes.getByText('Anyone may read pictures without a key.').waitFor();
+      await notes.getByText('Any web page may call S3 from a browser').waitFor();
+      const s3Card = await page
+        .locator('section', { has: page.getByRole('heading', { name: 'S3', exact: true }) })
+        .innerText();
+      match(s3Card, /plain HTTP/);
+      match(s3Card, /Readable without a key\s+pictures/);
+      await page.screenshot({ path: join(SHOTS, 'access-notes.png'), fullPage: true });
+    } finally {
+      writeFileSync(fx.config, original);
+      await fx.cfs('gateway', 'reload');
+    }
   });
 
   test('6 a viewer sees the Drain button disabled, with the reason', async () => {

@@ -10,6 +10,7 @@ import { TRPCError } from '@trpc/server';
 import { previewReload, reloadFromFile } from '../../daemon/config-reload.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/endpoints.ts';
+import { accessReport } from '../config/access.ts';
 import { configStatus } from '../config/feature.ts';
 import { drainControllerOf } from '../drain/feature.ts';
 import { getMetrics } from '../metrics/index.ts';
@@ -30,6 +31,7 @@ type OpsControl = Pick<
   | 'configStatus'
   | 'previewConfig'
   | 'reloadConfig'
+  | 'accessReport'
 >;
 
 function drainController(gw: Gateway) {
@@ -64,6 +66,11 @@ export function opsControl(gw: Gateway): OpsControl {
         ? { ok: true, applied: r.applied, pendingRestart: r.pendingRestart }
         : { ok: false, problems: r.problems };
     },
+    accessReport: async () =>
+      accessReport(
+        gw.config,
+        gw.servers.map((s) => s.protocol),
+      ),
     reloadConfig: async () => {
       const r = await reloadFromFile(gw, 'console');
       if (!r.ok)

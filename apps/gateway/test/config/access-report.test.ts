@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.ts';
+import type { Protocol } from '../../src/config/types.ts';
+import { accessReport } from '../../src/ops/config/access.ts';
+import { writeConfig } from './fixtures/config-file.ts';
+
+async function reportOf(lines: string[], served: Protocol[] = ['nfs', 's3', 'smb']) {
+  const { config, problems } = await loadConfig(writeConfig(lines), { tls: 'warning' });
+  assert.ok(config, JSON.stringify(problems));
+  return accessReport(config, served);
+}
+
+const keys = (r: Awaited<ReturnType<typeof reportOf>>) => r.notes.map((n) => `${n.level} ${n.key}`);
+
+/** The console's Access page: what each protocol lets in, and the notes worth a look. */
+describe('access report', () => {
+  test('1 the defaults: S3 over plain HTTP, SMB protection left to the client; nothing about NFS (root is squashed)', async () => {
+    const r = await reportOf([]);
+    assert.deepEqual(keys(r), ['info smb.encryption', 'warning s3.tls']);
+    assert.deepEqual(r.nfs.exports, [
+      {
+        path: '/export',
+        clients: ['0.0.0.0/0'],
+        access: 'rw',
+        squash: 'root',
+        anon: '65534:65534',
+        secure: false,
+      },
+    ]);
+    assert.equal(r.smb.shares[0]?.encryption, 'if_required');
+  });
+
+  test('2 each note names the key that changes it, and what the export or share lets in', async () => {
+    const r = await reportOf([
+      'nfs:',
+      '  exports:',
+      '    - { path: /open, squash: none }',
+      '    - { path: /lab, clients: [10.0.0.0/8], squash: none }',
+      '    - { path: /safe, clients: [10.0.0.0/8], squash: none, secure: true }',
+      'smb:',
+      '  encryption: off',
+      '  map_to_guest: bad_user',
+      '  shares:',
+      '    - { name: public, path: /public, guest_ok: true, hosts_allow: [192.0.2.0/24] }',
+      's3: { public_read_buckets: [pictures], cors_origins: ["*"] }',
+    ]);
+    assert.deepEqual(keys(r), [
+      'warning nfs.exports.0.squash',
+      'info nfs.exports.1.secure',
+      'warning smb.encryption',
+      'warning smb.map_to_guest',
+      'warning s3.tls',
+      'info s3.public_read_buckets',
+      'warning s3.cors_origins',
+    ]);
+    assert.match(r.notes[0]!.text, /Any host may mount \/open/);
+    assert.match(r.notes[3]!.text, /who may use public\.$/);
+    assert.deepEqual(r.smb.shares[0]?.hostsAllow, ['192.0.2.0/24']);
+  });
+
+  test('3 a share asking for more encryption than the server shows what applies; unserved protocols get no notes', async () => {
+    const r = await reportOf(
+      ['smb:', '  require_signing: true', '  shares: [{ name: vault, path: /vault, encryption: required }]'],
+      ['smb'],
+    );
+    assert.equal(r.smb.shares[0]?.encryption, 'required');
+    assert.deepEqual(keys(r), []);
+    assert.equal(r.s3.served, false);
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * Who may reach what, over each protocol, as the running configuration says (`config.access`):
+ * the console's Access page. Read from the configuration a gateway runs, so a reload shows at
+ * once; changing any of it is editing the file and reloading.
+ */
+export interface AccessReport {
+  nfs: {
+    served: boolean;
+    exports: Array<{
+      path: string;
+      /** As written: networks, addresses, host names. */
+      clients: string[];
+      access: 'rw' | 'ro';
+      squash: 'root' | 'all' | 'none';
+      anon: string;
+      /** Calls only from ports below 1024. */
+      secure: boolean;
+    }>;
+  };
+  smb: {
+    served: boolean;
+    signingRequired: boolean;
+    /** smb.encryption: off | if_required | desired | required. */
+    encryption: string;
+    /** smb.map_to_guest: never | bad_user. */
+    mapToGuest: string;
+    shares: Array<{
+      name: string;
+      path: string;
+      readOnly: boolean;
+      /** Empty: any authenticated user. */
+      validGroups: string[];
+      /** Empty: any host. */
+      hostsAllow: string[];
+      guestOk: boolean;
+      /** What applies: the share's own or the server's, whichever asks for more. */
+      encryption: string;
+    }>;
+  };
+  s3: {
+    served: boolean;
+    https: boolean;
+    publicReadBuckets: string[];
+    corsOrigins: string[];
+  };
+  /** What deserves a look, each with the key that changes it. */
+  notes: AccessNote[];
+}
+
+export interface AccessNote {
+  level: 'warning' | 'info';
+  text: string;
+  /** The configuration key: `nfs.exports.0.squash`, `s3.tls`. */
+  key: string;
+}
