@@ -109,7 +109,14 @@ describe('access and smb-access wizards', () => {
 
   test('5 smb-access: bob is outside the share’s valid_groups; adding him (admin) lets him in', async () => {
     const run = await g.as('operator').diagnostics.run({ tree: 'smb-access', user: 'Bob', path: 'projects' });
-    assert.deepEqual(path(run), ['user', 'nt-hash', 'valid-groups', 'add-to-group', 'share-permissions']);
+    assert.deepEqual(path(run), [
+      'user',
+      'nt-hash',
+      'valid-groups',
+      'add-to-group',
+      'share-conditions',
+      'share-permissions',
+    ]);
     assert.equal(step(run, 'nt-hash').outcome, 'set');
     const groups = step(run, 'valid-groups');
     assert.equal(groups.outcome, 'outside');
@@ -156,6 +163,7 @@ describe('access and smb-access wizards', () => {
         ['user', 'exists'],
         ['nt-hash', 'set'],
         ['valid-groups', 'member'],
+        ['share-conditions', 'none'],
         ['share-permissions', 'ok'],
       ],
     );

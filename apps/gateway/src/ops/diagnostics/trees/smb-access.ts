@@ -1,4 +1,6 @@
+import type { SmbEncryption } from '../../../config/types.ts';
 import type { UserRecord } from '../../../control/index.ts';
+import { shareEncryption } from '../../../protocols/smb/encryption.ts';
 import { inValidGroups, type Share, sharesFrom } from '../../../protocols/smb/tree.ts';
 import { resolveUserCredential } from '../../identity/credentials.ts';
 import { credText, walkAccess, walkEvidence } from '../access-walk.ts';
@@ -8,6 +10,19 @@ import type { DiagnosisContext, DiagnosticTree } from '../engine.ts';
 import { commands, manual, RUNBOOK } from './common.ts';
 
 const USER = 'smb-user';
+
+/** The refusals the SMB server logs for hosts and encryption: the command and the reason. */
+const REFUSAL =
+  /^SMB (SESSION_SETUP|TREE_CONNECT) refused: STATUS_ACCESS_DENIED \((.*(?:hosts_allow|requires encryption|smb\.encryption is required).*)\)$/;
+
+/** What a share asks of a client besides its user: hosts, encryption. */
+function shareConditions(share: Share, server: SmbEncryption): string[] {
+  const out: string[] = [];
+  if (share.clients.length > 0) out.push(`hosts_allow ${share.clients.map((c) => c.text).join(', ')}`);
+  const level = shareEncryption(server, share.encryption);
+  if (level === 'required') out.push('encryption required: SMB 3.x clients with a cipher in common only');
+  return out;
+}
 
 /** The shares asked about: by name (any case, `\\server\share` too) or by namespace path; all when none given. */
 function sharesAsked(ctx: DiagnosisContext): Share[] {
@@ -54,7 +69,7 @@ export const smbAccessTree: DiagnosticTree = {
   title: 'SMB access denied',
   runbook: { section: RUNBOOK.smb },
   summary:
-    'The user exists and is enabled, has an NT hash (a password), is in the share’s valid_groups, and the share’s path lets that user in.',
+    'The user exists and is enabled, has an NT hash (a password), is in the share’s valid_groups, the client is one the share takes (hosts_allow, encryption), and the share’s path lets that user in.',
   inputs: [
     { name: 'user', required: true, help: 'the SMB user name (case does not matter)' },
     {
@@ -168,7 +183,7 @@ export const smbAccessTree: DiagnosticTree = {
       },
       description:
         'TREE_CONNECT is refused unless the user is in one of the share’s valid_groups (primary or supplementary gid, host groups when identity.groups_from_host).',
-      branches: { member: 'share-permissions', outside: 'add-to-group', 'no share': null },
+      branches: { member: 'share-conditions', outside: 'add-to-group', 'no share': null },
       async run(ctx) {
         const cred = await credentialOf(ctx);
         const results = await membership(ctx);
@@ -234,7 +249,7 @@ export const smbAccessTree: DiagnosticTree = {
       kind: 'action',
       runbook: { section: RUNBOOK.smb, quote: 'Verify user is in claudefs-users group' },
       description: 'Membership is the control plane’s: adding it takes effect at the next sign-in.',
-      branches: { done: 'share-permissions' },
+      branches: { done: 'share-conditions' },
       async run(ctx) {
         const cred = await credentialOf(ctx);
         const outside = (await membership(ctx)).filter((r) => !r.member);
@@ -261,6 +276,77 @@ export const smbAccessTree: DiagnosticTree = {
           ),
           { actions },
         );
+      },
+    },
+    {
+      id: 'share-conditions',
+      title: 'Hosts and encryption the share asks for',
+      kind: 'check',
+      runbook: {
+        section: RUNBOOK.smb,
+        quote: 'Check share permissions: smbclient -L //localhost -U username',
+      },
+      description:
+        'Whoever the user is, a share may take connections only from its hosts_allow and only encrypted (its encryption or smb.encryption: required — SMB 3.x clients with a cipher in common); a client outside them is refused with STATUS_ACCESS_DENIED. The gateway’s recent refusals say which clients were.',
+      branches: { none: 'share-permissions', conditions: 'share-permissions', refused: 'share-permissions' },
+      async run(ctx) {
+        const smb = ctx.gw.config.smb;
+        const rows = (await membership(ctx)).map(({ share }) => ({
+          share,
+          conditions: shareConditions(share, smb.encryption),
+        }));
+        const refusals = ctx.logs.find((msg) => {
+          const m = REFUSAL.exec(msg);
+          if (!m) return false;
+          // A session refused for encryption applies to every share; a tree connect names its share.
+          return m[1] === 'SESSION_SETUP' || rows.some((r) => m[2]!.includes(r.share.name));
+        });
+        const evidence = [
+          ...rows.map(
+            (r) =>
+              `${r.share.name}: ${r.conditions.length > 0 ? r.conditions.join('; ') : 'any host, encrypted or not'}`,
+          ),
+          ...refusals.slice(-5).map((l) => `${l.time ? new Date(l.time).toISOString() : ''} ${l.msg}`.trim()),
+        ];
+        const measured = {
+          shares: rows.map((r) => ({
+            share: r.share.name,
+            hostsAllow: [...r.share.clients.map((c) => c.text)],
+            encryption: shareEncryption(smb.encryption, r.share.encryption),
+          })),
+          recentRefusals: refusals.length,
+          watchingSince: new Date(ctx.logs.since).toISOString(),
+        };
+        if (refusals.length > 0) {
+          const reasons = [...new Set(refusals.map((l) => REFUSAL.exec(l.msg)![2]!))];
+          return {
+            outcome: 'refused',
+            verdict: 'fail',
+            summary: `${refusals.length} connection${refusals.length === 1 ? ' was' : 's were'} refused recently: ${reasons.join('; ')}`,
+            because: 'the share (or the server) takes only the hosts or the encryption it names',
+            measured,
+            evidence,
+            finding: `refused before any permission is checked: ${reasons.join('; ')}`,
+          };
+        }
+        const limited = rows.filter((r) => r.conditions.length > 0);
+        if (limited.length > 0)
+          return {
+            outcome: 'conditions',
+            verdict: 'warn',
+            summary: limited.map((r) => `${r.share.name}: ${r.conditions.join('; ')}`).join(' · '),
+            because: 'a client outside these is refused whoever signs in; none was refused recently',
+            measured,
+            evidence,
+          };
+        return {
+          outcome: 'none',
+          verdict: 'pass',
+          summary: 'any host may connect, encrypted or not',
+          because: 'no hosts_allow, and encryption is not required',
+          measured,
+          evidence,
+        };
       },
     },
     {
