@@ -13,7 +13,7 @@ describe('access and smb-access wizards', () => {
 
   before(async () => {
     g = await startDiagGateway('access', {
-      nfs: 'nfs: { bind: 127.0.0.1:1, mount_bind: 127.0.0.1:2, exports: [{ path: /export, squash: root }] }',
+      nfs: 'nfs: { bind: 127.0.0.1:1, mount_bind: 127.0.0.1:2, exports: [{ path: /export, squash: root, secure: true }] }',
       smb: 'smb: { bind: 127.0.0.1:3, shares: [{ name: projects, path: /export/projects, valid_groups: [claudefs-users], mode: "0770", owner_gid: 1500 }] }',
     });
     const { ns, control } = g.gw;
@@ -80,6 +80,7 @@ describe('access and smb-access wizards', () => {
     const mapping = step(root, 'export-mapping');
     assert.equal(mapping.outcome, 'mapped');
     assert.match(mapping.summary, /squash root.*uid 0 gid 0 → uid 65534 gid 65534/);
+    assert.match(mapping.evidence?.[1] ?? '', /export \/export is secure: only calls from ports below 1024/);
     assert.equal(step(root, 'walk').outcome, 'denied');
   });
 

@@ -186,9 +186,15 @@ export const accessTree: DiagnosticTree = {
           access: exp.access,
           anonUid: exp.anonUid,
           anonGid: exp.anonGid,
+          secure: exp.secure,
           effective: { uid: eff.uid, gid: eff.gid, gids: [...eff.gids] },
         };
         const line = `export ${exp.path} (squash ${exp.squash}, ${exp.access}): ${credText(id.cred)} → ${credText(eff)}`;
+        const secureLine = exp.secure
+          ? [
+              `export ${exp.path} is secure: only calls from ports below 1024 (a client's root) are taken; a client run by another user is refused (MNT3ERR_ACCES, NFS3ERR_PERM)`,
+            ]
+          : [];
         return {
           outcome: changed ? 'mapped' : 'unchanged',
           verdict: exp.access === 'ro' ? 'warn' : changed ? 'info' : 'pass',
@@ -197,7 +203,7 @@ export const accessTree: DiagnosticTree = {
             ? `squash ${exp.squash} maps ${exp.squash === 'all' ? 'every client' : 'root'} to anon ${exp.anonUid}:${exp.anonGid}`
             : `squash ${exp.squash} leaves ${credText(id.cred)} as sent`,
           measured,
-          evidence: [line],
+          evidence: [line, ...secureLine],
           ...(exp.access === 'ro'
             ? { finding: `export ${exp.path} is read-only: no NFS client may write there` }
             : {}),
