@@ -88,9 +88,9 @@ export class SmbServer implements ProtocolServer {
    * removed or moved to another path ends (its next request reads STATUS_NETWORK_NAME_DELETED and
    * the client connects the tree again); one to a share whose read_only or valid_groups changed
    * takes the new settings now, and ends if its user is no longer in valid_groups or its address
-   * in hosts_allow. One that is
-   * not encrypted where the share now asks for encryption (`smb.encryption` or the share's) ends
-   * too: the client's next tree connect is told to encrypt, or refused if it cannot.
+   * in hosts_allow. One that is not encrypted where the share now asks for encryption
+   * (`smb.encryption` or the share's) ends too: the client's next tree connect is told to
+   * encrypt, or refused if it cannot; so does a guest's where guests are no longer taken.
    */
   async reload(): Promise<void> {
     const shares = new Map(this.shares().map((s) => [s.name.toUpperCase(), s]));
