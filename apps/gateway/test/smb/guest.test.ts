@@ -4,13 +4,21 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.ts';
+import { CMD } from '../../src/protocols/smb/constants.ts';
 import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { capturedLog } from '../support/log.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
-import { TestClient } from './client.ts';
+import {
+  connectedClient,
+  createBody,
+  createContexts,
+  fileIdOf,
+  responseContexts,
+  TestClient,
+} from './client.ts';
 import { reloadWith, type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
@@ -108,6 +116,38 @@ describe('SMB guest access (smb.map_to_guest: bad_user, a share’s guest_ok)', 
         `${mine.user} ${mine.uid}:${mine.gid} signing=${mine.signing}`,
         'guest 65534:65534 signing=false',
       );
+    } finally {
+      c.close();
+    }
+  });
+
+  test('3b a guest gets no durable handle: guests share one name, and one could take another’s open back by its FileId', async () => {
+    const c = await connectedClient(g.port, 'nosuchuser', 'whatever', {
+      share: 'public',
+      dialects: [0x0302],
+    });
+    try {
+      const r = await c.request({
+        command: CMD.CREATE,
+        body: createBody('durable.txt', {
+          access: 0x0012019f,
+          disposition: 5,
+          oplock: 0x09,
+          contexts: createContexts([{ name: 'DHnQ', data: Buffer.alloc(16) }]),
+        }),
+      });
+      equal(r.status, 0);
+      equal(responseContexts(r).get('DHnQ'), undefined, 'no durable handle for a guest');
+      const reconnect = await c.request({
+        command: CMD.CREATE,
+        body: createBody('durable.txt', {
+          access: 0x0012019f,
+          disposition: 1,
+          oplock: 0x09,
+          contexts: createContexts([{ name: 'DHnC', data: Buffer.from(fileIdOf(r)) }]),
+        }),
+      });
+      equal(reconnect.status, 0xc0000034, 'no durable open to reconnect (OBJECT_NAME_NOT_FOUND)');
     } finally {
       c.close();
     }

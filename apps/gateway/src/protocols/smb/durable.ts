@@ -137,6 +137,8 @@ export function grantDurable(
   request: DurableRequest | undefined,
 ): CreateContext | undefined {
   if (!request || open.kind !== 'file' || open.oplock !== OPLOCK_LEVEL_BATCH) return undefined;
+  // Guests share one name, not an identity: a durable open of one could be taken by another.
+  if (ctx.session!.guest) return undefined;
   // A v2 client's timeout is kept as asked, up to 5 minutes; 0, and v1, get the configured one.
   const configured = ctx.env.config.smb.durableHandleTimeoutMs;
   const asked = request.version === 2 ? request.timeoutMs : 0;
@@ -208,7 +210,7 @@ export function reconnectDurable(ctx: RequestContext, r: DurableReconnect, asked
   if (open.oplock !== OPLOCK_LEVEL_BATCH) throw notFound('the open lost its batch oplock');
   if (open.tree.share.name.toUpperCase() !== ctx.tree!.share.name.toUpperCase())
     throw notFound('the open is on another share');
-  if (d.owner !== ctx.session!.user?.name)
+  if (ctx.session!.guest || d.owner !== ctx.session!.user?.name)
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the durable open belongs to another user');
   clearTimeout(d.expiry);
   d.expiry = undefined;
