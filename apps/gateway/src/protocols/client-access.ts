@@ -9,7 +9,12 @@ import type { ClientMatch } from '../config/types.ts';
  */
 
 /** exports(5) `secure`: ports a client's root alone can bind are below this. */
-export const PRIVILEGED_PORT_LIMIT = 1024;
+const PRIVILEGED_PORT_LIMIT = 1024;
+
+/** exports(5) `secure`: a call from this port is refused (the export is secure, the port unprivileged). */
+export function insecurePort(exp: { readonly secure: boolean }, port: number): boolean {
+  return exp.secure && port >= PRIVILEGED_PORT_LIMIT;
+}
 
 /** What lists its clients: an NFS export, an SMB share. Decisions are cached per list object. */
 export interface ClientList {

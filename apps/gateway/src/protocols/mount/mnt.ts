@@ -1,5 +1,5 @@
 import { ROOT } from '../../storage/types.ts';
-import { PRIVILEGED_PORT_LIMIT } from '../client-access.ts';
+import { insecurePort } from '../client-access.ts';
 import type { RpcProcedure } from '../rpc/program.ts';
 import { decodeDirpath, encodeMountResult, MNT_AUTH_FLAVORS, type MountResult, Mountstat3 } from './codec.ts';
 import { clientName, type MountEnv } from './context.ts';
@@ -22,7 +22,7 @@ export async function mnt(
   if (normal === undefined) return { status: Mountstat3.INVAL };
   const found = exportContaining(env.exports, normal);
   if (!found) return { status: Mountstat3.ACCES };
-  if (found.export.secure && remotePort >= PRIVILEGED_PORT_LIMIT) {
+  if (insecurePort(found.export, remotePort)) {
     // rpc.mountd's "illegal port" refusal: only a client's root can bind a port below 1024.
     env.log.warn(
       { client: remoteAddress, port: remotePort, path: normal },

@@ -2,7 +2,7 @@ import type { Protocol } from '../../config/types.ts';
 import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { HealthCheck } from '../../ops/health.ts';
 import { fsError } from '../../storage/errors.ts';
-import { ClientAccess, PRIVILEGED_PORT_LIMIT } from '../client-access.ts';
+import { ClientAccess, insecurePort } from '../client-access.ts';
 import { MOUNT_PROG } from '../mount/codec.ts';
 import { MountTable } from '../mount/mount-table.ts';
 import { servedMountProgram } from '../mount/program.ts';
@@ -92,7 +92,7 @@ export class NfsServer implements ProtocolServer {
         const ref = handles.decodeHandle(fh);
         const exp = handles.exports[ref.exportIndex];
         if (!exp) throw fsError('ESTALE', 'handle of an export no longer served');
-        if (exp.secure && remotePort >= PRIVILEGED_PORT_LIMIT)
+        if (insecurePort(exp, remotePort))
           throw fsError(
             'EACCES',
             `${exp.path} is secure and ${remoteAddress}:${remotePort} is not a privileged port`,

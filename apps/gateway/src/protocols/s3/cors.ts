@@ -8,7 +8,7 @@ import { el } from './xml.ts';
  * headers and read these response headers. A preflight (OPTIONS) is answered without
  * authentication, as S3 answers it; the request that follows is signed as any other.
  */
-export const CORS_METHODS: readonly string[] = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'];
+const CORS_METHODS: readonly string[] = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'];
 /** What a page may read of an answer besides the CORS-safelisted headers. */
 const EXPOSED: readonly string[] = [
   'ETag',
@@ -29,7 +29,7 @@ const EXPOSED_HEADER = EXPOSED.join(', ');
 const MAX_AGE_SECONDS = 3600;
 
 /** The `Access-Control-Allow-Origin` an origin gets: `*` under a `*` rule, itself if listed. */
-export function allowedOrigin(origins: readonly string[], origin: string | undefined): string | undefined {
+function allowedOrigin(origins: readonly string[], origin: string | undefined): string | undefined {
   if (origin === undefined || origins.length === 0) return undefined;
   if (origins.includes('*')) return '*';
   return origins.includes(origin.toLowerCase()) ? origin : undefined;

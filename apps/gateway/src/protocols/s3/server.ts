@@ -577,40 +577,47 @@ export class S3Server implements ProtocolServer {
     const body = reply.body;
     const replied = reply.headers ?? {};
     const noBody = req.method === 'HEAD' || status === 304 || status === 204;
-    const cors = this.env.config.corsOrigins;
     if (body === undefined || noBody) {
       if (body !== undefined && typeof body === 'object' && 'destroy' in body)
         (body as { destroy(): void }).destroy();
-      const headers = headerList(replied, requestId, OWN_NONE);
+      const headers = this.headersOf(req, replied, requestId, OWN_NONE);
       if (!noBody && replied['content-length'] === undefined) headers.push('content-length', '0');
-      if (req.headers.origin !== undefined) addCorsHeaders(cors, req.headers, headers);
       this.finishBody(req, res);
       res.writeHead(status, headers).end();
       return;
     }
     if (typeof body === 'string') {
-      const headers = headerList(replied, requestId, OWN_XML);
+      const headers = this.headersOf(req, replied, requestId, OWN_XML);
       headers.push('content-type', 'application/xml', 'content-length', Buffer.byteLength(body));
-      if (req.headers.origin !== undefined) addCorsHeaders(cors, req.headers, headers);
       this.finishBody(req, res);
       res.writeHead(status, headers).end(body);
       return;
     }
     if (Buffer.isBuffer(body)) {
-      const headers = headerList(replied, requestId, OWN_LENGTH);
+      const headers = this.headersOf(req, replied, requestId, OWN_LENGTH);
       headers.push('content-length', body.length);
-      if (req.headers.origin !== undefined) addCorsHeaders(cors, req.headers, headers);
       this.finishBody(req, res);
       res.writeHead(status, headers).end(body);
       return;
     }
     this.finishBody(req, res);
-    const headers = headerList(replied, requestId, OWN_NONE);
-    if (req.headers.origin !== undefined) addCorsHeaders(cors, req.headers, headers);
+    const headers = this.headersOf(req, replied, requestId, OWN_NONE);
     res.writeHead(status, headers);
     pipeline(body, res, (err) => {
       if (err) res.destroy();
     });
+  }
+
+  /** A reply's header list (headerList), with what a cross-origin caller needs (cors.ts). */
+  private headersOf(
+    req: IncomingMessage,
+    replied: OutgoingHttpHeaders,
+    requestId: string,
+    own: ReadonlySet<string>,
+  ): OutgoingHttpHeader[] {
+    const headers = headerList(replied, requestId, own);
+    addCorsHeaders(this.env.config.corsOrigins, req.headers, headers);
+    return headers;
   }
 
   private replyError(

@@ -17,7 +17,7 @@ export function shareEncryption(server: SmbEncryption, share: SmbShareEncryption
 }
 
 /** A connection that can encrypt: SMB 3.x with a cipher agreed at NEGOTIATE. */
-export interface CipherState {
+interface CipherState {
   dialect: number;
   cipher: number;
 }

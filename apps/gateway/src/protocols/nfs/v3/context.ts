@@ -3,7 +3,7 @@ import type { Logger } from '../../../daemon/logger.ts';
 import type { NamespaceApi } from '../../../storage/contract.ts';
 import { effectiveAccess, R_OK, W_OK, X_OK } from '../../../storage/permissions.ts';
 import { type Attributes, type Credential, ROOT } from '../../../storage/types.ts';
-import { PRIVILEGED_PORT_LIMIT } from '../../client-access.ts';
+import { insecurePort } from '../../client-access.ts';
 import type { RpcCall } from '../../rpc/program.ts';
 import { preOpOf } from './codec/attrs.ts';
 import { Nfsstat3 } from './constants.ts';
@@ -65,7 +65,7 @@ export class NfsCall {
   /** The object a handle names, checked as described above. */
   async file(fh: Buffer): Promise<Attributes> {
     const { ref, exp, allowed } = this.reach(fh);
-    if (exp.secure && this.caller.remotePort >= PRIVILEGED_PORT_LIMIT)
+    if (insecurePort(exp, this.caller.remotePort))
       throw nfsError(
         Nfsstat3.PERM,
         `request from the unprivileged port ${this.caller.remoteAddress}:${this.caller.remotePort} refused: export ${exp.path} is secure`,
@@ -95,7 +95,7 @@ export class NfsCall {
     }
     const { ref, exp, allowed } = reached;
     if (allowed !== true || (this.mutates && exp.access === 'ro')) return undefined;
-    if (exp.secure && this.caller.remotePort >= PRIVILEGED_PORT_LIMIT) return undefined;
+    if (insecurePort(exp, this.caller.remotePort)) return undefined;
     const attrs = this.env.ns.cachedAttrs(ref);
     if (attrs) this.exportIndex = ref.exportIndex;
     return attrs;
