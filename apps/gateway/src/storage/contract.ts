@@ -94,7 +94,8 @@ export interface NamespaceApi {
   ): Promise<Attributes>;
   /** Make every earlier write to the inode durable (NFS COMMIT, SMB FLUSH). */
   commit(ino: bigint): Promise<void>;
-  statfs(): Promise<FsStats>;
+  /** The capacity; with a credential, as that caller's quotas leave it. */
+  statfs(cred?: Credential): Promise<FsStats>;
 
   getXattr(ino: bigint, name: string): Promise<Buffer | undefined>;
   /** The inode's extended attributes (cached with its attributes: do not modify). */

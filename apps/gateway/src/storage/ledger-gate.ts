@@ -1,3 +1,4 @@
+import type { SpaceLimits } from './quota-space.ts';
 import type { QuotaUsage } from './types.ts';
 
 /** What a change is about to add to the ledger, for the quota gate to accept or refuse. */
@@ -22,6 +23,11 @@ export interface LedgerGate {
    * subject's ledger locked) only for subjects it watches. Absent: every subject.
    */
   watches?(kind: 'uid' | 'gid', id: number): boolean;
+  /**
+   * The room a subject's quota gives it, for the free space a client is shown (NFS FSSTAT,
+   * SMB's volume size): undefined when the gate sets no limit on it.
+   */
+  limits?(kind: 'uid' | 'gid', id: number): SpaceLimits | undefined;
 }
 
 export const OPEN_GATE: LedgerGate = { check() {}, watches: () => false };

@@ -11,6 +11,7 @@ import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
 import type { MetadataStore } from './meta/store.ts';
 import { checkLookupName, splitPath } from './names.ts';
 import { effectiveAccess, R_OK, requireAccess, W_OK, X_OK } from './permissions.ts';
+import { withinLimits } from './quota-space.ts';
 import { TtlCache } from './ttl-cache.ts';
 import {
   type Attributes,
@@ -606,11 +607,25 @@ export class Namespace implements NamespaceApi {
     await Promise.all(pieces);
   }
 
-  async statfs(): Promise<FsStats> {
+  /**
+   * The namespace's capacity; for a caller, as its user and group quotas leave it, so `df` on an
+   * NFS client and a drive's properties in Windows show the quota (quota-space.ts).
+   */
+  async statfs(cred?: Credential): Promise<FsStats> {
     const c = await this.d.capacity();
     const files = await this.m.inodeCount();
     const totalFiles = 1n << 32n;
-    return { ...c, totalFiles, freeFiles: totalFiles - files };
+    let stats: FsStats = { ...c, totalFiles, freeFiles: totalFiles - files };
+    const gate = this.m.gate;
+    if (!cred || !gate.limits) return stats;
+    for (const [kind, id] of [
+      ['uid', cred.uid],
+      ['gid', cred.gid],
+    ] as const) {
+      const limits = gate.limits(kind, id);
+      if (limits) stats = withinLimits(stats, limits, await this.m.usage(kind, id));
+    }
+    return stats;
   }
 
   async getXattr(ino: bigint, name: string): Promise<Buffer | undefined> {

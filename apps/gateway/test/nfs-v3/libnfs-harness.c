@@ -9,6 +9,7 @@
  *   harness URL unstable FILE BYTES      raw UNSTABLE WRITEs then COMMIT: prints the verifiers
  *   harness URL files DIR N              (bench) one session creates, writes 4 KiB to, closes N files
  *   harness URL dirs DIR N               (bench) one session makes, renames and removes N directories
+ *   harness URL statvfs DIR              statvfs (FSSTAT) as the URL's uid/gid: prints its fields
  *   harness URL getattr FILE K SECONDS [T]  (bench) K sessions send GETATTRs back to back from T
  *                                        threads (default K): rate, p50, p99
  *
@@ -525,17 +526,30 @@ static int cmd_dirs(const char *dir, long n)
 	return 0;
 }
 
+static int cmd_statvfs(const char *dir)
+{
+	struct nfs_context *nfs = connect_export();
+	struct nfs_statvfs_64 sv;
+	CHECK("statvfs", nfs_statvfs64(nfs, dir, &sv) == 0, "%s", nfs_get_error(nfs));
+	printf("bsize %" PRIu64 "\nblocks %" PRIu64 "\nbfree %" PRIu64 "\nbavail %" PRIu64 "\n", sv.f_bsize,
+	       sv.f_blocks, sv.f_bfree, sv.f_bavail);
+	printf("files %" PRIu64 "\nffree %" PRIu64 "\nfavail %" PRIu64 "\n", sv.f_files, sv.f_ffree, sv.f_favail);
+	nfs_destroy_context(nfs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s URL ops|list|writers|unstable|files|dirs|getattr ARGS\n", argv[0]);
+		fprintf(stderr, "usage: %s URL ops|list|statvfs|writers|unstable|files|dirs|getattr ARGS\n", argv[0]);
 		return 2;
 	}
 	url_text = argv[1];
 	const char *cmd = argv[2];
 	if (strcmp(cmd, "ops") == 0) return cmd_ops(argv[3]);
 	if (strcmp(cmd, "list") == 0) return cmd_list(argv[3]);
+	if (strcmp(cmd, "statvfs") == 0) return cmd_statvfs(argv[3]);
 	if (strcmp(cmd, "writers") == 0 && argc == 6)
 		return cmd_writers(argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10));
 	if (strcmp(cmd, "unstable") == 0 && argc == 5) return cmd_unstable(argv[3], strtoull(argv[4], NULL, 10));

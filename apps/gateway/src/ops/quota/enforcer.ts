@@ -1,6 +1,7 @@
 import type { QuotaKind, QuotaRecord, Quotas } from '../../control/index.ts';
 import { fsError } from '../../storage/errors.ts';
 import type { LedgerCharge, LedgerGate } from '../../storage/ledger-gate.ts';
+import type { SpaceLimits } from '../../storage/quota-space.ts';
 import type { QuotaUsage } from '../../storage/types.ts';
 import {
   type Dimension,
@@ -8,6 +9,7 @@ import {
   overSoft,
   refusalFor,
   softExceededLine,
+  spaceLimits,
   subjectLabel,
   type UsageAmounts,
   usageText,
@@ -67,6 +69,11 @@ export class QuotaEnforcer implements LedgerGate {
 
   watches(kind: QuotaKind, id: number): boolean {
     return this.table.has(keyOf(kind, id));
+  }
+
+  limits(kind: QuotaKind, id: number): SpaceLimits | undefined {
+    const q = this.table.get(keyOf(kind, id));
+    return q && spaceLimits(q);
   }
 
   check(charge: LedgerCharge): void {

@@ -1,4 +1,5 @@
 import type { QuotaKind, QuotaRecord } from '../../control/index.ts';
+import type { SpaceLimits } from '../../storage/quota-space.ts';
 import { formatSize } from '../../util/units.ts';
 
 /**
@@ -46,6 +47,14 @@ export function atHard(q: QuotaRecord, usage: UsageAmounts): Dimension | undefin
 
 export function graceExpired(q: QuotaRecord, now: number, defaultGraceMs: number): boolean {
   return q.softExceededAt !== null && now - q.softExceededAt.getTime() >= graceMsOf(q, defaultGraceMs);
+}
+
+/**
+ * The limits free space is shown against: the soft limit where one is set, else the hard one —
+ * what Samba's dfree reports for a user's quota and XFS's statfs for a project's.
+ */
+export function spaceLimits(q: QuotaRecord): SpaceLimits {
+  return { bytes: q.softBytes ?? q.hardBytes, inodes: q.softInodes ?? q.hardInodes };
 }
 
 /** Why a change is refused: which limit it would pass. */

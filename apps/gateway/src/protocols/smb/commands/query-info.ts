@@ -84,7 +84,7 @@ export async function handleQueryInfo(
       const share = ctx.tree!.share;
       const root = await ctx.env.ns.getattr(ctx.tree!.rootIno);
       const buf = encodeFsInfo(req.infoClass, {
-        stats: await ctx.env.ns.statfs(),
+        stats: await ctx.env.ns.statfs(ctx.cred()),
         label: share.name,
         serial: volumeSerial(share.name),
         createdFiletime: nsToFiletime(root.btimeNs),

@@ -21,13 +21,16 @@ export type FsstatRes = Result<
   PostOpFail
 >;
 
-/** FSSTAT (RFC 1813 §3.3.18): the namespace's capacity; invarsec 0 (it changes at any time). */
+/**
+ * FSSTAT (RFC 1813 §3.3.18): the namespace's capacity as the caller's quotas leave it (abytes is
+ * "available to the user identified by the authentication"); invarsec 0 (it changes at any time).
+ */
 export const fsstat: Procedure<FsstatArgs, FsstatRes> = {
   decode: (r) => ({ root: decodeFh(r, 'fsroot') }),
 
   async handle(ctx, a) {
     const obj = await ctx.file(a.root);
-    const s = await ctx.ns.statfs();
+    const s = await ctx.ns.statfs(ctx.cred());
     return {
       ok: true,
       attrs: ctx.post(obj),
