@@ -112,4 +112,6 @@ export interface NamespaceApi {
   ): Promise<void>;
 
   quotaUsage(kind: 'uid' | 'gid', id: number): Promise<QuotaUsage>;
+  /** Every uid's and gid's usage the ledger holds. */
+  allQuotaUsage(): Promise<QuotaUsage[]>;
 }

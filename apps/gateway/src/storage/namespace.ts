@@ -643,6 +643,11 @@ export class Namespace implements NamespaceApi {
     return this.m.usage(kind, id);
   }
 
+  /** Every uid's and gid's usage the ledger holds. */
+  async allQuotaUsage(): Promise<QuotaUsage[]> {
+    return this.m.allUsage();
+  }
+
   // ---- mutations ---------------------------------------------------------------------------
 
   /** An inode change for the feed, built only when someone listens. */

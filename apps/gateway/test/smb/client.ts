@@ -371,9 +371,9 @@ export async function connectedClient(
   port: number,
   user: string,
   password: string,
-  o: { share?: string; dialects?: number[] } = {},
+  o: { share?: string; dialects?: number[]; host?: string } = {},
 ): Promise<TestClient> {
-  const c = new TestClient(port);
+  const c = new TestClient(port, o.host);
   await c.connect();
   for (const [step, r] of [
     ['NEGOTIATE', () => c.negotiate(o.dialects)],
@@ -470,15 +470,20 @@ export function queryInfoBody(
   infoClass: number,
   outputLength = 4096,
   additional = 0,
+  input?: Buffer,
 ): Buffer {
-  const b = Buffer.alloc(41);
+  const b = Buffer.alloc(input ? 40 : 41);
   b.writeUInt16LE(41, 0);
   b[2] = infoType;
   b[3] = infoClass;
   b.writeUInt32LE(outputLength, 4);
+  if (input) {
+    b.writeUInt16LE(64 + 40, 8);
+    b.writeUInt32LE(input.length, 12);
+  }
   b.writeUInt32LE(additional, 16);
   fileId.copy(b, 24);
-  return b;
+  return input ? Buffer.concat([b, input]) : b;
 }
 
 export function queryDirectoryBody(

@@ -36,6 +36,8 @@ export interface StartOptions {
   /** More keys of the smb section, as YAML flow-mapping entries ("durable_handle_timeout: 2s"). */
   smbExtra?: string;
   protocols?: Protocol[];
+  /** `smb.bind` (host:port), for clients that only dial port 445; else 127.0.0.1 on a free port. */
+  smbBind?: string;
   extraYaml?: string;
   logLevel?: string;
   /** The gateway's logger (a test reading its lines); else one at logLevel on stdout. */
@@ -55,7 +57,7 @@ export async function startSmbGateway(o: StartOptions = {}): Promise<SmbGateway>
 log_level: ${o.logLevel ?? 'error'}
 nfs: { enabled: ${protocols.includes('nfs')}, bind: 127.0.0.1:${nfs}, mount_bind: 127.0.0.1:${mount}, exports: [{ path: /export }] }
 s3: { enabled: ${protocols.includes('s3')}, bind: 127.0.0.1:${s3}, root: /export }
-smb: { bind: 127.0.0.1:${smb}, domain: CLAUDEFS, workgroup: CLAUDEFS, require_signing: ${o.requireSigning ?? false}, shares: [${shares}]${o.smbExtra ? `, ${o.smbExtra}` : ''} }
+smb: { bind: ${o.smbBind ?? `127.0.0.1:${smb}`}, domain: CLAUDEFS, workgroup: CLAUDEFS, require_signing: ${o.requireSigning ?? false}, shares: [${shares}]${o.smbExtra ? `, ${o.smbExtra}` : ''} }
 health: { bind: 127.0.0.1:${ops}, probe_interval: 1h }
 ${o.extraYaml ?? ''}
 `,
@@ -72,7 +74,7 @@ ${o.extraYaml ?? ''}
   return {
     gw,
     dir,
-    port: smb,
+    port: o.smbBind ? Number(o.smbBind.split(':').pop()) : smb,
     opsPort: ops,
     s3Port: s3,
     nfsPort: nfs,

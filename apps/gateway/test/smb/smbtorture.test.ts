@@ -24,6 +24,7 @@ const SUITES = [
   'smb2.deny',
   'smb2.winattr',
   'smb2.openattr',
+  'smb2.create.quota-fake-file',
   // smb2.notify without mask-change and rec: both remove a directory whose child is still open
   // elsewhere and expect it gone (Windows' POSIX delete semantics; Samba fails them too).
   ...[

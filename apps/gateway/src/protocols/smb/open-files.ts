@@ -1,5 +1,6 @@
 import { ACCESS, SHARE } from './constants.ts';
 import type { PipeEndpoint } from './dcerpc/pipe.ts';
+import type { QuotaEntry } from './info/quota-info.ts';
 import type { NotifyWatch } from './notify.ts';
 import type { Session } from './session.ts';
 import type { TreeConnect } from './tree.ts';
@@ -55,6 +56,8 @@ export class Open {
   dirty = false;
   closed = false;
   enumeration: DirEnumeration | undefined;
+  /** Where a quota list enumeration is (SMB2_0_INFO_QUOTA without RestartScan continues here). */
+  quotaScan: { entries: QuotaEntry[]; next: number } | undefined;
   /**
    * A ChangeTime the client set through this open (MS-FSA Open.UserSetChangeTime): changes made
    * through the open keep it rather than moving it to now.

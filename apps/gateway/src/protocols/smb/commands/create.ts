@@ -36,6 +36,8 @@ import { decodeEaList } from '../info/ea.ts';
 import { Open } from '../open-files.ts';
 import { breakOplocks, oplockFor } from '../oplocks.ts';
 import { parseSmbName, resolvePath } from '../paths.ts';
+import { createQuotaHandle, isQuotaFile } from '../quota.ts';
+import { specialOpen } from '../special-open.ts';
 import { type Reader, utf16 } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 
@@ -141,6 +143,11 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     throw bad('directory with an overwriting disposition');
   const tree = ctx.tree!;
   if (tree.share.ipc) return createPipe(ctx, req, access);
+  if (isQuotaFile(req.name)) {
+    if (req.disposition !== DISPOSITION.OPEN && req.disposition !== DISPOSITION.OPEN_IF)
+      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the quota list can only be opened');
+    return createQuotaHandle(ctx, access, req.shareAccess);
+  }
 
   if (req.contexts.some((c) => c.name === CTX.TIMEWARP))
     throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, 'TWrp: no snapshots here');
@@ -355,39 +362,16 @@ function replyContexts(
 async function createPipe(ctx: RequestContext, req: CreateRequest, access: number): Promise<CreateResponse> {
   const pipe = openPipe(req.name.replace(/^\\+/, ''), ctx);
   if (!pipe) throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, `no pipe ${req.name}`);
-  const fid = ctx.env.nextFileId();
-  const open = new Open(
-    { persistent: fid, volatile: fid },
-    ctx.session!,
-    ctx.tree!,
-    'pipe',
-    0n,
-    0n,
-    pipe.name,
-    pipe.name,
-    (access & ACCESS.MAXIMUM_ALLOWED ? 0x0012019f : access) >>> 0,
-    req.shareAccess,
-    false,
-    false,
-    `smb:${ctx.conn.id}:${fid}`,
-    pipe,
-  );
-  ctx.session!.opens.set(fid, open);
-  ctx.setCompoundOpen(open);
-  return {
-    oplockLevel: OPLOCK_LEVEL_NONE,
-    action: CREATE_ACTION.OPENED,
-    creationTime: 0n,
-    lastAccessTime: 0n,
-    lastWriteTime: 0n,
-    changeTime: 0n,
-    allocationSize: 4096n,
-    endOfFile: 0n,
+  return specialOpen(ctx, {
+    kind: 'pipe',
+    ino: 0n,
+    name: pipe.name,
+    access: access & ACCESS.MAXIMUM_ALLOWED ? 0x0012019f : access,
+    shareAccess: req.shareAccess,
     fileAttributes: ATTR.NORMAL,
-    persistentId: fid,
-    volatileId: fid,
-    contexts: [],
-  };
+    allocationSize: 4096n,
+    pipe,
+  });
 }
 
 /** MS-SMB2 §2.2.14. */

@@ -10,6 +10,7 @@ import { encodeFileInfo, FILE_CLASS, FILE_MIN_SIZE, type FileView } from '../inf
 import { encodeFsInfo, FS_MIN_SIZE } from '../info/fs-info.ts';
 import { SECINFO, securityDescriptor } from '../info/security.ts';
 import type { FileId, Open } from '../open-files.ts';
+import { queryQuota } from '../quota.ts';
 import type { Reader } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
 
@@ -109,7 +110,7 @@ export async function handleQueryInfo(
       return { buffer: sd };
     }
     case INFO_TYPE.QUOTA:
-      throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'quota queries');
+      return { buffer: await queryQuota(ctx, open, req.input, req.outputBufferLength) };
     default:
       throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, `InfoType ${req.infoType}`);
   }

@@ -12,6 +12,7 @@ import { FILE_CLASS } from '../info/file-info.ts';
 import { SECINFO } from '../info/security.ts';
 import type { FileId, Open } from '../open-files.ts';
 import { lookupName, parseSmbName, resolvePath } from '../paths.ts';
+import { setQuota } from '../quota.ts';
 import { posixIdOf, readSid } from '../sids.ts';
 import { Reader, utf16 } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
@@ -49,6 +50,7 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
   const open = ctx.open(req.fileId);
   if (open.kind === 'pipe') throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'set info on a pipe');
   if (req.infoType === INFO_TYPE.SECURITY) return setSecurity(ctx, open, req);
+  if (req.infoType === INFO_TYPE.QUOTA) return setQuota(ctx, open, req.buffer);
   if (req.infoType !== INFO_TYPE.FILE)
     throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, `InfoType ${req.infoType}`);
   const r = new Reader(req.buffer);

@@ -2,6 +2,7 @@ import type { FsStats } from '../../../storage/types.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import { Writer } from '../wire/writer.ts';
+import { NO_LIMIT } from './quota-info.ts';
 
 /** FsInformationClass values (MS-FSCC §2.5). */
 export const FS_CLASS = {
@@ -35,8 +36,14 @@ const SECTOR = 512;
 const CLUSTER = 4096;
 const FILE_DEVICE_DISK = 0x07;
 const FILE_DEVICE_IS_MOUNTED = 0x20;
-/** Case-sensitive search, case-preserved names, Unicode on disk, extended attributes. */
-const FS_ATTRIBUTES = 0x0080_0007;
+/** Case-sensitive search, case-preserved names, Unicode on disk, user quotas, extended attributes. */
+const FS_ATTRIBUTES = 0x0080_0027;
+/**
+ * FileFsControlInformation's flags: quotas enforced (FILE_VC_QUOTA_ENFORCE), and crossing a soft
+ * limit (the threshold) or a hard one logged (FILE_VC_LOG_QUOTA_THRESHOLD, _LIMIT) — the
+ * gateway's quota log lines.
+ */
+const QUOTA_CONTROL_FLAGS = 0x02 | 0x10 | 0x20;
 
 export interface VolumeView {
   stats: FsStats;
@@ -72,8 +79,8 @@ export function encodeFsInfo(cls: number, v: VolumeView): Buffer {
       break;
     }
     case FS_CLASS.CONTROL:
-      // No quota filtering; default quota threshold and limit "none" (all ones).
-      w.u64(0n).u64(0n).u64(0n).u64(0xffff_ffff_ffff_ffffn).u64(0xffff_ffff_ffff_ffffn).u32(0).u32(0);
+      // No content-indexing thresholds; no default threshold or limit (a user without a quota has none).
+      w.u64(0n).u64(0n).u64(0n).u64(NO_LIMIT).u64(NO_LIMIT).u32(QUOTA_CONTROL_FLAGS).u32(0);
       break;
     case FS_CLASS.OBJECT_ID:
       w.zeros(64);
