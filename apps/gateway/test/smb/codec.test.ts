@@ -4,7 +4,7 @@ import { CMD, FLAGS } from '../../src/protocols/smb/constants.ts';
 import { decodeCreateContexts, encodeCreateContexts } from '../../src/protocols/smb/create-contexts.ts';
 import { CreditWindow } from '../../src/protocols/smb/credits.ts';
 import { NdrReader, NdrWriter } from '../../src/protocols/smb/dcerpc/ndr.ts';
-import { srvsvcCall } from '../../src/protocols/smb/dcerpc/srvsvc.ts';
+import { srvsvc } from '../../src/protocols/smb/dcerpc/srvsvc.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
 import { FramePool, FrameReader, frameHeader } from '../../src/protocols/smb/framing.ts';
 import { decodeHeader, encodeHeader, splitChain } from '../../src/protocols/smb/header.ts';
@@ -292,10 +292,10 @@ describe('SMB2 codec pieces', () => {
     w.pointer(true).string('\\\\127.0.0.1');
     w.u32(1).u32(1).pointer(true).u32(0).pointer(false);
     w.u32(0xffffffff).pointer(true).u32(0);
-    const out = srvsvcCall(15, w.finish(), [
+    const out = srvsvc([
       { name: 'export', remark: '', ipc: false, path: '/export' },
       { name: 'IPC$', remark: 'IPC', ipc: true, path: '' },
-    ]);
+    ]).call(15, w.finish());
     ok('stub' in out);
     const r = new NdrReader(out.stub);
     equal(r.u32('level'), 1);
@@ -311,6 +311,6 @@ describe('SMB2 codec pieces', () => {
     equal(r.u32('type1'), 0x80000003);
     r.u32('remark1');
     equal(r.string('name'), 'export');
-    deepEqual(srvsvcCall(99, Buffer.alloc(0), []), { fault: 'op_rng_error' });
+    deepEqual(srvsvc([]).call(99, Buffer.alloc(0)), { fault: 'op_rng_error' });
   });
 });

@@ -360,7 +360,7 @@ function replyContexts(
 }
 
 async function createPipe(ctx: RequestContext, req: CreateRequest, access: number): Promise<CreateResponse> {
-  const pipe = openPipe(req.name.replace(/^\\+/, ''), ctx);
+  const pipe = await openPipe(req.name.replace(/^\\+/, ''), ctx);
   if (!pipe) throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, `no pipe ${req.name}`);
   return specialOpen(ctx, {
     kind: 'pipe',

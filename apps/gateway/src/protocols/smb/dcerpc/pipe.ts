@@ -1,6 +1,8 @@
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
+import type { RpcInterface } from './interface.ts';
+import { lsarpc } from './lsarpc.ts';
 import {
   bindAck,
   contextResult,
@@ -17,9 +19,9 @@ import {
   readHeader,
   responses,
 } from './pdu.ts';
-import { type ShareListing, SRVSVC_UUID, SRVSVC_VERSION, srvsvcCall } from './srvsvc.ts';
+import { srvsvc } from './srvsvc.ts';
 
-/** A request PDU, its stub and any fragments are bounded: 1 MiB is far above what srvsvc takes. */
+/** A request PDU, its stub and any fragments are bounded: 1 MiB is far above what srvsvc or lsarpc take. */
 const MAX_PENDING = 1024 * 1024;
 const MAX_FRAG = 4280;
 
@@ -38,7 +40,7 @@ export class PipeEndpoint {
 
   constructor(
     readonly name: string,
-    private readonly shares: () => ShareListing[],
+    private readonly iface: RpcInterface,
   ) {}
 
   write(data: Buffer): number {
@@ -105,7 +107,8 @@ export class PipeEndpoint {
       this.messages.push(fault(callId, 0, NCA_S_PROTO_ERROR));
       return;
     }
-    const served = (uuid: string, version: number) => uuid === SRVSVC_UUID && version === SRVSVC_VERSION;
+    const served = (uuid: string, version: number) =>
+      uuid === this.iface.uuid && version === this.iface.version;
     const results = parsed.contexts.map((c) => contextResult(c, served));
     const accepted = parsed.contexts.findIndex((_, i) => results[i]!.result === 0);
     if (accepted >= 0) {
@@ -148,7 +151,7 @@ export class PipeEndpoint {
       this.messages.push(fault(callId, contextId, NCA_S_UNKNOWN_IF));
       return;
     }
-    const result = srvsvcCall(opnum, stub, this.shares());
+    const result = this.iface.call(opnum, stub);
     if ('fault' in result) {
       this.messages.push(
         fault(callId, contextId, result.fault === 'op_rng_error' ? NCA_S_OP_RNG_ERROR : NCA_S_PROTO_ERROR),
@@ -160,12 +163,33 @@ export class PipeEndpoint {
   }
 }
 
-/** The pipes IPC$ offers: srvsvc only (share enumeration). */
-export function openPipe(name: string, ctx: RequestContext): PipeEndpoint | undefined {
+/**
+ * The pipes IPC$ offers: srvsvc (share enumeration) and lsarpc (names for SIDs and SIDs for
+ * names: `smbcquotas`, `smbcacls`, the Security tab of Windows). Each open answers from what
+ * the server knew when it was opened.
+ */
+export async function openPipe(name: string, ctx: RequestContext): Promise<PipeEndpoint | undefined> {
   const n = name.toLowerCase().replace(/^pipe\\/, '');
-  if (n !== 'srvsvc') return undefined;
-  return new PipeEndpoint('srvsvc', () => [
-    ...ctx.env.shares().map((s) => ({ name: s.name, remark: s.remark, ipc: false, path: s.path })),
-    { name: 'IPC$', remark: 'IPC Service (ClaudeFS Gateway)', ipc: true, path: '' },
-  ]);
+  if (n === 'srvsvc') {
+    return new PipeEndpoint(
+      'srvsvc',
+      srvsvc([
+        ...ctx.env.shares().map((s) => ({ name: s.name, remark: s.remark, ipc: false, path: s.path })),
+        { name: 'IPC$', remark: 'IPC Service (ClaudeFS Gateway)', ipc: true, path: '' },
+      ]),
+    );
+  }
+  if (n === 'lsarpc') {
+    const { control, config } = ctx.env;
+    const [users, groups] = await Promise.all([control.users.list(), control.groups.list()]);
+    return new PipeEndpoint(
+      'lsarpc',
+      lsarpc({
+        domains: [config.smb.domain, config.smb.workgroup],
+        users: users.map((u) => ({ name: u.name, uid: u.uid })),
+        groups: groups.map((g) => ({ name: g.name, gid: g.gid })),
+      }),
+    );
+  }
+  return undefined;
 }

@@ -1,8 +1,6 @@
+import type { OpResult, RpcInterface } from './interface.ts';
 import { NdrReader, NdrWriter } from './ndr.ts';
 
-/** srvsvc (MS-SRVS) interface id and version 3.0. */
-export const SRVSVC_UUID = '4b324fc8-1670-01d3-1278-5a47bf6ee188';
-export const SRVSVC_VERSION = 3;
 const NETR_SHARE_ENUM = 15;
 const NETR_SHARE_GET_INFO = 16;
 
@@ -21,17 +19,24 @@ export interface ShareListing {
   path: string;
 }
 
-export type OpResult = { stub: Buffer } | { fault: 'op_rng_error' | 'protocol_error' };
-
-/** Calls of the srvsvc pipe: NetrShareEnum (`smbclient -L`, `net view`) and NetrShareGetInfo. */
-export function srvsvcCall(opnum: number, stub: Buffer, shares: readonly ShareListing[]): OpResult {
-  try {
-    if (opnum === NETR_SHARE_ENUM) return { stub: shareEnum(stub, shares) };
-    if (opnum === NETR_SHARE_GET_INFO) return { stub: shareGetInfo(stub, shares) };
-    return { fault: 'op_rng_error' };
-  } catch {
-    return { fault: 'protocol_error' };
-  }
+/**
+ * srvsvc (MS-SRVS, 4b324fc8-1670-01d3-1278-5a47bf6ee188 v3.0): NetrShareEnum (`smbclient -L`,
+ * `net view`) and NetrShareGetInfo.
+ */
+export function srvsvc(shares: readonly ShareListing[]): RpcInterface {
+  return {
+    uuid: '4b324fc8-1670-01d3-1278-5a47bf6ee188',
+    version: 3,
+    call(opnum, stub): OpResult {
+      try {
+        if (opnum === NETR_SHARE_ENUM) return { stub: shareEnum(stub, shares) };
+        if (opnum === NETR_SHARE_GET_INFO) return { stub: shareGetInfo(stub, shares) };
+        return { fault: 'op_rng_error' };
+      } catch {
+        return { fault: 'protocol_error' };
+      }
+    },
+  };
 }
 
 const typeOf = (s: ShareListing) => (s.ipc ? STYPE_IPC_HIDDEN : STYPE_DISKTREE);
