@@ -1,10 +1,10 @@
 /**
  * What SMB clients send inside the protocol, under hostile bytes: DCE/RPC request stubs of the
  * IPC$ pipes (srvsvc NetShareEnum / NetShareGetInfo, lsarpc OpenPolicy, Close, LookupSids 1 and
- * 2, LookupNames 1 to 3) and the quota buffers of QUERY_INFO / SET_INFO (SMB2_QUERY_QUOTA_INFO,
- * FILE_QUOTA_INFORMATION lists). Golden requests are mutated byte-wise; every stub gets a
- * response stub or a fault (never a throw), every quota buffer decodes or is an SmbError with a
- * status, and nothing grows without bound.
+ * 2, LookupNames 1 to 3), the quota buffers of QUERY_INFO / SET_INFO (SMB2_QUERY_QUOTA_INFO,
+ * FILE_QUOTA_INFORMATION lists) and the security descriptors of SET_INFO. Golden requests are
+ * mutated byte-wise; every stub gets a response stub or a fault (never a throw), every buffer
+ * decodes or is an SmbError with a status, and nothing grows without bound.
  */
 import { ok } from 'node:assert/strict';
 import { test } from 'node:test';
@@ -14,6 +14,12 @@ import { NdrWriter } from '../../src/protocols/smb/dcerpc/ndr.ts';
 import { srvsvc } from '../../src/protocols/smb/dcerpc/srvsvc.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
 import { decodeQuotaEntries, decodeQuotaQuery } from '../../src/protocols/smb/info/quota-info.ts';
+import {
+  modeFromDacl,
+  parseSecurityDescriptor,
+  SECINFO,
+  securityDescriptor,
+} from '../../src/protocols/smb/info/security.ts';
 import { gidSid, sidBytes, uidSid } from '../../src/protocols/smb/sids.ts';
 import { fuzzCases, fuzzSeed, mutateBytes, Rng, rss, runFuzz } from '../support/fuzz.ts';
 
@@ -155,4 +161,37 @@ test(`2 ${CASES} mutated quota queries and quota lists: decoded or an NTSTATUS, 
     }
   });
   ok(decoded > 0);
+});
+
+test(`3 ${CASES} mutated security descriptors: a mode or an NTSTATUS, never another error`, {
+  timeout: 600_000,
+}, async () => {
+  const seed = fuzzSeed('smb-security-descriptor');
+  const r = new Rng(seed);
+  const all = SECINFO.OWNER | SECINFO.GROUP | SECINFO.DACL;
+  const golden = [
+    securityDescriptor(
+      { uid: 1000, gid: 100, mode: 0o640, type: 'file' } as Parameters<typeof securityDescriptor>[0],
+      all,
+    ),
+    securityDescriptor(
+      { uid: 0, gid: 0, mode: 0o1777, type: 'dir' } as Parameters<typeof securityDescriptor>[0],
+      all,
+    ),
+  ];
+  let modes = 0;
+  await runFuzz('SMB security descriptors', CASES, () => {
+    for (let i = 0; i < CASES; i++) {
+      const input = mutateBytes(r, r.pick(golden), golden);
+      try {
+        const sd = parseSecurityDescriptor(input);
+        const mode = modeFromDacl(sd.dacl ?? null, 1000, 100, 0o640);
+        ok(mode >= 0 && mode <= 0o7777, `case ${i} (seed ${seed}): mode ${mode}`);
+        modes++;
+      } catch (e) {
+        ok(e instanceof SmbError, `case ${i} (seed ${seed}): ${(e as Error).stack}`);
+      }
+    }
+  });
+  ok(modes > 0);
 });

@@ -9,11 +9,11 @@ import { filetimeToNs } from '../filetime.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { decodeEaList } from '../info/ea.ts';
 import { FILE_CLASS } from '../info/file-info.ts';
-import { SECINFO } from '../info/security.ts';
+import { modeFromDacl, parseSecurityDescriptor, SECINFO } from '../info/security.ts';
 import type { FileId, Open } from '../open-files.ts';
 import { lookupName, parseSmbName, resolvePath } from '../paths.ts';
 import { setQuota } from '../quota.ts';
-import { posixIdOf, readSid } from '../sids.ts';
+import { posixIdOf } from '../sids.ts';
 import { Reader, utf16 } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
 import { INFO_TYPE } from './query-info.ts';
@@ -264,33 +264,36 @@ function checkRenameSharing(ctx: RequestContext, open: Open): void {
   }
 }
 
-/** Owner and group of a security descriptor, when they are S-1-22 SIDs; the DACL is not kept. */
+/**
+ * A security descriptor set over SMB: its owner (S-1-22-1-uid) and group (S-1-22-2-gid) become
+ * the file's, its DACL the file's mode (modeFromDacl: what mode bits cannot hold is refused);
+ * all in one namespace change, so a refused part changes nothing.
+ */
 async function setSecurity(ctx: RequestContext, open: Open, req: SetInfoRequest): Promise<void> {
-  const b = req.buffer;
-  if (b.length < 20) throw tooShort();
+  const info = req.additionalInformation;
+  if (info & SECINFO.SACL) throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no SACLs');
+  if (info & (SECINFO.OWNER | SECINFO.GROUP)) need(open, ACCESS.WRITE_OWNER, 'WRITE_OWNER');
+  if (info & SECINFO.DACL) need(open, ACCESS.WRITE_DAC, 'WRITE_DAC');
+  const sd = parseSecurityDescriptor(req.buffer);
   const set: SetAttributes = {};
-  if (req.additionalInformation & SECINFO.OWNER) {
-    need(open, ACCESS.WRITE_OWNER, 'WRITE_OWNER');
-    const sid = readSid(b, b.readUInt32LE(4));
-    const id = sid && posixIdOf(sid);
+  if (info & SECINFO.OWNER) {
+    const id = sd.owner && posixIdOf(sd.owner);
     if (id?.kind !== 'uid')
-      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'owner SID is not S-1-22-1-uid');
+      throw new SmbError(NT_STATUS.STATUS_INVALID_OWNER, 'the owner SID is not S-1-22-1-uid');
     set.uid = id.id;
   }
-  if (req.additionalInformation & SECINFO.GROUP) {
-    need(open, ACCESS.WRITE_OWNER, 'WRITE_OWNER');
-    const sid = readSid(b, b.readUInt32LE(8));
-    const id = sid && posixIdOf(sid);
+  if (info & SECINFO.GROUP) {
+    const id = sd.group && posixIdOf(sd.group);
     if (id?.kind !== 'gid')
-      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'group SID is not S-1-22-2-gid');
+      throw new SmbError(NT_STATUS.STATUS_INVALID_PRIMARY_GROUP, 'the group SID is not S-1-22-2-gid');
     set.gid = id.id;
   }
-  if (req.additionalInformation & SECINFO.DACL) need(open, ACCESS.WRITE_DAC, 'WRITE_DAC');
-  if (req.additionalInformation & SECINFO.SACL)
-    throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no SACLs');
   const a = await ctx.env.ns.getattr(open.ino);
+  // A descriptor without SE_DACL_PRESENT sets a NULL DACL (MS-DTYP §2.4.6), as one with a null offset.
+  if (info & SECINFO.DACL) set.mode = modeFromDacl(sd.dacl ?? null, set.uid ?? a.uid, set.gid ?? a.gid, a.mode);
   if (set.uid === a.uid) delete set.uid;
   if (set.gid === a.gid) delete set.gid;
+  if (set.mode === a.mode) delete set.mode;
   if (Object.keys(set).length > 0) await ctx.env.ns.setattr(ctx.cred(), open.ino, set);
 }
 

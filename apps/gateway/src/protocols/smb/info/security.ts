@@ -1,5 +1,7 @@
 import type { Attributes } from '../../../storage/types.ts';
-import { EVERYONE, gidSid, type Sid, sidBytes, uidSid } from '../sids.ts';
+import { NT_STATUS } from '../deps.ts';
+import { SmbError } from '../errors.ts';
+import { EVERYONE, gidSid, posixIdOf, readSid, type Sid, sidBytes, sidString, uidSid } from '../sids.ts';
 
 /** SECURITY_INFORMATION bits of AdditionalInformation (MS-DTYP §2.4.7). */
 export const SECINFO = { OWNER: 0x1, GROUP: 0x2, DACL: 0x4, SACL: 0x8 } as const;
@@ -7,8 +9,10 @@ export const SECINFO = { OWNER: 0x1, GROUP: 0x2, DACL: 0x4, SACL: 0x8 } as const
 const SE_DACL_PRESENT = 0x0004;
 const SE_SELF_RELATIVE = 0x8000;
 const ACCESS_ALLOWED_ACE = 0x00;
+const ACCESS_DENIED_ACE = 0x01;
 const CONTAINER_INHERIT = 0x02;
 const OBJECT_INHERIT = 0x01;
+const INHERIT_ONLY = 0x08;
 
 /** NT rights one rwx triplet stands for (Samba's map from POSIX ACL bits). */
 function rights(bits: number, dir: boolean): number {
@@ -69,4 +73,114 @@ export function securityDescriptor(a: Attributes, wanted: number): Buffer {
   place(group, 8);
   place(dacl, 16);
   return Buffer.concat(parts);
+}
+
+/** A security descriptor as SET_INFO carries it: what it names; `dacl` null for a NULL DACL. */
+export interface SecurityUpdate {
+  owner: Sid | undefined;
+  group: Sid | undefined;
+  dacl: Ace[] | null | undefined;
+}
+
+export interface Ace {
+  type: number;
+  flags: number;
+  mask: number;
+  sid: Sid;
+}
+
+const malformed = (why: string) => new SmbError(NT_STATUS.STATUS_INVALID_SECURITY_DESCR, why);
+
+/** A self-relative SECURITY_DESCRIPTOR (MS-DTYP §2.4.6), every offset and length checked. */
+export function parseSecurityDescriptor(b: Buffer): SecurityUpdate {
+  if (b.length < 20 || b[0] !== 1) throw malformed('not a revision 1 security descriptor');
+  const control = b.readUInt16LE(2);
+  if (!(control & SE_SELF_RELATIVE)) throw malformed('not self-relative');
+  const sidAt = (field: number, what: string): Sid | undefined => {
+    const at = b.readUInt32LE(field);
+    if (at === 0) return undefined;
+    const sid = at >= 20 ? readSid(b, at) : undefined;
+    if (!sid) throw malformed(`${what} SID`);
+    return sid;
+  };
+  const owner = sidAt(4, 'owner');
+  const group = sidAt(8, 'group');
+  let dacl: Ace[] | null | undefined;
+  if (control & SE_DACL_PRESENT) {
+    const at = b.readUInt32LE(16);
+    dacl = at === 0 ? null : parseAcl(b, at);
+  }
+  return { owner, group, dacl };
+}
+
+function parseAcl(b: Buffer, at: number): Ace[] {
+  if (at < 20 || at + 8 > b.length) throw malformed('DACL outside the descriptor');
+  const revision = b[at]!;
+  const size = b.readUInt16LE(at + 2);
+  const count = b.readUInt16LE(at + 4);
+  // ACL_REVISION (2), ACL_REVISION3 (what smbcacls sends) and ACL_REVISION_DS (4), as Windows accepts.
+  if (revision < 2 || revision > 4 || size < 8 || at + size > b.length) throw malformed('DACL header');
+  const aces: Ace[] = [];
+  let p = at + 8;
+  for (let i = 0; i < count; i++) {
+    if (p + 8 > at + size) throw malformed(`ACE ${i} outside the DACL`);
+    const type = b[p]!;
+    const flags = b[p + 1]!;
+    const aceSize = b.readUInt16LE(p + 2);
+    if (aceSize < 16 || p + aceSize > at + size) throw malformed(`ACE ${i} size`);
+    const sid = readSid(b.subarray(p, p + aceSize), 8);
+    if ((type === ACCESS_ALLOWED_ACE || type === ACCESS_DENIED_ACE) && !sid) throw malformed(`ACE ${i} SID`);
+    aces.push({ type, flags, mask: b.readUInt32LE(p + 4), sid: sid ?? EVERYONE });
+    p += aceSize;
+  }
+  return aces;
+}
+
+const GENERIC_ALL = 0x1000_0000;
+const GENERIC_EXECUTE = 0x2000_0000;
+const GENERIC_WRITE = 0x4000_0000;
+const GENERIC_READ = 0x8000_0000;
+
+/** The rwx bits an ACE's mask grants: read data, write or append data, execute (generic rights too). */
+function bitsOf(mask: number): number {
+  let bits = 0;
+  if (mask & (0x1 | GENERIC_READ | GENERIC_ALL)) bits |= 4;
+  if (mask & (0x2 | 0x4 | GENERIC_WRITE | GENERIC_ALL)) bits |= 2;
+  if (mask & (0x20 | GENERIC_EXECUTE | GENERIC_ALL)) bits |= 1;
+  return bits;
+}
+
+/**
+ * The mode a DACL stands for, as Samba maps an NT ACL onto a file without POSIX ACLs: the
+ * owner's, the group's and Everyone's allow entries become the rwx triplets (what no entry
+ * grants is cleared; setuid, setgid and sticky bits stay). Inherit-only entries (CREATOR OWNER
+ * and the like, which describe what children get) are passed over: a new file's mode comes from
+ * its creator, as always. What mode bits cannot hold — a deny entry, an entry for anyone else,
+ * a NULL DACL granting everything — is STATUS_NOT_SUPPORTED, and nothing changes.
+ */
+export function modeFromDacl(dacl: Ace[] | null, owner: number, group: number, mode: number): number {
+  if (dacl === null) throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'a NULL DACL (everyone, everything)');
+  let user = 0;
+  let grp = 0;
+  let other = 0;
+  for (const a of dacl) {
+    if (a.flags & INHERIT_ONLY) continue;
+    if (a.type !== ACCESS_ALLOWED_ACE) {
+      throw new SmbError(
+        NT_STATUS.STATUS_NOT_SUPPORTED,
+        `${a.type === ACCESS_DENIED_ACE ? 'a deny' : `an ACE of type ${a.type}`} entry for ${sidString(a.sid)}: mode bits only allow`,
+      );
+    }
+    const id = posixIdOf(a.sid);
+    if (id?.kind === 'uid' && id.id === owner) user |= bitsOf(a.mask);
+    else if (id?.kind === 'gid' && id.id === group) grp |= bitsOf(a.mask);
+    else if (sidString(a.sid) === sidString(EVERYONE)) other |= bitsOf(a.mask);
+    else {
+      throw new SmbError(
+        NT_STATUS.STATUS_NOT_SUPPORTED,
+        `an entry for ${sidString(a.sid)}: mode bits hold the owner, the group and Everyone only`,
+      );
+    }
+  }
+  return (mode & 0o7000) | (user << 6) | (grp << 3) | other;
 }
