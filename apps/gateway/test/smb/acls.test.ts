@@ -12,10 +12,7 @@ import {
 import { EVERYONE, gidSid, uidSid } from '../../src/protocols/smb/sids.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import { ROOT } from '../../src/storage/types.ts';
-import { runCommand } from '../support/proc.ts';
-import { makeTempDir } from '../support/tmpdir.ts';
-import { requireTools } from '../support/tools.ts';
-import { type SmbGateway, startSmbGateway } from './fixture.ts';
+import { type Port445Gateway, requirePort445, startPort445Gateway } from './fixture.ts';
 
 /** smbcacls dials port 445 only: the gateway listens there on an address of its own. */
 const ADDRESS = '127.0.0.47';
@@ -26,46 +23,23 @@ const ADDRESS = '127.0.0.47';
  * ACLs); owner and group become the file's; what mode bits cannot hold is refused, unchanged.
  */
 describe('ACLs over SMB: smbcacls sets mode, owner and group; what mode bits cannot hold is refused', () => {
-  let g: SmbGateway;
-  let work: string;
-  let conf: string;
-  const skip =
-    process.getuid?.() === 0
-      ? requireTools('smbcacls', 'smbclient')
-      : { skip: 'the gateway listens on port 445 for smbcacls: needs root (CI runs as root)' };
+  let g: Port445Gateway;
+  const skip = requirePort445('smbcacls', 'smbclient');
 
   before(async () => {
     if (skip.skip) return;
-    g = await startSmbGateway({ smbBind: `${ADDRESS}:445` });
+    g = await startPort445Gateway(ADDRESS);
     await g.gw.control.groups.add({ name: 'staff', gid: 1500 });
     await g.user('bo', 'Bo-acl-1234', { uid: 3400, groups: ['staff'] });
     await g.user('cy', 'Cy-acl-1234', { uid: 3500 });
-    work = makeTempDir('smb-acls');
-    conf = join(work, 'smb.conf');
-    writeFileSync(conf, '[global]\n');
-    writeFileSync(join(work, 'note.txt'), 'hello');
-    const put = await runCommand(
-      'smbclient',
-      [
-        `//${ADDRESS}/export`,
-        '-s',
-        conf,
-        '-U',
-        'bo%Bo-acl-1234',
-        '-c',
-        'put note.txt note.txt; mkdir projects',
-      ],
-      { cwd: work, env: { HOME: work } },
-    );
+    writeFileSync(join(g.work, 'note.txt'), 'hello');
+    const put = await g.samba('smbclient', 'bo%Bo-acl-1234', ['-c', 'put note.txt note.txt; mkdir projects']);
     equal(put.code, 0, put.output);
   });
   after(() => g?.stop());
 
   const smbcacls = (auth: string, path: string, ...args: string[]) =>
-    runCommand('smbcacls', [`//${ADDRESS}/export`, path, ...args, '-s', conf, '-U', auth], {
-      cwd: work,
-      env: { HOME: work },
-    });
+    g.samba('smbcacls', auth, [path, ...args]);
   const attrs = async (path: string) => {
     const root = await g.gw.ns.lookup(ROOT, 1n, 'export');
     return g.gw.ns.lookup(ROOT, root.ino, path);

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/daemon/logger.ts';
 import { freePorts } from '../support/ports.ts';
 import { type RunResult, runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
-import { toolPath } from '../support/tools.ts';
+import { requireTools, toolPath } from '../support/tools.ts';
 
 export interface SmbGateway {
   gw: Gateway;
@@ -127,4 +127,43 @@ export async function smbclient(
     timeoutMs: args.timeoutMs ?? 60_000,
     env: { HOME: args.cwd ?? g.dir },
   });
+}
+
+/**
+ * Samba's smbcquotas and smbcacls dial port 445 (or 139) and nothing else: their tests run a
+ * gateway on 445, which takes root — CI runs as root; elsewhere they are skipped.
+ */
+export function requirePort445(...tools: string[]): { skip?: string } {
+  if (process.getuid?.() !== 0)
+    return {
+      skip: 'Samba’s smbcquotas and smbcacls dial port 445 only: binding it takes root (CI runs as root)',
+    };
+  return requireTools(...tools);
+}
+
+export interface Port445Gateway extends SmbGateway {
+  work: string;
+  /** A Samba tool against //address/share (`export`): `args` follow the UNC path; as `auth` (user%password). */
+  samba(tool: string, auth: string, args: readonly string[], share?: string): Promise<RunResult>;
+}
+
+/**
+ * A gateway listening on `address`:445 — a loopback address each test file keeps to itself, so
+ * files run side by side — and a blank smb.conf for Samba's tools.
+ */
+export async function startPort445Gateway(address: string, o: StartOptions = {}): Promise<Port445Gateway> {
+  const g = await startSmbGateway({ ...o, smbBind: `${address}:445` });
+  const work = makeTempDir('smb-445');
+  const conf = join(work, 'smb.conf');
+  writeFileSync(conf, '[global]\n');
+  return {
+    ...g,
+    work,
+    samba: (tool, auth, args, share = 'export') =>
+      runCommand(toolPath(tool) ?? tool, [`//${address}/${share}`, ...args, '-s', conf, '-U', auth], {
+        cwd: work,
+        env: { HOME: work },
+        timeoutMs: 60_000,
+      }),
+  };
 }

@@ -8,7 +8,13 @@ import { uidSid } from '../../src/protocols/smb/sids.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
-import { type SmbGateway, startSmbGateway } from './fixture.ts';
+import {
+  type Port445Gateway,
+  requirePort445,
+  type SmbGateway,
+  startPort445Gateway,
+  startSmbGateway,
+} from './fixture.ts';
 
 /**
  * The lsarpc pipe: names for SIDs and SIDs for names, as Samba's clients and Windows' Security
@@ -146,40 +152,22 @@ describe('lsarpc lookups: rpcclient, smbcacls and smbcquotas show names', () => 
 /** smbcacls and smbcquotas dial port 445 only: a gateway of their own there, on its own address. */
 describe('names where Samba’s tools show SIDs: smbcacls owners, smbcquotas -L', () => {
   const ADDRESS = '127.0.0.46';
-  let g: SmbGateway;
-  let work: string;
-  let conf: string;
-  const skip =
-    process.getuid?.() === 0
-      ? requireTools('smbcacls', 'smbcquotas')
-      : { skip: 'the gateway listens on port 445 for smbcacls: needs root (CI runs as root)' };
+  let g2: Port445Gateway;
+  const skip = requirePort445('smbcacls', 'smbcquotas', 'smbclient');
   before(async () => {
     if (skip.skip) return;
-    g = await startSmbGateway({ smbBind: `${ADDRESS}:445` });
-    await g.user('ann', 'Ann-lookup-12', { uid: 3300 });
-    await g.gw.control.users.setRole('ann', 'admin');
-    await g.user('bo', 'Bo-lookup-123', { uid: 3400 });
-    work = makeTempDir('lsarpc-445');
-    conf = join(work, 'smb.conf');
-    writeFileSync(conf, '[global]\n');
-    writeFileSync(join(work, 'note.txt'), 'hello');
-    const put = await runCommand(
-      'smbclient',
-      [`//${ADDRESS}/export`, '-s', conf, '-U', 'bo%Bo-lookup-123', '-c', 'put note.txt note.txt'],
-      {
-        cwd: work,
-        env: { HOME: work },
-      },
-    );
+    g2 = await startPort445Gateway(ADDRESS);
+    await g2.user('ann', 'Ann-lookup-12', { uid: 3300 });
+    await g2.gw.control.users.setRole('ann', 'admin');
+    await g2.user('bo', 'Bo-lookup-123', { uid: 3400 });
+    writeFileSync(join(g2.work, 'note.txt'), 'hello');
+    const put = await g2.samba('smbclient', 'bo%Bo-lookup-123', ['-c', 'put note.txt note.txt']);
     equal(put.code, 0, put.output);
   });
-  after(() => g?.stop());
-
-  const run = (bin: string, args: string[]) =>
-    runCommand(bin, [`//${ADDRESS}/export`, ...args, '-s', conf], { cwd: work, env: { HOME: work } });
+  after(() => g2?.stop());
 
   test('5 smbcacls names the owner, the group and the entries', skip, async () => {
-    const r = await run('smbcacls', ['note.txt', '-U', 'bo%Bo-lookup-123']);
+    const r = await g2.samba('smbcacls', 'bo%Bo-lookup-123', ['note.txt']);
     equal(r.code, 0, r.output);
     match(r.stdout, /^OWNER:Unix User\\bo$/m);
     match(r.stdout, /^GROUP:Unix Group\\bo$/m);
@@ -188,14 +176,14 @@ describe('names where Samba’s tools show SIDs: smbcacls owners, smbcquotas -L'
   });
 
   test('6 smbcquotas -L lists users by name; -u and -S take a name', skip, async () => {
-    const set = await run('smbcquotas', ['-U', 'ann%Ann-lookup-12', '-S', 'UQLIM:bo:5000000/9000000']);
+    const set = await g2.samba('smbcquotas', 'ann%Ann-lookup-12', ['-S', 'UQLIM:bo:5000000/9000000']);
     equal(set.code, 0, set.output);
     match(set.stdout, /^Unix User\\bo\s+:\s+5\/\s+5000000\/\s+9000000$/m);
-    const list = await run('smbcquotas', ['-U', 'ann%Ann-lookup-12', '-L']);
+    const list = await g2.samba('smbcquotas', 'ann%Ann-lookup-12', ['-L']);
     equal(list.code, 0, list.output);
     match(list.stdout, /^Unix User\\bo\s+:\s+5\/\s*5000000\/\s*9000000$/m);
     match(list.stdout, /^Unix User\\root\s+:\s+0\/18446744073709551615\/18446744073709551615$/m);
-    const mine = await run('smbcquotas', ['-U', 'bo%Bo-lookup-123', '-u', 'bo']);
+    const mine = await g2.samba('smbcquotas', 'bo%Bo-lookup-123', ['-u', 'bo']);
     equal(mine.code, 0, mine.output);
     match(mine.stdout, /^Unix User\\bo\s+:/m);
   });

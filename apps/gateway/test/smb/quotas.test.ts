@@ -6,11 +6,8 @@ import { CMD } from '../../src/protocols/smb/constants.ts';
 import { NO_LIMIT } from '../../src/protocols/smb/info/quota-info.ts';
 import { sidBytes, uidSid } from '../../src/protocols/smb/sids.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
-import { runCommand } from '../support/proc.ts';
-import { makeTempDir } from '../support/tmpdir.ts';
-import { requireTools } from '../support/tools.ts';
 import { connectedClient, openOk, queryInfoBody, setInfoBody, type TestClient } from './client.ts';
-import { type SmbGateway, startSmbGateway } from './fixture.ts';
+import { type Port445Gateway, requirePort445, startPort445Gateway } from './fixture.ts';
 
 const QUOTA_FILE = '$Extend\\$Quota:$Q:$INDEX_ALLOCATION';
 const INFO_QUOTA = 4;
@@ -66,33 +63,18 @@ function bodyBuffer(reply: { body: Buffer }): Buffer {
 }
 
 describe('user quotas over SMB: smbcquotas, smbtorture’s quota file, Windows’ quota queries', () => {
-  let g: SmbGateway;
-  let work: string;
-  let conf: string;
-  const root = process.getuid?.() === 0;
-  const skip = root
-    ? requireTools('smbcquotas')
-    : { skip: 'the gateway listens on port 445 for smbcquotas: needs root (CI runs as root)' };
+  let g: Port445Gateway;
+  const skip = requirePort445('smbcquotas', 'smbclient');
 
   before(async () => {
     if (skip.skip) return;
-    g = await startSmbGateway({ smbBind: `${ADDRESS}:445` });
+    g = await startPort445Gateway(ADDRESS);
     await g.user('ann', 'Ann-quota-12', { uid: 3300 });
     await g.gw.control.users.setRole('ann', 'admin');
     await g.user('bo', 'Bo-quota-123', { uid: 3400 });
     await g.user('cy', 'Cy-quota-123', { uid: 3500 });
-    work = makeTempDir('smb-quotas');
-    conf = join(work, 'smb.conf');
-    writeFileSync(conf, '[global]\n');
-    writeFileSync(join(work, 'data.bin'), Buffer.alloc(250_000, 7));
-    const put = await runCommand(
-      'smbclient',
-      [`//${ADDRESS}/export`, '-s', conf, '-U', 'bo%Bo-quota-123', '-c', 'put data.bin bo.bin'],
-      {
-        cwd: work,
-        env: { HOME: work },
-      },
-    );
+    writeFileSync(join(g.work, 'data.bin'), Buffer.alloc(250_000, 7));
+    const put = await g.samba('smbclient', 'bo%Bo-quota-123', ['-c', 'put data.bin bo.bin']);
     equal(put.code, 0, put.output);
     await g.gw.control.quotas.set({
       kind: 'uid',
@@ -103,11 +85,7 @@ describe('user quotas over SMB: smbcquotas, smbtorture’s quota file, Windows�
   });
   after(() => g?.stop());
 
-  const smbcquotas = (auth: string, args: string[]) =>
-    runCommand('smbcquotas', [`//${ADDRESS}/export`, '-s', conf, '-U', auth, ...args], {
-      cwd: work,
-      env: { HOME: work },
-    });
+  const smbcquotas = (auth: string, args: string[]) => g.samba('smbcquotas', auth, args);
   const client = (user: string, password: string) => connectedClient(445, user, password, { host: ADDRESS });
 
   test(
@@ -200,7 +178,7 @@ describe('user quotas over SMB: smbcquotas, smbtorture’s quota file, Windows�
         equal(all.status, 0);
         const uids = entriesOf(bodyBuffer(all)).map((e) => e.uid);
         // root owns the share's folders; bo owns a file; cy has a quota.
-      deepEqual(uids, [0, 3400, 3500], 'uids with a quota or owning files, in uid order');
+        deepEqual(uids, [0, 3400, 3500], 'uids with a quota or owning files, in uid order');
         equal((await page({})).status, NT_STATUS.STATUS_NO_MORE_ENTRIES);
 
         const seen: number[] = [];
