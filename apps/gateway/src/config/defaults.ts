@@ -31,6 +31,8 @@ export const DEFAULTS = {
   probeInterval: '2s',
   /** How long an SMB durable handle outlives its dropped connection (MS-SMB2 Open.DurableOpenTimeout). */
   durableHandleTimeout: '60s',
+  /** `s3.stale_uploads_expiry`: a multipart upload with no activity this long is aborted (MinIO's default). */
+  staleUploadsExpiry: '24h',
   smbEncryption: 'if_required',
   smbMapToGuest: 'never',
   /** `durability.metadata`: every change on disk before it is answered, as RFC 1813 asks. */

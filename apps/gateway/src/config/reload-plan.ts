@@ -77,6 +77,7 @@ const SETTINGS: readonly Setting[] = [
   { key: 's3.tls', path: ['s3', 'tls'], live: (from, to) => from !== undefined && to !== undefined },
   { key: 's3.public_read_buckets', path: ['s3', 'publicReadBuckets'], live: true },
   { key: 's3.cors_origins', path: ['s3', 'corsOrigins'], live: true },
+  { key: 's3.stale_uploads_expiry', path: ['s3', 'staleUploadsExpiryMs'], live: true, unit: 'ms' },
   { key: 'smb.enabled', path: ['smb', 'enabled'], live: false },
   { key: 'smb.bind', path: ['smb', 'bind'], live: false },
   { key: 'smb.domain', path: ['smb', 'domain'], live: true },

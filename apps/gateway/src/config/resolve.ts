@@ -116,6 +116,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
         : { tls: { cert: resolve(configDir, s3.tls.cert), key: resolve(configDir, s3.tls.key) } }),
       publicReadBuckets: s3.public_read_buckets,
       corsOrigins: s3.cors_origins,
+      staleUploadsExpiryMs: s3.stale_uploads_expiry,
     },
     smb: {
       enabled: file.smb.enabled,

@@ -174,6 +174,7 @@ export const configFileSchema = z.strictObject({
     tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     public_read_buckets: z.array(parsedText('a bucket name', parseBucketName)).default([]),
     cors_origins: z.array(parsedText('an origin like https://app.example.com', parseCorsOrigin)).default([]),
+    stale_uploads_expiry: duration(DEFAULTS.staleUploadsExpiry),
   }),
   smb: section({
     enabled: z.boolean().default(true),

@@ -127,6 +127,8 @@ export interface GatewayConfig {
     publicReadBuckets: string[];
     /** Web origins browsers may call S3 from (CORS); `*` for any. Empty: no CORS answers. */
     corsOrigins: string[];
+    /** A multipart upload with no part for this long is aborted and its parts freed; 0: never. */
+    staleUploadsExpiryMs: number;
   };
   smb: {
     enabled: boolean;

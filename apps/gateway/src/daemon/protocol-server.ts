@@ -26,6 +26,8 @@ export interface ProtocolServer {
   healthCheck(): HealthCheck;
   /** After a reload replaced ProtocolContext.config: apply the exports or shares it changed. */
   reload?(): Promise<void> | void;
+  /** S3: multipart uploads aborted for want of activity, and the bytes they held (metrics). */
+  readonly staleUploads?: { aborted: number; freedBytes: bigint };
 }
 
 export interface ProtocolContext {

@@ -149,3 +149,24 @@ export function formatDuration(ms: number): string {
   const unit = units.find((u) => ms >= DURATION_UNITS[u] && (ms * 100) % DURATION_UNITS[u] === 0) ?? 'ms';
   return `${formatHundredths(BigInt(ms), BigInt(DURATION_UNITS[unit]))}${unit}`;
 }
+
+/** `6d 23h`, `3h 12m`, `4m 5s`, `12s`: the two largest units, for a time left or gone (grace remaining, idle time). */
+export function formatRemaining(ms: number): string {
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
+  const parts: string[] = [];
+  let left = Math.max(0, Math.floor(ms));
+  for (const [name, size] of units) {
+    const n = Math.floor(left / size);
+    left -= n * size;
+    if (n > 0 || parts.length > 0) parts.push(`${n}${name}`);
+    if (parts.length === 2) break;
+  }
+  if (parts.length === 0) return ms > 0 ? '<1s' : '0s';
+  if (parts[1] === '0h' || parts[1] === '0m' || parts[1] === '0s') parts.pop();
+  return parts.join(' ');
+}

@@ -2,8 +2,9 @@ import { deepEqual, equal } from 'node:assert/strict';
 import { test } from 'node:test';
 import type { QuotaRecord } from '../../src/control/index.ts';
 import { QuotaEnforcer } from '../../src/ops/quota/enforcer.ts';
-import { formatRemaining, quotaState, refusalFor, usageText } from '../../src/ops/quota/limits.ts';
+import { quotaState, refusalFor, usageText } from '../../src/ops/quota/limits.ts';
 import { isFsError } from '../../src/storage/errors.ts';
+import { formatRemaining } from '../../src/util/units.ts';
 
 const GB = 10n ** 9n;
 const DAY = 86_400_000;

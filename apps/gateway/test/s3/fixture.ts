@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
 import { createLogger } from '../../src/daemon/logger.ts';
@@ -34,8 +35,12 @@ export interface StartOptions {
   domain?: string;
   /** s3.cors_origins */
   corsOrigins?: string[];
+  /** More keys of the s3 section, as YAML flow-mapping entries ("stale_uploads_expiry: 2s"). */
+  s3Extra?: string;
   extraYaml?: string;
   maxConnections?: number;
+  /** The gateway's logger (a test reading its lines); else errors only, on stdout. */
+  log?: Logger;
 }
 
 /** A self-signed certificate for 127.0.0.1 / localhost (openssl). */
@@ -79,6 +84,7 @@ export async function startS3Gateway(o: StartOptions = {}): Promise<S3Gateway> {
     o.domain ? `domain: ${o.domain}` : '',
     o.corsOrigins ? `cors_origins: [${o.corsOrigins.map((c) => `"${c}"`).join(', ')}]` : '',
     tls ? `tls: { cert: ${tls.cert}, key: ${tls.key} }` : '',
+    o.s3Extra ?? '',
   ]
     .filter(Boolean)
     .join(', ');
@@ -86,7 +92,7 @@ export async function startS3Gateway(o: StartOptions = {}): Promise<S3Gateway> {
   writeFileSync(
     file,
     `node: { name: gw-s3, state_dir: ${dir}/state }
-log_level: error
+log_level: ${o.log ? 'info' : 'error'}
 nfs: { enabled: false, bind: 127.0.0.1:${nfs}, mount_bind: 127.0.0.1:${mount} }
 s3: { ${s3yaml} }
 smb: { enabled: false, bind: 127.0.0.1:${smb} }
@@ -96,7 +102,7 @@ ${o.maxConnections ? `limits: { max_connections: ${o.maxConnections} }\n` : ''}$
   );
   const { config, problems } = await loadConfig(file, { tls: 'warning' });
   if (!config) throw new Error(`bad test config: ${JSON.stringify(problems)}`);
-  const gw = new Gateway(config, ['s3'], createLogger('error', { pretty: false }));
+  const gw = new Gateway(config, ['s3'], o.log ?? createLogger('error', { pretty: false }));
   await gw.start();
   let nextUid = 2000;
   return {

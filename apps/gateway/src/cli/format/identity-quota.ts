@@ -1,12 +1,6 @@
 import type { QuotaKind, QuotaRecord } from '../../control/index.ts';
-import {
-  formatRemaining,
-  type QuotaState,
-  quotaState,
-  subjectLabel,
-  type UsageAmounts,
-} from '../../ops/quota/limits.ts';
-import { formatDuration, formatSize, formatSizeNear } from '../../util/units.ts';
+import { type QuotaState, quotaState, subjectLabel, type UsageAmounts } from '../../ops/quota/limits.ts';
+import { formatDuration, formatRemaining, formatSize, formatSizeNear } from '../../util/units.ts';
 import { alignColumns } from './columns.ts';
 
 /** One quota with the ledger's usage and its state, as `./cfs quota get|list` show it. */

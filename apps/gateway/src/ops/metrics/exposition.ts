@@ -320,6 +320,21 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     [],
     () => [[{}, gw.connections.share.queued]],
   );
+  const s3 = () => gw.servers.find((s) => s.staleUploads)?.staleUploads;
+  counter(
+    registry,
+    'gateway_s3_stale_uploads_aborted_total',
+    'Multipart uploads aborted after s3.stale_uploads_expiry without activity',
+    [],
+    () => [[{}, s3()?.aborted ?? 0]],
+  );
+  counter(
+    registry,
+    'gateway_s3_stale_upload_bytes_freed_total',
+    'Bytes of parts freed by aborting stale multipart uploads',
+    [],
+    () => [[{}, Number(s3()?.freedBytes ?? 0n)]],
+  );
   gauge(
     registry,
     'gateway_s3_giving_way',

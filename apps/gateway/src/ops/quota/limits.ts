@@ -154,24 +154,3 @@ export function quotaState(
   if (remaining === null) return report('over soft', null);
   return report(remaining > 0 ? 'in grace' : 'grace expired', remaining);
 }
-
-/** `6d 23h`, `3h 12m`, `4m 5s`, `12s`: the two largest units, for grace remaining. */
-export function formatRemaining(ms: number): string {
-  const units: Array<[string, number]> = [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ];
-  const parts: string[] = [];
-  let left = Math.max(0, Math.floor(ms));
-  for (const [name, size] of units) {
-    const n = Math.floor(left / size);
-    left -= n * size;
-    if (n > 0 || parts.length > 0) parts.push(`${n}${name}`);
-    if (parts.length === 2) break;
-  }
-  if (parts.length === 0) return ms > 0 ? '<1s' : '0s';
-  if (parts[1] === '0h' || parts[1] === '0m' || parts[1] === '0s') parts.pop();
-  return parts.join(' ');
-}

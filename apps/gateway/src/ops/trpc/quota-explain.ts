@@ -2,11 +2,10 @@ import type { QuotaDimensionExplanation, QuotaExplanation, QuotaSubjectExplanati
 import { graceDuration } from '../../cli/format/identity-quota.ts';
 import type { QuotaKind, QuotaRecord } from '../../control/index.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
-import { formatSizeNear } from '../../util/units.ts';
+import { formatRemaining, formatSizeNear } from '../../util/units.ts';
 import { quotaEnforcer } from '../quota/feature.ts';
 import {
   type Dimension,
-  formatRemaining,
   graceExpired,
   graceMsOf,
   refusalFor,

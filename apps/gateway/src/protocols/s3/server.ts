@@ -33,6 +33,7 @@ import {
 import { type OpRow, route, type Target } from './dispatch.ts';
 import { checkBucketName } from './keys.ts';
 import { DirectoryListings } from './listing.ts';
+import { StaleUploadSweeper } from './multipart/stale.ts';
 import { UploadStore } from './multipart/store.ts';
 import { parseTarget } from './request.ts';
 
@@ -88,6 +89,7 @@ interface SocketState {
 export class S3Server implements ProtocolServer {
   readonly protocol: Protocol = 's3';
   private env!: S3Env;
+  private sweeper: StaleUploadSweeper | undefined;
   private http!: http.Server | https.Server;
   private readonly acceptor: Acceptor;
   private readonly sockets = new Map<Socket, SocketState>();
@@ -142,6 +144,8 @@ export class S3Server implements ProtocolServer {
       uploads,
       listings: new DirectoryListings(ns),
     };
+    this.sweeper = new StaleUploadSweeper(uploads, () => ctx.config.s3.staleUploadsExpiryMs, log);
+    this.sweeper.start();
 
     const options = {
       maxHeaderSize: MAX_HEADER_BYTES,
@@ -186,6 +190,16 @@ export class S3Server implements ProtocolServer {
       .catch((e: unknown) => this.ctx.log.error({ err: e }, 'S3 listener could not resume accepting'));
   }
 
+  /** A reload may change s3.stale_uploads_expiry: the sweeps follow its pace at once. */
+  reload(): void {
+    this.sweeper?.reschedule();
+  }
+
+  /** Multipart uploads aborted for want of activity since start, and the bytes they held. */
+  get staleUploads(): { aborted: number; freedBytes: bigint } {
+    return this.sweeper?.totals ?? { aborted: 0, freedBytes: 0n };
+  }
+
   /** Requests received and not yet ended (stop waits for them, up to its grace period). */
   get requestsInFlight(): number {
     return this.inFlight;
@@ -200,6 +214,7 @@ export class S3Server implements ProtocolServer {
     this.stopping = true;
     this.unsubscribeTls?.();
     this.unsubscribeKeys();
+    await this.sweeper?.stop();
     // Resolves only once every accepted socket is gone: stop accepting now, await it last.
     const closed = this.acceptor.stop();
     if (this.inFlight > 0) {

@@ -1,13 +1,7 @@
 import type { QuotaKind, QuotaRecord } from '../../../control/index.ts';
-import { formatSize } from '../../../util/units.ts';
+import { formatRemaining, formatSize } from '../../../util/units.ts';
 import { quotaEnforcer } from '../../quota/feature.ts';
-import {
-  formatRemaining,
-  QUOTA_STATES,
-  type QuotaState,
-  quotaState,
-  subjectLabel,
-} from '../../quota/limits.ts';
+import { QUOTA_STATES, type QuotaState, quotaState, subjectLabel } from '../../quota/limits.ts';
 import { offer } from '../actions.ts';
 import type { Measured, OfferedAction, RemediationRequest } from '../api.ts';
 import type { DiagnosisContext, DiagnosticTree } from '../engine.ts';

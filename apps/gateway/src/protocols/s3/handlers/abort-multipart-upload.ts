@@ -1,14 +1,10 @@
 import type { S3Call, S3Reply } from '../context.ts';
 import { callerUpload } from '../multipart/access.ts';
+import { noSuchUpload } from '../multipart/store.ts';
 
 /** DELETE /bucket/key?uploadId — the parts' files and the manifest go. */
 export async function abortMultipartUpload(call: S3Call): Promise<S3Reply> {
-  const first = await callerUpload(call);
-  const { uploads, ns } = call.env;
-  await uploads.exclusive(first.uploadId, async () => {
-    const u = await uploads.get(first.uploadId);
-    for (const p of await uploads.parts(u)) await ns.removeDetached(BigInt(p.ino)).catch(() => {});
-    await uploads.remove(u);
-  });
+  const u = await callerUpload(call);
+  if (!(await call.env.uploads.abort(u.uploadId))) throw noSuchUpload(u.uploadId);
   return { status: 204 };
 }

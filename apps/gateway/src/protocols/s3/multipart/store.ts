@@ -131,6 +131,35 @@ export class UploadStore {
     return old ? BigInt((JSON.parse(old.toString()) as PartRecord).ino) : undefined;
   }
 
+  /**
+   * Aborts the upload: its part files and its manifest go. With `still`, only if the upload as
+   * it stands under the upload's lock still qualifies. Resolves with what was freed, or
+   * undefined when the upload is gone (completed, aborted) or no longer qualifies.
+   */
+  abort(
+    uploadId: string,
+    still?: (u: Upload, parts: PartRecord[]) => boolean,
+  ): Promise<{ upload: Upload; parts: PartRecord[] } | undefined> {
+    return this.exclusive(uploadId, async () => {
+      let u: Upload;
+      try {
+        u = await this.get(uploadId);
+      } catch {
+        return undefined;
+      }
+      const parts = await this.parts(u);
+      if (still && !still(u, parts)) return undefined;
+      for (const p of parts) await this.ns.removeDetached(BigInt(p.ino)).catch(() => {});
+      await this.remove(u);
+      return { upload: u, parts };
+    });
+  }
+
+  /** When the upload last moved: its start, or its newest part (ms since the epoch). */
+  static lastActivity(u: Upload, parts: readonly PartRecord[]): number {
+    return parts.reduce((latest, p) => Math.max(latest, p.at), u.info.initiated);
+  }
+
   /** Forgets the upload (its part files are the caller's to remove or consume first). */
   async remove(u: Upload): Promise<void> {
     try {

@@ -290,7 +290,8 @@ async function setSecurity(ctx: RequestContext, open: Open, req: SetInfoRequest)
   }
   const a = await ctx.env.ns.getattr(open.ino);
   // A descriptor without SE_DACL_PRESENT sets a NULL DACL (MS-DTYP §2.4.6), as one with a null offset.
-  if (info & SECINFO.DACL) set.mode = modeFromDacl(sd.dacl ?? null, set.uid ?? a.uid, set.gid ?? a.gid, a.mode);
+  if (info & SECINFO.DACL)
+    set.mode = modeFromDacl(sd.dacl ?? null, set.uid ?? a.uid, set.gid ?? a.gid, a.mode);
   if (set.uid === a.uid) delete set.uid;
   if (set.gid === a.gid) delete set.gid;
   if (set.mode === a.mode) delete set.mode;
