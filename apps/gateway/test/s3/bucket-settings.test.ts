@@ -134,9 +134,16 @@ describe('bucket settings read as never set, object versions as S3 lists an unve
       'PutBucketVersioning',
     );
     failedWith(
-      await aws('s3api', 'put-bucket-tagging', '--bucket', BUCKET, '--tagging', 'TagSet=[{Key=k,Value=v}]'),
+      await aws(
+        's3api',
+        'put-bucket-policy',
+        '--bucket',
+        BUCKET,
+        '--policy',
+        '{"Version":"2012-10-17","Statement":[]}',
+      ),
       'NotImplemented',
-      'PutBucketTagging',
+      'PutBucketPolicy',
     );
     equal((await aws('s3api', 'get-bucket-versioning', '--bucket', BUCKET)).stdout.trim(), '');
     failedWith(
@@ -147,7 +154,7 @@ describe('bucket settings read as never set, object versions as S3 lists an unve
   });
 
   test(
-    '5 an object has no tags: an empty TagSet; a missing key is NoSuchKey',
+    '5 an object never tagged has an empty TagSet; a missing key is NoSuchKey',
     requireTools('aws'),
     async () => {
       const r = await aws('s3api', 'get-object-tagging', '--bucket', BUCKET, '--key', 'b/c.txt');

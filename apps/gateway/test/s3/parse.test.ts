@@ -120,7 +120,9 @@ describe('S3 request targets and routing', () => {
     [21, 'GET', 'bucket', 'versioning', {}, 'GetBucketVersioning'],
     [22, 'GET', 'bucket', 'versions&key-marker=a&version-id-marker=null', {}, 'ListObjectVersions'],
     [23, 'GET', 'object', 'tagging', {}, 'GetObjectTagging'],
-    [24, 'PUT', 'object', 'tagging', {}, 'NotImplemented'],
+    [24, 'PUT', 'object', 'tagging', {}, 'PutObjectTagging'],
+    [26, 'DELETE', 'bucket', 'tagging', {}, 'DeleteBucketTagging'],
+    [27, 'PUT', 'object', 'legal-hold', {}, 'NotImplemented'],
     [25, 'GET', 'bucket', 'policy&versioning', {}, 'NotImplemented'],
   ];
   for (const [row, method, target, q, headers, want] of routes) {

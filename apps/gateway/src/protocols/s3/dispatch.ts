@@ -2,12 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call, S3Reply } from './context.ts';
 import { S3Error } from './deps.ts';
 import { abortMultipartUpload } from './handlers/abort-multipart-upload.ts';
-import {
-  getBucketCors,
-  getObjectTagging,
-  readUnsetSetting,
-  UNSET_BUCKET_SETTINGS,
-} from './handlers/bucket-settings.ts';
+import { getBucketCors, readUnsetSetting, UNSET_BUCKET_SETTINGS } from './handlers/bucket-settings.ts';
 import { completeMultipartUpload } from './handlers/complete-multipart-upload.ts';
 import { copyObject } from './handlers/copy-object.ts';
 import { createBucket } from './handlers/create-bucket.ts';
@@ -26,6 +21,14 @@ import { listObjects } from './handlers/list-objects.ts';
 import { listObjectsV2 } from './handlers/list-objects-v2.ts';
 import { listParts } from './handlers/list-parts.ts';
 import { putObject } from './handlers/put-object.ts';
+import {
+  deleteBucketTagging,
+  deleteObjectTagging,
+  getBucketTagging,
+  getObjectTagging,
+  putBucketTagging,
+  putObjectTagging,
+} from './handlers/tagging.ts';
 import { uploadPart } from './handlers/upload-part.ts';
 import { uploadPartCopy } from './handlers/upload-part-copy.ts';
 
@@ -153,6 +156,61 @@ export const OPERATIONS: readonly OpRow[] = [
     params: [],
     handler: getObjectTagging,
     mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutObjectTagging',
+    method: 'PUT',
+    target: 'object',
+    match: only('tagging'),
+    params: [],
+    handler: putObjectTagging,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'DeleteObjectTagging',
+    method: 'DELETE',
+    target: 'object',
+    match: only('tagging'),
+    params: [],
+    handler: deleteObjectTagging,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'GetBucketTagging',
+    method: 'GET',
+    target: 'bucket',
+    match: only('tagging'),
+    params: [],
+    handler: getBucketTagging,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutBucketTagging',
+    method: 'PUT',
+    target: 'bucket',
+    match: only('tagging'),
+    params: [],
+    handler: putBucketTagging,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'DeleteBucketTagging',
+    method: 'DELETE',
+    target: 'bucket',
+    match: only('tagging'),
+    params: [],
+    handler: deleteBucketTagging,
+    mutates: true,
     needsBucket: true,
     publicRead: false,
   },

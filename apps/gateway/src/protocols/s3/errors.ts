@@ -50,6 +50,7 @@ export type S3ErrorCode =
   | 'RequestHeaderSectionTooLarge'
   | 'MaxMessageLengthExceeded'
   | 'InvalidObjectName'
+  | 'InvalidTag'
   // A bucket setting read where none was ever set (handlers/bucket-settings.ts).
   | 'NoSuchTagSet'
   | 'NoSuchBucketPolicy'
@@ -114,6 +115,7 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
   },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
+  InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
   ServerSideEncryptionConfigurationNotFoundError: {

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import mime from 'mime-types';
 import { S3Error } from './deps.ts';
+import { encodeTags, TAGS_XATTR, tagCountHeader, tagsFromHeader } from './tagging.ts';
 
 /** Marks a directory as the object `<dir>/` (a key ending in `/`). */
 export const DIR_MARKER_XATTR = 's3.dir-marker';
@@ -53,6 +54,8 @@ export function metadataFromHeaders(h: IncomingHttpHeaders): ObjectMetadata {
     userBytes += metaName.length + Buffer.byteLength(v, 'latin1');
     out[META_XATTR_PREFIX + metaName] = Buffer.from(v, 'latin1');
   }
+  const tags = tagsFromHeader(h);
+  if (tags && tags.length > 0) out[TAGS_XATTR] = encodeTags(tags);
   if (userBytes > MAX_USER_METADATA) {
     throw new S3Error(
       'MetadataTooLarge',
@@ -62,11 +65,11 @@ export function metadataFromHeaders(h: IncomingHttpHeaders): ObjectMetadata {
   return out;
 }
 
-/** Only the metadata attributes of an inode's xattrs (for COPY and for clearing on REPLACE). */
+/** Only the metadata attributes (headers, user metadata, tags) of an inode's xattrs (for COPY and for clearing on REPLACE). */
 export function pickMetadata(xattrs: ReadonlyMap<string, Buffer>): ObjectMetadata {
   const out: ObjectMetadata = {};
   for (const [k, v] of xattrs)
-    if (k.startsWith(HEADER_XATTR_PREFIX) || k.startsWith(META_XATTR_PREFIX)) out[k] = v;
+    if (k.startsWith(HEADER_XATTR_PREFIX) || k.startsWith(META_XATTR_PREFIX) || k === TAGS_XATTR) out[k] = v;
   return out;
 }
 
@@ -98,6 +101,7 @@ export function metadataHeaders(
   }
   out['content-type'] =
     type ?? (key.endsWith('/') ? 'application/x-directory' : mime.lookup(key) || 'binary/octet-stream');
+  tagCountHeader(xattrs, out);
 }
 
 /** `response-*` query overrides of GET (only for signed requests, as S3 allows). */
@@ -125,7 +129,6 @@ export function refuseUnsupportedWriteHeaders(h: IncomingHttpHeaders): void {
     'x-amz-grant-full-control',
     'x-amz-grant-read-acp',
     'x-amz-grant-write-acp',
-    'x-amz-tagging',
     'x-amz-website-redirect-location',
     'x-amz-object-lock-mode',
     'x-amz-object-lock-retain-until-date',

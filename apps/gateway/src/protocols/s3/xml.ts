@@ -65,7 +65,7 @@ const parser = new XMLParser({
   htmlEntities: true,
   ignoreDeclaration: true,
   maxNestedTags: 16,
-  isArray: (name) => name === 'Object' || name === 'Part',
+  isArray: (name) => name === 'Object' || name === 'Part' || name === 'Tag',
 });
 
 type XmlNode = Record<string, unknown>;

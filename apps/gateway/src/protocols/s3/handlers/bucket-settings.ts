@@ -1,13 +1,11 @@
 import type { S3Call, S3Reply } from '../context.ts';
 import { corsConfigurationXml } from '../cors.ts';
 import { S3Error, type S3ErrorCode } from '../deps.ts';
-import { keyPath } from '../keys.ts';
-import { findObject } from '../objects.ts';
 import { doc } from '../xml.ts';
 import { openedBucket } from './head-bucket.ts';
 
 /**
- * Bucket settings the gateway has no way to set (versioning, tags, policies, CORS, encryption,
+ * Bucket settings the gateway has no way to set (versioning, policies, CORS, encryption,
  * lifecycle…; CORS is `s3.cors_origins`, one rule for every bucket), read as S3 reads a bucket where none was ever set: an empty document, or the 404
  * S3 answers for "none". Tools that read a bucket's whole state before acting (Terraform's
  * refresh, `s3cmd info`, backup tools checking versioning) get true answers; setting any of
@@ -40,7 +38,6 @@ export const UNSET_BUCKET_SETTINGS: readonly UnsetSetting[] = [
     op: 'GetBucketNotificationConfiguration',
     answer: { root: 'NotificationConfiguration', inner: '' },
   },
-  { sub: 'tagging', op: 'GetBucketTagging', answer: { error: 'NoSuchTagSet' } },
   { sub: 'policy', op: 'GetBucketPolicy', answer: { error: 'NoSuchBucketPolicy' } },
   {
     sub: 'encryption',
@@ -83,15 +80,6 @@ export function readUnsetSetting(setting: UnsetSetting): (call: S3Call) => Promi
     if ('error' in answer) throw new S3Error(answer.error);
     return { body: doc(answer.root, answer.inner) };
   };
-}
-
-/** GET /bucket/key?tagging — an object without tags (none can be set): an empty TagSet. */
-export async function getObjectTagging(call: S3Call): Promise<S3Reply> {
-  const bucket = await openedBucket(call);
-  const { attrs } = await findObject(call.env, call.cred, bucket.ino, call.key, keyPath(call.key));
-  if ((await call.env.ns.access(call.cred, attrs.ino, 4)) === 0)
-    throw new S3Error('AccessDenied', 'Access Denied');
-  return { body: doc('Tagging', '<TagSet></TagSet>') };
 }
 
 /** GET /bucket?cors — the gateway's one rule (s3.cors_origins), or none. */

@@ -12,6 +12,7 @@ import {
 } from '../metadata.ts';
 import { bucketDir } from '../objects.ts';
 import { hashing, linkObject, storeMarker } from '../store-object.ts';
+import { TAGS_XATTR } from '../tagging.ts';
 import { fileChunks, MAX_PUT_BYTES, writeAside } from '../upload.ts';
 import { doc, el, isoDate } from '../xml.ts';
 
@@ -31,10 +32,21 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
   const src = await openCopySource(call);
   const { ns } = call.env;
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
+  const tagging = call.headers['x-amz-tagging-directive'] ?? 'COPY';
+  if (tagging !== 'COPY' && tagging !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 'Unknown tagging directive.', {
+      ArgumentName: 'x-amz-tagging-directive',
+    });
+  }
   const metadata = directive === 'REPLACE' ? metadataFromHeaders(call.headers) : pickMetadata(src.xattrs);
+  // Tags follow their own directive: the source's (COPY, the default) or x-amz-tagging's (REPLACE).
+  const tags =
+    tagging === 'REPLACE' ? metadataFromHeaders(call.headers)[TAGS_XATTR] : src.xattrs.get(TAGS_XATTR);
+  delete metadata[TAGS_XATTR];
+  if (tags) metadata[TAGS_XATTR] = tags;
 
   if (src.bucket === call.bucket && src.key === call.key) {
-    if (directive !== 'REPLACE') {
+    if (directive !== 'REPLACE' && tagging !== 'REPLACE') {
       throw new S3Error(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
