@@ -220,4 +220,41 @@ describe('./cfs quota', () => {
       await cp.close();
     }
   });
+
+  test('5 report (repquota): every owner of space, most first, with its quota where it has one; --group; --json', async () => {
+    await ownedFile('big-5100', 5100, 3_000_000n);
+    await ownedFile('small-5200', 5200, 1_000n);
+    const cp = await control();
+    try {
+      await cp.users.add({ name: 'reporter', uid: 5200 });
+    } finally {
+      await cp.close();
+    }
+    equal((await cfs('quota', 'set-user', '--uid', '5200', '--soft', '1MB', '--hard', '2MB')).code, 0);
+
+    const r = await cfs('quota', 'report');
+    equal(r.code, 0, r.output);
+    const lines = r.stdout.trim().split('\n');
+    match(lines[0]!, /^SUBJECT\s+NAME\s+USED\s+INODES\s+SOFT\s+HARD\s+ISOFT\s+IHARD\s+STATE$/);
+    const order = lines.slice(1).map((l) => l.split(/\s+/)[0]);
+    ok(order.indexOf('uid=5100') < order.indexOf('uid=5200'), `largest first: ${order.join(' ')}`);
+    match(r.stdout, /^uid=5100\s+-\s+3MB\s+1\s+-\s+-\s+-\s+-\s+no quota$/m);
+    match(r.stdout, /^uid=5200\s+reporter\s+1KB\s+1\s+1MB\s+2MB\s+-\s+-\s+ok$/m);
+    ok(order.includes('uid=1000'), 'a quota with nothing used (uid 1000, test 1) is listed too');
+
+    const groups = await cfs('quota', 'report', '--group');
+    equal(groups.code, 0, groups.output);
+    match(groups.stdout, /^gid=5100\s+-\s+3MB\s+1\s/m);
+
+    const json = await cfs('quota', 'report', '--json');
+    const rows = JSON.parse(json.stdout) as Array<{
+      id: number;
+      name: string | null;
+      used: { bytes: string };
+      quota: { state: string } | null;
+    }>;
+    const big = rows.find((x) => x.id === 5100);
+    deepEqual([big?.used.bytes, big?.quota], ['3000000', null]);
+    equal(rows.find((x) => x.id === 5200)?.quota?.state, 'ok');
+  });
 });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { GatewayConfig } from '../../config/types.ts';
 import type { ControlPlane, QuotaInput, QuotaKind, QuotaRecord } from '../../control/index.ts';
 import { subjectLabel, type UsageAmounts } from '../../ops/quota/limits.ts';
+import type { QuotaUsage } from '../../storage/types.ts';
 import { formatSize, parseDuration, parseSize, UnitError } from '../../util/units.ts';
 import { CliExit, openCliNamespace, runCli } from '../context.ts';
 import {
@@ -19,6 +20,9 @@ import {
   reportJson,
   reportTable,
   reportText,
+  type UsageRow,
+  usageRowJson,
+  usageTable,
 } from '../format/identity-quota.ts';
 
 interface SetOptions {
@@ -232,6 +236,55 @@ async function listQuotas(o: { json?: boolean; config?: string }): Promise<numbe
   });
 }
 
+/**
+ * `./cfs quota report` (repquota): every uid — with --group, every gid — that owns something or
+ * has a quota, most space first, with its limits and state where it has a quota.
+ */
+async function reportUsage(o: { group?: boolean; json?: boolean; config?: string }): Promise<number> {
+  const kind: QuotaKind = o.group ? 'gid' : 'uid';
+  return withControlPlane(o.config, async (cp, config) => {
+    const quotas = await cp.quotas.list(kind);
+    const held = (await ledgerAll(config)).filter((u) => u.kind === kind && u.bytes + u.inodes > 0n);
+    const reports = new Map((await reportsFor(cp, config, quotas)).map((r) => [r.quota.subjectId, r]));
+    const names = new Map(
+      kind === 'uid'
+        ? (await cp.users.list()).map((u) => [u.uid, u.name] as const)
+        : (await cp.groups.list()).map((g) => [g.gid, g.name] as const),
+    );
+    const usage = new Map(held.map((u) => [u.id, { bytes: u.bytes, inodes: u.inodes }]));
+    const ids = new Set([...usage.keys(), ...reports.keys()]);
+    const rows: UsageRow[] = [...ids].map((id) => ({
+      kind,
+      id,
+      name: names.get(id) ?? null,
+      usage: reports.get(id)?.usage ?? usage.get(id) ?? { bytes: 0n, inodes: 0n },
+      report: reports.get(id),
+    }));
+    rows.sort((a, b) =>
+      a.usage.bytes === b.usage.bytes ? a.id - b.id : a.usage.bytes > b.usage.bytes ? -1 : 1,
+    );
+    if (o.json) printJson(rows.map(usageRowJson));
+    else process.stdout.write(usageTable(rows, kind));
+    return 0;
+  });
+}
+
+/** Every subject's usage in the ledger; none when the namespace was never created. */
+async function ledgerAll(config: GatewayConfig): Promise<QuotaUsage[]> {
+  if (config.metadata.kind === 'sqlite' && !existsSync(config.metadata.path)) return [];
+  let ns: Awaited<ReturnType<typeof openCliNamespace>>;
+  try {
+    ns = await openCliNamespace(config);
+  } catch (e) {
+    throw new CliExit(`cannot open the namespace to read usage: ${(e as Error).message}`, 2);
+  }
+  try {
+    return await ns.allQuotaUsage();
+  } finally {
+    await ns.close();
+  }
+}
+
 async function removeQuota(o: SubjectOptions): Promise<number> {
   const { kind, id } = subjectOf(o);
   return withControlPlane(o.config, async (cp) => {
@@ -280,6 +333,15 @@ export function registerQuota(program: Command): void {
     .option('--json', 'print as JSON')
     .option(...CONFIG_OPTION)
     .action((o: { json?: boolean; config?: string }) => runCli(() => listQuotas(o)));
+  quota
+    .command('report')
+    .description(
+      'every user (--group: every group) owning anything, most space first, with its quota if it has one (repquota)',
+    )
+    .option('--group', 'groups (gids) instead of users (uids)')
+    .option('--json', 'print as JSON')
+    .option(...CONFIG_OPTION)
+    .action((o: { group?: boolean; json?: boolean; config?: string }) => runCli(() => reportUsage(o)));
   quota
     .command('remove')
     .description('remove a quota')

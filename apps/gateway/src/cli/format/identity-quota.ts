@@ -137,3 +137,48 @@ export function reportTable(reports: readonly QuotaReport[]): string {
   ] as const;
   return `${alignColumns([header, ...rows], align).join('\n')}\n`;
 }
+
+/** One subject holding space, with its quota's report when it has a quota (`./cfs quota report`). */
+export interface UsageRow {
+  kind: QuotaKind;
+  id: number;
+  name: string | null;
+  usage: UsageAmounts;
+  report: QuotaReport | undefined;
+}
+
+export function usageRowJson(r: UsageRow) {
+  return {
+    kind: r.kind,
+    id: r.id,
+    name: r.name,
+    used: {
+      bytes: String(r.usage.bytes),
+      inodes: String(r.usage.inodes),
+      text: formatSizeNear(r.usage.bytes),
+    },
+    quota: r.report ? reportJson(r.report) : null,
+  };
+}
+
+/** `./cfs quota report`: every subject holding space, largest first, like repquota. */
+export function usageTable(rows: readonly UsageRow[], kind: QuotaKind): string {
+  if (rows.length === 0) return `no ${kind === 'uid' ? 'user' : 'group'} holds anything\n`;
+  const header = ['SUBJECT', 'NAME', 'USED', 'INODES', 'SOFT', 'HARD', 'ISOFT', 'IHARD', 'STATE'];
+  const lines = rows.map((r) => {
+    const q = r.report?.quota;
+    return [
+      subjectLabel(r.kind, r.id),
+      r.name ?? '-',
+      formatSizeNear(r.usage.bytes, q ? usageUnit(q) : undefined),
+      String(r.usage.inodes),
+      q ? size(q.softBytes, q.softUnit) : '-',
+      q ? size(q.hardBytes, q.hardUnit) : '-',
+      q ? count(q.softInodes) : '-',
+      q ? count(q.hardInodes) : '-',
+      r.report ? stateText(r.report) : 'no quota',
+    ];
+  });
+  const align = ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] as const;
+  return `${alignColumns([header, ...lines], align).join('\n')}\n`;
+}
