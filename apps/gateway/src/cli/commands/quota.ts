@@ -112,12 +112,13 @@ function checkOrder(suffix: string, soft: Limit, hard: Limit): void {
   );
 }
 
-/** Usage from the namespace ledger; zero when the namespace was never created. */
-async function ledgerUsage(config: GatewayConfig, quotas: readonly QuotaRecord[]): Promise<UsageAmounts[]> {
-  const neverCreated = config.metadata.kind === 'sqlite' && !existsSync(config.metadata.path);
-  if (quotas.length === 0 || neverCreated) {
-    return quotas.map(() => ({ bytes: 0n, inodes: 0n }));
-  }
+/** Reads the namespace ledger; `none` when the namespace was never created. */
+async function withLedger<T>(
+  config: GatewayConfig,
+  none: T,
+  read: (ns: Awaited<ReturnType<typeof openCliNamespace>>) => Promise<T>,
+): Promise<T> {
+  if (config.metadata.kind === 'sqlite' && !existsSync(config.metadata.path)) return none;
   let ns: Awaited<ReturnType<typeof openCliNamespace>>;
   try {
     ns = await openCliNamespace(config);
@@ -125,12 +126,21 @@ async function ledgerUsage(config: GatewayConfig, quotas: readonly QuotaRecord[]
     throw new CliExit(`cannot open the namespace to read usage: ${(e as Error).message}`, 2);
   }
   try {
-    const out: UsageAmounts[] = [];
-    for (const q of quotas) out.push(await ns.quotaUsage(q.kind, q.subjectId));
-    return out;
+    return await read(ns);
   } finally {
     await ns.close();
   }
+}
+
+/** Each quota's usage from the namespace ledger (zero when the namespace was never created). */
+async function ledgerUsage(config: GatewayConfig, quotas: readonly QuotaRecord[]): Promise<UsageAmounts[]> {
+  const zeros = quotas.map(() => ({ bytes: 0n, inodes: 0n }));
+  if (quotas.length === 0) return zeros;
+  return withLedger(config, zeros, async (ns) => {
+    const out: UsageAmounts[] = [];
+    for (const q of quotas) out.push(await ns.quotaUsage(q.kind, q.subjectId));
+    return out;
+  });
 }
 
 async function reportsFor(
@@ -244,7 +254,9 @@ async function reportUsage(o: { group?: boolean; json?: boolean; config?: string
   const kind: QuotaKind = o.group ? 'gid' : 'uid';
   return withControlPlane(o.config, async (cp, config) => {
     const quotas = await cp.quotas.list(kind);
-    const held = (await ledgerAll(config)).filter((u) => u.kind === kind && u.bytes + u.inodes > 0n);
+    const held = (await withLedger(config, [] as QuotaUsage[], (ns) => ns.allQuotaUsage())).filter(
+      (u) => u.kind === kind && u.bytes + u.inodes > 0n,
+    );
     const reports = new Map((await reportsFor(cp, config, quotas)).map((r) => [r.quota.subjectId, r]));
     const names = new Map(
       kind === 'uid'
@@ -267,22 +279,6 @@ async function reportUsage(o: { group?: boolean; json?: boolean; config?: string
     else process.stdout.write(usageTable(rows, kind));
     return 0;
   });
-}
-
-/** Every subject's usage in the ledger; none when the namespace was never created. */
-async function ledgerAll(config: GatewayConfig): Promise<QuotaUsage[]> {
-  if (config.metadata.kind === 'sqlite' && !existsSync(config.metadata.path)) return [];
-  let ns: Awaited<ReturnType<typeof openCliNamespace>>;
-  try {
-    ns = await openCliNamespace(config);
-  } catch (e) {
-    throw new CliExit(`cannot open the namespace to read usage: ${(e as Error).message}`, 2);
-  }
-  try {
-    return await ns.allQuotaUsage();
-  } finally {
-    await ns.close();
-  }
 }
 
 async function removeQuota(o: SubjectOptions): Promise<number> {
