@@ -49,8 +49,13 @@ export class HealthMonitor {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Runs all probes now (concurrently); overlapping calls share one run. */
-  probeAll(): Promise<void> {
+  /**
+   * Runs all probes now (concurrently); overlapping calls share one run. `fresh`: the run must
+   * start after this call — one already in flight began before what the caller just changed (a
+   * drain ending, a fault repaired), so it is waited out and the probes run again.
+   */
+  probeAll(o: { fresh?: boolean } = {}): Promise<void> {
+    if (o.fresh && this.running) return this.running.then(() => this.probeAll());
     this.running ??= Promise.all(this.checks.map((c) => this.probe(c))).then((all) => {
       this.results = new Map(all.map((r) => [r.name, r]));
       this.running = undefined;

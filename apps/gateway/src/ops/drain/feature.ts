@@ -41,7 +41,7 @@ export const drainFeature: Feature = {
       // page) hears of it now instead of at the next heartbeat — without being waited for: a
       // drain works with the control plane down.
       onListenersSettled: async () => {
-        await gw.health.probeAll();
+        await gw.health.probeAll({ fresh: true });
         if (!controller.draining) gw.health.setDrained(undefined);
         nodeHeartbeatOf(gw)
           ?.stateChanged()

@@ -97,7 +97,7 @@ export const backendTree: DiagnosticTree = {
         'Runs the health monitor’s probe round at once (through the breakers, so a recovered backend closes its circuit here) and reads /health’s metadata and transport checks.',
       branches: { healthy: 'backend-status', failing: 'backend-status' },
       async run(ctx) {
-        await ctx.gw.health.probeAll();
+        await ctx.gw.health.probeAll({ fresh: true });
         const checks = ctx.gw.health
           .report()
           .checks.filter((c) => c.name === 'metadata' || c.name === 'transport');
