@@ -27,7 +27,7 @@ import type {
   DrainStatus,
   ListenerView,
 } from './types/ops.ts';
-import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView } from './types/quotas.ts';
+import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView, UsageView } from './types/quotas.ts';
 
 export type { Role, Session } from './types/auth.ts';
 export type { HealthCheck, HealthReport, HealthStatus } from './types/health.ts';
@@ -93,6 +93,8 @@ export interface GatewayControl {
   /** Creates or updates; enforced from the next write on. */
   setQuota(request: QuotaSetRequest): Promise<QuotaView>;
   removeQuota(kind: QuotaKind, id: number): Promise<void>;
+  /** Every uid (or gid) owning space or holding a quota, most space first (repquota). */
+  quotaUsage(kind: QuotaKind): Promise<UsageView[]>;
   /** The quotas a write by `uid` (and its primary gid, or `gid`) is charged to, with the arithmetic. */
   explainQuota(subject: { uid?: number; gid?: number }): Promise<QuotaExplanation>;
 

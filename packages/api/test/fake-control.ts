@@ -227,6 +227,15 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     getQuota: async () => QUOTA,
     setQuota: async () => QUOTA,
     removeQuota: async () => {},
+    quotaUsage: async (kind) => [
+      {
+        kind,
+        id: 1000,
+        name: 'alice',
+        used: { bytes: QUOTA.bytes.used, inodes: QUOTA.inodes.used, text: QUOTA.bytes.usedText },
+        quota: QUOTA,
+      },
+    ],
     explainQuota: async (s) => ({
       uid: s.uid ?? null,
       gid: s.gid ?? null,

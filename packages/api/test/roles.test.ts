@@ -45,6 +45,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['quotas.set', { uid: 1000, soft: '20GB', hard: '25GB' }, 'admin'],
   ['quotas.remove', { uid: 1000 }, 'admin'],
   ['quotas.explain', { uid: 1000 }, 'viewer'],
+  ['quotas.usage', { kind: 'uid' }, 'viewer'],
   ['users.list', undefined, 'viewer'],
   ['users.add', { name: 'bob', role: 'viewer', password: 'bob-password' }, 'admin'],
   ['users.remove', { name: 'bob' }, 'admin'],

@@ -7,6 +7,7 @@ import type {
   QuotaExplanation,
   QuotaView,
   SignedIn,
+  UsageView,
 } from '@claudefs/api';
 import { getMetrics } from '../../src/ops/metrics/index.ts';
 import { isFsError } from '../../src/storage/errors.ts';
@@ -164,6 +165,22 @@ describe('the console API on /trpc of a running gateway', () => {
 
     const list = await q('quotas.list', undefined, operator);
     assert.equal((list.data as QuotaView[]).find((x) => x.id === 2001)?.state, 'over hard');
+
+    // Who uses the space: uid 2001 with its 1000 bytes and its quota; root owning the folder.
+    const usage = await q('quotas.usage', { kind: 'uid' }, operator);
+    assert.equal(usage.status, 200, usage.error?.message);
+    const rows = usage.data as UsageView[];
+    const u2001 = rows.find((x) => x.id === 2001);
+    assert.deepEqual(
+      [u2001?.used.bytes, u2001?.used.inodes, u2001?.quota?.state],
+      ['1000', '1', 'over hard'],
+    );
+    assert.ok(
+      rows.some((x) => x.id === 0 && x.quota === null),
+      'an owner without a quota is listed',
+    );
+    const bad = await q('quotas.usage', { kind: 'project' }, operator);
+    assert.equal(bad.status, 400);
   });
 
   test('8 bad input is BAD_REQUEST with zod’s message; an oversized body is 413', async () => {

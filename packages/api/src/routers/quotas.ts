@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { durationText, id, inodeCount, sizeBytes, sizeText } from '../schemas.ts';
 import { adminProcedure, field, type RawInput, router, viewerProcedure } from '../trpc.ts';
-import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView } from '../types/quotas.ts';
+import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView, UsageView } from '../types/quotas.ts';
 
 /** `{uid}` or `{gid}`: whose quota. A uid or gid need not belong to an account. */
 const subjectFields = { uid: id('uid').optional(), gid: id('gid').optional() };
@@ -94,6 +94,10 @@ export const quotasRouter = router({
       await ctx.control.removeQuota(input.kind, input.id);
       return { removed: input };
     }),
+  /** Who uses the space: every uid (or gid) owning anything or holding a quota, most first. */
+  usage: viewerProcedure
+    .input(z.object({ kind: z.enum(['uid', 'gid']) }))
+    .query(({ ctx, input }): Promise<UsageView[]> => ctx.control.quotaUsage(input.kind)),
   /** "Why was I blocked?": a uid (its primary gid is added) and/or gid in, the arithmetic out. */
   explain: viewerProcedure
     .input(explainInput)

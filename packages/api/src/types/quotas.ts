@@ -37,6 +37,18 @@ export interface QuotaView {
 }
 
 /**
+ * One uid or gid owning space or holding a quota, as `./cfs quota report --json` prints it
+ * (repquota): what it uses, and its quota when it has one.
+ */
+export interface UsageView {
+  kind: QuotaKind;
+  id: number;
+  name: string | null;
+  used: { bytes: string; inodes: string; text: string };
+  quota: QuotaView | null;
+}
+
+/**
  * `quotas.set`: only the fields given change; null removes a limit (grace: back to the
  * default). Sizes are text with a unit (`20GB`, `512MiB`, `1.5TB`), durations too (`7d`).
  */

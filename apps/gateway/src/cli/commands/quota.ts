@@ -20,8 +20,8 @@ import {
   reportJson,
   reportTable,
   reportText,
-  type UsageRow,
   usageRowJson,
+  usageRows,
   usageTable,
 } from '../format/identity-quota.ts';
 
@@ -254,27 +254,13 @@ async function reportUsage(o: { group?: boolean; json?: boolean; config?: string
   const kind: QuotaKind = o.group ? 'gid' : 'uid';
   return withControlPlane(o.config, async (cp, config) => {
     const quotas = await cp.quotas.list(kind);
-    const held = (await withLedger(config, [] as QuotaUsage[], (ns) => ns.allQuotaUsage())).filter(
-      (u) => u.kind === kind && u.bytes + u.inodes > 0n,
-    );
-    const reports = new Map((await reportsFor(cp, config, quotas)).map((r) => [r.quota.subjectId, r]));
+    const held = await withLedger(config, [] as QuotaUsage[], (ns) => ns.allQuotaUsage());
     const names = new Map(
       kind === 'uid'
         ? (await cp.users.list()).map((u) => [u.uid, u.name] as const)
         : (await cp.groups.list()).map((g) => [g.gid, g.name] as const),
     );
-    const usage = new Map(held.map((u) => [u.id, { bytes: u.bytes, inodes: u.inodes }]));
-    const ids = new Set([...usage.keys(), ...reports.keys()]);
-    const rows: UsageRow[] = [...ids].map((id) => ({
-      kind,
-      id,
-      name: names.get(id) ?? null,
-      usage: reports.get(id)?.usage ?? usage.get(id) ?? { bytes: 0n, inodes: 0n },
-      report: reports.get(id),
-    }));
-    rows.sort((a, b) =>
-      a.usage.bytes === b.usage.bytes ? a.id - b.id : a.usage.bytes > b.usage.bytes ? -1 : 1,
-    );
+    const rows = usageRows(kind, await reportsFor(cp, config, quotas), held, (id) => names.get(id) ?? null);
     if (o.json) printJson(rows.map(usageRowJson));
     else process.stdout.write(usageTable(rows, kind));
     return 0;

@@ -1,3 +1,4 @@
+import type { UsageView } from '@claudefs/api';
 import type { QuotaKind, QuotaRecord } from '../../control/index.ts';
 import { type QuotaState, quotaState, subjectLabel, type UsageAmounts } from '../../ops/quota/limits.ts';
 import { formatDuration, formatRemaining, formatSize, formatSizeNear } from '../../util/units.ts';
@@ -147,7 +148,35 @@ export interface UsageRow {
   report: QuotaReport | undefined;
 }
 
-export function usageRowJson(r: UsageRow) {
+/**
+ * The rows of a usage report: every subject of `kind` holding space (`held`, the ledger) or a
+ * quota (`reports`), most space first, ties by id.
+ */
+export function usageRows(
+  kind: QuotaKind,
+  reports: readonly QuotaReport[],
+  held: readonly { kind: QuotaKind; id: number; bytes: bigint; inodes: bigint }[],
+  nameOf: (id: number) => string | null,
+): UsageRow[] {
+  const byId = new Map(reports.map((r) => [r.quota.subjectId, r]));
+  const usage = new Map(
+    held
+      .filter((u) => u.kind === kind && u.bytes + u.inodes > 0n)
+      .map((u) => [u.id, { bytes: u.bytes, inodes: u.inodes }]),
+  );
+  const rows = [...new Set([...usage.keys(), ...byId.keys()])].map((id) => ({
+    kind,
+    id,
+    name: nameOf(id),
+    usage: byId.get(id)?.usage ?? usage.get(id) ?? { bytes: 0n, inodes: 0n },
+    report: byId.get(id),
+  }));
+  return rows.sort((a, b) =>
+    a.usage.bytes === b.usage.bytes ? a.id - b.id : a.usage.bytes > b.usage.bytes ? -1 : 1,
+  );
+}
+
+export function usageRowJson(r: UsageRow): UsageView {
   return {
     kind: r.kind,
     id: r.id,

@@ -1,5 +1,5 @@
 import type { GatewayControl, QuotaSetRequest, QuotaView } from '@claudefs/api';
-import { buildReport, reportJson } from '../../cli/format/identity-quota.ts';
+import { buildReport, reportJson, usageRowJson, usageRows } from '../../cli/format/identity-quota.ts';
 import type { QuotaInput, QuotaKind, QuotaRecord } from '../../control/index.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { parseDuration, parseSize } from '../../util/units.ts';
@@ -8,7 +8,7 @@ import { explainQuota } from './quota-explain.ts';
 
 type QuotaControl = Pick<
   GatewayControl,
-  'listQuotas' | 'getQuota' | 'setQuota' | 'removeQuota' | 'explainQuota'
+  'listQuotas' | 'getQuota' | 'setQuota' | 'removeQuota' | 'explainQuota' | 'quotaUsage'
 >;
 
 /** The account holding a uid or gid, by id. */
@@ -67,6 +67,23 @@ export function quotaControl(gw: Gateway): QuotaControl {
     async listQuotas() {
       const nameOf = await subjectNames(gw);
       return Promise.all((await quotas.list()).map((q) => quotaView(gw, q, nameOf)));
+    },
+    async quotaUsage(kind) {
+      const nameOf = await subjectNames(gw);
+      const now = Date.now();
+      const reports = await Promise.all(
+        (await quotas.list(kind)).map(async (q) =>
+          buildReport(
+            q,
+            await gw.ns.quotaUsage(q.kind, q.subjectId),
+            nameOf(q.kind, q.subjectId),
+            now,
+            gw.config.quota.gracePeriodMs,
+          ),
+        ),
+      );
+      const rows = usageRows(kind, reports, await gw.ns.allQuotaUsage(), (id) => nameOf(kind, id));
+      return rows.map(usageRowJson);
     },
     async getQuota(kind, id) {
       const q = await quotas.get(kind, id);
