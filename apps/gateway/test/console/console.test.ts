@@ -179,6 +179,28 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     s3.destroy();
   });
 
+  test('3b who uses the space: owners by usage with their quota; "Set quota" fills the form; groups too', async () => {
+    await page.goto(`${base}/quotas`);
+    const alice = page.locator(`[data-usage="uid=${aliceUid}"]`);
+    await alice.waitFor();
+    const text = await alice.innerText();
+    match(text, /80KB \/ 100KB/);
+    match(text, /over hard|over soft|in grace|ok/);
+    const root = page.locator('[data-usage="uid=0"]');
+    match(await root.innerText(), /no quota/);
+    await root.getByRole('button', { name: 'Set quota' }).click();
+    const form = page.locator('form[aria-label="New quota"]');
+    await page.waitForFunction(
+      () =>
+        document.querySelector<HTMLInputElement>('form[aria-label="New quota"] input[name="id"]')?.value ===
+        '0',
+    );
+    equal(await form.locator('input[name="hard"]').inputValue(), '');
+    await page.screenshot({ path: join(SHOTS, 'quotas-usage.png'), fullPage: true });
+    await page.getByLabel('Owners').selectOption('gid');
+    await page.locator('[data-usage^="gid="]').first().waitFor();
+  });
+
   test('4 drain with confirmation shows progress and "safe to stop"; undrain serves again', async () => {
     await page.goto(`${base}/maintenance`);
     const panel = page.getByTestId('drain-panel');

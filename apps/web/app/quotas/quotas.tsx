@@ -1,5 +1,5 @@
 'use client';
-import type { QuotaExplanation, QuotaView } from '@claudefs/api';
+import type { QuotaExplanation, QuotaKind, QuotaView, UsageView } from '@claudefs/api';
 import {
   Banner,
   Button,
@@ -410,6 +410,89 @@ function WhyBlocked() {
  * Reads a prefill from the address (`?kind=uid&id=1000&soft=20KB`, a wizard's "edit quota")
  * once; alone inside its Suspense boundary so the rest of the page is still prerendered.
  */
+/** Who uses the space: every user (or group) owning anything, most first — repquota on a page. */
+function WhoUsesSpace({ onLimit }: { onLimit: (kind: QuotaKind, id: number) => void }) {
+  const trpc = useTRPC();
+  const denied = useRoleProblem('admin');
+  const [kind, setKind] = useState<QuotaKind>('uid');
+  const usage = useQuery({ ...trpc.quotas.usage.queryOptions({ kind }), refetchInterval: 10_000 });
+  return (
+    <Card
+      title="Who uses the space"
+      action={
+        <div className="w-32 shrink-0">
+          <Select aria-label="Owners" value={kind} onChange={(e) => setKind(e.target.value as QuotaKind)}>
+            <option value="uid">Users</option>
+            <option value="gid">Groups</option>
+          </Select>
+        </div>
+      }
+    >
+      <QueryPanel
+        query={usage}
+        isEmpty={(rows) => rows.length === 0}
+        empty={kind === 'uid' ? 'No user owns anything yet.' : 'No group owns anything yet.'}
+      >
+        {(rows: UsageView[]) => (
+          <Table caption={kind === 'uid' ? 'Space by user' : 'Space by group'}>
+            <thead>
+              <tr>
+                <Th>{kind === 'uid' ? 'User' : 'Group'}</Th>
+                <Th className="text-right">Used</Th>
+                <Th className="text-right">Files</Th>
+                <Th>Quota (soft / hard)</Th>
+                <Th>State</Th>
+                <Th>
+                  <span className="sr-only">Actions</span>
+                </Th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={`${r.kind}${r.id}`} data-usage={`${r.kind}=${r.id}`}>
+                  <Td>
+                    <span className="font-medium">
+                      {r.kind}={r.id}
+                    </span>
+                    {r.name ? (
+                      <span className="ml-1 text-slate-500 dark:text-slate-400">({r.name})</span>
+                    ) : null}
+                  </Td>
+                  <Td className="text-right tabular-nums">{bytes(r.used.bytes)}</Td>
+                  <Td className="text-right tabular-nums">{r.used.inodes}</Td>
+                  <Td className="whitespace-nowrap tabular-nums">
+                    {r.quota ? `${r.quota.bytes.softText ?? '—'} / ${r.quota.bytes.hardText ?? '—'}` : 'none'}
+                  </Td>
+                  <Td className="whitespace-nowrap">
+                    {r.quota ? (
+                      <QuotaState state={r.quota.state} />
+                    ) : (
+                      <span className="text-slate-500 dark:text-slate-400">no quota</span>
+                    )}
+                  </Td>
+                  <Td className="whitespace-nowrap text-right">
+                    {r.quota ? null : (
+                      <Button
+                        size="sm"
+                        variant="ghost"
+                        disabled={denied !== null}
+                        title={denied ?? undefined}
+                        onClick={() => onLimit(r.kind, r.id)}
+                      >
+                        Set quota
+                      </Button>
+                    )}
+                  </Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+        )}
+      </QueryPanel>
+    </Card>
+  );
+}
+
 function PrefillFromAddress({ onPrefill }: { onPrefill: (draft: Partial<QuotaDraft>) => void }) {
   const params = useSearchParams();
   const read = useRef(false);
@@ -458,7 +541,14 @@ export function Quotas() {
             {(quotas) => <QuotaTable quotas={quotas} onEdit={setEditing} />}
           </QueryPanel>
         </Card>
-        <div className="grid grid-cols-1 items-start gap-4 lg:grid-cols-2">
+        <WhoUsesSpace
+          onLimit={(kind, id) => {
+            setEditing(null);
+            setPrefill({ kind, id: String(id) });
+            document.getElementById('quota-form')?.scrollIntoView({ behavior: 'smooth' });
+          }}
+        />
+        <div id="quota-form" className="grid grid-cols-1 items-start gap-4 lg:grid-cols-2">
           <Card title={editing ? `Edit ${editing.kind} ${editing.id}` : 'New quota'}>
             <Suspense fallback={null}>
               <PrefillFromAddress
