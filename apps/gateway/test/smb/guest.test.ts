@@ -159,6 +159,25 @@ describe('SMB guest access (smb.map_to_guest: bad_user, a share’s guest_ok)', 
     match(r.stdout, /\n\s+public\s+Disk/);
   });
 
+  test('4b a guest may not turn ids into names (lsarpc); a user may', requireTools('rpcclient'), async () => {
+    const rpc = (auth: string[]) =>
+      runCommand(
+        'rpcclient',
+        ['127.0.0.1', '-p', String(g.port), ...auth, '-c', 'lookupsids S-1-22-1-3000'],
+        {
+          cwd: work,
+          env: { HOME: work },
+        },
+      );
+    const guest = await rpc(['-U', 'nosuchuser%x']);
+    ok(guest.code !== 0, guest.output);
+    match(guest.output, /NT_STATUS_ACCESS_DENIED/);
+    ok(!/alice/.test(guest.output), guest.output);
+    const user = await rpc(['-U', 'alice%Wonder-land1']);
+    equal(user.code, 0, user.output);
+    match(user.stdout, /Unix User\\alice/);
+  });
+
   test(
     '5 a reload that takes guest_ok away ends a guest’s tree connect; map_to_guest: never refuses guests at logon',
     requireTools('smbclient'),

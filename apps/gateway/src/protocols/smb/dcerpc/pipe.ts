@@ -180,6 +180,10 @@ export async function openPipe(name: string, ctx: RequestContext): Promise<PipeE
     );
   }
   if (n === 'lsarpc') {
+    // Names are for users who logged on: guests may not turn ids into account names (Windows'
+    // "anonymous SID/name translation" is off by default, and Samba's restrict anonymous).
+    if (ctx.session!.guest)
+      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'guests may not look up names');
     const { control, config } = ctx.env;
     const [users, groups] = await Promise.all([control.users.list(), control.groups.list()]);
     return new PipeEndpoint(
