@@ -241,6 +241,7 @@ describe('./cfs quota', () => {
     match(r.stdout, /^uid=5100\s+-\s+3MB\s+1\s+-\s+-\s+-\s+-\s+no quota$/m);
     match(r.stdout, /^uid=5200\s+reporter\s+1KB\s+1\s+1MB\s+2MB\s+-\s+-\s+ok$/m);
     ok(order.includes('uid=1000'), 'a quota with nothing used (uid 1000, test 1) is listed too');
+    match(r.stdout, /^uid=0\s+root\s+/m, 'an id no account holds, named as Unix names it');
 
     const groups = await cfs('quota', 'report', '--group');
     equal(groups.code, 0, groups.output);

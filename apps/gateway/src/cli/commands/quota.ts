@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../../config/types.ts';
 import type { ControlPlane, QuotaInput, QuotaKind, QuotaRecord } from '../../control/index.ts';
 import { subjectLabel, type UsageAmounts } from '../../ops/quota/limits.ts';
 import type { QuotaUsage } from '../../storage/types.ts';
+import { systemName } from '../../util/system-ids.ts';
 import { formatSize, parseDuration, parseSize, UnitError } from '../../util/units.ts';
 import { CliExit, openCliNamespace, runCli } from '../context.ts';
 import {
@@ -260,7 +261,12 @@ async function reportUsage(o: { group?: boolean; json?: boolean; config?: string
         ? (await cp.users.list()).map((u) => [u.uid, u.name] as const)
         : (await cp.groups.list()).map((g) => [g.gid, g.name] as const),
     );
-    const rows = usageRows(kind, await reportsFor(cp, config, quotas), held, (id) => names.get(id) ?? null);
+    const rows = usageRows(
+      kind,
+      await reportsFor(cp, config, quotas),
+      held,
+      (id) => names.get(id) ?? systemName(kind, id) ?? null,
+    );
     if (o.json) printJson(rows.map(usageRowJson));
     else process.stdout.write(usageTable(rows, kind));
     return 0;

@@ -2,6 +2,7 @@ import type { GatewayControl, QuotaSetRequest, QuotaView } from '@claudefs/api';
 import { buildReport, reportJson, usageRowJson, usageRows } from '../../cli/format/identity-quota.ts';
 import type { QuotaInput, QuotaKind, QuotaRecord } from '../../control/index.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { systemName } from '../../util/system-ids.ts';
 import { parseDuration, parseSize } from '../../util/units.ts';
 import { quotaEnforcer } from '../quota/feature.ts';
 import { explainQuota } from './quota-explain.ts';
@@ -16,7 +17,7 @@ export async function subjectNames(gw: Gateway): Promise<(kind: QuotaKind, id: n
   const [users, groups] = await Promise.all([gw.control.users.list(), gw.control.groups.list()]);
   const byUid = new Map(users.map((u) => [u.uid, u.name]));
   const byGid = new Map(groups.map((g) => [g.gid, g.name]));
-  return (kind, id) => (kind === 'uid' ? byUid : byGid).get(id) ?? null;
+  return (kind, id) => (kind === 'uid' ? byUid : byGid).get(id) ?? systemName(kind, id) ?? null;
 }
 
 /** A quota with the ledger's usage and its state, in `./cfs quota get --json`'s shape. */

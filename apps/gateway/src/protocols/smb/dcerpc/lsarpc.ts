@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { systemId, systemName } from '../../../util/system-ids.ts';
 import { EVERYONE, posixIdOf, type Sid, sidString } from '../sids.ts';
 import type { OpResult, RpcInterface } from './interface.ts';
 import { NdrReader, NdrWriter } from './ndr.ts';
@@ -99,25 +100,15 @@ export function lsarpc(dir: Directory): RpcInterface {
   };
 }
 
-/** Ids every Unix system names, when no account or group of the control plane has them. */
-const SYSTEM_USERS = new Map([
-  [0, 'root'],
-  [65534, 'nobody'],
-]);
-const SYSTEM_GROUPS = new Map([
-  [0, 'root'],
-  [65534, 'nogroup'],
-]);
-
 /** The name of a SID: a uid's or gid's account (or its number), Everyone; else undefined. */
 function nameOfSid(dir: Directory, sid: Sid): Translation | undefined {
   const id = posixIdOf(sid);
   if (id?.kind === 'uid') {
-    const name = dir.users.find((u) => u.uid === id.id)?.name ?? SYSTEM_USERS.get(id.id) ?? String(id.id);
+    const name = dir.users.find((u) => u.uid === id.id)?.name ?? systemName('uid', id.id) ?? String(id.id);
     return { domain: UNIX_USERS, name, use: USE.USER, rid: id.id, sid };
   }
   if (id?.kind === 'gid') {
-    const name = dir.groups.find((g) => g.gid === id.id)?.name ?? SYSTEM_GROUPS.get(id.id) ?? String(id.id);
+    const name = dir.groups.find((g) => g.gid === id.id)?.name ?? systemName('gid', id.id) ?? String(id.id);
     return { domain: UNIX_GROUPS, name, use: USE.DOMAIN_GROUP, rid: id.id, sid };
   }
   if (sidString(sid) === sidString(EVERYONE)) {
@@ -133,11 +124,11 @@ function sidOfName(dir: Directory, qualified: string): Translation | undefined {
   const name = qualified.slice(slash + 1);
   const lower = name.toLowerCase();
   const user = (): Translation | undefined => {
-    const uid = dir.users.find((u) => u.name.toLowerCase() === lower)?.uid ?? systemId(SYSTEM_USERS, lower);
+    const uid = dir.users.find((u) => u.name.toLowerCase() === lower)?.uid ?? systemId('uid', lower);
     return uid === undefined ? undefined : nameOfSid(dir, { authority: 22, subAuthorities: [1, uid] });
   };
   const group = (): Translation | undefined => {
-    const gid = dir.groups.find((g) => g.name.toLowerCase() === lower)?.gid ?? systemId(SYSTEM_GROUPS, lower);
+    const gid = dir.groups.find((g) => g.name.toLowerCase() === lower)?.gid ?? systemId('gid', lower);
     return gid === undefined ? undefined : nameOfSid(dir, { authority: 22, subAuthorities: [2, gid] });
   };
   const byNumber = (kind: 1 | 2): Translation | undefined =>
@@ -149,11 +140,6 @@ function sidOfName(dir: Directory, qualified: string): Translation | undefined {
   if (domain !== '' && !dir.domains.some((d) => d.toLowerCase() === domain)) return undefined;
   if (domain === '' && lower === 'everyone') return nameOfSid(dir, EVERYONE);
   return user() ?? group();
-}
-
-function systemId(names: ReadonlyMap<number, string>, name: string): number | undefined {
-  for (const [id, n] of names) if (n === name) return id;
-  return undefined;
 }
 
 /** The domains the translations name, each once, in order: a translation's DomainIndex points here. */
