@@ -52,6 +52,20 @@ function QuotaState({ state }: { state: QuotaView['state'] }) {
   );
 }
 
+/** `uid=1000 (alice)`: a quota's or an owner's subject, with its account's name when it has one. */
+function SubjectCell({ subject }: { subject: { kind: QuotaKind; id: number; name: string | null } }) {
+  return (
+    <Td>
+      <span className="font-medium">
+        {subject.kind}={subject.id}
+      </span>
+      {subject.name ? (
+        <span className="ml-1 text-slate-500 dark:text-slate-400">({subject.name})</span>
+      ) : null}
+    </Td>
+  );
+}
+
 function QuotaForm({
   editing,
   prefill,
@@ -249,12 +263,7 @@ function QuotaTable({ quotas, onEdit }: { quotas: QuotaView[]; onEdit: (q: Quota
         <tbody>
           {quotas.map((q) => (
             <tr key={`${q.kind}${q.id}`} data-quota={`${q.kind}=${q.id}`}>
-              <Td>
-                <span className="font-medium">
-                  {q.kind}={q.id}
-                </span>
-                {q.name ? <span className="ml-1 text-slate-500 dark:text-slate-400">({q.name})</span> : null}
-              </Td>
+              <SubjectCell subject={q} />
               <Td>
                 <UsageBar
                   label={`${q.kind} ${q.id} bytes used`}
@@ -450,14 +459,7 @@ function WhoUsesSpace({ onLimit }: { onLimit: (kind: QuotaKind, id: number) => v
             <tbody>
               {rows.map((r) => (
                 <tr key={`${r.kind}${r.id}`} data-usage={`${r.kind}=${r.id}`}>
-                  <Td>
-                    <span className="font-medium">
-                      {r.kind}={r.id}
-                    </span>
-                    {r.name ? (
-                      <span className="ml-1 text-slate-500 dark:text-slate-400">({r.name})</span>
-                    ) : null}
-                  </Td>
+                  <SubjectCell subject={r} />
                   <Td className="text-right tabular-nums">{bytes(r.used.bytes)}</Td>
                   <Td className="text-right tabular-nums">{r.used.inodes}</Td>
                   <Td className="whitespace-nowrap tabular-nums">

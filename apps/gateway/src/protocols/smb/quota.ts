@@ -64,12 +64,11 @@ async function visibleUids(ctx: RequestContext): Promise<'all' | number> {
   return account?.role ? 'all' : cred.uid;
 }
 
-async function entryOf(ctx: RequestContext, uid: number, q: QuotaRecord | undefined): Promise<QuotaEntry> {
-  const usage = await ctx.env.ns.quotaUsage('uid', uid);
+function entryOf(uid: number, usedBytes: bigint, q: QuotaRecord | undefined): QuotaEntry {
   return {
     sid: uidSid(uid),
     changeTime: q ? nsToFiletime(BigInt(q.updatedAt.getTime()) * 1_000_000n) : 0n,
-    used: usage.bytes,
+    used: usedBytes,
     threshold: q?.softBytes ?? NO_LIMIT,
     limit: q?.hardBytes ?? NO_LIMIT,
   };
@@ -78,13 +77,15 @@ async function entryOf(ctx: RequestContext, uid: number, q: QuotaRecord | undefi
 /** The volume's list: every uid with a quota or owning anything, by uid. */
 async function volumeEntries(ctx: RequestContext, visible: 'all' | number): Promise<QuotaEntry[]> {
   const quotas = new Map((await ctx.env.control.quotas.list('uid')).map((q) => [q.subjectId, q]));
-  const owners = (await ctx.env.ns.allQuotaUsage()).filter(
-    (u) => u.kind === 'uid' && u.bytes + u.inodes > 0n,
+  const used = new Map(
+    (await ctx.env.ns.allQuotaUsage())
+      .filter((u) => u.kind === 'uid' && u.bytes + u.inodes > 0n)
+      .map((u) => [u.id, u.bytes]),
   );
-  const uids = [...new Set([...quotas.keys(), ...owners.map((u) => u.id)])]
+  return [...new Set([...quotas.keys(), ...used.keys()])]
     .filter((uid) => visible === 'all' || uid === visible)
-    .sort((a, b) => a - b);
-  return Promise.all(uids.map((uid) => entryOf(ctx, uid, quotas.get(uid))));
+    .sort((a, b) => a - b)
+    .map((uid) => entryOf(uid, used.get(uid) ?? 0n, quotas.get(uid)));
 }
 
 async function entryForSid(ctx: RequestContext, sid: Sid, visible: 'all' | number): Promise<QuotaEntry> {
@@ -93,7 +94,8 @@ async function entryForSid(ctx: RequestContext, sid: Sid, visible: 'all' | numbe
   if (id?.kind !== 'uid') return { sid, changeTime: 0n, used: 0n, threshold: NO_LIMIT, limit: NO_LIMIT };
   if (visible !== 'all' && id.id !== visible)
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, `quota of ${sidString(sid)}: not the caller's`);
-  return entryOf(ctx, id.id, (await ctx.env.control.quotas.get('uid', id.id)) ?? undefined);
+  const usage = await ctx.env.ns.quotaUsage('uid', id.id);
+  return entryOf(id.id, usage.bytes, (await ctx.env.control.quotas.get('uid', id.id)) ?? undefined);
 }
 
 /**

@@ -38,10 +38,11 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
       ArgumentName: 'x-amz-tagging-directive',
     });
   }
-  const metadata = directive === 'REPLACE' ? metadataFromHeaders(call.headers) : pickMetadata(src.xattrs);
+  const fromHeaders =
+    directive === 'REPLACE' || tagging === 'REPLACE' ? metadataFromHeaders(call.headers) : undefined;
+  const metadata = directive === 'REPLACE' ? { ...fromHeaders } : pickMetadata(src.xattrs);
   // Tags follow their own directive: the source's (COPY, the default) or x-amz-tagging's (REPLACE).
-  const tags =
-    tagging === 'REPLACE' ? metadataFromHeaders(call.headers)[TAGS_XATTR] : src.xattrs.get(TAGS_XATTR);
+  const tags = tagging === 'REPLACE' ? fromHeaders?.[TAGS_XATTR] : src.xattrs.get(TAGS_XATTR);
   delete metadata[TAGS_XATTR];
   if (tags) metadata[TAGS_XATTR] = tags;
 
