@@ -17,6 +17,8 @@ export class StaleUploadSweeper {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
   private stopped = false;
+  /** The expiry the pending timer was set for. */
+  private scheduledFor: number | undefined;
 
   constructor(
     private readonly uploads: UploadStore,
@@ -30,8 +32,12 @@ export class StaleUploadSweeper {
     this.schedule();
   }
 
-  /** After a reload: the next sweep comes at the pace of the expiry now configured. */
+  /**
+   * After a reload: when it changed the expiry, the next sweep comes at the new pace; a reload
+   * of anything else leaves the pending sweep where it was.
+   */
   reschedule(): void {
+    if (this.expiryMs() === this.scheduledFor) return;
     clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.sweeping) this.schedule();
@@ -45,6 +51,7 @@ export class StaleUploadSweeper {
 
   private schedule(): void {
     const expiry = this.expiryMs();
+    this.scheduledFor = expiry;
     if (this.stopped || expiry <= 0) return;
     const every = Math.min(HOUR, Math.max(250, Math.floor(expiry / 4)));
     this.timer = setTimeout(() => {
