@@ -28,6 +28,8 @@ export interface ProtocolServer {
   reload?(): Promise<void> | void;
   /** S3: multipart uploads aborted for want of activity, and the bytes they held (metrics). */
   readonly staleUploads?: { aborted: number; freedBytes: bigint };
+  /** S3: objects expired, bytes freed and uploads aborted by buckets' lifecycle rules (metrics). */
+  readonly lifecycleTotals?: { expired: number; freedBytes: bigint; aborted: number };
 }
 
 export interface ProtocolContext {

@@ -8,6 +8,7 @@ import type {
   QuotaUsage,
   ReadOptions,
   ReadResult,
+  RemoveExpectation,
   SetAttributes,
   Stability,
 } from './types.ts';
@@ -64,7 +65,8 @@ export interface NamespaceApi {
   ): Promise<Attributes>;
   readlink(cred: Credential, ino: bigint): Promise<string>;
   link(cred: Credential, ino: bigint, dir: bigint, name: string): Promise<Attributes>;
-  remove(cred: Credential, dir: bigint, name: string): Promise<void>;
+  /** With `expect`: only while the name holds that inode unchanged (ESTALE otherwise). */
+  remove(cred: Credential, dir: bigint, name: string, expect?: RemoveExpectation): Promise<void>;
   rmdir(cred: Credential, dir: bigint, name: string): Promise<void>;
   /** Atomic; replaces a compatible target (file over file, empty dir over dir). */
   rename(cred: Credential, fromDir: bigint, fromName: string, toDir: bigint, toName: string): Promise<void>;

@@ -24,6 +24,7 @@ import {
   type QuotaUsage,
   type ReadOptions,
   type ReadResult,
+  type RemoveExpectation,
   ROOT,
   type SetAttributes,
   type Stability,
@@ -748,8 +749,8 @@ export class Namespace implements NamespaceApi {
     return attrs;
   }
 
-  async remove(cred: Credential, dir: bigint, name: string): Promise<void> {
-    await this.finish(await this.m.remove(cred, dir, name));
+  async remove(cred: Credential, dir: bigint, name: string, expect?: RemoveExpectation): Promise<void> {
+    await this.finish(await this.m.remove(cred, dir, name, expect));
   }
 
   async rmdir(cred: Credential, dir: bigint, name: string): Promise<void> {

@@ -97,6 +97,12 @@ export interface ReadOptions {
 }
 
 /** 'unstable' may be lost by a crash until commit(); 'data' and 'file' are durable on return. */
+/** What a conditional remove expects the name to hold: this inode, at this change id. */
+export interface RemoveExpectation {
+  ino: bigint;
+  changeId: bigint;
+}
+
 export type Stability = 'unstable' | 'data' | 'file';
 
 /** Stable handle material: what a protocol encodes (and MACs) into its file handle. */

@@ -335,6 +335,28 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     [],
     () => [[{}, Number(s3()?.freedBytes ?? 0n)]],
   );
+  const lifecycle = () => gw.servers.find((s) => s.lifecycleTotals)?.lifecycleTotals;
+  counter(
+    registry,
+    'gateway_s3_lifecycle_expired_total',
+    "Objects removed by their bucket's lifecycle rules",
+    [],
+    () => [[{}, lifecycle()?.expired ?? 0]],
+  );
+  counter(
+    registry,
+    'gateway_s3_lifecycle_bytes_freed_total',
+    "Bytes freed by removing objects under their bucket's lifecycle rules",
+    [],
+    () => [[{}, Number(lifecycle()?.freedBytes ?? 0n)]],
+  );
+  counter(
+    registry,
+    'gateway_s3_lifecycle_uploads_aborted_total',
+    'Multipart uploads aborted by a lifecycle rule (AbortIncompleteMultipartUpload)',
+    [],
+    () => [[{}, lifecycle()?.aborted ?? 0]],
+  );
   gauge(
     registry,
     'gateway_s3_giving_way',

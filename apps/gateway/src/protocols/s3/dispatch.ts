@@ -14,6 +14,7 @@ import { getBucketLocation } from './handlers/get-bucket-location.ts';
 import { getObject } from './handlers/get-object.ts';
 import { headBucket } from './handlers/head-bucket.ts';
 import { headObject } from './handlers/head-object.ts';
+import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './handlers/lifecycle.ts';
 import { listBuckets } from './handlers/list-buckets.ts';
 import { listMultipartUploads } from './handlers/list-multipart-uploads.ts';
 import { listObjectVersions } from './handlers/list-object-versions.ts';
@@ -210,6 +211,39 @@ export const OPERATIONS: readonly OpRow[] = [
     match: only('tagging'),
     params: [],
     handler: deleteBucketTagging,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'GetBucketLifecycleConfiguration',
+    method: 'GET',
+    target: 'bucket',
+    match: only('lifecycle'),
+    params: [],
+    handler: getBucketLifecycle,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutBucketLifecycleConfiguration',
+    method: 'PUT',
+    target: 'bucket',
+    match: only('lifecycle'),
+    params: [],
+    handler: putBucketLifecycle,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'DeleteBucketLifecycle',
+    method: 'DELETE',
+    target: 'bucket',
+    match: only('lifecycle'),
+    params: [],
+    handler: deleteBucketLifecycle,
     mutates: true,
     needsBucket: true,
     publicRead: false,

@@ -32,6 +32,7 @@ import {
 } from './deps.ts';
 import { type OpRow, route, type Target } from './dispatch.ts';
 import { checkBucketName } from './keys.ts';
+import { LifecycleSweeper } from './lifecycle/sweeper.ts';
 import { DirectoryListings } from './listing.ts';
 import { StaleUploadSweeper } from './multipart/stale.ts';
 import { UploadStore } from './multipart/store.ts';
@@ -90,6 +91,7 @@ export class S3Server implements ProtocolServer {
   readonly protocol: Protocol = 's3';
   private env!: S3Env;
   private sweeper: StaleUploadSweeper | undefined;
+  private lifecycleSweeper: LifecycleSweeper | undefined;
   private http!: http.Server | https.Server;
   private readonly acceptor: Acceptor;
   private readonly sockets = new Map<Socket, SocketState>();
@@ -146,6 +148,8 @@ export class S3Server implements ProtocolServer {
     };
     this.sweeper = new StaleUploadSweeper(uploads, () => ctx.config.s3.staleUploadsExpiryMs, log);
     this.sweeper.start();
+    this.lifecycleSweeper = new LifecycleSweeper(this.env, log);
+    this.lifecycleSweeper.start();
 
     const options = {
       maxHeaderSize: MAX_HEADER_BYTES,
@@ -200,6 +204,16 @@ export class S3Server implements ProtocolServer {
     return this.sweeper?.totals ?? { aborted: 0, freedBytes: 0n };
   }
 
+  /** The buckets' lifecycle rules at work (`./cfs s3 lifecycle`); undefined before start. */
+  get lifecycle(): LifecycleSweeper | undefined {
+    return this.lifecycleSweeper;
+  }
+
+  /** Objects expired, bytes freed and uploads aborted by lifecycle rules since start (metrics). */
+  get lifecycleTotals(): { expired: number; freedBytes: bigint; aborted: number } {
+    return this.lifecycleSweeper?.totals ?? { expired: 0, freedBytes: 0n, aborted: 0 };
+  }
+
   /** Requests received and not yet ended (stop waits for them, up to its grace period). */
   get requestsInFlight(): number {
     return this.inFlight;
@@ -215,6 +229,7 @@ export class S3Server implements ProtocolServer {
     this.unsubscribeTls?.();
     this.unsubscribeKeys();
     await this.sweeper?.stop();
+    await this.lifecycleSweeper?.stop();
     // Resolves only once every accepted socket is gone: stop accepting now, await it last.
     const closed = this.acceptor.stop();
     if (this.inFlight > 0) {

@@ -65,7 +65,7 @@ const parser = new XMLParser({
   htmlEntities: true,
   ignoreDeclaration: true,
   maxNestedTags: 16,
-  isArray: (name) => name === 'Object' || name === 'Part' || name === 'Tag',
+  isArray: (name) => name === 'Object' || name === 'Part' || name === 'Tag' || name === 'Rule',
 });
 
 type XmlNode = Record<string, unknown>;

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { fsError } from '../errors.ts';
 import { checkLookupName, checkNewName } from '../names.ts';
 import { requireAccess, requireStickyRight, S_ISGID, W_OK, X_OK } from '../permissions.ts';
-import type { Attributes, Credential, SetAttributes } from '../types.ts';
+import type { Attributes, Credential, RemoveExpectation, SetAttributes } from '../types.ts';
 import { setattrTx } from './attributes.ts';
 import { attrsOf, destroyInode, lookupIno, mustDir, mustRow } from './inodes.ts';
 import { addUsage, charge } from './ledger.ts';
@@ -164,8 +164,18 @@ export function* link(
   return { attrs: yield* attrsOf(node.ino), fx };
 }
 
-/** Unlinks a non-directory entry (POSIX unlink: a directory gives EISDIR). */
-export function* remove(ctx: TxContext, cred: Credential, dirIno: bigint, name: string): Program<Effects> {
+/**
+ * Unlinks a non-directory entry (POSIX unlink: a directory gives EISDIR). With `expect`, only
+ * while the name still holds that inode, unchanged since it was examined (ESTALE otherwise):
+ * a sweep that decided from what it read removes nothing written since.
+ */
+export function* remove(
+  ctx: TxContext,
+  cred: Credential,
+  dirIno: bigint,
+  name: string,
+  expect?: RemoveExpectation,
+): Program<Effects> {
   const fx = noEffects();
   const dir = yield* mustDir(dirIno);
   checkLookupName(name);
@@ -176,6 +186,8 @@ export function* remove(ctx: TxContext, cred: Credential, dirIno: bigint, name: 
   const node = yield* mustRow(ino);
   const a = toAttributes(node);
   if (a.type === 'dir') throw fsError('EISDIR', 'is a directory', name);
+  if (expect && (a.ino !== expect.ino || a.changeId !== expect.changeId))
+    throw fsError('ESTALE', 'changed since it was examined', name);
   requireAccess(cred, dir, W_OK | X_OK, name);
   requireStickyRight(cred, dir, a, name);
   yield* unlinkEntry(ctx, dir, name, node, fx);

@@ -1,5 +1,13 @@
 import type { LedgerGate } from '../ledger-gate.ts';
-import type { Attributes, CreateMode, Credential, DirEntry, QuotaUsage, SetAttributes } from '../types.ts';
+import type {
+  Attributes,
+  CreateMode,
+  Credential,
+  DirEntry,
+  QuotaUsage,
+  RemoveExpectation,
+  SetAttributes,
+} from '../types.ts';
 import * as attributes from './attributes.ts';
 import * as detachedOps from './detached.ts';
 import * as entries from './entries.ts';
@@ -203,8 +211,8 @@ export abstract class MetadataStore implements TxContext {
     return this.tx(() => entries.link(this, cred, ino, dir, name));
   }
 
-  remove(cred: Credential, dir: bigint, name: string) {
-    return this.tx(() => entries.remove(this, cred, dir, name));
+  remove(cred: Credential, dir: bigint, name: string, expect?: RemoveExpectation) {
+    return this.tx(() => entries.remove(this, cred, dir, name, expect));
   }
 
   rmdir(cred: Credential, dir: bigint, name: string) {

@@ -6,7 +6,7 @@ import { openedBucket } from './head-bucket.ts';
 
 /**
  * Bucket settings the gateway has no way to set (versioning, policies, CORS, encryption,
- * lifecycle…; CORS is `s3.cors_origins`, one rule for every bucket), read as S3 reads a bucket where none was ever set: an empty document, or the 404
+ * website…; CORS is `s3.cors_origins`, one rule for every bucket), read as S3 reads a bucket where none was ever set: an empty document, or the 404
  * S3 answers for "none". Tools that read a bucket's whole state before acting (Terraform's
  * refresh, `s3cmd info`, backup tools checking versioning) get true answers; setting any of
  * them stays 501 NotImplemented (dispatch.ts).
@@ -43,11 +43,6 @@ export const UNSET_BUCKET_SETTINGS: readonly UnsetSetting[] = [
     sub: 'encryption',
     op: 'GetBucketEncryption',
     answer: { error: 'ServerSideEncryptionConfigurationNotFoundError' },
-  },
-  {
-    sub: 'lifecycle',
-    op: 'GetBucketLifecycleConfiguration',
-    answer: { error: 'NoSuchLifecycleConfiguration' },
   },
   { sub: 'website', op: 'GetBucketWebsite', answer: { error: 'NoSuchWebsiteConfiguration' } },
   {

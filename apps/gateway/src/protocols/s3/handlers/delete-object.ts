@@ -1,5 +1,5 @@
 import { isFsError } from '../../../storage/errors.ts';
-import type { Credential } from '../../../storage/types.ts';
+import type { Credential, RemoveExpectation } from '../../../storage/types.ts';
 import type { S3Call, S3Env, S3Reply } from '../context.ts';
 import { asS3Error } from '../deps.ts';
 import { keyPath } from '../keys.ts';
@@ -19,28 +19,37 @@ export async function deleteObject(call: S3Call): Promise<S3Reply> {
 
 /**
  * Removes the object a key names, if there is one; a directory marker loses its mark (and the
- * directory goes when empty). Directories left empty above it go too.
+ * directory goes when empty). Directories left empty above it go too. With `expect` (a
+ * lifecycle sweep), an object file goes only while it is the inode examined, unchanged since.
+ * Says whether anything was removed.
  */
-export async function removeKey(env: S3Env, cred: Credential, bucketIno: bigint, key: string): Promise<void> {
+export async function removeKey(
+  env: S3Env,
+  cred: Credential,
+  bucketIno: bigint,
+  key: string,
+  expect?: RemoveExpectation,
+): Promise<boolean> {
   const kp = keyPath(key);
   const { ns } = env;
   const parent = await parentDir(env, cred, bucketIno, kp);
-  if (!parent) return;
+  if (!parent) return false;
   try {
     const a = await ns.lookup(cred, parent.ino, kp.name);
     if (kp.marker) {
-      if (a.type !== 'dir' || !(await ns.getXattr(a.ino, DIR_MARKER_XATTR))) return;
+      if (a.type !== 'dir' || !(await ns.getXattr(a.ino, DIR_MARKER_XATTR))) return false;
       await ns.setXattrs(cred, a.ino, { [DIR_MARKER_XATTR]: undefined });
       await ns.rmdir(cred, parent.ino, kp.name).catch((e: unknown) => {
         if (!isFsError(e, 'ENOTEMPTY')) throw e;
       });
     } else {
-      if (a.type !== 'file') return;
-      await ns.remove(cred, parent.ino, kp.name);
+      if (a.type !== 'file') return false;
+      await ns.remove(cred, parent.ino, kp.name, expect);
     }
   } catch (e) {
-    if (isFsError(e, 'ENOENT')) return;
+    if (isFsError(e, 'ENOENT') || (expect && isFsError(e, 'ESTALE'))) return false;
     throw asS3Error(e);
   }
   await pruneEmptyParents(env, cred, bucketIno, kp.dirs);
+  return true;
 }

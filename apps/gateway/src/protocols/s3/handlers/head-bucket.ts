@@ -16,3 +16,10 @@ export async function openedBucket(call: S3Call): Promise<Attributes> {
     throw new S3Error('AccessDenied', 'Access Denied');
   return dir;
 }
+
+/** The bucket, when the caller may change its settings: its owner (or root). */
+export async function ownedBucket(call: S3Call): Promise<Attributes> {
+  const bucket = await openedBucket(call);
+  if (call.cred.uid !== 0 && call.cred.uid !== bucket.uid) throw new S3Error('AccessDenied', 'Access Denied');
+  return bucket;
+}

@@ -13,7 +13,7 @@ import {
   TAGS_XATTR,
   taggingXml,
 } from '../tagging.ts';
-import { openedBucket } from './head-bucket.ts';
+import { openedBucket, ownedBucket } from './head-bucket.ts';
 
 /** R_OK and W_OK of namespace access checks. */
 const READ = 4;
@@ -26,13 +26,6 @@ async function object(call: S3Call, mask: number): Promise<Attributes> {
   if ((await call.env.ns.access(call.cred, attrs.ino, mask)) === 0)
     throw new S3Error('AccessDenied', 'Access Denied');
   return attrs;
-}
-
-/** The bucket, when the caller may change its settings: its owner (or root). */
-async function ownedBucket(call: S3Call): Promise<Attributes> {
-  const bucket = await openedBucket(call);
-  if (call.cred.uid !== 0 && call.cred.uid !== bucket.uid) throw new S3Error('AccessDenied', 'Access Denied');
-  return bucket;
 }
 
 /** Tags are annotations: setting them moves neither the ETag nor Last-Modified. */

@@ -1,0 +1,277 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Logger } from '../../../daemon/logger.ts';
+import { ROOT } from '../../../storage/types.ts';
+import { formatSize } from '../../../util/units.ts';
+import type { S3Env } from '../context.ts';
+import { removeKey } from '../handlers/delete-object.ts';
+import { isValidBucketName } from '../keys.ts';
+import { BucketWalker } from '../listing.ts';
+import { decodeTags, TAGS_XATTR, type Tag } from '../tagging.ts';
+import {
+  abortsAt,
+  decodeLifecycle,
+  describeRule,
+  expiresAt,
+  LIFECYCLE_XATTR,
+  type LifecycleRule,
+  matchesObject,
+} from './rules.ts';
+
+const HOUR = 3_600_000;
+/** The first sweep after start: soon, but not in the middle of the start-up. */
+const FIRST_SWEEP_MS = 60_000;
+/** Objects examined between two turns given back to the event loop. */
+const BATCH = 256;
+
+export interface BucketSweep {
+  bucket: string;
+  expired: number;
+  /** Bytes, as a decimal string (JSON has no bigint). */
+  freedBytes: string;
+  aborted: number;
+  /** What stopped the bucket's sweep short, if anything. */
+  error?: string;
+}
+
+export interface SweepReport {
+  started: string;
+  ms: number;
+  /** Every bucket that has rules, in name order. */
+  buckets: BucketSweep[];
+  expired: number;
+  freedBytes: string;
+  aborted: number;
+}
+
+export interface LifecycleStatus {
+  buckets: Array<{ bucket: string; rules: Array<LifecycleRule & { summary: string }> }>;
+  lastSweep: SweepReport | undefined;
+  nextSweep: string | undefined;
+}
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/**
+ * Carries out the buckets' lifecycle rules (rules.ts): a minute after start, then hourly, and
+ * when an operator asks (`./cfs s3 lifecycle run`). S3 applies rules once a day; an hour keeps
+ * the gateway within one of the time a rule names.
+ *
+ * An object expires when one enabled rule names it and its time has come: `Days` after its
+ * last write (Last-Modified, as S3 counts; an NFS or SMB write restarts it) rounded up to
+ * midnight UTC, or from the rule's `Date`. It is removed as DeleteObject removes it, but only
+ * while it is still the object examined: one rewritten in between stays (nothing acknowledged
+ * is lost to a sweep). Multipart uploads go `DaysAfterInitiation` after they started.
+ */
+export class LifecycleSweeper {
+  /** Since start: objects expired, the bytes they held, uploads aborted (`gateway_s3_lifecycle_*`). */
+  readonly totals = { expired: 0, freedBytes: 0n, aborted: 0 };
+  private last: SweepReport | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private nextAt: number | undefined;
+  /** The sweep running or queued; sweeps never overlap. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly env: S3Env,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    private readonly every = HOUR,
+  ) {}
+
+  start(): void {
+    this.schedule(Math.min(FIRST_SWEEP_MS, this.every));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.nextAt = undefined;
+    await this.queue.catch(() => {});
+  }
+
+  /** Sweeps now (after one already running); resolves with what it did. */
+  run(): Promise<SweepReport> {
+    const sweep = this.queue.catch(() => {}).then(() => this.sweep());
+    this.queue = sweep;
+    return sweep;
+  }
+
+  /** Every bucket's rules, the last sweep and when the next one comes. */
+  async status(): Promise<LifecycleStatus> {
+    const buckets = (await this.bucketsWithRules()).map(({ bucket, rules }) => ({
+      bucket,
+      rules: rules.map((r) => ({ ...r, summary: describeRule(r) })),
+    }));
+    return {
+      buckets,
+      lastSweep: this.last,
+      nextSweep: this.nextAt === undefined ? undefined : new Date(this.nextAt).toISOString(),
+    };
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.nextAt = this.now() + delay;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.run()
+        .catch((err: unknown) => this.log.warn({ err }, 'S3 lifecycle sweep failed; retrying at the next'))
+        .finally(() => this.schedule(this.every));
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async bucketsWithRules(): Promise<Array<{ bucket: string; ino: bigint; rules: LifecycleRule[] }>> {
+    const { ns, rootIno } = this.env;
+    const out: Array<{ bucket: string; ino: bigint; rules: LifecycleRule[] }> = [];
+    for (let cookie = 0n; ; ) {
+      const page = await ns.readdir(ROOT, rootIno, cookie, 1024);
+      for (const e of page.entries) {
+        if (e.type !== 'dir' || !isValidBucketName(e.name)) continue;
+        const rules = decodeLifecycle(await ns.getXattr(e.ino, LIFECYCLE_XATTR).catch(() => undefined));
+        if (rules.length > 0) out.push({ bucket: e.name, ino: e.ino, rules });
+      }
+      if (page.eof || page.entries.length === 0) break;
+      cookie = page.entries[page.entries.length - 1]!.cookie;
+    }
+    return out.sort((a, b) => (a.bucket < b.bucket ? -1 : 1));
+  }
+
+  private async sweep(): Promise<SweepReport> {
+    const t0 = this.now();
+    const report: SweepReport = {
+      started: new Date(t0).toISOString(),
+      ms: 0,
+      buckets: [],
+      expired: 0,
+      freedBytes: '0',
+      aborted: 0,
+    };
+    const buckets = await this.bucketsWithRules();
+    const uploads = buckets.some((b) =>
+      b.rules.some((r) => r.enabled && r.abortUploadsAfterDays !== undefined),
+    )
+      ? await this.env.uploads.list()
+      : [];
+    let freed = 0n;
+    for (const b of buckets) {
+      if (this.stopped) break;
+      const done: BucketSweep = { bucket: b.bucket, expired: 0, freedBytes: '0', aborted: 0 };
+      let bytes = 0n;
+      try {
+        bytes = await this.expireObjects(b.bucket, b.ino, b.rules, done);
+        done.aborted = await this.abortUploads(
+          b.bucket,
+          b.rules,
+          uploads.filter((u) => u.info.bucket === b.bucket),
+        );
+      } catch (e) {
+        done.error = (e as Error).message;
+        this.log.warn({ err: e, bucket: b.bucket }, `S3 lifecycle sweep of bucket ${b.bucket} stopped short`);
+      }
+      done.freedBytes = String(bytes);
+      freed += bytes;
+      report.buckets.push(done);
+      report.expired += done.expired;
+      report.aborted += done.aborted;
+      if (done.expired + done.aborted > 0)
+        this.log.info(
+          { bucket: b.bucket, expired: done.expired, freedBytes: done.freedBytes, aborted: done.aborted },
+          `S3 lifecycle: bucket ${b.bucket}: ${plural(done.expired, 'object')} expired (${formatSize(bytes)} freed), ${plural(done.aborted, 'incomplete upload')} aborted`,
+        );
+    }
+    report.freedBytes = String(freed);
+    report.ms = this.now() - t0;
+    this.last = report;
+    return report;
+  }
+
+  /** Removes the bucket's objects whose time has come; resolves with the bytes freed. */
+  private async expireObjects(
+    bucket: string,
+    bucketIno: bigint,
+    all: readonly LifecycleRule[],
+    done: BucketSweep,
+  ): Promise<bigint> {
+    const rules = all.filter((r) => r.enabled && (r.expirationDays ?? r.expirationDate) !== undefined);
+    if (rules.length === 0) return 0n;
+    const { ns, listings } = this.env;
+    const root = await ns.getattr(bucketIno);
+    const needTags = rules.some((r) => r.filter.tags.length > 0);
+    const walker = new BucketWalker(ns, listings, ROOT, { prefix: commonPrefix(rules), after: '' });
+    let freed = 0n;
+    let seen = 0;
+    for await (const { key, attrs } of walker.walk(root)) {
+      if (this.stopped) break;
+      if (++seen % BATCH === 0) await yieldToLoop();
+      const now = this.now();
+      const mtimeMs = Number(attrs.mtimeNs / 1_000_000n);
+      const size = Number(attrs.size);
+      const tags: Tag[] = needTags ? decodeTags(await ns.getXattr(attrs.ino, TAGS_XATTR)) : [];
+      const rule = rules.find((r) => {
+        const at = expiresAt(r, mtimeMs);
+        return at !== undefined && now >= at && matchesObject(r, key, size, tags);
+      });
+      if (!rule) continue;
+      const removed = await removeKey(this.env, ROOT, bucketIno, key, {
+        ino: attrs.ino,
+        changeId: attrs.changeId,
+      });
+      if (!removed) continue;
+      done.expired++;
+      this.totals.expired++;
+      if (attrs.type === 'file') {
+        freed += attrs.size;
+        this.totals.freedBytes += attrs.size;
+      }
+      this.log.debug(
+        { bucket, key, rule: rule.id, size: String(attrs.size) },
+        'S3 lifecycle: object expired',
+      );
+    }
+    return freed;
+  }
+
+  /** Aborts the bucket's multipart uploads started long enough ago; resolves with how many. */
+  private async abortUploads(
+    bucket: string,
+    all: readonly LifecycleRule[],
+    uploads: Awaited<ReturnType<S3Env['uploads']['list']>>,
+  ): Promise<number> {
+    const rules = all.filter((r) => r.enabled && r.abortUploadsAfterDays !== undefined);
+    const due = (key: string, initiated: number) =>
+      rules.find(
+        (r) => key.startsWith(r.filter.prefix) && this.now() >= (abortsAt(r, initiated) ?? Infinity),
+      );
+    let aborted = 0;
+    for (const u of uploads) {
+      if (this.stopped) break;
+      const rule = due(u.info.key, u.info.initiated);
+      if (!rule) continue;
+      const gone = await this.env.uploads.abort(
+        u.uploadId,
+        (now) => due(now.info.key, now.info.initiated) !== undefined,
+      );
+      if (!gone) continue;
+      aborted++;
+      this.totals.aborted++;
+      this.log.info(
+        { bucket, key: u.info.key, upload: u.uploadId, rule: rule.id, parts: gone.parts.length },
+        `S3 lifecycle: multipart upload ${u.uploadId} of ${bucket}/${u.info.key} aborted by rule ${rule.id} (started ${new Date(u.info.initiated).toISOString()})`,
+      );
+    }
+    return aborted;
+  }
+}
+
+/** The longest prefix every rule's keys share: the walk need not look elsewhere. */
+function commonPrefix(rules: readonly LifecycleRule[]): string {
+  let p = rules[0]!.filter.prefix;
+  for (const r of rules) {
+    let i = 0;
+    while (i < p.length && i < r.filter.prefix.length && p[i] === r.filter.prefix[i]) i++;
+    p = p.slice(0, i);
+  }
+  return p;
+}
