@@ -112,7 +112,10 @@ type DurationUnit = keyof typeof DURATION_UNITS;
 const DURATION_SYNTAX = /^(\d+)(?:\.(\d+))?\s*([a-z]*)$/i;
 const DURATION_HELP = 'ms, s, m, h, d or w, e.g. 500ms, 10s, 7d';
 
-/** Milliseconds. A unit is required: a bare `10` is ambiguous between seconds and milliseconds. */
+/**
+ * Milliseconds. A unit is required — a bare `10` is ambiguous between seconds and milliseconds —
+ * except for `0`, the same in every unit (`stale_uploads_expiry: 0` turns the expiry off).
+ */
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
   if (trimmed === '') throw new UnitError(`duration is empty: write a number and a unit (${DURATION_HELP})`);
@@ -120,6 +123,7 @@ export function parseDuration(text: string): number {
   const m = DURATION_SYNTAX.exec(trimmed);
   if (!m) throw new UnitError(`'${text}' is not a duration: write a number and a unit (${DURATION_HELP})`);
   const [, whole = '', fraction = '', spelled = ''] = m;
+  if (spelled === '' && /^0+$/.test(whole) && fraction === '') return 0;
   if (spelled === '') throw new UnitError(`duration '${text}' needs a unit: ${DURATION_HELP}`);
   const unit = spelled.toLowerCase();
   if (!isDurationUnit(unit)) {

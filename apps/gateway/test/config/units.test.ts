@@ -94,6 +94,8 @@ describe('parseDuration and formatDuration', () => {
     [7, '1.5s', 1_500],
     [8, '0ms', 0],
     [9, '2S', 2_000],
+    // Zero is zero in every unit: the one number that needs none.
+    [17, '0', 0],
   ];
   for (const [row, text, ms] of accepted) {
     test(`row ${row}: ${text} is ${ms}ms`, () => {
