@@ -33,6 +33,8 @@ export const DEFAULTS = {
   durableHandleTimeout: '60s',
   /** `s3.stale_uploads_expiry`: a multipart upload with no activity this long is aborted (MinIO's default). */
   staleUploadsExpiry: '24h',
+  /** `s3.lifecycle_interval`: how often buckets' lifecycle rules are swept (S3 does so daily). */
+  lifecycleInterval: '1h',
   smbEncryption: 'if_required',
   smbMapToGuest: 'never',
   /** `durability.metadata`: every change on disk before it is answered, as RFC 1813 asks. */

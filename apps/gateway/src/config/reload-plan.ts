@@ -78,6 +78,7 @@ const SETTINGS: readonly Setting[] = [
   { key: 's3.public_read_buckets', path: ['s3', 'publicReadBuckets'], live: true },
   { key: 's3.cors_origins', path: ['s3', 'corsOrigins'], live: true },
   { key: 's3.stale_uploads_expiry', path: ['s3', 'staleUploadsExpiryMs'], live: true, unit: 'ms' },
+  { key: 's3.lifecycle_interval', path: ['s3', 'lifecycleIntervalMs'], live: true, unit: 'ms' },
   { key: 'smb.enabled', path: ['smb', 'enabled'], live: false },
   { key: 'smb.bind', path: ['smb', 'bind'], live: false },
   { key: 'smb.domain', path: ['smb', 'domain'], live: true },

@@ -117,6 +117,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
       publicReadBuckets: s3.public_read_buckets,
       corsOrigins: s3.cors_origins,
       staleUploadsExpiryMs: s3.stale_uploads_expiry,
+      lifecycleIntervalMs: s3.lifecycle_interval,
     },
     smb: {
       enabled: file.smb.enabled,

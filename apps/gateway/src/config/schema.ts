@@ -175,6 +175,7 @@ export const configFileSchema = z.strictObject({
     public_read_buckets: z.array(parsedText('a bucket name', parseBucketName)).default([]),
     cors_origins: z.array(parsedText('an origin like https://app.example.com', parseCorsOrigin)).default([]),
     stale_uploads_expiry: duration(DEFAULTS.staleUploadsExpiry),
+    lifecycle_interval: duration(DEFAULTS.lifecycleInterval),
   }),
   smb: section({
     enabled: z.boolean().default(true),

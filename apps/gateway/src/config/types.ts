@@ -129,6 +129,8 @@ export interface GatewayConfig {
     corsOrigins: string[];
     /** A multipart upload with no part for this long is aborted and its parts freed; 0: never. */
     staleUploadsExpiryMs: number;
+    /** How often buckets' lifecycle rules are swept; 0: only when an operator asks. */
+    lifecycleIntervalMs: number;
   };
   smb: {
     enabled: boolean;

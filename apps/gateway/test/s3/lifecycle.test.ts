@@ -80,7 +80,8 @@ describe('S3 bucket lifecycle rules', () => {
     runCommand(CFS, [...args, '--config', join(g.dir, 'gateway.yaml')], { timeoutMs: 60_000 });
 
   before(async () => {
-    g = await startS3Gateway({ log: captured.log });
+    // Sweeps only when asked: each one in this file is the test's own.
+    g = await startS3Gateway({ log: captured.log, s3Extra: 'lifecycle_interval: 0' });
     const real = g.gw.admin.audit;
     g.gw.admin.audit = (e) => {
       audits.push({ action: e.action, outcome: e.outcome, detail: e.detail });
@@ -225,7 +226,7 @@ describe('S3 bucket lifecycle rules', () => {
         /lifecycle +expire-logs +Enabled +expire 1 day after last write — keys under "logs\/"/,
       );
       match(listed.stdout, /lifecycle +off +Disabled/);
-      match(listed.stdout, /Next sweep: \d{4}-/);
+      match(listed.stdout, /Next sweep: none scheduled \(s3.lifecycle_interval: 0/);
 
       const run = await cfs('s3', 'lifecycle', 'run', '--json');
       equal(run.code, 0, run.output);
@@ -352,3 +353,63 @@ async function envOf(g: S3Gateway) {
     listings: new DirectoryListings(ns),
   };
 }
+
+describe('scheduled lifecycle sweeps', () => {
+  test(
+    '7 with s3.lifecycle_interval the gateway sweeps by itself, again and again',
+    requireTools('aws'),
+    async () => {
+      const captured = capturedLog();
+      const g = await startS3Gateway({ log: captured.log, s3Extra: 'lifecycle_interval: 1s' });
+      try {
+        const work = makeTempDir('lifecycle-scheduled');
+        const aws = awsCliRun(g, await g.user('owner'), work);
+        equal((await aws('s3', 'mb', 's3://scheduled')).code, 0);
+        const rules = join(work, 'rules.json');
+        writeFileSync(
+          rules,
+          JSON.stringify({
+            Rules: [
+              { ID: 'now', Filter: { Prefix: 'tmp/' }, Status: 'Enabled', Expiration: { Date: today } },
+            ],
+          }),
+        );
+        const set = await aws(
+          's3api',
+          'put-bucket-lifecycle-configuration',
+          '--bucket',
+          'scheduled',
+          '--lifecycle-configuration',
+          `file://${rules}`,
+        );
+        equal(set.code, 0, set.output);
+        const body = join(work, 'body');
+        writeFileSync(body, 'bye');
+        const gone = async (key: string) => {
+          for (let i = 0; i < 100; i++) {
+            const r = await aws('s3api', 'head-object', '--bucket', 'scheduled', '--key', key);
+            if (r.code !== 0) return;
+            await new Promise((res) => setTimeout(res, 200));
+          }
+          throw new Error(`${key} was not expired by a scheduled sweep`);
+        };
+        // Two objects put one after the other's removal: the sweeps keep coming.
+        for (const key of ['tmp/first', 'tmp/second']) {
+          equal(
+            (await aws('s3api', 'put-object', '--bucket', 'scheduled', '--key', key, '--body', body)).code,
+            0,
+          );
+          await gone(key);
+        }
+        const status = JSON.parse(
+          (await runCommand(CFS, ['s3', 'lifecycle', '--json', '--config', join(g.dir, 'gateway.yaml')]))
+            .stdout,
+        ) as LifecycleStatus;
+        ok(status.nextSweep !== undefined || status.sweeping, 'a next sweep is scheduled');
+        ok(captured.logged('S3 lifecycle: bucket scheduled: 1 object expired'), captured.lines.join(''));
+      } finally {
+        await g.stop();
+      }
+    },
+  );
+});

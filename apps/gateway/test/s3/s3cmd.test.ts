@@ -7,6 +7,26 @@ import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools, toolPath } from '../support/tools.ts';
 import { type S3Gateway, startS3Gateway } from './fixture.ts';
 
+/** s3cmd as the given key, path style over plain HTTP, no config file; every exit status is the caller's. */
+function s3cmdRunner(g: S3Gateway, k: { accessKeyId: string; secret: string }, home: string) {
+  const host = `127.0.0.1:${g.port}`;
+  return (...args: string[]) =>
+    runCommand(
+      toolPath('s3cmd') ?? 's3cmd',
+      [
+        `--access_key=${k.accessKeyId}`,
+        `--secret_key=${k.secret}`,
+        `--host=${host}`,
+        `--host-bucket=${host}`,
+        '--no-ssl',
+        '-c',
+        '/dev/null',
+        ...args,
+      ],
+      { env: { HOME: home }, timeoutMs: 60_000 },
+    );
+}
+
 describe('s3cmd 2.3 (path style, plain HTTP)', () => {
   let g: S3Gateway;
   let work: string;
@@ -14,23 +34,9 @@ describe('s3cmd 2.3 (path style, plain HTTP)', () => {
   before(async () => {
     g = await startS3Gateway();
     work = makeTempDir('s3cmd');
-    const k = await g.user('s3cmduser');
-    const host = `127.0.0.1:${g.port}`;
+    const run = s3cmdRunner(g, await g.user('s3cmduser'), work);
     s3cmd = async (...args) => {
-      const r = await runCommand(
-        toolPath('s3cmd') ?? 's3cmd',
-        [
-          `--access_key=${k.accessKeyId}`,
-          `--secret_key=${k.secret}`,
-          `--host=${host}`,
-          `--host-bucket=${host}`,
-          '--no-ssl',
-          '-c',
-          '/dev/null',
-          ...args,
-        ],
-        { env: { HOME: work }, timeoutMs: 60_000 },
-      );
+      const r = await run(...args);
       if (r.code !== 0) throw new Error(`s3cmd ${args.join(' ')} exited ${r.code}: ${r.output.slice(-2000)}`);
       return r.stdout;
     };
@@ -53,4 +59,60 @@ describe('s3cmd 2.3 (path style, plain HTTP)', () => {
     await s3cmd('rb', 's3://s3cmd-bucket');
     ok(!(await s3cmd('ls')).includes('s3cmd-bucket'));
   });
+});
+
+describe('s3cmd lifecycle commands', () => {
+  let g: S3Gateway;
+  let work: string;
+  let s3cmd: (...args: string[]) => Promise<{ code: number | null; stdout: string; output: string }>;
+  before(async () => {
+    g = await startS3Gateway();
+    work = makeTempDir('s3cmd-lifecycle');
+    s3cmd = s3cmdRunner(g, await g.user('s3cmdlc'), work);
+  });
+  after(() => g?.stop());
+
+  test(
+    '2 expire, getlifecycle, info, setlifecycle from a file, dellifecycle',
+    requireTools('s3cmd'),
+    async () => {
+      equal((await s3cmd('mb', 's3://lc-bucket')).code, 0);
+      const expire = await s3cmd('expire', 's3://lc-bucket', '--expiry-days=7', '--expiry-prefix=logs/');
+      equal(expire.code, 0, expire.output);
+      const got = await s3cmd('getlifecycle', 's3://lc-bucket');
+      equal(got.code, 0, got.output);
+      match(got.stdout, /<Prefix>logs\/<\/Prefix>/);
+      match(got.stdout, /<Expiration>\s*<Days>7<\/Days>\s*<\/Expiration>/);
+      match(
+        (await s3cmd('info', 's3://lc-bucket')).stdout,
+        /Expiration Rule: objects with key prefix 'logs\/' will expire in '7' day\(s\) after creation/,
+      );
+
+      const file = join(work, 'lifecycle.xml');
+      writeFileSync(
+        file,
+        '<LifecycleConfiguration><Rule><ID>uploads</ID><Filter><Prefix></Prefix></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>2</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>',
+      );
+      const set = await s3cmd('setlifecycle', file, 's3://lc-bucket');
+      equal(set.code, 0, set.output);
+      match(
+        (await s3cmd('getlifecycle', 's3://lc-bucket')).stdout,
+        /<DaysAfterInitiation>2<\/DaysAfterInitiation>/,
+      );
+
+      writeFileSync(
+        file,
+        '<LifecycleConfiguration><Rule><ID>cold</ID><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition></Rule></LifecycleConfiguration>',
+      );
+      const refused = await s3cmd('setlifecycle', file, 's3://lc-bucket');
+      equal(refused.code === 0, false);
+      match(refused.output, /NotImplemented/);
+      match((await s3cmd('getlifecycle', 's3://lc-bucket')).stdout, /<ID>uploads<\/ID>/);
+
+      equal((await s3cmd('dellifecycle', 's3://lc-bucket')).code, 0);
+      const none = await s3cmd('getlifecycle', 's3://lc-bucket');
+      equal(none.code === 0, false);
+      match(none.output, /NoSuchLifecycleConfiguration/);
+    },
+  );
 });

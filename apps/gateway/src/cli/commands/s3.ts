@@ -48,7 +48,9 @@ export function formatLifecycle(s: LifecycleStatus): string {
   out.push(
     s.lastSweep ? `Last sweep: ${formatSweep(s.lastSweep).trimEnd()}` : 'Last sweep: none since start',
   );
-  out.push(`Next sweep: ${s.nextSweep ?? 'none scheduled'}`);
+  out.push(
+    `Next sweep: ${s.sweeping ? 'a sweep is running now' : (s.nextSweep ?? 'none scheduled (s3.lifecycle_interval: 0; `./cfs s3 lifecycle run` sweeps)')}`,
+  );
   return `${out.join('\n')}\n`;
 }
 

@@ -148,7 +148,12 @@ export class S3Server implements ProtocolServer {
     };
     this.sweeper = new StaleUploadSweeper(uploads, () => ctx.config.s3.staleUploadsExpiryMs, log);
     this.sweeper.start();
-    this.lifecycleSweeper = new LifecycleSweeper(this.env, log);
+    this.lifecycleSweeper = new LifecycleSweeper(
+      this.env,
+      log,
+      Date.now,
+      () => ctx.config.s3.lifecycleIntervalMs,
+    );
     this.lifecycleSweeper.start();
 
     const options = {
@@ -194,9 +199,10 @@ export class S3Server implements ProtocolServer {
       .catch((e: unknown) => this.ctx.log.error({ err: e }, 'S3 listener could not resume accepting'));
   }
 
-  /** A reload may change s3.stale_uploads_expiry: the sweeps follow its pace at once. */
+  /** A reload may change s3.stale_uploads_expiry or s3.lifecycle_interval: the sweeps follow at once. */
   reload(): void {
     this.sweeper?.reschedule();
+    this.lifecycleSweeper?.reschedule();
   }
 
   /** Multipart uploads aborted for want of activity since start, and the bytes they held. */

@@ -46,15 +46,18 @@ export interface SweepReport {
 export interface LifecycleStatus {
   buckets: Array<{ bucket: string; rules: Array<LifecycleRule & { summary: string }> }>;
   lastSweep: SweepReport | undefined;
+  /** Undefined while a sweep runs, or when sweeps come only when asked (`s3.lifecycle_interval: 0`). */
   nextSweep: string | undefined;
+  sweeping: boolean;
 }
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /**
- * Carries out the buckets' lifecycle rules (rules.ts): a minute after start, then hourly, and
- * when an operator asks (`./cfs s3 lifecycle run`). S3 applies rules once a day; an hour keeps
- * the gateway within one of the time a rule names.
+ * Carries out the buckets' lifecycle rules (rules.ts): a minute after start, then every
+ * `s3.lifecycle_interval` (1h; 0: never by itself), and when an operator asks (`./cfs s3
+ * lifecycle run`). S3 applies rules once a day; an hour keeps the gateway within one of the
+ * time a rule names.
  *
  * An object expires when one enabled rule names it and its time has come: `Days` after its
  * last write (Last-Modified, as S3 counts; an NFS or SMB write restarts it) rounded up to
@@ -68,19 +71,34 @@ export class LifecycleSweeper {
   private last: SweepReport | undefined;
   private timer: NodeJS.Timeout | undefined;
   private nextAt: number | undefined;
+  /** The interval the pending timer was set for. */
+  private scheduledFor: number | undefined;
   /** The sweep running or queued; sweeps never overlap. */
   private queue: Promise<unknown> = Promise.resolve();
+  private active = 0;
+  /** A scheduled sweep is running: it schedules the next when done. */
+  private scheduledRunning = false;
   private stopped = false;
 
   constructor(
     private readonly env: S3Env,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-    private readonly every = HOUR,
+    /** `s3.lifecycle_interval` in ms, read when a sweep is scheduled (a reload applies it); 0: never. */
+    private readonly intervalMs: () => number = () => HOUR,
   ) {}
 
   start(): void {
-    this.schedule(Math.min(FIRST_SWEEP_MS, this.every));
+    this.schedule(FIRST_SWEEP_MS);
+  }
+
+  /** After a reload: a new interval applies from now; a reload of anything else changes nothing. */
+  reschedule(): void {
+    if (this.intervalMs() === this.scheduledFor) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.nextAt = undefined;
+    if (!this.scheduledRunning) this.schedule(this.intervalMs());
   }
 
   async stop(): Promise<void> {
@@ -107,18 +125,29 @@ export class LifecycleSweeper {
       buckets,
       lastSweep: this.last,
       nextSweep: this.nextAt === undefined ? undefined : new Date(this.nextAt).toISOString(),
+      sweeping: this.active > 0,
     };
   }
 
+  /** The next sweep, at most `delay` from now (the interval when shorter). */
   private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.nextAt = this.now() + delay;
+    const every = this.intervalMs();
+    this.scheduledFor = every;
+    this.nextAt = undefined;
+    if (this.stopped || every <= 0) return;
+    const wait = Math.min(delay, every);
+    this.nextAt = this.now() + wait;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.nextAt = undefined;
+      this.scheduledRunning = true;
       this.run()
         .catch((err: unknown) => this.log.warn({ err }, 'S3 lifecycle sweep failed; retrying at the next'))
-        .finally(() => this.schedule(this.every));
-    }, delay);
+        .finally(() => {
+          this.scheduledRunning = false;
+          this.schedule(this.intervalMs());
+        });
+    }, wait);
     this.timer.unref();
   }
 
@@ -139,6 +168,15 @@ export class LifecycleSweeper {
   }
 
   private async sweep(): Promise<SweepReport> {
+    this.active++;
+    try {
+      return await this.sweepBuckets();
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async sweepBuckets(): Promise<SweepReport> {
     const t0 = this.now();
     const report: SweepReport = {
       started: new Date(t0).toISOString(),
