@@ -28,6 +28,7 @@ import type {
   ListenerView,
 } from './types/ops.ts';
 import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView, UsageView } from './types/quotas.ts';
+import type { LifecycleSweepView, LifecycleView } from './types/s3.ts';
 
 export type { Role, Session } from './types/auth.ts';
 export type { HealthCheck, HealthReport, HealthStatus } from './types/health.ts';
@@ -86,6 +87,10 @@ export interface GatewayControl {
   reloadConfig(): Promise<ConfigReload>;
   /** Who may reach what over each protocol, from the running configuration. */
   accessReport(): Promise<AccessReport>;
+  /** Every bucket's lifecycle rules, the last sweep and the next (`served: false` without S3). */
+  s3Lifecycle(): Promise<LifecycleView>;
+  /** Sweeps now, as `./cfs s3 lifecycle run`; PRECONDITION_FAILED when this gateway serves no S3. */
+  runS3Lifecycle(): Promise<LifecycleSweepView>;
 
   listQuotas(): Promise<QuotaView[]>;
   /** Null when no quota is set for the subject. */

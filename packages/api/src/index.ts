@@ -17,3 +17,4 @@ export { METRICS_WINDOWS } from './types/metrics.ts';
 export type * from './types/nodes.ts';
 export type * from './types/ops.ts';
 export type * from './types/quotas.ts';
+export type * from './types/s3.ts';

@@ -15,6 +15,7 @@ import { metricsRouter } from './routers/metrics.ts';
 import { nodesRouter } from './routers/nodes.ts';
 import { quotasRouter } from './routers/quotas.ts';
 import { rollingRestartRouter } from './routers/rolling-restart.ts';
+import { s3Router } from './routers/s3.ts';
 import { usersRouter } from './routers/users.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
@@ -32,6 +33,7 @@ export const appRouter = router({
   drain: drainRouter,
   config: configRouter,
   quotas: quotasRouter,
+  s3: s3Router,
   users: usersRouter,
   groups: groupsRouter,
   keys: keysRouter,

@@ -218,6 +218,26 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
       s3: { served: true, https: false, publicReadBuckets: [], corsOrigins: [] },
       notes: [],
     }),
+    s3Lifecycle: async () => ({
+      served: true,
+      buckets: [
+        {
+          bucket: 'logs',
+          rules: [{ id: 'expire', enabled: true, summary: 'expire 30 days after last write — every object' }],
+        },
+      ],
+      lastSweep: null,
+      nextSweep: '2026-11-28T09:00:00.000Z',
+      sweeping: false,
+    }),
+    runS3Lifecycle: async () => ({
+      started: '2026-11-28T08:10:00.000Z',
+      ms: 3,
+      expired: 1,
+      freedBytes: '10',
+      aborted: 0,
+      buckets: [{ bucket: 'logs', expired: 1, freedBytes: '10', aborted: 0 }],
+    }),
     reloadConfig: async () => ({
       at: '2026-11-28T08:10:00.000Z',
       applied: [{ setting: 'nfs.exports.0.access', from: 'rw', to: 'ro' }],

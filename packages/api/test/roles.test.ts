@@ -46,6 +46,8 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['quotas.remove', { uid: 1000 }, 'admin'],
   ['quotas.explain', { uid: 1000 }, 'viewer'],
   ['quotas.usage', { kind: 'uid' }, 'viewer'],
+  ['s3.lifecycle', undefined, 'viewer'],
+  ['s3.runLifecycle', undefined, 'operator'],
   ['users.list', undefined, 'viewer'],
   ['users.add', { name: 'bob', role: 'viewer', password: 'bob-password' }, 'admin'],
   ['users.remove', { name: 'bob' }, 'admin'],

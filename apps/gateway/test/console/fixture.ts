@@ -124,7 +124,7 @@ export async function startConsole(): Promise<ConsoleFixture> {
     `node: { state_dir: ${dir}/state }
 nfs: { enabled: false }
 smb: { enabled: false }
-s3: { bind: 127.0.0.1:${s3}, root: /export, region: us-east-1 }
+s3: { bind: 127.0.0.1:${s3}, root: /export, region: us-east-1, lifecycle_interval: 0 }
 health: { bind: 127.0.0.1:${ops}, probe_interval: 1s }
 `,
   );

@@ -24,6 +24,7 @@ import { useRoleProblem } from '../../lib/session.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 import { useToast } from '../providers.tsx';
 import { ConfigPanel } from './config-panel.tsx';
+import { LifecyclePanel } from './lifecycle-panel.tsx';
 
 const PROTOCOLS: ProtocolName[] = ['nfs', 's3', 'smb'];
 
@@ -412,13 +413,16 @@ export function Maintenance(props: { rollingRestart: string; gracefulShutdown: s
     <>
       <PageHeader
         title="Maintenance"
-        description="Drain before a restart, invalidate caches, reload the configuration, follow the runbook."
+        description="Drain before a restart, invalidate caches, reload the configuration, sweep S3 lifecycle rules, follow the runbook."
       />
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-2">
         <DrainPanel />
         <CachePanel />
         <div className="xl:col-span-2">
           <ConfigPanel />
+        </div>
+        <div className="xl:col-span-2">
+          <LifecyclePanel />
         </div>
         <div className="xl:col-span-2">
           <Checklist {...props} />

@@ -9,6 +9,7 @@ import { listenerControl } from './listener-control.ts';
 import { nodesControl } from './nodes-control.ts';
 import { opsControl } from './ops-control.ts';
 import { quotaControl } from './quota-control.ts';
+import { s3Control } from './s3-control.ts';
 import { sessionControl } from './session.ts';
 
 /**
@@ -21,6 +22,7 @@ export function createGatewayControl(gw: Gateway): GatewayControl {
     ...listenerControl(gw),
     ...nodesControl(gw),
     ...quotaControl(gw),
+    ...s3Control(gw),
     ...identityControl(gw),
     ...certControl(gw),
     ...auditControl(gw),

@@ -8,6 +8,11 @@ export const S3_LIFECYCLE_RUN_PATH = '/admin/s3/lifecycle/run';
 
 const lifecycleTarget = () => 's3.lifecycle';
 
+/** The running S3 server's lifecycle sweeper; undefined when this gateway serves no S3. */
+export function lifecycleSweeperOf(servers: readonly ProtocolServer[]): LifecycleSweeper | undefined {
+  return servers.find((s): s is S3Server => s instanceof S3Server)?.lifecycle;
+}
+
 /**
  * The admin routes behind `./cfs s3 lifecycle`: GET /admin/s3/lifecycle (viewer) — every
  * bucket's rules, the last sweep, the next — and POST /admin/s3/lifecycle/run (operator,
@@ -18,7 +23,7 @@ export function addS3LifecycleRoutes(admin: AdminRoutes, servers: () => readonly
   const withSweeper =
     (fn: (sweeper: LifecycleSweeper, req: AdminRequest) => Promise<AdminResult>) =>
     async (req: AdminRequest): Promise<AdminResult> => {
-      const sweeper = servers().find((s): s is S3Server => s instanceof S3Server)?.lifecycle;
+      const sweeper = lifecycleSweeperOf(servers());
       if (!sweeper) return { status: 404, body: { error: 'this gateway serves no S3' } };
       return fn(sweeper, req);
     };

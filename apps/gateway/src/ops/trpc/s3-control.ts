@@ -1,0 +1,31 @@
+import type { GatewayControl, LifecycleView } from '@claudefs/api';
+import { TRPCError } from '@trpc/server';
+import type { Gateway } from '../../daemon/gateway.ts';
+import { lifecycleSweeperOf } from '../../protocols/s3/admin-route.ts';
+
+/** The console's view of S3 lifecycle rules: the same sweeper `./cfs s3 lifecycle` reads. */
+export function s3Control(gw: Gateway): Pick<GatewayControl, 's3Lifecycle' | 'runS3Lifecycle'> {
+  return {
+    s3Lifecycle: async (): Promise<LifecycleView> => {
+      const sweeper = lifecycleSweeperOf(gw.servers);
+      if (!sweeper) return { served: false, buckets: [], lastSweep: null, nextSweep: null, sweeping: false };
+      const s = await sweeper.status();
+      return {
+        served: true,
+        buckets: s.buckets.map((b) => ({
+          bucket: b.bucket,
+          rules: b.rules.map((r) => ({ id: r.id, enabled: r.enabled, summary: r.summary })),
+        })),
+        lastSweep: s.lastSweep ?? null,
+        nextSweep: s.nextSweep ?? null,
+        sweeping: s.sweeping,
+      };
+    },
+    runS3Lifecycle: async () => {
+      const sweeper = lifecycleSweeperOf(gw.servers);
+      if (!sweeper)
+        throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this gateway serves no S3' });
+      return sweeper.run();
+    },
+  };
+}
