@@ -7,6 +7,7 @@ import type { Credential } from '../../storage/types.ts';
 import type { BodyVerifier, Principal } from './deps.ts';
 import type { DirectoryListings } from './listing.ts';
 import type { UploadStore } from './multipart/store.ts';
+import type { PostForm } from './post-form.ts';
 
 /** What every handler of one S3 server shares. */
 export interface S3Env {
@@ -35,6 +36,15 @@ export interface S3Call {
   readonly requestId: string;
   /** The decoded, verified request body. Errors (S3Error) before ending when it is not valid. */
   body(): BodyVerifier;
+  /** A browser-based upload (POST Object): its form, authenticated by its policy. */
+  readonly post?: PostUpload;
+}
+
+/** A POST Object form whose policy and signature were checked (auth/post-policy.ts). */
+export interface PostUpload {
+  form: PostForm;
+  /** The policy's content-length-range, when it has one. */
+  sizeRange?: { min: number; max: number };
 }
 
 /** What a handler answers; the server renders it (status 200 by default). */

@@ -4,6 +4,7 @@ import { fromFsError, S3Error } from './errors.ts';
 export {
   type AuthResult,
   authenticate,
+  authenticatePostPolicy,
   type BodyVerifier,
   bodyVerifier,
   type KeyLookup,

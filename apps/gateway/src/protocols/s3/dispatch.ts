@@ -21,6 +21,7 @@ import { listObjectVersions } from './handlers/list-object-versions.ts';
 import { listObjects } from './handlers/list-objects.ts';
 import { listObjectsV2 } from './handlers/list-objects-v2.ts';
 import { listParts } from './handlers/list-parts.ts';
+import { postObject } from './handlers/post-object.ts';
 import { putObject } from './handlers/put-object.ts';
 import {
   deleteBucketTagging,
@@ -32,6 +33,7 @@ import {
 } from './handlers/tagging.ts';
 import { uploadPart } from './handlers/upload-part.ts';
 import { uploadPartCopy } from './handlers/upload-part-copy.ts';
+import { isMultipartForm } from './post-form.ts';
 
 export type Target = 'service' | 'bucket' | 'object';
 
@@ -50,6 +52,8 @@ export interface OpRow {
   needsBucket: boolean;
   /** Anonymous callers may run it on a public-read bucket. */
   publicRead: boolean;
+  /** Authenticated by its form's signed policy, not by the request's headers (POST Object). */
+  formAuth?: boolean;
 }
 
 /**
@@ -214,6 +218,18 @@ export const OPERATIONS: readonly OpRow[] = [
     mutates: true,
     needsBucket: true,
     publicRead: false,
+  },
+  {
+    op: 'PostObject',
+    method: 'POST',
+    target: 'bucket',
+    match: (s, h) => s.size === 0 && isMultipartForm(h['content-type']),
+    params: [],
+    handler: postObject,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+    formAuth: true,
   },
   {
     op: 'GetBucketLifecycleConfiguration',

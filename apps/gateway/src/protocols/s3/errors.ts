@@ -51,6 +51,7 @@ export type S3ErrorCode =
   | 'MaxMessageLengthExceeded'
   | 'InvalidObjectName'
   | 'InvalidTag'
+  | 'InvalidPolicyDocument'
   // A bucket setting read where none was ever set (handlers/bucket-settings.ts).
   | 'NoSuchTagSet'
   | 'NoSuchBucketPolicy'
@@ -161,6 +162,10 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
     message: 'Your proposed upload is smaller than the minimum allowed object size.',
   },
   EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed object size.' },
+  InvalidPolicyDocument: {
+    status: 400,
+    message: 'The content of the form does not meet the conditions specified in the policy document.',
+  },
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty' },
   BucketAlreadyOwnedByYou: {
     status: 409,

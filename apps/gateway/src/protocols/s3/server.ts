@@ -17,16 +17,18 @@ import type { HealthCheck } from '../../ops/health.ts';
 import { onCredentialsInvalidated } from '../../ops/identity/credentials.ts';
 import type { Credential } from '../../storage/types.ts';
 import { Acceptor } from '../acceptor.ts';
-import { NOBODY, type S3Call, type S3Env, type S3Reply } from './context.ts';
+import { NOBODY, type PostUpload, type S3Call, type S3Env, type S3Reply } from './context.ts';
 import { addCorsHeaders, preflight } from './cors.ts';
 import {
   type AuthResult,
   asS3Error,
   authenticate,
+  authenticatePostPolicy,
   type BodyVerifier,
   bodyVerifier,
   errorXml,
   type KeyLookup,
+  type Principal,
   plainlyAnonymous,
   S3Error,
 } from './deps.ts';
@@ -36,7 +38,11 @@ import { LifecycleSweeper } from './lifecycle/sweeper.ts';
 import { DirectoryListings } from './listing.ts';
 import { StaleUploadSweeper } from './multipart/stale.ts';
 import { UploadStore } from './multipart/store.ts';
+import { readPostForm } from './post-form.ts';
 import { parseTarget } from './request.ts';
+
+/** A POST form's request: its body is the form, read by the handler, never a signed payload. */
+const ANONYMOUS_BODY: AuthResult = Object.freeze({ kind: 'anonymous' });
 
 /** How long a looked-up access key is trusted before asking the control plane again. */
 const KEY_CACHE_MS = 1000;
@@ -496,11 +502,33 @@ export class S3Server implements ProtocolServer {
       entered = true;
       if (turn) await turn;
       const head = { method, rawPath: t.rawPath, rawQuery: t.rawQuery, headers: req.headers };
-      const auth =
-        plainlyAnonymous(head) ??
-        (await authenticate(head, this.lookupKey, { region: this.env.config.region }));
+      let continueDue = expectContinue;
+      let post: (PostUpload & { principal: Principal }) | undefined;
+      if (row.formAuth) {
+        // A browser-based upload: its form's policy, signed, is its authentication.
+        if (continueDue) res.writeContinue();
+        continueDue = false;
+        const form = await readPostForm(req);
+        const checked = await authenticatePostPolicy(form.fields, t.bucket!, this.lookupKey, {
+          region: this.env.config.region,
+        });
+        post = {
+          form,
+          principal: checked.principal,
+          ...(checked.sizeRange ? { sizeRange: checked.sizeRange } : {}),
+        };
+      }
+      const auth: AuthResult = post
+        ? ANONYMOUS_BODY
+        : (plainlyAnonymous(head) ??
+          (await authenticate(head, this.lookupKey, { region: this.env.config.region })));
       let cred: Credential;
-      if (auth.kind === 'anonymous') {
+      if (post) {
+        const p = post.principal;
+        cred = { uid: p.uid, gid: p.gid, gids: p.gids };
+        conn.identify({ user: p.userName, uid: p.uid, gid: p.gid, keyId: p.accessKeyId });
+        this.recordKeyUse(p.accessKeyId);
+      } else if (auth.kind === 'anonymous') {
         if (
           !row.publicRead ||
           t.bucket === undefined ||
@@ -515,8 +543,8 @@ export class S3Server implements ProtocolServer {
         conn.identify({ user: p.userName, uid: p.uid, gid: p.gid, keyId: p.accessKeyId });
         this.recordKeyUse(p.accessKeyId);
       }
-      if (expectContinue) res.writeContinue();
-      const call = this.makeCall(req, row, t.bucket ?? '', t.key ?? '', t.query, cred, auth, requestId);
+      if (continueDue) res.writeContinue();
+      const call = this.makeCall(req, row, t.bucket ?? '', t.key ?? '', t.query, cred, auth, requestId, post);
       const reply = await row.handler(call);
       // S3 has no COMMIT: with async metadata durability a change is flushed before its answer.
       if (row.mutates) await this.env.ns.flushDeferred();
@@ -571,6 +599,7 @@ export class S3Server implements ProtocolServer {
     cred: Credential,
     auth: AuthResult,
     requestId: string,
+    post?: PostUpload & { principal: Principal },
   ): S3Call {
     let verifier: BodyVerifier | undefined;
     return {
@@ -581,8 +610,11 @@ export class S3Server implements ProtocolServer {
       query,
       headers: req.headers,
       cred,
-      principal: auth.kind === 'sigv4' ? auth.principal : undefined,
+      principal: post?.principal ?? (auth.kind === 'sigv4' ? auth.principal : undefined),
       requestId,
+      ...(post
+        ? { post: { form: post.form, ...(post.sizeRange ? { sizeRange: post.sizeRange } : {}) } }
+        : {}),
       body() {
         if (verifier) return verifier;
         const v = bodyVerifier(auth, req.headers);

@@ -21,6 +21,7 @@ export {
   STREAMING_UNSIGNED_TRAILER,
   UNSIGNED_PAYLOAD,
 } from './payload.ts';
+export { authenticatePostPolicy, type PostAuth } from './post-policy.ts';
 export {
   ALGORITHM,
   canonicalHeaders,
