@@ -291,7 +291,13 @@ const conditionPiece = fc.constantFrom<unknown>(
 const policyText = fc.oneof(
   fc
     .record({
-      expiration: fc.constantFrom('2099-01-01T00:00:00Z', '2099-01-01T00:00:00Z', '2000-01-01T00:00:00Z', 'soon', 5),
+      expiration: fc.constantFrom(
+        '2099-01-01T00:00:00Z',
+        '2099-01-01T00:00:00Z',
+        '2000-01-01T00:00:00Z',
+        'soon',
+        5,
+      ),
       // Mostly with the conditions every signed form needs, so the rest are what decides.
       scoped: fc.boolean(),
       conditions: fc.oneof(fc.array(conditionPiece, { maxLength: 4 }), fc.constant('x')),
