@@ -7,7 +7,7 @@ import { ConnectionRegistry } from '../ops/connections.ts';
 import { HealthMonitor, processCheck } from '../ops/health.ts';
 import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
 import { nodeHeartbeatOf } from '../ops/nodes/feature.ts';
-import { addS3LifecycleRoutes } from '../protocols/s3/admin-route.ts';
+import { addS3Routes } from '../protocols/s3/admin-route.ts';
 import { addSmbStatusRoute } from '../protocols/smb/admin-route.ts';
 import { type OpenedNamespace, type OpenNamespaceOptions, openNamespace } from '../storage/open.ts';
 import type { Feature } from './feature.ts';
@@ -158,8 +158,8 @@ export class Gateway {
 
     // `./cfs smb status` (the runbook's smbstatus -L) reads the running SMB server.
     addSmbStatusRoute(this.admin, () => this.servers);
-    // `./cfs s3 lifecycle` reads, and runs, the S3 server's lifecycle sweeps.
-    addS3LifecycleRoutes(this.admin, () => this.servers);
+    // `./cfs s3 buckets` and `./cfs s3 lifecycle` read the S3 server (and run its sweeps).
+    addS3Routes(this.admin, () => this.servers);
 
     for (const protocol of this.protocols) {
       const factory = PROTOCOL_SERVERS[protocol];

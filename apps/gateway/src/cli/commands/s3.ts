@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import { S3_LIFECYCLE_PATH, S3_LIFECYCLE_RUN_PATH } from '../../protocols/s3/admin-route.ts';
+import {
+  S3_BUCKETS_PATH,
+  S3_LIFECYCLE_PATH,
+  S3_LIFECYCLE_RUN_PATH,
+  s3BucketUsagePath,
+} from '../../protocols/s3/admin-route.ts';
+import type { BucketSummary, BucketUsage } from '../../protocols/s3/buckets.ts';
 import type { LifecycleStatus, SweepReport } from '../../protocols/s3/lifecycle/sweeper.ts';
 import { formatSize } from '../../util/units.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
@@ -54,6 +60,37 @@ export function formatLifecycle(s: LifecycleStatus): string {
   return `${out.join('\n')}\n`;
 }
 
+/** One line a bucket: owner, created, access, lifecycle, and with usage its objects and bytes. */
+export function formatBuckets(
+  buckets: readonly BucketSummary[],
+  usage?: ReadonlyMap<string, BucketUsage>,
+): string {
+  if (buckets.length === 0) return 'No buckets.\n';
+  const head = ['Bucket', 'Owner', 'Created', 'Mode', 'Anonymous', 'Lifecycle rules'];
+  if (usage) head.push('Objects', 'Size');
+  const rows = buckets.map((b) => {
+    const row = [
+      b.name,
+      b.owner ?? `uid ${b.ownerUid}`,
+      b.created.slice(0, 19).replace('T', ' '),
+      b.mode,
+      b.publicRead ? 'read' : '-',
+      String(b.lifecycle.length),
+    ];
+    const u = usage?.get(b.name);
+    if (usage)
+      row.push(u ? `${u.objects}${u.complete ? '' : '+'}` : '?', u ? formatSize(BigInt(u.bytes)) : '?');
+    return row;
+  });
+  const lines = alignColumns(
+    [head, ...rows],
+    ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right'],
+  );
+  if (usage && [...usage.values()].some((u) => !u.complete))
+    lines.push('', '+: counting stopped at its time budget; there are more.');
+  return `${lines.join('\n')}\n`;
+}
+
 function noS3(e: unknown): never {
   if (e instanceof AdminApiError && e.status === 404)
     throw new CliExit('the running gateway serves no S3 (start it with `./cfs gateway start s3`)', 1);
@@ -61,7 +98,35 @@ function noS3(e: unknown): never {
 }
 
 export function registerS3(program: Command): void {
-  const s3 = program.command('s3').description('S3 bucket lifecycle rules and their sweeps');
+  const s3 = program.command('s3').description('S3 buckets, their lifecycle rules and sweeps');
+  s3.command('buckets')
+    .description(
+      'every bucket with its owner, creation, access and lifecycle rules; --usage counts objects and bytes',
+    )
+    .option('--usage', 'walk each bucket to count its objects and bytes (slow on large buckets)')
+    .option('--json', 'print as JSON')
+    .option('--config <file>', CONFIG_HELP)
+    .action((opts: { usage?: boolean; json?: boolean; config?: string }) =>
+      runCli(async () => {
+        const { config } = await loadOperatorConfig(opts.config);
+        const client = AdminClient.forConfig(config, { timeoutMs: 120_000 });
+        const buckets = await client.get<BucketSummary[]>(S3_BUCKETS_PATH).catch(noS3);
+        let usage: Map<string, BucketUsage> | undefined;
+        if (opts.usage) {
+          usage = new Map();
+          for (const b of buckets) {
+            const u = await client.get<BucketUsage>(s3BucketUsagePath(b.name)).catch(() => undefined);
+            if (u) usage.set(b.name, u);
+          }
+        }
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(usage ? buckets.map((b) => ({ ...b, usage: usage.get(b.name) ?? null })) : buckets, null, 2)}\n`
+            : formatBuckets(buckets, usage),
+        );
+        return 0;
+      }),
+    );
   s3.command('lifecycle')
     .description(
       "every bucket's lifecycle rules (set over S3), the last sweep and the next; `run`: sweep now — expire the objects and abort the uploads whose time has come (operator)",

@@ -5,34 +5,64 @@ import { S3Server } from './server.ts';
 
 export const S3_LIFECYCLE_PATH = '/admin/s3/lifecycle';
 export const S3_LIFECYCLE_RUN_PATH = '/admin/s3/lifecycle/run';
+export const S3_BUCKETS_PATH = '/admin/s3/buckets';
+/** `/admin/s3/buckets/NAME/usage`. */
+export const s3BucketUsagePath = (bucket: string) => `${S3_BUCKETS_PATH}/${encodeURIComponent(bucket)}/usage`;
 
 const lifecycleTarget = () => 's3.lifecycle';
 
+/** The running S3 server; undefined when this gateway serves no S3. */
+export function s3ServerOf(servers: readonly ProtocolServer[]): S3Server | undefined {
+  return servers.find((s): s is S3Server => s instanceof S3Server);
+}
+
 /** The running S3 server's lifecycle sweeper; undefined when this gateway serves no S3. */
 export function lifecycleSweeperOf(servers: readonly ProtocolServer[]): LifecycleSweeper | undefined {
-  return servers.find((s): s is S3Server => s instanceof S3Server)?.lifecycle;
+  return s3ServerOf(servers)?.lifecycle;
 }
 
 /**
- * The admin routes behind `./cfs s3 lifecycle`: GET /admin/s3/lifecycle (viewer) — every
- * bucket's rules, the last sweep, the next — and POST /admin/s3/lifecycle/run (operator,
- * audited as `s3.lifecycle.run` with what the sweep did). `servers` is read at request time;
- * without an S3 server they answer 404.
+ * The admin routes behind `./cfs s3`: GET /admin/s3/buckets (viewer) — every bucket with its
+ * owner and settings — and GET /admin/s3/buckets/{bucket}/usage (viewer) — its objects and
+ * bytes, counted by walking it; GET /admin/s3/lifecycle (viewer) — every bucket's rules, the last
+ * sweep, the next — and POST /admin/s3/lifecycle/run (operator, audited as `s3.lifecycle.run`
+ * with what the sweep did). `servers` is read at request time; without an S3 server they
+ * answer 404.
  */
-export function addS3LifecycleRoutes(admin: AdminRoutes, servers: () => readonly ProtocolServer[]): void {
-  const withSweeper =
-    (fn: (sweeper: LifecycleSweeper, req: AdminRequest) => Promise<AdminResult>) =>
+export function addS3Routes(admin: AdminRoutes, servers: () => readonly ProtocolServer[]): void {
+  const withS3 =
+    (fn: (s3: S3Server, sweeper: LifecycleSweeper, req: AdminRequest) => Promise<AdminResult>) =>
     async (req: AdminRequest): Promise<AdminResult> => {
-      const sweeper = lifecycleSweeperOf(servers());
-      if (!sweeper) return { status: 404, body: { error: 'this gateway serves no S3' } };
-      return fn(sweeper, req);
+      const s3 = s3ServerOf(servers());
+      const sweeper = s3?.lifecycle;
+      if (!s3 || !sweeper) return { status: 404, body: { error: 'this gateway serves no S3' } };
+      return fn(s3, sweeper, req);
     };
+  admin.add(
+    'GET',
+    S3_BUCKETS_PATH,
+    'viewer',
+    's3.buckets',
+    withS3(async (s3) => ({ body: await s3.buckets() })),
+  );
+  admin.add(
+    'GET',
+    `${S3_BUCKETS_PATH}/{bucket}/usage`,
+    'viewer',
+    's3.buckets.usage',
+    withS3(async (s3, _sweeper, req) => {
+      // Bucket names need no escaping; anything else is no bucket.
+      const bucket = req.params.bucket ?? '';
+      const usage = await s3.bucketUsage(bucket);
+      return usage ? { body: usage } : { status: 404, body: { error: `no bucket named ${bucket}` } };
+    }),
+  );
   admin.add(
     'GET',
     S3_LIFECYCLE_PATH,
     'viewer',
     's3.lifecycle',
-    withSweeper(async (sweeper) => ({ body: await sweeper.status() })),
+    withS3(async (_s3, sweeper) => ({ body: await sweeper.status() })),
     lifecycleTarget,
   );
   admin.add(
@@ -40,7 +70,7 @@ export function addS3LifecycleRoutes(admin: AdminRoutes, servers: () => readonly
     S3_LIFECYCLE_RUN_PATH,
     'operator',
     's3.lifecycle.run',
-    withSweeper(async (sweeper) => {
+    withS3(async (_s3, sweeper) => {
       const report = await sweeper.run();
       return {
         body: report,

@@ -16,7 +16,9 @@ import type { Connection } from '../../ops/connections.ts';
 import type { HealthCheck } from '../../ops/health.ts';
 import { onCredentialsInvalidated } from '../../ops/identity/credentials.ts';
 import type { Credential } from '../../storage/types.ts';
+import { systemName } from '../../util/system-ids.ts';
 import { Acceptor } from '../acceptor.ts';
+import { type BucketSummary, type BucketUsage, bucketSummaries, measureBucket } from './buckets.ts';
 import { NOBODY, type PostUpload, type S3Call, type S3Env, type S3Reply } from './context.ts';
 import { addCorsHeaders, preflight } from './cors.ts';
 import {
@@ -219,6 +221,18 @@ export class S3Server implements ProtocolServer {
   /** The buckets' lifecycle rules at work (`./cfs s3 lifecycle`); undefined before start. */
   get lifecycle(): LifecycleSweeper | undefined {
     return this.lifecycleSweeper;
+  }
+
+  /** Every bucket with its owner and settings (`./cfs s3 buckets`, the console's Buckets page). */
+  async buckets(): Promise<BucketSummary[]> {
+    const users = await this.ctx.control.users.list();
+    const byUid = new Map(users.map((u) => [u.uid, u.name]));
+    return bucketSummaries(this.env, (uid) => byUid.get(uid) ?? systemName('uid', uid) ?? null);
+  }
+
+  /** A bucket's objects and bytes, counted by walking it; undefined for no such bucket. */
+  bucketUsage(bucket: string): Promise<BucketUsage | undefined> {
+    return measureBucket(this.env, bucket);
   }
 
   /** Objects expired, bytes freed and uploads aborted by lifecycle rules since start (metrics). */

@@ -1,0 +1,121 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { isFsError } from '../../storage/errors.ts';
+import { ROOT } from '../../storage/types.ts';
+import type { S3Env } from './context.ts';
+import { isValidBucketName } from './keys.ts';
+import { decodeLifecycle, describeRule, LIFECYCLE_XATTR } from './lifecycle/rules.ts';
+import { decodeTags, TAGS_XATTR, type Tag } from './tagging.ts';
+
+/** One bucket as an operator reads it (`./cfs s3 buckets`, the console's Buckets page). */
+export interface BucketSummary {
+  name: string;
+  /** The owner's account name (or root/nobody), null for a uid no account holds. */
+  owner: string | null;
+  ownerUid: number;
+  ownerGid: number;
+  /** ISO 8601: the bucket directory's creation. */
+  created: string;
+  /** The directory's permission bits, octal (`0755`). */
+  mode: string;
+  /** Listed in `s3.public_read_buckets`: anyone may read it without a key. */
+  publicRead: boolean;
+  /** What its lifecycle rules do, one line each (disabled ones say so). */
+  lifecycle: string[];
+  tags: Tag[];
+}
+
+/** What a bucket holds, counted by walking it. */
+export interface BucketUsage {
+  bucket: string;
+  objects: number;
+  /** Bytes, as a decimal string. */
+  bytes: string;
+  /** False when the walk stopped at its time budget: the counts are a lower bound. */
+  complete: boolean;
+  ms: number;
+}
+
+/** Every bucket (valid-named directory of s3.root), in name order. */
+export async function bucketSummaries(
+  env: S3Env,
+  ownerName: (uid: number) => string | null,
+): Promise<BucketSummary[]> {
+  const { ns, rootIno, config } = env;
+  const out: BucketSummary[] = [];
+  for (let cookie = 0n; ; ) {
+    const page = await ns.readdir(ROOT, rootIno, cookie, 1024);
+    for (const e of page.entries) {
+      if (e.type !== 'dir' || !isValidBucketName(e.name)) continue;
+      const a = await ns.getattr(e.ino).catch(() => undefined);
+      if (!a) continue;
+      const rules = decodeLifecycle(await ns.getXattr(a.ino, LIFECYCLE_XATTR));
+      out.push({
+        name: e.name,
+        owner: ownerName(a.uid),
+        ownerUid: a.uid,
+        ownerGid: a.gid,
+        created: new Date(Number(a.btimeNs / 1_000_000n)).toISOString(),
+        mode: `0${(a.mode & 0o7777).toString(8)}`,
+        publicRead: config.publicReadBuckets.includes(e.name),
+        lifecycle: rules.map((r) => `${r.id}: ${r.enabled ? '' : '(disabled) '}${describeRule(r)}`),
+        tags: decodeTags(await ns.getXattr(a.ino, TAGS_XATTR)),
+      });
+    }
+    if (page.eof || page.entries.length === 0) break;
+    cookie = page.entries[page.entries.length - 1]!.cookie;
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/**
+ * Counts a bucket's objects (its files, at any depth: those NFS and SMB clients put there
+ * too) and their bytes, directory by directory, giving the event loop back between pages. A
+ * walk that runs past `budgetMs` stops and says so. NoSuchBucket is the caller's to raise:
+ * undefined for a name that is no bucket.
+ */
+export async function measureBucket(
+  env: S3Env,
+  bucket: string,
+  budgetMs = 20_000,
+  now: () => number = Date.now,
+): Promise<BucketUsage | undefined> {
+  const { ns } = env;
+  const t0 = now();
+  let root: bigint;
+  try {
+    const a = await ns.lookup(ROOT, env.rootIno, bucket);
+    if (a.type !== 'dir' || !isValidBucketName(bucket)) return undefined;
+    root = a.ino;
+  } catch (e) {
+    if (isFsError(e, 'ENOENT')) return undefined;
+    throw e;
+  }
+  let objects = 0;
+  let bytes = 0n;
+  let complete = true;
+  const dirs = [root];
+  walk: while (dirs.length > 0) {
+    const dir = dirs.pop()!;
+    for (let cookie = 0n; ; ) {
+      if (now() - t0 > budgetMs) {
+        complete = false;
+        break walk;
+      }
+      const page = await ns.readdir(ROOT, dir, cookie, 1024).catch(() => undefined);
+      if (!page) break;
+      for (const e of page.entries) {
+        if (e.type === 'dir') dirs.push(e.ino);
+        else if (e.type === 'file') {
+          const a = await ns.getattr(e.ino).catch(() => undefined);
+          if (!a) continue;
+          objects++;
+          bytes += a.size;
+        }
+      }
+      await yieldToLoop();
+      if (page.eof || page.entries.length === 0) break;
+      cookie = page.entries[page.entries.length - 1]!.cookie;
+    }
+  }
+  return { bucket, objects, bytes: String(bytes), complete, ms: now() - t0 };
+}
