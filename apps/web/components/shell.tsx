@@ -20,6 +20,7 @@ const NAV: Array<{ href: string; label: string }> = [
   { href: '/metrics', label: 'Metrics' },
   { href: '/connections', label: 'Connections' },
   { href: '/access', label: 'Access' },
+  { href: '/buckets', label: 'Buckets' },
   { href: '/circuits', label: 'Circuit breakers' },
   { href: '/certificates', label: 'Certificates' },
   { href: '/diagnostics', label: 'Diagnostics' },

@@ -28,7 +28,7 @@ import type {
   ListenerView,
 } from './types/ops.ts';
 import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView, UsageView } from './types/quotas.ts';
-import type { LifecycleSweepView, LifecycleView } from './types/s3.ts';
+import type { BucketUsageView, BucketView, LifecycleSweepView, LifecycleView } from './types/s3.ts';
 
 export type { Role, Session } from './types/auth.ts';
 export type { HealthCheck, HealthReport, HealthStatus } from './types/health.ts';
@@ -87,6 +87,10 @@ export interface GatewayControl {
   reloadConfig(): Promise<ConfigReload>;
   /** Who may reach what over each protocol, from the running configuration. */
   accessReport(): Promise<AccessReport>;
+  /** Every bucket with its owner and settings; PRECONDITION_FAILED when this gateway serves no S3. */
+  s3Buckets(): Promise<BucketView[]>;
+  /** A bucket's objects and bytes, counted by walking it; NOT_FOUND for no such bucket. */
+  s3BucketUsage(bucket: string): Promise<BucketUsageView>;
   /** Every bucket's lifecycle rules, the last sweep and the next (`served: false` without S3). */
   s3Lifecycle(): Promise<LifecycleView>;
   /** Sweeps now, as `./cfs s3 lifecycle run`; PRECONDITION_FAILED when this gateway serves no S3. */

@@ -218,6 +218,20 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
       s3: { served: true, https: false, publicReadBuckets: [], corsOrigins: [] },
       notes: [],
     }),
+    s3Buckets: async () => [
+      {
+        name: 'logs',
+        owner: 'alice',
+        ownerUid: 1000,
+        ownerGid: 1000,
+        created: '2026-11-28T08:00:00.000Z',
+        mode: '0755',
+        publicRead: false,
+        lifecycle: [],
+        tags: [],
+      },
+    ],
+    s3BucketUsage: async (bucket) => ({ bucket, objects: 2, bytes: '10', complete: true, ms: 1 }),
     s3Lifecycle: async () => ({
       served: true,
       buckets: [

@@ -46,6 +46,8 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['quotas.remove', { uid: 1000 }, 'admin'],
   ['quotas.explain', { uid: 1000 }, 'viewer'],
   ['quotas.usage', { kind: 'uid' }, 'viewer'],
+  ['s3.buckets', undefined, 'viewer'],
+  ['s3.bucketUsage', { bucket: 'logs' }, 'viewer'],
   ['s3.lifecycle', undefined, 'viewer'],
   ['s3.runLifecycle', undefined, 'operator'],
   ['users.list', undefined, 'viewer'],

@@ -30,6 +30,7 @@ const PAGES = [
   ['metrics', '/metrics'],
   ['connections', '/connections'],
   ['access', '/access'],
+  ['buckets', '/buckets'],
   ['circuits', '/circuits'],
   ['certificates', '/certificates'],
   ['diagnostics', '/diagnostics'],
@@ -455,6 +456,21 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     );
     await page.screenshot({ path: join(SHOTS, 'maintenance-lifecycle.png'), fullPage: true });
     s3.destroy();
+  });
+
+  test('5e Buckets: each bucket with its owner and lifecycle rules; Count walks it for objects and bytes', async () => {
+    await page.goto(`${base}/buckets`);
+    const row = page.locator('tr[data-bucket="console"]');
+    await row.waitFor();
+    const text = await row.innerText();
+    match(text, /console\s+alice\s/);
+    match(text, /keys only/);
+    match(text, /expire-tmp: expire from \d{4}-\d\d-\d\d — keys under "tmp\/"/);
+    match(text, /later: \(disabled\) expire 30 days after last write/);
+    await row.getByRole('button', { name: 'Count the objects of console' }).click();
+    // Test 5d's sweep left before.bin alone (50,000 bytes).
+    await page.getByTestId('usage-console').filter({ hasText: '1 object, 50.0 KB' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'buckets-usage.png'), fullPage: true });
   });
 
   test('6 a viewer sees the Drain button disabled, with the reason', async () => {

@@ -1,8 +1,13 @@
+import { z } from 'zod';
 import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
-import type { LifecycleSweepView, LifecycleView } from '../types/s3.ts';
+import type { BucketUsageView, BucketView, LifecycleSweepView, LifecycleView } from '../types/s3.ts';
 
-/** S3 bucket lifecycle rules: what each bucket's rules do, and a sweep on demand. */
+/** S3 buckets, with their owners, settings and usage; lifecycle rules and a sweep on demand. */
 export const s3Router = router({
+  buckets: viewerProcedure.query(({ ctx }): Promise<BucketView[]> => ctx.control.s3Buckets()),
+  bucketUsage: viewerProcedure
+    .input(z.object({ bucket: z.string().min(3).max(63) }))
+    .query(({ ctx, input }): Promise<BucketUsageView> => ctx.control.s3BucketUsage(input.bucket)),
   lifecycle: viewerProcedure.query(({ ctx }): Promise<LifecycleView> => ctx.control.s3Lifecycle()),
   runLifecycle: operatorProcedure
     .meta({ audit: { action: 's3.lifecycle.run', target: () => 's3.lifecycle' } })

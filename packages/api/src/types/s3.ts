@@ -31,3 +31,31 @@ export interface LifecycleView {
   nextSweep: string | null;
   sweeping: boolean;
 }
+
+/** One bucket with its owner and settings (`./cfs s3 buckets`). */
+export interface BucketView {
+  name: string;
+  /** The owner's account name, null for a uid no account holds. */
+  owner: string | null;
+  ownerUid: number;
+  ownerGid: number;
+  created: string;
+  /** Octal permission bits of the bucket directory (`0755`). */
+  mode: string;
+  /** Anyone may read it without a key (`s3.public_read_buckets`). */
+  publicRead: boolean;
+  /** Its lifecycle rules, one line each. */
+  lifecycle: string[];
+  tags: Array<{ key: string; value: string }>;
+}
+
+/** A bucket's objects and bytes, counted by walking it. */
+export interface BucketUsageView {
+  bucket: string;
+  objects: number;
+  /** Bytes, a decimal string. */
+  bytes: string;
+  /** False when the count stopped at its time budget (a lower bound). */
+  complete: boolean;
+  ms: number;
+}

@@ -1,11 +1,24 @@
 import type { GatewayControl, LifecycleView } from '@claudefs/api';
 import { TRPCError } from '@trpc/server';
 import type { Gateway } from '../../daemon/gateway.ts';
-import { lifecycleSweeperOf } from '../../protocols/s3/admin-route.ts';
+import { lifecycleSweeperOf, s3ServerOf } from '../../protocols/s3/admin-route.ts';
 
 /** The console's view of S3 lifecycle rules: the same sweeper `./cfs s3 lifecycle` reads. */
-export function s3Control(gw: Gateway): Pick<GatewayControl, 's3Lifecycle' | 'runS3Lifecycle'> {
+export function s3Control(
+  gw: Gateway,
+): Pick<GatewayControl, 's3Buckets' | 's3BucketUsage' | 's3Lifecycle' | 'runS3Lifecycle'> {
+  const s3 = () => {
+    const server = s3ServerOf(gw.servers);
+    if (!server) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this gateway serves no S3' });
+    return server;
+  };
   return {
+    s3Buckets: async () => s3().buckets(),
+    s3BucketUsage: async (bucket) => {
+      const usage = await s3().bucketUsage(bucket);
+      if (!usage) throw new TRPCError({ code: 'NOT_FOUND', message: `no bucket named ${bucket}` });
+      return usage;
+    },
     s3Lifecycle: async (): Promise<LifecycleView> => {
       const sweeper = lifecycleSweeperOf(gw.servers);
       if (!sweeper) return { served: false, buckets: [], lastSweep: null, nextSweep: null, sweeping: false };
