@@ -101,10 +101,12 @@ function parseFilter(f: Node): { filter: RuleFilter; and: boolean } {
   return { filter, and: and !== undefined };
 }
 
-/** The date of an `<Expiration><Date>`: ISO 8601, at midnight UTC as S3 requires. */
+/** The date of an `<Expiration><Date>`: ISO 8601 (UTC unless it names a zone), at midnight UTC as S3 requires. */
 function parseDate(raw: string): number {
   const s = raw.trim();
-  const ms = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(s) ? Date.parse(s) : Number.NaN;
+  const m = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.exec(s);
+  // JavaScript reads a date-time without a zone as local time; S3 means GMT.
+  const ms = m ? Date.parse(m[1] !== undefined && m[2] === undefined ? `${s}Z` : s) : Number.NaN;
   if (!Number.isFinite(ms)) throw invalid(`'Date' is not an ISO 8601 date: ${s}`);
   if (ms % DAY_MS !== 0) throw invalid("'Date' must be at midnight GMT");
   return ms;
@@ -122,7 +124,8 @@ function parseRule(r: Node, n: number): LifecycleRule {
   }
   const status = text(r, 'Status')?.trim();
   if (status !== 'Enabled' && status !== 'Disabled') throw malformed('<Status> must be Enabled or Disabled');
-  const id = text(r, 'ID') ?? randomBytes(12).toString('base64url');
+  // No ID, or an empty one: S3 makes one up.
+  const id = text(r, 'ID') || randomBytes(12).toString('base64url');
   if (id.length > MAX_ID) throw invalid(`ID length should not exceed allowed limit of ${MAX_ID}`);
 
   const filterNode = child(r, 'Filter');
