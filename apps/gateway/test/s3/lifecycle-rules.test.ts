@@ -62,11 +62,18 @@ describe('lifecycle configurations', () => {
       doc('<Rule><ID></ID><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>'),
     );
     equal(empty!.id.length > 0, true);
-    // A date-time without a zone is GMT, as S3 reads it (not this machine's local time).
-    const [noZone] = parseLifecycle(
-      doc('<Rule><Status>Enabled</Status><Expiration><Date>2026-12-01T00:00:00</Date></Expiration></Rule>'),
-    );
-    equal(noZone!.expirationDate, Date.UTC(2026, 11, 1));
+    // A date-time without a zone is GMT, as S3 reads it — not the host's local time.
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      const [noZone] = parseLifecycle(
+        doc('<Rule><Status>Enabled</Status><Expiration><Date>2026-12-01T00:00:00</Date></Expiration></Rule>'),
+      );
+      equal(noZone!.expirationDate, Date.UTC(2026, 11, 1));
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
     refused('MalformedXML', '<Rule><Status>On</Status><Expiration><Days>1</Days></Expiration></Rule>');
     refused('MalformedXML', '<Rule><Expiration><Days>1</Days></Expiration></Rule>');
   });
