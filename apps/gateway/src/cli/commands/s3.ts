@@ -3,11 +3,14 @@ import {
   S3_BUCKETS_PATH,
   S3_LIFECYCLE_PATH,
   S3_LIFECYCLE_RUN_PATH,
+  S3_UPLOADS_PATH,
   s3BucketUsagePath,
+  s3UploadAbortPath,
 } from '../../protocols/s3/admin-route.ts';
 import type { BucketSummary, BucketUsage } from '../../protocols/s3/buckets.ts';
 import type { LifecycleStatus, SweepReport } from '../../protocols/s3/lifecycle/sweeper.ts';
-import { formatSize } from '../../util/units.ts';
+import type { UploadSummary } from '../../protocols/s3/multipart/report.ts';
+import { formatRemaining, formatSize } from '../../util/units.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import { alignColumns } from '../format/columns.ts';
@@ -91,6 +94,25 @@ export function formatBuckets(
   return `${lines.join('\n')}\n`;
 }
 
+/** Incomplete multipart uploads, the oldest first: whose, where, how old, what they hold. */
+export function formatUploads(uploads: readonly UploadSummary[], now = Date.now()): string {
+  if (uploads.length === 0) return 'No multipart uploads in progress.\n';
+  const rows = uploads.map((u) => [
+    u.uploadId,
+    `${u.bucket}/${u.key}`,
+    u.owner ?? `uid ${u.uid}`,
+    u.initiated.slice(0, 19).replace('T', ' '),
+    formatRemaining(now - Date.parse(u.lastActivity)),
+    String(u.parts),
+    formatSize(BigInt(u.bytes)),
+  ]);
+  const lines = alignColumns(
+    [['Upload', 'Object', 'Owner', 'Started', 'Idle for', 'Parts', 'Size'], ...rows],
+    ['left', 'left', 'left', 'left', 'right', 'right', 'right'],
+  );
+  return `${lines.join('\n')}\n`;
+}
+
 function noS3(e: unknown): never {
   if (e instanceof AdminApiError && e.status === 404)
     throw new CliExit('the running gateway serves no S3 (start it with `./cfs gateway start s3`)', 1);
@@ -98,7 +120,7 @@ function noS3(e: unknown): never {
 }
 
 export function registerS3(program: Command): void {
-  const s3 = program.command('s3').description('S3 buckets, their lifecycle rules and sweeps');
+  const s3 = program.command('s3').description('S3 buckets, incomplete uploads, lifecycle rules and sweeps');
   s3.command('buckets')
     .description(
       'every bucket with its owner, creation, access and lifecycle rules; --usage counts objects and bytes',
@@ -126,6 +148,52 @@ export function registerS3(program: Command): void {
         );
         return 0;
       }),
+    );
+  s3.command('uploads')
+    .description(
+      'incomplete multipart uploads (their parts hold space and quota); `abort ID` aborts one (operator)',
+    )
+    .argument('[action]', 'abort: abort the upload ID')
+    .argument('[uploadId]', 'the upload to abort')
+    .option('--json', 'print as JSON')
+    .option('--config <file>', CONFIG_HELP)
+    .action(
+      (action: string | undefined, uploadId: string | undefined, opts: { json?: boolean; config?: string }) =>
+        runCli(async () => {
+          if (action !== undefined && action !== 'abort')
+            throw new CliExit(
+              `unknown action "${action}": \`./cfs s3 uploads\` lists, \`./cfs s3 uploads abort ID\` aborts`,
+              2,
+            );
+          if (action === 'abort' && !uploadId)
+            throw new CliExit('name the upload: ./cfs s3 uploads abort ID', 2);
+          const { config } = await loadOperatorConfig(opts.config);
+          const client = AdminClient.forConfig(config);
+          if (action === undefined) {
+            const uploads = await client.get<UploadSummary[]>(S3_UPLOADS_PATH).catch(noS3);
+            process.stdout.write(
+              opts.json ? `${JSON.stringify(uploads, null, 2)}\n` : formatUploads(uploads),
+            );
+            return 0;
+          }
+          let gone: { bucket: string; key: string; parts: number; freedBytes: string };
+          try {
+            gone = await client.post(s3UploadAbortPath(uploadId!));
+          } catch (e) {
+            if (e instanceof AdminApiError && e.status === 404 && /no multipart upload/.test(e.message))
+              throw new CliExit(
+                `no multipart upload ${uploadId} in progress (\`./cfs s3 uploads\` lists them)`,
+                1,
+              );
+            noS3(e);
+          }
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify(gone, null, 2)}\n`
+              : `aborted ${uploadId} (${gone.bucket}/${gone.key}): ${gone.parts} part${gone.parts === 1 ? '' : 's'}, ${formatSize(BigInt(gone.freedBytes))} freed\n`,
+          );
+          return 0;
+        }),
     );
   s3.command('lifecycle')
     .description(

@@ -6,6 +6,10 @@ import { S3Server } from './server.ts';
 export const S3_LIFECYCLE_PATH = '/admin/s3/lifecycle';
 export const S3_LIFECYCLE_RUN_PATH = '/admin/s3/lifecycle/run';
 export const S3_BUCKETS_PATH = '/admin/s3/buckets';
+export const S3_UPLOADS_PATH = '/admin/s3/uploads';
+/** `/admin/s3/uploads/ID/abort`. */
+export const s3UploadAbortPath = (uploadId: string) =>
+  `${S3_UPLOADS_PATH}/${encodeURIComponent(uploadId)}/abort`;
 /** `/admin/s3/buckets/NAME/usage`. */
 export const s3BucketUsagePath = (bucket: string) => `${S3_BUCKETS_PATH}/${encodeURIComponent(bucket)}/usage`;
 
@@ -24,7 +28,8 @@ export function lifecycleSweeperOf(servers: readonly ProtocolServer[]): Lifecycl
 /**
  * The admin routes behind `./cfs s3`: GET /admin/s3/buckets (viewer) — every bucket with its
  * owner and settings — and GET /admin/s3/buckets/{bucket}/usage (viewer) — its objects and
- * bytes, counted by walking it; GET /admin/s3/lifecycle (viewer) — every bucket's rules, the last
+ * bytes, counted by walking it; GET /admin/s3/uploads (viewer) — incomplete multipart uploads —
+ * and POST /admin/s3/uploads/{uploadId}/abort (operator, audited as `s3.upload.abort`); GET /admin/s3/lifecycle (viewer) — every bucket's rules, the last
  * sweep, the next — and POST /admin/s3/lifecycle/run (operator, audited as `s3.lifecycle.run`
  * with what the sweep did). `servers` is read at request time; without an S3 server they
  * answer 404.
@@ -56,6 +61,27 @@ export function addS3Routes(admin: AdminRoutes, servers: () => readonly Protocol
       const usage = await s3.bucketUsage(bucket);
       return usage ? { body: usage } : { status: 404, body: { error: `no bucket named ${bucket}` } };
     }),
+  );
+  admin.add(
+    'GET',
+    S3_UPLOADS_PATH,
+    'viewer',
+    's3.uploads',
+    withS3(async (s3) => ({ body: await s3.incompleteUploads() })),
+  );
+  admin.add(
+    'POST',
+    `${S3_UPLOADS_PATH}/{uploadId}/abort`,
+    'operator',
+    's3.upload.abort',
+    withS3(async (s3, _sweeper, req) => {
+      const id = req.params.uploadId ?? '';
+      const gone = await s3.abortUpload(id, req.caller.actor);
+      return gone
+        ? { body: gone, auditDetail: gone }
+        : { status: 404, body: { error: `no multipart upload ${id} in progress` } };
+    }),
+    (req) => `upload:${req.params.uploadId ?? ''}`,
   );
   admin.add(
     'GET',

@@ -17,6 +17,7 @@ import type { HealthCheck } from '../../ops/health.ts';
 import { onCredentialsInvalidated } from '../../ops/identity/credentials.ts';
 import type { Credential } from '../../storage/types.ts';
 import { systemName } from '../../util/system-ids.ts';
+import { formatSize } from '../../util/units.ts';
 import { Acceptor } from '../acceptor.ts';
 import { type BucketSummary, type BucketUsage, bucketSummaries, measureBucket } from './buckets.ts';
 import { NOBODY, type PostUpload, type S3Call, type S3Env, type S3Reply } from './context.ts';
@@ -38,6 +39,7 @@ import { type OpRow, route, type Target } from './dispatch.ts';
 import { checkBucketName } from './keys.ts';
 import { LifecycleSweeper } from './lifecycle/sweeper.ts';
 import { DirectoryListings } from './listing.ts';
+import { type UploadSummary, uploadSummaries } from './multipart/report.ts';
 import { StaleUploadSweeper } from './multipart/stale.ts';
 import { UploadStore } from './multipart/store.ts';
 import { readPostForm } from './post-form.ts';
@@ -225,9 +227,38 @@ export class S3Server implements ProtocolServer {
 
   /** Every bucket with its owner and settings (`./cfs s3 buckets`, the console's Buckets page). */
   async buckets(): Promise<BucketSummary[]> {
+    return bucketSummaries(this.env, await this.ownerNames());
+  }
+
+  /** Every incomplete multipart upload, the oldest first (`./cfs s3 uploads`). */
+  async incompleteUploads(): Promise<UploadSummary[]> {
+    return uploadSummaries(this.env.uploads, await this.ownerNames());
+  }
+
+  /**
+   * Aborts an upload for an operator (`./cfs s3 uploads abort`): its parts freed, logged with
+   * who asked. Undefined when there is no such upload (finished, aborted, never was).
+   */
+  async abortUpload(
+    uploadId: string,
+    by: string,
+  ): Promise<{ bucket: string; key: string; parts: number; freedBytes: string } | undefined> {
+    const gone = await this.env.uploads.abort(uploadId);
+    if (!gone) return undefined;
+    const freed = gone.parts.reduce((sum, p) => sum + BigInt(p.size), 0n);
+    const { bucket, key } = gone.upload.info;
+    this.ctx.log.info(
+      { upload: uploadId, bucket, key, parts: gone.parts.length, freedBytes: String(freed), by },
+      `S3 multipart upload ${uploadId} of ${bucket}/${key} aborted by ${by}; ${gone.parts.length} part${gone.parts.length === 1 ? '' : 's'}, ${formatSize(freed)} freed`,
+    );
+    return { bucket, key, parts: gone.parts.length, freedBytes: String(freed) };
+  }
+
+  /** uid → account name (or root/nobody), from the control plane. */
+  private async ownerNames(): Promise<(uid: number) => string | null> {
     const users = await this.ctx.control.users.list();
     const byUid = new Map(users.map((u) => [u.uid, u.name]));
-    return bucketSummaries(this.env, (uid) => byUid.get(uid) ?? systemName('uid', uid) ?? null);
+    return (uid) => byUid.get(uid) ?? systemName('uid', uid) ?? null;
   }
 
   /** A bucket's objects and bytes, counted by walking it; undefined for no such bucket. */
