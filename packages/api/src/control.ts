@@ -28,7 +28,14 @@ import type {
   ListenerView,
 } from './types/ops.ts';
 import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView, UsageView } from './types/quotas.ts';
-import type { BucketUsageView, BucketView, LifecycleSweepView, LifecycleView } from './types/s3.ts';
+import type {
+  BucketUsageView,
+  BucketView,
+  LifecycleSweepView,
+  LifecycleView,
+  UploadAbortView,
+  UploadView,
+} from './types/s3.ts';
 
 export type { Role, Session } from './types/auth.ts';
 export type { HealthCheck, HealthReport, HealthStatus } from './types/health.ts';
@@ -91,6 +98,10 @@ export interface GatewayControl {
   s3Buckets(): Promise<BucketView[]>;
   /** A bucket's objects and bytes, counted by walking it; NOT_FOUND for no such bucket. */
   s3BucketUsage(bucket: string): Promise<BucketUsageView>;
+  /** Incomplete multipart uploads, the oldest first; PRECONDITION_FAILED without S3. */
+  s3Uploads(): Promise<UploadView[]>;
+  /** Aborts one, its parts freed (logged as by `by`); NOT_FOUND when it is not in progress. */
+  abortS3Upload(uploadId: string, by: string): Promise<UploadAbortView>;
   /** Every bucket's lifecycle rules, the last sweep and the next (`served: false` without S3). */
   s3Lifecycle(): Promise<LifecycleView>;
   /** Sweeps now, as `./cfs s3 lifecycle run`; PRECONDITION_FAILED when this gateway serves no S3. */

@@ -232,6 +232,8 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
       },
     ],
     s3BucketUsage: async (bucket) => ({ bucket, objects: 2, bytes: '10', complete: true, ms: 1 }),
+    s3Uploads: async () => [],
+    abortS3Upload: async () => ({ bucket: 'logs', key: 'big.bin', parts: 1, freedBytes: '5' }),
     s3Lifecycle: async () => ({
       served: true,
       buckets: [

@@ -48,6 +48,8 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['quotas.usage', { kind: 'uid' }, 'viewer'],
   ['s3.buckets', undefined, 'viewer'],
   ['s3.bucketUsage', { bucket: 'logs' }, 'viewer'],
+  ['s3.uploads', undefined, 'viewer'],
+  ['s3.abortUpload', { uploadId: '0123456789abcdef0123456789abcdef' }, 'operator'],
   ['s3.lifecycle', undefined, 'viewer'],
   ['s3.runLifecycle', undefined, 'operator'],
   ['users.list', undefined, 'viewer'],

@@ -7,10 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import {
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { requireTools } from '../support/tools.ts';
@@ -471,6 +474,40 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     // Test 5d's sweep left before.bin alone (50,000 bytes).
     await page.getByTestId('usage-console').filter({ hasText: '1 object, 50.0 KB' }).waitFor();
     await page.screenshot({ path: join(SHOTS, 'buckets-usage.png'), fullPage: true });
+  });
+
+  test('5f Buckets: an incomplete upload is listed with its owner and size; Abort (confirmed) frees it', async () => {
+    const s3 = aliceS3();
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'console', Key: 'video/raw.mov' }),
+    );
+    await s3.send(
+      new UploadPartCommand({
+        Bucket: 'console',
+        Key: 'video/raw.mov',
+        UploadId,
+        PartNumber: 1,
+        Body: Buffer.alloc(10_000, 5),
+      }),
+    );
+    await page.goto(`${base}/buckets`);
+    const row = page.locator(`tr[data-upload="${UploadId}"]`);
+    await row.waitFor();
+    match(await row.innerText(), /console\/video\/raw\.mov[\s\S]*alice[\s\S]*\b1\s+10\.0 KB/);
+    await row.getByRole('button', { name: 'Abort' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Abort the upload of console/video/raw.mov?' });
+    match(
+      await dialog.innerText(),
+      /Its parts are deleted — 1 part, 10\.0 KB — and the space goes back to alice/,
+    );
+    await page.screenshot({ path: join(SHOTS, 'buckets-abort-upload.png'), fullPage: true });
+    await dialog.getByRole('button', { name: 'Abort upload' }).click();
+    await page
+      .locator('[data-toast="success"]', { hasText: 'Upload of console/video/raw.mov aborted' })
+      .waitFor();
+    await row.waitFor({ state: 'detached' });
+    equal((await s3.send(new ListMultipartUploadsCommand({ Bucket: 'console' }))).Uploads, undefined);
+    s3.destroy();
   });
 
   test('6 a viewer sees the Drain button disabled, with the reason', async () => {

@@ -1,13 +1,15 @@
 'use client';
-import type { BucketView } from '@claudefs/api';
-import { Button, Card, HeadRow, StatusBadge, Table, Td } from '@claudefs/ui';
-import { useQuery } from '@tanstack/react-query';
+import type { BucketView, UploadView } from '@claudefs/api';
+import { Button, Card, ConfirmDialog, HeadRow, StatusBadge, Table, Td } from '@claudefs/ui';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { PageHeader } from '../../components/page-header.tsx';
 import { QueryPanel } from '../../components/query-panel.tsx';
 import { messageOf } from '../../lib/errors.ts';
-import { bytes, dateTime } from '../../lib/format.ts';
+import { ago, bytes, dateTime } from '../../lib/format.ts';
+import { useRoleProblem } from '../../lib/session.ts';
 import { useTRPC } from '../../lib/trpc.ts';
+import { useToast } from '../providers.tsx';
 
 /** A bucket's objects and bytes, counted when asked (a walk of the bucket, slow on large ones). */
 function Usage({ bucket }: { bucket: string }) {
@@ -68,6 +70,81 @@ function BucketRow({ b }: { b: BucketView }) {
   );
 }
 
+/**
+ * Multipart uploads never completed: their parts hold space, and their owners' quota, until
+ * someone aborts them (or s3.stale_uploads_expiry, or a lifecycle rule, does). Operators abort.
+ */
+function Uploads() {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const denied = useRoleProblem('operator');
+  const [confirm, setConfirm] = useState<UploadView | null>(null);
+  const uploads = useQuery({ ...trpc.s3.uploads.queryOptions(), refetchInterval: 30_000 });
+  const abort = useMutation(
+    trpc.s3.abortUpload.mutationOptions({
+      onSuccess: (r) => {
+        void queryClient.invalidateQueries({ queryKey: trpc.s3.uploads.queryKey() });
+        toast('success', `Upload of ${r.bucket}/${r.key} aborted: ${bytes(r.freedBytes)} freed.`);
+      },
+      onError: (e) => toast('error', `Abort failed: ${messageOf(e)}`),
+      onSettled: () => setConfirm(null),
+    }),
+  );
+  return (
+    <Card title="Incomplete multipart uploads">
+      <QueryPanel query={uploads} isEmpty={(d) => d.length === 0} empty="No multipart uploads in progress.">
+        {(list) => (
+          <Table caption="Incomplete multipart uploads">
+            <HeadRow columns={['Object', 'Owner', 'Started', 'Last part', 'Parts', 'Size']} actions />
+            <tbody>
+              {list.map((u) => (
+                <tr key={u.uploadId} data-upload={u.uploadId}>
+                  <Td>
+                    <span className="font-medium">
+                      {u.bucket}/{u.key}
+                    </span>
+                    <div className="font-mono text-xs text-slate-500">{u.uploadId}</div>
+                  </Td>
+                  <Td>{u.owner ?? `uid ${u.uid}`}</Td>
+                  <Td className="whitespace-nowrap">{dateTime(u.initiated)}</Td>
+                  <Td className="whitespace-nowrap">{ago(Date.parse(u.lastActivity))}</Td>
+                  <Td className="text-right tabular-nums">{u.parts}</Td>
+                  <Td className="text-right tabular-nums">{bytes(u.bytes)}</Td>
+                  <Td>
+                    <Button
+                      variant="danger"
+                      disabled={denied !== null || abort.isPending}
+                      title={denied ?? undefined}
+                      onClick={() => setConfirm(u)}
+                    >
+                      Abort
+                    </Button>
+                  </Td>
+                </tr>
+              ))}
+            </tbody>
+          </Table>
+        )}
+      </QueryPanel>
+      {denied ? <p className="mt-2 text-xs text-slate-500 dark:text-slate-400">Aborting {denied}.</p> : null}
+      <ConfirmDialog
+        open={confirm !== null}
+        title={`Abort the upload of ${confirm ? `${confirm.bucket}/${confirm.key}` : ''}?`}
+        confirmLabel="Abort upload"
+        tone="danger"
+        busy={abort.isPending}
+        onCancel={() => setConfirm(null)}
+        onConfirm={() => confirm && abort.mutate({ uploadId: confirm.uploadId })}
+      >
+        Its parts are deleted — {confirm?.parts ?? 0} part{confirm?.parts === 1 ? '' : 's'},{' '}
+        {bytes(confirm?.bytes ?? '0')} — and the space goes back to {confirm?.owner ?? 'its owner'}. A client
+        still uploading gets NoSuchUpload and must start again.
+      </ConfirmDialog>
+    </Card>
+  );
+}
+
 /** Every S3 bucket: who owns it, who may read it, its lifecycle rules and tags, what it holds. */
 export function Buckets() {
   const trpc = useTRPC();
@@ -98,6 +175,9 @@ export function Buckets() {
           )}
         </QueryPanel>
       </Card>
+      <div className="mt-4">
+        <Uploads />
+      </div>
     </>
   );
 }

@@ -59,3 +59,25 @@ export interface BucketUsageView {
   complete: boolean;
   ms: number;
 }
+
+/** An incomplete multipart upload: its parts hold space and their owner's quota. */
+export interface UploadView {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  uid: number;
+  owner: string | null;
+  initiated: string;
+  lastActivity: string;
+  parts: number;
+  /** Bytes, a decimal string. */
+  bytes: string;
+}
+
+/** What aborting an upload freed. */
+export interface UploadAbortView {
+  bucket: string;
+  key: string;
+  parts: number;
+  freedBytes: string;
+}

@@ -6,7 +6,10 @@ import { lifecycleSweeperOf, s3ServerOf } from '../../protocols/s3/admin-route.t
 /** The console's view of S3 lifecycle rules: the same sweeper `./cfs s3 lifecycle` reads. */
 export function s3Control(
   gw: Gateway,
-): Pick<GatewayControl, 's3Buckets' | 's3BucketUsage' | 's3Lifecycle' | 'runS3Lifecycle'> {
+): Pick<
+  GatewayControl,
+  's3Buckets' | 's3BucketUsage' | 's3Uploads' | 'abortS3Upload' | 's3Lifecycle' | 'runS3Lifecycle'
+> {
   const s3 = () => {
     const server = s3ServerOf(gw.servers);
     if (!server) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this gateway serves no S3' });
@@ -18,6 +21,13 @@ export function s3Control(
       const usage = await s3().bucketUsage(bucket);
       if (!usage) throw new TRPCError({ code: 'NOT_FOUND', message: `no bucket named ${bucket}` });
       return usage;
+    },
+    s3Uploads: async () => s3().incompleteUploads(),
+    abortS3Upload: async (uploadId, by) => {
+      const gone = await s3().abortUpload(uploadId, by);
+      if (!gone)
+        throw new TRPCError({ code: 'NOT_FOUND', message: `no multipart upload ${uploadId} in progress` });
+      return gone;
     },
     s3Lifecycle: async (): Promise<LifecycleView> => {
       const sweeper = lifecycleSweeperOf(gw.servers);
