@@ -1,39 +1,17 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { BucketUsageView, BucketView } from '@claudefs/api';
 import { isFsError } from '../../storage/errors.ts';
 import { ROOT } from '../../storage/types.ts';
 import type { S3Env } from './context.ts';
 import { isValidBucketName } from './keys.ts';
 import { decodeLifecycle, describeRule, LIFECYCLE_XATTR } from './lifecycle/rules.ts';
-import { decodeTags, TAGS_XATTR, type Tag } from './tagging.ts';
+import { decodeTags, TAGS_XATTR } from './tagging.ts';
 
 /** One bucket as an operator reads it (`./cfs s3 buckets`, the console's Buckets page). */
-export interface BucketSummary {
-  name: string;
-  /** The owner's account name (or root/nobody), null for a uid no account holds. */
-  owner: string | null;
-  ownerUid: number;
-  ownerGid: number;
-  /** ISO 8601: the bucket directory's creation. */
-  created: string;
-  /** The directory's permission bits, octal (`0755`). */
-  mode: string;
-  /** Listed in `s3.public_read_buckets`: anyone may read it without a key. */
-  publicRead: boolean;
-  /** What its lifecycle rules do, one line each (disabled ones say so). */
-  lifecycle: string[];
-  tags: Tag[];
-}
+export type BucketSummary = BucketView;
 
 /** What a bucket holds, counted by walking it. */
-export interface BucketUsage {
-  bucket: string;
-  objects: number;
-  /** Bytes, as a decimal string. */
-  bytes: string;
-  /** False when the walk stopped at its time budget: the counts are a lower bound. */
-  complete: boolean;
-  ms: number;
-}
+export type BucketUsage = BucketUsageView;
 
 /** Every bucket (valid-named directory of s3.root), in name order. */
 export async function bucketSummaries(

@@ -1,21 +1,8 @@
+import type { UploadView } from '@claudefs/api';
 import { UploadStore } from './store.ts';
 
-/** An incomplete multipart upload, as an operator reads it (`./cfs s3 uploads`). */
-export interface UploadSummary {
-  uploadId: string;
-  bucket: string;
-  key: string;
-  uid: number;
-  /** The owner's account name, null for a uid no account holds. */
-  owner: string | null;
-  /** ISO 8601. */
-  initiated: string;
-  /** ISO 8601: its start or its newest part. */
-  lastActivity: string;
-  parts: number;
-  /** Bytes its parts hold (and charge to its owner's quota), a decimal string. */
-  bytes: string;
-}
+/** An incomplete multipart upload, as an operator reads it (`./cfs s3 uploads`, the console). */
+export type UploadSummary = UploadView;
 
 /** Every upload in progress, the oldest first. */
 export async function uploadSummaries(
