@@ -196,9 +196,10 @@ export class LifecycleSweeper {
     for (const b of buckets) {
       if (this.stopped) break;
       const done: BucketSweep = { bucket: b.bucket, expired: 0, freedBytes: '0', aborted: 0 };
-      let bytes = 0n;
+      // Counted as objects go, so a sweep stopped short still reports what it freed.
+      const tally = { bytes: 0n };
       try {
-        bytes = await this.expireObjects(b.bucket, b.ino, b.rules, done);
+        await this.expireObjects(b.bucket, b.ino, b.rules, done, tally);
         done.aborted = await this.abortUploads(
           b.bucket,
           b.rules,
@@ -208,6 +209,7 @@ export class LifecycleSweeper {
         done.error = (e as Error).message;
         this.log.warn({ err: e, bucket: b.bucket }, `S3 lifecycle sweep of bucket ${b.bucket} stopped short`);
       }
+      const bytes = tally.bytes;
       done.freedBytes = String(bytes);
       freed += bytes;
       report.buckets.push(done);
@@ -225,20 +227,20 @@ export class LifecycleSweeper {
     return report;
   }
 
-  /** Removes the bucket's objects whose time has come; resolves with the bytes freed. */
+  /** Removes the bucket's objects whose time has come, counting them in `done` and `tally`. */
   private async expireObjects(
     bucket: string,
     bucketIno: bigint,
     all: readonly LifecycleRule[],
     done: BucketSweep,
-  ): Promise<bigint> {
+    tally: { bytes: bigint },
+  ): Promise<void> {
     const rules = all.filter((r) => r.enabled && (r.expirationDays ?? r.expirationDate) !== undefined);
-    if (rules.length === 0) return 0n;
+    if (rules.length === 0) return;
     const { ns, listings } = this.env;
     const root = await ns.getattr(bucketIno);
     const needTags = rules.some((r) => r.filter.tags.length > 0);
     const walker = new BucketWalker(ns, listings, ROOT, { prefix: commonPrefix(rules), after: '' });
-    let freed = 0n;
     let seen = 0;
     for await (const { key, attrs } of walker.walk(root)) {
       if (this.stopped) break;
@@ -260,7 +262,7 @@ export class LifecycleSweeper {
       done.expired++;
       this.totals.expired++;
       if (attrs.type === 'file') {
-        freed += attrs.size;
+        tally.bytes += attrs.size;
         this.totals.freedBytes += attrs.size;
       }
       this.log.debug(
@@ -268,7 +270,6 @@ export class LifecycleSweeper {
         'S3 lifecycle: object expired',
       );
     }
-    return freed;
   }
 
   /** Aborts the bucket's multipart uploads started long enough ago; resolves with how many. */
