@@ -5,6 +5,7 @@ import { ROOT } from '../../storage/types.ts';
 import type { S3Env } from './context.ts';
 import { isValidBucketName } from './keys.ts';
 import { decodeLifecycle, describeRule, LIFECYCLE_XATTR } from './lifecycle/rules.ts';
+import { bucketEntries } from './objects.ts';
 import { decodeTags, TAGS_XATTR } from './tagging.ts';
 
 /** One bucket as an operator reads it (`./cfs s3 buckets`, the console's Buckets page). */
@@ -18,31 +19,25 @@ export async function bucketSummaries(
   env: S3Env,
   ownerName: (uid: number) => string | null,
 ): Promise<BucketSummary[]> {
-  const { ns, rootIno, config } = env;
+  const { ns, config } = env;
   const out: BucketSummary[] = [];
-  for (let cookie = 0n; ; ) {
-    const page = await ns.readdir(ROOT, rootIno, cookie, 1024);
-    for (const e of page.entries) {
-      if (e.type !== 'dir' || !isValidBucketName(e.name)) continue;
-      const a = await ns.getattr(e.ino).catch(() => undefined);
-      if (!a) continue;
-      const rules = decodeLifecycle(await ns.getXattr(a.ino, LIFECYCLE_XATTR));
-      out.push({
-        name: e.name,
-        owner: ownerName(a.uid),
-        ownerUid: a.uid,
-        ownerGid: a.gid,
-        created: new Date(Number(a.btimeNs / 1_000_000n)).toISOString(),
-        mode: `0${(a.mode & 0o7777).toString(8)}`,
-        publicRead: config.publicReadBuckets.includes(e.name),
-        lifecycle: rules.map((r) => `${r.id}: ${r.enabled ? '' : '(disabled) '}${describeRule(r)}`),
-        tags: decodeTags(await ns.getXattr(a.ino, TAGS_XATTR)),
-      });
-    }
-    if (page.eof || page.entries.length === 0) break;
-    cookie = page.entries[page.entries.length - 1]!.cookie;
+  for (const e of await bucketEntries(env, ROOT)) {
+    const a = await ns.getattr(e.ino).catch(() => undefined);
+    if (!a) continue;
+    const rules = decodeLifecycle(await ns.getXattr(a.ino, LIFECYCLE_XATTR));
+    out.push({
+      name: e.name,
+      owner: ownerName(a.uid),
+      ownerUid: a.uid,
+      ownerGid: a.gid,
+      created: new Date(Number(a.btimeNs / 1_000_000n)).toISOString(),
+      mode: `0${(a.mode & 0o7777).toString(8)}`,
+      publicRead: config.publicReadBuckets.includes(e.name),
+      lifecycle: rules.map((r) => `${r.id}: ${r.enabled ? '' : '(disabled) '}${describeRule(r)}`),
+      tags: decodeTags(await ns.getXattr(a.ino, TAGS_XATTR)),
+    });
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return out;
 }
 
 /**

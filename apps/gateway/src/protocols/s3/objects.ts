@@ -1,8 +1,8 @@
 import { isFsError } from '../../storage/errors.ts';
-import { type Attributes, type Credential, ROOT } from '../../storage/types.ts';
+import { type Attributes, type Credential, type DirEntry, ROOT } from '../../storage/types.ts';
 import type { S3Env } from './context.ts';
 import { fromFsError, S3Error } from './deps.ts';
-import type { KeyPath } from './keys.ts';
+import { isValidBucketName, type KeyPath } from './keys.ts';
 import { DIR_MARKER_XATTR } from './metadata.ts';
 
 /** Mode of directories the S3 server creates (buckets, prefixes) and of objects. */
@@ -23,6 +23,21 @@ export function pathConflict(key: string, why: string): S3Error {
     `The object cannot be stored: ${why}. This gateway keeps objects as files, so an object and a prefix of the same name cannot both exist.`,
     { Key: key },
   );
+}
+
+/**
+ * The buckets, sorted by name: the valid-named directories of s3.root that `cred` may list
+ * (ListBuckets, `./cfs s3 buckets`, the lifecycle sweeps).
+ */
+export async function bucketEntries(env: S3Env, cred: Credential): Promise<DirEntry[]> {
+  const out: DirEntry[] = [];
+  for (let cookie = 0n; ; ) {
+    const page = await env.ns.readdir(cred, env.rootIno, cookie, 1024);
+    for (const e of page.entries) if (e.type === 'dir' && isValidBucketName(e.name)) out.push(e);
+    if (page.eof || page.entries.length === 0) break;
+    cookie = page.entries[page.entries.length - 1]!.cookie;
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The bucket's directory, or NoSuchBucket. */

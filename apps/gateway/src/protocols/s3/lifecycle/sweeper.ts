@@ -4,8 +4,8 @@ import { ROOT } from '../../../storage/types.ts';
 import { formatSize } from '../../../util/units.ts';
 import type { S3Env } from '../context.ts';
 import { removeKey } from '../handlers/delete-object.ts';
-import { isValidBucketName } from '../keys.ts';
 import { BucketWalker } from '../listing.ts';
+import { bucketEntries } from '../objects.ts';
 import { decodeTags, TAGS_XATTR, type Tag } from '../tagging.ts';
 import {
   abortsAt,
@@ -152,19 +152,14 @@ export class LifecycleSweeper {
   }
 
   private async bucketsWithRules(): Promise<Array<{ bucket: string; ino: bigint; rules: LifecycleRule[] }>> {
-    const { ns, rootIno } = this.env;
     const out: Array<{ bucket: string; ino: bigint; rules: LifecycleRule[] }> = [];
-    for (let cookie = 0n; ; ) {
-      const page = await ns.readdir(ROOT, rootIno, cookie, 1024);
-      for (const e of page.entries) {
-        if (e.type !== 'dir' || !isValidBucketName(e.name)) continue;
-        const rules = decodeLifecycle(await ns.getXattr(e.ino, LIFECYCLE_XATTR).catch(() => undefined));
-        if (rules.length > 0) out.push({ bucket: e.name, ino: e.ino, rules });
-      }
-      if (page.eof || page.entries.length === 0) break;
-      cookie = page.entries[page.entries.length - 1]!.cookie;
+    for (const e of await bucketEntries(this.env, ROOT)) {
+      const rules = decodeLifecycle(
+        await this.env.ns.getXattr(e.ino, LIFECYCLE_XATTR).catch(() => undefined),
+      );
+      if (rules.length > 0) out.push({ bucket: e.name, ino: e.ino, rules });
     }
-    return out.sort((a, b) => (a.bucket < b.bucket ? -1 : 1));
+    return out;
   }
 
   private async sweep(): Promise<SweepReport> {
