@@ -18,8 +18,9 @@ function failedWith(r: RunResult, code: string, op: string): void {
 
 /**
  * What tools that read a bucket's whole state (Terraform's refresh, `s3cmd info`, backup tools)
- * get for the settings the gateway never has — versioning, tags, policies, CORS, encryption…:
- * S3's own "not set" answers, through Debian's aws CLI. Setting one stays NotImplemented.
+ * get for settings never set — versioning (until enabled: versioning.test.ts), tags, policies,
+ * CORS, encryption…: S3's own "not set" answers, through Debian's aws CLI. Setting one the
+ * gateway does not keep stays NotImplemented.
  */
 describe('bucket settings read as never set, object versions as S3 lists an unversioned bucket', () => {
   let g: S3Gateway;
@@ -124,14 +125,14 @@ describe('bucket settings read as never set, object versions as S3 lists an unve
     failedWith(
       await aws(
         's3api',
-        'put-bucket-versioning',
+        'put-bucket-encryption',
         '--bucket',
         BUCKET,
-        '--versioning-configuration',
-        'Status=Enabled',
+        '--server-side-encryption-configuration',
+        '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}',
       ),
       'NotImplemented',
-      'PutBucketVersioning',
+      'PutBucketEncryption',
     );
     failedWith(
       await aws(
@@ -145,7 +146,11 @@ describe('bucket settings read as never set, object versions as S3 lists an unve
       'NotImplemented',
       'PutBucketPolicy',
     );
-    equal((await aws('s3api', 'get-bucket-versioning', '--bucket', BUCKET)).stdout.trim(), '');
+    failedWith(
+      await aws('s3api', 'get-bucket-encryption', '--bucket', BUCKET),
+      'ServerSideEncryptionConfigurationNotFoundError',
+      'GetBucketEncryption',
+    );
     failedWith(
       await aws('s3api', 'get-bucket-tagging', '--bucket', BUCKET),
       'NoSuchTagSet',

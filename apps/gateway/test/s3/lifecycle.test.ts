@@ -11,6 +11,7 @@ import {
 } from '../../src/protocols/s3/lifecycle/sweeper.ts';
 import { DirectoryListings } from '../../src/protocols/s3/listing.ts';
 import { UploadStore } from '../../src/protocols/s3/multipart/store.ts';
+import { VersionStore } from '../../src/protocols/s3/versioning/store.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { CFS, sampleValue, scrape } from '../metrics/fixture.ts';
 import { capturedLog } from '../support/log.ts';
@@ -350,6 +351,7 @@ async function envOf(g: S3Gateway) {
     log: g.gw.log,
     rootIno: (await ns.resolvePath(ROOT, '/export')).ino,
     uploads: await UploadStore.open(ns),
+    versions: await VersionStore.open(ns),
     listings: new DirectoryListings(ns),
   };
 }

@@ -8,6 +8,7 @@ import type { BodyVerifier, Principal } from './deps.ts';
 import type { DirectoryListings } from './listing.ts';
 import type { UploadStore } from './multipart/store.ts';
 import type { PostForm } from './post-form.ts';
+import type { VersionStore } from './versioning/store.ts';
 
 /** What every handler of one S3 server shares. */
 export interface S3Env {
@@ -17,6 +18,8 @@ export interface S3Env {
   /** The inode of `s3.root`: buckets are its subdirectories. */
   readonly rootIno: bigint;
   readonly uploads: UploadStore;
+  /** Noncurrent versions and delete markers of versioned buckets. */
+  readonly versions: VersionStore;
   readonly listings: DirectoryListings;
 }
 

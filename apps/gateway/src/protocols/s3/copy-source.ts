@@ -2,9 +2,11 @@ import type { Attributes } from '../../storage/types.ts';
 import { checkCopySourceConditions } from './conditions.ts';
 import type { S3Call } from './context.ts';
 import { S3Error } from './deps.ts';
-import { objectEtag } from './etag.ts';
+import { objectEtag, storedEtag } from './etag.ts';
 import { checkBucketName, keyPath } from './keys.ts';
 import { bucketDir, findObject } from './objects.ts';
+import { findVersion } from './versioning/reads.ts';
+import { checkVersionId } from './versioning/writes.ts';
 
 export interface CopySource {
   bucket: string;
@@ -14,17 +16,18 @@ export interface CopySource {
   etag: string;
   /** 0 for a directory marker. */
   size: bigint;
+  /** The version copied, when the source named one. */
+  versionId?: string;
 }
 
 /** `x-amz-copy-source: [/]bucket/key[?versionId=…]`, URL-encoded. */
-export function parseCopySource(raw: string): { bucket: string; key: string } {
+export function parseCopySource(raw: string): { bucket: string; key: string; versionId?: string } {
   let s = raw;
+  let versionId: string | undefined;
   const q = s.indexOf('?');
   if (q >= 0) {
-    const params = new URLSearchParams(s.slice(q + 1));
-    const v = params.get('versionId');
-    if (v !== null && v !== 'null')
-      throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId' });
+    const v = new URLSearchParams(s.slice(q + 1)).get('versionId');
+    if (v !== null) versionId = checkVersionId(v);
     s = s.slice(0, q);
   }
   try {
@@ -37,7 +40,8 @@ export function parseCopySource(raw: string): { bucket: string; key: string } {
   if (slash <= 0 || slash === s.length - 1) throw invalidSource();
   const bucket = s.slice(0, slash);
   checkBucketName(bucket);
-  return { bucket, key: s.slice(slash + 1) };
+  const key = s.slice(slash + 1);
+  return versionId === undefined ? { bucket, key } : { bucket, key, versionId };
 }
 
 function invalidSource(): S3Error {
@@ -52,14 +56,21 @@ function invalidSource(): S3Error {
 export async function openCopySource(call: S3Call): Promise<CopySource> {
   const raw = call.headers['x-amz-copy-source'];
   if (typeof raw !== 'string') throw invalidSource();
-  const { bucket, key } = parseCopySource(raw);
+  const { bucket, key, versionId } = parseCopySource(raw);
   const { ns } = call.env;
   const dir = await bucketDir(call.env, call.cred, bucket);
-  const { attrs } = await findObject(call.env, call.cred, dir.ino, key, keyPath(key));
+  const kp = keyPath(key);
+  const { attrs, etag: frozen }: { attrs: Attributes; etag?: string } =
+    versionId === undefined
+      ? await findObject(call.env, call.cred, dir.ino, key, kp)
+      : await findVersion(call.env, call.cred, call.method, dir.ino, key, kp, versionId);
   if (attrs.type === 'file' && (await ns.access(call.cred, attrs.ino, 4)) === 0)
     throw new S3Error('AccessDenied', 'Access Denied');
   const xattrs = await ns.listXattrs(attrs.ino);
-  const etag = await objectEtag(ns, attrs, xattrs);
+  const etag = storedEtag(attrs, xattrs) ?? frozen ?? (await objectEtag(ns, attrs, xattrs));
   checkCopySourceConditions(call.headers, { etag, mtimeNs: attrs.mtimeNs });
-  return { bucket, key, attrs, xattrs, etag, size: attrs.type === 'dir' ? 0n : attrs.size };
+  const size = attrs.type === 'dir' ? 0n : attrs.size;
+  return versionId === undefined
+    ? { bucket, key, attrs, xattrs, etag, size }
+    : { bucket, key, attrs, xattrs, etag, size, versionId };
 }

@@ -33,6 +33,7 @@ import {
 } from './handlers/tagging.ts';
 import { uploadPart } from './handlers/upload-part.ts';
 import { uploadPartCopy } from './handlers/upload-part-copy.ts';
+import { getBucketVersioning, putBucketVersioning } from './handlers/versioning.ts';
 import { isMultipartForm } from './post-form.ts';
 
 export type Target = 'service' | 'bucket' | 'object';
@@ -239,6 +240,28 @@ export const OPERATIONS: readonly OpRow[] = [
     params: [],
     handler: getBucketLifecycle,
     mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'GetBucketVersioning',
+    method: 'GET',
+    target: 'bucket',
+    match: only('versioning'),
+    params: [],
+    handler: getBucketVersioning,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutBucketVersioning',
+    method: 'PUT',
+    target: 'bucket',
+    match: only('versioning'),
+    params: [],
+    handler: putBucketVersioning,
+    mutates: true,
     needsBucket: true,
     publicRead: false,
   },

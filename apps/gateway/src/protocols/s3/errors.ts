@@ -28,6 +28,7 @@ export type S3ErrorCode =
   | 'NoSuchBucket'
   | 'NoSuchKey'
   | 'NoSuchUpload'
+  | 'NoSuchVersion'
   | 'InvalidPart'
   | 'InvalidPartOrder'
   | 'EntityTooSmall'
@@ -190,6 +191,7 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
     status: 501,
     message: 'A header you provided implies functionality that is not implemented.',
   },
+  NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
   /**
    * 503, which every AWS SDK retries with back-off: the namespace refused at once because a
@@ -245,10 +247,14 @@ export class S3Error extends Error {
     message?: string,
     /** Further elements of the <Error> document (e.g. Region, BucketName), name → text. */
     readonly extra?: Record<string, string>,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message ?? S3_ERRORS[code].message, options);
+    this.headers = options?.headers;
   }
+
+  /** Response headers the error carries (`x-amz-delete-marker` of a deleted object). */
+  readonly headers: Record<string, string> | undefined;
 
   get status(): number {
     return S3_ERRORS[this.code].status;

@@ -15,6 +15,25 @@ export interface SortedEntry {
 const READDIR_PAGE = 4096;
 
 /**
+ * How a tree's entries read as keys. In a bucket, files are objects and directories prefixes;
+ * in a bucket's version tree (versioning/store.ts) both are tagged directories.
+ */
+export interface TreeShape {
+  /** An entry as it sorts among keys; undefined: not part of the listing. */
+  decode(name: string, ino: bigint, type: FileType): SortedEntry | undefined;
+  /** The type of what an object entry names. */
+  objectType: FileType;
+}
+
+export const BUCKET_TREE: TreeShape = {
+  decode: (name, ino, type) =>
+    type === 'file' || type === 'dir'
+      ? { name, ino, type, sortKey: type === 'dir' ? `${name}/` : name }
+      : undefined,
+  objectType: 'file',
+};
+
+/**
  * A directory's entries in S3 key order. The namespace pages directories by cookie (creation
  * order), so one directory is read whole and sorted; results are kept per (inode, change id)
  * — any entry added or removed moves the directory's change id — up to a bound on entries.
@@ -28,7 +47,7 @@ export class DirectoryListings {
     private readonly maxEntries = 200_000,
   ) {}
 
-  async sorted(cred: Credential, dir: Attributes): Promise<SortedEntry[]> {
+  async sorted(cred: Credential, dir: Attributes, shape: TreeShape = BUCKET_TREE): Promise<SortedEntry[]> {
     if ((await this.ns.access(cred, dir.ino, 4)) === 0) {
       // readdir raises the namespace's own EACCES.
       await this.ns.readdir(cred, dir.ino, 0n, 1);
@@ -43,13 +62,8 @@ export class DirectoryListings {
     for (let cookie = 0n; ; ) {
       const page = await this.ns.readdir(cred, dir.ino, cookie, READDIR_PAGE);
       for (const e of page.entries) {
-        if (e.type !== 'file' && e.type !== 'dir') continue;
-        entries.push({
-          name: e.name,
-          ino: e.ino,
-          type: e.type,
-          sortKey: e.type === 'dir' ? `${e.name}/` : e.name,
-        });
+        const sorted = shape.decode(e.name, e.ino, e.type);
+        if (sorted) entries.push(sorted);
       }
       if (page.eof || page.entries.length === 0) break;
       cookie = page.entries[page.entries.length - 1]!.cookie;
@@ -97,6 +111,7 @@ export class BucketWalker {
     private readonly listings: DirectoryListings,
     private readonly cred: Credential,
     private readonly opts: WalkOptions,
+    private readonly shape: TreeShape = BUCKET_TREE,
   ) {}
 
   walk(bucket: Attributes): AsyncGenerator<ListedObject> {
@@ -111,7 +126,7 @@ export class BucketWalker {
     const { prefix, after } = this.opts;
     let entries: SortedEntry[];
     try {
-      entries = await this.listings.sorted(this.cred, dir);
+      entries = await this.listings.sorted(this.cred, dir, this.shape);
     } catch (e) {
       // An unreadable or vanished subdirectory is left out; the bucket itself is checked by the caller.
       if (base !== '' && (isFsError(e, 'EACCES') || isFsError(e, 'ESTALE') || isFsError(e, 'ENOENT'))) return;
@@ -130,7 +145,7 @@ export class BucketWalker {
       if (e.type === 'file') {
         if (compareKeys(full, after) <= 0) continue;
         const attrs = await this.attrs(e.ino);
-        if (attrs?.type === 'file') yield { key: full, attrs };
+        if (attrs?.type === this.shape.objectType) yield { key: full, attrs };
         continue;
       }
       // A directory: its keys are `full` (a marker) and everything under it.

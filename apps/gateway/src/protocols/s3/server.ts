@@ -44,6 +44,7 @@ import { StaleUploadSweeper } from './multipart/stale.ts';
 import { UploadStore } from './multipart/store.ts';
 import { readPostForm } from './post-form.ts';
 import { parseTarget } from './request.ts';
+import { VersionStore } from './versioning/store.ts';
 
 /** A POST form's request: its body is the form, read by the handler, never a signed payload. */
 const ANONYMOUS_BODY: AuthResult = Object.freeze({ kind: 'anonymous' });
@@ -144,6 +145,7 @@ export class S3Server implements ProtocolServer {
     const root = config.s3.root;
     const rootAttrs = await ns.ensureDirectory(root.path, root.mode, root.ownerUid, root.ownerGid);
     const uploads = await UploadStore.open(ns, async () => ns.meta.detached());
+    const versions = await VersionStore.open(ns);
     const ctx = this.ctx;
     this.env = {
       ns,
@@ -154,6 +156,7 @@ export class S3Server implements ProtocolServer {
       log,
       rootIno: rootAttrs.ino,
       uploads,
+      versions,
       listings: new DirectoryListings(ns),
     };
     this.sweeper = new StaleUploadSweeper(uploads, () => ctx.config.s3.staleUploadsExpiryMs, log);
@@ -748,7 +751,7 @@ export class S3Server implements ProtocolServer {
     for (const name of res.getHeaderNames()) res.removeHeader(name);
     if (close) res.shouldKeepAlive = false;
     this.finishBody(req, res);
-    const headers: OutgoingHttpHeaders = { 'x-amz-request-id': requestId, server: SERVER };
+    const headers: OutgoingHttpHeaders = { ...err.headers, 'x-amz-request-id': requestId, server: SERVER };
     // A page reads why its request failed; a refused preflight gets no permission.
     if (req.method !== 'OPTIONS') addCorsHeaders(this.env.config.corsOrigins, req.headers, headers);
     if (req.method === 'HEAD' || err.status === 304) {

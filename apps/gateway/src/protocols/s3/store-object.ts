@@ -7,58 +7,89 @@ import { etagXattrs } from './etag.ts';
 import type { KeyPath } from './keys.ts';
 import { DIR_MARKER_XATTR, type ObjectMetadata } from './metadata.ts';
 import { DIR_MODE, ensureParents, pathConflict } from './objects.ts';
+import { retireForWrite, type VersioningStatus, versioningOf } from './versioning/writes.ts';
 import { MAX_XML_BYTES } from './xml.ts';
 
 /** Tries at linking an object whose prefix directories a concurrent DELETE removed meanwhile. */
 const LINK_ATTEMPTS = 4;
 
+export interface LinkedObject {
+  attrs: Attributes;
+  /** The new object's version id in a versioned bucket ("null" while suspended). */
+  versionId: string | undefined;
+}
+
+/** `x-amz-version-id` for an object written in a versioned bucket. */
+export function versionHeader(linked: LinkedObject): Record<string, string> {
+  return linked.versionId === undefined ? {} : { 'x-amz-version-id': linked.versionId };
+}
+
+/** A written-aside file to link in place as an object. */
+export interface ObjectLink {
+  bucketIno: bigint;
+  key: string;
+  kp: KeyPath;
+  /** The detached file. */
+  ino: bigint;
+  metadata: ObjectMetadata;
+  etag: { md5Hex: string } | { multipart: string };
+}
+
 /**
  * Puts a written-aside (detached, durable) file in place as the object `key`: the key's
  * directories are created, metadata and ETag recorded on the still invisible file, then one
  * atomic link replaces whatever object had the key. Readers see the old object or the new
- * one, never a mix. On any failure the detached file is removed.
+ * one, never a mix. In a versioned bucket the object replaced is kept as a noncurrent version
+ * first (versioning/writes.ts), one write of a key at a time. On any failure the detached
+ * file is removed.
  */
-export async function linkObject(
-  env: S3Env,
-  cred: Credential,
-  bucketIno: bigint,
-  key: string,
-  kp: KeyPath,
-  ino: bigint,
-  metadata: ObjectMetadata,
-  etag: { md5Hex: string } | { multipart: string },
-): Promise<Attributes> {
-  const { ns } = env;
+export async function linkObject(env: S3Env, cred: Credential, o: ObjectLink): Promise<LinkedObject> {
   try {
-    const before = await ns.getattr(ino);
-    // Linking bumps the change id by one: the ETag is recorded for the id the object will have,
-    // with the metadata, in the transaction that links it (one commit per PUT).
-    const predicted = before.changeId + 1n;
-    let linked: Attributes | undefined;
-    for (let attempt = 1; linked === undefined; attempt++) {
-      const parent = await ensureParents(env, cred, bucketIno, kp, key);
-      await refuseDirectoryAt(env, cred, parent.ino, kp.name, key);
-      try {
-        linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, true, {
-          ...metadata,
-          ...etagXattrs(etag, predicted),
-        });
-      } catch (e) {
-        if (isFsError(e, 'EISDIR')) throw pathConflict(key, 'a prefix of that name holds other objects');
-        // A DELETE of the prefix's last object removed its directory (S3 has no empty prefixes)
-        // between finding it and linking into it: made again, the link goes there.
-        if (attempt < LINK_ATTEMPTS && (isFsError(e, 'ESTALE') || isFsError(e, 'ENOENT'))) continue;
-        throw e;
-      }
-    }
-    if (linked.changeId !== predicted) {
-      await ns.setXattrs(cred, ino, etagXattrs(etag, linked.changeId), { quiet: true }).catch(() => {});
-    }
-    return linked;
+    const status = await versioningOf(env, o.bucketIno);
+    const link = () => linkInPlace(env, cred, o, status);
+    return status ? await env.versions.locked(o.bucketIno, o.key, link) : await link();
   } catch (e) {
-    await ns.removeDetached(ino).catch(() => {});
+    await env.ns.removeDetached(o.ino).catch(() => {});
     throw asS3Error(e);
   }
+}
+
+async function linkInPlace(
+  env: S3Env,
+  cred: Credential,
+  { bucketIno, key, kp, ino, metadata, etag }: ObjectLink,
+  status: VersioningStatus | undefined,
+): Promise<LinkedObject> {
+  const { ns } = env;
+  const before = await ns.getattr(ino);
+  // Linking bumps the change id by one: the ETag is recorded for the id the object will have,
+  // with the metadata, in the transaction that links it (one commit per PUT).
+  const predicted = before.changeId + 1n;
+  let linked: Attributes | undefined;
+  let versionId: string | undefined;
+  for (let attempt = 1; linked === undefined; attempt++) {
+    const parent = await ensureParents(env, cred, bucketIno, kp, key);
+    await refuseDirectoryAt(env, cred, parent.ino, kp.name, key);
+    const version = status && (await retireForWrite(env, status, cred, bucketIno, kp, parent.ino));
+    versionId = version?.versionId;
+    try {
+      linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, true, {
+        ...metadata,
+        ...etagXattrs(etag, predicted),
+        ...version?.xattrs,
+      });
+    } catch (e) {
+      if (isFsError(e, 'EISDIR')) throw pathConflict(key, 'a prefix of that name holds other objects');
+      // A DELETE of the prefix's last object removed its directory (S3 has no empty prefixes)
+      // between finding it and linking into it: made again, the link goes there.
+      if (attempt < LINK_ATTEMPTS && (isFsError(e, 'ESTALE') || isFsError(e, 'ENOENT'))) continue;
+      throw e;
+    }
+  }
+  if (linked.changeId !== predicted) {
+    await ns.setXattrs(cred, ino, etagXattrs(etag, linked.changeId), { quiet: true }).catch(() => {});
+  }
+  return { attrs: linked, versionId };
 }
 
 async function refuseDirectoryAt(

@@ -5,10 +5,10 @@ import { doc } from '../xml.ts';
 import { openedBucket } from './head-bucket.ts';
 
 /**
- * Bucket settings the gateway has no way to set (versioning, policies, CORS, encryption,
+ * Bucket settings the gateway has no way to set (policies, CORS, encryption,
  * website…; CORS is `s3.cors_origins`, one rule for every bucket), read as S3 reads a bucket where none was ever set: an empty document, or the 404
  * S3 answers for "none". Tools that read a bucket's whole state before acting (Terraform's
- * refresh, `s3cmd info`, backup tools checking versioning) get true answers; setting any of
+ * refresh, `s3cmd info`, backup tools checking replication) get true answers; setting any of
  * them stays 501 NotImplemented (dispatch.ts).
  */
 export interface UnsetSetting {
@@ -20,8 +20,6 @@ export interface UnsetSetting {
 }
 
 export const UNSET_BUCKET_SETTINGS: readonly UnsetSetting[] = [
-  // No Status element: versioning was never enabled (not "Suspended").
-  { sub: 'versioning', op: 'GetBucketVersioning', answer: { root: 'VersioningConfiguration', inner: '' } },
   {
     sub: 'accelerate',
     op: 'GetBucketAccelerateConfiguration',

@@ -5,7 +5,7 @@ import { keyPath } from '../keys.ts';
 import { callerUpload, MIN_PART_BYTES } from '../multipart/access.ts';
 import type { PartRecord } from '../multipart/store.ts';
 import { bucketDir, ensureParents } from '../objects.ts';
-import { linkObject, readSmallBody } from '../store-object.ts';
+import { type LinkedObject, linkObject, readSmallBody, versionHeader } from '../store-object.ts';
 import { doc, el, parseCompleteRequest } from '../xml.ts';
 
 /**
@@ -77,15 +77,22 @@ export async function completeMultipartUpload(call: S3Call): Promise<S3Reply> {
     // From here the listed parts are gone: whatever happens, the upload is over.
     const chosenSet = new Set(chosen.map((r) => r.ino));
     const leftovers = [...recorded.values()].filter((r) => !chosenSet.has(r.ino));
+    let linked: LinkedObject;
     try {
-      await linkObject(call.env, call.cred, bucket.ino, call.key, kp, composed, metadata, {
-        multipart: etag,
+      linked = await linkObject(call.env, call.cred, {
+        bucketIno: bucket.ino,
+        key: call.key,
+        kp,
+        ino: composed,
+        metadata,
+        etag: { multipart: etag },
       });
     } finally {
       for (const r of leftovers) await ns.removeDetached(BigInt(r.ino)).catch(() => {});
       await uploads.remove(u);
     }
     return {
+      headers: versionHeader(linked),
       body: doc(
         'CompleteMultipartUploadResult',
         `${el('Location', `/${call.bucket}/${call.key}`)}${el('Bucket', call.bucket)}${el('Key', call.key)}${el('ETag', quoted(etag))}`,

@@ -11,7 +11,7 @@ import {
   replaceMetadata,
 } from '../metadata.ts';
 import { bucketDir } from '../objects.ts';
-import { hashing, linkObject, storeMarker } from '../store-object.ts';
+import { hashing, linkObject, storeMarker, versionHeader } from '../store-object.ts';
 import { TAGS_XATTR } from '../tagging.ts';
 import { fileChunks, MAX_PUT_BYTES, writeAside } from '../upload.ts';
 import { doc, el, isoDate } from '../xml.ts';
@@ -46,7 +46,8 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
   delete metadata[TAGS_XATTR];
   if (tags) metadata[TAGS_XATTR] = tags;
 
-  if (src.bucket === call.bucket && src.key === call.key) {
+  // Onto itself: new metadata in place. A named version copied over its key is a restore, a new object.
+  if (src.bucket === call.bucket && src.key === call.key && src.versionId === undefined) {
     if (directive !== 'REPLACE' && tagging !== 'REPLACE') {
       throw new S3Error(
         'InvalidRequest',
@@ -82,23 +83,27 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
     src.size === 0n ? emptySource() : fileChunks(ns, call.cred, src.attrs.ino, 0n, src.size - 1n);
   const written = await writeAside(ns, call.cred, hashing(chunks, hash), 'upload', null, src.size);
   const md5Hex = hash.digest('hex');
-  const linked = await linkObject(
-    call.env,
-    call.cred,
-    bucket.ino,
-    call.key,
+  const linked = await linkObject(call.env, call.cred, {
+    bucketIno: bucket.ino,
+    key: call.key,
     kp,
-    written.attrs.ino,
+    ino: written.attrs.ino,
     metadata,
-    { md5Hex },
-  );
-  return result(md5Hex, linked.mtimeNs);
+    etag: { md5Hex },
+  });
+  return result(md5Hex, linked.attrs.mtimeNs, { ...sourceVersion(src), ...versionHeader(linked) });
 }
 
 async function* emptySource(): AsyncGenerator<Buffer> {}
 
-function result(etag: string, mtimeNs: bigint): S3Reply {
+/** `x-amz-copy-source-version-id` when a version was named. */
+export function sourceVersion(src: { versionId?: string }): Record<string, string> {
+  return src.versionId === undefined ? {} : { 'x-amz-copy-source-version-id': src.versionId };
+}
+
+function result(etag: string, mtimeNs: bigint, headers: Record<string, string> = {}): S3Reply {
   return {
+    headers,
     body: doc('CopyObjectResult', `${el('LastModified', isoDate(mtimeNs))}${el('ETag', quoted(etag))}`),
   };
 }

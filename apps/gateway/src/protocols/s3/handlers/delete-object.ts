@@ -1,27 +1,71 @@
 import { isFsError } from '../../../storage/errors.ts';
-import type { Credential, RemoveExpectation } from '../../../storage/types.ts';
+import type { Attributes, Credential, RemoveExpectation } from '../../../storage/types.ts';
 import type { S3Call, S3Env, S3Reply } from '../context.ts';
 import { asS3Error } from '../deps.ts';
 import { keyPath } from '../keys.ts';
 import { DIR_MARKER_XATTR } from '../metadata.ts';
 import { bucketDir, parentDir, pruneEmptyParents } from '../objects.ts';
+import { NULL_VERSION } from '../versioning/store.ts';
+import {
+  checkVersionId,
+  deleteVersion,
+  deleteVersioned,
+  type VersionedDelete,
+  versioningOf,
+} from '../versioning/writes.ts';
 
-/** DELETE /bucket/key — 204 whether or not the object existed (S3 deletes are idempotent). */
+/**
+ * DELETE /bucket/key — 204 whether or not the object existed (S3 deletes are idempotent). In a
+ * versioned bucket a delete marker takes the object's place (versioning/writes.ts); with
+ * `?versionId=` that one version goes for good.
+ */
 export async function deleteObject(call: S3Call): Promise<S3Reply> {
   const versionId = call.query.get('versionId');
-  if (versionId !== undefined && versionId !== 'null') {
-    return { status: 204 };
-  }
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
-  await removeKey(call.env, call.cred, bucket.ino, call.key);
-  return { status: 204 };
+  const done = await deleteKey(call.env, call.cred, bucket, call.key, versionId);
+  return { status: 204, headers: deletedHeaders(done) };
+}
+
+/** `x-amz-version-id` and `x-amz-delete-marker` of a delete that touched a version. */
+export function deletedHeaders(done: VersionedDelete | undefined): Record<string, string> {
+  if (!done) return {};
+  const h: Record<string, string> = { 'x-amz-version-id': done.versionId };
+  if (done.marker) h['x-amz-delete-marker'] = 'true';
+  return h;
+}
+
+/**
+ * DELETE of a key (DeleteObject, one entry of DeleteObjects): a version when one is named, a
+ * delete marker in a versioned bucket, else the object itself.
+ */
+export async function deleteKey(
+  env: S3Env,
+  cred: Credential,
+  bucket: Attributes,
+  key: string,
+  versionId: string | undefined,
+): Promise<VersionedDelete | undefined> {
+  const kp = keyPath(key);
+  if (versionId !== undefined) {
+    checkVersionId(versionId);
+    if (kp.marker) {
+      if (versionId === NULL_VERSION) await removeKey(env, cred, bucket.ino, key);
+      return undefined;
+    }
+    return await deleteVersion(env, cred, bucket, key, kp, versionId);
+  }
+  const status = kp.marker ? undefined : await versioningOf(env, bucket.ino);
+  if (status) return await deleteVersioned(env, status, cred, bucket.ino, key, kp);
+  await removeKey(env, cred, bucket.ino, key);
+  return undefined;
 }
 
 /**
  * Removes the object a key names, if there is one; a directory marker loses its mark (and the
  * directory goes when empty). Directories left empty above it go too. With `expect` (a
- * lifecycle sweep), an object file goes only while it is the inode examined, unchanged since.
- * Says whether anything was removed.
+ * lifecycle sweep), an object file goes only while it is the inode examined, unchanged since —
+ * and in a versioned bucket it becomes a noncurrent version behind a delete marker, as S3's
+ * expiration does there. Says whether anything was removed.
  */
 export async function removeKey(
   env: S3Env,
@@ -32,6 +76,8 @@ export async function removeKey(
 ): Promise<boolean> {
   const kp = keyPath(key);
   const { ns } = env;
+  const status = expect && !kp.marker ? await versioningOf(env, bucketIno) : undefined;
+  if (status) return (await deleteVersioned(env, status, cred, bucketIno, key, kp, expect)) !== undefined;
   const parent = await parentDir(env, cred, bucketIno, kp);
   if (!parent) return false;
   try {

@@ -2,8 +2,9 @@ import type { S3Call, S3Reply } from '../context.ts';
 import { asS3Error } from '../deps.ts';
 import { bucketDir } from '../objects.ts';
 import { readSmallBody } from '../store-object.ts';
+import type { VersionedDelete } from '../versioning/writes.ts';
 import { doc, el, parseDeleteRequest } from '../xml.ts';
-import { removeKey } from './delete-object.ts';
+import { deleteKey } from './delete-object.ts';
 
 /** POST /bucket?delete — up to 1,000 keys; per-key errors in the reply; Quiet lists errors only. */
 export async function deleteObjects(call: S3Call): Promise<S3Reply> {
@@ -12,9 +13,9 @@ export async function deleteObjects(call: S3Call): Promise<S3Reply> {
   let inner = '';
   for (const o of request.objects) {
     try {
-      if (o.versionId === undefined || o.versionId === 'null')
-        await removeKey(call.env, call.cred, bucket.ino, o.key);
-      if (!request.quiet) inner += `<Deleted>${el('Key', o.key)}${el('VersionId', o.versionId)}</Deleted>`;
+      const done = await deleteKey(call.env, call.cred, bucket, o.key, o.versionId);
+      if (!request.quiet)
+        inner += `<Deleted>${el('Key', o.key)}${el('VersionId', o.versionId)}${deletedXml(o, done)}</Deleted>`;
     } catch (e) {
       const err = asS3Error(e);
       if (err.status >= 500) call.env.log.warn({ err: e, key: o.key }, 'multi-delete failed for one key');
@@ -22,4 +23,11 @@ export async function deleteObjects(call: S3Call): Promise<S3Reply> {
     }
   }
   return { body: doc('DeleteResult', inner) };
+}
+
+/** What a delete in a versioned bucket did: the marker it made, or that it removed one. */
+function deletedXml(o: { versionId?: string }, done: VersionedDelete | undefined): string {
+  if (!done?.marker) return '';
+  if (o.versionId !== undefined) return '<DeleteMarker>true</DeleteMarker>';
+  return `<DeleteMarker>true</DeleteMarker>${el('DeleteMarkerVersionId', done.versionId)}`;
 }

@@ -1,7 +1,7 @@
 import type { Attributes } from '../../../storage/types.ts';
 import type { S3Call } from '../context.ts';
 import { S3Error } from '../deps.ts';
-import { objectEtag, quoted } from '../etag.ts';
+import { objectEtag, quoted, storedEtag } from '../etag.ts';
 import type { ListedObject } from '../listing.ts';
 import { el, isoDate, urlEncodeKey } from '../xml.ts';
 
@@ -48,23 +48,32 @@ export function contentsXml(call: S3Call, o: ListedObject, a: ListArgs, owner: b
   return objectXml(call, o, a, { tag: 'Contents', owner });
 }
 
-/** One listed object: `<Contents>`, or `<Version>` with `afterKey` (its version id) after the key. */
+/**
+ * One listed object: `<Contents>`, or `<Version>` with `afterKey` (its version id) after the
+ * key and, for a kept version, the ETag it had when current.
+ */
 export async function objectXml(
   call: S3Call,
   o: ListedObject,
   a: ListArgs,
-  shape: { tag: string; owner: boolean; afterKey?: string },
+  shape: { tag: string; owner: boolean; afterKey?: string; frozenEtag?: string },
 ): Promise<string> {
   const { ns } = call.env;
   const attrs: Attributes = o.attrs;
   const xattrs = await ns.listXattrs(attrs.ino).catch(() => new Map<string, Buffer>());
-  const etag = await objectEtag(ns, attrs, xattrs);
+  const etag =
+    shape.frozenEtag === undefined
+      ? await objectEtag(ns, attrs, xattrs)
+      : (storedEtag(attrs, xattrs) ?? shape.frozenEtag);
   const size = attrs.type === 'dir' ? '0' : String(attrs.size);
-  const ownerXml = shape.owner
-    ? `<Owner>${el('ID', String(attrs.uid))}${el('DisplayName', String(attrs.uid))}</Owner>`
-    : '';
+  const owner = shape.owner ? ownerXml(attrs.uid) : '';
   const { tag } = shape;
-  return `<${tag}>${el('Key', a.encode(o.key))}${shape.afterKey ?? ''}${el('LastModified', isoDate(attrs.mtimeNs))}${el('ETag', quoted(etag))}<Size>${size}</Size>${ownerXml}<StorageClass>STANDARD</StorageClass></${tag}>`;
+  return `<${tag}>${el('Key', a.encode(o.key))}${shape.afterKey ?? ''}${el('LastModified', isoDate(attrs.mtimeNs))}${el('ETag', quoted(etag))}<Size>${size}</Size>${owner}<StorageClass>STANDARD</StorageClass></${tag}>`;
+}
+
+/** The `<Owner>` of a listed object (uid as ID and name, as the gateway lists owners). */
+export function ownerXml(uid: number): string {
+  return `<Owner>${el('ID', String(uid))}${el('DisplayName', String(uid))}</Owner>`;
 }
 
 export function prefixesXml(prefixes: string[], a: ListArgs): string {

@@ -3,10 +3,14 @@ import type { Attributes } from '../../../storage/types.ts';
 import { evaluate, preconditionFailed, requestConditions } from '../conditions.ts';
 import type { S3Call } from '../context.ts';
 import { S3Error } from '../deps.ts';
-import { objectEtag, quoted } from '../etag.ts';
-import { keyPath } from '../keys.ts';
+import { isS3Error } from '../errors.ts';
+import { objectEtag, quoted, storedEtag } from '../etag.ts';
+import { type KeyPath, keyPath } from '../keys.ts';
 import { metadataHeaders, RESPONSE_OVERRIDES } from '../metadata.ts';
 import { bucketDir, cachedReadable, findObject } from '../objects.ts';
+import { findVersion } from '../versioning/reads.ts';
+import { VERSION_ID_XATTR } from '../versioning/store.ts';
+import { checkVersionId, versioningOf } from '../versioning/writes.ts';
 
 export interface ReadableObject {
   attrs: Attributes;
@@ -33,17 +37,19 @@ interface ObjectView {
 
 const views = new WeakMap<ReadonlyMap<string, Buffer>, ObjectView>();
 
-async function objectView(call: S3Call, attrs: Attributes): Promise<ObjectView> {
+async function objectView(call: S3Call, attrs: Attributes, frozenEtag?: string): Promise<ObjectView> {
   const { ns } = call.env;
   const xattrs = await ns.listXattrs(attrs.ino);
   const known = knownView(call, attrs, xattrs);
   if (known) return known;
-  const etag = await objectEtag(ns, attrs, xattrs);
+  const etag = storedEtag(attrs, xattrs) ?? frozenEtag ?? (await objectEtag(ns, attrs, xattrs));
   const headers: OutgoingHttpHeaders = {
     etag: quoted(etag),
     'last-modified': new Date(Number(attrs.mtimeNs / 1_000_000n)).toUTCString(),
   };
   metadataHeaders(xattrs, call.key, headers);
+  const versionId = xattrs.get(VERSION_ID_XATTR);
+  if (versionId) headers['x-amz-version-id'] = versionId.toString();
   const view = { attrs, key: call.key, etag, headers };
   views.set(xattrs, view);
   return view;
@@ -64,16 +70,43 @@ export async function openObject(call: S3Call): Promise<ReadableObject> {
   if (query.size > 0) checkReadParameters(call);
   const kp = keyPath(call.key);
   const { ns } = call.env;
+  const versionId = query.get('versionId');
   // An object read a moment ago: found, checked and described from the caches, no wait at all.
-  const cached = cachedReadable(call.env, call.cred, call.bucket, kp);
-  const view = cached && knownView(call, cached, ns.cachedXattrs(cached.ino));
-  if (view) return described(call, view);
+  const cached = versionId === undefined ? cachedReadable(call.env, call.cred, call.bucket, kp) : undefined;
+  const known = cached && knownView(call, cached, ns.cachedXattrs(cached.ino));
+  if (known) return described(call, known);
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
-  const { attrs } = await findObject(call.env, call.cred, bucket.ino, call.key, kp);
+  const { attrs, etag } =
+    versionId === undefined
+      ? await currentObject(call, bucket.ino, kp)
+      : await findVersion(call.env, call.cred, call.method, bucket.ino, call.key, kp, versionId);
   if (attrs.type === 'file' && (await ns.access(call.cred, attrs.ino, 4)) === 0) {
     throw new S3Error('AccessDenied', 'Access Denied');
   }
-  return described(call, await objectView(call, attrs));
+  const view = await objectView(call, attrs, etag);
+  if (versionId !== undefined && view.headers['x-amz-version-id'] === undefined) {
+    // A null version, or a kept one whose id is its name: named as asked.
+    return described(call, { ...view, headers: { ...view.headers, 'x-amz-version-id': versionId } });
+  }
+  return described(call, view);
+}
+
+/** The key's current object; in a versioned bucket, a key whose latest version is a delete marker says so. */
+async function currentObject(
+  call: S3Call,
+  bucketIno: bigint,
+  kp: KeyPath,
+): Promise<{ attrs: Attributes; etag?: string }> {
+  try {
+    return await findObject(call.env, call.cred, bucketIno, call.key, kp);
+  } catch (e: unknown) {
+    if (!isS3Error(e, 'NoSuchKey') || kp.marker || !(await versioningOf(call.env, bucketIno))) throw e;
+    const latest = (await call.env.versions.versions(bucketIno, kp))[0];
+    if (!latest?.marker) throw e;
+    throw new S3Error('NoSuchKey', e.message, e.extra, {
+      headers: { 'x-amz-delete-marker': 'true', 'x-amz-version-id': latest.versionId },
+    });
+  }
 }
 
 /** The conditions evaluated against the object's view, and the headers of its answer. */
@@ -105,12 +138,7 @@ function checkReadParameters(call: S3Call): void {
     throw new S3Error('NotImplemented', 'Reading one part of an object (partNumber) is not implemented.');
   }
   const versionId = call.query.get('versionId');
-  if (versionId !== undefined && versionId !== 'null') {
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
-      ArgumentName: 'versionId',
-      ArgumentValue: versionId.slice(0, 64),
-    });
-  }
+  if (versionId !== undefined) checkVersionId(versionId);
   const overrides = [...call.query.keys()].filter((k) => k in RESPONSE_OVERRIDES);
   if (overrides.length > 0 && !call.principal) {
     throw new S3Error(

@@ -6,7 +6,7 @@ import { quoted } from '../etag.ts';
 import { keyPath } from '../keys.ts';
 import { metadataFromHeaders, refuseUnsupportedWriteHeaders } from '../metadata.ts';
 import { bucketDir } from '../objects.ts';
-import { hashing, linkObject } from '../store-object.ts';
+import { hashing, linkObject, versionHeader } from '../store-object.ts';
 import { encodeTags, MAX_OBJECT_TAGS, parseTagging, TAGS_XATTR } from '../tagging.ts';
 import { writeAside } from '../upload.ts';
 import { doc, el } from '../xml.ts';
@@ -106,7 +106,15 @@ export async function postObject(call: S3Call): Promise<S3Reply> {
     'upload',
   );
   const md5Hex = md5.digest('hex');
-  await linkObject(call.env, call.cred, bucket.ino, key, kp, written.attrs.ino, metadata, { md5Hex });
+  const linked = await linkObject(call.env, call.cred, {
+    bucketIno: bucket.ino,
+    key,
+    kp,
+    ino: written.attrs.ino,
+    metadata,
+    etag: { md5Hex },
+  });
+  const version = versionHeader(linked);
 
   const etag = quoted(md5Hex);
   const host = call.headers.host ?? 'localhost';
@@ -117,17 +125,17 @@ export async function postObject(call: S3Call): Promise<S3Reply> {
     to.searchParams.set('bucket', call.bucket);
     to.searchParams.set('key', key);
     to.searchParams.set('etag', etag);
-    return { status: 303, headers: { location: to.toString(), etag } };
+    return { status: 303, headers: { location: to.toString(), etag, ...version } };
   }
   const status = fields.get('success_action_status');
   if (status === '201')
     return {
       status: 201,
-      headers: { location, etag },
+      headers: { location, etag, ...version },
       body: doc(
         'PostResponse',
         `${el('Location', location)}${el('Bucket', call.bucket)}${el('Key', key)}${el('ETag', etag)}`,
       ),
     };
-  return { status: status === '200' ? 200 : 204, headers: { location, etag } };
+  return { status: status === '200' ? 200 : 204, headers: { location, etag, ...version } };
 }

@@ -4,7 +4,7 @@ import { EMPTY_MD5, quoted } from '../etag.ts';
 import { keyPath } from '../keys.ts';
 import { metadataFromHeaders, refuseUnsupportedWriteHeaders } from '../metadata.ts';
 import { bucketDir } from '../objects.ts';
-import { linkObject, requireEmptyBody, storeMarker } from '../store-object.ts';
+import { linkObject, requireEmptyBody, storeMarker, versionHeader } from '../store-object.ts';
 import { declaredLength, writeAside } from '../upload.ts';
 
 /**
@@ -25,10 +25,15 @@ export async function putObject(call: S3Call): Promise<S3Reply> {
   }
   const body = call.body();
   const written = await writeAside(call.env.ns, call.cred, body, 'upload', null, expected);
-  await linkObject(call.env, call.cred, bucket.ino, call.key, kp, written.attrs.ino, metadata, {
-    md5Hex: body.md5Hex,
+  const linked = await linkObject(call.env, call.cred, {
+    bucketIno: bucket.ino,
+    key: call.key,
+    kp,
+    ino: written.attrs.ino,
+    metadata,
+    etag: { md5Hex: body.md5Hex },
   });
-  const headers: Record<string, string> = { etag: quoted(body.md5Hex) };
+  const headers: Record<string, string> = { etag: quoted(body.md5Hex), ...versionHeader(linked) };
   for (const [algorithm, value] of Object.entries(body.checksums)) {
     if (value !== undefined)
       headers[checksumHeaderName(algorithm as Parameters<typeof checksumHeaderName>[0])] = value;
