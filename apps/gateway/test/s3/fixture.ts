@@ -6,6 +6,11 @@ import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
 import { createLogger } from '../../src/daemon/logger.ts';
+import type { S3Env } from '../../src/protocols/s3/context.ts';
+import { DirectoryListings } from '../../src/protocols/s3/listing.ts';
+import { UploadStore } from '../../src/protocols/s3/multipart/store.ts';
+import { VersionStore } from '../../src/protocols/s3/versioning/store.ts';
+import { ROOT } from '../../src/storage/types.ts';
 import { freePorts } from '../support/ports.ts';
 import { type RunResult, runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -169,5 +174,19 @@ export function awsCli(g: S3Gateway, key: { accessKeyId: string; secret: string 
     const r = await run(...args);
     if (r.code !== 0) throw new Error(`aws ${args.join(' ')} exited ${r.code}: ${r.output.slice(-2000)}`);
     return r.stdout;
+  };
+}
+
+/** The running gateway's S3 namespace as a lifecycle sweeper (on another clock) sees it. */
+export async function s3EnvOf(g: S3Gateway): Promise<S3Env> {
+  const { ns } = g.gw;
+  return {
+    ns,
+    config: g.gw.config.s3,
+    log: g.gw.log,
+    rootIno: (await ns.resolvePath(ROOT, '/export')).ino,
+    uploads: await UploadStore.open(ns),
+    versions: await VersionStore.open(ns),
+    listings: new DirectoryListings(ns),
   };
 }

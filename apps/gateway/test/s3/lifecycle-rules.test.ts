@@ -9,6 +9,7 @@ import {
   type LifecycleRule,
   lifecycleXml,
   matchesObject,
+  noncurrentExpiresAt,
   parseLifecycle,
 } from '../../src/protocols/s3/lifecycle/rules.ts';
 
@@ -134,12 +135,51 @@ describe('lifecycle configurations', () => {
     );
     refused(
       'NotImplemented',
-      '<Rule><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>',
-      /versioned/,
+      '<Rule><Status>Enabled</Status><NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition></Rule>',
+      /storage class/,
+    );
+  });
+
+  test('4b versioned buckets: noncurrent version expiry and lone delete markers, checked as S3 checks them', () => {
+    const rules = parseLifecycle(
+      doc(
+        '<Rule><ID>old</ID><Filter><Prefix>docs/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>' +
+          '<Rule><ID>markers</ID><Filter></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>',
+      ),
+    );
+    deepEqual(
+      rules.map((r) => [r.noncurrentDays, r.newerNoncurrentVersions, r.expiredObjectDeleteMarker]),
+      [
+        [30, 3, undefined],
+        [1, undefined, true],
+      ],
+    );
+    deepEqual(parseLifecycle(lifecycleXml(rules)), rules);
+    equal(
+      describeRule(rules[0]!),
+      'expire noncurrent versions 30 days after they were replaced (keeping the newest 3) — keys under "docs/"',
+    );
+    const marker = '<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>';
+    refused('InvalidArgument', `<Rule><Status>Enabled</Status>${marker}<Days>1</Days></Expiration></Rule>`);
+    refused(
+      'InvalidArgument',
+      `<Rule><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status>${marker}</Expiration></Rule>`,
     );
     refused(
-      'NotImplemented',
-      '<Rule><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>',
+      'MalformedXML',
+      '<Rule><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>yes</ExpiredObjectDeleteMarker></Expiration></Rule>',
+    );
+    refused(
+      'MalformedXML',
+      '<Rule><Status>Enabled</Status><NoncurrentVersionExpiration><NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>',
+    );
+    refused(
+      'InvalidArgument',
+      '<Rule><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>101</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>',
+    );
+    refused(
+      'InvalidArgument',
+      '<Rule><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>0</NoncurrentDays></NoncurrentVersionExpiration></Rule>',
     );
   });
 });
@@ -162,6 +202,17 @@ describe('when a rule applies', () => {
     equal(expiresAt(rule({ abortUploadsAfterDays: 1 }), written), undefined);
     equal(abortsAt(rule({ abortUploadsAfterDays: 2 }), written), Date.UTC(2026, 0, 18));
     equal(abortsAt(rule({ expirationDays: 2 }), written), undefined);
+    // Noncurrent days count from when a newer version replaced it, beyond the newer ones kept.
+    equal(noncurrentExpiresAt(rule({ noncurrentDays: 2 }), written, 0), Date.UTC(2026, 0, 18));
+    equal(
+      noncurrentExpiresAt(rule({ noncurrentDays: 2, newerNoncurrentVersions: 2 }), written, 1),
+      undefined,
+    );
+    equal(
+      noncurrentExpiresAt(rule({ noncurrentDays: 2, newerNoncurrentVersions: 2 }), written, 2),
+      Date.UTC(2026, 0, 18),
+    );
+    equal(noncurrentExpiresAt(rule({ expirationDays: 2 }), written, 5), undefined);
     equal(DAY_MS, 24 * 3600 * 1000);
   });
 

@@ -9,16 +9,13 @@ import {
   LifecycleSweeper,
   type SweepReport,
 } from '../../src/protocols/s3/lifecycle/sweeper.ts';
-import { DirectoryListings } from '../../src/protocols/s3/listing.ts';
-import { UploadStore } from '../../src/protocols/s3/multipart/store.ts';
-import { VersionStore } from '../../src/protocols/s3/versioning/store.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { CFS, sampleValue, scrape } from '../metrics/fixture.ts';
 import { capturedLog } from '../support/log.ts';
 import { type RunResult, runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
-import { awsCliRun, type S3Gateway, startS3Gateway } from './fixture.ts';
+import { awsCliRun, type S3Gateway, s3EnvOf, startS3Gateway } from './fixture.ts';
 
 const BUCKET = 'lifecycle';
 const today = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS).toISOString();
@@ -260,7 +257,7 @@ describe('S3 bucket lifecycle rules', () => {
   );
 
   test('4 an object rewritten after it was examined is not removed', async () => {
-    const env = await envOf(g);
+    const env = await s3EnvOf(g);
     // Rewritten between the examination and the removal: the sweep's removal must leave it.
     const a = await g.gw.ns.resolvePath(ROOT, '/export/lifecycle/logs/new.log');
     await g.gw.ns.write(ROOT, a.ino, 0n, Buffer.from('fresh'));
@@ -309,7 +306,7 @@ describe('S3 bucket lifecycle rules', () => {
         )
           .map((u) => u.UploadId)
           .sort();
-      const env = await envOf(g);
+      const env = await s3EnvOf(g);
       // Half a day on: not yet (the rule says one day, rounded up to midnight).
       const soon = await new LifecycleSweeper(
         env,
@@ -336,25 +333,11 @@ describe('S3 bucket lifecycle rules', () => {
     const status = JSON.parse((await cfs('s3', 'lifecycle', '--json')).stdout) as LifecycleStatus;
     deepEqual(status.buckets, []);
     equal((await cfs('s3', 'lifecycle')).stdout.split('\n')[0], 'No bucket has lifecycle rules.');
-    const env = await envOf(g);
+    const env = await s3EnvOf(g);
     equal((await new LifecycleSweeper(env, captured.log, () => Date.now() + 400 * DAY_MS).run()).expired, 0);
     deepEqual(await keys(), ['keep/old.txt', 'tmp/a.txt', 'tmp/b.txt']);
   });
 });
-
-/** The running gateway's S3 namespace as a sweeper on another clock sees it. */
-async function envOf(g: S3Gateway) {
-  const { ns } = g.gw;
-  return {
-    ns,
-    config: g.gw.config.s3,
-    log: g.gw.log,
-    rootIno: (await ns.resolvePath(ROOT, '/export')).ino,
-    uploads: await UploadStore.open(ns),
-    versions: await VersionStore.open(ns),
-    listings: new DirectoryListings(ns),
-  };
-}
 
 describe('scheduled lifecycle sweeps', () => {
   test(

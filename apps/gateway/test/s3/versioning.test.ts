@@ -11,23 +11,27 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketLifecycleConfigurationCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   type ListObjectVersionsCommandOutput,
+  PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { DAY_MS } from '../../src/protocols/s3/lifecycle/rules.ts';
+import { LifecycleSweeper } from '../../src/protocols/s3/lifecycle/sweeper.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import type { RunResult } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
-import { awsCliRun, type S3Gateway, sdkClient, startS3Gateway } from './fixture.ts';
+import { awsCliRun, type S3Gateway, s3EnvOf, sdkClient, startS3Gateway } from './fixture.ts';
 import { signed, xmlCode } from './raw.ts';
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
@@ -441,8 +445,77 @@ describe('S3 versioning', () => {
     await rejects(g.gw.ns.resolvePath(ROOT, `/.cfs-versions/${bucketIno}`), /ENOENT/);
   });
 
+  test('10 lifecycle rules in a versioned bucket: expiry leaves a marker, noncurrent versions and lone markers go', async () => {
+    await c.send(new CreateBucketCommand({ Bucket: 'aging' }));
+    await c.send(
+      new PutBucketVersioningCommand({ Bucket: 'aging', VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+    await c.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: 'aging',
+        LifecycleConfiguration: {
+          Rules: [
+            { ID: 'cur', Status: 'Enabled', Filter: { Prefix: 'cur/' }, Expiration: { Days: 1 } },
+            {
+              ID: 'old',
+              Status: 'Enabled',
+              Filter: { Prefix: 'old/' },
+              NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 1 },
+            },
+            {
+              ID: 'del',
+              Status: 'Enabled',
+              Filter: { Prefix: 'del/' },
+              Expiration: { ExpiredObjectDeleteMarker: true },
+              NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            },
+          ],
+        },
+      }),
+    );
+    const rules = await c.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'aging' }));
+    deepEqual(rules.Rules?.[1]?.NoncurrentVersionExpiration, {
+      NoncurrentDays: 1,
+      NewerNoncurrentVersions: 1,
+    });
+    equal(rules.Rules?.[2]?.Expiration?.ExpiredObjectDeleteMarker, true);
+    const put = async (Key: string, Body: string) =>
+      (await c.send(new PutObjectCommand({ Bucket: 'aging', Key, Body }))).VersionId!;
+    const x = await put('cur/x', 'x1');
+    const y = [
+      await put('old/y', 'y-1'),
+      await put('old/y', 'y-22'),
+      await put('old/y', 'y-333'),
+      await put('old/y', 'y-4444'),
+    ];
+    const z = await put('del/z', 'z1');
+    await c.send(new DeleteObjectCommand({ Bucket: 'aging', Key: 'del/z' }));
+
+    const ids = async (Prefix: string) =>
+      (await allVersions(c, 'aging', { Prefix })).map((v) => (v.marker ? 'marker' : v.id));
+    const env = await s3EnvOf(g);
+    const sweep = (ms: number) => new LifecycleSweeper(env, g.gw.log, () => Date.now() + ms).run();
+    equal((await sweep(DAY_MS / 2 - 60_000)).expired, 0);
+    deepEqual(await ids('old/'), [...y].reverse());
+
+    const first = await sweep(2 * DAY_MS);
+    // cur/x became noncurrent behind a marker; y-22 and y-1 went (y-333 is the one newer kept);
+    // z1 went; the marker it leaves is alone only from the next sweep on.
+    equal(first.expired, 4);
+    equal(first.freedBytes, String('y-1'.length + 'y-22'.length + 'z1'.length));
+    deepEqual(await ids('cur/'), ['marker', x]);
+    equal((await s3Error(body(c, 'aging', 'cur/x'))).name, 'NoSuchKey');
+    deepEqual(await ids('old/'), [y[3], y[2]]);
+    deepEqual(await ids('del/'), ['marker']);
+    equal(z.length, 32);
+    const second = await sweep(2 * DAY_MS);
+    deepEqual([second.expired, second.freedBytes], [1, '0']);
+    deepEqual(await ids('del/'), []);
+    deepEqual(await ids('cur/'), ['marker', x]);
+  });
+
   test(
-    '10 the aws CLI: put-bucket-versioning, list-object-versions, delete-object --version-id',
+    '11 the aws CLI: put-bucket-versioning, list-object-versions, delete-object --version-id',
     requireTools('aws'),
     async () => {
       const work = makeTempDir('s3-versioning');

@@ -8,8 +8,9 @@ import { doc, el, list, malformed, parseXml, text } from '../xml.ts';
  * objects by age or on a date, and abort multipart uploads left incomplete. Kept as JSON in one
  * attribute of the bucket's directory; the sweeper (sweeper.ts) carries the rules out.
  *
- * What a bucket without versioning or storage classes can do is accepted; Transition,
- * NoncurrentVersion* and ExpiredObjectDeleteMarker are refused with NotImplemented rather than
+ * What a bucket without storage classes can do is accepted — expiration, noncurrent version
+ * expiration and delete-marker cleanup for versioned buckets, aborting incomplete uploads;
+ * Transition and NoncurrentVersionTransition are refused with NotImplemented rather than
  * stored and never acted on.
  */
 export const LIFECYCLE_XATTR = 's3.lifecycle';
@@ -18,6 +19,8 @@ export const DAY_MS = 86_400_000;
 /** S3's limit. */
 export const MAX_RULES = 1000;
 const MAX_ID = 255;
+/** S3's limit on NewerNoncurrentVersions. */
+const MAX_NEWER_NONCURRENT = 100;
 
 export interface RuleFilter {
   prefix: string;
@@ -43,6 +46,12 @@ export interface LifecycleRule {
   expirationDate?: number;
   /** Incomplete multipart uploads are aborted this many days after they started. */
   abortUploadsAfterDays?: number;
+  /** In a versioned bucket: noncurrent versions go this many days after they became noncurrent… */
+  noncurrentDays?: number;
+  /** …keeping this many newer noncurrent versions whatever their age. */
+  newerNoncurrentVersions?: number;
+  /** A delete marker left with no version behind it goes. */
+  expiredObjectDeleteMarker?: boolean;
 }
 
 const invalid = (message: string) => new S3Error('InvalidArgument', message);
@@ -116,9 +125,8 @@ function parseRule(r: Node, n: number): LifecycleRule {
   for (const [tag, why] of [
     ['Transition', 'this gateway has one storage class'],
     ['Transitions', 'this gateway has one storage class'],
-    ['NoncurrentVersionTransition', 'buckets here are not versioned'],
-    ['NoncurrentVersionTransitions', 'buckets here are not versioned'],
-    ['NoncurrentVersionExpiration', 'buckets here are not versioned'],
+    ['NoncurrentVersionTransition', 'this gateway has one storage class'],
+    ['NoncurrentVersionTransitions', 'this gateway has one storage class'],
   ] as const) {
     if (r[tag] !== undefined) throw notImplemented(`The lifecycle action ${tag}`, why);
   }
@@ -145,17 +153,38 @@ function parseRule(r: Node, n: number): LifecycleRule {
   const rule: LifecycleRule = { id, enabled: status === 'Enabled', form, filter };
   const exp = child(r, 'Expiration');
   if (exp) {
-    if (text(exp, 'ExpiredObjectDeleteMarker') !== undefined)
-      throw notImplemented(
-        'ExpiredObjectDeleteMarker',
-        'buckets here are not versioned, so hold no delete markers',
-      );
     const days = positiveInt(text(exp, 'Days'), 'Days');
     const date = text(exp, 'Date');
-    if ((days === undefined) === (date === undefined))
-      throw malformed('<Expiration> holds one of <Days> or <Date>');
+    const marker = text(exp, 'ExpiredObjectDeleteMarker')?.trim();
+    if (marker !== undefined) {
+      if (marker !== 'true' && marker !== 'false')
+        throw malformed('<ExpiredObjectDeleteMarker> must be true or false');
+      if (days !== undefined || date !== undefined)
+        throw invalid(
+          'ExpiredObjectDeleteMarker cannot be specified with Days or Date in a Lifecycle Expiration Policy',
+        );
+      if (filter.tags.length > 0)
+        throw invalid(
+          'ExpiredObjectDeleteMarker cannot be specified with a tag filter (a delete marker has no tags)',
+        );
+      if (marker === 'true') rule.expiredObjectDeleteMarker = true;
+    } else if ((days === undefined) === (date === undefined)) {
+      throw malformed('<Expiration> holds one of <Days>, <Date> or <ExpiredObjectDeleteMarker>');
+    }
     if (days !== undefined) rule.expirationDays = days;
     if (date !== undefined) rule.expirationDate = parseDate(date);
+  }
+  const noncurrent = child(r, 'NoncurrentVersionExpiration');
+  if (noncurrent) {
+    const days = positiveInt(text(noncurrent, 'NoncurrentDays'), 'NoncurrentDays');
+    if (days === undefined) throw malformed('<NoncurrentVersionExpiration> needs <NoncurrentDays>');
+    rule.noncurrentDays = days;
+    const newer = positiveInt(text(noncurrent, 'NewerNoncurrentVersions'), 'NewerNoncurrentVersions');
+    if (newer !== undefined) {
+      if (newer > MAX_NEWER_NONCURRENT)
+        throw invalid(`NewerNoncurrentVersions must be at most ${MAX_NEWER_NONCURRENT}`);
+      rule.newerNoncurrentVersions = newer;
+    }
   }
   const abort = child(r, 'AbortIncompleteMultipartUpload');
   if (abort) {
@@ -167,7 +196,8 @@ function parseRule(r: Node, n: number): LifecycleRule {
       );
     rule.abortUploadsAfterDays = days;
   }
-  if (!exp && !abort) throw invalidRequest(`Rule ${n}: at least one action needs to be specified in a rule`);
+  if (!exp && !abort && !noncurrent)
+    throw invalidRequest(`Rule ${n}: at least one action needs to be specified in a rule`);
   return rule;
 }
 
@@ -212,12 +242,18 @@ export function lifecycleXml(rules: readonly LifecycleRule[]): string {
             ? `<Expiration>${el('Days', r.expirationDays)}</Expiration>`
             : r.expirationDate !== undefined
               ? `<Expiration>${el('Date', new Date(r.expirationDate).toISOString())}</Expiration>`
-              : '';
+              : r.expiredObjectDeleteMarker
+                ? '<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>'
+                : '';
+        const noncurrent =
+          r.noncurrentDays !== undefined
+            ? `<NoncurrentVersionExpiration>${el('NoncurrentDays', r.noncurrentDays)}${el('NewerNoncurrentVersions', r.newerNoncurrentVersions)}</NoncurrentVersionExpiration>`
+            : '';
         const abort =
           r.abortUploadsAfterDays !== undefined
             ? `<AbortIncompleteMultipartUpload>${el('DaysAfterInitiation', r.abortUploadsAfterDays)}</AbortIncompleteMultipartUpload>`
             : '';
-        return `<Rule>${el('ID', r.id)}${filterXml(r)}${el('Status', r.enabled ? 'Enabled' : 'Disabled')}${exp}${abort}</Rule>`;
+        return `<Rule>${el('ID', r.id)}${filterXml(r)}${el('Status', r.enabled ? 'Enabled' : 'Disabled')}${exp}${noncurrent}${abort}</Rule>`;
       })
       .join(''),
   );
@@ -250,6 +286,17 @@ export function expiresAt(rule: LifecycleRule, mtimeMs: number): number | undefi
   return undefined;
 }
 
+/**
+ * When a version that became noncurrent at `sinceMs` goes under the rule; undefined: never
+ * (no noncurrent expiry, or one of the `newerNoncurrentVersions` it keeps — `newer` counts the
+ * noncurrent versions newer than this one).
+ */
+export function noncurrentExpiresAt(rule: LifecycleRule, sinceMs: number, newer: number): number | undefined {
+  if (rule.noncurrentDays === undefined) return undefined;
+  if (rule.newerNoncurrentVersions !== undefined && newer < rule.newerNoncurrentVersions) return undefined;
+  return nextMidnight(sinceMs + rule.noncurrentDays * DAY_MS);
+}
+
 /** When an upload started at `initiatedMs` is aborted under the rule; undefined: never. */
 export function abortsAt(rule: LifecycleRule, initiatedMs: number): number | undefined {
   if (rule.abortUploadsAfterDays === undefined) return undefined;
@@ -277,6 +324,11 @@ export function describeRule(r: LifecycleRule): string {
     actions.push(`expire ${r.expirationDays} day${r.expirationDays === 1 ? '' : 's'} after last write`);
   if (r.expirationDate !== undefined)
     actions.push(`expire from ${new Date(r.expirationDate).toISOString().slice(0, 10)}`);
+  if (r.expiredObjectDeleteMarker) actions.push('remove delete markers left alone');
+  if (r.noncurrentDays !== undefined)
+    actions.push(
+      `expire noncurrent versions ${r.noncurrentDays} day${r.noncurrentDays === 1 ? '' : 's'} after they were replaced${r.newerNoncurrentVersions !== undefined ? ` (keeping the newest ${r.newerNoncurrentVersions})` : ''}`,
+    );
   if (r.abortUploadsAfterDays !== undefined)
     actions.push(
       `abort uploads after ${r.abortUploadsAfterDays} day${r.abortUploadsAfterDays === 1 ? '' : 's'}`,

@@ -4,9 +4,12 @@ import { ROOT } from '../../../storage/types.ts';
 import { formatSize } from '../../../util/units.ts';
 import type { S3Env } from '../context.ts';
 import { removeKey } from '../handlers/delete-object.ts';
+import { keyPath } from '../keys.ts';
 import { BucketWalker } from '../listing.ts';
-import { bucketEntries } from '../objects.ts';
+import { bucketEntries, findObject } from '../objects.ts';
 import { decodeTags, TAGS_XATTR, type Tag } from '../tagging.ts';
+import { type StoredVersion, VERSION_TREE } from '../versioning/store.ts';
+import { versioningOf } from '../versioning/writes.ts';
 import {
   abortsAt,
   decodeLifecycle,
@@ -15,6 +18,7 @@ import {
   LIFECYCLE_XATTR,
   type LifecycleRule,
   matchesObject,
+  noncurrentExpiresAt,
 } from './rules.ts';
 
 const HOUR = 3_600_000;
@@ -31,6 +35,16 @@ export interface BucketSweep {
   aborted: number;
   /** What stopped the bucket's sweep short, if anything. */
   error?: string;
+}
+
+/** One bucket's sweep: its rules, and what it did so far. */
+interface BucketWork {
+  bucket: string;
+  bucketIno: bigint;
+  all: readonly LifecycleRule[];
+  done: BucketSweep;
+  /** Bytes freed, counted as objects go (a sweep stopped short still reports them). */
+  tally: { bytes: bigint };
 }
 
 export interface SweepReport {
@@ -194,7 +208,9 @@ export class LifecycleSweeper {
       // Counted as objects go, so a sweep stopped short still reports what it freed.
       const tally = { bytes: 0n };
       try {
-        await this.expireObjects(b.bucket, b.ino, b.rules, done, tally);
+        const work: BucketWork = { bucket: b.bucket, bucketIno: b.ino, all: b.rules, done, tally };
+        await this.expireObjects(work);
+        await this.expireVersions(work);
         done.aborted = await this.abortUploads(
           b.bucket,
           b.rules,
@@ -223,16 +239,12 @@ export class LifecycleSweeper {
   }
 
   /** Removes the bucket's objects whose time has come, counting them in `done` and `tally`. */
-  private async expireObjects(
-    bucket: string,
-    bucketIno: bigint,
-    all: readonly LifecycleRule[],
-    done: BucketSweep,
-    tally: { bytes: bigint },
-  ): Promise<void> {
+  private async expireObjects({ bucket, bucketIno, all, done, tally }: BucketWork): Promise<void> {
     const rules = all.filter((r) => r.enabled && (r.expirationDays ?? r.expirationDate) !== undefined);
     if (rules.length === 0) return;
     const { ns, listings } = this.env;
+    // In a versioned bucket an expired object becomes a noncurrent version: nothing is freed yet.
+    const versioned = (await versioningOf(this.env, bucketIno)) !== undefined;
     const root = await ns.getattr(bucketIno);
     const needTags = rules.some((r) => r.filter.tags.length > 0);
     const walker = new BucketWalker(ns, listings, ROOT, { prefix: commonPrefix(rules), after: '' });
@@ -256,14 +268,83 @@ export class LifecycleSweeper {
       if (!removed) continue;
       done.expired++;
       this.totals.expired++;
-      if (attrs.type === 'file') {
-        tally.bytes += attrs.size;
-        this.totals.freedBytes += attrs.size;
-      }
+      if (attrs.type === 'file' && !versioned) this.freed(tally, attrs.size);
       this.log.debug(
         { bucket, key, rule: rule.id, size: String(attrs.size) },
         'S3 lifecycle: object expired',
       );
+    }
+  }
+
+  private freed(tally: { bytes: bigint }, bytes: bigint): void {
+    tally.bytes += bytes;
+    this.totals.freedBytes += bytes;
+  }
+
+  /**
+   * In a versioned bucket: removes noncurrent versions past their rule's NoncurrentDays (counted
+   * from when a newer version replaced them, beyond the NewerNoncurrentVersions kept), and
+   * delete markers left with no version behind them (ExpiredObjectDeleteMarker).
+   */
+  private async expireVersions({ bucket, bucketIno, all, done, tally }: BucketWork): Promise<void> {
+    const rules = all.filter(
+      (r) => r.enabled && (r.noncurrentDays !== undefined || r.expiredObjectDeleteMarker),
+    );
+    if (rules.length === 0) return;
+    const { ns, listings, versions } = this.env;
+    const root = await versions.bucketRoot(bucketIno);
+    if (!root) return;
+    const needTags = rules.some((r) => r.filter.tags.length > 0);
+    const walker = new BucketWalker(
+      ns,
+      listings,
+      ROOT,
+      { prefix: commonPrefix(rules), after: '' },
+      VERSION_TREE,
+    );
+    let seen = 0;
+    for await (const { key, attrs: container } of walker.walk(root)) {
+      if (this.stopped) break;
+      if (++seen % BATCH === 0) await yieldToLoop();
+      const kp = keyPath(key);
+      const current = await findObject(this.env, ROOT, bucketIno, key, kp).then(
+        (f) => f.attrs,
+        () => undefined,
+      );
+      const kept = (await versions.versionsIn(container)).filter((v) => v.attrs.ino !== current?.ino);
+      const doomed: StoredVersion[] = [];
+      // Each kept version became noncurrent when the next newer one (or the current object) was written.
+      let newerMs = current ? Number(current.mtimeNs / 1_000_000n) : undefined;
+      let newer = 0;
+      for (const v of kept) {
+        const since = newerMs;
+        newerMs = Number(v.attrs.mtimeNs / 1_000_000n);
+        if (v.marker) {
+          const alone = !current && kept.length === 1;
+          if (alone && rules.some((r) => r.expiredObjectDeleteMarker && key.startsWith(r.filter.prefix)))
+            doomed.push(v);
+          continue;
+        }
+        const tags: Tag[] = needTags ? decodeTags(await ns.getXattr(v.attrs.ino, TAGS_XATTR)) : [];
+        const due = rules.some((r) => {
+          const at = since === undefined ? undefined : noncurrentExpiresAt(r, since, newer);
+          return at !== undefined && this.now() >= at && matchesObject(r, key, Number(v.attrs.size), tags);
+        });
+        newer++;
+        if (due) doomed.push(v);
+      }
+      for (const v of doomed) {
+        // Under the key's lock: a version made current again meanwhile is no longer there to drop.
+        const gone = await versions.locked(bucketIno, key, () => versions.drop(bucketIno, kp, v.versionId));
+        if (!gone) continue;
+        done.expired++;
+        this.totals.expired++;
+        if (!v.marker && v.attrs.nlink <= 1n) this.freed(tally, v.attrs.size);
+        this.log.debug(
+          { bucket, key, version: v.versionId, marker: v.marker },
+          v.marker ? 'S3 lifecycle: lone delete marker removed' : 'S3 lifecycle: noncurrent version expired',
+        );
+      }
     }
   }
 

@@ -125,10 +125,16 @@ export async function deleteVersioned(
     const versionId = status === 'Enabled' ? newVersionId() : NULL_VERSION;
     await versions.addMarker(bucketIno, kp, versionId, cred);
     if (parent && current) {
+      // Keeping it moved its change id; the object removed is still the one kept (the same inode).
+      const kept = await ns.getattr(current.ino);
       try {
-        await ns.remove(cred, parent.ino, kp.name, expect);
+        await ns.remove(cred, parent.ino, kp.name, { ino: kept.ino, changeId: kept.changeId });
       } catch (e) {
-        if (!isFsError(e, 'ENOENT')) throw asS3Error(e);
+        if (isFsError(e, 'ENOENT')) return { versionId, marker: true };
+        // Replaced or written meanwhile (NFS, SMB): it stays current, and the marker goes again.
+        await versions.drop(bucketIno, kp, versionId).catch(() => {});
+        if (expect && isFsError(e, 'ESTALE')) return undefined;
+        throw asS3Error(e);
       }
       await pruneEmptyParents(env, cred, bucketIno, kp.dirs);
     }
