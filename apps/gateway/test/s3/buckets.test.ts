@@ -48,6 +48,12 @@ describe('./cfs s3 buckets', () => {
           (await ann('s3api', 'put-object', '--bucket', 'pictures', '--key', key, '--body', file)).code,
           0,
         );
+      // Versioned, with one object overwritten: its old version is kept, and counted apart.
+      for (const args of [
+        ['put-bucket-versioning', '--bucket', 'pictures', '--versioning-configuration', 'Status=Enabled'],
+        ['put-object', '--bucket', 'pictures', '--key', 'a.jpg', '--body', file],
+      ])
+        equal((await ann('s3api', ...args)).code, 0);
       const rules = join(work, 'rules.json');
       writeFileSync(
         rules,
@@ -72,9 +78,9 @@ describe('./cfs s3 buckets', () => {
       const text = await cfs();
       equal(text.code, 0, text.output);
       const lines = text.stdout.trimEnd().split('\n');
-      match(lines[0]!, /^Bucket +Owner +Created +Mode +Anonymous +Lifecycle rules$/);
-      match(lines[1]!, /^backups +bob +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +- +1$/);
-      match(lines[2]!, /^pictures +ann +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +read +0$/);
+      match(lines[0]!, /^Bucket +Owner +Created +Mode +Anonymous +Versioning +Lifecycle rules$/);
+      match(lines[1]!, /^backups +bob +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +- +- +1$/);
+      match(lines[2]!, /^pictures +ann +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +read +Enabled +0$/);
 
       const json = JSON.parse((await cfs('--usage', '--json')).stdout) as Array<
         BucketSummary & { usage: BucketUsage }
@@ -85,8 +91,11 @@ describe('./cfs s3 buckets', () => {
           b.owner,
           b.publicRead,
           b.lifecycle,
+          b.versioning,
           b.usage.objects,
           b.usage.bytes,
+          b.usage.versions,
+          b.usage.versionBytes,
           b.usage.complete,
         ]),
         [
@@ -95,14 +104,17 @@ describe('./cfs s3 buckets', () => {
             'bob',
             false,
             ['old: expire 7 days after last write — keys under "daily/"'],
+            null,
+            0,
+            '0',
             0,
             '0',
             true,
           ],
-          ['pictures', 'ann', true, [], 3, '4500', true],
+          ['pictures', 'ann', true, [], 'Enabled', 3, '4500', 1, '1500', true],
         ],
       );
-      match((await cfs('--usage')).stdout, /pictures +ann .* 0 +3 +4\.5KB$/m);
+      match((await cfs('--usage')).stdout, /pictures +ann .* Enabled +0 +3 +4\.5KB +1 +1\.5KB$/m);
     },
   );
 

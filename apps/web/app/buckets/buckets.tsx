@@ -11,7 +11,10 @@ import { useRoleProblem } from '../../lib/session.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 import { useToast } from '../providers.tsx';
 
-/** A bucket's objects and bytes, counted when asked (a walk of the bucket, slow on large ones). */
+/**
+ * A bucket's objects and bytes and the old versions kept for it, counted when asked (a walk of
+ * the bucket, slow on large ones).
+ */
 function Usage({ bucket }: { bucket: string }) {
   const trpc = useTRPC();
   const [asked, setAsked] = useState(false);
@@ -37,6 +40,11 @@ function Usage({ bucket }: { bucket: string }) {
     <span data-testid={`usage-${bucket}`}>
       {u.objects.toLocaleString()}
       {u.complete ? '' : '+'} object{u.objects === 1 ? '' : 's'}, {bytes(u.bytes)}
+      {u.versions > 0 && (
+        <span className="block text-slate-500">
+          + {u.versions.toLocaleString()} old version{u.versions === 1 ? '' : 's'}, {bytes(u.versionBytes)}
+        </span>
+      )}
     </span>
   );
 }
@@ -49,6 +57,15 @@ function BucketRow({ b }: { b: BucketView }) {
       <Td className="whitespace-nowrap">{dateTime(b.created)}</Td>
       <Td className="font-mono text-xs">{b.mode}</Td>
       <Td>{b.publicRead ? <StatusBadge status="anyone may read" variant="degraded" /> : 'keys only'}</Td>
+      <Td>
+        {b.versioning === 'Enabled' ? (
+          <StatusBadge status="versioned" variant="healthy" />
+        ) : b.versioning === 'Suspended' ? (
+          <StatusBadge status="suspended" variant="degraded" />
+        ) : (
+          <span className="text-slate-500">off</span>
+        )}
+      </Td>
       <Td>
         {b.lifecycle.length === 0 ? (
           <span className="text-slate-500">none</span>
@@ -153,7 +170,7 @@ export function Buckets() {
     <>
       <PageHeader
         title="Buckets"
-        description="Every S3 bucket: its owner, who may read it, its lifecycle rules and tags. Count walks a bucket for its objects and bytes. A bucket is a directory of s3.root: what NFS and SMB clients put there counts too."
+        description="Every S3 bucket: its owner, who may read it, whether it keeps old versions, its lifecycle rules and tags. Count walks a bucket for its objects and bytes. A bucket is a directory of s3.root: what NFS and SMB clients put there counts too."
       />
       <Card title="Buckets">
         <QueryPanel
@@ -164,7 +181,17 @@ export function Buckets() {
           {(list) => (
             <Table caption="S3 buckets">
               <HeadRow
-                columns={['Bucket', 'Owner', 'Created', 'Mode', 'Access', 'Lifecycle rules', 'Tags', 'Usage']}
+                columns={[
+                  'Bucket',
+                  'Owner',
+                  'Created',
+                  'Mode',
+                  'Access',
+                  'Versioning',
+                  'Lifecycle rules',
+                  'Tags',
+                  'Usage',
+                ]}
               />
               <tbody>
                 {list.map((b) => (

@@ -47,6 +47,8 @@ export interface BucketView {
   /** Its lifecycle rules, one line each. */
   lifecycle: string[];
   tags: Array<{ key: string; value: string }>;
+  /** S3 versioning: Enabled, Suspended, or null when never enabled. */
+  versioning: 'Enabled' | 'Suspended' | null;
 }
 
 /** A bucket's objects and bytes, counted by walking it. */
@@ -55,6 +57,9 @@ export interface BucketUsageView {
   objects: number;
   /** Bytes, a decimal string. */
   bytes: string;
+  /** Noncurrent versions and delete markers kept for the bucket (versioning), and their bytes. */
+  versions: number;
+  versionBytes: string;
   /** False when the count stopped at its time budget (a lower bound). */
   complete: boolean;
   ms: number;

@@ -63,14 +63,17 @@ export function formatLifecycle(s: LifecycleStatus): string {
   return `${out.join('\n')}\n`;
 }
 
-/** One line a bucket: owner, created, access, lifecycle, and with usage its objects and bytes. */
+/**
+ * One line a bucket: owner, created, access, versioning, lifecycle, and with usage its objects
+ * and bytes and the old versions kept for it.
+ */
 export function formatBuckets(
   buckets: readonly BucketSummary[],
   usage?: ReadonlyMap<string, BucketUsage>,
 ): string {
   if (buckets.length === 0) return 'No buckets.\n';
-  const head = ['Bucket', 'Owner', 'Created', 'Mode', 'Anonymous', 'Lifecycle rules'];
-  if (usage) head.push('Objects', 'Size');
+  const head = ['Bucket', 'Owner', 'Created', 'Mode', 'Anonymous', 'Versioning', 'Lifecycle rules'];
+  if (usage) head.push('Objects', 'Size', 'Old versions', 'Their size');
   const rows = buckets.map((b) => {
     const row = [
       b.name,
@@ -78,16 +81,23 @@ export function formatBuckets(
       b.created.slice(0, 19).replace('T', ' '),
       b.mode,
       b.publicRead ? 'read' : '-',
+      b.versioning ?? '-',
       String(b.lifecycle.length),
     ];
     const u = usage?.get(b.name);
+    const more = u?.complete === false ? '+' : '';
     if (usage)
-      row.push(u ? `${u.objects}${u.complete ? '' : '+'}` : '?', u ? formatSize(BigInt(u.bytes)) : '?');
+      row.push(
+        u ? `${u.objects}${more}` : '?',
+        u ? formatSize(BigInt(u.bytes)) : '?',
+        u ? `${u.versions}${more}` : '?',
+        u ? formatSize(BigInt(u.versionBytes)) : '?',
+      );
     return row;
   });
   const lines = alignColumns(
     [head, ...rows],
-    ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right'],
+    ['left', 'left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
   );
   if (usage && [...usage.values()].some((u) => !u.complete))
     lines.push('', '+: counting stopped at its time budget; there are more.');
@@ -123,9 +133,12 @@ export function registerS3(program: Command): void {
   const s3 = program.command('s3').description('S3 buckets, incomplete uploads, lifecycle rules and sweeps');
   s3.command('buckets')
     .description(
-      'every bucket with its owner, creation, access and lifecycle rules; --usage counts objects and bytes',
+      'every bucket with its owner, creation, access, versioning and lifecycle rules; --usage counts objects, old versions and bytes',
     )
-    .option('--usage', 'walk each bucket to count its objects and bytes (slow on large buckets)')
+    .option(
+      '--usage',
+      'walk each bucket to count its objects, old versions and bytes (slow on large buckets)',
+    )
     .option('--json', 'print as JSON')
     .option('--config <file>', CONFIG_HELP)
     .action((opts: { usage?: boolean; json?: boolean; config?: string }) =>

@@ -7,6 +7,7 @@ import { isValidBucketName } from './keys.ts';
 import { decodeLifecycle, describeRule, LIFECYCLE_XATTR } from './lifecycle/rules.ts';
 import { bucketEntries } from './objects.ts';
 import { decodeTags, TAGS_XATTR } from './tagging.ts';
+import { versioningOf } from './versioning/writes.ts';
 
 /** One bucket as an operator reads it (`./cfs s3 buckets`, the console's Buckets page). */
 export type BucketSummary = BucketView;
@@ -35,6 +36,7 @@ export async function bucketSummaries(
       publicRead: config.publicReadBuckets.includes(e.name),
       lifecycle: rules.map((r) => `${r.id}: ${r.enabled ? '' : '(disabled) '}${describeRule(r)}`),
       tags: decodeTags(await ns.getXattr(a.ino, TAGS_XATTR)),
+      versioning: (await versioningOf(env, a.ino)) ?? null,
     });
   }
   return out;
@@ -42,9 +44,9 @@ export async function bucketSummaries(
 
 /**
  * Counts a bucket's objects (its files, at any depth: those NFS and SMB clients put there
- * too) and their bytes, directory by directory, giving the event loop back between pages. A
- * walk that runs past `budgetMs` stops and says so. NoSuchBucket is the caller's to raise:
- * undefined for a name that is no bucket.
+ * too) and their bytes, then the versions kept for it (versioning), directory by directory,
+ * giving the event loop back between pages. A walk that runs past `budgetMs` stops and says
+ * so. NoSuchBucket is the caller's to raise: undefined for a name that is no bucket.
  */
 export async function measureBucket(
   env: S3Env,
@@ -63,17 +65,38 @@ export async function measureBucket(
     if (isFsError(e, 'ENOENT')) return undefined;
     throw e;
   }
-  let objects = 0;
+  const deadline = t0 + budgetMs;
+  const current = await countFiles(env, root, deadline, now);
+  const versionRoot = await env.versions.bucketRoot(root);
+  const kept = versionRoot
+    ? await countFiles(env, versionRoot.ino, deadline, now)
+    : { files: 0, bytes: 0n, complete: true };
+  return {
+    bucket,
+    objects: current.files,
+    bytes: String(current.bytes),
+    versions: kept.files,
+    versionBytes: String(kept.bytes),
+    complete: current.complete && kept.complete,
+    ms: now() - t0,
+  };
+}
+
+/** The files under a directory, at any depth, and their bytes, until `deadline`. */
+async function countFiles(
+  env: S3Env,
+  root: bigint,
+  deadline: number,
+  now: () => number,
+): Promise<{ files: number; bytes: bigint; complete: boolean }> {
+  const { ns } = env;
+  let files = 0;
   let bytes = 0n;
-  let complete = true;
   const dirs = [root];
-  walk: while (dirs.length > 0) {
+  while (dirs.length > 0) {
     const dir = dirs.pop()!;
     for (let cookie = 0n; ; ) {
-      if (now() - t0 > budgetMs) {
-        complete = false;
-        break walk;
-      }
+      if (now() > deadline) return { files, bytes, complete: false };
       const page = await ns.readdir(ROOT, dir, cookie, 1024).catch(() => undefined);
       if (!page) break;
       for (const e of page.entries) {
@@ -81,7 +104,7 @@ export async function measureBucket(
         else if (e.type === 'file') {
           const a = await ns.getattr(e.ino).catch(() => undefined);
           if (!a) continue;
-          objects++;
+          files++;
           bytes += a.size;
         }
       }
@@ -90,5 +113,5 @@ export async function measureBucket(
       cookie = page.entries[page.entries.length - 1]!.cookie;
     }
   }
-  return { bucket, objects, bytes: String(bytes), complete, ms: now() - t0 };
+  return { files, bytes, complete: true };
 }
