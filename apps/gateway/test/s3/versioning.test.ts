@@ -14,6 +14,7 @@ import {
   GetBucketLifecycleConfigurationCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
@@ -21,6 +22,7 @@ import {
   PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   type S3Client,
   S3ServiceException,
   UploadPartCommand,
@@ -313,6 +315,34 @@ describe('S3 versioning', () => {
     deepEqual([old.ETag, old.ContentLength], [done.ETag, part.length]);
     const listed = await allVersions(c, 'docs', { Prefix: 'big' });
     equal(listed[1]?.etag, done.ETag);
+  });
+
+  test('5b each version has its own tags', async () => {
+    const v1 = (
+      await c.send(new PutObjectCommand({ Bucket: 'docs', Key: 't', Body: '1', Tagging: 'stage=draft' }))
+    ).VersionId!;
+    const v2 = (
+      await c.send(new PutObjectCommand({ Bucket: 'docs', Key: 't', Body: '2', Tagging: 'stage=final' }))
+    ).VersionId!;
+    const tags = async (VersionId?: string) =>
+      (await c.send(new GetObjectTaggingCommand({ Bucket: 'docs', Key: 't', VersionId }))).TagSet?.map(
+        (t) => `${t.Key}=${t.Value}`,
+      );
+    deepEqual(
+      [await tags(v1), await tags(v2), await tags()],
+      [['stage=draft'], ['stage=final'], ['stage=final']],
+    );
+    const put = await c.send(
+      new PutObjectTaggingCommand({
+        Bucket: 'docs',
+        Key: 't',
+        VersionId: v1,
+        Tagging: { TagSet: [{ Key: 'stage', Value: 'old' }] },
+      }),
+    );
+    equal(put.VersionId, v1);
+    deepEqual([await tags(v1), await tags()], [['stage=old'], ['stage=final']]);
+    equal((await s3Error(tags('0'.repeat(32)))).name, 'NoSuchVersion');
   });
 
   test('6 objects from before versioning are the "null" version, kept like any other', async () => {

@@ -13,19 +13,40 @@ import {
   TAGS_XATTR,
   taggingXml,
 } from '../tagging.ts';
+import { findVersion } from '../versioning/reads.ts';
+import { checkVersionId } from '../versioning/writes.ts';
 import { openedBucket, ownedBucket } from './head-bucket.ts';
 
 /** R_OK and W_OK of namespace access checks. */
 const READ = 4;
 const WRITE = 2;
 
-/** The object, when the caller may do `mask` to it (reading its tags: read; changing them: write). */
-async function object(call: S3Call, mask: number): Promise<Attributes> {
+/**
+ * The object — or with `?versionId=` that version of it — when the caller may do `mask` to it
+ * (reading its tags: read; changing them: write), and the version header of the answer.
+ */
+async function object(
+  call: S3Call,
+  mask: number,
+): Promise<{ attrs: Attributes; headers: Record<string, string> }> {
   const bucket = await openedBucket(call);
-  const { attrs } = await findObject(call.env, call.cred, bucket.ino, call.key, keyPath(call.key));
+  const kp = keyPath(call.key);
+  const versionId = call.query.get('versionId');
+  const { attrs } =
+    versionId === undefined
+      ? await findObject(call.env, call.cred, bucket.ino, call.key, kp)
+      : await findVersion(
+          call.env,
+          call.cred,
+          call.method,
+          bucket.ino,
+          call.key,
+          kp,
+          checkVersionId(versionId),
+        );
   if ((await call.env.ns.access(call.cred, attrs.ino, mask)) === 0)
     throw new S3Error('AccessDenied', 'Access Denied');
-  return attrs;
+  return { attrs, headers: versionId === undefined ? {} : { 'x-amz-version-id': versionId } };
 }
 
 /** Tags are annotations: setting them moves neither the ETag nor Last-Modified. */
@@ -35,23 +56,23 @@ async function setTags(call: S3Call, ino: bigint, value: Buffer | undefined): Pr
 
 /** GET /bucket/key?tagging — the object's TagSet (empty when it has none). */
 export async function getObjectTagging(call: S3Call): Promise<S3Reply> {
-  const attrs = await object(call, READ);
-  return { body: taggingXml(decodeTags(await call.env.ns.getXattr(attrs.ino, TAGS_XATTR))) };
+  const { attrs, headers } = await object(call, READ);
+  return { headers, body: taggingXml(decodeTags(await call.env.ns.getXattr(attrs.ino, TAGS_XATTR))) };
 }
 
 /** PUT /bucket/key?tagging — replaces the object's tags (at most 10). */
 export async function putObjectTagging(call: S3Call): Promise<S3Reply> {
   const tags = parseTagging(await readSmallBody(call), MAX_OBJECT_TAGS, 'Object');
-  const attrs = await object(call, WRITE);
+  const { attrs, headers } = await object(call, WRITE);
   await setTags(call, attrs.ino, tags.length > 0 ? encodeTags(tags) : undefined);
-  return { status: 200 };
+  return { status: 200, headers };
 }
 
 /** DELETE /bucket/key?tagging — the object keeps no tags. */
 export async function deleteObjectTagging(call: S3Call): Promise<S3Reply> {
-  const attrs = await object(call, WRITE);
+  const { attrs, headers } = await object(call, WRITE);
   await setTags(call, attrs.ino, undefined);
-  return { status: 204 };
+  return { status: 204, headers };
 }
 
 /** GET /bucket?tagging — the bucket's TagSet, or NoSuchTagSet when it has none (as S3 answers). */
