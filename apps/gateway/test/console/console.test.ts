@@ -8,9 +8,11 @@ import { gzipSync } from 'node:zlib';
 import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -461,19 +463,33 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     s3.destroy();
   });
 
-  test('5e Buckets: each bucket with its owner and lifecycle rules; Count walks it for objects and bytes', async () => {
+  test('5e Buckets: each bucket with its owner, versioning and lifecycle rules; Count walks it for objects, old versions and bytes', async () => {
+    // Versioned, and before.bin written again: its first version is kept.
+    const s3 = aliceS3();
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: 'console', VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'console', Key: 'before.bin', Body: Buffer.alloc(50_000, 4) }),
+    );
+    s3.destroy();
     await page.goto(`${base}/buckets`);
     const row = page.locator('tr[data-bucket="console"]');
     await row.waitFor();
     const text = await row.innerText();
     match(text, /console\s+alice\s/);
-    match(text, /keys only/);
+    match(text, /keys only\s+versioned/);
     match(text, /expire-tmp: expire from \d{4}-\d\d-\d\d — keys under "tmp\/"/);
     match(text, /later: \(disabled\) expire 30 days after last write/);
     await row.getByRole('button', { name: 'Count the objects of console' }).click();
     // Test 5d's sweep left before.bin alone (50,000 bytes).
     await page.getByTestId('usage-console').filter({ hasText: '1 object, 50.0 KB' }).waitFor();
+    await page.getByTestId('usage-console').filter({ hasText: '+ 1 old version, 50.0 KB' }).waitFor();
     await page.screenshot({ path: join(SHOTS, 'buckets-usage.png'), fullPage: true });
+    // The old version counts against alice's quota (test 3's): deleted, the space is hers again.
+    const again = aliceS3();
+    await again.send(new DeleteObjectCommand({ Bucket: 'console', Key: 'before.bin', VersionId: 'null' }));
+    again.destroy();
   });
 
   test('5f Buckets: an incomplete upload is listed with its owner and size; Abort (confirmed) frees it', async () => {

@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { DAY_MS } from '../../src/protocols/s3/lifecycle/rules.ts';
 import { LifecycleSweeper } from '../../src/protocols/s3/lifecycle/sweeper.ts';
+import { runFsck } from '../../src/storage/fsck/index.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import type { RunResult } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -544,8 +545,14 @@ describe('S3 versioning', () => {
     deepEqual(await ids('cur/'), ['marker', x]);
   });
 
+  test('11 fsck finds the versions kept (hard links, frozen ETags, delete markers) consistent', async () => {
+    const report = await runFsck({ dbFile: `${g.dir}/state/meta.db`, dataDir: `${g.dir}/state/data` });
+    deepEqual(report.problems, []);
+    ok(report.checked.inodes > 20, `checked ${report.checked.inodes} inodes`);
+  });
+
   test(
-    '11 the aws CLI: put-bucket-versioning, list-object-versions, delete-object --version-id',
+    '12 the aws CLI: put-bucket-versioning, list-object-versions, delete-object --version-id',
     requireTools('aws'),
     async () => {
       const work = makeTempDir('s3-versioning');

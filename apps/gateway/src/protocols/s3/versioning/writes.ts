@@ -18,8 +18,9 @@ import {
 export const VERSIONING_XATTR = 's3.versioning';
 export type VersioningStatus = 'Enabled' | 'Suspended';
 
+/** The bucket's versioning status, from its attributes as the namespace caches them (one per PUT). */
 export async function versioningOf(env: S3Env, bucketIno: bigint): Promise<VersioningStatus | undefined> {
-  const v = (await env.ns.getXattr(bucketIno, VERSIONING_XATTR))?.toString();
+  const v = (await env.ns.listXattrs(bucketIno)).get(VERSIONING_XATTR)?.toString();
   return v === 'Enabled' || v === 'Suspended' ? v : undefined;
 }
 
