@@ -14,7 +14,10 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -201,6 +204,68 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     } finally {
       for (const s of [s3a, s3b, s3c]) s.destroy();
     }
+  });
+
+  test('5b a versioned bucket across nodes: versions written on two nodes, read, deleted and restored on others', async () => {
+    const on = async <T>(n: ClusterNode, f: (s3: ReturnType<Cluster['s3']>) => Promise<T>): Promise<T> => {
+      const s3 = c.s3(n);
+      try {
+        return await f(s3);
+      } finally {
+        s3.destroy();
+      }
+    };
+    await on(a, async (s3) => {
+      await s3.send(new CreateBucketCommand({ Bucket: 'kept' }));
+      await s3.send(
+        new PutBucketVersioningCommand({ Bucket: 'kept', VersioningConfiguration: { Status: 'Enabled' } }),
+      );
+    });
+    const v1 = randomBytes(2 * MiB);
+    const v2 = randomBytes(1000);
+    const id1 = await on(
+      a,
+      async (s3) => (await s3.send(new PutObjectCommand({ Bucket: 'kept', Key: 'f', Body: v1 }))).VersionId!,
+    );
+    const id2 = await on(
+      b,
+      async (s3) => (await s3.send(new PutObjectCommand({ Bucket: 'kept', Key: 'f', Body: v2 }))).VersionId!,
+    );
+    const read = (n: ClusterNode, VersionId?: string) =>
+      on(n, async (s3) => {
+        const r = await s3.send(new GetObjectCommand({ Bucket: 'kept', Key: 'f', VersionId }));
+        return Buffer.from(
+          await (r.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+        );
+      });
+    ok((await read(gc, id1)).equals(v1), 'node c reads the version node a wrote and node b replaced');
+    ok((await read(gc)).equals(v2));
+    const listed = await on(
+      b,
+      async (s3) => (await s3.send(new ListObjectVersionsCommand({ Bucket: 'kept' }))).Versions,
+    );
+    deepEqual(
+      listed?.map((v) => [v.VersionId, v.IsLatest]),
+      [
+        [id2, true],
+        [id1, false],
+      ],
+    );
+    const marker = await on(
+      gc,
+      async (s3) => (await s3.send(new DeleteObjectCommand({ Bucket: 'kept', Key: 'f' }))).VersionId!,
+    );
+    await until(
+      'node a sees the delete',
+      10_000,
+      async () =>
+        await read(a).then(
+          () => false,
+          () => true,
+        ),
+    );
+    await on(b, (s3) => s3.send(new DeleteObjectCommand({ Bucket: 'kept', Key: 'f', VersionId: marker })));
+    await until('node a sees the object back', 10_000, async () => (await read(a)).equals(v2));
   });
 
   test('6 a hard inode quota is exact across nodes: concurrent PUTs on two nodes create exactly the room left', async () => {
