@@ -27,6 +27,7 @@ import {
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { keyPath } from '../../src/protocols/s3/keys.ts';
 import { DAY_MS } from '../../src/protocols/s3/lifecycle/rules.ts';
 import { LifecycleSweeper } from '../../src/protocols/s3/lifecycle/sweeper.ts';
 import { runFsck } from '../../src/storage/fsck/index.ts';
@@ -474,6 +475,21 @@ describe('S3 versioning', () => {
     await c.send(new DeleteBucketCommand({ Bucket: 'temp' }));
     // Its version tree went with it.
     await rejects(g.gw.ns.resolvePath(ROOT, `/.cfs-versions/${bucketIno}`), /ENOENT/);
+  });
+
+  test('9b a write that crashed between keeping the object and replacing it: listed once, deleted for good', async () => {
+    const put = await c.send(new PutObjectCommand({ Bucket: 'docs', Key: 'crash/x', Body: 'only' }));
+    // What a crash right after the keep leaves: the current object also linked as its version.
+    const env = await s3EnvOf(g);
+    const bucket = await g.gw.ns.resolvePath(ROOT, '/export/docs');
+    const current = await g.gw.ns.resolvePath(ROOT, '/export/docs/crash/x');
+    await env.versions.keep(bucket.ino, keyPath('crash/x'), current, put.VersionId!, md5('only'));
+    deepEqual(await allVersions(c, 'docs', { Prefix: 'crash/' }), [
+      { key: 'crash/x', id: put.VersionId!, latest: true, marker: false, etag: `"${md5('only')}"` },
+    ]);
+    await c.send(new DeleteObjectCommand({ Bucket: 'docs', Key: 'crash/x', VersionId: put.VersionId }));
+    equal((await s3Error(body(c, 'docs', 'crash/x'))).name, 'NoSuchKey');
+    deepEqual(await allVersions(c, 'docs', { Prefix: 'crash/' }), []);
   });
 
   test('10 lifecycle rules in a versioned bucket: expiry leaves a marker, noncurrent versions and lone markers go', async () => {

@@ -166,6 +166,9 @@ export async function deleteVersion(
       await ns.remove(cred, parent.ino, kp.name).catch((e: unknown) => {
         throw asS3Error(e);
       });
+      // Also kept under its id (a write that crashed between keeping and replacing it): gone too.
+      if ((await versions.find(bucket.ino, kp, versionId))?.attrs.ino === current.ino)
+        await versions.drop(bucket.ino, kp, versionId);
       await restoreNewest(env, cred, bucket.ino, kp);
       return { versionId, marker: false };
     }
