@@ -179,16 +179,16 @@ export class VersionStore {
     const c = await this.container(bucketIno, kp, true);
     if (!c) return;
     await this.ns.setXattrs(ROOT, current.ino, { [VERSION_ETAG_XATTR]: Buffer.from(etag) }, { quiet: true });
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await this.ns.link(ROOT, current.ino, c.ino, versionId);
         return;
       } catch (e) {
-        if (!isFsError(e, 'EEXIST')) throw e;
+        if (!isFsError(e, 'EEXIST') || attempt === 3) throw e;
       }
       const there = await this.ns.lookup(ROOT, c.ino, versionId).catch(() => undefined);
       if (there?.ino === current.ino) return;
-      if (there) await this.ns.remove(ROOT, c.ino, versionId).catch(() => {});
+      if (there) await this.ns.remove(ROOT, c.ino, versionId);
     }
   }
 
