@@ -288,6 +288,21 @@ describe('S3 versioning', () => {
       versionId: restored.VersionId,
     });
     equal((await allVersions(c, 'docs', { Prefix: 'cfg' })).length, 3);
+    // New metadata copied onto itself is a new version too; the old one keeps its type.
+    const retyped = await c.send(
+      new CopyObjectCommand({
+        Bucket: 'docs',
+        Key: 'cfg.yaml',
+        CopySource: 'docs/cfg.yaml',
+        MetadataDirective: 'REPLACE',
+        ContentType: 'application/yaml',
+      }),
+    );
+    notEqual(retyped.VersionId, restored.VersionId);
+    const types = async (VersionId?: string) =>
+      (await c.send(new HeadObjectCommand({ Bucket: 'docs', Key: 'cfg.yaml', VersionId }))).ContentType;
+    deepEqual([await types(), await types(restored.VersionId)], ['application/yaml', 'application/octet-stream']);
+    equal((await allVersions(c, 'docs', { Prefix: 'cfg' })).length, 4);
 
     const part = Buffer.alloc(5 * 1024 * 1024, 7);
     const up = await c.send(new CreateMultipartUploadCommand({ Bucket: 'docs', Key: 'big.bin' }));

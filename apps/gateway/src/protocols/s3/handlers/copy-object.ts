@@ -14,6 +14,7 @@ import { bucketDir } from '../objects.ts';
 import { hashing, linkObject, storeMarker, versionHeader } from '../store-object.ts';
 import { TAGS_XATTR } from '../tagging.ts';
 import { fileChunks, MAX_PUT_BYTES, writeAside } from '../upload.ts';
+import { versioningOf } from '../versioning/writes.ts';
 import { doc, el, isoDate } from '../xml.ts';
 
 /**
@@ -46,14 +47,16 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
   delete metadata[TAGS_XATTR];
   if (tags) metadata[TAGS_XATTR] = tags;
 
-  // Onto itself: new metadata in place. A named version copied over its key is a restore, a new object.
-  if (src.bucket === call.bucket && src.key === call.key && src.versionId === undefined) {
-    if (directive !== 'REPLACE' && tagging !== 'REPLACE') {
-      throw new S3Error(
-        'InvalidRequest',
-        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-      );
-    }
+  // A named version copied over its key is a restore: a new object like any other copy.
+  const ontoItself = src.bucket === call.bucket && src.key === call.key && src.versionId === undefined;
+  if (ontoItself && directive !== 'REPLACE' && tagging !== 'REPLACE') {
+    throw new S3Error(
+      'InvalidRequest',
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  // Onto itself: new metadata in place — unless the bucket keeps versions, where it is a new version.
+  if (ontoItself && !(await versioningOf(call.env, bucket.ino))) {
     await ns.setXattrs(call.cred, src.attrs.ino, replaceMetadata(src.xattrs, metadata));
     const now = await ns.getattr(src.attrs.ino);
     if (now.type === 'file') {
