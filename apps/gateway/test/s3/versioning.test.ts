@@ -197,6 +197,14 @@ describe('S3 versioning', () => {
     // Unknown or malformed ids.
     equal((await s3Error(body(c, 'docs', 'notes/a.txt', 'f'.repeat(32)))).name, 'NoSuchVersion');
     equal((await s3Error(body(c, 'docs', 'notes/a.txt', 'v1'))).status, 400);
+    // The version tree tags each name with a byte: a 255-byte part is refused before anything is written.
+    const long = `${'n'.repeat(255)}/x`;
+    equal(
+      (await s3Error(c.send(new PutObjectCommand({ Bucket: 'docs', Key: long, Body: 'x' })))).name,
+      'KeyTooLongError',
+    );
+    await c.send(new PutObjectCommand({ Bucket: 'docs', Key: `${'n'.repeat(254)}/x`, Body: 'x' }));
+    await c.send(new DeleteObjectCommand({ Bucket: 'docs', Key: `${'n'.repeat(254)}/x` }));
     // A stranger may not read a version the mode bits keep from them.
     await g.gw.ns.setattr(ROOT, (await g.gw.ns.resolvePath(ROOT, '/export/docs/notes/a.txt')).ino, {
       mode: 0o600,
@@ -301,7 +309,10 @@ describe('S3 versioning', () => {
     notEqual(retyped.VersionId, restored.VersionId);
     const types = async (VersionId?: string) =>
       (await c.send(new HeadObjectCommand({ Bucket: 'docs', Key: 'cfg.yaml', VersionId }))).ContentType;
-    deepEqual([await types(), await types(restored.VersionId)], ['application/yaml', 'application/octet-stream']);
+    deepEqual(
+      [await types(), await types(restored.VersionId)],
+      ['application/yaml', 'application/octet-stream'],
+    );
     equal((await allVersions(c, 'docs', { Prefix: 'cfg' })).length, 4);
 
     const part = Buffer.alloc(5 * 1024 * 1024, 7);

@@ -1,4 +1,5 @@
 import { isFsError } from '../../../storage/errors.ts';
+import { NAME_MAX_BYTES } from '../../../storage/names.ts';
 import { type Attributes, type Credential, type RemoveExpectation, ROOT } from '../../../storage/types.ts';
 import type { S3Env } from '../context.ts';
 import { asS3Error, S3Error } from '../deps.ts';
@@ -34,6 +35,19 @@ export function checkVersionId(v: string, argument = 'versionId'): string {
   return v;
 }
 
+/** A component's bytes in a versioned bucket: the version tree tags each name with one byte. */
+const MAX_VERSIONED_NAME = NAME_MAX_BYTES - 1;
+
+/** Keys whose versions the tree can hold; refused before anything is written. */
+function checkVersionableKey(kp: KeyPath): void {
+  for (const name of [...kp.dirs, kp.name])
+    if (Buffer.byteLength(name, 'utf8') > MAX_VERSIONED_NAME)
+      throw new S3Error(
+        'KeyTooLongError',
+        `In a bucket with versioning each part of a key between slashes is at most ${MAX_VERSIONED_NAME} bytes.`,
+      );
+}
+
 /** The key's current object (a file in the bucket tree), or undefined. */
 async function currentIn(
   env: S3Env,
@@ -65,6 +79,7 @@ export async function retireForWrite(
   kp: KeyPath,
   parentIno: bigint,
 ): Promise<{ versionId: string; xattrs: Record<string, Buffer | undefined> }> {
+  checkVersionableKey(kp);
   const current = await currentIn(env, cred, parentIno, kp.name);
   await retire(env, status, bucketIno, kp, current);
   if (status === 'Suspended') return { versionId: NULL_VERSION, xattrs: { [VERSION_ID_XATTR]: undefined } };
@@ -115,6 +130,7 @@ export async function deleteVersioned(
   expect?: RemoveExpectation,
 ): Promise<VersionedDelete | undefined> {
   const { ns, versions } = env;
+  checkVersionableKey(kp);
   return await versions.locked(bucketIno, key, async () => {
     const parent = await parentDir(env, cred, bucketIno, kp);
     const current = parent && (await currentIn(env, cred, parent.ino, kp.name));
