@@ -64,14 +64,32 @@ export interface StoredVersion {
 export class VersionStore {
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  private constructor(
-    private readonly ns: Namespace,
-    readonly dirIno: bigint,
-  ) {}
+  /** The versions directory's inode, once found or made. */
+  private dirIno: bigint | undefined;
 
+  private constructor(private readonly ns: Namespace) {}
+
+  /** The store; its directory is made by the first version kept, not before (an unused gateway has none). */
   static async open(ns: Namespace): Promise<VersionStore> {
-    const dir = await ns.ensureDirectory(VERSIONS_DIR, 0o700);
-    return new VersionStore(ns, dir.ino);
+    return new VersionStore(ns);
+  }
+
+  /** The versions directory (made with `create`), or undefined while there is none. */
+  private async dir(create: boolean): Promise<bigint | undefined> {
+    if (this.dirIno !== undefined) return this.dirIno;
+    try {
+      this.dirIno = (await this.ns.resolvePath(ROOT, VERSIONS_DIR)).ino;
+    } catch (e) {
+      if (!isFsError(e, 'ENOENT')) throw e;
+      if (create) this.dirIno = (await this.ns.ensureDirectory(VERSIONS_DIR, 0o700)).ino;
+    }
+    return this.dirIno;
+  }
+
+  /** The root of a bucket's version tree, made with `create`; undefined when it has none. */
+  private async treeOf(bucketIno: bigint, create: boolean): Promise<Attributes | undefined> {
+    const dir = await this.dir(create);
+    return dir === undefined ? undefined : await this.child(dir, String(bucketIno), create);
   }
 
   /**
@@ -93,10 +111,11 @@ export class VersionStore {
 
   /** The key's container (created along its path with `create`), or undefined. */
   async container(bucketIno: bigint, kp: KeyPath, create: boolean): Promise<Attributes | undefined> {
-    const names = [String(bucketIno), ...kp.dirs.map((d) => PREFIX_TAG + d), KEY_TAG + kp.name];
-    let at = this.dirIno;
+    const tree = await this.treeOf(bucketIno, create);
+    if (!tree) return undefined;
+    let at = tree.ino;
     let attrs: Attributes | undefined;
-    for (const name of names) {
+    for (const name of [...kp.dirs.map((d) => PREFIX_TAG + d), KEY_TAG + kp.name]) {
       attrs = await this.child(at, name, create);
       if (!attrs) return undefined;
       at = attrs.ino;
@@ -230,8 +249,10 @@ export class VersionStore {
 
   /** Removes the key's container and prefix directories once empty. */
   private async prune(bucketIno: bigint, kp: KeyPath): Promise<void> {
+    const dir = await this.dir(false);
+    if (dir === undefined) return;
     const names = [String(bucketIno), ...kp.dirs.map((d) => PREFIX_TAG + d), KEY_TAG + kp.name];
-    const chain: bigint[] = [this.dirIno];
+    const chain: bigint[] = [dir];
     for (const name of names) {
       const a = await this.child(chain[chain.length - 1]!, name, false).catch(() => undefined);
       if (!a) return;
@@ -251,19 +272,20 @@ export class VersionStore {
 
   /** Whether the bucket has any kept version or delete marker. */
   async hasVersions(bucketIno: bigint): Promise<boolean> {
-    const root = await this.child(this.dirIno, String(bucketIno), false);
+    const root = await this.treeOf(bucketIno, false);
     if (!root) return false;
     return (await this.ns.readdir(ROOT, root.ino, 0n, 1)).entries.length > 0;
   }
 
   /** The bucket's (empty) tree goes with the bucket. */
   async forgetBucket(bucketIno: bigint): Promise<void> {
-    await this.ns.rmdir(ROOT, this.dirIno, String(bucketIno)).catch(() => {});
+    const dir = await this.dir(false);
+    if (dir !== undefined) await this.ns.rmdir(ROOT, dir, String(bucketIno)).catch(() => {});
   }
 
   /** The root of a bucket's version tree, for listing; undefined when it has none. */
   bucketRoot(bucketIno: bigint): Promise<Attributes | undefined> {
-    return this.child(this.dirIno, String(bucketIno), false);
+    return this.treeOf(bucketIno, false);
   }
 
   private async entries(dir: bigint): Promise<DirEntry[]> {
