@@ -2,7 +2,7 @@ import type { Attributes } from '../../storage/types.ts';
 import { checkCopySourceConditions } from './conditions.ts';
 import type { S3Call } from './context.ts';
 import { S3Error } from './deps.ts';
-import { objectEtag, storedEtag } from './etag.ts';
+import { objectEtag } from './etag.ts';
 import { checkBucketName, keyPath } from './keys.ts';
 import { bucketDir, findObject } from './objects.ts';
 import { findVersion } from './versioning/reads.ts';
@@ -67,7 +67,7 @@ export async function openCopySource(call: S3Call): Promise<CopySource> {
   if (attrs.type === 'file' && (await ns.access(call.cred, attrs.ino, 4)) === 0)
     throw new S3Error('AccessDenied', 'Access Denied');
   const xattrs = await ns.listXattrs(attrs.ino);
-  const etag = storedEtag(attrs, xattrs) ?? frozen ?? (await objectEtag(ns, attrs, xattrs));
+  const etag = await objectEtag(ns, attrs, xattrs, frozen);
   checkCopySourceConditions(call.headers, { etag, mtimeNs: attrs.mtimeNs });
   const size = attrs.type === 'dir' ? 0n : attrs.size;
   return versionId === undefined

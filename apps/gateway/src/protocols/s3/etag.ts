@@ -44,17 +44,19 @@ export function storedEtag(attrs: Attributes, xattrs: ReadonlyMap<string, Buffer
 }
 
 /**
- * An object's ETag: the one recorded at write when still current; otherwise (a file written or
- * changed by NFS/SMB) the MD5 of the content, computed now and cached as a quiet annotation —
- * a later change moves the change id and so voids it.
+ * An object's ETag: the one recorded at write when still current; else, for a kept version
+ * (versioning), the one `frozen` when it was kept; otherwise (a file written or changed by
+ * NFS/SMB) the MD5 of the content, computed now and cached as a quiet annotation — a later
+ * change moves the change id and so voids it.
  */
 export async function objectEtag(
   ns: Namespace,
   attrs: Attributes,
   xattrs: ReadonlyMap<string, Buffer>,
+  frozen?: string,
 ): Promise<string> {
   if (attrs.type === 'dir') return EMPTY_MD5;
-  const stored = storedEtag(attrs, xattrs);
+  const stored = storedEtag(attrs, xattrs) ?? frozen;
   if (stored) return stored;
   const md5Hex = await contentMd5(ns, attrs);
   // Hashing took time: annotate only if the content did not change meanwhile.

@@ -199,6 +199,13 @@ export interface ListPage {
   last: string | undefined;
 }
 
+/** The CommonPrefix a key falls under (up to the first delimiter after the prefix), if any. */
+export function commonPrefixOf(key: string, prefix: string, delimiter: string): string | undefined {
+  if (delimiter === '') return undefined;
+  const at = key.indexOf(delimiter, prefix.length);
+  return at < 0 ? undefined : key.slice(0, at + delimiter.length);
+}
+
 /**
  * One page of a listing: up to maxKeys objects and CommonPrefixes together, grouped by the
  * delimiter. A CommonPrefix at or before `after` was reported by an earlier page.
@@ -214,11 +221,7 @@ export async function listPage(
   if (o.maxKeys === 0) return page;
   const walker = new BucketWalker(ns, listings, cred, o);
   for await (const obj of walker.walk(bucket)) {
-    let cp: string | undefined;
-    if (o.delimiter !== '') {
-      const at = obj.key.indexOf(o.delimiter, o.prefix.length);
-      if (at >= 0) cp = obj.key.slice(0, at + o.delimiter.length);
-    }
+    const cp = commonPrefixOf(obj.key, o.prefix, o.delimiter);
     if (cp !== undefined) {
       walker.skip = cp;
       if (compareKeys(cp, o.after) <= 0) continue;

@@ -1,7 +1,7 @@
 import type { Attributes } from '../../../storage/types.ts';
 import type { S3Call } from '../context.ts';
 import { S3Error } from '../deps.ts';
-import { objectEtag, quoted, storedEtag } from '../etag.ts';
+import { objectEtag, quoted } from '../etag.ts';
 import type { ListedObject } from '../listing.ts';
 import { el, isoDate, urlEncodeKey } from '../xml.ts';
 
@@ -61,10 +61,7 @@ export async function objectXml(
   const { ns } = call.env;
   const attrs: Attributes = o.attrs;
   const xattrs = await ns.listXattrs(attrs.ino).catch(() => new Map<string, Buffer>());
-  const etag =
-    shape.frozenEtag === undefined
-      ? await objectEtag(ns, attrs, xattrs)
-      : (storedEtag(attrs, xattrs) ?? shape.frozenEtag);
+  const etag = await objectEtag(ns, attrs, xattrs, shape.frozenEtag);
   const size = attrs.type === 'dir' ? '0' : String(attrs.size);
   const owner = shape.owner ? ownerXml(attrs.uid) : '';
   const { tag } = shape;

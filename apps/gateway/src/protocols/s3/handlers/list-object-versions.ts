@@ -3,7 +3,7 @@ import type { S3Call, S3Reply } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { isS3Error } from '../errors.ts';
 import { compareKeys, keyPath } from '../keys.ts';
-import { BucketWalker, type ListedObject, type WalkOptions } from '../listing.ts';
+import { BucketWalker, commonPrefixOf, type ListedObject, type WalkOptions } from '../listing.ts';
 import { findObject } from '../objects.ts';
 import { VERSION_TREE, versionIdOf } from '../versioning/store.ts';
 import { checkVersionId } from '../versioning/writes.ts';
@@ -103,11 +103,7 @@ async function versionPage(
   const opts: WalkOptions = { prefix: a.prefix, after: keyMarker };
   const keys = new MergedKeys(call, bucket, opts);
   for await (const k of keys.walk()) {
-    let cp: string | undefined;
-    if (a.delimiter !== '') {
-      const at = k.key.indexOf(a.delimiter, a.prefix.length);
-      if (at >= 0) cp = k.key.slice(0, at + a.delimiter.length);
-    }
+    const cp = commonPrefixOf(k.key, a.prefix, a.delimiter);
     if (cp !== undefined) {
       keys.skip = cp;
       if (compareKeys(cp, keyMarker) <= 0) continue;
@@ -167,9 +163,7 @@ async function versionsOf(call: S3Call, k: KeyEntry): Promise<ListedVersion[]> {
     out.push({ key: k.key, versionId, attrs: k.current, latest: true, marker: false });
   }
   if (k.container) {
-    for (const v of await versions.versionsIn(k.container)) {
-      // Kept and still current: a write that crashed between keeping and replacing it.
-      if (v.attrs.ino === k.current?.ino) continue;
+    for (const v of await versions.versionsIn(k.container, k.current?.ino)) {
       const listed: ListedVersion = {
         key: k.key,
         versionId: v.versionId,

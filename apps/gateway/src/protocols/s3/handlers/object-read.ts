@@ -4,7 +4,7 @@ import { evaluate, preconditionFailed, requestConditions } from '../conditions.t
 import type { S3Call } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { isS3Error } from '../errors.ts';
-import { objectEtag, quoted, storedEtag } from '../etag.ts';
+import { objectEtag, quoted } from '../etag.ts';
 import { type KeyPath, keyPath } from '../keys.ts';
 import { metadataHeaders, RESPONSE_OVERRIDES } from '../metadata.ts';
 import { bucketDir, cachedReadable, findObject } from '../objects.ts';
@@ -42,7 +42,7 @@ async function objectView(call: S3Call, attrs: Attributes, frozenEtag?: string):
   const xattrs = await ns.listXattrs(attrs.ino);
   const known = knownView(call, attrs, xattrs);
   if (known) return known;
-  const etag = storedEtag(attrs, xattrs) ?? frozenEtag ?? (await objectEtag(ns, attrs, xattrs));
+  const etag = await objectEtag(ns, attrs, xattrs, frozenEtag);
   const headers: OutgoingHttpHeaders = {
     etag: quoted(etag),
     'last-modified': new Date(Number(attrs.mtimeNs / 1_000_000n)).toUTCString(),

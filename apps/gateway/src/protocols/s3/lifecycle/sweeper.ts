@@ -311,7 +311,7 @@ export class LifecycleSweeper {
         (f) => f.attrs,
         () => undefined,
       );
-      const kept = (await versions.versionsIn(container)).filter((v) => v.attrs.ino !== current?.ino);
+      const kept = await versions.versionsIn(container, current?.ino);
       const doomed: StoredVersion[] = [];
       // Each kept version became noncurrent when the next newer one (or the current object) was written.
       let newerMs = current ? Number(current.mtimeNs / 1_000_000n) : undefined;

@@ -138,11 +138,14 @@ export class VersionStore {
     }
   }
 
-  /** A container's versions, the newest first (by last write, then by id). */
-  async versionsIn(container: Attributes): Promise<StoredVersion[]> {
+  /**
+   * A container's versions, the newest first (by last write, then by id), without the key's
+   * current object (`current`) — kept too when a write crashed between keeping and replacing it.
+   */
+  async versionsIn(container: Attributes, current?: bigint): Promise<StoredVersion[]> {
     const out: StoredVersion[] = [];
     for (const e of await this.entries(container.ino)) {
-      if (e.type !== 'file') continue;
+      if (e.type !== 'file' || e.ino === current) continue;
       const v = await this.describe(e.name, e.ino);
       if (v) out.push(v);
     }

@@ -185,27 +185,32 @@ export async function deleteVersion(
       // Also kept under its id (a write that crashed between keeping and replacing it): gone too.
       if ((await versions.find(bucket.ino, kp, versionId))?.attrs.ino === current.ino)
         await versions.drop(bucket.ino, kp, versionId);
-      await restoreNewest(env, cred, bucket.ino, kp);
+      await restoreNewest(env, cred, bucket.ino, key, kp);
       return { versionId, marker: false };
     }
     const stored = await versions.find(bucket.ino, kp, versionId);
     if (!stored) return undefined;
     const wasLatest = !current && (await versions.versions(bucket.ino, kp))[0]?.versionId === versionId;
     await versions.drop(bucket.ino, kp, versionId);
-    if (wasLatest) await restoreNewest(env, cred, bucket.ino, kp);
+    if (wasLatest) await restoreNewest(env, cred, bucket.ino, key, kp);
     else await pruneEmptyParents(env, cred, bucket.ino, kp.dirs);
     return { versionId, marker: stored.marker };
   });
 }
 
 /** The key has no current object: its newest kept version, unless a marker, becomes current. */
-async function restoreNewest(env: S3Env, cred: Credential, bucketIno: bigint, kp: KeyPath): Promise<void> {
+async function restoreNewest(
+  env: S3Env,
+  cred: Credential,
+  bucketIno: bigint,
+  key: string,
+  kp: KeyPath,
+): Promise<void> {
   const newest: StoredVersion | undefined = (await env.versions.versions(bucketIno, kp))[0];
   if (!newest || newest.marker) {
     await pruneEmptyParents(env, cred, bucketIno, kp.dirs);
     return;
   }
-  const key = [...kp.dirs, kp.name].join('/');
   let parent: Attributes;
   try {
     parent = await ensureParents(env, cred, bucketIno, kp, key);
