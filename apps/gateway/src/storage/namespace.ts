@@ -10,7 +10,7 @@ import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO 
 import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
 import type { MetadataStore } from './meta/store.ts';
 import { checkLookupName, splitPath } from './names.ts';
-import { effectiveAccess, R_OK, requireAccess, W_OK, X_OK } from './permissions.ts';
+import { effectiveAccess, R_OK, requireAccess, requireMutable, W_OK, X_OK } from './permissions.ts';
 import { withinLimits } from './quota-space.ts';
 import { TtlCache } from './ttl-cache.ts';
 import {
@@ -852,6 +852,7 @@ export class Namespace implements NamespaceApi {
     const unwatched =
       gate.watches !== undefined && !gate.watches('uid', a.uid) && !gate.watches('gid', a.gid);
     if (end > a.size && !unwatched) return undefined;
+    requireMutable(a, BigInt(Date.now()) * 1_000_000n, String(ino));
     requireAccess(cred, a, W_OK, String(ino));
     return { row: { layout: LAYOUT.ownBlob, size: a.size }, annotated: false };
   }
@@ -969,6 +970,20 @@ export class Namespace implements NamespaceApi {
    */
   private async isInline(ino: bigint): Promise<boolean> {
     return (await this.node(ino)).layout === INLINE && (await this.m.row(ino))?.layout === LAYOUT.inline;
+  }
+
+  /**
+   * Makes a file immutable until `untilNs` (0n: mutable again) — S3 Object Lock's retention
+   * and legal hold, enforced here for every protocol — and sets `xattrs` (quietly) in the same
+   * transaction. The caller decides who may: this takes no credential and refuses nothing but
+   * a non-file.
+   */
+  async setImmutableUntil(
+    ino: bigint,
+    untilNs: bigint,
+    xattrs: Record<string, Buffer | undefined> = {},
+  ): Promise<void> {
+    await this.finish(await this.m.setHold(ino, untilNs, xattrs));
   }
 
   async setXattrs(

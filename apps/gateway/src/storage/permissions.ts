@@ -1,5 +1,5 @@
 import { fsError } from './errors.ts';
-import type { Attributes, Credential } from './types.ts';
+import { type Attributes, type Credential, IMMUTABLE_FOREVER, isImmutable } from './types.ts';
 
 export const R_OK = 4;
 export const W_OK = 2;
@@ -49,4 +49,21 @@ export function isOwnerOrRoot(cred: Credential, node: Owned): boolean {
 
 function describe(bits: number): string {
   return `${bits & R_OK ? 'r' : '-'}${bits & W_OK ? 'w' : '-'}${bits & X_OK ? 'x' : '-'}`;
+}
+
+/**
+ * Refuses (EPERM, as Linux refuses a `chattr +i` file) a change to an immutable file's bytes,
+ * attributes or last name — whoever asks, root included: S3 Object Lock's promise.
+ */
+export function requireMutable(
+  node: Pick<Attributes, 'immutableUntilNs'>,
+  nowNs: bigint,
+  subject?: string,
+): void {
+  if (!isImmutable(node, nowNs)) return;
+  const until =
+    node.immutableUntilNs === IMMUTABLE_FOREVER
+      ? 'under a legal hold'
+      : `until ${new Date(Number(node.immutableUntilNs / 1_000_000n)).toISOString()}`;
+  throw fsError('EPERM', `immutable (object lock) ${until}`, subject);
 }

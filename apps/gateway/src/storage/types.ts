@@ -33,7 +33,20 @@ export interface Attributes {
   readonly changeId: bigint;
   /** Parent directory's inode for directories (for `..`), 0n for others. */
   readonly parent: bigint;
+  /**
+   * Until when (ns since the epoch) the file is immutable: its bytes, size, mode, owner and
+   * times cannot change and its last name cannot go (S3 Object Lock; `chattr +i` with an end).
+   * 0n: not immutable. A legal hold is IMMUTABLE_FOREVER until lifted.
+   */
+  readonly immutableUntilNs: bigint;
 }
+
+/** An immutableUntilNs that does not run out by itself (an S3 legal hold). */
+export const IMMUTABLE_FOREVER = 2n ** 63n - 1n;
+
+/** Whether the file is immutable at `nowNs`. */
+export const isImmutable = (a: Pick<Attributes, 'immutableUntilNs'>, nowNs: bigint): boolean =>
+  a.immutableUntilNs > nowNs;
 
 export interface SetAttributes {
   mode?: number;

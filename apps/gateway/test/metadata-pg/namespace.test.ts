@@ -10,3 +10,4 @@ import '../storage/rename.test.ts';
 import '../storage/data.test.ts';
 import '../storage/change-feed.test.ts';
 import '../storage/pooled-read.test.ts';
+import '../storage/immutable.test.ts';

@@ -21,6 +21,7 @@ const base: Attributes = {
   mtimeNs: 1_700_000_001_000_000_001n,
   ctimeNs: 1_700_000_002_999_999_999n,
   btimeNs: 1_700_000_000_000_000_000n,
+  immutableUntilNs: 0n,
   changeId: 7n,
   parent: 0n,
 };

@@ -328,12 +328,14 @@ test('9 an upload written aside starts inline when its declared size fits (S3 PU
     },
   ));
 
-test('10 a version-1 store gains the inline table and is marked version 2 (an older gateway then refuses it); a newer store is refused', async () => {
+test('10 a version-1 store gains the inline table and the hold column and is marked version 3 (an older gateway then refuses it); a newer store is refused', async () => {
   const { ns, stateDir } = await open(undefined);
   await ns.close();
   const file = `${stateDir}/meta.db`;
   const db = new Database(file);
-  db.exec("DROP TABLE inline_data; UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+  db.exec(
+    "DROP TABLE inline_data; ALTER TABLE inodes DROP COLUMN hold; UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+  );
   db.close();
   const again = await openNamespace({
     metadataUrl: `sqlite://${file}`,
@@ -342,16 +344,21 @@ test('10 a version-1 store gains the inline table and is marked version 2 (an ol
   await again.close();
   const check = new Database(file, { readonly: true });
   try {
-    equal(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), '2');
+    equal(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), '3');
     ok(check.prepare("SELECT name FROM sqlite_master WHERE name = 'inline_data'").get());
+    ok(
+      (check.prepare('PRAGMA table_info(inodes)').all() as Array<{ name: string }>).some(
+        (c) => c.name === 'hold',
+      ),
+    );
   } finally {
     check.close();
   }
   const newer = new Database(file);
-  newer.exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+  newer.exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
   newer.close();
   await rejects(
     openNamespace({ metadataUrl: `sqlite://${file}`, transportUrl: `file://${stateDir}/data` }),
-    /metadata schema 3 is newer than this gateway understands \(2\)/,
+    /metadata schema 4 is newer than this gateway understands \(3\)/,
   );
 });

@@ -5,6 +5,7 @@ import {
   inGroup,
   isOwnerOrRoot,
   requireAccess,
+  requireMutable,
   S_ISGID,
   S_ISUID,
   W_OK,
@@ -14,7 +15,7 @@ import { attrsOf, cutExtents, mustRow } from './inodes.ts';
 import { addUsage, charge } from './ledger.ts';
 import { type Effects, MAX_FILE_SIZE, noEffects, type TxContext } from './model.ts';
 import { get, type Program, run } from './program.ts';
-import { type InodeRow, keepAfter, LAYOUT, toAttributes } from './rows.ts';
+import { type InodeRow, keepAfter, LAYOUT, toAttributes, typeOfCode } from './rows.ts';
 
 export function* setattr(
   ctx: TxContext,
@@ -95,6 +96,15 @@ export function* setattrTx(
     btimeNs = s.btimeNs;
   }
   if (size !== row.size && s.mtimeNs === undefined) mtimeNs = now;
+  const changes =
+    mode !== cur.mode ||
+    uid !== cur.uid ||
+    gid !== cur.gid ||
+    size !== row.size ||
+    atimeNs !== cur.atimeNs ||
+    mtimeNs !== cur.mtimeNs ||
+    btimeNs !== cur.btimeNs;
+  if (changes) requireMutable(cur, now, String(ino));
   const sizeDelta = cur.type === 'file' ? size - row.size : 0n;
   if (uid !== cur.uid || gid !== cur.gid) {
     const bytes = cur.type === 'file' ? size : 0n;
@@ -179,7 +189,9 @@ export function* writeInline(
   const row = yield* get<InodeRow>('lockInode', ino);
   if (!row || row.layout !== LAYOUT.inline) return undefined;
   // The checks precheckWrite makes for a blob write; the ledger's is in accountWrite.
-  requireAccess(cred, toAttributes(row), W_OK, String(ino));
+  const a = toAttributes(row);
+  requireMutable(a, ctx.now(), String(ino));
+  requireAccess(cred, a, W_OK, String(ino));
   const end = Number(offset) + data.length;
   // Stored bytes never reach past the size: a write from 0 to the size or beyond replaces them
   // all (a new file's first write), with no need to read them.
@@ -217,6 +229,7 @@ export function* precheckWrite(
   if (a.type === 'dir') throw fsError('EISDIR', 'is a directory', String(ino));
   if (a.type !== 'file') throw fsError('EINVAL', 'not a regular file', String(ino));
   if (end > MAX_FILE_SIZE) throw fsError('EFBIG', 'write past the maximum file size', String(ino));
+  requireMutable(a, ctx.now(), String(ino));
   requireAccess(cred, a, W_OK, String(ino));
   if (end > row.size) yield* charge(ctx, a.uid, a.gid, end - row.size, 0n);
   return { row, annotated: yield* currentAnnotation(ino, row) };
@@ -267,6 +280,25 @@ export function* setXattrs(
   }
   yield* writeXattrs(ino, values);
   if (!quiet) yield* run('touchCtime', ctx.now(), ino);
+  fx.touched.push(ino);
+  return fx;
+}
+
+/**
+ * Makes a file immutable until `untilNs` (0n: mutable again), with the attributes that say why
+ * in the same transaction: quiet, as an annotation, since its content does not change. Who may
+ * is the caller's decision (S3 Object Lock's rules).
+ */
+export function* setHold(
+  ino: bigint,
+  untilNs: bigint,
+  xattrs: Record<string, Buffer | undefined>,
+): Program<Effects> {
+  const fx = noEffects();
+  const row = yield* mustRow(ino);
+  if (typeOfCode(row.type) !== 'file') throw fsError('EINVAL', 'only regular files can be held', String(ino));
+  yield* writeXattrs(ino, xattrs);
+  yield* run('setHold', untilNs, ino);
   fx.touched.push(ino);
   return fx;
 }

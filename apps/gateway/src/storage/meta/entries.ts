@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { fsError } from '../errors.ts';
 import { checkLookupName, checkNewName } from '../names.ts';
-import { requireAccess, requireStickyRight, S_ISGID, W_OK, X_OK } from '../permissions.ts';
+import { requireAccess, requireMutable, requireStickyRight, S_ISGID, W_OK, X_OK } from '../permissions.ts';
 import type { Attributes, Credential, RemoveExpectation, SetAttributes } from '../types.ts';
 import { setattrTx } from './attributes.ts';
 import { attrsOf, destroyInode, lookupIno, mustDir, mustRow } from './inodes.ts';
@@ -224,6 +224,8 @@ export function* unlinkEntry(
 ): Program<void> {
   const now = ctx.now();
   const isDir = typeOfCode(node.type) === 'dir';
+  // An immutable file keeps its last name (a link elsewhere may go: the file stays).
+  if (!isDir && node.nlink <= 1n) requireMutable(toAttributes(node), now, name);
   yield* run('deleteDirent', dir.ino, name);
   yield* run('touchDir', now, now, isDir ? -1 : 0, dir.ino);
   fx.touched.push(dir.ino, node.ino);

@@ -21,6 +21,8 @@ export interface InodeRow {
   layout: bigint;
   target: string | null;
   verifier: Buffer | null;
+  /** Until when (ns) the file is immutable; 0 when it is not (S3 Object Lock). */
+  hold: bigint;
 }
 
 /** `inodes.layout` (sqlite/schema.ts): where a file's bytes are. */
@@ -57,6 +59,7 @@ export function toAttributes(r: InodeRow): Attributes {
     btimeNs: r.btime,
     changeId: r.change,
     parent: r.parent,
+    immutableUntilNs: r.hold,
   };
 }
 

@@ -29,6 +29,7 @@ export const STATEMENTS = {
   recordWrite:
     'UPDATE inodes SET size = MAX(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ? RETURNING *',
   setLayout: 'UPDATE inodes SET layout = ? WHERE ino = ?',
+  setHold: 'UPDATE inodes SET hold = ? WHERE ino = ?',
   /** The same change to a uid's and a gid's usage, in one statement. */
   addUsage: `INSERT INTO usage (kind, id, bytes, inodes) VALUES (0, ?, ?, ?), (1, ?, ?, ?)
      ON CONFLICT (kind, id) DO UPDATE SET bytes = usage.bytes + excluded.bytes, inodes = usage.inodes + excluded.inodes`,

@@ -248,6 +248,10 @@ export abstract class MetadataStore implements TxContext {
     return this.tx(() => attributes.voidContentAnnotation(ino));
   }
 
+  setHold(ino: bigint, untilNs: bigint, xattrs: Record<string, Buffer | undefined> = {}): Awaitable<Effects> {
+    return this.tx(() => attributes.setHold(ino, untilNs, xattrs));
+  }
+
   setXattrs(cred: Credential, ino: bigint, values: Record<string, Buffer | undefined>, quiet = false) {
     return this.tx(() => attributes.setXattrs(this, cred, ino, values, quiet));
   }

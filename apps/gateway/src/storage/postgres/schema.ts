@@ -4,8 +4,11 @@
  * concurrent transactions on many gateway nodes add to different rows of one subject.
  * Inode numbers and directory cookies come from sequences: never reused, never rolled back.
  */
-/** 2: small files inline (layout 2, `inline_data`), which a version-1 gateway would misread. */
-export const PG_SCHEMA_VERSION = 2;
+/**
+ * 2: small files inline (layout 2, `inline_data`), which a version-1 gateway would misread.
+ * 3: `inodes.hold` (S3 Object Lock), which an older gateway would not enforce.
+ */
+export const PG_SCHEMA_VERSION = 3;
 
 export const PG_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -31,8 +34,10 @@ CREATE TABLE IF NOT EXISTS inodes (
   parent BIGINT NOT NULL DEFAULT 0,
   layout BIGINT NOT NULL DEFAULT 0,
   target TEXT,
-  verifier BYTEA
+  verifier BYTEA,
+  hold BIGINT NOT NULL DEFAULT 0
 );
+ALTER TABLE inodes ADD COLUMN IF NOT EXISTS hold BIGINT NOT NULL DEFAULT 0;
 
 CREATE TABLE IF NOT EXISTS dirents (
   cookie BIGSERIAL PRIMARY KEY,

@@ -11,8 +11,12 @@
  * between the end of that row and the file's size read as zeros. Layout 2 only ever turns
  * into 0 (a write past the limit moves the bytes to the blob), never back.
  */
-/** 2: small files inline (layout 2, `inline_data`), which a version-1 gateway would misread. */
-export const SCHEMA_VERSION = 2;
+/**
+ * 2: small files inline (layout 2, `inline_data`), which a version-1 gateway would misread.
+ * 3: `inodes.hold`, the time (ns) until which a file is immutable (S3 Object Lock), which an
+ * older gateway would not enforce.
+ */
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -38,7 +42,8 @@ CREATE TABLE IF NOT EXISTS inodes (
   parent INTEGER NOT NULL DEFAULT 0,
   layout INTEGER NOT NULL DEFAULT 0,
   target TEXT,
-  verifier BLOB
+  verifier BLOB,
+  hold INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS dirents (
@@ -94,5 +99,13 @@ CREATE TABLE IF NOT EXISTS detached (
   owner TEXT
 );
 `;
+
+/**
+ * Columns added since a table was first created, for stores made by an older version (SQLite
+ * has no ADD COLUMN IF NOT EXISTS); run after SCHEMA_SQL.
+ */
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; sql: string }> = [
+  { table: 'inodes', column: 'hold', sql: 'ALTER TABLE inodes ADD COLUMN hold INTEGER NOT NULL DEFAULT 0' },
+];
 
 export { TYPE_CODES, USAGE_GID, USAGE_UID } from '../meta/model.ts';
