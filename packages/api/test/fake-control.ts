@@ -230,6 +230,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
         lifecycle: [],
         tags: [],
         versioning: null,
+        objectLock: null,
       },
     ],
     s3BucketUsage: async (bucket) => ({

@@ -13,6 +13,7 @@ import {
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
+  PutObjectLockConfigurationCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -463,7 +464,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     s3.destroy();
   });
 
-  test('5e Buckets: each bucket with its owner, versioning and lifecycle rules; Count walks it for objects, old versions and bytes', async () => {
+  test('5e Buckets: each bucket with its owner, versioning, object lock and lifecycle rules; Count walks it for objects, old versions and bytes', async () => {
     // Versioned, and before.bin written again: its first version is kept.
     const s3 = aliceS3();
     await s3.send(
@@ -472,13 +473,20 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     await s3.send(
       new PutObjectCommand({ Bucket: 'console', Key: 'before.bin', Body: Buffer.alloc(50_000, 4) }),
     );
+    // Object Lock on, with no default retention: nothing written later is locked unless asked.
+    await s3.send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: 'console',
+        ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' },
+      }),
+    );
     s3.destroy();
     await page.goto(`${base}/buckets`);
     const row = page.locator('tr[data-bucket="console"]');
     await row.waitFor();
     const text = await row.innerText();
     match(text, /console\s+alice\s/);
-    match(text, /keys only\s+versioned/);
+    match(text, /keys only\s+versioned\s+object lock\s+no default retention/);
     match(text, /expire-tmp: expire from \d{4}-\d\d-\d\d — keys under "tmp\/"/);
     match(text, /later: \(disabled\) expire 30 days after last write/);
     await row.getByRole('button', { name: 'Count the objects of console' }).click();

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ROOT } from '../../src/storage/types.ts';
 import { sampleValue, scrape } from '../metrics/fixture.ts';
 import { runCommand } from '../support/proc.ts';
@@ -31,6 +31,18 @@ describe('real NFS clients against the gateway', () => {
   after(() => g.stop());
 
   const as = `uid=${UID}&gid=${UID}`;
+  /** An S3 client of a new account with that uid: S3 and NFS act as the same identity. */
+  async function s3ClientAs(name: string, uid: number): Promise<S3Client> {
+    const user = await g.gw.control.users.add({ name, uid });
+    const key = await g.gw.control.s3Keys.create(user.name);
+    return new S3Client({
+      endpoint: `http://127.0.0.1:${g.s3Port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
+      maxAttempts: 1,
+    });
+  }
   async function run(cmd: string, args: string[], timeoutMs = 120_000) {
     const r = await runCommand(cmd, args, { timeoutMs });
     if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}:\n${r.output}`);
@@ -63,15 +75,7 @@ describe('real NFS clients against the gateway', () => {
       }
       ok(Buffer.concat(chunks).equals(data), 'the namespace holds the same bytes');
       if (!g.s3) return;
-      const user = await g.gw.control.users.add({ name: 'nfsreader', uid: UID });
-      const key = await g.gw.control.s3Keys.create(user.name);
-      const s3 = new S3Client({
-        endpoint: `http://127.0.0.1:${g.s3Port}`,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
-        maxAttempts: 1,
-      });
+      const s3 = await s3ClientAs('nfsreader', UID);
       const got = await s3.send(new GetObjectCommand({ Bucket: 'pub', Key: 'twenty.bin' }));
       ok(
         Buffer.from(await got.Body!.transformToByteArray()).equals(data),
@@ -172,4 +176,49 @@ describe('real NFS clients against the gateway', () => {
     }
     g = await startClientGateway();
   });
+
+  test(
+    '8 an S3 object under Object Lock: libnfs reads it, but its owner cannot write, truncate, chmod, utimes, replace or remove it',
+    HARNESS,
+    async () => {
+      const s3 = await s3ClientAs('archivist', UID + 1);
+      try {
+        await s3.send(new CreateBucketCommand({ Bucket: 'ledger', ObjectLockEnabledForBucket: true }));
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: 'ledger',
+            Key: '2026.txt',
+            Body: 'entry 1\n',
+            ObjectLockMode: 'COMPLIANCE',
+            ObjectLockRetainUntilDate: new Date(Date.now() + 3_600_000),
+          }),
+        );
+        const asOwner = `uid=${UID + 1}&gid=${UID + 1}`;
+        const perm = async () =>
+          sampleValue((await scrape(g.opsUrl)).samples, 'gateway_error_codes_total', {
+            protocol: 'nfs',
+            code: 'NFS3ERR_PERM',
+          }) ?? 0;
+        const permBefore = await perm();
+        const out = await run(harness!, [g.url('/export', asOwner), 'tamper', '/ledger/2026.txt']);
+        const lines = out.trim().split('\n');
+        deepEqual(
+          lines.map((l) => l.split(':')[0]),
+          ['write', 'truncate', 'chmod', 'utimes', 'replace', 'remove'].map((op) => `refused ${op}`),
+          out,
+        );
+        // libnfs names the status for all but its write path (which reports EFAULT for any error):
+        // the gateway's own count shows each refusal was NFS3ERR_PERM.
+        for (const l of lines.slice(1)) ok(/NFS3ERR_PERM|Operation not permitted/.test(l), l);
+        ok((await perm()) - permBefore >= 6, `NFS3ERR_PERM answered ${(await perm()) - permBefore} times`);
+        const back = join(work, 'ledger.txt');
+        await run('sh', ['-c', `nfs-cat '${g.url('/export/ledger/2026.txt', asOwner)}' > '${back}'`]);
+        equal(readFileSync(back, 'utf8'), 'entry 1\n');
+        const got = await s3.send(new GetObjectCommand({ Bucket: 'ledger', Key: '2026.txt' }));
+        equal(await got.Body!.transformToString(), 'entry 1\n');
+      } finally {
+        s3.destroy();
+      }
+    },
+  );
 });

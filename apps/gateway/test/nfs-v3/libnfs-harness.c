@@ -10,6 +10,8 @@
  *   harness URL files DIR N              (bench) one session creates, writes 4 KiB to, closes N files
  *   harness URL dirs DIR N               (bench) one session makes, renames and removes N directories
  *   harness URL statvfs DIR              statvfs (FSSTAT) as the URL's uid/gid: prints its fields
+ *   harness URL tamper FILE              tries to write, truncate, chmod, utimes, replace (rename over)
+ *                                        and remove FILE: prints "allowed <op>" or "refused <op>: <error>"
  *   harness URL getattr FILE K SECONDS [T]  (bench) K sessions send GETATTRs back to back from T
  *                                        threads (default K): rate, p50, p99
  *
@@ -538,11 +540,46 @@ static int cmd_statvfs(const char *dir)
 	return 0;
 }
 
+static void attempt(struct nfs_context *nfs, const char *op, int rc)
+{
+	if (rc == 0)
+		printf("allowed %s\n", op);
+	else
+		printf("refused %s: %s (%s)\n", op, rc < 0 ? strerror(-rc) : "?", nfs_get_error(nfs));
+}
+
+static int cmd_tamper(const char *file)
+{
+	struct nfs_context *nfs = connect_export();
+	struct nfsfh *fh = NULL;
+	int rc = nfs_open(nfs, file, O_WRONLY, &fh);
+	if (rc == 0) {
+		int n = nfs_pwrite(nfs, fh, 0, 4, "XXXX");
+		rc = n == 4 ? nfs_fsync(nfs, fh) : n < 0 ? n : -EIO;
+		nfs_close(nfs, fh);
+	}
+	attempt(nfs, "write", rc);
+	attempt(nfs, "truncate", nfs_truncate(nfs, file, 0));
+	attempt(nfs, "chmod", nfs_chmod(nfs, file, 0666));
+	struct timeval times[2] = {{1, 0}, {1, 0}};
+	attempt(nfs, "utimes", nfs_utimes(nfs, file, times));
+	char other[1024];
+	snprintf(other, sizeof other, "%s.other", file);
+	rc = nfs_creat(nfs, other, 0644, &fh);
+	CHECK("create-other", rc == 0, "%s", nfs_get_error(nfs));
+	nfs_close(nfs, fh);
+	attempt(nfs, "replace", nfs_rename(nfs, other, file));
+	nfs_unlink(nfs, other);
+	attempt(nfs, "remove", nfs_unlink(nfs, file));
+	nfs_destroy_context(nfs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s URL ops|list|statvfs|writers|unstable|files|dirs|getattr ARGS\n", argv[0]);
+		fprintf(stderr, "usage: %s URL ops|list|statvfs|tamper|writers|unstable|files|dirs|getattr ARGS\n", argv[0]);
 		return 2;
 	}
 	url_text = argv[1];
@@ -550,6 +587,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "ops") == 0) return cmd_ops(argv[3]);
 	if (strcmp(cmd, "list") == 0) return cmd_list(argv[3]);
 	if (strcmp(cmd, "statvfs") == 0) return cmd_statvfs(argv[3]);
+	if (strcmp(cmd, "tamper") == 0) return cmd_tamper(argv[3]);
 	if (strcmp(cmd, "writers") == 0 && argc == 6)
 		return cmd_writers(argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10));
 	if (strcmp(cmd, "unstable") == 0 && argc == 5) return cmd_unstable(argv[3], strtoull(argv[4], NULL, 10));

@@ -52,6 +52,14 @@ describe('./cfs s3 buckets', () => {
       for (const args of [
         ['put-bucket-versioning', '--bucket', 'pictures', '--versioning-configuration', 'Status=Enabled'],
         ['put-object', '--bucket', 'pictures', '--key', 'a.jpg', '--body', file],
+        // Object Lock from now on: new objects kept 30 days (the ones above stay unlocked).
+        [
+          'put-object-lock-configuration',
+          '--bucket',
+          'pictures',
+          '--object-lock-configuration',
+          'ObjectLockEnabled=Enabled,Rule={DefaultRetention={Mode=GOVERNANCE,Days=30}}',
+        ],
       ])
         equal((await ann('s3api', ...args)).code, 0);
       const rules = join(work, 'rules.json');
@@ -78,9 +86,12 @@ describe('./cfs s3 buckets', () => {
       const text = await cfs();
       equal(text.code, 0, text.output);
       const lines = text.stdout.trimEnd().split('\n');
-      match(lines[0]!, /^Bucket +Owner +Created +Mode +Anonymous +Versioning +Lifecycle rules$/);
-      match(lines[1]!, /^backups +bob +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +- +- +1$/);
-      match(lines[2]!, /^pictures +ann +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +read +Enabled +0$/);
+      match(lines[0]!, /^Bucket +Owner +Created +Mode +Anonymous +Versioning +Object lock +Lifecycle rules$/);
+      match(lines[1]!, /^backups +bob +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +- +- +- +1$/);
+      match(
+        lines[2]!,
+        /^pictures +ann +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +read +Enabled +GOVERNANCE 30d +0$/,
+      );
 
       const json = JSON.parse((await cfs('--usage', '--json')).stdout) as Array<
         BucketSummary & { usage: BucketUsage }
@@ -92,6 +103,7 @@ describe('./cfs s3 buckets', () => {
           b.publicRead,
           b.lifecycle,
           b.versioning,
+          b.objectLock,
           b.usage.objects,
           b.usage.bytes,
           b.usage.versions,
@@ -105,16 +117,32 @@ describe('./cfs s3 buckets', () => {
             false,
             ['old: expire 7 days after last write — keys under "daily/"'],
             null,
+            null,
             0,
             '0',
             0,
             '0',
             true,
           ],
-          ['pictures', 'ann', true, [], 'Enabled', 3, '4500', 1, '1500', true],
+          [
+            'pictures',
+            'ann',
+            true,
+            [],
+            'Enabled',
+            { defaultRetention: 'GOVERNANCE 30d' },
+            3,
+            '4500',
+            1,
+            '1500',
+            true,
+          ],
         ],
       );
-      match((await cfs('--usage')).stdout, /pictures +ann .* Enabled +0 +3 +4\.5KB +1 +1\.5KB$/m);
+      match(
+        (await cfs('--usage')).stdout,
+        /pictures +ann .* Enabled +GOVERNANCE 30d +0 +3 +4\.5KB +1 +1\.5KB$/m,
+      );
     },
   );
 

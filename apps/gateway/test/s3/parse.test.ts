@@ -123,7 +123,10 @@ describe('S3 request targets and routing', () => {
     [23, 'GET', 'object', 'tagging', {}, 'GetObjectTagging'],
     [24, 'PUT', 'object', 'tagging', {}, 'PutObjectTagging'],
     [26, 'DELETE', 'bucket', 'tagging', {}, 'DeleteBucketTagging'],
-    [27, 'PUT', 'object', 'legal-hold', {}, 'NotImplemented'],
+    [27, 'PUT', 'object', 'legal-hold&versionId=x', {}, 'PutObjectLegalHold'],
+    [29, 'GET', 'bucket', 'object-lock', {}, 'GetObjectLockConfiguration'],
+    [30, 'PUT', 'object', 'retention', {}, 'PutObjectRetention'],
+    [31, 'DELETE', 'object', 'retention', {}, 'NotImplemented'],
     [25, 'GET', 'bucket', 'policy&versioning', {}, 'NotImplemented'],
   ];
   for (const [row, method, target, q, headers, want] of routes) {

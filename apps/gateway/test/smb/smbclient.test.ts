@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
 import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
 import { aeadPool } from '../../src/protocols/smb/crypto/aead-pool.ts';
@@ -295,6 +301,38 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
       const r = await run('carol%Quota-limit3', 'export', 'put big.bin carol.bin');
       match(r.output, /NT_STATUS_DISK_FULL/);
       ok((await g.gw.ns.quotaUsage('uid', u.uid)).bytes <= 1_000_000n);
+    },
+  );
+
+  test(
+    '10 an S3 object under Object Lock is read-only over SMB: readable, but del and put over it are refused',
+    requireTools('smbclient'),
+    async () => {
+      await s3.send(new CreateBucketCommand({ Bucket: 'vault', ObjectLockEnabledForBucket: true }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: 'vault',
+          Key: 'minutes.txt',
+          Body: 'approved',
+          ObjectLockMode: 'GOVERNANCE',
+          ObjectLockRetainUntilDate: new Date(Date.now() + 3_600_000),
+        }),
+      );
+      writeFileSync(join(work, 'forged.txt'), 'forged');
+      const info = await run(
+        alice,
+        'export',
+        'allinfo vault\\minutes.txt; get vault\\minutes.txt minutes.txt',
+      );
+      equal(info.code, 0, info.output);
+      match(info.stdout, /attributes: RA \(21\)/);
+      equal(readFileSync(join(work, 'minutes.txt'), 'utf8'), 'approved');
+      const del = await run(alice, 'export', 'del vault\\minutes.txt');
+      match(del.output, /NT_STATUS_CANNOT_DELETE/);
+      const put = await run(alice, 'export', 'put forged.txt vault\\minutes.txt');
+      match(put.output, /NT_STATUS_ACCESS_DENIED/);
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'vault', Key: 'minutes.txt' }));
+      equal(await got.Body!.transformToString(), 'approved');
     },
   );
 });

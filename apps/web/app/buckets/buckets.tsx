@@ -65,6 +65,16 @@ function BucketRow({ b }: { b: BucketView }) {
         ) : (
           <span className="text-slate-500">off</span>
         )}
+        {b.objectLock && (
+          <span className="mt-1 flex flex-col gap-0.5" data-testid={`lock-${b.name}`}>
+            <StatusBadge status="object lock" variant="healthy" />
+            <span className="text-xs text-slate-500">
+              {b.objectLock.defaultRetention
+                ? `new objects: ${b.objectLock.defaultRetention}`
+                : 'no default retention'}
+            </span>
+          </span>
+        )}
       </Td>
       <Td>
         {b.lifecycle.length === 0 ? (
@@ -170,7 +180,7 @@ export function Buckets() {
     <>
       <PageHeader
         title="Buckets"
-        description="Every S3 bucket: its owner, who may read it, whether it keeps old versions, its lifecycle rules and tags. Count walks a bucket for its objects and bytes. A bucket is a directory of s3.root: what NFS and SMB clients put there counts too."
+        description="Every S3 bucket: its owner, who may read it, whether it keeps old versions and locks them (WORM), its lifecycle rules and tags. Count walks a bucket for its objects and bytes. A bucket is a directory of s3.root: what NFS and SMB clients put there counts too."
       />
       <Card title="Buckets">
         <QueryPanel

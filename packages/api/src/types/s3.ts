@@ -49,6 +49,11 @@ export interface BucketView {
   tags: Array<{ key: string; value: string }>;
   /** S3 versioning: Enabled, Suspended, or null when never enabled. */
   versioning: 'Enabled' | 'Suspended' | null;
+  /**
+   * S3 Object Lock, null when not enabled: the default retention new objects get
+   * (`GOVERNANCE 30d`, `COMPLIANCE 7y`), null when none.
+   */
+  objectLock: { defaultRetention: string | null } | null;
 }
 
 /** A bucket's objects and bytes, counted by walking it. */

@@ -64,7 +64,8 @@ export function formatLifecycle(s: LifecycleStatus): string {
 }
 
 /**
- * One line a bucket: owner, created, access, versioning, lifecycle, and with usage its objects
+ * One line a bucket: owner, created, access, versioning, Object Lock (its default retention),
+ * lifecycle, and with usage its objects
  * and bytes and the old versions kept for it.
  */
 export function formatBuckets(
@@ -72,7 +73,16 @@ export function formatBuckets(
   usage?: ReadonlyMap<string, BucketUsage>,
 ): string {
   if (buckets.length === 0) return 'No buckets.\n';
-  const head = ['Bucket', 'Owner', 'Created', 'Mode', 'Anonymous', 'Versioning', 'Lifecycle rules'];
+  const head = [
+    'Bucket',
+    'Owner',
+    'Created',
+    'Mode',
+    'Anonymous',
+    'Versioning',
+    'Object lock',
+    'Lifecycle rules',
+  ];
   if (usage) head.push('Objects', 'Size', 'Old versions', 'Their size');
   const rows = buckets.map((b) => {
     const row = [
@@ -82,6 +92,7 @@ export function formatBuckets(
       b.mode,
       b.publicRead ? 'read' : '-',
       b.versioning ?? '-',
+      b.objectLock ? (b.objectLock.defaultRetention ?? 'on, no default') : '-',
       String(b.lifecycle.length),
     ];
     const u = usage?.get(b.name);
@@ -97,7 +108,7 @@ export function formatBuckets(
   });
   const lines = alignColumns(
     [head, ...rows],
-    ['left', 'left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'left', 'left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
   );
   if (usage && [...usage.values()].some((u) => !u.complete))
     lines.push('', '+: counting stopped at its time budget; there are more.');
@@ -133,7 +144,7 @@ export function registerS3(program: Command): void {
   const s3 = program.command('s3').description('S3 buckets, incomplete uploads, lifecycle rules and sweeps');
   s3.command('buckets')
     .description(
-      'every bucket with its owner, creation, access, versioning and lifecycle rules; --usage counts objects, old versions and bytes',
+      'every bucket with its owner, creation, access, versioning, object lock and lifecycle rules; --usage counts objects, old versions and bytes',
     )
     .option(
       '--usage',

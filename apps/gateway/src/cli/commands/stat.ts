@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { LAYOUT } from '../../storage/meta/rows.ts';
 import type { Namespace } from '../../storage/namespace.ts';
-import { type Attributes, ROOT } from '../../storage/types.ts';
+import { type Attributes, IMMUTABLE_FOREVER, isImmutable, ROOT } from '../../storage/types.ts';
 import { CliExit, loadCliConfig, openCliNamespace, runCli } from '../context.ts';
 import { attributesJson } from '../format/attributes-json.ts';
 import { cannotAccess } from '../format/errno-text.ts';
@@ -60,6 +60,13 @@ function layoutText(l: DataLayout): string {
   }
 }
 
+/** A file's hold (S3 Object Lock) as `stat` prints it; undefined when it has none in force. */
+function holdText(a: Attributes): string | undefined {
+  if (!isImmutable(a, BigInt(Date.now()) * 1_000_000n)) return undefined;
+  if (a.immutableUntilNs === IMMUTABLE_FOREVER) return 'immutable under a legal hold (S3 Object Lock)';
+  return `immutable until ${statTime(a.immutableUntilNs)} (S3 Object Lock)`;
+}
+
 /** `stat` over the namespace, as root, in coreutils' layout plus generation and data layout. */
 export async function statPath(
   ns: Namespace,
@@ -96,6 +103,8 @@ export async function statPath(
     ` Birth: ${statTime(a.btimeNs)}`,
     `Layout: ${layoutText(layout)}`,
   ];
+  const hold = holdText(a);
+  if (hold) lines.push(`  Hold: ${hold}`);
   return { stdout: `${lines.join('\n')}\n`, stderr: '', exitCode: 0 };
 }
 

@@ -28,6 +28,8 @@ export function attributesJson(a: Attributes) {
     mtimeNs: a.mtimeNs.toString(),
     ctimeNs: a.ctimeNs.toString(),
     btimeNs: a.btimeNs.toString(),
+    /** S3 Object Lock's hold: "0" none, else until when (ns); 2^63-1 a legal hold. */
+    immutableUntilNs: a.immutableUntilNs.toString(),
     changeId: a.changeId.toString(),
   };
 }

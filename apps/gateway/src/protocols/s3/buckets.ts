@@ -5,6 +5,7 @@ import { ROOT } from '../../storage/types.ts';
 import type { S3Env } from './context.ts';
 import { isValidBucketName } from './keys.ts';
 import { decodeLifecycle, describeRule, LIFECYCLE_XATTR } from './lifecycle/rules.ts';
+import { type BucketObjectLock, objectLockOf } from './object-lock/bucket-config.ts';
 import { bucketEntries } from './objects.ts';
 import { decodeTags, TAGS_XATTR } from './tagging.ts';
 import { versioningOf } from './versioning/writes.ts';
@@ -37,9 +38,16 @@ export async function bucketSummaries(
       lifecycle: rules.map((r) => `${r.id}: ${r.enabled ? '' : '(disabled) '}${describeRule(r)}`),
       tags: decodeTags(await ns.getXattr(a.ino, TAGS_XATTR)),
       versioning: (await versioningOf(env, a.ino)) ?? null,
+      objectLock: lockView(await objectLockOf(env, a.ino)),
     });
   }
   return out;
+}
+
+function lockView(lock: BucketObjectLock | undefined): BucketSummary['objectLock'] {
+  if (!lock) return null;
+  const r = lock.rule;
+  return { defaultRetention: r ? `${r.mode} ${r.days ? `${r.days}d` : `${r.years}y`}` : null };
 }
 
 /**

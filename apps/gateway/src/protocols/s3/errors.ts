@@ -53,6 +53,8 @@ export type S3ErrorCode =
   | 'InvalidObjectName'
   | 'InvalidTag'
   | 'InvalidPolicyDocument'
+  | 'InvalidBucketState'
+  | 'NoSuchObjectLockConfiguration'
   // A bucket setting read where none was ever set (handlers/bucket-settings.ts).
   | 'NoSuchTagSet'
   | 'NoSuchBucketPolicy'
@@ -132,6 +134,14 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
   ReplicationConfigurationNotFoundError: {
     status: 404,
     message: 'The replication configuration was not found',
+  },
+  InvalidBucketState: {
+    status: 409,
+    message: 'The request is not valid with the current state of the bucket.',
+  },
+  NoSuchObjectLockConfiguration: {
+    status: 404,
+    message: 'The specified object does not have a ObjectLock configuration',
   },
   ObjectLockConfigurationNotFoundError: {
     status: 404,

@@ -130,9 +130,6 @@ export function refuseUnsupportedWriteHeaders(h: IncomingHttpHeaders): void {
     'x-amz-grant-read-acp',
     'x-amz-grant-write-acp',
     'x-amz-website-redirect-location',
-    'x-amz-object-lock-mode',
-    'x-amz-object-lock-retain-until-date',
-    'x-amz-object-lock-legal-hold',
     'x-amz-server-side-encryption-customer-algorithm',
   ]) {
     if (h[name] !== undefined) throw notImplemented(name, name);

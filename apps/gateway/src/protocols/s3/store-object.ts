@@ -6,6 +6,7 @@ import { asS3Error, S3Error } from './deps.ts';
 import { etagXattrs } from './etag.ts';
 import type { KeyPath } from './keys.ts';
 import { DIR_MARKER_XATTR, type ObjectMetadata } from './metadata.ts';
+import { holdNs, lockStateOf } from './object-lock/retention.ts';
 import { DIR_MODE, ensureParents, pathConflict } from './objects.ts';
 import { retireForWrite, type VersioningStatus, versioningOf } from './versioning/writes.ts';
 import { MAX_XML_BYTES } from './xml.ts';
@@ -61,6 +62,9 @@ async function linkInPlace(
   status: VersioningStatus | undefined,
 ): Promise<LinkedObject> {
   const { ns } = env;
+  // Object Lock (its attributes are in the metadata): immutable before anyone can see it.
+  const hold = holdNs(lockStateOf(new Map(Object.entries(metadata))));
+  if (hold > 0n) await ns.setImmutableUntil(ino, hold);
   const before = await ns.getattr(ino);
   // Linking bumps the change id by one: the ETag is recorded for the id the object will have,
   // with the metadata, in the transaction that links it (one commit per PUT).

@@ -1,5 +1,5 @@
 import type { Namespace } from '../../storage/namespace.ts';
-import type { Attributes, Credential } from '../../storage/types.ts';
+import { type Attributes, type Credential, isImmutable } from '../../storage/types.ts';
 import { ATTR, SETTABLE_ATTRS } from './constants.ts';
 import { nsToFiletime } from './filetime.ts';
 import { type ExtendedAttribute, encodeEaList } from './info/ea.ts';
@@ -30,10 +30,15 @@ export interface SmbMeta {
   allocation: bigint;
 }
 
-/** FileAttributes of an inode (MS-FSCC §2.6): its type, plus what a client stored. */
+/**
+ * FileAttributes of an inode (MS-FSCC §2.6): its type, plus what a client stored; an immutable
+ * file (S3 Object Lock) is READONLY whatever was stored, so Windows shows it so and refuses
+ * writes and deletes up front (STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE).
+ */
 export function dosAttributes(a: Attributes, stored: number | undefined): number {
   if (a.type === 'dir') return ATTR.DIRECTORY | ((stored ?? 0) & SETTABLE_ATTRS);
-  const v = (stored ?? ATTR.ARCHIVE) & SETTABLE_ATTRS;
+  let v = (stored ?? ATTR.ARCHIVE) & SETTABLE_ATTRS;
+  if (isImmutable(a, BigInt(Date.now()) * 1_000_000n)) v |= ATTR.READONLY;
   return v === 0 ? ATTR.NORMAL : v;
 }
 

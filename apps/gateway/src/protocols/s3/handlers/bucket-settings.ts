@@ -49,11 +49,6 @@ export const UNSET_BUCKET_SETTINGS: readonly UnsetSetting[] = [
     answer: { error: 'ReplicationConfigurationNotFoundError' },
   },
   {
-    sub: 'object-lock',
-    op: 'GetObjectLockConfiguration',
-    answer: { error: 'ObjectLockConfigurationNotFoundError' },
-  },
-  {
     sub: 'publicAccessBlock',
     op: 'GetPublicAccessBlock',
     answer: { error: 'NoSuchPublicAccessBlockConfiguration' },

@@ -10,6 +10,7 @@ import {
   refuseUnsupportedWriteHeaders,
   replaceMetadata,
 } from '../metadata.ts';
+import { newObjectLock } from '../object-lock/retention.ts';
 import { bucketDir } from '../objects.ts';
 import { hashing, linkObject, storeMarker, versionHeader } from '../store-object.ts';
 import { TAGS_XATTR } from '../tagging.ts';
@@ -46,6 +47,8 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
   const tags = tagging === 'REPLACE' ? fromHeaders?.[TAGS_XATTR] : src.xattrs.get(TAGS_XATTR);
   delete metadata[TAGS_XATTR];
   if (tags) metadata[TAGS_XATTR] = tags;
+  // Object Lock is the request's (or the bucket's default), never the source's.
+  Object.assign(metadata, await newObjectLock(call.env, bucket.ino, call.headers, { marker: kp.marker }));
 
   // A named version copied over its key is a restore: a new object like any other copy.
   const ontoItself = src.bucket === call.bucket && src.key === call.key && src.versionId === undefined;

@@ -1,8 +1,11 @@
 import { isFsError } from '../../../storage/errors.ts';
+import type { Attributes } from '../../../storage/types.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { asS3Error, S3Error } from '../deps.ts';
+import { encodeObjectLock, OBJECT_LOCK_XATTR } from '../object-lock/bucket-config.ts';
 import { DIR_MODE } from '../objects.ts';
 import { readSmallBody } from '../store-object.ts';
+import { VERSIONING_XATTR } from '../versioning/writes.ts';
 import { parseXml, text } from '../xml.ts';
 
 /** PUT /bucket — a new top-level directory of s3.root, owned by the caller. */
@@ -14,11 +17,13 @@ export async function createBucket(call: S3Call): Promise<S3Reply> {
       Header: 'x-amz-acl',
     });
   }
-  if (call.headers['x-amz-bucket-object-lock-enabled'] === 'true') {
-    throw new S3Error('NotImplemented', 'Object lock is not implemented.', {
-      Header: 'x-amz-bucket-object-lock-enabled',
+  const lockHeader = call.headers['x-amz-bucket-object-lock-enabled'];
+  if (lockHeader !== undefined && !/^(true|false)$/i.test(String(lockHeader)))
+    throw new S3Error('InvalidArgument', 'x-amz-bucket-object-lock-enabled must be true or false', {
+      ArgumentName: 'x-amz-bucket-object-lock-enabled',
+      ArgumentValue: String(lockHeader).slice(0, 16),
     });
-  }
+  const objectLock = String(lockHeader).toLowerCase() === 'true';
   const body = await readSmallBody(call, 64 * 1024);
   if (body.trim() !== '') {
     const conf = parseXml(body, 'CreateBucketConfiguration');
@@ -31,8 +36,9 @@ export async function createBucket(call: S3Call): Promise<S3Reply> {
       );
     }
   }
+  let bucket: Attributes;
   try {
-    await ns.mkdir(call.cred, rootIno, call.bucket, DIR_MODE);
+    bucket = await ns.mkdir(call.cred, rootIno, call.bucket, DIR_MODE);
   } catch (e) {
     if (isFsError(e, 'EEXIST')) {
       const existing = await ns.lookup(call.cred, rootIno, call.bucket).catch(() => undefined);
@@ -50,6 +56,27 @@ export async function createBucket(call: S3Call): Promise<S3Reply> {
       );
     }
     throw asS3Error(e);
+  }
+  // With Object Lock: versioning Enabled and the lock enabled (no default retention), as S3 does.
+  if (objectLock) {
+    await ns
+      .setXattrs(
+        call.cred,
+        bucket.ino,
+        {
+          [VERSIONING_XATTR]: Buffer.from('Enabled'),
+          [OBJECT_LOCK_XATTR]: encodeObjectLock({ enabled: true }),
+        },
+        { quiet: true },
+      )
+      .catch(async (e: unknown) => {
+        await ns.rmdir(call.cred, rootIno, call.bucket).catch(() => {});
+        throw asS3Error(e);
+      });
+    call.env.log.info(
+      { bucket: call.bucket, by: call.principal?.userName },
+      `S3 bucket ${call.bucket}: created with object lock (versioning Enabled)`,
+    );
   }
   return { headers: { location: `/${call.bucket}` } };
 }

@@ -2,6 +2,7 @@ import type { S3Call, S3Reply } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { keyPath } from '../keys.ts';
 import { metadataFromHeaders, refuseUnsupportedWriteHeaders } from '../metadata.ts';
+import { newObjectLock } from '../object-lock/retention.ts';
 import { bucketDir } from '../objects.ts';
 import { doc, el } from '../xml.ts';
 
@@ -15,10 +16,14 @@ export async function createMultipartUpload(call: S3Call): Promise<S3Reply> {
       { ArgumentName: 'key' },
     );
   refuseUnsupportedWriteHeaders(call.headers);
-  const metadata = metadataFromHeaders(call.headers);
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
   if ((await call.env.ns.access(call.cred, bucket.ino, 3)) !== 3)
     throw new S3Error('AccessDenied', 'Access Denied');
+  // Object Lock travels with the metadata to the completion, which makes the object immutable.
+  const metadata = {
+    ...metadataFromHeaders(call.headers),
+    ...(await newObjectLock(call.env, bucket.ino, call.headers)),
+  };
   const encoded: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) encoded[k] = v.toString('base64');
   const uploadId = await call.env.uploads.create({

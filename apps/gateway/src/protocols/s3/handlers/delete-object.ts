@@ -4,6 +4,7 @@ import type { S3Call, S3Env, S3Reply } from '../context.ts';
 import { asS3Error } from '../deps.ts';
 import { keyPath } from '../keys.ts';
 import { DIR_MARKER_XATTR } from '../metadata.ts';
+import { bypassAsked } from '../object-lock/retention.ts';
 import { bucketDir, parentDir, pruneEmptyParents } from '../objects.ts';
 import { NULL_VERSION } from '../versioning/store.ts';
 import {
@@ -22,8 +23,16 @@ import {
 export async function deleteObject(call: S3Call): Promise<S3Reply> {
   const versionId = call.query.get('versionId');
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
-  const done = await deleteKey(call.env, call.cred, bucket, call.key, versionId);
+  const done = await deleteKey(call.env, call.cred, bucket, call.key, versionId, bypassGranted(call, bucket));
   return { status: 204, headers: deletedHeaders(done) };
+}
+
+/**
+ * Whether the request asks to bypass GOVERNANCE retention (`x-amz-bypass-governance-retention`)
+ * and may: S3's s3:BypassGovernanceRetention is the bucket's owner's (and root's) here.
+ */
+export function bypassGranted(call: S3Call, bucket: Attributes): boolean {
+  return bypassAsked(call.headers) && (call.cred.uid === 0 || call.cred.uid === bucket.uid);
 }
 
 /** `x-amz-version-id` and `x-amz-delete-marker` of a delete that touched a version. */
@@ -44,6 +53,7 @@ export async function deleteKey(
   bucket: Attributes,
   key: string,
   versionId: string | undefined,
+  bypass = false,
 ): Promise<VersionedDelete | undefined> {
   const kp = keyPath(key);
   if (versionId !== undefined) {
@@ -52,7 +62,7 @@ export async function deleteKey(
       if (versionId === NULL_VERSION) await removeKey(env, cred, bucket.ino, key);
       return undefined;
     }
-    return await deleteVersion(env, cred, bucket, key, kp, versionId);
+    return await deleteVersion(env, cred, bucket, key, kp, versionId, bypass);
   }
   const status = kp.marker ? undefined : await versioningOf(env, bucket.ino);
   if (status) return await deleteVersioned(env, status, cred, bucket.ino, key, kp);

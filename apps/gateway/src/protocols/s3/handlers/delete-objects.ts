@@ -4,16 +4,17 @@ import { bucketDir } from '../objects.ts';
 import { readSmallBody } from '../store-object.ts';
 import type { VersionedDelete } from '../versioning/writes.ts';
 import { doc, el, parseDeleteRequest } from '../xml.ts';
-import { deleteKey } from './delete-object.ts';
+import { bypassGranted, deleteKey } from './delete-object.ts';
 
 /** POST /bucket?delete — up to 1,000 keys; per-key errors in the reply; Quiet lists errors only. */
 export async function deleteObjects(call: S3Call): Promise<S3Reply> {
   const request = parseDeleteRequest(await readSmallBody(call));
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
+  const bypass = bypassGranted(call, bucket);
   let inner = '';
   for (const o of request.objects) {
     try {
-      const done = await deleteKey(call.env, call.cred, bucket, o.key, o.versionId);
+      const done = await deleteKey(call.env, call.cred, bucket, o.key, o.versionId, bypass);
       if (!request.quiet)
         inner += `<Deleted>${el('Key', o.key)}${el('VersionId', o.versionId)}${deletedXml(o, done)}</Deleted>`;
     } catch (e) {

@@ -7,6 +7,7 @@ import { isS3Error } from '../errors.ts';
 import { objectEtag, quoted } from '../etag.ts';
 import { type KeyPath, keyPath } from '../keys.ts';
 import { metadataHeaders, RESPONSE_OVERRIDES } from '../metadata.ts';
+import { lockHeaders, lockStateOf } from '../object-lock/retention.ts';
 import { bucketDir, cachedReadable, findObject } from '../objects.ts';
 import { findVersion } from '../versioning/reads.ts';
 import { VERSION_ID_XATTR } from '../versioning/store.ts';
@@ -50,6 +51,7 @@ async function objectView(call: S3Call, attrs: Attributes, frozenEtag?: string):
   metadataHeaders(xattrs, call.key, headers);
   const versionId = xattrs.get(VERSION_ID_XATTR);
   if (versionId) headers['x-amz-version-id'] = versionId.toString();
+  Object.assign(headers, lockHeaders(lockStateOf(xattrs)));
   const view = { attrs, key: call.key, etag, headers };
   views.set(xattrs, view);
   return view;

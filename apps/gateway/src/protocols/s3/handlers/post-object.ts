@@ -5,6 +5,7 @@ import { S3Error } from '../deps.ts';
 import { quoted } from '../etag.ts';
 import { keyPath } from '../keys.ts';
 import { metadataFromHeaders, refuseUnsupportedWriteHeaders } from '../metadata.ts';
+import { newObjectLock } from '../object-lock/retention.ts';
 import { bucketDir } from '../objects.ts';
 import { hashing, linkObject, versionHeader } from '../store-object.ts';
 import { encodeTags, MAX_OBJECT_TAGS, parseTagging, TAGS_XATTR } from '../tagging.ts';
@@ -98,6 +99,7 @@ export async function postObject(call: S3Call): Promise<S3Reply> {
     if (tags.length > 0) metadata[TAGS_XATTR] = encodeTags(tags);
   }
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
+  Object.assign(metadata, await newObjectLock(call.env, bucket.ino, headers));
   const md5 = createHash('md5');
   const written = await writeAside(
     call.env.ns,

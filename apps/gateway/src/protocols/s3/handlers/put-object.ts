@@ -3,6 +3,7 @@ import { checksumHeaderName } from '../deps.ts';
 import { EMPTY_MD5, quoted } from '../etag.ts';
 import { keyPath } from '../keys.ts';
 import { metadataFromHeaders, refuseUnsupportedWriteHeaders } from '../metadata.ts';
+import { newObjectLock } from '../object-lock/retention.ts';
 import { bucketDir } from '../objects.ts';
 import { linkObject, requireEmptyBody, storeMarker, versionHeader } from '../store-object.ts';
 import { declaredLength, writeAside } from '../upload.ts';
@@ -15,9 +16,12 @@ import { declaredLength, writeAside } from '../upload.ts';
 export async function putObject(call: S3Call): Promise<S3Reply> {
   const kp = keyPath(call.key);
   refuseUnsupportedWriteHeaders(call.headers);
-  const metadata = metadataFromHeaders(call.headers);
   const expected = declaredLength(call.headers);
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
+  const metadata = {
+    ...metadataFromHeaders(call.headers),
+    ...(await newObjectLock(call.env, bucket.ino, call.headers, { marker: kp.marker, integrity: true })),
+  };
   if (kp.marker) {
     await requireEmptyBody(call, 'A key ending in "/" is a directory marker here and cannot hold data.');
     await storeMarker(call.env, call.cred, bucket.ino, call.key, kp, metadata);

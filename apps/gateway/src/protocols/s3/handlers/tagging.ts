@@ -1,8 +1,5 @@
-import type { Attributes } from '../../../storage/types.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { S3Error } from '../deps.ts';
-import { keyPath } from '../keys.ts';
-import { findObject } from '../objects.ts';
 import { readSmallBody } from '../store-object.ts';
 import {
   decodeTags,
@@ -13,41 +10,8 @@ import {
   TAGS_XATTR,
   taggingXml,
 } from '../tagging.ts';
-import { findVersion } from '../versioning/reads.ts';
-import { checkVersionId } from '../versioning/writes.ts';
 import { openedBucket, ownedBucket } from './head-bucket.ts';
-
-/** R_OK and W_OK of namespace access checks. */
-const READ = 4;
-const WRITE = 2;
-
-/**
- * The object — or with `?versionId=` that version of it — when the caller may do `mask` to it
- * (reading its tags: read; changing them: write), and the version header of the answer.
- */
-async function object(
-  call: S3Call,
-  mask: number,
-): Promise<{ attrs: Attributes; headers: Record<string, string> }> {
-  const bucket = await openedBucket(call);
-  const kp = keyPath(call.key);
-  const versionId = call.query.get('versionId');
-  const { attrs } =
-    versionId === undefined
-      ? await findObject(call.env, call.cred, bucket.ino, call.key, kp)
-      : await findVersion(
-          call.env,
-          call.cred,
-          call.method,
-          bucket.ino,
-          call.key,
-          kp,
-          checkVersionId(versionId),
-        );
-  if ((await call.env.ns.access(call.cred, attrs.ino, mask)) === 0)
-    throw new S3Error('AccessDenied', 'Access Denied');
-  return { attrs, headers: versionId === undefined ? {} : { 'x-amz-version-id': versionId } };
-}
+import { targetObject as object, READ, WRITE } from './target-object.ts';
 
 /** Tags are annotations: setting them moves neither the ETag nor Last-Modified. */
 async function setTags(call: S3Call, ino: bigint, value: Buffer | undefined): Promise<void> {

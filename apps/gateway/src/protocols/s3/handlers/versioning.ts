@@ -1,5 +1,6 @@
 import type { S3Call, S3Reply } from '../context.ts';
 import { S3Error } from '../deps.ts';
+import { objectLockOf } from '../object-lock/bucket-config.ts';
 import { readSmallBody } from '../store-object.ts';
 import { VERSIONING_XATTR, versioningOf } from '../versioning/writes.ts';
 import { doc, el, malformed, parseXml, text } from '../xml.ts';
@@ -27,6 +28,11 @@ export async function putBucketVersioning(call: S3Call): Promise<S3Reply> {
     throw malformed('<MfaDelete> must be Enabled or Disabled');
   if (mfa === 'Enabled') throw new S3Error('NotImplemented', 'MFA delete is not supported by this gateway.');
   const bucket = await ownedBucket(call);
+  if (status === 'Suspended' && (await objectLockOf(call.env, bucket.ino)))
+    throw new S3Error(
+      'InvalidBucketState',
+      'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
+    );
   await call.env.ns.setXattrs(
     call.cred,
     bucket.ino,

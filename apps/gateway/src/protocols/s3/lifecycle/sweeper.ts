@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from '../../../daemon/logger.ts';
-import { ROOT } from '../../../storage/types.ts';
+import { isImmutable, ROOT } from '../../../storage/types.ts';
 import { formatSize } from '../../../util/units.ts';
 import type { S3Env } from '../context.ts';
 import { removeKey } from '../handlers/delete-object.ts';
@@ -334,6 +334,14 @@ export class LifecycleSweeper {
         if (due) doomed.push(v);
       }
       for (const v of doomed) {
+        // Object Lock keeps it (retention or legal hold): a later sweep takes it once free.
+        if (isImmutable(v.attrs, BigInt(this.now()) * 1_000_000n)) {
+          this.log.debug(
+            { bucket, key, version: v.versionId },
+            'S3 lifecycle: noncurrent version kept by object lock',
+          );
+          continue;
+        }
         // Under the key's lock: a version made current again meanwhile is no longer there to drop.
         const gone = await versions.locked(bucketIno, key, () => versions.drop(bucketIno, kp, v.versionId));
         if (!gone) continue;

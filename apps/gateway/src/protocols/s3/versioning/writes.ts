@@ -5,6 +5,7 @@ import type { S3Env } from '../context.ts';
 import { asS3Error, S3Error } from '../deps.ts';
 import { etagXattrs, objectEtag } from '../etag.ts';
 import type { KeyPath } from '../keys.ts';
+import { holdNs, lockedError, lockStateOf, protection } from '../object-lock/retention.ts';
 import { ensureParents, parentDir, pruneEmptyParents } from '../objects.ts';
 import {
   isVersionId,
@@ -163,7 +164,9 @@ export async function deleteVersioned(
  * DELETE of one version (`?versionId=`), for good: the current object's, or a kept version or
  * delete marker. When the key's latest version goes, the newest one left becomes current again
  * (a kept object moves back into the bucket; a marker leaves the key deleted). Needs write
- * permission on the bucket's directory. Undefined when there is no such version.
+ * permission on the bucket's directory. A version under Object Lock is refused (AccessDenied);
+ * GOVERNANCE retention yields to `bypass` (the caller may bypass it and asked to). Undefined
+ * when there is no such version.
  */
 export async function deleteVersion(
   env: S3Env,
@@ -172,16 +175,20 @@ export async function deleteVersion(
   key: string,
   kp: KeyPath,
   versionId: string,
+  bypass = false,
 ): Promise<VersionedDelete | undefined> {
   const { ns, versions } = env;
   if ((await ns.access(cred, bucket.ino, 3)) !== 3) throw new S3Error('AccessDenied', 'Access Denied');
   return await versions.locked(bucket.ino, key, async () => {
     const parent = await parentDir(env, cred, bucket.ino, kp);
     const current = parent && (await currentIn(env, cred, parent.ino, kp.name));
-    if (parent && current && versionIdOf(await ns.listXattrs(current.ino)) === versionId) {
-      await ns.remove(cred, parent.ino, kp.name).catch((e: unknown) => {
-        throw asS3Error(e);
-      });
+    const currentXattrs = current && (await ns.listXattrs(current.ino));
+    if (parent && current && currentXattrs && versionIdOf(currentXattrs) === versionId) {
+      await unlocked(env, current.ino, currentXattrs, bypass, () =>
+        ns.remove(cred, parent.ino, kp.name).catch((e: unknown) => {
+          throw asS3Error(e);
+        }),
+      );
       // Also kept under its id (a write that crashed between keeping and replacing it): gone too.
       if ((await versions.find(bucket.ino, kp, versionId))?.attrs.ino === current.ino)
         await versions.drop(bucket.ino, kp, versionId);
@@ -191,11 +198,45 @@ export async function deleteVersion(
     const stored = await versions.find(bucket.ino, kp, versionId);
     if (!stored) return undefined;
     const wasLatest = !current && (await versions.versions(bucket.ino, kp))[0]?.versionId === versionId;
-    await versions.drop(bucket.ino, kp, versionId);
+    await unlocked(env, stored.attrs.ino, await ns.listXattrs(stored.attrs.ino), bypass, () =>
+      versions.drop(bucket.ino, kp, versionId),
+    );
     if (wasLatest) await restoreNewest(env, cred, bucket.ino, key, kp);
     else await pruneEmptyParents(env, cred, bucket.ino, kp.dirs);
     return { versionId, marker: stored.marker };
   });
+}
+
+/**
+ * Runs `remove` on a version's inode unless Object Lock protects it: a legal hold or COMPLIANCE
+ * retention always, GOVERNANCE retention unless bypassed — then its hold is lifted first, and
+ * put back if the removal fails.
+ */
+async function unlocked(
+  env: S3Env,
+  ino: bigint,
+  xattrs: ReadonlyMap<string, Buffer>,
+  bypass: boolean,
+  remove: () => Promise<unknown>,
+): Promise<void> {
+  const lock = lockStateOf(xattrs);
+  const protectedBy = protection(lock, Date.now());
+  if (protectedBy === undefined) {
+    await remove();
+    return;
+  }
+  if (protectedBy !== 'GOVERNANCE' || !bypass) throw lockedError();
+  await env.ns.setImmutableUntil(ino, 0n);
+  try {
+    await remove();
+  } catch (e) {
+    await env.ns.setImmutableUntil(ino, holdNs(lock)).catch(() => {});
+    throw e;
+  }
+  env.log.info(
+    { ino: String(ino), retainUntil: new Date(lock.untilMs!).toISOString() },
+    'S3 version under GOVERNANCE retention deleted with the bypass',
+  );
 }
 
 /** The key has no current object: its newest kept version, unless a marker, becomes current. */
