@@ -231,6 +231,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
         tags: [],
         versioning: null,
         objectLock: null,
+        policy: null,
       },
     ],
     s3BucketUsage: async (bucket) => ({

@@ -8,13 +8,15 @@ import { gzipSync } from 'node:zlib';
 import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketPolicyCommand,
   DeleteObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
+  PutBucketPolicyCommand,
   PutBucketVersioningCommand,
-  PutObjectLockConfigurationCommand,
   PutObjectCommand,
+  PutObjectLockConfigurationCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -464,7 +466,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     s3.destroy();
   });
 
-  test('5e Buckets: each bucket with its owner, versioning, object lock and lifecycle rules; Count walks it for objects, old versions and bytes', async () => {
+  test('5e Buckets: each bucket with its owner, policy, versioning, object lock and lifecycle rules; Count walks it for objects, old versions and bytes', async () => {
     // Versioned, and before.bin written again: its first version is kept.
     const s3 = aliceS3();
     await s3.send(
@@ -480,13 +482,30 @@ describe('web console in Chromium', requireTools('chromium'), () => {
         ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' },
       }),
     );
+    // A policy that lets anyone read under public/ (deleted at the end of this test).
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'console',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: '*',
+              Action: 's3:GetObject',
+              Resource: 'arn:aws:s3:::console/public/*',
+            },
+          ],
+        }),
+      }),
+    );
     s3.destroy();
     await page.goto(`${base}/buckets`);
     const row = page.locator('tr[data-bucket="console"]');
     await row.waitFor();
     const text = await row.innerText();
     match(text, /console\s+alice\s/);
-    match(text, /keys only\s+versioned\s+object lock\s+no default retention/);
+    match(text, /anyone may read\s+policy: 1 statement\s+versioned\s+object lock\s+no default retention/);
     match(text, /expire-tmp: expire from \d{4}-\d\d-\d\d — keys under "tmp\/"/);
     match(text, /later: \(disabled\) expire 30 days after last write/);
     await row.getByRole('button', { name: 'Count the objects of console' }).click();
@@ -497,6 +516,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     // The old version counts against alice's quota (test 3's): deleted, the space is hers again.
     const again = aliceS3();
     await again.send(new DeleteObjectCommand({ Bucket: 'console', Key: 'before.bin', VersionId: 'null' }));
+    await again.send(new DeleteBucketPolicyCommand({ Bucket: 'console' }));
     again.destroy();
   });
 

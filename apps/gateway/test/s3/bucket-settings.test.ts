@@ -121,42 +121,51 @@ describe('bucket settings read as never set, object versions as S3 lists an unve
     },
   );
 
-  test('4 setting one is still NotImplemented, and changes nothing', requireTools('aws'), async () => {
-    failedWith(
-      await aws(
-        's3api',
-        'put-bucket-encryption',
-        '--bucket',
-        BUCKET,
-        '--server-side-encryption-configuration',
-        '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}',
-      ),
-      'NotImplemented',
-      'PutBucketEncryption',
-    );
-    failedWith(
-      await aws(
-        's3api',
-        'put-bucket-policy',
-        '--bucket',
-        BUCKET,
-        '--policy',
-        '{"Version":"2012-10-17","Statement":[]}',
-      ),
-      'NotImplemented',
-      'PutBucketPolicy',
-    );
-    failedWith(
-      await aws('s3api', 'get-bucket-encryption', '--bucket', BUCKET),
-      'ServerSideEncryptionConfigurationNotFoundError',
-      'GetBucketEncryption',
-    );
-    failedWith(
-      await aws('s3api', 'get-bucket-tagging', '--bucket', BUCKET),
-      'NoSuchTagSet',
-      'GetBucketTagging',
-    );
-  });
+  test(
+    '4 setting one is still NotImplemented (a policy with no statement is MalformedPolicy), and changes nothing',
+    requireTools('aws'),
+    async () => {
+      failedWith(
+        await aws(
+          's3api',
+          'put-bucket-encryption',
+          '--bucket',
+          BUCKET,
+          '--server-side-encryption-configuration',
+          '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}',
+        ),
+        'NotImplemented',
+        'PutBucketEncryption',
+      );
+      failedWith(
+        await aws(
+          's3api',
+          'put-bucket-policy',
+          '--bucket',
+          BUCKET,
+          '--policy',
+          '{"Version":"2012-10-17","Statement":[]}',
+        ),
+        'MalformedPolicy',
+        'PutBucketPolicy',
+      );
+      failedWith(
+        await aws('s3api', 'get-bucket-policy', '--bucket', BUCKET),
+        'NoSuchBucketPolicy',
+        'GetBucketPolicy',
+      );
+      failedWith(
+        await aws('s3api', 'get-bucket-encryption', '--bucket', BUCKET),
+        'ServerSideEncryptionConfigurationNotFoundError',
+        'GetBucketEncryption',
+      );
+      failedWith(
+        await aws('s3api', 'get-bucket-tagging', '--bucket', BUCKET),
+        'NoSuchTagSet',
+        'GetBucketTagging',
+      );
+    },
+  );
 
   test(
     '5 an object never tagged has an empty TagSet; a missing key is NoSuchKey',

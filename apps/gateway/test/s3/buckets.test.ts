@@ -83,14 +83,39 @@ describe('./cfs s3 buckets', () => {
         0,
       );
 
+      // bob keeps his dailies from deletion by a bucket policy.
+      const policyFile = join(work, 'policy.json');
+      writeFileSync(
+        policyFile,
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:DeleteObject',
+              Resource: 'arn:aws:s3:::backups/daily/*',
+            },
+          ],
+        }),
+      );
+      equal(
+        (await bob('s3api', 'put-bucket-policy', '--bucket', 'backups', '--policy', `file://${policyFile}`))
+          .code,
+        0,
+      );
+
       const text = await cfs();
       equal(text.code, 0, text.output);
       const lines = text.stdout.trimEnd().split('\n');
-      match(lines[0]!, /^Bucket +Owner +Created +Mode +Anonymous +Versioning +Object lock +Lifecycle rules$/);
-      match(lines[1]!, /^backups +bob +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +- +- +- +1$/);
+      match(
+        lines[0]!,
+        /^Bucket +Owner +Created +Mode +Anonymous +Policy +Versioning +Object lock +Lifecycle rules$/,
+      );
+      match(lines[1]!, /^backups +bob +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +- +1 statement +- +- +1$/);
       match(
         lines[2]!,
-        /^pictures +ann +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +read +Enabled +GOVERNANCE 30d +0$/,
+        /^pictures +ann +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +read +- +Enabled +GOVERNANCE 30d +0$/,
       );
 
       const json = JSON.parse((await cfs('--usage', '--json')).stdout) as Array<
@@ -104,6 +129,7 @@ describe('./cfs s3 buckets', () => {
           b.lifecycle,
           b.versioning,
           b.objectLock,
+          b.policy,
           b.usage.objects,
           b.usage.bytes,
           b.usage.versions,
@@ -118,6 +144,7 @@ describe('./cfs s3 buckets', () => {
             ['old: expire 7 days after last write — keys under "daily/"'],
             null,
             null,
+            { statements: 1, public: false },
             0,
             '0',
             0,
@@ -131,6 +158,7 @@ describe('./cfs s3 buckets', () => {
             [],
             'Enabled',
             { defaultRetention: 'GOVERNANCE 30d' },
+            null,
             3,
             '4500',
             1,

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
@@ -189,4 +189,18 @@ export async function s3EnvOf(g: S3Gateway): Promise<S3Env> {
     versions: await VersionStore.open(ns),
     listings: new DirectoryListings(ns),
   };
+}
+
+/** The S3 error a call fails with (its code, status and message); throws if it succeeds. */
+export async function s3Error(
+  p: Promise<unknown>,
+): Promise<{ name: string; status: number | undefined; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof S3ServiceException)
+      return { name: e.name, status: e.$metadata.httpStatusCode, message: e.message };
+    throw e;
+  }
+  throw new Error('expected an S3 error');
 }

@@ -22,7 +22,6 @@ import {
   PutObjectLockConfigurationCommand,
   PutObjectRetentionCommand,
   type S3Client,
-  S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { statPath } from '../../src/cli/commands/stat.ts';
@@ -33,21 +32,8 @@ import { runFsck } from '../../src/storage/fsck/index.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
-import { awsCliRun, type S3Gateway, s3EnvOf, sdkClient, startS3Gateway } from './fixture.ts';
+import { awsCliRun, type S3Gateway, s3EnvOf, s3Error, sdkClient, startS3Gateway } from './fixture.ts';
 import { signed, xmlCode } from './raw.ts';
-
-async function s3Error(
-  p: Promise<unknown>,
-): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException)
-      return { name: e.name, status: e.$metadata.httpStatusCode, message: e.message };
-    throw e;
-  }
-  throw new Error('expected an S3 error');
-}
 
 const HOUR = 3_600_000;
 const later = (ms: number) => new Date(Math.floor((Date.now() + ms) / 1000) * 1000);

@@ -112,7 +112,7 @@ describe('S3 request targets and routing', () => {
     [13, 'DELETE', 'object', 'uploadId=x', {}, 'AbortMultipartUpload'],
     [14, 'GET', 'object', 'acl', {}, 'NotImplemented'],
     [15, 'PUT', 'bucket', 'versioning', {}, 'PutBucketVersioning'],
-    [28, 'PUT', 'bucket', 'policy', {}, 'NotImplemented'],
+    [28, 'PUT', 'bucket', 'policy', {}, 'PutBucketPolicy'],
     [16, 'GET', 'object', 'bogus=1', {}, 'InvalidArgument'],
     [17, 'PATCH', 'object', '', {}, 'MethodNotAllowed'],
     [18, 'GET', 'bucket', 'list-type=3', {}, 'InvalidArgument'],

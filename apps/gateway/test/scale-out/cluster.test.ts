@@ -19,6 +19,7 @@ import {
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  PutObjectLegalHoldCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import {
@@ -83,6 +84,15 @@ describe('a three-node cluster on PostgreSQL and an object store', {
   let a: ClusterNode;
   let b: ClusterNode;
   let gc: ClusterNode;
+  /** `f` with an S3 client of node `n`, closed after. */
+  const on = async <T>(n: ClusterNode, f: (s3: ReturnType<Cluster['s3']>) => Promise<T>): Promise<T> => {
+    const s3 = c.s3(n);
+    try {
+      return await f(s3);
+    } finally {
+      s3.destroy();
+    }
+  };
   /** What every test acknowledged: key → bytes, read back after the outage. */
   const acknowledged = new Map<string, Buffer>();
 
@@ -207,14 +217,6 @@ describe('a three-node cluster on PostgreSQL and an object store', {
   });
 
   test('5b a versioned bucket across nodes: versions written on two nodes, read, deleted and restored on others', async () => {
-    const on = async <T>(n: ClusterNode, f: (s3: ReturnType<Cluster['s3']>) => Promise<T>): Promise<T> => {
-      const s3 = c.s3(n);
-      try {
-        return await f(s3);
-      } finally {
-        s3.destroy();
-      }
-    };
     await on(a, async (s3) => {
       await s3.send(new CreateBucketCommand({ Bucket: 'kept' }));
       await s3.send(
@@ -266,6 +268,50 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     );
     await on(b, (s3) => s3.send(new DeleteObjectCommand({ Bucket: 'kept', Key: 'f', VersionId: marker })));
     await until('node a sees the object back', 10_000, async () => (await read(a)).equals(v2));
+  });
+
+  test('5c Object Lock across nodes: a legal hold set on one node refuses the delete on another until lifted on a third', async () => {
+    await on(a, (s3) =>
+      s3.send(new CreateBucketCommand({ Bucket: 'held', ObjectLockEnabledForBucket: true })),
+    );
+    const id = await on(
+      a,
+      async (s3) =>
+        (
+          await s3.send(
+            new PutObjectCommand({
+              Bucket: 'held',
+              Key: 'e',
+              Body: 'exhibit',
+              ObjectLockLegalHoldStatus: 'ON',
+            }),
+          )
+        ).VersionId!,
+    );
+    const del = () =>
+      on(b, (s3) => s3.send(new DeleteObjectCommand({ Bucket: 'held', Key: 'e', VersionId: id })));
+    await del().then(
+      () => {
+        throw new Error('the held version was deleted');
+      },
+      (e: { name?: string }) => equal(e.name, 'AccessDenied'),
+    );
+    await on(gc, (s3) =>
+      s3.send(
+        new PutObjectLegalHoldCommand({
+          Bucket: 'held',
+          Key: 'e',
+          VersionId: id,
+          LegalHold: { Status: 'OFF' },
+        }),
+      ),
+    );
+    await until('node b may delete it', 10_000, async () =>
+      del().then(
+        () => true,
+        () => false,
+      ),
+    );
   });
 
   test('6 a hard inode quota is exact across nodes: concurrent PUTs on two nodes create exactly the room left', async () => {

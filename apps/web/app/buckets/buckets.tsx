@@ -56,7 +56,18 @@ function BucketRow({ b }: { b: BucketView }) {
       <Td>{b.owner ?? `uid ${b.ownerUid}`}</Td>
       <Td className="whitespace-nowrap">{dateTime(b.created)}</Td>
       <Td className="font-mono text-xs">{b.mode}</Td>
-      <Td>{b.publicRead ? <StatusBadge status="anyone may read" variant="degraded" /> : 'keys only'}</Td>
+      <Td>
+        {b.publicRead || b.policy?.public ? (
+          <StatusBadge status="anyone may read" variant="degraded" />
+        ) : (
+          'keys only'
+        )}
+        {b.policy && (
+          <span className="block text-xs text-slate-500" data-testid={`policy-${b.name}`}>
+            policy: {b.policy.statements} statement{b.policy.statements === 1 ? '' : 's'}
+          </span>
+        )}
+      </Td>
       <Td>
         {b.versioning === 'Enabled' ? (
           <StatusBadge status="versioned" variant="healthy" />

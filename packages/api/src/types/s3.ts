@@ -54,6 +54,8 @@ export interface BucketView {
    * (`GOVERNANCE 30d`, `COMPLIANCE 7y`), null when none.
    */
   objectLock: { defaultRetention: string | null } | null;
+  /** Its bucket policy, null when none: how many statements, and whether anyone may read by it. */
+  policy: { statements: number; public: boolean } | null;
 }
 
 /** A bucket's objects and bytes, counted by walking it. */

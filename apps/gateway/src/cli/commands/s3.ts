@@ -64,7 +64,7 @@ export function formatLifecycle(s: LifecycleStatus): string {
 }
 
 /**
- * One line a bucket: owner, created, access, versioning, Object Lock (its default retention),
+ * One line a bucket: owner, created, anonymous access, policy, versioning, Object Lock (its default retention),
  * lifecycle, and with usage its objects
  * and bytes and the old versions kept for it.
  */
@@ -79,6 +79,7 @@ export function formatBuckets(
     'Created',
     'Mode',
     'Anonymous',
+    'Policy',
     'Versioning',
     'Object lock',
     'Lifecycle rules',
@@ -90,7 +91,8 @@ export function formatBuckets(
       b.owner ?? `uid ${b.ownerUid}`,
       b.created.slice(0, 19).replace('T', ' '),
       b.mode,
-      b.publicRead ? 'read' : '-',
+      b.publicRead ? 'read' : b.policy?.public ? 'read (policy)' : '-',
+      b.policy ? `${b.policy.statements} statement${b.policy.statements === 1 ? '' : 's'}` : '-',
       b.versioning ?? '-',
       b.objectLock ? (b.objectLock.defaultRetention ?? 'on, no default') : '-',
       String(b.lifecycle.length),
@@ -108,7 +110,7 @@ export function formatBuckets(
   });
   const lines = alignColumns(
     [head, ...rows],
-    ['left', 'left', 'left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
+    head.map((_, i) => (i < 8 ? 'left' : 'right')),
   );
   if (usage && [...usage.values()].some((u) => !u.complete))
     lines.push('', '+: counting stopped at its time budget; there are more.');

@@ -7,6 +7,7 @@ import { isValidBucketName } from './keys.ts';
 import { decodeLifecycle, describeRule, LIFECYCLE_XATTR } from './lifecycle/rules.ts';
 import { type BucketObjectLock, objectLockOf } from './object-lock/bucket-config.ts';
 import { bucketEntries } from './objects.ts';
+import { isPublic, policyIn } from './policy/bucket-policy.ts';
 import { decodeTags, TAGS_XATTR } from './tagging.ts';
 import { versioningOf } from './versioning/writes.ts';
 
@@ -39,9 +40,15 @@ export async function bucketSummaries(
       tags: decodeTags(await ns.getXattr(a.ino, TAGS_XATTR)),
       versioning: (await versioningOf(env, a.ino)) ?? null,
       objectLock: lockView(await objectLockOf(env, a.ino)),
+      policy: policyView(await ns.listXattrs(a.ino)),
     });
   }
   return out;
+}
+
+function policyView(xattrs: ReadonlyMap<string, Buffer>): BucketSummary['policy'] {
+  const stored = policyIn(xattrs);
+  return stored ? { statements: stored.policy.statements.length, public: isPublic(stored.policy) } : null;
 }
 
 function lockView(lock: BucketObjectLock | undefined): BucketSummary['objectLock'] {

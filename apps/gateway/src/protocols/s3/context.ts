@@ -36,6 +36,8 @@ export interface S3Call {
   /** The namespace credential: the key's user, or nobody for anonymous reads. */
   readonly cred: Credential;
   readonly principal: Principal | undefined;
+  /** Where the request came from (bucket policies' aws:SourceIp and aws:SecureTransport). */
+  readonly client: { readonly ip: string; readonly secure: boolean };
   readonly requestId: string;
   /** The decoded, verified request body. Errors (S3Error) before ending when it is not valid. */
   body(): BodyVerifier;

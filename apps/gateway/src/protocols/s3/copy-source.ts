@@ -5,6 +5,7 @@ import { S3Error } from './deps.ts';
 import { objectEtag } from './etag.ts';
 import { checkBucketName, keyPath } from './keys.ts';
 import { bucketDir, findObject } from './objects.ts';
+import { policyAllows } from './policy/bucket-policy.ts';
 import { findVersion } from './versioning/reads.ts';
 import { checkVersionId } from './versioning/writes.ts';
 
@@ -59,6 +60,8 @@ export async function openCopySource(call: S3Call): Promise<CopySource> {
   const { bucket, key, versionId } = parseCopySource(raw);
   const { ns } = call.env;
   const dir = await bucketDir(call.env, call.cred, bucket);
+  // Reading the source is a GetObject as far as the source bucket's policy is concerned.
+  await policyAllows(call, 'GetObject', bucket, key, versionId !== undefined);
   const kp = keyPath(key);
   const { attrs, etag: frozen }: { attrs: Attributes; etag?: string } =
     versionId === undefined

@@ -2,6 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call, S3Reply } from './context.ts';
 import { S3Error } from './deps.ts';
 import { abortMultipartUpload } from './handlers/abort-multipart-upload.ts';
+import {
+  deleteBucketPolicy,
+  getBucketPolicy,
+  getBucketPolicyStatus,
+  putBucketPolicy,
+} from './handlers/bucket-policy.ts';
 import { getBucketCors, readUnsetSetting, UNSET_BUCKET_SETTINGS } from './handlers/bucket-settings.ts';
 import { completeMultipartUpload } from './handlers/complete-multipart-upload.ts';
 import { copyObject } from './handlers/copy-object.ts';
@@ -336,6 +342,50 @@ export const OPERATIONS: readonly OpRow[] = [
     params: ['versionId'],
     handler: putObjectLegalHold,
     mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'GetBucketPolicy',
+    method: 'GET',
+    target: 'bucket',
+    match: only('policy'),
+    params: [],
+    handler: getBucketPolicy,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutBucketPolicy',
+    method: 'PUT',
+    target: 'bucket',
+    match: only('policy'),
+    params: [],
+    handler: putBucketPolicy,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'DeleteBucketPolicy',
+    method: 'DELETE',
+    target: 'bucket',
+    match: only('policy'),
+    params: [],
+    handler: deleteBucketPolicy,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'GetBucketPolicyStatus',
+    method: 'GET',
+    target: 'bucket',
+    match: only('policyStatus'),
+    params: [],
+    handler: getBucketPolicyStatus,
+    mutates: false,
     needsBucket: true,
     publicRead: false,
   },

@@ -54,6 +54,7 @@ export type S3ErrorCode =
   | 'InvalidTag'
   | 'InvalidPolicyDocument'
   | 'InvalidBucketState'
+  | 'MalformedPolicy'
   | 'NoSuchObjectLockConfiguration'
   // A bucket setting read where none was ever set (handlers/bucket-settings.ts).
   | 'NoSuchTagSet'
@@ -135,6 +136,7 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
     status: 404,
     message: 'The replication configuration was not found',
   },
+  MalformedPolicy: { status: 400, message: 'Policy has invalid resource.' },
   InvalidBucketState: {
     status: 409,
     message: 'The request is not valid with the current state of the bucket.',

@@ -42,6 +42,7 @@ import { DirectoryListings } from './listing.ts';
 import { type UploadSummary, uploadSummaries } from './multipart/report.ts';
 import { StaleUploadSweeper } from './multipart/stale.ts';
 import { UploadStore } from './multipart/store.ts';
+import { policyAllows, surelyNoPolicy } from './policy/bucket-policy.ts';
 import { readPostForm } from './post-form.ts';
 import { parseTarget } from './request.ts';
 import { VersionStore } from './versioning/store.ts';
@@ -577,13 +578,6 @@ export class S3Server implements ProtocolServer {
         conn.identify({ user: p.userName, uid: p.uid, gid: p.gid, keyId: p.accessKeyId });
         this.recordKeyUse(p.accessKeyId);
       } else if (auth.kind === 'anonymous') {
-        if (
-          !row.publicRead ||
-          t.bucket === undefined ||
-          !this.env.config.publicReadBuckets.includes(t.bucket)
-        ) {
-          throw new S3Error('AccessDenied', 'Access Denied');
-        }
         cred = NOBODY;
       } else {
         const p = auth.principal;
@@ -591,8 +585,20 @@ export class S3Server implements ProtocolServer {
         conn.identify({ user: p.userName, uid: p.uid, gid: p.gid, keyId: p.accessKeyId });
         this.recordKeyUse(p.accessKeyId);
       }
-      if (continueDue) res.writeContinue();
       const call = this.makeCall(req, row, t.bucket ?? '', t.key ?? '', t.query, cred, auth, requestId, post);
+      // The bucket's policy: a Deny refuses anyone; an Allow is what lets an anonymous request in,
+      // besides s3.public_read_buckets.
+      const allowed =
+        t.bucket !== undefined &&
+        row.needsBucket &&
+        !surelyNoPolicy(this.env, t.bucket) &&
+        (await policyAllows(call, row.op));
+      if (auth.kind === 'anonymous' && !post && !allowed) {
+        const publicRead =
+          row.publicRead && t.bucket !== undefined && this.env.config.publicReadBuckets.includes(t.bucket);
+        if (!publicRead) throw new S3Error('AccessDenied', 'Access Denied');
+      }
+      if (continueDue) res.writeContinue();
       const reply = await row.handler(call);
       // S3 has no COMMIT: with async metadata durability a change is flushed before its answer.
       if (row.mutates) await this.env.ns.flushDeferred();
@@ -659,6 +665,7 @@ export class S3Server implements ProtocolServer {
       headers: req.headers,
       cred,
       principal: post?.principal ?? (auth.kind === 'sigv4' ? auth.principal : undefined),
+      client: { ip: req.socket.remoteAddress ?? '', secure: this.tls },
       requestId,
       ...(post
         ? { post: { form: post.form, ...(post.sizeRange ? { sizeRange: post.sizeRange } : {}) } }

@@ -36,7 +36,6 @@ export const UNSET_BUCKET_SETTINGS: readonly UnsetSetting[] = [
     op: 'GetBucketNotificationConfiguration',
     answer: { root: 'NotificationConfiguration', inner: '' },
   },
-  { sub: 'policy', op: 'GetBucketPolicy', answer: { error: 'NoSuchBucketPolicy' } },
   {
     sub: 'encryption',
     op: 'GetBucketEncryption',

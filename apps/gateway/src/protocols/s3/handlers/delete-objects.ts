@@ -1,6 +1,7 @@
 import type { S3Call, S3Reply } from '../context.ts';
 import { asS3Error } from '../deps.ts';
 import { bucketDir } from '../objects.ts';
+import { policyAllows } from '../policy/bucket-policy.ts';
 import { readSmallBody } from '../store-object.ts';
 import type { VersionedDelete } from '../versioning/writes.ts';
 import { doc, el, parseDeleteRequest } from '../xml.ts';
@@ -14,6 +15,8 @@ export async function deleteObjects(call: S3Call): Promise<S3Reply> {
   let inner = '';
   for (const o of request.objects) {
     try {
+      // The bucket policy decides key by key, as S3's does.
+      await policyAllows(call, 'DeleteObject', call.bucket, o.key, o.versionId !== undefined);
       const done = await deleteKey(call.env, call.cred, bucket, o.key, o.versionId, bypass);
       if (!request.quiet)
         inner += `<Deleted>${el('Key', o.key)}${el('VersionId', o.versionId)}${deletedXml(o, done)}</Deleted>`;

@@ -7,6 +7,7 @@ import { keyPath } from '../keys.ts';
 import { metadataFromHeaders, refuseUnsupportedWriteHeaders } from '../metadata.ts';
 import { newObjectLock } from '../object-lock/retention.ts';
 import { bucketDir } from '../objects.ts';
+import { policyAllows } from '../policy/bucket-policy.ts';
 import { hashing, linkObject, versionHeader } from '../store-object.ts';
 import { encodeTags, MAX_OBJECT_TAGS, parseTagging, TAGS_XATTR } from '../tagging.ts';
 import { writeAside } from '../upload.ts';
@@ -99,6 +100,8 @@ export async function postObject(call: S3Call): Promise<S3Reply> {
     if (tags.length > 0) metadata[TAGS_XATTR] = encodeTags(tags);
   }
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
+  // The form names the key: the bucket policy is asked about it once it is known.
+  await policyAllows(call, 'PutObject', call.bucket, key, false);
   Object.assign(metadata, await newObjectLock(call.env, bucket.ino, headers));
   const md5 = createHash('md5');
   const written = await writeAside(
