@@ -98,6 +98,11 @@ describe('S3 bucket policies', () => {
         policy({ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: 'arn:aws:s3:::site/*' }),
         'NotImplemented',
       ],
+      // s3:Get* takes in GetBucketPolicy, which stays its owner's.
+      [
+        policy({ Effect: 'Allow', Principal: '*', Action: 's3:Get*', Resource: 'arn:aws:s3:::site' }),
+        'NotImplemented',
+      ],
       [
         policy({
           Effect: 'Allow',

@@ -68,27 +68,17 @@ export const ACTION_OF_OP: Readonly<Record<string, ActionOf>> = {
   GetBucketOwnershipControls: bkt('s3:getbucketownershipcontrols'),
 };
 
-/** Operations anyone may be allowed by a policy: they read and change nothing. */
-const READ_OPS = new Set([
-  'GetObject',
-  'HeadObject',
-  'ListObjects',
-  'ListObjectsV2',
-  'HeadBucket',
-  'ListObjectVersions',
-  'GetBucketLocation',
-  'GetObjectTagging',
-  'GetBucketTagging',
-  'GetBucketVersioning',
-  'GetObjectRetention',
-  'GetObjectLegalHold',
-  'ListParts',
-  'ListMultipartUploads',
-]);
+/**
+ * Operations anyone may be allowed by a policy: they read and change nothing — every Get, List
+ * and Head but the policy's own, which stay its owner's.
+ */
+const READ_OPS = Object.keys(ACTION_OF_OP).filter(
+  (op) => /^(Get|List|Head)/.test(op) && !op.startsWith('GetBucketPolicy'),
+);
 
 const KNOWN = [...new Set(Object.values(ACTION_OF_OP).flatMap((a) => [a.action, a.versioned ?? a.action]))];
 const READS = new Set(
-  [...READ_OPS].flatMap((op) => [
+  READ_OPS.flatMap((op) => [
     ACTION_OF_OP[op]!.action,
     ACTION_OF_OP[op]!.versioned ?? ACTION_OF_OP[op]!.action,
   ]),

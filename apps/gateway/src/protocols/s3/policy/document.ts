@@ -254,7 +254,7 @@ function checkAllow(s: Statement, name: string): void {
     const write = matched.find((a) => !isReadAction(a));
     if (write)
       throw unsupported(
-        `Allow of ${pattern} for anyone (${name}) grants ${write}, a write, which is not supported`,
+        `Allow of ${pattern} for anyone (${name}) grants ${write}: anyone may only be allowed to read`,
       );
   }
 }
