@@ -260,7 +260,8 @@ describe('S3 bucket policies', () => {
           Effect: 'Deny',
           Principal: '*',
           Action: 's3:*',
-          Resource: ['arn:aws:s3:::site', 'arn:aws:s3:::site/*'],
+          // One pattern for the bucket and every object in it: * spans the slash, as in IAM.
+          Resource: 'arn:aws:s3:::*',
         }),
       }),
     );

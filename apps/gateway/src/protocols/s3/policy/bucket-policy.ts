@@ -3,7 +3,7 @@ import { ROOT } from '../../../storage/types.ts';
 import { header, type S3Call, type S3Env } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { actionOf } from './actions.ts';
-import { type BucketPolicy, parsePolicy } from './document.ts';
+import { ARN, type BucketPolicy, parsePolicy } from './document.ts';
 import { evaluate } from './evaluate.ts';
 
 /**
@@ -132,7 +132,7 @@ export async function policyAllows(
   const listing = action.name === 's3:listbucket' || action.name === 's3:listbucketversions';
   const decision = evaluate(stored.policy, {
     action: action.name,
-    resource: action.object ? `${stored.bucket}/${key}` : stored.bucket,
+    resource: `${ARN}${stored.bucket}${action.object ? `/${key}` : ''}`,
     user: call.principal?.userName,
     sourceIp: call.client.ip,
     secure: call.client.secure,

@@ -24,7 +24,7 @@ export interface Statement {
   /** Action patterns (lower case, `*` and `?` wildcards); with notActions, every other action. */
   actions: readonly string[];
   notActions: boolean;
-  /** Resource patterns without `arn:aws:s3:::` (`bucket`, `bucket/logs/*`); notResources negates. */
+  /** Resource ARN patterns (`arn:aws:s3:::bucket/logs/*`, `*`), matched whole; notResources negates. */
   resources: readonly string[];
   notResources: boolean;
   conditions: readonly Condition[];
@@ -68,7 +68,7 @@ const STRING_OPS = [
 ];
 const IP_OPS = ['ipaddress', 'notipaddress'];
 const OPS = [...STRING_OPS, ...IP_OPS, 'bool'];
-const ARN = 'arn:aws:s3:::';
+export const ARN = 'arn:aws:s3:::';
 const USER_ARN = /^arn:aws:iam::[0-9]*:user\/([A-Za-z0-9_.@+=,-]{1,64})$/;
 
 const malformed = (message: string) => new S3Error('MalformedPolicy', message);
@@ -149,13 +149,13 @@ function parseStatement(s: Json, i: number, bucket: string): Statement {
   });
   const notResources = st.NotResource !== undefined;
   const resources = strings(st.Resource ?? st.NotResource, 'Resource').map((r) => {
+    if (r === '*') return r;
     if (!r.startsWith(ARN)) throw malformed(`Policy has invalid resource: ${r}`);
     const rest = r.slice(ARN.length);
     const slash = rest.indexOf('/');
-    const b = slash < 0 ? rest : rest.slice(0, slash);
-    if (!wildcardMatch(b, bucket))
+    if (!wildcardMatch(slash < 0 ? rest : rest.slice(0, slash), bucket))
       throw malformed(`Policy has invalid resource: ${r} is not in bucket ${bucket}`);
-    return slash < 0 ? bucket : `${bucket}${rest.slice(slash)}`;
+    return r;
   });
   const conditions = parseConditions(st.Condition, name);
   const statement: Statement = {

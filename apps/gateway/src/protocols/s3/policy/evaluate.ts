@@ -5,7 +5,7 @@ import { wildcardMatch } from './wildcard.ts';
 export interface PolicyRequest {
   /** The IAM action (lower case): `s3:getobject`. */
   action: string;
-  /** `bucket` or `bucket/key`. */
+  /** The resource's ARN: `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`. */
   resource: string;
   /** The key's user; undefined for an anonymous request. */
   user: string | undefined;
