@@ -106,7 +106,7 @@ function parseMode(value: string, argument: string): LockMode {
 }
 
 /** The Object Lock a write's headers ask for (PutObject, CopyObject, CreateMultipartUpload). */
-export function lockFromHeaders(h: IncomingHttpHeaders): ObjectLockState | undefined {
+function lockFromHeaders(h: IncomingHttpHeaders): ObjectLockState | undefined {
   const mode = h['x-amz-object-lock-mode'];
   const until = h['x-amz-object-lock-retain-until-date'];
   const hold = h['x-amz-object-lock-legal-hold'];
@@ -144,7 +144,7 @@ export const missingLockConfiguration = () =>
  * default retention from now. Asking for one in a bucket without Object Lock is InvalidRequest;
  * checked before the body is read, so a refused write writes nothing.
  */
-export async function lockForNewObject(
+async function lockForNewObject(
   env: S3Env,
   bucketIno: bigint,
   asked: ObjectLockState | undefined,
