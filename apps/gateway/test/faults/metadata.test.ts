@@ -6,7 +6,6 @@
  * the circuit opened by the probes alone, /health naming the backend and the cause, recovery
  * by itself, nothing acknowledged lost.
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +29,7 @@ describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
 
   test('1 the metadata file system fills up (a real 8 MiB tmpfs), then space is freed', async (t) => {
     if (!g.mounted) return t.skip('needs root to mount a tmpfs');
-    let filler = '';
+    let filler: { free(): void } | undefined;
     const figures = await faultRound(g.rig, g.clients, {
       backend: 'metadata',
       label: 'metadata: file system full',
@@ -51,7 +50,7 @@ describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
         }
         filler = fillFileSystem(g.home);
       },
-      remove: () => rmSync(filler, { force: true }),
+      remove: () => filler?.free(),
       direct: ON_ENOSPC,
       cause: /ENOSPC: metadata backend: database or disk is full/,
     });

@@ -8,7 +8,7 @@
  * the fault read back over another protocol, and new writes over all three.
  */
 import { equal, match, notEqual, ok } from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -410,15 +410,31 @@ export async function faultRound(rig: Rig, clients: Clients, spec: FaultSpec): P
   }
 }
 
-/** Fills the file system holding `dir` with one file; returns its path (remove it to free the space). */
-export function fillFileSystem(dir: string): string {
-  const filler = join(dir, 'filler');
-  try {
-    execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k'], { stdio: 'ignore' });
-  } catch {
-    // dd ends with ENOSPC: that is the point.
-  }
-  return filler;
+/**
+ * Fills the file system holding `dir` with one file, and keeps it full: whatever the gateway
+ * frees meanwhile (a failed write's partial blob, removed) is taken back within 20 ms, so that
+ * the probes keep failing as a full disk would have them. `free()` stops and removes the file.
+ */
+export function fillFileSystem(dir: string): { free(): void } {
+  const path = join(dir, 'filler');
+  const fd = openSync(path, 'a');
+  const chunk = Buffer.alloc(64 * 1024);
+  const topUp = () => {
+    try {
+      for (;;) writeSync(fd, chunk);
+    } catch {
+      // ENOSPC: full again (a short write before it took the last partial chunk).
+    }
+  };
+  topUp();
+  const timer = setInterval(topUp, 20);
+  return {
+    free: () => {
+      clearInterval(timer);
+      closeSync(fd);
+      rmSync(path, { force: true });
+    },
+  };
 }
 
 export interface FaultGateway {

@@ -6,7 +6,7 @@
  * /health naming the backend and the cause, recovery by itself, nothing acknowledged lost.
  */
 import { execFileSync } from 'node:child_process';
-import { renameSync, rmSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -58,14 +58,14 @@ describe('transport faults, as NFS, S3 and SMB clients see them', () => {
 
   test('3 the data file system fills up (a real 24 MiB tmpfs), then space is freed', async (t) => {
     if (!g.mounted) return t.skip(ROOT_ONLY);
-    let filler = '';
+    let filler: { free(): void } | undefined;
     const figures = await faultRound(g.rig, g.clients, {
       backend: 'transport',
       label: 'transport: data file system full',
       apply: () => {
         filler = fillFileSystem(g.home);
       },
-      remove: () => rmSync(filler, { force: true }),
+      remove: () => filler?.free(),
       direct: ON_ENOSPC,
       cause: /ENOSPC: no space left on device/,
     });
