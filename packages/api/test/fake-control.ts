@@ -232,6 +232,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
         versioning: null,
         objectLock: null,
         policy: null,
+        cors: null,
       },
     ],
     s3BucketUsage: async (bucket) => ({

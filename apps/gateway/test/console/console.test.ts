@@ -8,10 +8,12 @@ import { gzipSync } from 'node:zlib';
 import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCorsCommand,
   DeleteBucketPolicyCommand,
   DeleteObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
   PutBucketPolicyCommand,
   PutBucketVersioningCommand,
@@ -466,7 +468,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     s3.destroy();
   });
 
-  test('5e Buckets: each bucket with its owner, policy, versioning, object lock and lifecycle rules; Count walks it for objects, old versions and bytes', async () => {
+  test('5e Buckets: each bucket with its owner, policy, CORS rules, versioning, object lock and lifecycle rules; Count walks it for objects, old versions and bytes', async () => {
     // Versioned, and before.bin written again: its first version is kept.
     const s3 = aliceS3();
     await s3.send(
@@ -499,13 +501,25 @@ describe('web console in Chromium', requireTools('chromium'), () => {
         }),
       }),
     );
+    // Its own CORS rule: pages of one origin may read it (deleted at the end of this test).
+    await s3.send(
+      new PutBucketCorsCommand({
+        Bucket: 'console',
+        CORSConfiguration: {
+          CORSRules: [{ AllowedOrigins: ['https://gallery.example.com'], AllowedMethods: ['GET', 'HEAD'] }],
+        },
+      }),
+    );
     s3.destroy();
     await page.goto(`${base}/buckets`);
     const row = page.locator('tr[data-bucket="console"]');
     await row.waitFor();
     const text = await row.innerText();
     match(text, /console\s+alice\s/);
-    match(text, /anyone may read\s+policy: 1 statement\s+versioned\s+object lock\s+no default retention/);
+    match(
+      text,
+      /anyone may read\s+policy: 1 statement\s+browsers from https:\/\/gallery\.example\.com\s+versioned\s+object lock\s+no default retention/,
+    );
     match(text, /expire-tmp: expire from \d{4}-\d\d-\d\d — keys under "tmp\/"/);
     match(text, /later: \(disabled\) expire 30 days after last write/);
     await row.getByRole('button', { name: 'Count the objects of console' }).click();
@@ -517,6 +531,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     const again = aliceS3();
     await again.send(new DeleteObjectCommand({ Bucket: 'console', Key: 'before.bin', VersionId: 'null' }));
     await again.send(new DeleteBucketPolicyCommand({ Bucket: 'console' }));
+    await again.send(new DeleteBucketCorsCommand({ Bucket: 'console' }));
     again.destroy();
   });
 

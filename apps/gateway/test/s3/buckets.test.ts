@@ -105,17 +105,39 @@ describe('./cfs s3 buckets', () => {
         0,
       );
 
+      equal(
+        (
+          await bob(
+            's3api',
+            'put-bucket-cors',
+            '--bucket',
+            'backups',
+            '--cors-configuration',
+            JSON.stringify({
+              CORSRules: [
+                { AllowedOrigins: ['https://restore.example.com'], AllowedMethods: ['GET'] },
+                { AllowedOrigins: ['https://*.example.com'], AllowedMethods: ['HEAD'] },
+              ],
+            }),
+          )
+        ).code,
+        0,
+      );
+
       const text = await cfs();
       equal(text.code, 0, text.output);
       const lines = text.stdout.trimEnd().split('\n');
       match(
         lines[0]!,
-        /^Bucket +Owner +Created +Mode +Anonymous +Policy +Versioning +Object lock +Lifecycle rules$/,
+        /^Bucket +Owner +Created +Mode +Anonymous +Policy +CORS +Versioning +Object lock +Lifecycle rules$/,
       );
-      match(lines[1]!, /^backups +bob +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +- +1 statement +- +- +1$/);
+      match(
+        lines[1]!,
+        /^backups +bob +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +- +1 statement +2 rules +- +- +1$/,
+      );
       match(
         lines[2]!,
-        /^pictures +ann +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +read +- +Enabled +GOVERNANCE 30d +0$/,
+        /^pictures +ann +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +0755 +read +- +- +Enabled +GOVERNANCE 30d +0$/,
       );
 
       const json = JSON.parse((await cfs('--usage', '--json')).stdout) as Array<
@@ -130,6 +152,7 @@ describe('./cfs s3 buckets', () => {
           b.versioning,
           b.objectLock,
           b.policy,
+          b.cors,
           b.usage.objects,
           b.usage.bytes,
           b.usage.versions,
@@ -145,6 +168,7 @@ describe('./cfs s3 buckets', () => {
             null,
             null,
             { statements: 1, public: false },
+            { rules: 2, origins: ['https://restore.example.com', 'https://*.example.com'] },
             0,
             '0',
             0,
@@ -158,6 +182,7 @@ describe('./cfs s3 buckets', () => {
             [],
             'Enabled',
             { defaultRetention: 'GOVERNANCE 30d' },
+            null,
             null,
             3,
             '4500',

@@ -1,30 +1,15 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { Browser } from 'playwright-core';
 import { ROOT } from '../../src/storage/types.ts';
-import { launchChromium } from '../support/chromium.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
+import { BrowserPages, pageServer } from './browser-pages.ts';
 import { awsCli, type S3Gateway, sdkClient, startS3Gateway } from './fixture.ts';
 
 const BUCKET = 'web-uploads';
-
-/** A page server on 127.0.0.1: each is its own origin (`http://127.0.0.1:PORT`). */
-async function pageServer(): Promise<{ origin: string; close(): void }> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>uploader</title>');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => server.close(),
-  };
-}
 
 /**
  * s3.cors_origins, with headless Chromium as the client: a page on an allowed origin uploads
@@ -36,7 +21,7 @@ describe('S3 CORS for browser uploads (s3.cors_origins)', () => {
   let s3: S3Client;
   let allowed: Awaited<ReturnType<typeof pageServer>>;
   let other: Awaited<ReturnType<typeof pageServer>>;
-  let browser: Browser | undefined;
+  const pages = new BrowserPages();
   let key: { accessKeyId: string; secret: string };
 
   before(async () => {
@@ -48,33 +33,11 @@ describe('S3 CORS for browser uploads (s3.cors_origins)', () => {
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   });
   after(async () => {
-    await browser?.close();
+    await pages.close();
     allowed?.close();
     other?.close();
     await g?.stop();
   });
-
-  /** Runs `fetch` in a page of `origin`: the status and ETag it could read, or how it failed. */
-  async function fromPage(origin: string, url: string, init: { method: string; body?: string }) {
-    browser ??= await launchChromium();
-    const page = await browser.newPage();
-    try {
-      await page.goto(origin);
-      return await page.evaluate(
-        async ({ url, init }) => {
-          try {
-            const r = await fetch(url, init);
-            return { status: r.status, etag: r.headers.get('etag'), text: await r.text() };
-          } catch (e) {
-            return { failed: String(e) };
-          }
-        },
-        { url, init },
-      );
-    } finally {
-      await page.close();
-    }
-  }
 
   test(
     '1 a page on the allowed origin uploads with a presigned PUT and reads the ETag; the GET returns its bytes',
@@ -83,7 +46,7 @@ describe('S3 CORS for browser uploads (s3.cors_origins)', () => {
       const putUrl = await getSignedUrl(s3, new PutObjectCommand({ Bucket: BUCKET, Key: 'from-page.txt' }), {
         expiresIn: 300,
       });
-      const put = await fromPage(allowed.origin, putUrl, { method: 'PUT', body: 'uploaded by a page' });
+      const put = await pages.fetch(allowed.origin, putUrl, { method: 'PUT', body: 'uploaded by a page' });
       ok('status' in put, JSON.stringify(put));
       equal(put.status, 200);
       const md5 = createHash('md5').update('uploaded by a page').digest('hex');
@@ -91,7 +54,7 @@ describe('S3 CORS for browser uploads (s3.cors_origins)', () => {
       const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: BUCKET, Key: 'from-page.txt' }), {
         expiresIn: 300,
       });
-      const got = await fromPage(allowed.origin, getUrl, { method: 'GET' });
+      const got = await pages.fetch(allowed.origin, getUrl, { method: 'GET' });
       deepEqual(got, { status: 200, etag: put.etag, text: 'uploaded by a page' });
     },
   );
@@ -103,7 +66,7 @@ describe('S3 CORS for browser uploads (s3.cors_origins)', () => {
       const putUrl = await getSignedUrl(s3, new PutObjectCommand({ Bucket: BUCKET, Key: 'refused.txt' }), {
         expiresIn: 300,
       });
-      const put = await fromPage(other.origin, putUrl, { method: 'PUT', body: 'should not land' });
+      const put = await pages.fetch(other.origin, putUrl, { method: 'PUT', body: 'should not land' });
       ok('failed' in put, JSON.stringify(put));
       match(put.failed ?? '', /TypeError: Failed to fetch/);
       await g.gw.ns.resolvePath(ROOT, `/export/${BUCKET}/refused.txt`).then(

@@ -127,6 +127,9 @@ describe('S3 request targets and routing', () => {
     [29, 'GET', 'bucket', 'object-lock', {}, 'GetObjectLockConfiguration'],
     [30, 'PUT', 'object', 'retention', {}, 'PutObjectRetention'],
     [31, 'DELETE', 'object', 'retention', {}, 'NotImplemented'],
+    [32, 'PUT', 'bucket', 'cors', {}, 'PutBucketCors'],
+    [33, 'DELETE', 'bucket', 'cors', {}, 'DeleteBucketCors'],
+    [34, 'PUT', 'object', 'cors', {}, 'NotImplemented'],
     [25, 'GET', 'bucket', 'policy&versioning', {}, 'NotImplemented'],
   ];
   for (const [row, method, target, q, headers, want] of routes) {

@@ -56,6 +56,11 @@ export interface BucketView {
   objectLock: { defaultRetention: string | null } | null;
   /** Its bucket policy, null when none: how many statements, and whether anyone may read by it. */
   policy: { statements: number; public: boolean } | null;
+  /**
+   * Its own CORS rules (PutBucketCors), null when none (browsers then get the gateway's
+   * `s3.cors_origins` rule): how many, and the origins they allow.
+   */
+  cors: { rules: number; origins: string[] } | null;
 }
 
 /** A bucket's objects and bytes, counted by walking it. */

@@ -64,9 +64,9 @@ export function formatLifecycle(s: LifecycleStatus): string {
 }
 
 /**
- * One line a bucket: owner, created, anonymous access, policy, versioning, Object Lock (its default retention),
- * lifecycle, and with usage its objects
- * and bytes and the old versions kept for it.
+ * One line a bucket: owner, created, anonymous access, policy, its own CORS rules, versioning,
+ * Object Lock (its default retention), lifecycle, and with usage its objects and bytes and the
+ * old versions kept for it.
  */
 export function formatBuckets(
   buckets: readonly BucketSummary[],
@@ -80,6 +80,7 @@ export function formatBuckets(
     'Mode',
     'Anonymous',
     'Policy',
+    'CORS',
     'Versioning',
     'Object lock',
     'Lifecycle rules',
@@ -93,6 +94,7 @@ export function formatBuckets(
       b.mode,
       b.publicRead ? 'read' : b.policy?.public ? 'read (policy)' : '-',
       b.policy ? `${b.policy.statements} statement${b.policy.statements === 1 ? '' : 's'}` : '-',
+      b.cors ? `${b.cors.rules} rule${b.cors.rules === 1 ? '' : 's'}` : '-',
       b.versioning ?? '-',
       b.objectLock ? (b.objectLock.defaultRetention ?? 'on, no default') : '-',
       String(b.lifecycle.length),
@@ -110,7 +112,7 @@ export function formatBuckets(
   });
   const lines = alignColumns(
     [head, ...rows],
-    head.map((_, i) => (i < 8 ? 'left' : 'right')),
+    head.map((_, i) => (i < 9 ? 'left' : 'right')),
   );
   if (usage && [...usage.values()].some((u) => !u.complete))
     lines.push('', '+: counting stopped at its time budget; there are more.');

@@ -3,6 +3,7 @@ import type { BucketUsageView, BucketView } from '@claudefs/api';
 import { isFsError } from '../../storage/errors.ts';
 import { ROOT } from '../../storage/types.ts';
 import type { S3Env } from './context.ts';
+import { corsRulesIn } from './cors/rules.ts';
 import { isValidBucketName } from './keys.ts';
 import { decodeLifecycle, describeRule, LIFECYCLE_XATTR } from './lifecycle/rules.ts';
 import { type BucketObjectLock, objectLockOf } from './object-lock/bucket-config.ts';
@@ -27,7 +28,8 @@ export async function bucketSummaries(
   for (const e of await bucketEntries(env, ROOT)) {
     const a = await ns.getattr(e.ino).catch(() => undefined);
     if (!a) continue;
-    const rules = decodeLifecycle(await ns.getXattr(a.ino, LIFECYCLE_XATTR));
+    const xattrs = await ns.listXattrs(a.ino);
+    const rules = decodeLifecycle(xattrs.get(LIFECYCLE_XATTR));
     out.push({
       name: e.name,
       owner: ownerName(a.uid),
@@ -40,7 +42,8 @@ export async function bucketSummaries(
       tags: decodeTags(await ns.getXattr(a.ino, TAGS_XATTR)),
       versioning: (await versioningOf(env, a.ino)) ?? null,
       objectLock: lockView(await objectLockOf(env, a.ino)),
-      policy: policyView(await ns.listXattrs(a.ino)),
+      policy: policyView(xattrs),
+      cors: corsView(xattrs),
     });
   }
   return out;
@@ -49,6 +52,11 @@ export async function bucketSummaries(
 function policyView(xattrs: ReadonlyMap<string, Buffer>): BucketSummary['policy'] {
   const stored = policyIn(xattrs);
   return stored ? { statements: stored.policy.statements.length, public: isPublic(stored.policy) } : null;
+}
+
+function corsView(xattrs: ReadonlyMap<string, Buffer>): BucketSummary['cors'] {
+  const rules = corsRulesIn(xattrs);
+  return rules ? { rules: rules.length, origins: [...new Set(rules.flatMap((r) => r.origins))] } : null;
 }
 
 function lockView(lock: BucketObjectLock | undefined): BucketSummary['objectLock'] {

@@ -2,13 +2,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call, S3Reply } from './context.ts';
 import { S3Error } from './deps.ts';
 import { abortMultipartUpload } from './handlers/abort-multipart-upload.ts';
+import { deleteBucketCors, getBucketCors, putBucketCors } from './handlers/bucket-cors.ts';
 import {
   deleteBucketPolicy,
   getBucketPolicy,
   getBucketPolicyStatus,
   putBucketPolicy,
 } from './handlers/bucket-policy.ts';
-import { getBucketCors, readUnsetSetting, UNSET_BUCKET_SETTINGS } from './handlers/bucket-settings.ts';
+import { readUnsetSetting, UNSET_BUCKET_SETTINGS } from './handlers/bucket-settings.ts';
 import { completeMultipartUpload } from './handlers/complete-multipart-upload.ts';
 import { copyObject } from './handlers/copy-object.ts';
 import { createBucket } from './handlers/create-bucket.ts';
@@ -131,7 +132,7 @@ const RESPONSE = [
 ];
 const copying = (h: IncomingHttpHeaders) => h['x-amz-copy-source'] !== undefined;
 
-/** GET ?versioning, ?policy, ?cors…: settings never set here, read as S3 reads them unset. */
+/** GET ?encryption, ?website, ?replication…: settings never set here, read as S3 reads them unset. */
 const UNSET_SETTING_ROWS: OpRow[] = UNSET_BUCKET_SETTINGS.map((setting) => ({
   op: setting.op,
   method: 'GET',
@@ -165,6 +166,28 @@ export const OPERATIONS: readonly OpRow[] = [
     params: [],
     handler: getBucketCors,
     mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutBucketCors',
+    method: 'PUT',
+    target: 'bucket',
+    match: only('cors'),
+    params: [],
+    handler: putBucketCors,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'DeleteBucketCors',
+    method: 'DELETE',
+    target: 'bucket',
+    match: only('cors'),
+    params: [],
+    handler: deleteBucketCors,
+    mutates: true,
     needsBucket: true,
     publicRead: false,
   },

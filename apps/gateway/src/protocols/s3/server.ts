@@ -21,7 +21,9 @@ import { formatSize } from '../../util/units.ts';
 import { Acceptor } from '../acceptor.ts';
 import { type BucketSummary, type BucketUsage, bucketSummaries, measureBucket } from './buckets.ts';
 import { NOBODY, type PostUpload, type S3Call, type S3Env, type S3Reply } from './context.ts';
-import { addCorsHeaders, preflight } from './cors.ts';
+import { addCorsHeaders, preflight } from './cors/answer.ts';
+import { corsRulesFor } from './cors/bucket-cors.ts';
+import { type CorsRule, gatewayRules } from './cors/rules.ts';
 import {
   type AuthResult,
   asS3Error,
@@ -112,6 +114,8 @@ export class S3Server implements ProtocolServer {
   private readonly keyCache = new Map<string, { at: number; value: Awaited<ReturnType<KeyLookup>> }>();
   /** When each key's use was last written to the control plane. */
   private readonly keyUseRecorded = new Map<string, number>();
+  /** A browser's request (one with an Origin): the CORS rules its bucket answers it with. */
+  private readonly corsOf = new WeakMap<IncomingMessage, readonly CorsRule[]>();
   private stopping = false;
   private inFlight = 0;
   private idle: (() => void) | undefined;
@@ -534,9 +538,14 @@ export class S3Server implements ProtocolServer {
       resource =
         t.bucket === undefined ? '/' : t.key === undefined ? `/${t.bucket}` : `/${t.bucket}/${t.key}`;
       const target: Target = t.bucket === undefined ? 'service' : t.key === undefined ? 'bucket' : 'object';
+      if (req.headers.origin !== undefined) {
+        // A browser's: the rules in force for its bucket answer it, errors included.
+        const rules = corsRulesFor(this.env, t.bucket);
+        this.corsOf.set(req, rules instanceof Promise ? await rules : rules);
+      }
       if (method === 'OPTIONS') {
         end = this.begin(req, conn, 'CorsPreflight');
-        this.send(req, res, { headers: preflight(this.env.config.corsOrigins, req.headers) }, requestId);
+        this.send(req, res, { headers: preflight(this.corsRules(req), req.headers) }, requestId);
         end(undefined);
         return;
       }
@@ -731,7 +740,12 @@ export class S3Server implements ProtocolServer {
     });
   }
 
-  /** A reply's header list (headerList), with what a cross-origin caller needs (cors.ts). */
+  /** The CORS rules answering a browser's request: its bucket's, or the gateway's rule. */
+  private corsRules(req: IncomingMessage): readonly CorsRule[] {
+    return this.corsOf.get(req) ?? gatewayRules(this.env.config.corsOrigins);
+  }
+
+  /** A reply's header list (headerList), with what a cross-origin caller needs (cors/answer.ts). */
   private headersOf(
     req: IncomingMessage,
     replied: OutgoingHttpHeaders,
@@ -739,7 +753,7 @@ export class S3Server implements ProtocolServer {
     own: ReadonlySet<string>,
   ): OutgoingHttpHeader[] {
     const headers = headerList(replied, requestId, own);
-    addCorsHeaders(this.env.config.corsOrigins, req.headers, headers);
+    addCorsHeaders(this.corsRules(req), req.method, req.headers, headers);
     return headers;
   }
 
@@ -760,7 +774,7 @@ export class S3Server implements ProtocolServer {
     this.finishBody(req, res);
     const headers: OutgoingHttpHeaders = { ...err.headers, 'x-amz-request-id': requestId, server: SERVER };
     // A page reads why its request failed; a refused preflight gets no permission.
-    if (req.method !== 'OPTIONS') addCorsHeaders(this.env.config.corsOrigins, req.headers, headers);
+    addCorsHeaders(this.corsRules(req), req.method, req.headers, headers);
     if (req.method === 'HEAD' || err.status === 304) {
       res.writeHead(err.status, headers).end();
       return;

@@ -57,6 +57,19 @@ export function urlEncodeKey(s: string): string {
 /** Request bodies the server parses are small; larger ones are refused before parsing. */
 export const MAX_XML_BYTES = 2 * 1024 * 1024;
 
+/** Elements a request document may repeat: always read as lists, one or many. */
+const REPEATED: ReadonlySet<string> = new Set([
+  'Object',
+  'Part',
+  'Tag',
+  'Rule',
+  'CORSRule',
+  'AllowedMethod',
+  'AllowedOrigin',
+  'AllowedHeader',
+  'ExposeHeader',
+]);
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
@@ -65,7 +78,7 @@ const parser = new XMLParser({
   htmlEntities: true,
   ignoreDeclaration: true,
   maxNestedTags: 16,
-  isArray: (name) => name === 'Object' || name === 'Part' || name === 'Tag' || name === 'Rule',
+  isArray: (name) => REPEATED.has(name),
 });
 
 type XmlNode = Record<string, unknown>;
@@ -102,6 +115,18 @@ export function text(node: XmlNode, tag: string): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'object' && v !== null && Object.keys(v).length === 0) return '';
   throw malformed(`<${tag}> must hold text`);
+}
+
+/** A repeated text element's values (REPEATED names only), in order; none: an empty list. */
+export function texts(node: XmlNode, tag: string): string[] {
+  const v = node[tag];
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw malformed(`<${tag}> in the wrong place`);
+  return v.map((x) => {
+    if (typeof x === 'string') return x;
+    if (typeof x === 'object' && x !== null && Object.keys(x).length === 0) return '';
+    throw malformed(`<${tag}> must hold text`);
+  });
 }
 
 export function list(node: XmlNode, tag: string): XmlNode[] {

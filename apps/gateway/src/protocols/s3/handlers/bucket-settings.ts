@@ -1,12 +1,11 @@
 import type { S3Call, S3Reply } from '../context.ts';
-import { corsConfigurationXml } from '../cors.ts';
 import { S3Error, type S3ErrorCode } from '../deps.ts';
 import { doc } from '../xml.ts';
 import { openedBucket } from './head-bucket.ts';
 
 /**
- * Bucket settings the gateway has no way to set (policies, CORS, encryption,
- * website…; CORS is `s3.cors_origins`, one rule for every bucket), read as S3 reads a bucket where none was ever set: an empty document, or the 404
+ * Bucket settings the gateway has no way to set (encryption, website, replication…), read as
+ * S3 reads a bucket where none was ever set: an empty document, or the 404
  * S3 answers for "none". Tools that read a bucket's whole state before acting (Terraform's
  * refresh, `s3cmd info`, backup tools checking replication) get true answers; setting any of
  * them stays 501 NotImplemented (dispatch.ts).
@@ -67,12 +66,4 @@ export function readUnsetSetting(setting: UnsetSetting): (call: S3Call) => Promi
     if ('error' in answer) throw new S3Error(answer.error);
     return { body: doc(answer.root, answer.inner) };
   };
-}
-
-/** GET /bucket?cors — the gateway's one rule (s3.cors_origins), or none. */
-export async function getBucketCors(call: S3Call): Promise<S3Reply> {
-  await openedBucket(call);
-  const rule = corsConfigurationXml(call.env.config.corsOrigins);
-  if (rule === undefined) throw new S3Error('NoSuchCORSConfiguration');
-  return { body: doc('CORSConfiguration', rule) };
 }

@@ -51,6 +51,8 @@ export const ACTION_OF_OP: Readonly<Record<string, ActionOf>> = {
   PutBucketLifecycleConfiguration: bkt('s3:putlifecycleconfiguration'),
   DeleteBucketLifecycle: bkt('s3:putlifecycleconfiguration'),
   GetBucketCors: bkt('s3:getbucketcors'),
+  PutBucketCors: bkt('s3:putbucketcors'),
+  DeleteBucketCors: bkt('s3:putbucketcors'),
   GetObjectLockConfiguration: bkt('s3:getbucketobjectlockconfiguration'),
   PutObjectLockConfiguration: bkt('s3:putbucketobjectlockconfiguration'),
   GetBucketPolicy: bkt('s3:getbucketpolicy'),

@@ -1,5 +1,5 @@
 import type { Attributes } from '../../../storage/types.ts';
-import { ROOT } from '../../../storage/types.ts';
+import { bucketXattrs, cachedBucketXattrs } from '../bucket-xattrs.ts';
 import { header, type S3Call, type S3Env } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { actionOf } from './actions.ts';
@@ -73,21 +73,9 @@ async function bucketPolicy(
   env: S3Env,
   bucket: string,
 ): Promise<{ dir: Attributes; stored: StoredPolicy } | undefined> {
-  const { ns } = env;
-  const root = ns.cachedAttrs(env.rootIno);
-  let dir = root && ns.cachedLookup(ROOT, root, bucket);
-  let xattrs = dir && ns.cachedXattrs(dir.ino);
-  if (!dir || !xattrs) {
-    try {
-      dir = await ns.lookup(ROOT, env.rootIno, bucket);
-    } catch {
-      return undefined; // no such bucket: the handler answers NoSuchBucket
-    }
-    if (dir.type !== 'dir') return undefined;
-    xattrs = await ns.listXattrs(dir.ino);
-  }
-  const stored = policyIn(xattrs);
-  return stored && { dir, stored };
+  const found = await bucketXattrs(env, bucket);
+  const stored = found && policyIn(found.xattrs);
+  return stored && { dir: found.dir, stored };
 }
 
 /**
@@ -95,10 +83,7 @@ async function bucketPolicy(
  * more and waits for nothing (a GET of a small object answers without a turn of the loop).
  */
 export function surelyNoPolicy(env: S3Env, bucket: string): boolean {
-  const { ns } = env;
-  const root = ns.cachedAttrs(env.rootIno);
-  const dir = root && ns.cachedLookup(ROOT, root, bucket);
-  const xattrs = dir && ns.cachedXattrs(dir.ino);
+  const xattrs = cachedBucketXattrs(env, bucket);
   return xattrs !== undefined && !xattrs.has(POLICY_XATTR);
 }
 
