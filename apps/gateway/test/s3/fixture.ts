@@ -177,6 +177,26 @@ export function awsCli(g: S3Gateway, key: { accessKeyId: string; secret: string 
   };
 }
 
+/** s3cmd as the given key, path style over plain HTTP, no config file; every exit status is the caller's. */
+export function s3cmdRunner(g: S3Gateway, k: { accessKeyId: string; secret: string }, home: string) {
+  const host = `127.0.0.1:${g.port}`;
+  return (...args: string[]) =>
+    runCommand(
+      toolPath('s3cmd') ?? 's3cmd',
+      [
+        `--access_key=${k.accessKeyId}`,
+        `--secret_key=${k.secret}`,
+        `--host=${host}`,
+        `--host-bucket=${host}`,
+        '--no-ssl',
+        '-c',
+        '/dev/null',
+        ...args,
+      ],
+      { env: { HOME: home }, timeoutMs: 60_000 },
+    );
+}
+
 /** The running gateway's S3 namespace as a lifecycle sweeper (on another clock) sees it. */
 export async function s3EnvOf(g: S3Gateway): Promise<S3Env> {
   const { ns } = g.gw;
@@ -198,8 +218,12 @@ export async function s3Error(
   try {
     await p;
   } catch (e) {
-    if (e instanceof S3ServiceException)
-      return { name: e.name, status: e.$metadata.httpStatusCode, message: e.message };
+    // The SDK's modelled errors are S3ServiceExceptions; an operation's unmodelled ones (an
+    // AccessDenied of PutObjectAcl) are its protocol's base exception: both carry $metadata.
+    if (e instanceof S3ServiceException || (e instanceof Error && '$metadata' in e)) {
+      const m = (e as { $metadata?: { httpStatusCode?: number } }).$metadata;
+      return { name: e.name, status: m?.httpStatusCode, message: e.message };
+    }
     throw e;
   }
   throw new Error('expected an S3 error');

@@ -42,7 +42,7 @@ describe('S3 operations plane: metrics, connections, health, drain, limits', () 
     await c.send(new PutObjectCommand({ Bucket: 'opsb', Key: 'k', Body: 'v' }));
     await c.send(new GetObjectCommand({ Bucket: 'opsb', Key: 'k' })).then((r) => r.Body!.transformToString());
     await c.send(new GetObjectCommand({ Bucket: 'opsb', Key: 'missing' })).catch(() => {});
-    await fetch(`${g.endpoint}/opsb/k?acl`);
+    await fetch(`${g.endpoint}/opsb/k?torrent`);
     deepEqual(seen, [
       ['s3', 'PutObject', undefined],
       ['s3', 'GetObject', undefined],

@@ -5,27 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools, toolPath } from '../support/tools.ts';
-import { type S3Gateway, startS3Gateway } from './fixture.ts';
-
-/** s3cmd as the given key, path style over plain HTTP, no config file; every exit status is the caller's. */
-function s3cmdRunner(g: S3Gateway, k: { accessKeyId: string; secret: string }, home: string) {
-  const host = `127.0.0.1:${g.port}`;
-  return (...args: string[]) =>
-    runCommand(
-      toolPath('s3cmd') ?? 's3cmd',
-      [
-        `--access_key=${k.accessKeyId}`,
-        `--secret_key=${k.secret}`,
-        `--host=${host}`,
-        `--host-bucket=${host}`,
-        '--no-ssl',
-        '-c',
-        '/dev/null',
-        ...args,
-      ],
-      { env: { HOME: home }, timeoutMs: 60_000 },
-    );
-}
+import { type S3Gateway, s3cmdRunner, startS3Gateway } from './fixture.ts';
 
 describe('s3cmd 2.3 (path style, plain HTTP)', () => {
   let g: S3Gateway;

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { S3Call, S3Reply } from './context.ts';
 import { S3Error } from './deps.ts';
 import { abortMultipartUpload } from './handlers/abort-multipart-upload.ts';
+import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.ts';
 import { deleteBucketCors, getBucketCors, putBucketCors } from './handlers/bucket-cors.ts';
 import {
   deleteBucketPolicy,
@@ -187,6 +188,50 @@ export const OPERATIONS: readonly OpRow[] = [
     match: only('cors'),
     params: [],
     handler: deleteBucketCors,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'GetBucketAcl',
+    method: 'GET',
+    target: 'bucket',
+    match: only('acl'),
+    params: [],
+    handler: getBucketAcl,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutBucketAcl',
+    method: 'PUT',
+    target: 'bucket',
+    match: only('acl'),
+    params: [],
+    handler: putBucketAcl,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'GetObjectAcl',
+    method: 'GET',
+    target: 'object',
+    match: only('acl'),
+    params: ['versionId'],
+    handler: getObjectAcl,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutObjectAcl',
+    method: 'PUT',
+    target: 'object',
+    match: only('acl'),
+    params: ['versionId'],
+    handler: putObjectAcl,
     mutates: true,
     needsBucket: true,
     publicRead: false,

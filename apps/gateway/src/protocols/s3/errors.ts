@@ -55,6 +55,7 @@ export type S3ErrorCode =
   | 'InvalidPolicyDocument'
   | 'InvalidBucketState'
   | 'MalformedPolicy'
+  | 'MalformedACLError'
   | 'NoSuchObjectLockConfiguration'
   // A bucket setting read where none was ever set (handlers/bucket-settings.ts).
   | 'NoSuchTagSet'
@@ -188,6 +189,10 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
     status: 409,
     message:
       'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+  },
+  MalformedACLError: {
+    status: 400,
+    message: 'The XML you provided was not well-formed or did not validate against our published schema.',
   },
   MalformedXML: {
     status: 400,

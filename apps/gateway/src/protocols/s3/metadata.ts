@@ -119,19 +119,8 @@ export const RESPONSE_OVERRIDES: Record<string, string> = {
  * (NotImplemented) is honest; dropping them would be a fake success.
  */
 export function refuseUnsupportedWriteHeaders(h: IncomingHttpHeaders): void {
-  const acl = h['x-amz-acl'];
-  if (acl !== undefined && acl !== 'private' && acl !== 'bucket-owner-full-control') {
-    throw notImplemented('x-amz-acl', 'ACLs other than private');
-  }
-  for (const name of [
-    'x-amz-grant-read',
-    'x-amz-grant-write',
-    'x-amz-grant-full-control',
-    'x-amz-grant-read-acp',
-    'x-amz-grant-write-acp',
-    'x-amz-website-redirect-location',
-    'x-amz-server-side-encryption-customer-algorithm',
-  ]) {
+  // x-amz-acl and x-amz-grant-*: acl.ts (aclOnWrite).
+  for (const name of ['x-amz-website-redirect-location', 'x-amz-server-side-encryption-customer-algorithm']) {
     if (h[name] !== undefined) throw notImplemented(name, name);
   }
   const sse = h['x-amz-server-side-encryption'];

@@ -1,13 +1,14 @@
 import { createHash, type Hash } from 'node:crypto';
 import { isFsError } from '../../storage/errors.ts';
 import type { Attributes, Credential } from '../../storage/types.ts';
+import { modeFor, type OthersAccess } from './acl.ts';
 import type { S3Call, S3Env } from './context.ts';
 import { asS3Error, S3Error } from './deps.ts';
 import { etagXattrs } from './etag.ts';
 import type { KeyPath } from './keys.ts';
 import { DIR_MARKER_XATTR, type ObjectMetadata } from './metadata.ts';
 import { holdNs, lockStateOf } from './object-lock/retention.ts';
-import { DIR_MODE, ensureParents, pathConflict } from './objects.ts';
+import { DIR_MODE, ensureParents, FILE_MODE, pathConflict } from './objects.ts';
 import { retireForWrite, type VersioningStatus, versioningOf } from './versioning/writes.ts';
 import { MAX_XML_BYTES } from './xml.ts';
 
@@ -34,6 +35,8 @@ export interface ObjectLink {
   ino: bigint;
   metadata: ObjectMetadata;
   etag: { md5Hex: string } | { multipart: string };
+  /** What its `x-amz-acl` gives everyone but its owner (acl.ts); undefined: the defaults. */
+  others?: OthersAccess;
 }
 
 /**
@@ -58,10 +61,15 @@ export async function linkObject(env: S3Env, cred: Credential, o: ObjectLink): P
 async function linkInPlace(
   env: S3Env,
   cred: Credential,
-  { bucketIno, key, kp, ino, metadata, etag }: ObjectLink,
+  { bucketIno, key, kp, ino, metadata, etag, others }: ObjectLink,
   status: VersioningStatus | undefined,
 ): Promise<LinkedObject> {
   const { ns } = env;
+  // Its ACL is its mode, set while no one can see it (and before a hold would refuse it).
+  if (others) {
+    const mode = modeFor(others, await ns.getattr(ino));
+    if (mode !== FILE_MODE) await ns.setattr(cred, ino, { mode });
+  }
   // Object Lock (its attributes are in the metadata): immutable before anyone can see it.
   const hold = holdNs(lockStateOf(new Map(Object.entries(metadata))));
   if (hold > 0n) await ns.setImmutableUntil(ino, hold);

@@ -68,6 +68,7 @@ const REPEATED: ReadonlySet<string> = new Set([
   'AllowedOrigin',
   'AllowedHeader',
   'ExposeHeader',
+  'Grant',
 ]);
 
 const parser = new XMLParser({

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { aclOnWrite, inPublicReadBucket } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { openCopySource } from '../copy-source.ts';
 import { S3Error } from '../deps.ts';
@@ -25,6 +26,7 @@ import { doc, el, isoDate } from '../xml.ts';
 export async function copyObject(call: S3Call): Promise<S3Reply> {
   const kp = keyPath(call.key);
   refuseUnsupportedWriteHeaders(call.headers);
+  const others = aclOnWrite(call.headers, inPublicReadBucket(call));
   const directive = call.headers['x-amz-metadata-directive'] ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', 'Unknown metadata directive.', {
@@ -96,6 +98,7 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
     ino: written.attrs.ino,
     metadata,
     etag: { md5Hex },
+    others,
   });
   return result(md5Hex, linked.attrs.mtimeNs, { ...sourceVersion(src), ...versionHeader(linked) });
 }

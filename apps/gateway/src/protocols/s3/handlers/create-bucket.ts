@@ -1,5 +1,6 @@
 import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes } from '../../../storage/types.ts';
+import { aclOnWrite, inPublicReadBucket, modeFor } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { asS3Error, S3Error } from '../deps.ts';
 import { encodeObjectLock, OBJECT_LOCK_XATTR } from '../object-lock/bucket-config.ts';
@@ -11,12 +12,9 @@ import { parseXml, text } from '../xml.ts';
 /** PUT /bucket — a new top-level directory of s3.root, owned by the caller. */
 export async function createBucket(call: S3Call): Promise<S3Reply> {
   const { ns, rootIno, config } = call.env;
-  const acl = call.headers['x-amz-acl'];
-  if (acl !== undefined && acl !== 'private') {
-    throw new S3Error('NotImplemented', 'Bucket ACLs other than private are not implemented.', {
-      Header: 'x-amz-acl',
-    });
-  }
+  // Its ACL is its mode: private 0700, authenticated-read (public-read in a public bucket) 0755.
+  const others = aclOnWrite(call.headers, inPublicReadBucket(call));
+  const mode = others ? modeFor(others, { mode: DIR_MODE, type: 'dir' }) : DIR_MODE;
   const lockHeader = call.headers['x-amz-bucket-object-lock-enabled'];
   if (lockHeader !== undefined && !/^(true|false)$/i.test(String(lockHeader)))
     throw new S3Error('InvalidArgument', 'x-amz-bucket-object-lock-enabled must be true or false', {
@@ -38,7 +36,7 @@ export async function createBucket(call: S3Call): Promise<S3Reply> {
   }
   let bucket: Attributes;
   try {
-    bucket = await ns.mkdir(call.cred, rootIno, call.bucket, DIR_MODE);
+    bucket = await ns.mkdir(call.cred, rootIno, call.bucket, mode);
   } catch (e) {
     if (isFsError(e, 'EEXIST')) {
       const existing = await ns.lookup(call.cred, rootIno, call.bucket).catch(() => undefined);

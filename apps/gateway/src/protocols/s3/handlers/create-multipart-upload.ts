@@ -1,3 +1,4 @@
+import { aclOnWrite, inPublicReadBucket } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { keyPath } from '../keys.ts';
@@ -16,6 +17,8 @@ export async function createMultipartUpload(call: S3Call): Promise<S3Reply> {
       { ArgumentName: 'key' },
     );
   refuseUnsupportedWriteHeaders(call.headers);
+  // Checked now, applied at the completion.
+  const acl = aclOnWrite(call.headers, inPublicReadBucket(call)) && String(call.headers['x-amz-acl']);
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
   if ((await call.env.ns.access(call.cred, bucket.ino, 3)) !== 3)
     throw new S3Error('AccessDenied', 'Access Denied');
@@ -33,6 +36,7 @@ export async function createMultipartUpload(call: S3Call): Promise<S3Reply> {
     gid: call.cred.gid,
     initiated: Date.now(),
     metadata: encoded,
+    ...(acl ? { acl } : {}),
   });
   return {
     body: doc(

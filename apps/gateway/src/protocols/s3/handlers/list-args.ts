@@ -68,9 +68,14 @@ export async function objectXml(
   return `<${tag}>${el('Key', a.encode(o.key))}${shape.afterKey ?? ''}${el('LastModified', isoDate(attrs.mtimeNs))}${el('ETag', quoted(etag))}<Size>${size}</Size>${owner}<StorageClass>STANDARD</StorageClass></${tag}>`;
 }
 
-/** The `<Owner>` of a listed object (uid as ID and name, as the gateway lists owners). */
+/** Who a uid is in S3's documents: the uid as ID and as name, as the gateway lists owners. */
+export function canonicalUserXml(uid: number): string {
+  return `${el('ID', String(uid))}${el('DisplayName', String(uid))}`;
+}
+
+/** The `<Owner>` of a listed object. */
 export function ownerXml(uid: number): string {
-  return `<Owner>${el('ID', String(uid))}${el('DisplayName', String(uid))}</Owner>`;
+  return `<Owner>${canonicalUserXml(uid)}</Owner>`;
 }
 
 export function prefixesXml(prefixes: string[], a: ListArgs): string {

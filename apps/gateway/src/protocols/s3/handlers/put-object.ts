@@ -1,3 +1,4 @@
+import { aclOnWrite, inPublicReadBucket } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { checksumHeaderName } from '../deps.ts';
 import { EMPTY_MD5, quoted } from '../etag.ts';
@@ -16,6 +17,7 @@ import { declaredLength, writeAside } from '../upload.ts';
 export async function putObject(call: S3Call): Promise<S3Reply> {
   const kp = keyPath(call.key);
   refuseUnsupportedWriteHeaders(call.headers);
+  const others = aclOnWrite(call.headers, inPublicReadBucket(call));
   const expected = declaredLength(call.headers);
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
   const metadata = {
@@ -36,6 +38,7 @@ export async function putObject(call: S3Call): Promise<S3Reply> {
     ino: written.attrs.ino,
     metadata,
     etag: { md5Hex: body.md5Hex },
+    others,
   });
   const headers: Record<string, string> = { etag: quoted(body.md5Hex), ...versionHeader(linked) };
   for (const [algorithm, value] of Object.entries(body.checksums)) {

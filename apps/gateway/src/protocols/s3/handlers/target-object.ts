@@ -13,8 +13,9 @@ export const WRITE = 2;
 
 /**
  * The object a subresource request names (`?tagging`, `?retention`, `?legal-hold`) — or with
- * `?versionId=` that version of it — when the caller may do `mask` to it (read or write), with
- * its bucket and the version header of the answer.
+ * `?versionId=` that version of it — when the caller may do `mask` to it (read or write; 0: the
+ * namespace decides, as a chmod's owner check does), with its bucket and the version header of
+ * the answer.
  */
 export async function targetObject(
   call: S3Call,
@@ -35,7 +36,7 @@ export async function targetObject(
           kp,
           checkVersionId(versionId),
         );
-  if ((await call.env.ns.access(call.cred, attrs.ino, mask)) === 0)
+  if (mask !== 0 && (await call.env.ns.access(call.cred, attrs.ino, mask)) === 0)
     throw new S3Error('AccessDenied', 'Access Denied');
   return { attrs, bucket, headers: versionId === undefined ? {} : { 'x-amz-version-id': versionId } };
 }

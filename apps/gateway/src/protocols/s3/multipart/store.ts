@@ -27,6 +27,8 @@ export interface UploadInfo {
   initiated: number;
   /** Object metadata attributes to give the object at completion (values base64). */
   metadata: Record<string, string>;
+  /** Its canned `x-amz-acl` (checked at the start), given the object at completion. */
+  acl?: string;
 }
 
 export interface PartRecord {
