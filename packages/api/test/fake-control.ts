@@ -227,6 +227,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
         created: '2026-11-28T08:00:00.000Z',
         mode: '0755',
         publicRead: false,
+        publicAccessBlock: [],
         lifecycle: [],
         tags: [],
         versioning: null,

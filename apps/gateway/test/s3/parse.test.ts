@@ -132,6 +132,9 @@ describe('S3 request targets and routing', () => {
     [32, 'PUT', 'bucket', 'cors', {}, 'PutBucketCors'],
     [33, 'DELETE', 'bucket', 'cors', {}, 'DeleteBucketCors'],
     [34, 'PUT', 'object', 'cors', {}, 'NotImplemented'],
+    [37, 'PUT', 'bucket', 'publicAccessBlock', {}, 'PutPublicAccessBlock'],
+    [38, 'DELETE', 'bucket', 'publicAccessBlock', {}, 'DeletePublicAccessBlock'],
+    [39, 'PUT', 'object', 'acl&versionId=3', {}, 'PutObjectAcl'],
     [25, 'GET', 'bucket', 'policy&versioning', {}, 'NotImplemented'],
   ];
   for (const [row, method, target, q, headers, want] of routes) {

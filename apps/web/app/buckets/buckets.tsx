@@ -67,6 +67,11 @@ function BucketRow({ b }: { b: BucketView }) {
             policy: {b.policy.statements} statement{b.policy.statements === 1 ? '' : 's'}
           </span>
         )}
+        {b.publicAccessBlock.length > 0 && (
+          <span className="block text-xs text-slate-500" data-testid={`block-${b.name}`}>
+            public access blocked: {b.publicAccessBlock.join(', ')}
+          </span>
+        )}
         {b.cors && (
           <span className="block text-xs text-slate-500" data-testid={`cors-${b.name}`}>
             browsers from {b.cors.origins.join(', ')}

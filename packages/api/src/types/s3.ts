@@ -42,8 +42,10 @@ export interface BucketView {
   created: string;
   /** Octal permission bits of the bucket directory (`0755`). */
   mode: string;
-  /** Anyone may read it without a key (`s3.public_read_buckets`). */
+  /** Anyone may read it without a key (`s3.public_read_buckets`, unless its block ignores that). */
   publicRead: boolean;
+  /** Its public access block: the settings on (`IgnorePublicAcls`, …); empty when none. */
+  publicAccessBlock: string[];
   /** Its lifecycle rules, one line each. */
   lifecycle: string[];
   tags: Array<{ key: string; value: string }>;
@@ -54,7 +56,10 @@ export interface BucketView {
    * (`GOVERNANCE 30d`, `COMPLIANCE 7y`), null when none.
    */
   objectLock: { defaultRetention: string | null } | null;
-  /** Its bucket policy, null when none: how many statements, and whether anyone may read by it. */
+  /**
+   * Its bucket policy, null when none: how many statements, and whether anyone may read by it
+   * (not when its block restricts public buckets).
+   */
   policy: { statements: number; public: boolean } | null;
   /**
    * Its own CORS rules (PutBucketCors), null when none (browsers then get the gateway's

@@ -92,7 +92,13 @@ export function formatBuckets(
       b.owner ?? `uid ${b.ownerUid}`,
       b.created.slice(0, 19).replace('T', ' '),
       b.mode,
-      b.publicRead ? 'read' : b.policy?.public ? 'read (policy)' : '-',
+      b.publicRead
+        ? 'read'
+        : b.policy?.public
+          ? 'read (policy)'
+          : b.publicAccessBlock.length > 0
+            ? 'blocked'
+            : '-',
       b.policy ? `${b.policy.statements} statement${b.policy.statements === 1 ? '' : 's'}` : '-',
       b.cors ? `${b.cors.rules} rule${b.cors.rules === 1 ? '' : 's'}` : '-',
       b.versioning ?? '-',

@@ -3,6 +3,7 @@ import type { Attributes } from '../../storage/types.ts';
 import type { S3Call } from './context.ts';
 import { S3Error } from './deps.ts';
 import { canonicalUserXml, ownerXml } from './handlers/list-args.ts';
+import { blockedBy, publicAccessBlockOf } from './public-access-block.ts';
 import { el, list, parseXml, text } from './xml.ts';
 
 /**
@@ -22,9 +23,23 @@ const AUTHENTICATED_USERS = 'http://acs.amazonaws.com/groups/global/Authenticate
 const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 
-/** The request's bucket is one of s3.public_read_buckets: anyone may read what "other" may. */
-export const inPublicReadBucket = (call: S3Call): boolean =>
-  call.env.config.publicReadBuckets.includes(call.bucket);
+/**
+ * Where an ACL is read or written: whether anyone may read what "other" may (the bucket is one
+ * of s3.public_read_buckets, its public access block not ignoring that) and whether its block
+ * refuses public ACLs.
+ */
+export interface AclContext {
+  publicRead: boolean;
+  blockPublicAcls: boolean;
+}
+
+export async function aclContext(call: S3Call): Promise<AclContext> {
+  const block = await publicAccessBlockOf(call.env, call.bucket);
+  return {
+    publicRead: call.env.config.publicReadBuckets.includes(call.bucket) && !block.IgnorePublicAcls,
+    blockPublicAcls: block.BlockPublicAcls,
+  };
+}
 
 /** What an ACL gives everyone but the owner: read, and (a bucket) write. */
 export interface OthersAccess {
@@ -97,10 +112,12 @@ function refuseGrantHeaders(headers: IncomingHttpHeaders): void {
  * A canned ACL, checked: private and authenticated-read anywhere, public-read in a public
  * bucket (what its readable objects are already).
  */
-export function cannedAcl(value: string, publicRead: boolean): OthersAccess {
-  if (value === 'public-read' && publicRead) return { read: true, write: false };
+export function cannedAcl(value: string, ctx: AclContext): OthersAccess {
+  if (value.startsWith('public-read') && ctx.blockPublicAcls)
+    throw blockedBy('BlockPublicAcls', `The canned ACL ${value}`);
+  if (value === 'public-read' && ctx.publicRead) return { read: true, write: false };
   const known = CANNED[value];
-  if (known) return inPublicBucket(known, publicRead, false);
+  if (known) return inPublicBucket(known, ctx.publicRead, false);
   if (CANNED_ELSEWHERE.includes(value)) throw notHere(`The canned ACL ${value}`);
   throw new S3Error('InvalidArgument', `${value} is not a canned ACL.`, {
     ArgumentName: 'x-amz-acl',
@@ -114,11 +131,14 @@ export function cannedAcl(value: string, publicRead: boolean): OthersAccess {
  * bucket-owner-full-control, which asks nothing of those here: the bucket's owner, like every
  * key holder, may read what "other" may, and no one but the object's owner writes it.
  */
-export function aclOnWrite(headers: IncomingHttpHeaders, publicRead: boolean): OthersAccess | undefined {
+export async function aclOnWrite(
+  call: S3Call,
+  headers: IncomingHttpHeaders = call.headers,
+): Promise<OthersAccess | undefined> {
   refuseGrantHeaders(headers);
   const value = headers['x-amz-acl'];
   if (value === undefined || value === 'bucket-owner-full-control') return undefined;
-  return cannedAcl(String(value), publicRead);
+  return cannedAcl(String(value), await aclContext(call));
 }
 
 /**
@@ -129,7 +149,7 @@ export function requestedAcl(
   headers: IncomingHttpHeaders,
   body: string,
   a: Attributes,
-  publicRead: boolean,
+  ctx: AclContext,
 ): OthersAccess {
   refuseGrantHeaders(headers);
   const header = headers['x-amz-acl'];
@@ -139,7 +159,7 @@ export function requestedAcl(
         'InvalidRequest',
         'Specify either the x-amz-acl header or an AccessControlPolicy body, not both.',
       );
-    return cannedAcl(String(header), publicRead);
+    return cannedAcl(String(header), ctx);
   }
   if (body.trim() === '')
     throw new S3Error(
@@ -176,14 +196,16 @@ export function requestedAcl(
     if (id === String(a.uid) && permission === 'FULL_CONTROL') ownerFull = true;
     else if (uri === AUTHENTICATED_USERS && permission === 'READ') others.read = true;
     else if (uri === AUTHENTICATED_USERS && permission === 'WRITE' && isDir(a)) others.write = true;
-    else if (uri === ALL_USERS && permission === 'READ' && publicRead) everyone = others.read = true;
+    else if (uri === ALL_USERS && ctx.blockPublicAcls)
+      throw blockedBy('BlockPublicAcls', 'A grant to AllUsers');
+    else if (uri === ALL_USERS && permission === 'READ' && ctx.publicRead) everyone = others.read = true;
     else
       throw notHere(
         `A grant of ${permission} to ${id !== undefined ? `user ${id}` : (uri ?? text(who, 'EmailAddress') ?? 'an unnamed grantee')}`,
       );
   }
   if (!ownerFull) throw notHere('An ACL without its owner’s FULL_CONTROL');
-  return inPublicBucket(others, publicRead, everyone);
+  return inPublicBucket(others, ctx.publicRead, everyone);
 }
 
 /**

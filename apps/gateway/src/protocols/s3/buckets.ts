@@ -9,6 +9,7 @@ import { decodeLifecycle, describeRule, LIFECYCLE_XATTR } from './lifecycle/rule
 import { type BucketObjectLock, objectLockOf } from './object-lock/bucket-config.ts';
 import { bucketEntries } from './objects.ts';
 import { isPublic, policyIn } from './policy/bucket-policy.ts';
+import { blockedSettings, publicAccessBlockIn } from './public-access-block.ts';
 import { decodeTags, TAGS_XATTR } from './tagging.ts';
 import { versioningOf } from './versioning/writes.ts';
 
@@ -29,6 +30,7 @@ export async function bucketSummaries(
     const a = await ns.getattr(e.ino).catch(() => undefined);
     if (!a) continue;
     const xattrs = await ns.listXattrs(a.ino);
+    const block = publicAccessBlockIn(xattrs);
     const rules = decodeLifecycle(xattrs.get(LIFECYCLE_XATTR));
     out.push({
       name: e.name,
@@ -37,21 +39,24 @@ export async function bucketSummaries(
       ownerGid: a.gid,
       created: new Date(Number(a.btimeNs / 1_000_000n)).toISOString(),
       mode: `0${(a.mode & 0o7777).toString(8)}`,
-      publicRead: config.publicReadBuckets.includes(e.name),
+      publicRead: config.publicReadBuckets.includes(e.name) && !block?.IgnorePublicAcls,
+      publicAccessBlock: blockedSettings(block),
       lifecycle: rules.map((r) => `${r.id}: ${r.enabled ? '' : '(disabled) '}${describeRule(r)}`),
       tags: decodeTags(await ns.getXattr(a.ino, TAGS_XATTR)),
       versioning: (await versioningOf(env, a.ino)) ?? null,
       objectLock: lockView(await objectLockOf(env, a.ino)),
-      policy: policyView(xattrs),
+      policy: policyView(xattrs, block?.RestrictPublicBuckets === true),
       cors: corsView(xattrs),
     });
   }
   return out;
 }
 
-function policyView(xattrs: ReadonlyMap<string, Buffer>): BucketSummary['policy'] {
+function policyView(xattrs: ReadonlyMap<string, Buffer>, restricted: boolean): BucketSummary['policy'] {
   const stored = policyIn(xattrs);
-  return stored ? { statements: stored.policy.statements.length, public: isPublic(stored.policy) } : null;
+  return stored
+    ? { statements: stored.policy.statements.length, public: isPublic(stored.policy) && !restricted }
+    : null;
 }
 
 function corsView(xattrs: ReadonlyMap<string, Buffer>): BucketSummary['cors'] {

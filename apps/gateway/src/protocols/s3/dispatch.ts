@@ -38,6 +38,11 @@ import {
   putObjectRetention,
 } from './handlers/object-lock.ts';
 import { postObject } from './handlers/post-object.ts';
+import {
+  deletePublicAccessBlock,
+  getPublicAccessBlock,
+  putPublicAccessBlock,
+} from './handlers/public-access-block.ts';
 import { putObject } from './handlers/put-object.ts';
 import {
   deleteBucketTagging,
@@ -232,6 +237,39 @@ export const OPERATIONS: readonly OpRow[] = [
     match: only('acl'),
     params: ['versionId'],
     handler: putObjectAcl,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'GetPublicAccessBlock',
+    method: 'GET',
+    target: 'bucket',
+    match: only('publicAccessBlock'),
+    params: [],
+    handler: getPublicAccessBlock,
+    mutates: false,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'PutPublicAccessBlock',
+    method: 'PUT',
+    target: 'bucket',
+    match: only('publicAccessBlock'),
+    params: [],
+    handler: putPublicAccessBlock,
+    mutates: true,
+    needsBucket: true,
+    publicRead: false,
+  },
+  {
+    op: 'DeletePublicAccessBlock',
+    method: 'DELETE',
+    target: 'bucket',
+    match: only('publicAccessBlock'),
+    params: [],
+    handler: deletePublicAccessBlock,
     mutates: true,
     needsBucket: true,
     publicRead: false,

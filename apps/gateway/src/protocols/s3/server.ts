@@ -19,6 +19,7 @@ import type { Credential } from '../../storage/types.ts';
 import { systemName } from '../../util/system-ids.ts';
 import { formatSize } from '../../util/units.ts';
 import { Acceptor } from '../acceptor.ts';
+import { cachedBucketXattrs } from './bucket-xattrs.ts';
 import { type BucketSummary, type BucketUsage, bucketSummaries, measureBucket } from './buckets.ts';
 import { NOBODY, type PostUpload, type S3Call, type S3Env, type S3Reply } from './context.ts';
 import { addCorsHeaders, preflight } from './cors/answer.ts';
@@ -46,6 +47,12 @@ import { StaleUploadSweeper } from './multipart/stale.ts';
 import { UploadStore } from './multipart/store.ts';
 import { policyAllows, surelyNoPolicy } from './policy/bucket-policy.ts';
 import { readPostForm } from './post-form.ts';
+import {
+  NO_BLOCK,
+  type PublicAccessBlock,
+  publicAccessBlockIn,
+  publicAccessBlockOf,
+} from './public-access-block.ts';
 import { parseTarget } from './request.ts';
 import { VersionStore } from './versioning/store.ts';
 
@@ -602,10 +609,9 @@ export class S3Server implements ProtocolServer {
         row.needsBucket &&
         !surelyNoPolicy(this.env, t.bucket) &&
         (await policyAllows(call, row.op));
-      if (auth.kind === 'anonymous' && !post && !allowed) {
-        const publicRead =
-          row.publicRead && t.bucket !== undefined && this.env.config.publicReadBuckets.includes(t.bucket);
-        if (!publicRead) throw new S3Error('AccessDenied', 'Access Denied');
+      if (auth.kind === 'anonymous' && !post) {
+        const gate = this.letAnonymousIn(row, t.bucket, allowed);
+        if (gate) await gate;
       }
       if (continueDue) res.writeContinue();
       const reply = await row.handler(call);
@@ -642,6 +648,32 @@ export class S3Server implements ProtocolServer {
     } finally {
       if (entered) this.ctx.connections.share.leave();
     }
+  }
+
+  /**
+   * An anonymous request goes on when the bucket's policy allows it or the bucket is one of
+   * s3.public_read_buckets (for the reads a public bucket takes) — unless the bucket's public
+   * access block says to ignore either (RestrictPublicBuckets, IgnorePublicAcls).
+   */
+  private letAnonymousIn(
+    row: OpRow,
+    bucket: string | undefined,
+    byPolicy: boolean,
+  ): Promise<void> | undefined {
+    const configured =
+      row.publicRead && bucket !== undefined && this.env.config.publicReadBuckets.includes(bucket);
+    const decide = (block: PublicAccessBlock) => {
+      if ((byPolicy && !block.RestrictPublicBuckets) || (configured && !block.IgnorePublicAcls)) return;
+      throw new S3Error('AccessDenied', 'Access Denied');
+    };
+    if (!byPolicy && !configured) throw new S3Error('AccessDenied', 'Access Denied');
+    // A public bucket's GET waits for nothing when the caches hold the bucket (no turn of the loop).
+    const cached = cachedBucketXattrs(this.env, bucket!);
+    if (cached) {
+      decide(publicAccessBlockIn(cached) ?? NO_BLOCK);
+      return undefined;
+    }
+    return publicAccessBlockOf(this.env, bucket!).then(decide);
   }
 
   /** A request's accounting ends once: at its response's 'close', or at its socket's. */

@@ -1,5 +1,5 @@
 import type { Attributes } from '../../../storage/types.ts';
-import { aclXml, inPublicReadBucket, modeFor, requestedAcl } from '../acl.ts';
+import { aclContext, aclXml, modeFor, requestedAcl } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { readSmallBody } from '../store-object.ts';
 import { doc } from '../xml.ts';
@@ -9,19 +9,19 @@ import { READ, targetObject } from './target-object.ts';
 /** An ACL document is small; S3 takes up to 64 KiB. */
 const MAX_ACL_BYTES = 64 * 1024;
 
-function policyXml(call: S3Call, a: Attributes): string {
-  return doc('AccessControlPolicy', aclXml(a, inPublicReadBucket(call)));
+async function policyXml(call: S3Call, a: Attributes): Promise<string> {
+  return doc('AccessControlPolicy', aclXml(a, (await aclContext(call)).publicRead));
 }
 
 /** Sets the mode an ACL stands for, as a chmod: the owner (or root) only, a held file refused. */
 async function applyAcl(call: S3Call, a: Attributes, body: string): Promise<void> {
-  const mode = modeFor(requestedAcl(call.headers, body, a, inPublicReadBucket(call)), a);
+  const mode = modeFor(requestedAcl(call.headers, body, a, await aclContext(call)), a);
   if (mode !== (a.mode & 0o7777)) await call.env.ns.setattr(call.cred, a.ino, { mode });
 }
 
 /** GET /bucket?acl — who may do what to the bucket, read from its owner and mode. */
 export async function getBucketAcl(call: S3Call): Promise<S3Reply> {
-  return { body: policyXml(call, await openedBucket(call)) };
+  return { body: await policyXml(call, await openedBucket(call)) };
 }
 
 /** PUT /bucket?acl — its owner makes it private, or readable (and writable) by every key holder. */
@@ -34,7 +34,7 @@ export async function putBucketAcl(call: S3Call): Promise<S3Reply> {
 /** GET /bucket/key?acl (`?versionId=`) — who may do what to the object. */
 export async function getObjectAcl(call: S3Call): Promise<S3Reply> {
   const { attrs, headers } = await targetObject(call, READ);
-  return { headers, body: policyXml(call, attrs) };
+  return { headers, body: await policyXml(call, attrs) };
 }
 
 /** PUT /bucket/key?acl (`?versionId=`) — its owner makes it private or readable by every key holder. */

@@ -2,6 +2,7 @@ import type { S3Call, S3Reply } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { encodePolicy, isPublic, POLICY_XATTR, policyIn } from '../policy/bucket-policy.ts';
 import { MAX_POLICY_BYTES, parsePolicy } from '../policy/document.ts';
+import { blockedBy, publicAccessBlockOf } from '../public-access-block.ts';
 import { readSmallBody } from '../store-object.ts';
 import { doc, el } from '../xml.ts';
 import { ownedBucket } from './head-bucket.ts';
@@ -35,6 +36,8 @@ export async function putBucketPolicy(call: S3Call): Promise<S3Reply> {
   const text = await readSmallBody(call, MAX_POLICY_BYTES + 1);
   const bucket = await ownedBucket(call);
   const policy = parsePolicy(text, call.bucket);
+  if (isPublic(policy) && (await publicAccessBlockOf(call.env, call.bucket)).BlockPublicPolicy)
+    throw blockedBy('BlockPublicPolicy', 'A policy that lets anyone read');
   await call.env.ns.setXattrs(
     call.cred,
     bucket.ino,

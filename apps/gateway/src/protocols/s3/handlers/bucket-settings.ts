@@ -47,11 +47,6 @@ export const UNSET_BUCKET_SETTINGS: readonly UnsetSetting[] = [
     answer: { error: 'ReplicationConfigurationNotFoundError' },
   },
   {
-    sub: 'publicAccessBlock',
-    op: 'GetPublicAccessBlock',
-    answer: { error: 'NoSuchPublicAccessBlockConfiguration' },
-  },
-  {
     sub: 'ownershipControls',
     op: 'GetBucketOwnershipControls',
     answer: { error: 'OwnershipControlsNotFoundError' },

@@ -1,4 +1,4 @@
-import { cannedAcl, inPublicReadBucket } from '../acl.ts';
+import { aclContext, cannedAcl } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { asS3Error, S3Error } from '../deps.ts';
 import { multipartEtag, quoted } from '../etag.ts';
@@ -87,7 +87,7 @@ export async function completeMultipartUpload(call: S3Call): Promise<S3Reply> {
         ino: composed,
         metadata,
         etag: { multipart: etag },
-        ...(u.info.acl ? { others: cannedAcl(u.info.acl, inPublicReadBucket(call)) } : {}),
+        ...(u.info.acl ? { others: cannedAcl(u.info.acl, await aclContext(call)) } : {}),
       });
     } finally {
       for (const r of leftovers) await ns.removeDetached(BigInt(r.ino)).catch(() => {});

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { aclOnWrite, inPublicReadBucket } from '../acl.ts';
+import { aclOnWrite } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { openCopySource } from '../copy-source.ts';
 import { S3Error } from '../deps.ts';
@@ -26,7 +26,7 @@ import { doc, el, isoDate } from '../xml.ts';
 export async function copyObject(call: S3Call): Promise<S3Reply> {
   const kp = keyPath(call.key);
   refuseUnsupportedWriteHeaders(call.headers);
-  const others = aclOnWrite(call.headers, inPublicReadBucket(call));
+  const others = await aclOnWrite(call);
   const directive = call.headers['x-amz-metadata-directive'] ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', 'Unknown metadata directive.', {

@@ -1,6 +1,6 @@
 import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes } from '../../../storage/types.ts';
-import { aclOnWrite, inPublicReadBucket, modeFor } from '../acl.ts';
+import { aclOnWrite, modeFor } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { asS3Error, S3Error } from '../deps.ts';
 import { encodeObjectLock, OBJECT_LOCK_XATTR } from '../object-lock/bucket-config.ts';
@@ -13,7 +13,7 @@ import { parseXml, text } from '../xml.ts';
 export async function createBucket(call: S3Call): Promise<S3Reply> {
   const { ns, rootIno, config } = call.env;
   // Its ACL is its mode: private 0700, authenticated-read (public-read in a public bucket) 0755.
-  const others = aclOnWrite(call.headers, inPublicReadBucket(call));
+  const others = await aclOnWrite(call);
   const mode = others ? modeFor(others, { mode: DIR_MODE, type: 'dir' }) : DIR_MODE;
   const lockHeader = call.headers['x-amz-bucket-object-lock-enabled'];
   if (lockHeader !== undefined && !/^(true|false)$/i.test(String(lockHeader)))

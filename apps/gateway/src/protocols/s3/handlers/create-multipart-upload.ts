@@ -1,4 +1,4 @@
-import { aclOnWrite, inPublicReadBucket } from '../acl.ts';
+import { aclOnWrite } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { keyPath } from '../keys.ts';
@@ -18,7 +18,7 @@ export async function createMultipartUpload(call: S3Call): Promise<S3Reply> {
     );
   refuseUnsupportedWriteHeaders(call.headers);
   // Checked now, applied at the completion.
-  const acl = aclOnWrite(call.headers, inPublicReadBucket(call)) && String(call.headers['x-amz-acl']);
+  const acl = (await aclOnWrite(call)) && String(call.headers['x-amz-acl']);
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
   if ((await call.env.ns.access(call.cred, bucket.ino, 3)) !== 3)
     throw new S3Error('AccessDenied', 'Access Denied');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { aclOnWrite, inPublicReadBucket } from '../acl.ts';
+import { aclOnWrite } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { quoted } from '../etag.ts';
@@ -94,7 +94,7 @@ export async function postObject(call: S3Call): Promise<S3Reply> {
     );
   const headers = headersOf(fields, fileType);
   refuseUnsupportedWriteHeaders(headers);
-  const others = aclOnWrite(headers, inPublicReadBucket(call));
+  const others = await aclOnWrite(call, headers);
   const metadata = metadataFromHeaders(headers);
   const tagging = fields.get('tagging');
   if (tagging !== undefined) {

@@ -1,4 +1,4 @@
-import { aclOnWrite, inPublicReadBucket } from '../acl.ts';
+import { aclOnWrite } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { checksumHeaderName } from '../deps.ts';
 import { EMPTY_MD5, quoted } from '../etag.ts';
@@ -17,7 +17,7 @@ import { declaredLength, writeAside } from '../upload.ts';
 export async function putObject(call: S3Call): Promise<S3Reply> {
   const kp = keyPath(call.key);
   refuseUnsupportedWriteHeaders(call.headers);
-  const others = aclOnWrite(call.headers, inPublicReadBucket(call));
+  const others = await aclOnWrite(call);
   const expected = declaredLength(call.headers);
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
   const metadata = {

@@ -71,6 +71,8 @@ export const ACTION_OF_OP: Readonly<Record<string, ActionOf>> = {
   GetBucketWebsite: bkt('s3:getbucketwebsite'),
   GetBucketReplication: bkt('s3:getreplicationconfiguration'),
   GetPublicAccessBlock: bkt('s3:getbucketpublicaccessblock'),
+  PutPublicAccessBlock: bkt('s3:putbucketpublicaccessblock'),
+  DeletePublicAccessBlock: bkt('s3:putbucketpublicaccessblock'),
   GetBucketOwnershipControls: bkt('s3:getbucketownershipcontrols'),
 };
 
