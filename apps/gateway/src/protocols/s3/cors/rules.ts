@@ -164,6 +164,14 @@ export function encodeCors(rules: readonly CorsRule[]): Buffer {
 
 const decoded = new WeakMap<Buffer, readonly CorsRule[]>();
 
+const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+/** A stored rule of the shape this version writes. */
+function isRule(r: unknown): boolean {
+  if (typeof r !== 'object' || r === null) return false;
+  const o = r as Record<string, unknown>;
+  return isStrings(o.origins) && isStrings(o.methods) && isStrings(o.headers) && isStrings(o.expose);
+}
+
 /**
  * The bucket's own rules, from its attributes (decoded once per stored value); undefined when it
  * has none. A value this version cannot read allows no origin — closed, not open — until the
@@ -176,7 +184,7 @@ export function corsRulesIn(xattrs: ReadonlyMap<string, Buffer>): readonly CorsR
   if (!rules) {
     try {
       const parsed = JSON.parse(raw.toString()) as unknown;
-      rules = Array.isArray(parsed) ? (parsed as CorsRule[]) : [];
+      rules = Array.isArray(parsed) && parsed.every(isRule) ? (parsed as CorsRule[]) : [];
     } catch {
       rules = [];
     }
