@@ -135,6 +135,7 @@ describe('S3 request targets and routing', () => {
     [37, 'PUT', 'bucket', 'publicAccessBlock', {}, 'PutPublicAccessBlock'],
     [38, 'DELETE', 'bucket', 'publicAccessBlock', {}, 'DeletePublicAccessBlock'],
     [39, 'PUT', 'object', 'acl&versionId=3', {}, 'PutObjectAcl'],
+    [40, 'GET', 'object', 'attributes&versionId=x', {}, 'GetObjectAttributes'],
     [25, 'GET', 'bucket', 'policy&versioning', {}, 'NotImplemented'],
   ];
   for (const [row, method, target, q, headers, want] of routes) {

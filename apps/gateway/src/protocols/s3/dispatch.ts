@@ -20,6 +20,7 @@ import { deleteObject } from './handlers/delete-object.ts';
 import { deleteObjects } from './handlers/delete-objects.ts';
 import { getBucketLocation } from './handlers/get-bucket-location.ts';
 import { getObject } from './handlers/get-object.ts';
+import { getObjectAttributes } from './handlers/get-object-attributes.ts';
 import { headBucket } from './handlers/head-bucket.ts';
 import { headObject } from './handlers/head-object.ts';
 import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './handlers/lifecycle.ts';
@@ -273,6 +274,17 @@ export const OPERATIONS: readonly OpRow[] = [
     mutates: true,
     needsBucket: true,
     publicRead: false,
+  },
+  {
+    op: 'GetObjectAttributes',
+    method: 'GET',
+    target: 'object',
+    match: only('attributes'),
+    params: ['versionId'],
+    handler: getObjectAttributes,
+    mutates: false,
+    needsBucket: true,
+    publicRead: true,
   },
   {
     op: 'GetObjectTagging',

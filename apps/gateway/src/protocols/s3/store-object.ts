@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { isFsError } from '../../storage/errors.ts';
 import type { Attributes, Credential } from '../../storage/types.ts';
 import { modeFor, type OthersAccess } from './acl.ts';
+import type { ChecksumAlgorithm } from './checksums/index.ts';
 import type { S3Call, S3Env } from './context.ts';
 import { asS3Error, S3Error } from './deps.ts';
 import { etagXattrs } from './etag.ts';
@@ -9,6 +10,7 @@ import type { KeyPath } from './keys.ts';
 import { DIR_MARKER_XATTR, type ObjectMetadata } from './metadata.ts';
 import { holdNs, lockStateOf } from './object-lock/retention.ts';
 import { DIR_MODE, ensureParents, FILE_MODE, pathConflict } from './objects.ts';
+import { checksumXattrs } from './stored-checksum.ts';
 import { retireForWrite, type VersioningStatus, versioningOf } from './versioning/writes.ts';
 import { MAX_XML_BYTES } from './xml.ts';
 
@@ -37,6 +39,8 @@ export interface ObjectLink {
   etag: { md5Hex: string } | { multipart: string };
   /** What its `x-amz-acl` gives everyone but its owner (acl.ts); undefined: the defaults. */
   others?: OthersAccess;
+  /** The checksums its client sent, verified (stored-checksum.ts). */
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 /**
@@ -61,7 +65,7 @@ export async function linkObject(env: S3Env, cred: Credential, o: ObjectLink): P
 async function linkInPlace(
   env: S3Env,
   cred: Credential,
-  { bucketIno, key, kp, ino, metadata, etag, others }: ObjectLink,
+  { bucketIno, key, kp, ino, metadata, etag, others, checksums }: ObjectLink,
   status: VersioningStatus | undefined,
 ): Promise<LinkedObject> {
   const { ns } = env;
@@ -88,6 +92,7 @@ async function linkInPlace(
       linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, true, {
         ...metadata,
         ...etagXattrs(etag, predicted),
+        ...checksumXattrs(checksums, predicted),
         ...version?.xattrs,
       });
     } catch (e) {
@@ -99,7 +104,8 @@ async function linkInPlace(
     }
   }
   if (linked.changeId !== predicted) {
-    await ns.setXattrs(cred, ino, etagXattrs(etag, linked.changeId), { quiet: true }).catch(() => {});
+    const recorded = { ...etagXattrs(etag, linked.changeId), ...checksumXattrs(checksums, linked.changeId) };
+    await ns.setXattrs(cred, ino, recorded, { quiet: true }).catch(() => {});
   }
   return { attrs: linked, versionId };
 }

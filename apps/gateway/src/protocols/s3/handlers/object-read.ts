@@ -9,6 +9,7 @@ import { type KeyPath, keyPath } from '../keys.ts';
 import { metadataHeaders, RESPONSE_OVERRIDES } from '../metadata.ts';
 import { lockHeaders, lockStateOf } from '../object-lock/retention.ts';
 import { bucketDir, cachedReadable, findObject } from '../objects.ts';
+import { checksumHeaders, storedChecksum } from '../stored-checksum.ts';
 import { findVersion } from '../versioning/reads.ts';
 import { VERSION_ID_XATTR } from '../versioning/store.ts';
 import { checkVersionId, versioningOf } from '../versioning/writes.ts';
@@ -34,6 +35,8 @@ interface ObjectView {
   etag: string;
   /** ETag quoted, Last-Modified, the stored metadata headers and Content-Type. */
   headers: OutgoingHttpHeaders;
+  /** The checksum its writer sent, while still its content's (`x-amz-checksum-mode: ENABLED`). */
+  checksum: Record<string, string> | undefined;
 }
 
 const views = new WeakMap<ReadonlyMap<string, Buffer>, ObjectView>();
@@ -52,7 +55,8 @@ async function objectView(call: S3Call, attrs: Attributes, frozenEtag?: string):
   const versionId = xattrs.get(VERSION_ID_XATTR);
   if (versionId) headers['x-amz-version-id'] = versionId.toString();
   Object.assign(headers, lockHeaders(lockStateOf(xattrs)));
-  const view = { attrs, key: call.key, etag, headers };
+  const stored = storedChecksum(attrs, xattrs);
+  const view = { attrs, key: call.key, etag, headers, checksum: stored && checksumHeaders(stored) };
   views.set(xattrs, view);
   return view;
 }
@@ -131,6 +135,9 @@ function described(call: S3Call, view: ObjectView): ReadableObject {
     }
   }
   headers['accept-ranges'] = 'bytes';
+  // The whole object's checksum, for a client checking what it reads end to end (not a range).
+  if (view.checksum && call.headers['x-amz-checksum-mode'] === 'ENABLED' && call.headers.range === undefined)
+    for (const name in view.checksum) headers[name] = view.checksum[name];
   return { attrs, size: attrs.type === 'dir' ? 0n : attrs.size, headers, notModified: false };
 }
 

@@ -39,6 +39,7 @@ export async function putObject(call: S3Call): Promise<S3Reply> {
     metadata,
     etag: { md5Hex: body.md5Hex },
     others,
+    checksums: body.checksums,
   });
   const headers: Record<string, string> = { etag: quoted(body.md5Hex), ...versionHeader(linked) };
   for (const [algorithm, value] of Object.entries(body.checksums)) {

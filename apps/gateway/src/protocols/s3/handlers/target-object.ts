@@ -15,16 +15,16 @@ export const WRITE = 2;
  * The object a subresource request names (`?tagging`, `?retention`, `?legal-hold`) — or with
  * `?versionId=` that version of it — when the caller may do `mask` to it (read or write; 0: the
  * namespace decides, as a chmod's owner check does), with its bucket and the version header of
- * the answer.
+ * the answer (and, for a kept version, the ETag frozen when it was kept).
  */
 export async function targetObject(
   call: S3Call,
   mask: number,
-): Promise<{ attrs: Attributes; bucket: Attributes; headers: Record<string, string> }> {
+): Promise<{ attrs: Attributes; bucket: Attributes; headers: Record<string, string>; etag?: string }> {
   const bucket = await openedBucket(call);
   const kp = keyPath(call.key);
   const versionId = call.query.get('versionId');
-  const { attrs } =
+  const { attrs, etag }: { attrs: Attributes; etag?: string } =
     versionId === undefined
       ? await findObject(call.env, call.cred, bucket.ino, call.key, kp)
       : await findVersion(
@@ -38,5 +38,10 @@ export async function targetObject(
         );
   if (mask !== 0 && (await call.env.ns.access(call.cred, attrs.ino, mask)) === 0)
     throw new S3Error('AccessDenied', 'Access Denied');
-  return { attrs, bucket, headers: versionId === undefined ? {} : { 'x-amz-version-id': versionId } };
+  return {
+    attrs,
+    bucket,
+    headers: versionId === undefined ? {} : { 'x-amz-version-id': versionId },
+    ...(etag ? { etag } : {}),
+  };
 }

@@ -34,6 +34,7 @@ export const ACTION_OF_OP: Readonly<Record<string, ActionOf>> = {
   PutObjectRetention: obj('s3:putobjectretention'),
   GetObjectLegalHold: obj('s3:getobjectlegalhold'),
   PutObjectLegalHold: obj('s3:putobjectlegalhold'),
+  GetObjectAttributes: obj('s3:getobjectattributes', 's3:getobjectversionattributes'),
   GetObjectAcl: obj('s3:getobjectacl', 's3:getobjectversionacl'),
   PutObjectAcl: obj('s3:putobjectacl', 's3:putobjectversionacl'),
   ListObjects: bkt('s3:listbucket'),
