@@ -108,6 +108,12 @@ interface SocketState {
  * XML reply on a connection that stays usable, unless the request body was not read, then the
  * connection is closed after the reply.
  */
+/** Whether the bucket's public access block lets in an anonymous caller its policy or s3.public_read_buckets would. */
+function anonymousMayEnter(block: PublicAccessBlock, byPolicy: boolean, configured: boolean): void {
+  if ((byPolicy && !block.RestrictPublicBuckets) || (configured && !block.IgnorePublicAcls)) return;
+  throw new S3Error('AccessDenied', 'Access Denied');
+}
+
 export class S3Server implements ProtocolServer {
   readonly protocol: Protocol = 's3';
   private env!: S3Env;
@@ -604,13 +610,16 @@ export class S3Server implements ProtocolServer {
       const call = this.makeCall(req, row, t.bucket ?? '', t.key ?? '', t.query, cred, auth, requestId, post);
       // The bucket's policy: a Deny refuses anyone; an Allow is what lets an anonymous request in,
       // besides s3.public_read_buckets.
+      // Its settings from the caches, read once (undefined when not cached: asked for then).
+      const settings =
+        t.bucket !== undefined && row.needsBucket ? cachedBucketXattrs(this.env, t.bucket) : undefined;
       const allowed =
         t.bucket !== undefined &&
         row.needsBucket &&
-        !surelyNoPolicy(this.env, t.bucket) &&
+        !(settings !== undefined && surelyNoPolicy(settings)) &&
         (await policyAllows(call, row.op));
       if (auth.kind === 'anonymous' && !post) {
-        const gate = this.letAnonymousIn(row, t.bucket, allowed);
+        const gate = this.letAnonymousIn(row, t.bucket, allowed, settings);
         if (gate) await gate;
       }
       if (continueDue) res.writeContinue();
@@ -659,21 +668,19 @@ export class S3Server implements ProtocolServer {
     row: OpRow,
     bucket: string | undefined,
     byPolicy: boolean,
+    settings: ReadonlyMap<string, Buffer> | undefined,
   ): Promise<void> | undefined {
     const configured =
       row.publicRead && bucket !== undefined && this.env.config.publicReadBuckets.includes(bucket);
-    const decide = (block: PublicAccessBlock) => {
-      if ((byPolicy && !block.RestrictPublicBuckets) || (configured && !block.IgnorePublicAcls)) return;
-      throw new S3Error('AccessDenied', 'Access Denied');
-    };
     if (!byPolicy && !configured) throw new S3Error('AccessDenied', 'Access Denied');
     // A public bucket's GET waits for nothing when the caches hold the bucket (no turn of the loop).
-    const cached = cachedBucketXattrs(this.env, bucket!);
-    if (cached) {
-      decide(publicAccessBlockIn(cached) ?? NO_BLOCK);
+    if (settings) {
+      anonymousMayEnter(publicAccessBlockIn(settings) ?? NO_BLOCK, byPolicy, configured);
       return undefined;
     }
-    return publicAccessBlockOf(this.env, bucket!).then(decide);
+    return publicAccessBlockOf(this.env, bucket!).then((block) =>
+      anonymousMayEnter(block, byPolicy, configured),
+    );
   }
 
   /** A request's accounting ends once: at its response's 'close', or at its socket's. */
@@ -785,7 +792,8 @@ export class S3Server implements ProtocolServer {
     own: ReadonlySet<string>,
   ): OutgoingHttpHeader[] {
     const headers = headerList(replied, requestId, own);
-    addCorsHeaders(this.corsRules(req), req.method, req.headers, headers);
+    if (req.headers.origin !== undefined)
+      addCorsHeaders(this.corsRules(req), req.method, req.headers, headers);
     return headers;
   }
 
@@ -806,7 +814,8 @@ export class S3Server implements ProtocolServer {
     this.finishBody(req, res);
     const headers: OutgoingHttpHeaders = { ...err.headers, 'x-amz-request-id': requestId, server: SERVER };
     // A page reads why its request failed; a refused preflight gets no permission.
-    addCorsHeaders(this.corsRules(req), req.method, req.headers, headers);
+    if (req.headers.origin !== undefined)
+      addCorsHeaders(this.corsRules(req), req.method, req.headers, headers);
     if (req.method === 'HEAD' || err.status === 304) {
       res.writeHead(err.status, headers).end();
       return;

@@ -1,5 +1,5 @@
 import type { Attributes } from '../../../storage/types.ts';
-import { bucketXattrs, cachedBucketXattrs } from '../bucket-xattrs.ts';
+import { bucketXattrs } from '../bucket-xattrs.ts';
 import { header, type S3Call, type S3Env } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { actionOf } from './actions.ts';
@@ -79,12 +79,12 @@ async function bucketPolicy(
 }
 
 /**
- * True when the caches show the bucket without a policy: the request path then asks nothing
- * more and waits for nothing (a GET of a small object answers without a turn of the loop).
+ * True when the bucket's cached attributes (bucket-xattrs.ts) hold no policy: the request path
+ * then asks nothing more and waits for nothing (a GET of a small object answers without a turn
+ * of the loop).
  */
-export function surelyNoPolicy(env: S3Env, bucket: string): boolean {
-  const xattrs = cachedBucketXattrs(env, bucket);
-  return xattrs !== undefined && !xattrs.has(POLICY_XATTR);
+export function surelyNoPolicy(cachedXattrs: ReadonlyMap<string, Buffer>): boolean {
+  return !cachedXattrs.has(POLICY_XATTR);
 }
 
 /** Requests that read or change the policy itself: its bucket's owner (and root) always may. */
