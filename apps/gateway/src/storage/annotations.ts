@@ -8,3 +8,10 @@
 export const ETAG_MD5_XATTR = 's3.etag-md5';
 /** The inode's `change` value (decimal) when the MD5 was recorded; any later change voids it. */
 export const ETAG_CHANGE_XATTR = 's3.etag-change';
+/**
+ * The checksum a PUT's client sent (`CHANGE ALGORITHM BASE64`, protocols/s3/stored-checksum.ts):
+ * current only with the ETag's annotation, and removed with it when bytes are about to change,
+ * so that neither a crash inside a write nor an ETag computed afterwards can make it current
+ * over other bytes.
+ */
+export const CONTENT_CHECKSUM_XATTR = 's3.checksum';

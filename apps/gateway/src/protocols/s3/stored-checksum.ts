@@ -1,3 +1,4 @@
+import { CONTENT_CHECKSUM_XATTR, ETAG_CHANGE_XATTR } from '../../storage/annotations.ts';
 import type { Attributes } from '../../storage/types.ts';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumHeaderName } from './checksums/index.ts';
 
@@ -5,10 +6,13 @@ import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumHeaderName } from 
  * The checksum a PUT's client sent (x-amz-checksum-*, verified before the object was linked),
  * kept as `CHANGE ALGORITHM BASE64` for the inode's change id at the write: answered back on a
  * GET or HEAD with `x-amz-checksum-mode: ENABLED` and by GetObjectAttributes while the content
- * is the one it was computed for. A write over NFS or SMB moves the change id and so voids it
- * (its own id: an ETag computed later for new content does not bring it back).
+ * is the one it was computed for. It is a content annotation (storage/annotations.ts): current
+ * only while its own stamp and the ETag's are the inode's change id, and removed by the
+ * namespace with the ETag's before bytes change in place — a write over NFS or SMB, finished or
+ * cut short by a crash, never leaves it over other bytes, and an ETag computed afterwards does
+ * not bring it back.
  */
-export const CHECKSUM_XATTR = 's3.checksum';
+const CHECKSUM_XATTR = CONTENT_CHECKSUM_XATTR;
 
 export interface StoredChecksum {
   algorithm: ChecksumAlgorithm;
@@ -34,7 +38,8 @@ export function storedChecksum(
   const raw = xattrs.get(CHECKSUM_XATTR)?.toString();
   if (!raw) return undefined;
   const [change, algorithm, value] = raw.split(' ');
-  if (change !== String(attrs.changeId) || !value) return undefined;
+  const now = String(attrs.changeId);
+  if (change !== now || !value || xattrs.get(ETAG_CHANGE_XATTR)?.toString() !== now) return undefined;
   if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(algorithm ?? '')) return undefined;
   return { algorithm: algorithm as ChecksumAlgorithm, value };
 }

@@ -1,4 +1,4 @@
-import { ETAG_CHANGE_XATTR } from '../annotations.ts';
+import { CONTENT_CHECKSUM_XATTR, ETAG_CHANGE_XATTR } from '../annotations.ts';
 import { fsError } from '../errors.ts';
 import {
   effectiveAccess,
@@ -250,6 +250,7 @@ export function* voidContentAnnotation(ino: bigint): Program<boolean> {
   const row = yield* get<InodeRow>('getInode', ino);
   if (!row || !(yield* currentAnnotation(ino, row))) return false;
   yield* run('deleteXattr', ino, ETAG_CHANGE_XATTR);
+  yield* run('deleteXattr', ino, CONTENT_CHECKSUM_XATTR);
   return true;
 }
 
