@@ -12,7 +12,6 @@ import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumHeaderName } from 
  * cut short by a crash, never leaves it over other bytes, and an ETag computed afterwards does
  * not bring it back.
  */
-const CHECKSUM_XATTR = CONTENT_CHECKSUM_XATTR;
 
 export interface StoredChecksum {
   algorithm: ChecksumAlgorithm;
@@ -27,7 +26,7 @@ export function checksumXattrs(
 ): Record<string, Buffer> {
   const algorithm = checksums && CHECKSUM_ALGORITHMS.find((a) => checksums[a] !== undefined);
   if (!algorithm) return {};
-  return { [CHECKSUM_XATTR]: Buffer.from(`${changeId} ${algorithm} ${checksums[algorithm]}`) };
+  return { [CONTENT_CHECKSUM_XATTR]: Buffer.from(`${changeId} ${algorithm} ${checksums[algorithm]}`) };
 }
 
 /** The recorded checksum when it still belongs to the inode's content. */
@@ -35,7 +34,7 @@ export function storedChecksum(
   attrs: Attributes,
   xattrs: ReadonlyMap<string, Buffer>,
 ): StoredChecksum | undefined {
-  const raw = xattrs.get(CHECKSUM_XATTR)?.toString();
+  const raw = xattrs.get(CONTENT_CHECKSUM_XATTR)?.toString();
   if (!raw) return undefined;
   const [change, algorithm, value] = raw.split(' ');
   const now = String(attrs.changeId);
