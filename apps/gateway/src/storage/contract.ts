@@ -1,3 +1,4 @@
+import type { CachingRecalls } from './caching-recall.ts';
 import type {
   Attributes,
   CreateMode,
@@ -21,6 +22,13 @@ import type {
  */
 export interface NamespaceApi {
   readonly rootIno: bigint;
+  /**
+   * Client caching (SMB oplocks and leases) a protocol that takes no part in it recalls before
+   * it changes a file (caching-recall.ts): `recall(ino)` before data, size or attributes
+   * change, `recallNamed` before a name is removed or replaced.
+   */
+  readonly caching: CachingRecalls;
+  recallNamed(cred: Credential, dir: bigint, name: string): Promise<void>;
 
   /** Resolve a handle's (ino, generation); ESTALE when the inode is gone or reused. */
   getattr(ref: InodeRef | bigint): Promise<Attributes>;

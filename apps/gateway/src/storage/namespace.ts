@@ -1,4 +1,5 @@
 import { BufferPool, POOLED_MIN_BYTES } from './buffer-pool.ts';
+import { CachingRecalls } from './caching-recall.ts';
 import { type Backend, type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
 import type { NamespaceApi } from './contract.ts';
 import type { DataStore } from './data/data-store.ts';
@@ -143,6 +144,8 @@ export class Namespace implements NamespaceApi {
   readonly entries: TtlCache<string, bigint>;
   /** Byte-range locks shared by NLM and SMB. */
   readonly locks = new LockTable();
+  /** Client caching (SMB oplocks and leases) other protocols recall before they change a file. */
+  readonly caching = new CachingRecalls();
   /** What every mutation changed, told once durable (SMB CHANGE_NOTIFY listens). */
   readonly changes = new ChangeFeed();
   /** Reusable buffers for large pooled reads (see buffer-pool.ts), shared memory. */
@@ -438,6 +441,16 @@ export class Namespace implements NamespaceApi {
       this.nodes.set(row.ino, n);
     }
     return n.attrs;
+  }
+
+  /**
+   * Before the name `name` in `dir` is removed or replaced by a protocol that takes no part in
+   * client caching: the caching of the file it names is recalled (caching-recall.ts).
+   */
+  async recallNamed(cred: Credential, dir: bigint, name: string): Promise<void> {
+    if (!this.caching.active) return;
+    const target = await this.lookup(cred, dir, name).catch(() => undefined);
+    if (target) await this.caching.recall(target.ino);
   }
 
   async resolvePath(cred: Credential, path: string): Promise<Attributes> {

@@ -575,11 +575,26 @@ static int cmd_tamper(const char *file)
 	return 0;
 }
 
+/* ---- one write over an existing file's start, made stable (cross-protocol recalls) ------ */
+
+static int cmd_overwrite(const char *file, const char *text)
+{
+	struct nfs_context *nfs = connect_export();
+	struct nfsfh *fh;
+	CHECK("open", nfs_open(nfs, file, O_WRONLY, &fh) == 0, "%s", nfs_get_error(nfs));
+	write_all(nfs, fh, 0, text, strlen(text), "write");
+	CHECK("fsync", nfs_fsync(nfs, fh) == 0, "%s", nfs_get_error(nfs));
+	nfs_close(nfs, fh);
+	nfs_destroy_context(nfs);
+	printf("ok overwrite\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s URL ops|list|statvfs|tamper|writers|unstable|files|dirs|getattr ARGS\n", argv[0]);
+		fprintf(stderr, "usage: %s URL ops|list|statvfs|tamper|writers|unstable|files|overwrite|dirs|getattr ARGS\n", argv[0]);
 		return 2;
 	}
 	url_text = argv[1];
@@ -592,6 +607,7 @@ int main(int argc, char **argv)
 		return cmd_writers(argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10));
 	if (strcmp(cmd, "unstable") == 0 && argc == 5) return cmd_unstable(argv[3], strtoull(argv[4], NULL, 10));
 	if (strcmp(cmd, "files") == 0 && argc == 5) return cmd_files(argv[3], atol(argv[4]));
+	if (strcmp(cmd, "overwrite") == 0 && argc == 5) return cmd_overwrite(argv[3], argv[4]);
 	if (strcmp(cmd, "dirs") == 0 && argc == 5) return cmd_dirs(argv[3], atol(argv[4]));
 	if (strcmp(cmd, "getattr") == 0 && (argc == 6 || argc == 7))
 		return cmd_getattr(argv[3], atoi(argv[4]), atof(argv[5]), argc == 7 ? atoi(argv[6]) : atoi(argv[4]));

@@ -181,7 +181,7 @@ describe('durable handles (MS-SMB2 3.3.5.9.6/7/10/12)', () => {
     c3.sendFrame(pending.msg);
     const brk = await c2.wait(BREAK_MID, false, 30_000);
     equal(brk.command, CMD.OPLOCK_BREAK);
-    equal(brk.body[2], 0, 'broken to none');
+    equal(brk.body[2], 1, 'broken to level II (the other open reads and writes the file)');
     deepEqual(brk.body.subarray(8, 24), again, 'the break names the reconnected FileId');
     const ack = await c2.request({ command: CMD.OPLOCK_BREAK, body: oplockAck(again, 0) });
     equal(ack.status, 0, `ack: ${hex(ack.status)}`);
@@ -289,7 +289,7 @@ describe('durable handles (MS-SMB2 3.3.5.9.6/7/10/12)', () => {
     equal(await readAll(c2, 'v1.txt'), 'v1 data');
   });
 
-  test('4 a lease asked for is not granted (OplockLevel none, no RqLs context); a stat open does not break a batch oplock', async () => {
+  test('4 a v1 lease asked for on a file nobody has open is granted as asked (RWH); a stat open does not break a batch oplock', async () => {
     const c1 = await session();
     const r = await create(c1, 'leased.txt', {
       disposition: 5,
@@ -297,8 +297,10 @@ describe('durable handles (MS-SMB2 3.3.5.9.6/7/10/12)', () => {
       contexts: createContexts([lease()]),
     });
     equal(r.status, 0);
-    equal(r.body[2], 0);
-    equal(responseContexts(r).has('RqLs'), false);
+    equal(r.body[2], LEASE);
+    const granted = responseContexts(r).get('RqLs');
+    deepEqual(granted?.subarray(0, 16), Buffer.alloc(16, 7), 'the lease key');
+    equal(granted?.readUInt32LE(16), 7, 'read, handle and write caching');
     const { fid } = await durableOpen(c1, 'stat.txt', randomBytes(16));
     const c2 = await session();
     const stat = await create(c2, 'stat.txt', { access: 0x80, disposition: 1 });

@@ -40,8 +40,8 @@ export function formatSmbStatus(s: SmbStatus): string {
   );
   section(
     'Open files',
-    ['Session', 'FileId', 'Kind', 'Access', 'Share', 'Name', 'Since'],
-    s.openFiles.map((o) => [o.session, o.fileId, o.kind, o.access, o.share, o.path, o.since]),
+    ['Session', 'FileId', 'Kind', 'Access', 'Oplock', 'Share', 'Name', 'Since'],
+    s.openFiles.map((o) => [o.session, o.fileId, o.kind, o.access, o.caching, o.share, o.path, o.since]),
   );
   section(
     'Byte-range locks',

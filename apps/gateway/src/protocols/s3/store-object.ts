@@ -85,7 +85,10 @@ async function linkInPlace(
   let versionId: string | undefined;
   for (let attempt = 1; linked === undefined; attempt++) {
     const parent = await ensureParents(env, cred, bucketIno, kp, key);
-    await refuseDirectoryAt(env, cred, parent.ino, kp.name, key);
+    const replaced = await fileAt(env, cred, parent.ino, kp.name, key);
+    // SMB clients caching the object being replaced flush and give it up first.
+    const recall = replaced && env.ns.caching.recall(replaced.ino);
+    if (recall) await recall;
     const version = status && (await retireForWrite(env, status, cred, bucketIno, kp, parent.ino));
     versionId = version?.versionId;
     try {
@@ -110,18 +113,21 @@ async function linkInPlace(
   return { attrs: linked, versionId };
 }
 
-async function refuseDirectoryAt(
+/** The file a PUT replaces, if any; a directory there (a prefix) refuses the PUT. */
+async function fileAt(
   env: S3Env,
   cred: Credential,
   dir: bigint,
   name: string,
   key: string,
-): Promise<void> {
+): Promise<Attributes | undefined> {
   try {
     const existing = await env.ns.lookup(cred, dir, name);
     if (existing.type === 'dir') throw pathConflict(key, `"${key}/" is a prefix holding other objects`);
+    return existing;
   } catch (e) {
     if (!isFsError(e, 'ENOENT')) throw e;
+    return undefined;
   }
 }
 

@@ -26,7 +26,9 @@ export function closeOpen(env: ServerEnv, open: Open): Promise<void> {
   open.locks.length = 0;
   for (const l of open.closeListeners) l();
   open.closeListeners.clear();
-  open.oplockBreak?.settle();
+  clearTimeout(open.oplockBreak?.timer);
+  open.oplockBreak = undefined;
+  env.leases.release(open);
   if (open.notify) {
     env.notify.remove(open.notify);
     open.notify.wake();

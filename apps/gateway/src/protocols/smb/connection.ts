@@ -5,7 +5,7 @@ import { writeFrame } from '../../util/framed-write.ts';
 import { setReadTarget } from '../../util/read-buffer-socket.ts';
 import { closeOpen } from './close-open.ts';
 import { encodeNegotiate, smb1NegotiateAnswer } from './commands/negotiate.ts';
-import { encodeOplockBreak } from './commands/oplock-break.ts';
+import { encodeLeaseBreakNotification, encodeOplockBreak } from './commands/oplock-break.ts';
 import {
   ANY_SESSION,
   type Cipher,
@@ -54,6 +54,7 @@ import {
   splitChain,
   TRANSFORM_MAGIC,
 } from './header.ts';
+import type { Lease } from './leases.ts';
 import type { FileId, Open } from './open-files.ts';
 import type { Session } from './session.ts';
 import { smb1NegotiateDialect } from './smb1-negotiate.ts';
@@ -882,6 +883,20 @@ export class SmbConnection implements ConnectionState {
    * SessionId 0, not signed; encrypted when the open's session or share encrypts.
    */
   sendOplockBreak(open: Open, level: number): void {
+    this.sendBreak(encodeOplockBreak({ lease: false, level, fileId: open.fileId }), open);
+  }
+
+  /**
+   * A LEASE_BREAK notification (§2.2.23.2, §3.3.4.7): unsolicited like an oplock break, with the
+   * lease's key, its state now and what it is broken to; the new epoch for a v2 lease. It is
+   * encrypted as one of the lease's opens on this connection would be.
+   */
+  sendLeaseBreak(lease: Lease, b: { from: number; to: number; ackRequired: boolean }): void {
+    const open = [...lease.opens].find((o) => this.sessions.get(o.session.id) === o.session);
+    this.sendBreak(encodeLeaseBreakNotification(lease, b), open);
+  }
+
+  private sendBreak(body: Buffer, about: Open | undefined): void {
     const header = encodeHeader({
       creditCharge: 0,
       status: NT_STATUS.STATUS_SUCCESS,
@@ -893,13 +908,13 @@ export class SmbConnection implements ConnectionState {
       treeId: 0,
       sessionId: 0n,
     });
-    const body = encodeOplockBreak({ level, fileId: open.fileId });
-    const session = open.session;
+    const session = about?.session;
     const encrypted =
-      (session.encryptData || open.tree.encryptData) &&
+      session !== undefined &&
+      (session.encryptData || about!.tree.encryptData) &&
       session.encryptionKey !== undefined &&
       this.cipher !== 0;
-    this.send([{ header, body: [body] }], { encrypted, sessionId: session.id });
+    this.send([{ header, body: [body] }], { encrypted, sessionId: session?.id ?? 0n });
   }
 
   /** Closes an open (close-open.ts): the handle, its locks and share mode go at once. */

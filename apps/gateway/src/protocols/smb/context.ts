@@ -8,6 +8,7 @@ import type { Cipher } from './constants.ts';
 import type { PreauthHash } from './deps.ts';
 import type { DurableOpens } from './durable.ts';
 import type { Smb2Header } from './header.ts';
+import type { Lease, LeaseTable } from './leases.ts';
 import type { NotifyHub } from './notify.ts';
 import type { FileId, InodeOpens, Open } from './open-files.ts';
 import type { Session } from './session.ts';
@@ -29,6 +30,8 @@ export interface ServerEnv {
   clients: ClientAccess;
   notify: NotifyHub;
   inodes: InodeOpens;
+  /** Every lease granted, by client and key (leases.ts). */
+  leases: LeaseTable;
   /** Durable opens by FileId.Persistent, connected or waiting for a reconnect. */
   durable: DurableOpens;
   /** Every session of the server by SessionId, with its connection (MS-SMB2 GlobalSessionTable). */
@@ -64,6 +67,8 @@ export interface ConnectionState {
   closeOpen(open: Open): Promise<void>;
   /** Tells the open's client its oplock is broken to `level` (an OPLOCK_BREAK notification). */
   sendOplockBreak(open: Open, level: number): void;
+  /** Tells the lease's client its lease is broken (a LEASE_BREAK notification). */
+  sendLeaseBreak(lease: Lease, b: { from: number; to: number; ackRequired: boolean }): void;
   /**
    * Tears a session down: opens closed (durable ones kept for a reconnect with `keepDurable`),
    * locks released, trees gone.

@@ -4,6 +4,7 @@ import type { RequestContext, ServerEnv } from './context.ts';
 import { type CreateContext, CTX } from './create-contexts.ts';
 import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
+import { CACHE } from './leases.ts';
 import type { FileId, Open } from './open-files.ts';
 import { Writer } from './wire/writer.ts';
 
@@ -13,6 +14,7 @@ const DHANDLE_FLAG_PERSISTENT = 0x2;
 const MAX_V2_TIMEOUT_MS = 300_000;
 /** The longest one timer runs (Node's setTimeout limit); longer timeouts re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const NO_GUID = Buffer.alloc(16);
 
 export type DurableRequest =
   | { version: 1 }
@@ -127,8 +129,8 @@ export function checkCreateGuid(ctx: RequestContext, request: DurableRequest | u
 }
 
 /**
- * Makes a new open durable when it was asked for and a batch oplock was granted (a durable
- * open can only be reconnected with one: §3.3.5.9.7, §3.3.5.9.12); returns the response
+ * Makes a new open durable when it was asked for and a batch oplock or a handle lease was
+ * granted (a durable open can only be reconnected with one: §3.3.5.9.7, §3.3.5.9.12); returns the response
  * context (DHnQ: 8 reserved bytes; DH2Q: the timeout and no flags, persistence not granted).
  */
 export function grantDurable(
@@ -136,7 +138,7 @@ export function grantDurable(
   open: Open,
   request: DurableRequest | undefined,
 ): CreateContext | undefined {
-  if (!request || open.kind !== 'file' || open.oplock !== OPLOCK_LEVEL_BATCH) return undefined;
+  if (!request || open.kind !== 'file' || !reconnectable(open)) return undefined;
   // Guests share one name, not an identity: a durable open of one could be taken by another.
   if (ctx.session!.guest) return undefined;
   // A v2 client's timeout is kept as asked, up to 5 minutes; 0, and v1, get the configured one.
@@ -158,13 +160,20 @@ export function grantDurable(
 }
 
 /**
- * Whether an open outlives its connection: durable, and still holding its batch oplock
- * (§3.3.7.1) — not one being broken, which nobody is left to acknowledge.
+ * What a durable open must hold to be reconnected (§3.3.5.9.6, §3.3.5.9.10): a batch oplock or
+ * a lease with handle caching, not being broken (nobody would be left to acknowledge it).
+ */
+function reconnectable(open: Open): boolean {
+  if (open.lease) return (open.lease.state & CACHE.HANDLE) !== 0 && !open.lease.breaking;
+  return open.oplock === OPLOCK_LEVEL_BATCH && !open.oplockBreak;
+}
+
+/**
+ * Whether an open outlives its connection: durable, and still holding what lets it be
+ * reconnected (§3.3.7.1).
  */
 export function keptOnDisconnect(open: Open): boolean {
-  return (
-    open.durable !== undefined && open.oplock === OPLOCK_LEVEL_BATCH && !open.oplockBreak && !open.closed
-  );
+  return open.durable !== undefined && reconnectable(open) && !open.closed;
 }
 
 /**
@@ -194,20 +203,32 @@ export function disconnectDurable(env: ServerEnv, open: Open): void {
  * DHnC / DH2C (§3.3.5.9.7, §3.3.5.9.12): hands a disconnected durable open back to its user on
  * this session and tree, with a new volatile FileId; the persistent one, the position, locks
  * and share mode are the open's own. Mismatches answer as the spec says: no such open, another
- * CreateGuid, a lease asked for, an open still connected → OBJECT_NAME_NOT_FOUND; another
- * user → ACCESS_DENIED.
+ * CreateGuid, a lease key or client other than the open's lease's (or none where it has one),
+ * an open still connected → OBJECT_NAME_NOT_FOUND; a leased open under another name →
+ * INVALID_PARAMETER; another user → ACCESS_DENIED.
  */
-export function reconnectDurable(ctx: RequestContext, r: DurableReconnect, askedLease: boolean): Open {
+export function reconnectDurable(
+  ctx: RequestContext,
+  r: DurableReconnect,
+  askedLease: Buffer | undefined,
+  name: string,
+): Open {
   const { env } = ctx;
   const open = env.durable.get(r.fileId.persistent);
   const d = open?.durable;
   if (!open || !d) throw notFound('no durable open with that FileId');
   // DHnC names no CreateGuid and takes a v2 open back too (as Windows and Samba do); DH2C must
-  // name the open's own, which a v1 open has none of.
-  if (r.version === 2 && !d.createGuid?.equals(r.createGuid)) throw notFound('CreateGuid differs');
-  if (askedLease) throw notFound('the open has no lease');
+  // name the open's own, which for a v1 open is all zeros (as Samba compares them).
+  if (r.version === 2 && !(d.createGuid ?? NO_GUID).equals(r.createGuid))
+    throw notFound('CreateGuid differs');
+  const lease = open.lease;
+  if (lease ? !askedLease?.equals(lease.key) || !lease.clientGuid.equals(ctx.conn.clientGuid) : askedLease)
+    throw notFound(lease ? 'another lease key or client' : 'the open has no lease');
+  // A leased open is named again; the name of an oplocked one is ignored (as Windows does).
+  if (lease && samePath(name) !== samePath(open.path))
+    throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'the name differs from the leased open');
   if (!open.disconnected) throw notFound('the open is still connected');
-  if (open.oplock !== OPLOCK_LEVEL_BATCH) throw notFound('the open lost its batch oplock');
+  if (!reconnectable(open)) throw notFound('the open lost its batch oplock or handle lease');
   if (open.tree.share.name.toUpperCase() !== ctx.tree!.share.name.toUpperCase())
     throw notFound('the open is on another share');
   if (ctx.session!.guest || d.owner !== ctx.session!.user?.name)
@@ -222,4 +243,8 @@ export function reconnectDurable(ctx: RequestContext, r: DurableReconnect, asked
   ctx.session!.opens.set(volatile, open);
   ctx.setCompoundOpen(open);
   return open;
+}
+
+function samePath(path: string): string {
+  return path.replace(/^\\+/, '').toUpperCase();
 }

@@ -1,6 +1,7 @@
 import { ACCESS, SHARE } from './constants.ts';
 import type { PipeEndpoint } from './dcerpc/pipe.ts';
 import type { QuotaEntry } from './info/quota-info.ts';
+import type { Lease } from './leases.ts';
 import type { NotifyWatch } from './notify.ts';
 import type { Session } from './session.ts';
 import type { TreeConnect } from './tree.ts';
@@ -44,9 +45,10 @@ export interface Durability {
 
 /** An oplock break sent and not yet acknowledged (Open.OplockState Breaking). */
 export interface OplockBreak {
-  /** Resolves once acknowledged, the handle closed, or the break timed out. */
-  done: Promise<void>;
-  settle(): void;
+  /** The level offered: LEVEL_II or NONE. */
+  to: number;
+  /** The oplock is taken away when this fires (OPLOCK_BREAK_TIMEOUT_MS). */
+  timer: NodeJS.Timeout;
 }
 
 /** MS-SMB2 §3.3.1.10: an open handle. */
@@ -66,9 +68,11 @@ export class Open {
   /** FileModeInformation set on the open (MS-FSCC §2.4.26), reported back. */
   mode = 0;
   notify: NotifyWatch | undefined;
-  /** The oplock granted (NONE, or BATCH for a durable open). */
+  /** The oplock granted (§2.2.14 OplockLevel), LEASE when the open has a lease. */
   oplock = 0;
   oplockBreak: OplockBreak | undefined;
+  /** The lease the open shares with the client's other opens of the same key (leases.ts). */
+  lease: Lease | undefined;
   durable: Durability | undefined;
   readonly locks: HeldLock[] = [];
   /** Called once when the open closes (pending blocking locks end then). */
@@ -128,6 +132,26 @@ interface InodeState {
  */
 export class InodeOpens {
   private readonly byIno = new Map<bigint, InodeState>();
+  private readonly waiters = new Map<bigint, Array<() => void>>();
+
+  /**
+   * Resolves at the file's next `touch`: an open of it closed, or a break of its caching
+   * acknowledged or timed out (a CREATE waiting for breaks looks again then).
+   */
+  changed(ino: bigint): Promise<void> {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(ino);
+      if (list) list.push(resolve);
+      else this.waiters.set(ino, [resolve]);
+    });
+  }
+
+  touch(ino: bigint): void {
+    const list = this.waiters.get(ino);
+    if (!list) return;
+    this.waiters.delete(ino);
+    for (const wake of list) wake();
+  }
 
   /** True when an open with this access and share mode would violate another open's sharing. */
   conflicts(ino: bigint, access: number, shareAccess: number): boolean {
@@ -179,12 +203,18 @@ export class InodeOpens {
     if (open.deleteOnClose) s.deletePending = true;
     const last = s.opens.size === 0;
     if (last) this.byIno.delete(open.ino);
+    this.touch(open.ino);
     return { last, deletePending: s.deletePending };
   }
 
   /** Every open, of every connection. */
   *all(): Iterable<Open> {
     for (const s of this.byIno.values()) yield* s.opens;
+  }
+
+  /** No SMB client has any file open. */
+  get empty(): boolean {
+    return this.byIno.size === 0;
   }
 
   get size(): number {

@@ -13,8 +13,10 @@ import type { ServerEnv } from './context.ts';
 import { DurableOpens } from './durable.ts';
 import { cannotEncrypt, encryptionVerdict, shareEncryption } from './encryption.ts';
 import { nowFiletime } from './filetime.ts';
+import { LeaseTable } from './leases.ts';
 import { NotifyHub } from './notify.ts';
 import { InodeOpens } from './open-files.ts';
+import { cachingHolder } from './oplocks.ts';
 import { probeNegotiate } from './probe.ts';
 import { type SmbStatus, smbStatusOf } from './status-report.ts';
 import { hostAllowed, inValidGroups, type Share, sharesFrom, type TreeConnect } from './tree.ts';
@@ -43,6 +45,7 @@ export class SmbServer implements ProtocolServer {
   private readonly acceptor: Acceptor;
   private readonly connections = new Set<SmbConnection>();
   private stopping = false;
+  private stopRecalls: (() => void) | undefined;
   private sharesMade: { from: readonly SmbShare[]; shares: readonly Share[] } | undefined;
 
   constructor(private readonly ctx: ProtocolContext) {
@@ -66,6 +69,7 @@ export class SmbServer implements ProtocolServer {
       inodes,
       sessions: new Map(),
       durable: new DurableOpens(),
+      leases: new LeaseTable(),
       nextFileId: () => ++fileIds,
       nextSessionId: () => ++sessionIds,
     };
@@ -79,6 +83,7 @@ export class SmbServer implements ProtocolServer {
 
   async start(): Promise<Listener[]> {
     await this.acceptor.listen();
+    this.stopRecalls = this.ctx.ns.caching.register(cachingHolder(this.env));
     const { host, port } = this.ctx.config.smb.bind;
     return [{ name: 'SMB', address: `${host}:${port}` }];
   }
@@ -184,6 +189,7 @@ export class SmbServer implements ProtocolServer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.stopRecalls?.();
     // Resolves only once every accepted socket is gone: stop accepting now, await it last.
     const closed = this.acceptor.stop();
     const deadline = Date.now() + STOP_GRACE_MS;

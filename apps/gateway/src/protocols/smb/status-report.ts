@@ -2,6 +2,7 @@ import type { SmbConnection } from './connection.ts';
 import { dialectName } from './constants.ts';
 import type { ServerEnv } from './context.ts';
 import type { Open } from './open-files.ts';
+import { describeCaching } from './oplocks.ts';
 
 /** What `./cfs smb status` shows (Samba's `smbstatus -L` stands in for it in the runbook). */
 export interface SmbStatus {
@@ -24,6 +25,8 @@ export interface SmbStatus {
     path: string;
     kind: string;
     access: string;
+    /** The oplock or lease the open holds ("batch", "lease RWH", "none"). */
+    caching: string;
     fileId: string;
     since: string;
   }>;
@@ -48,6 +51,7 @@ function openFileRow(session: string, o: Open, fileId: bigint): SmbStatus['openF
     path: o.kind === 'pipe' ? `\\PIPE\\${o.name}` : `${o.tree.share.name}\\${o.path}`,
     kind: o.kind,
     access: `0x${o.access.toString(16).padStart(8, '0')}`,
+    caching: o.kind === 'pipe' ? 'none' : describeCaching(o),
     fileId: `0x${fileId.toString(16)}`,
     since: iso(o.openedAt),
   };

@@ -100,6 +100,8 @@ export async function removeKey(
       });
     } else {
       if (a.type !== 'file') return false;
+      const recall = ns.caching.recall(a.ino);
+      if (recall) await recall;
       await ns.remove(cred, parent.ino, kp.name, expect);
     }
   } catch (e) {

@@ -5,8 +5,12 @@ import { caseIndexFor } from '../case-index.ts';
 import {
   ACCESS,
   ATTR,
+  CAP,
   CREATE_ACTION,
   DISPOSITION,
+  isSmb3,
+  OPLOCK_LEVEL_LEASE,
+  OPLOCK_LEVEL_NONE,
   OPTION,
   SETTABLE_ATTRS,
   VALID_REQUEST_ATTRS,
@@ -32,8 +36,9 @@ import { SmbError } from '../errors.ts';
 import { fileTimes, smbMeta, writeAllocation, writeDosAttributes, writeEas } from '../file-meta.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { decodeEaList } from '../info/ea.ts';
+import { decodeLeaseRequest, encodeLeaseReply, type LeaseRequest, LeaseTable } from '../leases.ts';
 import { Open } from '../open-files.ts';
-import { breakOplocks, oplockFor } from '../oplocks.ts';
+import { breakHandleCaching, contendForOpen, grantCaching, waitForBreaks } from '../oplocks.ts';
 import { parseSmbName, resolvePath } from '../paths.ts';
 import { createQuotaHandle, isQuotaFile } from '../quota.ts';
 import { specialOpen } from '../special-open.ts';
@@ -120,12 +125,9 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   if (req.disposition > DISPOSITION.OVERWRITE_IF) throw bad('CreateDisposition');
   if (req.options & OPTION.DIRECTORY_FILE && req.options & OPTION.NON_DIRECTORY_FILE)
     throw bad('both DIRECTORY and NON_DIRECTORY');
-  // No access at all, reserved bits, or SYNCHRONIZE alone: refused as Windows and Samba refuse them.
-  if (
-    req.desiredAccess === 0 ||
-    req.desiredAccess === ACCESS.SYNCHRONIZE ||
-    invalidAccessMask(req.desiredAccess)
-  )
+  // No access at all, or reserved bits: refused as Windows and Samba refuse them (SYNCHRONIZE
+  // alone is a stat open, as smbtorture's smb2.oplock.statopen1 and smb2.lease.statopen4 expect).
+  if (req.desiredAccess === 0 || invalidAccessMask(req.desiredAccess))
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'invalid access mask');
   if (req.options & RESERVED_OPTIONS) throw bad('reserved CreateOptions');
   if (req.fileAttributes & ~VALID_REQUEST_ATTRS) throw bad('FileAttributes');
@@ -160,58 +162,48 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   if (name.stream !== undefined)
     throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, 'named streams are not supported');
   const lookup = () => resolvePath(ns, cred, tree.rootIno, tree.share.path, name.components);
-  let at = await lookup();
-  // A batch oplock held on the file is broken first; a holder that went away is closed, and its
-  // delete-on-close may have removed the file: the name is looked up again then.
-  const touches = access | (req.disposition === DISPOSITION.OPEN ? 0 : ACCESS.FILE_WRITE_DATA);
-  if (at.attrs && (await breakOplocks(ctx, at.attrs.ino, touches))) at = await lookup();
   const readOnly = tree.share.readOnly;
   const limit = shareLimit(readOnly);
+  const lease = leaseRequest(ctx, req);
+  const leaseId = lease ? LeaseTable.idOf(ctx.conn.clientGuid, lease.key) : undefined;
+  // A lease key the client holds on another file is refused before anything is broken for it.
+  const leaseElsewhere = (ino: bigint | undefined) => {
+    const held = lease && ctx.env.leases.get(ctx.conn.clientGuid, lease.key);
+    if (held && held.ino !== ino)
+      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'the lease key is in use on another file');
+  };
+  let at = await lookup();
+  leaseElsewhere(at.attrs?.ino);
+  let existing = at.attrs ? await existingAccess(ctx, req, access, at.attrs, at.parent, limit) : undefined;
+  // Caching held by others is broken first (oplocks.ts); the CREATE waits for the breaks it must
+  // and then looks again: a holder that closed may have removed the file (delete on close).
+  for (let first = true; at.attrs && existing; first = false) {
+    const ino = at.attrs.ino;
+    const sharingViolation = ctx.env.inodes.conflicts(ino, existing.granted, req.shareAccess);
+    const { delay, closing } = contendForOpen(ctx.env, ino, {
+      access: existing.granted,
+      leaseId,
+      willOverwrite: existing.overwrite,
+      sharingViolation,
+      first,
+    });
+    if (closing.length > 0) await Promise.allSettled(closing);
+    else if (delay) await waitForBreaks(ctx, ino);
+    else if (sharingViolation) throw new SmbError(NT_STATUS.STATUS_SHARING_VIOLATION, 'sharing violation');
+    else break;
+    at = await lookup();
+    existing = at.attrs ? await existingAccess(ctx, req, access, at.attrs, at.parent, limit) : undefined;
+  }
+  leaseElsewhere(at.attrs?.ino);
   let attrs = at.attrs;
   let action: number = CREATE_ACTION.OPENED;
   let granted: number;
 
-  if (attrs) {
-    if (ctx.env.inodes.deletePending(attrs.ino))
-      throw new SmbError(NT_STATUS.STATUS_DELETE_PENDING, 'delete pending');
-    if (req.disposition === DISPOSITION.CREATE)
-      throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_COLLISION, 'exists');
+  if (attrs && existing) {
+    granted = existing.granted;
     const isDir = attrs.type === 'dir';
-    if (isDir && req.options & OPTION.NON_DIRECTORY_FILE)
-      throw new SmbError(NT_STATUS.STATUS_FILE_IS_A_DIRECTORY, 'is a directory');
-    if (!isDir && req.options & OPTION.DIRECTORY_FILE)
-      throw new SmbError(NT_STATUS.STATUS_NOT_A_DIRECTORY, 'not a directory');
-    const overwrite = [DISPOSITION.OVERWRITE, DISPOSITION.OVERWRITE_IF, DISPOSITION.SUPERSEDE].includes(
-      req.disposition as 0,
-    );
-    if (isDir && overwrite) throw bad('overwriting a directory');
-    const max = maximalAccess(cred, attrs, at.parent) & limit;
-    const dos = (await smbMeta(ns, attrs)).attributes;
-    let wanted = access & ~ACCESS.MAXIMUM_ALLOWED;
-    if (overwrite) wanted |= ACCESS.FILE_WRITE_DATA;
-    granted = access & ACCESS.MAXIMUM_ALLOWED ? max : wanted;
-    if ((wanted & ~max & ~ACCESS.SYNCHRONIZE) !== 0) {
-      throw new SmbError(
-        NT_STATUS.STATUS_ACCESS_DENIED,
-        `access 0x${wanted.toString(16)} exceeds 0x${max.toString(16)}`,
-      );
-    }
-    if (dos & ATTR.READONLY) {
-      if (req.options & OPTION.DELETE_ON_CLOSE)
-        throw new SmbError(NT_STATUS.STATUS_CANNOT_DELETE, 'read-only file');
-      if (granted & (ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA)) {
-        if (access & ACCESS.MAXIMUM_ALLOWED) granted &= ~(ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA);
-        else throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only file');
-      }
-    }
-    if (ctx.env.inodes.conflicts(attrs.ino, granted, req.shareAccess)) {
-      throw new SmbError(NT_STATUS.STATUS_SHARING_VIOLATION, 'sharing violation');
-    }
     if (isDir && req.options & OPTION.DELETE_ON_CLOSE) await requireEmpty(ctx, attrs.ino);
-    // MS-FSA §2.1.5.1.2: overwriting a hidden or system file must name those attributes again.
-    if (overwrite && (dos & ~req.fileAttributes & (ATTR.HIDDEN | ATTR.SYSTEM)) !== 0)
-      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'overwrite drops HIDDEN or SYSTEM');
-    if (overwrite) {
+    if (existing.overwrite) {
       const file = await ns.setattr(cred, attrs.ino, { size: 0n });
       attrs = file;
       await ctx.env.notify.quietly(file.ino, async () => {
@@ -274,7 +266,10 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   ctx.env.inodes.add(open);
   ctx.session!.opens.set(fid, open);
   ctx.setCompoundOpen(open);
-  open.oplock = oplockFor(ctx.env, open, req.oplockLevel, durable.request !== undefined);
+  const asksOplock = req.oplockLevel === OPLOCK_LEVEL_LEASE ? OPLOCK_LEVEL_NONE : req.oplockLevel;
+  grantCaching(ctx, open, lease && open.kind === 'file' ? { lease } : { oplock: asksOplock });
+  // An open that will delete the file takes handle caching from other clients' leases.
+  if (open.deleteOnClose) breakHandleCaching(ctx.env, open);
   const durableReply = grantDurable(ctx, open, durable.request);
   const final = action === CREATE_ACTION.OPENED ? attrs : await ns.getattr(attrs.ino);
   const meta = await smbMeta(ns, final);
@@ -287,6 +282,7 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     meta.allocation = ((asked + 4095n) / 4096n) * 4096n;
   }
   const contexts = replyContexts(ctx, req, attrs, at.parent);
+  if (open.lease) contexts.push({ name: CTX.REQUEST_LEASE, data: encodeLeaseReply(open.lease) });
   if (durableReply) contexts.push(durableReply);
   return {
     oplockLevel: open.oplock,
@@ -301,14 +297,77 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   };
 }
 
+/**
+ * The access an open of an existing file gets, checked as MS-FSA §2.1.5.1.2 does (delete
+ * pending, disposition, file or directory, permissions, read-only and hidden files), and
+ * whether it overwrites the file.
+ */
+async function existingAccess(
+  ctx: RequestContext,
+  req: CreateRequest,
+  access: number,
+  attrs: Attributes,
+  parent: Attributes | undefined,
+  limit: number,
+): Promise<{ granted: number; overwrite: boolean }> {
+  if (ctx.env.inodes.deletePending(attrs.ino))
+    throw new SmbError(NT_STATUS.STATUS_DELETE_PENDING, 'delete pending');
+  if (req.disposition === DISPOSITION.CREATE)
+    throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_COLLISION, 'exists');
+  const isDir = attrs.type === 'dir';
+  if (isDir && req.options & OPTION.NON_DIRECTORY_FILE)
+    throw new SmbError(NT_STATUS.STATUS_FILE_IS_A_DIRECTORY, 'is a directory');
+  if (!isDir && req.options & OPTION.DIRECTORY_FILE)
+    throw new SmbError(NT_STATUS.STATUS_NOT_A_DIRECTORY, 'not a directory');
+  const overwrite = [DISPOSITION.OVERWRITE, DISPOSITION.OVERWRITE_IF, DISPOSITION.SUPERSEDE].includes(
+    req.disposition as 0,
+  );
+  if (isDir && overwrite) throw bad('overwriting a directory');
+  const max = maximalAccess(ctx.cred(), attrs, parent) & limit;
+  const dos = (await smbMeta(ctx.env.ns, attrs)).attributes;
+  let wanted = access & ~ACCESS.MAXIMUM_ALLOWED;
+  if (overwrite) wanted |= ACCESS.FILE_WRITE_DATA;
+  let granted = access & ACCESS.MAXIMUM_ALLOWED ? max : wanted;
+  if ((wanted & ~max & ~ACCESS.SYNCHRONIZE) !== 0) {
+    throw new SmbError(
+      NT_STATUS.STATUS_ACCESS_DENIED,
+      `access 0x${wanted.toString(16)} exceeds 0x${max.toString(16)}`,
+    );
+  }
+  if (dos & ATTR.READONLY) {
+    if (req.options & OPTION.DELETE_ON_CLOSE)
+      throw new SmbError(NT_STATUS.STATUS_CANNOT_DELETE, 'read-only file');
+    if (granted & (ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA)) {
+      if (access & ACCESS.MAXIMUM_ALLOWED) granted &= ~(ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA);
+      else throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only file');
+    }
+  }
+  // MS-FSA §2.1.5.1.2: overwriting a hidden or system file must name those attributes again.
+  if (overwrite && (dos & ~req.fileAttributes & (ATTR.HIDDEN | ATTR.SYSTEM)) !== 0)
+    throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'overwrite drops HIDDEN or SYSTEM');
+  return { granted, overwrite };
+}
+
+/**
+ * The lease a CREATE asks for: an RqLs context with RequestedOplockLevel LEASE (any level for a
+ * reconnect), on a connection that was offered leasing (SMB 2.1 and later); otherwise none
+ * (§3.3.5.9.8, .11).
+ */
+function leaseRequest(ctx: RequestContext, req: CreateRequest, anyLevel = false): LeaseRequest | undefined {
+  if (!(ctx.conn.serverCapabilities & CAP.LEASING)) return undefined;
+  if (!anyLevel && req.oplockLevel !== OPLOCK_LEVEL_LEASE) return undefined;
+  const c = req.contexts.find((x) => x.name === CTX.REQUEST_LEASE);
+  return c ? decodeLeaseRequest(c.data, isSmb3(ctx.conn.dialect)) : undefined;
+}
+
 /** A durable open handed back (durable.ts): the file as it is now, the open's own oplock and ids. */
 async function reconnected(
   ctx: RequestContext,
   req: CreateRequest,
   r: DurableReconnect,
 ): Promise<CreateResponse> {
-  const askedLease = req.contexts.some((c) => c.name === CTX.REQUEST_LEASE);
-  const open = reconnectDurable(ctx, r, askedLease);
+  // A reconnect's RequestedOplockLevel is ignored: its lease context names the open's lease.
+  const open = reconnectDurable(ctx, r, leaseRequest(ctx, req, true)?.key, req.name);
   const { ns } = ctx.env;
   const attrs = await ns.getattr(open.ino);
   const parent = open.parentIno === 0n ? undefined : await ns.getattr(open.parentIno);
@@ -322,7 +381,10 @@ async function reconnected(
     fileAttributes: meta.attributes,
     persistentId: open.fileId.persistent,
     volatileId: open.fileId.volatile,
-    contexts: replyContexts(ctx, req, attrs, parent),
+    contexts: [
+      ...replyContexts(ctx, req, attrs, parent),
+      ...(open.lease ? [{ name: CTX.REQUEST_LEASE, data: encodeLeaseReply(open.lease) }] : []),
+    ],
   };
 }
 

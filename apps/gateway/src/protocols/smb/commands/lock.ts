@@ -2,6 +2,7 @@ import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import type { FileId, HeldLock, Open } from '../open-files.ts';
+import { breakReadCaching } from '../oplocks.ts';
 import type { Reader } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
 
@@ -76,6 +77,7 @@ export async function handleLock(ctx: RequestContext, req: LockRequest): Promise
       throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'several blocking locks in one request');
     if (l.offset + l.length > TOP) throw new SmbError(NT_STATUS.STATUS_INVALID_LOCK_RANGE, 'range past 2^64');
   }
+  breakReadCaching(ctx.env, open);
   const taken: HeldLock[] = [];
   try {
     for (const l of req.locks) {

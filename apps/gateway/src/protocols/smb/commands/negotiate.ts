@@ -123,7 +123,7 @@ export async function handleNegotiate(
   c.clientDialects = req.dialects;
   c.serverSecurityMode = SIGNING_ENABLED | (ctx.env.config.smb.requireSigning ? SIGNING_REQUIRED : 0);
   let caps = 0;
-  if (dialect >= DIALECT.SMB21) caps |= CAP.LARGE_MTU;
+  if (dialect >= DIALECT.SMB21) caps |= CAP.LARGE_MTU | CAP.LEASING;
   // smb.encryption: off offers no encryption: no capability (3.0, 3.0.2), no cipher context (3.1.1).
   const offered = ctx.env.config.smb.encryption !== 'off';
   if (

@@ -11,6 +11,7 @@ import { decodeEaList } from '../info/ea.ts';
 import { FILE_CLASS } from '../info/file-info.ts';
 import { modeFromDacl, parseSecurityDescriptor, SECINFO } from '../info/security.ts';
 import type { FileId, Open } from '../open-files.ts';
+import { breakHandleCaching, breakReadCaching, waitForBreaks } from '../oplocks.ts';
 import { lookupName, parseSmbName, resolvePath } from '../paths.ts';
 import { setQuota } from '../quota.ts';
 import { posixIdOf } from '../sids.ts';
@@ -90,6 +91,7 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
       if (a.type === 'dir')
         throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'allocation of a directory');
       if (want < a.size) await resize(ctx, open, want);
+      else breakReadCaching(ctx.env, open);
       await writeAllocation(ctx.env.ns, ctx.cred(), open.ino, want);
       return;
     }
@@ -114,6 +116,7 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
 async function resize(ctx: RequestContext, open: Open, size: bigint): Promise<void> {
   if (ctx.env.ns.locks.conflict(open.ino, size, 0n, true, open.lockKey))
     throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'range locked by another open');
+  breakReadCaching(ctx.env, open);
   await ctx.env.ns.setattr(ctx.cred(), open.ino, { size });
   await keepChangeTime(ctx, open);
 }
@@ -170,6 +173,7 @@ async function setDeletePending(ctx: RequestContext, open: Open, pending: boolea
         throw new SmbError(NT_STATUS.STATUS_DIRECTORY_NOT_EMPTY, 'directory not empty');
     }
   }
+  if (pending) breakHandleCaching(ctx.env, open);
   ctx.env.inodes.setDeletePending(open.ino, pending);
 }
 
@@ -208,7 +212,10 @@ async function renameOrLink(ctx: RequestContext, open: Open, r: Reader, link: bo
   const oldPath = open.path;
   const newPath = [...(dir.path ? [dir.path] : []), toName].join('\\');
   const isDir = open.kind === 'dir';
-  if (!link) checkRenameSharing(ctx, open);
+  if (!link) {
+    checkRenameSharing(ctx, open);
+    while (breakHandleCaching(ctx.env, open)) await waitForBreaks(ctx, open.ino);
+  }
   if (link) {
     if (isDir) throw new SmbError(NT_STATUS.STATUS_FILE_IS_A_DIRECTORY, 'hard links to directories');
     if (existing && existing.attrs.ino !== open.ino) await ns.remove(cred, dir.attrs.ino, toName);

@@ -4,6 +4,7 @@ import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
 import type { FileId } from '../open-files.ts';
+import { breakReadCaching } from '../oplocks.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { readFileId } from './file-id.ts';
@@ -79,6 +80,7 @@ export async function handleWrite(ctx: RequestContext, req: WriteRequest): Promi
     );
   }
   const stable = open.writeThrough || (req.flags & WRITEFLAG_WRITE_THROUGH) !== 0;
+  breakReadCaching(ctx.env, open);
   await ns.write(ctx.cred(), open.ino, offset, req.data, stable ? 'file' : 'unstable');
   if (!stable && req.data.length > 0) open.dirty = true;
   await keepChangeTime(ctx, open);

@@ -4,6 +4,7 @@ import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import type { Open } from '../open-files.ts';
+import { breakReadCaching } from '../oplocks.ts';
 import { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 
@@ -96,6 +97,7 @@ export async function copyChunks(
       const got = await ns.read(cred, source.ino, c.src, c.len);
       if (got.data.length < c.len)
         throw new SmbError(NT_STATUS.STATUS_INVALID_VIEW_SIZE, 'chunk past the end of the source');
+      breakReadCaching(ctx.env, target);
       await ns.write(cred, target.ino, c.dst, got.data, 'unstable');
       target.dirty = true;
       done++;

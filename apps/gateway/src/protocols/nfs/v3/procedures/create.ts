@@ -55,6 +55,9 @@ export const create: Procedure<CreateArgs, NewObjectRes> = {
       initial = set;
       how = { kind: a.how.mode };
     }
+    // UNCHECKED over an existing file may truncate it: SMB clients caching it give it up first.
+    if (how.kind === 'unchecked' && initial.size !== undefined)
+      await ctx.ns.recallNamed(ctx.cred(), dir.ino, a.where.name);
     const obj = await ctx.ns.create(ctx.cred(), dir.ino, a.where.name, mode, how, initial);
     return { ok: true, fh: ctx.handleOf(obj), attrs: ctx.post(obj), dirWcc: await ctx.wcc(dir.ino) };
   },

@@ -22,6 +22,9 @@ export const rename: Procedure<RenameArgs, RenameRes> = {
   async handle(ctx, a) {
     const from = await ctx.dir(a.from.dir);
     const to = await ctx.dir(a.to.dir);
+    // SMB clients caching the file moved, or the one replaced, give up their handles first.
+    await ctx.ns.recallNamed(ctx.cred(), from.ino, a.from.name);
+    await ctx.ns.recallNamed(ctx.cred(), to.ino, a.to.name);
     await ctx.ns.rename(ctx.cred(), from.ino, a.from.name, to.ino, a.to.name);
     return { ok: true, fromWcc: await ctx.wcc(from.ino), toWcc: await ctx.wcc(to.ino) };
   },

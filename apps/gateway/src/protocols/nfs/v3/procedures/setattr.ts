@@ -27,6 +27,8 @@ export const setattr: Procedure<SetattrArgs, WccRes> = {
     if (hasBadTime(a.attrs)) throw nfsError(Nfsstat3.INVAL, 'nseconds out of range');
     const set = toSetAttributes(a.attrs);
     if (a.guard) set.guardCtimeNs = nfsTimeToNs(a.guard);
+    const recall = ctx.ns.caching.recall(obj.ino);
+    if (recall) await recall;
     const after = await ctx.ns.setattr(ctx.cred(), obj.ino, set);
     return { ok: true, wcc: await ctx.wcc(obj.ino, after) };
   },

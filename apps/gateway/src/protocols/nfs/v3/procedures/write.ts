@@ -49,6 +49,9 @@ export const write: Procedure<WriteArgs, WriteRes> = {
     const file = await ctx.file(a.file);
     if (a.count > a.data.length) throw nfsError(Nfsstat3.INVAL, 'count exceeds the data sent');
     const data = a.count < a.data.length ? a.data.subarray(0, a.count) : a.data;
+    // An SMB client caching the file flushes and drops what it holds first.
+    const recall = ctx.ns.caching.recall(file.ino);
+    if (recall) await recall;
     const after = await ctx.ns.write(
       ctx.ioCred(file, 'write'),
       file.ino,

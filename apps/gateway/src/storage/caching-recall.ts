@@ -1,0 +1,44 @@
+/** A protocol whose clients cache files (SMB oplocks and leases). */
+export interface CachingHolder {
+  /** Whether any client caches anything at all: with none, a recall costs one check. */
+  readonly active: boolean;
+  /**
+   * Takes every client's caching of the file away and resolves once their dirty data is
+   * written and handles given up (acknowledged, or the holder's break timed out); undefined
+   * when nobody caches it.
+   */
+  recall(ino: bigint): Promise<void> | undefined;
+}
+
+/**
+ * Recalls of client caching before a change that does not come through the caching protocol:
+ * an NFS WRITE or REMOVE, an S3 PUT or DELETE of a file an SMB client holds a lease or oplock
+ * on waits until that client has flushed what it wrote and dropped what it read, as a
+ * conflicting SMB open would (the kernel's leases do the same for Samba beside knfsd). The
+ * caching protocol's own changes break what they must themselves.
+ */
+export class CachingRecalls {
+  private readonly holders = new Set<CachingHolder>();
+
+  register(holder: CachingHolder): () => void {
+    this.holders.add(holder);
+    return () => this.holders.delete(holder);
+  }
+
+  get active(): boolean {
+    for (const h of this.holders) if (h.active) return true;
+    return false;
+  }
+
+  /** Before the file's data, size or attributes change. */
+  recall(ino: bigint): Promise<void> | undefined {
+    if (this.holders.size === 0) return undefined;
+    const pending: Promise<void>[] = [];
+    for (const h of this.holders) {
+      const p = h.active ? h.recall(ino) : undefined;
+      if (p) pending.push(p);
+    }
+    if (pending.length === 0) return undefined;
+    return Promise.all(pending).then(() => undefined);
+  }
+}

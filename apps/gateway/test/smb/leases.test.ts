@@ -1,0 +1,303 @@
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
+import { CMD } from '../../src/protocols/smb/constants.ts';
+import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
+import { compileHarness, requireLibnfsDev } from '../nfs-v3/gateway.ts';
+import { runCommand } from '../support/proc.ts';
+import {
+  closeBody,
+  connectedClient,
+  createBody,
+  createContexts,
+  fileIdOf,
+  type Reply,
+  readBody,
+  responseContexts,
+  type TestClient,
+  writeBody,
+} from './client.ts';
+import { type SmbGateway, s3ClientOf, startSmbGateway } from './fixture.ts';
+
+/**
+ * Leases seen from the wire (MS-SMB2 §2.2.13.2.10, §2.2.23.2, §2.2.24.2) with the raw client,
+ * and recalled by the other protocols: an NFS write (a libnfs client) or an S3 PUT/DELETE (the
+ * AWS SDK) of a file an SMB client caches waits until the client has acknowledged the break.
+ * smbtorture's smb2.lease and smb2.oplock suites check the SMB rules in depth.
+ */
+
+const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
+const LEASE = 0xff;
+const BREAK_MID = 0xffff_ffff_ffff_ffffn;
+const SMB3 = [0x0300];
+const R = 1;
+const H = 2;
+const W = 4;
+
+/** An RqLs v2 context (§2.2.13.2.10): key, state, epoch. */
+function leaseV2(key: Buffer, state: number, epoch = 0): { name: string; data: Buffer } {
+  const data = Buffer.alloc(52);
+  key.copy(data, 0);
+  data.writeUInt32LE(state, 16);
+  data.writeUInt16LE(epoch, 48);
+  return { name: 'RqLs', data };
+}
+
+/** A lease break acknowledgment (§2.2.24.2). */
+function leaseAck(key: Buffer, state: number): Buffer {
+  const b = Buffer.alloc(36);
+  b.writeUInt16LE(36, 0);
+  key.copy(b, 8);
+  b.writeUInt32LE(state, 24);
+  return b;
+}
+
+interface LeaseBreak {
+  epoch: number;
+  ackRequired: boolean;
+  key: Buffer;
+  from: number;
+  to: number;
+}
+
+function parseBreak(r: Reply): LeaseBreak {
+  equal(r.command, CMD.OPLOCK_BREAK);
+  equal(r.body.readUInt16LE(0), 44, 'a lease break notification');
+  return {
+    epoch: r.body.readUInt16LE(2),
+    ackRequired: (r.body.readUInt32LE(4) & 1) !== 0,
+    key: Buffer.from(r.body.subarray(8, 24)),
+    from: r.body.readUInt32LE(24),
+    to: r.body.readUInt32LE(28),
+  };
+}
+
+/** The client's `n`th break notification (counting from 0), once it has arrived. */
+async function nthBreak(c: TestClient, n: number): Promise<LeaseBreak> {
+  const deadline = Date.now() + 30_000;
+  while (c.repliesFor(BREAK_MID).length <= n) {
+    if (Date.now() > deadline) throw new Error(`no lease break #${n + 1}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return parseBreak(c.repliesFor(BREAK_MID)[n]!);
+}
+
+function leaseOf(r: Reply): { state: number; epoch: number; key: Buffer } {
+  equal(r.status, 0, `CREATE: 0x${r.status.toString(16)}`);
+  equal(r.body[2], LEASE, 'OplockLevel LEASE');
+  const ctx = responseContexts(r).get('RqLs');
+  ok(ctx && ctx.length === 52, 'a v2 lease context in the response');
+  return { state: ctx.readUInt32LE(16), epoch: ctx.readUInt16LE(48), key: Buffer.from(ctx.subarray(0, 16)) };
+}
+
+describe('SMB leases, and their recall by NFS and S3', {
+  skip: PROTOCOL_SERVERS.nfs && PROTOCOL_SERVERS.s3 ? undefined : 'this build lacks the NFS or S3 server',
+}, () => {
+  let g: SmbGateway;
+  let s3: S3Client;
+  let harness: string | undefined;
+  let alice: { uid: number; gid: number };
+  const clients: TestClient[] = [];
+  before(async () => {
+    g = await startSmbGateway({ protocols: ['smb', 'nfs', 's3'] });
+    alice = await g.user('alice', 'Wonder-land1');
+    s3 = await s3ClientOf(g, 'alice');
+    await s3.send(new CreateBucketCommand({ Bucket: 'shared' }));
+    if (!requireLibnfsDev().skip) harness = await compileHarness();
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await g?.stop();
+  });
+  async function session(): Promise<TestClient> {
+    const c = await connectedClient(g.port, 'alice', 'Wonder-land1', { dialects: SMB3 });
+    clients.push(c);
+    return c;
+  }
+  const nfsExport = () =>
+    `nfs://127.0.0.1/export?nfsport=${g.nfsPort}&mountport=${g.mountPort}&version=3&uid=${alice.uid}&gid=${alice.gid}`;
+
+  test("1 a lease is granted as asked; another client's open breaks it to RH and waits for the acknowledgment; a write through the first breaks the second's to none", async () => {
+    const c1 = await session();
+    const c2 = await session();
+    const k1 = randomBytes(16);
+    const k2 = randomBytes(16);
+    const first = leaseOf(
+      await c1.request({
+        command: CMD.CREATE,
+        body: createBody('shared\\one.txt', {
+          oplock: LEASE,
+          contexts: createContexts([leaseV2(k1, R | W | H)]),
+        }),
+      }),
+    );
+    deepEqual(first, { state: R | W | H, epoch: 1, key: k1 });
+    const fid1 = fileIdOf(c1.repliesFor(c1.nextMessageId - 1n)[0]!);
+
+    const pending = c2.build({
+      command: CMD.CREATE,
+      body: createBody('shared\\one.txt', {
+        disposition: 1,
+        oplock: LEASE,
+        contexts: createContexts([leaseV2(k2, R | W | H)]),
+      }),
+    });
+    const opened = c2.wait(pending.messageId, false, 30_000);
+    c2.sendFrame(pending.msg);
+    const brk = await nthBreak(c1, 0);
+    deepEqual(brk, { epoch: 2, ackRequired: true, key: k1, from: R | W | H, to: R | H });
+    equal(
+      c2.repliesFor(pending.messageId).filter((r) => r.status !== 0x103).length,
+      0,
+      'the second open waits for the acknowledgment',
+    );
+    const ack = await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k1, R | H) });
+    equal(ack.status, 0, `ack: 0x${ack.status.toString(16)}`);
+    equal(ack.body.readUInt32LE(24), R | H, 'the acknowledged state is echoed');
+    const second = leaseOf(await opened);
+    equal(second.state, R | H, 'RH for the second client: two holders, no write caching');
+    const fid2 = fileIdOf(await opened);
+    // What an operator sees: both opens and the lease each holds (`./cfs smb status`).
+    const status = await runCommand(CFS, ['smb', 'status', '--json', '--config', g.configFile], {
+      timeoutMs: 60_000,
+    });
+    equal(status.code, 0, status.output);
+    const rows = (JSON.parse(status.stdout) as SmbStatus).openFiles.filter(
+      (o) => o.path === 'export\\shared\\one.txt',
+    );
+    deepEqual(
+      rows.map((o) => o.caching),
+      ['lease RH', 'lease RH'],
+    );
+
+    const wrote = await c1.request({ command: CMD.WRITE, body: writeBody(fid1, 0n, Buffer.from('from c1')) });
+    equal(wrote.status, 0);
+    const toNone = await nthBreak(c2, 0);
+    deepEqual(toNone, { epoch: 2, ackRequired: true, key: k2, from: R | H, to: 0 });
+    equal((await c2.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k2, 0) })).status, 0);
+    equal(c1.repliesFor(BREAK_MID).length, 1, "the writer's own lease is not broken by its write");
+
+    const again = await c2.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k2, 0) });
+    equal(again.status, 0xc0000001, 'an acknowledgment with no break in progress: STATUS_UNSUCCESSFUL');
+    await c1.request({ command: CMD.CLOSE, body: closeBody(fid1) });
+    await c2.request({ command: CMD.CLOSE, body: closeBody(fid2) });
+  });
+
+  test(
+    '2 an NFS write to a file an SMB client caches with RWH waits until the client acknowledges the break; the bytes it wrote over SMB are there first',
+    requireLibnfsDev(),
+    async () => {
+      const c1 = await session();
+      const k1 = randomBytes(16);
+      const r = await c1.request({
+        command: CMD.CREATE,
+        body: createBody('shared\\nfs.txt', {
+          oplock: LEASE,
+          contexts: createContexts([leaseV2(k1, R | W | H)]),
+        }),
+      });
+      equal(leaseOf(r).state, R | W | H);
+      const fid = fileIdOf(r);
+      equal(
+        (await c1.request({ command: CMD.WRITE, body: writeBody(fid, 0n, Buffer.from('smb bytes')) })).status,
+        0,
+      );
+
+      // libnfs opens the existing file and writes its start (stable), as an NFS application would.
+      let written = false;
+      const nfsWrite = runCommand(
+        harness!,
+        [nfsExport(), 'overwrite', '/shared/nfs.txt', 'nfs bytes, longer'],
+        {
+          timeoutMs: 60_000,
+        },
+      ).finally(() => {
+        written = true;
+      });
+      const brk = await Promise.race([
+        nthBreak(c1, 0),
+        nfsWrite.then((d) => {
+          throw new Error(`the NFS write ended before any break: ${d.code} ${d.output}`);
+        }),
+      ]);
+      deepEqual(
+        { ackRequired: brk.ackRequired, from: brk.from, to: brk.to },
+        { ackRequired: true, from: R | W | H, to: 0 },
+        'the lease is recalled to none',
+      );
+      const before = await c1.request({ command: CMD.READ, body: readBody(fid, 0n, 64) });
+      equal(payload(before), 'smb bytes', 'nothing of the NFS write is applied before the acknowledgment');
+      equal(written, false, 'the NFS write is still waiting');
+      equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k1, 0) })).status, 0);
+      const done = await nfsWrite;
+      equal(done.code, 0, done.output);
+      const after = await c1.request({ command: CMD.READ, body: readBody(fid, 0n, 64) });
+      equal(payload(after), 'nfs bytes, longer');
+      await c1.request({ command: CMD.CLOSE, body: closeBody(fid) });
+    },
+  );
+
+  test('3 an S3 PUT over a file leased read-only drops the lease without waiting; an S3 DELETE of one leased RH waits for the acknowledgment', async () => {
+    const c1 = await session();
+    const kr = randomBytes(16);
+    await s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'read.txt', Body: 'v1' }));
+    const r = await c1.request({
+      command: CMD.CREATE,
+      body: createBody('shared\\read.txt', {
+        disposition: 1,
+        oplock: LEASE,
+        contexts: createContexts([leaseV2(kr, R)]),
+      }),
+    });
+    equal(leaseOf(r).state, R);
+    await s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'read.txt', Body: 'v2' }));
+    const dropped = await nthBreak(c1, 0);
+    deepEqual(
+      { ackRequired: dropped.ackRequired, from: dropped.from, to: dropped.to },
+      { ackRequired: false, from: R, to: 0 },
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'shared', Key: 'read.txt' }));
+    equal(await got.Body?.transformToString(), 'v2');
+    await c1.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(r)) });
+
+    const kh = randomBytes(16);
+    await s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'handle.txt', Body: 'kept' }));
+    const h = await c1.request({
+      command: CMD.CREATE,
+      body: createBody('shared\\handle.txt', {
+        disposition: 1,
+        access: 0x120089,
+        oplock: LEASE,
+        contexts: createContexts([leaseV2(kh, R | H)]),
+      }),
+    });
+    equal(leaseOf(h).state, R | H);
+    let deleted = false;
+    const deleting = s3.send(new DeleteObjectCommand({ Bucket: 'shared', Key: 'handle.txt' })).then(() => {
+      deleted = true;
+    });
+    const recalled = await nthBreak(c1, 1);
+    deepEqual(
+      { ackRequired: recalled.ackRequired, key: recalled.key, from: recalled.from, to: recalled.to },
+      { ackRequired: true, key: kh, from: R | H, to: 0 },
+    );
+    equal(deleted, false, 'the DELETE waits for the acknowledgment');
+    equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(kh, 0) })).status, 0);
+    await deleting;
+    await c1.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(h)) });
+  });
+});
+
+function payload(r: Reply): string {
+  equal(r.status, 0, `READ: 0x${r.status.toString(16)}`);
+  return r.body.subarray(r.body[2]! - 64, r.body[2]! - 64 + r.body.readUInt32LE(4)).toString();
+}
