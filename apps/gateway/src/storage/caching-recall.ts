@@ -19,6 +19,11 @@ export interface CachingHolder {
  */
 export class CachingRecalls {
   private readonly holders = new Set<CachingHolder>();
+  /**
+   * For the metrics: changes that had to recall caching, the time they waited, and breaks a
+   * client never acknowledged (its caching taken at the timeout; counted by the holder).
+   */
+  readonly stats = { recalls: 0, waitedMs: 0, unanswered: 0 };
 
   register(holder: CachingHolder): () => void {
     this.holders.add(holder);
@@ -39,6 +44,10 @@ export class CachingRecalls {
       if (p) pending.push(p);
     }
     if (pending.length === 0) return undefined;
-    return Promise.all(pending).then(() => undefined);
+    this.stats.recalls++;
+    const started = performance.now();
+    return Promise.all(pending).then(() => {
+      this.stats.waitedMs += performance.now() - started;
+    });
   }
 }

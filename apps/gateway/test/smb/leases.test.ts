@@ -12,6 +12,7 @@ import {
 import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
 import { CMD } from '../../src/protocols/smb/constants.ts';
 import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
+import { sampleValue, scrape } from '../metrics/fixture.ts';
 import { compileHarness, requireLibnfsDev } from '../nfs-v3/gateway.ts';
 import { runCommand } from '../support/proc.ts';
 import {
@@ -294,6 +295,13 @@ describe('SMB leases, and their recall by NFS and S3', {
     equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(kh, 0) })).status, 0);
     await deleting;
     await c1.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(h)) });
+
+    // The operator's view: the PUT and the DELETE recalled SMB caching (the NFS write too when
+    // libnfs' headers are here), and every break was answered.
+    const samples = (await scrape(`http://127.0.0.1:${g.opsPort}`)).samples;
+    ok((sampleValue(samples, 'gateway_caching_recalls_total', {}) ?? 0) >= 2, 'recalls counted');
+    ok((sampleValue(samples, 'gateway_caching_recall_seconds_total', {}) ?? 0) > 0, 'their wait counted');
+    equal(sampleValue(samples, 'gateway_caching_breaks_unanswered_total', {}), 0);
   });
 });
 

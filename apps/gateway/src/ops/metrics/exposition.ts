@@ -222,6 +222,28 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
       [{ from: 'disk' }, gw.ns.data.smallFiles?.misses ?? 0],
     ],
   );
+  const recalls = gw.ns.caching.stats;
+  counter(
+    registry,
+    'gateway_caching_recalls_total',
+    "NFS and S3 changes that first recalled SMB clients' oplocks or leases on the file",
+    [],
+    () => [[{}, recalls.recalls]],
+  );
+  counter(
+    registry,
+    'gateway_caching_recall_seconds_total',
+    'Time those changes waited for the SMB clients to write back and give up their caching',
+    [],
+    () => [[{}, recalls.waitedMs / 1000]],
+  );
+  counter(
+    registry,
+    'gateway_caching_breaks_unanswered_total',
+    'Oplock and lease breaks an SMB client did not acknowledge within 35 s (its caching was taken)',
+    [],
+    () => [[{}, recalls.unanswered]],
+  );
   counter(
     registry,
     'gateway_inline_writes_total',

@@ -186,6 +186,14 @@ export class InodeOpens {
     return [...(this.byIno.get(ino)?.opens ?? [])];
   }
 
+  /** Whether any open of the file passes `test` (no copy of the list: for every WRITE's checks). */
+  anyOf(ino: bigint, test: (o: Open) => boolean): boolean {
+    const s = this.byIno.get(ino);
+    if (!s) return false;
+    for (const o of s.opens) if (test(o)) return true;
+    return false;
+  }
+
   add(open: Open): void {
     let s = this.byIno.get(open.ino);
     if (!s) {

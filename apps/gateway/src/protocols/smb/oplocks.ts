@@ -249,6 +249,7 @@ export function breakCaching(env: ServerEnv, holder: Open, to: number): void {
   const timer = setTimeout(() => {
     holder.oplockBreak = undefined;
     holder.oplock = OPLOCK_LEVEL_NONE;
+    env.ns.caching.stats.unanswered++;
     env.log.warn({ path: holder.path }, `SMB oplock break on ${holder.path} not acknowledged; oplock taken`);
     env.inodes.touch(holder.ino);
   }, OPLOCK_BREAK_TIMEOUT_MS);
@@ -284,6 +285,7 @@ function armLeaseTimeout(env: ServerEnv, lease: Lease): void {
   lease.timer = setTimeout(() => {
     lease.timer = undefined;
     if (!lease.breaking) return;
+    env.ns.caching.stats.unanswered++;
     env.log.warn(`SMB lease break not acknowledged; lease ${lease.key.toString('hex')} taken`);
     lease.breaking = false;
     lease.state = CACHE.NONE;
@@ -309,16 +311,16 @@ function connOf(env: ServerEnv, open: Open): ConnectionState | undefined {
 
 /**
  * Before data changes through `through` (a WRITE, a new end of file or allocation, a byte-range
- * lock: Samba's contend_level2_oplocks_begin): every other client's read caching is broken to
- * none. Nothing is waited for: read caching is dropped, never acknowledged, and an open with
- * write caching is alone on the file.
+ * lock: Samba's contend_level2_oplocks_begin): every other lease's read caching is broken to
+ * none, and every level II oplock (the writer's own too, as Samba does). The change does not
+ * wait: a lease that also caches handles is asked to acknowledge, but what it read is stale
+ * either way, and an open with write caching is alone on the file.
  */
 export function breakReadCaching(env: ServerEnv, through: Open): void {
   if (cachingOf(through) & W) return;
-  for (const o of env.inodes.opensOf(through.ino)) {
-    if (o.lease && o.lease === through.lease) continue;
-    if (cachingOf(o) & R) breakCaching(env, o, CACHE.NONE);
-  }
+  const readCaching = (o: Open) => (cachingOf(o) & R) !== 0 && !(o.lease && o.lease === through.lease);
+  if (!env.inodes.anyOf(through.ino, readCaching)) return;
+  for (const o of env.inodes.opensOf(through.ino)) if (readCaching(o)) breakCaching(env, o, CACHE.NONE);
 }
 
 /**
@@ -351,7 +353,7 @@ export function cachingHolder(env: ServerEnv): CachingHolder {
       return !env.inodes.empty;
     },
     recall(ino) {
-      return env.inodes.opensOf(ino).some(cached) ? recallAll(env, ino, cached) : undefined;
+      return env.inodes.anyOf(ino, cached) ? recallAll(env, ino, cached) : undefined;
     },
   };
 }
