@@ -3,19 +3,25 @@ export interface CachingHolder {
   /** Whether any client caches anything at all: with none, a recall costs one check. */
   readonly active: boolean;
   /**
-   * Takes every client's caching of the file away and resolves once their dirty data is
-   * written and handles given up (acknowledged, or the holder's break timed out); undefined
-   * when nobody caches it.
+   * Before a change (`write`): takes every client's caching of the file away and resolves once
+   * their dirty data is written and handles given up. Before a read (`read`): takes write
+   * caching only, and resolves once what clients wrote is back. Resolved at the
+   * acknowledgments, or when the holder's breaks time out; undefined when nobody caches what
+   * the recall needs.
    */
-  recall(ino: bigint): Promise<void> | undefined;
+  recall(ino: bigint, need: RecallNeed): Promise<void> | undefined;
 }
 
+/** What the other protocol is about to do with the file. */
+export type RecallNeed = 'read' | 'write';
+
 /**
- * Recalls of client caching before a change that does not come through the caching protocol:
- * an NFS WRITE or REMOVE, an S3 PUT or DELETE of a file an SMB client holds a lease or oplock
- * on waits until that client has flushed what it wrote and dropped what it read, as a
- * conflicting SMB open would (the kernel's leases do the same for Samba beside knfsd). The
- * caching protocol's own changes break what they must themselves.
+ * Recalls of client caching before a change or a read that does not come through the caching
+ * protocol: an NFS WRITE or REMOVE, an S3 PUT or DELETE of a file an SMB client holds a lease
+ * or oplock on waits until that client has flushed what it wrote and dropped what it read; an
+ * NFS READ or S3 GET waits only for what it wrote — as a conflicting SMB open would (the
+ * kernel's leases do the same for Samba beside knfsd). The caching protocol's own changes and
+ * reads break what they must themselves.
  */
 export class CachingRecalls {
   private readonly holders = new Set<CachingHolder>();
@@ -35,12 +41,12 @@ export class CachingRecalls {
     return false;
   }
 
-  /** Before the file's data, size or attributes change. */
-  recall(ino: bigint): Promise<void> | undefined {
+  /** Before the file's data, size or attributes change (`write`), or its bytes are read (`read`). */
+  recall(ino: bigint, need: RecallNeed = 'write'): Promise<void> | undefined {
     if (this.holders.size === 0) return undefined;
     const pending: Promise<void>[] = [];
     for (const h of this.holders) {
-      const p = h.active ? h.recall(ino) : undefined;
+      const p = h.active ? h.recall(ino, need) : undefined;
       if (p) pending.push(p);
     }
     if (pending.length === 0) return undefined;

@@ -24,8 +24,9 @@ export interface NamespaceApi {
   readonly rootIno: bigint;
   /**
    * Client caching (SMB oplocks and leases) a protocol that takes no part in it recalls before
-   * it changes a file (caching-recall.ts): `recall(ino)` before data, size or attributes
-   * change, `recallNamed` before a name is removed or replaced.
+   * it changes or reads a file (caching-recall.ts): `recall(ino)` before data, size or
+   * attributes change, `recall(ino, 'read')` before its bytes are read, `recallNamed` before a
+   * name is removed or replaced.
    */
   readonly caching: CachingRecalls;
   recallNamed(cred: Credential, dir: bigint, name: string): Promise<void>;

@@ -15,6 +15,7 @@ import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
 import { sampleValue, scrape } from '../metrics/fixture.ts';
 import { compileHarness, requireLibnfsDev } from '../nfs-v3/gateway.ts';
 import { runCommand } from '../support/proc.ts';
+import { requireTools, toolPath } from '../support/tools.ts';
 import {
   closeBody,
   connectedClient,
@@ -303,6 +304,76 @@ describe('SMB leases, and their recall by NFS and S3', {
     ok((sampleValue(samples, 'gateway_caching_recall_seconds_total', {}) ?? 0) > 0, 'their wait counted');
     equal(sampleValue(samples, 'gateway_caching_breaks_unanswered_total', {}), 0);
   });
+
+  test(
+    '4 an NFS READ and an S3 GET of a file an SMB client caches writes to wait for it to write them back (its lease broken to RH each time)',
+    requireTools('nfs-cat'),
+    async () => {
+      const c1 = await session();
+      const k = randomBytes(16);
+      await s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'read-back.txt', Body: 'before' }));
+      const openRwh = async (disposition: number) => {
+        const r = await c1.request({
+          command: CMD.CREATE,
+          body: createBody('shared\\read-back.txt', {
+            disposition,
+            oplock: LEASE,
+            contexts: createContexts([leaseV2(k, R | W | H)]),
+          }),
+        });
+        equal(leaseOf(r).state, R | W | H, 'RWH (an upgrade of the same key the second time)');
+        return fileIdOf(r);
+      };
+      const fid = await openRwh(1);
+      const url = `nfs://127.0.0.1/export/shared/read-back.txt?nfsport=${g.nfsPort}&mountport=${g.mountPort}&version=3&uid=${alice.uid}&gid=${alice.gid}`;
+
+      const reads: Array<{ name: string; start: () => Promise<string>; cached: string }> = [
+        {
+          name: 'the NFS READ',
+          start: async () => {
+            const cat = await runCommand(toolPath('nfs-cat')!, [url], { timeoutMs: 60_000 });
+            equal(cat.code, 0, cat.output);
+            return cat.stdout;
+          },
+          cached: 'cached',
+        },
+        {
+          name: 'the S3 GET',
+          start: async () => {
+            const o = await s3.send(new GetObjectCommand({ Bucket: 'shared', Key: 'read-back.txt' }));
+            return (await o.Body?.transformToString()) ?? '';
+          },
+          cached: 'CACHED',
+        },
+      ];
+      for (const [i, read] of reads.entries()) {
+        const held = i === 0 ? fid : await openRwh(1);
+        let got: string | undefined;
+        const reading = read.start().then((text) => {
+          got = text;
+        });
+        const brk = await nthBreak(c1, i);
+        deepEqual(
+          { ackRequired: brk.ackRequired, from: brk.from, to: brk.to },
+          { ackRequired: true, from: R | W | H, to: R | H },
+          `${read.name}: only write caching is recalled`,
+        );
+        equal(got, undefined, `${read.name} waits for the client`);
+        // What the client had cached is written now, before it acknowledges (as Windows does).
+        const w = await c1.request({
+          command: CMD.WRITE,
+          body: writeBody(held, 0n, Buffer.from(read.cached)),
+        });
+        equal(w.status, 0);
+        equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k, R | H) })).status, 0);
+        await reading;
+        equal(got, read.cached, `${read.name} returns what the SMB client wrote back`);
+        if (held !== fid) await c1.request({ command: CMD.CLOSE, body: closeBody(held) });
+      }
+      equal(c1.repliesFor(BREAK_MID).length, 2, 'one break per read');
+      await c1.request({ command: CMD.CLOSE, body: closeBody(fid) });
+    },
+  );
 });
 
 function payload(r: Reply): string {

@@ -226,14 +226,14 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   counter(
     registry,
     'gateway_caching_recalls_total',
-    "NFS and S3 changes that first recalled SMB clients' oplocks or leases on the file",
+    "NFS and S3 reads and changes that first recalled SMB clients' oplocks or leases on the file",
     [],
     () => [[{}, recalls.recalls]],
   );
   counter(
     registry,
     'gateway_caching_recall_seconds_total',
-    'Time those changes waited for the SMB clients to write back and give up their caching',
+    'Time those reads and changes waited for the SMB clients to write back and give up their caching',
     [],
     () => [[{}, recalls.waitedMs / 1000]],
   );

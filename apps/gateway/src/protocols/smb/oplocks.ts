@@ -160,11 +160,11 @@ export type CachingRequest =
 
 /**
  * The caching a new open gets (after `contendForOpen` found nothing to wait for): what it asked
- * for, less write caching when others have the file open (stat opens aside), less read caching while byte-range
- * locks are held on it, less handle caching beside opens without a lease, and no oplock beside
- * a handle lease. A lease asked for is always the answer, with whatever state it has (a key
- * already held on the file is upgraded when nothing stands in the way). Returns the
- * OplockLevel of the CREATE response.
+ * for, less write caching when others have the file open (stat opens aside), less read caching
+ * while byte-range locks are held on it, less handle caching beside opens without a lease, and
+ * no oplock beside a handle lease. A lease asked for is always the answer, with whatever state
+ * it has (a key already held on the file is upgraded when nothing stands in the way). Returns
+ * the OplockLevel of the CREATE response.
  */
 export function grantCaching(ctx: RequestContext, open: Open, req: CachingRequest): number {
   const { env } = ctx;
@@ -342,35 +342,43 @@ export function breakHandleCaching(env: ServerEnv, through: Open): boolean {
 
 /**
  * The SMB server's part in the namespace's recalls (storage/caching-recall.ts): before NFS or S3
- * changes a file, every SMB client's caching of it is broken to none, and the change waits
- * until write and handle caching are acknowledged (the client has written back what it held)
- * or their breaks time out. Read caching is dropped at once.
+ * changes a file, every SMB client's caching of it is broken to none; before they read it,
+ * write caching is (to read and handle caching; an oplock to level II). The other protocol
+ * waits until write and handle caching are acknowledged (the client has written back what it
+ * held) or their breaks time out. Read caching is dropped at once.
  */
 export function cachingHolder(env: ServerEnv): CachingHolder {
-  const cached = (o: Open) => cachingOf(o) !== 0 || o.oplockBreak !== undefined || o.lease?.breaking === true;
   return {
     get active() {
       return !env.inodes.empty;
     },
-    recall(ino) {
-      return env.inodes.anyOf(ino, cached) ? recallAll(env, ino, cached) : undefined;
+    recall(ino, need) {
+      const keep = need === 'read' ? R | H : CACHE.NONE;
+      const beyond = (o: Open) => (cachingOf(o) & ~keep) !== 0;
+      return env.inodes.anyOf(ino, beyond) ? recallAll(env, ino, keep, beyond) : undefined;
     },
   };
 }
 
-async function recallAll(env: ServerEnv, ino: bigint, cached: (o: Open) => boolean): Promise<void> {
+async function recallAll(
+  env: ServerEnv,
+  ino: bigint,
+  keep: number,
+  beyond: (o: Open) => boolean,
+): Promise<void> {
   for (;;) {
     // Listened for before any break: a holder answering at once is not missed.
     const changed = env.inodes.changed(ino);
     let pending = false;
     for (const o of env.inodes.opensOf(ino)) {
-      if (!cached(o)) continue;
+      if (!beyond(o)) continue;
       if (o.disconnected) {
         await closeOpen(env, o).catch(() => {});
         continue;
       }
-      pending ||= (cachingOf(o) & (W | H)) !== 0 || o.oplockBreak !== undefined || o.lease?.breaking === true;
-      breakCaching(env, o, CACHE.NONE);
+      const breaking = o.oplockBreak !== undefined || o.lease?.breaking === true;
+      pending ||= breaking || (cachingOf(o) & ~keep & (W | H)) !== 0;
+      breakCaching(env, o, cachingOf(o) & keep);
     }
     if (!pending) return;
     await changed;

@@ -70,8 +70,20 @@ function knownView(
   return known && known.attrs === attrs && known.key === call.key ? known : undefined;
 }
 
-/** What GET and HEAD share: lookup, read permission, ETag, conditions, headers. */
+/**
+ * What GET and HEAD share: lookup, read permission, ETag, conditions, headers — of the object
+ * as it is once any SMB client caching writes to it has written them back.
+ */
 export async function openObject(call: S3Call): Promise<ReadableObject> {
+  const o = await describeObject(call);
+  // An SMB client caching writes to the file writes them back first; then it is described again.
+  const recall = o.attrs.type === 'file' ? call.env.ns.caching.recall(o.attrs.ino, 'read') : undefined;
+  if (!recall) return o;
+  await recall;
+  return describeObject(call);
+}
+
+async function describeObject(call: S3Call): Promise<ReadableObject> {
   const { query } = call;
   if (query.size > 0) checkReadParameters(call);
   const kp = keyPath(call.key);

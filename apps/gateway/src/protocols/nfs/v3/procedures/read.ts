@@ -25,7 +25,13 @@ export const read: Procedure<ReadArgs, ReadRes> = {
   decode: (r) => ({ file: decodeFh(r, 'file'), offset: r.uint64('offset'), count: r.uint32('count') }),
 
   async handle(ctx, a) {
-    const file = await ctx.file(a.file);
+    let file = await ctx.file(a.file);
+    // An SMB client caching writes to the file writes them back first.
+    const recall = ctx.ns.caching.recall(file.ino, 'read');
+    if (recall) {
+      await recall;
+      file = await ctx.file(a.file);
+    }
     const count = Math.min(a.count, Limits.rtmax);
     const cred = ctx.ioCred(file, 'read');
     const who = ReadAhead.who(cred);
