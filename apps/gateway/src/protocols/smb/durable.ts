@@ -130,8 +130,9 @@ export function checkCreateGuid(ctx: RequestContext, request: DurableRequest | u
 
 /**
  * Makes a new open durable when it was asked for and a batch oplock or a handle lease was
- * granted (a durable open can only be reconnected with one: §3.3.5.9.7, §3.3.5.9.12); returns the response
- * context (DHnQ: 8 reserved bytes; DH2Q: the timeout and no flags, persistence not granted).
+ * granted (a durable open can only be reconnected with one: §3.3.5.9.7, §3.3.5.9.12); returns
+ * the response context (DHnQ: 8 reserved bytes; DH2Q: the timeout and no flags, persistence
+ * not granted).
  */
 export function grantDurable(
   ctx: RequestContext,
