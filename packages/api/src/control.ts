@@ -26,6 +26,7 @@ import type {
   ConnectionsReport,
   DrainStatus,
   ListenerView,
+  SmbOpenFilesReport,
 } from './types/ops.ts';
 import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView, UsageView } from './types/quotas.ts';
 import type {
@@ -79,6 +80,8 @@ export interface GatewayControl {
   /** Ends the running walk and undrains the node it was working on; NOT_FOUND when none runs. */
   cancelRollingRestart(cancelledBy: string): Promise<RollingRestartView>;
   connections(): Promise<ConnectionsReport>;
+  /** SMB clients' open files (not pipes) with their oplocks and leases; `served: false` without SMB. */
+  smbOpenFiles(): Promise<SmbOpenFilesReport>;
   circuits(): Promise<CircuitsReport>;
   /** Closes the circuit and clears its failure count. */
   resetCircuit(backend: BackendName): Promise<CircuitView>;

@@ -192,6 +192,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     startRollingRestart: async (by) => walk('running', by),
     cancelRollingRestart: async (by) => walk('cancelled', by),
     connections: async () => ({ total: 0, max: 1000, inFlight: 0, refused: {}, connections: [] }),
+    smbOpenFiles: async () => ({ served: false, files: [] }),
     circuits: async () => ({ circuits: [circuit] }),
     resetCircuit: async (backend) => ({ ...circuit, backend }),
     invalidateCache: async () => ({

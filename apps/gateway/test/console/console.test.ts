@@ -23,6 +23,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CMD } from '../../src/protocols/smb/constants.ts';
+import { connectedClient, createBody, createContexts } from '../smb/client.ts';
 import { requireTools } from '../support/tools.ts';
 import { diagnosticsTests } from './diagnostics.ts';
 import { ALICE_PW, type ConsoleFixture, SHOTS, startConsole, stopConsole, VAL_PW } from './fixture.ts';
@@ -314,7 +316,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
 
   test('5b Reload configuration: live changes applied, a bind waits for a restart, a broken file is refused', async () => {
     const original = readFileSync(fx.config, 'utf8');
-    const s3Bind = /bind: (127\.0\.0\.1:\d+)/.exec(original)![1]!;
+    const s3Bind = /s3: { bind: (127\.0\.0\.1:\d+)/.exec(original)![1]!;
     const reloadFromPage = async () => {
       await page.getByRole('button', { name: 'Reload configuration' }).click();
       const dialog = page.getByRole('dialog', { name: 'Reload the configuration file?' });
@@ -392,13 +394,12 @@ describe('web console in Chromium', requireTools('chromium'), () => {
       const notes = page.getByRole('region', { name: 'Worth a look' });
       await notes.getByText('S3 is served over plain HTTP').waitFor();
       equal(await notes.getByText('Anyone may read').count(), 0);
-      for (const card of ['NFS exports', 'SMB shares'])
-        match(
-          await page
-            .locator('section', { has: page.getByRole('heading', { name: card, exact: true }) })
-            .innerText(),
-          /not served[\s\S]*Not served by this gateway/,
-        );
+      match(
+        await page
+          .locator('section', { has: page.getByRole('heading', { name: 'NFS exports', exact: true }) })
+          .innerText(),
+        /not served[\s\S]*Not served by this gateway/,
+      );
       writeFileSync(
         fx.config,
         original.replace(
@@ -567,6 +568,35 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     await row.waitFor({ state: 'detached' });
     equal((await s3.send(new ListMultipartUploadsCommand({ Bucket: 'console' }))).Uploads, undefined);
     s3.destroy();
+  });
+
+  test("5g Connections: an SMB client's open file is listed with the lease it holds", async () => {
+    const smb = await connectedClient(fx.smbPort, 'alice', ALICE_PW, { dialects: [0x0300] });
+    try {
+      const lease = Buffer.alloc(52);
+      lease.fill(0x5a, 0, 16);
+      lease.writeUInt32LE(7, 16);
+      const r = await smb.request({
+        command: CMD.CREATE,
+        body: createBody('console\\held.txt', {
+          oplock: 0xff,
+          contexts: createContexts([{ name: 'RqLs', data: lease }]),
+        }),
+      });
+      equal(r.status, 0, `CREATE: 0x${r.status.toString(16)}`);
+      await page.goto(`${base}/connections`);
+      const table = page.getByRole('table', { name: 'SMB open files' });
+      await table.waitFor();
+      const row = table.locator('tr', { hasText: 'held.txt' });
+      await row.waitFor();
+      match(
+        await row.innerText(),
+        /alice@127\.0\.0\.1:\d+[\s\S]*export\\console\\held\.txt[\s\S]*file[\s\S]*lease RWH/,
+      );
+      await page.screenshot({ path: join(SHOTS, 'connections-smb.png'), fullPage: true });
+    } finally {
+      smb.close();
+    }
   });
 
   test('6 a viewer sees the Drain button disabled, with the reason', async () => {

@@ -39,6 +39,8 @@ export interface ConsoleFixture {
   /** The console's origin. */
   base: string;
   s3Endpoint: string;
+  /** SMB on 127.0.0.1 (share `export`); alice logs on with ALICE_PW. */
+  smbPort: number;
   aliceUid: number;
   aliceKey: { AccessKeyId: string; SecretAccessKey: string };
   /** Console errors and page errors of every watched page. */
@@ -117,13 +119,13 @@ export async function startConsole(): Promise<ConsoleFixture> {
   mkdirSync(SHOTS, { recursive: true });
   const building = ensureBuilt();
   const dir = makeTempDir('console');
-  const [ops, s3, webPort] = (await freePorts(3)) as [number, number, number];
+  const [ops, s3, webPort, smb] = (await freePorts(4)) as [number, number, number, number];
   const config = join(dir, 'gateway.yaml');
   writeFileSync(
     config,
     `node: { state_dir: ${dir}/state }
 nfs: { enabled: false }
-smb: { enabled: false }
+smb: { bind: 127.0.0.1:${smb}, shares: [{ name: export, path: /export }] }
 s3: { bind: 127.0.0.1:${s3}, root: /export, region: us-east-1, lifecycle_interval: 0 }
 health: { bind: 127.0.0.1:${ops}, probe_interval: 1s }
 `,
@@ -195,6 +197,7 @@ health: { bind: 127.0.0.1:${ops}, probe_interval: 1s }
     page,
     base,
     s3Endpoint: `http://127.0.0.1:${s3}`,
+    smbPort: smb,
     aliceUid,
     aliceKey,
     consoleErrors,

@@ -1,5 +1,5 @@
 'use client';
-import type { ConnectionView } from '@claudefs/api';
+import type { ConnectionView, SmbOpenFileView } from '@claudefs/api';
 import {
   Card,
   Field,
@@ -40,6 +40,7 @@ const COLUMNS: Array<{ id: Column; label: string; value: (c: ConnectionView) => 
 export function Connections() {
   const trpc = useTRPC();
   const report = useQuery({ ...trpc.connections.list.queryOptions(), refetchInterval: 5_000 });
+  const smbFiles = useQuery({ ...trpc.connections.smbOpenFiles.queryOptions(), refetchInterval: 5_000 });
   const [text, setText] = useState('');
   const [protocol, setProtocol] = useState('');
   const [sort, setSort] = useState<{ col: Column; dir: SortDirection }>({
@@ -172,7 +173,55 @@ export function Connections() {
             }
           </QueryPanel>
         </Card>
+        {smbFiles.data?.served ? <SmbOpenFiles files={smbFiles.data.files} filter={text} /> : null}
       </div>
     </>
+  );
+}
+
+/**
+ * What SMB clients hold open, with the oplock or lease each may cache under (`./cfs smb status`):
+ * the answer to "which Windows client is an NFS or S3 write waiting for".
+ */
+function SmbOpenFiles({ files, filter }: { files: SmbOpenFileView[]; filter: string }) {
+  const needle = filter.trim().toLowerCase();
+  const shown = needle
+    ? files.filter((f) => [f.client, f.path, f.caching].some((v) => v.toLowerCase().includes(needle)))
+    : files;
+  return (
+    <Card title="SMB open files">
+      <p className="mb-3 text-sm text-slate-600 dark:text-slate-300">
+        A file an SMB client caches (an oplock or a lease) is written back and given up before NFS or S3
+        change it, and its cached writes before they read it.
+      </p>
+      {shown.length === 0 ? (
+        <PanelState state="empty">
+          {files.length === 0 ? 'No SMB client has a file open.' : 'No open file matches the filter.'}
+        </PanelState>
+      ) : (
+        <Table caption="SMB open files">
+          <thead>
+            <tr>
+              <Th>Client</Th>
+              <Th>Name</Th>
+              <Th>Kind</Th>
+              <Th title="what the client may cache: R read, W write, H handle">Oplock / lease</Th>
+              <Th>Opened</Th>
+            </tr>
+          </thead>
+          <tbody className="tabular-nums">
+            {shown.map((f) => (
+              <tr key={`${f.client} ${f.path} ${f.since}`}>
+                <Td className="font-mono text-xs">{f.client}</Td>
+                <Td className="font-mono text-xs">{f.path}</Td>
+                <Td>{f.kind}</Td>
+                <Td data-testid="smb-caching">{f.caching}</Td>
+                <Td>{ago(Date.parse(f.since))}</Td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+    </Card>
   );
 }

@@ -33,6 +33,26 @@ export interface ConnectionsReport {
   connections: ConnectionView[];
 }
 
+/** An SMB client's open file, with the oplock or lease it holds (`./cfs smb status`). */
+export interface SmbOpenFileView {
+  /** `alice@10.0.0.5:50122`; `disconnected (durable)` for an open waiting for its client. */
+  client: string;
+  share: string;
+  /** `share\\path` as the client named it. */
+  path: string;
+  kind: string;
+  /** What the client may cache: `batch`, `level II`, `lease RWH`, `lease RH, breaking to R`, `none`. */
+  caching: string;
+  /** ISO time the file was opened. */
+  since: string;
+}
+
+export interface SmbOpenFilesReport {
+  /** False when this gateway serves no SMB. */
+  served: boolean;
+  files: SmbOpenFileView[];
+}
+
 /** One socket the gateway listens on. */
 export interface ListenerView {
   /** As the gateway names it when it starts: `NFS`, `MOUNT`, `S3 (https)`, `SMB`, `health`. */

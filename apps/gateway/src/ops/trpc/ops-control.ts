@@ -9,6 +9,7 @@ import type {
 import { TRPCError } from '@trpc/server';
 import { previewReload, reloadFromFile } from '../../daemon/config-reload.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { smbOpenFilesOf } from '../../protocols/smb/admin-route.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/endpoints.ts';
 import { accessReport } from '../config/access.ts';
 import { configStatus } from '../config/feature.ts';
@@ -22,6 +23,7 @@ type OpsControl = Pick<
   | 'metricsHistory'
   | 'metricsSnapshot'
   | 'connections'
+  | 'smbOpenFiles'
   | 'circuits'
   | 'resetCircuit'
   | 'invalidateCache'
@@ -47,6 +49,7 @@ export function opsControl(gw: Gateway): OpsControl {
     metricsHistory: async (windowSeconds) => getMetrics(gw).history(windowSeconds),
     metricsSnapshot: async () => getMetrics(gw).snapshot(),
     connections: async () => unwrap<ConnectionsReport>(connections(gw)),
+    smbOpenFiles: async () => smbOpenFilesOf(gw.servers),
     circuits: async () => unwrap<CircuitsReport>(circuits(gw)),
     resetCircuit: async (backend) => unwrap<CircuitView>(resetCircuit(gw, backend)),
     invalidateCache: async (scope) =>

@@ -1,3 +1,4 @@
+import type { SmbOpenFilesReport } from '@claudefs/api';
 import type { ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { AdminHandler, AdminRoutes } from '../../ops/admin/routes.ts';
 import { SmbServer } from './server.ts';
@@ -27,6 +28,28 @@ export function smbStatusRoute(servers: () => readonly ProtocolServer[]): {
       return { body: smb.status() };
     },
   };
+}
+
+/**
+ * The console's view of SMB's open files (Connections page): `./cfs smb status`'s open files
+ * without pipes, each named by its client (user@address).
+ */
+export function smbOpenFilesOf(servers: readonly ProtocolServer[]): SmbOpenFilesReport {
+  const smb = servers.find((s): s is SmbServer => s instanceof SmbServer);
+  if (!smb) return { served: false, files: [] };
+  const status = smb.status();
+  const who = new Map(status.sessions.map((s) => [s.session, `${s.user}@${s.remote}`]));
+  const files = status.openFiles
+    .filter((o) => o.kind !== 'pipe')
+    .map((o) => ({
+      client: who.get(o.session) ?? o.session,
+      share: o.share,
+      path: o.path,
+      kind: o.kind,
+      caching: o.caching,
+      since: o.since,
+    }));
+  return { served: true, files };
 }
 
 /** One call for the gateway: `addSmbStatusRoute(gw.admin, () => gw.servers)`. */
