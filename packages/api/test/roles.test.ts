@@ -30,6 +30,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['rollingRestart.start', undefined, 'operator'],
   ['rollingRestart.cancel', undefined, 'operator'],
   ['connections.list', undefined, 'viewer'],
+  ['connections.smbOpenFiles', undefined, 'viewer'],
   ['circuits.list', undefined, 'viewer'],
   ['circuits.reset', { backend: 'metadata' }, 'operator'],
   ['cache.invalidate', { scope: 'all' }, 'operator'],
