@@ -6,6 +6,8 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -248,7 +250,7 @@ describe('SMB leases, and their recall by NFS and S3', {
     },
   );
 
-  test('3 an S3 PUT over a file leased read-only drops the lease without waiting; an S3 DELETE of one leased RH waits for the acknowledgment', async () => {
+  test('3 an S3 PUT over a file leased read-only drops the lease without waiting; an S3 DELETE of one leased RH waits for the acknowledgment, in a versioned bucket too', async () => {
     const c1 = await session();
     const kr = randomBytes(16);
     await s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'read.txt', Body: 'v1' }));
@@ -297,10 +299,48 @@ describe('SMB leases, and their recall by NFS and S3', {
     await deleting;
     await c1.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(h)) });
 
+    // In a versioned bucket the object deleted is kept as a version: it is recalled too, so
+    // nothing the client wrote back later lands in the kept version.
+    await s3.send(new CreateBucketCommand({ Bucket: 'kept' }));
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: 'kept', VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: 'kept', Key: 'doc.txt', Body: 'v1' }));
+    const kv = randomBytes(16);
+    const v = await c1.request({
+      command: CMD.CREATE,
+      body: createBody('kept\\doc.txt', {
+        disposition: 1,
+        oplock: LEASE,
+        contexts: createContexts([leaseV2(kv, R | W | H)]),
+      }),
+    });
+    equal(leaseOf(v).state, R | W | H);
+    let versionedGone = false;
+    const versionedDelete = s3.send(new DeleteObjectCommand({ Bucket: 'kept', Key: 'doc.txt' })).then(() => {
+      versionedGone = true;
+    });
+    const kept = await nthBreak(c1, 2);
+    deepEqual({ key: kept.key, from: kept.from, to: kept.to }, { key: kv, from: R | W | H, to: 0 });
+    equal(versionedGone, false, 'the versioned DELETE waits for the acknowledgment');
+    equal(
+      (await c1.request({ command: CMD.WRITE, body: writeBody(fileIdOf(v), 0n, Buffer.from('v2')) })).status,
+      0,
+    );
+    equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(kv, 0) })).status, 0);
+    await versionedDelete;
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: 'kept', Prefix: 'doc.txt' }));
+    const keptVersion = versions.Versions?.[0]?.VersionId;
+    const old = await s3.send(
+      new GetObjectCommand({ Bucket: 'kept', Key: 'doc.txt', VersionId: keptVersion }),
+    );
+    equal(await old.Body?.transformToString(), 'v2', 'the kept version holds what the client wrote back');
+    await c1.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(v)) });
+
     // The operator's view: the PUT and the DELETE recalled SMB caching (the NFS write too when
     // libnfs' headers are here), and every break was answered.
     const samples = (await scrape(`http://127.0.0.1:${g.opsPort}`)).samples;
-    ok((sampleValue(samples, 'gateway_caching_recalls_total', {}) ?? 0) >= 2, 'recalls counted');
+    ok((sampleValue(samples, 'gateway_caching_recalls_total', {}) ?? 0) >= 3, 'recalls counted');
     ok((sampleValue(samples, 'gateway_caching_recall_seconds_total', {}) ?? 0) > 0, 'their wait counted');
     equal(sampleValue(samples, 'gateway_caching_breaks_unanswered_total', {}), 0);
   });

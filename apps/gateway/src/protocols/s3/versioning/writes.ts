@@ -134,7 +134,13 @@ export async function deleteVersioned(
   checkVersionableKey(kp);
   return await versions.locked(bucketIno, key, async () => {
     const parent = await parentDir(env, cred, bucketIno, kp);
-    const current = parent && (await currentIn(env, cred, parent.ino, kp.name));
+    let current = parent && (await currentIn(env, cred, parent.ino, kp.name));
+    // An SMB client caching the object writes it back and gives it up before it is kept.
+    const recall = current && ns.caching.recall(current.ino);
+    if (recall) {
+      await recall;
+      current = parent && (await currentIn(env, cred, parent.ino, kp.name));
+    }
     if (expect && (current?.ino !== expect.ino || current.changeId !== expect.changeId)) return undefined;
     // Refused before anything is kept or marked: the caller must be able to delete here.
     if ((await ns.access(cred, parent?.ino ?? bucketIno, 3)) !== 3)
