@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -346,7 +347,7 @@ describe('SMB leases, and their recall by NFS and S3', {
   });
 
   test(
-    '4 an NFS READ and an S3 GET of a file an SMB client caches writes to wait for it to write them back (its lease broken to RH each time)',
+    '4 an NFS READ, an S3 GET and an S3 copy of a file an SMB client caches writes to wait for it to write them back (its lease broken to RH each time)',
     requireTools('nfs-cat'),
     async () => {
       const c1 = await session();
@@ -385,6 +386,21 @@ describe('SMB leases, and their recall by NFS and S3', {
           },
           cached: 'CACHED',
         },
+        {
+          name: 'the S3 CopyObject',
+          start: async () => {
+            await s3.send(
+              new CopyObjectCommand({
+                Bucket: 'shared',
+                Key: 'copied.txt',
+                CopySource: 'shared/read-back.txt',
+              }),
+            );
+            const o = await s3.send(new GetObjectCommand({ Bucket: 'shared', Key: 'copied.txt' }));
+            return (await o.Body?.transformToString()) ?? '';
+          },
+          cached: 'COPIED',
+        },
       ];
       for (const [i, read] of reads.entries()) {
         const held = i === 0 ? fid : await openRwh(1);
@@ -410,7 +426,7 @@ describe('SMB leases, and their recall by NFS and S3', {
         equal(got, read.cached, `${read.name} returns what the SMB client wrote back`);
         if (held !== fid) await c1.request({ command: CMD.CLOSE, body: closeBody(held) });
       }
-      equal(c1.repliesFor(BREAK_MID).length, 2, 'one break per read');
+      equal(c1.repliesFor(BREAK_MID).length, 3, 'one break per read');
       await c1.request({ command: CMD.CLOSE, body: closeBody(fid) });
     },
   );

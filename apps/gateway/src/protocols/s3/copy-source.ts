@@ -63,10 +63,18 @@ export async function openCopySource(call: S3Call): Promise<CopySource> {
   // Reading the source is a GetObject as far as the source bucket's policy is concerned.
   await policyAllows(call, 'GetObject', bucket, key, versionId !== undefined);
   const kp = keyPath(key);
-  const { attrs, etag: frozen }: { attrs: Attributes; etag?: string } =
+  const find = () =>
     versionId === undefined
-      ? await findObject(call.env, call.cred, dir.ino, key, kp)
-      : await findVersion(call.env, call.cred, call.method, dir.ino, key, kp, versionId);
+      ? findObject(call.env, call.cred, dir.ino, key, kp)
+      : findVersion(call.env, call.cred, call.method, dir.ino, key, kp, versionId);
+  let found: { attrs: Attributes; etag?: string } = await find();
+  // An SMB client caching writes to the source writes them back first (as for a GET).
+  const recall = found.attrs.type === 'file' ? ns.caching.recall(found.attrs.ino, 'read') : undefined;
+  if (recall) {
+    await recall;
+    found = await find();
+  }
+  const { attrs, etag: frozen } = found;
   if (attrs.type === 'file' && (await ns.access(call.cred, attrs.ino, 4)) === 0)
     throw new S3Error('AccessDenied', 'Access Denied');
   const xattrs = await ns.listXattrs(attrs.ino);
