@@ -64,9 +64,9 @@ export function encodeLeaseReply(lease: Lease): Buffer {
 
 /**
  * A lease (MS-SMB2 §3.3.1.13): one client's caching of one file, shared by every open that
- * names its key. While a break is acknowledged, `breakTo` is what the client may keep
- * (`breakToRequested`, what the notification offered, may hold more when a later break asked
- * for less meanwhile).
+ * names its key. While a break waits for its acknowledgment, `breakToRequested` is what the
+ * notification offered (the most the client may keep) and `breakToRequired` what it must come
+ * down to (less, when a later break asked for less meanwhile: it is broken again in steps).
  */
 export class Lease {
   state: number = CACHE.NONE;
@@ -74,7 +74,7 @@ export class Lease {
   breakToRequested: number = CACHE.NONE;
   breakToRequired: number = CACHE.NONE;
   epoch: number;
-  /** Fires the break's timeout: the state drops to what the break required. */
+  /** Fires the break's timeout (35 s): the state drops to none. */
   timer: NodeJS.Timeout | undefined;
   readonly opens = new Set<Open>();
 
