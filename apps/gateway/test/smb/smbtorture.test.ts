@@ -1,4 +1,9 @@
-import { tortureSuites } from './torture.ts';
+import { equal, ok } from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { runCommand } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools, toolPath } from '../support/tools.ts';
+import { type SmbGateway, startSmbGateway } from './fixture.ts';
 
 /**
  * smbtorture (samba-testsuite 4.17) suites this server passes in full, and single subtests of
@@ -68,4 +73,143 @@ const SUITES = [
   'smb2.durable-v2-delay',
 ];
 
-tortureSuites('smbtorture (Samba 4.17) against the SMB server', SUITES);
+/**
+ * smbtorture's oplock suite (Samba 4.17): grants of level II, exclusive and batch oplocks, their
+ * breaks on open, write, truncate, lock and set-info, acknowledgments and timeouts. Left out:
+ * batch20 (it expects a rename on one connection to meet the share mode of a directory opened on
+ * another; this server counts only the renaming connection's opens, as smb2.notify needs),
+ * batch22b (it blocks a connection with iptables, root only), batch26 and stream1 (named
+ * streams, not supported here).
+ */
+const SKIPPED = new Set(['batch20', 'batch22b', 'batch26', 'stream1']);
+const OPLOCK_TESTS = [
+  ...['1', '2', '3', '4', '5', '6', '9'].map((n) => `exclusive${n}`),
+  ...[
+    '1',
+    '2',
+    '3',
+    '4',
+    '5',
+    '6',
+    '7',
+    '8',
+    '9',
+    '9a',
+    '10',
+    '11',
+    '12',
+    '13',
+    '14',
+    '15',
+    '16',
+    '19',
+    '20',
+    '21',
+    '22a',
+    '22b',
+    '23',
+    '24',
+    '25',
+    '26',
+  ].map((n) => `batch${n}`),
+  'stream1',
+  'doc',
+  'brl1',
+  'brl2',
+  'brl3',
+  'levelii500',
+  'levelii501',
+  'levelii502',
+  'statopen1',
+].filter((t) => !SKIPPED.has(t));
+
+/**
+ * smbtorture's lease suite (Samba 4.17): v1 and v2 leases granted, upgraded, shared with
+ * oplocks, broken on open, write, rename and delete, acknowledged in steps, timed out, with v2
+ * epochs. Left out: request (it leases a named stream, not supported here) and v2_complex1 (it
+ * expects a break on the connection the lease was first opened on when the same client has two;
+ * this server sends it on the connection of the lease's first open still alive). v2_request,
+ * v2_request_parent and dynamic_share skip themselves (directory leases, a second share).
+ */
+const LEASE_TESTS = [
+  'break_twice',
+  'nobreakself',
+  'statopen',
+  'statopen2',
+  'statopen3',
+  'statopen4',
+  'upgrade',
+  'upgrade2',
+  'upgrade3',
+  'break',
+  'oplock',
+  'multibreak',
+  'breaking1',
+  'breaking2',
+  'breaking3',
+  'v2_breaking3',
+  'breaking4',
+  'breaking5',
+  'breaking6',
+  'lock1',
+  'complex1',
+  'v2_epoch1',
+  'v2_epoch2',
+  'v2_epoch3',
+  'v2_complex2',
+  'v2_rename',
+  'timeout',
+  'unlink',
+  'timeout-disconnect',
+  'rename_wait',
+  'duplicate_create',
+  'duplicate_open',
+  'v1_bug15148',
+  'v2_bug15148',
+];
+
+/*
+ * The runner stays in this file: the test runner names a test by the file its test() call is in,
+ * and the hang watchdog matches those names to the file it started (a helper module's tests
+ * looked like another, silent file and were killed: CI of 1ea2f88).
+ */
+/**
+ * Runs smbtorture suites against a fresh SMB gateway, one test per suite: each must report no
+ * failure or error and at least one success.
+ */
+function tortureSuites(title: string, suites: readonly string[]): void {
+  describe(title, () => {
+    let g: SmbGateway;
+    let scratch: string;
+    before(async () => {
+      g = await startSmbGateway();
+      await g.user('alice', 'Torture-pw1');
+      scratch = makeTempDir('smbtorture');
+    });
+    after(() => g?.stop());
+
+    for (const [i, suite] of suites.entries()) {
+      test(
+        `${i + 1} ${suite}: every subtest succeeds (or is skipped by smbtorture)`,
+        requireTools('smbtorture'),
+        async () => {
+          const r = await runCommand(
+            toolPath('smbtorture') ?? 'smbtorture',
+            ['//127.0.0.1/export', '-p', String(g.port), '-U', 'alice%Torture-pw1', suite],
+            { cwd: scratch, timeoutMs: 240_000 },
+          );
+          const failures = r.stdout.split('\n').filter((l) => /^(failure|error):/.test(l));
+          equal(failures.length, 0, `${suite}:\n${failures.join('\n')}\n${r.stdout.slice(-3000)}`);
+          ok(/^success:/m.test(r.stdout), r.output.slice(-2000));
+          equal(r.code, 0, r.output.slice(-2000));
+        },
+      );
+    }
+  });
+}
+
+tortureSuites('smbtorture (Samba 4.17) against the SMB server', [
+  ...SUITES,
+  ...OPLOCK_TESTS.map((t) => `smb2.oplock.${t}`),
+  ...LEASE_TESTS.map((t) => `smb2.lease.${t}`),
+]);
