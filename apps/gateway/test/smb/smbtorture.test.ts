@@ -168,14 +168,11 @@ const LEASE_TESTS = [
   'v2_bug15148',
 ];
 
-/*
- * The runner stays in this file: the test runner names a test by the file its test() call is in,
- * and the hang watchdog matches those names to the file it started (a helper module's tests
- * looked like another, silent file and were killed: CI of 1ea2f88).
- */
 /**
  * Runs smbtorture suites against a fresh SMB gateway, one test per suite: each must report no
- * failure or error and at least one success.
+ * failure or error and at least one success. It stays in this file: the test runner names a
+ * test by the file its test() call is in, and the hang watchdog matches those names to the file
+ * it started (a helper module's tests looked like another, silent file: CI of 1ea2f88).
  */
 function tortureSuites(title: string, suites: readonly string[]): void {
   describe(title, () => {
