@@ -2,6 +2,8 @@
 export interface CachingHolder {
   /** Whether any client caches anything at all: with none, a recall costs one check. */
   readonly active: boolean;
+  /** The other gateway nodes' clients (postgres/cluster-caching.ts), not this process's. */
+  readonly remote?: boolean;
   /**
    * Before a change (`write`): takes every client's caching of the file away and resolves once
    * their dirty data is written and handles given up. Before a read (`read`): takes write
@@ -14,6 +16,29 @@ export interface CachingHolder {
 
 /** What the other protocol is about to do with the file. */
 export type RecallNeed = 'read' | 'write';
+
+/** Whose caching a recall reaches: every client, this process's, or the other nodes'. */
+export type RecallScope = 'all' | 'local' | 'remote';
+
+/**
+ * Client caching kept coherent across gateway nodes on one PostgreSQL
+ * (postgres/cluster-caching.ts): a node grants caching of a file only after recording it where
+ * the others see it, and tells them when what its clients cache of a file changed.
+ */
+export interface CachingCluster {
+  /**
+   * Runs `decide` with what the other nodes' clients cache of the file (lease bits: read 1,
+   * handle 2, write 4, or'ed), and records what this node's clients cache of it after the
+   * decision before the next node decides. Rejects when that cannot be recorded.
+   */
+  claim<T>(ino: bigint, decide: (remote: number) => T): Promise<T>;
+  /** What this node's clients cache of the file changed (recorded in the background). */
+  changed(ino: bigint): void;
+  /** Set by the caching protocol: what this node's clients cache of a file now. */
+  localCaching: (ino: bigint) => number;
+  /** Recalls asked of other nodes, answered, and not answered in time (for the metrics). */
+  readonly stats: { readonly asked: number; readonly answered: number; readonly unanswered: number };
+}
 
 /**
  * Recalls of client caching before a change or a read that does not come through the caching
@@ -30,6 +55,8 @@ export class CachingRecalls {
    * client never acknowledged (its caching taken at the timeout; counted by the holder).
    */
   readonly stats = { recalls: 0, waitedMs: 0, unanswered: 0 };
+  /** Several gateway nodes on one PostgreSQL: their clients' caching (join-cluster.ts). */
+  cluster: CachingCluster | undefined;
 
   register(holder: CachingHolder): () => void {
     this.holders.add(holder);
@@ -41,11 +68,16 @@ export class CachingRecalls {
     return false;
   }
 
-  /** Before the file's data, size or attributes change (`write`), or its bytes are read (`read`). */
-  recall(ino: bigint, need: RecallNeed = 'write'): Promise<void> | undefined {
+  /**
+   * Before the file's data, size or attributes change (`write`), or its bytes are read (`read`).
+   * The caching protocol's own paths break their clients' caching themselves and recall only
+   * the other nodes' (`remote`); a recall another node asks for reaches this one's (`local`).
+   */
+  recall(ino: bigint, need: RecallNeed = 'write', scope: RecallScope = 'all'): Promise<void> | undefined {
     if (this.holders.size === 0) return undefined;
     const pending: Promise<void>[] = [];
     for (const h of this.holders) {
+      if (scope !== 'all' && (h.remote === true) !== (scope === 'remote')) continue;
       const p = h.active ? h.recall(ino, need) : undefined;
       if (p) pending.push(p);
     }

@@ -32,10 +32,32 @@ import {
 import { RpcClient } from '../../src/protocols/rpc/client.ts';
 import { AcceptStat } from '../../src/protocols/rpc/constants.ts';
 import type { RpcCred } from '../../src/protocols/rpc/program.ts';
-import { ACCESS, DISPOSITION } from '../../src/protocols/smb/constants.ts';
+import { ACCESS, CMD, DISPOSITION } from '../../src/protocols/smb/constants.ts';
 import { NT_STATUS } from '../../src/protocols/smb/deps.ts';
 import { SmbSession, StableHow } from '../crash/clients.ts';
 import { type StoreServer, startStoreServer } from '../data-s3/store-server.ts';
+import { sampleValue, scrape } from '../metrics/fixture.ts';
+import {
+  closeBody,
+  connectedClient,
+  createBody,
+  createContexts,
+  fileIdOf,
+  readBody,
+  writeBody,
+} from '../smb/client.ts';
+import {
+  H,
+  LEASE,
+  leaseAck,
+  leaseOf,
+  leaseV2,
+  nthBreak,
+  openBehindBreak,
+  R,
+  SMB3,
+  W,
+} from '../smb/lease-wire.ts';
 import { type PostgresServer, requirePostgres, startPostgres } from '../support/postgres.ts';
 import { requireTools } from '../support/tools.ts';
 import { Cluster, type ClusterNode } from './cluster.ts';
@@ -431,6 +453,84 @@ describe('a three-node cluster on PostgreSQL and an object store', {
       nlm.close();
       nfsA.close();
       smbB.end();
+    }
+  });
+
+  test("7b SMB caching is one view across nodes: a lease on node a is broken by an open on node b, recalled by node b's NFS write, and free again once closed", async () => {
+    const { user, password } = a.access;
+    const c1 = await connectedClient(a.access.smbPort, user, password, { dialects: SMB3 });
+    const c2 = await connectedClient(b.access.smbPort, user, password, { dialects: SMB3 });
+    const nfsB = await c.nfs(b);
+    const name = `${BUCKET}\\cached.txt`;
+    /** A CREATE asking for read, write and handle caching under `key`. */
+    const withLease = (key: Buffer, disposition: number = DISPOSITION.OPEN) => ({
+      command: CMD.CREATE,
+      body: createBody(name, {
+        disposition,
+        oplock: LEASE,
+        contexts: createContexts([leaseV2(key, R | W | H)]),
+      }),
+    });
+    try {
+      const k1 = randomBytes(16);
+      const r1 = await c1.request(withLease(k1, DISPOSITION.OPEN_IF));
+      equal(leaseOf(r1).state, R | W | H, 'alone in the cluster: read, write and handle caching on node a');
+      const fid1 = fileIdOf(r1);
+      equal(
+        (await c1.request({ command: CMD.WRITE, body: writeBody(fid1, 0n, Buffer.from('cached on a')) }))
+          .status,
+        0,
+      );
+
+      // An open of the file on node b: node a's client gives up write caching first.
+      const k2 = randomBytes(16);
+      const { brk, opened } = await openBehindBreak(c2, withLease(k2), c1);
+      deepEqual(brk, { epoch: 2, ackRequired: true, key: k1, from: R | W | H, to: R | H });
+      equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k1, R | H) })).status, 0);
+      const r2 = await opened;
+      equal(leaseOf(r2).state, R | H, "read and handle caching beside node a's client: no write caching");
+      const fid2 = fileIdOf(r2);
+
+      // An NFS write on node b recalls both clients' caching and waits for their answers.
+      const bucket = await nfsB.mustLookup(nfsB.root, BUCKET);
+      const fh = await nfsB.mustLookup(bucket, 'cached.txt');
+      let wrote = false;
+      const write = nfsB.write(fh, 0, Buffer.from('NFS on b'), StableHow.FILE_SYNC).then(() => {
+        wrote = true;
+      });
+      deepEqual(await nthBreak(c1, 1), { epoch: 3, ackRequired: true, key: k1, from: R | H, to: 0 });
+      deepEqual(await nthBreak(c2, 0), { epoch: 2, ackRequired: true, key: k2, from: R | H, to: 0 });
+      await new Promise((r) => setTimeout(r, 300));
+      equal(wrote, false, 'the NFS write waits until both clients have answered');
+      equal((await c2.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k2, 0) })).status, 0);
+      equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k1, 0) })).status, 0);
+      await write;
+      await until("node a's client reads node b's write", 5_000, async () => {
+        const r = await c1.request({ command: CMD.READ, body: readBody(fid1, 0n, 64) });
+        return (
+          r.status === 0 &&
+          r.body.subarray(r.body[2]! - 64, r.body[2]! - 64 + r.body.readUInt32LE(4)).toString() ===
+            'NFS on bn a'
+        );
+      });
+      const samples = (await scrape(`http://127.0.0.1:${b.opsPort}`)).samples;
+      ok(
+        (sampleValue(samples, 'gateway_caching_remote_recalls_total', { outcome: 'answered' }) ?? 0) >= 2,
+        'node b counts the recalls node a answered',
+      );
+
+      // Both closed: once node a has recorded it, node b's clients may cache everything again.
+      equal((await c1.request({ command: CMD.CLOSE, body: closeBody(fid1) })).status, 0);
+      equal((await c2.request({ command: CMD.CLOSE, body: closeBody(fid2) })).status, 0);
+      await until('node b grants write caching again', 10_000, async () => {
+        const r = await c2.request(withLease(randomBytes(16)));
+        await c2.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(r)) });
+        return leaseOf(r).state === (R | W | H);
+      });
+    } finally {
+      c1.close();
+      c2.close();
+      nfsB.close();
     }
   });
 

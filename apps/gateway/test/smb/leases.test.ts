@@ -27,11 +27,23 @@ import {
   fileIdOf,
   type Reply,
   readBody,
-  responseContexts,
   type TestClient,
   writeBody,
 } from './client.ts';
 import { type SmbGateway, s3ClientOf, startSmbGateway } from './fixture.ts';
+import {
+  BREAK_MID,
+  H,
+  LEASE,
+  leaseAck,
+  leaseOf,
+  leaseV2,
+  nthBreak,
+  openBehindBreak,
+  R,
+  SMB3,
+  W,
+} from './lease-wire.ts';
 
 /**
  * Leases seen from the wire (MS-SMB2 §2.2.13.2.10, §2.2.23.2, §2.2.24.2) with the raw client,
@@ -41,69 +53,6 @@ import { type SmbGateway, s3ClientOf, startSmbGateway } from './fixture.ts';
  */
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
-const LEASE = 0xff;
-const BREAK_MID = 0xffff_ffff_ffff_ffffn;
-const SMB3 = [0x0300];
-const R = 1;
-const H = 2;
-const W = 4;
-
-/** An RqLs v2 context (§2.2.13.2.10): key, state, epoch. */
-function leaseV2(key: Buffer, state: number, epoch = 0): { name: string; data: Buffer } {
-  const data = Buffer.alloc(52);
-  key.copy(data, 0);
-  data.writeUInt32LE(state, 16);
-  data.writeUInt16LE(epoch, 48);
-  return { name: 'RqLs', data };
-}
-
-/** A lease break acknowledgment (§2.2.24.2). */
-function leaseAck(key: Buffer, state: number): Buffer {
-  const b = Buffer.alloc(36);
-  b.writeUInt16LE(36, 0);
-  key.copy(b, 8);
-  b.writeUInt32LE(state, 24);
-  return b;
-}
-
-interface LeaseBreak {
-  epoch: number;
-  ackRequired: boolean;
-  key: Buffer;
-  from: number;
-  to: number;
-}
-
-function parseBreak(r: Reply): LeaseBreak {
-  equal(r.command, CMD.OPLOCK_BREAK);
-  equal(r.body.readUInt16LE(0), 44, 'a lease break notification');
-  return {
-    epoch: r.body.readUInt16LE(2),
-    ackRequired: (r.body.readUInt32LE(4) & 1) !== 0,
-    key: Buffer.from(r.body.subarray(8, 24)),
-    from: r.body.readUInt32LE(24),
-    to: r.body.readUInt32LE(28),
-  };
-}
-
-/** The client's `n`th break notification (counting from 0), once it has arrived. */
-async function nthBreak(c: TestClient, n: number): Promise<LeaseBreak> {
-  const deadline = Date.now() + 30_000;
-  while (c.repliesFor(BREAK_MID).length <= n) {
-    if (Date.now() > deadline) throw new Error(`no lease break #${n + 1}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return parseBreak(c.repliesFor(BREAK_MID)[n]!);
-}
-
-function leaseOf(r: Reply): { state: number; epoch: number; key: Buffer } {
-  equal(r.status, 0, `CREATE: 0x${r.status.toString(16)}`);
-  equal(r.body[2], LEASE, 'OplockLevel LEASE');
-  const ctx = responseContexts(r).get('RqLs');
-  ok(ctx && ctx.length === 52, 'a v2 lease context in the response');
-  return { state: ctx.readUInt32LE(16), epoch: ctx.readUInt16LE(48), key: Buffer.from(ctx.subarray(0, 16)) };
-}
-
 describe('SMB leases, and their recall by NFS and S3', {
   skip: PROTOCOL_SERVERS.nfs && PROTOCOL_SERVERS.s3 ? undefined : 'this build lacks the NFS or S3 server',
 }, () => {
@@ -148,23 +97,19 @@ describe('SMB leases, and their recall by NFS and S3', {
     deepEqual(first, { state: R | W | H, epoch: 1, key: k1 });
     const fid1 = fileIdOf(c1.repliesFor(c1.nextMessageId - 1n)[0]!);
 
-    const pending = c2.build({
-      command: CMD.CREATE,
-      body: createBody('shared\\one.txt', {
-        disposition: 1,
-        oplock: LEASE,
-        contexts: createContexts([leaseV2(k2, R | W | H)]),
-      }),
-    });
-    const opened = c2.wait(pending.messageId, false, 30_000);
-    c2.sendFrame(pending.msg);
-    const brk = await nthBreak(c1, 0);
-    deepEqual(brk, { epoch: 2, ackRequired: true, key: k1, from: R | W | H, to: R | H });
-    equal(
-      c2.repliesFor(pending.messageId).filter((r) => r.status !== 0x103).length,
-      0,
-      'the second open waits for the acknowledgment',
+    const { brk, opened } = await openBehindBreak(
+      c2,
+      {
+        command: CMD.CREATE,
+        body: createBody('shared\\one.txt', {
+          disposition: 1,
+          oplock: LEASE,
+          contexts: createContexts([leaseV2(k2, R | W | H)]),
+        }),
+      },
+      c1,
     );
+    deepEqual(brk, { epoch: 2, ackRequired: true, key: k1, from: R | W | H, to: R | H });
     const ack = await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k1, R | H) });
     equal(ack.status, 0, `ack: 0x${ack.status.toString(16)}`);
     equal(ack.body.readUInt32LE(24), R | H, 'the acknowledged state is echoed');

@@ -226,7 +226,7 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   counter(
     registry,
     'gateway_caching_recalls_total',
-    "NFS and S3 reads and changes that first recalled SMB clients' oplocks or leases on the file",
+    "Reads and changes (NFS, S3; SMB's of other nodes' clients) that first recalled SMB clients' oplocks or leases on the file",
     [],
     () => [[{}, recalls.recalls]],
   );
@@ -243,6 +243,19 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     'Oplock and lease breaks an SMB client did not acknowledge within 35 s (its caching was taken)',
     [],
     () => [[{}, recalls.unanswered]],
+  );
+  counter(
+    registry,
+    'gateway_caching_remote_recalls_total',
+    'Recalls of SMB caching asked of other gateway nodes (PostgreSQL metadata), by whether the node answered within 40 s',
+    ['outcome'],
+    () => {
+      const c = gw.ns.caching.cluster?.stats;
+      return [
+        [{ outcome: 'answered' }, c?.answered ?? 0],
+        [{ outcome: 'unanswered' }, c?.unanswered ?? 0],
+      ];
+    },
   );
   counter(
     registry,

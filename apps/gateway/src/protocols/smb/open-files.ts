@@ -133,6 +133,8 @@ interface InodeState {
 export class InodeOpens {
   private readonly byIno = new Map<bigint, InodeState>();
   private readonly waiters = new Map<bigint, Array<() => void>>();
+  /** Told of every `touch` (the caching of the file may have changed: cluster-caching.ts). */
+  onTouch: ((ino: bigint) => void) | undefined;
 
   /**
    * Resolves at the file's next `touch`: an open of it closed, or a break of its caching
@@ -147,6 +149,7 @@ export class InodeOpens {
   }
 
   touch(ino: bigint): void {
+    this.onTouch?.(ino);
     const list = this.waiters.get(ino);
     if (!list) return;
     this.waiters.delete(ino);

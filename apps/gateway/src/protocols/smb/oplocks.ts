@@ -1,4 +1,3 @@
-import type { CachingHolder } from '../../storage/caching-recall.ts';
 import { closeOpen } from './close-open.ts';
 import {
   ACCESS,
@@ -166,7 +165,7 @@ export type CachingRequest =
  * it has (a key already held on the file is upgraded when nothing stands in the way). Returns
  * the OplockLevel of the CREATE response.
  */
-export function grantCaching(ctx: RequestContext, open: Open, req: CachingRequest): number {
+export function grantCaching(ctx: RequestContext, open: Open, req: CachingRequest, remote = 0): number {
   const { env } = ctx;
   const leaseId = req.lease ? LeaseTable.idOf(ctx.conn.clientGuid, req.lease.key) : undefined;
   let gotHandle = false;
@@ -186,7 +185,9 @@ export function grantCaching(ctx: RequestContext, open: Open, req: CachingReques
   // A stat open gets an oplock only on a file nobody else has open.
   if (open.kind !== 'file' || (!req.lease && anyOther && isOplockStatOpen(open.access))) granted = 0;
   if (env.ns.locks.localLocks(open.ino).length > 0) granted &= ~R;
-  if (others) granted &= ~W;
+  if (others || remote !== 0) granted &= ~W;
+  // Another node's client still caches writes (its recall unanswered): nothing is safe to cache.
+  if (remote & W) granted = CACHE.NONE;
   if (!req.lease) {
     open.oplock = gotHandle ? OPLOCK_LEVEL_NONE : oplockLevelFor(granted);
     return open.oplock;
@@ -211,6 +212,46 @@ export function grantCaching(ctx: RequestContext, open: Open, req: CachingReques
   open.lease = lease;
   open.oplock = OPLOCK_LEVEL_LEASE;
   return OPLOCK_LEVEL_LEASE;
+}
+
+/**
+ * `grantCaching` with several gateway nodes on one PostgreSQL: decided and recorded under the
+ * file's cluster-wide lock (storage/postgres/cluster-caching.ts), seeing what the other nodes'
+ * clients cache — no write caching beside them, nothing beside their write caching. When that
+ * cannot be recorded, the open caches nothing (a lease asked for is answered with none).
+ */
+export async function claimCaching(ctx: RequestContext, open: Open, req: CachingRequest): Promise<void> {
+  const cluster = ctx.env.ns.caching.cluster;
+  const asks = req.lease ? req.lease.state !== CACHE.NONE : req.oplock !== OPLOCK_LEVEL_NONE;
+  if (!cluster || !asks || open.kind !== 'file') {
+    grantCaching(ctx, open, req);
+    return;
+  }
+  let before: number | undefined;
+  try {
+    await cluster.claim(open.ino, (remote) => {
+      before = req.lease ? (ctx.env.leases.get(ctx.conn.clientGuid, req.lease.key)?.state ?? CACHE.NONE) : 0;
+      return grantCaching(ctx, open, req, remote);
+    });
+  } catch (e) {
+    ctx.env.log.warn(
+      { err: e, path: open.path },
+      `SMB caching of ${open.path} not granted: ${(e as Error).message}`,
+    );
+    if (before === undefined) grantCaching(ctx, open, req, R | H | W);
+    else if (open.lease) open.lease.state = before;
+    else open.oplock = OPLOCK_LEVEL_NONE;
+  }
+}
+
+/**
+ * Before an open of an existing file on this node proceeds, the other nodes' clients give up
+ * write caching of it (everything when the open overwrites), as this node's own do
+ * (`contendForOpen`); a stat open breaks nothing. Undefined when no other node caches the file.
+ */
+export function recallOtherNodes(env: ServerEnv, ino: bigint, access: number, overwrite: boolean) {
+  if (!env.ns.caching.cluster || isOplockStatOpen(access)) return undefined;
+  return env.ns.caching.recall(ino, overwrite ? 'write' : 'read', 'remote');
 }
 
 /** R, RH, RW, RWH; anything else (write or handle caching without read) is no lease. */
@@ -314,13 +355,18 @@ function connOf(env: ServerEnv, open: Open): ConnectionState | undefined {
  * lock: Samba's contend_level2_oplocks_begin): every other lease's read caching is broken to
  * none, and every level II oplock (the writer's own too, as Samba does). The change does not
  * wait: a lease that also caches handles is asked to acknowledge, but what it read is stale
- * either way, and an open with write caching is alone on the file.
+ * either way, and an open with write caching is alone on the file. Returns the other nodes'
+ * recall, for the change to wait for.
  */
-export function breakReadCaching(env: ServerEnv, through: Open): void {
-  if (cachingOf(through) & W) return;
+export function breakReadCaching(env: ServerEnv, through: Open): Promise<void> | undefined {
+  // Other nodes' clients have their caching recalled, and the change waits for it: opens that
+  // cache nothing are not seen across nodes, so one there may hold write caching.
+  const remote = env.ns.caching.cluster ? env.ns.caching.recall(through.ino, 'write', 'remote') : undefined;
+  if (cachingOf(through) & W) return remote;
   const readCaching = (o: Open) => (cachingOf(o) & R) !== 0 && !(o.lease && o.lease === through.lease);
-  if (!env.inodes.anyOf(through.ino, readCaching)) return;
+  if (!env.inodes.anyOf(through.ino, readCaching)) return remote;
   for (const o of env.inodes.opensOf(through.ino)) if (readCaching(o)) breakCaching(env, o, CACHE.NONE);
+  return remote;
 }
 
 /**
@@ -345,10 +391,13 @@ export function breakHandleCaching(env: ServerEnv, through: Open): boolean {
  * changes a file, every SMB client's caching of it is broken to none; before they read it,
  * write caching is (to read and handle caching; an oplock to level II). The other protocol
  * waits until write and handle caching are acknowledged (the client has written back what it
- * held) or their breaks time out. Read caching is dropped at once.
+ * held) or their breaks time out. Read caching is dropped at once. With several gateway nodes
+ * on one PostgreSQL, what this node's clients cache is recorded for the others (every change of
+ * a file's opens or caching touches it) and their recalls reach this node's clients through the
+ * same holder. Returns what undoes it (the server's stop).
  */
-export function cachingHolder(env: ServerEnv): CachingHolder {
-  return {
+export function joinCachingRecalls(env: ServerEnv): () => void {
+  const unregister = env.ns.caching.register({
     get active() {
       return !env.inodes.empty;
     },
@@ -357,6 +406,19 @@ export function cachingHolder(env: ServerEnv): CachingHolder {
       const beyond = (o: Open) => (cachingOf(o) & ~keep) !== 0;
       return env.inodes.anyOf(ino, beyond) ? recallAll(env, ino, keep, beyond) : undefined;
     },
+  });
+  const cluster = env.ns.caching.cluster;
+  if (!cluster) return unregister;
+  cluster.localCaching = (ino) => {
+    let bits = 0;
+    for (const o of env.inodes.opensOf(ino)) bits |= cachingOf(o);
+    return bits;
+  };
+  env.inodes.onTouch = (ino) => cluster.changed(ino);
+  return () => {
+    unregister();
+    env.inodes.onTouch = undefined;
+    cluster.localCaching = () => 0;
   };
 }
 

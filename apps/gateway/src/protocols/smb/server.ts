@@ -16,7 +16,7 @@ import { nowFiletime } from './filetime.ts';
 import { LeaseTable } from './leases.ts';
 import { NotifyHub } from './notify.ts';
 import { InodeOpens } from './open-files.ts';
-import { cachingHolder } from './oplocks.ts';
+import { joinCachingRecalls } from './oplocks.ts';
 import { probeNegotiate } from './probe.ts';
 import { type SmbStatus, smbStatusOf } from './status-report.ts';
 import { hostAllowed, inValidGroups, type Share, sharesFrom, type TreeConnect } from './tree.ts';
@@ -83,7 +83,7 @@ export class SmbServer implements ProtocolServer {
 
   async start(): Promise<Listener[]> {
     await this.acceptor.listen();
-    this.stopRecalls = this.ctx.ns.caching.register(cachingHolder(this.env));
+    this.stopRecalls = joinCachingRecalls(this.env);
     const { host, port } = this.ctx.config.smb.bind;
     return [{ name: 'SMB', address: `${host}:${port}` }];
   }

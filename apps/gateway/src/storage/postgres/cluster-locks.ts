@@ -1,15 +1,15 @@
 import { randomInt } from 'node:crypto';
 import type pg from 'pg';
+import { KeyedQueue } from '../../util/keyed-queue.ts';
 import { fsError, isFsError } from '../errors.ts';
 import type { ByteRangeLock, LockCluster, LockTable } from '../locks.ts';
+import { ALIVE_CLASS, inInodeLock, liveCondition } from './advisory.ts';
 
-/** Advisory lock classes (two-key form, a space apart from the one-key locks of the store). */
-const ALIVE_CLASS = 7411;
+/** The advisory lock class of an inode's byte-range lock decisions. */
 const INODE_CLASS = 7412;
 
 /** Rows of processes still holding their liveness lock. */
-const LIVE = `EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ${ALIVE_CLASS}
-  AND l.objid::bigint = b.alive AND l.objsubid = 2 AND l.granted)`;
+const LIVE = liveCondition('b');
 
 const SELECT_OTHERS = `SELECT node, off, len, exclusive, protocol, owner_key, client, since FROM byte_locks b
   WHERE ino = $1 AND alive <> $2 AND ${LIVE}`;
@@ -38,7 +38,7 @@ interface LockRow {
 export class ClusterLocks implements LockCluster {
   /** This process's liveness key (held as advisory lock (7411, key) by the listener). */
   readonly aliveKey = randomInt(1, 2 ** 31 - 1);
-  private readonly queued = new Map<bigint, Promise<unknown>>();
+  private readonly queue = new KeyedQueue<bigint>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -55,19 +55,7 @@ export class ClusterLocks implements LockCluster {
   }
 
   arbitrate<T>(ino: bigint, decide: () => T): Promise<T> {
-    // One decision per inode at a time from this process too, so its own calls do not queue
-    // on the database lock holding pool connections.
-    const prev = this.queued.get(ino) ?? Promise.resolve();
-    const run = prev.then(
-      () => this.decide(ino, decide),
-      () => this.decide(ino, decide),
-    );
-    const tail = run.catch(() => {});
-    this.queued.set(ino, tail);
-    void tail.then(() => {
-      if (this.queued.get(ino) === tail) this.queued.delete(ino);
-    });
-    return run;
+    return this.queue.run(ino, () => this.decide(ino, decide));
   }
 
   released(ino: bigint): void {
@@ -75,63 +63,49 @@ export class ClusterLocks implements LockCluster {
   }
 
   private async decide<T>(ino: bigint, decide: () => T): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    const onError = (err: Error) => {
-      broken = err;
-    };
-    client.on('error', onError);
     let before: ByteRangeLock[] | undefined;
     try {
-      await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(${INODE_CLASS}, ($1::bigint % 2147483647)::int)`, [
-        ino,
-      ]);
-      const others = await client.query<LockRow>(SELECT_OTHERS, [ino, this.aliveKey]);
-      await client.query(`DELETE FROM byte_locks b WHERE ino = $1 AND alive <> $2 AND NOT ${LIVE}`, [
-        ino,
-        this.aliveKey,
-      ]);
-      this.table.setRemote(
-        ino,
-        others.rows.map((r) => toLock(ino, r)),
-      );
-      before = [...this.table.localLocks(ino)];
-      const result = decide();
-      await client.query('DELETE FROM byte_locks WHERE ino = $1 AND alive = $2', [ino, this.aliveKey]);
-      for (const l of this.table.localLocks(ino)) {
-        await client.query(
-          `INSERT INTO byte_locks (alive, node, ino, off, len, exclusive, protocol, owner_key, client, since)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [
-            this.aliveKey,
-            this.node,
-            ino,
-            l.offset,
-            l.length,
-            l.exclusive,
-            l.owner.protocol,
-            l.owner.key,
-            l.owner.client,
-            l.since,
-          ],
+      const result = await inInodeLock(this.pool, INODE_CLASS, ino, async (client) => {
+        const others = await client.query<LockRow>(SELECT_OTHERS, [ino, this.aliveKey]);
+        await client.query(`DELETE FROM byte_locks b WHERE ino = $1 AND alive <> $2 AND NOT ${LIVE}`, [
+          ino,
+          this.aliveKey,
+        ]);
+        this.table.setRemote(
+          ino,
+          others.rows.map((r) => toLock(ino, r)),
         );
-      }
-      await client.query('COMMIT');
+        before = [...this.table.localLocks(ino)];
+        const result = decide();
+        await client.query('DELETE FROM byte_locks WHERE ino = $1 AND alive = $2', [ino, this.aliveKey]);
+        for (const l of this.table.localLocks(ino)) {
+          await client.query(
+            `INSERT INTO byte_locks (alive, node, ino, off, len, exclusive, protocol, owner_key, client, since)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+            [
+              this.aliveKey,
+              this.node,
+              ino,
+              l.offset,
+              l.length,
+              l.exclusive,
+              l.owner.protocol,
+              l.owner.key,
+              l.owner.client,
+              l.since,
+            ],
+          );
+        }
+        return result;
+      });
       this.announce(ino);
       return result;
     } catch (e) {
-      await client.query('ROLLBACK').catch((r: Error) => {
-        broken = r;
-      });
       // Not stored, not decided: the caller hears "try again", so nothing may stay granted here.
       if (before) this.table.restoreLocal(ino, before);
       if (isFsError(e)) throw e;
       // The protocols answer their "try again" status (SMB: as for an open circuit).
       throw fsError('EAGAIN', `cluster lock state unavailable: ${(e as Error).message}`, String(ino));
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
     }
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { pgConnectionString } from '../../config/control-url.ts';
 import type { Effects } from '../meta/model.ts';
+import type { RecallRequest } from './cluster-caching.ts';
 
 /** What the namespace drops when told: the inodes and entries, or everything (undefined). */
 export type Invalidate = (
@@ -23,6 +24,12 @@ interface Message {
   all?: true;
   /** Inodes whose byte-range locks on the sender changed. */
   l?: string[];
+  /** Inodes whose client caching on the sender changed. */
+  c?: string[];
+  /** Recalls of client caching the sender asks of other nodes (cluster-caching.ts). */
+  q?: RecallRequest[];
+  /** The sender's answers to recalls: their ids. */
+  a?: string[];
 }
 
 /** What the byte-range lock coherence (cluster-locks.ts) plugs into the listener. */
@@ -32,6 +39,18 @@ export interface LockHooks {
   /** Another node's locks of these inodes changed. */
   changed(inodes: bigint[]): void;
   /** The listener reconnected: notifications were missed, liveness was lost and is back. */
+  reconnected(): void;
+}
+
+/** What the client caching coherence (cluster-caching.ts) plugs into the listener. */
+export interface CachingHooks {
+  /** Another node's caching of these inodes changed. */
+  changed(inodes: bigint[]): void;
+  /** Recalls asked by another node (each names the process it asks). */
+  requested(requests: RecallRequest[]): void;
+  /** Another node answered these recalls. */
+  answered(ids: string[]): void;
+  /** The listener reconnected: notifications were missed. */
   reconnected(): void;
 }
 
@@ -50,7 +69,9 @@ export class ClusterInvalidation {
   private pendingInodes = new Set<bigint>();
   private pendingNames = new Map<string, [bigint, string]>();
   private pendingLocks = new Set<bigint>();
+  private pendingCaching = new Set<bigint>();
   locks: LockHooks | undefined;
+  caching: CachingHooks | undefined;
   private scheduled = false;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -103,6 +124,18 @@ export class ClusterInvalidation {
     this.schedule();
   }
 
+  /** Called when what this node's clients cache of an inode changed. */
+  publishCaching(ino: bigint): void {
+    if (this.closed) return;
+    this.pendingCaching.add(ino);
+    this.schedule();
+  }
+
+  /** A recall asked of another node, or an answer to one: sent at once, never batched away. */
+  sendCaching(m: { q: RecallRequest[] } | { a: string[] }): void {
+    if (!this.closed) this.notify(JSON.stringify({ n: this.nodeId, ...m }));
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -116,16 +149,22 @@ export class ClusterInvalidation {
       i: [...this.pendingInodes].map(String),
       e: [...this.pendingNames.values()].map(([d, n]) => [String(d), n]),
       l: [...this.pendingLocks].map(String),
+      c: [...this.pendingCaching].map(String),
     };
     this.pendingInodes.clear();
     this.pendingNames.clear();
     this.pendingLocks.clear();
+    this.pendingCaching.clear();
     let payload = JSON.stringify(msg);
     if (Buffer.byteLength(payload) > MAX_PAYLOAD) {
-      // Too much for one notification: the caches drop everything; lock changes go in batches.
+      // Too much for one notification: the caches drop everything; lock and caching changes go
+      // in batches.
       payload = JSON.stringify({ n: this.nodeId, all: true });
-      for (let k = 0; k < (msg.l ?? []).length; k += 400) {
-        this.notify(JSON.stringify({ n: this.nodeId, l: msg.l?.slice(k, k + 400) }));
+      for (const field of ['l', 'c'] as const) {
+        const list = msg[field] ?? [];
+        for (let k = 0; k < list.length; k += 400) {
+          this.notify(JSON.stringify({ n: this.nodeId, [field]: list.slice(k, k + 400) }));
+        }
       }
     }
     this.notify(payload);
@@ -147,6 +186,9 @@ export class ClusterInvalidation {
     if (m.n === this.nodeId) return;
     this.received++;
     if (m.l && m.l.length > 0) this.locks?.changed(m.l.map((s) => BigInt(s)));
+    if (m.c && m.c.length > 0) this.caching?.changed(m.c.map((s) => BigInt(s)));
+    if (m.q && m.q.length > 0) this.caching?.requested(m.q);
+    if (m.a && m.a.length > 0) this.caching?.answered(m.a);
     if (m.all) {
       this.invalidate();
       return;
@@ -170,6 +212,7 @@ export class ClusterInvalidation {
         () => {
           this.invalidate();
           this.locks?.reconnected();
+          this.caching?.reconnected();
         },
         (err: Error) => {
           this.onError(err);

@@ -1,37 +1,52 @@
 import { hostname } from 'node:os';
 import type { OpenedNamespace, OpenNamespaceOptions } from '../open.ts';
+import { ClusterCaching } from './cluster-caching.ts';
 import { ClusterLocks } from './cluster-locks.ts';
 import { ClusterInvalidation } from './invalidation.ts';
 import type { PgMetadataStore } from './store.ts';
 
 /**
  * A namespace on PostgreSQL metadata joins the other gateway nodes on it: cache invalidations
- * published after each commit and received from the others, and byte-range locks kept
- * coherent across nodes. Loaded only for a PostgreSQL metadata URL (open.ts), like the `pg`
- * driver it needs.
+ * published after each commit and received from the others, and byte-range locks and SMB
+ * client caching kept coherent across nodes, their messages carried by the invalidations'
+ * listener. Loaded only for a PostgreSQL metadata URL (open.ts), like the `pg` driver it needs.
  */
 export async function joinCluster(
   ns: OpenedNamespace,
   meta: PgMetadataStore,
   o: OpenNamespaceOptions,
 ): Promise<void> {
+  const onError = (e: Error) => o.onConnectionError?.(e);
+  const node = o.nodeName ?? hostname();
+  const locks = new ClusterLocks(meta.pool, node, ns.locks, (ino) => cluster.publishLocks(ino), onError);
+  const caching = new ClusterCaching(
+    meta.pool,
+    node,
+    locks.aliveKey,
+    {
+      changed: (ino) => cluster.publishCaching(ino),
+      request: (r) => cluster.sendCaching({ q: [r] }),
+      answer: (id) => cluster.sendCaching({ a: [id] }),
+    },
+    (ino, need) => ns.caching.recall(ino, need, 'local'),
+    onError,
+  );
   const cluster = new ClusterInvalidation(
     o.metadataUrl,
     meta.schema,
     meta.pool,
-    (inodes, names) => ns.invalidate(inodes, names),
+    (inodes, names) => {
+      ns.invalidate(inodes, names);
+      // Another node changed a file this node's clients cache: had that node not yet seen
+      // them (a grant racing its change), their caching goes now.
+      for (const ino of inodes ?? []) {
+        if (caching.localCaching(ino) !== 0) ns.caching.recall(ino, 'write', 'local')?.catch(onError);
+      }
+    },
     o.onConnectionError,
   );
   ns.onCommitted = (fx) => cluster.publish(fx);
   ns.cluster = cluster;
-  const onError = (e: Error) => o.onConnectionError?.(e);
-  const locks = new ClusterLocks(
-    meta.pool,
-    o.nodeName ?? hostname(),
-    ns.locks,
-    (ino) => cluster.publishLocks(ino),
-    onError,
-  );
   cluster.locks = {
     alive: locks.aliveSql(),
     changed: (inodes) => {
@@ -39,7 +54,18 @@ export async function joinCluster(
     },
     reconnected: () => void locks.resync().catch(onError),
   };
+  cluster.caching = {
+    changed: (inodes) => {
+      for (const ino of inodes) caching.refresh(ino).catch(onError);
+    },
+    requested: (requests) => caching.requested(requests),
+    answered: (ids) => caching.answered(ids),
+    reconnected: () => void caching.resync().catch(onError),
+  };
   ns.locks.cluster = locks;
+  ns.caching.register(caching);
+  ns.caching.cluster = caching;
   await cluster.start();
   await locks.resync();
+  await caching.resync();
 }

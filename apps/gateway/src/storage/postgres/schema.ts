@@ -7,8 +7,10 @@
 /**
  * 2: small files inline (layout 2, `inline_data`), which a version-1 gateway would misread.
  * 3: `inodes.hold` (S3 Object Lock), which an older gateway would not enforce.
+ * 4: `caching_holds` (SMB client caching across nodes), which an older gateway would not record,
+ *    granting caching the other nodes do not see.
  */
-export const PG_SCHEMA_VERSION = 3;
+export const PG_SCHEMA_VERSION = 4;
 
 export const PG_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -95,6 +97,18 @@ CREATE TABLE IF NOT EXISTS byte_locks (
   since BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS byte_locks_by_ino ON byte_locks (ino);
+
+-- What each gateway process's SMB clients cache of a file (lease bits: read 1, handle 2, write
+-- 4), for the other nodes to recall before they change or read it. Counts, like byte_locks,
+-- while its process holds its liveness lock.
+CREATE TABLE IF NOT EXISTS caching_holds (
+  alive BIGINT NOT NULL,
+  node TEXT NOT NULL,
+  ino BIGINT NOT NULL,
+  caching INTEGER NOT NULL,
+  PRIMARY KEY (alive, ino)
+);
+CREATE INDEX IF NOT EXISTS caching_holds_by_ino ON caching_holds (ino);
 
 -- The bytes of files with layout 2 (small files kept in the metadata database).
 CREATE TABLE IF NOT EXISTS inline_data (

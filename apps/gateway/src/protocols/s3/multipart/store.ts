@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isFsError } from '../../../storage/errors.ts';
 import type { Namespace } from '../../../storage/namespace.ts';
 import { type Attributes, ROOT } from '../../../storage/types.ts';
+import { KeyedQueue } from '../../../util/keyed-queue.ts';
 import { S3Error } from '../deps.ts';
 
 /**
@@ -49,7 +50,7 @@ export interface Upload {
 const partName = (n: number) => `${PART_XATTR_PREFIX}${String(n).padStart(5, '0')}`;
 
 export class UploadStore {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedQueue<string>();
 
   private constructor(
     private readonly ns: Namespace,
@@ -85,14 +86,7 @@ export class UploadStore {
 
   /** Serialises the changes to one upload (parts replaced, completion, abort). */
   exclusive<T>(uploadId: string, work: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(uploadId) ?? Promise.resolve();
-    const run = prev.then(work, work);
-    const tail = run.catch(() => {});
-    this.locks.set(uploadId, tail);
-    void tail.then(() => {
-      if (this.locks.get(uploadId) === tail) this.locks.delete(uploadId);
-    });
-    return run;
+    return this.locks.run(uploadId, work);
   }
 
   async create(info: UploadInfo): Promise<string> {

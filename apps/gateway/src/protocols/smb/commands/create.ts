@@ -38,7 +38,13 @@ import { HEADER_SIZE } from '../header.ts';
 import { decodeEaList } from '../info/ea.ts';
 import { decodeLeaseRequest, encodeLeaseReply, type LeaseRequest, LeaseTable } from '../leases.ts';
 import { Open } from '../open-files.ts';
-import { breakHandleCaching, contendForOpen, grantCaching, waitForBreaks } from '../oplocks.ts';
+import {
+  breakHandleCaching,
+  claimCaching,
+  contendForOpen,
+  recallOtherNodes,
+  waitForBreaks,
+} from '../oplocks.ts';
 import { parseSmbName, resolvePath } from '../paths.ts';
 import { createQuotaHandle, isQuotaFile } from '../quota.ts';
 import { specialOpen } from '../special-open.ts';
@@ -195,6 +201,8 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     existing = at.attrs ? await existingAccess(ctx, req, access, at.attrs, at.parent, limit) : undefined;
   }
   leaseElsewhere(at.attrs?.ino);
+  if (at.attrs && existing)
+    await recallOtherNodes(ctx.env, at.attrs.ino, existing.granted, existing.overwrite);
   let attrs = at.attrs;
   let action: number = CREATE_ACTION.OPENED;
   let granted: number;
@@ -267,7 +275,7 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   ctx.session!.opens.set(fid, open);
   ctx.setCompoundOpen(open);
   const asksOplock = req.oplockLevel === OPLOCK_LEVEL_LEASE ? OPLOCK_LEVEL_NONE : req.oplockLevel;
-  grantCaching(ctx, open, lease && open.kind === 'file' ? { lease } : { oplock: asksOplock });
+  await claimCaching(ctx, open, lease && open.kind === 'file' ? { lease } : { oplock: asksOplock });
   // An open that will delete the file takes handle caching from other clients' leases.
   if (open.deleteOnClose) breakHandleCaching(ctx.env, open);
   const durableReply = grantDurable(ctx, open, durable.request);

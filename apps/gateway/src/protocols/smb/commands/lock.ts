@@ -77,7 +77,7 @@ export async function handleLock(ctx: RequestContext, req: LockRequest): Promise
       throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'several blocking locks in one request');
     if (l.offset + l.length > TOP) throw new SmbError(NT_STATUS.STATUS_INVALID_LOCK_RANGE, 'range past 2^64');
   }
-  breakReadCaching(ctx.env, open);
+  await breakReadCaching(ctx.env, open);
   const taken: HeldLock[] = [];
   try {
     for (const l of req.locks) {

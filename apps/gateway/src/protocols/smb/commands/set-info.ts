@@ -91,7 +91,7 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
       if (a.type === 'dir')
         throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'allocation of a directory');
       if (want < a.size) await resize(ctx, open, want);
-      else breakReadCaching(ctx.env, open);
+      else await breakReadCaching(ctx.env, open);
       await writeAllocation(ctx.env.ns, ctx.cred(), open.ino, want);
       return;
     }
@@ -116,7 +116,7 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
 async function resize(ctx: RequestContext, open: Open, size: bigint): Promise<void> {
   if (ctx.env.ns.locks.conflict(open.ino, size, 0n, true, open.lockKey))
     throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'range locked by another open');
-  breakReadCaching(ctx.env, open);
+  await breakReadCaching(ctx.env, open);
   await ctx.env.ns.setattr(ctx.cred(), open.ino, { size });
   await keepChangeTime(ctx, open);
 }

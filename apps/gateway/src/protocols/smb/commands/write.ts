@@ -80,7 +80,7 @@ export async function handleWrite(ctx: RequestContext, req: WriteRequest): Promi
     );
   }
   const stable = open.writeThrough || (req.flags & WRITEFLAG_WRITE_THROUGH) !== 0;
-  breakReadCaching(ctx.env, open);
+  await breakReadCaching(ctx.env, open);
   await ns.write(ctx.cred(), open.ino, offset, req.data, stable ? 'file' : 'unstable');
   if (!stable && req.data.length > 0) open.dirty = true;
   await keepChangeTime(ctx, open);

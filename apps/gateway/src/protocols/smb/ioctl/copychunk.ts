@@ -97,7 +97,7 @@ export async function copyChunks(
       const got = await ns.read(cred, source.ino, c.src, c.len);
       if (got.data.length < c.len)
         throw new SmbError(NT_STATUS.STATUS_INVALID_VIEW_SIZE, 'chunk past the end of the source');
-      breakReadCaching(ctx.env, target);
+      await breakReadCaching(ctx.env, target);
       await ns.write(cred, target.ino, c.dst, got.data, 'unstable');
       target.dirty = true;
       done++;
