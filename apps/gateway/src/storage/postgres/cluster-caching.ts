@@ -35,8 +35,9 @@ export type RecallRequest = [id: string, ino: string, need: 'r' | 'w', to: numbe
 export interface CachingMessenger {
   /** Announces that this node's caching of the inode changed: the others reload their view. */
   changed(ino: bigint): void;
-  request(r: RecallRequest): void;
-  answer(id: string): void;
+  /** Rejects when the request could not be sent. */
+  request(r: RecallRequest): Promise<void>;
+  answer(id: string): Promise<void>;
 }
 
 /**
@@ -99,12 +100,17 @@ export class ClusterCaching implements CachingHolder, CachingCluster {
     const id = `${this.aliveKey}.${++this.seq}`;
     this.stats.asked++;
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
+      // Unanswered (the node gone, or the database down so that no notification goes either
+      // way): the change goes on, as after a local break's timeout; it then meets the
+      // metadata's own state (an open circuit answers its error at once).
+      const unanswered = () => {
+        clearTimeout(timer);
+        if (!this.waiting.delete(id)) return;
         this.stats.unanswered++;
         this.refresh(ino).catch(this.onError);
         resolve();
-      }, REMOTE_RECALL_TIMEOUT_MS);
+      };
+      const timer = setTimeout(unanswered, REMOTE_RECALL_TIMEOUT_MS);
       timer.unref();
       this.waiting.set(id, () => {
         this.stats.answered++;
@@ -112,7 +118,10 @@ export class ClusterCaching implements CachingHolder, CachingCluster {
         this.waiting.delete(id);
         resolve();
       });
-      this.messenger.request([id, String(ino), need === 'read' ? 'r' : 'w', alive]);
+      this.messenger.request([id, String(ino), need === 'read' ? 'r' : 'w', alive]).catch((e: Error) => {
+        this.onError(e);
+        unanswered();
+      });
     });
   }
 
@@ -124,7 +133,7 @@ export class ClusterCaching implements CachingHolder, CachingCluster {
       Promise.resolve(this.recallLocal(inode, need === 'r' ? 'read' : 'write'))
         .then(() => this.record(inode))
         .catch(this.onError)
-        .finally(() => this.messenger.answer(id));
+        .finally(() => this.messenger.answer(id).catch(this.onError));
     }
   }
 

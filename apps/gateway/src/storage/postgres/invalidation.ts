@@ -131,9 +131,17 @@ export class ClusterInvalidation {
     this.schedule();
   }
 
-  /** A recall asked of another node, or an answer to one: sent at once, never batched away. */
-  sendCaching(m: { q: RecallRequest[] } | { a: string[] }): void {
-    if (!this.closed) this.notify(JSON.stringify({ n: this.nodeId, ...m }));
+  /**
+   * A recall asked of another node, or an answer to one: sent at once, never batched away.
+   * Rejects when it could not be sent (the database is down or this node is closing).
+   */
+  async sendCaching(m: { q: RecallRequest[] } | { a: string[] }): Promise<void> {
+    if (this.closed) throw new Error('closed');
+    this.published++;
+    await this.pool.query('SELECT pg_notify($1, $2)', [
+      this.channel,
+      JSON.stringify({ n: this.nodeId, ...m }),
+    ]);
   }
 
   private schedule(): void {
