@@ -1,8 +1,10 @@
+import type { OpenHoldsCluster } from './open-holds.ts';
+
 /** A protocol whose clients cache files (SMB oplocks and leases). */
 export interface CachingHolder {
   /** Whether any client caches anything at all: with none, a recall costs one check. */
   readonly active: boolean;
-  /** The other gateway nodes' clients (postgres/cluster-caching.ts), not this process's. */
+  /** The other gateway nodes' clients (postgres/cluster-opens.ts), not this process's. */
   readonly remote?: boolean;
   /**
    * Before a change (`write`): takes every client's caching of the file away and resolves once
@@ -21,26 +23,6 @@ export type RecallNeed = 'read' | 'write';
 export type RecallScope = 'all' | 'local' | 'remote';
 
 /**
- * Client caching kept coherent across gateway nodes on one PostgreSQL
- * (postgres/cluster-caching.ts): a node grants caching of a file only after recording it where
- * the others see it, and tells them when what its clients cache of a file changed.
- */
-export interface CachingCluster {
-  /**
-   * Runs `decide` with what the other nodes' clients cache of the file (lease bits: read 1,
-   * handle 2, write 4, or'ed), and records what this node's clients cache of it after the
-   * decision before the next node decides. Rejects when that cannot be recorded.
-   */
-  claim<T>(ino: bigint, decide: (remote: number) => T): Promise<T>;
-  /** What this node's clients cache of the file changed (recorded in the background). */
-  changed(ino: bigint): void;
-  /** Set by the caching protocol: what this node's clients cache of a file now. */
-  localCaching: (ino: bigint) => number;
-  /** Recalls asked of other nodes, answered, and not answered in time (for the metrics). */
-  readonly stats: { readonly asked: number; readonly answered: number; readonly unanswered: number };
-}
-
-/**
  * Recalls of client caching before a change or a read that does not come through the caching
  * protocol: an NFS WRITE or REMOVE, an S3 PUT or DELETE of a file an SMB client holds a lease
  * or oplock on waits until that client has flushed what it wrote and dropped what it read; an
@@ -55,8 +37,11 @@ export class CachingRecalls {
    * client never acknowledged (its caching taken at the timeout; counted by the holder).
    */
   readonly stats = { recalls: 0, waitedMs: 0, unanswered: 0 };
-  /** Several gateway nodes on one PostgreSQL: their clients' caching (join-cluster.ts). */
-  cluster: CachingCluster | undefined;
+  /**
+   * Several gateway nodes on one PostgreSQL: what their SMB clients hold of files, caching and
+   * share modes (join-cluster.ts); also registered as the holder of the other nodes' caching.
+   */
+  cluster: OpenHoldsCluster | undefined;
 
   register(holder: CachingHolder): () => void {
     this.holders.add(holder);

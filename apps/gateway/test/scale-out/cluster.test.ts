@@ -38,12 +38,14 @@ import { SmbSession, StableHow } from '../crash/clients.ts';
 import { type StoreServer, startStoreServer } from '../data-s3/store-server.ts';
 import { sampleValue, scrape } from '../metrics/fixture.ts';
 import {
+  type CreateOptions,
   closeBody,
   connectedClient,
   createBody,
   createContexts,
   fileIdOf,
   readBody,
+  type TestClient,
   writeBody,
 } from '../smb/client.ts';
 import {
@@ -531,6 +533,73 @@ describe('a three-node cluster on PostgreSQL and an object store', {
       c1.close();
       c2.close();
       nfsB.close();
+    }
+  });
+
+  test('7c share modes are one table across nodes: an open denying others refuses them on node b until closed on node a', async () => {
+    const { user, password } = a.access;
+    const c1 = await connectedClient(a.access.smbPort, user, password, { dialects: SMB3 });
+    const c2 = await connectedClient(b.access.smbPort, user, password, { dialects: SMB3 });
+    const name = `${BUCKET}\\report.docx`;
+    const readWrite = ACCESS.FILE_READ_DATA | ACCESS.FILE_WRITE_DATA | ACCESS.FILE_READ_ATTRIBUTES;
+    const open = (client: TestClient, o: CreateOptions) =>
+      client.request({ command: CMD.CREATE, body: createBody(name, o) });
+    try {
+      // Word's way: read and write, sharing reading only.
+      const r1 = await open(c1, { access: readWrite, share: 0x1, disposition: DISPOSITION.OPEN_IF });
+      equal(r1.status, 0);
+      const fid1 = fileIdOf(r1);
+      equal(
+        (await open(c2, { access: readWrite, share: 0x7 })).status,
+        NT_STATUS.STATUS_SHARING_VIOLATION,
+        'a second editor on node b is refused',
+      );
+      equal(
+        (await open(c2, { access: readWrite, share: 0x7, disposition: DISPOSITION.OVERWRITE_IF })).status,
+        NT_STATUS.STATUS_SHARING_VIOLATION,
+        'and so is an overwrite, before it truncates anything',
+      );
+      const reader = await open(c2, { access: ACCESS.FILE_READ_DATA, share: 0x7 });
+      equal(reader.status, 0, 'a reader sharing writes is let in');
+      equal((await c2.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(reader)) })).status, 0);
+      const stat = await open(c2, { access: ACCESS.FILE_READ_ATTRIBUTES, share: 0 });
+      equal(stat.status, 0, 'an attributes-only open is not a data open');
+      equal((await c2.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(stat)) })).status, 0);
+      equal((await c1.request({ command: CMD.CLOSE, body: closeBody(fid1) })).status, 0);
+      await until('node a records the close', 10_000, async () => {
+        const r = await open(c2, { access: readWrite, share: 0x1 });
+        if (r.status === 0) await c2.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(r)) });
+        return r.status === 0;
+      });
+
+      // A handle node a's client keeps only because it caches it is recalled, and the client closes it.
+      const k1 = randomBytes(16);
+      const cached = await open(c1, {
+        access: readWrite,
+        share: 0x1,
+        oplock: LEASE,
+        contexts: createContexts([leaseV2(k1, R | W | H)]),
+      });
+      equal(leaseOf(cached).state, R | W | H);
+      const { brk, opened } = await openBehindBreak(
+        c2,
+        { command: CMD.CREATE, body: createBody(name, { access: readWrite, share: 0x7 }) },
+        c1,
+      );
+      // Write caching first (node b's open reads), then, the share modes still in the way,
+      // handle caching (unless node b saw the lease only when it decided).
+      for (let n = 0, step = brk; ; step = await nthBreak(c1, ++n)) {
+        equal(step.ackRequired, true);
+        equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k1, step.to) })).status, 0);
+        if ((step.to & H) === 0) break;
+      }
+      equal((await c1.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(cached)) })).status, 0);
+      const second = await opened;
+      equal(second.status, 0, 'opened once the cached handle is closed');
+      equal((await c2.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(second)) })).status, 0);
+    } finally {
+      c1.close();
+      c2.close();
     }
   });
 

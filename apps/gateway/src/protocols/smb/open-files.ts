@@ -133,7 +133,7 @@ interface InodeState {
 export class InodeOpens {
   private readonly byIno = new Map<bigint, InodeState>();
   private readonly waiters = new Map<bigint, Array<() => void>>();
-  /** Told of every `touch` (the caching of the file may have changed: cluster-caching.ts). */
+  /** Told of every `touch` (the file's opens or caching may have changed: cluster-opens.ts). */
   onTouch: ((ino: bigint) => void) | undefined;
 
   /**

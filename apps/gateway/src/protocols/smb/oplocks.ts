@@ -1,3 +1,4 @@
+import type { CachingHolder } from '../../storage/caching-recall.ts';
 import { closeOpen } from './close-open.ts';
 import {
   ACCESS,
@@ -215,36 +216,6 @@ export function grantCaching(ctx: RequestContext, open: Open, req: CachingReques
 }
 
 /**
- * `grantCaching` with several gateway nodes on one PostgreSQL: decided and recorded under the
- * file's cluster-wide lock (storage/postgres/cluster-caching.ts), seeing what the other nodes'
- * clients cache — no write caching beside them, nothing beside their write caching. When that
- * cannot be recorded, the open caches nothing (a lease asked for is answered with none).
- */
-export async function claimCaching(ctx: RequestContext, open: Open, req: CachingRequest): Promise<void> {
-  const cluster = ctx.env.ns.caching.cluster;
-  const asks = req.lease ? req.lease.state !== CACHE.NONE : req.oplock !== OPLOCK_LEVEL_NONE;
-  if (!cluster || !asks || open.kind !== 'file') {
-    grantCaching(ctx, open, req);
-    return;
-  }
-  let before: number | undefined;
-  try {
-    await cluster.claim(open.ino, (remote) => {
-      before = req.lease ? (ctx.env.leases.get(ctx.conn.clientGuid, req.lease.key)?.state ?? CACHE.NONE) : 0;
-      return grantCaching(ctx, open, req, remote);
-    });
-  } catch (e) {
-    ctx.env.log.warn(
-      { err: e, path: open.path },
-      `SMB caching of ${open.path} not granted: ${(e as Error).message}`,
-    );
-    if (before === undefined) grantCaching(ctx, open, req, R | H | W);
-    else if (open.lease) open.lease.state = before;
-    else open.oplock = OPLOCK_LEVEL_NONE;
-  }
-}
-
-/**
  * Before an open of an existing file on this node proceeds, the other nodes' clients give up
  * write caching of it (everything when the open overwrites), as this node's own do
  * (`contendForOpen`); a stat open breaks nothing. Undefined when no other node caches the file.
@@ -391,13 +362,11 @@ export function breakHandleCaching(env: ServerEnv, through: Open): boolean {
  * changes a file, every SMB client's caching of it is broken to none; before they read it,
  * write caching is (to read and handle caching; an oplock to level II). The other protocol
  * waits until write and handle caching are acknowledged (the client has written back what it
- * held) or their breaks time out. Read caching is dropped at once. With several gateway nodes
- * on one PostgreSQL, what this node's clients cache is recorded for the others (every change of
- * a file's opens or caching touches it) and their recalls reach this node's clients through the
- * same holder. Returns what undoes it (the server's stop).
+ * held) or their breaks time out. Read caching is dropped at once. Other gateway nodes' recalls
+ * reach this node's clients through it too (cluster-opens.ts).
  */
-export function joinCachingRecalls(env: ServerEnv): () => void {
-  const unregister = env.ns.caching.register({
+export function cachingHolder(env: ServerEnv): CachingHolder {
+  return {
     get active() {
       return !env.inodes.empty;
     },
@@ -406,19 +375,6 @@ export function joinCachingRecalls(env: ServerEnv): () => void {
       const beyond = (o: Open) => (cachingOf(o) & ~keep) !== 0;
       return env.inodes.anyOf(ino, beyond) ? recallAll(env, ino, keep, beyond) : undefined;
     },
-  });
-  const cluster = env.ns.caching.cluster;
-  if (!cluster) return unregister;
-  cluster.localCaching = (ino) => {
-    let bits = 0;
-    for (const o of env.inodes.opensOf(ino)) bits |= cachingOf(o);
-    return bits;
-  };
-  env.inodes.onTouch = (ino) => cluster.changed(ino);
-  return () => {
-    unregister();
-    env.inodes.onTouch = undefined;
-    cluster.localCaching = () => 0;
   };
 }
 

@@ -8,6 +8,7 @@ import { createReadBufferServer } from '../../util/read-buffer-socket.ts';
 import { Acceptor } from '../acceptor.ts';
 import { ClientAccess } from '../client-access.ts';
 import { closeOpen } from './close-open.ts';
+import { joinOpenHolds } from './cluster-opens.ts';
 import { SmbConnection } from './connection.ts';
 import type { ServerEnv } from './context.ts';
 import { DurableOpens } from './durable.ts';
@@ -16,7 +17,7 @@ import { nowFiletime } from './filetime.ts';
 import { LeaseTable } from './leases.ts';
 import { NotifyHub } from './notify.ts';
 import { InodeOpens } from './open-files.ts';
-import { joinCachingRecalls } from './oplocks.ts';
+import { cachingHolder } from './oplocks.ts';
 import { probeNegotiate } from './probe.ts';
 import { type SmbStatus, smbStatusOf } from './status-report.ts';
 import { hostAllowed, inValidGroups, type Share, sharesFrom, type TreeConnect } from './tree.ts';
@@ -83,7 +84,12 @@ export class SmbServer implements ProtocolServer {
 
   async start(): Promise<Listener[]> {
     await this.acceptor.listen();
-    this.stopRecalls = joinCachingRecalls(this.env);
+    const unregister = this.ctx.ns.caching.register(cachingHolder(this.env));
+    const leave = joinOpenHolds(this.env);
+    this.stopRecalls = () => {
+      unregister();
+      leave();
+    };
     const { host, port } = this.ctx.config.smb.bind;
     return [{ name: 'SMB', address: `${host}:${port}` }];
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { pgConnectionString } from '../../config/control-url.ts';
 import type { Effects } from '../meta/model.ts';
-import type { RecallRequest } from './cluster-caching.ts';
+import type { RecallRequest } from './cluster-opens.ts';
 
 /** What the namespace drops when told: the inodes and entries, or everything (undefined). */
 export type Invalidate = (
@@ -24,9 +24,9 @@ interface Message {
   all?: true;
   /** Inodes whose byte-range locks on the sender changed. */
   l?: string[];
-  /** Inodes whose client caching on the sender changed. */
+  /** Inodes whose SMB open holds (share modes, caching) on the sender changed. */
   c?: string[];
-  /** Recalls of client caching the sender asks of other nodes (cluster-caching.ts). */
+  /** Recalls of client caching the sender asks of other nodes (cluster-opens.ts). */
   q?: RecallRequest[];
   /** The sender's answers to recalls: their ids. */
   a?: string[];
@@ -42,9 +42,9 @@ export interface LockHooks {
   reconnected(): void;
 }
 
-/** What the client caching coherence (cluster-caching.ts) plugs into the listener. */
-export interface CachingHooks {
-  /** Another node's caching of these inodes changed. */
+/** What the SMB open coherence (cluster-opens.ts) plugs into the listener. */
+export interface OpensHooks {
+  /** Another node's holds of these inodes changed. */
   changed(inodes: bigint[]): void;
   /** Recalls asked by another node (each names the process it asks). */
   requested(requests: RecallRequest[]): void;
@@ -69,9 +69,9 @@ export class ClusterInvalidation {
   private pendingInodes = new Set<bigint>();
   private pendingNames = new Map<string, [bigint, string]>();
   private pendingLocks = new Set<bigint>();
-  private pendingCaching = new Set<bigint>();
+  private pendingOpens = new Set<bigint>();
   locks: LockHooks | undefined;
-  caching: CachingHooks | undefined;
+  opens: OpensHooks | undefined;
   private scheduled = false;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -124,10 +124,10 @@ export class ClusterInvalidation {
     this.schedule();
   }
 
-  /** Called when what this node's clients cache of an inode changed. */
-  publishCaching(ino: bigint): void {
+  /** Called when what this node's SMB clients hold of an inode changed. */
+  publishOpens(ino: bigint): void {
     if (this.closed) return;
-    this.pendingCaching.add(ino);
+    this.pendingOpens.add(ino);
     this.schedule();
   }
 
@@ -135,7 +135,7 @@ export class ClusterInvalidation {
    * A recall asked of another node, or an answer to one: sent at once, never batched away.
    * Rejects when it could not be sent (the database is down or this node is closing).
    */
-  async sendCaching(m: { q: RecallRequest[] } | { a: string[] }): Promise<void> {
+  async sendRecall(m: { q: RecallRequest[] } | { a: string[] }): Promise<void> {
     if (this.closed) throw new Error('closed');
     this.published++;
     await this.pool.query('SELECT pg_notify($1, $2)', [
@@ -157,15 +157,15 @@ export class ClusterInvalidation {
       i: [...this.pendingInodes].map(String),
       e: [...this.pendingNames.values()].map(([d, n]) => [String(d), n]),
       l: [...this.pendingLocks].map(String),
-      c: [...this.pendingCaching].map(String),
+      c: [...this.pendingOpens].map(String),
     };
     this.pendingInodes.clear();
     this.pendingNames.clear();
     this.pendingLocks.clear();
-    this.pendingCaching.clear();
+    this.pendingOpens.clear();
     let payload = JSON.stringify(msg);
     if (Buffer.byteLength(payload) > MAX_PAYLOAD) {
-      // Too much for one notification: the caches drop everything; lock and caching changes go
+      // Too much for one notification: the caches drop everything; lock and open changes go
       // in batches.
       payload = JSON.stringify({ n: this.nodeId, all: true });
       for (const field of ['l', 'c'] as const) {
@@ -194,9 +194,9 @@ export class ClusterInvalidation {
     if (m.n === this.nodeId) return;
     this.received++;
     if (m.l && m.l.length > 0) this.locks?.changed(m.l.map((s) => BigInt(s)));
-    if (m.c && m.c.length > 0) this.caching?.changed(m.c.map((s) => BigInt(s)));
-    if (m.q && m.q.length > 0) this.caching?.requested(m.q);
-    if (m.a && m.a.length > 0) this.caching?.answered(m.a);
+    if (m.c && m.c.length > 0) this.opens?.changed(m.c.map((s) => BigInt(s)));
+    if (m.q && m.q.length > 0) this.opens?.requested(m.q);
+    if (m.a && m.a.length > 0) this.opens?.answered(m.a);
     if (m.all) {
       this.invalidate();
       return;
@@ -220,7 +220,7 @@ export class ClusterInvalidation {
         () => {
           this.invalidate();
           this.locks?.reconnected();
-          this.caching?.reconnected();
+          this.opens?.reconnected();
         },
         (err: Error) => {
           this.onError(err);

@@ -1,14 +1,14 @@
 import { hostname } from 'node:os';
 import type { OpenedNamespace, OpenNamespaceOptions } from '../open.ts';
-import { ClusterCaching } from './cluster-caching.ts';
 import { ClusterLocks } from './cluster-locks.ts';
+import { ClusterOpens } from './cluster-opens.ts';
 import { ClusterInvalidation } from './invalidation.ts';
 import type { PgMetadataStore } from './store.ts';
 
 /**
  * A namespace on PostgreSQL metadata joins the other gateway nodes on it: cache invalidations
  * published after each commit and received from the others, and byte-range locks and SMB
- * client caching kept coherent across nodes, their messages carried by the invalidations'
+ * opens (share modes and caching) kept coherent across nodes, their messages carried by the invalidations'
  * listener. Loaded only for a PostgreSQL metadata URL (open.ts), like the `pg` driver it needs.
  */
 export async function joinCluster(
@@ -19,14 +19,14 @@ export async function joinCluster(
   const onError = (e: Error) => o.onConnectionError?.(e);
   const node = o.nodeName ?? hostname();
   const locks = new ClusterLocks(meta.pool, node, ns.locks, (ino) => cluster.publishLocks(ino), onError);
-  const caching = new ClusterCaching(
+  const opens = new ClusterOpens(
     meta.pool,
     node,
     locks.aliveKey,
     {
-      changed: (ino) => cluster.publishCaching(ino),
-      request: (r) => cluster.sendCaching({ q: [r] }),
-      answer: (id) => cluster.sendCaching({ a: [id] }),
+      changed: (ino) => cluster.publishOpens(ino),
+      request: (r) => cluster.sendRecall({ q: [r] }),
+      answer: (id) => cluster.sendRecall({ a: [id] }),
     },
     (ino, need) => ns.caching.recall(ino, need, 'local'),
     onError,
@@ -40,7 +40,7 @@ export async function joinCluster(
       // Another node changed a file this node's clients cache: had that node not yet seen
       // them (a grant racing its change), their caching goes now.
       for (const ino of inodes ?? []) {
-        if (caching.localCaching(ino) !== 0) ns.caching.recall(ino, 'write', 'local')?.catch(onError);
+        if (opens.localHolds(ino).caching !== 0) ns.caching.recall(ino, 'write', 'local')?.catch(onError);
       }
     },
     o.onConnectionError,
@@ -54,18 +54,18 @@ export async function joinCluster(
     },
     reconnected: () => void locks.resync().catch(onError),
   };
-  cluster.caching = {
+  cluster.opens = {
     changed: (inodes) => {
-      for (const ino of inodes) caching.refresh(ino).catch(onError);
+      for (const ino of inodes) opens.refresh(ino).catch(onError);
     },
-    requested: (requests) => caching.requested(requests),
-    answered: (ids) => caching.answered(ids),
-    reconnected: () => void caching.resync().catch(onError),
+    requested: (requests) => opens.requested(requests),
+    answered: (ids) => opens.answered(ids),
+    reconnected: () => void opens.resync().catch(onError),
   };
   ns.locks.cluster = locks;
-  ns.caching.register(caching);
-  ns.caching.cluster = caching;
+  ns.caching.register(opens);
+  ns.caching.cluster = opens;
   await cluster.start();
   await locks.resync();
-  await caching.resync();
+  await opens.resync();
 }

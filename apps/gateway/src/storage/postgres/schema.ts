@@ -7,8 +7,8 @@
 /**
  * 2: small files inline (layout 2, `inline_data`), which a version-1 gateway would misread.
  * 3: `inodes.hold` (S3 Object Lock), which an older gateway would not enforce.
- * 4: `caching_holds` (SMB client caching across nodes), which an older gateway would not record,
- *    granting caching the other nodes do not see.
+ * 4: `open_holds` (SMB share modes and caching across nodes), which an older gateway would not
+ *    record, granting opens and caching the other nodes do not see.
  */
 export const PG_SCHEMA_VERSION = 4;
 
@@ -98,17 +98,24 @@ CREATE TABLE IF NOT EXISTS byte_locks (
 );
 CREATE INDEX IF NOT EXISTS byte_locks_by_ino ON byte_locks (ino);
 
--- What each gateway process's SMB clients cache of a file (lease bits: read 1, handle 2, write
--- 4), for the other nodes to recall before they change or read it. Counts, like byte_locks,
--- while its process holds its liveness lock.
-CREATE TABLE IF NOT EXISTS caching_holds (
+-- What each gateway process's SMB clients hold of a file, for the other nodes to respect: their
+-- caching (lease bits: read 1, handle 2, write 4) and, for share modes, how many of their opens
+-- with data access read, write or delete it and how many of those do not share reading,
+-- writing or deleting. Counts, like byte_locks, while its process holds its liveness lock.
+CREATE TABLE IF NOT EXISTS open_holds (
   alive BIGINT NOT NULL,
   node TEXT NOT NULL,
   ino BIGINT NOT NULL,
   caching INTEGER NOT NULL,
+  readers INTEGER NOT NULL,
+  writers INTEGER NOT NULL,
+  deleters INTEGER NOT NULL,
+  no_read INTEGER NOT NULL,
+  no_write INTEGER NOT NULL,
+  no_delete INTEGER NOT NULL,
   PRIMARY KEY (alive, ino)
 );
-CREATE INDEX IF NOT EXISTS caching_holds_by_ino ON caching_holds (ino);
+CREATE INDEX IF NOT EXISTS open_holds_by_ino ON open_holds (ino);
 
 -- The bytes of files with layout 2 (small files kept in the metadata database).
 CREATE TABLE IF NOT EXISTS inline_data (

@@ -2,6 +2,7 @@ import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes } from '../../../storage/types.ts';
 import { invalidAccessMask, mapGeneric, maximalAccess, shareLimit } from '../access.ts';
 import { caseIndexFor } from '../case-index.ts';
+import { checkSharingElsewhere, claimOpen } from '../cluster-opens.ts';
 import {
   ACCESS,
   ATTR,
@@ -38,13 +39,7 @@ import { HEADER_SIZE } from '../header.ts';
 import { decodeEaList } from '../info/ea.ts';
 import { decodeLeaseRequest, encodeLeaseReply, type LeaseRequest, LeaseTable } from '../leases.ts';
 import { Open } from '../open-files.ts';
-import {
-  breakHandleCaching,
-  claimCaching,
-  contendForOpen,
-  recallOtherNodes,
-  waitForBreaks,
-} from '../oplocks.ts';
+import { breakHandleCaching, contendForOpen, recallOtherNodes, waitForBreaks } from '../oplocks.ts';
 import { parseSmbName, resolvePath } from '../paths.ts';
 import { createQuotaHandle, isQuotaFile } from '../quota.ts';
 import { specialOpen } from '../special-open.ts';
@@ -201,8 +196,11 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     existing = at.attrs ? await existingAccess(ctx, req, access, at.attrs, at.parent, limit) : undefined;
   }
   leaseElsewhere(at.attrs?.ino);
-  if (at.attrs && existing)
+  if (at.attrs && existing) {
     await recallOtherNodes(ctx.env, at.attrs.ino, existing.granted, existing.overwrite);
+    if (existing.overwrite)
+      await checkSharingElsewhere(ctx.env, at.attrs.ino, existing.granted, req.shareAccess);
+  }
   let attrs = at.attrs;
   let action: number = CREATE_ACTION.OPENED;
   let granted: number;
@@ -272,10 +270,17 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     `smb:${conn.id}:${fid}`,
   );
   ctx.env.inodes.add(open);
+  const asksOplock = req.oplockLevel === OPLOCK_LEVEL_LEASE ? OPLOCK_LEVEL_NONE : req.oplockLevel;
+  try {
+    await claimOpen(ctx, open, lease && open.kind === 'file' ? { lease } : { oplock: asksOplock });
+  } catch (e) {
+    // Refused by another node's share modes: the open never was.
+    open.deleteOnClose = false;
+    ctx.env.inodes.remove(open);
+    throw e;
+  }
   ctx.session!.opens.set(fid, open);
   ctx.setCompoundOpen(open);
-  const asksOplock = req.oplockLevel === OPLOCK_LEVEL_LEASE ? OPLOCK_LEVEL_NONE : req.oplockLevel;
-  await claimCaching(ctx, open, lease && open.kind === 'file' ? { lease } : { oplock: asksOplock });
   // An open that will delete the file takes handle caching from other clients' leases.
   if (open.deleteOnClose) breakHandleCaching(ctx.env, open);
   const durableReply = grantDurable(ctx, open, durable.request);

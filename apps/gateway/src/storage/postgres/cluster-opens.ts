@@ -1,15 +1,25 @@
 import type pg from 'pg';
 import { KeyedQueue } from '../../util/keyed-queue.ts';
-import type { CachingCluster, CachingHolder, RecallNeed } from '../caching-recall.ts';
+import type { CachingHolder, RecallNeed } from '../caching-recall.ts';
+import {
+  isEmptyHolds,
+  NO_HOLDS,
+  type OpenHolds,
+  type OpenHoldsCluster,
+  sameHolds,
+  sumHolds,
+} from '../open-holds.ts';
 import { inInodeLock, liveCondition } from './advisory.ts';
 
-/** The advisory lock class of an inode's caching decisions. */
-const CACHING_CLASS = 7413;
+/** The advisory lock class of an inode's open decisions (share modes and caching). */
+const OPENS_CLASS = 7413;
 
 /** Lease bits, as the SMB server keeps them (MS-SMB2 §2.2.13.2.8). */
 const R = 0x1;
 const H = 0x2;
 const W = 0x4;
+
+const COLUMNS = 'caching, readers, writers, deleters, no_read, no_write, no_delete';
 
 /**
  * How long a recall waits for the node it asked: that node's own breaks time out after 35 s
@@ -18,22 +28,41 @@ const W = 0x4;
  */
 export const REMOTE_RECALL_TIMEOUT_MS = 40_000;
 
-const LIVE = liveCondition('c');
+const LIVE = liveCondition('o');
 
-const SELECT_OTHERS = `SELECT alive, node, caching FROM caching_holds c WHERE ino = $1 AND alive <> $2 AND ${LIVE}`;
+const SELECT_OTHERS = `SELECT alive, node, ${COLUMNS} FROM open_holds o WHERE ino = $1 AND alive <> $2 AND ${LIVE}`;
 
+/** A row of `open_holds` (integers as the driver hands them back). */
 interface HoldRow {
-  alive: number;
+  alive: unknown;
   node: string;
-  caching: number;
+  caching: unknown;
+  readers: unknown;
+  writers: unknown;
+  deleters: unknown;
+  no_read: unknown;
+  no_write: unknown;
+  no_delete: unknown;
+}
+
+function holdsOf(r: HoldRow): OpenHolds {
+  return {
+    caching: Number(r.caching),
+    readers: Number(r.readers),
+    writers: Number(r.writers),
+    deleters: Number(r.deleters),
+    noRead: Number(r.no_read),
+    noWrite: Number(r.no_write),
+    noDelete: Number(r.no_delete),
+  };
 }
 
 /** A recall another node asks of this one: its id, the inode, what it needs, the node it asks. */
 export type RecallRequest = [id: string, ino: string, need: 'r' | 'w', to: number];
 
-/** How the caching coherence talks to the other nodes (over the invalidation listener). */
-export interface CachingMessenger {
-  /** Announces that this node's caching of the inode changed: the others reload their view. */
+/** How the open coherence talks to the other nodes (over the invalidation listener). */
+export interface OpensMessenger {
+  /** Announces that this node's holds of the inode changed: the others reload their view. */
   changed(ino: bigint): void;
   /** Rejects when the request could not be sent. */
   request(r: RecallRequest): Promise<void>;
@@ -41,25 +70,26 @@ export interface CachingMessenger {
 }
 
 /**
- * SMB client caching (oplocks and leases) coherent across gateway nodes on one PostgreSQL, as
- * CTDB makes Samba's: each node records what its clients cache of a file (`caching_holds`, a
- * row per process and inode) and keeps a view of the other nodes' rows, reloaded when they
- * announce a change. A grant is decided under the inode's advisory lock, seeing the others'
- * rows as they are (no write caching beside another node's client, nothing beside another
- * node's write caching), and recorded before the next node decides. A change or read on this
- * node (NFS, S3, or an SMB open or write) that another node's clients cache asks that node to
- * recall it (a notification) and waits for its answer, as for a recall of this node's own
- * clients. Rows count while their process holds its liveness lock, so a crashed node's caching
- * goes with its connection. Lowered caching is recorded in the background: until then the
- * others see it still held and ask for a recall, answered at once.
+ * SMB opens coherent across gateway nodes on one PostgreSQL, as CTDB makes Samba's: each node
+ * records what its clients hold of a file (`open_holds`, a row per process and inode: caching
+ * and share-mode counts) and keeps a view of the other nodes' rows, reloaded when they announce
+ * a change. An open with data access, or one asking for caching, is decided under the inode's
+ * advisory lock, seeing the others' rows as they are (a sharing violation with another node's
+ * opens; no write caching beside another node's clients, nothing beside their write caching),
+ * and recorded before the next node decides. A change or read on this node (NFS, S3, or an SMB
+ * open or write) of a file another node's clients cache asks that node to recall it (a
+ * notification) and waits for its answer, as for a recall of this node's own clients. Rows count
+ * while their process holds its liveness lock, so a crashed node's opens go with its
+ * connection. What is given up (a close, an acknowledged break) is recorded in the background:
+ * until then the others see it still held (a sharing violation, or a recall answered at once).
  */
-export class ClusterCaching implements CachingHolder, CachingCluster {
+export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
   readonly remote = true;
-  localCaching: (ino: bigint) => number = () => 0;
-  /** The other nodes' caching, by inode and process. */
-  private readonly view = new Map<bigint, Map<number, HoldRow>>();
+  localHolds: (ino: bigint) => OpenHolds = () => NO_HOLDS;
+  /** The other nodes' holds, by inode and process. */
+  private readonly view = new Map<bigint, Map<number, OpenHolds>>();
   /** What this process last recorded of an inode. */
-  private readonly recorded = new Map<bigint, number>();
+  private readonly recorded = new Map<bigint, OpenHolds>();
   private readonly queue = new KeyedQueue<bigint>();
   private readonly waiting = new Map<string, () => void>();
   private seq = 0;
@@ -70,7 +100,7 @@ export class ClusterCaching implements CachingHolder, CachingCluster {
     private readonly pool: pg.Pool,
     private readonly node: string,
     private readonly aliveKey: number,
-    private readonly messenger: CachingMessenger,
+    private readonly messenger: OpensMessenger,
     /** This node's clients' caching recalled (the local holders of the namespace's recalls). */
     private readonly recallLocal: (ino: bigint, need: RecallNeed) => Promise<void> | undefined,
     private readonly onError: (err: Error) => void = () => {},
@@ -80,19 +110,12 @@ export class ClusterCaching implements CachingHolder, CachingCluster {
     return this.view.size > 0;
   }
 
-  /** What the other nodes' clients cache of the file, as last loaded (0: nothing). */
-  remoteCaching(ino: bigint): number {
-    let bits = 0;
-    for (const h of this.view.get(ino)?.values() ?? []) bits |= h.caching;
-    return bits;
-  }
-
   recall(ino: bigint, need: RecallNeed): Promise<void> | undefined {
     const holds = this.view.get(ino);
     if (!holds) return undefined;
     const beyond = need === 'read' ? W : R | H | W;
     const asks: Promise<void>[] = [];
-    for (const h of holds.values()) if (h.caching & beyond) asks.push(this.ask(h.alive, ino, need));
+    for (const [alive, h] of holds) if (h.caching & beyond) asks.push(this.ask(alive, ino, need));
     return asks.length > 0 ? Promise.all(asks).then(() => undefined) : undefined;
   }
 
@@ -142,17 +165,17 @@ export class ClusterCaching implements CachingHolder, CachingCluster {
     for (const id of ids) this.waiting.get(id)?.();
   }
 
-  async claim<T>(ino: bigint, decide: (remote: number) => T): Promise<T> {
+  async claim<T>(ino: bigint, decide: (others: OpenHolds) => T): Promise<T> {
     return this.queue.run(ino, async () => {
-      const result = await inInodeLock(this.pool, CACHING_CLASS, ino, async (client) => {
+      const result = await inInodeLock(this.pool, OPENS_CLASS, ino, async (client) => {
         const others = await client.query<HoldRow>(SELECT_OTHERS, [ino, this.aliveKey]);
-        await client.query(`DELETE FROM caching_holds c WHERE ino = $1 AND alive <> $2 AND NOT ${LIVE}`, [
+        await client.query(`DELETE FROM open_holds o WHERE ino = $1 AND alive <> $2 AND NOT ${LIVE}`, [
           ino,
           this.aliveKey,
         ]);
         this.setView(ino, others.rows);
-        const result = decide(this.remoteCaching(ino));
-        await this.store(client, ino, this.localCaching(ino));
+        const result = decide(sumHolds(this.view.get(ino)?.values() ?? []));
+        await this.store(client, ino, this.localHolds(ino));
         return result;
       });
       this.messenger.changed(ino);
@@ -161,35 +184,48 @@ export class ClusterCaching implements CachingHolder, CachingCluster {
   }
 
   changed(ino: bigint): void {
-    if ((this.recorded.get(ino) ?? 0) === this.localCaching(ino)) return;
+    if (sameHolds(this.recorded.get(ino) ?? NO_HOLDS, this.localHolds(ino))) return;
     this.record(ino).catch(this.onError);
   }
 
-  /** Records this node's current caching of the inode, if it changed, and announces it. */
+  /** Records this node's current holds of the inode, if they changed, and announces them. */
   private record(ino: bigint): Promise<void> {
     return this.queue.run(ino, async () => {
-      const caching = this.localCaching(ino);
-      if ((this.recorded.get(ino) ?? 0) === caching) return;
-      await this.store(this.pool, ino, caching);
+      const holds = this.localHolds(ino);
+      if (sameHolds(this.recorded.get(ino) ?? NO_HOLDS, holds)) return;
+      await this.store(this.pool, ino, holds);
       this.messenger.changed(ino);
     });
   }
 
-  private async store(db: pg.Pool | pg.PoolClient, ino: bigint, caching: number): Promise<void> {
-    if (caching === 0) {
-      await db.query('DELETE FROM caching_holds WHERE alive = $1 AND ino = $2', [this.aliveKey, ino]);
+  private async store(db: pg.Pool | pg.PoolClient, ino: bigint, h: OpenHolds): Promise<void> {
+    if (isEmptyHolds(h)) {
+      await db.query('DELETE FROM open_holds WHERE alive = $1 AND ino = $2', [this.aliveKey, ino]);
       this.recorded.delete(ino);
       return;
     }
     await db.query(
-      `INSERT INTO caching_holds (alive, node, ino, caching) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (alive, ino) DO UPDATE SET caching = excluded.caching`,
-      [this.aliveKey, this.node, ino, caching],
+      `INSERT INTO open_holds (alive, node, ino, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (alive, ino) DO UPDATE SET caching = excluded.caching, readers = excluded.readers,
+         writers = excluded.writers, deleters = excluded.deleters, no_read = excluded.no_read,
+         no_write = excluded.no_write, no_delete = excluded.no_delete`,
+      [
+        this.aliveKey,
+        this.node,
+        ino,
+        h.caching,
+        h.readers,
+        h.writers,
+        h.deleters,
+        h.noRead,
+        h.noWrite,
+        h.noDelete,
+      ],
     );
-    this.recorded.set(ino, caching);
+    this.recorded.set(ino, { ...h });
   }
 
-  /** Another node announced a change of its caching of the inode: reload the view of it. */
+  /** Another node announced a change of its holds of the inode: reload the view of it. */
   async refresh(ino: bigint): Promise<void> {
     const r = await this.pool.query<HoldRow>(SELECT_OTHERS, [ino, this.aliveKey]);
     this.setView(ino, r.rows);
@@ -201,7 +237,7 @@ export class ClusterCaching implements CachingHolder, CachingCluster {
    */
   async resync(): Promise<void> {
     const r = await this.pool.query<HoldRow & { ino: string }>(
-      `SELECT ino, alive, node, caching FROM caching_holds c WHERE alive <> $1 AND ${LIVE}`,
+      `SELECT ino, alive, node, ${COLUMNS} FROM open_holds o WHERE alive <> $1 AND ${LIVE}`,
       [this.aliveKey],
     );
     this.view.clear();
@@ -214,19 +250,8 @@ export class ClusterCaching implements CachingHolder, CachingCluster {
   }
 
   private setView(ino: bigint, rows: readonly HoldRow[]): void {
-    const live = rows.filter((r) => Number(r.caching) !== 0);
-    if (live.length === 0) {
-      this.view.delete(ino);
-      return;
-    }
-    this.view.set(
-      ino,
-      new Map(
-        live.map((r) => [
-          Number(r.alive),
-          { alive: Number(r.alive), node: r.node, caching: Number(r.caching) },
-        ]),
-      ),
-    );
+    const held = rows.map((r) => [Number(r.alive), holdsOf(r)] as const).filter(([, h]) => !isEmptyHolds(h));
+    if (held.length === 0) this.view.delete(ino);
+    else this.view.set(ino, new Map(held));
   }
 }
