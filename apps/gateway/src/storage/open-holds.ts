@@ -59,6 +59,11 @@ export interface OpenHoldsCluster {
   claim<T>(ino: bigint, decide: (others: OpenHolds) => T): Promise<T>;
   /** What this node's clients hold of the file changed (recorded in the background). */
   changed(ino: bigint): void;
+  /**
+   * Asks the other nodes holding the file to record what their clients hold of it now (what
+   * they gave up may not be recorded yet), and resolves once they answered.
+   */
+  settle(ino: bigint): Promise<void>;
   /** Set by the SMB server: what this node's clients hold of a file now. */
   localHolds: (ino: bigint) => OpenHolds;
   /** Recalls asked of other nodes, answered, and not answered in time (for the metrics). */

@@ -58,10 +58,11 @@ class WriteCachedElsewhere extends Error {}
 
 /**
  * A claim (storage/open-holds.ts) whose decision first requires the other nodes' opens to allow
- * this access and share mode. Tried once more after a recall, as on one node: refused beside
- * their clients' handle caching, that caching is recalled (a client may hold a handle open only
- * because it caches it); beside their write caching (an announcement not yet seen here, so the
- * open's own recall missed it), that is. The second try takes what it finds.
+ * this access and share mode. Tried once more after asking them: refused beside their clients'
+ * handle caching, that caching is recalled, as on one node (a client may hold a handle open only
+ * because it caches it); refused otherwise, they record what they hold now (a close there may
+ * not be recorded yet); beside their write caching (an announcement not yet seen here, so the
+ * open's own recall missed it), that is recalled. The second try takes what it finds.
  */
 async function claimSharing<T>(
   env: ServerEnv,
@@ -82,9 +83,9 @@ async function claimSharing<T>(
     return await claim(true);
   } catch (e) {
     if (e instanceof WriteCachedElsewhere) await env.ns.caching.recall(ino, 'read', 'remote');
-    else if (e instanceof SharingViolationElsewhere && e.handleCached)
-      await env.ns.caching.recall(ino, 'write', 'remote');
-    else throw e;
+    else if (!(e instanceof SharingViolationElsewhere)) throw e;
+    else if (e.handleCached) await env.ns.caching.recall(ino, 'write', 'remote');
+    else await cluster.settle(ino);
   }
   return claim(false);
 }

@@ -15,16 +15,25 @@ export function liveCondition(alias: string): string {
   AND l.objid::bigint = ${alias}.alive AND l.objsubid = 2 AND l.granted)`;
 }
 
+/** A decision's outcome: its value, and the statements that store it (committed with them). */
+export interface Decided<T> {
+  value: T;
+  writes: readonly string[];
+}
+
 /**
- * Runs `body` in a transaction holding the advisory lock (lockClass, ino): the next process
- * deciding about the inode waits for the commit. Rolled back when `body` throws (and the
- * error passed on); a connection that failed is not returned to the pool.
+ * One decision about an inode, in two round trips: `BEGIN`, the advisory lock (lockClass, ino)
+ * and `read` in one; then `decide` with the rows read, and its writes with `COMMIT` in the
+ * other — the next process deciding about the inode waits for that commit. Statements go as
+ * text, values inlined (integers, or `pg.escapeLiteral` for text). Rolled back when `decide` or
+ * a write throws (the error passed on); a connection that failed is not returned to the pool.
  */
-export async function inInodeLock<T>(
+export async function decideUnderInodeLock<R, T>(
   pool: pg.Pool,
   lockClass: number,
   ino: bigint,
-  body: (client: pg.PoolClient) => Promise<T>,
+  read: string,
+  decide: (rows: R[]) => Decided<T>,
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -33,11 +42,12 @@ export async function inInodeLock<T>(
   };
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(${lockClass}, ($1::bigint % 2147483647)::int)`, [ino]);
-    const result = await body(client);
-    await client.query('COMMIT');
-    return result;
+    const results = (await client.query(
+      `BEGIN; SELECT pg_advisory_xact_lock(${lockClass}, ${ino % 2147483647n}); ${read}`,
+    )) as unknown as pg.QueryResult[];
+    const { value, writes } = decide(results[2]!.rows as R[]);
+    await client.query([...writes, 'COMMIT'].join('; '));
+    return value;
   } catch (e) {
     await client.query('ROLLBACK').catch((r: Error) => {
       broken = r;

@@ -1,9 +1,9 @@
 import { randomInt } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import { KeyedQueue } from '../../util/keyed-queue.ts';
 import { fsError, isFsError } from '../errors.ts';
 import type { ByteRangeLock, LockCluster, LockTable } from '../locks.ts';
-import { ALIVE_CLASS, inInodeLock, liveCondition } from './advisory.ts';
+import { ALIVE_CLASS, decideUnderInodeLock, liveCondition } from './advisory.ts';
 
 /** The advisory lock class of an inode's byte-range lock decisions. */
 const INODE_CLASS = 7412;
@@ -65,39 +65,50 @@ export class ClusterLocks implements LockCluster {
   private async decide<T>(ino: bigint, decide: () => T): Promise<T> {
     let before: ByteRangeLock[] | undefined;
     try {
-      const result = await inInodeLock(this.pool, INODE_CLASS, ino, async (client) => {
-        const others = await client.query<LockRow>(SELECT_OTHERS, [ino, this.aliveKey]);
-        await client.query(`DELETE FROM byte_locks b WHERE ino = $1 AND alive <> $2 AND NOT ${LIVE}`, [
-          ino,
-          this.aliveKey,
-        ]);
-        this.table.setRemote(
-          ino,
-          others.rows.map((r) => toLock(ino, r)),
-        );
-        before = [...this.table.localLocks(ino)];
-        const result = decide();
-        await client.query('DELETE FROM byte_locks WHERE ino = $1 AND alive = $2', [ino, this.aliveKey]);
-        for (const l of this.table.localLocks(ino)) {
-          await client.query(
-            `INSERT INTO byte_locks (alive, node, ino, off, len, exclusive, protocol, owner_key, client, since)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-            [
-              this.aliveKey,
-              this.node,
-              ino,
-              l.offset,
-              l.length,
-              l.exclusive,
-              l.owner.protocol,
-              l.owner.key,
-              l.owner.client,
-              l.since,
-            ],
+      const result = await decideUnderInodeLock<LockRow, T>(
+        this.pool,
+        INODE_CLASS,
+        ino,
+        `SELECT node, off, len, exclusive, protocol, owner_key, client, since FROM byte_locks b
+         WHERE ino = ${ino} AND alive <> ${this.aliveKey} AND ${LIVE}`,
+        (others) => {
+          this.table.setRemote(
+            ino,
+            others.map((r) => toLock(ino, r)),
           );
-        }
-        return result;
-      });
+          before = [...this.table.localLocks(ino)];
+          const value = decide();
+          const rows = this.table
+            .localLocks(ino)
+            .map((l) =>
+              [
+                this.aliveKey,
+                pg.escapeLiteral(this.node),
+                ino,
+                l.offset,
+                l.length,
+                l.exclusive,
+                pg.escapeLiteral(l.owner.protocol),
+                pg.escapeLiteral(l.owner.key),
+                pg.escapeLiteral(l.owner.client),
+                l.since,
+              ].join(', '),
+            );
+          return {
+            value,
+            writes: [
+              `DELETE FROM byte_locks b WHERE ino = ${ino} AND alive <> ${this.aliveKey} AND NOT ${LIVE}`,
+              `DELETE FROM byte_locks WHERE ino = ${ino} AND alive = ${this.aliveKey}`,
+              ...(rows.length > 0
+                ? [
+                    `INSERT INTO byte_locks (alive, node, ino, off, len, exclusive, protocol, owner_key, client, since)
+                     VALUES ${rows.map((r) => `(${r})`).join(', ')}`,
+                  ]
+                : []),
+            ],
+          };
+        },
+      );
       this.announce(ino);
       return result;
     } catch (e) {

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { KeyedQueue } from '../../util/keyed-queue.ts';
 import type { CachingHolder, RecallNeed } from '../caching-recall.ts';
 import {
@@ -9,7 +9,7 @@ import {
   sameHolds,
   sumHolds,
 } from '../open-holds.ts';
-import { inInodeLock, liveCondition } from './advisory.ts';
+import { decideUnderInodeLock, liveCondition } from './advisory.ts';
 
 /** The advisory lock class of an inode's open decisions (share modes and caching). */
 const OPENS_CLASS = 7413;
@@ -30,7 +30,11 @@ export const REMOTE_RECALL_TIMEOUT_MS = 40_000;
 
 const LIVE = liveCondition('o');
 
-const SELECT_OTHERS = `SELECT alive, node, ${COLUMNS} FROM open_holds o WHERE ino = $1 AND alive <> $2 AND ${LIVE}`;
+/**
+ * How long what this node's clients gave up of a file (a close, an acknowledged break) waits to
+ * be recorded: a client that closes a file and opens it again at once is recorded once.
+ */
+const RECORD_DELAY_MS = 5;
 
 /** A row of `open_holds` (integers as the driver hands them back). */
 interface HoldRow {
@@ -57,8 +61,13 @@ function holdsOf(r: HoldRow): OpenHolds {
   };
 }
 
-/** A recall another node asks of this one: its id, the inode, what it needs, the node it asks. */
-export type RecallRequest = [id: string, ino: string, need: 'r' | 'w', to: number];
+/**
+ * A recall another node asks of this one: its id, the inode, what it needs (`r` write caching
+ * given up, `w` all caching, `s` only the holds recorded as they are now), the node it asks.
+ */
+export type RecallRequest = [id: string, ino: string, need: 'r' | 'w' | 's', to: number];
+
+const NEED_CODE = { read: 'r', write: 'w', settle: 's' } as const;
 
 /** How the open coherence talks to the other nodes (over the invalidation listener). */
 export interface OpensMessenger {
@@ -92,6 +101,8 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
   private readonly recorded = new Map<bigint, OpenHolds>();
   private readonly queue = new KeyedQueue<bigint>();
   private readonly waiting = new Map<string, () => void>();
+  /** Inodes whose holds are to be recorded (`changed`). */
+  private readonly pending = new Set<bigint>();
   private seq = 0;
   /** Recalls sent to other nodes, answered, and never answered (for the metrics). */
   readonly stats = { asked: 0, answered: 0, unanswered: 0 };
@@ -119,7 +130,19 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
     return asks.length > 0 ? Promise.all(asks).then(() => undefined) : undefined;
   }
 
-  private ask(alive: number, ino: bigint, need: RecallNeed): Promise<void> {
+  /**
+   * Asks every other process holding the file to record what its clients hold of it now (a
+   * close there not yet recorded), and waits for their answers.
+   */
+  settle(ino: bigint): Promise<void> {
+    const holds = this.view.get(ino);
+    if (!holds) return Promise.resolve();
+    return Promise.all([...holds.keys()].map((alive) => this.ask(alive, ino, 'settle'))).then(
+      () => undefined,
+    );
+  }
+
+  private ask(alive: number, ino: bigint, need: RecallNeed | 'settle'): Promise<void> {
     const id = `${this.aliveKey}.${++this.seq}`;
     this.stats.asked++;
     return new Promise<void>((resolve) => {
@@ -141,7 +164,7 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
         this.waiting.delete(id);
         resolve();
       });
-      this.messenger.request([id, String(ino), need === 'read' ? 'r' : 'w', alive]).catch((e: Error) => {
+      this.messenger.request([id, String(ino), NEED_CODE[need], alive]).catch((e: Error) => {
         this.onError(e);
         unanswered();
       });
@@ -153,7 +176,7 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
     for (const [id, ino, need, to] of requests) {
       if (to !== this.aliveKey) continue;
       const inode = BigInt(ino);
-      Promise.resolve(this.recallLocal(inode, need === 'r' ? 'read' : 'write'))
+      Promise.resolve(need === 's' ? undefined : this.recallLocal(inode, need === 'r' ? 'read' : 'write'))
         .then(() => this.record(inode))
         .catch(this.onError)
         .finally(() => this.messenger.answer(id).catch(this.onError));
@@ -167,67 +190,74 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
 
   async claim<T>(ino: bigint, decide: (others: OpenHolds) => T): Promise<T> {
     return this.queue.run(ino, async () => {
-      const result = await inInodeLock(this.pool, OPENS_CLASS, ino, async (client) => {
-        const others = await client.query<HoldRow>(SELECT_OTHERS, [ino, this.aliveKey]);
-        await client.query(`DELETE FROM open_holds o WHERE ino = $1 AND alive <> $2 AND NOT ${LIVE}`, [
-          ino,
-          this.aliveKey,
-        ]);
-        this.setView(ino, others.rows);
-        const result = decide(sumHolds(this.view.get(ino)?.values() ?? []));
-        await this.store(client, ino, this.localHolds(ino));
-        return result;
-      });
-      this.messenger.changed(ino);
+      let stored: OpenHolds = NO_HOLDS;
+      let changed = false;
+      const result = await decideUnderInodeLock<HoldRow, T>(
+        this.pool,
+        OPENS_CLASS,
+        ino,
+        this.othersSql(ino),
+        (others) => {
+          this.setView(ino, others);
+          const value = decide(sumHolds(this.view.get(ino)?.values() ?? []));
+          stored = { ...this.localHolds(ino) };
+          // Unchanged (an open closed and another taken its place): nothing to store or tell.
+          if (sameHolds(this.recorded.get(ino) ?? NO_HOLDS, stored)) return { value, writes: [] };
+          changed = true;
+          return { value, writes: [this.storeSql(ino, stored)] };
+        },
+      );
+      if (changed) {
+        this.recorded.set(ino, stored);
+        this.messenger.changed(ino);
+      }
       return result;
     });
   }
 
+  /**
+   * Recorded RECORD_DELAY_MS later, in one write however many changes come meanwhile — or in
+   * none, when the file's next open (a claim) has stored the same holds first.
+   */
   changed(ino: bigint): void {
-    if (sameHolds(this.recorded.get(ino) ?? NO_HOLDS, this.localHolds(ino))) return;
-    this.record(ino).catch(this.onError);
+    if (this.pending.has(ino) || sameHolds(this.recorded.get(ino) ?? NO_HOLDS, this.localHolds(ino))) return;
+    this.pending.add(ino);
+    setTimeout(() => {
+      this.pending.delete(ino);
+      this.record(ino).catch(this.onError);
+    }, RECORD_DELAY_MS).unref();
   }
 
-  /** Records this node's current holds of the inode, if they changed, and announces them. */
-  private record(ino: bigint): Promise<void> {
+  /** Records this node's current holds of the inode, if they changed (or `again`), and announces them. */
+  private record(ino: bigint, again = false): Promise<void> {
     return this.queue.run(ino, async () => {
-      const holds = this.localHolds(ino);
-      if (sameHolds(this.recorded.get(ino) ?? NO_HOLDS, holds)) return;
-      await this.store(this.pool, ino, holds);
+      const holds = { ...this.localHolds(ino) };
+      if (!again && sameHolds(this.recorded.get(ino) ?? NO_HOLDS, holds)) return;
+      await this.pool.query(this.storeSql(ino, holds));
+      this.recorded.set(ino, holds);
       this.messenger.changed(ino);
     });
   }
 
-  private async store(db: pg.Pool | pg.PoolClient, ino: bigint, h: OpenHolds): Promise<void> {
-    if (isEmptyHolds(h)) {
-      await db.query('DELETE FROM open_holds WHERE alive = $1 AND ino = $2', [this.aliveKey, ino]);
-      this.recorded.delete(ino);
-      return;
-    }
-    await db.query(
-      `INSERT INTO open_holds (alive, node, ino, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (alive, ino) DO UPDATE SET caching = excluded.caching, readers = excluded.readers,
-         writers = excluded.writers, deleters = excluded.deleters, no_read = excluded.no_read,
-         no_write = excluded.no_write, no_delete = excluded.no_delete`,
-      [
-        this.aliveKey,
-        this.node,
-        ino,
-        h.caching,
-        h.readers,
-        h.writers,
-        h.deleters,
-        h.noRead,
-        h.noWrite,
-        h.noDelete,
-      ],
-    );
-    this.recorded.set(ino, { ...h });
+  /** The other processes' live rows of the inode. */
+  private othersSql(ino: bigint): string {
+    return `SELECT alive, node, ${COLUMNS} FROM open_holds o WHERE ino = ${ino} AND alive <> ${this.aliveKey} AND ${LIVE}`;
+  }
+
+  /** This process's row of the inode set to `h` (removed when it holds nothing). */
+  private storeSql(ino: bigint, h: OpenHolds): string {
+    if (isEmptyHolds(h)) return `DELETE FROM open_holds WHERE alive = ${this.aliveKey} AND ino = ${ino}`;
+    const values = [h.caching, h.readers, h.writers, h.deleters, h.noRead, h.noWrite, h.noDelete].join(', ');
+    return `INSERT INTO open_holds (alive, node, ino, ${COLUMNS})
+      VALUES (${this.aliveKey}, ${pg.escapeLiteral(this.node)}, ${ino}, ${values})
+      ON CONFLICT (alive, ino) DO UPDATE SET caching = excluded.caching, readers = excluded.readers,
+        writers = excluded.writers, deleters = excluded.deleters, no_read = excluded.no_read,
+        no_write = excluded.no_write, no_delete = excluded.no_delete`;
   }
 
   /** Another node announced a change of its holds of the inode: reload the view of it. */
   async refresh(ino: bigint): Promise<void> {
-    const r = await this.pool.query<HoldRow>(SELECT_OTHERS, [ino, this.aliveKey]);
+    const r = await this.pool.query<HoldRow>(this.othersSql(ino));
     this.setView(ino, r.rows);
   }
 
@@ -236,6 +266,10 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
    * database restart dropped the liveness locks): the other nodes' live rows loaded anew.
    */
   async resync(): Promise<void> {
+    // The table is unlogged (a database crash empties it, as it ends every liveness lock):
+    // this process's rows are stored again, and crashed processes' rows cleared.
+    for (const ino of this.recorded.keys()) this.record(ino, true).catch(this.onError);
+    await this.pool.query(`DELETE FROM open_holds o WHERE NOT ${LIVE}`);
     const r = await this.pool.query<HoldRow & { ino: string }>(
       `SELECT ino, alive, node, ${COLUMNS} FROM open_holds o WHERE alive <> $1 AND ${LIVE}`,
       [this.aliveKey],

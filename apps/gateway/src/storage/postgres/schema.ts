@@ -102,7 +102,9 @@ CREATE INDEX IF NOT EXISTS byte_locks_by_ino ON byte_locks (ino);
 -- caching (lease bits: read 1, handle 2, write 4) and, for share modes, how many of their opens
 -- with data access read, write or delete it and how many of those do not share reading,
 -- writing or deleting. Counts, like byte_locks, while its process holds its liveness lock.
-CREATE TABLE IF NOT EXISTS open_holds (
+-- Unlogged: no WAL flush per open, and a database crash, which ends every liveness lock, empties
+-- it (each node stores its rows again when its listener reconnects).
+CREATE UNLOGGED TABLE IF NOT EXISTS open_holds (
   alive BIGINT NOT NULL,
   node TEXT NOT NULL,
   ino BIGINT NOT NULL,
