@@ -64,6 +64,8 @@ export interface OpenHoldsCluster {
    * they gave up may not be recorded yet), and resolves once they answered.
    */
   settle(ino: bigint): Promise<void>;
+  /** What the other nodes' clients hold, file by file, as last loaded (`./cfs smb status`). */
+  elsewhere(): Array<{ node: string; ino: bigint; holds: OpenHolds }>;
   /** Set by the SMB server: what this node's clients hold of a file now. */
   localHolds: (ino: bigint) => OpenHolds;
   /** Recalls asked of other nodes, answered, and not answered in time (for the metrics). */

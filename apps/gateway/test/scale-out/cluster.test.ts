@@ -34,6 +34,7 @@ import { AcceptStat } from '../../src/protocols/rpc/constants.ts';
 import type { RpcCred } from '../../src/protocols/rpc/program.ts';
 import { ACCESS, CMD, DISPOSITION } from '../../src/protocols/smb/constants.ts';
 import { NT_STATUS } from '../../src/protocols/smb/deps.ts';
+import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
 import { SmbSession, StableHow } from '../crash/clients.ts';
 import { type StoreServer, startStoreServer } from '../data-s3/store-server.ts';
 import { sampleValue, scrape } from '../metrics/fixture.ts';
@@ -553,6 +554,17 @@ describe('a three-node cluster on PostgreSQL and an object store', {
         (await open(c2, { access: readWrite, share: 0x7 })).status,
         NT_STATUS.STATUS_SHARING_VIOLATION,
         'a second editor on node b is refused',
+      );
+      // Where the operator of node b sees why: `./cfs smb status` lists what node a holds.
+      await until("node b's smb status shows node a's open", 10_000, async () => {
+        const r = await c.cfs(b, ['smb', 'status', '--json']);
+        const held = (JSON.parse(r.stdout) as SmbStatus).elsewhere.filter((e) => e.node === a.name);
+        return held.some((e) => e.readers === 1 && e.writers === 1 && e.denies === 'WRITE,DELETE');
+      });
+      const text = await c.cfs(b, ['smb', 'status']);
+      ok(
+        /Held through other nodes/.test(text.stdout) && /gw-a .* WRITE,DELETE/.test(text.stdout),
+        text.stdout,
       );
       equal(
         (await open(c2, { access: readWrite, share: 0x7, disposition: DISPOSITION.OVERWRITE_IF })).status,

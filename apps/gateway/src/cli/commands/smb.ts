@@ -43,6 +43,21 @@ export function formatSmbStatus(s: SmbStatus): string {
     ['Session', 'FileId', 'Kind', 'Access', 'Oplock', 'Share', 'Name', 'Since'],
     s.openFiles.map((o) => [o.session, o.fileId, o.kind, o.access, o.caching, o.share, o.path, o.since]),
   );
+  if (s.elsewhere.length > 0) {
+    section(
+      'Held through other nodes',
+      ['Node', 'Oplock', 'Readers', 'Writers', 'Deleters', 'Denies', 'Name'],
+      s.elsewhere.map((e) => [
+        e.node,
+        e.caching,
+        String(e.readers),
+        String(e.writers),
+        String(e.deleters),
+        e.denies || '-',
+        e.path ?? `inode ${e.ino}`,
+      ]),
+    );
+  }
   section(
     'Byte-range locks',
     ['Protocol', 'Holder', 'Mode', 'Start', 'Length', 'Name', 'Since'],

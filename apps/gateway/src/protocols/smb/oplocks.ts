@@ -48,15 +48,18 @@ function oplockLevelFor(caching: number): number {
 
 /** How `./cfs smb status` shows an open's caching, as smbstatus does: "batch", "lease RWH", … */
 export function describeCaching(open: Open): string {
-  const letters = (state: number) =>
-    `${state & R ? 'R' : ''}${state & W ? 'W' : ''}${state & H ? 'H' : ''}` || 'none';
   const lease = open.lease;
   if (lease) {
-    const breaking = lease.breaking ? `, breaking to ${letters(lease.breakToRequired)}` : '';
-    return `lease ${letters(lease.state)}${breaking}`;
+    const breaking = lease.breaking ? `, breaking to ${leaseLetters(lease.breakToRequired)}` : '';
+    return `lease ${leaseLetters(lease.state)}${breaking}`;
   }
   const name = OPLOCK_NAMES[open.oplock] ?? 'none';
   return open.oplockBreak ? `${name}, breaking to ${OPLOCK_NAMES[open.oplockBreak.to] ?? 'none'}` : name;
+}
+
+/** Lease state as Windows and Samba write it: "RWH", "RH", "R", or "none". */
+export function leaseLetters(state: number): string {
+  return `${state & R ? 'R' : ''}${state & W ? 'W' : ''}${state & H ? 'H' : ''}` || 'none';
 }
 
 const OPLOCK_NAMES: Record<number, string> = {

@@ -2,7 +2,7 @@ import type { SmbConnection } from './connection.ts';
 import { dialectName } from './constants.ts';
 import type { ServerEnv } from './context.ts';
 import type { Open } from './open-files.ts';
-import { describeCaching } from './oplocks.ts';
+import { describeCaching, leaseLetters } from './oplocks.ts';
 
 /** What `./cfs smb status` shows (Samba's `smbstatus -L` stands in for it in the runbook). */
 export interface SmbStatus {
@@ -29,6 +29,21 @@ export interface SmbStatus {
     caching: string;
     fileId: string;
     since: string;
+  }>;
+  /**
+   * With several nodes on one PostgreSQL: what other nodes' clients hold, file by file — their
+   * caching (lease letters) and their opens with data access, for share modes.
+   */
+  elsewhere: Array<{
+    node: string;
+    path: string | null;
+    ino: string;
+    caching: string;
+    readers: number;
+    writers: number;
+    deleters: number;
+    /** What some of those opens do not share ("READ,WRITE"; "" when they share everything). */
+    denies: string;
   }>;
   locks: Array<{
     protocol: string;
@@ -58,7 +73,7 @@ function openFileRow(session: string, o: Open, fileId: bigint): SmbStatus['openF
 }
 
 export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEnv): SmbStatus {
-  const out: SmbStatus = { sessions: [], trees: [], openFiles: [], locks: [] };
+  const out: SmbStatus = { sessions: [], trees: [], openFiles: [], elsewhere: [], locks: [] };
   const paths = new Map<bigint, string>();
   for (const c of connections) {
     for (const s of c.sessions.values()) {
@@ -88,6 +103,18 @@ export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEn
   for (const o of env.durable.disconnected()) {
     out.openFiles.push(openFileRow('disconnected (durable)', o, o.fileId.persistent));
     paths.set(o.ino, out.openFiles.at(-1)!.path);
+  }
+  for (const { node, ino, holds: h } of env.ns.caching.cluster?.elsewhere() ?? []) {
+    out.elsewhere.push({
+      node,
+      path: paths.get(ino) ?? null,
+      ino: ino.toString(),
+      caching: leaseLetters(h.caching),
+      readers: h.readers,
+      writers: h.writers,
+      deleters: h.deleters,
+      denies: [h.noRead && 'READ', h.noWrite && 'WRITE', h.noDelete && 'DELETE'].filter(Boolean).join(','),
+    });
   }
   // Every lock of the gateway's one table: SMB's and NLM's, so a conflict is visible from here.
   for (const l of env.ns.locks.list()) {

@@ -97,6 +97,8 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
   localHolds: (ino: bigint) => OpenHolds = () => NO_HOLDS;
   /** The other nodes' holds, by inode and process. */
   private readonly view = new Map<bigint, Map<number, OpenHolds>>();
+  /** The node names of the processes in the view. */
+  private readonly nodes = new Map<number, string>();
   /** What this process last recorded of an inode. */
   private readonly recorded = new Map<bigint, OpenHolds>();
   private readonly queue = new KeyedQueue<bigint>();
@@ -283,7 +285,17 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
     for (const [ino, rows] of byIno) this.setView(ino, rows);
   }
 
+  /** What the other nodes' clients hold, file by file (`./cfs smb status`). */
+  elsewhere(): Array<{ node: string; ino: bigint; holds: OpenHolds }> {
+    const out: Array<{ node: string; ino: bigint; holds: OpenHolds }> = [];
+    for (const [ino, byProcess] of this.view) {
+      for (const [alive, holds] of byProcess) out.push({ node: this.nodes.get(alive) ?? '?', ino, holds });
+    }
+    return out;
+  }
+
   private setView(ino: bigint, rows: readonly HoldRow[]): void {
+    for (const r of rows) this.nodes.set(Number(r.alive), r.node);
     const held = rows.map((r) => [Number(r.alive), holdsOf(r)] as const).filter(([, h]) => !isEmptyHolds(h));
     if (held.length === 0) this.view.delete(ino);
     else this.view.set(ino, new Map(held));
