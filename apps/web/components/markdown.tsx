@@ -16,7 +16,10 @@ function inline(text: string, key: string): ReactNode[] {
     const k = `${key}-${i++}`;
     if (token.startsWith('`')) {
       out.push(
-        <code key={k} className="rounded bg-slate-100 px-1 py-0.5 font-mono text-[0.85em] dark:bg-slate-800">
+        <code
+          key={k}
+          className="rounded bg-slate-100 px-1 py-0.5 font-mono text-[0.85em] [overflow-wrap:anywhere] dark:bg-slate-800"
+        >
           {token.slice(1, -1)}
         </code>,
       );

@@ -247,7 +247,7 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   counter(
     registry,
     'gateway_caching_remote_recalls_total',
-    'Recalls of SMB caching asked of other gateway nodes (PostgreSQL metadata), by whether the node answered within 40 s',
+    "Requests to other gateway nodes (PostgreSQL metadata) to recall their SMB clients' caching or record their opens, by whether the node answered within 40 s",
     ['outcome'],
     () => {
       const c = gw.ns.caching.cluster?.stats;

@@ -62,7 +62,8 @@ class WriteCachedElsewhere extends Error {}
  * handle caching, that caching is recalled, as on one node (a client may hold a handle open only
  * because it caches it); refused otherwise, they record what they hold now (a close there may
  * not be recorded yet); beside their write caching (an announcement not yet seen here, so the
- * open's own recall missed it), that is recalled. The second try takes what it finds.
+ * open's own recall missed it), that is recalled, unless the open touches no data (a stat open
+ * breaks nothing). The second try takes what it finds.
  */
 async function claimSharing<T>(
   env: ServerEnv,
@@ -76,7 +77,7 @@ async function claimSharing<T>(
     cluster.claim(ino, (others) => {
       if (violatesSharing(others, access, share))
         throw new SharingViolationElsewhere((others.caching & CACHE.HANDLE) !== 0);
-      if (first && others.caching & CACHE.WRITE) throw new WriteCachedElsewhere();
+      if (first && others.caching & CACHE.WRITE && access & DATA_ACCESS) throw new WriteCachedElsewhere();
       return decide(others);
     });
   try {

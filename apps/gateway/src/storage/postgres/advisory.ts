@@ -1,9 +1,9 @@
 import type pg from 'pg';
 
 /**
- * What the cluster's coherence modules (byte-range locks, client caching) share: a process's
- * liveness lock and an inode's transaction-scoped advisory lock. Advisory locks use the two-key form, a space apart from the one-key
- * locks of the store.
+ * What the cluster's coherence modules (byte-range locks, SMB opens) share: a process's
+ * liveness lock and decisions under an inode's transaction-scoped advisory lock. Advisory locks
+ * use the two-key form, a space apart from the one-key locks of the store.
  */
 
 /** The liveness lock's class: (7411, alive key), held by the listening session of a process. */

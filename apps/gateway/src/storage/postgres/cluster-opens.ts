@@ -89,8 +89,9 @@ export interface OpensMessenger {
  * open or write) of a file another node's clients cache asks that node to recall it (a
  * notification) and waits for its answer, as for a recall of this node's own clients. Rows count
  * while their process holds its liveness lock, so a crashed node's opens go with its
- * connection. What is given up (a close, an acknowledged break) is recorded in the background:
- * until then the others see it still held (a sharing violation, or a recall answered at once).
+ * connection. What is given up (a close, an acknowledged break) is recorded shortly after, in
+ * the background; a node that meets it still recorded asks this one, which records it then
+ * (`settle`, or a recall answered at once).
  */
 export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
   readonly remote = true;
@@ -106,7 +107,7 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
   /** Inodes whose holds are to be recorded (`changed`). */
   private readonly pending = new Set<bigint>();
   private seq = 0;
-  /** Recalls sent to other nodes, answered, and never answered (for the metrics). */
+  /** Requests sent to other nodes (recalls, settles), answered, and never answered (metrics). */
   readonly stats = { asked: 0, answered: 0, unanswered: 0 };
 
   constructor(

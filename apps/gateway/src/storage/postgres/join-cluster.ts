@@ -7,9 +7,10 @@ import type { PgMetadataStore } from './store.ts';
 
 /**
  * A namespace on PostgreSQL metadata joins the other gateway nodes on it: cache invalidations
- * published after each commit and received from the others, and byte-range locks and SMB
- * opens (share modes and caching) kept coherent across nodes, their messages carried by the invalidations'
- * listener. Loaded only for a PostgreSQL metadata URL (open.ts), like the `pg` driver it needs.
+ * published after each commit and received from the others, and byte-range locks and SMB opens
+ * (share modes and caching) kept coherent across nodes, their messages carried by the
+ * invalidations' listener. Loaded only for a PostgreSQL metadata URL (open.ts), like the `pg`
+ * driver it needs.
  */
 export async function joinCluster(
   ns: OpenedNamespace,
