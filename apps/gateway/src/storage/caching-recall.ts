@@ -9,15 +9,20 @@ export interface CachingHolder {
   /**
    * Before a change (`write`): takes every client's caching of the file away and resolves once
    * their dirty data is written and handles given up. Before a read (`read`): takes write
-   * caching only, and resolves once what clients wrote is back. Resolved at the
+   * caching only, and resolves once what clients wrote is back. Before a rename or a delete
+   * (`handle`): takes leases' handle caching. Resolved at the
    * acknowledgments, or when the holder's breaks time out; undefined when nobody caches what
    * the recall needs.
    */
   recall(ino: bigint, need: RecallNeed): Promise<void> | undefined;
 }
 
-/** What the other protocol is about to do with the file. */
-export type RecallNeed = 'read' | 'write';
+/**
+ * What the other protocol (or node) is about to do with the file: read it, change it, or rename
+ * it or set it to be deleted (`handle`: clients give up the handles they keep open to cache
+ * them, as SMB's own rename asks of its leases).
+ */
+export type RecallNeed = 'read' | 'write' | 'handle';
 
 /** Whose caching a recall reaches: every client, this process's, or the other nodes'. */
 export type RecallScope = 'all' | 'local' | 'remote';

@@ -46,6 +46,7 @@ import {
   createContexts,
   fileIdOf,
   readBody,
+  setInfoBody,
   type TestClient,
   writeBody,
 } from '../smb/client.ts';
@@ -609,6 +610,51 @@ describe('a three-node cluster on PostgreSQL and an object store', {
       const second = await opened;
       equal(second.status, 0, 'opened once the cached handle is closed');
       equal((await c2.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(second)) })).status, 0);
+    } finally {
+      c1.close();
+      c2.close();
+    }
+  });
+
+  test("7d a rename on node b waits until node a's client has given up the handle it caches", async () => {
+    const { user, password } = a.access;
+    const c1 = await connectedClient(a.access.smbPort, user, password, { dialects: SMB3 });
+    const c2 = await connectedClient(b.access.smbPort, user, password, { dialects: SMB3 });
+    try {
+      const k1 = randomBytes(16);
+      const cached = await c1.request({
+        command: CMD.CREATE,
+        body: createBody(`${BUCKET}\\moving.txt`, {
+          disposition: DISPOSITION.OPEN_IF,
+          oplock: LEASE,
+          contexts: createContexts([leaseV2(k1, R | H)]),
+        }),
+      });
+      equal(leaseOf(cached).state, R | H);
+      const opened = await c2.request({
+        command: CMD.CREATE,
+        body: createBody(`${BUCKET}\\moving.txt`, { access: ACCESS.DELETE | ACCESS.FILE_READ_ATTRIBUTES }),
+      });
+      equal(opened.status, 0);
+      const to = Buffer.from(`${BUCKET}\\moved.txt`, 'utf16le');
+      const info = Buffer.alloc(20);
+      info.writeUInt32LE(to.length, 16);
+      const pending = c2.build({
+        command: CMD.SET_INFO,
+        body: setInfoBody(fileIdOf(opened), 10, Buffer.concat([info, to])),
+      });
+      const renamed = c2.wait(pending.messageId, false, 60_000);
+      c2.sendFrame(pending.msg);
+      deepEqual(await nthBreak(c1, 0), { epoch: 2, ackRequired: true, key: k1, from: R | H, to: R });
+      equal(
+        c2.repliesFor(pending.messageId).filter((r) => r.status !== 0x103).length,
+        0,
+        'the rename waits for the acknowledgment',
+      );
+      equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k1, R) })).status, 0);
+      equal((await renamed).status, 0, 'renamed once node a answered');
+      equal((await c2.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(opened)) })).status, 0);
+      equal((await c1.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(cached)) })).status, 0);
     } finally {
       c1.close();
       c2.close();

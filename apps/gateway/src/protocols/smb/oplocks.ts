@@ -374,8 +374,10 @@ export function cachingHolder(env: ServerEnv): CachingHolder {
       return !env.inodes.empty;
     },
     recall(ino, need) {
-      const keep = need === 'read' ? R | H : CACHE.NONE;
-      const beyond = (o: Open) => (cachingOf(o) & ~keep) !== 0;
+      const keep = need === 'read' ? R | H : need === 'handle' ? R | W : CACHE.NONE;
+      // A handle recall, like `breakHandleCaching`, is for leases: oplocks are left alone.
+      const beyond = (o: Open) =>
+        (cachingOf(o) & ~keep) !== 0 && (need !== 'handle' || o.lease !== undefined);
       return env.inodes.anyOf(ino, beyond) ? recallAll(env, ino, keep, beyond) : undefined;
     },
   };

@@ -63,11 +63,13 @@ function holdsOf(r: HoldRow): OpenHolds {
 
 /**
  * A recall another node asks of this one: its id, the inode, what it needs (`r` write caching
- * given up, `w` all caching, `s` only the holds recorded as they are now), the node it asks.
+ * given up, `w` all caching, `h` handle caching, `s` only the holds recorded as they are now),
+ * the node it asks.
  */
-export type RecallRequest = [id: string, ino: string, need: 'r' | 'w' | 's', to: number];
+export type RecallRequest = [id: string, ino: string, need: 'r' | 'w' | 'h' | 's', to: number];
 
-const NEED_CODE = { read: 'r', write: 'w', settle: 's' } as const;
+const NEED_CODE = { read: 'r', write: 'w', handle: 'h', settle: 's' } as const;
+const NEED_OF = { r: 'read', w: 'write', h: 'handle' } as const;
 
 /** How the open coherence talks to the other nodes (over the invalidation listener). */
 export interface OpensMessenger {
@@ -127,7 +129,7 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
   recall(ino: bigint, need: RecallNeed): Promise<void> | undefined {
     const holds = this.view.get(ino);
     if (!holds) return undefined;
-    const beyond = need === 'read' ? W : R | H | W;
+    const beyond = need === 'read' ? W : need === 'handle' ? H : R | H | W;
     const asks: Promise<void>[] = [];
     for (const [alive, h] of holds) if (h.caching & beyond) asks.push(this.ask(alive, ino, need));
     return asks.length > 0 ? Promise.all(asks).then(() => undefined) : undefined;
@@ -179,7 +181,7 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
     for (const [id, ino, need, to] of requests) {
       if (to !== this.aliveKey) continue;
       const inode = BigInt(ino);
-      Promise.resolve(need === 's' ? undefined : this.recallLocal(inode, need === 'r' ? 'read' : 'write'))
+      Promise.resolve(need === 's' ? undefined : this.recallLocal(inode, NEED_OF[need]))
         .then(() => this.record(inode))
         .catch(this.onError)
         .finally(() => this.messenger.answer(id).catch(this.onError));

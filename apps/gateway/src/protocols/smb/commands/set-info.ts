@@ -173,7 +173,12 @@ async function setDeletePending(ctx: RequestContext, open: Open, pending: boolea
         throw new SmbError(NT_STATUS.STATUS_DIRECTORY_NOT_EMPTY, 'directory not empty');
     }
   }
-  if (pending) breakHandleCaching(ctx.env, open);
+  if (pending) {
+    breakHandleCaching(ctx.env, open);
+    ctx.env.ns.caching
+      .recall(open.ino, 'handle', 'remote')
+      ?.catch((e: Error) => ctx.env.log.error({ err: e }, 'recall of handle caching on other nodes failed'));
+  }
   ctx.env.inodes.setDeletePending(open.ino, pending);
 }
 
@@ -215,6 +220,8 @@ async function renameOrLink(ctx: RequestContext, open: Open, r: Reader, link: bo
   if (!link) {
     checkRenameSharing(ctx, open);
     while (breakHandleCaching(ctx.env, open)) await waitForBreaks(ctx, open.ino);
+    // Other nodes' clients keeping handles open to cache them give them up too.
+    await ctx.env.ns.caching.recall(open.ino, 'handle', 'remote');
   }
   if (link) {
     if (isDir) throw new SmbError(NT_STATUS.STATUS_FILE_IS_A_DIRECTORY, 'hard links to directories');
