@@ -1,11 +1,12 @@
 import { NO_HOLDS, type OpenHolds } from '../../storage/open-holds.ts';
-import { ACCESS, OPLOCK_LEVEL_NONE, SHARE } from './constants.ts';
+import { OPLOCK_LEVEL_NONE } from './constants.ts';
 import type { RequestContext, ServerEnv } from './context.ts';
 import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
 import { CACHE } from './leases.ts';
-import { DATA_ACCESS, type InodeOpens, type Open } from './open-files.ts';
+import type { InodeOpens, Open } from './open-files.ts';
 import { type CachingRequest, cachingOf, grantCaching } from './oplocks.ts';
+import { DATA_ACCESS, shareCounts, violatesSharing } from './share-modes.ts';
 
 /**
  * SMB opens with several gateway nodes on one PostgreSQL (storage/postgres/cluster-opens.ts):
@@ -14,36 +15,12 @@ import { type CachingRequest, cachingOf, grantCaching } from './oplocks.ts';
  * modes and oplocks cluster-wide.
  */
 
-const READS = ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE;
-const WRITES = ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA;
-
-/** What this node's opens hold of the file (only opens with data access count for share modes). */
+/** What this node's opens hold of the file. */
 export function localHolds(inodes: InodeOpens, ino: bigint): OpenHolds {
-  const h = { ...NO_HOLDS };
-  for (const o of inodes.opensOf(ino)) {
-    h.caching |= cachingOf(o);
-    if ((o.access & DATA_ACCESS) === 0) continue;
-    if (o.access & READS) h.readers++;
-    if (o.access & WRITES) h.writers++;
-    if (o.access & ACCESS.DELETE) h.deleters++;
-    if (!(o.shareAccess & SHARE.READ)) h.noRead++;
-    if (!(o.shareAccess & SHARE.WRITE)) h.noWrite++;
-    if (!(o.shareAccess & SHARE.DELETE)) h.noDelete++;
-  }
-  return h;
-}
-
-/** Whether an open with this access and share mode violates the other nodes' opens' sharing. */
-function violatesSharing(others: OpenHolds, access: number, share: number): boolean {
-  if ((access & DATA_ACCESS) === 0) return false;
-  return (
-    (access & READS && others.noRead > 0) ||
-    (access & WRITES && others.noWrite > 0) ||
-    (access & ACCESS.DELETE && others.noDelete > 0) ||
-    (!(share & SHARE.READ) && others.readers > 0) ||
-    (!(share & SHARE.WRITE) && others.writers > 0) ||
-    (!(share & SHARE.DELETE) && others.deleters > 0)
-  );
+  const opens = inodes.opensOf(ino);
+  let caching = 0;
+  for (const o of opens) caching |= cachingOf(o);
+  return { caching, ...shareCounts(opens) };
 }
 
 /** A sharing violation with another node's opens; whether their clients cache handles. */

@@ -1,9 +1,9 @@
-import { ACCESS, SHARE } from './constants.ts';
 import type { PipeEndpoint } from './dcerpc/pipe.ts';
 import type { QuotaEntry } from './info/quota-info.ts';
 import type { Lease } from './leases.ts';
 import type { NotifyWatch } from './notify.ts';
 import type { Session } from './session.ts';
+import { shareCounts, violatesSharing } from './share-modes.ts';
 import type { TreeConnect } from './tree.ts';
 
 export interface FileId {
@@ -114,13 +114,6 @@ export class Open {
   }
 }
 
-export const DATA_ACCESS =
-  ACCESS.FILE_READ_DATA |
-  ACCESS.FILE_EXECUTE |
-  ACCESS.FILE_WRITE_DATA |
-  ACCESS.FILE_APPEND_DATA |
-  ACCESS.DELETE;
-
 interface InodeState {
   opens: Set<Open>;
   deletePending: boolean;
@@ -159,21 +152,7 @@ export class InodeOpens {
   /** True when an open with this access and share mode would violate another open's sharing. */
   conflicts(ino: bigint, access: number, shareAccess: number): boolean {
     const s = this.byIno.get(ino);
-    if (!s || (access & DATA_ACCESS) === 0) return false;
-    for (const o of s.opens) {
-      if ((o.access & DATA_ACCESS) === 0) continue;
-      if (access & (ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE) && !(o.shareAccess & SHARE.READ))
-        return true;
-      if (access & (ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA) && !(o.shareAccess & SHARE.WRITE))
-        return true;
-      if (access & ACCESS.DELETE && !(o.shareAccess & SHARE.DELETE)) return true;
-      if (o.access & (ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE) && !(shareAccess & SHARE.READ))
-        return true;
-      if (o.access & (ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA) && !(shareAccess & SHARE.WRITE))
-        return true;
-      if (o.access & ACCESS.DELETE && !(shareAccess & SHARE.DELETE)) return true;
-    }
-    return false;
+    return s !== undefined && violatesSharing(shareCounts(s.opens), access, shareAccess);
   }
 
   deletePending(ino: bigint): boolean {
