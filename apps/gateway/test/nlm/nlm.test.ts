@@ -8,31 +8,19 @@ import {
   decodeTestArgs,
   decodeTestRes,
   encodeCancelArgs,
-  encodeLockArgs,
   encodeRes,
-  encodeUnlockArgs,
   type Nlm4Lock,
   Nlm4Stat,
   NlmProc,
 } from '../../src/protocols/nlm/codec.ts';
-import { RpcClient } from '../../src/protocols/rpc/client.ts';
-import { AcceptStat } from '../../src/protocols/rpc/constants.ts';
 import { RpcListener } from '../../src/protocols/rpc/listener.ts';
-import type { RpcReply } from '../../src/protocols/rpc/message.ts';
-import type { RpcCred } from '../../src/protocols/rpc/program.ts';
 import type { XdrReader } from '../../src/protocols/xdr/reader.ts';
 import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { type NfsGateway, startNfsGateway } from '../nfs-mount/fixture.ts';
+import { NlmTestClient } from './client.ts';
 
-const SYS: RpcCred = { flavor: 'sys', stamp: 0, machine: 'client-a', uid: 1000, gid: 1000, gids: [] };
 const SMB = { protocol: 'smb', key: 'smb:session-1:open-1', client: 'session-1' };
-
-function results(r: RpcReply): XdrReader {
-  if (r.status !== 'accepted' || r.stat !== AcceptStat.SUCCESS)
-    throw new Error(`not a SUCCESS: ${JSON.stringify(r)}`);
-  return r.results;
-}
 
 /**
  * A client's NLM service for the GRANTED callback: records what it is told and answers with
@@ -90,7 +78,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 describe('NLM v4 and NSM over the NFS port, on the lock table SMB shares', () => {
   let g: NfsGateway;
   let client: Awaited<ReturnType<typeof fakeClientNlm>>;
-  let nlm: RpcClient;
+  let nlm: NlmTestClient;
   let fh: Buffer;
   let ino: bigint;
 
@@ -105,7 +93,7 @@ describe('NLM v4 and NSM over the NFS port, on the lock table SMB shares', () =>
     const file = await g.gw.ns.create(ROOT, exp.ino, 'locked.bin', 0o666);
     ino = file.ino;
     fh = g.handles.encodeHandle(0, file);
-    nlm = await RpcClient.connect('127.0.0.1', g.nfsPort);
+    nlm = await NlmTestClient.connect(g.nfsPort);
   });
   after(async () => {
     nlm?.close();
@@ -126,17 +114,10 @@ describe('NLM v4 and NSM over the NFS port, on the lock table SMB shares', () =>
     offset,
     length,
   });
-  const call = async (proc: number, args: Buffer, prog = 100021, vers = 4) =>
-    results(await nlm.call({ prog, vers, proc, cred: SYS, args }));
-  const lock = async (l: Nlm4Lock, exclusive = true, block = false, cookie = Buffer.from('c1')) =>
-    decodeRes(
-      await call(
-        NlmProc.LOCK,
-        encodeLockArgs({ cookie, block, exclusive, lock: l, reclaim: false, state: 3 }),
-      ),
-    );
-  const unlock = async (l: Nlm4Lock) =>
-    decodeRes(await call(NlmProc.UNLOCK, encodeUnlockArgs({ cookie: Buffer.from('u'), lock: l })));
+  const call = (proc: number, args: Buffer, prog?: number, vers?: number) => nlm.call(proc, args, prog, vers);
+  const lock = (l: Nlm4Lock, exclusive = true, block = false, cookie?: Buffer) =>
+    nlm.lock(l, exclusive, block, cookie);
+  const unlock = (l: Nlm4Lock) => nlm.unlock(l);
   const testLock = async (l: Nlm4Lock, exclusive = true) => {
     const w = new XdrWriter().opaque(Buffer.from('t')).bool(exclusive);
     w.opaque(Buffer.from(l.callerName))

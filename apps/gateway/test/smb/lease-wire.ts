@@ -1,6 +1,14 @@
 import { equal, ok } from 'node:assert/strict';
 import { CMD } from '../../src/protocols/smb/constants.ts';
-import { type Reply, type RequestSpec, responseContexts, type TestClient } from './client.ts';
+import {
+  createBody,
+  createContexts,
+  fileIdOf,
+  type Reply,
+  type RequestSpec,
+  responseContexts,
+  type TestClient,
+} from './client.ts';
 
 /**
  * Leases on the wire for the raw test client (MS-SMB2 §2.2.13.2.10, §2.2.23.2, §2.2.24.2):
@@ -93,4 +101,19 @@ export async function openBehindBreak(
     'the open waits for the acknowledgment',
   );
   return { brk, opened };
+}
+
+/** Opens `name` through `c` asking for a v2 lease of `state` under `key`: the open and its lease. */
+export async function openLeased(
+  c: TestClient,
+  name: string,
+  key: Buffer,
+  state: number,
+  disposition?: number,
+): Promise<{ fid: Buffer; lease: { state: number; epoch: number; key: Buffer } }> {
+  const r = await c.request({
+    command: CMD.CREATE,
+    body: createBody(name, { disposition, oplock: LEASE, contexts: createContexts([leaseV2(key, state)]) }),
+  });
+  return { lease: leaseOf(r), fid: fileIdOf(r) };
 }

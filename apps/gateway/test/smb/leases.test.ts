@@ -13,10 +13,15 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
+import { NfsHandles } from '../../src/protocols/nfs/v3/handle.ts';
+import { type Nlm4Lock, Nlm4Stat } from '../../src/protocols/nlm/codec.ts';
 import { CMD } from '../../src/protocols/smb/constants.ts';
+import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
+import { ROOT } from '../../src/storage/types.ts';
 import { sampleValue, scrape } from '../metrics/fixture.ts';
 import { compileHarness, requireLibnfsDev } from '../nfs-v3/gateway.ts';
+import { NlmTestClient } from '../nlm/client.ts';
 import { runCommand } from '../support/proc.ts';
 import { requireTools, toolPath } from '../support/tools.ts';
 import {
@@ -40,6 +45,7 @@ import {
   leaseV2,
   nthBreak,
   openBehindBreak,
+  openLeased,
   R,
   SMB3,
   W,
@@ -47,8 +53,9 @@ import {
 
 /**
  * Leases seen from the wire (MS-SMB2 §2.2.13.2.10, §2.2.23.2, §2.2.24.2) with the raw client,
- * and recalled by the other protocols: an NFS write (a libnfs client) or an S3 PUT/DELETE (the
- * AWS SDK) of a file an SMB client caches waits until the client has acknowledged the break.
+ * and recalled by the other protocols: an NFS write (a libnfs client), an NLM lock (lockd's
+ * calls, the kernel client cannot mount here) or an S3 PUT/DELETE (the AWS SDK) of a file an SMB
+ * client caches waits until the client has acknowledged the break.
  * smbtorture's smb2.lease and smb2.oplock suites check the SMB rules in depth.
  */
 
@@ -148,15 +155,8 @@ describe('SMB leases, and their recall by NFS and S3', {
     async () => {
       const c1 = await session();
       const k1 = randomBytes(16);
-      const r = await c1.request({
-        command: CMD.CREATE,
-        body: createBody('shared\\nfs.txt', {
-          oplock: LEASE,
-          contexts: createContexts([leaseV2(k1, R | W | H)]),
-        }),
-      });
-      equal(leaseOf(r).state, R | W | H);
-      const fid = fileIdOf(r);
+      const { fid, lease } = await openLeased(c1, 'shared\\nfs.txt', k1, R | W | H);
+      equal(lease.state, R | W | H);
       equal(
         (await c1.request({ command: CMD.WRITE, body: writeBody(fid, 0n, Buffer.from('smb bytes')) })).status,
         0,
@@ -299,16 +299,9 @@ describe('SMB leases, and their recall by NFS and S3', {
       const k = randomBytes(16);
       await s3.send(new PutObjectCommand({ Bucket: 'shared', Key: 'read-back.txt', Body: 'before' }));
       const openRwh = async (disposition: number) => {
-        const r = await c1.request({
-          command: CMD.CREATE,
-          body: createBody('shared\\read-back.txt', {
-            disposition,
-            oplock: LEASE,
-            contexts: createContexts([leaseV2(k, R | W | H)]),
-          }),
-        });
-        equal(leaseOf(r).state, R | W | H, 'RWH (an upgrade of the same key the second time)');
-        return fileIdOf(r);
+        const { fid, lease } = await openLeased(c1, 'shared\\read-back.txt', k, R | W | H, disposition);
+        equal(lease.state, R | W | H, 'RWH (an upgrade of the same key the second time)');
+        return fid;
       };
       const fid = await openRwh(1);
       const url = `nfs://127.0.0.1/export/shared/read-back.txt?nfsport=${g.nfsPort}&mountport=${g.mountPort}&version=3&uid=${alice.uid}&gid=${alice.gid}`;
@@ -375,6 +368,63 @@ describe('SMB leases, and their recall by NFS and S3', {
       await c1.request({ command: CMD.CLOSE, body: closeBody(fid) });
     },
   );
+
+  test('5 an NLM lock on a file an SMB client caches waits until the client has written back and dropped its caching; while it is held, no read caching and SMB reads meet it', async () => {
+    const c1 = await session();
+    const k = randomBytes(16);
+    const { fid, lease } = await openLeased(c1, 'shared\\locked.txt', k, R | W | H);
+    equal(lease.state, R | W | H);
+    const file = await g.gw.ns.resolvePath(ROOT, '/export/shared/locked.txt');
+    const handles = new NfsHandles(g.gw.control.secrets.nfsHandleKey, g.gw.ns, g.gw.config.nfs.exports);
+    const held: Nlm4Lock = {
+      callerName: 'nfs-client',
+      fh: handles.encodeHandle(0, file),
+      oh: Buffer.from('editor'),
+      svid: 42,
+      offset: 0n,
+      length: 0n,
+    };
+    const nlm = await NlmTestClient.connect(g.nfsPort);
+    try {
+      let answered: number | undefined;
+      const locking = nlm.lock(held).then((res) => {
+        answered = res.stat;
+      });
+      const brk = await nthBreak(c1, 0);
+      deepEqual(
+        { ackRequired: brk.ackRequired, from: brk.from, to: brk.to },
+        { ackRequired: true, from: R | W | H, to: 0 },
+        'the lease is recalled to none',
+      );
+      equal(answered, undefined, 'the lock waits for the client');
+      // What the client cached is written now, before it acknowledges (as Windows does).
+      const w = await c1.request({
+        command: CMD.WRITE,
+        body: writeBody(fid, 0n, Buffer.from('written back')),
+      });
+      equal(w.status, 0);
+      equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(k, 0) })).status, 0);
+      await locking;
+      equal(answered, Nlm4Stat.GRANTED);
+
+      const blocked = await c1.request({ command: CMD.READ, body: readBody(fid, 0n, 64) });
+      equal(
+        blocked.status,
+        NT_STATUS.STATUS_FILE_LOCK_CONFLICT,
+        'an SMB read of the locked range meets the lock',
+      );
+      const c2 = await session();
+      const second = await openLeased(c2, 'shared\\locked.txt', randomBytes(16), R | H, 1);
+      equal(second.lease.state & R, 0, 'no read caching while the lock is held');
+      await c2.request({ command: CMD.CLOSE, body: closeBody(second.fid) });
+
+      equal((await nlm.unlock(held)).stat, Nlm4Stat.GRANTED);
+      equal(payload(await c1.request({ command: CMD.READ, body: readBody(fid, 0n, 64) })), 'written back');
+    } finally {
+      nlm.close();
+    }
+    await c1.request({ command: CMD.CLOSE, body: closeBody(fid) });
+  });
 });
 
 function payload(r: Reply): string {

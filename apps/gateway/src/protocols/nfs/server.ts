@@ -84,6 +84,7 @@ export class NfsServer implements ProtocolServer {
       ns.locks,
       this.options.grantedCallback ?? portmapGrantedCallback(log),
       log,
+      (ino) => ns.caching.recall(ino),
     );
     this.locks = locks;
     const nlm = createNlmProgram({

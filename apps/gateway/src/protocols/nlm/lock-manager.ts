@@ -40,7 +40,10 @@ const MAX_BLOCKED = 10_000;
  * NLM's side of the shared lock table: locks and unlocks with POSIX semantics per owner, and
  * blocking locks — answered NLM4_BLOCKED, retried whenever a lock on the file is released (by
  * NLM or SMB), and on success granted to the client through its NLM4_GRANTED callback. A
- * client that refuses or cannot be reached for the callback does not keep the lock.
+ * client that refuses or cannot be reached for the callback does not keep the lock. Before
+ * each try, `beforeLock` recalls what SMB clients cache of the file (the namespace's recall):
+ * a byte-range lock breaks other holders' read caching on Windows, since a cached read or write
+ * would pass the lock by, and here their cached writes reach the file before the lock does.
  */
 export class NlmLockManager {
   private readonly blocked = new Map<string, Blocked>();
@@ -50,6 +53,7 @@ export class NlmLockManager {
     readonly table: LockTable,
     private readonly granted: GrantedCallback,
     private readonly log: Logger,
+    private readonly beforeLock: (ino: bigint) => Promise<void> | undefined = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.sweeper = setInterval(() => this.sweep(), 30_000);
@@ -79,6 +83,7 @@ export class NlmLockManager {
     const owner = ownerOf(req.lock);
     const range = this.rangeOf(req.lock);
     const key = this.blockKey(req, owner, range);
+    await this.beforeLock(req.ino);
     const holder = await this.table.arbitrate(req.ino, () =>
       lockRange(this.table, { ino: req.ino, ...range, exclusive: req.exclusive, owner }),
     );
@@ -157,6 +162,7 @@ export class NlmLockManager {
     if (this.blocked.get(key) !== b) return;
     let holder: ReturnType<typeof lockRange>;
     try {
+      await this.beforeLock(b.req.ino);
       holder = await this.table.arbitrate(b.req.ino, () =>
         this.blocked.get(key) === b
           ? lockRange(this.table, { ino: b.req.ino, ...b.range, exclusive: b.req.exclusive, owner: b.owner })
