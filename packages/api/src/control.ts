@@ -26,6 +26,8 @@ import type {
   ConnectionsReport,
   DrainStatus,
   ListenerView,
+  LocksRelease,
+  LocksReport,
   SmbOpenFilesReport,
 } from './types/ops.ts';
 import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView, UsageView } from './types/quotas.ts';
@@ -82,6 +84,13 @@ export interface GatewayControl {
   connections(): Promise<ConnectionsReport>;
   /** SMB clients' open files (not pipes) with their oplocks and leases; `served: false` without SMB. */
   smbOpenFiles(): Promise<SmbOpenFilesReport>;
+  /** Every byte-range lock this node holds for its NFS and SMB clients. */
+  locks(): Promise<LocksReport>;
+  /**
+   * Releases every lock an NFS client holds and its waiting requests, as its reboot notice would
+   * (for a client that is gone without one). NOT_FOUND when it holds none and waits for none.
+   */
+  releaseLocks(client: string): Promise<LocksRelease>;
   circuits(): Promise<CircuitsReport>;
   /** Closes the circuit and clears its failure count. */
   resetCircuit(backend: BackendName): Promise<CircuitView>;

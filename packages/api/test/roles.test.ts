@@ -31,6 +31,8 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['rollingRestart.cancel', undefined, 'operator'],
   ['connections.list', undefined, 'viewer'],
   ['connections.smbOpenFiles', undefined, 'viewer'],
+  ['connections.locks', undefined, 'viewer'],
+  ['connections.releaseLocks', { client: 'build-7.example.net' }, 'operator'],
   ['circuits.list', undefined, 'viewer'],
   ['circuits.reset', { backend: 'metadata' }, 'operator'],
   ['cache.invalidate', { scope: 'all' }, 'operator'],

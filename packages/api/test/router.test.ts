@@ -86,6 +86,11 @@ describe('input validation: refused as BAD_REQUEST with zod’s message, before 
       (c) => c.cache.invalidate({ scope: 'uid', uid: -1 }),
       /uid must be 0 or more/,
     ],
+    [
+      'connections.releaseLocks without a client',
+      (c) => c.connections.releaseLocks({ client: '  ' }),
+      /name the NFS client/,
+    ],
     ['users.add an uppercase name', (c) => c.users.add({ name: 'Alice' }), /user name must be lowercase/],
     ['users.setRole an unknown role', (c) => c.users.setRole({ name: 'bob', role: 'root' as never }), /role/],
     [

@@ -1,5 +1,8 @@
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { LocksReport } from '@claudefs/api';
 import pino from 'pino';
 import { ConnectionRegistry } from '../../src/ops/connections.ts';
 import { portmapGrantedCallback } from '../../src/protocols/nlm/callback.ts';
@@ -18,7 +21,10 @@ import type { XdrReader } from '../../src/protocols/xdr/reader.ts';
 import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { type NfsGateway, startNfsGateway } from '../nfs-mount/fixture.ts';
+import { runCommand } from '../support/proc.ts';
 import { NlmTestClient } from './client.ts';
+
+const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 
 const SMB = { protocol: 'smb', key: 'smb:session-1:open-1', client: 'session-1' };
 
@@ -258,5 +264,50 @@ describe('NLM v4 and NSM over the NFS port, on the lock table SMB shares', () =>
       (await lock({ ...lockOf(1, 0n, 1n), fh: g.handles.encodeHandle(0, gone) })).stat,
       Nlm4Stat.STALE_FH,
     );
+  });
+  test("9 `./cfs locks` names an NFS client's locks and waiting requests; `./cfs locks release` frees a departed client's, audited", async () => {
+    const cfs = (...args: string[]) =>
+      runCommand(CFS, [...args, '--config', join(g.dir, 'gateway.yaml')], { timeoutMs: 60_000 });
+    equal((await lock(lockOf(4, 0n, 100n, 'gone-host'))).stat, Nlm4Stat.GRANTED);
+    ok(smbLock(200n, 10n));
+    equal((await lock(lockOf(5, 200n, 1n, 'gone-host'), true, true)).stat, Nlm4Stat.BLOCKED);
+
+    const listed = await cfs('locks', '--json');
+    equal(listed.code, 0, listed.output);
+    const report = JSON.parse(listed.stdout) as LocksReport;
+    deepEqual(
+      report.locks.map((l) => [l.protocol, l.holder, l.exclusive, l.offset, l.length, l.ino]),
+      [
+        ['nfs', 'gone-host', true, '0', '100', ino.toString()],
+        ['smb', 'session-1', true, '200', '10', ino.toString()],
+      ],
+    );
+    equal(report.waiting, 1);
+    const table = await cfs('locks');
+    match(table.stdout, /NFS\s+gone-host\s+WRITE\s+0\s+100\s+inode \d+/);
+    match(table.stdout, /1 NFS lock request waiting for a conflicting lock/);
+    match(table.stdout, /\.\/cfs locks release HOLDER/);
+
+    equal(smbLock(50n, 10n), false, 'the NFS lock holds SMB off');
+    const released = await cfs('locks', 'release', 'gone-host');
+    equal(released.code, 0, released.output);
+    match(released.stdout, /Released 1 lock of NFS client gone-host/);
+    equal(smbLock(50n, 10n), true, 'released: SMB gets the range');
+    g.gw.ns.locks.unlock(ino, 200n, 10n, SMB.key);
+    await new Promise((r) => setTimeout(r, 200));
+    equal(client.granted.length, 0, 'the waiting request was dropped too: no GRANTED callback');
+    ok(!g.gw.ns.locks.list().some((l) => l.owner.client === 'gone-host'));
+
+    const again = await cfs('locks', 'release', 'gone-host');
+    equal(again.code, 1);
+    match(again.stderr, /gone-host holds no lock here and waits for none/);
+    const nameless = await cfs('locks', 'release');
+    equal(nameless.code, 2);
+    match(nameless.stderr, /name the NFS client/);
+    const audit = await g.gw.control.audit.list({ action: 'locks.release' });
+    deepEqual(audit.map((e) => [e.target, e.outcome]).reverse(), [
+      ['nfs-client:gone-host', 'ok'],
+      ['nfs-client:gone-host', 'error'],
+    ]);
   });
 });

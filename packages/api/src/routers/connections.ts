@@ -1,8 +1,20 @@
-import { router, viewerProcedure } from '../trpc.ts';
-import type { ConnectionsReport, SmbOpenFilesReport } from '../types/ops.ts';
+import { z } from 'zod';
+import { field, operatorProcedure, router, viewerProcedure } from '../trpc.ts';
+import type { ConnectionsReport, LocksRelease, LocksReport, SmbOpenFilesReport } from '../types/ops.ts';
 
-/** Every client connection across protocols, against limits.max_connections; SMB's open files. */
+/** An NFS client's host name as its lock manager sends it (NLM caller_name, at most 1,024 bytes). */
+const nfsClient = z.string().trim().min(1, 'name the NFS client').max(1024);
+
+/**
+ * Every client connection across protocols, against limits.max_connections; SMB's open files;
+ * the byte-range locks clients hold, and the release of a departed NFS client's locks.
+ */
 export const connectionsRouter = router({
   list: viewerProcedure.query(({ ctx }): Promise<ConnectionsReport> => ctx.control.connections()),
   smbOpenFiles: viewerProcedure.query(({ ctx }): Promise<SmbOpenFilesReport> => ctx.control.smbOpenFiles()),
+  locks: viewerProcedure.query(({ ctx }): Promise<LocksReport> => ctx.control.locks()),
+  releaseLocks: operatorProcedure
+    .meta({ audit: { action: 'locks.release', target: (i) => `nfs-client:${field(i, 'client')}` } })
+    .input(z.object({ client: nfsClient }))
+    .mutation(({ ctx, input }): Promise<LocksRelease> => ctx.control.releaseLocks(input.client)),
 });

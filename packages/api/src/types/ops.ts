@@ -53,6 +53,41 @@ export interface SmbOpenFilesReport {
   files: SmbOpenFileView[];
 }
 
+/**
+ * One byte-range lock of the gateway's one lock table: NFS clients' (NLM) and SMB clients'
+ * (`./cfs locks`).
+ */
+export interface LockView {
+  protocol: 'nfs' | 'smb';
+  /**
+   * Who holds it: an NFS client's host name as its lock manager gives it (what `releaseLocks`
+   * takes); an SMB client as `alice@10.0.0.5:50122`.
+   */
+  holder: string;
+  /** The file as an SMB client opened it (`share\\path`); null when only its inode is known. */
+  path: string | null;
+  ino: string;
+  offset: string;
+  /** The byte count, or `to end`. */
+  length: string;
+  exclusive: boolean;
+  /** ISO time the lock was taken. */
+  since: string;
+}
+
+export interface LocksReport {
+  /** This gateway node's locks (each node of a cluster lists its own clients'). */
+  locks: LockView[];
+  /** NFS lock requests waiting for a conflicting lock to go (NLM blocked locks). */
+  waiting: number;
+}
+
+/** What releasing an NFS client's locks did. */
+export interface LocksRelease {
+  client: string;
+  released: number;
+}
+
 /** One socket the gateway listens on. */
 export interface ListenerView {
   /** As the gateway names it when it starts: `NFS`, `MOUNT`, `S3 (https)`, `SMB`, `health`. */

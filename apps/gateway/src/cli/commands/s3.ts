@@ -14,11 +14,10 @@ import { formatRemaining, formatSize } from '../../util/units.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import { alignColumns } from '../format/columns.ts';
+import { plural } from '../format/plural.ts';
 import { timeoutOption } from '../format/timeout-option.ts';
 
 const CONFIG_HELP = 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)';
-
-const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** `3 objects expired (1.5 MiB freed), 1 incomplete upload aborted in 12 ms` and one line per bucket. */
 export function formatSweep(r: SweepReport): string {

@@ -6,6 +6,7 @@ import type { SmbStatus } from '../../protocols/smb/status-report.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import { alignColumns } from '../format/columns.ts';
+import { LOCK_COLUMNS, lockRow } from '../format/locks.ts';
 
 const CONFIG_HELP = 'configuration file (else $CFS_CONFIG, else /etc/claudefs/gateway.yaml)';
 
@@ -58,19 +59,7 @@ export function formatSmbStatus(s: SmbStatus): string {
       ]),
     );
   }
-  section(
-    'Byte-range locks',
-    ['Protocol', 'Holder', 'Mode', 'Start', 'Length', 'Name', 'Since'],
-    s.locks.map((l) => [
-      l.protocol,
-      l.client,
-      l.exclusive ? 'WRITE' : 'READ',
-      l.offset,
-      l.length,
-      l.path ?? `inode ${l.ino}`,
-      l.since,
-    ]),
-  );
+  section('Byte-range locks', LOCK_COLUMNS, s.locks.map(lockRow));
   return `${out.join('\n').trimEnd()}\n`;
 }
 

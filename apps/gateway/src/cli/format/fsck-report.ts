@@ -1,6 +1,5 @@
 import type { FsckProblem, FsckReport } from '../../storage/fsck/index.ts';
-
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+import { plural } from './plural.ts';
 
 function problemLine(p: FsckProblem, state: string): string {
   const where = [p.ino === undefined ? '' : `ino ${p.ino}`, p.path ?? ''].filter((s) => s !== '').join(' ');

@@ -1,10 +1,11 @@
 import type { Feature } from '../../daemon/feature.ts';
+import { locksReport, releaseLocks } from '../locks/report.ts';
 import { createAuthenticator } from './auth.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from './endpoints.ts';
 
 /**
  * The admin API: the one authenticator and the audit trail for every admin route (including
- * those other features register), and the cache, circuit and connection endpoints.
+ * those other features register), and the cache, circuit, connection and lock endpoints.
  */
 export const adminFeature: Feature = {
   name: 'admin',
@@ -49,5 +50,14 @@ export const adminFeature: Feature = {
       (r) => `circuit:${r.params.backend}`,
     );
     gw.admin.add('GET', '/admin/connections', 'viewer', 'connections.list', () => connections(gw));
+    gw.admin.add('GET', '/admin/locks', 'viewer', 'locks.list', () => ({ body: locksReport(gw) }));
+    gw.admin.add(
+      'POST',
+      '/admin/locks/release',
+      'operator',
+      'locks.release',
+      (r) => releaseLocks(gw, r.body),
+      ({ body }) => `nfs-client:${String((body as { client?: unknown } | undefined)?.client ?? '')}`,
+    );
   },
 };

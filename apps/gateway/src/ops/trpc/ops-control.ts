@@ -5,6 +5,7 @@ import type {
   ConnectionsReport,
   DrainStatus,
   GatewayControl,
+  LocksRelease,
 } from '@claudefs/api';
 import { TRPCError } from '@trpc/server';
 import { previewReload, reloadFromFile } from '../../daemon/config-reload.ts';
@@ -14,6 +15,7 @@ import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/
 import { accessReport } from '../config/access.ts';
 import { configStatus } from '../config/feature.ts';
 import { drainControllerOf } from '../drain/feature.ts';
+import { locksReport, releaseLocks } from '../locks/report.ts';
 import { getMetrics } from '../metrics/index.ts';
 import { unwrap } from './errors.ts';
 
@@ -24,6 +26,8 @@ type OpsControl = Pick<
   | 'metricsSnapshot'
   | 'connections'
   | 'smbOpenFiles'
+  | 'locks'
+  | 'releaseLocks'
   | 'circuits'
   | 'resetCircuit'
   | 'invalidateCache'
@@ -42,7 +46,7 @@ function drainController(gw: Gateway) {
   return c;
 }
 
-/** Health, metrics, connections, circuits, caches, drain and reload: the admin API's own functions. */
+/** Health, metrics, connections, locks, circuits, caches, drain and reload: the admin API's own functions. */
 export function opsControl(gw: Gateway): OpsControl {
   return {
     health: async () => gw.health.report(),
@@ -50,6 +54,8 @@ export function opsControl(gw: Gateway): OpsControl {
     metricsSnapshot: async () => getMetrics(gw).snapshot(),
     connections: async () => unwrap<ConnectionsReport>(connections(gw)),
     smbOpenFiles: async () => smbOpenFilesOf(gw.servers),
+    locks: async () => locksReport(gw),
+    releaseLocks: async (client) => unwrap<LocksRelease>(releaseLocks(gw, { client })),
     circuits: async () => unwrap<CircuitsReport>(circuits(gw)),
     resetCircuit: async (backend) => unwrap<CircuitView>(resetCircuit(gw, backend)),
     invalidateCache: async (scope) =>

@@ -182,6 +182,29 @@ export class NfsServer implements ProtocolServer {
     );
   }
 
+  /** NLM requests waiting for a lock (0 before start). */
+  get waitingLocks(): number {
+    return this.locks?.blockedCount ?? 0;
+  }
+
+  /**
+   * An operator's release of a departed NFS client's locks (`./cfs locks release`): what its
+   * reboot notice would do — every lock it holds and every request it has waiting. Returns the
+   * locks released, or undefined when the client held and awaited none.
+   */
+  releaseLockClient(client: string): number | undefined {
+    const locks = this.locks;
+    if (!locks) return undefined;
+    const waiting = locks.blockedOf(client);
+    const released = locks.releaseClient(client);
+    if (released === 0 && waiting === 0) return undefined;
+    this.ctx.log.info(
+      { client, released, waiting },
+      `NFS client ${client}: ${released} locks released and ${waiting} waiting requests dropped by an operator`,
+    );
+    return released;
+  }
+
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;

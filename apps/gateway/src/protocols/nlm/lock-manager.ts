@@ -137,6 +137,13 @@ export class NlmLockManager {
     return this.table.releaseClient('nfs', callerName);
   }
 
+  /** How many of a client's requests wait for a lock. */
+  blockedOf(callerName: string): number {
+    let n = 0;
+    for (const b of this.blocked.values()) if (b.owner.client === callerName) n++;
+    return n;
+  }
+
   get blockedCount(): number {
     return this.blocked.size;
   }

@@ -1,3 +1,5 @@
+import type { LockView } from '@claudefs/api';
+import { lockViews } from '../../ops/locks/views.ts';
 import type { SmbConnection } from './connection.ts';
 import { dialectName } from './constants.ts';
 import type { ServerEnv } from './context.ts';
@@ -45,16 +47,8 @@ export interface SmbStatus {
     /** What some of those opens do not share ("READ,WRITE"; "" when they share everything). */
     denies: string;
   }>;
-  locks: Array<{
-    protocol: string;
-    client: string;
-    path: string | null;
-    ino: string;
-    offset: string;
-    length: string;
-    exclusive: boolean;
-    since: string;
-  }>;
+  /** Every lock of the gateway's one table, NLM's too, so a conflict is visible from here. */
+  locks: LockView[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -75,10 +69,12 @@ function openFileRow(session: string, o: Open, fileId: bigint): SmbStatus['openF
 export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEnv): SmbStatus {
   const out: SmbStatus = { sessions: [], trees: [], openFiles: [], elsewhere: [], locks: [] };
   const paths = new Map<bigint, string>();
+  const holders = new Map<string, string>();
   for (const c of connections) {
     for (const s of c.sessions.values()) {
       if (s.state !== 'valid' || !s.user) continue;
       const sid = `0x${s.id.toString(16)}`;
+      holders.set(s.lockClient, `${s.user.name}@${c.remoteAddress}:${c.registry.info.remotePort}`);
       out.sessions.push({
         connection: c.id,
         session: sid,
@@ -116,18 +112,6 @@ export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEn
       denies: [h.noRead && 'READ', h.noWrite && 'WRITE', h.noDelete && 'DELETE'].filter(Boolean).join(','),
     });
   }
-  // Every lock of the gateway's one table: SMB's and NLM's, so a conflict is visible from here.
-  for (const l of env.ns.locks.list()) {
-    out.locks.push({
-      protocol: l.owner.protocol,
-      client: l.owner.client,
-      path: paths.get(l.ino) ?? null,
-      ino: l.ino.toString(),
-      offset: l.offset.toString(),
-      length: l.length === 0n ? 'to end' : l.length.toString(),
-      exclusive: l.exclusive,
-      since: iso(l.since),
-    });
-  }
+  out.locks = lockViews(env.ns.locks, holders, paths);
   return out;
 }
