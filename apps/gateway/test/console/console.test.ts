@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CMD } from '../../src/protocols/smb/constants.ts';
-import { connectedClient, createBody, createContexts } from '../smb/client.ts';
+import { connectedClient, createBody, createContexts, fileIdOf, lockBody } from '../smb/client.ts';
 import { requireTools } from '../support/tools.ts';
 import { diagnosticsTests } from './diagnostics.ts';
 import { ALICE_PW, type ConsoleFixture, SHOTS, startConsole, stopConsole, VAL_PW } from './fixture.ts';
@@ -570,7 +570,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     s3.destroy();
   });
 
-  test("5g Connections: an SMB client's open file is listed with the lease it holds", async () => {
+  test("5g Connections: an SMB client's open file is listed with the lease it holds, and its byte-range lock by holder and range", async () => {
     const smb = await connectedClient(fx.smbPort, 'alice', ALICE_PW, { dialects: [0x0300] });
     try {
       const lease = Buffer.alloc(52);
@@ -592,6 +592,24 @@ describe('web console in Chromium', requireTools('chromium'), () => {
       match(
         await row.innerText(),
         /alice@127\.0\.0\.1:\d+[\s\S]*export\\console\\held\.txt[\s\S]*file[\s\S]*lease RWH/,
+      );
+      // An exclusive lock on bytes 0–9, failing at once rather than waiting (flags 0x12).
+      const locked = await smb.request({
+        command: CMD.LOCK,
+        body: lockBody(fileIdOf(r), [{ offset: 0n, length: 10n, flags: 0x12 }]),
+      });
+      equal(locked.status, 0, `LOCK: 0x${locked.status.toString(16)}`);
+      const locks = page.getByRole('table', { name: 'Byte-range locks' });
+      const lockRow = locks.locator('tr', { hasText: 'held.txt' });
+      await lockRow.waitFor();
+      match(
+        await lockRow.innerText(),
+        /SMB[\s\S]*alice@127\.0\.0\.1:\d+[\s\S]*export\\console\\held\.txt[\s\S]*bytes 0–9[\s\S]*exclusive \(write\)/,
+      );
+      equal(
+        await lockRow.getByRole('button', { name: 'Release' }).count(),
+        0,
+        'SMB locks end with their opens',
       );
       await page.screenshot({ path: join(SHOTS, 'connections-smb.png'), fullPage: true });
     } finally {

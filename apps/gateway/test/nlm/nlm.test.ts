@@ -2,7 +2,7 @@ import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { LocksReport } from '@claudefs/api';
+import type { LocksRelease, LocksReport } from '@claudefs/api';
 import pino from 'pino';
 import { ConnectionRegistry } from '../../src/ops/connections.ts';
 import { portmapGrantedCallback } from '../../src/protocols/nlm/callback.ts';
@@ -22,6 +22,7 @@ import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { type NfsGateway, startNfsGateway } from '../nfs-mount/fixture.ts';
 import { runCommand } from '../support/proc.ts';
+import { signIn, trpc } from '../trpc/fixture.ts';
 import { NlmTestClient } from './client.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
@@ -308,6 +309,59 @@ describe('NLM v4 and NSM over the NFS port, on the lock table SMB shares', () =>
     deepEqual(audit.map((e) => [e.target, e.outcome]).reverse(), [
       ['nfs-client:gone-host', 'ok'],
       ['nfs-client:gone-host', 'error'],
+    ]);
+  });
+  test('10 the console API: a viewer sees the locks and may not release; an operator releases, audited under their name', async () => {
+    const base = `http://127.0.0.1:${g.gw.config.health.bind.port}`;
+    await g.gw.control.users.add({ name: 'olivia', role: 'operator', password: 'olivia-Operator-pw-7' });
+    await g.gw.control.users.add({ name: 'vera', role: 'viewer', password: 'vera-Viewer-pw-3' });
+    const operator = await signIn(base, 'olivia', 'olivia-Operator-pw-7');
+    const viewer = await signIn(base, 'vera', 'vera-Viewer-pw-3');
+    equal((await lock(lockOf(6, 0n, 0n, 'lost-laptop'), false)).stat, Nlm4Stat.GRANTED);
+
+    const seen = await trpc<LocksReport>(base, 'query', 'connections.locks', undefined, { cookie: viewer });
+    equal(seen.status, 200, seen.error?.message);
+    deepEqual(
+      seen.data.locks.map((l) => [l.protocol, l.holder, l.exclusive, l.length]),
+      [['nfs', 'lost-laptop', false, 'to end']],
+    );
+    const refused = await trpc(
+      base,
+      'mutation',
+      'connections.releaseLocks',
+      { client: 'lost-laptop' },
+      { cookie: viewer },
+    );
+    equal(refused.error?.data.code, 'FORBIDDEN');
+    equal(g.gw.ns.locks.list().length, 1, 'a refused release changes nothing');
+
+    const done = await trpc<LocksRelease>(
+      base,
+      'mutation',
+      'connections.releaseLocks',
+      { client: 'lost-laptop' },
+      { cookie: operator },
+    );
+    equal(done.status, 200, done.error?.message);
+    deepEqual(done.data, { client: 'lost-laptop', released: 1 });
+    equal(g.gw.ns.locks.list().length, 0);
+    const none = await trpc(
+      base,
+      'mutation',
+      'connections.releaseLocks',
+      { client: 'lost-laptop' },
+      { cookie: operator },
+    );
+    equal(none.error?.data.code, 'NOT_FOUND');
+    match(none.error?.message ?? '', /lost-laptop holds no lock here/);
+    const audit = await g.gw.control.audit.list({
+      action: 'locks.release',
+      target: 'nfs-client:lost-laptop',
+    });
+    deepEqual(audit.map((e) => [e.actor, e.outcome]).reverse(), [
+      ['console:vera', 'denied'],
+      ['console:olivia', 'ok'],
+      ['console:olivia', 'error'],
     ]);
   });
 });

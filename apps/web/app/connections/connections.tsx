@@ -19,6 +19,7 @@ import { PageHeader } from '../../components/page-header.tsx';
 import { QueryPanel } from '../../components/query-panel.tsx';
 import { ago, bytes } from '../../lib/format.ts';
 import { useTRPC } from '../../lib/trpc.ts';
+import { Locks } from './locks.tsx';
 
 type Column = 'protocol' | 'remote' | 'user' | 'startedAt' | 'requests' | 'bytesIn' | 'bytesOut' | 'inFlight';
 
@@ -78,7 +79,10 @@ export function Connections() {
     setSort((s) => ({ col, dir: s.col === col && s.dir === 'ascending' ? 'descending' : 'ascending' }));
   return (
     <>
-      <PageHeader title="Connections" description="Every client connection across NFS, S3 and SMB." />
+      <PageHeader
+        title="Connections"
+        description="Every client connection across NFS, S3 and SMB, the locks they hold and the files SMB clients have open."
+      />
       <div className="flex flex-col gap-4">
         {report.data ? (
           <Card>
@@ -104,7 +108,7 @@ export function Connections() {
               <Input
                 {...fieldAria('conn-filter')}
                 type="search"
-                placeholder="address, user, key, operation…"
+                placeholder="address, user, key, file, operation…"
                 value={text}
                 onChange={(e) => setText(e.target.value)}
               />
@@ -173,6 +177,7 @@ export function Connections() {
             }
           </QueryPanel>
         </Card>
+        <Locks filter={text} />
         {smbFiles.data?.served ? <SmbOpenFiles files={smbFiles.data.files} filter={text} /> : null}
       </div>
     </>
