@@ -28,6 +28,7 @@ import type {
   ListenerView,
   LocksRelease,
   LocksReport,
+  SmbFileClosed,
   SmbOpenFilesReport,
 } from './types/ops.ts';
 import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView, UsageView } from './types/quotas.ts';
@@ -84,6 +85,11 @@ export interface GatewayControl {
   connections(): Promise<ConnectionsReport>;
   /** SMB clients' open files (not pipes) with their oplocks and leases; `served: false` without SMB. */
   smbOpenFiles(): Promise<SmbOpenFilesReport>;
+  /**
+   * Closes an SMB client's open file as Windows' "Close Open File" does: its locks, share mode
+   * and lease go; the client's handle is closed. NOT_FOUND for an open not (or no longer) there.
+   */
+  closeSmbFile(session: string, fileId: string): Promise<SmbFileClosed>;
   /** Every byte-range lock this node holds for its NFS and SMB clients. */
   locks(): Promise<LocksReport>;
   /**

@@ -193,6 +193,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     cancelRollingRestart: async (by) => walk('cancelled', by),
     connections: async () => ({ total: 0, max: 1000, inFlight: 0, refused: {}, connections: [] }),
     smbOpenFiles: async () => ({ served: false, files: [] }),
+    closeSmbFile: async (session, fileId) => ({ session, fileId, path: 'export\\report.docx' }),
     locks: async () => ({ locks: [], waiting: 0 }),
     releaseLocks: async (client) => ({ client, released: 1 }),
     circuits: async () => ({ circuits: [circuit] }),

@@ -31,6 +31,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['rollingRestart.cancel', undefined, 'operator'],
   ['connections.list', undefined, 'viewer'],
   ['connections.smbOpenFiles', undefined, 'viewer'],
+  ['connections.closeSmbFile', { session: '0x1', fileId: '0x5' }, 'operator'],
   ['connections.locks', undefined, 'viewer'],
   ['connections.releaseLocks', { client: 'build-7.example.net' }, 'operator'],
   ['circuits.list', undefined, 'viewer'],

@@ -91,6 +91,11 @@ describe('input validation: refused as BAD_REQUEST with zod’s message, before 
       (c) => c.connections.releaseLocks({ client: '  ' }),
       /name the NFS client/,
     ],
+    [
+      'connections.closeSmbFile with a bad FileId',
+      (c) => c.connections.closeSmbFile({ session: '0x1', fileId: '5' }),
+      /a FileId as 0x/,
+    ],
     ['users.add an uppercase name', (c) => c.users.add({ name: 'Alice' }), /user name must be lowercase/],
     ['users.setRole an unknown role', (c) => c.users.setRole({ name: 'bob', role: 'root' as never }), /role/],
     [

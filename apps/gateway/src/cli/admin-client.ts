@@ -37,6 +37,15 @@ export interface AdminClientOptions {
  * CliExit with the operator's next step in the message; one connection per call, so a command
  * exits as soon as it is done.
  */
+/** For `.catch`: a 404 in the gateway's own words (exit 1), without the HTTP framing; others pass. */
+export function notFoundInOwnWords(e: unknown): never {
+  if (e instanceof AdminApiError && e.status === 404) {
+    const error = (e.body as { error?: unknown } | undefined)?.error;
+    throw new CliExit(typeof error === 'string' ? error : e.message, 1);
+  }
+  throw e;
+}
+
 export class AdminClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;

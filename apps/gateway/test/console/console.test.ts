@@ -24,7 +24,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CMD } from '../../src/protocols/smb/constants.ts';
-import { connectedClient, createBody, createContexts, fileIdOf, lockBody } from '../smb/client.ts';
+import { connectedClient, createBody, createContexts, fileIdOf, lockBody, readBody } from '../smb/client.ts';
 import { requireTools } from '../support/tools.ts';
 import { diagnosticsTests } from './diagnostics.ts';
 import { ALICE_PW, type ConsoleFixture, SHOTS, startConsole, stopConsole, VAL_PW } from './fixture.ts';
@@ -570,7 +570,7 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     s3.destroy();
   });
 
-  test("5g Connections: an SMB client's open file is listed with the lease it holds, and its byte-range lock by holder and range", async () => {
+  test("5g Connections: an SMB client's open file is listed with the lease it holds, and its byte-range lock by holder and range; Close (confirmed) ends both", async () => {
     const smb = await connectedClient(fx.smbPort, 'alice', ALICE_PW, { dialects: [0x0300] });
     try {
       const lease = Buffer.alloc(52);
@@ -612,6 +612,19 @@ describe('web console in Chromium', requireTools('chromium'), () => {
         'SMB locks end with their opens',
       );
       await page.screenshot({ path: join(SHOTS, 'connections-smb.png'), fullPage: true });
+
+      // An operator closes the open (Windows' "Close Open File"): its lock goes with it.
+      await row.getByRole('button', { name: 'Close' }).click();
+      const dialog = page.getByRole('dialog', {
+        name: /^Close export\\console\\held\.txt for alice@127\.0\.0\.1:\d+\?$/,
+      });
+      match(await dialog.innerText(), /what it had not yet written back is lost/);
+      await dialog.getByRole('button', { name: 'Close file' }).click();
+      await page.locator('[data-toast="success"]', { hasText: 'Closed export\\console\\held.txt' }).waitFor();
+      await row.waitFor({ state: 'detached' });
+      await lockRow.waitFor({ state: 'detached' });
+      const stale = await smb.request({ command: CMD.READ, body: readBody(fileIdOf(r), 0n, 10) });
+      equal(stale.status, 0xc0000128, "the client's handle is closed (STATUS_FILE_CLOSED)");
     } finally {
       smb.close();
     }

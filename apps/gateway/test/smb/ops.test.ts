@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CMD } from '../../src/protocols/smb/constants.ts';
 import { SmbServer } from '../../src/protocols/smb/server.ts';
+import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
 import { getJson } from '../support/http.ts';
 import { runCommand } from '../support/proc.ts';
@@ -107,6 +108,79 @@ describe('SMB operations: health, drain, status, shares, stop', () => {
     for (const section of ['Sessions', 'Tree connects', 'Open files', 'Byte-range locks'])
       match(text.stdout, new RegExp(`^${section}$`, 'm'));
     match(text.stdout, /alice/);
+  });
+
+  test("3b ./cfs smb close: an operator closes a client's open; its share mode and lock go, its handle is closed, audited", async () => {
+    const r = await c.request({
+      command: CMD.CREATE,
+      body: createBody('held-open.bin', { access: 0x12019f, disposition: 5, share: 0 }),
+    });
+    const fid = fileIdOf(r);
+    equal(
+      (await c.request({ command: CMD.LOCK, body: lockBody(fid, [{ offset: 0n, length: 4n, flags: 0x12 }]) }))
+        .status,
+      0,
+    );
+    const other = new TestClient(g.port);
+    try {
+      await other.connect();
+      await other.negotiate([0x0300]);
+      await other.logon('alice', 'Wonder-land1');
+      await other.treeConnect('export');
+      const open = () =>
+        other.request({
+          command: CMD.CREATE,
+          body: createBody('held-open.bin', { access: 0x12019f, disposition: 1 }),
+        });
+      equal((await open()).status, NT_STATUS.STATUS_SHARING_VIOLATION, 'held open, sharing nothing');
+
+      const status = JSON.parse(
+        (await runCommand(CFS, ['smb', 'status', '--json', '--config', g.configFile], { timeoutMs: 60_000 }))
+          .stdout,
+      ) as SmbStatus;
+      const row = status.openFiles.find((o) => o.path === 'export\\held-open.bin');
+      ok(row, JSON.stringify(status.openFiles));
+      const closed = await runCommand(
+        CFS,
+        ['smb', 'close', row.session, row.fileId, '--config', g.configFile],
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      equal(closed.code, 0, closed.output);
+      match(closed.stdout, /^Closed export\\held-open\.bin \(session 0x[0-9a-f]+, FileId 0x[0-9a-f]+\)\.$/m);
+
+      const reopened = await open();
+      equal(reopened.status, 0, 'the share mode went with the open');
+      const relock = await other.request({
+        command: CMD.LOCK,
+        body: lockBody(fileIdOf(reopened), [{ offset: 0n, length: 4n, flags: 0x12 }]),
+      });
+      equal(relock.status, 0, 'and so did its lock');
+      const stale = await c.request({ command: CMD.WRITE, body: writeBody(fid, 0n, Buffer.from('late')) });
+      equal(stale.status, NT_STATUS.STATUS_FILE_CLOSED, "the client's handle is closed");
+
+      const again = await runCommand(CFS, [
+        'smb',
+        'close',
+        row.session,
+        row.fileId,
+        '--config',
+        g.configFile,
+      ]);
+      equal(again.code, 1);
+      match(
+        again.stderr,
+        /no open file 0x[0-9a-f]+ in session 0x[0-9a-f]+ \(\.\/cfs smb status lists them\)/,
+      );
+      const audit = await g.gw.control.audit.list({ action: 'smb.close' });
+      deepEqual(audit.map((e) => [e.target, e.outcome]).reverse(), [
+        [`smb-open:${row.session}/${row.fileId}`, 'ok'],
+        [`smb-open:${row.session}/${row.fileId}`, 'error'],
+      ]);
+    } finally {
+      other.close();
+    }
   });
 
   test('4 ./cfs smb shares prints the effective settings, as testparm -s would', async () => {

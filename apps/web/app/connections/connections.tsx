@@ -1,5 +1,5 @@
 'use client';
-import type { ConnectionView, SmbOpenFileView } from '@claudefs/api';
+import type { ConnectionView } from '@claudefs/api';
 import {
   Card,
   Field,
@@ -20,6 +20,7 @@ import { QueryPanel } from '../../components/query-panel.tsx';
 import { ago, bytes } from '../../lib/format.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 import { Locks } from './locks.tsx';
+import { SmbOpenFiles } from './smb-open-files.tsx';
 
 type Column = 'protocol' | 'remote' | 'user' | 'startedAt' | 'requests' | 'bytesIn' | 'bytesOut' | 'inFlight';
 
@@ -181,52 +182,5 @@ export function Connections() {
         {smbFiles.data?.served ? <SmbOpenFiles files={smbFiles.data.files} filter={text} /> : null}
       </div>
     </>
-  );
-}
-
-/**
- * What SMB clients hold open, with the oplock or lease each may cache under (`./cfs smb status`):
- * the answer to "which Windows client is an NFS or S3 write waiting for".
- */
-function SmbOpenFiles({ files, filter }: { files: SmbOpenFileView[]; filter: string }) {
-  const needle = filter.trim().toLowerCase();
-  const shown = needle
-    ? files.filter((f) => [f.client, f.path, f.caching].some((v) => v.toLowerCase().includes(needle)))
-    : files;
-  return (
-    <Card title="SMB open files">
-      <p className="mb-3 text-sm text-slate-600 dark:text-slate-300">
-        A file an SMB client caches (an oplock or a lease) is written back and given up before NFS or S3
-        change it, and its cached writes before they read it.
-      </p>
-      {shown.length === 0 ? (
-        <PanelState state="empty">
-          {files.length === 0 ? 'No SMB client has a file open.' : 'No open file matches the filter.'}
-        </PanelState>
-      ) : (
-        <Table caption="SMB open files">
-          <thead>
-            <tr>
-              <Th>Client</Th>
-              <Th>Name</Th>
-              <Th>Kind</Th>
-              <Th title="what the client may cache: R read, W write, H handle">Oplock / lease</Th>
-              <Th>Opened</Th>
-            </tr>
-          </thead>
-          <tbody className="tabular-nums">
-            {shown.map((f) => (
-              <tr key={`${f.client} ${f.path} ${f.since}`}>
-                <Td className="font-mono text-xs">{f.client}</Td>
-                <Td className="font-mono text-xs">{f.path}</Td>
-                <Td>{f.kind}</Td>
-                <Td data-testid="smb-caching">{f.caching}</Td>
-                <Td>{ago(Date.parse(f.since))}</Td>
-              </tr>
-            ))}
-          </tbody>
-        </Table>
-      )}
-    </Card>
   );
 }

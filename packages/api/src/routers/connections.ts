@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { field, operatorProcedure, router, viewerProcedure } from '../trpc.ts';
-import type { ConnectionsReport, LocksRelease, LocksReport, SmbOpenFilesReport } from '../types/ops.ts';
+import type {
+  ConnectionsReport,
+  LocksRelease,
+  LocksReport,
+  SmbFileClosed,
+  SmbOpenFilesReport,
+} from '../types/ops.ts';
 
 /** An NFS client's host name as its lock manager sends it (NLM caller_name, at most 1,024 bytes). */
 const nfsClient = z.string().trim().min(1, 'name the NFS client').max(1024);
@@ -12,6 +18,19 @@ const nfsClient = z.string().trim().min(1, 'name the NFS client').max(1024);
 export const connectionsRouter = router({
   list: viewerProcedure.query(({ ctx }): Promise<ConnectionsReport> => ctx.control.connections()),
   smbOpenFiles: viewerProcedure.query(({ ctx }): Promise<SmbOpenFilesReport> => ctx.control.smbOpenFiles()),
+  closeSmbFile: operatorProcedure
+    .meta({
+      audit: { action: 'smb.close', target: (i) => `smb-open:${field(i, 'session')}/${field(i, 'fileId')}` },
+    })
+    .input(
+      z.object({
+        session: z.string().min(1).max(64),
+        fileId: z.string().regex(/^0x[0-9a-f]{1,16}$/, 'a FileId as 0x…'),
+      }),
+    )
+    .mutation(
+      ({ ctx, input }): Promise<SmbFileClosed> => ctx.control.closeSmbFile(input.session, input.fileId),
+    ),
   locks: viewerProcedure.query(({ ctx }): Promise<LocksReport> => ctx.control.locks()),
   releaseLocks: operatorProcedure
     .meta({ audit: { action: 'locks.release', target: (i) => `nfs-client:${field(i, 'client')}` } })

@@ -35,6 +35,9 @@ export interface ConnectionsReport {
 
 /** An SMB client's open file, with the oplock or lease it holds (`./cfs smb status`). */
 export interface SmbOpenFileView {
+  /** `0x…`, or `disconnected (durable)`: with `fileId`, what `closeSmbFile` takes. */
+  session: string;
+  fileId: string;
   /** `alice@10.0.0.5:50122`; `disconnected (durable)` for an open waiting for its client. */
   client: string;
   share: string;
@@ -80,6 +83,14 @@ export interface LocksReport {
   locks: LockView[];
   /** NFS lock requests waiting for a conflicting lock to go (NLM blocked locks). */
   waiting: number;
+}
+
+/** An SMB open closed by an operator. */
+export interface SmbFileClosed {
+  session: string;
+  fileId: string;
+  /** `share\\path`. */
+  path: string;
 }
 
 /** What releasing an NFS client's locks did. */

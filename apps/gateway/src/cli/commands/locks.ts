@@ -1,6 +1,6 @@
 import type { LocksRelease, LocksReport } from '@claudefs/api';
 import type { Command } from 'commander';
-import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
+import { AdminClient, loadOperatorConfig, notFoundInOwnWords } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import { alignColumns } from '../format/columns.ts';
 import { LOCK_COLUMNS, lockRow } from '../format/locks.ts';
@@ -51,12 +51,9 @@ export function registerLocks(program: Command): void {
             process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatLocks(report));
             return 0;
           }
-          const r = await admin.post<LocksRelease>('/admin/locks/release', { client }).catch((e: unknown) => {
-            // Nothing held, or no NFS served: the gateway's own words, without the HTTP framing.
-            if (e instanceof AdminApiError && e.status === 404)
-              throw new CliExit(String((e.body as { error?: unknown }).error ?? e.message), 1);
-            throw e;
-          });
+          const r = await admin
+            .post<LocksRelease>('/admin/locks/release', { client })
+            .catch(notFoundInOwnWords);
           process.stdout.write(
             opts.json
               ? `${JSON.stringify(r, null, 2)}\n`

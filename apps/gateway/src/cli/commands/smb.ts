@@ -1,9 +1,10 @@
+import type { SmbFileClosed } from '@claudefs/api';
 import type { Command } from 'commander';
 import type { GatewayConfig, SmbEncryption } from '../../config/types.ts';
-import { SMB_STATUS_PATH } from '../../protocols/smb/admin-route.ts';
+import { SMB_CLOSE_PATH, SMB_STATUS_PATH } from '../../protocols/smb/admin-route.ts';
 import { shareEncryption } from '../../protocols/smb/encryption.ts';
 import type { SmbStatus } from '../../protocols/smb/status-report.ts';
-import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
+import { AdminApiError, AdminClient, loadOperatorConfig, notFoundInOwnWords } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import { alignColumns } from '../format/columns.ts';
 import { LOCK_COLUMNS, lockRow } from '../format/locks.ts';
@@ -133,7 +134,9 @@ export function formatShareSettings(s: ShareSettings, file: string): string {
 }
 
 export function registerSmb(program: Command): void {
-  const smb = program.command('smb').description('SMB sessions, open files and share settings');
+  const smb = program
+    .command('smb')
+    .description('SMB sessions, open files (and closing one) and share settings');
   smb
     .command('status')
     .description(
@@ -156,6 +159,29 @@ export function registerSmb(program: Command): void {
           throw e;
         }
         process.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatSmbStatus(status));
+        return 0;
+      }),
+    );
+  smb
+    .command('close')
+    .description(
+      "close a client's open file as Windows' `net file ID /close` does (operator): its locks, share mode and lease go at once; the client loses what it had not written back",
+    )
+    .argument('<session>', 'the session as `./cfs smb status` lists it (0x…, or "disconnected (durable)")')
+    .argument('<fileId>', 'the FileId as `./cfs smb status` lists it (0x…)')
+    .option('--json', 'print the result as JSON')
+    .option('--config <file>', CONFIG_HELP)
+    .action((session: string, fileId: string, opts: { json?: boolean; config?: string }) =>
+      runCli(async () => {
+        const { config } = await loadOperatorConfig(opts.config);
+        const closed = await AdminClient.forConfig(config)
+          .post<SmbFileClosed>(SMB_CLOSE_PATH, { session, fileId })
+          .catch(notFoundInOwnWords);
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(closed, null, 2)}\n`
+            : `Closed ${closed.path} (session ${session}, FileId ${fileId}).\n`,
+        );
         return 0;
       }),
     );

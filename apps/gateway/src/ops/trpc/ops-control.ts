@@ -6,11 +6,12 @@ import type {
   DrainStatus,
   GatewayControl,
   LocksRelease,
+  SmbFileClosed,
 } from '@claudefs/api';
 import { TRPCError } from '@trpc/server';
 import { previewReload, reloadFromFile } from '../../daemon/config-reload.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
-import { smbOpenFilesOf } from '../../protocols/smb/admin-route.ts';
+import { closeSmbFile, smbOpenFilesOf } from '../../protocols/smb/admin-route.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/endpoints.ts';
 import { accessReport } from '../config/access.ts';
 import { configStatus } from '../config/feature.ts';
@@ -26,6 +27,7 @@ type OpsControl = Pick<
   | 'metricsSnapshot'
   | 'connections'
   | 'smbOpenFiles'
+  | 'closeSmbFile'
   | 'locks'
   | 'releaseLocks'
   | 'circuits'
@@ -54,6 +56,8 @@ export function opsControl(gw: Gateway): OpsControl {
     metricsSnapshot: async () => getMetrics(gw).snapshot(),
     connections: async () => unwrap<ConnectionsReport>(connections(gw)),
     smbOpenFiles: async () => smbOpenFilesOf(gw.servers),
+    closeSmbFile: async (session, fileId) =>
+      unwrap<SmbFileClosed>(await closeSmbFile(gw.servers, { session, fileId })),
     locks: async () => locksReport(gw),
     releaseLocks: async (client) => unwrap<LocksRelease>(releaseLocks(gw, { client })),
     circuits: async () => unwrap<CircuitsReport>(circuits(gw)),

@@ -1,9 +1,36 @@
-import type { SmbOpenFilesReport } from '@claudefs/api';
+import type { SmbFileClosed, SmbOpenFilesReport } from '@claudefs/api';
 import type { ProtocolServer } from '../../daemon/protocol-server.ts';
-import type { AdminHandler, AdminRoutes } from '../../ops/admin/routes.ts';
+import type { AdminHandler, AdminResult, AdminRoutes } from '../../ops/admin/routes.ts';
 import { SmbServer } from './server.ts';
 
 export const SMB_STATUS_PATH = '/admin/smb/status';
+export const SMB_CLOSE_PATH = '/admin/smb/close';
+
+const smbOf = (servers: readonly ProtocolServer[]) =>
+  servers.find((s): s is SmbServer => s instanceof SmbServer);
+
+/**
+ * Closes an SMB client's open file (POST /admin/smb/close, `{"session", "fileId"}` as `./cfs
+ * smb status` lists them): 400 without both, 404 without SMB or without such an open.
+ */
+export async function closeSmbFile(servers: readonly ProtocolServer[], body: unknown): Promise<AdminResult> {
+  const { session, fileId } = (body ?? {}) as { session?: unknown; fileId?: unknown };
+  if (typeof session !== 'string' || typeof fileId !== 'string' || session === '' || fileId === '')
+    return {
+      status: 400,
+      body: { error: 'name the open: {"session": "0x…", "fileId": "0x…"} as ./cfs smb status lists it' },
+    };
+  const smb = smbOf(servers);
+  if (!smb) return { status: 404, body: { error: 'this gateway serves no SMB' } };
+  const path = await smb.closeFile(session, fileId);
+  if (path === undefined)
+    return {
+      status: 404,
+      body: { error: `no open file ${fileId} in session ${session} (./cfs smb status lists them)` },
+    };
+  const out: SmbFileClosed = { session, fileId, path };
+  return { body: out, auditDetail: out };
+}
 
 /**
  * The admin route behind `./cfs smb status`: GET /admin/smb/status, viewer role, audited as
@@ -23,7 +50,7 @@ export function smbStatusRoute(servers: () => readonly ProtocolServer[]): {
     minRole: 'viewer',
     action: 'smb.status',
     handler: () => {
-      const smb = servers().find((s): s is SmbServer => s instanceof SmbServer);
+      const smb = smbOf(servers());
       if (!smb) return { status: 404, body: { error: 'this gateway serves no SMB' } };
       return { body: smb.status() };
     },
@@ -35,13 +62,15 @@ export function smbStatusRoute(servers: () => readonly ProtocolServer[]): {
  * without pipes, each named by its client (user@address).
  */
 export function smbOpenFilesOf(servers: readonly ProtocolServer[]): SmbOpenFilesReport {
-  const smb = servers.find((s): s is SmbServer => s instanceof SmbServer);
+  const smb = smbOf(servers);
   if (!smb) return { served: false, files: [] };
   const status = smb.status();
   const who = new Map(status.sessions.map((s) => [s.session, `${s.user}@${s.remote}`]));
   const files = status.openFiles
     .filter((o) => o.kind !== 'pipe')
     .map((o) => ({
+      session: o.session,
+      fileId: o.fileId,
       client: who.get(o.session) ?? o.session,
       share: o.share,
       path: o.path,
@@ -52,8 +81,19 @@ export function smbOpenFilesOf(servers: readonly ProtocolServer[]): SmbOpenFiles
   return { served: true, files };
 }
 
-/** One call for the gateway: `addSmbStatusRoute(gw.admin, () => gw.servers)`. */
+/** One call for the gateway: `addSmbStatusRoute(gw.admin, () => gw.servers)`; the close route too. */
 export function addSmbStatusRoute(admin: AdminRoutes, servers: () => readonly ProtocolServer[]): void {
   const r = smbStatusRoute(servers);
   admin.add(r.method, r.path, r.minRole, r.action, r.handler);
+  admin.add(
+    'POST',
+    SMB_CLOSE_PATH,
+    'operator',
+    'smb.close',
+    (req) => closeSmbFile(servers(), req.body),
+    ({ body }) => {
+      const b = (body ?? {}) as { session?: unknown; fileId?: unknown };
+      return `smb-open:${String(b.session ?? '')}/${String(b.fileId ?? '')}`;
+    },
+  );
 }

@@ -7,6 +7,7 @@ import type { HealthCheck } from '../../ops/health.ts';
 import { createReadBufferServer } from '../../util/read-buffer-socket.ts';
 import { Acceptor } from '../acceptor.ts';
 import { ClientAccess } from '../client-access.ts';
+import { closeByAdmin } from './admin-close.ts';
 import { closeOpen } from './close-open.ts';
 import { joinOpenHolds } from './cluster-opens.ts';
 import { SmbConnection } from './connection.ts';
@@ -232,6 +233,11 @@ export class SmbServer implements ProtocolServer {
   /** Sessions, tree connects, open files and byte-range locks (`./cfs smb status`). */
   status(): SmbStatus {
     return smbStatusOf([...this.connections], this.env);
+  }
+
+  /** Closes the open `status()` lists under this session and FileId; its path, or undefined. */
+  closeFile(session: string, fileId: string): Promise<string | undefined> {
+    return closeByAdmin(this.connections, this.env, session, fileId);
   }
 
   private onSocket(socket: Socket): void {

@@ -1,5 +1,6 @@
 import type { LockView } from '@claudefs/api';
 import { lockViews } from '../../ops/locks/views.ts';
+import { DISCONNECTED_SESSION } from './admin-close.ts';
 import type { SmbConnection } from './connection.ts';
 import { dialectName } from './constants.ts';
 import type { ServerEnv } from './context.ts';
@@ -97,7 +98,7 @@ export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEn
   }
   // Durable opens whose connection dropped, kept for a reconnect: they belong to no session now.
   for (const o of env.durable.disconnected()) {
-    out.openFiles.push(openFileRow('disconnected (durable)', o, o.fileId.persistent));
+    out.openFiles.push(openFileRow(DISCONNECTED_SESSION, o, o.fileId.persistent));
     paths.set(o.ino, out.openFiles.at(-1)!.path);
   }
   for (const { node, ino, holds: h } of env.ns.caching.cluster?.elsewhere() ?? []) {
