@@ -21,6 +21,8 @@ export interface ByteRangeLock {
   exclusive: boolean;
   owner: LockOwner;
   since: number;
+  /** Held through another gateway node (cluster mode): that node's name. */
+  node?: string;
 }
 
 function end(l: { offset: bigint; length: bigint }): bigint {
@@ -168,5 +170,10 @@ export class LockTable {
   /** This node's locks. */
   list(): ByteRangeLock[] {
     return [...this.byIno.values()].flat();
+  }
+
+  /** The other nodes' locks as this node last heard of them (cluster mode). */
+  remoteList(): ByteRangeLock[] {
+    return [...this.remote.values()].flat();
   }
 }

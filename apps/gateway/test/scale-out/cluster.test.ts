@@ -5,7 +5,7 @@
  * handles, multipart uploads and quotas work across nodes; a PostgreSQL outage opens the
  * metadata circuit on every node and heals by itself with nothing acknowledged lost.
  */
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import {
   PutObjectLegalHoldCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import type { LocksReport } from '@claudefs/api';
 import {
   decodeRes,
   encodeLockArgs,
@@ -377,7 +378,7 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     equal(unset.code, 0, unset.output);
   });
 
-  test('7 byte-range locks are one table across nodes: an NLM lock on node a refuses SMB locks and writes on node b until released', async () => {
+  test('7 byte-range locks are one table across nodes: an NLM lock on node a refuses SMB locks and writes on node b until released; `./cfs locks` on b lists it through node a', async () => {
     const nfsA = await c.nfs(a);
     const nlm = await RpcClient.connect('127.0.0.1', a.access.nfsPort, { timeoutMs: 60_000 });
     const smbB = await SmbSession.open(b.access, 'export');
@@ -443,6 +444,21 @@ describe('a three-node cluster on PostgreSQL and an object store', {
         state: 1,
       });
       equal(await nlmCall(NlmProc.LOCK, other), Nlm4Stat.DENIED, 'node a sees the SMB lock of node b');
+      // What an operator on node b sees: its own client's lock, and node a's NFS client's.
+      await until('node b lists both locks', 5_000, async () => {
+        const r = await c.cfs(b, ['locks', '--json']);
+        const { locks } = JSON.parse(r.stdout) as LocksReport;
+        return (
+          JSON.stringify(locks.map((l) => [l.protocol, l.node ?? 'here', l.offset, l.length])) ===
+            JSON.stringify([
+              ['smb', 'here', '60', '5'],
+              ['nfs', 'gw-a', '0', '50'],
+            ]) && locks[1]?.holder === 'nlm-client'
+        );
+      });
+      const elsewhere = await c.cfs(b, ['locks', 'release', 'nlm-client']);
+      equal(elsewhere.code, 1, elsewhere.output);
+      match(elsewhere.stderr, /nlm-client holds no lock here .*through gw-a: release them there/);
       equal(
         await nlmCall(NlmProc.UNLOCK, encodeUnlockArgs({ cookie: Buffer.from('u'), lock })),
         Nlm4Stat.GRANTED,

@@ -20,8 +20,9 @@ function range(l: LockView): string {
 
 /**
  * Byte-range locks clients hold on this node (`./cfs locks`): the answer to "who has this file
- * locked". An NFS client gone for good keeps its locks until it starts again and says so; an
- * operator releases them here, as `./cfs locks release` does. SMB locks end with their opens.
+ * locked", other nodes' too (each released on its node). An NFS client gone for good keeps its
+ * locks until it starts again and says so; an operator releases them here, as `./cfs locks
+ * release` does. SMB locks end with their opens.
  */
 export function Locks({ filter }: { filter: string }) {
   const trpc = useTRPC();
@@ -42,7 +43,7 @@ export function Locks({ filter }: { filter: string }) {
   );
   const needle = filter.trim().toLowerCase();
   const held = (client: string | null) =>
-    (locks.data?.locks ?? []).filter((l) => l.protocol === 'nfs' && l.holder === client).length;
+    (locks.data?.locks ?? []).filter((l) => l.protocol === 'nfs' && !l.node && l.holder === client).length;
   return (
     <Card title="Byte-range locks">
       <p className="mb-3 text-sm text-slate-600 dark:text-slate-300">
@@ -73,13 +74,18 @@ export function Locks({ filter }: { filter: string }) {
                     data-lock-holder={l.holder}
                   >
                     <Td className="uppercase">{l.protocol}</Td>
-                    <Td className="font-mono text-xs">{l.holder}</Td>
+                    <Td className="font-mono text-xs">
+                      {l.holder}
+                      {l.node ? (
+                        <div className="font-sans text-slate-500 dark:text-slate-400">through {l.node}</div>
+                      ) : null}
+                    </Td>
                     <Td className="font-mono text-xs">{l.path ?? `inode ${l.ino}`}</Td>
                     <Td>{range(l)}</Td>
                     <Td>{l.exclusive ? 'exclusive (write)' : 'shared (read)'}</Td>
                     <Td className="whitespace-nowrap">{ago(Date.parse(l.since))}</Td>
                     <Td>
-                      {l.protocol === 'nfs' ? (
+                      {l.protocol === 'nfs' && l.node === undefined ? (
                         <Button
                           variant="danger"
                           disabled={denied !== null || release.isPending}

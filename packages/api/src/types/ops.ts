@@ -76,10 +76,12 @@ export interface LockView {
   exclusive: boolean;
   /** ISO time the lock was taken. */
   since: string;
+  /** Held through another gateway node of the cluster (its name): release it there. */
+  node?: string;
 }
 
 export interface LocksReport {
-  /** This gateway node's locks (each node of a cluster lists its own clients'). */
+  /** This node's locks, then those held through the cluster's other nodes. */
   locks: LockView[];
   /** NFS lock requests waiting for a conflicting lock to go (NLM blocked locks). */
   waiting: number;

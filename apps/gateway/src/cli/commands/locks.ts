@@ -15,7 +15,7 @@ export function formatLocks(r: LocksReport): string {
   else out.push(...alignColumns([LOCK_COLUMNS, ...r.locks.map(lockRow)], []));
   if (r.waiting > 0)
     out.push('', `${plural(r.waiting, 'NFS lock request')} waiting for a conflicting lock to go.`);
-  if (r.locks.some((l) => l.protocol === 'nfs'))
+  if (r.locks.some((l) => l.protocol === 'nfs' && l.node === undefined))
     out.push(
       '',
       'An NFS client that is gone for good keeps its locks until it restarts and says so;',

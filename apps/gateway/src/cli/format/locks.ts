@@ -6,7 +6,7 @@ export const LOCK_COLUMNS = ['Protocol', 'Holder', 'Mode', 'Start', 'Length', 'F
 export function lockRow(l: LockView): string[] {
   return [
     l.protocol.toUpperCase(),
-    l.holder,
+    l.node === undefined ? l.holder : `${l.holder} (through ${l.node})`,
     l.exclusive ? 'WRITE' : 'READ',
     l.offset,
     l.length,

@@ -30,14 +30,25 @@ export function releaseLocks(gw: Gateway, body: unknown): AdminResult {
     };
   const nfs = gw.servers.find((s): s is NfsServer => s instanceof NfsServer);
   if (!nfs) return { status: 404, body: { error: 'this gateway serves no NFS' } };
-  const released = nfs.releaseLockClient(client.trim());
-  if (released === undefined)
+  const name = client.trim();
+  const released = nfs.releaseLockClient(name);
+  if (released === undefined) {
+    // Its locks may be held through other nodes: each node's NLM service keeps its own clients'.
+    const nodes = new Set(
+      gw.ns.locks
+        .remoteList()
+        .filter((l) => l.owner.protocol === 'nfs' && l.owner.client === name)
+        .map((l) => l.node),
+    );
+    const where =
+      nodes.size > 0
+        ? `; it holds locks through ${[...nodes].join(', ')}: release them there`
+        : ' (./cfs locks lists holders)';
     return {
       status: 404,
-      body: {
-        error: `NFS client ${client.trim()} holds no lock here and waits for none (./cfs locks lists holders)`,
-      },
+      body: { error: `NFS client ${name} holds no lock here and waits for none${where}` },
     };
-  const out: LocksRelease = { client: client.trim(), released };
+  }
+  const out: LocksRelease = { client: name, released };
   return { body: out, auditDetail: out };
 }

@@ -162,8 +162,9 @@ function toLock(ino: bigint, r: LockRow): ByteRangeLock {
     owner: {
       protocol: r.protocol,
       key: r.protocol === 'smb' ? `${r.node}/${r.owner_key}` : r.owner_key,
-      client: `${r.client}@${r.node}`,
+      client: r.client,
     },
     since: Number(r.since),
+    node: r.node,
   };
 }
