@@ -22,7 +22,7 @@ import {
   PutObjectLegalHoldCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import type { LocksReport } from '@claudefs/api';
+import type { LocksReport, SmbOpenFilesReport } from '@claudefs/api';
 import {
   decodeRes,
   encodeLockArgs,
@@ -65,7 +65,8 @@ import {
 } from '../smb/lease-wire.ts';
 import { type PostgresServer, requirePostgres, startPostgres } from '../support/postgres.ts';
 import { requireTools } from '../support/tools.ts';
-import { Cluster, type ClusterNode } from './cluster.ts';
+import { signIn, trpc } from '../trpc/fixture.ts';
+import { ADMIN_PASSWORD, Cluster, type ClusterNode } from './cluster.ts';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'shared';
@@ -582,6 +583,16 @@ describe('a three-node cluster on PostgreSQL and an object store', {
       ok(
         /Held through other nodes/.test(text.stdout) && /gw-a .* WRITE,DELETE/.test(text.stdout),
         text.stdout,
+      );
+      // And the console's Connections page of node b (its tRPC query) shows the same.
+      const base = `http://127.0.0.1:${b.opsPort}`;
+      const files = await trpc<SmbOpenFilesReport>(base, 'query', 'connections.smbOpenFiles', undefined, {
+        cookie: await signIn(base, 'admin', ADMIN_PASSWORD),
+      });
+      equal(files.status, 200, files.error?.message);
+      ok(
+        files.data.elsewhere.some((e) => e.node === a.name && e.writers === 1 && e.denies === 'WRITE,DELETE'),
+        JSON.stringify(files.data.elsewhere),
       );
       equal(
         (await open(c2, { access: readWrite, share: 0x7, disposition: DISPOSITION.OVERWRITE_IF })).status,

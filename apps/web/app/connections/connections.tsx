@@ -179,7 +179,9 @@ export function Connections() {
           </QueryPanel>
         </Card>
         <Locks filter={text} />
-        {smbFiles.data?.served ? <SmbOpenFiles files={smbFiles.data.files} filter={text} /> : null}
+        {smbFiles.data?.served ? (
+          <SmbOpenFiles files={smbFiles.data.files} elsewhere={smbFiles.data.elsewhere} filter={text} />
+        ) : null}
       </div>
     </>
   );

@@ -1,6 +1,6 @@
 'use client';
-import type { SmbOpenFileView } from '@claudefs/api';
-import { Button, Card, ConfirmDialog, PanelState, Table, Td, Th } from '@claudefs/ui';
+import type { SmbHeldElsewhereView, SmbOpenFileView } from '@claudefs/api';
+import { Button, Card, ConfirmDialog, HeadRow, PanelState, Table, Td, Th } from '@claudefs/ui';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { messageOf } from '../../lib/errors.ts';
@@ -14,7 +14,15 @@ import { useToast } from '../providers.tsx';
  * the answer to "which Windows client is an NFS or S3 write waiting for", and "who keeps this
  * file in use". An operator may close an open, as Windows Server's "Close Open File" does.
  */
-export function SmbOpenFiles({ files, filter }: { files: SmbOpenFileView[]; filter: string }) {
+export function SmbOpenFiles({
+  files,
+  elsewhere,
+  filter,
+}: {
+  files: SmbOpenFileView[];
+  elsewhere: SmbHeldElsewhereView[];
+  filter: string;
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
@@ -83,6 +91,7 @@ export function SmbOpenFiles({ files, filter }: { files: SmbOpenFileView[]; filt
         </Table>
       )}
       {denied ? <p className="mt-2 text-xs text-slate-500 dark:text-slate-400">Closing {denied}.</p> : null}
+      {elsewhere.length > 0 ? <HeldElsewhere rows={elsewhere} /> : null}
       <ConfirmDialog
         open={confirm !== null}
         title={`Close ${confirm?.path ?? ''} for ${confirm?.client ?? ''}?`}
@@ -97,5 +106,34 @@ export function SmbOpenFiles({ files, filter }: { files: SmbOpenFileView[]; filt
         written back is lost.
       </ConfirmDialog>
     </Card>
+  );
+}
+
+/**
+ * What other nodes' SMB clients hold (several nodes on one PostgreSQL): share modes and leases
+ * hold across nodes, so a client here refused with a sharing violation may meet one of these.
+ * Their sessions are on that node's console.
+ */
+function HeldElsewhere({ rows }: { rows: SmbHeldElsewhereView[] }) {
+  return (
+    <div className="mt-4">
+      <h3 className="mb-2 text-sm font-semibold">Held through other nodes</h3>
+      <Table caption="Held through other nodes">
+        <HeadRow columns={['Node', 'File', 'Oplock / lease', 'Readers', 'Writers', 'Deleters', 'Denies']} />
+        <tbody className="tabular-nums">
+          {rows.map((e) => (
+            <tr key={`${e.node} ${e.ino}`}>
+              <Td>{e.node}</Td>
+              <Td className="font-mono text-xs">{e.path ?? `inode ${e.ino}`}</Td>
+              <Td>{e.caching}</Td>
+              <Td>{e.readers}</Td>
+              <Td>{e.writers}</Td>
+              <Td>{e.deleters}</Td>
+              <Td>{e.denies || '—'}</Td>
+            </tr>
+          ))}
+        </tbody>
+      </Table>
+    </div>
   );
 }

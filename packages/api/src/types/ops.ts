@@ -50,10 +50,30 @@ export interface SmbOpenFileView {
   since: string;
 }
 
+/**
+ * With several nodes on one PostgreSQL: what another node's SMB clients hold of a file — their
+ * caching and their opens with data access, for share modes (`./cfs smb status`).
+ */
+export interface SmbHeldElsewhereView {
+  node: string;
+  /** `share\\path` when a client of this node has the file open too; else only `ino`. */
+  path: string | null;
+  ino: string;
+  /** Lease letters: `RWH`, `RH`, `R`, or `none`. */
+  caching: string;
+  readers: number;
+  writers: number;
+  deleters: number;
+  /** What some of those opens do not share (`READ,WRITE`; `` when they share everything). */
+  denies: string;
+}
+
 export interface SmbOpenFilesReport {
   /** False when this gateway serves no SMB. */
   served: boolean;
   files: SmbOpenFileView[];
+  /** Files other nodes' SMB clients hold (cluster mode; empty otherwise). */
+  elsewhere: SmbHeldElsewhereView[];
 }
 
 /**

@@ -63,7 +63,7 @@ export function smbStatusRoute(servers: () => readonly ProtocolServer[]): {
  */
 export function smbOpenFilesOf(servers: readonly ProtocolServer[]): SmbOpenFilesReport {
   const smb = smbOf(servers);
-  if (!smb) return { served: false, files: [] };
+  if (!smb) return { served: false, files: [], elsewhere: [] };
   const status = smb.status();
   const who = new Map(status.sessions.map((s) => [s.session, `${s.user}@${s.remote}`]));
   const files = status.openFiles
@@ -78,7 +78,7 @@ export function smbOpenFilesOf(servers: readonly ProtocolServer[]): SmbOpenFiles
       caching: o.caching,
       since: o.since,
     }));
-  return { served: true, files };
+  return { served: true, files, elsewhere: status.elsewhere };
 }
 
 /** One call for the gateway: `addSmbStatusRoute(gw.admin, () => gw.servers)`; the close route too. */

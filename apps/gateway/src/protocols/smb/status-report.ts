@@ -1,4 +1,4 @@
-import type { LockView } from '@claudefs/api';
+import type { LockView, SmbHeldElsewhereView } from '@claudefs/api';
 import { lockViews } from '../../ops/locks/views.ts';
 import { DISCONNECTED_SESSION } from './admin-close.ts';
 import type { SmbConnection } from './connection.ts';
@@ -33,21 +33,8 @@ export interface SmbStatus {
     fileId: string;
     since: string;
   }>;
-  /**
-   * With several nodes on one PostgreSQL: what other nodes' clients hold, file by file — their
-   * caching (lease letters) and their opens with data access, for share modes.
-   */
-  elsewhere: Array<{
-    node: string;
-    path: string | null;
-    ino: string;
-    caching: string;
-    readers: number;
-    writers: number;
-    deleters: number;
-    /** What some of those opens do not share ("READ,WRITE"; "" when they share everything). */
-    denies: string;
-  }>;
+  /** With several nodes on one PostgreSQL: what other nodes' clients hold, file by file. */
+  elsewhere: SmbHeldElsewhereView[];
   /** Every lock of the gateway's one table, NLM's too, so a conflict is visible from here. */
   locks: LockView[];
 }
