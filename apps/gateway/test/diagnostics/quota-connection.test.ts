@@ -170,7 +170,9 @@ describe('connection wizard: an HTTPS S3 listener whose certificate expires in 5
     assert.match(run.conclusion.summary, /the S3 certificate expires in 5 days/);
   });
 
-  test('2 a support bundle of that run: health, metrics, redacted config, the transcript, log lines', async () => {
+  test('2 a support bundle of that run: health, metrics, locks, redacted config, the transcript, log lines', async () => {
+    const owner = { protocol: 'nfs', key: 'build-7:12:owner', client: 'build-7' };
+    assert.ok(g.gw.ns.locks.lock({ ino: 42n, offset: 0n, length: 0n, exclusive: true, owner }).granted);
     const run = await g.as('viewer').diagnostics.run({ tree: 'connection' });
     const b = await g.as('viewer').diagnostics.bundle({ runId: run.id });
     assert.equal(b.format, 'claudefs-support-bundle/1');
@@ -184,6 +186,11 @@ describe('connection wizard: an HTTPS S3 listener whose certificate expires in 5
     assert.ok(Array.isArray(b.logs));
     assert.match(b.logNote, /at log level error/);
     assert.equal(b.lastReload, null, 'not reloaded since start');
+    assert.deepEqual(
+      b.locks.locks.map((l) => [l.protocol, l.holder, l.ino, l.length, l.exclusive]),
+      [['nfs', 'build-7', '42', 'to end', true]],
+    );
+    g.gw.ns.locks.unlock(42n, 0n, 0n, owner.key);
     await assert.rejects(
       g.as('viewer').diagnostics.bundle({ runId: 'gone' }),
       (e: unknown) => e instanceof TRPCError && e.code === 'NOT_FOUND',

@@ -1,7 +1,7 @@
 import type { Role } from './auth.ts';
 import type { HealthReport } from './health.ts';
 import type { BackendName, MetricsSnapshot } from './metrics.ts';
-import type { CircuitView, ConfigStatus } from './ops.ts';
+import type { CircuitView, ConfigStatus, LocksReport } from './ops.ts';
 import type { QuotaKind } from './quotas.ts';
 
 /**
@@ -235,6 +235,8 @@ export interface SupportBundle {
   health: HealthReport;
   metrics: MetricsSnapshot;
   circuits: CircuitView[];
+  /** Who holds which byte-range locks ("the file is locked" is a common ticket). */
+  locks: LocksReport;
   /** The running configuration; passwords in URLs and secret-named fields replaced by `***`. */
   config: Measured;
   /** The last reload since start: what it applied, what waits for a restart, or why it was refused. */

@@ -1,5 +1,6 @@
 import { redactUrl } from '../../config/backend-url.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { locksReport } from '../locks/report.ts';
 import { getMetrics } from '../metrics/index.ts';
 import { remediate } from './actions.ts';
 import type {
@@ -175,6 +176,7 @@ export class DiagnosticsService {
           ...(s.nextProbeAt !== undefined ? { nextProbeAt: s.nextProbeAt } : {}),
         };
       }),
+      locks: locksReport(gw),
       config: redactedConfig(gw.config),
       lastReload: gw.lastReload ?? null,
       runs,
