@@ -26,6 +26,15 @@ export function adminBaseUrl(bind: ListenAddress): string {
   return `http://${isIPv6(host) ? `[${host}]` : host}:${bind.port}`;
 }
 
+/** For `.catch`: a 404 in the gateway's own words (exit 1), without the HTTP framing; others pass. */
+export function notFoundInOwnWords(e: unknown): never {
+  if (e instanceof AdminApiError && e.status === 404) {
+    const error = (e.body as { error?: unknown } | undefined)?.error;
+    throw new CliExit(typeof error === 'string' ? error : e.message, 1);
+  }
+  throw e;
+}
+
 export interface AdminClientOptions {
   /** Sent as `Authorization: Bearer …`; default $CFS_ADMIN_TOKEN. Unset: loopback trust. */
   token?: string;
@@ -37,15 +46,6 @@ export interface AdminClientOptions {
  * CliExit with the operator's next step in the message; one connection per call, so a command
  * exits as soon as it is done.
  */
-/** For `.catch`: a 404 in the gateway's own words (exit 1), without the HTTP framing; others pass. */
-export function notFoundInOwnWords(e: unknown): never {
-  if (e instanceof AdminApiError && e.status === 404) {
-    const error = (e.body as { error?: unknown } | undefined)?.error;
-    throw new CliExit(typeof error === 'string' ? error : e.message, 1);
-  }
-  throw e;
-}
-
 export class AdminClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
