@@ -2,7 +2,9 @@
  * What one gateway process's SMB clients hold of a file, for the other nodes on one PostgreSQL
  * to respect (postgres/cluster-opens.ts): their caching (lease bits: read 1, handle 2, write 4,
  * or'ed) and, for share modes, how many of their opens with data access read, write or delete
- * it, and how many of those do not share reading, writing or deleting with others.
+ * it, and how many of those do not share reading, writing or deleting with others; and whether
+ * a delete is pending there (1: the file goes when their last open closes; opens meet
+ * STATUS_DELETE_PENDING meanwhile).
  */
 export interface OpenHolds {
   caching: number;
@@ -12,6 +14,7 @@ export interface OpenHolds {
   noRead: number;
   noWrite: number;
   noDelete: number;
+  deletePending: number;
 }
 
 export const NO_HOLDS: Readonly<OpenHolds> = Object.freeze({
@@ -22,9 +25,10 @@ export const NO_HOLDS: Readonly<OpenHolds> = Object.freeze({
   noRead: 0,
   noWrite: 0,
   noDelete: 0,
+  deletePending: 0,
 });
 
-const COUNTS = ['readers', 'writers', 'deleters', 'noRead', 'noWrite', 'noDelete'] as const;
+const COUNTS = ['readers', 'writers', 'deleters', 'noRead', 'noWrite', 'noDelete', 'deletePending'] as const;
 
 /** Several processes' holds as one: caching or'ed, counts added. */
 export function sumHolds(list: Iterable<OpenHolds>): OpenHolds {
@@ -64,6 +68,8 @@ export interface OpenHoldsCluster {
    * they gave up may not be recorded yet), and resolves once they answered.
    */
   settle(ino: bigint): Promise<void>;
+  /** What the other nodes' clients hold of the file, summed, as last loaded. */
+  heldElsewhere(ino: bigint): OpenHolds;
   /** What the other nodes' clients hold, file by file, as last loaded (`./cfs smb status`). */
   elsewhere(): Array<{ node: string; ino: bigint; holds: OpenHolds }>;
   /** Set by the SMB server: what this node's clients hold of a file now. */

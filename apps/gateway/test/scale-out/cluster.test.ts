@@ -688,6 +688,49 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     }
   });
 
+  test('7e a delete pending on node a refuses opens of the file on node b, stat opens too, until its last open there closes', async () => {
+    const { user, password } = a.access;
+    const c1 = await connectedClient(a.access.smbPort, user, password, { dialects: SMB3 });
+    const c2 = await connectedClient(b.access.smbPort, user, password, { dialects: SMB3 });
+    try {
+      const name = `${BUCKET}\\doomed.txt`;
+      const held = await c1.request({
+        command: CMD.CREATE,
+        body: createBody(name, {
+          access: ACCESS.DELETE | ACCESS.FILE_READ_ATTRIBUTES,
+          disposition: DISPOSITION.OPEN_IF,
+        }),
+      });
+      equal(held.status, 0);
+      // FileDispositionInformation (class 13): DeletePending = 1.
+      const doomed = await c1.request({
+        command: CMD.SET_INFO,
+        body: setInfoBody(fileIdOf(held), 13, Buffer.from([1])),
+      });
+      equal(doomed.status, 0);
+      const open = (access: number) =>
+        c2.request({
+          command: CMD.CREATE,
+          body: createBody(name, { access, disposition: DISPOSITION.OPEN }),
+        });
+      equal(
+        (await open(ACCESS.FILE_READ_DATA)).status,
+        NT_STATUS.STATUS_DELETE_PENDING,
+        'a data open on node b, decided right after the SET_INFO was answered',
+      );
+      await until('node b has heard of it for a stat open too', 5_000, async () => {
+        return (await open(ACCESS.FILE_READ_ATTRIBUTES)).status === NT_STATUS.STATUS_DELETE_PENDING;
+      });
+      equal((await c1.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(held)) })).status, 0);
+      await until('the file is gone on node b', 5_000, async () => {
+        return (await open(ACCESS.FILE_READ_DATA)).status === NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND;
+      });
+    } finally {
+      c1.close();
+      c2.close();
+    }
+  });
+
   test('8 PostgreSQL stopped: every node opens its metadata circuit by itself, answers fast, and heals when it returns', async () => {
     await pg.stop();
     const seen = new Map<string, string>();

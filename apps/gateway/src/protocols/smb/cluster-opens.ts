@@ -20,7 +20,25 @@ export function localHolds(inodes: InodeOpens, ino: bigint): OpenHolds {
   const opens = inodes.opensOf(ino);
   let caching = 0;
   for (const o of opens) caching |= cachingOf(o);
-  return { caching, ...shareCounts(opens) };
+  return { caching, ...shareCounts(opens), deletePending: inodes.deletePending(ino) ? 1 : 0 };
+}
+
+/** Whether the file's delete is pending here or on another node (its opens are refused). */
+export function deletePending(env: ServerEnv, ino: bigint): boolean {
+  return env.inodes.deletePending(ino) || (env.ns.caching.cluster?.heldElsewhere(ino).deletePending ?? 0) > 0;
+}
+
+/**
+ * A delete set pending (or cleared) through an open here is recorded before the SET_INFO is
+ * answered, so that an open another node decides next meets it. Not recorded (the database
+ * unreachable), the other nodes learn it when it is.
+ */
+export async function recordDeletePending(env: ServerEnv, ino: bigint): Promise<void> {
+  await env.ns.caching.cluster
+    ?.claim(ino, () => undefined)
+    .catch((e: Error) =>
+      env.log.warn({ err: e }, `SMB delete-pending not recorded for other nodes: ${e.message}`),
+    );
 }
 
 /** A sharing violation with another node's opens; whether their clients cache handles. */
@@ -52,6 +70,8 @@ async function claimSharing<T>(
   const cluster = env.ns.caching.cluster!;
   const claim = (first: boolean) =>
     cluster.claim(ino, (others) => {
+      if (others.deletePending > 0)
+        throw new SmbError(NT_STATUS.STATUS_DELETE_PENDING, 'delete pending on another node');
       if (violatesSharing(others, access, share))
         throw new SharingViolationElsewhere((others.caching & CACHE.HANDLE) !== 0);
       if (first && others.caching & CACHE.WRITE && access & DATA_ACCESS) throw new WriteCachedElsewhere();

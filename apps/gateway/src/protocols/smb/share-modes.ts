@@ -16,7 +16,7 @@ export const DATA_ACCESS =
 const READS = ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE;
 const WRITES = ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA;
 
-export type ShareCounts = Omit<OpenHolds, 'caching'>;
+export type ShareCounts = Omit<OpenHolds, 'caching' | 'deletePending'>;
 
 /** How many of these opens read, write or delete, and how many do not share each of those. */
 export function shareCounts(opens: Iterable<{ access: number; shareAccess: number }>): ShareCounts {

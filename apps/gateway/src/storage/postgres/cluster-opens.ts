@@ -19,7 +19,7 @@ const R = 0x1;
 const H = 0x2;
 const W = 0x4;
 
-const COLUMNS = 'caching, readers, writers, deleters, no_read, no_write, no_delete';
+const COLUMNS = 'caching, readers, writers, deleters, no_read, no_write, no_delete, delete_pending';
 
 /**
  * How long a recall waits for the node it asked: that node's own breaks time out after 35 s
@@ -47,6 +47,7 @@ interface HoldRow {
   no_read: unknown;
   no_write: unknown;
   no_delete: unknown;
+  delete_pending: unknown;
 }
 
 function holdsOf(r: HoldRow): OpenHolds {
@@ -58,6 +59,7 @@ function holdsOf(r: HoldRow): OpenHolds {
     noRead: Number(r.no_read),
     noWrite: Number(r.no_write),
     noDelete: Number(r.no_delete),
+    deletePending: Number(r.delete_pending),
   };
 }
 
@@ -252,12 +254,21 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
   /** This process's row of the inode set to `h` (removed when it holds nothing). */
   private storeSql(ino: bigint, h: OpenHolds): string {
     if (isEmptyHolds(h)) return `DELETE FROM open_holds WHERE alive = ${this.aliveKey} AND ino = ${ino}`;
-    const values = [h.caching, h.readers, h.writers, h.deleters, h.noRead, h.noWrite, h.noDelete].join(', ');
+    const values = [
+      h.caching,
+      h.readers,
+      h.writers,
+      h.deleters,
+      h.noRead,
+      h.noWrite,
+      h.noDelete,
+      h.deletePending,
+    ].join(', ');
     return `INSERT INTO open_holds (alive, node, ino, ${COLUMNS})
       VALUES (${this.aliveKey}, ${pg.escapeLiteral(this.node)}, ${ino}, ${values})
       ON CONFLICT (alive, ino) DO UPDATE SET caching = excluded.caching, readers = excluded.readers,
         writers = excluded.writers, deleters = excluded.deleters, no_read = excluded.no_read,
-        no_write = excluded.no_write, no_delete = excluded.no_delete`;
+        no_write = excluded.no_write, no_delete = excluded.no_delete, delete_pending = excluded.delete_pending`;
   }
 
   /** Another node announced a change of its holds of the inode: reload the view of it. */
@@ -286,6 +297,10 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
       byIno.set(ino, [...(byIno.get(ino) ?? []), row]);
     }
     for (const [ino, rows] of byIno) this.setView(ino, rows);
+  }
+
+  heldElsewhere(ino: bigint): OpenHolds {
+    return sumHolds(this.view.get(ino)?.values() ?? []);
   }
 
   /** What the other nodes' clients hold, file by file (`./cfs smb status`). */

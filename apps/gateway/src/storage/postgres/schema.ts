@@ -9,8 +9,9 @@
  * 3: `inodes.hold` (S3 Object Lock), which an older gateway would not enforce.
  * 4: `open_holds` (SMB share modes and caching across nodes), which an older gateway would not
  *    record, granting opens and caching the other nodes do not see.
+ * 5: `open_holds.delete_pending`, which an older gateway would neither record nor respect.
  */
-export const PG_SCHEMA_VERSION = 4;
+export const PG_SCHEMA_VERSION = 5;
 
 export const PG_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -101,7 +102,8 @@ CREATE INDEX IF NOT EXISTS byte_locks_by_ino ON byte_locks (ino);
 -- What each gateway process's SMB clients hold of a file, for the other nodes to respect: their
 -- caching (lease bits: read 1, handle 2, write 4) and, for share modes, how many of their opens
 -- with data access read, write or delete it and how many of those do not share reading,
--- writing or deleting. Counts, like byte_locks, while its process holds its liveness lock.
+-- writing or deleting; and whether a delete is pending there (1). Counts, like byte_locks, while
+-- its process holds its liveness lock.
 -- Unlogged: no WAL flush per open, and a database crash, which ends every liveness lock, empties
 -- it (each node stores its rows again when its listener reconnects).
 CREATE UNLOGGED TABLE IF NOT EXISTS open_holds (
@@ -115,8 +117,10 @@ CREATE UNLOGGED TABLE IF NOT EXISTS open_holds (
   no_read INTEGER NOT NULL,
   no_write INTEGER NOT NULL,
   no_delete INTEGER NOT NULL,
+  delete_pending INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (alive, ino)
 );
+ALTER TABLE open_holds ADD COLUMN IF NOT EXISTS delete_pending INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS open_holds_by_ino ON open_holds (ino);
 
 -- The bytes of files with layout 2 (small files kept in the metadata database).

@@ -2,7 +2,7 @@ import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes } from '../../../storage/types.ts';
 import { invalidAccessMask, mapGeneric, maximalAccess, shareLimit } from '../access.ts';
 import { caseIndexFor } from '../case-index.ts';
-import { checkSharingElsewhere, claimOpen } from '../cluster-opens.ts';
+import { checkSharingElsewhere, claimOpen, deletePending } from '../cluster-opens.ts';
 import {
   ACCESS,
   ATTR,
@@ -323,7 +323,7 @@ async function existingAccess(
   parent: Attributes | undefined,
   limit: number,
 ): Promise<{ granted: number; overwrite: boolean }> {
-  if (ctx.env.inodes.deletePending(attrs.ino))
+  if (deletePending(ctx.env, attrs.ino))
     throw new SmbError(NT_STATUS.STATUS_DELETE_PENDING, 'delete pending');
   if (req.disposition === DISPOSITION.CREATE)
     throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_COLLISION, 'exists');

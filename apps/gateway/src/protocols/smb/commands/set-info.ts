@@ -1,5 +1,6 @@
 import { isFsError } from '../../../storage/errors.ts';
 import type { SetAttributes } from '../../../storage/types.ts';
+import { recordDeletePending } from '../cluster-opens.ts';
 import { ACCESS, ATTR, SHARE } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
@@ -180,6 +181,7 @@ async function setDeletePending(ctx: RequestContext, open: Open, pending: boolea
       ?.catch((e: Error) => ctx.env.log.error({ err: e }, 'recall of handle caching on other nodes failed'));
   }
   ctx.env.inodes.setDeletePending(open.ino, pending);
+  await recordDeletePending(ctx.env, open.ino);
 }
 
 /** FILE_RENAME_INFORMATION / FILE_LINK_INFORMATION, SMB2 form (MS-FSCC §2.4.37, §2.4.21.2). */
