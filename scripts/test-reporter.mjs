@@ -13,7 +13,10 @@
 // ends, so a file that has reported none of its tests yet gets the longer limit: it may be busy
 // behind a long file, not idle.
 //
-// With CFS_TEST_SUMMARY_FILE set, counts and the failed/skipped lists are kept there as JSON
+// The ending also lists the slowest test files (wall time of each file's process), so that a
+// run creeping past CI's 30-minute aim shows where its time went.
+//
+// With CFS_TEST_SUMMARY_FILE set, counts, the failed/skipped lists and file times are kept there as JSON
 // and the ending is left to the caller: scripts/test.mjs prints it (renderEnding) after the
 // runner has exited, so that the count line is the very last line.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -206,6 +209,8 @@ export default async function* reporter(source) {
   const counts = { passed: 0, failed: 0, skipped: 0 };
   const failures = [];
   const skips = [];
+  /** Each finished test file and its process's wall time. */
+  const fileTimes = [];
   /** Per file: started tests by nesting, children seen per nesting, buffered output. */
   const files = new Map();
   let currentFile;
@@ -213,7 +218,7 @@ export default async function* reporter(source) {
   // Written after every counted test, synchronously: with --test-force-exit, node exits as soon
   // as the event stream closes, possibly before this generator's last lines are printed.
   const persist = () => {
-    if (summaryFile) writeFileSync(summaryFile, JSON.stringify({ ...counts, failures, skips }));
+    if (summaryFile) writeFileSync(summaryFile, JSON.stringify({ ...counts, failures, skips, fileTimes }));
   };
 
   const fileState = (file) => {
@@ -275,6 +280,10 @@ export default async function* reporter(source) {
   for await (const event of source) {
     watchdog.observe(event);
     const data = event.data ?? {};
+    if (event.type === 'test:complete' && data.nesting === 0 && data.name === data.file) {
+      const ms = data.details?.duration_ms;
+      if (typeof ms === 'number') fileTimes.push({ where: rel(data.file), ms });
+    }
     switch (event.type) {
       case 'test:start': {
         if (data.file === undefined) break;
@@ -420,12 +429,12 @@ export default async function* reporter(source) {
 
   watchdog.stop();
   persist();
-  if (!summaryFile) yield renderEnding({ ...counts, failures, skips });
+  if (!summaryFile) yield renderEnding({ ...counts, failures, skips, fileTimes });
 }
 
 /** The closing part: failed and skipped tests listed, then the one-line count. */
 export function renderEnding(summary) {
-  let text = '';
+  let text = renderSlowest(summary.fileTimes ?? []);
   if (summary.failures.length > 0) {
     text += `\n${bold(red(`Failed (${summary.failures.length}):`))}\n`;
     for (const failure of summary.failures) {
@@ -439,6 +448,22 @@ export function renderEnding(summary) {
     }
   }
   return `${text}\n${summaryLine(summary)}\n`;
+}
+
+const SLOWEST_SHOWN = 12;
+
+/** The slowest test files, each with its share of the files' summed time. */
+function renderSlowest(fileTimes) {
+  if (fileTimes.length < 2) return '';
+  const total = fileTimes.reduce((sum, file) => sum + file.ms, 0);
+  const slowest = [...fileTimes].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_SHOWN);
+  let text = `\n${bold(`Slowest files (of ${fileTimes.length}, ${Math.round(total / 1000)} s in all):`)}\n`;
+  for (const file of slowest) {
+    const seconds = (file.ms / 1000).toFixed(1).padStart(6);
+    const share = `${((file.ms / total) * 100).toFixed(1)} %`.padStart(6);
+    text += `  ${seconds} s ${dim(share)}  ${file.where}\n`;
+  }
+  return text;
 }
 
 export function summaryLine(counts) {
