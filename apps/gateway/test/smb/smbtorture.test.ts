@@ -210,6 +210,12 @@ function tortureSuites(title: string, suites: readonly string[]): void {
 // as long as its longest group instead of the three in a row (457 s in CI of 2064aa8).
 describe('smbtorture (Samba 4.17) against the SMB server', { concurrency: true }, () => {
   tortureSuites('protocol suites', SUITES);
-  tortureSuites('oplocks', OPLOCK_TESTS.map((t) => `smb2.oplock.${t}`));
-  tortureSuites('leases', LEASE_TESTS.map((t) => `smb2.lease.${t}`));
+  tortureSuites(
+    'oplocks',
+    OPLOCK_TESTS.map((t) => `smb2.oplock.${t}`),
+  );
+  tortureSuites(
+    'leases',
+    LEASE_TESTS.map((t) => `smb2.lease.${t}`),
+  );
 });
