@@ -35,7 +35,8 @@ function headingPaths(markdown: string): Set<string> {
 
 describe('the troubleshooting trees as data', () => {
   test('1 one tree per runbook tree, with the ids the API names', () => {
-    assert.deepEqual([...TREE_IDS], [...DIAGNOSTIC_TREE_IDS]);
+    // The trees themselves, in the order the API (and so the CLI and the console) lists them.
+    assert.deepEqual(Object.keys(TREES), [...DIAGNOSTIC_TREE_IDS]);
     for (const id of TREE_IDS) assert.equal(TREES[id].id, id);
   });
 

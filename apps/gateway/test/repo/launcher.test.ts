@@ -95,3 +95,83 @@ test('3 the console counts as built only while its build is newer than every sou
   utimesSync(page, later, later);
   equal(consoleBuildStale(dir), 'apps/web/app/page.tsx');
 });
+
+/** What `./cfs --version` or `--help` must not load: each command imports these when it runs. */
+const LOADED_WHEN_USED = [
+  'apps/gateway/src/daemon/gateway.ts',
+  'apps/gateway/src/daemon/features.ts',
+  'apps/gateway/src/daemon/protocols.ts',
+  'apps/gateway/src/protocols/nfs/',
+  'apps/gateway/src/protocols/s3/server.ts',
+  'apps/gateway/src/protocols/smb/server.ts',
+  'apps/gateway/src/generated/prisma/',
+  'apps/gateway/src/storage/sqlite/',
+  'apps/gateway/src/ops/metrics/',
+  'apps/gateway/src/ops/diagnostics/engine.ts',
+];
+const PACKAGES_LOADED_WHEN_USED = [
+  'better-sqlite3',
+  '@prisma/',
+  'pg',
+  '@aws-sdk/',
+  '@node-rs/crc32',
+  'prom-client',
+  'fast-xml-parser',
+  '@fastify/busboy',
+  'mime-types',
+];
+
+/**
+ * The CLI's start is what every `./cfs` command pays (0.43 s with all of the gateway loaded,
+ * 0.26 s without, session 37): its entry point reaches the daemon, the protocol servers, the
+ * database clients and the metrics only through dynamic imports, made by the commands that use
+ * them. Read from esbuild's import graph of the sources, as the build sees them.
+ */
+test('4 ./cfs loads the daemon, the protocol servers and the database clients only in the commands that use them', async () => {
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [join(ROOT, 'apps/gateway/src/cli/main.ts')],
+    absWorkingDir: ROOT,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    splitting: true,
+    outdir: join(makeTempDir('cli-imports'), 'out'),
+    metafile: true,
+    write: false,
+    logLevel: 'silent',
+  });
+  const inputs = result.metafile.inputs;
+  const via = new Map<string, string | undefined>([['apps/gateway/src/cli/main.ts', undefined]]);
+  const packages = new Map<string, string>();
+  const queue = ['apps/gateway/src/cli/main.ts'];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    for (const i of inputs[file]?.imports ?? []) {
+      if (i.kind !== 'import-statement') continue;
+      if (i.external) {
+        if (!packages.has(i.path)) packages.set(i.path, file);
+      } else if (!via.has(i.path)) {
+        via.set(i.path, file);
+        queue.push(i.path);
+      }
+    }
+  }
+  const chain = (file: string): string => {
+    const links: string[] = [];
+    for (let f: string | undefined = file; f !== undefined; f = via.get(f)) links.unshift(f);
+    return links.join(' → ');
+  };
+  const early = [...via.keys()].filter((f) => LOADED_WHEN_USED.some((p) => f.startsWith(p)));
+  equal(early.length, 0, `loaded at every start:\n${early.map(chain).join('\n')}`);
+  const earlyPackages = [...packages].filter(([name]) =>
+    PACKAGES_LOADED_WHEN_USED.some((p) => name === p || name.startsWith(p.endsWith('/') ? p : `${p}/`)),
+  );
+  equal(
+    earlyPackages.length,
+    0,
+    `packages loaded at every start:\n${earlyPackages.map(([name, from]) => `${name} from ${chain(from)}`).join('\n')}`,
+  );
+  // The commands' own modules are reached, so the graph is the CLI's.
+  match([...via.keys()].join('\n'), /apps\/gateway\/src\/cli\/commands\/user\.ts/);
+});

@@ -2,9 +2,8 @@ import { equal, match, ok } from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
-import { requireTools, toolPath } from '../support/tools.ts';
+import { requireTools } from '../support/tools.ts';
 import { type S3Gateway, s3cmdRunner, startS3Gateway } from './fixture.ts';
 
 describe('s3cmd 2.3 (path style, plain HTTP)', () => {

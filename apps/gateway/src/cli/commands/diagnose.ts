@@ -9,8 +9,7 @@ import type {
   DiagnosticTreeId,
   SupportBundle,
 } from '../../ops/diagnostics/api.ts';
-import { definitionOf } from '../../ops/diagnostics/engine.ts';
-import { TREE_IDS, TREES } from '../../ops/diagnostics/trees/index.ts';
+import { TREE_IDS } from '../../ops/diagnostics/tree-ids.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import type { CommandOutput } from '../format/output.ts';
@@ -35,8 +34,15 @@ const MARK: Record<DiagnosticStepResult['verdict'], string> = {
   skipped: 'SKIP',
 };
 
-/** `./cfs diagnose --list`: the trees, from this build (no gateway needed). */
-export function listTrees(): string {
+/**
+ * `./cfs diagnose --list`: the trees, from this build (no gateway needed). They are loaded here,
+ * not with the command: their checks reach most of the gateway.
+ */
+export async function listTrees(): Promise<string> {
+  const [{ definitionOf }, { TREES }] = await Promise.all([
+    import('../../ops/diagnostics/engine.ts'),
+    import('../../ops/diagnostics/trees/index.ts'),
+  ]);
   const lines: string[] = [];
   for (const id of TREE_IDS) {
     const t = definitionOf(TREES[id]);
@@ -182,11 +188,11 @@ export function registerDiagnose(program: Command): void {
     .action((tree: string | undefined, opts: DiagnoseOptions & { list?: boolean; config?: string }) =>
       runCli(async () => {
         if (opts.list) {
-          process.stdout.write(listTrees());
+          process.stdout.write(await listTrees());
           return 0;
         }
         if (tree === undefined) throw new CliExit(`name a tree: ${TREE_IDS.join(', ')} (or --list)`, 2);
-        if (!(TREE_IDS as string[]).includes(tree)) {
+        if (!(TREE_IDS as readonly string[]).includes(tree)) {
           throw new CliExit(`unknown tree '${tree}': choose ${TREE_IDS.join(', ')}`, 2);
         }
         const { config } = await loadOperatorConfig(opts.config);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { redactUrl } from '../../config/backend-url.ts';
 import type { GatewayConfig } from '../../config/types.ts';
 import type { DataStore } from '../../storage/data/data-store.ts';
-import { type FsckProgress, runFsck } from '../../storage/fsck/index.ts';
+import type { FsckProgress } from '../../storage/fsck/index.ts';
 import { CliExit, loadCliConfig, runCli } from '../context.ts';
 import { humanFsckReport } from '../format/fsck-report.ts';
 import type { CommandOutput } from '../format/output.ts';
@@ -52,6 +52,8 @@ export async function fsckTarget(config: GatewayConfig): Promise<FsckTarget> {
 export async function fsckCommand(target: FsckTarget, o: FsckCommandOptions): Promise<CommandOutput> {
   const bar = o.progressStream ? progressBar(o.progressStream) : undefined;
   try {
+    // The checker opens the metadata database itself: loaded when it runs, not with `./cfs`.
+    const { runFsck } = await import('../../storage/fsck/index.ts');
     const report = await runFsck({
       ...target,
       ...(o.path === undefined ? {} : { path: o.path }),

@@ -3,7 +3,7 @@ import { locateConfig } from '../../config/locate.ts';
 import { formatProblem } from '../../config/problems.ts';
 import { loadConfigDespiteTls } from '../../ops/certs/lenient-config.ts';
 import { fail, formatResult, type PreflightResult, summary } from '../../ops/preflight/result.ts';
-import { type PreflightOptions, runPreflight } from '../../ops/preflight/run.ts';
+import type { PreflightOptions } from '../../ops/preflight/run.ts';
 import { runCli } from '../context.ts';
 import type { CommandOutput } from '../format/output.ts';
 
@@ -19,8 +19,9 @@ export async function preflightCommand(
   let results: PreflightResult[];
   try {
     const loaded = await loadConfigDespiteTls(locateConfig(explicitConfig));
+    // The checks open the control plane and the stores: loaded when they run, not with `./cfs`.
     results = loaded.config
-      ? await runPreflight(loaded.config, loaded.problems, opts)
+      ? await (await import('../../ops/preflight/run.ts')).runPreflight(loaded.config, loaded.problems, opts)
       : loaded.problems
           .filter((p) => p.severity === 'error')
           .map((p) => fail('configuration', formatProblem(p)));

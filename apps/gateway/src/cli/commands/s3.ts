@@ -6,7 +6,7 @@ import {
   S3_UPLOADS_PATH,
   s3BucketUsagePath,
   s3UploadAbortPath,
-} from '../../protocols/s3/admin-route.ts';
+} from '../../protocols/s3/admin-paths.ts';
 import type { BucketSummary, BucketUsage } from '../../protocols/s3/buckets.ts';
 import type { LifecycleStatus, SweepReport } from '../../protocols/s3/lifecycle/sweeper.ts';
 import type { UploadSummary } from '../../protocols/s3/multipart/report.ts';

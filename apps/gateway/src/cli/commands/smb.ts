@@ -1,7 +1,7 @@
 import type { SmbFileClosed } from '@claudefs/api';
 import type { Command } from 'commander';
 import type { GatewayConfig, SmbEncryption } from '../../config/types.ts';
-import { SMB_CLOSE_PATH, SMB_STATUS_PATH } from '../../protocols/smb/admin-route.ts';
+import { SMB_CLOSE_PATH, SMB_STATUS_PATH } from '../../protocols/smb/admin-paths.ts';
 import { shareEncryption } from '../../protocols/smb/encryption.ts';
 import type { SmbStatus } from '../../protocols/smb/status-report.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig, notFoundInOwnWords } from '../admin-client.ts';

@@ -59,7 +59,7 @@ export function parseRunRequest(body: unknown): DiagnosticRequest {
     throw new DiagnosticsError(`body must be a JSON object: {"tree": "${TREE_IDS[0]}", …}`);
   }
   const b = body as Record<string, unknown>;
-  if (typeof b.tree !== 'string' || !(TREE_IDS as string[]).includes(b.tree)) {
+  if (typeof b.tree !== 'string' || !(TREE_IDS as readonly string[]).includes(b.tree)) {
     throw new DiagnosticsError(
       `unknown tree ${JSON.stringify(b.tree ?? null)}: choose ${TREE_IDS.join(', ')}`,
       404,

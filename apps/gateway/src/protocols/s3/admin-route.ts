@@ -1,17 +1,8 @@
 import type { ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { AdminRequest, AdminResult, AdminRoutes } from '../../ops/admin/routes.ts';
+import { S3_BUCKETS_PATH, S3_LIFECYCLE_PATH, S3_LIFECYCLE_RUN_PATH, S3_UPLOADS_PATH } from './admin-paths.ts';
 import type { LifecycleSweeper } from './lifecycle/sweeper.ts';
 import { S3Server } from './server.ts';
-
-export const S3_LIFECYCLE_PATH = '/admin/s3/lifecycle';
-export const S3_LIFECYCLE_RUN_PATH = '/admin/s3/lifecycle/run';
-export const S3_BUCKETS_PATH = '/admin/s3/buckets';
-export const S3_UPLOADS_PATH = '/admin/s3/uploads';
-/** `/admin/s3/uploads/ID/abort`. */
-export const s3UploadAbortPath = (uploadId: string) =>
-  `${S3_UPLOADS_PATH}/${encodeURIComponent(uploadId)}/abort`;
-/** `/admin/s3/buckets/NAME/usage`. */
-export const s3BucketUsagePath = (bucket: string) => `${S3_BUCKETS_PATH}/${encodeURIComponent(bucket)}/usage`;
 
 const lifecycleTarget = () => 's3.lifecycle';
 

@@ -1,10 +1,8 @@
 import type { SmbFileClosed, SmbOpenFilesReport } from '@claudefs/api';
 import type { ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { AdminHandler, AdminResult, AdminRoutes } from '../../ops/admin/routes.ts';
+import { SMB_CLOSE_PATH, SMB_STATUS_PATH } from './admin-paths.ts';
 import { SmbServer } from './server.ts';
-
-export const SMB_STATUS_PATH = '/admin/smb/status';
-export const SMB_CLOSE_PATH = '/admin/smb/close';
 
 const smbOf = (servers: readonly ProtocolServer[]) =>
   servers.find((s): s is SmbServer => s instanceof SmbServer);

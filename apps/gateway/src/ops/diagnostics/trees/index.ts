@@ -23,4 +23,4 @@ export const TREES: Readonly<Record<DiagnosticTreeId, DiagnosticTree>> = {
   preflight: preflightTree,
 };
 
-export const TREE_IDS = Object.keys(TREES) as DiagnosticTreeId[];
+export { TREE_IDS } from '../tree-ids.ts';
