@@ -168,10 +168,11 @@ describe('S3 bad input: the right S3 error, the server stays up, nothing partial
     const socket = net.connect(g.port, '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     socket.pause();
-    // The first reply is larger than the socket buffers take; the second waits queued behind it.
+    // The first reply is larger than the socket buffers take; the second waits behind it (the
+    // lean front reads it once the first is answered, node:http queues its answer).
     socket.write(big + list);
-    for (let i = 0; i < 250 && server.requestsInFlight < 2; i++) await new Promise((r) => setTimeout(r, 20));
-    equal(server.requestsInFlight, 2, 'both requests were received');
+    for (let i = 0; i < 250 && server.requestsInFlight < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    equal(server.requestsInFlight, 1, 'the first request is being answered');
     socket.destroy();
     for (let i = 0; i < 500 && server.requestsInFlight > 0; i++) await new Promise((r) => setTimeout(r, 20));
     equal(server.requestsInFlight, 0, 'a stop would otherwise wait its whole grace period');

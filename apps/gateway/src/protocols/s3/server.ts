@@ -40,6 +40,7 @@ import {
 } from './deps.ts';
 import { type OpRow, route, type Target } from './dispatch.ts';
 import { checkBucketName } from './keys.ts';
+import { LeanRequest, LeanResponse, serveLean } from './lean-http.ts';
 import { LifecycleSweeper } from './lifecycle/sweeper.ts';
 import { DirectoryListings } from './listing.ts';
 import { type UploadSummary, uploadSummaries } from './multipart/report.ts';
@@ -76,8 +77,12 @@ const MAX_HEADER_BYTES = 16 * 1024;
  */
 const LOGGED_REFUSALS: ReadonlySet<string> = new Set(['XAmzContentSHA256Mismatch', 'InvalidArgument']);
 
+/** A request as node:http parsed it, or as the lean front did (GET and HEAD: lean-http.ts). */
+type HttpRequest = IncomingMessage | LeanRequest;
+type HttpResponse = ServerResponse | LeanResponse;
+
 /** The access key id a request claims (header or presigned query), for logs: never the signature. */
-function claimedAccessKeyId(req: IncomingMessage): string | undefined {
+function claimedAccessKeyId(req: HttpRequest): string | undefined {
   const from = `${req.headers.authorization ?? ''} ${req.url ?? ''}`;
   return /Credential=([A-Za-z0-9]{1,128})(?:\/|%2F)/.exec(from)?.[1];
 }
@@ -128,7 +133,7 @@ export class S3Server implements ProtocolServer {
   /** When each key's use was last written to the control plane. */
   private readonly keyUseRecorded = new Map<string, number>();
   /** A browser's request (one with an Origin): the CORS rules its bucket answers it with. */
-  private readonly corsOf = new WeakMap<IncomingMessage, readonly CorsRule[]>();
+  private readonly corsOf = new WeakMap<HttpRequest, readonly CorsRule[]>();
   private stopping = false;
   private inFlight = 0;
   private idle: (() => void) | undefined;
@@ -342,13 +347,13 @@ export class S3Server implements ProtocolServer {
    * probe, recognised by a per-process random token: an idle gateway must not show S3 errors
    * (nor log them).
    */
-  private begin(req: IncomingMessage, conn: Connection, op: string | undefined): (code?: string) => void {
+  private begin(req: HttpRequest, conn: Connection, op: string | undefined): (code?: string) => void {
     if (this.isProbe(req)) return () => {};
     return conn.begin(op ?? 'Unknown');
   }
 
   /** This process's own health probe (anonymous, so refused: not worth a warning either). */
-  private isProbe(req: IncomingMessage): boolean {
+  private isProbe(req: HttpRequest): boolean {
     return req.headers['x-cfs-probe'] === this.probeToken;
   }
 
@@ -423,8 +428,15 @@ export class S3Server implements ProtocolServer {
       raw.destroy();
       return;
     }
-    this.http.emit('connection', raw);
+    if (this.tls) this.http.emit('connection', raw);
+    else serveLean(raw, this.lean);
   }
+
+  /** GET and HEAD on plain HTTP are parsed and answered by the lean front; the rest by node:http. */
+  private readonly lean = {
+    request: (req: LeanRequest, res: LeanResponse) => void this.handle(req, res, false),
+    handOff: (socket: Socket) => this.http.emit('connection', socket),
+  };
 
   private onSecure(s: TLSSocket): void {
     const key = `${s.remoteAddress}:${s.remotePort}`;
@@ -519,7 +531,7 @@ export class S3Server implements ProtocolServer {
 
   // ---- one request -------------------------------------------------------------------------
 
-  private async handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
+  private async handle(req: HttpRequest, res: HttpResponse, expectContinue: boolean): Promise<void> {
     const requestId = this.nextRequestId();
     const state = this.stateOf(req.socket);
     const url = req.url ?? '/';
@@ -577,9 +589,10 @@ export class S3Server implements ProtocolServer {
       let post: (PostUpload & { principal: Principal }) | undefined;
       if (row.formAuth) {
         // A browser-based upload: its form's policy, signed, is its authentication.
-        if (continueDue) res.writeContinue();
+        // A POST: node:http's request (the lean front serves only GET and HEAD).
+        if (continueDue) (res as ServerResponse).writeContinue();
         continueDue = false;
-        const form = await readPostForm(req);
+        const form = await readPostForm(req as IncomingMessage);
         const checked = await authenticatePostPolicy(form.fields, t.bucket!, this.lookupKey, {
           region: this.env.config.region,
         });
@@ -622,7 +635,8 @@ export class S3Server implements ProtocolServer {
         const gate = this.letAnonymousIn(row, t.bucket, allowed, settings);
         if (gate) await gate;
       }
-      if (continueDue) res.writeContinue();
+      // Only node:http reports an Expect: 100-continue (checkContinue).
+      if (continueDue) (res as ServerResponse).writeContinue();
       const reply = await row.handler(call);
       // S3 has no COMMIT: with async metadata durability a change is flushed before its answer.
       if (row.mutates) await this.env.ns.flushDeferred();
@@ -693,7 +707,7 @@ export class S3Server implements ProtocolServer {
   }
 
   private makeCall(
-    req: IncomingMessage,
+    req: HttpRequest,
     row: OpRow,
     bucket: string,
     key: string,
@@ -724,6 +738,11 @@ export class S3Server implements ProtocolServer {
         verifier = v;
         // The handler may not be reading yet when the verifier fails; it sees the error when it does.
         v.on('error', () => {});
+        if (req instanceof LeanRequest) {
+          // No body: GET and HEAD without one are what the lean front serves.
+          v.end();
+          return v;
+        }
         const abort = () => {
           if (!req.complete)
             v.destroy(
@@ -743,7 +762,7 @@ export class S3Server implements ProtocolServer {
    * bookkeeping per header, which cost a GET of a small object more than its body did, and no
    * object spread, whose copy V8 gives a shape node's header loop reads slowly (8 µs a response).
    */
-  private send(req: IncomingMessage, res: ServerResponse, reply: S3Reply, requestId: string): void {
+  private send(req: HttpRequest, res: HttpResponse, reply: S3Reply, requestId: string): void {
     const status = reply.status ?? 200;
     const body = reply.body;
     const replied = reply.headers ?? {};
@@ -773,6 +792,10 @@ export class S3Server implements ProtocolServer {
     }
     this.finishBody(req, res);
     const headers = this.headersOf(req, replied, requestId, OWN_NONE);
+    if (res instanceof LeanResponse) {
+      res.writeHead(status, headers).pipeFrom(body);
+      return;
+    }
     res.writeHead(status, headers);
     pipeline(body, res, (err) => {
       if (err) res.destroy();
@@ -780,13 +803,13 @@ export class S3Server implements ProtocolServer {
   }
 
   /** The CORS rules answering a browser's request: its bucket's, or the gateway's rule. */
-  private corsRules(req: IncomingMessage): readonly CorsRule[] {
+  private corsRules(req: HttpRequest): readonly CorsRule[] {
     return this.corsOf.get(req) ?? gatewayRules(this.env.config.corsOrigins);
   }
 
   /** A reply's header list (headerList), with what a cross-origin caller needs (cors/answer.ts). */
   private headersOf(
-    req: IncomingMessage,
+    req: HttpRequest,
     replied: OutgoingHttpHeaders,
     requestId: string,
     own: ReadonlySet<string>,
@@ -798,8 +821,8 @@ export class S3Server implements ProtocolServer {
   }
 
   private replyError(
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: HttpRequest,
+    res: HttpResponse,
     err: S3Error,
     resource: string,
     requestId: string,
@@ -830,8 +853,8 @@ export class S3Server implements ProtocolServer {
    * A reply sent before the request body was read: the rest of the body is discarded and the
    * connection closed after the reply, so it cannot be taken for the next request.
    */
-  private finishBody(req: IncomingMessage, res: ServerResponse): void {
-    if (req.complete) return;
+  private finishBody(req: HttpRequest, res: HttpResponse): void {
+    if (req.complete || req instanceof LeanRequest || res instanceof LeanResponse) return;
     const declared = req.headers['content-length'];
     if (declared === '0' || (declared === undefined && req.headers['transfer-encoding'] === undefined))
       return;

@@ -167,4 +167,12 @@ function checkReadParameters(call: S3Call): void {
       'Request specific response headers cannot be used for anonymous GET requests.',
     );
   }
+  // A header's value cannot hold a line break or other control character: one would end the
+  // header early (and add another of the caller's choosing).
+  for (const param of overrides) {
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(call.query.get(param)!))
+      throw new S3Error('InvalidArgument', `${param} holds a character a header cannot carry.`, {
+        ArgumentName: param,
+      });
+  }
 }
