@@ -248,7 +248,16 @@ describe('S3 GET and HEAD through the lean HTTP front, everything else through n
     match(r.stderr, /< HTTP\/1\.1 206 Partial Content/);
   });
 
-  test('8 an idle keep-alive connection is closed after 5 s, as node:http closes it', async () => {
+  test("8 the runbook's S3 health check, `curl -s http://localhost:9000/ | head -5`, shows an S3 answer", async () => {
+    const r = await runCommand('bash', ['-c', `curl -s http://localhost:${g.port}/ | head -5`], {
+      timeoutMs: 20_000,
+    });
+    equal(r.code, 0, r.stderr);
+    match(r.stdout, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied<\/Code>/);
+    match(r.stdout, /<RequestId>[0-9A-F]{16}<\/RequestId>/);
+  });
+
+  test('9 an idle keep-alive connection is closed after 5 s, as node:http closes it', async () => {
     const started = Date.now();
     const { bytes, closed } = await exchange(g.port, [get('/pub/a.txt')], 10_000);
     ok(closed, 'the server closed it');
