@@ -102,10 +102,17 @@ interface SocketState {
   bytesWritten: number;
 }
 
+/** Whether the bucket's public access block lets in an anonymous caller its policy or s3.public_read_buckets would. */
+function anonymousMayEnter(block: PublicAccessBlock, byPolicy: boolean, configured: boolean): void {
+  if ((byPolicy && !block.RestrictPublicBuckets) || (configured && !block.IgnorePublicAcls)) return;
+  throw new S3Error('AccessDenied', 'Access Denied');
+}
+
 /**
- * The S3 listener: node:http(s) with connections accepted by our own net.Server (so a drain
- * stops accepting without closing open keep-alive connections), registered in the
- * connection registry, one request id per request, errors rendered as S3 XML.
+ * The S3 listener: connections accepted by our own net.Server (so a drain stops accepting
+ * without closing open keep-alive connections) and registered in the connection registry;
+ * plain-HTTP GET and HEAD answered by the lean front (lean-http.ts), everything else by
+ * node:http(s); one request id per request, errors rendered as S3 XML.
  *
  * Failure handling: a request whose framing cannot be parsed (bad HTTP, oversized head,
  * truncated body) closes the connection — node's parser reports it and we answer what we can
@@ -113,12 +120,6 @@ interface SocketState {
  * XML reply on a connection that stays usable, unless the request body was not read, then the
  * connection is closed after the reply.
  */
-/** Whether the bucket's public access block lets in an anonymous caller its policy or s3.public_read_buckets would. */
-function anonymousMayEnter(block: PublicAccessBlock, byPolicy: boolean, configured: boolean): void {
-  if ((byPolicy && !block.RestrictPublicBuckets) || (configured && !block.IgnorePublicAcls)) return;
-  throw new S3Error('AccessDenied', 'Access Denied');
-}
-
 export class S3Server implements ProtocolServer {
   readonly protocol: Protocol = 's3';
   private env!: S3Env;
