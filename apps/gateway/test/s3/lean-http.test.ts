@@ -145,6 +145,11 @@ describe('S3 GET and HEAD through the lean HTTP front, everything else through n
     );
     match(huge, /^HTTP\/1\.1 431 /);
     match(huge, /<Code>RequestHeaderSectionTooLarge<\/Code>/);
+    // Lines ended by a bare LF: node:http's to judge (it refuses them), at once, not waited on.
+    const lf = await rawExchange(g.port, 'GET /pub/a.txt HTTP/1.1\nHost: x\nConnection: close\n\n', {
+      timeoutMs: 10_000,
+    });
+    match(lf, /^HTTP\/1\.1 400 /);
     // A GET that says it has a body is node:http's too, and answered.
     const withBody = await rawExchange(
       g.port,

@@ -280,8 +280,8 @@ class LeanConnection {
     if (buf === undefined || this.closing) return;
     const end = buf.indexOf('\r\n\r\n');
     if (end < 0) {
-      // A head that does not fit in node's limit, or is too slow in coming: node decides.
-      if (buf.length > MAX_HEAD_BYTES) {
+      // A head that does not fit in node's limit, or with lines ended by a bare LF: node decides.
+      if (buf.length > MAX_HEAD_BYTES || bareLf(buf)) {
         this.release();
         return;
       }
@@ -376,6 +376,13 @@ function parseHead(head: string, socket: Socket): LeanRequest | undefined {
   const connection = headers.connection;
   if (connection !== undefined && !/^(keep-alive|close)$/i.test(connection)) return undefined;
   return new LeanRequest(m[1] as 'GET' | 'HEAD', m[2]!, headers, socket);
+}
+
+/** Whether `buf` has a line feed not preceded by a carriage return. */
+function bareLf(buf: Buffer): boolean {
+  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1))
+    if (i === 0 || buf[i - 1] !== 13) return true;
+  return false;
 }
 
 /** head[from, to) without the optional whitespace (spaces and tabs) around a header's value. */
