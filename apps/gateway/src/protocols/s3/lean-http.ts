@@ -14,9 +14,10 @@ import type { Readable } from 'node:stream';
  * request is parsed from the socket's bytes into a plain object, and its answer is one write.
  *
  * Only a request this front is sure of is served here: `GET`/`HEAD` with an origin-form target
- * of printable ASCII, HTTP/1.1, tokens for header names, no control characters in values, each
- * header once, no body (`Content-Length` absent or 0, no `Transfer-Encoding`), no `Expect` or
- * `Upgrade`. Anything else — a PUT, an odd or malformed request, a head larger than the limit —
+ * of printable ASCII, HTTP/1.1, lines ended by CRLF, tokens for header names, no control
+ * characters in values, each header once, no body (`Content-Length` absent or 0, no
+ * `Transfer-Encoding`), no `Expect` or `Upgrade`, `Connection` absent, `keep-alive` or `close`.
+ * Anything else — a PUT, an odd or malformed request, a head larger than the limit —
  * hands the connection, with every byte not yet served, to node:http for good, which answers
  * it as before (its parser's errors included). Replies go out in request order: a pipelined
  * request waits for the answer before it.
