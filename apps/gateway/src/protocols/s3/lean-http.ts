@@ -3,6 +3,8 @@ import {
   type OutgoingHttpHeader,
   type OutgoingHttpHeaders,
   STATUS_CODES,
+  validateHeaderName,
+  validateHeaderValue,
 } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -23,12 +25,16 @@ import type { Readable } from 'node:stream';
  * request waits for the answer before it.
  */
 
-/** node:http's keepAliveTimeout as the S3 listener sets it: an idle connection is closed after this. */
-const KEEP_ALIVE_MS = 5000;
-/** node:http's headersTimeout: a request head must arrive within this. */
-const HEADERS_TIMEOUT_MS = 60_000;
-/** node:http's limit on a request head (maxHeaderSize as the S3 listener sets it). */
-const MAX_HEAD_BYTES = 16 * 1024;
+/**
+ * The S3 listener's HTTP limits, the same for this front and for node:http (server.ts passes
+ * them as keepAliveTimeout, headersTimeout and maxHeaderSize).
+ */
+/** An idle connection is closed after this. */
+export const KEEP_ALIVE_MS = 5000;
+/** A request head must arrive within this. */
+export const HEADERS_TIMEOUT_MS = 60_000;
+/** The largest request head (431 beyond). */
+export const MAX_HEAD_BYTES = 16 * 1024;
 /** Bytes read ahead of the request being answered before the socket is paused (pipelining). */
 const MAX_AHEAD = 64 * 1024;
 
@@ -36,8 +42,6 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What node:http refuses in a request header's value (llhttp, strict). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching the control characters is the point
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
-/** What node:http refuses in a response header's value (checkInvalidHeaderChar). */
-const BAD_OUT_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const REQUEST_LINE = /^(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
 
 /** The Date header, made once a second as node:http does. */
@@ -117,9 +121,7 @@ export class LeanResponse {
       }
     }
     out += date();
-    out += this.shouldKeepAlive
-      ? 'Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n'
-      : 'Connection: close\r\n\r\n';
+    out += this.shouldKeepAlive ? KEEP_ALIVE_LINES : 'Connection: close\r\n\r\n';
     this.head = out;
     this.headersSent = true;
     return this;
@@ -186,33 +188,32 @@ export class LeanResponse {
     this.closed();
   }
 
-  /** The socket closed: an answer still being written ends now. */
-  closed(): void {
-    if (this.done) return;
+  /** The socket closed: an answer still being written ends now. False when it had ended. */
+  closed(): boolean {
+    if (this.done) return false;
     this.done = true;
     const fn = this.onClose;
     this.onClose = undefined;
     fn?.();
+    return true;
   }
 
+  /** The answer is handed to the socket in full: the connection goes on to the next request. */
   private finish(): void {
-    if (this.done) return;
-    this.done = true;
-    const fn = this.onClose;
-    this.onClose = undefined;
-    fn?.();
-    this.conn.answered(this.shouldKeepAlive);
+    if (this.closed()) this.conn.answered(this.shouldKeepAlive);
   }
 }
 
 /** A Content-Length line among the head's (any letter case). */
 const HAS_LENGTH = /\ncontent-length:/i;
 
-/** One header's lines (a line per value of a list), refused as node refuses a bad name or value. */
+/** What follows the Date line of a keep-alive answer. */
+const KEEP_ALIVE_LINES = `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_MS / 1000}\r\n\r\n`;
+
+/** One header's lines (a line per value of a list), refused by node's own checks as writeHead's are. */
 function headerLines(name: string, value: OutgoingHttpHeader | undefined): string {
   if (value === undefined) return '';
-  if (!TOKEN.test(name))
-    throw invalid('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
+  validateHeaderName(name);
   if (!Array.isArray(value)) return headerLine(name, String(value));
   let out = '';
   for (const v of value) out += headerLine(name, String(v));
@@ -220,13 +221,8 @@ function headerLines(name: string, value: OutgoingHttpHeader | undefined): strin
 }
 
 function headerLine(name: string, value: string): string {
-  if (BAD_OUT_VALUE.test(value))
-    throw invalid('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
+  validateHeaderValue(name, value);
   return `${name}: ${value}\r\n`;
-}
-
-function invalid(code: string, message: string): TypeError {
-  return Object.assign(new TypeError(message), { code });
 }
 
 /** What the lean front needs from the S3 server. */

@@ -40,7 +40,14 @@ import {
 } from './deps.ts';
 import { type OpRow, route, type Target } from './dispatch.ts';
 import { checkBucketName } from './keys.ts';
-import { LeanRequest, LeanResponse, serveLean } from './lean-http.ts';
+import {
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_MS,
+  LeanRequest,
+  LeanResponse,
+  MAX_HEAD_BYTES,
+  serveLean,
+} from './lean-http.ts';
 import { LifecycleSweeper } from './lifecycle/sweeper.ts';
 import { DirectoryListings } from './listing.ts';
 import { type UploadSummary, uploadSummaries } from './multipart/report.ts';
@@ -68,8 +75,6 @@ const KEY_USE_RECORD_MS = 60_000;
 const SERVER = 'ClaudeFS';
 /** How long stop() waits for requests in flight before closing their connections. */
 const STOP_GRACE_MS = 30_000;
-/** Node's limit on the request head (431 beyond). */
-const MAX_HEADER_BYTES = 16 * 1024;
 
 /**
  * Refusals besides every 403 that an operator must see at the default log level: a body that
@@ -194,10 +199,10 @@ export class S3Server implements ProtocolServer {
     this.lifecycleSweeper.start();
 
     const options = {
-      maxHeaderSize: MAX_HEADER_BYTES,
-      keepAliveTimeout: 5000,
+      maxHeaderSize: MAX_HEAD_BYTES,
+      keepAliveTimeout: KEEP_ALIVE_MS,
       requestTimeout: 0,
-      headersTimeout: 60_000,
+      headersTimeout: HEADERS_TIMEOUT_MS,
     };
     if (config.s3.tls) {
       // The pair the certs feature serves (hot-reloaded on SIGHUP and by the admin API); the
@@ -464,7 +469,7 @@ export class S3Server implements ProtocolServer {
       err.code === 'HPE_HEADER_OVERFLOW'
         ? new S3Error(
             'RequestHeaderSectionTooLarge',
-            `Your request header section exceeds the maximum allowed size (${MAX_HEADER_BYTES} bytes).`,
+            `Your request header section exceeds the maximum allowed size (${MAX_HEAD_BYTES} bytes).`,
           )
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? new S3Error(

@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders } from 'node:http';
+import { type OutgoingHttpHeaders, validateHeaderValue } from 'node:http';
 import type { Attributes } from '../../../storage/types.ts';
 import { evaluate, preconditionFailed, requestConditions } from '../conditions.ts';
 import type { S3Call } from '../context.ts';
@@ -170,9 +170,12 @@ function checkReadParameters(call: S3Call): void {
   // A header's value cannot hold a line break or other control character: one would end the
   // header early (and add another of the caller's choosing).
   for (const param of overrides) {
-    if (/[^\t\x20-\x7e\x80-\xff]/.test(call.query.get(param)!))
+    try {
+      validateHeaderValue(RESPONSE_OVERRIDES[param]!, call.query.get(param)!);
+    } catch {
       throw new S3Error('InvalidArgument', `${param} holds a character a header cannot carry.`, {
         ArgumentName: param,
       });
+    }
   }
 }
