@@ -4,6 +4,11 @@ import { GroupCommit } from './group-commit.ts';
 /** What makes committed metadata durable: resolves once every earlier commit is. */
 export interface DurabilityBarrier {
   sync(): Promise<void>;
+  /**
+   * A hint that sync() is likely to be asked for soon: a barrier that can tell what a flush
+   * covers starts one now if its disk is idle. Optional; never needed for correctness.
+   */
+  anticipate?(): void;
   /** Flushes made so far (a group-commit figure for the metrics). */
   readonly flushes: number;
   close(): void;
@@ -27,8 +32,12 @@ export class WalBarrier implements DurabilityBarrier {
   private readonly fd: number;
   private readonly group: GroupCommit;
 
-  /** `maxDelayMs`: how long a flush waits for more commits to join it (group_commit_max_delay). */
-  constructor(walPath: string, maxDelayMs = 0) {
+  /**
+   * `maxDelayMs`: how long a flush waits for more commits to join it (group_commit_max_delay).
+   * `written`: the store's count of committed write transactions (SqliteMetadataStore.writes),
+   * so a flush knows which commits it covers.
+   */
+  constructor(walPath: string, maxDelayMs = 0, written?: () => number) {
     this.fd = openSync(walPath, 'r');
     this.group = new GroupCommit(
       () =>
@@ -36,12 +45,17 @@ export class WalBarrier implements DurabilityBarrier {
           fdatasync(this.fd, (err) => (err ? reject(err) : resolve()));
         }),
       maxDelayMs,
+      written,
     );
   }
 
   /** Resolves once every transaction committed before the call is on disk. */
   sync(): Promise<void> {
     return this.group.sync();
+  }
+
+  anticipate(): void {
+    this.group.anticipate();
   }
 
   get flushes(): number {

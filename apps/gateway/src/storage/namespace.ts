@@ -921,6 +921,11 @@ export class Namespace implements NamespaceApi {
       this.inlineWrites[within ? 'inline' : 'moved']++;
       const wait = stability === 'unstable' ? 'none' : 'on disk';
       await this.finish(r.fx, wait, this.inodeChange(r.attrs, ['data']));
+      // A small file's unstable write is nearly always followed by its COMMIT (NFS close) or
+      // CLOSE (SMB): its flush starts now, while the answer travels and the client asks. Not
+      // for a file written aside (an S3 upload), whose link comes first and needs its own.
+      if (stability === 'unstable' && r.attrs.nlink > 0 && this.breakers.metadata.state === 'closed')
+        this.barrier.anticipate?.();
       return r.attrs;
     };
     const queued = (this.inlineQueues.get(ino) ?? Promise.resolve()).then(run, run);

@@ -102,7 +102,11 @@ async function openMeta(
   const meta = new SqliteMetadataStore(dbFile, gate);
   // A write makes sure the WAL file exists before the barrier opens it.
   meta.setMeta('opened', String(Date.now()));
-  const barrier = new WalBarrier(`${dbFile}-wal`, o.durability?.groupCommitMaxDelayMs ?? 0);
+  const barrier = new WalBarrier(
+    `${dbFile}-wal`,
+    o.durability?.groupCommitMaxDelayMs ?? 0,
+    () => meta.writes,
+  );
   return { meta, barrier, dbFile };
 }
 

@@ -123,3 +123,100 @@ test('5 group_commit_max_delay: commits asked for within the delay share one flu
   );
   equal(await count(20), 1, 'with one, the second joins the first');
 });
+
+/** A group whose flushes each wait to be let finish (`started[i]()`), given a write count. */
+function heldFlushes(written: () => number): { group: GroupCommit; started: Array<() => void> } {
+  const started: Array<() => void> = [];
+  const group = new GroupCommit(() => new Promise<void>((resolve) => started.push(resolve)), 0, written);
+  return { group, started };
+}
+
+test('6 a flush knows what it covers: callers it covers join it or need none, a later write waits for the next', async () => {
+  let written = 0;
+  const { group, started } = heldFlushes(() => written);
+  const settled = (p: Promise<void>) => {
+    let done = false;
+    void p.then(() => {
+      done = true;
+    });
+    return async () => {
+      await new Promise((r) => setImmediate(r));
+      return done;
+    };
+  };
+  written++;
+  const first = settled(group.sync());
+  equal(started.length, 1, 'the first caller starts a flush');
+  // Nothing written since it started: a second caller is covered by it.
+  const joined = settled(group.sync());
+  equal(started.length, 1);
+  written++;
+  // Written after it started: this one needs the next flush.
+  const later = settled(group.sync());
+  started[0]!();
+  ok(await first());
+  ok(await joined(), 'the caller the running flush covers is answered with it');
+  equal(await later(), false, 'a write made while it ran is not taken as covered');
+  equal(started.length, 2, 'the next flush starts once the first is done');
+  started[1]!();
+  ok(await later());
+  // Nothing written since the last flush started: nothing to flush.
+  ok(await settled(group.sync())());
+  equal(started.length, 2, 'no flush when none is needed');
+  equal(group.flushes, 2);
+});
+
+test('7 anticipate starts a flush only when the disk is idle and a write is not covered yet', async () => {
+  let written = 1;
+  const { group, started } = heldFlushes(() => written);
+  group.anticipate();
+  equal(started.length, 1, 'an uncovered write: a flush starts with no caller');
+  group.anticipate();
+  equal(started.length, 1, 'not a second one while it runs');
+  // The COMMIT that follows joins the anticipated flush.
+  const commit = group.sync();
+  started[0]!();
+  await commit;
+  equal(started.length, 1);
+  group.anticipate();
+  equal(started.length, 1, 'everything is covered: nothing to start');
+  written++;
+  const delayed = new GroupCommit(
+    async () => {},
+    20,
+    () => written,
+  );
+  delayed.anticipate();
+  equal(delayed.flushes, 0, 'a group delay is not cut short by a guess');
+});
+
+test('8 an unstable write to a small (inline) file starts its flush; the COMMIT after it needs no other; a file written aside gets none', async () => {
+  for (const durability of ['sync', 'async'] as const) {
+    const path = makeTempDir('durability-inline');
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${path}/meta.db`,
+      transportUrl: `file://${path}/data`,
+      durability: { metadata: durability, flushIntervalMs: HOURLY, groupCommitMaxDelayMs: 0 },
+      inlineMaxBytes: 16 * 1024,
+    });
+    try {
+      const dir = await ns.ensureDirectory('/d', 0o777);
+      for (let i = 0; i < 3; i++) {
+        const a = await ns.create(ROOT, dir.ino, `f${i}`, 0o644);
+        const before = ns.barrierFlushes;
+        await ns.write(ROOT, a.ino, 0n, Buffer.alloc(4096, i), 'unstable');
+        equal(ns.barrierFlushes - before, 1, `${durability}: the write's flush started before COMMIT`);
+        await ns.commit(a.ino);
+        equal(ns.barrierFlushes - before, 1, `${durability}: COMMIT waited on that flush`);
+        deepEqual((await ns.read(ROOT, a.ino, 0n, 8192)).data, Buffer.alloc(4096, i));
+      }
+      // An S3 upload writes aside first; its link needs a flush of its own, so none is started.
+      const aside = await ns.createDetached(ROOT, 0o644, 'upload', null, 4096n);
+      const before = ns.barrierFlushes;
+      await ns.write(ROOT, aside.ino, 0n, Buffer.alloc(4096, 9), 'unstable');
+      equal(ns.barrierFlushes - before, 0, `${durability}: no flush for a file written aside`);
+    } finally {
+      await ns.close();
+    }
+  }
+});

@@ -41,6 +41,11 @@ export class SqliteMetadataStore extends MetadataStore {
   /** The last wait's length in ms (0 once a write commits), and the error that caused it. */
   private lockDelay = 0;
   private lockError: unknown;
+  /**
+   * Statements that write run so far by this connection (rolled back or not): what tells the
+   * WAL barrier which commits a flush covers (one that starts after the last write covers all).
+   */
+  writes = 0;
 
   constructor(file: string, gate: LedgerGate) {
     super(gate);
@@ -75,6 +80,7 @@ export class SqliteMetadataStore extends MetadataStore {
   private readonly exec = (op: Op): unknown => {
     this.statements++;
     const s = this.prepared.get(op.stmt) as Database.Statement;
+    if (!s.readonly) this.writes++;
     if (op.mode === 'all') return s.all(...op.args);
     if (op.mode === 'get' || s.reader) return s.get(...op.args);
     s.run(...op.args);
