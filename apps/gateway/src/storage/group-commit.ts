@@ -6,8 +6,8 @@
  * join it (`durability.group_commit_max_delay`: fewer flushes, each caller up to that much
  * later).
  *
- * Given `written` (a count of the write transactions committed so far, which only grows), the
- * flush also knows what it covers: a caller arriving while a flush runs that started after the
+ * Given `written` (a count of the writes made so far, which only grows: the SQLite store's
+ * statements that write), a flush also knows what it covers: a caller arriving while a flush runs that started after the
  * last write joins that flush, and one arriving when the last completed flush started after it
  * is answered at once. That is what lets `anticipate` start a flush before anyone asks.
  */
@@ -20,6 +20,11 @@ export class GroupCommit {
   /** `written()` when the running flush started, and when the last successful one did. */
   private runningFrom = -1;
   private flushedUpTo = -1;
+  /**
+   * A failed flush nobody waited for (an anticipated one). What it covered may not be on disk
+   * (and a later fdatasync may not say so): the next flush's callers are told, whatever it does.
+   */
+  private unheard: Error | undefined;
   flushes = 0;
 
   constructor(
@@ -67,10 +72,12 @@ export class GroupCommit {
     this.waiting = [];
     this.running = batch;
     this.runningFrom = this.written?.() ?? -1;
+    const earlier = batch.length > 0 ? this.unheard : undefined;
+    if (earlier) this.unheard = undefined;
     this.flushing = true;
     this.flushes++;
     this.flush().then(
-      () => this.settle(batch, undefined),
+      () => this.settle(batch, earlier),
       (e: Error) => this.settle(batch, e),
     );
   }
@@ -79,6 +86,7 @@ export class GroupCommit {
   private settle(batch: Waiter[], error: Error | undefined): void {
     this.flushing = false;
     if (!error && this.written) this.flushedUpTo = this.runningFrom;
+    if (error && batch.length === 0) this.unheard = error;
     for (const w of batch) {
       if (error) w.reject(error);
       else w.resolve();

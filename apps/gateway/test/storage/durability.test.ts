@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { test } from 'node:test';
 import { GroupCommit } from '../../src/storage/group-commit.ts';
 import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
@@ -219,4 +219,25 @@ test('8 an unstable write to a small (inline) file starts its flush; the COMMIT 
       await ns.close();
     }
   }
+});
+
+test('9 an anticipated flush that fails is not lost: the COMMIT after it is told, and the one after that flushes again', async () => {
+  const results: Array<(e?: Error) => void> = [];
+  const group = new GroupCommit(
+    () => new Promise<void>((resolve, reject) => results.push((e) => (e ? reject(e) : resolve()))),
+    0,
+    () => 1,
+  );
+  group.anticipate();
+  results[0]!(new Error('EIO: the WAL flush failed'));
+  await new Promise((r) => setImmediate(r));
+  // What that flush covered may not be on disk, whatever the next fdatasync says.
+  const told = group.sync();
+  equal(results.length, 2, 'the COMMIT still flushes');
+  results[1]!();
+  await rejects(told, /EIO/);
+  const next = group.sync();
+  equal(results.length, 3, 'not taken as covered by the failed flush or the one after it');
+  results[2]!();
+  await next;
 });
