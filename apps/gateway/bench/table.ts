@@ -17,7 +17,8 @@ export const fmt = (n: number) => (Math.abs(n) >= 100 ? Math.round(n).toLocaleSt
  * 0.50× that would look like a "≥ 0.5×" target met beside the word MISSED.
  */
 export function ratioText(r: Pick<BenchRow, 'gateway' | 'peer'>): string {
-  if (r.peer === undefined) return '';
+  // No peer, or a peer run that failed (0): no ratio to show.
+  if (r.peer === undefined || !(r.peer > 0)) return '';
   return `${(Math.floor((r.gateway / r.peer) * 100 + 1e-9) / 100).toFixed(2)}×`;
 }
 

@@ -12,6 +12,8 @@ describe('bench table', () => {
     equal(ratioText({ gateway: 0.6 * 1_049, peer: 1_049 }), '0.60×');
     equal(ratioText({ gateway: 498, peer: 498 }), '1.00×');
     equal(ratioText({ gateway: 1.08 }), '');
+    // A peer whose run failed (the bench records 0) has no ratio, not "Infinity×".
+    equal(ratioText({ gateway: 31_000, peer: 0 }), '');
   });
 
   it('2 the printed row shows the cut ratio beside MISSED', () => {
