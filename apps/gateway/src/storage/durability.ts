@@ -34,8 +34,8 @@ export class WalBarrier implements DurabilityBarrier {
 
   /**
    * `maxDelayMs`: how long a flush waits for more commits to join it (group_commit_max_delay).
-   * `written`: the store's count of committed write transactions (SqliteMetadataStore.writes),
-   * so a flush knows which commits it covers.
+   * `written`: the store's count of statements that write (SqliteMetadataStore.writes), so a
+   * flush knows which commits it covers.
    */
   constructor(walPath: string, maxDelayMs = 0, written?: () => number) {
     this.fd = openSync(walPath, 'r');

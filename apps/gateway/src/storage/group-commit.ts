@@ -7,9 +7,10 @@
  * later).
  *
  * Given `written` (a count of the writes made so far, which only grows: the SQLite store's
- * statements that write), a flush also knows what it covers: a caller arriving while a flush runs that started after the
- * last write joins that flush, and one arriving when the last completed flush started after it
- * is answered at once. That is what lets `anticipate` start a flush before anyone asks.
+ * statements that write), a flush also knows what it covers: a caller arriving while a flush
+ * runs that started after the last write joins that flush, and one arriving when the last
+ * completed flush started after it is answered at once. That is what lets `anticipate` start
+ * a flush before anyone asks.
  */
 export class GroupCommit {
   private flushing = false;
