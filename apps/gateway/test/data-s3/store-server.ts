@@ -77,7 +77,8 @@ export async function startStoreServer(): Promise<StoreServer> {
       openS3DataStore({ kind: 's3', url: `s3://${BUCKET}/${prefix}`, bucket: BUCKET, prefix }, settings(o)),
     client,
     pause: () => process.kill(proc.pid, 'SIGSTOP'),
-    resume: () => process.kill(proc.pid, 'SIGCONT'),
+    // After a kill (a test that failed before restarting it) there is nothing left to resume.
+    resume: () => signalIfAlive(proc.pid, 'SIGCONT'),
     async kill() {
       process.kill(proc.pid, 'SIGKILL');
       await proc.exited;
@@ -86,10 +87,18 @@ export async function startStoreServer(): Promise<StoreServer> {
       proc = await launch(dir, port);
     },
     async stop() {
-      process.kill(proc.pid, 'SIGCONT');
+      signalIfAlive(proc.pid, 'SIGCONT');
       await proc.stop();
     },
   };
+}
+
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
 }
 
 async function launch(dir: string, port: number): Promise<ProcessHandle> {
