@@ -73,7 +73,9 @@ export class CircuitBreaker {
   private probeFailures = 0;
   private total = 0;
   private lastError: { message: string; at: number } | undefined;
+  /** When it opened: wall-clock ms for the operator's view, and monotonic ms for the wait. */
   private openedAt: number | undefined;
+  private openedMono = 0;
 
   constructor(
     readonly backend: Backend,
@@ -88,7 +90,8 @@ export class CircuitBreaker {
   /** Throws EAGAIN while open; moves to half-open once the reset timeout has passed. */
   guard(): void {
     if (this.state !== 'open') return;
-    if (Date.now() - (this.openedAt ?? 0) >= this.options.resetTimeoutMs) {
+    // Monotonic: a step of the wall clock (NTP on a VM) neither shortens nor stretches the wait.
+    if (performance.now() - this.openedMono >= this.options.resetTimeoutMs) {
       this.transition('half-open', 'reset timeout elapsed; trying the backend');
       return;
     }
@@ -111,10 +114,10 @@ export class CircuitBreaker {
       this.state === 'half-open' ||
       (this.state === 'closed' && this.consecutive >= this.options.failureThreshold)
     ) {
-      this.openedAt = Date.now();
+      this.opened();
       this.transition('open', error.message);
     } else if (this.state === 'open') {
-      this.openedAt = Date.now();
+      this.opened();
     }
   }
 
@@ -199,7 +202,7 @@ export class CircuitBreaker {
     if (this.state === 'closed' && this.probeFailures >= this.options.failureThreshold) {
       const message = error instanceof Error ? error.message : String(error);
       this.lastError = { message, at: Date.now() };
-      this.openedAt = Date.now();
+      this.opened();
       this.transition('open', `${this.probeFailures} background probes failed in a row: ${message}`);
     }
   }
@@ -220,6 +223,11 @@ export class CircuitBreaker {
       openedAt: this.openedAt,
       nextProbeAt: this.state === 'open' ? (this.openedAt ?? 0) + this.options.resetTimeoutMs : undefined,
     };
+  }
+
+  private opened(): void {
+    this.openedAt = Date.now();
+    this.openedMono = performance.now();
   }
 
   private transition(to: BreakerState, reason: string): void {

@@ -73,7 +73,7 @@ describe('drain any node through the control plane', requirePostgres(), () => {
     // An idle S3 client connected before the drain: a drain keeps serving it.
     const held = await tcpConnect(b.s3Port);
     assert.equal(held.state, 'open');
-    const asked = Date.now();
+    const asked = performance.now();
     const r = await c.mutate<NodeView>(a, 'nodes.drain', { name: 'gw-b' }, 'operator');
     assert.equal(r.status, 200, r.error?.message);
     assert.deepEqual(
@@ -87,7 +87,7 @@ describe('drain any node through the control plane', requirePostgres(), () => {
       'gw-b /health draining',
       WINDOW_MS,
     );
-    const tookMs = Date.now() - asked;
+    const tookMs = performance.now() - asked;
     t.diagnostic(`gw-b drained ${tookMs} ms after the request (heartbeat every ${HEARTBEAT_MS} ms)`);
     assert.ok(tookMs <= WINDOW_MS, `took ${tookMs} ms`);
 
@@ -167,11 +167,11 @@ describe('drain any node through the control plane', requirePostgres(), () => {
   });
 
   test('6 a node draining itself: the request is carried out at once, not at the next beat', async () => {
-    const asked = Date.now();
+    const asked = performance.now();
     const r = await c.mutate<NodeView>(a, 'nodes.drain', { name: 'gw-a' }, 'operator');
     assert.equal(r.status, 200, r.error?.message);
     assert.deepEqual([r.data.draining, r.data.drainRequest], [true, null]);
-    assert.ok(Date.now() - asked < HEARTBEAT_MS, 'answered before a heartbeat would have come');
+    assert.ok(performance.now() - asked < HEARTBEAT_MS, 'answered before a heartbeat would have come');
     assert.equal((await health(a)).draining, true);
     const back = await c.mutate(a, 'nodes.undrain', { name: 'gw-a' }, 'operator');
     assert.equal(back.status, 200, back.error?.message);

@@ -35,7 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function drainCommand(client: AdminClient, o: DrainCommandOptions): Promise<number> {
   const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const started = Date.now();
+  const started = performance.now();
   let s = await client.post<DrainStatus>('/admin/drain');
   out(
     `draining: listeners refuse new connections; waiting up to ${formatSeconds(o.timeoutMs)} for requests in flight`,
@@ -52,12 +52,12 @@ export async function drainCommand(client: AdminClient, o: DrainCommandOptions):
     if (!s.draining)
       throw new CliExit('the drain was cancelled: the gateway is serving again (undrained)', 1);
     const line = describeLoad(s);
-    if (line !== lastLine || Date.now() - lastAt >= (o.repeatMs ?? 5000)) {
+    if (line !== lastLine || performance.now() - lastAt >= (o.repeatMs ?? 5000)) {
       out(`  ${line}`);
       lastLine = line;
-      lastAt = Date.now();
+      lastAt = performance.now();
     }
-    if (Date.now() - started >= o.timeoutMs) {
+    if (performance.now() - started >= o.timeoutMs) {
       const busy =
         s.inFlight > 0 ? `still in flight: ${describeLoad(s, 'busy')}` : 'requests ended too recently';
       throw new CliExit(
@@ -65,7 +65,7 @@ export async function drainCommand(client: AdminClient, o: DrainCommandOptions):
         2,
       );
     }
-    await sleep(Math.min(o.pollMs ?? 250, Math.max(1, o.timeoutMs - (Date.now() - started))));
+    await sleep(Math.min(o.pollMs ?? 250, Math.max(1, o.timeoutMs - (performance.now() - started))));
     s = await client.get<DrainStatus>('/admin/drain');
   }
 }
@@ -82,7 +82,7 @@ export async function drainNodeCommand(
   o: DrainCommandOptions,
 ): Promise<number> {
   const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const started = Date.now();
+  const started = performance.now();
   const asked = await audited(cp, 'nodes.drain', `node:${name}`, () =>
     cp.nodes.requestDrain(name, 'drain', cliActor()),
   );
@@ -99,7 +99,7 @@ export async function drainNodeCommand(
       if (!seenDraining) {
         seenDraining = true;
         out(
-          `${name} is draining (${Date.now() - started} ms after the request): its listeners refuse new connections`,
+          `${name} is draining (${performance.now() - started} ms after the request): its listeners refuse new connections`,
         );
       }
       const line = `  ${n.activeConnections ?? '?'} connection${n.activeConnections === 1 ? '' : 's'}, ${n.requestsInFlight ?? '?'} in flight`;
@@ -114,7 +114,7 @@ export async function drainNodeCommand(
     } else if (!n.drainRequest && seenDraining) {
       throw new CliExit(`the drain was cancelled: ${name} is serving again (undrained)`, 1);
     }
-    if (Date.now() - started >= o.timeoutMs) {
+    if (performance.now() - started >= o.timeoutMs) {
       throw new CliExit(
         `drain timed out after ${formatSeconds(o.timeoutMs)}: ${seenDraining ? `${name} still has requests in flight` : `${name} has not acted on the request`}\n${name} keeps draining: stop it anyway, or resume with ./cfs gateway undrain --node ${name}`,
         2,

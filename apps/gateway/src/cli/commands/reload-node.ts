@@ -22,7 +22,7 @@ export async function reloadNodeCommand(
   o: ReloadNodeOptions,
 ): Promise<number> {
   const out = o.out ?? ((text: string) => process.stdout.write(text));
-  const started = Date.now();
+  const started = performance.now();
   const asked = await audited(cp, 'nodes.reload', `node:${name}`, () =>
     cp.nodes.requestReload(name, cliActor()),
   );
@@ -50,7 +50,7 @@ export async function reloadNodeCommand(
       out(reloadText(`node ${name}'s file`, { ok: true, ...r }));
       return 0;
     }
-    if (Date.now() - started >= o.timeoutMs) {
+    if (performance.now() - started >= o.timeoutMs) {
       throw new CliExit(
         `${name} has not reloaded within ${o.timeoutMs / 1000}s; the request waits for its next heartbeat (./cfs gateway nodes)`,
         2,

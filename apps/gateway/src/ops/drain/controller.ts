@@ -76,7 +76,9 @@ export class DrainController {
 
   constructor(private readonly o: DrainControllerOptions) {
     this.quietMs = o.quietMs ?? DEFAULT_QUIET_MS;
-    this.now = o.now ?? Date.now;
+    // Monotonic (anchored at the process's start, so `since` still reads as a time of day): a
+    // step of the wall clock neither cuts the quiet period short nor stretches it.
+    this.now = o.now ?? (() => performance.timeOrigin + performance.now());
     this.idleSince = this.now();
     o.connections.idleListeners.add(this.onIdle);
   }

@@ -185,7 +185,8 @@ export function keptOnDisconnect(open: Open): boolean {
 export function disconnectDurable(env: ServerEnv, open: Open): void {
   const d = open.durable!;
   open.session.opens.delete(open.fileId.volatile);
-  const until = Date.now() + d.timeoutMs;
+  // Monotonic: a step of the wall clock neither ends a durable open early nor keeps it longer.
+  const until = performance.now() + d.timeoutMs;
   const expire = () => {
     d.expiry = undefined;
     closeOpen(env, open).catch((e) =>
@@ -193,8 +194,8 @@ export function disconnectDurable(env: ServerEnv, open: Open): void {
     );
   };
   const arm = () => {
-    const left = Math.max(until - Date.now(), 0);
-    d.expiry = setTimeout(() => (Date.now() < until ? arm() : expire()), Math.min(left, MAX_TIMER_MS));
+    const left = Math.max(until - performance.now(), 0);
+    d.expiry = setTimeout(() => (performance.now() < until ? arm() : expire()), Math.min(left, MAX_TIMER_MS));
     d.expiry.unref();
   };
   arm();

@@ -199,8 +199,8 @@ export class SmbServer implements ProtocolServer {
     this.stopRecalls?.();
     // Resolves only once every accepted socket is gone: stop accepting now, await it last.
     const closed = this.acceptor.stop();
-    const deadline = Date.now() + STOP_GRACE_MS;
-    while (this.busy > 0 && Date.now() < deadline) {
+    const deadline = performance.now() + STOP_GRACE_MS;
+    while (this.busy > 0 && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.all([...this.connections].map((c) => c.close('server stopping')));

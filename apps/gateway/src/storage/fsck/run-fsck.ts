@@ -72,8 +72,8 @@ export async function runFsck(opts: FsckOptions): Promise<FsckReport> {
     let lastYield = 0;
     const progress = async (phase: string, done: number, total: number): Promise<void> => {
       opts.onProgress?.({ phase, done, total });
-      if (Date.now() - lastYield > 50) {
-        lastYield = Date.now();
+      if (performance.now() - lastYield > 50) {
+        lastYield = performance.now();
         await yieldToEventLoop();
       }
     };
