@@ -921,10 +921,13 @@ export class Namespace implements NamespaceApi {
       this.inlineWrites[within ? 'inline' : 'moved']++;
       const wait = stability === 'unstable' ? 'none' : 'on disk';
       await this.finish(r.fx, wait, this.inodeChange(r.attrs, ['data']));
-      // A small file's unstable write is nearly always followed by its COMMIT (NFS close) or
-      // CLOSE (SMB): its flush starts now, while the answer travels and the client asks. Not
-      // for a file written aside (an S3 upload), whose link comes first and needs its own.
-      if (stability === 'unstable' && r.attrs.nlink > 0 && this.breakers.metadata.state === 'closed')
+      // A small file written from its start in one unstable write (a copy, a save) is nearly
+      // always closed next — NFS COMMIT, SMB CLOSE: its flush starts now, while the answer
+      // travels and the client asks. Not for appends (a log written a line at a time would
+      // flush at every line), nor for a file written aside (an S3 upload), whose link comes
+      // first and needs a flush of its own.
+      const whole = offset === 0n && r.attrs.size === BigInt(data.length);
+      if (stability === 'unstable' && whole && r.attrs.nlink > 0 && this.breakers.metadata.state === 'closed')
         this.barrier.anticipate?.();
       return r.attrs;
     };

@@ -190,7 +190,7 @@ test('7 anticipate starts a flush only when the disk is idle and a write is not 
   equal(delayed.flushes, 0, 'a group delay is not cut short by a guess');
 });
 
-test('8 an unstable write to a small (inline) file starts its flush; the COMMIT after it needs no other; a file written aside gets none', async () => {
+test('8 an unstable write to a small (inline) file starts its flush; the COMMIT after it needs no other; an append or a file written aside gets none', async () => {
   for (const durability of ['sync', 'async'] as const) {
     const path = makeTempDir('durability-inline');
     const ns = await openNamespace({
@@ -210,6 +210,14 @@ test('8 an unstable write to a small (inline) file starts its flush; the COMMIT 
         equal(ns.barrierFlushes - before, 1, `${durability}: COMMIT waited on that flush`);
         deepEqual((await ns.read(ROOT, a.ino, 0n, 8192)).data, Buffer.alloc(4096, i));
       }
+      // An append (a log written a line at a time) starts none: it would flush at every line.
+      const log = await ns.create(ROOT, dir.ino, 'log', 0o644);
+      await ns.write(ROOT, log.ino, 0n, Buffer.from('line 1\n'), 'unstable');
+      await ns.commit(log.ino);
+      const beforeAppend = ns.barrierFlushes;
+      await ns.write(ROOT, log.ino, 7n, Buffer.from('line 2\n'), 'unstable');
+      equal(ns.barrierFlushes - beforeAppend, 0, `${durability}: no flush for an append`);
+      await ns.commit(log.ino);
       // An S3 upload writes aside first; its link needs a flush of its own, so none is started.
       const aside = await ns.createDetached(ROOT, 0o644, 'upload', null, 4096n);
       const before = ns.barrierFlushes;
