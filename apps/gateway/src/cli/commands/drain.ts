@@ -99,7 +99,7 @@ export async function drainNodeCommand(
       if (!seenDraining) {
         seenDraining = true;
         out(
-          `${name} is draining (${performance.now() - started} ms after the request): its listeners refuse new connections`,
+          `${name} is draining (${Math.round(performance.now() - started)} ms after the request): its listeners refuse new connections`,
         );
       }
       const line = `  ${n.activeConnections ?? '?'} connection${n.activeConnections === 1 ? '' : 's'}, ${n.requestsInFlight ?? '?'} in flight`;

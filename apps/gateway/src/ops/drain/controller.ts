@@ -78,7 +78,7 @@ export class DrainController {
     this.quietMs = o.quietMs ?? DEFAULT_QUIET_MS;
     // Monotonic (anchored at the process's start, so `since` still reads as a time of day): a
     // step of the wall clock neither cuts the quiet period short nor stretches it.
-    this.now = o.now ?? (() => performance.timeOrigin + performance.now());
+    this.now = o.now ?? (() => Math.floor(performance.timeOrigin + performance.now()));
     this.idleSince = this.now();
     o.connections.idleListeners.add(this.onIdle);
   }
