@@ -25,10 +25,8 @@ import type { Readable } from 'node:stream';
  * request waits for the answer before it.
  */
 
-/**
- * The S3 listener's HTTP limits, the same for this front and for node:http (server.ts passes
- * them as keepAliveTimeout, headersTimeout and maxHeaderSize).
- */
+// The S3 listener's HTTP limits, the same for this front and for node:http (server.ts passes
+// them as keepAliveTimeout, headersTimeout and maxHeaderSize).
 /** An idle connection is closed after this. */
 export const KEEP_ALIVE_MS = 5000;
 /** A request head must arrive within this. */
