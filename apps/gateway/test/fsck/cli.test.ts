@@ -2,11 +2,12 @@ import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { runCommand } from '../support/proc.ts';
 import { buildTree, corrupt, type Tree } from './fixture.ts';
 import { buildListingTree, configFor } from './listing-tree.ts';
 
-const CFS = '/work/main/cfs';
+const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 
 function writeConfig(stateDir: string): string {
   const file = configFor(stateDir);

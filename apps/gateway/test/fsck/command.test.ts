@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { fsckCommand } from '../../src/cli/commands/fsck.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { buildTree, corrupt, type Tree } from './fixture.ts';
@@ -104,13 +105,9 @@ describe('fsck command', () => {
       equal(out.stdout, '');
     }
     const empty = join(dir, 'empty.db');
-    spawnSync(
-      process.execPath,
-      ['-e', `new (require('better-sqlite3'))(${JSON.stringify(empty)}).exec('CREATE TABLE t (a)')`],
-      {
-        cwd: '/work/main',
-      },
-    );
+    const other = new Database(empty);
+    other.exec('CREATE TABLE t (a)');
+    other.close();
     const notOurs = await fsckCommand({ dbFile: empty, dataDir: dir }, {});
     equal(notOurs.exitCode, 2);
     ok(notOurs.stderr.includes('is not a ClaudeFS metadata database'), notOurs.stderr);
