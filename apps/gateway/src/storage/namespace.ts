@@ -986,11 +986,14 @@ export class Namespace implements NamespaceApi {
   }
 
   /**
-   * Whether the file's bytes are inline now. A cached layout 2 is read again (the file may have
-   * moved to its own blob since); layouts 0 and 1 stay.
+   * Whether the file's bytes are inline now. Layouts 0 and 1 stay. A cached layout 2 is the
+   * store's own view on SQLite — its only writer is this process, whose every commit updates
+   * the cache before anything else runs — and is read again on PostgreSQL, where another node
+   * may have moved the file to its own blob since (an NFS COMMIT of a small file: one read less).
    */
   private async isInline(ino: bigint): Promise<boolean> {
-    return (await this.node(ino)).layout === INLINE && (await this.m.row(ino))?.layout === LAYOUT.inline;
+    if ((await this.node(ino)).layout !== INLINE) return false;
+    return this.meta.kind === 'sqlite' || (await this.m.row(ino))?.layout === LAYOUT.inline;
   }
 
   /**
