@@ -249,6 +249,9 @@ export class RpcConnection {
   }
 
   private notifyIdle(): void {
+    // Nearly always nobody waits: no iterator for an empty set (GETATTR at 37k calls/s made
+    // 136 bytes of garbage a call here, a twenty-fifth of the call's).
+    if (this.idleWaiters.size === 0) return;
     for (const w of this.idleWaiters) w();
     this.idleWaiters.clear();
   }
