@@ -5,9 +5,10 @@
 // answers on port 111 (and stopped after). Without ganesha the gateway's figures are printed
 // alone. The 1 GiB write and read alternate between the two servers (each first in every other
 // round), CFS_BENCH_NFS_ROUNDS times (3), and each row reports the median: on this VM a single
-// transfer varies by half or more. The small-file workload runs once more on a gateway with
-// `durability.metadata: async`, which like ganesha answers CREATE before it is on disk, and so
-// does a metadata-only one (MKDIR, RENAME, RMDIR of CFS_BENCH_NFS_DIRS (1000) directories).
+// transfer varies by half or more. The one-session workloads — small files (create, write
+// 4 KiB, close) and metadata only (MKDIR, RENAME, RMDIR of CFS_BENCH_NFS_DIRS (1000)
+// directories) — alternate the same way between the gateway, ganesha and a second gateway with
+// `durability.metadata: async`, which like ganesha answers CREATE before it is on disk.
 // Sizes: CFS_BENCH_NFS_BYTES (1 GiB), CFS_BENCH_NFS_FILES (2000), CFS_BENCH_GETATTR_SECONDS (5, a
 // run; GETATTR alternates between the servers CFS_BENCH_NFS_ROUNDS times too).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -130,10 +131,15 @@ function quiesce(): void {
   run('sync', []);
 }
 
-function metadataFigures(s: Server, harness: string): Pick<Figures, 'filesPerSec' | 'dirOpsPerSec'> {
+/** One round of the one-session workloads on a server, from a disk with nothing left to write. */
+function metadataRound(
+  s: Server,
+  harness: string,
+  round: number,
+): Pick<Figures, 'filesPerSec' | 'dirOpsPerSec'> {
   quiesce();
-  const filesPerSec = sessionRate(s, harness, 'files', '/files');
-  const dirOpsPerSec = sessionRate(s, harness, 'dirs', '/dirs');
+  const filesPerSec = sessionRate(s, harness, 'files', `/files-${round}`);
+  const dirOpsPerSec = sessionRate(s, harness, 'dirs', `/dirs-${round}`);
   return { filesPerSec, dirOpsPerSec };
 }
 
@@ -158,10 +164,10 @@ function sessionRate(s: Server, harness: string, workload: 'files' | 'dirs', dir
   return Number(harnessFields(run(harness, [s.url('/export'), workload, dir, String(count)]))[figure]);
 }
 
-async function startGateway(extraYaml = ''): Promise<Server> {
+async function startGateway(extraYaml = '', name = 'gateway'): Promise<Server> {
   const [nfsPort, mountPort, healthPort] = (await freePorts(3)) as [number, number, number];
-  const state = join(base, 'gateway-state');
-  const config = join(base, 'gateway.yaml');
+  const state = join(base, `${name}-state`);
+  const config = join(base, `${name}.yaml`);
   writeFileSync(
     config,
     `node: { name: nfs-bench, state_dir: ${state} }
@@ -282,7 +288,45 @@ try {
     // The rounds behind the medians, on stderr (as the S3 and SMB suites print theirs).
     process.stderr.write(`  round ${round + 1}, MiB/s: ${each.join(' | ')}\n`);
   }
-  const metadata = new Map(sides.map((s) => [s, metadataFigures(s, harness)]));
+  // The one-session workloads alternate too — the gateway, ganesha and a gateway answering
+  // metadata changes before they are on disk (`durability.metadata: async`, ganesha's own
+  // semantics), each first in turn — and each row is the median of its rounds: one run of a
+  // few seconds moves by a fifth with the VM.
+  const asyncGateway = await startGateway('durability: { metadata: async }', 'gateway-async');
+  const oneSession = [...sides, asyncGateway];
+  const names = new Map<Server, string>([
+    [gateway, 'gateway'],
+    [asyncGateway, 'gateway (async)'],
+  ]);
+  for (const s of oneSession) sessionRate(s, harness, 'files', '/warm-up');
+  const metadataRuns = new Map<Server, Array<Pick<Figures, 'filesPerSec' | 'dirOpsPerSec'>>>(
+    oneSession.map((s) => [s, []]),
+  );
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = [
+      ...oneSession.slice(round % oneSession.length),
+      ...oneSession.slice(0, round % oneSession.length),
+    ];
+    const each: string[] = [];
+    for (const s of order) {
+      const m = metadataRound(s, harness, round);
+      metadataRuns.get(s)!.push(m);
+      each.push(
+        `${names.get(s) ?? 'ganesha'} ${m.filesPerSec.toFixed(0)} files/s ${m.dirOpsPerSec.toFixed(0)} dir ops/s`,
+      );
+    }
+    process.stderr.write(`  one session, round ${round + 1}: ${each.join(' | ')}\n`);
+  }
+  await asyncGateway.stop();
+  const metadata = new Map(
+    oneSession.map((s) => [
+      s,
+      {
+        filesPerSec: median(metadataRuns.get(s)!.map((m) => m.filesPerSec)),
+        dirOpsPerSec: median(metadataRuns.get(s)!.map((m) => m.dirOpsPerSec)),
+      },
+    ]),
+  );
   // GETATTR alternates too, and each row is the median of its rounds: a 5-s run's p99 varies by
   // a third from one run to the next on this VM.
   const getattrs = new Map<Server, Array<{ rate: number; p99Ms: number }>>(sides.map((s) => [s, []]));
@@ -309,13 +353,7 @@ try {
   const peer = ganesha ? figures(ganesha) : undefined;
   await gateway.stop();
   await ganesha?.stop();
-  // The same workload on a gateway answering metadata changes before they are on disk.
-  const asyncGateway = await startGateway('durability: { metadata: async }');
-  quiesce();
-  sessionRate(asyncGateway, harness, 'files', '/warm-up');
-  const asyncFilesPerSec = sessionRate(asyncGateway, harness, 'files', '/files');
-  const asyncDirOpsPerSec = sessionRate(asyncGateway, harness, 'dirs', '/dirs');
-  await asyncGateway.stop();
+  const { filesPerSec: asyncFilesPerSec, dirOpsPerSec: asyncDirOpsPerSec } = metadata.get(asyncGateway)!;
 
   const size = BYTES >= 1024 * MiB ? `${BYTES / (1024 * MiB)} GiB` : `${BYTES / MiB} MiB`;
   const ratio = (ours: number, theirs: number | undefined) => theirs === undefined || ours >= theirs;
@@ -339,7 +377,7 @@ try {
       met: ratio(gw.readMiBs, peer?.readMiBs),
     },
     {
-      workload: 'create+write 4 KiB+close, 1 session',
+      workload: `create+write 4 KiB+close, 1 session, median of ${ROUNDS}`,
       gateway: gw.filesPerSec,
       unit: 'files/s',
       peer: peer?.filesPerSec,
@@ -357,7 +395,7 @@ try {
       met: ratio(asyncFilesPerSec, peer?.filesPerSec),
     },
     {
-      workload: 'mkdir+rename+rmdir, 1 session',
+      workload: `mkdir+rename+rmdir, 1 session, median of ${ROUNDS}`,
       gateway: gw.dirOpsPerSec,
       unit: 'ops/s',
       peer: peer?.dirOpsPerSec,
