@@ -43,11 +43,18 @@ export type CallHeader =
       argsOffset: number;
     };
 
-function readAuth(r: XdrReader, field: string, limit: number): OpaqueAuth {
-  const flavor = r.uint32(`${field}.flavor`);
+/** The fields' names, made once (not at every call). */
+const AUTH_FIELDS = {
+  cred: { flavor: 'cred.flavor', body: 'cred.body' },
+  verf: { flavor: 'verf.flavor', body: 'verf.body' },
+} as const;
+
+function readAuth(r: XdrReader, field: keyof typeof AUTH_FIELDS, limit: number): OpaqueAuth {
+  const names = AUTH_FIELDS[field];
+  const flavor = r.uint32(names.flavor);
   // Any length that fits in the record is read here; the 400-byte limit is an auth error
   // (AUTH_BADCRED / AUTH_BADVERF), answered, not a framing error.
-  const body = r.opaque(limit, `${field}.body`);
+  const body = r.opaque(limit, names.body);
   return { flavor, body };
 }
 

@@ -67,9 +67,22 @@ export class XdrReader extends ByteCursor {
     return out;
   }
 
+  /**
+   * The uint32 that leads a field (an opaque's length, an array's count, an optional's
+   * presence), named `field` + `part` in an error. The name is built only for the error: these
+   * run several times in every call (a file handle, a credential), and a name built each time
+   * is garbage each time.
+   */
+  private leading(field: string, part: string): number {
+    if (4 > this.limit - this.pos) this.need(4, `${field}${part}`);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
   /** Variable-length opaque of at most `max` bytes (a view, not a copy). */
   opaque(max: number, field: string): Buffer {
-    const n = this.uint32(`${field}.length`);
+    const n = this.leading(field, '.length');
     if (n > max) throw new XdrError(field, `length ${n} exceeds the limit ${max}`);
     return this.fixedOpaque(n, field);
   }
@@ -84,12 +97,14 @@ export class XdrReader extends ByteCursor {
 
   /** `optional` (XDR `*T`): a boolean, then the value when true. */
   optional<T>(field: string, read: () => T): T | undefined {
-    return this.bool(`${field}.present`) ? read() : undefined;
+    const present = this.leading(field, '.present');
+    if (present > 1) throw new XdrError(`${field}.present`, `boolean must be 0 or 1, got ${present}`);
+    return present === 1 ? read() : undefined;
   }
 
   /** A counted array of at most `max` items. */
   array<T>(max: number, field: string, read: (i: number) => T): T[] {
-    const n = this.uint32(`${field}.count`);
+    const n = this.leading(field, '.count');
     if (n > max) throw new XdrError(field, `count ${n} exceeds the limit ${max}`);
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(read(i));
@@ -99,7 +114,7 @@ export class XdrReader extends ByteCursor {
   private padding(n: number, field: string): void {
     const pad = (4 - (n % 4)) % 4;
     if (pad === 0) return;
-    this.need(pad, `${field}.padding`);
+    if (pad > this.limit - this.pos) this.need(pad, `${field}.padding`);
     for (let i = 0; i < pad; i++) {
       if (this.buf[this.pos + i] !== 0) throw new XdrError(field, 'non-zero padding');
     }

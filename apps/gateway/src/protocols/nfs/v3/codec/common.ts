@@ -22,8 +22,19 @@ export function decodeName(r: XdrReader, field: string): string {
   return Buffer.from(text, 'utf8').equals(bytes) ? text : `\0${text}`;
 }
 
+/**
+ * diropargs3's field names by the field holding them, made once: the decoders name a handful of
+ * constant fields, and a name built at every LOOKUP or CREATE would be garbage at every one.
+ */
+const DIR_OP_NAMES = new Map<string, { dir: string; name: string }>();
+
 export function decodeDirOpArgs(r: XdrReader, field: string): DirOpArgs {
-  return { dir: decodeFh(r, `${field}.dir`), name: decodeName(r, `${field}.name`) };
+  let names = DIR_OP_NAMES.get(field);
+  if (!names) {
+    names = { dir: `${field}.dir`, name: `${field}.name` };
+    DIR_OP_NAMES.set(field, names);
+  }
+  return { dir: decodeFh(r, names.dir), name: decodeName(r, names.name) };
 }
 
 export function decodeNfsTime(r: XdrReader, field: string): NfsTime {
