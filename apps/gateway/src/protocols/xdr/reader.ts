@@ -47,8 +47,12 @@ export class XdrReader extends ByteCursor {
   }
 
   bool(field: string): boolean {
-    const v = this.uint32(field);
-    if (v > 1) throw new XdrError(field, `boolean must be 0 or 1, got ${v}`);
+    return this.asBool(this.uint32(field), field, '');
+  }
+
+  /** A boolean's value read as a uint32: 0 or 1, else an error naming `field` + `part`. */
+  private asBool(v: number, field: string, part: string): boolean {
+    if (v > 1) throw new XdrError(`${field}${part}`, `boolean must be 0 or 1, got ${v}`);
     return v === 1;
   }
 
@@ -97,9 +101,7 @@ export class XdrReader extends ByteCursor {
 
   /** `optional` (XDR `*T`): a boolean, then the value when true. */
   optional<T>(field: string, read: () => T): T | undefined {
-    const present = this.leading(field, '.present');
-    if (present > 1) throw new XdrError(`${field}.present`, `boolean must be 0 or 1, got ${present}`);
-    return present === 1 ? read() : undefined;
+    return this.asBool(this.leading(field, '.present'), field, '.present') ? read() : undefined;
   }
 
   /** A counted array of at most `max` items. */
