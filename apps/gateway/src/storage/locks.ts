@@ -16,8 +16,10 @@ export interface LockOwner {
 export interface ByteRangeLock {
   ino: bigint;
   offset: bigint;
-  /** 0n means "to the end of the file" (NLM and SMB both allow it). */
+  /** The bytes locked; 0n means "to the end of the file" (NLM's 0, an SMB range reaching 2^64) unless `point`. */
   length: bigint;
+  /** An SMB zero-length lock (length 0n): the position `offset`, no byte. */
+  point?: boolean;
   exclusive: boolean;
   owner: LockOwner;
   since: number;
@@ -25,14 +27,24 @@ export interface ByteRangeLock {
   node?: string;
 }
 
-function end(l: { offset: bigint; length: bigint }): bigint {
-  return l.length === 0n ? -1n : l.offset + l.length;
+/** A range as the table compares them: a lock's, or a read's or write's. */
+export type LockSpan = Pick<ByteRangeLock, 'offset' | 'length' | 'point'>;
+
+/** One past the last byte; the offset itself for a point; undefined for "to the end of the file". */
+function end(l: LockSpan): bigint | undefined {
+  if (l.point) return l.offset;
+  return l.length === 0n ? undefined : l.offset + l.length;
 }
 
-function overlaps(a: { offset: bigint; length: bigint }, b: { offset: bigint; length: bigint }): boolean {
+/**
+ * Whether two ranges meet (MS-FSA 2.1.4.10, half-open ranges): a point meets a range that holds
+ * bytes on both sides of it, and never another point — a zero-length lock at 10 conflicts with
+ * [9, 11) but not with [10, 12), [9, 10) or another zero-length lock at 10.
+ */
+export function spansMeet(a: LockSpan, b: LockSpan): boolean {
   const ae = end(a);
   const be = end(b);
-  return (ae === -1n || b.offset < ae) && (be === -1n || a.offset < be);
+  return (ae === undefined || b.offset < ae) && (be === undefined || a.offset < be);
 }
 
 /**
@@ -58,19 +70,24 @@ export class LockTable {
   /** Set when the namespace is shared with other gateway nodes. */
   cluster: LockCluster | undefined;
 
-  /** The first lock held by someone else — here or on another node — that conflicts, if any. */
+  /**
+   * The first lock held by someone else — here or on another node — that conflicts with a lock
+   * or an access of [offset, offset + length) (`point`: of the position offset), if any.
+   */
   conflict(
     ino: bigint,
     offset: bigint,
     length: bigint,
     exclusive: boolean,
     ownerKey: string,
+    point = false,
   ): ByteRangeLock | undefined {
+    const span = { offset, length, point };
     for (const list of [this.byIno.get(ino), this.remote.get(ino)]) {
       for (const l of list ?? []) {
         if (l.owner.key === ownerKey) continue;
         if (!exclusive && !l.exclusive) continue;
-        if (overlaps(l, { offset, length })) return l;
+        if (spansMeet(l, span)) return l;
       }
     }
     return undefined;
@@ -116,7 +133,7 @@ export class LockTable {
 
   /** Takes the lock, or returns the conflicting lock and takes nothing. */
   lock(req: Omit<ByteRangeLock, 'since'>): { granted: true } | { granted: false; holder: ByteRangeLock } {
-    const holder = this.conflict(req.ino, req.offset, req.length, req.exclusive, req.owner.key);
+    const holder = this.conflict(req.ino, req.offset, req.length, req.exclusive, req.owner.key, req.point);
     if (holder) return { granted: false, holder };
     const list = this.byIno.get(req.ino) ?? [];
     list.push({ ...req, since: Date.now() });
@@ -124,11 +141,28 @@ export class LockTable {
     return { granted: true };
   }
 
-  /** Releases the owner's lock on exactly this range; true when one was held. */
-  unlock(ino: bigint, offset: bigint, length: bigint, ownerKey: string): boolean {
+  /**
+   * Releases the owner's lock on exactly this range (`point`: the SMB zero-length lock there),
+   * of the mode `exclusive` names; without one, an exclusive lock before a shared one on the
+   * same range (MS-FSA 2.1.5.9). True when one was held.
+   */
+  unlock(
+    ino: bigint,
+    offset: bigint,
+    length: bigint,
+    ownerKey: string,
+    which: { point?: boolean; exclusive?: boolean } = {},
+  ): boolean {
     const list = this.byIno.get(ino);
     if (!list) return false;
-    const i = list.findIndex((l) => l.owner.key === ownerKey && l.offset === offset && l.length === length);
+    const same = (l: ByteRangeLock) =>
+      l.owner.key === ownerKey &&
+      l.offset === offset &&
+      l.length === length &&
+      (l.point ?? false) === (which.point ?? false) &&
+      (which.exclusive === undefined || l.exclusive === which.exclusive);
+    let i = list.findIndex((l) => same(l) && l.exclusive);
+    if (i < 0) i = list.findIndex(same);
     if (i < 0) return false;
     list.splice(i, 1);
     if (list.length === 0) this.byIno.delete(ino);

@@ -460,6 +460,20 @@ describe('a three-node cluster on PostgreSQL and an object store', {
       const elsewhere = await c.cfs(b, ['locks', 'release', 'nlm-client']);
       equal(elsewhere.code, 1, elsewhere.output);
       match(elsewhere.stderr, /nlm-client holds no lock here .*through gw-a: release them there/);
+      // An SMB zero-length lock is a position, on every node: node a's NLM lock of [78, 82)
+      // holds bytes on both sides of it and is refused; [80, 82) starts there and is granted.
+      equal(await smbB.lockStatus(fid, 80n, 0n, 0x2 | 0x10), 0, 'a zero-length lock at 80');
+      const nlmAt = (offset: bigint, length: bigint, svid: number) =>
+        encodeLockArgs({
+          cookie: Buffer.from('z'),
+          block: false,
+          exclusive: true,
+          lock: { ...lock, oh: Buffer.from(`owner-${svid}`), svid, offset, length },
+          reclaim: false,
+          state: 1,
+        });
+      equal(await nlmCall(NlmProc.LOCK, nlmAt(78n, 4n, 9)), Nlm4Stat.DENIED, 'across the point');
+      equal(await nlmCall(NlmProc.LOCK, nlmAt(80n, 2n, 10)), Nlm4Stat.GRANTED, 'from the point on');
       equal(
         await nlmCall(NlmProc.UNLOCK, encodeUnlockArgs({ cookie: Buffer.from('u'), lock })),
         Nlm4Stat.GRANTED,

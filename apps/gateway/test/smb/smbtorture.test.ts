@@ -71,6 +71,33 @@ const SUITES = [
     'reopen2c',
   ].map((t) => `smb2.durable-v2-open.${t}`),
   'smb2.durable-v2-delay',
+  // Byte-range locks: Windows' zero-length locks, stacking, unlock order, cancel, and lock
+  // replay on durable opens. Left out: replay_broken_windows (it needs resilient handles,
+  // FSCTL_LMR_REQUEST_RESILIENCY, answered STATUS_NOT_SUPPORTED here); rw-none (Windows 2008
+  // only), the multi-channel replay and ctdb-delrec-deadlock, which skip themselves.
+  ...[
+    'valid-request',
+    'rw-shared',
+    'rw-exclusive',
+    'auto-unlock',
+    'lock',
+    'async',
+    'cancel',
+    'cancel-tdis',
+    'cancel-logoff',
+    'errorcode',
+    'zerobytelength',
+    'zerobyteread',
+    'unlock',
+    'multiple-unlock',
+    'stacking',
+    'contend',
+    'context',
+    'range',
+    'overlap',
+    'truncate',
+    'replay_smb3_specification_durable',
+  ].map((t) => `smb2.lock.${t}`),
 ];
 
 /**

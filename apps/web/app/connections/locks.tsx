@@ -12,9 +12,10 @@ import { useToast } from '../providers.tsx';
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
-/** `bytes 0–99`, `from byte 200 to the end`. */
+/** `bytes 0–99`, `from byte 200 to the end`, `zero-length at byte 10`. */
 function range(l: LockView): string {
   if (l.length === 'to end') return `from byte ${l.offset} to the end`;
+  if (l.length === '0') return `zero-length at byte ${l.offset}`;
   return `bytes ${l.offset}–${BigInt(l.offset) + BigInt(l.length) - 1n}`;
 }
 

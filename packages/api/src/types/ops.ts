@@ -91,7 +91,7 @@ export interface LockView {
   path: string | null;
   ino: string;
   offset: string;
-  /** The byte count, or `to end`. */
+  /** The byte count (`0`: an SMB zero-length lock, on the position `offset`), or `to end`. */
   length: string;
   exclusive: boolean;
   /** ISO time the lock was taken. */

@@ -20,7 +20,7 @@ export function lockViews(
     path: paths.get(l.ino) ?? null,
     ino: l.ino.toString(),
     offset: l.offset.toString(),
-    length: l.length === 0n ? 'to end' : l.length.toString(),
+    length: l.point ? '0' : l.length === 0n ? 'to end' : l.length.toString(),
     exclusive: l.exclusive,
     since: new Date(l.since).toISOString(),
     ...(l.node === undefined ? {} : { node: l.node }),

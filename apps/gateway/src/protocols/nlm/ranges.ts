@@ -1,4 +1,4 @@
-import type { ByteRangeLock, LockOwner, LockTable } from '../../storage/locks.ts';
+import { type ByteRangeLock, type LockOwner, type LockTable, spansMeet } from '../../storage/locks.ts';
 
 /** A byte range as NLM and the lock table give it: length 0 runs to the end of the file. */
 export interface ByteRange {
@@ -21,11 +21,8 @@ export function clampRange(r: ByteRange): ByteRange {
   return r.length !== 0n && r.offset + r.length - 1n > U64_MAX ? { offset: r.offset, length: 0n } : r;
 }
 
-export function overlaps(a: ByteRange, b: ByteRange): boolean {
-  const ae = endOf(a);
-  const be = endOf(b);
-  return (ae === undefined || b.offset < ae) && (be === undefined || a.offset < be);
-}
+/** Whether two NLM ranges share a byte (the lock table's test). */
+export const overlaps: (a: ByteRange, b: ByteRange) => boolean = spansMeet;
 
 /** The parts of `lock` outside `cut` (zero, one or two ranges). */
 export function outside(lock: ByteRange, cut: ByteRange): ByteRange[] {
@@ -74,7 +71,7 @@ export function unlockRange(
     for (const part of outside(l, range)) {
       table.lock({ ino, offset: part.offset, length: part.length, exclusive: l.exclusive, owner: l.owner });
     }
-    table.unlock(ino, l.offset, l.length, owner.key);
+    table.unlock(ino, l.offset, l.length, owner.key, { exclusive: l.exclusive });
     released++;
   }
   return released;

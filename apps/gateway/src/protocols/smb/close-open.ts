@@ -1,3 +1,4 @@
+import { releaseTableLock } from './commands/lock.ts';
 import type { ServerEnv } from './context.ts';
 import { NT_STATUS } from './deps.ts';
 import type { Open } from './open-files.ts';
@@ -19,10 +20,7 @@ export function closeOpen(env: ServerEnv, open: Open): Promise<void> {
   }
   if (open.kind === 'pipe') return Promise.resolve();
   const { ns } = env;
-  for (const l of open.locks) {
-    if (l.length === 0n) continue;
-    ns.locks.unlock(open.ino, l.offset, l.offset + l.length === 1n << 64n ? 0n : l.length, open.lockKey);
-  }
+  for (const l of open.locks) releaseTableLock(ns.locks, open, l);
   open.locks.length = 0;
   for (const l of open.closeListeners) l();
   open.closeListeners.clear();

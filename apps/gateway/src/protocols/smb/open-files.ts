@@ -75,6 +75,11 @@ export class Open {
   lease: Lease | undefined;
   durable: Durability | undefined;
   readonly locks: HeldLock[] = [];
+  /**
+   * Open.LockSequenceArray (MS-SMB2 §3.3.1.10): by LockSequenceIndex, the LockSequenceNumber of
+   * the last lock or unlock request with that index that was done (durable opens on SMB 3.x).
+   */
+  readonly lockSequences = new Map<number, number>();
   /** Called once when the open closes (pending blocking locks end then). */
   readonly closeListeners = new Set<() => void>();
   readonly openedAt = Date.now();

@@ -11,13 +11,14 @@ const INODE_CLASS = 7412;
 /** Rows of processes still holding their liveness lock. */
 const LIVE = liveCondition('b');
 
-const SELECT_OTHERS = `SELECT node, off, len, exclusive, protocol, owner_key, client, since FROM byte_locks b
+const SELECT_OTHERS = `SELECT node, off, len, point, exclusive, protocol, owner_key, client, since FROM byte_locks b
   WHERE ino = $1 AND alive <> $2 AND ${LIVE}`;
 
 interface LockRow {
   node: string;
   off: bigint;
   len: bigint;
+  point: boolean;
   exclusive: boolean;
   protocol: string;
   owner_key: string;
@@ -69,7 +70,7 @@ export class ClusterLocks implements LockCluster {
         this.pool,
         INODE_CLASS,
         ino,
-        `SELECT node, off, len, exclusive, protocol, owner_key, client, since FROM byte_locks b
+        `SELECT node, off, len, point, exclusive, protocol, owner_key, client, since FROM byte_locks b
          WHERE ino = ${ino} AND alive <> ${this.aliveKey} AND ${LIVE}`,
         (others) => {
           this.table.setRemote(
@@ -87,6 +88,7 @@ export class ClusterLocks implements LockCluster {
                 ino,
                 l.offset,
                 l.length,
+                l.point ?? false,
                 l.exclusive,
                 pg.escapeLiteral(l.owner.protocol),
                 pg.escapeLiteral(l.owner.key),
@@ -101,7 +103,7 @@ export class ClusterLocks implements LockCluster {
               `DELETE FROM byte_locks WHERE ino = ${ino} AND alive = ${this.aliveKey}`,
               ...(rows.length > 0
                 ? [
-                    `INSERT INTO byte_locks (alive, node, ino, off, len, exclusive, protocol, owner_key, client, since)
+                    `INSERT INTO byte_locks (alive, node, ino, off, len, point, exclusive, protocol, owner_key, client, since)
                      VALUES ${rows.map((r) => `(${r})`).join(', ')}`,
                   ]
                 : []),
@@ -137,7 +139,7 @@ export class ClusterLocks implements LockCluster {
   async resync(): Promise<void> {
     for (const ino of this.table.lockedInodes()) this.released(ino);
     const r = await this.pool.query<LockRow & { ino: bigint }>(
-      `SELECT ino, node, off, len, exclusive, protocol, owner_key, client, since FROM byte_locks b
+      `SELECT ino, node, off, len, point, exclusive, protocol, owner_key, client, since FROM byte_locks b
        WHERE alive <> $1 AND ${LIVE}`,
       [this.aliveKey],
     );
@@ -157,6 +159,7 @@ function toLock(ino: bigint, r: LockRow): ByteRangeLock {
     ino,
     offset: BigInt(r.off),
     length: BigInt(r.len),
+    ...(r.point ? { point: true } : {}),
     exclusive: r.exclusive,
     // NLM owners name the client process, the same on every node; SMB opens exist on one node.
     owner: {

@@ -98,6 +98,8 @@ CREATE TABLE IF NOT EXISTS byte_locks (
   since BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS byte_locks_by_ino ON byte_locks (ino);
+-- An SMB zero-length lock: the position off (len 0), not "to the end of the file".
+ALTER TABLE byte_locks ADD COLUMN IF NOT EXISTS point BOOLEAN NOT NULL DEFAULT false;
 
 -- What each gateway process's SMB clients hold of a file, for the other nodes to respect: their
 -- caching (lease bits: read 1, handle 2, write 4) and, for share modes, how many of their opens

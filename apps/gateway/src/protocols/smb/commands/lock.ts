@@ -1,3 +1,5 @@
+import { type LockSpan, type LockTable, spansMeet } from '../../../storage/locks.ts';
+import { isSmb3 } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
@@ -28,6 +30,8 @@ export interface LockElement {
 
 export interface LockRequest {
   fileId: FileId;
+  /** LockSequenceNumber (4 bits) and LockSequenceIndex (28 bits): replay detection, §3.3.5.14. */
+  sequence: { number: number; index: number };
   locks: LockElement[];
 }
 
@@ -35,7 +39,7 @@ export interface LockRequest {
 export function decodeLock(r: Reader): LockRequest {
   r.structureSize(48);
   const count = r.u16('LockCount');
-  r.skip(4, 'LockSequence');
+  const sequence = r.u32('LockSequence');
   const fileId = readFileId(r);
   if (count === 0 || count > MAX_LOCKS)
     throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, `LockCount ${count}`);
@@ -47,18 +51,40 @@ export function decodeLock(r: Reader): LockRequest {
     r.skip(4, 'Locks.Reserved');
     locks.push({ offset, length, flags });
   }
-  return { fileId, locks };
+  return { fileId, sequence: { number: sequence & 0xf, index: sequence >>> 4 }, locks };
 }
 
 /**
- * MS-SMB2 §3.3.5.14 over the gateway's one lock table (shared with NLM). A range reaching 2^64
- * is "to the end" there; zero-length locks are kept on the open only (they conflict with
- * nothing). A conflicting lock without FAIL_IMMEDIATELY waits (async) until the range is
- * released or the request is cancelled.
+ * MS-SMB2 §3.3.5.14 over the gateway's one lock table (shared with NLM): a range reaching 2^64
+ * is "to the end" there, a zero-length lock a point that conflicts with the ranges holding
+ * bytes on both sides of it (tableSpan). A conflicting lock without FAIL_IMMEDIATELY waits
+ * (async) until the range is released or the request is cancelled.
  */
 export async function handleLock(ctx: RequestContext, req: LockRequest): Promise<void> {
   const open = ctx.open(req.fileId);
   if (open.kind !== 'file') throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'locks are on files');
+  const slot = sequenceSlot(ctx, open, req.sequence.index);
+  if (slot !== undefined) {
+    // The same request sent again after a lost connection (a durable open reconnected): it was
+    // done, so it is answered as done, not applied twice (a second lock would meet the first).
+    if (open.lockSequences.get(slot) === req.sequence.number) return;
+    open.lockSequences.delete(slot);
+  }
+  await lockOrUnlock(ctx, open, req);
+  if (slot !== undefined) open.lockSequences.set(slot, req.sequence.number);
+}
+
+/**
+ * The entry of Open.LockSequenceArray a request names (§3.3.5.14): kept for durable opens on
+ * SMB 3.x, as Windows and Samba do (resilient and persistent handles are not offered); indexes
+ * 1–64, 0 meaning none.
+ */
+function sequenceSlot(ctx: RequestContext, open: Open, index: number): number | undefined {
+  if (!isSmb3(ctx.conn.dialect) || open.durable === undefined) return undefined;
+  return index >= 1 && index <= 64 ? index : undefined;
+}
+
+async function lockOrUnlock(ctx: RequestContext, open: Open, req: LockRequest): Promise<void> {
   const unlocking = req.locks[0]!.flags === UNLOCK;
   if (unlocking) {
     // Unlocks are applied in order; an element that is not a plain unlock, or names no lock,
@@ -91,28 +117,27 @@ export async function handleLock(ctx: RequestContext, req: LockRequest): Promise
   }
 }
 
-function tableLength(l: { offset: bigint; length: bigint }): bigint {
-  return l.offset + l.length === TOP ? 0n : l.length;
+/** An SMB lock's range as the lock table holds it: reaching 2^64 is "to the end", zero length a point. */
+export function tableSpan(l: { offset: bigint; length: bigint }): LockSpan {
+  if (l.length === 0n) return { offset: l.offset, length: 0n, point: true };
+  return { offset: l.offset, length: l.offset + l.length === TOP ? 0n : l.length };
 }
 
 /**
- * The open's own locks against a new one (Windows' rules): a shared lock stacks on anything the
- * same open holds; an exclusive one conflicts with any of its overlapping locks, a zero-length
- * one with a zero-length lock at the same offset.
+ * The open's own locks against a new one (Windows' rules, as Samba's brl_conflict): a shared
+ * lock stacks on anything the same open holds; an exclusive one conflicts with any of its
+ * locks it meets.
  */
 function selfConflict(open: Open, l: HeldLock): boolean {
   if (!l.exclusive) return false;
-  if (l.length === 0n) return open.locks.some((h) => h.length === 0n && h.offset === l.offset);
-  const end = l.offset + l.length;
-  return open.locks.some((h) => h.length > 0n && h.offset < end && l.offset < h.offset + h.length);
+  const span = tableSpan(l);
+  return open.locks.some((h) => spansMeet(tableSpan(h), span));
 }
 
 /** Whether a write of [offset, offset+length) through this open meets one of its own shared locks. */
 export function ownSharedLockConflict(open: Open, offset: bigint, length: bigint): boolean {
-  const end = offset + length;
-  return open.locks.some(
-    (h) => !h.exclusive && h.length > 0n && h.offset < end && offset < h.offset + h.length,
-  );
+  const span = tableSpan({ offset, length });
+  return open.locks.some((h) => !h.exclusive && spansMeet(tableSpan(h), span));
 }
 
 async function take(ctx: RequestContext, open: Open, l: HeldLock, wait: boolean): Promise<void> {
@@ -122,15 +147,10 @@ async function take(ctx: RequestContext, open: Open, l: HeldLock, wait: boolean)
     // The handle closed while the lock waited: nothing was locked (Samba's answer).
     if (open.closed) throw new SmbError(NT_STATUS.STATUS_RANGE_NOT_LOCKED, 'the handle closed while waiting');
     if (!selfConflict(open, l)) {
-      if (l.length === 0n) {
-        open.locks.push(l);
-        return;
-      }
       const got = await locks.arbitrate(open.ino, () =>
         locks.lock({
           ino: open.ino,
-          offset: l.offset,
-          length: tableLength(l),
+          ...tableSpan(l),
           exclusive: l.exclusive,
           owner: { protocol: 'smb', key: open.lockKey, client: open.session.lockClient },
         }),
@@ -169,11 +189,20 @@ async function take(ctx: RequestContext, open: Open, l: HeldLock, wait: boolean)
   }
 }
 
+/** Removes the open's lock on exactly this range, an exclusive one first (MS-FSA 2.1.5.9). */
 function unlock(ctx: RequestContext, open: Open, l: LockElement): void {
-  const i = open.locks.findIndex((h) => h.offset === l.offset && h.length === l.length);
+  const same = (h: HeldLock) => h.offset === l.offset && h.length === l.length;
+  let i = open.locks.findIndex((h) => same(h) && h.exclusive);
+  if (i < 0) i = open.locks.findIndex(same);
   if (i < 0) throw new SmbError(NT_STATUS.STATUS_RANGE_NOT_LOCKED, 'no such lock');
   const [h] = open.locks.splice(i, 1);
-  if (h!.length > 0n) ctx.env.ns.locks.unlock(open.ino, h!.offset, tableLength(h!), open.lockKey);
+  releaseTableLock(ctx.env.ns.locks, open, h!);
+}
+
+/** Gives a lock the open held back to the lock table (its unlock, or the open's close). */
+export function releaseTableLock(locks: LockTable, open: Open, h: HeldLock): void {
+  const { offset, length, point } = tableSpan(h);
+  locks.unlock(open.ino, offset, length, open.lockKey, { point, exclusive: h.exclusive });
 }
 
 export function encodeLock(): Buffer {
