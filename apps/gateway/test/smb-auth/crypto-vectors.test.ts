@@ -38,6 +38,15 @@ import {
 } from '../../src/protocols/smb/crypto/index.ts';
 import { hex, WINDOWS_311 } from './fixtures.ts';
 
+/** The four ciphers (MS-SMB2 2.2.3.1.2). */
+const CIPHERS = ['AES-128-CCM', 'AES-128-GCM', 'AES-256-CCM', 'AES-256-GCM'] as const;
+
+/** A key of the cipher's size from 16 bytes of hex: the 256-bit ciphers take it twice over. */
+function keyOf(cipher: (typeof CIPHERS)[number], hex16: string): Buffer {
+  const k = Buffer.from(hex16, 'hex');
+  return cipher.startsWith('AES-256') ? Buffer.concat([k, k.map((b) => b ^ 0xff)]) : k;
+}
+
 describe('RC4 (RFC 6229)', () => {
   const rows: Array<[number, string, number, string]> = [
     [1, '0102030405', 0, 'b2396305f03dc027ccc3524a0a1118a8'],
@@ -143,6 +152,25 @@ describe('SMB 3.x key derivation (MS-SMB2 3.1.4.2; anatomy-of-keys blog, appendi
     throws(() => deriveKeys(0x0311, Buffer.alloc(16), Buffer.alloc(32)), /pre-authentication/);
     throws(() => deriveKeys(0x0300, Buffer.alloc(16), undefined, 'AES-128-GCM'), /AES-128-CCM only/);
     throws(() => deriveKeys(0x0300, Buffer.alloc(0)), /empty/);
+  });
+
+  test('row 8: 3.1.1 with AES-256: encryption keys of 256 bits (L = 256) from the whole session key, signing as for AES-128', () => {
+    const hash = Buffer.alloc(64, 0x5c);
+    const full = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1));
+    const k128 = deriveKeys(0x0311, full, hash, 'AES-128-GCM');
+    for (const cipher of ['AES-256-GCM', 'AES-256-CCM'] as const) {
+      const k = deriveKeys(0x0311, full, hash, cipher);
+      const kdf256 = (label: string) =>
+        createHmac('sha256', full)
+          .update(Buffer.concat([hex('00000001'), Buffer.from(label), hex('00'), hash, hex('00000100')]))
+          .digest();
+      deepEqual(k.encryptionKey, kdf256('SMBS2CCipherKey\0'));
+      deepEqual(k.decryptionKey, kdf256('SMBC2SCipherKey\0'));
+      equal(k.encryptionKey?.length, 32);
+      deepEqual(k.signingKey, k128.signingKey, 'signing keeps the 16-byte session key');
+      deepEqual(k.applicationKey, k128.applicationKey);
+    }
+    equal(k128.encryptionKey?.length, 16);
   });
 
   test('row 7: the KDF is SP800-108 counter mode: i ‖ label ‖ 0x00 ‖ context ‖ L', () => {
@@ -321,10 +349,10 @@ describe('encryption (MS-SMB2 3.1.4.3; Microsoft encryption blogs)', () => {
     });
   });
 
-  for (const cipher of ['AES-128-CCM', 'AES-128-GCM'] as const) {
+  for (const cipher of CIPHERS) {
     test(`row 4b (${cipher}): a message given in pieces encrypts to the same frame as joined`, () => {
-      const key = hex('a2f5e80e5d59103034f32e52f698e5ec');
-      const nonce = hex('C7D6822D269CAF48904C664C').subarray(0, cipher === 'AES-128-CCM' ? 11 : 12);
+      const key = keyOf(cipher, 'a2f5e80e5d59103034f32e52f698e5ec');
+      const nonce = hex('C7D6822D269CAF48904C664C').subarray(0, cipher.endsWith('CCM') ? 11 : 12);
       // A READ reply as the server sends it: header and body, then the payload by reference
       // (over 256 KiB, so GCM encrypts it in pieces).
       const pieces = [hex('FE534D4240000100'), Buffer.alloc(56, 3), Buffer.alloc(600_001, 0x5a), hex('01')];
@@ -355,9 +383,9 @@ describe('encryption (MS-SMB2 3.1.4.3; Microsoft encryption blogs)', () => {
   const sharedBytes = (n: number, skew: number) =>
     Buffer.from(new SharedArrayBuffer(n + skew)).subarray(skew);
 
-  for (const cipher of ['AES-128-CCM', 'AES-128-GCM'] as const) {
+  for (const cipher of CIPHERS) {
     test(`row 4c (${cipher}): on a worker, in shared memory — frames the event loop's code opens, and back`, async () => {
-      const key = hex('a2f5e80e5d59103034f32e52f698e5ec');
+      const key = keyOf(cipher, 'a2f5e80e5d59103034f32e52f698e5ec');
       // A READ reply as the server sends a large one: header and body in ordinary memory, the
       // payload in shared memory (a namespace read buffer) at an odd offset, read in place.
       const payload = sharedBytes(700_001, 3);
@@ -472,9 +500,9 @@ describe('encryption (MS-SMB2 3.1.4.3; Microsoft encryption blogs)', () => {
     equal(aeadPool.bytesDone.open - before, joined.length - 52, 'only the whole frame counted');
   });
 
-  for (const cipher of ['AES-128-CCM', 'AES-128-GCM'] as const) {
+  for (const cipher of CIPHERS) {
     test(`row 5 (${cipher}): round trip; every tampered byte is STATUS_ACCESS_DENIED`, () => {
-      const key = hex('000102030405060708090a0b0c0d0e0f');
+      const key = keyOf(cipher, '000102030405060708090a0b0c0d0e0f');
       const plaintext = Buffer.concat([hex('FE534D4240000100'), Buffer.alloc(120, 7)]);
       const frame = encrypt(cipher, key, 0x42n, plaintext);
       deepEqual(
@@ -496,7 +524,7 @@ describe('encryption (MS-SMB2 3.1.4.3; Microsoft encryption blogs)', () => {
         );
       }
       deepEqual(
-        decrypt(cipher, () => hex('ff'.repeat(16)), frame),
+        decrypt(cipher, () => Buffer.alloc(key.length, 0xff), frame),
         { error: 'STATUS_ACCESS_DENIED' },
       );
     });

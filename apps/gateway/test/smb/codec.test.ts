@@ -189,11 +189,15 @@ describe('SMB2 codec pieces', () => {
     throws(() => decodeCreateContexts(enc.subarray(0, enc.length - 4)), SmbError);
   });
 
-  test('6 3.1.1 negotiate contexts: SHA-512 required, GCM preferred, duplicates refused', () => {
+  test('6 3.1.1 negotiate contexts: SHA-512 required, GCM preferred, 128-bit keys before 256-bit ones, duplicates refused', () => {
     const ctx = (type: number, data: number[]) => ({ type, data: Buffer.from(data) });
     const pre = ctx(1, [1, 0, 0, 0, 1, 0]);
     equal(chooseContexts([pre, ctx(2, [2, 0, 1, 0, 2, 0])]).cipher, 2);
-    equal(chooseContexts([pre, ctx(2, [1, 0, 4, 0])]).cipher, 0);
+    // AES-256-GCM offered alone is chosen; beside AES-128-CCM, the 128-bit key wins (Windows'
+    // order); a cipher id this server does not know leaves none in common.
+    equal(chooseContexts([pre, ctx(2, [1, 0, 4, 0])]).cipher, 4);
+    equal(chooseContexts([pre, ctx(2, [2, 0, 4, 0, 1, 0])]).cipher, 1);
+    equal(chooseContexts([pre, ctx(2, [1, 0, 9, 0])]).cipher, 0);
     throws(
       () => chooseContexts([ctx(2, [1, 0, 1, 0])]),
       (e: unknown) => (e as SmbError).status === NT_STATUS.STATUS_INVALID_PARAMETER,

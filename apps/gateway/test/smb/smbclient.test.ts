@@ -164,6 +164,39 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
     );
   }
 
+  for (const cipher of ['aes-256-gcm', 'aes-256-ccm'] as const) {
+    test(
+      `3b ${cipher}, a client set to the 256-bit ciphers only: 20 MiB put and get through the workers, bytes identical, the cipher in the connection registry`,
+      requireTools('smbclient'),
+      async () => {
+        const data = randomBytes(20 * MiB + 777);
+        const name = `large-${cipher}.bin`;
+        writeFileSync(join(work, name), data);
+        const before = { ...aeadPool.bytesDone };
+        // The connection is still open while `get` runs: what the registry says is read then.
+        let seen: unknown;
+        const watch = setInterval(() => {
+          for (const c of g.gw.connections.list())
+            if (c.protocol === 'smb' && String(c.details.encryption).startsWith('in use'))
+              seen = c.details.encryption;
+        }, 5);
+        try {
+          const r = await run(alice, 'export', `put ${name}; get ${name} ${name}.back; del ${name}`, [
+            '--client-protection=encrypt',
+            `--option=client smb3 encryption algorithms=${cipher}`,
+          ]);
+          equal(r.code, 0, r.output);
+        } finally {
+          clearInterval(watch);
+        }
+        ok(readFileSync(join(work, `${name}.back`)).equals(data));
+        ok(aeadPool.bytesDone.open - before.open >= 16 * MiB, 'WRITEs decrypted on a worker');
+        ok(aeadPool.bytesDone.seal - before.seal >= 16 * MiB, 'READ replies encrypted on a worker');
+        equal(seen, `in use (${cipher.toUpperCase()})`);
+      },
+    );
+  }
+
   test(
     '3c an encrypted put cut off in the middle of a WRITE: the worker forgets the frame it was decrypting, and the next put works',
     requireTools('smbclient'),

@@ -98,6 +98,25 @@ const SUITES = [
     'truncate',
     'replay_smb3_specification_durable',
   ].map((t) => `smb2.lock.${t}`),
+  // Sessions: reconnects, re-authentication keeping the session's keys, logoffs, AES-CMAC and
+  // AES-GMAC signing, the four ciphers. Left out: reauth2–5 (they re-authenticate as anonymous,
+  // refused unless smb.map_to_guest allows guests; reauth4 and 5 fail against smbd 4.17 too),
+  // signing-hmac-sha-256 (3.x sessions sign with AES-CMAC or AES-GMAC here, not HMAC-SHA256),
+  // the bind tests (multichannel is not offered) and the expiry tests (Kerberos), which skip.
+  ...[
+    'reconnect1',
+    'reconnect2',
+    'reauth1',
+    'reauth6',
+    'two_logoff',
+    'signing-aes-128-cmac',
+    'signing-aes-128-gmac',
+    'encryption-aes-128-ccm',
+    'encryption-aes-128-gcm',
+    'encryption-aes-256-ccm',
+    'encryption-aes-256-gcm',
+    'ntlmssp_bug14932',
+  ].map((t) => `smb2.session.${t}`),
 ];
 
 /**

@@ -71,7 +71,7 @@ export interface ShareSettings {
 
 const ENCRYPTION_MEANS: Record<SmbEncryption, string> = {
   off: 'not offered; a client that requires it cannot connect',
-  if_required: 'offered, the client decides; SMB 3.x: AES-128-GCM, AES-128-CCM',
+  if_required: 'offered, the client decides; SMB 3.x: AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM',
   desired: 'SMB 3.x sessions encrypt; a client that cannot still connects, unencrypted',
   required: 'every session encrypts; a client that cannot is refused',
 };

@@ -764,7 +764,8 @@ export class SmbConnection implements ConnectionState {
         if (session.encryptData && row.needsSession)
           throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the session requires encryption');
       }
-      if (enc.encrypted && session?.state === 'valid') this.registry.info.details.encryption = 'in use';
+      if (enc.encrypted && session?.state === 'valid')
+        this.registry.info.details.encryption = `in use (${cipherName(this.cipher as Cipher)})`;
       if (enc.encrypted && session && session.id !== enc.sessionId)
         throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'session differs from the transform');
       if (row.needsTree) {
@@ -871,7 +872,8 @@ export class SmbConnection implements ConnectionState {
     const d = this.registry.info.details;
     d.dialect = dialectName(this.dialect);
     d.signing = session.signingRequired;
-    d.encryption = this.cipher !== 0 && isSmb3(this.dialect) ? 'available' : 'none';
+    d.encryption =
+      this.cipher !== 0 && isSmb3(this.dialect) ? `available (${cipherName(this.cipher as Cipher)})` : 'none';
     d.sessions = [...this.sessions.values()].filter((s) => s.state === 'valid').length;
     if (session.user) {
       this.registry.identify({ user: session.user.name, uid: session.user.uid, gid: session.user.gid });

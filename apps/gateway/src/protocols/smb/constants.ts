@@ -102,10 +102,24 @@ export const NEG_CTX = {
 export const HASH_SHA512 = 0x0001;
 
 /** Ciphers (§2.2.3.1.2), the ones this server offers. */
-export const CIPHER = { AES128_CCM: 0x0001, AES128_GCM: 0x0002 } as const;
+export const CIPHER = {
+  AES128_CCM: 0x0001,
+  AES128_GCM: 0x0002,
+  AES256_CCM: 0x0003,
+  AES256_GCM: 0x0004,
+} as const;
 export type Cipher = (typeof CIPHER)[keyof typeof CIPHER];
-/** Preference when a 3.1.1 client offers both: GCM, as Windows and Samba choose. */
-export const CIPHER_PREFERENCE: readonly Cipher[] = [CIPHER.AES128_GCM, CIPHER.AES128_CCM];
+/**
+ * Preference among the ciphers a 3.1.1 client offers: GCM before CCM, 128-bit keys before
+ * 256-bit ones (Windows Server's and Samba's default order); a client that offers only the
+ * 256-bit ciphers gets one.
+ */
+export const CIPHER_PREFERENCE: readonly Cipher[] = [
+  CIPHER.AES128_GCM,
+  CIPHER.AES128_CCM,
+  CIPHER.AES256_GCM,
+  CIPHER.AES256_CCM,
+];
 
 export const SIGNING_ALG = { HMAC_SHA256: 0x0000, AES_CMAC: 0x0001, AES_GMAC: 0x0002 } as const;
 

@@ -29,9 +29,16 @@ export {
 } from './crypto/index.ts';
 export { NT_STATUS, ntStatusName } from './status/index.ts';
 
+const CIPHER_NAMES: Record<Cipher, Smb2Cipher> = {
+  [CIPHER.AES128_CCM]: 'AES-128-CCM',
+  [CIPHER.AES128_GCM]: 'AES-128-GCM',
+  [CIPHER.AES256_CCM]: 'AES-256-CCM',
+  [CIPHER.AES256_GCM]: 'AES-256-GCM',
+};
+
 /** The crypto module's name of a negotiated cipher id (MS-SMB2 §2.2.3.1.2). */
 export function cipherName(c: Cipher): Smb2Cipher {
-  return c === CIPHER.AES128_GCM ? 'AES-128-GCM' : 'AES-128-CCM';
+  return CIPHER_NAMES[c];
 }
 
 /** A negotiated dialect as the crypto module types it (never the 0x02FF wildcard). */

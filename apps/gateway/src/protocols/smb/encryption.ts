@@ -28,7 +28,7 @@ export function cannotEncrypt(conn: CipherState, session?: { guest: boolean }): 
   if (!isSmb3(conn.dialect)) return `the client speaks ${dialectName(conn.dialect)}, which has no encryption`;
   if (conn.cipher !== 0) return undefined;
   return conn.dialect === DIALECT.SMB311
-    ? 'the client offered no cipher the gateway has (AES-128-GCM, AES-128-CCM)'
+    ? 'the client offered no cipher the gateway has (AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM)'
     : 'the client did not offer encryption at NEGOTIATE';
 }
 

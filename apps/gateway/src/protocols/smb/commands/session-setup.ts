@@ -115,18 +115,22 @@ export async function handleSessionSetup(
   }
   session.acceptor = undefined;
   session.rounds = 0;
-  const keys = guest
-    ? undefined
-    : deriveKeys(
-        smb2Dialect(conn.dialect),
-        step.sessionKey,
-        session.preauth?.value(),
-        conn.cipher ? cipherName(conn.cipher) : undefined,
-      );
-  session.signingKey = keys?.signingKey;
-  session.encryptionKey = keys?.encryptionKey;
-  session.decryptionKey = keys?.decryptionKey;
-  session.applicationKey = keys?.applicationKey;
+  // A re-authentication keeps the session's keys (§3.3.5.5.2: Session.SessionKey is retained);
+  // the client signs and seals with them before and after it.
+  if (session.state !== 'valid') {
+    const keys = guest
+      ? undefined
+      : deriveKeys(
+          smb2Dialect(conn.dialect),
+          step.sessionKey,
+          session.preauth?.value(),
+          conn.cipher ? cipherName(conn.cipher) : undefined,
+        );
+    session.signingKey = keys?.signingKey;
+    session.encryptionKey = keys?.encryptionKey;
+    session.decryptionKey = keys?.decryptionKey;
+    session.applicationKey = keys?.applicationKey;
+  }
   session.guest = guest !== undefined;
   session.user = user;
   session.cred = { uid: user.uid, gid: user.gid, gids: user.gids };

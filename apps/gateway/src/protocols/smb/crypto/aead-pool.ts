@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { idleWorker } from '../../../util/idle-worker.ts';
-import type { Smb2Cipher } from './types.ts';
+import { opensslName, type Smb2Cipher } from './types.ts';
 
 /**
  * Messages at least this large are encrypted or decrypted on a worker thread; smaller ones on
@@ -61,8 +61,29 @@ function own<T extends Record<string, Uint8Array>>(fields: T): T {
   return out as T;
 }
 
+/** A sealed message to decrypt in place: its cipher, key, nonce, AAD, tag and the bytes (shared memory). */
+export interface SealedInput {
+  cipher: Smb2Cipher;
+  key: Buffer;
+  nonce: Buffer;
+  aad: Buffer;
+  tag: Buffer;
+  data: Buffer;
+}
+
+/** A worker's message to decrypt a sealed message in place. */
+function openMessage(caller: string, s: SealedInput): { op: 'open' } & Record<string, unknown> {
+  if (!isShared(s.data)) throw new TypeError(`AeadPool.${caller}: data must be shared memory`);
+  const { key, nonce, aad, tag } = s;
+  return {
+    op: 'open',
+    algorithm: opensslName(s.cipher),
+    ...own({ key, nonce, aad, tag }),
+    data: span(s.data),
+  };
+}
+
 const WORKER_URL = new URL('./aead-worker.mjs', import.meta.url);
-const ALGORITHM: Record<Smb2Cipher, string> = { 'AES-128-CCM': 'aes-128-ccm', 'AES-128-GCM': 'aes-128-gcm' };
 
 /**
  * AES-GCM/CCM of large SMB3 messages on worker threads. Node's ciphers return every output
@@ -92,19 +113,8 @@ export class AeadPool {
    * Decrypts `data` (shared memory) in place and checks the tag: true when the message is
    * authentic. Its bytes are garbage afterwards when it is not.
    */
-  async open(
-    cipher: Smb2Cipher,
-    key: Buffer,
-    nonce: Buffer,
-    aad: Buffer,
-    tag: Buffer,
-    data: Buffer,
-  ): Promise<boolean> {
-    if (!isShared(data)) throw new TypeError('AeadPool.open: data must be shared memory');
-    const r = await this.run(
-      { op: 'open', algorithm: ALGORITHM[cipher], ...own({ key, nonce, aad, tag }), data: span(data) },
-      data.length,
-    );
+  async open(sealed: SealedInput): Promise<boolean> {
+    const r = await this.run(openMessage('open', sealed), sealed.data.length);
     return r.ok === true;
   }
 
@@ -124,7 +134,7 @@ export class AeadPool {
     const r = await this.run(
       {
         op: 'seal',
-        algorithm: ALGORITHM[cipher],
+        algorithm: opensslName(cipher),
         ...own({ key, nonce, aad }),
         parts: parts.map((p) => {
           if (!sealable(p)) throw new RangeError('AeadPool.seal: a large part must be shared memory');
@@ -143,18 +153,9 @@ export class AeadPool {
    * the stream how much has arrived with `more`, and `end` once all of it has; `drop` it when
    * the frame never completes.
    */
-  openAsArriving(key: Buffer, nonce: Buffer, aad: Buffer, tag: Buffer, data: Buffer): ArrivingOpen {
-    if (!isShared(data)) throw new TypeError('AeadPool.openAsArriving: data must be shared memory');
-    const { worker, id, reply } = this.start(
-      {
-        op: 'open',
-        algorithm: ALGORITHM['AES-128-GCM'],
-        ...own({ key, nonce, aad, tag }),
-        data: span(data),
-        arriving: true,
-      },
-      data.length,
-    );
+  openAsArriving(sealed: SealedInput): ArrivingOpen {
+    const message = { ...openMessage('openAsArriving', sealed), arriving: true };
+    const { worker, id, reply } = this.start(message, sealed.data.length);
     return new ArrivingOpen(worker, id, reply);
   }
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Smb2Cipher, Smb2Dialect } from './types.ts';
+import { keyBits, type Smb2Cipher, type Smb2Dialect } from './types.ts';
 
 /**
  * SMB 3.x key derivation (MS-SMB2 3.1.4.2): SP800-108 KDF in counter mode with HMAC-SHA256,
@@ -55,9 +55,9 @@ export interface Smb2SessionKeys {
 /**
  * The session's keys from the authentication's session key (MS-SMB2 3.3.5.5.3). SMB 2.0.2 and
  * 2.1 sign with the session key itself (its first 16 bytes) and have no encryption. 3.1.1 needs
- * the session's pre-authentication integrity hash (64 bytes) as the KDF context. Both ciphers
- * (AES-128-CCM, AES-128-GCM) take 128-bit keys derived the same way, so `cipher` only has to
- * be one 3.0/3.0.2 can use (CCM) — it is checked, not otherwise used.
+ * the session's pre-authentication integrity hash (64 bytes) as the KDF context. The 128-bit
+ * ciphers take 128-bit keys from the first 16 bytes of the session key; AES-256-CCM and -GCM
+ * (3.1.1 only) take 256-bit ones (L = 256) from the whole key (Session.FullSessionKey).
  */
 export function deriveKeys(
   dialect: Smb2Dialect,
@@ -89,10 +89,12 @@ export function deriveKeys(
       if (preauthHash?.length !== 64)
         throw new RangeError('deriveKeys: dialect 3.1.1 needs the 64-byte pre-authentication integrity hash');
       const L = SMB311_LABELS;
+      const bits = cipher === undefined ? 128 : keyBits(cipher);
+      const cipherKey = bits === 256 ? sessionKey : key;
       return {
         signingKey: smb3Kdf(key, L.signing, preauthHash),
-        encryptionKey: smb3Kdf(key, L.serverToClient, preauthHash),
-        decryptionKey: smb3Kdf(key, L.clientToServer, preauthHash),
+        encryptionKey: smb3Kdf(cipherKey, L.serverToClient, preauthHash, bits),
+        decryptionKey: smb3Kdf(cipherKey, L.clientToServer, preauthHash, bits),
         applicationKey: smb3Kdf(key, L.application, preauthHash),
       };
     }

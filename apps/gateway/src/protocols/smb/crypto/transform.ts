@@ -1,14 +1,16 @@
 import {
   type CipherCCM,
+  type CipherCCMTypes,
   type CipherGCM,
+  type CipherGCMTypes,
   createCipheriv,
   createDecipheriv,
   type DecipherCCM,
   type DecipherGCM,
   randomBytes,
 } from 'node:crypto';
-import { aeadPool } from './aead-pool.ts';
-import type { Smb2Cipher } from './types.ts';
+import { aeadPool, type SealedInput } from './aead-pool.ts';
+import { isCcm, keyBits, opensslName, type Smb2Cipher } from './types.ts';
 
 /**
  * SMB 3.x encryption (MS-SMB2 3.1.4.3, 3.3.4.1.4, 3.3.5.2.1.1): the SMB2 TRANSFORM_HEADER
@@ -29,25 +31,29 @@ const TAG_SIZE = 16;
 const NONCE_OFFSET = 20;
 const NONCE_FIELD_SIZE = 16;
 
+function checkKey(what: string, cipher: Smb2Cipher, key: Buffer): void {
+  const bytes = keyBits(cipher) / 8;
+  if (key.length !== bytes)
+    throw new RangeError(`${what}: a ${cipher} key is ${bytes} bytes, not ${key.length}`);
+}
+
 export function nonceLength(cipher: Smb2Cipher): 11 | 12 {
-  return cipher === 'AES-128-CCM' ? 11 : 12;
+  return isCcm(cipher) ? 11 : 12;
 }
 
 type AeadCipher = CipherCCM | CipherGCM;
 type AeadDecipher = DecipherCCM | DecipherGCM;
 
 function aeadCipher(cipher: Smb2Cipher, key: Buffer, nonce: Buffer): AeadCipher {
-  if (cipher === 'AES-128-CCM') return createCipheriv('aes-128-ccm', key, nonce, { authTagLength: TAG_SIZE });
-  if (cipher === 'AES-128-GCM') return createCipheriv('aes-128-gcm', key, nonce, { authTagLength: TAG_SIZE });
-  throw new RangeError(`unknown SMB2 cipher ${String(cipher)}`);
+  const name = opensslName(cipher);
+  if (isCcm(cipher)) return createCipheriv(name as CipherCCMTypes, key, nonce, { authTagLength: TAG_SIZE });
+  return createCipheriv(name as CipherGCMTypes, key, nonce, { authTagLength: TAG_SIZE });
 }
 
 function aeadDecipher(cipher: Smb2Cipher, key: Buffer, nonce: Buffer): AeadDecipher {
-  if (cipher === 'AES-128-CCM')
-    return createDecipheriv('aes-128-ccm', key, nonce, { authTagLength: TAG_SIZE });
-  if (cipher === 'AES-128-GCM')
-    return createDecipheriv('aes-128-gcm', key, nonce, { authTagLength: TAG_SIZE });
-  throw new RangeError(`unknown SMB2 cipher ${String(cipher)}`);
+  const name = opensslName(cipher);
+  if (isCcm(cipher)) return createDecipheriv(name as CipherCCMTypes, key, nonce, { authTagLength: TAG_SIZE });
+  return createDecipheriv(name as CipherGCMTypes, key, nonce, { authTagLength: TAG_SIZE });
 }
 
 // A nonce must never repeat under one key. Keys live as long as their session, inside this
@@ -102,7 +108,7 @@ function sealingHeader(
   options: EncryptOptions,
 ): SealingHeader {
   const len = nonceLength(cipher);
-  if (key.length !== 16) throw new RangeError(`encrypt: a ${cipher} key is 16 bytes, not ${key.length}`);
+  checkKey('encrypt', cipher, key);
   if (size === 0 || size > 0xffffffff)
     throw new RangeError(`encrypt: cannot carry ${size} bytes in one transform`);
   const header = Buffer.alloc(TRANSFORM_HEADER_SIZE);
@@ -141,13 +147,12 @@ export function encryptParts(
   const { header, nonce, aad } = sealingHeader(cipher, key, sessionId, size, options);
   const c = aeadCipher(cipher, key, nonce);
   c.setAAD(aad, { plaintextLength: size });
-  const inputs =
-    cipher === 'AES-128-CCM' && plaintext.length > 1 ? [Buffer.concat(plaintext, size)] : plaintext;
+  const inputs = isCcm(cipher) && plaintext.length > 1 ? [Buffer.concat(plaintext, size)] : plaintext;
   const out = [header];
   // GCM streams: large messages go through in pieces, each ciphertext piece a small
   // allocation the heap reuses, instead of one fresh multi-megabyte buffer the kernel must
   // fault in page by page (twice the cost of the encryption itself here). CCM cannot stream.
-  const piece = cipher === 'AES-128-CCM' ? Number.POSITIVE_INFINITY : GCM_PIECE;
+  const piece = isCcm(cipher) ? Number.POSITIVE_INFINITY : GCM_PIECE;
   for (const p of inputs)
     for (let at = 0; at < p.length; at += piece) out.push(c.update(p.subarray(at, at + piece)));
   c.final();
@@ -207,7 +212,7 @@ function readSealed(
   const sessionId = frame.readBigUInt64LE(44);
   const key = keyFor(sessionId);
   if (key === undefined) return { error: 'STATUS_ACCESS_DENIED' };
-  if (key.length !== 16) throw new RangeError(`decrypt: a ${cipher} key is 16 bytes, not ${key.length}`);
+  checkKey('decrypt', cipher, key);
   return {
     sessionId,
     key,
@@ -240,7 +245,7 @@ export function decrypt(
   d.setAAD(f.aad, { plaintextLength: f.ciphertext.length });
   const ciphertext = f.ciphertext;
   let plaintext: Buffer;
-  if (options.inPlace && cipher === 'AES-128-GCM') {
+  if (options.inPlace && !isCcm(cipher)) {
     let written = 0;
     for (let at = 0; at < ciphertext.length; at += GCM_PIECE) {
       const piece = d.update(ciphertext.subarray(at, at + GCM_PIECE));
@@ -270,7 +275,12 @@ export function decryptInPlace(
 ): DecryptResult | Promise<DecryptResult> {
   const f = readSealed(cipher, keyFor, frame);
   if ('error' in f) return f;
-  return aeadPool.open(cipher, f.key, f.nonce, f.aad, f.tag, f.ciphertext).then((ok) => openedInPlace(f, ok));
+  return aeadPool.open(sealedInput(cipher, f)).then((ok) => openedInPlace(f, ok));
+}
+
+/** A checked transform frame as the workers decrypt it. */
+function sealedInput(cipher: Smb2Cipher, f: SealedFrame): SealedInput {
+  return { cipher, key: f.key, nonce: f.nonce, aad: f.aad, tag: f.tag, data: f.ciphertext };
 }
 
 /** What a decryption in place answers once the tag was checked. */
@@ -299,10 +309,10 @@ export function decryptAsArriving(
   keyFor: (sessionId: bigint) => Buffer | undefined,
   frame: Buffer,
 ): ArrivingDecryption | undefined {
-  if (cipher !== 'AES-128-GCM') return undefined;
+  if (isCcm(cipher)) return undefined;
   const f = readSealed(cipher, keyFor, frame);
   if ('error' in f) return undefined;
-  const open = aeadPool.openAsArriving(f.key, f.nonce, f.aad, f.tag, f.ciphertext);
+  const open = aeadPool.openAsArriving(sealedInput(cipher, f));
   return {
     more: (received) => open.more(received - TRANSFORM_HEADER_SIZE),
     end: () => open.end().then((ok) => openedInPlace(f, ok)),
