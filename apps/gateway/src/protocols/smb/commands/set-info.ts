@@ -148,6 +148,9 @@ async function setBasic(ctx: RequestContext, open: Open, r: Reader): Promise<voi
   if (attributes !== 0) {
     if (attributes & ATTR.DIRECTORY && a.type !== 'dir')
       throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'DIRECTORY on a file');
+    // TEMPORARY describes a data stream, which a directory has none of (MS-FSCC 2.6).
+    if (attributes & ATTR.TEMPORARY && a.type === 'dir')
+      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'TEMPORARY on a directory');
     if (attributes & ~0x7fff) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'FileAttributes');
   }
   const set: SetAttributes = {};
