@@ -764,8 +764,8 @@ export class SmbConnection implements ConnectionState {
         if (session.encryptData && row.needsSession)
           throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the session requires encryption');
       }
-      if (enc.encrypted && session?.state === 'valid')
-        this.registry.info.details.encryption = `in use (${cipherName(this.cipher as Cipher)})`;
+      if (enc.encrypted && session?.state === 'valid' && this.registry.info.details.encryption !== this.inUse)
+        this.registry.info.details.encryption = this.inUse;
       if (enc.encrypted && session && session.id !== enc.sessionId)
         throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'session differs from the transform');
       if (row.needsTree) {
@@ -867,6 +867,13 @@ export class SmbConnection implements ConnectionState {
   }
 
   // ---- state the handlers change -----------------------------------------------------------
+
+  /** What the registry says of an encrypting connection, built once (every sealed request sets it). */
+  private get inUse(): string {
+    this.inUseText ??= `in use (${cipherName(this.cipher as Cipher)})`;
+    return this.inUseText;
+  }
+  private inUseText: string | undefined;
 
   describeSession(session: Session): void {
     const d = this.registry.info.details;
