@@ -36,9 +36,10 @@ const SCANNED = [
 const SKIPPED = ['apps/gateway/src/generated/'];
 
 /**
- * How much of a mention must parse. `run`: a line to type (a fenced block, a diagnostics step),
- * all of it. `name`: a command named in a code span or a string, maybe without the arguments it
- * needs. `prose`: in a sentence, the command words and the options right after them.
+ * How much of a mention must parse. `run`: a line to type in a fenced block, all of it.
+ * `name`: a command named in a code span, a synopsis or a string (a diagnostics step, a log
+ * line's hint), maybe without the arguments it needs. `prose`: in a sentence, the command words
+ * and the options right after them.
  */
 type Strictness = 'run' | 'name' | 'prose';
 
