@@ -11,29 +11,15 @@
  * expanded: `a|b` tries each, `[--json]` with and without, `…` ends the line.
  */
 import { deepEqual } from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
 import { buildProgram } from '../../src/cli/program.ts';
+import { operatorFiles, REPO_ROOT } from '../support/operator-text.ts';
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-
-/** Where operators read command lines: docs, the console, the daemon's and the CLI's own words. */
-const SCANNED = [
-  'README.md',
-  'docs/',
-  'config/',
-  'apps/gateway/src/',
-  'apps/web/app/',
-  'apps/web/lib/',
-  'apps/web/components/',
-  'packages/api/src/',
-  'packages/ui/src/',
-];
-const SKIPPED = ['apps/gateway/src/generated/'];
+/** Besides the docs and the console: the daemon's and the CLI's own words (log lines, hints). */
+const SOURCES = ['apps/gateway/src/'];
 
 /**
  * How much of a mention must parse. `run`: a line to type in a fenced block, all of it.
@@ -47,13 +33,6 @@ interface Mention {
   where: string;
   text: string;
   strictness: Strictness;
-}
-
-function scannedFiles(): string[] {
-  const listed = execFileSync('git', ['ls-files', '--', ...SCANNED], { cwd: ROOT, encoding: 'utf8' });
-  return listed
-    .split('\n')
-    .filter((f) => /\.(md|ts|tsx|mjs|yaml|yml)$/.test(f) && !SKIPPED.some((s) => f.startsWith(s)));
 }
 
 /** A command line written over several lines with `\` continuations, as one line. */
@@ -295,9 +274,9 @@ function concreteLines(m: Mention): string[][] {
 
 test('1 every ./cfs command line in the docs, the console and the sources parses', async () => {
   const mentions: Mention[] = [];
-  for (const file of scannedFiles()) {
+  for (const file of operatorFiles(SOURCES)) {
     // The installed command (the runbook's systemd unit) is the same command.
-    const source = readFileSync(join(ROOT, file), 'utf8').replaceAll('/usr/local/bin/cfs ', './cfs ');
+    const source = readFileSync(join(REPO_ROOT, file), 'utf8').replaceAll('/usr/local/bin/cfs ', './cfs ');
     if (!source.includes('./cfs')) continue;
     mentions.push(...(file.endsWith('.md') ? markdownMentions(file, source) : sourceMentions(file, source)));
   }

@@ -139,28 +139,31 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
     },
   );
 
+  /**
+   * 20 MiB put and get with smbclient's `options`: 8 MiB WRITEs and READs whose frames come
+   * from the shared frame pool and whose AES the AEAD workers do instead of the event loop.
+   */
+  async function largeEncryptedRoundTrip(label: string, options: string[]): Promise<void> {
+    const data = randomBytes(20 * MiB + 12_345);
+    const name = `large-${label}.bin`;
+    writeFileSync(join(work, name), data);
+    const before = { ...aeadPool.bytesDone };
+    const r = await run(alice, 'export', `put ${name}; get ${name} ${name}.back; del ${name}`, [
+      '--client-protection=encrypt',
+      ...options,
+    ]);
+    equal(r.code, 0, r.output);
+    ok(readFileSync(join(work, `${name}.back`)).equals(data));
+    ok(aeadPool.bytesDone.open - before.open >= 16 * MiB, 'WRITEs decrypted on a worker');
+    ok(aeadPool.bytesDone.seal - before.seal >= 16 * MiB, 'READ replies encrypted on a worker');
+  }
+
   for (const dialect of ['SMB3_00', 'SMB3_11'] as const) {
     test(
       `3b ${dialect} encrypted, 20 MiB: large WRITEs and READs are opened and sealed on worker threads, bytes identical`,
       requireTools('smbclient'),
-      async () => {
-        // 8 MiB WRITEs and READs: frames from the shared frame pool, their AES (CCM on 3.0,
-        // GCM on 3.1.1) done by the AEAD workers instead of the event loop.
-        const data = randomBytes(20 * MiB + 12_345);
-        const name = `large-${dialect}.bin`;
-        writeFileSync(join(work, name), data);
-        const before = { ...aeadPool.bytesDone };
-        const r = await run(alice, 'export', `put ${name}; get ${name} ${name}.back; del ${name}`, [
-          '--client-protection=encrypt',
-          '-m',
-          dialect,
-          `--option=client min protocol=${dialect}`,
-        ]);
-        equal(r.code, 0, r.output);
-        ok(readFileSync(join(work, `${name}.back`)).equals(data));
-        ok(aeadPool.bytesDone.open - before.open >= 16 * MiB, 'WRITEs decrypted on a worker');
-        ok(aeadPool.bytesDone.seal - before.seal >= 16 * MiB, 'READ replies encrypted on a worker');
-      },
+      // CCM on 3.0, GCM on 3.1.1.
+      () => largeEncryptedRoundTrip(dialect, ['-m', dialect, `--option=client min protocol=${dialect}`]),
     );
   }
 
@@ -169,10 +172,6 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
       `3b ${cipher}, a client set to the 256-bit ciphers only: 20 MiB put and get through the workers, bytes identical, the cipher in the connection registry`,
       requireTools('smbclient'),
       async () => {
-        const data = randomBytes(20 * MiB + 777);
-        const name = `large-${cipher}.bin`;
-        writeFileSync(join(work, name), data);
-        const before = { ...aeadPool.bytesDone };
         // The connection is still open while `get` runs: what the registry says is read then.
         let seen: unknown;
         const watch = setInterval(() => {
@@ -181,17 +180,10 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
               seen = c.details.encryption;
         }, 5);
         try {
-          const r = await run(alice, 'export', `put ${name}; get ${name} ${name}.back; del ${name}`, [
-            '--client-protection=encrypt',
-            `--option=client smb3 encryption algorithms=${cipher}`,
-          ]);
-          equal(r.code, 0, r.output);
+          await largeEncryptedRoundTrip(cipher, [`--option=client smb3 encryption algorithms=${cipher}`]);
         } finally {
           clearInterval(watch);
         }
-        ok(readFileSync(join(work, `${name}.back`)).equals(data));
-        ok(aeadPool.bytesDone.open - before.open >= 16 * MiB, 'WRITEs decrypted on a worker');
-        ok(aeadPool.bytesDone.seal - before.seal >= 16 * MiB, 'READ replies encrypted on a worker');
         equal(seen, `in use (${cipher.toUpperCase()})`);
       },
     );
