@@ -237,8 +237,8 @@ describe('SMB2 codec pieces', () => {
   });
 
   test('8 names: illegal characters, "..", streams and the default ::$DATA stream', () => {
-    deepEqual(parseSmbName('a\\b.txt'), { components: ['a', 'b.txt'], stream: undefined });
-    deepEqual(parseSmbName('a.txt::$DATA').components, ['a.txt']);
+    deepEqual(parseSmbName('a\\b.txt'), { components: ['a', 'b.txt'] });
+    deepEqual(parseSmbName('a.txt::$DATA'), { components: ['a.txt'], defaultStream: true });
     equal(parseSmbName('a.txt:s1:$DATA').stream, 's1');
     deepEqual(parseSmbName('a\\.\\b\\..\\c').components, ['a', 'c']);
     throws(

@@ -143,12 +143,13 @@ const MORE_SUITES = [
   'smb2.check-sharemode',
   'smb2.rw.rw1',
   'smb2.rw.rw2',
-  // smb2.getinfo without complex and normalized (they open named streams, not supported here;
-  // smbd 4.17 fails both too); smb2.fileid's unique and unique-dir (fileid and fileid-dir
+  // smb2.getinfo in full (complex and normalized query named streams; smbd 4.17 without
+  // vfs_streams_xattr fails both); smb2.fileid's unique and unique-dir (fileid and fileid-dir
   // fail against smbd 4.17 too).
-  ...['fsinfo', 'qfs_buffercheck', 'qfile_buffercheck', 'qsec_buffercheck', 'granted', 'getinfo_access'].map(
-    (t) => `smb2.getinfo.${t}`,
-  ),
+  'smb2.getinfo',
+  // Named streams in full: names, share modes, delete, dispositions, renames (smbd 4.17 with
+  // vfs_streams_xattr fails rename and rename2).
+  'smb2.streams',
   'smb2.fileid.unique',
   'smb2.fileid.unique-dir',
 ];
@@ -158,8 +159,8 @@ const MORE_SUITES = [
  * breaks on open, write, truncate, lock and set-info, acknowledgments and timeouts. Left out:
  * batch20 (it expects a rename on one connection to meet the share mode of a directory opened on
  * another; this server counts only the renaming connection's opens, as smb2.notify needs),
- * batch22b (it blocks a connection with iptables, root only), batch26 and stream1 (named
- * streams, not supported here).
+ * batch22b (it blocks a connection with iptables, root only), batch26 and stream1 (they expect
+ * oplocks on named streams, which are granted none here).
  */
 const SKIPPED = new Set(['batch20', 'batch22b', 'batch26', 'stream1']);
 const OPLOCK_TESTS = [
@@ -206,7 +207,7 @@ const OPLOCK_TESTS = [
 /**
  * smbtorture's lease suite (Samba 4.17): v1 and v2 leases granted, upgraded, shared with
  * oplocks, broken on open, write, rename and delete, acknowledged in steps, timed out, with v2
- * epochs. Left out: request (it leases a named stream, not supported here) and v2_complex1 (it
+ * epochs. Left out: request (it expects a lease on a named stream, granted none here) and v2_complex1 (it
  * expects a break on the connection the lease was first opened on when the same client has two;
  * this server sends it on the connection of the lease's first open still alive). v2_request,
  * v2_request_parent and dynamic_share skip themselves (directory leases, a second share).

@@ -7,6 +7,8 @@ import {
   FILE_GENERIC_READ,
   FILE_GENERIC_WRITE,
 } from './constants.ts';
+import { NT_STATUS } from './deps.ts';
+import { SmbError } from './errors.ts';
 
 /** Access bits that change something: refused on a read-only share. */
 export const WRITE_ACCESS =
@@ -71,4 +73,33 @@ export function maximalAccess(cred: Credential, a: Attributes, parent: Attribute
 /** What the share allows at most. */
 export function shareLimit(readOnly: boolean): number {
   return readOnly ? FILE_ALL_ACCESS & ~WRITE_ACCESS : FILE_ALL_ACCESS;
+}
+
+/**
+ * The access an open of an existing file (or of one of its streams) gets, MS-FSA §2.1.5.1.2:
+ * what was asked — with FILE_WRITE_DATA when it overwrites — or with MAXIMUM_ALLOWED all of
+ * `max`; asking beyond `max` is STATUS_ACCESS_DENIED. A read-only file refuses writes
+ * (MAXIMUM_ALLOWED leaves them out) and delete on close (STATUS_CANNOT_DELETE).
+ */
+export function grantedAccess(
+  asked: number,
+  max: number,
+  o: { overwrite: boolean; readOnlyFile: boolean; deleteOnClose: boolean },
+): number {
+  let wanted = asked & ~ACCESS.MAXIMUM_ALLOWED;
+  if (o.overwrite) wanted |= ACCESS.FILE_WRITE_DATA;
+  let granted = asked & ACCESS.MAXIMUM_ALLOWED ? max : wanted;
+  if ((wanted & ~max & ~ACCESS.SYNCHRONIZE) !== 0)
+    throw new SmbError(
+      NT_STATUS.STATUS_ACCESS_DENIED,
+      `access 0x${wanted.toString(16)} exceeds 0x${max.toString(16)}`,
+    );
+  if (!o.readOnlyFile) return granted;
+  if (o.deleteOnClose) throw new SmbError(NT_STATUS.STATUS_CANNOT_DELETE, 'read-only file');
+  const writes = ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA;
+  if (granted & writes) {
+    if (asked & ACCESS.MAXIMUM_ALLOWED) granted &= ~writes;
+    else throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only file');
+  }
+  return granted;
 }

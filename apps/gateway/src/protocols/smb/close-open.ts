@@ -2,6 +2,7 @@ import { releaseTableLock } from './commands/lock.ts';
 import type { ServerEnv } from './context.ts';
 import { NT_STATUS } from './deps.ts';
 import type { Open } from './open-files.ts';
+import { removeStream } from './streams.ts';
 
 /**
  * Closes an open: CLOSE, TREE_DISCONNECT, LOGOFF, a dropped connection, and a durable open's
@@ -31,13 +32,15 @@ export function closeOpen(env: ServerEnv, open: Open): Promise<void> {
     env.notify.remove(open.notify);
     open.notify.wake();
   }
-  const { last, deletePending } = env.inodes.remove(open);
+  const { last, deletePending, streamDeleted } = env.inodes.remove(open);
   // A directory whose delete is pending ends the change notifications of its other opens.
   if (!last && deletePending && open.kind === 'dir') {
     for (const o of env.inodes.opensOf(open.ino)) o.notify?.end(NT_STATUS.STATUS_DELETE_PENDING);
   }
   const remove = last && deletePending && open.parentIno !== 0n && open.session.cred !== undefined;
   if (remove) return deleteOnClose(env, open).then(() => env.ns.flushDeferred());
+  if (streamDeleted && open.session.cred !== undefined)
+    return deleteStreamOnClose(env, open).then(() => env.ns.flushDeferred());
   // A dirty open's commit flushes its metadata too; with async metadata durability an
   // acknowledged CLOSE has every change before it on disk either way.
   return open.dirty ? commitOnClose(env, open) : env.ns.flushDeferred();
@@ -58,5 +61,16 @@ async function deleteOnClose(env: ServerEnv, open: Open): Promise<void> {
     else await ns.remove(cred, open.parentIno, open.name);
   } catch (e) {
     log.warn({ err: e, path: open.path }, `SMB delete on close of ${open.path} failed`);
+  }
+}
+
+async function deleteStreamOnClose(env: ServerEnv, open: Open): Promise<void> {
+  try {
+    await removeStream(env.ns, open.session.cred!, open.ino, open.stream!);
+  } catch (e) {
+    env.log.warn(
+      { err: e, path: open.path },
+      `SMB delete on close of stream ${open.stream} of ${open.path} failed`,
+    );
   }
 }

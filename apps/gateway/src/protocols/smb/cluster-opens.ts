@@ -15,9 +15,12 @@ import { DATA_ACCESS, shareCounts, violatesSharing } from './share-modes.ts';
  * modes and oplocks cluster-wide.
  */
 
-/** What this node's opens hold of the file. */
+/**
+ * What this node's opens hold of the file. Opens of its named streams hold no caching and keep
+ * their share modes on this node (streams.ts).
+ */
 export function localHolds(inodes: InodeOpens, ino: bigint): OpenHolds {
-  const opens = inodes.opensOf(ino);
+  const opens = [...inodes.unnamedOpensOf(ino)];
   let caching = 0;
   for (const o of opens) caching |= cachingOf(o);
   return { caching, ...shareCounts(opens), deletePending: inodes.deletePending(ino) ? 1 : 0 };

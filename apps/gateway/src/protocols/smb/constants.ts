@@ -182,6 +182,10 @@ export const DISPOSITION = {
   OVERWRITE_IF: 5,
 } as const;
 
+/** Modes of what SMB creates (Samba's `create mask`/`directory mask` defaults, less group write). */
+export const NEW_FILE_MODE = 0o644;
+export const NEW_DIR_MODE = 0o755;
+
 /** CreateAction in the CREATE response. */
 export const CREATE_ACTION = { SUPERSEDED: 0, OPENED: 1, CREATED: 2, OVERWRITTEN: 3 } as const;
 

@@ -1,3 +1,6 @@
+import type { Attributes } from '../../storage/types.ts';
+import { maximalAccess, shareLimit } from './access.ts';
+import type { RequestContext } from './context.ts';
 import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
 import { Writer } from './wire/writer.ts';
@@ -98,4 +101,34 @@ export function aaplReply(data: Buffer): Buffer | undefined {
     w.u32(0).u32(model.length).bytes(model);
   }
   return w.finish();
+}
+
+/**
+ * The contexts a CREATE answers (§3.3.5.9.5, .9, .14): the open's maximal access, the file's
+ * on-disk id, and Apple's AAPL; durable and lease contexts are answered where they are granted.
+ */
+export function answerContexts(
+  ctx: RequestContext,
+  asked: readonly CreateContext[],
+  a: Attributes,
+  parent: Attributes | undefined,
+): CreateContext[] {
+  const out: CreateContext[] = [];
+  for (const c of asked) {
+    if (c.name === CTX.MAXIMAL_ACCESS) {
+      const data = Buffer.alloc(8);
+      data.writeUInt32LE(NT_STATUS.STATUS_SUCCESS, 0);
+      data.writeUInt32LE(maximalAccess(ctx.cred(), a, parent) & shareLimit(ctx.tree!.share.readOnly), 4);
+      out.push({ name: c.name, data });
+    } else if (c.name === CTX.QUERY_ON_DISK_ID) {
+      const data = Buffer.alloc(32);
+      data.writeBigUInt64LE(a.ino, 0);
+      data.writeBigUInt64LE(ctx.tree!.rootIno, 8);
+      out.push({ name: c.name, data });
+    } else if (c.name === CTX.AAPL) {
+      const data = aaplReply(c.data);
+      if (data) out.push({ name: c.name, data });
+    }
+  }
+  return out;
 }

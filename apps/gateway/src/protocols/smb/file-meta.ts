@@ -83,15 +83,17 @@ export async function writeAllocation(
   size: bigint,
 ): Promise<void> {
   const v = Buffer.alloc(8);
-  v.writeBigUInt64LE(((size + 4095n) / 4096n) * 4096n);
+  v.writeBigUInt64LE(inClusters(size));
   await ns.setXattrs(cred, ino, { [ALLOCATION_XATTR]: size === 0n ? undefined : v }, { quiet: true });
 }
 
 /** Bytes on the store, in 4 KiB clusters (directories have none). */
 export function allocationSize(a: Attributes): bigint {
-  if (a.type === 'dir') return 0n;
-  return ((a.size + 4095n) / 4096n) * 4096n;
+  return a.type === 'dir' ? 0n : inClusters(a.size);
 }
+
+/** A size rounded up to whole 4 KiB clusters. */
+export const inClusters = (size: bigint): bigint => ((size + 4095n) / 4096n) * 4096n;
 
 /** Stores the settable bits; ARCHIVE alone on a file (the default) stores nothing. */
 export async function writeDosAttributes(

@@ -1,9 +1,12 @@
+import { ACCESS, OPTION, SHARE } from './constants.ts';
+import type { RequestContext } from './context.ts';
 import type { PipeEndpoint } from './dcerpc/pipe.ts';
 import type { QuotaEntry } from './info/quota-info.ts';
 import type { Lease } from './leases.ts';
 import type { NotifyWatch } from './notify.ts';
 import type { Session } from './session.ts';
-import { shareCounts, violatesSharing } from './share-modes.ts';
+import { DATA_ACCESS, shareCounts, violatesSharing } from './share-modes.ts';
+import { sameStreamName } from './streams.ts';
 import type { TreeConnect } from './tree.ts';
 
 export interface FileId {
@@ -73,6 +76,11 @@ export class Open {
   oplockBreak: OplockBreak | undefined;
   /** The lease the open shares with the client's other opens of the same key (leases.ts). */
   lease: Lease | undefined;
+  /**
+   * The named stream the open reads and writes (streams.ts), as stored; undefined for the file's
+   * unnamed stream. Share modes and delete on close are the stream's own (MS-FSA: per stream).
+   */
+  stream: string | undefined;
   durable: Durability | undefined;
   readonly locks: HeldLock[] = [];
   /**
@@ -119,9 +127,48 @@ export class Open {
   }
 }
 
+/**
+ * A new open made by a CREATE on this request's connection, session and tree: `at` is where the
+ * file is (its parent, name and share-relative path; no parent for the share's root).
+ */
+export function openFromCreate(
+  ctx: RequestContext,
+  req: { shareAccess: number; options: number },
+  kind: 'file' | 'dir',
+  ino: bigint,
+  at: { parent: { ino: bigint } | undefined; name: string; path: string },
+  granted: number,
+): Open {
+  const fid = ctx.env.nextFileId();
+  return new Open(
+    { persistent: fid, volatile: fid },
+    ctx.session!,
+    ctx.tree!,
+    kind,
+    ino,
+    at.parent?.ino ?? 0n,
+    at.name,
+    at.path,
+    granted >>> 0,
+    req.shareAccess,
+    (req.options & OPTION.DELETE_ON_CLOSE) !== 0,
+    (req.options & OPTION.WRITE_THROUGH) !== 0,
+    `smb:${ctx.conn.id}:${fid}`,
+  );
+}
+
 interface InodeState {
   opens: Set<Open>;
   deletePending: boolean;
+  /** Named streams to delete when their last open closes (upper-case names). */
+  streamsPending: Set<string> | undefined;
+}
+
+const isStream = (o: Open, stream: string | undefined) =>
+  stream === undefined ? o.stream === undefined : o.stream !== undefined && sameStreamName(o.stream, stream);
+
+function* ofStream(opens: Iterable<Open>, stream: string | undefined): Iterable<Open> {
+  for (const o of opens) if (isStream(o, stream)) yield o;
 }
 
 /**
@@ -154,19 +201,46 @@ export class InodeOpens {
     for (const wake of list) wake();
   }
 
-  /** True when an open with this access and share mode would violate another open's sharing. */
-  conflicts(ino: bigint, access: number, shareAccess: number): boolean {
+  /**
+   * True when an open with this access and share mode would violate the sharing of another open
+   * of the same stream (`stream` undefined: the unnamed one). Deleting the file deletes its
+   * named streams too, so an open of the file with DELETE also meets their opens that do not
+   * share delete (smbtorture's smb2.streams.delete).
+   */
+  conflicts(ino: bigint, access: number, shareAccess: number, stream?: string): boolean {
     const s = this.byIno.get(ino);
-    return s !== undefined && violatesSharing(shareCounts(s.opens), access, shareAccess);
+    if (!s) return false;
+    if (violatesSharing(shareCounts(ofStream(s.opens, stream)), access, shareAccess)) return true;
+    if (stream !== undefined || !(access & ACCESS.DELETE)) return false;
+    for (const o of s.opens)
+      if (o.stream !== undefined && o.access & DATA_ACCESS && !(o.shareAccess & SHARE.DELETE)) return true;
+    return false;
   }
 
-  deletePending(ino: bigint): boolean {
-    return this.byIno.get(ino)?.deletePending ?? false;
+  /** The file's delete is pending; with `stream`, that stream's delete or the file's. */
+  deletePending(ino: bigint, stream?: string): boolean {
+    const s = this.byIno.get(ino);
+    if (!s) return false;
+    return (
+      s.deletePending || (stream !== undefined && (s.streamsPending?.has(stream.toUpperCase()) ?? false))
+    );
   }
 
-  setDeletePending(ino: bigint, pending: boolean): void {
+  setDeletePending(ino: bigint, pending: boolean, stream?: string): void {
     const s = this.byIno.get(ino);
-    if (s) s.deletePending = pending;
+    if (!s) return;
+    if (stream === undefined) {
+      s.deletePending = pending;
+      return;
+    }
+    s.streamsPending ??= new Set();
+    if (pending) s.streamsPending.add(stream.toUpperCase());
+    else s.streamsPending.delete(stream.toUpperCase());
+  }
+
+  /** The file's opens of its unnamed stream (those other nodes' share modes meet). */
+  *unnamedOpensOf(ino: bigint): Iterable<Open> {
+    yield* ofStream(this.byIno.get(ino)?.opens ?? [], undefined);
   }
 
   opensOf(ino: bigint): readonly Open[] {
@@ -184,22 +258,36 @@ export class InodeOpens {
   add(open: Open): void {
     let s = this.byIno.get(open.ino);
     if (!s) {
-      s = { opens: new Set(), deletePending: false };
+      s = { opens: new Set(), deletePending: false, streamsPending: undefined };
       this.byIno.set(open.ino, s);
     }
     s.opens.add(open);
   }
 
-  /** Removes the open; says whether it was the last one and the file is to be deleted. */
-  remove(open: Open): { last: boolean; deletePending: boolean } {
+  /**
+   * Removes the open; says whether it was the file's last one and the file is to be deleted,
+   * and for an open of a named stream whether that stream is to be deleted (its last open, and
+   * its delete pending).
+   */
+  remove(open: Open): { last: boolean; deletePending: boolean; streamDeleted: boolean } {
     const s = this.byIno.get(open.ino);
-    if (!s) return { last: true, deletePending: open.deleteOnClose };
+    if (!s) return { last: true, deletePending: open.deleteOnClose, streamDeleted: false };
     s.opens.delete(open);
-    if (open.deleteOnClose) s.deletePending = true;
+    let streamDeleted = false;
+    if (open.stream === undefined) {
+      if (open.deleteOnClose) s.deletePending = true;
+    } else {
+      if (open.deleteOnClose) this.setDeletePending(open.ino, true, open.stream);
+      const upper = open.stream.toUpperCase();
+      if (s.streamsPending?.has(upper) && [...ofStream(s.opens, open.stream)].length === 0) {
+        s.streamsPending.delete(upper);
+        streamDeleted = true;
+      }
+    }
     const last = s.opens.size === 0;
     if (last) this.byIno.delete(open.ino);
     this.touch(open.ino);
-    return { last, deletePending: s.deletePending };
+    return { last, deletePending: s.deletePending, streamDeleted };
   }
 
   /** Every open, of every connection. */

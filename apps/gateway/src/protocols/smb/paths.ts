@@ -17,7 +17,15 @@ export interface SmbName {
   components: string[];
   /** Set for a named stream ("file:stream[:$DATA]"); the default stream "::$DATA" is no stream. */
   stream?: string;
+  /** The default stream was named ("file::$DATA"): a directory, which has none, is not found so. */
+  defaultStream?: boolean;
 }
+
+/**
+ * A stream name may hold any character but NUL, "\\", "/" and ":" (Windows' rules, as
+ * smbtorture's smb2.streams.names2 checks them; wildcards and controls are allowed).
+ */
+const ILLEGAL_STREAM_CHAR = /[\\/:\0]/;
 
 const invalid = (why: string) => new SmbError(NT_STATUS.STATUS_OBJECT_NAME_INVALID, why);
 
@@ -37,6 +45,7 @@ export function parseSmbName(
   }
   if (n === '') return { components: [] };
   let stream: string | undefined;
+  let defaultStream: boolean | undefined;
   const colon = n.indexOf(':');
   if (colon >= 0) {
     const suffix = n.slice(colon + 1);
@@ -44,9 +53,13 @@ export function parseSmbName(
     const [sname = '', stype, ...rest] = suffix.split(':');
     if (rest.length > 0) throw invalid('too many colons');
     if (stype !== undefined && stype.toUpperCase() !== '$DATA') throw invalid(`stream type ${stype}`);
-    if (illegal(sname)) throw invalid('illegal character in a stream name');
+    if (sname === '' && stype === undefined) throw invalid('a colon without a stream name');
+    if (ILLEGAL_STREAM_CHAR.test(sname)) throw invalid('illegal character in a stream name');
+    if (sname.length > MAX_COMPONENT_UTF16) throw invalid('stream name longer than 255 characters');
     if (sname !== '') stream = sname;
-    if (n === '' && stream === undefined) return { components: [] };
+    if (n === '')
+      return stream === undefined ? { components: [], defaultStream: true } : { components: [], stream };
+    if (stream === undefined) defaultStream = true;
   }
   if (n.endsWith('\\')) n = n.slice(0, -1);
   // "." and ".." are resolved here, as Samba's check_path_syntax does; climbing above the share
@@ -64,7 +77,8 @@ export function parseSmbName(
     if (c.length > MAX_COMPONENT_UTF16) throw invalid('name component longer than 255 characters');
     components.push(c);
   }
-  return { components, stream };
+  if (stream !== undefined) return { components, stream };
+  return defaultStream ? { components, defaultStream } : { components };
 }
 
 export interface Resolved {

@@ -41,11 +41,17 @@ export interface SmbStatus {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+const filePath = (o: Open) => `${o.tree.share.name}\\${o.path}`;
+
+/** An open of a named stream is listed as "share\\path:stream". */
 function openFileRow(session: string, o: Open, fileId: bigint): SmbStatus['openFiles'][number] {
   return {
     session,
     share: o.tree.share.name,
-    path: o.kind === 'pipe' ? `\\PIPE\\${o.name}` : `${o.tree.share.name}\\${o.path}`,
+    path:
+      o.kind === 'pipe'
+        ? `\\PIPE\\${o.name}`
+        : `${filePath(o)}${o.stream === undefined ? '' : `:${o.stream}`}`,
     kind: o.kind,
     access: `0x${o.access.toString(16).padStart(8, '0')}`,
     caching: o.kind === 'pipe' ? 'none' : describeCaching(o),
@@ -79,14 +85,14 @@ export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEn
         out.trees.push({ session: sid, share: t.share.name, treeId: t.id, since: iso(t.createdAt) });
       for (const o of s.opens.values()) {
         out.openFiles.push(openFileRow(sid, o, o.fileId.volatile));
-        if (o.kind !== 'pipe') paths.set(o.ino, out.openFiles.at(-1)!.path);
+        if (o.kind !== 'pipe') paths.set(o.ino, filePath(o));
       }
     }
   }
   // Durable opens whose connection dropped, kept for a reconnect: they belong to no session now.
   for (const o of env.durable.disconnected()) {
     out.openFiles.push(openFileRow(DISCONNECTED_SESSION, o, o.fileId.persistent));
-    paths.set(o.ino, out.openFiles.at(-1)!.path);
+    paths.set(o.ino, filePath(o));
   }
   for (const { node, ino, holds: h } of env.ns.caching.cluster?.elsewhere() ?? []) {
     out.elsewhere.push({

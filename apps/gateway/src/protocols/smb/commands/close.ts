@@ -1,6 +1,7 @@
 import type { RequestContext } from '../context.ts';
-import { fileTimes, smbMeta } from '../file-meta.ts';
+import { fileTimes, inClusters, smbMeta } from '../file-meta.ts';
 import type { FileId } from '../open-files.ts';
+import { streamData } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { readFileId } from './file-id.ts';
@@ -55,11 +56,17 @@ export async function handleClose(ctx: RequestContext, req: CloseRequest): Promi
     }
     const a = await ctx.env.ns.getattr(open.ino);
     const meta = await smbMeta(ctx.env.ns, a);
+    const size =
+      open.stream !== undefined
+        ? BigInt((await streamData(ctx.env.ns, open.ino, open.stream)).length)
+        : a.type === 'dir'
+          ? 0n
+          : a.size;
     res = {
       flags: POSTQUERY_ATTRIB,
       ...fileTimes(a, meta),
-      allocationSize: meta.allocation,
-      endOfFile: a.type === 'dir' ? 0n : a.size,
+      allocationSize: open.stream !== undefined ? inClusters(size) : meta.allocation,
+      endOfFile: size,
       fileAttributes: meta.attributes,
     };
   }

@@ -1,6 +1,6 @@
 import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes } from '../../../storage/types.ts';
-import { invalidAccessMask, mapGeneric, maximalAccess, shareLimit } from '../access.ts';
+import { grantedAccess, invalidAccessMask, mapGeneric, maximalAccess, shareLimit } from '../access.ts';
 import { caseIndexFor } from '../case-index.ts';
 import { checkSharingElsewhere, claimOpen, deletePending } from '../cluster-opens.ts';
 import {
@@ -10,6 +10,8 @@ import {
   CREATE_ACTION,
   DISPOSITION,
   isSmb3,
+  NEW_DIR_MODE,
+  NEW_FILE_MODE,
   OPLOCK_LEVEL_LEASE,
   OPLOCK_LEVEL_NONE,
   OPTION,
@@ -18,7 +20,7 @@ import {
 } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import {
-  aaplReply,
+  answerContexts,
   type CreateContext,
   CTX,
   decodeCreateContexts,
@@ -34,21 +36,26 @@ import {
   reconnectDurable,
 } from '../durable.ts';
 import { SmbError } from '../errors.ts';
-import { fileTimes, smbMeta, writeAllocation, writeDosAttributes, writeEas } from '../file-meta.ts';
+import {
+  fileTimes,
+  inClusters,
+  smbMeta,
+  writeAllocation,
+  writeDosAttributes,
+  writeEas,
+} from '../file-meta.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { decodeEaList } from '../info/ea.ts';
 import { decodeLeaseRequest, encodeLeaseReply, type LeaseRequest, LeaseTable } from '../leases.ts';
-import { Open } from '../open-files.ts';
+import { openFromCreate } from '../open-files.ts';
 import { breakHandleCaching, contendForOpen, recallOtherNodes, waitForBreaks } from '../oplocks.ts';
 import { parseSmbName, resolvePath } from '../paths.ts';
 import { createQuotaHandle, isQuotaFile } from '../quota.ts';
 import { specialOpen } from '../special-open.ts';
+import { removeAllStreams } from '../streams.ts';
 import { type Reader, utf16 } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
-
-/** Modes of what SMB creates (Samba's `create mask`/`directory mask` defaults, less group write). */
-export const NEW_FILE_MODE = 0o644;
-export const NEW_DIR_MODE = 0o755;
+import { createStream } from './create-stream.ts';
 
 export interface CreateRequest {
   oplockLevel: number;
@@ -160,8 +167,10 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   const eaContext = req.contexts.find((c) => c.name === CTX.EA_BUFFER);
   const eas = eaContext ? decodeEaList(eaContext.data) : [];
   const name = parseSmbName(req.name);
-  if (name.stream !== undefined)
-    throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, 'named streams are not supported');
+  if (name.stream !== undefined) return createStream(ctx, req, access, { ...name, stream: name.stream });
+  // "name::$DATA" names the unnamed data stream, which a directory does not have.
+  if (name.defaultStream && req.options & OPTION.DIRECTORY_FILE)
+    throw new SmbError(NT_STATUS.STATUS_NOT_A_DIRECTORY, 'a data stream is not a directory');
   const lookup = () => resolvePath(ns, cred, tree.rootIno, tree.share.path, name.components);
   const readOnly = tree.share.readOnly;
   const limit = shareLimit(readOnly);
@@ -174,6 +183,8 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
       throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'the lease key is in use on another file');
   };
   let at = await lookup();
+  if (name.defaultStream && at.attrs?.type === 'dir')
+    throw new SmbError(NT_STATUS.STATUS_FILE_IS_A_DIRECTORY, 'a directory has no data stream');
   leaseElsewhere(at.attrs?.ino);
   let existing = at.attrs ? await existingAccess(ctx, req, access, at.attrs, at.parent, limit) : undefined;
   // Caching held by others is broken first (oplocks.ts); the CREATE waits for the breaks it must
@@ -215,6 +226,8 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
       await ctx.env.notify.quietly(file.ino, async () => {
         await writeDosAttributes(ns, cred, file, req.fileAttributes | ATTR.ARCHIVE);
         await writeEas(ns, cred, file.ino, eas);
+        // Overwriting the file's data removes its named streams (MS-FSA §2.1.5.1.2.1).
+        await removeAllStreams(ns, cred, file.ino);
       });
       action =
         req.disposition === DISPOSITION.SUPERSEDE ? CREATE_ACTION.SUPERSEDED : CREATE_ACTION.OVERWRITTEN;
@@ -252,23 +265,8 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
       throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
   }
 
-  const fid = ctx.env.nextFileId();
-  const conn = ctx.conn;
-  const open = new Open(
-    { persistent: fid, volatile: fid },
-    ctx.session!,
-    tree,
-    attrs.type === 'dir' ? 'dir' : 'file',
-    attrs.ino,
-    at.parent?.ino ?? 0n,
-    at.name,
-    at.path,
-    granted >>> 0,
-    req.shareAccess,
-    (req.options & OPTION.DELETE_ON_CLOSE) !== 0,
-    (req.options & OPTION.WRITE_THROUGH) !== 0,
-    `smb:${conn.id}:${fid}`,
-  );
+  const open = openFromCreate(ctx, req, attrs.type === 'dir' ? 'dir' : 'file', attrs.ino, at, granted);
+  const fid = open.fileId.volatile;
   ctx.env.inodes.add(open);
   const asksOplock = req.oplockLevel === OPLOCK_LEVEL_LEASE ? OPLOCK_LEVEL_NONE : req.oplockLevel;
   try {
@@ -292,9 +290,9 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
     alloc && action !== CREATE_ACTION.OPENED && final.type !== 'dir' ? alloc.data.readBigUInt64LE(0) : 0n;
   if (asked > meta.allocation) {
     await writeAllocation(ns, cred, final.ino, asked);
-    meta.allocation = ((asked + 4095n) / 4096n) * 4096n;
+    meta.allocation = inClusters(asked);
   }
-  const contexts = replyContexts(ctx, req, attrs, at.parent);
+  const contexts = answerContexts(ctx, req.contexts, attrs, at.parent);
   if (open.lease) contexts.push({ name: CTX.REQUEST_LEASE, data: encodeLeaseReply(open.lease) });
   if (durableReply) contexts.push(durableReply);
   return {
@@ -336,25 +334,12 @@ async function existingAccess(
     req.disposition as 0,
   );
   if (isDir && overwrite) throw bad('overwriting a directory');
-  const max = maximalAccess(ctx.cred(), attrs, parent) & limit;
   const dos = (await smbMeta(ctx.env.ns, attrs)).attributes;
-  let wanted = access & ~ACCESS.MAXIMUM_ALLOWED;
-  if (overwrite) wanted |= ACCESS.FILE_WRITE_DATA;
-  let granted = access & ACCESS.MAXIMUM_ALLOWED ? max : wanted;
-  if ((wanted & ~max & ~ACCESS.SYNCHRONIZE) !== 0) {
-    throw new SmbError(
-      NT_STATUS.STATUS_ACCESS_DENIED,
-      `access 0x${wanted.toString(16)} exceeds 0x${max.toString(16)}`,
-    );
-  }
-  if (dos & ATTR.READONLY) {
-    if (req.options & OPTION.DELETE_ON_CLOSE)
-      throw new SmbError(NT_STATUS.STATUS_CANNOT_DELETE, 'read-only file');
-    if (granted & (ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA)) {
-      if (access & ACCESS.MAXIMUM_ALLOWED) granted &= ~(ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA);
-      else throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only file');
-    }
-  }
+  const granted = grantedAccess(access, maximalAccess(ctx.cred(), attrs, parent) & limit, {
+    overwrite,
+    readOnlyFile: (dos & ATTR.READONLY) !== 0,
+    deleteOnClose: (req.options & OPTION.DELETE_ON_CLOSE) !== 0,
+  });
   // MS-FSA §2.1.5.1.2: overwriting a hidden or system file must name those attributes again.
   if (overwrite && (dos & ~req.fileAttributes & (ATTR.HIDDEN | ATTR.SYSTEM)) !== 0)
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'overwrite drops HIDDEN or SYSTEM');
@@ -395,7 +380,7 @@ async function reconnected(
     persistentId: open.fileId.persistent,
     volatileId: open.fileId.volatile,
     contexts: [
-      ...replyContexts(ctx, req, attrs, parent),
+      ...answerContexts(ctx, req.contexts, attrs, parent),
       ...(open.lease ? [{ name: CTX.REQUEST_LEASE, data: encodeLeaseReply(open.lease) }] : []),
     ],
   };
@@ -405,32 +390,6 @@ async function requireEmpty(ctx: RequestContext, ino: bigint): Promise<void> {
   const page = await ctx.env.ns.readdir(ctx.cred(), ino, 0n, 1);
   if (page.entries.length > 0)
     throw new SmbError(NT_STATUS.STATUS_DIRECTORY_NOT_EMPTY, 'directory not empty');
-}
-
-function replyContexts(
-  ctx: RequestContext,
-  req: CreateRequest,
-  a: Attributes,
-  parent: Attributes | undefined,
-): CreateContext[] {
-  const out: CreateContext[] = [];
-  for (const c of req.contexts) {
-    if (c.name === CTX.MAXIMAL_ACCESS) {
-      const data = Buffer.alloc(8);
-      data.writeUInt32LE(NT_STATUS.STATUS_SUCCESS, 0);
-      data.writeUInt32LE(maximalAccess(ctx.cred(), a, parent) & shareLimit(ctx.tree!.share.readOnly), 4);
-      out.push({ name: c.name, data });
-    } else if (c.name === CTX.QUERY_ON_DISK_ID) {
-      const data = Buffer.alloc(32);
-      data.writeBigUInt64LE(a.ino, 0);
-      data.writeBigUInt64LE(ctx.tree!.rootIno, 8);
-      out.push({ name: c.name, data });
-    } else if (c.name === CTX.AAPL) {
-      const data = aaplReply(c.data);
-      if (data) out.push({ name: c.name, data });
-    }
-  }
-  return out;
 }
 
 async function createPipe(ctx: RequestContext, req: CreateRequest, access: number): Promise<CreateResponse> {

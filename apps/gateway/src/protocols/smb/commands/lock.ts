@@ -63,6 +63,8 @@ export function decodeLock(r: Reader): LockRequest {
 export async function handleLock(ctx: RequestContext, req: LockRequest): Promise<void> {
   const open = ctx.open(req.fileId);
   if (open.kind !== 'file') throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'locks are on files');
+  if (open.stream !== undefined)
+    throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'byte-range locks on a named stream');
   const slot = sequenceSlot(ctx, open, req.sequence.index);
   if (slot !== undefined) {
     // The same request sent again after a lost connection (a durable open reconnected): it was

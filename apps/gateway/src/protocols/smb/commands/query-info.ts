@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { Attributes } from '../../../storage/types.ts';
 import { ACCESS, DIALECT } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
-import { smbMeta } from '../file-meta.ts';
+import { inClusters, smbMeta } from '../file-meta.ts';
 import { nsToFiletime } from '../filetime.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { encodeFileInfo, FILE_CLASS, FILE_MIN_SIZE, type FileView } from '../info/file-info.ts';
@@ -11,6 +12,7 @@ import { encodeFsInfo, FS_MIN_SIZE } from '../info/fs-info.ts';
 import { SECINFO, securityDescriptor } from '../info/security.ts';
 import type { FileId, Open } from '../open-files.ts';
 import { queryQuota } from '../quota.ts';
+import { listStreams, streamData } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
 
@@ -128,19 +130,42 @@ async function fileInfo(ctx: RequestContext, open: Open, req: QueryInfoRequest):
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no FILE_READ_ATTRIBUTES');
   if (req.infoClass === FILE_CLASS.FULL_EA && !open.has(ACCESS.FILE_READ_EA))
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no FILE_READ_EA');
-  const attrs = await ctx.env.ns.getattr(open.ino);
+  const { ns } = ctx.env;
+  const file = await ns.getattr(open.ino);
+  const fileMeta = await smbMeta(ns, file);
+  let attrs = file;
+  let meta = fileMeta;
+  let path = `\\${open.path}`;
+  // An open of a named stream answers with the file's times and attributes and the stream's size.
+  if (open.stream !== undefined) {
+    const size = BigInt((await streamData(ns, open.ino, open.stream)).length);
+    attrs = { ...file, size };
+    meta = { ...fileMeta, allocation: inClusters(size) };
+    path += `:${open.stream}`;
+  }
   const view: FileView = {
     attrs,
-    meta: await smbMeta(ctx.env.ns, attrs),
+    meta,
     normalizedNames: ctx.conn.dialect >= DIALECT.SMB311,
-    path: `\\${open.path}`,
-    deletePending: ctx.env.inodes.deletePending(open.ino),
+    path,
+    deletePending: ctx.env.inodes.deletePending(open.ino, open.stream),
     position: open.position,
     access: open.access,
     mode: open.mode,
     volumeSerial: volumeSerial(ctx.tree!.share.name),
   };
+  if (req.infoClass === FILE_CLASS.STREAM) view.streams = await streamList(ctx, file, fileMeta.allocation);
   return encodeFileInfo(req.infoClass, view);
+}
+
+/** The file's data streams: its unnamed one (a directory has none), then its named ones. */
+async function streamList(ctx: RequestContext, file: Attributes, allocation: bigint) {
+  const out = file.type === 'dir' ? [] : [{ name: '::$DATA', size: file.size, allocation }];
+  for (const s of await listStreams(ctx.env.ns, file.ino)) {
+    const size = BigInt(s.data.length);
+    out.push({ name: `:${s.name}:$DATA`, size, allocation: inClusters(size) });
+  }
+  return out;
 }
 
 function pipeInfo(req: QueryInfoRequest): Buffer {

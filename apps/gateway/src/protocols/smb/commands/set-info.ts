@@ -16,6 +16,8 @@ import { breakHandleCaching, breakReadCaching, waitForBreaks } from '../oplocks.
 import { lookupName, parseSmbName, resolvePath } from '../paths.ts';
 import { setQuota } from '../quota.ts';
 import { posixIdOf } from '../sids.ts';
+import { renameStreamOf } from '../stream-rename.ts';
+import { resizeStream, streamData } from '../streams.ts';
 import { Reader, utf16 } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
 import { INFO_TYPE } from './query-info.ts';
@@ -88,6 +90,7 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
       need(open, ACCESS.FILE_WRITE_DATA, 'FILE_WRITE_DATA');
       const want = b.readBigInt64LE(0);
       if (want < 0n) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'negative allocation');
+      if (open.stream !== undefined) return shrinkStream(ctx, open, want);
       const a = await ctx.env.ns.getattr(open.ino);
       if (a.type === 'dir')
         throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'allocation of a directory');
@@ -101,6 +104,10 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
       need(open, ACCESS.FILE_WRITE_DATA, 'FILE_WRITE_DATA');
       const size = b.readBigInt64LE(0);
       if (size < 0n) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'negative end of file');
+      if (open.stream !== undefined) {
+        await resizeStream(ctx.env.ns, ctx.cred(), open.ino, open.stream, size);
+        return keepChangeTime(ctx, open);
+      }
       if (open.kind === 'dir')
         throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'end of file of a directory');
       return resize(ctx, open, size);
@@ -112,6 +119,12 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
     default:
       throw new SmbError(NT_STATUS.STATUS_INVALID_INFO_CLASS, `file information class ${req.infoClass}`);
   }
+}
+
+/** An allocation below a stream's size cuts it (nothing is reserved for a larger one). */
+async function shrinkStream(ctx: RequestContext, open: Open, want: bigint): Promise<void> {
+  const size = BigInt((await streamData(ctx.env.ns, open.ino, open.stream!)).length);
+  if (want < size) await resizeStream(ctx.env.ns, ctx.cred(), open.ino, open.stream!, want);
 }
 
 async function resize(ctx: RequestContext, open: Open, size: bigint): Promise<void> {
@@ -171,12 +184,15 @@ async function setDeletePending(ctx: RequestContext, open: Open, pending: boolea
     const a = await ctx.env.ns.getattr(open.ino);
     if ((await smbMeta(ctx.env.ns, a)).attributes & ATTR.READONLY)
       throw new SmbError(NT_STATUS.STATUS_CANNOT_DELETE, 'read-only');
+    // A named stream's delete is its own: it goes when its last open closes (close-open.ts).
+    if (open.stream !== undefined) return ctx.env.inodes.setDeletePending(open.ino, true, open.stream);
     if (a.type === 'dir') {
       const page = await ctx.env.ns.readdir(ctx.cred(), open.ino, 0n, 1);
       if (page.entries.length > 0)
         throw new SmbError(NT_STATUS.STATUS_DIRECTORY_NOT_EMPTY, 'directory not empty');
     }
   }
+  if (open.stream !== undefined) return ctx.env.inodes.setDeletePending(open.ino, false, open.stream);
   if (pending) {
     breakHandleCaching(ctx.env, open);
     ctx.env.ns.caching
@@ -199,7 +215,13 @@ async function renameOrLink(ctx: RequestContext, open: Open, r: Reader, link: bo
   if (open.parentIno === 0n)
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the share root cannot be renamed');
   const target = parseSmbName(name, { leadingSlash: 'strip' });
-  if (target.stream !== undefined) throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'stream renames');
+  if (open.stream !== undefined || target.stream !== undefined || target.defaultStream) {
+    if (link) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'hard links of streams');
+    return renameStreamOf(ctx, open, target, replace);
+  }
+  // Renaming a file renames its streams: their opens refuse it, as Windows and Samba do.
+  if (!link && ctx.env.inodes.opensOf(open.ino).some((o) => o.stream !== undefined))
+    throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'a named stream of the file is open');
   if (target.components.length === 0)
     throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_INVALID, 'empty target');
   const { ns } = ctx.env;

@@ -3,8 +3,9 @@ import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
-import type { FileId } from '../open-files.ts';
+import type { FileId, Open } from '../open-files.ts';
 import { breakReadCaching } from '../oplocks.ts';
+import { streamData, writeStream } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { readFileId } from './file-id.ts';
@@ -63,6 +64,7 @@ export async function handleWrite(ctx: RequestContext, req: WriteRequest): Promi
   const { ns } = ctx.env;
   if (!open.hasAny(ACCESS.FILE_WRITE_DATA | ACCESS.FILE_APPEND_DATA))
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no write access');
+  if (open.stream !== undefined) return writeToStream(ctx, open, req);
   let offset = req.offset;
   // Appending: the offset of all ones, or any write through an append-only open, goes to EOF.
   if (offset === APPEND_OFFSET || !open.has(ACCESS.FILE_WRITE_DATA))
@@ -83,6 +85,18 @@ export async function handleWrite(ctx: RequestContext, req: WriteRequest): Promi
   await breakReadCaching(ctx.env, open);
   await ns.write(ctx.cred(), open.ino, offset, req.data, stable ? 'file' : 'unstable');
   if (!stable && req.data.length > 0) open.dirty = true;
+  await keepChangeTime(ctx, open);
+  open.position = offset + BigInt(req.data.length);
+  return { count: req.data.length };
+}
+
+/** Into a named stream (streams.ts), rewritten whole and so stable at once. */
+async function writeToStream(ctx: RequestContext, open: Open, req: WriteRequest): Promise<WriteResponse> {
+  const { ns } = ctx.env;
+  let offset = req.offset;
+  if (offset === APPEND_OFFSET || !open.has(ACCESS.FILE_WRITE_DATA))
+    offset = BigInt((await streamData(ns, open.ino, open.stream!)).length);
+  await writeStream(ns, ctx.cred(), open.ino, open.stream!, offset, req.data);
   await keepChangeTime(ctx, open);
   open.position = offset + BigInt(req.data.length);
   return { count: req.data.length };

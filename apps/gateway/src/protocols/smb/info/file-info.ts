@@ -48,6 +48,8 @@ export interface FileView {
   /** FileModeInformation of the open. */
   mode: number;
   volumeSerial: number;
+  /** FileStreamInformation's entries ("::$DATA" and ":name:$DATA"), for that class only. */
+  streams?: ReadonlyArray<{ name: string; size: bigint; allocation: bigint }>;
 }
 
 /**
@@ -154,12 +156,19 @@ export function encodeFileInfo(cls: number, v: FileView): Buffer {
       w.u32(short.length).bytes(short);
       break;
     }
-    case FILE_CLASS.STREAM:
-      if (a.type !== 'dir') {
-        const s = Buffer.from('::$DATA', 'utf16le');
-        w.u32(0).u32(s.length).u64(a.size).u64(v.meta.allocation).bytes(s);
-      }
+    case FILE_CLASS.STREAM: {
+      // FILE_STREAM_INFORMATION entries, each 8-byte aligned (MS-FSCC §2.4.44).
+      const list = v.streams ?? [];
+      list.forEach((e, i) => {
+        const start = w.length;
+        const n = Buffer.from(e.name, 'utf16le');
+        const size = 24 + n.length;
+        const next = i === list.length - 1 ? 0 : (size + 7) & ~7;
+        w.u32(next).u32(n.length).u64(e.size).u64(e.allocation).bytes(n);
+        if (next) w.zeros(next - (w.length - start));
+      });
       break;
+    }
     case FILE_CLASS.COMPRESSION:
       w.u64(a.type === 'dir' ? 0n : a.size)
         .u16(0)

@@ -36,8 +36,12 @@ const SECTOR = 512;
 const CLUSTER = 4096;
 const FILE_DEVICE_DISK = 0x07;
 const FILE_DEVICE_IS_MOUNTED = 0x20;
-/** Case-sensitive search, case-preserved names, Unicode on disk, user quotas, extended attributes. */
-const FS_ATTRIBUTES = 0x0080_0027;
+/**
+ * Case-sensitive search, case-preserved names, Unicode on disk, user quotas, named streams
+ * (FILE_NAMED_STREAMS: Windows keeps Zone.Identifier and macOS its Finder info in them), extended
+ * attributes.
+ */
+const FS_ATTRIBUTES = 0x0084_0027;
 /**
  * FileFsControlInformation's flags: quotas enforced (FILE_VC_QUOTA_ENFORCE), and crossing a soft
  * limit (the threshold) or a hard one logged (FILE_VC_LOG_QUOTA_THRESHOLD, _LIMIT) — the

@@ -80,6 +80,9 @@ export async function copyChunks(
   if (!target.has(ACCESS.FILE_WRITE_DATA) || (!writeOnly && !targetReadable))
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'target lacks access for a server-side copy');
   const source = sourceOf(ctx, key);
+  // Named streams are copied by reads and writes (the client's fallback).
+  if (source.stream !== undefined || target.stream !== undefined)
+    throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'server-side copy of a named stream');
   if (!source.hasAny(ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE))
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'source lacks read access');
   const { ns } = ctx.env;

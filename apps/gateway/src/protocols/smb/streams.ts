@@ -1,0 +1,133 @@
+import type { Namespace } from '../../storage/namespace.ts';
+import type { Credential } from '../../storage/types.ts';
+import { NT_STATUS } from './deps.ts';
+import { SmbError } from './errors.ts';
+
+/**
+ * Named streams ("file:name:$DATA", MS-FSCC §2.1.4) live in the file's xattrs, one each under
+ * `smb.stream.<name>` holding the stream's bytes, as Samba's vfs_streams_xattr keeps them in
+ * `user.DosStream.*`: Windows' Zone.Identifier, macOS's Finder info and extended attributes,
+ * an application's side data. They go with the inode (a delete, an S3 overwrite, which makes a
+ * new one) and are SMB's alone: NFS and S3 see the file's unnamed stream. Names ignore case and
+ * keep the case they were created with.
+ *
+ * A stream holds at most STREAM_MAX bytes — Samba's default `smbd max xattr size` and Linux's
+ * own xattr limit — since each write rewrites it and a file's streams are read with its
+ * attributes; a write past it is STATUS_DISK_FULL.
+ */
+export const STREAM_PREFIX = 'smb.stream.';
+export const STREAM_MAX = 64 * 1024;
+
+export interface NamedStream {
+  /** The name as created (its case). */
+  name: string;
+  data: Buffer;
+}
+
+const keyOf = (name: string) => STREAM_PREFIX + name;
+export const sameStreamName = (a: string, b: string): boolean =>
+  a.length === b.length && a.toUpperCase() === b.toUpperCase();
+
+/** The file's named streams, by name. */
+export async function listStreams(ns: Namespace, ino: bigint): Promise<NamedStream[]> {
+  const out: NamedStream[] = [];
+  for (const [k, data] of await ns.listXattrs(ino))
+    if (k.startsWith(STREAM_PREFIX)) out.push({ name: k.slice(STREAM_PREFIX.length), data });
+  return out;
+}
+
+/** The stream of that name, whatever its case. */
+export async function findStream(ns: Namespace, ino: bigint, name: string): Promise<NamedStream | undefined> {
+  return (await listStreams(ns, ino)).find((s) => sameStreamName(s.name, name));
+}
+
+/** The stream's bytes (empty when it was removed meanwhile). */
+export async function streamData(ns: Namespace, ino: bigint, name: string): Promise<Buffer> {
+  return (await ns.getXattr(ino, keyOf(name))) ?? Buffer.alloc(0);
+}
+
+function checkSize(size: bigint, name: string): number {
+  if (size > BigInt(STREAM_MAX))
+    throw new SmbError(
+      NT_STATUS.STATUS_DISK_FULL,
+      `named stream ${name} would hold ${size} bytes, over the ${STREAM_MAX} a named stream holds`,
+    );
+  return Number(size);
+}
+
+/** Sets the stream's bytes, creating it. */
+export async function putStream(
+  ns: Namespace,
+  cred: Credential,
+  ino: bigint,
+  name: string,
+  data: Buffer,
+): Promise<void> {
+  checkSize(BigInt(data.length), name);
+  await ns.setXattrs(cred, ino, { [keyOf(name)]: data });
+}
+
+/** Writes `bytes` at `offset`, the gap before them (if any) zeros. */
+export async function writeStream(
+  ns: Namespace,
+  cred: Credential,
+  ino: bigint,
+  name: string,
+  offset: bigint,
+  bytes: Buffer,
+): Promise<void> {
+  const end = checkSize(offset + BigInt(bytes.length), name);
+  const now = await streamData(ns, ino, name);
+  const next = Buffer.alloc(Math.max(end, now.length));
+  now.copy(next);
+  bytes.copy(next, Number(offset));
+  await ns.setXattrs(cred, ino, { [keyOf(name)]: next });
+}
+
+/** Cuts or extends (with zeros) the stream to `size` bytes. */
+export async function resizeStream(
+  ns: Namespace,
+  cred: Credential,
+  ino: bigint,
+  name: string,
+  size: bigint,
+): Promise<void> {
+  const n = checkSize(size, name);
+  const now = await streamData(ns, ino, name);
+  if (now.length === n) return;
+  const next = Buffer.alloc(n);
+  now.copy(next, 0, 0, Math.min(n, now.length));
+  await ns.setXattrs(cred, ino, { [keyOf(name)]: next });
+}
+
+export async function removeStream(
+  ns: Namespace,
+  cred: Credential,
+  ino: bigint,
+  name: string,
+): Promise<void> {
+  await ns.setXattrs(cred, ino, { [keyOf(name)]: undefined });
+}
+
+/** Removes every named stream: the unnamed one was overwritten (MS-FSA §2.1.5.1.2.1). */
+export async function removeAllStreams(ns: Namespace, cred: Credential, ino: bigint): Promise<void> {
+  const values: Record<string, undefined> = {};
+  for (const s of await listStreams(ns, ino)) values[keyOf(s.name)] = undefined;
+  if (Object.keys(values).length > 0) await ns.setXattrs(cred, ino, values);
+}
+
+/** Moves a stream's bytes to another name (replacing a stream there) in one change. */
+export async function renameStream(
+  ns: Namespace,
+  cred: Credential,
+  ino: bigint,
+  from: string,
+  to: string,
+  replaced: string | undefined,
+): Promise<void> {
+  const data = await streamData(ns, ino, from);
+  const values: Record<string, Buffer | undefined> = { [keyOf(from)]: undefined };
+  if (replaced !== undefined) values[keyOf(replaced)] = undefined;
+  values[keyOf(to)] = data;
+  await ns.setXattrs(cred, ino, values);
+}

@@ -1,0 +1,132 @@
+import { deepEqual, equal, match, ok, throws } from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SmbError } from '../../src/protocols/smb/errors.ts';
+import { parseSmbName } from '../../src/protocols/smb/paths.ts';
+import { STREAM_MAX } from '../../src/protocols/smb/streams.ts';
+import { ROOT } from '../../src/storage/types.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools } from '../support/tools.ts';
+import { type SmbGateway, s3ClientOf, smbclient, startSmbGateway } from './fixture.ts';
+
+/** The `stream: [name], N bytes` lines of smbclient's allinfo. */
+const streamsOf = (allinfo: string) =>
+  [...allinfo.matchAll(/^stream: \[(.*)\], (\d+) bytes$/gm)].map((m) => `${m[1]} ${m[2]}`);
+
+describe('stream names (MS-FSCC 2.1.5: "file:name[:$DATA]")', () => {
+  test('1 a named stream, the default stream, and names Windows refuses', () => {
+    deepEqual(parseSmbName('dir\\a.txt:Zone.Identifier'), {
+      components: ['dir', 'a.txt'],
+      stream: 'Zone.Identifier',
+    });
+    deepEqual(parseSmbName('a.txt:s:$dAtA'), { components: ['a.txt'], stream: 's' });
+    deepEqual(parseSmbName('a.txt::$DATA'), { components: ['a.txt'], defaultStream: true });
+    // Wildcards, controls and spaces are allowed in a stream name (smbtorture's streams.names2).
+    deepEqual(parseSmbName('a.txt:?Stream*\n <x>|'), { components: ['a.txt'], stream: '?Stream*\n <x>|' });
+    // A rename target names a stream of the same file.
+    deepEqual(parseSmbName(':New:$DATA', { leadingSlash: 'strip' }), { components: [], stream: 'New' });
+    for (const bad of [
+      'a.txt:',
+      'a.txt:s:',
+      'a.txt:s:$FOO',
+      'a.txt:s:$DATA:x',
+      'a.txt:x\\y',
+      'a.txt:x/y',
+      'a*.txt:s',
+    ])
+      throws(
+        () => parseSmbName(bad),
+        (e) => e instanceof SmbError && e.message !== '',
+        bad,
+      );
+  });
+});
+
+describe('named streams over SMB (smbclient), beside S3', () => {
+  let g: SmbGateway;
+  let work: string;
+  let s3: S3Client;
+  const alice = 'alice%Stream-s1de';
+  before(async () => {
+    g = await startSmbGateway({ protocols: ['smb', 's3'] });
+    const u = await g.user('alice', 'Stream-s1de');
+    const exp = await g.gw.ns.resolvePath(ROOT, '/export');
+    await g.gw.ns.mkdir({ uid: u.uid, gid: u.gid, gids: [] }, exp.ino, 'bucket', 0o755);
+    s3 = await s3ClientOf(g, 'alice');
+    work = makeTempDir('smb-streams');
+  });
+  after(() => g?.stop());
+
+  const run = (commands: string) => smbclient(g, alice, { share: 'export', commands, cwd: work });
+
+  test(
+    '2 a downloaded file’s Zone.Identifier is kept beside it, listed by allinfo, read back under any case, invisible to S3',
+    requireTools('smbclient'),
+    async () => {
+      writeFileSync(join(work, 'setup.exe'), 'the program');
+      const zone = '[ZoneTransfer]\r\nZoneId=3\r\nHostUrl=https://example.com/setup.exe\r\n';
+      writeFileSync(join(work, 'zone.txt'), zone);
+      const put = await run(
+        'put setup.exe bucket\\setup.exe; put zone.txt bucket\\setup.exe:Zone.Identifier',
+      );
+      equal(put.code, 0, put.output);
+      const info = await run('allinfo bucket\\setup.exe');
+      equal(info.code, 0, info.output);
+      deepEqual(streamsOf(info.stdout), ['::$DATA 11', `:Zone.Identifier:$DATA ${zone.length}`]);
+      const get = await run('get bucket\\SETUP.EXE:zone.identifier zone.back');
+      equal(get.code, 0, get.output);
+      equal(readFileSync(join(work, 'zone.back'), 'utf8'), zone);
+      // The object is the file's unnamed stream alone; the stream is no user metadata.
+      const obj = await s3.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'setup.exe' }));
+      equal(await obj.Body!.transformToString(), 'the program');
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'bucket', Key: 'setup.exe' }));
+      deepEqual(head.Metadata ?? {}, {});
+    },
+  );
+
+  test(
+    `3 a stream holds ${STREAM_MAX} bytes; a write past that is NT_STATUS_DISK_FULL and leaves the file’s data alone`,
+    requireTools('smbclient'),
+    async () => {
+      const max = randomBytes(STREAM_MAX);
+      writeFileSync(join(work, 'max.bin'), max);
+      writeFileSync(join(work, 'over.bin'), randomBytes(STREAM_MAX + 1));
+      writeFileSync(join(work, 'doc.txt'), 'document');
+      equal((await run('put doc.txt bucket\\doc.txt; put max.bin bucket\\doc.txt:thumb')).code, 0);
+      const over = await run('put over.bin bucket\\doc.txt:thumb');
+      match(over.output, /NT_STATUS_DISK_FULL/);
+      const get = await run('get bucket\\doc.txt:thumb thumb.back');
+      equal(get.code, 0, get.output);
+      // smbclient's put opened the stream with OVERWRITE_IF (emptied), then its write was refused.
+      equal(readFileSync(join(work, 'thumb.back')).length, 0);
+      equal((await run('put max.bin bucket\\doc.txt:thumb; get bucket\\doc.txt:thumb thumb.back')).code, 0);
+      ok(readFileSync(join(work, 'thumb.back')).equals(max), 'the largest stream reads back whole');
+      const obj = await s3.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'doc.txt' }));
+      equal(await obj.Body!.transformToString(), 'document');
+    },
+  );
+
+  test(
+    '4 overwriting the file (an SMB put, an S3 PUT) drops its streams, as on NTFS',
+    requireTools('smbclient'),
+    async () => {
+      writeFileSync(join(work, 'a.txt'), 'first');
+      writeFileSync(join(work, 's.txt'), 'side');
+      equal(
+        (await run('put a.txt bucket\\a.txt; put s.txt bucket\\a.txt:side; put s.txt bucket\\b.txt:side'))
+          .code,
+        0,
+      );
+      deepEqual(streamsOf((await run('allinfo bucket\\a.txt')).stdout), ['::$DATA 5', ':side:$DATA 4']);
+      // A stream of a file that did not exist made the file, empty.
+      deepEqual(streamsOf((await run('allinfo bucket\\b.txt')).stdout), ['::$DATA 0', ':side:$DATA 4']);
+      equal((await run('put a.txt bucket\\a.txt')).code, 0);
+      deepEqual(streamsOf((await run('allinfo bucket\\a.txt')).stdout), ['::$DATA 5']);
+      await s3.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'b.txt', Body: 'from S3' }));
+      deepEqual(streamsOf((await run('allinfo bucket\\b.txt')).stdout), ['::$DATA 7']);
+    },
+  );
+});
