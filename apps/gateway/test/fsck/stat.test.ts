@@ -1,7 +1,9 @@
 import { deepEqual, equal, match } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { statPath } from '../../src/cli/commands/stat.ts';
+import { putStream, removeAllStreams } from '../../src/protocols/smb/streams.ts';
 import { openNamespace } from '../../src/storage/open.ts';
+import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { ALICE } from './fixture.ts';
 import { buildListingTree, type ListingTree } from './listing-tree.ts';
@@ -106,6 +108,24 @@ describe('cfs stat', () => {
     equal(json.mtimeNs, '1732767660123456789');
     equal(json.layout.kind, 'own-blob');
     equal(json.layout.storedBytes, 12);
+  });
+
+  test('4b a file’s SMB named streams are listed with their sizes, in text and JSON', async () => {
+    const file = t.ino['/export/readme.txt']!;
+    const zone = Buffer.from('[ZoneTransfer]\r\nZoneId=3\r\n');
+    await putStream(t.ns, ROOT, file, 'Zone.Identifier', zone);
+    await putStream(t.ns, ROOT, file, 'empty', Buffer.alloc(0));
+    try {
+      const lines = (await statPath(t.ns, '/export/readme.txt')).stdout.trimEnd().split('\n');
+      equal(lines.at(-1), 'Streams: Zone.Identifier (26 bytes), empty (0 bytes) (SMB named streams)');
+      deepEqual(JSON.parse((await statPath(t.ns, '/export/readme.txt', { json: true })).stdout).streams, [
+        { name: 'Zone.Identifier', size: 26 },
+        { name: 'empty', size: 0 },
+      ]);
+    } finally {
+      await removeAllStreams(t.ns, ROOT, file);
+    }
+    equal((await statPath(t.ns, '/export/readme.txt')).stdout.includes('Streams:'), false);
   });
 
   test('5 a missing path is exit 1 with a clear message', async () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { listStreams } from '../../protocols/smb/streams.ts';
 import { LAYOUT } from '../../storage/meta/rows.ts';
 import type { Namespace } from '../../storage/namespace.ts';
 import { type Attributes, IMMUTABLE_FOREVER, isImmutable, ROOT } from '../../storage/types.ts';
@@ -7,6 +8,7 @@ import { attributesJson } from '../format/attributes-json.ts';
 import { cannotAccess } from '../format/errno-text.ts';
 import { deviceNumbers, modeString, octalMode, typeDescription } from '../format/mode.ts';
 import type { CommandOutput } from '../format/output.ts';
+import { plural } from '../format/plural.ts';
 import { statTime } from '../format/time.ts';
 
 /** Where a file's bytes are: its own blob at the same offsets, a list of extents, or inline. */
@@ -85,8 +87,15 @@ export async function statPath(
   }
   const target = a.type === 'symlink' ? await ns.readlink(ROOT, a.ino) : undefined;
   const layout = await dataLayout(ns, a);
+  const streams = (await listStreams(ns, a.ino)).map((s) => ({ name: s.name, size: s.data.length }));
   if (o.json) {
-    const json = { path, ...attributesJson(a), ...(target === undefined ? {} : { target }), layout };
+    const json = {
+      path,
+      ...attributesJson(a),
+      ...(target === undefined ? {} : { target }),
+      layout,
+      streams,
+    };
     return { stdout: `${JSON.stringify(json, null, 2)}\n`, stderr: '', exitCode: 0 };
   }
   const dev = a.type === 'chardev' || a.type === 'blockdev' ? deviceNumbers(a.rdev) : undefined;
@@ -105,6 +114,11 @@ export async function statPath(
   ];
   const hold = holdText(a);
   if (hold) lines.push(`  Hold: ${hold}`);
+  // Named streams SMB clients keep beside the data (Windows' Zone.Identifier, macOS's Finder info).
+  if (streams.length > 0)
+    lines.push(
+      `Streams: ${streams.map((x) => `${x.name} (${plural(x.size, 'byte')})`).join(', ')} (SMB named streams)`,
+    );
   return { stdout: `${lines.join('\n')}\n`, stderr: '', exitCode: 0 };
 }
 
@@ -112,7 +126,7 @@ export function registerStat(program: Command): void {
   program
     .command('stat')
     .description(
-      'show a namespace file’s attributes like stat: owner, group, mode, size, times, inode, layout',
+      'show a namespace file’s attributes like stat: owner, group, mode, size, times, inode, layout, SMB named streams',
     )
     .argument('<path>', 'namespace path')
     .option('--json', 'print the attributes as JSON')

@@ -67,7 +67,7 @@ export async function putStream(
   await ns.setXattrs(cred, ino, { [keyOf(name)]: data });
 }
 
-/** Writes `bytes` at `offset`, the gap before them (if any) zeros. */
+/** Writes `bytes` at `offset`, the gap before them (if any) zeros; writing nothing extends nothing. */
 export async function writeStream(
   ns: Namespace,
   cred: Credential,
@@ -77,6 +77,7 @@ export async function writeStream(
   bytes: Buffer,
 ): Promise<void> {
   const end = checkSize(offset + BigInt(bytes.length), name);
+  if (bytes.length === 0) return;
   const now = await streamData(ns, ino, name);
   const next = Buffer.alloc(Math.max(end, now.length));
   now.copy(next);

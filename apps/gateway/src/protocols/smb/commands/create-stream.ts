@@ -58,8 +58,6 @@ export async function createStream(
       throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, `not found: ${req.name}`);
     if (!at.parent) throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_INVALID, 'empty name');
     if (readOnly) throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
-    if ((access & ~ACCESS.MAXIMUM_ALLOWED & ~limit) !== 0)
-      throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
     try {
       attrs = await ns.create(cred, at.parent.ino, at.name, NEW_FILE_MODE, { kind: 'guarded' });
     } catch (e) {
