@@ -15,3 +15,11 @@ export const ETAG_CHANGE_XATTR = 's3.etag-change';
  * over other bytes.
  */
 export const CONTENT_CHECKSUM_XATTR = 's3.checksum';
+
+/**
+ * Extended attributes under this prefix hold a file's named data streams (SMB's
+ * "file:name:$DATA", protocols/smb/streams.ts): bulk data beside the file, up to a MiB each. They
+ * are read one at a time (getXattr) and listed by name and size (listStreams), never with the
+ * inode's attributes (listXattrs leaves them out), so a directory listing never loads them.
+ */
+export const STREAM_XATTR_PREFIX = 'stream.';

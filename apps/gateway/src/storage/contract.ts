@@ -109,8 +109,13 @@ export interface NamespaceApi {
   statfs(cred?: Credential): Promise<FsStats>;
 
   getXattr(ino: bigint, name: string): Promise<Buffer | undefined>;
-  /** The inode's extended attributes (cached with its attributes: do not modify). */
+  /**
+   * The inode's extended attributes (cached with its attributes: do not modify), without its
+   * named streams (STREAM_XATTR_PREFIX).
+   */
   listXattrs(ino: bigint): Promise<ReadonlyMap<string, Buffer>>;
+  /** The inode's named streams by name (the prefix left off), with their sizes; not cached. */
+  listStreams(ino: bigint): Promise<Array<{ name: string; size: number }>>;
   /** listXattrs' map when it is cached with the inode's attributes, without a wait. */
   cachedXattrs(ino: bigint): ReadonlyMap<string, Buffer> | undefined;
   /** Set (or, with value undefined, delete) extended attributes in one durable transaction. */

@@ -1,3 +1,4 @@
+import { STREAM_XATTR_PREFIX } from './annotations.ts';
 import { BufferPool, POOLED_MIN_BYTES } from './buffer-pool.ts';
 import { CachingRecalls } from './caching-recall.ts';
 import { type Backend, type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
@@ -644,7 +645,15 @@ export class Namespace implements NamespaceApi {
 
   async getXattr(ino: bigint, name: string): Promise<Buffer | undefined> {
     const n = await this.node(ino);
-    return n.xattrs ? n.xattrs.get(name) : this.m.getXattr(ino, name);
+    // A named stream is never among the cached attributes: it is read from the store each time.
+    return n.xattrs && !name.startsWith(STREAM_XATTR_PREFIX)
+      ? n.xattrs.get(name)
+      : this.m.getXattr(ino, name);
+  }
+
+  async listStreams(ino: bigint): Promise<Array<{ name: string; size: number }>> {
+    await this.node(ino);
+    return this.m.listStreams(ino);
   }
 
   async listXattrs(ino: bigint): Promise<ReadonlyMap<string, Buffer>> {

@@ -2,6 +2,7 @@ import { deepEqual, equal, ok } from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { STREAM_XATTR_PREFIX } from '../../src/storage/annotations.ts';
 import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
 import { LoopWrites } from '../../src/storage/data/loop-writes.ts';
 import { fsError } from '../../src/storage/errors.ts';
@@ -506,6 +507,35 @@ describe('blob lifetime', () => {
       equal(after.ctimeNs, f.ctimeNs);
       await fx.ns.setXattrs(ALICE, f.ino, { 'user.x': Buffer.from('1') });
       ok((await fx.ns.getattr(f.ino)).changeId > f.changeId);
+    } finally {
+      await fx.ns.close();
+    }
+  });
+
+  test('3 named streams: listed by name and size, read one at a time, never among the cached xattrs, gone with the file', async () => {
+    const fx = await openFixture();
+    try {
+      const exp = (await fx.ns.ensureDirectory('/export', 0o777)).ino;
+      const f = await fx.ns.create(ALICE, exp, 'photo.jpg', 0o644);
+      const big = Buffer.alloc(300_000, 7);
+      await fx.ns.setXattrs(ALICE, f.ino, {
+        'user.tag': Buffer.from('x'),
+        [`${STREAM_XATTR_PREFIX}Zone.Identifier`]: Buffer.from('ZoneId=3'),
+        [`${STREAM_XATTR_PREFIX}thumb`]: big,
+      });
+      deepEqual([...(await fx.ns.listXattrs(f.ino)).keys()], ['user.tag']);
+      deepEqual([...(fx.ns.cachedXattrs(f.ino)?.keys() ?? [])], ['user.tag']);
+      deepEqual(await fx.ns.listStreams(f.ino), [
+        { name: 'Zone.Identifier', size: 8 },
+        { name: 'thumb', size: 300_000 },
+      ]);
+      ok((await fx.ns.getXattr(f.ino, `${STREAM_XATTR_PREFIX}thumb`))?.equals(big));
+      await fx.ns.setXattrs(ALICE, f.ino, { [`${STREAM_XATTR_PREFIX}thumb`]: Buffer.from('small') });
+      equal((await fx.ns.getXattr(f.ino, `${STREAM_XATTR_PREFIX}thumb`))?.toString(), 'small');
+      await fx.ns.remove(ALICE, exp, 'photo.jpg');
+      const again = await fx.ns.create(ALICE, exp, 'photo.jpg', 0o644);
+      deepEqual(await fx.ns.listStreams(again.ino), []);
+      deepEqual(await fx.ns.listStreams(f.ino).catch((e: NodeJS.ErrnoException) => e.code), 'ESTALE');
     } finally {
       await fx.ns.close();
     }

@@ -47,6 +47,7 @@ const METADATA_READS = new Set<PropertyKey>([
   'allUsage',
   'getXattr',
   'listXattrs',
+  'listStreams',
   'pendingGc',
   'detached',
   'inodeCount',

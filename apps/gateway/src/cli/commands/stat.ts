@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listStreams } from '../../protocols/smb/streams.ts';
 import { LAYOUT } from '../../storage/meta/rows.ts';
 import type { Namespace } from '../../storage/namespace.ts';
 import { type Attributes, IMMUTABLE_FOREVER, isImmutable, ROOT } from '../../storage/types.ts';
@@ -87,7 +86,7 @@ export async function statPath(
   }
   const target = a.type === 'symlink' ? await ns.readlink(ROOT, a.ino) : undefined;
   const layout = await dataLayout(ns, a);
-  const streams = (await listStreams(ns, a.ino)).map((s) => ({ name: s.name, size: s.data.length }));
+  const streams = await ns.listStreams(a.ino);
   if (o.json) {
     const json = {
       path,

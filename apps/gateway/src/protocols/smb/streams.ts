@@ -1,3 +1,4 @@
+import { STREAM_XATTR_PREFIX } from '../../storage/annotations.ts';
 import type { Namespace } from '../../storage/namespace.ts';
 import type { Credential } from '../../storage/types.ts';
 import { NT_STATUS } from './deps.ts';
@@ -5,35 +6,32 @@ import { SmbError } from './errors.ts';
 
 /**
  * Named streams ("file:name:$DATA", MS-FSCC §2.1.4) live in the file's xattrs, one each under
- * `smb.stream.<name>` holding the stream's bytes, as Samba's vfs_streams_xattr keeps them in
- * `user.DosStream.*`: Windows' Zone.Identifier, macOS's Finder info and extended attributes,
- * an application's side data. They go with the inode (a delete, an S3 overwrite, which makes a
- * new one) and are SMB's alone: NFS and S3 see the file's unnamed stream. Names ignore case and
- * keep the case they were created with.
+ * `stream.<name>` (STREAM_XATTR_PREFIX) holding the stream's bytes, as Samba's vfs_streams_xattr
+ * keeps them in `user.DosStream.*`: Windows' Zone.Identifier, macOS's Finder info and extended
+ * attributes, an application's side data. The namespace reads them one at a time and never with
+ * the file's attributes, so listing a directory does not load them. They go with the inode (a
+ * delete, an S3 overwrite, which makes a new one) and are SMB's alone: NFS and S3 see the file's
+ * unnamed stream. Names ignore case and keep the case they were created with.
  *
- * A stream holds at most STREAM_MAX bytes — Samba's default `smbd max xattr size` and Linux's
- * own xattr limit — since each write rewrites it and a file's streams are read with its
- * attributes; a write past it is STATUS_DISK_FULL.
+ * A stream holds at most STREAM_MAX bytes (16 times Samba's default `smbd max xattr size`, which
+ * Linux's xattrs impose on it), since each write rewrites it whole; a write past it is
+ * STATUS_DISK_FULL.
  */
-export const STREAM_PREFIX = 'smb.stream.';
-export const STREAM_MAX = 64 * 1024;
+export const STREAM_MAX = 1024 * 1024;
 
 export interface NamedStream {
   /** The name as created (its case). */
   name: string;
-  data: Buffer;
+  size: number;
 }
 
-const keyOf = (name: string) => STREAM_PREFIX + name;
+const keyOf = (name: string) => STREAM_XATTR_PREFIX + name;
 export const sameStreamName = (a: string, b: string): boolean =>
   a.length === b.length && a.toUpperCase() === b.toUpperCase();
 
-/** The file's named streams, by name. */
-export async function listStreams(ns: Namespace, ino: bigint): Promise<NamedStream[]> {
-  const out: NamedStream[] = [];
-  for (const [k, data] of await ns.listXattrs(ino))
-    if (k.startsWith(STREAM_PREFIX)) out.push({ name: k.slice(STREAM_PREFIX.length), data });
-  return out;
+/** The file's named streams, by name, with their sizes. */
+export function listStreams(ns: Namespace, ino: bigint): Promise<NamedStream[]> {
+  return ns.listStreams(ino);
 }
 
 /** The stream of that name, whatever its case. */

@@ -1,3 +1,7 @@
+import { STREAM_XATTR_PREFIX } from '../annotations.ts';
+
+const STREAM_PREFIX_LENGTH = STREAM_XATTR_PREFIX.length;
+
 /**
  * Every statement the metadata programs run, by name, with `?` placeholders. The text is
  * shared by both dialects where SQL allows; PG_OVERRIDES holds PostgreSQL's own wording and
@@ -42,7 +46,9 @@ export const STATEMENTS = {
   /** Serializes directory moves (the subtree check walks ancestors), as a VFS rename lock does. */
   lockRename: 'SELECT 1 AS one',
   getXattr: 'SELECT value FROM xattrs WHERE ino = ? AND name = ?',
-  listXattrs: 'SELECT name, value FROM xattrs WHERE ino = ? ORDER BY name',
+  listXattrs: `SELECT name, value FROM xattrs WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) <> '${STREAM_XATTR_PREFIX}' ORDER BY name`,
+  listStreams: `SELECT substr(name, ${STREAM_PREFIX_LENGTH + 1}) AS name, length(value) AS size FROM xattrs
+     WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) = '${STREAM_XATTR_PREFIX}' ORDER BY name`,
   setXattr: 'INSERT OR REPLACE INTO xattrs (ino, name, value) VALUES (?, ?, ?)',
   deleteXattr: 'DELETE FROM xattrs WHERE ino = ? AND name = ?',
   touchCtime: 'UPDATE inodes SET ctime = ?, change = change + 1 WHERE ino = ?',

@@ -139,6 +139,14 @@ export abstract class MetadataStore implements TxContext {
     });
   }
 
+  /** The inode's named streams (STREAM_XATTR_PREFIX) by name, with their sizes. */
+  listStreams(ino: bigint): Awaitable<Array<{ name: string; size: number }>> {
+    return this.read(function* () {
+      const rows = yield* all<{ name: string; size: number | bigint }>('listStreams', ino);
+      return rows.map((r) => ({ name: r.name, size: Number(r.size) }));
+    });
+  }
+
   pendingGc(): Awaitable<bigint[]> {
     return this.read(function* () {
       return (yield* all<{ blob: bigint }>('listGc')).map((r) => r.blob);

@@ -28,6 +28,7 @@ const READ_ONLY: ReadonlySet<StatementName> = new Set<StatementName>([
   'allUsage',
   'getXattr',
   'listXattrs',
+  'listStreams',
   'extentsIn',
   'allExtents',
   'blobsOf',

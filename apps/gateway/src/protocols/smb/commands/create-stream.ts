@@ -89,7 +89,7 @@ export async function createStream(
   if (ctx.env.inodes.conflicts(ino, granted, req.shareAccess, stream))
     throw new SmbError(NT_STATUS.STATUS_SHARING_VIOLATION, 'sharing violation on the stream');
   let action: number = CREATE_ACTION.OPENED;
-  let size = found ? BigInt(found.data.length) : 0n;
+  let size = found ? BigInt(found.size) : 0n;
   if (!found || overwrite) {
     if (readOnly) throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
     await putStream(ns, cred, ino, stream, Buffer.alloc(0));

@@ -162,7 +162,7 @@ async function fileInfo(ctx: RequestContext, open: Open, req: QueryInfoRequest):
 async function streamList(ctx: RequestContext, file: Attributes, allocation: bigint) {
   const out = file.type === 'dir' ? [] : [{ name: '::$DATA', size: file.size, allocation }];
   for (const s of await listStreams(ctx.env.ns, file.ino)) {
-    const size = BigInt(s.data.length);
+    const size = BigInt(s.size);
     out.push({ name: `:${s.name}:$DATA`, size, allocation: inClusters(size) });
   }
   return out;
