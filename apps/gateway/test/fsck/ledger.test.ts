@@ -1,6 +1,7 @@
 import { deepEqual, equal } from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildTree, corrupt, fsck, kinds } from './fixture.ts';
+import { STREAM_XATTR_PREFIX } from '../../src/storage/annotations.ts';
+import { ALICE, buildTree, corrupt, fsck, kinds } from './fixture.ts';
 
 describe('fsck: quota ledger', () => {
   test('1 ledger drift per uid and gid is reported and rewritten from the files', async () => {
@@ -28,6 +29,24 @@ describe('fsck: quota ledger', () => {
     } finally {
       await ns.close();
     }
+  });
+
+  test('1b named streams count with their file: a ledger that has them is clean, one that lost them drifts', async () => {
+    const tree = await buildTree();
+    const ns = await tree.open();
+    try {
+      const readme = tree.ino['/export/docs/readme.txt']!;
+      await ns.setXattrs(ALICE, readme, { [`${STREAM_XATTR_PREFIX}Zone.Identifier`]: Buffer.alloc(300, 1) });
+      deepEqual(await ns.quotaUsage('uid', 1000), { kind: 'uid', id: 1000, bytes: 1048905n, inodes: 6n });
+    } finally {
+      await ns.close();
+    }
+    deepEqual((await fsck(tree)).problems, []);
+    corrupt(tree, 'UPDATE usage SET bytes = bytes - 300 WHERE kind = 0 AND id = 1000');
+    deepEqual(
+      (await fsck(tree)).problems.map((p) => p.detail),
+      ['uid 1000: ledger says 1048605 bytes / 6 inodes, files hold 1048905 bytes / 6 inodes'],
+    );
   });
 
   test('2 a file mid-upload counts in the ledger like any other inode', async () => {

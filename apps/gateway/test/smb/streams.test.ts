@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
 import { parseSmbName } from '../../src/protocols/smb/paths.ts';
 import { STREAM_MAX } from '../../src/protocols/smb/streams.ts';
@@ -11,6 +12,11 @@ import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
 import { type SmbGateway, s3ClientOf, smbclient, startSmbGateway } from './fixture.ts';
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (const until = Date.now() + 5000; !cond(); await new Promise((r) => setTimeout(r, 50)))
+    if (Date.now() > until) throw new Error('timed out waiting for the quota to load');
+}
 
 /** The `stream: [name], N bytes` lines of smbclient's allinfo. */
 const streamsOf = (allinfo: string) =>
@@ -106,6 +112,39 @@ describe('named streams over SMB (smbclient), beside S3', () => {
       ok(readFileSync(join(work, 'thumb.back')).equals(max), 'the largest stream reads back whole');
       const obj = await s3.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'doc.txt' }));
       equal(await obj.Body!.transformToString(), 'document');
+    },
+  );
+
+  test(
+    '3b streams count against the owner’s quota: a stream past the hard limit is NT_STATUS_DISK_FULL; deleting the file gives the bytes back',
+    requireTools('smbclient'),
+    async () => {
+      const u = (await g.gw.control.users.get('alice'))!;
+      writeFileSync(join(work, 'note.txt'), 'note');
+      writeFileSync(join(work, 'side.bin'), randomBytes(600_000));
+      equal((await run('put note.txt bucket\\quota.txt')).code, 0);
+      const before = (await g.gw.ns.quotaUsage('uid', u.uid)).bytes;
+      equal((await run('put side.bin bucket\\quota.txt:side')).code, 0);
+      equal((await g.gw.ns.quotaUsage('uid', u.uid)).bytes, before + 600_000n, 'the stream is charged');
+      await g.gw.control.quotas.set({ kind: 'uid', subjectId: u.uid, hardBytes: before + 1_000_000n });
+      await waitFor(() => quotaEnforcer(g.gw)?.quota('uid', u.uid)?.hardBytes === before + 1_000_000n);
+      try {
+        const over = await run('put side.bin bucket\\quota.txt:second');
+        match(over.output, /NT_STATUS_DISK_FULL/);
+        equal(
+          (await g.gw.ns.quotaUsage('uid', u.uid)).bytes,
+          before + 600_000n,
+          'nothing past the limit is kept',
+        );
+      } finally {
+        await g.gw.control.quotas.remove('uid', u.uid);
+      }
+      equal((await run('del bucket\\quota.txt')).code, 0);
+      equal(
+        (await g.gw.ns.quotaUsage('uid', u.uid)).bytes,
+        before - 4n,
+        'the file and its streams are given back',
+      );
     },
   );
 

@@ -517,6 +517,8 @@ describe('blob lifetime', () => {
     try {
       const exp = (await fx.ns.ensureDirectory('/export', 0o777)).ino;
       const f = await fx.ns.create(ALICE, exp, 'photo.jpg', 0o644);
+      const used = async () => (await fx.ns.quotaUsage('uid', ALICE.uid)).bytes;
+      const before = await used();
       const big = Buffer.alloc(300_000, 7);
       await fx.ns.setXattrs(ALICE, f.ino, {
         'user.tag': Buffer.from('x'),
@@ -530,9 +532,18 @@ describe('blob lifetime', () => {
         { name: 'thumb', size: 300_000 },
       ]);
       ok((await fx.ns.getXattr(f.ino, `${STREAM_XATTR_PREFIX}thumb`))?.equals(big));
+      equal(await used(), before + 300_008n, "the streams count against the owner's quota");
       await fx.ns.setXattrs(ALICE, f.ino, { [`${STREAM_XATTR_PREFIX}thumb`]: Buffer.from('small') });
       equal((await fx.ns.getXattr(f.ino, `${STREAM_XATTR_PREFIX}thumb`))?.toString(), 'small');
+      equal(await used(), before + 13n);
+      // A new owner takes the streams' bytes with the file.
+      const bobBefore = (await fx.ns.quotaUsage('uid', BOB.uid)).bytes;
+      await fx.ns.setattr(ROOT, f.ino, { uid: BOB.uid });
+      equal(await used(), before);
+      equal((await fx.ns.quotaUsage('uid', BOB.uid)).bytes, bobBefore + 13n);
+      await fx.ns.setattr(ROOT, f.ino, { uid: ALICE.uid });
       await fx.ns.remove(ALICE, exp, 'photo.jpg');
+      equal(await used(), before, 'the file took its streams’ bytes with it');
       const again = await fx.ns.create(ALICE, exp, 'photo.jpg', 0o644);
       deepEqual(await fx.ns.listStreams(again.ino), []);
       deepEqual(await fx.ns.listStreams(f.ino).catch((e: NodeJS.ErrnoException) => e.code), 'ESTALE');

@@ -523,10 +523,12 @@ export class SmbConnection implements ConnectionState {
       let len = HEADER_SIZE;
       for (const b of m.body) len += b.length;
       const body = [...m.body];
-      if (i < list.length - 1) {
+      // Every reply of a compound is 8-byte aligned, the last too (as Windows sends them;
+      // smbtorture's smb2.compound.compound-padding); NextCommand links all but the last.
+      if (list.length > 1) {
         const pad = (8 - (len % 8)) % 8;
         if (pad) body.push(zeroPad(pad));
-        m.header.writeUInt32LE(len + pad, 20);
+        if (i < list.length - 1) m.header.writeUInt32LE(len + pad, 20);
       }
       if (m.signWith && !enc.encrypted) {
         m.header.writeUInt32LE(m.header.readUInt32LE(16) | FLAGS.SIGNED, 16);
@@ -667,14 +669,24 @@ export class SmbConnection implements ConnectionState {
         return abort.signal;
       },
       open: (fid) => {
+        // An unrelated request's FileId is the chain's from then on, even one that names no open:
+        // a related request after it does not reach back to an earlier CREATE (MS-SMB2
+        // §3.3.5.2.7.2; smbtorture's smb2.compound.invalid3).
+        const forget = () => {
+          if (related) return;
+          chain.open = undefined;
+          chain.createFailed = undefined;
+        };
         if (allOnes(fid)) {
           if (related && chain.open && !chain.open.closed) return chain.open;
           if (related && chain.createFailed !== undefined)
             throw new SmbError(chain.createFailed, 'the related CREATE failed');
+          forget();
           throw new SmbError(NT_STATUS.STATUS_FILE_CLOSED, 'no related open');
         }
         const o = session?.opens.get(fid.volatile);
         if (!o || o.closed || o.fileId.persistent !== fid.persistent || o.tree !== tree) {
+          forget();
           throw new SmbError(NT_STATUS.STATUS_FILE_CLOSED, 'unknown FileId');
         }
         chain.open = o;

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { STREAM_XATTR_PREFIX } from '../annotations.ts';
 import { USAGE_GID, USAGE_UID } from '../sqlite/schema.ts';
 import type { CheckContext } from './context.ts';
 import type { Finding } from './finding.ts';
@@ -11,14 +12,20 @@ export interface UsageRow {
   inodes: bigint;
 }
 
+/** Bytes of named streams (STREAM_XATTR_PREFIX) per inode. */
+const STREAMS = `SELECT ino AS sino, SUM(length(value)) AS sbytes FROM xattrs
+    WHERE substr(name, 1, ${STREAM_XATTR_PREFIX.length}) = '${STREAM_XATTR_PREFIX}' GROUP BY ino`;
+
 /**
  * Usage as the ledger defines it, recomputed from the inodes: per uid and per gid, bytes are
- * the sum of regular-file sizes and inodes the count of inodes of any type (detached included).
+ * the sum of regular-file sizes and of named streams' sizes, inodes the count of inodes of any
+ * type (detached included).
  */
 export function actualUsage(db: Database.Database): UsageRow[] {
   const per = (kind: number, column: string) => `
-    SELECT ${kind} AS kind, ${column} AS id, SUM(CASE WHEN type = ${FILE} THEN size ELSE 0 END) AS bytes,
-           COUNT(*) AS inodes FROM inodes GROUP BY ${column}`;
+    SELECT ${kind} AS kind, ${column} AS id,
+           SUM(CASE WHEN type = ${FILE} THEN size ELSE 0 END + COALESCE(sbytes, 0)) AS bytes,
+           COUNT(*) AS inodes FROM inodes LEFT JOIN (${STREAMS}) ON sino = ino GROUP BY ${column}`;
   return db
     .prepare(`${per(USAGE_UID, 'uid')} UNION ALL ${per(USAGE_GID, 'gid')} ORDER BY kind, id`)
     .all() as UsageRow[];

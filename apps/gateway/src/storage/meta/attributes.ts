@@ -1,4 +1,4 @@
-import { CONTENT_CHECKSUM_XATTR, ETAG_CHANGE_XATTR } from '../annotations.ts';
+import { CONTENT_CHECKSUM_XATTR, ETAG_CHANGE_XATTR, STREAM_XATTR_PREFIX } from '../annotations.ts';
 import { fsError } from '../errors.ts';
 import {
   effectiveAccess,
@@ -12,7 +12,7 @@ import {
 } from '../permissions.ts';
 import type { Attributes, Credential, SetAttributes } from '../types.ts';
 import { attrsOf, cutExtents, mustRow } from './inodes.ts';
-import { addUsage, charge } from './ledger.ts';
+import { addUsage, charge, streamBytes } from './ledger.ts';
 import { type Effects, MAX_FILE_SIZE, noEffects, type TxContext } from './model.ts';
 import { get, type Program, run } from './program.ts';
 import { type InodeRow, keepAfter, LAYOUT, toAttributes, typeOfCode } from './rows.ts';
@@ -107,9 +107,11 @@ export function* setattrTx(
   if (changes) requireMutable(cur, now, String(ino));
   const sizeDelta = cur.type === 'file' ? size - row.size : 0n;
   if (uid !== cur.uid || gid !== cur.gid) {
-    const bytes = cur.type === 'file' ? size : 0n;
+    // The new owner takes the inode, its data and its named streams.
+    const streams = yield* streamBytes(ino);
+    const bytes = (cur.type === 'file' ? size : 0n) + streams;
     yield* charge(ctx, uid, gid, bytes, 1n);
-    yield* addUsage(cur.uid, cur.gid, -row.size * (cur.type === 'file' ? 1n : 0n), -1n);
+    yield* addUsage(cur.uid, cur.gid, -(cur.type === 'file' ? row.size : 0n) - streams, -1n);
     yield* addUsage(uid, gid, bytes, 1n);
   } else if (sizeDelta !== 0n) {
     yield* charge(ctx, uid, gid, sizeDelta, 0n);
@@ -257,7 +259,9 @@ export function* voidContentAnnotation(ino: bigint): Program<boolean> {
 /** Sets (or, with undefined, deletes) extended attributes; names of 1–255 characters. */
 export function* writeXattrs(ino: bigint, values: Record<string, Buffer | undefined>): Program<void> {
   for (const [name, value] of Object.entries(values)) {
-    if (name.length === 0 || name.length > 255) throw fsError('EINVAL', 'bad attribute name', name);
+    // A named stream's name may itself be 255 characters long.
+    const max = name.startsWith(STREAM_XATTR_PREFIX) ? 255 + STREAM_XATTR_PREFIX.length : 255;
+    if (name.length === 0 || name.length > max) throw fsError('EINVAL', 'bad attribute name', name);
     if (value === undefined) yield* run('deleteXattr', ino, name);
     else yield* run('setXattr', ino, name, value);
   }
@@ -279,6 +283,15 @@ export function* setXattrs(
   if (!isOwnerOrRoot(cred, a) && (effectiveAccess(cred, a) & W_OK) === 0) {
     throw fsError('EACCES', 'no permission to change attributes', String(ino));
   }
+  // Named streams count against the owner's quota (streamBytes): growth is charged first.
+  let grow = 0n;
+  for (const [name, value] of Object.entries(values)) {
+    if (!name.startsWith(STREAM_XATTR_PREFIX)) continue;
+    const old = yield* get<{ value: Buffer }>('getXattr', ino, name);
+    grow += BigInt(value?.length ?? 0) - BigInt(old?.value.length ?? 0);
+  }
+  if (grow > 0n) yield* charge(ctx, a.uid, a.gid, grow, 0n);
+  yield* addUsage(a.uid, a.gid, grow, 0n);
   yield* writeXattrs(ino, values);
   if (!quiet) yield* run('touchCtime', ctx.now(), ino);
   fx.touched.push(ino);

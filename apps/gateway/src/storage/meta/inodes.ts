@@ -1,6 +1,6 @@
 import { fsError } from '../errors.ts';
 import type { Attributes } from '../types.ts';
-import { addUsage } from './ledger.ts';
+import { addUsage, streamBytes } from './ledger.ts';
 import { type Effects, type Extent, type ExtentRow, type TxContext, toExtent } from './model.ts';
 import { all, get, type Program, run } from './program.ts';
 import { type InodeRow, LAYOUT, toAttributes, typeOfCode } from './rows.ts';
@@ -52,7 +52,7 @@ function* freeBlobIfUnused(blob: bigint, except: bigint, fx: Effects): Program<v
 /** Drops an inode whose last link is gone; its blobs are queued for deletion. */
 export function* destroyInode(ctx: TxContext, r: InodeRow, fx: Effects): Program<void> {
   const type = typeOfCode(r.type);
-  const size = type === 'file' ? r.size : 0n;
+  const size = (type === 'file' ? r.size : 0n) + (yield* streamBytes(r.ino));
   yield* addUsage(Number(r.uid), Number(r.gid), -size, -1n);
   const blobs = new Set<bigint>();
   if (type === 'file') {

@@ -9,6 +9,16 @@ export function* usageOf(kind: 'uid' | 'gid', id: number): Program<QuotaUsage> {
   return { kind, id, bytes: BigInt(r?.bytes ?? 0n), inodes: BigInt(r?.inodes ?? 0n) };
 }
 
+/**
+ * Bytes of the inode's named streams (STREAM_XATTR_PREFIX): they count with its data against
+ * its owner's quota, as NTFS counts alternate data streams and ext4 the xattr blocks Samba's
+ * streams_xattr writes.
+ */
+export function* streamBytes(ino: bigint): Program<bigint> {
+  const r = yield* get<{ bytes: bigint | number }>('streamBytes', ino);
+  return BigInt(r?.bytes ?? 0);
+}
+
 export function* addUsage(uid: number, gid: number, bytes: bigint, inodes: bigint): Program<void> {
   if (bytes === 0n && inodes === 0n) return;
   yield* run('addUsage', uid, bytes, inodes, gid, bytes, inodes);

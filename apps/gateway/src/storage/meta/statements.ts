@@ -47,6 +47,8 @@ export const STATEMENTS = {
   lockRename: 'SELECT 1 AS one',
   getXattr: 'SELECT value FROM xattrs WHERE ino = ? AND name = ?',
   listXattrs: `SELECT name, value FROM xattrs WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) <> '${STREAM_XATTR_PREFIX}' ORDER BY name`,
+  streamBytes: `SELECT COALESCE(SUM(length(value)), 0) AS bytes FROM xattrs
+     WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) = '${STREAM_XATTR_PREFIX}'`,
   listStreams: `SELECT substr(name, ${STREAM_PREFIX_LENGTH + 1}) AS name, length(value) AS size FROM xattrs
      WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) = '${STREAM_XATTR_PREFIX}' ORDER BY name`,
   setXattr: 'INSERT OR REPLACE INTO xattrs (ino, name, value) VALUES (?, ?, ?)',
