@@ -7,7 +7,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } 
 import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
 import { parseSmbName } from '../../src/protocols/smb/paths.ts';
-import { STREAM_MAX } from '../../src/protocols/smb/streams.ts';
+import { STREAM_MAX, streamData, writeStream } from '../../src/protocols/smb/streams.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
@@ -147,6 +147,16 @@ describe('named streams over SMB (smbclient), beside S3', () => {
       );
     },
   );
+
+  test('3c writes in flight together into one stream all land (each rewrites the stream in turn)', async () => {
+    const u = (await g.gw.control.users.get('alice'))!;
+    const cred = { uid: u.uid, gid: u.gid, gids: [] };
+    const dir = await g.gw.ns.resolvePath(ROOT, '/export/bucket');
+    const f = await g.gw.ns.create(cred, dir.ino, 'parallel.bin', 0o644);
+    const chunks = Array.from({ length: 16 }, (_, i) => Buffer.alloc(4096, i + 1));
+    await Promise.all(chunks.map((c, i) => writeStream(g.gw.ns, cred, f.ino, 'side', BigInt(i * 4096), c)));
+    ok((await streamData(g.gw.ns, f.ino, 'side')).equals(Buffer.concat(chunks)));
+  });
 
   test(
     '4 overwriting the file (an SMB put, an S3 PUT) drops its streams, as on NTFS',

@@ -65,6 +65,30 @@ export async function putStream(
   await ns.setXattrs(cred, ino, { [keyOf(name)]: data });
 }
 
+/** Per namespace, the last read-modify-write of each stream (`ino:NAME`) still running. */
+const rewrites = new WeakMap<Namespace, Map<string, Promise<void>>>();
+
+/**
+ * Runs a read-modify-write of a stream after the ones before it: a client's WRITEs in flight
+ * together (smbclient and Windows keep several outstanding) would otherwise each rewrite the
+ * stream from the same old bytes, and all but the last would be lost.
+ */
+function rewrite(ns: Namespace, ino: bigint, name: string, change: () => Promise<void>): Promise<void> {
+  let byStream = rewrites.get(ns);
+  if (!byStream) {
+    byStream = new Map();
+    rewrites.set(ns, byStream);
+  }
+  const key = `${ino}:${name.toUpperCase()}`;
+  const done = (byStream.get(key) ?? Promise.resolve()).then(change, change);
+  const tail = done.catch(() => undefined);
+  byStream.set(key, tail);
+  void tail.then(() => {
+    if (byStream.get(key) === tail) byStream.delete(key);
+  });
+  return done;
+}
+
 /** Writes `bytes` at `offset`, the gap before them (if any) zeros; writing nothing extends nothing. */
 export async function writeStream(
   ns: Namespace,
@@ -76,11 +100,13 @@ export async function writeStream(
 ): Promise<void> {
   const end = checkSize(offset + BigInt(bytes.length), name);
   if (bytes.length === 0) return;
-  const now = await streamData(ns, ino, name);
-  const next = Buffer.alloc(Math.max(end, now.length));
-  now.copy(next);
-  bytes.copy(next, Number(offset));
-  await ns.setXattrs(cred, ino, { [keyOf(name)]: next });
+  await rewrite(ns, ino, name, async () => {
+    const now = await streamData(ns, ino, name);
+    const next = Buffer.alloc(Math.max(end, now.length));
+    now.copy(next);
+    bytes.copy(next, Number(offset));
+    await ns.setXattrs(cred, ino, { [keyOf(name)]: next });
+  });
 }
 
 /** Cuts or extends (with zeros) the stream to `size` bytes. */
@@ -92,11 +118,13 @@ export async function resizeStream(
   size: bigint,
 ): Promise<void> {
   const n = checkSize(size, name);
-  const now = await streamData(ns, ino, name);
-  if (now.length === n) return;
-  const next = Buffer.alloc(n);
-  now.copy(next, 0, 0, Math.min(n, now.length));
-  await ns.setXattrs(cred, ino, { [keyOf(name)]: next });
+  await rewrite(ns, ino, name, async () => {
+    const now = await streamData(ns, ino, name);
+    if (now.length === n) return;
+    const next = Buffer.alloc(n);
+    now.copy(next, 0, 0, Math.min(n, now.length));
+    await ns.setXattrs(cred, ino, { [keyOf(name)]: next });
+  });
 }
 
 export async function removeStream(
