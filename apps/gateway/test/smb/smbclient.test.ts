@@ -20,17 +20,10 @@ import { runCommand } from '../support/proc.ts';
 import { relayProxy } from '../support/proxy.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools, toolPath } from '../support/tools.ts';
+import { waitFor } from '../support/wait.ts';
 import { type SmbGateway, s3ClientOf, smbclient, startSmbGateway } from './fixture.ts';
 
 const MiB = 1024 * 1024;
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('smbclient (Samba 4.17) against the SMB server', () => {
   let g: SmbGateway;

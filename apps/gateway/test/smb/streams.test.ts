@@ -11,12 +11,8 @@ import { STREAM_MAX, streamData, writeStream } from '../../src/protocols/smb/str
 import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
+import { waitFor } from '../support/wait.ts';
 import { type SmbGateway, s3ClientOf, smbclient, startSmbGateway } from './fixture.ts';
-
-async function waitFor(cond: () => boolean): Promise<void> {
-  for (const until = Date.now() + 5000; !cond(); await new Promise((r) => setTimeout(r, 50)))
-    if (Date.now() > until) throw new Error('timed out waiting for the quota to load');
-}
 
 /** The `stream: [name], N bytes` lines of smbclient's allinfo. */
 const streamsOf = (allinfo: string) =>
@@ -127,7 +123,10 @@ describe('named streams over SMB (smbclient), beside S3', () => {
       equal((await run('put side.bin bucket\\quota.txt:side')).code, 0);
       equal((await g.gw.ns.quotaUsage('uid', u.uid)).bytes, before + 600_000n, 'the stream is charged');
       await g.gw.control.quotas.set({ kind: 'uid', subjectId: u.uid, hardBytes: before + 1_000_000n });
-      await waitFor(() => quotaEnforcer(g.gw)?.quota('uid', u.uid)?.hardBytes === before + 1_000_000n);
+      await waitFor(
+        () => quotaEnforcer(g.gw)?.quota('uid', u.uid)?.hardBytes === before + 1_000_000n,
+        'quota loaded',
+      );
       try {
         const over = await run('put side.bin bucket\\quota.txt:second');
         match(over.output, /NT_STATUS_DISK_FULL/);

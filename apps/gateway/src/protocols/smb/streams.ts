@@ -19,24 +19,22 @@ import { SmbError } from './errors.ts';
  */
 export const STREAM_MAX = 1024 * 1024;
 
-export interface NamedStream {
-  /** The name as created (its case). */
-  name: string;
-  size: number;
-}
-
 const keyOf = (name: string) => STREAM_XATTR_PREFIX + name;
 export const sameStreamName = (a: string, b: string): boolean =>
   a.length === b.length && a.toUpperCase() === b.toUpperCase();
 
-/** The file's named streams, by name, with their sizes. */
-export function listStreams(ns: Namespace, ino: bigint): Promise<NamedStream[]> {
-  return ns.listStreams(ino);
+/** The stream of that name, whatever its case: its name as created and its size. */
+export async function findStream(
+  ns: Namespace,
+  ino: bigint,
+  name: string,
+): Promise<{ name: string; size: number } | undefined> {
+  return (await ns.listStreams(ino)).find((s) => sameStreamName(s.name, name));
 }
 
-/** The stream of that name, whatever its case. */
-export async function findStream(ns: Namespace, ino: bigint, name: string): Promise<NamedStream | undefined> {
-  return (await listStreams(ns, ino)).find((s) => sameStreamName(s.name, name));
+/** The stream's size, from the store's listing (its bytes are not read); 0 once it is gone. */
+export async function streamSize(ns: Namespace, ino: bigint, name: string): Promise<bigint> {
+  return BigInt((await findStream(ns, ino, name))?.size ?? 0);
 }
 
 /** The stream's bytes (empty when it was removed meanwhile). */
@@ -139,7 +137,7 @@ export async function removeStream(
 /** Removes every named stream: the unnamed one was overwritten (MS-FSA §2.1.5.1.2.1). */
 export async function removeAllStreams(ns: Namespace, cred: Credential, ino: bigint): Promise<void> {
   const values: Record<string, undefined> = {};
-  for (const s of await listStreams(ns, ino)) values[keyOf(s.name)] = undefined;
+  for (const s of await ns.listStreams(ino)) values[keyOf(s.name)] = undefined;
   if (Object.keys(values).length > 0) await ns.setXattrs(cred, ino, values);
 }
 

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../context.ts';
 import { fileTimes, inClusters, smbMeta } from '../file-meta.ts';
 import type { FileId } from '../open-files.ts';
-import { streamData } from '../streams.ts';
+import { streamSize } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { readFileId } from './file-id.ts';
@@ -58,7 +58,7 @@ export async function handleClose(ctx: RequestContext, req: CloseRequest): Promi
     const meta = await smbMeta(ctx.env.ns, a);
     const size =
       open.stream !== undefined
-        ? BigInt((await streamData(ctx.env.ns, open.ino, open.stream)).length)
+        ? await streamSize(ctx.env.ns, open.ino, open.stream)
         : a.type === 'dir'
           ? 0n
           : a.size;

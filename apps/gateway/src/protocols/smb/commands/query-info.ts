@@ -12,7 +12,7 @@ import { encodeFsInfo, FS_MIN_SIZE } from '../info/fs-info.ts';
 import { SECINFO, securityDescriptor } from '../info/security.ts';
 import type { FileId, Open } from '../open-files.ts';
 import { queryQuota } from '../quota.ts';
-import { listStreams, streamData } from '../streams.ts';
+import { streamSize } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
 
@@ -138,7 +138,7 @@ async function fileInfo(ctx: RequestContext, open: Open, req: QueryInfoRequest):
   let path = `\\${open.path}`;
   // An open of a named stream answers with the file's times and attributes and the stream's size.
   if (open.stream !== undefined) {
-    const size = BigInt((await streamData(ns, open.ino, open.stream)).length);
+    const size = await streamSize(ns, open.ino, open.stream);
     attrs = { ...file, size };
     meta = { ...fileMeta, allocation: inClusters(size) };
     path += `:${open.stream}`;
@@ -161,7 +161,7 @@ async function fileInfo(ctx: RequestContext, open: Open, req: QueryInfoRequest):
 /** The file's data streams: its unnamed one (a directory has none), then its named ones. */
 async function streamList(ctx: RequestContext, file: Attributes, allocation: bigint) {
   const out = file.type === 'dir' ? [] : [{ name: '::$DATA', size: file.size, allocation }];
-  for (const s of await listStreams(ctx.env.ns, file.ino)) {
+  for (const s of await ctx.env.ns.listStreams(file.ino)) {
     const size = BigInt(s.size);
     out.push({ name: `:${s.name}:$DATA`, size, allocation: inClusters(size) });
   }

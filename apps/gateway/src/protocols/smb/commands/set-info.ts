@@ -17,7 +17,7 @@ import { lookupName, parseSmbName, resolvePath } from '../paths.ts';
 import { setQuota } from '../quota.ts';
 import { posixIdOf } from '../sids.ts';
 import { renameStreamOf } from '../stream-rename.ts';
-import { resizeStream, streamData } from '../streams.ts';
+import { resizeStream, streamSize } from '../streams.ts';
 import { Reader, utf16 } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
 import { INFO_TYPE } from './query-info.ts';
@@ -123,7 +123,7 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
 
 /** An allocation below a stream's size cuts it (nothing is reserved for a larger one). */
 async function shrinkStream(ctx: RequestContext, open: Open, want: bigint): Promise<void> {
-  const size = BigInt((await streamData(ctx.env.ns, open.ino, open.stream!)).length);
+  const size = await streamSize(ctx.env.ns, open.ino, open.stream!);
   if (want < size) await resizeStream(ctx.env.ns, ctx.cred(), open.ino, open.stream!, want);
 }
 

@@ -5,7 +5,7 @@ import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
 import type { FileId, Open } from '../open-files.ts';
 import { breakReadCaching } from '../oplocks.ts';
-import { streamData, writeStream } from '../streams.ts';
+import { streamSize, writeStream } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { readFileId } from './file-id.ts';
@@ -95,7 +95,7 @@ async function writeToStream(ctx: RequestContext, open: Open, req: WriteRequest)
   const { ns } = ctx.env;
   let offset = req.offset;
   if (offset === APPEND_OFFSET || !open.has(ACCESS.FILE_WRITE_DATA))
-    offset = BigInt((await streamData(ns, open.ino, open.stream!)).length);
+    offset = await streamSize(ns, open.ino, open.stream!);
   await writeStream(ns, ctx.cred(), open.ino, open.stream!, offset, req.data);
   await keepChangeTime(ctx, open);
   open.position = offset + BigInt(req.data.length);
