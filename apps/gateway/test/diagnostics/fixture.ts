@@ -11,6 +11,7 @@ import type { DiagnosticRun, DiagnosticStepResult } from '../../src/ops/diagnost
 import { createGatewayControl } from '../../src/ops/trpc/control.ts';
 import { freePorts } from '../support/ports.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
+import { waitFor } from '../support/wait.ts';
 
 export const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 
@@ -91,17 +92,8 @@ export function step(run: DiagnosticRun, id: string): DiagnosticStepResult {
   return s;
 }
 
-export async function until(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  ms = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export const until = (what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> =>
+  waitFor(cond, what, ms);
 
 /** A day-stamp as `openssl ca -startdate/-enddate` takes it: YYYYMMDDHHMMSSZ. */
 export function opensslTime(d: Date): string {
