@@ -68,6 +68,11 @@ export class Open {
    * through the open keep it rather than moving it to now.
    */
   stickyChangeTime: bigint | undefined;
+  /**
+   * The client set (or froze, with -1) LastWriteTime through this open (MS-FSA
+   * Open.UserSetModificationTime): its writes and size changes leave that time (set-times.ts).
+   */
+  writeTimeFrozen = false;
   /** FileModeInformation set on the open (MS-FSCC §2.4.26), reported back. */
   mode = 0;
   notify: NotifyWatch | undefined;

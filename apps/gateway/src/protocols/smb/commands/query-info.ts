@@ -18,6 +18,9 @@ import { readFileId } from './file-id.ts';
 
 export const INFO_TYPE = { FILE: 1, FILESYSTEM: 2, SECURITY: 3, QUOTA: 4 } as const;
 
+/** OWNER, GROUP, DACL and LABEL security information (MS-DTYP §2.4.7). */
+const NEEDS_READ_CONTROL = SECINFO.OWNER | SECINFO.GROUP | SECINFO.DACL | 0x10;
+
 export interface QueryInfoRequest {
   infoType: number;
   infoClass: number;
@@ -95,7 +98,9 @@ export async function handleQueryInfo(
       return fit(ctx, buf, req.outputBufferLength, FS_MIN_SIZE[req.infoClass] ?? 0);
     }
     case INFO_TYPE.SECURITY: {
-      if (!open.has(ACCESS.READ_CONTROL))
+      // MS-FSA §2.1.5.13: the owner, group, DACL and label need READ_CONTROL; asking for none
+      // needs nothing and gets an empty descriptor, as on Windows.
+      if (req.additionalInformation & NEEDS_READ_CONTROL && !open.has(ACCESS.READ_CONTROL))
         throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no READ_CONTROL');
       if (req.additionalInformation & SECINFO.SACL && !open.has(ACCESS.ACCESS_SYSTEM_SECURITY))
         throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'SACL needs ACCESS_SYSTEM_SECURITY');

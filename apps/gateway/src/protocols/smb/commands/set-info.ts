@@ -5,8 +5,7 @@ import { ACCESS, ATTR, SHARE } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
-import { smbMeta, writeAllocation, writeChangeTime, writeDosAttributes, writeEas } from '../file-meta.ts';
-import { filetimeToNs } from '../filetime.ts';
+import { smbMeta, writeAllocation, writeDosAttributes, writeEas } from '../file-meta.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { decodeEaList } from '../info/ea.ts';
 import { FILE_CLASS } from '../info/file-info.ts';
@@ -15,6 +14,7 @@ import type { FileId, Open } from '../open-files.ts';
 import { breakHandleCaching, breakReadCaching, waitForBreaks } from '../oplocks.ts';
 import { lookupName, parseSmbName, resolvePath } from '../paths.ts';
 import { setQuota } from '../quota.ts';
+import { checkFreeze, keepChangeTime, keepTimesSet, timeToSet, writeTimeAfterChange } from '../set-times.ts';
 import { posixIdOf } from '../sids.ts';
 import { renameStreamOf } from '../stream-rename.ts';
 import { resizeStream, streamSize } from '../streams.ts';
@@ -95,7 +95,14 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
       if (a.type === 'dir')
         throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'allocation of a directory');
       if (want < a.size) await resize(ctx, open, want);
-      else await breakReadCaching(ctx.env, open);
+      else {
+        await breakReadCaching(ctx.env, open);
+        // A new allocation is a change of the file's data too: it moves LastWriteTime.
+        if (!open.writeTimeFrozen) {
+          await ctx.env.ns.setattr(ctx.cred(), open.ino, { mtimeNs: 'now' });
+          await keepChangeTime(ctx, open);
+        }
+      }
       await writeAllocation(ctx.env.ns, ctx.cred(), open.ino, want);
       return;
     }
@@ -131,30 +138,20 @@ async function resize(ctx: RequestContext, open: Open, size: bigint): Promise<vo
   if (ctx.env.ns.locks.conflict(open.ino, size, 0n, true, open.lockKey))
     throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'range locked by another open');
   await breakReadCaching(ctx.env, open);
-  await ctx.env.ns.setattr(ctx.cred(), open.ino, { size });
+  // The same size too: Windows moves LastWriteTime for any end of file set.
+  const mtimeNs = await writeTimeAfterChange(ctx, open);
+  await ctx.env.ns.setattr(ctx.cred(), open.ino, { size, mtimeNs });
   await keepChangeTime(ctx, open);
-}
-
-/** Re-records the ChangeTime this open set after a change made through it. */
-export async function keepChangeTime(ctx: RequestContext, open: Open): Promise<void> {
-  if (open.stickyChangeTime !== undefined)
-    await writeChangeTime(ctx.env.ns, ctx.cred(), open.ino, open.stickyChangeTime);
-}
-
-/** A FILETIME field of FILE_BASIC_INFORMATION: 0 and -1 leave it, -2 too (auto-update is always on). */
-function timeField(v: bigint): bigint | undefined {
-  if (v === 0n || v === -1n || v === -2n) return undefined;
-  if (v < 0n) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'negative time');
-  return filetimeToNs(v);
 }
 
 async function setBasic(ctx: RequestContext, open: Open, r: Reader): Promise<void> {
   need(open, ACCESS.FILE_WRITE_ATTRIBUTES, 'FILE_WRITE_ATTRIBUTES');
-  const creation = timeField(r.i64('CreationTime'));
-  const access = timeField(r.i64('LastAccessTime'));
-  const write = timeField(r.i64('LastWriteTime'));
+  const creation = timeToSet(r.i64('CreationTime'));
+  const access = timeToSet(r.i64('LastAccessTime'));
+  const rawWrite = r.i64('LastWriteTime');
+  const write = timeToSet(rawWrite);
   const rawChange = r.i64('ChangeTime');
-  const change = timeField(rawChange);
+  timeToSet(rawChange);
   const attributes = r.u32('FileAttributes');
   const { ns } = ctx.env;
   let a = await ns.getattr(open.ino);
@@ -166,13 +163,14 @@ async function setBasic(ctx: RequestContext, open: Open, r: Reader): Promise<voi
       throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'TEMPORARY on a directory');
     if (attributes & ~0x7fff) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'FileAttributes');
   }
+  checkFreeze(ctx, a, rawWrite);
   const set: SetAttributes = {};
   if (creation !== undefined) set.btimeNs = creation;
   if (access !== undefined) set.atimeNs = access;
   if (write !== undefined) set.mtimeNs = write;
   if (Object.keys(set).length > 0) a = await ns.setattr(ctx.cred(), open.ino, set);
   if (attributes !== 0) await writeDosAttributes(ns, ctx.cred(), a, attributes);
-  if (change !== undefined) open.stickyChangeTime = BigInt.asUintN(64, rawChange);
+  await keepTimesSet(ctx, open, rawWrite, rawChange);
   await keepChangeTime(ctx, open);
 }
 

@@ -5,12 +5,12 @@ import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
 import type { FileId, Open } from '../open-files.ts';
 import { breakReadCaching } from '../oplocks.ts';
+import { keepChangeTime, keepSetTimes, writeTimeAfterChange } from '../set-times.ts';
 import { streamSize, writeStream } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { readFileId } from './file-id.ts';
 import { ownSharedLockConflict } from './lock.ts';
-import { keepChangeTime } from './set-info.ts';
 
 const WRITEFLAG_WRITE_THROUGH = 0x1;
 /** Offset meaning "at the end of the file" for an open with only FILE_APPEND_DATA (§3.3.5.13). */
@@ -83,9 +83,10 @@ export async function handleWrite(ctx: RequestContext, req: WriteRequest): Promi
   }
   const stable = open.writeThrough || (req.flags & WRITEFLAG_WRITE_THROUGH) !== 0;
   await breakReadCaching(ctx.env, open);
+  const writeTime = await writeTimeAfterChange(ctx, open);
   await ns.write(ctx.cred(), open.ino, offset, req.data, stable ? 'file' : 'unstable');
   if (!stable && req.data.length > 0) open.dirty = true;
-  await keepChangeTime(ctx, open);
+  await keepSetTimes(ctx, open, writeTime);
   open.position = offset + BigInt(req.data.length);
   return { count: req.data.length };
 }
