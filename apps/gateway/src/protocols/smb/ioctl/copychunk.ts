@@ -5,6 +5,8 @@ import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import type { Open } from '../open-files.ts';
 import { breakReadCaching } from '../oplocks.ts';
+import { keepSetTimes, writeTimeAfterChange } from '../set-times.ts';
+import { streamData, writeStream } from '../streams.ts';
 import { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 
@@ -80,29 +82,38 @@ export async function copyChunks(
   if (!target.has(ACCESS.FILE_WRITE_DATA) || (!writeOnly && !targetReadable))
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'target lacks access for a server-side copy');
   const source = sourceOf(ctx, key);
-  // Named streams are copied by reads and writes (the client's fallback).
-  if (source.stream !== undefined || target.stream !== undefined)
-    throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'server-side copy of a named stream');
   if (!source.hasAny(ACCESS.FILE_READ_DATA | ACCESS.FILE_EXECUTE))
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'source lacks read access');
   const { ns } = ctx.env;
   const cred = ctx.cred();
+  // Named streams (streams.ts) take no byte-range locks: only the files' own ranges are checked.
+  const locked = (open: Open, at: bigint, len: number, write: boolean) =>
+    open.stream === undefined && ns.locks.conflict(open.ino, at, BigInt(len), write, open.lockKey);
+  const read = async (at: bigint, len: number): Promise<Buffer> => {
+    if (source.stream === undefined) return (await ns.read(cred, source.ino, at, len)).data;
+    const all = await streamData(ns, source.ino, source.stream);
+    return at >= BigInt(all.length) ? Buffer.alloc(0) : all.subarray(Number(at), Number(at) + len);
+  };
+  const writeTime = await writeTimeAfterChange(ctx, target);
   let done = 0;
   let written = 0;
   // A chunk that fails ends the copy: the reply carries the failure and what was copied before
   // it, in the SRV_COPYCHUNK_RESPONSE the client reads whatever the status (as Samba answers).
   try {
     for (const c of chunks) {
-      if (ns.locks.conflict(source.ino, c.src, BigInt(c.len), false, source.lockKey))
+      if (locked(source, c.src, c.len, false))
         throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'source range locked');
-      if (ns.locks.conflict(target.ino, c.dst, BigInt(c.len), true, target.lockKey))
+      if (locked(target, c.dst, c.len, true))
         throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'target range locked');
-      const got = await ns.read(cred, source.ino, c.src, c.len);
-      if (got.data.length < c.len)
+      const data = await read(c.src, c.len);
+      if (data.length < c.len)
         throw new SmbError(NT_STATUS.STATUS_INVALID_VIEW_SIZE, 'chunk past the end of the source');
       await breakReadCaching(ctx.env, target);
-      await ns.write(cred, target.ino, c.dst, got.data, 'unstable');
-      target.dirty = true;
+      if (target.stream !== undefined) await writeStream(ns, cred, target.ino, target.stream, c.dst, data);
+      else {
+        await ns.write(cred, target.ino, c.dst, data, 'unstable');
+        target.dirty = true;
+      }
       done++;
       written += c.len;
     }
@@ -110,5 +121,7 @@ export async function copyChunks(
     if (!(e instanceof SmbError)) throw e;
     ctx.replyStatus(e.status);
   }
+  // The copy is a write through the target handle: the times it set stay (set-times.ts).
+  if (written > 0) await keepSetTimes(ctx, target, writeTime);
   return copyResult(done, 0, written);
 }
