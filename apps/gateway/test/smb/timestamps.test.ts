@@ -38,13 +38,16 @@ function ntStatus(r: { status: number }, what: string): void {
   equal(r.status, 0, `${what}: status 0x${r.status.toString(16)}`);
 }
 
-/** LastWriteTime (FILETIME) through an open handle, from FileBasicInformation. */
-async function writeTimeOf(c: TestClient, fid: Buffer): Promise<bigint> {
+/** LastWriteTime and ChangeTime (FILETIMEs) through an open handle, from FileBasicInformation. */
+async function basicTimes(c: TestClient, fid: Buffer): Promise<{ write: bigint; change: bigint }> {
   const r = await c.request({ command: CMD.QUERY_INFO, body: queryInfoBody(fid, 1, FILE_BASIC) });
   ntStatus(r, 'QUERY_INFO basic');
   const at = r.body.readUInt16LE(2) - 64;
-  return r.body.readBigUInt64LE(at + 16);
+  return { write: r.body.readBigUInt64LE(at + 16), change: r.body.readBigUInt64LE(at + 24) };
 }
+
+const writeTimeOf = async (c: TestClient, fid: Buffer) => (await basicTimes(c, fid)).write;
+const changeTimeOf = async (c: TestClient, fid: Buffer) => (await basicTimes(c, fid)).change;
 
 /** LastWriteTime as a new open of the path sees it (what Explorer or robocopy would read). */
 async function pathWriteTime(c: TestClient, name: string): Promise<bigint> {
@@ -215,6 +218,23 @@ describe('SMB LastWriteTime: moved by changes, kept by a handle that set it', ()
     await tick();
     await write(c1, h1);
     ok((await timeOf(c1, h1, name)) > before, 'after -2 a write moves it again');
+    await c1.request({ command: CMD.CLOSE, body: closeBody(h1) });
+  });
+
+  test('4b ChangeTime: -1 freezes it through the handle’s writes, -2 thaws it', async () => {
+    const { h1, h2 } = await twoHandles();
+    await c2.request({ command: CMD.CLOSE, body: closeBody(h2) });
+    await tick();
+    await write(c1, h1);
+    const before = await changeTimeOf(c1, h1);
+    await setInfo(c1, h1, FILE_BASIC, basicInfo({ change: FREEZE }));
+    await tick();
+    await write(c1, h1);
+    equal(await changeTimeOf(c1, h1), before, 'a write through the frozen handle leaves ChangeTime');
+    await setInfo(c1, h1, FILE_BASIC, basicInfo({ change: THAW }));
+    await tick();
+    await write(c1, h1);
+    ok((await changeTimeOf(c1, h1)) > before, 'after -2 a write moves ChangeTime again');
     await c1.request({ command: CMD.CLOSE, body: closeBody(h1) });
   });
 
