@@ -65,6 +65,7 @@ import {
 } from '../smb/lease-wire.ts';
 import { type PostgresServer, requirePostgres, startPostgres } from '../support/postgres.ts';
 import { requireTools } from '../support/tools.ts';
+import { waitFor } from '../support/wait.ts';
 import { signIn, trpc } from '../trpc/fixture.ts';
 import { ADMIN_PASSWORD, Cluster, type ClusterNode } from './cluster.ts';
 
@@ -377,6 +378,18 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     );
     const unset = await c.cfs(a, ['quota', 'set-user', '--uid', String(a.access.uid), '--hard-inodes', '0']);
     equal(unset.code, 0, unset.output);
+    // The tests after this one create files as this user: each node lifts the quota at its next
+    // read of the table (QUOTA_POLL_MS), shown by a PUT it accepts again.
+    for (const n of c.nodes)
+      await waitFor(
+        () =>
+          put(c, n, `quota-lifted-${n.name}`, Buffer.from('q')).then(
+            () => true,
+            () => false,
+          ),
+        `the quota lifted on ${n.name}`,
+        15_000,
+      );
   });
 
   test('7 byte-range locks are one table across nodes: an NLM lock on node a refuses SMB locks and writes on node b until released; `./cfs locks` on b lists it through node a', async () => {
