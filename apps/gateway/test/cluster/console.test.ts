@@ -109,10 +109,10 @@ describe('console: cluster page and rolling restart', requireTools('chromium', '
     assert.equal(r.status, 200, r.error?.message);
     return r.data;
   };
-  /** The operator's restart: the process stopped by PID, then started on the same configuration. */
   /**
-   * Stops the node and starts it again; with `seenStopped`, only once the walk's step shows it
-   * saw the node stopped (a node back within one look of the walk is never seen stopped).
+   * The operator's restart: the process stopped by PID, then started on the same configuration;
+   * with `seenStopped`, only once the walk's step shows it saw the node stopped (a node back
+   * within one look of the walk is never seen stopped).
    */
   const restartNode = async (node: ClusterNode, o: { seenStopped?: boolean } = {}) => {
     const proc = node.proc;
