@@ -407,6 +407,23 @@ export function closeBody(fileId: Buffer, flags = 0): Buffer {
   return b;
 }
 
+/** FLUSH request body (MS-SMB2 §2.2.17). */
+export function flushBody(fileId: Buffer): Buffer {
+  const b = Buffer.alloc(24);
+  b.writeUInt16LE(24, 0);
+  fileId.copy(b, 8);
+  return b;
+}
+
+/**
+ * The OutputBuffer of a QUERY_INFO or CHANGE_NOTIFY reply (MS-SMB2 §2.2.38, §2.2.36): its
+ * offset, at byte 2, counts from the start of the SMB2 header.
+ */
+export function outputBuffer(reply: { body: Buffer }): Buffer {
+  const at = reply.body.readUInt16LE(2) - 64;
+  return reply.body.subarray(at, at + reply.body.readUInt32LE(4));
+}
+
 export function writeBody(fileId: Buffer, offset: bigint, data: Buffer): Buffer {
   const b = Buffer.alloc(48);
   b.writeUInt16LE(49, 0);

@@ -17,6 +17,7 @@ import {
   connectedClient,
   notifyBody,
   openOk,
+  outputBuffer,
   type Reply,
   setInfoBody,
   type TestClient,
@@ -36,8 +37,7 @@ type Change = [action: number, name: string];
 /** FILE_NOTIFY_INFORMATION entries of a CHANGE_NOTIFY reply (MS-FSCC §2.7.1). */
 function changesOf(r: Reply): Change[] {
   equal(r.status, 0, `CHANGE_NOTIFY: 0x${r.status.toString(16)}`);
-  const offset = r.body.readUInt16LE(2) - 64;
-  const buf = r.body.subarray(offset, offset + r.body.readUInt32LE(4));
+  const buf = outputBuffer(r);
   const out: Change[] = [];
   for (let at = 0; buf.length > 0; ) {
     const next = buf.readUInt32LE(at);

@@ -6,7 +6,14 @@ import { CMD } from '../../src/protocols/smb/constants.ts';
 import { NO_LIMIT } from '../../src/protocols/smb/info/quota-info.ts';
 import { sidBytes, uidSid } from '../../src/protocols/smb/sids.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
-import { connectedClient, openOk, queryInfoBody, setInfoBody, type TestClient } from './client.ts';
+import {
+  connectedClient,
+  openOk,
+  outputBuffer,
+  queryInfoBody,
+  setInfoBody,
+  type TestClient,
+} from './client.ts';
 import { type Port445Gateway, requirePort445, startPort445Gateway } from './fixture.ts';
 
 const QUOTA_FILE = '$Extend\\$Quota:$Q:$INDEX_ALLOCATION';
@@ -54,12 +61,6 @@ function entriesOf(buf: Buffer): Array<{ uid: number; used: bigint; threshold: b
     ok(next % 8 === 0, `NextEntryOffset ${next} is 8-byte aligned`);
     off += next;
   }
-}
-
-/** A QUERY_INFO reply's OutputBuffer (MS-SMB2 Â§2.2.38; its offset counts from the header). */
-function bodyBuffer(reply: { body: Buffer }): Buffer {
-  const at = reply.body.readUInt16LE(2) - 64;
-  return reply.body.subarray(at, at + reply.body.readUInt32LE(4));
 }
 
 describe('user quotas over SMB: smbcquotas, smbtortureâ€™s quota file, Windowsâ€™ quota queries', () => {
@@ -176,7 +177,7 @@ describe('user quotas over SMB: smbcquotas, smbtortureâ€™s quota file, Windowsâ€
           });
         const all = await page({ restart: true });
         equal(all.status, 0);
-        const uids = entriesOf(bodyBuffer(all)).map((e) => e.uid);
+        const uids = entriesOf(outputBuffer(all)).map((e) => e.uid);
         // root owns the share's folders; bo owns a file; cy has a quota.
         deepEqual(uids, [0, 3400, 3500], 'uids with a quota or owning files, in uid order');
         equal((await page({})).status, NT_STATUS.STATUS_NO_MORE_ENTRIES);
@@ -184,7 +185,7 @@ describe('user quotas over SMB: smbcquotas, smbtortureâ€™s quota file, Windowsâ€
         const seen: number[] = [];
         let r = await page({ restart: true, single: true });
         while (r.status === 0) {
-          const entries = entriesOf(bodyBuffer(r));
+          const entries = entriesOf(outputBuffer(r));
           equal(entries.length, 1);
           seen.push(entries[0]!.uid);
           r = await page({ single: true });
@@ -194,7 +195,7 @@ describe('user quotas over SMB: smbcquotas, smbtortureâ€™s quota file, Windowsâ€
 
         const listed = await page({ sids: sidList([3400, 99999]) });
         equal(listed.status, 0);
-        const [bo, unknown] = entriesOf(bodyBuffer(listed));
+        const [bo, unknown] = entriesOf(outputBuffer(listed));
         equal(bo?.limit, 9_000_000n);
         deepEqual(unknown, { uid: 99999, used: 0n, threshold: NO_LIMIT, limit: NO_LIMIT });
       } finally {
@@ -213,7 +214,7 @@ describe('user quotas over SMB: smbcquotas, smbtortureâ€™s quota file, Windowsâ€
       });
       equal(r.status, 0);
       deepEqual(
-        entriesOf(bodyBuffer(r)).map((e) => e.uid),
+        entriesOf(outputBuffer(r)).map((e) => e.uid),
         [3400],
       );
     } finally {

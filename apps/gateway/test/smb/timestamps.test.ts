@@ -5,7 +5,9 @@ import { CMD } from '../../src/protocols/smb/constants.ts';
 import {
   closeBody,
   connectedClient,
+  flushBody,
   openOk,
+  outputBuffer,
   queryInfoBody,
   setInfoBody,
   type TestClient,
@@ -42,8 +44,8 @@ function ntStatus(r: { status: number }, what: string): void {
 async function basicTimes(c: TestClient, fid: Buffer): Promise<{ write: bigint; change: bigint }> {
   const r = await c.request({ command: CMD.QUERY_INFO, body: queryInfoBody(fid, 1, FILE_BASIC) });
   ntStatus(r, 'QUERY_INFO basic');
-  const at = r.body.readUInt16LE(2) - 64;
-  return { write: r.body.readBigUInt64LE(at + 16), change: r.body.readBigUInt64LE(at + 24) };
+  const info = outputBuffer(r);
+  return { write: info.readBigUInt64LE(16), change: info.readBigUInt64LE(24) };
 }
 
 const writeTimeOf = async (c: TestClient, fid: Buffer) => (await basicTimes(c, fid)).write;
@@ -131,10 +133,7 @@ describe('SMB LastWriteTime: moved by changes, kept by a handle that set it', ()
     const second = await timeOf(c1, h1, name);
     ok(second > first, 'the second write moved it again');
     await tick();
-    const flushBody = Buffer.alloc(24);
-    flushBody.writeUInt16LE(24, 0);
-    h1.copy(flushBody, 8);
-    ntStatus(await c1.request({ command: CMD.FLUSH, body: flushBody }), 'FLUSH');
+    ntStatus(await c1.request({ command: CMD.FLUSH, body: flushBody(h1) }), 'FLUSH');
     equal(await timeOf(c1, h1, name), second, 'FLUSH left it');
     await tick();
     const closed = await c1.request({ command: CMD.CLOSE, body: closeBody(h1, CLOSE_POSTQUERY) });
