@@ -185,6 +185,7 @@ const SHARE_FIELDS: ReadonlyArray<Field<SmbShare>> = [
   ['encryption', (s) => s.encryption ?? '(as smb.encryption)'],
   ['guest_ok', (s) => String(s.guestOk)],
   ['hosts_allow', (s) => text(s.hostsAllow)],
+  ['apple_extensions', (s) => String(s.appleExtensions)],
 ];
 
 /**

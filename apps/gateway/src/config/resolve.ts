@@ -33,6 +33,7 @@ function smbShare(s: FileShare): SmbShare {
     ...(s.encryption === undefined ? {} : { encryption: s.encryption }),
     guestOk: s.guest_ok,
     hostsAllow: s.hosts_allow,
+    appleExtensions: s.apple_extensions,
     mode: s.mode,
     ownerUid: s.owner_uid,
     ownerGid: s.owner_gid,

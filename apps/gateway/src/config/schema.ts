@@ -128,6 +128,8 @@ const smbShare = z.strictObject({
   mode,
   owner_uid: id.default(DEFAULTS.ownerId),
   owner_gid: id.default(DEFAULTS.ownerId),
+  // Apple's SMB2 extensions for macOS clients (Samba's vfs_fruit): see protocols/smb/apple/.
+  apple_extensions: z.boolean().default(false),
 });
 
 export const configFileSchema = z.strictObject({

@@ -73,6 +73,8 @@ export interface SmbShare extends ServedDirectory {
   guestOk: boolean;
   /** Client addresses that may connect (Samba's hosts allow); empty: any. */
   hostsAllow: ClientMatch[];
+  /** Apple's SMB2 extensions for macOS clients (AAPL, AFP_AfpInfo, AFP_Resource), as Samba's vfs_fruit. */
+  appleExtensions: boolean;
 }
 
 /**

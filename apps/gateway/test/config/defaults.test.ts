@@ -91,6 +91,7 @@ describe('defaults for absent keys', () => {
         readOnly: false,
         guestOk: false,
         hostsAllow: [],
+        appleExtensions: false,
         mode: 0o1777,
         ownerUid: 0,
         ownerGid: 0,

@@ -1,8 +1,9 @@
+import { afpStreamOf } from './apple/afp-streams.ts';
 import { releaseTableLock } from './commands/lock.ts';
 import type { ServerEnv } from './context.ts';
 import { NT_STATUS } from './deps.ts';
 import type { Open } from './open-files.ts';
-import { removeStream } from './streams.ts';
+import { removeStream, streamSize } from './streams.ts';
 
 /**
  * Closes an open: CLOSE, TREE_DISCONNECT, LOGOFF, a dropped connection, and a durable open's
@@ -66,6 +67,8 @@ async function deleteOnClose(env: ServerEnv, open: Open): Promise<void> {
 
 async function deleteStreamOnClose(env: ServerEnv, open: Open): Promise<void> {
   try {
+    // macOS deletes a resource fork by truncating it; a delete of one with data is ignored.
+    if (afpStreamOf(open) === 'resource' && (await streamSize(env.ns, open.ino, open.stream!)) > 0n) return;
     await removeStream(env.ns, open.session.cred!, open.ino, open.stream!);
   } catch (e) {
     env.log.warn(

@@ -3,6 +3,7 @@ import type { Connection } from '../../ops/connections.ts';
 import type { Credential } from '../../storage/types.ts';
 import { writeFrame } from '../../util/framed-write.ts';
 import { setReadTarget } from '../../util/read-buffer-socket.ts';
+import type { AppleConnection } from './apple/aapl.ts';
 import { closeOpen } from './close-open.ts';
 import { encodeNegotiate, smb1NegotiateAnswer } from './commands/negotiate.ts';
 import { encodeLeaseBreakNotification, encodeOplockBreak } from './commands/oplock-break.ts';
@@ -177,6 +178,7 @@ export class SmbConnection implements ConnectionState {
   maxTransactSize = 65536;
   maxReadSize = 65536;
   maxWriteSize = 65536;
+  apple: AppleConnection | undefined;
   readonly sessions = new Map<bigint, Session>();
   readonly remoteAddress: string;
   readonly localAddress: string;

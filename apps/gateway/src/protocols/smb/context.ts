@@ -4,6 +4,7 @@ import type { Logger } from '../../daemon/logger.ts';
 import type { Namespace } from '../../storage/namespace.ts';
 import type { Credential } from '../../storage/types.ts';
 import type { ClientAccess } from '../client-access.ts';
+import type { AppleConnection } from './apple/aapl.ts';
 import type { Cipher } from './constants.ts';
 import type { PreauthHash } from './deps.ts';
 import type { DurableOpens } from './durable.ts';
@@ -60,6 +61,8 @@ export interface ConnectionState {
   maxTransactSize: number;
   maxReadSize: number;
   maxWriteSize: number;
+  /** Apple's extensions, once a share with apple_extensions answered the client's AAPL query. */
+  apple: AppleConnection | undefined;
   readonly sessions: Map<bigint, Session>;
   /** Said once a session is valid: user, dialect, signing and encryption for `./cfs smb status`. */
   describeSession(session: Session): void;

@@ -1,5 +1,6 @@
 import type { Attributes } from '../../storage/types.ts';
 import { maximalAccess, shareLimit } from './access.ts';
+import { answerAapl } from './apple/aapl.ts';
 import type { RequestContext } from './context.ts';
 import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
@@ -82,27 +83,6 @@ export function encodeCreateContexts(list: readonly CreateContext[]): Buffer {
   return w.finish();
 }
 
-const AAPL_SERVER_QUERY = 1;
-const AAPL_SERVER_CAPS = 0x1;
-const AAPL_VOLUME_CAPS = 0x2;
-const AAPL_MODEL_INFO = 0x4;
-const AAPL_UNIX_BASED = 0x4;
-
-/** Apple's AAPL server query answered minimally: a UNIX-based server, no volume extras, a model name. */
-export function aaplReply(data: Buffer): Buffer | undefined {
-  if (data.length < 24 || data.readUInt32LE(0) !== AAPL_SERVER_QUERY) return undefined;
-  const asked = data.readBigUInt64LE(8) & BigInt(AAPL_SERVER_CAPS | AAPL_VOLUME_CAPS | AAPL_MODEL_INFO);
-  const w = new Writer(64);
-  w.u32(AAPL_SERVER_QUERY).u32(0).u64(asked);
-  if (asked & BigInt(AAPL_SERVER_CAPS)) w.u64(BigInt(AAPL_UNIX_BASED));
-  if (asked & BigInt(AAPL_VOLUME_CAPS)) w.u64(0n);
-  if (asked & BigInt(AAPL_MODEL_INFO)) {
-    const model = Buffer.from('ClaudeFS', 'utf16le');
-    w.u32(0).u32(model.length).bytes(model);
-  }
-  return w.finish();
-}
-
 /**
  * The contexts a CREATE answers (§3.3.5.9.5, .9, .14): the open's maximal access, the file's
  * on-disk id, and Apple's AAPL; durable and lease contexts are answered where they are granted.
@@ -126,7 +106,7 @@ export function answerContexts(
       data.writeBigUInt64LE(ctx.tree!.rootIno, 8);
       out.push({ name: c.name, data });
     } else if (c.name === CTX.AAPL) {
-      const data = aaplReply(c.data);
+      const data = answerAapl(c.data, ctx.tree!.share, ctx.conn);
       if (data) out.push({ name: c.name, data });
     }
   }

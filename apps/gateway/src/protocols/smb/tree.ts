@@ -18,6 +18,8 @@ export interface Share {
   guestOk: boolean;
   /** hosts_allow: the client addresses that may connect; empty: any. */
   clients: readonly ClientMatch[];
+  /** apple_extensions: macOS's AAPL extensions and its AFP streams' rules (apple/). */
+  apple: boolean;
   ipc: boolean;
   remark: string;
 }
@@ -29,6 +31,7 @@ export const IPC_SHARE: Share = {
   validGroups: [],
   guestOk: true,
   clients: [],
+  apple: false,
   ipc: true,
   remark: 'IPC Service (ClaudeFS Gateway)',
 };
@@ -42,6 +45,7 @@ export function sharesFrom(config: readonly SmbShare[]): Share[] {
     ...(s.encryption === undefined ? {} : { encryption: s.encryption }),
     guestOk: s.guestOk,
     clients: s.hostsAllow,
+    apple: s.appleExtensions,
     ipc: false,
     remark: '',
   }));

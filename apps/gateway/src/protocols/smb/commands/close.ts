@@ -1,7 +1,7 @@
+import { openStreamSize } from '../apple/afp-streams.ts';
 import type { RequestContext } from '../context.ts';
 import { fileTimes, inClusters, smbMeta } from '../file-meta.ts';
 import type { FileId } from '../open-files.ts';
-import { streamSize } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { readFileId } from './file-id.ts';
@@ -57,11 +57,7 @@ export async function handleClose(ctx: RequestContext, req: CloseRequest): Promi
     const a = await ctx.env.ns.getattr(open.ino);
     const meta = await smbMeta(ctx.env.ns, a);
     const size =
-      open.stream !== undefined
-        ? await streamSize(ctx.env.ns, open.ino, open.stream)
-        : a.type === 'dir'
-          ? 0n
-          : a.size;
+      open.stream !== undefined ? await openStreamSize(ctx.env.ns, open) : a.type === 'dir' ? 0n : a.size;
     res = {
       flags: POSTQUERY_ATTRIB,
       ...fileTimes(a, meta),

@@ -1,5 +1,6 @@
 import { isFsError } from '../../../storage/errors.ts';
 import { grantedAccess, maximalAccess, shareLimit } from '../access.ts';
+import { AFP_INFO_SIZE, isAfpInfo, listed } from '../apple/afp-streams.ts';
 import { caseIndexFor } from '../case-index.ts';
 import { deletePending } from '../cluster-opens.ts';
 import {
@@ -18,7 +19,7 @@ import { SmbError } from '../errors.ts';
 import { fileTimes, inClusters, smbMeta } from '../file-meta.ts';
 import { openFromCreate } from '../open-files.ts';
 import { resolvePath, type SmbName } from '../paths.ts';
-import { findStream, putStream } from '../streams.ts';
+import { findStream, putStream, removeStream } from '../streams.ts';
 import type { CreateRequest, CreateResponse } from './create.ts';
 
 const OVERWRITING: readonly number[] = [
@@ -80,7 +81,12 @@ export async function createStream(
     });
   }
   const ino = attrs.ino;
-  const found = fileCreated ? undefined : await findStream(ns, ino, name.stream);
+  const apple = tree.share.apple;
+  let found = fileCreated ? undefined : await findStream(ns, ino, name.stream);
+  // With Apple's rules an invalid AfpInfo or empty resource fork is not there, and once the
+  // client negotiated AAPL a plain open of any empty stream finds none (apple/afp-streams.ts).
+  if (found && apple && !listed(found.name, found.size)) found = undefined;
+  if (found?.size === 0 && ctx.conn.apple && req.disposition === DISPOSITION.OPEN) found = undefined;
   if (!found && (req.disposition === DISPOSITION.OPEN || req.disposition === DISPOSITION.OVERWRITE))
     throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, `no stream ${name.stream}`);
   if (found && req.disposition === DISPOSITION.CREATE)
@@ -92,7 +98,9 @@ export async function createStream(
   let size = found ? BigInt(found.size) : 0n;
   if (!found || overwrite) {
     if (readOnly) throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
-    await putStream(ns, cred, ino, stream, Buffer.alloc(0));
+    // An AfpInfo is stored only when written: until then the open reads a default one.
+    if (apple && isAfpInfo(stream)) await removeStream(ns, cred, ino, stream);
+    else await putStream(ns, cred, ino, stream, Buffer.alloc(0));
     size = 0n;
     action = !found
       ? CREATE_ACTION.CREATED
@@ -101,6 +109,7 @@ export async function createStream(
         : CREATE_ACTION.OVERWRITTEN;
   }
 
+  if (apple && isAfpInfo(stream)) size = BigInt(AFP_INFO_SIZE);
   const open = openFromCreate(ctx, req, 'file', ino, at, granted);
   open.stream = stream;
   open.oplock = OPLOCK_LEVEL_NONE;

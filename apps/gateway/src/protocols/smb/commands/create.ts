@@ -1,6 +1,7 @@
 import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes } from '../../../storage/types.ts';
 import { grantedAccess, invalidAccessMask, mapGeneric, maximalAccess, shareLimit } from '../access.ts';
+import { checkAaplQuery } from '../apple/aapl.ts';
 import { caseIndexFor } from '../case-index.ts';
 import { checkSharingElsewhere, claimOpen, deletePending } from '../cluster-opens.ts';
 import {
@@ -161,6 +162,8 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   if (req.contexts.some((c) => c.name === CTX.TIMEWARP))
     throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, 'TWrp: no snapshots here');
   checkCreateGuid(ctx, durable.request);
+  const aapl = req.contexts.find((c) => c.name === CTX.AAPL);
+  if (aapl) checkAaplQuery(aapl.data, tree.share);
 
   const { ns } = ctx.env;
   const cred = ctx.cred();

@@ -1,11 +1,13 @@
 import type { Attributes } from '../../../storage/types.ts';
+import { maximalAccess, shareLimit } from '../access.ts';
+import { appleDirAttrs } from '../apple/readdir-attr.ts';
 import { ACCESS } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import { fileTimes, smbMeta } from '../file-meta.ts';
 import { HEADER_SIZE } from '../header.ts';
-import { DIR_CLASSES, type DirEntryInfo, entrySize, writeEntry } from '../info/directory.ts';
+import { DIR_CLASS, DIR_CLASSES, type DirEntryInfo, entrySize, writeEntry } from '../info/directory.ts';
 import type { DirEnumeration, FileId, Open } from '../open-files.ts';
 import { compilePattern } from '../wildcard.ts';
 import { type Reader, utf16 } from '../wire/reader.ts';
@@ -82,6 +84,11 @@ export async function handleQueryDirectory(
   let lastAt = -1;
   let count = 0;
   const single = (req.flags & RETURN_SINGLE_ENTRY) !== 0;
+  // Apple's READ_DIR_ATTR entries need the directory, for each entry's maximal access.
+  const apple =
+    req.infoClass === DIR_CLASS.ID_BOTH_DIRECTORY && open.tree.share.apple && ctx.conn.apple?.readDirAttr
+      ? { dir: await ctx.env.ns.getattr(open.ino) }
+      : undefined;
   for (;;) {
     const next = await nextEntry(ctx, open, en);
     if (!next) break;
@@ -96,7 +103,7 @@ export async function handleQueryDirectory(
         throw new SmbError(NT_STATUS.STATUS_INFO_LENGTH_MISMATCH, 'output buffer too small for one entry');
       break;
     }
-    const info = await entryInfo(ctx, next);
+    const info = await entryInfo(ctx, next, apple);
     if (!info) {
       consume(en, next);
       continue;
@@ -152,7 +159,11 @@ function consume(en: DirEnumeration, c: Candidate): void {
   else en.pending.shift();
 }
 
-async function entryInfo(ctx: RequestContext, c: Candidate): Promise<DirEntryInfo | undefined> {
+async function entryInfo(
+  ctx: RequestContext,
+  c: Candidate,
+  apple: { dir: Attributes } | undefined,
+): Promise<DirEntryInfo | undefined> {
   let a: Attributes;
   try {
     a = await ctx.env.ns.getattr(c.ino);
@@ -160,7 +171,10 @@ async function entryInfo(ctx: RequestContext, c: Candidate): Promise<DirEntryInf
     return undefined; // removed since the page was read
   }
   const meta = await smbMeta(ctx.env.ns, a);
+  const maxAccess = () =>
+    maximalAccess(ctx.cred(), a, c.dot ? undefined : apple!.dir) & shareLimit(ctx.tree!.share.readOnly);
   return {
+    ...(apple ? { apple: await appleDirAttrs(ctx.env.ns, a, maxAccess()) } : {}),
     name: c.name,
     fileId: a.ino,
     ...fileTimes(a, meta),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Attributes } from '../../../storage/types.ts';
+import { listed, openStreamSize } from '../apple/afp-streams.ts';
 import { ACCESS, DIALECT } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
@@ -12,7 +13,6 @@ import { encodeFsInfo, FS_MIN_SIZE } from '../info/fs-info.ts';
 import { SECINFO, securityDescriptor } from '../info/security.ts';
 import type { FileId, Open } from '../open-files.ts';
 import { queryQuota } from '../quota.ts';
-import { streamSize } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
 
@@ -104,7 +104,8 @@ export async function handleQueryInfo(
         throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'no READ_CONTROL');
       if (req.additionalInformation & SECINFO.SACL && !open.has(ACCESS.ACCESS_SYSTEM_SECURITY))
         throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'SACL needs ACCESS_SYSTEM_SECURITY');
-      const sd = securityDescriptor(await ctx.env.ns.getattr(open.ino), req.additionalInformation);
+      const nfsAces = open.tree.share.apple && ctx.conn.apple !== undefined;
+      const sd = securityDescriptor(await ctx.env.ns.getattr(open.ino), req.additionalInformation, nfsAces);
       if (sd.length > req.outputBufferLength) {
         const need = Buffer.alloc(4);
         need.writeUInt32LE(sd.length);
@@ -143,7 +144,7 @@ async function fileInfo(ctx: RequestContext, open: Open, req: QueryInfoRequest):
   let path = `\\${open.path}`;
   // An open of a named stream answers with the file's times and attributes and the stream's size.
   if (open.stream !== undefined) {
-    const size = await streamSize(ns, open.ino, open.stream);
+    const size = await openStreamSize(ns, open);
     attrs = { ...file, size };
     meta = { ...fileMeta, allocation: inClusters(size) };
     path += `:${open.stream}`;
@@ -166,7 +167,11 @@ async function fileInfo(ctx: RequestContext, open: Open, req: QueryInfoRequest):
 /** The file's data streams: its unnamed one (a directory has none), then its named ones. */
 async function streamList(ctx: RequestContext, file: Attributes, allocation: bigint) {
   const out = file.type === 'dir' ? [] : [{ name: '::$DATA', size: file.size, allocation }];
+  const share = ctx.tree!.share;
   for (const s of await ctx.env.ns.listStreams(file.ino)) {
+    // Apple's rules hide an invalid AfpInfo and an empty resource fork, and with AAPL on, any
+    // empty stream (apple/afp-streams.ts).
+    if (share.apple && (!listed(s.name, s.size) || (ctx.conn.apple && s.size === 0))) continue;
     const size = BigInt(s.size);
     out.push({ name: `:${s.name}:$DATA`, size, allocation: inClusters(size) });
   }

@@ -1,3 +1,4 @@
+import { afpStreamOf, readAfpInfo } from '../apple/afp-streams.ts';
 import { ACCESS } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
@@ -78,9 +79,14 @@ export async function handleRead(ctx: RequestContext, req: ReadRequest): Promise
 
 /** A named stream's bytes (streams.ts): byte-range locks are not taken on streams. */
 async function readStream(ctx: RequestContext, open: Open, req: ReadRequest): Promise<ReadResponse> {
-  const all = await streamData(ctx.env.ns, open.ino, open.stream!);
-  const from = req.offset > BigInt(all.length) ? all.length : Number(req.offset);
-  const data = all.subarray(from, from + req.length);
+  let from = 0;
+  let data: Buffer;
+  if (afpStreamOf(open) === 'info') data = await readAfpInfo(ctx.env.ns, open.ino, req.offset, req.length);
+  else {
+    const all = await streamData(ctx.env.ns, open.ino, open.stream!);
+    from = req.offset > BigInt(all.length) ? all.length : Number(req.offset);
+    data = all.subarray(from, from + req.length);
+  }
   if ((data.length === 0 && req.length > 0) || data.length < req.minimumCount)
     throw new SmbError(NT_STATUS.STATUS_END_OF_FILE, 'at or past the end of the stream');
   open.position = BigInt(from + data.length);

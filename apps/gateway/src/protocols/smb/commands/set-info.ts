@@ -1,5 +1,7 @@
 import { isFsError } from '../../../storage/errors.ts';
 import type { SetAttributes } from '../../../storage/types.ts';
+import { afpStreamOf, resizeAfpInfo } from '../apple/afp-streams.ts';
+import { takeNfsAces } from '../apple/nfs-aces.ts';
 import { recordDeletePending } from '../cluster-opens.ts';
 import { ACCESS, ATTR, SHARE } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
@@ -90,6 +92,7 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
       need(open, ACCESS.FILE_WRITE_DATA, 'FILE_WRITE_DATA');
       const want = b.readBigInt64LE(0);
       if (want < 0n) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'negative allocation');
+      if (afpStreamOf(open) === 'info') return; // always 60 bytes
       if (open.stream !== undefined) return shrinkStream(ctx, open, want);
       const a = await ctx.env.ns.getattr(open.ino);
       if (a.type === 'dir')
@@ -111,6 +114,7 @@ export async function handleSetInfo(ctx: RequestContext, req: SetInfoRequest): P
       need(open, ACCESS.FILE_WRITE_DATA, 'FILE_WRITE_DATA');
       const size = b.readBigInt64LE(0);
       if (size < 0n) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'negative end of file');
+      if (afpStreamOf(open) === 'info') return resizeAfpInfo(size);
       if (open.stream !== undefined) {
         await resizeStream(ctx.env.ns, ctx.cred(), open.ino, open.stream, size);
         return keepChangeTime(ctx, open);
@@ -267,8 +271,8 @@ async function renameOrLink(ctx: RequestContext, open: Open, r: Reader, link: bo
     o.path = newPath;
   }
   if (isDir) {
-    for (const o of ctx.session!.opens.values()) {
-      if (o.tree === tree && o.path.startsWith(`${oldPath}\\`))
+    for (const o of ctx.env.inodes.all()) {
+      if (o.tree.share.path === tree.share.path && o.path.startsWith(`${oldPath}\\`))
         o.path = newPath + o.path.slice(oldPath.length);
     }
   }
@@ -278,7 +282,9 @@ async function renameOrLink(ctx: RequestContext, open: Open, r: Reader, link: bo
  * Windows' rename rules on open handles: the source's directory may not be open on this
  * connection with DELETE access or without FILE_SHARE_DELETE (STATUS_SHARING_VIOLATION; opens
  * of other clients do not count, as Samba and smbtorture's smb2.notify expect), and a
- * directory with open files below it cannot move (STATUS_ACCESS_DENIED).
+ * directory with open files below it cannot move (STATUS_ACCESS_DENIED) — unless the client
+ * negotiated Apple's AAPL, which asks for POSIX renames (Finder renames folders whose files
+ * are open), as Samba's vfs_fruit grants them.
  */
 function checkRenameSharing(ctx: RequestContext, open: Open): void {
   const data =
@@ -293,7 +299,7 @@ function checkRenameSharing(ctx: RequestContext, open: Open): void {
       throw new SmbError(NT_STATUS.STATUS_SHARING_VIOLATION, 'the directory is open without delete sharing');
     }
   }
-  if (open.kind !== 'dir') return;
+  if (open.kind !== 'dir' || (open.tree.share.apple && ctx.conn.apple)) return;
   const prefix = `${open.path}\\`;
   const share = open.tree.share.path;
   for (const o of ctx.env.inodes.all()) {
@@ -306,7 +312,9 @@ function checkRenameSharing(ctx: RequestContext, open: Open): void {
 /**
  * A security descriptor set over SMB: its owner (S-1-22-1-uid) and group (S-1-22-2-gid) become
  * the file's, its DACL the file's mode (modeFromDacl: what mode bits cannot hold is refused);
- * all in one namespace change, so a refused part changes nothing.
+ * all in one namespace change, so a refused part changes nothing. With Apple's NFS_ACE on
+ * (apple/nfs-aces.ts) its NFS entries are taken out first, and an NFS mode entry sets the
+ * permission bits after the rest of the DACL.
  */
 async function setSecurity(ctx: RequestContext, open: Open, req: SetInfoRequest): Promise<void> {
   const info = req.additionalInformation;
@@ -314,6 +322,14 @@ async function setSecurity(ctx: RequestContext, open: Open, req: SetInfoRequest)
   if (info & (SECINFO.OWNER | SECINFO.GROUP)) need(open, ACCESS.WRITE_OWNER, 'WRITE_OWNER');
   if (info & SECINFO.DACL) need(open, ACCESS.WRITE_DAC, 'WRITE_DAC');
   const sd = parseSecurityDescriptor(req.buffer);
+  let nfsMode: number | undefined;
+  let dacl = info & SECINFO.DACL ? (sd.dacl ?? null) : undefined;
+  if (dacl && open.tree.share.apple && ctx.conn.apple) {
+    const taken = takeNfsAces(dacl);
+    nfsMode = taken.mode;
+    // A DACL of NFS entries only sets no DACL (as Samba takes it), just the mode they carry.
+    dacl = taken.dacl.length > 0 || dacl.length === 0 ? taken.dacl : undefined;
+  }
   const set: SetAttributes = {};
   if (info & SECINFO.OWNER) {
     const id = sd.owner && posixIdOf(sd.owner);
@@ -329,8 +345,8 @@ async function setSecurity(ctx: RequestContext, open: Open, req: SetInfoRequest)
   }
   const a = await ctx.env.ns.getattr(open.ino);
   // A descriptor without SE_DACL_PRESENT sets a NULL DACL (MS-DTYP §2.4.6), as one with a null offset.
-  if (info & SECINFO.DACL)
-    set.mode = modeFromDacl(sd.dacl ?? null, set.uid ?? a.uid, set.gid ?? a.gid, a.mode);
+  if (dacl !== undefined) set.mode = modeFromDacl(dacl, set.uid ?? a.uid, set.gid ?? a.gid, a.mode);
+  if (nfsMode !== undefined) set.mode = ((set.mode ?? a.mode) & 0o7000) | nfsMode;
   if (set.uid === a.uid) delete set.uid;
   if (set.gid === a.gid) delete set.gid;
   if (set.mode === a.mode) delete set.mode;

@@ -1,3 +1,4 @@
+import { afpStreamOf, writeAfpInfo } from '../apple/afp-streams.ts';
 import { ACCESS } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
@@ -95,9 +96,12 @@ export async function handleWrite(ctx: RequestContext, req: WriteRequest): Promi
 async function writeToStream(ctx: RequestContext, open: Open, req: WriteRequest): Promise<WriteResponse> {
   const { ns } = ctx.env;
   let offset = req.offset;
-  if (offset === APPEND_OFFSET || !open.has(ACCESS.FILE_WRITE_DATA))
-    offset = await streamSize(ns, open.ino, open.stream!);
-  await writeStream(ns, ctx.cred(), open.ino, open.stream!, offset, req.data);
+  if (afpStreamOf(open) === 'info') await writeAfpInfo(ns, ctx.cred(), open.ino, offset, req.data);
+  else {
+    if (offset === APPEND_OFFSET || !open.has(ACCESS.FILE_WRITE_DATA))
+      offset = await streamSize(ns, open.ino, open.stream!);
+    await writeStream(ns, ctx.cred(), open.ino, open.stream!, offset, req.data);
+  }
   await keepChangeTime(ctx, open);
   open.position = offset + BigInt(req.data.length);
   return { count: req.data.length };

@@ -1,3 +1,4 @@
+import type { AppleDirAttrs } from '../apple/readdir-attr.ts';
 import { shortName } from '../short-names.ts';
 import type { Writer } from '../wire/writer.ts';
 
@@ -25,6 +26,8 @@ export interface DirEntryInfo {
   allocationSize: bigint;
   attributes: number;
   eaSize: number;
+  /** Apple's READ_DIR_ATTR fields, FileIdBothDirectoryInformation only (apple/readdir-attr.ts). */
+  apple?: AppleDirAttrs;
 }
 
 /** Bytes of one entry of `cls` for a name of `nameBytes` (before 8-byte alignment). */
@@ -61,13 +64,17 @@ export function writeEntry(w: Writer, cls: number, e: DirEntryInfo): void {
     w.bytes(name);
     return;
   }
-  w.u32(e.eaSize);
+  w.u32(e.apple && cls === DIR_CLASS.ID_BOTH_DIRECTORY ? e.apple.maxAccess : e.eaSize);
   if (cls === DIR_CLASS.FULL_DIRECTORY) {
     w.bytes(name);
     return;
   }
   if (cls === DIR_CLASS.ID_FULL_DIRECTORY) {
     w.u32(0).u64(e.fileId).bytes(name);
+    return;
+  }
+  if (e.apple && cls === DIR_CLASS.ID_BOTH_DIRECTORY) {
+    w.u8(24).u8(0).bytes(e.apple.shortName).u16(e.apple.mode).u64(e.fileId).bytes(name);
     return;
   }
   const short = Buffer.from(shortName(e.name), 'utf16le').subarray(0, 24);

@@ -1,4 +1,5 @@
 import type { Attributes } from '../../../storage/types.ts';
+import { nfsAceSids } from '../apple/nfs-aces.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import { EVERYONE, gidSid, posixIdOf, readSid, type Sid, sidBytes, sidString, uidSid } from '../sids.ts';
@@ -23,10 +24,10 @@ function rights(bits: number, dir: boolean): number {
   return m;
 }
 
-function ace(sid: Sid, mask: number, flags: number): Buffer {
+function ace(sid: Sid, mask: number, flags: number, type = ACCESS_ALLOWED_ACE): Buffer {
   const s = sidBytes(sid);
   const b = Buffer.alloc(8 + s.length);
-  b[0] = ACCESS_ALLOWED_ACE;
+  b[0] = type;
   b[1] = flags;
   b.writeUInt16LE(b.length, 2);
   b.writeUInt32LE(mask >>> 0, 4);
@@ -37,9 +38,10 @@ function ace(sid: Sid, mask: number, flags: number): Buffer {
 /**
  * A self-relative SECURITY_DESCRIPTOR derived from owner, group and mode: owner S-1-22-1-uid,
  * group S-1-22-2-gid, a DACL allowing owner, group and Everyone what their mode bits allow
- * (the owner also WRITE_DAC, WRITE_OWNER and DELETE). No SACL is kept.
+ * (the owner also WRITE_DAC, WRITE_OWNER and DELETE). No SACL is kept. With `nfsAces` (Apple's
+ * NFS_ACE, apple/nfs-aces.ts) the DACL ends with the mode, uid and gid as deny-nothing entries.
  */
-export function securityDescriptor(a: Attributes, wanted: number): Buffer {
+export function securityDescriptor(a: Attributes, wanted: number, nfsAces = false): Buffer {
   const dir = a.type === 'dir';
   const owner = wanted & SECINFO.OWNER ? sidBytes(uidSid(a.uid)) : undefined;
   const group = wanted & SECINFO.GROUP ? sidBytes(gidSid(a.gid)) : undefined;
@@ -50,6 +52,7 @@ export function securityDescriptor(a: Attributes, wanted: number): Buffer {
       ace(uidSid(a.uid), rights((a.mode >> 6) & 7, dir) | 0x000d_0000, inherit),
       ace(gidSid(a.gid), rights((a.mode >> 3) & 7, dir), inherit),
       ace(EVERYONE, rights(a.mode & 7, dir), inherit),
+      ...(nfsAces ? nfsAceSids(a).map((sid) => ace(sid, 0, 0, ACCESS_DENIED_ACE)) : []),
     ];
     const body = Buffer.concat(aces);
     const head = Buffer.alloc(8);

@@ -6,7 +6,7 @@ import { SmbError } from '../errors.ts';
 import type { Open } from '../open-files.ts';
 import { breakReadCaching } from '../oplocks.ts';
 import { keepSetTimes, writeTimeAfterChange } from '../set-times.ts';
-import { streamData, writeStream } from '../streams.ts';
+import { putStream, streamData, writeStream } from '../streams.ts';
 import { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 
@@ -14,6 +14,37 @@ import { Writer } from '../wire/writer.ts';
 export const MAX_CHUNKS = 256;
 export const MAX_CHUNK_BYTES = 1024 * 1024;
 export const MAX_TOTAL_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Apple's OSX_COPYFILE (apple/aapl.ts): a COPYCHUNK of no chunks, once AAPL is on, copies the
+ * whole source with its named streams (Finder info, resource fork, extended attributes) over
+ * the target's, as Finder's copy expects; the reply's total is the file's size.
+ */
+async function copyWholeFile(
+  ctx: RequestContext,
+  source: Open,
+  target: Open,
+  writeTime: bigint | 'now',
+): Promise<Buffer> {
+  const { ns } = ctx.env;
+  const cred = ctx.cred();
+  const size = (await ns.getattr(source.ino)).size;
+  if (ns.locks.conflict(source.ino, 0n, size, false, source.lockKey))
+    throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'source range locked');
+  if (ns.locks.conflict(target.ino, 0n, size, true, target.lockKey))
+    throw new SmbError(NT_STATUS.STATUS_FILE_LOCK_CONFLICT, 'target range locked');
+  await breakReadCaching(ctx.env, target);
+  for (let at = 0n; at < size; at += BigInt(MAX_CHUNK_BYTES)) {
+    const { data } = await ns.read(cred, source.ino, at, MAX_CHUNK_BYTES);
+    if (data.length === 0) break;
+    await ns.write(cred, target.ino, at, data, 'unstable');
+    target.dirty = true;
+  }
+  for (const s of await ns.listStreams(source.ino))
+    await putStream(ns, cred, target.ino, s.name, await streamData(ns, source.ino, s.name));
+  await keepSetTimes(ctx, target, writeTime);
+  return copyResult(0, 0, Number(size > 0xffff_ffffn ? 0xffff_ffffn : size));
+}
 
 /** A resume key names an open of this session: its volatile id and a per-process secret. */
 const SECRET = randomBytes(16);
@@ -95,6 +126,14 @@ export async function copyChunks(
     return at >= BigInt(all.length) ? Buffer.alloc(0) : all.subarray(Number(at), Number(at) + len);
   };
   const writeTime = await writeTimeAfterChange(ctx, target);
+  if (
+    count === 0 &&
+    ctx.conn.apple &&
+    target.tree.share.apple &&
+    source.stream === undefined &&
+    target.stream === undefined
+  )
+    return copyWholeFile(ctx, source, target, writeTime);
   let done = 0;
   let written = 0;
   // A chunk that fails ends the copy: the reply carries the failure and what was copied before

@@ -1,0 +1,98 @@
+import { deepEqual, equal, throws } from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type AppleConnection, answerAapl, checkAaplQuery } from '../../src/protocols/smb/apple/aapl.ts';
+import { defaultAfpInfo, listed } from '../../src/protocols/smb/apple/afp-streams.ts';
+import { takeNfsAces } from '../../src/protocols/smb/apple/nfs-aces.ts';
+import { SmbError } from '../../src/protocols/smb/errors.ts';
+import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
+import { IPC_SHARE, type Share } from '../../src/protocols/smb/tree.ts';
+
+/**
+ * Apple's AAPL reply byte for byte, and the rules the smbtorture vfs.fruit tests
+ * (smbtorture.test.ts) do not reach: what a share without apple_extensions answers.
+ */
+const share = (apple: boolean): Share => ({ ...IPC_SHARE, name: 'mac', path: '/mac', ipc: false, apple });
+
+/** macOS's query: server caps, volume caps and model asked; READ_DIR_ATTR, UNIX_BASED, NFS_ACE offered. */
+function query(clientCaps = 0x1n | 0x4n | 0x8n): Buffer {
+  const q = Buffer.alloc(24);
+  q.writeUInt32LE(1, 0);
+  q.writeBigUInt64LE(0x7n, 8);
+  q.writeBigUInt64LE(clientCaps, 16);
+  return q;
+}
+
+describe("Apple's SMB2 extensions", () => {
+  test('1 a share with apple_extensions offers all four capabilities in a 56-byte reply', () => {
+    const conn: { apple: AppleConnection | undefined } = { apple: undefined };
+    const r = answerAapl(query(), share(true), conn)!;
+    equal(r.length, 56, 'CommandCode, Reserved, ReplyBitmap, ServerCaps, VolumeCaps, Pad, length, model');
+    equal(r.readUInt32LE(0), 1);
+    equal(r.readBigUInt64LE(8), 0x7n);
+    equal(r.readBigUInt64LE(16), 0xfn, 'READ_DIR_ATTR | OSX_COPYFILE | UNIX_BASED | NFS_ACE');
+    equal(r.readBigUInt64LE(24), 0n, 'no volume capabilities');
+    equal(r.readUInt32LE(36), 16);
+    equal(r.subarray(40).toString('utf16le'), 'ClaudeFS');
+    deepEqual(conn.apple, { readDirAttr: true });
+  });
+
+  test('2 READ_DIR_ATTR is turned on only when the client offers it', () => {
+    const conn: { apple: AppleConnection | undefined } = { apple: undefined };
+    const r = answerAapl(query(0x4n), share(true), conn)!;
+    equal(r.readBigUInt64LE(16), 0xen);
+    deepEqual(conn.apple, { readDirAttr: false });
+  });
+
+  test('3 a share without them answers UNIX_BASED only and turns nothing on', () => {
+    const conn: { apple: AppleConnection | undefined } = { apple: undefined };
+    const r = answerAapl(query(), share(false), conn)!;
+    equal(r.readBigUInt64LE(16), 0x4n);
+    equal(conn.apple, undefined);
+  });
+
+  test('4 a malformed query is STATUS_INVALID_PARAMETER with the extensions, ignored without', () => {
+    const bad = query().subarray(0, 16);
+    throws(
+      () => checkAaplQuery(bad, share(true)),
+      (e: unknown) => e instanceof SmbError && e.status === NT_STATUS.STATUS_INVALID_PARAMETER,
+    );
+    checkAaplQuery(bad, share(false));
+    equal(answerAapl(bad, share(false), { apple: undefined }), undefined);
+    const otherCommand = query();
+    otherCommand.writeUInt32LE(2, 0);
+    throws(() => checkAaplQuery(otherCommand, share(true)), SmbError);
+  });
+
+  test('5 the default AfpInfo is the 60 bytes a Mac writes for a file without Finder info', () => {
+    const d = defaultAfpInfo();
+    equal(d.length, 60);
+    equal(d.subarray(0, 8).toString('hex'), '4146500000000100', '"AFP\\0", version 1.0');
+    equal(d.readUInt32BE(12), 0x8000_0000, 'backup time: never');
+    equal(
+      d.subarray(16).every((b) => b === 0),
+      true,
+    );
+  });
+
+  test('6 listings show a valid AfpInfo and a non-empty resource fork only, names ignoring case', () => {
+    equal(listed('AFP_AfpInfo', 60), true);
+    equal(listed('afp_afpinfo', 3), false);
+    equal(listed('AFP_Resource', 0), false);
+    equal(listed('AFP_Resource', 1), true);
+    equal(listed('Zone.Identifier', 0), true);
+  });
+
+  test('7 a DACL set with NFS entries loses all of them and sets the mode its S-1-5-88-3 one carries', () => {
+    const ace = (sub: number[], type = 1) => ({
+      type,
+      flags: 0,
+      mask: 0,
+      sid: { authority: 5, subAuthorities: sub },
+    });
+    const owner = { type: 0, flags: 0, mask: 0x1f01ff, sid: { authority: 22, subAuthorities: [1, 1000] } };
+    const { dacl, mode } = takeNfsAces([owner, ace([88, 3, 0o100640]), ace([88, 1, 27]), ace([88, 2, 300])]);
+    deepEqual(dacl, [owner]);
+    equal(mode, 0o640);
+    equal(takeNfsAces([owner]).mode, undefined);
+  });
+});
