@@ -1,11 +1,18 @@
-import { deepEqual, equal, throws } from 'node:assert/strict';
+import { deepEqual, equal, match, throws } from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type AppleConnection, answerAapl, checkAaplQuery } from '../../src/protocols/smb/apple/aapl.ts';
 import { defaultAfpInfo, listed } from '../../src/protocols/smb/apple/afp-streams.ts';
 import { takeNfsAces } from '../../src/protocols/smb/apple/nfs-aces.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import { IPC_SHARE, type Share } from '../../src/protocols/smb/tree.ts';
+import { runCommand } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+
+const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 
 /**
  * Apple's AAPL reply byte for byte, and the rules the smbtorture vfs.fruit tests
@@ -94,5 +101,26 @@ describe("Apple's SMB2 extensions", () => {
     deepEqual(dacl, [owner]);
     equal(mode, 0o640);
     equal(takeNfsAces([owner]).mode, undefined);
+  });
+
+  test('8 ./cfs smb shares says which shares have the extensions; a wrong value names file, line and key', async () => {
+    const dir = makeTempDir('apple-config');
+    const file = join(dir, 'gateway.yaml');
+    const shares = (mac: string) =>
+      `smb:\n  shares:\n    - { name: export, path: /export }\n    - { name: mac, path: /mac, apple_extensions: ${mac} }\n`;
+    writeFileSync(file, shares('true'));
+    const r = await runCommand(CFS, ['smb', 'shares', '--config', file], { timeoutMs: 60_000 });
+    equal(r.code, 0, r.output);
+    match(r.stdout, /\[export\][^[]*\tapple extensions = No\n/);
+    match(r.stdout, /\[mac\][^[]*\tapple extensions = Yes\n/);
+    writeFileSync(file, shares('maybe'));
+    const bad = await runCommand(CFS, ['gateway', 'validate-config', '--config', file], {
+      timeoutMs: 60_000,
+    });
+    equal(bad.code === 0, false, bad.output);
+    match(
+      bad.output,
+      /gateway\.yaml:4:\d+ smb\.shares\.1\.apple_extensions: expected true or false, got 'maybe'/,
+    );
   });
 });

@@ -100,7 +100,7 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
         'valid groups': s.validGroups.length > 0 ? s.validGroups : 'any authenticated user',
         'guest ok': s.guestOk,
         'hosts allow': s.hostsAllow.length > 0 ? s.hostsAllow.map((c) => c.text).join(' ') : 'any host',
-        'vfs objects': s.appleExtensions ? 'fruit (apple_extensions)' : 'none',
+        'apple extensions': s.appleExtensions,
         'smb encrypt':
           s.encryption !== undefined && shareEncryption(smb.encryption, s.encryption) !== smb.encryption
             ? `${s.encryption} (this share's encryption)`

@@ -86,7 +86,7 @@ export async function createStream(
   // With Apple's rules an invalid AfpInfo or empty resource fork is not there, and once the
   // client negotiated AAPL a plain open of any empty stream finds none (apple/afp-streams.ts).
   if (found && apple && !listed(found.name, found.size)) found = undefined;
-  if (found?.size === 0 && ctx.conn.apple && req.disposition === DISPOSITION.OPEN) found = undefined;
+  if (found?.size === 0 && apple && ctx.conn.apple && req.disposition === DISPOSITION.OPEN) found = undefined;
   if (!found && (req.disposition === DISPOSITION.OPEN || req.disposition === DISPOSITION.OVERWRITE))
     throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND, `no stream ${name.stream}`);
   if (found && req.disposition === DISPOSITION.CREATE)
