@@ -125,6 +125,7 @@ function shareChecks(raw: unknown): Finding[] {
   return [
     ...encryptionBeyondServer(smb, shares),
     ...guestShares(smb, shares),
+    ...timeMachineShares(shares),
     ...duplicateEntries(
       shares,
       ['smb', 'shares'],
@@ -175,6 +176,29 @@ function guestShares(smb: Raw, shares: readonly unknown[]): Finding[] {
     } else if (smb.map_to_guest !== 'bad_user') {
       const message = 'has no effect while smb.map_to_guest is never (no logon becomes a guest)';
       findings.push({ path, message, severity: 'warning', at: 'value' });
+    }
+  });
+  return findings;
+}
+
+/** Time Machine over SMB needs Apple's extensions (FULL_SYNC is offered in the AAPL reply). */
+function timeMachineShares(shares: readonly unknown[]): Finding[] {
+  const findings: Finding[] = [];
+  shares.forEach((share, i) => {
+    const s = mapAtItem(share);
+    if (s.time_machine === true && s.apple_extensions !== true) {
+      const message =
+        'needs apple_extensions: true (a Mac backs up only to a share that answers its AAPL query)';
+      findings.push({ path: ['smb', 'shares', i, 'time_machine'], message, severity: 'error', at: 'value' });
+    }
+    if (s.time_machine_max_size !== undefined && s.time_machine !== true) {
+      const message = 'has no effect without time_machine: true';
+      findings.push({
+        path: ['smb', 'shares', i, 'time_machine_max_size'],
+        message,
+        severity: 'warning',
+        at: 'value',
+      });
     }
   });
   return findings;

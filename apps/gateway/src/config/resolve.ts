@@ -34,6 +34,8 @@ function smbShare(s: FileShare): SmbShare {
     guestOk: s.guest_ok,
     hostsAllow: s.hosts_allow,
     appleExtensions: s.apple_extensions,
+    timeMachine: s.time_machine,
+    ...(s.time_machine_max_size === undefined ? {} : { timeMachineMaxSize: s.time_machine_max_size }),
     mode: s.mode,
     ownerUid: s.owner_uid,
     ownerGid: s.owner_gid,

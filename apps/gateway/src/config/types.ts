@@ -75,6 +75,10 @@ export interface SmbShare extends ServedDirectory {
   hostsAllow: ClientMatch[];
   /** Apple's SMB2 extensions for macOS clients (AAPL, AFP_AfpInfo, AFP_Resource), as Samba's vfs_fruit. */
   appleExtensions: boolean;
+  /** A Time Machine destination: FULL_SYNC offered, and the size below reported to Macs. */
+  timeMachine: boolean;
+  /** Bytes the share's backups (its sparse bundles) may take, as Samba's `fruit:time machine max size`. */
+  timeMachineMaxSize?: number;
 }
 
 /**

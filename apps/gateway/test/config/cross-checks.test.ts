@@ -145,6 +145,20 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
       "FILE:2:57 s3.cors_origins.2: 'ftp://files.example.com' is not an origin like https://app.example.com: a scheme and a host (and a port), no path",
     ],
   ],
+  [
+    20,
+    "Time Machine without Apple's extensions, and a backup size limit without Time Machine",
+    [
+      'smb:',
+      '  shares:',
+      '    - { name: tm, path: /tm, time_machine: true }',
+      '    - { name: mac, path: /mac, apple_extensions: true, time_machine_max_size: 2TiB }',
+    ],
+    [
+      'FILE:3:44 smb.shares.0.time_machine: needs apple_extensions: true (a Mac backs up only to a share that answers its AAPL query)',
+      'FILE:4:79 smb.shares.1.time_machine_max_size: warning: has no effect without time_machine: true',
+    ],
+  ],
 ];
 
 describe('checks across keys', () => {

@@ -1,7 +1,7 @@
-import { deepEqual, equal, match, throws } from 'node:assert/strict';
+import { deepEqual, equal, match, ok, throws } from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type AppleConnection, answerAapl, checkAaplQuery } from '../../src/protocols/smb/apple/aapl.ts';
 import { defaultAfpInfo, listed } from '../../src/protocols/smb/apple/afp-streams.ts';
@@ -11,6 +11,8 @@ import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import { IPC_SHARE, type Share } from '../../src/protocols/smb/tree.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools } from '../support/tools.ts';
+import { type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 
@@ -18,7 +20,14 @@ const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
  * Apple's AAPL reply byte for byte, and the rules the smbtorture vfs.fruit tests
  * (smbtorture.test.ts) do not reach: what a share without apple_extensions answers.
  */
-const share = (apple: boolean): Share => ({ ...IPC_SHARE, name: 'mac', path: '/mac', ipc: false, apple });
+const share = (apple: boolean, timeMachine = false): Share => ({
+  ...IPC_SHARE,
+  name: 'mac',
+  path: '/mac',
+  ipc: false,
+  apple,
+  ...(timeMachine ? { timeMachine: { maxSize: undefined } } : {}),
+});
 
 /** macOS's query: server caps, volume caps and model asked; READ_DIR_ATTR, UNIX_BASED, NFS_ACE offered. */
 function query(clientCaps = 0x1n | 0x4n | 0x8n): Buffer {
@@ -123,4 +132,56 @@ describe("Apple's SMB2 extensions", () => {
       /gateway\.yaml:4:\d+ smb\.shares\.1\.apple_extensions: expected true or false, got 'maybe'/,
     );
   });
+
+  test('9 a Time Machine share says FLUSH reaches the disk (FULL_SYNC), as a Mac requires of a backup disk', () => {
+    const r = answerAapl(query(), share(true, true), { apple: undefined })!;
+    equal(r.readBigUInt64LE(24), 0x4n);
+    equal(answerAapl(query(), share(true), { apple: undefined })!.readBigUInt64LE(24), 0n);
+  });
+});
+
+describe('a Time Machine share seen through smbclient', () => {
+  let g: SmbGateway;
+  let work: string;
+  const auth = 'tim%Time-Machine1';
+  before(async () => {
+    g = await startSmbGateway({
+      shares: [
+        '{ name: tm, path: /tm, apple_extensions: true, time_machine: true, time_machine_max_size: 32KiB }',
+      ],
+    });
+    await g.user('tim', 'Time-Machine1');
+    work = makeTempDir('time-machine');
+  });
+  after(() => g?.stop());
+
+  test(
+    '1 the volume is time_machine_max_size large, less its sparse bundles (band size × bands)',
+    requireTools('smbclient'),
+    async () => {
+      const blocks = async () => {
+        const r = await smbclient(g, auth, { share: 'tm', commands: 'du', cwd: work });
+        equal(r.code, 0, r.output);
+        const m = /(\d+) blocks of size (\d+)\. (\d+) blocks available/.exec(r.stdout);
+        ok(m, r.output);
+        return { total: Number(m[1]) * Number(m[2]), avail: Number(m[3]) * Number(m[2]) };
+      };
+      deepEqual(await blocks(), { total: 32 * 1024, avail: 32 * 1024 });
+      writeFileSync(
+        join(work, 'Info.plist'),
+        '<dict>\n  <key>band-size</key>\n  <integer>8192</integer>\n</dict>\n',
+      );
+      writeFileSync(join(work, 'band'), '');
+      const setup = await smbclient(g, auth, {
+        share: 'tm',
+        cwd: work,
+        commands:
+          'mkdir mac.sparsebundle; cd mac.sparsebundle; put Info.plist; mkdir bands; cd bands; put band 0; put band 1',
+      });
+      equal(setup.code, 0, setup.output);
+      // The count is kept 5 s (a Mac asks often during a backup).
+      await new Promise((r) => setTimeout(r, 5_500));
+      deepEqual(await blocks(), { total: 32 * 1024, avail: 16 * 1024 });
+    },
+  );
 });

@@ -4,6 +4,7 @@ import type { GatewayConfig, SmbEncryption } from '../../config/types.ts';
 import { SMB_CLOSE_PATH, SMB_STATUS_PATH } from '../../protocols/smb/admin-paths.ts';
 import { shareEncryption } from '../../protocols/smb/encryption.ts';
 import type { SmbStatus } from '../../protocols/smb/status-report.ts';
+import { formatSize } from '../../util/units.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig, notFoundInOwnWords } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import { alignColumns } from '../format/columns.ts';
@@ -101,6 +102,11 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
         'guest ok': s.guestOk,
         'hosts allow': s.hostsAllow.length > 0 ? s.hostsAllow.map((c) => c.text).join(' ') : 'any host',
         'apple extensions': s.appleExtensions,
+        'time machine': !s.timeMachine
+          ? false
+          : s.timeMachineMaxSize === undefined
+            ? 'Yes (as large as the disk)'
+            : `Yes (at most ${formatSize(BigInt(s.timeMachineMaxSize), s.timeMachineMaxSize >= 2 ** 40 ? 'TiB' : 'GiB')})`,
         'smb encrypt':
           s.encryption !== undefined && shareEncryption(smb.encryption, s.encryption) !== smb.encryption
             ? `${s.encryption} (this share's encryption)`

@@ -20,6 +20,8 @@ export interface Share {
   clients: readonly ClientMatch[];
   /** apple_extensions: macOS's AAPL extensions and its AFP streams' rules (apple/). */
   apple: boolean;
+  /** time_machine: a Time Machine destination (apple/time-machine.ts); its max size, if any. */
+  timeMachine?: { maxSize: number | undefined };
   ipc: boolean;
   remark: string;
 }
@@ -46,6 +48,7 @@ export function sharesFrom(config: readonly SmbShare[]): Share[] {
     guestOk: s.guestOk,
     clients: s.hostsAllow,
     apple: s.appleExtensions,
+    ...(s.timeMachine ? { timeMachine: { maxSize: s.timeMachineMaxSize } } : {}),
     ipc: false,
     remark: '',
   }));

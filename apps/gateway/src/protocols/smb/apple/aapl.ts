@@ -21,6 +21,7 @@ export const AAPL_CAPS = {
   NFS_ACE: 0x8n,
 } as const;
 const MODEL = 'ClaudeFS';
+const VOLUME_FULL_SYNC = 0x4n;
 
 /** What a connection's AAPL query turned on; undefined until a share with apple_extensions answered one. */
 export interface AppleConnection {
@@ -60,8 +61,9 @@ export function answerAapl(
   const w = new Writer(64);
   w.u32(AAPL_SERVER_QUERY).u32(0).u64(asked);
   if (asked & REPLY.SERVER_CAPS) w.u64(caps);
-  // No volume capabilities: names ignore case, and file ids are not resolvable to paths.
-  if (asked & REPLY.VOLUME_CAPS) w.u64(0n);
+  // Names ignore case and file ids are not resolvable to paths; a Time Machine share says
+  // that FLUSH reaches the disk (F_FULLFSYNC), which a Mac requires of a backup destination.
+  if (asked & REPLY.VOLUME_CAPS) w.u64(share.apple && share.timeMachine ? VOLUME_FULL_SYNC : 0n);
   if (asked & REPLY.MODEL_INFO) {
     const model = Buffer.from(MODEL, 'utf16le');
     w.u32(0).u32(model.length).bytes(model);

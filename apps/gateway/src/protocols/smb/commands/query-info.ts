@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Attributes } from '../../../storage/types.ts';
 import { listed, openStreamSize } from '../apple/afp-streams.ts';
+import { timeMachineStats } from '../apple/time-machine.ts';
 import { ACCESS, DIALECT } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
@@ -89,8 +90,12 @@ export async function handleQueryInfo(
     case INFO_TYPE.FILESYSTEM: {
       const share = ctx.tree!.share;
       const root = await ctx.env.ns.getattr(ctx.tree!.rootIno);
+      let stats = await ctx.env.ns.statfs(ctx.cred());
+      const maxSize = share.apple ? share.timeMachine?.maxSize : undefined;
+      if (maxSize !== undefined)
+        stats = await timeMachineStats(ctx.env.ns, ctx.cred(), ctx.tree!.rootIno, stats, maxSize);
       const buf = encodeFsInfo(req.infoClass, {
-        stats: await ctx.env.ns.statfs(ctx.cred()),
+        stats,
         label: share.name,
         serial: volumeSerial(share.name),
         createdFiletime: nsToFiletime(root.btimeNs),
