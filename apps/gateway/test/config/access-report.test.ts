@@ -68,4 +68,29 @@ describe('access report', () => {
     assert.deepEqual(keys(r), []);
     assert.equal(r.s3.served, false);
   });
+
+  test("4 Mac shares: which have Apple's extensions and Time Machine, and a backup disk without a limit", async () => {
+    const r = await reportOf(
+      [
+        'smb:',
+        '  shares:',
+        '    - { name: export, path: /export }',
+        '    - { name: mac, path: /mac, apple_extensions: true }',
+        '    - { name: tm, path: /tm, apple_extensions: true, time_machine: true }',
+        '    - { name: capped, path: /capped, apple_extensions: true, time_machine: true, time_machine_max_size: 1TiB }',
+      ],
+      ['smb'],
+    );
+    assert.deepEqual(
+      r.smb.shares.map((s) => [s.name, s.appleExtensions, s.timeMachine]),
+      [
+        ['export', false, null],
+        ['mac', true, null],
+        ['tm', true, { maxBytes: null }],
+        ['capped', true, { maxBytes: 2 ** 40 }],
+      ],
+    );
+    assert.deepEqual(keys(r), ['info smb.encryption', 'info smb.shares.2.time_machine_max_size']);
+    assert.match(r.notes[1]!.text, /Time Machine share tm has no size limit/);
+  });
 });

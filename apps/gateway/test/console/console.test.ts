@@ -402,10 +402,15 @@ describe('web console in Chromium', requireTools('chromium'), () => {
       );
       writeFileSync(
         fx.config,
-        original.replace(
-          'region: us-east-1',
-          'region: us-east-1, public_read_buckets: [pictures], cors_origins: ["*"]',
-        ),
+        original
+          .replace(
+            'region: us-east-1',
+            'region: us-east-1, public_read_buckets: [pictures], cors_origins: ["*"]',
+          )
+          .replace(
+            '{ name: export, path: /export }',
+            '{ name: export, path: /export }, { name: tm, path: /tm, apple_extensions: true, time_machine: true }',
+          ),
       );
       await fx.cfs('gateway', 'reload');
       await page.reload();
@@ -416,6 +421,10 @@ describe('web console in Chromium', requireTools('chromium'), () => {
         .innerText();
       match(s3Card, /plain HTTP/);
       match(s3Card, /Readable without a key\s+pictures/);
+      await notes.getByText('Time Machine share tm has no size limit').waitFor();
+      const smbRows = page.getByRole('table', { name: 'SMB shares' }).getByRole('row');
+      match(await smbRows.filter({ hasText: '/tm' }).innerText(), /\bTime Machine\b/);
+      match(await smbRows.filter({ hasText: '/export' }).innerText(), /—$/);
       await page.screenshot({ path: join(SHOTS, 'access-notes.png'), fullPage: true });
     } finally {
       writeFileSync(fx.config, original);

@@ -5,6 +5,7 @@ import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { PageHeader } from '../../components/page-header.tsx';
 import { QueryPanel } from '../../components/query-panel.tsx';
+import { bytes } from '../../lib/format.ts';
 import { useTRPC } from '../../lib/trpc.ts';
 
 const list = (items: readonly string[], none: string) => (items.length > 0 ? items.join(', ') : none);
@@ -58,6 +59,14 @@ function NfsExports({ nfs }: { nfs: AccessReport['nfs'] }) {
   );
 }
 
+function macos(s: AccessReport['smb']['shares'][number]): string {
+  if (s.timeMachine)
+    return s.timeMachine.maxBytes === null
+      ? 'Time Machine'
+      : `Time Machine, at most ${bytes(s.timeMachine.maxBytes)}`;
+  return s.appleExtensions ? 'Apple extensions' : '—';
+}
+
 function SmbShares({ smb }: { smb: AccessReport['smb'] }) {
   return (
     <ProtocolCard title="SMB shares" served={smb.served}>
@@ -76,6 +85,9 @@ function SmbShares({ smb }: { smb: AccessReport['smb'] }) {
             <Th title="hosts_allow: the client addresses that may connect">Hosts</Th>
             <Th title="guest_ok: guest sessions may connect">Guests</Th>
             <Th title="the share's encryption or the server's, whichever asks for more">Encryption</Th>
+            <Th title="apple_extensions and time_machine: Apple's SMB2 extensions, a Time Machine backup disk">
+              macOS
+            </Th>
           </tr>
         </thead>
         <tbody>
@@ -88,6 +100,7 @@ function SmbShares({ smb }: { smb: AccessReport['smb'] }) {
               <Td className="font-mono text-xs">{list(s.hostsAllow, 'any host')}</Td>
               <Td>{yes(s.guestOk)}</Td>
               <Td className="font-mono text-xs">{s.encryption}</Td>
+              <Td>{macos(s)}</Td>
             </tr>
           ))}
         </tbody>

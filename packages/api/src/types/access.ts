@@ -35,6 +35,10 @@ export interface AccessReport {
       guestOk: boolean;
       /** What applies: the share's own or the server's, whichever asks for more. */
       encryption: string;
+      /** apple_extensions: Apple's SMB2 extensions for Macs. */
+      appleExtensions: boolean;
+      /** time_machine: a Time Machine backup disk; its size limit in bytes (null: the disk's). */
+      timeMachine: { maxBytes: number | null } | null;
     }>;
   };
   s3: {

@@ -61,6 +61,16 @@ export function accessReport(config: GatewayConfig, served: readonly Protocol[])
     }
   }
 
+  if (smbServed)
+    smb.shares.forEach((s, i) => {
+      if (s.timeMachine && s.timeMachineMaxSize === undefined)
+        notes.push({
+          level: 'info',
+          text: `Time Machine share ${s.name} has no size limit: Macs back up to it until the disk is full before thinning old backups (time_machine_max_size, or a quota per user, sets one).`,
+          key: `smb.shares.${i}.time_machine_max_size`,
+        });
+    });
+
   if (s3Served) {
     if (s3.tls === undefined)
       notes.push({
@@ -107,6 +117,8 @@ export function accessReport(config: GatewayConfig, served: readonly Protocol[])
         hostsAllow: texts(s.hostsAllow),
         guestOk: s.guestOk,
         encryption: shareEncryption(smb.encryption, s.encryption),
+        appleExtensions: s.appleExtensions,
+        timeMachine: s.timeMachine ? { maxBytes: s.timeMachineMaxSize ?? null } : null,
       })),
     },
     s3: {
