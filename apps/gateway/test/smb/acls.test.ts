@@ -142,8 +142,18 @@ describe('security descriptors: parsing and the mode a DACL stands for', () => {
     equal(modeFromDacl(sd.dacl, 1000, 100, file.mode), 0o4640);
     equal(
       modeFromDacl([{ type: 0, flags: 0, mask: 0x1000_0000, sid: EVERYONE }], 1000, 100, 0o640),
-      0o007,
-      'GENERIC_ALL for Everyone',
+      0o777,
+      'GENERIC_ALL for Everyone: the owner and the group, without entries of their own, are in Everyone',
+    );
+    const writeOnly = [
+      { type: 0, flags: 0, mask: 0x2, sid: uidSid(1000) },
+      { type: 0, flags: 0, mask: 0x1f01ff, sid: EVERYONE },
+    ];
+    equal(modeFromDacl(writeOnly, 1000, 100, 0o755), 0o677, 'a file: the owner keeps read (Samba)');
+    equal(
+      modeFromDacl(writeOnly, 1000, 100, 0o755, true),
+      0o777,
+      'a folder: the owner keeps read, write and execute, or its files could not be listed or deleted',
     );
   });
 

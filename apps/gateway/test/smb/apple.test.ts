@@ -1,10 +1,12 @@
 import { deepEqual, equal, match, ok, throws } from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { type AppleConnection, answerAapl, checkAaplQuery } from '../../src/protocols/smb/apple/aapl.ts';
 import { defaultAfpInfo, listed } from '../../src/protocols/smb/apple/afp-streams.ts';
+import { macNameToDisk, macNameToWire } from '../../src/protocols/smb/apple/mac-names.ts';
 import { takeNfsAces } from '../../src/protocols/smb/apple/nfs-aces.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
@@ -12,7 +14,7 @@ import { IPC_SHARE, type Share } from '../../src/protocols/smb/tree.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
-import { type SmbGateway, smbclient, startSmbGateway } from './fixture.ts';
+import { type SmbGateway, s3ClientOf, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 
@@ -182,6 +184,67 @@ describe('a Time Machine share seen through smbclient', () => {
       // The count is kept 5 s (a Mac asks often during a backup).
       await new Promise((r) => setTimeout(r, 5_500));
       deepEqual(await blocks(), { total: 32 * 1024, avail: 16 * 1024 });
+    },
+  );
+});
+
+describe('names Windows does not allow, between Macs, NFS and S3 (apple_extensions)', () => {
+  let g: SmbGateway;
+  let work: string;
+  const auth = 'mia%Mac-Names-1';
+  /** What macOS sends for ':' and '?' (Services for Macintosh's private-use characters). */
+  const COLON = '\uf022';
+  const QUESTION = '\uf025';
+  before(async () => {
+    g = await startSmbGateway({
+      protocols: ['smb', 's3'],
+      shares: ['{ name: mac, path: /export/mac, apple_extensions: true }'],
+    });
+    await g.user('mia', 'Mac-Names-1');
+    work = makeTempDir('mac-names');
+  });
+  after(() => g?.stop());
+
+  test('1 the map is Samba\'s (catia with fruit): controls and " * : < > ? \\ | both ways', () => {
+    equal(macNameToDisk(`a${COLON}b${QUESTION}\uf001\uf026\uf027`), 'a:b?\x01\\|');
+    equal(
+      macNameToWire('a:b?\x01\\|"*<>'),
+      `a${COLON}b${QUESTION}\uf001\uf026\uf027\uf020\uf021\uf023\uf024`,
+    );
+    equal(macNameToWire('plain.txt'), 'plain.txt');
+  });
+
+  test(
+    '2 a Mac\'s "Notes 10:30" is `Notes 10:30` over S3, and an S3 key with "?" is a name a Mac can open',
+    requireTools('smbclient'),
+    async () => {
+      const s3 = await s3ClientOf(g, 'mia');
+      writeFileSync(join(work, 'note.txt'), 'ten thirty');
+      const put = await smbclient(g, auth, {
+        share: 'mac',
+        cwd: work,
+        commands: `put note.txt "Notes 10${COLON}30.txt"`,
+      });
+      equal(put.code, 0, put.output);
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'mac', Key: 'Notes 10:30.txt' }));
+      equal(await got.Body!.transformToString(), 'ten thirty');
+
+      await s3.send(new PutObjectCommand({ Bucket: 'mac', Key: 'why?.txt', Body: 'from S3' }));
+      const ls = await smbclient(g, auth, { share: 'mac', cwd: work, commands: 'ls' });
+      equal(ls.code, 0, ls.output);
+      match(ls.stdout, new RegExp(`why${QUESTION}\\.txt`));
+      match(ls.stdout, new RegExp(`Notes 10${COLON}30\\.txt`));
+      const get = await smbclient(g, auth, {
+        share: 'mac',
+        cwd: work,
+        commands: `get "why${QUESTION}.txt" why.txt`,
+      });
+      equal(get.code, 0, get.output);
+      equal(readFileSync(join(work, 'why.txt'), 'utf8'), 'from S3');
+      // The same directory through the plain share: names as stored, so no SMB name for it.
+      const plain = await smbclient(g, auth, { share: 'export', cwd: work, commands: 'ls mac\\*' });
+      equal(plain.code, 0, plain.output);
+      match(plain.stdout, /Notes 10:30\.txt/);
     },
   );
 });

@@ -1,6 +1,7 @@
 import { isFsError } from '../../storage/errors.ts';
 import type { Namespace } from '../../storage/namespace.ts';
 import type { Attributes, Credential } from '../../storage/types.ts';
+import { macNameToDisk } from './apple/mac-names.ts';
 import { caseIndexFor, INDEX_MIN_ENTRIES } from './case-index.ts';
 import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
@@ -31,15 +32,17 @@ const invalid = (why: string) => new SmbError(NT_STATUS.STATUS_OBJECT_NAME_INVAL
 
 /**
  * A CREATE or rename name (share-relative, backslash-separated; MS-SMB2 §3.3.5.9): components
- * checked for illegal characters and "."/"..", a trailing stream suffix split off.
+ * checked for illegal characters and "."/"..", a trailing stream suffix split off. With
+ * `macNames` (a share with apple_extensions) the components' private-use characters become the
+ * characters they stand for (apple/mac-names.ts).
  */
 export function parseSmbName(
   name: string,
-  opts: { leadingSlash: 'reject' | 'strip' } = { leadingSlash: 'reject' },
+  opts: { leadingSlash?: 'reject' | 'strip'; macNames?: boolean } = {},
 ): SmbName {
   let n = name;
   if (n.startsWith('\\')) {
-    if (opts.leadingSlash === 'reject')
+    if (opts.leadingSlash !== 'strip')
       throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'name starts with a backslash');
     n = n.replace(/^\\+/, '');
   }
@@ -75,7 +78,7 @@ export function parseSmbName(
     }
     if (illegal(c)) throw invalid(`illegal character in "${c}"`);
     if (c.length > MAX_COMPONENT_UTF16) throw invalid('name component longer than 255 characters');
-    components.push(c);
+    components.push(opts.macNames ? macNameToDisk(c) : c);
   }
   if (stream !== undefined) return { components, stream };
   return defaultStream ? { components, defaultStream } : { components };

@@ -1,3 +1,4 @@
+import { macPathToWire } from '../apple/mac-names.ts';
 import { ACCESS } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
@@ -86,7 +87,12 @@ export async function handleChangeNotify(
   }
   if (open.closed) throw new SmbError(NT_STATUS.STATUS_NOTIFY_CLEANUP, 'handle closed');
   if (watch.ended !== undefined) throw new SmbError(watch.ended, 'the directory is being deleted');
-  const { changes, overflow } = watch.take();
+  const taken = watch.take();
+  const { overflow } = taken;
+  // A share with apple_extensions shows stored names in the form Macs send (apple/mac-names.ts).
+  const changes = open.tree.share.apple
+    ? taken.changes.map((c) => ({ ...c, name: macPathToWire(c.name) }))
+    : taken.changes;
   const size = encodeChanges(changes).length;
   if (overflow || size > req.outputBufferLength) {
     ctx.replyStatus(NT_STATUS.STATUS_NOTIFY_ENUM_DIR);

@@ -169,7 +169,7 @@ export async function handleCreate(ctx: RequestContext, req: CreateRequest): Pro
   const cred = ctx.cred();
   const eaContext = req.contexts.find((c) => c.name === CTX.EA_BUFFER);
   const eas = eaContext ? decodeEaList(eaContext.data) : [];
-  const name = parseSmbName(req.name);
+  const name = parseSmbName(req.name, { macNames: tree.share.apple });
   if (name.stream !== undefined) return createStream(ctx, req, access, { ...name, stream: name.stream });
   // "name::$DATA" names the unnamed data stream, which a directory does not have.
   if (name.defaultStream && req.options & OPTION.DIRECTORY_FILE)

@@ -1,5 +1,6 @@
 import type { Attributes } from '../../../storage/types.ts';
 import { maximalAccess, shareLimit } from '../access.ts';
+import { macNameToWire } from '../apple/mac-names.ts';
 import { appleDirAttrs } from '../apple/readdir-attr.ts';
 import { ACCESS } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
@@ -147,7 +148,9 @@ async function nextEntry(
   }
   if (en.pending.length === 0 && !en.eof) {
     const page = await ctx.env.ns.readdir(ctx.cred(), open.ino, en.cookie, PAGE);
-    for (const e of page.entries) en.pending.push({ name: e.name, ino: e.ino });
+    // A share with apple_extensions shows stored names in the form Macs send (apple/mac-names.ts).
+    const shown = open.tree.share.apple ? macNameToWire : (n: string) => n;
+    for (const e of page.entries) en.pending.push({ name: shown(e.name), ino: e.ino });
     if (page.entries.length > 0) en.cookie = page.entries[page.entries.length - 1]!.cookie;
     en.eof = page.eof || page.entries.length === 0;
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Attributes } from '../../../storage/types.ts';
 import { listed, openStreamSize } from '../apple/afp-streams.ts';
+import { macPathToWire } from '../apple/mac-names.ts';
 import { timeMachineStats } from '../apple/time-machine.ts';
 import { ACCESS, DIALECT } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
@@ -146,7 +147,8 @@ async function fileInfo(ctx: RequestContext, open: Open, req: QueryInfoRequest):
   const fileMeta = await smbMeta(ns, file);
   let attrs = file;
   let meta = fileMeta;
-  let path = `\\${open.path}`;
+  // A share with apple_extensions shows stored names in the form Macs send (apple/mac-names.ts).
+  let path = `\\${open.tree.share.apple ? macPathToWire(open.path) : open.path}`;
   // An open of a named stream answers with the file's times and attributes and the stream's size.
   if (open.stream !== undefined) {
     const size = await openStreamSize(ns, open);

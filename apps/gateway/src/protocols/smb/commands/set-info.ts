@@ -216,7 +216,7 @@ async function renameOrLink(ctx: RequestContext, open: Open, r: Reader, link: bo
   if (!link) need(open, ACCESS.DELETE, 'DELETE');
   if (open.parentIno === 0n)
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the share root cannot be renamed');
-  const target = parseSmbName(name, { leadingSlash: 'strip' });
+  const target = parseSmbName(name, { leadingSlash: 'strip', macNames: open.tree.share.apple });
   if (open.stream !== undefined || target.stream !== undefined || target.defaultStream) {
     if (link) throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'hard links of streams');
     return renameStreamOf(ctx, open, target, replace);
@@ -345,7 +345,8 @@ async function setSecurity(ctx: RequestContext, open: Open, req: SetInfoRequest)
   }
   const a = await ctx.env.ns.getattr(open.ino);
   // A descriptor without SE_DACL_PRESENT sets a NULL DACL (MS-DTYP §2.4.6), as one with a null offset.
-  if (dacl !== undefined) set.mode = modeFromDacl(dacl, set.uid ?? a.uid, set.gid ?? a.gid, a.mode);
+  if (dacl !== undefined)
+    set.mode = modeFromDacl(dacl, set.uid ?? a.uid, set.gid ?? a.gid, a.mode, a.type === 'dir');
   if (nfsMode !== undefined) set.mode = ((set.mode ?? a.mode) & 0o7000) | nfsMode;
   if (set.uid === a.uid) delete set.uid;
   if (set.gid === a.gid) delete set.gid;

@@ -156,15 +156,25 @@ function bitsOf(mask: number): number {
 /**
  * The mode a DACL stands for, as Samba maps an NT ACL onto a file without POSIX ACLs: the
  * owner's, the group's and Everyone's allow entries become the rwx triplets (what no entry
- * grants is cleared; setuid, setgid and sticky bits stay). Inherit-only entries (CREATOR OWNER
- * and the like, which describe what children get) are passed over: a new file's mode comes from
- * its creator, as always. What mode bits cannot hold — a deny entry, an entry for anyone else,
- * a NULL DACL granting everything — is STATUS_NOT_SUPPORTED, and nothing changes.
+ * grants is cleared; setuid, setgid and sticky bits stay). As in Windows, Everyone includes the
+ * owner and the group: one without an entry of its own gets Everyone's rights (the owner keeps
+ * its own too). And as Samba's ensure_minimal_owner_ace_perms does, the owner keeps read, and
+ * on a folder read, write and execute, so a DACL cannot lock an owner out of their own folder
+ * (its files could no longer be listed or deleted). Inherit-only entries (CREATOR OWNER and
+ * the like, which describe what children get) are passed over: a new file's mode comes from its
+ * creator, as always. What mode bits cannot hold — a deny entry, an entry for anyone else, a
+ * NULL DACL granting everything — is STATUS_NOT_SUPPORTED, and nothing changes.
  */
-export function modeFromDacl(dacl: Ace[] | null, owner: number, group: number, mode: number): number {
+export function modeFromDacl(
+  dacl: Ace[] | null,
+  owner: number,
+  group: number,
+  mode: number,
+  dir = false,
+): number {
   if (dacl === null) throw new SmbError(NT_STATUS.STATUS_NOT_SUPPORTED, 'a NULL DACL (everyone, everything)');
-  let user = 0;
-  let grp = 0;
+  let user: number | undefined;
+  let grp: number | undefined;
   let other = 0;
   for (const a of dacl) {
     if (a.flags & INHERIT_ONLY) continue;
@@ -175,8 +185,8 @@ export function modeFromDacl(dacl: Ace[] | null, owner: number, group: number, m
       );
     }
     const id = posixIdOf(a.sid);
-    if (id?.kind === 'uid' && id.id === owner) user |= bitsOf(a.mask);
-    else if (id?.kind === 'gid' && id.id === group) grp |= bitsOf(a.mask);
+    if (id?.kind === 'uid' && id.id === owner) user = (user ?? 0) | bitsOf(a.mask);
+    else if (id?.kind === 'gid' && id.id === group) grp = (grp ?? 0) | bitsOf(a.mask);
     else if (sidString(a.sid) === sidString(EVERYONE)) other |= bitsOf(a.mask);
     else {
       throw new SmbError(
@@ -185,5 +195,6 @@ export function modeFromDacl(dacl: Ace[] | null, owner: number, group: number, m
       );
     }
   }
-  return (mode & 0o7000) | (user << 6) | (grp << 3) | other;
+  const ownerBits = (user ?? ((mode >> 6) & 7) | other) | (dir ? 7 : 4);
+  return (mode & 0o7000) | (ownerBits << 6) | ((grp ?? other) << 3) | other;
 }
