@@ -82,7 +82,8 @@ export async function createStream(
   }
   const ino = attrs.ino;
   const apple = tree.share.apple;
-  let found = fileCreated ? undefined : await findStream(ns, ino, name.stream);
+  const stored = fileCreated ? undefined : await findStream(ns, ino, name.stream);
+  let found = stored;
   // With Apple's rules an invalid AfpInfo or empty resource fork is not there, and once the
   // client negotiated AAPL a plain open of any empty stream finds none (apple/afp-streams.ts).
   if (found && apple && !listed(found.name, found.size)) found = undefined;
@@ -99,8 +100,9 @@ export async function createStream(
   if (!found || overwrite) {
     if (readOnly) throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'read-only share');
     // An AfpInfo is stored only when written: until then the open reads a default one.
-    if (apple && isAfpInfo(stream)) await removeStream(ns, cred, ino, stream);
-    else await putStream(ns, cred, ino, stream, Buffer.alloc(0));
+    if (apple && isAfpInfo(stream)) {
+      if (stored) await removeStream(ns, cred, ino, stream);
+    } else await putStream(ns, cred, ino, stream, Buffer.alloc(0));
     size = 0n;
     action = !found
       ? CREATE_ACTION.CREATED
