@@ -8,12 +8,14 @@ import { type AppleConnection, answerAapl, checkAaplQuery } from '../../src/prot
 import { defaultAfpInfo, listed } from '../../src/protocols/smb/apple/afp-streams.ts';
 import { macNameToDisk, macNameToWire } from '../../src/protocols/smb/apple/mac-names.ts';
 import { takeNfsAces } from '../../src/protocols/smb/apple/nfs-aces.ts';
+import { CMD } from '../../src/protocols/smb/constants.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import { IPC_SHARE, type Share } from '../../src/protocols/smb/tree.ts';
 import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
+import { connectedClient, createBody, createContexts, responseContexts } from './client.ts';
 import { type SmbGateway, s3ClientOf, smbclient, startSmbGateway } from './fixture.ts';
 
 const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
@@ -247,4 +249,28 @@ describe('names Windows does not allow, between Macs, NFS and S3 (apple_extensio
       match(plain.stdout, /Notes 10:30\.txt/);
     },
   );
+
+  test('3 ./cfs smb status says which sessions are Macs (+AAPL): what a share with the extensions answered', async () => {
+    const c = await connectedClient(g.port, 'mia', 'Mac-Names-1', { share: 'mac' });
+    try {
+      const r = await c.request({
+        command: CMD.CREATE,
+        body: createBody('', {
+          access: 0x0012_0089,
+          options: 1,
+          disposition: 1,
+          contexts: createContexts([{ name: 'AAPL', data: query() }]),
+        }),
+      });
+      equal(r.status, 0);
+      equal(responseContexts(r).get('AAPL')?.readBigUInt64LE(16), 0xfn);
+      const status = await runCommand(CFS, ['smb', 'status', '--config', g.configFile], {
+        timeoutMs: 60_000,
+      });
+      equal(status.code, 0, status.output);
+      match(status.stdout, /\bmia\b.*SMB3_\d\d \+AAPL/);
+    } finally {
+      c.close();
+    }
+  });
 });

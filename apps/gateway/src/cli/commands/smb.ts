@@ -30,7 +30,7 @@ export function formatSmbStatus(s: SmbStatus): string {
       String(x.uid),
       String(x.gid),
       x.remote,
-      x.dialect,
+      x.apple ? `${x.dialect} +AAPL` : x.dialect,
       x.signing ? 'required' : 'if asked',
       x.encryption,
       x.since,

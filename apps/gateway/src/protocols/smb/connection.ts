@@ -896,6 +896,8 @@ export class SmbConnection implements ConnectionState {
     d.encryption =
       this.cipher !== 0 && isSmb3(this.dialect) ? `available (${cipherName(this.cipher as Cipher)})` : 'none';
     d.sessions = [...this.sessions.values()].filter((s) => s.state === 'valid').length;
+    // A Mac that negotiated Apple's extensions (apple/aapl.ts), for the Connections page.
+    if (this.apple) d.client = 'macOS (AAPL)';
     if (session.user) {
       this.registry.identify({ user: session.user.name, uid: session.user.uid, gid: session.user.gid });
     }

@@ -106,8 +106,10 @@ export function answerContexts(
       data.writeBigUInt64LE(ctx.tree!.rootIno, 8);
       out.push({ name: c.name, data });
     } else if (c.name === CTX.AAPL) {
+      const before = ctx.conn.apple;
       const data = answerAapl(c.data, ctx.tree!.share, ctx.conn);
       if (data) out.push({ name: c.name, data });
+      if (!before && ctx.conn.apple && ctx.session) ctx.conn.describeSession(ctx.session);
     }
   }
   return out;

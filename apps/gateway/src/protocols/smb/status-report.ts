@@ -17,6 +17,8 @@ export interface SmbStatus {
     gid: number;
     remote: string;
     dialect: string;
+    /** The client negotiated Apple's extensions (a Mac on a share with apple_extensions). */
+    apple: boolean;
     signing: boolean;
     encryption: string;
     since: string;
@@ -77,6 +79,7 @@ export function smbStatusOf(connections: readonly SmbConnection[], env: ServerEn
         gid: s.user.gid,
         remote: `${c.remoteAddress}:${c.registry.info.remotePort}`,
         dialect: dialectName(c.dialect),
+        apple: c.apple !== undefined,
         signing: s.signingRequired,
         encryption: String(c.registry.info.details.encryption ?? 'none'),
         since: iso(s.createdAt),
