@@ -132,6 +132,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
       encryption: file.smb.encryption,
       mapToGuest: file.smb.map_to_guest,
       durableHandleTimeoutMs: file.smb.durable_handle_timeout,
+      mdns: file.smb.mdns,
     },
     health: { bind: file.health.bind, probeIntervalMs: file.health.probe_interval },
     admin: { trustLoopback: file.admin.trust_loopback },

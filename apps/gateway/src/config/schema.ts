@@ -192,6 +192,8 @@ export const configFileSchema = z.strictObject({
     encryption: z.enum(SMB_ENCRYPTION).default(DEFAULTS.smbEncryption),
     map_to_guest: z.enum(SMB_MAP_TO_GUEST).default(DEFAULTS.smbMapToGuest),
     durable_handle_timeout: interval(DEFAULTS.durableHandleTimeout),
+    // Advertise the SMB service and Time Machine shares over multicast DNS (Bonjour), for Macs.
+    mdns: z.boolean().default(false),
   }),
   health: section({ bind: address(DEFAULTS.healthBind), probe_interval: interval(DEFAULTS.probeInterval) }),
   admin: section({ trust_loopback: z.boolean().default(true) }),

@@ -149,6 +149,8 @@ export interface GatewayConfig {
     mapToGuest: SmbMapToGuest;
     /** How long a durable handle is kept after its connection drops, waiting for a reconnect. */
     durableHandleTimeoutMs: number;
+    /** Bonjour: `_smb._tcp`, `_device-info._tcp` and Time Machine shares as `_adisk._tcp` (smb/mdns.ts). */
+    mdns: boolean;
   };
   health: { bind: ListenAddress; probeIntervalMs: number };
   admin: { trustLoopback: boolean };

@@ -92,6 +92,7 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
       'server max protocol': 'SMB3_11',
       'ntlm auth': 'ntlmv2-only',
       'map to guest': smb.mapToGuest === 'bad_user' ? 'Bad User (guests run as 65534:65534)' : 'Never',
+      'multicast dns register': smb.mdns ? 'Yes' : 'No',
     },
     shares: [
       ...smb.shares.map((s) => ({

@@ -16,6 +16,7 @@ import { DurableOpens } from './durable.ts';
 import { cannotEncrypt, encryptionVerdict, shareEncryption } from './encryption.ts';
 import { nowFiletime } from './filetime.ts';
 import { LeaseTable } from './leases.ts';
+import { SmbAdvertiser } from './mdns.ts';
 import { NotifyHub } from './notify.ts';
 import { InodeOpens } from './open-files.ts';
 import { cachingHolder } from './oplocks.ts';
@@ -49,6 +50,7 @@ export class SmbServer implements ProtocolServer {
   private stopping = false;
   private stopRecalls: (() => void) | undefined;
   private sharesMade: { from: readonly SmbShare[]; shares: readonly Share[] } | undefined;
+  private readonly mdns: SmbAdvertiser;
 
   constructor(private readonly ctx: ProtocolContext) {
     let fileIds = 0n;
@@ -75,6 +77,7 @@ export class SmbServer implements ProtocolServer {
       nextFileId: () => ++fileIds,
       nextSessionId: () => ++sessionIds,
     };
+    this.mdns = new SmbAdvertiser(ctx.log);
     // Each connection reads into its own buffer (big WRITEs otherwise cost full collections).
     const { host, port } = ctx.config.smb.bind;
     this.acceptor = new Acceptor(
@@ -91,6 +94,7 @@ export class SmbServer implements ProtocolServer {
       unregister();
       leave();
     };
+    await this.mdns.update(this.ctx.config);
     const { host, port } = this.ctx.config.smb.bind;
     return [{ name: 'SMB', address: `${host}:${port}` }];
   }
@@ -105,6 +109,7 @@ export class SmbServer implements ProtocolServer {
    * encrypt, or refused if it cannot; so does a guest's where guests are no longer taken.
    */
   async reload(): Promise<void> {
+    await this.mdns.update(this.ctx.config);
     const shares = new Map(this.shares().map((s) => [s.name.toUpperCase(), s]));
     const groupsFromHost = this.ctx.config.identity.groupsFromHost;
     const ending: Array<{ tree: TreeConnect; why: string }> = [];
@@ -197,6 +202,7 @@ export class SmbServer implements ProtocolServer {
     if (this.stopping) return;
     this.stopping = true;
     this.stopRecalls?.();
+    await this.mdns.stop();
     // Resolves only once every accepted socket is gone: stop accepting now, await it last.
     const closed = this.acceptor.stop();
     const deadline = performance.now() + STOP_GRACE_MS;
