@@ -1,12 +1,12 @@
 import { equal, match, ok } from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools, toolPath } from '../support/tools.ts';
-import { type SmbGateway, startSmbGateway } from './fixture.ts';
+import { reloadWith, type SmbGateway, startSmbGateway } from './fixture.ts';
 
 /**
  * Bonjour (`smb.mdns: true`) as a Mac's browser sees it, through Avahi: avahi-daemon on a
@@ -104,7 +104,21 @@ describe(
       match(adisk[0]!, /"sys=waMa=0,adVF=0x100"/);
     });
 
-    test('3 a stop says goodbye: the entries are gone at once, not when their TTL runs out', async () => {
+    test('3 a reload announces what changed: a share that stops being a Time Machine disk leaves the list', async () => {
+      const original = readFileSync(g!.configFile, 'utf8');
+      await reloadWith(g!, original.replace('time_machine: true', 'time_machine: false'));
+      await new Promise((res) => setTimeout(res, 1000));
+      const r = await runCommand(toolPath('avahi-browse')!, ['-t', '-p', '_adisk._tcp'], {
+        env,
+        timeoutMs: 30_000,
+      });
+      equal(r.stdout.split('\n').filter((l) => l.includes(';gw-smb;')).length, 0, r.stdout);
+      ok((await browse('_smb._tcp')).length > 0, 'the SMB service is still announced');
+      await reloadWith(g!, original);
+      match((await browse('_adisk._tcp'))[0] ?? '', /"dk0=adVN=tm,adVF=0x82"/);
+    });
+
+    test('4 a stop says goodbye: the entries are gone at once, not when their TTL runs out', async () => {
       await g!.stop();
       g = undefined;
       await new Promise((res) => setTimeout(res, 1000));
