@@ -57,6 +57,11 @@ export class SmbAdvertiser {
         this.log.warn({ err, service: s.type }, `mDNS: ${s.type} not advertised`),
       );
     }
+    if (/^(127\.|::1$|localhost$)/.test(config.smb.bind.host))
+      this.log.warn(
+        { bind: config.smb.bind.text },
+        `mDNS: SMB listens on ${config.smb.bind.text} only: Macs on the network find the gateway but cannot connect (smb.bind)`,
+      );
     const tm = want.timeMachine.length > 0 ? `; Time Machine: ${want.timeMachine.join(', ')}` : '';
     this.log.info(
       { name: want.name, port: want.port, timeMachine: want.timeMachine },
