@@ -1,7 +1,14 @@
 import type { Namespace } from '../../../storage/namespace.ts';
 import type { Attributes, FileType } from '../../../storage/types.ts';
-import { sameStreamName, streamData } from '../streams.ts';
-import { AFP_DATE_NEVER, AFP_INFO, AFP_INFO_SIZE, AFP_RESOURCE, finderInfo } from './afp-streams.ts';
+import { sameStreamName } from '../streams.ts';
+import {
+  AFP_DATE_NEVER,
+  AFP_INFO,
+  AFP_INFO_SIZE,
+  AFP_RESOURCE,
+  finderInfo,
+  storedAfpInfo,
+} from './afp-streams.ts';
 
 /**
  * READ_DIR_ATTR: once a client's AAPL query turned it on, each FileIdBothDirectoryInformation
@@ -41,8 +48,9 @@ export async function appleDirAttrs(ns: Namespace, a: Attributes, maxAccess: num
   shortName.writeBigUInt64LE(BigInt(rfork?.size ?? 0), 0);
   const compressed = shortName.subarray(8);
   compressed.writeUInt32BE(AFP_DATE_NEVER, 12);
-  const info = hasInfo ? await streamData(ns, a.ino, AFP_INFO) : undefined;
-  if (info?.length === AFP_INFO_SIZE) {
+  // The listing says whether a valid AfpInfo is there, so files without one cost no read.
+  const info = hasInfo ? await storedAfpInfo(ns, a.ino) : undefined;
+  if (info) {
     const finder = finderInfo(info);
     if (a.type === 'file') finder.copy(compressed, 0, 0, 8);
     finder.copy(compressed, 8, 8, 10);
