@@ -102,9 +102,14 @@ describe('./cfs diagnose against a running gateway process', () => {
     const data = join(cfg.dir, 'state', 'data');
     renameSync(data, `${data}.away`);
     try {
-      await until('the transport check to fail', async () => {
+      // The check fails at the first failed probe; the circuit opens only after several.
+      await until('the transport check to fail and its circuit to open', async () => {
         const h = await fetchText(`${base()}/health`);
-        return /"name":"transport","status":"unhealthy"/.test(h.body);
+        const m = await fetchText(`${base()}/metrics`);
+        return (
+          /"name":"transport","status":"unhealthy"/.test(h.body) &&
+          /^gateway_circuit_breaker_state\{backend="transport"\} [12]$/m.test(m.body)
+        );
       });
       const r = await diagnose(['backend', '--json']);
       assert.equal(r.code, 1, r.output);

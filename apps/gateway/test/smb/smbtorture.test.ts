@@ -323,15 +323,16 @@ const LEASE_TESTS = [
 /**
  * vfs.fruit, Samba's tests of Apple's SMB2 extensions, on a share with apple_extensions: the
  * AAPL reply, directory entries with Finder info and resource fork sizes, AFP_AfpInfo's and
- * AFP_Resource's rules, copyfile, NFS ACEs, POSIX directory renames. Left out: "resource fork
- * IO" (a 64 MiB resource fork; named streams hold 1 MiB here), the two AppleDouble conversions
- * (Samba's netatalk "._" files, which this server does not convert) and "invalid AFP_AfpInfo",
- * which needs a second share on the same directory without the extensions.
+ * AFP_Resource's rules (a resource fork written 64 MiB past its start among them), copyfile, NFS
+ * ACEs, POSIX directory renames. Left out: the two AppleDouble conversions (Samba's netatalk
+ * "._" files, which this server does not convert) and "invalid AFP_AfpInfo", which needs a
+ * second share on the same directory without the extensions.
  */
 const FRUIT_TESTS = [
   'copyfile',
   'read metadata',
   'write metadata',
+  'resource fork IO',
   'SMB2/CREATE context AAPL',
   'stream names',
   'truncate resource fork to 0 bytes',

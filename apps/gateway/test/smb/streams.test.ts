@@ -1,13 +1,22 @@
-import { deepEqual, equal, match, ok, throws } from 'node:assert/strict';
+import { deepEqual, equal, match, ok, rejects, throws } from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
+import { NT_STATUS } from '../../src/protocols/smb/deps.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
 import { parseSmbName } from '../../src/protocols/smb/paths.ts';
-import { STREAM_MAX, streamData, writeStream } from '../../src/protocols/smb/streams.ts';
+import {
+  readStream,
+  resizeStream,
+  STREAM_MAX,
+  streamData,
+  streamSize,
+  writeStream,
+} from '../../src/protocols/smb/streams.ts';
+import { STREAM_CHUNK, STREAM_XATTR_PREFIX, streamChunkKey } from '../../src/storage/annotations.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
@@ -90,26 +99,81 @@ describe('named streams over SMB (smbclient), beside S3', () => {
   );
 
   test(
-    `3 a stream holds ${STREAM_MAX} bytes; a write past that is NT_STATUS_DISK_FULL and leaves the file’s data alone`,
+    '3 a 6 MiB stream round-trips through smbclient, kept in chunks that hold each byte once',
     requireTools('smbclient'),
     async () => {
-      const max = randomBytes(STREAM_MAX);
-      writeFileSync(join(work, 'max.bin'), max);
-      writeFileSync(join(work, 'over.bin'), randomBytes(STREAM_MAX + 1));
+      const big = randomBytes(6 * 1024 * 1024 + 123);
+      writeFileSync(join(work, 'big.bin'), big);
       writeFileSync(join(work, 'doc.txt'), 'document');
-      equal((await run('put doc.txt bucket\\doc.txt; put max.bin bucket\\doc.txt:thumb')).code, 0);
-      const over = await run('put over.bin bucket\\doc.txt:thumb');
-      match(over.output, /NT_STATUS_DISK_FULL/);
+      const put = await run('put doc.txt bucket\\doc.txt; put big.bin bucket\\doc.txt:thumb');
+      equal(put.code, 0, put.output);
+      const info = await run('allinfo bucket\\doc.txt');
+      deepEqual(streamsOf(info.stdout), ['::$DATA 8', `:thumb:$DATA ${big.length}`]);
       const get = await run('get bucket\\doc.txt:thumb thumb.back');
       equal(get.code, 0, get.output);
-      // smbclient's put opened the stream with OVERWRITE_IF (emptied), then its write was refused.
-      equal(readFileSync(join(work, 'thumb.back')).length, 0);
-      equal((await run('put max.bin bucket\\doc.txt:thumb; get bucket\\doc.txt:thumb thumb.back')).code, 0);
-      ok(readFileSync(join(work, 'thumb.back')).equals(max), 'the largest stream reads back whole');
+      ok(readFileSync(join(work, 'thumb.back')).equals(big), 'the stream reads back whole');
+      const f = await g.gw.ns.resolvePath(ROOT, '/export/bucket/doc.txt');
+      const stored = [...Array(26).keys()].map((k) => g.gw.ns.getXattr(f.ino, streamChunkKey('thumb', k)));
+      deepEqual(
+        (await Promise.all(stored)).map((c) => c?.length),
+        [...Array(24).fill(STREAM_CHUNK), 123, undefined],
+        'chunks of STREAM_CHUNK bytes, the last one short',
+      );
       const obj = await s3.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'doc.txt' }));
       equal(await obj.Body!.transformToString(), 'document');
     },
   );
+
+  test(
+    `3a a write far past the end leaves a hole of zeros; past ${STREAM_MAX} bytes is NT_STATUS_DISK_FULL and changes nothing`,
+    requireTools('smbclient'),
+    async () => {
+      const u = (await g.gw.control.users.get('alice'))!;
+      const cred = { uid: u.uid, gid: u.gid, gids: [] };
+      const dir = await g.gw.ns.resolvePath(ROOT, '/export/bucket');
+      const f = await g.gw.ns.create(cred, dir.ino, 'sparse.txt', 0o644);
+      await writeStream(g.gw.ns, cred, f.ino, 'rsrc', 0n, Buffer.from('head'));
+      const before = (await g.gw.ns.quotaUsage('uid', u.uid)).bytes;
+      const tail = Buffer.from('0123456789');
+      await writeStream(g.gw.ns, cred, f.ino, 'rsrc', BigInt(STREAM_MAX - 10), tail);
+      equal(await streamSize(g.gw.ns, f.ino, 'rsrc'), BigInt(STREAM_MAX));
+      // Only the last chunk is stored (up to the end), not the hole before it.
+      equal((await g.gw.ns.quotaUsage('uid', u.uid)).bytes, before + BigInt(STREAM_CHUNK));
+      deepEqual(streamsOf((await run('allinfo bucket\\sparse.txt')).stdout), [
+        '::$DATA 0',
+        `:rsrc:$DATA ${STREAM_MAX}`,
+      ]);
+      const around = await readStream(g.gw.ns, f.ino, 'rsrc', BigInt(STREAM_MAX - 20), 100);
+      ok(around.equals(Buffer.concat([Buffer.alloc(10), tail])), 'zeros, then the bytes, then the end');
+      deepEqual(await readStream(g.gw.ns, f.ino, 'rsrc', 0n, 6), Buffer.from('head\0\0'));
+      await rejects(
+        writeStream(g.gw.ns, cred, f.ino, 'rsrc', BigInt(STREAM_MAX - 10), Buffer.alloc(11, 1)),
+        (e) => e instanceof SmbError && e.status === NT_STATUS.STATUS_DISK_FULL,
+      );
+      ok((await readStream(g.gw.ns, f.ino, 'rsrc', BigInt(STREAM_MAX - 10), 10)).equals(tail));
+      // Cut back to 2 bytes: the far chunk is gone and its bytes are given back.
+      await resizeStream(g.gw.ns, cred, f.ino, 'rsrc', 2n);
+      equal(await streamSize(g.gw.ns, f.ino, 'rsrc'), 2n);
+      equal((await g.gw.ns.quotaUsage('uid', u.uid)).bytes, before - 2n);
+      deepEqual(await streamData(g.gw.ns, f.ino, 'rsrc'), Buffer.from('he'));
+    },
+  );
+
+  test('3d a stream stored whole before chunks is read as it is, and cut into chunks at its first write', async () => {
+    const u = (await g.gw.control.users.get('alice'))!;
+    const cred = { uid: u.uid, gid: u.gid, gids: [] };
+    const dir = await g.gw.ns.resolvePath(ROOT, '/export/bucket');
+    const f = await g.gw.ns.create(cred, dir.ino, 'old.txt', 0o644);
+    const old = randomBytes(1024 * 1024);
+    await g.gw.ns.setXattrs(cred, f.ino, { [STREAM_XATTR_PREFIX + 'legacy']: old });
+    equal(await streamSize(g.gw.ns, f.ino, 'legacy'), BigInt(old.length));
+    ok((await readStream(g.gw.ns, f.ino, 'legacy', 300_000n, 10)).equals(old.subarray(300_000, 300_010)));
+    await writeStream(g.gw.ns, cred, f.ino, 'legacy', 600_000n, Buffer.from('new'));
+    old.write('new', 600_000);
+    equal((await g.gw.ns.getXattr(f.ino, streamChunkKey('legacy', 0)))?.length, STREAM_CHUNK);
+    equal((await g.gw.ns.getXattr(f.ino, streamChunkKey('legacy', 3)))?.length, STREAM_CHUNK);
+    ok((await streamData(g.gw.ns, f.ino, 'legacy')).equals(old), 'the same bytes, in chunks');
+  });
 
   test(
     '3b streams count against the owner’s quota: a stream past the hard limit is NT_STATUS_DISK_FULL; deleting the file gives the bytes back',
@@ -147,13 +211,13 @@ describe('named streams over SMB (smbclient), beside S3', () => {
     },
   );
 
-  test('3c writes in flight together into one stream all land (each rewrites the stream in turn)', async () => {
+  test('3c writes in flight together into one stream, across its chunks, all land (each rewrites its chunks in turn)', async () => {
     const u = (await g.gw.control.users.get('alice'))!;
     const cred = { uid: u.uid, gid: u.gid, gids: [] };
     const dir = await g.gw.ns.resolvePath(ROOT, '/export/bucket');
     const f = await g.gw.ns.create(cred, dir.ino, 'parallel.bin', 0o644);
-    const chunks = Array.from({ length: 16 }, (_, i) => Buffer.alloc(4096, i + 1));
-    await Promise.all(chunks.map((c, i) => writeStream(g.gw.ns, cred, f.ino, 'side', BigInt(i * 4096), c)));
+    const chunks = Array.from({ length: 16 }, (_, i) => Buffer.alloc(40_000, i + 1));
+    await Promise.all(chunks.map((c, i) => writeStream(g.gw.ns, cred, f.ino, 'side', BigInt(i * 40_000), c)));
     ok((await streamData(g.gw.ns, f.ino, 'side')).equals(Buffer.concat(chunks)));
   });
 

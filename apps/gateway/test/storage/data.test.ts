@@ -2,7 +2,7 @@ import { deepEqual, equal, ok } from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { STREAM_XATTR_PREFIX } from '../../src/storage/annotations.ts';
+import { STREAM_CHUNK, STREAM_XATTR_PREFIX, streamChunkKey } from '../../src/storage/annotations.ts';
 import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
 import { LoopWrites } from '../../src/storage/data/loop-writes.ts';
 import { fsError } from '../../src/storage/errors.ts';
@@ -547,6 +547,33 @@ describe('blob lifetime', () => {
       const again = await fx.ns.create(ALICE, exp, 'photo.jpg', 0o644);
       deepEqual(await fx.ns.listStreams(again.ino), []);
       deepEqual(await fx.ns.listStreams(f.ino).catch((e: NodeJS.ErrnoException) => e.code), 'ESTALE');
+    } finally {
+      await fx.ns.close();
+    }
+  });
+
+  test('3b a stream kept in chunks is listed once, its size the furthest byte a chunk holds, holes uncharged', async () => {
+    const fx = await openFixture();
+    try {
+      const exp = (await fx.ns.ensureDirectory('/export', 0o777)).ino;
+      const f = await fx.ns.create(ALICE, exp, 'song.aiff', 0o644);
+      const used = async () => (await fx.ns.quotaUsage('uid', ALICE.uid)).bytes;
+      const before = await used();
+      await fx.ns.setXattrs(ALICE, f.ino, {
+        [streamChunkKey('AFP_Resource', 0)]: Buffer.alloc(STREAM_CHUNK, 1),
+        [streamChunkKey('AFP_Resource', 1)]: Buffer.alloc(100, 2),
+        // Chunks 2 to 11 are a hole; chunk 12 is the stream's last.
+        [streamChunkKey('AFP_Resource', 12)]: Buffer.alloc(10, 3),
+        [streamChunkKey('far', 3)]: Buffer.alloc(5, 4),
+        [streamChunkKey('a:b', 0)]: Buffer.from('not a chunk number'),
+      });
+      deepEqual(await fx.ns.listStreams(f.ino), [
+        { name: 'AFP_Resource', size: 12 * STREAM_CHUNK + 10 },
+        { name: 'a:b', size: 18 },
+        { name: 'far', size: 3 * STREAM_CHUNK + 5 },
+      ]);
+      equal(await used(), before + BigInt(STREAM_CHUNK + 100 + 10 + 5 + 18));
+      deepEqual([...(await fx.ns.listXattrs(f.ino)).keys()], []);
     } finally {
       await fx.ns.close();
     }

@@ -3,7 +3,10 @@ import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
 import type { Open } from './open-files.ts';
 import type { SmbName } from './paths.ts';
-import { findStream, removeStream, renameStream, sameStreamName, streamData } from './streams.ts';
+import { findStream, readStream, removeStream, renameStream, sameStreamName, streamSize } from './streams.ts';
+
+/** A stream moves to the unnamed one this many bytes at a time. */
+const PIECE = 4n * 1024n * 1024n;
 
 /**
  * FILE_RENAME_INFORMATION on an open of a named stream (MS-FSA §2.1.5.14.11): the new name is
@@ -38,9 +41,11 @@ export async function renameStreamOf(
       throw new SmbError(NT_STATUS.STATUS_OBJECT_NAME_COLLISION, 'the unnamed stream holds data');
     if (opens.some((o) => o.stream === undefined))
       throw new SmbError(NT_STATUS.STATUS_SHARING_VIOLATION, 'the unnamed stream is open');
-    const data = await streamData(ns, open.ino, from);
+    const size = await streamSize(ns, open.ino, from);
     await ns.setattr(cred, open.ino, { size: 0n });
-    if (data.length > 0) await ns.write(cred, open.ino, 0n, data, 'file');
+    for (let at = 0n; at < size; at += PIECE)
+      await ns.write(cred, open.ino, at, await readStream(ns, open.ino, from, at, Number(PIECE)), 'unstable');
+    if (size > 0n) await ns.commit(open.ino);
     await removeStream(ns, cred, open.ino, from);
     for (const o of followers) o.stream = undefined;
     return;

@@ -259,8 +259,8 @@ export function* voidContentAnnotation(ino: bigint): Program<boolean> {
 /** Sets (or, with undefined, deletes) extended attributes; names of 1–255 characters. */
 export function* writeXattrs(ino: bigint, values: Record<string, Buffer | undefined>): Program<void> {
   for (const [name, value] of Object.entries(values)) {
-    // A named stream's name may itself be 255 characters long.
-    const max = name.startsWith(STREAM_XATTR_PREFIX) ? 255 + STREAM_XATTR_PREFIX.length : 255;
+    // A named stream's name may itself be 255 characters long, and a chunk's adds `:<index>`.
+    const max = name.startsWith(STREAM_XATTR_PREFIX) ? 255 + STREAM_XATTR_PREFIX.length + 12 : 255;
     if (name.length === 0 || name.length > max) throw fsError('EINVAL', 'bad attribute name', name);
     if (value === undefined) yield* run('deleteXattr', ino, name);
     else yield* run('setXattr', ino, name, value);

@@ -49,6 +49,7 @@ export const STATEMENTS = {
   listXattrs: `SELECT name, value FROM xattrs WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) <> '${STREAM_XATTR_PREFIX}' ORDER BY name`,
   streamBytes: `SELECT COALESCE(SUM(length(value)), 0) AS bytes FROM xattrs
      WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) = '${STREAM_XATTR_PREFIX}'`,
+  /** Each chunk of each named stream, by the name after the prefix (annotations.ts: a stream is chunks). */
   listStreams: `SELECT substr(name, ${STREAM_PREFIX_LENGTH + 1}) AS name, length(value) AS size FROM xattrs
      WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) = '${STREAM_XATTR_PREFIX}' ORDER BY name`,
   setXattr: 'INSERT OR REPLACE INTO xattrs (ino, name, value) VALUES (?, ?, ?)',

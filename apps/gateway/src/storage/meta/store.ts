@@ -1,3 +1,4 @@
+import { streamsOfChunks } from '../annotations.ts';
 import type { LedgerGate } from '../ledger-gate.ts';
 import type {
   Attributes,
@@ -143,7 +144,7 @@ export abstract class MetadataStore implements TxContext {
   listStreams(ino: bigint): Awaitable<Array<{ name: string; size: number }>> {
     return this.read(function* () {
       const rows = yield* all<{ name: string; size: number | bigint }>('listStreams', ino);
-      return rows.map((r) => ({ name: r.name, size: Number(r.size) }));
+      return streamsOfChunks(rows.map((r) => ({ name: r.name, size: Number(r.size) })));
     });
   }
 

@@ -2,7 +2,7 @@ import type { Namespace } from '../../../storage/namespace.ts';
 import type { Credential } from '../../../storage/types.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
-import { putStream, removeStream, sameStreamName, streamData, streamSize } from '../streams.ts';
+import { putStream, readStream, removeStream, sameStreamName, streamSize } from '../streams.ts';
 
 /**
  * The two streams macOS keeps a file's Mac metadata in, with the rules Apple's own server
@@ -42,7 +42,7 @@ export function defaultAfpInfo(): Buffer {
 
 /** The stored AfpInfo, or undefined when there is none or it is not 60 bytes (then it is not there). */
 export async function storedAfpInfo(ns: Namespace, ino: bigint): Promise<Buffer | undefined> {
-  const data = await streamData(ns, ino, AFP_INFO);
+  const data = await readStream(ns, ino, AFP_INFO, 0n, AFP_INFO_SIZE + 1);
   return data.length === AFP_INFO_SIZE ? data : undefined;
 }
 

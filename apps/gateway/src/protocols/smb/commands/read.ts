@@ -5,7 +5,7 @@ import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
 import { HEADER_SIZE } from '../header.ts';
 import type { FileId, Open } from '../open-files.ts';
-import { streamData } from '../streams.ts';
+import { readStream } from '../streams.ts';
 import type { Reader } from '../wire/reader.ts';
 import { readFileId } from './file-id.ts';
 
@@ -61,7 +61,7 @@ export async function handleRead(ctx: RequestContext, req: ReadRequest): Promise
   // Offsets are signed 64-bit in the file system (MS-FSA): a range past 2^63 - 1 is invalid.
   if (req.offset + BigInt(req.length) > 0x7fff_ffff_ffff_ffffn)
     throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'range past 2^63');
-  if (open.stream !== undefined) return readStream(ctx, open, req);
+  if (open.stream !== undefined) return readNamedStream(ctx, open, req);
   if (
     req.length > 0 &&
     ctx.env.ns.locks.conflict(open.ino, req.offset, BigInt(req.length), false, open.lockKey)
@@ -78,18 +78,14 @@ export async function handleRead(ctx: RequestContext, req: ReadRequest): Promise
 }
 
 /** A named stream's bytes (streams.ts): byte-range locks are not taken on streams. */
-async function readStream(ctx: RequestContext, open: Open, req: ReadRequest): Promise<ReadResponse> {
-  let from = 0;
-  let data: Buffer;
-  if (afpStreamOf(open) === 'info') data = await readAfpInfo(ctx.env.ns, open.ino, req.offset, req.length);
-  else {
-    const all = await streamData(ctx.env.ns, open.ino, open.stream!);
-    from = req.offset > BigInt(all.length) ? all.length : Number(req.offset);
-    data = all.subarray(from, from + req.length);
-  }
+async function readNamedStream(ctx: RequestContext, open: Open, req: ReadRequest): Promise<ReadResponse> {
+  const data =
+    afpStreamOf(open) === 'info'
+      ? await readAfpInfo(ctx.env.ns, open.ino, req.offset, req.length)
+      : await readStream(ctx.env.ns, open.ino, open.stream!, req.offset, req.length);
   if ((data.length === 0 && req.length > 0) || data.length < req.minimumCount)
     throw new SmbError(NT_STATUS.STATUS_END_OF_FILE, 'at or past the end of the stream');
-  open.position = BigInt(from + data.length);
+  open.position = req.offset + BigInt(data.length);
   return { data };
 }
 

@@ -6,7 +6,7 @@ import { SmbError } from '../errors.ts';
 import type { Open } from '../open-files.ts';
 import { breakReadCaching } from '../oplocks.ts';
 import { keepSetTimes, writeTimeAfterChange } from '../set-times.ts';
-import { putStream, streamData, writeStream } from '../streams.ts';
+import { copyStreams, readStream, writeStream } from '../streams.ts';
 import { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 
@@ -40,8 +40,7 @@ async function copyWholeFile(
     await ns.write(cred, target.ino, at, data, 'unstable');
     target.dirty = true;
   }
-  for (const s of await ns.listStreams(source.ino))
-    await putStream(ns, cred, target.ino, s.name, await streamData(ns, source.ino, s.name));
+  await copyStreams(ns, cred, source.ino, target.ino);
   await keepSetTimes(ctx, target, writeTime);
   return copyResult(0, 0, Number(size > 0xffff_ffffn ? 0xffff_ffffn : size));
 }
@@ -122,8 +121,7 @@ export async function copyChunks(
     open.stream === undefined && ns.locks.conflict(open.ino, at, BigInt(len), write, open.lockKey);
   const read = async (at: bigint, len: number): Promise<Buffer> => {
     if (source.stream === undefined) return (await ns.read(cred, source.ino, at, len)).data;
-    const all = await streamData(ns, source.ino, source.stream);
-    return at >= BigInt(all.length) ? Buffer.alloc(0) : all.subarray(Number(at), Number(at) + len);
+    return readStream(ns, source.ino, source.stream, at, len);
   };
   const writeTime = await writeTimeAfterChange(ctx, target);
   if (
