@@ -181,7 +181,10 @@ function guestShares(smb: Raw, shares: readonly unknown[]): Finding[] {
   return findings;
 }
 
-/** Time Machine over SMB needs Apple's extensions (FULL_SYNC is offered in the AAPL reply). */
+/**
+ * Time Machine over SMB needs Apple's extensions (FULL_SYNC is offered in the AAPL reply);
+ * AppleDouble conversion is one of them.
+ */
 function timeMachineShares(shares: readonly unknown[]): Finding[] {
   const findings: Finding[] = [];
   shares.forEach((share, i) => {
@@ -190,6 +193,14 @@ function timeMachineShares(shares: readonly unknown[]): Finding[] {
       const message =
         'needs apple_extensions: true (a Mac backs up only to a share that answers its AAPL query)';
       findings.push({ path: ['smb', 'shares', i, 'time_machine'], message, severity: 'error', at: 'value' });
+    }
+    if (s.convert_appledouble !== undefined && s.apple_extensions !== true) {
+      findings.push({
+        path: ['smb', 'shares', i, 'convert_appledouble'],
+        message: 'has no effect without apple_extensions: true',
+        severity: 'warning',
+        at: 'value',
+      });
     }
     if (s.time_machine_max_size !== undefined && s.time_machine !== true) {
       const message = 'has no effect without time_machine: true';

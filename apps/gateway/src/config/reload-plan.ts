@@ -187,6 +187,7 @@ const SHARE_FIELDS: ReadonlyArray<Field<SmbShare>> = [
   ['guest_ok', (s) => String(s.guestOk)],
   ['hosts_allow', (s) => text(s.hostsAllow)],
   ['apple_extensions', (s) => String(s.appleExtensions)],
+  ['convert_appledouble', (s) => String(s.convertAppleDouble)],
   ['time_machine', (s) => String(s.timeMachine)],
   ['time_machine_max_size', (s) => String(s.timeMachineMaxSize ?? '(none)')],
 ];

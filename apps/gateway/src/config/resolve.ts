@@ -34,6 +34,7 @@ function smbShare(s: FileShare): SmbShare {
     guestOk: s.guest_ok,
     hostsAllow: s.hosts_allow,
     appleExtensions: s.apple_extensions,
+    convertAppleDouble: s.convert_appledouble,
     timeMachine: s.time_machine,
     ...(s.time_machine_max_size === undefined ? {} : { timeMachineMaxSize: s.time_machine_max_size }),
     mode: s.mode,

@@ -130,6 +130,8 @@ const smbShare = z.strictObject({
   owner_gid: id.default(DEFAULTS.ownerId),
   // Apple's SMB2 extensions for macOS clients (Samba's vfs_fruit): see protocols/smb/apple/.
   apple_extensions: z.boolean().default(false),
+  // With apple_extensions: AppleDouble `._name` files become name's streams (apple/appledouble.ts).
+  convert_appledouble: z.boolean().default(true),
   // A Time Machine destination (needs apple_extensions), and the most its backups may take.
   time_machine: z.boolean().default(false),
   time_machine_max_size: parsedText('a size like 2TiB', parseByteCount).optional(),

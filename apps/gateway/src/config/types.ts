@@ -75,6 +75,11 @@ export interface SmbShare extends ServedDirectory {
   hostsAllow: ClientMatch[];
   /** Apple's SMB2 extensions for macOS clients (AAPL, AFP_AfpInfo, AFP_Resource), as Samba's vfs_fruit. */
   appleExtensions: boolean;
+  /**
+   * With appleExtensions: a `._name` AppleDouble file is converted into name's streams when a
+   * Mac opens one of them or lists the folder, as Samba's `fruit:convert_adouble`.
+   */
+  convertAppleDouble: boolean;
   /** A Time Machine destination: FULL_SYNC offered, and the size below reported to Macs. */
   timeMachine: boolean;
   /** Bytes the share's backups (its sparse bundles) may take, as Samba's `fruit:time machine max size`. */

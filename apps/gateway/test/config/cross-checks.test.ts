@@ -159,6 +159,12 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
       'FILE:4:79 smb.shares.1.time_machine_max_size: warning: has no effect without time_machine: true',
     ],
   ],
+  [
+    21,
+    "AppleDouble conversion set on a share without Apple's extensions",
+    ['smb:', '  shares:', '    - { name: plain, path: /plain, convert_appledouble: false }'],
+    ['FILE:3:57 smb.shares.0.convert_appledouble: warning: has no effect without apple_extensions: true'],
+  ],
 ];
 
 describe('checks across keys', () => {

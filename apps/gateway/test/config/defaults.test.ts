@@ -92,6 +92,7 @@ describe('defaults for absent keys', () => {
         guestOk: false,
         hostsAllow: [],
         appleExtensions: false,
+        convertAppleDouble: true,
         timeMachine: false,
         mode: 0o1777,
         ownerUid: 0,

@@ -126,6 +126,8 @@ describe("Apple's SMB2 extensions", () => {
     equal(r.code, 0, r.output);
     match(r.stdout, /\[export\][^[]*\tapple extensions = No\n/);
     match(r.stdout, /\[mac\][^[]*\tapple extensions = Yes\n/);
+    match(r.stdout, /\[mac\][^[]*\tconvert appledouble = Yes\n/);
+    match(r.stdout, /\[export\][^[]*\tconvert appledouble = No\n/);
     writeFileSync(file, shares('maybe'));
     const bad = await runCommand(CFS, ['gateway', 'validate-config', '--config', file], {
       timeoutMs: 60_000,

@@ -35,6 +35,8 @@ describe('stream names (MS-FSCC 2.1.5: "file:name[:$DATA]")', () => {
     });
     deepEqual(parseSmbName('a.txt:s:$dAtA'), { components: ['a.txt'], stream: 's' });
     deepEqual(parseSmbName('a.txt::$DATA'), { components: ['a.txt'], defaultStream: true });
+    // A slash separates components as a backslash does (Samba's check_path_syntax_smb2).
+    deepEqual(parseSmbName('dir/sub\\._a.txt'), { components: ['dir', 'sub', '._a.txt'] });
     // Wildcards, controls and spaces are allowed in a stream name (smbtorture's streams.names2).
     deepEqual(parseSmbName('a.txt:?Stream*\n <x>|'), { components: ['a.txt'], stream: '?Stream*\n <x>|' });
     // A rename target names a stream of the same file.
@@ -46,6 +48,7 @@ describe('stream names (MS-FSCC 2.1.5: "file:name[:$DATA]")', () => {
       'a.txt:s:$DATA:x',
       'a.txt:x\\y',
       'a.txt:x/y',
+      'dir/',
       'a*.txt:s',
     ])
       throws(
@@ -165,7 +168,7 @@ describe('named streams over SMB (smbclient), beside S3', () => {
     const dir = await g.gw.ns.resolvePath(ROOT, '/export/bucket');
     const f = await g.gw.ns.create(cred, dir.ino, 'old.txt', 0o644);
     const old = randomBytes(1024 * 1024);
-    await g.gw.ns.setXattrs(cred, f.ino, { [STREAM_XATTR_PREFIX + 'legacy']: old });
+    await g.gw.ns.setXattrs(cred, f.ino, { [`${STREAM_XATTR_PREFIX}legacy`]: old });
     equal(await streamSize(g.gw.ns, f.ino, 'legacy'), BigInt(old.length));
     ok((await readStream(g.gw.ns, f.ino, 'legacy', 300_000n, 10)).equals(old.subarray(300_000, 300_010)));
     await writeStream(g.gw.ns, cred, f.ino, 'legacy', 600_000n, Buffer.from('new'));

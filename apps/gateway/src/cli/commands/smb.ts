@@ -103,6 +103,7 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
         'guest ok': s.guestOk,
         'hosts allow': s.hostsAllow.length > 0 ? s.hostsAllow.map((c) => c.text).join(' ') : 'any host',
         'apple extensions': s.appleExtensions,
+        'convert appledouble': s.appleExtensions && s.convertAppleDouble,
         'time machine': !s.timeMachine
           ? false
           : s.timeMachineMaxSize === undefined

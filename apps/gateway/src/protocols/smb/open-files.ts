@@ -29,7 +29,7 @@ export interface DirEnumeration {
   cookie: bigint;
   eof: boolean;
   /** Entries read from the namespace that did not fit the last reply. */
-  pending: Array<{ name: string; ino: bigint }>;
+  pending: Array<{ name: string; ino: bigint; stored: string }>;
 }
 
 /** What makes an open durable (MS-SMB2 §3.3.1.10 Open.IsDurable and the fields beside it). */

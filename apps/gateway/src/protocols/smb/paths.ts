@@ -32,7 +32,9 @@ const invalid = (why: string) => new SmbError(NT_STATUS.STATUS_OBJECT_NAME_INVAL
 
 /**
  * A CREATE or rename name (share-relative, backslash-separated; MS-SMB2 §3.3.5.9): components
- * checked for illegal characters and "."/"..", a trailing stream suffix split off. With
+ * checked for illegal characters and "."/"..", a trailing stream suffix split off. A slash
+ * separates components too, as Samba's check_path_syntax_smb2 makes it (a trailing one is
+ * STATUS_OBJECT_NAME_INVALID, as there). With
  * `macNames` (a share with apple_extensions) the components' private-use characters become the
  * characters they stand for (apple/mac-names.ts).
  */
@@ -41,10 +43,10 @@ export function parseSmbName(
   opts: { leadingSlash?: 'reject' | 'strip'; macNames?: boolean } = {},
 ): SmbName {
   let n = name;
-  if (n.startsWith('\\')) {
+  if (n.startsWith('\\') || n.startsWith('/')) {
     if (opts.leadingSlash !== 'strip')
-      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'name starts with a backslash');
-    n = n.replace(/^\\+/, '');
+      throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, 'name starts with a path separator');
+    n = n.replace(/^[\\/]+/, '');
   }
   if (n === '') return { components: [] };
   let stream: string | undefined;
@@ -64,11 +66,12 @@ export function parseSmbName(
       return stream === undefined ? { components: [], defaultStream: true } : { components: [], stream };
     if (stream === undefined) defaultStream = true;
   }
+  if (n.endsWith('/')) throw invalid('a trailing slash');
   if (n.endsWith('\\')) n = n.slice(0, -1);
   // "." and ".." are resolved here, as Samba's check_path_syntax does; climbing above the share
   // root is STATUS_OBJECT_PATH_SYNTAX_BAD.
   const components: string[] = [];
-  for (const c of n.split('\\')) {
+  for (const c of n.split(/[\\/]/)) {
     if (c === '') throw invalid('empty path component');
     if (c === '.') continue;
     if (c === '..') {

@@ -20,6 +20,8 @@ export interface Share {
   clients: readonly ClientMatch[];
   /** apple_extensions: macOS's AAPL extensions and its AFP streams' rules (apple/). */
   apple: boolean;
+  /** convert_appledouble, on a share with `apple`: `._name` files become name's streams. */
+  convertAppleDouble: boolean;
   /** time_machine: a Time Machine destination (apple/time-machine.ts); its max size, if any. */
   timeMachine?: { maxSize: number | undefined };
   ipc: boolean;
@@ -34,6 +36,7 @@ export const IPC_SHARE: Share = {
   guestOk: true,
   clients: [],
   apple: false,
+  convertAppleDouble: false,
   ipc: true,
   remark: 'IPC Service (ClaudeFS Gateway)',
 };
@@ -48,6 +51,7 @@ export function sharesFrom(config: readonly SmbShare[]): Share[] {
     guestOk: s.guestOk,
     clients: s.hostsAllow,
     apple: s.appleExtensions,
+    convertAppleDouble: s.appleExtensions && s.convertAppleDouble,
     ...(s.timeMachine ? { timeMachine: { maxSize: s.timeMachineMaxSize } } : {}),
     ipc: false,
     remark: '',

@@ -1,6 +1,7 @@
 import { isFsError } from '../../../storage/errors.ts';
 import { grantedAccess, maximalAccess, shareLimit } from '../access.ts';
-import { AFP_INFO_SIZE, isAfpInfo, listed } from '../apple/afp-streams.ts';
+import { AFP_INFO_SIZE, isAfpInfo, isResourceFork, listed } from '../apple/afp-streams.ts';
+import { convertBeside } from '../apple/appledouble.ts';
 import { caseIndexFor } from '../case-index.ts';
 import { deletePending } from '../cluster-opens.ts';
 import {
@@ -82,6 +83,9 @@ export async function createStream(
   }
   const ino = attrs.ino;
   const apple = tree.share.apple;
+  // A Mac opening a file's Finder info or resource fork finds what a `._` file beside it held.
+  if (apple && !fileCreated && at.parent && (isAfpInfo(name.stream) || isResourceFork(name.stream)))
+    await convertBeside(ctx, at.parent.ino, at.name, ino);
   const stored = fileCreated ? undefined : await findStream(ns, ino, name.stream);
   let found = stored;
   // With Apple's rules an invalid AfpInfo or empty resource fork is not there, and once the

@@ -1,5 +1,6 @@
 import type { Attributes } from '../../../storage/types.ts';
 import { maximalAccess, shareLimit } from '../access.ts';
+import { convertBeside } from '../apple/appledouble.ts';
 import { macNameToWire } from '../apple/mac-names.ts';
 import { appleDirAttrs } from '../apple/readdir-attr.ts';
 import { ACCESS } from '../constants.ts';
@@ -131,6 +132,8 @@ export async function handleQueryDirectory(
 interface Candidate {
   name: string;
   ino: bigint;
+  /** The name as stored (`name` is as the client sees it); none for "." and "..". */
+  stored?: string;
   dot?: 1 | 2;
 }
 
@@ -150,7 +153,7 @@ async function nextEntry(
     const page = await ctx.env.ns.readdir(ctx.cred(), open.ino, en.cookie, PAGE);
     // A share with apple_extensions shows stored names in the form Macs send (apple/mac-names.ts).
     const shown = open.tree.share.apple ? macNameToWire : (n: string) => n;
-    for (const e of page.entries) en.pending.push({ name: shown(e.name), ino: e.ino });
+    for (const e of page.entries) en.pending.push({ name: shown(e.name), ino: e.ino, stored: e.name });
     if (page.entries.length > 0) en.cookie = page.entries[page.entries.length - 1]!.cookie;
     en.eof = page.eof || page.entries.length === 0;
   }
@@ -162,11 +165,23 @@ function consume(en: DirEnumeration, c: Candidate): void {
   else en.pending.shift();
 }
 
+/**
+ * A Mac's listing converts each AppleDouble `._name` file met into name's streams, as Samba's
+ * READ_DIR_ATTR does (apple/appledouble.ts); a converted one is gone, and is not listed.
+ */
+async function appleDoubleConverted(ctx: RequestContext, dir: bigint, stored: string): Promise<boolean> {
+  if (!ctx.tree!.share.convertAppleDouble || !stored.startsWith('._') || stored.length === 2) return false;
+  const name = stored.slice(2);
+  const file = await ctx.env.ns.lookup(ctx.cred(), dir, name).catch(() => undefined);
+  return file?.type === 'file' && (await convertBeside(ctx, dir, name, file.ino));
+}
+
 async function entryInfo(
   ctx: RequestContext,
   c: Candidate,
   apple: { dir: Attributes } | undefined,
 ): Promise<DirEntryInfo | undefined> {
+  if (apple && c.stored && (await appleDoubleConverted(ctx, apple.dir.ino, c.stored))) return undefined;
   let a: Attributes;
   try {
     a = await ctx.env.ns.getattr(c.ino);
