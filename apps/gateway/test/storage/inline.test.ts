@@ -1,8 +1,8 @@
-import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
+import { deepEqual, doesNotMatch, equal, ok, rejects } from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR } from '../../src/storage/annotations.ts';
+import { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR, STREAM_XATTR_PREFIX } from '../../src/storage/annotations.ts';
 import { runFsck } from '../../src/storage/fsck/index.ts';
 import { LAYOUT } from '../../src/storage/meta/rows.ts';
 import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
@@ -327,23 +327,41 @@ test('9 an upload written aside starts inline when its declared size fits (S3 PU
     },
   ));
 
-test('10 a version-1 store gains the inline table and the hold column and is marked version 3 (an older gateway then refuses it); a newer store is refused', async () => {
+test('10 a version-1 store gains the inline table and the hold column, its xattrs a rowid table with every row kept, and is marked version 4 (an older gateway then refuses it); a newer store is refused', async () => {
   const { ns, stateDir } = await open(undefined);
+  const f = await ns.create(ROOT, 1n, 'photo.jpg', 0o644);
+  const fork = Buffer.alloc(600_000, 9);
+  await ns.setXattrs(ROOT, f.ino, {
+    'user.tag': Buffer.from('red'),
+    [`${STREAM_XATTR_PREFIX}AFP_Resource`]: fork,
+  });
   await ns.close();
   const file = `${stateDir}/meta.db`;
   const db = new Database(file);
   db.exec(
     "DROP TABLE inline_data; ALTER TABLE inodes DROP COLUMN hold; UPDATE meta SET value = '1' WHERE key = 'schema_version'",
   );
+  // The xattrs table as versions 1 to 3 made it.
+  db.exec(`CREATE TABLE old_xattrs (ino INTEGER NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY (ino, name)) WITHOUT ROWID;
+    INSERT INTO old_xattrs SELECT ino, name, value FROM xattrs; DROP TABLE xattrs;
+    ALTER TABLE old_xattrs RENAME TO xattrs`);
   db.close();
   const again = await openNamespace({
     metadataUrl: `sqlite://${file}`,
     transportUrl: `file://${stateDir}/data`,
   });
+  deepEqual(await again.listStreams(f.ino), [{ name: 'AFP_Resource', size: fork.length }]);
+  deepEqual((await again.getXattr(f.ino, `${STREAM_XATTR_PREFIX}AFP_Resource`))?.length, fork.length);
+  deepEqual([...(await again.listXattrs(f.ino))], [['user.tag', Buffer.from('red')]]);
   await again.close();
   const check = new Database(file, { readonly: true });
   try {
-    equal(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), '3');
+    equal(check.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get(), '4');
+    doesNotMatch(
+      check.prepare("SELECT sql FROM sqlite_master WHERE name = 'xattrs'").pluck().get() as string,
+      /WITHOUT ROWID/,
+    );
     ok(check.prepare("SELECT name FROM sqlite_master WHERE name = 'inline_data'").get());
     ok(
       (check.prepare('PRAGMA table_info(inodes)').all() as Array<{ name: string }>).some(
@@ -354,10 +372,10 @@ test('10 a version-1 store gains the inline table and the hold column and is mar
     check.close();
   }
   const newer = new Database(file);
-  newer.exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+  newer.exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'");
   newer.close();
   await rejects(
     openNamespace({ metadataUrl: `sqlite://${file}`, transportUrl: `file://${stateDir}/data` }),
-    /metadata schema 4 is newer than this gateway understands \(3\)/,
+    /metadata schema 5 is newer than this gateway understands \(4\)/,
   );
 });

@@ -198,8 +198,12 @@ function rewrite(ns: Namespace, ino: bigint, name: string, change: () => Promise
  * The attribute changes that cut the stream into chunks, when the chunks read for a change
  * found it still the one attribute of before chunks (annotations.ts); nothing otherwise.
  */
-async function rechunk(chunks: Chunks, name: string, size: number): Promise<Record<string, Buffer>> {
-  return chunks.seenUnchunked() ? chunks.all(size, name) : {};
+async function rechunk(
+  chunks: Chunks,
+  name: string,
+  size: () => Promise<number>,
+): Promise<Record<string, Buffer>> {
+  return chunks.seenUnchunked() ? chunks.all(await size(), name) : {};
 }
 
 /** Writes `bytes` at `offset`, the gap before them (if any) a hole; writing nothing extends nothing. */
@@ -226,7 +230,7 @@ export async function writeStream(
       bytes.copy(next, at, k * C + at - from, Math.min(bytes.length, (k + 1) * C - from));
       values[key] = next;
     }
-    const size = Number(await streamSize(ns, ino, name));
+    const size = async () => Number(await streamSize(ns, ino, name));
     await ns.setXattrs(cred, ino, { ...(await rechunk(chunks, name, size)), ...values });
   });
 }
@@ -249,7 +253,7 @@ export async function resizeStream(
     const held = (await chunks.get(last)) ?? Buffer.alloc(0);
     const next = Buffer.alloc(n - last * C);
     held.copy(next, 0, 0, Math.min(held.length, next.length));
-    const values: Record<string, Buffer | undefined> = await rechunk(chunks, name, now);
+    const values: Record<string, Buffer | undefined> = await rechunk(chunks, name, async () => now);
     for (let k = last + 1; k <= lastChunk(now); k++) values[streamChunkKey(name, k)] = undefined;
     values[streamChunkKey(name, last)] = next;
     await ns.setXattrs(cred, ino, values);

@@ -10,8 +10,10 @@
  * 4: `open_holds` (SMB share modes and caching across nodes), which an older gateway would not
  *    record, granting opens and caching the other nodes do not see.
  * 5: `open_holds.delete_pending`, which an older gateway would neither record nor respect.
+ * 6: named streams in chunks (annotations.ts), which an older gateway would list as streams of
+ *    their own.
  */
-export const PG_SCHEMA_VERSION = 5;
+export const PG_SCHEMA_VERSION = 6;
 
 export const PG_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (

@@ -5,7 +5,7 @@ import { collectEffects, type Effects } from '../meta/model.ts';
 import { driveSync, type Op, type Program } from '../meta/program.ts';
 import { STATEMENTS, type StatementName } from '../meta/statements.ts';
 import { MetadataStore } from '../meta/store.ts';
-import { ADDED_COLUMNS, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
+import { ADDED_COLUMNS, REBUILT_TABLES, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
 export type { Effects, EntryChange, NodeSpec } from '../meta/model.ts';
 export { MAX_FILE_SIZE, makeClock, ROOT_INO } from '../meta/model.ts';
@@ -66,6 +66,18 @@ export class SqliteMetadataStore extends MetadataStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -65536');
     this.db.exec(SCHEMA_SQL);
+    for (const { table, old, create, columns } of REBUILT_TABLES) {
+      const made = this.db
+        .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?")
+        .get(table) as { sql: string } | undefined;
+      if (!made || !old.test(made.sql)) continue;
+      this.db.transaction(() => {
+        this.db.exec(create);
+        this.db.exec(`INSERT INTO ${table}_rebuilt (${columns}) SELECT ${columns} FROM ${table}`);
+        this.db.exec(`DROP TABLE ${table}`);
+        this.db.exec(`ALTER TABLE ${table}_rebuilt RENAME TO ${table}`);
+      })();
+    }
     for (const { table, column, sql } of ADDED_COLUMNS) {
       const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
       if (!columns.some((c) => c.name === column)) this.db.exec(sql);
