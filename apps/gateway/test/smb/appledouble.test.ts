@@ -229,6 +229,19 @@ describe('AppleDouble `._` files become streams on a Mac share (smbclient)', () 
     },
   );
 
+  test('1b a folder’s `._` file gives the folder its Finder info', requireTools('smbclient'), async () => {
+    const folderInfo = Buffer.alloc(32);
+    folderInfo.writeUInt16BE(0x000e, 8); // Finder flags: label colour
+    writeFileSync(join(work, 'ad-folder.bin'), appleDouble({ finder: folderInfo }));
+    const put = await run('mac', 'mkdir Photos; put ad-folder.bin ._Photos');
+    equal(put.code, 0, put.output);
+    const get = await run('mac', 'get Photos:AFP_AfpInfo folder-afp.back; ls');
+    equal(get.code, 0, get.output);
+    const afpInfo = readFileSync(join(work, 'folder-afp.back'));
+    equal(afpInfo.readUInt16BE(16 + 8), 0x000e);
+    equal(/\._Photos/.test(get.stdout), false, get.stdout);
+  });
+
   test(
     '2 a `._` file that is not AppleDouble, or on a share with convert_appledouble off, stays as it is',
     requireTools('smbclient'),

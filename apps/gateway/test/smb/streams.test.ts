@@ -225,6 +225,23 @@ describe('named streams over SMB (smbclient), beside S3', () => {
   });
 
   test(
+    '3e a folder’s stream is data: smbclient puts and gets it (a stream open reports no DIRECTORY attribute, and its own size)',
+    requireTools('smbclient'),
+    async () => {
+      writeFileSync(join(work, 'label.txt'), 'blue folder');
+      const r = await run(
+        'mkdir bucket\\folder; put label.txt bucket\\folder:label; get bucket\\folder:label label.back',
+      );
+      equal(r.code, 0, r.output);
+      match(r.output, /getting file .*folder:label of size 11/);
+      equal(readFileSync(join(work, 'label.back'), 'utf8'), 'blue folder');
+      const info = await run('allinfo bucket\\folder');
+      match(info.stdout, /^attributes: D \(10\)$/m);
+      deepEqual(streamsOf(info.stdout), [':label:$DATA 11']);
+    },
+  );
+
+  test(
     '4 overwriting the file (an SMB put, an S3 PUT) drops its streams, as on NTFS',
     requireTools('smbclient'),
     async () => {

@@ -35,6 +35,15 @@ export interface SmbMeta {
  * file (S3 Object Lock) is READONLY whatever was stored, so Windows shows it so and refuses
  * writes and deletes up front (STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE).
  */
+/**
+ * The attributes an open of a named stream reports: its file's, but a folder's stream is no
+ * folder (as smbd reports it: a stream is regular data). smbclient takes DIRECTORY on an open
+ * it asked to be no directory for a refusal, and closes it.
+ */
+export function streamAttributes(fileAttributes: number): number {
+  return fileAttributes & ~ATTR.DIRECTORY || ATTR.NORMAL;
+}
+
 export function dosAttributes(a: Attributes, stored: number | undefined): number {
   if (a.type === 'dir') return ATTR.DIRECTORY | ((stored ?? 0) & SETTABLE_ATTRS);
   let v = (stored ?? ATTR.ARCHIVE) & SETTABLE_ATTRS;

@@ -1,6 +1,6 @@
 import { openStreamSize } from '../apple/afp-streams.ts';
 import type { RequestContext } from '../context.ts';
-import { fileTimes, inClusters, smbMeta } from '../file-meta.ts';
+import { fileTimes, inClusters, smbMeta, streamAttributes } from '../file-meta.ts';
 import type { FileId } from '../open-files.ts';
 import type { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
@@ -63,7 +63,7 @@ export async function handleClose(ctx: RequestContext, req: CloseRequest): Promi
       ...fileTimes(a, meta),
       allocationSize: open.stream !== undefined ? inClusters(size) : meta.allocation,
       endOfFile: size,
-      fileAttributes: meta.attributes,
+      fileAttributes: open.stream !== undefined ? streamAttributes(meta.attributes) : meta.attributes,
     };
   }
   await ctx.conn.closeOpen(open);

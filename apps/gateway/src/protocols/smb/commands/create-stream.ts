@@ -17,7 +17,7 @@ import type { RequestContext } from '../context.ts';
 import { answerContexts } from '../create-contexts.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
-import { fileTimes, inClusters, smbMeta } from '../file-meta.ts';
+import { fileTimes, inClusters, smbMeta, streamAttributes } from '../file-meta.ts';
 import { openFromCreate } from '../open-files.ts';
 import { resolvePath, type SmbName } from '../paths.ts';
 import { findStream, putStream, removeStream } from '../streams.ts';
@@ -130,7 +130,7 @@ export async function createStream(
     ...fileTimes(final, meta),
     allocationSize: inClusters(size),
     endOfFile: size,
-    fileAttributes: meta.attributes,
+    fileAttributes: streamAttributes(meta.attributes),
     persistentId: open.fileId.persistent,
     volatileId: open.fileId.volatile,
     contexts: answerContexts(ctx, req.contexts, final, at.parent),

@@ -172,8 +172,9 @@ function consume(en: DirEnumeration, c: Candidate): void {
 async function appleDoubleConverted(ctx: RequestContext, dir: bigint, stored: string): Promise<boolean> {
   if (!ctx.tree!.share.convertAppleDouble || !stored.startsWith('._') || stored.length === 2) return false;
   const name = stored.slice(2);
-  const file = await ctx.env.ns.lookup(ctx.cred(), dir, name).catch(() => undefined);
-  return file?.type === 'file' && (await convertBeside(ctx, dir, name, file.ino));
+  const owner = await ctx.env.ns.lookup(ctx.cred(), dir, name).catch(() => undefined);
+  if (owner?.type !== 'file' && owner?.type !== 'dir') return false;
+  return convertBeside(ctx, dir, name, owner.ino);
 }
 
 async function entryInfo(

@@ -7,7 +7,7 @@ import { ACCESS, DIALECT } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { NT_STATUS } from '../deps.ts';
 import { SmbError } from '../errors.ts';
-import { inClusters, smbMeta } from '../file-meta.ts';
+import { inClusters, smbMeta, streamAttributes } from '../file-meta.ts';
 import { nsToFiletime } from '../filetime.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { encodeFileInfo, FILE_CLASS, FILE_MIN_SIZE, type FileView } from '../info/file-info.ts';
@@ -152,8 +152,9 @@ async function fileInfo(ctx: RequestContext, open: Open, req: QueryInfoRequest):
   // An open of a named stream answers with the file's times and attributes and the stream's size.
   if (open.stream !== undefined) {
     const size = await openStreamSize(ns, open);
-    attrs = { ...file, size };
-    meta = { ...fileMeta, allocation: inClusters(size) };
+    // A folder's stream is data, as streamAttributes says: its size is its own, no folder's 0.
+    attrs = { ...file, size, type: 'file' };
+    meta = { ...fileMeta, allocation: inClusters(size), attributes: streamAttributes(fileMeta.attributes) };
     path += `:${open.stream}`;
   }
   const view: FileView = {
