@@ -35,6 +35,13 @@ export interface SmbMeta {
  * file (S3 Object Lock) is READONLY whatever was stored, so Windows shows it so and refuses
  * writes and deletes up front (STATUS_ACCESS_DENIED, STATUS_CANNOT_DELETE).
  */
+export function dosAttributes(a: Attributes, stored: number | undefined): number {
+  if (a.type === 'dir') return ATTR.DIRECTORY | ((stored ?? 0) & SETTABLE_ATTRS);
+  let v = (stored ?? ATTR.ARCHIVE) & SETTABLE_ATTRS;
+  if (isImmutable(a, BigInt(Date.now()) * 1_000_000n)) v |= ATTR.READONLY;
+  return v === 0 ? ATTR.NORMAL : v;
+}
+
 /**
  * The attributes an open of a named stream reports: its file's, but a folder's stream is no
  * folder (as smbd reports it: a stream is regular data). smbclient takes DIRECTORY on an open
@@ -42,13 +49,6 @@ export interface SmbMeta {
  */
 export function streamAttributes(fileAttributes: number): number {
   return fileAttributes & ~ATTR.DIRECTORY || ATTR.NORMAL;
-}
-
-export function dosAttributes(a: Attributes, stored: number | undefined): number {
-  if (a.type === 'dir') return ATTR.DIRECTORY | ((stored ?? 0) & SETTABLE_ATTRS);
-  let v = (stored ?? ATTR.ARCHIVE) & SETTABLE_ATTRS;
-  if (isImmutable(a, BigInt(Date.now()) * 1_000_000n)) v |= ATTR.READONLY;
-  return v === 0 ? ATTR.NORMAL : v;
 }
 
 export async function smbMeta(ns: Namespace, a: Attributes): Promise<SmbMeta> {
