@@ -103,10 +103,6 @@ CREATE TABLE IF NOT EXISTS detached (
 `;
 
 /**
- * Columns added since a table was first created, for stores made by an older version (SQLite
- * has no ADD COLUMN IF NOT EXISTS); run after SCHEMA_SQL.
- */
-/**
  * Tables whose layout changed: a database whose table was made by an older schema (its SQL
  * matches `old`) has it rebuilt with the new one at open, its rows copied, in one transaction.
  *
@@ -127,6 +123,10 @@ export const REBUILT_TABLES: ReadonlyArray<{ table: string; old: RegExp; create:
     },
   ];
 
+/**
+ * Columns added since a table was first created, for stores made by an older version (SQLite
+ * has no ADD COLUMN IF NOT EXISTS); run after SCHEMA_SQL.
+ */
 export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; sql: string }> = [
   { table: 'inodes', column: 'hold', sql: 'ALTER TABLE inodes ADD COLUMN hold INTEGER NOT NULL DEFAULT 0' },
 ];
