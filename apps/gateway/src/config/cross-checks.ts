@@ -73,13 +73,13 @@ function duplicateEntries(
   items: readonly unknown[],
   listPath: string[],
   field: string,
-  normalise: (v: unknown) => string | undefined,
+  normalise: (v: unknown, item: Raw) => string | undefined,
   message: (first: number, duplicate: number) => string,
 ): Finding[] {
   const firstSeen = new Map<string, number>();
   const findings: Finding[] = [];
   items.forEach((item, i) => {
-    const value = normalise(mapAtItem(item)[field]);
+    const value = normalise(mapAtItem(item)[field], mapAtItem(item));
     if (value === undefined) return;
     const first = firstSeen.get(value);
     if (first === undefined) firstSeen.set(value, i);
@@ -138,11 +138,27 @@ function shareChecks(raw: unknown): Finding[] {
       shares,
       ['smb', 'shares'],
       'path',
-      namespacePath,
+      sameSettingsKey,
       (first) =>
-        `${text(mapAtItem(shares[first]).path)} is already shared as '${nameOf(first)}' (smb.shares.${first})`,
+        `${text(mapAtItem(shares[first]).path)} is already shared as '${nameOf(first)}' (smb.shares.${first}) with the same settings: two shares of one folder are for different ones (apple_extensions for Macs, read_only, valid_groups)`,
     ),
   ];
+}
+
+/**
+ * Two shares of one folder are how Samba serves it with different settings — Macs through
+ * apple_extensions beside Windows clients, a read-only share beside a writable one — and are
+ * allowed; two with the same settings but the name are a mistake. This keys a share's path
+ * by its other settings, so only those collide.
+ */
+function sameSettingsKey(path: unknown, share: Raw): string | undefined {
+  const normal = namespacePath(path);
+  if (normal === undefined) return undefined;
+  const { name: _name, path: _path, ...settings } = share;
+  const sorted = Object.keys(settings)
+    .sort()
+    .map((k) => [k, settings[k]]);
+  return `${normal}\0${JSON.stringify(sorted)}`;
 }
 
 /** A share cannot ask for encryption the server does not offer (`smb.encryption: off`). */

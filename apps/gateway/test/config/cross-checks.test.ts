@@ -56,9 +56,18 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
   ],
   [
     9,
-    'two shares of one path',
-    ['smb:', '  shares:', '    - { name: export, path: /export }', '    - { name: export2, path: /export }'],
-    ["FILE:4:30 smb.shares.1.path: /export is already shared as 'export' (smb.shares.0)"],
+    'two shares of one path with the same settings (with other settings they are allowed, as in Samba)',
+    [
+      'smb:',
+      '  shares:',
+      '    - { name: export, path: /export, read_only: true }',
+      '    - { name: export2, path: /export, read_only: true }',
+      '    - { name: export-mac, path: /export, read_only: true, apple_extensions: true }',
+      '    - { name: export-rw, path: /export, valid_groups: [staff] }',
+    ],
+    [
+      "FILE:4:30 smb.shares.1.path: /export is already shared as 'export' (smb.shares.0) with the same settings: two shares of one folder are for different ones (apple_extensions for Macs, read_only, valid_groups)",
+    ],
   ],
   [
     10,

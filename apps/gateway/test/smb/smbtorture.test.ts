@@ -324,9 +324,8 @@ const LEASE_TESTS = [
  * vfs.fruit, Samba's tests of Apple's SMB2 extensions, on a share with apple_extensions: the
  * AAPL reply, directory entries with Finder info and resource fork sizes, AFP_AfpInfo's and
  * AFP_Resource's rules (a resource fork written 64 MiB past its start among them), copyfile, NFS
- * ACEs, POSIX directory renames. Left out: the two AppleDouble conversions (Samba's netatalk
- * "._" files, which this server does not convert) and "invalid AFP_AfpInfo", which needs a
- * second share on the same directory without the extensions.
+ * ACEs, POSIX directory renames, AppleDouble `._` files converted into streams, and a stream
+ * written through a second share of the folder without the extensions: all 32.
  */
 const FRUIT_TESTS = [
   'copyfile',
@@ -360,6 +359,7 @@ const FRUIT_TESTS = [
   'empty_stream',
   'writing_afpinfo',
   'delete_trigger_convert_sharing_violation',
+  'invalid AFP_AfpInfo',
 ];
 
 /**
@@ -371,13 +371,13 @@ const FRUIT_TESTS = [
 function tortureSuites(
   title: string,
   suites: readonly string[],
-  share: { name: string; config?: string } = { name: 'export' },
+  share: { name: string; config?: string[]; args?: string[] } = { name: 'export' },
 ): void {
   describe(title, { concurrency: 1 }, () => {
     let g: SmbGateway;
     let scratch: string;
     before(async () => {
-      g = await startSmbGateway(share.config ? { shares: [share.config] } : {});
+      g = await startSmbGateway(share.config ? { shares: share.config } : {});
       await g.user('alice', 'Torture-pw1');
       scratch = makeTempDir('smbtorture');
     });
@@ -390,7 +390,15 @@ function tortureSuites(
         async () => {
           const r = await runCommand(
             toolPath('smbtorture') ?? 'smbtorture',
-            [`//127.0.0.1/${share.name}`, '-p', String(g.port), '-U', 'alice%Torture-pw1', suite],
+            [
+              `//127.0.0.1/${share.name}`,
+              '-p',
+              String(g.port),
+              '-U',
+              'alice%Torture-pw1',
+              ...(share.args ?? []),
+              suite,
+            ],
             { cwd: scratch, timeoutMs: 240_000 },
           );
           const failures = r.stdout.split('\n').filter((l) => /^(failure|error):/.test(l));
@@ -420,6 +428,11 @@ describe('smbtorture (Samba 4.17) against the SMB server', { concurrency: true }
   tortureSuites(
     "Apple's SMB2 extensions (vfs.fruit)",
     FRUIT_TESTS.map((t) => `vfs.fruit.${t}`),
-    { name: 'mac', config: '{ name: mac, path: /mac, apple_extensions: true }' },
+    {
+      name: 'mac',
+      // "invalid AFP_AfpInfo" writes through a second share of the folder without the extensions.
+      config: ['{ name: mac, path: /mac, apple_extensions: true }', '{ name: mac-plain, path: /mac }'],
+      args: ['--option=torture:share2=mac-plain'],
+    },
   );
 });
