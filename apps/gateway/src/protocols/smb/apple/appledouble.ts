@@ -139,7 +139,8 @@ export async function convertAppleDouble(
   const size = Number(ad.size);
   const head = (await ns.read(cred, ad.ino, 0n, Math.min(size, APPLEDOUBLE_HEAD_MAX))).data;
   const parsed = parseAppleDouble(head, size);
-  if (!parsed) return undefined;
+  // A resource fork no stream can hold stays in its `._` file, whole, rather than half moved.
+  if (!parsed || (parsed.resourceFork?.length ?? 0) > STREAM_MAX) return undefined;
   const done: Conversion = { streams: [], resourceForkBytes: 0 };
   for (const a of parsed.attributes) {
     const stream = streamNameOf(a.name);
