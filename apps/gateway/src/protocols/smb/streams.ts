@@ -140,11 +140,6 @@ export async function readStream(
   return new Chunks(ns, ino, name).read(Number(offset), length, Number(size));
 }
 
-/** The whole stream's bytes (empty when it was removed meanwhile): for streams known small. */
-export async function streamData(ns: Namespace, ino: bigint, name: string): Promise<Buffer> {
-  return readStream(ns, ino, name, 0n, STREAM_MAX);
-}
-
 function checkSize(size: bigint, name: string): number {
   if (size > BigInt(STREAM_MAX))
     throw new SmbError(
