@@ -791,11 +791,18 @@ export class Namespace implements NamespaceApi {
 
   async setattr(cred: Credential, ino: bigint, attrs: SetAttributes): Promise<Attributes> {
     const { layout } = await this.node(ino);
-    if (attrs.size !== undefined) await this.voidAnnotation(ino);
+    if (attrs.size !== undefined) {
+      await this.voidAnnotation(ino);
+      // An extension exposes what the blob holds past the old size: a crash may have left bytes there.
+      if (layout !== INLINE && !this.tailChecked.has(ino)) {
+        const row = await this.m.row(ino);
+        if (row && attrs.size > row.size) await this.checkTail(ino, row);
+      }
+    }
     const r = await this.m.setattr(cred, ino, attrs);
-    // Shrinking: the committed size already hides the tail; cut the blob so a later
-    // extension reads zeros there, not old bytes.
-    if (r.truncatedTo !== undefined && layout === 0) await this.d.truncate(ino, Number(r.truncatedTo));
+    // Shrinking: the committed size already hides the tail; cut the blob so a later extension,
+    // or a write mapped there (a file in extents), reads zeros there, not old bytes.
+    if (r.truncatedTo !== undefined && layout !== INLINE) await this.d.truncate(ino, Number(r.truncatedTo));
     const changed = this.changes.active
       ? [...new Set(SETATTR_FIELDS.filter(([k]) => attrs[k] !== undefined).map(([, f]) => f))]
       : [];
@@ -830,7 +837,7 @@ export class Namespace implements NamespaceApi {
       ({ row, annotated } = await this.m.precheckWrite(cred, ino, end));
     }
     if (annotated) await this.voidAnnotation(ino);
-    await this.checkTail(ino, row.layout === 0n ? row.size : undefined);
+    await this.checkTail(ino, row);
     this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
     try {
       await this.d.write(ino, Number(offset), data);
@@ -880,32 +887,49 @@ export class Namespace implements NamespaceApi {
   }
 
   /**
-   * A crash between a data write past EOF and its metadata commit leaves bytes beyond the
-   * committed size in the blob. They are invisible, but a later extension would expose them;
-   * so the first write to a blob in each process life trims the blob to the committed size
-   * before anything else writes to it.
+   * A crash between a data write and its metadata commit leaves bytes in the blob the metadata
+   * does not know of. They are invisible, but a later extension, or a later write whose extent
+   * is recorded before its bytes are durable (an UNSTABLE write to an object store), would
+   * expose them; so the first write to a blob in each process life clears what the metadata
+   * does not account for before anything else writes to it: past the committed size of a file
+   * in its own blob, and outside the own-blob extents of a file S3 assembled from parts.
    */
-  private checkTail(ino: bigint, committedSize: bigint | undefined): Promise<void> {
+  private checkTail(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
     let p = this.tailChecked.get(ino);
     if (!p) {
-      if (committedSize === undefined) p = Promise.resolve();
-      else {
-        // A failed check (open circuit, I/O error) is retried by the next write, not remembered.
-        p = this.d.prepareWrite(ino, Number(committedSize)).catch((e: unknown) => {
-          this.tailChecked.delete(ino);
-          throw e;
-        });
-      }
+      // A failed check (open circuit, I/O error) is retried by the next write, not remembered.
+      p = this.clearUnaccounted(ino, row).catch((e: unknown) => {
+        this.tailChecked.delete(ino);
+        throw e;
+      });
       this.tailChecked.set(ino, p);
     }
     return p;
   }
 
-  /** A write whose accounting was refused leaves no bytes past EOF (when no other write runs). */
+  /** Clears the bytes of the file's own blob its metadata (`row`, as stored) does not account for. */
+  private async clearUnaccounted(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
+    if (row.layout === LAYOUT.ownBlob) return this.d.prepareWrite(ino, Number(row.size));
+    if (row.layout !== LAYOUT.extents) return;
+    // Writes map their bytes into the file's own blob at the same offsets (attributes.ts).
+    const held: Array<[number, number]> = [];
+    let end = 0;
+    for (const e of await this.m.extents(ino, 0n, row.size)) {
+      if (e.blob !== ino) continue;
+      held.push([Number(e.blobOff), Number(e.blobOff + e.len)]);
+      end = Math.max(end, Number(e.blobOff + e.len));
+    }
+    await this.d.prepareWrite(ino, end, held);
+  }
+
+  /**
+   * A write whose accounting was refused leaves no bytes the metadata does not know of (when no
+   * other write runs).
+   */
   private async undoTail(ino: bigint): Promise<void> {
     if ((this.inflightWrites.get(ino) ?? 0) > 1) return;
     const row = await this.m.row(ino);
-    if (row && row.layout === 0n) await this.d.truncate(ino, Number(row.size));
+    if (row && row.layout !== LAYOUT.inline) await this.clearUnaccounted(ino, row);
   }
 
   /**
@@ -995,10 +1019,11 @@ export class Namespace implements NamespaceApi {
   }
 
   /**
-   * Whether the file's bytes are inline now. Layouts 0 and 1 stay. A cached layout 2 is the
-   * store's own view on SQLite — its only writer is this process, whose every commit updates
-   * the cache before anything else runs — and is read again on PostgreSQL, where another node
-   * may have moved the file to its own blob since (an NFS COMMIT of a small file: one read less).
+   * Whether the file's bytes are inline now. Layouts 0 and 1 are never inline again (1 only
+   * becomes 0, when emptied). A cached layout 2 is the store's own view on SQLite — its only
+   * writer is this process, whose every commit updates the cache before anything else runs —
+   * and is read again on PostgreSQL, where another node may have moved the file to its own blob
+   * since (an NFS COMMIT of a small file: one read less).
    */
   private async isInline(ino: bigint): Promise<boolean> {
     if ((await this.node(ino)).layout !== INLINE) return false;

@@ -22,16 +22,9 @@ before(async () => {
   if (requirePostgres().skip) return;
   pg = await startPostgres();
   store = await startStoreServer();
-  const s = store.settings();
   rig = await CrashRig.create({
     killWindowMs: [250, 1500],
-    extraYaml: `metadata: { url: "${await pg.createDatabase()}" }
-transport:
-  url: "s3://cfs-data/crash"
-  endpoint: "${s.endpoint}"
-  access_key_id: "${s.accessKeyId}"
-  secret_access_key_file: "${s.secretAccessKeyFile}"
-  chunk_size: 1MiB`,
+    extraYaml: `metadata: { url: "${await pg.createDatabase()}" }\n${store.transportYaml('crash')}`,
   });
 });
 after(async () => {

@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { S3DataStore } from '../../src/storage/data/s3-blobs.ts';
 import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
 import type { Credential } from '../../src/storage/types.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -15,9 +16,10 @@ describe('the namespace over S3DataStore', () => {
   let ns: OpenedNamespace;
   let exp: bigint;
   const dir = makeTempDir('ns-s3');
+  let data: S3DataStore;
   const reopen = async () => {
     await ns?.close();
-    const data = await server.open('ns', { chunkSize: CS });
+    data = await server.open('ns', { chunkSize: CS });
     ns = await openNamespace({
       metadataUrl: `sqlite://${dir}/meta.db`,
       transportUrl: `file://${dir}/unused`,
@@ -70,6 +72,18 @@ describe('the namespace over S3DataStore', () => {
     deepEqual((await ns.read(ALICE, f.ino, BigInt(CS - 5), 100)).data, Buffer.from('abc\0\0\0\0\0'));
   });
 
+  test('2a bytes a crash left past the committed size stay hidden when a SETATTR extends the file', async () => {
+    const f = await ns.create(ALICE, exp, 'extended', 0o644);
+    await ns.write(ALICE, f.ino, 0n, Buffer.from('0123456789'));
+    // A write past EOF whose bytes reached the blob before a crash cut off its metadata commit.
+    await data.write(f.ino, 100, Buffer.from('stale'));
+    await data.sync(f.ino);
+    await reopen();
+    await ns.setattr(ALICE, f.ino, { size: 200n });
+    const seen = (await ns.read(ALICE, f.ino, 0n, 300)).data;
+    deepEqual(seen, Buffer.concat([Buffer.from('0123456789'), Buffer.alloc(190)]));
+  });
+
   test('3 unstable writes: committed ones and, after an orderly stop, uncommitted ones survive a restart', async () => {
     const f = await ns.create(ALICE, exp, 'unstable', 0o644);
     await ns.write(ALICE, f.ino, 0n, Buffer.from('committed '), 'unstable');
@@ -91,6 +105,54 @@ describe('the namespace over S3DataStore', () => {
     const linked = await ns.linkDetached(ALICE, composed.ino, exp, 'object', true);
     equal((await ns.read(ALICE, linked.ino, 0n, 100)).data.toString(), 'first-second-third');
     equal((await ns.read(ALICE, linked.ino, 4n, 6)).data.toString(), 't-seco');
+  });
+
+  test("4a a crash leaves bytes in a multipart file's own blob: an UNSTABLE write lost to the next crash shows zeros there, not them", async () => {
+    const parts: bigint[] = [];
+    for (const n of [0, 1]) {
+      const p = await ns.createDetached(ALICE, 0o644, 'multipart');
+      await ns.write(ALICE, p.ino, 0n, Buffer.alloc(100_000, 0x41 + n));
+      parts.push(p.ino);
+    }
+    const composed = await ns.compose(ALICE, parts, 'upload');
+    const f = await ns.linkDetached(ALICE, composed.ino, exp, 'assembled', true);
+    // A write the metadata knows of (an extent into the file's own blob) ...
+    await ns.write(ALICE, f.ino, 150_000n, Buffer.alloc(10_000, 0x6b));
+    // ... and one whose bytes reached the blob before a crash cut off its metadata commit.
+    await data.write(f.ino, 10_000, Buffer.alloc(20_000, 0x73));
+    await data.sync(f.ino);
+    await reopen();
+    await ns.write(ALICE, f.ino, 0n, Buffer.alloc(CS * 2, 0x75), 'unstable');
+    // A SIGKILL now: the unsynced bytes are gone, their extent (metadata on PostgreSQL) stands.
+    (data as unknown as { dirty: { dropBlob(b: bigint): void } }).dirty.dropBlob(f.ino);
+    await reopen();
+    const seen = (await ns.read(ALICE, f.ino, 0n, 200_000)).data;
+    equal(seen.length, 200_000);
+    deepEqual(seen.subarray(0, CS * 2), Buffer.alloc(CS * 2), 'the lost write reads as zeros');
+    deepEqual(seen.subarray(CS * 2, 150_000), Buffer.alloc(150_000 - CS * 2, 0x42));
+    deepEqual(seen.subarray(150_000, 160_000), Buffer.alloc(10_000, 0x6b), 'the acknowledged write stays');
+    deepEqual(seen.subarray(160_000), Buffer.alloc(40_000, 0x42));
+  });
+
+  test('4b truncating a multipart file to 0 frees its parts and cuts the bytes written over it; the new version reads as written', async () => {
+    const p = await ns.createDetached(ALICE, 0o644, 'multipart');
+    await ns.write(ALICE, p.ino, 0n, Buffer.alloc(3 * CS, 0x50));
+    const f = await ns.linkDetached(
+      ALICE,
+      (await ns.compose(ALICE, [p.ino], 'upload')).ino,
+      exp,
+      'renewed',
+      true,
+    );
+    await ns.write(ALICE, f.ino, 1000n, Buffer.alloc(CS, 0x6f));
+    await ns.setattr(ALICE, f.ino, { size: 0n });
+    equal(await stored(f.ino), 0, 'the bytes written over it are cut');
+    await ns.write(ALICE, f.ino, 0n, Buffer.from('new version'));
+    await ns.setattr(ALICE, f.ino, { size: 20n });
+    await reopen();
+    equal(await stored(p.ino), 0, 'the part blob is deleted');
+    equal(await stored(f.ino), 1);
+    deepEqual((await ns.read(ALICE, f.ino, 0n, 100)).data, Buffer.from('new version\0\0\0\0\0\0\0\0\0'));
   });
 
   test('5 removing the last link deletes the chunk objects; statfs shows the documented capacity', async () => {

@@ -19,6 +19,8 @@ export interface StoreServer {
   pid: number;
   /** Settings for openS3DataStore, the secret in a file as an operator would keep it. */
   settings(o?: Partial<ObjectStoreSettings>): ObjectStoreSettings;
+  /** A gateway configuration's `transport:` section over the bucket, under `prefix`. */
+  transportYaml(prefix: string, chunkSize?: string): string;
   /** A new S3DataStore over the bucket, under `prefix`. */
   open(prefix: string, o?: Partial<ObjectStoreSettings>): Promise<S3DataStore>;
   /** A plain SDK client with the store's key, to look at the bucket from outside. */
@@ -76,6 +78,15 @@ export async function startStoreServer(): Promise<StoreServer> {
     open: (prefix, o) =>
       openS3DataStore({ kind: 's3', url: `s3://${BUCKET}/${prefix}`, bucket: BUCKET, prefix }, settings(o)),
     client,
+    transportYaml: (prefix, chunkSize = '1MiB') => {
+      const s = settings();
+      return `transport:
+  url: "s3://${BUCKET}/${prefix}"
+  endpoint: "${endpoint}"
+  access_key_id: "${s.accessKeyId}"
+  secret_access_key_file: "${s.secretAccessKeyFile}"
+  chunk_size: ${chunkSize}`;
+    },
     pause: () => process.kill(proc.pid, 'SIGSTOP'),
     // After a kill (a test that failed before restarting it) there is nothing left to resume.
     resume: () => signalIfAlive(proc.pid, 'SIGCONT'),

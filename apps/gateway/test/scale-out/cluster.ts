@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import { openControlPlane } from '../../src/control/index.ts';
 import { type GatewayAccess, NfsClient, s3Client } from '../crash/clients.ts';
-import { BUCKET, type StoreServer } from '../data-s3/store-server.ts';
+import type { StoreServer } from '../data-s3/store-server.ts';
 import { CFS } from '../quota/fixture.ts';
 import { fetchText } from '../support/http.ts';
 import { freePorts } from '../support/ports.ts';
@@ -49,12 +49,7 @@ export class Cluster {
     const dir = makeTempDir('cluster');
     const metadataUrl = await pg.createDatabase();
     const transport = store
-      ? `transport:
-  url: "s3://${BUCKET}/cluster"
-  endpoint: "${store.endpoint}"
-  access_key_id: "${store.settings().accessKeyId}"
-  secret_access_key_file: "${store.settings().secretAccessKeyFile}"
-  chunk_size: 1MiB`
+      ? store.transportYaml('cluster')
       : `transport: { url: "file://${join(dir, 'shared-data')}" }`;
     const nodes: ClusterNode[] = [];
     for (let i = 0; i < count; i++) {

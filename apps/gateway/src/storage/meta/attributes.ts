@@ -117,7 +117,12 @@ export function* setattrTx(
     yield* charge(ctx, uid, gid, sizeDelta, 0n);
     yield* addUsage(uid, gid, sizeDelta, 0n);
   }
-  if (size < row.size && row.layout === LAYOUT.extents) yield* cutExtents(ino, size, MAX_FILE_SIZE + 1n, fx);
+  if (size < row.size && row.layout === LAYOUT.extents) {
+    yield* cutExtents(ino, size, MAX_FILE_SIZE + 1n, fx);
+    // Emptied (a new version written over an S3 multipart object): a file in its own blob
+    // again, which writes extend without an extent each. The namespace cuts the blob to 0.
+    if (size === 0n) yield* run('setLayout', LAYOUT.ownBlob, ino);
+  }
   if (size < row.size && row.layout === LAYOUT.inline) yield* cutInline(ino, size);
   yield* run('updateAttrs', mode, uid, gid, size, atimeNs, mtimeNs, now, btimeNs, ino);
   fx.touched.push(ino);
