@@ -11,6 +11,7 @@ import { AcceptStat } from '../../src/protocols/rpc/constants.ts';
 import type { AuthSysCred } from '../../src/protocols/rpc/program.ts';
 import { ACCESS, CMD, DISPOSITION, OPTION } from '../../src/protocols/smb/constants.ts';
 import { NT_STATUS, ntStatusName } from '../../src/protocols/smb/deps.ts';
+import { FILE_CLASS } from '../../src/protocols/smb/info/file-info.ts';
 import type { XdrReader } from '../../src/protocols/xdr/reader.ts';
 import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import { A, type Args, encode, R } from '../nfs-v3/wire.ts';
@@ -22,6 +23,7 @@ import {
   lockBody,
   type Reply,
   readBody,
+  setInfoBody,
   TestClient,
   writeBody,
 } from '../smb/client.ts';
@@ -241,6 +243,16 @@ export class SmbSession {
     body.writeUInt16LE(24, 0);
     fileId.copy(body, 8);
     status(await this.request(CMD.FLUSH, body), 'FLUSH');
+  }
+
+  /** SET_INFO FileEndOfFileInformation: the file's new size (a truncate, or an extension with zeros). */
+  async setEndOfFile(fileId: Buffer, size: number): Promise<void> {
+    const eof = Buffer.alloc(8);
+    eof.writeBigUInt64LE(BigInt(size));
+    status(
+      await this.request(CMD.SET_INFO, setInfoBody(fileId, FILE_CLASS.END_OF_FILE, eof)),
+      'SET_INFO end of file',
+    );
   }
 
   async close(fileId: Buffer): Promise<void> {

@@ -4,11 +4,13 @@
  *
  *   s3/w<W>-k<I>   PUT (small and up to 1 MiB), multipart (one part, or 5 MiB + a tail), DELETE
  *   nfs/w<W>-f<I>  new version by FILE_SYNC writes or UNSTABLE writes + COMMIT, FILE_SYNC append,
- *                  overwrite of a range in place (FILE_SYNC, or UNSTABLE + COMMIT), RENAME to a
- *                  sibling, REMOVE
+ *                  overwrite of a range in place (FILE_SYNC, or UNSTABLE + COMMIT), SETATTR of
+ *                  the size (shrink or grow; then UNSTABLE writes + COMMIT half the time),
+ *                  RENAME to a sibling, REMOVE
  *   smb/w<W>-f<I>  new version (OVERWRITE_IF, writes, FLUSH, writes, CLOSE), write-through
  *                  writes, overwrite of a range in place (+ CLOSE, or write-through), append +
- *                  FLUSH, delete-on-close
+ *                  FLUSH, end of file set (shrink or grow; then writes half the time) + CLOSE,
+ *                  delete-on-close
  *   mix/n<I>       shared names: in each round writer 0 of one protocol owns each, and the owner
  *                  moves on every round, so S3 objects (with their stored ETag) are overwritten
  *                  in place over NFS and SMB, and files written over NFS and SMB are replaced by
@@ -280,6 +282,7 @@ export class MixedWorkload {
         overwrite: cur?.length ? 20 : 0,
         rename: cur && key.startsWith('nfs/') ? 10 : 0,
         remove: cur ? 8 : 0,
+        resize: cur ? 10 : 0,
       });
       if (op === 'new-sync' || op === 'new-unstable') {
         const data = versionBytes(tag, rng.between(1, 256 * KiB));
@@ -295,6 +298,21 @@ export class MixedWorkload {
         const pieces = chunks(versionBytes(tag, rng.between(1, 96 * KiB)), rng.int(cur!.length));
         if (rng.next() < 0.5) await writeUnstable(key, fh, pieces);
         else for (const [offset, piece] of pieces) await writeSync(key, fh, offset, piece);
+      } else if (op === 'resize') {
+        // SETATTR of the size, shrinking or growing; then, half the time, UNSTABLE writes over
+        // the cut (a truncate and rewrite, as an editor saving in place does).
+        const size = rng.int(cur!.length * 2 + 1);
+        const fh = await nfs.mustLookup(dir, base(key));
+        ledger.begin(key, 'nfs', { op: 'truncate', size });
+        await nfs.truncate(fh, size);
+        ledger.ack(key);
+        if (rng.next() < 0.5) {
+          await writeUnstable(
+            key,
+            fh,
+            chunks(versionBytes(tag, rng.between(1, 96 * KiB)), rng.int(size + 1)),
+          );
+        }
       } else if (op === 'rename') {
         const to = siblings[rng.int(siblings.length)]!;
         ledger.beginRename(key, to, 'nfs');
@@ -329,6 +347,7 @@ export class MixedWorkload {
         overwrite: cur?.length ? 20 : 0,
         append: cur ? 15 : 0,
         delete: cur ? 8 : 0,
+        resize: cur ? 10 : 0,
       });
       if (op === 'delete') {
         ledger.begin(key, 'smb', { op: 'delete' });
@@ -370,13 +389,23 @@ export class MixedWorkload {
         return;
       }
       const through = op === 'overwrite' && rng.next() < 0.5;
+      // resize, overwrite, append: on the file as it is.
       const fid = await smb.create(path(key), {
         access: RW,
         disposition: DISPOSITION.OPEN,
         options: through ? OPTION.WRITE_THROUGH : 0,
       });
       if (!fid) throw new ProtocolError(`${key}: acknowledged file not found to open`);
-      if (op === 'overwrite') {
+      if (op === 'resize') {
+        // SET_INFO end of file, shrinking or growing, then writes from somewhere below the new
+        // size; all durable at CLOSE.
+        const size = rng.int(cur!.length * 2 + 1);
+        ledger.begin(key, 'smb', { op: 'truncate', size });
+        await smb.setEndOfFile(fid, size);
+        if (rng.next() < 0.5) {
+          await writeAll(key, fid, chunks(versionBytes(tag, rng.between(1, 96 * KiB)), rng.int(size + 1)));
+        }
+      } else if (op === 'overwrite') {
         const pieces = chunks(versionBytes(tag, rng.between(1, 96 * KiB)), rng.int(cur!.length));
         for (const piece of pieces) {
           await writeAll(key, fid, [piece]);
