@@ -801,8 +801,14 @@ export class Namespace implements NamespaceApi {
     }
     const r = await this.m.setattr(cred, ino, attrs);
     // Shrinking: the committed size already hides the tail; cut the blob so a later extension,
-    // or a write mapped there (a file in extents), reads zeros there, not old bytes.
-    if (r.truncatedTo !== undefined && layout !== INLINE) await this.d.truncate(ino, Number(r.truncatedTo));
+    // or a write mapped there (a file in extents), reads zeros there, not old bytes. Should the
+    // cut fail, the next write or extension cuts first, as after a crash.
+    if (r.truncatedTo !== undefined && layout !== INLINE) {
+      await this.d.truncate(ino, Number(r.truncatedTo)).catch((e: unknown) => {
+        this.tailChecked.delete(ino);
+        throw e;
+      });
+    }
     const changed = this.changes.active
       ? [...new Set(SETATTR_FIELDS.filter(([k]) => attrs[k] !== undefined).map(([, f]) => f))]
       : [];
@@ -929,7 +935,12 @@ export class Namespace implements NamespaceApi {
   private async undoTail(ino: bigint): Promise<void> {
     if ((this.inflightWrites.get(ino) ?? 0) > 1) return;
     const row = await this.m.row(ino);
-    if (row && row.layout !== LAYOUT.inline) await this.clearUnaccounted(ino, row);
+    if (row && row.layout !== LAYOUT.inline) {
+      await this.clearUnaccounted(ino, row).catch((e: unknown) => {
+        this.tailChecked.delete(ino);
+        throw e;
+      });
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, ok, rejects } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { S3DataStore } from '../../src/storage/data/s3-blobs.ts';
@@ -17,9 +17,9 @@ describe('the namespace over S3DataStore', () => {
   let exp: bigint;
   const dir = makeTempDir('ns-s3');
   let data: S3DataStore;
-  const reopen = async () => {
+  const reopen = async (requestTimeoutMs?: number) => {
     await ns?.close();
-    data = await server.open('ns', { chunkSize: CS });
+    data = await server.open('ns', { chunkSize: CS, ...(requestTimeoutMs ? { requestTimeoutMs } : {}) });
     ns = await openNamespace({
       metadataUrl: `sqlite://${dir}/meta.db`,
       transportUrl: `file://${dir}/unused`,
@@ -82,6 +82,24 @@ describe('the namespace over S3DataStore', () => {
     await ns.setattr(ALICE, f.ino, { size: 200n });
     const seen = (await ns.read(ALICE, f.ino, 0n, 300)).data;
     deepEqual(seen, Buffer.concat([Buffer.from('0123456789'), Buffer.alloc(190)]));
+  });
+
+  test('2b a truncate whose cut the store refused: a later write past the new end still reads zeros between', async () => {
+    await reopen(1000);
+    const f = await ns.create(ALICE, exp, 'cut-refused', 0o644);
+    await ns.write(ALICE, f.ino, 0n, Buffer.alloc(1000, 0x78));
+    server.pause();
+    try {
+      // The size is committed; the store never hears of the cut.
+      await rejects(ns.setattr(ALICE, f.ino, { size: 100n }));
+    } finally {
+      server.resume();
+    }
+    equal((await ns.getattr(f.ino)).size, 100n);
+    await ns.write(ALICE, f.ino, 500n, Buffer.alloc(100, 0x79));
+    const seen = (await ns.read(ALICE, f.ino, 0n, 1000)).data;
+    deepEqual(seen, Buffer.concat([Buffer.alloc(100, 0x78), Buffer.alloc(400), Buffer.alloc(100, 0x79)]));
+    await reopen();
   });
 
   test('3 unstable writes: committed ones and, after an orderly stop, uncommitted ones survive a restart', async () => {
