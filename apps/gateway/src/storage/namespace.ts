@@ -154,6 +154,8 @@ export class Namespace implements NamespaceApi {
   /** Inodes whose blob tail was checked in this process (see writeData). */
   private readonly tailChecked = new Map<bigint, Promise<void>>();
   private readonly inflightWrites = new Map<bigint, number>();
+  /** Files a failed write left bytes in that wait for their other writes to end (undoTail). */
+  private readonly untidy = new Set<bigint>();
   /** Writes to each inline file, one at a time (a move to the blob must not miss one). */
   private readonly inlineQueues = new Map<bigint, Promise<unknown>>();
   private readonly inlineMax: bigint;
@@ -793,8 +795,11 @@ export class Namespace implements NamespaceApi {
     const { layout } = await this.node(ino);
     if (attrs.size !== undefined) {
       await this.voidAnnotation(ino);
-      // An extension exposes what the blob holds past the old size: a crash may have left bytes there.
-      if (layout !== INLINE && !this.tailChecked.has(ino)) {
+      // An extension exposes what the blob holds past the old size: a crash may have left
+      // bytes there (or a failed write, whose clearing may still run).
+      const checked = layout === INLINE ? undefined : this.tailChecked.get(ino);
+      if (checked) await checked;
+      else if (layout !== INLINE) {
         const row = await this.m.row(ino);
         if (row && attrs.size > row.size) await this.checkTail(ino, row);
       }
@@ -843,16 +848,18 @@ export class Namespace implements NamespaceApi {
       ({ row, annotated } = await this.m.precheckWrite(cred, ino, end));
     }
     if (annotated) await this.voidAnnotation(ino);
-    await this.checkTail(ino, row);
+    // Counted before the tail check: a clearing decided from now on waits for this write.
     this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
     try {
-      await this.d.write(ino, Number(offset), data);
-      if (stability !== 'unstable') await this.d.sync(ino);
+      await this.checkTail(ino, row);
       let recorded: { attrs: Attributes; fx: Effects };
       try {
+        await this.d.write(ino, Number(offset), data);
+        if (stability !== 'unstable') await this.d.sync(ino);
         recorded = await this.m.recordWrite(ino, offset, end);
       } catch (e) {
-        await this.undoTail(ino);
+        // Bytes that reached the blob stay only where the metadata accounts for them.
+        this.undoTail(ino, (this.inflightWrites.get(ino) ?? 1) > 1).catch(() => {});
         throw e;
       }
       // A stable write (NFS FILE_SYNC/DATA_SYNC, SMB write-through) is the client asking for the disk.
@@ -861,8 +868,11 @@ export class Namespace implements NamespaceApi {
       return recorded.attrs;
     } finally {
       const left = (this.inflightWrites.get(ino) ?? 1) - 1;
-      if (left === 0) this.inflightWrites.delete(ino);
-      else this.inflightWrites.set(ino, left);
+      if (left > 0) this.inflightWrites.set(ino, left);
+      else {
+        this.inflightWrites.delete(ino);
+        if (this.untidy.delete(ino)) this.undoTail(ino, false).catch(() => {});
+      }
     }
   }
 
@@ -929,18 +939,28 @@ export class Namespace implements NamespaceApi {
   }
 
   /**
-   * A write whose accounting was refused leaves no bytes the metadata does not know of (when no
-   * other write runs).
+   * Clears what a failed write (refused accounting, a store error) may have left in the blob
+   * where the metadata does not account for it. Another write still in flight on the file may
+   * extend it over those bytes, so the clearing then waits for the last one to end (`untidy`);
+   * writes that start meanwhile wait for the clearing, which stands in for their tail check.
+   * Should it fail, the next write checks the tail again.
    */
-  private async undoTail(ino: bigint): Promise<void> {
-    if ((this.inflightWrites.get(ino) ?? 0) > 1) return;
-    const row = await this.m.row(ino);
-    if (row && row.layout !== LAYOUT.inline) {
-      await this.clearUnaccounted(ino, row).catch((e: unknown) => {
-        this.tailChecked.delete(ino);
-        throw e;
-      });
+  private undoTail(ino: bigint, othersInFlight: boolean): Promise<void> {
+    if (othersInFlight) {
+      this.untidy.add(ino);
+      return Promise.resolve();
     }
+    const undo = (async () => {
+      const row = await this.m.row(ino);
+      if (row && row.layout !== LAYOUT.inline) await this.clearUnaccounted(ino, row);
+    })();
+    const gate: Promise<void> = undo.catch((e: unknown) => {
+      if (this.tailChecked.get(ino) === gate) this.tailChecked.delete(ino);
+      throw e;
+    });
+    gate.catch(() => {});
+    this.tailChecked.set(ino, gate);
+    return undo;
   }
 
   /**

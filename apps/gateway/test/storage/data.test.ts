@@ -21,10 +21,13 @@ describe('file data', () => {
   let fx: Fixture;
   let exp: bigint;
   let limitBytes = 1n << 62n;
+  /** Refuses the charges it returns true for (after the limit's check). */
+  let refuse: ((addBytes: bigint) => boolean) | undefined;
   const gate: LedgerGate = {
     check(c) {
       const u = c.usage('uid', c.uid);
-      if (u.bytes + c.addBytes > limitBytes) throw fsError('EDQUOT', 'hard quota exceeded');
+      if (u.bytes + c.addBytes > limitBytes || refuse?.(c.addBytes))
+        throw fsError('EDQUOT', 'hard quota exceeded');
     },
   };
   before(async () => {
@@ -128,6 +131,39 @@ describe('file data', () => {
     } finally {
       limitBytes = 1n << 62n;
     }
+  });
+
+  test('5a a write refused while others are in flight: its bytes past the end are cleared once they end', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'refused-among-others', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.alloc(64 * 1024, 0x2e));
+    // The far write's charge passes its pre-check and is refused when the write is recorded.
+    let asked = 0;
+    refuse = (addBytes) => addBytes === 100_000n && ++asked === 2;
+    try {
+      const near = (i: number) => fx.ns.write(ALICE, f.ino, BigInt(i * 8192), Buffer.alloc(8192, 0x41 + i));
+      const results = await Promise.allSettled([
+        near(0),
+        near(1),
+        near(2),
+        fx.ns.write(ALICE, f.ino, 65_536n + 100_000n - 4096n, Buffer.alloc(4096, 0x66)),
+        near(3),
+        near(4),
+        near(5),
+      ]);
+      deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'],
+      );
+    } finally {
+      refuse = undefined;
+    }
+    equal((await fx.ns.getattr(f.ino)).size, 65_536n);
+    await fx.ns.setattr(ALICE, f.ino, { size: 200_000n });
+    const seen = (await fx.ns.read(ALICE, f.ino, 0n, 200_000)).data;
+    for (let i = 0; i < 6; i++)
+      deepEqual(seen.subarray(i * 8192, (i + 1) * 8192), Buffer.alloc(8192, 0x41 + i));
+    deepEqual(seen.subarray(6 * 8192, 65_536), Buffer.alloc(65_536 - 6 * 8192, 0x2e));
+    deepEqual(seen.subarray(65_536), Buffer.alloc(200_000 - 65_536), 'nothing of the refused write');
   });
 
   test('6 removing the last link deletes the blob file', async () => {
