@@ -40,6 +40,8 @@ export interface StartOptions {
   smbBind?: string;
   extraYaml?: string;
   logLevel?: string;
+  /** `node.name` (gw-smb): what Bonjour announces, where two test files must differ. */
+  nodeName?: string;
   /** The gateway's logger (a test reading its lines); else one at logLevel on stdout. */
   log?: Logger;
 }
@@ -53,7 +55,7 @@ export async function startSmbGateway(o: StartOptions = {}): Promise<SmbGateway>
   const file = join(dir, 'gateway.yaml');
   writeFileSync(
     file,
-    `node: { name: gw-smb, state_dir: ${dir}/state }
+    `node: { name: ${o.nodeName ?? 'gw-smb'}, state_dir: ${dir}/state }
 log_level: ${o.logLevel ?? 'error'}
 nfs: { enabled: ${protocols.includes('nfs')}, bind: 127.0.0.1:${nfs}, mount_bind: 127.0.0.1:${mount}, exports: [{ path: /export }] }
 s3: { enabled: ${protocols.includes('s3')}, bind: 127.0.0.1:${s3}, root: /export }

@@ -1,26 +1,22 @@
 import { equal, match, ok } from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
-import { makeTempDir } from '../support/tmpdir.ts';
-import { requireTools, toolPath } from '../support/tools.ts';
+import { type Avahi, avahiSkip, startAvahi } from './avahi.ts';
 import { reloadWith, type SmbGateway, startSmbGateway } from './fixture.ts';
 
 /**
- * Bonjour (`smb.mdns: true`) as a Mac's browser sees it, through Avahi: avahi-daemon on a
- * private D-Bus, listening on this machine's first multicast interface, and avahi-browse
- * resolving what the gateway announces. Both are started here and stopped by PID.
+ * Bonjour (`smb.mdns: true`) as a Mac's browser sees it, through Avahi (avahi.ts) listening on
+ * this machine's first multicast interface, and avahi-browse resolving what the gateway
+ * announces.
  */
 const iface = Object.entries(networkInterfaces()).find(([, addrs]) =>
   addrs?.some((a) => a.family === 'IPv4' && !a.internal),
 )?.[0];
 
 function skipUnlessPossible(): { skip?: string } {
-  const tools = requireTools('avahi-daemon', 'avahi-browse', 'dbus-daemon');
-  if (tools.skip) return tools;
-  if (process.getuid?.() !== 0) return { skip: 'avahi-daemon runs as root here' };
+  const avahi = avahiSkip();
+  if (avahi.skip) return avahi;
   if (!iface) return { skip: 'no IPv4 interface besides loopback to multicast on' };
   return {};
 }
@@ -30,41 +26,10 @@ describe(
   skipUnlessPossible(),
   () => {
     let g: SmbGateway | undefined;
-    let dbus: ProcessHandle | undefined;
-    let avahi: ProcessHandle | undefined;
-    let env: NodeJS.ProcessEnv;
+    let avahi: Avahi | undefined;
 
     before(async () => {
-      const dir = makeTempDir('mdns');
-      const bus = join(dir, 'bus.sock');
-      writeFileSync(
-        join(dir, 'bus.conf'),
-        `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=${bus}</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/>
-<allow send_type="method_call"/><allow send_type="signal"/><allow send_type="method_return"/><allow send_type="error"/>
-<allow receive_type="method_call"/><allow receive_type="signal"/><allow receive_type="method_return"/><allow receive_type="error"/>
-</policy></busconfig>
-`,
-      );
-      writeFileSync(
-        join(dir, 'avahi.conf'),
-        `[server]\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=${iface}\nratelimit-burst=1000\n[publish]\npublish-hinfo=no\npublish-workstation=no\n`,
-      );
-      env = { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${bus}` };
-      dbus = spawnProcess(toolPath('dbus-daemon')!, [
-        `--config-file=${join(dir, 'bus.conf')}`,
-        '--nofork',
-        '--print-address',
-      ]);
-      await dbus.waitForLine(/unix:path=/, 10_000, 'stdout');
-      avahi = spawnProcess(
-        toolPath('avahi-daemon')!,
-        ['--no-drop-root', '--no-chroot', '--no-rlimits', '-f', join(dir, 'avahi.conf')],
-        { env },
-      );
-      await avahi.waitForLine(/Server startup complete/, 20_000);
+      avahi = await startAvahi(iface!);
       g = await startSmbGateway({
         smbExtra: 'mdns: true',
         shares: ['{ name: tm, path: /tm, apple_extensions: true, time_machine: true }'],
@@ -73,22 +38,9 @@ describe(
     after(async () => {
       await g?.stop();
       await avahi?.stop();
-      await dbus?.stop();
     });
 
-    /** `avahi-browse -rtp TYPE`: resolved entries (lines starting "=") of the gateway's name. */
-    const browse = async (type: string) => {
-      for (let i = 0; ; i++) {
-        const r = await runCommand(toolPath('avahi-browse')!, ['-r', '-t', '-p', type], {
-          env,
-          timeoutMs: 30_000,
-        });
-        equal(r.code, 0, r.output);
-        const lines = r.stdout.split('\n').filter((l) => l.startsWith('=') && l.includes(';gw-smb;'));
-        if (lines.length > 0 || i === 10) return lines;
-        await new Promise((res) => setTimeout(res, 500));
-      }
-    };
+    const browse = (type: string) => avahi!.browse(type, 'gw-smb');
 
     test('1 _smb._tcp names the gateway (node.name) and its SMB port; _device-info gives Finder its icon', async () => {
       const smb = await browse('_smb._tcp');
@@ -108,11 +60,8 @@ describe(
       const original = readFileSync(g!.configFile, 'utf8');
       await reloadWith(g!, original.replace('time_machine: true', 'time_machine: false'));
       await new Promise((res) => setTimeout(res, 1000));
-      const r = await runCommand(toolPath('avahi-browse')!, ['-t', '-p', '_adisk._tcp'], {
-        env,
-        timeoutMs: 30_000,
-      });
-      equal(r.stdout.split('\n').filter((l) => l.includes(';gw-smb;')).length, 0, r.stdout);
+      const left = await avahi!.seen('_adisk._tcp', 'gw-smb');
+      equal(left.length, 0, left.join('\n'));
       ok((await browse('_smb._tcp')).length > 0, 'the SMB service is still announced');
       await reloadWith(g!, original);
       match((await browse('_adisk._tcp'))[0] ?? '', /"dk0=adVN=tm,adVF=0x82"/);
@@ -122,12 +71,8 @@ describe(
       await g!.stop();
       g = undefined;
       await new Promise((res) => setTimeout(res, 1000));
-      const r = await runCommand(toolPath('avahi-browse')!, ['-t', '-p', '_smb._tcp'], {
-        env,
-        timeoutMs: 30_000,
-      });
-      equal(r.code, 0, r.output);
-      equal(r.stdout.split('\n').filter((l) => l.includes(';gw-smb;')).length, 0, r.stdout);
+      const left = await avahi!.seen('_smb._tcp', 'gw-smb');
+      equal(left.length, 0, left.join('\n'));
     });
   },
 );
