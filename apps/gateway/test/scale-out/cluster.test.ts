@@ -210,6 +210,47 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     }
   });
 
+  test('4b two nodes writing apart in one chunk of the object store at once: every acknowledged write is there', async () => {
+    const nfsA = await c.nfs(a);
+    const nfsB = await c.nfs(b);
+    try {
+      const bucket = await nfsA.mustLookup(nfsA.root, BUCKET);
+      const fh = await nfsA.create(bucket, 'shared-chunk.bin');
+      // 1 MiB chunks: node a writes the first 4 KiB of each 8 KiB, node b the second, all in
+      // chunk 0, each round's two COMMITs at once.
+      const expected = Buffer.alloc(20 * 8192);
+      for (let round = 0; round < 20; round++) {
+        const mine = Buffer.alloc(4096, 0x41 + (round % 26));
+        const theirs = Buffer.alloc(4096, 0x61 + (round % 26));
+        const at = round * 8192;
+        await Promise.all([
+          nfsA.write(fh, at, mine, StableHow.UNSTABLE).then(() => nfsA.commit(fh)),
+          nfsB.write(fh, at + 4096, theirs, StableHow.UNSTABLE).then(() => nfsB.commit(fh)),
+        ]);
+        mine.copy(expected, at);
+        theirs.copy(expected, at + 4096);
+      }
+      acknowledged.set('shared-chunk.bin', expected);
+      const nfsC = await c.nfs(gc);
+      try {
+        const seen = await nfsC.readAll(fh);
+        equal(seen.length, expected.length);
+        for (let i = 0; i < expected.length; i += 4096) {
+          equal(
+            seen[i],
+            expected[i],
+            `bytes at ${i} (written by node ${(i / 4096) % 2 === 0 ? 'a' : 'b'}) lost`,
+          );
+        }
+      } finally {
+        nfsC.close();
+      }
+    } finally {
+      nfsA.close();
+      nfsB.close();
+    }
+  });
+
   test('5 a multipart upload created on node a, with parts through a and b, completes on node c', async () => {
     const [s3a, s3b, s3c] = [c.s3(a), c.s3(b), c.s3(gc)];
     try {

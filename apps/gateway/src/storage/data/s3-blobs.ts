@@ -87,6 +87,13 @@ export class S3DataStore implements DataStore {
   private readonly readEnds = new Map<bigint, number>();
   /** Dirty chunks uploaded before their sync because the write buffer was full. */
   earlyFlushes = 0;
+  /**
+   * With nodes sharing the store (cluster.ts sets it): runs a chunk's upload alone among them.
+   * An upload merges its bytes with the stored chunk's (read, modify, write); two nodes doing
+   * it at once would each put back the chunk without the other's bytes. Inside it the merge
+   * reads the stored chunk afresh, never from this node's cache, which may be behind.
+   */
+  chunkGuard: (<T>(blob: bigint, index: number, work: () => Promise<T>) => Promise<T>) | undefined;
   private closed = false;
 
   constructor(
@@ -341,17 +348,30 @@ export class S3DataStore implements DataStore {
   }
 
   /** Writes the chunk object: stored bytes (cut to `cutTo`) under the record's bytes. */
-  private async store(blob: bigint, index: number, d: DirtyChunk, cutTo?: number): Promise<void> {
+  private store(blob: bigint, index: number, d: DirtyChunk, cutTo?: number): Promise<void> {
+    const guard = this.chunkGuard;
+    if (!guard) return this.storeChunk(blob, index, d, cutTo, false);
+    return guard(blob, index, () => this.storeChunk(blob, index, d, cutTo, true));
+  }
+
+  /** `store`, the stored bytes read from the store when `fresh` (else as this node knows them). */
+  private async storeChunk(
+    blob: bigint,
+    index: number,
+    d: DirtyChunk,
+    cutTo: number | undefined,
+    fresh: boolean,
+  ): Promise<void> {
     const key = this.objectKey(blob, index);
     const limit = cutTo ?? this.chunkSize;
     let content: Buffer | undefined;
     let length: number;
     try {
       if (this.chunkSize <= PART_SIZE) {
-        content = await this.composeChunk(blob, index, d, limit);
+        content = await this.composeChunk(blob, index, d, limit, fresh);
         length = content.length;
       } else {
-        const stored = Math.min(await this.storedLength(blob, index), limit);
+        const stored = Math.min(await this.storedLength(blob, index, fresh), limit);
         length = Math.max(stored, d.end);
         if (length > PART_SIZE) await this.storeParts(key, d, stored, length);
         else content = await this.compose(key, d, 0, length, stored);
@@ -370,11 +390,17 @@ export class S3DataStore implements DataStore {
    * A single-part chunk's new bytes: dirty bytes over the stored ones below `limit`, read
    * with one GET — of only the tail past the dirty bytes when they fill the chunk's start.
    */
-  private async composeChunk(blob: bigint, index: number, d: DirtyChunk, limit: number): Promise<Buffer> {
+  private async composeChunk(
+    blob: bigint,
+    index: number,
+    d: DirtyChunk,
+    limit: number,
+    fresh: boolean,
+  ): Promise<Buffer> {
     const contiguous = d.coversAll(0, d.end);
-    const known = this.knownLength(blob, index);
+    const known = fresh ? undefined : this.knownLength(blob, index);
     if (contiguous && known !== undefined && Math.min(known, limit) <= d.end) return d.buf.subarray(0, d.end);
-    const whole = this.cache.peek(blob, index);
+    const whole = fresh ? undefined : this.cache.peek(blob, index);
     let base: ChunkView | undefined = known === 0 ? this.absent() : undefined;
     if (!base && whole?.from === 0 && whole.to >= limit) base = whole;
     if (!base) {
@@ -432,9 +458,9 @@ export class S3DataStore implements DataStore {
     return v?.from === 0 ? v.objectSize : undefined;
   }
 
-  /** The chunk object's length: known, or from a one-byte ranged GET (0 when it does not exist). */
-  private async storedLength(blob: bigint, index: number): Promise<number> {
-    const known = this.knownLength(blob, index);
+  /** The chunk object's length: known (unless `fresh`), or from a one-byte ranged GET (0 when it does not exist). */
+  private async storedLength(blob: bigint, index: number, fresh = false): Promise<number> {
+    const known = fresh ? undefined : this.knownLength(blob, index);
     if (known !== undefined) return known;
     const r = await this.objects.getRange(this.objectKey(blob, index), 0, 1);
     return r?.objectSize ?? 0;

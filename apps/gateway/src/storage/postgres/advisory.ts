@@ -35,26 +35,65 @@ export async function decideUnderInodeLock<R, T>(
   read: string,
   decide: (rows: R[]) => Decided<T>,
 ): Promise<T> {
+  return onConnection(pool, async (client, fail) => {
+    try {
+      const results = (await client.query(
+        `BEGIN; SELECT pg_advisory_xact_lock(${lockClass}, ${ino % 2147483647n}); ${read}`,
+      )) as unknown as pg.QueryResult[];
+      const { value, writes } = decide(results[2]!.rows as R[]);
+      await client.query([...writes, 'COMMIT'].join('; '));
+      return value;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(fail);
+      throw e;
+    }
+  });
+}
+
+/**
+ * Runs `use` on a pooled connection. One that failed — an error event, or `use` calling
+ * `fail` — is not returned to the pool.
+ */
+async function onConnection<T>(
+  pool: pg.Pool,
+  use: (client: pg.PoolClient, fail: (err: Error) => void) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
-  const onError = (err: Error) => {
+  const fail = (err: Error) => {
     broken = err;
   };
-  client.on('error', onError);
+  client.on('error', fail);
   try {
-    const results = (await client.query(
-      `BEGIN; SELECT pg_advisory_xact_lock(${lockClass}, ${ino % 2147483647n}); ${read}`,
-    )) as unknown as pg.QueryResult[];
-    const { value, writes } = decide(results[2]!.rows as R[]);
-    await client.query([...writes, 'COMMIT'].join('; '));
-    return value;
-  } catch (e) {
-    await client.query('ROLLBACK').catch((r: Error) => {
-      broken = r;
-    });
-    throw e;
+    return await use(client, fail);
   } finally {
-    client.off('error', onError);
+    client.off('error', fail);
     client.release(broken);
   }
+}
+
+/** The advisory lock class of object-store chunks being rewritten (s3-blobs.ts chunkGuard). */
+const CHUNK_CLASS = 7414;
+
+/**
+ * Runs `work` holding the transaction-scoped advisory lock (7414, chunk key): one process at a
+ * time rewrites a chunk of the shared object store. The key folds blob and chunk index into 31
+ * bits; two chunks that share one only wait for each other. The transaction is empty: it ends
+ * (COMMIT) after the work, done or failed; a connection that failed is not returned to the pool.
+ */
+export async function underChunkLock<T>(
+  pool: pg.Pool,
+  blob: bigint,
+  index: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  const key = (blob * 1_000_003n + BigInt(index)) % 2147483647n;
+  return onConnection(pool, async (client, fail) => {
+    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHUNK_CLASS}, ${key})`);
+    try {
+      return await work();
+    } finally {
+      await client.query('COMMIT').catch(fail);
+    }
+  });
 }

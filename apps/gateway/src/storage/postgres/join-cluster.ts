@@ -1,9 +1,16 @@
 import { hostname } from 'node:os';
+import pg from 'pg';
+import { pgConnectionString } from '../../config/control-url.ts';
+import type { S3DataStore } from '../data/s3-blobs.ts';
 import type { OpenedNamespace, OpenNamespaceOptions } from '../open.ts';
+import { underChunkLock } from './advisory.ts';
 import { ClusterLocks } from './cluster-locks.ts';
 import { ClusterOpens } from './cluster-opens.ts';
 import { ClusterInvalidation } from './invalidation.ts';
 import type { PgMetadataStore } from './store.ts';
+
+/** Chunk rewrites a node holds locks for at once (more wait for a connection). */
+const CHUNK_LOCK_CONNECTIONS = 8;
 
 /**
  * A namespace on PostgreSQL metadata joins the other gateway nodes on it: cache invalidations
@@ -63,6 +70,21 @@ export async function joinCluster(
     answered: (ids) => opens.answered(ids),
     reconnected: () => void opens.resync().catch(onError),
   };
+  // Nodes sharing an object store rewrite a chunk one at a time (s3-blobs.ts chunkGuard), on
+  // connections of their own: a lock is held for a chunk's GET and PUT, which metadata
+  // transactions must not queue behind.
+  if (ns.data.kind === 's3') {
+    const lockPool = new pg.Pool({
+      connectionString: pgConnectionString(o.metadataUrl),
+      max: CHUNK_LOCK_CONNECTIONS,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      application_name: 'claudefs-chunk-locks',
+    });
+    lockPool.on('error', onError);
+    (ns.data as S3DataStore).chunkGuard = (blob, index, work) => underChunkLock(lockPool, blob, index, work);
+    ns.chunkLocks = lockPool;
+  }
   ns.locks.cluster = locks;
   ns.caching.register(opens);
   ns.caching.cluster = opens;
