@@ -61,10 +61,7 @@ export class SmbAdvertiser {
   /** Counts stops: a probe answered after one starts nothing. */
   private generation = 0;
 
-  constructor(
-    private readonly log: Logger,
-    private readonly networks: (bindHost: string) => MdnsNetwork[] = mdnsNetworks,
-  ) {}
+  constructor(private readonly log: Logger) {}
 
   /**
    * Publishes what `config` says, or nothing when smb.mdns is off; unchanged (networks
@@ -90,7 +87,7 @@ export class SmbAdvertiser {
     const probing = this.respond(want, first, true);
     const up = Promise.all(probing.map((s) => new Promise((resolve) => s.once('up', resolve))));
     // The name is probed for once, on the first network; the other networks' responders start
-    // once all of it is taken (they answer for this same host: probing, each would take the others'
+    // once it is taken (they answer for this same host: probing, each would take the others'
     // answers for a conflict).
     const generation = this.generation;
     const taken = setTimeout(() => {
@@ -165,7 +162,7 @@ export class SmbAdvertiser {
       name: config.node.name,
       port: config.smb.bind.port,
       timeMachine: config.smb.shares.filter((s) => s.appleExtensions && s.timeMachine).map((s) => s.name),
-      networks: this.networks(config.smb.bind.host),
+      networks: mdnsNetworks(config.smb.bind.host),
     };
   }
 

@@ -88,7 +88,7 @@ export class S3DataStore implements DataStore {
   /** Dirty chunks uploaded before their sync because the write buffer was full. */
   earlyFlushes = 0;
   /**
-   * With nodes sharing the store (cluster.ts sets it): runs a chunk's upload alone among them.
+   * With nodes sharing the store (postgres/join-cluster.ts sets it): runs a chunk's upload alone among them.
    * An upload merges its bytes with the stored chunk's (read, modify, write); two nodes doing
    * it at once would each put back the chunk without the other's bytes. Inside it the merge
    * reads the stored chunk afresh, never from this node's cache, which may be behind.
