@@ -855,7 +855,10 @@ export class Namespace implements NamespaceApi {
       let recorded: { attrs: Attributes; fx: Effects };
       try {
         await this.d.write(ino, Number(offset), data);
-        if (stability !== 'unstable') await this.d.sync(ino);
+        const durable =
+          stability !== 'unstable' ||
+          (row.layout === LAYOUT.extents && (await this.mapsNewRange(ino, offset, end)));
+        if (durable) await this.d.sync(ino);
         recorded = await this.m.recordWrite(ino, offset, end);
       } catch (e) {
         // Bytes that reached the blob stay only where the metadata accounts for them.
@@ -903,12 +906,12 @@ export class Namespace implements NamespaceApi {
   }
 
   /**
-   * A crash between a data write and its metadata commit leaves bytes in the blob the metadata
-   * does not know of. They are invisible, but a later extension, or a later write whose extent
-   * is recorded before its bytes are durable (an UNSTABLE write to an object store), would
-   * expose them; so the first write to a blob in each process life clears what the metadata
-   * does not account for before anything else writes to it: past the committed size of a file
-   * in its own blob, and outside the own-blob extents of a file S3 assembled from parts.
+   * A crash between a data write past EOF and its metadata commit leaves bytes beyond the
+   * committed size in the blob. They are invisible, but a later extension would expose them;
+   * so the first write to a blob in each process life (or a size change that extends it)
+   * trims the blob to the committed size before anything else writes to it. A file in extents
+   * needs no trim: its own blob is read only where an extent maps it, and a write maps a range
+   * only once its bytes are durable there (`mapsNewRange`).
    */
   private checkTail(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
     let p = this.tailChecked.get(ino);
@@ -923,19 +926,25 @@ export class Namespace implements NamespaceApi {
     return p;
   }
 
-  /** Clears the bytes of the file's own blob its metadata (`row`, as stored) does not account for. */
+  /** Cuts a file's own blob to its committed size (`row`, as stored). */
   private async clearUnaccounted(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
-    if (row.layout === LAYOUT.ownBlob) return this.d.prepareWrite(ino, Number(row.size));
-    if (row.layout !== LAYOUT.extents) return;
-    // Writes map their bytes into the file's own blob at the same offsets (attributes.ts).
-    const held: Array<[number, number]> = [];
-    let end = 0;
-    for (const e of await this.m.extents(ino, 0n, row.size)) {
-      if (e.blob !== ino) continue;
-      held.push([Number(e.blobOff), Number(e.blobOff + e.len)]);
-      end = Math.max(end, Number(e.blobOff + e.len));
+    if (row.layout === LAYOUT.ownBlob) await this.d.prepareWrite(ino, Number(row.size));
+  }
+
+  /**
+   * Whether a write to a file in extents maps bytes of its own blob that no extent maps yet.
+   * Its extent is then recorded only once those bytes are durable: an UNSTABLE write's bytes
+   * may wait in memory (on an object store) while its metadata is committed, and a crash would
+   * show what the blob held there before — bytes a truncate or a crash left unmapped.
+   */
+  private async mapsNewRange(ino: bigint, offset: bigint, end: bigint): Promise<boolean> {
+    let at = offset;
+    for (const e of await this.m.extents(ino, offset, end)) {
+      if (e.blob !== ino || e.off > at) return true;
+      if (e.off + e.len > at) at = e.off + e.len;
+      if (at >= end) return false;
     }
-    await this.d.prepareWrite(ino, end, held);
+    return at < end;
   }
 
   /**

@@ -21,15 +21,8 @@ export interface DataStore {
   /**
    * Readies the blob for writes (creating it when missing) and cuts any bytes past
    * `committedSize` that a crash between a data write and its metadata commit left behind.
-   * With `held` (sorted, disjoint [from, to) ranges below `committedSize`: a file in extents),
-   * bytes outside them are not the file's either: a store that may lose unsynced writes while
-   * their extents stand (one holding them in memory) clears those too.
    */
-  prepareWrite(
-    blob: bigint,
-    committedSize: number,
-    held?: ReadonlyArray<readonly [number, number]>,
-  ): Promise<void>;
+  prepareWrite(blob: bigint, committedSize: number): Promise<void>;
   /** Bytes physically held for the blob, undefined when it does not exist. */
   physicalSize(blob: bigint): Promise<number | undefined>;
   remove(blobs: readonly bigint[]): Promise<void>;

@@ -576,12 +576,6 @@ export class LocalBlobStore implements DataStore {
     closeEntry(old).catch(() => {});
   }
 
-  /**
-   * Cuts past `committedSize`. Bytes outside a file's extents (`held`) are left: what this
-   * store wrote is in the page cache the moment write() returns, so a process crash never
-   * loses an UNSTABLE write while its extent stands, and zeroing a gap could mean writing
-   * gigabytes of a sparse file.
-   */
   async prepareWrite(blob: bigint, committedSize: number): Promise<void> {
     const e = (await this.acquire(blob, true, committedSize === 0))!;
     try {

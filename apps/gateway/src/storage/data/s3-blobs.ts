@@ -472,63 +472,8 @@ export class S3DataStore implements DataStore {
     await this.cut(blob, size);
   }
 
-  /**
-   * Cuts past `committedSize`, and with `held`, clears the bytes outside it too: an UNSTABLE
-   * write's extent is recorded while its bytes are still here in memory, so a crash would
-   * otherwise show whatever the object store held there before.
-   */
-  async prepareWrite(
-    blob: bigint,
-    committedSize: number,
-    held?: ReadonlyArray<readonly [number, number]>,
-  ): Promise<void> {
+  async prepareWrite(blob: bigint, committedSize: number): Promise<void> {
     await this.cut(blob, committedSize);
-    if (held) await this.clearOutside(blob, held, committedSize);
-  }
-
-  /**
-   * Zeros what the blob holds, stored or dirty, below `end` and outside `held`: a chunk object
-   * with nothing held is deleted, one with something held rewritten with zeros around it.
-   */
-  private async clearOutside(
-    blob: bigint,
-    held: ReadonlyArray<readonly [number, number]>,
-    end: number,
-  ): Promise<void> {
-    const release = await this.locks.exclusive(blob);
-    try {
-      const cs = this.chunkSize;
-      const stored = new Map<number, number>();
-      for await (const page of this.objects.list(this.blobPrefix(blob))) {
-        for (const o of page.objects) stored.set(this.indexOfKey(o.key), o.size);
-      }
-      const doomed: number[] = [];
-      const rewrite: number[] = [];
-      for (const index of new Set([...stored.keys(), ...this.dirty.indexes(blob)])) {
-        const size = stored.get(index) ?? 0;
-        const dirty = this.dirty.get(blob, index);
-        const from = index * cs;
-        const gaps = outside(held, from, Math.min(from + Math.max(size, dirty?.end ?? 0), end));
-        if (gaps.length === 0) continue;
-        if (!dirty && gaps.length === 1 && gaps[0]![0] === from && gaps[0]![1] === from + size) {
-          doomed.push(index);
-          continue;
-        }
-        for (const [a, b] of gaps) this.dirty.write(blob, a, Buffer.alloc(b - a));
-        rewrite.push(index);
-      }
-      if (doomed.length > 0) {
-        try {
-          await this.objects.deleteKeys(doomed.map((i) => this.objectKey(blob, i)));
-        } finally {
-          this.markMutated(blob);
-          for (const i of doomed) this.cache.delete(blob, i);
-        }
-      }
-      await mapLimit(rewrite, this.concurrency, (i) => this.upload(blob, i));
-    } finally {
-      release();
-    }
   }
 
   /**
@@ -792,24 +737,6 @@ function fill(out: Buffer, view: ChunkView, a: number, b: number): void {
   if (from > a) out.fill(0, 0, from - a);
   view.data.copy(out, from - a, from - view.from, to - view.from);
   if (to < b) out.fill(0, to - a);
-}
-
-/** The parts of [from, to) that no range of `held` (disjoint [a, b) ranges) covers, in order. */
-function outside(
-  held: ReadonlyArray<readonly [number, number]>,
-  from: number,
-  to: number,
-): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let at = from;
-  for (const [a, b] of [...held].sort((x, y) => x[0] - y[0])) {
-    if (b <= at) continue;
-    if (a >= to) break;
-    if (a > at) out.push([at, a]);
-    at = Math.max(at, b);
-  }
-  if (at < to) out.push([at, to]);
-  return out;
 }
 
 /** Sets `key` last in a bounded map; returns the value of an entry evicted to stay bounded. */
