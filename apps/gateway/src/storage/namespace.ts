@@ -797,11 +797,13 @@ export class Namespace implements NamespaceApi {
       await this.voidAnnotation(ino);
       // An extension exposes what the blob holds past the old size: a crash may have left
       // bytes there (or a failed write, whose clearing may still run).
-      const checked = layout === INLINE ? undefined : this.tailChecked.get(ino);
-      if (checked) await checked;
-      else if (layout !== INLINE) {
-        const row = await this.m.row(ino);
-        if (row && attrs.size > row.size) await this.checkTail(ino, row);
+      if (layout !== INLINE) {
+        const checked = this.tailChecked.get(ino);
+        if (checked) await checked;
+        else {
+          const row = await this.m.row(ino);
+          if (row && attrs.size > row.size) await this.checkTail(ino, row);
+        }
       }
     }
     const r = await this.m.setattr(cred, ino, attrs);
@@ -917,7 +919,7 @@ export class Namespace implements NamespaceApi {
     let p = this.tailChecked.get(ino);
     if (!p) {
       // A failed check (open circuit, I/O error) is retried by the next write, not remembered.
-      p = this.clearUnaccounted(ino, row).catch((e: unknown) => {
+      p = this.trimTail(ino, row).catch((e: unknown) => {
         this.tailChecked.delete(ino);
         throw e;
       });
@@ -927,7 +929,7 @@ export class Namespace implements NamespaceApi {
   }
 
   /** Cuts a file's own blob to its committed size (`row`, as stored). */
-  private async clearUnaccounted(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
+  private async trimTail(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
     if (row.layout === LAYOUT.ownBlob) await this.d.prepareWrite(ino, Number(row.size));
   }
 
@@ -948,11 +950,11 @@ export class Namespace implements NamespaceApi {
   }
 
   /**
-   * Clears what a failed write (refused accounting, a store error) may have left in the blob
-   * where the metadata does not account for it. Another write still in flight on the file may
-   * extend it over those bytes, so the clearing then waits for the last one to end (`untidy`);
-   * writes that start meanwhile wait for the clearing, which stands in for their tail check.
-   * Should it fail, the next write checks the tail again.
+   * Trims what a failed write (refused accounting, a store error) may have left past the
+   * committed size (`trimTail`; a file in extents needs none). Another write still in flight
+   * on the file may extend it over those bytes, so the trim then waits for the last one to end
+   * (`untidy`); writes that start meanwhile wait for the trim, which stands in for their tail
+   * check. Should it fail, the next write checks the tail again.
    */
   private undoTail(ino: bigint, othersInFlight: boolean): Promise<void> {
     if (othersInFlight) {
@@ -961,7 +963,7 @@ export class Namespace implements NamespaceApi {
     }
     const undo = (async () => {
       const row = await this.m.row(ino);
-      if (row && row.layout !== LAYOUT.inline) await this.clearUnaccounted(ino, row);
+      if (row) await this.trimTail(ino, row);
     })();
     const gate: Promise<void> = undo.catch((e: unknown) => {
       if (this.tailChecked.get(ino) === gate) this.tailChecked.delete(ino);
