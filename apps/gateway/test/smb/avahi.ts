@@ -1,5 +1,5 @@
 import { equal } from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -19,7 +19,7 @@ export interface Avahi {
 }
 
 export function avahiSkip(): { skip?: string } {
-  const tools = requireTools('avahi-daemon', 'avahi-browse', 'dbus-daemon');
+  const tools = requireTools('avahi-daemon', 'avahi-browse', 'dbus-daemon', 'unshare');
   if (tools.skip) return tools;
   if (process.getuid?.() !== 0) return { skip: 'avahi-daemon runs as root here' };
   return {};
@@ -52,7 +52,21 @@ export async function startAvahi(iface: string, netns?: string): Promise<Avahi> 
   let avahi: ProcessHandle | undefined;
   try {
     await dbus.waitForLine(/unix:path=/, 10_000, 'stdout');
+    // avahi-daemon keeps its PID file and socket in /run/avahi-daemon and refuses to start
+    // (exit 255, nothing printed) while another one's PID file is there: each test's daemon gets
+    // a directory of its own there, in a mount namespace of its own, so test files that run at
+    // the same time do not collide.
+    const run = join(dir, 'run');
+    mkdirSync(run);
     const daemon = [
+      toolPath('unshare')!,
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'mkdir -p /run/avahi-daemon && mount --bind "$0" /run/avahi-daemon && exec "$@"',
+      run,
       toolPath('avahi-daemon')!,
       '--no-drop-root',
       '--no-chroot',
