@@ -64,6 +64,8 @@ interface CachedNode {
 
 const INLINE = Number(LAYOUT.inline);
 const INLINE_CACHE_ENTRIES = 2048;
+/** Copies a move out of inline makes while other gateway nodes keep writing the file (moveInlineToBlob). */
+const MOVE_ATTEMPTS = 8;
 
 /** How old an unlinked upload must be before another node may take it for a crash leftover. */
 const CLUSTER_ORPHAN_AGE_NS = 3600n * 1_000_000_000n;
@@ -175,6 +177,8 @@ export class Namespace implements NamespaceApi {
   private readonly d: DataStore;
   /** Told of every committed mutation's effects, before it is durable (cluster notifications). */
   onCommitted?: (fx: Effects) => void;
+  /** Among gateway nodes (postgres/join-cluster.ts): runs a file's move out of inline alone. */
+  inlineMoveGuard: (<T>(ino: bigint, work: () => Promise<T>) => Promise<T>) | undefined;
   /** Bumped by every cache invalidation: a lookup that raced one does not cache what it read. */
   private invalidations = 0;
   /** Async metadata durability (NamespaceOptions.deferMetadataFlushMs): changes not yet flushed. */
@@ -1018,28 +1022,43 @@ export class Namespace implements NamespaceApi {
   /**
    * A write past `inlineMax` into an inline file: the blob gets the inline bytes and the write,
    * is made durable (those bytes were answered for), and only then does the metadata let go
-   * of its copy, in the write's own transaction.
+   * of its copy, in the write's own transaction — if the copy is still what the file holds.
+   * Among gateway nodes the move runs under `inlineMoveGuard`, one node at a time: a second
+   * move's first cut would delete what the first one stored. A write another node kept inline
+   * meanwhile makes the move copy again (at most MOVE_ATTEMPTS times, then EAGAIN: try later).
    */
-  private async moveInlineToBlob(
+  private moveInlineToBlob(
     ino: bigint,
     offset: bigint,
     data: Buffer,
   ): Promise<{ attrs: Attributes; fx: Effects } | undefined> {
-    const bytes = await this.m.inlineBytes(ino);
-    if (bytes === undefined) return undefined;
-    await this.voidAnnotation(ino);
-    // Cuts whatever an earlier move cut short left in the blob. A failure is not remembered:
-    // the next write tries again.
-    const ready = this.d.prepareWrite(ino, 0).catch((e: unknown) => {
-      this.tailChecked.delete(ino);
-      throw e;
-    });
-    this.tailChecked.set(ino, ready);
-    await ready;
-    if (bytes.length > 0) await this.d.write(ino, 0, bytes);
-    await this.d.write(ino, Number(offset), data);
-    await this.d.sync(ino);
-    return this.m.recordWrite(ino, offset, offset + BigInt(data.length));
+    const move = async () => {
+      for (let attempt = 0; attempt < MOVE_ATTEMPTS; attempt++) {
+        const bytes = await this.m.inlineBytes(ino);
+        if (bytes === undefined) return undefined;
+        await this.voidAnnotation(ino);
+        // Cuts whatever an earlier move cut short left in the blob. A failure is not
+        // remembered: the next write tries again.
+        const ready = this.d.prepareWrite(ino, 0).catch((e: unknown) => {
+          this.tailChecked.delete(ino);
+          throw e;
+        });
+        this.tailChecked.set(ino, ready);
+        await ready;
+        if (bytes.length > 0) await this.d.write(ino, 0, bytes);
+        await this.d.write(ino, Number(offset), data);
+        await this.d.sync(ino);
+        const end = offset + BigInt(data.length);
+        const moved = await this.m.recordMove(ino, offset, end, bytes);
+        if (moved) return moved;
+      }
+      throw fsError(
+        'EAGAIN',
+        'the file keeps changing on another gateway node while it moves to its own blob',
+        String(ino),
+      );
+    };
+    return this.inlineMoveGuard ? this.inlineMoveGuard(ino, move) : move();
   }
 
   async commit(ino: bigint): Promise<void> {

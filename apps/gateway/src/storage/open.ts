@@ -76,15 +76,16 @@ export class OpenedNamespace extends Namespace {
   checkpointer: Checkpointer | undefined;
   /** PostgreSQL: cache invalidations to and from the other gateway nodes. */
   cluster: ClusterInvalidation | undefined;
-  /** PostgreSQL and an object store: the connections chunk rewrites lock on (join-cluster.ts). */
-  chunkLocks: { end(): Promise<void> } | undefined;
+  /** PostgreSQL: the connections moves out of inline and chunk rewrites lock on (join-cluster.ts). */
+  readonly lockPools: Array<{ end(): Promise<void> }> = [];
 
   override async close(): Promise<void> {
     await this.checkpointer?.stop();
     await this.cluster?.close();
     // The data store's last uploads (super.close) still lock their chunks.
     await super.close();
-    await this.chunkLocks?.end();
+    // Once: a second close finds none.
+    await Promise.all(this.lockPools.splice(0).map((p) => p.end()));
   }
 }
 

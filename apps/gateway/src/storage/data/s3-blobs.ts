@@ -54,6 +54,21 @@ interface Found {
 }
 
 /**
+ * What keeps nodes sharing an object store apart (postgres/join-cluster.ts builds it). An upload
+ * merges its bytes with the stored chunk's (read, modify, write): two nodes doing it at once
+ * would each put back the chunk without the other's bytes, and one that read a chunk before
+ * another node deleted it would put it back. Under a guard the merge reads the stored chunk
+ * afresh, never from this node's cache, which may be behind.
+ */
+export interface SharedStoreGuard {
+  /** Runs a chunk's upload alone among the nodes' uploads of it, and while no cut or removal of its blob runs. */
+  chunk<T>(blob: bigint, index: number, work: () => Promise<T>): Promise<T>;
+  /** Runs a cut or removal of the blobs (at most `maxBlobs`) while no node uploads a chunk of them. */
+  blobs<T>(blobs: readonly bigint[], work: () => Promise<T>): Promise<T>;
+  readonly maxBlobs: number;
+}
+
+/**
  * Blobs as fixed-size chunks in an S3-compatible object store:
  * `<prefix>/blobs/<blob, 16 hex digits>/<chunk index, 8 hex digits>`, so a listing is in
  * offset order. A missing chunk, or bytes past a short one, are a hole; the blob ends where its
@@ -87,13 +102,8 @@ export class S3DataStore implements DataStore {
   private readonly readEnds = new Map<bigint, number>();
   /** Dirty chunks uploaded before their sync because the write buffer was full. */
   earlyFlushes = 0;
-  /**
-   * With nodes sharing the store (postgres/join-cluster.ts sets it): runs a chunk's upload alone among them.
-   * An upload merges its bytes with the stored chunk's (read, modify, write); two nodes doing
-   * it at once would each put back the chunk without the other's bytes. Inside it the merge
-   * reads the stored chunk afresh, never from this node's cache, which may be behind.
-   */
-  chunkGuard: (<T>(blob: bigint, index: number, work: () => Promise<T>) => Promise<T>) | undefined;
+  /** With nodes sharing the store (postgres/join-cluster.ts sets it): what keeps them apart. */
+  guard: SharedStoreGuard | undefined;
   private closed = false;
 
   constructor(
@@ -323,7 +333,7 @@ export class S3DataStore implements DataStore {
    * in order). With `cutTo`, the stored chunk is also cut to that length, dirty or not. A failed
    * upload puts its bytes back in the write buffer.
    */
-  private async upload(blob: bigint, index: number, cutTo?: number): Promise<void> {
+  private async upload(blob: bigint, index: number, cutTo?: number, blobHeld = false): Promise<void> {
     const key = chunkKey(blob, index);
     for (let prev = this.uploads.get(key); prev; prev = this.uploads.get(key)) {
       await prev.done.catch(() => {});
@@ -331,7 +341,7 @@ export class S3DataStore implements DataStore {
     const record =
       this.dirty.take(blob, index) ?? (cutTo === undefined ? undefined : new DirtyChunk(blob, index));
     if (!record) return;
-    const up: Upload = { record, done: this.store(blob, index, record, cutTo) };
+    const up: Upload = { record, done: this.store(blob, index, record, cutTo, blobHeld) };
     // Counted as taken: a failed upload's record grows when newer writes are laid over it.
     const held = record.bytes;
     this.uploads.set(key, up);
@@ -347,11 +357,27 @@ export class S3DataStore implements DataStore {
     }
   }
 
-  /** Writes the chunk object: stored bytes (cut to `cutTo`) under the record's bytes. */
-  private store(blob: bigint, index: number, d: DirtyChunk, cutTo?: number): Promise<void> {
-    const guard = this.chunkGuard;
+  /**
+   * Writes the chunk object: stored bytes (cut to `cutTo`) under the record's bytes. Among
+   * nodes, under the chunk's guard — or the blob's, which the caller holds (`blobHeld`) — with
+   * the stored bytes read afresh.
+   */
+  private store(
+    blob: bigint,
+    index: number,
+    d: DirtyChunk,
+    cutTo: number | undefined,
+    blobHeld: boolean,
+  ): Promise<void> {
+    const guard = this.guard;
     if (!guard) return this.storeChunk(blob, index, d, cutTo, false);
-    return guard(blob, index, () => this.storeChunk(blob, index, d, cutTo, true));
+    if (blobHeld) return this.storeChunk(blob, index, d, cutTo, true);
+    return guard.chunk(blob, index, () => this.storeChunk(blob, index, d, cutTo, true));
+  }
+
+  /** `work` alone among the nodes with the blobs: none uploads a chunk of them meanwhile. */
+  private underBlobs<T>(blobs: readonly bigint[], work: () => Promise<T>): Promise<T> {
+    return this.guard ? this.guard.blobs(blobs, work) : work();
   }
 
   /** `store`, the stored bytes read from the store when `fresh` (else as this node knows them). */
@@ -484,33 +510,38 @@ export class S3DataStore implements DataStore {
   private async cut(blob: bigint, size: number): Promise<void> {
     const release = await this.locks.exclusive(blob);
     try {
-      const cs = this.chunkSize;
       this.dirty.cut(blob, size);
       if ((this.bounds.get(blob) ?? Number.POSITIVE_INFINITY) <= size) return;
-      const j = Math.floor(size / cs);
-      const within = size - j * cs;
-      const listed: Array<{ key: string; index: number; size: number }> = [];
-      const pages = this.objects.list(this.blobPrefix(blob), {
-        startAfter: j > 0 ? this.objectKey(blob, j - 1) : undefined,
-      });
-      for await (const page of pages) {
-        for (const o of page.objects) listed.push({ ...o, index: this.indexOfKey(o.key) });
-      }
-      const doomed = listed.filter((o) => o.index * cs >= size);
-      const straddling = within > 0 ? listed.find((o) => o.index === j) : undefined;
-      if (doomed.length > 0) {
-        try {
-          await this.objects.deleteKeys(doomed.map((o) => o.key));
-        } finally {
-          this.markMutated(blob);
-          this.cache.dropBlob(blob, within > 0 ? j + 1 : j);
-        }
-      }
-      this.setBound(blob, straddling ? j * cs + Math.min(straddling.size, within) : j * cs);
-      if (straddling && straddling.size > within) await this.upload(blob, j, within);
+      await this.underBlobs([blob], () => this.cutStored(blob, size));
     } finally {
       release();
     }
+  }
+
+  /** `cut`'s part in the store: the chunk objects past `size` deleted, the one it falls in cut. */
+  private async cutStored(blob: bigint, size: number): Promise<void> {
+    const cs = this.chunkSize;
+    const j = Math.floor(size / cs);
+    const within = size - j * cs;
+    const listed: Array<{ key: string; index: number; size: number }> = [];
+    const pages = this.objects.list(this.blobPrefix(blob), {
+      startAfter: j > 0 ? this.objectKey(blob, j - 1) : undefined,
+    });
+    for await (const page of pages) {
+      for (const o of page.objects) listed.push({ ...o, index: this.indexOfKey(o.key) });
+    }
+    const doomed = listed.filter((o) => o.index * cs >= size);
+    const straddling = within > 0 ? listed.find((o) => o.index === j) : undefined;
+    if (doomed.length > 0) {
+      try {
+        await this.objects.deleteKeys(doomed.map((o) => o.key));
+      } finally {
+        this.markMutated(blob);
+        this.cache.dropBlob(blob, within > 0 ? j + 1 : j);
+      }
+    }
+    this.setBound(blob, straddling ? j * cs + Math.min(straddling.size, within) : j * cs);
+    if (straddling && straddling.size > within) await this.upload(blob, j, within, true);
   }
 
   async remove(blobs: readonly bigint[]): Promise<void> {
@@ -518,25 +549,34 @@ export class S3DataStore implements DataStore {
     const releases: Array<() => void> = [];
     try {
       for (const blob of sorted) releases.push(await this.locks.exclusive(blob));
-      const keys: string[] = [];
-      for (const blob of sorted) {
-        this.dirty.dropBlob(blob);
-        for await (const page of this.objects.list(this.blobPrefix(blob))) {
-          for (const o of page.objects) keys.push(o.key);
-        }
-      }
-      try {
-        await this.objects.deleteKeys(keys);
-      } finally {
-        for (const blob of sorted) {
-          this.markMutated(blob);
-          this.cache.dropBlob(blob);
-          this.bounds.delete(blob);
-          this.readEnds.delete(blob);
-        }
+      const group = this.guard?.maxBlobs ?? sorted.length;
+      for (let i = 0; i < sorted.length; i += group) {
+        const some = sorted.slice(i, i + group);
+        await this.underBlobs(some, () => this.removeStored(some));
       }
     } finally {
       for (const release of releases) release();
+    }
+  }
+
+  /** `remove`'s part in the store: every chunk object of the blobs deleted. */
+  private async removeStored(blobs: readonly bigint[]): Promise<void> {
+    const keys: string[] = [];
+    for (const blob of blobs) {
+      this.dirty.dropBlob(blob);
+      for await (const page of this.objects.list(this.blobPrefix(blob))) {
+        for (const o of page.objects) keys.push(o.key);
+      }
+    }
+    try {
+      await this.objects.deleteKeys(keys);
+    } finally {
+      for (const blob of blobs) {
+        this.markMutated(blob);
+        this.cache.dropBlob(blob);
+        this.bounds.delete(blob);
+        this.readEnds.delete(blob);
+      }
     }
   }
 

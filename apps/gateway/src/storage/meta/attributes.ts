@@ -148,6 +148,25 @@ export function* recordWrite(
   return yield* accountWrite(ctx, row, offset, end);
 }
 
+/**
+ * The end of a move out of inline (Namespace moveInlineToBlob): as recordWrite, while the file
+ * is still inline and holds exactly the bytes the move copied (`copied`); undefined when another
+ * gateway node wrote, cut or moved the file meanwhile — the move then copies again.
+ */
+export function* recordMove(
+  ctx: TxContext,
+  ino: bigint,
+  offset: bigint,
+  end: bigint,
+  copied: Buffer,
+): Program<{ attrs: Attributes; fx: Effects } | undefined> {
+  const row = yield* lockInline(ino);
+  if (!row || !(yield* storedInline(ino)).equals(copied)) return undefined;
+  yield* run('setLayout', LAYOUT.ownBlob, ino);
+  yield* run('deleteInline', ino);
+  return yield* accountWrite(ctx, row, offset, end);
+}
+
 function* accountWrite(
   ctx: TxContext,
   row: InodeRow,
@@ -179,7 +198,18 @@ function* accountWrite(
 export function* inlineBytes(ino: bigint): Program<Buffer | undefined> {
   const row = yield* get<InodeRow>('getInode', ino);
   if (!row || row.layout !== LAYOUT.inline) return undefined;
+  return yield* storedInline(ino);
+}
+
+/** An inline file's stored bytes (none past its size; a shorter file may end in a hole). */
+function* storedInline(ino: bigint): Program<Buffer> {
   return (yield* get<{ bytes: Buffer }>('getInline', ino))?.bytes ?? Buffer.alloc(0);
+}
+
+/** The inode's row, locked for the transaction, while the file is inline; else undefined. */
+function* lockInline(ino: bigint): Program<InodeRow | undefined> {
+  const row = yield* get<InodeRow>('lockInode', ino);
+  return row?.layout === LAYOUT.inline ? row : undefined;
 }
 
 /**
@@ -193,8 +223,8 @@ export function* writeInline(
   offset: bigint,
   data: Buffer,
 ): Program<{ attrs: Attributes; fx: Effects } | undefined> {
-  const row = yield* get<InodeRow>('lockInode', ino);
-  if (!row || row.layout !== LAYOUT.inline) return undefined;
+  const row = yield* lockInline(ino);
+  if (!row) return undefined;
   // The checks precheckWrite makes for a blob write; the ledger's is in accountWrite.
   const a = toAttributes(row);
   requireMutable(a, ctx.now(), String(ino));
@@ -203,9 +233,7 @@ export function* writeInline(
   // Stored bytes never reach past the size: a write from 0 to the size or beyond replaces them
   // all (a new file's first write), with no need to read them.
   const whole = offset === 0n && BigInt(end) >= row.size;
-  const before = whole
-    ? Buffer.alloc(0)
-    : ((yield* get<{ bytes: Buffer }>('getInline', ino))?.bytes ?? Buffer.alloc(0));
+  const before = whole ? Buffer.alloc(0) : yield* storedInline(ino);
   const bytes = Buffer.alloc(Math.max(before.length, end));
   before.copy(bytes);
   data.copy(bytes, Number(offset));

@@ -249,6 +249,10 @@ export abstract class MetadataStore implements TxContext {
     return this.tx(() => attributes.recordWrite(this, ino, offset, end));
   }
 
+  recordMove(ino: bigint, offset: bigint, end: bigint, copied: Buffer) {
+    return this.tx(() => attributes.recordMove(this, ino, offset, end, copied));
+  }
+
   precheckWrite(cred: Credential, ino: bigint, end: bigint) {
     return this.read(() => attributes.precheckWrite(this, cred, ino, end));
   }

@@ -72,24 +72,68 @@ async function onConnection<T>(
   }
 }
 
-/** The advisory lock class of object-store chunks being rewritten (s3-blobs.ts chunkGuard). */
+/** The advisory lock class of object-store chunks being rewritten (s3-blobs.ts SharedStoreGuard). */
 const CHUNK_CLASS = 7414;
+/** The advisory lock class of object-store blobs: shared by their uploads, exclusive to cut or remove them. */
+const BLOB_CLASS = 7415;
+/** The advisory lock class of files moving out of inline (Namespace inlineMoveGuard). */
+const MOVE_CLASS = 7416;
+/** Blobs locked in one transaction at most: each advisory lock takes a slot of PostgreSQL's lock table. */
+export const BLOBS_PER_LOCK = 256;
+
+const key31 = (n: bigint) => n % 2147483647n;
 
 /**
- * Runs `work` holding the transaction-scoped advisory lock (7414, chunk key): one process at a
- * time rewrites a chunk of the shared object store. The key folds blob and chunk index into 31
- * bits; two chunks that share one only wait for each other. The transaction is empty: it ends
- * (COMMIT) after the work, done or failed; a connection that failed is not returned to the pool.
+ * Runs `work` holding, in one transaction, the blob's advisory lock shared (7415, blob key) and
+ * the chunk's exclusive (7414, chunk key): one process at a time rewrites a chunk of the shared
+ * object store, and none while another cuts or removes the blob. The keys fold blob and chunk
+ * index into 31 bits; two that share one only wait for each other. The transaction is empty:
+ * it ends (COMMIT) after the work, done or failed; a connection that failed is not returned to
+ * the pool.
  */
-export async function underChunkLock<T>(
+export function underChunkLock<T>(
   pool: pg.Pool,
   blob: bigint,
   index: number,
   work: () => Promise<T>,
 ): Promise<T> {
-  const key = (blob * 1_000_003n + BigInt(index)) % 2147483647n;
+  const chunk = key31(blob * 1_000_003n + BigInt(index));
+  return underLocks(
+    pool,
+    `SELECT pg_advisory_xact_lock_shared(${BLOB_CLASS}, ${key31(blob)}); SELECT pg_advisory_xact_lock(${CHUNK_CLASS}, ${chunk})`,
+    work,
+  );
+}
+
+/**
+ * Runs `work` holding the blobs' advisory locks (7415) exclusive: no process uploads a chunk of
+ * them meanwhile, so a chunk deleted or cut is not put back by an upload that read it before.
+ * Taken one statement after another in key order, as every process does, so two never wait
+ * for each other in a circle. At most BLOBS_PER_LOCK blobs.
+ */
+export function underBlobLocks<T>(
+  pool: pg.Pool,
+  blobs: readonly bigint[],
+  work: () => Promise<T>,
+): Promise<T> {
+  if (blobs.length > BLOBS_PER_LOCK)
+    throw new RangeError(`${blobs.length} blobs to lock, at most ${BLOBS_PER_LOCK}`);
+  const keys = [...new Set(blobs.map(key31))].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  return underLocks(
+    pool,
+    keys.map((k) => `SELECT pg_advisory_xact_lock(${BLOB_CLASS}, ${k})`).join('; '),
+    work,
+  );
+}
+
+/** Runs `work` holding the file's move lock (7416, ino): one process at a time moves it out of inline. */
+export function underMoveLock<T>(pool: pg.Pool, ino: bigint, work: () => Promise<T>): Promise<T> {
+  return underLocks(pool, `SELECT pg_advisory_xact_lock(${MOVE_CLASS}, ${key31(ino)})`, work);
+}
+
+async function underLocks<T>(pool: pg.Pool, lock: string, work: () => Promise<T>): Promise<T> {
   return onConnection(pool, async (client, fail) => {
-    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHUNK_CLASS}, ${key})`);
+    await client.query(`BEGIN; ${lock}`);
     try {
       return await work();
     } finally {

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { pgConnectionString } from '../../config/control-url.ts';
 import type { S3DataStore } from '../data/s3-blobs.ts';
 import type { OpenedNamespace, OpenNamespaceOptions } from '../open.ts';
-import { underChunkLock } from './advisory.ts';
+import { BLOBS_PER_LOCK, underBlobLocks, underChunkLock, underMoveLock } from './advisory.ts';
 import { ClusterLocks } from './cluster-locks.ts';
 import { ClusterOpens } from './cluster-opens.ts';
 import { ClusterInvalidation } from './invalidation.ts';
@@ -11,6 +11,8 @@ import type { PgMetadataStore } from './store.ts';
 
 /** Chunk rewrites a node holds locks for at once (more wait for a connection). */
 const CHUNK_LOCK_CONNECTIONS = 8;
+/** Moves out of inline a node holds locks for at once (more wait for a connection). */
+const MOVE_LOCK_CONNECTIONS = 4;
 
 /**
  * A namespace on PostgreSQL metadata joins the other gateway nodes on it: cache invalidations
@@ -70,20 +72,33 @@ export async function joinCluster(
     answered: (ids) => opens.answered(ids),
     reconnected: () => void opens.resync().catch(onError),
   };
-  // Nodes sharing an object store rewrite a chunk one at a time (s3-blobs.ts chunkGuard), on
-  // connections of their own: a lock is held for a chunk's GET and PUT, which metadata
-  // transactions must not queue behind.
-  if (ns.data.kind === 's3') {
-    const lockPool = new pg.Pool({
+  const lockPool = (max: number, name: string) => {
+    const pool = new pg.Pool({
       connectionString: pgConnectionString(o.metadataUrl),
-      max: CHUNK_LOCK_CONNECTIONS,
+      max,
       connectionTimeoutMillis: 5_000,
       keepAlive: true,
-      application_name: 'claudefs-chunk-locks',
+      application_name: name,
     });
-    lockPool.on('error', onError);
-    (ns.data as S3DataStore).chunkGuard = (blob, index, work) => underChunkLock(lockPool, blob, index, work);
-    ns.chunkLocks = lockPool;
+    pool.on('error', onError);
+    ns.lockPools.push(pool);
+    return pool;
+  };
+  // A file moves out of inline on one node at a time (Namespace inlineMoveGuard), holding a
+  // lock while its bytes are stored: on connections of their own, which neither metadata
+  // transactions nor the move's own chunk locks wait for.
+  const moves = lockPool(MOVE_LOCK_CONNECTIONS, 'claudefs-move-locks');
+  ns.inlineMoveGuard = (ino, work) => underMoveLock(moves, ino, work);
+  // Nodes sharing an object store rewrite a chunk one at a time, and none while another cuts
+  // or removes its blob (s3-blobs.ts SharedStoreGuard), on connections of their own: a lock is
+  // held for a chunk's GET and PUT, which metadata transactions must not queue behind.
+  if (ns.data.kind === 's3') {
+    const chunks = lockPool(CHUNK_LOCK_CONNECTIONS, 'claudefs-chunk-locks');
+    (ns.data as S3DataStore).guard = {
+      chunk: (blob, index, work) => underChunkLock(chunks, blob, index, work),
+      blobs: (blobs, work) => underBlobLocks(chunks, blobs, work),
+      maxBlobs: BLOBS_PER_LOCK,
+    };
   }
   ns.locks.cluster = locks;
   ns.caching.register(opens);

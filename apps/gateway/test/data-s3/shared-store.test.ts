@@ -1,0 +1,269 @@
+import { deepEqual, equal, ok } from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import pg from 'pg';
+import type { S3DataStore } from '../../src/storage/data/s3-blobs.ts';
+import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
+import { BLOBS_PER_LOCK, underBlobLocks, underChunkLock } from '../../src/storage/postgres/advisory.ts';
+import type { Credential } from '../../src/storage/types.ts';
+import { type PostgresServer, requirePostgres, sharedPostgres } from '../support/postgres.ts';
+import { waitFor } from '../support/wait.ts';
+import { BUCKET, type StoreServer, startStoreServer } from './store-server.ts';
+
+/**
+ * Two nodes' data stores on one object store, kept apart as a cluster keeps them
+ * (postgres/join-cluster.ts): advisory locks on a real PostgreSQL, a pool of connections per
+ * node. An upload reads the stored chunk, lays its bytes over it and puts it back; one that
+ * read a chunk before the other node cut or removed its blob must not put the old bytes back
+ * — a later extension of the file would show them.
+ */
+const CS = 64 * 1024;
+const KiB = 1024;
+const KiBn = 1024n;
+const ALICE: Credential = { uid: 1000, gid: 1000, gids: [] };
+
+/** A promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const promise = new Promise<void>((r) => {
+    fire = r;
+  });
+  return { promise, fire };
+}
+
+describe(
+  'two nodes on one object store: a cut or removal waits for the other node’s upload',
+  requirePostgres(),
+  () => {
+    let server: StoreServer;
+    let postgres: PostgresServer;
+    let url: string;
+    const pools: pg.Pool[] = [];
+    const stores: S3DataStore[] = [];
+
+    before(async () => {
+      server = await startStoreServer();
+      postgres = await sharedPostgres();
+      url = await postgres.createDatabase();
+    });
+    after(async () => {
+      await Promise.all(stores.map((s) => s.close().catch(() => {})));
+      await Promise.all(pools.map((p) => p.end()));
+      await server.stop();
+    });
+
+    async function node(prefix: string): Promise<S3DataStore> {
+      const pool = new pg.Pool({ connectionString: url, max: 8 });
+      pools.push(pool);
+      const s = await server.open(prefix, { chunkSize: CS });
+      s.guard = {
+        chunk: (blob, index, work) => underChunkLock(pool, blob, index, work),
+        blobs: (blobs, work) => underBlobLocks(pool, blobs, work),
+        maxBlobs: BLOBS_PER_LOCK,
+      };
+      stores.push(s);
+      return s;
+    }
+
+    async function objects(prefix: string): Promise<Array<[string, number]>> {
+      const c = server.client();
+      try {
+        const r = await c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+        return (r.Contents ?? []).map((o) => [o.Key ?? '', o.Size ?? 0]);
+      } finally {
+        c.destroy();
+      }
+    }
+
+    /** Holds the store's next PUT (the upload has read the stored chunk by then) until released. */
+    function holdPut(s: S3DataStore): { reached: Promise<void>; release: () => void } {
+      const put = s.objects.put.bind(s.objects);
+      const [reached, released] = [signal(), signal()];
+      s.objects.put = async (key, body) => {
+        s.objects.put = put;
+        reached.fire();
+        await released.promise;
+        return put(key, body);
+      };
+      return { reached: reached.promise, release: released.fire };
+    }
+
+    /** Whether a process waits for an advisory lock on the test's database. */
+    const waitingForLock = async () =>
+      (
+        await postgres.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+          [],
+          url.slice(url.lastIndexOf('/') + 1),
+        )
+      )[0]!.n > 0;
+
+    /** Node b uploads one chunk of `blob` past the first; `change` runs on node a while b holds its PUT. */
+    async function raceUpload(
+      a: S3DataStore,
+      b: S3DataStore,
+      blob: bigint,
+      change: () => Promise<void>,
+    ): Promise<Buffer> {
+      const data = randomBytes(3 * CS);
+      await a.prepareWrite(blob, 0);
+      await a.write(blob, 0, data);
+      await a.sync(blob);
+      await b.write(blob, 2 * CS + 100, Buffer.from('written on node b'));
+      const hold = holdPut(b);
+      const upload = b.sync(blob);
+      await hold.reached;
+      let changed = false;
+      const done = change().finally(() => {
+        changed = true;
+      });
+      // Either the change finished (as it did before the blob lock) or it waits for the lock.
+      await waitFor(async () => changed || (await waitingForLock()), 'node a to cut or to wait for the lock');
+      hold.release();
+      await Promise.all([upload, done]);
+      return data;
+    }
+
+    test('1 a truncate on node a while node b uploads a chunk past the cut: the chunk stays deleted', async () => {
+      const [a, b] = [await node('cut'), await node('cut')];
+      const data = await raceUpload(a, b, 5n, () => a.truncate(5n, 10));
+      deepEqual(await objects('cut/'), [['cut/blobs/0000000000000005/00000000', 10]]);
+      b.invalidate(5n);
+      deepEqual(await b.read(5n, 0, 3 * CS), data.subarray(0, 10));
+    });
+
+    test('2 a removal on node a while node b uploads a chunk of the blob: nothing of the blob is left', async () => {
+      const [a, b] = [await node('remove'), await node('remove')];
+      await raceUpload(a, b, 6n, () => a.remove([6n]));
+      deepEqual(await objects('remove/'), []);
+    });
+
+    /**
+     * Nodes a and b as namespaces on the test's database (a 16 KiB inline_max) and an 8 KiB
+     * file made on node a; `race` runs with node a's move of the file out of inline held after
+     * its bytes are stored, before it is recorded, until `release` is called. The file's bytes
+     * are then read on both nodes, after both committed.
+     */
+    async function duringMove(
+      prefix: string,
+      race: (o: {
+        a: OpenedNamespace;
+        b: OpenedNamespace;
+        ino: bigint;
+        release: () => Promise<void>;
+      }) => Promise<void>,
+    ): Promise<{ head: Buffer; seen: Buffer[] }> {
+      const open = (nodeName: string) =>
+        openNamespace({
+          metadataUrl: url,
+          transportUrl: `s3://${BUCKET}/${prefix}`,
+          objectStore: server.settings({ chunkSize: CS }),
+          inlineMaxBytes: 16 * KiB,
+          nodeName,
+        });
+      const a = await open('node-a');
+      const b = await open('node-b');
+      try {
+        const exp = (await a.ensureDirectory('/export', 0o1777)).ino;
+        const { ino } = await a.create(ALICE, exp, prefix, 0o644);
+        const head = randomBytes(8 * KiB);
+        await a.write(ALICE, ino, 0n, head, 'unstable');
+        const [recording, recorded] = [signal(), signal()];
+        const record = a.meta.recordMove.bind(a.meta);
+        a.meta.recordMove = async (...args) => {
+          a.meta.recordMove = record;
+          recording.fire();
+          await recorded.promise;
+          return record(...args);
+        };
+        const moving = a.write(ALICE, ino, 16n * KiBn, Buffer.alloc(4 * KiB, 0x61), 'unstable');
+        await recording.promise;
+        await race({
+          a,
+          b,
+          ino,
+          release: async () => {
+            recorded.fire();
+            await moving;
+          },
+        });
+        await Promise.all([a.commit(ino), b.commit(ino)]);
+        b.invalidate([ino]);
+        const seen = [
+          (await a.read(ALICE, ino, 0n, 64 * KiB)).data,
+          (await b.read(ALICE, ino, 0n, 64 * KiB)).data,
+        ];
+        return { head, seen };
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }
+
+    /** Asserts both nodes read `expected`, naming the first 4 KiB block that differs. */
+    function sameOnBoth(seen: Buffer[], expected: Buffer): void {
+      for (const [i, bytes] of seen.entries()) {
+        const node = i === 0 ? 'a' : 'b';
+        equal(bytes.length, expected.length, `file size on node ${node}`);
+        for (let at = 0; at < expected.length; at += 4 * KiB) {
+          ok(
+            bytes.subarray(at, at + 4 * KiB).equals(expected.subarray(at, at + 4 * KiB)),
+            `bytes at ${at} on node ${node}`,
+          );
+        }
+      }
+    }
+
+    test('3 a small file grows past inline_max on two nodes at once: one moves it to its blob, the other waits; both writes are kept', async () => {
+      // Node b's write past inline_max either waits for node a's move (the move lock) or
+      // moves the file itself, cutting the blob first — which deleted node a's bytes before.
+      const { head, seen } = await duringMove('move', async ({ b, ino, release }) => {
+        const bData = b.data as S3DataStore;
+        const list = bData.objects.list.bind(bData.objects);
+        let cut = false;
+        bData.objects.list = (...args) => {
+          cut = true;
+          return list(...args);
+        };
+        const hold = holdPut(bData);
+        let done = false;
+        const onB = b.write(ALICE, ino, 20n * KiBn, Buffer.alloc(4 * KiB, 0x62), 'unstable').finally(() => {
+          done = true;
+        });
+        await waitFor(
+          async () => cut || done || (await waitingForLock()),
+          'node b to move the file or to wait',
+        );
+        await release();
+        hold.release();
+        await onB;
+      });
+      sameOnBoth(
+        seen,
+        Buffer.concat([
+          head,
+          Buffer.alloc(8 * KiB),
+          Buffer.alloc(4 * KiB, 0x61),
+          Buffer.alloc(4 * KiB, 0x62),
+        ]),
+      );
+    });
+
+    test('4 a write kept inline on node b while node a moves the file out: the move copies again, with it', async () => {
+      const { head, seen } = await duringMove('recopy', async ({ b, ino, release }) => {
+        await b.write(ALICE, ino, 4n * KiBn, Buffer.alloc(4 * KiB, 0x62), 'unstable');
+        await release();
+      });
+      sameOnBoth(
+        seen,
+        Buffer.concat([
+          head.subarray(0, 4 * KiB),
+          Buffer.alloc(4 * KiB, 0x62),
+          Buffer.alloc(8 * KiB),
+          Buffer.alloc(4 * KiB, 0x61),
+        ]),
+      );
+    });
+  },
+);
