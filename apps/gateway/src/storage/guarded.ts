@@ -17,25 +17,22 @@ export function guardAsync<T extends object>(target: T, breaker: CircuitBreaker)
 }
 
 function wrap<T extends object>(target: T, run: (fn: () => unknown) => unknown): T {
-  const cache = new Map<PropertyKey, unknown>();
+  // Per member: the function last seen there and what it was wrapped into (a method replaced
+  // on the target, as a test's hook does, is wrapped afresh).
+  const cache = new Map<PropertyKey, { value: unknown; wrapped: unknown }>();
   return new Proxy(target, {
     get(t, prop, receiver) {
       const value = Reflect.get(t, prop, receiver);
       if (typeof value !== 'function') return value;
-      if (UNGUARDED.has(prop)) {
-        // Bound to the target: what it calls on `this` is not refused by an open circuit.
-        let bound = cache.get(prop);
-        if (!bound) {
-          bound = prop === 'constructor' ? value : value.bind(t);
-          cache.set(prop, bound);
-        }
-        return bound;
-      }
-      let wrapped = cache.get(prop);
-      if (!wrapped) {
+      const hit = cache.get(prop);
+      if (hit?.value === value) return hit.wrapped;
+      let wrapped: unknown;
+      if (prop === 'constructor') wrapped = value;
+      // Bound to the target: what it calls on `this` is not refused by an open circuit.
+      else if (UNGUARDED.has(prop)) wrapped = value.bind(t);
+      else
         wrapped = (...args: unknown[]) => run(() => (value as (...a: unknown[]) => unknown).apply(t, args));
-        cache.set(prop, wrapped);
-      }
+      cache.set(prop, { value, wrapped });
       return wrapped;
     },
   });

@@ -3,6 +3,7 @@ import { BufferPool, POOLED_MIN_BYTES } from './buffer-pool.ts';
 import { CachingRecalls } from './caching-recall.ts';
 import { type Backend, type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
 import type { NamespaceApi } from './contract.ts';
+import { BlobLocks } from './data/blob-locks.ts';
 import type { DataStore } from './data/data-store.ts';
 import type { DurabilityBarrier } from './durability.ts';
 import { fsError } from './errors.ts';
@@ -156,6 +157,12 @@ export class Namespace implements NamespaceApi {
   /** Inodes whose blob tail was checked in this process (see writeData). */
   private readonly tailChecked = new Map<bigint, Promise<void>>();
   private readonly inflightWrites = new Map<bigint, number>();
+  /**
+   * Per file: writes share it while their bytes may lie past the committed size (from the tail
+   * check, or a move out of inline, to their record); a size change holds it alone, so it is
+   * ordered before or after each write, never between a write's bytes and its record.
+   */
+  private readonly sizeLocks = new BlobLocks();
   /** Files a failed write left bytes in that wait for their other writes to end (undoTail). */
   private readonly untidy = new Set<bigint>();
   /** Writes to each inline file, one at a time (a move to the blob must not miss one). */
@@ -796,6 +803,17 @@ export class Namespace implements NamespaceApi {
   }
 
   async setattr(cred: Credential, ino: bigint, attrs: SetAttributes): Promise<Attributes> {
+    if (attrs.size === undefined) return this.setattrAlone(cred, ino, attrs);
+    const unlock = await this.sizeLocks.exclusive(ino);
+    try {
+      return await this.setattrAlone(cred, ino, attrs);
+    } finally {
+      unlock();
+    }
+  }
+
+  /** `setattr`, a size change holding the file's size lock. */
+  private async setattrAlone(cred: Credential, ino: bigint, attrs: SetAttributes): Promise<Attributes> {
     const { layout } = await this.node(ino);
     if (attrs.size !== undefined) {
       await this.voidAnnotation(ino);
@@ -857,9 +875,10 @@ export class Namespace implements NamespaceApi {
     // Counted before the tail check: a clearing decided from now on waits for this write.
     this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
     try {
-      await this.checkTail(ino, row);
       let recorded: { attrs: Attributes; fx: Effects };
+      const unlock = await this.sizeLocks.shared(ino);
       try {
+        await this.checkTail(ino, row);
         await this.d.write(ino, Number(offset), data);
         const durable =
           stability !== 'unstable' ||
@@ -870,6 +889,8 @@ export class Namespace implements NamespaceApi {
         // Bytes that reached the blob stay only where the metadata accounts for them.
         this.undoTail(ino, (this.inflightWrites.get(ino) ?? 1) > 1).catch(() => {});
         throw e;
+      } finally {
+        unlock();
       }
       // A stable write (NFS FILE_SYNC/DATA_SYNC, SMB write-through) is the client asking for the disk.
       const wait = stability === 'unstable' ? 'none' : 'on disk';
@@ -1033,32 +1054,46 @@ export class Namespace implements NamespaceApi {
     data: Buffer,
   ): Promise<{ attrs: Attributes; fx: Effects } | undefined> {
     const move = async () => {
-      for (let attempt = 0; attempt < MOVE_ATTEMPTS; attempt++) {
-        const bytes = await this.m.inlineBytes(ino);
-        if (bytes === undefined) return undefined;
-        await this.voidAnnotation(ino);
-        // Cuts whatever an earlier move cut short left in the blob. A failure is not
-        // remembered: the next write tries again.
-        const ready = this.d.prepareWrite(ino, 0).catch((e: unknown) => {
-          this.tailChecked.delete(ino);
-          throw e;
-        });
-        this.tailChecked.set(ino, ready);
-        await ready;
-        if (bytes.length > 0) await this.d.write(ino, 0, bytes);
-        await this.d.write(ino, Number(offset), data);
-        await this.d.sync(ino);
-        const end = offset + BigInt(data.length);
-        const moved = await this.m.recordMove(ino, offset, end, bytes);
-        if (moved) return moved;
+      const unlock = await this.sizeLocks.shared(ino);
+      try {
+        return await this.copyOutOfInline(ino, offset, data);
+      } finally {
+        unlock();
       }
-      throw fsError(
-        'EAGAIN',
-        'the file keeps changing on another gateway node while it moves to its own blob',
-        String(ino),
-      );
     };
     return this.inlineMoveGuard ? this.inlineMoveGuard(ino, move) : move();
+  }
+
+  /** `moveInlineToBlob` itself, its copies holding the file’s size lock. */
+  private async copyOutOfInline(
+    ino: bigint,
+    offset: bigint,
+    data: Buffer,
+  ): Promise<{ attrs: Attributes; fx: Effects } | undefined> {
+    for (let attempt = 0; attempt < MOVE_ATTEMPTS; attempt++) {
+      const bytes = await this.m.inlineBytes(ino);
+      if (bytes === undefined) return undefined;
+      await this.voidAnnotation(ino);
+      // Cuts whatever an earlier move cut short left in the blob. A failure is not
+      // remembered: the next write tries again.
+      const ready = this.d.prepareWrite(ino, 0).catch((e: unknown) => {
+        this.tailChecked.delete(ino);
+        throw e;
+      });
+      this.tailChecked.set(ino, ready);
+      await ready;
+      if (bytes.length > 0) await this.d.write(ino, 0, bytes);
+      await this.d.write(ino, Number(offset), data);
+      await this.d.sync(ino);
+      const end = offset + BigInt(data.length);
+      const moved = await this.m.recordMove(ino, offset, end, bytes);
+      if (moved) return moved;
+    }
+    throw fsError(
+      'EAGAIN',
+      'the file keeps changing on another gateway node while it moves to its own blob',
+      String(ino),
+    );
   }
 
   async commit(ino: bigint): Promise<void> {

@@ -8,6 +8,7 @@ import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
 import { BLOBS_PER_LOCK, underBlobLocks, underChunkLock } from '../../src/storage/postgres/advisory.ts';
 import type { Credential } from '../../src/storage/types.ts';
 import { type PostgresServer, requirePostgres, sharedPostgres } from '../support/postgres.ts';
+import { signal } from '../support/signal.ts';
 import { waitFor } from '../support/wait.ts';
 import { BUCKET, type StoreServer, startStoreServer } from './store-server.ts';
 
@@ -22,15 +23,6 @@ const CS = 64 * 1024;
 const KiB = 1024;
 const KiBn = 1024n;
 const ALICE: Credential = { uid: 1000, gid: 1000, gids: [] };
-
-/** A promise and the function that resolves it. */
-function signal(): { promise: Promise<void>; fire: () => void } {
-  let fire!: () => void;
-  const promise = new Promise<void>((r) => {
-    fire = r;
-  });
-  return { promise, fire };
-}
 
 describe(
   'two nodes on one object store: a cut or removal waits for the other node’s upload',

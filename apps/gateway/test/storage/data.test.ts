@@ -8,6 +8,7 @@ import { LoopWrites } from '../../src/storage/data/loop-writes.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
 import { ROOT } from '../../src/storage/types.ts';
+import { signal } from '../support/signal.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { ALICE, BOB, type Fixture, openFixture, rejectsWith } from './fixture.ts';
 
@@ -164,6 +165,37 @@ describe('file data', () => {
       deepEqual(seen.subarray(i * 8192, (i + 1) * 8192), Buffer.alloc(8192, 0x41 + i));
     deepEqual(seen.subarray(6 * 8192, 65_536), Buffer.alloc(65_536 - 6 * 8192, 0x2e));
     deepEqual(seen.subarray(65_536), Buffer.alloc(200_000 - 65_536), 'nothing of the refused write');
+  });
+
+  test('5b a truncate while a write past its new end is in flight: the file ends as one order or the other, never the write’s size with zeros', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'truncated-under-a-write', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.alloc(64 * 1024, 0x2e));
+    // The write's bytes are in the blob; its record waits until the truncate went as far as it can.
+    const [recording, go] = [signal(), signal()];
+    const record = fx.ns.meta.recordWrite.bind(fx.ns.meta);
+    fx.ns.meta.recordWrite = async (...args) => {
+      fx.ns.meta.recordWrite = record;
+      recording.fire();
+      await go.promise;
+      return record(...args);
+    };
+    const tail = Buffer.alloc(4096, 0x77);
+    const write = fx.ns.write(ALICE, f.ino, 100_000n, tail, 'file');
+    await recording.promise;
+    const truncate = fx.ns.setattr(ALICE, f.ino, { size: 10n });
+    // Done, or waiting for the write: given time either way, never asserted on.
+    await Promise.race([truncate, new Promise((r) => setTimeout(r, 300))]);
+    go.fire();
+    await Promise.all([write, truncate]);
+    const { size } = await fx.ns.getattr(f.ino);
+    const seen = (await fx.ns.read(ALICE, f.ino, 0n, 200_000)).data;
+    if (size === 10n) deepEqual(seen, Buffer.alloc(10, 0x2e), 'the write, then the truncate');
+    else {
+      equal(size, 104_096n, 'the truncate, then the write');
+      deepEqual(seen.subarray(0, 10), Buffer.alloc(10, 0x2e));
+      deepEqual(seen.subarray(10, 100_000), Buffer.alloc(100_000 - 10));
+      deepEqual(seen.subarray(100_000), tail, 'the write’s bytes');
+    }
   });
 
   test('6 removing the last link deletes the blob file', async () => {

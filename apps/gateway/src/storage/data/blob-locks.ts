@@ -8,7 +8,9 @@ interface LockState {
  * A readers–writer lock per blob, for what a blob's stored chunks go through: uploads share
  * it (different chunks of a blob upload in parallel), a cut or a removal holds it alone (so
  * no upload lands after it deleted the chunk). Waiters are served in order, so a queued cut is
- * not starved by a stream of uploads.
+ * not starved by a stream of uploads. The namespace keys one by inode for writes and size
+ * changes (Namespace sizeLocks). A holder must not ask for the same key again: behind a
+ * queued exclusive waiter, a second shared request waits for ever.
  */
 export class BlobLocks {
   private readonly states = new Map<bigint, LockState>();
