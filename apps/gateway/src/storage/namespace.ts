@@ -63,6 +63,12 @@ interface CachedNode {
   unannotated?: true;
 }
 
+/** A readers–writer lock per file shared by the gateway nodes (Namespace clusterSizeGuard). */
+export interface ClusterSizeGuard {
+  shared<T>(ino: bigint, work: () => Promise<T>): Promise<T>;
+  exclusive<T>(ino: bigint, work: () => Promise<T>): Promise<T>;
+}
+
 const INLINE = Number(LAYOUT.inline);
 const INLINE_CACHE_ENTRIES = 2048;
 /** Copies a move out of inline makes while other gateway nodes keep writing the file (moveInlineToBlob). */
@@ -186,6 +192,12 @@ export class Namespace implements NamespaceApi {
   onCommitted?: (fx: Effects) => void;
   /** Among gateway nodes (postgres/join-cluster.ts): runs a file's move out of inline alone. */
   inlineMoveGuard: (<T>(ino: bigint, work: () => Promise<T>) => Promise<T>) | undefined;
+  /**
+   * Among gateway nodes (postgres/join-cluster.ts): `sizeLocks` across them. Writes whose bytes
+   * reach the store before their record share it from their bytes to their record; a size
+   * change or a trim holds it alone, so no node cuts another's write between the two.
+   */
+  clusterSizeGuard: ClusterSizeGuard | undefined;
   /** Bumped by every cache invalidation: a lookup that raced one does not cache what it read. */
   private invalidations = 0;
   /** Async metadata durability (NamespaceOptions.deferMetadataFlushMs): changes not yet flushed. */
@@ -828,16 +840,21 @@ export class Namespace implements NamespaceApi {
         }
       }
     }
-    const r = await this.m.setattr(cred, ino, attrs);
-    // Shrinking: the committed size already hides the tail; cut the blob so a later extension,
-    // or a write mapped there (a file in extents), reads zeros there, not old bytes. Should the
-    // cut fail, the next write or extension cuts first, as after a crash.
-    if (r.truncatedTo !== undefined && layout !== INLINE) {
-      await this.d.truncate(ino, Number(r.truncatedTo)).catch((e: unknown) => {
-        this.tailChecked.delete(ino);
-        throw e;
-      });
-    }
+    const change = async () => {
+      const r = await this.m.setattr(cred, ino, attrs);
+      // Shrinking: the committed size already hides the tail; cut the blob so a later
+      // extension, or a write mapped there (a file in extents), reads zeros there, not old
+      // bytes. Should the cut fail, the next write or extension cuts first, as after a crash.
+      if (r.truncatedTo !== undefined && layout !== INLINE) {
+        await this.d.truncate(ino, Number(r.truncatedTo)).catch((e: unknown) => {
+          this.tailChecked.delete(ino);
+          throw e;
+        });
+      }
+      return r;
+    };
+    const r =
+      attrs.size === undefined ? await change() : await this.underClusterSize(ino, 'exclusive', change);
     const changed = this.changes.active
       ? [...new Set(SETATTR_FIELDS.filter(([k]) => attrs[k] !== undefined).map(([, f]) => f))]
       : [];
@@ -879,12 +896,21 @@ export class Namespace implements NamespaceApi {
       const unlock = await this.sizeLocks.shared(ino);
       try {
         await this.checkTail(ino, row);
-        await this.d.write(ino, Number(offset), data);
         const durable =
           stability !== 'unstable' ||
           (row.layout === LAYOUT.extents && (await this.mapsNewRange(ino, offset, end)));
-        if (durable) await this.d.sync(ino);
-        recorded = await this.m.recordWrite(ino, offset, end);
+        if (durable) {
+          // Its bytes reach the store before its record: among nodes, no size change or trim
+          // comes between.
+          recorded = await this.underClusterSize(ino, 'shared', async () => {
+            await this.d.write(ino, Number(offset), data);
+            await this.d.sync(ino);
+            return this.m.recordWrite(ino, offset, end);
+          });
+        } else {
+          await this.d.write(ino, Number(offset), data);
+          recorded = await this.m.recordWrite(ino, offset, end);
+        }
       } catch (e) {
         // Bytes that reached the blob stay only where the metadata accounts for them.
         this.undoTail(ino, (this.inflightWrites.get(ino) ?? 1) > 1).catch(() => {});
@@ -955,7 +981,23 @@ export class Namespace implements NamespaceApi {
 
   /** Cuts a file's own blob to its committed size (`row`, as stored). */
   private async trimTail(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
-    if (row.layout === LAYOUT.ownBlob) await this.d.prepareWrite(ino, Number(row.size));
+    const guard = this.clusterSizeGuard;
+    if (!guard) {
+      if (row.layout === LAYOUT.ownBlob) await this.d.prepareWrite(ino, Number(row.size));
+      return;
+    }
+    // Another node may have recorded a write since `row` was read: its size is read again,
+    // once that node's writes in flight to the file are recorded.
+    await guard.exclusive(ino, async () => {
+      const now = await this.m.row(ino);
+      if (now?.layout === LAYOUT.ownBlob) await this.d.prepareWrite(ino, Number(now.size));
+    });
+  }
+
+  /** `work` holding the file's size lock among gateway nodes (none on one node). */
+  private underClusterSize<T>(ino: bigint, mode: 'shared' | 'exclusive', work: () => Promise<T>): Promise<T> {
+    const guard = this.clusterSizeGuard;
+    return guard ? guard[mode](ino, work) : work();
   }
 
   /**

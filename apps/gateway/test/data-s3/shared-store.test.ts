@@ -8,7 +8,7 @@ import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
 import { BLOBS_PER_LOCK, underBlobLocks, underChunkLock } from '../../src/storage/postgres/advisory.ts';
 import type { Credential } from '../../src/storage/types.ts';
 import { type PostgresServer, requirePostgres, sharedPostgres } from '../support/postgres.ts';
-import { signal } from '../support/signal.ts';
+import { holdNextCall } from '../support/signal.ts';
 import { waitFor } from '../support/wait.ts';
 import { BUCKET, type StoreServer, startStoreServer } from './store-server.ts';
 
@@ -69,17 +69,7 @@ describe(
     }
 
     /** Holds the store's next PUT (the upload has read the stored chunk by then) until released. */
-    function holdPut(s: S3DataStore): { reached: Promise<void>; release: () => void } {
-      const put = s.objects.put.bind(s.objects);
-      const [reached, released] = [signal(), signal()];
-      s.objects.put = async (key, body) => {
-        s.objects.put = put;
-        reached.fire();
-        await released.promise;
-        return put(key, body);
-      };
-      return { reached: reached.promise, release: released.fire };
-    }
+    const holdPut = (s: S3DataStore) => holdNextCall(s.objects, 'put');
 
     /** Whether a process waits for an advisory lock on the test's database. */
     const waitingForLock = async () =>
@@ -131,6 +121,22 @@ describe(
       deepEqual(await objects('remove/'), []);
     });
 
+    /** Nodes a and b as namespaces on the test's database and the store's `prefix`. */
+    async function twoNodes(
+      prefix: string,
+      inlineMaxBytes: number,
+    ): Promise<[OpenedNamespace, OpenedNamespace]> {
+      const open = (nodeName: string) =>
+        openNamespace({
+          metadataUrl: url,
+          transportUrl: `s3://${BUCKET}/${prefix}`,
+          objectStore: server.settings({ chunkSize: CS }),
+          inlineMaxBytes,
+          nodeName,
+        });
+      return [await open('node-a'), await open('node-b')];
+    }
+
     /**
      * Nodes a and b as namespaces on the test's database (a 16 KiB inline_max) and an 8 KiB
      * file made on node a; `race` runs with node a's move of the file out of inline held after
@@ -146,37 +152,21 @@ describe(
         release: () => Promise<void>;
       }) => Promise<void>,
     ): Promise<{ head: Buffer; seen: Buffer[] }> {
-      const open = (nodeName: string) =>
-        openNamespace({
-          metadataUrl: url,
-          transportUrl: `s3://${BUCKET}/${prefix}`,
-          objectStore: server.settings({ chunkSize: CS }),
-          inlineMaxBytes: 16 * KiB,
-          nodeName,
-        });
-      const a = await open('node-a');
-      const b = await open('node-b');
+      const [a, b] = await twoNodes(prefix, 16 * KiB);
       try {
         const exp = (await a.ensureDirectory('/export', 0o1777)).ino;
         const { ino } = await a.create(ALICE, exp, prefix, 0o644);
         const head = randomBytes(8 * KiB);
         await a.write(ALICE, ino, 0n, head, 'unstable');
-        const [recording, recorded] = [signal(), signal()];
-        const record = a.meta.recordMove.bind(a.meta);
-        a.meta.recordMove = async (...args) => {
-          a.meta.recordMove = record;
-          recording.fire();
-          await recorded.promise;
-          return record(...args);
-        };
+        const recording = holdNextCall(a.meta, 'recordMove');
         const moving = a.write(ALICE, ino, 16n * KiBn, Buffer.alloc(4 * KiB, 0x61), 'unstable');
-        await recording.promise;
+        await recording.reached;
         await race({
           a,
           b,
           ino,
           release: async () => {
-            recorded.fire();
+            recording.release();
             await moving;
           },
         });
@@ -254,6 +244,80 @@ describe(
           Buffer.alloc(4 * KiB, 0x62),
           Buffer.alloc(8 * KiB),
           Buffer.alloc(4 * KiB, 0x61),
+        ]),
+      );
+    });
+
+    /**
+     * A file of 8 KiB written on `writer`; node b's stable write at 100,000 then holds between
+     * its bytes (stored) and its record while `change` runs on node a, until node a's change
+     * finished or waits for the file's size lock. What both nodes read after is returned.
+     */
+    async function duringStableWrite(
+      prefix: string,
+      writer: 'a' | 'b',
+      change: (a: OpenedNamespace, ino: bigint) => Promise<unknown>,
+    ): Promise<{ size: bigint; seen: Buffer[]; head: Buffer }> {
+      const [a, b] = await twoNodes(prefix, 0);
+      try {
+        const exp = (await a.ensureDirectory('/export', 0o1777)).ino;
+        const { ino } = await a.create(ALICE, exp, prefix, 0o644);
+        const head = randomBytes(8 * KiB);
+        await (writer === 'a' ? a : b).write(ALICE, ino, 0n, head, 'file');
+        const recording = holdNextCall(b.meta, 'recordWrite');
+        const written = b.write(ALICE, ino, 100_000n, Buffer.alloc(4 * KiB, 0x62), 'file');
+        await recording.reached;
+        a.invalidate([ino]);
+        let done = false;
+        const changed = change(a, ino).finally(() => {
+          done = true;
+        });
+        await waitFor(
+          async () => done || (await waitingForLock()),
+          'node a to finish or to wait for the lock',
+        );
+        recording.release();
+        await Promise.all([written, changed]);
+        a.invalidate([ino]);
+        b.invalidate([ino]);
+        const { size } = await a.getattr(ino);
+        const seen = [
+          (await a.read(ALICE, ino, 0n, 200 * KiB)).data,
+          (await b.read(ALICE, ino, 0n, 200 * KiB)).data,
+        ];
+        return { size, seen, head };
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }
+
+    test('5 a truncate on node a while node b’s stable write past the new end is between its bytes and its record: one order or the other', async () => {
+      const { size, seen, head } = await duringStableWrite('truncate-write', 'a', (a, ino) =>
+        a.setattr(ALICE, ino, { size: 10n }),
+      );
+      if (size === 10n) sameOnBoth(seen, head.subarray(0, 10));
+      else {
+        equal(size, 104_096n);
+        sameOnBoth(
+          seen,
+          Buffer.concat([head.subarray(0, 10), Buffer.alloc(100_000 - 10), Buffer.alloc(4 * KiB, 0x62)]),
+        );
+      }
+    });
+
+    test('6 node a’s first write to a file trims its tail while node b’s stable write past the end waits for its record: node b’s bytes are kept', async () => {
+      const { size, seen, head } = await duringStableWrite('trim-write', 'b', (a, ino) =>
+        a.write(ALICE, ino, 0n, Buffer.alloc(4 * KiB, 0x61), 'file'),
+      );
+      equal(size, 104_096n);
+      sameOnBoth(
+        seen,
+        Buffer.concat([
+          Buffer.alloc(4 * KiB, 0x61),
+          head.subarray(4 * KiB),
+          Buffer.alloc(100_000 - 8 * KiB),
+          Buffer.alloc(4 * KiB, 0x62),
         ]),
       );
     });

@@ -8,7 +8,7 @@ import { LoopWrites } from '../../src/storage/data/loop-writes.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
 import { ROOT } from '../../src/storage/types.ts';
-import { signal } from '../support/signal.ts';
+import { holdNextCall } from '../support/signal.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { ALICE, BOB, type Fixture, openFixture, rejectsWith } from './fixture.ts';
 
@@ -171,21 +171,14 @@ describe('file data', () => {
     const f = await fx.ns.create(ALICE, exp, 'truncated-under-a-write', 0o644);
     await fx.ns.write(ALICE, f.ino, 0n, Buffer.alloc(64 * 1024, 0x2e));
     // The write's bytes are in the blob; its record waits until the truncate went as far as it can.
-    const [recording, go] = [signal(), signal()];
-    const record = fx.ns.meta.recordWrite.bind(fx.ns.meta);
-    fx.ns.meta.recordWrite = async (...args) => {
-      fx.ns.meta.recordWrite = record;
-      recording.fire();
-      await go.promise;
-      return record(...args);
-    };
+    const recording = holdNextCall(fx.ns.meta, 'recordWrite');
     const tail = Buffer.alloc(4096, 0x77);
     const write = fx.ns.write(ALICE, f.ino, 100_000n, tail, 'file');
-    await recording.promise;
+    await recording.reached;
     const truncate = fx.ns.setattr(ALICE, f.ino, { size: 10n });
     // Done, or waiting for the write: given time either way, never asserted on.
     await Promise.race([truncate, new Promise((r) => setTimeout(r, 300))]);
-    go.fire();
+    recording.release();
     await Promise.all([write, truncate]);
     const { size } = await fx.ns.getattr(f.ino);
     const seen = (await fx.ns.read(ALICE, f.ino, 0n, 200_000)).data;

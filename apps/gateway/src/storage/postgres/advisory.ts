@@ -78,6 +78,8 @@ const CHUNK_CLASS = 7414;
 const BLOB_CLASS = 7415;
 /** The advisory lock class of files moving out of inline (Namespace inlineMoveGuard). */
 const MOVE_CLASS = 7416;
+/** The advisory lock class of files' sizes (Namespace clusterSizeGuard): shared by writes, exclusive to cut. */
+const SIZE_CLASS = 7417;
 /** Blobs locked in one transaction at most: each advisory lock takes a slot of PostgreSQL's lock table. */
 export const BLOBS_PER_LOCK = 256;
 
@@ -129,6 +131,21 @@ export function underBlobLocks<T>(
 /** Runs `work` holding the file's move lock (7416, ino): one process at a time moves it out of inline. */
 export function underMoveLock<T>(pool: pg.Pool, ino: bigint, work: () => Promise<T>): Promise<T> {
   return underLocks(pool, `SELECT pg_advisory_xact_lock(${MOVE_CLASS}, ${key31(ino)})`, work);
+}
+
+/**
+ * Runs `work` holding the file's size lock (7417, ino), shared or exclusive: writes whose bytes
+ * reach the store before their record share it, a size change or trim holds it alone. Taken
+ * before any blob or chunk lock (7415, 7414), never while one is held.
+ */
+export function underSizeLock<T>(
+  pool: pg.Pool,
+  ino: bigint,
+  mode: 'shared' | 'exclusive',
+  work: () => Promise<T>,
+): Promise<T> {
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  return underLocks(pool, `SELECT ${fn}(${SIZE_CLASS}, ${key31(ino)})`, work);
 }
 
 async function underLocks<T>(pool: pg.Pool, lock: string, work: () => Promise<T>): Promise<T> {

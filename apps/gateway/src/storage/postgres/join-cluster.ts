@@ -3,7 +3,7 @@ import pg from 'pg';
 import { pgConnectionString } from '../../config/control-url.ts';
 import type { S3DataStore } from '../data/s3-blobs.ts';
 import type { OpenedNamespace, OpenNamespaceOptions } from '../open.ts';
-import { BLOBS_PER_LOCK, underBlobLocks, underChunkLock, underMoveLock } from './advisory.ts';
+import { BLOBS_PER_LOCK, underBlobLocks, underChunkLock, underMoveLock, underSizeLock } from './advisory.ts';
 import { ClusterLocks } from './cluster-locks.ts';
 import { ClusterOpens } from './cluster-opens.ts';
 import { ClusterInvalidation } from './invalidation.ts';
@@ -11,8 +11,8 @@ import type { PgMetadataStore } from './store.ts';
 
 /** Chunk rewrites a node holds locks for at once (more wait for a connection). */
 const CHUNK_LOCK_CONNECTIONS = 8;
-/** Moves out of inline a node holds locks for at once (more wait for a connection). */
-const MOVE_LOCK_CONNECTIONS = 4;
+/** Moves out of inline and size locks a node holds at once (more wait for a connection). */
+const FILE_LOCK_CONNECTIONS = 8;
 
 /**
  * A namespace on PostgreSQL metadata joins the other gateway nodes on it: cache invalidations
@@ -84,11 +84,17 @@ export async function joinCluster(
     ns.lockPools.push(pool);
     return pool;
   };
-  // A file moves out of inline on one node at a time (Namespace inlineMoveGuard), holding a
-  // lock while its bytes are stored: on connections of their own, which neither metadata
-  // transactions nor the move's own chunk locks wait for.
-  const moves = lockPool(MOVE_LOCK_CONNECTIONS, 'claudefs-move-locks');
-  ns.inlineMoveGuard = (ino, work) => underMoveLock(moves, ino, work);
+  // A file moves out of inline on one node at a time (Namespace inlineMoveGuard), and its size
+  // changes and trims wait for other nodes' writes between their bytes and their record
+  // (clusterSizeGuard): locks held while bytes are stored, on connections of their own, which
+  // neither metadata transactions nor the chunk locks taken meanwhile wait for. Neither lock
+  // is taken while the other is held.
+  const files = lockPool(FILE_LOCK_CONNECTIONS, 'claudefs-file-locks');
+  ns.inlineMoveGuard = (ino, work) => underMoveLock(files, ino, work);
+  ns.clusterSizeGuard = {
+    shared: (ino, work) => underSizeLock(files, ino, 'shared', work),
+    exclusive: (ino, work) => underSizeLock(files, ino, 'exclusive', work),
+  };
   // Nodes sharing an object store rewrite a chunk one at a time, and none while another cuts
   // or removes its blob (s3-blobs.ts SharedStoreGuard), on connections of their own: a lock is
   // held for a chunk's GET and PUT, which metadata transactions must not queue behind.
