@@ -1090,23 +1090,22 @@ export class Namespace implements NamespaceApi {
    * move's first cut would delete what the first one stored. A write another node kept inline
    * meanwhile makes the move copy again (at most MOVE_ATTEMPTS times, then EAGAIN: try later).
    */
-  private moveInlineToBlob(
+  private async moveInlineToBlob(
     ino: bigint,
     offset: bigint,
     data: Buffer,
   ): Promise<{ attrs: Attributes; fx: Effects } | undefined> {
-    const move = async () => {
-      const unlock = await this.sizeLocks.shared(ino);
-      try {
-        return await this.copyOutOfInline(ino, offset, data);
-      } finally {
-        unlock();
-      }
-    };
-    return this.inlineMoveGuard ? this.inlineMoveGuard(ino, move) : move();
+    // The local lock first, then the cluster's, as everywhere.
+    const unlock = await this.sizeLocks.shared(ino);
+    try {
+      const copy = () => this.copyOutOfInline(ino, offset, data);
+      return await (this.inlineMoveGuard ? this.inlineMoveGuard(ino, copy) : copy());
+    } finally {
+      unlock();
+    }
   }
 
-  /** `moveInlineToBlob` itself, its copies holding the file’s size lock. */
+  /** `moveInlineToBlob` itself, holding the file's size lock (and the cluster's move lock). */
   private async copyOutOfInline(
     ino: bigint,
     offset: bigint,

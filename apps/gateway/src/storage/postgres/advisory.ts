@@ -4,6 +4,11 @@ import type pg from 'pg';
  * What the cluster's coherence modules (byte-range locks, SMB opens) share: a process's
  * liveness lock and decisions under an inode's transaction-scoped advisory lock. Advisory locks
  * use the two-key form, a space apart from the one-key locks of the store.
+ *
+ * The data path's locks are taken in one order, so no two processes wait for each other in a
+ * circle: a file's local size lock (Namespace sizeLocks), then its move (7416) or size (7417)
+ * lock — never both —, then a blob's (7415), then a chunk's (7414). Each is held on a
+ * connection of its own, from a pool the later locks never draw from.
  */
 
 /** The liveness lock's class: (7411, alive key), held by the listening session of a process. */
