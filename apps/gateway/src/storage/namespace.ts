@@ -161,7 +161,7 @@ export class Namespace implements NamespaceApi {
   /** Reusable buffers for large pooled reads (see buffer-pool.ts), shared memory. */
   readonly buffers = new BufferPool(64 * 1024 * 1024, true);
   /** Inodes whose blob tail was checked in this process (see writeData). */
-  private readonly tailChecked = new Map<bigint, Promise<void>>();
+  private tailChecked = new Map<bigint, Promise<void>>();
   private readonly inflightWrites = new Map<bigint, number>();
   /**
    * Per file: writes share it while their bytes may lie past the committed size (from the tail
@@ -171,6 +171,8 @@ export class Namespace implements NamespaceApi {
   private readonly sizeLocks = new BlobLocks();
   /** Files a failed write left bytes in that wait for their other writes to end (undoTail). */
   private readonly untidy = new Set<bigint>();
+  /** Tail checks another node's start voided (forgetTailChecks), until each file's recheck. */
+  private staleChecks = new Map<bigint, Promise<void>>();
   /** Writes to each inline file, one at a time (a move to the blob must not miss one). */
   private readonly inlineQueues = new Map<bigint, Promise<unknown>>();
   private readonly inlineMax: bigint;
@@ -230,7 +232,7 @@ export class Namespace implements NamespaceApi {
     this.m = guardMeta(meta, this.breakers.metadata);
     this.d = guardAsync(data, this.breakers.transport);
     // A file this run wrote to owns a blob even when a failed write left it looking unwritten.
-    meta.mayHaveBlob = (ino) => this.tailChecked.has(ino);
+    meta.mayHaveBlob = (ino) => this.tailChecked.has(ino) || this.staleChecks.has(ino);
     meta.committed = (made) => this.cacheCommitted(made);
   }
 
@@ -727,7 +729,10 @@ export class Namespace implements NamespaceApi {
     for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
     this.onCommitted?.(fx);
     if (fx.freedBlobs.length > 0) {
-      for (const b of fx.freedBlobs) this.tailChecked.delete(b);
+      for (const b of fx.freedBlobs) {
+        this.tailChecked.delete(b);
+        this.staleChecks.delete(b);
+      }
       // Deleting data after the commit is durable; start-up retries whatever a crash left queued.
       const blobs = fx.freedBlobs;
       const run = this.syncMeta()
@@ -832,6 +837,8 @@ export class Namespace implements NamespaceApi {
       // An extension exposes what the blob holds past the old size: a crash may have left
       // bytes there (or a failed write, whose clearing may still run).
       if (layout !== INLINE) {
+        // No write of this node is past its tail check: the size change holds the size lock.
+        this.recheckTail(ino, false);
         const checked = this.tailChecked.get(ino);
         if (checked) await checked;
         else {
@@ -889,6 +896,7 @@ export class Namespace implements NamespaceApi {
       ({ row, annotated } = await this.m.precheckWrite(cred, ino, end));
     }
     if (annotated) await this.voidAnnotation(ino);
+    this.recheckTail(ino, (this.inflightWrites.get(ino) ?? 0) > 0);
     // Counted before the tail check: a clearing decided from now on waits for this write.
     this.inflightWrites.set(ino, (this.inflightWrites.get(ino) ?? 0) + 1);
     try {
@@ -987,8 +995,10 @@ export class Namespace implements NamespaceApi {
       return;
     }
     // Another node may have recorded a write since `row` was read: its size is read again,
-    // once that node's writes in flight to the file are recorded.
+    // once that node's writes in flight to the file are recorded. What this node knows of the
+    // blob's end is dropped: a node that died may have stored bytes past it unannounced.
     await guard.exclusive(ino, async () => {
+      this.d.invalidate?.(ino);
       const now = await this.m.row(ino);
       if (now?.layout === LAYOUT.ownBlob) await this.d.prepareWrite(ino, Number(now.size));
     });
@@ -1039,6 +1049,31 @@ export class Namespace implements NamespaceApi {
     gate.catch(() => {});
     this.tailChecked.set(ino, gate);
     return undo;
+  }
+
+  /**
+   * Another gateway node has just started (join-cluster.ts): the process before it on that node
+   * may have stored a write's bytes past a file's end and died before recording the write. The
+   * tails this node checked are checked again, each before the file's next write or extension
+   * here (recheckTail); files not checked yet are checked then anyway.
+   */
+  forgetTailChecks(): void {
+    if (this.staleChecks.size === 0) this.staleChecks = this.tailChecked;
+    else for (const [ino, checked] of this.tailChecked) this.staleChecks.set(ino, checked);
+    this.tailChecked = new Map();
+  }
+
+  /**
+   * A tail check another node's start voided: the file is trimmed again (undoTail) — after
+   * this node's writes in flight to it, which keep the old check meanwhile.
+   */
+  private recheckTail(ino: bigint, othersInFlight: boolean): void {
+    if (this.staleChecks.size === 0) return;
+    const stale = this.staleChecks.get(ino);
+    if (!stale) return;
+    this.staleChecks.delete(ino);
+    if (othersInFlight && !this.tailChecked.has(ino)) this.tailChecked.set(ino, stale);
+    this.undoTail(ino, othersInFlight).catch(() => {});
   }
 
   /**

@@ -321,5 +321,47 @@ describe(
         ]),
       );
     });
+
+    test('7 a node that stored a write’s bytes past the end and died before recording it: once it is back, another node growing the file reads zeros there', async () => {
+      const [a, b] = await twoNodes('restart', 0);
+      let b2: OpenedNamespace | undefined;
+      try {
+        const exp = (await a.ensureDirectory('/export', 0o1777)).ino;
+        const { ino } = await a.create(ALICE, exp, 'restart', 0o644);
+        // Node a writes first: its tail check is done for this process life.
+        await a.write(ALICE, ino, 0n, Buffer.alloc(8 * KiB, 0x61), 'file');
+        // Node b's write past the end stored its bytes; its record never came (its process died).
+        await b.data.write(ino, 100_000, Buffer.from('never recorded'));
+        await b.data.sync(ino);
+        await b.close();
+        const heard = a.cluster!.startsHeard;
+        b2 = await openNamespace({
+          metadataUrl: url,
+          transportUrl: `s3://${BUCKET}/restart`,
+          objectStore: server.settings({ chunkSize: CS }),
+          nodeName: 'node-b',
+        });
+        await waitFor(() => a.cluster!.startsHeard > heard, 'node a to hear node b start');
+        await a.setattr(ALICE, ino, { size: 200_000n });
+        b2.invalidate([ino]);
+        for (const [name, ns] of [
+          ['a', a],
+          ['b', b2],
+        ] as const) {
+          const seen = (await ns.read(ALICE, ino, 0n, 200_000)).data;
+          ok(
+            seen.subarray(0, 8 * KiB).equals(Buffer.alloc(8 * KiB, 0x61)),
+            `node ${name}: the written bytes`,
+          );
+          ok(
+            seen.subarray(8 * KiB).equals(Buffer.alloc(200_000 - 8 * KiB)),
+            `node ${name}: zeros past the old end`,
+          );
+        }
+      } finally {
+        await a.close();
+        await b2?.close();
+      }
+    });
   },
 );

@@ -30,6 +30,8 @@ interface Message {
   q?: RecallRequest[];
   /** The sender's answers to recalls: their ids. */
   a?: string[];
+  /** The sender has just started: a process before it may have left writes unrecorded. */
+  s?: true;
 }
 
 /** What the byte-range lock coherence (cluster-locks.ts) plugs into the listener. */
@@ -72,12 +74,19 @@ export class ClusterInvalidation {
   private pendingOpens = new Set<bigint>();
   locks: LockHooks | undefined;
   opens: OpensHooks | undefined;
+  /**
+   * Another node started, or this one missed what was said (a reconnect): a gateway process
+   * that died may have stored a write's bytes past a file's end without recording the write.
+   */
+  peerStarted: (() => void) | undefined;
   private scheduled = false;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   /** Notifications received from other nodes, and published by this one. */
   received = 0;
   published = 0;
+  /** Other nodes' starts heard (announceStart). */
+  startsHeard = 0;
 
   constructor(
     private readonly url: string,
@@ -107,6 +116,11 @@ export class ClusterInvalidation {
     await client.query(`LISTEN ${this.channel}`);
     if (this.locks) await client.query(this.locks.alive.text, this.locks.alive.values);
     this.listener = client;
+  }
+
+  /** Tells the other nodes this one has just started (their `peerStarted`). */
+  announceStart(): void {
+    if (!this.closed) this.notify(JSON.stringify({ n: this.nodeId, s: true }));
   }
 
   /** Called with each committed mutation's effects. */
@@ -193,6 +207,10 @@ export class ClusterInvalidation {
     }
     if (m.n === this.nodeId) return;
     this.received++;
+    if (m.s) {
+      this.startsHeard++;
+      this.peerStarted?.();
+    }
     if (m.l && m.l.length > 0) this.locks?.changed(m.l.map((s) => BigInt(s)));
     if (m.c && m.c.length > 0) this.opens?.changed(m.c.map((s) => BigInt(s)));
     if (m.q && m.q.length > 0) this.opens?.requested(m.q);
@@ -219,6 +237,7 @@ export class ClusterInvalidation {
         // What was said while nobody listened is unknown: drop everything.
         () => {
           this.invalidate();
+          this.peerStarted?.();
           this.locks?.reconnected();
           this.opens?.reconnected();
         },

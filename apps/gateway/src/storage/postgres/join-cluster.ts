@@ -109,7 +109,9 @@ export async function joinCluster(
   ns.locks.cluster = locks;
   ns.caching.register(opens);
   ns.caching.cluster = opens;
+  cluster.peerStarted = () => ns.forgetTailChecks();
   await cluster.start();
   await locks.resync();
   await opens.resync();
+  cluster.announceStart();
 }
