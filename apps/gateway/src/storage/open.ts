@@ -76,7 +76,7 @@ export class OpenedNamespace extends Namespace {
   checkpointer: Checkpointer | undefined;
   /** PostgreSQL: cache invalidations to and from the other gateway nodes. */
   cluster: ClusterInvalidation | undefined;
-  /** PostgreSQL: the connections moves out of inline and chunk rewrites lock on (join-cluster.ts). */
+  /** PostgreSQL: the connections file locks (moves, sizes) and chunk rewrites hold (join-cluster.ts). */
   readonly lockPools: Array<{ end(): Promise<void> }> = [];
 
   override async close(): Promise<void> {
