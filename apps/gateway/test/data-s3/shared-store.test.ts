@@ -13,11 +13,12 @@ import { waitFor } from '../support/wait.ts';
 import { BUCKET, type StoreServer, startStoreServer } from './store-server.ts';
 
 /**
- * Two nodes' data stores on one object store, kept apart as a cluster keeps them
- * (postgres/join-cluster.ts): advisory locks on a real PostgreSQL, a pool of connections per
- * node. An upload reads the stored chunk, lays its bytes over it and puts it back; one that
- * read a chunk before the other node cut or removed its blob must not put the old bytes back
- * — a later extension of the file would show them.
+ * Two nodes on one PostgreSQL and one object store, kept apart as a cluster keeps them
+ * (postgres/join-cluster.ts): advisory locks on a real PostgreSQL, pools of connections per
+ * node. Each test holds one node between two steps (an upload between reading a chunk and
+ * putting it back, a write between its bytes and its record, a move out of inline before it
+ * is recorded) while the other node changes the file, and checks nothing either node did is
+ * lost or comes back: 1–2 the data stores alone, 3–7 whole namespaces.
  */
 const CS = 64 * 1024;
 const KiB = 1024;
@@ -25,7 +26,7 @@ const KiBn = 1024n;
 const ALICE: Credential = { uid: 1000, gid: 1000, gids: [] };
 
 describe(
-  'two nodes on one object store: a cut or removal waits for the other node’s upload',
+  'two nodes on one object store: what one node does to a file never undoes what the other did',
   requirePostgres(),
   () => {
     let server: StoreServer;
