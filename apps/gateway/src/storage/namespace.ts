@@ -987,20 +987,22 @@ export class Namespace implements NamespaceApi {
     return p;
   }
 
-  /** Cuts a file's own blob to its committed size (`row`, as stored). */
-  private async trimTail(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
+  /**
+   * Cuts a file's own blob to its committed size: `row` as stored when given (a tail check has
+   * just read it), else read now.
+   */
+  private async trimTail(ino: bigint, row?: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
+    const cut = async (r: Pick<InodeRow, 'layout' | 'size'> | undefined) => {
+      if (r?.layout === LAYOUT.ownBlob) await this.d.prepareWrite(ino, Number(r.size));
+    };
     const guard = this.clusterSizeGuard;
-    if (!guard) {
-      if (row.layout === LAYOUT.ownBlob) await this.d.prepareWrite(ino, Number(row.size));
-      return;
-    }
+    if (!guard) return cut(row ?? (await this.m.row(ino)));
     // Another node may have recorded a write since `row` was read: its size is read again,
     // once that node's writes in flight to the file are recorded. What this node knows of the
     // blob's end is dropped: a node that died may have stored bytes past it unannounced.
     await guard.exclusive(ino, async () => {
       this.d.invalidate?.(ino);
-      const now = await this.m.row(ino);
-      if (now?.layout === LAYOUT.ownBlob) await this.d.prepareWrite(ino, Number(now.size));
+      await cut(await this.m.row(ino));
     });
   }
 
@@ -1038,10 +1040,7 @@ export class Namespace implements NamespaceApi {
       this.untidy.add(ino);
       return Promise.resolve();
     }
-    const undo = (async () => {
-      const row = await this.m.row(ino);
-      if (row) await this.trimTail(ino, row);
-    })();
+    const undo = this.trimTail(ino);
     const gate: Promise<void> = undo.catch((e: unknown) => {
       if (this.tailChecked.get(ino) === gate) this.tailChecked.delete(ino);
       throw e;
@@ -1068,7 +1067,6 @@ export class Namespace implements NamespaceApi {
    * this node's writes in flight to it, which keep the old check meanwhile.
    */
   private recheckTail(ino: bigint, othersInFlight: boolean): void {
-    if (this.staleChecks.size === 0) return;
     const stale = this.staleChecks.get(ino);
     if (!stale) return;
     this.staleChecks.delete(ino);
