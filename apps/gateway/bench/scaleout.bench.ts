@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { OBJECT_STORE_DEFAULTS, parseInlineMax } from '../src/config/object-store.ts';
 import { openNamespace } from '../src/storage/open.ts';
 import { ROOT } from '../src/storage/types.ts';
 import { type StoreServer, startStoreServer } from '../test/data-s3/store-server.ts';
@@ -47,10 +48,13 @@ let store: StoreServer | undefined;
 let cluster: Cluster | undefined;
 try {
   // ---- namespace metadata on PostgreSQL ----------------------------------------------------
+  // As a gateway opens it by default: a new file's bytes start in its metadata row (inline_max),
+  // so a create is metadata only, as it is on a scaled-out node whose data is in an object store.
   const ns = await openNamespace({
     metadataUrl: await pg.createDatabase(),
     transportUrl: `file://${makeTempDir('scaleout-data')}`,
     cacheTtlMs: 0,
+    inlineMaxBytes: parseInlineMax(OBJECT_STORE_DEFAULTS.inlineMax),
   });
   const dirs: bigint[] = [];
   for (let i = 0; i < 16; i++) dirs.push((await ns.mkdir(ROOT, ns.rootIno, `d${i}`, 0o755)).ino);

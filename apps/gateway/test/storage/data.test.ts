@@ -457,6 +457,47 @@ describe('file data held in memory, bounded', () => {
   });
 });
 
+describe('blob descriptors, bounded', () => {
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  test('1 new blobs never written (every new file with transport.inline_max 0) do not keep a descriptor each; one reopened and written still has its folder flushed by its sync', async () => {
+    const { LocalBlobStore } = await import('../../src/storage/data/local-blobs.ts');
+    const store = await LocalBlobStore.open(makeTempDir('blobs'));
+    const shardFlushes = (blob: bigint) =>
+      (store as unknown as { shardSync: Array<{ flushes: number }> }).shardSync[Number(blob & 0xffn)]!
+        .flushes;
+    try {
+      const before = openFds();
+      // 520 readied blobs: the 8 least recently used are closed, too few to flush their folders.
+      for (let i = 1n; i <= 520n; i++) await store.prepareWrite(i, 0);
+      ok(openFds() - before <= 512 + 8, `${openFds() - before} descriptors for 520 blobs`);
+      equal(store.unflushedNameCount, 8);
+      const flushed = shardFlushes(1n);
+      await store.write(1n, 0, Buffer.from('one'));
+      await store.sync(1n);
+      equal(
+        shardFlushes(1n),
+        flushed + 1,
+        'blob 1, closed before its entry was flushed: its sync flushes the folder',
+      );
+      equal(store.unflushedNameCount, 8, 'blob 1 open again; blob 9, the least recently used, closed for it');
+
+      for (let i = 521n; i <= 3000n; i++) await store.prepareWrite(i, 0);
+      const held = openFds() - before;
+      // 512 blobs and the 256 shard folders' descriptors, kept for their flushes.
+      ok(held <= 512 + 256 + 8, `${held} descriptors for 3,000 blobs (were 3,000)`);
+      await new Promise((r) => setTimeout(r, 200));
+      ok(
+        store.unflushedNameCount < 256,
+        `${store.unflushedNameCount} remembered: their folders were flushed in the background`,
+      );
+      equal((await store.read(1n, 0, 3)).toString(), 'one');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('emptying a large file', () => {
   test('1 a file of 64 MiB or more emptied (SMB overwrite, NFS O_TRUNC) gets a new, empty blob file under the same name; writes after it land there and survive a restart', async () => {
     const { LocalBlobStore } = await import('../../src/storage/data/local-blobs.ts');
