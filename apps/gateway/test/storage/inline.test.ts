@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR, STREAM_XATTR_PREFIX } from '../../src/storage/annotations.ts';
+import { fsError } from '../../src/storage/errors.ts';
 import { runFsck } from '../../src/storage/fsck/index.ts';
 import { LAYOUT } from '../../src/storage/meta/rows.ts';
 import { type OpenedNamespace, openNamespace } from '../../src/storage/open.ts';
@@ -155,6 +156,46 @@ for (const [name, url, skip] of backends()) {
         equal(await usage(), before);
         equal(await ns.meta.inlineBytes(a.ino), undefined);
       }));
+
+    test('4b a small upload gathered whole (S3 PUT) is created with its bytes in one transaction: inline, charged once; refused by the quota, it leaves nothing', async () => {
+      const stateDir = makeTempDir('inline');
+      let limit = 1n << 62n;
+      const ns = await openNamespace({
+        metadataUrl: (await url()) ?? `sqlite://${stateDir}/meta.db`,
+        transportUrl: `file://${stateDir}/data`,
+        inlineMaxBytes: INLINE_MAX,
+        gate: {
+          check(c) {
+            if (c.usage('uid', c.uid).bytes + c.addBytes > limit)
+              throw fsError('EDQUOT', 'hard quota exceeded');
+          },
+        },
+      });
+      try {
+        const dir = await ns.ensureDirectory('/d', 0o777);
+        const before = await ns.quotaUsage('uid', 0);
+        const body = pattern(3000, 11);
+        const a = await ns.createDetachedWith(ROOT, 0o644, 'upload', null, body);
+        equal(a.size, 3000n);
+        equal(await layoutOf(ns, a.ino), LAYOUT.inline);
+        const after = await ns.quotaUsage('uid', 0);
+        deepEqual([after.bytes - before.bytes, after.inodes - before.inodes], [3000n, 1n]);
+        await ns.linkDetached(ROOT, a.ino, dir.ino, 'object', false);
+        deepEqual(await readAll(ns, (await ns.lookup(ROOT, dir.ino, 'object')).ino), body);
+        equal(await ns.data.physicalSize(a.ino), undefined, 'no blob file');
+
+        limit = after.bytes + 100n;
+        const detached = (await ns.meta.detached()).length;
+        await rejects(ns.createDetachedWith(ROOT, 0o644, 'upload', null, body), { code: 'EDQUOT' });
+        deepEqual(await ns.quotaUsage('uid', 0), after, 'the ledger unchanged');
+        equal((await ns.meta.detached()).length, detached, 'no detached file left');
+        await rejects(ns.createDetachedWith(ROOT, 0o644, 'upload', null, Buffer.alloc(INLINE_MAX + 1)), {
+          code: 'EINVAL',
+        });
+      } finally {
+        await ns.close();
+      }
+    });
   });
 }
 

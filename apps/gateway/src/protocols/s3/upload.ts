@@ -51,12 +51,20 @@ export async function writeAside(
   owner: string | null = null,
   expected?: bigint,
 ): Promise<WrittenAside> {
+  // A small object (a part never: a completed upload refers to its parts' blobs) is gathered
+  // whole and created with its bytes in one transaction; a body the verifier refuses creates
+  // nothing.
+  if (purpose !== PART_PURPOSE && expected !== undefined && ns.fitsInline(expected)) {
+    const content = await gather(source, expected);
+    try {
+      return { attrs: await ns.createDetachedWith(cred, FILE_MODE, purpose, owner, content), size: expected };
+    } catch (e) {
+      throw fromFsError(e);
+    }
+  }
   let attrs: Attributes;
   try {
-    // A small object starts inline in the metadata database; a part never does (a completed
-    // upload refers to its parts' blobs).
-    const sizeHint = purpose === PART_PURPOSE ? undefined : expected;
-    attrs = await ns.createDetached(cred, FILE_MODE, purpose, owner, sizeHint);
+    attrs = await ns.createDetached(cred, FILE_MODE, purpose, owner);
   } catch (e) {
     throw fromFsError(e);
   }
@@ -91,12 +99,7 @@ export async function writeAside(
       }
     }
     await flush();
-    if (expected !== undefined && pos !== expected) {
-      throw new S3Error(
-        'IncompleteBody',
-        'You did not provide the number of bytes specified by the Content-Length HTTP header.',
-      );
-    }
+    if (expected !== undefined && pos !== expected) throw incompleteBody();
     // The bytes on disk; their size reaches it with the link or part record that follows.
     await ns.commitData(ino);
     return { attrs: await ns.getattr(ino), size: pos };
@@ -104,6 +107,26 @@ export async function writeAside(
     await ns.removeDetached(ino).catch(() => {});
     throw fromFsError(e);
   }
+}
+
+/** A body of `expected` bytes (small: it fits inline), or IncompleteBody. */
+async function gather(source: AsyncIterable<Buffer>, expected: bigint): Promise<Buffer> {
+  const content = Buffer.allocUnsafe(Number(expected));
+  let fill = 0;
+  for await (const chunk of source) {
+    if (fill + chunk.length > content.length) throw incompleteBody();
+    chunk.copy(content, fill);
+    fill += chunk.length;
+  }
+  if (fill !== content.length) throw incompleteBody();
+  return content;
+}
+
+function incompleteBody(): S3Error {
+  return new S3Error(
+    'IncompleteBody',
+    'You did not provide the number of bytes specified by the Content-Length HTTP header.',
+  );
 }
 
 /** Streams [start, end] (inclusive) of a file in chunks, reading only as fast as it is sent. */

@@ -17,8 +17,11 @@ export function* createDetached(
   purpose: string,
   owner: string | null,
   inline = false,
+  /** The file's whole content, kept inline (the caller checked it fits): one transaction. */
+  content?: Buffer,
 ): Program<Attributes> {
-  yield* charge(ctx, cred.uid, cred.gid, 0n, 1n);
+  const size = BigInt(content?.length ?? 0);
+  yield* charge(ctx, cred.uid, cred.gid, size, 1n);
   const row = yield* insertInode(ctx, {
     type: 'file',
     mode: mode & 0o7777,
@@ -26,11 +29,14 @@ export function* createDetached(
     uid: cred.uid,
     gid: cred.gid,
     parent: 0n,
-    layout: inline ? LAYOUT.inline : LAYOUT.ownBlob,
+    layout: inline || content ? LAYOUT.inline : LAYOUT.ownBlob,
   });
   yield* run('insertDetached', row.ino, ctx.now(), purpose, owner);
-  yield* addUsage(cred.uid, cred.gid, 0n, 1n);
-  return toAttributes(row);
+  yield* addUsage(cred.uid, cred.gid, size, 1n);
+  if (!content?.length) return toAttributes(row);
+  yield* run('setInline', row.ino, content);
+  const t = ctx.now();
+  return toAttributes((yield* get<InodeRow>('recordWrite', size, t, t, row.ino))!);
 }
 
 /**

@@ -269,8 +269,15 @@ export abstract class MetadataStore implements TxContext {
     return this.tx(() => attributes.setXattrs(this, cred, ino, values, quiet));
   }
 
-  createDetached(cred: Credential, mode: number, purpose: string, owner: string | null, inline = false) {
-    return this.tx(() => detachedOps.createDetached(this, cred, mode, purpose, owner, inline));
+  createDetached(
+    cred: Credential,
+    mode: number,
+    purpose: string,
+    owner: string | null,
+    inline = false,
+    content?: Buffer,
+  ) {
+    return this.tx(() => detachedOps.createDetached(this, cred, mode, purpose, owner, inline, content));
   }
 
   linkDetached(
