@@ -614,6 +614,37 @@ describe('blob lifetime', () => {
     }
   });
 
+  test('2b several attributes set and removed in one call: each name holds its own value, the removed are gone, the rest untouched; a large value beside small ones too', async () => {
+    const fx = await openFixture();
+    try {
+      const exp = (await fx.ns.ensureDirectory('/export', 0o777)).ino;
+      const f = await fx.ns.create(ALICE, exp, 'many', 0o644);
+      const binary = Buffer.from([0, 255, 1, 254, 0x27, 0x22]);
+      await fx.ns.setXattrs(ALICE, f.ino, {
+        'user.keep': Buffer.from('kept'),
+        'user.a': Buffer.from('1'),
+        'user.b': Buffer.from('2'),
+        "user.quote'd": binary,
+      });
+      await fx.ns.setXattrs(ALICE, f.ino, {
+        'user.a': Buffer.from('one'),
+        'user.c': Buffer.alloc(0),
+        'user.b': undefined,
+        "user.quote'd": undefined,
+      });
+      const held = Object.fromEntries(
+        [...(await fx.ns.listXattrs(f.ino))].map(([k, v]) => [k, v.toString()]),
+      );
+      deepEqual(held, { 'user.a': 'one', 'user.c': '', 'user.keep': 'kept' });
+      const large = Buffer.alloc(40_000, 7);
+      await fx.ns.setXattrs(ALICE, f.ino, { 'user.large': large, 'user.small': binary });
+      deepEqual(await fx.ns.getXattr(f.ino, 'user.large'), large);
+      deepEqual(await fx.ns.getXattr(f.ino, 'user.small'), binary);
+    } finally {
+      await fx.ns.close();
+    }
+  });
+
   test('3 named streams: listed by name and size, read one at a time, never among the cached xattrs, gone with the file', async () => {
     const fx = await openFixture();
     try {

@@ -35,6 +35,8 @@ export interface ObjectLink {
   kp: KeyPath;
   /** The detached file. */
   ino: bigint;
+  /** Its attributes as written aside, when the caller has them (a read less). */
+  written?: Attributes;
   metadata: ObjectMetadata;
   etag: { md5Hex: string } | { multipart: string };
   /** What its `x-amz-acl` gives everyone but its owner (acl.ts); undefined: the defaults. */
@@ -65,19 +67,26 @@ export async function linkObject(env: S3Env, cred: Credential, o: ObjectLink): P
 async function linkInPlace(
   env: S3Env,
   cred: Credential,
-  { bucketIno, key, kp, ino, metadata, etag, others, checksums }: ObjectLink,
+  { bucketIno, key, kp, ino, written, metadata, etag, others, checksums }: ObjectLink,
   status: VersioningStatus | undefined,
 ): Promise<LinkedObject> {
   const { ns } = env;
+  let before = written;
   // Its ACL is its mode, set while no one can see it (and before a hold would refuse it).
   if (others) {
-    const mode = modeFor(others, await ns.getattr(ino));
-    if (mode !== FILE_MODE) await ns.setattr(cred, ino, { mode });
+    const mode = modeFor(others, before ?? (await ns.getattr(ino)));
+    if (mode !== FILE_MODE) {
+      await ns.setattr(cred, ino, { mode });
+      before = undefined;
+    }
   }
   // Object Lock (its attributes are in the metadata): immutable before anyone can see it.
   const hold = holdNs(lockStateOf(new Map(Object.entries(metadata))));
-  if (hold > 0n) await ns.setImmutableUntil(ino, hold);
-  const before = await ns.getattr(ino);
+  if (hold > 0n) {
+    await ns.setImmutableUntil(ino, hold);
+    before = undefined;
+  }
+  before ??= await ns.getattr(ino);
   // Linking bumps the change id by one: the ETag is recorded for the id the object will have,
   // with the metadata, in the transaction that links it (one commit per PUT).
   const predicted = before.changeId + 1n;

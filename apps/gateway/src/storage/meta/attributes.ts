@@ -291,14 +291,33 @@ export function* voidContentAnnotation(ino: bigint): Program<boolean> {
 
 /** Sets (or, with undefined, deletes) extended attributes; names of 1–255 characters. */
 export function* writeXattrs(ino: bigint, values: Record<string, Buffer | undefined>): Program<void> {
+  const sets: Array<[string, Buffer]> = [];
+  const deletes: string[] = [];
+  let setBytes = 0;
   for (const [name, value] of Object.entries(values)) {
     // A named stream's name may itself be 255 characters long, and a chunk's adds `:<index>`.
     const max = name.startsWith(STREAM_XATTR_PREFIX) ? 255 + STREAM_XATTR_PREFIX.length + 12 : 255;
     if (name.length === 0 || name.length > max) throw fsError('EINVAL', 'bad attribute name', name);
-    if (value === undefined) yield* run('deleteXattr', ino, name);
-    else yield* run('setXattr', ino, name, value);
+    if (value === undefined) deletes.push(name);
+    else {
+      sets.push([name, value]);
+      setBytes += value.length;
+    }
   }
+  // Several small values (an S3 object's metadata, ETag and checksum) go in one statement; a
+  // large one (a stream's chunk) alone, as bytes rather than text twice its size.
+  if (sets.length > 1 && setBytes <= BATCHED_XATTR_BYTES) {
+    const json = Object.fromEntries(sets.map(([name, value]) => [name, value.toString('hex')]));
+    yield* run('setXattrsJson', ino, JSON.stringify(json));
+  } else {
+    for (const [name, value] of sets) yield* run('setXattr', ino, name, value);
+  }
+  if (deletes.length > 1) yield* run('deleteXattrsJson', ino, JSON.stringify(deletes));
+  else if (deletes.length === 1) yield* run('deleteXattr', ino, deletes[0]!);
 }
+
+/** writeXattrs sets values in one statement up to this many bytes in all. */
+const BATCHED_XATTR_BYTES = 16 * 1024;
 
 /**
  * `quiet` records annotations that describe the content rather than change it (an S3 ETag

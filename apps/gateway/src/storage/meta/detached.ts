@@ -8,7 +8,7 @@ import { allExtents, attrsOf, destroyInode, lookupIno, mustDir, mustRow } from '
 import { addUsage, charge } from './ledger.ts';
 import { type Effects, entry, MAX_FILE_SIZE, noEffects, type TxContext, TYPE_CODES } from './model.ts';
 import { get, type Program, run } from './program.ts';
-import { type InodeRow, LAYOUT, toAttributes } from './rows.ts';
+import { type InodeRow, keepAfter, LAYOUT, toAttributes } from './rows.ts';
 
 export function* createDetached(
   ctx: TxContext,
@@ -55,7 +55,8 @@ export function* linkDetached(
 ): Program<{ attrs: Attributes; fx: Effects }> {
   const fx = noEffects();
   const dir = yield* mustDir(dirIno);
-  if (!(yield* get('getDetached', ino))) throw fsError('EINVAL', 'inode is not detached', String(ino));
+  // Its record goes now (a refusal below rolls the transaction back, record and all).
+  if (!(yield* get('takeDetached', ino))) throw fsError('EINVAL', 'inode is not detached', String(ino));
   yield* writeXattrs(ino, xattrs);
   checkNewName(name);
   requireAccess(cred, dir, W_OK | X_OK, name);
@@ -69,15 +70,16 @@ export function* linkDetached(
     yield* unlinkEntry(ctx, dir, name, row, fx);
   }
   const now = ctx.now();
-  yield* run('deleteDetached', ino);
   yield* run('insertDirent', dir.ino, name, ino, TYPE_CODES.file);
-  yield* run('addNlink', 1, now, ino);
-  yield* run('touchDir', now, now, 0, dir.ino);
+  const linked = yield* get<InodeRow>('addNlinkRow', 1, now, ino);
+  if (!linked) throw fsError('ESTALE', 'no such inode', String(ino));
+  const dirAfter = yield* get<InodeRow>('touchDir', now, now, 0, dir.ino);
   fx.touched.push(dir.ino, ino);
   fx.names.push([dir.ino, name]);
   // Replacing a file is one change of its entry, not a removal and an addition.
   fx.entries = [entry(existing === undefined ? 'added' : 'modified', dir.ino, name, ino, 'file')];
-  return { attrs: yield* attrsOf(ino), fx };
+  if (dirAfter) keepAfter(fx, dirAfter);
+  return { attrs: keepAfter(fx, linked), fx };
 }
 
 export function* removeDetached(ctx: TxContext, ino: bigint): Program<Effects> {

@@ -24,6 +24,9 @@ export const STATEMENTS = {
   touchDir:
     'UPDATE inodes SET mtime = ?, ctime = ?, change = change + 1, nlink = nlink + ? WHERE ino = ? RETURNING *',
   addNlink: 'UPDATE inodes SET nlink = nlink + ?, ctime = ?, change = change + 1 WHERE ino = ?',
+  /** addNlink, answering the row as it leaves it. */
+  addNlinkRow:
+    'UPDATE inodes SET nlink = nlink + ?, ctime = ?, change = change + 1 WHERE ino = ? RETURNING *',
   setParent: 'UPDATE inodes SET parent = ?, ctime = ?, change = change + 1 WHERE ino = ?',
   deleteInode: 'DELETE FROM inodes WHERE ino = ?',
   deleteXattrsOf: 'DELETE FROM xattrs WHERE ino = ?',
@@ -54,6 +57,11 @@ export const STATEMENTS = {
      WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) = '${STREAM_XATTR_PREFIX}' ORDER BY name`,
   setXattr: 'INSERT OR REPLACE INTO xattrs (ino, name, value) VALUES (?, ?, ?)',
   deleteXattr: 'DELETE FROM xattrs WHERE ino = ? AND name = ?',
+  /** Several attributes in one statement (one round trip on PostgreSQL): a JSON object of name → hex value. */
+  setXattrsJson:
+    'INSERT OR REPLACE INTO xattrs (ino, name, value) SELECT ?, key, unhex(value) FROM json_each(?)',
+  /** Several attributes removed in one statement: a JSON array of names. */
+  deleteXattrsJson: 'DELETE FROM xattrs WHERE ino = ? AND name IN (SELECT value FROM json_each(?))',
   touchCtime: 'UPDATE inodes SET ctime = ?, change = change + 1 WHERE ino = ?',
   extentsIn: `SELECT off, len, blob, blob_off FROM extents WHERE ino = ?
      AND off >= COALESCE((SELECT MAX(off) FROM extents WHERE ino = ? AND off <= ?), 0)
@@ -72,6 +80,8 @@ export const STATEMENTS = {
   insertDetached: 'INSERT INTO detached (ino, created, purpose, owner) VALUES (?, ?, ?, ?)',
   deleteDetached: 'DELETE FROM detached WHERE ino = ?',
   getDetached: 'SELECT ino, created, purpose, owner FROM detached WHERE ino = ?',
+  /** A detached file's record removed, answering whether there was one (a link's check). */
+  takeDetached: 'DELETE FROM detached WHERE ino = ? RETURNING ino',
   listDetached: 'SELECT ino, created, purpose, owner FROM detached ORDER BY ino',
   getMeta: 'SELECT value FROM meta WHERE key = ?',
   setMeta: 'INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)',
@@ -98,6 +108,9 @@ export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   lockRename: 'SELECT pg_advisory_xact_lock(0) IS NULL AS one',
   setXattr:
     'INSERT INTO xattrs (ino, name, value) VALUES (?, ?, ?) ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value',
+  setXattrsJson: `INSERT INTO xattrs (ino, name, value) SELECT ?::bigint, key, decode(value, 'hex') FROM json_each_text(?::json)
+     ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value`,
+  deleteXattrsJson: 'DELETE FROM xattrs WHERE ino = ? AND name IN (SELECT json_array_elements_text(?::json))',
   setInline:
     'INSERT INTO inline_data (ino, bytes) VALUES (?, ?) ON CONFLICT (ino) DO UPDATE SET bytes = excluded.bytes',
   queueGc: 'INSERT INTO blob_gc (blob) VALUES (?) ON CONFLICT DO NOTHING',

@@ -96,6 +96,7 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
     key: call.key,
     kp,
     ino: written.attrs.ino,
+    written: written.attrs,
     metadata,
     etag: { md5Hex },
     others,

@@ -118,6 +118,7 @@ export async function postObject(call: S3Call): Promise<S3Reply> {
     key,
     kp,
     ino: written.attrs.ino,
+    written: written.attrs,
     metadata,
     etag: { md5Hex },
     others,

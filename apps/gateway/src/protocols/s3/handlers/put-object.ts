@@ -36,6 +36,7 @@ export async function putObject(call: S3Call): Promise<S3Reply> {
     key: call.key,
     kp,
     ino: written.attrs.ino,
+    written: written.attrs,
     metadata,
     etag: { md5Hex: body.md5Hex },
     others,
