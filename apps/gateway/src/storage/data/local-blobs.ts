@@ -698,6 +698,8 @@ export class LocalBlobStore implements DataStore {
   }
 
   async close(): Promise<void> {
+    // Its folder flushes use the shard descriptors closed below.
+    await this.namesFlushing;
     const all = [...this.open.values()];
     await Promise.all(all.map((e) => landed(e)));
     this.open.clear();
