@@ -33,6 +33,9 @@ import {
   type Stability,
 } from './types.ts';
 
+/** Tail checks remembered (about 100 bytes each): see Namespace.forgetOldTailChecks. */
+const TAIL_CHECKS_MAX = 100_000;
+
 export interface NamespaceOptions {
   cacheTtlMs: number;
   cacheMaxEntries: number;
@@ -160,8 +163,15 @@ export class Namespace implements NamespaceApi {
   readonly changes = new ChangeFeed();
   /** Reusable buffers for large pooled reads (see buffer-pool.ts), shared memory. */
   readonly buffers = new BufferPool(64 * 1024 * 1024, true);
-  /** Inodes whose blob tail was checked in this process (see writeData). */
+  /**
+   * Inodes whose blob tail was checked in this process (see checkTail), oldest first; at most
+   * `tailChecksMax` (forgetOldTailChecks): a file forgotten is checked again at its next write.
+   */
   private tailChecked = new Map<bigint, Promise<void>>();
+  /** How many tail checks are remembered (tailChecked and staleChecks each); tests lower it. */
+  tailChecksMax = TAIL_CHECKS_MAX;
+  /** The highest inode whose tail check was forgotten: it and those below may own a blob. */
+  private forgottenTailCheck = 0n;
   private readonly inflightWrites = new Map<bigint, number>();
   /**
    * Per file: writes share it while their bytes may lie past the committed size (from the tail
@@ -232,7 +242,8 @@ export class Namespace implements NamespaceApi {
     this.m = guardMeta(meta, this.breakers.metadata);
     this.d = guardAsync(data, this.breakers.transport);
     // A file this run wrote to owns a blob even when a failed write left it looking unwritten.
-    meta.mayHaveBlob = (ino) => this.tailChecked.has(ino) || this.staleChecks.has(ino);
+    meta.mayHaveBlob = (ino) =>
+      this.tailChecked.has(ino) || this.staleChecks.has(ino) || ino <= this.forgottenTailCheck;
     meta.committed = (made) => this.cacheCommitted(made);
   }
 
@@ -767,7 +778,7 @@ export class Namespace implements NamespaceApi {
     const ready: Promise<void> = this.data.prepareWrite(ino, 0).catch(() => {
       if (this.tailChecked.get(ino) === ready) this.tailChecked.delete(ino);
     });
-    this.tailChecked.set(ino, ready);
+    this.noteTailCheck(ino, ready);
   }
 
   create(cred: Credential, dir: bigint, name: string, mode: number, how?: CreateMode, attrs?: SetAttributes) {
@@ -982,7 +993,7 @@ export class Namespace implements NamespaceApi {
         this.tailChecked.delete(ino);
         throw e;
       });
-      this.tailChecked.set(ino, p);
+      this.noteTailCheck(ino, p);
     }
     return p;
   }
@@ -1046,7 +1057,7 @@ export class Namespace implements NamespaceApi {
       throw e;
     });
     gate.catch(() => {});
-    this.tailChecked.set(ino, gate);
+    this.noteTailCheck(ino, gate);
     return undo;
   }
 
@@ -1060,6 +1071,36 @@ export class Namespace implements NamespaceApi {
     if (this.staleChecks.size === 0) this.staleChecks = this.tailChecked;
     else for (const [ino, checked] of this.tailChecked) this.staleChecks.set(ino, checked);
     this.tailChecked = new Map();
+    this.forgetOldTailChecks(this.staleChecks);
+  }
+
+  /** How many files' tail checks are remembered now. */
+  get tailChecksHeld(): number {
+    return this.tailChecked.size;
+  }
+
+  /** Remembers a file's tail check (or the trim standing in for it), within tailChecksMax. */
+  private noteTailCheck(ino: bigint, checked: Promise<void>): void {
+    this.tailChecked.set(ino, checked);
+    if (this.tailChecked.size > this.tailChecksMax) this.forgetOldTailChecks(this.tailChecked);
+  }
+
+  /**
+   * Forgets the oldest tail checks past nine tenths of tailChecksMax, except those of files this
+   * node is writing or has a failed write to tidy: a file forgotten has its tail checked again
+   * before its next write or extension, as in a new process (a bounded map: one entry per file
+   * written since start grew with every object an S3 client ever PUT). A file forgotten may own
+   * a blob its record does not show (a failed first write, a blob readied and never written):
+   * its removal then queues the blob's deletion all the same (`forgottenTailCheck`).
+   */
+  private forgetOldTailChecks(checks: Map<bigint, Promise<void>>): void {
+    const keep = Math.floor(this.tailChecksMax * 0.9);
+    for (const ino of checks.keys()) {
+      if (checks.size <= keep) break;
+      if (this.inflightWrites.has(ino) || this.untidy.has(ino)) continue;
+      checks.delete(ino);
+      if (ino > this.forgottenTailCheck) this.forgottenTailCheck = ino;
+    }
   }
 
   /**
@@ -1070,7 +1111,7 @@ export class Namespace implements NamespaceApi {
     const stale = this.staleChecks.get(ino);
     if (!stale) return;
     this.staleChecks.delete(ino);
-    if (othersInFlight && !this.tailChecked.has(ino)) this.tailChecked.set(ino, stale);
+    if (othersInFlight && !this.tailChecked.has(ino)) this.noteTailCheck(ino, stale);
     this.undoTail(ino, othersInFlight).catch(() => {});
   }
 
@@ -1154,7 +1195,7 @@ export class Namespace implements NamespaceApi {
         this.tailChecked.delete(ino);
         throw e;
       });
-      this.tailChecked.set(ino, ready);
+      this.noteTailCheck(ino, ready);
       await ready;
       if (bytes.length > 0) await this.d.write(ino, 0, bytes);
       await this.d.write(ino, Number(offset), data);
@@ -1253,7 +1294,7 @@ export class Namespace implements NamespaceApi {
     const attrs = await this.m.createDetached(cred, mode, purpose, owner, inline);
     // Nothing can have written to a file no one else knows of: its blob needs no tail check
     // (on an object store that check is a listing per upload).
-    if (!inline) this.tailChecked.set(attrs.ino, Promise.resolve());
+    if (!inline) this.noteTailCheck(attrs.ino, Promise.resolve());
     return attrs;
   }
 

@@ -7,7 +7,7 @@ import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
 import { LoopWrites } from '../../src/storage/data/loop-writes.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
-import { ROOT } from '../../src/storage/types.ts';
+import { type Attributes, ROOT } from '../../src/storage/types.ts';
 import { holdNextCall } from '../support/signal.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { ALICE, BOB, type Fixture, openFixture, rejectsWith } from './fixture.ts';
@@ -592,6 +592,38 @@ describe('blob lifetime', () => {
       await fx.ns.close();
       equal(blobCount(fx.dir), 1, "only the kept file's (empty) blob remains");
       ok(existsSync(store.pathOf(kept.ino)));
+      await fx.reopen();
+    } finally {
+      await fx.ns.close();
+    }
+  });
+
+  test('1c tail checks are remembered for a bounded number of files: one forgotten is checked again before it grows, and its untouched blob still goes with it', async () => {
+    const fx = await openFixture();
+    try {
+      fx.ns.tailChecksMax = 10;
+      const exp = (await fx.ns.ensureDirectory('/export', 0o777)).ino;
+      const store = fx.ns.data as LocalBlobStore;
+      const files: Attributes[] = [];
+      for (let i = 0; i < 30; i++) files.push(await fx.ns.create(ALICE, exp, `f${i}`, 0o644));
+      // Each new file's blob was readied (a tail check): the oldest are forgotten.
+      await new Promise((r) => setTimeout(r, 100));
+      ok(fx.ns.tailChecksHeld <= 10, `${fx.ns.tailChecksHeld} remembered`);
+      const [first, second] = files as [Attributes, Attributes];
+      // What a crash would leave: bytes past the file's recorded end (size 0), unseen by this
+      // process (its descriptor closed).
+      store.invalidate(first.ino);
+      writeFileSync(store.pathOf(first.ino), 'left by a crash');
+      await fx.ns.write(ALICE, first.ino, 20n, Buffer.from('new'));
+      deepEqual(
+        (await fx.ns.read(ALICE, first.ino, 0n, 23)).data,
+        Buffer.concat([Buffer.alloc(20), Buffer.from('new')]),
+        'checked again before the write: the leftover bytes were cut, zeros before the write',
+      );
+      ok(existsSync(store.pathOf(second.ino)), 'the second file has its (readied, empty) blob');
+      await fx.ns.remove(ALICE, exp, 'f1');
+      await fx.ns.close();
+      ok(!existsSync(store.pathOf(second.ino)), 'removed untouched, its blob went with it');
       await fx.reopen();
     } finally {
       await fx.ns.close();
