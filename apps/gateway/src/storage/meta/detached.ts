@@ -4,7 +4,7 @@ import { requireAccess, requireStickyRight, W_OK, X_OK } from '../permissions.ts
 import type { Attributes, Credential } from '../types.ts';
 import { writeXattrs } from './attributes.ts';
 import { insertInode, unlinkEntry } from './entries.ts';
-import { allExtents, attrsOf, destroyInode, lookupIno, mustDir, mustRow } from './inodes.ts';
+import { allExtents, attrsOf, destroyInode, mustDirNamed, mustRow } from './inodes.ts';
 import { addUsage, charge } from './ledger.ts';
 import { type Effects, entry, MAX_FILE_SIZE, noEffects, type TxContext, TYPE_CODES } from './model.ts';
 import { get, type Program, run } from './program.ts';
@@ -54,13 +54,12 @@ export function* linkDetached(
   xattrs: Record<string, Buffer | undefined> = {},
 ): Program<{ attrs: Attributes; fx: Effects }> {
   const fx = noEffects();
-  const dir = yield* mustDir(dirIno);
+  checkNewName(name);
+  const { dir, named: existing } = yield* mustDirNamed(dirIno, name);
   // Its record goes now (a refusal below rolls the transaction back, record and all).
   if (!(yield* get('takeDetached', ino))) throw fsError('EINVAL', 'inode is not detached', String(ino));
   yield* writeXattrs(ino, xattrs);
-  checkNewName(name);
   requireAccess(cred, dir, W_OK | X_OK, name);
-  const existing = yield* lookupIno(dir, name);
   if (existing !== undefined) {
     const row = yield* mustRow(existing);
     const a = toAttributes(row);

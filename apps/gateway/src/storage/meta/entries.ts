@@ -4,7 +4,7 @@ import { checkLookupName, checkNewName } from '../names.ts';
 import { requireAccess, requireMutable, requireStickyRight, S_ISGID, W_OK, X_OK } from '../permissions.ts';
 import type { Attributes, Credential, RemoveExpectation, SetAttributes } from '../types.ts';
 import { setattrTx } from './attributes.ts';
-import { attrsOf, destroyInode, lookupIno, mustDir, mustRow } from './inodes.ts';
+import { attrsOf, destroyInode, lookupIno, mustDir, mustDirNamed, mustRow } from './inodes.ts';
 import { addUsage, charge } from './ledger.ts';
 import {
   type Effects,
@@ -67,10 +67,9 @@ export function* createNode(
   spec: NodeSpec,
 ): Program<{ attrs: Attributes; fx: Effects; existed: boolean }> {
   const fx = noEffects();
-  const dir = yield* mustDir(dirIno);
   checkNewName(name);
+  const { dir, named: existingIno } = yield* mustDirNamed(dirIno, name);
   const how = spec.how ?? { kind: 'guarded' };
-  const existingIno = yield* lookupIno(dir, name);
   if (existingIno !== undefined) {
     // Lookup rights first, so a caller without search permission learns nothing.
     requireAccess(cred, dir, X_OK, name);

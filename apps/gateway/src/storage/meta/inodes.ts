@@ -18,6 +18,18 @@ export function* mustDir(ino: bigint): Program<Attributes> {
   return a;
 }
 
+/**
+ * mustDir, and the inode `name` holds in it (undefined: none), read in one statement. `name`
+ * is one a caller is about to create, checked first (checkNewName: not "." or "..", no NUL).
+ */
+export function* mustDirNamed(ino: bigint, name: string): Program<{ dir: Attributes; named?: bigint }> {
+  const r = yield* get<InodeRow & { named: bigint | null }>('lockDirNamed', name, ino);
+  if (!r) throw fsError('ESTALE', 'no such inode', String(ino));
+  const dir = toAttributes(r);
+  if (dir.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(ino));
+  return { dir, named: r.named ?? undefined };
+}
+
 /** Fresh attributes of an inode the transaction changed. */
 export function* attrsOf(ino: bigint): Program<Attributes> {
   const r = yield* get<InodeRow>('getInode', ino);

@@ -12,6 +12,9 @@ export const STATEMENTS = {
   getInode: 'SELECT * FROM inodes WHERE ino = ?',
   /** An inode a mutation is about to change: locked until the transaction ends (PostgreSQL). */
   lockInode: 'SELECT * FROM inodes WHERE ino = ?',
+  /** lockInode of a directory, with the inode a name in it holds (`named`, null if none): one round trip. */
+  lockDirNamed:
+    'SELECT i.*, (SELECT d.ino FROM dirents d WHERE d.parent = i.ino AND d.name = ?) AS named FROM inodes i WHERE i.ino = ?',
   lookup: 'SELECT ino, type FROM dirents WHERE parent = ? AND name = ?',
   lookupRow: 'SELECT i.* FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name = ?',
   insertInode: `INSERT INTO inodes (gen, type, mode, nlink, uid, gid, size, rdev, atime, mtime, ctime, btime, parent, target, verifier, layout)
@@ -94,6 +97,8 @@ export type StatementName = keyof typeof STATEMENTS;
 
 export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   lockInode: 'SELECT * FROM inodes WHERE ino = ? FOR UPDATE',
+  lockDirNamed:
+    'SELECT i.*, (SELECT d.ino FROM dirents d WHERE d.parent = i.ino AND d.name = ?) AS named FROM inodes i WHERE i.ino = ? FOR UPDATE OF i',
   recordWrite:
     'UPDATE inodes SET size = GREATEST(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ? RETURNING *',
   // One row per (subject, connection slot): concurrent transactions add to different rows.
