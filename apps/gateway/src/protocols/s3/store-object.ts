@@ -33,10 +33,8 @@ export interface ObjectLink {
   bucketIno: bigint;
   key: string;
   kp: KeyPath;
-  /** The detached file. */
-  ino: bigint;
-  /** Its attributes as written aside, when the caller has them (a read less). */
-  written?: Attributes;
+  /** The detached file, as written aside or composed (nothing else has changed it since). */
+  file: Attributes;
   metadata: ObjectMetadata;
   etag: { md5Hex: string } | { multipart: string };
   /** What its `x-amz-acl` gives everyone but its owner (acl.ts); undefined: the defaults. */
@@ -59,7 +57,7 @@ export async function linkObject(env: S3Env, cred: Credential, o: ObjectLink): P
     const link = () => linkInPlace(env, cred, o, status);
     return status ? await env.versions.locked(o.bucketIno, o.key, link) : await link();
   } catch (e) {
-    await env.ns.removeDetached(o.ino).catch(() => {});
+    await env.ns.removeDetached(o.file.ino).catch(() => {});
     throw asS3Error(e);
   }
 }
@@ -67,14 +65,15 @@ export async function linkObject(env: S3Env, cred: Credential, o: ObjectLink): P
 async function linkInPlace(
   env: S3Env,
   cred: Credential,
-  { bucketIno, key, kp, ino, written, metadata, etag, others, checksums }: ObjectLink,
+  { bucketIno, key, kp, file, metadata, etag, others, checksums }: ObjectLink,
   status: VersioningStatus | undefined,
 ): Promise<LinkedObject> {
   const { ns } = env;
-  let before = written;
+  const ino = file.ino;
+  let before: Attributes | undefined = file;
   // Its ACL is its mode, set while no one can see it (and before a hold would refuse it).
   if (others) {
-    const mode = modeFor(others, before ?? (await ns.getattr(ino)));
+    const mode = modeFor(others, file);
     if (mode !== FILE_MODE) {
       await ns.setattr(cred, ino, { mode });
       before = undefined;

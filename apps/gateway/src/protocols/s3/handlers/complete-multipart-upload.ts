@@ -1,3 +1,4 @@
+import type { Attributes } from '../../../storage/types.ts';
 import { aclContext, cannedAcl } from '../acl.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { asS3Error, S3Error } from '../deps.ts';
@@ -63,15 +64,13 @@ export async function completeMultipartUpload(call: S3Call): Promise<S3Reply> {
     const etag = multipartEtag(chosen.map((r) => r.md5));
     const metadata: Record<string, Buffer> = {};
     for (const [k, v] of Object.entries(u.info.metadata)) metadata[k] = Buffer.from(v, 'base64');
-    let composed: bigint;
+    let composed: Attributes;
     try {
-      composed = (
-        await ns.compose(
-          call.cred,
-          chosen.map((r) => BigInt(r.ino)),
-          'upload',
-        )
-      ).ino;
+      composed = await ns.compose(
+        call.cred,
+        chosen.map((r) => BigInt(r.ino)),
+        'upload',
+      );
     } catch (e) {
       throw asS3Error(e);
     }
@@ -84,7 +83,7 @@ export async function completeMultipartUpload(call: S3Call): Promise<S3Reply> {
         bucketIno: bucket.ino,
         key: call.key,
         kp,
-        ino: composed,
+        file: composed,
         metadata,
         etag: { multipart: etag },
         ...(u.info.acl ? { others: cannedAcl(u.info.acl, await aclContext(call)) } : {}),
