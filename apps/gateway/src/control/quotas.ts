@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { invalid, isUniqueViolation, notFound } from './errors.ts';
 import { checkId } from './validate.ts';
@@ -42,7 +43,15 @@ export interface Quotas {
   remove(kind: QuotaKind, subjectId: number): Promise<void>;
   /** Starts (a Date) or clears (null) the grace clock. */
   setSoftExceededAt(kind: QuotaKind, subjectId: number, at: Date | null): Promise<void>;
+  /**
+   * A token that changes with every change to the table, in the same transaction (null until
+   * the first): what a gateway polls, instead of reading the whole table each time.
+   */
+  version(): Promise<string | null>;
 }
+
+/** The setting holding the quota table's version token (Quotas.version). */
+export const QUOTA_VERSION_KEY = 'quota.version';
 
 type Limits = Omit<QuotaRecord, 'kind' | 'subjectId' | 'softExceededAt' | 'updatedAt'>;
 
@@ -90,6 +99,15 @@ function checkLimits(l: Limits): void {
 
 export function createQuotas(prisma: PrismaClient): Quotas {
   const key = (kind: QuotaKind, subjectId: number) => ({ kind_subjectId: { kind, subjectId } });
+  /** A new version token, written in the transaction of the change it announces. */
+  const bump = () => {
+    const value = randomUUID();
+    return prisma.setting.upsert({
+      where: { key: QUOTA_VERSION_KEY },
+      create: { key: QUOTA_VERSION_KEY, value },
+      update: { value },
+    });
+  };
   const get = async (kind: QuotaKind, subjectId: number) => {
     const q = await prisma.quota.findUnique({ where: key(checkKind(kind), subjectId) });
     return q ? plain(q) : null;
@@ -113,9 +131,12 @@ export function createQuotas(prisma: PrismaClient): Quotas {
     checkLimits(limits);
     const data = { ...limits, graceMs: limits.graceMs === null ? null : BigInt(limits.graceMs) };
     try {
-      const q = old
-        ? await prisma.quota.update({ where: key(kind, input.subjectId), data })
-        : await prisma.quota.create({ data: { kind, subjectId: input.subjectId, ...data } });
+      const [q] = await prisma.$transaction([
+        old
+          ? prisma.quota.update({ where: key(kind, input.subjectId), data })
+          : prisma.quota.create({ data: { kind, subjectId: input.subjectId, ...data } }),
+        bump(),
+      ]);
       return plain(q);
     } catch (err) {
       if (!retried && isUniqueViolation(err)) return set(input, true);
@@ -134,14 +155,23 @@ export function createQuotas(prisma: PrismaClient): Quotas {
       return rows.map(plain);
     },
     async remove(kind, subjectId) {
-      const { count } = await prisma.quota.deleteMany({ where: { kind: checkKind(kind), subjectId } });
+      const [{ count }] = await prisma.$transaction([
+        prisma.quota.deleteMany({ where: { kind: checkKind(kind), subjectId } }),
+        bump(),
+      ]);
       if (count === 0) throw notFound(`${kind} ${subjectId} quota`);
     },
     async setSoftExceededAt(kind, subjectId, at) {
-      await prisma.quota.updateMany({
-        where: { kind: checkKind(kind), subjectId },
-        data: { softExceededAt: at },
-      });
+      await prisma.$transaction([
+        prisma.quota.updateMany({
+          where: { kind: checkKind(kind), subjectId },
+          data: { softExceededAt: at },
+        }),
+        bump(),
+      ]);
+    },
+    async version() {
+      return (await prisma.setting.findUnique({ where: { key: QUOTA_VERSION_KEY } }))?.value ?? null;
     },
   };
 }

@@ -90,6 +90,28 @@ for (const store of CONTROL_STORES) {
       assert.equal(await cp.quotas.get('gid', 3000), null);
     });
 
+    test('every change to the table changes its version token; a refused one does not', async () => {
+      const tokens = [await cp.quotas.version()];
+      const changed = async (what: string) => {
+        const v = await cp.quotas.version();
+        assert.ok(v !== null && !tokens.includes(v), `${what}: ${v} after ${tokens.join(', ')}`);
+        tokens.push(v);
+      };
+      await cp.quotas.set({ kind: 'uid', subjectId: 4100, hardBytes: GB });
+      await changed('created');
+      await cp.quotas.set({ kind: 'uid', subjectId: 4100, hardBytes: 2n * GB });
+      await changed('updated');
+      await cp.quotas.setSoftExceededAt('uid', 4100, new Date());
+      await changed('clock started');
+      await assert.rejects(
+        cp.quotas.set({ kind: 'uid', subjectId: 4100, softBytes: 3n * GB }),
+        invalid(/exceeds/),
+      );
+      assert.equal(await cp.quotas.version(), tokens.at(-1));
+      await cp.quotas.remove('uid', 4100);
+      await changed('removed');
+    });
+
     test('byte limits up to 2^63-1 round-trip exactly', async () => {
       const max = 2n ** 63n - 1n;
       const q = await cp.quotas.set({ kind: 'uid', subjectId: 4000, hardBytes: max, softBytes: max - 1n });

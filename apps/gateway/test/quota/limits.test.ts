@@ -95,8 +95,10 @@ test('the enforcer keeps the grace clock it set while an older database read com
             ok();
           };
         }),
+      version: async () => null,
     },
     usage: async (kind, id) => ({ kind, id, bytes: 10n * GB + 1n, inodes: 0n }),
+    allUsage: async () => [{ kind: 'uid', id: 1000, bytes: 10n * GB + 1n, inodes: 0n }],
     log: { warn: (_o, m) => void lines.push(m), error: (_o, m) => void lines.push(m) },
     defaultGraceMs: () => 7 * DAY,
     now: () => NOW,
@@ -126,4 +128,82 @@ test('the enforcer keeps the grace clock it set while an older database read com
   }
   equal(isFsError(thrown, 'EDQUOT'), true);
   equal(lines[1], 'ERROR: Hard quota exceeded for uid=1000 (usage=10GB/12GB)');
+});
+
+test('a poll reads the version token; the whole table and every usage only when it changed', async () => {
+  // 2,000 quotas, one of them over soft with its clock running.
+  const rows = Array.from({ length: 2000 }, (_, i) =>
+    quota({ subjectId: 5000 + i, softInodes: null, hardInodes: null }),
+  );
+  rows[7] = { ...rows[7]!, softExceededAt: ago(DAY) };
+  let version = 'v1';
+  let now = NOW;
+  const reads = { list: 0, allUsage: 0, usage: [] as number[], clocks: [] as Array<[number, Date | null]> };
+  const bytes = new Map<number, bigint>([[5007, 11n * GB]]);
+  const enforcer = new QuotaEnforcer({
+    quotas: {
+      list: async () => {
+        reads.list++;
+        return rows.map((r) => ({ ...r }));
+      },
+      setSoftExceededAt: async (_k, id, at) => {
+        reads.clocks.push([id, at]);
+        const i = rows.findIndex((r) => r.subjectId === id);
+        rows[i] = { ...rows[i]!, softExceededAt: at };
+        version = `after ${id}`;
+      },
+      version: async () => version,
+    },
+    usage: async (kind, id) => {
+      reads.usage.push(id);
+      return { kind, id, bytes: bytes.get(id) ?? 0n, inodes: 0n };
+    },
+    allUsage: async () => {
+      reads.allUsage++;
+      return [...bytes].map(([id, b]) => ({ kind: 'uid' as const, id, bytes: b, inodes: 0n }));
+    },
+    log: { warn() {}, error() {} },
+    defaultGraceMs: () => 7 * DAY,
+    now: () => now,
+    fullPassMs: 60_000,
+  });
+  await enforcer.poll(); // the first poll is a full pass
+  deepEqual([reads.list, reads.allUsage, reads.usage.length], [1, 1, 0]);
+
+  // Nothing changed: no table, one usage read — the subject whose clock runs.
+  for (let i = 0; i < 5; i++) await enforcer.poll();
+  deepEqual([reads.list, reads.allUsage], [1, 1]);
+  deepEqual(reads.usage, [5007, 5007, 5007, 5007, 5007]);
+
+  // Back under soft (files deleted): the next poll stops the clock, and the change it wrote
+  // brings a full pass on the poll after.
+  bytes.set(5007, GB);
+  await enforcer.poll();
+  await enforcer.settled();
+  deepEqual(reads.clocks, [[5007, null]]);
+  equal(enforcer.quota('uid', 5007)?.softExceededAt, null);
+  await enforcer.poll();
+  deepEqual([reads.list, reads.allUsage], [2, 2]);
+  reads.usage.length = 0;
+  await enforcer.poll();
+  deepEqual([reads.list, reads.usage.length], [2, 0], 'no clock runs: a poll reads only the token');
+
+  // Usage that crossed soft where no gate saw it is found by the next full pass, at the latest
+  // fullPassMs after the last.
+  bytes.set(5100, 11n * GB);
+  now += 59_000;
+  await enforcer.poll();
+  equal(enforcer.quota('uid', 5100)?.softExceededAt, null);
+  now += 1_000;
+  await enforcer.poll();
+  await enforcer.settled();
+  equal(reads.list, 3);
+  equal(enforcer.quota('uid', 5100)?.softExceededAt?.getTime(), now);
+  deepEqual(reads.clocks.at(-1), [5100, new Date(now)]);
+
+  // A limit changed elsewhere (./cfs quota, another node) changes the token: read at the next poll.
+  rows[3] = { ...rows[3]!, hardBytes: GB };
+  version = 'v2';
+  await enforcer.poll();
+  equal(enforcer.quota('uid', 5003)?.hardBytes, GB);
 });

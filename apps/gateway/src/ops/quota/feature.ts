@@ -4,8 +4,9 @@ import { OPEN_GATE } from '../../storage/ledger-gate.ts';
 import { QuotaEnforcer } from './enforcer.ts';
 
 /**
- * How often the quota table is re-read from the control plane: a change made by `./cfs quota`
- * (another process) is enforced within this interval, with no restart or signal.
+ * How often the quota table's version is polled from the control plane (QuotaEnforcer.poll):
+ * a change made by `./cfs quota` (another process) or on another node is enforced within
+ * this interval, with no restart or signal.
  */
 export const QUOTA_POLL_MS = 250;
 
@@ -28,6 +29,7 @@ export const quotaFeature: Feature = {
     const enforcer = new QuotaEnforcer({
       quotas: gw.control.quotas,
       usage: (kind, id) => gw.ns.quotaUsage(kind, id),
+      allUsage: () => gw.ns.allQuotaUsage(),
       log: gw.log,
       defaultGraceMs: () => gw.config.quota.gracePeriodMs,
     });
@@ -36,7 +38,7 @@ export const quotaFeature: Feature = {
     gw.ns.meta.gate = enforcer;
     let failing = false;
     const timer = setInterval(() => {
-      enforcer.refresh().then(
+      enforcer.poll().then(
         () => {
           if (failing) log.info('quota table reloaded again');
           failing = false;
