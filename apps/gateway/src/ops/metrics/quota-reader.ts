@@ -1,5 +1,7 @@
 import type { QuotaKind, QuotaRecord } from '../../control/quotas.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
+import type { QuotaUsage } from '../../storage/types.ts';
+import { quotaEnforcer } from '../quota/feature.ts';
 
 export interface QuotaReading {
   kind: QuotaKind;
@@ -10,13 +12,15 @@ export interface QuotaReading {
 }
 
 /**
- * Quotas and their usage for a scrape. The quota list comes from the control plane at most once
- * per `refreshMs`; usage is read from the namespace on every scrape. The four quota gauges
+ * Quotas and their usage for a scrape. The quota list is the enforcer's table, which its poll
+ * keeps current (without the quota feature: the control plane's, read at most once per
+ * `refreshMs`); usage is the ledger's, read in one go on every scrape. The four quota gauges
  * collect concurrently and share one reading. A failing source never fails the scrape: the
- * last quota list is kept, and a usage that cannot be read is left out.
+ * last quota list is kept, and usage that cannot be read is left out. (Reading each subject's
+ * usage on its own made a scrape with 2,000 quotas 2,000 metadata reads.)
  */
 export class QuotaReader {
-  private list: QuotaRecord[] = [];
+  private list: readonly Readonly<QuotaRecord>[] = [];
   private listedAt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<QuotaReading[]> | undefined;
 
@@ -33,7 +37,10 @@ export class QuotaReader {
   }
 
   private async load(): Promise<QuotaReading[]> {
-    if (performance.now() - this.listedAt >= this.refreshMs) {
+    const enforcer = quotaEnforcer(this.gw);
+    if (enforcer) {
+      this.list = enforcer.records();
+    } else if (performance.now() - this.listedAt >= this.refreshMs) {
       try {
         this.list = await this.gw.control.quotas.list();
       } catch {
@@ -41,26 +48,26 @@ export class QuotaReader {
       }
       this.listedAt = performance.now();
     }
-    return Promise.all(
-      this.list.map(async (q): Promise<QuotaReading> => {
-        const reading: QuotaReading = {
-          kind: q.kind,
-          id: q.subjectId,
-          limits: {
-            softBytes: q.softBytes,
-            hardBytes: q.hardBytes,
-            softInodes: q.softInodes,
-            hardInodes: q.hardInodes,
-          },
-        };
-        try {
-          const u = await this.gw.ns.quotaUsage(q.kind, q.subjectId);
-          reading.usage = { bytes: u.bytes, inodes: u.inodes };
-        } catch {
-          // Usage unknown this time (e.g. the metadata circuit is open).
-        }
-        return reading;
-      }),
-    );
+    if (this.list.length === 0) return [];
+    let usage: Map<string, QuotaUsage> | undefined;
+    try {
+      usage = new Map((await this.gw.ns.allQuotaUsage()).map((u) => [`${u.kind}:${u.id}`, u]));
+    } catch {
+      // Usage unknown this time (e.g. the metadata circuit is open).
+    }
+    return this.list.map((q): QuotaReading => {
+      const u = usage && (usage.get(`${q.kind}:${q.subjectId}`) ?? { bytes: 0n, inodes: 0n });
+      return {
+        kind: q.kind,
+        id: q.subjectId,
+        limits: {
+          softBytes: q.softBytes,
+          hardBytes: q.hardBytes,
+          softInodes: q.softInodes,
+          hardInodes: q.hardInodes,
+        },
+        ...(u ? { usage: { bytes: u.bytes, inodes: u.inodes } } : {}),
+      };
+    });
   }
 }

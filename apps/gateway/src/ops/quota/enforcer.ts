@@ -84,6 +84,11 @@ export class QuotaEnforcer implements LedgerGate {
     return q && { ...q };
   }
 
+  /** Every quota in force, as the last poll left the table (read-only: the gate's own records). */
+  records(): readonly Readonly<QuotaRecord>[] {
+    return [...this.table.values()];
+  }
+
   watches(kind: QuotaKind, id: number): boolean {
     return this.table.has(keyOf(kind, id));
   }
