@@ -184,8 +184,11 @@ export interface GatewayControl {
   /**
    * A console session for a user with a role and this password; null for anything else
    * (unknown user, wrong password, disabled, no role) — the caller must not learn which.
+   * `from` is the client's address: the gateway's sign-in throttle rejects with
+   * TOO_MANY_REQUESTS, without checking the password, while too many checks run at once or
+   * after too many wrong passwords for this user from this address.
    */
-  signIn(user: string, password: string): Promise<IssuedSession | null>;
+  signIn(user: string, password: string, from?: string): Promise<IssuedSession | null>;
   /** Ends the session this credential names (no-op when it names none). */
   signOut(credential: string): Promise<void>;
 }

@@ -82,7 +82,7 @@ type Access = 'public' | Role;
  * 2. a mutation over HTTP without `x-cfs-csrf: 1` → FORBIDDEN (see Transport.csrfHeader);
  * 3. a session whose role is below the procedure's → FORBIDDEN.
  * Every mutation — refused here, failed, or done — is then recorded through
- * `control.recordAudit` with its outcome. Bad input becomes BAD_REQUEST with zod's message.
+ * `control.recordAudit` with its outcome (except a rate limit's TOO_MANY_REQUESTS). Bad input becomes BAD_REQUEST with zod's message.
  */
 function gate(access: Access) {
   return t.middleware(async ({ ctx, type, path, meta, getRawInput, next }) => {
@@ -130,7 +130,9 @@ function gate(access: Access) {
     const result = await next();
     if (!result.ok) {
       const error = readable(result.error);
-      await audit(outcomeOf(error), { error: error.message });
+      // A rate limit's refusals are not recorded one by one: a flood of them would fill the
+      // audit log. The limit logs when it starts refusing (console sign-in: SignInThrottle).
+      if (error.code !== 'TOO_MANY_REQUESTS') await audit(outcomeOf(error), { error: error.message });
       throw error;
     }
     const done = meta?.audit?.result?.(result.data);

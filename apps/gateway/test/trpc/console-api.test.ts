@@ -10,6 +10,7 @@ import type {
   UsageView,
 } from '@claudefs/api';
 import { getMetrics } from '../../src/ops/metrics/index.ts';
+import { signInThrottle } from '../../src/ops/trpc/session.ts';
 import { isFsError } from '../../src/storage/errors.ts';
 import type { Credential } from '../../src/storage/types.ts';
 import { cookieOf, signIn, startTrpcGateway, type TrpcGateway, trpc } from './fixture.ts';
@@ -271,6 +272,52 @@ describe('the console API on /trpc of a running gateway', () => {
       ),
       ['user:nora', 'user:nobody', 'user:olivia'],
     );
+  });
+
+  test('13b five wrong passwords in a row: the sixth sign-in, even a right one, is 429 unchecked and unaudited; it works again after 1 s', async () => {
+    const veraEntries = async () =>
+      (await g.gw.control.audit.list({ action: 'console.signin', limit: 500 })).filter(
+        (e) => e.target === 'user:vera',
+      ).length;
+    const before = await veraEntries();
+    for (let i = 0; i < 5; i++) {
+      const r = await m('auth.signIn', { user: 'vera', password: `guess-${i}-not-it` });
+      assert.equal(r.status, 401);
+    }
+    const refused = await m('auth.signIn', { user: 'vera', password: PASSWORDS.vera });
+    assert.equal(refused.status, 429);
+    assert.match(refused.error?.message ?? '', /^too many wrong passwords; try again in 1 s$/);
+    assert.deepEqual(refused.setCookies, []);
+    assert.equal((await veraEntries()) - before, 5, 'the 429 is not audited');
+    const warned = g.logText().match(/console sign-in: 5 wrong passwords in a row from [^;]*127\.0\.0\.1;/g);
+    assert.equal(warned?.length, 1, g.logText().slice(-2000));
+    // Other users from this address are not slowed down.
+    assert.equal((await m('auth.signIn', { user: 'olivia', password: PASSWORDS.olivia })).status, 200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const again = await m('auth.signIn', { user: 'vera', password: PASSWORDS.vera });
+    assert.equal(again.status, 200, again.error?.message);
+    assert.equal(signInThrottle(g.gw).failuresOf('127.0.0.1', 'vera'), 0);
+  });
+
+  test('13c a flood of sign-ins checks one password at a time; those past the queue are 429 at once, not audited', async () => {
+    const throttle = signInThrottle(g.gw);
+    const before = (await g.gw.control.audit.list({ action: 'console.signin', limit: 500 })).length;
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        m('auth.signIn', { user: `flood-${i}`, password: 'not-a-password' }),
+      ),
+    );
+    const statuses = replies.map((r) => r.status);
+    assert.ok(
+      statuses.every((s) => s === 401 || s === 429),
+      statuses.join(' '),
+    );
+    const busy = replies.filter((r) => r.status === 429);
+    assert.ok(busy.length > 0, statuses.join(' '));
+    for (const r of busy) assert.equal(r.error?.message, 'too many sign-ins at once; try again in a second');
+    assert.equal(throttle.peakConcurrent, 1);
+    const after = (await g.gw.control.audit.list({ action: 'console.signin', limit: 500 })).length;
+    assert.equal(after - before, statuses.filter((s) => s === 401).length);
   });
 
   test('14 the audit log is readable through tRPC, filtered and paged', async () => {

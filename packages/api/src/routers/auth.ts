@@ -35,7 +35,7 @@ export const authRouter = router({
           message: 'sign-in needs the HTTP transport: the session travels as a cookie',
         });
       }
-      const issued = await ctx.control.signIn(input.user, input.password);
+      const issued = await ctx.control.signIn(input.user, input.password, transport.remoteAddress);
       if (!issued) throw new TRPCError({ code: 'UNAUTHORIZED', message: SIGN_IN_REFUSED });
       transport.issueSession(issued.credential, issued.expiresAt);
       return { user: issued.user, role: issued.role, expiresAt: issued.expiresAt };

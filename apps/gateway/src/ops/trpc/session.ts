@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { GatewayControl, IssuedSession, Session } from '@claudefs/api';
+import { TRPCError } from '@trpc/server';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { SIGN_IN_THROTTLE_DEFAULTS, SignInThrottle } from './sign-in-throttle.ts';
 
 /** The console session cookie. */
 export const SESSION_COOKIE = 'cfs_session';
@@ -64,12 +66,47 @@ export async function resumeSession(gw: Gateway, credential: string): Promise<Se
   return { user: who.name, role: who.role, via: 'console', expiresAt: expiresAt.toISOString() };
 }
 
-/** Console sign-in and sign-out over the control plane's users and sessions. */
+const throttles = new WeakMap<Gateway, SignInThrottle>();
+
+/** The gateway's sign-in throttle (one per gateway; for tests and diagnostics). */
+export function signInThrottle(gw: Gateway): SignInThrottle {
+  let t = throttles.get(gw);
+  if (!t) {
+    t = new SignInThrottle();
+    throttles.set(gw, t);
+  }
+  return t;
+}
+
+/**
+ * Console sign-in and sign-out over the control plane's users and sessions. Password checks
+ * pass the gateway's SignInThrottle: one at a time, and a user's wrong passwords from one
+ * address slow that address down (TOO_MANY_REQUESTS, not audited one by one).
+ */
 export function sessionControl(gw: Gateway): Pick<GatewayControl, 'signIn' | 'signOut'> {
+  const throttle = signInThrottle(gw);
   return {
-    async signIn(name, password): Promise<IssuedSession | null> {
+    async signIn(name, password, from = 'in-process'): Promise<IssuedSession | null> {
       // verifyPassword takes as long for an unknown user as for a wrong password.
-      const ok = await gw.control.users.verifyPassword(name, password);
+      const ok = await throttle.verify(from, name, () => gw.control.users.verifyPassword(name, password));
+      if (typeof ok === 'object') {
+        const seconds = Math.max(1, Math.ceil(ok.retryAfterMs / 1000));
+        throw new TRPCError({
+          code: 'TOO_MANY_REQUESTS',
+          message:
+            ok.reason === 'busy'
+              ? 'too many sign-ins at once; try again in a second'
+              : `too many wrong passwords; try again in ${seconds} s`,
+        });
+      }
+      const streak = throttle.failuresOf(from, name);
+      if (streak === SIGN_IN_THROTTLE_DEFAULTS.freeFailures || (streak > 0 && streak % 50 === 0)) {
+        // Once when a streak starts to be slowed down, then every 50: its refusals are not audited.
+        gw.log.warn(
+          { from, failures: streak },
+          `console sign-in: ${streak} wrong passwords in a row from ${from}; further attempts for that user from there wait, longer each time`,
+        );
+      }
       const user = ok ? await gw.control.users.get(name) : null;
       if (!user || user.role === null) {
         // Which part was wrong is nobody's business, the log's included; the audit entry names the user tried.
