@@ -7,7 +7,7 @@ const right = () => Promise.resolve(true);
 
 test('a user’s wrong passwords from one address: 5 free, then 1 s, 2 s, 4 s … up to 30 s after the last; a success clears them', async () => {
   let now = 1_000_000;
-  const t = new SignInThrottle({ now: () => now });
+  const t = new SignInThrottle({ now: () => now, spacingMs: 0 });
   for (let i = 0; i < 5; i++) assert.equal(await t.verify('10.0.0.7', 'admin', wrong), false);
   // The sixth is refused unchecked, a right password included.
   let checked = false;
@@ -40,7 +40,7 @@ test('a user’s wrong passwords from one address: 5 free, then 1 s, 2 s, 4 s �
 
 test('failures are forgotten after 15 min without one, and at most maxPairs pairs are kept', async () => {
   let now = 0;
-  const t = new SignInThrottle({ now: () => now, maxPairs: 3 });
+  const t = new SignInThrottle({ now: () => now, maxPairs: 3, spacingMs: 0 });
   for (let i = 0; i < 5; i++) await t.verify('a', 'u', wrong);
   now += 15 * 60_000;
   assert.equal(await t.verify('a', 'u', right), true, 'a stale streak no longer refuses');
@@ -53,7 +53,7 @@ test('failures are forgotten after 15 min without one, and at most maxPairs pair
 });
 
 test('one password check at a time, 8 waiting; more are refused at once, unchecked', async () => {
-  const t = new SignInThrottle();
+  const t = new SignInThrottle({ spacingMs: 0 });
   let running = 0;
   let checks = 0;
   const releases: Array<() => void> = [];
@@ -87,4 +87,16 @@ test('one password check at a time, 8 waiting; more are refused at once, uncheck
   const boom = () => Promise.reject(new Error('control plane down'));
   await assert.rejects(t.verify('10.0.2.1', 'admin', boom), /control plane down/);
   assert.equal(await t.verify('10.0.2.2', 'admin', right), true);
+});
+
+test('checks start at least 200 ms apart', async () => {
+  const t = new SignInThrottle();
+  const starts: number[] = [];
+  const check = () => {
+    starts.push(performance.now());
+    return Promise.resolve(false);
+  };
+  await Promise.all([0, 1, 2].map((i) => t.verify(`10.0.3.${i}`, 'u', check)));
+  assert.equal(starts.length, 3);
+  for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 195, starts.join(' '));
 });
