@@ -103,6 +103,7 @@ function gate(access: Access) {
           outcome,
           detail,
           remoteAddress: ctx.transport?.remoteAddress ?? null,
+          authenticated: ctx.session !== null,
         });
       } catch {
         // recordAudit does not reject by contract; an implementation that does must not turn a

@@ -43,4 +43,9 @@ export interface AuditRecord {
   /** Must hold no secret; the gateway's store also redacts secret-looking keys. */
   detail?: unknown;
   remoteAddress?: string | null;
+  /**
+   * false: the caller proved nothing (no session, no token). The gateway records only so many
+   * of those per address and minute, and then one entry saying how many more it refused.
+   */
+  authenticated?: boolean;
 }

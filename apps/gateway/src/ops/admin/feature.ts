@@ -1,4 +1,5 @@
 import type { Feature } from '../../daemon/feature.ts';
+import { auditLimit } from '../audit-limit.ts';
 import { locksReport, releaseLocks } from '../locks/report.ts';
 import { createAuthenticator } from './auth.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from './endpoints.ts';
@@ -12,6 +13,7 @@ export const adminFeature: Feature = {
   start(gw) {
     gw.admin.authenticate = createAuthenticator(gw.control, () => gw.config.admin.trustLoopback);
     gw.admin.audit = async (e) => {
+      if (!e.caller && !auditLimit(gw).admit(e.remoteAddress, e.action)) return;
       try {
         await gw.control.audit.record({
           actor: e.caller?.actor ?? 'anonymous',

@@ -1,5 +1,6 @@
 import type { GatewayControl } from '@claudefs/api';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { auditLimit } from '../audit-limit.ts';
 import { auditView } from './views.ts';
 
 /** Reading the audit log, and storing what the router audits (secret-looking keys redacted there). */
@@ -22,6 +23,13 @@ export function auditControl(gw: Gateway): Pick<GatewayControl, 'auditLog' | 're
       return { entries, nextBeforeId: rows.length > limit ? (entries.at(-1)?.id ?? null) : null };
     },
     async recordAudit(e) {
+      // A refusal of a caller that proved nothing may be held back (a sign-in that worked never is).
+      if (
+        e.authenticated === false &&
+        e.outcome !== 'ok' &&
+        !auditLimit(gw).admit(e.remoteAddress ?? '', e.action)
+      )
+        return;
       try {
         await gw.control.audit.record({
           actor: e.actor,
