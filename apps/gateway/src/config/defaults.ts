@@ -28,6 +28,8 @@ export const DEFAULTS = {
   cacheTtl: '1s',
   cacheMaxEntries: 100_000,
   gracePeriod: '7d',
+  /** `audit.retention`: audit entries older than this are deleted (0: kept for ever). */
+  auditRetention: '365d',
   probeInterval: '2s',
   /** How long an SMB durable handle outlives its dropped connection (MS-SMB2 Open.DurableOpenTimeout). */
   durableHandleTimeout: '60s',

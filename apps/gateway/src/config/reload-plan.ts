@@ -103,6 +103,7 @@ const SETTINGS: readonly Setting[] = [
   { key: 'cache.ttl', path: ['cache', 'ttlMs'], live: true, unit: 'ms' },
   { key: 'cache.max_entries', path: ['cache', 'maxEntries'], live: true },
   { key: 'quota.grace_period', path: ['quota', 'gracePeriodMs'], live: true, unit: 'ms' },
+  { key: 'audit.retention', path: ['audit', 'retentionMs'], live: true, unit: 'ms' },
   { key: 'identity.groups_from_host', path: ['identity', 'groupsFromHost'], live: true },
   { key: 'durability.metadata', path: ['durability', 'metadata'], live: false },
   { key: 'durability.flush_interval', path: ['durability', 'flushIntervalMs'], live: false, unit: 'ms' },

@@ -145,6 +145,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
     },
     cache: { ttlMs: file.cache.ttl, maxEntries: file.cache.max_entries },
     quota: { gracePeriodMs: file.quota.grace_period },
+    audit: { retentionMs: file.audit.retention },
     identity: { groupsFromHost: file.identity.groups_from_host },
     durability: {
       metadata: file.durability.metadata,

@@ -207,6 +207,7 @@ export const configFileSchema = z.strictObject({
   }),
   cache: section({ ttl: duration(DEFAULTS.cacheTtl), max_entries: count.default(DEFAULTS.cacheMaxEntries) }),
   quota: section({ grace_period: duration(DEFAULTS.gracePeriod) }),
+  audit: section({ retention: duration(DEFAULTS.auditRetention) }),
   identity: section({ groups_from_host: z.boolean().default(false) }),
   durability: section({
     metadata: z.enum(METADATA_DURABILITY).default(DEFAULTS.metadataDurability),

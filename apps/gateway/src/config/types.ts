@@ -163,6 +163,8 @@ export interface GatewayConfig {
   circuitBreaker: { failureThreshold: number; resetTimeoutMs: number; slowCallMs: number };
   cache: { ttlMs: number; maxEntries: number };
   quota: { gracePeriodMs: number };
+  /** Audit entries older than retentionMs are deleted (0: never). */
+  audit: { retentionMs: number };
   identity: { groupsFromHost: boolean };
   durability: {
     /** sync: changes answered once on disk; async: once committed, on disk within flushIntervalMs. */

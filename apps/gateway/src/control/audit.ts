@@ -50,6 +50,9 @@ export interface Audit {
   prune(before: Date): Promise<number>;
 }
 
+/** Entries `prune` deletes per statement. */
+const PRUNE_BATCH = 1000;
+
 const SECRET_KEY = /password|passwd|secret|token$|hash$|^key$/i;
 
 function redact(value: unknown, depth = 0): unknown {
@@ -120,7 +123,21 @@ export function createAudit(prisma: PrismaClient): Audit {
       return rows.map(plain);
     },
     async prune(before) {
-      return (await prisma.auditLog.deleteMany({ where: { at: { lt: before } } })).count;
+      // A batch at a time, yielding between: a year of entries deleted in one statement would
+      // hold SQLite (and the event loop its driver runs on) for as long as that takes.
+      let total = 0;
+      for (;;) {
+        const batch = await prisma.auditLog.findMany({
+          where: { at: { lt: before } },
+          select: { id: true },
+          orderBy: { id: 'asc' },
+          take: PRUNE_BATCH,
+        });
+        if (batch.length === 0) return total;
+        total += (await prisma.auditLog.deleteMany({ where: { id: { in: batch.map((r) => r.id) } } })).count;
+        if (batch.length < PRUNE_BATCH) return total;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     },
   };
 }

@@ -82,3 +82,30 @@ test('a running gateway: 40 unauthenticated refusals from one address are 30 aud
   assert.equal(g.gw.draining, false);
   assert.equal(await g.gw.control.users.get('intruder0'), null);
 });
+
+test('audit.retention: entries older than it (365d by default) are deleted a batch at a time, the rest kept', async (t) => {
+  const { startTrpcGateway } = await import('./fixture.ts');
+  const { pruneAudit } = await import('../../src/ops/trpc/feature.ts');
+  const g = await startTrpcGateway();
+  t.after(() => g.stop());
+  assert.equal(g.gw.config.audit.retentionMs, 365 * 86_400_000);
+  const old = new Date(Date.now() - 400 * 86_400_000);
+  const { audit } = g.gw.control;
+  for (let i = 0; i < 2500; i++)
+    await audit.record({
+      actor: 'loopback',
+      action: 'gateway.drain',
+      target: `old-${i}`,
+      outcome: 'ok',
+      at: old,
+    });
+  await audit.record({ actor: 'loopback', action: 'gateway.drain', target: 'recent', outcome: 'ok' });
+  const before = (await audit.list({ since: new Date(Date.now() - 86_400_000), limit: 1000 })).length;
+  assert.equal(await pruneAudit(g.gw), 2500);
+  const left = await audit.list({ limit: 1000 });
+  assert.equal(left.length, before, JSON.stringify(left.map((e) => [e.action, e.target, e.at])));
+  assert.ok(left.some((e) => e.target === 'recent'));
+  assert.ok(left.every((e) => e.at.getTime() > old.getTime()));
+  assert.match(g.logText(), /audit: removed 2500 entries older than audit\.retention/);
+  assert.equal(await pruneAudit(g.gw), 0);
+});
