@@ -41,6 +41,8 @@ interface Window {
 export class AuditLimit {
   private readonly o: AuditLimitOptions;
   private readonly windows = new Map<string, Window>();
+  /** Entries held back so far, over every address (gateway_audit_entries_suppressed_total). */
+  suppressedTotal = 0;
 
   constructor(
     private readonly summarize: (s: SuppressedSummary) => void,
@@ -71,6 +73,7 @@ export class AuditLimit {
       return true;
     }
     w.suppressed++;
+    this.suppressedTotal++;
     w.actions[action] = (w.actions[action] ?? 0) + 1;
     return false;
   }

@@ -78,6 +78,8 @@ test('a running gateway: 40 unauthenticated refusals from one address are 30 aud
     10,
   );
   assert.match(g.logText(), /audit: 10 more unauthenticated requests from 127\.0\.0\.1 in 60 s were refused/);
+  const { scrape, sampleValue } = await import('../metrics/fixture.ts');
+  assert.equal(sampleValue((await scrape(g.base)).samples, 'gateway_audit_entries_suppressed_total'), 10);
   // Nobody users were made, nothing drained.
   assert.equal(g.gw.draining, false);
   assert.equal(await g.gw.control.users.get('intruder0'), null);

@@ -13,6 +13,7 @@ import { getMetrics } from '../../src/ops/metrics/index.ts';
 import { signInThrottle } from '../../src/ops/trpc/session.ts';
 import { isFsError } from '../../src/storage/errors.ts';
 import type { Credential } from '../../src/storage/types.ts';
+import { sampleValue, scrape } from '../metrics/fixture.ts';
 import { cookieOf, signIn, startTrpcGateway, type TrpcGateway, trpc } from './fixture.ts';
 
 const PASSWORDS = {
@@ -318,6 +319,13 @@ describe('the console API on /trpc of a running gateway', () => {
     assert.equal(throttle.peakConcurrent, 1);
     const after = (await g.gw.control.audit.list({ action: 'console.signin', limit: 500 })).length;
     assert.equal(after - before, statuses.filter((s) => s === 401).length);
+    // Counted where an operator's alert can see them (13b's refusal is the one for failures).
+    const { samples } = await scrape(g.base);
+    assert.equal(
+      sampleValue(samples, 'gateway_console_signins_refused_total', { reason: 'busy' }),
+      busy.length,
+    );
+    assert.equal(sampleValue(samples, 'gateway_console_signins_refused_total', { reason: 'failures' }), 1);
   });
 
   test('14 the audit log is readable through tRPC, filtered and paged', async () => {

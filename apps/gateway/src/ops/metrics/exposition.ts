@@ -2,6 +2,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { PROTOCOLS } from '../../config/defaults.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import type { Backend, BreakerState } from '../../storage/circuit-breaker.ts';
+import { auditLimit } from '../audit-limit.ts';
+import { signInThrottle } from '../trpc/session.ts';
 import type { QuotaReader } from './quota-reader.ts';
 import { LATENCY_BUCKETS, type RequestStats } from './request-stats.ts';
 
@@ -176,6 +178,26 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     'Connections refused because the limit was reached',
     ['protocol'],
     () => PROTOCOLS.map((p) => [{ protocol: p }, gw.connections.refusedBy.get(p) ?? 0]),
+  );
+  counter(
+    registry,
+    'gateway_console_signins_refused_total',
+    'Console sign-ins refused unchecked: too many at once (busy), or after wrong passwords in a row (failures)',
+    ['reason'],
+    () => {
+      const refused = signInThrottle(gw).refused;
+      return [
+        [{ reason: 'busy' }, refused.busy],
+        [{ reason: 'failures' }, refused.failures],
+      ];
+    },
+  );
+  counter(
+    registry,
+    'gateway_audit_entries_suppressed_total',
+    'Refusals of unauthenticated callers not recorded one by one in the audit log (past 30 per address and minute)',
+    [],
+    () => [[{}, auditLimit(gw).suppressedTotal]],
   );
 
   counter(
