@@ -287,6 +287,18 @@ describe('S3', () => {
     }
     for (const p of ['/escape', '/export/escape', '/export/a']) equal(await pathExists(p), false, p);
   });
+
+  test('5b a flood of refused requests from one client is at most 20 log lines of each kind in 10 s', async () => {
+    const mark = g.logMark();
+    for (let i = 0; i < 60; i++) {
+      const r = await fetch(`${g.s3Endpoint}/${BUCKET}/flood-${i}`);
+      equal(r.status, 403);
+      await r.arrayBuffer();
+    }
+    const lines = g.logLines(mark).filter((l) => /^S3 request refused: AccessDenied$/.test(l.msg));
+    ok(lines.length >= 1 && lines.length <= 20, `${lines.length} lines`);
+    equal(lines[0]?.remote, '127.0.0.1');
+  });
 });
 
 // ---- SMB (NTLMv2) ----------------------------------------------------------------------------

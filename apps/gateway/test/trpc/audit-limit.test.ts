@@ -1,43 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AuditLimit, type SuppressedSummary } from '../../src/ops/audit-limit.ts';
-
-test('30 unauthenticated entries per address and window are recorded; the rest make one summary when it ends', async () => {
-  const summaries: SuppressedSummary[] = [];
-  const limit = new AuditLimit((s) => summaries.push(s), { windowMs: 100 });
-  const admitted = Array.from({ length: 45 }, (_, i) =>
-    limit.admit('10.0.0.9', i % 3 === 0 ? 'user.add' : 'gateway.drain'),
-  );
-  assert.equal(admitted.filter(Boolean).length, 30);
-  assert.ok(admitted.slice(0, 30).every(Boolean), 'the first 30 are the ones recorded');
-  // Another address has a window of its own.
-  assert.equal(limit.admit('10.0.0.10', 'user.add'), true);
-  assert.deepEqual(summaries, [], 'nothing is said before the window ends');
-  await new Promise((r) => setTimeout(r, 150));
-  assert.deepEqual(summaries, [
-    {
-      address: '10.0.0.9',
-      suppressed: 15,
-      actions: { 'user.add': 5, 'gateway.drain': 10 },
-      windowSeconds: 0,
-    },
-  ]);
-  // A new window records again.
-  assert.equal(limit.admit('10.0.0.9', 'user.add'), true);
-  limit.closeAll();
-  assert.equal(summaries.length, 1, 'a window with nothing held back says nothing');
-});
-
-test('at most maxAddresses windows: the oldest is closed early, its summary written', () => {
-  const summaries: SuppressedSummary[] = [];
-  const limit = new AuditLimit((s) => summaries.push(s), { perWindow: 1, maxAddresses: 2 });
-  for (const a of ['a', 'a', 'b', 'c']) limit.admit(a, 'x');
-  assert.deepEqual(
-    summaries.map((s) => [s.address, s.suppressed]),
-    [['a', 1]],
-  );
-  limit.closeAll();
-});
 
 test('a running gateway: 40 unauthenticated refusals from one address are 30 audit entries and one summary', async (t) => {
   const { startTrpcGateway, trpc } = await import('./fixture.ts');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { GatewayControl, IssuedSession, Session } from '@claudefs/api';
 import { TRPCError } from '@trpc/server';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { logRefusal } from '../../daemon/refusal-log.ts';
 import { SIGN_IN_THROTTLE_DEFAULTS, SignInThrottle } from './sign-in-throttle.ts';
 
 /** The console session cookie. */
@@ -110,7 +111,7 @@ export function sessionControl(gw: Gateway): Pick<GatewayControl, 'signIn' | 'si
       const user = ok ? await gw.control.users.get(name) : null;
       if (!user || user.role === null) {
         // Which part was wrong is nobody's business, the log's included; the audit entry names the user tried.
-        gw.log.warn('console sign-in refused: wrong user name or password');
+        logRefusal(gw.log, 'warn', from, 'console sign-in refused: wrong user name or password', { from });
         return null;
       }
       const { cookie, expiresAt } = await gw.control.sessions.create(user.name, SESSION_IDLE_MS);

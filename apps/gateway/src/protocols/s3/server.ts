@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Protocol } from '../../config/types.ts';
 import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
+import { logRefusal } from '../../daemon/refusal-log.ts';
 import type { Connection } from '../../ops/connections.ts';
 import type { HealthCheck } from '../../ops/health.ts';
 import { onCredentialsInvalidated } from '../../ops/identity/credentials.ts';
@@ -658,18 +659,15 @@ export class S3Server implements ProtocolServer {
           `S3 ${row?.op ?? 'request'} refused: ${err.message}`,
         );
       } else if ((err.status === 403 || LOGGED_REFUSALS.has(err.code)) && !this.isProbe(req)) {
-        this.ctx.log.warn(
-          {
-            code: err.code,
-            reason: err.message,
-            op: row?.op,
-            requestId,
-            resource,
-            accessKeyId: claimedAccessKeyId(req),
-            remote: req.socket.remoteAddress,
-          },
-          `S3 request refused: ${err.code}`,
-        );
+        logRefusal(this.ctx.log, 'warn', req.socket.remoteAddress, `S3 request refused: ${err.code}`, {
+          code: err.code,
+          reason: err.message,
+          op: row?.op,
+          requestId,
+          resource,
+          accessKeyId: claimedAccessKeyId(req),
+          remote: req.socket.remoteAddress,
+        });
       }
       end ??= this.begin(req, conn, row?.op);
       end(err.code);

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { logRefusal } from '../../daemon/refusal-log.ts';
 import type { Connection } from '../../ops/connections.ts';
 import type { Credential } from '../../storage/types.ts';
 import { writeFrame } from '../../util/framed-write.ts';
@@ -816,7 +817,11 @@ export class SmbConnection implements ConnectionState {
       if (m.unexpected)
         this.env.log.error({ err: e, command: row?.name }, `SMB ${row?.name ?? 'request'} failed`);
       else if (e instanceof SmbError && LOGGED_REFUSALS.has(m.status)) {
-        this.env.log.warn(
+        logRefusal(
+          this.env.log,
+          'warn',
+          this.remoteAddress,
+          `SMB ${row?.name ?? 'request'} refused: ${ntStatusName(m.status)}`,
           {
             command: row?.name,
             status: ntStatusName(m.status),

@@ -1,3 +1,4 @@
+import { logRefusal } from '../../../daemon/refusal-log.ts';
 import type { RpcCall } from '../../rpc/program.ts';
 import type { XdrReader } from '../../xdr/reader.ts';
 import type { XdrWriter } from '../../xdr/writer.ts';
@@ -122,17 +123,14 @@ async function settle(row: NfsRow, ctx: NfsCall, args: unknown, reply: XdrWriter
   } catch (e) {
     const failure: NfsErrorStatus = nfsStatusOf(e);
     if (isUnexpected(e)) env.log?.error({ err: e, proc: row.name }, `NFSv3 ${row.name} failed unexpectedly`);
-    else if (isSecurityRefusal(e, failure)) {
-      env.log?.warn(
-        {
-          proc: row.name,
-          status: statusName(failure),
-          reason: (e as Error).message,
-          remote: call.remoteAddress,
-          uid: call.cred.flavor === 'sys' ? call.cred.uid : undefined,
-        },
-        `NFSv3 ${row.name} refused: ${statusName(failure)}`,
-      );
+    else if (isSecurityRefusal(e, failure) && env.log) {
+      logRefusal(env.log, 'warn', call.remoteAddress, `NFSv3 ${row.name} refused: ${statusName(failure)}`, {
+        proc: row.name,
+        status: statusName(failure),
+        reason: (e as Error).message,
+        remote: call.remoteAddress,
+        uid: call.cred.flavor === 'sys' ? call.cred.uid : undefined,
+      });
     } else
       env.log?.debug(
         { proc: row.name, status: statusName(failure), reason: (e as Error).message },

@@ -1,3 +1,4 @@
+import { logRefusal } from '../../../daemon/refusal-log.ts';
 import { SESSION_FLAG, SIGNING_REQUIRED } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
 import { cipherName, deriveKeys, NT_STATUS, NtlmAcceptor, smb2Dialect, statusCode } from '../deps.ts';
@@ -95,7 +96,14 @@ export async function handleSessionSetup(
   });
   const step = await session.acceptor.step(req.token);
   if (step.state === 'failed') {
-    env.log.info({ reason: step.reason, remote: conn.remoteAddress }, `SMB logon failed: ${step.reason}`);
+    logRefusal(
+      env.log,
+      'info',
+      conn.remoteAddress,
+      'SMB logon failed',
+      { reason: step.reason, remote: conn.remoteAddress },
+      `SMB logon failed: ${step.reason}`,
+    );
     return await fail(statusCode(step.status), step.reason);
   }
   if (step.state === 'continue') {
