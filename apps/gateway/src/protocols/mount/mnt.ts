@@ -1,3 +1,4 @@
+import { logRefusal } from '../../daemon/refusal-log.ts';
 import { ROOT } from '../../storage/types.ts';
 import { insecurePort } from '../client-access.ts';
 import type { RpcProcedure } from '../rpc/program.ts';
@@ -24,14 +25,25 @@ export async function mnt(
   if (!found) return { status: Mountstat3.ACCES };
   if (insecurePort(found.export, remotePort)) {
     // rpc.mountd's "illegal port" refusal: only a client's root can bind a port below 1024.
-    env.log.warn(
+    logRefusal(
+      env.log,
+      'warn',
+      remoteAddress,
+      'MOUNT refused: unprivileged port',
       { client: remoteAddress, port: remotePort, path: normal },
       `MOUNT of ${normal} refused to ${remoteAddress}:${remotePort}: unprivileged port (the export is secure)`,
     );
     return { status: Mountstat3.ACCES };
   }
   if (!(await env.access.allowed(found.export, remoteAddress))) {
-    env.log.info({ client: remoteAddress, path: normal }, `MOUNT of ${normal} refused to ${remoteAddress}`);
+    logRefusal(
+      env.log,
+      'info',
+      remoteAddress,
+      'MOUNT refused',
+      { client: remoteAddress, path: normal },
+      `MOUNT of ${normal} refused to ${remoteAddress}`,
+    );
     return { status: Mountstat3.ACCES };
   }
   let dir: Awaited<ReturnType<MountEnv['ns']['resolvePath']>>;
