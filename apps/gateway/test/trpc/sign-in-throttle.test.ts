@@ -100,3 +100,20 @@ test('checks start at least 200 ms apart', async () => {
   assert.equal(starts.length, 3);
   for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 195, starts.join(' '));
 });
+
+test('attempts of one pair sent together count one by one: the sixth of nine is refused unchecked', async () => {
+  const t = new SignInThrottle({ spacingMs: 0 });
+  let checks = 0;
+  const slowWrong = async () => {
+    checks++;
+    await new Promise((r) => setTimeout(r, 5));
+    return false;
+  };
+  const results = await Promise.all(
+    Array.from({ length: 9 }, () => t.verify('10.0.4.1', 'admin', slowWrong)),
+  );
+  assert.equal(checks, 5);
+  assert.deepEqual(results.slice(0, 5), Array(5).fill(false));
+  for (const r of results.slice(5)) assert.equal((r as { reason: string }).reason, 'failures');
+  assert.equal(t.failuresOf('10.0.4.1', 'admin'), 5);
+});

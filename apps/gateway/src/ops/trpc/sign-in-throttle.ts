@@ -73,14 +73,9 @@ export class SignInThrottle {
    */
   async verify(address: string, user: string, check: () => Promise<boolean>): Promise<boolean | Throttled> {
     const key = `${address}\u0000${user}`;
-    const now = this.o.now();
-    this.forgetOld(now);
-    const f = this.failures.get(key);
-    const wait = f ? this.waitAfter(f, now) : 0;
-    if (wait > 0) {
-      this.refused.failures++;
-      return { reason: 'failures', retryAfterMs: wait };
-    }
+    this.forgetOld(this.o.now());
+    const early = this.mustWait(key);
+    if (early) return early;
     if (this.running < this.o.concurrent) {
       this.running++;
     } else {
@@ -94,8 +89,11 @@ export class SignInThrottle {
     this.peakConcurrent = Math.max(this.peakConcurrent, this.running);
     let ok = false;
     try {
-      const early = this.lastStart + this.o.spacingMs - this.o.now();
-      if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
+      const spacing = this.lastStart + this.o.spacingMs - this.o.now();
+      if (spacing > 0) await new Promise((resolve) => setTimeout(resolve, spacing));
+      // Attempts of one pair sent together queue up: each counts the failures of those before.
+      const late = this.mustWait(key);
+      if (late) return late;
       this.lastStart = this.o.now();
       ok = await check();
     } finally {
@@ -104,8 +102,17 @@ export class SignInThrottle {
       else this.running--;
     }
     if (ok) this.failures.delete(key);
-    else this.noteFailure(key, f);
+    else this.noteFailure(key);
     return ok;
+  }
+
+  /** The refusal for a pair that must still wait after its failures, counted; else undefined. */
+  private mustWait(key: string): Throttled | undefined {
+    const f = this.failures.get(key);
+    const wait = f ? this.waitAfter(f, this.o.now()) : 0;
+    if (wait <= 0) return undefined;
+    this.refused.failures++;
+    return { reason: 'failures', retryAfterMs: wait };
   }
 
   /** Consecutive failures of the pair, 0 when none are remembered. */
@@ -120,7 +127,8 @@ export class SignInThrottle {
     return Math.max(0, f.last + delay - now);
   }
 
-  private noteFailure(key: string, f: Failures | undefined): void {
+  private noteFailure(key: string): void {
+    const f = this.failures.get(key);
     // Moved to the end: the map stays ordered by last failure, oldest first.
     this.failures.delete(key);
     this.failures.set(key, { count: (f?.count ?? 0) + 1, last: this.o.now() });
