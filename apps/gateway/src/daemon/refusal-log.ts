@@ -4,8 +4,8 @@ import { RepeatLimit } from '../util/repeat-limit.ts';
 /**
  * The lines a protocol logs when it refuses a client (`S3 request refused: AccessDenied`,
  * `NFSv3 READ refused: NFS3ERR_ACCES`, `SMB logon failed: …`) are what a client can make as
- * fast as it is answered: 20,000 anonymous GETs a second on a private bucket were 20,000 warning
- * lines a second. Per line and client address, 20 are written in 10 s; past that they are
+ * fast as it is answered: each refused request was a warning, so 60 anonymous GETs on a private
+ * bucket were 60 lines. Per line and client address, 20 are written in 10 s; past that they are
  * counted, and when the 10 s end one line says how many more there were. A client's refusals
  * never hide another client's.
  */
