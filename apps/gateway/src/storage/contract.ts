@@ -4,6 +4,7 @@ import type {
   CreateMode,
   Credential,
   DirPage,
+  DirPlusPage,
   FsStats,
   InodeRef,
   QuotaUsage,
@@ -81,6 +82,18 @@ export interface NamespaceApi {
   rename(cred: Credential, fromDir: bigint, fromName: string, toDir: bigint, toName: string): Promise<void>;
   /** Entries after `cookie` (0n = from the start), at most `limit`. No "." or "..". */
   readdir(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPage>;
+  /** readdir with each entry's attributes, read in one query a page (READDIRPLUS, SMB). */
+  readdirPlus(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPlusPage>;
+  /**
+   * Entries whose names sort after `after` bytewise (UTF-8: S3's key order), in that order,
+   * with their attributes, at most `limit`: one query a page on the name index.
+   */
+  readdirByName(cred: Credential, dir: bigint, after: string, limit: number): Promise<DirPlusPage>;
+  /**
+   * Reads the extended attributes of the cached inodes among `inos` that have none loaded,
+   * in one query, so a listing's listXattrs() calls answer from the cache.
+   */
+  preloadXattrs(inos: readonly bigint[]): Promise<void>;
 
   read(
     cred: Credential,

@@ -11,7 +11,7 @@ import { guardAsync, guardMeta } from './guarded.ts';
 import { LockTable } from './locks.ts';
 import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO } from './meta/model.ts';
 import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
-import type { MetadataStore } from './meta/store.ts';
+import type { MetadataStore, RowPage } from './meta/store.ts';
 import { checkLookupName, splitPath } from './names.ts';
 import { effectiveAccess, R_OK, requireAccess, requireMutable, W_OK, X_OK } from './permissions.ts';
 import { withinLimits } from './quota-space.ts';
@@ -21,6 +21,8 @@ import {
   type CreateMode,
   type Credential,
   type DirPage,
+  type DirPlusEntry,
+  type DirPlusPage,
   type FileType,
   type FsStats,
   type InodeRef,
@@ -525,11 +527,56 @@ export class Namespace implements NamespaceApi {
   }
 
   async readdir(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPage> {
+    await this.listable(cred, dir, limit);
+    return this.m.readdir(dir, cookie, limit);
+  }
+
+  async readdirPlus(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPlusPage> {
+    await this.listable(cred, dir, limit);
+    const seen = this.invalidations;
+    return this.withAttrs(await this.m.readdirRows(dir, cookie, limit), seen);
+  }
+
+  async readdirByName(cred: Credential, dir: bigint, after: string, limit: number): Promise<DirPlusPage> {
+    await this.listable(cred, dir, limit);
+    const seen = this.invalidations;
+    return this.withAttrs(await this.m.readdirRowsByName(dir, after, limit), seen);
+  }
+
+  async preloadXattrs(inos: readonly bigint[]): Promise<void> {
+    const missing: CachedNode[] = [];
+    const wanted: bigint[] = [];
+    for (const ino of inos) {
+      const n = this.nodes.get(ino, undefined, false);
+      if (n && !n.xattrs) {
+        missing.push(n);
+        wanted.push(ino);
+      }
+    }
+    if (wanted.length === 0) return;
+    const loaded = await this.m.listXattrsOf(wanted);
+    // Onto the nodes as they were asked for, as listXattrs does: a change meanwhile replaced them.
+    for (let i = 0; i < wanted.length; i++) missing[i]!.xattrs ??= loaded.get(wanted[i]!);
+  }
+
+  private async listable(cred: Credential, dir: bigint, limit: number): Promise<void> {
     const d = (await this.node(dir)).attrs;
     if (d.type !== 'dir') throw fsError('ENOTDIR', 'not a directory', String(dir));
     requireAccess(cred, d, R_OK, String(dir));
     if (limit <= 0) throw fsError('EINVAL', 'readdir limit must be positive');
-    return this.m.readdir(dir, cookie, limit);
+  }
+
+  /**
+   * A page's rows as attributes: an inode the cache holds answers from it (as current as the
+   * row, or more), one it does not is cached from its row, as getattr() would.
+   */
+  private withAttrs(page: RowPage, seen: number): DirPlusPage {
+    const entries = page.entries.map(({ row, ...e }): DirPlusEntry => {
+      if (!row) return e;
+      const hit = this.nodes.get(e.ino, undefined, false);
+      return { ...e, attrs: hit ? hit.attrs : this.cacheRow(e.ino, row, seen).attrs };
+    });
+    return { entries, eof: page.eof };
   }
 
   async readlink(cred: Credential, ino: bigint): Promise<string> {

@@ -81,6 +81,16 @@ export interface DirPage {
   readonly eof: boolean;
 }
 
+/** A directory entry with its attributes; none when the inode went while it was listed. */
+export interface DirPlusEntry extends DirEntry {
+  readonly attrs?: Attributes;
+}
+
+export interface DirPlusPage {
+  readonly entries: DirPlusEntry[];
+  readonly eof: boolean;
+}
+
 export interface FsStats {
   readonly totalBytes: bigint;
   readonly freeBytes: bigint;

@@ -5,6 +5,7 @@
  */
 import './use-postgres.ts';
 import '../storage/entries.test.ts';
+import '../storage/listings.test.ts';
 import '../storage/permissions.test.ts';
 import '../storage/rename.test.ts';
 import '../storage/data.test.ts';

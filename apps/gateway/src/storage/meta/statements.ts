@@ -24,6 +24,12 @@ export const STATEMENTS = {
   hasChildren: 'SELECT 1 AS one FROM dirents WHERE parent = ? LIMIT 1',
   readdir:
     'SELECT cookie, name, ino, type FROM dirents WHERE parent = ? AND cookie > ? ORDER BY cookie LIMIT ?',
+  /** readdir with each entry's inode row (null columns when the row is gone): one query a page. */
+  readdirRows: `SELECT d.cookie AS entry_cookie, d.name AS entry_name, d.ino AS entry_ino, d.type AS entry_type, i.*
+     FROM dirents d LEFT JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?`,
+  /** readdirRows by name, bytewise (S3's key order), after a name: the name index, no sort. */
+  readdirRowsByName: `SELECT d.cookie AS entry_cookie, d.name AS entry_name, d.ino AS entry_ino, d.type AS entry_type, i.*
+     FROM dirents d LEFT JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name > ? ORDER BY d.name LIMIT ?`,
   touchDir:
     'UPDATE inodes SET mtime = ?, ctime = ?, change = change + 1, nlink = nlink + ? WHERE ino = ? RETURNING *',
   addNlink: 'UPDATE inodes SET nlink = nlink + ?, ctime = ?, change = change + 1 WHERE ino = ?',
@@ -53,6 +59,9 @@ export const STATEMENTS = {
   lockRename: 'SELECT 1 AS one',
   getXattr: 'SELECT value FROM xattrs WHERE ino = ? AND name = ?',
   listXattrs: `SELECT name, value FROM xattrs WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) <> '${STREAM_XATTR_PREFIX}' ORDER BY name`,
+  /** listXattrs of several inodes at once: a JSON array of inode numbers. */
+  listXattrsOf: `SELECT ino, name, value FROM xattrs WHERE ino IN (SELECT value FROM json_each(?))
+     AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) <> '${STREAM_XATTR_PREFIX}' ORDER BY ino, name`,
   streamBytes: `SELECT COALESCE(SUM(length(value)), 0) AS bytes FROM xattrs
      WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) = '${STREAM_XATTR_PREFIX}'`,
   /** Each chunk of each named stream, by the name after the prefix (annotations.ts: a stream is chunks). */
@@ -116,6 +125,12 @@ export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   setXattrsJson: `INSERT INTO xattrs (ino, name, value) SELECT ?::bigint, key, decode(value, 'hex') FROM json_each_text(?::json)
      ON CONFLICT (ino, name) DO UPDATE SET value = excluded.value`,
   deleteXattrsJson: 'DELETE FROM xattrs WHERE ino = ? AND name IN (SELECT json_array_elements_text(?::json))',
+  // Bytewise order whatever the database's collation: the "C" index in schema.ts serves it.
+  readdirRowsByName: `SELECT d.cookie AS entry_cookie, d.name AS entry_name, d.ino AS entry_ino, d.type AS entry_type, i.*
+     FROM dirents d LEFT JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name COLLATE "C" > ?
+     ORDER BY d.name COLLATE "C" LIMIT ?`,
+  listXattrsOf: `SELECT ino, name, value FROM xattrs WHERE ino IN (SELECT json_array_elements_text(?::json)::bigint)
+     AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) <> '${STREAM_XATTR_PREFIX}' ORDER BY ino, name`,
   setInline:
     'INSERT INTO inline_data (ino, bytes) VALUES (?, ?) ON CONFLICT (ino) DO UPDATE SET bytes = excluded.bytes',
   queueGc: 'INSERT INTO blob_gc (blob) VALUES (?) ON CONFLICT DO NOTHING',

@@ -101,6 +101,29 @@ export abstract class MetadataStore implements TxContext {
     });
   }
 
+  /** A readdir page with each entry's inode row (one query): READDIRPLUS, SMB listings. */
+  readdirRows(dir: bigint, cookie: bigint, limit: number): Awaitable<RowPage> {
+    return this.read(() => rowPage('readdirRows', dir, cookie, limit));
+  }
+
+  /** Entries named after `after`, bytewise (S3's key order), with their rows (one query). */
+  readdirRowsByName(dir: bigint, after: string, limit: number): Awaitable<RowPage> {
+    return this.read(() => rowPage('readdirRowsByName', dir, after, limit));
+  }
+
+  /** listXattrs of several inodes in one query; an inode without any has an empty map. */
+  listXattrsOf(inos: readonly bigint[]): Awaitable<Map<bigint, Map<string, Buffer>>> {
+    return this.read(function* () {
+      const rows = yield* all<{ ino: bigint; name: string; value: Buffer }>(
+        'listXattrsOf',
+        JSON.stringify(inos.map(Number)),
+      );
+      const by = new Map<bigint, Map<string, Buffer>>(inos.map((ino) => [ino, new Map()]));
+      for (const r of rows) by.get(BigInt(r.ino))?.set(r.name, r.value);
+      return by;
+    });
+  }
+
   extents(ino: bigint, from: bigint, to: bigint): Awaitable<Extent[]> {
     return this.read(() => extentsIn(ino, from, to));
   }
@@ -301,3 +324,28 @@ export abstract class MetadataStore implements TxContext {
 }
 
 export type { Attributes, Effects };
+
+/** A directory page whose entries carry their inode rows (undefined: the row is gone). */
+export interface RowPage {
+  entries: Array<DirEntry & { row: InodeRow | undefined }>;
+  eof: boolean;
+}
+
+interface EntryRow extends InodeRow {
+  entry_cookie: bigint;
+  entry_name: string;
+  entry_ino: bigint;
+  entry_type: bigint;
+}
+
+function* rowPage(stmt: 'readdirRows' | 'readdirRowsByName', dir: bigint, from: unknown, limit: number) {
+  const rows = yield* all<EntryRow>(stmt, dir, from, limit + 1);
+  const entries = rows.slice(0, limit).map((r) => ({
+    name: r.entry_name,
+    ino: r.entry_ino,
+    type: typeOfCode(r.entry_type),
+    cookie: r.entry_cookie,
+    row: r.ino === null ? undefined : r,
+  }));
+  return { entries, eof: rows.length <= limit } satisfies RowPage;
+}

@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS dirents (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS dirents_by_name ON dirents (parent, name);
 CREATE INDEX IF NOT EXISTS dirents_by_cookie ON dirents (parent, cookie);
+-- Names in bytewise order (S3's key order) whatever the database's collation.
+CREATE INDEX IF NOT EXISTS dirents_by_key ON dirents (parent, name COLLATE "C");
 
 CREATE TABLE IF NOT EXISTS extents (
   ino BIGINT NOT NULL,

@@ -43,9 +43,17 @@ export function parseMaxKeys(v: string | undefined, name: string, cap = 1000): n
   return Math.min(Number(v), cap);
 }
 
-/** One `<Contents>` element. */
-export function contentsXml(call: S3Call, o: ListedObject, a: ListArgs, owner: boolean): Promise<string> {
-  return objectXml(call, o, a, { tag: 'Contents', owner });
+/** A page's `<Contents>` elements; their attributes (ETags) read in one query. */
+export async function contentsXml(
+  call: S3Call,
+  objects: readonly ListedObject[],
+  a: ListArgs,
+  owner: boolean,
+): Promise<string> {
+  await call.env.ns.preloadXattrs(objects.map((o) => o.attrs.ino));
+  let xml = '';
+  for (const o of objects) xml += await objectXml(call, o, a, { tag: 'Contents', owner });
+  return xml;
 }
 
 /**

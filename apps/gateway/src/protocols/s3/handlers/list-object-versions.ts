@@ -50,6 +50,7 @@ export async function listObjectVersions(call: S3Call): Promise<S3Reply> {
     if (page.next.versionId !== undefined) inner += el('NextVersionIdMarker', page.next.versionId);
   }
   if (a.url) inner += '<EncodingType>url</EncodingType>';
+  await call.env.ns.preloadXattrs(page.versions.map((v) => v.attrs.ino));
   for (const v of page.versions) inner += await versionXml(call, v, a);
   inner += prefixesXml(page.prefixes, a);
   return { body: doc('ListVersionsResult', inner) };

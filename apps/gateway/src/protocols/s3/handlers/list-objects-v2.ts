@@ -44,7 +44,7 @@ export async function listObjectsV2(call: S3Call): Promise<S3Reply> {
   if (page.truncated && page.last !== undefined) inner += el('NextContinuationToken', encodeToken(page.last));
   if (startAfter !== '') inner += el('StartAfter', a.encode(startAfter));
   if (a.url) inner += '<EncodingType>url</EncodingType>';
-  for (const o of page.objects) inner += await contentsXml(call, o, a, fetchOwner);
+  inner += await contentsXml(call, page.objects, a, fetchOwner);
   inner += prefixesXml(page.prefixes, a);
   return { body: doc('ListBucketResult', inner) };
 }

@@ -20,7 +20,7 @@ export async function listObjects(call: S3Call): Promise<S3Reply> {
   inner += `<IsTruncated>${page.truncated}</IsTruncated>`;
   if (page.truncated && page.last !== undefined) inner += el('NextMarker', a.encode(page.last));
   if (a.url) inner += '<EncodingType>url</EncodingType>';
-  for (const o of page.objects) inner += await contentsXml(call, o, a, true);
+  inner += await contentsXml(call, page.objects, a, true);
   inner += prefixesXml(page.prefixes, a);
   return { body: doc('ListBucketResult', inner) };
 }

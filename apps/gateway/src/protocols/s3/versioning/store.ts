@@ -305,6 +305,7 @@ export class VersionStore {
 
 /** How a bucket's version tree reads as keys: `d<name>` a prefix, `k<name>` a key's container. */
 export const VERSION_TREE: TreeShape = {
+  tags: [PREFIX_TAG, KEY_TAG],
   decode(name, ino, type) {
     if (type !== 'dir' || name.length < 2) return undefined;
     const rest = name.slice(1);

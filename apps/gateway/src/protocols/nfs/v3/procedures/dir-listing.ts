@@ -1,5 +1,5 @@
 import { R_OK } from '../../../../storage/permissions.ts';
-import type { Attributes } from '../../../../storage/types.ts';
+import type { Attributes, DirPlusPage } from '../../../../storage/types.ts';
 import { FATTR3_BYTES } from '../codec/attrs.ts';
 import { Nfsstat3 } from '../constants.ts';
 import type { NfsCall } from '../context.ts';
@@ -99,16 +99,14 @@ export async function listDirectory(
   // Past every cookie the namespace can issue (SQLite rowids are signed 64-bit): nothing follows.
   if (after > MAX_NS_COOKIE) return { entries, eof: true };
   for (;;) {
-    const page = await ctx.ns.readdir(cred, dir.ino, after, o.batch);
+    // READDIRPLUS reads each page's attributes with it; an entry whose inode went since is
+    // listed without attributes or handle.
+    const page: DirPlusPage = o.withAttrs
+      ? await ctx.ns.readdirPlus(cred, dir.ino, after, o.batch)
+      : await ctx.ns.readdir(cred, dir.ino, after, o.batch);
     for (const e of page.entries) {
       const listed: Listed = { name: e.name, fileid: e.ino, cookie: e.cookie + COOKIE_OFFSET };
-      if (o.withAttrs) {
-        try {
-          listed.attrs = await ctx.ns.getattr(e.ino);
-        } catch {
-          // Removed since the page was read: listed without attributes or handle.
-        }
-      }
+      if (e.attrs) listed.attrs = e.attrs;
       if (!offer(listed)) return { entries, eof: false };
       after = e.cookie;
     }
