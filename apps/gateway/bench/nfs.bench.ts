@@ -9,6 +9,8 @@
 // 4 KiB, close) and metadata only (MKDIR, RENAME, RMDIR of CFS_BENCH_NFS_DIRS (1000)
 // directories) — alternate the same way between the gateway, ganesha and a second gateway with
 // `durability.metadata: async`, which like ganesha answers CREATE before it is on disk.
+// Listing: one session reads the first round's small-file directory (CFS_BENCH_NFS_FILES
+// entries) with READDIRPLUS, LIST_TIMES times a round, alternating as GETATTR does.
 // Sizes: CFS_BENCH_NFS_BYTES (1 GiB), CFS_BENCH_NFS_FILES (2000), CFS_BENCH_GETATTR_SECONDS (5, a
 // run; GETATTR alternates between the servers CFS_BENCH_NFS_ROUNDS times too).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -31,6 +33,8 @@ const DIRS = Number(process.env.CFS_BENCH_NFS_DIRS ?? 1000);
 const GETATTR_SECONDS = Number(process.env.CFS_BENCH_GETATTR_SECONDS ?? 5);
 const ROUNDS = Number(process.env.CFS_BENCH_NFS_ROUNDS ?? 3);
 const SESSIONS = 16;
+/** Listings of the small-file directory a round (READDIRPLUS, every entry's attributes). */
+const LIST_TIMES = 10;
 const base = mkdtempSync(join(process.env.CFS_BENCH_DIR ?? tmpdir(), 'cfs-nfs-bench-'));
 chmodSync(base, 0o755);
 const children: ChildProcess[] = [];
@@ -91,6 +95,7 @@ interface Figures {
   dirOpsPerSec: number;
   getattrRate: number;
   getattrP99Ms: number;
+  listEntriesPerSec: number;
 }
 
 /** A server under test: `url(path)` names a path under its export. */
@@ -342,12 +347,26 @@ try {
     }
     process.stderr.write(`  GETATTR round ${round + 1}: ${each.join(' | ')}\n`);
   }
+  const listings = new Map<Server, number[]>(sides.map((s) => [s, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? sides : [...sides].reverse();
+    const each: string[] = [];
+    for (const s of order) {
+      const out = harnessFields(run(harness, [s.url('/export'), 'list', '/files-0', String(LIST_TIMES)]));
+      if (Number(out.count) !== FILES) throw new Error(`listed ${out.count} of ${FILES} entries`);
+      const rate = Number(out.entries_per_sec);
+      listings.get(s)!.push(rate);
+      each.push(`${s === gateway ? 'gateway' : 'ganesha'} ${rate.toFixed(0)} entries/s`);
+    }
+    process.stderr.write(`  READDIRPLUS round ${round + 1}: ${each.join(' | ')}\n`);
+  }
   const figures = (s: Server): Figures => ({
     writeMiBs: median(runs.get(s)!.map((r) => r.writeMiBs)),
     readMiBs: median(runs.get(s)!.map((r) => r.readMiBs)),
     ...metadata.get(s)!,
     getattrRate: median(getattrs.get(s)!.map((g) => g.rate)),
     getattrP99Ms: median(getattrs.get(s)!.map((g) => g.p99Ms)),
+    listEntriesPerSec: median(listings.get(s)!),
   });
   const gw = figures(gateway);
   const peer = ganesha ? figures(ganesha) : undefined;
@@ -429,6 +448,15 @@ try {
       peerName: 'ganesha',
       target: '≤ 1 ms',
       met: gw.getattrP99Ms <= 1,
+    },
+    {
+      workload: `READDIRPLUS of a ${FILES}-entry directory, 1 session, median of ${ROUNDS}`,
+      gateway: gw.listEntriesPerSec,
+      unit: 'entries/s',
+      peer: peer?.listEntriesPerSec,
+      peerName: 'ganesha',
+      target: '(info)',
+      met: true,
     },
   ];
   printTable('NFSv3 server (gateway process vs nfs-ganesha 4.3 VFS; libnfs clients on 127.0.0.1)', rows);

@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const ops = await client('harness ops', harness, [url('/export'), 'ops', '/golden/ops']);
   equal(ops.trim().split('\n').length, 9, ops);
   const list = await client('harness list (READDIRPLUS)', harness, [url('/export'), 'list', '/golden/many']);
-  equal(list.trim(), 'count 120\nattrs 120');
+  equal(list.trim().split('\n').slice(0, 2).join('\n'), 'count 120\nattrs 120');
   const unstable = await client('harness unstable (WRITE UNSTABLE, COMMIT)', harness, [
     url('/export'),
     'unstable',

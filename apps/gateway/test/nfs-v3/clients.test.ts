@@ -111,7 +111,7 @@ describe('real NFS clients against the gateway', () => {
       );
     }
     const out = await run(harness!, [g.url('/export', as), 'list', '/pub/many']);
-    deepEqual(out.trim().split('\n'), ['count 10000', 'attrs 10000']);
+    deepEqual(out.trim().split('\n').slice(0, 2), ['count 10000', 'attrs 10000']);
   });
 
   test(

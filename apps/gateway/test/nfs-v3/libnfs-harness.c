@@ -168,20 +168,35 @@ static int cmd_ops(const char *dir)
 	return 0;
 }
 
-static int cmd_list(const char *dir)
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Lists a directory (READDIRPLUS) `times` times; counts are of one listing, the rate of all. */
+static int cmd_list(const char *dir, long times)
 {
 	struct nfs_context *nfs = connect_export();
-	struct nfsdir *d;
-	CHECK("opendir", nfs_opendir(nfs, dir, &d) == 0, "%s", nfs_get_error(nfs));
-	long count = 0, with_attrs = 0;
-	struct nfsdirent *e;
-	while ((e = nfs_readdir(nfs, d)) != NULL) {
-		if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0) continue;
-		count++;
-		if (e->type == NF3REG && e->inode != 0 && e->nlink == 1) with_attrs++;
+	long count = 0, with_attrs = 0, listed = 0;
+	double start = now_seconds();
+	for (long t = 0; t < times; t++) {
+		struct nfsdir *d;
+		CHECK("opendir", nfs_opendir(nfs, dir, &d) == 0, "%s", nfs_get_error(nfs));
+		struct nfsdirent *e;
+		count = with_attrs = 0;
+		while ((e = nfs_readdir(nfs, d)) != NULL) {
+			if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0) continue;
+			count++;
+			if (e->type == NF3REG && e->inode != 0 && e->nlink == 1) with_attrs++;
+		}
+		nfs_closedir(nfs, d);
+		listed += count;
 	}
-	nfs_closedir(nfs, d);
-	printf("count %ld\nattrs %ld\n", count, with_attrs);
+	double seconds = now_seconds() - start;
+	printf("count %ld\nattrs %ld\nseconds %.3f\nentries_per_sec %.1f\n", count, with_attrs, seconds,
+	       (double)listed / seconds);
 	nfs_destroy_context(nfs);
 	return 0;
 }
@@ -345,13 +360,6 @@ static int cmd_unstable(const char *file, uint64_t bytes)
 	nfs_close(nfs, fh);
 	nfs_destroy_context(nfs);
 	return 0;
-}
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int cmd_files(const char *dir, long n)
@@ -600,7 +608,7 @@ int main(int argc, char **argv)
 	url_text = argv[1];
 	const char *cmd = argv[2];
 	if (strcmp(cmd, "ops") == 0) return cmd_ops(argv[3]);
-	if (strcmp(cmd, "list") == 0) return cmd_list(argv[3]);
+	if (strcmp(cmd, "list") == 0) return cmd_list(argv[3], argc > 4 ? atol(argv[4]) : 1);
 	if (strcmp(cmd, "statvfs") == 0) return cmd_statvfs(argv[3]);
 	if (strcmp(cmd, "tamper") == 0) return cmd_tamper(argv[3]);
 	if (strcmp(cmd, "writers") == 0 && argc == 6)

@@ -150,7 +150,11 @@ async function nextEntry(
     return { name: '..', ino: parent, dot: 2 };
   }
   if (en.pending.length === 0 && !en.eof) {
-    const page = await ctx.env.ns.readdir(ctx.cred(), open.ino, en.cookie, PAGE);
+    // The page's attributes and extended attributes are read with it, in two queries, and
+    // cached: each entry's getattr and smbMeta below answer from the cache.
+    const { ns } = ctx.env;
+    const page = await ns.readdirPlus(ctx.cred(), open.ino, en.cookie, PAGE);
+    await ns.preloadXattrs(page.entries.map((e) => e.ino));
     // A share with apple_extensions shows stored names in the form Macs send (apple/mac-names.ts).
     const shown = open.tree.share.apple ? macNameToWire : (n: string) => n;
     for (const e of page.entries) en.pending.push({ name: shown(e.name), ino: e.ino, stored: e.name });
