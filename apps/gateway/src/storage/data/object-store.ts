@@ -12,6 +12,7 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import { mapLimit } from '../../util/map-limit.ts';
 
 /**
  * A failed object-store request, as the transport circuit breaker sees it: any error that is
@@ -286,28 +287,4 @@ function storeError(op: string, key: string, e: unknown): ObjectStoreError {
     `object store: ${op} ${key} failed: ${message}`,
     typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : 'EIO',
   );
-}
-
-/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !failure) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i]!, i);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
-  return out;
 }

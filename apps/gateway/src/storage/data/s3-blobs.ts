@@ -3,10 +3,11 @@ import { hostname } from 'node:os';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { TransportBackend } from '../../config/backend-url.ts';
 import type { ObjectStoreSettings } from '../../config/types.ts';
+import { mapLimit } from '../../util/map-limit.ts';
 import { BlobLocks } from './blob-locks.ts';
 import { ChunkCache, type ChunkView, chunkKey, covers } from './chunk-cache.ts';
 import type { DataStore } from './data-store.ts';
-import { type MultipartPiece, mapLimit, ObjectStore, ObjectStoreError } from './object-store.ts';
+import { type MultipartPiece, ObjectStore, ObjectStoreError } from './object-store.ts';
 import { DirtyChunk, WriteBuffer } from './write-buffer.ts';
 
 export interface S3DataStoreOptions {

@@ -1,4 +1,5 @@
 import type { Attributes } from '../../../storage/types.ts';
+import { mapLimit } from '../../../util/map-limit.ts';
 import type { S3Call } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { objectEtag, quoted } from '../etag.ts';
@@ -43,6 +44,12 @@ export function parseMaxKeys(v: string | undefined, name: string, cap = 1000): n
   return Math.min(Number(v), cap);
 }
 
+/**
+ * Objects whose ETags a page computes at once: a file written over NFS or SMB has its MD5
+ * computed at its first listing and kept in a transaction, and concurrent ones share flushes.
+ */
+const ETAGS_AT_ONCE = 16;
+
 /** A page's `<Contents>` elements; their attributes (ETags) read in one query. */
 export async function contentsXml(
   call: S3Call,
@@ -51,9 +58,10 @@ export async function contentsXml(
   owner: boolean,
 ): Promise<string> {
   await call.env.ns.preloadXattrs(objects.map((o) => o.attrs.ino));
-  let xml = '';
-  for (const o of objects) xml += await objectXml(call, o, a, { tag: 'Contents', owner });
-  return xml;
+  const xml = await mapLimit(objects, ETAGS_AT_ONCE, (o) =>
+    objectXml(call, o, a, { tag: 'Contents', owner }),
+  );
+  return xml.join('');
 }
 
 /**
