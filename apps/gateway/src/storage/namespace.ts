@@ -533,8 +533,22 @@ export class Namespace implements NamespaceApi {
 
   async readdirPlus(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPlusPage> {
     await this.listable(cred, dir, limit);
+    const page = await this.m.readdir(dir, cookie, limit);
+    // Attributes the cache holds answer from it (a directory listed again within cache.ttl
+    // reads only its entries); the others are read in one more query, and cached.
+    const cached = page.entries.map((e) => this.nodes.get(e.ino, undefined, false));
+    const missing = page.entries.filter((_, i) => !cached[i]).map((e) => e.ino);
+    if (missing.length === 0)
+      return { entries: page.entries.map((e, i) => ({ ...e, attrs: cached[i]!.attrs })), eof: page.eof };
     const seen = this.invalidations;
-    return this.withAttrs(await this.m.readdirRows(dir, cookie, limit), seen);
+    const rows = await this.m.rowsOf(missing);
+    const entries = page.entries.map((e, i): DirPlusEntry => {
+      const hit = cached[i] ?? this.nodes.get(e.ino, undefined, false);
+      if (hit) return { ...e, attrs: hit.attrs };
+      const row = rows.get(e.ino);
+      return row ? { ...e, attrs: this.cacheRow(e.ino, row, seen).attrs } : e;
+    });
+    return { entries, eof: page.eof };
   }
 
   async readdirByName(cred: Credential, dir: bigint, after: string, limit: number): Promise<DirPlusPage> {

@@ -24,10 +24,10 @@ export const STATEMENTS = {
   hasChildren: 'SELECT 1 AS one FROM dirents WHERE parent = ? LIMIT 1',
   readdir:
     'SELECT cookie, name, ino, type FROM dirents WHERE parent = ? AND cookie > ? ORDER BY cookie LIMIT ?',
-  /** readdir with each entry's inode row (null columns when the row is gone): one query a page. */
-  readdirRows: `SELECT d.cookie AS entry_cookie, d.name AS entry_name, d.ino AS entry_ino, d.type AS entry_type, i.*
-     FROM dirents d LEFT JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?`,
-  /** readdirRows by name, bytewise (S3's key order), after a name: the name index, no sort. */
+  /** The inode rows of several inodes: a JSON array of inode numbers. */
+  rowsOf: 'SELECT * FROM inodes WHERE ino IN (SELECT value FROM json_each(?))',
+  /** A page of entries with their inode rows (null columns when the row is gone), by name,
+   * bytewise (S3's key order), after a name: the name index, no sort. */
   readdirRowsByName: `SELECT d.cookie AS entry_cookie, d.name AS entry_name, d.ino AS entry_ino, d.type AS entry_type, i.*
      FROM dirents d LEFT JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name > ? ORDER BY d.name LIMIT ?`,
   touchDir:
@@ -129,6 +129,7 @@ export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   readdirRowsByName: `SELECT d.cookie AS entry_cookie, d.name AS entry_name, d.ino AS entry_ino, d.type AS entry_type, i.*
      FROM dirents d LEFT JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? AND d.name COLLATE "C" > ?
      ORDER BY d.name COLLATE "C" LIMIT ?`,
+  rowsOf: 'SELECT * FROM inodes WHERE ino IN (SELECT json_array_elements_text(?::json)::bigint)',
   listXattrsOf: `SELECT ino, name, value FROM xattrs WHERE ino IN (SELECT json_array_elements_text(?::json)::bigint)
      AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) <> '${STREAM_XATTR_PREFIX}' ORDER BY ino, name`,
   setInline:

@@ -101,14 +101,19 @@ export abstract class MetadataStore implements TxContext {
     });
   }
 
-  /** A readdir page with each entry's inode row (one query): READDIRPLUS, SMB listings. */
-  readdirRows(dir: bigint, cookie: bigint, limit: number): Awaitable<RowPage> {
-    return this.read(() => rowPage('readdirRows', dir, cookie, limit));
+  /** The rows of several inodes in one query, by inode (one that is gone is not there). */
+  rowsOf(inos: readonly bigint[]): Awaitable<Map<bigint, InodeRow>> {
+    return this.read(function* () {
+      const rows = yield* all<InodeRow>('rowsOf', JSON.stringify(inos.map(Number)));
+      return new Map(rows.map((r) => [r.ino, r]));
+    });
   }
 
   /** Entries named after `after`, bytewise (S3's key order), with their rows (one query). */
   readdirRowsByName(dir: bigint, after: string, limit: number): Awaitable<RowPage> {
-    return this.read(() => rowPage('readdirRowsByName', dir, after, limit));
+    return this.read(function* () {
+      return yield* rowPage(dir, after, limit);
+    });
   }
 
   /** listXattrs of several inodes in one query; an inode without any has an empty map. */
@@ -338,8 +343,8 @@ interface EntryRow extends InodeRow {
   entry_type: bigint;
 }
 
-function* rowPage(stmt: 'readdirRows' | 'readdirRowsByName', dir: bigint, from: unknown, limit: number) {
-  const rows = yield* all<EntryRow>(stmt, dir, from, limit + 1);
+function* rowPage(dir: bigint, after: string, limit: number) {
+  const rows = yield* all<EntryRow>('readdirRowsByName', dir, after, limit + 1);
   const entries = rows.slice(0, limit).map((r) => ({
     name: r.entry_name,
     ino: r.entry_ino,
