@@ -82,7 +82,10 @@ export interface NamespaceApi {
   rename(cred: Credential, fromDir: bigint, fromName: string, toDir: bigint, toName: string): Promise<void>;
   /** Entries after `cookie` (0n = from the start), at most `limit`. No "." or "..". */
   readdir(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPage>;
-  /** readdir with each entry's attributes, read in one query a page (READDIRPLUS, SMB). */
+  /**
+   * readdir with each entry's attributes (READDIRPLUS, SMB): those the cache lacks are read in
+   * one more query a page, and cached.
+   */
   readdirPlus(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPlusPage>;
   /**
    * Entries whose names sort after `after` bytewise (UTF-8: S3's key order), in that order,

@@ -1,6 +1,12 @@
 import { isFsError } from '../../storage/errors.ts';
 import type { Namespace } from '../../storage/namespace.ts';
-import type { Attributes, Credential, DirPlusEntry, FileType } from '../../storage/types.ts';
+import {
+  type Attributes,
+  type Credential,
+  type DirPlusEntry,
+  type FileType,
+  ROOT,
+} from '../../storage/types.ts';
 import { compareKeys } from './keys.ts';
 import { DIR_MARKER_XATTR } from './metadata.ts';
 
@@ -102,9 +108,10 @@ class KeyOrdered implements AsyncIterable<SortedEntry> {
     const s = new KeyOrdered(ns, cred, dir, tag, shape, tag + head);
     await s.fetch();
     // Names at or before the head whose keys are not: the head itself, and the directories
-    // whose `name/` is at or after it (names the head extends with a byte up to `/`).
+    // whose `name/` is at or after it (names the head extends with a byte up to `/`). Looked
+    // up as root: the page just read showed that the caller may list the directory.
     for (const name of namesSortingFrom(tag, head)) {
-      const a = await ns.lookup(cred, dir, name).catch(() => undefined);
+      const a = await ns.lookup(ROOT, dir, name).catch(() => undefined);
       const e = a && shape.decode(name, a.ino, a.type);
       if (e && compareKeys(e.sortKey, head) >= 0) s.hold({ ...e, attrs: a });
     }

@@ -24,8 +24,8 @@ export const STATEMENTS = {
   hasChildren: 'SELECT 1 AS one FROM dirents WHERE parent = ? LIMIT 1',
   readdir:
     'SELECT cookie, name, ino, type FROM dirents WHERE parent = ? AND cookie > ? ORDER BY cookie LIMIT ?',
-  /** The inode rows of several inodes: a JSON array of inode numbers. */
-  rowsOf: 'SELECT * FROM inodes WHERE ino IN (SELECT value FROM json_each(?))',
+  /** The inode rows of several inodes: a JSON array of inode numbers, as strings (exact past 2^53). */
+  rowsOf: 'SELECT * FROM inodes WHERE ino IN (SELECT CAST(value AS INTEGER) FROM json_each(?))',
   /** A page of entries with their inode rows (null columns when the row is gone), by name,
    * bytewise (S3's key order), after a name: the name index, no sort. */
   readdirRowsByName: `SELECT d.cookie AS entry_cookie, d.name AS entry_name, d.ino AS entry_ino, d.type AS entry_type, i.*
@@ -59,8 +59,8 @@ export const STATEMENTS = {
   lockRename: 'SELECT 1 AS one',
   getXattr: 'SELECT value FROM xattrs WHERE ino = ? AND name = ?',
   listXattrs: `SELECT name, value FROM xattrs WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) <> '${STREAM_XATTR_PREFIX}' ORDER BY name`,
-  /** listXattrs of several inodes at once: a JSON array of inode numbers. */
-  listXattrsOf: `SELECT ino, name, value FROM xattrs WHERE ino IN (SELECT value FROM json_each(?))
+  /** listXattrs of several inodes at once: a JSON array of inode numbers, as strings. */
+  listXattrsOf: `SELECT ino, name, value FROM xattrs WHERE ino IN (SELECT CAST(value AS INTEGER) FROM json_each(?))
      AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) <> '${STREAM_XATTR_PREFIX}' ORDER BY ino, name`,
   streamBytes: `SELECT COALESCE(SUM(length(value)), 0) AS bytes FROM xattrs
      WHERE ino = ? AND substr(name, 1, ${STREAM_PREFIX_LENGTH}) = '${STREAM_XATTR_PREFIX}'`,

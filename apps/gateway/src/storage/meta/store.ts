@@ -104,7 +104,7 @@ export abstract class MetadataStore implements TxContext {
   /** The rows of several inodes in one query, by inode (one that is gone is not there). */
   rowsOf(inos: readonly bigint[]): Awaitable<Map<bigint, InodeRow>> {
     return this.read(function* () {
-      const rows = yield* all<InodeRow>('rowsOf', JSON.stringify(inos.map(Number)));
+      const rows = yield* all<InodeRow>('rowsOf', JSON.stringify(inos.map(String)));
       return new Map(rows.map((r) => [r.ino, r]));
     });
   }
@@ -121,7 +121,7 @@ export abstract class MetadataStore implements TxContext {
     return this.read(function* () {
       const rows = yield* all<{ ino: bigint; name: string; value: Buffer }>(
         'listXattrsOf',
-        JSON.stringify(inos.map(Number)),
+        JSON.stringify(inos.map(String)),
       );
       const by = new Map<bigint, Map<string, Buffer>>(inos.map((ino) => [ino, new Map()]));
       for (const r of rows) by.get(BigInt(r.ino))?.set(r.name, r.value);
