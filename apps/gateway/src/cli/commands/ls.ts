@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { fsError } from '../../storage/errors.ts';
 import type { Namespace } from '../../storage/namespace.ts';
-import { type Attributes, type DirEntry, type FileType, ROOT } from '../../storage/types.ts';
+import { type Attributes, type DirPlusEntry, type FileType, ROOT } from '../../storage/types.ts';
 import { CliExit, loadCliConfig, openCliNamespace, runCli } from '../context.ts';
 import { attributesJson } from '../format/attributes-json.ts';
 import { alignColumns } from '../format/columns.ts';
@@ -52,7 +52,7 @@ export async function listPath(ns: Namespace, path: string, o: LsOptions = {}): 
     }
     for (const e of await allEntries(ns, top.ino)) {
       if (!o.all && e.name.startsWith('.')) continue;
-      const item = await listedEntry(ns, e.name, e.ino, e.type);
+      const item = await listedEntry(ns, e.name, e.ino, e.type, e.attrs);
       // An entry whose inode is gone (fsck: dangling-entry) reads like a vanished file.
       if (!item.attrs)
         stderr += cannotAccess('ls', `${path.replace(/\/+$/, '')}/${e.name}`, fsError('ENOENT', e.name));
@@ -75,10 +75,11 @@ export async function listPath(ns: Namespace, path: string, o: LsOptions = {}): 
   return { stdout: total + rows.map((r) => `${r}\n`).join(''), stderr, exitCode };
 }
 
-async function allEntries(ns: Namespace, dir: bigint): Promise<DirEntry[]> {
-  const out: DirEntry[] = [];
+/** Every entry of a directory with its attributes, read a page at a time with them. */
+async function allEntries(ns: Namespace, dir: bigint): Promise<DirPlusEntry[]> {
+  const out: DirPlusEntry[] = [];
   for (let cookie = 0n; ; ) {
-    const page = await ns.readdir(ROOT, dir, cookie, PAGE);
+    const page = await ns.readdirPlus(ROOT, dir, cookie, PAGE);
     out.push(...page.entries);
     const last = page.entries.at(-1);
     if (page.eof || !last) return out;
@@ -86,10 +87,16 @@ async function allEntries(ns: Namespace, dir: bigint): Promise<DirEntry[]> {
   }
 }
 
-async function listedEntry(ns: Namespace, name: string, ino: bigint, type: FileType): Promise<Listed> {
+async function listedEntry(
+  ns: Namespace,
+  name: string,
+  ino: bigint,
+  type: FileType,
+  listed?: Attributes,
+): Promise<Listed> {
   let attrs: Attributes;
   try {
-    attrs = await ns.getattr(ino);
+    attrs = listed ?? (await ns.getattr(ino));
   } catch {
     return { name, type, ino };
   }
