@@ -65,6 +65,10 @@ export class SqliteMetadataStore extends MetadataStore {
     // not a fault.)
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('cache_size = -65536');
+    // A statement with RETURNING holds its rows in a temporary table. With temporary tables
+    // in files (SQLite's default), each one costs a pager of its own: an UPDATE … RETURNING *
+    // of one inode row took 27 µs, against 5 µs in memory (and 1 µs without RETURNING).
+    this.db.pragma('temp_store = MEMORY');
     this.db.exec(SCHEMA_SQL);
     for (const { table, old, create, columns } of REBUILT_TABLES) {
       const made = this.db
