@@ -536,19 +536,13 @@ export class Namespace implements NamespaceApi {
     const page = await this.m.readdir(dir, cookie, limit);
     // Attributes the cache holds answer from it (a directory listed again within cache.ttl
     // reads only its entries); the others are read in one more query, and cached.
-    const cached = page.entries.map((e) => this.nodes.get(e.ino, undefined, false));
-    const missing = page.entries.filter((_, i) => !cached[i]).map((e) => e.ino);
-    if (missing.length === 0)
-      return { entries: page.entries.map((e, i) => ({ ...e, attrs: cached[i]!.attrs })), eof: page.eof };
+    const missing = page.entries.filter((e) => !this.nodes.get(e.ino, undefined, false)).map((e) => e.ino);
     const seen = this.invalidations;
-    const rows = await this.m.rowsOf(missing);
-    const entries = page.entries.map((e, i): DirPlusEntry => {
-      const hit = cached[i] ?? this.nodes.get(e.ino, undefined, false);
-      if (hit) return { ...e, attrs: hit.attrs };
-      const row = rows.get(e.ino);
-      return row ? { ...e, attrs: this.cacheRow(e.ino, row, seen).attrs } : e;
-    });
-    return { entries, eof: page.eof };
+    const rows = missing.length === 0 ? new Map<bigint, InodeRow>() : await this.m.rowsOf(missing);
+    return this.withAttrs(
+      { entries: page.entries.map((e) => ({ ...e, row: rows.get(e.ino) })), eof: page.eof },
+      seen,
+    );
   }
 
   async readdirByName(cred: Credential, dir: bigint, after: string, limit: number): Promise<DirPlusPage> {
@@ -582,13 +576,14 @@ export class Namespace implements NamespaceApi {
 
   /**
    * A page's rows as attributes: an inode the cache holds answers from it (as current as the
-   * row, or more), one it does not is cached from its row, as getattr() would.
+   * row, or more), one it does not is cached from its row, as getattr() would; an entry with
+   * neither (its inode gone) has none.
    */
   private withAttrs(page: RowPage, seen: number): DirPlusPage {
     const entries = page.entries.map(({ row, ...e }): DirPlusEntry => {
-      if (!row) return e;
       const hit = this.nodes.get(e.ino, undefined, false);
-      return { ...e, attrs: hit ? hit.attrs : this.cacheRow(e.ino, row, seen).attrs };
+      if (hit) return { ...e, attrs: hit.attrs };
+      return row ? { ...e, attrs: this.cacheRow(e.ino, row, seen).attrs } : e;
     });
     return { entries, eof: page.eof };
   }
