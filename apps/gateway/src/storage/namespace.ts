@@ -11,7 +11,7 @@ import { guardAsync, guardMeta } from './guarded.ts';
 import { LockTable } from './locks.ts';
 import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO } from './meta/model.ts';
 import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
-import type { MetadataStore, RowPage } from './meta/store.ts';
+import type { MetadataStore } from './meta/store.ts';
 import { checkLookupName, splitPath } from './names.ts';
 import { effectiveAccess, R_OK, requireAccess, requireMutable, W_OK, X_OK } from './permissions.ts';
 import { withinLimits } from './quota-space.ts';
@@ -20,6 +20,7 @@ import {
   type Attributes,
   type CreateMode,
   type Credential,
+  type DirEntry,
   type DirPage,
   type DirPlusEntry,
   type DirPlusPage,
@@ -538,17 +539,15 @@ export class Namespace implements NamespaceApi {
     // reads only its entries); the others are read in one more query, and cached.
     const missing = page.entries.filter((e) => !this.nodes.get(e.ino, undefined, false)).map((e) => e.ino);
     const seen = this.invalidations;
-    const rows = missing.length === 0 ? new Map<bigint, InodeRow>() : await this.m.rowsOf(missing);
-    return this.withAttrs(
-      { entries: page.entries.map((e) => ({ ...e, row: rows.get(e.ino) })), eof: page.eof },
-      seen,
-    );
+    const rows = missing.length === 0 ? undefined : await this.m.rowsOf(missing);
+    return { entries: this.withAttrs(page.entries, rows, seen), eof: page.eof };
   }
 
   async readdirByName(cred: Credential, dir: bigint, after: string, limit: number): Promise<DirPlusPage> {
     await this.listable(cred, dir, limit);
     const seen = this.invalidations;
-    return this.withAttrs(await this.m.readdirRowsByName(dir, after, limit), seen);
+    const page = await this.m.readdirRowsByName(dir, after, limit);
+    return { entries: this.withAttrs(page.entries, undefined, seen), eof: page.eof };
   }
 
   async preloadXattrs(inos: readonly bigint[]): Promise<void> {
@@ -579,13 +578,20 @@ export class Namespace implements NamespaceApi {
    * row, or more), one it does not is cached from its row, as getattr() would; an entry with
    * neither (its inode gone) has none.
    */
-  private withAttrs(page: RowPage, seen: number): DirPlusPage {
-    const entries = page.entries.map(({ row, ...e }): DirPlusEntry => {
-      const hit = this.nodes.get(e.ino, undefined, false);
-      if (hit) return { ...e, attrs: hit.attrs };
-      return row ? { ...e, attrs: this.cacheRow(e.ino, row, seen).attrs } : e;
-    });
-    return { entries, eof: page.eof };
+  private withAttrs(
+    entries: ReadonlyArray<DirEntry & { row?: InodeRow | undefined }>,
+    rows: ReadonlyMap<bigint, InodeRow> | undefined,
+    seen: number,
+  ): DirPlusEntry[] {
+    // Plain literals, not spreads: one per entry of every listing.
+    const out = new Array<DirPlusEntry>(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const { name, ino, type, cookie, row = rows?.get(ino) } = entries[i]!;
+      const hit = this.nodes.get(ino, undefined, false);
+      const attrs = hit ? hit.attrs : row ? this.cacheRow(ino, row, seen).attrs : undefined;
+      out[i] = { name, ino, type, cookie, attrs };
+    }
+    return out;
   }
 
   async readlink(cred: Credential, ino: bigint): Promise<string> {
