@@ -61,8 +61,12 @@ export class NfsHandles {
    * again, and a comparison costs less than the string key the map needs.
    */
   private readonly recent: Array<{ fh: Buffer; ref: HandleRef } | undefined> = new Array(RECENT_SLOTS);
-  /** Handles minted, by export, inode and generation: a LOOKUP of a known name costs no MAC. */
-  private readonly minted = new Map<string, Buffer>();
+  /**
+   * Handles minted, by inode, one map per export (the generation is checked in the handle's
+   * bytes): a LOOKUP of a known name, or a listing's entry, costs no MAC and no string key.
+   */
+  private readonly minted: Array<Map<bigint, Buffer>> = [];
+  private mintedCount = 0;
 
   constructor(
     private readonly key: Buffer,
@@ -111,7 +115,8 @@ export class NfsHandles {
     }
     for (let i = 0; i < this.slots.length; i++) if (!listed.has(i)) this.slots[i] = undefined;
     this.verified.clear();
-    this.minted.clear();
+    this.minted.length = 0;
+    this.mintedCount = 0;
     this.recent.fill(undefined);
   }
 
@@ -125,17 +130,22 @@ export class NfsHandles {
   /** The object's handle; the same Buffer for the same object, which callers copy, never change. */
   encodeHandle(exportIndex: number, ref: InodeRef): Buffer {
     const generation = ref.generation >>> 0;
-    const id = `${exportIndex}/${ref.ino}/${generation}`;
-    const known = this.minted.get(id);
-    if (known) return known;
+    const byIno = (this.minted[exportIndex] ??= new Map());
+    const known = byIno.get(ref.ino);
+    if (known && known.readUInt32BE(20) === generation) return known;
     const fh = Buffer.alloc(HANDLE_BYTES);
     fh.writeUInt8(HANDLE_VERSION, 0);
     fh.writeBigUInt64BE(this.fsid(exportIndex), 4);
     fh.writeBigUInt64BE(ref.ino, 12);
     fh.writeUInt32BE(generation, 20);
     this.mac(fh).copy(fh, MAC_OFFSET, 0, MAC_BYTES);
-    if (this.minted.size >= VERIFIED_MAX) this.minted.clear();
-    this.minted.set(id, fh);
+    if (this.mintedCount >= VERIFIED_MAX) {
+      for (const m of this.minted) m?.clear();
+      this.mintedCount = 0;
+    }
+    const before = byIno.size;
+    byIno.set(ref.ino, fh);
+    this.mintedCount += byIno.size - before;
     // The client's next call names the object by this handle (a CREATE's WRITE, a LOOKUP's
     // GETATTR): known as minted, it is not verified with a second MAC.
     this.remember(fh.toString('latin1'), Object.freeze({ exportIndex, ino: ref.ino, generation }));
