@@ -5,6 +5,7 @@ import { collectEffects, type Effects } from '../meta/model.ts';
 import { driveSync, type Op, type Program } from '../meta/program.ts';
 import { STATEMENTS, type StatementName } from '../meta/statements.ts';
 import { MetadataStore } from '../meta/store.ts';
+import { type RowBuilder, rowBuilder } from './row-builder.ts';
 import { ADDED_COLUMNS, REBUILT_TABLES, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
 export type { Effects, EntryChange, NodeSpec } from '../meta/model.ts';
@@ -35,7 +36,11 @@ export class SqliteMetadataStore extends MetadataStore {
   readonly db: Database.Database;
   /** A program in one transaction, collecting its effects: made once (making one costs ~5 µs). */
   private readonly inTransaction: (program: () => Program<unknown>, made: Effects[]) => unknown;
-  private readonly prepared = new Map<StatementName, Database.Statement>();
+  /** Each statement, and for one that answers rows the builder of its row objects (raw rows). */
+  private readonly prepared = new Map<
+    StatementName,
+    { s: Database.Statement; row: RowBuilder | undefined }
+  >();
   /** Set while new write transactions wait (a checkpoint catching up with the WAL). */
   private held: Promise<void> | undefined;
   /** Set while write transactions wait for the database's lock to be tried again (afterLock). */
@@ -89,7 +94,16 @@ export class SqliteMetadataStore extends MetadataStore {
       if (!columns.some((c) => c.name === column)) this.db.exec(sql);
     }
     for (const [name, sql] of Object.entries(STATEMENTS)) {
-      this.prepared.set(name as StatementName, this.db.prepare(sql).safeIntegers(true));
+      const s = this.db.prepare(sql).safeIntegers(true);
+      const row = s.reader
+        ? rowBuilder(
+            s
+              .raw(true)
+              .columns()
+              .map((c) => c.name),
+          )
+        : undefined;
+      this.prepared.set(name as StatementName, { s, row });
     }
     this.inTransaction = this.db.transaction((program: () => Program<unknown>, made: Effects[]) =>
       collectEffects(made, () => driveSync(program(), this.exec)),
@@ -100,10 +114,13 @@ export class SqliteMetadataStore extends MetadataStore {
 
   private readonly exec = (op: Op): unknown => {
     this.statements++;
-    const s = this.prepared.get(op.stmt) as Database.Statement;
+    const { s, row } = this.prepared.get(op.stmt)!;
     if (!s.readonly) this.writes++;
-    if (op.mode === 'all') return s.all(...op.args);
-    if (op.mode === 'get' || s.reader) return s.get(...op.args);
+    if (row) {
+      if (op.mode === 'all') return (s.all(...op.args) as unknown[][]).map(row);
+      const values = s.get(...op.args) as unknown[] | undefined;
+      return values && row(values);
+    }
     s.run(...op.args);
     return undefined;
   };
