@@ -9,6 +9,8 @@ export type RowBuilder = (values: unknown[]) => Record<string, unknown>;
  * as it does in better-sqlite3's own objects.
  */
 export function rowBuilder(columns: readonly string[]): RowBuilder {
+  // In a literal that name would set the object's prototype, not a field.
+  if (columns.includes('__proto__')) throw new Error('a statement answers a column named __proto__');
   // The names are our statements' own columns (meta/statements.ts), written as JSON strings.
   const fields = columns.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ');
   return new Function('v', `return { ${fields} };`) as RowBuilder;
