@@ -130,7 +130,11 @@ export class NfsHandles {
   /** The object's handle; the same Buffer for the same object, which callers copy, never change. */
   encodeHandle(exportIndex: number, ref: InodeRef): Buffer {
     const generation = ref.generation >>> 0;
-    const byIno = (this.minted[exportIndex] ??= new Map());
+    let byIno = this.minted[exportIndex];
+    if (!byIno) {
+      byIno = new Map();
+      this.minted[exportIndex] = byIno;
+    }
     const known = byIno.get(ref.ino);
     if (known && known.readUInt32BE(20) === generation) return known;
     const fh = Buffer.alloc(HANDLE_BYTES);
