@@ -537,10 +537,11 @@ export class Namespace implements NamespaceApi {
     const page = await this.m.readdir(dir, cookie, limit);
     // Attributes the cache holds answer from it (a directory listed again within cache.ttl
     // reads only its entries); the others are read in one more query, and cached.
-    const missing = page.entries.filter((e) => !this.nodes.get(e.ino, undefined, false)).map((e) => e.ino);
+    const cached = page.entries.map((e) => this.nodes.get(e.ino, undefined, false));
+    const missing = page.entries.filter((_, i) => !cached[i]).map((e) => e.ino);
     const seen = this.invalidations;
     const rows = missing.length === 0 ? undefined : await this.m.rowsOf(missing);
-    return { entries: this.withAttrs(page.entries, rows, seen), eof: page.eof };
+    return { entries: this.withAttrs(page.entries, rows, seen, cached), eof: page.eof };
   }
 
   async readdirByName(cred: Credential, dir: bigint, after: string, limit: number): Promise<DirPlusPage> {
@@ -576,18 +577,20 @@ export class Namespace implements NamespaceApi {
   /**
    * A page's rows as attributes: an inode the cache holds answers from it (as current as the
    * row, or more), one it does not is cached from its row, as getattr() would; an entry with
-   * neither (its inode gone) has none.
+   * neither (its inode gone) has none. `earlier`: the cache's nodes when the page was read,
+   * for those it has dropped since (their rows were not read).
    */
   private withAttrs(
     entries: ReadonlyArray<DirEntry & { row?: InodeRow | undefined }>,
     rows: ReadonlyMap<bigint, InodeRow> | undefined,
     seen: number,
+    earlier?: ReadonlyArray<CachedNode | undefined>,
   ): DirPlusEntry[] {
     // Plain literals, not spreads: one per entry of every listing.
     const out = new Array<DirPlusEntry>(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const { name, ino, type, cookie, row = rows?.get(ino) } = entries[i]!;
-      const hit = this.nodes.get(ino, undefined, false);
+      const hit = this.nodes.get(ino, undefined, false) ?? earlier?.[i];
       const attrs = hit ? hit.attrs : row ? this.cacheRow(ino, row, seen).attrs : undefined;
       out[i] = { name, ino, type, cookie, attrs };
     }
