@@ -121,6 +121,8 @@ export class SqliteMetadataStore extends MetadataStore {
       const values = s.get(...op.args) as unknown[] | undefined;
       return values && row(values);
     }
+    // A program that asks rows of a statement answering none is wrong: said, not run.
+    if (op.mode !== 'run') throw new TypeError(`statement ${op.stmt} answers no rows (${op.mode})`);
     s.run(...op.args);
     return undefined;
   };
