@@ -6,7 +6,7 @@ export class XdrWriter {
   private chunks: Buffer[] = [];
   private releases: Array<() => void> = [];
   private buf: Buffer;
-  /** A DataView of `buf`, made at the first 64-bit write into it (7× faster than Buffer's). */
+  /** A DataView of `buf`, made at the first number written into it (5–7× faster than Buffer's). */
   private view: DataView | undefined;
   private pos = 0;
   private flushed = 0;
@@ -33,7 +33,7 @@ export class XdrWriter {
 
   uint32(v: number): this {
     this.ensure(4);
-    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.dataView().setUint32(this.pos, v >>> 0);
     this.pos += 4;
     return this;
   }
@@ -73,11 +73,16 @@ export class XdrWriter {
   fixedOpaque(data: Buffer): this {
     const pad = (4 - (data.length % 4)) % 4;
     this.ensure(data.length + pad);
-    data.copy(this.buf, this.pos);
+    // TypedArray#set, not Buffer#copy: the same memcpy without copy's argument checks, which
+    // cost more than the copy for a handle or an encoded fattr3 (listings write two an entry).
+    this.buf.set(data, this.pos);
     this.pos += data.length;
-    this.buf.fill(0, this.pos, this.pos + pad);
-    this.pos += pad;
+    this.zeroPad(pad);
     return this;
+  }
+
+  private zeroPad(pad: number): void {
+    for (let i = 0; i < pad; i++) this.buf[this.pos++] = 0;
   }
 
   opaque(data: Buffer): this {
@@ -90,8 +95,15 @@ export class XdrWriter {
     return Buffer.from(this.buf.subarray(this.pos - n, this.pos));
   }
 
+  /** UTF-8, encoded straight into the buffer (no Buffer made per string: a listing has one an entry). */
   string(s: string): this {
-    return this.opaque(Buffer.from(s, 'utf8'));
+    // At most 3 bytes per UTF-16 unit (a surrogate pair: 4 for 2), plus the length and padding.
+    this.ensure(4 + s.length * 3 + 3);
+    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    this.dataView().setUint32(this.pos, n);
+    this.pos += 4 + n;
+    this.zeroPad((4 - (n % 4)) % 4);
+    return this;
   }
 
   /**
@@ -106,8 +118,7 @@ export class XdrWriter {
     const pad = (4 - (data.length % 4)) % 4;
     if (pad > 0) {
       this.ensure(pad);
-      this.buf.fill(0, this.pos, this.pos + pad);
-      this.pos += pad;
+      this.zeroPad(pad);
     }
     return this;
   }
