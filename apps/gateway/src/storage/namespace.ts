@@ -1,3 +1,4 @@
+import { inoKey } from '../util/ino-key.ts';
 import { STREAM_XATTR_PREFIX } from './annotations.ts';
 import { BufferPool, POOLED_MIN_BYTES } from './buffer-pool.ts';
 import { CachingRecalls } from './caching-recall.ts';
@@ -229,12 +230,13 @@ export class Namespace implements NamespaceApi {
   ) {
     this.deferMs = options.deferMetadataFlushMs;
     this.inlineMax = BigInt(options.inlineMaxBytes ?? 0);
-    this.nodes = new TtlCache('attributes', options.cacheTtlMs, options.cacheMaxEntries);
+    this.nodes = new TtlCache('attributes', options.cacheTtlMs, options.cacheMaxEntries, inoKey);
     this.entries = new TtlCache('entries', options.cacheTtlMs, options.cacheMaxEntries);
     this.inlineBytes = new TtlCache(
       'inline',
       options.cacheTtlMs,
       Math.min(INLINE_CACHE_ENTRIES, options.cacheMaxEntries),
+      inoKey,
     );
     const breaker = options.breaker ?? { failureThreshold: 5, resetTimeoutMs: 10_000 };
     const onTransition = options.onBreakerTransition;
@@ -537,7 +539,8 @@ export class Namespace implements NamespaceApi {
     const page = await this.m.readdir(dir, cookie, limit);
     // Attributes the cache holds answer from it (a directory listed again within cache.ttl
     // reads only its entries); the others are read in one more query, and cached.
-    const cached = page.entries.map((e) => this.nodes.get(e.ino, undefined, false));
+    const now = performance.now();
+    const cached = page.entries.map((e) => this.nodes.get(e.ino, now, false));
     const missing = page.entries.filter((_, i) => !cached[i]).map((e) => e.ino);
     const seen = this.invalidations;
     const rows = missing.length === 0 ? undefined : await this.m.rowsOf(missing);
@@ -588,9 +591,10 @@ export class Namespace implements NamespaceApi {
   ): DirPlusEntry[] {
     // Plain literals, not spreads: one per entry of every listing.
     const out = new Array<DirPlusEntry>(entries.length);
+    const now = performance.now();
     for (let i = 0; i < entries.length; i++) {
       const { name, ino, type, cookie, row = rows?.get(ino) } = entries[i]!;
-      const hit = this.nodes.get(ino, undefined, false) ?? earlier?.[i];
+      const hit = this.nodes.get(ino, now, false) ?? earlier?.[i];
       const attrs = hit ? hit.attrs : row ? this.cacheRow(ino, row, seen).attrs : undefined;
       out[i] = { name, ino, type, cookie, attrs };
     }

@@ -4,14 +4,20 @@
  * GETATTR — unlike a true LRU's reordering.
  */
 export class TtlCache<K, V> {
-  private readonly map = new Map<K, { value: V; expires: number }>();
+  /** By `keyOf(key)`; each entry keeps its key as given, for `invalidate`'s predicate. */
+  private readonly map = new Map<unknown, { key: K; value: V; expires: number }>();
   hits = 0;
   misses = 0;
 
+  /**
+   * `keyOf`: the Map key a key is kept under, where the key itself is slow to hash (inode
+   * numbers: `inoKey`). It must map different keys to different Map keys.
+   */
   constructor(
     readonly name: string,
     private ttlMs: number,
     private maxEntries: number,
+    private readonly keyOf: (key: K) => unknown = (key) => key,
   ) {}
 
   configure(ttlMs: number, maxEntries: number): void {
@@ -22,25 +28,27 @@ export class TtlCache<K, V> {
 
   /** `countMiss: false` for a quick look whose caller looks again on a miss (counted once then). */
   get(key: K, now = performance.now(), countMiss = true): V | undefined {
-    const e = this.map.get(key);
+    const k = this.keyOf(key);
+    const e = this.map.get(k);
     if (e !== undefined && e.expires > now) {
       this.hits++;
       return e.value;
     }
-    if (e !== undefined) this.map.delete(key);
+    if (e !== undefined) this.map.delete(k);
     if (countMiss) this.misses++;
     return undefined;
   }
 
   set(key: K, value: V, now = performance.now()): void {
     if (this.ttlMs <= 0 || this.maxEntries <= 0) return;
-    this.map.delete(key);
-    this.map.set(key, { value, expires: now + this.ttlMs });
+    const k = this.keyOf(key);
+    this.map.delete(k);
+    this.map.set(k, { key, value, expires: now + this.ttlMs });
     this.trim();
   }
 
   delete(key: K): boolean {
-    return this.map.delete(key);
+    return this.map.delete(this.keyOf(key));
   }
 
   /** Drops entries matching the predicate (or all); returns how many were dropped. */
@@ -52,7 +60,7 @@ export class TtlCache<K, V> {
     }
     let n = 0;
     for (const [k, e] of this.map) {
-      if (match(k, e.value)) {
+      if (match(e.key, e.value)) {
         this.map.delete(k);
         n++;
       }

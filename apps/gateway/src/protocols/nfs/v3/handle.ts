@@ -3,6 +3,7 @@ import type { NfsExport } from '../../../config/types.ts';
 import type { NamespaceApi } from '../../../storage/contract.ts';
 import { isFsError } from '../../../storage/errors.ts';
 import { type Attributes, type InodeRef, ROOT } from '../../../storage/types.ts';
+import { inoKey } from '../../../util/ino-key.ts';
 import { Nfsstat3 } from './constants.ts';
 import { nfsError } from './errors.ts';
 
@@ -65,7 +66,7 @@ export class NfsHandles {
    * Handles minted, by inode, one map per export (the generation is checked in the handle's
    * bytes): a LOOKUP of a known name, or a listing's entry, costs no MAC and no string key.
    */
-  private readonly minted: Array<Map<bigint, Buffer>> = [];
+  private readonly minted: Array<Map<number | bigint, Buffer>> = [];
   private mintedCount = 0;
 
   constructor(
@@ -135,7 +136,8 @@ export class NfsHandles {
       byIno = new Map();
       this.minted[exportIndex] = byIno;
     }
-    const known = byIno.get(ref.ino);
+    const key = inoKey(ref.ino);
+    const known = byIno.get(key);
     if (known && known.readUInt32BE(20) === generation) return known;
     const fh = Buffer.alloc(HANDLE_BYTES);
     fh.writeUInt8(HANDLE_VERSION, 0);
@@ -148,7 +150,7 @@ export class NfsHandles {
       this.mintedCount = 0;
     }
     const before = byIno.size;
-    byIno.set(ref.ino, fh);
+    byIno.set(key, fh);
     this.mintedCount += byIno.size - before;
     // The client's next call names the object by this handle (a CREATE's WRITE, a LOOKUP's
     // GETATTR): known as minted, it is not verified with a second MAC.
