@@ -26,6 +26,8 @@ const MAC_OFFSET = 24;
 const MAC_BYTES = 16;
 const MAC_CONTEXT = Buffer.from('claudefs nfs3 file handle v1\0');
 const VERIFIED_MAX = 65_536;
+/** Handles kept minted (about 150 bytes each): a directory of 100,000 entries listed again costs no MAC. */
+const MINTED_MAX = 131_072;
 /** Slots of the recent-handle table (a power of two), chosen by the inode number's low bits. */
 const RECENT_SLOTS = 256;
 
@@ -54,7 +56,7 @@ export class NfsHandles {
   private readonly ids: bigint[] = [];
   private readonly byId = new Map<bigint, number>();
   private readonly roots: Array<InodeRef | undefined> = [];
-  /** Handles minted or verified, by their bytes: the MAC is computed once per handle, not per call. */
+  /** Handles clients sent, by their bytes, once checked (by MAC, or found minted): one check a handle, not a call. */
   private readonly verified = new Map<string, HandleRef>();
   /**
    * The last handle verified in each slot, compared byte for byte: the calls of a stream (the
@@ -145,16 +147,13 @@ export class NfsHandles {
     fh.writeBigUInt64BE(ref.ino, 12);
     fh.writeUInt32BE(generation, 20);
     this.mac(fh).copy(fh, MAC_OFFSET, 0, MAC_BYTES);
-    if (this.mintedCount >= VERIFIED_MAX) {
+    if (this.mintedCount >= MINTED_MAX) {
       for (const m of this.minted) m?.clear();
       this.mintedCount = 0;
     }
     const before = byIno.size;
     byIno.set(key, fh);
     this.mintedCount += byIno.size - before;
-    // The client's next call names the object by this handle (a CREATE's WRITE, a LOOKUP's
-    // GETATTR): known as minted, it is not verified with a second MAC.
-    this.remember(fh.toString('latin1'), Object.freeze({ exportIndex, ino: ref.ino, generation }));
     return fh;
   }
 
@@ -171,7 +170,9 @@ export class NfsHandles {
     const key = fh.toString('latin1');
     let ref = this.verified.get(key);
     if (!ref) {
-      ref = this.verify(fh);
+      // The client's next call often names what a reply just minted (a CREATE's WRITE, a
+      // LOOKUP's GETATTR): found among the minted handles, it needs no MAC.
+      ref = this.mintedRef(fh) ?? this.verify(fh);
       this.remember(key, ref);
     }
     this.recent[slot] = { fh: Buffer.from(fh), ref };
@@ -181,6 +182,15 @@ export class NfsHandles {
   private remember(key: string, ref: HandleRef): void {
     if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
     this.verified.set(key, ref);
+  }
+
+  /** The object a handle names if this process minted it, byte for byte; else undefined. */
+  private mintedRef(fh: Buffer): HandleRef | undefined {
+    const exportIndex = this.byId.get(fh.readBigUInt64BE(4));
+    if (exportIndex === undefined || this.slots[exportIndex] === undefined) return undefined;
+    const ino = fh.readBigUInt64BE(12);
+    if (this.minted[exportIndex]?.get(inoKey(ino))?.equals(fh) !== true) return undefined;
+    return Object.freeze({ exportIndex, ino, generation: fh.readUInt32BE(20) });
   }
 
   private verify(fh: Buffer): HandleRef {
