@@ -26,7 +26,7 @@ const MAC_OFFSET = 24;
 const MAC_BYTES = 16;
 const MAC_CONTEXT = Buffer.from('claudefs nfs3 file handle v1\0');
 const VERIFIED_MAX = 65_536;
-/** Handles kept minted (about 150 bytes each): a directory of 100,000 entries listed again costs no MAC. */
+/** Handles kept minted (256 bytes each, 34 MB when full): a 100,000-entry directory listed again mints none. */
 const MINTED_MAX = 131_072;
 /** Slots of the recent-handle table (a power of two), chosen by the inode number's low bits. */
 const RECENT_SLOTS = 256;
