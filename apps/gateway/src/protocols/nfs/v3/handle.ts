@@ -186,11 +186,17 @@ export class NfsHandles {
 
   /** The object a handle names if this process minted it, byte for byte; else undefined. */
   private mintedRef(fh: Buffer): HandleRef | undefined {
-    const exportIndex = this.byId.get(fh.readBigUInt64BE(4));
-    if (exportIndex === undefined || this.slots[exportIndex] === undefined) return undefined;
+    const exportIndex = this.servedExportOf(fh);
+    if (exportIndex === undefined) return undefined;
     const ino = fh.readBigUInt64BE(12);
     if (this.minted[exportIndex]?.get(inoKey(ino))?.equals(fh) !== true) return undefined;
-    return Object.freeze({ exportIndex, ino, generation: fh.readUInt32BE(20) });
+    return refOf(fh, exportIndex);
+  }
+
+  /** The slot of the export a handle's id names, if that export is served. */
+  private servedExportOf(fh: Buffer): number | undefined {
+    const exportIndex = this.byId.get(fh.readBigUInt64BE(4));
+    return exportIndex !== undefined && this.slots[exportIndex] !== undefined ? exportIndex : undefined;
   }
 
   private verify(fh: Buffer): HandleRef {
@@ -201,10 +207,9 @@ export class NfsHandles {
     if (!timingSafeEqual(expected.subarray(0, MAC_BYTES), fh.subarray(MAC_OFFSET))) {
       throw nfsError(Nfsstat3.STALE, 'handle does not verify');
     }
-    const exportIndex = this.byId.get(fh.readBigUInt64BE(4));
-    if (exportIndex === undefined || this.slots[exportIndex] === undefined)
-      throw nfsError(Nfsstat3.STALE, 'handle of an export no longer served');
-    return Object.freeze({ exportIndex, ino: fh.readBigUInt64BE(12), generation: fh.readUInt32BE(20) });
+    const exportIndex = this.servedExportOf(fh);
+    if (exportIndex === undefined) throw nfsError(Nfsstat3.STALE, 'handle of an export no longer served');
+    return refOf(fh, exportIndex);
   }
 
   private mac(fh: Buffer): Buffer {
@@ -236,4 +241,9 @@ export class NfsHandles {
   async encodeRootHandle(exportIndex: number): Promise<Buffer> {
     return this.encodeHandle(exportIndex, await this.exportRoot(exportIndex));
   }
+}
+
+/** The inode a checked handle names, in the export of slot `exportIndex`. */
+function refOf(fh: Buffer, exportIndex: number): HandleRef {
+  return Object.freeze({ exportIndex, ino: fh.readBigUInt64BE(12), generation: fh.readUInt32BE(20) });
 }
