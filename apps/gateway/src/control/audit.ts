@@ -1,20 +1,11 @@
+import type { AuditEntryView, AuditOutcome } from '@claudefs/api';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { invalid } from './errors.ts';
 
-export type AuditOutcome = 'ok' | 'denied' | 'error';
+export type { AuditOutcome };
 
-export interface AuditEntry {
-  id: number;
-  at: Date;
-  /** User or admin-token name, or `loopback`. */
-  actor: string;
-  action: string;
-  target: string;
-  outcome: AuditOutcome;
-  /** Parsed JSON detail, or null. */
-  detail: unknown;
-  remoteAddr: string | null;
-}
+/** An audit log row: the API's view, with its time as a Date. */
+export type AuditEntry = Omit<AuditEntryView, 'at'> & { at: Date };
 
 export interface AuditInput {
   actor: string;

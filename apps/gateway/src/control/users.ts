@@ -1,3 +1,4 @@
+import type { NewUser, UserView } from '@claudefs/api';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { ControlError, invalid, isUniqueViolation, notFound } from './errors.ts';
 import type { GroupRecord, Groups } from './groups.ts';
@@ -12,36 +13,15 @@ import {
   withIdRetry,
 } from './validate.ts';
 
-export interface UserRecord {
+/** A user as the control plane holds it: the API's view, with its id and times as Dates. */
+export type UserRecord = Omit<UserView, 'createdAt' | 'updatedAt'> & {
   id: number;
-  name: string;
-  uid: number;
-  /** Primary gid. */
-  gid: number;
-  /** Supplementary groups, sorted by gid; `gids[i]` is the gid of `groups[i]`. */
-  groups: string[];
-  gids: number[];
-  /** Console role; null = no console access. */
-  role: Role | null;
-  disabled: boolean;
-  hasPassword: boolean;
-  hasNtHash: boolean;
   createdAt: Date;
   updatedAt: Date;
-}
+};
 
-export interface AddUserInput {
-  name: string;
-  /** Default: the next free uid ≥ 1000. */
-  uid?: number;
-  /** Primary gid. Default: the gid of group `group` (default: a group named like the user), created if absent. */
-  gid?: number;
-  group?: string;
-  /** Supplementary groups by name, created if absent. */
-  groups?: string[];
-  role?: Role | null;
-  password?: string;
-}
+/** What `add` takes: the API's NewUser (the console and `./cfs user add` ask the same). */
+export type AddUserInput = NewUser;
 
 export interface Users {
   /** Throws EXISTS for a taken name or explicit uid, INVALID for a bad name, uid or role. */

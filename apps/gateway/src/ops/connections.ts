@@ -1,29 +1,14 @@
 import type { Socket } from 'node:net';
+import type { ConnectionView } from '@claudefs/api';
 import type { Protocol } from '../config/types.ts';
 import type { HealthCheck } from './health.ts';
 import { LoopShare } from './loop-share.ts';
 
-/** What the registry knows of one client connection (admin API, console, `cfs smb status`). */
-export interface ConnectionInfo {
-  id: number;
-  protocol: Protocol;
-  remoteAddress: string;
-  remotePort: number;
-  localPort: number;
-  /** Authenticated identity, as far as the protocol has established it. */
-  user?: string;
-  uid?: number;
-  gid?: number;
-  keyId?: string;
-  startedAt: number;
-  requests: number;
-  bytesIn: number;
-  bytesOut: number;
-  inFlight: number;
-  currentOp?: string;
-  /** Protocol details (SMB dialect, signing, encryption; NFS AUTH flavour …). */
-  details: Record<string, string | number | boolean>;
-}
+/**
+ * What the registry knows of one client connection: the API's view (admin API, console,
+ * `cfs smb status`), kept up to date in place.
+ */
+export type ConnectionInfo = ConnectionView;
 
 /** Receives every finished request (the metrics feature implements it). */
 export interface RequestObserver {

@@ -67,11 +67,25 @@ describe('the troubleshooting trees as data', () => {
     }
   });
 
-  test('5 the admin API and the router gate each remediation with the same role', () => {
+  test('5 the admin API gates each remediation the router offers, by its one table: quotas and groups need an admin', () => {
     assert.deepEqual([...ACTION_IDS].sort(), [...REMEDIATION_ACTIONS].sort());
-    assert.deepEqual({ ...ACTION_ROLES }, { ...REMEDIATION_ROLES });
-    assert.equal(ACTION_ROLES['quota.set'], 'admin');
-    assert.equal(ACTION_ROLES['cache.invalidate'], 'operator');
+    assert.equal(ACTION_ROLES, REMEDIATION_ROLES, 'one table, not a copy');
+    assert.deepEqual(
+      Object.entries(ACTION_ROLES)
+        .filter(([, role]) => role === 'admin')
+        .map(([action]) => action)
+        .sort(),
+      ['group.add-member', 'quota.set'],
+    );
+    for (const action of [
+      'drain',
+      'undrain',
+      'cache.invalidate',
+      'circuit.reset',
+      'log-level.set',
+    ] as const) {
+      assert.equal(ACTION_ROLES[action], 'operator', action);
+    }
   });
 
   test('6 a bundle’s config hides URL passwords and secret-named fields', () => {

@@ -12,6 +12,7 @@ export interface CertificateView {
   keyFile: string;
   /** `CN=gateway.claudefs.local, O=…`; null when the certificate cannot be read. */
   subject: string | null;
+  /** `DNS:gateway.claudefs.local`, `IP Address:10.0.0.5`, …: what clients match the host name against. */
   subjectAltNames: string[];
   issuer: string | null;
   serial: string | null;
@@ -20,9 +21,11 @@ export interface CertificateView {
   notAfter: string | null;
   /** Whole days until notAfter (negative once expired). */
   daysLeft: number | null;
+  /** Null when either file cannot be read. */
   keyMatches: boolean | null;
   selfSigned: boolean | null;
   chain: { verdict: 'self-signed' | 'verified' | 'unverified' | 'unknown'; message: string };
+  /** What would stop HTTPS (error) or make clients complain (warning). */
   findings: TlsFinding[];
   verdict: 'ok' | 'warning' | 'error';
   /** What the gateway serves from memory now; null when it does not serve this file. */

@@ -22,7 +22,7 @@ export interface NewUser {
   name: string;
   /** Default: the next free uid ≥ 1000. */
   uid?: number;
-  /** Primary gid. Default: a group named like the user (or `group`), created if absent. */
+  /** Primary gid. Default: the gid of group `group` (default: a group named like the user), created if absent. */
   gid?: number;
   group?: string;
   /** Supplementary groups by name, created if absent. */

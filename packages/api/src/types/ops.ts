@@ -171,6 +171,7 @@ export interface DrainStatus {
   drained: boolean;
   /** When the drain began (ISO 8601); null while serving. */
   since: string | null;
+  /** How long nothing has been in flight, counted from the drain's start at the earliest. */
   quietForMs: number;
   quietMs: number;
   connections: number;

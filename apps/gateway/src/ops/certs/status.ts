@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { checkTlsPair, type TlsFinding } from '../../config/tls-check.ts';
+import type { CertificateView } from '@claudefs/api';
+import { checkTlsPair } from '../../config/tls-check.ts';
 import type { GatewayConfig } from '../../config/types.ts';
 import { SYSTEM_TRUST_STORE, verifyChain } from './chain.ts';
 
@@ -22,29 +23,8 @@ export function configuredCertificates(config: GatewayConfig): ConfiguredCertifi
   ];
 }
 
-export interface CertificateStatus {
-  name: string;
-  certFile: string;
-  keyFile: string;
-  /** `CN=gateway.claudefs.local, O=…`; null when the certificate cannot be read. */
-  subject: string | null;
-  /** `DNS:gateway.claudefs.local`, `IP Address:10.0.0.5`, …: what clients match the host name against. */
-  subjectAltNames: string[];
-  issuer: string | null;
-  serial: string | null;
-  fingerprintSha256: string | null;
-  notBefore: string | null;
-  notAfter: string | null;
-  /** Whole days until notAfter (negative once expired). */
-  daysLeft: number | null;
-  /** Null when either file cannot be read. */
-  keyMatches: boolean | null;
-  selfSigned: boolean | null;
-  chain: { verdict: 'self-signed' | 'verified' | 'unverified' | 'unknown'; message: string };
-  /** What would stop HTTPS (error) or make clients complain (warning). */
-  findings: TlsFinding[];
-  verdict: 'ok' | 'warning' | 'error';
-}
+/** What the console and `./cfs cert status` show of a pair: the API's view, less what is served. */
+export type CertificateStatus = Omit<CertificateView, 'served'>;
 
 export interface StatusOptions {
   now?: Date;

@@ -1,3 +1,4 @@
+import { REMEDIATION_ACTIONS, REMEDIATION_ROLES } from '@claudefs/api';
 import { adminBaseUrl } from '../../cli/admin-client.ts';
 import { LOG_LEVELS, type LogLevel } from '../../config/defaults.ts';
 import { ControlError, type Role } from '../../control/index.ts';
@@ -19,20 +20,12 @@ import type {
 import { DiagnosticsError } from './errors.ts';
 
 /**
- * Who may run each remediation. The same table as REMEDIATION_ROLES in packages/api (a test
- * holds them equal): the router enforces that one, the admin API this one.
+ * Who may run each remediation: packages/api's one table, which the router enforces for tRPC
+ * and the admin API enforces here.
  */
-export const ACTION_ROLES: Readonly<Record<RemediationActionId, Role>> = {
-  drain: 'operator',
-  undrain: 'operator',
-  'cache.invalidate': 'operator',
-  'circuit.reset': 'operator',
-  'log-level.set': 'operator',
-  'quota.set': 'admin',
-  'group.add-member': 'admin',
-};
+export const ACTION_ROLES: Readonly<Record<RemediationActionId, Role>> = REMEDIATION_ROLES;
 
-export const ACTION_IDS = Object.keys(ACTION_ROLES) as RemediationActionId[];
+export const ACTION_IDS: readonly RemediationActionId[] = REMEDIATION_ACTIONS;
 
 /** A JSON-safe copy of an endpoint's answer (bigints become decimal strings). */
 function json(value: unknown): Measured {

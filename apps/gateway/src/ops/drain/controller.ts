@@ -1,31 +1,17 @@
+import type { DrainState, DrainStatus } from '@claudefs/api';
 import type { Protocol } from '../../config/types.ts';
 import type { ConnectionRegistry } from '../connections.ts';
 
 /** The runbook's "wait for active requests to complete": this long with nothing in flight. */
 export const DEFAULT_QUIET_MS = 1000;
 
-export type DrainState = 'serving' | 'draining' | 'drained';
+/**
+ * `GET /admin/drain`, and what `./cfs gateway drain` prints while it waits: the API's shape
+ * (the console shows the same).
+ */
+export type { DrainState, DrainStatus };
 
-export interface ProtocolLoad {
-  connections: number;
-  inFlight: number;
-}
-
-/** `GET /admin/drain`, and what `./cfs gateway drain` prints while it waits. */
-export interface DrainStatus {
-  state: DrainState;
-  draining: boolean;
-  /** Draining, and no request has been in flight for `quietMs`. Idle connections may remain open. */
-  drained: boolean;
-  /** When the drain began (ISO 8601); null while serving. */
-  since: string | null;
-  /** How long nothing has been in flight, counted from the drain's start at the earliest. */
-  quietForMs: number;
-  quietMs: number;
-  connections: number;
-  inFlight: number;
-  protocols: Partial<Record<Protocol, ProtocolLoad>>;
-}
+type ProtocolLoad = NonNullable<DrainStatus['protocols'][Protocol]>;
 
 /** The part of a ProtocolServer that drain drives. */
 export interface Drainable {

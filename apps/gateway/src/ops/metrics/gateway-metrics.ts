@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
+import type { MetricsSnapshot, ProtocolSnapshot } from '@claudefs/api';
 import type { Registry } from 'prom-client';
 import { PROTOCOLS } from '../../config/defaults.ts';
 import type { Protocol } from '../../config/types.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
-import type { Backend, BreakerState } from '../../storage/circuit-breaker.ts';
+import type { Backend } from '../../storage/circuit-breaker.ts';
 import { BACKENDS, buildRegistry, isDraining } from './exposition.ts';
 import {
   type CacheName,
@@ -15,6 +16,9 @@ import {
 import { QuotaReader } from './quota-reader.ts';
 import { RequestStats } from './request-stats.ts';
 
+// The console's headline numbers are the API's shapes, which the gateway fills.
+export type { MetricsSnapshot, ProtocolSnapshot };
+
 export interface GatewayMetricsOptions {
   /** History resolution and sampling period (default 5000 ms). */
   intervalMs?: number;
@@ -24,32 +28,6 @@ export interface GatewayMetricsOptions {
   p99WindowSeconds?: number;
   /** Start of the first sampling interval, ms since the epoch (default now). */
   startMs?: number;
-}
-
-export interface ProtocolSnapshot {
-  requestsTotal: number;
-  errorsTotal: number;
-  /** Over the last sampling interval; 0 before the first sample. */
-  requestsPerSec: number;
-  errorsPerSec: number;
-  errorRatio: number | null;
-  /** Over the sliding p99 window (≈ 60 s), in milliseconds; null when no request finished in it. */
-  p99Ms: number | null;
-  activeConnections: number;
-  refusedTotal: number;
-}
-
-/** The console's headline numbers, read now. */
-export interface MetricsSnapshot {
-  at: number;
-  protocols: Record<Protocol, ProtocolSnapshot>;
-  connections: { active: number; max: number; refusedTotal: number };
-  /** Counters since start; hitRatio is hits / (hits + misses), null before any lookup. */
-  caches: Record<CacheName, { hits: number; misses: number; hitRatio: number | null; entries: number }>;
-  backends: Record<Backend, { state: BreakerState; errorsTotal: number }>;
-  draining: boolean;
-  /** `durability.metadata`, and its flush interval under async (null under sync). */
-  durability: { metadata: 'sync' | 'async'; flushIntervalMs: number | null };
 }
 
 /** Counter readings at the end of the previous interval. */
