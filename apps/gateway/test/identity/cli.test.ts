@@ -271,14 +271,19 @@ describe('./cfs user, group and admin', () => {
     match(list.stdout, /\nbob +1001 +1001 +claudefs-users,devs +operator +none +0 +enabled\n/);
     outputs.push({ what: 'stdout of user list', text: list.stdout });
     const json = JSON.parse((await cfs(['user', 'list', '--json'])).stdout);
+    // The console's view of a user (control/views.ts): who can sign in to SMB, and when.
     deepEqual(
-      json.map((u: { name: string; uid: number; gids: number[] }) => [u.name, u.uid]),
+      json.map((u: { name: string; uid: number; hasNtHash: boolean }) => [u.name, u.uid, u.hasNtHash]),
       [
-        ['alice', 1000],
-        ['bob', 1001],
-        ['carol', 2000],
+        ['alice', 1000, true],
+        ['bob', 1001, false],
+        ['carol', 2000, false],
       ],
     );
+    for (const u of json as Array<{ createdAt: string; updatedAt: string }>) {
+      match(u.updatedAt, /^\d{4}-\d\d-\d\dT/);
+      ok(u.updatedAt >= u.createdAt, JSON.stringify(u));
+    }
     outputs.push({ what: 'stdout of user list --json', text: JSON.stringify(json) });
     const r = await cfs(['user', 'remove', 'bob']);
     equal(r.code, 0, r.output);

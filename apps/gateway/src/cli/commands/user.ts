@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { AddUserInput, ControlPlane, Role } from '../../control/index.ts';
 import { checkName } from '../../control/validate.ts';
+import { keyView, userView } from '../../control/views.ts';
 import { CliExit, runCli } from '../context.ts';
 import {
   audited,
@@ -10,7 +11,7 @@ import {
   readNewPassword,
   withControlPlane,
 } from '../format/identity-context.ts';
-import { groupRecordLine, keyJson, keysTable, userJson, usersTable } from '../format/identity-text.ts';
+import { groupRecordLine, keysTable, usersTable } from '../format/identity-text.ts';
 
 interface AddOptions {
   uid?: string;
@@ -96,7 +97,7 @@ async function listUsers(o: { json?: boolean; config?: string }): Promise<number
   return withControlPlane(o.config, async (cp) => {
     const [users, keys] = await Promise.all([cp.users.list(), cp.s3Keys.list()]);
     if (o.json) {
-      printJson(users.map(userJson));
+      printJson(users.map(userView));
       return 0;
     }
     const active = new Map<string, number>();
@@ -168,7 +169,7 @@ async function listKeys(name: string, o: { json?: boolean; config?: string }): P
   return withControlPlane(o.config, async (cp) => {
     if (!(await cp.users.get(name))) throw new CliExit(`user ${name} not found`, 1);
     const keys = await cp.s3Keys.list(name);
-    if (o.json) printJson(keys.map(keyJson));
+    if (o.json) printJson(keys.map(keyView));
     else process.stdout.write(keysTable(keys));
     return 0;
   });

@@ -30,20 +30,6 @@ export function usersTable(users: readonly UserRecord[], activeKeys: ReadonlyMap
   );
 }
 
-export function userJson(u: UserRecord) {
-  return {
-    name: u.name,
-    uid: u.uid,
-    gid: u.gid,
-    groups: u.groups,
-    gids: u.gids,
-    role: u.role,
-    disabled: u.disabled,
-    hasPassword: u.hasPassword,
-    createdAt: u.createdAt.toISOString(),
-  };
-}
-
 /** `active`, `inactive`, or `active (user disabled)`: S3 refuses a disabled user's keys. */
 export function keyStatus(k: Pick<S3KeyRecord, 'status' | 'userDisabled'>): string {
   return k.userDisabled && k.status === 'active' ? 'active (user disabled)' : k.status;
@@ -55,18 +41,6 @@ export function keysTable(keys: readonly S3KeyRecord[]): string {
     keys.map((k) => [k.accessKeyId, k.userName, keyStatus(k), when(k.createdAt), when(k.lastUsedAt)]),
     'no access keys',
   );
-}
-
-export function keyJson(k: S3KeyRecord) {
-  return {
-    accessKeyId: k.accessKeyId,
-    userName: k.userName,
-    uid: k.uid,
-    status: k.status,
-    userDisabled: k.userDisabled,
-    createdAt: k.createdAt.toISOString(),
-    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
-  };
 }
 
 export function tokensTable(tokens: readonly AdminTokenRecord[], now = new Date()): string {

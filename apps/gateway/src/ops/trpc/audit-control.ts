@@ -1,7 +1,7 @@
 import type { GatewayControl } from '@claudefs/api';
+import { auditView } from '../../control/views.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { auditLimit } from '../audit-limit.ts';
-import { auditView } from './views.ts';
 
 /** Reading the audit log, and storing what the router audits (secret-looking keys redacted there). */
 export function auditControl(gw: Gateway): Pick<GatewayControl, 'auditLog' | 'recordAudit'> {

@@ -1,7 +1,7 @@
 import type { GatewayControl } from '@claudefs/api';
+import { groupView, keyView, userView } from '../../control/views.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { invalidateCredentials } from '../identity/credentials.ts';
-import { groupView, keyView, userView } from './views.ts';
 
 type IdentityControl = Pick<
   GatewayControl,

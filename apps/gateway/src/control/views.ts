@@ -1,5 +1,8 @@
 import type { AuditEntryView, GroupMemberView, GroupView, S3KeyView, UserView } from '@claudefs/api';
-import type { AuditEntry, GroupRecord, S3KeyRecord, UserRecord } from '../../control/index.ts';
+import type { AuditEntry } from './audit.ts';
+import type { GroupRecord } from './groups.ts';
+import type { S3KeyRecord } from './s3-keys.ts';
+import type { UserRecord } from './users.ts';
 
 /** Control-plane records as the console receives them: dates as ISO 8601, no internal ids. */
 
