@@ -323,9 +323,9 @@ const formField = fc.tuple(
   fc.constantFrom('up/a', 'b', '', 'x'),
 );
 
-test(`7 POST Object policies and forms: authenticated or S3's error (${HALF} cases)`, async () => {
+test(`7 POST Object policies and forms: authenticated or S3's error (${RUNS} cases)`, async () => {
   let accepted = 0;
-  await runFuzz('S3 POST policies', HALF, () =>
+  await runFuzz('S3 POST policies', RUNS, () =>
     fc.assert(
       fc.asyncProperty(
         policyText,
@@ -371,7 +371,7 @@ test(`7 POST Object policies and forms: authenticated or S3's error (${HALF} cas
           }
         },
       ),
-      runs('s3 post policies', HALF),
+      runs('s3 post policies', RUNS),
     ),
   );
   // Some forms pass every check, so the conditions' evaluation is exercised too.
