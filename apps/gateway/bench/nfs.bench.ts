@@ -125,10 +125,10 @@ function transfer(s: Server, local: string, name: string): { writeMiBs: number; 
 /**
  * Untimed, on each server: a copy, then WARM_UP_READS reads of it. A fresh gateway's first
  * transfers also pay for compiling their hot paths (V8 JIT), which a server that has run for a
- * minute has long done. One GiB read is 1,024 READs, and V8 optimizes the READ path's functions
- * over the first three or four of them (`--trace-opt`: 90, 76, 22, 8 and then no optimizations
- * per GiB read; 1,200–1,900 → 2,300–3,000 MiB/s meanwhile), while ganesha reads at its rate from the
- * first one.
+ * minute has long done. One GiB read is 1,024 READs, and V8 optimizes the READ path's
+ * functions over the first three or four of them (`--trace-opt`: 90, 76, 22, 8 and then no
+ * optimizations per GiB read; 1,200–1,900 → 2,300–3,000 MiB/s meanwhile), while ganesha reads
+ * at its rate from the first one.
  */
 function warmUp(s: Server, local: string): void {
   run('nfs-cp', [local, s.url('/export/warm-up.bin')]);
