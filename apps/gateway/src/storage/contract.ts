@@ -21,6 +21,9 @@ import type {
  * Mutations resolve only once durable (group commit), except writes with 'unstable' stability.
  * Failures reject with FsError (errors.ts).
  */
+/** The inodes whose names a call removed (a rename's replaced target among them). */
+export type Unlinked = readonly bigint[];
+
 export interface NamespaceApi {
   readonly rootIno: bigint;
   /**
@@ -75,11 +78,21 @@ export interface NamespaceApi {
   ): Promise<Attributes>;
   readlink(cred: Credential, ino: bigint): Promise<string>;
   link(cred: Credential, ino: bigint, dir: bigint, name: string): Promise<Attributes>;
-  /** With `expect`: only while the name holds that inode unchanged (ESTALE otherwise). */
-  remove(cred: Credential, dir: bigint, name: string, expect?: RemoveExpectation): Promise<void>;
-  rmdir(cred: Credential, dir: bigint, name: string): Promise<void>;
+  /**
+   * With `expect`: only while the name holds that inode unchanged (ESTALE otherwise). Remove,
+   * rmdir and rename answer the inodes whose names they took away (a file with another link
+   * lives on), for protocols that keep something per object (NFS's minted handles).
+   */
+  remove(cred: Credential, dir: bigint, name: string, expect?: RemoveExpectation): Promise<Unlinked>;
+  rmdir(cred: Credential, dir: bigint, name: string): Promise<Unlinked>;
   /** Atomic; replaces a compatible target (file over file, empty dir over dir). */
-  rename(cred: Credential, fromDir: bigint, fromName: string, toDir: bigint, toName: string): Promise<void>;
+  rename(
+    cred: Credential,
+    fromDir: bigint,
+    fromName: string,
+    toDir: bigint,
+    toName: string,
+  ): Promise<Unlinked>;
   /** Entries after `cookie` (0n = from the start), at most `limit`. No "." or "..". */
   readdir(cred: Credential, dir: bigint, cookie: bigint, limit: number): Promise<DirPage>;
   /**

@@ -3,7 +3,7 @@ import { STREAM_XATTR_PREFIX } from './annotations.ts';
 import { BufferPool, POOLED_MIN_BYTES } from './buffer-pool.ts';
 import { CachingRecalls } from './caching-recall.ts';
 import { type Backend, type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
-import type { NamespaceApi } from './contract.ts';
+import type { NamespaceApi, Unlinked } from './contract.ts';
 import { BlobLocks } from './data/blob-locks.ts';
 import type { DataStore } from './data/data-store.ts';
 import type { DurabilityBarrier } from './durability.ts';
@@ -881,12 +881,12 @@ export class Namespace implements NamespaceApi {
     return attrs;
   }
 
-  async remove(cred: Credential, dir: bigint, name: string, expect?: RemoveExpectation): Promise<void> {
-    await this.finish(await this.m.remove(cred, dir, name, expect));
+  async remove(cred: Credential, dir: bigint, name: string, expect?: RemoveExpectation): Promise<Unlinked> {
+    return this.finishUnlinking(await this.m.remove(cred, dir, name, expect));
   }
 
-  async rmdir(cred: Credential, dir: bigint, name: string): Promise<void> {
-    await this.finish(await this.m.rmdir(cred, dir, name));
+  async rmdir(cred: Credential, dir: bigint, name: string): Promise<Unlinked> {
+    return this.finishUnlinking(await this.m.rmdir(cred, dir, name));
   }
 
   async rename(
@@ -895,8 +895,15 @@ export class Namespace implements NamespaceApi {
     fromName: string,
     toDir: bigint,
     toName: string,
-  ): Promise<void> {
-    await this.finish(await this.m.rename(cred, fromDir, fromName, toDir, toName));
+  ): Promise<Unlinked> {
+    return this.finishUnlinking(await this.m.rename(cred, fromDir, fromName, toDir, toName));
+  }
+
+  /** finish(), answering the inodes whose names the change removed. */
+  private async finishUnlinking(fx: Effects): Promise<Unlinked> {
+    const unlinked = fx.entries.filter((e) => e.action === 'removed').map((e) => e.ino);
+    await this.finish(fx);
+    return unlinked;
   }
 
   async setattr(cred: Credential, ino: bigint, attrs: SetAttributes): Promise<Attributes> {

@@ -140,6 +140,49 @@ describe('file handles', () => {
   });
 });
 
+test('6b files removed over NFS leave no handle kept: their handles are STALE, a file with another name still answers', async () => {
+  const h = await Harness.open({ exports: [nfsExport({ path: '/a', squash: 'none' })] });
+  try {
+    const a = await h.root(0);
+    const d = await h.call(9, A.mkdir(a, 'churn'), R.newObject);
+    const kept = h.program.handles.mintedHandles;
+    const gone: Buffer[] = [];
+    for (let i = 0; i < 300; i++) {
+      const f = await h.call(8, A.create(d.fh!, `f${i}`, 'guarded'), R.newObject, { cred: ROOT_CRED });
+      equal((await h.call(1, A.getattr(f.fh!), R.getattr)).status, OK);
+      // REMOVE, RMDIR and RENAME onto an existing name each drop the object they take away.
+      if (i % 3 === 0) {
+        equal((await h.call(12, A.remove(d.fh!, `f${i}`), R.wccOnly, { cred: ROOT_CRED })).status, OK);
+      } else if (i % 3 === 1) {
+        const sub = await h.call(9, A.mkdir(d.fh!, `d${i}`), R.newObject, { cred: ROOT_CRED });
+        equal((await h.call(13, A.rmdir(d.fh!, `d${i}`), R.wccOnly, { cred: ROOT_CRED })).status, OK);
+        gone.push(sub.fh!);
+        equal((await h.call(12, A.remove(d.fh!, `f${i}`), R.wccOnly, { cred: ROOT_CRED })).status, OK);
+      } else {
+        const other = await h.call(8, A.create(d.fh!, `g${i}`, 'guarded'), R.newObject, { cred: ROOT_CRED });
+        equal(
+          (await h.call(14, A.rename(d.fh!, `g${i}`, d.fh!, `f${i}`), R.rename, { cred: ROOT_CRED })).status,
+          OK,
+        );
+        equal((await h.call(12, A.remove(d.fh!, `f${i}`), R.wccOnly, { cred: ROOT_CRED })).status, OK);
+        equal((await h.call(1, A.getattr(other.fh!), R.getattr)).status, STALE);
+      }
+      gone.push(f.fh!);
+    }
+    equal(h.program.handles.mintedHandles, kept, 'no handle kept for a removed file or directory');
+    for (const fh of gone) equal((await h.call(1, A.getattr(fh), R.getattr)).status, STALE);
+    // Removing one of two names: the file lives on, and its handle still answers.
+    const x = await h.call(8, A.create(d.fh!, 'x', 'guarded'), R.newObject, { cred: ROOT_CRED });
+    equal((await h.call(15, A.link(x.fh!, d.fh!, 'y'), R.link, { cred: ROOT_CRED })).status, OK);
+    equal((await h.call(12, A.remove(d.fh!, 'x'), R.wccOnly, { cred: ROOT_CRED })).status, OK);
+    const still = await h.call(1, A.getattr(x.fh!), R.getattr);
+    equal(still.status, OK);
+    equal(still.attrs!.nlink, 1);
+  } finally {
+    await h.close();
+  }
+});
+
 describe('read-only exports, squash and clients', () => {
   let h: Harness;
   before(async () => {

@@ -1,6 +1,6 @@
 import type { NfsExport } from '../../../config/types.ts';
 import type { Logger } from '../../../daemon/logger.ts';
-import type { NamespaceApi } from '../../../storage/contract.ts';
+import type { NamespaceApi, Unlinked } from '../../../storage/contract.ts';
 import { effectiveAccess, R_OK, W_OK, X_OK } from '../../../storage/permissions.ts';
 import { type Attributes, type Credential, ROOT } from '../../../storage/types.ts';
 import { insecurePort } from '../../client-access.ts';
@@ -154,6 +154,11 @@ export class NfsCall {
 
   handleOf(attrs: Attributes): Buffer {
     return this.env.handles.encodeHandle(this.exportIndexOrThrow(), attrs);
+  }
+
+  /** The handles kept for the objects whose names this call removed are dropped. */
+  unlinked(inodes: Unlinked): void {
+    for (const ino of inodes) this.env.handles.forget(ino);
   }
 
   /** Current attributes of an inode of this export; absent if it is gone. */

@@ -56,7 +56,7 @@ export class NfsHandles {
   private readonly ids: bigint[] = [];
   private readonly byId = new Map<bigint, number>();
   private readonly roots: Array<InodeRef | undefined> = [];
-  /** Handles clients sent, by their bytes, once checked (by MAC, or found minted): one check a handle, not a call. */
+  /** Handles clients sent that this process did not mint, by their bytes, once their MAC checked: one check a handle, not a call. */
   private readonly verified = new Map<string, HandleRef>();
   /**
    * The last handle verified in each slot, compared byte for byte: the calls of a stream (the
@@ -167,16 +167,37 @@ export class NfsHandles {
     const slot = fh[19]! & (RECENT_SLOTS - 1);
     const last = this.recent[slot];
     if (last !== undefined && fh.equals(last.fh)) return last.ref;
-    const key = fh.toString('latin1');
-    let ref = this.verified.get(key);
+    // The client's next call often names what a reply just minted (a CREATE's WRITE, a
+    // LOOKUP's GETATTR): found among the minted handles, it needs no MAC and no string key,
+    // and it is not remembered again among the verified ones.
+    let ref = this.mintedRef(fh);
     if (!ref) {
-      // The client's next call often names what a reply just minted (a CREATE's WRITE, a
-      // LOOKUP's GETATTR): found among the minted handles, it needs no MAC.
-      ref = this.mintedRef(fh) ?? this.verify(fh);
-      this.remember(key, ref);
+      const key = fh.toString('latin1');
+      ref = this.verified.get(key);
+      if (!ref) {
+        ref = this.verify(fh);
+        this.remember(key, ref);
+      }
     }
     this.recent[slot] = { fh: Buffer.from(fh), ref };
     return ref;
+  }
+
+  /**
+   * Drops what is kept of an inode's handles (it was removed through this export's clients):
+   * a workload that creates and removes files keeps no handle of each file it removed. Only a
+   * cache: a handle of the inode sent again is checked by its MAC, and is STALE if it is gone.
+   */
+  forget(ino: bigint): void {
+    const key = inoKey(ino);
+    for (const byIno of this.minted) if (byIno?.delete(key)) this.mintedCount--;
+    const slot = Number(ino & BigInt(RECENT_SLOTS - 1));
+    if (this.recent[slot]?.ref.ino === ino) this.recent[slot] = undefined;
+  }
+
+  /** Handles kept minted now (for the tests). */
+  get mintedHandles(): number {
+    return this.mintedCount;
   }
 
   private remember(key: string, ref: HandleRef): void {

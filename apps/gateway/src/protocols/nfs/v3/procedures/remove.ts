@@ -14,7 +14,7 @@ export const remove: Procedure<RemoveArgs, WccRes> = {
   async handle(ctx, a) {
     const dir = await ctx.dir(a.object.dir);
     await ctx.ns.recallNamed(ctx.cred(), dir.ino, a.object.name);
-    await ctx.ns.remove(ctx.cred(), dir.ino, a.object.name);
+    ctx.unlinked(await ctx.ns.remove(ctx.cred(), dir.ino, a.object.name));
     return { ok: true, wcc: await ctx.wcc(dir.ino) };
   },
 

@@ -25,7 +25,7 @@ export const rename: Procedure<RenameArgs, RenameRes> = {
     // SMB clients caching the file moved, or the one replaced, give up their handles first.
     await ctx.ns.recallNamed(ctx.cred(), from.ino, a.from.name);
     await ctx.ns.recallNamed(ctx.cred(), to.ino, a.to.name);
-    await ctx.ns.rename(ctx.cred(), from.ino, a.from.name, to.ino, a.to.name);
+    ctx.unlinked(await ctx.ns.rename(ctx.cred(), from.ino, a.from.name, to.ino, a.to.name));
     return { ok: true, fromWcc: await ctx.wcc(from.ino), toWcc: await ctx.wcc(to.ino) };
   },
 

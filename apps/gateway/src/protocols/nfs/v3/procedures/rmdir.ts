@@ -13,7 +13,7 @@ export const rmdir: Procedure<RmdirArgs, WccRes> = {
 
   async handle(ctx, a) {
     const dir = await ctx.dir(a.object.dir);
-    await ctx.ns.rmdir(ctx.cred(), dir.ino, a.object.name);
+    ctx.unlinked(await ctx.ns.rmdir(ctx.cred(), dir.ino, a.object.name));
     return { ok: true, wcc: await ctx.wcc(dir.ino) };
   },
 
