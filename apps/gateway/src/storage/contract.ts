@@ -15,15 +15,15 @@ import type {
   Stability,
 } from './types.ts';
 
+/** The inodes whose names a call removed (a rename's replaced target among them). */
+export type Unlinked = readonly bigint[];
+
 /**
  * The only door protocols use to touch data. Every call carries the caller's credential;
  * permission (POSIX mode bits) and ledger accounting happen here, once, for all protocols.
  * Mutations resolve only once durable (group commit), except writes with 'unstable' stability.
  * Failures reject with FsError (errors.ts).
  */
-/** The inodes whose names a call removed (a rename's replaced target among them). */
-export type Unlinked = readonly bigint[];
-
 export interface NamespaceApi {
   readonly rootIno: bigint;
   /**
