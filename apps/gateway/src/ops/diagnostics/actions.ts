@@ -1,7 +1,7 @@
-import { REMEDIATION_ACTIONS, REMEDIATION_ROLES } from '@claudefs/api';
+import { REMEDIATION_ROLES } from '@claudefs/api';
 import { adminBaseUrl } from '../../cli/admin-client.ts';
 import { LOG_LEVELS, type LogLevel } from '../../config/defaults.ts';
-import { ControlError, type Role } from '../../control/index.ts';
+import { ControlError } from '../../control/index.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { isFsError } from '../../storage/errors.ts';
 import { UnitError } from '../../util/units.ts';
@@ -10,22 +10,8 @@ import type { AdminResult } from '../admin/routes.ts';
 import { drainControllerOf } from '../drain/feature.ts';
 import { invalidateCredentials } from '../identity/credentials.ts';
 import { quotaControl } from '../trpc/quota-control.ts';
-import type {
-  Measured,
-  OfferedAction,
-  RemediationActionId,
-  RemediationRequest,
-  RemediationResult,
-} from './api.ts';
+import type { Measured, OfferedAction, RemediationRequest, RemediationResult } from './api.ts';
 import { DiagnosticsError } from './errors.ts';
-
-/**
- * Who may run each remediation: packages/api's one table, which the router enforces for tRPC
- * and the admin API enforces here.
- */
-export const ACTION_ROLES: Readonly<Record<RemediationActionId, Role>> = REMEDIATION_ROLES;
-
-export const ACTION_IDS: readonly RemediationActionId[] = REMEDIATION_ACTIONS;
 
 /** A JSON-safe copy of an endpoint's answer (bigints become decimal strings). */
 function json(value: unknown): Measured {
@@ -172,7 +158,7 @@ export function offer(
   return {
     request,
     label,
-    minRole: ACTION_ROLES[request.action],
+    minRole: REMEDIATION_ROLES[request.action],
     confirm,
     cli: cliOf(gw, request),
     ...(editable ? { editable } : {}),

@@ -1,6 +1,6 @@
+import { REMEDIATION_ACTIONS, REMEDIATION_ROLES } from '@claudefs/api';
 import type { Gateway } from '../../daemon/gateway.ts';
 import type { AdminResult } from '../admin/routes.ts';
-import { ACTION_IDS, ACTION_ROLES } from './actions.ts';
 import type { RemediationActionId, RemediationRequest } from './api.ts';
 import { DiagnosticsError } from './errors.ts';
 import { type DiagnosticsService, parseRunRequest } from './service.ts';
@@ -68,11 +68,12 @@ export function registerDiagnosticsRoutes(gw: Gateway, service: DiagnosticsServi
       return service.bundle(typeof b.runId === 'string' ? { runId: b.runId } : {});
     }),
   );
-  for (const action of ACTION_IDS) {
+  // packages/api's one table of who may run each remediation: the router enforces it for tRPC.
+  for (const action of REMEDIATION_ACTIONS) {
     gw.admin.add(
       'POST',
       `/admin/diagnostics/remediate/${action}`,
-      ACTION_ROLES[action],
+      REMEDIATION_ROLES[action],
       'diagnostics.remediate',
       ({ body }) => answer(() => service.remediate(remediation(action, body))),
     );
