@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ListenAddress } from '../config/types.ts';
+import { closeIdleAfterPoll } from '../util/idle-close.ts';
 
 export type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
@@ -17,6 +18,7 @@ export class OpsHttpServer {
   constructor(private readonly closeGraceMs = CLOSE_GRACE_MS) {
     this.server = createServer((req, res) => void this.dispatch(req, res));
     this.server.keepAliveTimeout = 5000;
+    closeIdleAfterPoll(this.server);
   }
 
   route(method: string, path: string, handler: Route): void {

@@ -1,6 +1,9 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getMetrics } from '../../src/ops/metrics/index.ts';
 import { runCommand } from '../support/proc.ts';
@@ -268,5 +271,36 @@ describe('S3 GET and HEAD through the lean HTTP front, everything else through n
     ok(closed, 'the server closed it');
     equal(answers(bytes)[0]?.status, 200);
     ok(performance.now() - started >= 4500, 'not before the keep-alive time');
+  });
+
+  test('10 a request sent while the gateway stood still past the keep-alive time is answered, not reset', async () => {
+    // A client in another process keeps three connections: one on the lean front, one handed
+    // to node:http (a DELETE went first), one to the ops listener. Each is answered once; then
+    // this process (the gateway's) stands still for longer than the keep-alive time, as a VM
+    // stall or a long collection makes it, and the client asks again on each meanwhile. When
+    // the gateway moves again its idle timers come due before it reads those requests.
+    const client = fileURLToPath(new URL('../support/ask-twice.mjs', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [client, `${g.port}:GET:/pub/a.txt`, `${g.port}:DELETE:/pub/a.txt`, `${g.opsPort}:GET:/health`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (c: string) => {
+        out += c;
+        if (out.includes('\n')) resolve();
+      }),
+    );
+    // Standing still: nothing in this process runs for 6.5 s (the keep-alive time is 5 s).
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 6500);
+    const [code] = await once(child, 'exit');
+    equal(code, 0);
+    const [first, second] = out.split('\n');
+    // The DELETE was refused (anonymous), by node:http, which keeps the connection from then on.
+    equal(first, 'answered ["HTTP 200","HTTP 403","HTTP 200"]');
+    // Answered again on each: the lean front, node:http and the ops listener.
+    deepEqual(JSON.parse(second!), ['HTTP 200', 'HTTP 200', 'HTTP 200']);
   });
 });

@@ -8,6 +8,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { closeIfStillIdle } from '../../util/idle-close.ts';
 
 /**
  * The S3 listener's own HTTP/1.1 front for the requests that carry no body: GET and HEAD.
@@ -241,9 +242,8 @@ class LeanConnection {
   /** An answer is still in the socket's buffer, above its high-water mark. */
   private waiting = false;
   private readonly onData = (chunk: Buffer) => this.received(chunk);
-  private readonly onTimeout = () => {
-    if (this.current === undefined && !this.waiting) this.socket.destroy();
-  };
+  private readonly onTimeout = () =>
+    closeIfStillIdle(this.socket, () => this.current === undefined && !this.waiting);
   private readonly onClose = () => this.current?.closed();
 
   constructor(

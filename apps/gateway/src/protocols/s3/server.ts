@@ -17,6 +17,7 @@ import type { Connection } from '../../ops/connections.ts';
 import type { HealthCheck } from '../../ops/health.ts';
 import { onCredentialsInvalidated } from '../../ops/identity/credentials.ts';
 import type { Credential } from '../../storage/types.ts';
+import { closeIdleAfterPoll } from '../../util/idle-close.ts';
 import { systemName } from '../../util/system-ids.ts';
 import { formatSize } from '../../util/units.ts';
 import { Acceptor } from '../acceptor.ts';
@@ -223,6 +224,7 @@ export class S3Server implements ProtocolServer {
     } else {
       this.http = http.createServer(options);
     }
+    closeIdleAfterPoll(this.http);
     this.http.on('request', (req, res) => void this.handle(req, res, false));
     this.http.on('checkContinue', (req, res) => void this.handle(req, res, true));
     this.http.on('clientError', (err, socket) =>
