@@ -9,6 +9,7 @@ import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
 import { nodeHeartbeatOf } from '../ops/nodes/feature.ts';
 import { addS3Routes } from '../protocols/s3/admin-route.ts';
 import { addSmbStatusRoute } from '../protocols/smb/admin-route.ts';
+import { loopStalls } from '../storage/loop-stalls.ts';
 import { type OpenedNamespace, type OpenNamespaceOptions, openNamespace } from '../storage/open.ts';
 import type { Feature } from './feature.ts';
 import { FEATURES } from './features.ts';
@@ -66,6 +67,8 @@ export class Gateway {
   wrapStores: OpenNamespaceOptions['wrapStores'];
   private readonly started: Feature[] = [];
   private releasePid: (() => void) | undefined;
+  /** Ends the log line per event-loop stall (storage/loop-stalls.ts). */
+  private stopStallLog: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
   private phase: Lifecycle = 'new';
   private readonly startedSignal = settleLater();
@@ -132,6 +135,12 @@ export class Gateway {
         else log.warn({ backend: b.backend, from, to: b.state }, line);
       },
     });
+    this.stopStallLog = loopStalls.onStall((ms) =>
+      log.warn(
+        { stalledMs: Math.round(ms) },
+        `event loop stood still for ${(ms / 1000).toFixed(1)} s (the process was paused — a VM stall, swapping — or held by a long synchronous call); backend calls in flight meanwhile are not counted as slow`,
+      ),
+    );
     await this.createServedDirectories();
     if (config.durability.metadata === 'async') {
       log.warn(
@@ -260,6 +269,7 @@ export class Gateway {
     this.stopping ??= (async () => {
       this.health.stop();
       this.connections.share.stop();
+      this.stopStallLog?.();
       for (const server of [...this.servers].reverse()) {
         await this.stopStep(`the ${server.protocol} server`, () => server.stop()).catch((e) =>
           this.log.error({ err: e, protocol: server.protocol }, 'stopping failed'),

@@ -1,4 +1,5 @@
 import { FsError, type FsErrorCode, fsError } from './errors.ts';
+import { type LoopStalls, loopStalls } from './loop-stalls.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 export type Backend = 'metadata' | 'transport';
@@ -81,7 +82,10 @@ export class CircuitBreaker {
     readonly backend: Backend,
     private options: BreakerOptions,
     private readonly onTransition: (b: CircuitBreaker, from: BreakerState, reason: string) => void = () => {},
-  ) {}
+    private readonly stalls: LoopStalls = loopStalls,
+  ) {
+    stalls.start();
+  }
 
   configure(options: BreakerOptions): void {
     this.options = options;
@@ -129,19 +133,20 @@ export class CircuitBreaker {
     try {
       r = fn();
     } catch (e) {
-      throw this.classify(e, started);
+      throw this.classify(e, started, performance.now() - started);
     }
+    const own = performance.now() - started;
     if (!(r instanceof Promise)) {
-      this.answered(started);
+      this.answered(started, own);
       return r;
     }
     return r.then(
       (v) => {
-        this.answered(started);
+        this.answered(started, own);
         return v;
       },
       (e: unknown) => {
-        throw this.classify(e, started);
+        throw this.classify(e, started, own);
       },
     );
   }
@@ -149,38 +154,44 @@ export class CircuitBreaker {
   async run<T>(fn: () => Promise<T>): Promise<T> {
     this.guard();
     const started = performance.now();
+    let own = 0;
     try {
-      const r = await fn();
-      this.answered(started);
+      const pending = fn();
+      own = performance.now() - started;
+      const r = await pending;
+      this.answered(started, own);
       return r;
     } catch (e) {
-      throw this.classify(e, started);
+      throw this.classify(e, started, own);
     }
   }
 
   /**
    * The failure a call or probe that began at `started` (performance.now()) and answered
-   * just now stands for when it was slower than `slowCallMs`; undefined when it was not.
+   * just now stands for when it was slower than `slowCallMs`; undefined when it was not. Time
+   * the event loop stood still meanwhile is not the backend's (loop-stalls.ts), except the
+   * `own` milliseconds the call itself held it (its synchronous part).
    */
-  slowness(started: number): FsError | undefined {
+  slowness(started: number, own = 0): FsError | undefined {
     const limit = this.options.slowCallMs;
-    const ms = performance.now() - started;
-    if (limit === undefined || ms <= limit) return undefined;
+    if (limit === undefined) return undefined;
+    const ms = performance.now() - started - Math.max(0, this.stalls.since(started) - own);
+    if (ms <= limit) return undefined;
     return fsError('EIO', `${this.backend} backend: slow call: ${Math.round(ms)} ms (slow_call ${limit} ms)`);
   }
 
   /** A call that answered (a result, or a namespace error): a success unless it was slow. */
-  private answered(started: number): void {
-    const slow = this.slowness(started);
+  private answered(started: number, own: number): void {
+    const slow = this.slowness(started, own);
     if (slow) this.failed(slow);
     else this.succeeded();
   }
 
-  private classify(e: unknown, started: number): unknown {
+  private classify(e: unknown, started: number, own: number): unknown {
     const failure = backendFailure(e, this.backend);
     if (!failure) {
       // A namespace error (ENOENT, EACCES, …) is the backend working as it should.
-      this.answered(started);
+      this.answered(started, own);
       return e;
     }
     this.failed(failure);

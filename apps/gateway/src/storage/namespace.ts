@@ -332,14 +332,17 @@ export class Namespace implements NamespaceApi {
 
   private async probe(breaker: CircuitBreaker, roundTrip: () => Promise<void>): Promise<void> {
     const started = performance.now();
+    let own = 0;
     try {
-      await roundTrip();
+      const answered = roundTrip();
+      own = performance.now() - started;
+      await answered;
     } catch (e) {
       breaker.probed(e);
       throw e;
     }
     // A probe answered after slow_call failed, as a client waiting that long would say.
-    breaker.probed(breaker.slowness(started));
+    breaker.probed(breaker.slowness(started, own));
   }
 
   // ---- reads -------------------------------------------------------------------------------

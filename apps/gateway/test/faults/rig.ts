@@ -10,7 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Protocol } from '../../src/config/types.ts';
 import { Gateway } from '../../src/daemon/gateway.ts';
-import { createLogger } from '../../src/daemon/logger.ts';
+import { createLogger, type Logger } from '../../src/daemon/logger.ts';
 import { MOUNT_PROG, MountProc, Mountstat3 } from '../../src/protocols/mount/codec.ts';
 import { RpcClient } from '../../src/protocols/rpc/client.ts';
 import { AcceptStat } from '../../src/protocols/rpc/constants.ts';
@@ -40,6 +40,8 @@ export interface RigOptions {
   /** The data folder (default: <state>/data). */
   dataDir?: string;
   wrapStores?: (stores: NamespaceStores) => NamespaceStores;
+  /** The gateway's logger (default: errors only, to nowhere a test reads). */
+  log?: Logger;
 }
 
 export interface Health {
@@ -84,7 +86,7 @@ ${o.extraYaml ?? ''}
     if (!config) throw new Error(`bad test config: ${JSON.stringify(problems)}`);
     process.env.CFS_ADMIN_PASSWORD ??= 'rig-admin-password-1';
     const protocols: Protocol[] = ['nfs', 's3', 'smb'];
-    const gw = new Gateway(config, protocols, createLogger('error', { pretty: false }));
+    const gw = new Gateway(config, protocols, o.log ?? createLogger('error', { pretty: false }));
     gw.wrapStores = o.wrapStores;
     await startUnregistered(gw);
     const rig = new Rig(gw, dir, { nfs, mount, s3, smb, ops });

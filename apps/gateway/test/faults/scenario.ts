@@ -29,6 +29,7 @@ import {
   writeBody,
 } from '../smb/client.ts';
 import { BackendFaults } from '../support/faults.ts';
+import { capturedLog } from '../support/log.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { mountTmpfs } from '../support/tmpfs.ts';
 import { type NfsSession, Rig } from './rig.ts';
@@ -445,6 +446,8 @@ export interface FaultGateway {
   mounted: string | undefined;
   /** …or the plain folder that holds them instead: meta.db, or the data folder `data`. */
   home: string;
+  /** Whether the gateway has logged a line containing `text` (its log, at info). */
+  logged(text: string): boolean;
 }
 
 /**
@@ -454,7 +457,8 @@ export interface FaultGateway {
  * filled for real. Started before the suite's tests, stopped after them.
  */
 export function faultGateway(onTmpfs: Backend, size: string): FaultGateway {
-  const ctx = { faults: new BackendFaults() } as FaultGateway;
+  const captured = capturedLog();
+  const ctx = { faults: new BackendFaults(), logged: captured.logged } as FaultGateway;
   before(async () => {
     const dir = makeTempDir(`fault-${onTmpfs}`);
     ctx.mounted = mountTmpfs(join(dir, `${onTmpfs}-fs`), size);
@@ -462,6 +466,7 @@ export function faultGateway(onTmpfs: Backend, size: string): FaultGateway {
     ctx.rig = await Rig.start({
       ...(onTmpfs === 'metadata' ? { metadataDir: ctx.home } : { dataDir: join(ctx.home, 'data') }),
       wrapStores: ctx.faults.wrap,
+      log: captured.log,
       extraYaml: 'circuit_breaker: { failure_threshold: 3, reset_timeout: 2s, slow_call: 1s }',
     });
     ctx.clients = await Clients.open(ctx.rig);

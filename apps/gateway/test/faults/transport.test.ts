@@ -5,10 +5,14 @@
  * scenario.ts runs the round: fast protocol errors, the circuit opened by the probes alone,
  * /health naming the backend and the cause, recovery by itself, nothing acknowledged lost.
  */
+
+import { deepEqual, equal, ok } from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { until } from '../diagnostics/fixture.ts';
+import { sampleValue, scrape } from '../metrics/fixture.ts';
 import {
   describeRound,
   faultGateway,
@@ -94,5 +98,46 @@ describe('transport faults, as NFS, S3 and SMB clients see them', () => {
       cause: /slow call: \d+ ms \(slow_call 1000 ms\)/,
     });
     t.diagnostic(describeRound(figures));
+  });
+
+  test('6 the whole process stands still 2.5 s while writes wait on the data store: all answered, no circuit opened', async () => {
+    // A VM pause or a heap snapshot: every call in flight answers seconds late, through no
+    // fault of the data store, and slow_call is 1 s here.
+    const breaker = g.rig.gw.ns.breakers.transport;
+    const failures = breaker.snapshot().totalFailures;
+    const metric = async (name: string, labels = {}) =>
+      sampleValue((await scrape(g.rig.opsUrl)).samples, name, labels) ?? Number.NaN;
+    const stalls = await metric('gateway_event_loop_stalls_total');
+    const clientCalls = () =>
+      [...g.faults.injectedBy].reduce(
+        (n, [k, v]) => (k.startsWith('transport ') && k !== 'transport probe' ? n + v : n),
+        0,
+      );
+    const before = clientCalls();
+    g.faults.arm('transport', { delayMs: 300 });
+    try {
+      const answers = g.clients.attempt('transport');
+      // Each of the three writes waits 300 ms in the data store; then the process stands still.
+      await until(
+        'an NFS, an S3 and an SMB write in the data store',
+        () => clientCalls() >= before + 3,
+        10_000,
+      );
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+      const got = await answers;
+      deepEqual(Object.fromEntries(got.map((a) => [a.protocol, a.answer])), SLOW_BUT_DONE);
+    } finally {
+      g.faults.clear('transport');
+    }
+    equal(breaker.state, 'closed', 'the transport circuit stayed closed');
+    equal(breaker.snapshot().totalFailures, failures, 'no backend failure counted');
+    equal(await metric('gateway_circuit_breaker_state', { backend: 'transport' }), 0);
+    ok((await metric('gateway_event_loop_stalls_total')) > stalls, 'the stall is counted');
+    ok(g.logged('event loop stood still for'), 'and logged');
+    // The next writes go through at once.
+    deepEqual(
+      Object.fromEntries((await g.clients.attempt('transport')).map((a) => [a.protocol, a.answer])),
+      SLOW_BUT_DONE,
+    );
   });
 });

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { CircuitBreaker } from '../../src/storage/circuit-breaker.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import { guardAsync } from '../../src/storage/guarded.ts';
+import { LoopStalls } from '../../src/storage/loop-stalls.ts';
 import { openNamespace } from '../../src/storage/open.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { BackendFaults } from '../support/faults.ts';
@@ -105,6 +106,57 @@ describe('circuit breaker', () => {
       b.run(async () => 'refused'),
       'EAGAIN',
     );
+  });
+
+  test('2c time the whole process stood still is not the backend’s: calls in flight across it stay successes', async () => {
+    // A stall is a gap of 100 ms or more between the turns of a 10-ms timer (the gateway's:
+    // 1 s and 250 ms); a call slower than 150 ms is a failure; one failure opens the circuit.
+    const stalls = new LoopStalls(10, 100);
+    stalls.start();
+    const b = new CircuitBreaker(
+      'transport',
+      { failureThreshold: 1, resetTimeoutMs: 60_000, slowCallMs: 150 },
+      undefined,
+      stalls,
+    );
+    const standStill = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    try {
+      // Three calls whose backend answers in 50 ms (a timer, like I/O handed back); the process
+      // stands still 400 ms before anyone sees those answers.
+      const calls = [1, 2, 3].map((i) => b.run(() => new Promise<number>((r) => setTimeout(() => r(i), 50))));
+      standStill(400);
+      equal((await Promise.all(calls)).join(), '1,2,3');
+      equal(b.state, 'closed', 'not opened by the stall');
+      equal(b.snapshot().totalFailures, 0);
+      equal(stalls.counts.stalls, 1);
+      ok(stalls.counts.ms >= 400, `the stall's length: ${stalls.counts.ms} ms`);
+
+      // A synchronous call that holds the loop itself for as long is slow: it is the backend.
+      equal(
+        b.runEither(() => {
+          standStill(400);
+          return 'late';
+        }),
+        'late',
+      );
+      equal(b.state, 'open', 'a synchronous call that held the loop 400 ms opened it');
+      ok(/slow call: \d+ ms \(slow_call 150 ms\)/.test(b.snapshot().lastError?.message ?? ''));
+      b.reset();
+
+      // So is the synchronous part of a call that then waits: held 400 ms, then 10 ms of I/O.
+      await b.runEither(() => {
+        standStill(400);
+        return new Promise((r) => setTimeout(r, 10));
+      });
+      equal(b.state, 'open', 'its own synchronous part counted');
+      b.reset();
+
+      // And a backend slow while the loop turns: nothing to excuse.
+      await b.run(() => new Promise((r) => setTimeout(r, 300)));
+      equal(b.state, 'open', 'a slow backend still opens it');
+    } finally {
+      stalls.stop();
+    }
   });
 
   test('3 a data folder that vanishes opens the transport circuit; it closes by itself after it returns', async () => {

@@ -84,6 +84,8 @@ export class BackendFaults {
   private readonly faults = new Map<FaultedBackend, Fault>();
   /** Calls that failed or were delayed because of an armed fault, per backend. */
   readonly injected: Record<FaultedBackend, number> = { metadata: 0, transport: 0 };
+  /** The same, per method: `transport write`, `transport probe`, `metadata createFile`, … */
+  readonly injectedBy = new Map<string, number>();
 
   arm(backend: FaultedBackend, fault: Fault): void {
     this.faults.set(backend, fault);
@@ -106,6 +108,12 @@ export class BackendFaults {
     barrier: this.proxy(stores.barrier, 'metadata', new Set(), true),
   });
 
+  private count(backend: FaultedBackend, prop: PropertyKey): void {
+    this.injected[backend]++;
+    const key = `${backend} ${String(prop)}`;
+    this.injectedBy.set(key, (this.injectedBy.get(key) ?? 0) + 1);
+  }
+
   private proxy<T extends object>(
     target: T,
     backend: FaultedBackend,
@@ -125,7 +133,7 @@ export class BackendFaults {
             ? async (...args: unknown[]) => {
                 const f = this.faults.get(backend);
                 if (f && applies(f)) {
-                  this.injected[backend]++;
+                  this.count(backend, prop);
                   if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
                   if (f.errno) throw backendError(f.errno, String(prop));
                 }
@@ -134,7 +142,7 @@ export class BackendFaults {
             : (...args: unknown[]) => {
                 const f = this.faults.get(backend);
                 if (f?.errno && applies(f)) {
-                  this.injected[backend]++;
+                  this.count(backend, prop);
                   throw backendError(f.errno, String(prop));
                 }
                 return method.apply(t, args);

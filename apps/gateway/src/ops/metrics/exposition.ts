@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { PROTOCOLS } from '../../config/defaults.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import type { Backend, BreakerState } from '../../storage/circuit-breaker.ts';
+import { loopStalls } from '../../storage/loop-stalls.ts';
 import { auditLimit } from '../audit-limit.ts';
 import { signInThrottle } from '../trpc/session.ts';
 import type { QuotaReader } from './quota-reader.ts';
@@ -206,6 +207,20 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     'Backend calls that failed (each counts toward opening the circuit)',
     ['backend'],
     () => BACKENDS.map((b) => [{ backend: b }, gw.ns.breakers[b].snapshot().totalFailures]),
+  );
+  counter(
+    registry,
+    'gateway_event_loop_stalls_total',
+    'Times the event loop stood still for a second or more (the process paused — a VM stall, swapping — or held by a synchronous call); backend calls in flight then are not counted as slow',
+    [],
+    () => [[{}, loopStalls.counts.stalls]],
+  );
+  counter(
+    registry,
+    'gateway_event_loop_stalled_seconds_total',
+    'Seconds the event loop stood still in those stalls',
+    [],
+    () => [[{}, loopStalls.counts.ms / 1000]],
   );
   gauge(
     registry,

@@ -1,0 +1,88 @@
+/**
+ * When the event loop stood still: gaps of at least `minMs` between the turns of a timer that
+ * ticks every `tickMs`. A backend call in flight across such a gap answers late because nothing
+ * here could take its answer — the process was stopped (a VM pause, SIGSTOP, swapping, a heap
+ * snapshot) or a synchronous call held the loop — not because its backend was slow. The circuit
+ * breakers take that time off a call's duration before they judge it slow (circuit-breaker.ts):
+ * otherwise a few seconds' pause of a VM would open a circuit and turn every client away.
+ *
+ * Timers run before the poll that hands over I/O completions, so after a stall the tick that
+ * records it mostly runs before the answers of the calls it held up are seen; `since` also
+ * counts a stall the tick has not recorded yet. The time a call itself held the loop (its
+ * synchronous part: SQLite) is never excused: the breaker takes it back out.
+ */
+export class LoopStalls {
+  /** When the timer last ran; 0 until started. */
+  private last = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Recent stalls, oldest first, as [from, to] in `now()` milliseconds. */
+  private readonly gaps: Array<[number, number]> = [];
+  private readonly listeners: Array<(ms: number) => void> = [];
+  /** Stalls seen, and their milliseconds (gateway_event_loop_stalls_total, …_stalled_seconds_total). */
+  readonly counts = { stalls: 0, ms: 0 };
+
+  constructor(
+    readonly tickMs = 250,
+    readonly minMs = 1000,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Starts the timer (once; it keeps no process alive). */
+  start(): void {
+    if (this.timer) return;
+    this.last = this.now();
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Calls `listener` with each stall's length in milliseconds, once the loop turns again; returns its removal. */
+  onStall(listener: (ms: number) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
+  }
+
+  /** One turn of the timer: a gap since the last one longer than its interval by `minMs` is a stall. */
+  tick(): void {
+    const now = this.now();
+    if (now - this.last - this.tickMs >= this.minMs) {
+      this.gaps.push([this.last, now]);
+      if (this.gaps.length > MAX_GAPS) this.gaps.shift();
+      this.counts.stalls++;
+      this.counts.ms += now - this.last;
+      for (const l of this.listeners) l(now - this.last);
+    }
+    this.last = now;
+  }
+
+  /**
+   * Milliseconds since `since` (a `now()` reading) during which the loop stood still: each
+   * stall's overlap with that span, up to a tick's interval more than the stall itself. A stall
+   * still going on counts too — the timer overdue now by `minMs` or more — since an answer that
+   * arrives with a timer's callback, or right after a synchronous call, is seen before the tick.
+   */
+  since(since: number): number {
+    const now = this.now();
+    let ms = 0;
+    if (this.timer && now - this.last - this.tickMs >= this.minMs) ms += now - Math.max(this.last, since);
+    for (let i = this.gaps.length - 1; i >= 0; i--) {
+      const [from, to] = this.gaps[i]!;
+      if (to <= since) break;
+      ms += to - Math.max(from, since);
+    }
+    return ms;
+  }
+}
+
+/** Stalls kept: more than a slow call can span between two ticks of the health probes. */
+const MAX_GAPS = 64;
+
+/** The process's one watch over its event loop, which every circuit breaker consults. */
+export const loopStalls = new LoopStalls();
