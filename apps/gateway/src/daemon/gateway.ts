@@ -9,8 +9,8 @@ import { OpsHttpServer, sendJson } from '../ops/http-server.ts';
 import { nodeHeartbeatOf } from '../ops/nodes/feature.ts';
 import { addS3Routes } from '../protocols/s3/admin-route.ts';
 import { addSmbStatusRoute } from '../protocols/smb/admin-route.ts';
-import { loopStalls } from '../storage/loop-stalls.ts';
 import { type OpenedNamespace, type OpenNamespaceOptions, openNamespace } from '../storage/open.ts';
+import { loopStalls } from '../util/loop-stalls.ts';
 import type { Feature } from './feature.ts';
 import { FEATURES } from './features.ts';
 import type { Logger } from './logger.ts';
@@ -67,7 +67,7 @@ export class Gateway {
   wrapStores: OpenNamespaceOptions['wrapStores'];
   private readonly started: Feature[] = [];
   private releasePid: (() => void) | undefined;
-  /** Ends the log line per event-loop stall (storage/loop-stalls.ts). */
+  /** Ends the log line per event-loop stall (util/loop-stalls.ts). */
   private stopStallLog: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
   private phase: Lifecycle = 'new';

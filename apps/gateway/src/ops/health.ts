@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import type { HealthCheck as CheckResult, HealthReport, HealthStatus } from '@claudefs/api';
+import { type LoopStalls, loopStalls, loopTimeout } from '../util/loop-stalls.ts';
 
 export type { CheckResult, HealthReport, HealthStatus };
 
@@ -33,7 +34,12 @@ export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly intervalMs: number) {}
+  constructor(
+    private readonly intervalMs: number,
+    private readonly stalls: LoopStalls = loopStalls,
+  ) {
+    stalls.start();
+  }
 
   add(check: HealthCheck): void {
     this.checks.push(check);
@@ -63,23 +69,33 @@ export class HealthMonitor {
     return this.running;
   }
 
+  /**
+   * One probe. Its timeout and its slowness count only the time the event loop ran: after the
+   * process stood still (a VM pause), a probe in flight answers late, and its timer comes due
+   * before its answer is read — the gateway would call itself unhealthy for having been paused.
+   */
   private async probe(check: HealthCheck): Promise<CheckResult> {
     const started = performance.now();
     const timeoutMs = check.timeoutMs ?? 2000;
-    let timer: NodeJS.Timeout | undefined;
+    let cancel: (() => void) | undefined;
     try {
       const outcome = await Promise.race([
         check.run(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`probe timed out after ${timeoutMs} ms`)), timeoutMs);
+          cancel = loopTimeout(
+            timeoutMs,
+            () => reject(new Error(`probe timed out after ${timeoutMs} ms`)),
+            this.stalls,
+          );
         }),
       ]);
       const duration = performance.now() - started;
       let status = outcome?.status ?? 'healthy';
       let message = outcome?.message ?? '';
-      if (status === 'healthy' && check.slowMs !== undefined && duration > check.slowMs) {
+      const ran = this.stalls.ranSince(started);
+      if (status === 'healthy' && check.slowMs !== undefined && ran > check.slowMs) {
         status = 'degraded';
-        message = `slow probe: ${Math.round(duration)} ms (threshold ${check.slowMs} ms)`;
+        message = `slow probe: ${Math.round(ran)} ms (threshold ${check.slowMs} ms)`;
       }
       return { name: check.name, status, message, duration_ms: Math.round(duration) };
     } catch (e) {
@@ -90,7 +106,7 @@ export class HealthMonitor {
         duration_ms: Math.round(performance.now() - started),
       };
     } finally {
-      clearTimeout(timer);
+      cancel?.();
     }
   }
 

@@ -1,5 +1,5 @@
+import { type LoopStalls, loopStalls } from '../util/loop-stalls.ts';
 import { FsError, type FsErrorCode, fsError } from './errors.ts';
-import { type LoopStalls, loopStalls } from './loop-stalls.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 export type Backend = 'metadata' | 'transport';

@@ -1,6 +1,7 @@
-import { equal } from 'node:assert/strict';
+import { deepEqual, equal, ok } from 'node:assert/strict';
 import { test } from 'node:test';
 import { HealthMonitor } from '../../src/ops/health.ts';
+import { LoopStalls } from '../../src/util/loop-stalls.ts';
 
 /**
  * A probe round already running when something changes (a drain ends, a fault is repaired)
@@ -31,4 +32,38 @@ test('a fresh probe round waits out the one in flight and probes again; a plain 
   equal(monitor.report().checks[0]?.status, 'healthy', 'a fresh round starts after the change');
   await stale;
   monitor.stop();
+});
+
+test('a probe in flight while the process stands still is judged by the time the loop ran: not timed out, not slow', async () => {
+  // A stall: a gap of 100 ms or more in a 10-ms timer's turns (the gateway's: 1 s and 250 ms).
+  const stalls = new LoopStalls(10, 100);
+  const monitor = new HealthMonitor(3_600_000, stalls);
+  const standStill = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  // The backend answers in 300 ms, later than the probe's timeout of 200 ms (slow after 250):
+  // with the loop turning it would time out, but the process stands still 1 s right after the
+  // probe starts, so when it moves again both timers are due, the timeout's first.
+  monitor.add({
+    name: 'transport',
+    timeoutMs: 200,
+    slowMs: 250,
+    run: () => new Promise((r) => setTimeout(() => r(undefined), 300)),
+  });
+  try {
+    const round = monitor.probeAll();
+    standStill(1000);
+    await round;
+    const check = monitor.report().checks[0]!;
+    equal(check.status, 'healthy', check.message);
+    ok(check.duration_ms >= 1000, 'the duration reported is the wall clock’s');
+
+    // The loop turning, the same probe times out.
+    await monitor.probeAll();
+    deepEqual(
+      monitor.report().checks.map((c) => [c.status, c.message]),
+      [['unhealthy', 'probe timed out after 200 ms']],
+    );
+  } finally {
+    monitor.stop();
+    stalls.stop();
+  }
 });

@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { PROTOCOLS } from '../../config/defaults.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import type { Backend, BreakerState } from '../../storage/circuit-breaker.ts';
-import { loopStalls } from '../../storage/loop-stalls.ts';
+import { loopStalls } from '../../util/loop-stalls.ts';
 import { auditLimit } from '../audit-limit.ts';
 import { signInThrottle } from '../trpc/session.ts';
 import type { QuotaReader } from './quota-reader.ts';

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import net from 'node:net';
+import { loopTimeout } from '../../util/loop-stalls.ts';
 import { type CallSpec, decodeReply, encodeCall, type RpcReply } from './message.ts';
 import { frameRecord, RecordDecoder } from './record.ts';
 
@@ -22,7 +23,7 @@ export class RpcClient {
   private nextXid = randomInt(1, 0x7fff_ffff);
   private readonly pending = new Map<
     number,
-    { resolve: (r: RpcReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+    { resolve: (r: RpcReply) => void; reject: (e: Error) => void; cancel: () => void }
   >();
   private readonly decoder = new RecordDecoder(MAX_REPLY_BYTES);
   private closedWith: Error | undefined;
@@ -47,16 +48,16 @@ export class RpcClient {
     const timeoutMs = options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host, port, noDelay: true, localPort: options.localPort });
-      const timer = setTimeout(() => {
+      const cancel = loopTimeout(timeoutMs, () => {
         socket.destroy();
         reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
+      });
       socket.once('error', (e) => {
-        clearTimeout(timer);
+        cancel();
         reject(e);
       });
       socket.once('connect', () => {
-        clearTimeout(timer);
+        cancel();
         socket.removeAllListeners('error');
         resolve(new RpcClient(socket, timeoutMs));
       });
@@ -69,11 +70,11 @@ export class RpcClient {
     const xid = this.nextXid;
     this.nextXid = (this.nextXid + 1) >>> 0;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const cancel = loopTimeout(timeoutMs, () => {
         this.pending.delete(xid);
         reject(new Error(`RPC call ${spec.prog}/${spec.vers}/${spec.proc} timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(xid, { resolve, reject, timer });
+      });
+      this.pending.set(xid, { resolve, reject, cancel });
       this.socket.write(frameRecord(encodeCall({ ...spec, xid })));
     });
   }
@@ -87,14 +88,14 @@ export class RpcClient {
     const p = this.pending.get(reply.xid);
     if (!p) return;
     this.pending.delete(reply.xid);
-    clearTimeout(p.timer);
+    p.cancel();
     p.resolve(reply);
   }
 
   private fail(e: Error): void {
     this.closedWith ??= e;
     for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
+      p.cancel();
       p.reject(e);
     }
     this.pending.clear();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { loopTimeout } from '../../util/loop-stalls.ts';
 import { CMD, DIALECT } from './constants.ts';
 import { frameHeader } from './framing.ts';
 import { SMB2_MAGIC } from './header.ts';
@@ -40,7 +41,7 @@ export function probeNegotiate(
     const finish = (problem: string | undefined) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancel();
       socket.destroy();
       unmark?.();
       resolve(problem);
@@ -50,7 +51,7 @@ export function probeNegotiate(
       const req = negotiateRequest();
       socket.write(Buffer.concat([frameHeader(req.length), req]));
     });
-    const timer = setTimeout(() => finish(`no NEGOTIATE response within ${timeoutMs} ms`), timeoutMs);
+    const cancel = loopTimeout(timeoutMs, () => finish(`no NEGOTIATE response within ${timeoutMs} ms`));
     socket.on('data', (chunk: Buffer) => {
       got = Buffer.concat([got, chunk]);
       if (got.length < 4 + 64) return;

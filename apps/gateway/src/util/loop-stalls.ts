@@ -4,7 +4,8 @@
  * here could take its answer — the process was stopped (a VM pause, SIGSTOP, swapping, a heap
  * snapshot) or a synchronous call held the loop — not because its backend was slow. The circuit
  * breakers take that time off a call's duration before they judge it slow (circuit-breaker.ts):
- * otherwise a few seconds' pause of a VM would open a circuit and turn every client away.
+ * otherwise a few seconds' pause of a VM would open a circuit and turn every client away. The
+ * health probes' timeouts count the same way (loopTimeout), or the pause would read as an outage.
  *
  * Timers run before the poll that hands over I/O completions, so after a stall the tick that
  * records it mostly runs before the answers of the calls it held up are seen; `since` also
@@ -79,6 +80,27 @@ export class LoopStalls {
     }
     return ms;
   }
+
+  /** Milliseconds since `since` during which the loop did not stand still (a timeout's measure). */
+  ranSince(since: number): number {
+    return this.now() - since - this.since(since);
+  }
+}
+
+/**
+ * A timeout of `ms` that counts only time the event loop ran: come due across a stall, it waits
+ * on for what is left, so an answer that arrived while the process stood still is read before
+ * the timeout can win. Returns its cancel.
+ */
+export function loopTimeout(ms: number, expire: () => void, stalls: LoopStalls = loopStalls): () => void {
+  const started = performance.now();
+  const check = () => {
+    const left = ms - stalls.ranSince(started);
+    if (left <= 0) expire();
+    else timer = setTimeout(check, left);
+  };
+  let timer = setTimeout(check, ms);
+  return () => clearTimeout(timer);
 }
 
 /** Stalls kept: more than a slow call can span between two ticks of the health probes. */
