@@ -16,7 +16,7 @@ export class LoopStalls {
   /** When the timer last ran; 0 until started. */
   private last = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** Recent stalls, oldest first, as [from, to] in `now()` milliseconds. */
+  /** Recent stalls, oldest first, as [from, to] in performance.now() milliseconds. */
   private readonly gaps: Array<[number, number]> = [];
   private readonly listeners: Array<(ms: number) => void> = [];
   /** Stalls seen, and their milliseconds (gateway_event_loop_stalls_total, …_stalled_seconds_total). */
@@ -25,13 +25,12 @@ export class LoopStalls {
   constructor(
     readonly tickMs = 250,
     readonly minMs = 1000,
-    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Starts the timer (once; it keeps no process alive). */
   start(): void {
     if (this.timer) return;
-    this.last = this.now();
+    this.last = performance.now();
     this.timer = setInterval(() => this.tick(), this.tickMs);
     this.timer.unref();
   }
@@ -52,7 +51,7 @@ export class LoopStalls {
 
   /** One turn of the timer: a gap since the last one longer than its interval by `minMs` is a stall. */
   tick(): void {
-    const now = this.now();
+    const now = performance.now();
     if (now - this.last - this.tickMs >= this.minMs) {
       this.gaps.push([this.last, now]);
       if (this.gaps.length > MAX_GAPS) this.gaps.shift();
@@ -64,13 +63,13 @@ export class LoopStalls {
   }
 
   /**
-   * Milliseconds since `since` (a `now()` reading) during which the loop stood still: each
+   * Milliseconds since `since` (a performance.now() reading) during which the loop stood still: each
    * stall's overlap with that span, up to a tick's interval more than the stall itself. A stall
    * still going on counts too — the timer overdue now by `minMs` or more — since an answer that
    * arrives with a timer's callback, or right after a synchronous call, is seen before the tick.
    */
   since(since: number): number {
-    const now = this.now();
+    const now = performance.now();
     let ms = 0;
     if (this.timer && now - this.last - this.tickMs >= this.minMs) ms += now - Math.max(this.last, since);
     for (let i = this.gaps.length - 1; i >= 0; i--) {
@@ -83,7 +82,7 @@ export class LoopStalls {
 
   /** Milliseconds since `since` during which the loop did not stand still (a timeout's measure). */
   ranSince(since: number): number {
-    return this.now() - since - this.since(since);
+    return performance.now() - since - this.since(since);
   }
 }
 
