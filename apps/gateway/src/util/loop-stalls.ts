@@ -52,14 +52,20 @@ export class LoopStalls {
   /** One turn of the timer: a gap since the last one longer than its interval by `minMs` is a stall. */
   tick(): void {
     const now = performance.now();
-    if (now - this.last - this.tickMs >= this.minMs) {
+    if (this.overdue(now)) {
+      const ms = now - this.last;
       this.gaps.push([this.last, now]);
       if (this.gaps.length > MAX_GAPS) this.gaps.shift();
       this.counts.stalls++;
-      this.counts.ms += now - this.last;
-      for (const l of this.listeners) l(now - this.last);
+      this.counts.ms += ms;
+      for (const l of this.listeners) l(ms);
     }
     this.last = now;
+  }
+
+  /** Whether the timer, running, has not turned for a stall's length by `now`. */
+  private overdue(now: number): boolean {
+    return this.timer !== undefined && now - this.last - this.tickMs >= this.minMs;
   }
 
   /**
@@ -71,7 +77,7 @@ export class LoopStalls {
   since(since: number): number {
     const now = performance.now();
     let ms = 0;
-    if (this.timer && now - this.last - this.tickMs >= this.minMs) ms += now - Math.max(this.last, since);
+    if (this.overdue(now)) ms += now - Math.max(this.last, since);
     for (let i = this.gaps.length - 1; i >= 0; i--) {
       const [from, to] = this.gaps[i]!;
       if (to <= since) break;
@@ -102,8 +108,8 @@ export function loopTimeout(ms: number, expire: () => void, stalls: LoopStalls =
   return () => clearTimeout(timer);
 }
 
-/** Stalls kept: more than a slow call can span between two ticks of the health probes. */
+/** Stalls kept, the newest: far more than one call or timeout spans. */
 const MAX_GAPS = 64;
 
-/** The process's one watch over its event loop, which every circuit breaker consults. */
+/** The process's one watch over its event loop: the circuit breakers, health probes and loopTimeout read it. */
 export const loopStalls = new LoopStalls();
