@@ -144,8 +144,10 @@ for (const kind of Object.keys(VALID) as Doc[]) {
         }
       }
     });
-    // Both outcomes are reached: the mutations are neither all fatal nor all harmless.
-    ok((codes.get('parsed') ?? 0) > CASES / 50, JSON.stringify([...codes]));
+    // Both outcomes are reached: the mutations are neither all fatal nor all harmless. About
+    // 2.4 % of complete and bucket bodies parse (60 seeds: 2.1–2.9 %), so the floor sits far
+    // below that: at 1/50 one run in a hundred or so missed it by chance.
+    ok((codes.get('parsed') ?? 0) > CASES / 200, JSON.stringify([...codes]));
     ok((codes.get('MalformedXML') ?? 0) > CASES / 5, JSON.stringify([...codes]));
   });
 }
