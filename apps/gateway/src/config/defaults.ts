@@ -33,6 +33,11 @@ export const DEFAULTS = {
   probeInterval: '2s',
   /** How long an SMB durable handle outlives its dropped connection (MS-SMB2 Open.DurableOpenTimeout). */
   durableHandleTimeout: '60s',
+  /**
+   * How long an SMB client has to acknowledge an oplock or lease break before its caching is
+   * taken (MS-SMB2 leaves it to the server; Windows and Samba: 35 s).
+   */
+  breakTimeout: '35s',
   /** `s3.stale_uploads_expiry`: a multipart upload with no activity this long is aborted (MinIO's default). */
   staleUploadsExpiry: '24h',
   /** `s3.lifecycle_interval`: how often buckets' lifecycle rules are swept (S3 does so daily). */

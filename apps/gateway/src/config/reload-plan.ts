@@ -87,6 +87,7 @@ const SETTINGS: readonly Setting[] = [
   { key: 'smb.encryption', path: ['smb', 'encryption'], live: true },
   { key: 'smb.map_to_guest', path: ['smb', 'mapToGuest'], live: true },
   { key: 'smb.durable_handle_timeout', path: ['smb', 'durableHandleTimeoutMs'], live: true, unit: 'ms' },
+  { key: 'smb.break_timeout', path: ['smb', 'breakTimeoutMs'], live: true, unit: 'ms' },
   { key: 'smb.mdns', path: ['smb', 'mdns'], live: true },
   { key: 'health.bind', path: ['health', 'bind'], live: false },
   { key: 'health.probe_interval', path: ['health', 'probeIntervalMs'], live: false, unit: 'ms' },

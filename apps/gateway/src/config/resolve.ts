@@ -133,6 +133,7 @@ export function resolveConfig(file: ConfigFile, configFile: string): GatewayConf
       encryption: file.smb.encryption,
       mapToGuest: file.smb.map_to_guest,
       durableHandleTimeoutMs: file.smb.durable_handle_timeout,
+      breakTimeoutMs: file.smb.break_timeout,
       mdns: file.smb.mdns,
     },
     health: { bind: file.health.bind, probeIntervalMs: file.health.probe_interval },

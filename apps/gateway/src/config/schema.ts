@@ -194,6 +194,7 @@ export const configFileSchema = z.strictObject({
     encryption: z.enum(SMB_ENCRYPTION).default(DEFAULTS.smbEncryption),
     map_to_guest: z.enum(SMB_MAP_TO_GUEST).default(DEFAULTS.smbMapToGuest),
     durable_handle_timeout: interval(DEFAULTS.durableHandleTimeout),
+    break_timeout: interval(DEFAULTS.breakTimeout),
     // Advertise the SMB service and Time Machine shares over multicast DNS (Bonjour), for Macs.
     mdns: z.boolean().default(false),
   }),

@@ -154,6 +154,11 @@ export interface GatewayConfig {
     mapToGuest: SmbMapToGuest;
     /** How long a durable handle is kept after its connection drops, waiting for a reconnect. */
     durableHandleTimeoutMs: number;
+    /**
+     * How long a client has to acknowledge an oplock or lease break before its caching is taken;
+     * what an NFS or S3 request waits at most for an SMB client that does not answer.
+     */
+    breakTimeoutMs: number;
     /** Bonjour: `_smb._tcp`, `_device-info._tcp` and Time Machine shares as `_adisk._tcp` (smb/mdns.ts). */
     mdns: boolean;
   };

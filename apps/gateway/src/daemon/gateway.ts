@@ -125,6 +125,7 @@ export class Gateway {
       cacheTtlMs: config.cache.ttlMs,
       cacheMaxEntries: config.cache.maxEntries,
       durability: config.durability,
+      breakTimeoutMs: () => this.config.smb.breakTimeoutMs,
       breaker: config.circuitBreaker,
       wrapStores: this.wrapStores,
       onConnectionError: (err) =>

@@ -82,11 +82,9 @@ export class HealthMonitor {
       const outcome = await Promise.race([
         check.run(),
         new Promise<never>((_, reject) => {
-          cancel = loopTimeout(
-            timeoutMs,
-            () => reject(new Error(`probe timed out after ${timeoutMs} ms`)),
-            this.stalls,
-          );
+          cancel = loopTimeout(timeoutMs, () => reject(new Error(`probe timed out after ${timeoutMs} ms`)), {
+            stalls: this.stalls,
+          });
         }),
       ]);
       const duration = performance.now() - started;

@@ -34,6 +34,11 @@ export interface OpenNamespaceOptions {
   cacheMaxEntries?: number;
   /** The config's `durability` keys (default: sync, no group-commit delay). */
   durability?: GatewayConfig['durability'];
+  /**
+   * How long this node's SMB clients have to acknowledge a break (`smb.break_timeout`, read at
+   * each use so a reload applies): a recall asked of another node waits that and 5 s more.
+   */
+  breakTimeoutMs?: () => number;
   gate?: LedgerGate;
   breaker?: BreakerOptions;
   onBreakerTransition?: NamespaceOptions['onBreakerTransition'];

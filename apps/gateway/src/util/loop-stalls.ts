@@ -92,19 +92,33 @@ export class LoopStalls {
   }
 }
 
+/** How a loopTimeout is kept. */
+export interface LoopTimeoutOptions {
+  /** The watch whose stalls are left out (the process's one by default). */
+  stalls?: LoopStalls;
+  /** Not a reason for the process to stay up (a timer kept on state that outlives no client). */
+  unref?: boolean;
+}
+
 /**
  * A timeout of `ms` that counts only time the event loop ran: come due across a stall, it waits
  * on for what is left, so an answer that arrived while the process stood still is read before
  * the timeout can win. Returns its cancel.
  */
-export function loopTimeout(ms: number, expire: () => void, stalls: LoopStalls = loopStalls): () => void {
+export function loopTimeout(ms: number, expire: () => void, options: LoopTimeoutOptions = {}): () => void {
+  const stalls = options.stalls ?? loopStalls;
   const started = performance.now();
+  const arm = (after: number) => {
+    const t = setTimeout(check, after);
+    if (options.unref) t.unref();
+    return t;
+  };
   const check = () => {
     const left = ms - stalls.ranSince(started);
     if (left <= 0) expire();
-    else timer = setTimeout(check, left);
+    else timer = arm(left);
   };
-  let timer = setTimeout(check, ms);
+  let timer = arm(ms);
   return () => clearTimeout(timer);
 }
 

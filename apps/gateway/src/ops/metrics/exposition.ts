@@ -277,14 +277,14 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
   counter(
     registry,
     'gateway_caching_breaks_unanswered_total',
-    'Oplock and lease breaks an SMB client did not acknowledge within 35 s (its caching was taken)',
+    'Oplock and lease breaks an SMB client did not acknowledge within smb.break_timeout, 35 s by default (its caching was taken)',
     [],
     () => [[{}, recalls.unanswered]],
   );
   counter(
     registry,
     'gateway_caching_remote_recalls_total',
-    "Requests to other gateway nodes (PostgreSQL metadata) to recall their SMB clients' caching or record their opens, by whether the node answered within 40 s",
+    "Requests to other gateway nodes (PostgreSQL metadata) to recall their SMB clients' caching or record their opens, by whether the node answered within smb.break_timeout and 5 s (40 s by default)",
     ['outcome'],
     () => {
       const c = gw.ns.caching.cluster?.stats;

@@ -26,7 +26,7 @@ export function closeOpen(env: ServerEnv, open: Open): Promise<void> {
   open.locks.length = 0;
   for (const l of open.closeListeners) l();
   open.closeListeners.clear();
-  clearTimeout(open.oplockBreak?.timer);
+  open.oplockBreak?.cancelTimeout();
   open.oplockBreak = undefined;
   env.leases.release(open);
   if (open.notify) {

@@ -74,8 +74,11 @@ export class Lease {
   breakToRequested: number = CACHE.NONE;
   breakToRequired: number = CACHE.NONE;
   epoch: number;
-  /** Fires the break's timeout (35 s): the state drops to none. */
-  timer: NodeJS.Timeout | undefined;
+  /**
+   * Cancels the break's timeout, which drops the state to none after `smb.break_timeout` of the
+   * event loop running (a pause of the process does not count against the client).
+   */
+  cancelTimeout: (() => void) | undefined;
   readonly opens = new Set<Open>();
 
   constructor(
@@ -127,7 +130,7 @@ export class LeaseTable {
     if (!lease) return;
     lease.opens.delete(open);
     if (lease.opens.size > 0) return;
-    clearTimeout(lease.timer);
+    lease.cancelTimeout?.();
     this.byId.delete(lease.id);
   }
 

@@ -50,8 +50,11 @@ export interface Durability {
 export interface OplockBreak {
   /** The level offered: LEVEL_II or NONE. */
   to: number;
-  /** The oplock is taken away when this fires (OPLOCK_BREAK_TIMEOUT_MS). */
-  timer: NodeJS.Timeout;
+  /**
+   * Cancels the break's timeout, which takes the oplock away after `smb.break_timeout` of the
+   * event loop running (a pause of the process does not count against the client).
+   */
+  cancelTimeout: () => void;
 }
 
 /** MS-SMB2 §3.3.1.10: an open handle. */

@@ -1,4 +1,5 @@
 import type { CachingHolder } from '../../storage/caching-recall.ts';
+import { loopTimeout } from '../../util/loop-stalls.ts';
 import { closeOpen } from './close-open.ts';
 import {
   ACCESS,
@@ -20,9 +21,6 @@ import type { Open } from './open-files.ts';
  * = read + write, LEVEL_II = read), so one set of rules decides grants and breaks for both —
  * those Windows and Samba follow, which smbtorture's smb2.oplock and smb2.lease suites check.
  */
-
-/** How long a holder has to acknowledge a break before its caching is taken (Windows: 35 s). */
-export const OPLOCK_BREAK_TIMEOUT_MS = 35_000;
 
 const { READ: R, HANDLE: H, WRITE: W } = CACHE;
 
@@ -261,15 +259,21 @@ export function breakCaching(env: ServerEnv, holder: Open, to: number): void {
     env.inodes.touch(holder.ino);
     return;
   }
-  const timer = setTimeout(() => {
-    holder.oplockBreak = undefined;
-    holder.oplock = OPLOCK_LEVEL_NONE;
-    env.ns.caching.stats.unanswered++;
-    env.log.warn({ path: holder.path }, `SMB oplock break on ${holder.path} not acknowledged; oplock taken`);
-    env.inodes.touch(holder.ino);
-  }, OPLOCK_BREAK_TIMEOUT_MS);
-  timer.unref();
-  holder.oplockBreak = { to: level, timer };
+  const cancelTimeout = loopTimeout(
+    env.config.smb.breakTimeoutMs,
+    () => {
+      holder.oplockBreak = undefined;
+      holder.oplock = OPLOCK_LEVEL_NONE;
+      env.ns.caching.stats.unanswered++;
+      env.log.warn(
+        { path: holder.path },
+        `SMB oplock break on ${holder.path} not acknowledged; oplock taken`,
+      );
+      env.inodes.touch(holder.ino);
+    },
+    { unref: true },
+  );
+  holder.oplockBreak = { to: level, cancelTimeout };
 }
 
 function breakLease(env: ServerEnv, lease: Lease, wanted: number): void {
@@ -296,18 +300,21 @@ function breakLease(env: ServerEnv, lease: Lease, wanted: number): void {
 }
 
 function armLeaseTimeout(env: ServerEnv, lease: Lease): void {
-  clearTimeout(lease.timer);
-  lease.timer = setTimeout(() => {
-    lease.timer = undefined;
-    if (!lease.breaking) return;
-    env.ns.caching.stats.unanswered++;
-    env.log.warn(`SMB lease break not acknowledged; lease ${lease.key.toString('hex')} taken`);
-    lease.breaking = false;
-    lease.state = CACHE.NONE;
-    lease.breakToRequested = lease.breakToRequired = CACHE.NONE;
-    env.inodes.touch(lease.ino);
-  }, OPLOCK_BREAK_TIMEOUT_MS);
-  lease.timer.unref();
+  lease.cancelTimeout?.();
+  lease.cancelTimeout = loopTimeout(
+    env.config.smb.breakTimeoutMs,
+    () => {
+      lease.cancelTimeout = undefined;
+      if (!lease.breaking) return;
+      env.ns.caching.stats.unanswered++;
+      env.log.warn(`SMB lease break not acknowledged; lease ${lease.key.toString('hex')} taken`);
+      lease.breaking = false;
+      lease.state = CACHE.NONE;
+      lease.breakToRequested = lease.breakToRequired = CACHE.NONE;
+      env.inodes.touch(lease.ino);
+    },
+    { unref: true },
+  );
 }
 
 /** A lease break goes to a connection of the lease's client that has one of its opens. */
@@ -418,7 +425,7 @@ export function acknowledgeOplockBreak(env: ServerEnv, open: Open, level: number
     throw new SmbError(NT_STATUS.STATUS_INVALID_OPLOCK_PROTOCOL, 'no oplock break in progress');
   if (level !== OPLOCK_LEVEL_NONE && level !== OPLOCK_LEVEL_II)
     throw new SmbError(NT_STATUS.STATUS_INVALID_PARAMETER, `OplockLevel ${level}`);
-  clearTimeout(pending.timer);
+  pending.cancelTimeout();
   open.oplockBreak = undefined;
   open.oplock =
     pending.to === OPLOCK_LEVEL_NONE || level === OPLOCK_LEVEL_NONE ? OPLOCK_LEVEL_NONE : OPLOCK_LEVEL_II;
@@ -454,13 +461,13 @@ export function acknowledgeLeaseBreak(
       lease.state = CACHE.NONE;
       lease.breaking = false;
       lease.breakToRequested = lease.breakToRequired = CACHE.NONE;
-      clearTimeout(lease.timer);
+      lease.cancelTimeout?.();
     }
     setImmediate(() => sendLeaseBreak(env, lease, from, to & from, ackRequired));
   } else {
     lease.breaking = false;
     lease.breakToRequested = lease.breakToRequired = CACHE.NONE;
-    clearTimeout(lease.timer);
+    lease.cancelTimeout?.();
   }
   env.inodes.touch(lease.ino);
   return state;

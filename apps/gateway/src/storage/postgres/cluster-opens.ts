@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { KeyedQueue } from '../../util/keyed-queue.ts';
+import { loopTimeout } from '../../util/loop-stalls.ts';
 import type { CachingHolder, RecallNeed } from '../caching-recall.ts';
 import {
   isEmptyHolds,
@@ -22,11 +23,15 @@ const W = 0x4;
 const COLUMNS = 'caching, readers, writers, deleters, no_read, no_write, no_delete, delete_pending';
 
 /**
- * How long a recall waits for the node it asked: that node's own breaks time out after 35 s
- * (Windows' oplock break timeout), and its answer may take a notification's round trip more.
- * A node that never answers (gone, or its listener down) is then taken as having answered.
+ * How much longer than a break's timeout a recall waits for the node it asked: that node's own
+ * breaks time out after `smb.break_timeout` (35 s by default, as Windows'), and its answer may
+ * take a notification's round trip more. A node that never answers (gone, or its listener down)
+ * is then taken as having answered.
  */
-export const REMOTE_RECALL_TIMEOUT_MS = 40_000;
+export const REMOTE_RECALL_MARGIN_MS = 5_000;
+
+/** `smb.break_timeout`'s default, for a cluster built without the gateway's config (tests). */
+const DEFAULT_BREAK_TIMEOUT_MS = 35_000;
 
 const LIVE = liveCondition('o');
 
@@ -122,6 +127,8 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
     /** This node's clients' caching recalled (the local holders of the namespace's recalls). */
     private readonly recallLocal: (ino: bigint, need: RecallNeed) => Promise<void> | undefined,
     private readonly onError: (err: Error) => void = () => {},
+    /** This node's `smb.break_timeout`, taken as the other nodes' too (one config for all). */
+    private readonly breakTimeoutMs: () => number = () => DEFAULT_BREAK_TIMEOUT_MS,
   ) {}
 
   get active(): boolean {
@@ -156,18 +163,21 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
       // Unanswered (the node gone, or the database down so that no notification goes either
       // way): the change goes on, as after a local break's timeout; it then meets the
       // metadata's own state (an open circuit answers its error at once).
+      // The wait counts only time this process ran: an answer that came while it stood still
+      // is read before the wait can run out.
       const unanswered = () => {
-        clearTimeout(timer);
+        cancel();
         if (!this.waiting.delete(id)) return;
         this.stats.unanswered++;
         this.refresh(ino).catch(this.onError);
         resolve();
       };
-      const timer = setTimeout(unanswered, REMOTE_RECALL_TIMEOUT_MS);
-      timer.unref();
+      const cancel = loopTimeout(this.breakTimeoutMs() + REMOTE_RECALL_MARGIN_MS, unanswered, {
+        unref: true,
+      });
       this.waiting.set(id, () => {
         this.stats.answered++;
-        clearTimeout(timer);
+        cancel();
         this.waiting.delete(id);
         resolve();
       });

@@ -40,6 +40,7 @@ export async function joinCluster(
     },
     (ino, need) => ns.caching.recall(ino, need, 'local'),
     onError,
+    o.breakTimeoutMs,
   );
   const cluster = new ClusterInvalidation(
     o.metadataUrl,
