@@ -194,7 +194,10 @@ export const configFileSchema = z.strictObject({
     encryption: z.enum(SMB_ENCRYPTION).default(DEFAULTS.smbEncryption),
     map_to_guest: z.enum(SMB_MAP_TO_GUEST).default(DEFAULTS.smbMapToGuest),
     durable_handle_timeout: interval(DEFAULTS.durableHandleTimeout),
-    break_timeout: interval(DEFAULTS.breakTimeout),
+    // NFS and S3 requests on a file a silent client caches wait this long: at most 5 minutes.
+    break_timeout: interval(DEFAULTS.breakTimeout).refine((ms) => ms <= 300_000, {
+      message: 'at most 5m: NFS and S3 requests wait this long for a client that does not answer',
+    }),
     // Advertise the SMB service and Time Machine shares over multicast DNS (Bonjour), for Macs.
     mdns: z.boolean().default(false),
   }),

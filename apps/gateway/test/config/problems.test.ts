@@ -235,6 +235,14 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
     ['nfs: { bind: 0.0.0.0:2049', 's3: {}'],
     ['FILE:2:1: Flow map in block collection must be sufficiently indented and end with a }'],
   ],
+  [
+    35,
+    'an SMB break timeout past its bound: NFS and S3 requests would wait that long',
+    ['smb:', '  break_timeout: 6m'],
+    [
+      'FILE:2:18 smb.break_timeout: at most 5m: NFS and S3 requests wait this long for a client that does not answer',
+    ],
+  ],
 ];
 
 describe('every class of problem is reported at its line, column and key path', () => {

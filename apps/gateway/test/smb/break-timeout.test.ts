@@ -1,10 +1,12 @@
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { CMD } from '../../src/protocols/smb/constants.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import { sampleValue, scrape } from '../metrics/fixture.ts';
 import { capturedLog } from '../support/log.ts';
+import { runCommand } from '../support/proc.ts';
 import {
   closeBody,
   connectedClient,
@@ -37,6 +39,7 @@ import {
  * still (a VM pause) is read before the timeout can run out.
  */
 const TIMEOUT_MS = 1000;
+const CFS = fileURLToPath(new URL('../../../../cfs', import.meta.url));
 const OPLOCK_BATCH = 0x09;
 const OPLOCK_LEVEL_II = 0x01;
 
@@ -142,6 +145,12 @@ describe('SMB break timeout (smb.break_timeout: 1s)', () => {
     equal(leaseOf(await opened).state, R | H);
     equal(await unanswered(), before, 'not counted as unanswered');
     ok(cap.logged('event loop stood still'), 'the stall itself is logged');
+  });
+
+  test('4 ./cfs smb shares shows the timeout in force', async () => {
+    const r = await runCommand(CFS, ['smb', 'shares', '--config', g.configFile], { timeoutMs: 60_000 });
+    equal(r.code, 0, r.output);
+    match(r.stdout, /^\toplock break timeout = 1s \(then an unanswered oplock or lease is taken\)$/m);
   });
 });
 

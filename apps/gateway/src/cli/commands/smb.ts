@@ -2,9 +2,10 @@ import type { SmbFileClosed } from '@claudefs/api';
 import type { Command } from 'commander';
 import type { GatewayConfig, SmbEncryption } from '../../config/types.ts';
 import { SMB_CLOSE_PATH, SMB_STATUS_PATH } from '../../protocols/smb/admin-paths.ts';
+import { MAX_V2_TIMEOUT_MS } from '../../protocols/smb/durable.ts';
 import { shareEncryption } from '../../protocols/smb/encryption.ts';
 import type { SmbStatus } from '../../protocols/smb/status-report.ts';
-import { formatSize } from '../../util/units.ts';
+import { formatDuration, formatSize } from '../../util/units.ts';
 import { AdminApiError, AdminClient, loadOperatorConfig, notFoundInOwnWords } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import { alignColumns } from '../format/columns.ts';
@@ -93,6 +94,8 @@ export function smbShareSettings(config: GatewayConfig): ShareSettings {
       'ntlm auth': 'ntlmv2-only',
       'map to guest': smb.mapToGuest === 'bad_user' ? 'Bad User (guests run as 65534:65534)' : 'Never',
       'multicast dns register': smb.mdns ? 'Yes' : 'No',
+      'durable handle timeout': `${formatDuration(smb.durableHandleTimeoutMs)} (a v2 client may ask for up to ${formatDuration(MAX_V2_TIMEOUT_MS)})`,
+      'oplock break timeout': `${formatDuration(smb.breakTimeoutMs)} (then an unanswered oplock or lease is taken)`,
     },
     shares: [
       ...smb.shares.map((s) => ({

@@ -11,7 +11,7 @@ import { Writer } from './wire/writer.ts';
 /** SMB2_DHANDLE_FLAG_PERSISTENT (§2.2.13.2.11): asked for, never granted (no CA shares here). */
 const DHANDLE_FLAG_PERSISTENT = 0x2;
 /** The longest a v2 client may ask a handle to be kept (Windows' and Samba's cap: 5 minutes). */
-const MAX_V2_TIMEOUT_MS = 300_000;
+export const MAX_V2_TIMEOUT_MS = 300_000;
 /** The longest one timer runs (Node's setTimeout limit); longer timeouts re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const NO_GUID = Buffer.alloc(16);
