@@ -92,6 +92,9 @@ export class LoopStalls {
   }
 }
 
+/** The longest one timer can wait (Node's setTimeout limit). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** How a loopTimeout is kept. */
 export interface LoopTimeoutOptions {
   /** The watch whose stalls are left out (the process's one by default). */
@@ -109,7 +112,8 @@ export function loopTimeout(ms: number, expire: () => void, options: LoopTimeout
   const stalls = options.stalls ?? loopStalls;
   const started = performance.now();
   const arm = (after: number) => {
-    const t = setTimeout(check, after);
+    // Node fires a timer of more than 2^31-1 ms at once; a longer timeout comes back to check.
+    const t = setTimeout(check, Math.min(after, MAX_TIMER_MS));
     if (options.unref) t.unref();
     return t;
   };

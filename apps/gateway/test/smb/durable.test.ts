@@ -363,7 +363,7 @@ describe('durable handles past their timeout', () => {
   let g: SmbGateway;
   const clients: TestClient[] = [];
   before(async () => {
-    g = await startSmbGateway({ smbExtra: 'durable_handle_timeout: 1s' });
+    g = await startSmbGateway({ smbExtra: 'durable_handle_timeout: 2s' });
     await g.user('alice', 'Wonder-land1');
     await g.user('bob', 'Builder-2');
   });
@@ -377,7 +377,7 @@ describe('durable handles past their timeout', () => {
     clients.push(c1);
     const guid = randomBytes(16);
     const { reply, fid } = await durableOpen(c1, 'expires.txt', guid);
-    equal(responseContexts(reply).get('DH2Q')?.readUInt32LE(0), 1000, 'the configured timeout');
+    equal(responseContexts(reply).get('DH2Q')?.readUInt32LE(0), 2000, 'the configured timeout');
     const lock = lockBody(fid, [{ offset: 0n, length: 10n, flags: EXCLUSIVE_NOW }]);
     equal((await c1.request({ command: CMD.LOCK, body: lock })).status, 0);
     const doc = await durableOpen(c1, 'doomed.txt', randomBytes(16), {
@@ -415,6 +415,37 @@ describe('durable handles past their timeout', () => {
       S.STATUS_OBJECT_NAME_NOT_FOUND,
       'deleted on close',
     );
+  });
+
+  test('2 a reconnect that came while the process stood still (3 s, past the 2-s timeout) gets the open back: the timeout counts only time the gateway ran', async () => {
+    const c1 = await connectedClient(g.port, 'alice', 'Wonder-land1', { dialects: SMB3 });
+    const c2 = await connectedClient(g.port, 'alice', 'Wonder-land1', { dialects: SMB3 });
+    const bob = await connectedClient(g.port, 'bob', 'Builder-2', { dialects: SMB3 });
+    clients.push(c1, c2, bob);
+    const guid = randomBytes(16);
+    const { fid } = await durableOpen(c1, 'paused.txt', guid);
+    await drop(c1);
+    const kept = await whenDisconnected(() => reconnect(bob, 'paused.txt', [dh2c(fid, guid)]));
+    equal(kept.status, S.STATUS_ACCESS_DENIED, 'the server has seen the drop and keeps the open for alice');
+
+    const pending = c2.build({
+      command: CMD.CREATE,
+      body: createBody('paused.txt', {
+        access: RW,
+        disposition: 1,
+        oplock: BATCH,
+        contexts: createContexts([dh2c(fid, guid)]),
+      }),
+    });
+    const answered = c2.wait(pending.messageId, false, 30_000);
+    c2.sendFrame(pending.msg);
+    // The reconnect is in the gateway's socket; now the whole process stands still, as under a
+    // VM pause, past the handle's timeout.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+    const r = await answered;
+    equal(r.status, 0, `reconnect: ${hex(r.status)}`);
+    equal(persistentOf(fileIdOf(r)), persistentOf(fid), 'the same open');
+    await c2.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(r)) });
   });
 });
 

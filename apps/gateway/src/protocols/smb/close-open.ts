@@ -17,7 +17,7 @@ export function closeOpen(env: ServerEnv, open: Open): Promise<void> {
   open.closed = true;
   open.session.opens.delete(open.fileId.volatile);
   if (open.durable) {
-    clearTimeout(open.durable.expiry);
+    open.durable.cancelExpiry?.();
     env.durable.remove(open);
   }
   if (open.kind === 'pipe') return Promise.resolve();

@@ -1,3 +1,4 @@
+import { loopTimeout } from '../../util/loop-stalls.ts';
 import { closeOpen } from './close-open.ts';
 import { FLAGS, isSmb3, OPLOCK_LEVEL_BATCH } from './constants.ts';
 import type { RequestContext, ServerEnv } from './context.ts';
@@ -12,8 +13,6 @@ import { Writer } from './wire/writer.ts';
 const DHANDLE_FLAG_PERSISTENT = 0x2;
 /** The longest a v2 client may ask a handle to be kept (Windows' and Samba's cap: 5 minutes). */
 export const MAX_V2_TIMEOUT_MS = 300_000;
-/** The longest one timer runs (Node's setTimeout limit); longer timeouts re-arm. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const NO_GUID = Buffer.alloc(16);
 
 export type DurableRequest =
@@ -152,7 +151,7 @@ export function grantDurable(
     timeoutMs,
     owner: ctx.session!.user!.name,
     clientGuid: Buffer.from(ctx.conn.clientGuid),
-    expiry: undefined,
+    cancelExpiry: undefined,
   };
   ctx.env.durable.add(open);
   if (request.version === 1) return { name: CTX.DURABLE_REQUEST, data: Buffer.alloc(8) };
@@ -185,20 +184,18 @@ export function keptOnDisconnect(open: Open): boolean {
 export function disconnectDurable(env: ServerEnv, open: Open): void {
   const d = open.durable!;
   open.session.opens.delete(open.fileId.volatile);
-  // Monotonic: a step of the wall clock neither ends a durable open early nor keeps it longer.
-  const until = performance.now() + d.timeoutMs;
-  const expire = () => {
-    d.expiry = undefined;
-    closeOpen(env, open).catch((e) =>
-      env.log.error({ err: e }, 'SMB close of an expired durable open failed'),
-    );
-  };
-  const arm = () => {
-    const left = Math.max(until - performance.now(), 0);
-    d.expiry = setTimeout(() => (performance.now() < until ? arm() : expire()), Math.min(left, MAX_TIMER_MS));
-    d.expiry.unref();
-  };
-  arm();
+  // Monotonic: a step of the wall clock neither ends a durable open early nor keeps it longer;
+  // and a pause of the process does not count against the client reconnecting.
+  d.cancelExpiry = loopTimeout(
+    d.timeoutMs,
+    () => {
+      d.cancelExpiry = undefined;
+      closeOpen(env, open).catch((e) =>
+        env.log.error({ err: e }, 'SMB close of an expired durable open failed'),
+      );
+    },
+    { unref: true },
+  );
 }
 
 /**
@@ -235,8 +232,8 @@ export function reconnectDurable(
     throw notFound('the open is on another share');
   if (ctx.session!.guest || d.owner !== ctx.session!.user?.name)
     throw new SmbError(NT_STATUS.STATUS_ACCESS_DENIED, 'the durable open belongs to another user');
-  clearTimeout(d.expiry);
-  d.expiry = undefined;
+  d.cancelExpiry?.();
+  d.cancelExpiry = undefined;
   d.clientGuid = Buffer.from(ctx.conn.clientGuid);
   const volatile = env.nextFileId();
   open.fileId = { persistent: open.fileId.persistent, volatile };

@@ -42,8 +42,11 @@ export interface Durability {
   /** Who may reconnect it (Open.DurableOwner): the user that opened it. */
   owner: string;
   clientGuid: Buffer;
-  /** Set while the open has no connection: fires the close at the timeout. */
-  expiry: NodeJS.Timeout | undefined;
+  /**
+   * Set while the open has no connection: cancels the close at the timeout, which counts only
+   * time the event loop ran (a reconnect that came while the process stood still is read first).
+   */
+  cancelExpiry: (() => void) | undefined;
 }
 
 /** An oplock break sent and not yet acknowledged (Open.OplockState Breaking). */
@@ -123,7 +126,7 @@ export class Open {
 
   /** A durable open whose connection is gone, kept until a reconnect or its timeout. */
   get disconnected(): boolean {
-    return this.durable?.expiry !== undefined;
+    return this.durable?.cancelExpiry !== undefined;
   }
 
   has(bits: number): boolean {
