@@ -99,7 +99,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export interface LoopTimeoutOptions {
   /** The watch whose stalls are left out (the process's one by default). */
   stalls?: LoopStalls;
-  /** Not a reason for the process to stay up (a timer kept on state that outlives no client). */
+  /** Does not by itself keep the process alive (as Node's `timer.unref()`). */
   unref?: boolean;
 }
 

@@ -28,7 +28,7 @@ const COLUMNS = 'caching, readers, writers, deleters, no_read, no_write, no_dele
  * take a notification's round trip more. A node that never answers (gone, or its listener down)
  * is then taken as having answered.
  */
-export const REMOTE_RECALL_MARGIN_MS = 5_000;
+const REMOTE_RECALL_MARGIN_MS = 5_000;
 
 /** `smb.break_timeout`'s default, for a cluster built without the gateway's config (tests). */
 const DEFAULT_BREAK_TIMEOUT_MS = 35_000;
