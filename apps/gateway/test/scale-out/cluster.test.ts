@@ -52,6 +52,7 @@ import {
   writeBody,
 } from '../smb/client.ts';
 import {
+  BREAK_MID,
   H,
   LEASE,
   leaseAck,
@@ -59,6 +60,7 @@ import {
   leaseV2,
   nthBreak,
   openBehindBreak,
+  parseBreak,
   R,
   SMB3,
   W,
@@ -81,6 +83,24 @@ async function getBytes(c: Cluster, n: ClusterNode, key: string): Promise<Buffer
     );
   } finally {
     s3.destroy();
+  }
+}
+
+/**
+ * Sets `smb.break_timeout` in each node's file (undefined: the default again) and reloads it as
+ * SIGHUP does; resolves once each node has logged the reload.
+ */
+async function setBreakTimeout(nodes: ClusterNode[], value: string | undefined): Promise<void> {
+  for (const n of nodes) {
+    const text = readFileSync(n.configFile, 'utf8').replace(/, break_timeout: [^ ,}]+/, '');
+    writeFileSync(
+      n.configFile,
+      value === undefined ? text : text.replace(/^(smb: \{.*) \}$/m, `$1, break_timeout: ${value} }`),
+    );
+    const reloads = () => n.process!.output().split('configuration reloaded').length;
+    const before = reloads();
+    process.kill(n.process!.pid, 'SIGHUP');
+    await until(`${n.name} reloads its file`, 15_000, async () => reloads() > before);
   }
 }
 
@@ -796,6 +816,99 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     } finally {
       c1.close();
       c2.close();
+    }
+  });
+
+  test("7f a recall node a does not answer (its process stopped) holds node b's change up for smb.break_timeout and 5 s, no more; node b stopped while the answer comes still takes it", async () => {
+    const remote = async (n: ClusterNode, outcome: string) =>
+      sampleValue(
+        (await scrape(`http://127.0.0.1:${n.opsPort}`)).samples,
+        'gateway_caching_remote_recalls_total',
+        {
+          outcome,
+        },
+      ) ?? 0;
+    /** How many files node b sees node a's clients cache with read, write and handle caching. */
+    const cachedOnA = async () => {
+      const r = await c.cfs(b, ['smb', 'status', '--json']);
+      return (JSON.parse(r.stdout) as SmbStatus).elsewhere.filter(
+        (e) => e.node === a.name && e.caching === 'RWH',
+      ).length;
+    };
+    const pause = (n: ClusterNode) => process.kill(n.process!.pid, 'SIGSTOP');
+    const resume = (n: ClusterNode) => process.kill(n.process!.pid, 'SIGCONT');
+    const { user, password } = a.access;
+    const c1 = await connectedClient(a.access.smbPort, user, password, { dialects: SMB3 });
+    /** An open on node a holding read, write and handle caching of `key`. */
+    const leased = async (file: string) => {
+      const k = randomBytes(16);
+      const r = await c1.request({
+        command: CMD.CREATE,
+        body: createBody(`${BUCKET}\\${file}`, {
+          disposition: DISPOSITION.OPEN_IF,
+          oplock: LEASE,
+          contexts: createContexts([leaseV2(k, R | W | H)]),
+        }),
+      });
+      equal(leaseOf(r).state, R | W | H);
+      return { k, fid: fileIdOf(r) };
+    };
+    // A 1-s break timeout on both nodes (a live key): node b waits 6 s for node a.
+    await setBreakTimeout([a, b], '1s');
+    try {
+      const silent = await leased('silent.txt');
+      await until(
+        "node b knows node a's client caches silent.txt",
+        10_000,
+        async () => (await cachedOnA()) === 1,
+      );
+      const unansweredBefore = await remote(b, 'unanswered');
+      pause(a);
+      let took: number;
+      try {
+        const t0 = performance.now();
+        await put(c, b, 'silent.txt', Buffer.from('put on b while node a stood still'));
+        took = performance.now() - t0;
+      } finally {
+        resume(a);
+      }
+      ok(took >= 6_000, `the PUT waited for node a: ${Math.round(took)} ms`);
+      equal(await remote(b, 'unanswered'), unansweredBefore + 1, 'counted as a node that did not answer');
+      await c1.request({ command: CMD.CLOSE, body: closeBody(silent.fid) });
+      await until('node b has heard silent.txt is closed', 10_000, async () => (await cachedOnA()) === 0);
+
+      // Node b asks, node a's client answers while node b stands still past the 6-s wait.
+      const late = await leased('late.txt');
+      await until(
+        "node b knows node a's client caches late.txt",
+        10_000,
+        async () => (await cachedOnA()) === 1,
+      );
+      const answeredBefore = await remote(b, 'answered');
+      const putting = put(c, b, 'late.txt', Buffer.from('put on b'));
+      // (Node a, resumed, may first have recalled silent.txt too: node b's request it never answered.)
+      await until("node a's client is asked to give late.txt up", 30_000, async () =>
+        c1.repliesFor(BREAK_MID).some((r) => parseBreak(r).key.equals(late.k)),
+      );
+      pause(b);
+      try {
+        equal((await c1.request({ command: CMD.OPLOCK_BREAK, body: leaseAck(late.k, 0) })).status, 0);
+        await new Promise((r) => setTimeout(r, 7_000));
+      } finally {
+        resume(b);
+      }
+      await putting;
+      equal(
+        await remote(b, 'answered'),
+        answeredBefore + 1,
+        "node a's answer, read after the pause, is taken",
+      );
+      equal(await remote(b, 'unanswered'), unansweredBefore + 1, 'not counted as unanswered');
+      ok(/event loop stood still for/.test(b.process!.output()), 'node b logged its stall');
+      await c1.request({ command: CMD.CLOSE, body: closeBody(late.fid) });
+    } finally {
+      c1.close();
+      await setBreakTimeout([a, b], undefined);
     }
   });
 
