@@ -828,13 +828,13 @@ describe('a three-node cluster on PostgreSQL and an object store', {
           outcome,
         },
       ) ?? 0;
-    /** How many files node b sees node a's clients cache with read, write and handle caching. */
-    const cachedOnA = async () => {
-      const r = await c.cfs(b, ['smb', 'status', '--json']);
-      return (JSON.parse(r.stdout) as SmbStatus).elsewhere.filter(
-        (e) => e.node === a.name && e.caching === 'RWH',
-      ).length;
-    };
+    /** Until node b sees node a's clients cache `files` files with read, write and handle caching. */
+    const untilCachedOnA = (files: number, what: string) =>
+      until(what, 10_000, async () => {
+        const r = await c.cfs(b, ['smb', 'status', '--json']);
+        const held = (JSON.parse(r.stdout) as SmbStatus).elsewhere;
+        return held.filter((e) => e.node === a.name && e.caching === 'RWH').length === files;
+      });
     const pause = (n: ClusterNode) => process.kill(n.process!.pid, 'SIGSTOP');
     const resume = (n: ClusterNode) => process.kill(n.process!.pid, 'SIGCONT');
     const { user, password } = a.access;
@@ -857,11 +857,7 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     await setBreakTimeout([a, b], '1s');
     try {
       const silent = await leased('silent.txt');
-      await until(
-        "node b knows node a's client caches silent.txt",
-        10_000,
-        async () => (await cachedOnA()) === 1,
-      );
+      await untilCachedOnA(1, "node b knows node a's client caches silent.txt");
       const unansweredBefore = await remote(b, 'unanswered');
       pause(a);
       let took: number;
@@ -875,15 +871,11 @@ describe('a three-node cluster on PostgreSQL and an object store', {
       ok(took >= 6_000, `the PUT waited for node a: ${Math.round(took)} ms`);
       equal(await remote(b, 'unanswered'), unansweredBefore + 1, 'counted as a node that did not answer');
       await c1.request({ command: CMD.CLOSE, body: closeBody(silent.fid) });
-      await until('node b has heard silent.txt is closed', 10_000, async () => (await cachedOnA()) === 0);
+      await untilCachedOnA(0, 'node b has heard silent.txt is closed');
 
       // Node b asks, node a's client answers while node b stands still past the 6-s wait.
       const late = await leased('late.txt');
-      await until(
-        "node b knows node a's client caches late.txt",
-        10_000,
-        async () => (await cachedOnA()) === 1,
-      );
+      await untilCachedOnA(1, "node b knows node a's client caches late.txt");
       const answeredBefore = await remote(b, 'answered');
       const putting = put(c, b, 'late.txt', Buffer.from('put on b'));
       // (Node a, resumed, may first have recalled silent.txt too: node b's request it never answered.)
