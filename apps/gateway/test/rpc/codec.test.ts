@@ -157,3 +157,18 @@ test('5 DRC: replay, same-connection drop, wait across connections, TTL and size
   drc.finish('large', Buffer.alloc(101));
   deepEqual(drc.lookup('large', a), { state: 'new' }, 'a reply over the byte bound is not kept');
 });
+
+test('5b DRC: a step of the wall clock does not expire the replies kept', (t) => {
+  let wall = Date.now();
+  t.mock.method(Date, 'now', () => wall);
+  const drc = new DuplicateRequestCache();
+  const key = DuplicateRequestCache.key('10.0.0.1', 700, 9, 100003, 3, 12, u32(1));
+  deepEqual(drc.lookup(key, {}), { state: 'new' });
+  drc.finish(key, Buffer.from('removed'));
+  wall += 3_600_000;
+  deepEqual(
+    drc.lookup(key, {}),
+    { state: 'replay', reply: Buffer.from('removed') },
+    'an hour later by the wall clock',
+  );
+});

@@ -55,7 +55,9 @@ export class DuplicateRequestCache {
 
   constructor(
     private readonly options: DrcOptions = DRC_DEFAULTS,
-    private readonly now: () => number = Date.now,
+    // Monotonic: a step of the wall clock (NTP, an operator's `date -s`) does not expire the
+    // replies a client may still retransmit for.
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   static key(

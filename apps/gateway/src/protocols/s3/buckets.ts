@@ -80,7 +80,7 @@ export async function measureBucket(
   env: S3Env,
   bucket: string,
   budgetMs = 20_000,
-  now: () => number = Date.now,
+  now: () => number = () => performance.now(),
 ): Promise<BucketUsage | undefined> {
   const { ns } = env;
   const t0 = now();

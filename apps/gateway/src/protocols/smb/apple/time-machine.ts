@@ -41,12 +41,12 @@ async function backupsSize(ns: Namespace, cred: Credential, rootIno: bigint): Pr
     counted.set(ns, byRoot);
   }
   const hit = byRoot.get(rootIno);
-  if (hit && Date.now() - hit.at < FRESH_MS) return hit.used;
+  if (hit && performance.now() - hit.at < FRESH_MS) return hit.used;
   let used = 0n;
   for await (const e of entries(ns, cred, rootIno)) {
     if (e.name.endsWith('.sparsebundle')) used += await bundleSize(ns, cred, e.ino);
   }
-  byRoot.set(rootIno, { at: Date.now(), used });
+  byRoot.set(rootIno, { at: performance.now(), used });
   return used;
 }
 
