@@ -130,8 +130,9 @@ describe('SMB break timeout (smb.break_timeout: 1s)', () => {
     const [c1, c2] = [await session(), await session()];
     const k1 = randomBytes(16);
     await openLeased(c1, 'three.txt', k1, R | W | H);
-    const { opened } = await openBehindBreak(c2, leasedOpen('three.txt', randomBytes(16)), c1);
     const before = await unanswered();
+    // From here to the stall must take less than the 1-s timeout: nothing but the break and the ack.
+    const { opened } = await openBehindBreak(c2, leasedOpen('three.txt', randomBytes(16)), c1);
     const ack = c1.build({ command: CMD.OPLOCK_BREAK, body: leaseAck(k1, R | H) });
     const acked = c1.wait(ack.messageId, false, 30_000);
     c1.sendFrame(ack.msg);
