@@ -13,19 +13,19 @@ import {
   createBody,
   createContexts,
   fileIdOf,
-  type Reply,
   type TestClient,
 } from './client.ts';
 import { type SmbGateway, startSmbGateway } from './fixture.ts';
 import {
-  BREAK_MID,
   H,
   LEASE,
   leaseAck,
   leaseOf,
   leaseV2,
+  nthBreakNotice,
   openBehindBreak,
   openLeased,
+  oplockAck,
   R,
   SMB3,
   W,
@@ -109,7 +109,7 @@ describe('SMB break timeout (smb.break_timeout: 1s)', () => {
     const pending = c2.build({ command: CMD.CREATE, body: createBody('two.txt', { disposition: 1 }) });
     const opened = c2.wait(pending.messageId, false, 30_000);
     c2.sendFrame(pending.msg);
-    const brk = await breakNotice(c1);
+    const brk = await nthBreakNotice(c1, 0);
     equal(brk.body.readUInt16LE(0), 24, 'an oplock break notification');
     equal(brk.body[2], OPLOCK_LEVEL_II, 'offered level II');
     deepEqual(brk.body.subarray(8, 24), fid, 'for the open that holds the oplock');
@@ -118,11 +118,7 @@ describe('SMB break timeout (smb.break_timeout: 1s)', () => {
     equal(await unanswered(), 2);
     ok(cap.logged('SMB oplock break on two.txt not acknowledged; oplock taken'), 'logged with the path');
 
-    const ack = Buffer.alloc(24);
-    ack.writeUInt16LE(24, 0);
-    ack[2] = OPLOCK_LEVEL_II;
-    fid.copy(ack, 8);
-    const late = await c1.request({ command: CMD.OPLOCK_BREAK, body: ack });
+    const late = await c1.request({ command: CMD.OPLOCK_BREAK, body: oplockAck(fid, OPLOCK_LEVEL_II) });
     equal(late.status, NT_STATUS.STATUS_INVALID_OPLOCK_PROTOCOL, 'no oplock break in progress any more');
   });
 
@@ -154,13 +150,3 @@ describe('SMB break timeout (smb.break_timeout: 1s)', () => {
     match(r.stdout, /^\toplock break timeout = 1s \(then an unanswered oplock or lease is taken\)$/m);
   });
 });
-
-/** The first break notification a client has been sent, once it has come. */
-async function breakNotice(c: TestClient): Promise<Reply> {
-  const deadline = Date.now() + 30_000;
-  while (c.repliesFor(BREAK_MID).length === 0) {
-    if (Date.now() > deadline) throw new Error('no break notification');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return c.repliesFor(BREAK_MID)[0]!;
-}

@@ -22,6 +22,7 @@ import {
   writeBody,
 } from './client.ts';
 import { type SmbGateway, startSmbGateway } from './fixture.ts';
+import { oplockAck } from './lease-wire.ts';
 
 const BATCH = 0x09;
 const LEASE = 0xff;
@@ -448,12 +449,3 @@ describe('durable handles past their timeout', () => {
     await c2.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(r)) });
   });
 });
-
-/** OPLOCK_BREAK acknowledgment (§2.2.24.1). */
-function oplockAck(fileId: Buffer, level: number): Buffer {
-  const b = Buffer.alloc(24);
-  b.writeUInt16LE(24, 0);
-  b[2] = level;
-  fileId.copy(b, 8);
-  return b;
-}

@@ -62,14 +62,28 @@ export function parseBreak(r: Reply): LeaseBreak {
   };
 }
 
-/** The client's `n`th break notification (counting from 0), once it has arrived. */
-export async function nthBreak(c: TestClient, n: number): Promise<LeaseBreak> {
+/** The client's `n`th break notification (counting from 0), lease or oplock, once it has arrived. */
+export async function nthBreakNotice(c: TestClient, n: number): Promise<Reply> {
   const deadline = Date.now() + 30_000;
   while (c.repliesFor(BREAK_MID).length <= n) {
-    if (Date.now() > deadline) throw new Error(`no lease break #${n + 1}`);
+    if (Date.now() > deadline) throw new Error(`no break notification #${n + 1}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-  return parseBreak(c.repliesFor(BREAK_MID)[n]!);
+  return c.repliesFor(BREAK_MID)[n]!;
+}
+
+/** The client's `n`th lease break notification (counting from 0), once it has arrived. */
+export async function nthBreak(c: TestClient, n: number): Promise<LeaseBreak> {
+  return parseBreak(await nthBreakNotice(c, n));
+}
+
+/** An oplock break acknowledgment (§2.2.24.1). */
+export function oplockAck(fileId: Buffer, level: number): Buffer {
+  const b = Buffer.alloc(24);
+  b.writeUInt16LE(24, 0);
+  b[2] = level;
+  fileId.copy(b, 8);
+  return b;
 }
 
 export function leaseOf(r: Reply): { state: number; epoch: number; key: Buffer } {

@@ -1,6 +1,8 @@
 import pg from 'pg';
+import { DEFAULTS } from '../../config/defaults.ts';
 import { KeyedQueue } from '../../util/keyed-queue.ts';
 import { loopTimeout } from '../../util/loop-stalls.ts';
+import { parseDuration } from '../../util/units.ts';
 import type { CachingHolder, RecallNeed } from '../caching-recall.ts';
 import {
   isEmptyHolds,
@@ -31,7 +33,7 @@ const COLUMNS = 'caching, readers, writers, deleters, no_read, no_write, no_dele
 const REMOTE_RECALL_MARGIN_MS = 5_000;
 
 /** `smb.break_timeout`'s default, for a cluster built without the gateway's config (tests). */
-const DEFAULT_BREAK_TIMEOUT_MS = 35_000;
+const DEFAULT_BREAK_TIMEOUT_MS = parseDuration(DEFAULTS.breakTimeout);
 
 const LIVE = liveCondition('o');
 
