@@ -13,7 +13,7 @@ import { LockTable } from './locks.ts';
 import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO } from './meta/model.ts';
 import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
 import type { MetadataStore } from './meta/store.ts';
-import { checkLookupName, splitPath } from './names.ts';
+import { checkLookupName, PATH_MAX_BYTES, splitPath } from './names.ts';
 import { effectiveAccess, R_OK, requireAccess, requireMutable, W_OK, X_OK } from './permissions.ts';
 import { withinLimits } from './quota-space.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -868,8 +868,14 @@ export class Namespace implements NamespaceApi {
   }
 
   symlink(cred: Credential, dir: bigint, name: string, target: string) {
-    if (target.length === 0 || target.includes('\0') || Buffer.byteLength(target) > 4096) {
+    if (target.length === 0 || target.includes('\0')) {
       return Promise.reject(fsError('EINVAL', 'bad symlink target', name));
+    }
+    // As Linux: a target and its terminating NUL fit in PATH_MAX.
+    if (Buffer.byteLength(target) >= PATH_MAX_BYTES) {
+      return Promise.reject(
+        fsError('ENAMETOOLONG', `symlink target of ${PATH_MAX_BYTES} bytes or more`, name),
+      );
     }
     return this.createNode(cred, dir, name, { type: 'symlink', mode: 0o777, target });
   }
@@ -1003,11 +1009,11 @@ export class Namespace implements NamespaceApi {
           recorded = await this.underClusterSize(ino, 'shared', async () => {
             await this.d.write(ino, Number(offset), data);
             await this.d.sync(ino);
-            return this.m.recordWrite(ino, offset, end);
+            return this.m.recordWrite(cred, ino, offset, end);
           });
         } else {
           await this.d.write(ino, Number(offset), data);
-          recorded = await this.m.recordWrite(ino, offset, end);
+          recorded = await this.m.recordWrite(cred, ino, offset, end);
         }
       } catch (e) {
         // Bytes that reached the blob stay only where the metadata accounts for them.
@@ -1211,7 +1217,7 @@ export class Namespace implements NamespaceApi {
       const within = offset + BigInt(data.length) <= this.inlineMax;
       const r = within
         ? await this.m.writeInline(cred, ino, offset, data)
-        : await this.moveInlineToBlob(ino, offset, data);
+        : await this.moveInlineToBlob(cred, ino, offset, data);
       if (!r) return undefined;
       this.inlineWrites[within ? 'inline' : 'moved']++;
       const wait = stability === 'unstable' ? 'none' : 'on disk';
@@ -1244,6 +1250,7 @@ export class Namespace implements NamespaceApi {
    * meanwhile makes the move copy again (at most MOVE_ATTEMPTS times, then EAGAIN: try later).
    */
   private async moveInlineToBlob(
+    cred: Credential,
     ino: bigint,
     offset: bigint,
     data: Buffer,
@@ -1251,7 +1258,7 @@ export class Namespace implements NamespaceApi {
     // The local lock first, then the cluster's, as everywhere.
     const unlock = await this.sizeLocks.shared(ino);
     try {
-      const copy = () => this.copyOutOfInline(ino, offset, data);
+      const copy = () => this.copyOutOfInline(cred, ino, offset, data);
       return await (this.inlineMoveGuard ? this.inlineMoveGuard(ino, copy) : copy());
     } finally {
       unlock();
@@ -1260,6 +1267,7 @@ export class Namespace implements NamespaceApi {
 
   /** `moveInlineToBlob` itself, holding the file's size lock (and the cluster's move lock). */
   private async copyOutOfInline(
+    cred: Credential,
     ino: bigint,
     offset: bigint,
     data: Buffer,
@@ -1280,7 +1288,7 @@ export class Namespace implements NamespaceApi {
       await this.d.write(ino, Number(offset), data);
       await this.d.sync(ino);
       const end = offset + BigInt(data.length);
-      const moved = await this.m.recordMove(ino, offset, end, bytes);
+      const moved = await this.m.recordMove(cred, ino, offset, end, bytes);
       if (moved) return moved;
     }
     throw fsError(

@@ -4,6 +4,12 @@ export interface Credential {
   readonly gid: number;
   /** Supplementary groups (the primary gid need not be repeated). */
   readonly gids: readonly number[];
+  /**
+   * NFS's owner override (knfsd's): the owner reads and writes its file whatever the mode says,
+   * since a client checks permissions at open and a file created read-only must still take
+   * the data written through that open. Set only for NFS READ, WRITE and a SETATTR of the size.
+   */
+  readonly ownerOverride?: boolean;
 }
 
 export const ROOT: Credential = Object.freeze({ uid: 0, gid: 0, gids: [] });

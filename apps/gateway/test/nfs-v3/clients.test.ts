@@ -50,7 +50,7 @@ describe('real NFS clients against the gateway', () => {
   }
 
   test(
-    '1 nfs-ls lists what the namespace holds; nfs-cp of 20 MiB comes back byte-identical from nfs-cat, the namespace and S3',
+    '1 nfs-ls lists what the namespace holds (a symlink with its target length); nfs-cp of 20 MiB comes back byte-identical from nfs-cat, the namespace and S3',
     TOOLS,
     async () => {
       const data = randomBytes(20 * 1024 * 1024);
@@ -59,9 +59,12 @@ describe('real NFS clients against the gateway', () => {
       await run('nfs-cp', [local, g.url('/export/pub/twenty.bin', as)]);
       const pub = await g.gw.ns.resolvePath(ROOT, '/export/pub');
       await g.gw.ns.mkdir(ROOT, pub.ino, 'made-by-namespace', 0o755);
+      await g.gw.ns.symlink(ROOT, pub.ino, 'link-to-twenty', 'twenty.bin');
       const listing = await run('nfs-ls', [g.url('/export/pub', as)]);
       ok(/^-.* 2100 +2100 +20971520 twenty\.bin$/m.test(listing), listing);
       ok(/^d.* made-by-namespace$/m.test(listing), listing);
+      // A symlink's size is its target's length, as `ls -l` shows it.
+      ok(/^l.* 10 link-to-twenty$/m.test(listing), listing);
       const back = join(work, 'back.bin');
       // nfs-cat writes bytes; runCommand decodes text, so the bytes go through a file.
       await run('sh', ['-c', `nfs-cat '${g.url('/export/pub/twenty.bin', as)}' > '${back}'`]);

@@ -454,6 +454,73 @@ describe('NFSv3 procedures through the RpcProgram', () => {
     equal((await h.call(P.REMOVE, A.remove(d, 'y'), R.wccOnly)).status, OK);
     deepEqual(await lookupWaits(d, 'y'), { waited: true, status: NOENT, fileid: undefined });
   });
+
+  test('25 a symlink reports its target length as its size; a target of PATH_MAX bytes or more is NAMETOOLONG, not GARBAGE_ARGS', async () => {
+    const target = 'a/'.repeat(50);
+    const s = await h.call(P.SYMLINK, A.symlink(root, fresh('sz'), target), R.newObject);
+    equal(s.status, OK);
+    equal(s.attrs!.size, 100n, 'SYMLINK answers the target length');
+    equal((await h.call(P.GETATTR, A.getattr(s.fh!), R.getattr)).attrs!.size, 100n);
+    equal((await h.call(P.READLINK, A.readlink(s.fh!), R.readlink)).attrs!.size, 100n);
+    const longest = await h.call(P.SYMLINK, A.symlink(root, fresh('sz'), 'x'.repeat(4095)), R.newObject);
+    deepEqual([longest.status, longest.attrs?.size], [OK, 4095n]);
+    for (const length of [4096, 5000]) {
+      const name = fresh('sz');
+      const r = await h.call(P.SYMLINK, A.symlink(root, name, 'x'.repeat(length)), R.newObject);
+      equal(r.status, 63, `a ${length}-byte target`);
+      ok(r.dirWcc.after, 'with the directory wcc');
+      equal((await h.call(P.LOOKUP, A.lookup(root, name), R.lookup)).status, NOENT, 'nothing made');
+    }
+    // A symlink's mode is never used: chmod of one answers OK and leaves 0777 (knfsd, Linux).
+    const chmod = await h.call(P.SETATTR, A.setattr(s.fh!, { mode: 0o600 }), R.wccOnly);
+    deepEqual([chmod.status, chmod.wcc.after!.mode], [OK, 0o777]);
+  });
+
+  test('26 WRITE by anyone but root drops setuid and setgid; the owner may truncate its own read-only file, others may not', async () => {
+    const modeOf = async (f: Buffer) => (await h.call(P.GETATTR, A.getattr(f), R.getattr)).attrs!.mode;
+    const f = await mkfile(fresh('suid'), 0o755);
+    equal((await h.call(P.SETATTR, A.setattr(f, { mode: 0o6777 }), R.wccOnly)).status, OK);
+    const planted = await h.call(P.WRITE, A.write(f, 0n, Buffer.from('#!/bin/sh\n')), R.write, { cred: BOB });
+    deepEqual([planted.status, planted.wcc.after!.mode], [OK, 0o777], 'the WRITE answers the mode it left');
+    // The owner writing its 06555 file (allowed by the owner override) drops them too.
+    await h.call(P.SETATTR, A.setattr(f, { mode: 0o6555 }), R.wccOnly);
+    equal((await h.call(P.WRITE, A.write(f, 0n, Buffer.from('#')), R.write)).status, OK);
+    equal(await modeOf(f), 0o555);
+    // A read-only file of its own: the owner truncates it (O_CREAT 0444 then ftruncate); Bob may not.
+    const ro = await mkfile(fresh('ro'), 0o444);
+    await h.call(P.WRITE, A.write(ro, 0n, Buffer.from('0123456789')), R.write);
+    const bob = await h.call(P.SETATTR, A.setattr(ro, { size: 1n }), R.wccOnly, { cred: BOB });
+    deepEqual([bob.status, bob.wcc.after!.size], [ACCES, 10n]);
+    const own = await h.call(P.SETATTR, A.setattr(ro, { size: 1n }), R.wccOnly);
+    deepEqual([own.status, own.wcc.after!.size, own.wcc.after!.mode], [OK, 1n, 0o444]);
+  });
+
+  test("27 a sticky directory refuses another user's REMOVE and RENAME with PERM, as Linux does", async () => {
+    const d = await h.call(P.MKDIR, A.mkdir(root, fresh('tmp'), { mode: 0o1777 }), R.newObject);
+    equal(d.status, OK);
+    equal((await h.call(P.CREATE, A.create(d.fh!, 'alices', 'guarded'), R.newObject)).status, OK);
+    const rm = await h.call(P.REMOVE, A.remove(d.fh!, 'alices'), R.wccOnly, { cred: BOB });
+    equal(rm.status, PERM);
+    const mv = await h.call(P.RENAME, A.rename(d.fh!, 'alices', d.fh!, 'bobs'), R.rename, { cred: BOB });
+    equal(mv.status, PERM);
+    equal((await h.call(P.LOOKUP, A.lookup(d.fh!, 'alices'), R.lookup)).status, OK, 'still there');
+  });
+
+  test('28 CREATE naming another owner, or a group its caller is not in, is PERM and creates nothing', async () => {
+    for (const attrs of [{ uid: 1001 }, { gid: 4242 }]) {
+      const name = fresh('given');
+      const r = await h.call(P.CREATE, A.create(root, name, 'unchecked', attrs), R.newObject);
+      equal(r.status, PERM, JSON.stringify(attrs));
+      ok(r.dirWcc.after);
+      equal((await h.call(P.LOOKUP, A.lookup(root, name), R.lookup)).status, NOENT, 'nothing made');
+    }
+    const own = await h.call(
+      P.CREATE,
+      A.create(root, fresh('given'), 'unchecked', { uid: 1000, gid: 1000 }),
+      R.newObject,
+    );
+    deepEqual([own.status, own.attrs!.uid, own.attrs!.gid], [OK, 1000, 1000], 'its own ids are fine');
+  });
 });
 
 describe('NFSv3 statuses from the namespace', () => {

@@ -24,7 +24,9 @@ async function metadataUrl(dir: string): Promise<string> {
   return (await sharedPostgres()).createDatabase();
 }
 
-export async function openFixture(opts: { gate?: LedgerGate; cache?: boolean } = {}): Promise<Fixture> {
+export async function openFixture(
+  opts: { gate?: LedgerGate; cache?: boolean; inlineMaxBytes?: number } = {},
+): Promise<Fixture> {
   const dir = makeTempDir('ns');
   const url = await metadataUrl(dir);
   const open = () =>
@@ -33,6 +35,7 @@ export async function openFixture(opts: { gate?: LedgerGate; cache?: boolean } =
       transportUrl: `file://${dir}/data`,
       gate: opts.gate,
       cacheTtlMs: opts.cache === false ? 0 : 1000,
+      inlineMaxBytes: opts.inlineMaxBytes,
     });
   const fx: Fixture = {
     dir,

@@ -4,11 +4,12 @@ import {
   effectiveAccess,
   inGroup,
   isOwnerOrRoot,
+  modeAfterWrite,
   requireAccess,
   requireMutable,
   S_ISGID,
-  S_ISUID,
   W_OK,
+  withoutPrivileges,
 } from '../permissions.ts';
 import type { Attributes, Credential, SetAttributes } from '../types.ts';
 import { attrsOf, cutExtents, mustRow } from './inodes.ts';
@@ -46,7 +47,8 @@ export function* setattrTx(
   let size = row.size;
   let { atimeNs, mtimeNs, btimeNs } = cur;
   const owner = isOwnerOrRoot(cred, cur);
-  if (s.mode !== undefined && (s.mode & 0o7777) !== cur.mode) {
+  // A symlink's mode is never used: a chmod of one changes nothing (as knfsd and Linux).
+  if (s.mode !== undefined && (s.mode & 0o7777) !== cur.mode && cur.type !== 'symlink') {
     if (!owner) throw fsError('EPERM', 'only the owner may change the mode', String(ino));
     mode = s.mode & 0o7777;
     if (cred.uid !== 0 && !inGroup(cred, cur.gid)) mode &= ~S_ISGID;
@@ -65,7 +67,7 @@ export function* setattrTx(
     }
     gid = s.gid;
   }
-  if ((uid !== cur.uid || gid !== cur.gid) && cur.type !== 'dir') mode &= ~(S_ISUID | S_ISGID);
+  if ((uid !== cur.uid || gid !== cur.gid) && cur.type !== 'dir') mode = withoutPrivileges(mode);
   if (s.size !== undefined && s.size !== row.size) {
     if (cur.type === 'dir') throw fsError('EISDIR', 'cannot set the size of a directory', String(ino));
     if (cur.type !== 'file') throw fsError('EINVAL', 'only regular files have a size', String(ino));
@@ -74,6 +76,7 @@ export function* setattrTx(
     if ((effectiveAccess(cred, cur) & W_OK) === 0)
       throw fsError('EACCES', 'no write permission', String(ino));
     size = s.size;
+    if (s.mode === undefined) mode = modeAfterWrite(cred, mode);
   }
   const now = ctx.now();
   for (const [key, value] of [
@@ -136,6 +139,7 @@ export function* setattrTx(
  */
 export function* recordWrite(
   ctx: TxContext,
+  cred: Credential,
   ino: bigint,
   offset: bigint,
   end: bigint,
@@ -145,7 +149,7 @@ export function* recordWrite(
     yield* run('setLayout', LAYOUT.ownBlob, ino);
     yield* run('deleteInline', ino);
   }
-  return yield* accountWrite(ctx, row, offset, end);
+  return yield* accountWrite(ctx, cred, row, offset, end);
 }
 
 /**
@@ -155,6 +159,7 @@ export function* recordWrite(
  */
 export function* recordMove(
   ctx: TxContext,
+  cred: Credential,
   ino: bigint,
   offset: bigint,
   end: bigint,
@@ -164,11 +169,13 @@ export function* recordMove(
   if (!row || !(yield* storedInline(ino)).equals(copied)) return undefined;
   yield* run('setLayout', LAYOUT.ownBlob, ino);
   yield* run('deleteInline', ino);
-  return yield* accountWrite(ctx, row, offset, end);
+  return yield* accountWrite(ctx, cred, row, offset, end);
 }
 
+/** A write's size, times and ledger; a writer other than root leaves no setuid or setgid bit. */
 function* accountWrite(
   ctx: TxContext,
+  cred: Credential,
   row: InodeRow,
   offset: bigint,
   end: bigint,
@@ -185,6 +192,8 @@ function* accountWrite(
     yield* cutExtents(ino, offset, end, fx);
     yield* run('insertExtent', ino, offset, end - offset, ino, offset);
   }
+  const mode = Number(row.mode);
+  if (modeAfterWrite(cred, mode) !== mode) yield* run('setMode', modeAfterWrite(cred, mode), ino);
   const t = ctx.now();
   const after = yield* get<InodeRow>('recordWrite', end, t, t, ino);
   if (!after) throw fsError('ESTALE', 'no such inode', String(ino));
@@ -238,7 +247,7 @@ export function* writeInline(
   before.copy(bytes);
   data.copy(bytes, Number(offset));
   yield* run('setInline', ino, bytes);
-  return yield* accountWrite(ctx, row, offset, BigInt(end));
+  return yield* accountWrite(ctx, cred, row, offset, BigInt(end));
 }
 
 /** Cuts an inline file's bytes to `size` (a shrinking SETATTR): a later extension reads zeros. */

@@ -1,7 +1,15 @@
 import { randomInt } from 'node:crypto';
 import { fsError } from '../errors.ts';
 import { checkLookupName, checkNewName } from '../names.ts';
-import { requireAccess, requireMutable, requireStickyRight, S_ISGID, W_OK, X_OK } from '../permissions.ts';
+import {
+  inGroup,
+  requireAccess,
+  requireMutable,
+  requireStickyRight,
+  S_ISGID,
+  W_OK,
+  X_OK,
+} from '../permissions.ts';
 import type { Attributes, Credential, RemoveExpectation, SetAttributes } from '../types.ts';
 import { setattrTx } from './attributes.ts';
 import { attrsOf, destroyInode, lookupIno, mustDir, mustDirNamed, mustRow } from './inodes.ts';
@@ -94,9 +102,19 @@ export function* createNode(
   const gidFromDir = (dir.mode & S_ISGID) !== 0;
   let uid = cred.uid;
   let gid = gidFromDir ? dir.gid : cred.gid;
+  const asked = spec.initial;
   if (cred.uid === 0) {
-    uid = spec.initial?.uid ?? uid;
-    gid = spec.initial?.gid ?? gid;
+    uid = asked?.uid ?? uid;
+    gid = asked?.gid ?? gid;
+  } else {
+    // Refused before anything changes, as SETATTR refuses the same change of owner or group.
+    if (asked?.uid !== undefined && asked.uid !== uid)
+      throw fsError('EPERM', 'only root may create a file for another owner', name);
+    if (asked?.gid !== undefined && asked.gid !== gid) {
+      if (!inGroup(cred, asked.gid))
+        throw fsError('EPERM', 'only root, or a member of the group, may create a file in that group', name);
+      gid = asked.gid;
+    }
   }
   let mode = spec.mode & 0o7777;
   if (spec.type === 'dir' && gidFromDir) mode |= S_ISGID;

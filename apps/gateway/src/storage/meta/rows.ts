@@ -41,7 +41,9 @@ const BLOCK = 4096n;
 
 export function toAttributes(r: InodeRow): Attributes {
   const type = typeOfCode(r.type);
-  const size = type === 'dir' ? BLOCK : r.size;
+  // A symlink's size is its target's length in bytes (POSIX st_size; `ls -l`, readlink buffers).
+  const size =
+    type === 'dir' ? BLOCK : type === 'symlink' ? BigInt(Buffer.byteLength(r.target ?? '')) : r.size;
   return {
     ino: r.ino,
     generation: Number(r.gen),
@@ -51,7 +53,8 @@ export function toAttributes(r: InodeRow): Attributes {
     uid: Number(r.uid),
     gid: Number(r.gid),
     size,
-    used: ((size + BLOCK - 1n) / BLOCK) * BLOCK,
+    // A symlink's target is kept in the metadata: it uses no data blocks (as a fast symlink).
+    used: type === 'symlink' ? 0n : ((size + BLOCK - 1n) / BLOCK) * BLOCK,
     rdev: Number(r.rdev),
     atimeNs: r.atime,
     mtimeNs: r.mtime,

@@ -45,6 +45,8 @@ export const STATEMENTS = {
   recordWrite:
     'UPDATE inodes SET size = MAX(size, ?), mtime = ?, ctime = ?, change = change + 1 WHERE ino = ? RETURNING *',
   setLayout: 'UPDATE inodes SET layout = ? WHERE ino = ?',
+  /** A write by anyone but root drops setuid and setgid (its recordWrite moves ctime). */
+  setMode: 'UPDATE inodes SET mode = ? WHERE ino = ?',
   setHold: 'UPDATE inodes SET hold = ? WHERE ino = ?',
   /** The same change to a uid's and a gid's usage, in one statement. */
   addUsage: `INSERT INTO usage (kind, id, bytes, inodes) VALUES (0, ?, ?, ?), (1, ?, ?, ?)

@@ -273,12 +273,12 @@ export abstract class MetadataStore implements TxContext {
     return this.tx(() => attributes.writeInline(this, cred, ino, offset, data));
   }
 
-  recordWrite(ino: bigint, offset: bigint, end: bigint) {
-    return this.tx(() => attributes.recordWrite(this, ino, offset, end));
+  recordWrite(cred: Credential, ino: bigint, offset: bigint, end: bigint) {
+    return this.tx(() => attributes.recordWrite(this, cred, ino, offset, end));
   }
 
-  recordMove(ino: bigint, offset: bigint, end: bigint, copied: Buffer) {
-    return this.tx(() => attributes.recordMove(this, ino, offset, end, copied));
+  recordMove(cred: Credential, ino: bigint, offset: bigint, end: bigint, copied: Buffer) {
+    return this.tx(() => attributes.recordMove(this, cred, ino, offset, end, copied));
   }
 
   precheckWrite(cred: Credential, ino: bigint, end: bigint) {

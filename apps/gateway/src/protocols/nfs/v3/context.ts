@@ -138,14 +138,16 @@ export class NfsCall {
    * The credential READ and WRITE run with. As NFS servers do (knfsd's owner override), the
    * owner may read and write their file whatever its mode — a client checks permissions at
    * open, and a file created read-only must still take the data written through that open —
-   * and a file the caller may execute may be read (executing is reading over NFS).
+   * and a file the caller may execute may be read (executing is reading over NFS). A SETATTR
+   * of the size is a write (knfsd's truncate under the same override).
    */
   ioCred(attrs: Attributes, want: 'read' | 'write'): Credential {
     const cred = this.cred();
     const bits = effectiveAccess(cred, attrs);
     if (want === 'read' && (bits & (R_OK | X_OK)) !== 0) return bits & R_OK ? cred : ROOT;
     if (want === 'write' && (bits & W_OK) !== 0) return cred;
-    return cred.uid === attrs.uid ? ROOT : cred;
+    // Still the owner, not root: a write so allowed drops setuid and setgid as any other.
+    return cred.uid === attrs.uid ? { ...cred, ownerOverride: true } : cred;
   }
 
   post(attrs: Attributes): Fattr3 {

@@ -5,6 +5,11 @@ import type { DirOpArgs, NfsTime } from '../types.ts';
 
 /** Longest filename3 / nfspath3 decoded; the namespace answers NAMETOOLONG past its own limits. */
 export const MAX_NAME_BYTES = 4096;
+/**
+ * Longest SYMLINK target decoded (nfspath3 has no bound of its own): past PATH_MAX, so a long
+ * target is answered NAMETOOLONG by the namespace rather than refused as GARBAGE_ARGS.
+ */
+export const MAX_SYMLINK_DATA_BYTES = 64 * 1024;
 
 /** nfs_fh3: opaque<NFS3_FHSIZE>. Its contents are checked later (BADHANDLE / STALE are statuses). */
 export function decodeFh(r: XdrReader, field: string): Buffer {
@@ -16,8 +21,8 @@ export function decodeFh(r: XdrReader, field: string): Buffer {
  * not UTF-8 decode to a string with a NUL, a name the namespace refuses with EINVAL — so the
  * client gets NFS3ERR_INVAL (a status with its wcc data), not GARBAGE_ARGS.
  */
-export function decodeName(r: XdrReader, field: string): string {
-  const bytes = r.opaque(MAX_NAME_BYTES, field);
+export function decodeName(r: XdrReader, field: string, max = MAX_NAME_BYTES): string {
+  const bytes = r.opaque(max, field);
   const text = bytes.toString('utf8');
   return Buffer.from(text, 'utf8').equals(bytes) ? text : `\0${text}`;
 }

@@ -29,7 +29,8 @@ export const setattr: Procedure<SetattrArgs, WccRes> = {
     if (a.guard) set.guardCtimeNs = nfsTimeToNs(a.guard);
     const recall = ctx.ns.caching.recall(obj.ino);
     if (recall) await recall;
-    const after = await ctx.ns.setattr(ctx.cred(), obj.ino, set);
+    const cred = set.size !== undefined ? ctx.ioCred(obj, 'write') : ctx.cred();
+    const after = await ctx.ns.setattr(cred, obj.ino, set);
     return { ok: true, wcc: await ctx.wcc(obj.ino, after) };
   },
 

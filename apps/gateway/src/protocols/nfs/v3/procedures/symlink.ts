@@ -1,4 +1,4 @@
-import { decodeDirOpArgs, decodeName } from '../codec/common.ts';
+import { decodeDirOpArgs, decodeName, MAX_SYMLINK_DATA_BYTES } from '../codec/common.ts';
 import { decodeSattr3, hasBadTime } from '../codec/sattr3.ts';
 import { Nfsstat3 } from '../constants.ts';
 import { nfsError } from '../errors.ts';
@@ -18,7 +18,7 @@ export const symlink: Procedure<SymlinkArgs, NewObjectRes> = {
   decode(r) {
     const where = decodeDirOpArgs(r, 'where');
     const attrs = decodeSattr3(r, 'symlink.symlink_attributes');
-    const target = decodeName(r, 'symlink.symlink_data');
+    const target = decodeName(r, 'symlink.symlink_data', MAX_SYMLINK_DATA_BYTES);
     return { where, attrs, target };
   },
 
