@@ -1416,7 +1416,7 @@ export class Namespace implements NamespaceApi {
     ino: bigint,
     dir: bigint,
     name: string,
-    replace: boolean,
+    replace: boolean | RemoveExpectation,
     xattrs?: Record<string, Buffer | undefined>,
   ): Promise<Attributes> {
     const { attrs, fx } = await this.m.linkDetached(cred, ino, dir, name, replace, xattrs);

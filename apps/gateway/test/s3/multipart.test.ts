@@ -259,6 +259,91 @@ describe('S3 multipart uploads with the AWS SDK', () => {
     );
     await c.send(new AbortMultipartUploadCommand({ Bucket: 'big', Key: 'nums', UploadId }));
   });
+
+  test('6 ListMultipartUploads pages through every upload of one key in initiation order, and past a common prefix once', async () => {
+    await c.send(new CreateBucketCommand({ Bucket: 'paged' }));
+    const started: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      started.push(
+        (await c.send(new CreateMultipartUploadCommand({ Bucket: 'paged', Key: 'same' }))).UploadId!,
+      );
+    }
+    for (const Key of ['dir/a', 'dir/b', 'dir/c', 'zz']) {
+      await c.send(new CreateMultipartUploadCommand({ Bucket: 'paged', Key }));
+    }
+    /** Every page with max-uploads 2 (as a paginator asks), until IsTruncated is false. */
+    async function pages(Delimiter?: string) {
+      const seen: string[] = [];
+      let KeyMarker: string | undefined;
+      let UploadIdMarker: string | undefined;
+      for (let n = 0; n < 20; n++) {
+        const r = await c.send(
+          new ListMultipartUploadsCommand({
+            Bucket: 'paged',
+            MaxUploads: 2,
+            KeyMarker,
+            UploadIdMarker,
+            Delimiter,
+          }),
+        );
+        for (const u of r.Uploads ?? []) seen.push(`${u.Key} ${u.UploadId}`);
+        for (const p of r.CommonPrefixes ?? []) seen.push(`prefix ${p.Prefix}`);
+        if (!r.IsTruncated) return seen;
+        ({ NextKeyMarker: KeyMarker, NextUploadIdMarker: UploadIdMarker } = r);
+      }
+      throw new Error(`still truncated after 20 pages: ${seen.join(', ')}`);
+    }
+    const all = await pages();
+    deepEqual(
+      all.filter((l) => l.startsWith('same ')),
+      started.map((id) => `same ${id}`),
+      'all seven, in the order they were started',
+    );
+    deepEqual(
+      all.filter((l) => !l.startsWith('same ')).map((l) => l.split(' ')[0]),
+      ['dir/a', 'dir/b', 'dir/c', 'zz'],
+    );
+    const rolled = await pages('/');
+    deepEqual(
+      rolled.filter((l) => l.startsWith('prefix ')),
+      ['prefix dir/'],
+      'the prefix once (the aws CLI stops at a repeated NextKeyMarker)',
+    );
+    deepEqual(
+      rolled.filter((l) => !l.startsWith('prefix ')),
+      [...started.map((id) => `same ${id}`), all.at(-1)],
+      'and every upload outside it',
+    );
+  });
+
+  test('7 Complete with If-None-Match: * over an existing object is 412 and leaves the upload to complete later; If-Match completes over the object it names', async () => {
+    const Key = 'lock-file';
+    await c.send(new PutObjectCommand({ Bucket: 'big', Key, Body: 'held' }));
+    const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'big', Key }));
+    const p1 = await c.send(
+      new UploadPartCommand({ Bucket: 'big', Key, UploadId, PartNumber: 1, Body: Buffer.alloc(1000, 7) }),
+    );
+    const complete = (o: { IfNoneMatch?: string; IfMatch?: string }) =>
+      c.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'big',
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] },
+          ...o,
+        }),
+      );
+    equal(await s3Error(complete({ IfNoneMatch: '*' })), 'PreconditionFailed');
+    equal(await s3Error(complete({ IfMatch: '"0123456789abcdef0123456789abcdef"' })), 'PreconditionFailed');
+    const held = await c.send(new GetObjectCommand({ Bucket: 'big', Key }));
+    equal(await held.Body!.transformToString(), 'held', 'the object is untouched');
+    const parts = await c.send(new ListPartsCommand({ Bucket: 'big', Key, UploadId }));
+    equal(parts.Parts?.length, 1, 'the upload is still there, its part too');
+    const done = await complete({ IfMatch: held.ETag });
+    ok(done.ETag?.endsWith('-1"'));
+    equal((await c.send(new HeadObjectCommand({ Bucket: 'big', Key }))).ContentLength, 1000);
+    equal((await detached(g)).length, 0);
+  });
 });
 
 describe('S3 multipart state survives a gateway restart', () => {

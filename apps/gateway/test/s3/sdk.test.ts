@@ -155,6 +155,95 @@ describe('S3 with the AWS SDK: buckets and objects', () => {
       await s3Error(c.send(new GetObjectCommand({ Bucket: 'photos', Key: 'digits', Range: 'bytes=10-' }))),
       { name: 'InvalidRange', status: 416 },
     );
+    // The 416 says the object's size (RFC 9110 §15.5.17) and, in its XML, the range asked for.
+    const past = await signed(g, key, {
+      method: 'GET',
+      path: '/photos/digits',
+      headers: { range: 'bytes=10-' },
+    });
+    deepEqual([past.status, past.headers['content-range']], [416, 'bytes */10']);
+    match(past.body, /<RangeRequested>bytes=10-<\/RangeRequested>/);
+    // HEAD answers a range as GET does: 206 with the part's length, or 416.
+    const head = await c.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'digits', Range: 'bytes=0-0' }));
+    deepEqual(
+      [head.$metadata.httpStatusCode, head.ContentLength, head.ContentRange],
+      [206, 1, 'bytes 0-0/10'],
+    );
+    equal(
+      (await s3Error(c.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'digits', Range: 'bytes=100-' }))))
+        .status,
+      416,
+    );
+    // An empty object keeps its own Content-Type on GET (not the XML of an error document).
+    await c.send(
+      new PutObjectCommand({ Bucket: 'photos', Key: 'empty.txt', Body: '', ContentType: 'text/plain' }),
+    );
+    const empty = await c.send(new GetObjectCommand({ Bucket: 'photos', Key: 'empty.txt' }));
+    deepEqual(
+      [empty.ContentType, empty.ContentLength, await empty.Body!.transformToString()],
+      ['text/plain', 0, ''],
+    );
+  });
+
+  test('5b conditional writes: If-None-Match: * creates only; If-Match replaces only the object it names; of racing creators one wins', async () => {
+    const put = (Key: string, Body: string, o: { IfNoneMatch?: string; IfMatch?: string } = {}) =>
+      c.send(new PutObjectCommand({ Bucket: 'photos', Key, Body, ...o }));
+    const first = await put('cond-lock', 'run-1', { IfNoneMatch: '*' });
+    deepEqual(await s3Error(put('cond-lock', 'run-2', { IfNoneMatch: '*' })), {
+      name: 'PreconditionFailed',
+      status: 412,
+    });
+    deepEqual(await s3Error(put('cond-lock', 'run-2', { IfMatch: `"${md5('other')}"` })), {
+      name: 'PreconditionFailed',
+      status: 412,
+    });
+    deepEqual(await s3Error(put('no-such', 'x', { IfMatch: first.ETag })), {
+      name: 'NoSuchKey',
+      status: 404,
+    });
+    const read = async (Key: string) =>
+      (await c.send(new GetObjectCommand({ Bucket: 'photos', Key }))).Body!.transformToString();
+    equal(await read('cond-lock'), 'run-1', 'refused writes changed nothing');
+    await put('cond-lock', 'run-3', { IfMatch: first.ETag });
+    equal(await read('cond-lock'), 'run-3');
+    // If-None-Match names no ETag on a write: only "*" means something there.
+    deepEqual(await s3Error(put('cond-lock', 'x', { IfNoneMatch: first.ETag })), {
+      name: 'NotImplemented',
+      status: 501,
+    });
+    // CopyObject's destination takes the same conditions.
+    deepEqual(
+      await s3Error(
+        c.send(
+          new CopyObjectCommand({
+            Bucket: 'photos',
+            Key: 'cond-lock',
+            CopySource: 'photos/digits',
+            IfNoneMatch: '*',
+          }),
+        ),
+      ),
+      { name: 'PreconditionFailed', status: 412 },
+    );
+    await c.send(
+      new CopyObjectCommand({
+        Bucket: 'photos',
+        Key: 'cond-lock-copy',
+        CopySource: 'photos/cond-lock',
+        IfNoneMatch: '*',
+      }),
+    );
+    equal(await read('cond-lock-copy'), 'run-3');
+    // Eight writers race to create one key: exactly one succeeds, and its bytes are what is there.
+    const racers = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => put('cond-race', `writer-${i}`, { IfNoneMatch: '*' })),
+    );
+    const won = racers.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    equal(won.length, 1, `one winner: ${JSON.stringify(racers.map((r) => r.status))}`);
+    for (const r of racers) {
+      if (r.status === 'rejected') equal((r.reason as S3ServiceException).name, 'PreconditionFailed');
+    }
+    equal(await read('cond-race'), `writer-${won[0]}`);
   });
 
   test('6 conditional GET: If-None-Match → 304, If-Match → 412, If-Modified-Since / If-Unmodified-Since', async () => {

@@ -12,7 +12,8 @@ export type ConditionOutcome = 'proceed' | 'not-modified' | 'failed';
 /** HTTP dates carry seconds; Last-Modified is compared at that resolution. */
 const seconds = (ns: bigint) => Number(ns / 1_000_000_000n);
 
-function etagMatches(list: string, etag: string): boolean {
+/** Whether an If-Match / If-None-Match list (quoted, weak or `*`) names the ETag (unquoted). */
+export function etagMatches(list: string, etag: string): boolean {
   for (const raw of list.split(',')) {
     const t = raw.trim().replace(/^W\//, '');
     if (t === '*' || t.replace(/^"|"$/g, '') === etag) return true;

@@ -18,13 +18,13 @@ export function parseRange(header: string | undefined, size: bigint): ByteRange 
   if (m[1]!.length > 19 || m[2]!.length > 19) return undefined;
   if (m[1] === '') {
     const n = BigInt(m[2]!);
-    if (n === 0n || size === 0n) throw unsatisfiable(size);
+    if (n === 0n || size === 0n) throw unsatisfiable(header, size);
     return { start: n >= size ? 0n : size - n, end: size - 1n };
   }
   const start = BigInt(m[1]!);
   const end = m[2] === '' ? size - 1n : BigInt(m[2]!);
   if (m[2] !== '' && end < start) return undefined;
-  if (start >= size) throw unsatisfiable(size);
+  if (start >= size) throw unsatisfiable(header, size);
   return { start, end: end >= size ? size - 1n : end };
 }
 
@@ -49,8 +49,12 @@ export function parseCopyRange(header: string | undefined, size: bigint): ByteRa
   return { start, end };
 }
 
-function unsatisfiable(size: bigint): S3Error {
-  return new S3Error('InvalidRange', 'The requested range is not satisfiable', {
-    ActualObjectSize: String(size),
-  });
+/** 416 with a Content-Range of `bytes *\/size` (RFC 9110 §15.5.17) and S3's RangeRequested. */
+function unsatisfiable(header: string, size: bigint): S3Error {
+  return new S3Error(
+    'InvalidRange',
+    'The requested range is not satisfiable',
+    { RangeRequested: header, ActualObjectSize: String(size) },
+    { headers: { 'content-range': `bytes */${size}` } },
+  );
 }

@@ -1,11 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { isFsError } from '../../storage/errors.ts';
-import type { Attributes, Credential } from '../../storage/types.ts';
+import type { Attributes, Credential, RemoveExpectation } from '../../storage/types.ts';
 import { modeFor, type OthersAccess } from './acl.ts';
 import type { ChecksumAlgorithm } from './checksums/index.ts';
+import { etagMatches, preconditionFailed, requestConditions } from './conditions.ts';
 import type { S3Call, S3Env } from './context.ts';
 import { asS3Error, S3Error } from './deps.ts';
-import { etagXattrs } from './etag.ts';
+import { etagXattrs, objectEtag } from './etag.ts';
 import type { KeyPath } from './keys.ts';
 import { DIR_MARKER_XATTR, type ObjectMetadata } from './metadata.ts';
 import { holdNs, lockStateOf } from './object-lock/retention.ts';
@@ -41,6 +43,75 @@ export interface ObjectLink {
   others?: OthersAccess;
   /** The checksums its client sent, verified (stored-checksum.ts). */
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+  /** A conditional write's precondition on the object it replaces (writeCondition). */
+  condition?: WriteCondition;
+}
+
+/**
+ * What a conditional write (PutObject, CopyObject, CompleteMultipartUpload) asks of the key's
+ * current object: `If-None-Match: *` that there is none, `If-Match` that its ETag is one of
+ * those listed. Checked as the object is linked, so of two writers racing to create a key
+ * with `If-None-Match: *` one gets 412 — a lock file taken this way is held by one.
+ */
+export interface WriteCondition {
+  noObject: boolean;
+  /** The If-Match list, as sent. */
+  etags?: string;
+}
+
+/** The request's write precondition, if it has one; If-None-Match takes only `*` (501 otherwise). */
+export function writeCondition(h: IncomingHttpHeaders): WriteCondition | undefined {
+  const { ifMatch, ifNoneMatch } = requestConditions(h);
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+    throw new S3Error('NotImplemented', 'If-None-Match on a write takes only "*" (no object by that key).', {
+      Header: 'If-None-Match',
+    });
+  }
+  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  return { noObject: ifNoneMatch !== undefined, etags: ifMatch };
+}
+
+/**
+ * A write's precondition checked early: CompleteMultipartUpload's, before its parts are
+ * consumed, so a 412 leaves the upload to complete later. linkObject checks it again.
+ */
+export async function precheckCondition(
+  env: S3Env,
+  cred: Credential,
+  parentIno: bigint,
+  kp: KeyPath,
+  key: string,
+  condition: WriteCondition,
+): Promise<void> {
+  await checkCondition(env, condition, await fileAt(env, cred, parentIno, kp.name, key));
+}
+
+/** A directory marker (a key ending in `/`) is a directory here: not written conditionally. */
+export function markerCondition(): S3Error {
+  return new S3Error(
+    'NotImplemented',
+    'A conditional write of a key ending in "/" (a directory marker) is not supported.',
+    {
+      Header: 'If-None-Match / If-Match',
+    },
+  );
+}
+
+/**
+ * Checks a write's precondition against the object it would replace; answers how the link may
+ * replace it: not at all (false: nothing may hold the name), or only that object unchanged.
+ */
+async function checkCondition(
+  env: S3Env,
+  c: WriteCondition,
+  replaced: Attributes | undefined,
+): Promise<false | RemoveExpectation> {
+  if (c.noObject && replaced) throw preconditionFailed('If-None-Match');
+  if (c.etags === undefined) return false;
+  if (!replaced) throw new S3Error('NoSuchKey', 'The specified key does not exist.');
+  const etag = await objectEtag(env.ns, replaced, await env.ns.listXattrs(replaced.ino));
+  if (!etagMatches(c.etags, etag)) throw preconditionFailed('If-Match');
+  return { ino: replaced.ino, changeId: replaced.changeId };
 }
 
 /**
@@ -65,7 +136,7 @@ export async function linkObject(env: S3Env, cred: Credential, o: ObjectLink): P
 async function linkInPlace(
   env: S3Env,
   cred: Credential,
-  { bucketIno, key, kp, file, metadata, etag, others, checksums }: ObjectLink,
+  { bucketIno, key, kp, file, metadata, etag, others, checksums, condition }: ObjectLink,
   status: VersioningStatus | undefined,
 ): Promise<LinkedObject> {
   const { ns } = env;
@@ -97,10 +168,16 @@ async function linkInPlace(
     // SMB clients caching the object being replaced flush and give it up first.
     const recall = replaced && env.ns.caching.recall(replaced.ino);
     if (recall) await recall;
+    // A precondition holds until the link: that commit refuses a name taken (or an object
+    // changed) since. In a versioned bucket the key's lock holds other S3 writers off, and
+    // keeping the replaced object as a version changes it: the link then replaces freely.
+    let replace: boolean | RemoveExpectation = true;
+    if (condition) replace = await checkCondition(env, condition, replaced);
+    if (status && replace !== false) replace = true;
     const version = status && (await retireForWrite(env, status, cred, bucketIno, kp, parent.ino));
     versionId = version?.versionId;
     try {
-      linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, true, {
+      linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, replace, {
         ...metadata,
         ...etagXattrs(etag, predicted),
         ...checksumXattrs(checksums, predicted),
@@ -108,9 +185,14 @@ async function linkInPlace(
       });
     } catch (e) {
       if (isFsError(e, 'EISDIR')) throw pathConflict(key, 'a prefix of that name holds other objects');
+      // Another writer linked the key first.
+      if (replace === false && isFsError(e, 'EEXIST')) throw preconditionFailed('If-None-Match');
       // A DELETE of the prefix's last object removed its directory (S3 has no empty prefixes)
-      // between finding it and linking into it: made again, the link goes there.
-      if (attempt < LINK_ATTEMPTS && (isFsError(e, 'ESTALE') || isFsError(e, 'ENOENT'))) continue;
+      // between finding it and linking into it: made again, the link goes there. (Under
+      // If-Match, the object examined was replaced or removed meanwhile: examined again.)
+      const stale = isFsError(e, 'ESTALE') || isFsError(e, 'ENOENT');
+      if (attempt < LINK_ATTEMPTS && stale) continue;
+      if (typeof replace === 'object' && stale) throw preconditionFailed('If-Match');
       throw e;
     }
   }

@@ -1,7 +1,7 @@
 import { fsError } from '../errors.ts';
 import { checkNewName } from '../names.ts';
 import { requireAccess, requireStickyRight, W_OK, X_OK } from '../permissions.ts';
-import type { Attributes, Credential } from '../types.ts';
+import type { Attributes, Credential, RemoveExpectation } from '../types.ts';
 import { writeXattrs } from './attributes.ts';
 import { insertInode, unlinkEntry } from './entries.ts';
 import { allExtents, attrsOf, destroyInode, mustDirNamed, mustRow } from './inodes.ts';
@@ -42,6 +42,8 @@ export function* createDetached(
 /**
  * Links a detached file into a directory in one transaction, replacing an existing
  * non-directory entry when `replace` is set: readers see the old file or the new, never a mix.
+ * With an expectation, only that file, unchanged since it was examined, is replaced (ESTALE
+ * if the name holds another or it changed, ENOENT if the name is free): a conditional write.
  * `xattrs` are set (quietly: they describe the content) in the same transaction.
  */
 export function* linkDetached(
@@ -50,7 +52,7 @@ export function* linkDetached(
   ino: bigint,
   dirIno: bigint,
   name: string,
-  replace: boolean,
+  replace: boolean | RemoveExpectation,
   xattrs: Record<string, Buffer | undefined> = {},
 ): Program<{ attrs: Attributes; fx: Effects }> {
   const fx = noEffects();
@@ -65,8 +67,12 @@ export function* linkDetached(
     const a = toAttributes(row);
     if (a.type === 'dir') throw fsError('EISDIR', 'a directory has that name', name);
     if (!replace) throw fsError('EEXIST', 'already exists', name);
+    if (replace !== true && (a.ino !== replace.ino || a.changeId !== replace.changeId))
+      throw fsError('ESTALE', 'the name no longer holds the file examined, unchanged', name);
     requireStickyRight(cred, dir, a, name);
     yield* unlinkEntry(ctx, dir, name, row, fx);
+  } else if (replace !== true && replace !== false) {
+    throw fsError('ENOENT', 'the file examined is gone', name);
   }
   const now = ctx.now();
   yield* run('insertDirent', dir.ino, name, ino, TYPE_CODES.file);

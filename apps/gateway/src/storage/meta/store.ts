@@ -313,7 +313,7 @@ export abstract class MetadataStore implements TxContext {
     ino: bigint,
     dir: bigint,
     name: string,
-    replace: boolean,
+    replace: boolean | RemoveExpectation,
     xattrs?: Record<string, Buffer | undefined>,
   ) {
     return this.tx(() => detachedOps.linkDetached(this, cred, ino, dir, name, replace, xattrs));

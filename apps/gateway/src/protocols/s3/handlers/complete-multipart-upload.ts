@@ -7,7 +7,15 @@ import { keyPath } from '../keys.ts';
 import { callerUpload, MIN_PART_BYTES } from '../multipart/access.ts';
 import type { PartRecord } from '../multipart/store.ts';
 import { bucketDir, ensureParents } from '../objects.ts';
-import { type LinkedObject, linkObject, readSmallBody, versionHeader } from '../store-object.ts';
+import {
+  type LinkedObject,
+  linkObject,
+  markerCondition,
+  precheckCondition,
+  readSmallBody,
+  versionHeader,
+  writeCondition,
+} from '../store-object.ts';
 import { doc, el, parseCompleteRequest } from '../xml.ts';
 
 /**
@@ -17,6 +25,8 @@ import { doc, el, parseCompleteRequest } from '../xml.ts';
  */
 export async function completeMultipartUpload(call: S3Call): Promise<S3Reply> {
   const kp = keyPath(call.key);
+  const condition = writeCondition(call.headers);
+  if (condition && kp.marker) throw markerCondition();
   const listed = parseCompleteRequest(await readSmallBody(call));
   const first = await callerUpload(call);
   const { ns, uploads } = call.env;
@@ -60,7 +70,8 @@ export async function completeMultipartUpload(call: S3Call): Promise<S3Reply> {
       }
     }
     // Checked before the parts are consumed, so a refusal leaves the upload usable.
-    await ensureParents(call.env, call.cred, bucket.ino, kp, call.key);
+    const parent = await ensureParents(call.env, call.cred, bucket.ino, kp, call.key);
+    if (condition) await precheckCondition(call.env, call.cred, parent.ino, kp, call.key, condition);
     const etag = multipartEtag(chosen.map((r) => r.md5));
     const metadata: Record<string, Buffer> = {};
     for (const [k, v] of Object.entries(u.info.metadata)) metadata[k] = Buffer.from(v, 'base64');
@@ -86,6 +97,7 @@ export async function completeMultipartUpload(call: S3Call): Promise<S3Reply> {
         file: composed,
         metadata,
         etag: { multipart: etag },
+        condition,
         ...(u.info.acl ? { others: cannedAcl(u.info.acl, await aclContext(call)) } : {}),
       });
     } finally {

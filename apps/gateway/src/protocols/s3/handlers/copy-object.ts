@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { aclOnWrite } from '../acl.ts';
+import { etagMatches, preconditionFailed } from '../conditions.ts';
 import type { S3Call, S3Reply } from '../context.ts';
 import { openCopySource } from '../copy-source.ts';
 import { S3Error } from '../deps.ts';
@@ -13,7 +14,14 @@ import {
 } from '../metadata.ts';
 import { newObjectLock } from '../object-lock/retention.ts';
 import { bucketDir } from '../objects.ts';
-import { hashing, linkObject, storeMarker, versionHeader } from '../store-object.ts';
+import {
+  hashing,
+  linkObject,
+  markerCondition,
+  storeMarker,
+  versionHeader,
+  writeCondition,
+} from '../store-object.ts';
 import { TAGS_XATTR } from '../tagging.ts';
 import { fileChunks, MAX_PUT_BYTES, writeAside } from '../upload.ts';
 import { versioningOf } from '../versioning/writes.ts';
@@ -26,6 +34,8 @@ import { doc, el, isoDate } from '../xml.ts';
 export async function copyObject(call: S3Call): Promise<S3Reply> {
   const kp = keyPath(call.key);
   refuseUnsupportedWriteHeaders(call.headers);
+  const condition = writeCondition(call.headers);
+  if (condition && kp.marker) throw markerCondition();
   const others = await aclOnWrite(call);
   const directive = call.headers['x-amz-metadata-directive'] ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') {
@@ -62,6 +72,10 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
   }
   // Onto itself: new metadata in place — unless the bucket keeps versions, where it is a new version.
   if (ontoItself && !(await versioningOf(call.env, bucket.ino))) {
+    // The destination is the source, just opened: its precondition is checked against it.
+    if (condition?.noObject) throw preconditionFailed('If-None-Match');
+    if (condition?.etags !== undefined && !etagMatches(condition.etags, src.etag))
+      throw preconditionFailed('If-Match');
     await ns.setXattrs(call.cred, src.attrs.ino, replaceMetadata(src.xattrs, metadata));
     const now = await ns.getattr(src.attrs.ino);
     if (now.type === 'file') {
@@ -99,6 +113,7 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
     metadata,
     etag: { md5Hex },
     others,
+    condition,
   });
   return result(md5Hex, linked.attrs.mtimeNs, { ...sourceVersion(src), ...versionHeader(linked) });
 }

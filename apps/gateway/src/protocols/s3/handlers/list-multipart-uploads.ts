@@ -5,20 +5,31 @@ import { bucketDir } from '../objects.ts';
 import { doc, el, isoDate } from '../xml.ts';
 import { parseListArgs, parseMaxKeys } from './list-args.ts';
 
-/** GET /bucket?uploads — the caller's uploads in progress, by key then initiation. */
+/**
+ * GET /bucket?uploads — the caller's uploads in progress, by key, then by upload id (the
+ * order `upload-id-marker` pages in; ids begin with their initiation time, so this is
+ * initiation order too). After a page that ended on a common prefix (NextKeyMarker is that
+ * prefix), the next page starts past every key under it.
+ */
 export async function listMultipartUploads(call: S3Call): Promise<S3Reply> {
   const a = parseListArgs(call.query);
   const maxUploads = parseMaxKeys(call.query.get('max-uploads'), 'max-uploads');
   const keyMarker = call.query.get('key-marker') ?? '';
   const idMarker = call.query.get('upload-id-marker') ?? '';
+  const markerIsPrefix =
+    a.delimiter !== '' &&
+    keyMarker.length > a.prefix.length &&
+    keyMarker.startsWith(a.prefix) &&
+    keyMarker.indexOf(a.delimiter, a.prefix.length) === keyMarker.length - a.delimiter.length;
   await bucketDir(call.env, call.cred, call.bucket);
   const all = (await call.env.uploads.list())
     .filter((u) => u.info.bucket === call.bucket && u.info.key.startsWith(a.prefix) && mayUse(call.cred, u))
     .filter((u) => {
+      if (markerIsPrefix && u.info.key.startsWith(keyMarker)) return false;
       const c = compareKeys(u.info.key, keyMarker);
       return c > 0 || (c === 0 && idMarker !== '' && u.uploadId > idMarker);
     })
-    .sort((x, y) => compareKeys(x.info.key, y.info.key) || x.info.initiated - y.info.initiated);
+    .sort((x, y) => compareKeys(x.info.key, y.info.key) || (x.uploadId < y.uploadId ? -1 : 1));
   let items = '';
   let prefixes = '';
   let count = 0;

@@ -6,7 +6,14 @@ import { keyPath } from '../keys.ts';
 import { metadataFromHeaders, refuseUnsupportedWriteHeaders } from '../metadata.ts';
 import { newObjectLock } from '../object-lock/retention.ts';
 import { bucketDir } from '../objects.ts';
-import { linkObject, requireEmptyBody, storeMarker, versionHeader } from '../store-object.ts';
+import {
+  linkObject,
+  markerCondition,
+  requireEmptyBody,
+  storeMarker,
+  versionHeader,
+  writeCondition,
+} from '../store-object.ts';
 import { declaredLength, writeAside } from '../upload.ts';
 
 /**
@@ -17,6 +24,8 @@ import { declaredLength, writeAside } from '../upload.ts';
 export async function putObject(call: S3Call): Promise<S3Reply> {
   const kp = keyPath(call.key);
   refuseUnsupportedWriteHeaders(call.headers);
+  const condition = writeCondition(call.headers);
+  if (condition && kp.marker) throw markerCondition();
   const others = await aclOnWrite(call);
   const expected = declaredLength(call.headers);
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
@@ -40,6 +49,7 @@ export async function putObject(call: S3Call): Promise<S3Reply> {
     etag: { md5Hex: body.md5Hex },
     others,
     checksums: body.checksums,
+    condition,
   });
   const headers: Record<string, string> = { etag: quoted(body.md5Hex), ...versionHeader(linked) };
   for (const [algorithm, value] of Object.entries(body.checksums)) {

@@ -90,7 +90,9 @@ export class UploadStore {
   }
 
   async create(info: UploadInfo): Promise<string> {
-    const uploadId = randomBytes(16).toString('hex');
+    // Its initiation time first (ms, 12 hex digits), then 80 random bits: listings page by id,
+    // and the ids of one key then sort as the uploads were started.
+    const uploadId = Date.now().toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
     const dir = await this.ns.mkdir(ROOT, this.dirIno, uploadId, 0o700);
     await this.ns.setXattrs(ROOT, dir.ino, { [INFO_XATTR]: Buffer.from(JSON.stringify(info)) });
     return uploadId;
