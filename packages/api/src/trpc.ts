@@ -65,13 +65,23 @@ function readable(error: TRPCError): TRPCError {
   return new TRPCError({ code: 'BAD_REQUEST', message: z.prettifyError(error.cause), cause: error.cause });
 }
 
-async function rawInput(getRawInput: () => Promise<unknown>): Promise<RawInput> {
+/** The mutation's input as sent; undefined when its body was not JSON at all. */
+async function rawInput(getRawInput: () => Promise<unknown>): Promise<RawInput | undefined> {
   try {
     const v = await getRawInput();
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as RawInput) : {};
   } catch {
-    return {};
+    return undefined;
   }
+}
+
+/**
+ * What the audit entry says of a failure. A body that is not JSON fails in the parser, whose
+ * message quotes the bytes around the fault — a password or a key sent unquoted by a script:
+ * the entry (which viewers read) says only that the body was malformed.
+ */
+function failureDetail(error: TRPCError, bodyRead: boolean): string {
+  return error.code === 'PARSE_ERROR' || !bodyRead ? 'malformed JSON body' : error.message;
 }
 
 type Access = 'public' | Role;
@@ -86,7 +96,8 @@ type Access = 'public' | Role;
  */
 function gate(access: Access) {
   return t.middleware(async ({ ctx, type, path, meta, getRawInput, next }) => {
-    const input = type === 'mutation' ? await rawInput(getRawInput) : {};
+    const parsed = type === 'mutation' ? await rawInput(getRawInput) : {};
+    const input = parsed ?? {};
     const audit = async (outcome: AuditOutcome, extra?: Record<string, unknown>) => {
       if (type !== 'mutation') return;
       const m = meta?.audit;
@@ -97,7 +108,10 @@ function gate(access: Access) {
           : { ...(typeof asked === 'object' && asked !== null ? asked : {}), ...extra };
       try {
         await ctx.control.recordAudit({
-          actor: ctx.session ? actorOf(ctx.session) : (m?.actor?.(input) ?? 'anonymous'),
+          // An unreadable body names no one: its actor is anonymous, not `console:` with no name.
+          actor: ctx.session
+            ? actorOf(ctx.session)
+            : ((parsed !== undefined ? m?.actor?.(input) : undefined) ?? 'anonymous'),
           action: typeof m?.action === 'function' ? m.action(input) : (m?.action ?? path),
           target: m?.target?.(input) ?? '',
           outcome,
@@ -133,7 +147,8 @@ function gate(access: Access) {
       const error = readable(result.error);
       // A rate limit's refusals are not recorded one by one: a flood of them would fill the
       // audit log. The limit logs when it starts refusing (console sign-in: SignInThrottle).
-      if (error.code !== 'TOO_MANY_REQUESTS') await audit(outcomeOf(error), { error: error.message });
+      if (error.code !== 'TOO_MANY_REQUESTS')
+        await audit(outcomeOf(error), { error: failureDetail(error, parsed !== undefined) });
       throw error;
     }
     const done = meta?.audit?.result?.(result.data);

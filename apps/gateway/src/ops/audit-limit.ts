@@ -1,5 +1,5 @@
 import type { Gateway } from '../daemon/gateway.ts';
-import { RepeatLimit } from '../util/repeat-limit.ts';
+import { type HeldBack, RepeatLimit } from '../util/repeat-limit.ts';
 
 /**
  * Audit entries of callers that proved nothing — no console session, no admin token — are what
@@ -13,6 +13,34 @@ import { RepeatLimit } from '../util/repeat-limit.ts';
 export const AUDIT_LIMIT = { perWindow: 30, windowMs: 60_000 };
 
 const limits = new WeakMap<Gateway, RepeatLimit>();
+const signInLimits = new WeakMap<Gateway, RepeatLimit>();
+
+/**
+ * A limit whose window summaries go to the log (`warning`) and to the audit log as one
+ * `audit.suppressed` entry for the address, its tally under `tally`.
+ */
+function summarizingLimit(
+  gw: Gateway,
+  tally: 'actions' | 'signIns',
+  warning: (h: HeldBack) => string,
+): RepeatLimit {
+  return new RepeatLimit((h) => {
+    gw.log.warn(
+      { remote: h.key, suppressed: h.suppressed, ...(tally === 'actions' ? { actions: h.kinds } : {}) },
+      warning(h),
+    );
+    gw.control.audit
+      .record({
+        actor: 'anonymous',
+        action: 'audit.suppressed',
+        target: `address:${h.key}`,
+        outcome: 'denied',
+        detail: { suppressed: h.suppressed, [tally]: h.kinds, windowSeconds: h.windowSeconds },
+        remoteAddr: h.key,
+      })
+      .catch((err: unknown) => gw.log.error({ err }, 'audit record failed'));
+  }, AUDIT_LIMIT);
+}
 
 /**
  * The gateway's one limit, shared by the console API's and the admin API's audit writers (key:
@@ -21,23 +49,39 @@ const limits = new WeakMap<Gateway, RepeatLimit>();
 export function auditLimit(gw: Gateway): RepeatLimit {
   let limit = limits.get(gw);
   if (!limit) {
-    limit = new RepeatLimit((h) => {
-      gw.log.warn(
-        { remote: h.key, suppressed: h.suppressed, actions: h.kinds },
+    limit = summarizingLimit(
+      gw,
+      'actions',
+      (h) =>
         `audit: ${h.suppressed} more unauthenticated requests from ${h.key} in ${h.windowSeconds} s were refused and not recorded one by one`,
-      );
-      gw.control.audit
-        .record({
-          actor: 'anonymous',
-          action: 'audit.suppressed',
-          target: `address:${h.key}`,
-          outcome: 'denied',
-          detail: { suppressed: h.suppressed, actions: h.kinds, windowSeconds: h.windowSeconds },
-          remoteAddr: h.key,
-        })
-        .catch((err: unknown) => gw.log.error({ err }, 'audit record failed'));
-    }, AUDIT_LIMIT);
+    );
     limits.set(gw, limit);
   }
   return limit;
+}
+
+/**
+ * Failed console sign-ins have their own 30 entries per address and minute, apart from every
+ * other unauthenticated refusal: junk requests sent first cannot use up the budget so that
+ * the password guessing after them goes unrecorded. (The sign-in throttle already slows each
+ * user's guesses from an address.) Past the 30, the minute's summary names each user tried
+ * with the number of attempts (kind: the entry's actor, `console:<user>`).
+ */
+export function signInAuditLimit(gw: Gateway): RepeatLimit {
+  let limit = signInLimits.get(gw);
+  if (!limit) {
+    limit = summarizingLimit(
+      gw,
+      'signIns',
+      (h) =>
+        `audit: ${h.suppressed} more failed console sign-ins from ${h.key} in ${h.windowSeconds} s were not recorded one by one (the audit log's audit.suppressed entry names the users tried)`,
+    );
+    signInLimits.set(gw, limit);
+  }
+  return limit;
+}
+
+/** Entries held back by both limits, for the metric. */
+export function auditSuppressedTotal(gw: Gateway): number {
+  return auditLimit(gw).suppressedTotal + signInAuditLimit(gw).suppressedTotal;
 }

@@ -129,6 +129,23 @@ health: { bind: 0.0.0.0:${port} }
     equal(JSON.parse(path.body).scope, 'path /');
   });
 
+  test('4b a malformed body is refused without quoting it: a key or password left unquoted reaches neither the answer nor the audit log', async () => {
+    const r = await fetchText(`${base()}/admin/cache/invalidate`, {
+      method: 'POST',
+      body: '{"path":"/","key":MIIEvQIBADANBgkq}',
+    });
+    equal(r.status, 400);
+    match(r.body, /malformed JSON body/);
+    ok(!r.body.includes('MIIE'), r.body);
+    const cp = await openControlPlane({ stateDir: join(dir, 'state') });
+    try {
+      const entries = await cp.audit.list({ limit: 100 });
+      ok(!JSON.stringify(entries).includes('MIIE'), 'the audit log quotes the body');
+    } finally {
+      await cp.close();
+    }
+  });
+
   test('5 from a non-loopback address a request without a token is 401', async (t) => {
     const addr = nonLoopbackAddress();
     if (!addr) return t.skip('this host has no non-loopback IPv4 address');
@@ -158,16 +175,67 @@ health: { bind: 0.0.0.0:${port} }
     equal(odd.status, 200);
   });
 
+  test(
+    "5c loopback trust is for root and the gateway's own user: another local account needs a token, whatever x-cfs-actor it claims",
+    requireTools('curl'),
+    async (t) => {
+      if (process.getuid?.() !== 0) return t.skip('needs root, to run curl as another user');
+      const asNobody = await runCommand(
+        'curl',
+        ['-s', '-X', 'POST', '-H', 'x-cfs-actor: cli:root', `${base()}/admin/cache/invalidate`],
+        { uid: 65534, gid: 65534 },
+      );
+      match(
+        asNobody.stdout,
+        /loopback trust covers root and the gateway's own user; uid 65534 needs a token/,
+      );
+      // With a token it may: the token is who it is.
+      const withToken = await runCommand(
+        'curl',
+        [
+          '-s',
+          '-X',
+          'POST',
+          '-H',
+          `authorization: Bearer ${operatorToken}`,
+          `${base()}/admin/cache/invalidate`,
+        ],
+        { uid: 65534, gid: 65534 },
+      );
+      equal(JSON.parse(withToken.stdout).scope, 'all');
+    },
+  );
+
+  test(
+    '5d a loopback request naming another host (a DNS-rebound page) needs a token',
+    requireTools('curl'),
+    async () => {
+      const r = await runCommand('curl', [
+        '-s',
+        '-H',
+        `host: attacker.example:${port}`,
+        `${base()}/admin/connections`,
+      ]);
+      match(r.stdout, /naming host attacker\.example/);
+      equal((await fetchText(`http://localhost:${port}/admin/connections`)).status, 200);
+    },
+  );
+
   test('6 every change is in the audit log with who, what it was done to and the outcome; reads are not; no token appears in the logs', async () => {
     const cp = await openControlPlane({ stateDir: join(dir, 'state') });
     try {
       const entries = await cp.audit.list({ limit: 100 });
       const seen = entries.map((e) => `${e.action}:${e.actor}:${e.target}:${e.outcome}`);
       const has = (entry: string) => ok(seen.includes(entry), `${entry} in ${seen.join(' ')}`);
-      has('cache.invalidate:loopback:all:ok');
-      has('cache.invalidate:loopback:path:/:ok');
+      // A loopback caller is the user that owns its socket (curl run as root: cli:root),
+      // whatever it claims in x-cfs-actor (test 5b's cli:<script>).
+      has(`cache.invalidate:${cliActor()}:all:ok`);
+      has(`cache.invalidate:${cliActor()}:path:/:ok`);
       has('cache.invalidate:token:ops:uid=1000:ok');
       has('gateway.drain:anonymous:/admin/drain:denied');
+      // A valid token short of the role is refused as itself, not as anonymous.
+      has('gateway.drain:token:dash:/admin/drain:denied');
+      if (process.getuid?.() === 0) has('cache.invalidate:anonymous:/admin/cache/invalidate:denied');
       has('circuits.reset:token:ops:circuit:metadata:ok');
       has(`gateway.drain:${cliActor()}:gateway:ok`);
       has(`gateway.undrain:${cliActor()}:gateway:ok`);

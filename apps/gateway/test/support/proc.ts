@@ -17,6 +17,9 @@ export interface SpawnOptions {
    * it does so only while something waits on it: `exited`, waitForLine(), stop()).
    */
   keepAlive?: boolean;
+  /** Run as this user and group (the test process must be root). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface ExitStatus {
@@ -88,6 +91,8 @@ export function spawnProcess(
     env,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     detached: true,
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
 
   const out: string[] = [];

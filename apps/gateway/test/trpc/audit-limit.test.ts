@@ -47,6 +47,33 @@ test('a running gateway: 40 unauthenticated refusals from one address are 30 aud
   assert.equal(await g.gw.control.users.get('intruder0'), null);
 });
 
+test('failed sign-ins have their own audit budget: 40 junk refusals first do not hide the 4 wrong passwords after them; an unreadable body is audited without its bytes', async (t) => {
+  const { startTrpcGateway, trpc } = await import('./fixture.ts');
+  const g = await startTrpcGateway();
+  t.after(() => g.stop());
+  await Promise.all(
+    Array.from({ length: 40 }, () =>
+      fetch(`${g.base}/admin/drain`, { method: 'POST', headers: { origin: 'http://evil.example' } }).then(
+        (r) => r.arrayBuffer(),
+      ),
+    ),
+  );
+  for (let i = 0; i < 4; i++) {
+    const r = await trpc(g.base, 'mutation', 'auth.signIn', { user: 'uadmin', password: `Guess-pw-${i}x` });
+    assert.equal(r.status, 401);
+  }
+  const bad = await trpc(g.base, 'mutation', 'auth.signIn', undefined, {
+    rawBody: '{"user":"uadmin","password":GuessedPw777}',
+  });
+  assert.equal(bad.status, 400);
+  const signIns = await g.gw.control.audit.list({ action: 'console.signin', limit: 100 });
+  assert.equal(signIns.filter((e) => e.actor === 'console:uadmin' && e.outcome === 'denied').length, 4);
+  const unreadable = signIns.find((e) => e.outcome !== 'denied' || e.actor === 'anonymous');
+  assert.equal(unreadable?.actor, 'anonymous', JSON.stringify(signIns));
+  const all = JSON.stringify(await g.gw.control.audit.list({ limit: 200 }));
+  assert.ok(!all.includes('GuessedPw'), 'the unreadable body is quoted in the audit log');
+});
+
 test('audit.retention: entries older than it (365d by default) are deleted a batch at a time, the rest kept', async (t) => {
   const { startTrpcGateway } = await import('./fixture.ts');
   const { pruneAudit } = await import('../../src/ops/trpc/feature.ts');

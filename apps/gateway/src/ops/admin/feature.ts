@@ -11,7 +11,10 @@ import { circuits, connections, invalidateCaches, resetCircuit } from './endpoin
 export const adminFeature: Feature = {
   name: 'admin',
   start(gw) {
-    gw.admin.authenticate = createAuthenticator(gw.control, () => gw.config.admin.trustLoopback);
+    gw.admin.authenticate = createAuthenticator(gw.control, {
+      enabled: () => gw.config.admin.trustLoopback,
+      boundHost: () => gw.config.health.bind.host,
+    });
     gw.admin.audit = async (e) => {
       if (!e.caller && !auditLimit(gw).admit(e.remoteAddress, e.action)) return;
       try {

@@ -36,10 +36,14 @@ export const TLS_TARGET: AuditTarget = () => 's3.tls';
 export type AdminHandler = (req: AdminRequest) => Promise<AdminResult> | AdminResult;
 
 /** Decides who the caller is: a Caller, or an HTTP refusal (401/403) — the only auth check. */
-export type Authenticator = (
-  req: IncomingMessage,
-  minRole: Role,
-) => Promise<Caller | { status: 401 | 403; error: string }>;
+export type Authenticator = (req: IncomingMessage, minRole: Role) => Promise<Caller | Refusal>;
+
+/** A refusal; a 403's caller proved who it is (a valid token short of the role): audited as itself. */
+export interface Refusal {
+  status: 401 | 403;
+  error: string;
+  caller?: Caller;
+}
 
 /** Records an admin action with who, what, when and the outcome. */
 export type Auditor = (entry: {
@@ -108,7 +112,7 @@ export class AdminRoutes {
     const who = await this.authenticate(req, minRole);
     if ('status' in who) {
       await this.audit({
-        caller: undefined,
+        caller: who.caller,
         remoteAddress,
         action,
         target,
@@ -163,7 +167,11 @@ export class AdminRoutes {
   }
 }
 
-/** The request's JSON body; 413 past MAX_ADMIN_BODY, 400 with the parser's message when malformed. */
+/**
+ * The request's JSON body; 413 past MAX_ADMIN_BODY, 400 when malformed. Not the parser's
+ * message: it quotes the bytes around the fault (a key or password a script left unquoted),
+ * and the refusal is stored in the audit log, which viewers read.
+ */
 export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -177,7 +185,7 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   if (text === '') return undefined;
   try {
     return JSON.parse(text);
-  } catch (e) {
-    throw Object.assign(new Error(`malformed JSON: ${(e as Error).message}`), { status: 400 });
+  } catch {
+    throw Object.assign(new Error('malformed JSON body: not a JSON document'), { status: 400 });
   }
 }

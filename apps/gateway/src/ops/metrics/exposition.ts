@@ -3,7 +3,7 @@ import { PROTOCOLS } from '../../config/defaults.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import type { Backend, BreakerState } from '../../storage/circuit-breaker.ts';
 import { loopStalls } from '../../util/loop-stalls.ts';
-import { auditLimit } from '../audit-limit.ts';
+import { auditSuppressedTotal } from '../audit-limit.ts';
 import { signInThrottle } from '../trpc/session.ts';
 import type { QuotaReader } from './quota-reader.ts';
 import { LATENCY_BUCKETS, type RequestStats } from './request-stats.ts';
@@ -198,7 +198,7 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     'gateway_audit_entries_suppressed_total',
     'Refusals of unauthenticated callers not recorded one by one in the audit log (past 30 per address and minute)',
     [],
-    () => [[{}, auditLimit(gw).suppressedTotal]],
+    () => [[{}, auditSuppressedTotal(gw)]],
   );
 
   counter(

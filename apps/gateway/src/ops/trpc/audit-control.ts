@@ -1,7 +1,7 @@
 import type { GatewayControl } from '@claudefs/api';
 import { auditView } from '../../control/views.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
-import { auditLimit } from '../audit-limit.ts';
+import { auditLimit, signInAuditLimit } from '../audit-limit.ts';
 
 /** Reading the audit log, and storing what the router audits (secret-looking keys redacted there). */
 export function auditControl(gw: Gateway): Pick<GatewayControl, 'auditLog' | 'recordAudit'> {
@@ -23,13 +23,13 @@ export function auditControl(gw: Gateway): Pick<GatewayControl, 'auditLog' | 're
       return { entries, nextBeforeId: rows.length > limit ? (entries.at(-1)?.id ?? null) : null };
     },
     async recordAudit(e) {
-      // A refusal of a caller that proved nothing may be held back (a sign-in that worked never is).
-      if (
-        e.authenticated === false &&
-        e.outcome !== 'ok' &&
-        !auditLimit(gw).admit(e.remoteAddress ?? '', e.action)
-      )
-        return;
+      // A refusal of a caller that proved nothing may be held back (a sign-in that worked never
+      // is); failed sign-ins under their own limit, tallied by the user tried.
+      if (e.authenticated === false && e.outcome !== 'ok') {
+        const signIn = e.action === 'console.signin';
+        const limit = signIn ? signInAuditLimit(gw) : auditLimit(gw);
+        if (!limit.admit(e.remoteAddress ?? '', signIn ? e.actor : e.action)) return;
+      }
       try {
         await gw.control.audit.record({
           actor: e.actor,

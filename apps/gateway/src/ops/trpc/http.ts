@@ -79,7 +79,7 @@ async function requestContext(
 export function mountTrpc(gw: Gateway, control: GatewayControl): void {
   const log = gw.log.child({ feature: 'trpc' });
   // Tokens only: loopback is never trusted here, since the console's proxy runs on loopback.
-  const bearer = createAuthenticator(gw.control, () => false);
+  const bearer = createAuthenticator(gw.control, { enabled: () => false, boundHost: () => '' });
   gw.ops.routePrefix('*', TRPC_PREFIX, async (req, res, url) => {
     if (url.pathname !== TRPC_PREFIX && !url.pathname.startsWith(`${TRPC_PREFIX}/`)) {
       sendJson(res, 404, { error: 'not found', path: url.pathname });

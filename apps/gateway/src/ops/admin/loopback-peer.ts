@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+
+/**
+ * Who is at the other end of a loopback TCP connection: the uid that owns the client's socket,
+ * from the kernel's socket tables (/proc/net/tcp and tcp6 list each socket's ports and its
+ * owner's uid). The client's socket is the one whose local port is the connection's remote
+ * port and whose remote port is the connection's local port. Undefined where /proc has no
+ * such tables (not Linux) or the client's socket is already gone.
+ */
+export async function loopbackPeerUid(remotePort: number, localPort: number): Promise<number | undefined> {
+  const local = `:${hexPort(remotePort)}`;
+  const remote = `:${hexPort(localPort)}`;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'latin1').catch(() => '');
+    for (const line of text.split('\n')) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid …
+      const f = line.trim().split(/\s+/);
+      if (f.length > 7 && f[1]!.endsWith(local) && f[2]!.endsWith(remote)) return Number(f[7]);
+    }
+  }
+  return undefined;
+}
+
+function hexPort(port: number): string {
+  return port.toString(16).toUpperCase().padStart(4, '0');
+}
+
+/** A uid's user name from /etc/passwd; the number itself when it has none. */
+export async function userNameOf(uid: number): Promise<string> {
+  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+  for (const line of passwd.split('\n')) {
+    const [name, , id] = line.split(':');
+    if (name && Number(id) === uid && id !== '') return name;
+  }
+  return String(uid);
+}
+
+/**
+ * Whether a Host header can only be the operator's own machine: an IP literal (a browser page
+ * reaches one by its address, never through a name a DNS rebinding could move), `localhost`,
+ * or the name the listener was bound to. A page on evil.example whose name was rebound to
+ * 127.0.0.1 sends `Host: evil.example`.
+ */
+export function isLocalHostHeader(host: string | undefined, boundHost: string): boolean {
+  if (host === undefined) return true;
+  const name = (
+    host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '')
+  ).toLowerCase();
+  return isIP(name) !== 0 || name === 'localhost' || name === boundHost.toLowerCase();
+}
