@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import { locateConfig } from '../config/locate.ts';
 import { formatProblem } from '../config/problems.ts';
@@ -31,6 +32,14 @@ export async function loadCliConfig(explicit: string | undefined): Promise<Gatew
 }
 
 export async function openCliNamespace(config: GatewayConfig): Promise<OpenedNamespace> {
+  // A metadata database missing because its volume is not mounted, or state_dir is mistyped,
+  // is not an empty namespace: `ls` would print nothing and `fsck` say clean.
+  if (config.metadata.kind === 'sqlite' && !existsSync(config.metadata.path)) {
+    throw new CliExit(
+      `the metadata database ${config.metadata.path} does not exist (node.state_dir ${config.stateDir}): is its volume mounted? The gateway creates it when it first starts`,
+      1,
+    );
+  }
   // Loaded by the commands that open the namespace, not by every command.
   const { openNamespace } = await import('../storage/open.ts');
   return openNamespace({

@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseListenAddress } from './address.ts';
 import { parseMetadataUrl } from './backend-url.ts';
 import { DEFAULTS, type Protocol } from './defaults.ts';
@@ -277,6 +278,38 @@ function durabilityChecks(raw: unknown): Finding[] {
 }
 
 /**
+ * `node.state_dir` must be a folder, or one the gateway can make: where it does not exist yet,
+ * its nearest existing parent must be a folder, and not in /proc or /sys (where nothing can
+ * be made). Checked when the file is read, so `validate-config` says so at the key, not the
+ * start at its first write.
+ */
+function stateDirCheck(raw: unknown, configDir: string): Finding[] {
+  const dir = text(mapAt(raw, 'node').state_dir);
+  if (dir === undefined || dir === '') return [];
+  const problem = stateDirProblem(resolve(configDir, dir));
+  return problem ? [{ path: ['node', 'state_dir'], message: problem, severity: 'error', at: 'value' }] : [];
+}
+
+function stateDirProblem(dir: string): string | undefined {
+  for (let p = dir; ; p = dirname(p)) {
+    if (p === '/proc' || p === '/sys') return `${dir} is under ${p}, where no folder can be made`;
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && dirname(p) !== p) continue;
+      if (code === 'ENOTDIR') return `${dir} cannot be a folder: a part of its path is a file`;
+      return `${dir} cannot be checked: ${(e as Error).message}`;
+    }
+    if (isDir) return undefined;
+    return p === dir
+      ? `${dir} is a file, not a folder`
+      : `${dir} cannot be made: ${p} is a file, not a folder`;
+  }
+}
+
+/**
  * `configDir` anchors relative TLS paths, as it anchors a relative state_dir. With `tlsAsWarnings`
  * certificate problems are reported but do not make the file invalid: the tools an operator
  * needs most when a certificate is bad (`cert status`, `preflight`, `drain`) still get a config.
@@ -285,5 +318,12 @@ export function crossCheck(raw: unknown, configDir: string, tlsAsWarnings = fals
   const tls = tlsChecks(raw, configDir).map((f) =>
     tlsAsWarnings ? { ...f, severity: 'warning' as const } : f,
   );
-  return [...portClashes(raw), ...exportChecks(raw), ...shareChecks(raw), ...durabilityChecks(raw), ...tls];
+  return [
+    ...stateDirCheck(raw, configDir),
+    ...portClashes(raw),
+    ...exportChecks(raw),
+    ...shareChecks(raw),
+    ...durabilityChecks(raw),
+    ...tls,
+  ];
 }

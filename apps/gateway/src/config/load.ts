@@ -5,6 +5,7 @@ import {
   isAlias,
   isPair,
   isScalar,
+  isSeq,
   LineCounter,
   parseDocument,
   visit,
@@ -84,6 +85,31 @@ function toPlain(doc: Document): { raw: unknown } | { error: string; pos: number
   }
 }
 
+/**
+ * A key given twice names itself (`node.name`), as every other problem does, and says which
+ * one counts for nothing: yaml refuses the document, so neither is taken.
+ */
+function duplicateKey(doc: Document, e: YAMLError): Partial<Problem> {
+  if (e.code !== 'DUPLICATE_KEY') return {};
+  let path: (string | number)[] | undefined;
+  visit(doc, {
+    Pair(_, pair, ancestors) {
+      if (!isScalar(pair.key) || pair.key.range?.[0] !== e.pos[0]) return undefined;
+      path = [];
+      for (const [i, a] of ancestors.entries()) {
+        const next = ancestors[i + 1] ?? pair;
+        if (isPair(a) && isScalar(a.key)) path.push(String(a.key.value));
+        if (isSeq(a)) path.push(a.items.indexOf(next as never));
+      }
+      path.push(String(pair.key.value));
+      return visit.BREAK;
+    },
+  });
+  return path
+    ? { path: path.join('.'), message: 'given twice in one map (remove one: neither is used)' }
+    : {};
+}
+
 async function readConfigText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
@@ -113,7 +139,7 @@ export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<
     return { file: configFile, line, col, path: '', message, severity };
   };
   const syntax = [
-    ...doc.errors.map((e) => problemAt(e.pos[0], yamlMessage(e), 'error')),
+    ...doc.errors.map((e) => ({ ...problemAt(e.pos[0], yamlMessage(e), 'error'), ...duplicateKey(doc, e) })),
     ...doc.warnings.map((e) => problemAt(e.pos[0], yamlMessage(e), 'warning')),
   ];
   if (hasErrors(syntax)) return { problems: sortProblems(syntax) };

@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type ControlBackend, parseControlUrl } from '../config/control-url.ts';
 import { InvalidValue } from '../config/invalid-value.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { makeDirs } from '../util/make-dirs.ts';
 import { type AdminTokens, createAdminTokens } from './admin-tokens.ts';
 import { type Audit, createAudit } from './audit.ts';
 import type { ControlDatabase } from './database.ts';
@@ -51,6 +52,11 @@ export { ROLES, type Role } from './validate.ts';
 export interface OpenControlPlaneOptions {
   /** The gateway's state folder; created if missing. Holds `control.db` unless `url` says otherwise. */
   stateDir: string;
+  /**
+   * The state folder must exist already (`./cfs` commands: a folder missing because a volume
+   * is not mounted, or a path mistyped, is not a new, empty installation).
+   */
+  stateDirMustExist?: boolean;
   /**
    * `sqlite:///abs/control.db` or `postgres://user@host/db?schema=cfs_control` (the resolved
    * config's `control.url`). Default: `<stateDir>/control.db`.
@@ -122,7 +128,12 @@ async function openDatabase(opts: OpenControlPlaneOptions, stateDir: string): Pr
  */
 export async function openControlPlane(opts: OpenControlPlaneOptions): Promise<ControlPlane> {
   const stateDir = resolve(opts.stateDir);
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  if (opts.stateDirMustExist && !existsSync(stateDir)) {
+    throw new Error(
+      `the state folder ${stateDir} does not exist (node.state_dir): is its volume mounted? The gateway creates it when it first starts`,
+    );
+  }
+  makeDirs(stateDir, 0o700);
   const db = await openDatabase(opts, stateDir);
   const { prisma } = db;
   try {

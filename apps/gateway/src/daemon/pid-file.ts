@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirs } from '../util/make-dirs.ts';
 import { StartError } from './start-error.ts';
 
 export function pidFilePath(stateDir: string): string {
@@ -29,7 +30,7 @@ export function claimPidFile(stateDir: string): () => void {
   if (other !== undefined && other !== process.pid) {
     throw new StartError(`another gateway (PID ${other}) is running on state folder ${stateDir}`);
   }
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  makeDirs(stateDir, 0o700);
   const path = pidFilePath(stateDir);
   writeFileSync(path, `${process.pid}\n`);
   return () => {

@@ -221,7 +221,7 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
     32,
     'YAML: a key given twice',
     ['nfs:', '  bind: 0.0.0.0:2049', '  bind: 0.0.0.0:2050'],
-    ['FILE:3:3: Map keys must be unique'],
+    ['FILE:3:3 nfs.bind: given twice in one map (remove one: neither is used)'],
   ],
   [
     33,
@@ -242,6 +242,30 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
     [
       'FILE:2:18 smb.break_timeout: at most 5m: NFS and S3 requests wait this long for a client that does not answer',
     ],
+  ],
+  [
+    36,
+    'a state folder whose path runs through a file',
+    ['node: { state_dir: /etc/passwd/state }'],
+    ['FILE:1:20 node.state_dir: /etc/passwd/state cannot be a folder: a part of its path is a file'],
+  ],
+  [
+    37,
+    'a state folder under /proc, where nothing can be made (the start would have spun for ever)',
+    ['node: { state_dir: /proc/nonexistent/state }'],
+    ['FILE:1:20 node.state_dir: /proc/nonexistent/state is under /proc, where no folder can be made'],
+  ],
+  [
+    38,
+    'a state folder that is a file',
+    ['node: { state_dir: /etc/passwd }'],
+    ['FILE:1:20 node.state_dir: /etc/passwd is a file, not a folder'],
+  ],
+  [
+    39,
+    'YAML: a key given twice inside a list item names its place',
+    ['nfs:', '  exports:', '    - { path: /a, access: rw, access: ro }'],
+    ['FILE:3:31 nfs.exports.0.access: given twice in one map (remove one: neither is used)'],
   ],
 ];
 

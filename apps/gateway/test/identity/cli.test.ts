@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -370,5 +370,28 @@ describe('./cfs user, group and admin', () => {
     for (const s of secrets) {
       for (const o of outputs) ok(!o.text.includes(s), `${o.what} shows a secret`);
     }
+  });
+});
+
+describe('./cfs on a state folder that is not there', () => {
+  test('1 a missing state folder (a volume not mounted, a path mistyped) is an error, not an empty installation; nothing is created', async () => {
+    const dir = makeTempDir('identity-cli-unmounted');
+    mkdirSync(join(dir, 'not-mounted'));
+    const configFile = await writeGatewayConfig(join(dir, 'not-mounted'));
+    for (const args of [
+      ['user', 'list'],
+      ['admin', 'token', 'list'],
+      ['ls', '/'],
+      ['fsck', '/'],
+    ]) {
+      const r = await runCommand(CFS, [...args, '--config', configFile], { timeoutMs: 60_000 });
+      ok(r.code !== 0, `${args.join(' ')} exited 0: ${r.stdout}`);
+      const said =
+        args[0] === 'fsck'
+          ? /not-mounted\/state\/data cannot be read/
+          : /does not exist .*is its volume mounted\?/;
+      match(r.stderr, said, `${args.join(' ')}: ${r.stderr}`);
+    }
+    ok(!readdirSync(join(dir, 'not-mounted')).includes('state'), 'the state folder was made');
   });
 });

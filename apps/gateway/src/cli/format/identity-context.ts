@@ -36,7 +36,11 @@ export async function withControlPlane<T>(
   try {
     // Loaded here, by the commands that use the control plane (Prisma and its client).
     const { openControlPlane } = await import('../../control/index.ts');
-    cp = await openControlPlane({ stateDir: config.stateDir, url: config.control.url });
+    cp = await openControlPlane({
+      stateDir: config.stateDir,
+      url: config.control.url,
+      stateDirMustExist: config.control.kind === 'sqlite',
+    });
   } catch (e) {
     const where = config.control.kind === 'sqlite' ? `in ${config.stateDir}` : 'on PostgreSQL';
     throw new CliExit(`cannot open the control plane ${where}: ${(e as Error).message}`, 2);

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ControlError } from '../../control/errors.ts';
 import type { ControlPlane } from '../../control/index.ts';
 import { StartError } from '../../daemon/start-error.ts';
@@ -11,11 +13,21 @@ export const BOOTSTRAP_ADMIN = 'admin';
  */
 export const BOOTSTRAP_ADMIN_UID = 999;
 
+/** Where a generated admin password is kept, readable by its owner only, in the state folder. */
+export const INITIAL_PASSWORD_FILE = 'initial-admin-password';
+
 export interface BootstrapOptions {
   /** CFS_ADMIN_PASSWORD: used as the password and not printed. */
   password?: string;
-  /** Where the generated password is printed, once: the gateway's stdout. */
+  /** Where the banner is printed, once: the gateway's stdout. */
   print(line: string): void;
+  /**
+   * A generated password is written to INITIAL_PASSWORD_FILE here (mode 0600), and printed
+   * only when `terminal` says stdout is one: a service's stdout is its journal, which keeps
+   * what it is given and is read by more people than root.
+   */
+  stateDir?: string;
+  terminal?: boolean;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -23,7 +35,8 @@ export type BootstrapResult = 'created' | 'exists' | 'skipped';
 
 /**
  * A fresh install has nobody to sign in to the console: when no user has role admin, creates
- * `admin` (role admin) with a random password printed once. Nothing happens once an admin
+ * `admin` (role admin) with a random password, kept in the state folder's
+ * `initial-admin-password` and printed once to a terminal. Nothing happens once an admin
  * exists, so a restart prints nothing.
  */
 export async function ensureAdminAccount(
@@ -70,16 +83,26 @@ export async function ensureAdminAccount(
       credentialSource: generated ? 'generated' : 'CFS_ADMIN_PASSWORD',
     },
   });
+  const file = generated && o.stateDir !== undefined ? join(o.stateDir, INITIAL_PASSWORD_FILE) : undefined;
+  if (file) writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  const shown = generated && (o.terminal === true || file === undefined);
   o.log.info(
     { user: BOOTSTRAP_ADMIN, role: 'admin' },
-    generated
-      ? `console account ${BOOTSTRAP_ADMIN} created; its password is printed once, below`
-      : `console account ${BOOTSTRAP_ADMIN} created with the password from CFS_ADMIN_PASSWORD`,
+    !generated
+      ? `console account ${BOOTSTRAP_ADMIN} created with the password from CFS_ADMIN_PASSWORD`
+      : file
+        ? `console account ${BOOTSTRAP_ADMIN} created; its password is in ${file}`
+        : `console account ${BOOTSTRAP_ADMIN} created; its password is printed once, below`,
   );
-  if (generated) {
+  if (shown) {
     o.print(
       `Console admin account created: user ${BOOTSTRAP_ADMIN}, password ${password}\n` +
         `This password is shown only now. Change it with: ./cfs user passwd ${BOOTSTRAP_ADMIN}\n`,
+    );
+  } else if (file) {
+    o.print(
+      `Console admin account created: user ${BOOTSTRAP_ADMIN}; its password is in ${file} (readable by its owner only)\n` +
+        `Change it with: ./cfs user passwd ${BOOTSTRAP_ADMIN}, then delete that file.\n`,
     );
   }
   return 'created';

@@ -5,8 +5,10 @@ import { invalidateCredentials } from './credentials.ts';
 export interface IdentityFeatureOptions {
   /** Default: process.env (CFS_ADMIN_PASSWORD). */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Where a generated admin password is printed. Default: stdout. */
+  /** Where the admin account's banner is printed. Default: stdout. */
   print?(text: string): void;
+  /** Whether that is a terminal, where the password itself is shown. Default: stdout's isTTY. */
+  terminal?: boolean;
 }
 
 /**
@@ -22,6 +24,8 @@ export function createIdentityFeature(o: IdentityFeatureOptions = {}): Feature {
       await ensureAdminAccount(gw.control, {
         password: password === undefined || password === '' ? undefined : password,
         print: o.print ?? ((text) => process.stdout.write(text)),
+        stateDir: gw.config.stateDir,
+        terminal: o.terminal ?? process.stdout.isTTY === true,
         log: gw.log.child({ feature: 'identity' }),
       });
     },
