@@ -86,7 +86,7 @@ describe('./cfs fsck, ls and stat end to end', () => {
     const lines = ls.stdout.trimEnd().split('\n');
     equal(lines[0], 'total 20');
     equal(lines[1], 'drwxrwxrwt 4 0    0    4096 Nov 28  2024 .');
-    ok(lines.includes('lrwxrwxrwx 1 1000 1000    0 Nov 28  2024 link -> docs/readme.txt'), ls.stdout);
+    ok(lines.includes('lrwxrwxrwx 1 1000 1000   15 Nov 28  2024 link -> docs/readme.txt'), ls.stdout);
     ok(lines.includes('-rwsr-xr-x 1 0    0       0 Jan  5  2023 setuid'), ls.stdout);
 
     const missing = await cfs(['ls', '-l', '/export/nope', '--config', config]);

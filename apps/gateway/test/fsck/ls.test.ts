@@ -27,7 +27,7 @@ describe('cfs ls', () => {
         '-rw------- 1 1000 1000    0 Nov 28 04:21 .hidden',
         'drwxr-xr-x 2 1000 1000 4096 Nov 28 04:21 docs',
         'prw-r--r-- 1 1000 1000    0 Nov 28 04:21 fifo',
-        'lrwxrwxrwx 1 1000 1000    0 Nov 28 04:21 link -> docs/readme.txt',
+        'lrwxrwxrwx 1 1000 1000   15 Nov 28 04:21 link -> docs/readme.txt',
         '-rw-r--r-- 2 1000 1000   12 Nov 28 04:21 readme.txt',
         '-rw-r-Sr-- 1 0    0       0 Nov 28 04:21 setgid',
         '-rwsr-xr-x 1 0    0       0 Jan  5  2023 setuid',
@@ -45,7 +45,7 @@ describe('cfs ls', () => {
   test('3 ls -l of a file or a symlink shows that one entry as named, without a total', async () => {
     equal(
       (await listPath(t.ns, '/export/link', { long: true, nowNs: NOW })).stdout,
-      'lrwxrwxrwx 1 1000 1000 0 Nov 28 04:21 /export/link -> docs/readme.txt\n',
+      'lrwxrwxrwx 1 1000 1000 15 Nov 28 04:21 /export/link -> docs/readme.txt\n',
     );
     equal((await listPath(t.ns, '/export/docs/hard', { long: true, nowNs: NOW })).stdout.split(' ')[1], '2');
   });

@@ -1,4 +1,5 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { type ControlPlane, openControlPlane } from '../../src/control/index.ts';
@@ -32,6 +33,8 @@ describe('./cfs quota', () => {
   before(async () => {
     dir = makeTempDir('quota-cli');
     configFile = await writeGatewayConfig(dir);
+    // An installed gateway's state folder: ./cfs refuses a missing one (a volume not mounted).
+    mkdirSync(join(dir, 'state'));
   });
 
   test('1 soft above hard is refused with both values as typed, and nothing is stored', async () => {

@@ -15,10 +15,12 @@ for (const tls of [false, true]) {
     let g: S3Gateway;
     let aws: (...args: string[]) => Promise<string>;
     let work: string;
+    let key: { accessKeyId: string; secret: string };
     before(async () => {
       g = await startS3Gateway({ tls });
       work = makeTempDir('aws-cli');
-      aws = awsCli(g, await g.user('cli'), work);
+      key = await g.user('cli');
+      aws = awsCli(g, key, work);
     });
     after(() => g?.stop());
 
@@ -127,5 +129,36 @@ for (const tls of [false, true]) {
         equal(body, '200 dash');
       }
     });
+
+    test(
+      '4 list-multipart-uploads pages past a common prefix to the end, one upload a page',
+      requireTools('aws'),
+      async () => {
+        for (const k of ['mp/dir/a', 'mp/dir/b', 'mp/same', 'mp/same']) {
+          await aws('s3api', 'create-multipart-upload', '--bucket', 'cli-bucket', '--key', k);
+        }
+        // One item a page: the CLI follows NextKeyMarker/NextUploadIdMarker, and stops with an
+        // error if it is handed the same marker twice.
+        const listed = JSON.parse(
+          await aws(
+            's3api',
+            'list-multipart-uploads',
+            '--bucket',
+            'cli-bucket',
+            '--prefix',
+            'mp/',
+            '--delimiter',
+            '/',
+            '--page-size',
+            '1',
+          ),
+        );
+        deepEqual(listed.CommonPrefixes, [{ Prefix: 'mp/dir/' }]);
+        deepEqual(
+          listed.Uploads.map((u: { Key: string }) => u.Key),
+          ['mp/same', 'mp/same'],
+        );
+      },
+    );
   });
 }

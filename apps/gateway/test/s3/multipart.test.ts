@@ -75,6 +75,25 @@ describe('S3 multipart uploads with the AWS SDK', () => {
     const a = await g.gw.ns.resolvePath(ROOT, '/export/big/v/movie.bin');
     equal(await g.gw.ns.getXattr(a.ino, ETAG_MD5_XATTR), undefined);
     equal((await c.send(new ListMultipartUploadsCommand({ Bucket: 'big' }))).Uploads, undefined);
+    // A part-wise download (the SDKs' multipart GET, ETag checkers): ?partNumber=N is part N.
+    for (const [n, from, to] of [
+      [1, 0, 5 * MiB],
+      [3, 10 * MiB, data.length],
+    ] as const) {
+      const p = await c.send(new GetObjectCommand({ Bucket: 'big', Key: 'v/movie.bin', PartNumber: n }));
+      equal(p.$metadata.httpStatusCode, 206);
+      deepEqual(
+        [p.PartsCount, p.ContentLength, p.ContentRange],
+        [3, to - from, `bytes ${from}-${to - 1}/${data.length}`],
+      );
+      ok(Buffer.from(await p.Body!.transformToByteArray()).equals(data.subarray(from, to)), `part ${n}`);
+    }
+    const h2 = await c.send(new HeadObjectCommand({ Bucket: 'big', Key: 'v/movie.bin', PartNumber: 2 }));
+    deepEqual([h2.PartsCount, h2.ContentLength], [3, 5 * MiB]);
+    equal(
+      await s3Error(c.send(new GetObjectCommand({ Bucket: 'big', Key: 'v/movie.bin', PartNumber: 4 }))),
+      'InvalidPartNumber',
+    );
   });
 
   test('2 ListParts and ListMultipartUploads; a re-sent part replaces the earlier one; Abort leaves nothing', async () => {

@@ -183,6 +183,22 @@ describe('S3 with the AWS SDK: buckets and objects', () => {
       [empty.ContentType, empty.ContentLength, await empty.Body!.transformToString()],
       ['text/plain', 0, ''],
     );
+    // A single-part object is one part: ?partNumber=1 is the whole object, 2 is past the end.
+    const whole = await c.send(new GetObjectCommand({ Bucket: 'photos', Key: 'digits', PartNumber: 1 }));
+    deepEqual([whole.$metadata.httpStatusCode, await whole.Body!.transformToString()], [200, '0123456789']);
+    equal(
+      (await s3Error(c.send(new GetObjectCommand({ Bucket: 'photos', Key: 'digits', PartNumber: 2 }))))
+        .status,
+      416,
+    );
+    // An object written with no Content-Type is binary/octet-stream, as S3 stores it (not a
+    // type guessed from its key).
+    const untyped = await signed(g, key, { method: 'PUT', path: '/photos/page.html', body: '<p>' });
+    equal(untyped.status, 200);
+    equal(
+      (await c.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'page.html' }))).ContentType,
+      'binary/octet-stream',
+    );
   });
 
   test('5b conditional writes: If-None-Match: * creates only; If-Match replaces only the object it names; of racing creators one wins', async () => {

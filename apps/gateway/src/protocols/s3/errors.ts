@@ -38,6 +38,7 @@ export type S3ErrorCode =
   | 'BucketAlreadyExists'
   | 'MalformedXML'
   | 'InvalidRange'
+  | 'InvalidPartNumber'
   | 'PreconditionFailed'
   | 'NotModified'
   | 'NotImplemented'
@@ -199,6 +200,7 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
     message: 'The XML you provided was not well-formed or did not validate against our published schema.',
   },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
+  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   PreconditionFailed: {
     status: 412,
     message: 'At least one of the pre-conditions you specified did not hold',

@@ -6,6 +6,11 @@ import { type Attributes, ROOT } from '../../storage/types.ts';
 export { ETAG_CHANGE_XATTR, ETAG_MD5_XATTR };
 /** `<hex>-<parts>` of a completed multipart upload (not a content MD5, so fsck leaves it alone). */
 export const ETAG_MULTIPART_XATTR = 's3.etag-multipart';
+/**
+ * A completed multipart object's part sizes, comma-separated, for GET and HEAD `?partNumber=`:
+ * meaningful while its multipart ETag is the current one (partSizes).
+ */
+export const ETAG_PARTS_XATTR = 's3.etag-parts';
 
 export const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 const READ_CHUNK = 4 * 1024 * 1024;
@@ -16,7 +21,7 @@ const READ_CHUNK = 4 * 1024 * 1024;
  * the write that produced the content is visible.
  */
 export function etagXattrs(
-  etag: { md5Hex: string } | { multipart: string },
+  etag: { md5Hex: string } | { multipart: string; partSizes?: readonly bigint[] },
   changeId: bigint,
 ): Record<string, Buffer | undefined> {
   const change = Buffer.from(String(changeId));
@@ -25,9 +30,11 @@ export function etagXattrs(
       [ETAG_MD5_XATTR]: Buffer.from(etag.md5Hex),
       [ETAG_CHANGE_XATTR]: change,
       [ETAG_MULTIPART_XATTR]: undefined,
+      [ETAG_PARTS_XATTR]: undefined,
     };
   }
   return {
+    ...(etag.partSizes ? { [ETAG_PARTS_XATTR]: Buffer.from(etag.partSizes.join(',')) } : {}),
     [ETAG_MULTIPART_XATTR]: Buffer.from(etag.multipart),
     [ETAG_CHANGE_XATTR]: change,
     [ETAG_MD5_XATTR]: undefined,
@@ -41,6 +48,18 @@ export function storedEtag(attrs: Attributes, xattrs: ReadonlyMap<string, Buffer
   const multi = xattrs.get(ETAG_MULTIPART_XATTR);
   if (multi) return multi.toString();
   return xattrs.get(ETAG_MD5_XATTR)?.toString();
+}
+
+/**
+ * The part sizes of an object whose ETag (current, or frozen with a kept version) is the
+ * multipart one its parts were recorded with; undefined for any other object.
+ */
+export function partSizes(etag: string, xattrs: ReadonlyMap<string, Buffer>): bigint[] | undefined {
+  const count = /-(\d+)$/.exec(etag)?.[1];
+  const raw = xattrs.get(ETAG_PARTS_XATTR)?.toString();
+  if (count === undefined || raw === undefined || !/^\d+(,\d+)*$/.test(raw)) return undefined;
+  const sizes = raw.split(',').map(BigInt);
+  return sizes.length === Number(count) ? sizes : undefined;
 }
 
 /**

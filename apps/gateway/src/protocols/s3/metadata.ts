@@ -54,6 +54,9 @@ export function metadataFromHeaders(h: IncomingHttpHeaders): ObjectMetadata {
     userBytes += metaName.length + Buffer.byteLength(v, 'latin1');
     out[META_XATTR_PREFIX + metaName] = Buffer.from(v, 'latin1');
   }
+  // An object written without a type is served as S3 serves one: binary/octet-stream (not a
+  // type guessed from its key, which is for files written over NFS and SMB).
+  out[`${HEADER_XATTR_PREFIX}content-type`] ??= Buffer.from('binary/octet-stream');
   const tags = tagsFromHeader(h);
   if (tags && tags.length > 0) out[TAGS_XATTR] = encodeTags(tags);
   if (userBytes > MAX_USER_METADATA) {

@@ -38,7 +38,7 @@ export interface ObjectLink {
   /** The detached file, as written aside or composed (nothing else has changed it since). */
   file: Attributes;
   metadata: ObjectMetadata;
-  etag: { md5Hex: string } | { multipart: string };
+  etag: Parameters<typeof etagXattrs>[0];
   /** What its `x-amz-acl` gives everyone but its owner (acl.ts); undefined: the defaults. */
   others?: OthersAccess;
   /** The checksums its client sent, verified (stored-checksum.ts). */

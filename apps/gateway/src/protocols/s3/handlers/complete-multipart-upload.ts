@@ -96,7 +96,7 @@ export async function completeMultipartUpload(call: S3Call): Promise<S3Reply> {
         kp,
         file: composed,
         metadata,
-        etag: { multipart: etag },
+        etag: { multipart: etag, partSizes: chosen.map((r) => BigInt(r.size)) },
         condition,
         ...(u.info.acl ? { others: cannedAcl(u.info.acl, await aclContext(call)) } : {}),
       });

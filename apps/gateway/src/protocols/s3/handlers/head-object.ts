@@ -6,5 +6,5 @@ import { openObject } from './object-read.ts';
 export async function headObject(call: S3Call): Promise<S3Reply> {
   const o = await openObject(call);
   if (o.notModified) return { status: 304, headers: o.headers };
-  return { status: ranged(o, call.headers.range).status, headers: o.headers };
+  return { status: ranged(o, call).status, headers: o.headers };
 }

@@ -4,7 +4,7 @@ import { evaluate, preconditionFailed, requestConditions } from '../conditions.t
 import type { S3Call } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { isS3Error } from '../errors.ts';
-import { objectEtag, quoted } from '../etag.ts';
+import { objectEtag, partSizes, quoted } from '../etag.ts';
 import { type KeyPath, keyPath } from '../keys.ts';
 import { metadataHeaders, RESPONSE_OVERRIDES } from '../metadata.ts';
 import { lockHeaders, lockStateOf } from '../object-lock/retention.ts';
@@ -21,6 +21,8 @@ export interface ReadableObject {
   headers: OutgoingHttpHeaders;
   /** 304 for a failed If-None-Match / If-Modified-Since (headers only). */
   notModified: boolean;
+  /** A completed multipart upload's part sizes (for `?partNumber=`); undefined otherwise. */
+  parts?: bigint[];
 }
 
 /**
@@ -37,6 +39,7 @@ interface ObjectView {
   headers: OutgoingHttpHeaders;
   /** The checksum its writer sent, while still its content's (`x-amz-checksum-mode: ENABLED`). */
   checksum: Record<string, string> | undefined;
+  parts: bigint[] | undefined;
 }
 
 const views = new WeakMap<ReadonlyMap<string, Buffer>, ObjectView>();
@@ -56,7 +59,14 @@ async function objectView(call: S3Call, attrs: Attributes, frozenEtag?: string):
   if (versionId) headers['x-amz-version-id'] = versionId.toString();
   Object.assign(headers, lockHeaders(lockStateOf(xattrs)));
   const stored = storedChecksum(attrs, xattrs);
-  const view = { attrs, key: call.key, etag, headers, checksum: stored && checksumHeaders(stored) };
+  const view = {
+    attrs,
+    key: call.key,
+    etag,
+    headers,
+    checksum: stored && checksumHeaders(stored),
+    parts: partSizes(etag, xattrs),
+  };
   views.set(xattrs, view);
   return view;
 }
@@ -150,13 +160,23 @@ function described(call: S3Call, view: ObjectView): ReadableObject {
   // The whole object's checksum, for a client checking what it reads end to end (not a range).
   if (view.checksum && call.headers['x-amz-checksum-mode'] === 'ENABLED' && call.headers.range === undefined)
     for (const name in view.checksum) headers[name] = view.checksum[name];
-  return { attrs, size: attrs.type === 'dir' ? 0n : attrs.size, headers, notModified: false };
+  const size = attrs.type === 'dir' ? 0n : attrs.size;
+  return { attrs, size, headers, notModified: false, ...(view.parts ? { parts: view.parts } : {}) };
 }
 
-/** partNumber, versionId and response-* overrides: what a read may ask and this gateway does. */
+/** partNumber, versionId and response-* overrides: what a read may ask, checked. */
 function checkReadParameters(call: S3Call): void {
-  if (call.query.has('partNumber')) {
-    throw new S3Error('NotImplemented', 'Reading one part of an object (partNumber) is not implemented.');
+  const part = call.query.get('partNumber');
+  if (part !== undefined) {
+    if (!/^\d{1,5}$/.test(part) || Number(part) < 1 || Number(part) > 10_000) {
+      throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive.', {
+        ArgumentName: 'partNumber',
+        ArgumentValue: part.slice(0, 16),
+      });
+    }
+    if (call.headers.range !== undefined) {
+      throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter.');
+    }
   }
   const versionId = call.query.get('versionId');
   if (versionId !== undefined) checkVersionId(versionId);
