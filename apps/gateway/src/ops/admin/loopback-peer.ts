@@ -16,10 +16,24 @@ export async function loopbackPeerUid(remotePort: number, localPort: number): Pr
     for (const line of text.split('\n')) {
       // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid …
       const f = line.trim().split(/\s+/);
-      if (f.length > 7 && f[1]!.endsWith(local) && f[2]!.endsWith(remote)) return Number(f[7]);
+      if (f.length <= 7 || !f[1]!.endsWith(local) || !f[2]!.endsWith(remote)) continue;
+      if (isLoopbackHex(f[1]!) && isLoopbackHex(f[2]!)) return Number(f[7]);
     }
   }
   return undefined;
+}
+
+/**
+ * Whether a socket table address (`0100007F:1F90`: the address's 32-bit words in the host's
+ * byte order, here little-endian) is a loopback one: 127/8, ::1 or ::ffff:127/104.
+ */
+function isLoopbackHex(address: string): boolean {
+  const hex = address.slice(0, address.indexOf(':'));
+  if (hex.length === 8) return hex.endsWith('7F');
+  return (
+    hex === '00000000000000000000000001000000' ||
+    (hex.startsWith('0000000000000000FFFF0000') && hex.endsWith('7F'))
+  );
 }
 
 function hexPort(port: number): string {
