@@ -15,6 +15,18 @@ export const AUDIT_LIMIT = { perWindow: 30, windowMs: 60_000 };
 const limits = new WeakMap<Gateway, RepeatLimit>();
 const signInLimits = new WeakMap<Gateway, RepeatLimit>();
 
+/** How many kinds a summary names one by one (a spray of user names is one entry, not a megabyte). */
+const SUMMARY_KINDS = 100;
+
+/** The tally's SUMMARY_KINDS largest, the rest counted together under `(others)`. */
+function mostOf(kinds: Record<string, number>): Record<string, number> {
+  const sorted = Object.entries(kinds).sort((a, b) => b[1] - a[1]);
+  if (sorted.length <= SUMMARY_KINDS) return kinds;
+  const kept = Object.fromEntries(sorted.slice(0, SUMMARY_KINDS));
+  kept['(others)'] = sorted.slice(SUMMARY_KINDS).reduce((n, [, c]) => n + c, 0);
+  return kept;
+}
+
 /**
  * A limit whose window summaries go to the log (`warning`) and to the audit log as one
  * `audit.suppressed` entry for the address, its tally under `tally`.
@@ -35,7 +47,7 @@ function summarizingLimit(
         action: 'audit.suppressed',
         target: `address:${h.key}`,
         outcome: 'denied',
-        detail: { suppressed: h.suppressed, [tally]: h.kinds, windowSeconds: h.windowSeconds },
+        detail: { suppressed: h.suppressed, [tally]: mostOf(h.kinds), windowSeconds: h.windowSeconds },
         remoteAddr: h.key,
       })
       .catch((err: unknown) => gw.log.error({ err }, 'audit record failed'));
