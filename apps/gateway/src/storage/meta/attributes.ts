@@ -193,7 +193,8 @@ function* accountWrite(
     yield* run('insertExtent', ino, offset, end - offset, ino, offset);
   }
   const mode = Number(row.mode);
-  if (modeAfterWrite(cred, mode) !== mode) yield* run('setMode', modeAfterWrite(cred, mode), ino);
+  const kept = modeAfterWrite(cred, mode);
+  if (kept !== mode) yield* run('setMode', kept, ino);
   const t = ctx.now();
   const after = yield* get<InodeRow>('recordWrite', end, t, t, ino);
   if (!after) throw fsError('ESTALE', 'no such inode', String(ino));

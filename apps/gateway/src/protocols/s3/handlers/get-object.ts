@@ -11,8 +11,8 @@ import { openObject, type ReadableObject } from './object-read.ts';
 const SMALL_OBJECT = 1024 * 1024;
 
 /**
- * The status and span a GET or HEAD answers for the request's Range (206 with Content-Range,
- * or 200 for the whole object), with Content-Length set; InvalidRange (416) past the end.
+ * The status and span a GET or HEAD answers for the request's Range or `?partNumber=` (206 with
+ * Content-Range, or 200 for the whole object), with Content-Length set; 416 past the end.
  */
 export function ranged(o: ReadableObject, call: S3Call): { status: number; start: bigint; end: bigint } {
   const part = call.query.get('partNumber');
