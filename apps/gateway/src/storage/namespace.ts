@@ -936,8 +936,9 @@ export class Namespace implements NamespaceApi {
         // No write of this node is past its tail check: the size change holds the size lock.
         this.recheckTail(ino, false);
         const checked = this.tailChecked.get(ino);
-        if (checked) await checked;
-        else {
+        // A check that failed is checked again, as a write does (checkTail).
+        const done = checked !== undefined && (await checked.then(() => true).catch(() => false));
+        if (!done) {
           const row = await this.m.row(ino);
           if (row && attrs.size > row.size) await this.checkTail(ino, row);
         }
@@ -1070,8 +1071,12 @@ export class Namespace implements NamespaceApi {
    * needs no trim: its own blob is read only where an extent maps it, and a write maps a range
    * only once its bytes are durable there (`mapsNewRange`).
    */
-  private checkTail(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>): Promise<void> {
+  private checkTail(ino: bigint, row: Pick<InodeRow, 'layout' | 'size'>, again = false): Promise<void> {
     let p = this.tailChecked.get(ino);
+    // Another write's check (or the clearing after its failure) that fails is not this
+    // write's failure: it checks once more itself, through the breaker, and answers what
+    // that meets (EAGAIN with the circuit now open, not the other's EIO; or success).
+    if (p && !again) return p.catch(() => this.checkTail(ino, row, true));
     if (!p) {
       // A failed check (open circuit, I/O error) is retried by the next write, not remembered.
       p = this.trimTail(ino, row).catch((e: unknown) => {

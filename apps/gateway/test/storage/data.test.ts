@@ -8,7 +8,7 @@ import { LoopWrites } from '../../src/storage/data/loop-writes.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
 import { type Attributes, ROOT } from '../../src/storage/types.ts';
-import { holdNextCall } from '../support/signal.ts';
+import { holdNextCall, signal } from '../support/signal.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { ALICE, BOB, type Fixture, openFixture, rejectsWith } from './fixture.ts';
 
@@ -189,6 +189,40 @@ describe('file data', () => {
       deepEqual(seen.subarray(10, 100_000), Buffer.alloc(100_000 - 10));
       deepEqual(seen.subarray(100_000), tail, 'the write’s bytes');
     }
+  });
+
+  test('5c a write waiting on another write’s clearing that fails checks again itself: it is not handed the other’s error', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'cleared-under-a-write', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('kept'));
+    const data = fx.ns.data as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const [write, prepareWrite] = [data.write!, data.prepareWrite!];
+    const ioError = () => Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO', errno: -5 });
+    // The first write's bytes fail to reach the disk; the clearing after it fails too, once
+    // the second write is waiting for it.
+    const clearing = signal();
+    const failClearing = signal();
+    data.write = async () => {
+      data.write = write;
+      throw ioError();
+    };
+    data.prepareWrite = async () => {
+      data.prepareWrite = prepareWrite;
+      clearing.fire();
+      await failClearing.promise;
+      throw ioError();
+    };
+    try {
+      await rejectsWith(fx.ns.write(ALICE, f.ino, 4n, Buffer.from('lost')), 'EIO');
+      await clearing.promise;
+      const second = fx.ns.write(ALICE, f.ino, 4n, Buffer.from('+new'));
+      // Given time to reach the clearing and wait on it; never asserted on.
+      await new Promise((r) => setTimeout(r, 50));
+      failClearing.fire();
+      equal((await second).size, 8n, 'the second write is done, not failed with the first’s EIO');
+    } finally {
+      Object.assign(data, { write, prepareWrite });
+    }
+    equal((await fx.ns.read(ALICE, f.ino, 0n, 64)).data.toString(), 'kept+new');
   });
 
   test('6 removing the last link deletes the blob file', async () => {
