@@ -68,7 +68,7 @@ gateway.on('exit', (code, signal) => {
 });
 
 // The console beside it: built on first start and whenever its sources are newer than the build
-// (after a `git pull`: a minute or two), then `next start` on :3000.
+// (after a `git pull`: a minute or two), then its server (apps/web/server.mjs) on :3000.
 const web = join(root, 'apps/web');
 const consolePort = process.env.PORT ?? '3000';
 const env = {
@@ -78,7 +78,7 @@ const env = {
   CFS_GATEWAY_URL: process.env.CFS_GATEWAY_URL ?? 'http://127.0.0.1:8080',
 };
 const startConsole = () => {
-  const next = spawn(join(root, 'node_modules/.bin/next'), ['start', '-p', consolePort], {
+  const next = spawn(process.execPath, ['server.mjs', '-p', consolePort], {
     cwd: web,
     env,
     stdio: 'inherit',

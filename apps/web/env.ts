@@ -1,8 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The console server's environment, the one place it is read. Parsed per call: `next start`
- * gives the values at run time, and nothing here may be frozen into the build.
+ * The console's environment as its pages and routes read it, the one place they do (the
+ * listener's PORT, -H and CFS_CONSOLE_TRUSTED_PROXIES are server.mjs's). Parsed per call: the
+ * server gives the values at run time, and nothing here may be frozen into the build.
  */
 const schema = z.object({
   CFS_GATEWAY_URL: z

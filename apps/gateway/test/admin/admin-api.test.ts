@@ -221,6 +221,47 @@ health: { bind: 0.0.0.0:${port} }
     },
   );
 
+  test(
+    "5e a console call's browser address (X-Forwarded-For, written by the console's server) is believed from root or the gateway's user on loopback, from nobody else",
+    requireTools('curl'),
+    async () => {
+      const signIn = (url: string, browser: string, options = {}) =>
+        runCommand(
+          'curl',
+          [
+            ...['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'x-cfs-csrf: 1'],
+            ...['-H', 'content-type: application/json', '-H', `x-forwarded-for: ${browser}`],
+            ...['--data', '{"user":"nosuch","password":"wrong-password"}', `${url}/trpc/auth.signIn`],
+          ],
+          options,
+        );
+      const expected = ['198.51.100.9'];
+      equal((await signIn(base(), '198.51.100.9')).stdout, '401');
+      if (process.getuid?.() === 0) {
+        equal((await signIn(base(), '198.51.100.10', { uid: 65534, gid: 65534 })).stdout, '401');
+        expected.push('127.0.0.1');
+      }
+      const far = nonLoopbackAddress();
+      if (far) {
+        equal((await signIn(`http://${far}:${port}`, '198.51.100.11')).stdout, '401');
+        expected.push(far);
+      }
+      const cp = await openControlPlane({ stateDir: join(dir, 'state') });
+      try {
+        const denied = await cp.audit.list({ action: 'console.signin', actor: 'console:nosuch', limit: 10 });
+        equal(
+          denied
+            .map((e) => e.remoteAddr)
+            .sort()
+            .join(),
+          expected.sort().join(),
+        );
+      } finally {
+        await cp.close();
+      }
+    },
+  );
+
   test('6 every change is in the audit log with who, what it was done to and the outcome; reads are not; no token appears in the logs', async () => {
     const cp = await openControlPlane({ stateDir: join(dir, 'state') });
     try {

@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CMD } from '../../src/protocols/smb/constants.ts';
+import { send } from '../s3/raw.ts';
 import { connectedClient, createBody, createContexts, fileIdOf, lockBody, readBody } from '../smb/client.ts';
 import { requireTools } from '../support/tools.ts';
 import { diagnosticsTests } from './diagnostics.ts';
@@ -32,7 +33,7 @@ import { recoveryTests } from './recovery.ts';
 import { usersTests } from './users.ts';
 
 /**
- * The web console against a real gateway, in headless Chromium: one gateway, one `next start`,
+ * The web console against a real gateway, in headless Chromium: one gateway, one console server,
  * one browser for the file (fixture.ts). The gateway-down test comes last: it stops the gateway.
  */
 const PAGES = [
@@ -52,7 +53,7 @@ const PAGES = [
 ] as const;
 /**
  * A GET from the test's side (Playwright's request context, not the page), asked again when the
- * connection is reset: that client keeps sockets to `next start` alive between pages, and a
+ * connection is reset: that client keeps sockets to the console server alive between pages, and a
  * screenshot that takes longer than the server's 5 s keep-alive can leave it sending on a socket
  * the server is closing just then (CI's one failure at 6b5199a, `read ECONNRESET`).
  */
@@ -736,6 +737,66 @@ describe('web console in Chromium', requireTools('chromium'), () => {
       await p.screenshot({ path: join(SHOTS, `phone-${name}.png`), fullPage: true });
     }
     await phone.close();
+  });
+
+  /** A call to the console's tRPC proxy from a browser at `from` (a loopback address of its own). */
+  const fromBrowserAt = async (
+    from: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const json = body === undefined ? undefined : JSON.stringify(body);
+    const r = await send(Number(new URL(base).port), {
+      method: json === undefined ? 'GET' : 'POST',
+      path: `/api/trpc/${path}`,
+      headers: {
+        ...headers,
+        ...(json === undefined ? {} : { 'content-type': 'application/json', 'x-cfs-csrf': '1' }),
+      },
+      body: json,
+      localAddress: from,
+    });
+    const cookies = [r.headers['set-cookie'] ?? []].flat();
+    return {
+      status: r.status,
+      cookie: cookies.map((c) => c.split(';')[0]).join('; '),
+      json: JSON.parse(r.body || '{}') as { result: { data: unknown } },
+    };
+  };
+
+  test('7c sign-ins are told apart by the browser’s address: a stranger’s wrong passwords do not slow the operator down, and the audit names each address, not the console’s', async () => {
+    const since = new Date(Date.now() - 1000).toISOString();
+    // A stranger at 127.0.0.2 guesses val's password, claiming to be somewhere else.
+    const spoof = { 'x-forwarded-for': '198.51.100.7' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await fromBrowserAt(
+        '127.0.0.2',
+        'auth.signIn',
+        { user: 'val', password: `guess-${i}-xxxx` },
+        spoof,
+      );
+      statuses.push(r.status);
+    }
+    deepEqual(statuses, [401, 401, 401, 401, 401, 429], 'the sixth wrong password from there waits');
+    // val herself, at 127.0.0.3, signs in at once.
+    const val = await fromBrowserAt('127.0.0.3', 'auth.signIn', { user: 'val', password: VAL_PW });
+    equal(val.status, 200, JSON.stringify(val.json));
+    const input = encodeURIComponent(
+      JSON.stringify({ action: 'console.signin', actor: 'console:val', since, limit: 20 }),
+    );
+    const audit = await fromBrowserAt('127.0.0.3', `audit.list?input=${input}`, undefined, {
+      cookie: val.cookie,
+    });
+    equal(audit.status, 200);
+    const { entries } = audit.json.result.data as {
+      entries: Array<{ outcome: string; remoteAddr: string }>;
+    };
+    deepEqual(
+      entries.map((e) => `${e.outcome} from ${e.remoteAddr}`),
+      ['ok from 127.0.0.3', ...Array(5).fill('denied from 127.0.0.2')],
+    );
   });
 
   diagnosticsTests(fx);

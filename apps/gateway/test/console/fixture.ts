@@ -12,14 +12,13 @@ import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts
 import { makeTempDir } from '../support/tmpdir.ts';
 
 /**
- * One gateway, one `next start` and one headless Chromium for the console tests. The console
+ * One gateway, one console server and one headless Chromium for the console tests. The console
  * is built only when its build is missing or older than its sources.
  */
 export const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const CFS = join(ROOT, 'cfs');
 export const WEB = join(ROOT, 'apps', 'web');
 export const SHOTS = join(ROOT, 'test-output', 'console');
-const NEXT = join(ROOT, 'node_modules', '.bin', 'next');
 
 export const ALICE_PW = 'alice-Console-pw-1';
 export const VAL_PW = 'val-Console-pw-1';
@@ -104,14 +103,14 @@ async function buildIfStale(): Promise<void> {
   if (r.code !== 0) throw new Error(`next build failed:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
 }
 
-/** `next start` of the built console on 127.0.0.1:`port`, proxying to the gateway at `gatewayUrl`. */
+/** The built console's server on 127.0.0.1:`port`, proxying to the gateway at `gatewayUrl`. */
 export async function startNext(gatewayUrl: string, port: number): Promise<ProcessHandle> {
-  const web = spawnProcess(NEXT, ['start', '-p', String(port), '-H', '127.0.0.1'], {
-    name: 'next start',
+  const web = spawnProcess(process.execPath, ['server.mjs', '-p', String(port), '-H', '127.0.0.1'], {
+    name: 'console server',
     cwd: WEB,
     env: { CFS_GATEWAY_URL: gatewayUrl, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port) },
   });
-  await web.waitForLine(/Ready in/, 30_000);
+  await web.waitForLine(/console ready on/, 30_000);
   return web;
 }
 

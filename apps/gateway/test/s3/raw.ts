@@ -81,11 +81,26 @@ export async function signed(
 
 export function send(
   port: number,
-  r: { method: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
+  r: {
+    method: string;
+    path: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    /** The client's address (127.0.0.2: another machine, as far as the server can tell). */
+    localAddress?: string;
+  },
 ): Promise<RawReply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: r.method, path: r.path, headers: r.headers, agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        method: r.method,
+        path: r.path,
+        headers: r.headers,
+        agent: false,
+        localAddress: r.localAddress,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -5,6 +5,7 @@ import type { Gateway } from '../../daemon/gateway.ts';
 import { createAuthenticator } from '../admin/auth.ts';
 import { type Authenticator, MAX_ADMIN_BODY } from '../admin/routes.ts';
 import { sendJson } from '../http-server.ts';
+import { clientAddressOf } from './client-address.ts';
 import { asTrpcError } from './errors.ts';
 import {
   clearedSessionCookie,
@@ -31,7 +32,8 @@ function overHttps(req: IncomingMessage): boolean {
 /**
  * Who is calling, from the request alone: an `Authorization: Bearer` admin token (checked by
  * the admin API's authenticator), else the `cfs_session` cookie, whose idle expiry each use
- * pushes back. Never the peer address: the console's proxy calls from loopback for everyone.
+ * pushes back. Never the address: the console's server calls for everyone (it only says where
+ * a browser is, client-address.ts).
  */
 async function requestContext(
   gw: Gateway,
@@ -59,7 +61,7 @@ async function requestContext(
     }
   }
   const transport: Transport = {
-    remoteAddress: req.socket.remoteAddress ?? '',
+    remoteAddress: await clientAddressOf(req),
     csrfHeader: req.headers[CSRF_HEADER] === '1',
     sessionCredential: credential,
     ...(authProblem === undefined ? {} : { authProblem }),

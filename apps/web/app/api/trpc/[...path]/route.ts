@@ -21,7 +21,15 @@ const DROP_REQUEST = new Set([
   'content-length',
   // Ask for an identity body: fetch() would decode it anyway, leaving headers that lie.
   'accept-encoding',
+  // Set below, only from what the console's server vouches for.
+  'x-forwarded-for',
 ]);
+
+/**
+ * Set by the console's server (server.mjs), which writes X-Forwarded-For itself: the browser's
+ * address. Under plain `next start` the header is whatever the browser sent, and is not passed on.
+ */
+const VOUCHED = Symbol.for('claudefs.console.vouches');
 const DROP_RESPONSE = new Set([
   'connection',
   'keep-alive',
@@ -44,6 +52,9 @@ async function proxy(request: Request): Promise<Response> {
   });
   headers.set('x-forwarded-host', request.headers.get('host') ?? incoming.host);
   headers.set('x-forwarded-proto', incoming.protocol.replace(/:$/, ''));
+  const browser = request.headers.get('x-forwarded-for');
+  if ((globalThis as Record<symbol, unknown>)[VOUCHED] === true && browser)
+    headers.set('x-forwarded-for', browser);
 
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
   let upstream: Response;
