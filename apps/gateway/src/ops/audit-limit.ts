@@ -19,7 +19,7 @@ const signInLimits = new WeakMap<Gateway, RepeatLimit>();
 const SUMMARY_KINDS = 100;
 
 /** The tally's SUMMARY_KINDS largest, the rest counted together under `(others)`. */
-function mostOf(kinds: Record<string, number>): Record<string, number> {
+export function mostOf(kinds: Record<string, number>): Record<string, number> {
   const sorted = Object.entries(kinds).sort((a, b) => b[1] - a[1]);
   if (sorted.length <= SUMMARY_KINDS) return kinds;
   const kept = Object.fromEntries(sorted.slice(0, SUMMARY_KINDS));

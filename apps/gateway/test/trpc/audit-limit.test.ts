@@ -100,3 +100,18 @@ test('audit.retention: entries older than it (365d by default) are deleted a bat
   assert.match(g.logText(), /audit: removed 2500 entries older than audit\.retention/);
   assert.equal(await pruneAudit(g.gw), 0);
 });
+
+test('a summary names its 100 largest kinds and counts the rest as (others): a spray of 5,000 user names is 101 entries', async () => {
+  const { mostOf } = await import('../../src/ops/audit-limit.ts');
+  const few = { 'console:alice': 3, 'console:bob': 1 };
+  assert.deepEqual(mostOf(few), few, 'up to 100 kinds, all named');
+  const spray: Record<string, number> = { 'console:admin': 40 };
+  for (let i = 0; i < 5000; i++) spray[`console:u${i}`] = i < 99 ? 2 : 1;
+  const kept = mostOf(spray);
+  assert.equal(Object.keys(kept).length, 101);
+  assert.equal(kept['console:admin'], 40, 'the largest kept');
+  assert.equal(kept['console:u98'], 2);
+  assert.equal(kept['(others)'], 5000 - 99);
+  const total = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
+  assert.equal(total(kept), total(spray), 'nothing uncounted');
+});
