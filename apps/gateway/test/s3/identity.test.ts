@@ -194,6 +194,22 @@ describe('S3 identity, permissions, quotas and other protocols’ files', () => 
     );
   });
 
+  test('5b a revoked key stops working within a second even when the wall clock steps back (NTP on a VM)', async (t) => {
+    const k = await g.user('carl');
+    const carl = sdkClient(g, k);
+    await carl.send(new CreateBucketCommand({ Bucket: 'carls' }));
+    // Four minutes back: inside S3's allowed skew, and the SDK leaves its clock alone below
+    // five. Only Date moves; timers and performance.now() run on.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() - 240_000 });
+    await carl.send(new ListObjectsV2Command({ Bucket: 'carls' }));
+    await g.gw.control.s3Keys.revoke(k.accessKeyId);
+    await new Promise((r) => setTimeout(r, 1100));
+    equal(
+      (await s3Error(carl.send(new ListObjectsV2Command({ Bucket: 'carls' })))).name,
+      'InvalidAccessKeyId',
+    );
+  });
+
   test('6 a key in use shows when it was last used (the console and ./cfs user key list read it)', async () => {
     const k = await g.user('dave');
     const lastUsed = async () =>

@@ -54,7 +54,8 @@ export class NlmLockManager {
     private readonly granted: GrantedCallback,
     private readonly log: Logger,
     private readonly beforeLock: (ino: bigint) => Promise<void> | undefined = () => undefined,
-    private readonly now: () => number = Date.now,
+    /** Monotonic milliseconds: a stepped wall clock neither drops nor keeps a blocked request. */
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.sweeper = setInterval(() => this.sweep(), 30_000);
     this.sweeper.unref();

@@ -280,7 +280,7 @@ class LeanConnection {
         this.release();
         return;
       }
-      const now = Date.now();
+      const now = performance.now();
       if (this.headStarted === 0) this.headStarted = now;
       else if (now - this.headStarted > HEADERS_TIMEOUT_MS) this.socket.destroy();
       return;

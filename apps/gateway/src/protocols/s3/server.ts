@@ -494,7 +494,8 @@ export class S3Server implements ProtocolServer {
   }
 
   private readonly lookupKey: KeyLookup = async (akid) => {
-    const now = Date.now();
+    // Monotonic: a wall clock stepped back (NTP on a VM) must not keep a revoked key working.
+    const now = performance.now();
     const hit = this.keyCache.get(akid);
     if (hit && now - hit.at < KEY_CACHE_MS) return hit.value;
     let value: Awaited<ReturnType<KeyLookup>>;
@@ -528,13 +529,13 @@ export class S3Server implements ProtocolServer {
    * keys table) is written at most once per KEY_USE_RECORD_MS, off the request's path.
    */
   private recordKeyUse(accessKeyId: string): void {
-    const now = Date.now();
+    const now = performance.now();
     const last = this.keyUseRecorded.get(accessKeyId);
     if (last !== undefined && now - last < KEY_USE_RECORD_MS) return;
     if (this.keyUseRecorded.size > 10_000) this.keyUseRecorded.clear();
     this.keyUseRecorded.set(accessKeyId, now);
     this.ctx.control.s3Keys
-      .touch(accessKeyId, new Date(now))
+      .touch(accessKeyId, new Date())
       .catch((e: unknown) => this.ctx.log.debug({ err: e }, "could not record an S3 key's last use"));
   }
 
