@@ -63,6 +63,19 @@ describe('S3 with the AWS SDK: buckets and objects', () => {
     });
     equal((await s3Error(c.send(new HeadBucketCommand({ Bucket: 'nothere' })))).status, 404);
     equal((await s3Error(c.send(new CreateBucketCommand({ Bucket: 'Bad_Name' })))).name, 'InvalidBucketName');
+    // Another region's constraint: S3's own code, and no bucket.
+    deepEqual(
+      await s3Error(
+        c.send(
+          new CreateBucketCommand({
+            Bucket: 'elsewhere',
+            CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+          }),
+        ),
+      ),
+      { name: 'IllegalLocationConstraintException', status: 400 },
+    );
+    equal((await s3Error(c.send(new HeadBucketCommand({ Bucket: 'elsewhere' })))).status, 404);
   });
 
   test('2 PutObject streaming upload (aws-chunked, CRC32 trailer) stores the same bytes, ETag is the MD5', async () => {

@@ -21,6 +21,7 @@ export type S3ErrorCode =
   | 'MalformedTrailerError'
   | 'InvalidRequest'
   | 'InvalidArgument'
+  | 'IllegalLocationConstraintException'
   | 'InvalidURI'
   | 'InvalidBucketName'
   | 'KeyTooLongError'
@@ -113,6 +114,10 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
   },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
+  IllegalLocationConstraintException: {
+    status: 400,
+    message: 'The location constraint is incompatible with the region this request was sent to.',
+  },
   InvalidURI: { status: 400, message: "Couldn't parse the specified URI." },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },

@@ -28,9 +28,8 @@ export async function createBucket(call: S3Call): Promise<S3Reply> {
     const constraint = text(conf, 'LocationConstraint')?.trim();
     if (constraint !== undefined && constraint !== '' && constraint !== config.region) {
       throw new S3Error(
-        'InvalidArgument',
+        'IllegalLocationConstraintException',
         `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to (${config.region}).`,
-        { ArgumentName: 'LocationConstraint' },
       );
     }
   }

@@ -1,0 +1,10 @@
+import { CMD } from '../src/protocols/smb/constants.ts';
+import { connectedClient, createBody, createContexts, fileIdOf, lockBody } from '../test/smb/client.ts';
+const [port, user, pw, name] = process.argv.slice(2);
+const smb = await connectedClient(Number(port), user!, pw!, { dialects: [0x0300] });
+const lease = Buffer.alloc(52); lease.fill(0x5b, 0, 16); lease.writeUInt32LE(7, 16);
+const r = await smb.request({ command: CMD.CREATE, body: createBody(name!, { oplock: 0xff, contexts: createContexts([{ name: 'RqLs', data: lease }]) }) });
+console.log('create', r.status.toString(16));
+const l = await smb.request({ command: CMD.LOCK, body: lockBody(fileIdOf(r), [{ offset: 0n, length: 10n, flags: 0x12 }]) });
+console.log('lock', l.status.toString(16));
+await new Promise((res) => setTimeout(res, 3_000_000));

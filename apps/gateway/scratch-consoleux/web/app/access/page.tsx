@@ -1,0 +1,5 @@
+import { Access } from './access.tsx';
+
+export default function AccessPage() {
+  return <Access />;
+}

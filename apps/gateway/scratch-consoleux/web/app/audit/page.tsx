@@ -1,0 +1,5 @@
+import { Audit } from './audit.tsx';
+
+export default function AuditPage() {
+  return <Audit />;
+}

@@ -1,0 +1,5 @@
+import { Buckets } from './buckets.tsx';
+
+export default function BucketsPage() {
+  return <Buckets />;
+}

@@ -1,0 +1,5 @@
+import { Circuits } from './circuits.tsx';
+
+export default function CircuitsPage() {
+  return <Circuits />;
+}

@@ -1,0 +1,5 @@
+import { Connections } from './connections.tsx';
+
+export default function ConnectionsPage() {
+  return <Connections />;
+}

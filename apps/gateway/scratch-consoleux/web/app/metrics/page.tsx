@@ -1,0 +1,5 @@
+import { Metrics } from './metrics.tsx';
+
+export default function MetricsPage() {
+  return <Metrics />;
+}

@@ -1,0 +1,5 @@
+import { Quotas } from './quotas.tsx';
+
+export default function QuotasPage() {
+  return <Quotas />;
+}

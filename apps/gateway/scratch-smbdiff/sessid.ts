@@ -1,0 +1,20 @@
+// A request naming an unknown SessionId, then the real session's requests.
+import { CMD } from '../src/protocols/smb/constants.ts';
+import { connectedClient, createBody, fileIdOf, closeBody, queryInfoBody, echoBody } from '../test/smb/client.ts';
+const PORT = Number(process.env.SMBPORT ?? 31445);
+const hex = (n: number) => `0x${n.toString(16)}`;
+const c = await connectedClient(PORT, 'smbdiffu', 'Diff-pw-123', { share: 'share', dialects: [0x0202, 0x0210] });
+const r = await c.request({ command: CMD.CREATE, body: createBody('sessid.tst', { disposition: 5, access: 0x3 }) });
+console.log('create', hex(r.status));
+const fid = fileIdOf(r);
+const bad = await c.request({ command: CMD.QUERY_INFO, body: queryInfoBody(fid, 1, 18), sessionId: c.sessionId + 1234n });
+console.log('query_info with wrong session id', hex(bad.status));
+const q = await c.request({ command: CMD.QUERY_INFO, body: queryInfoBody(fid, 1, 18) });
+console.log('query_info with right session id', hex(q.status));
+const e = await c.request({ command: CMD.ECHO, body: echoBody() });
+console.log('echo', hex(e.status));
+const cl = await c.request({ command: CMD.CLOSE, body: closeBody(fid) });
+console.log('close with right session id', hex(cl.status));
+const r2 = await c.request({ command: CMD.CREATE, body: createBody('sessid2.tst', { disposition: 5, access: 0x3 }) });
+console.log('new create', hex(r2.status), 'connection closed?', c.closed);
+c.close(); process.exit(0);
