@@ -1,5 +1,0 @@
-import { Access } from './access.tsx';
-
-export default function AccessPage() {
-  return <Access />;
-}

@@ -1,5 +1,0 @@
-import { Audit } from './audit.tsx';
-
-export default function AuditPage() {
-  return <Audit />;
-}

@@ -1,5 +1,0 @@
-import { Buckets } from './buckets.tsx';
-
-export default function BucketsPage() {
-  return <Buckets />;
-}

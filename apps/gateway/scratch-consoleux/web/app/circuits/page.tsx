@@ -1,5 +1,0 @@
-import { Circuits } from './circuits.tsx';
-
-export default function CircuitsPage() {
-  return <Circuits />;
-}

@@ -1,5 +1,0 @@
-import { Connections } from './connections.tsx';
-
-export default function ConnectionsPage() {
-  return <Connections />;
-}

@@ -1,5 +1,0 @@
-import { Metrics } from './metrics.tsx';
-
-export default function MetricsPage() {
-  return <Metrics />;
-}

@@ -1,5 +1,0 @@
-import { Overview } from './overview.tsx';
-
-export default function OverviewPage() {
-  return <Overview />;
-}

@@ -1,5 +1,0 @@
-import { Quotas } from './quotas.tsx';
-
-export default function QuotasPage() {
-  return <Quotas />;
-}
