@@ -1,13 +1,30 @@
+import { realpathSync } from 'node:fs';
 import { request } from 'node:http';
 import { isIPv6 } from 'node:net';
+import { resolve } from 'node:path';
+import type { ConfigStatus } from '@claudefs/api';
 import { isWildcardHost, type ListenAddress } from '../config/address.ts';
+import type { LoadOptions } from '../config/load.ts';
 import { locateConfig } from '../config/locate.ts';
 import { formatProblem } from '../config/problems.ts';
 import type { GatewayConfig } from '../config/types.ts';
+import { runningGatewayPid } from '../daemon/pid-file.ts';
 import { CLI_ACTOR_HEADER } from '../ops/admin/auth.ts';
 import { loadConfigDespiteTls, type TlsLenientResult } from '../ops/certs/lenient-config.ts';
 import { CliExit } from './context.ts';
 import { cliActor } from './format/identity-context.ts';
+
+/** The same file or folder: by real path where both exist (a symlinked state folder is itself). */
+export function samePath(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
 
 /** An admin API call that the gateway answered with an error status. */
 export class AdminApiError extends CliExit {
@@ -50,16 +67,42 @@ export class AdminClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
+  /** The gateway's own account of itself, asked once before the first call (forConfig). */
+  private identity: Promise<ConfigStatus> | undefined;
 
-  constructor(bind: ListenAddress, opts: AdminClientOptions = {}) {
+  constructor(
+    bind: ListenAddress,
+    opts: AdminClientOptions = {},
+    /** The state folder the caller's file names: the gateway answering must serve it. */
+    private readonly stateDir?: string,
+  ) {
     this.baseUrl = adminBaseUrl(bind);
     const token = opts.token ?? process.env.CFS_ADMIN_TOKEN;
     this.token = token === '' ? undefined : token;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
+  /**
+   * The gateway the file configures: reached on its `health.bind`, and refused (exit 2) when
+   * what answers there serves another state folder — a file copied from another gateway's,
+   * whose drain would have drained that one.
+   */
   static forConfig(config: GatewayConfig, opts: AdminClientOptions = {}): AdminClient {
-    return new AdminClient(config.health.bind, opts);
+    return new AdminClient(config.health.bind, opts, config.stateDir);
+  }
+
+  /** Which file, state folder and PID the gateway answering runs (GET /admin/config). */
+  running(): Promise<ConfigStatus> {
+    this.identity ??= this.send<ConfigStatus>('GET', '/admin/config').then((status) => {
+      if (this.stateDir !== undefined && !samePath(status.stateDir, this.stateDir)) {
+        throw new CliExit(
+          `the gateway answering on ${this.baseUrl} (health.bind) serves state folder ${status.stateDir} (PID ${status.pid}, file ${status.file}), not this file's ${this.stateDir}: is health.bind in the file another gateway's? Nothing was done`,
+          2,
+        );
+      }
+      return status;
+    });
+    return this.identity;
   }
 
   get<T>(path: string): Promise<T> {
@@ -70,7 +113,12 @@ export class AdminClient {
     return this.call<T>('POST', path, body);
   }
 
-  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    if (this.stateDir !== undefined) await this.running();
+    return this.send<T>(method, path, body);
+  }
+
+  private send<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = new URL(path, this.baseUrl);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = {
@@ -108,6 +156,13 @@ export class AdminClient {
   }
 
   private unreachable(e: NodeJS.ErrnoException): CliExit {
+    const pid = this.stateDir === undefined ? undefined : runningGatewayPid(this.stateDir);
+    if (e.code === 'ECONNREFUSED' && pid !== undefined) {
+      return new CliExit(
+        `the gateway on ${this.stateDir} (PID ${pid}) does not answer on ${this.baseUrl} (health.bind): was health.bind changed in the file since it started? It keeps its address until a restart; ./cfs gateway nodes lists where each node answers`,
+        1,
+      );
+    }
     if (e.code === 'ECONNREFUSED') {
       return new CliExit(`no gateway is running: nothing answers on ${this.baseUrl} (health.bind)`, 1);
     }
@@ -140,6 +195,7 @@ export class AdminClient {
  */
 export async function loadOperatorConfig(
   explicit: string | undefined,
+  opts: Pick<LoadOptions, 'empty'> = {},
 ): Promise<TlsLenientResult & { config: GatewayConfig }> {
   let file: string;
   try {
@@ -149,7 +205,7 @@ export async function loadOperatorConfig(
   }
   let loaded: TlsLenientResult;
   try {
-    loaded = await loadConfigDespiteTls(file);
+    loaded = await loadConfigDespiteTls(file, opts);
   } catch (e) {
     throw new CliExit((e as Error).message, 2);
   }

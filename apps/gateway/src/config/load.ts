@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import {
   type Document,
   isAlias,
+  isMap,
   isPair,
   isScalar,
   isSeq,
@@ -31,7 +32,18 @@ export interface LoadOptions {
   heldByItsGateway?: (config: GatewayConfig, port: number) => boolean;
   /** 'warning': certificate problems are reported without invalidating the file (default 'error'). */
   tls?: 'error' | 'warning';
+  /**
+   * A file that sets no key at all: every key takes its default, a working gateway. Said as a
+   * warning where an operator reads the result (validate-config, a start), and refused for a
+   * reload, where it is a file truncated while being written and would open the default export
+   * to every host. Unset: nothing said.
+   */
+  empty?: 'error' | 'warning';
 }
+
+/** What a file that sets no key means, said where it is read. */
+const EMPTY_FILE =
+  'the file sets no key: every key takes its default (state in /var/lib/claudefs, the runbook ports, /export shared read-write with every host over NFS)';
 
 export interface LoadResult {
   /** Present only when no problem is an error. */
@@ -67,6 +79,12 @@ function yamlMessage(e: YAMLError): string {
  * that expands past its alias limit, only by throwing from toJS: that becomes a problem at the
  * first alias that cannot be resolved (or the first alias, for the limit).
  */
+/** An empty document, or one that is only an empty map (`{}`): nothing set. */
+function setsNoKey(contents: Document['contents']): boolean {
+  if (contents === null) return true;
+  return isMap(contents) && contents.items.length === 0;
+}
+
 function toPlain(doc: Document): { raw: unknown } | { error: string; pos: number } {
   try {
     return { raw: doc.toJS() ?? {} };
@@ -142,6 +160,16 @@ export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<
     ...doc.errors.map((e) => ({ ...problemAt(e.pos[0], yamlMessage(e), 'error'), ...duplicateKey(doc, e) })),
     ...doc.warnings.map((e) => problemAt(e.pos[0], yamlMessage(e), 'warning')),
   ];
+  if (opts.empty && doc.errors.length === 0 && setsNoKey(doc.contents)) {
+    const severity = opts.empty;
+    syntax.push(
+      problemAt(
+        0,
+        severity === 'error' ? `${EMPTY_FILE}; refused: a reload needs the whole file` : EMPTY_FILE,
+        severity,
+      ),
+    );
+  }
   if (hasErrors(syntax)) return { problems: sortProblems(syntax) };
 
   keepModeDigits(doc);

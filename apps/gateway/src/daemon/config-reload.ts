@@ -41,7 +41,7 @@ async function readFile(gw: Gateway): Promise<{ config: GatewayConfig } | { prob
   // pair when the new one is bad, and says so.
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {
-    loaded = await loadConfig(gw.config.configFile, { tls: 'warning' });
+    loaded = await loadConfig(gw.config.configFile, { tls: 'warning', empty: 'error' });
   } catch (e) {
     // Gone, unreadable: ConfigError says which file and why.
     return { problems: [(e as Error).message] };

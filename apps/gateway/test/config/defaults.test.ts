@@ -48,8 +48,14 @@ describe('the shipped example', () => {
 });
 
 describe('defaults for absent keys', () => {
-  test('row 3: an empty file is a working gateway with the runbook defaults', async () => {
-    const config = await valid(['# nothing here']);
+  test('row 3: an empty file is a working gateway with the runbook defaults, and says what that means', async () => {
+    const file = writeConfig(['# nothing here']);
+    // As validate-config reads it: the warning says what the defaults are.
+    const { config, problems } = await loadConfig(file, { empty: 'warning' });
+    assert.deepEqual(printed(problems, file), [
+      'FILE:1:1: warning: the file sets no key: every key takes its default (state in /var/lib/claudefs, the runbook ports, /export shared read-write with every host over NFS)',
+    ]);
+    assert.ok(config);
     assert.equal(config.node.name, hostname());
     assert.equal(config.stateDir, '/var/lib/claudefs');
     assert.equal(config.logLevel, 'info');

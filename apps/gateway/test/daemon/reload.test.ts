@@ -1,6 +1,6 @@
 import { equal, match, ok } from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -255,6 +255,86 @@ health: { bind: 127.0.0.1:${ports.health}, probe_interval: 500ms }
     } finally {
       renameSync(away, file);
     }
+  });
+
+  test('5c a file truncated while being written (empty, or comments only): refused, nothing opened to every host', async () => {
+    const good = readFileSync(file, 'utf8');
+    try {
+      for (const text of ['', '# being rewritten\n']) {
+        writeFileSync(file, text);
+        const from = gw.stdout().length;
+        process.kill(gw.pid, 'SIGHUP');
+        const deadline = Date.now() + 10_000;
+        while (
+          !/reload refused; keeping the running configuration: .*the file sets no key/.test(
+            gw.stdout().slice(from),
+          )
+        ) {
+          ok(Date.now() < deadline, `no refusal logged:\n${gw.stdout().slice(from)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        ok(!/applied nfs\.exports/.test(gw.stdout().slice(from)), 'an export changed');
+        const cli = await cfs('gateway', 'reload');
+        equal(cli.code, 2, cli.output);
+        match(
+          cli.stderr,
+          /gateway\.yaml:1:1:? .*the file sets no key: .*refused: a reload needs the whole file/,
+        );
+      }
+      // The file as it was still rules: /projects (not 0.0.0.0/0, not /export) is served.
+      const copied = await nfs('nfs-cp', sample(), nfsUrl('/projects/after-empty.txt'));
+      equal(copied.code, 0, copied.output);
+      // /export is still for 10.9.0.0/16 only: the defaults would have opened it to every host.
+      const listed = await nfs('nfs-ls', nfsUrl('/export'));
+      ok(listed.code !== 0, listed.output);
+    } finally {
+      writeFileSync(file, good);
+    }
+  });
+
+  test("5d ./cfs checks it reaches this file's gateway: a staged copy is not reloaded in its place, a copied health.bind reaches nobody else's, a changed one says where the gateway is", async () => {
+    const good = readFileSync(file, 'utf8');
+    const other = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return (...args: string[]) => runCommand(CFS, [...args, '--config', path], { timeoutMs: 60_000 });
+    };
+    // A staged copy, edited: the gateway would read its own file, so nothing is sent.
+    const staged = other('staged.yaml', good.replace('log_level: info', 'log_level: warn'));
+    const refused = await staged('gateway', 'reload');
+    equal(refused.code, 2, refused.output);
+    match(
+      refused.stderr,
+      new RegExp(`the gateway runs from ${file} and a reload reads that file, not ${dir}/staged\\.yaml`),
+    );
+    match(refused.stderr, /nothing reloaded/);
+    equal(
+      ((await (await fetch(`http://127.0.0.1:${ports.health}/admin/config`)).json()) as { logLevel: string })
+        .logLevel,
+      'info',
+    );
+    // Another gateway's file that kept this one's health.bind: its drain must not drain this one.
+    mkdirSync(join(dir, 'state-twin'), { recursive: true });
+    const twin = other('twin.yaml', good.replace(`state_dir: ${dir}/state`, `state_dir: ${dir}/state-twin`));
+    const drain = await twin('gateway', 'drain', '--timeout', '3s');
+    equal(drain.code, 2, drain.output);
+    match(
+      drain.stderr,
+      new RegExp(
+        `serves state folder ${dir}/state \\(PID ${gw.pid}, file ${file}\\), not this file's ${dir}/state-twin`,
+      ),
+    );
+    equal((await fetch(`http://127.0.0.1:${ports.health}/health`)).status, 200, 'not drained');
+    // This gateway's file with health.bind moved (waiting for a restart): it is running, elsewhere.
+    const moved = other('moved.yaml', good.replace(`127.0.0.1:${ports.health}`, `127.0.0.1:${ports.spare}`));
+    const status = await moved('smb', 'status');
+    equal(status.code, 1, status.output);
+    match(
+      status.stderr,
+      new RegExp(
+        `the gateway on ${dir}/state \\(PID ${gw.pid}\\) does not answer on http://127\\.0\\.0\\.1:${ports.spare}`,
+      ),
+    );
   });
 
   test('6 SIGHUP does the same and logs each change', async () => {

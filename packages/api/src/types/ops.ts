@@ -204,6 +204,9 @@ export type ConfigPreview =
 /** The configuration a gateway runs, and its last reload (`GET /admin/config`). */
 export interface ConfigStatus {
   file: string;
+  /** The state folder it serves (`./cfs` checks it is the one its file names). */
+  stateDir: string;
+  pid: number;
   logLevel: string;
   /** Null until the first reload since start; `problems` when the file was refused. */
   lastReload: (ConfigReload & { problems?: string[] }) | null;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { SettingChange } from '../../config/reload-plan.ts';
 import type { ReloadReport } from '../../daemon/config-reload.ts';
-import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
+import { AdminApiError, AdminClient, loadOperatorConfig, samePath } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import { withControlPlane } from '../format/identity-context.ts';
 import { timeoutOption } from '../format/timeout-option.ts';
@@ -60,8 +60,9 @@ export function registerReload(gateway: Command): void {
           const timeoutMs = timeoutOption(opts.timeout);
           return withControlPlane(opts.config, (cp) => reloadNodeCommand(cp, node, { timeoutMs }));
         }
-        // Checked here first, as validate-config does: a file with errors never reaches the gateway.
-        const { config } = await loadOperatorConfig(opts.config).catch((e: unknown) => {
+        // Checked here first, as validate-config does: a file with errors never reaches the
+        // gateway, nor one that sets nothing (truncated while being written).
+        const { config } = await loadOperatorConfig(opts.config, { empty: 'error' }).catch((e: unknown) => {
           if (!(e instanceof CliExit)) throw e;
           throw new CliExit(
             `${e.message}\nnothing reloaded: the gateway keeps its running configuration`,
@@ -71,6 +72,14 @@ export function registerReload(gateway: Command): void {
         try {
           type Done = Extract<ReloadReport, { ok: true }>;
           const client = AdminClient.forConfig(config);
+          // The gateway reads the file it was started with: one checked here must be that one.
+          const { file } = await client.running();
+          if (!samePath(file, config.configFile)) {
+            throw new CliExit(
+              `the gateway runs from ${file} and a reload reads that file, not ${config.configFile}: put the new configuration there (./cfs gateway validate-config --config ${config.configFile} checks it first)\nnothing reloaded: the gateway keeps its running configuration`,
+              2,
+            );
+          }
           const r = opts.dryRun
             ? await client.get<Done>('/admin/config/preview')
             : await client.post<Done>('/admin/config/reload');

@@ -51,7 +51,11 @@ async function validateConfig(options: ValidateConfigOptions, output: ValidateCo
   let problems: Problem[];
   try {
     const file = locateConfig(options.config);
-    ({ problems } = await loadConfig(file, { checkPorts: options.portCheck, heldByItsGateway }));
+    ({ problems } = await loadConfig(file, {
+      checkPorts: options.portCheck,
+      heldByItsGateway,
+      empty: 'warning',
+    }));
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     if (options.json) {

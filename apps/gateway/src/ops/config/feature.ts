@@ -7,6 +7,8 @@ import { GATEWAY_TARGET } from '../admin/routes.ts';
 export function configStatus(gw: Gateway) {
   return {
     file: gw.config.configFile,
+    stateDir: gw.config.stateDir,
+    pid: process.pid,
     logLevel: gw.log.level,
     lastReload: gw.lastReload ?? null,
   };
