@@ -194,6 +194,14 @@ describe('the console API on /trpc of a running gateway', () => {
     assert.equal(await g.gw.control.quotas.get('uid', 2002), null);
     const stored = await m('quotas.set', { uid: 2001, soft: '2KB' }, admin);
     assert.equal(stored.status, 400, 'soft above the stored hard limit is refused by the gateway');
+    // 0 is no limit, as ./cfs quota and setquota read it: not a limit nothing fits under.
+    const zero = await m('quotas.set', { uid: 2003, hard: '1GB', hardInodes: 0, softInodes: 0 }, admin);
+    assert.equal(zero.status, 200, zero.error?.message);
+    const q0 = await g.gw.control.quotas.get('uid', 2003);
+    assert.deepEqual([q0?.hardBytes, q0?.hardInodes, q0?.softInodes], [10n ** 9n, null, null]);
+    const cleared = await m('quotas.set', { uid: 2003, hard: '0' }, admin);
+    assert.equal(cleared.status, 200, cleared.error?.message);
+    assert.equal((await g.gw.control.quotas.get('uid', 2003))?.hardBytes ?? null, null);
     const big = await trpc(g.base, 'mutation', 'cache.invalidate', undefined, {
       cookie: operator,
       rawBody: JSON.stringify({ scope: 'path', path: `/${'x'.repeat(100_000)}` }),

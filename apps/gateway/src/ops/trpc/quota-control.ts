@@ -33,10 +33,15 @@ export async function quotaView(
 }
 
 /** A limit as typed (`20GB`) into what the control plane stores: bytes and the unit, or null. */
+/** A limit of 0 is no limit, as `./cfs quota set-user` and setquota read it (not "nothing may be used"). */
 function sizeLimit(text: string | null): { bytes: bigint | null; unit: string | null } {
   if (text === null) return { bytes: null, unit: null };
   const { bytes, unit } = parseSize(text);
-  return { bytes, unit };
+  return bytes === 0n ? { bytes: null, unit: null } : { bytes, unit };
+}
+
+function countLimit(n: number | null): bigint | null {
+  return n === null || n === 0 ? null : BigInt(n);
 }
 
 function quotaInput(r: QuotaSetRequest): QuotaInput {
@@ -49,8 +54,8 @@ function quotaInput(r: QuotaSetRequest): QuotaInput {
     const { bytes, unit } = sizeLimit(r.hard);
     Object.assign(input, { hardBytes: bytes, hardUnit: unit });
   }
-  if (r.softInodes !== undefined) input.softInodes = r.softInodes === null ? null : BigInt(r.softInodes);
-  if (r.hardInodes !== undefined) input.hardInodes = r.hardInodes === null ? null : BigInt(r.hardInodes);
+  if (r.softInodes !== undefined) input.softInodes = countLimit(r.softInodes);
+  if (r.hardInodes !== undefined) input.hardInodes = countLimit(r.hardInodes);
   if (r.grace !== undefined) input.graceMs = r.grace === null ? null : parseDuration(r.grace);
   return input;
 }
