@@ -215,6 +215,38 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
   );
 
   test(
+    '3c names compare a character at a time, as Windows does: MASSE.TXT is not Maße.txt, in a small folder or one of 64 and more (indexed)',
+    requireTools('smbclient'),
+    async () => {
+      writeFileSync(join(work, 'lower.txt'), 'Maße: measurements');
+      writeFileSync(join(work, 'upper.txt'), 'MASSE: mass');
+      const seed = Array.from({ length: 70 }, (_, i) => `put lower.txt f${i}`).join('; ');
+      for (const [dir, fill] of [
+        ['sharp-small', ''],
+        ['sharp-big', seed],
+      ] as const) {
+        const made = await run(alice, 'export', `mkdir ${dir}; cd ${dir}; ${fill}${fill ? '; ' : ''}ls`);
+        equal(made.code, 0, made.output);
+        const r = await run(
+          alice,
+          'export',
+          `cd ${dir}; put lower.txt Maße.txt; put upper.txt MASSE.TXT; get Maße.txt got-lower; get masse.txt got-upper; ls STRASSE.TXT`,
+        );
+        equal(
+          readFileSync(join(work, 'got-lower'), 'utf8'),
+          'Maße: measurements',
+          `${dir}: Maße.txt overwritten`,
+        );
+        equal(readFileSync(join(work, 'got-upper'), 'utf8'), 'MASSE: mass', `${dir}: masse.txt is MASSE.TXT`);
+        match(r.output, /NT_STATUS_NO_SUCH_FILE listing \\sharp-(small|big)\\STRASSE\.TXT/, r.output);
+        const names = (await g.gw.ns.resolvePath(ROOT, `/export/${dir}`)).ino;
+        const listed = (await g.gw.ns.readdir(ROOT, names, 0n, 1000)).entries.map((e) => e.name);
+        ok(listed.includes('Maße.txt') && listed.includes('MASSE.TXT'), listed.join(' '));
+      }
+    },
+  );
+
+  test(
     '4 a wrong password, an unknown user and an anonymous logon get NT_STATUS_LOGON_FAILURE',
     requireTools('smbclient'),
     async () => {

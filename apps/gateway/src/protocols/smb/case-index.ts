@@ -1,3 +1,5 @@
+import { upcase } from './upcase.ts';
+
 /**
  * Upper-cased names of large directories, for the case-insensitive lookups SMB needs over a
  * case-keeping namespace. An index is valid while its directory's changeId is the one it was
@@ -29,7 +31,7 @@ export class CaseIndex {
   build(dir: bigint, changeId: bigint, names: Iterable<string>): void {
     const m = new Map<string, string>();
     for (const n of names) {
-      const u = n.toUpperCase();
+      const u = upcase(n);
       if (!m.has(u)) m.set(u, n);
     }
     this.dirs.set(dir, { changeId, names: m });
@@ -45,7 +47,7 @@ export class CaseIndex {
       return;
     }
     d.changeId = after;
-    const u = name.toUpperCase();
+    const u = upcase(name);
     if (!d.names.has(u)) d.names.set(u, name);
   }
 

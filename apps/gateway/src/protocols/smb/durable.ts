@@ -7,6 +7,7 @@ import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
 import { CACHE } from './leases.ts';
 import type { FileId, Open } from './open-files.ts';
+import { upcase } from './upcase.ts';
 import { Writer } from './wire/writer.ts';
 
 /** SMB2_DHANDLE_FLAG_PERSISTENT (§2.2.13.2.11): asked for, never granted (no CA shares here). */
@@ -245,5 +246,5 @@ export function reconnectDurable(
 }
 
 function samePath(path: string): string {
-  return path.replace(/^\\+/, '').toUpperCase();
+  return upcase(path.replace(/^\\+/, ''));
 }

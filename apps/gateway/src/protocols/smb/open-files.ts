@@ -8,6 +8,7 @@ import type { Session } from './session.ts';
 import { DATA_ACCESS, shareCounts, violatesSharing } from './share-modes.ts';
 import { sameStreamName } from './streams.ts';
 import type { TreeConnect } from './tree.ts';
+import { upcase } from './upcase.ts';
 
 export interface FileId {
   persistent: bigint;
@@ -232,9 +233,7 @@ export class InodeOpens {
   deletePending(ino: bigint, stream?: string): boolean {
     const s = this.byIno.get(ino);
     if (!s) return false;
-    return (
-      s.deletePending || (stream !== undefined && (s.streamsPending?.has(stream.toUpperCase()) ?? false))
-    );
+    return s.deletePending || (stream !== undefined && (s.streamsPending?.has(upcase(stream)) ?? false));
   }
 
   setDeletePending(ino: bigint, pending: boolean, stream?: string): void {
@@ -245,8 +244,8 @@ export class InodeOpens {
       return;
     }
     s.streamsPending ??= new Set();
-    if (pending) s.streamsPending.add(stream.toUpperCase());
-    else s.streamsPending.delete(stream.toUpperCase());
+    if (pending) s.streamsPending.add(upcase(stream));
+    else s.streamsPending.delete(upcase(stream));
   }
 
   /** The file's opens of its unnamed stream (those other nodes' share modes meet). */
@@ -289,7 +288,7 @@ export class InodeOpens {
       if (open.deleteOnClose) s.deletePending = true;
     } else {
       if (open.deleteOnClose) this.setDeletePending(open.ino, true, open.stream);
-      const upper = open.stream.toUpperCase();
+      const upper = upcase(open.stream);
       if (s.streamsPending?.has(upper) && [...ofStream(s.opens, open.stream)].length === 0) {
         s.streamsPending.delete(upper);
         streamDeleted = true;

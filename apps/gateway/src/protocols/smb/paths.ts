@@ -5,6 +5,7 @@ import { macNameToDisk } from './apple/mac-names.ts';
 import { caseIndexFor, INDEX_MIN_ENTRIES } from './case-index.ts';
 import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
+import { upcase } from './upcase.ts';
 
 /** Characters no NTFS name component may hold (MS-FSCC §2.1.5.2), besides controls. */
 const ILLEGAL_CHAR = /["*/:<>?|]/;
@@ -114,7 +115,7 @@ export async function lookupName(
   } catch (e) {
     if (!isFsError(e, 'ENOENT')) throw e;
   }
-  const upper = name.toUpperCase();
+  const upper = upcase(name);
   const index = caseIndexFor(ns);
   const dirAttrs = await ns.getattr(dir);
   const known = index.lookup(dir, dirAttrs.changeId, upper);
@@ -140,8 +141,7 @@ export async function lookupName(
     }
     for (const e of page.entries) {
       names.push(e.name);
-      if (found === undefined && e.name.length === name.length && e.name.toUpperCase() === upper)
-        found = e.name;
+      if (found === undefined && e.name.length === name.length && upcase(e.name) === upper) found = e.name;
       cookie = e.cookie;
     }
     if (page.eof || page.entries.length === 0 || names.length >= MAX_SCAN_ENTRIES) break;

@@ -3,6 +3,7 @@ import type { Namespace } from '../../storage/namespace.ts';
 import type { Credential } from '../../storage/types.ts';
 import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
+import { upcase } from './upcase.ts';
 
 /**
  * Named streams ("file:name:$DATA", MS-FSCC §2.1.4) live in the file's xattrs under
@@ -29,7 +30,7 @@ const chunkOf = (at: number) => Math.floor(at / C);
 const lastChunk = (size: number) => (size === 0 ? -1 : chunkOf(size - 1));
 
 export const sameStreamName = (a: string, b: string): boolean =>
-  a.length === b.length && a.toUpperCase() === b.toUpperCase();
+  a.length === b.length && upcase(a) === upcase(b);
 
 /** The stream of that name, whatever its case: its name as created and its size. */
 export async function findStream(
@@ -179,7 +180,7 @@ function rewrite(ns: Namespace, ino: bigint, name: string, change: () => Promise
     byStream = new Map();
     rewrites.set(ns, byStream);
   }
-  const key = `${ino}:${name.toUpperCase()}`;
+  const key = `${ino}:${upcase(name)}`;
   const done = (byStream.get(key) ?? Promise.resolve()).then(change, change);
   const tail = done.catch(() => undefined);
   byStream.set(key, tail);

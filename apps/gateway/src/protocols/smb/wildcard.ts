@@ -1,3 +1,5 @@
+import { upcase } from './upcase.ts';
+
 /**
  * Whether a name matches a QUERY_DIRECTORY pattern (MS-FSA §2.1.4.4), case-insensitively:
  * `*` and `?`, and the DOS forms `<` (DOS_STAR: up to the final dot), `>` (DOS_QM: one
@@ -7,8 +9,8 @@
 export function compilePattern(pattern: string): (name: string) => boolean {
   if (pattern === '*' || pattern === '*.*' || pattern === '') return () => true;
   if (!/[*?<>"]/.test(pattern)) {
-    const upper = pattern.toUpperCase();
-    return (name) => name.toUpperCase() === upper;
+    const upper = upcase(pattern);
+    return (name) => upcase(name) === upper;
   }
   let re = '';
   for (const ch of pattern) {
