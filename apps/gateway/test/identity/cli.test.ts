@@ -394,4 +394,22 @@ describe('./cfs on a state folder that is not there', () => {
     }
     ok(!readdirSync(join(dir, 'not-mounted')).includes('state'), 'the state folder was made');
   });
+
+  test('2 an empty state folder (a mount point with nothing mounted, or a new installation) is said so when a control plane is made in it', async () => {
+    const dir = makeTempDir('identity-cli-empty');
+    const configFile = await writeGatewayConfig(dir);
+    mkdirSync(join(dir, 'state'));
+    const cli = (...args: string[]) =>
+      runCommand(CFS, [...args, '--config', configFile], { timeoutMs: 60_000 });
+    const first = await cli('user', 'list');
+    equal(first.code, 0, first.output);
+    match(
+      first.stderr,
+      new RegExp(
+        `note: ${dir}/state/control\\.db did not exist: a new, empty control plane was made there .*is it mounted\\?`,
+      ),
+    );
+    const again = await cli('user', 'list');
+    equal(again.stderr, '', 'said once, when it was made');
+  });
 });

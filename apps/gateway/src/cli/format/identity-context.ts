@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { GatewayConfig } from '../../config/types.ts';
 import { ControlError } from '../../control/errors.ts';
@@ -32,6 +33,9 @@ export async function withControlPlane<T>(
   body: (cp: ControlPlane, config: GatewayConfig) => Promise<T>,
 ): Promise<T> {
   const config = await loadCliConfig(configFile);
+  // An empty state folder is a new installation, or a volume that is not mounted: the users,
+  // keys and quotas written now would then be where the gateway never reads them.
+  const fresh = config.control.kind === 'sqlite' && !existsSync(config.control.path);
   let cp: ControlPlane;
   try {
     // Loaded here, by the commands that use the control plane (Prisma and its client).
@@ -44,6 +48,11 @@ export async function withControlPlane<T>(
   } catch (e) {
     const where = config.control.kind === 'sqlite' ? `in ${config.stateDir}` : 'on PostgreSQL';
     throw new CliExit(`cannot open the control plane ${where}: ${(e as Error).message}`, 2);
+  }
+  if (fresh && config.control.kind === 'sqlite') {
+    process.stderr.write(
+      `note: ${config.control.path} did not exist: a new, empty control plane was made there (node.state_dir ${config.stateDir}). If the gateway keeps its state on a volume, is it mounted?\n`,
+    );
   }
   try {
     return await body(cp, config);
