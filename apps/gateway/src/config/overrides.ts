@@ -43,6 +43,19 @@ function defaultExport(path: string): NfsExport {
   };
 }
 
+/** An export as the defaults make it (the file did not limit it). */
+function isDefaultExport(e: NfsExport): boolean {
+  const d = defaultExport(e.path);
+  return (
+    e.access === d.access &&
+    e.squash === d.squash &&
+    e.secure === d.secure &&
+    e.anonUid === d.anonUid &&
+    e.anonGid === d.anonGid &&
+    e.clients.map((c) => c.text).join() === d.clients.map((c) => c.text).join()
+  );
+}
+
 function isLogLevel(text: string): text is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(text);
 }
@@ -53,7 +66,8 @@ function isLogLevel(text: string): text is LogLevel {
  *
  * `--bind` belongs to the one protocol named and is refused when that is ambiguous. `--export
  * /p` leaves a single export at /p: the file's export at that path if it has one, else one
- * with default settings. Flags for a protocol that will not run are refused rather than
+ * with default settings — refused when the file limits its exports (clients, access, squash),
+ * since the default is read-write to every host. Flags for a protocol that will not run are refused rather than
  * ignored. TLS files are checked again, and ports once more for clashes.
  */
 export function applyOverrides(
@@ -120,8 +134,17 @@ export function applyOverrides(
   }
   if (flags.export !== undefined) {
     const path = take('--export', 'nfs', flags.export, parseNamespacePath);
-    if (path !== undefined)
-      next.nfs.exports = [config.nfs.exports.find((e) => e.path === path) ?? defaultExport(path)];
+    const written = path === undefined ? undefined : config.nfs.exports.find((e) => e.path === path);
+    if (written) next.nfs.exports = [written];
+    else if (path !== undefined && config.nfs.exports.every(isDefaultExport))
+      next.nfs.exports = [defaultExport(path)];
+    else if (path !== undefined) {
+      // A new export takes the defaults, open to every host: not in place of ones the file limits.
+      problem(
+        '--export',
+        `the file exports ${config.nfs.exports.map((e) => e.path).join(', ') || 'nothing'}, not ${path}: add ${path} to nfs.exports with the clients that may mount it (made from the flag alone it would be read-write to every host)`,
+      );
+    }
   }
   if (flags.domain !== undefined) {
     const domain = take('--domain', 'smb', flags.domain, parseNetbiosName);

@@ -41,6 +41,17 @@ describe('command-line flags over the file (runbook start commands)', () => {
     assert.equal(config.nfs.bind.port, 2049, 'the loaded config is left as it was');
   });
 
+  test('row 2b: `--export` of a path the file does not export, when the file limits its exports, is refused: not opened to every host', async () => {
+    const config = await base([
+      'nfs:',
+      '  exports:',
+      '    - { path: /export, clients: [10.0.0.0/8], access: ro }',
+    ]);
+    assert.deepEqual(messages({ export: '/data' }, ['nfs'], config), [
+      '<command line> --export: the file exports /export, not /data: add /data to nfs.exports with the clients that may mount it (made from the flag alone it would be read-write to every host)',
+    ]);
+  });
+
   test('row 2: `--export` of a path the file already exports keeps that export’s settings', async () => {
     const config = await base([
       'nfs:',
