@@ -208,7 +208,13 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     drainStatus: async () => drainStatus(false),
     drain: async () => drainStatus(true),
     undrain: async () => drainStatus(false),
-    configStatus: async () => ({ file: '/etc/claudefs/gateway.yaml', logLevel: 'info', lastReload: null }),
+    configStatus: async () => ({
+      file: '/etc/claudefs/gateway.yaml',
+      stateDir: '/var/lib/claudefs',
+      pid: 4242,
+      logLevel: 'info',
+      lastReload: null,
+    }),
     previewConfig: async () => ({ ok: true, applied: [], pendingRestart: [] }),
     accessReport: async () => ({
       nfs: { served: false, exports: [] },
@@ -219,7 +225,14 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
         mapToGuest: 'never',
         shares: [],
       },
-      s3: { served: true, https: false, publicReadBuckets: [], corsOrigins: [] },
+      s3: {
+        served: true,
+        https: false,
+        publicReadBuckets: [],
+        readableWithoutKey: [],
+        corsOrigins: [],
+        bucketCors: [],
+      },
       notes: [],
     }),
     s3Buckets: async () => [

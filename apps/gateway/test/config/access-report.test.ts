@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { BucketView } from '@claudefs/api';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Protocol } from '../../src/config/types.ts';
 import { accessReport } from '../../src/ops/config/access.ts';
@@ -92,5 +93,49 @@ describe('access report', () => {
     );
     assert.deepEqual(keys(r), ['info smb.encryption', 'info smb.shares.2.time_machine_max_size']);
     assert.match(r.notes[1]!.text, /Time Machine share tm has no size limit/);
+  });
+
+  test("5 what anyone may read is the buckets as they are: the file's list (unless a block ignores it, or not made yet) and their own policies; their own CORS rules", async () => {
+    const { config } = await loadConfig(writeConfig(['s3: { public_read_buckets: [pub, blocked, later] }']), {
+      tls: 'warning',
+    });
+    assert.ok(config);
+    const bucket = (name: string, over: Partial<BucketView>): BucketView => ({
+      name,
+      owner: 'alice',
+      ownerUid: 1000,
+      ownerGid: 1000,
+      created: '2026-12-07T00:00:00.000Z',
+      mode: '0755',
+      publicRead: false,
+      publicAccessBlock: [],
+      lifecycle: [],
+      tags: [],
+      versioning: null,
+      objectLock: null,
+      policy: null,
+      cors: null,
+      ...over,
+    });
+    const r = accessReport(
+      config,
+      ['s3'],
+      [
+        bucket('pub', { publicRead: true }),
+        bucket('blocked', { publicAccessBlock: ['IgnorePublicAcls'] }),
+        bucket('photos', {
+          policy: { statements: 1, public: true },
+          cors: { rules: 1, origins: ['https://a.example'] },
+        }),
+        bucket('private', { policy: { statements: 2, public: false } }),
+      ],
+    );
+    assert.deepEqual(r.s3.readableWithoutKey, [
+      { bucket: 'pub', by: 'file' },
+      { bucket: 'photos', by: 'policy' },
+      { bucket: 'later', by: 'file' },
+    ]);
+    assert.deepEqual(r.s3.bucketCors, [{ bucket: 'photos', origins: ['https://a.example'] }]);
+    assert.ok(keys(r).includes('warning bucket photos: policy'), keys(r).join());
   });
 });

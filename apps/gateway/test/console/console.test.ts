@@ -538,6 +538,12 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     await page.getByTestId('usage-console').filter({ hasText: '1 object, 50.0 KB' }).waitFor();
     await page.getByTestId('usage-console').filter({ hasText: '+ 1 old version, 50.0 KB' }).waitFor();
     await page.screenshot({ path: join(SHOTS, 'buckets-usage.png'), fullPage: true });
+    // The Access page says the same: what anyone may read is the buckets' policies too, not
+    // only the file's list; and a bucket's own CORS rule.
+    await page.goto(`${base}/access`);
+    await page.getByText('console (its policy)').waitFor();
+    await page.getByText('console: https://gallery.example.com').waitFor();
+    await page.getByText('Anyone may read console without a key: its bucket policy allows it').waitFor();
     // The old version counts against alice's quota (test 3's): deleted, the space is hers again.
     const again = aliceS3();
     await again.send(new DeleteObjectCommand({ Bucket: 'console', Key: 'before.bin', VersionId: 'null' }));

@@ -119,11 +119,23 @@ function S3Access({ s3 }: { s3: AccessReport['s3'] }) {
         </div>
         <div>
           <dt className="text-xs font-medium text-slate-500 dark:text-slate-400">Readable without a key</dt>
-          <dd className="font-mono text-xs">{list(s3.publicReadBuckets, 'no bucket')}</dd>
+          <dd className="font-mono text-xs">
+            {list(
+              s3.readableWithoutKey.map((r) => (r.by === 'policy' ? `${r.bucket} (its policy)` : r.bucket)),
+              'no bucket',
+            )}
+          </dd>
         </div>
         <div>
           <dt className="text-xs font-medium text-slate-500 dark:text-slate-400">Browser origins (CORS)</dt>
-          <dd className="font-mono text-xs">{list(s3.corsOrigins, 'none')}</dd>
+          <dd className="font-mono text-xs">
+            {list(s3.corsOrigins, s3.bucketCors.length > 0 ? 'none by default' : 'none')}
+            {s3.bucketCors.map((c) => (
+              <div key={c.bucket}>
+                {c.bucket}: {list(c.origins, 'no origin')}
+              </div>
+            ))}
+          </dd>
         </div>
       </dl>
     </ProtocolCard>

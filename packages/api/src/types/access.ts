@@ -44,8 +44,17 @@ export interface AccessReport {
   s3: {
     served: boolean;
     https: boolean;
+    /** `s3.public_read_buckets` as the file lists them. */
     publicReadBuckets: string[];
+    /**
+     * What anyone may read without a key now, bucket by bucket: by the file's list (unless the
+     * bucket's public access block ignores it) or by the bucket's own policy.
+     */
+    readableWithoutKey: Array<{ bucket: string; by: 'file' | 'policy' }>;
+    /** `s3.cors_origins`: the rule of buckets without their own. */
     corsOrigins: string[];
+    /** Buckets with their own CORS rules (PutBucketCors), and the origins those allow. */
+    bucketCors: Array<{ bucket: string; origins: string[] }>;
   };
   /** What deserves a look, each with the key that changes it. */
   notes: AccessNote[];

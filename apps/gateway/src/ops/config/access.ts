@@ -1,4 +1,4 @@
-import type { AccessNote, AccessReport } from '@claudefs/api';
+import type { AccessNote, AccessReport, BucketView } from '@claudefs/api';
 import type { ClientMatch, GatewayConfig, Protocol } from '../../config/types.ts';
 import { shareEncryption } from '../../protocols/smb/encryption.ts';
 
@@ -14,7 +14,12 @@ const texts = (clients: readonly ClientMatch[]) => clients.map((c) => c.text);
  * console's Access page), and the settings that deserve a look — each note naming the key that
  * changes it. Notes cover only the protocols served.
  */
-export function accessReport(config: GatewayConfig, served: readonly Protocol[]): AccessReport {
+export function accessReport(
+  config: GatewayConfig,
+  served: readonly Protocol[],
+  /** The S3 server's buckets, with their own policies and CORS rules (none when not served). */
+  buckets: readonly BucketView[] = [],
+): AccessReport {
   const notes: AccessNote[] = [];
   const { nfs, smb, s3 } = config;
   const nfsServed = served.includes('nfs');
@@ -84,6 +89,13 @@ export function accessReport(config: GatewayConfig, served: readonly Protocol[])
         text: `Anyone may read ${s3.publicReadBuckets.join(', ')} without a key.`,
         key: 's3.public_read_buckets',
       });
+    for (const b of buckets)
+      if (b.policy?.public && !b.publicRead)
+        notes.push({
+          level: 'warning',
+          text: `Anyone may read ${b.name} without a key: its bucket policy allows it (./cfs s3 buckets; the Buckets page).`,
+          key: `bucket ${b.name}: policy`,
+        });
     if (s3.corsOrigins.includes('*'))
       notes.push({
         level: 'warning',
@@ -125,7 +137,21 @@ export function accessReport(config: GatewayConfig, served: readonly Protocol[])
       served: s3Served,
       https: s3.tls !== undefined,
       publicReadBuckets: s3.publicReadBuckets,
+      readableWithoutKey: [
+        ...buckets.flatMap((b): AccessReport['s3']['readableWithoutKey'] =>
+          b.publicRead
+            ? [{ bucket: b.name, by: 'file' }]
+            : b.policy?.public
+              ? [{ bucket: b.name, by: 'policy' }]
+              : [],
+        ),
+        // Listed in the file and not made yet: public from its creation.
+        ...s3.publicReadBuckets
+          .filter((name) => !buckets.some((b) => b.name === name))
+          .map((bucket) => ({ bucket, by: 'file' as const })),
+      ],
       corsOrigins: s3.corsOrigins,
+      bucketCors: buckets.flatMap((b) => (b.cors ? [{ bucket: b.name, origins: b.cors.origins }] : [])),
     },
     notes,
   };

@@ -11,6 +11,7 @@ import type {
 import { TRPCError } from '@trpc/server';
 import { previewReload, reloadFromFile } from '../../daemon/config-reload.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
+import { s3ServerOf } from '../../protocols/s3/admin-route.ts';
 import { closeSmbFile, smbOpenFilesOf } from '../../protocols/smb/admin-route.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/endpoints.ts';
 import { accessReport } from '../config/access.ts';
@@ -83,6 +84,7 @@ export function opsControl(gw: Gateway): OpsControl {
       accessReport(
         gw.config,
         gw.servers.map((s) => s.protocol),
+        (await s3ServerOf(gw.servers)?.buckets()) ?? [],
       ),
     reloadConfig: async () => {
       const r = await reloadFromFile(gw, 'console');
