@@ -167,6 +167,21 @@ describe('./cfs diagnose against a running gateway process', () => {
         'preflight',
       ],
     );
+    // --json: the same trees, with what each needs.
+    const json = await runCommand(CFS, ['diagnose', '--list', '--json'], { timeoutMs: 60_000 });
+    assert.equal(json.code, 0, json.output);
+    const trees = JSON.parse(json.stdout) as Array<{
+      id: string;
+      inputs: Array<{ name: string; required: boolean }>;
+    }>;
+    assert.equal(trees.length, 9);
+    assert.deepEqual(
+      trees
+        .find((t) => t.id === 'quota')
+        ?.inputs.map((i) => i.name)
+        .sort(),
+      ['gid', 'uid'],
+    );
   });
 
   test('5 unresponsive with the gateway gone: checked from this host, the runbook’s next steps (exit 1)', async () => {

@@ -38,11 +38,24 @@ const MARK: Record<DiagnosticStepResult['verdict'], string> = {
  * `./cfs diagnose --list`: the trees, from this build (no gateway needed). They are loaded here,
  * not with the command: their checks reach most of the gateway.
  */
-export async function listTrees(): Promise<string> {
+export async function listTrees(json = false): Promise<string> {
   const [{ definitionOf }, { TREES }] = await Promise.all([
     import('../../ops/diagnostics/engine.ts'),
     import('../../ops/diagnostics/trees/index.ts'),
   ]);
+  if (json) {
+    const trees = TREE_IDS.map((id) => {
+      const t = definitionOf(TREES[id]);
+      return {
+        id,
+        title: t.title,
+        runbook: t.runbook.section,
+        inputs: t.inputs.map((i) => ({ name: i.name, required: i.required })),
+        ...(t.inputRule ? { inputRule: t.inputRule } : {}),
+      };
+    });
+    return `${JSON.stringify(trees, null, 2)}\n`;
+  }
   const lines: string[] = [];
   for (const id of TREE_IDS) {
     const t = definitionOf(TREES[id]);
@@ -188,7 +201,7 @@ export function registerDiagnose(program: Command): void {
     .action((tree: string | undefined, opts: DiagnoseOptions & { list?: boolean; config?: string }) =>
       runCli(async () => {
         if (opts.list) {
-          process.stdout.write(await listTrees());
+          process.stdout.write(await listTrees(opts.json));
           return 0;
         }
         if (tree === undefined) throw new CliExit(`name a tree: ${TREE_IDS.join(', ')} (or --list)`, 2);
