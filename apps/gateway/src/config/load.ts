@@ -70,8 +70,21 @@ function keepModeDigits(doc: Document): void {
 }
 
 /** yaml's messages end with "at line L, column C"; the position is printed in front instead. */
-function yamlMessage(e: YAMLError): string {
-  return e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+function yamlMessage(e: YAMLError, source = ''): string {
+  const message = e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+  // `bind: [::]:2049` reads as a list followed by `:2049`: say what was meant.
+  const lineStart = source.lastIndexOf('\n', e.pos[0] - 1) + 1;
+  const lineEnd = source.indexOf('\n', lineStart);
+  const line = source.slice(lineStart, lineEnd < 0 ? undefined : lineEnd);
+  return /:\s*\[[0-9A-Fa-f:.]*\]:\d+/.test(line)
+    ? `${message}: an IPv6 address with a port must be quoted, "[::]:2049"`
+    : message;
+}
+
+/** An empty document, or one that is only an empty map (`{}`): nothing set. */
+function setsNoKey(contents: Document['contents']): boolean {
+  if (contents === null) return true;
+  return isMap(contents) && contents.items.length === 0;
 }
 
 /**
@@ -79,12 +92,6 @@ function yamlMessage(e: YAMLError): string {
  * that expands past its alias limit, only by throwing from toJS: that becomes a problem at the
  * first alias that cannot be resolved (or the first alias, for the limit).
  */
-/** An empty document, or one that is only an empty map (`{}`): nothing set. */
-function setsNoKey(contents: Document['contents']): boolean {
-  if (contents === null) return true;
-  return isMap(contents) && contents.items.length === 0;
-}
-
 function toPlain(doc: Document): { raw: unknown } | { error: string; pos: number } {
   try {
     return { raw: doc.toJS() ?? {} };
@@ -157,7 +164,10 @@ export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<
     return { file: configFile, line, col, path: '', message, severity };
   };
   const syntax = [
-    ...doc.errors.map((e) => ({ ...problemAt(e.pos[0], yamlMessage(e), 'error'), ...duplicateKey(doc, e) })),
+    ...doc.errors.map((e) => ({
+      ...problemAt(e.pos[0], yamlMessage(e, source), 'error'),
+      ...duplicateKey(doc, e),
+    })),
     ...doc.warnings.map((e) => problemAt(e.pos[0], yamlMessage(e), 'warning')),
   ];
   if (opts.empty && doc.errors.length === 0 && setsNoKey(doc.contents)) {

@@ -91,6 +91,12 @@ const rows: [row: number, what: string, lines: string[], expected: string[]][] =
     ["FILE:2:9 s3.bind: IPv6 addresses need brackets: write '[::1]:9000'"],
   ],
   [
+    12.5,
+    'an IPv6 address and port not quoted (YAML reads a list)',
+    ['nfs:', '  bind: [::]:2049'],
+    ['FILE:2:13: Unexpected scalar at node end: an IPv6 address with a port must be quoted, "[::]:2049"'],
+  ],
+  [
     13,
     'a bare port',
     ['nfs:', '  bind: 2049'],
