@@ -102,6 +102,31 @@ describe('quota wizard: a uid over its soft limit, then at its hard limit', () =
     assert.equal(run.conclusion.verdict, 'fail');
   });
 
+  test('3b below the hard limit, a write that would pass it was refused: the wizard says so, not "writes still succeed"', async () => {
+    await g.gw.control.quotas.set({
+      kind: 'uid',
+      subjectId: 1000,
+      softBytes: null,
+      hardBytes: 10_000n,
+      hardUnit: 'KB',
+    });
+    await quotaEnforcer(g.gw)!.refresh();
+    await assert.rejects(
+      g.gw.ns.write(ALICE, file, 2000n, Buffer.alloc(20_000, 2)),
+      (e: { code?: string }) => e.code === 'EDQUOT',
+    );
+    const run = await g.as('viewer').diagnostics.run({ tree: 'quota', uid: 1000 });
+    assert.deepEqual(path(run), ['subject', 'usage', 'hard-exceeded', 'log-lines']);
+    const usage = step(run, 'usage');
+    assert.equal(usage.outcome, 'over hard');
+    assert.match(
+      usage.because ?? '',
+      /a write was refused at the hard limit at \d{4}-.*usage is below it, but that write would have gone past it/,
+    );
+    assert.equal(run.conclusion.verdict, 'fail');
+    assert.match(run.conclusion.summary, /uid=1000 was refused a write that would pass its hard limit/);
+  });
+
   test('4 a uid with no quota: nothing limits it', async () => {
     const run = await g.as('viewer').diagnostics.run({ tree: 'quota', uid: 4242 });
     assert.deepEqual(path(run), ['subject']);

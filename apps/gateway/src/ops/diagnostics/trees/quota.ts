@@ -214,6 +214,22 @@ export const quotaTree: DiagnosticTree = {
         const evidence = all.map(describe);
         const measured = { subjects: all.map(measuredOf), worst: subjectLabel(w.kind, w.id) };
         const line = describe(w);
+        // Usage below the hard limit, yet a write was refused by it: the write itself would
+        // have gone past (usage + its size > hard). Not "writes still succeed".
+        const refused =
+          w.state === 'over hard' || w.state === 'grace expired'
+            ? undefined
+            : ctx.logs.find(logLineFor('hard', w)).at(-1);
+        if (refused)
+          return {
+            outcome: 'over hard',
+            verdict: 'fail',
+            summary: line,
+            because: `a write was refused at the hard limit${refused.time ? ` at ${new Date(refused.time).toISOString()}` : ''} (${refused.msg}): usage is below it, but that write would have gone past it`,
+            measured,
+            evidence,
+            finding: `${subjectLabel(w.kind, w.id)} was refused a write that would pass its hard limit: ${line.split(': ')[1]}`,
+          };
         switch (w.state) {
           case 'ok':
             return {
