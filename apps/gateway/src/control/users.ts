@@ -36,6 +36,12 @@ export interface Users {
   verifyPassword(name: string, password: string): Promise<boolean>;
   /** The 16-byte NT hash for SMB authentication; null when unknown, disabled or no password is set. */
   getNtHash(name: string): Promise<Buffer | null>;
+  /**
+   * For an SMB logon: the NT hash and whether the account is disabled (the acceptor checks the
+   * password first, so only the right one learns that: STATUS_ACCOUNT_DISABLED); null when the
+   * user is unknown or has no password.
+   */
+  ntLogon(name: string): Promise<{ ntHash: Buffer; disabled: boolean } | null>;
   setRole(name: string, role: Role | null): Promise<void>;
   setDisabled(name: string, disabled: boolean): Promise<void>;
   /** A supplementary membership; adding one the user has is harmless. */
@@ -180,6 +186,10 @@ export function createUsers(prisma: PrismaClient, groups: Groups): Users {
     async getNtHash(name) {
       const u = await prisma.user.findUnique({ where: { name }, select: { ntHash: true, disabled: true } });
       return u && !u.disabled && u.ntHash !== null ? Buffer.from(u.ntHash, 'hex') : null;
+    },
+    async ntLogon(name) {
+      const u = await prisma.user.findUnique({ where: { name }, select: { ntHash: true, disabled: true } });
+      return u && u.ntHash !== null ? { ntHash: Buffer.from(u.ntHash, 'hex'), disabled: u.disabled } : null;
     },
     async setRole(name, role) {
       await update(name, { role: role === null ? null : checkRole(role) });

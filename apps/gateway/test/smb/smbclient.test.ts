@@ -262,6 +262,24 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
   );
 
   test(
+    "4b a disabled account with its right password gets NT_STATUS_ACCOUNT_DISABLED (with a wrong one, LOGON_FAILURE: the state is no guesser's to learn)",
+    requireTools('smbclient'),
+    async () => {
+      await g.gw.control.users.setDisabled('bob', true);
+      try {
+        const right = await run('bob%Builder-2', 'export', 'ls');
+        ok(right.code !== 0);
+        match(right.output, /NT_STATUS_ACCOUNT_DISABLED/);
+        const wrong = await run('bob%Not-his-1', 'export', 'ls');
+        match(wrong.output, /NT_STATUS_LOGON_FAILURE/);
+      } finally {
+        await g.gw.control.users.setDisabled('bob', false);
+      }
+      equal((await run('bob%Builder-2', 'export', 'ls')).code, 0);
+    },
+  );
+
+  test(
     '5 valid_groups: bob (not in staff) gets NT_STATUS_ACCESS_DENIED on TREE_CONNECT, alice gets in',
     requireTools('smbclient'),
     async () => {

@@ -11,8 +11,17 @@ export async function lookupSmbUser(env: ServerEnv, user: string): Promise<NtlmU
   const name = user.toLowerCase();
   if (name === '') return null;
   const cred = await resolveUserCredential(env, name);
-  if (!cred || cred.accessKeyId !== undefined) return null;
-  const ntHash = await env.control.users.getNtHash(cred.name);
-  if (!ntHash) return null;
-  return { name: cred.name, ntHash, uid: cred.uid, gid: cred.gid, gids: [...cred.gids] };
+  if (!cred) {
+    // Disabled (the resolver knows only usable accounts): its password is still checked, and
+    // only the right one is told STATUS_ACCOUNT_DISABLED.
+    const [u, logon] = await Promise.all([env.control.users.get(name), env.control.users.ntLogon(name)]);
+    return u?.disabled && logon
+      ? { name: u.name, ntHash: logon.ntHash, disabled: true, uid: u.uid, gid: u.gid, gids: [...u.gids] }
+      : null;
+  }
+  if (cred.accessKeyId !== undefined) return null;
+  const logon = await env.control.users.ntLogon(cred.name);
+  if (!logon) return null;
+  const { ntHash, disabled } = logon;
+  return { name: cred.name, ntHash, disabled, uid: cred.uid, gid: cred.gid, gids: [...cred.gids] };
 }
