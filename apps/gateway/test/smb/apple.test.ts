@@ -10,6 +10,7 @@ import { macNameToDisk, macNameToWire } from '../../src/protocols/smb/apple/mac-
 import { takeNfsAces } from '../../src/protocols/smb/apple/nfs-aces.ts';
 import { CMD } from '../../src/protocols/smb/constants.ts';
 import { SmbError } from '../../src/protocols/smb/errors.ts';
+import { shortName } from '../../src/protocols/smb/short-names.ts';
 import { NT_STATUS } from '../../src/protocols/smb/status/index.ts';
 import { IPC_SHARE, type Share } from '../../src/protocols/smb/tree.ts';
 import { runCommand } from '../support/proc.ts';
@@ -245,10 +246,17 @@ describe('names Windows does not allow, between Macs, NFS and S3 (apple_extensio
       });
       equal(get.code, 0, get.output);
       equal(readFileSync(join(work, 'why.txt'), 'utf8'), 'from S3');
-      // The same directory through the plain share: names as stored, so no SMB name for it.
-      const plain = await smbclient(g, auth, { share: 'export', cwd: work, commands: 'ls mac\\*' });
+      // The same directory through the plain share: a name Windows cannot hold is listed by
+      // its 8.3 name, which opens it.
+      const short = shortName('Notes 10:30.txt');
+      const plain = await smbclient(g, auth, {
+        share: 'export',
+        cwd: work,
+        commands: `ls mac\\*; get mac\\${short} plain.txt`,
+      });
       equal(plain.code, 0, plain.output);
-      match(plain.stdout, /Notes 10:30\.txt/);
+      match(plain.stdout, new RegExp(`\\s${short.replace('.', '\\.')}\\s`));
+      equal(readFileSync(join(work, 'plain.txt'), 'utf8'), 'ten thirty');
     },
   );
 

@@ -11,7 +11,7 @@ import { decodeHeader, encodeHeader, splitChain } from '../../src/protocols/smb/
 import { decodeEaList, encodeEaList } from '../../src/protocols/smb/info/ea.ts';
 import { chooseContexts } from '../../src/protocols/smb/negotiate-contexts.ts';
 import { parseSmbName } from '../../src/protocols/smb/paths.ts';
-import { shortName } from '../../src/protocols/smb/short-names.ts';
+import { listedName, mayBeShortName, shortName } from '../../src/protocols/smb/short-names.ts';
 import { gidSid, readSid, sidBytes, sidString, uidSid } from '../../src/protocols/smb/sids.ts';
 import { NT_STATUS, ntStatusName } from '../../src/protocols/smb/status/index.ts';
 import { DEFAULT_STATUS, FS_STATUS, statusOf } from '../../src/protocols/smb/status-map.ts';
@@ -289,6 +289,12 @@ describe('SMB2 codec pieces', () => {
     const m = shortName('a long file name.jpeg');
     ok(/^ALONG~[0-9A-Z]{2}\.JPE$/.test(m), m);
     equal(shortName('a long file name.jpeg'), m);
+    // An 8.3 name in lower case is one already: NTFS keeps no other.
+    equal(shortName('lower.txt'), 'lower.txt');
+    // What a listing shows: the name, or its 8.3 name where Windows cannot hold it.
+    equal(listedName('a long file name.jpeg'), 'a long file name.jpeg');
+    ok(/^COLON~[0-9A-Z]{2}\.TXT$/.test(listedName('col:on.txt')), listedName('col:on.txt'));
+    ok(mayBeShortName(listedName('back\\slash')) && !mayBeShortName('~$report.docx'));
   });
 
   test('13 srvsvc NetShareEnum (level 1) in NDR: shares and IPC$ with their types', () => {

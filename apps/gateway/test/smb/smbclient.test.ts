@@ -13,6 +13,7 @@ import {
 import { PROTOCOL_SERVERS } from '../../src/daemon/protocols.ts';
 import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
 import { aeadPool } from '../../src/protocols/smb/crypto/aead-pool.ts';
+import { shortName } from '../../src/protocols/smb/short-names.ts';
 import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { sampleValue, scrape } from '../metrics/fixture.ts';
@@ -243,6 +244,34 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
         const listed = (await g.gw.ns.readdir(ROOT, names, 0n, 1000)).entries.map((e) => e.name);
         ok(listed.includes('Maße.txt') && listed.includes('MASSE.TXT'), listed.join(' '));
       }
+    },
+  );
+
+  test(
+    '3d names Windows cannot hold, made over NFS or S3 (\\ : ? and the like), are listed by their 8.3 names, which open them; any long name opens by its 8.3 name',
+    requireTools('smbclient'),
+    async () => {
+      const exp = await g.gw.ns.resolvePath(ROOT, '/export');
+      const dir = await g.gw.ns.mkdir(ROOT, exp.ino, 'odd-names', 0o755);
+      const names = ['col:on.txt', 'back\\slash.txt', 'q?x.txt', 'Long File Name 2.txt', 'plain.txt'];
+      for (const [i, name] of names.entries()) {
+        const f = await g.gw.ns.create(ROOT, dir.ino, name, 0o644);
+        await g.gw.ns.write(ROOT, f.ino, 0n, Buffer.from(`bytes of ${i}`));
+      }
+      const ls = await run(alice, 'export', 'cd odd-names; ls');
+      equal(ls.code, 0, ls.output);
+      for (const name of ['col:on.txt', 'back\\slash.txt', 'q?x.txt'])
+        match(ls.stdout, new RegExp(`\\s${shortName(name).replace('.', '\\.')}\\s`));
+      match(ls.stdout, /\sLong File Name 2\.txt\s/);
+      match(ls.stdout, /\splain\.txt\s/);
+      for (const [i, name] of names.entries()) {
+        if (name === 'plain.txt') continue;
+        const got = await run(alice, 'export', `cd odd-names; get ${shortName(name)} got-${i}`);
+        equal(got.code, 0, got.output);
+        equal(readFileSync(join(work, `got-${i}`), 'utf8'), `bytes of ${i}`, name);
+      }
+      const info = await run(alice, 'export', 'cd odd-names; allinfo "Long File Name 2.txt"');
+      match(info.stdout, new RegExp(`altname: ${shortName('Long File Name 2.txt').replace('.', '\\.')}`));
     },
   );
 

@@ -5,6 +5,7 @@ import { macNameToDisk } from './apple/mac-names.ts';
 import { caseIndexFor, INDEX_MIN_ENTRIES } from './case-index.ts';
 import { NT_STATUS } from './deps.ts';
 import { SmbError } from './errors.ts';
+import { mayBeShortName, shortName } from './short-names.ts';
 import { upcase } from './upcase.ts';
 
 /** Characters no NTFS name component may hold (MS-FSCC §2.1.5.2), besides controls. */
@@ -116,10 +117,12 @@ export async function lookupName(
     if (!isFsError(e, 'ENOENT')) throw e;
   }
   const upper = upcase(name);
+  // An 8.3 name a listing showed (short-names.ts) is no stored name: the scan looks for it.
+  const short = mayBeShortName(name);
   const index = caseIndexFor(ns);
   const dirAttrs = await ns.getattr(dir);
   const known = index.lookup(dir, dirAttrs.changeId, upper);
-  if (known.known) {
+  if (known.known && (known.name !== undefined || !short)) {
     if (known.name === undefined) return undefined;
     try {
       return { attrs: await ns.lookup(cred, dir, known.name), name: known.name };
@@ -142,6 +145,7 @@ export async function lookupName(
     for (const e of page.entries) {
       names.push(e.name);
       if (found === undefined && e.name.length === name.length && upcase(e.name) === upper) found = e.name;
+      else if (found === undefined && short && upcase(shortName(e.name)) === upper) found = e.name;
       cookie = e.cookie;
     }
     if (page.eof || page.entries.length === 0 || names.length >= MAX_SCAN_ENTRIES) break;

@@ -18,17 +18,44 @@ function legal(s: string): string {
 
 /**
  * The 8.3 alternate name of a name (MS-FSCC §2.1.5.2.1): the name itself when it already is
- * one, else a mangled form — up to 5 legal characters, "~", two characters of a hash of the
- * whole name, and up to 3 of the extension — as Samba's hash2 mangling does. Stable per name,
- * and unique enough for listings; nothing looks names up by it.
+ * one (in any case, as NTFS keeps no other), else a mangled form — up to 5 legal characters,
+ * "~", two characters of a hash of the whole name, and up to 3 of the extension — as Samba's
+ * hash2 mangling does. Stable per name; a CREATE naming it opens the name (paths.ts).
  */
 export function shortName(name: string): string {
   if (name === '.' || name === '..') return '';
-  if (valid83(name)) return name;
+  if (valid83(name.toUpperCase())) return name;
   const dot = name.lastIndexOf('.');
   const base = legal(dot > 0 ? name.slice(0, dot) : name).slice(0, 5) || '_';
   const ext = dot > 0 ? legal(name.slice(dot + 1)).slice(0, 3) : '';
   const h = createHash('sha1').update(name).digest().readUInt16LE(0) % 1296;
   const hash = h.toString(36).toUpperCase().padStart(2, '0');
   return `${base}~${hash}${ext ? `.${ext}` : ''}`;
+}
+
+/** Whether a Windows name may hold it (MS-FSCC §2.1.5.2): no control, `"`, `*`, `/`, `:`, `<`, `>`, `?`, `\` or `|`. */
+function windowsLegal(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20 || '"*/:<>?\\|'.includes(name[i]!)) return false;
+  }
+  return true;
+}
+
+/**
+ * The name a listing shows: the stored name, or its 8.3 name where a Windows client could not
+ * use it — a name made over NFS or S3 with `\` (which a client takes for a path, failing the
+ * whole listing), `:` (a stream), `?`, `*`, `<`, `>`, `|`, `"` or a control character. The 8.3
+ * name opens it (as Samba's mangled names do).
+ */
+export function listedName(name: string): string {
+  return windowsLegal(name) ? name : shortName(name);
+}
+
+/** shortName's mangled form: up to 5 characters, `~`, two of the hash, up to 3 of extension. */
+const MANGLED = /^[^.~]{1,5}~[0-9A-Z]{2}(\.[^.]{1,3})?$/i;
+
+/** Whether a name a client sent may be an 8.3 name standing for another (`DOCUM~K3.TXT`). */
+export function mayBeShortName(name: string): boolean {
+  return MANGLED.test(name);
 }

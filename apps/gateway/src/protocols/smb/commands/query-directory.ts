@@ -11,6 +11,7 @@ import { fileTimes, smbMeta } from '../file-meta.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { DIR_CLASS, DIR_CLASSES, type DirEntryInfo, entrySize, writeEntry } from '../info/directory.ts';
 import type { DirEnumeration, FileId, Open } from '../open-files.ts';
+import { listedName } from '../short-names.ts';
 import { compilePattern } from '../wildcard.ts';
 import { type Reader, utf16 } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
@@ -155,8 +156,9 @@ async function nextEntry(
     const { ns } = ctx.env;
     const page = await ns.readdirPlus(ctx.cred(), open.ino, en.cookie, PAGE);
     await ns.preloadXattrs(page.entries.map((e) => e.ino));
-    // A share with apple_extensions shows stored names in the form Macs send (apple/mac-names.ts).
-    const shown = open.tree.share.apple ? macNameToWire : (n: string) => n;
+    // A share with apple_extensions shows stored names in the form Macs send (apple/mac-names.ts);
+    // others show a name Windows cannot use by its 8.3 name, which opens it (short-names.ts).
+    const shown = open.tree.share.apple ? macNameToWire : listedName;
     for (const e of page.entries) en.pending.push({ name: shown(e.name), ino: e.ino, stored: e.name });
     if (page.entries.length > 0) en.cookie = page.entries[page.entries.length - 1]!.cookie;
     en.eof = page.eof || page.entries.length === 0;
