@@ -107,8 +107,22 @@ describe('./cfs gateway start', () => {
     const second = await runCommand(CFS, ['gateway', 'start', '--config', cfg.file], { timeoutMs: 60_000 });
     equal(second.code, 1);
     match(second.output, new RegExp(`gateway failed to start: another gateway \\(PID ${gw.pid}\\)`));
-    // The reason, not a stack trace that buries it.
+    // The reason, not a stack trace that buries it; on stderr too, for a terminal.
     ok(!/\n\s+at /.test(second.output) && !/"stack"/.test(second.output), second.output);
+    match(second.stderr, new RegExp(`^gateway failed to start: another gateway \\(PID ${gw.pid}\\)`, 'm'));
+  });
+
+  test('3b a port another process holds: stderr names the key, the address and the file', async () => {
+    const other = join(dir, 'clash.yaml');
+    writeFileSync(other, readFileSync(cfg.file, 'utf8').replace(`${dir}/state`, `${dir}/clash-state`));
+    const r = await runCommand(CFS, ['gateway', 'start', '--config', other], { timeoutMs: 60_000 });
+    equal(r.code, 1, r.output);
+    match(
+      r.stderr,
+      new RegExp(
+        `gateway failed to start: (nfs\\.bind|nfs\\.mount_bind|s3\\.bind|smb\\.bind|health\\.bind) 127\\.0\\.0\\.1:\\d+ \\(${other}\\): the port is in use`,
+      ),
+    );
   });
 
   test('4 SIGHUP reloads the log level from the file', async () => {

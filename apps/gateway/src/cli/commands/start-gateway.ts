@@ -1,6 +1,8 @@
 import { PROTOCOLS, type Protocol } from '../../config/defaults.ts';
+import { configuredListeners } from '../../config/listeners.ts';
 import { applyOverrides } from '../../config/overrides.ts';
 import { formatProblem } from '../../config/problems.ts';
+import type { GatewayConfig } from '../../config/types.ts';
 import { reloadFromFile, rememberStartArguments } from '../../daemon/config-reload.ts';
 import { Gateway } from '../../daemon/gateway.ts';
 import type { HeldSighup } from '../../daemon/held-sighup.ts';
@@ -75,12 +77,33 @@ export async function startGateway(
   } catch (e) {
     const cause = isOperatorStartError(e) ? { reason: (e as Error).message } : { err: e };
     log.error(cause, `gateway failed to start: ${(e as Error).message}`);
+    // The log may be a journal nobody reads at the terminal: the reason goes to stderr too,
+    // naming the key of a listener that could not bind.
+    process.stderr.write(`gateway failed to start: ${startFailure(e, config, protocols)}\n`);
     await gateway.stop().catch(() => {});
     return 1;
   }
   log.info({ pid: process.pid, config: config.configFile, state: config.stateDir }, 'gateway started');
   await new Promise(() => {});
   return undefined;
+}
+
+/** Why the start failed, as the operator fixes it: a listen error names its key and file. */
+export function startFailure(e: unknown, config: GatewayConfig, protocols: readonly Protocol[]): string {
+  const err = e as NodeJS.ErrnoException & { port?: number; address?: string; hostname?: string };
+  const listener = configuredListeners(config, protocols).find(
+    (l) =>
+      (err.port !== undefined && l.address.port === err.port) ||
+      (err.hostname !== undefined && l.address.host === err.hostname),
+  );
+  if (!listener) return err.message;
+  const why: Record<string, string> = {
+    EADDRINUSE: 'the port is in use (./cfs gateway preflight names the process holding it)',
+    EACCES: 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
+    EADDRNOTAVAIL: 'no interface of this host has that address',
+    ENOTFOUND: 'the host name does not resolve',
+  };
+  return `${listener.key} ${listener.address.text} (${config.configFile}): ${why[err.code ?? ''] ?? err.message}`;
 }
 
 function availableList(): string {
