@@ -49,6 +49,12 @@ export interface LoadResult {
   /** Present only when no problem is an error. */
   config?: GatewayConfig;
   problems: Problem[];
+  /**
+   * When the file has errors elsewhere: the configuration of its `node`, `health` and `control`
+   * keys alone (the rest defaults), enough to reach its running gateway — to drain it or see
+   * who is connected while the file is being fixed. Never for starting or reloading one.
+   */
+  addressing?: GatewayConfig;
 }
 
 const MODE_KEYS = new Set(['mode', 'root_mode']);
@@ -79,6 +85,15 @@ function yamlMessage(e: YAMLError, source = ''): string {
   return /:\s*\[[0-9A-Fa-f:.]*\]:\d+/.test(line)
     ? `${message}: an IPv6 address with a port must be quoted, "[::]:2049"`
     : message;
+}
+
+/** The keys that say where a gateway runs and answers, valid on their own; else undefined. */
+function addressingOf(raw: unknown, configFile: string): GatewayConfig | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const r = raw as Record<string, unknown>;
+  const part = Object.fromEntries(['node', 'health', 'control'].filter((k) => k in r).map((k) => [k, r[k]]));
+  const parsed = configFileSchema.safeParse(part);
+  return parsed.success ? resolveConfig(parsed.data, configFile) : undefined;
 }
 
 /** An empty document, or one that is only an empty map (`{}`): nothing set. */
@@ -205,7 +220,8 @@ export async function loadConfig(file: string, opts: LoadOptions = {}): Promise<
     ...crossCheck(raw, dirname(configFile), opts.tls === 'warning'),
   ];
   const problems = [...syntax, ...findings.map(toProblem)];
-  if (!parsed.success || hasErrors(problems)) return { problems: sortProblems(problems) };
+  if (!parsed.success || hasErrors(problems))
+    return { problems: sortProblems(problems), addressing: addressingOf(raw, configFile) };
 
   const config = resolveConfig(parsed.data, configFile);
   if (opts.checkPorts) {

@@ -145,7 +145,7 @@ export function registerDrain(gateway: Command): void {
         if (node !== undefined) {
           return withControlPlane(opts.config, (cp) => drainNodeCommand(cp, node, { timeoutMs }));
         }
-        const { config } = await loadOperatorConfig(opts.config);
+        const { config } = await loadOperatorConfig(opts.config, { addressOnly: true });
         return drainCommand(AdminClient.forConfig(config), { timeoutMs });
       }),
     );

@@ -44,7 +44,7 @@ export function registerLocks(program: Command): void {
             );
           if (action === 'release' && !client?.trim())
             throw new CliExit('name the NFS client: ./cfs locks release CLIENT', 2);
-          const { config } = await loadOperatorConfig(opts.config);
+          const { config } = await loadOperatorConfig(opts.config, { addressOnly: true });
           const admin = AdminClient.forConfig(config);
           if (action === undefined) {
             const report = await admin.get<LocksReport>('/admin/locks');

@@ -16,7 +16,7 @@ export function registerLogLevel(gateway: Command): void {
         if (!(LOG_LEVELS as readonly string[]).includes(level)) {
           throw new CliExit(`unknown log level '${level}': choose ${LOG_LEVELS.join(', ')}`, 2);
         }
-        const { config } = await loadOperatorConfig(opts.config);
+        const { config } = await loadOperatorConfig(opts.config, { addressOnly: true });
         const r = await AdminClient.forConfig(config).post<{ previous: string; level: string }>(
           '/admin/log-level',
           {

@@ -158,7 +158,7 @@ export function registerSmb(program: Command): void {
     .option('--config <file>', CONFIG_HELP)
     .action((opts: { json?: boolean; config?: string }) =>
       runCli(async () => {
-        const { config } = await loadOperatorConfig(opts.config);
+        const { config } = await loadOperatorConfig(opts.config, { addressOnly: true });
         let status: SmbStatus;
         try {
           status = await AdminClient.forConfig(config).get<SmbStatus>(SMB_STATUS_PATH);
@@ -185,7 +185,7 @@ export function registerSmb(program: Command): void {
     .option('--config <file>', CONFIG_HELP)
     .action((session: string, fileId: string, opts: { json?: boolean; config?: string }) =>
       runCli(async () => {
-        const { config } = await loadOperatorConfig(opts.config);
+        const { config } = await loadOperatorConfig(opts.config, { addressOnly: true });
         const closed = await AdminClient.forConfig(config)
           .post<SmbFileClosed>(SMB_CLOSE_PATH, { session, fileId })
           .catch(notFoundInOwnWords);

@@ -25,7 +25,7 @@ export function registerUndrain(gateway: Command): void {
             return 0;
           });
         }
-        const { config } = await loadOperatorConfig(opts.config);
+        const { config } = await loadOperatorConfig(opts.config, { addressOnly: true });
         const s = await AdminClient.forConfig(config).post<DrainStatus>('/admin/undrain');
         process.stdout.write(`serving: listeners accept new connections again (${describeLoad(s)})\n`);
         return 0;
