@@ -124,6 +124,13 @@ export function createUsers(prisma: PrismaClient, groups: Groups): Users {
       if (await prisma.user.findUnique({ where: { name: input.name }, select: { id: true } })) {
         throw new ControlError('EXISTS', `user ${input.name} already exists`);
       }
+      // Before any group is made for it: a refused add leaves nothing behind.
+      if (
+        input.uid !== undefined &&
+        (await prisma.user.findUnique({ where: { uid: input.uid }, select: { id: true } }))
+      ) {
+        throw new ControlError('EXISTS', `uid ${input.uid} is already taken`);
+      }
       // A new private group takes gid = uid when that gid is free, as useradd does.
       const gid =
         input.gid ?? (await groups.ensure(input.group ?? input.name, input.uid ?? (await nextUid()))).gid;

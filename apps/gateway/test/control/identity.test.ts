@@ -45,6 +45,13 @@ for (const store of CONTROL_STORES) {
         await assert.rejects(cp.users.add({ name: 'svc' }), code('EXISTS'));
         await assert.rejects(cp.users.add({ name: 'other', uid: 5000 }), code('EXISTS'));
         assert.equal(await cp.users.get('other'), null);
+        // Nothing made for the refused one: no private group, no new supplementary group.
+        await assert.rejects(
+          cp.users.add({ name: 'carol', uid: 5000, groups: ['carols-team'] }),
+          code('EXISTS'),
+        );
+        assert.equal(await cp.groups.get('carol'), null);
+        assert.equal(await cp.groups.get('carols-team'), null);
       });
 
       test('bad names, uids and roles are rejected before anything is stored', async () => {
