@@ -97,8 +97,9 @@ describe('hot reload of the S3 certificate', tools, () => {
     equal(r.body.error, '"key" must be the private key as PEM text');
   });
 
-  test('6 POST /admin/certs with a good pair: written in place, served at once, listeners told', async () => {
+  test('6 POST /admin/certs with a good pair: written in place, served at once, listeners told; the pair it replaced kept as .previous', async () => {
     const keyMode = statSync(live.key).mode & 0o777;
+    const replaced = { cert: readFileSync(live.cert), key: readFileSync(live.key) };
     const r = await call<CertificatesReport & { reloaded: boolean }>(
       h.base,
       'POST',
@@ -110,6 +111,9 @@ describe('hot reload of the S3 certificate', tools, () => {
     equal(readFileSync(live.cert, 'utf8'), pem(c.next).cert);
     equal(readFileSync(live.key, 'utf8'), pem(c.next).key);
     equal(statSync(live.key).mode & 0o777, keyMode, 'the key keeps its file mode');
+    ok(readFileSync(`${live.cert}.previous`).equals(replaced.cert), 'the old certificate kept');
+    ok(readFileSync(`${live.key}.previous`).equals(replaced.key), 'the old key kept');
+    equal(statSync(`${live.key}.previous`).mode & 0o777, keyMode, 'readable as the key was');
     const s = await report();
     equal(s?.serial, serialOf(c.next.cert));
     equal(s?.served?.serial, serialOf(c.next.cert));

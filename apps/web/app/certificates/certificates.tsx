@@ -1,6 +1,6 @@
 'use client';
 import type { CertificateView } from '@claudefs/api';
-import { Banner, Button, Card, Field, fieldAria, StatusBadge, Textarea } from '@claudefs/ui';
+import { Banner, Button, Card, ConfirmDialog, Field, fieldAria, StatusBadge, Textarea } from '@claudefs/ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { CodeBlock } from '../../components/markdown.tsx';
@@ -85,12 +85,13 @@ function CertificateCard({ c }: { c: CertificateView }) {
   );
 }
 
-function Upload() {
+function Upload({ current }: { current: CertificateView | undefined }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
   const [cert, setCert] = useState('');
   const [key, setKey] = useState('');
+  const [confirming, setConfirming] = useState(false);
   const [problems, setProblems] = useState<{ cert?: string; key?: string; server?: string }>({});
   const upload = useMutation(
     trpc.certs.upload.mutationOptions({
@@ -107,6 +108,7 @@ function Upload() {
         setProblems({ server: messageOf(e) });
         toast('error', `Certificate refused: ${messageOf(e)}`);
       },
+      onSettled: () => setConfirming(false),
     }),
   );
   const submit = (e: FormEvent) => {
@@ -118,7 +120,8 @@ function Upload() {
       p.key = 'Paste a PEM private key (-----BEGIN PRIVATE KEY-----).';
     setProblems(p);
     if (p.cert || p.key) return;
-    upload.mutate({ cert, key });
+    // Every HTTPS client meets the new pair at once: the operator says so first.
+    setConfirming(true);
   };
   return (
     <form onSubmit={submit} noValidate className="flex flex-col gap-3" aria-label="Upload certificate">
@@ -155,6 +158,26 @@ function Upload() {
           {upload.isPending ? 'Checking…' : 'Check and install'}
         </Button>
       </div>
+      <ConfirmDialog
+        open={confirming}
+        title="Replace the served certificate?"
+        confirmLabel="Check and install"
+        tone="danger"
+        busy={upload.isPending}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => upload.mutate({ cert, key })}
+      >
+        {current ? (
+          <>
+            It replaces <span className="font-mono">{current.subject ?? current.name}</span>
+            {current.subjectAltNames.length > 0 ? ` (${current.subjectAltNames.join(', ')})` : ''}, valid
+            until {current.notAfter ? dateTime(current.notAfter) : 'unknown'}.{' '}
+          </>
+        ) : null}
+        Every HTTPS client gets the new pair from its next connection: one for another host name, or not
+        trusted by them, fails them all. The gateway checks the pair first and refuses a broken one; the pair
+        it replaces is kept beside it as <span className="font-mono">.previous</span>.
+      </ConfirmDialog>
     </form>
   );
 }
@@ -196,7 +219,7 @@ export function Certificates({ commands }: { commands: string[] }) {
             ) : denied ? (
               <p className="text-sm text-slate-500 dark:text-slate-400">Uploading {denied}.</p>
             ) : (
-              <Upload />
+              <Upload current={status.data?.certificates[0]} />
             )}
           </Card>
         </div>

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { checkTlsPair, type TlsFinding } from '../../config/tls-check.ts';
 import type { ConfiguredCertificate } from './status.ts';
@@ -32,6 +41,26 @@ function fsyncPath(path: string): void {
   }
 }
 
+/** `path` copied to `path.previous`, with its mode (a key stays readable by its owner only). */
+function keepPrevious(path: string): void {
+  let text: Buffer;
+  let mode: number;
+  try {
+    text = readFileSync(path);
+    mode = statSync(path).mode & 0o777;
+  } catch {
+    return; // Nothing there yet.
+  }
+  rmSync(`${path}.previous`, { force: true });
+  const fd = openSync(`${path}.previous`, 'wx', mode);
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Written beside `target` (same file system, so rename replaces it atomically) with its mode. */
 function writeBeside(target: string, text: string, defaultMode: number): string {
   let mode = defaultMode;
@@ -54,8 +83,8 @@ function writeBeside(target: string, text: string, defaultMode: number): string 
 /**
  * Validates an uploaded pair with the checks `gateway start` applies and, only when none is an
  * error, puts it at the configured paths: each file is written beside its target, synced and
- * renamed over it, key first. A refused pair leaves nothing behind. Warnings (no SAN, expiring
- * soon) do not refuse it; they are returned.
+ * renamed over it, key first, the pair it replaces kept as `.previous`. A refused pair leaves
+ * nothing behind. Warnings (no SAN, expiring soon) do not refuse it; they are returned.
  */
 export function installPair(target: ConfiguredCertificate, upload: UploadedPair): InstallOutcome {
   if (target.cert === target.key) {
@@ -79,6 +108,9 @@ export function installPair(target: ConfiguredCertificate, upload: UploadedPair)
       }),
     );
     if (findings.some((f) => f.severity === 'error')) return { installed: false, findings };
+    // The pair it replaces stays beside it (`.previous`), to go back with two `mv`s.
+    keepPrevious(target.key);
+    keepPrevious(target.cert);
     renameSync(tempKey, target.key);
     renameSync(tempCert, target.cert);
     temps.length = 0;
