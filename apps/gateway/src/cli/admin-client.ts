@@ -94,7 +94,12 @@ export class AdminClient {
   /** Which file, state folder and PID the gateway answering runs (GET /admin/config). */
   running(): Promise<ConfigStatus> {
     this.identity ??= this.send<ConfigStatus>('GET', '/admin/config').then((status) => {
-      if (this.stateDir !== undefined && !samePath(status.stateDir, this.stateDir)) {
+      // (A gateway of an older build does not say: nothing to compare.)
+      if (
+        this.stateDir !== undefined &&
+        typeof status.stateDir === 'string' &&
+        !samePath(status.stateDir, this.stateDir)
+      ) {
         throw new CliExit(
           `the gateway answering on ${this.baseUrl} (health.bind) serves state folder ${status.stateDir} (PID ${status.pid}, file ${status.file}), not this file's ${this.stateDir}: is health.bind in the file another gateway's? Nothing was done`,
           2,

@@ -67,8 +67,8 @@ function isLogLevel(text: string): text is LogLevel {
  * `--bind` belongs to the one protocol named and is refused when that is ambiguous. `--export
  * /p` leaves a single export at /p: the file's export at that path if it has one, else one
  * with default settings — refused when the file limits its exports (clients, access, squash),
- * since the default is read-write to every host. Flags for a protocol that will not run are refused rather than
- * ignored. TLS files are checked again, and ports once more for clashes.
+ * since the default is read-write to every host. Flags for a protocol that will not run are
+ * refused rather than ignored. TLS files are checked again, and ports once more for clashes.
  */
 export function applyOverrides(
   config: GatewayConfig,

@@ -32,8 +32,10 @@ export async function quotaView(
   );
 }
 
-/** A limit as typed (`20GB`) into what the control plane stores: bytes and the unit, or null. */
-/** A limit of 0 is no limit, as `./cfs quota set-user` and setquota read it (not "nothing may be used"). */
+/**
+ * A limit as typed (`20GB`) into what the control plane stores: bytes and the unit, or null.
+ * 0 is no limit, as `./cfs quota set-user` and setquota read it (not "nothing may be used").
+ */
 function sizeLimit(text: string | null): { bytes: bigint | null; unit: string | null } {
   if (text === null) return { bytes: null, unit: null };
   const { bytes, unit } = parseSize(text);

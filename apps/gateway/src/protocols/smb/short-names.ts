@@ -33,7 +33,10 @@ export function shortName(name: string): string {
   return `${base}~${hash}${ext ? `.${ext}` : ''}`;
 }
 
-/** Whether a Windows name may hold it (MS-FSCC §2.1.5.2): no control, `"`, `*`, `/`, `:`, `<`, `>`, `?`, `\` or `|`. */
+/**
+ * Whether Windows may hold the name (MS-FSCC §2.1.5.2): no control character, `"`, `*`, `/`,
+ * `:`, `<`, `>`, `?`, `\` or `|`.
+ */
 function windowsLegal(name: string): boolean {
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
