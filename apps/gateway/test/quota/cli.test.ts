@@ -202,7 +202,7 @@ describe('./cfs quota', () => {
     match(r.stdout, /quota removed for uid=4242/);
     const again = await cfs('quota', 'remove', '--uid', '4242');
     equal(again.code, 1);
-    match(again.stderr, /uid 4242 quota not found/);
+    match(again.stderr, /^no quota set for uid=4242$/m, 'worded as quota get words it');
 
     const cp = await control();
     try {

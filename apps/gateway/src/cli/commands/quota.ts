@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { GatewayConfig } from '../../config/types.ts';
-import type { ControlPlane, QuotaInput, QuotaKind, QuotaRecord } from '../../control/index.ts';
+import {
+  ControlError,
+  type ControlPlane,
+  type QuotaInput,
+  type QuotaKind,
+  type QuotaRecord,
+} from '../../control/index.ts';
 import { subjectLabel, type UsageAmounts } from '../../ops/quota/limits.ts';
 import type { QuotaUsage } from '../../storage/types.ts';
 import { systemName } from '../../util/system-ids.ts';
@@ -276,7 +282,14 @@ async function reportUsage(o: { group?: boolean; json?: boolean; config?: string
 async function removeQuota(o: SubjectOptions): Promise<number> {
   const { kind, id } = subjectOf(o);
   return withControlPlane(o.config, async (cp) => {
-    await audited(cp, 'quota.remove', subjectLabel(kind, id), () => cp.quotas.remove(kind, id));
+    await audited(cp, 'quota.remove', subjectLabel(kind, id), () => cp.quotas.remove(kind, id)).catch(
+      (e: unknown) => {
+        // Worded as `quota get` words it.
+        if (e instanceof ControlError && e.code === 'NOT_FOUND')
+          throw new CliExit(`no quota set for ${subjectLabel(kind, id)}`, 1);
+        throw e;
+      },
+    );
     if (o.json) printJson({ removed: { kind, id } });
     else process.stdout.write(`quota removed for ${subjectLabel(kind, id)}\n`);
     return 0;
