@@ -121,10 +121,21 @@ describe('quota wizard: a uid over its soft limit, then at its hard limit', () =
     assert.equal(usage.outcome, 'over hard');
     assert.match(
       usage.because ?? '',
-      /a write was refused at the hard limit at \d{4}-.*usage is below it, but that write would have gone past it/,
+      /a write was refused at the hard limit at \d{4}-.*: usage 2KB \+ 20KB asked > hard 10KB$/,
     );
     assert.equal(run.conclusion.verdict, 'fail');
     assert.match(run.conclusion.summary, /uid=1000 was refused a write that would pass its hard limit/);
+    // Limits set again since: that refusal says nothing of them.
+    await g.gw.control.quotas.set({
+      kind: 'uid',
+      subjectId: 1000,
+      softBytes: null,
+      hardBytes: 100_000n,
+      hardUnit: 'KB',
+    });
+    await quotaEnforcer(g.gw)!.refresh();
+    const after = await g.as('viewer').diagnostics.run({ tree: 'quota', uid: 1000 });
+    assert.equal(step(after, 'usage').outcome, 'ok');
   });
 
   test('4 a uid with no quota: nothing limits it', async () => {

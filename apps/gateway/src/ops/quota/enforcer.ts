@@ -51,6 +51,20 @@ const keyOf = (kind: QuotaKind, id: number) => `${kind}:${id}`;
  */
 export const FULL_PASS_MS = 60_000;
 
+/** The last change a subject's limits refused (the log line says it at most once a minute). */
+export interface QuotaRefusal {
+  /** Wall-clock ms. */
+  at: number;
+  dimension: Dimension;
+  /** 'soft' once the grace period is over. */
+  limitKind: 'hard' | 'soft';
+  used: bigint;
+  /** What the refused change would have added. */
+  asked: bigint;
+  limit: bigint;
+  unit: string | null;
+}
+
 const NO_USAGE: UsageAmounts = { bytes: 0n, inodes: 0n };
 
 /**
@@ -63,6 +77,7 @@ export class QuotaEnforcer implements LedgerGate {
   private readonly clockWrites = new Map<string, ClockWrite>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly lastLogged = new Map<string, number>();
+  private readonly refusals = new Map<string, QuotaRefusal>();
   private tick = 0;
   private refreshing: Promise<void> | undefined;
   /** The table's version token at the last full pass (undefined before the first). */
@@ -82,6 +97,11 @@ export class QuotaEnforcer implements LedgerGate {
   quota(kind: QuotaKind, id: number): QuotaRecord | undefined {
     const q = this.table.get(keyOf(kind, id));
     return q && { ...q };
+  }
+
+  /** The last change refused for a subject since this process started (the quota wizard's evidence). */
+  lastRefusal(kind: QuotaKind, id: number): QuotaRefusal | undefined {
+    return this.refusals.get(keyOf(kind, id));
   }
 
   /** Every quota in force, as the last poll left the table (read-only: the gate's own records). */
@@ -117,6 +137,16 @@ export class QuotaEnforcer implements LedgerGate {
         // The line shows current usage against the limit (the runbook's `usage=12GB/12GB`),
         // not the usage the refused change would have reached: that never exists.
         const used = refusal.dimension === 'bytes' ? usage.bytes : usage.inodes;
+        if (this.refusals.size >= 10_000) this.refusals.clear();
+        this.refusals.set(keyOf(kind, id), {
+          at: now,
+          dimension: refusal.dimension,
+          limitKind: refusal.limitKind,
+          used,
+          asked: refusal.dimension === 'bytes' ? charge.addBytes : charge.addInodes,
+          limit: refusal.limit,
+          unit: refusal.unit,
+        });
         const line = hardExceededLine(
           kind,
           id,

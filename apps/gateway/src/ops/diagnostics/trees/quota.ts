@@ -1,5 +1,6 @@
 import type { QuotaKind, QuotaRecord } from '../../../control/index.ts';
 import { formatRemaining, formatSize } from '../../../util/units.ts';
+import type { QuotaRefusal } from '../../quota/enforcer.ts';
 import { quotaEnforcer } from '../../quota/feature.ts';
 import { QUOTA_STATES, type QuotaState, quotaState, subjectLabel } from '../../quota/limits.ts';
 import { offer } from '../actions.ts';
@@ -136,6 +137,13 @@ function raiseQuota(ctx: DiagnosisContext, s: SubjectState): OfferedAction {
   );
 }
 
+/** `usage 2KB + 20KB written > hard 10KB` (or inodes). */
+function refusedText(r: QuotaRefusal): string {
+  const amount = (v: bigint) =>
+    r.dimension === 'bytes' ? formatSize(v, r.unit ?? undefined) : `${v} inodes`;
+  return `usage ${amount(r.used)} + ${amount(r.asked)} asked > ${r.limitKind} ${amount(r.limit)}`;
+}
+
 function logLineFor(kind: 'soft' | 'hard', s: SubjectState): (msg: string) => boolean {
   const prefix = kind === 'soft' ? 'WARN: Soft quota exceeded for ' : 'ERROR: Hard quota exceeded for ';
   return (msg) => msg.startsWith(`${prefix}${subjectLabel(s.kind, s.id)} (`);
@@ -214,21 +222,22 @@ export const quotaTree: DiagnosticTree = {
         const evidence = all.map(describe);
         const measured = { subjects: all.map(measuredOf), worst: subjectLabel(w.kind, w.id) };
         const line = describe(w);
-        // Usage below the hard limit, yet a write was refused by it: the write itself would
-        // have gone past (usage + its size > hard). Not "writes still succeed".
+        // Usage below the hard limit, yet a write was refused by it since the limits were last
+        // set: the write itself would have gone past (usage + its size > hard). Not "writes
+        // still succeed". (One refused under earlier limits says nothing of these.)
         const refused =
           w.state === 'over hard' || w.state === 'grace expired'
             ? undefined
-            : ctx.logs.find(logLineFor('hard', w)).at(-1);
-        if (refused)
+            : quotaEnforcer(ctx.gw)?.lastRefusal(w.kind, w.id);
+        if (refused && refused.at >= (w.quota?.updatedAt.getTime() ?? 0))
           return {
             outcome: 'over hard',
             verdict: 'fail',
             summary: line,
-            because: `a write was refused at the hard limit${refused.time ? ` at ${new Date(refused.time).toISOString()}` : ''} (${refused.msg}): usage is below it, but that write would have gone past it`,
+            because: `a write was refused at the hard limit at ${new Date(refused.at).toISOString()}: ${refusedText(refused)}`,
             measured,
             evidence,
-            finding: `${subjectLabel(w.kind, w.id)} was refused a write that would pass its hard limit: ${line.split(': ')[1]}`,
+            finding: `${subjectLabel(w.kind, w.id)} was refused a write that would pass its hard limit (${refusedText(refused)}): ${line.split(': ')[1]}`,
           };
         switch (w.state) {
           case 'ok':
