@@ -1,13 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { GatewayConfig } from '../../config/types.ts';
-import {
-  ControlError,
-  type ControlPlane,
-  type QuotaInput,
-  type QuotaKind,
-  type QuotaRecord,
-} from '../../control/index.ts';
+import { ControlError } from '../../control/errors.ts';
+import type { ControlPlane, QuotaInput, QuotaKind, QuotaRecord } from '../../control/index.ts';
 import { subjectLabel, type UsageAmounts } from '../../ops/quota/limits.ts';
 import type { QuotaUsage } from '../../storage/types.ts';
 import { systemName } from '../../util/system-ids.ts';
