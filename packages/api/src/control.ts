@@ -30,6 +30,7 @@ import type {
   LocksReport,
   SmbFileClosed,
   SmbOpenFilesReport,
+  SmbSessionEnded,
 } from './types/ops.ts';
 import type { QuotaExplanation, QuotaKind, QuotaSetRequest, QuotaView, UsageView } from './types/quotas.ts';
 import type {
@@ -90,6 +91,12 @@ export interface GatewayControl {
    * and lease go; the client's handle is closed. NOT_FOUND for an open not (or no longer) there.
    */
   closeSmbFile(session: string, fileId: string): Promise<SmbFileClosed>;
+  /**
+   * Ends the SMB sessions on one connection (the id `connections()` lists) as Windows' "Close
+   * Session" does: their open files close, and the client must sign in again. NOT_FOUND when
+   * the connection has no session (any more).
+   */
+  endSmbSessions(connection: number): Promise<SmbSessionEnded[]>;
   /** Every byte-range lock this node holds for its NFS and SMB clients. */
   locks(): Promise<LocksReport>;
   /**
@@ -138,11 +145,11 @@ export interface GatewayControl {
 
   listUsers(): Promise<UserView[]>;
   addUser(user: NewUser): Promise<UserView>;
-  /** Also removes the user's S3 keys and console sessions. */
+  /** Also removes the user's S3 keys and console sessions; its SMB sessions end. */
   removeUser(name: string): Promise<void>;
   /** Ends the user's console sessions but `keepSession` (the changer's own, by its cookie value). */
   setUserPassword(name: string, password: string, keepSession?: string | null): Promise<void>;
-  /** Disabled: the console, new SMB sessions and S3 refuse the user, its console sessions end; files, groups, keys stay. */
+  /** Disabled: the console, SMB and S3 refuse the user, its console and SMB sessions end; files, groups, keys stay. */
   setUserDisabled(name: string, disabled: boolean): Promise<UserView>;
   /** null takes console access away. */
   setUserRole(name: string, role: Role | null): Promise<UserView>;

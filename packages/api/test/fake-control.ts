@@ -194,6 +194,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     connections: async () => ({ total: 0, max: 1000, inFlight: 0, refused: {}, connections: [] }),
     smbOpenFiles: async () => ({ served: false, files: [], elsewhere: [] }),
     closeSmbFile: async (session, fileId) => ({ session, fileId, path: 'export\\report.docx' }),
+    endSmbSessions: async () => [{ session: '0x1', user: 'alice', remote: '10.0.0.5:50122', openFiles: 1 }],
     locks: async () => ({ locks: [], waiting: 0 }),
     releaseLocks: async (client) => ({ client, released: 1 }),
     circuits: async () => ({ circuits: [circuit] }),

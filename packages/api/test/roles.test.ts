@@ -32,6 +32,7 @@ const PROCEDURES: Array<[path: string, input: unknown, access: Access]> = [
   ['connections.list', undefined, 'viewer'],
   ['connections.smbOpenFiles', undefined, 'viewer'],
   ['connections.closeSmbFile', { session: '0x1', fileId: '0x5' }, 'operator'],
+  ['connections.endSmbSessions', { connection: 7 }, 'operator'],
   ['connections.locks', undefined, 'viewer'],
   ['connections.releaseLocks', { client: 'build-7.example.net' }, 'operator'],
   ['circuits.list', undefined, 'viewer'],

@@ -646,6 +646,40 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     }
   });
 
+  test("5h Connections: End session on an SMB client's row (confirmed) closes its open file and disconnects it, audited", async () => {
+    const smb = await connectedClient(fx.smbPort, 'alice', ALICE_PW, { dialects: [0x0300] });
+    try {
+      const r = await smb.request({ command: CMD.CREATE, body: createBody('session-kept.txt', {}) });
+      equal(r.status, 0, `CREATE: 0x${r.status.toString(16)}`);
+      await page.goto(`${base}/connections`);
+      const files = page.getByRole('table', { name: 'SMB open files' });
+      const fileRow = files.locator('tr', { hasText: 'session-kept.txt' });
+      await fileRow.waitFor();
+      const client = (await fileRow.locator('td').first().innerText()).replace(/^alice@/, '');
+      const row = page.getByRole('table', { name: 'Connections' }).locator('tr', { hasText: client });
+      await row.getByRole('button', { name: 'End session' }).click();
+      const dialog = page.getByRole('dialog', { name: `End the SMB session of alice from ${client}?` });
+      match(await dialog.innerText(), /The files it has open close at once[\s\S]*must sign in again/);
+      await page.screenshot({ path: join(SHOTS, 'connections-end-session.png'), fullPage: true });
+      await dialog.getByRole('button', { name: 'End session' }).click();
+      await page
+        .locator('[data-toast="success"]', {
+          hasText: `Ended the SMB session of alice from ${client} (1 open file closed).`,
+        })
+        .waitFor();
+      await fileRow.waitFor({ state: 'detached' });
+      await row.waitFor({ state: 'detached' });
+      await smb.closedPromise;
+      await page.goto(`${base}/audit`);
+      const entry = page
+        .getByRole('table', { name: 'Audit entries' })
+        .locator('tr', { hasText: 'smb.end-session' });
+      match(await entry.first().innerText(), /alice[\s\S]*smb\.end-session[\s\S]*connection:\d+/);
+    } finally {
+      smb.close();
+    }
+  });
+
   test('6 a viewer sees the Drain button disabled, with the reason', async () => {
     const viewerCtx = await browser.newContext({ viewport: { width: 1024, height: 800 } });
     const p = await viewerCtx.newPage();

@@ -201,7 +201,7 @@ describe('./cfs user, group and admin', () => {
     equal(d.code, 0, d.output);
     equal(
       d.stdout,
-      'user alice disabled: the console, new SMB sessions and S3 refuse it; 1 console session ended (NFS AUTH_SYS is by uid: restrict it in the export)\n',
+      'user alice disabled: the console, SMB and S3 refuse it; 1 console session ended; its SMB sessions end within 5 s (NFS AUTH_SYS is by uid: restrict it in the export)\n',
     );
     equal(await cp.sessions.resolve(again.cookie), null);
     equal(await cp.users.verifyPassword('alice', 'alice-New-pw-3'), false, 'no console sign-in');

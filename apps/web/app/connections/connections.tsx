@@ -19,6 +19,7 @@ import { PageHeader } from '../../components/page-header.tsx';
 import { QueryPanel } from '../../components/query-panel.tsx';
 import { ago, bytes } from '../../lib/format.ts';
 import { useTRPC } from '../../lib/trpc.ts';
+import { EndSmbSession } from './end-smb-session.tsx';
 import { Locks } from './locks.tsx';
 import { SmbOpenFiles } from './smb-open-files.tsx';
 
@@ -149,6 +150,9 @@ export function Connections() {
                         </Th>
                       ))}
                       <Th title="the operation in flight on the connection; — when it is idle">Doing now</Th>
+                      <Th>
+                        <span className="sr-only">Actions</span>
+                      </Th>
                     </tr>
                   </thead>
                   <tbody className="tabular-nums">
@@ -170,6 +174,7 @@ export function Connections() {
                         >
                           {c.currentOp ?? 'idle'}
                         </Td>
+                        <Td>{c.protocol === 'smb' && c.user ? <EndSmbSession connection={c} /> : null}</Td>
                       </tr>
                     ))}
                   </tbody>

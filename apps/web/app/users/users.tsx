@@ -401,9 +401,9 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
         onCancel={() => setDisableOpen(false)}
         onConfirm={() => setDisabled.mutate({ name: u.name, disabled: true })}
       >
-        The console, new SMB sessions and S3 refuse {u.name} at once, and their console sessions end. Files,
-        groups and S3 keys stay; Enable undoes it. NFS (AUTH_SYS) carries uid {u.uid}, not an account:
-        restrict it in the export.
+        The console, SMB and S3 refuse {u.name} at once, and their console and SMB sessions end (files they
+        have open over SMB close). Files, groups and S3 keys stay; Enable undoes it. NFS (AUTH_SYS) carries
+        uid {u.uid}, not an account: restrict it in the export.
       </ConfirmDialog>
       <ConfirmDialog
         open={confirm}
@@ -414,7 +414,7 @@ function UserRow({ u, admin }: { u: UserView; admin: boolean }) {
         onCancel={() => setConfirm(false)}
         onConfirm={() => remove.mutate({ name: u.name })}
       >
-        Their S3 keys and console sessions go too. Files they own keep uid {u.uid}.
+        Their S3 keys, console sessions and SMB sessions go too. Files they own keep uid {u.uid}.
       </ConfirmDialog>
     </>
   );

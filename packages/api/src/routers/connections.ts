@@ -6,6 +6,7 @@ import type {
   LocksReport,
   SmbFileClosed,
   SmbOpenFilesReport,
+  SmbSessionEnded,
 } from '../types/ops.ts';
 
 /** An NFS client's host name as its lock manager sends it (NLM caller_name, at most 1,024 bytes). */
@@ -31,6 +32,10 @@ export const connectionsRouter = router({
     .mutation(
       ({ ctx, input }): Promise<SmbFileClosed> => ctx.control.closeSmbFile(input.session, input.fileId),
     ),
+  endSmbSessions: operatorProcedure
+    .meta({ audit: { action: 'smb.end-session', target: (i) => `connection:${field(i, 'connection')}` } })
+    .input(z.object({ connection: z.number().int().nonnegative() }))
+    .mutation(({ ctx, input }): Promise<SmbSessionEnded[]> => ctx.control.endSmbSessions(input.connection)),
   locks: viewerProcedure.query(({ ctx }): Promise<LocksReport> => ctx.control.locks()),
   releaseLocks: operatorProcedure
     .meta({ audit: { action: 'locks.release', target: (i) => `nfs-client:${field(i, 'client')}` } })

@@ -115,6 +115,17 @@ export interface SmbFileClosed {
   path: string;
 }
 
+/** An SMB session ended by an operator, or because its account was disabled or removed. */
+export interface SmbSessionEnded {
+  /** `0x…`, as `./cfs smb status` lists it. */
+  session: string;
+  user: string;
+  /** `address:port` of the client. */
+  remote: string;
+  /** Files it had open (pipes aside), closed with it. */
+  openFiles: number;
+}
+
 /** What releasing an NFS client's locks did. */
 export interface LocksRelease {
   client: string;

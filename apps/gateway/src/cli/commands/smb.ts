@@ -1,7 +1,7 @@
-import type { SmbFileClosed } from '@claudefs/api';
+import type { SmbFileClosed, SmbSessionEnded } from '@claudefs/api';
 import type { Command } from 'commander';
 import type { GatewayConfig, SmbEncryption } from '../../config/types.ts';
-import { SMB_CLOSE_PATH, SMB_STATUS_PATH } from '../../protocols/smb/admin-paths.ts';
+import { SMB_CLOSE_PATH, SMB_END_SESSION_PATH, SMB_STATUS_PATH } from '../../protocols/smb/admin-paths.ts';
 import { MAX_V2_TIMEOUT_MS } from '../../protocols/smb/durable.ts';
 import { shareEncryption } from '../../protocols/smb/encryption.ts';
 import type { SmbStatus } from '../../protocols/smb/status-report.ts';
@@ -148,7 +148,7 @@ export function formatShareSettings(s: ShareSettings, file: string): string {
 export function registerSmb(program: Command): void {
   const smb = program
     .command('smb')
-    .description('SMB sessions, open files (and closing one) and share settings');
+    .description('SMB sessions (and ending one), open files (and closing one) and share settings');
   smb
     .command('status')
     .description(
@@ -193,6 +193,42 @@ export function registerSmb(program: Command): void {
           opts.json
             ? `${JSON.stringify(closed, null, 2)}\n`
             : `Closed ${closed.path} (session ${session}, FileId ${fileId}).\n`,
+        );
+        return 0;
+      }),
+    );
+  smb
+    .command('end-session')
+    .description(
+      "end a client's SMB session as Windows' `net session /delete` does (operator): its open files close with their locks and leases, and the client must sign in again",
+    )
+    .argument('[session]', 'the session as `./cfs smb status` lists it (0x…)')
+    .option(
+      '--user <name>',
+      'end every session of this user (sessions of a disabled or removed user end by themselves within 5 s)',
+    )
+    .option('--json', 'print the sessions ended as JSON')
+    .option('--config <file>', CONFIG_HELP)
+    .action((session: string | undefined, opts: { user?: string; json?: boolean; config?: string }) =>
+      runCli(async () => {
+        if ((session === undefined) === (opts.user === undefined))
+          throw new CliExit('name one session (0x… as ./cfs smb status lists it) or --user NAME', 2);
+        const { config } = await loadOperatorConfig(opts.config, { addressOnly: true });
+        const ended = await AdminClient.forConfig(config)
+          .post<SmbSessionEnded[]>(
+            SMB_END_SESSION_PATH,
+            session !== undefined ? { session } : { user: opts.user },
+          )
+          .catch(notFoundInOwnWords);
+        process.stdout.write(
+          opts.json
+            ? `${JSON.stringify(ended, null, 2)}\n`
+            : ended
+                .map(
+                  (e) =>
+                    `Ended session ${e.session} of ${e.user} from ${e.remote} (${e.openFiles} open ${e.openFiles === 1 ? 'file' : 'files'} closed).\n`,
+                )
+                .join(''),
         );
         return 0;
       }),

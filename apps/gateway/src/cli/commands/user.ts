@@ -111,7 +111,9 @@ async function listUsers(o: { json?: boolean; config?: string }): Promise<number
 async function removeUser(name: string, o: { config?: string }): Promise<number> {
   return withControlPlane(o.config, async (cp) => {
     await audited(cp, 'user.remove', `user:${name}`, () => cp.users.remove(name));
-    process.stdout.write(`user ${name} removed, with its S3 keys and console sessions\n`);
+    process.stdout.write(
+      `user ${name} removed, with its S3 keys and console sessions; its SMB sessions end within 5 s\n`,
+    );
     return 0;
   });
 }
@@ -133,8 +135,8 @@ const sessionsEnded = (n: number) => (n === 0 ? '' : `; ${n} console session${n 
 
 /**
  * usermod -L / -U: a disabled account keeps its files, groups and keys but signs in nowhere —
- * the console, new SMB sessions and S3 refuse it (a running gateway within its credential
- * caches' second) and its console sessions end. NFS AUTH_SYS carries a uid, not an account, so
+ * the console, SMB and S3 refuse it (a running gateway within its credential caches' second),
+ * its console sessions end, and its SMB sessions within 5 s (smb/end-sessions.ts). NFS AUTH_SYS carries a uid, not an account, so
  * NFS access is the export's to restrict.
  */
 async function setDisabled(name: string, disabled: boolean, o: { config?: string }): Promise<number> {
@@ -145,7 +147,7 @@ async function setDisabled(name: string, disabled: boolean, o: { config?: string
     });
     process.stdout.write(
       disabled
-        ? `user ${name} disabled: the console, new SMB sessions and S3 refuse it${sessionsEnded(ended)} (NFS AUTH_SYS is by uid: restrict it in the export)\n`
+        ? `user ${name} disabled: the console, SMB and S3 refuse it${sessionsEnded(ended)}; its SMB sessions end within 5 s (NFS AUTH_SYS is by uid: restrict it in the export)\n`
         : `user ${name} enabled\n`,
     );
     return 0;
@@ -204,7 +206,9 @@ export function registerUser(program: Command): void {
     .action((o: { json?: boolean; config?: string }) => runCli(() => listUsers(o)));
   user
     .command('disable')
-    .description('refuse the user at sign-in (console, new SMB sessions, S3); files, groups and keys stay')
+    .description(
+      'refuse the user at sign-in (console, SMB, S3) and end its SMB sessions; files, groups and keys stay',
+    )
     .argument('<name>', 'user name')
     .option(...CONFIG_OPTION)
     .action((name: string, o: { config?: string }) => runCli(() => setDisabled(name, true, o)));
@@ -216,7 +220,7 @@ export function registerUser(program: Command): void {
     .action((name: string, o: { config?: string }) => runCli(() => setDisabled(name, false, o)));
   user
     .command('remove')
-    .description('remove a user, its S3 keys and sessions')
+    .description('remove a user, its S3 keys and sessions (console and SMB)')
     .argument('<name>', 'user name')
     .option(...CONFIG_OPTION)
     .action((name: string, o: { config?: string }) => runCli(() => removeUser(name, o)));

@@ -7,12 +7,13 @@ import type {
   GatewayControl,
   LocksRelease,
   SmbFileClosed,
+  SmbSessionEnded,
 } from '@claudefs/api';
 import { TRPCError } from '@trpc/server';
 import { previewReload, reloadFromFile } from '../../daemon/config-reload.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import { s3ServerOf } from '../../protocols/s3/admin-route.ts';
-import { closeSmbFile, smbOpenFilesOf } from '../../protocols/smb/admin-route.ts';
+import { closeSmbFile, endSmbSessions, smbOpenFilesOf } from '../../protocols/smb/admin-route.ts';
 import { circuits, connections, invalidateCaches, resetCircuit } from '../admin/endpoints.ts';
 import { accessReport } from '../config/access.ts';
 import { configStatus } from '../config/feature.ts';
@@ -29,6 +30,7 @@ type OpsControl = Pick<
   | 'connections'
   | 'smbOpenFiles'
   | 'closeSmbFile'
+  | 'endSmbSessions'
   | 'locks'
   | 'releaseLocks'
   | 'circuits'
@@ -59,6 +61,8 @@ export function opsControl(gw: Gateway): OpsControl {
     smbOpenFiles: async () => smbOpenFilesOf(gw.servers),
     closeSmbFile: async (session, fileId) =>
       unwrap<SmbFileClosed>(await closeSmbFile(gw.servers, { session, fileId })),
+    endSmbSessions: async (connection) =>
+      unwrap<SmbSessionEnded[]>(await endSmbSessions(gw.servers, { connection })),
     locks: async () => locksReport(gw),
     releaseLocks: async (client) => unwrap<LocksRelease>(releaseLocks(gw, { client })),
     circuits: async () => unwrap<CircuitsReport>(circuits(gw)),

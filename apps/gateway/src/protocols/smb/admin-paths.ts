@@ -3,3 +3,4 @@
 
 export const SMB_STATUS_PATH = '/admin/smb/status';
 export const SMB_CLOSE_PATH = '/admin/smb/close';
+export const SMB_END_SESSION_PATH = '/admin/smb/end-session';

@@ -1,7 +1,8 @@
-import type { SmbFileClosed, SmbOpenFilesReport } from '@claudefs/api';
+import type { SmbFileClosed, SmbOpenFilesReport, SmbSessionEnded } from '@claudefs/api';
 import type { ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { AdminHandler, AdminResult, AdminRoutes } from '../../ops/admin/routes.ts';
-import { SMB_CLOSE_PATH, SMB_STATUS_PATH } from './admin-paths.ts';
+import { SMB_CLOSE_PATH, SMB_END_SESSION_PATH, SMB_STATUS_PATH } from './admin-paths.ts';
+import type { SessionsToEnd } from './end-sessions.ts';
 import { SmbServer } from './server.ts';
 
 const smbOf = (servers: readonly ProtocolServer[]) =>
@@ -28,6 +29,57 @@ export async function closeSmbFile(servers: readonly ProtocolServer[], body: unk
     };
   const out: SmbFileClosed = { session, fileId, path };
   return { body: out, auditDetail: out };
+}
+
+/** What `which` names, for a 404. */
+function noSuch(which: SessionsToEnd): string {
+  if ('session' in which) return `no session ${which.session} (./cfs smb status lists them)`;
+  if ('user' in which) return `${which.user} has no SMB session on this gateway`;
+  return `connection ${which.connection} has no SMB session (it may have closed)`;
+}
+
+/** The one of `{session}`, `{user}` or `{connection}` a request names; undefined otherwise. */
+function sessionsNamed(body: unknown): SessionsToEnd | undefined {
+  const { session, user, connection } = (body ?? {}) as Record<string, unknown>;
+  const given = [session, user, connection].filter((v) => v !== undefined);
+  if (given.length !== 1) return undefined;
+  if (typeof session === 'string' && session !== '') return { session };
+  if (typeof user === 'string' && user !== '') return { user: user.toLowerCase() };
+  if (typeof connection === 'number' && Number.isSafeInteger(connection)) return { connection };
+  return undefined;
+}
+
+/**
+ * Ends SMB sessions (POST /admin/smb/end-session, `{"session": "0x…"}` as `./cfs smb status`
+ * lists it, `{"user": NAME}` for all of a user's, or `{"connection": ID}` for those on one
+ * connection): 400 without exactly one of them, 404 without SMB or without such a session.
+ */
+export async function endSmbSessions(
+  servers: readonly ProtocolServer[],
+  body: unknown,
+): Promise<AdminResult> {
+  const which = sessionsNamed(body);
+  if (!which)
+    return {
+      status: 400,
+      body: {
+        error:
+          'name the session {"session": "0x…"} as ./cfs smb status lists it, the user {"user": NAME} or the connection {"connection": ID}',
+      },
+    };
+  const smb = smbOf(servers);
+  if (!smb) return { status: 404, body: { error: 'this gateway serves no SMB' } };
+  const ended: SmbSessionEnded[] = await smb.endSessions(which, 'an operator ended it');
+  if (ended.length === 0) return { status: 404, body: { error: noSuch(which) } };
+  return { body: ended, auditDetail: { ended } };
+}
+
+/** How the audit log names what an end-session request ended. */
+export function endSessionTarget(body: unknown): string {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (b.user !== undefined) return `user:${String(b.user)}`;
+  if (b.connection !== undefined) return `connection:${String(b.connection)}`;
+  return `smb-session:${String(b.session ?? '')}`;
 }
 
 /**
@@ -93,5 +145,13 @@ export function addSmbStatusRoute(admin: AdminRoutes, servers: () => readonly Pr
       const b = (body ?? {}) as { session?: unknown; fileId?: unknown };
       return `smb-open:${String(b.session ?? '')}/${String(b.fileId ?? '')}`;
     },
+  );
+  admin.add(
+    'POST',
+    SMB_END_SESSION_PATH,
+    'operator',
+    'smb.end-session',
+    (req) => endSmbSessions(servers(), req.body),
+    ({ body }) => endSessionTarget(body),
   );
 }

@@ -4,6 +4,7 @@ import { isWildcardHost } from '../../config/address.ts';
 import type { Protocol, SmbShare } from '../../config/types.ts';
 import type { Listener, ProtocolContext, ProtocolServer } from '../../daemon/protocol-server.ts';
 import type { HealthCheck } from '../../ops/health.ts';
+import { onCredentialsInvalidated } from '../../ops/identity/credentials.ts';
 import { createReadBufferServer } from '../../util/read-buffer-socket.ts';
 import { Acceptor } from '../acceptor.ts';
 import { ClientAccess } from '../client-access.ts';
@@ -14,6 +15,12 @@ import { SmbConnection } from './connection.ts';
 import type { ServerEnv } from './context.ts';
 import { DurableOpens } from './durable.ts';
 import { cannotEncrypt, encryptionVerdict, shareEncryption } from './encryption.ts';
+import {
+  ACCOUNT_CHECK_MS,
+  endSessions,
+  endSessionsOfClosedAccounts,
+  type SessionsToEnd,
+} from './end-sessions.ts';
 import { nowFiletime } from './filetime.ts';
 import { LeaseTable } from './leases.ts';
 import { SmbAdvertiser } from './mdns.ts';
@@ -51,6 +58,9 @@ export class SmbServer implements ProtocolServer {
   private stopRecalls: (() => void) | undefined;
   private sharesMade: { from: readonly SmbShare[]; shares: readonly Share[] } | undefined;
   private readonly mdns: SmbAdvertiser;
+  private accountCheck:
+    | { timer: NodeJS.Timeout; stop: () => void; running?: Promise<void>; again?: boolean }
+    | undefined;
 
   constructor(private readonly ctx: ProtocolContext) {
     let fileIds = 0n;
@@ -95,6 +105,12 @@ export class SmbServer implements ProtocolServer {
       leave();
     };
     await this.mdns.update(this.ctx.config);
+    // A user disabled or removed through this gateway loses its sessions at once; through the
+    // CLI (which writes the control plane itself) or another node, within ACCOUNT_CHECK_MS.
+    this.accountCheck = {
+      timer: setInterval(() => this.checkAccounts(), ACCOUNT_CHECK_MS).unref(),
+      stop: onCredentialsInvalidated(this.ctx.control, () => this.checkAccounts()),
+    };
     const { host, port } = this.ctx.config.smb.bind;
     return [{ name: 'SMB', address: `${host}:${port}` }];
   }
@@ -202,6 +218,11 @@ export class SmbServer implements ProtocolServer {
     if (this.stopping) return;
     this.stopping = true;
     this.stopRecalls?.();
+    if (this.accountCheck) {
+      clearInterval(this.accountCheck.timer);
+      this.accountCheck.stop();
+      await this.accountCheck.running;
+    }
     await this.mdns.stop();
     // Resolves only once every accepted socket is gone: stop accepting now, await it last.
     const closed = this.acceptor.stop();
@@ -244,6 +265,34 @@ export class SmbServer implements ProtocolServer {
   /** Closes the open `status()` lists under this session and FileId; its path, or undefined. */
   closeFile(session: string, fileId: string): Promise<string | undefined> {
     return closeByAdmin(this.connections, this.env, session, fileId);
+  }
+
+  /** Ends sessions (`./cfs smb end-session`, the console's Connections page); those ended. */
+  endSessions(which: SessionsToEnd, reason: string) {
+    return endSessions(this.connections, this.env, which, reason);
+  }
+
+  /** One account check at a time; one asked for while another runs follows it. */
+  private checkAccounts(): void {
+    const check = this.accountCheck;
+    if (!check || this.stopping) return;
+    if (check.running) {
+      check.again = true;
+      return;
+    }
+    const users = this.ctx.control.users;
+    check.running = endSessionsOfClosedAccounts(this.connections, this.env, (n) => users.get(n))
+      .then(
+        () => undefined,
+        (e) => this.env.log.error({ err: e }, 'SMB account check failed'),
+      )
+      .finally(() => {
+        check.running = undefined;
+        if (check.again) {
+          check.again = false;
+          this.checkAccounts();
+        }
+      });
   }
 
   private onSocket(socket: Socket): void {
