@@ -1,4 +1,4 @@
-import { equal, match, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -272,6 +272,29 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
       }
       const info = await run(alice, 'export', 'cd odd-names; allinfo "Long File Name 2.txt"');
       match(info.stdout, new RegExp(`altname: ${shortName('Long File Name 2.txt').replace('.', '\\.')}`));
+    },
+  );
+
+  test(
+    '3e names differing only by case, made over NFS or S3: `ls FOO` lists FOO alone and `del FOO` deletes it alone, as smbd does; a name no entry bears exactly still matches ignoring case',
+    requireTools('smbclient'),
+    async () => {
+      const exp = await g.gw.ns.resolvePath(ROOT, '/export');
+      const dir = await g.gw.ns.mkdir(ROOT, exp.ino, 'cases', 0o777);
+      for (const name of ['FOO', 'foo', 'Foo']) await g.gw.ns.create(ROOT, dir.ino, name, 0o666);
+      const names = async () =>
+        (await g.gw.ns.readdir(ROOT, dir.ino, 0n, 100)).entries.map((e) => e.name).sort();
+      const one = await run(alice, 'export', 'ls cases\\FOO');
+      equal(one.code, 0, one.output);
+      deepEqual(
+        one.stdout.match(/^ {2}(\S+)\s+[ADHNRS]+\s+\d/gm)?.map((l) => l.trim().split(/\s+/)[0]),
+        ['FOO'],
+      );
+      const anyCase = await run(alice, 'export', 'ls cases\\fOO');
+      equal(anyCase.stdout.match(/^ {2}(\S+)\s+[ADHNRS]+\s+\d/gm)?.length, 3, anyCase.stdout);
+      const del = await run(alice, 'export', 'del cases\\FOO');
+      equal(del.code, 0, del.output);
+      deepEqual(await names(), ['Foo', 'foo'], 'foo and Foo are other files');
     },
   );
 

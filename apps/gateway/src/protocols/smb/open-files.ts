@@ -25,6 +25,12 @@ export interface HeldLock {
 /** Where a QUERY_DIRECTORY enumeration is (MS-SMB2 §3.3.1.10 Open.EnumerationLocation). */
 export interface DirEnumeration {
   pattern: string;
+  /**
+   * A pattern without wildcards naming an entry exactly, case and all: only that entry matches
+   * (others differing by case only — made over NFS or S3 — are not listed, nor deleted by a
+   * client that deletes what it lists), as smbd answers.
+   */
+  exact: boolean;
   /** "." and ".." are listed first: how many were handed out. */
   dots: number;
   cookie: bigint;

@@ -1,7 +1,7 @@
 import type { Attributes } from '../../../storage/types.ts';
 import { maximalAccess, shareLimit } from '../access.ts';
 import { convertBeside } from '../apple/appledouble.ts';
-import { macNameToWire } from '../apple/mac-names.ts';
+import { macNameToDisk, macNameToWire } from '../apple/mac-names.ts';
 import { appleDirAttrs } from '../apple/readdir-attr.ts';
 import { ACCESS } from '../constants.ts';
 import type { RequestContext } from '../context.ts';
@@ -12,7 +12,7 @@ import { HEADER_SIZE } from '../header.ts';
 import { DIR_CLASS, DIR_CLASSES, type DirEntryInfo, entrySize, writeEntry } from '../info/directory.ts';
 import type { DirEnumeration, FileId, Open } from '../open-files.ts';
 import { listedName } from '../short-names.ts';
-import { compilePattern } from '../wildcard.ts';
+import { compilePattern, hasWildcards } from '../wildcard.ts';
 import { type Reader, utf16 } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { readFileId } from './file-id.ts';
@@ -72,8 +72,10 @@ export async function handleQueryDirectory(
   const restart = (req.flags & (RESTART_SCANS | REOPEN)) !== 0 || !open.enumeration;
   let fresh = false;
   if (restart) {
+    const pattern = req.pattern === '' ? (open.enumeration?.pattern ?? '*') : req.pattern;
     open.enumeration = {
-      pattern: req.pattern === '' ? (open.enumeration?.pattern ?? '*') : req.pattern,
+      pattern,
+      exact: await namedExactly(ctx, open, pattern),
       dots: 0,
       cookie: 0n,
       eof: false,
@@ -82,7 +84,7 @@ export async function handleQueryDirectory(
     fresh = true;
   }
   const en = open.enumeration!;
-  const match = compilePattern(en.pattern);
+  const match = compilePattern(en.pattern, en.exact);
   const w = new Writer(Math.min(req.outputBufferLength, 64 * 1024));
   let lastAt = -1;
   let count = 0;
@@ -128,6 +130,22 @@ export async function handleQueryDirectory(
     );
   }
   return { buffer: w.finish() };
+}
+
+/**
+ * Whether an entry bears `pattern` (no wildcards) exactly, as the client sees names. smbd looks
+ * such a name up first and lists only it; only when no name is exact does it match ignoring case.
+ */
+async function namedExactly(ctx: RequestContext, open: Open, pattern: string): Promise<boolean> {
+  if (hasWildcards(pattern) || pattern === '' || pattern === '.' || pattern === '..') return false;
+  const apple = open.tree.share.apple;
+  const stored = apple ? macNameToDisk(pattern) : pattern;
+  try {
+    await ctx.env.ns.lookup(ctx.cred(), open.ino, stored);
+  } catch {
+    return false;
+  }
+  return (apple ? macNameToWire(stored) : listedName(stored)) === pattern;
 }
 
 interface Candidate {
