@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTransportUrl } from '../config/backend-url.ts';
@@ -13,6 +13,7 @@ import { Namespace, type NamespaceOptions } from './namespace.ts';
 import type { ClusterInvalidation } from './postgres/invalidation.ts';
 import type { PgMetadataStore } from './postgres/store.ts';
 import { Checkpointer } from './sqlite/checkpointer.ts';
+import { markDatabase, refuseLostDatabase } from './sqlite/namespace-marker.ts';
 import { SqliteMetadataStore } from './sqlite/store.ts';
 
 export interface OpenNamespaceOptions {
@@ -109,7 +110,10 @@ async function openMeta(
   }
   const dbFile = sqlitePath(o.metadataUrl);
   mkdirSync(dirname(dbFile), { recursive: true });
+  const created = !existsSync(dbFile);
+  refuseLostDatabase(dbFile, o.transportUrl.startsWith('s3:') ? undefined : filePath(o.transportUrl));
   const meta = new SqliteMetadataStore(dbFile, gate);
+  markDatabase(dbFile, created);
   // A write makes sure the WAL file exists before the barrier opens it.
   meta.setMeta('opened', String(Date.now()));
   const barrier = new WalBarrier(

@@ -1,6 +1,15 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -176,6 +185,49 @@ describe('./cfs gateway start', () => {
     } finally {
       await ns.close();
     }
+  });
+
+  test('6 meta.db gone (its volume not mounted, or removed) beside a state folder that had one: the start refuses rather than serve an empty namespace', async () => {
+    const state = join(dir, 'state');
+    const urls = { metadataUrl: `sqlite://${state}/meta.db`, transportUrl: `file://${state}/data` };
+    const ns = await openNamespace(urls);
+    const bytes = Buffer.alloc(100_000, 7);
+    try {
+      const exp = await ns.resolvePath(ROOT, '/export');
+      const f = await ns.create(ROOT, exp.ino, 'kept.bin', 0o644);
+      await ns.write(ROOT, f.ino, 0n, bytes);
+    } finally {
+      await ns.close();
+    }
+    const away = join(dir, 'away');
+    mkdirSync(away);
+    for (const name of readdirSync(state).filter((n) => n.startsWith('meta.db')))
+      renameSync(join(state, name), join(away, name));
+    const start = () => runCommand(CFS, ['gateway', 'start', '--config', cfg.file], { timeoutMs: 60_000 });
+    const marked = await start();
+    equal(marked.code, 1, marked.output);
+    match(
+      marked.stderr,
+      new RegExp(
+        `gateway failed to start: the metadata database ${state}/meta\\.db does not exist, but ${state}/namespace-created says one was there \\(\\d{4}-`,
+      ),
+    );
+    ok(!existsSync(join(state, 'meta.db')), 'no empty database made');
+    rmSync(join(state, 'namespace-created'));
+    const blobs = await start();
+    equal(blobs.code, 1, blobs.output);
+    match(blobs.stderr, new RegExp(`but the data folder ${state}/data holds file data`));
+    ok(!existsSync(join(state, 'meta.db')));
+
+    for (const name of readdirSync(away)) renameSync(join(away, name), join(state, name));
+    const back = await openNamespace(urls);
+    try {
+      const f = await back.resolvePath(ROOT, '/export/kept.bin');
+      ok((await back.read(ROOT, f.ino, 0n, 200_000)).data.equals(bytes), 'the file is whole again');
+    } finally {
+      await back.close();
+    }
+    match(readFileSync(join(state, 'namespace-created'), 'utf8'), /^found \d{4}-/, 'marked again');
   });
 });
 

@@ -6,6 +6,7 @@
  * the circuit opened by the probes alone, /health naming the backend and the cause, recovery
  * by itself, nothing acknowledged lost.
  */
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +118,19 @@ describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
       remove: () => g.faults.clear('metadata'),
       direct: SLOW_BUT_DONE,
       cause: /slow call: \d+ ms \(slow_call 1000 ms\)/,
+    });
+    t.diagnostic(describeRound(figures));
+  });
+
+  test('6 the database file is moved away under the running gateway (as `rm meta.db*` would unlink it): writes fail instead of going into a file no path names, then it is put back', async (t) => {
+    const db = join(g.home, 'meta.db');
+    const figures = await faultRound(g.rig, g.clients, {
+      backend: 'metadata',
+      label: 'metadata: database file moved away',
+      apply: () => renameSync(db, `${db}.moved`),
+      remove: () => renameSync(`${db}.moved`, db),
+      direct: ON_EIO,
+      cause: /the database \S+meta\.db was removed under the running gateway/,
     });
     t.diagnostic(describeRound(figures));
   });

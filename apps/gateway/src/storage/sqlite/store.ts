@@ -1,10 +1,11 @@
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { LedgerGate } from '../ledger-gate.ts';
 import { initialise } from '../meta/initialise.ts';
 import { collectEffects, type Effects } from '../meta/model.ts';
 import { driveSync, type Op, type Program } from '../meta/program.ts';
 import { STATEMENTS, type StatementName } from '../meta/statements.ts';
-import { MetadataStore } from '../meta/store.ts';
+import { type Awaitable, MetadataStore } from '../meta/store.ts';
 import { type RowBuilder, rowBuilder } from './row-builder.ts';
 import { ADDED_COLUMNS, REBUILT_TABLES, SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
@@ -54,9 +55,18 @@ export class SqliteMetadataStore extends MetadataStore {
    */
   writes = 0;
 
-  constructor(file: string, gate: LedgerGate) {
+  /** The database file opened (device and inode): the probe tells when the path no longer names it. */
+  private readonly opened: { dev: number; ino: number };
+  private fileChecked = -Infinity;
+
+  constructor(
+    private readonly file: string,
+    gate: LedgerGate,
+  ) {
     super(gate);
     this.db = new Database(file);
+    const st = statSync(file);
+    this.opened = { dev: st.dev, ino: st.ino };
     // WAL with synchronous=NORMAL: commits are atomic and survive a process crash at once;
     // they become durable when the group-commit barrier fdatasyncs the WAL (durability.ts).
     // Checkpoints run on a worker thread, so auto-checkpoint (which fsyncs inline) is off.
@@ -112,6 +122,33 @@ export class SqliteMetadataStore extends MetadataStore {
     this.db.pragma('busy_timeout = 2');
   }
 
+  /**
+   * The health probe's write, after a check that the database's path still names the file this
+   * process writes (writes check it too, at most once a second).
+   */
+  override probeWrite(): Awaitable<void> {
+    this.checkFile(true);
+    return super.probeWrite();
+  }
+
+  /**
+   * Throws when the database's path no longer names the file this process writes: removed
+   * (`rm meta.db*`) or replaced under the running gateway, every later commit would be lost at
+   * the next start. Writes then fail as a backend failure — the circuit opens and clients are
+   * told to retry — instead of being acknowledged. At most once a second unless `now`.
+   */
+  private checkFile(now = false): void {
+    const at = performance.now();
+    if (!now && at - this.fileChecked < 1000) return;
+    this.fileChecked = at;
+    const st = statSync(this.file, { throwIfNoEntry: false });
+    if (st && st.dev === this.opened.dev && st.ino === this.opened.ino) return;
+    this.fileChecked = -Infinity;
+    throw new Error(
+      `the database ${this.file} was ${st ? 'replaced' : 'removed'} under the running gateway (its writes go to a file no path names): stop the gateway and restore the file`,
+    );
+  }
+
   private readonly exec = (op: Op): unknown => {
     this.statements++;
     const { s, row } = this.prepared.get(op.stmt)!;
@@ -128,6 +165,7 @@ export class SqliteMetadataStore extends MetadataStore {
   };
 
   protected tx<T>(program: () => Program<T>, firstTry?: number): T | Promise<T> {
+    this.checkFile();
     if (this.held) return this.held.then(() => this.tx(program, firstTry));
     if (this.lockWait) {
       // Still locked when a write last tried: this one's wait starts now, and one that has
