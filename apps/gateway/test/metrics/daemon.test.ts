@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fetchText } from '../support/http.ts';
 import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
@@ -23,8 +23,10 @@ describe('./cfs gateway start serves /metrics', () => {
   after(() => gw.stop());
 
   test('1 every gauge the runbook names, with the configured limit and closed circuits', async () => {
-    const { samples, contentType } = await scrape(opsUrl);
+    const { text, samples, contentType } = await scrape(opsUrl);
     equal(contentType, 'text/plain; version=0.0.4; charset=utf-8');
+    // A p99 of no request is NaN, spelled as the exposition format spells it (prom-client: `Nan`).
+    ok(!/ Nan$/m.test(text), text.match(/^.* Nan$/m)?.[0]);
     for (const p of ['nfs', 's3', 'smb']) {
       // Protocol servers' own health probes may be connected (their requests are not counted: test 3).
       const active = sampleValue(samples, 'gateway_active_connections', { protocol: p })!;
@@ -33,6 +35,7 @@ describe('./cfs gateway start serves /metrics', () => {
       const p99 = sampleValue(samples, 'gateway_latency_p99_us', { protocol: p });
       if (select(samples, 'gateway_requests_total', { protocol: p }).length === 0) {
         ok(Number.isNaN(p99), `${p}: no request, no p99 (${p99})`);
+        match(text, new RegExp(`^gateway_latency_p99_us\\{protocol="${p}"\\} NaN$`, 'm'));
       } else {
         ok(p99 !== undefined && p99 > 0 && p99 < 60e6, `${p} p99 ${p99}`);
       }

@@ -2,6 +2,7 @@ import { deepEqual, equal, match, ok } from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { humanCertStatus } from '../../src/cli/commands/cert.ts';
 import { type CertificateStatus, certificateStatus } from '../../src/ops/certs/status.ts';
 import { CFS, writeGatewayConfig } from '../ops-drain/fixture.ts';
 import { runCommand, spawnProcess } from '../support/proc.ts';
@@ -40,6 +41,10 @@ describe('certificate status, read from the files', tools, () => {
     deepEqual(messages(s, 'error'), ['certificate expired on 2020-01-02T00:00:00Z']);
     equal(s.notAfter, '2020-01-02T00:00:00.000Z');
     ok((s.daysLeft ?? 0) < -365);
+    // Days are rounded down: -1 is less than a day after notAfter, -2 one whole day.
+    match(humanCertStatus([{ ...s, daysLeft: -1 }]), /\(expired less than a day ago\)/);
+    match(humanCertStatus([{ ...s, daysLeft: -2 }]), /\(expired 1 day ago\)/);
+    match(humanCertStatus([s]), new RegExp(`\\(expired ${-(s.daysLeft ?? 0) - 1} days ago\\)`));
   });
 
   test('3 a key that belongs to another certificate: error, keyMatches false', async () => {

@@ -16,25 +16,28 @@ const VERDICT = { ok: 'healthy', warning: 'degraded', error: 'unhealthy' } as co
 
 function DaysLeft({ days }: { days: number | null }) {
   if (days === null) return <span>—</span>;
+  // Rounded down: -1 expired less than a day ago, -2 one day ago.
+  const ago = -days - 1;
+  const dayCount = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`;
   if (days < 0)
     return (
       <Banner tone="critical" role="alert" title="Expired">
-        Expired {-days} days ago: clients refuse it. Replace it now.
+        Expired {ago === 0 ? 'less than a day' : dayCount(ago)} ago: clients refuse it. Replace it now.
       </Banner>
     );
   if (days <= 14)
     return (
-      <Banner tone="critical" title={`${days} days left`}>
+      <Banner tone="critical" title={`${dayCount(days)} left`}>
         Renew now.
       </Banner>
     );
   if (days <= 30)
     return (
-      <Banner tone="warning" title={`${days} days left`}>
+      <Banner tone="warning" title={`${dayCount(days)} left`}>
         Plan the renewal.
       </Banner>
     );
-  return <span className="text-sm">{days} days left</span>;
+  return <span className="text-sm">{dayCount(days)} left</span>;
 }
 
 function CertificateCard({ c }: { c: CertificateView }) {

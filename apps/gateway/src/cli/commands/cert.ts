@@ -12,12 +12,16 @@ function keyLine(s: CertificateStatus): string {
   return `${s.keyFile} (${s.keyMatches ? 'matches the certificate' : 'DOES NOT MATCH the certificate'})`;
 }
 
+/** `daysLeft` is rounded down: -1 is "expired less than a day ago", -2 "1 day ago". */
 function validityLine(s: CertificateStatus): string {
   const days = s.daysLeft ?? 0;
+  const ago = -days - 1;
   const left =
-    days < 0
-      ? `expired ${-days} day${days === -1 ? '' : 's'} ago`
-      : `${days} day${days === 1 ? '' : 's'} left`;
+    days >= 0
+      ? `${days} day${days === 1 ? '' : 's'} left`
+      : ago === 0
+        ? 'expired less than a day ago'
+        : `expired ${ago} day${ago === 1 ? '' : 's'} ago`;
   return `${s.notBefore} to ${s.notAfter} (${left})`;
 }
 

@@ -94,7 +94,8 @@ export class GatewayMetrics {
 
   /** The Prometheus text exposition. */
   async serve(res: ServerResponse): Promise<void> {
-    const body = await this.registry.metrics();
+    // prom-client spells a NaN sample `Nan`; the exposition format (and strict parsers) say `NaN`.
+    const body = (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
     res.writeHead(200, {
       'content-type': this.registry.contentType,
       'content-length': Buffer.byteLength(body),
