@@ -72,6 +72,8 @@ describe('quota enforcement in a running gateway', () => {
     const err = g.log.withMsg('ERROR: Hard quota exceeded for uid=1000 (usage=12GB/12GB)');
     equal(err.length, 1, g.log.text());
     equal(err[0]!.level, LEVEL.error);
+    const said = err[0] as unknown as { asked: string; reason: string };
+    deepEqual([said.asked, said.reason], ['+1B', 'the change would pass the hard limit']);
 
     equal((await g.gw.ns.getattr(f.ino)).size, 12n * GB);
     deepEqual(await g.gw.ns.quotaUsage('uid', 1000), before);
@@ -120,7 +122,11 @@ describe('quota enforcement in a running gateway', () => {
     await rejects(g.gw.ns.write(u, f.ino, 2010n, Buffer.alloc(10, 1)), edquot);
     const err = g.log.withMsg('ERROR: Hard quota exceeded for uid=1002 (usage=2.01KB/1KB)');
     equal(err.length, 1, g.log.text());
-    equal((err[0] as unknown as { reason: string }).reason, 'grace period expired');
+    const said = err[0] as unknown as { asked: string; reason: string };
+    deepEqual(
+      [said.asked, said.reason],
+      ['+10B', 'grace period expired: the soft limit now refuses as a hard one'],
+    );
     const shown = await g.cfs(['quota', 'get', '--uid', '1002', '--json']);
     equal(JSON.parse(shown.stdout).state, 'grace expired', shown.output);
 

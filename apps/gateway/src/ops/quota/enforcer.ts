@@ -3,6 +3,7 @@ import { fsError } from '../../storage/errors.ts';
 import type { LedgerCharge, LedgerGate } from '../../storage/ledger-gate.ts';
 import type { SpaceLimits } from '../../storage/quota-space.ts';
 import type { QuotaUsage } from '../../storage/types.ts';
+import { formatSize } from '../../util/units.ts';
 import {
   type Dimension,
   hardExceededLine,
@@ -156,7 +157,16 @@ export class QuotaEnforcer implements LedgerGate {
           this.o.log.error(
             {
               quota: { kind, id, dimension: refusal.dimension, limit: refusal.limitKind },
-              ...(refusal.limitKind === 'soft' ? { reason: 'grace period expired' } : {}),
+              // The line keeps the runbook's form (usage now / the limit that refused): what was
+              // asked, and which limit, are said here.
+              asked:
+                refusal.dimension === 'bytes'
+                  ? `+${formatSize(charge.addBytes)}`
+                  : `+${charge.addInodes} inodes`,
+              reason:
+                refusal.limitKind === 'soft'
+                  ? 'grace period expired: the soft limit now refuses as a hard one'
+                  : 'the change would pass the hard limit',
             },
             line,
           );
