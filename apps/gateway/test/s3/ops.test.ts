@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getMetrics } from '../../src/ops/metrics/index.ts';
+import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { requireTools } from '../support/tools.ts';
 import { type S3Gateway, sdkClient, selfSignedCert, startS3Gateway } from './fixture.ts';
@@ -219,6 +220,36 @@ describe('S3 operations plane: metrics, connections, health, drain, limits', () 
         const second = await fingerprint();
         ok(first !== '' && second !== '' && first !== second, 'the fingerprint changed');
         equal(second, new X509Certificate(readFileSync(fresh.cert)).fingerprint256);
+      } finally {
+        await t.stop();
+      }
+    },
+  );
+
+  test(
+    "7b HTTPS: plain HTTP sent to the HTTPS port is answered 400, as nginx answers it (the runbook's `curl http://…` health check), and TLS still works beside it",
+    requireTools('openssl', 'curl'),
+    async () => {
+      const t = await startS3Gateway({ tls: true });
+      try {
+        const plain = await runCommand('curl', ['-s', '-i', `http://127.0.0.1:${t.port}/`]);
+        equal(plain.code, 0, plain.output);
+        match(plain.stdout, /^HTTP\/1\.1 400 Bad Request\r\n/);
+        match(
+          plain.stdout,
+          /<Code>BadRequest<\/Code><Message>The plain HTTP request was sent to HTTPS port: use https:\/\/<\/Message>/,
+        );
+        const secure = await runCommand('curl', [
+          '-s',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '--cacert',
+          t.certFile!,
+          `https://127.0.0.1:${t.port}/`,
+        ]);
+        equal(secure.stdout, '403', `anonymous ListBuckets over TLS: ${secure.output}`);
       } finally {
         await t.stop();
       }

@@ -55,6 +55,7 @@ import { DirectoryListings } from './listing.ts';
 import { type UploadSummary, uploadSummaries } from './multipart/report.ts';
 import { StaleUploadSweeper } from './multipart/stale.ts';
 import { UploadStore } from './multipart/store.ts';
+import { tlsOrPlain } from './plain-on-tls.ts';
 import { policyAllows, surelyNoPolicy } from './policy/bucket-policy.ts';
 import { readPostForm } from './post-form.ts';
 import {
@@ -437,7 +438,7 @@ export class S3Server implements ProtocolServer {
       raw.destroy();
       return;
     }
-    if (this.tls) this.http.emit('connection', raw);
+    if (this.tls) tlsOrPlain(raw, (s) => this.http.emit('connection', s));
     else serveLean(raw, this.lean);
   }
 
