@@ -4,7 +4,10 @@ import { TRPCError } from '@trpc/server';
 import { quotaEnforcer } from '../../src/ops/quota/feature.ts';
 import type { Credential } from '../../src/storage/types.ts';
 import { signedBetween } from '../config/fixtures/certificates.ts';
+import { freePorts } from '../support/ports.ts';
+import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools } from '../support/tools.ts';
 import { type DiagGateway, memoryLogger, opensslTime, path, startDiagGateway, step } from './fixture.ts';
 
 const ALICE: Credential = { uid: 1000, gid: 1000, gids: [] };
@@ -232,4 +235,42 @@ describe('connection wizard: an HTTPS S3 listener whose certificate expires in 5
       (e: unknown) => e instanceof TRPCError && e.code === 'NOT_FOUND',
     );
   });
+});
+
+describe('diagnostics: connection, an NFS client the network lets through but an export refuses', () => {
+  let g: DiagGateway;
+  let nfsPort = 0;
+  let mountPort = 0;
+  before(async () => {
+    [nfsPort = 0, mountPort = 0] = await freePorts(2);
+    g = await startDiagGateway('mount-refused', {
+      nfs: `nfs: { bind: 127.0.0.1:${nfsPort}, mount_bind: 127.0.0.1:${mountPort}, exports: [{ path: /export }, { path: /restricted, clients: [10.99.0.0/16] }] }`,
+      protocols: ['nfs'],
+      log: memoryLogger('info').log,
+    });
+  });
+  after(() => g.stop());
+
+  test(
+    '1 nfs-ls is refused (MNT3ERR_ACCES); the firewall step says the export refused it, naming its clients, not a firewall',
+    requireTools('nfs-ls'),
+    async () => {
+      const ls = await runCommand('nfs-ls', [
+        `nfs://127.0.0.1/restricted?nfsport=${nfsPort}&mountport=${mountPort}&version=3`,
+      ]);
+      assert.notEqual(ls.code, 0, ls.output);
+      const run = await g.as('viewer').diagnostics.run({ tree: 'connection' });
+      const fw = step(run, 'firewall');
+      assert.equal(fw.verdict, 'fail');
+      assert.match(
+        fw.summary,
+        /every endpoint accepts a TCP connect, but 1 NFS mount was refused by the gateway recently/,
+      );
+      assert.match(
+        run.conclusion.findings.join('\n'),
+        /MOUNT of \/restricted refused to 127\.0\.0\.1: not in the clients of export \/restricted \(10\.99\.0\.0\/16\) — add the client to that export's clients/,
+      );
+      assert.equal(run.conclusion.verdict, 'fail');
+    },
+  );
 });

@@ -8,6 +8,7 @@ import type { RpcCred } from '../../src/protocols/rpc/program.ts';
 import type { XdrReader } from '../../src/protocols/xdr/reader.ts';
 import { XdrWriter } from '../../src/protocols/xdr/writer.ts';
 import { ROOT } from '../../src/storage/types.ts';
+import { capturedLog } from '../support/log.ts';
 import { type NfsGateway, startNfsGateway } from './fixture.ts';
 
 const SYS: RpcCred = { flavor: 'sys', stamp: 0, machine: 'tester', uid: 0, gid: 0, gids: [] };
@@ -64,9 +65,12 @@ describe('MOUNT v3 against a gateway', () => {
   let subIno: bigint;
   let exportIno: bigint;
   const ops: Array<[string, string | undefined]> = [];
+  const cap = capturedLog();
 
   before(async () => {
     g = await startNfsGateway({
+      logger: cap.log,
+      logLevel: 'info',
       exports: [
         '{ path: /export }',
         '{ path: /private, clients: [10.0.0.0/8, "fd00::/8"] }',
@@ -138,12 +142,29 @@ describe('MOUNT v3 against a gateway', () => {
       [7, '/export/../private', Mountstat3.INVAL],
     ];
     for (const [row, path, status] of cases) equal((await mnt(path)).status, status, `row ${row}: ${path}`);
+    ok(
+      cap.logged(
+        'MOUNT of /elsewhere refused to 127.0.0.1: no export contains it (nfs.exports: /export, /private, /byname, /bypattern)',
+      ),
+      cap.lines.join(''),
+    );
   });
 
   test('4 the client list: a CIDR the client is outside is ACCES; a host name resolving to it mounts; a pattern its name misses is ACCES', async () => {
     equal((await mnt('/private')).status, Mountstat3.ACCES);
     equal((await mnt('/byname')).status, Mountstat3.OK);
     equal((await mnt('/bypattern')).status, Mountstat3.ACCES);
+    // A warning naming the list that refused it (rpc.mountd: "refused mount request … no match").
+    const refusal = cap.lines
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .find((l) => l.msg.startsWith('MOUNT of /private refused'));
+    deepEqual(
+      [refusal?.level, refusal?.msg],
+      [
+        40,
+        'MOUNT of /private refused to 127.0.0.1: not in the clients of export /private (10.0.0.0/8, fd00::/8)',
+      ],
+    );
     ok(
       ops.some(([op, code]) => op === 'MNT' && code === 'MNT3ERR_ACCES'),
       JSON.stringify(ops),

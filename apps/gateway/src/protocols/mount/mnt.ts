@@ -22,7 +22,18 @@ export async function mnt(
   const normal = normaliseMountPath(path);
   if (normal === undefined) return { status: Mountstat3.INVAL };
   const found = exportContaining(env.exports, normal);
-  if (!found) return { status: Mountstat3.ACCES };
+  if (!found) {
+    const exported = env.exports.flatMap((e) => (e ? [e.path] : [])).join(', ');
+    logRefusal(
+      env.log,
+      'warn',
+      remoteAddress,
+      'MOUNT refused: not exported',
+      { client: remoteAddress, path: normal },
+      `MOUNT of ${normal} refused to ${remoteAddress}: no export contains it (nfs.exports: ${exported})`,
+    );
+    return { status: Mountstat3.ACCES };
+  }
   if (insecurePort(found.export, remotePort)) {
     // rpc.mountd's "illegal port" refusal: only a client's root can bind a port below 1024.
     logRefusal(
@@ -36,13 +47,16 @@ export async function mnt(
     return { status: Mountstat3.ACCES };
   }
   if (!(await env.access.allowed(found.export, remoteAddress))) {
+    // rpc.mountd's "refused mount request … (no match)": named with the list that refused it,
+    // as SMB names hosts_allow, so the operator's next step is the configuration.
+    const clients = found.export.clients.map((c) => c.text).join(', ');
     logRefusal(
       env.log,
-      'info',
+      'warn',
       remoteAddress,
-      'MOUNT refused',
-      { client: remoteAddress, path: normal },
-      `MOUNT of ${normal} refused to ${remoteAddress}`,
+      'MOUNT refused: client not allowed',
+      { client: remoteAddress, path: normal, export: found.export.path, clients },
+      `MOUNT of ${normal} refused to ${remoteAddress}: not in the clients of export ${found.export.path} (${clients})`,
     );
     return { status: Mountstat3.ACCES };
   }

@@ -13,6 +13,8 @@ import {
 } from '../probes.ts';
 import { commands, manual, ms, opsBase, RUNBOOK } from './common.ts';
 
+/** The gateway's MOUNT refusals (protocols/mount/mnt.ts), as logged. */
+const MOUNT_REFUSAL = /^MOUNT of \S+ refused to \S+: /;
 /** checkTlsPair's own threshold: fewer days left than this is a warning everywhere. */
 const EXPIRY_WARNING_DAYS = 30;
 const DAY_MS = 86_400_000;
@@ -439,6 +441,24 @@ export const connectionTree: DiagnosticTree = {
             measured,
             evidence,
             finding: `cannot connect to ${failed.map((f) => `${f.name} (${f.host}:${f.port}: ${f.error})`).join(', ')}`,
+          };
+        }
+        // A client the network lets through may still be refused by the gateway itself: an NFS
+        // export's clients list answers MNT3ERR_ACCES (logged as a warning), no firewall.
+        const mounts = ctx.logs.find((msg) => MOUNT_REFUSAL.test(msg));
+        if (mounts.length > 0) {
+          const lines = mounts
+            .slice(-5)
+            .map((l) => `${l.time ? new Date(l.time).toISOString() : ''} ${l.msg}`.trim());
+          return {
+            outcome: 'open',
+            verdict: 'fail',
+            summary: `every endpoint accepts a TCP connect, but ${mounts.length} NFS mount${mounts.length === 1 ? ' was' : 's were'} refused by the gateway recently`,
+            because:
+              'an export takes mounts only from the clients it lists (nfs.exports[].clients), as exports(5) does',
+            measured: { ...measured, mountRefusals: mounts.length },
+            evidence: [...evidence, ...lines],
+            finding: `NFS clients refused by the exports, not by a firewall: ${lines.at(-1)} — add the client to that export's clients (or mount a path it exports) and reload`,
           };
         }
         return {
