@@ -20,6 +20,16 @@ const NOT_COUNTED = (): void => {};
 export class Connection {
   /** Whether this is the gateway's own health probe (decided at its first request). */
   private probe: boolean | undefined;
+  /**
+   * This connection's requests still counted in the registry's in-flight totals, and the
+   * generation they were counted in. Each leaves the count once, by its end or by the
+   * connection's close, whichever comes first: a client that hangs up mid-request closes the
+   * connection before the request's handler ends it, and subtracting it at both drove the total
+   * to -1 for good (drain never finished, heartbeats were refused). A close starts a new
+   * generation: the ends of requests counted before it subtract nothing.
+   */
+  private counted = 0;
+  private generation = 0;
 
   constructor(
     readonly info: ConnectionInfo,
@@ -37,6 +47,8 @@ export class Connection {
     this.info.inFlight++;
     this.info.requests++;
     this.info.currentOp = op;
+    const generation = this.generation;
+    this.counted++;
     this.registry.inFlightDelta(this.info.protocol, 1);
     let ended = false;
     return (errorCode?: string) => {
@@ -44,7 +56,10 @@ export class Connection {
       ended = true;
       this.info.inFlight--;
       if (this.info.inFlight === 0) this.info.currentOp = undefined;
-      this.registry.inFlightDelta(this.info.protocol, -1);
+      if (generation === this.generation) {
+        this.counted--;
+        this.registry.inFlightDelta(this.info.protocol, -1);
+      }
       this.registry.observe(this.info.protocol, op, (performance.now() - started) / 1000, errorCode);
     };
   }
@@ -60,6 +75,18 @@ export class Connection {
 
   close(): void {
     this.registry.release(this);
+  }
+
+  /**
+   * Stops counting the requests still in flight (the connection is closing: a request whose
+   * handler never ends must not hold a drain up) and returns how many there were; their ends
+   * then subtract nothing.
+   */
+  uncount(): number {
+    const n = this.counted;
+    this.counted = 0;
+    this.generation++;
+    return n;
   }
 }
 
@@ -166,7 +193,8 @@ export class ConnectionRegistry {
 
   release(c: Connection): void {
     if (!this.open.delete(c.info.id)) return;
-    if (c.info.inFlight > 0) this.inFlightDelta(c.info.protocol, -c.info.inFlight);
+    const inFlight = c.uncount();
+    if (inFlight > 0) this.inFlightDelta(c.info.protocol, -inFlight);
   }
 
   inFlightDelta(protocol: Protocol, delta: number): void {
