@@ -105,7 +105,7 @@ export class Gateway {
 
   private async startServing(): Promise<void> {
     const { config, log } = this;
-    this.releasePid = claimPidFile(config.stateDir);
+    this.releasePid = claimPidFile(config.stateDir, log);
     this.control = await openControlPlane({
       stateDir: config.stateDir,
       url: config.control.url,
