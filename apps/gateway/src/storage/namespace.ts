@@ -10,6 +10,7 @@ import type { DurabilityBarrier } from './durability.ts';
 import { fsError } from './errors.ts';
 import { guardAsync, guardMeta } from './guarded.ts';
 import { LockTable } from './locks.ts';
+import { groupOnLink } from './meta/detached.ts';
 import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO } from './meta/model.ts';
 import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
 import type { MetadataStore } from './meta/store.ts';
@@ -1413,6 +1414,14 @@ export class Namespace implements NamespaceApi {
     const attrs = await this.m.createDetached(cred, mode, purpose, owner, true, content);
     if (content.length > 0) this.inlineWrites.inline++;
     return attrs;
+  }
+
+  /**
+   * The group linkDetached gives `file` in `dir`: a setgid directory's own, as a create there
+   * would (one more change of the file, and its usage moves to that group's quota).
+   */
+  groupOnLink(dir: Attributes, file: Attributes): number {
+    return groupOnLink(dir, file);
   }
 
   /** `xattrs`: annotations of the content (S3 metadata, ETag) set in the same transaction. */

@@ -2,6 +2,8 @@ import { deepEqual, equal, ok } from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
@@ -18,6 +20,20 @@ import { ROOT } from '../../src/storage/types.ts';
 import { type S3Gateway, sdkClient, startS3Gateway } from './fixture.ts';
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
+
+/** A multipart upload of one part (aws s3 cp's way for a large file). */
+async function putMultipart(c: S3Client, Bucket: string, Key: string, Body: string): Promise<void> {
+  const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+  const { ETag } = await c.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body }));
+  await c.send(
+    new CompleteMultipartUploadCommand({
+      Bucket,
+      Key,
+      UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] },
+    }),
+  );
+}
 
 async function s3Error(p: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
   try {
@@ -229,5 +245,89 @@ describe('S3 identity, permissions, quotas and other protocols’ files', () => 
     ok(at, 'lastUsedAt recorded');
     ok(at.getTime() >= before - 1000 && at.getTime() <= Date.now(), at.toISOString());
     dave.destroy();
+  });
+
+  test('7 a write over a file keeps its permission bits (a file made private stays private); an ACL sent with it decides; a new key is 0644', async () => {
+    const ns = g.gw.ns;
+    const modeOf = async (key: string) =>
+      ((await ns.resolvePath(ROOT, `/export/alices/${key}`)).mode & 0o7777).toString(8);
+    const bobReads = (key: string) =>
+      bob.send(new GetObjectCommand({ Bucket: 'alices', Key: key })).then(
+        () => 'read',
+        (e: Error) => e.name,
+      );
+    await alice.send(new PutObjectCommand({ Bucket: 'alices', Key: 'salary.txt', Body: 'v1' }));
+    await alice.send(new PutObjectCommand({ Bucket: 'alices', Key: 'other.txt', Body: 'copied' }));
+    // Its owner closes it, as `chmod 600` over NFS does.
+    await ns.setattr(ROOT, (await ns.resolvePath(ROOT, '/export/alices/salary.txt')).ino, { mode: 0o600 });
+    equal(await bobReads('salary.txt'), 'AccessDenied');
+    await alice.send(new PutObjectCommand({ Bucket: 'alices', Key: 'salary.txt', Body: 'v2' }));
+    deepEqual([await modeOf('salary.txt'), await bobReads('salary.txt')], ['600', 'AccessDenied']);
+    await alice.send(
+      new CopyObjectCommand({ Bucket: 'alices', Key: 'salary.txt', CopySource: 'alices/other.txt' }),
+    );
+    deepEqual([await modeOf('salary.txt'), await bobReads('salary.txt')], ['600', 'AccessDenied']);
+    await putMultipart(alice, 'alices', 'salary.txt', 'v3');
+    deepEqual([await modeOf('salary.txt'), await bobReads('salary.txt')], ['600', 'AccessDenied']);
+    equal(
+      await (
+        await alice.send(new GetObjectCommand({ Bucket: 'alices', Key: 'salary.txt' }))
+      ).Body!.transformToString(),
+      'v3',
+    );
+    // An ACL given with the write is the mode asked for.
+    await alice.send(
+      new PutObjectCommand({ Bucket: 'alices', Key: 'salary.txt', Body: 'v4', ACL: 'authenticated-read' }),
+    );
+    deepEqual([await modeOf('salary.txt'), await bobReads('salary.txt')], ['644', 'read']);
+    // Execute and group bits carry over; setuid does not (the file is a new one).
+    await ns.setattr(ROOT, (await ns.resolvePath(ROOT, '/export/alices/salary.txt')).ino, { mode: 0o4750 });
+    await alice.send(new PutObjectCommand({ Bucket: 'alices', Key: 'salary.txt', Body: 'v5' }));
+    equal(await modeOf('salary.txt'), '750');
+    await alice.send(new PutObjectCommand({ Bucket: 'alices', Key: 'fresh.txt', Body: 'new' }));
+    equal(await modeOf('fresh.txt'), '644');
+  });
+
+  test('8 an object written in a setgid folder takes the folder’s group, as NFS and SMB creates do, and that group’s quota holds it', async () => {
+    const ns = g.gw.ns;
+    const group = 3000;
+    await alice.send(new CreateBucketCommand({ Bucket: 'proj' }));
+    const proj = await ns.resolvePath(ROOT, '/export/proj');
+    await ns.setattr(ROOT, proj.ino, { gid: group, mode: 0o2777 });
+    const cred = { uid: aliceIds.uid, gid: aliceIds.gid, gids: [] };
+    equal((await ns.create(cred, proj.ino, 'by-nfs', 0o644)).gid, group, 'a create there (NFS, SMB)');
+    const aliceGroupBefore = (await ns.quotaUsage('gid', aliceIds.gid)).bytes;
+    const groupBefore = (await ns.quotaUsage('gid', group)).bytes;
+    await alice.send(new PutObjectCommand({ Bucket: 'proj', Key: 'by-s3', Body: Buffer.alloc(70_000, 1) }));
+    await alice.send(new PutObjectCommand({ Bucket: 'proj', Key: 'small', Body: 'tiny' }));
+    await alice.send(new PutObjectCommand({ Bucket: 'proj', Key: 'sub/x', Body: 'in a prefix' }));
+    await alice.send(new CopyObjectCommand({ Bucket: 'proj', Key: 'copy', CopySource: 'proj/small' }));
+    await putMultipart(alice, 'proj', 'multi', 'parts');
+    for (const key of ['by-s3', 'small', 'sub', 'sub/x', 'copy', 'multi']) {
+      const a = await ns.resolvePath(ROOT, `/export/proj/${key}`);
+      deepEqual([key, a.uid, a.gid], [key, aliceIds.uid, group]);
+    }
+    // The bytes are the folder group's, not alice's own group's.
+    equal((await ns.quotaUsage('gid', aliceIds.gid)).bytes, aliceGroupBefore);
+    ok((await ns.quotaUsage('gid', group)).bytes - groupBefore >= 70_000n + 4n + 11n + 4n + 5n);
+    // The ETag was recorded for the change id the object was linked with.
+    const obj = await ns.resolvePath(ROOT, '/export/proj/by-s3');
+    equal((await ns.getXattr(obj.ino, ETAG_CHANGE_XATTR))?.toString(), String(obj.changeId));
+    equal((await ns.getXattr(obj.ino, ETAG_MD5_XATTR))?.toString(), md5(Buffer.alloc(70_000, 1)));
+    await g.gw.control.quotas.set({ kind: 'gid', subjectId: group, hardBytes: 100_000n });
+    await quotaEnforcer(g.gw)!.refresh();
+    try {
+      const e = await s3Error(
+        alice.send(new PutObjectCommand({ Bucket: 'proj', Key: 'big', Body: Buffer.alloc(120_000, 2) })),
+      );
+      deepEqual(e, { name: 'QuotaExceeded', status: 403 });
+      equal((await s3Error(alice.send(new HeadObjectCommand({ Bucket: 'proj', Key: 'big' })))).status, 404);
+      deepEqual(await ns.meta.detached(), []);
+      ok((await ns.quotaUsage('gid', group)).bytes < 100_000n);
+      equal((await ns.quotaUsage('gid', aliceIds.gid)).bytes, aliceGroupBefore);
+    } finally {
+      await g.gw.control.quotas.set({ kind: 'gid', subjectId: group, hardBytes: null });
+      await quotaEnforcer(g.gw)!.refresh();
+    }
   });
 });

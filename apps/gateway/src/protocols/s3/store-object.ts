@@ -11,7 +11,7 @@ import { etagXattrs, objectEtag } from './etag.ts';
 import type { KeyPath } from './keys.ts';
 import { DIR_MARKER_XATTR, type ObjectMetadata } from './metadata.ts';
 import { holdNs, lockStateOf } from './object-lock/retention.ts';
-import { DIR_MODE, ensureParents, FILE_MODE, pathConflict } from './objects.ts';
+import { DIR_MODE, ensureParents, pathConflict } from './objects.ts';
 import { checksumXattrs } from './stored-checksum.ts';
 import { retireForWrite, type VersioningStatus, versioningOf } from './versioning/writes.ts';
 import { MAX_XML_BYTES } from './xml.ts';
@@ -141,30 +141,28 @@ async function linkInPlace(
 ): Promise<LinkedObject> {
   const { ns } = env;
   const ino = file.ino;
-  let before: Attributes | undefined = file;
-  // Its ACL is its mode, set while no one can see it (and before a hold would refuse it).
-  if (others) {
-    const mode = modeFor(others, file);
-    if (mode !== FILE_MODE) {
-      await ns.setattr(cred, ino, { mode });
-      before = undefined;
-    }
-  }
-  // Object Lock (its attributes are in the metadata): immutable before anyone can see it.
   const hold = holdNs(lockStateOf(new Map(Object.entries(metadata))));
-  if (hold > 0n) {
-    await ns.setImmutableUntil(ino, hold);
-    before = undefined;
-  }
-  before ??= await ns.getattr(ino);
-  // Linking bumps the change id by one: the ETag is recorded for the id the object will have,
-  // with the metadata, in the transaction that links it (one commit per PUT).
-  const predicted = before.changeId + 1n;
+  let before = file;
+  let held = false;
+  let predicted = 0n;
   let linked: Attributes | undefined;
   let versionId: string | undefined;
   for (let attempt = 1; linked === undefined; attempt++) {
     const parent = await ensureParents(env, cred, bucketIno, kp, key);
     const replaced = await fileAt(env, cred, parent.ino, kp.name, key);
+    // Its mode, set while no one can see it (and before a hold would refuse it).
+    const mode = modeOnLink(others, file, replaced);
+    if (!held && mode !== before.mode) before = await ns.setattr(cred, ino, { mode });
+    // Object Lock (its attributes are in the metadata): immutable before anyone can see it.
+    if (hold > 0n && !held) {
+      await ns.setImmutableUntil(ino, hold);
+      held = true;
+      before = await ns.getattr(ino);
+    }
+    // Linking bumps the change id by one (and taking a setgid directory's group by one
+    // more): the ETag is recorded for the id the object will have, with the metadata, in the
+    // transaction that links it (one commit per PUT).
+    predicted = before.changeId + (ns.groupOnLink(parent, before) !== before.gid ? 2n : 1n);
     // SMB clients caching the object being replaced flush and give it up first.
     const recall = replaced && env.ns.caching.recall(replaced.ino);
     if (recall) await recall;
@@ -201,6 +199,23 @@ async function linkInPlace(
     await ns.setXattrs(cred, ino, recorded, { quiet: true }).catch(() => {});
   }
   return { attrs: linked, versionId };
+}
+
+/**
+ * The mode a written object is linked with. An ACL sent with the write decides (acl.ts). Else
+ * a file it replaces keeps its permission bits, as an overwrite over NFS or SMB keeps them: a
+ * file its owner made private is not widened by an S3 PUT (S3 itself gives a write without an
+ * ACL the private one). A new key keeps the mode it was written with (objects are 0644).
+ */
+function modeOnLink(
+  others: OthersAccess | undefined,
+  file: Attributes,
+  replaced: Attributes | undefined,
+): number {
+  if (others) return modeFor(others, file);
+  // Only the permission bits: no setuid, setgid or sticky bit carries over to a new file.
+  if (replaced?.type === 'file') return (file.mode & ~0o777) | (replaced.mode & 0o777);
+  return file.mode;
 }
 
 /** The file a PUT replaces, if any; a directory there (a prefix) refuses the PUT. */

@@ -1,6 +1,6 @@
 import { fsError } from '../errors.ts';
 import { checkNewName } from '../names.ts';
-import { requireAccess, requireStickyRight, W_OK, X_OK } from '../permissions.ts';
+import { requireAccess, requireStickyRight, S_ISGID, W_OK, X_OK } from '../permissions.ts';
 import type { Attributes, Credential, RemoveExpectation } from '../types.ts';
 import { writeXattrs } from './attributes.ts';
 import { insertInode, unlinkEntry } from './entries.ts';
@@ -74,6 +74,7 @@ export function* linkDetached(
   } else if (replace !== true && replace !== false) {
     throw fsError('ENOENT', 'the file examined is gone', name);
   }
+  yield* adoptDirGroup(ctx, ino, dir);
   const now = ctx.now();
   yield* run('insertDirent', dir.ino, name, ino, TYPE_CODES.file);
   const linked = yield* get<InodeRow>('addNlinkRow', 1, now, ino);
@@ -85,6 +86,33 @@ export function* linkDetached(
   fx.entries = [entry(existing === undefined ? 'added' : 'modified', dir.ino, name, ino, 'file')];
   if (dirAfter) keepAfter(fx, dirAfter);
   return { attrs: keepAfter(fx, linked), fx };
+}
+
+/**
+ * The group a file linked into `dir` ends with: a setgid directory's own, as a file created
+ * there gets it (entries.ts, POSIX), else the one it has. A detached file was made in no
+ * directory, so it takes the group only now.
+ */
+export function groupOnLink(dir: Pick<Attributes, 'mode' | 'gid'>, file: Pick<Attributes, 'gid'>): number {
+  return (dir.mode & S_ISGID) !== 0 ? dir.gid : file.gid;
+}
+
+/**
+ * Gives a file being linked the group groupOnLink says (a change of the inode: its change id
+ * moves once more). Its bytes and inode move in the ledger to that group, whose quota must
+ * hold them (EDQUOT refuses the link); the owner's own usage does not change.
+ */
+function* adoptDirGroup(ctx: TxContext, ino: bigint, dir: Attributes): Program<void> {
+  const row = yield* mustRow(ino);
+  const a = toAttributes(row);
+  const gid = groupOnLink(dir, a);
+  if (gid === a.gid) return;
+  // A detached file has no named streams: its size is all it holds. Credited before the
+  // check, so the owner (charged again with the new group) is counted once.
+  yield* addUsage(a.uid, a.gid, -row.size, -1n);
+  yield* charge(ctx, a.uid, gid, row.size, 1n);
+  yield* addUsage(a.uid, gid, row.size, 1n);
+  yield* run('updateAttrs', a.mode, a.uid, gid, row.size, a.atimeNs, a.mtimeNs, ctx.now(), a.btimeNs, ino);
 }
 
 export function* removeDetached(ctx: TxContext, ino: bigint): Program<Effects> {
