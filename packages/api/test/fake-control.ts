@@ -202,7 +202,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
     invalidateCache: async () => ({
       scope: 'all',
       at: 1_700_000_000_000,
-      dropped: { attributes: 2, entries: 3, total: 5 },
+      dropped: { attributes: 2, entries: 3, fileData: 1, total: 6 },
       hitRatioBefore: 0.8,
       hitRatioAfter: 0.8,
     }),

@@ -529,6 +529,58 @@ export class Namespace implements NamespaceApi {
     return { attributes: this.nodes.invalidate((k) => k === ino), names };
   }
 
+  /**
+   * The operator's cache invalidation, for file bytes: what the namespace (inline files) and
+   * the data store (small files, object-store chunks, descriptors and known sizes) hold of
+   * `inos` — every blob each reads from — or of every file. The caches are otherwise only
+   * dropped by changes made through this gateway, so bytes changed in the store behind its
+   * back would be served until evicted. Counts the files and blobs whose bytes were held.
+   */
+  async dropFileData(inos?: readonly bigint[]): Promise<number> {
+    // A read in flight does not keep what it read before the drop (readInline).
+    this.invalidations++;
+    if (!inos) return this.inlineBytes.invalidate() + (this.d.invalidate?.() ?? 0);
+    let held = 0;
+    for (const ino of inos) {
+      if (this.inlineBytes.delete(ino)) held++;
+      for (const blob of await this.blobsReadBy(ino)) held += this.d.invalidate?.(blob) ?? 0;
+    }
+    return held;
+  }
+
+  /**
+   * dropFileData for the files `uid` owns, found among those whose bytes are held: a blob is
+   * named by the inode that created it, whose row says who owns it. A blob whose inode is gone
+   * is a part of a composed file (an S3 multipart upload), read through that file's extents:
+   * its reader is not looked up, so its bytes are dropped whoever owns it.
+   */
+  async dropFileDataOf(uid: number): Promise<number> {
+    const held = new Set<bigint>(this.data.heldBlobs?.() ?? []);
+    // TtlCache has no key listing: a predicate that drops nothing visits every entry.
+    this.inlineBytes.invalidate((ino) => {
+      held.add(ino);
+      return false;
+    });
+    if (held.size === 0) return 0;
+    this.invalidations++;
+    const rows = await this.m.rowsOf([...held]);
+    let dropped = 0;
+    for (const ino of held) {
+      const row = rows.get(ino);
+      if (row !== undefined && Number(row.uid) !== uid) continue;
+      if (this.inlineBytes.delete(ino)) dropped++;
+      dropped += this.d.invalidate?.(ino) ?? 0;
+    }
+    return dropped;
+  }
+
+  /** The blobs a file's bytes are read from: its own, and for a composed file its extents'. */
+  private async blobsReadBy(ino: bigint): Promise<bigint[]> {
+    const row = await this.m.row(ino);
+    if (row?.layout !== LAYOUT.extents) return [ino];
+    return [...new Set([ino, ...(await this.m.allExtents(ino)).map((e) => e.blob)])];
+  }
+
   async access(cred: Credential, ino: bigint, wanted: number): Promise<number> {
     return effectiveAccess(cred, (await this.node(ino)).attrs) & wanted;
   }

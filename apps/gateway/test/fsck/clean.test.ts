@@ -13,9 +13,9 @@ describe('fsck on a healthy namespace', () => {
     // root, /export, docs, readme (2 names), sub, deep.bin, link, fifo, sparse, big.bin
     equal(report.checked.inodes, 10);
     equal(report.checked.entries, 10);
-    // readme, deep.bin, and the two parts big.bin reads by reference
-    equal(report.checked.blobs, 4);
-    equal(report.info.sparseFiles, 1, 'the truncate-extended file has no blob and is fine');
+    // readme, deep.bin, the sparse file's empty blob, and the two parts big.bin reads by reference
+    equal(report.checked.blobs, 5);
+    equal(report.info.sparseFiles, 0, 'the truncate-extended file keeps its empty blob');
   });
 
   test('2 a file mid-upload (detached, nlink 0) and a blob queued for deletion are not problems', async () => {

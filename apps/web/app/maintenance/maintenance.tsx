@@ -322,8 +322,8 @@ function CachePanel() {
         >
           <Stat label="Dropped" value={outcome.result.dropped.total} sub={`${outcome.result.scope}`} />
           <Stat
-            label="Attributes / names"
-            value={`${outcome.result.dropped.attributes} / ${outcome.result.dropped.entries}`}
+            label="Attributes / names / file data"
+            value={`${outcome.result.dropped.attributes} / ${outcome.result.dropped.entries} / ${outcome.result.dropped.fileData}`}
           />
           <Stat
             label="Hit ratio before"

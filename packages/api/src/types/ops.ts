@@ -165,7 +165,8 @@ export type CacheScope = { scope: 'all' } | { scope: 'path'; path: string } | { 
 export interface CacheInvalidation {
   /** `all`, `path /export/x`, `uid 1000`. */
   scope: string;
-  dropped: { attributes: number; entries: number; total: number };
+  /** `fileData`: files and blobs whose bytes were held in memory (inline files, small files, object-store chunks). */
+  dropped: { attributes: number; entries: number; fileData: number; total: number };
   /** When the caches were dropped (ms since the epoch, the gateway's clock): later metrics samples show the refill. */
   at: number;
   /** Both caches together, since start; null before any lookup. */

@@ -14,7 +14,11 @@ function hitRatio(gw: Gateway): number | null {
   return total === 0 ? null : hits / total;
 }
 
-/** `POST /admin/cache/invalidate` with no body (everything), `{path}` or `{uid}`. */
+/**
+ * `POST /admin/cache/invalidate` with no body (everything), `{path}` or `{uid}`. With the
+ * attributes and names go the file bytes held for the same files (Namespace.dropFileData):
+ * what clients read next comes from the store, as the runbook's Data Inconsistency step says.
+ */
 export async function invalidateCaches(gw: Gateway, body: unknown): Promise<AdminResult> {
   const b = (body ?? {}) as InvalidateBody;
   if (typeof body !== 'undefined' && (typeof body !== 'object' || body === null || Array.isArray(body))) {
@@ -28,12 +32,15 @@ export async function invalidateCaches(gw: Gateway, body: unknown): Promise<Admi
   let scope: string;
   let attributes: number;
   let names: number;
+  let fileData: number;
   if (b.path !== undefined) {
     if (typeof b.path !== 'string' || !b.path.startsWith('/')) {
       return { status: 400, body: { error: '"path" must be an absolute namespace path' } };
     }
     try {
       ({ attributes, names } = await gw.ns.invalidatePath(ROOT, b.path));
+      // The names on the path were just read afresh: this is the inode they name now.
+      fileData = await gw.ns.dropFileData([(await gw.ns.resolvePath(ROOT, b.path)).ino]);
     } catch (e) {
       if (isFsError(e, 'ENOENT')) return { status: 404, body: { error: `no such path: ${b.path}` } };
       throw e;
@@ -51,18 +58,21 @@ export async function invalidateCaches(gw: Gateway, body: unknown): Promise<Admi
       return true;
     });
     names = entries.invalidate((_k, v) => owned.has(v));
+    fileData = await gw.ns.dropFileDataOf(uid);
     scope = `uid ${uid}`;
   } else {
     attributes = nodes.invalidate();
     names = entries.invalidate();
+    fileData = await gw.ns.dropFileData();
     scope = 'all';
   }
-  gw.log.info({ scope, attributes, entries: names }, `cache invalidated (${scope})`);
+  gw.log.info({ scope, attributes, entries: names, fileData }, `cache invalidated (${scope})`);
   return {
     body: {
       scope,
       at: Date.now(),
-      dropped: { attributes, entries: names, total: attributes + names },
+      // fileData: files and blobs whose bytes were held in memory.
+      dropped: { attributes, entries: names, fileData, total: attributes + names + fileData },
       hitRatioBefore: before,
       hitRatioAfter: hitRatio(gw),
     },

@@ -70,11 +70,17 @@ export class ChunkCache {
     this.lru?.delete(chunkKey(blob, index));
   }
 
-  /** Drops the blob's chunks at `fromIndex` and after (all of them by default). */
-  dropBlob(blob: bigint, fromIndex = 0): void {
+  /** Drops the blob's chunks at `fromIndex` and after (all of them by default); how many it held. */
+  dropBlob(blob: bigint, fromIndex = 0): number {
     const set = this.byBlob.get(blob);
-    if (!set) return;
-    for (const index of [...set]) if (index >= fromIndex) this.lru?.delete(chunkKey(blob, index));
+    if (!set) return 0;
+    let dropped = 0;
+    for (const index of [...set]) {
+      if (index < fromIndex) continue;
+      this.lru?.delete(chunkKey(blob, index));
+      dropped++;
+    }
+    return dropped;
   }
 
   /** Blobs with chunks in the cache. */

@@ -31,8 +31,13 @@ export interface DataStore {
   listBlobs(): AsyncIterable<bigint>;
   capacity(): Promise<{ totalBytes: bigint; freeBytes: bigint; availBytes: bigint }>;
   close(): Promise<void>;
-  /** Drops what the store caches of a blob (another gateway node changed it); of all, without one. */
-  invalidate?(blob?: bigint): void;
+  /**
+   * Drops what the store caches of a blob (another gateway node changed it, or an operator's
+   * cache invalidation); of all, without one. Returns how many blobs had bytes held in memory.
+   */
+  invalidate?(blob?: bigint): number;
+  /** The blobs `invalidate` would drop something of: the operator's per-owner invalidation picks among them. */
+  heldBlobs?(): bigint[];
   /** Files up to 1 MiB held in memory (the local store): bytes held, reads from memory and from disk. */
   readonly smallFiles?: SmallFileCacheStats;
   /** Bytes written and read past the page cache (the local store, where O_DIRECT works). */

@@ -388,16 +388,25 @@ export class LocalBlobStore implements DataStore {
    * the metadata store's notifications): its copy in memory goes, and its idle descriptor too,
    * so the next read learns the size afresh. Of every blob without one.
    */
-  invalidate(blob?: bigint): void {
-    const forget = (b: bigint, e: OpenBlob) => {
+  invalidate(blob?: bigint): number {
+    const forget = (b: bigint, e: OpenBlob): number => {
+      const held = e.content === undefined ? 0 : 1;
       this.dropContent(e);
       this.closeIfIdle(b, e);
+      return held;
     };
-    if (blob === undefined) for (const [b, e] of [...this.open]) forget(b, e);
-    else {
+    if (blob !== undefined) {
       const e = this.open.get(blob);
-      if (e) forget(blob, e);
+      return e ? forget(blob, e) : 0;
     }
+    let held = 0;
+    for (const [b, e] of [...this.open]) held += forget(b, e);
+    return held;
+  }
+
+  /** Every blob with an open entry: its copy in memory, or the size its descriptor was last known at. */
+  heldBlobs(): bigint[] {
+    return [...this.open.keys()];
   }
 
   /**

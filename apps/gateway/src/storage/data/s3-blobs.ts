@@ -585,14 +585,21 @@ export class S3DataStore implements DataStore {
    * Another node changed the blob: its cached chunks and bound are no longer to be trusted.
    * Without a blob: every blob (what other nodes said while nobody listened is unknown).
    */
-  invalidate(blob?: bigint): void {
+  invalidate(blob?: bigint): number {
     if (blob === undefined) {
-      for (const b of new Set([...this.bounds.keys(), ...this.cache.blobs()])) this.invalidate(b);
-      return;
+      let held = 0;
+      for (const b of this.heldBlobs()) held += this.invalidate(b);
+      return held;
     }
     this.markMutated(blob);
-    this.cache.dropBlob(blob);
+    const chunks = this.cache.dropBlob(blob);
     this.bounds.delete(blob);
+    return chunks > 0 ? 1 : 0;
+  }
+
+  /** Blobs with cached chunks or a known bound (the size reads are cut at). */
+  heldBlobs(): bigint[] {
+    return [...new Set([...this.bounds.keys(), ...this.cache.blobs()])];
   }
 
   // ——— sizes, listing, health ———

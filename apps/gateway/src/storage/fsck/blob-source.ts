@@ -10,6 +10,12 @@ export interface BlobSource {
   describe(blob: bigint): string;
   /** Every blob present, in no particular order. */
   list(progress: (done: number, total: number) => Promise<void>): Promise<bigint[]>;
+  /**
+   * Whether every own-blob file has its blob from its creation on (the local store makes it
+   * with the file; an object store at the first write): only then does a missing blob mean
+   * lost bytes rather than a file that was sized and never written.
+   */
+  readonly blobMadeWithFile: boolean;
   /** The blob's physical length; undefined when it does not exist. */
   size(blob: bigint): Promise<number | undefined>;
   /** Fills `out` from `offset`; past the blob's end (or when it does not exist) with zeros. */
@@ -20,6 +26,7 @@ export interface BlobSource {
 /** LocalBlobStore's folder, read with plain file calls. */
 export class FolderBlobs implements BlobSource {
   private readonly reader: BlobReader;
+  readonly blobMadeWithFile = true;
 
   constructor(readonly dir: string) {
     this.reader = new BlobReader(dir);
@@ -52,6 +59,10 @@ export class StoreBlobs implements BlobSource {
     private readonly store: DataStore,
     private readonly name: string,
   ) {}
+
+  get blobMadeWithFile(): boolean {
+    return this.store.kind === 'file';
+  }
 
   describe(blob: bigint): string {
     return `blob ${blob.toString(16).padStart(12, '0')} in ${this.name}`;

@@ -19,9 +19,12 @@ interface ExtentRow {
 
 /**
  * File data against the data store. A composite file (layout 1) must find every extent's
- * bytes in its blob, and its extents must not overlap. An own-blob file (layout 0) is fine
- * with a missing blob (holes read as zeros) and with a blob longer than the file (the tail
- * of a write a crash left unacknowledged, never read): both are only counted.
+ * bytes in its blob, and its extents must not overlap. An own-blob file (layout 0) with size
+ * > 0 must have its blob where the store makes it with the file (ownBlobMissing); in an
+ * object store a missing blob is a file sized and never written (holes read as zeros). A blob
+ * longer than the file (the tail of a write a crash left unacknowledged, never read) is fine,
+ * and so is one shorter: a file written and then extended by truncate or SETATTR has one, and
+ * nothing records which ranges were written, so a blob cut short cannot be told from it.
  */
 export async function fileData(ctx: CheckContext): Promise<{ findings: Finding[]; blobs: number }> {
   const files = ctx.db
@@ -40,7 +43,10 @@ export async function fileData(ctx: CheckContext): Promise<{ findings: Finding[]
     if (i % 256 === 0) await ctx.progress('file data', i, files.length);
     if (f.layout === 0n) {
       const physical = await sizeOf(f.ino);
-      if (physical === undefined && f.size > 0n) ctx.info.sparseFiles++;
+      if (physical === undefined && f.size > 0n) {
+        if (ctx.blobs.blobMadeWithFile) findings.push(ownBlobMissing(ctx, f));
+        else ctx.info.sparseFiles++;
+      }
       if (physical !== undefined && BigInt(physical) > f.size) ctx.info.blobTails++;
       continue;
     }
@@ -54,6 +60,25 @@ export async function fileData(ctx: CheckContext): Promise<{ findings: Finding[]
   }
   await ctx.progress('file data', files.length, files.length);
   return { findings, blobs: sizes.size };
+}
+
+/**
+ * A file with size > 0 whose own blob is gone from a store that makes it with the file: it
+ * reads as zeros, so whatever was written to it is lost. (A file only ever sized by truncate
+ * or SETATTR keeps its empty blob; one that lost it in a crash right after its creation, or
+ * was made by a gateway that did not create blobs with files, is reported too: the metadata
+ * cannot tell it from a written one.) Reported, never repaired: no fix deletes anything.
+ */
+function ownBlobMissing(ctx: CheckContext, f: FileRow): Finding {
+  return {
+    problem: {
+      kind: 'blob-missing',
+      ino: Number(f.ino),
+      ...withPath(ctx.paths.of(f.ino)),
+      detail: `size ${f.size}, but its ${ctx.blobs.describe(f.ino)} does not exist: it reads as ${f.size} zero bytes (lost, unless the file was only ever sized by truncate and never written)`,
+      repair: NO_REPAIR_DATA_LOST,
+    },
+  };
 }
 
 function compositeFile(

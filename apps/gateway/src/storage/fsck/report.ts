@@ -10,6 +10,7 @@ export type ProblemKind =
   | 'stray-rows'
   | 'bad-inode-type'
   | 'extent-blob-missing'
+  | 'blob-missing'
   | 'extent-past-blob-end'
   | 'overlapping-extents'
   | 'orphan-blob'
@@ -29,7 +30,11 @@ export interface FsckProblem {
 
 /** Conditions that are correct by design, counted so an operator can see them. */
 export interface FsckInfo {
-  /** Own-blob files with size > 0 and no blob: holes read as zeros (sparse, truncate-extended). */
+  /**
+   * Own-blob files with size > 0 and no blob in an object store, which makes a blob at the first
+   * write only: holes read as zeros (sparse, truncate-extended). In a local data folder, whose
+   * files get their blob when created, such a file is a `blob-missing` problem instead.
+   */
   sparseFiles: number;
   /** Own blobs longer than their file: an unacknowledged write's tail after a crash, never read. */
   blobTails: number;

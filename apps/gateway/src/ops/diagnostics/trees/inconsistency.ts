@@ -179,7 +179,7 @@ export const inconsistencyTree: DiagnosticTree = {
         quote: 'curl -X POST http://localhost:8080/admin/cache/invalidate',
       },
       description:
-        'Drops cached attributes and names (for the path, or all) so the next lookup reads the store.',
+        "Drops cached attributes and names, and the file bytes held in memory (for the path's file, or all), so the next lookup and read go to the store.",
       branches: { done: 'fsck' },
       run(ctx) {
         const path = ctx.request.path;
@@ -190,8 +190,8 @@ export const inconsistencyTree: DiagnosticTree = {
             : { action: 'cache.invalidate', scope: 'all' },
           path ? `Invalidate the cache for ${path}` : 'Invalidate all caches',
           path
-            ? `Drop the cached attributes and names of ${path}?`
-            : 'Drop every cached attribute and name? Lookups go to the metadata store until the caches refill.',
+            ? `Drop the cached attributes, names and file bytes of ${path}?`
+            : 'Drop every cached attribute, name and file byte? Lookups and reads go to the stores until the caches refill.',
         );
         return manual(
           'invalidate the cache, then look again: what clients see next comes from the store',
@@ -206,7 +206,7 @@ export const inconsistencyTree: DiagnosticTree = {
       kind: 'check',
       runbook: { section: RUNBOOK.inconsistency, quote: './cfs fsck /export/problematic-file' },
       description:
-        'Metadata against itself and the data folder for the path (names, links, extents, blobs, stored checksums) — read-only, safe next to a running gateway.',
+        "Metadata against itself and the data folder for the path (names, links, extents, blobs — a file's own blob gone from a local data folder included — stored checksums) — read-only, safe next to a running gateway.",
       branches: { clean: null, problems: 'fsck-problems' },
       timeoutMs: 120_000,
       async run(ctx) {
