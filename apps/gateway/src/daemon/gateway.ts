@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { planReload, type ReloadPlan, type SettingChange } from '../config/reload-plan.ts';
 import type { GatewayConfig, LogLevel, Protocol } from '../config/types.ts';
 import { type ControlPlane, openControlPlane } from '../control/index.ts';
@@ -105,7 +106,7 @@ export class Gateway {
 
   private async startServing(): Promise<void> {
     const { config, log } = this;
-    this.releasePid = claimPidFile(config.stateDir, log);
+    this.releasePid = claimFolders(config, log);
     this.control = await openControlPlane({
       stateDir: config.stateDir,
       url: config.control.url,
@@ -304,4 +305,32 @@ export class Gateway {
       clearTimeout(slow);
     }
   }
+}
+
+/**
+ * Claims the state folder, and with SQLite (one node) the folders of the database and the local
+ * data, where they lie elsewhere: a second gateway with its own state folder pointed at the same
+ * meta.db or data folder would write beside the first with caches of its own (stale reads, blobs
+ * of one inode number written by both). Nodes on one PostgreSQL share a data folder by design.
+ */
+function claimFolders(config: GatewayConfig, log: Logger): () => void {
+  const folders = new Map<string, string>([[resolve(config.stateDir), 'state folder']]);
+  if (config.metadata.kind === 'sqlite') {
+    const db = resolve(dirname(config.metadata.path));
+    if (!folders.has(db)) folders.set(db, 'the metadata database folder');
+    if (config.transport.kind === 'file') {
+      const data = resolve(config.transport.path);
+      if (!folders.has(data)) folders.set(data, 'the data folder');
+    }
+  }
+  const releases: Array<() => void> = [];
+  try {
+    for (const [folder, what] of folders) releases.push(claimPidFile(folder, log, what));
+  } catch (e) {
+    for (const r of releases) r();
+    throw e;
+  }
+  return () => {
+    for (const r of releases) r();
+  };
 }

@@ -33,13 +33,18 @@ export function runningGatewayPid(stateDir: string): number | undefined {
  * it is replaced, and the log says so. The file is created whole and exclusively (a link of a
  * written file), so of gateways starting at the same moment only one claims the folder.
  */
-export function claimPidFile(stateDir: string, log?: Pick<Logger, 'info' | 'warn'>): () => void {
+export function claimPidFile(
+  stateDir: string,
+  log?: Pick<Logger, 'info' | 'warn'>,
+  /** What the folder is, for the refusal: a gateway's state folder, or the folder of its database or data. */
+  what = 'state folder',
+): () => void {
   makeDirs(stateDir, 0o700);
   const path = pidFilePath(stateDir);
   const mine = `${path}.${process.pid}`;
   writeFileSync(mine, `${process.pid}\n`);
   try {
-    claim(path, mine, stateDir, log);
+    claim(path, mine, `${what} ${stateDir}`, log);
   } finally {
     rmSync(mine, { force: true });
   }
@@ -48,19 +53,17 @@ export function claimPidFile(stateDir: string, log?: Pick<Logger, 'info' | 'warn
   };
 }
 
-function claim(path: string, mine: string, stateDir: string, log?: Pick<Logger, 'info' | 'warn'>): void {
+function claim(path: string, mine: string, folder: string, log?: Pick<Logger, 'info' | 'warn'>): void {
   for (let attempt = 1; ; attempt++) {
     if (linkedExclusively(mine, path)) return;
     const holder = pidIn(path);
     if (holder === process.pid) return;
     const at = holder === undefined ? undefined : processAt(holder);
     if (at === 'gateway') {
-      throw new StartError(`another gateway (PID ${holder}) is running on state folder ${stateDir}`);
+      throw new StartError(`another gateway (PID ${holder}) is running on ${folder}`);
     }
     if (attempt >= CLAIM_ATTEMPTS) {
-      throw new StartError(
-        `could not claim ${path}: other gateways keep starting on state folder ${stateDir}`,
-      );
+      throw new StartError(`could not claim ${path}: other gateways keep starting on ${folder}`);
     }
     if (setAside(path, holder)) log?.[at ? 'warn' : 'info'](staleReason(path, holder, at));
   }

@@ -134,6 +134,24 @@ describe('./cfs gateway start', () => {
     );
   });
 
+  test("3c a second gateway with a state folder of its own, pointed at the first one's meta.db or data folder, refuses to start", async () => {
+    const base = readFileSync(cfg.file, 'utf8').replace(`${dir}/state`, `${dir}/second-state`);
+    for (const [name, yaml, folder] of [
+      [
+        'shared-db',
+        `metadata: { url: "sqlite://${dir}/state/meta.db" }`,
+        `the metadata database folder ${dir}/state`,
+      ],
+      ['shared-data', `transport: { url: "file://${dir}/state/data" }`, `the data folder ${dir}/state/data`],
+    ] as const) {
+      const other = join(dir, `${name}.yaml`);
+      writeFileSync(other, `${base}\n${yaml}\n`);
+      const r = await runCommand(CFS, ['gateway', 'start', '--config', other], { timeoutMs: 60_000 });
+      equal(r.code, 1, r.output);
+      match(r.stderr, new RegExp(`another gateway \\(PID ${gw.pid}\\) is running on ${folder}\\n`));
+    }
+  });
+
   test('4 SIGHUP reloads the log level from the file', async () => {
     writeFileSync(cfg.file, readFileSync(cfg.file, 'utf8').replace('log_level: info', 'log_level: debug'));
     process.kill(gw.pid, 'SIGHUP');
