@@ -557,6 +557,7 @@ export const latencyTree: DiagnosticTree = {
       commands: commands(
         ['gateway_active_connections / gateway_max_connections'],
         [
+          'sum(gateway_active_connections) / max(gateway_max_connections)   # the whole pool, as this wizard counts it',
           'curl -s localhost:8080/admin/connections',
           '# gateway.yaml: limits: { max_connections: 4096 }',
           'kill -HUP <gateway pid>',
@@ -568,6 +569,7 @@ export const latencyTree: DiagnosticTree = {
           commands(
             ['gateway_active_connections / gateway_max_connections'],
             [
+              'sum(gateway_active_connections) / max(gateway_max_connections)   # the whole pool, as this wizard counts it',
               `curl -s ${opsBase(ctx.gw)}/admin/connections`,
               '# gateway.yaml: limits: { max_connections: 4096 }',
               `kill -HUP ${process.pid}`,
