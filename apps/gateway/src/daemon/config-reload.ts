@@ -7,7 +7,17 @@ import type { Gateway } from './gateway.ts';
 
 /** What `./cfs gateway reload`, the console and the log say about one reload. */
 export type ReloadReport =
-  | { ok: true; at: string; applied: SettingChange[]; pendingRestart: SettingChange[] }
+  | {
+      ok: true;
+      at: string;
+      applied: SettingChange[];
+      pendingRestart: SettingChange[];
+      /**
+       * Settings whose value in the file the start's flags (`--bind`, `--tls-cert`, …) override:
+       * `from` the file's, `to` the flag's, which stays. Absent from older gateways.
+       */
+      overridden?: SettingChange[];
+    }
   | { ok: false; at: string; problems: string[] };
 
 /** The flags and protocols the gateway was started with: a reload lays them over the file again. */
@@ -36,7 +46,9 @@ export function reloadFromFile(gw: Gateway, trigger: string): Promise<ReloadRepo
 }
 
 /** The file as a reload would apply it (the start's flags laid over it), or its problems. */
-async function readFile(gw: Gateway): Promise<{ config: GatewayConfig } | { problems: string[] }> {
+async function readFile(
+  gw: Gateway,
+): Promise<{ config: GatewayConfig; overridden: SettingChange[] } | { problems: string[] }> {
   // Certificate problems do not block the rest: the certificates feature keeps serving the old
   // pair when the new one is bad, and says so.
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
@@ -58,7 +70,11 @@ async function readFile(gw: Gateway): Promise<{ config: GatewayConfig } | { prob
     { ...args.flags, logLevel: undefined },
     args.named,
   );
-  return config ? { config } : errors(problems);
+  if (!config) return errors(problems);
+  // A setting edited in the file that a start flag overrides would otherwise read as "no
+  // setting changed": said, with the flag's value that stays.
+  const laid = planReload(loaded.config, config);
+  return { config, overridden: [...laid.applied, ...laid.pendingRestart] };
 }
 
 /**
@@ -70,7 +86,7 @@ export async function previewReload(gw: Gateway): Promise<ReloadReport> {
   const read = await readFile(gw);
   if ('problems' in read) return { ok: false, at, problems: read.problems };
   const { applied, pendingRestart } = planReload(gw.running(), read.config);
-  return { ok: true, at, applied, pendingRestart };
+  return { ok: true, at, applied, pendingRestart, overridden: read.overridden };
 }
 
 async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
@@ -104,7 +120,12 @@ async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
   };
   const read = await readFile(gw);
   if ('problems' in read) return refuse(read.problems);
-  const { config } = read;
+  const { config, overridden } = read;
+  for (const c of overridden)
+    log.warn(
+      { setting: c.setting, file: c.from, flag: c.to },
+      `${c.setting} in ${gw.config.configFile} is ${c.from}, but the flag given at start keeps ${c.to}: restart without it to use the file's`,
+    );
   let plan: Awaited<ReturnType<Gateway['reload']>>;
   try {
     plan = await gw.reload(config);
@@ -128,7 +149,7 @@ async function reloadNow(gw: Gateway, trigger: string): Promise<ReloadReport> {
     },
     `configuration reloaded: ${countText(plan.applied.length, 'change')} applied, ${plan.pendingRestart.length} waiting for a restart`,
   );
-  return { ok: true, at, applied: plan.applied, pendingRestart: plan.pendingRestart };
+  return { ok: true, at, applied: plan.applied, pendingRestart: plan.pendingRestart, overridden };
 }
 
 function countText(n: number, noun: string): string {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openControlPlane } from '../../src/control/index.ts';
+import { selfSignedCert } from '../s3/fixture.ts';
 import { freePorts } from '../support/ports.ts';
 import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -438,3 +439,44 @@ class Interactive {
     this.child.kill();
   }
 }
+
+describe('a reload of a gateway started with flags', requireTools('openssl'), () => {
+  test('1 s3.tls edited in the file while --tls-cert/--tls-key hold it: the reload says the flags keep theirs, not "no setting changed" alone', async () => {
+    const dir = makeTempDir('reload-flags');
+    const file = join(dir, 'gateway.yaml');
+    const [s3, health] = (await freePorts(2)) as [number, number];
+    const [flagged, edited] = ['flagged', 'edited'].map((name) => {
+      mkdirSync(join(dir, name));
+      return selfSignedCert(join(dir, name));
+    }) as [{ cert: string; key: string }, { cert: string; key: string }];
+    const text = `node: { name: gw-flags, state_dir: ${dir}/state }
+log_level: info
+s3: { bind: 127.0.0.1:${s3}, root: /export }
+health: { bind: 127.0.0.1:${health}, probe_interval: 1h }
+`;
+    writeFileSync(file, text);
+    const gw = spawnProcess(
+      CFS,
+      ['gateway', 'start', 's3', '--config', file, '--tls-cert', flagged.cert, '--tls-key', flagged.key],
+      { name: 'gateway' },
+    );
+    try {
+      await gw.waitForLine(/gateway started/, 60_000);
+      writeFileSync(
+        file,
+        text.replace('root: /export }', `root: /export, tls: { cert: ${edited.cert}, key: ${edited.key} } }`),
+      );
+      const r = await runCommand(CFS, ['gateway', 'reload', '--config', file], { timeoutMs: 60_000 });
+      equal(r.code, 0, r.output);
+      match(
+        r.stdout,
+        new RegExp(
+          `not taken from ${file}: a flag given at start overrides it \\(restart without the flag to use the file's value\\):\\n  s3\\.tls: the file says .*${edited.cert}.*; the flag keeps .*${flagged.cert}`,
+        ),
+      );
+      await gw.waitForLine(/s3\.tls in .* but the flag given at start keeps/, 10_000);
+    } finally {
+      await gw.stop();
+    }
+  });
+});

@@ -169,12 +169,18 @@ export function ConfigPanel() {
                 ))}
               </ul>
             </Banner>
-          ) : plan.applied.length === 0 && plan.pendingRestart.length === 0 ? (
-            <p className="font-medium">The file is what the gateway runs: nothing would change.</p>
           ) : (
             <>
+              {plan.applied.length === 0 && plan.pendingRestart.length === 0 ? (
+                <p className="font-medium">The file is what the gateway runs: nothing would change.</p>
+              ) : null}
               <Changes title="Applies at once" changes={plan.applied} testId="preview-applied" />
               <Changes title="Waits for a restart" changes={plan.pendingRestart} testId="preview-pending" />
+              <Changes
+                title="Not taken from the file: a flag given at start keeps its value (file → flag)"
+                changes={plan.overridden ?? []}
+                testId="preview-overridden"
+              />
             </>
           )}
         </div>

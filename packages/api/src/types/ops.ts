@@ -210,7 +210,13 @@ export interface ConfigReload {
 
 /** What a reload would do now (`config.preview`): its changes, or the file's problems. */
 export type ConfigPreview =
-  | { ok: true; applied: SettingChange[]; pendingRestart: SettingChange[] }
+  | {
+      ok: true;
+      applied: SettingChange[];
+      pendingRestart: SettingChange[];
+      /** Settings the file changes that a flag given at start overrides: `from` the file's, `to` the flag's, which stays. */
+      overridden?: SettingChange[];
+    }
   | { ok: false; problems: string[] };
 
 /** The configuration a gateway runs, and its last reload (`GET /admin/config`). */

@@ -22,6 +22,11 @@ export function reloadText(file: string, r: Extract<ReloadReport, { ok: true }>,
   ];
   if (r.applied.length === 0 && r.pendingRestart.length === 0)
     out.push(dryRun ? 'would change no setting' : 'no setting changed');
+  if (r.overridden?.length)
+    out.push(
+      `not taken from ${file}: a flag given at start overrides it (restart without the flag to use the file's value):`,
+      ...r.overridden.map((c) => `  ${c.setting}: the file says ${c.from}; the flag keeps ${c.to}`),
+    );
   out.push(...lines(dryRun ? 'would apply at once:' : 'applied now:', r.applied));
   out.push(
     ...lines(

@@ -81,7 +81,7 @@ export function opsControl(gw: Gateway): OpsControl {
     previewConfig: async () => {
       const r = await previewReload(gw);
       return r.ok
-        ? { ok: true, applied: r.applied, pendingRestart: r.pendingRestart }
+        ? { ok: true, applied: r.applied, pendingRestart: r.pendingRestart, overridden: r.overridden ?? [] }
         : { ok: false, problems: r.problems };
     },
     accessReport: async () =>
