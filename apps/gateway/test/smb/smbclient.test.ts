@@ -253,14 +253,23 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
     async () => {
       const exp = await g.gw.ns.resolvePath(ROOT, '/export');
       const dir = await g.gw.ns.mkdir(ROOT, exp.ino, 'odd-names', 0o755);
-      const names = ['col:on.txt', 'back\\slash.txt', 'q?x.txt', 'Long File Name 2.txt', 'plain.txt'];
+      const names = [
+        'col:on.txt',
+        'back\\slash.txt',
+        'q?x.txt',
+        'trail.',
+        'spaced ',
+        'Long File Name 2.txt',
+        'plain.txt',
+      ];
       for (const [i, name] of names.entries()) {
         const f = await g.gw.ns.create(ROOT, dir.ino, name, 0o644);
         await g.gw.ns.write(ROOT, f.ino, 0n, Buffer.from(`bytes of ${i}`));
       }
       const ls = await run(alice, 'export', 'cd odd-names; ls');
       equal(ls.code, 0, ls.output);
-      for (const name of ['col:on.txt', 'back\\slash.txt', 'q?x.txt'])
+      // Trailing dots and spaces too: Win32 strips them, so `trail.` would be opened as `trail`.
+      for (const name of ['col:on.txt', 'back\\slash.txt', 'q?x.txt', 'trail.', 'spaced '])
         match(ls.stdout, new RegExp(`\\s${shortName(name).replace('.', '\\.')}\\s`));
       match(ls.stdout, /\sLong File Name 2\.txt\s/);
       match(ls.stdout, /\splain\.txt\s/);
@@ -295,6 +304,31 @@ describe('smbclient (Samba 4.17) against the SMB server', () => {
       const del = await run(alice, 'export', 'del cases\\FOO');
       equal(del.code, 0, del.output);
       deepEqual(await names(), ['Foo', 'foo'], 'foo and Foo are other files');
+    },
+  );
+
+  test(
+    "3f symbolic links made over NFS list as their targets (a folder link as a folder, the target's size), dangling ones not at all, and `del` of a link removes the link, not its target, as smbd does",
+    requireTools('smbclient'),
+    async () => {
+      const exp = await g.gw.ns.resolvePath(ROOT, '/export');
+      const dir = await g.gw.ns.mkdir(ROOT, exp.ino, 'links', 0o777);
+      const target = await g.gw.ns.create(ROOT, dir.ino, 'target.txt', 0o666);
+      await g.gw.ns.write(ROOT, target.ino, 0n, Buffer.from('twelve bytes'));
+      await g.gw.ns.mkdir(ROOT, dir.ino, 'tdir', 0o777);
+      await g.gw.ns.symlink(ROOT, dir.ino, 'ln-file', 'target.txt');
+      await g.gw.ns.symlink(ROOT, dir.ino, 'ln-dir', 'tdir');
+      await g.gw.ns.symlink(ROOT, dir.ino, 'ln-dangling', 'nowhere');
+      const ls = await run(alice, 'export', 'cd links; ls');
+      equal(ls.code, 0, ls.output);
+      match(ls.stdout, /^ {2}ln-file\s+[AN]\s+12\s/m, ls.stdout);
+      match(ls.stdout, /^ {2}ln-dir\s+D\s+0\s/m, ls.stdout);
+      ok(!/ln-dangling/.test(ls.stdout), ls.stdout);
+      const del = await run(alice, 'export', 'cd links; del ln-file');
+      equal(del.code, 0, del.output);
+      const names = (await g.gw.ns.readdir(ROOT, dir.ino, 0n, 100)).entries.map((e) => e.name).sort();
+      deepEqual(names, ['ln-dangling', 'ln-dir', 'target.txt', 'tdir'], 'the link went, its target stayed');
+      equal((await g.gw.ns.getattr(target.ino)).size, 12n);
     },
   );
 

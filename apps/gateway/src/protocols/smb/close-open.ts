@@ -57,6 +57,9 @@ async function deleteOnClose(env: ServerEnv, open: Open): Promise<void> {
   const cred = open.session.cred!;
   try {
     const now = await ns.lookup(cred, open.parentIno, open.name);
+    // An open of a symbolic link's name reached its target: the delete takes the link the
+    // client named, not the target, as unlink(2) and smbd do (paths.ts).
+    if (now.type === 'symlink' && now.ino !== open.ino) await ns.remove(cred, open.parentIno, open.name);
     if (now.ino !== open.ino) return;
     if (open.kind === 'dir') await ns.rmdir(cred, open.parentIno, open.name);
     else await ns.remove(cred, open.parentIno, open.name);

@@ -35,9 +35,11 @@ export function shortName(name: string): string {
 
 /**
  * Whether Windows may hold the name (MS-FSCC §2.1.5.2): no control character, `"`, `*`, `/`,
- * `:`, `<`, `>`, `?`, `\` or `|`.
+ * `:`, `<`, `>`, `?`, `\` or `|`, and no trailing dot or space — Win32 strips those from the
+ * names it sends, so a client would open or delete `trail` when it means `trail.`.
  */
 function windowsLegal(name: string): boolean {
+  if (name.endsWith('.') || name.endsWith(' ')) return false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c < 0x20 || '"*/:<>?\\|'.includes(name[i]!)) return false;
@@ -48,8 +50,8 @@ function windowsLegal(name: string): boolean {
 /**
  * The name a listing shows: the stored name, or its 8.3 name where a Windows client could not
  * use it — a name made over NFS or S3 with `\` (which a client takes for a path, failing the
- * whole listing), `:` (a stream), `?`, `*`, `<`, `>`, `|`, `"` or a control character. The 8.3
- * name opens it (as Samba's mangled names do).
+ * whole listing), `:` (a stream), `?`, `*`, `<`, `>`, `|`, `"`, a control character, or a
+ * trailing dot or space. The 8.3 name opens it (as Samba's mangled names do).
  */
 export function listedName(name: string): string {
   return windowsLegal(name) ? name : shortName(name);

@@ -11,6 +11,7 @@ import { fileTimes, smbMeta } from '../file-meta.ts';
 import { HEADER_SIZE } from '../header.ts';
 import { DIR_CLASS, DIR_CLASSES, type DirEntryInfo, entrySize, writeEntry } from '../info/directory.ts';
 import type { DirEnumeration, FileId, Open } from '../open-files.ts';
+import { resolvePath } from '../paths.ts';
 import { listedName } from '../short-names.ts';
 import { compilePattern, hasWildcards } from '../wildcard.ts';
 import { type Reader, utf16 } from '../wire/reader.ts';
@@ -108,7 +109,7 @@ export async function handleQueryDirectory(
         throw new SmbError(NT_STATUS.STATUS_INFO_LENGTH_MISMATCH, 'output buffer too small for one entry');
       break;
     }
-    const info = await entryInfo(ctx, next, apple);
+    const info = await entryInfo(ctx, open, next, apple);
     if (!info) {
       consume(en, next);
       continue;
@@ -146,6 +147,20 @@ async function namedExactly(ctx: RequestContext, open: Open, pattern: string): P
     return false;
   }
   return (apple ? macNameToWire(stored) : listedName(stored)) === pattern;
+}
+
+/**
+ * What a symbolic link (made over NFS) lists as: its target, as an open of it reaches it —
+ * a folder for a link to one, the target's size and times — as smbd lists links it follows;
+ * undefined (not listed) for one that leads nowhere or out of the share.
+ */
+async function linkTarget(ctx: RequestContext, dir: Open, name: string): Promise<Attributes | undefined> {
+  const tree = dir.tree;
+  const components = [...dir.path.split('\\').filter((p) => p !== ''), name];
+  const r = await resolvePath(ctx.env.ns, ctx.cred(), tree.rootIno, tree.share.path, components).catch(
+    () => undefined,
+  );
+  return r?.attrs;
 }
 
 interface Candidate {
@@ -203,16 +218,19 @@ async function appleDoubleConverted(ctx: RequestContext, dir: bigint, stored: st
 
 async function entryInfo(
   ctx: RequestContext,
+  dir: Open,
   c: Candidate,
   apple: { dir: Attributes } | undefined,
 ): Promise<DirEntryInfo | undefined> {
   if (apple && c.stored && (await appleDoubleConverted(ctx, apple.dir.ino, c.stored))) return undefined;
-  let a: Attributes;
+  let a: Attributes | undefined;
   try {
     a = await ctx.env.ns.getattr(c.ino);
+    if (a.type === 'symlink' && c.stored) a = await linkTarget(ctx, dir, c.stored);
   } catch {
     return undefined; // removed since the page was read
   }
+  if (!a) return undefined;
   const meta = await smbMeta(ctx.env.ns, a);
   const maxAccess = () =>
     maximalAccess(ctx.cred(), a, c.dot ? undefined : apple!.dir) & shareLimit(ctx.tree!.share.readOnly);
