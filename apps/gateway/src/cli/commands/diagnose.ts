@@ -122,7 +122,7 @@ function notAnswering(config: GatewayConfig, client: AdminClient, why: string): 
     `1.  FAIL  Is the process up?  [Emergency Procedures › Gateway Unresponsive]`,
     `          ${why}`,
     pid === undefined
-      ? `          · ${pidFilePath(config.stateDir)} names no live process: the gateway is not running`
+      ? `          · ${pidFilePath(config.stateDir)} names no running gateway (no file, a process gone, or another program): the gateway is not running`
       : `          · ${pidFilePath(config.stateDir)}: PID ${pid} is alive but its admin API (${client.baseUrl}) does not answer: it is stuck`,
     '          $ ps aux | grep claudefs-gateway    # runbook',
     ...(pid === undefined
