@@ -188,7 +188,10 @@ describe('./cfs diagnose against a running gateway process', () => {
     await gw.stop();
     const r = await diagnose(['unresponsive']);
     assert.equal(r.code, 1, r.output);
-    assert.match(r.stdout, /names no live process: the gateway is not running/);
+    assert.match(
+      r.stdout,
+      /names no running gateway \(no file, a process gone, or another program\): the gateway is not running/,
+    );
     assert.match(r.stdout, /\$ ps aux \| grep claudefs-gateway +# runbook/);
     assert.match(r.stdout, /^conclusion: FAIL — the gateway is not running$/m);
   });
