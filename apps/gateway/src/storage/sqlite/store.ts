@@ -57,7 +57,6 @@ export class SqliteMetadataStore extends MetadataStore {
 
   /** The database file opened (device and inode): the probe tells when the path no longer names it. */
   private readonly opened: { dev: number; ino: number };
-  private fileChecked = -Infinity;
 
   constructor(
     private readonly file: string,
@@ -122,28 +121,21 @@ export class SqliteMetadataStore extends MetadataStore {
     this.db.pragma('busy_timeout = 2');
   }
 
-  /**
-   * The health probe's write, after a check that the database's path still names the file this
-   * process writes (writes check it too, at most once a second).
-   */
+  /** The health probe's write, after the check every write makes (checkFile). */
   override probeWrite(): Awaitable<void> {
-    this.checkFile(true);
+    this.checkFile();
     return super.probeWrite();
   }
 
   /**
    * Throws when the database's path no longer names the file this process writes: removed
    * (`rm meta.db*`) or replaced under the running gateway, every later commit would be lost at
-   * the next start. Writes then fail as a backend failure — the circuit opens and clients are
-   * told to retry — instead of being acknowledged. At most once a second unless `now`.
+   * the next start. Each write checks (a stat, a few µs): it fails as a backend failure — the
+   * circuit opens and clients are told to retry — instead of being acknowledged.
    */
-  private checkFile(now = false): void {
-    const at = performance.now();
-    if (!now && at - this.fileChecked < 1000) return;
-    this.fileChecked = at;
+  private checkFile(): void {
     const st = statSync(this.file, { throwIfNoEntry: false });
     if (st && st.dev === this.opened.dev && st.ino === this.opened.ino) return;
-    this.fileChecked = -Infinity;
     throw new Error(
       `the database ${this.file} was ${st ? 'replaced' : 'removed'} under the running gateway (its writes go to a file no path names): stop the gateway and restore the file`,
     );
