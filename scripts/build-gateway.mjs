@@ -38,6 +38,7 @@ const entry = join(gateway, 'src', 'cli', 'main.ts');
 /** Worker-thread entry points, loaded by URL next to the module that starts them. */
 const WORKERS = [
   'src/storage/sqlite/checkpointer.mjs',
+  'src/storage/sqlite/wal-flusher.mjs',
   'src/protocols/smb/crypto/aead-worker.mjs',
   'src/protocols/s3/checksums/hash-worker.mjs',
 ];

@@ -26,6 +26,15 @@ export interface BreakerSnapshot {
   nextProbeAt?: number;
 }
 
+/** An asynchronous call in flight: when it began, its synchronous part, and whether the watchdog counted it. */
+interface Pending {
+  started: number;
+  own: number;
+  hung: boolean;
+  /** A background probe (counted by probed()), not a client's call. */
+  probe: boolean;
+}
+
 /** sqlite and errno codes that mean the backend failed, with the namespace code they become. */
 const SQLITE_CODES: Array<[string, FsErrorCode]> = [
   ['SQLITE_FULL', 'ENOSPC'],
@@ -61,9 +70,13 @@ export function backendFailure(e: unknown, backend: Backend): FsError | undefine
  * A circuit breaker per backend: `failureThreshold` consecutive backend failures open it;
  * while open every call is refused at once with EAGAIN; after `resetTimeoutMs` the next call —
  * a client's or the health monitor's background probe — is the half-open trial: success
- * closes it, failure opens it again. A call slower than `slowCallMs` is a failure too (it is
- * answered, never abandoned: nothing it wrote can land after a newer write), so a backend
- * that has slowed to a crawl gets cut off and clients are told at once to come back later.
+ * closes it, failure opens it again; while an asynchronous trial is out, other calls are
+ * refused as if open (against a hung backend, each would hang too). A call slower than
+ * `slowCallMs` is a failure too (it is answered, never abandoned: nothing it wrote can land
+ * after a newer write), so a backend that has slowed to a crawl gets cut off and clients are
+ * told at once to come back later; one that does not answer at all (a frozen file system, an
+ * NFS server gone) is a failure as soon as its call has waited `slowCallMs`, counted by a
+ * watchdog then, not when — if ever — it answers.
  * Written here rather than taken from cockatiel because
  * the metadata path is synchronous (better-sqlite3) and cockatiel only wraps async calls.
  */
@@ -77,6 +90,11 @@ export class CircuitBreaker {
   /** When it opened: wall-clock ms for the operator's view, and monotonic ms for the wait. */
   private openedAt: number | undefined;
   private openedMono = 0;
+  /** Asynchronous calls not answered yet, for the watchdog. */
+  private readonly pending = new Set<Pending>();
+  private watchdog: NodeJS.Timeout | undefined;
+  /** The half-open trial call in flight, if any. */
+  private trial: Pending | undefined;
 
   constructor(
     readonly backend: Backend,
@@ -93,16 +111,21 @@ export class CircuitBreaker {
 
   /** Throws EAGAIN while open; moves to half-open once the reset timeout has passed. */
   guard(): void {
-    if (this.state !== 'open') return;
+    if (this.state === 'closed') return;
+    if (this.state === 'half-open') {
+      if (this.trial === undefined) return;
+      throw this.unavailable('a trial call is out');
+    }
     // Monotonic: a step of the wall clock (NTP on a VM) neither shortens nor stretches the wait.
     if (performance.now() - this.openedMono >= this.options.resetTimeoutMs) {
       this.transition('half-open', 'reset timeout elapsed; trying the backend');
       return;
     }
-    throw fsError(
-      'EAGAIN',
-      `${this.backend} backend unavailable (circuit open: ${this.lastError?.message ?? 'failures'})`,
-    );
+    throw this.unavailable(`circuit open: ${this.lastError?.message ?? 'failures'}`);
+  }
+
+  private unavailable(why: string): FsError {
+    return fsError('EAGAIN', `${this.backend} backend unavailable (${why})`);
   }
 
   succeeded(): void {
@@ -140,42 +163,133 @@ export class CircuitBreaker {
       this.answered(started, own);
       return r;
     }
+    return this.awaited(r, started, own);
+  }
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      this.guard();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const started = performance.now();
+    let r: Promise<T>;
+    try {
+      r = fn();
+    } catch (e) {
+      return Promise.reject(this.classify(e, started, performance.now() - started));
+    }
+    return this.awaited(r, started, performance.now() - started);
+  }
+
+  /** An asynchronous call's answer, watched meanwhile (see watch()). */
+  private awaited<T>(r: Promise<T>, started: number, own: number): Promise<T> {
+    const p = this.watch(started, own);
     return r.then(
       (v) => {
-        this.answered(started, own);
+        if (this.settle(p)) this.answered(started, own);
         return v;
       },
       (e: unknown) => {
-        throw this.classify(e, started, own);
+        // A call already counted as hung is not counted again; its error is still translated.
+        if (this.settle(p)) throw this.classify(e, started, own);
+        throw backendFailure(e, this.backend) ?? e;
       },
     );
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    this.guard();
+  /**
+   * A background probe: `roundTrip` makes its calls through run/runEither, and its outcome is
+   * counted by probed() — a failure when it fails, answers after slowCallMs, or has not
+   * answered once it has waited that long (counted then, once).
+   */
+  async probe(roundTrip: () => Promise<void>): Promise<void> {
     const started = performance.now();
-    let own = 0;
+    let p: Pending | undefined;
     try {
-      const pending = fn();
-      own = performance.now() - started;
-      const r = await pending;
-      this.answered(started, own);
-      return r;
+      const answered = roundTrip();
+      p = this.watch(started, performance.now() - started, true);
+      await answered;
     } catch (e) {
-      throw this.classify(e, started, own);
+      if (p === undefined || this.settle(p)) this.probed(e);
+      throw e;
+    }
+    if (this.settle(p)) this.probed(this.slowness(started, p.own));
+  }
+
+  /**
+   * Whether the backend looks able to answer now: the circuit closed, and no call of it waiting
+   * longer than `ms` (calls are watched only with slowCallMs set).
+   */
+  answering(ms: number): boolean {
+    if (this.state !== 'closed') return false;
+    const oldest = this.pending.values().next().value;
+    return oldest === undefined || performance.now() - oldest.started <= ms;
+  }
+
+  /** Records a call in flight (the half-open trial, when it is one) and starts the watchdog. */
+  private watch(started: number, own: number, probe = false): Pending {
+    const p: Pending = { started, own, hung: false, probe };
+    if (this.state === 'half-open' && !probe) this.trial ??= p;
+    if (this.options.slowCallMs === undefined) return p;
+    this.pending.add(p);
+    if (!this.watchdog) {
+      const every = Math.min(1000, Math.max(25, this.options.slowCallMs / 4));
+      this.watchdog = setInterval(() => this.sweep(), every);
+      this.watchdog.unref();
+    }
+    return p;
+  }
+
+  /** The call answered; whether it still counts (it was not counted as hung already). */
+  private settle(p: Pending): boolean {
+    this.pending.delete(p);
+    if (this.trial === p) this.trial = undefined;
+    if (this.pending.size === 0 && this.watchdog) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+    }
+    return !p.hung;
+  }
+
+  /** The watchdog's turn: each call waiting past slowCallMs is a failure, once. */
+  private sweep(): void {
+    const limit = this.options.slowCallMs;
+    if (limit === undefined) return;
+    for (const p of this.pending) {
+      if (p.hung) continue;
+      const ms = this.waited(p.started, p.own);
+      if (ms <= limit) continue;
+      p.hung = true;
+      if (this.trial === p) this.trial = undefined;
+      const what = p.probe ? 'probe' : 'call';
+      const error = fsError(
+        'EIO',
+        `${this.backend} backend: ${what} not answered after ${Math.round(ms)} ms (slow_call ${limit} ms)`,
+      );
+      if (p.probe) this.probed(error);
+      else this.failed(error);
     }
   }
 
   /**
-   * The failure a call or probe that began at `started` (performance.now()) and answered
-   * just now stands for when it was slower than `slowCallMs`; undefined when it was not. Time
-   * the event loop stood still meanwhile is not the backend's (loop-stalls.ts), except the
-   * `own` milliseconds the call itself held it (its synchronous part).
+   * How long a call that began at `started` (performance.now()) has waited on its backend:
+   * time the event loop stood still meanwhile is not the backend's (loop-stalls.ts), except
+   * the `own` milliseconds the call itself held it (its synchronous part).
    */
-  slowness(started: number, own = 0): FsError | undefined {
+  private waited(started: number, own: number): number {
+    return performance.now() - started - Math.max(0, this.stalls.since(started) - own);
+  }
+
+  /**
+   * The failure a call or probe that began at `started` (performance.now()) and answered
+   * just now stands for when it was slower than `slowCallMs` (see waited()); undefined when
+   * it was not.
+   */
+  private slowness(started: number, own = 0): FsError | undefined {
     const limit = this.options.slowCallMs;
     if (limit === undefined) return undefined;
-    const ms = performance.now() - started - Math.max(0, this.stalls.since(started) - own);
+    const ms = this.waited(started, own);
     if (ms <= limit) return undefined;
     return fsError('EIO', `${this.backend} backend: slow call: ${Math.round(ms)} ms (slow_call ${limit} ms)`);
   }
@@ -244,6 +358,7 @@ export class CircuitBreaker {
   private transition(to: BreakerState, reason: string): void {
     const from = this.state;
     this.state = to;
+    if (to !== 'half-open') this.trial = undefined;
     if (to === 'closed') this.probeFailures = 0;
     this.onTransition(this, from, reason);
   }

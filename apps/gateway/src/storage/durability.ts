@@ -1,5 +1,6 @@
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { GroupCommit } from './group-commit.ts';
+import { WalFlusher } from './sqlite/wal-flusher.ts';
 
 /** What makes committed metadata durable: resolves once every earlier commit is. */
 export interface DurabilityBarrier {
@@ -24,12 +25,14 @@ export const DURABLE_ON_COMMIT: DurabilityBarrier = {
 /**
  * Makes committed metadata durable without blocking the event loop: SQLite runs with
  * synchronous=NORMAL (a commit is atomic and survives a process crash, but is not yet on
- * disk), and this barrier fdatasyncs the WAL file on the libuv thread pool. Any descriptor of
+ * disk), and this barrier fdatasyncs the WAL file on a thread of its own (wal-flusher.ts), not
+ * the libuv pool that a hung data disk can take whole. Any descriptor of
  * a file flushes that file's dirty pages, and recovery replays every checksummed frame that
  * reached the disk, so a commit followed by a completed barrier survives power loss.
  */
 export class WalBarrier implements DurabilityBarrier {
   private readonly fd: number;
+  private readonly flusher: WalFlusher;
   private readonly group: GroupCommit;
 
   /**
@@ -39,14 +42,8 @@ export class WalBarrier implements DurabilityBarrier {
    */
   constructor(walPath: string, maxDelayMs = 0, written?: () => number) {
     this.fd = openSync(walPath, 'r');
-    this.group = new GroupCommit(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          fdatasync(this.fd, (err) => (err ? reject(err) : resolve()));
-        }),
-      maxDelayMs,
-      written,
-    );
+    this.flusher = new WalFlusher(walPath, this.fd);
+    this.group = new GroupCommit(() => this.flusher.flush(), maxDelayMs, written);
   }
 
   /** Resolves once every transaction committed before the call is on disk. */
@@ -63,6 +60,7 @@ export class WalBarrier implements DurabilityBarrier {
   }
 
   close(): void {
+    this.flusher.close();
     closeSync(this.fd);
   }
 }

@@ -321,29 +321,14 @@ export class Namespace implements NamespaceApi {
    * system full, its database locked by another process) is down for every mutation.
    */
   async probeMetadata(): Promise<void> {
-    await this.probe(this.breakers.metadata, async () => {
+    await this.breakers.metadata.probe(async () => {
       await this.m.probeWrite();
       await this.syncMeta();
     });
   }
 
   async probeTransport(): Promise<void> {
-    await this.probe(this.breakers.transport, () => this.d.probe());
-  }
-
-  private async probe(breaker: CircuitBreaker, roundTrip: () => Promise<void>): Promise<void> {
-    const started = performance.now();
-    let own = 0;
-    try {
-      const answered = roundTrip();
-      own = performance.now() - started;
-      await answered;
-    } catch (e) {
-      breaker.probed(e);
-      throw e;
-    }
-    // A probe answered after slow_call failed, as a client waiting that long would say.
-    breaker.probed(breaker.slowness(started, own));
+    await this.breakers.transport.probe(() => this.d.probe());
   }
 
   // ---- reads -------------------------------------------------------------------------------

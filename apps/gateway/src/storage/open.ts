@@ -6,6 +6,7 @@ import type { GatewayConfig, ObjectStoreSettings } from '../config/types.ts';
 import type { BreakerOptions } from './circuit-breaker.ts';
 import type { DataStore } from './data/data-store.ts';
 import { LocalBlobStore } from './data/local-blobs.ts';
+import { LOOP_WRITE_WAITING_MS } from './data/loop-writes.ts';
 import { DURABLE_ON_COMMIT, type DurabilityBarrier, WalBarrier } from './durability.ts';
 import { type LedgerGate, OPEN_GATE } from './ledger-gate.ts';
 import type { MetadataStore } from './meta/store.ts';
@@ -158,6 +159,10 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
     breaker: o.breaker,
     onBreakerTransition: o.onBreakerTransition,
   });
+  if (data instanceof LocalBlobStore) {
+    const transport = ns.breakers.transport;
+    data.loopWrites.backendAnswers = () => transport.answering(LOOP_WRITE_WAITING_MS);
+  }
   if (dbFile && meta instanceof SqliteMetadataStore && o.checkpoints !== false)
     ns.checkpointer = new Checkpointer(dbFile, () => meta.holdWrites());
   if (opened.postgres) {

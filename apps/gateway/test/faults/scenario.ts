@@ -306,7 +306,7 @@ export interface RoundFigures {
 
 const other = (b: Backend): Backend => (b === 'metadata' ? 'transport' : 'metadata');
 
-function assertAnswers(answers: Answer[], allowed: Expected[], when: string): void {
+export function assertAnswers(answers: Answer[], allowed: Expected[], when: string): void {
   for (const a of answers) {
     ok(
       allowed.some((e) => e[a.protocol] === a.answer),

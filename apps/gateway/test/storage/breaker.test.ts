@@ -1,4 +1,4 @@
-import { equal, ok, rejects } from 'node:assert/strict';
+import { equal, match, ok, rejects, throws } from 'node:assert/strict';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -10,7 +10,12 @@ import { ROOT } from '../../src/storage/types.ts';
 import { LoopStalls } from '../../src/util/loop-stalls.ts';
 import { BackendFaults } from '../support/faults.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
+import { waitFor } from '../support/wait.ts';
 import { rejectsWith } from './fixture.ts';
+
+/** A transport breaker opened by two failures in a row. */
+const transportBreaker = (o: { resetTimeoutMs: number; slowCallMs: number }) =>
+  new CircuitBreaker('transport', { failureThreshold: 2, ...o });
 
 describe('circuit breaker', () => {
   test('1 opens after the threshold, refuses at once, half-opens after the timeout, closes on success', async () => {
@@ -86,11 +91,7 @@ describe('circuit breaker', () => {
   });
 
   test('2b a call slower than slowCallMs is answered, and counts as a failure; a fast one resets the count', async () => {
-    const b = new CircuitBreaker('transport', {
-      failureThreshold: 2,
-      resetTimeoutMs: 60_000,
-      slowCallMs: 20,
-    });
+    const b = transportBreaker({ resetTimeoutMs: 60_000, slowCallMs: 20 });
     const slow = () => new Promise<string>((r) => setTimeout(() => r('done'), 40));
     equal(await b.run(slow), 'done');
     equal(b.snapshot().consecutiveFailures, 1);
@@ -100,12 +101,77 @@ describe('circuit breaker', () => {
     equal(await b.run(slow), 'done', 'the slow call that opens the circuit still gets its answer');
     equal(b.state, 'open');
     ok(
-      /transport backend: slow call: \d+ ms \(slow_call 20 ms\)/.test(b.snapshot().lastError?.message ?? ''),
+      // Answered late, or counted by the watchdog before it answered (then only once).
+      /transport backend: (slow call|call not answered after) \d+ ms \(slow_call 20 ms\)/.test(
+        b.snapshot().lastError?.message ?? '',
+      ),
+    );
+    equal(b.snapshot().totalFailures, 3);
+    await rejectsWith(
+      b.run(async () => 'refused'),
+      'EAGAIN',
+    );
+  });
+
+  test('2d calls that never answer open the circuit while they hang; half-open lets one trial out at a time', async () => {
+    const b = transportBreaker({ resetTimeoutMs: 200, slowCallMs: 50 });
+    const thaw: Array<() => void> = [];
+    const hang = () => new Promise<string>((r) => thaw.push(() => r('late')));
+    const first = b.run(hang);
+    const second = b.run(hang);
+    await waitFor(() => b.state === 'open', 'the circuit to open');
+    match(
+      b.snapshot().lastError?.message ?? '',
+      /transport backend: call not answered after \d+ ms \(slow_call 50 ms\)/,
     );
     await rejectsWith(
       b.run(async () => 'refused'),
       'EAGAIN',
     );
+    // Their answers come at last: each still reaches its caller, and is not counted again.
+    for (const t of thaw.splice(0)) t();
+    equal(await first, 'late');
+    equal(await second, 'late');
+    equal(b.snapshot().totalFailures, 2);
+    equal(b.state, 'open');
+
+    // Half-open: the first call is the trial; while it is out, the others are refused.
+    await new Promise((r) => setTimeout(r, 220));
+    const trial = b.run(hang);
+    equal(b.state, 'half-open');
+    await rejectsWith(
+      b.run(async () => 'second'),
+      'EAGAIN',
+    );
+    throws(() => b.runEither(() => 'sync'), { code: 'EAGAIN' });
+    // The trial hangs too: counted as it passes slow_call, the circuit opens again.
+    await waitFor(() => b.state === 'open', 'the circuit to open');
+    for (const t of thaw.splice(0)) t();
+    equal(await trial, 'late');
+    equal(b.state, 'open');
+
+    // A trial that answers closes it.
+    await new Promise((r) => setTimeout(r, 220));
+    equal(await b.run(async () => 'back'), 'back');
+    equal(b.state, 'closed');
+  });
+
+  test('2e a background probe that never answers counts as a failed probe, though client calls still succeed', async () => {
+    const b = transportBreaker({ resetTimeoutMs: 60_000, slowCallMs: 50 });
+    const thaw: Array<() => void> = [];
+    const probes = [0, 1].map(() =>
+      b.probe(() => b.run(() => new Promise<void>((r) => thaw.push(r)))).catch((e: unknown) => e),
+    );
+    // Reads keep working meanwhile (a frozen file system reads): each resets the call count.
+    const reading = setInterval(() => b.run(async () => 'read').catch(() => {}), 10);
+    try {
+      await waitFor(() => b.state === 'open', 'the circuit to open');
+    } finally {
+      clearInterval(reading);
+    }
+    match(b.snapshot().lastError?.message ?? '', /probes failed in a row|not answered after/);
+    for (const t of thaw.splice(0)) t();
+    for (const p of await Promise.all(probes)) equal(p, undefined, 'the probes themselves end without error');
   });
 
   test('2c time the whole process stood still is not the backend’s: calls in flight across it stay successes', async () => {

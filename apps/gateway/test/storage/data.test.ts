@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { STREAM_CHUNK, STREAM_XATTR_PREFIX, streamChunkKey } from '../../src/storage/annotations.ts';
 import type { LocalBlobStore } from '../../src/storage/data/local-blobs.ts';
-import { LoopWrites } from '../../src/storage/data/loop-writes.ts';
+import { LOOP_WRITE_WAITING_MS, LoopWrites } from '../../src/storage/data/loop-writes.ts';
 import { fsError } from '../../src/storage/errors.ts';
 import type { LedgerGate } from '../../src/storage/ledger-gate.ts';
+import { openNamespace } from '../../src/storage/open.ts';
 import { type Attributes, ROOT } from '../../src/storage/types.ts';
 import { holdNextCall, signal } from '../support/signal.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
@@ -337,6 +338,44 @@ describe('file data', () => {
       equal(back.data.equals(expected), true, 'the file is every write in place');
     } finally {
       store.loopWrites = kept;
+    }
+  });
+
+  test('10b2 while a data-store call has waited over a second (a disk that may not answer), writes go to the pool: the event loop is never held by a hung disk', async () => {
+    const dir = makeTempDir('loop-hung');
+    const ns = await openNamespace({
+      metadataUrl: `sqlite://${dir}/meta.db`,
+      transportUrl: `file://${dir}/data`,
+      breaker: { failureThreshold: 5, resetTimeoutMs: 60_000, slowCallMs: 60_000 },
+    });
+    const store = ns.data as LocalBlobStore;
+    // A clock that stands still (no write counts as slow), asking what open.ts wired.
+    const w = new LoopWrites(true, () => 0);
+    w.backendAnswers = store.loopWrites.backendAnswers;
+    store.loopWrites = w;
+    try {
+      const top = (await ns.resolvePath(ROOT, '/')).ino;
+      const f = await ns.create(ROOT, top, 'appended', 0o644);
+      const piece = Buffer.alloc(64 << 10, 0x61);
+      let at = 0n;
+      const append = async (): Promise<{ loop: number; pool: number }> => {
+        const before = { ...w.counts };
+        await ns.write(ROOT, f.ino, at, piece, 'unstable');
+        at += BigInt(piece.length);
+        return { loop: w.counts.loop - before.loop, pool: w.counts.pool - before.pool };
+      };
+      deepEqual(await append(), { loop: 1, pool: 0 }, 'the disk answers: from the loop');
+      // A call of the data store that does not answer, as on a frozen file system.
+      let answer = (): void => {};
+      const hung = ns.breakers.transport.run(() => new Promise<void>((r) => (answer = r)));
+      await new Promise((r) => setTimeout(r, LOOP_WRITE_WAITING_MS + 100));
+      deepEqual(await append(), { loop: 0, pool: 1 }, 'a call waiting over a second: on the pool');
+      answer();
+      await hung;
+      deepEqual(await append(), { loop: 1, pool: 0 }, 'answered: from the loop again');
+      equal((await ns.getattr(f.ino)).size, at);
+    } finally {
+      await ns.close();
     }
   });
 

@@ -11,16 +11,25 @@
  * So only writes that need no read of old bytes (whole pages, or from the page holding the
  * file's end onwards) go on the loop, and one that took longer than LOOP_WRITE_SLOW_MS sends
  * every write to the pool for the next LOOP_WRITE_BACKOFF_MS: at most one such stall a second.
+ *
+ * A disk that stops answering (a frozen file system, a hung SAN or NFS volume under the data
+ * folder) would hold a write on the loop — the whole process — until it answers. So writes go
+ * to the pool, where only their own requests wait, while `backendAnswers` says no: the
+ * transport circuit is not closed, or one of its calls has waited past LOOP_WRITE_WAITING_MS.
  */
 export const LOOP_WRITE_MAX = 1024 * 1024;
 export const LOOP_WRITE_SLOW_MS = 5;
 export const LOOP_WRITE_BACKOFF_MS = 1000;
+/** A data-store call waiting this long means the disk may not answer: no writes on the loop. */
+export const LOOP_WRITE_WAITING_MS = 1000;
 const PAGE = 4096;
 
 export class LoopWrites {
   /** Writes made from the loop, writes that took too long there, writes sent to the pool. */
   readonly counts = { loop: 0, slow: 0, pool: 0 };
   private backoffUntil = 0;
+  /** Set where the data store is put behind its circuit (open.ts): whether the disk answers. */
+  backendAnswers: () => boolean = () => true;
 
   constructor(
     private readonly enabled = true,
@@ -33,7 +42,8 @@ export class LoopWrites {
       this.enabled &&
       length <= LOOP_WRITE_MAX &&
       this.now() >= this.backoffUntil &&
-      ((offset % PAGE === 0 && length % PAGE === 0) || offset >= size - (size % PAGE));
+      ((offset % PAGE === 0 && length % PAGE === 0) || offset >= size - (size % PAGE)) &&
+      this.backendAnswers();
     if (!ok) this.counts.pool++;
     return ok;
   }
