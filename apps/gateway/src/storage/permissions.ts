@@ -1,5 +1,11 @@
 import { fsError } from './errors.ts';
-import { type Attributes, type Credential, IMMUTABLE_FOREVER, isImmutable } from './types.ts';
+import {
+  type Attributes,
+  type Credential,
+  IMMUTABLE_FOREVER,
+  isImmutable,
+  KEPT_VERSION_HOLD,
+} from './types.ts';
 
 export const R_OK = 4;
 export const W_OK = 2;
@@ -81,6 +87,8 @@ export function requireMutable(
   subject?: string,
 ): void {
   if (!isImmutable(node, nowNs)) return;
+  if (node.immutableUntilNs === KEPT_VERSION_HOLD)
+    throw fsError('EPERM', 'read-only: an S3 version kept when its object was replaced or deleted', subject);
   const until =
     node.immutableUntilNs === IMMUTABLE_FOREVER
       ? 'under a legal hold'

@@ -50,6 +50,14 @@ export interface Attributes {
 /** An immutableUntilNs that does not run out by itself (an S3 legal hold). */
 export const IMMUTABLE_FOREVER = 2n ** 63n - 1n;
 
+/**
+ * The immutableUntilNs of a kept S3 version (versioning/store.ts): the object an S3 write or
+ * delete replaced stays the same inode, now named only in the versions tree, and an NFS handle
+ * or SMB open taken while it was current must not change what S3 keeps of it. Lifted when the
+ * version is made current again or removed; its own Object Lock is kept in its attributes.
+ */
+export const KEPT_VERSION_HOLD = IMMUTABLE_FOREVER - 1n;
+
 /** Whether the file is immutable at `nowNs`. */
 export const isImmutable = (a: Pick<Attributes, 'immutableUntilNs'>, nowNs: bigint): boolean =>
   a.immutableUntilNs > nowNs;

@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { LAYOUT } from '../../storage/meta/rows.ts';
 import type { Namespace } from '../../storage/namespace.ts';
-import { type Attributes, IMMUTABLE_FOREVER, isImmutable, ROOT } from '../../storage/types.ts';
+import {
+  type Attributes,
+  IMMUTABLE_FOREVER,
+  isImmutable,
+  KEPT_VERSION_HOLD,
+  ROOT,
+} from '../../storage/types.ts';
 import { CliExit, loadCliConfig, openCliNamespace, runCli } from '../context.ts';
 import { attributesJson } from '../format/attributes-json.ts';
 import { cannotAccess } from '../format/errno-text.ts';
@@ -64,6 +70,7 @@ function layoutText(l: DataLayout): string {
 /** A file's hold (S3 Object Lock) as `stat` prints it; undefined when it has none in force. */
 function holdText(a: Attributes): string | undefined {
   if (!isImmutable(a, BigInt(Date.now()) * 1_000_000n)) return undefined;
+  if (a.immutableUntilNs === KEPT_VERSION_HOLD) return 'read-only: a kept S3 version';
   if (a.immutableUntilNs === IMMUTABLE_FOREVER) return 'immutable under a legal hold (S3 Object Lock)';
   return `immutable until ${statTime(a.immutableUntilNs)} (S3 Object Lock)`;
 }

@@ -147,6 +147,7 @@ async function linkInPlace(
   let predicted = 0n;
   let linked: Attributes | undefined;
   let versionId: string | undefined;
+  let kept: bigint | undefined;
   for (let attempt = 1; linked === undefined; attempt++) {
     const parent = await ensureParents(env, cred, bucketIno, kp, key);
     const replaced = await fileAt(env, cred, parent.ino, kp.name, key);
@@ -174,6 +175,7 @@ async function linkInPlace(
     if (status && replace !== false) replace = true;
     const version = status && (await retireForWrite(env, status, cred, bucketIno, kp, parent.ino));
     versionId = version?.versionId;
+    kept = version ? version.kept : undefined;
     try {
       linked = await ns.linkDetached(cred, ino, parent.ino, kp.name, replace, {
         ...metadata,
@@ -193,6 +195,13 @@ async function linkInPlace(
       if (typeof replace === 'object' && stale) throw preconditionFailed('If-Match');
       throw e;
     }
+  }
+  // The object replaced is a kept version now: read-only for the handles still open on it.
+  if (kept !== undefined) {
+    const ino = kept;
+    await env.versions.freeze(ino).catch((e: unknown) => {
+      env.log.warn({ err: e, key, ino: String(ino) }, 'S3 kept version not made read-only');
+    });
   }
   if (linked.changeId !== predicted) {
     const recorded = { ...etagXattrs(etag, linked.changeId), ...checksumXattrs(checksums, linked.changeId) };

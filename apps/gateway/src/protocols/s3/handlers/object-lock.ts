@@ -1,6 +1,7 @@
-import type { Attributes } from '../../../storage/types.ts';
+import { type Attributes, KEPT_VERSION_HOLD } from '../../../storage/types.ts';
 import type { S3Call, S3Env, S3Reply } from '../context.ts';
 import { S3Error } from '../deps.ts';
+import { keyPath } from '../keys.ts';
 import {
   encodeObjectLock,
   OBJECT_LOCK_XATTR,
@@ -19,6 +20,7 @@ import {
   parseRetention,
   retentionXml,
 } from '../object-lock/retention.ts';
+import { findObject } from '../objects.ts';
 import { readSmallBody } from '../store-object.ts';
 import { versioningOf } from '../versioning/writes.ts';
 import { doc, el } from '../xml.ts';
@@ -126,7 +128,8 @@ export async function putObjectLegalHold(call: S3Call): Promise<S3Reply> {
 
 /**
  * Changes a version's Object Lock: its attributes and the namespace's hold in one transaction,
- * one change of the key at a time (as its writes and deletes).
+ * one change of the key at a time (as its writes and deletes). A kept (noncurrent) version
+ * stays read-only whatever its lock says (KEPT_VERSION_HOLD), a legal hold aside.
  */
 async function changeLock(
   call: S3Call,
@@ -137,6 +140,13 @@ async function changeLock(
   const env: S3Env = call.env;
   await env.versions.locked(bucket.ino, call.key, async () => {
     const s = next(lockStateOf(await env.ns.listXattrs(attrs.ino)));
-    await env.ns.setImmutableUntil(attrs.ino, holdNs(s), lockXattrs(s));
+    const current = await findObject(env, call.cred, bucket.ino, call.key, keyPath(call.key)).then(
+      (o) => o.attrs.ino,
+      () => undefined,
+    );
+    const now = await env.ns.getattr(attrs.ino);
+    const kept = current !== attrs.ino && now.nlink <= 1n;
+    const hold = kept && holdNs(s) < KEPT_VERSION_HOLD ? KEPT_VERSION_HOLD : holdNs(s);
+    await env.ns.setImmutableUntil(attrs.ino, hold, lockXattrs(s));
   });
 }

@@ -1,11 +1,12 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from '../../../daemon/logger.ts';
-import { isImmutable, ROOT } from '../../../storage/types.ts';
+import { ROOT } from '../../../storage/types.ts';
 import { formatSize } from '../../../util/units.ts';
 import type { S3Env } from '../context.ts';
 import { removeKey } from '../handlers/delete-object.ts';
 import { keyPath } from '../keys.ts';
 import { BucketWalker } from '../listing.ts';
+import { lockStateOf, protection } from '../object-lock/retention.ts';
 import { bucketEntries, findObject } from '../objects.ts';
 import { decodeTags, TAGS_XATTR, type Tag } from '../tagging.ts';
 import { type StoredVersion, VERSION_TREE } from '../versioning/store.ts';
@@ -334,8 +335,9 @@ export class LifecycleSweeper {
         if (due) doomed.push(v);
       }
       for (const v of doomed) {
-        // Object Lock keeps it (retention or legal hold): a later sweep takes it once free.
-        if (isImmutable(v.attrs, BigInt(this.now()) * 1_000_000n)) {
+        // Object Lock keeps it (retention or legal hold, in its attributes: a kept version's
+        // hold says only that it is read-only): a later sweep takes it once free.
+        if (protection(lockStateOf(await ns.listXattrs(v.attrs.ino)), this.now()) !== undefined) {
           this.log.debug(
             { bucket, key, version: v.versionId },
             'S3 lifecycle: noncurrent version kept by object lock',

@@ -1,9 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { isFsError } from '../../../storage/errors.ts';
 import type { Namespace } from '../../../storage/namespace.ts';
-import { type Attributes, type Credential, type DirEntry, ROOT } from '../../../storage/types.ts';
+import {
+  type Attributes,
+  type Credential,
+  type DirEntry,
+  KEPT_VERSION_HOLD,
+  ROOT,
+} from '../../../storage/types.ts';
 import type { KeyPath } from '../keys.ts';
 import type { TreeShape } from '../listing.ts';
+import { holdNs, lockStateOf } from '../object-lock/retention.ts';
 
 /**
  * Where the noncurrent versions and delete markers of versioned buckets live: a hidden
@@ -14,6 +21,8 @@ import type { TreeShape } from '../listing.ts';
  * can follow each other in a key's history — never meet. In the container each version is
  * the object's own inode, linked under its version id; a delete marker is an empty file marked
  * `s3.delete-marker`. The current version stays where every protocol sees it, in the bucket.
+ * A kept version is read-only (KEPT_VERSION_HOLD) once the write or delete that replaced it is
+ * done: an NFS handle or SMB open taken while it was current cannot change it.
  */
 export const VERSIONS_DIR = '/.cfs-versions';
 /** The version id of an object written by S3 while its bucket's versioning was Enabled. */
@@ -214,6 +223,23 @@ export class VersionStore {
     }
   }
 
+  /**
+   * Makes a kept version read-only for every protocol, once the write or delete that replaced
+   * it is done (before, a failed write would leave the current object read-only). Not while
+   * the inode has another name (a hard link made over NFS), nor under a legal hold (already
+   * immutable for good).
+   */
+  async freeze(ino: bigint): Promise<void> {
+    const a = await this.ns.getattr(ino);
+    if (a.nlink > 1n || a.immutableUntilNs >= KEPT_VERSION_HOLD) return;
+    await this.ns.setImmutableUntil(ino, KEPT_VERSION_HOLD);
+  }
+
+  /** A version leaving the versions tree (made current, or removed) takes its Object Lock's hold back. */
+  private async thaw(a: Attributes, hold: () => Promise<bigint>): Promise<void> {
+    if (a.immutableUntilNs === KEPT_VERSION_HOLD) await this.ns.setImmutableUntil(a.ino, await hold());
+  }
+
   /** A delete marker of that id, owned by whoever deleted. */
   async addMarker(bucketIno: bigint, kp: KeyPath, versionId: string, by: Credential): Promise<void> {
     const c = await this.container(bucketIno, kp, true);
@@ -230,6 +256,8 @@ export class VersionStore {
     const c = await this.container(bucketIno, kp, false);
     if (!c) return false;
     try {
+      // The caller checked its Object Lock (deleteVersion, the lifecycle sweep).
+      await this.thaw(await this.ns.lookup(ROOT, c.ino, versionId), async () => 0n);
       await this.ns.remove(ROOT, c.ino, versionId);
     } catch (e) {
       if (isFsError(e, 'ENOENT')) return false;
@@ -247,6 +275,7 @@ export class VersionStore {
     const c = await this.container(bucketIno, kp, false);
     if (!c) return;
     await this.ns.rename(ROOT, c.ino, v.versionId, toDir, kp.name);
+    await this.thaw(v.attrs, async () => holdNs(lockStateOf(await this.ns.listXattrs(v.attrs.ino))));
     await this.prune(bucketIno, kp);
   }
 

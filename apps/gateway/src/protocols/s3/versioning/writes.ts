@@ -5,7 +5,7 @@ import type { S3Env } from '../context.ts';
 import { asS3Error, S3Error } from '../deps.ts';
 import { etagXattrs, objectEtag } from '../etag.ts';
 import type { KeyPath } from '../keys.ts';
-import { holdNs, lockedError, lockStateOf, protection } from '../object-lock/retention.ts';
+import { lockedError, lockStateOf, protection } from '../object-lock/retention.ts';
 import { ensureParents, parentDir, pruneEmptyParents } from '../objects.ts';
 import {
   isVersionId,
@@ -79,13 +79,13 @@ export async function retireForWrite(
   bucketIno: bigint,
   kp: KeyPath,
   parentIno: bigint,
-): Promise<{ versionId: string; xattrs: Record<string, Buffer | undefined> }> {
+): Promise<{ versionId: string; xattrs: Record<string, Buffer | undefined>; kept?: bigint }> {
   checkVersionableKey(kp);
   const current = await currentIn(env, cred, parentIno, kp.name);
-  await retire(env, status, bucketIno, kp, current);
-  if (status === 'Suspended') return { versionId: NULL_VERSION, xattrs: { [VERSION_ID_XATTR]: undefined } };
-  const versionId = newVersionId();
-  return { versionId, xattrs: { [VERSION_ID_XATTR]: Buffer.from(versionId) } };
+  const kept = await retire(env, status, bucketIno, kp, current);
+  const versionId = status === 'Suspended' ? NULL_VERSION : newVersionId();
+  const xattrs = { [VERSION_ID_XATTR]: status === 'Suspended' ? undefined : Buffer.from(versionId) };
+  return { versionId, xattrs, ...(kept === undefined ? {} : { kept }) };
 }
 
 async function retire(
@@ -94,18 +94,22 @@ async function retire(
   bucketIno: bigint,
   kp: KeyPath,
   current: Attributes | undefined,
-): Promise<void> {
+): Promise<bigint | undefined> {
   const { ns, versions } = env;
+  let kept: bigint | undefined;
   if (current) {
     const xattrs = await ns.listXattrs(current.ino);
     const id = versionIdOf(xattrs);
-    if (status === 'Enabled' || id !== NULL_VERSION)
+    if (status === 'Enabled' || id !== NULL_VERSION) {
       await versions.keep(bucketIno, kp, current, id, await objectEtag(ns, current, xattrs));
+      kept = current.ino;
+    }
   }
   if (status === 'Suspended') {
-    const kept = await versions.find(bucketIno, kp, NULL_VERSION);
-    if (kept && kept.attrs.ino !== current?.ino) await versions.drop(bucketIno, kp, NULL_VERSION);
+    const old = await versions.find(bucketIno, kp, NULL_VERSION);
+    if (old && old.attrs.ino !== current?.ino) await versions.drop(bucketIno, kp, NULL_VERSION);
   }
+  return kept;
 }
 
 export interface VersionedDelete {
@@ -145,7 +149,7 @@ export async function deleteVersioned(
     // Refused before anything is kept or marked: the caller must be able to delete here.
     if ((await ns.access(cred, parent?.ino ?? bucketIno, 3)) !== 3)
       throw new S3Error('AccessDenied', 'Access Denied');
-    await retire(env, status, bucketIno, kp, current);
+    const retired = await retire(env, status, bucketIno, kp, current);
     const versionId = status === 'Enabled' ? newVersionId() : NULL_VERSION;
     await versions.addMarker(bucketIno, kp, versionId, cred);
     if (parent && current) {
@@ -160,6 +164,7 @@ export async function deleteVersioned(
         if (expect && isFsError(e, 'ESTALE')) return undefined;
         throw asS3Error(e);
       }
+      if (retired !== undefined) await versions.freeze(retired);
       await pruneEmptyParents(env, cred, bucketIno, kp.dirs);
     }
     return { versionId, marker: true };
@@ -232,11 +237,12 @@ async function unlocked(
     return;
   }
   if (protectedBy !== 'GOVERNANCE' || !bypass) throw lockedError();
+  const held = (await env.ns.getattr(ino)).immutableUntilNs;
   await env.ns.setImmutableUntil(ino, 0n);
   try {
     await remove();
   } catch (e) {
-    await env.ns.setImmutableUntil(ino, holdNs(lock)).catch(() => {});
+    await env.ns.setImmutableUntil(ino, held).catch(() => {});
     throw e;
   }
   env.log.info(
