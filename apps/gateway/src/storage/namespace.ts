@@ -11,7 +11,14 @@ import { fsError } from './errors.ts';
 import { guardAsync, guardMeta } from './guarded.ts';
 import { LockTable } from './locks.ts';
 import { groupOnLink } from './meta/detached.ts';
-import { type Effects, type EntryChange, MAX_FILE_SIZE, type NodeSpec, ROOT_INO } from './meta/model.ts';
+import {
+  type Effects,
+  type EntryChange,
+  MAX_FILE_SIZE,
+  type NodeSpec,
+  OPEN_UNLINKED,
+  ROOT_INO,
+} from './meta/model.ts';
 import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
 import type { MetadataStore } from './meta/store.ts';
 import { checkLookupName, PATH_MAX_BYTES, splitPath } from './names.ts';
@@ -251,6 +258,24 @@ export class Namespace implements NamespaceApi {
     meta.mayHaveBlob = (ino) =>
       this.tailChecked.has(ino) || this.staleChecks.has(ino) || ino <= this.forgottenTailCheck;
     meta.committed = (made) => this.cacheCommitted(made);
+    meta.heldOpen = (ino) => this.heldOpen(ino);
+  }
+
+  /**
+   * Set by the SMB server: whether its clients hold the file open. Removing the last name of
+   * such a file (over any protocol) leaves it detached, still theirs to read and write, until
+   * its last close calls releaseUnlinked — as POSIX keeps an unlinked open file, and as smbd
+   * on Linux does when another program removes a file it has open.
+   */
+  heldOpen: (ino: bigint) => boolean = () => false;
+
+  /** Files whose last name went while held open, detached until their last close. */
+  private readonly unlinkedOpen = new Set<bigint>();
+
+  /** A held-open file's last close: when its last name went meanwhile, the file goes now. */
+  releaseUnlinked(ino: bigint): Promise<void> | undefined {
+    if (!this.unlinkedOpen.delete(ino)) return undefined;
+    return this.removeDetached(ino);
   }
 
   /**
@@ -848,6 +873,7 @@ export class Namespace implements NamespaceApi {
       }
     }
     for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
+    for (const ino of fx.unlinkedOpen ?? []) this.unlinkedOpen.add(ino);
     this.onCommitted?.(fx);
     if (fx.freedBlobs.length > 0) {
       for (const b of fx.freedBlobs) {
@@ -1534,7 +1560,8 @@ export class Namespace implements NamespaceApi {
     let detached = 0;
     const staleBefore = this.staleDetachedBefore();
     for (const d of await this.m.detached()) {
-      if (d.purpose !== 'upload' || d.created >= staleBefore) continue;
+      // An unlinked file held open by a client of an earlier run: no open survives a restart.
+      if ((d.purpose !== 'upload' && d.purpose !== OPEN_UNLINKED) || d.created >= staleBefore) continue;
       await this.removeDetached(d.ino);
       detached++;
     }

@@ -7,7 +7,7 @@
  */
 import { deepEqual, equal } from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -15,66 +15,46 @@ import {
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
-import { Nfsstat3, Proc, StableHow, statusName } from '../../src/protocols/nfs/v3/constants.ts';
+import { Proc, StableHow, statusName } from '../../src/protocols/nfs/v3/constants.ts';
 import { CMD, DISPOSITION, OPTION } from '../../src/protocols/smb/constants.ts';
 import { ntStatusName } from '../../src/protocols/smb/deps.ts';
 import { KEPT_VERSION_HOLD, ROOT } from '../../src/storage/types.ts';
-import { type NfsSession, Rig } from '../faults/rig.ts';
+import { bucketClients } from '../faults/bucket-clients.ts';
 import { A, R } from '../nfs-v3/wire.ts';
-import { closeBody, createBody, fileIdOf, type TestClient, writeBody } from '../smb/client.ts';
+import { closeBody, createBody, fileIdOf, writeBody } from '../smb/client.ts';
 
 const BUCKET = 'kept';
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const smbName = (status: number) => (status === 0 ? 'STATUS_SUCCESS' : ntStatusName(status));
 
 describe('kept S3 versions are read-only for the NFS handles and SMB opens taken while they were current', () => {
-  let rig: Rig;
-  let s3: S3Client;
-  let nfs: NfsSession;
-  let smb: TestClient;
-  let bucketFh: Buffer;
-
-  before(async () => {
-    rig = await Rig.start();
-    s3 = rig.s3();
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const on = bucketClients(BUCKET, async (s3) => {
     await s3.send(
       new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Enabled' } }),
     );
-    nfs = await rig.nfs();
-    const found = await nfs.call(Proc.LOOKUP, A.lookup(nfs.root, BUCKET), R.lookup);
-    equal(found.status, Nfsstat3.OK);
-    bucketFh = found.fh!;
-    smb = await rig.smb();
-  });
-  after(async () => {
-    nfs?.close();
-    smb?.close();
-    s3?.destroy();
-    await rig?.stop();
   });
 
   const put = async (Key: string, Body: string) =>
-    (await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }))).VersionId!;
+    (await on.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }))).VersionId!;
   const get = async (Key: string, VersionId?: string) => {
-    const r = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key, VersionId }));
+    const r = await on.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key, VersionId }));
     return { text: await r.Body!.transformToString(), etag: r.ETag };
   };
   const nfsHandle = async (name: string) => {
-    const l = await nfs.call(Proc.LOOKUP, A.lookup(bucketFh, name), R.lookup);
+    const l = await on.nfs.call(Proc.LOOKUP, A.lookup(on.bucketFh, name), R.lookup);
     equal(statusName(l.status), 'NFS3_OK', `NFS LOOKUP ${name}`);
     return l.fh!;
   };
   const nfsWrite = async (fh: Buffer, text: string) =>
     statusName(
-      (await nfs.call(Proc.WRITE, A.write(fh, 0n, Buffer.from(text), StableHow.FILE_SYNC), R.write)).status,
+      (await on.nfs.call(Proc.WRITE, A.write(fh, 0n, Buffer.from(text), StableHow.FILE_SYNC), R.write))
+        .status,
     );
   const nfsChmod = async (fh: Buffer) =>
-    statusName((await nfs.call(Proc.SETATTR, A.setattr(fh, { mode: 0o600 }), R.wccOnly)).status);
+    statusName((await on.nfs.call(Proc.SETATTR, A.setattr(fh, { mode: 0o600 }), R.wccOnly)).status);
   const smbOpen = async (name: string) => {
-    const c = await smb.request({
+    const c = await on.smb.request({
       command: CMD.CREATE,
       body: createBody(`${BUCKET}\\${name}`, {
         disposition: DISPOSITION.OPEN,
@@ -85,7 +65,9 @@ describe('kept S3 versions are read-only for the NFS handles and SMB opens taken
     return fileIdOf(c);
   };
   const smbWrite = async (fid: Buffer, text: string) =>
-    smbName((await smb.request({ command: CMD.WRITE, body: writeBody(fid, 0n, Buffer.from(text)) })).status);
+    smbName(
+      (await on.smb.request({ command: CMD.WRITE, body: writeBody(fid, 0n, Buffer.from(text)) })).status,
+    );
 
   test('1 overwritten over S3: writes through the old handle and open are refused, the old version keeps its bytes and ETag, the new object is writable', async () => {
     const v1 = await put('report', 'version one');
@@ -101,7 +83,7 @@ describe('kept S3 versions are read-only for the NFS handles and SMB opens taken
       },
       { nfsWrite: 'NFS3ERR_PERM', nfsChmod: 'NFS3ERR_PERM', smbWrite: 'STATUS_ACCESS_DENIED' },
     );
-    await smb.request({ command: CMD.CLOSE, body: closeBody(oldFid) });
+    await on.smb.request({ command: CMD.CLOSE, body: closeBody(oldFid) });
     deepEqual(await get('report', v1), { text: 'version one', etag: `"${md5('version one')}"` });
     deepEqual(await get('report', v2), { text: 'version two', etag: `"${md5('version two')}"` });
 
@@ -109,7 +91,7 @@ describe('kept S3 versions are read-only for the NFS handles and SMB opens taken
     equal(await nfsWrite(await nfsHandle('report'), 'VERSION'), 'NFS3_OK');
     const fid = await smbOpen('report');
     equal(await smbWrite(fid, 'V'), 'STATUS_SUCCESS');
-    await smb.request({ command: CMD.CLOSE, body: closeBody(fid) });
+    await on.smb.request({ command: CMD.CLOSE, body: closeBody(fid) });
     equal((await get('report')).text, 'VERSION two');
     equal((await get('report', v1)).text, 'version one', 'the kept version did not change');
   });
@@ -117,22 +99,22 @@ describe('kept S3 versions are read-only for the NFS handles and SMB opens taken
   test('2 deleted over S3 (a marker): the kept object is read-only; made current again it is writable; deleted for good by its id', async () => {
     const v1 = await put('notes', 'first notes');
     const fh1 = await nfsHandle('notes');
-    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'notes' }));
+    await on.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'notes' }));
     equal(await nfsWrite(fh1, 'SCRIBBLE'), 'NFS3ERR_PERM', 'behind a delete marker');
     equal((await get('notes', v1)).text, 'first notes');
 
     // Deleting the marker makes the object current again: the same inode, writable again.
-    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: 'notes' }));
+    const listed = await on.s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: 'notes' }));
     const marker = listed.DeleteMarkers![0]!.VersionId!;
-    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'notes', VersionId: marker }));
+    await on.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'notes', VersionId: marker }));
     equal(await nfsWrite(fh1, 'FIRST'), 'NFS3_OK', 'current again');
     equal((await get('notes')).text, 'FIRST notes');
 
     // Overwritten again, the kept version (read-only) is deleted for good by its id.
     const v2 = await put('notes', 'second notes');
     equal(await nfsWrite(fh1, 'SCRIBBLE'), 'NFS3ERR_PERM');
-    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'notes', VersionId: v1 }));
-    const left = await s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: 'notes' }));
+    await on.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'notes', VersionId: v1 }));
+    const left = await on.s3.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: 'notes' }));
     deepEqual(
       (left.Versions ?? []).map((v) => v.VersionId),
       [v2],
@@ -142,10 +124,10 @@ describe('kept S3 versions are read-only for the NFS handles and SMB opens taken
 
   test('3 under Object Lock: kept, a version is read-only whatever its retention; made current again, its retention holds it', async () => {
     const Bucket = 'kept-locked';
-    await s3.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true }));
+    await on.s3.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: true }));
     const until = new Date(Math.floor(Date.now() / 1000) * 1000 + 3_600_000);
     const v1 = (
-      await s3.send(
+      await on.s3.send(
         new PutObjectCommand({
           Bucket,
           Key: 'ledger',
@@ -155,14 +137,14 @@ describe('kept S3 versions are read-only for the NFS handles and SMB opens taken
         }),
       )
     ).VersionId!;
-    const ino = (await rig.gw.ns.resolvePath(ROOT, `/export/${Bucket}/ledger`)).ino;
-    const holdOf = async () => (await rig.gw.ns.getattr(ino)).immutableUntilNs;
+    const ino = (await on.rig.gw.ns.resolvePath(ROOT, `/export/${Bucket}/ledger`)).ino;
+    const holdOf = async () => (await on.rig.gw.ns.getattr(ino)).immutableUntilNs;
     equal(await holdOf(), BigInt(+until) * 1_000_000n, 'current: held by its retention');
-    const v2 = (await s3.send(new PutObjectCommand({ Bucket, Key: 'ledger', Body: 'two' }))).VersionId!;
+    const v2 = (await on.s3.send(new PutObjectCommand({ Bucket, Key: 'ledger', Body: 'two' }))).VersionId!;
     equal(await holdOf(), KEPT_VERSION_HOLD, 'kept: read-only while kept');
-    await s3.send(new DeleteObjectCommand({ Bucket, Key: 'ledger', VersionId: v2 }));
+    await on.s3.send(new DeleteObjectCommand({ Bucket, Key: 'ledger', VersionId: v2 }));
     equal(await holdOf(), BigInt(+until) * 1_000_000n, 'current again: held by its retention again');
-    const r = await s3.send(new GetObjectCommand({ Bucket, Key: 'ledger' }));
+    const r = await on.s3.send(new GetObjectCommand({ Bucket, Key: 'ledger' }));
     deepEqual([r.VersionId, await r.Body!.transformToString()], [v1, 'one']);
   });
 });

@@ -38,6 +38,9 @@ export function closeOpen(env: ServerEnv, open: Open): Promise<void> {
   if (!last && deletePending && open.kind === 'dir') {
     for (const o of env.inodes.opensOf(open.ino)) o.notify?.end(NT_STATUS.STATUS_DELETE_PENDING);
   }
+  // Its last name went (over NFS, S3 or another open) while it was open: the file goes now.
+  const unlinked = last ? ns.releaseUnlinked(open.ino) : undefined;
+  if (unlinked) return unlinked.then(() => ns.flushDeferred());
   const remove = last && deletePending && open.parentIno !== 0n && open.session.cred !== undefined;
   if (remove) return deleteOnClose(env, open).then(() => env.ns.flushDeferred());
   if (streamDeleted && open.session.cred !== undefined)

@@ -259,6 +259,11 @@ export class InodeOpens {
     yield* ofStream(this.byIno.get(ino)?.opens ?? [], undefined);
   }
 
+  /** Whether the file has an open (its last name going then leaves it until its last close). */
+  isOpen(ino: bigint): boolean {
+    return this.byIno.has(ino);
+  }
+
   opensOf(ino: bigint): readonly Open[] {
     return [...(this.byIno.get(ino)?.opens ?? [])];
   }

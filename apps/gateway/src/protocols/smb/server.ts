@@ -100,9 +100,12 @@ export class SmbServer implements ProtocolServer {
     await this.acceptor.listen();
     const unregister = this.ctx.ns.caching.register(cachingHolder(this.env));
     const leave = joinOpenHolds(this.env);
+    const inodes = this.env.inodes;
+    this.ctx.ns.heldOpen = (ino) => inodes.isOpen(ino);
     this.stopRecalls = () => {
       unregister();
       leave();
+      this.ctx.ns.heldOpen = () => false;
     };
     await this.mdns.update(this.ctx.config);
     // A user disabled or removed through this gateway loses its sessions at once; through the

@@ -20,6 +20,7 @@ import {
   MAX_LINKS,
   type NodeSpec,
   noEffects,
+  OPEN_UNLINKED,
   ROOT_INO,
   type TxContext,
   TYPE_CODES,
@@ -248,8 +249,15 @@ export function* unlinkEntry(
   fx.touched.push(dir.ino, node.ino);
   fx.names.push([dir.ino, name]);
   fx.entries.push(entry('removed', dir.ino, name, node.ino, typeOfCode(node.type)));
-  if (isDir || node.nlink <= 1n) yield* destroyInode(ctx, node, fx);
-  else yield* run('addNlink', -1, now, node.ino);
+  if (isDir) yield* destroyInode(ctx, node, fx);
+  else if (node.nlink > 1n) yield* run('addNlink', -1, now, node.ino);
+  else if (typeOfCode(node.type) === 'file' && ctx.heldOpen(node.ino)) {
+    // Held open (SMB): no name, still there for that open; gone at its last close, or at the
+    // next start (recovery removes it like an unfinished upload).
+    yield* run('addNlink', -1, now, node.ino);
+    yield* run('insertDetached', node.ino, now, OPEN_UNLINKED, null);
+    fx.unlinkedOpen = [...(fx.unlinkedOpen ?? []), node.ino];
+  } else yield* destroyInode(ctx, node, fx);
 }
 
 export function* rename(

@@ -100,6 +100,8 @@ export interface Effects {
   after?: Map<bigint, AfterImage>;
   /** Set once the commit itself brought the caches up to date (MetadataStore.committed). */
   cached?: boolean;
+  /** Files whose last name went while held open: detached until their last close. */
+  unlinkedOpen?: bigint[];
 }
 
 /** An inode's attributes and data layout as a transaction left them. */
@@ -139,6 +141,9 @@ export function collectEffects<T>(into: Effects[], body: () => T): T {
 }
 
 /** What the programs need besides the database: a clock, the quota gate, blob hints. */
+/** The purpose of a detached file whose last name went while a client held it open. */
+export const OPEN_UNLINKED = 'open-unlinked';
+
 export interface TxContext {
   now(): bigint;
   readonly gate: LedgerGate;
@@ -150,6 +155,12 @@ export interface TxContext {
   readonly firstRunIno: bigint;
   /** Whether this process has touched the inode's blob (set by the namespace). */
   mayHaveBlob(ino: bigint): boolean;
+  /**
+   * Whether a client of this process holds the file open (an SMB open; set by the namespace):
+   * removing its last name then leaves it detached — readable and writable through that open,
+   * as POSIX keeps an unlinked open file — until the last open closes (Namespace.releaseUnlinked).
+   */
+  heldOpen(ino: bigint): boolean;
 }
 
 /** Nanosecond wall clock that never goes backwards within a process. */

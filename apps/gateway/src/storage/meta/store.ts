@@ -51,6 +51,7 @@ export abstract class MetadataStore implements TxContext {
   retries = 0;
   /** Set by the namespace: whether this process has touched the inode's blob. */
   mayHaveBlob: (ino: bigint) => boolean = () => false;
+  heldOpen: (ino: bigint) => boolean = () => false;
   /**
    * Set by the namespace. A store whose transactions run without yielding (SQLite) calls it
    * right after each commit, in commit order, with the Effects the transaction's programs made
