@@ -140,10 +140,10 @@ export function collectEffects<T>(into: Effects[], body: () => T): T {
   }
 }
 
-/** What the programs need besides the database: a clock, the quota gate, blob hints. */
 /** The purpose of a detached file whose last name went while a client held it open. */
 export const OPEN_UNLINKED = 'open-unlinked';
 
+/** What the programs need besides the database: a clock, the quota gate, blob hints. */
 export interface TxContext {
   now(): bigint;
   readonly gate: LedgerGate;
