@@ -245,17 +245,21 @@ export class CircuitBreaker {
   private settle(p: Pending): boolean {
     this.pending.delete(p);
     if (this.trial === p) this.trial = undefined;
-    if (this.pending.size === 0 && this.watchdog) {
-      clearInterval(this.watchdog);
-      this.watchdog = undefined;
-    }
     return !p.hung;
   }
 
-  /** The watchdog's turn: each call waiting past slowCallMs is a failure, once. */
+  /**
+   * The watchdog's turn: each call waiting past slowCallMs is a failure, once. It stops itself
+   * when it finds no call out (not at each answer: calls one after another would make and clear
+   * a timer each).
+   */
   private sweep(): void {
     const limit = this.options.slowCallMs;
-    if (limit === undefined) return;
+    if (limit === undefined || this.pending.size === 0) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+      return;
+    }
     for (const p of this.pending) {
       if (p.hung) continue;
       const ms = this.waited(p.started, p.own);

@@ -13,7 +13,7 @@ import { DIR_MARKER_XATTR, type ObjectMetadata } from './metadata.ts';
 import { holdNs, lockStateOf } from './object-lock/retention.ts';
 import { DIR_MODE, ensureParents, pathConflict } from './objects.ts';
 import { checksumXattrs } from './stored-checksum.ts';
-import { retireForWrite, type VersioningStatus, versioningOf } from './versioning/writes.ts';
+import { freezeKept, retireForWrite, type VersioningStatus, versioningOf } from './versioning/writes.ts';
 import { MAX_XML_BYTES } from './xml.ts';
 
 /** Tries at linking an object whose prefix directories a concurrent DELETE removed meanwhile. */
@@ -197,12 +197,7 @@ async function linkInPlace(
     }
   }
   // The object replaced is a kept version now: read-only for the handles still open on it.
-  if (kept !== undefined) {
-    const ino = kept;
-    await env.versions.freeze(ino).catch((e: unknown) => {
-      env.log.warn({ err: e, key, ino: String(ino) }, 'S3 kept version not made read-only');
-    });
-  }
+  if (kept !== undefined) await freezeKept(env, kept, key);
   if (linked.changeId !== predicted) {
     const recorded = { ...etagXattrs(etag, linked.changeId), ...checksumXattrs(checksums, linked.changeId) };
     await ns.setXattrs(cred, ino, recorded, { quiet: true }).catch(() => {});

@@ -112,6 +112,16 @@ async function retire(
   return kept;
 }
 
+/**
+ * Makes the object a write or delete just replaced read-only as the version it now is
+ * (VersionStore.freeze). The write or delete is done either way: a failure here is logged.
+ */
+export async function freezeKept(env: S3Env, ino: bigint, key: string): Promise<void> {
+  await env.versions.freeze(ino).catch((e: unknown) => {
+    env.log.warn({ err: e, key, ino: String(ino) }, 'S3 kept version not made read-only');
+  });
+}
+
 export interface VersionedDelete {
   /** The id of the version deleted or of the delete marker made. */
   versionId: string;
@@ -164,7 +174,7 @@ export async function deleteVersioned(
         if (expect && isFsError(e, 'ESTALE')) return undefined;
         throw asS3Error(e);
       }
-      if (retired !== undefined) await versions.freeze(retired);
+      if (retired !== undefined) await freezeKept(env, retired, key);
       await pruneEmptyParents(env, cred, bucketIno, kp.dirs);
     }
     return { versionId, marker: true };
