@@ -35,10 +35,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const gateway = join(root, 'apps', 'gateway');
 const dist = join(gateway, 'dist');
 const entry = join(gateway, 'src', 'cli', 'main.ts');
-/** Worker-thread entry points, loaded by URL next to the module that starts them. */
+/** Worker-thread entry points, loaded by URL next to the module that starts them, and the modules they import. */
 const WORKERS = [
   'src/storage/sqlite/checkpointer.mjs',
   'src/storage/sqlite/wal-flusher.mjs',
+  'src/util/loop-watchdog.mjs',
+  'src/util/thread-state.mjs',
   'src/protocols/smb/crypto/aead-worker.mjs',
   'src/protocols/s3/checksums/hash-worker.mjs',
 ];

@@ -13,6 +13,7 @@ import { CLI_ACTOR_HEADER } from '../ops/admin/auth.ts';
 import { loadConfigDespiteTls, type TlsLenientResult } from '../ops/certs/lenient-config.ts';
 import { CliExit } from './context.ts';
 import { cliActor } from './format/identity-context.ts';
+import { stuckGateway } from './stuck-gateway.ts';
 
 /** The same file or folder: by real path where both exist (a symlinked state folder is itself). */
 export function samePath(a: string, b: string): boolean {
@@ -32,6 +33,16 @@ export class AdminApiError extends CliExit {
     message: string,
     readonly status: number,
     readonly body: unknown,
+  ) {
+    super(message, 1);
+  }
+}
+
+/** No answer from the admin API; `plain` says so without what /proc showed of a stuck gateway. */
+export class GatewayUnreachable extends CliExit {
+  constructor(
+    message: string,
+    readonly plain: string,
   ) {
     super(message, 1);
   }
@@ -171,7 +182,13 @@ export class AdminClient {
     if (e.code === 'ECONNREFUSED') {
       return new CliExit(`no gateway is running: nothing answers on ${this.baseUrl} (health.bind)`, 1);
     }
-    return new CliExit(`cannot reach the gateway at ${this.baseUrl} (health.bind): ${e.message}`, 1);
+    // Alive and silent: say what its event loop waits in, where this host can see it.
+    const stuck = pid === undefined ? undefined : stuckGateway(pid);
+    const why = stuck
+      ? `; the gateway (PID ${pid}) is stuck: ${stuck.summary} (./cfs diagnose unresponsive)`
+      : '';
+    const plain = `cannot reach the gateway at ${this.baseUrl} (health.bind): ${e.message}`;
+    return new GatewayUnreachable(`${plain}${why}`, plain);
   }
 
   private refused(method: string, url: URL, status: number, body: unknown): AdminApiError {

@@ -10,9 +10,10 @@ import type {
   SupportBundle,
 } from '../../ops/diagnostics/api.ts';
 import { TREE_IDS } from '../../ops/diagnostics/tree-ids.ts';
-import { AdminApiError, AdminClient, loadOperatorConfig } from '../admin-client.ts';
+import { AdminApiError, AdminClient, GatewayUnreachable, loadOperatorConfig } from '../admin-client.ts';
 import { CliExit, runCli } from '../context.ts';
 import type { CommandOutput } from '../format/output.ts';
+import { stuckGateway } from '../stuck-gateway.ts';
 
 export interface DiagnoseOptions {
   uid?: number;
@@ -116,23 +117,35 @@ function request(tree: DiagnosticTreeId, o: DiagnoseOptions): DiagnosticRequest 
  */
 function notAnswering(config: GatewayConfig, client: AdminClient, why: string): CommandOutput {
   const pid = runningGatewayPid(config.stateDir);
+  const stuck = pid === undefined ? undefined : stuckGateway(pid);
+  const pad = '          ';
+  const next =
+    pid === undefined
+      ? ['sudo systemctl start claudefs-gateway', './cfs gateway start --config …']
+      : stuck && stuck.commands.length > 0
+        ? [...stuck.commands, 'sudo systemctl restart claudefs-gateway    # runbook: if stuck, restart']
+        : [
+            `kill -HUP ${pid}    # re-reads the file (log_level: debug)`,
+            'sudo systemctl restart claudefs-gateway    # runbook: if stuck, restart',
+          ];
   const lines = [
     'diagnose unresponsive: Gateway unresponsive (the gateway did not answer; checked from this host)',
     '',
     `1.  FAIL  Is the process up?  [Emergency Procedures › Gateway Unresponsive]`,
-    `          ${why}`,
+    `${pad}${why}`,
     pid === undefined
-      ? `          · ${pidFilePath(config.stateDir)} names no running gateway (no file, a process gone, or another program): the gateway is not running`
-      : `          · ${pidFilePath(config.stateDir)}: PID ${pid} is alive but its admin API (${client.baseUrl}) does not answer: it is stuck`,
-    '          $ ps aux | grep claudefs-gateway    # runbook',
-    ...(pid === undefined
-      ? ['          $ sudo systemctl start claudefs-gateway', '          $ ./cfs gateway start --config …']
-      : [
-          `          $ kill -HUP ${pid}    # re-reads the file (log_level: debug)`,
-          '          $ sudo systemctl restart claudefs-gateway    # runbook: if stuck, restart',
-        ]),
+      ? `${pad}· ${pidFilePath(config.stateDir)} names no running gateway (no file, a process gone, or another program): the gateway is not running`
+      : `${pad}· ${pidFilePath(config.stateDir)}: PID ${pid} is alive but its admin API (${client.baseUrl}) does not answer: it is stuck`,
+    ...(stuck ? [`${pad}· ${stuck.summary}`] : []),
+    `${pad}$ ps aux | grep claudefs-gateway    # runbook`,
+    ...next.map((c) => `${pad}$ ${c}`),
+    ...(stuck ? [`${pad}note: ${stuck.restart}`] : []),
     '',
-    `conclusion: FAIL — ${pid === undefined ? 'the gateway is not running' : `the gateway (PID ${pid}) is running but does not answer`}`,
+    `conclusion: FAIL — ${
+      pid === undefined
+        ? 'the gateway is not running'
+        : `the gateway (PID ${pid}) is running but does not answer${stuck ? `: ${stuck.summary}` : ''}`
+    }`,
   ];
   return { stdout: `${lines.join('\n')}\n`, stderr: '', exitCode: 1 };
 }
@@ -165,7 +178,9 @@ export async function diagnoseCommand(
       if (e.status === 400 || e.status === 404) throw new CliExit(`diagnose ${tree}: ${e.message}`, 2);
       throw e;
     }
-    if (tree === 'unresponsive' && e instanceof CliExit) return notAnswering(config, client, e.message);
+    if (tree === 'unresponsive' && e instanceof CliExit) {
+      return notAnswering(config, client, e instanceof GatewayUnreachable ? e.plain : e.message);
+    }
     throw e;
   }
   let stderr = '';

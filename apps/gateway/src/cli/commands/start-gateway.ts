@@ -9,6 +9,7 @@ import type { HeldSighup } from '../../daemon/held-sighup.ts';
 import { createLogger } from '../../daemon/logger.ts';
 import { PROTOCOL_SERVERS } from '../../daemon/protocols.ts';
 import { isOperatorStartError } from '../../daemon/start-error.ts';
+import { LoopWatchdog } from '../../util/loop-watchdog.ts';
 import { CliExit, loadCliConfig } from '../context.ts';
 import type { StartOptions } from './start.ts';
 
@@ -43,6 +44,10 @@ export async function startGateway(
   const protocols = named.length > 0 ? named : PROTOCOLS.filter((p) => config[p].enabled);
   process.title = 'claudefs-gateway';
   const log = createLogger(config.logLevel, { name: config.node.name });
+  // Tells the log what the event loop waits in when it stops turning (a disk that hangs).
+  if (log.isLevelEnabled('error')) {
+    new LoopWatchdog({ pretty: process.stdout.isTTY === true, name: config.node.name }).start();
+  }
   const gateway = new Gateway(config, protocols, log);
 
   let exiting = false;

@@ -1,0 +1,155 @@
+/**
+ * A gateway that is alive and answers nothing — the runbook's "Gateway Unresponsive". Its event
+ * loop is held: by SIGSTOP (a debugger, a forgotten `kill -STOP`), or waiting on a metadata disk
+ * that has stopped answering (a real ext4 file system frozen with `fsfreeze` under the state
+ * folder, where meta.db and its WAL live). What the operator must get is the cause, from the
+ * tools they reach for: the log says what the main thread waits in and on which disk (the loop
+ * watchdog's own thread writes it), `./cfs diagnose unresponsive` and any other command say the
+ * same and what to do about it (a restart cannot end a process waiting on a disk). Once the
+ * disk answers, the gateway goes on by itself and what it was writing is kept.
+ */
+import { equal, match, ok } from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { readThread } from '../../src/util/thread-state.mjs';
+import { CFS, writeGatewayConfig } from '../quota/fixture.ts';
+import { freeze, mountExt4, thaw } from '../support/loop-fs.ts';
+import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
+import { makeTempDir } from '../support/tmpdir.ts';
+import { requireTools } from '../support/tools.ts';
+import { waitFor } from '../support/wait.ts';
+
+const TOOLS = requireTools('nfs-cp', 'nfs-cat');
+
+describe('a gateway that answers nothing: stopped, or waiting on a frozen metadata disk', () => {
+  let dir: string;
+  let disk: string | undefined;
+  let file: string;
+  let gw: ProcessHandle;
+  let ports: { nfs: number; mount: number; health: number };
+
+  before(async () => {
+    if (TOOLS.skip) return;
+    dir = makeTempDir('stuck');
+    disk = mountExt4(join(dir, 'meta-fs'), '64M');
+    // Without root there is no disk to freeze; the state folder is an ordinary one for test 1.
+    const state = join(disk ?? dir, 'state');
+    file = await writeGatewayConfig(dir);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(`state_dir: ${dir}/state`, `state_dir: ${state}`));
+    const yaml = readFileSync(file, 'utf8');
+    const port = (re: RegExp) => Number(yaml.match(re)![1]);
+    ports = {
+      nfs: port(/nfs: \{ bind: 127\.0\.0\.1:(\d+)/),
+      mount: port(/mount_bind: 127\.0\.0\.1:(\d+)/),
+      health: port(/health: \{ bind: 127\.0\.0\.1:(\d+)/),
+    };
+    gw = spawnProcess(CFS, ['gateway', 'start', '--config', file], {
+      name: 'gateway',
+      env: { CFS_ADMIN_PASSWORD: 'stuck-admin-password-1' },
+    });
+    await gw.waitForLine(/gateway started/, 60_000);
+  });
+  after(async () => {
+    if (disk) thaw(disk);
+    if (gw) {
+      process.kill(gw.pid, 'SIGCONT');
+      await gw.stop();
+    }
+  });
+
+  const url = (name: string) =>
+    `nfs://127.0.0.1/export/${name}?nfsport=${ports.nfs}&mountport=${ports.mount}&uid=0&gid=0`;
+  const health = async () => {
+    const r = await fetch(`http://127.0.0.1:${ports.health}/health`, { signal: AbortSignal.timeout(2000) });
+    return r.status;
+  };
+
+  test('1 stopped (SIGSTOP): diagnose and the other commands say it is stopped and that SIGCONT lets it run', async (t) => {
+    if (TOOLS.skip) return t.skip(TOOLS.skip);
+    process.kill(gw.pid, 'SIGSTOP');
+    try {
+      await waitFor(() => readThread(gw.pid)?.state === 'T', 'the gateway to stop');
+      const d = await runCommand(CFS, ['diagnose', 'unresponsive', '--config', file], { timeoutMs: 60_000 });
+      equal(d.code, 1, d.output);
+      match(d.stdout, /no answer within 15000 ms\n/);
+      match(
+        d.stdout,
+        /^ {10}· its main thread is stopped \(SIGSTOP or a debugger\): it runs again on SIGCONT$/m,
+      );
+      match(d.stdout, new RegExp(`^ {10}\\$ kill -CONT ${gw.pid} +# lets it run again$`, 'm'));
+      match(d.stdout, /^ {10}note: a restart is not needed: it answers again once it runs$/m);
+      match(
+        d.stdout,
+        new RegExp(
+          `^conclusion: FAIL — the gateway \\(PID ${gw.pid}\\) is running but does not answer: its main thread is stopped`,
+          'm',
+        ),
+      );
+      // Any command that needs the gateway says the same after its own wait.
+      const s = await runCommand(CFS, ['smb', 'status', '--config', file], { timeoutMs: 60_000 });
+      equal(s.code, 1, s.output);
+      match(
+        s.stderr,
+        new RegExp(
+          `no answer within 10000 ms; the gateway \\(PID ${gw.pid}\\) is stuck: its main thread is stopped \\(SIGSTOP or a debugger\\): it runs again on SIGCONT \\(\\./cfs diagnose unresponsive\\)`,
+        ),
+      );
+    } finally {
+      process.kill(gw.pid, 'SIGCONT');
+    }
+    equal(await health(), 200);
+    // A stop of the whole process is not a blocked loop: the watchdog said nothing.
+    ok(!/event loop blocked/.test(gw.stdout()), gw.stdout());
+  });
+
+  test('2 metadata disk frozen: the log and diagnose name the call, the file and the disk; thawed, the write is answered and kept', async (t) => {
+    if (TOOLS.skip) return t.skip(TOOLS.skip);
+    if (!disk) return t.skip('needs root to mount an ext4 image on a loop device');
+    const mounted = disk;
+    const local = join(dir, 'hello.txt');
+    writeFileSync(local, 'written while the disk was frozen\n');
+    freeze(mounted);
+    let cp: ProcessHandle | undefined;
+    try {
+      // An NFS create commits to meta.db: the event loop waits on the frozen disk.
+      cp = spawnProcess('nfs-cp', [local, url('hello.txt')], { name: 'nfs-cp' });
+      const [line] = await gw.waitForLine(/^\{.*"msg":"event loop blocked for 10 s.*\}$/, 60_000);
+      const report = JSON.parse(line!) as {
+        level: number;
+        msg: string;
+        mainThread: { state: string; file?: string };
+      };
+      equal(report.level, 50);
+      equal(report.mainThread.state, 'D');
+      const inState = `${mounted}/state/meta\\.db\\S*`;
+      match(
+        report.msg,
+        new RegExp(
+          `^event loop blocked for 10 s: the main thread waits in the kernel, uninterruptible, (in \\w+ on ${inState} \\(ext4 file system ${mounted}, /dev/loop\\d+\\): the disk or network file system under it is not answering|outside a system call \\(a page fault on a memory-mapped file\\): the disk under that file is not answering); NFS, S3, SMB, /health and \\./cfs wait until it ends \\(\\./cfs diagnose unresponsive\\)$`,
+        ),
+      );
+
+      const d = await runCommand(CFS, ['diagnose', 'unresponsive', '--config', file], { timeoutMs: 60_000 });
+      equal(d.code, 1, d.output);
+      match(d.stdout, /^ {10}· its main thread waits in the kernel, uninterruptible/m);
+      match(d.stdout, /^ {10}\$ dmesg \| tail -20 +# what the kernel says of the disk/m);
+      if (report.mainThread.file) {
+        match(d.stdout, new RegExp(`^ {10}\\$ fsfreeze --unfreeze ${mounted} +# only if it was frozen`, 'm'));
+      }
+      match(
+        d.stdout,
+        /^ {10}note: a restart cannot end it before the disk answers: a process waiting on a disk ignores every signal, SIGKILL too/m,
+      );
+      equal(cp.stdout(), '', 'nfs-cp has had no answer');
+    } finally {
+      thaw(mounted);
+    }
+    const done = await cp.exited;
+    equal(done.code, 0, cp.output());
+    await gw.waitForLine(/event loop stood still for \d+\.\d s/, 30_000);
+    equal(await health(), 200);
+    const back = await runCommand('nfs-cat', [url('hello.txt')], { timeoutMs: 60_000 });
+    equal(back.stdout, 'written while the disk was frozen\n');
+  });
+});
