@@ -2,9 +2,9 @@
 import type { AppRouter } from '@claudefs/api';
 import { type ToastItem, ToastStack } from '@claudefs/ui';
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, splitLink } from '@trpc/client';
 import { createContext, type ReactNode, useCallback, useContext, useMemo, useRef, useState } from 'react';
-import { isGatewayDown, isUnauthorized } from '../lib/errors.ts';
+import { isGatewayDown, isGatewayStuck, isUnauthorized } from '../lib/errors.ts';
 import { TRPCProvider } from '../lib/trpc.ts';
 
 /** Fired when any call comes back 401: the session is gone (idle expiry, signed out elsewhere). */
@@ -21,8 +21,9 @@ function makeQueryClient(): QueryClient {
     defaultOptions: {
       queries: {
         staleTime: 2_000,
-        // A refusal will not change by asking again; an unreachable gateway may come back.
-        retry: (count, error) => isGatewayDown(error) && count < 1,
+        // A refusal will not change by asking again; an unreachable gateway may come back. One
+        // that did not answer in time has been waited for already.
+        retry: (count, error) => isGatewayDown(error) && !isGatewayStuck(error) && count < 1,
         retryDelay: 1_000,
       },
       mutations: { retry: false },
@@ -38,16 +39,26 @@ export function useToast(): Toast {
   return useContext(ToastContext);
 }
 
+const LIVENESS = new Set(['health', 'auth.session']);
+const LINK = {
+  url: '/api/trpc',
+  // Every change must carry it (the gateway's CSRF rule); harmless on reads.
+  headers: () => ({ 'x-cfs-csrf': '1' }),
+  fetch: (url: URL | RequestInfo, init?: RequestInit) => fetch(url, { ...init, credentials: 'same-origin' }),
+};
+
 export function Providers({ children }: { children: ReactNode }) {
   const [queryClient] = useState(makeQueryClient);
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
       links: [
-        httpBatchLink({
-          url: '/api/trpc',
-          // Every change must carry it (the gateway's CSRF rule); harmless on reads.
-          headers: () => ({ 'x-cfs-csrf': '1' }),
-          fetch: (url, init) => fetch(url, { ...init, credentials: 'same-origin' }),
+        // The health and session polls that tell whether the gateway answers go alone: batched
+        // with a slow query (a diagnostic run) they would wait for it, and the console's server
+        // gives only such lone requests a deadline (app/api/trpc: a stuck gateway's 504).
+        splitLink({
+          condition: (op) => LIVENESS.has(op.path),
+          true: httpLink(LINK),
+          false: httpBatchLink(LINK),
         }),
       ],
     }),

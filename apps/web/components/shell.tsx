@@ -6,7 +6,7 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { type ReactNode, useEffect, useRef, useState } from 'react';
 import { UNAUTHORIZED_EVENT, useToast } from '../app/providers.tsx';
-import { isGatewayDown, messageOf } from '../lib/errors.ts';
+import { isGatewayDown, isGatewayStuck, messageOf } from '../lib/errors.ts';
 import { healthWord } from '../lib/health.ts';
 import { SessionContext } from '../lib/session.ts';
 import { useTRPC } from '../lib/trpc.ts';
@@ -87,12 +87,22 @@ export function Shell({ children }: { children: ReactNode }) {
     }),
   );
 
-  const downBanner = gatewayDown ? (
+  const stuck =
+    (session.isError && isGatewayStuck(session.error)) || (health.isError && isGatewayStuck(health.error));
+  const downBanner = !gatewayDown ? null : stuck ? (
+    <Banner tone="critical" role="alert" title="Gateway not answering" className="mb-4">
+      The gateway takes connections but has not answered for 10 s: it is stuck, most often on a disk under it
+      that has stopped answering, or stopped by a signal. On the gateway's host,{' '}
+      <code>./cfs diagnose unresponsive</code> says what it waits in and what to do; its log says it too (
+      <code>event loop blocked for …</code>). Figures below may be stale; this page recovers by itself when
+      the gateway answers (checking every 5 s).
+    </Banner>
+  ) : (
     <Banner tone="critical" role="alert" title="Gateway unreachable" className="mb-4">
       The console cannot reach the gateway. Figures below may be stale; this page recovers by itself when the
       gateway answers (checking every 5 s).
     </Banner>
-  ) : null;
+  );
 
   if (session.isPending) {
     return (

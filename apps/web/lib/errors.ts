@@ -18,11 +18,17 @@ export function isGatewayDown(error: unknown): boolean {
   return s === 0 || s === 502 || s === 503 || s === 504;
 }
 
+/** The gateway took the connection and did not answer in time (the proxy's 504): stuck, not gone. */
+export function isGatewayStuck(error: unknown): boolean {
+  return httpStatusOf(error) === 504;
+}
+
 export function isUnauthorized(error: unknown): boolean {
   return httpStatusOf(error) === 401;
 }
 
 export function messageOf(error: unknown): string {
+  if (isGatewayStuck(error)) return 'The gateway does not answer.';
   if (isGatewayDown(error)) return 'The gateway cannot be reached.';
   if (error instanceof Error) return error.message;
   return String(error);

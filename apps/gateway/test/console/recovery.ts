@@ -11,7 +11,36 @@ const NOTICE_DEADLINE = 60_000;
 
 const downBanner = (p: Page) => p.getByRole('alert').filter({ hasText: 'Gateway unreachable' });
 
+const stuckBanner = (p: Page) => p.getByRole('alert').filter({ hasText: 'Gateway not answering' });
+
 export function recoveryTests(fx: ConsoleFixture): void {
+  test('13b with the gateway alive but answering nothing (SIGSTOP) the console says it is stuck and where to look; let run again, the console recovers by itself', async () => {
+    const p = await fx.ctx.newPage();
+    await p.goto(`${fx.base}/`);
+    await p.getByTestId('health-word').waitFor();
+    process.kill(fx.gw.pid, 'SIGSTOP');
+    try {
+      // The proxy gives health 10 s, then the console's next poll shows it.
+      await stuckBanner(p).waitFor({ timeout: NOTICE_DEADLINE });
+      const text = await stuckBanner(p).innerText();
+      match(text, /has not answered for 10 s: it is stuck/);
+      match(text, /On the gateway's host, \.\/cfs diagnose unresponsive says what it waits in/);
+      equal(await downBanner(p).count(), 0, 'not the banner of a gateway that is gone');
+      equal(await p.getByTestId('health-word').innerText(), 'unreachable');
+      await p.screenshot({ path: join(SHOTS, 'gateway-stuck.png') });
+    } finally {
+      process.kill(fx.gw.pid, 'SIGCONT');
+    }
+    await stuckBanner(p).waitFor({ state: 'detached', timeout: NOTICE_DEADLINE });
+    await p.waitForFunction(
+      () =>
+        /^(healthy|degraded)$/.test(document.querySelector('[data-testid="health-word"]')?.textContent ?? ''),
+      undefined,
+      { timeout: NOTICE_DEADLINE },
+    );
+    await p.close();
+  });
+
   test('14 with the gateway stopped every page says it is unreachable; started again on the same ports, the console recovers by itself', async () => {
     const p = await fx.ctx.newPage();
     const errors: string[] = [];

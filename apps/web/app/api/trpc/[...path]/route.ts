@@ -40,6 +40,26 @@ const DROP_RESPONSE = new Set([
   'content-length',
 ]);
 
+/**
+ * Procedures a live gateway answers at once (its cached health report, the session): a request
+ * of only these that has had no answer in ANSWER_DEADLINE_MS is a gateway that accepts
+ * connections and answers nothing — stuck, not slow. Others (a diagnostic run, a drain) may
+ * take minutes and get no deadline.
+ */
+const PROMPT = new Set(['health', 'auth.session']);
+const ANSWER_DEADLINE_MS = 10_000;
+
+/** 504 when `procedures` (a batch: `a,b`) are all prompt ones; no deadline otherwise. */
+function deadlineFor(procedures: string): number | undefined {
+  const names = decodeURIComponent(procedures.replace(/^\//, '')).split(',');
+  return names.every((n) => PROMPT.has(n)) ? ANSWER_DEADLINE_MS : undefined;
+}
+
+function gatewayError(status: 502 | 504, message: string): Response {
+  const code = status === 502 ? 'BAD_GATEWAY' : 'GATEWAY_TIMEOUT';
+  return Response.json({ error: { message, code: -32603, data: { code, httpStatus: status } } }, { status });
+}
+
 async function proxy(request: Request): Promise<Response> {
   const incoming = new URL(request.url);
   // The raw path keeps tRPC's batching syntax (`a,b`) exactly as the client sent it.
@@ -57,6 +77,10 @@ async function proxy(request: Request): Promise<Response> {
     headers.set('x-forwarded-for', browser);
 
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
+  const deadlineMs = deadlineFor(rest);
+  // Until the answer's head arrives; its body is not cut short.
+  const late = new AbortController();
+  const timer = deadlineMs === undefined ? undefined : setTimeout(() => late.abort(), deadlineMs);
   let upstream: Response;
   try {
     upstream = await fetch(target, {
@@ -65,20 +89,19 @@ async function proxy(request: Request): Promise<Response> {
       body: hasBody ? await request.arrayBuffer() : undefined,
       redirect: 'manual',
       cache: 'no-store',
-      signal: request.signal,
+      signal: AbortSignal.any([request.signal, late.signal]),
     });
   } catch (error) {
+    if (late.signal.aborted && !request.signal.aborted) {
+      return gatewayError(
+        504,
+        `the gateway at ${gatewayUrl()} took the connection but has not answered in ${deadlineMs! / 1000} s: it is stuck (on its host, ./cfs diagnose unresponsive says what it waits in)`,
+      );
+    }
     const reason = error instanceof Error ? error.message : String(error);
-    return Response.json(
-      {
-        error: {
-          message: `gateway unreachable at ${gatewayUrl()}: ${reason}`,
-          code: -32603,
-          data: { code: 'BAD_GATEWAY', httpStatus: 502 },
-        },
-      },
-      { status: 502 },
-    );
+    return gatewayError(502, `gateway unreachable at ${gatewayUrl()}: ${reason}`);
+  } finally {
+    clearTimeout(timer);
   }
 
   const responseHeaders = new Headers();
