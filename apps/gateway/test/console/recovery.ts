@@ -11,6 +11,15 @@ const NOTICE_DEADLINE = 60_000;
 
 const downBanner = (p: Page) => p.getByRole('alert').filter({ hasText: 'Gateway unreachable' });
 
+/** The overview's health word reads an answer again (healthy or degraded). */
+const answeringAgain = (p: Page) =>
+  p.waitForFunction(
+    () =>
+      /^(healthy|degraded)$/.test(document.querySelector('[data-testid="health-word"]')?.textContent ?? ''),
+    undefined,
+    { timeout: NOTICE_DEADLINE },
+  );
+
 const stuckBanner = (p: Page) => p.getByRole('alert').filter({ hasText: 'Gateway not answering' });
 
 export function recoveryTests(fx: ConsoleFixture): void {
@@ -32,12 +41,7 @@ export function recoveryTests(fx: ConsoleFixture): void {
       process.kill(fx.gw.pid, 'SIGCONT');
     }
     await stuckBanner(p).waitFor({ state: 'detached', timeout: NOTICE_DEADLINE });
-    await p.waitForFunction(
-      () =>
-        /^(healthy|degraded)$/.test(document.querySelector('[data-testid="health-word"]')?.textContent ?? ''),
-      undefined,
-      { timeout: NOTICE_DEADLINE },
-    );
+    await answeringAgain(p);
     await p.close();
   });
 
@@ -77,12 +81,7 @@ export function recoveryTests(fx: ConsoleFixture): void {
     fx.gw = await fx.startGateway();
     await nav.locator('a[href="/"]').click();
     await downBanner(p).waitFor({ state: 'detached', timeout: NOTICE_DEADLINE });
-    await p.waitForFunction(
-      () =>
-        /^(healthy|degraded)$/.test(document.querySelector('[data-testid="health-word"]')?.textContent ?? ''),
-      undefined,
-      { timeout: NOTICE_DEADLINE },
-    );
+    await answeringAgain(p);
     await p.locator('[data-testid="listener-address"]').first().waitFor({ timeout: NOTICE_DEADLINE });
     await p.screenshot({ path: join(SHOTS, 'gateway-recovered.png') });
     ok(
