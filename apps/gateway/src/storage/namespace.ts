@@ -22,6 +22,7 @@ import {
 import { type InodeRow, LAYOUT, toAttributes } from './meta/rows.ts';
 import type { MetadataStore } from './meta/store.ts';
 import { checkLookupName, PATH_MAX_BYTES, splitPath } from './names.ts';
+import { isEmptyHolds } from './open-holds.ts';
 import { effectiveAccess, R_OK, requireAccess, requireMutable, W_OK, X_OK } from './permissions.ts';
 import { withinLimits } from './quota-space.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -258,7 +259,7 @@ export class Namespace implements NamespaceApi {
     meta.mayHaveBlob = (ino) =>
       this.tailChecked.has(ino) || this.staleChecks.has(ino) || ino <= this.forgottenTailCheck;
     meta.committed = (made) => this.cacheCommitted(made);
-    meta.heldOpen = (ino) => this.heldOpen(ino);
+    meta.heldOpen = (ino) => this.heldOpen(ino) || this.heldElsewhere(ino);
   }
 
   /**
@@ -272,10 +273,36 @@ export class Namespace implements NamespaceApi {
   /** Files whose last name went while held open, detached until their last close. */
   private readonly unlinkedOpen = new Set<bigint>();
 
-  /** A held-open file's last close: when its last name went meanwhile, the file goes now. */
+  /** Whether other gateway nodes' SMB clients hold the file open (on a shared PostgreSQL). */
+  private heldElsewhere(ino: bigint): boolean {
+    const cluster = this.caching.cluster;
+    return cluster !== undefined && !isEmptyHolds(cluster.heldElsewhere(ino));
+  }
+
+  /**
+   * A held-open file's last close on this node: when its last name went meanwhile, the file
+   * goes now — unless other nodes' clients still hold it: the last of them to close removes
+   * it. With several nodes the name may have gone through another one, which left the file
+   * detached for this node's open; its count of links (0) and detached row say so.
+   */
   releaseUnlinked(ino: bigint): Promise<void> | undefined {
-    if (!this.unlinkedOpen.delete(ino)) return undefined;
-    return this.removeDetached(ino);
+    const here = this.unlinkedOpen.delete(ino);
+    const cluster = this.caching.cluster;
+    if (!cluster) return here ? this.removeDetached(ino) : undefined;
+    return (async () => {
+      if (!here) {
+        const a = await this.getattr(ino).catch(() => undefined);
+        if (a?.nlink !== 0) return;
+        const rows = await this.m.detached();
+        if (!rows.some((d) => d.ino === ino && d.purpose === OPEN_UNLINKED)) return;
+      }
+      if (this.heldElsewhere(ino)) {
+        // What they hold may be a close not yet recorded: ask them, then look again.
+        await cluster.settle(ino);
+        if (this.heldElsewhere(ino)) return;
+      }
+      await this.removeDetached(ino);
+    })();
   }
 
   /**
@@ -1560,8 +1587,11 @@ export class Namespace implements NamespaceApi {
     let detached = 0;
     const staleBefore = this.staleDetachedBefore();
     for (const d of await this.m.detached()) {
-      // An unlinked file held open by a client of an earlier run: no open survives a restart.
-      if ((d.purpose !== 'upload' && d.purpose !== OPEN_UNLINKED) || d.created >= staleBefore) continue;
+      if (d.purpose === OPEN_UNLINKED) {
+        // An unlinked file held open by a client of an earlier run — no open survives a restart —
+        // unless another node's clients hold it (it goes at their last close).
+        if (this.heldElsewhere(d.ino)) continue;
+      } else if (d.purpose !== 'upload' || d.created >= staleBefore) continue;
       await this.removeDetached(d.ino);
       detached++;
     }

@@ -23,6 +23,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { LocksReport, SmbOpenFilesReport } from '@claudefs/api';
+import pgDriver from 'pg';
+import { pgConnectionString } from '../../src/config/control-url.ts';
 import {
   decodeRes,
   encodeLockArgs,
@@ -33,7 +35,7 @@ import {
 import { RpcClient } from '../../src/protocols/rpc/client.ts';
 import { AcceptStat } from '../../src/protocols/rpc/constants.ts';
 import type { RpcCred } from '../../src/protocols/rpc/program.ts';
-import { ACCESS, CMD, DISPOSITION } from '../../src/protocols/smb/constants.ts';
+import { ACCESS, CMD, DISPOSITION, OPTION } from '../../src/protocols/smb/constants.ts';
 import { NT_STATUS } from '../../src/protocols/smb/deps.ts';
 import type { SmbStatus } from '../../src/protocols/smb/status-report.ts';
 import { SmbSession, StableHow } from '../crash/clients.ts';
@@ -901,6 +903,84 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     } finally {
       c1.close();
       await setBreakTimeout([a, b], undefined);
+    }
+  });
+
+  test("7g an SMB open on node b keeps its file when node a's NFS client removes the name, and through node a's restart; at its close on node b the file goes", async () => {
+    const { user, password } = b.access;
+    const smb = await connectedClient(b.access.smbPort, user, password, { dialects: SMB3 });
+    const nfsA = await c.nfs(a);
+    const db = new pgDriver.Client({ connectionString: pgConnectionString(c.metadataUrl) });
+    await db.connect();
+    const rows = async (sql: string, ino: string) => (await db.query(sql, [ino])).rows;
+    const read = async (fid: Buffer) => {
+      const r = await smb.request({ command: CMD.READ, body: readBody(fid, 0n, 4096) });
+      if (r.status !== 0) return `status 0x${r.status.toString(16)}`;
+      const at = r.body[2]!;
+      return r.raw.subarray(at, at + r.body.readUInt32LE(4)).toString();
+    };
+    try {
+      const created = await smb.request({
+        command: CMD.CREATE,
+        body: createBody(`${BUCKET}\\held-on-b.txt`, {
+          disposition: DISPOSITION.CREATE,
+          options: OPTION.NON_DIRECTORY_FILE,
+        }),
+      });
+      equal(created.status, 0, 'SMB create on node b');
+      const fid = fileIdOf(created);
+      equal(
+        (await smb.request({ command: CMD.WRITE, body: writeBody(fid, 0n, Buffer.from('held on b')) }))
+          .status,
+        0,
+      );
+      const [entry] = await rows(
+        'SELECT ino::text AS ino FROM claudefs.dirents WHERE name = $1',
+        'held-on-b.txt',
+      );
+      const ino = (entry as { ino: string }).ino;
+      // Node a learns of node b's open through the shared table.
+      await until("node a sees node b's open", 10_000, async () => {
+        const r = await c.cfs(a, ['smb', 'status', '--json']);
+        return (JSON.parse(r.stdout) as SmbStatus).elsewhere.some((e) => String(e.ino) === ino);
+      });
+
+      await nfsA.remove(await nfsA.mustLookup(nfsA.root, BUCKET), 'held-on-b.txt');
+      equal(
+        (await c.nfsCat(gc, `${BUCKET}/held-on-b.txt`)).code !== 0,
+        true,
+        'the name is gone on every node',
+      );
+      deepEqual(
+        (await rows('SELECT purpose FROM claudefs.detached WHERE ino = $1', ino)).map(
+          (r: { purpose: string }) => r.purpose,
+        ),
+        ['open-unlinked'],
+        'kept, with no name, for the open on node b',
+      );
+      equal(await read(fid), 'held on b');
+      equal(
+        (await smb.request({ command: CMD.WRITE, body: writeBody(fid, 5n, Buffer.from('ON B')) })).status,
+        0,
+      );
+      equal(await read(fid), 'held ON B');
+
+      // A restart of node a does not take the file node b's client holds.
+      await c.stopNode(a);
+      await c.startNode(a);
+      equal(await read(fid), 'held ON B', "node a's restart left the open's file");
+      equal((await rows('SELECT 1 FROM claudefs.inodes WHERE ino = $1', ino)).length, 1);
+
+      equal((await smb.request({ command: CMD.CLOSE, body: closeBody(fid) })).status, 0);
+      await until('the file to go at its last close', 10_000, async () => {
+        const left = await rows('SELECT 1 FROM claudefs.inodes WHERE ino = $1', ino);
+        const detached = await rows('SELECT 1 FROM claudefs.detached WHERE ino = $1', ino);
+        return left.length === 0 && detached.length === 0;
+      });
+    } finally {
+      smb.close();
+      nfsA.close();
+      await db.end();
     }
   });
 
