@@ -3,8 +3,8 @@ import { checkCopySourceConditions } from './conditions.ts';
 import type { S3Call } from './context.ts';
 import { S3Error } from './deps.ts';
 import { objectEtag } from './etag.ts';
-import { checkBucketName, keyPath } from './keys.ts';
-import { bucketDir, findObject } from './objects.ts';
+import { checkBucketName } from './keys.ts';
+import { bucketDir, findObject, readKeyPath } from './objects.ts';
 import { policyAllows } from './policy/bucket-policy.ts';
 import { findVersion } from './versioning/reads.ts';
 import { checkVersionId } from './versioning/writes.ts';
@@ -62,7 +62,7 @@ export async function openCopySource(call: S3Call): Promise<CopySource> {
   const dir = await bucketDir(call.env, call.cred, bucket);
   // Reading the source is a GetObject as far as the source bucket's policy is concerned.
   await policyAllows(call, 'GetObject', bucket, key, versionId !== undefined);
-  const kp = keyPath(key);
+  const kp = readKeyPath(key);
   const find = () =>
     versionId === undefined
       ? findObject(call.env, call.cred, dir.ino, key, kp)

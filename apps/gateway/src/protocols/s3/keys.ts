@@ -64,20 +64,38 @@ export interface KeyPath {
  * empty segments (`a//b`, a leading `/`), NUL — are refused with InvalidArgument.
  */
 export function keyPath(key: string): KeyPath {
+  const kp = mapKey(key);
+  if (kp instanceof S3Error) throw kp;
+  return kp;
+}
+
+/**
+ * keyPath, or undefined for a key the tree cannot hold, which therefore names no object: a
+ * read of it is NoSuchKey and a delete of it has nothing to do, as S3 answers for any key that
+ * is not there (AWS stores `a//b` as it is; a client listing, reading or deleting keys of its
+ * own must not fail on one). An empty key, or one over S3's 1,024 bytes, is still refused.
+ */
+export function heldKeyPath(key: string): KeyPath | undefined {
+  const kp = mapKey(key);
+  return kp instanceof S3Error ? undefined : kp;
+}
+
+/** The key's place in the tree, or the error that says why the tree cannot hold it. */
+function mapKey(key: string): KeyPath | S3Error {
   if (key.length === 0) throw new S3Error('InvalidArgument', 'The key must not be empty.');
   // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4): short
   // keys and segments need no byte count.
   if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
     throw new S3Error('KeyTooLongError', 'Your key is too long', { MaxSizeAllowed: String(MAX_KEY_BYTES) });
   }
-  if (key.includes('\0')) throw invalidKey('the key contains NUL');
+  if (key.includes('\0')) return invalidKey('the key contains NUL');
   const marker = key.endsWith('/');
   const parts = (marker ? key.slice(0, -1) : key).split('/');
   for (const p of parts) {
-    if (p === '') throw invalidKey('the key has an empty path segment');
-    if (p === '.' || p === '..') throw invalidKey('the key has a "." or ".." path segment');
+    if (p === '') return invalidKey('the key has an empty path segment');
+    if (p === '.' || p === '..') return invalidKey('the key has a "." or ".." path segment');
     if (p.length * 3 > MAX_SEGMENT_BYTES && Buffer.byteLength(p, 'utf8') > MAX_SEGMENT_BYTES) {
-      throw new S3Error(
+      return new S3Error(
         'KeyTooLongError',
         `A path segment of the key is longer than ${MAX_SEGMENT_BYTES} bytes`,
         {

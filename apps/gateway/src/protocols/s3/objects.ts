@@ -2,7 +2,7 @@ import { isFsError } from '../../storage/errors.ts';
 import { type Attributes, type Credential, type DirEntry, ROOT } from '../../storage/types.ts';
 import type { S3Env } from './context.ts';
 import { fromFsError, S3Error } from './deps.ts';
-import { isValidBucketName, type KeyPath } from './keys.ts';
+import { heldKeyPath, isValidBucketName, type KeyPath } from './keys.ts';
 import { DIR_MARKER_XATTR } from './metadata.ts';
 
 /** Mode of directories the S3 server creates (buckets, prefixes) and of objects. */
@@ -15,6 +15,13 @@ export function noSuchBucket(bucket: string): S3Error {
 
 export function noSuchKey(key: string): S3Error {
   return new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+}
+
+/** The path of a key a read names; a key no object can have here (keys.ts heldKeyPath) is NoSuchKey. */
+export function readKeyPath(key: string): KeyPath {
+  const kp = heldKeyPath(key);
+  if (!kp) throw noSuchKey(key);
+  return kp;
 }
 
 export function pathConflict(key: string, why: string): S3Error {

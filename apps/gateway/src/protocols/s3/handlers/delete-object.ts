@@ -2,7 +2,7 @@ import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes, Credential, RemoveExpectation } from '../../../storage/types.ts';
 import type { S3Call, S3Env, S3Reply } from '../context.ts';
 import { asS3Error } from '../deps.ts';
-import { keyPath } from '../keys.ts';
+import { heldKeyPath } from '../keys.ts';
 import { DIR_MARKER_XATTR } from '../metadata.ts';
 import { bypassAsked } from '../object-lock/retention.ts';
 import { bucketDir, parentDir, pruneEmptyParents } from '../objects.ts';
@@ -55,9 +55,11 @@ export async function deleteKey(
   versionId: string | undefined,
   bypass = false,
 ): Promise<VersionedDelete | undefined> {
-  const kp = keyPath(key);
+  const kp = heldKeyPath(key);
+  if (versionId !== undefined) checkVersionId(versionId);
+  // A key no object can have here: nothing to delete, as for any key that is not there.
+  if (!kp) return undefined;
   if (versionId !== undefined) {
-    checkVersionId(versionId);
     if (kp.marker) {
       if (versionId === NULL_VERSION) await removeKey(env, cred, bucket.ino, key);
       return undefined;
@@ -84,7 +86,8 @@ export async function removeKey(
   key: string,
   expect?: RemoveExpectation,
 ): Promise<boolean> {
-  const kp = keyPath(key);
+  const kp = heldKeyPath(key);
+  if (!kp) return false;
   const { ns } = env;
   const status = expect && !kp.marker ? await versioningOf(env, bucketIno) : undefined;
   if (status) return (await deleteVersioned(env, status, cred, bucketIno, key, kp, expect)) !== undefined;

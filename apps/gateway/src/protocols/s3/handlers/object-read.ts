@@ -5,10 +5,10 @@ import type { S3Call } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { isS3Error } from '../errors.ts';
 import { objectEtag, partSizes, quoted } from '../etag.ts';
-import { type KeyPath, keyPath } from '../keys.ts';
+import type { KeyPath } from '../keys.ts';
 import { metadataHeaders, RESPONSE_OVERRIDES } from '../metadata.ts';
 import { lockHeaders, lockStateOf } from '../object-lock/retention.ts';
-import { bucketDir, cachedReadable, findObject } from '../objects.ts';
+import { bucketDir, cachedReadable, findObject, readKeyPath } from '../objects.ts';
 import { checksumHeaders, storedChecksum } from '../stored-checksum.ts';
 import { findVersion } from '../versioning/reads.ts';
 import { VERSION_ID_XATTR } from '../versioning/store.ts';
@@ -96,7 +96,7 @@ export async function openObject(call: S3Call): Promise<ReadableObject> {
 async function describeObject(call: S3Call): Promise<ReadableObject> {
   const { query } = call;
   if (query.size > 0) checkReadParameters(call);
-  const kp = keyPath(call.key);
+  const kp = readKeyPath(call.key);
   const { ns } = call.env;
   const versionId = query.get('versionId');
   // An object read a moment ago: found, checked and described from the caches, no wait at all.

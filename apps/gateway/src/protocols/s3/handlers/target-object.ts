@@ -1,8 +1,7 @@
 import type { Attributes } from '../../../storage/types.ts';
 import type { S3Call } from '../context.ts';
 import { S3Error } from '../deps.ts';
-import { keyPath } from '../keys.ts';
-import { findObject } from '../objects.ts';
+import { findObject, readKeyPath } from '../objects.ts';
 import { findVersion } from '../versioning/reads.ts';
 import { checkVersionId } from '../versioning/writes.ts';
 import { openedBucket } from './head-bucket.ts';
@@ -22,7 +21,7 @@ export async function targetObject(
   mask: number,
 ): Promise<{ attrs: Attributes; bucket: Attributes; headers: Record<string, string>; etag?: string }> {
   const bucket = await openedBucket(call);
-  const kp = keyPath(call.key);
+  const kp = readKeyPath(call.key);
   const versionId = call.query.get('versionId');
   const { attrs, etag }: { attrs: Attributes; etag?: string } =
     versionId === undefined
