@@ -8,7 +8,7 @@
 // still for N s") when it runs again.
 //
 // A pause of the whole process (SIGSTOP, a VM stall) stops this thread too; a wait of its own
-// that overran by more than a tick is taken for one, and the count starts again.
+// that overran by more than a second is taken for one, and the count starts again.
 import { writeSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import { describeThread, readThread } from './thread-state.mjs';
