@@ -46,7 +46,7 @@ export async function endSessions(
       ended.push(row);
       env.log.warn(
         { ...row, reason },
-        `SMB session ${row.session} of ${row.user} from ${remote} ended (${openFiles} open files closed): ${reason}`,
+        `SMB session ${row.session} of ${row.user} from ${remote} ended (${openFiles} open ${openFiles === 1 ? 'file' : 'files'} closed): ${reason}`,
       );
     }
     if (![...c.sessions.values()].some((s) => s.state === 'valid'))
