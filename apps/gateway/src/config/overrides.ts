@@ -68,12 +68,14 @@ function isLogLevel(text: string): text is LogLevel {
  * /p` leaves a single export at /p: the file's export at that path if it has one, else one
  * with default settings — refused when the file limits its exports (clients, access, squash),
  * since the default is read-write to every host. Flags for a protocol that will not run are
- * refused rather than ignored. TLS files are checked again, and ports once more for clashes.
+ * refused rather than ignored. TLS files are checked again (unless `checkTlsFiles` is false:
+ * preflight reports on them as its certificates item), and ports once more for clashes.
  */
 export function applyOverrides(
   config: GatewayConfig,
   flags: OverrideFlags,
   named: readonly Protocol[],
+  options: { checkTlsFiles?: boolean } = {},
 ): OverrideResult {
   const protocols = [...new Set(named)];
   const next = structuredClone(config);
@@ -159,7 +161,7 @@ export function applyOverrides(
     if (isLogLevel(level)) next.logLevel = level;
     else problem('--log-level', `must be one of ${LOG_LEVELS.join(', ')}; got '${level}'`);
   }
-  applyTls(config, next, flags, notRunning('s3'), problem);
+  applyTls(config, next, flags, notRunning('s3'), problem, options.checkTlsFiles ?? true);
 
   for (const { listener, other } of findPortClashes(configuredListeners(next, protocols))) {
     // Said from the flag's side: the message names the listener the flag collides with.
@@ -178,6 +180,7 @@ function applyTls(
   flags: OverrideFlags,
   s3NotRunning: string | undefined,
   problem: Report,
+  checkFiles: boolean,
 ): void {
   if (flags.tlsCert === undefined && flags.tlsKey === undefined) return;
   const flag = flags.tlsCert !== undefined ? '--tls-cert' : '--tls-key';
@@ -193,6 +196,7 @@ function applyTls(
     return;
   }
   next.s3.tls = { cert, key };
+  if (!checkFiles) return;
   const domain = config.s3.domain;
   for (const finding of checkTlsPair(cert, key, domain === undefined ? {} : { domain })) {
     const fromFlag = finding.file === 'cert' ? flags.tlsCert !== undefined : flags.tlsKey !== undefined;

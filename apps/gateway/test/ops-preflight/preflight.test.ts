@@ -9,6 +9,7 @@ import type { PreflightResult } from '../../src/ops/preflight/result.ts';
 import { listeningSocketInodes, portOwners } from '../../src/ops/preflight/socket-owners.ts';
 import { makeCertificateSet } from '../ops-certs/fixtures.ts';
 import { CFS, type InProcessGateway, startInProcess, writeGatewayConfig } from '../ops-drain/fixture.ts';
+import { freePorts } from '../support/ports.ts';
 import { runCommand } from '../support/proc.ts';
 import { requireTools } from '../support/tools.ts';
 
@@ -128,6 +129,67 @@ describe('./cfs gateway preflight', () => {
     equal(line?.verdict, 'PASS');
     match(line?.message ?? '', /^CN=gateway\.claudefs\.local, 36[45] days left, key matches, self-signed$/);
   });
+
+  test(
+    "3b a start line's protocols and flags: what that start serves is checked — its --bind port, its --tls-cert files",
+    requireTools('openssl'),
+    async () => {
+      const certs = makeCertificateSet();
+      const cfg = await writeGatewayConfig('preflight-start-line');
+      const [busy = 0] = await freePorts(1);
+      const holder = await listen(busy);
+      try {
+        const r = await runCommand(
+          CFS,
+          [
+            'gateway',
+            'preflight',
+            's3',
+            '--config',
+            cfg.file,
+            '--bind',
+            `127.0.0.1:${busy}`,
+            '--tls-cert',
+            certs.expired.cert,
+            '--tls-key',
+            certs.expired.key,
+          ],
+          { timeoutMs: 60_000 },
+        );
+        equal(r.code, 1, r.output);
+        match(r.stdout, /^PASS configuration/m);
+        match(
+          r.stdout,
+          new RegExp(
+            `^FAIL port s3\\.bind: port ${busy} is in use by PID ${process.pid} \\(node\\), not by this gateway$`,
+            'm',
+          ),
+        );
+        ok(!/port (nfs|smb)\./.test(r.stdout), `only the protocols the start names:\n${r.stdout}`);
+        match(r.stdout, /^FAIL s3\.tls: .*expired on 2020-01-02/m);
+      } finally {
+        holder.close();
+      }
+      const good = await preflightCommand(cfg.file, {
+        json: true,
+        named: ['s3'],
+        flags: { tlsCert: certs.good.cert, tlsKey: certs.good.key },
+      });
+      const tls = (JSON.parse(good.stdout) as { results: PreflightResult[] }).results.find(
+        (x) => x.item === 's3.tls',
+      );
+      equal(tls?.verdict, 'PASS', good.stdout);
+      // A flag the start would refuse is the configuration item, as the start says it.
+      const refused = await preflightCommand(cfg.file, {
+        named: ['nfs'],
+        flags: { tlsCert: certs.good.cert },
+      });
+      equal(refused.exitCode, 1);
+      match(refused.stdout, /^FAIL configuration: .*--tls-cert applies to s3, and it is not being started/m);
+      const unknown = await preflightCommand(cfg.file, { named: ['ftp'] });
+      match(unknown.stdout, /^FAIL configuration: .*unknown protocol ftp: choose from nfs, s3, smb/m);
+    },
+  );
 
   test('4 an unusable configuration is one FAIL item, exit 1', async () => {
     const cfg = await writeGatewayConfig('preflight-invalid', ['limits: { max_connections: 0 }']);
