@@ -91,11 +91,11 @@ export function Shell({ children }: { children: ReactNode }) {
     (session.isError && isGatewayStuck(session.error)) || (health.isError && isGatewayStuck(health.error));
   const downBanner = !gatewayDown ? null : stuck ? (
     <Banner tone="critical" role="alert" title="Gateway not answering" className="mb-4">
-      The gateway takes connections but has not answered for 10 s: it is stuck, most often on a disk under it
-      that has stopped answering, or stopped by a signal. On the gateway's host,{' '}
-      <code>./cfs diagnose unresponsive</code> says what it waits in and what to do; its log says it too (
-      <code>event loop blocked for …</code>). Figures below may be stale; this page recovers by itself when
-      the gateway answers (checking every 5 s).
+      The gateway has not answered for 10 s: it is stuck — most often on a disk under it that has stopped
+      answering, or stopped by a signal — or the network drops what is sent to it. On the gateway's host,{' '}
+      <code>./cfs diagnose unresponsive</code> says which, what it waits in and what to do; its log says it
+      too (<code>event loop blocked for …</code>). Figures below may be stale; this page recovers by itself
+      when the gateway answers (checking every 5 s).
     </Banner>
   ) : (
     <Banner tone="critical" role="alert" title="Gateway unreachable" className="mb-4">

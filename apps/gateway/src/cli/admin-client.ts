@@ -184,7 +184,7 @@ export class AdminClient {
     }
     // Alive and silent: say what its event loop waits in, where this host can see it.
     const stuck = pid === undefined ? undefined : stuckGateway(pid);
-    const why = stuck
+    const why = stuck?.stuck
       ? `; the gateway (PID ${pid}) is stuck: ${stuck.summary} (./cfs diagnose unresponsive)`
       : '';
     const plain = `cannot reach the gateway at ${this.baseUrl} (health.bind): ${e.message}`;

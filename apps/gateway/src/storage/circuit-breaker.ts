@@ -50,6 +50,16 @@ const SQLITE_CODES: Array<[string, FsErrorCode]> = [
 ];
 const ERRNO_CODES: Record<string, FsErrorCode> = { ENOSPC: 'ENOSPC', EDQUOT: 'ENOSPC', EROFS: 'EROFS' };
 
+/**
+ * A backend whose disk is full (ENOSPC, EDQUOT, SQLITE_FULL) is not failing: it answers at
+ * once, reads and deletes work, and a delete gives room back. So such an error opens no
+ * circuit: writes are told the disk is full (NFS3ERR_NOSPC, S3 507, STATUS_DISK_FULL) rather
+ * than to come back later, which a client would do for as long as the disk stays full.
+ */
+function isFull(e: unknown): boolean {
+  return e instanceof FsError && e.code === 'ENOSPC';
+}
+
 /** The namespace error a backend failure becomes, or undefined when `e` is not one. */
 export function backendFailure(e: unknown, backend: Backend): FsError | undefined {
   if (e instanceof FsError) return undefined;
@@ -211,7 +221,8 @@ export class CircuitBreaker {
       p = this.watch(started, performance.now() - started, true);
       await answered;
     } catch (e) {
-      if (p === undefined || this.settle(p)) this.probed(e);
+      // A full disk fails the probe's write (the health check says so), not the backend.
+      if (p === undefined || this.settle(p)) this.probed(isFull(e) ? this.slowness(started, p?.own) : e);
       throw e;
     }
     if (this.settle(p)) this.probed(this.slowness(started, p.own));
@@ -307,10 +318,11 @@ export class CircuitBreaker {
 
   private classify(e: unknown, started: number, own: number): unknown {
     const failure = backendFailure(e, this.backend);
-    if (!failure) {
-      // A namespace error (ENOENT, EACCES, …) is the backend working as it should.
+    if (!failure || isFull(failure)) {
+      // A namespace error (ENOENT, EACCES, …) is the backend working as it should; so is a
+      // full disk: it answers at once, reads and deletes go on, and a write is told so.
       this.answered(started, own);
-      return e;
+      return failure ?? e;
     }
     this.failed(failure);
     return failure;
@@ -319,8 +331,9 @@ export class CircuitBreaker {
   /**
    * A background probe's outcome (after its calls went through run/runSync). Probe failures
    * are also counted on their own: `failureThreshold` failed probes in a row open the circuit
-   * even while client calls that still work (reads, when a full disk or a lock held by another
-   * process refuses every write) keep resetting the count of consecutive call failures.
+   * even while client calls that still work (reads, when a lock held by another process or a
+   * read-only file system refuses every write) keep resetting the count of consecutive call
+   * failures. A full disk is not a failure (isFull).
    */
   probed(error?: unknown): void {
     if (error === undefined) {

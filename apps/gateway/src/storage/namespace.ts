@@ -283,25 +283,32 @@ export class Namespace implements NamespaceApi {
    * A held-open file's last close on this node: when its last name went meanwhile, the file
    * goes now — unless other nodes' clients still hold it: the last of them to close removes
    * it. With several nodes the name may have gone through another one, which left the file
-   * detached for this node's open; its count of links (0) and detached row say so.
+   * detached for this node's open; its count of links (0) and detached row say so. Undefined
+   * when the file has its name (the close goes on as usual); else whether it was removed (when
+   * it was not, it stays for the other nodes' opens, and the close goes on as usual too).
    */
-  releaseUnlinked(ino: bigint): Promise<void> | undefined {
+  releaseUnlinked(ino: bigint): Promise<boolean> | undefined {
     const here = this.unlinkedOpen.delete(ino);
     const cluster = this.caching.cluster;
-    if (!cluster) return here ? this.removeDetached(ino) : undefined;
+    if (!cluster) return here ? this.removeDetached(ino).then(() => true) : undefined;
+    // Another node's removal reached this node's caches with its commit: a file whose cached
+    // attributes still count a link was not unlinked (the common close costs nothing more).
+    const cached = this.cachedAttrs(ino);
+    if (!here && cached !== undefined && cached.nlink > 0) return undefined;
     return (async () => {
       if (!here) {
         const a = await this.getattr(ino).catch(() => undefined);
-        if (a?.nlink !== 0) return;
+        if (a?.nlink !== 0) return false;
         const rows = await this.m.detached();
-        if (!rows.some((d) => d.ino === ino && d.purpose === OPEN_UNLINKED)) return;
+        if (!rows.some((d) => d.ino === ino && d.purpose === OPEN_UNLINKED)) return false;
       }
       if (this.heldElsewhere(ino)) {
         // What they hold may be a close not yet recorded: ask them, then look again.
         await cluster.settle(ino);
-        if (this.heldElsewhere(ino)) return;
+        if (this.heldElsewhere(ino)) return false;
       }
       await this.removeDetached(ino);
+      return true;
     })();
   }
 
@@ -369,8 +376,9 @@ export class Namespace implements NamespaceApi {
 
   /**
    * Health probes: real round trips through the breakers, so they open and close them. The
-   * metadata probe commits a write: a store that still reads but cannot commit (its file
-   * system full, its database locked by another process) is down for every mutation.
+   * metadata probe commits a write: a store that still reads but cannot commit (its database
+   * locked by another process) is down for every mutation; one whose disk is full fails the
+   * health check, but opens no circuit (circuit-breaker.ts isFull).
    */
   async probeMetadata(): Promise<void> {
     await this.breakers.metadata.probe(async () => {
@@ -900,19 +908,21 @@ export class Namespace implements NamespaceApi {
       }
     }
     for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
-    for (const ino of fx.unlinkedOpen ?? []) this.unlinkedOpen.add(ino);
+    // Held by this node's opens: their last close releases it (another node's, theirs).
+    for (const ino of fx.unlinkedOpen ?? []) if (this.heldOpen(ino)) this.unlinkedOpen.add(ino);
     this.onCommitted?.(fx);
     if (fx.freedBlobs.length > 0) {
       for (const b of fx.freedBlobs) {
         this.tailChecked.delete(b);
         this.staleChecks.delete(b);
       }
-      // Deleting data after the commit is durable; start-up retries whatever a crash left queued.
+      // Deleting data after the commit is durable; start-up retries whatever a crash left queued,
+      // and a deletion that failed (the data store out of reach) is tried again meanwhile.
       const blobs = fx.freedBlobs;
       const run = this.syncMeta()
         .then(() => this.d.remove(blobs))
         .then(() => this.m.dequeueGc(blobs))
-        .catch(() => {})
+        .catch(() => this.collectLater())
         .finally(() => this.gcRuns.delete(run));
       this.gcRuns.add(run);
     }
@@ -1576,26 +1586,60 @@ export class Namespace implements NamespaceApi {
     return this.meta.kind === 'postgres' ? now - CLUSTER_ORPHAN_AGE_NS : now + 1n;
   }
 
+  /** The retry of queued blob deletions, while one is due. */
+  private collectTimer: NodeJS.Timeout | undefined;
+  private collectDelayMs = 0;
+
+  /**
+   * Blobs whose deletion failed stay queued: every queued one is deleted again in 5 s, then
+   * at doubling intervals up to a minute while it keeps failing — so room a delete freed comes
+   * back once the data store answers, without a restart.
+   */
+  private collectLater(): void {
+    if (this.collectTimer || this.closed) return;
+    this.collectDelayMs = Math.min(60_000, this.collectDelayMs === 0 ? 5_000 : this.collectDelayMs * 2);
+    this.collectTimer = setTimeout(() => {
+      this.collectTimer = undefined;
+      const run = this.collectQueued()
+        .then(
+          () => {
+            this.collectDelayMs = 0;
+          },
+          () => this.collectLater(),
+        )
+        .finally(() => this.gcRuns.delete(run));
+      this.gcRuns.add(run);
+    }, this.collectDelayMs);
+    this.collectTimer.unref();
+  }
+
+  /** Deletes the data of every queued blob and takes them off the queue; how many there were. */
+  private async collectQueued(): Promise<number> {
+    const blobs = await this.m.pendingGc();
+    if (blobs.length === 0) return 0;
+    await this.d.remove(blobs);
+    await this.m.dequeueGc(blobs);
+    return blobs.length;
+  }
+
   /** Deletes data of blobs a crash left queued and uploads a previous run never linked. */
   async recover(): Promise<{ blobs: number; detached: number }> {
     // More than the uploads one run can have in flight (see createDetached).
     await this.m.skipInodeNumbers(1_000_000n);
     await this.syncMeta();
-    const blobs = await this.m.pendingGc();
-    await this.d.remove(blobs);
-    await this.m.dequeueGc(blobs);
+    const blobs = await this.collectQueued();
     let detached = 0;
     const staleBefore = this.staleDetachedBefore();
     for (const d of await this.m.detached()) {
-      if (d.purpose === OPEN_UNLINKED) {
-        // An unlinked file held open by a client of an earlier run — no open survives a restart —
-        // unless another node's clients hold it (it goes at their last close).
-        if (this.heldElsewhere(d.ino)) continue;
-      } else if (d.purpose !== 'upload' || d.created >= staleBefore) continue;
+      // An unlinked file held open by a client of an earlier run (no open survives a restart),
+      // or an upload never linked. With other nodes, only those an hour old, and an unlinked
+      // file only when none of their clients holds it (it goes at their last close).
+      if (d.purpose !== 'upload' && d.purpose !== OPEN_UNLINKED) continue;
+      if (d.created >= staleBefore || (d.purpose === OPEN_UNLINKED && this.heldElsewhere(d.ino))) continue;
       await this.removeDetached(d.ino);
       detached++;
     }
-    return { blobs: blobs.length, detached };
+    return { blobs, detached };
   }
 
   get barrierFlushes(): number {
@@ -1606,6 +1650,7 @@ export class Namespace implements NamespaceApi {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deferTimer);
+    clearTimeout(this.collectTimer);
     await Promise.all(this.gcRuns);
     await this.barrier.sync();
     await this.data.close();

@@ -65,9 +65,22 @@ function report(quietMs) {
   const line = pretty
     ? `[${new Date().toISOString().slice(11, 23)}] ERROR: ${msg}\n`
     : `${JSON.stringify({ level: 50, time: Date.now(), node: name, ...fields, msg })}\n`;
-  try {
-    writeSync(fd, line);
-  } catch {
-    // Nowhere to say it.
+  say(Buffer.from(line));
+}
+
+/**
+ * Writes the whole line. The log's descriptor may be non-blocking (Node makes a pipe or socket
+ * so when it opens process.stdout): while it is full, wait and try again, a second at most.
+ */
+function say(bytes) {
+  let at = 0;
+  for (let tries = 0; at < bytes.length && tries < 100; ) {
+    try {
+      at += writeSync(fd, bytes, at);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') return; // Nowhere to say it.
+      tries++;
+      Atomics.wait(state, STOP, 0, 10);
+    }
   }
 }

@@ -15,6 +15,8 @@ export interface LoopWatchdogOptions {
   blockedMs?: number;
   /** How often the main thread beats and the watchdog looks. */
   tickMs?: number;
+  /** The thread failed (it then watches no more). */
+  onError?: (e: Error) => void;
 }
 
 /**
@@ -32,6 +34,7 @@ export class LoopWatchdog {
 
   start(): void {
     if (this.worker) return;
+    Atomics.store(this.state, STOP, 0);
     const tickMs = this.o.tickMs ?? 500;
     const worker = new Worker(new URL('./loop-watchdog.mjs', import.meta.url), {
       workerData: {
@@ -44,8 +47,8 @@ export class LoopWatchdog {
       },
     });
     worker.unref();
-    // A watchdog that cannot run takes nothing else down.
-    worker.on('error', () => {});
+    // A watchdog that cannot run takes nothing else down; it is said once.
+    worker.on('error', (e) => this.o.onError?.(e));
     this.worker = worker;
     this.timer = setInterval(() => Atomics.add(this.state, BEAT, 1), tickMs);
     this.timer.unref();

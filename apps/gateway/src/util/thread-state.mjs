@@ -130,6 +130,8 @@ function fileOf(pid, call) {
   if (ON_PATH.has(call.name) && a0 !== undefined) return pathAt(pid, a0);
   if (ON_AT.has(call.name) && a0 !== undefined && a1 !== undefined) {
     const path = pathAt(pid, a1);
+    // An empty path (AT_EMPTY_PATH: Node's fstat is statx(fd, "")) is the descriptor itself.
+    if (path === '') return fdTarget(pid, a0);
     if (path === undefined || path.startsWith('/')) return path;
     const base = (a0 & 0xffffffffn) === AT_FDCWD ? cwdOf(pid) : fdTarget(pid, a0);
     return base === undefined ? path : `${base.replace(/\/$/, '')}/${path}`;
@@ -137,9 +139,15 @@ function fileOf(pid, call) {
   return undefined;
 }
 
+/** Control characters as \xNN: a file name may hold any byte but `/` and NUL. */
+function printable(text) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching the control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function fdTarget(pid, fd) {
   try {
-    return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    return printable(readlinkSync(`/proc/${pid}/fd/${fd}`));
   } catch {
     return undefined;
   }
@@ -147,13 +155,17 @@ function fdTarget(pid, fd) {
 
 function cwdOf(pid) {
   try {
-    return readlinkSync(`/proc/${pid}/cwd`);
+    return printable(readlinkSync(`/proc/${pid}/cwd`));
   } catch {
     return undefined;
   }
 }
 
-/** A NUL-ended string at `address` in the process's memory (at most 4 KiB), or undefined. */
+/**
+ * A NUL-ended string at `address` in the process's memory (at most 4 KiB), or undefined. Read
+ * while the call waits, so it is the path the call was given; control characters are escaped
+ * (it goes to a terminal and a log).
+ */
 function pathAt(pid, address) {
   if (address === 0n || address > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
   let fd;
@@ -162,7 +174,7 @@ function pathAt(pid, address) {
     const buf = Buffer.alloc(4096);
     const n = readSync(fd, buf, 0, buf.length, Number(address));
     const end = buf.subarray(0, n).indexOf(0);
-    return end <= 0 ? undefined : buf.toString('utf8', 0, end);
+    return end < 0 ? undefined : printable(buf.toString('utf8', 0, end));
   } catch {
     return undefined;
   } finally {
@@ -191,7 +203,11 @@ export function longestMount(text, path) {
     const under = point === '/' || path === point || path.startsWith(`${point}/`);
     if (!under || (best && point.length < best.mountPoint.length)) continue;
     const [type, source] = right.split(' ');
-    best = { mountPoint: point, type: type ?? '?', source: unescapeMount(source ?? '?') };
+    best = {
+      mountPoint: printable(point),
+      type: type ?? '?',
+      source: printable(unescapeMount(source ?? '?')),
+    };
   }
   return best;
 }
@@ -218,8 +234,8 @@ export function describeThread(t) {
       : 'waits in the kernel, uninterruptible, outside a system call (a page fault on a memory-mapped file): the disk under that file is not answering';
   }
   if (t.state === 'R') return 'is running on a CPU (a long synchronous computation or call)';
-  if (t.state === 'T' || t.state === 't')
-    return `is ${t.stateName} (SIGSTOP or a debugger): it runs again on SIGCONT`;
+  if (t.state === 'T') return 'is stopped (SIGSTOP): it runs again on SIGCONT';
+  if (t.state === 't') return 'is stopped by a debugger (ptrace): it runs again when the debugger lets it go';
   if (t.syscall) return `is ${t.stateName} in ${t.syscall}${on}`;
   return `is ${t.stateName}`;
 }

@@ -133,10 +133,10 @@ describe('the loop watchdog', () => {
       assert.equal(first!.level, 50);
       assert.match(
         first!.msg,
-        /^event loop blocked for 1 s: the main thread is sleeping in openat on .*held fifo \(.*\); NFS, S3, SMB, \/health and \.\/cfs wait until it ends \(\.\/cfs diagnose unresponsive\)$/,
+        /^event loop blocked for \d+ s: the main thread is sleeping in openat on .*held fifo \(.*\); NFS, S3, SMB, \/health and \.\/cfs wait until it ends \(\.\/cfs diagnose unresponsive\)$/,
       );
       assert.equal(first!.mainThread?.file, path);
-      assert.match(second!.msg, /^event loop blocked for 3 s: /);
+      assert.match(second!.msg, /^event loop blocked for \d+ s: /);
       assert.ok(second!.blockedMs >= 3000, `${second!.blockedMs}`);
       assert.ok(release(path), 'the child waits on the FIFO');
       await child.waitForLine(/^done$/, 10_000);
@@ -156,7 +156,7 @@ describe('the loop watchdog', () => {
       assert.ok(first, child.stdout());
       assert.match(
         first.msg,
-        /^event loop blocked for 1 s: the main thread is running on a CPU \(a long synchronous computation or call\) \(\d+ % of a core over a second\)/,
+        /^event loop blocked for \d+ s: the main thread is running on a CPU \(a long synchronous computation or call\) \(\d+ % of a core over a second\)/,
       );
       assert.equal(first.mainThread?.state, 'R');
     } finally {
@@ -172,7 +172,7 @@ describe('the loop watchdog', () => {
       await waitFor(() => readThread(child.pid)?.state === 'T', 'the child to stop');
       assert.match(
         describeThread(readThread(child.pid)!),
-        /^is stopped \(SIGSTOP or a debugger\): it runs again on SIGCONT$/,
+        /^is stopped \(SIGSTOP\): it runs again on SIGCONT$/,
       );
       await new Promise((r) => setTimeout(r, 2500));
       process.kill(child.pid, 'SIGCONT');

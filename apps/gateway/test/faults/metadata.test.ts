@@ -13,10 +13,12 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { type ProcessHandle, spawnProcess } from '../support/proc.ts';
 import {
+  describeFullRound,
   describeRound,
   faultGateway,
   faultRound,
   fillFileSystem,
+  fullRound,
   ON_EIO,
   ON_ENOSPC,
   OPEN_CIRCUIT,
@@ -28,10 +30,10 @@ const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
   const g = faultGateway('metadata', '8m');
 
-  test('1 the metadata file system fills up (a real 8 MiB tmpfs), then space is freed', async (t) => {
+  test('1 the metadata file system fills up (a real 8 MiB tmpfs): new names are refused as disk full, reads go on, no circuit opens; space freed, all goes on', async (t) => {
     if (!g.mounted) return t.skip('needs root to mount a tmpfs');
     let filler: { free(): void } | undefined;
-    const figures = await faultRound(g.rig, g.clients, {
+    const figures = await fullRound(g.rig, g.clients, {
       backend: 'metadata',
       label: 'metadata: file system full',
       apply: () => {
@@ -55,7 +57,7 @@ describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
       direct: ON_ENOSPC,
       cause: /ENOSPC: metadata backend: database or disk is full/,
     });
-    t.diagnostic(describeRound(figures));
+    t.diagnostic(describeFullRound(figures));
   });
 
   test('2 another process holds the database write lock (BEGIN EXCLUSIVE), then is killed', async (t) => {

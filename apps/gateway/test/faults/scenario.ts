@@ -81,7 +81,7 @@ const PAST_INLINE = Buffer.alloc(64 * 1024, 'lost');
 const smbName = (status: number) => (status === 0 ? 'STATUS_SUCCESS' : ntStatusName(status));
 
 /** A file written and acknowledged (NFS FILE_SYNC, S3 200, SMB FLUSH + CLOSE) over one protocol. */
-interface Acked {
+export interface Acked {
   protocol: ProtocolName;
   name: string;
   content: string;
@@ -315,6 +315,13 @@ export function assertAnswers(answers: Answer[], allowed: Expected[], when: stri
   }
 }
 
+/** A full disk's round, in one line (no assertion reads it). */
+export function describeFullRound(f: RoundFigures): string {
+  const list = (xs: Answer[]) =>
+    xs.map((a) => `${a.protocol} ${a.op} ${a.answer} ${a.ms.toFixed(1)} ms`).join('; ');
+  return `${f.label} | first requests: ${list(f.direct)} | later, circuit still closed: ${list(f.open)} | healthy again ${Math.round(f.recoveryMs)} ms after room was freed`;
+}
+
 /** A one-line account of a round's answers and their latencies (no assertion reads it). */
 export function describeRound(f: RoundFigures): string {
   const list = (xs: Answer[]) =>
@@ -322,15 +329,32 @@ export function describeRound(f: RoundFigures): string {
   return `${f.label} | before the circuit opened: ${list(f.direct)} | circuit open: ${list(f.open)} | closed by itself ${Math.round(f.recoveryMs)} ms after the fault was removed`;
 }
 
-export async function faultRound(rig: Rig, clients: Clients, spec: FaultSpec): Promise<RoundFigures> {
-  const breaker = rig.gw.ns.breakers[spec.backend];
+/**
+ * A round's start: files written and acknowledged before the fault, the fault applied, the
+ * first requests under it answered as `allowed` (the fault removed again if they are not).
+ */
+async function underFault(
+  clients: Clients,
+  spec: FaultSpec,
+  allowed: Expected[],
+): Promise<{ acked: Acked[]; direct: Answer[] }> {
   const acked = await clients.writeAcked('before');
-  let removed = false;
   await spec.apply();
   try {
     const direct = await clients.attempt(spec.backend);
-    assertAnswers(direct, [spec.direct, OPEN_CIRCUIT], `${spec.label}, first requests`);
+    assertAnswers(direct, allowed, `${spec.label}, first requests`);
+    return { acked, direct };
+  } catch (e) {
+    await spec.remove();
+    throw e;
+  }
+}
 
+export async function faultRound(rig: Rig, clients: Clients, spec: FaultSpec): Promise<RoundFigures> {
+  const breaker = rig.gw.ns.breakers[spec.backend];
+  const { acked, direct } = await underFault(clients, spec, [spec.direct, OPEN_CIRCUIT]);
+  let removed = false;
+  try {
     // Meanwhile a client keeps reading what still can be read: its successes must not keep
     // the circuit closed (the probes' failures open it).
     let reading = true;
@@ -408,6 +432,64 @@ export async function faultRound(rig: Rig, clients: Clients, spec: FaultSpec): P
         WAIT_MS,
       ).catch(() => {});
     }
+  }
+}
+
+/**
+ * A full file system is not an outage (circuit-breaker.ts isFull): its disk answers at once, so
+ * no circuit opens however many writes and probes it refuses. Writes that need room are told
+ * the disk is full, reads go on, `afterFull` (a delete that gives room back) runs, /health names
+ * the backend and the cause; once room is freed, new writes succeed and nothing acknowledged
+ * is lost.
+ */
+export async function fullRound(
+  rig: Rig,
+  clients: Clients,
+  spec: FaultSpec & { whileFull?: (acked: Acked[]) => Promise<void> },
+): Promise<RoundFigures> {
+  const breaker = rig.gw.ns.breakers[spec.backend];
+  const { acked, direct } = await underFault(clients, spec, [spec.direct]);
+  let removed = false;
+  try {
+    await until(
+      '/health to report the backend unhealthy, with its cause',
+      async () => {
+        const c = await rig.check(spec.backend);
+        return (
+          c.status === 'unhealthy' &&
+          spec.cause.test(c.message) &&
+          new RegExp(`${spec.backend} backend`).test(c.message)
+        );
+      },
+      WAIT_MS,
+    );
+    // Past failure_threshold (3) probes at 100 ms, and more writes refused: still closed.
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await clients.attempt(spec.backend);
+    assertAnswers(later, [spec.direct], `${spec.label}, later requests`);
+    equal(breaker.state, 'closed', `${spec.label}: a full disk opens no circuit`);
+    const health = await rig.health();
+    notEqual(health.checks.find((c) => c.name === other(spec.backend))?.status, 'unhealthy');
+    const { samples } = await scrape(rig.opsUrl);
+    equal(sampleValue(samples, 'gateway_circuit_breaker_state', { backend: spec.backend }), 0);
+    // Reads go on: every acknowledged file, over another protocol than the one that wrote it.
+    await clients.verify(acked);
+    await spec.whileFull?.(acked);
+
+    const t0 = performance.now();
+    removed = true;
+    await spec.remove();
+    await until(
+      '/health to stop reporting the backend unhealthy',
+      async () => (await rig.check(spec.backend)).status !== 'unhealthy',
+      WAIT_MS,
+    );
+    const recoveryMs = performance.now() - t0;
+    await clients.verify(acked);
+    await clients.verify(await clients.writeAcked('after'));
+    return { label: spec.label, direct, open: later, recoveryMs };
+  } finally {
+    if (!removed) await spec.remove();
   }
 }
 

@@ -11,17 +11,22 @@ import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { until } from '../diagnostics/fixture.ts';
 import { sampleValue, scrape } from '../metrics/fixture.ts';
 import {
+  BUCKET,
+  describeFullRound,
   describeRound,
   faultGateway,
   faultRound,
   fillFileSystem,
+  fullRound,
   ON_EIO,
   ON_ENOSPC,
   ON_EROFS,
   SLOW_BUT_DONE,
+  WAIT_MS,
 } from './scenario.ts';
 
 const ROOT_ONLY = 'needs root to mount a tmpfs and a read-only bind mount';
@@ -60,20 +65,33 @@ describe('transport faults, as NFS, S3 and SMB clients see them', () => {
     t.diagnostic(describeRound(figures));
   });
 
-  test('3 the data file system fills up (a real 24 MiB tmpfs), then space is freed', async (t) => {
+  test('3 the data file system fills up (a real 24 MiB tmpfs): writes are refused as disk full, reads go on, a delete gives its room back at once, no circuit opens; space freed, all goes on', async (t) => {
     if (!g.mounted) return t.skip(ROOT_ONLY);
     let filler: { free(): void } | undefined;
-    const figures = await faultRound(g.rig, g.clients, {
+    const big = 'big-before-full';
+    const figures = await fullRound(g.rig, g.clients, {
       backend: 'transport',
       label: 'transport: data file system full',
-      apply: () => {
+      apply: async () => {
+        await g.clients.s3.send(
+          new PutObjectCommand({ Bucket: BUCKET, Key: big, Body: Buffer.alloc(1 << 20, 'b') }),
+        );
         filler = fillFileSystem(g.home);
+      },
+      whileFull: async () => {
+        await g.clients.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: big }));
+        // Its blob is deleted now, not queued until the next start (a full disk's first fix).
+        await until(
+          "the deleted object's blob to be gone",
+          async () => (await g.rig.gw.ns.meta.pendingGc()).length === 0,
+          WAIT_MS,
+        );
       },
       remove: () => filler?.free(),
       direct: ON_ENOSPC,
       cause: /ENOSPC: no space left on device/,
     });
-    t.diagnostic(describeRound(figures));
+    t.diagnostic(describeFullRound(figures));
   });
 
   test('4 every data-store call fails with EIO (injected), then the fault clears', async (t) => {

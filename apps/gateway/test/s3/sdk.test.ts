@@ -357,6 +357,15 @@ describe('S3 with the AWS SDK: buckets and objects', () => {
         Key,
       );
     }
+    // As for any key: a bucket that is not there says so first; a version of it is NoSuchVersion.
+    equal(
+      (await s3Error(c.send(new GetObjectCommand({ Bucket: 'no-such-bucket', Key: 'a//b' })))).name,
+      'NoSuchBucket',
+    );
+    equal(
+      (await s3Error(c.send(new GetObjectCommand({ Bucket: 'photos', Key: 'a//b', VersionId: 'null' })))).name,
+      'NoSuchVersion',
+    );
     equal(
       (await s3Error(c.send(new PutObjectCommand({ Bucket: 'photos', Key: 'k'.repeat(1100), Body: 'x' }))))
         .name,

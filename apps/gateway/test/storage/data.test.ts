@@ -11,6 +11,7 @@ import { openNamespace } from '../../src/storage/open.ts';
 import { type Attributes, ROOT } from '../../src/storage/types.ts';
 import { holdNextCall, signal } from '../support/signal.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
+import { waitFor } from '../support/wait.ts';
 import { ALICE, BOB, type Fixture, openFixture, rejectsWith } from './fixture.ts';
 
 function blobCount(dir: string): number {
@@ -235,6 +236,36 @@ describe('file data', () => {
     await fx.ns.close();
     ok(!existsSync(path));
     await fx.reopen();
+  });
+
+  test('6b a blob whose deletion failed (the data store out of reach) is deleted again once it answers, without a restart', async () => {
+    const f = await fx.ns.create(ALICE, exp, 'retried', 0o644);
+    await fx.ns.write(ALICE, f.ino, 0n, Buffer.from('data'));
+    const data = fx.ns.data as LocalBlobStore;
+    const path = data.pathOf(f.ino);
+    const { remove } = data;
+    let refused = 0;
+    Object.assign(data, {
+      remove: () => {
+        refused++;
+        return Promise.reject(fsError('EIO', 'injected: the data store is out of reach'));
+      },
+    });
+    try {
+      await fx.ns.remove(ALICE, exp, 'retried');
+      await waitFor(() => refused > 0, 'the deletion to be tried', 5_000);
+      deepEqual(await fx.ns.meta.pendingGc(), [f.ino], 'queued, not forgotten');
+      ok(existsSync(path));
+    } finally {
+      Object.assign(data, { remove });
+    }
+    // Tried again on its own (5 s after the failure), not at the next start.
+    await waitFor(
+      async () => (await fx.ns.meta.pendingGc()).length === 0,
+      'the queued blob to be deleted',
+      20_000,
+    );
+    ok(!existsSync(path), 'the blob file is gone');
   });
 
   test('7 detached upload + compose: the new file is the parts in order, no bytes copied, linked atomically over the old', async () => {

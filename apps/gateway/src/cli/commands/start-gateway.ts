@@ -46,7 +46,15 @@ export async function startGateway(
   const log = createLogger(config.logLevel, { name: config.node.name });
   // Tells the log what the event loop waits in when it stops turning (a disk that hangs).
   if (log.isLevelEnabled('error')) {
-    new LoopWatchdog({ pretty: process.stdout.isTTY === true, name: config.node.name }).start();
+    new LoopWatchdog({
+      pretty: process.stdout.isTTY === true,
+      name: config.node.name,
+      onError: (e) =>
+        log.warn(
+          { err: e },
+          `loop watchdog stopped: ${e.message}; a blocked event loop will not be reported`,
+        ),
+    }).start();
   }
   const gateway = new Gateway(config, protocols, log);
 

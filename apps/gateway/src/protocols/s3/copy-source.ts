@@ -62,7 +62,7 @@ export async function openCopySource(call: S3Call): Promise<CopySource> {
   const dir = await bucketDir(call.env, call.cred, bucket);
   // Reading the source is a GetObject as far as the source bucket's policy is concerned.
   await policyAllows(call, 'GetObject', bucket, key, versionId !== undefined);
-  const kp = readKeyPath(key);
+  const kp = readKeyPath(key, versionId);
   const find = () =>
     versionId === undefined
       ? findObject(call.env, call.cred, dir.ino, key, kp)

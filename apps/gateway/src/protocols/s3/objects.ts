@@ -17,11 +17,16 @@ export function noSuchKey(key: string): S3Error {
   return new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
 }
 
-/** The path of a key a read names; a key no object can have here (keys.ts heldKeyPath) is NoSuchKey. */
-export function readKeyPath(key: string): KeyPath {
+/**
+ * The path of a key a read names (of its bucket, known to exist). A key no object can have
+ * here (keys.ts heldKeyPath) is NoSuchKey, or NoSuchVersion for a version of it.
+ */
+export function readKeyPath(key: string, versionId?: string): KeyPath {
   const kp = heldKeyPath(key);
-  if (!kp) throw noSuchKey(key);
-  return kp;
+  if (kp) return kp;
+  if (versionId !== undefined)
+    throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId }, {});
+  throw noSuchKey(key);
 }
 
 export function pathConflict(key: string, why: string): S3Error {

@@ -655,14 +655,18 @@ export class S3Server implements ProtocolServer {
       end(undefined);
     } catch (e) {
       const err = asS3Error(e);
-      if (err.status === 500 || err.status === 507) {
+      if (err.status === 500) {
         this.ctx.log.error({ err: e, op: row?.op, requestId, resource }, `S3 ${row?.op ?? 'request'} failed`);
       } else if (err.status === 503) {
         this.ctx.log.warn(
           { code: err.code, op: row?.op, requestId, resource },
           `S3 ${row?.op ?? 'request'} refused: ${err.message}`,
         );
-      } else if ((err.status === 403 || LOGGED_REFUSALS.has(err.code)) && !this.isProbe(req)) {
+      } else if (
+        // A full disk (507) too: said once in a while, without a stack, as clients retry.
+        err.status === 507 ||
+        ((err.status === 403 || LOGGED_REFUSALS.has(err.code)) && !this.isProbe(req))
+      ) {
         logRefusal(this.ctx.log, 'warn', req.socket.remoteAddress, `S3 request refused: ${err.code}`, {
           code: err.code,
           reason: err.message,

@@ -38,10 +38,25 @@ export function closeOpen(env: ServerEnv, open: Open): Promise<void> {
   if (!last && deletePending && open.kind === 'dir') {
     for (const o of env.inodes.opensOf(open.ino)) o.notify?.end(NT_STATUS.STATUS_DELETE_PENDING);
   }
-  // Its last name went (over NFS, S3 or another open) while it was open: the file goes now.
+  // Its last name went (over NFS, S3 or another open) while it was open: the file goes now
+  // (with other nodes, unless their clients still hold it).
   const unlinked = last ? ns.releaseUnlinked(open.ino) : undefined;
-  if (unlinked) return unlinked.then(() => ns.flushDeferred());
-  const remove = last && deletePending && open.parentIno !== 0n && open.session.cred !== undefined;
+  if (unlinked) {
+    return unlinked.then((removed) =>
+      removed ? ns.flushDeferred() : afterClose(env, open, deletePending, streamDeleted),
+    );
+  }
+  return afterClose(env, open, last && deletePending, streamDeleted);
+}
+
+/** What a close leaves to do: the delete on close, a stream's delete, the commit of its writes. */
+function afterClose(
+  env: ServerEnv,
+  open: Open,
+  deletePending: boolean,
+  streamDeleted: boolean,
+): Promise<void> {
+  const remove = deletePending && open.parentIno !== 0n && open.session.cred !== undefined;
   if (remove) return deleteOnClose(env, open).then(() => env.ns.flushDeferred());
   if (streamDeleted && open.session.cred !== undefined)
     return deleteStreamOnClose(env, open).then(() => env.ns.flushDeferred());

@@ -5,7 +5,7 @@ import type { S3Call } from '../context.ts';
 import { S3Error } from '../deps.ts';
 import { isS3Error } from '../errors.ts';
 import { objectEtag, partSizes, quoted } from '../etag.ts';
-import type { KeyPath } from '../keys.ts';
+import { heldKeyPath, type KeyPath } from '../keys.ts';
 import { metadataHeaders, RESPONSE_OVERRIDES } from '../metadata.ts';
 import { lockHeaders, lockStateOf } from '../object-lock/retention.ts';
 import { bucketDir, cachedReadable, findObject, readKeyPath } from '../objects.ts';
@@ -96,9 +96,14 @@ export async function openObject(call: S3Call): Promise<ReadableObject> {
 async function describeObject(call: S3Call): Promise<ReadableObject> {
   const { query } = call;
   if (query.size > 0) checkReadParameters(call);
-  const kp = readKeyPath(call.key);
-  const { ns } = call.env;
   const versionId = query.get('versionId');
+  // A key no object can have: its bucket's NoSuchBucket first, if it has none.
+  let kp = heldKeyPath(call.key);
+  if (!kp) {
+    await bucketDir(call.env, call.cred, call.bucket);
+    kp = readKeyPath(call.key, versionId);
+  }
+  const { ns } = call.env;
   // An object read a moment ago: found, checked and described from the caches, no wait at all.
   const cached = versionId === undefined ? cachedReadable(call.env, call.cred, call.bucket, kp) : undefined;
   const known = cached && knownView(call, cached, ns.cachedXattrs(cached.ino));

@@ -21,8 +21,8 @@ export async function targetObject(
   mask: number,
 ): Promise<{ attrs: Attributes; bucket: Attributes; headers: Record<string, string>; etag?: string }> {
   const bucket = await openedBucket(call);
-  const kp = readKeyPath(call.key);
   const versionId = call.query.get('versionId');
+  const kp = readKeyPath(call.key, versionId);
   const { attrs, etag }: { attrs: Attributes; etag?: string } =
     versionId === undefined
       ? await findObject(call.env, call.cred, bucket.ino, call.key, kp)

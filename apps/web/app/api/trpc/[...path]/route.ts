@@ -51,7 +51,12 @@ const ANSWER_DEADLINE_MS = 10_000;
 
 /** 504 when `procedures` (a batch: `a,b`) are all prompt ones; no deadline otherwise. */
 function deadlineFor(procedures: string): number | undefined {
-  const names = decodeURIComponent(procedures.replace(/^\//, '')).split(',');
+  let names: string[];
+  try {
+    names = decodeURIComponent(procedures.replace(/^\//, '')).split(',');
+  } catch {
+    return undefined; // A malformed escape: the gateway answers it, with no deadline here.
+  }
   return names.every((n) => PROMPT.has(n)) ? ANSWER_DEADLINE_MS : undefined;
 }
 
@@ -95,7 +100,7 @@ async function proxy(request: Request): Promise<Response> {
     if (late.signal.aborted && !request.signal.aborted) {
       return gatewayError(
         504,
-        `the gateway at ${gatewayUrl()} took the connection but has not answered in ${deadlineMs! / 1000} s: it is stuck (on its host, ./cfs diagnose unresponsive says what it waits in)`,
+        `the gateway at ${gatewayUrl()} has not answered in ${deadlineMs! / 1000} s: it is stuck, or the network drops what is sent to it (on its host, ./cfs diagnose unresponsive says which, and what it waits in)`,
       );
     }
     const reason = error instanceof Error ? error.message : String(error);
