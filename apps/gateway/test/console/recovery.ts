@@ -33,7 +33,10 @@ export function recoveryTests(fx: ConsoleFixture): void {
       await stuckBanner(p).waitFor({ timeout: NOTICE_DEADLINE });
       const text = await stuckBanner(p).innerText();
       match(text, /has not answered for 10 s: it is stuck/);
-      match(text, /On the gateway's host, \.\/cfs diagnose unresponsive says which, what it waits in and what to do/);
+      match(
+        text,
+        /On the gateway's host, \.\/cfs diagnose unresponsive says which, what it waits in and what to do/,
+      );
       equal(await downBanner(p).count(), 0, 'not the banner of a gateway that is gone');
       equal(await p.getByTestId('health-word').innerText(), 'unreachable');
       await p.screenshot({ path: join(SHOTS, 'gateway-stuck.png') });

@@ -1,4 +1,6 @@
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { statfsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fetchText } from '../support/http.ts';
 import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
@@ -11,8 +13,10 @@ describe('./cfs gateway start serves /metrics', () => {
   let opsUrl: string;
   let ports: Awaited<ReturnType<typeof writeConfig>>['ports'];
   let configFile: string;
+  let stateDir: string;
   before(async () => {
     const dir = makeTempDir('metrics-daemon');
+    stateDir = join(dir, 'state');
     const cfg = await writeConfig(dir, { probeInterval: '200ms', extra: 'limits: { max_connections: 64 }' });
     opsUrl = `http://127.0.0.1:${cfg.opsPort}`;
     ports = cfg.ports;
@@ -43,6 +47,20 @@ describe('./cfs gateway start serves /metrics', () => {
     for (const b of ['metadata', 'transport']) {
       equal(sampleValue(samples, 'gateway_circuit_breaker_state', { backend: b }), 0);
       equal(sampleValue(samples, 'gateway_backend_errors_total', { backend: b }), 0);
+    }
+    // The room on each backend's file system, as df says it (here both under the state folder).
+    const fs = statfsSync(stateDir, { bigint: true });
+    for (const b of ['metadata', 'transport']) {
+      equal(
+        sampleValue(samples, 'gateway_backend_capacity_bytes', { backend: b, kind: 'total' }),
+        Number(fs.blocks * fs.bsize),
+      );
+      const avail = sampleValue(samples, 'gateway_backend_capacity_bytes', {
+        backend: b,
+        kind: 'available',
+      })!;
+      // Other programs write to this disk meanwhile.
+      ok(Math.abs(avail - Number(fs.bavail * fs.bsize)) < 256 * 1024 * 1024, `${b} available ${avail}`);
     }
     equal(sampleValue(samples, 'gateway_draining'), 0);
     // An idle daemon: S3 has no reason to give way to NFS and SMB (ops/loop-share.ts).

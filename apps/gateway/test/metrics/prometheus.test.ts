@@ -1,4 +1,4 @@
-import { equal, ok } from 'node:assert/strict';
+import { deepEqual, equal, ok } from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +21,9 @@ const QUERIES = {
   errorRate: 'rate(gateway_errors_total[5m]) / rate(gateway_requests_total[5m])',
   p99: 'histogram_quantile(0.99, rate(gateway_latency_seconds_bucket[5m]))',
   connections: 'gateway_active_connections / gateway_max_connections',
+  /** The runbook's disk-space alert (its note under Sample Queries), without the threshold. */
+  roomLeft:
+    'gateway_backend_capacity_bytes{kind="available"} / ignoring(kind) gateway_backend_capacity_bytes{kind="total"}',
 };
 
 describe(
@@ -143,6 +146,12 @@ scrape_configs:
       equal(by.nfs, 0.2);
       equal(by.s3, 0.1);
       equal(by.smb, 0);
+    });
+
+    test('6 room left on each backend’s disk, as a share of its size', { timeout: 90_000 }, async () => {
+      const r = await query(QUERIES.roomLeft, (r) => r.length === 2);
+      deepEqual(r.map((s) => s.metric.backend).sort(), ['metadata', 'transport']);
+      for (const s of r) ok(num(s) > 0 && num(s) <= 1, JSON.stringify(s));
     });
   },
 );

@@ -363,7 +363,8 @@ describe('S3 with the AWS SDK: buckets and objects', () => {
       'NoSuchBucket',
     );
     equal(
-      (await s3Error(c.send(new GetObjectCommand({ Bucket: 'photos', Key: 'a//b', VersionId: 'null' })))).name,
+      (await s3Error(c.send(new GetObjectCommand({ Bucket: 'photos', Key: 'a//b', VersionId: 'null' }))))
+        .name,
       'NoSuchVersion',
     );
     equal(

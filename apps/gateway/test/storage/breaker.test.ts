@@ -102,7 +102,7 @@ describe('circuit breaker', () => {
     equal(b.state, 'open');
     ok(
       // Answered late, or counted by the watchdog before it answered (then only once).
-      /transport backend: (slow call|call not answered after) \d+ ms \(slow_call 20 ms\)/.test(
+      /transport backend: (slow call:|call not answered after) \d+ ms \(slow_call 20 ms\)/.test(
         b.snapshot().lastError?.message ?? '',
       ),
     );

@@ -5,6 +5,7 @@ import type { Backend, BreakerState } from '../../storage/circuit-breaker.ts';
 import { loopStalls } from '../../util/loop-stalls.ts';
 import { auditSuppressedTotal } from '../audit-limit.ts';
 import { signInThrottle } from '../trpc/session.ts';
+import { backendCapacity } from './capacity.ts';
 import type { QuotaReader } from './quota-reader.ts';
 import { LATENCY_BUCKETS, type RequestStats } from './request-stats.ts';
 
@@ -221,6 +222,13 @@ export function buildRegistry(gw: Gateway, stats: RequestStats, quotas: QuotaRea
     'Seconds the event loop stood still in those stalls',
     [],
     () => [[{}, loopStalls.counts.ms / 1000]],
+  );
+  gauge(
+    registry,
+    'gateway_backend_capacity_bytes',
+    'Size (kind="total") and room left to an unprivileged writer (kind="available", df\'s Avail) of the file system under each backend: meta.db\'s folder, the local data folder',
+    ['backend', 'kind'],
+    () => backendCapacity(gw),
   );
   gauge(
     registry,
