@@ -78,7 +78,12 @@ export function readThread(pid, tid = pid) {
   } catch {
     return thread;
   }
-  const call = parseSyscall(line, process.arch);
+  let call;
+  try {
+    call = parseSyscall(line, process.arch);
+  } catch {
+    return thread; // A line this reader does not know: the state alone.
+  }
   if (!call) return thread;
   thread.inSyscall = call.name !== undefined || call.number >= 0;
   if (call.number < 0) return thread;

@@ -2,8 +2,10 @@ import { equal } from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Nfsstat3, Proc } from '../../src/protocols/nfs/v3/constants.ts';
+import { CMD, DISPOSITION, OPTION } from '../../src/protocols/smb/constants.ts';
+import { ntStatusName } from '../../src/protocols/smb/deps.ts';
 import { A, R } from '../nfs-v3/wire.ts';
-import type { TestClient } from '../smb/client.ts';
+import { createBody, fileIdOf, type TestClient } from '../smb/client.ts';
 import { type NfsSession, Rig } from './rig.ts';
 
 /** A rig's bucket with one client of each protocol on it, for cross-protocol tests. */
@@ -41,4 +43,23 @@ export function bucketClients(bucket: string, prepare?: (s3: S3Client) => Promis
     await ctx.rig?.stop();
   });
   return ctx;
+}
+
+/**
+ * An SMB CREATE of the file `name` in `bucket` (created with DISPOSITION.CREATE, or opened with
+ * DISPOSITION.OPEN), which must succeed: its file id.
+ */
+export async function smbFile(
+  on: BucketClients,
+  bucket: string,
+  name: string,
+  disposition: number,
+): Promise<Buffer> {
+  const c = await on.smb.request({
+    command: CMD.CREATE,
+    body: createBody(`${bucket}\\${name}`, { disposition, options: OPTION.NON_DIRECTORY_FILE }),
+  });
+  const what = disposition === DISPOSITION.CREATE ? 'create' : 'open';
+  equal(c.status === 0 ? 'STATUS_SUCCESS' : ntStatusName(c.status), 'STATUS_SUCCESS', `SMB ${what} ${name}`);
+  return fileIdOf(c);
 }

@@ -17,12 +17,12 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { Proc, StableHow, statusName } from '../../src/protocols/nfs/v3/constants.ts';
-import { CMD, DISPOSITION, OPTION } from '../../src/protocols/smb/constants.ts';
+import { CMD, DISPOSITION } from '../../src/protocols/smb/constants.ts';
 import { ntStatusName } from '../../src/protocols/smb/deps.ts';
 import { KEPT_VERSION_HOLD, ROOT } from '../../src/storage/types.ts';
-import { bucketClients } from '../faults/bucket-clients.ts';
+import { bucketClients, smbFile } from '../faults/bucket-clients.ts';
 import { A, R } from '../nfs-v3/wire.ts';
-import { closeBody, createBody, fileIdOf, writeBody } from '../smb/client.ts';
+import { closeBody, writeBody } from '../smb/client.ts';
 
 const BUCKET = 'kept';
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -53,17 +53,7 @@ describe('kept S3 versions are read-only for the NFS handles and SMB opens taken
     );
   const nfsChmod = async (fh: Buffer) =>
     statusName((await on.nfs.call(Proc.SETATTR, A.setattr(fh, { mode: 0o600 }), R.wccOnly)).status);
-  const smbOpen = async (name: string) => {
-    const c = await on.smb.request({
-      command: CMD.CREATE,
-      body: createBody(`${BUCKET}\\${name}`, {
-        disposition: DISPOSITION.OPEN,
-        options: OPTION.NON_DIRECTORY_FILE,
-      }),
-    });
-    equal(smbName(c.status), 'STATUS_SUCCESS', `SMB open ${name}`);
-    return fileIdOf(c);
-  };
+  const smbOpen = (name: string) => smbFile(on, BUCKET, name, DISPOSITION.OPEN);
   const smbWrite = async (fid: Buffer, text: string) =>
     smbName(
       (await on.smb.request({ command: CMD.WRITE, body: writeBody(fid, 0n, Buffer.from(text)) })).status,

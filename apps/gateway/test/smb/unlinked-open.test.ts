@@ -12,7 +12,7 @@ import { CMD, DISPOSITION, OPTION } from '../../src/protocols/smb/constants.ts';
 import { ntStatusName } from '../../src/protocols/smb/deps.ts';
 import { OPEN_UNLINKED } from '../../src/storage/meta/model.ts';
 import { ROOT } from '../../src/storage/types.ts';
-import { bucketClients } from '../faults/bucket-clients.ts';
+import { bucketClients, smbFile } from '../faults/bucket-clients.ts';
 import { A, R } from '../nfs-v3/wire.ts';
 import { closeBody, createBody, fileIdOf, readBody, writeBody } from './client.ts';
 
@@ -23,15 +23,7 @@ describe('an SMB open outlives its file’s last name, removed or replaced over 
   const on = bucketClients(BUCKET);
 
   const smbCreate = async (name: string, text: string) => {
-    const c = await on.smb.request({
-      command: CMD.CREATE,
-      body: createBody(`${BUCKET}\\${name}`, {
-        disposition: DISPOSITION.CREATE,
-        options: OPTION.NON_DIRECTORY_FILE,
-      }),
-    });
-    equal(smbName(c.status), 'STATUS_SUCCESS', `SMB create ${name}`);
-    const fid = fileIdOf(c);
+    const fid = await smbFile(on, BUCKET, name, DISPOSITION.CREATE);
     equal(await smbWrite(fid, 0n, text), 'STATUS_SUCCESS');
     return fid;
   };

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Gateway } from '../../daemon/gateway.ts';
 import type { Backend } from '../../storage/circuit-breaker.ts';
 import { sqlitePath } from '../../storage/open.ts';
+import { loopTimeout } from '../../util/loop-stalls.ts';
 
 /** At most this long for a file system's figures: a disk that does not answer leaves its samples out. */
 const CAPACITY_WAIT_MS = 1000;
@@ -54,10 +55,9 @@ async function measured(
     () => waiting.delete(backend),
     () => waiting.delete(backend),
   );
-  let timer: NodeJS.Timeout | undefined;
+  let cancel = () => {};
   const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), CAPACITY_WAIT_MS);
-    timer.unref();
+    cancel = loopTimeout(CAPACITY_WAIT_MS, () => resolve(undefined), { unref: true });
   });
   try {
     const c = await Promise.race([pending, late]);
@@ -65,7 +65,7 @@ async function measured(
   } catch {
     return undefined;
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }
 
