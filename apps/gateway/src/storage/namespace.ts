@@ -259,7 +259,8 @@ export class Namespace implements NamespaceApi {
     meta.mayHaveBlob = (ino) =>
       this.tailChecked.has(ino) || this.staleChecks.has(ino) || ino <= this.forgottenTailCheck;
     meta.committed = (made) => this.cacheCommitted(made);
-    meta.heldOpen = (ino) => this.heldOpen(ino) || this.heldElsewhere(ino);
+    // Other nodes' opens: the transaction reads the shared table itself (meta/entries.ts).
+    meta.heldOpen = (ino) => this.heldOpen(ino);
   }
 
   /**
@@ -272,6 +273,13 @@ export class Namespace implements NamespaceApi {
 
   /** Files whose last name went while held open, detached until their last close. */
   private readonly unlinkedOpen = new Set<bigint>();
+  /**
+   * Files whose last name went through this node while only other nodes' clients held them:
+   * their last close there removes them, and so does this node once the shared table shows
+   * them held nowhere — that close may have come as the name went, not yet recorded, or
+   * before that node's caches had seen the name go.
+   */
+  private readonly unlinkedElsewhere = new Set<bigint>();
 
   /** Whether other gateway nodes' SMB clients hold the file open (on a shared PostgreSQL). */
   private heldElsewhere(ino: bigint): boolean {
@@ -302,14 +310,37 @@ export class Namespace implements NamespaceApi {
         const rows = await this.m.detached();
         if (!rows.some((d) => d.ino === ino && d.purpose === OPEN_UNLINKED)) return false;
       }
+      // The table itself: the view reloads in the background, and may not show an open that
+      // was recorded as the name went (no later one can come by name).
+      await cluster.refresh(ino);
       if (this.heldElsewhere(ino)) {
-        // What they hold may be a close not yet recorded: ask them, then look again.
+        // What they hold may be a close not yet recorded: ask them, then read the table again.
         await cluster.settle(ino);
+        await cluster.refresh(ino);
         if (this.heldElsewhere(ino)) return false;
       }
       await this.removeDetached(ino);
       return true;
     })();
+  }
+
+  /** Other nodes' clients hold nothing of the file now (as loaded from the shared table). */
+  releasedElsewhere(ino: bigint): void {
+    if (this.unlinkedElsewhere.has(ino)) this.releaseElsewhere(ino);
+  }
+
+  /**
+   * A file this node left nameless for other nodes' opens: removed when none holds it any
+   * more (releaseUnlinked asks them and reads the shared table), else watched until then.
+   */
+  private releaseElsewhere(ino: bigint): void {
+    this.unlinkedElsewhere.delete(ino);
+    const watch = () => this.unlinkedElsewhere.add(ino);
+    this.releaseUnlinked(ino)
+      ?.then((removed) => {
+        if (!removed && this.heldElsewhere(ino)) watch();
+      })
+      .catch(watch);
   }
 
   /**
@@ -908,8 +939,13 @@ export class Namespace implements NamespaceApi {
       }
     }
     for (const [dir, name] of fx.names) this.entries.delete(`${dir}/${name}`);
-    // Held by this node's opens: their last close releases it (another node's, theirs).
-    for (const ino of fx.unlinkedOpen ?? []) if (this.heldOpen(ino)) this.unlinkedOpen.add(ino);
+    // Held by this node's opens: their last close releases it. Held by another node's: theirs
+    // does — unless their last close came as the name went and was not yet recorded, which
+    // a look once they have recorded what they hold now finds.
+    for (const ino of fx.unlinkedOpen ?? []) {
+      if (this.heldOpen(ino)) this.unlinkedOpen.add(ino);
+      else this.releaseElsewhere(ino);
+    }
     this.onCommitted?.(fx);
     if (fx.freedBlobs.length > 0) {
       for (const b of fx.freedBlobs) {

@@ -68,6 +68,13 @@ export interface OpenHoldsCluster {
    * they gave up may not be recorded yet), and resolves once they answered.
    */
   settle(ino: bigint): Promise<void>;
+  /**
+   * Set by the namespace: called whenever the other nodes' clients are loaded holding nothing
+   * of a file (a file this node left nameless for them may go).
+   */
+  releasedElsewhere?: (ino: bigint) => void;
+  /** Loads what the other nodes' clients hold of the file from the shared table, now. */
+  refresh(ino: bigint): Promise<void>;
   /** What the other nodes' clients hold of the file, summed, as last loaded. */
   heldElsewhere(ino: bigint): OpenHolds;
   /** What the other nodes' clients hold, file by file, as last loaded (`./cfs smb status`). */

@@ -162,6 +162,40 @@ describe('a three-node cluster on PostgreSQL and an object store', {
     await pg?.destroy();
   });
 
+  /** Node b's SMB client, node a's NFS client and a PostgreSQL session for `use`, closed after. */
+  const smbOnBNfsOnA = async (
+    use: (t: {
+      smb: Awaited<ReturnType<typeof connectedClient>>;
+      nfsA: Awaited<ReturnType<Cluster['nfs']>>;
+      db: pgDriver.Client;
+      sql: (text: string, ...args: unknown[]) => Promise<pgDriver.QueryResult['rows']>;
+    }) => Promise<void>,
+  ): Promise<void> => {
+    const { user, password } = b.access;
+    const smb = await connectedClient(b.access.smbPort, user, password, { dialects: SMB3 });
+    const nfsA = await c.nfs(a);
+    const db = new pgDriver.Client({ connectionString: pgConnectionString(c.metadataUrl) });
+    await db.connect();
+    try {
+      await use({ smb, nfsA, db, sql: async (text, ...args) => (await db.query(text, args)).rows });
+    } finally {
+      smb.close();
+      nfsA.close();
+      await db.end();
+    }
+  };
+  /** Waits for a file to be gone for good: its inode and its detached record. */
+  const goneForGood = (
+    sql: (text: string, ...args: unknown[]) => Promise<unknown[]>,
+    ino: string,
+    what: string,
+  ) =>
+    until(what, 10_000, async () => {
+      const left = await sql('SELECT 1 FROM claudefs.inodes WHERE ino = $1', ino);
+      const detached = await sql('SELECT 1 FROM claudefs.detached WHERE ino = $1', ino);
+      return left.length === 0 && detached.length === 0;
+    });
+
   test('1 every node registers in the shared control plane: `./cfs gateway nodes` lists all three healthy', async () => {
     await until('three healthy nodes', 30_000, async () => {
       const r = await c.cfs(b, ['gateway', 'nodes', '--json']);
@@ -907,19 +941,13 @@ describe('a three-node cluster on PostgreSQL and an object store', {
   });
 
   test("7g an SMB open on node b keeps its file when node a's NFS client removes the name, and through node a's restart; at its close on node b the file goes", async () => {
-    const { user, password } = b.access;
-    const smb = await connectedClient(b.access.smbPort, user, password, { dialects: SMB3 });
-    const nfsA = await c.nfs(a);
-    const db = new pgDriver.Client({ connectionString: pgConnectionString(c.metadataUrl) });
-    await db.connect();
-    const rows = async (sql: string, ino: string) => (await db.query(sql, [ino])).rows;
-    const read = async (fid: Buffer) => {
-      const r = await smb.request({ command: CMD.READ, body: readBody(fid, 0n, 4096) });
-      if (r.status !== 0) return `status 0x${r.status.toString(16)}`;
-      const at = r.body[2]!;
-      return r.raw.subarray(at, at + r.body.readUInt32LE(4)).toString();
-    };
-    try {
+    await smbOnBNfsOnA(async ({ smb, nfsA, sql }) => {
+      const read = async (fid: Buffer) => {
+        const r = await smb.request({ command: CMD.READ, body: readBody(fid, 0n, 4096) });
+        if (r.status !== 0) return `status 0x${r.status.toString(16)}`;
+        const at = r.body[2]!;
+        return r.raw.subarray(at, at + r.body.readUInt32LE(4)).toString();
+      };
       const created = await smb.request({
         command: CMD.CREATE,
         body: createBody(`${BUCKET}\\held-on-b.txt`, {
@@ -934,7 +962,7 @@ describe('a three-node cluster on PostgreSQL and an object store', {
           .status,
         0,
       );
-      const [entry] = await rows(
+      const [entry] = await sql(
         'SELECT ino::text AS ino FROM claudefs.dirents WHERE name = $1',
         'held-on-b.txt',
       );
@@ -952,7 +980,7 @@ describe('a three-node cluster on PostgreSQL and an object store', {
         'the name is gone on every node',
       );
       deepEqual(
-        (await rows('SELECT purpose FROM claudefs.detached WHERE ino = $1', ino)).map(
+        (await sql('SELECT purpose FROM claudefs.detached WHERE ino = $1', ino)).map(
           (r: { purpose: string }) => r.purpose,
         ),
         ['open-unlinked'],
@@ -969,19 +997,113 @@ describe('a three-node cluster on PostgreSQL and an object store', {
       await c.stopNode(a);
       await c.startNode(a);
       equal(await read(fid), 'held ON B', "node a's restart left the open's file");
-      equal((await rows('SELECT 1 FROM claudefs.inodes WHERE ino = $1', ino)).length, 1);
+      equal((await sql('SELECT 1 FROM claudefs.inodes WHERE ino = $1', ino)).length, 1);
 
       equal((await smb.request({ command: CMD.CLOSE, body: closeBody(fid) })).status, 0);
-      await until('the file to go at its last close', 10_000, async () => {
-        const left = await rows('SELECT 1 FROM claudefs.inodes WHERE ino = $1', ino);
-        const detached = await rows('SELECT 1 FROM claudefs.detached WHERE ino = $1', ino);
-        return left.length === 0 && detached.length === 0;
+      await goneForGood(sql, ino, 'the file to go at its last close');
+    });
+  });
+
+  test("7h an SMB open on node b and node a's removal of its name at the same moment: whichever comes first, the open keeps the file or is told it is gone, never an open of nothing", async () => {
+    await smbOnBNfsOnA(async ({ smb, nfsA, sql: one }) => {
+      const openOnB = (name: string) =>
+        smb.request({
+          command: CMD.CREATE,
+          body: createBody(`${BUCKET}\\${name}`, {
+            disposition: DISPOSITION.OPEN,
+            access: ACCESS.FILE_READ_DATA | ACCESS.FILE_WRITE_DATA,
+            options: OPTION.NON_DIRECTORY_FILE,
+          }),
+        });
+      const dir = await nfsA.mustLookup(nfsA.root, BUCKET);
+      for (const first of ['open', 'removal'] as const) {
+        const name = `race-${first}-first.txt`;
+        await put(c, a, name, Buffer.from(`${first} first`));
+        const [row] = await one('SELECT ino::text AS ino FROM claudefs.dirents WHERE name = $1', name);
+        const ino = BigInt((row as { ino: string }).ino);
+        // The test takes the file's open-decision lock, so that the open and the removal queue
+        // for it in the order wanted, then lets them go at once: neither has seen the other.
+        await one('SELECT pg_advisory_lock(7413, $1::int)', String(ino % 2147483647n));
+        const waiting = (n: number) =>
+          until(`${n} waiting for the open-decision lock`, 10_000, async () => {
+            const [w] = await one(
+              "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 7413 AND objid::bigint = $1 AND NOT granted",
+              String(ino % 2147483647n),
+            );
+            return (w as { n: number }).n >= n;
+          });
+        let opened: ReturnType<typeof openOnB>;
+        let removed: ReturnType<typeof nfsA.remove>;
+        if (first === 'open') {
+          opened = openOnB(name);
+          await waiting(1);
+          removed = nfsA.remove(dir, name);
+          // A removal that does not wait for the open's decision is done before it is let go.
+          await Promise.race([waiting(2), removed]);
+        } else {
+          removed = nfsA.remove(dir, name);
+          await waiting(1);
+          opened = openOnB(name);
+          await waiting(2);
+        }
+        await one('SELECT pg_advisory_unlock(7413, $1::int)', String(ino % 2147483647n));
+        const [o] = await Promise.all([opened, removed]);
+        if (first === 'open') {
+          equal(o.status, 0, 'the open came first');
+          const fid = fileIdOf(o);
+          const r = await smb.request({ command: CMD.READ, body: readBody(fid, 0n, 4096) });
+          equal(r.status, 0, `the open reads the file whose name went after it (0x${r.status.toString(16)})`);
+          equal(r.raw.subarray(r.body[2]!, r.body[2]! + r.body.readUInt32LE(4)).toString(), 'open first');
+          deepEqual(
+            (await one('SELECT purpose FROM claudefs.detached WHERE ino = $1', String(ino))).map(
+              (d: { purpose: string }) => d.purpose,
+            ),
+            ['open-unlinked'],
+          );
+          equal((await smb.request({ command: CMD.CLOSE, body: closeBody(fid) })).status, 0);
+        } else {
+          equal(
+            o.status,
+            NT_STATUS.STATUS_OBJECT_NAME_NOT_FOUND,
+            `the removal came first: the open is told the file is gone (0x${o.status.toString(16)})`,
+          );
+        }
+        await goneForGood(one, String(ino), `${name} to go with its last close`);
+      }
+    });
+  });
+
+  test("7i node b's last close of a file not yet recorded as node a removes its name: the file still goes, not kept nameless for an open that is gone", async () => {
+    await smbOnBNfsOnA(async ({ smb, nfsA, db, sql: one }) => {
+      const name = 'closed-as-removed.txt';
+      await put(c, a, name, Buffer.from('closed on b'));
+      const [row] = await one('SELECT ino::text AS ino FROM claudefs.dirents WHERE name = $1', name);
+      const ino = (row as { ino: string }).ino;
+      const o = await smb.request({
+        command: CMD.CREATE,
+        body: createBody(`${BUCKET}\\${name}`, {
+          disposition: DISPOSITION.OPEN,
+          access: ACCESS.FILE_READ_DATA,
+          options: OPTION.NON_DIRECTORY_FILE,
+        }),
       });
-    } finally {
-      smb.close();
-      nfsA.close();
-      await db.end();
-    }
+      equal(o.status, 0);
+      // Node b's row of the open is held back (a row lock the test takes), as a close not yet
+      // recorded is: node a's removal still reads the open there, and keeps the file for it.
+      await db.query('BEGIN');
+      equal((await one('SELECT 1 FROM claudefs.open_holds WHERE ino = $1 FOR UPDATE', ino)).length, 1);
+      equal((await smb.request({ command: CMD.CLOSE, body: closeBody(fileIdOf(o)) })).status, 0);
+      await nfsA.remove(await nfsA.mustLookup(nfsA.root, BUCKET), name);
+      deepEqual(
+        (await one('SELECT purpose FROM claudefs.detached WHERE ino = $1', ino)).map(
+          (d: { purpose: string }) => d.purpose,
+        ),
+        ['open-unlinked'],
+        'kept for the open node b had not yet recorded closed',
+      );
+      await db.query('ROLLBACK');
+      await goneForGood(one, ino, 'the file to go once node b recorded its close');
+    });
   });
 
   test('8 PostgreSQL stopped: every node opens its metadata circuit by itself, answers fast, and heals when it returns', async () => {

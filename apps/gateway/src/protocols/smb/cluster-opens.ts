@@ -1,3 +1,4 @@
+import { isFsError } from '../../storage/errors.ts';
 import { NO_HOLDS, type OpenHolds } from '../../storage/open-holds.ts';
 import { OPLOCK_LEVEL_NONE } from './constants.ts';
 import type { RequestContext, ServerEnv } from './context.ts';
@@ -112,7 +113,8 @@ export async function claimOpen(ctx: RequestContext, open: Open, req: CachingReq
       grantCaching(ctx, open, req, others.caching);
     });
   } catch (e) {
-    if (e instanceof SmbError) throw e;
+    // Refused, or the file's last name went through another node as it was opened here.
+    if (e instanceof SmbError || isFsError(e, 'ENOENT')) throw e;
     ctx.env.log.warn(
       { err: e, path: open.path },
       `SMB open of ${open.path} not recorded: ${(e as Error).message}`,

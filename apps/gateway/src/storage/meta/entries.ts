@@ -251,13 +251,28 @@ export function* unlinkEntry(
   fx.entries.push(entry('removed', dir.ino, name, node.ino, typeOfCode(node.type)));
   if (isDir) yield* destroyInode(ctx, node, fx);
   else if (node.nlink > 1n) yield* run('addNlink', -1, now, node.ino);
-  else if (typeOfCode(node.type) === 'file' && ctx.heldOpen(node.ino)) {
+  else if (
+    typeOfCode(node.type) === 'file' &&
+    (ctx.heldOpen(node.ino) || (yield* openElsewhere(ctx, node.ino)))
+  ) {
     // Held open (SMB): no name, still there for that open; gone at its last close, or at the
     // next start (recovery removes it like an unfinished upload).
     yield* run('addNlink', -1, now, node.ino);
     yield* run('insertDetached', node.ino, now, OPEN_UNLINKED, null);
     fx.unlinkedOpen = [...(fx.unlinkedOpen ?? []), node.ino];
   } else yield* destroyInode(ctx, node, fx);
+}
+
+/**
+ * Whether another gateway process's SMB clients hold the file open, as the shared table says
+ * once their open decisions about it are done (PostgreSQL; false where one process owns the
+ * metadata). Read in the transaction, not from the background view of that table, which an
+ * open made a moment ago may not have reached yet.
+ */
+function* openElsewhere(ctx: TxContext, ino: bigint): Program<boolean> {
+  if (ctx.openHolder === undefined) return false;
+  yield* run('awaitOpenDecisions', ino);
+  return (yield* get('openElsewhere', ino, ctx.openHolder)) !== undefined;
 }
 
 export function* rename(

@@ -161,6 +161,12 @@ export interface TxContext {
    * as POSIX keeps an unlinked open file — until the last open closes (Namespace.releaseUnlinked).
    */
   heldOpen(ino: bigint): boolean;
+  /**
+   * This process's key in the SMB opens other gateway processes record (`open_holds`, on
+   * PostgreSQL), by which removing a file's last name asks whether they hold it; undefined
+   * while no other process shares the metadata (SQLite).
+   */
+  readonly openHolder?: number;
 }
 
 /** Nanosecond wall clock that never goes backwards within a process. */

@@ -1,4 +1,5 @@
 import { STREAM_XATTR_PREFIX } from '../annotations.ts';
+import { liveCondition, OPENS_CLASS } from '../postgres/advisory.ts';
 
 const STREAM_PREFIX_LENGTH = STREAM_XATTR_PREFIX.length;
 
@@ -100,6 +101,14 @@ export const STATEMENTS = {
   getMeta: 'SELECT value FROM meta WHERE key = ?',
   setMeta: 'INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)',
   countInodes: 'SELECT COUNT(*) AS n FROM inodes',
+  /**
+   * Waits until no other process is deciding an SMB open of the inode (PostgreSQL: its opens'
+   * advisory lock, held to the end of the transaction), so what openElsewhere reads next
+   * includes an open decided meanwhile. One process owns a SQLite database: nothing to wait for.
+   */
+  awaitOpenDecisions: 'SELECT ? AS ino',
+  /** A row if a live process other than `?` (2nd) records SMB opens of the inode (none on SQLite). */
+  openElsewhere: 'SELECT 1 AS one WHERE ? IS NULL AND ? IS NULL',
   /** Moves the inode counter forward by `?`; answers the next number it will hand out. */
   skipInodeNumbers: `UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'inodes' RETURNING seq + 1 AS next`,
 } as const;
@@ -142,6 +151,8 @@ export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   // A sequence never hands a number out twice, crash or not, and is shared by every node:
   // taking the next number marks this start (setval with a gap could move it backwards
   // when two nodes start at once). The gap argument is not needed here.
+  awaitOpenDecisions: `SELECT pg_advisory_xact_lock(${OPENS_CLASS}, (?::bigint % 2147483647)::int) IS NULL AS ino`,
+  openElsewhere: `SELECT 1 AS one FROM open_holds o WHERE o.ino = ? AND o.alive <> ? AND ${liveCondition('o')} LIMIT 1`,
   skipInodeNumbers: `SELECT nextval(pg_get_serial_sequence('inodes', 'ino')) + 0 * ?::bigint AS next`,
 };
 

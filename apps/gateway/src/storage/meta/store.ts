@@ -52,6 +52,8 @@ export abstract class MetadataStore implements TxContext {
   /** Set by the namespace: whether this process has touched the inode's blob. */
   mayHaveBlob: (ino: bigint) => boolean = () => false;
   heldOpen: (ino: bigint) => boolean = () => false;
+  /** Set when the namespace joins other gateway nodes (postgres/join-cluster.ts). */
+  openHolder: number | undefined;
   /**
    * Set by the namespace. A store whose transactions run without yielding (SQLite) calls it
    * right after each commit, in commit order, with the Effects the transaction's programs made

@@ -14,6 +14,12 @@ import type pg from 'pg';
 /** The liveness lock's class: (7411, alive key), held by the listening session of a process. */
 export const ALIVE_CLASS = 7411;
 
+/**
+ * The advisory lock class of an inode's SMB open decisions (share modes and caching,
+ * cluster-opens.ts), which removing the file's last name waits for too (meta/entries.ts).
+ */
+export const OPENS_CLASS = 7413;
+
 /** A row of `alias` (with an `alive` column) counts while its process holds its liveness lock. */
 export function liveCondition(alias: string): string {
   return `EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ${ALIVE_CLASS}
@@ -29,23 +35,24 @@ export interface Decided<T> {
 /**
  * One decision about an inode, in two round trips: `BEGIN`, the advisory lock (lockClass, ino)
  * and `read` in one; then `decide` with the rows read, and its writes with `COMMIT` in the
- * other — the next process deciding about the inode waits for that commit. Statements go as
- * text, values inlined (integers, or `pg.escapeLiteral` for text). Rolled back when `decide` or
- * a write throws (the error passed on); a connection that failed is not returned to the pool.
+ * other — the next process deciding about the inode waits for that commit. `read` may hold
+ * more statements: the rows of the first are `rows`, the others' results `more`. Statements go
+ * as text, values inlined (integers, or `pg.escapeLiteral` for text). Rolled back when `decide`
+ * or a write throws (the error passed on); a connection that failed is not returned to the pool.
  */
 export async function decideUnderInodeLock<R, T>(
   pool: pg.Pool,
   lockClass: number,
   ino: bigint,
   read: string,
-  decide: (rows: R[]) => Decided<T>,
+  decide: (rows: R[], more: pg.QueryResult[]) => Decided<T>,
 ): Promise<T> {
   return onConnection(pool, async (client, fail) => {
     try {
       const results = (await client.query(
         `BEGIN; SELECT pg_advisory_xact_lock(${lockClass}, ${ino % 2147483647n}); ${read}`,
       )) as unknown as pg.QueryResult[];
-      const { value, writes } = decide(results[2]!.rows as R[]);
+      const { value, writes } = decide(results[2]!.rows as R[], results.slice(3));
       await client.query([...writes, 'COMMIT'].join('; '));
       return value;
     } catch (e) {

@@ -4,6 +4,7 @@ import { KeyedQueue } from '../../util/keyed-queue.ts';
 import { loopTimeout } from '../../util/loop-stalls.ts';
 import { parseDuration } from '../../util/units.ts';
 import type { CachingHolder, RecallNeed } from '../caching-recall.ts';
+import { fsError } from '../errors.ts';
 import {
   isEmptyHolds,
   NO_HOLDS,
@@ -12,10 +13,7 @@ import {
   sameHolds,
   sumHolds,
 } from '../open-holds.ts';
-import { decideUnderInodeLock, liveCondition } from './advisory.ts';
-
-/** The advisory lock class of an inode's open decisions (share modes and caching). */
-const OPENS_CLASS = 7413;
+import { decideUnderInodeLock, liveCondition, OPENS_CLASS } from './advisory.ts';
 
 /** Lease bits, as the SMB server keeps them (MS-SMB2 §2.2.13.2.8). */
 const R = 0x1;
@@ -107,6 +105,7 @@ export interface OpensMessenger {
 export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
   readonly remote = true;
   localHolds: (ino: bigint) => OpenHolds = () => NO_HOLDS;
+  releasedElsewhere?: (ino: bigint) => void;
   /** The other nodes' holds, by inode and process. */
   private readonly view = new Map<bigint, Map<number, OpenHolds>>();
   /** The node names of the processes in the view. */
@@ -215,8 +214,11 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
         this.pool,
         OPENS_CLASS,
         ino,
-        this.othersSql(ino),
-        (others) => {
+        // The file itself: removed by another node as this open was being made, the open
+        // meets it gone (that node did not see the open, so it did not keep the file for it).
+        `${this.othersSql(ino)}; SELECT 1 AS present FROM inodes WHERE ino = ${ino}`,
+        (others, [file]) => {
+          if (file?.rowCount === 0) throw fsError('ENOENT', 'removed through another node', String(ino));
           this.setView(ino, others);
           const value = decide(sumHolds(this.view.get(ino)?.values() ?? []));
           stored = { ...this.localHolds(ino) };
@@ -327,7 +329,10 @@ export class ClusterOpens implements CachingHolder, OpenHoldsCluster {
   private setView(ino: bigint, rows: readonly HoldRow[]): void {
     for (const r of rows) this.nodes.set(Number(r.alive), r.node);
     const held = rows.map((r) => [Number(r.alive), holdsOf(r)] as const).filter(([, h]) => !isEmptyHolds(h));
-    if (held.length === 0) this.view.delete(ino);
-    else this.view.set(ino, new Map(held));
+    if (held.length > 0) this.view.set(ino, new Map(held));
+    else {
+      this.view.delete(ino);
+      this.releasedElsewhere?.(ino);
+    }
   }
 }

@@ -58,6 +58,8 @@ export async function joinCluster(
   );
   ns.onCommitted = (fx) => cluster.publish(fx);
   ns.cluster = cluster;
+  // Removing a file's last name asks the shared table whether other nodes' clients hold it.
+  meta.openHolder = locks.aliveKey;
   cluster.locks = {
     alive: locks.aliveSql(),
     changed: (inodes) => {
@@ -110,6 +112,7 @@ export async function joinCluster(
   ns.locks.cluster = locks;
   ns.caching.register(opens);
   ns.caching.cluster = opens;
+  opens.releasedElsewhere = (ino) => ns.releasedElsewhere(ino);
   cluster.peerStarted = () => ns.forgetTailChecks();
   await cluster.start();
   await locks.resync();
