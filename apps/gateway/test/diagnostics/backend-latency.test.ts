@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { TRPCError } from '@trpc/server';
 import { ROOT } from '../../src/storage/types.ts';
-import { type DiagGateway, path, startDiagGateway, step, until } from './fixture.ts';
+import { type DiagGateway, path, roomAt, startDiagGateway, step, until } from './fixture.ts';
 
 /**
  * A backend that fails for real (its data folder moved away) through the latency, backend and
@@ -60,7 +60,7 @@ describe('latency, backend and preflight wizards against a failing transport', (
 
   test('2 backend: open circuit, failing probe, A4 down by its own check; auto-close waits for recovery', async () => {
     const run = await g.as('viewer').diagnostics.run({ tree: 'backend' });
-    assert.deepEqual(path(run), ['circuits', 'probes', 'backend-status', 'auto-close']);
+    assert.deepEqual(path(run), ['circuits', 'probes', 'backend-status', 'space', 'auto-close']);
     assert.equal(step(run, 'circuits').outcome, 'open');
     assert.equal(step(run, 'probes').outcome, 'failing');
     const status = step(run, 'backend-status');
@@ -70,6 +70,9 @@ describe('latency, backend and preflight wizards against a failing transport', (
       status.commands?.product.includes('./cfs gateway preflight'),
       'the stand-in for curl A4/health',
     );
+    const space = step(run, 'space');
+    assert.match(space.summary, /transport disk \S+data: no figures: ENOENT/);
+    assert.equal(space.outcome, roomAt(g.dir) === 'room' ? 'no figures' : 'low');
     const auto = step(run, 'auto-close');
     assert.equal(auto.outcome, 'stays open');
     const circuits = auto.measured.circuits as Array<{ backend: string; nextProbeAt: number | null }>;
@@ -133,10 +136,15 @@ describe('latency, backend and preflight wizards against a failing transport', (
         ['circuits', 'closed'],
         ['probes', 'healthy'],
         ['backend-status', 'up'],
+        ['space', roomAt(g.dir)],
         ['auto-close', 'closed'],
       ],
     );
-    assert.equal(run.conclusion.verdict, 'pass');
+    assert.equal(run.conclusion.verdict, roomAt(g.dir) === 'room' ? 'pass' : 'warn');
+    assert.match(
+      step(run, 'space').summary,
+      roomAt(g.dir) === 'room' ? /^metadata \d+(\.\d)?% free, transport \d+(\.\d)?% free$/ : /left/,
+    );
   });
 
   test('5 latency, a CPU-bound process: above 80% of a core the wizard says scale out or tune', async (t) => {

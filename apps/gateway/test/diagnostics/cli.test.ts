@@ -8,7 +8,7 @@ import { openNamespace } from '../../src/storage/open.ts';
 import { ROOT } from '../../src/storage/types.ts';
 import { fetchText } from '../support/http.ts';
 import { type ProcessHandle, runCommand, spawnProcess } from '../support/proc.ts';
-import { CFS, until, writeConfig } from './fixture.ts';
+import { CFS, roomAt, until, writeConfig } from './fixture.ts';
 
 /**
  * `./cfs diagnose` as an operator runs it, against a gateway started as its own process with
@@ -120,6 +120,7 @@ describe('./cfs diagnose against a running gateway process', () => {
           ['circuits', 'open'],
           ['probes', 'failing'],
           ['backend-status', 'down'],
+          ['space', roomAt(cfg.dir) === 'room' ? 'no figures' : 'low'],
           ['auto-close', 'stays open'],
         ],
       );

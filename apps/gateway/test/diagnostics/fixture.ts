@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCaller, type Role } from '@claudefs/api';
@@ -98,4 +98,14 @@ export const until = (what: string, cond: () => boolean | Promise<boolean>, ms =
 /** A day-stamp as `openssl ca -startdate/-enddate` takes it: YYYYMMDDHHMMSSZ. */
 export function opensslTime(d: Date): string {
   return `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
+
+/**
+ * What the backend tree's room step finds on the file system under `folder` now, as statfs
+ * reads it (the test machine's own disk: its room is not the test's to choose).
+ */
+export function roomAt(folder: string): 'room' | 'low' | 'full' {
+  const s = statfsSync(folder, { bigint: true });
+  const left = Number(s.bavail) / Number(s.blocks);
+  return left < 0.01 ? 'full' : left < 0.15 ? 'low' : 'room';
 }

@@ -12,11 +12,12 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DiagnosticRun } from '../../src/ops/diagnostics/api.ts';
 import { Nfsstat3, Proc, StableHow, statusName } from '../../src/protocols/nfs/v3/constants.ts';
 import { CMD, DISPOSITION, OPTION } from '../../src/protocols/smb/constants.ts';
 import { ntStatusName } from '../../src/protocols/smb/deps.ts';
 import type { Backend } from '../../src/storage/circuit-breaker.ts';
-import { until } from '../diagnostics/fixture.ts';
+import { CFS, until } from '../diagnostics/fixture.ts';
 import { sampleValue, scrape } from '../metrics/fixture.ts';
 import { A, R } from '../nfs-v3/wire.ts';
 import {
@@ -30,6 +31,7 @@ import {
 } from '../smb/client.ts';
 import { BackendFaults } from '../support/faults.ts';
 import { capturedLog } from '../support/log.ts';
+import { runCommand } from '../support/proc.ts';
 import { makeTempDir } from '../support/tmpdir.ts';
 import { mountTmpfs } from '../support/tmpfs.ts';
 import { type NfsSession, Rig } from './rig.ts';
@@ -472,6 +474,15 @@ export async function fullRound(
     notEqual(health.checks.find((c) => c.name === other(spec.backend))?.status, 'unhealthy');
     const { samples } = await scrape(rig.opsUrl);
     equal(sampleValue(samples, 'gateway_circuit_breaker_state', { backend: spec.backend }), 0);
+    // The operator's diagnosis names the full disk (its circuit, closed, says nothing).
+    const d = await runCommand(
+      CFS,
+      ['diagnose', 'backend', '--json', '--config', join(rig.dir, 'gateway.yaml')],
+      { timeoutMs: 60_000 },
+    );
+    const space = (JSON.parse(d.stdout) as DiagnosticRun).steps.find((x) => x.id === 'space');
+    equal(space?.outcome, 'full', `${spec.label}: ./cfs diagnose backend's room step: ${space?.summary}`);
+    match(space.summary, new RegExp(`${spec.backend} disk \\S+: \\S+ of \\S+ left: full`));
     // Reads go on: every acknowledged file, over another protocol than the one that wrote it.
     await clients.verify(acked);
     await spec.whileFull?.(acked);

@@ -1,10 +1,12 @@
 import type { Gateway } from '../../../daemon/gateway.ts';
 import type { BreakerSnapshot } from '../../../storage/circuit-breaker.ts';
+import { formatSize } from '../../../util/units.ts';
+import { backendRoom, type Capacity } from '../../metrics/capacity.ts';
 import { checkMetadata, checkTransport } from '../../preflight/backends.ts';
 import { fail, type PreflightResult } from '../../preflight/result.ts';
 import { offer } from '../actions.ts';
 import type { DiagnosisContext, DiagnosticTree } from '../engine.ts';
-import { commands, opsBase, RUNBOOK } from './common.ts';
+import { commands, opsBase, pct, RUNBOOK } from './common.ts';
 
 /**
  * Preflight's verdicts are for a gateway about to start, which creates a missing database or
@@ -20,6 +22,13 @@ export function whileRunning(gw: Gateway, r: PreflightResult): PreflightResult {
   );
 }
 
+/** Below this share of its size left a backend's disk is full for the diagnosis (a few blocks are not room). */
+const FULL_ROOM = 0.01;
+/** The runbook's alert on gateway_backend_capacity_bytes. */
+const LOW_ROOM = 0.15;
+
+const share = (c: Capacity) => (c.totalBytes === 0n ? 0 : Number(c.availBytes) / Number(c.totalBytes));
+
 const snapshots = (ctx: DiagnosisContext): BreakerSnapshot[] =>
   Object.values(ctx.gw.ns.breakers).map((b) => b.snapshot());
 
@@ -33,7 +42,7 @@ export const backendTree: DiagnosticTree = {
   title: 'Backend (A2/A4) failures',
   runbook: { section: RUNBOOK.backend },
   summary:
-    'Circuit states, a probe round now, each backend checked directly (the stand-ins for A2’s and A4’s /health), and what auto-close will do and when.',
+    'Circuit states, a probe round now, each backend checked directly (the stand-ins for A2’s and A4’s /health), the room left on their disks, and what auto-close will do and when.',
   inputs: [],
   start: 'circuits',
   steps: [
@@ -137,7 +146,7 @@ export const backendTree: DiagnosticTree = {
       },
       description:
         'A2 and A4 have no HTTP health here: the metadata database is opened and read, and a probe file is written, read back and deleted in the data folder — past the breakers, so the answer is the backend’s own.',
-      branches: { up: 'auto-close', down: 'auto-close' },
+      branches: { up: 'space', down: 'space' },
       commands: commands(
         ['curl http://meta-1:8080/health', 'curl http://transport-1:8080/health'],
         ['./cfs gateway preflight'],
@@ -175,6 +184,104 @@ export const backendTree: DiagnosticTree = {
           verdict: 'pass',
           summary: 'metadata opens and reads; the data folder takes a write',
           because: 'both backends answer directly',
+          measured,
+          evidence,
+          commands: cmds,
+        };
+      },
+    },
+    {
+      id: 'space',
+      title: 'Room left on the backends’ disks',
+      kind: 'check',
+      runbook: { section: RUNBOOK.backend },
+      description: `The file systems under meta.db and the local data folder, as df reads them. A full one opens no circuit: writes are refused as disk full (NFS3ERR_NOSPC, S3 507, STATUS_DISK_FULL) while reads and deletes go on, and writes resume by themselves once there is room. Below ${LOW_ROOM * 100}% left is the runbook’s alert on gateway_backend_capacity_bytes.`,
+      branches: {
+        room: 'auto-close',
+        low: 'auto-close',
+        full: 'auto-close',
+        'no figures': 'auto-close',
+        'not measured': 'auto-close',
+      },
+      async run(ctx) {
+        const rooms = (
+          await Promise.all(
+            (['metadata', 'transport'] as const).map((b) => backendRoom(ctx.gw, b, { evenWhenOpen: true })),
+          )
+        ).filter((r) => r !== undefined);
+        const measured = {
+          disks: rooms.map((r) => ({
+            backend: r.backend,
+            folder: r.folder,
+            totalBytes: r.room ? Number(r.room.totalBytes) : null,
+            availableBytes: r.room ? Number(r.room.availBytes) : null,
+          })),
+        };
+        const cmds = commands(
+          [],
+          [...new Set(rooms.map((r) => `df -h ${r.folder}`))],
+          'A full disk: delete what is no longer needed (over any protocol, or S3 expired versions and unfinished uploads) or grow the file system; the gateway needs no restart.',
+        );
+        const size = (n: bigint) => formatSize(n);
+        const evidence = rooms.map((r) =>
+          r.room
+            ? `${r.backend}: ${r.folder}: ${size(r.room.availBytes)} of ${size(r.room.totalBytes)} available (${pct(share(r.room))})`
+            : `${r.backend}: ${r.folder}: no figures: ${r.problem}`,
+        );
+        if (rooms.length === 0) {
+          return {
+            outcome: 'not measured',
+            verdict: 'info',
+            summary: 'neither backend is on a local file system here (PostgreSQL, an object store)',
+            because: 'their room is the database server’s and the object store’s to report',
+            measured,
+          };
+        }
+        const full = rooms.filter((r) => r.room && share(r.room) < FULL_ROOM);
+        const low = rooms.filter((r) => r.room && share(r.room) < LOW_ROOM && !full.includes(r));
+        const silent = rooms.filter((r) => !r.room);
+        const line = (r: (typeof rooms)[number]) =>
+          `${r.backend} disk ${r.folder}: ${size(r.room!.availBytes)} of ${size(r.room!.totalBytes)} left`;
+        if (full.length > 0) {
+          return {
+            outcome: 'full',
+            verdict: 'fail',
+            summary: full.map((r) => `${line(r)}: full`).join('; '),
+            because: 'writes needing that disk are refused as disk full until room is freed',
+            measured,
+            evidence,
+            commands: cmds,
+            finding: full
+              .map(
+                (r) =>
+                  `${line(r)}: full — writes are refused as disk full, reads and deletes go on; free room there and writes resume by themselves`,
+              )
+              .join('; '),
+          };
+        }
+        if (low.length > 0 || silent.length > 0) {
+          return {
+            outcome: low.length > 0 ? 'low' : 'no figures',
+            verdict: 'warn',
+            summary: [
+              ...low.map((r) => `${line(r)} (under ${LOW_ROOM * 100}%)`),
+              ...silent.map((r) => `${r.backend} disk ${r.folder}: no figures: ${r.problem}`),
+            ].join('; '),
+            because:
+              low.length > 0
+                ? 'the disk fills up: when it is full, writes are refused'
+                : 'the file system gave no figures (a folder gone, or a disk that does not answer: ./cfs diagnose unresponsive)',
+            measured,
+            evidence,
+            commands: cmds,
+            finding: low.map((r) => `${line(r)}: under ${LOW_ROOM * 100}%`).join('; ') || undefined,
+          };
+        }
+        return {
+          outcome: 'room',
+          verdict: 'pass',
+          summary: rooms.map((r) => `${r.backend} ${pct(share(r.room!))} free`).join(', '),
+          because: `every backend disk has more than ${LOW_ROOM * 100}% left`,
           measured,
           evidence,
           commands: cmds,
