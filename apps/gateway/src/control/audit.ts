@@ -77,26 +77,35 @@ function plain(e: {
   return { ...e, outcome: e.outcome as AuditOutcome, detail };
 }
 
-export function createAudit(prisma: PrismaClient): Audit {
+/**
+ * An entry the control plane could not take (its disk full or read-only, its database out of
+ * reach), with its detail redacted: given to whoever keeps it elsewhere (the gateway's log).
+ */
+export type LostAuditEntry = Omit<AuditInput, 'at' | 'detail'> & { at: Date; detail: string | null };
+
+export function createAudit(prisma: PrismaClient, lost?: (entry: LostAuditEntry, err: Error) => void): Audit {
   return {
     async record(entry) {
       if (!OUTCOMES.includes(entry.outcome))
         throw invalid(`audit outcome must be one of ${OUTCOMES.join(', ')}`);
-      const e = await prisma.auditLog.create({
-        data: {
-          at: entry.at ?? new Date(),
-          actor: entry.actor,
-          action: entry.action,
-          target: entry.target,
-          outcome: entry.outcome,
-          detail:
-            entry.detail === undefined
-              ? null
-              : JSON.stringify(redact(entry.detail), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
-          remoteAddr: entry.remoteAddr ?? null,
-        },
-      });
-      return plain(e);
+      const data = {
+        at: entry.at ?? new Date(),
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        outcome: entry.outcome,
+        detail:
+          entry.detail === undefined
+            ? null
+            : JSON.stringify(redact(entry.detail), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+        remoteAddr: entry.remoteAddr ?? null,
+      };
+      try {
+        return plain(await prisma.auditLog.create({ data }));
+      } catch (e) {
+        lost?.(data, e as Error);
+        throw e;
+      }
     },
     async list(f = {}) {
       const rows = await prisma.auditLog.findMany({

@@ -24,3 +24,14 @@ export function notFound(what: string): ControlError {
 export function invalid(message: string): ControlError {
   return new ControlError('INVALID', message);
 }
+
+/**
+ * What a database error says, on one line: Prisma's messages start with the call and the
+ * source lines around it, and end with the driver's code and message (`SQLITE_FULL: database
+ * or disk is full`).
+ */
+export function databaseCause(err: Error): string {
+  const m = /Code: `([^`]+)`\. Message: `([^`]+)`/.exec(err.message);
+  if (m) return `${m[1]}: ${m[2]}`;
+  return err.message.trim().split('\n').at(-1)?.trim() || err.name;
+}

@@ -5,7 +5,7 @@ import { InvalidValue } from '../config/invalid-value.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { makeDirs } from '../util/make-dirs.ts';
 import { type AdminTokens, createAdminTokens } from './admin-tokens.ts';
-import { type Audit, createAudit } from './audit.ts';
+import { type Audit, createAudit, type LostAuditEntry } from './audit.ts';
 import type { ControlDatabase } from './database.ts';
 import { ControlError } from './errors.ts';
 import { createGroups, type Groups } from './groups.ts';
@@ -20,7 +20,7 @@ import { openSqliteControlDatabase } from './sqlite-database.ts';
 import { createUsers, type Users } from './users.ts';
 
 export type { AdminTokenRecord, AdminTokens } from './admin-tokens.ts';
-export type { Audit, AuditEntry, AuditFilter, AuditInput, AuditOutcome } from './audit.ts';
+export type { Audit, AuditEntry, AuditFilter, AuditInput, AuditOutcome, LostAuditEntry } from './audit.ts';
 export { ControlError, type ControlErrorCode } from './errors.ts';
 export type { GroupMember, GroupRecord, Groups } from './groups.ts';
 export type { MigrationResult } from './migrate.ts';
@@ -68,6 +68,8 @@ export interface OpenControlPlaneOptions {
   busyTimeoutMs?: number;
   /** PostgreSQL: errors of idle pooled connections (server restarted or gone); they never end the process. */
   onConnectionError?: (err: Error) => void;
+  /** An audit entry the database did not take, to be kept elsewhere (the record still rejects). */
+  onAuditLost?: (entry: LostAuditEntry, err: Error) => void;
 }
 
 export interface ControlPlane {
@@ -155,7 +157,7 @@ export async function openControlPlane(opts: OpenControlPlaneOptions): Promise<C
       s3Keys: createS3Keys(prisma, secrets.s3SecretKey),
       quotas: createQuotas(prisma),
       adminTokens: createAdminTokens(prisma),
-      audit: createAudit(prisma),
+      audit: createAudit(prisma, opts.onAuditLost),
       nodes: createNodes(prisma),
       rollingRestarts: createRollingRestarts(prisma),
       sessions: createSessions(prisma),

@@ -1,16 +1,17 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import Database from 'better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { ownerOnlyDatabase } from '../util/owner-only.ts';
 import type { ControlDatabase } from './database.ts';
 import { applyMigrations, type MigrationResult, readMigrations } from './migrate.ts';
 
 /** Opens the SQLite database and brings its schema up to date; owns nothing after returning. */
 function prepareDatabase(dbPath: string, migrationsDir: string, busyTimeoutMs: number): MigrationResult {
   const migrations = readMigrations(migrationsDir, 'sqlite');
-  // Created owner-only before SQLite touches it; SQLite gives -wal/-shm the same mode.
-  closeSync(openSync(dbPath, 'a', 0o600));
+  // Owner-only before SQLite touches it; SQLite gives -wal/-shm the same mode.
+  ownerOnlyDatabase(dbPath);
   const db = new Database(dbPath, { timeout: busyTimeoutMs });
   try {
     // Switching to WAL needs the database to itself; when another process holds it the pragma

@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { planReload, type ReloadPlan, type SettingChange } from '../config/reload-plan.ts';
 import type { GatewayConfig, LogLevel, Protocol } from '../config/types.ts';
+import { databaseCause } from '../control/errors.ts';
 import { type ControlPlane, openControlPlane } from '../control/index.ts';
 import { AdminRoutes } from '../ops/admin/routes.ts';
 import { currentTls, onTlsChange } from '../ops/certs/feature.ts';
@@ -112,6 +113,14 @@ export class Gateway {
       url: config.control.url,
       onConnectionError: (err) =>
         log.warn({ err: err.message }, `control plane database connection lost: ${err.message}`),
+      // Every admin action is audited: one the control plane cannot take stays in the log, whole.
+      onAuditLost: (entry, err) => {
+        const cause = databaseCause(err);
+        log.error(
+          { err: cause, audit: entry },
+          `audit entry not recorded in the control plane (${cause}), kept here: ${entry.actor} ${entry.action} ${entry.target} → ${entry.outcome}`,
+        );
+      },
     });
     if (this.control.migrations.applied.length > 0) {
       log.info({ applied: this.control.migrations.applied }, 'control plane migrated');
@@ -144,6 +153,12 @@ export class Gateway {
       ),
     );
     await this.createServedDirectories();
+    if (this.ns.madeOwnerOnly.length > 0) {
+      log.warn(
+        { files: this.ns.madeOwnerOnly },
+        `${this.ns.madeOwnerOnly.join(', ')} could be read by other users (it holds every name and small files' bytes): made readable by the gateway's user only (0600)`,
+      );
+    }
     if (config.durability.metadata === 'async') {
       log.warn(
         { flushIntervalMs: config.durability.flushIntervalMs },

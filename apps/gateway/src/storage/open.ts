@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTransportUrl } from '../config/backend-url.ts';
 import type { GatewayConfig, ObjectStoreSettings } from '../config/types.ts';
+import { ownerOnlyDatabase } from '../util/owner-only.ts';
 import type { BreakerOptions } from './circuit-breaker.ts';
 import type { DataStore } from './data/data-store.ts';
 import { LocalBlobStore } from './data/local-blobs.ts';
@@ -81,6 +82,8 @@ export function filePath(url: string): string {
 export class OpenedNamespace extends Namespace {
   /** SQLite's WAL checkpoint thread (PostgreSQL checkpoints by itself). */
   checkpointer: Checkpointer | undefined;
+  /** SQLite: the database's files other users could read, made owner-only at this open (logged). */
+  madeOwnerOnly: string[] = [];
   /** PostgreSQL: cache invalidations to and from the other gateway nodes. */
   cluster: ClusterInvalidation | undefined;
   /** PostgreSQL: the connections file locks (moves, sizes) and chunk rewrites hold (join-cluster.ts). */
@@ -96,9 +99,14 @@ export class OpenedNamespace extends Namespace {
   }
 }
 
-async function openMeta(
-  o: OpenNamespaceOptions,
-): Promise<{ meta: MetadataStore; barrier: DurabilityBarrier; dbFile?: string; postgres?: PgMetadataStore }> {
+async function openMeta(o: OpenNamespaceOptions): Promise<{
+  meta: MetadataStore;
+  barrier: DurabilityBarrier;
+  dbFile?: string;
+  /** Files of the database others could read, made owner-only at this open. */
+  loosened?: string[];
+  postgres?: PgMetadataStore;
+}> {
   const gate = o.gate ?? OPEN_GATE;
   if (/^postgres(ql)?:/.test(o.metadataUrl)) {
     // Loaded only here: the `pg` driver and its modules are not loaded on the embedded default.
@@ -113,6 +121,9 @@ async function openMeta(
   mkdirSync(dirname(dbFile), { recursive: true });
   const created = !existsSync(dbFile);
   refuseLostDatabase(dbFile, o.transportUrl.startsWith('s3:') ? undefined : filePath(o.transportUrl));
+  // Small files' bytes and every name live in it: the gateway's user alone reads it, as
+  // control.db, whatever the folder's mode (an operator may have made it 0755).
+  const loosened = ownerOnlyDatabase(dbFile);
   const meta = new SqliteMetadataStore(dbFile, gate);
   markDatabase(dbFile, created);
   // A write makes sure the WAL file exists before the barrier opens it.
@@ -122,7 +133,7 @@ async function openMeta(
     o.durability?.groupCommitMaxDelayMs ?? 0,
     () => meta.writes,
   );
-  return { meta, barrier, dbFile };
+  return { meta, barrier, dbFile, loosened };
 }
 
 async function openData(o: OpenNamespaceOptions): Promise<DataStore> {
@@ -149,7 +160,7 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
     await data.close().catch(() => {});
     throw e;
   }
-  const { meta, barrier, dbFile } = opened;
+  const { meta, barrier, dbFile, loosened } = opened;
   const stores = o.wrapStores?.({ meta, data, barrier }) ?? { meta, data, barrier };
   const ns = new OpenedNamespace(stores.meta, stores.data, stores.barrier, {
     cacheTtlMs: o.cacheTtlMs ?? 1000,
@@ -163,6 +174,7 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
     const transport = ns.breakers.transport;
     data.loopWrites.backendAnswers = () => transport.answering(LOOP_WRITE_WAITING_MS);
   }
+  ns.madeOwnerOnly = loosened ?? [];
   if (dbFile && meta instanceof SqliteMetadataStore && o.checkpoints !== false)
     ns.checkpointer = new Checkpointer(dbFile, () => meta.holdWrites());
   if (opened.postgres) {

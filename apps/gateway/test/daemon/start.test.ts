@@ -1,12 +1,14 @@
-import { deepEqual, equal, match, ok } from 'node:assert/strict';
+import { deepEqual, equal, match, notEqual, ok } from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -246,6 +248,31 @@ describe('./cfs gateway start', () => {
       await back.close();
     }
     match(readFileSync(join(state, 'namespace-created'), 'utf8'), /^found \d{4}-/, 'marked again');
+  });
+
+  test("7 meta.db made readable by others (0644, in a folder an operator made 0755): the start makes it and its WAL the gateway user's alone and says so; another user cannot read a name or a small file's bytes", async () => {
+    const state = join(dir, 'state');
+    chmodSync(dir, 0o755);
+    chmodSync(state, 0o755);
+    chmodSync(join(state, 'meta.db'), 0o644);
+    const again = spawnProcess(CFS, ['gateway', 'start', '--config', cfg.file], { name: 'gateway' });
+    try {
+      await again.waitForLine(/gateway started/, 60_000);
+      match(
+        again.stdout(),
+        /meta\.db could be read by other users \(it holds every name and small files' bytes\): made readable by the gateway's user only \(0600\)/,
+      );
+      equal(statSync(join(state, 'meta.db')).mode & 0o777, 0o600);
+      equal(statSync(join(state, 'meta.db-wal')).mode & 0o777, 0o600, 'SQLite gives the WAL the same mode');
+      const asNobody = (file: string) =>
+        runCommand('runuser', ['-u', 'nobody', '--', 'cat', join(state, file)]);
+      equal((await asNobody('namespace-created')).code, 0, 'another user reaches the folder');
+      const other = await asNobody('meta.db');
+      notEqual(other.code, 0);
+      match(other.stderr, /Permission denied/);
+    } finally {
+      await again.stop();
+    }
   });
 });
 

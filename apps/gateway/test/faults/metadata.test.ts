@@ -10,7 +10,7 @@ import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { emptyWal } from '../support/empty-wal.ts';
 import { type ProcessHandle, spawnProcess } from '../support/proc.ts';
 import {
   describeFullRound,
@@ -39,18 +39,8 @@ describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
       apply: () => {
         // Both steps are synchronous, so no commit of the gateway (running in this process)
         // comes between them: the WAL is emptied, then the disk filled. Every commit must now
-        // grow the WAL and cannot. (Filled without emptying it first, SQLite reuses the WAL's
-        // room after each checkpoint and small commits, like the probe's, would still succeed.)
-        const db = new Database(join(g.home, 'meta.db'));
-        try {
-          for (let i = 0; ; i++) {
-            const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-            if (r?.busy === 0) break;
-            if (i === 1000) throw new Error('the WAL could not be checkpointed (busy)');
-          }
-        } finally {
-          db.close();
-        }
+        // grow the WAL and cannot.
+        emptyWal(join(g.home, 'meta.db'));
         filler = fillFileSystem(g.home);
       },
       remove: () => filler?.free(),
