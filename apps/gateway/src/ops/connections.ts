@@ -37,10 +37,18 @@ export class Connection {
   ) {}
 
   /**
-   * Marks a request in flight; the returned function ends it (with the protocol's error code, if
-   * any). A request of the gateway's own health probe is not a client's: not counted.
+   * Set by a protocol that counts a connection's bytes as they go (S3: its socket's counters):
+   * brings bytesIn and bytesOut up to date before the connection is listed.
    */
-  begin(op: string): (errorCode?: string) => void {
+  refresh: (() => void) | undefined;
+
+  /**
+   * Marks a request in flight; the returned function ends it (with the protocol's error code, if
+   * any). Its latency is measured to `answeredAt` (a performance.now() time) when given: an S3
+   * GET is answered when its body starts, and in flight until the body is sent. A request of the
+   * gateway's own health probe is not a client's: not counted.
+   */
+  begin(op: string): (errorCode?: string, answeredAt?: number) => void {
     this.probe ??= this.registry.claimProbe(this);
     if (this.probe) return NOT_COUNTED;
     const started = performance.now();
@@ -51,7 +59,7 @@ export class Connection {
     this.counted++;
     this.registry.inFlightDelta(this.info.protocol, 1);
     let ended = false;
-    return (errorCode?: string) => {
+    return (errorCode?: string, answeredAt?: number) => {
       if (ended) return;
       ended = true;
       this.info.inFlight--;
@@ -60,7 +68,12 @@ export class Connection {
         this.counted--;
         this.registry.inFlightDelta(this.info.protocol, -1);
       }
-      this.registry.observe(this.info.protocol, op, (performance.now() - started) / 1000, errorCode);
+      this.registry.observe(
+        this.info.protocol,
+        op,
+        ((answeredAt ?? performance.now()) - started) / 1000,
+        errorCode,
+      );
     };
   }
 
@@ -208,7 +221,10 @@ export class ConnectionRegistry {
   }
 
   list(): ConnectionInfo[] {
-    return [...this.open.values()].map((c) => ({ ...c.info, details: { ...c.info.details } }));
+    return [...this.open.values()].map((c) => {
+      c.refresh?.();
+      return { ...c.info, details: { ...c.info.details } };
+    });
   }
 
   count(protocol?: Protocol): number {

@@ -4,11 +4,11 @@
  * be subtracted at both events and stay at -1 for good, so `./cfs gateway drain` never finished
  * ("requests ended too recently") and the node's heartbeat was refused.
  */
-import { equal, match, ok } from 'node:assert/strict';
-import { truncateSync, writeFileSync } from 'node:fs';
+import { equal, match, notEqual, ok } from 'node:assert/strict';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Protocol } from '../../src/config/types.ts';
 import { ConnectionRegistry } from '../../src/ops/connections.ts';
@@ -84,6 +84,51 @@ describe('a client hanging up mid-request leaves nothing in flight', () => {
       equal(drain.code, 0, drain.output);
       match(drain.stdout, /s3: 0 connections, 0 in flight/);
       match(drain.stdout, /^drained: no request in flight/m);
+    },
+  );
+
+  test(
+    '1b a GET still sending its body to a slow client is in flight, its bytes out growing, until its last byte is handed to the socket: a drain waits for it',
+    requireTools('curl'),
+    async () => {
+      const undrain = () =>
+        runCommand(CFS, ['gateway', 'undrain', '--config', join(g.dir, 'gateway.yaml')], {
+          timeoutMs: 60_000,
+        });
+      await undrain(); // test 1 ended drained
+      const key = await g.user('slow-reader');
+      const s3 = sdkClient(g, key);
+      await s3.send(new CreateBucketCommand({ Bucket: 'slow-read' }));
+      const body = Buffer.alloc(24 * 1024 * 1024, 7);
+      await s3.send(new PutObjectCommand({ Bucket: 'slow-read', Key: 'big.bin', Body: body }));
+      const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'slow-read', Key: 'big.bin' }), {
+        expiresIn: 600,
+      });
+      const out = join(g.dir, 'read-back.bin');
+      // 24 MiB at 2 MiB/s: about 12 seconds of body, more than the kernel's socket buffers
+      // on loopback hold (a few MiB, which the gateway hands over at once).
+      const curl = spawnProcess(mustToolPath('curl'), ['-s', '-o', out, '--limit-rate', '2M', url], {
+        name: 'curl',
+        keepAlive: true,
+      });
+      const reading = () =>
+        g.gw.connections.list().find((c) => c.protocol === 's3' && c.currentOp === 'GetObject');
+      await until(() => (reading()?.bytesOut ?? 0) > 1024 * 1024, 30_000, 'the GET part sent');
+      const first = reading()!;
+      equal(first.inFlight, 1, 'in flight while its body is being sent');
+      equal(g.gw.connections.inFlight('s3'), 1);
+      const drain = await runCommand(
+        CFS,
+        ['gateway', 'drain', '--timeout', '1s', '--config', join(g.dir, 'gateway.yaml')],
+        { timeoutMs: 60_000 },
+      );
+      notEqual(drain.code, 0, `a drain does not call the gateway idle mid-download: ${drain.output}`);
+      match(drain.stdout, /s3: \d+ connections?, 1 in flight/);
+      await until(() => (reading()?.bytesOut ?? 0) > first.bytesOut, 30_000, 'more of the body sent');
+      equal((await curl.exited).code, 0, curl.output());
+      ok(readFileSync(out).equals(body), 'the whole object arrived');
+      await until(() => g.gw.connections.inFlight('s3') === 0, 30_000, 'the GET over once its body is sent');
+      await undrain();
     },
   );
 });

@@ -118,19 +118,19 @@ describe('S3 ACLs read from and written to the POSIX mode', () => {
     equal(await readByBen('reports'), 'quarter three');
   });
 
-  test('4 what a mode cannot hold is NotImplemented, naming where it lives; bad ACLs are refused; nothing changes', async () => {
+  test('4 what a mode cannot hold is AccessControlListNotSupported (400), naming where it lives; bad ACLs are refused; nothing changes', async () => {
     const refusals: Array<[string, () => Promise<unknown>, string, RegExp]> = [
       [
         'public-read outside a public bucket',
         () => mine.send(new PutObjectAclCommand({ Bucket: 'reports', Key: 'q3.txt', ACL: 'public-read' })),
-        'NotImplemented',
+        'AccessControlListNotSupported',
         /s3\.public_read_buckets or a bucket policy/,
       ],
       [
         'a grant to another user',
         () =>
           mine.send(new PutObjectAclCommand({ Bucket: 'reports', Key: 'q3.txt', GrantRead: 'id="1234"' })),
-        'NotImplemented',
+        'AccessControlListNotSupported',
         /x-amz-grant-read/,
       ],
       [
@@ -162,10 +162,10 @@ describe('S3 ACLs read from and written to the POSIX mode', () => {
           `${full}<Grant><Grantee><URI>${AUTHENTICATED}</URI></Grantee><Permission>WRITE</Permission></Grant>`,
         ),
         {},
-        501,
-        'NotImplemented',
+        400,
+        'AccessControlListNotSupported',
       ],
-      ['without the owner', body(''), {}, 501, 'NotImplemented'],
+      ['without the owner', body(''), {}, 400, 'AccessControlListNotSupported'],
     ];
     for (const [what, text, headers, status, code] of cases) {
       const r = await put(text, headers);
@@ -190,7 +190,7 @@ describe('S3 ACLs read from and written to the POSIX mode', () => {
     const keyHoldersOnly = await s3Error(
       mine.send(new PutObjectAclCommand({ Bucket: 'shared', Key: 'q3.txt', ACL: 'authenticated-read' })),
     );
-    equal(keyHoldersOnly.name, 'NotImplemented');
+    equal(keyHoldersOnly.name, 'AccessControlListNotSupported');
     match(keyHoldersOnly.message, /without AllUsers in a bucket of s3\.public_read_buckets/);
     await mine.send(new PutObjectAclCommand({ Bucket: 'shared', Key: 'q3.txt', ACL: 'private' }));
     equal((await fetch(`${g.endpoint}/shared/q3.txt`)).status, 403);
@@ -212,7 +212,7 @@ describe('S3 ACLs read from and written to the POSIX mode', () => {
       const set = await s3cmd('setacl', '--acl-private', 's3://shared/q3.txt');
       // s3cmd takes the AllUsers grant away and keeps the key holders': not a mode in a public bucket.
       equal(set.code === 0, false, set.output);
-      match(set.output, /NotImplemented/);
+      match(set.output, /AccessControlListNotSupported/);
       equal(await modeOf('shared/q3.txt'), '644');
     },
   );
@@ -248,7 +248,7 @@ describe('S3 ACLs read from and written to the POSIX mode', () => {
     const refused = await s3Error(
       mine.send(new PutObjectCommand({ Bucket: 'reports', Key: 'open.txt', Body: 'x', ACL: 'public-read' })),
     );
-    equal(refused.name, 'NotImplemented');
+    equal(refused.name, 'AccessControlListNotSupported');
     await g.gw.ns.resolvePath(ROOT, '/export/reports/open.txt').then(
       () => ok(false, 'open.txt was written'),
       (e: { code?: string }) => equal(e.code, 'ENOENT'),

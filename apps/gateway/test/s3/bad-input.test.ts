@@ -85,7 +85,7 @@ describe('S3 bad input: the right S3 error, the server stays up, nothing partial
     const cases: Array<[number, string, Record<string, string>, number, string]> = [
       [1, '/Bad_Bucket/k', {}, 400, 'InvalidBucketName'],
       [2, `/inbox/${'k'.repeat(1100)}`, {}, 400, 'KeyTooLongError'],
-      [3, '/inbox/k', { bogus: '1' }, 400, 'InvalidArgument'],
+      [3, '/inbox/k', { bogus: '1' }, 404, 'NoSuchKey'],
       [4, '/inbox/k', { torrent: '' }, 501, 'NotImplemented'],
       [5, '/inbox', { inventory: '' }, 501, 'NotImplemented'],
       [6, '/inbox', { 'list-type': '2', 'max-keys': '-1' }, 400, 'InvalidArgument'],

@@ -115,7 +115,11 @@ describe('S3 request targets and routing', () => {
     [36, 'PUT', 'bucket', 'acl', {}, 'PutBucketAcl'],
     [15, 'PUT', 'bucket', 'versioning', {}, 'PutBucketVersioning'],
     [28, 'PUT', 'bucket', 'policy', {}, 'PutBucketPolicy'],
-    [16, 'GET', 'object', 'bogus=1', {}, 'InvalidArgument'],
+    [16, 'GET', 'object', 'bogus=1', {}, 'GetObject'],
+    [41, 'GET', 'service', 'max-buckets=1&prefix=bk&bucket-region=x&_=1', {}, 'ListBuckets'],
+    [42, 'GET', 'bucket', 'list-type=2&allow-unordered=true', {}, 'ListObjectsV2'],
+    [43, 'GET', 'object', 'AWSAccessKeyId=a&Signature=s&Expires=1', {}, 'GetObject'],
+    [44, 'PUT', 'object', 'versionId=3', {}, 'NotImplemented'],
     [17, 'PATCH', 'object', '', {}, 'MethodNotAllowed'],
     [18, 'GET', 'bucket', 'list-type=3', {}, 'InvalidArgument'],
     [19, 'GET', 'object', 'partNumber=2', {}, 'GetObject'],
@@ -137,6 +141,8 @@ describe('S3 request targets and routing', () => {
     [39, 'PUT', 'object', 'acl&versionId=3', {}, 'PutObjectAcl'],
     [40, 'GET', 'object', 'attributes&versionId=x', {}, 'GetObjectAttributes'],
     [25, 'GET', 'bucket', 'policy&versioning', {}, 'NotImplemented'],
+    [45, 'PUT', 'bucket', 'replication&_=1', {}, 'NotImplemented'],
+    [46, 'GET', 'object', 'select&select-type=2', {}, 'NotImplemented'],
   ];
   for (const [row, method, target, q, headers, want] of routes) {
     test(`${row} ${method} ${target}?${q} → ${want}`, () => {
@@ -184,6 +190,12 @@ describe('S3 ranges, conditions and request documents', () => {
       '<Delete><Quiet>true</Quiet><Object><Key>a&amp;b</Key></Object><Object><Key>c</Key><VersionId>null</VersionId></Object></Delete>',
     );
     deepEqual(d, { quiet: true, objects: [{ key: 'a&b' }, { key: 'c', versionId: 'null' }] });
+    deepEqual(
+      parseDeleteRequest('<Delete><Object><Key>k</Key><ETag>"e1"</ETag><Size>3</Size></Object></Delete>')
+        .objects,
+      [{ key: 'k', condition: { etag: '"e1"', size: '3', lastModified: undefined } }],
+      'a conditional delete, as sent',
+    );
     deepEqual(
       parseCompleteRequest(
         '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"ab"</ETag></Part></CompleteMultipartUpload>',

@@ -16,7 +16,8 @@ import { el, list, parseXml, text } from './xml.ts';
  * `authenticated-read` as a canned `x-amz-acl`, or a document of the grants an ACL read shows
  * (the owner's FULL_CONTROL; AuthenticatedUsers READ, and WRITE on a bucket; AllUsers READ
  * where the bucket is public already — and there, who reads is everyone or no one). Any other
- * grant is NotImplemented, naming what gives it here instead; nothing is half applied.
+ * grant is AccessControlListNotSupported (400, not 501: clients retry a 501), naming what gives
+ * it here instead; nothing is half applied.
  */
 
 const AUTHENTICATED_USERS = 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers';
@@ -86,8 +87,8 @@ const GRANT_HEADERS = [
 
 function notHere(what: string): S3Error {
   return new S3Error(
-    'NotImplemented',
-    `${what} is not implemented: an ACL here is the POSIX mode, private or authenticated-read (anonymous reads are s3.public_read_buckets or a bucket policy; named users and groups get access through the owner, group and mode, over NFS, SMB or ./cfs).`,
+    'AccessControlListNotSupported',
+    `${what} is not supported: an ACL here is the POSIX mode, private or authenticated-read (anonymous reads are s3.public_read_buckets or a bucket policy; named users and groups get access through the owner, group and mode, over NFS, SMB or ./cfs).`,
   );
 }
 

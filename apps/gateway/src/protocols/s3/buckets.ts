@@ -1,13 +1,14 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { BucketUsageView, BucketView } from '@claudefs/api';
 import { isFsError } from '../../storage/errors.ts';
-import { ROOT } from '../../storage/types.ts';
-import type { S3Env } from './context.ts';
+import { type Attributes, ROOT } from '../../storage/types.ts';
+import { header, type S3Call, type S3Env } from './context.ts';
 import { corsRulesIn } from './cors/rules.ts';
+import { isS3Error, S3Error } from './errors.ts';
 import { isValidBucketName } from './keys.ts';
 import { decodeLifecycle, describeRule, LIFECYCLE_XATTR } from './lifecycle/rules.ts';
 import { type BucketObjectLock, objectLockOf } from './object-lock/bucket-config.ts';
-import { bucketEntries } from './objects.ts';
+import { bucketDir, bucketEntries } from './objects.ts';
 import { isPublic, policyIn } from './policy/bucket-policy.ts';
 import { blockedSettings, publicAccessBlockIn } from './public-access-block.ts';
 import { decodeTags, TAGS_XATTR } from './tagging.ts';
@@ -50,6 +51,39 @@ export async function bucketSummaries(
     });
   }
   return out;
+}
+
+export const EXPECTED_OWNER = 'x-amz-expected-bucket-owner';
+/** CopyObject's and UploadPartCopy's, for the source's bucket. */
+export const SOURCE_EXPECTED_OWNER = 'x-amz-source-expected-bucket-owner';
+
+/**
+ * A request naming an expected bucket owner (S3's account ID) goes on only when that is the
+ * owner this gateway shows for the bucket — Owner/ID in ACLs and listings: its directory's uid,
+ * in decimal. Another is 403 AccessDenied, as S3 answers.
+ */
+export function checkExpectedOwner(
+  headers: S3Call['headers'],
+  name: typeof EXPECTED_OWNER | typeof SOURCE_EXPECTED_OWNER,
+  bucket: Pick<Attributes, 'uid'>,
+): void {
+  const expected = header(headers, name);
+  if (expected !== undefined && expected.trim() !== String(bucket.uid))
+    throw new S3Error('AccessDenied', `The bucket's owner is not the one ${name} names.`);
+}
+
+/**
+ * The request's bucket checked against `x-amz-expected-bucket-owner` (dispatch.ts, before any
+ * bucket's handler). A bucket that is not there is the operation's to answer (NoSuchBucket, or
+ * CreateBucket's to make).
+ */
+export async function checkExpectedBucketOwner(call: S3Call): Promise<void> {
+  if (call.headers[EXPECTED_OWNER] === undefined) return;
+  const dir = await bucketDir(call.env, call.cred, call.bucket).catch((e: unknown) => {
+    if (isS3Error(e, 'NoSuchBucket')) return undefined;
+    throw e;
+  });
+  if (dir) checkExpectedOwner(call.headers, EXPECTED_OWNER, dir);
 }
 
 function policyView(xattrs: ReadonlyMap<string, Buffer>, restricted: boolean): BucketSummary['policy'] {

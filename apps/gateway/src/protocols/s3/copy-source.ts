@@ -1,4 +1,5 @@
 import type { Attributes } from '../../storage/types.ts';
+import { checkExpectedOwner, SOURCE_EXPECTED_OWNER } from './buckets.ts';
 import { checkCopySourceConditions } from './conditions.ts';
 import type { S3Call } from './context.ts';
 import { S3Error } from './deps.ts';
@@ -53,13 +54,17 @@ function invalidSource(): S3Error {
   );
 }
 
-/** The copy source, readable by the caller, its x-amz-copy-source-if-* conditions met. */
+/**
+ * The copy source, readable by the caller, its bucket's owner the one expected
+ * (x-amz-source-expected-bucket-owner), its x-amz-copy-source-if-* conditions met.
+ */
 export async function openCopySource(call: S3Call): Promise<CopySource> {
   const raw = call.headers['x-amz-copy-source'];
   if (typeof raw !== 'string') throw invalidSource();
   const { bucket, key, versionId } = parseCopySource(raw);
   const { ns } = call.env;
   const dir = await bucketDir(call.env, call.cred, bucket);
+  checkExpectedOwner(call.headers, SOURCE_EXPECTED_OWNER, dir);
   // Reading the source is a GetObject as far as the source bucket's policy is concerned.
   await policyAllows(call, 'GetObject', bucket, key, versionId !== undefined);
   const kp = readKeyPath(key, versionId);

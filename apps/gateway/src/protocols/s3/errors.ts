@@ -58,6 +58,7 @@ export type S3ErrorCode =
   | 'InvalidBucketState'
   | 'MalformedPolicy'
   | 'MalformedACLError'
+  | 'AccessControlListNotSupported'
   | 'NoSuchObjectLockConfiguration'
   // A bucket setting read where none was ever set (handlers/bucket-settings.ts).
   | 'NoSuchTagSet'
@@ -200,6 +201,11 @@ export const S3_ERRORS: Record<S3ErrorCode, { status: number; message: string }>
     status: 400,
     message: 'The XML you provided was not well-formed or did not validate against our published schema.',
   },
+  /**
+   * An ACL the POSIX mode cannot hold (acl.ts). S3's code for a bucket that does not take
+   * ACLs: a 4xx, which clients (s3cmd) do not retry as they retry 501.
+   */
+  AccessControlListNotSupported: { status: 400, message: 'The bucket does not allow ACLs' },
   MalformedXML: {
     status: 400,
     message: 'The XML you provided was not well-formed or did not validate against our published schema.',

@@ -357,7 +357,11 @@ export class S3Server implements ProtocolServer {
    * probe, recognised by a per-process random token: an idle gateway must not show S3 errors
    * (nor log them).
    */
-  private begin(req: HttpRequest, conn: Connection, op: string | undefined): (code?: string) => void {
+  private begin(
+    req: HttpRequest,
+    conn: Connection,
+    op: string | undefined,
+  ): (code?: string, answeredAt?: number) => void {
     if (this.isProbe(req)) return () => {};
     return conn.begin(op ?? 'Unknown');
   }
@@ -422,6 +426,8 @@ export class S3Server implements ProtocolServer {
       bytesWritten: 0,
     };
     this.sockets.set(raw, state);
+    // Bytes counted as they go, not only as each answer ends: a long download shows its progress.
+    if (conn) conn.refresh = () => this.account(state);
     const tlsKey = `${raw.remoteAddress}:${raw.remotePort}`;
     if (this.tls) this.pendingTls.set(tlsKey, state);
     raw.on('close', () => {
@@ -562,12 +568,27 @@ export class S3Server implements ProtocolServer {
     state.inFlight++;
     this.inFlight++;
     if (this.stopping) res.shouldKeepAlive = false;
-    let end: ((code?: string) => void) | undefined;
+    let end: ((code?: string, answeredAt?: number) => void) | undefined;
     let row: OpRow | undefined;
     let entered = false;
     const token = {};
     state.ending.add(token);
-    res.once('close', () => this.ended(state, token));
+    // A request is answered when its answer starts, and in flight (drain, Connections) until
+    // the answer's last byte is handed to the socket: a GET sending 30 MB to a slow client is
+    // not over when its headers go.
+    let closed = false;
+    let atClose: (() => void) | undefined;
+    res.once('close', () => {
+      closed = true;
+      atClose?.();
+      this.ended(state, token);
+    });
+    const answered = (code?: string) => {
+      const at = performance.now();
+      const finish = end!;
+      if (closed) finish(code, at);
+      else atClose = () => finish(code, at);
+    };
     try {
       const method = req.method ?? 'GET';
       const t = parseTarget(url, req.headers.host, this.env.config.domain);
@@ -582,7 +603,7 @@ export class S3Server implements ProtocolServer {
       if (method === 'OPTIONS') {
         end = this.begin(req, conn, 'CorsPreflight');
         this.send(req, res, { headers: preflight(this.corsRules(req), req.headers) }, requestId);
-        end(undefined);
+        answered();
         return;
       }
       try {
@@ -652,7 +673,7 @@ export class S3Server implements ProtocolServer {
       // S3 has no COMMIT: with async metadata durability a change is flushed before its answer.
       if (row.mutates) await this.env.ns.flushDeferred();
       this.send(req, res, reply, requestId);
-      end(undefined);
+      answered();
     } catch (e) {
       const err = asS3Error(e);
       if (err.status === 500) {
@@ -678,8 +699,8 @@ export class S3Server implements ProtocolServer {
         });
       }
       end ??= this.begin(req, conn, row?.op);
-      end(err.code);
       this.replyError(req, res, err, resource, requestId, false);
+      answered(err.code);
     } finally {
       if (entered) this.ctx.connections.share.leave();
     }

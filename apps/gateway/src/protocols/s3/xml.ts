@@ -144,7 +144,12 @@ export function list(node: XmlNode, tag: string): XmlNode[] {
 
 export interface DeleteRequest {
   quiet: boolean;
-  objects: Array<{ key: string; versionId?: string }>;
+  objects: Array<{
+    key: string;
+    versionId?: string;
+    /** A conditional delete's <ETag>, <Size>, <LastModifiedTime> (delete-condition.ts), as sent. */
+    condition?: { etag?: string; size?: string; lastModified?: string };
+  }>;
 }
 
 /** `POST ?delete` body (at most 1,000 objects). */
@@ -157,7 +162,14 @@ export function parseDeleteRequest(body: string): DeleteRequest {
     const key = text(o, 'Key');
     if (key === undefined) throw malformed('<Object> without <Key>');
     const versionId = text(o, 'VersionId');
-    return versionId === undefined ? { key } : { key, versionId };
+    // A conditional delete of this key (delete-condition.ts): kept as sent.
+    const condition = {
+      etag: text(o, 'ETag'),
+      size: text(o, 'Size'),
+      lastModified: text(o, 'LastModifiedTime'),
+    };
+    const conditional = Object.values(condition).some((v) => v !== undefined);
+    return { key, ...(versionId === undefined ? {} : { versionId }), ...(conditional ? { condition } : {}) };
   });
   if (objects.length === 0) throw malformed('no <Object>');
   if (objects.length > 1000) throw malformed('more than 1000 objects');

@@ -14,6 +14,7 @@ import {
   parsePresignedQuery,
   queryFail,
   type SignedParts,
+  sigV2Refused,
 } from './parse.ts';
 import { headerValue, ownHeader, payloadModeOf, UNSIGNED_PAYLOAD } from './payload.ts';
 import {
@@ -243,12 +244,8 @@ export async function authenticate(
     );
   }
   if (authorization === undefined && !presigned) {
-    if (params.some((p) => p.name === 'AWSAccessKeyId') && params.some((p) => p.name === 'Signature')) {
-      throw new S3Error(
-        'InvalidRequest',
-        'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
-      );
-    }
+    if (params.some((p) => p.name === 'AWSAccessKeyId') && params.some((p) => p.name === 'Signature'))
+      throw sigV2Refused();
     return ANONYMOUS;
   }
 

@@ -39,6 +39,18 @@ function failWith(code: S3ErrorCode): Fail {
 export const headerFail: Fail = failWith('AuthorizationHeaderMalformed');
 export const queryFail: Fail = failWith('AuthorizationQueryParametersError');
 
+/**
+ * SigV2, in the Authorization header (`AWS key:signature`) or a query (`AWSAccessKeyId`,
+ * `Signature`, `Expires`: aws-cli v1's and s3cmd's presigned URLs): refused with S3's answer
+ * in the regions that take SigV4 only.
+ */
+export function sigV2Refused(): S3Error {
+  return new S3Error(
+    'InvalidRequest',
+    'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
+  );
+}
+
 /** `AKID/YYYYMMDD/region/service/aws4_request`. */
 export function parseCredential(value: string, fail: Fail): Credential {
   const parts = value.split('/');
@@ -80,12 +92,7 @@ export function parseAuthorizationHeader(value: string): SignedParts {
   const space = trimmed.search(/\s/);
   const scheme = space < 0 ? trimmed : trimmed.slice(0, space);
   if (scheme !== ALGORITHM) {
-    if (scheme === 'AWS') {
-      throw new S3Error(
-        'InvalidRequest',
-        'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
-      );
-    }
+    if (scheme === 'AWS') throw sigV2Refused();
     if (scheme === 'AWS4-ECDSA-P256-SHA256') {
       throw new S3Error(
         'NotImplemented',

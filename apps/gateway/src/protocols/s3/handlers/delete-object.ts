@@ -1,8 +1,10 @@
 import { isFsError } from '../../../storage/errors.ts';
 import type { Attributes, Credential, RemoveExpectation } from '../../../storage/types.ts';
 import type { S3Call, S3Env, S3Reply } from '../context.ts';
+import { checkDeleteCondition, type DeleteCondition, deleteCondition, stale } from '../delete-condition.ts';
 import { asS3Error } from '../deps.ts';
-import { heldKeyPath } from '../keys.ts';
+import { S3Error } from '../errors.ts';
+import { heldKeyPath, type KeyPath } from '../keys.ts';
 import { DIR_MARKER_XATTR } from '../metadata.ts';
 import { bypassAsked } from '../object-lock/retention.ts';
 import { bucketDir, parentDir, pruneEmptyParents } from '../objects.ts';
@@ -22,8 +24,30 @@ import {
  */
 export async function deleteObject(call: S3Call): Promise<S3Reply> {
   const versionId = call.query.get('versionId');
+  const one = (name: string) => {
+    const v = call.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
+  };
+  const condition = deleteCondition({
+    etags: one('if-match'),
+    size: one('x-amz-if-match-size'),
+    lastModified: one('x-amz-if-match-last-modified-time'),
+    names: {
+      etags: 'If-Match',
+      size: 'x-amz-if-match-size',
+      lastModified: 'x-amz-if-match-last-modified-time',
+    },
+  });
   const bucket = await bucketDir(call.env, call.cred, call.bucket);
-  const done = await deleteKey(call.env, call.cred, bucket, call.key, versionId, bypassGranted(call, bucket));
+  const done = await deleteKey(
+    call.env,
+    call.cred,
+    bucket,
+    call.key,
+    versionId,
+    bypassGranted(call, bucket),
+    condition,
+  );
   return { status: 204, headers: deletedHeaders(done) };
 }
 
@@ -45,7 +69,8 @@ export function deletedHeaders(done: VersionedDelete | undefined): Record<string
 
 /**
  * DELETE of a key (DeleteObject, one entry of DeleteObjects): a version when one is named, a
- * delete marker in a versioned bucket, else the object itself.
+ * delete marker in a versioned bucket, else the object itself — with a `condition`, only the
+ * current object that meets it (delete-condition.ts).
  */
 export async function deleteKey(
   env: S3Env,
@@ -54,9 +79,20 @@ export async function deleteKey(
   key: string,
   versionId: string | undefined,
   bypass = false,
+  condition?: DeleteCondition,
 ): Promise<VersionedDelete | undefined> {
   const kp = heldKeyPath(key);
   if (versionId !== undefined) checkVersionId(versionId);
+  if (condition) {
+    // S3 evaluates a condition against the current version only.
+    if (versionId !== undefined || kp?.marker)
+      throw new S3Error(
+        'NotImplemented',
+        `A conditional delete (${condition.names.join(', ')}) of ${versionId !== undefined ? 'a named version' : 'a key ending in "/"'} is not supported.`,
+      );
+    if (!kp) throw new S3Error('NoSuchKey', 'The specified key does not exist.');
+    return await deleteChecked(env, cred, bucket.ino, key, kp, condition);
+  }
   // A key no object can have here: nothing to delete, as for any key that is not there.
   if (!kp) return undefined;
   if (versionId !== undefined) {
@@ -69,6 +105,26 @@ export async function deleteKey(
   const status = kp.marker ? undefined : await versioningOf(env, bucket.ino);
   if (status) return await deleteVersioned(env, status, cred, bucket.ino, key, kp);
   await removeKey(env, cred, bucket.ino, key);
+  return undefined;
+}
+
+/** A conditional delete: the object checked goes, unless it changed meanwhile (412). */
+async function deleteChecked(
+  env: S3Env,
+  cred: Credential,
+  bucketIno: bigint,
+  key: string,
+  kp: KeyPath,
+  condition: DeleteCondition,
+): Promise<VersionedDelete | undefined> {
+  const expect = await checkDeleteCondition(env, cred, bucketIno, kp, condition);
+  const status = await versioningOf(env, bucketIno);
+  if (status) {
+    const done = await deleteVersioned(env, status, cred, bucketIno, key, kp, expect);
+    if (!done) throw stale(condition);
+    return done;
+  }
+  if (!(await removeKey(env, cred, bucketIno, key, expect))) throw stale(condition);
   return undefined;
 }
 

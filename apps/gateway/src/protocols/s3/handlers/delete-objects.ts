@@ -1,4 +1,5 @@
 import type { S3Call, S3Reply } from '../context.ts';
+import { deleteCondition } from '../delete-condition.ts';
 import { asS3Error } from '../deps.ts';
 import { bucketDir } from '../objects.ts';
 import { policyAllows } from '../policy/bucket-policy.ts';
@@ -17,7 +18,13 @@ export async function deleteObjects(call: S3Call): Promise<S3Reply> {
     try {
       // The bucket policy decides key by key, as S3's does.
       await policyAllows(call, 'DeleteObject', call.bucket, o.key, o.versionId !== undefined);
-      const done = await deleteKey(call.env, call.cred, bucket, o.key, o.versionId, bypass);
+      const condition = deleteCondition({
+        etags: o.condition?.etag,
+        size: o.condition?.size,
+        lastModified: o.condition?.lastModified,
+        names: { etags: 'ETag', size: 'Size', lastModified: 'LastModifiedTime' },
+      });
+      const done = await deleteKey(call.env, call.cred, bucket, o.key, o.versionId, bypass, condition);
       if (!request.quiet)
         inner += `<Deleted>${el('Key', o.key)}${el('VersionId', o.versionId)}${deletedXml(o, done)}</Deleted>`;
     } catch (e) {
