@@ -150,3 +150,91 @@ describe('a gateway that answers nothing: stopped, or waiting on a frozen metada
     equal(back.stdout, 'written while the disk was frozen\n');
   });
 });
+
+/**
+ * Only the data folder's disk hangs (a frozen ext4 under it; meta.db elsewhere): the event loop
+ * runs, but the libuv pool's threads wait in writes there. The admin API must still answer —
+ * the operator's drain, status and diagnosis are what they need most then — and nothing may
+ * call the gateway stuck.
+ */
+describe('a gateway whose data disk hangs (a frozen ext4 under the data folder only)', () => {
+  let dir: string;
+  let disk: string | undefined;
+  let file: string;
+  let gw: ProcessHandle;
+  let ports: { nfs: number; mount: number; health: number };
+
+  before(async () => {
+    if (TOOLS.skip) return;
+    dir = makeTempDir('stuck-data');
+    disk = mountExt4(join(dir, 'data-fs'), '64M');
+    if (!disk) return;
+    file = await writeGatewayConfig(dir, `transport: { url: "file://${disk}/data" }`);
+    const yaml = readFileSync(file, 'utf8');
+    const port = (re: RegExp) => Number(yaml.match(re)![1]);
+    ports = {
+      nfs: port(/nfs: \{ bind: 127\.0\.0\.1:(\d+)/),
+      mount: port(/mount_bind: 127\.0\.0\.1:(\d+)/),
+      health: port(/health: \{ bind: 127\.0\.0\.1:(\d+)/),
+    };
+    gw = spawnProcess(CFS, ['gateway', 'start', '--config', file], {
+      name: 'gateway',
+      env: { CFS_ADMIN_PASSWORD: 'stuck-admin-password-1' },
+    });
+    await gw.waitForLine(/gateway started/, 60_000);
+  });
+  after(async () => {
+    if (disk) thaw(disk);
+    await gw?.stop();
+  });
+
+  test('1 writes wait on the frozen data disk and hold the pool: drain and diagnose still answer, and nothing calls the gateway stuck; thawed, what was acknowledged is whole', async (t) => {
+    if (TOOLS.skip) return t.skip(TOOLS.skip);
+    if (!disk) return t.skip('needs root to mount an ext4 image on a loop device');
+    const mounted = disk;
+    const url = (name: string) =>
+      `nfs://127.0.0.1/export/${name}?nfsport=${ports.nfs}&mountport=${ports.mount}&uid=0&gid=0`;
+    const local = join(dir, 'big.bin');
+    const body = Buffer.alloc(2 * 1024 * 1024, 5);
+    writeFileSync(local, body);
+    freeze(mounted);
+    const copies: ProcessHandle[] = [];
+    try {
+      // More writers than the pool has threads: every thread ends up waiting on the disk.
+      for (let i = 0; i < 6; i++)
+        copies.push(
+          spawnProcess('nfs-cp', [local, url(`big-${i}.bin`)], { name: `nfs-cp ${i}`, keepAlive: true }),
+        );
+      const admin = `http://127.0.0.1:${ports.health}/admin/connections`;
+      await waitFor(
+        async () => {
+          const h = await fetch(`http://127.0.0.1:${ports.health}/health`, {
+            signal: AbortSignal.timeout(2000),
+          });
+          return /transport backend: call not answered after/.test(await h.text());
+        },
+        'the transport check to name the calls the disk does not answer',
+        60_000,
+      );
+      const drain = await runCommand(CFS, ['gateway', 'drain', '--timeout', '1s', '--config', file], {
+        timeoutMs: 60_000,
+      });
+      match(drain.stdout, /^draining: listeners refuse new connections/m, drain.output);
+      const undrain = await runCommand(CFS, ['gateway', 'undrain', '--config', file], { timeoutMs: 60_000 });
+      equal(undrain.code, 0, undrain.output);
+      const listed = await fetch(admin, { signal: AbortSignal.timeout(10_000) });
+      equal(listed.status, 200, 'the admin API answers from loopback while the pool waits');
+      const d = await runCommand(CFS, ['diagnose', 'unresponsive', '--config', file], { timeoutMs: 90_000 });
+      ok(!/it is stuck/.test(d.stdout), d.stdout);
+      ok(!/systemctl restart/.test(d.stdout), d.stdout);
+    } finally {
+      thaw(mounted);
+    }
+    // Every copy nfs-cp saw acknowledged is whole.
+    for (let i = 0; i < copies.length; i++) {
+      if ((await copies[i]!.exited).code !== 0) continue;
+      const back = await runCommand('nfs-cat', [url(`big-${i}.bin`)], { timeoutMs: 60_000 });
+      equal(back.stdout, body.toString(), `big-${i}.bin whole`);
+    }
+  });
+});

@@ -24,6 +24,9 @@ const QUERIES = {
   /** The runbook's disk-space alert (its note under Sample Queries), without the threshold. */
   roomLeft:
     'gateway_backend_capacity_bytes{kind="available"} / ignoring(kind) gateway_backend_capacity_bytes{kind="total"}',
+  /** The Key Metrics table's two backend alerts as the runbook note writes them (`bool`: 1 = firing). */
+  backendErrorsAlert: 'increase(gateway_backend_errors_total[5m]) > bool 0',
+  circuitAlert: 'gateway_circuit_breaker_state >= bool 1',
 };
 
 describe(
@@ -152,6 +155,16 @@ scrape_configs:
       const r = await query(QUERIES.roomLeft, (r) => r.length === 2);
       deepEqual(r.map((s) => s.metric.backend).sort(), ['metadata', 'transport']);
       for (const s of r) ok(num(s) > 0 && num(s) <= 1, JSON.stringify(s));
+    });
+
+    test('7 the backend alerts as the note writes them: one series per backend, quiet on a healthy gateway', {
+      timeout: 90_000,
+    }, async () => {
+      for (const q of [QUERIES.backendErrorsAlert, QUERIES.circuitAlert]) {
+        const r = await query(q, (r) => r.length === 2);
+        deepEqual(r.map((s) => s.metric.backend).sort(), ['metadata', 'transport'], q);
+        for (const s of r) equal(num(s), 0, `${q}: ${JSON.stringify(s)}`);
+      }
     });
   },
 );

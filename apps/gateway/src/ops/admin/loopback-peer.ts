@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 /**
@@ -6,13 +6,16 @@ import { isIP } from 'node:net';
  * from the kernel's socket tables (/proc/net/tcp and tcp6 list each socket's ports and its
  * owner's uid). The client's socket is the one whose local port is the connection's remote
  * port and whose remote port is the connection's local port. Undefined where /proc has no
- * such tables (not Linux) or the client's socket is already gone.
+ * such tables (not Linux) or the client's socket is already gone. Read synchronously, as
+ * /etc/passwd below: both are in memory, while the libuv pool an async read queues on may be
+ * taken by calls waiting on a hung data disk — and the admin API (drain, status) must answer
+ * then most of all.
  */
 export async function loopbackPeerUid(remotePort: number, localPort: number): Promise<number | undefined> {
   const local = `:${hexPort(remotePort)}`;
   const remote = `:${hexPort(localPort)}`;
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = await readFile(table, 'latin1').catch(() => '');
+    const text = readOr(table, 'latin1');
     for (const line of text.split('\n')) {
       // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid …
       const f = line.trim().split(/\s+/);
@@ -36,13 +39,21 @@ function isLoopbackHex(address: string): boolean {
   );
 }
 
+function readOr(path: string, encoding: BufferEncoding): string {
+  try {
+    return readFileSync(path, encoding);
+  } catch {
+    return '';
+  }
+}
+
 function hexPort(port: number): string {
   return port.toString(16).toUpperCase().padStart(4, '0');
 }
 
 /** A uid's user name from /etc/passwd; the number itself when it has none. */
 export async function userNameOf(uid: number): Promise<string> {
-  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+  const passwd = readOr('/etc/passwd', 'utf8');
   for (const line of passwd.split('\n')) {
     const [name, , id] = line.split(':');
     if (name && Number(id) === uid && id !== '') return name;
