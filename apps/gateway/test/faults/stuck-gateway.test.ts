@@ -22,6 +22,25 @@ import { waitFor } from '../support/wait.ts';
 
 const TOOLS = requireTools('nfs-cp', 'nfs-cat');
 
+/** A gateway process on `file`, and the ports it serves NFS, MOUNT and /health on. */
+async function startGateway(
+  file: string,
+): Promise<{ gw: ProcessHandle; ports: { nfs: number; mount: number; health: number } }> {
+  const yaml = readFileSync(file, 'utf8');
+  const port = (re: RegExp) => Number(yaml.match(re)![1]);
+  const ports = {
+    nfs: port(/nfs: \{ bind: 127\.0\.0\.1:(\d+)/),
+    mount: port(/mount_bind: 127\.0\.0\.1:(\d+)/),
+    health: port(/health: \{ bind: 127\.0\.0\.1:(\d+)/),
+  };
+  const gw = spawnProcess(CFS, ['gateway', 'start', '--config', file], {
+    name: 'gateway',
+    env: { CFS_ADMIN_PASSWORD: 'stuck-admin-password-1' },
+  });
+  await gw.waitForLine(/gateway started/, 60_000);
+  return { gw, ports };
+}
+
 describe('a gateway that answers nothing: stopped, or waiting on a frozen metadata disk', () => {
   let dir: string;
   let disk: string | undefined;
@@ -37,18 +56,7 @@ describe('a gateway that answers nothing: stopped, or waiting on a frozen metada
     const state = join(disk ?? dir, 'state');
     file = await writeGatewayConfig(dir);
     writeFileSync(file, readFileSync(file, 'utf8').replace(`state_dir: ${dir}/state`, `state_dir: ${state}`));
-    const yaml = readFileSync(file, 'utf8');
-    const port = (re: RegExp) => Number(yaml.match(re)![1]);
-    ports = {
-      nfs: port(/nfs: \{ bind: 127\.0\.0\.1:(\d+)/),
-      mount: port(/mount_bind: 127\.0\.0\.1:(\d+)/),
-      health: port(/health: \{ bind: 127\.0\.0\.1:(\d+)/),
-    };
-    gw = spawnProcess(CFS, ['gateway', 'start', '--config', file], {
-      name: 'gateway',
-      env: { CFS_ADMIN_PASSWORD: 'stuck-admin-password-1' },
-    });
-    await gw.waitForLine(/gateway started/, 60_000);
+    ({ gw, ports } = await startGateway(file));
   });
   after(async () => {
     if (disk) thaw(disk);
@@ -170,18 +178,7 @@ describe('a gateway whose data disk hangs (a frozen ext4 under the data folder o
     disk = mountExt4(join(dir, 'data-fs'), '64M');
     if (!disk) return;
     file = await writeGatewayConfig(dir, `transport: { url: "file://${disk}/data" }`);
-    const yaml = readFileSync(file, 'utf8');
-    const port = (re: RegExp) => Number(yaml.match(re)![1]);
-    ports = {
-      nfs: port(/nfs: \{ bind: 127\.0\.0\.1:(\d+)/),
-      mount: port(/mount_bind: 127\.0\.0\.1:(\d+)/),
-      health: port(/health: \{ bind: 127\.0\.0\.1:(\d+)/),
-    };
-    gw = spawnProcess(CFS, ['gateway', 'start', '--config', file], {
-      name: 'gateway',
-      env: { CFS_ADMIN_PASSWORD: 'stuck-admin-password-1' },
-    });
-    await gw.waitForLine(/gateway started/, 60_000);
+    ({ gw, ports } = await startGateway(file));
   });
   after(async () => {
     if (disk) thaw(disk);
