@@ -7,9 +7,11 @@ import { preflightCommand } from '../../src/cli/commands/preflight.ts';
 import { openControlPlane } from '../../src/control/index.ts';
 import type { PreflightResult } from '../../src/ops/preflight/result.ts';
 import { listeningSocketInodes, portOwners } from '../../src/ops/preflight/socket-owners.ts';
+import { type StoreServer, startStoreServer } from '../data-s3/store-server.ts';
 import { makeCertificateSet } from '../ops-certs/fixtures.ts';
 import { CFS, type InProcessGateway, startInProcess, writeGatewayConfig } from '../ops-drain/fixture.ts';
 import { freePorts } from '../support/ports.ts';
+import { type PostgresServer, requirePostgres, startPostgres } from '../support/postgres.ts';
 import { runCommand } from '../support/proc.ts';
 import { requireTools } from '../support/tools.ts';
 
@@ -303,5 +305,57 @@ describe('./cfs gateway preflight next to a running gateway', () => {
       owners.map((o) => o.pid),
       [process.pid],
     );
+  });
+});
+
+/**
+ * The scaled-out backends the runbook's Day-1 checklist names: PostgreSQL metadata and an
+ * object store for data, each probed as the gateway would use it — real servers on loopback.
+ */
+describe('./cfs gateway preflight with PostgreSQL metadata and an object store', requirePostgres(), () => {
+  let pg: PostgresServer;
+  let store: StoreServer;
+  before(async () => {
+    pg = await startPostgres();
+    store = await startStoreServer();
+  });
+  after(async () => {
+    await store?.stop();
+    await pg?.destroy();
+  });
+
+  const scaledOut = async (prefix: string, metadataUrl: string) => {
+    const cfg = await writeGatewayConfig(prefix, [
+      `metadata: { url: "${metadataUrl}" }`,
+      store.transportYaml(`preflight-${prefix}`),
+    ]);
+    return results(cfg.file);
+  };
+
+  test('1 both answer: PASS metadata (server version, the schema not there yet) and PASS transport (a probe object)', async () => {
+    const { exitCode, results: rs } = await scaledOut('pf-scaled', await pg.createDatabase());
+    const of = (item: string) => rs.find((r) => r.item === item)!;
+    equal(of('metadata').verdict, 'PASS', of('metadata').message);
+    match(
+      of('metadata').message,
+      /PostgreSQL \d+\.\d+.* answered, schema claudefs not there yet: the first gateway creates it/,
+    );
+    equal(of('transport').verdict, 'PASS', of('transport').message);
+    match(of('transport').message, /^s3:\/\/.*: wrote, read back and deleted a probe object$/);
+    equal(exitCode, 0, JSON.stringify(rs));
+  });
+
+  test('2 a database that does not exist: FAIL metadata with PostgreSQL’s reason; an object store that does not answer: FAIL transport within its deadline', async () => {
+    store.pause();
+    try {
+      const { exitCode, results: rs } = await scaledOut('pf-down', pg.url('no_such_database'));
+      const of = (item: string) => rs.find((r) => r.item === item)!;
+      equal(of('metadata').verdict, 'FAIL');
+      match(of('metadata').message, /database "no_such_database" does not exist/);
+      equal(of('transport').verdict, 'FAIL');
+      equal(exitCode, 1);
+    } finally {
+      store.resume();
+    }
   });
 });

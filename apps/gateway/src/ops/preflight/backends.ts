@@ -3,6 +3,7 @@ import { accessSync, constants, readFileSync, rmSync, statSync, writeFileSync } 
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { GatewayConfig } from '../../config/types.ts';
+import { checkObjectStore, checkPostgresMetadata } from './remote-backends.ts';
 import { fail, type PreflightResult, pass } from './result.ts';
 
 function exists(path: string): boolean {
@@ -58,15 +59,13 @@ export function checkStateDir(config: GatewayConfig): PreflightResult {
     : fail('state folder', `${dir} is not writable by this user`);
 }
 
-/** Metadata ("A2"): the SQLite file opens and answers a read; the gateway will need to write it too. */
-export function checkMetadata(config: GatewayConfig): PreflightResult {
+/**
+ * Metadata ("A2"): the SQLite file opens and answers a read (the gateway will need to write it
+ * too); PostgreSQL answers as the gateway would connect (remote-backends.ts).
+ */
+export async function checkMetadata(config: GatewayConfig): Promise<PreflightResult> {
   const m = config.metadata;
-  if (m.kind !== 'sqlite') {
-    return fail(
-      'metadata',
-      `${m.kind} metadata is not served by this build yet: use sqlite:// (the embedded store)`,
-    );
-  }
+  if (m.kind === 'postgres') return checkPostgresMetadata(m);
   if (!exists(m.path)) return notYet('metadata', 'database', m.path);
   let db: Database.Database | undefined;
   try {
@@ -86,15 +85,13 @@ export function checkMetadata(config: GatewayConfig): PreflightResult {
   }
 }
 
-/** Data ("A4 transport"): a probe file is written, read back and deleted in the data folder. */
-export function checkTransport(config: GatewayConfig): PreflightResult {
+/**
+ * Data ("A4 transport"): a probe file is written, read back and deleted in the data folder — or
+ * a probe object in the object store (remote-backends.ts).
+ */
+export async function checkTransport(config: GatewayConfig): Promise<PreflightResult> {
   const t = config.transport;
-  if (t.kind !== 'file') {
-    return fail(
-      'transport',
-      `${t.kind} transport is not served by this build yet: use file:// (a local folder)`,
-    );
-  }
+  if (t.kind === 's3') return checkObjectStore(config, t);
   if (!exists(t.path)) return notYet('transport', 'data folder', t.path);
   if (!statSync(t.path).isDirectory()) return fail('transport', `${t.url}: ${t.path} is not a folder`);
   const probe = join(t.path, `.cfs-preflight-${process.pid}-${randomBytes(4).toString('hex')}`);

@@ -145,16 +145,16 @@ export const backendTree: DiagnosticTree = {
           'Check A2 status: curl http://meta-1:8080/health — Check A4 status: curl http://transport-1:8080/health',
       },
       description:
-        'A2 and A4 have no HTTP health here: the metadata database is opened and read, and a probe file is written, read back and deleted in the data folder — past the breakers, so the answer is the backend’s own.',
+        'A2 and A4 have no HTTP health here: the metadata database is opened and read (PostgreSQL: connected to as the gateway does), and a probe is written, read back and deleted in the data folder or the object store — past the breakers, so the answer is the backend’s own.',
       branches: { up: 'space', down: 'space' },
       commands: commands(
         ['curl http://meta-1:8080/health', 'curl http://transport-1:8080/health'],
         ['./cfs gateway preflight'],
       ),
-      run(ctx) {
-        const results = [checkMetadata(ctx.gw.config), checkTransport(ctx.gw.config)].map((r) =>
-          whileRunning(ctx.gw, r),
-        );
+      async run(ctx) {
+        const results = (
+          await Promise.all([checkMetadata(ctx.gw.config), checkTransport(ctx.gw.config)])
+        ).map((r) => whileRunning(ctx.gw, r));
         const measured = { results: results.map((r) => ({ ...r })) };
         const evidence = results.map((r) => `${r.verdict} ${r.item}: ${r.message}`);
         const cmds = commands(
@@ -182,7 +182,7 @@ export const backendTree: DiagnosticTree = {
         return {
           outcome: 'up',
           verdict: 'pass',
-          summary: 'metadata opens and reads; the data folder takes a write',
+          summary: 'the metadata database answers; the data store takes a write',
           because: 'both backends answer directly',
           measured,
           evidence,
