@@ -12,6 +12,7 @@ import { nodeHeartbeatOf } from '../ops/nodes/feature.ts';
 import { addS3Routes } from '../protocols/s3/admin-route.ts';
 import { addSmbStatusRoute } from '../protocols/smb/admin-route.ts';
 import { type OpenedNamespace, type OpenNamespaceOptions, openNamespace } from '../storage/open.ts';
+import { RESERVE_BYTES } from '../storage/sqlite/space-reserve.ts';
 import { loopStalls } from '../util/loop-stalls.ts';
 import type { Feature } from './feature.ts';
 import { FEATURES } from './features.ts';
@@ -153,6 +154,14 @@ export class Gateway {
       ),
     );
     await this.createServedDirectories();
+    this.ns.onSpaceReserve = (event, path) => {
+      if (event === 'released')
+        log.warn(
+          { path },
+          `metadata disk full: released the ${RESERVE_BYTES / 1024 / 1024} MiB kept in reserve (${path}) so that deletes can commit — delete what is no longer needed; the reserve is taken again once the disk has room`,
+        );
+      else log.info({ path }, `metadata disk has room: ${path} holds its reserve for deletes again`);
+    };
     if (this.ns.madeOwnerOnly.length > 0) {
       log.warn(
         { files: this.ns.madeOwnerOnly },

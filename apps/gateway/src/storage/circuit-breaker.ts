@@ -56,7 +56,7 @@ const ERRNO_CODES: Record<string, FsErrorCode> = { ENOSPC: 'ENOSPC', EDQUOT: 'EN
  * circuit: writes are told the disk is full (NFS3ERR_NOSPC, S3 507, STATUS_DISK_FULL) rather
  * than to come back later, which a client would do for as long as the disk stays full.
  */
-function isFull(e: unknown): boolean {
+export function isFull(e: unknown): boolean {
   return e instanceof FsError && e.code === 'ENOSPC';
 }
 

@@ -2,7 +2,13 @@ import { inoKey } from '../util/ino-key.ts';
 import { STREAM_XATTR_PREFIX } from './annotations.ts';
 import { BufferPool, POOLED_MIN_BYTES } from './buffer-pool.ts';
 import { CachingRecalls } from './caching-recall.ts';
-import { type Backend, type BreakerOptions, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
+import {
+  type Backend,
+  type BreakerOptions,
+  type BreakerState,
+  CircuitBreaker,
+  isFull,
+} from './circuit-breaker.ts';
 import type { NamespaceApi, Unlinked } from './contract.ts';
 import { BlobLocks } from './data/blob-locks.ts';
 import type { DataStore } from './data/data-store.ts';
@@ -416,6 +422,9 @@ export class Namespace implements NamespaceApi {
       await this.m.probeWrite();
       await this.syncMeta();
     });
+    // Missing (released, or no room for it at start): taken once the disk has room.
+    const reserve = this.spaceReserve;
+    if (reserve && !reserve.held() && (await reserve.take())) this.onSpaceReserve?.('taken', reserve.path);
   }
 
   async probeTransport(): Promise<void> {
@@ -1028,11 +1037,30 @@ export class Namespace implements NamespaceApi {
   }
 
   async remove(cred: Credential, dir: bigint, name: string, expect?: RemoveExpectation): Promise<Unlinked> {
-    return this.finishUnlinking(await this.m.remove(cred, dir, name, expect));
+    return this.finishUnlinking(await this.withRoomToDelete(() => this.m.remove(cred, dir, name, expect)));
   }
 
   async rmdir(cred: Credential, dir: bigint, name: string): Promise<Unlinked> {
-    return this.finishUnlinking(await this.m.rmdir(cred, dir, name));
+    return this.finishUnlinking(await this.withRoomToDelete(() => this.m.rmdir(cred, dir, name)));
+  }
+
+  /**
+   * Room kept back on the metadata disk for deletes (sqlite/space-reserve.ts; set at open). A
+   * delete the full disk refuses releases it and is tried once more; a successful metadata
+   * probe takes it again once there is room. `onSpaceReserve` hears both.
+   */
+  spaceReserve: { path: string; release(): boolean; take(): Promise<boolean>; held(): boolean } | undefined;
+  onSpaceReserve?: (event: 'released' | 'taken', path: string) => void;
+
+  /** A delete's commit; refused for want of room, tried again with the reserve's room. */
+  private async withRoomToDelete<T>(commit: () => T | Promise<T>): Promise<T> {
+    try {
+      return await commit();
+    } catch (e) {
+      if (!isFull(e) || !this.spaceReserve?.release()) throw e;
+      this.onSpaceReserve?.('released', this.spaceReserve.path);
+      return await commit();
+    }
   }
 
   async rename(

@@ -16,6 +16,7 @@ import type { ClusterInvalidation } from './postgres/invalidation.ts';
 import type { PgMetadataStore } from './postgres/store.ts';
 import { Checkpointer } from './sqlite/checkpointer.ts';
 import { markDatabase, refuseLostDatabase } from './sqlite/namespace-marker.ts';
+import { SpaceReserve } from './sqlite/space-reserve.ts';
 import { SqliteMetadataStore } from './sqlite/store.ts';
 
 export interface OpenNamespaceOptions {
@@ -53,6 +54,8 @@ export interface OpenNamespaceOptions {
    * lock from a running gateway's writes, and the last connection to close checkpoints anyway.
    */
   checkpoints?: boolean;
+  /** SQLite: room kept back for deletes on a full disk (sqlite/space-reserve.ts); default on. */
+  spaceReserve?: boolean;
   /**
    * Tests only (fault injection, test/support/faults.ts): replaces the stores before the
    * namespace puts them behind their circuit breakers. No configuration key reaches it.
@@ -175,6 +178,11 @@ export async function openNamespace(o: OpenNamespaceOptions): Promise<OpenedName
     data.loopWrites.backendAnswers = () => transport.answering(LOOP_WRITE_WAITING_MS);
   }
   ns.madeOwnerOnly = loosened ?? [];
+  if (dbFile && o.spaceReserve !== false) {
+    const reserve = new SpaceReserve(dirname(dbFile));
+    reserve.takeNow();
+    ns.spaceReserve = reserve;
+  }
   if (dbFile && meta instanceof SqliteMetadataStore && o.checkpoints !== false)
     ns.checkpointer = new Checkpointer(dbFile, () => meta.holdWrites());
   if (opened.postgres) {

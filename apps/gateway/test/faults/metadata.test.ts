@@ -6,12 +6,20 @@
  * the circuit opened by the probes alone, /health naming the backend and the cause, recovery
  * by itself, nothing acknowledged lost.
  */
-import { renameSync } from 'node:fs';
+import { ok, rejects } from 'node:assert/strict';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { emptyWal } from '../support/empty-wal.ts';
 import { type ProcessHandle, spawnProcess } from '../support/proc.ts';
+import { waitFor } from '../support/wait.ts';
 import {
   describeFullRound,
   describeRound,
@@ -28,9 +36,10 @@ import {
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 
 describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
-  const g = faultGateway('metadata', '8m');
+  // Room enough for the space reserve (64 MiB free at start: sqlite/space-reserve.ts).
+  const g = faultGateway('metadata', '96m');
 
-  test('1 the metadata file system fills up (a real 8 MiB tmpfs): new names are refused as disk full, reads go on, no circuit opens; space freed, all goes on', async (t) => {
+  test('1 the metadata file system fills up (a real 96 MiB tmpfs): new names are refused as disk full, reads go on, no circuit opens; space freed, all goes on', async (t) => {
     if (!g.mounted) return t.skip('needs root to mount a tmpfs');
     let filler: { free(): void } | undefined;
     const figures = await fullRound(g.rig, g.clients, {
@@ -48,6 +57,38 @@ describe('metadata faults, as NFS, S3 and SMB clients see them', () => {
       cause: /ENOSPC: metadata backend: database or disk is full/,
     });
     t.diagnostic(describeFullRound(figures));
+  });
+
+  test('1b the disk full to its last block: an S3 DELETE still commits — the space reserve is released, and said so — and the reserve is taken again once there is room', async (t) => {
+    if (!g.mounted) return t.skip('needs root to mount a tmpfs');
+    const reserve = join(g.home, 'space-reserve');
+    await waitFor(() => existsSync(reserve), 'the space reserve in place', 10_000);
+    const s3 = g.rig.s3();
+    let filler: { free(): void } | undefined;
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'reserve' }));
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'reserve', Key: 'old.bin', Body: Buffer.alloc(100_000, 1) }),
+      );
+      emptyWal(join(g.home, 'meta.db'));
+      filler = fillFileSystem(g.home);
+      await rejects(
+        s3.send(new PutObjectCommand({ Bucket: 'reserve', Key: 'new.bin', Body: 'x' })),
+        (e: Error) => e.name === 'InsufficientStorage',
+        'a write is refused: the disk is full',
+      );
+      await s3.send(new DeleteObjectCommand({ Bucket: 'reserve', Key: 'old.bin' }));
+      await rejects(s3.send(new HeadObjectCommand({ Bucket: 'reserve', Key: 'old.bin' })), {
+        name: 'NotFound',
+      });
+      ok(!existsSync(reserve), 'the reserve gave its room to the delete');
+      ok(g.logged('metadata disk full: released the 8 MiB kept in reserve'), 'said in the log');
+    } finally {
+      filler?.free();
+      s3.destroy();
+    }
+    await waitFor(() => existsSync(reserve), 'the reserve taken again once there is room', 10_000);
+    ok(g.logged('holds its reserve for deletes again'));
   });
 
   test('2 another process holds the database write lock (BEGIN EXCLUSIVE), then is killed', async (t) => {

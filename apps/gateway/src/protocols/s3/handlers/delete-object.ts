@@ -81,6 +81,28 @@ export async function deleteKey(
   bypass = false,
   condition?: DeleteCondition,
 ): Promise<VersionedDelete | undefined> {
+  try {
+    return await deleteKeyNow(env, cred, bucket, key, versionId, bypass, condition);
+  } catch (e) {
+    // "Delete some objects" is no advice to a delete the full disk refused.
+    const err = asS3Error(e);
+    if (err.code !== 'InsufficientStorage') throw err;
+    throw new S3Error(
+      'InsufficientStorage',
+      "The storage backing this gateway is full: even this delete could not be recorded. Room must be freed on the gateway's disk first (./cfs diagnose backend).",
+    );
+  }
+}
+
+async function deleteKeyNow(
+  env: S3Env,
+  cred: Credential,
+  bucket: Attributes,
+  key: string,
+  versionId: string | undefined,
+  bypass: boolean,
+  condition: DeleteCondition | undefined,
+): Promise<VersionedDelete | undefined> {
   const kp = heldKeyPath(key);
   if (versionId !== undefined) checkVersionId(versionId);
   if (condition) {
