@@ -52,11 +52,19 @@ export function Shell({ children }: { children: ReactNode }) {
     ...trpc.health.queryOptions(),
     refetchInterval: 5_000,
     retry: false,
-    enabled: session.data != null || session.isError,
+    enabled: session.data != null || session.isError || (session.isPending && session.errorUpdateCount > 0),
   });
 
+  // A query with no answer yet starts over at each refetch (TanStack Query: pending again, its
+  // error cleared): the last error stands until an answer comes, so a console opened while the
+  // gateway is stuck keeps its banner instead of falling back to the first-load spinner.
+  const lastSessionError = useRef<unknown>(undefined);
+  if (session.isError) lastSessionError.current = session.error;
+  else if (session.isSuccess) lastSessionError.current = undefined;
+  const sessionFailed = session.isError || (session.isPending && lastSessionError.current !== undefined);
+  const sessionError = session.error ?? lastSessionError.current;
   const gatewayDown =
-    (session.isError && isGatewayDown(session.error)) || (health.isError && isGatewayDown(health.error));
+    (sessionFailed && isGatewayDown(sessionError)) || (health.isError && isGatewayDown(health.error));
   const wasDown = useRef(false);
   useEffect(() => {
     if (gatewayDown) wasDown.current = true;
@@ -88,7 +96,7 @@ export function Shell({ children }: { children: ReactNode }) {
   );
 
   const stuck =
-    (session.isError && isGatewayStuck(session.error)) || (health.isError && isGatewayStuck(health.error));
+    (sessionFailed && isGatewayStuck(sessionError)) || (health.isError && isGatewayStuck(health.error));
   const downBanner = !gatewayDown ? null : stuck ? (
     <Banner tone="critical" role="alert" title="Gateway not answering" className="mb-4">
       The gateway has not answered for 10 s: it is stuck — most often on a disk under it that has stopped
@@ -104,19 +112,19 @@ export function Shell({ children }: { children: ReactNode }) {
     </Banner>
   );
 
-  if (session.isPending) {
+  if (session.isPending && !sessionFailed) {
     return (
       <main className="flex min-h-screen items-center justify-center">
         <PanelState state="loading">Connecting to the gateway…</PanelState>
       </main>
     );
   }
-  if (session.isError && !session.data) {
+  if (sessionFailed && !session.data) {
     return (
       <main className="mx-auto flex min-h-screen max-w-lg flex-col justify-center p-6">
         {downBanner ?? (
           <Banner tone="critical" role="alert" title="The console could not start">
-            {messageOf(session.error)}
+            {messageOf(sessionError)}
           </Banner>
         )}
       </main>

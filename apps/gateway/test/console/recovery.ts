@@ -40,6 +40,20 @@ export function recoveryTests(fx: ConsoleFixture): void {
       equal(await downBanner(p).count(), 0, 'not the banner of a gateway that is gone');
       equal(await p.getByTestId('health-word').innerText(), 'unreachable');
       await p.screenshot({ path: join(SHOTS, 'gateway-stuck.png') });
+      // A console opened while the gateway is stuck: the banner, and it stays through the polls
+      // that follow (each starts the unanswered session query over) — never the first-load spinner.
+      const fresh = await fx.ctx.newPage();
+      try {
+        await fresh.goto(`${fx.base}/`);
+        await stuckBanner(fresh).waitFor({ timeout: NOTICE_DEADLINE });
+        for (let i = 0; i < 12; i++) {
+          equal(await stuckBanner(fresh).count(), 1, `the banner still there after ${i} s`);
+          equal(await fresh.getByText('Connecting to the gateway…').count(), 0, `no spinner after ${i} s`);
+          await fresh.waitForTimeout(1000);
+        }
+      } finally {
+        await fresh.close();
+      }
     } finally {
       process.kill(fx.gw.pid, 'SIGCONT');
     }

@@ -12,6 +12,7 @@ import { equal, match, ok } from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { DiagnosticRun } from '../../src/ops/diagnostics/api.ts';
 import { readThread } from '../../src/util/thread-state.mjs';
 import { CFS, writeGatewayConfig } from '../quota/fixture.ts';
 import { freeze, mountExt4, thaw } from '../support/loop-fs.ts';
@@ -224,6 +225,20 @@ describe('a gateway whose data disk hangs (a frozen ext4 under the data folder o
       const d = await runCommand(CFS, ['diagnose', 'unresponsive', '--config', file], { timeoutMs: 90_000 });
       ok(!/it is stuck/.test(d.stdout), d.stdout);
       ok(!/systemctl restart/.test(d.stdout), d.stdout);
+      // The backend diagnosis, run inside the gateway, probes the disk off its event loop.
+      const b = await runCommand(CFS, ['diagnose', 'backend', '--json', '--config', file], {
+        timeoutMs: 90_000,
+      });
+      equal(b.code, 1, b.output);
+      const run = JSON.parse(b.stdout) as DiagnosticRun;
+      const direct = run.steps.find((x) => x.id === 'backend-status');
+      equal(direct?.outcome, 'down', b.stdout);
+      match(direct!.summary, /transport: .*no answer within 5 s: the file system under .* is not answering/);
+      equal(
+        (await fetch(`http://127.0.0.1:${ports.health}/health`, { signal: AbortSignal.timeout(2000) }))
+          .status,
+        503,
+      );
     } finally {
       thaw(mounted);
     }

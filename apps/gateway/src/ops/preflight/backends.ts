@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { GatewayConfig } from '../../config/types.ts';
 import { checkObjectStore, checkPostgresMetadata } from './remote-backends.ts';
 import { fail, type PreflightResult, pass } from './result.ts';
+
+/** How long the data folder's probe may take before it counts as not answering. */
+const DISK_DEADLINE_MS = 5000;
 
 function exists(path: string): boolean {
   try {
@@ -96,18 +100,31 @@ export async function checkTransport(config: GatewayConfig): Promise<PreflightRe
   if (!statSync(t.path).isDirectory()) return fail('transport', `${t.url}: ${t.path} is not a folder`);
   const probe = join(t.path, `.cfs-preflight-${process.pid}-${randomBytes(4).toString('hex')}`);
   const content = randomBytes(64);
+  // Off the event loop, with a deadline: a data disk that has stopped answering holds the call
+  // in the kernel, and this runs in the gateway itself too (./cfs diagnose backend).
+  const roundTrip = async () => {
+    await writeFile(probe, content, { flag: 'wx', mode: 0o600 });
+    const back = await readFile(probe);
+    await rm(probe);
+    return back.equals(content);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), DISK_DEADLINE_MS);
+  });
   try {
-    writeFileSync(probe, content, { flag: 'wx', mode: 0o600 });
-    if (!readFileSync(probe).equals(content))
-      return fail('transport', `${t.url}: a probe file read back different bytes`);
-    rmSync(probe);
+    const same = await Promise.race([roundTrip(), late]);
+    if (same === 'late')
+      return fail(
+        'transport',
+        `${t.url}: no answer within ${DISK_DEADLINE_MS / 1000} s: the file system under ${t.path} is not answering (a hung disk or network file system?)`,
+      );
+    if (!same) return fail('transport', `${t.url}: a probe file read back different bytes`);
     return pass('transport', `${t.url}: wrote, read back and deleted a probe file`);
   } catch (e) {
-    try {
-      rmSync(probe, { force: true });
-    } catch {
-      // The probe was never written.
-    }
+    await rm(probe, { force: true }).catch(() => {});
     return fail('transport', `${t.url}: ${(e as Error).message}`);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -115,6 +115,8 @@ interface Landing {
 export class LocalBlobStore implements DataStore {
   readonly kind = 'file' as const;
   private readonly open = new Map<bigint, OpenBlob>();
+  /** Probes made so far: each writes a file of its own name. */
+  private probes = 0;
   private readonly opening = new Map<bigint, Promise<OpenBlob | undefined>>();
   /** Blobs being emptied by a rename (EMPTY_BY_RENAME_BYTES): their users wait for the new file. */
   private readonly emptying = new Map<bigint, Promise<void>>();
@@ -681,7 +683,9 @@ export class LocalBlobStore implements DataStore {
   }
 
   async probe(): Promise<void> {
-    const path = join(this.root, `.probe-${process.pid}`);
+    // A name of its own per probe: one that hung on the disk and ends late must not remove the
+    // file of the probe after it (an ENOENT that kept the circuit open another reset_timeout).
+    const path = join(this.root, `.probe-${process.pid}-${++this.probes}`);
     const payload = Buffer.from(`probe ${Date.now()}`);
     await fsp.writeFile(path, payload);
     const back = await fsp.readFile(path);
