@@ -266,7 +266,7 @@ export class Namespace implements NamespaceApi {
       this.tailChecked.has(ino) || this.staleChecks.has(ino) || ino <= this.forgottenTailCheck;
     meta.committed = (made) => this.cacheCommitted(made);
     // Other nodes' opens: the transaction reads the shared table itself (meta/entries.ts).
-    meta.heldOpen = (ino) => this.heldOpen(ino);
+    meta.heldOpen = (ino) => this.heldHere(ino);
   }
 
   /**
@@ -279,6 +279,35 @@ export class Namespace implements NamespaceApi {
 
   /** Files whose last name went while held open, detached until their last close. */
   private readonly unlinkedOpen = new Set<bigint>();
+  /** Files streams are reading (an S3 GET's body), by how many: held open as an SMB open holds. */
+  private readonly streaming = new Map<bigint, number>();
+
+  /**
+   * A stream reads the file from now until the returned function is called (its end): a file
+   * whose last name goes meanwhile — an S3 overwrite or delete, an NFS remove — stays, detached,
+   * for it, and goes at its end, as a file an SMB client holds open goes at the last close. An
+   * S3 GET that has begun thus sends the object as it was, whole, as S3 does.
+   */
+  holdForReading(ino: bigint): () => void {
+    this.streaming.set(ino, (this.streaming.get(ino) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.streaming.get(ino) ?? 1) - 1;
+      if (left > 0) {
+        this.streaming.set(ino, left);
+        return;
+      }
+      this.streaming.delete(ino);
+      if (!this.heldOpen(ino) && this.unlinkedOpen.has(ino)) this.releaseUnlinked(ino)?.catch(() => {});
+    };
+  }
+
+  /** Held by this process's clients: an SMB open, or a stream reading it. */
+  private heldHere(ino: bigint): boolean {
+    return this.heldOpen(ino) || this.streaming.has(ino);
+  }
   /**
    * Files whose last name went through this node while only other nodes' clients held them:
    * their last close there removes them, and so does this node once the shared table shows
@@ -302,6 +331,8 @@ export class Namespace implements NamespaceApi {
    * it was not, it stays for the other nodes' opens, and the close goes on as usual too).
    */
   releaseUnlinked(ino: bigint): Promise<boolean> | undefined {
+    // A stream still reading it: the file stays for it, and goes at its end (holdForReading).
+    if (this.streaming.has(ino)) return this.unlinkedOpen.has(ino) ? Promise.resolve(false) : undefined;
     const here = this.unlinkedOpen.delete(ino);
     const cluster = this.caching.cluster;
     if (!cluster) return here ? this.removeDetached(ino).then(() => true) : undefined;
@@ -952,7 +983,7 @@ export class Namespace implements NamespaceApi {
     // does — unless their last close came as the name went and was not yet recorded, which
     // a look once they have recorded what they hold now finds.
     for (const ino of fx.unlinkedOpen ?? []) {
-      if (this.heldOpen(ino)) this.unlinkedOpen.add(ino);
+      if (this.heldHere(ino)) this.unlinkedOpen.add(ino);
       else this.releaseElsewhere(ino);
     }
     this.onCommitted?.(fx);

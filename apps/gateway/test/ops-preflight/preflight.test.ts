@@ -260,6 +260,10 @@ describe('./cfs gateway preflight next to a running gateway', () => {
       health?.message,
       `127.0.0.1:${h.config.health.bind.port} is held by this gateway (PID ${process.pid})`,
     );
+    equal(
+      r.results.find((x) => x.item === 'state folder')?.message,
+      `${h.config.stateDir} is writable, and held by the gateway running on it (PID ${process.pid}): another start on it is refused until that one stops`,
+    );
     match(
       r.results.find((x) => x.item === 'metadata')?.message ?? '',
       /opened and read \(\d+ schema objects\)/,

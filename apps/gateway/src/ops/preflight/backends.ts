@@ -4,6 +4,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { GatewayConfig } from '../../config/types.ts';
+import { runningGatewayPid } from '../../daemon/pid-file.ts';
 import { checkObjectStore, checkPostgresMetadata } from './remote-backends.ts';
 import { fail, type PreflightResult, pass } from './result.ts';
 
@@ -58,9 +59,15 @@ export function checkStateDir(config: GatewayConfig): PreflightResult {
   const dir = config.stateDir;
   if (!exists(dir)) return notYet('state folder', 'state folder', dir);
   if (!statSync(dir).isDirectory()) return fail('state folder', `${dir} is not a folder`);
-  return writable(dir)
-    ? pass('state folder', `${dir} is writable`)
-    : fail('state folder', `${dir} is not writable by this user`);
+  if (!writable(dir)) return fail('state folder', `${dir} is not writable by this user`);
+  // Next to a running gateway (the runbook's re-check): what a start would meet is that one.
+  const running = runningGatewayPid(dir);
+  return pass(
+    'state folder',
+    running === undefined
+      ? `${dir} is writable`
+      : `${dir} is writable, and held by the gateway running on it (PID ${running}): another start on it is refused until that one stops`,
+  );
 }
 
 /**

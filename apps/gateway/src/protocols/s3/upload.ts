@@ -129,7 +129,11 @@ function incompleteBody(): S3Error {
   );
 }
 
-/** Streams [start, end] (inclusive) of a file in chunks, reading only as fast as it is sent. */
+/**
+ * Streams [start, end] (inclusive) of a file in chunks, reading only as fast as it is sent. The
+ * file is held for the stream (Namespace.holdForReading): replaced or deleted meanwhile, it is
+ * still the one sent, whole.
+ */
 export function readStream(
   ns: Namespace,
   cred: Credential,
@@ -139,7 +143,8 @@ export function readStream(
   chunk = 1024 * 1024,
 ): Readable {
   let pos = start;
-  return new Readable({
+  const release = ns.holdForReading(ino);
+  const stream = new Readable({
     highWaterMark: chunk,
     read() {
       if (pos > end) {
@@ -161,6 +166,8 @@ export function readStream(
       );
     },
   });
+  stream.once('close', release);
+  return stream;
 }
 
 /** A file's bytes [start, end] as chunks (for copies), without a stream in between. */
