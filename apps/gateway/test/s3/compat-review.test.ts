@@ -8,6 +8,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListBucketsCommand,
   PutObjectCommand,
   paginateListBuckets,
@@ -306,4 +307,25 @@ describe('S3 compatibility review: parameters, SigV2 URLs, ACL refusals, expecte
       equal(await exists('other/cli-copy.txt'), false);
     },
   );
+
+  test('12 a copy onto itself with new metadata (REPLACE) is a new object: its Last-Modified is the copy’s time', async () => {
+    await mine.send(new PutObjectCommand({ Bucket: 'other', Key: 'touched.txt', Body: 'same bytes' }));
+    const before = await mine.send(new HeadObjectCommand({ Bucket: 'other', Key: 'touched.txt' }));
+    await new Promise((r) => setTimeout(r, 1100)); // Last-Modified has whole seconds
+    const copied = await mine.send(
+      new CopyObjectCommand({
+        Bucket: 'other',
+        Key: 'touched.txt',
+        CopySource: 'other/touched.txt',
+        MetadataDirective: 'REPLACE',
+        Metadata: { touched: 'yes' },
+      }),
+    );
+    const after = await mine.send(new HeadObjectCommand({ Bucket: 'other', Key: 'touched.txt' }));
+    ok(after.LastModified! > before.LastModified!, `${after.LastModified} after ${before.LastModified}`);
+    const seconds = (d: Date | undefined) => Math.floor((d?.getTime() ?? 0) / 1000);
+    equal(seconds(copied.CopyObjectResult?.LastModified), seconds(after.LastModified));
+    equal(after.Metadata?.touched, 'yes');
+    equal(after.ETag, before.ETag, 'the same bytes');
+  });
 });

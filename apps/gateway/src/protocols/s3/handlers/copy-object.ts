@@ -77,7 +77,9 @@ export async function copyObject(call: S3Call): Promise<S3Reply> {
     if (condition?.etags !== undefined && !etagMatches(condition.etags, src.etag))
       throw preconditionFailed('If-Match');
     await ns.setXattrs(call.cred, src.attrs.ino, replaceMetadata(src.xattrs, metadata));
-    const now = await ns.getattr(src.attrs.ino);
+    // A copy makes a new object, dated now, in place or not: what `s3cmd modify` and a lifecycle
+    // re-trigger count on (its Last-Modified had stayed the source's).
+    const now = await ns.setattr(call.cred, src.attrs.ino, { mtimeNs: 'now' });
     if (now.type === 'file') {
       const etag = src.etag.includes('-') ? { multipart: src.etag } : { md5Hex: src.etag };
       await ns.setXattrs(call.cred, now.ino, etagXattrs(etag, now.changeId), { quiet: true });
