@@ -6,6 +6,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -362,6 +363,30 @@ describe('S3 multipart uploads with the AWS SDK', () => {
     ok(done.ETag?.endsWith('-1"'));
     equal((await c.send(new HeadObjectCommand({ Bucket: 'big', Key }))).ContentLength, 1000);
     equal((await detached(g)).length, 0);
+  });
+
+  test('8 DeleteBucket takes its uploads in progress with it: their parts are freed, and a new bucket of the same name starts with none', async () => {
+    await c.send(new CreateBucketCommand({ Bucket: 'short-lived' }));
+    const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'short-lived', Key: 'k' }));
+    await c.send(
+      new UploadPartCommand({
+        Bucket: 'short-lived',
+        Key: 'k',
+        UploadId,
+        PartNumber: 1,
+        Body: Buffer.alloc(6 * 1024 * 1024, 3),
+      }),
+    );
+    ok((await detached(g)).length > 0, 'a part is held');
+    await c.send(new DeleteBucketCommand({ Bucket: 'short-lived' }));
+    equal((await detached(g)).length, 0, 'its part went with the bucket');
+    await c.send(new CreateBucketCommand({ Bucket: 'short-lived' }));
+    const listed = await c.send(new ListMultipartUploadsCommand({ Bucket: 'short-lived' }));
+    equal(listed.Uploads?.length ?? 0, 0, 'the new bucket has no upload of the old one');
+    equal(
+      await s3Error(c.send(new ListPartsCommand({ Bucket: 'short-lived', Key: 'k', UploadId }))),
+      'NoSuchUpload',
+    );
   });
 });
 
