@@ -37,7 +37,13 @@ export function ownerOnlyDatabase(dbPath: string): string[] {
 function strip(fd: number): boolean {
   const mode = fstatSync(fd).mode & 0o7777;
   if ((mode & 0o077) === 0) return false;
-  // By descriptor: the path cannot be swapped for a link meanwhile.
-  fchmodSync(fd, mode & ~0o077);
-  return true;
+  // By descriptor: the path cannot be swapped for a link meanwhile. Another user's file (a
+  // command run as someone else) is left as it is: only its owner may change its mode.
+  try {
+    fchmodSync(fd, mode & ~0o077);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EPERM') return false;
+    throw e;
+  }
 }
