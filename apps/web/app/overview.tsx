@@ -8,7 +8,7 @@ import { QueryPanel } from '../components/query-panel.tsx';
 import { alertsFor, THRESHOLDS } from '../lib/alerts.ts';
 import { diagnoseHref } from '../lib/diagnostics.ts';
 import { messageOf } from '../lib/errors.ts';
-import { duration, ms, pct, rate } from '../lib/format.ts';
+import { bytes, duration, ms, pct, rate } from '../lib/format.ts';
 import { checkWord, DRAINED_CHECK_TEXT, healthWord, isDrainedCheck, problemChecks } from '../lib/health.ts';
 import { useTRPC } from '../lib/trpc.ts';
 import { ConfigNotice } from './maintenance/config-panel.tsx';
@@ -134,7 +134,36 @@ function Headline({ snapshot }: { snapshot: MetricsSnapshot }) {
           </tbody>
         </table>
       </Card>
-      <Card title="Capacity">
+      <Card title="Storage">
+        {(snapshot.disks ?? []).length === 0 ? (
+          <p className="text-sm text-slate-600 dark:text-slate-300">
+            No backend disk on this host to measure (PostgreSQL metadata and an object store report their own
+            room).
+          </p>
+        ) : (
+          <dl className="grid grid-cols-2 gap-4" data-testid="disks">
+            {(snapshot.disks ?? []).map((d) => {
+              const left = d.totalBytes > 0 ? d.availableBytes / d.totalBytes : 0;
+              return (
+                <Stat
+                  key={d.backend}
+                  label={d.backend === 'metadata' ? 'Metadata disk' : 'Data disk'}
+                  value={`${pct(left)} free`}
+                  sub={`${bytes(d.availableBytes)} of ${bytes(d.totalBytes)} left · ${d.folder}`}
+                  tone={
+                    left < THRESHOLDS.diskRoomCritical
+                      ? 'critical'
+                      : left < THRESHOLDS.diskRoomLow
+                        ? 'warning'
+                        : 'neutral'
+                  }
+                />
+              );
+            })}
+          </dl>
+        )}
+      </Card>
+      <Card title="Connections and caches">
         <dl className="grid grid-cols-2 gap-4">
           <Stat
             label="Connections"

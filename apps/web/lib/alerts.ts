@@ -5,6 +5,7 @@ import type {
   MetricsSnapshot,
   ProtocolName,
 } from '@claudefs/api';
+import { bytes } from './format.ts';
 
 /** The runbook's alert thresholds ("Monitoring via Prometheus Metrics → Key Metrics"). */
 export const THRESHOLDS = {
@@ -12,6 +13,10 @@ export const THRESHOLDS = {
   nfsP99Ms: 10,
   connectionsRatio: 0.9,
   backendErrorsWindowMs: 5 * 60_000,
+  /** The runbook note's capacity alert: less than 15 % of a backend disk left… */
+  diskRoomLow: 0.15,
+  /** …critical under 5 %: writes are refused as disk full soon after. */
+  diskRoomCritical: 0.05,
 } as const;
 
 export interface Alert {
@@ -108,6 +113,17 @@ export function alertsFor(snapshot: MetricsSnapshot, points: MetricsPoint[], now
         detail: `Every minute of the last five saw ${backend} failures (${snapshot.backends[backend].errorsTotal} since start).`,
       });
     }
+  }
+  for (const d of snapshot.disks ?? []) {
+    const left = d.totalBytes > 0 ? d.availableBytes / d.totalBytes : 0;
+    if (left >= THRESHOLDS.diskRoomLow) continue;
+    alerts.push({
+      id: `disk-${d.backend}`,
+      severity: left < THRESHOLDS.diskRoomCritical ? 'critical' : 'warning',
+      tree: 'backend',
+      title: `${d.backend === 'metadata' ? 'Metadata' : 'Data'} disk ${(left * 100).toFixed(1)}% free`,
+      detail: `${d.folder} has ${bytes(d.availableBytes)} left of ${bytes(d.totalBytes)} (the runbook alerts under 15%). When it is full, writes are refused as disk full; reads and deletes go on.`,
+    });
   }
   return alerts;
 }

@@ -172,6 +172,7 @@ export function fakeControl(overrides: Partial<GatewayControl> = {}): FakeContro
       },
       draining: false,
       durability: { metadata: 'sync', flushIntervalMs: null },
+      disks: [],
     }),
     listeners: async () => [
       { name: 'health', protocol: 'ops', address: '127.0.0.1:8080', state: 'accepting' },

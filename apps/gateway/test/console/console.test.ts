@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright locators, whose innerText() is the rendered text the user reads
 import { deepEqual, equal, match, ok } from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -119,6 +119,17 @@ describe('web console in Chromium', requireTools('chromium'), () => {
     const durability = page.getByTestId('metadata-durability');
     await durability.waitFor();
     equal(await durability.innerText(), 'sync');
+    // The backends' disks (meta.db's folder and the data folder, one file system here), as
+    // statfs reads them: df's Avail over its Size.
+    const disks = page.getByTestId('disks');
+    await disks.waitFor();
+    const text = await disks.innerText();
+    const shown = /Metadata disk\s+(\d+(?:\.\d)?)% free/.exec(text);
+    ok(shown, text);
+    match(text, /Data disk\s+\d+(\.\d)?% free/);
+    const fs = statfsSync(join(fx.dir, 'state'));
+    const free = (fs.bavail / fs.blocks) * 100;
+    ok(Math.abs(Number(shown[1]) - free) < 1, `${shown[1]}% shown, ${free.toFixed(1)}% free by statfs`);
     const cookies = await ctx.cookies();
     const session = cookies.find((c) => c.name === 'cfs_session');
     ok(session, 'the gateway set the session cookie through the proxy');

@@ -926,11 +926,10 @@ describe('a three-node cluster on PostgreSQL and an object store', {
         resume(b);
       }
       await putting;
-      equal(
-        await remote(b, 'answered'),
-        answeredBefore + 1,
-        "node a's answer, read after the pause, is taken",
-      );
+      // (The PUT also left the replaced late.txt nameless for node a's open: node b may have
+      // asked node a to settle it, an answer more.)
+      const answered = await remote(b, 'answered');
+      ok(answered >= answeredBefore + 1, `node a's answer, read after the pause, is taken (${answered})`);
       equal(await remote(b, 'unanswered'), unansweredBefore + 1, 'not counted as unanswered');
       ok(/event loop stood still for/.test(b.process!.output()), 'node b logged its stall');
       await c1.request({ command: CMD.CLOSE, body: closeBody(late.fid) });

@@ -68,4 +68,18 @@ export interface MetricsSnapshot {
    * within `flushIntervalMs` (null under sync) or when a client asks.
    */
   durability: { metadata: 'sync' | 'async'; flushIntervalMs: number | null };
+  /**
+   * The file systems under the backends on this host (meta.db's folder, the local data
+   * folder): their size and the room left to the gateway's writes, as of the last 5 s sample.
+   * A backend elsewhere (PostgreSQL, an object store), or whose disk did not answer, is not
+   * listed.
+   */
+  disks: DiskRoom[];
+}
+
+export interface DiskRoom {
+  backend: BackendName;
+  folder: string;
+  totalBytes: number;
+  availableBytes: number;
 }

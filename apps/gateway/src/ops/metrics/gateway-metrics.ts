@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import type { MetricsSnapshot, ProtocolSnapshot } from '@claudefs/api';
+import type { DiskRoom, MetricsSnapshot, ProtocolSnapshot } from '@claudefs/api';
 import type { Registry } from 'prom-client';
 import { PROTOCOLS } from '../../config/defaults.ts';
 import type { Protocol } from '../../config/types.ts';
 import type { Gateway } from '../../daemon/gateway.ts';
 import type { Backend } from '../../storage/circuit-breaker.ts';
+import { backendRoom } from './capacity.ts';
 import { BACKENDS, buildRegistry, isDraining } from './exposition.ts';
 import {
   type CacheName,
@@ -81,8 +82,35 @@ export class GatewayMetrics {
   start(): void {
     this.attach();
     if (this.timer) return;
-    this.timer = setInterval(() => this.sample(Date.now()), this.intervalMs);
+    this.timer = setInterval(() => {
+      this.sample(Date.now());
+      void this.measureDisks();
+    }, this.intervalMs);
     this.timer.unref();
+    void this.measureDisks();
+  }
+
+  /** The backends' disks as last measured (the snapshot's `disks`). */
+  private disks: DiskRoom[] = [];
+
+  /** Reads each backend's file system (capacity.ts: skipped while its circuit is open, a second at most). */
+  private async measureDisks(): Promise<void> {
+    const rooms = await Promise.all(BACKENDS.map((b) => backendRoom(this.gw, b)));
+    const next: DiskRoom[] = [];
+    for (const r of rooms) {
+      if (!r) continue;
+      const room = r.room
+        ? { totalBytes: Number(r.room.totalBytes), availableBytes: Number(r.room.availBytes) }
+        : this.disks.find((d) => d.backend === r.backend);
+      if (room)
+        next.push({
+          backend: r.backend,
+          folder: r.folder,
+          totalBytes: room.totalBytes,
+          availableBytes: room.availableBytes,
+        });
+    }
+    this.disks = next;
   }
 
   stop(): void {
@@ -193,6 +221,7 @@ export class GatewayMetrics {
         metadata: gw.ns.metadataDurability,
         flushIntervalMs: gw.ns.metadataDurability === 'async' ? gw.config.durability.flushIntervalMs : null,
       },
+      disks: this.disks,
     };
   }
 
