@@ -148,11 +148,11 @@ export const PG_OVERRIDES: Partial<Record<StatementName, string>> = {
   queueGc: 'INSERT INTO blob_gc (blob) VALUES (?) ON CONFLICT DO NOTHING',
   setMeta:
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  awaitOpenDecisions: `SELECT pg_advisory_xact_lock(${OPENS_CLASS}, (?::bigint % 2147483647)::int) IS NULL AS ino`,
+  openElsewhere: `SELECT 1 AS one FROM open_holds o WHERE o.ino = ? AND o.alive <> ? AND ${liveCondition('o')} LIMIT 1`,
   // A sequence never hands a number out twice, crash or not, and is shared by every node:
   // taking the next number marks this start (setval with a gap could move it backwards
   // when two nodes start at once). The gap argument is not needed here.
-  awaitOpenDecisions: `SELECT pg_advisory_xact_lock(${OPENS_CLASS}, (?::bigint % 2147483647)::int) IS NULL AS ino`,
-  openElsewhere: `SELECT 1 AS one FROM open_holds o WHERE o.ino = ? AND o.alive <> ? AND ${liveCondition('o')} LIMIT 1`,
   skipInodeNumbers: `SELECT nextval(pg_get_serial_sequence('inodes', 'ino')) + 0 * ?::bigint AS next`,
 };
 
