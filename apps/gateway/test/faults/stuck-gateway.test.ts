@@ -42,6 +42,11 @@ async function startGateway(
   return { gw, ports };
 }
 
+/** libnfs's URL of a file in /export of the gateway on `ports`, as root. */
+function nfsUrl(ports: { nfs: number; mount: number }, name: string): string {
+  return `nfs://127.0.0.1/export/${name}?nfsport=${ports.nfs}&mountport=${ports.mount}&uid=0&gid=0`;
+}
+
 describe('a gateway that answers nothing: stopped, or waiting on a frozen metadata disk', () => {
   let dir: string;
   let disk: string | undefined;
@@ -67,8 +72,7 @@ describe('a gateway that answers nothing: stopped, or waiting on a frozen metada
     }
   });
 
-  const url = (name: string) =>
-    `nfs://127.0.0.1/export/${name}?nfsport=${ports.nfs}&mountport=${ports.mount}&uid=0&gid=0`;
+  const url = (name: string) => nfsUrl(ports, name);
   const health = async () => {
     const r = await fetch(`http://127.0.0.1:${ports.health}/health`, { signal: AbortSignal.timeout(2000) });
     return r.status;
@@ -190,8 +194,7 @@ describe('a gateway whose data disk hangs (a frozen ext4 under the data folder o
     if (TOOLS.skip) return t.skip(TOOLS.skip);
     if (!disk) return t.skip('needs root to mount an ext4 image on a loop device');
     const mounted = disk;
-    const url = (name: string) =>
-      `nfs://127.0.0.1/export/${name}?nfsport=${ports.nfs}&mountport=${ports.mount}&uid=0&gid=0`;
+    const url = (name: string) => nfsUrl(ports, name);
     const local = join(dir, 'big.bin');
     const body = Buffer.alloc(2 * 1024 * 1024, 5);
     writeFileSync(local, body);
